@@ -1,0 +1,128 @@
+/**
+ * Internal vs external for IPv4 and IPv6, with exclusions. ipaddr.js does the address math;
+ * this module adds strict parsing (a CIDR with host bits set is rejected, not guessed at) and a
+ * per-address cache, because flow logs repeat the same few thousand addresses millions of times.
+ */
+import ipaddr from 'ipaddr.js';
+
+export type ParsedAddress = ipaddr.IPv4 | ipaddr.IPv6;
+
+export interface Cidr {
+  address: ParsedAddress;
+  prefixLength: number;
+  /** Canonical text (`10.0.0.0/8`, `2001:db8::/32`): the only form ever put into a query. */
+  text: string;
+}
+
+export class InvalidAddressError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidAddressError';
+  }
+}
+
+const CIDR_SHAPE = /^[0-9A-Fa-f:.]+\/\d{1,3}$/;
+
+/** Parses `addr/prefix` strictly. Throws InvalidAddressError naming the value. */
+export function parseCidr(value: string): Cidr {
+  if (typeof value !== 'string' || !CIDR_SHAPE.test(value)) {
+    throw new InvalidAddressError(`invalid CIDR "${value}": expected address/prefix, e.g. 10.0.0.0/8 or fd00::/8`);
+  }
+  let address: ParsedAddress;
+  let prefixLength: number;
+  try {
+    [address, prefixLength] = ipaddr.parseCIDR(value);
+  } catch {
+    throw new InvalidAddressError(`invalid CIDR "${value}": not an IPv4 or IPv6 network`);
+  }
+  const network =
+    address.kind() === 'ipv4'
+      ? ipaddr.IPv4.networkAddressFromCIDR(value)
+      : ipaddr.IPv6.networkAddressFromCIDR(value);
+  if (network.toString() !== address.toString()) {
+    throw new InvalidAddressError(
+      `invalid CIDR "${value}": host bits are set; did you mean ${network.toString()}/${prefixLength}?`,
+    );
+  }
+  return { address, prefixLength, text: `${address.toString()}/${prefixLength}` };
+}
+
+/** Parses one address; `undefined` for `-`, empty or malformed text. IPv4-mapped IPv6 becomes IPv4. */
+export function parseAddress(value: string): ParsedAddress | undefined {
+  if (value.length === 0 || value === '-' || !ipaddr.isValid(value)) return undefined;
+  try {
+    return ipaddr.process(value);
+  } catch {
+    return undefined;
+  }
+}
+
+export function isValidAddress(value: string): boolean {
+  return parseAddress(value) !== undefined;
+}
+
+export function inAnyCidr(address: ParsedAddress, cidrs: readonly Cidr[]): boolean {
+  const kind = address.kind();
+  for (const cidr of cidrs) {
+    if (cidr.address.kind() === kind && address.match(cidr.address, cidr.prefixLength)) return true;
+  }
+  return false;
+}
+
+const VALID = 1;
+const INTERNAL = 2;
+const EXCLUDED_SOURCE = 4;
+const EXCLUDED_DESTINATION = 8;
+const CACHE_LIMIT = 500_000;
+
+export interface EgressScope {
+  internalCidrs: readonly string[];
+  excludeSourceCidrs: readonly string[];
+  excludeDestinationCidrs: readonly string[];
+}
+
+/**
+ * Decides whether a (source, destination) pair is egress the detector counts: source internal
+ * and not excluded, destination valid, external and not excluded.
+ */
+export class EgressFilter {
+  private readonly internal: Cidr[];
+  private readonly excludedSources: Cidr[];
+  private readonly excludedDestinations: Cidr[];
+  private readonly cache = new Map<string, number>();
+
+  constructor(scope: EgressScope) {
+    this.internal = scope.internalCidrs.map(parseCidr);
+    this.excludedSources = scope.excludeSourceCidrs.map(parseCidr);
+    this.excludedDestinations = scope.excludeDestinationCidrs.map(parseCidr);
+  }
+
+  /** True when `source -> destination` is internal-to-external traffic that counts. */
+  counts(source: string, destination: string): boolean {
+    const src = this.flags(source);
+    if ((src & (VALID | INTERNAL | EXCLUDED_SOURCE)) !== (VALID | INTERNAL)) return false;
+    const dst = this.flags(destination);
+    return (dst & (VALID | INTERNAL | EXCLUDED_DESTINATION)) === VALID;
+  }
+
+  isInternal(address: string): boolean {
+    return (this.flags(address) & (VALID | INTERNAL)) === (VALID | INTERNAL);
+  }
+
+  private flags(text: string): number {
+    const cached = this.cache.get(text);
+    if (cached !== undefined) return cached;
+    const address = parseAddress(text);
+    let flags = 0;
+    if (address) {
+      flags = VALID;
+      if (inAnyCidr(address, this.internal)) flags |= INTERNAL;
+      if (inAnyCidr(address, this.excludedSources)) flags |= EXCLUDED_SOURCE;
+      if (inAnyCidr(address, this.excludedDestinations)) flags |= EXCLUDED_DESTINATION;
+    }
+    // A bounded cache: flow logs of a large estate can hold millions of distinct destinations.
+    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+    this.cache.set(text, flags);
+    return flags;
+  }
+}

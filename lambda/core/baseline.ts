@@ -1,0 +1,99 @@
+/**
+ * Per-source baselines and the two update rules.
+ *
+ * splunk-escu reproduces the SPL exactly:
+ *   mean' = mean + (x - mean) / N
+ *   var'  = ((N - 1) var + (x - mean')(x - mean)) / N
+ *   n'    = n + 1
+ * recommended uses the same form with a = 1 / min(n + 1, N), which is Welford's exact running
+ * mean and population variance while the baseline warms up, then the ESCU exponential form.
+ */
+import type { DetectorConfig } from './config';
+
+export interface Baseline {
+  mean: number;
+  variance: number;
+  dataPoints: number;
+  /** Start (epoch ms) of the last window folded in. Folding a window at or before it is a no-op. */
+  lastWindow: number;
+  /**
+   * The complete-window clock after the last fold. The windows a source missed since then, for
+   * the recommended preset's lazy zero-fill, are the clock's advance: windows the detector
+   * evaluated with complete data. Data gaps (no run, SKIPDATA) do not advance it.
+   */
+  clockAtLastFold: number;
+  /** Window start of the last alert on this source (cooldown). */
+  lastAlertWindow?: number;
+  /** Blocked count of the last alert on this source (escalation inside the cooldown). */
+  lastAlertCount?: number;
+}
+
+type FoldConfig = Pick<DetectorConfig, 'preset' | 'baselineWindow'>;
+
+/** A source's first window: ESCU never initialises one (a bug); both presets do here. */
+export function newBaseline(x: number, windowStart: number, clockAfter: number): Baseline {
+  return { mean: x, variance: 0, dataPoints: 1, lastWindow: windowStart, clockAtLastFold: clockAfter };
+}
+
+/** The moments after folding one observation `x` (no bookkeeping). */
+export function updateMoments(
+  baseline: Pick<Baseline, 'mean' | 'variance' | 'dataPoints'>,
+  x: number,
+  config: FoldConfig,
+): { mean: number; variance: number; dataPoints: number } {
+  const { mean, variance, dataPoints } = baseline;
+  const weight =
+    config.preset === 'splunk-escu' ? 1 / config.baselineWindow : 1 / Math.min(dataPoints + 1, config.baselineWindow);
+  const nextMean = mean + (x - mean) * weight;
+  // (1 - a) var + a (x - mean')(x - mean): for a = 1/N this is the SPL's ((N-1) var + ...)/N.
+  const nextVariance = Math.max(0, (1 - weight) * variance + weight * (x - nextMean) * (x - mean));
+  return { mean: nextMean, variance: nextVariance, dataPoints: dataPoints + 1 };
+}
+
+/** Past this many zeros the decay is complete to double precision for any N we allow. */
+const MAX_EXPLICIT_ZEROS = 50_000;
+
+/**
+ * Folds `count` zero windows (recommended preset only: ESCU ignores zero windows). Equivalent to
+ * folding 0 that many times; bounded because a source silent for years decays to nothing anyway.
+ */
+export function foldZeros<T extends Pick<Baseline, 'mean' | 'variance' | 'dataPoints'>>(
+  baseline: T,
+  count: number,
+  config: FoldConfig,
+): T {
+  if (config.preset === 'splunk-escu' || count <= 0) return baseline;
+  let moments = { mean: baseline.mean, variance: baseline.variance, dataPoints: baseline.dataPoints };
+  const explicit = Math.min(count, MAX_EXPLICIT_ZEROS);
+  for (let i = 0; i < explicit; i += 1) {
+    moments = updateMoments(moments, 0, config);
+    if (moments.mean === 0 && moments.variance === 0) {
+      moments.dataPoints += explicit - i - 1;
+      break;
+    }
+  }
+  moments.dataPoints += count - explicit;
+  return { ...baseline, ...moments };
+}
+
+/** The baseline a recommended source is compared against: zeros for the complete windows it missed. */
+export function withMissedZeros(baseline: Baseline, clockBefore: number, config: FoldConfig): Baseline {
+  return foldZeros(baseline, clockBefore - baseline.clockAtLastFold, config);
+}
+
+/** Standard deviation as each preset uses it for zScore and the spike cap. */
+export function spreadOf(mean: number, variance: number, config: Pick<DetectorConfig, 'preset'>): number {
+  return config.preset === 'splunk-escu' ? Math.sqrt(variance) : Math.max(Math.sqrt(variance), Math.sqrt(mean), 1);
+}
+
+/**
+ * ESCU support search ("Baseline of blocked outbound traffic from AWS"): mean and sample standard
+ * deviation (n - 1; 0 for a single window) over the windows in which the source had records.
+ */
+export function escuBaselineFromHistory(activeCounts: readonly number[], lastWindow: number, clock: number): Baseline {
+  const n = activeCounts.length;
+  if (n === 0) throw new RangeError('a baseline needs at least one active window');
+  const mean = activeCounts.reduce((sum, c) => sum + c, 0) / n;
+  const variance = n < 2 ? 0 : activeCounts.reduce((sum, c) => sum + (c - mean) ** 2, 0) / (n - 1);
+  return { mean, variance, dataPoints: n, lastWindow, clockAtLastFold: clock };
+}

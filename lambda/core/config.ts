@@ -1,0 +1,214 @@
+/**
+ * The detection configuration: one zod schema shared by the Lambda (env DETECTOR_CONFIG), the
+ * replay command (--config file) and the CDK stack's typed props.
+ *
+ * Presets are named bundles of defaults. Any field the user sets wins over the preset's value,
+ * so `{ preset: 'splunk-escu', cooldownMinutes: 240 }` is ESCU arithmetic with a cooldown.
+ */
+import { z } from 'zod';
+import { parseCidr } from './addresses';
+import { parseFlowLogFormat } from './flow-log-format';
+
+export const PRESETS = ['recommended', 'splunk-escu'] as const;
+export type PresetName = (typeof PRESETS)[number];
+
+/** RFC 1918: the ESCU detection's notion of "internal". */
+export const RFC1918_CIDRS = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'] as const;
+
+const cidr = z.string().superRefine((value, ctx) => {
+  try {
+    parseCidr(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+  }
+});
+
+const cidrList = z.array(cidr).max(200, 'at most 200 CIDRs (each one becomes a clause of the Logs Insights query)');
+
+const flowLogFormat = z.string().superRefine((value, ctx) => {
+  try {
+    parseFlowLogFormat(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+  }
+});
+
+const windowMinutes = z
+  .number()
+  .int()
+  .min(1)
+  .max(1440)
+  .refine((m) => 1440 % m === 0, {
+    message: 'must divide a day (1440 minutes) so that windows align to UTC midnight, e.g. 10, 15, 30, 60',
+  });
+
+/** Every detection parameter. All optional on input; `resolveDetectorConfig` fills them in. */
+export const detectorConfigInputSchema = z
+  .object({
+    preset: z.enum(PRESETS).optional(),
+    /** Length of an evaluation window. @default 60 */
+    windowMinutes: windowMinutes.optional(),
+    /** How long after a window ends before it is evaluated (flow log delivery delay). @default 10 */
+    lagMinutes: z.number().int().min(0).max(1440).optional(),
+    /** Missed windows caught up per run, oldest first. @default 24 */
+    maxCatchUpWindows: z.number().int().min(1).max(744).optional(),
+    /** Sources inside these are internal; destinations outside them are external. @default RFC 1918 */
+    internalCidrs: cidrList.min(1, 'at least one internal CIDR is needed').optional(),
+    /** Sources never counted (e.g. a scanner, a NAT gateway's own address). @default [] */
+    excludeSourceCidrs: cidrList.optional(),
+    /** Destinations never counted (e.g. a known-blocked update server). @default [] */
+    excludeDestinationCidrs: cidrList.optional(),
+    /** N in the update rule: windows the baseline remembers. @default 720 (30 days of hours) */
+    baselineWindow: z.number().int().min(2).max(100_000).optional(),
+    /** Windows of history a baseline needs before it may spike. @default recommended 24, splunk-escu 5 */
+    minDataPoints: z.number().int().min(0).max(100_000).optional(),
+    /** k in "mean + k sd": the ESCU threshold, and the cap on what a spike teaches the baseline. @default 3 */
+    deviationThreshold: z.number().positive().max(100).optional(),
+    /** Fewest blocked records in a window that can be a spike (recommended). @default 10 */
+    minBlockedCount: z.number().int().min(0).optional(),
+    /** Alert on a source seen for the first time with at least this many records; 0 disables. @default 100 (splunk-escu: 0) */
+    newSourceMinCount: z.number().int().min(0).optional(),
+    /** Expected false alerts a day across the whole fleet (recommended). @default 1 */
+    falseAlertBudgetPerDay: z.number().positive().max(10_000).optional(),
+    /** A recommended spike is `high` when its tail probability is below threshold x this. @default 0.001 */
+    highSeverityThresholdRatio: z.number().positive().max(1).optional(),
+    /** Mean floor of the tail model, so a near-silent source is not infinitely sensitive. @default 0.5 */
+    meanFloor: z.number().positive().max(1000).optional(),
+    /** Per-source quiet period after an alert; 0 disables. @default 240 (splunk-escu: 0) */
+    cooldownMinutes: z.number().int().min(0).max(10_080).optional(),
+    /** Inside the cooldown, re-alert only when the count reaches this x the last alerted count. @default 2 */
+    escalationFactor: z.number().min(1).max(1000).optional(),
+    /** Fewest spiking sources in one window for a grouped mass-spike alert; 0 disables. @default 5 (splunk-escu: 0) */
+    massSpikeMinSources: z.number().int().min(0).optional(),
+    /** Fraction of the mature sources seen that must spike for a mass-spike alert. @default 0.2 */
+    massSpikeFraction: z.number().min(0).max(1).optional(),
+    /** Custom flow log format (AWS format string, `${srcaddr}` or bare names); absent: the v2 default. */
+    flowLogFormat: flowLogFormat.optional(),
+  })
+  .strict();
+
+export type DetectorConfigInput = z.input<typeof detectorConfigInputSchema>;
+
+export interface DetectorConfig {
+  preset: PresetName;
+  windowMinutes: number;
+  lagMinutes: number;
+  maxCatchUpWindows: number;
+  internalCidrs: string[];
+  excludeSourceCidrs: string[];
+  excludeDestinationCidrs: string[];
+  baselineWindow: number;
+  minDataPoints: number;
+  deviationThreshold: number;
+  minBlockedCount: number;
+  newSourceMinCount: number;
+  falseAlertBudgetPerDay: number;
+  highSeverityThresholdRatio: number;
+  meanFloor: number;
+  cooldownMinutes: number;
+  escalationFactor: number;
+  massSpikeMinSources: number;
+  massSpikeFraction: number;
+  /** Field names in order; undefined means the v2 default format. */
+  flowLogFormat?: string;
+}
+
+const COMMON_DEFAULTS = {
+  windowMinutes: 60,
+  lagMinutes: 10,
+  maxCatchUpWindows: 24,
+  internalCidrs: [...RFC1918_CIDRS],
+  excludeSourceCidrs: [],
+  excludeDestinationCidrs: [],
+  baselineWindow: 720,
+  deviationThreshold: 3,
+  falseAlertBudgetPerDay: 1,
+  highSeverityThresholdRatio: 0.001,
+  meanFloor: 0.5,
+  escalationFactor: 2,
+  massSpikeFraction: 0.2,
+} satisfies Partial<DetectorConfig>;
+
+export const PRESET_DEFAULTS: Record<PresetName, Omit<DetectorConfig, 'flowLogFormat'>> = {
+  recommended: {
+    ...COMMON_DEFAULTS,
+    preset: 'recommended',
+    minDataPoints: 24,
+    minBlockedCount: 10,
+    newSourceMinCount: 100,
+    cooldownMinutes: 240,
+    massSpikeMinSources: 5,
+  },
+  // ESCU: `numDataPoints > 5`, no minimum count, no new-source alert, no cooldown, no grouping.
+  'splunk-escu': {
+    ...COMMON_DEFAULTS,
+    preset: 'splunk-escu',
+    minDataPoints: 5,
+    minBlockedCount: 0,
+    newSourceMinCount: 0,
+    cooldownMinutes: 0,
+    massSpikeMinSources: 0,
+  },
+};
+
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    /** Where the config came from: an env variable name, a file path. */
+    readonly origin: string,
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Formats zod issues as `origin.field[2]: message (got "value")`, one per line. */
+export function describeIssues(origin: string, error: z.ZodError, input: unknown): string {
+  return error.issues
+    .map((issue) => {
+      const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+      const value = valueAt(input, issue.path);
+      const got = value === undefined || issue.code === 'unrecognized_keys' ? '' : ` (got ${JSON.stringify(value)})`;
+      return `${origin}${path}: ${issue.message}${got}`;
+    })
+    .join('\n');
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let current: unknown = input;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
+
+/** Validates user input and fills in the preset's defaults. Throws ConfigError naming each bad field. */
+export function resolveDetectorConfig(input: unknown = {}, origin = 'config'): DetectorConfig {
+  const parsed = detectorConfigInputSchema.safeParse(input ?? {});
+  if (!parsed.success) {
+    throw new ConfigError(describeIssues(origin, parsed.error, input), origin);
+  }
+  const given = Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined));
+  const preset = parsed.data.preset ?? 'recommended';
+  const config: DetectorConfig = { ...PRESET_DEFAULTS[preset], ...given, preset };
+  if (config.flowLogFormat !== undefined) {
+    config.flowLogFormat = parseFlowLogFormat(config.flowLogFormat).join(' ');
+  }
+  return config;
+}
+
+/** Parses a JSON string (env var, file contents) into a resolved config. */
+export function resolveDetectorConfigJson(json: string | undefined, origin: string): DetectorConfig {
+  if (json === undefined || json.trim() === '') return resolveDetectorConfig({}, origin);
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (error) {
+    throw new ConfigError(`${origin}: not valid JSON (${(error as Error).message})`, origin);
+  }
+  return resolveDetectorConfig(value, origin);
+}
+
+export const windowMs = (config: Pick<DetectorConfig, 'windowMinutes'>): number => config.windowMinutes * 60_000;
+export const windowsPerDay = (config: Pick<DetectorConfig, 'windowMinutes'>): number => 1440 / config.windowMinutes;

@@ -1,0 +1,81 @@
+/**
+ * VPC flow log record formats: the field names AWS writes, how a format string is parsed, and
+ * the Logs Insights field name each one gets (the auto-discovered camelCase names for the v2
+ * fields, so that default and custom formats share one query body).
+ */
+
+/** Every field a flow log format string may name (AWS docs, versions 2 to 8). */
+export const FLOW_LOG_FIELDS = [
+  'version', 'account-id', 'interface-id', 'srcaddr', 'dstaddr', 'srcport', 'dstport', 'protocol',
+  'packets', 'bytes', 'start', 'end', 'action', 'log-status',
+  'vpc-id', 'subnet-id', 'instance-id', 'tcp-flags', 'type', 'pkt-srcaddr', 'pkt-dstaddr',
+  'region', 'az-id', 'sublocation-type', 'sublocation-id',
+  'pkt-src-aws-service', 'pkt-dst-aws-service', 'flow-direction', 'traffic-path',
+  'ecs-cluster-arn', 'ecs-cluster-name', 'ecs-container-instance-arn', 'ecs-container-instance-id',
+  'ecs-container-id', 'ecs-second-container-id', 'ecs-service-name', 'ecs-task-definition-arn',
+  'ecs-task-arn', 'ecs-task-id', 'reject-reason', 'resource-id', 'encryption-status',
+] as const;
+
+export type FlowLogField = (typeof FLOW_LOG_FIELDS)[number];
+
+/** The v2 default format. */
+export const DEFAULT_FLOW_LOG_FORMAT: readonly FlowLogField[] = [
+  'version', 'account-id', 'interface-id', 'srcaddr', 'dstaddr', 'srcport', 'dstport', 'protocol',
+  'packets', 'bytes', 'start', 'end', 'action', 'log-status',
+];
+
+/** Fields the detector cannot work without. */
+export const REQUIRED_FLOW_LOG_FIELDS: readonly FlowLogField[] = ['srcaddr', 'dstaddr', 'action', 'start'];
+
+const KNOWN = new Set<string>(FLOW_LOG_FIELDS);
+
+export class InvalidFlowLogFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidFlowLogFormatError';
+  }
+}
+
+/**
+ * Parses `${version} ${srcaddr} ...` (as AWS shows it) or `version srcaddr ...` (as a file's
+ * header line has it). Every name must be a known flow log field, each at most once.
+ */
+export function parseFlowLogFormat(format: string): FlowLogField[] {
+  const tokens = format.trim().split(/\s+/).filter((t) => t.length > 0);
+  if (tokens.length === 0) throw new InvalidFlowLogFormatError('flow log format is empty');
+  const fields: FlowLogField[] = [];
+  for (const token of tokens) {
+    const name = token.replace(/^\$\{(.*)\}$/, '$1');
+    if (!KNOWN.has(name)) {
+      throw new InvalidFlowLogFormatError(
+        `unknown flow log field "${token}" in format (known fields: ${FLOW_LOG_FIELDS.join(', ')})`,
+      );
+    }
+    if (fields.includes(name as FlowLogField)) {
+      throw new InvalidFlowLogFormatError(`flow log field "${name}" appears twice in format`);
+    }
+    fields.push(name as FlowLogField);
+  }
+  const missing = REQUIRED_FLOW_LOG_FIELDS.filter((f) => !fields.includes(f));
+  if (missing.length > 0) {
+    throw new InvalidFlowLogFormatError(`flow log format lacks required field(s): ${missing.join(', ')}`);
+  }
+  return fields;
+}
+
+const INSIGHTS_NAMES: Partial<Record<FlowLogField, string>> = {
+  'account-id': 'accountId',
+  'interface-id': 'interfaceId',
+  srcaddr: 'srcAddr',
+  dstaddr: 'dstAddr',
+  srcport: 'srcPort',
+  dstport: 'dstPort',
+  start: 'startTime',
+  end: 'endTime',
+  'log-status': 'logStatus',
+};
+
+/** The Logs Insights name of a field: `srcaddr` -> `srcAddr`, `pkt-srcaddr` -> `pktSrcaddr`. */
+export function insightsFieldName(field: FlowLogField): string {
+  return INSIGHTS_NAMES[field] ?? field.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}

@@ -1,0 +1,71 @@
+/**
+ * The Lambda's environment: one zod schema, parsed once at cold start. The CDK stack builds the
+ * same variables from typed props (`DetectorEnvironment`), so stack and function cannot disagree
+ * without a compile error. No secrets live here: only names, ARNs and detection parameters.
+ */
+import { z } from 'zod';
+import { ConfigError, resolveDetectorConfigJson, type DetectorConfig } from './core/config';
+
+const LOG_GROUP = /^(arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[\w./#-]{1,512}(:\*)?|[\w./#-]{1,512})$/;
+
+const list = (name: string, item: z.ZodString) =>
+  z
+    .string()
+    .transform((value) => value.split(',').map((s) => s.trim()).filter((s) => s.length > 0))
+    .pipe(z.array(item).min(1, `${name} needs at least one entry`));
+
+export const runtimeEnvironmentSchema = z.object({
+  /** Detection parameters as JSON (the shared detector config schema); empty: the recommended preset. */
+  DETECTOR_CONFIG: z.string().optional(),
+  /** Comma-separated flow log group names or ARNs (up to 50). */
+  LOG_GROUP_IDENTIFIERS: list('LOG_GROUP_IDENTIFIERS', z.string().regex(LOG_GROUP, 'not a log group name or ARN')).pipe(
+    z.array(z.string()).max(50, 'Logs Insights queries at most 50 log groups'),
+  ),
+  TABLE_NAME: z.string().regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'not a DynamoDB table name'),
+  TOPIC_ARN: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, 'not an SNS topic ARN'),
+  /** "true" to look up ENI -> instance, VPC, subnet and Name tag for alerted sources. */
+  ENRICH_WITH_EC2: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  /** Days kept for sources not seen again (DynamoDB TTL). */
+  BASELINE_TTL_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  /** Endpoint overrides for local testing; never set in a deployed stack. */
+  LOGS_ENDPOINT: z.url().optional(),
+  DYNAMODB_ENDPOINT: z.url().optional(),
+  SNS_ENDPOINT: z.url().optional(),
+  EC2_ENDPOINT: z.url().optional(),
+});
+
+export type RuntimeEnvironment = z.input<typeof runtimeEnvironmentSchema>;
+
+export interface RuntimeConfig {
+  detector: DetectorConfig;
+  logGroupIdentifiers: string[];
+  tableName: string;
+  topicArn: string;
+  enrichWithEc2: boolean;
+  baselineTtlDays: number;
+  endpoints: { logs?: string; dynamodb?: string; sns?: string; ec2?: string };
+}
+
+/** Parses the environment; throws ConfigError naming every bad variable. */
+export function loadRuntimeConfig(env: Record<string, string | undefined> = process.env): RuntimeConfig {
+  const parsed = runtimeEnvironmentSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'environment');
+      const shown = name === 'DETECTOR_CONFIG' ? '' : ` (got ${JSON.stringify(env[name])})`;
+      return `${name}: ${issue.message}${env[name] === undefined ? ' (not set)' : shown}`;
+    });
+    throw new ConfigError(`invalid Lambda environment:\n${problems.join('\n')}`, 'environment');
+  }
+  const e = parsed.data;
+  return {
+    detector: resolveDetectorConfigJson(e.DETECTOR_CONFIG, 'DETECTOR_CONFIG'),
+    logGroupIdentifiers: e.LOG_GROUP_IDENTIFIERS,
+    tableName: e.TABLE_NAME,
+    topicArn: e.TOPIC_ARN,
+    enrichWithEc2: e.ENRICH_WITH_EC2,
+    baselineTtlDays: e.BASELINE_TTL_DAYS,
+    endpoints: { logs: e.LOGS_ENDPOINT, dynamodb: e.DYNAMODB_ENDPOINT, sns: e.SNS_ENDPOINT, ec2: e.EC2_ENDPOINT },
+  };
+}
+

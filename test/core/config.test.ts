@@ -1,0 +1,72 @@
+import { ConfigError, PRESET_DEFAULTS, resolveDetectorConfig, resolveDetectorConfigJson } from '../../lambda/core/config';
+
+describe('resolveDetectorConfig', () => {
+  it('defaults to the recommended preset with the documented values', () => {
+    // Act
+    const config = resolveDetectorConfig({});
+    // Assess
+    expect(config).toMatchObject({
+      preset: 'recommended',
+      windowMinutes: 60,
+      lagMinutes: 10,
+      maxCatchUpWindows: 24,
+      internalCidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'],
+      baselineWindow: 720,
+      minDataPoints: 24,
+      deviationThreshold: 3,
+      minBlockedCount: 10,
+      newSourceMinCount: 100,
+      falseAlertBudgetPerDay: 1,
+      cooldownMinutes: 240,
+      escalationFactor: 2,
+      massSpikeMinSources: 5,
+      massSpikeFraction: 0.2,
+    });
+  });
+
+  it('takes the splunk-escu bundle and lets explicit values win over it', () => {
+    const config = resolveDetectorConfig({ preset: 'splunk-escu', cooldownMinutes: 60 });
+    expect(config.minDataPoints).toBe(5);
+    expect(config.newSourceMinCount).toBe(0);
+    expect(config.massSpikeMinSources).toBe(0);
+    expect(config.cooldownMinutes).toBe(60);
+    expect(PRESET_DEFAULTS['splunk-escu'].cooldownMinutes).toBe(0);
+  });
+
+  it('normalises a ${field} format string to bare names', () => {
+    const config = resolveDetectorConfig({ flowLogFormat: '${version} ${srcaddr} ${dstaddr} ${action} ${start}' });
+    expect(config.flowLogFormat).toBe('version srcaddr dstaddr action start');
+  });
+
+  it.each([
+    [{ internalCidrs: ['10.0.0.0/8', '10.0.0.0/33'] }, 'config.internalCidrs[1]: invalid CIDR "10.0.0.0/33"'],
+    [{ internalCidrs: ['10.1.2.3/8'] }, 'host bits are set; did you mean 10.0.0.0/8'],
+    [{ internalCidrs: ['10.0.0.0/8"); drop'] }, 'config.internalCidrs[0]: invalid CIDR'],
+    [{ internalCidrs: [] }, 'config.internalCidrs: at least one internal CIDR'],
+    [{ excludeSourceCidrs: ['fd00::/200'] }, 'config.excludeSourceCidrs[0]: invalid CIDR'],
+    [{ windowMinutes: 7 }, 'config.windowMinutes: must divide a day'],
+    [{ windowMinutes: 60.5 }, 'config.windowMinutes'],
+    [{ lagMinutes: -1 }, 'config.lagMinutes'],
+    [{ baselineWindow: 1 }, 'config.baselineWindow'],
+    [{ deviationThreshold: 0 }, 'config.deviationThreshold'],
+    [{ massSpikeFraction: 1.5 }, 'config.massSpikeFraction'],
+    [{ falseAlertBudgetPerDay: 0 }, 'config.falseAlertBudgetPerDay'],
+    [{ escalationFactor: 0.5 }, 'config.escalationFactor'],
+    [{ preset: 'aggressive' }, 'config.preset'],
+    [{ minDataPoints: '24' }, 'config.minDataPoints'],
+    [{ thresold: 3 }, 'thresold'],
+    [{ flowLogFormat: '${version} ${srcaddr}' }, 'lacks required field(s): dstaddr, action, start'],
+    [{ flowLogFormat: 'version srcaddr dstaddr action start bogus-field' }, 'unknown flow log field "bogus-field"'],
+  ])('rejects %j naming the field', (input, message) => {
+    expect(() => resolveDetectorConfig(input, 'config')).toThrow(ConfigError);
+    expect(() => resolveDetectorConfig(input, 'config')).toThrow(message);
+  });
+
+  it('names the origin and the JSON error for unparsable JSON', () => {
+    expect(() => resolveDetectorConfigJson('{"preset":', 'DETECTOR_CONFIG')).toThrow(/^DETECTOR_CONFIG: not valid JSON/);
+  });
+
+  it('shows the offending value', () => {
+    expect(() => resolveDetectorConfig({ lagMinutes: 99999 })).toThrow('(got 99999)');
+  });
+});
