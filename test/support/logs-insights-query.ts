@@ -1,0 +1,976 @@
+/**
+ * A parser and evaluator for the subset of the CloudWatch Logs Insights query language the
+ * detector emits, used by the local Logs Insights endpoint. Anything outside the subset is
+ * rejected with a compile error (the endpoint turns it into MalformedQueryException), so a test
+ * that passes through it proves the emitted query is well-formed here, and its results prove the
+ * query means what it should.
+ *
+ * Subset: commands `fields`, `display`, `filter`, `parse` (glob form), `stats`, `sort`, `limit`,
+ * separated by `|`; `#` comments; expressions with `and`/`or`/`not`, parentheses, comparisons,
+ * `in [..]`/`not in [..]`, `like`, `=~`, and the functions `isIpInSubnet`, `isIpv4InSubnet`,
+ * `isIpv6InSubnet`, `isValidIp`, `isValidIpV4`, `isValidIpV6`, `ispresent`, `isempty`.
+ */
+import ipaddr from 'ipaddr.js';
+
+/** A compile error with the character offsets of the offending text. */
+export class QueryCompileError extends Error {
+  constructor(
+    message: string,
+    readonly startCharOffset: number,
+    readonly endCharOffset: number,
+  ) {
+    super(message);
+    this.name = 'QueryCompileError';
+  }
+}
+
+/** One log event as seeded: epoch milliseconds and the raw message. */
+export interface LogEvent {
+  timestamp: number;
+  message: string;
+  logStream?: string;
+}
+
+/** A record flowing through the pipeline: field name -> value (all values are strings, as in results). */
+export interface QueryRow {
+  fields: Map<string, string>;
+  /** The event time, kept numeric for `bin()`; absent on rows produced by `stats`. */
+  timestampMs?: number;
+}
+
+export interface CompiledQuery {
+  commands: Command[];
+  /** The value of the last `limit` command, if any. */
+  limitCommand: number | undefined;
+  hasStats: boolean;
+}
+
+export interface EvaluationResult {
+  rows: { field: string; value: string }[][];
+  /** Events that passed the filters before the first `stats` (or the final rows without stats). */
+  recordsMatched: number;
+}
+
+/** The auto-discovered fields of a default-format (v2) flow log message, in message order. */
+export const FLOW_LOG_V2_FIELDS = [
+  'version',
+  'accountId',
+  'interfaceId',
+  'srcAddr',
+  'dstAddr',
+  'srcPort',
+  'dstPort',
+  'protocol',
+  'packets',
+  'bytes',
+  'startTime',
+  'endTime',
+  'action',
+  'logStatus',
+] as const;
+
+const BUILT_IN_FIELDS = ['@timestamp', '@message', '@logStream', '@log', '@ptr', '@ingestionTime'];
+const MAX_LIMIT = 100_000;
+
+// ---------------------------------------------------------------------------------------------
+// Tokens
+
+type TokenKind = 'ident' | 'field' | 'string' | 'number' | 'regex' | 'op' | 'pipe' | 'end';
+
+interface Token {
+  kind: TokenKind;
+  /** Identifier/field name, unescaped string content, number text, regex source, or operator. */
+  text: string;
+  start: number;
+  end: number;
+  regexFlags?: string;
+}
+
+const OPERATORS = ['!=', '<=', '>=', '=~', '=', '<', '>', '(', ')', '[', ']', ',', '*'];
+
+function tokenize(source: string): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  const previousMeaningful = (): Token | undefined => tokens[tokens.length - 1];
+  while (i < source.length) {
+    const c = source[i] as string;
+    if (/\s/.test(c)) {
+      i += 1;
+      continue;
+    }
+    if (c === '#') {
+      while (i < source.length && source[i] !== '\n') i += 1;
+      continue;
+    }
+    const start = i;
+    if (c === '|') {
+      tokens.push({ kind: 'pipe', text: '|', start, end: i + 1 });
+      i += 1;
+      continue;
+    }
+    if (c === '"' || c === "'") {
+      let text = '';
+      i += 1;
+      let closed = false;
+      while (i < source.length) {
+        const d = source[i] as string;
+        if (d === '\\' && i + 1 < source.length) {
+          text += source[i + 1];
+          i += 2;
+          continue;
+        }
+        if (d === c) {
+          closed = true;
+          i += 1;
+          break;
+        }
+        if (d === '\n') break;
+        text += d;
+        i += 1;
+      }
+      if (!closed) throw new QueryCompileError(`unterminated string literal`, start, i);
+      tokens.push({ kind: 'string', text, start, end: i });
+      continue;
+    }
+    if (c === '`') {
+      const close = source.indexOf('`', i + 1);
+      if (close < 0)
+        throw new QueryCompileError('unterminated backtick-quoted field name', start, source.length);
+      const name = source.slice(i + 1, close);
+      if (name.length === 0 || /[\r\n`]/.test(name)) {
+        throw new QueryCompileError('invalid backtick-quoted field name', start, close + 1);
+      }
+      tokens.push({ kind: 'field', text: name, start, end: close + 1 });
+      i = close + 1;
+      continue;
+    }
+    if (c === '/') {
+      // A regex literal is only valid right after `like` or `=~`.
+      const before = previousMeaningful();
+      const afterMatchOperator =
+        before !== undefined &&
+        ((before.kind === 'ident' && before.text.toLowerCase() === 'like') ||
+          (before.kind === 'op' && before.text === '=~'));
+      if (!afterMatchOperator) throw new QueryCompileError(`unexpected "/"`, start, start + 1);
+      let body = '';
+      i += 1;
+      let closed = false;
+      while (i < source.length) {
+        const d = source[i] as string;
+        if (d === '\\' && i + 1 < source.length) {
+          body += d + (source[i + 1] as string);
+          i += 2;
+          continue;
+        }
+        if (d === '/') {
+          closed = true;
+          i += 1;
+          break;
+        }
+        if (d === '\n') break;
+        body += d;
+        i += 1;
+      }
+      if (!closed) throw new QueryCompileError('unterminated regular expression', start, i);
+      let flags = '';
+      while (i < source.length && /[a-z]/.test(source[i] as string)) {
+        flags += source[i];
+        i += 1;
+      }
+      if (!/^i?$/.test(flags)) throw new QueryCompileError(`unsupported regex flags "${flags}"`, start, i);
+      tokens.push({ kind: 'regex', text: body, regexFlags: flags, start, end: i });
+      continue;
+    }
+    const number = /^-?\d+(\.\d+)?/.exec(source.slice(i));
+    if (number !== null && (c !== '-' || /\d/.test(source[i + 1] ?? ''))) {
+      const text = number[0];
+      // `5m` inside bin() is a duration, lexed as one identifier-like token.
+      const unit = /^[a-z]+/.exec(source.slice(i + text.length));
+      if (unit !== null) {
+        tokens.push({ kind: 'ident', text: text + unit[0], start, end: i + text.length + unit[0].length });
+        i += text.length + unit[0].length;
+      } else {
+        tokens.push({ kind: 'number', text, start, end: i + text.length });
+        i += text.length;
+      }
+      continue;
+    }
+    const ident = /^[A-Za-z_@][A-Za-z0-9_@.]*/.exec(source.slice(i));
+    if (ident !== null) {
+      tokens.push({ kind: 'ident', text: ident[0], start, end: i + ident[0].length });
+      i += ident[0].length;
+      continue;
+    }
+    const op = OPERATORS.find((o) => source.startsWith(o, i));
+    if (op !== undefined) {
+      tokens.push({ kind: 'op', text: op, start, end: i + op.length });
+      i += op.length;
+      continue;
+    }
+    throw new QueryCompileError(`unexpected character ${JSON.stringify(c)}`, start, start + 1);
+  }
+  tokens.push({ kind: 'end', text: '', start: source.length, end: source.length });
+  return tokens;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Syntax tree
+
+type Expr =
+  | { type: 'or' | 'and'; left: Expr; right: Expr }
+  | { type: 'not'; operand: Expr }
+  | { type: 'compare'; op: '=' | '!=' | '<' | '<=' | '>' | '>='; left: Expr; right: Expr }
+  | { type: 'in'; negated: boolean; operand: Expr; values: Expr[] }
+  | { type: 'match'; negated: boolean; operand: Expr; pattern: RegExp | string }
+  | { type: 'field'; name: string }
+  | { type: 'string'; value: string }
+  | { type: 'number'; value: number }
+  | { type: 'call'; name: string; args: Expr[]; subnet?: { addr: ipaddr.IPv4 | ipaddr.IPv6; bits: number } };
+
+interface Projection {
+  field: string;
+  alias: string;
+}
+
+type Aggregate = 'count' | 'count_distinct' | 'sum' | 'min' | 'max' | 'avg';
+
+interface StatsAggregate {
+  fn: Aggregate;
+  /** Undefined for `count(*)`. */
+  field: string | undefined;
+  name: string;
+}
+
+interface StatsGroup {
+  field: string;
+  /** Bin width in ms when grouping by `bin(...)`. */
+  binMs?: number;
+  name: string;
+}
+
+type Command =
+  | { type: 'fields'; projections: Projection[] }
+  | { type: 'display'; fields: string[] }
+  | { type: 'filter'; expr: Expr }
+  | { type: 'parse'; source: string; pattern: RegExp; names: string[] }
+  | { type: 'stats'; aggregates: StatsAggregate[]; groups: StatsGroup[] }
+  | { type: 'sort'; keys: { field: string; descending: boolean }[] }
+  | { type: 'limit'; count: number };
+
+const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'like', 'as', 'by', 'asc', 'desc']);
+const COMMANDS = new Set(['fields', 'display', 'filter', 'parse', 'stats', 'sort', 'limit']);
+const AGGREGATES = new Set<string>(['count', 'count_distinct', 'sum', 'min', 'max', 'avg']);
+const SUBNET_FUNCTIONS = new Map<string, 'any' | 'ipv4' | 'ipv6'>([
+  ['isipinsubnet', 'any'],
+  ['isipv4insubnet', 'ipv4'],
+  ['isipv6insubnet', 'ipv6'],
+]);
+const UNARY_FUNCTIONS = new Set(['isvalidip', 'isvalidipv4', 'isvalidipv6', 'ispresent', 'isempty']);
+
+class Parser {
+  private position = 0;
+  /** Fields known at this point of the pipeline, when field names are checked. */
+  private readonly known: Set<string> | undefined;
+
+  constructor(
+    private readonly tokens: Token[],
+    knownFields: readonly string[] | undefined,
+  ) {
+    this.known = knownFields === undefined ? undefined : new Set([...BUILT_IN_FIELDS, ...knownFields]);
+  }
+
+  parseQuery(): CompiledQuery {
+    const commands: Command[] = [];
+    if (this.peek().kind === 'end') throw this.error('the query has no commands', this.peek());
+    for (;;) {
+      commands.push(this.parseCommand());
+      const next = this.peek();
+      if (next.kind === 'end') break;
+      if (next.kind !== 'pipe') throw this.error(`expected "|" or the end of the query`, next);
+      this.advance();
+      if (this.peek().kind === 'end') throw this.error('a "|" must be followed by a command', this.peek());
+    }
+    let limitCommand: number | undefined;
+    for (const command of commands) if (command.type === 'limit') limitCommand = command.count;
+    return { commands, limitCommand, hasStats: commands.some((c) => c.type === 'stats') };
+  }
+
+  private parseCommand(): Command {
+    const token = this.advance();
+    const name = token.kind === 'ident' ? token.text.toLowerCase() : '';
+    if (!COMMANDS.has(name)) {
+      throw this.error(`unsupported or unknown command ${JSON.stringify(token.text)}`, token);
+    }
+    switch (name) {
+      case 'fields': {
+        const projections = this.commaList(() => {
+          const field = this.fieldName();
+          const alias = this.acceptKeyword('as') ? this.declareName() : field;
+          this.declare(alias);
+          return { field, alias };
+        });
+        return { type: 'fields', projections };
+      }
+      case 'display':
+        return { type: 'display', fields: this.commaList(() => this.fieldName()) };
+      case 'filter':
+        return { type: 'filter', expr: this.parseOr() };
+      case 'parse':
+        return this.parseParse();
+      case 'stats':
+        return this.parseStats();
+      case 'sort':
+        return {
+          type: 'sort',
+          keys: this.commaList(() => {
+            const field = this.fieldName();
+            if (this.acceptKeyword('desc')) return { field, descending: true };
+            this.acceptKeyword('asc');
+            return { field, descending: false };
+          }),
+        };
+      default: {
+        const count = this.advance();
+        if (count.kind !== 'number' || !/^\d+$/.test(count.text)) {
+          throw this.error('limit takes a positive whole number', count);
+        }
+        const value = Number(count.text);
+        if (value < 1 || value > MAX_LIMIT)
+          throw this.error(`limit must be between 1 and ${MAX_LIMIT}`, count);
+        return { type: 'limit', count: value };
+      }
+    }
+  }
+
+  private parseParse(): Command {
+    const source = this.fieldName();
+    const patternToken = this.advance();
+    if (patternToken.kind === 'regex' || (patternToken.kind === 'op' && patternToken.text === '/')) {
+      throw this.error('only the glob form of parse is supported', patternToken);
+    }
+    if (patternToken.kind !== 'string') throw this.error('parse needs a quoted glob pattern', patternToken);
+    if (!this.acceptKeyword('as')) throw this.error('parse needs "as" and field names', this.peek());
+    const names = this.commaList(() => this.declareName());
+    const pieces = patternToken.text.split('*');
+    const stars = pieces.length - 1;
+    if (stars === 0) throw this.error('the parse pattern has no "*"', patternToken);
+    if (stars !== names.length) {
+      throw this.error(
+        `the parse pattern has ${stars} "*" but ${names.length} names follow "as"`,
+        patternToken,
+      );
+    }
+    if (pieces.slice(1, -1).some((piece) => piece.length === 0)) {
+      throw this.error('two "*" in a row in a parse pattern are ambiguous', patternToken);
+    }
+    // Each `*` captures lazily up to the next literal; a trailing `*` takes the rest of the line.
+    let regex = '';
+    pieces.forEach((piece, index) => {
+      regex += escapeRegex(piece);
+      if (index < stars) regex += index === stars - 1 && pieces[stars] === '' ? '(.*)' : '(.*?)';
+    });
+    for (const name of names) this.declare(name);
+    return { type: 'parse', source, pattern: new RegExp(regex, 's'), names };
+  }
+
+  private parseStats(): Command {
+    const aggregates = this.commaList((): StatsAggregate => {
+      const fnToken = this.advance();
+      const fn = fnToken.kind === 'ident' ? fnToken.text.toLowerCase() : '';
+      if (!AGGREGATES.has(fn))
+        throw this.error(`unsupported stats function ${JSON.stringify(fnToken.text)}`, fnToken);
+      this.expectOp('(');
+      let field: string | undefined;
+      if (this.peek().kind === 'op' && this.peek().text === '*') {
+        if (fn !== 'count') throw this.error(`${fn}(*) is not valid`, this.peek());
+        this.advance();
+      } else {
+        field = this.fieldName();
+      }
+      this.expectOp(')');
+      const name = this.acceptKeyword('as') ? this.declareName() : `${fn}(${field ?? '*'})`;
+      return { fn: fn as Aggregate, field, name };
+    });
+    const groups: StatsGroup[] = [];
+    if (this.acceptKeyword('by')) {
+      groups.push(
+        ...this.commaList((): StatsGroup => {
+          const token = this.peek();
+          if (token.kind === 'ident' && token.text.toLowerCase() === 'bin' && this.peekAt(1).text === '(') {
+            this.advance();
+            this.advance();
+            const span = this.advance();
+            const binMs = parseDuration(span.text);
+            if (binMs === undefined) throw this.error(`invalid bin width ${JSON.stringify(span.text)}`, span);
+            this.expectOp(')');
+            const name = this.acceptKeyword('as') ? this.declareName() : `bin(${span.text})`;
+            return { field: '@timestamp', binMs, name };
+          }
+          const field = this.fieldName();
+          const name = this.acceptKeyword('as') ? this.declareName() : field;
+          return { field, name };
+        }),
+      );
+    }
+    // After stats only its outputs exist.
+    if (this.known !== undefined) {
+      this.known.clear();
+      for (const group of groups) this.known.add(group.name);
+      for (const aggregate of aggregates) this.known.add(aggregate.name);
+    }
+    return { type: 'stats', aggregates, groups };
+  }
+
+  // Expressions: or < and < not < comparison.
+  private parseOr(): Expr {
+    let left = this.parseAnd();
+    while (this.acceptKeyword('or')) left = { type: 'or', left, right: this.parseAnd() };
+    return left;
+  }
+
+  private parseAnd(): Expr {
+    let left = this.parseNot();
+    while (this.acceptKeyword('and')) left = { type: 'and', left, right: this.parseNot() };
+    return left;
+  }
+
+  private parseNot(): Expr {
+    if (this.acceptKeyword('not')) return { type: 'not', operand: this.parseNot() };
+    return this.parseComparison();
+  }
+
+  private parseComparison(): Expr {
+    const left = this.parseOperand();
+    const token = this.peek();
+    if (token.kind === 'op' && ['=', '!=', '<', '<=', '>', '>='].includes(token.text)) {
+      this.advance();
+      const right = this.parseOperand();
+      return { type: 'compare', op: token.text as '=', left, right };
+    }
+    if (token.kind === 'op' && token.text === '=~') {
+      this.advance();
+      return { type: 'match', negated: false, operand: left, pattern: this.regexOperand() };
+    }
+    let negated = false;
+    if (token.kind === 'ident' && token.text.toLowerCase() === 'not') {
+      const following = this.peekAt(1);
+      if (following.kind === 'ident' && ['in', 'like'].includes(following.text.toLowerCase())) {
+        this.advance();
+        negated = true;
+      }
+    }
+    if (this.acceptKeyword('in')) {
+      this.expectOp('[');
+      const values: Expr[] = [];
+      if (!(this.peek().kind === 'op' && this.peek().text === ']')) {
+        values.push(...this.commaList(() => this.literal()));
+      }
+      this.expectOp(']');
+      return { type: 'in', negated, operand: left, values };
+    }
+    if (this.acceptKeyword('like')) {
+      const pattern = this.peek();
+      if (pattern.kind === 'string') {
+        this.advance();
+        return { type: 'match', negated, operand: left, pattern: pattern.text };
+      }
+      return { type: 'match', negated, operand: left, pattern: this.regexOperand() };
+    }
+    if (negated) throw this.error('expected "in" or "like" after "not"', this.peek());
+    return left;
+  }
+
+  private regexOperand(): RegExp {
+    const token = this.advance();
+    if (token.kind !== 'regex') throw this.error('expected a /regular expression/', token);
+    try {
+      return new RegExp(token.text, token.regexFlags);
+    } catch {
+      throw this.error('invalid regular expression', token);
+    }
+  }
+
+  private literal(): Expr {
+    const token = this.advance();
+    if (token.kind === 'string') return { type: 'string', value: token.text };
+    if (token.kind === 'number') return { type: 'number', value: Number(token.text) };
+    throw this.error('expected a string or number literal', token);
+  }
+
+  private parseOperand(): Expr {
+    const token = this.peek();
+    if (token.kind === 'op' && token.text === '(') {
+      this.advance();
+      const inner = this.parseOr();
+      this.expectOp(')');
+      return inner;
+    }
+    if (token.kind === 'string' || token.kind === 'number') return this.literal();
+    if (token.kind === 'ident' && this.peekAt(1).kind === 'op' && this.peekAt(1).text === '(') {
+      return this.parseCall();
+    }
+    return { type: 'field', name: this.fieldName() };
+  }
+
+  private parseCall(): Expr {
+    const nameToken = this.advance();
+    const name = nameToken.text.toLowerCase();
+    this.expectOp('(');
+    const subnetKind = SUBNET_FUNCTIONS.get(name);
+    if (subnetKind !== undefined) {
+      const field = this.fieldName();
+      this.expectOp(',');
+      const cidrToken = this.advance();
+      if (cidrToken.kind !== 'string') throw this.error(`${nameToken.text} needs a quoted CIDR`, cidrToken);
+      const subnet = parseSubnet(cidrToken.text, subnetKind);
+      if (subnet === undefined) {
+        throw this.error(`${JSON.stringify(cidrToken.text)} is not a valid ${subnetKind} CIDR`, cidrToken);
+      }
+      this.expectOp(')');
+      return { type: 'call', name, args: [{ type: 'field', name: field }], subnet };
+    }
+    if (UNARY_FUNCTIONS.has(name)) {
+      const field = this.fieldName();
+      this.expectOp(')');
+      return { type: 'call', name, args: [{ type: 'field', name: field }] };
+    }
+    throw this.error(`unsupported function ${JSON.stringify(nameToken.text)}`, nameToken);
+  }
+
+  // Helpers.
+  private fieldName(): string {
+    const token = this.advance();
+    if (token.kind === 'field') return this.checkKnown(token.text, token);
+    if (token.kind === 'ident' && !KEYWORDS.has(token.text.toLowerCase()) && !/^\d/.test(token.text)) {
+      return this.checkKnown(token.text, token);
+    }
+    throw this.error(
+      `expected a field name, found ${JSON.stringify(token.text || 'the end of the query')}`,
+      token,
+    );
+  }
+
+  private checkKnown(name: string, token: Token): string {
+    if (this.known !== undefined && !this.known.has(name)) {
+      throw this.error(`unknown field ${JSON.stringify(name)} (strict field checking is on)`, token);
+    }
+    return name;
+  }
+
+  private declareName(): string {
+    const token = this.advance();
+    if (token.kind === 'field') return token.text;
+    if (token.kind === 'ident' && !KEYWORDS.has(token.text.toLowerCase()) && !/^[\d@]/.test(token.text)) {
+      return token.text;
+    }
+    throw this.error(`expected a name to define, found ${JSON.stringify(token.text || 'the end')}`, token);
+  }
+
+  private declare(name: string): void {
+    this.known?.add(name);
+  }
+
+  private commaList<T>(item: () => T): T[] {
+    const items = [item()];
+    while (this.peek().kind === 'op' && this.peek().text === ',') {
+      this.advance();
+      items.push(item());
+    }
+    return items;
+  }
+
+  private acceptKeyword(word: string): boolean {
+    const token = this.peek();
+    if (token.kind === 'ident' && token.text.toLowerCase() === word) {
+      this.advance();
+      return true;
+    }
+    return false;
+  }
+
+  private expectOp(op: string): void {
+    const token = this.advance();
+    if (token.kind !== 'op' || token.text !== op) {
+      throw this.error(
+        `expected ${JSON.stringify(op)}, found ${JSON.stringify(token.text || 'the end')}`,
+        token,
+      );
+    }
+  }
+
+  private peek(): Token {
+    return this.peekAt(0);
+  }
+
+  private peekAt(offset: number): Token {
+    return this.tokens[Math.min(this.position + offset, this.tokens.length - 1)] as Token;
+  }
+
+  private advance(): Token {
+    const token = this.peek();
+    if (token.kind !== 'end') this.position += 1;
+    return token;
+  }
+
+  private error(message: string, token: Token): QueryCompileError {
+    return new QueryCompileError(message, token.start, token.end);
+  }
+}
+
+/**
+ * Compiles a query. `knownFields`: the fields events may carry besides the built-in `@` fields
+ * (e.g. the flow log fields); when given, a reference to any other field that no earlier command
+ * defined is a compile error, which catches misspelt field names the real service would silently
+ * treat as empty.
+ */
+export function compileQuery(queryString: string, knownFields?: readonly string[]): CompiledQuery {
+  return new Parser(tokenize(queryString), knownFields).parseQuery();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evaluation
+
+/** The fields of one event before any command runs. */
+export function eventRow(event: LogEvent, ptr: string): QueryRow {
+  const fields = new Map<string, string>([
+    ['@timestamp', formatTimestamp(event.timestamp)],
+    ['@message', event.message],
+    ['@ptr', ptr],
+  ]);
+  if (event.logStream !== undefined) fields.set('@logStream', event.logStream);
+  // Logs Insights discovers the v2 flow log fields in messages of exactly that shape.
+  const tokens = event.message.trim().split(/\s+/);
+  if (tokens.length === FLOW_LOG_V2_FIELDS.length && tokens[0] === '2') {
+    FLOW_LOG_V2_FIELDS.forEach((name, index) => fields.set(name, tokens[index] as string));
+  }
+  return { fields, timestampMs: event.timestamp };
+}
+
+/**
+ * Runs a compiled query over rows. `rowLimit` caps the rows returned (the StartQuery limit or
+ * the default); a `limit` command inside the query applies where it stands.
+ */
+export function evaluateQuery(query: CompiledQuery, input: QueryRow[], rowLimit: number): EvaluationResult {
+  let rows = input;
+  let recordsMatched: number | undefined;
+  let displayed: string[] | undefined;
+  for (const command of query.commands) {
+    switch (command.type) {
+      case 'filter':
+        rows = rows.filter((row) => truthy(evaluate(command.expr, row)));
+        break;
+      case 'parse':
+        for (const row of rows) {
+          const source = row.fields.get(command.source);
+          const match = source === undefined ? null : command.pattern.exec(source);
+          command.names.forEach((name, index) => {
+            const captured = match?.[index + 1];
+            if (captured === undefined) row.fields.delete(name);
+            else row.fields.set(name, captured);
+          });
+        }
+        break;
+      case 'fields':
+        for (const row of rows) {
+          for (const { field, alias } of command.projections) {
+            const value = row.fields.get(field);
+            if (value !== undefined) row.fields.set(alias, value);
+          }
+        }
+        displayed = [...(displayed ?? []), ...command.projections.map((p) => p.alias)];
+        break;
+      case 'display':
+        displayed = command.fields;
+        break;
+      case 'stats':
+        recordsMatched ??= rows.length;
+        rows = aggregate(command, rows);
+        displayed = [...command.groups.map((g) => g.name), ...command.aggregates.map((a) => a.name)];
+        break;
+      case 'sort':
+        rows = [...rows].sort((a, b) => {
+          for (const key of command.keys) {
+            const order = compareForSort(a.fields.get(key.field), b.fields.get(key.field));
+            if (order !== 0) return key.descending ? -order : order;
+          }
+          return 0;
+        });
+        break;
+      case 'limit':
+        rows = rows.slice(0, command.count);
+        break;
+    }
+  }
+  recordsMatched ??= rows.length;
+  // Without stats the events come back with @ptr, and, when nothing chose fields, @timestamp and @message.
+  const columns = query.hasStats ? (displayed ?? []) : [...(displayed ?? ['@timestamp', '@message']), '@ptr'];
+  const output = rows.slice(0, rowLimit).map((row) => {
+    const cells: { field: string; value: string }[] = [];
+    for (const field of new Set(columns)) {
+      const value = row.fields.get(field);
+      if (value !== undefined) cells.push({ field, value });
+    }
+    return cells;
+  });
+  return { rows: output, recordsMatched };
+}
+
+type Value = string | number | boolean | undefined;
+
+function evaluate(expr: Expr, row: QueryRow): Value {
+  switch (expr.type) {
+    case 'or':
+      return truthy(evaluate(expr.left, row)) || truthy(evaluate(expr.right, row));
+    case 'and':
+      return truthy(evaluate(expr.left, row)) && truthy(evaluate(expr.right, row));
+    case 'not':
+      return !truthy(evaluate(expr.operand, row));
+    case 'field':
+      return row.fields.get(expr.name);
+    case 'string':
+    case 'number':
+      return expr.value;
+    case 'compare': {
+      const left = evaluate(expr.left, row);
+      const right = evaluate(expr.right, row);
+      if (left === undefined || right === undefined) return false;
+      const order = compareValues(left, right);
+      switch (expr.op) {
+        case '=':
+          return order === 0;
+        case '!=':
+          return order !== 0;
+        case '<':
+          return order < 0;
+        case '<=':
+          return order <= 0;
+        case '>':
+          return order > 0;
+        default:
+          return order >= 0;
+      }
+    }
+    case 'in': {
+      const value = evaluate(expr.operand, row);
+      if (value === undefined) return false;
+      const found = expr.values.some((candidate) => compareValues(value, evaluate(candidate, row)) === 0);
+      return expr.negated ? !found : found;
+    }
+    case 'match': {
+      const value = evaluate(expr.operand, row);
+      if (value === undefined) return false;
+      const text = String(value);
+      const found = typeof expr.pattern === 'string' ? text.includes(expr.pattern) : expr.pattern.test(text);
+      return expr.negated ? !found : found;
+    }
+    case 'call':
+      return evaluateCall(expr, row);
+  }
+}
+
+function evaluateCall(expr: Extract<Expr, { type: 'call' }>, row: QueryRow): boolean {
+  const argument = expr.args[0];
+  const value = argument === undefined ? undefined : evaluate(argument, row);
+  switch (expr.name) {
+    case 'ispresent':
+      return value !== undefined;
+    case 'isempty':
+      return value === undefined || value === '';
+    case 'isvalidip':
+      return typeof value === 'string' && parseAddress(value) !== undefined;
+    case 'isvalidipv4':
+      return typeof value === 'string' && parseAddress(value)?.kind() === 'ipv4';
+    case 'isvalidipv6':
+      return typeof value === 'string' && parseAddress(value)?.kind() === 'ipv6';
+    default: {
+      if (typeof value !== 'string' || expr.subnet === undefined) return false;
+      const address = parseAddress(value);
+      if (address === undefined || address.kind() !== expr.subnet.addr.kind()) return false;
+      return address.match(expr.subnet.addr, expr.subnet.bits);
+    }
+  }
+}
+
+function truthy(value: Value): boolean {
+  return value === true;
+}
+
+const NUMERIC = /^-?\d+(\.\d+)?$/;
+
+/** Numbers compare numerically when both sides are numeric, everything else as strings. */
+function compareValues(left: Value, right: Value): number {
+  if (left === undefined || right === undefined) return Number.NaN;
+  const leftNumber =
+    typeof left === 'number' ? left : typeof left === 'string' && NUMERIC.test(left) ? Number(left) : NaN;
+  const rightNumber =
+    typeof right === 'number'
+      ? right
+      : typeof right === 'string' && NUMERIC.test(right)
+        ? Number(right)
+        : NaN;
+  if (!Number.isNaN(leftNumber) && !Number.isNaN(rightNumber)) return Math.sign(leftNumber - rightNumber);
+  const a = String(left);
+  const b = String(right);
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Unset values sort last in either direction's ascending order. */
+function compareForSort(a: string | undefined, b: string | undefined): number {
+  if (a === undefined) return b === undefined ? 0 : 1;
+  if (b === undefined) return -1;
+  return compareValues(a, b);
+}
+
+function aggregate(command: Extract<Command, { type: 'stats' }>, rows: QueryRow[]): QueryRow[] {
+  interface Accumulator {
+    groupValues: string[];
+    count: number[];
+    distinct: Set<string>[];
+    sum: number[];
+    numeric: number[];
+    min: (string | undefined)[];
+    max: (string | undefined)[];
+  }
+  const groups = new Map<string, Accumulator>();
+  for (const row of rows) {
+    const groupValues: string[] = [];
+    let complete = true;
+    for (const group of command.groups) {
+      if (group.binMs !== undefined) {
+        if (row.timestampMs === undefined) {
+          complete = false;
+          break;
+        }
+        groupValues.push(formatTimestamp(Math.floor(row.timestampMs / group.binMs) * group.binMs));
+      } else {
+        const value = row.fields.get(group.field);
+        // Events without a group-by field are left out of the groups.
+        if (value === undefined) {
+          complete = false;
+          break;
+        }
+        groupValues.push(value);
+      }
+    }
+    if (!complete) continue;
+    const key = JSON.stringify(groupValues);
+    let accumulator = groups.get(key);
+    if (accumulator === undefined) {
+      const n = command.aggregates.length;
+      accumulator = {
+        groupValues,
+        count: new Array<number>(n).fill(0),
+        distinct: command.aggregates.map(() => new Set<string>()),
+        sum: new Array<number>(n).fill(0),
+        numeric: new Array<number>(n).fill(0),
+        min: new Array<string | undefined>(n).fill(undefined),
+        max: new Array<string | undefined>(n).fill(undefined),
+      };
+      groups.set(key, accumulator);
+    }
+    const acc = accumulator;
+    command.aggregates.forEach((agg, index) => {
+      const value = agg.field === undefined ? '' : row.fields.get(agg.field);
+      if (value === undefined) return;
+      acc.count[index] = (acc.count[index] ?? 0) + 1;
+      acc.distinct[index]?.add(value);
+      if (NUMERIC.test(value)) {
+        acc.sum[index] = (acc.sum[index] ?? 0) + Number(value);
+        acc.numeric[index] = (acc.numeric[index] ?? 0) + 1;
+      }
+      const currentMin = acc.min[index];
+      if (currentMin === undefined || compareValues(value, currentMin) < 0) acc.min[index] = value;
+      const currentMax = acc.max[index];
+      if (currentMax === undefined || compareValues(value, currentMax) > 0) acc.max[index] = value;
+    });
+  }
+  // A stats without `by` over no events still yields one row (count 0), as the service does.
+  if (groups.size === 0 && command.groups.length === 0) {
+    const n = command.aggregates.length;
+    groups.set('[]', {
+      groupValues: [],
+      count: new Array<number>(n).fill(0),
+      distinct: command.aggregates.map(() => new Set<string>()),
+      sum: new Array<number>(n).fill(0),
+      numeric: new Array<number>(n).fill(0),
+      min: new Array<string | undefined>(n).fill(undefined),
+      max: new Array<string | undefined>(n).fill(undefined),
+    });
+  }
+  const output: QueryRow[] = [];
+  for (const acc of groups.values()) {
+    const fields = new Map<string, string>();
+    command.groups.forEach((group, index) => fields.set(group.name, acc.groupValues[index] as string));
+    command.aggregates.forEach((agg, index) => {
+      const count = acc.count[index] ?? 0;
+      const numeric = acc.numeric[index] ?? 0;
+      const sum = acc.sum[index] ?? 0;
+      let value: string | undefined;
+      switch (agg.fn) {
+        case 'count':
+          value = String(count);
+          break;
+        case 'count_distinct':
+          value = String(acc.distinct[index]?.size ?? 0);
+          break;
+        case 'sum':
+          value = numeric > 0 ? String(sum) : undefined;
+          break;
+        case 'avg':
+          value = numeric > 0 ? String(sum / numeric) : undefined;
+          break;
+        case 'min':
+          value = acc.min[index];
+          break;
+        case 'max':
+          value = acc.max[index];
+          break;
+      }
+      if (value !== undefined) fields.set(agg.name, value);
+    });
+    output.push({ fields });
+  }
+  return output;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+/** `2024-05-01 13:00:00.000`, UTC: how Logs Insights prints @timestamp and bin() values. */
+export function formatTimestamp(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+function parseDuration(text: string): number | undefined {
+  const match = /^(\d+)(ms|s|m|h|d)$/.exec(text);
+  if (match === null) return undefined;
+  const amount = Number(match[1]);
+  if (amount <= 0) return undefined;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 'ms'];
+  return amount * unit;
+}
+
+function parseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return ipaddr.IPv4.parse(text);
+  if (ipaddr.IPv6.isValid(text)) return ipaddr.IPv6.parse(text);
+  return undefined;
+}
+
+function parseSubnet(
+  text: string,
+  kind: 'any' | 'ipv4' | 'ipv6',
+): { addr: ipaddr.IPv4 | ipaddr.IPv6; bits: number } | undefined {
+  const [address, bits, ...rest] = text.split('/');
+  if (address === undefined || bits === undefined || rest.length > 0 || !/^\d{1,3}$/.test(bits))
+    return undefined;
+  const parsed = parseAddress(address);
+  if (parsed === undefined) return undefined;
+  if (kind !== 'any' && parsed.kind() !== kind) return undefined;
+  const prefix = Number(bits);
+  if (prefix > (parsed.kind() === 'ipv4' ? 32 : 128)) return undefined;
+  return { addr: parsed, bits: prefix };
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
