@@ -27,6 +27,12 @@ export const runtimeEnvironmentSchema = z.object({
   ENRICH_WITH_EC2: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   /** Days kept for sources not seen again (DynamoDB TTL). */
   BASELINE_TTL_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  /** Set by Lambda; the region of the clients and of the console links in alerts. */
+  AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'not an AWS region').default('us-east-1'),
+  /** CloudWatch namespace of the EMF metrics (the stack's alarms read RunSucceeded from it). */
+  POWERTOOLS_METRICS_NAMESPACE: z.string().regex(/^[\w./#:-]{1,255}$/, 'not a CloudWatch namespace').default('EgressSpikeDetector'),
+  /** Service name on every log line and the metrics' `service` dimension. */
+  POWERTOOLS_SERVICE_NAME: z.string().regex(/^[\w.-]{1,100}$/, 'not a service name').default('egress-spike-detector'),
   /** Endpoint overrides for local testing; never set in a deployed stack. */
   LOGS_ENDPOINT: z.url().optional(),
   DYNAMODB_ENDPOINT: z.url().optional(),
@@ -43,6 +49,9 @@ export interface RuntimeConfig {
   topicArn: string;
   enrichWithEc2: boolean;
   baselineTtlDays: number;
+  region: string;
+  metricsNamespace: string;
+  serviceName: string;
   endpoints: { logs?: string; dynamodb?: string; sns?: string; ec2?: string };
 }
 
@@ -65,6 +74,9 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
     topicArn: e.TOPIC_ARN,
     enrichWithEc2: e.ENRICH_WITH_EC2,
     baselineTtlDays: e.BASELINE_TTL_DAYS,
+    region: e.AWS_REGION,
+    metricsNamespace: e.POWERTOOLS_METRICS_NAMESPACE,
+    serviceName: e.POWERTOOLS_SERVICE_NAME,
     endpoints: { logs: e.LOGS_ENDPOINT, dynamodb: e.DYNAMODB_ENDPOINT, sns: e.SNS_ENDPOINT, ec2: e.EC2_ENDPOINT },
   };
 }
