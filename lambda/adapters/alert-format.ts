@@ -172,7 +172,7 @@ export function consoleQueryFor(alert: Pick<Alert, 'srcIp' | 'srcIps'>, flowLogF
   if (fields !== undefined) {
     lines.push(`parse @message "${fields.map(() => '*').join(' ')}" as ${fields.map(insightsFieldName).join(', ')}`);
   }
-  const sources = (alert.srcIp !== undefined ? [alert.srcIp] : (alert.srcIps ?? [])).filter(isValidAddress).slice(0, 50);
+  const sources = (alert.srcIp !== undefined ? [alert.srcIp] : (alert.srcIps ?? []).slice(0, 50)).filter(isValidAddress);
   const src = insightsFieldName('srcaddr');
   const sourceFilter =
     sources.length === 0 ? '' : sources.length === 1 ? ` and ${src} = "${sources[0]}"` : ` and ${src} in [${sources.map((s) => `"${s}"`).join(', ')}]`;
@@ -191,9 +191,10 @@ const PROTOCOLS: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 
 const protocolName = (protocol: number | null) => (protocol === null ? '' : (PROTOCOLS[protocol] ?? `proto ${protocol}`));
 
 function destinationText(d: { address: string; port: number | null; protocol: number | null }): string {
-  const port = d.port === null ? '' : `:${d.port}`;
   const protocol = protocolName(d.protocol);
-  return `${d.address}${port}${protocol ? `/${protocol}` : ''}`;
+  // IPv6 with a port needs brackets, or the port reads as the address's last group.
+  const host = d.port !== null && d.address.includes(':') ? `[${d.address}]` : d.address;
+  return `${host}${d.port === null ? '' : `:${d.port}`}${protocol ? `/${protocol}` : ''}`;
 }
 
 const KIND_TITLES: Record<Alert['kind'], string> = {
