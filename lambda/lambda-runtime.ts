@@ -13,9 +13,9 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { DynamoBaselineStore } from './adapters/dynamo-baseline-store';
 import { Ec2Enricher } from './adapters/ec2-enricher';
-import { LogsInsightsFlowSource } from './adapters/logs-insights-flow-source';
+import { LogsInsightsFlowSource, type LogsInsightsFlowSourceOptions } from './adapters/logs-insights-flow-source';
 import { SnsAlertPublisher } from './adapters/sns-alert-publisher';
-import { runDetector, type RunSummary } from './detector-run';
+import { runDetector, type RunLogger, type RunMetrics, type RunSummary } from './detector-run';
 import type { RuntimeConfig } from './runtime-config';
 
 /** Kept back from Lambda's remaining time so the run ends (and releases its lease) before the timeout. */
@@ -27,16 +27,18 @@ export interface LambdaRuntimeOptions {
   /** Static credentials for local endpoints; absent: the default provider chain (the Lambda role). */
   credentials?: { accessKeyId: string; secretAccessKey: string };
   sleep?: (ms: number) => Promise<void>;
-  logger?: Logger;
-  metrics?: Metrics;
+  logger?: RunLogger;
+  metrics?: RunMetrics;
+  /** Extra LogsInsightsFlowSource options (tests: a small row limit, a short poll interval). */
+  flowSourceOptions?: Pick<LogsInsightsFlowSourceOptions, 'rowLimit' | 'pollIntervalMs' | 'maxPollIntervalMs' | 'retryBaseDelayMs'>;
 }
 
 export type DetectorHandler = (event: unknown, context: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>) => Promise<RunSummary>;
 
 export interface LambdaRuntime {
   config: RuntimeConfig;
-  logger: Logger;
-  metrics: Metrics;
+  logger: RunLogger;
+  metrics: RunMetrics;
   clients: { logs: CloudWatchLogsClient; dynamodb: DynamoDBClient; sns: SNSClient; ec2: EC2Client | undefined };
   handler: DetectorHandler;
 }
@@ -48,8 +50,8 @@ export function createLambdaRuntime(config: RuntimeConfig, options: LambdaRuntim
     ...(endpoint === undefined ? {} : { endpoint }),
     ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
   });
-  const logger = options.logger ?? new Logger({ serviceName: config.serviceName });
-  const metrics = options.metrics ?? new Metrics({ namespace: config.metricsNamespace, serviceName: config.serviceName });
+  const logger: RunLogger = options.logger ?? new Logger({ serviceName: config.serviceName });
+  const metrics: RunMetrics = options.metrics ?? new Metrics({ namespace: config.metricsNamespace, serviceName: config.serviceName });
   const clients = {
     logs: new CloudWatchLogsClient(clientConfig(config.endpoints.logs)),
     dynamodb: new DynamoDBClient(clientConfig(config.endpoints.dynamodb)),
@@ -81,6 +83,7 @@ export function createLambdaRuntime(config: RuntimeConfig, options: LambdaRuntim
       logGroupIdentifiers: config.logGroupIdentifiers,
       config: config.detector,
       now,
+      ...options.flowSourceOptions,
       ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
     });
     // The ENI cache lives for one run: interfaces get reassigned, a warm container must not keep stale answers.
@@ -91,7 +94,7 @@ export function createLambdaRuntime(config: RuntimeConfig, options: LambdaRuntim
         event,
       );
     } catch (error) {
-      logger.error('run failed', error instanceof Error ? error : new Error(String(error)));
+      logger.error('run failed', { error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error) });
       throw error;
     }
   };
