@@ -83,6 +83,8 @@ describe('local DynamoDB (dynalite behind a counting, fault-injecting proxy)', (
     expect(second.UnprocessedItems ?? {}).toEqual({});
     expect(dynamo.count('BatchWriteItem')).toBe(2);
     expect(dynamo.batchWriteItemCount).toBe(7);
+    expect(dynamo.batchWriteSizes).toEqual([5, 2]);
+    expect(dynamo.batchGetSizes).toEqual([5]);
   });
 
   it('returns every item unprocessed, writing none, when the whole batch is held back', async () => {

@@ -36,6 +36,10 @@ export interface LocalDynamoDb {
   readonly batchWriteItemCount: number;
   /** Keys received across all BatchGetItem calls. */
   readonly batchGetKeyCount: number;
+  /** Write requests in each BatchWriteItem call, in call order. */
+  readonly batchWriteSizes: readonly number[];
+  /** Keys in each BatchGetItem call, in call order. */
+  readonly batchGetSizes: readonly number[];
   /** Every request in arrival order. */
   readonly requests: readonly DynamoRequestRecord[];
   /** Requests received for one operation (0 when none). */
@@ -87,6 +91,8 @@ export async function startLocalDynamoDb(): Promise<LocalDynamoDb> {
   let requests: DynamoRequestRecord[] = [];
   let batchWriteItemCount = 0;
   let batchGetKeyCount = 0;
+  let batchWriteSizes: number[] = [];
+  let batchGetSizes: number[] = [];
   let unprocessedItems: PartialInjection = { calls: 0, perCall: undefined };
   let unprocessedKeys: PartialInjection = { calls: 0, perCall: undefined };
   let throttles = new Map<string, { calls: number; code: ThrottleErrorCode }>();
@@ -169,6 +175,7 @@ export async function startLocalDynamoDb(): Promise<LocalDynamoDb> {
       const requestItems = (parsed.RequestItems ?? {}) as Record<string, WriteRequest[]>;
       const entries = flattenBatch(requestItems, (writes) => writes);
       batchWriteItemCount += entries.length;
+      batchWriteSizes.push(entries.length);
       // Oversized batches are dynalite's to reject as a whole, so never split them.
       if (unprocessedItems.calls > 0 && entries.length > 0 && entries.length <= 25) {
         unprocessedItems.calls -= 1;
@@ -199,6 +206,7 @@ export async function startLocalDynamoDb(): Promise<LocalDynamoDb> {
       const requestItems = (parsed.RequestItems ?? {}) as Record<string, KeysAndAttributes>;
       const entries = flattenBatch(requestItems, (table) => table.Keys ?? []);
       batchGetKeyCount += entries.length;
+      batchGetSizes.push(entries.length);
       if (unprocessedKeys.calls > 0 && entries.length > 0 && entries.length <= 100) {
         unprocessedKeys.calls -= 1;
         const held = heldBackCount(entries.length, unprocessedKeys.perCall);
@@ -249,6 +257,12 @@ export async function startLocalDynamoDb(): Promise<LocalDynamoDb> {
     get batchGetKeyCount() {
       return batchGetKeyCount;
     },
+    get batchWriteSizes() {
+      return [...batchWriteSizes];
+    },
+    get batchGetSizes() {
+      return [...batchGetSizes];
+    },
     get requests() {
       return [...requests];
     },
@@ -272,6 +286,8 @@ export async function startLocalDynamoDb(): Promise<LocalDynamoDb> {
       requests = [];
       batchWriteItemCount = 0;
       batchGetKeyCount = 0;
+      batchWriteSizes = [];
+      batchGetSizes = [];
       unprocessedItems = { calls: 0, perCall: undefined };
       unprocessedKeys = { calls: 0, perCall: undefined };
       throttles = new Map();

@@ -16,6 +16,7 @@ import {
   QueryCompileError,
   type CompiledQuery,
   type LogEvent,
+  type StoredEvent,
 } from './logs-insights-query';
 import {
   listenOnLoopback,
@@ -159,7 +160,7 @@ export async function startLocalLogsInsights(
       throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
   }
 
-  const logGroups = new Map<string, LogEvent[]>();
+  const logGroups = new Map<string, StoredEvent[]>();
   const queries = new Map<string, QueryState>();
   let callCounts: Record<LogsAction, number> = { StartQuery: 0, GetQueryResults: 0, StopQuery: 0 };
   let queryStrings: string[] = [];
@@ -236,10 +237,14 @@ export async function startLocalLogsInsights(
     // The query sees the events present now: a snapshot, newest first (the service's default order).
     const fromMs = startTime * 1000;
     const toMs = endTime * 1000 + 999;
-    const events: LogEvent[] = [];
+    const events: StoredEvent[] = [];
     for (const name of groupNames) {
-      for (const event of logGroups.get(name) ?? []) {
-        if (event.timestamp >= fromMs && event.timestamp <= toMs) events.push(event);
+      const groupEvents = logGroups.get(name) ?? [];
+      // Each group is kept sorted by time: find the range by binary search.
+      for (let i = firstAtOrAfter(groupEvents, fromMs); i < groupEvents.length; i += 1) {
+        const event = groupEvents[i] as StoredEvent;
+        if (event.timestamp > toMs) break;
+        events.push(event);
       }
     }
     events.sort((a, b) => b.timestamp - a.timestamp);
@@ -249,10 +254,7 @@ export async function startLocalLogsInsights(
       compiled.limitCommand === undefined && limit === undefined ? defaultRowLimit : Number.POSITIVE_INFINITY,
       LOGS_INSIGHTS_LIMITS.maxRowsPerQuery,
     );
-    const rows = events.map((event) => {
-      ptrCounter += 1;
-      return eventRow(event, `ptr-${ptrCounter.toString(36)}`);
-    });
+    const rows = events.map(eventRow);
     const result = evaluateQuery(compiled, rows, rowCap);
 
     queryCounter += 1;
@@ -276,7 +278,7 @@ export async function startLocalLogsInsights(
         recordsMatched: result.recordsMatched,
         recordsScanned: events.length,
         estimatedRecordsSkipped: 0,
-        bytesScanned: events.reduce((sum, e) => sum + Buffer.byteLength(e.message, 'utf8'), 0),
+        bytesScanned: events.reduce((sum, e) => sum + e.messageBytes, 0),
         estimatedBytesSkipped: 0,
         logGroupsScanned: groupNames.length,
       },
@@ -452,8 +454,17 @@ export async function startLocalLogsInsights(
           );
         }
       }
-      const existing = logGroups.get(logGroupName) ?? [];
-      logGroups.set(logGroupName, [...existing, ...events.map((e) => ({ ...e }))]);
+      const stored = events.map((event): StoredEvent => {
+        ptrCounter += 1;
+        return {
+          ...event,
+          ptr: `ptr-${ptrCounter.toString(36)}`,
+          messageBytes: Buffer.byteLength(event.message, 'utf8'),
+        };
+      });
+      const merged = [...(logGroups.get(logGroupName) ?? []), ...stored];
+      merged.sort((a, b) => a.timestamp - b.timestamp);
+      logGroups.set(logGroupName, merged);
     },
     get callCounts() {
       return { ...callCounts };
@@ -544,4 +555,16 @@ function decodeToken(token: unknown, queryId: string): number {
 function assertCount(count: number): void {
   if (!Number.isInteger(count) || count < 1)
     throw new RangeError(`count must be a positive integer, got ${count}`);
+}
+
+/** Index of the first event at or after `ms` in events sorted by time. */
+function firstAtOrAfter(events: readonly StoredEvent[], ms: number): number {
+  let low = 0;
+  let high = events.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((events[middle] as StoredEvent).timestamp < ms) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }

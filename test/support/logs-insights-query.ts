@@ -31,9 +31,44 @@ export interface LogEvent {
   logStream?: string;
 }
 
-/** A record flowing through the pipeline: field name -> value (all values are strings, as in results). */
+/** A seeded event with what queries derive from it, computed once and kept. */
+export interface StoredEvent extends LogEvent {
+  /** The event's stable `@ptr`. */
+  ptr: string;
+  /** UTF-8 size of the message, for `bytesScanned`. */
+  messageBytes: number;
+  /** The v2 flow log tokens when the message has that shape, null when not, undefined until looked at. */
+  flowTokens?: string[] | null;
+  formattedTimestamp?: string;
+}
+
+/**
+ * The fields of a record in the pipeline. An event's own fields are read from the event on
+ * demand (most queries touch a handful of them), and writes (`parse`, `fields ... as`) go to an
+ * overlay, so a query over many events copies nothing it does not change.
+ */
+export class FieldStore {
+  private overlay: Map<string, string | undefined> | undefined;
+
+  constructor(private readonly event?: StoredEvent) {}
+
+  get(name: string): string | undefined {
+    if (this.overlay?.has(name)) return this.overlay.get(name);
+    return this.event === undefined ? undefined : eventField(this.event, name);
+  }
+
+  set(name: string, value: string): void {
+    (this.overlay ??= new Map()).set(name, value);
+  }
+
+  delete(name: string): void {
+    (this.overlay ??= new Map()).set(name, undefined);
+  }
+}
+
+/** A record flowing through the pipeline; all values are strings, as in results. */
 export interface QueryRow {
-  fields: Map<string, string>;
+  fields: FieldStore;
   /** The event time, kept numeric for `bin()`; absent on rows produced by `stats`. */
   timestampMs?: number;
 }
@@ -630,20 +665,34 @@ export function compileQuery(queryString: string, knownFields?: readonly string[
 // ---------------------------------------------------------------------------------------------
 // Evaluation
 
-/** The fields of one event before any command runs. */
-export function eventRow(event: LogEvent, ptr: string): QueryRow {
-  const fields = new Map<string, string>([
-    ['@timestamp', formatTimestamp(event.timestamp)],
-    ['@message', event.message],
-    ['@ptr', ptr],
-  ]);
-  if (event.logStream !== undefined) fields.set('@logStream', event.logStream);
-  // Logs Insights discovers the v2 flow log fields in messages of exactly that shape.
-  const tokens = event.message.trim().split(/\s+/);
-  if (tokens.length === FLOW_LOG_V2_FIELDS.length && tokens[0] === '2') {
-    FLOW_LOG_V2_FIELDS.forEach((name, index) => fields.set(name, tokens[index] as string));
+const FLOW_FIELD_INDEX = new Map<string, number>(FLOW_LOG_V2_FIELDS.map((name, index) => [name, index]));
+
+/** The pipeline's view of one seeded event. */
+export function eventRow(event: StoredEvent): QueryRow {
+  return { fields: new FieldStore(event), timestampMs: event.timestamp };
+}
+
+function eventField(event: StoredEvent, name: string): string | undefined {
+  switch (name) {
+    case '@timestamp':
+      return (event.formattedTimestamp ??= formatTimestamp(event.timestamp));
+    case '@message':
+      return event.message;
+    case '@ptr':
+      return event.ptr;
+    case '@logStream':
+      return event.logStream;
+    default: {
+      const index = FLOW_FIELD_INDEX.get(name);
+      if (index === undefined) return undefined;
+      if (event.flowTokens === undefined) {
+        // Logs Insights discovers the v2 flow log fields in messages of exactly that shape.
+        const tokens = event.message.trim().split(/\s+/);
+        event.flowTokens = tokens.length === FLOW_LOG_V2_FIELDS.length && tokens[0] === '2' ? tokens : null;
+      }
+      return event.flowTokens?.[index];
+    }
   }
-  return { fields, timestampMs: event.timestamp };
 }
 
 /**
@@ -800,18 +849,22 @@ const NUMERIC = /^-?\d+(\.\d+)?$/;
 /** Numbers compare numerically when both sides are numeric, everything else as strings. */
 function compareValues(left: Value, right: Value): number {
   if (left === undefined || right === undefined) return Number.NaN;
-  const leftNumber =
-    typeof left === 'number' ? left : typeof left === 'string' && NUMERIC.test(left) ? Number(left) : NaN;
-  const rightNumber =
-    typeof right === 'number'
-      ? right
-      : typeof right === 'string' && NUMERIC.test(right)
-        ? Number(right)
-        : NaN;
-  if (!Number.isNaN(leftNumber) && !Number.isNaN(rightNumber)) return Math.sign(leftNumber - rightNumber);
+  if (left === right) return 0;
+  const leftNumber = asNumber(left);
+  const rightNumber = asNumber(right);
+  if (leftNumber !== undefined && rightNumber !== undefined) return Math.sign(leftNumber - rightNumber);
   const a = String(left);
   const b = String(right);
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function asNumber(value: Value): number | undefined {
+  if (typeof value === 'number') return value;
+  if (typeof value !== 'string' || value.length === 0) return undefined;
+  // Cheap first-character test before the regex: most compared values are words or addresses.
+  const first = value.charCodeAt(0);
+  if (first !== 45 /* - */ && (first < 48 || first > 57)) return undefined;
+  return NUMERIC.test(value) ? Number(value) : undefined;
 }
 
 /** Unset values sort last in either direction's ascending order. */
@@ -821,112 +874,97 @@ function compareForSort(a: string | undefined, b: string | undefined): number {
   return compareValues(a, b);
 }
 
-function aggregate(command: Extract<Command, { type: 'stats' }>, rows: QueryRow[]): QueryRow[] {
-  interface Accumulator {
-    groupValues: string[];
-    count: number[];
-    distinct: Set<string>[];
-    sum: number[];
-    numeric: number[];
-    min: (string | undefined)[];
-    max: (string | undefined)[];
+/** One aggregate's running state within one group. */
+interface Accumulator {
+  add(value: string): void;
+  /** Undefined when the aggregate has no value (e.g. sum over no numbers): the field is left out. */
+  result(): string | undefined;
+}
+
+function newAccumulator(fn: Aggregate): Accumulator {
+  switch (fn) {
+    case 'count': {
+      let count = 0;
+      return { add: () => (count += 1), result: () => String(count) };
+    }
+    case 'count_distinct': {
+      const seen = new Set<string>();
+      return { add: (value) => seen.add(value), result: () => String(seen.size) };
+    }
+    case 'sum':
+    case 'avg': {
+      let sum = 0;
+      let numbers = 0;
+      return {
+        add: (value) => {
+          const number = asNumber(value);
+          if (number === undefined) return;
+          sum += number;
+          numbers += 1;
+        },
+        result: () => (numbers === 0 ? undefined : String(fn === 'sum' ? sum : sum / numbers)),
+      };
+    }
+    case 'min':
+    case 'max': {
+      let best: string | undefined;
+      const sign = fn === 'min' ? -1 : 1;
+      return {
+        add: (value) => {
+          if (best === undefined || Math.sign(compareValues(value, best)) === sign) best = value;
+        },
+        result: () => best,
+      };
+    }
   }
-  const groups = new Map<string, Accumulator>();
+}
+
+function aggregate(command: Extract<Command, { type: 'stats' }>, rows: QueryRow[]): QueryRow[] {
+  const groups = new Map<string, { groupValues: string[]; accumulators: Accumulator[] }>();
+  const binLabels = new Map<number, string>();
+  const newGroup = (groupValues: string[]) => ({
+    groupValues,
+    accumulators: command.aggregates.map((a) => newAccumulator(a.fn)),
+  });
   for (const row of rows) {
     const groupValues: string[] = [];
     let complete = true;
     for (const group of command.groups) {
+      let value: string | undefined;
       if (group.binMs !== undefined) {
-        if (row.timestampMs === undefined) {
-          complete = false;
-          break;
-        }
-        groupValues.push(formatTimestamp(Math.floor(row.timestampMs / group.binMs) * group.binMs));
+        value = row.timestampMs === undefined ? undefined : binLabel(row.timestampMs, group.binMs, binLabels);
       } else {
-        const value = row.fields.get(group.field);
-        // Events without a group-by field are left out of the groups.
-        if (value === undefined) {
-          complete = false;
-          break;
-        }
-        groupValues.push(value);
+        value = row.fields.get(group.field);
       }
+      // Events without a group-by value are left out of the groups.
+      if (value === undefined) {
+        complete = false;
+        break;
+      }
+      groupValues.push(value);
     }
     if (!complete) continue;
-    const key = JSON.stringify(groupValues);
-    let accumulator = groups.get(key);
-    if (accumulator === undefined) {
-      const n = command.aggregates.length;
-      accumulator = {
-        groupValues,
-        count: new Array<number>(n).fill(0),
-        distinct: command.aggregates.map(() => new Set<string>()),
-        sum: new Array<number>(n).fill(0),
-        numeric: new Array<number>(n).fill(0),
-        min: new Array<string | undefined>(n).fill(undefined),
-        max: new Array<string | undefined>(n).fill(undefined),
-      };
-      groups.set(key, accumulator);
+    const key = groupValues.length === 1 ? (groupValues[0] as string) : groupValues.join('\u0000');
+    let group = groups.get(key);
+    if (group === undefined) {
+      group = newGroup(groupValues);
+      groups.set(key, group);
     }
-    const acc = accumulator;
-    command.aggregates.forEach((agg, index) => {
-      const value = agg.field === undefined ? '' : row.fields.get(agg.field);
-      if (value === undefined) return;
-      acc.count[index] = (acc.count[index] ?? 0) + 1;
-      acc.distinct[index]?.add(value);
-      if (NUMERIC.test(value)) {
-        acc.sum[index] = (acc.sum[index] ?? 0) + Number(value);
-        acc.numeric[index] = (acc.numeric[index] ?? 0) + 1;
-      }
-      const currentMin = acc.min[index];
-      if (currentMin === undefined || compareValues(value, currentMin) < 0) acc.min[index] = value;
-      const currentMax = acc.max[index];
-      if (currentMax === undefined || compareValues(value, currentMax) > 0) acc.max[index] = value;
-    });
+    for (let index = 0; index < command.aggregates.length; index += 1) {
+      const field = (command.aggregates[index] as StatsAggregate).field;
+      const value = field === undefined ? '' : row.fields.get(field);
+      if (value !== undefined) (group.accumulators[index] as Accumulator).add(value);
+    }
   }
   // A stats without `by` over no events still yields one row (count 0), as the service does.
-  if (groups.size === 0 && command.groups.length === 0) {
-    const n = command.aggregates.length;
-    groups.set('[]', {
-      groupValues: [],
-      count: new Array<number>(n).fill(0),
-      distinct: command.aggregates.map(() => new Set<string>()),
-      sum: new Array<number>(n).fill(0),
-      numeric: new Array<number>(n).fill(0),
-      min: new Array<string | undefined>(n).fill(undefined),
-      max: new Array<string | undefined>(n).fill(undefined),
-    });
-  }
+  if (groups.size === 0 && command.groups.length === 0) groups.set('', newGroup([]));
   const output: QueryRow[] = [];
-  for (const acc of groups.values()) {
-    const fields = new Map<string, string>();
-    command.groups.forEach((group, index) => fields.set(group.name, acc.groupValues[index] as string));
-    command.aggregates.forEach((agg, index) => {
-      const count = acc.count[index] ?? 0;
-      const numeric = acc.numeric[index] ?? 0;
-      const sum = acc.sum[index] ?? 0;
-      let value: string | undefined;
-      switch (agg.fn) {
-        case 'count':
-          value = String(count);
-          break;
-        case 'count_distinct':
-          value = String(acc.distinct[index]?.size ?? 0);
-          break;
-        case 'sum':
-          value = numeric > 0 ? String(sum) : undefined;
-          break;
-        case 'avg':
-          value = numeric > 0 ? String(sum / numeric) : undefined;
-          break;
-        case 'min':
-          value = acc.min[index];
-          break;
-        case 'max':
-          value = acc.max[index];
-          break;
-      }
-      if (value !== undefined) fields.set(agg.name, value);
+  for (const group of groups.values()) {
+    const fields = new FieldStore();
+    command.groups.forEach((g, index) => fields.set(g.name, group.groupValues[index] as string));
+    command.aggregates.forEach((a, index) => {
+      const value = group.accumulators[index]?.result();
+      if (value !== undefined) fields.set(a.name, value);
     });
     output.push({ fields });
   }
@@ -941,6 +979,17 @@ export function formatTimestamp(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 }
 
+/** The printed start of the bin holding `ms`; formatted once per bin. */
+function binLabel(ms: number, binMs: number, labels: Map<number, string>): string {
+  const start = Math.floor(ms / binMs) * binMs;
+  let label = labels.get(start);
+  if (label === undefined) {
+    label = formatTimestamp(start);
+    labels.set(start, label);
+  }
+  return label;
+}
+
 function parseDuration(text: string): number | undefined {
   const match = /^(\d+)(ms|s|m|h|d)$/.exec(text);
   if (match === null) return undefined;
@@ -950,7 +999,20 @@ function parseDuration(text: string): number | undefined {
   return amount * unit;
 }
 
+// Addresses repeat across events and queries: parse each text once.
+const addressCache = new Map<string, ipaddr.IPv4 | ipaddr.IPv6 | null>();
+
 function parseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+  let cached = addressCache.get(text);
+  if (cached === undefined) {
+    if (addressCache.size >= 200_000) addressCache.clear();
+    cached = parseAddressUncached(text) ?? null;
+    addressCache.set(text, cached);
+  }
+  return cached ?? undefined;
+}
+
+function parseAddressUncached(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
   if (ipaddr.IPv4.isValidFourPartDecimal(text)) return ipaddr.IPv4.parse(text);
   if (ipaddr.IPv6.isValid(text)) return ipaddr.IPv6.parse(text);
   return undefined;
