@@ -98,7 +98,9 @@ export class AlertsNotPublishedError extends Error {
     readonly alertIds: string[],
     readonly causes: string[],
   ) {
-    super(`${alertIds.length} alert(s) stay pending in the outbox and will be retried: ${alertIds.join(', ')} (${causes.join('; ')})`);
+    super(
+      `${alertIds.length} alert(s) stay pending in the outbox and will be retried: ${alertIds.join(', ')} (${causes.join('; ')})`,
+    );
     this.name = 'AlertsNotPublishedError';
   }
 }
@@ -108,7 +110,9 @@ export class DryRunWindowError extends Error {
     readonly windowStart: string,
     readonly latestClosed: string,
   ) {
-    super(`dry-run window ${windowStart} has not closed yet (the latest closed window starts ${latestClosed})`);
+    super(
+      `dry-run window ${windowStart} has not closed yet (the latest closed window starts ${latestClosed})`,
+    );
     this.name = 'DryRunWindowError';
   }
 }
@@ -162,7 +166,9 @@ export async function runDetector(deps: DetectorDeps, event: unknown): Promise<R
         await runDryRun(deps, summary, invocation.windowStart, invocation.windowEnd);
         break;
       case 'bootstrap':
-        await withLease(deps, summary, () => runBootstrap(deps, summary, invocation.days, invocation.overwrite));
+        await withLease(deps, summary, () =>
+          runBootstrap(deps, summary, invocation.days, invocation.overwrite),
+        );
         break;
       case 'detect':
       case 'scheduled':
@@ -173,7 +179,9 @@ export async function runDetector(deps: DetectorDeps, event: unknown): Promise<R
     return summary;
   } finally {
     emitMetrics(deps, summary, succeeded);
-    deps.logger.info(succeeded ? 'run finished' : 'run did not finish', { summary: { ...summary, dryRunAlerts: undefined } });
+    deps.logger.info(succeeded ? 'run finished' : 'run did not finish', {
+      summary: { ...summary, dryRunAlerts: undefined },
+    });
     deps.logger.removeKeys(['run', 'mode', 'window']);
   }
 }
@@ -194,7 +202,9 @@ function emitMetrics(deps: DetectorDeps, summary: RunSummary, succeeded: boolean
 
 async function withLease(deps: DetectorDeps, summary: RunSummary, work: () => Promise<void>): Promise<void> {
   if (!(await deps.store.acquireLease(deps.runId, deps.deadline + LEASE_MARGIN_MS))) {
-    deps.logger.warn('another run holds the lease; this invocation does nothing (the holder does the same work)');
+    deps.logger.warn(
+      'another run holds the lease; this invocation does nothing (the holder does the same work)',
+    );
     summary.leaseHeld = true;
     return;
   }
@@ -214,7 +224,9 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
   // Alerts decided by earlier runs that crashed or failed before publishing.
   const pending = await deps.store.pendingAlerts();
   if (pending.length > 0) {
-    deps.logger.warn('publishing alerts left pending by an earlier run', { alertIds: pending.map((p) => p.alert.alertId) });
+    deps.logger.warn('publishing alerts left pending by an earlier run', {
+      alertIds: pending.map((p) => p.alert.alertId),
+    });
     const published = await publishAll(deps, pending, failures);
     summary.pendingRepublished += published;
     summary.alertsPublished += published;
@@ -227,7 +239,9 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
   for (const [index, window] of due.windows.entries()) {
     if (deps.deadline - deps.now() < MIN_WINDOW_TIME_MS) {
       summary.deferredWindows += due.windows.length - index;
-      deps.logger.warn('deadline near: leaving windows for the next run', { deferred: due.windows.length - index });
+      deps.logger.warn('deadline near: leaving windows for the next run', {
+        deferred: due.windows.length - index,
+      });
       break;
     }
     deps.logger.appendKeys({ window: isoTime(window.start) });
@@ -256,7 +270,9 @@ async function detectWindow(
   summary.windows.push(isoTime(window.start));
   if (!counts.complete) {
     summary.incompleteWindows += 1;
-    deps.logger.warn('window incomplete: SKIPDATA records seen, counts are a lower bound', { skippedRecords: counts.skippedRecords });
+    deps.logger.warn('window incomplete: SKIPDATA records seen, counts are a lower bound', {
+      skippedRecords: counts.skippedRecords,
+    });
   }
 
   // A retried window: its alerts were decided (and are in the outbox) before any baseline moved.
@@ -264,7 +280,14 @@ async function detectWindow(
   const srcIps = [...counts.counts.keys()];
   const before = await deps.store.getBaselines(srcIps, { before: window.start });
   const result = evaluateWindow(
-    { windowStart: window.start, counts: counts.counts, uniqueDestinations: counts.uniqueDestinations, complete: counts.complete, baselines: before, clock: clockBefore },
+    {
+      windowStart: window.start,
+      counts: counts.counts,
+      uniqueDestinations: counts.uniqueDestinations,
+      complete: counts.complete,
+      baselines: before,
+      clock: clockBefore,
+    },
     deps.config,
   );
   summary.sourcesEvaluated += result.stats.sourcesSeen;
@@ -274,9 +297,13 @@ async function detectWindow(
   let toPublish: PendingAlert[];
   let baselines = result.updatedBaselines;
   if (decided.length > 0) {
-    deps.logger.warn('window was decided by an earlier attempt: reusing its alerts', { alertIds: decided.map((d) => d.alert.alertId) });
+    deps.logger.warn('window was decided by an earlier attempt: reusing its alerts', {
+      alertIds: decided.map((d) => d.alert.alertId),
+    });
     alerts = decided.map((d) => d.alert);
-    toPublish = decided.filter((d) => d.status === 'pending').map(({ alert, attempts }) => ({ alert, attempts }));
+    toPublish = decided
+      .filter((d) => d.status === 'pending')
+      .map(({ alert, attempts }) => ({ alert, attempts }));
     baselines = alignAlertState(baselines, before, alerts, counts.counts, window.start);
   } else {
     alerts = await withDetails(deps, result.alerts, window, queryDeadline);
@@ -317,7 +344,11 @@ function alignAlertState(
   const aligned = new Map<string, Baseline>();
   for (const [srcIp, baseline] of updated) {
     if (alerted.has(srcIp)) {
-      aligned.set(srcIp, { ...baseline, lastAlertWindow: windowStart, lastAlertCount: counts.get(srcIp) ?? baseline.lastAlertCount ?? 0 });
+      aligned.set(srcIp, {
+        ...baseline,
+        lastAlertWindow: windowStart,
+        lastAlertCount: counts.get(srcIp) ?? baseline.lastAlertCount ?? 0,
+      });
     } else if (baseline.lastAlertWindow === windowStart) {
       const { lastAlertWindow: _w, lastAlertCount: _c, ...rest } = baseline;
       const previous = before.get(srcIp);
@@ -334,7 +365,12 @@ function alignAlertState(
 }
 
 /** Adds the details query's destinations and interfaces (and EC2 enrichment) to per-source alerts. */
-async function withDetails(deps: DetectorDeps, alerts: Alert[], window: Window, deadline: number): Promise<Alert[]> {
+async function withDetails(
+  deps: DetectorDeps,
+  alerts: Alert[],
+  window: Window,
+  deadline: number,
+): Promise<Alert[]> {
   // A mass spike is a policy rollout far more often than many simultaneous attacks: its members
   // are the content, and a details query over all of them would cost the most when it helps least.
   const srcIps = alerts.flatMap((a) => (a.srcIp !== undefined ? [a.srcIp] : []));
@@ -350,17 +386,29 @@ async function withDetails(deps: DetectorDeps, alerts: Alert[], window: Window, 
 }
 
 /** Publishes each alert and marks the published ones sent; failures stay pending and are counted. */
-async function publishAll(deps: DetectorDeps, entries: readonly PendingAlert[], failures: { alertId: string; cause: string }[]): Promise<number> {
+async function publishAll(
+  deps: DetectorDeps,
+  entries: readonly PendingAlert[],
+  failures: { alertId: string; cause: string }[],
+): Promise<number> {
   const sent: string[] = [];
   const failed: PendingAlert[] = [];
   for (const entry of entries) {
     try {
       const messageId = await deps.publisher.publish(entry.alert);
       sent.push(entry.alert.alertId);
-      deps.logger.info('alert published', { alertId: entry.alert.alertId, kind: entry.alert.kind, severity: entry.alert.severity, messageId });
+      deps.logger.info('alert published', {
+        alertId: entry.alert.alertId,
+        kind: entry.alert.kind,
+        severity: entry.alert.severity,
+        messageId,
+      });
     } catch (error) {
       const cause = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      deps.logger.error('alert not published; it stays pending in the outbox', { alertId: entry.alert.alertId, error: cause });
+      deps.logger.error('alert not published; it stays pending in the outbox', {
+        alertId: entry.alert.alertId,
+        error: cause,
+      });
       failures.push({ alertId: entry.alert.alertId, cause });
       failed.push(entry);
     }
@@ -373,7 +421,12 @@ async function publishAll(deps: DetectorDeps, entries: readonly PendingAlert[], 
 // ---------------------------------------------------------------------------------------------
 // dry-run
 
-async function runDryRun(deps: DetectorDeps, summary: RunSummary, windowStart?: number, windowEnd?: number): Promise<void> {
+async function runDryRun(
+  deps: DetectorDeps,
+  summary: RunSummary,
+  windowStart?: number,
+  windowEnd?: number,
+): Promise<void> {
   const config = deps.config;
   const length = windowMs(config);
   const latest = latestClosedWindow(deps.now(), config);
@@ -411,7 +464,14 @@ async function runDryRun(deps: DetectorDeps, summary: RunSummary, windowStart?: 
     );
     const baselines = new Map([...stored, ...[...overlay].filter(([ip]) => counts.counts.has(ip))]);
     const result = evaluateWindow(
-      { windowStart: window.start, counts: counts.counts, uniqueDestinations: counts.uniqueDestinations, complete: counts.complete, baselines, clock },
+      {
+        windowStart: window.start,
+        counts: counts.counts,
+        uniqueDestinations: counts.uniqueDestinations,
+        complete: counts.complete,
+        baselines,
+        clock,
+      },
       config,
     );
     for (const [ip, b] of result.updatedBaselines) overlay.set(ip, b);
@@ -429,7 +489,12 @@ async function runDryRun(deps: DetectorDeps, summary: RunSummary, windowStart?: 
 // ---------------------------------------------------------------------------------------------
 // bootstrap
 
-async function runBootstrap(deps: DetectorDeps, summary: RunSummary, days: number, overwrite: boolean): Promise<void> {
+async function runBootstrap(
+  deps: DetectorDeps,
+  summary: RunSummary,
+  days: number,
+  overwrite: boolean,
+): Promise<void> {
   const config = deps.config;
   const state = await deps.store.readState();
   if (state.watermark !== undefined && !overwrite) {
@@ -444,13 +509,24 @@ async function runBootstrap(deps: DetectorDeps, summary: RunSummary, days: numbe
   // Every window of the range, in order: a window without records is a zero, not a gap.
   const byStart = new Map(history.windows.map((w) => [w.windowStart, w]));
   const windows: HistoryWindow[] = windowsBetween(from, to, config).map(
-    (start) => byStart.get(start) ?? { windowStart: start, counts: new Map<string, number>(), complete: true },
+    (start) =>
+      byStart.get(start) ?? { windowStart: start, counts: new Map<string, number>(), complete: true },
   );
   summary.incompleteWindows = windows.filter((w) => !w.complete).length;
   const result = bootstrapBaselines(windows, config);
-  await deps.store.writeBootstrap({ baselines: result.baselines, watermark: latest.start, clock: result.clock, overwrite });
+  await deps.store.writeBootstrap({
+    baselines: result.baselines,
+    watermark: latest.start,
+    clock: result.clock,
+    overwrite,
+  });
   summary.sourcesEvaluated = result.baselines.size;
-  summary.bootstrap = { days, windows: result.windows, sources: result.baselines.size, watermark: isoTime(latest.start) };
+  summary.bootstrap = {
+    days,
+    windows: result.windows,
+    sources: result.baselines.size,
+    watermark: isoTime(latest.start),
+  };
   deps.logger.info('bootstrap written', summary.bootstrap);
 }
 

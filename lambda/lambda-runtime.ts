@@ -13,7 +13,10 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { DynamoBaselineStore } from './adapters/dynamo-baseline-store';
 import { Ec2Enricher } from './adapters/ec2-enricher';
-import { LogsInsightsFlowSource, type LogsInsightsFlowSourceOptions } from './adapters/logs-insights-flow-source';
+import {
+  LogsInsightsFlowSource,
+  type LogsInsightsFlowSourceOptions,
+} from './adapters/logs-insights-flow-source';
 import { SnsAlertPublisher } from './adapters/sns-alert-publisher';
 import { runDetector, type RunLogger, type RunMetrics, type RunSummary } from './detector-run';
 import type { RuntimeConfig } from './runtime-config';
@@ -30,20 +33,34 @@ export interface LambdaRuntimeOptions {
   logger?: RunLogger;
   metrics?: RunMetrics;
   /** Extra LogsInsightsFlowSource options (tests: a small row limit, a short poll interval). */
-  flowSourceOptions?: Pick<LogsInsightsFlowSourceOptions, 'rowLimit' | 'pollIntervalMs' | 'maxPollIntervalMs' | 'retryBaseDelayMs'>;
+  flowSourceOptions?: Pick<
+    LogsInsightsFlowSourceOptions,
+    'rowLimit' | 'pollIntervalMs' | 'maxPollIntervalMs' | 'retryBaseDelayMs'
+  >;
 }
 
-export type DetectorHandler = (event: unknown, context: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>) => Promise<RunSummary>;
+export type DetectorHandler = (
+  event: unknown,
+  context: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>,
+) => Promise<RunSummary>;
 
 export interface LambdaRuntime {
   config: RuntimeConfig;
   logger: RunLogger;
   metrics: RunMetrics;
-  clients: { logs: CloudWatchLogsClient; dynamodb: DynamoDBClient; sns: SNSClient; ec2: EC2Client | undefined };
+  clients: {
+    logs: CloudWatchLogsClient;
+    dynamodb: DynamoDBClient;
+    sns: SNSClient;
+    ec2: EC2Client | undefined;
+  };
   handler: DetectorHandler;
 }
 
-export function createLambdaRuntime(config: RuntimeConfig, options: LambdaRuntimeOptions = {}): LambdaRuntime {
+export function createLambdaRuntime(
+  config: RuntimeConfig,
+  options: LambdaRuntimeOptions = {},
+): LambdaRuntime {
   const now = options.now ?? Date.now;
   const clientConfig = (endpoint: string | undefined) => ({
     region: config.region,
@@ -51,7 +68,8 @@ export function createLambdaRuntime(config: RuntimeConfig, options: LambdaRuntim
     ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
   });
   const logger: RunLogger = options.logger ?? new Logger({ serviceName: config.serviceName });
-  const metrics: RunMetrics = options.metrics ?? new Metrics({ namespace: config.metricsNamespace, serviceName: config.serviceName });
+  const metrics: RunMetrics =
+    options.metrics ?? new Metrics({ namespace: config.metricsNamespace, serviceName: config.serviceName });
   const clients = {
     logs: new CloudWatchLogsClient(clientConfig(config.endpoints.logs)),
     dynamodb: new DynamoDBClient(clientConfig(config.endpoints.dynamodb)),
@@ -64,7 +82,9 @@ export function createLambdaRuntime(config: RuntimeConfig, options: LambdaRuntim
     format: {
       region: config.region,
       logGroupIdentifiers: config.logGroupIdentifiers,
-      ...(config.detector.flowLogFormat === undefined ? {} : { flowLogFormat: config.detector.flowLogFormat }),
+      ...(config.detector.flowLogFormat === undefined
+        ? {}
+        : { flowLogFormat: config.detector.flowLogFormat }),
     },
   });
 
@@ -90,11 +110,27 @@ export function createLambdaRuntime(config: RuntimeConfig, options: LambdaRuntim
     const enricher = clients.ec2 ? new Ec2Enricher({ client: clients.ec2, logger }) : undefined;
     try {
       return await runDetector(
-        { config: config.detector, source, store, publisher, enricher, logger, metrics, now, deadline, runId: context.awsRequestId },
+        {
+          config: config.detector,
+          source,
+          store,
+          publisher,
+          enricher,
+          logger,
+          metrics,
+          now,
+          deadline,
+          runId: context.awsRequestId,
+        },
         event,
       );
     } catch (error) {
-      logger.error('run failed', { error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error) });
+      logger.error('run failed', {
+        error:
+          error instanceof Error
+            ? { name: error.name, message: error.message, stack: error.stack }
+            : String(error),
+      });
       throw error;
     }
   };

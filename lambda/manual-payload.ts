@@ -21,7 +21,10 @@ export class InvalidPayloadError extends Error {
 }
 
 // ISO-8601 with an explicit offset (`Z` or `+02:00`): a bare local time would depend on the Lambda's TZ.
-const instant = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 time with Z or an offset, e.g. 2026-11-27T10:00:00Z' });
+const instant = z.iso.datetime({
+  offset: true,
+  message: 'must be an ISO-8601 time with Z or an offset, e.g. 2026-11-27T10:00:00Z',
+});
 
 const noWindowFields = {};
 
@@ -29,7 +32,9 @@ export function manualPayloadSchema(config: Pick<DetectorConfig, 'windowMinutes'
   const length = windowMs(config);
   const aligned = instant
     .transform((text) => Date.parse(text))
-    .refine((ms) => ms % length === 0, { message: `must be aligned to ${config.windowMinutes}-minute UTC windows` });
+    .refine((ms) => ms % length === 0, {
+      message: `must be aligned to ${config.windowMinutes}-minute UTC windows`,
+    });
 
   return z.discriminatedUnion(
     'mode',
@@ -51,7 +56,8 @@ export function manualPayloadSchema(config: Pick<DetectorConfig, 'windowMinutes'
             return;
           }
           const windows = (value.windowEnd - value.windowStart) / length;
-          if (windows < 1) ctx.addIssue({ code: 'custom', path: ['windowEnd'], message: 'must be after windowStart' });
+          if (windows < 1)
+            ctx.addIssue({ code: 'custom', path: ['windowEnd'], message: 'must be after windowStart' });
           if (windows > config.maxCatchUpWindows) {
             ctx.addIssue({
               code: 'custom',
@@ -82,7 +88,10 @@ export type Invocation = { mode: 'scheduled' } | ManualPayload;
  * Classifies an invocation event. Throws InvalidPayloadError naming each bad field when the event
  * has a `mode` but is not a valid manual payload.
  */
-export function parseInvocation(event: unknown, config: Pick<DetectorConfig, 'windowMinutes' | 'maxCatchUpWindows'>): Invocation {
+export function parseInvocation(
+  event: unknown,
+  config: Pick<DetectorConfig, 'windowMinutes' | 'maxCatchUpWindows'>,
+): Invocation {
   if (event === null || typeof event !== 'object' || Array.isArray(event) || !('mode' in event)) {
     return { mode: 'scheduled' };
   }
@@ -95,5 +104,8 @@ export function parseInvocation(event: unknown, config: Pick<DetectorConfig, 'wi
       ),
     ),
   ];
-  throw new InvalidPayloadError(`invalid invocation payload:\n${describeIssues('payload', parsed.error, event)}`, fields);
+  throw new InvalidPayloadError(
+    `invalid invocation payload:\n${describeIssues('payload', parsed.error, event)}`,
+    fields,
+  );
 }

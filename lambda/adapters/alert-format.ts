@@ -91,7 +91,9 @@ export class AlertTooLargeError extends Error {
     readonly alertId: string,
     readonly bytes: number,
   ) {
-    super(`alert ${alertId} is ${bytes} bytes even with every list cut; SNS accepts ${SNS_MAX_MESSAGE_BYTES}`);
+    super(
+      `alert ${alertId} is ${bytes} bytes even with every list cut; SNS accepts ${SNS_MAX_MESSAGE_BYTES}`,
+    );
     this.name = 'AlertTooLargeError';
   }
 }
@@ -170,16 +172,28 @@ export function consoleQueryFor(alert: Pick<Alert, 'srcIp' | 'srcIps'>, flowLogF
     fields === undefined || fields.includes(field) ? insightsFieldName(field) : undefined;
   const lines: string[] = [];
   if (fields !== undefined) {
-    lines.push(`parse @message "${fields.map(() => '*').join(' ')}" as ${fields.map(insightsFieldName).join(', ')}`);
+    lines.push(
+      `parse @message "${fields.map(() => '*').join(' ')}" as ${fields.map(insightsFieldName).join(', ')}`,
+    );
   }
-  const sources = (alert.srcIp !== undefined ? [alert.srcIp] : (alert.srcIps ?? []).slice(0, 50)).filter(isValidAddress);
+  const sources = (alert.srcIp !== undefined ? [alert.srcIp] : (alert.srcIps ?? []).slice(0, 50)).filter(
+    isValidAddress,
+  );
   const src = insightsFieldName('srcaddr');
   const sourceFilter =
-    sources.length === 0 ? '' : sources.length === 1 ? ` and ${src} = "${sources[0]}"` : ` and ${src} in [${sources.map((s) => `"${s}"`).join(', ')}]`;
+    sources.length === 0
+      ? ''
+      : sources.length === 1
+        ? ` and ${src} = "${sources[0]}"`
+        : ` and ${src} in [${sources.map((s) => `"${s}"`).join(', ')}]`;
   lines.push(`filter ${insightsFieldName('action')} = "REJECT"${sourceFilter}`);
-  const by = [sources.length > 1 ? src : undefined, name('dstaddr'), name('dstport'), name('protocol'), name('interface-id')].filter(
-    (f): f is string => f !== undefined,
-  );
+  const by = [
+    sources.length > 1 ? src : undefined,
+    name('dstaddr'),
+    name('dstport'),
+    name('protocol'),
+    name('interface-id'),
+  ].filter((f): f is string => f !== undefined);
   lines.push(`stats count(*) as blocked by ${by.join(', ')}`, 'sort blocked desc', 'limit 200');
   return lines.join('\n| ');
 }
@@ -188,7 +202,8 @@ export function consoleQueryFor(alert: Pick<Alert, 'srcIp' | 'srcIps'>, flowLogF
 // Text
 
 const PROTOCOLS: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6' };
-const protocolName = (protocol: number | null) => (protocol === null ? '' : (PROTOCOLS[protocol] ?? `proto ${protocol}`));
+const protocolName = (protocol: number | null) =>
+  protocol === null ? '' : (PROTOCOLS[protocol] ?? `proto ${protocol}`);
 
 function destinationText(d: { address: string; port: number | null; protocol: number | null }): string {
   const protocol = protocolName(d.protocol);
@@ -228,7 +243,10 @@ function baselineText(alert: Alert): string {
 export function formatEmailText(alert: PublishedAlert): string {
   const lines: string[] = [];
   if (alert.test) {
-    lines.push('*** TEST ALERT: a sample sent by the "test-alert" mode to check delivery. Nothing was detected. ***', '');
+    lines.push(
+      '*** TEST ALERT: a sample sent by the "test-alert" mode to check delivery. Nothing was detected. ***',
+      '',
+    );
   }
   lines.push(
     `${KIND_TITLES[alert.kind]}: ${stripControlCharacters(subjectOf(alert))}`,
@@ -238,34 +256,54 @@ export function formatEmailText(alert: PublishedAlert): string {
     `Window (UTC):        ${alert.windowStart} to ${alert.windowEnd}`,
     `Blocked records:     ${formatNumber(alert.blockedCount)}`,
   );
-  if (alert.uniqueDestinations !== null) lines.push(`Unique destinations: ${formatNumber(alert.uniqueDestinations)}`);
+  if (alert.uniqueDestinations !== null)
+    lines.push(`Unique destinations: ${formatNumber(alert.uniqueDestinations)}`);
   if (alert.kind !== 'mass-spike') lines.push(`Baseline:            ${baselineText(alert)}`);
   if (alert.zScore !== null) lines.push(`z-score:             ${alert.zScore}`);
   if (alert.tailProbability !== undefined) {
-    const threshold = alert.threshold === undefined ? '' : ` (spike below ${formatProbability(alert.threshold)})`;
+    const threshold =
+      alert.threshold === undefined ? '' : ` (spike below ${formatProbability(alert.threshold)})`;
     lines.push(`Tail probability:    ${formatProbability(alert.tailProbability)}${threshold}`);
   }
   if (alert.incompleteWindow) lines.push('Note: the window had SKIPDATA records; counts are a lower bound.');
 
   if (alert.members && alert.members.length > 0) {
-    lines.push('', `Sources (${cutNote(alert, 'members', alert.members.length)}); likely a network policy rollout if planned:`);
+    lines.push(
+      '',
+      `Sources (${cutNote(alert, 'members', alert.members.length)}); likely a network policy rollout if planned:`,
+    );
     for (const m of alert.members) {
-      lines.push(`  ${m.srcIp.padEnd(40)} ${formatNumber(m.blockedCount).padStart(10)}  z ${m.zScore ?? 'n/a'}`);
+      lines.push(
+        `  ${m.srcIp.padEnd(40)} ${formatNumber(m.blockedCount).padStart(10)}  z ${m.zScore ?? 'n/a'}`,
+      );
     }
   }
   const details = alert.details;
   if (details) {
-    lines.push('', `Top destinations (${details.topDestinations.length} of ${formatNumber(details.totalDestinations)}${cutSuffix(alert, 'topDestinations')}):`);
-    for (const d of details.topDestinations) lines.push(`  ${destinationText(d).padEnd(52)} ${formatNumber(d.count).padStart(10)}`);
+    lines.push(
+      '',
+      `Top destinations (${details.topDestinations.length} of ${formatNumber(details.totalDestinations)}${cutSuffix(alert, 'topDestinations')}):`,
+    );
+    for (const d of details.topDestinations)
+      lines.push(`  ${destinationText(d).padEnd(52)} ${formatNumber(d.count).padStart(10)}`);
     if (details.interfaceIds.length > 0) {
-      lines.push('', `Network interfaces (${cutNote(alert, 'interfaceIds', details.interfaceIds.length)}): ${details.interfaceIds.join(', ')}`);
+      lines.push(
+        '',
+        `Network interfaces (${cutNote(alert, 'interfaceIds', details.interfaceIds.length)}): ${details.interfaceIds.join(', ')}`,
+      );
     }
     for (const [eni, resource] of Object.entries(details.resources ?? {})) {
       const facts = Object.entries(resource).map(([k, v]) => `${k} ${stripControlCharacters(v)}`);
       lines.push(`  ${eni}: ${facts.join(', ')}`);
     }
   }
-  lines.push('', 'Investigate in CloudWatch Logs Insights (this window, these sources):', alert.consoleUrl, '', `Alert id: ${alert.alertId}`);
+  lines.push(
+    '',
+    'Investigate in CloudWatch Logs Insights (this window, these sources):',
+    alert.consoleUrl,
+    '',
+    `Alert id: ${alert.alertId}`,
+  );
   return lines.join('\n');
 }
 
@@ -292,31 +330,45 @@ export function chatbotNotification(alert: PublishedAlert): ChatbotNotification 
   if (alert.kind !== 'mass-spike') lines.push(`*Baseline:* ${e(baselineText(alert))}`);
   const stats = [
     alert.zScore === null ? undefined : `z-score ${alert.zScore}`,
-    alert.tailProbability === undefined ? undefined : `tail probability ${formatProbability(alert.tailProbability)}`,
+    alert.tailProbability === undefined
+      ? undefined
+      : `tail probability ${formatProbability(alert.tailProbability)}`,
   ].filter((s): s is string => s !== undefined);
   if (stats.length > 0) lines.push(`*Statistics:* ${stats.join(', ')}`);
   lines.push(`*Severity:* ${alert.severity} (preset ${alert.preset})`);
   if (alert.incompleteWindow) lines.push('_The window had SKIPDATA records: counts are a lower bound._');
   if (alert.members && alert.members.length > 0) {
     const total = alert.truncated?.members?.total ?? alert.members.length;
-    lines.push(`*Sources* (top ${Math.min(CHAT_LIST_LIMIT, alert.members.length)} of ${formatNumber(total)}):`);
-    for (const m of alert.members.slice(0, CHAT_LIST_LIMIT)) lines.push(`• ${e(m.srcIp)}: ${formatNumber(m.blockedCount)}`);
+    lines.push(
+      `*Sources* (top ${Math.min(CHAT_LIST_LIMIT, alert.members.length)} of ${formatNumber(total)}):`,
+    );
+    for (const m of alert.members.slice(0, CHAT_LIST_LIMIT))
+      lines.push(`• ${e(m.srcIp)}: ${formatNumber(m.blockedCount)}`);
   }
   const details = alert.details;
   if (details && details.topDestinations.length > 0) {
-    lines.push(`*Top destinations* (${Math.min(CHAT_LIST_LIMIT, details.topDestinations.length)} of ${formatNumber(details.totalDestinations)}):`);
-    for (const d of details.topDestinations.slice(0, CHAT_LIST_LIMIT)) lines.push(`• ${e(destinationText(d))}: ${formatNumber(d.count)}`);
+    lines.push(
+      `*Top destinations* (${Math.min(CHAT_LIST_LIMIT, details.topDestinations.length)} of ${formatNumber(details.totalDestinations)}):`,
+    );
+    for (const d of details.topDestinations.slice(0, CHAT_LIST_LIMIT))
+      lines.push(`• ${e(destinationText(d))}: ${formatNumber(d.count)}`);
   }
   if (details && details.interfaceIds.length > 0) {
     lines.push(`*Interfaces:* ${details.interfaceIds.slice(0, CHAT_LIST_LIMIT).map(e).join(', ')}`);
   }
   for (const [eni, resource] of Object.entries(details?.resources ?? {}).slice(0, CHAT_LIST_LIMIT)) {
-    lines.push(`• ${e(eni)}: ${Object.entries(resource).map(([k, v]) => `${e(k)} ${e(v)}`).join(', ')}`);
+    lines.push(
+      `• ${e(eni)}: ${Object.entries(resource)
+        .map(([k, v]) => `${e(k)} ${e(v)}`)
+        .join(', ')}`,
+    );
   }
 
   const nextSteps = [`Open the <${alert.consoleUrl}|Logs Insights query for this window>`];
   if (alert.kind === 'mass-spike') {
-    nextSteps.push('Check whether a network policy (security group, NACL, firewall) change was rolled out in this window');
+    nextSteps.push(
+      'Check whether a network policy (security group, NACL, firewall) change was rolled out in this window',
+    );
   } else {
     nextSteps.push('Check what runs on the source and whether the destinations are expected');
   }
@@ -328,7 +380,10 @@ export function chatbotNotification(alert: PublishedAlert): ChatbotNotification 
     content: { textType: 'client-markdown', title, description: lines.join('\n'), nextSteps, keywords },
     metadata: {
       // One Slack thread per source (mass spikes per window), so repeated alerts stay together.
-      threadId: alert.kind === 'mass-spike' ? `blocked-egress/${alert.alertId}` : `blocked-egress/${alert.srcIp ?? 'unknown'}`,
+      threadId:
+        alert.kind === 'mass-spike'
+          ? `blocked-egress/${alert.alertId}`
+          : `blocked-egress/${alert.srcIp ?? 'unknown'}`,
       summary: `${alert.test ? 'TEST: ' : ''}${KIND_TITLES[alert.kind]}: ${who}, ${formatNumber(alert.blockedCount)} blocked records in ${e(shortTime(alert.windowStart))}`,
       eventType: `BlockedEgress${alert.kind === 'spike' ? 'Spike' : alert.kind === 'new-source' ? 'NewSource' : 'MassSpike'}`,
       additionalContext: {
@@ -352,7 +407,10 @@ function attributesOf(alert: Alert, test: boolean): SnsAlertMessage['attributes'
   const srcIp: SnsMessageAttribute =
     alert.srcIp !== undefined
       ? { DataType: 'String', StringValue: alert.srcIp }
-      : { DataType: 'String.Array', StringValue: JSON.stringify((alert.srcIps ?? []).slice(0, MAX_ATTRIBUTE_IPS)) };
+      : {
+          DataType: 'String.Array',
+          StringValue: JSON.stringify((alert.srcIps ?? []).slice(0, MAX_ATTRIBUTE_IPS)),
+        };
   return {
     severity: { DataType: 'String', StringValue: test ? 'test' : alert.severity },
     kind: { DataType: 'String', StringValue: alert.kind },
@@ -362,7 +420,8 @@ function attributesOf(alert: Alert, test: boolean): SnsAlertMessage['attributes'
 
 function attributeBytes(attributes: SnsAlertMessage['attributes']): number {
   return Object.entries(attributes).reduce(
-    (sum, [name, a]) => sum + Buffer.byteLength(name) + Buffer.byteLength(a.DataType) + Buffer.byteLength(a.StringValue),
+    (sum, [name, a]) =>
+      sum + Buffer.byteLength(name) + Buffer.byteLength(a.DataType) + Buffer.byteLength(a.StringValue),
     0,
   );
 }
@@ -370,7 +429,13 @@ function attributeBytes(attributes: SnsAlertMessage['attributes']): number {
 function render(alert: PublishedAlert, test: boolean): SnsAlertMessage {
   const chat = JSON.stringify(chatbotNotification(alert));
   const raw = JSON.stringify(alert);
-  const message = JSON.stringify({ default: chat, https: chat, email: formatEmailText(alert), sqs: raw, lambda: raw });
+  const message = JSON.stringify({
+    default: chat,
+    https: chat,
+    email: formatEmailText(alert),
+    sqs: raw,
+    lambda: raw,
+  });
   const attributes = attributesOf(alert, test);
   return {
     subject: alertSubject(alert, { test }),
@@ -422,7 +487,11 @@ function longestList(alert: Alert): number {
  * interfaces, resources) until the message and its attributes fit under 256 KB. Totals stay;
  * `truncated` says what was cut.
  */
-export function buildSnsMessage(alert: Alert, context: AlertFormatContext, maxBytes = SNS_MAX_MESSAGE_BYTES - SIZE_MARGIN_BYTES): SnsAlertMessage {
+export function buildSnsMessage(
+  alert: Alert,
+  context: AlertFormatContext,
+  maxBytes = SNS_MAX_MESSAGE_BYTES - SIZE_MARGIN_BYTES,
+): SnsAlertMessage {
   const test = context.test === true;
   const start = Date.parse(alert.windowStart);
   const end = Date.parse(alert.windowEnd);
@@ -456,7 +525,10 @@ export function buildSnsMessage(alert: Alert, context: AlertFormatContext, maxBy
  * (RFC 5737), the latest closed window. Its id starts with `TEST/` so it can never collide with a
  * real alert's id.
  */
-export function sampleTestAlert(windowStart: number, config: Pick<DetectorConfig, 'windowMinutes' | 'preset'>): Alert {
+export function sampleTestAlert(
+  windowStart: number,
+  config: Pick<DetectorConfig, 'windowMinutes' | 'preset'>,
+): Alert {
   const windowEnd = windowStart + config.windowMinutes * 60_000;
   return {
     alertId: `TEST/${alertIdFor(windowStart, '192.0.2.10')}`,

@@ -59,7 +59,9 @@ export class DynamoBatchIncompleteError extends Error {
     readonly unprocessed: number,
     readonly attempts: number,
   ) {
-    super(`${operation} on ${tableName}: ${unprocessed} item(s) still unprocessed after ${attempts} attempts, deadline reached`);
+    super(
+      `${operation} on ${tableName}: ${unprocessed} item(s) still unprocessed after ${attempts} attempts, deadline reached`,
+    );
     this.name = 'DynamoBatchIncompleteError';
   }
 }
@@ -116,7 +118,12 @@ export interface DetectorStore extends BaselineStore {
   acquireLease(holder: string, untilMs: number): Promise<boolean>;
   releaseLease(holder: string): Promise<void>;
   /** Writes bootstrap baselines, then the watermark; refuses to replace a running detector's state unless `overwrite`. */
-  writeBootstrap(result: { baselines: ReadonlyMap<string, Baseline>; watermark: number; clock: number; overwrite: boolean }): Promise<void>;
+  writeBootstrap(result: {
+    baselines: ReadonlyMap<string, Baseline>;
+    watermark: number;
+    clock: number;
+    overwrite: boolean;
+  }): Promise<void>;
   /** Counts a failed publish attempt on pending alerts. */
   recordAttempt(entries: readonly PendingAlert[]): Promise<void>;
 }
@@ -154,7 +161,9 @@ export class DynamoBaselineStore implements DetectorStore {
   }
 
   async readState(): Promise<DetectorState> {
-    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: STATE_KEY, ConsistentRead: true }));
+    const { Item } = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: STATE_KEY, ConsistentRead: true }),
+    );
     if (!Item) return { watermark: undefined, clock: 0 };
     return {
       watermark: Item.watermark?.N === undefined ? undefined : numberOf(Item, 'watermark', 'STATE'),
@@ -162,7 +171,10 @@ export class DynamoBaselineStore implements DetectorStore {
     };
   }
 
-  async getBaselines(srcIps: readonly string[], options: { before?: number } = {}): Promise<Map<string, Baseline>> {
+  async getBaselines(
+    srcIps: readonly string[],
+    options: { before?: number } = {},
+  ): Promise<Map<string, Baseline>> {
     const unique = [...new Set(srcIps)];
     const baselines = new Map<string, Baseline>();
     for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
@@ -220,7 +232,12 @@ export class DynamoBaselineStore implements DetectorStore {
               ...sourceKey(srcIp),
               ...baselineAttributes(baseline),
               ...(previous === undefined ? {} : { prev: { S: JSON.stringify(previous) } }),
-              expiresAt: n(Math.max(ttlBase, Math.floor(baseline.lastWindow / 1000) + this.options.baselineTtlDays * DAY_SECONDS)),
+              expiresAt: n(
+                Math.max(
+                  ttlBase,
+                  Math.floor(baseline.lastWindow / 1000) + this.options.baselineTtlDays * DAY_SECONDS,
+                ),
+              ),
             },
           },
         };
@@ -233,7 +250,8 @@ export class DynamoBaselineStore implements DetectorStore {
           TableName: this.tableName,
           Key: STATE_KEY,
           UpdateExpression: 'SET watermark = :w, clock = :clockAfter, updatedAt = :t',
-          ConditionExpression: 'attribute_not_exists(watermark) OR (watermark < :w AND (attribute_not_exists(clock) OR clock = :clockBefore))',
+          ConditionExpression:
+            'attribute_not_exists(watermark) OR (watermark < :w AND (attribute_not_exists(clock) OR clock = :clockBefore))',
           ExpressionAttributeValues: {
             ':w': n(commit.windowStart),
             ':clockAfter': n(commit.clockAfter),
@@ -243,7 +261,8 @@ export class DynamoBaselineStore implements DetectorStore {
         }),
       );
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new WatermarkConflictError(commit.windowStart, this.tableName);
+      if (error instanceof ConditionalCheckFailedException)
+        throw new WatermarkConflictError(commit.windowStart, this.tableName);
       throw error;
     }
   }
@@ -281,18 +300,20 @@ export class DynamoBaselineStore implements DetectorStore {
 
   async recordAttempt(entries: readonly PendingAlert[]): Promise<void> {
     for (const entry of entries) {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: { pk: { S: OUTBOX_PK }, sk: { S: entry.alert.alertId } },
-          UpdateExpression: 'ADD attempts :one',
-          ConditionExpression: 'attribute_exists(pk) AND #status = :pending',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':one': n(1), ':pending': { S: 'pending' } },
-        }),
-      ).catch((error: unknown) => {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      });
+      await this.client
+        .send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: { pk: { S: OUTBOX_PK }, sk: { S: entry.alert.alertId } },
+            UpdateExpression: 'ADD attempts :one',
+            ConditionExpression: 'attribute_exists(pk) AND #status = :pending',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':one': n(1), ':pending': { S: 'pending' } },
+          }),
+        )
+        .catch((error: unknown) => {
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        });
     }
   }
 
@@ -301,7 +322,12 @@ export class DynamoBaselineStore implements DetectorStore {
       await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
-          Item: { ...LEASE_KEY, holder: { S: holder }, leaseUntil: n(untilMs), expiresAt: n(Math.ceil(untilMs / 1000) + DAY_SECONDS) },
+          Item: {
+            ...LEASE_KEY,
+            holder: { S: holder },
+            leaseUntil: n(untilMs),
+            expiresAt: n(Math.ceil(untilMs / 1000) + DAY_SECONDS),
+          },
           ConditionExpression: 'attribute_not_exists(pk) OR leaseUntil < :now OR holder = :holder',
           ExpressionAttributeValues: { ':now': n(this.now()), ':holder': { S: holder } },
         }),
@@ -329,7 +355,12 @@ export class DynamoBaselineStore implements DetectorStore {
     }
   }
 
-  async writeBootstrap(result: { baselines: ReadonlyMap<string, Baseline>; watermark: number; clock: number; overwrite: boolean }): Promise<void> {
+  async writeBootstrap(result: {
+    baselines: ReadonlyMap<string, Baseline>;
+    watermark: number;
+    clock: number;
+    overwrite: boolean;
+  }): Promise<void> {
     const state = await this.readState();
     if (state.watermark !== undefined && !result.overwrite) throw new BootstrapRefusedError(state.watermark);
     await this.batchWrite(
@@ -347,24 +378,37 @@ export class DynamoBaselineStore implements DetectorStore {
       await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
-          Item: { ...STATE_KEY, watermark: n(result.watermark), clock: n(result.clock), updatedAt: { S: new Date(this.now()).toISOString() } },
+          Item: {
+            ...STATE_KEY,
+            watermark: n(result.watermark),
+            clock: n(result.clock),
+            updatedAt: { S: new Date(this.now()).toISOString() },
+          },
           ...(result.overwrite ? {} : { ConditionExpression: 'attribute_not_exists(watermark)' }),
         }),
       );
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new WatermarkConflictError(result.watermark, this.tableName);
+      if (error instanceof ConditionalCheckFailedException)
+        throw new WatermarkConflictError(result.watermark, this.tableName);
       throw error;
     }
   }
 
   // -------------------------------------------------------------------------------------------
 
-  private async queryOutbox(input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName'>): Promise<Item[]> {
+  private async queryOutbox(
+    input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName'>,
+  ): Promise<Item[]> {
     const items: Item[] = [];
     let startKey: Item | undefined;
     do {
       const page = await this.client.send(
-        new QueryCommand({ ...input, TableName: this.tableName, ConsistentRead: true, ExclusiveStartKey: startKey }),
+        new QueryCommand({
+          ...input,
+          TableName: this.tableName,
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
       );
       items.push(...(page.Items ?? []));
       startKey = page.LastEvaluatedKey;
@@ -376,10 +420,15 @@ export class DynamoBaselineStore implements DetectorStore {
   private async batchGet(keys: Item[]): Promise<Item[]> {
     const found: Item[] = [];
     for (let i = 0; i < keys.length; i += BATCH_GET_LIMIT) {
-      let request: KeysAndAttributes | undefined = { Keys: keys.slice(i, i + BATCH_GET_LIMIT), ConsistentRead: true };
+      let request: KeysAndAttributes | undefined = {
+        Keys: keys.slice(i, i + BATCH_GET_LIMIT),
+        ConsistentRead: true,
+      };
       await this.withBackoff('BatchGetItem', async () => {
         if (request === undefined) return 0;
-        const response = await this.client.send(new BatchGetItemCommand({ RequestItems: { [this.tableName]: request } }));
+        const response = await this.client.send(
+          new BatchGetItemCommand({ RequestItems: { [this.tableName]: request } }),
+        );
         found.push(...(response.Responses?.[this.tableName] ?? []));
         const rest: KeysAndAttributes | undefined = response.UnprocessedKeys?.[this.tableName];
         request = rest?.Keys && rest.Keys.length > 0 ? rest : undefined;
@@ -394,7 +443,9 @@ export class DynamoBaselineStore implements DetectorStore {
     for (let i = 0; i < requests.length; i += BATCH_WRITE_LIMIT) {
       let pending: WriteRequest[] = requests.slice(i, i + BATCH_WRITE_LIMIT);
       await this.withBackoff('BatchWriteItem', async () => {
-        const response = await this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }));
+        const response = await this.client.send(
+          new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }),
+        );
         pending = response.UnprocessedItems?.[this.tableName] ?? [];
         return pending.length;
       });
@@ -402,14 +453,21 @@ export class DynamoBaselineStore implements DetectorStore {
   }
 
   /** Runs `attempt` until it reports nothing left, sleeping 50 ms, 100 ms, ... (max 3 s, jittered) between tries. */
-  private async withBackoff(operation: 'BatchGetItem' | 'BatchWriteItem', attempt: () => Promise<number>): Promise<void> {
+  private async withBackoff(
+    operation: 'BatchGetItem' | 'BatchWriteItem',
+    attempt: () => Promise<number>,
+  ): Promise<void> {
     const started = this.now();
-    const deadline = Math.min(this.options.deadline ?? Infinity, started + (this.options.maxRetryMs ?? 30_000));
+    const deadline = Math.min(
+      this.options.deadline ?? Infinity,
+      started + (this.options.maxRetryMs ?? 30_000),
+    );
     for (let tries = 1; ; tries += 1) {
       const left = await attempt();
       if (left === 0) return;
       const delay = Math.min(3_000, 50 * 2 ** (tries - 1)) * (0.5 + Math.random() / 2);
-      if (this.now() + delay > deadline) throw new DynamoBatchIncompleteError(operation, this.tableName, left, tries);
+      if (this.now() + delay > deadline)
+        throw new DynamoBatchIncompleteError(operation, this.tableName, left, tries);
       await this.sleep(delay);
     }
   }
@@ -459,7 +517,8 @@ function baselineFromItem(item: Item, srcIp: string): Baseline {
 function parseBaselineJson(json: string, srcIp: string): Baseline {
   const value = JSON.parse(json) as Partial<Baseline>;
   for (const field of ['mean', 'variance', 'dataPoints', 'lastWindow', 'clockAtLastFold'] as const) {
-    if (typeof value[field] !== 'number') throw new CorruptItemError(`SRC#${srcIp}`, `prev.${field} is not a number`);
+    if (typeof value[field] !== 'number')
+      throw new CorruptItemError(`SRC#${srcIp}`, `prev.${field} is not a number`);
   }
   return value as Baseline;
 }

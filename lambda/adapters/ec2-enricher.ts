@@ -26,7 +26,8 @@ export class Ec2Enricher {
       (id) => ENI_ID.test(id) && !this.cache.has(id),
     );
     try {
-      for (let i = 0; i < wanted.length; i += IDS_PER_CALL) await this.lookUp(wanted.slice(i, i + IDS_PER_CALL));
+      for (let i = 0; i < wanted.length; i += IDS_PER_CALL)
+        await this.lookUp(wanted.slice(i, i + IDS_PER_CALL));
     } catch (error) {
       this.options.logger.warn('EC2 enrichment failed; alerts go out without it', {
         error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
@@ -41,7 +42,10 @@ export class Ec2Enricher {
           return resource && Object.keys(resource).length > 0 ? [[id, resource] as const] : [];
         }),
       );
-      enriched.set(srcIp, Object.keys(resources).length === 0 ? d : { ...d, resources: { ...d.resources, ...resources } });
+      enriched.set(
+        srcIp,
+        Object.keys(resources).length === 0 ? d : { ...d, resources: { ...d.resources, ...resources } },
+      );
     }
     return enriched;
   }
@@ -50,7 +54,10 @@ export class Ec2Enricher {
     let nextToken: string | undefined;
     do {
       const response = await this.options.client.send(
-        new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'network-interface-id', Values: ids }], NextToken: nextToken }),
+        new DescribeNetworkInterfacesCommand({
+          Filters: [{ Name: 'network-interface-id', Values: ids }],
+          NextToken: nextToken,
+        }),
       );
       for (const eni of response.NetworkInterfaces ?? []) {
         if (!eni.NetworkInterfaceId) continue;

@@ -13,7 +13,10 @@ export class AlertPublishError extends Error {
     readonly topicArn: string,
     options: { cause: unknown },
   ) {
-    super(`publishing alert ${alertId} to ${topicArn} failed: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`, options);
+    super(
+      `publishing alert ${alertId} to ${topicArn} failed: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`,
+      options,
+    );
     this.name = 'AlertPublishError';
   }
 }

@@ -12,7 +12,10 @@ import {
 } from '../../lambda/adapters/alert-format';
 import { resolveDetectorConfig, type Alert } from '../../lambda/core';
 
-const context = { region: 'eu-west-1', logGroupIdentifiers: ['/vpc/flow-logs', 'arn:aws:logs:eu-west-1:123456789012:log-group:/other/flows'] };
+const context = {
+  region: 'eu-west-1',
+  logGroupIdentifiers: ['/vpc/flow-logs', 'arn:aws:logs:eu-west-1:123456789012:log-group:/other/flows'],
+};
 
 function spikeAlert(overrides: Partial<Alert> = {}): Alert {
   return {
@@ -42,7 +45,11 @@ function spikeAlert(overrides: Partial<Alert> = {}): Alert {
 }
 
 function massSpike(members: number): Alert {
-  const list = Array.from({ length: members }, (_, i) => ({ srcIp: `10.${Math.floor(i / 65536) % 256}.${Math.floor(i / 256) % 256}.${i % 256}`, blockedCount: 1000 - (i % 1000), zScore: 9.5 }));
+  const list = Array.from({ length: members }, (_, i) => ({
+    srcIp: `10.${Math.floor(i / 65536) % 256}.${Math.floor(i / 256) % 256}.${i % 256}`,
+    blockedCount: 1000 - (i % 1000),
+    zScore: 9.5,
+  }));
   return {
     alertId: '2026-11-27T09:00:00Z/mass-spike',
     kind: 'mass-spike',
@@ -62,20 +69,32 @@ function massSpike(members: number): Alert {
 const protocols = (message: string) => JSON.parse(message) as Record<string, string>;
 
 /** Reverses the console's fragment encoding: `$` -> `%`, unescape, then the `*XX` inner encoding. */
-function decodeConsoleUrl(url: string): { end: string; start: string; editorString: string; source: string[]; timeType: string } {
+function decodeConsoleUrl(url: string): {
+  end: string;
+  start: string;
+  editorString: string;
+  source: string[];
+  timeType: string;
+} {
   const fragment = url.split('#logsV2:logs-insights')[1] ?? '';
   const outer = decodeURIComponent(fragment.replace(/\$/g, '%'));
   expect(outer.startsWith('?queryDetail=')).toBe(true);
   const detail = decodeURIComponent(outer.slice('?queryDetail='.length));
   const inner = (v: string) => decodeURIComponent(v.replace(/\*/g, '%'));
-  const match = /^~\(end~'([^~]*)~start~'([^~]*)~timeType~'([^~]*)~tz~'UTC~editorString~'([^~]*)~source~\(((?:~'[^~()]*)*)\)\)$/.exec(detail);
+  const match =
+    /^~\(end~'([^~]*)~start~'([^~]*)~timeType~'([^~]*)~tz~'UTC~editorString~'([^~]*)~source~\(((?:~'[^~()]*)*)\)\)$/.exec(
+      detail,
+    );
   if (!match) throw new Error(`unexpected detail ${detail}`);
   return {
     end: inner(match[1]!),
     start: inner(match[2]!),
     timeType: match[3]!,
     editorString: inner(match[4]!),
-    source: match[5]!.split("~'").filter((s) => s.length > 0).map(inner),
+    source: match[5]!
+      .split("~'")
+      .filter((s) => s.length > 0)
+      .map(inner),
   };
 }
 
@@ -94,12 +113,17 @@ describe('buildSnsMessage', () => {
       source: 'custom',
       id: '2026-11-27T09:00:00Z/10.0.1.23',
       content: { textType: 'client-markdown' },
-      metadata: { eventType: 'BlockedEgressSpike', additionalContext: { srcIp: '10.0.1.23', blockedCount: '412' } },
+      metadata: {
+        eventType: 'BlockedEgressSpike',
+        additionalContext: { srcIp: '10.0.1.23', blockedCount: '412' },
+      },
     });
     expect(chat.content.title).toContain('10.0.1.23');
     expect(chat.content.description).toContain('*Blocked records:* 412 to 37 destinations');
     expect(chat.content.description).toContain('203.0.113.5:443/tcp: 120');
-    expect(chat.content.nextSteps[0]).toMatch(/^Open the <https:\/\/eu-west-1\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=eu-west-1#logsV2:logs-insights\S+\|Logs Insights query for this window>$/);
+    expect(chat.content.nextSteps[0]).toMatch(
+      /^Open the <https:\/\/eu-west-1\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=eu-west-1#logsV2:logs-insights\S+\|Logs Insights query for this window>$/,
+    );
     const raw = JSON.parse(body.sqs!) as PublishedAlert;
     expect(body.lambda).toBe(body.sqs);
     expect(raw).toMatchObject({ ...spikeAlert(), consoleUrl: expect.stringContaining('logs-insights') });
@@ -115,8 +139,19 @@ describe('buildSnsMessage', () => {
 
   it('cuts a huge destination list to fit 256 KB and keeps the total', () => {
     // Prepare: 20,000 destinations is several megabytes of JSON rendered five ways.
-    const destinations = Array.from({ length: 20_000 }, (_, i) => ({ address: `198.51.${Math.floor(i / 256) % 256}.${i % 256}`, port: 1024 + (i % 60000), protocol: 6, count: 20_000 - i }));
-    const alert = spikeAlert({ details: { topDestinations: destinations, totalDestinations: 20_000, interfaceIds: ['eni-0abc1234def567890'] } });
+    const destinations = Array.from({ length: 20_000 }, (_, i) => ({
+      address: `198.51.${Math.floor(i / 256) % 256}.${i % 256}`,
+      port: 1024 + (i % 60000),
+      protocol: 6,
+      count: 20_000 - i,
+    }));
+    const alert = spikeAlert({
+      details: {
+        topDestinations: destinations,
+        totalDestinations: 20_000,
+        interfaceIds: ['eni-0abc1234def567890'],
+      },
+    });
 
     // Act
     const built = buildSnsMessage(alert, context);
@@ -131,7 +166,9 @@ describe('buildSnsMessage', () => {
     expect(raw.details!.totalDestinations).toBe(20_000);
     expect(raw.truncated).toEqual({ topDestinations: { shown, total: 20_000 } });
     expect(raw.details!.topDestinations[0]).toEqual(destinations[0]); // the largest are kept
-    expect(protocols(built.message).email).toContain(`Top destinations (${shown} of 20,000, list cut to fit the message size)`);
+    expect(protocols(built.message).email).toContain(
+      `Top destinations (${shown} of 20,000, list cut to fit the message size)`,
+    );
   });
 
   it('cuts a mass spike of 10,000 members, keeps the total and sends srcIp as a String.Array', () => {
@@ -156,15 +193,25 @@ describe('buildSnsMessage', () => {
 describe('alertSubject', () => {
   it.each([
     ['a spike', spikeAlert(), '[HIGH] Blocked egress spike: 10.0.1.23 (412 blocked, 2026-11-27T09:00Z)'],
-    ['a new source', spikeAlert({ kind: 'new-source', severity: 'low', baseline: null }), '[LOW] New source with blocked egress: 10.0.1.23 (412 blocked, 2026-11-27T09:00Z)'],
-    ['a mass spike', massSpike(7), expect.stringMatching(/^\[MEDIUM\] Mass blocked-egress spike: 7 sources \(/)],
+    [
+      'a new source',
+      spikeAlert({ kind: 'new-source', severity: 'low', baseline: null }),
+      '[LOW] New source with blocked egress: 10.0.1.23 (412 blocked, 2026-11-27T09:00Z)',
+    ],
+    [
+      'a mass spike',
+      massSpike(7),
+      expect.stringMatching(/^\[MEDIUM\] Mass blocked-egress spike: 7 sources \(/),
+    ],
   ])('reads well for %s', (_name, alert, expected) => {
     expect(alertSubject(alert)).toEqual(expected);
   });
 
   it('stays under 100 characters with no line breaks or control characters, whatever the source text', () => {
     // Prepare: a hostile "address" (the formatter must not trust its input).
-    const alert = spikeAlert({ srcIp: `2001:db8:${'abcd:'.repeat(30)}\r\nBcc: victim@example.com\u0007\u001b[31m` });
+    const alert = spikeAlert({
+      srcIp: `2001:db8:${'abcd:'.repeat(30)}\r\nBcc: victim@example.com\u0007\u001b[31m`,
+    });
 
     // Act
     const subject = alertSubject(alert, { test: true });
@@ -193,11 +240,18 @@ describe('escapeSlackText', () => {
     // Prepare
     const hostile = '<!here> *URGENT* `rm -rf` <https://evil.example|reset password>';
     const alert = spikeAlert({
-      details: { topDestinations: [], totalDestinations: 0, interfaceIds: ['eni-0abc1234def567890'], resources: { 'eni-0abc1234def567890': { instanceId: 'i-0123456789abcdef0', name: hostile } } },
+      details: {
+        topDestinations: [],
+        totalDestinations: 0,
+        interfaceIds: ['eni-0abc1234def567890'],
+        resources: { 'eni-0abc1234def567890': { instanceId: 'i-0123456789abcdef0', name: hostile } },
+      },
     });
 
     // Act
-    const chat = JSON.parse(protocols(buildSnsMessage(alert, context).message).default!) as ChatbotNotification;
+    const chat = JSON.parse(
+      protocols(buildSnsMessage(alert, context).message).default!,
+    ) as ChatbotNotification;
 
     // Assess
     const text = [chat.content.title, chat.content.description, ...chat.content.nextSteps].join('\n');
@@ -214,10 +268,17 @@ describe('logsInsightsConsoleUrl', () => {
     const query = consoleQueryFor({ srcIp: '10.0.1.23' });
 
     // Act
-    const url = logsInsightsConsoleUrl({ ...context, start: Date.parse('2026-11-27T09:00:00Z'), end: Date.parse('2026-11-27T10:00:00Z'), query });
+    const url = logsInsightsConsoleUrl({
+      ...context,
+      start: Date.parse('2026-11-27T09:00:00Z'),
+      end: Date.parse('2026-11-27T10:00:00Z'),
+      query,
+    });
 
     // Assess
-    expect(url).toMatch(/^https:\/\/eu-west-1\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=eu-west-1#logsV2:logs-insights\$3FqueryDetail\$3D/);
+    expect(url).toMatch(
+      /^https:\/\/eu-west-1\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=eu-west-1#logsV2:logs-insights\$3FqueryDetail\$3D/,
+    );
     expect(url).not.toMatch(/[\s"<>|%]/);
     expect(decodeConsoleUrl(url)).toEqual({
       start: '2026-11-27T09:00:00.000Z',
@@ -226,12 +287,17 @@ describe('logsInsightsConsoleUrl', () => {
       editorString: query,
       source: context.logGroupIdentifiers,
     });
-    expect(query).toBe('filter action = "REJECT" and srcAddr = "10.0.1.23"\n| stats count(*) as blocked by dstAddr, dstPort, protocol, interfaceId\n| sort blocked desc\n| limit 200');
+    expect(query).toBe(
+      'filter action = "REJECT" and srcAddr = "10.0.1.23"\n| stats count(*) as blocked by dstAddr, dstPort, protocol, interfaceId\n| sort blocked desc\n| limit 200',
+    );
   });
 
   it('parses a custom flow log format and leaves an invalid address out of the query', () => {
     // Act
-    const query = consoleQueryFor({ srcIp: '10.0.0.1" | filter 1=1' }, 'version vpc-id srcaddr dstaddr dstport action start');
+    const query = consoleQueryFor(
+      { srcIp: '10.0.0.1" | filter 1=1' },
+      'version vpc-id srcaddr dstaddr dstport action start',
+    );
 
     // Assess
     expect(query).toBe(

@@ -26,16 +26,33 @@ afterAll(async () => {
   await local.stop();
 });
 
-async function newStore(options: Partial<DynamoBaselineStoreOptions> = {}): Promise<{ store: DynamoBaselineStore; tableName: string }> {
+async function newStore(
+  options: Partial<DynamoBaselineStoreOptions> = {},
+): Promise<{ store: DynamoBaselineStore; tableName: string }> {
   tableCounter += 1;
   const tableName = `store-test-${tableCounter}`;
   await createTable(client, tableName);
   local.resetCounters();
-  return { store: new DynamoBaselineStore({ client, tableName, baselineTtlDays: 90, sleep: async () => undefined, ...options }), tableName };
+  return {
+    store: new DynamoBaselineStore({
+      client,
+      tableName,
+      baselineTtlDays: 90,
+      sleep: async () => undefined,
+      ...options,
+    }),
+    tableName,
+  };
 }
 
 const ip = (i: number) => `10.${Math.floor(i / 65536) % 256}.${Math.floor(i / 256) % 256}.${i % 256}`;
-const baseline = (i: number, lastWindow = W): Baseline => ({ mean: i + 0.5, variance: i / 3, dataPoints: 30 + i, lastWindow, clockAtLastFold: 100 });
+const baseline = (i: number, lastWindow = W): Baseline => ({
+  mean: i + 0.5,
+  variance: i / 3,
+  dataPoints: 30 + i,
+  lastWindow,
+  clockAtLastFold: 100,
+});
 const alert = (src: string, windowStart = W): Alert => ({
   alertId: `${new Date(windowStart).toISOString().replace('.000Z', 'Z')}/${src}`,
   kind: 'spike',
@@ -64,20 +81,34 @@ describe('DynamoBaselineStore', () => {
     const baselines = new Map(Array.from({ length: 60 }, (_, i) => [ip(i), baseline(i)] as const));
 
     // Act
-    await store.commitWindow({ windowStart: W, clockBefore: 0, clockAfter: 1, baselines, alerts: [alert(ip(1)), alert(ip(2))] });
+    await store.commitWindow({
+      windowStart: W,
+      clockBefore: 0,
+      clockAfter: 1,
+      baselines,
+      alerts: [alert(ip(1)), alert(ip(2))],
+    });
 
     // Assess
     expect(local.count('BatchWriteItem')).toBe(1 + 3);
     expect(local.count('UpdateItem')).toBe(1);
     expect(local.batchWriteItemCount).toBe(62);
     expect(await store.readState()).toEqual({ watermark: W, clock: 1 });
-    expect((await store.pendingAlerts()).map((p) => p.alert.alertId)).toEqual([alert(ip(1)).alertId, alert(ip(2)).alertId]);
+    expect((await store.pendingAlerts()).map((p) => p.alert.alertId)).toEqual([
+      alert(ip(1)).alertId,
+      alert(ip(2)).alertId,
+    ]);
   });
 
   it('reads 250 baselines with ceil(250/100) BatchGetItem and returns them exactly', async () => {
     // Prepare
     const { store } = await newStore();
-    const baselines = new Map(Array.from({ length: 250 }, (_, i) => [ip(i), { ...baseline(i), lastAlertWindow: W - HOUR, lastAlertCount: i }] as const));
+    const baselines = new Map(
+      Array.from(
+        { length: 250 },
+        (_, i) => [ip(i), { ...baseline(i), lastAlertWindow: W - HOUR, lastAlertCount: i }] as const,
+      ),
+    );
     await store.commitWindow({ windowStart: W, clockBefore: 0, clockAfter: 1, baselines, alerts: [] });
     local.resetCounters();
 
@@ -109,15 +140,27 @@ describe('DynamoBaselineStore', () => {
   it('gives up with a named error when UnprocessedItems outlast the deadline', async () => {
     // Prepare: a clock that moves 1 s per backoff sleep and a 5 s budget.
     let clock = 0;
-    const { store } = await newStore({ now: () => clock, sleep: async (ms) => void (clock += Math.max(ms, 1000)), maxRetryMs: 5_000 });
+    const { store } = await newStore({
+      now: () => clock,
+      sleep: async (ms) => void (clock += Math.max(ms, 1000)),
+      maxRetryMs: 5_000,
+    });
     local.injectUnprocessedItems(1000, 1);
 
     // Act
-    const attempt = store.commitWindow({ windowStart: W, clockBefore: 0, clockAfter: 1, baselines: new Map([[ip(1), baseline(1)]]), alerts: [] });
+    const attempt = store.commitWindow({
+      windowStart: W,
+      clockBefore: 0,
+      clockAfter: 1,
+      baselines: new Map([[ip(1), baseline(1)]]),
+      alerts: [],
+    });
 
     // Assess
     await expect(attempt).rejects.toThrow(DynamoBatchIncompleteError);
-    await expect(attempt).rejects.toThrow(/BatchWriteItem on store-test-\d+: 1 item\(s\) still unprocessed after \d+ attempts/);
+    await expect(attempt).rejects.toThrow(
+      /BatchWriteItem on store-test-\d+: 1 item\(s\) still unprocessed after \d+ attempts/,
+    );
     local.resetCounters();
     expect(await store.readState()).toEqual({ watermark: undefined, clock: 0 });
   });
@@ -125,13 +168,23 @@ describe('DynamoBaselineStore', () => {
   it('advances the watermark only forward, and only from the clock the window was evaluated with', async () => {
     // Prepare
     const { store } = await newStore();
-    const commit = { windowStart: W, clockBefore: 0, clockAfter: 1, baselines: new Map<string, Baseline>(), alerts: [] };
+    const commit = {
+      windowStart: W,
+      clockBefore: 0,
+      clockAfter: 1,
+      baselines: new Map<string, Baseline>(),
+      alerts: [],
+    };
     await store.commitWindow(commit);
 
     // Act + Assess
     await expect(store.commitWindow(commit)).rejects.toThrow(WatermarkConflictError);
-    await expect(store.commitWindow({ ...commit, windowStart: W - HOUR })).rejects.toThrow(/window 2026-11-27T08:00:00Z was not committed/);
-    await expect(store.commitWindow({ ...commit, windowStart: W + HOUR, clockBefore: 7, clockAfter: 8 })).rejects.toThrow(WatermarkConflictError);
+    await expect(store.commitWindow({ ...commit, windowStart: W - HOUR })).rejects.toThrow(
+      /window 2026-11-27T08:00:00Z was not committed/,
+    );
+    await expect(
+      store.commitWindow({ ...commit, windowStart: W + HOUR, clockBefore: 7, clockAfter: 8 }),
+    ).rejects.toThrow(WatermarkConflictError);
     await store.commitWindow({ ...commit, windowStart: W + HOUR, clockBefore: 1, clockAfter: 2 });
     expect(await store.readState()).toEqual({ watermark: W + HOUR, clock: 2 });
   });
@@ -141,12 +194,21 @@ describe('DynamoBaselineStore', () => {
     const { store } = await newStore();
     const a1 = baseline(1, W - HOUR);
     const a2 = { ...baseline(2, W), mean: 42 };
-    await store.commitWindow({ windowStart: W - HOUR, clockBefore: 0, clockAfter: 1, baselines: new Map([['10.0.0.1', a1]]), alerts: [] });
+    await store.commitWindow({
+      windowStart: W - HOUR,
+      clockBefore: 0,
+      clockAfter: 1,
+      baselines: new Map([['10.0.0.1', a1]]),
+      alerts: [],
+    });
     await store.commitWindow({
       windowStart: W,
       clockBefore: 1,
       clockAfter: 2,
-      baselines: new Map([['10.0.0.1', a2], ['10.0.0.2', baseline(3, W)]]),
+      baselines: new Map([
+        ['10.0.0.1', a2],
+        ['10.0.0.2', baseline(3, W)],
+      ]),
       alerts: [],
       previous: new Map([['10.0.0.1', a1]]),
     });
@@ -157,20 +219,32 @@ describe('DynamoBaselineStore', () => {
 
     // Assess
     expect(forRetry).toEqual(new Map([['10.0.0.1', a1]])); // b was new in W: absent before it
-    expect(forNext).toEqual(new Map([['10.0.0.1', a2], ['10.0.0.2', baseline(3, W)]]));
+    expect(forNext).toEqual(
+      new Map([
+        ['10.0.0.1', a2],
+        ['10.0.0.2', baseline(3, W)],
+      ]),
+    );
   });
 
   it('sets the TTL of baselines from their last window and of sent alerts from the send time', async () => {
     // Prepare
     const now = Date.parse('2026-11-27T10:12:00Z');
     const { store, tableName } = await newStore({ now: () => now, baselineTtlDays: 7 });
-    await store.commitWindow({ windowStart: W, clockBefore: 0, clockAfter: 1, baselines: new Map([['10.0.0.1', baseline(1)]]), alerts: [alert('10.0.0.1')] });
+    await store.commitWindow({
+      windowStart: W,
+      clockBefore: 0,
+      clockAfter: 1,
+      baselines: new Map([['10.0.0.1', baseline(1)]]),
+      alerts: [alert('10.0.0.1')],
+    });
 
     // Act
     await store.markSent([alert('10.0.0.1').alertId]);
 
     // Assess
-    const get = (pk: string, sk: string) => client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: pk }, sk: { S: sk } } }));
+    const get = (pk: string, sk: string) =>
+      client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: pk }, sk: { S: sk } } }));
     const source = await get('SRC#10.0.0.1', 'BASELINE');
     expect(source.Item?.expiresAt?.N).toBe(String(W / 1000 + 7 * 86_400));
     const sent = await get('OUTBOX', alert('10.0.0.1').alertId);
@@ -201,15 +275,30 @@ describe('DynamoBaselineStore', () => {
   it('refuses a bootstrap over a running detector unless told to overwrite', async () => {
     // Prepare
     const { store } = await newStore();
-    await store.writeBootstrap({ baselines: new Map([['10.0.0.1', baseline(1)]]), watermark: W, clock: 720, overwrite: false });
+    await store.writeBootstrap({
+      baselines: new Map([['10.0.0.1', baseline(1)]]),
+      watermark: W,
+      clock: 720,
+      overwrite: false,
+    });
 
     // Act
-    const again = store.writeBootstrap({ baselines: new Map([['10.0.0.1', baseline(9)]]), watermark: W + HOUR, clock: 5, overwrite: false });
+    const again = store.writeBootstrap({
+      baselines: new Map([['10.0.0.1', baseline(9)]]),
+      watermark: W + HOUR,
+      clock: 5,
+      overwrite: false,
+    });
 
     // Assess
     await expect(again).rejects.toThrow(BootstrapRefusedError);
     expect(await store.getBaselines(['10.0.0.1'])).toEqual(new Map([['10.0.0.1', baseline(1)]]));
-    await store.writeBootstrap({ baselines: new Map([['10.0.0.1', baseline(9)]]), watermark: W + HOUR, clock: 5, overwrite: true });
+    await store.writeBootstrap({
+      baselines: new Map([['10.0.0.1', baseline(9)]]),
+      watermark: W + HOUR,
+      clock: 5,
+      overwrite: true,
+    });
     expect(await store.readState()).toEqual({ watermark: W + HOUR, clock: 5 });
     expect(await store.getBaselines(['10.0.0.1'])).toEqual(new Map([['10.0.0.1', baseline(9)]]));
   });

@@ -3,7 +3,17 @@
  * test alerts against local DynamoDB, Logs Insights and SNS.
  */
 import type { ChatbotNotification, PublishedAlert } from '../../lambda/adapters/alert-format';
-import { HOUR, WRITE_OPERATIONS, blocked, flowRecord, history, newDetector, numberAttr, startEndpoints, type Endpoints } from './harness';
+import {
+  HOUR,
+  WRITE_OPERATIONS,
+  blocked,
+  flowRecord,
+  history,
+  newDetector,
+  numberAttr,
+  startEndpoints,
+  type Endpoints,
+} from './harness';
 
 const W = Date.parse('2026-11-27T09:00:00Z');
 const SOURCES = ['10.0.1.10', '10.0.1.11', '10.0.1.12', '10.0.1.13', '10.0.1.23', '172.16.4.2'];
@@ -42,7 +52,12 @@ describe('scheduled run', () => {
     detector.clock.set(runTimeFor(W));
 
     // Act
-    const summary = await detector.invoke({ version: '0', source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} });
+    const summary = await detector.invoke({
+      version: '0',
+      source: 'aws.events',
+      'detail-type': 'Scheduled Event',
+      detail: {},
+    });
 
     // Assess
     expect(summary).toMatchObject({
@@ -78,7 +93,10 @@ describe('bootstrap, then detect a spike', () => {
     endpoints.logs.seed(detector.logGroup, [
       ...history(W, 48, SOURCES),
       ...SOURCES.filter((s) => s !== '10.0.1.23').flatMap((s, i) => blocked(W, s, 3 + i)),
-      ...blocked(W, '10.0.1.23', 300, 5).map((e) => ({ ...e, message: e.message.replace(/^2 123456789012 \S+/, '2 123456789012 eni-0abc1234def567890') })),
+      ...blocked(W, '10.0.1.23', 300, 5).map((e) => ({
+        ...e,
+        message: e.message.replace(/^2 123456789012 \S+/, '2 123456789012 eni-0abc1234def567890'),
+      })),
     ]);
     detector.clock.set(runTimeFor(W - HOUR));
 
@@ -86,12 +104,19 @@ describe('bootstrap, then detect a spike', () => {
     const boot = await detector.invoke({ mode: 'bootstrap', days: 2 });
 
     // Assess 1
-    expect(boot.bootstrap).toEqual({ days: 2, windows: 48, sources: SOURCES.length, watermark: '2026-11-27T08:00:00Z' });
+    expect(boot.bootstrap).toEqual({
+      days: 2,
+      windows: 48,
+      sources: SOURCES.length,
+      watermark: '2026-11-27T08:00:00Z',
+    });
     expect(boot.alertsPublished).toBe(0);
     let items = await detector.items();
     expect(numberAttr(items.get('SRC#10.0.1.23|BASELINE'), 'dataPoints')).toBe(48);
     expect(numberAttr(items.get('STATE|DETECTOR'), 'watermark')).toBe(W - HOUR);
-    await expect(detector.invoke({ mode: 'bootstrap', days: 2 })).rejects.toThrow(/bootstrap refused: the detector already runs/);
+    await expect(detector.invoke({ mode: 'bootstrap', days: 2 })).rejects.toThrow(
+      /bootstrap refused: the detector already runs/,
+    );
 
     // Act 2: a dry run of W decides the alert but writes and publishes nothing.
     detector.clock.set(runTimeFor(W));
@@ -102,7 +127,12 @@ describe('bootstrap, then detect a spike', () => {
     // Assess 2
     expect(dry.windows).toEqual(['2026-11-27T09:00:00Z']);
     expect(dry.dryRunAlerts).toHaveLength(1);
-    expect(dry.dryRunAlerts?.[0]).toMatchObject({ kind: 'spike', srcIp: '10.0.1.23', blockedCount: 300, wouldPublish: true });
+    expect(dry.dryRunAlerts?.[0]).toMatchObject({
+      kind: 'spike',
+      srcIp: '10.0.1.23',
+      blockedCount: 300,
+      wouldPublish: true,
+    });
     expect(dry.dryRunAlerts?.[0]?.details?.topDestinations).toHaveLength(10); // 5 addresses x 2 ports
     for (const operation of WRITE_OPERATIONS) expect(endpoints.dynamo.count(operation)).toBe(0);
     expect(await detector.items()).toEqual(before);
@@ -113,14 +143,28 @@ describe('bootstrap, then detect a spike', () => {
     const run = await detector.invoke({});
 
     // Assess 3
-    expect(run).toMatchObject({ mode: 'scheduled', windows: ['2026-11-27T09:00:00Z'], sourcesEvaluated: 6, spikes: 1, alertsDecided: 1, alertsPublished: 1 });
+    expect(run).toMatchObject({
+      mode: 'scheduled',
+      windows: ['2026-11-27T09:00:00Z'],
+      sourcesEvaluated: 6,
+      spikes: 1,
+      alertsDecided: 1,
+      alertsPublished: 1,
+    });
     expect(run.queries).toBe(1);
     expect(endpoints.sns.published).toHaveLength(1);
     const [message] = endpoints.sns.published;
-    expect(message!.subject).toMatch(/^\[(HIGH|MEDIUM)\] Blocked egress spike: 10\.0\.1\.23 \(300 blocked, 2026-11-27T09:00Z\)$/);
+    expect(message!.subject).toMatch(
+      /^\[(HIGH|MEDIUM)\] Blocked egress spike: 10\.0\.1\.23 \(300 blocked, 2026-11-27T09:00Z\)$/,
+    );
     expect(message!.attributes.srcIp).toEqual({ dataType: 'String', stringValue: '10.0.1.23' });
     const raw = JSON.parse(message!.perProtocol!.sqs!) as PublishedAlert;
-    expect(raw).toMatchObject({ alertId: '2026-11-27T09:00:00Z/10.0.1.23', kind: 'spike', blockedCount: 300, uniqueDestinations: 5 });
+    expect(raw).toMatchObject({
+      alertId: '2026-11-27T09:00:00Z/10.0.1.23',
+      kind: 'spike',
+      blockedCount: 300,
+      uniqueDestinations: 5,
+    });
     expect(raw.details?.totalDestinations).toBe(10); // 5 addresses x 2 ports
     expect(raw.details?.interfaceIds).toEqual(['eni-0abc1234def567890']);
     expect(raw.consoleUrl).toContain('#logsV2:logs-insights');
@@ -145,7 +189,12 @@ describe('catch-up', () => {
   it('evaluates missed windows oldest first, bounded by maxCatchUpWindows', async () => {
     // Prepare: a run commits W, then four runs are missed.
     const detector = await newDetector(endpoints, { detectorConfig: { maxCatchUpWindows: 3 } });
-    endpoints.logs.seed(detector.logGroup, [W, W + HOUR, W + 2 * HOUR, W + 3 * HOUR, W + 4 * HOUR].flatMap((w, i) => blocked(w, '10.0.1.10', 4 + i)));
+    endpoints.logs.seed(
+      detector.logGroup,
+      [W, W + HOUR, W + 2 * HOUR, W + 3 * HOUR, W + 4 * HOUR].flatMap((w, i) =>
+        blocked(w, '10.0.1.10', 4 + i),
+      ),
+    );
     detector.clock.set(runTimeFor(W));
     await detector.invoke({});
     endpoints.logs.resetCounters();
@@ -172,7 +221,10 @@ describe('catch-up', () => {
   it('reports a window with SKIPDATA records as incomplete and does not advance the zero-fill clock', async () => {
     // Prepare
     const detector = await newDetector(endpoints);
-    endpoints.logs.seed(detector.logGroup, [...blocked(W, '10.0.1.10', 4), flowRecord(W + 120_000, '-', '-', { status: 'SKIPDATA', eni: 'eni-0aaaabbbbccccdddd' })]);
+    endpoints.logs.seed(detector.logGroup, [
+      ...blocked(W, '10.0.1.10', 4),
+      flowRecord(W + 120_000, '-', '-', { status: 'SKIPDATA', eni: 'eni-0aaaabbbbccccdddd' }),
+    ]);
     detector.clock.set(runTimeFor(W));
 
     // Act
@@ -190,9 +242,14 @@ describe('catch-up', () => {
 describe('large results and throttled writes', () => {
   it('splits a count result over the row limit and still counts every source', async () => {
     // Prepare: 40 sources, a row limit of 8.
-    const detector = await newDetector(endpoints, { runtime: { flowSourceOptions: { rowLimit: 8, pollIntervalMs: 1, maxPollIntervalMs: 1 } } });
+    const detector = await newDetector(endpoints, {
+      runtime: { flowSourceOptions: { rowLimit: 8, pollIntervalMs: 1, maxPollIntervalMs: 1 } },
+    });
     const sources = Array.from({ length: 40 }, (_, i) => `10.${i % 4}.${i}.${i + 1}`);
-    endpoints.logs.seed(detector.logGroup, sources.flatMap((s, i) => blocked(W, s, 1 + (i % 5))));
+    endpoints.logs.seed(
+      detector.logGroup,
+      sources.flatMap((s, i) => blocked(W, s, 1 + (i % 5))),
+    );
     detector.clock.set(runTimeFor(W));
 
     // Act
@@ -209,7 +266,10 @@ describe('large results and throttled writes', () => {
     // Prepare: 60 sources (3 baseline batches); the next 4 BatchWriteItem calls each leave half unprocessed.
     const detector = await newDetector(endpoints);
     const sources = Array.from({ length: 60 }, (_, i) => `10.1.${i}.7`);
-    endpoints.logs.seed(detector.logGroup, sources.flatMap((s) => blocked(W, s, 2)));
+    endpoints.logs.seed(
+      detector.logGroup,
+      sources.flatMap((s) => blocked(W, s, 2)),
+    );
     detector.clock.set(runTimeFor(W));
     endpoints.dynamo.injectUnprocessedItems(4);
 
@@ -235,9 +295,15 @@ describe('test-alert', () => {
     const summary = await detector.invoke({ mode: 'test-alert' });
 
     // Assess
-    expect(summary).toMatchObject({ mode: 'test-alert', alertsPublished: 1, windows: ['2026-11-27T09:00:00Z'] });
+    expect(summary).toMatchObject({
+      mode: 'test-alert',
+      alertsPublished: 1,
+      windows: ['2026-11-27T09:00:00Z'],
+    });
     expect(endpoints.sns.published).toHaveLength(1);
-    expect(endpoints.sns.published[0]!.subject).toBe('[TEST] [MEDIUM] Blocked egress spike: 192.0.2.10 (420 blocked, 2026-11-27T09:00Z)');
+    expect(endpoints.sns.published[0]!.subject).toBe(
+      '[TEST] [MEDIUM] Blocked egress spike: 192.0.2.10 (420 blocked, 2026-11-27T09:00Z)',
+    );
     expect(endpoints.dynamo.requests).toHaveLength(0);
     expect(endpoints.logs.queriesStarted).toBe(0);
   });

@@ -6,11 +6,22 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { createLambdaRuntime, type LambdaRuntime, type LambdaRuntimeOptions } from '../../lambda/lambda-runtime';
+import {
+  createLambdaRuntime,
+  type LambdaRuntime,
+  type LambdaRuntimeOptions,
+} from '../../lambda/lambda-runtime';
 import { loadRuntimeConfig, type RuntimeEnvironment } from '../../lambda/runtime-config';
-import type { RunMetrics, RunSummary } from '../../lambda/detector-run';
+import type { DetectorDeps, RunMetrics, RunSummary } from '../../lambda/detector-run';
+import { DynamoBaselineStore, type DetectorStore } from '../../lambda/adapters/dynamo-baseline-store';
+import { LogsInsightsFlowSource } from '../../lambda/adapters/logs-insights-flow-source';
+import { SnsAlertPublisher } from '../../lambda/adapters/sns-alert-publisher';
 import { createTable, startLocalDynamoDb, type LocalDynamoDb } from '../support/local-dynamodb';
-import { startLocalLogsInsights, type LocalLogsInsights, type LogEvent } from '../support/local-logs-insights';
+import {
+  startLocalLogsInsights,
+  type LocalLogsInsights,
+  type LogEvent,
+} from '../support/local-logs-insights';
 import { startLocalSns, type LocalSns } from '../support/local-sns';
 
 export const HOUR = 3_600_000;
@@ -18,7 +29,13 @@ export const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:egress-alerts';
 export const LOG_GROUP = '/vpc/flow-logs';
 export const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 /** Writes DynamoDB operations (the lease's PutItem/DeleteItem included). */
-export const WRITE_OPERATIONS = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems'];
+export const WRITE_OPERATIONS = [
+  'PutItem',
+  'UpdateItem',
+  'DeleteItem',
+  'BatchWriteItem',
+  'TransactWriteItems',
+];
 
 export class RecordingMetrics implements RunMetrics {
   readonly stored: { name: string; unit: string; value: number }[] = [];
@@ -56,7 +73,11 @@ export interface Endpoints {
 }
 
 export async function startEndpoints(): Promise<Endpoints> {
-  const [dynamo, logs, sns] = await Promise.all([startLocalDynamoDb(), startLocalLogsInsights(), startLocalSns({ topics: [TOPIC_ARN] })]);
+  const [dynamo, logs, sns] = await Promise.all([
+    startLocalDynamoDb(),
+    startLocalLogsInsights(),
+    startLocalSns({ topics: [TOPIC_ARN] }),
+  ]);
   const dynamoClient = new DynamoDBClient(dynamo.clientConfig());
   return {
     dynamo,
@@ -90,7 +111,11 @@ const silentLogger = () => new Logger({ serviceName: 'e2e', logLevel: 'SILENT' }
 /** A detector with its own table and log group on the shared endpoints. */
 export async function newDetector(
   endpoints: Endpoints,
-  options: { detectorConfig?: Record<string, unknown>; env?: Partial<RuntimeEnvironment>; runtime?: LambdaRuntimeOptions } = {},
+  options: {
+    detectorConfig?: Record<string, unknown>;
+    env?: Partial<RuntimeEnvironment>;
+    runtime?: LambdaRuntimeOptions;
+  } = {},
 ): Promise<Detector> {
   tables += 1;
   const tableName = `e2e-${tables}`;
@@ -132,7 +157,9 @@ export async function newDetector(
       const all = new Map<string, Record<string, AttributeValue>>();
       let start: Record<string, AttributeValue> | undefined;
       do {
-        const page = await endpoints.dynamoClient.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }));
+        const page = await endpoints.dynamoClient.send(
+          new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }),
+        );
         for (const item of page.Items ?? []) all.set(`${item.pk?.S}|${item.sk?.S}`, item);
         start = page.LastEvaluatedKey;
       } while (start);
@@ -146,11 +173,22 @@ export function flowRecord(
   startMs: number,
   src: string,
   dst: string,
-  options: { action?: 'ACCEPT' | 'REJECT'; dstPort?: number; protocol?: number; eni?: string; status?: 'OK' | 'SKIPDATA' | 'NODATA' } = {},
+  options: {
+    action?: 'ACCEPT' | 'REJECT';
+    dstPort?: number;
+    protocol?: number;
+    eni?: string;
+    status?: 'OK' | 'SKIPDATA' | 'NODATA';
+  } = {},
 ): LogEvent {
   const start = Math.floor(startMs / 1000);
   const status = options.status ?? 'OK';
-  const eni = options.eni ?? `eni-0${src.replace(/[^0-9]/g, '').padStart(16, '0').slice(-16)}`;
+  const eni =
+    options.eni ??
+    `eni-0${src
+      .replace(/[^0-9]/g, '')
+      .padStart(16, '0')
+      .slice(-16)}`;
   const message =
     status === 'OK'
       ? `2 123456789012 ${eni} ${src} ${dst} 49152 ${options.dstPort ?? 443} ${options.protocol ?? 6} 3 180 ${start} ${start + 60} ${options.action ?? 'REJECT'} OK`
@@ -161,7 +199,9 @@ export function flowRecord(
 /** `count` blocked records from `src` in the window starting at `windowStart`, spread over its minutes. */
 export function blocked(windowStart: number, src: string, count: number, destinations = 3): LogEvent[] {
   return Array.from({ length: count }, (_, i) =>
-    flowRecord(windowStart + ((i * 37) % 59) * 60_000 + 1_000, src, `203.0.113.${(i % destinations) + 1}`, { dstPort: i % 2 === 0 ? 443 : 8443 }),
+    flowRecord(windowStart + ((i * 37) % 59) * 60_000 + 1_000, src, `203.0.113.${(i % destinations) + 1}`, {
+      dstPort: i % 2 === 0 ? 443 : 8443,
+    }),
   );
 }
 
@@ -175,5 +215,63 @@ export function history(until: number, hours: number, sources: readonly string[]
   return events;
 }
 
-export const numberAttr = (item: Record<string, AttributeValue> | undefined, name: string): number | undefined =>
-  item?.[name]?.N === undefined ? undefined : Number(item[name].N);
+export const numberAttr = (
+  item: Record<string, AttributeValue> | undefined,
+  name: string,
+): number | undefined => (item?.[name]?.N === undefined ? undefined : Number(item[name].N));
+
+/**
+ * The same dependencies the handler builds, for tests that must reach inside a run (a crash
+ * between two steps): real adapters on the detector's clients, with optional wrappers.
+ */
+export function runDeps(
+  detector: Detector,
+  options: {
+    dynamoClient?: Pick<DynamoDBClient, 'send'>;
+    wrapStore?: (store: DetectorStore) => DetectorStore;
+    remainingMs?: number;
+  } = {},
+): DetectorDeps {
+  const { runtime } = detector;
+  const now = detector.clock.now;
+  const deadline = now() + (options.remainingMs ?? 300_000);
+  const fast = () => new Promise<void>((resolve) => setImmediate(resolve));
+  const store = new DynamoBaselineStore({
+    client: options.dynamoClient ?? runtime.clients.dynamodb,
+    tableName: runtime.config.tableName,
+    baselineTtlDays: runtime.config.baselineTtlDays,
+    deadline,
+    now,
+    sleep: fast,
+  });
+  return {
+    config: runtime.config.detector,
+    source: new LogsInsightsFlowSource({
+      client: runtime.clients.logs,
+      logGroupIdentifiers: runtime.config.logGroupIdentifiers,
+      config: runtime.config.detector,
+      now,
+      sleep: fast,
+      pollIntervalMs: 1,
+      maxPollIntervalMs: 1,
+    }),
+    store: options.wrapStore ? options.wrapStore(store) : store,
+    publisher: new SnsAlertPublisher({
+      client: runtime.clients.sns,
+      topicArn: runtime.config.topicArn,
+      format: { region: runtime.config.region, logGroupIdentifiers: runtime.config.logGroupIdentifiers },
+    }),
+    logger: silentLogger(),
+    metrics: detector.metrics,
+    now,
+    deadline,
+    runId: randomUUID(),
+  };
+}
+
+export class InjectedCrash extends Error {
+  constructor(where: string) {
+    super(`injected crash ${where}`);
+    this.name = 'InjectedCrash';
+  }
+}

@@ -7,7 +7,10 @@ const T = (iso: string) => Date.parse(iso);
 
 describe('parseInvocation', () => {
   it.each([
-    ['an EventBridge rule event', { version: '0', id: 'x', 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} }],
+    [
+      'an EventBridge rule event',
+      { version: '0', id: 'x', 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} },
+    ],
     ['an EventBridge Scheduler default payload', {}],
     ['no payload', undefined],
     ['a string', 'hello'],
@@ -20,30 +23,71 @@ describe('parseInvocation', () => {
     [{ mode: 'detect' }, { mode: 'detect' }],
     [{ mode: 'test-alert' }, { mode: 'test-alert' }],
     [{ mode: 'dry-run' }, { mode: 'dry-run' }],
-    [{ mode: 'dry-run', windowStart: '2026-11-27T09:00:00Z' }, { mode: 'dry-run', windowStart: T('2026-11-27T09:00:00Z') }],
-    [{ mode: 'dry-run', windowStart: '2026-11-27T11:00:00+02:00', windowEnd: '2026-11-27T12:00:00Z' }, { mode: 'dry-run', windowStart: T('2026-11-27T09:00:00Z'), windowEnd: T('2026-11-27T12:00:00Z') }],
+    [
+      { mode: 'dry-run', windowStart: '2026-11-27T09:00:00Z' },
+      { mode: 'dry-run', windowStart: T('2026-11-27T09:00:00Z') },
+    ],
+    [
+      { mode: 'dry-run', windowStart: '2026-11-27T11:00:00+02:00', windowEnd: '2026-11-27T12:00:00Z' },
+      { mode: 'dry-run', windowStart: T('2026-11-27T09:00:00Z'), windowEnd: T('2026-11-27T12:00:00Z') },
+    ],
     [{ mode: 'bootstrap' }, { mode: 'bootstrap', days: 30, overwrite: false }],
-    [{ mode: 'bootstrap', days: 7, overwrite: true }, { mode: 'bootstrap', days: 7, overwrite: true }],
+    [
+      { mode: 'bootstrap', days: 7, overwrite: true },
+      { mode: 'bootstrap', days: 7, overwrite: true },
+    ],
   ])('accepts %j', (event, expected) => {
     expect(parseInvocation(event, config)).toEqual(expected);
   });
 
   it.each([
-    [{ mode: 'Detect' }, ['mode'], /payload\.mode: must be one of "detect", "dry-run", "bootstrap", "test-alert" \(got "Detect"\)/],
-    [{ mode: 'detect', windowStart: '2026-11-27T09:00:00Z' }, ['windowStart'], /Unrecognized key: "windowStart"/],
+    [
+      { mode: 'Detect' },
+      ['mode'],
+      /payload\.mode: must be one of "detect", "dry-run", "bootstrap", "test-alert" \(got "Detect"\)/,
+    ],
+    [
+      { mode: 'detect', windowStart: '2026-11-27T09:00:00Z' },
+      ['windowStart'],
+      /Unrecognized key: "windowStart"/,
+    ],
     [{ mode: 'test-alert', days: 3 }, ['days'], /Unrecognized key: "days"/],
     [{ mode: 'bootstrap', days: 0 }, ['days'], /payload\.days: .*>=1.*\(got 0\)/],
     [{ mode: 'bootstrap', days: 91 }, ['days'], /payload\.days: .*<=90.*\(got 91\)/],
     [{ mode: 'bootstrap', days: '30' }, ['days'], /payload\.days: .*number/],
     [{ mode: 'bootstrap', overwrite: 'yes' }, ['overwrite'], /payload\.overwrite/],
-    [{ mode: 'dry-run', windowStart: '2026-11-27T09:30:00Z' }, ['windowStart'], /must be aligned to 60-minute UTC windows/],
+    [
+      { mode: 'dry-run', windowStart: '2026-11-27T09:30:00Z' },
+      ['windowStart'],
+      /must be aligned to 60-minute UTC windows/,
+    ],
     [{ mode: 'dry-run', windowStart: '2026-11-27 09:00' }, ['windowStart'], /must be an ISO-8601 time/],
-    [{ mode: 'dry-run', windowStart: '2026-11-27T09:00:00' }, ['windowStart'], /must be an ISO-8601 time with Z or an offset/],
-    [{ mode: 'dry-run', windowEnd: '2026-11-27T09:00:00Z' }, ['windowEnd'], /payload\.windowEnd: needs windowStart/],
-    [{ mode: 'dry-run', windowStart: '2026-11-27T09:00:00Z', windowEnd: '2026-11-27T09:00:00Z' }, ['windowEnd'], /must be after windowStart/],
-    [{ mode: 'dry-run', windowStart: '2026-11-26T00:00:00Z', windowEnd: '2026-11-27T09:00:00Z' }, ['windowEnd'], /spans 33 windows; a dry run evaluates at most maxCatchUpWindows \(24\)/],
+    [
+      { mode: 'dry-run', windowStart: '2026-11-27T09:00:00' },
+      ['windowStart'],
+      /must be an ISO-8601 time with Z or an offset/,
+    ],
+    [
+      { mode: 'dry-run', windowEnd: '2026-11-27T09:00:00Z' },
+      ['windowEnd'],
+      /payload\.windowEnd: needs windowStart/,
+    ],
+    [
+      { mode: 'dry-run', windowStart: '2026-11-27T09:00:00Z', windowEnd: '2026-11-27T09:00:00Z' },
+      ['windowEnd'],
+      /must be after windowStart/,
+    ],
+    [
+      { mode: 'dry-run', windowStart: '2026-11-26T00:00:00Z', windowEnd: '2026-11-27T09:00:00Z' },
+      ['windowEnd'],
+      /spans 33 windows; a dry run evaluates at most maxCatchUpWindows \(24\)/,
+    ],
     // Query injection through a payload field never reaches a query: the grammar rejects it first.
-    [{ mode: 'dry-run', windowStart: '2026-11-27T09:00:00Z" | filter srcAddr like /./ | limit 1' }, ['windowStart'], /must be an ISO-8601 time/],
+    [
+      { mode: 'dry-run', windowStart: '2026-11-27T09:00:00Z" | filter srcAddr like /./ | limit 1' },
+      ['windowStart'],
+      /must be an ISO-8601 time/,
+    ],
   ])('rejects %j naming the field', (event, fields, message) => {
     let caught: unknown;
     try {
@@ -57,7 +101,15 @@ describe('parseInvocation', () => {
   });
 
   it('aligns to the configured window length', () => {
-    expect(parseInvocation({ mode: 'dry-run', windowStart: '2026-11-27T09:15:00Z' }, config15)).toEqual({ mode: 'dry-run', windowStart: T('2026-11-27T09:15:00Z') });
-    expect(() => parseInvocation({ mode: 'dry-run', windowStart: '2026-11-27T09:15:00Z', windowEnd: '2026-11-27T10:30:00Z' }, config15)).toThrow(/spans 5 windows/);
+    expect(parseInvocation({ mode: 'dry-run', windowStart: '2026-11-27T09:15:00Z' }, config15)).toEqual({
+      mode: 'dry-run',
+      windowStart: T('2026-11-27T09:15:00Z'),
+    });
+    expect(() =>
+      parseInvocation(
+        { mode: 'dry-run', windowStart: '2026-11-27T09:15:00Z', windowEnd: '2026-11-27T10:30:00Z' },
+        config15,
+      ),
+    ).toThrow(/spans 5 windows/);
   });
 });
