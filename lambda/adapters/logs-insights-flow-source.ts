@@ -4,14 +4,17 @@
  * never returns a result the service may have cut at the row limit.
  *
  * Row limit. A `stats` result with more groups than the query's `limit` is cut without an error.
- * Each query is started with `limit = rowLimit` (default 10,000: one GetQueryResults page, so
- * no paging state is held across polls; a window with more than 10,000 blocked sources is rare,
- * and then costs one more scan per split). A result with `rows >= rowLimit` is treated as cut and
- * the query is re-run on halves of the address space, recursively: count and history split the
- * internal CIDRs by source (`10.0.0.0/8` -> two `/9`s, IPv6 alike); details split the source
- * list, then, for a single source, the destination space (`0.0.0.0/0`, `::/0`). A single address
- * that still overflows, or more than `maxQueriesPerCall` queries, throws RowLimitExceededError.
- * `rowLimit` may be raised to 100,000 (StartQuery's maximum), paged 10,000 rows at a time.
+ * Each query is started with `limit = rowLimit` (default 10,000: exactly one GetQueryResults page,
+ * and a window with more than 10,000 blocked sources is rare; then the split costs one more scan
+ * per query, billed by bytes scanned). A result with `rows >= rowLimit` is treated as cut and
+ * re-queried on parts of the address space (`splitNarrowing`): count and history first by the
+ * disjoint internal CIDRs, then by halves (`10.0.0.0/8` -> two `/9`s, IPv6 alike), jumping
+ * straight to the common prefix of the addresses seen when they share a long one (IPv6 hosts of
+ * one /64); details first halve the source list, then, for one source, split the destination
+ * space (`0.0.0.0/0`, `::/0`) the same way. A single address that still overflows, or more than
+ * `maxQueriesPerCall` queries in one call, throws RowLimitExceededError: never a silent cut.
+ * `rowLimit` may be raised to 100,000 (StartQuery's maximum); results are then paged 10,000 rows
+ * per GetQueryResults call with nextToken.
  */
 import {
   GetQueryResultsCommand,
@@ -45,7 +48,7 @@ import {
   SKIPDATA_SOURCE,
   addressKey,
   queryTimeRange,
-  splitCidr,
+  splitNarrowing,
   type Narrowing,
 } from './logs-insights-query';
 import type { FlowCountSource, QueryStatistics, WindowCounts } from './ports';
@@ -169,7 +172,9 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     this.maxQueriesPerCall = integerIn('maxQueriesPerCall', options.maxQueriesPerCall ?? 256, 1, 100_000);
     this.historySliceWindows = integerIn(
       'historySliceWindows',
-      options.historySliceWindows ?? Math.max(1, 1440 / options.config.windowMinutes),
+      // One day per query; fewer windows when the row limit is tiny, so one source's windows always fit.
+      options.historySliceWindows ??
+        Math.max(1, Math.min(1440 / options.config.windowMinutes, Math.floor(this.rowLimit / 2))),
       1,
       100_000,
     );
@@ -234,7 +239,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
       const item = pending.shift()!;
       const result = await this.runQuery(run, range, this.queries.detailsQuery(item.srcIps, item.narrowing));
       if (result.full) {
-        pending.unshift(...this.splitDetails(run, item));
+        pending.unshift(...this.splitDetails(run, item, result.rows));
         continue;
       }
       for (const row of result.rows) {
@@ -349,14 +354,18 @@ export class LogsInsightsFlowSource implements FlowCountSource {
         rowSets.push(result.rows);
         continue;
       }
-      let halves: string[] | undefined;
+      const seen = result.rows.map((row) => row[RESULT_COLUMNS.source] ?? '');
+      let children: Narrowing[] | undefined;
       if (narrowing === undefined) {
         const space = this.queries.sourceSplitSpace();
-        halves = space.length > 1 ? space : splitCidr(space[0]!);
+        children =
+          space.length > 1
+            ? space.map((cidr) => ({ field: 'srcAddr' as const, cidr }))
+            : splitNarrowing({ field: 'srcAddr', cidr: space[0]! }, seen);
       } else {
-        halves = splitCidr(narrowing.cidr);
+        children = splitNarrowing(narrowing, seen);
       }
-      if (halves === undefined) {
+      if (children === undefined) {
         throw new RowLimitExceededError(
           run.kind,
           run.window,
@@ -366,7 +375,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
         );
       }
       // Depth first keeps the queue short; order does not matter for the merged result.
-      pending.unshift(...halves.map((cidr) => ({ field: 'srcAddr' as const, cidr })));
+      pending.unshift(...children);
     }
     return rowSets;
   }
@@ -375,13 +384,18 @@ export class LogsInsightsFlowSource implements FlowCountSource {
   private splitDetails(
     run: QueryRun,
     item: { srcIps: string[]; narrowing?: Narrowing },
+    rows: readonly Row[],
   ): Array<{ srcIps: string[]; narrowing?: Narrowing }> {
     if (item.srcIps.length > 1) {
       const middle = Math.ceil(item.srcIps.length / 2);
       return [{ srcIps: item.srcIps.slice(0, middle) }, { srcIps: item.srcIps.slice(middle) }];
     }
-    const halves = item.narrowing === undefined ? ['0.0.0.0/0', '::/0'] : splitCidr(item.narrowing.cidr);
-    if (halves === undefined) {
+    const seen = rows.map((row) => row[RESULT_COLUMNS.destination] ?? '');
+    const children =
+      item.narrowing === undefined
+        ? (['0.0.0.0/0', '::/0'] as const).map((cidr) => ({ field: 'dstAddr' as const, cidr }))
+        : splitNarrowing(item.narrowing, seen);
+    if (children === undefined) {
       throw new RowLimitExceededError(
         'details',
         run.window,
@@ -390,7 +404,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
         `source ${item.srcIps[0]} has more (destination, port, protocol, interface) rows than the limit for one destination address`,
       );
     }
-    return halves.map((cidr) => ({ srcIps: item.srcIps, narrowing: { field: 'dstAddr' as const, cidr } }));
+    return children.map((narrowing) => ({ srcIps: item.srcIps, narrowing }));
   }
 
   /** StartQuery, poll to completion, page the rows; statistics are added to `run.stats`. */

@@ -55,10 +55,14 @@ export type QueryConfig = Pick<
   'internalCidrs' | 'excludeSourceCidrs' | 'excludeDestinationCidrs' | 'flowLogFormat' | 'windowMinutes'
 >;
 
-/** An extra `isIpInSubnet(<field>, "<cidr>")` condition used to split an overflowing query. */
+/**
+ * An extra condition used to split an overflowing query: `<field>` inside `cidr` and outside
+ * every CIDR of `exclude` (the parts of `cidr` already queried separately).
+ */
 export interface Narrowing {
   field: 'srcAddr' | 'dstAddr';
   cidr: string;
+  exclude?: readonly string[];
 }
 
 /** StartQuery's time range for a window [start, end): epoch seconds, both ends inclusive. */
@@ -147,6 +151,84 @@ export function splitCidr(cidr: string): [string, string] | undefined {
   bytes[byteIndex] = (bytes[byteIndex] ?? 0) | (0x80 >> (parsed.prefixLength % 8));
   const upper = ipaddr.fromByteArray(bytes);
   return [`${parsed.address.toString()}/${prefix}`, `${upper.toString()}/${prefix}`];
+}
+
+/**
+ * How to re-query a narrowing whose result was full, given the addresses seen in that (possibly
+ * cut) result. Plain halving needs one level per bit to separate addresses that share a long
+ * prefix (IPv6 hosts of one /64 differ only in the last bits), so when every address seen shares
+ * a prefix C at least two bits longer than the narrowing's, the split jumps there: the halves of
+ * C, plus the narrowing minus C (one query, whatever the distance). Otherwise: the two halves.
+ * Returns undefined when the narrowing is a single address and cannot be split.
+ */
+export function splitNarrowing(narrowing: Narrowing, seen: readonly string[]): Narrowing[] | undefined {
+  const parent = parseCidr(validatedCidr(narrowing.cidr));
+  const bits = parent.address.kind() === 'ipv4' ? 32 : 128;
+  const excluded = (narrowing.exclude ?? []).map((c) => parseCidr(validatedCidr(c)));
+  const inside: Array<ipaddr.IPv4 | ipaddr.IPv6> = [];
+  for (const text of seen) {
+    let address: ipaddr.IPv4 | ipaddr.IPv6;
+    try {
+      address = validatedIp(text);
+    } catch {
+      continue; // `-` (SKIPDATA) and the like say nothing about where sources are
+    }
+    if (address.kind() !== parent.address.kind() || !address.match(parent.address, parent.prefixLength))
+      continue;
+    if (excluded.some((e) => address.match(e.address, e.prefixLength))) continue;
+    inside.push(address);
+  }
+  const child = (cidr: string): Narrowing | undefined => {
+    const c = parseCidr(cidr);
+    if (
+      excluded.some((e) => e.prefixLength <= c.prefixLength && c.address.match(e.address, e.prefixLength))
+    ) {
+      return undefined; // entirely inside a part already queried
+    }
+    const exclude = excluded.filter((e) => cidrContains(cidr, e.text)).map((e) => e.text);
+    return { field: narrowing.field, cidr, ...(exclude.length > 0 ? { exclude } : {}) };
+  };
+  const defined = (items: Array<Narrowing | undefined>): Narrowing[] =>
+    items.filter((n): n is Narrowing => n !== undefined);
+
+  const common = commonPrefix(inside);
+  if (common !== undefined && common.prefixLength > parent.prefixLength + 1) {
+    const prefix = `${common.address.toString()}/${common.prefixLength}`;
+    const core = common.prefixLength === bits ? [prefix] : splitCidr(prefix)!;
+    const rest: Narrowing = {
+      field: narrowing.field,
+      cidr: parent.text,
+      exclude: [...excluded.map((e) => e.text), prefix],
+    };
+    return [...defined(core.map(child)), rest];
+  }
+  if (parent.prefixLength >= bits) return undefined;
+  return defined(splitCidr(parent.text)!.map(child));
+}
+
+/** The longest CIDR holding every address (all of one family), or undefined for none. */
+function commonPrefix(
+  addresses: ReadonlyArray<ipaddr.IPv4 | ipaddr.IPv6>,
+): { address: ipaddr.IPv4 | ipaddr.IPv6; prefixLength: number } | undefined {
+  const first = addresses[0];
+  if (first === undefined) return undefined;
+  const base = first.toByteArray();
+  let prefixLength = base.length * 8;
+  for (const address of addresses) {
+    const bytes = address.toByteArray();
+    for (let i = 0; i < base.length && i * 8 < prefixLength; i += 1) {
+      const diff = (base[i] ?? 0) ^ (bytes[i] ?? 0);
+      if (diff !== 0) {
+        prefixLength = Math.min(prefixLength, i * 8 + Math.clz32(diff) - 24);
+        break;
+      }
+    }
+  }
+  const masked = base.map((byte, i) => {
+    const keep = Math.max(0, Math.min(8, prefixLength - i * 8));
+    return byte & ((0xff00 >> keep) & 0xff);
+  });
+  return { address: ipaddr.fromByteArray(masked), prefixLength };
 }
 
 /** True when `inner` lies inside `outer` (same family). */
@@ -386,6 +468,7 @@ export class FlowQueryBuilder {
     if (narrowing !== undefined) {
       const field = narrowing.field === 'srcAddr' ? srcAddr : dstAddr;
       terms.push(this.inSubnet(field, narrowing.cidr));
+      for (const cidr of narrowing.exclude ?? []) terms.push(`not ${this.inSubnet(field, cidr)}`);
     }
     return terms.join(' and ');
   }

@@ -6,6 +6,8 @@ import {
   MAX_QUERY_LENGTH,
   queryTimeRange,
   splitCidr,
+  splitNarrowing,
+  type Narrowing,
   validatedCidr,
   validatedIp,
 } from '../../lambda/adapters/logs-insights-query';
@@ -260,6 +262,83 @@ describe('splitCidr', () => {
         const inside = (c: string): boolean => ipaddr.parse(probe).match(ipaddr.parseCIDR(c));
         expect(Number(inside(low)) + Number(inside(high))).toBe(Number(inside(cidr)));
       }),
+    );
+  });
+});
+
+describe('splitNarrowing', () => {
+  const src = (cidr: string, exclude?: string[]) => ({
+    field: 'srcAddr' as const,
+    cidr,
+    ...(exclude ? { exclude } : {}),
+  });
+
+  it('halves a range whose seen sources are spread out', () => {
+    expect(splitNarrowing(src('10.0.0.0/8'), ['10.1.2.3', '10.200.0.1', '-'])).toEqual([
+      src('10.0.0.0/9'),
+      src('10.128.0.0/9'),
+    ]);
+  });
+
+  it('jumps to the common prefix of the seen sources, and queries the rest of the range once', () => {
+    // Hosts of one IPv6 /64 share 120 bits: halving fd00::/8 would take 100+ levels.
+    expect(splitNarrowing(src('fd00::/8'), ['fd00::1:10', 'fd00::1:22', 'fd00::1:3f'])).toEqual([
+      src('fd00::1:0/123'),
+      src('fd00::1:20/123'),
+      src('fd00::/8', ['fd00::1:0/122']),
+    ]);
+  });
+
+  it('carries exclusions into the halves that hold them and drops halves already queried', () => {
+    const parent = src('10.0.0.0/8', ['10.0.0.0/24', '10.128.0.0/9']);
+    expect(splitNarrowing(parent, ['10.9.0.1', '10.100.0.1', '10.200.0.1'])).toEqual([
+      src('10.0.0.0/9', ['10.0.0.0/24']),
+    ]);
+  });
+
+  it('ignores seen addresses outside the range or in its exclusions', () => {
+    expect(
+      splitNarrowing(src('10.0.0.0/8', ['10.5.0.0/16']), [
+        '10.5.0.1',
+        '10.5.0.2',
+        '192.168.0.1',
+        'fd00::1',
+        '10.9.9.1',
+      ]),
+    ).toEqual([src('10.9.9.1/32'), src('10.0.0.0/8', ['10.5.0.0/16', '10.9.9.1/32'])]);
+  });
+
+  it('cannot split a single address', () => {
+    expect(splitNarrowing(src('10.0.0.1/32'), ['10.0.0.1'])).toBeUndefined();
+  });
+
+  it('children never overlap and cover the parent minus its exclusions (property)', () => {
+    const inside = (address: string, n: { cidr: string; exclude?: readonly string[] }): boolean => {
+      const a = ipaddr.parse(address);
+      const match = (c: string): boolean =>
+        a.kind() === ipaddr.parseCIDR(c)[0].kind() && a.match(ipaddr.parseCIDR(c));
+      return match(n.cidr) && !(n.exclude ?? []).some(match);
+    };
+    const in10 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255)).map(([a, b, c]) => `10.${a}.${b}.${c}`);
+    fc.assert(
+      fc.property(
+        fc.array(in10, { minLength: 1, maxLength: 8 }),
+        in10,
+        fc.array(in10, { maxLength: 3 }),
+        (seen, probe, rounds) => {
+          let narrowing: Narrowing = src('10.0.0.0/8');
+          // Follow one branch a few levels deep so exclusions pile up.
+          for (const next of rounds) {
+            const children = splitNarrowing(narrowing, [next, ...seen]) ?? [];
+            const holder = children.find((c) => inside(next, c));
+            if (holder === undefined) break;
+            narrowing = holder;
+          }
+          const children = splitNarrowing(narrowing, seen) ?? [];
+          const holders = children.filter((c) => inside(probe, c)).length;
+          expect(holders).toBe(inside(probe, narrowing) ? 1 : 0);
+        },
+      ),
     );
   });
 });
