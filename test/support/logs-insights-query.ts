@@ -255,12 +255,18 @@ type Expr =
   | { type: 'or' | 'and'; left: Expr; right: Expr }
   | { type: 'not'; operand: Expr }
   | { type: 'compare'; op: '=' | '!=' | '<' | '<=' | '>' | '>='; left: Expr; right: Expr }
-  | { type: 'in'; negated: boolean; operand: Expr; values: Expr[] }
+  | { type: 'in'; negated: boolean; operand: Expr; values: Expr[]; lookup?: InLookup }
   | { type: 'match'; negated: boolean; operand: Expr; pattern: RegExp | string }
   | { type: 'field'; name: string }
   | { type: 'string'; value: string }
   | { type: 'number'; value: number }
   | { type: 'call'; name: string; args: Expr[]; subnet?: { addr: ipaddr.IPv4 | ipaddr.IPv6; bits: number } };
+
+/** An in-list's literals indexed for lookup: long source lists are common in detail queries. */
+interface InLookup {
+  texts: Set<string>;
+  numbers: Set<number>;
+}
 
 interface Projection {
   field: string;
@@ -802,7 +808,11 @@ function evaluate(expr: Expr, row: QueryRow): Value {
     case 'in': {
       const value = evaluate(expr.operand, row);
       if (value === undefined) return false;
-      const found = expr.values.some((candidate) => compareValues(value, evaluate(candidate, row)) === 0);
+      expr.lookup ??= inLookup(expr.values);
+      // Equal text is equal; otherwise numbers compare numerically ("443" = 443 = "443.0").
+      const number = asNumber(value);
+      const found =
+        expr.lookup.texts.has(String(value)) || (number !== undefined && expr.lookup.numbers.has(number));
       return expr.negated ? !found : found;
     }
     case 'match': {
@@ -815,6 +825,17 @@ function evaluate(expr: Expr, row: QueryRow): Value {
     case 'call':
       return evaluateCall(expr, row);
   }
+}
+
+function inLookup(values: Expr[]): InLookup {
+  const lookup: InLookup = { texts: new Set(), numbers: new Set() };
+  for (const value of values) {
+    if (value.type !== 'string' && value.type !== 'number') continue;
+    lookup.texts.add(String(value.value));
+    const number = asNumber(value.value);
+    if (number !== undefined) lookup.numbers.add(number);
+  }
+  return lookup;
 }
 
 function evaluateCall(expr: Extract<Expr, { type: 'call' }>, row: QueryRow): boolean {
