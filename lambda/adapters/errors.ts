@@ -67,6 +67,8 @@ export class QueryTimeoutError extends Error {
     readonly deadline: number,
     /** Last status seen before giving up. */
     readonly lastStatus: string,
+    /** Why StopQuery failed, if it did (the query may have ended meanwhile). */
+    readonly stopError?: unknown,
   ) {
     super(
       `Logs Insights ${kind} query ${queryId} for window ${describeWindow(window)} was still ${lastStatus} ` +

@@ -441,25 +441,16 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     run.stats.queries += 1;
 
     const maxItems = Math.min(this.rowLimit, PAGE_SIZE);
-    let delay = this.pollIntervalMs;
-    let status = 'Scheduled';
-    let response: GetQueryResultsCommandOutput | undefined;
-    for (;;) {
-      const wait = Math.min(delay, run.deadline - this.now());
-      if (wait <= 0) {
-        const stopError = await this.stopQuietly(queryId);
-        throw Object.assign(new QueryTimeoutError(queryId, run.window, run.kind, run.deadline, status), {
-          stopError,
-        });
+    let response: GetQueryResultsCommandOutput;
+    try {
+      response = await this.pollUntilComplete(run, queryId, maxItems);
+    } catch (error) {
+      // A query left running keeps scanning (and billing) and holds a slot of the account's
+      // concurrency quota: stop it whatever went wrong while polling.
+      if (!(error instanceof QueryFailedError) && !(error instanceof QueryTimeoutError)) {
+        await this.stopQuietly(queryId);
       }
-      await this.sleep(wait);
-      response = await this.withRetry(run, 'GetQueryResults', () =>
-        this.client.send(new GetQueryResultsCommand({ queryId, maxItems })),
-      );
-      status = response.status ?? 'Unknown';
-      if (status === 'Complete') break;
-      if (!RUNNING_STATUSES.has(status)) throw new QueryFailedError(queryId, status, run.window, run.kind);
-      delay = Math.min(delay * 1.5, this.maxPollIntervalMs);
+      throw error;
     }
 
     const statistics = response.statistics;
@@ -483,6 +474,31 @@ export class LogsInsightsFlowSource implements FlowCountSource {
       nextToken = page.nextToken;
     }
     return { rows, full: rows.length >= this.rowLimit };
+  }
+
+  /** Polls with growing intervals until Complete; the last wait ends at the deadline. */
+  private async pollUntilComplete(
+    run: QueryRun,
+    queryId: string,
+    maxItems: number,
+  ): Promise<GetQueryResultsCommandOutput> {
+    let delay = this.pollIntervalMs;
+    let status = 'Scheduled';
+    for (;;) {
+      const wait = Math.min(delay, run.deadline - this.now());
+      if (wait <= 0) {
+        const stopError = await this.stopQuietly(queryId);
+        throw new QueryTimeoutError(queryId, run.window, run.kind, run.deadline, status, stopError);
+      }
+      await this.sleep(wait);
+      const response = await this.withRetry(run, 'GetQueryResults', () =>
+        this.client.send(new GetQueryResultsCommand({ queryId, maxItems })),
+      );
+      status = response.status ?? 'Unknown';
+      if (status === 'Complete') return response;
+      if (!RUNNING_STATUSES.has(status)) throw new QueryFailedError(queryId, status, run.window, run.kind);
+      delay = Math.min(delay * 1.5, this.maxPollIntervalMs);
+    }
   }
 
   private async stopQuietly(queryId: string): Promise<unknown> {

@@ -645,6 +645,24 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       server.resetCounters(); // drop the remaining injected errors
     });
 
+    it('stops a started query when polling is throttled past the deadline', async () => {
+      server.injectErrors('GetQueryResults', 'ThrottlingException', 1000);
+      let clock = Date.now();
+      const flows = source(config, [group], {
+        retryBaseDelayMs: 1000,
+        now: () => clock,
+        sleep: async (ms) => {
+          clock += ms;
+        },
+      });
+      const error = await flows.countWindow(window, clock + 10_000).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(QueryThrottledError);
+      expect((error as QueryThrottledError).operation).toBe('GetQueryResults');
+      expect(server.callCounts.StopQuery).toBe(1);
+      expect(server.startedQueries[0]!.status).toBe('Cancelled');
+      server.resetCounters();
+    });
+
     it('does not retry other errors', async () => {
       await expect(
         source(config, ['/vpc/no-such-group']).countWindow(window, deadline()),
