@@ -157,6 +157,18 @@ describe('local DynamoDB (dynalite behind a counting, fault-injecting proxy)', (
     expect(dynamo.count('GetItem')).toBe(2);
   });
 
+  it('relays dynalite errors for the forwarded part of an injected batch', async () => {
+    // Prepare
+    dynamo.injectUnprocessedKeys(1, 1);
+    const keys = ['1', '2'].map((sk) => ({ pk: { S: 'z' }, sk: { S: sk } }));
+
+    // Act
+    const read = client.send(new BatchGetItemCommand({ RequestItems: { missing: { Keys: keys } } }));
+
+    // Assess
+    await expect(read).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+
   it('passes dynalite validation errors through unchanged', async () => {
     // Act
     const bad = client.send(

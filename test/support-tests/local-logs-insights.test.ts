@@ -1,5 +1,6 @@
 import {
   CloudWatchLogsClient,
+  DescribeLogGroupsCommand,
   GetQueryResultsCommand,
   type GetQueryResultsCommandOutput,
   type ResultField,
@@ -661,6 +662,41 @@ describe('local Logs Insights endpoint, through @aws-sdk/client-cloudwatch-logs'
         expect(next.statuses.at(-1)).toBe('Complete');
       },
     );
+
+    it('injects errors into GetQueryResults polls without moving the query along', async () => {
+      // Prepare
+      const { queryId } = await client.send(
+        new StartQueryCommand({
+          logGroupName: GROUP,
+          startTime: T0_SECONDS,
+          endTime: T0_SECONDS,
+          queryString: 'stats count(*) as n',
+        }),
+      );
+      logs.injectErrors('GetQueryResults', 'ServiceUnavailableException');
+
+      // Act
+      const failed = client.send(new GetQueryResultsCommand({ queryId }));
+      await expect(failed).rejects.toMatchObject({
+        name: 'ServiceUnavailableException',
+        $metadata: { httpStatusCode: 500 },
+      });
+      const statuses: string[] = [];
+      for (let i = 0; i < 3; i += 1)
+        statuses.push((await client.send(new GetQueryResultsCommand({ queryId }))).status ?? '');
+
+      // Assess
+      expect(statuses).toEqual(['Scheduled', 'Running', 'Complete']);
+    });
+
+    it('answers ResourceNotFoundException to StopQuery of an unknown query, UnknownOperationException to other actions', async () => {
+      await expect(client.send(new StopQueryCommand({ queryId: 'nope' }))).rejects.toMatchObject({
+        name: 'ResourceNotFoundException',
+      });
+      await expect(client.send(new DescribeLogGroupsCommand({}))).rejects.toMatchObject({
+        name: 'UnknownOperationException',
+      });
+    });
 
     it('keeps a log of every query string received, accepted or not', async () => {
       // Act

@@ -1,4 +1,5 @@
 import {
+  CreateTopicCommand,
   type MessageAttributeValue,
   PublishCommand,
   type PublishCommandInput,
@@ -235,6 +236,13 @@ describe('local SNS endpoint, through @aws-sdk/client-sns', () => {
     await expect(publish({ Message: '' })).rejects.toMatchObject({ name: 'InvalidParameterException' });
     expect(sns.publishCalls).toBe(2);
     expect(sns.published).toHaveLength(0);
+  });
+
+  it('answers InvalidAction to actions other than Publish', async () => {
+    await expect(client.send(new CreateTopicCommand({ Name: 'new' }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 400 },
+      message: expect.stringMatching(/CreateTopic is not valid/),
+    });
   });
 
   it('publishes to a topic added later', async () => {
