@@ -119,7 +119,10 @@ export class DryRunWindowError extends Error {
 
 /** Time kept back from the deadline for committing and publishing after the last query. */
 const COMMIT_RESERVE_MS = 15_000;
-/** A window is started only with at least this much time left; the rest wait for the next run. */
+/**
+ * After the first window, another is started only with at least this much time left; the rest
+ * wait for the next run. The first always runs, so a run makes progress or fails visibly.
+ */
 const MIN_WINDOW_TIME_MS = 45_000;
 /** The lease outlives the invocation's deadline by this much (clock skew, slow release). */
 const LEASE_MARGIN_MS = 60_000;
@@ -237,7 +240,7 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
   summary.deferredWindows = due.deferred;
   let clock = state.clock;
   for (const [index, window] of due.windows.entries()) {
-    if (deps.deadline - deps.now() < MIN_WINDOW_TIME_MS) {
+    if (index > 0 && deps.deadline - deps.now() < MIN_WINDOW_TIME_MS) {
       summary.deferredWindows += due.windows.length - index;
       deps.logger.warn('deadline near: leaving windows for the next run', {
         deferred: due.windows.length - index,
@@ -376,7 +379,18 @@ async function withDetails(
   const srcIps = alerts.flatMap((a) => (a.srcIp !== undefined ? [a.srcIp] : []));
   if (srcIps.length === 0) return alerts;
   const before = deps.now();
-  let details = await deps.source.details(window, srcIps, deadline);
+  let details: Map<string, AlertDetails>;
+  try {
+    details = await deps.source.details(window, srcIps, deadline);
+  } catch (error) {
+    // Details make an alert easier to act on; without them it is still an alert. Failing the
+    // window instead would hold every later window (and this alert) back until the query works.
+    deps.logger.error('details query failed; alerts go out without destinations', {
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      sources: srcIps.length,
+    });
+    return alerts;
+  }
   deps.logger.info('details query done', { sources: srcIps.length, ms: deps.now() - before });
   if (deps.enricher) details = await deps.enricher.enrich(details);
   return alerts.map((alert) => {

@@ -237,6 +237,53 @@ describe('catch-up', () => {
     expect(numberAttr(state, 'watermark')).toBe(W);
     expect(numberAttr(state, 'clock')).toBe(0);
   });
+  it('with little time left evaluates one window and leaves the rest for the next run', async () => {
+    // Prepare: W committed, three windows due, 30 s left (25 s after the handler's safety margin).
+    const detector = await newDetector(endpoints);
+    endpoints.logs.seed(
+      detector.logGroup,
+      [W, W + HOUR, W + 2 * HOUR, W + 3 * HOUR].flatMap((w) => blocked(w, '10.0.1.10', 4)),
+    );
+    detector.clock.set(runTimeFor(W));
+    await detector.invoke({});
+    detector.clock.set(runTimeFor(W + 3 * HOUR));
+
+    // Act
+    const summary = await detector.invoke({}, 30_000);
+
+    // Assess
+    expect(summary.windows).toEqual(['2026-11-27T10:00:00Z']);
+    expect(summary.deferredWindows).toBe(2);
+    expect(numberAttr((await detector.items()).get('STATE|DETECTOR'), 'watermark')).toBe(W + HOUR);
+  });
+});
+
+describe('DynamoDB requests', () => {
+  it('per window: ceil(N/100) BatchGetItem, ceil(M/25) BatchWriteItem and a small constant', async () => {
+    // Prepare: 230 sources, none alerting (first seen, below the new-source threshold).
+    const detector = await newDetector(endpoints);
+    const sources = Array.from({ length: 230 }, (_, i) => `10.3.${Math.floor(i / 200)}.${i % 200}`);
+    endpoints.logs.seed(
+      detector.logGroup,
+      sources.flatMap((s) => blocked(W, s, 1)),
+    );
+    detector.clock.set(runTimeFor(W));
+
+    // Act
+    const summary = await detector.invoke({});
+
+    // Assess
+    expect(summary.sourcesEvaluated).toBe(230);
+    expect(endpoints.dynamo.count('BatchGetItem')).toBe(3);
+    expect(endpoints.dynamo.count('BatchWriteItem')).toBe(10);
+    // Constant: lease put + delete, state read, pending-alerts query, window outbox query, watermark update.
+    expect(endpoints.dynamo.count('PutItem')).toBe(1);
+    expect(endpoints.dynamo.count('DeleteItem')).toBe(1);
+    expect(endpoints.dynamo.count('GetItem')).toBe(1);
+    expect(endpoints.dynamo.count('Query')).toBe(2);
+    expect(endpoints.dynamo.count('UpdateItem')).toBe(1);
+    expect(endpoints.dynamo.requests).toHaveLength(3 + 10 + 6);
+  });
 });
 
 describe('large results and throttled writes', () => {

@@ -264,6 +264,28 @@ describe('failures', () => {
     expect(publishedIds()).toEqual([ALERT_ID]);
   });
 
+  it('a details query that fails does not hold the alert back: it goes out without destinations', async () => {
+    // Prepare
+    const detector = await detectorWithDueAlert();
+    const deps = runDeps(detector);
+    const source = deps.source;
+    deps.source = {
+      countWindow: (window, deadline) => source.countWindow(window, deadline),
+      history: (from, to, deadline) => source.history(from, to, deadline),
+      details: () => Promise.reject(new Error('MalformedQueryException: injected')),
+    };
+
+    // Act
+    const summary = await runDetector(deps, {});
+
+    // Assess
+    expect(summary).toMatchObject({ alertsDecided: 1, alertsPublished: 1 });
+    expect(publishedIds()).toEqual([ALERT_ID]);
+    const raw = JSON.parse(endpoints.sns.published[0]!.perProtocol!.sqs!) as PublishedAlert;
+    expect(raw.details).toBeUndefined();
+    expect(raw.blockedCount).toBe(150);
+  });
+
   it.each(['Failed', 'Timeout', 'Cancelled'] as const)(
     'a count query that ends %s fails the run with a clear error and changes no state',
     async (status) => {
@@ -289,6 +311,12 @@ describe('failures', () => {
 });
 
 describe('bad input', () => {
+  // Rejected payloads change nothing, so the tests can share one detector with a window due.
+  let shared: Detector;
+  beforeAll(async () => {
+    shared = await detectorWithDueAlert();
+  });
+
   it.each([
     [
       { mode: 'dry-run', windowStart: '2026-11-27T09:30:00Z' },
@@ -301,11 +329,8 @@ describe('bad input', () => {
       /payload\.windowStart: must be an ISO-8601 time/,
     ],
   ])('rejects the manual payload %j before touching any state', async (event, message) => {
-    // Prepare
-    const detector = await detectorWithDueAlert();
-
     // Act
-    const run = detector.invoke(event);
+    const run = shared.invoke(event);
 
     // Assess
     await expect(run).rejects.toThrow(InvalidPayloadError);
@@ -365,8 +390,7 @@ describe('bad input', () => {
   });
 
   it('refuses a dry run of a window that has not closed', async () => {
-    const detector = await detectorWithDueAlert();
-    await expect(detector.invoke({ mode: 'dry-run', windowStart: '2026-11-27T10:00:00Z' })).rejects.toThrow(
+    await expect(shared.invoke({ mode: 'dry-run', windowStart: '2026-11-27T10:00:00Z' })).rejects.toThrow(
       /dry-run window 2026-11-27T10:00:00Z has not closed yet \(the latest closed window starts 2026-11-27T09:00:00Z\)/,
     );
     for (const operation of WRITE_OPERATIONS) expect(endpoints.dynamo.count(operation)).toBe(0);
