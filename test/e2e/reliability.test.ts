@@ -238,6 +238,55 @@ describe('crashes', () => {
     expect(publishedIds()).toEqual([ALERT_ID]);
     expect(await baselines(crashed)).toEqual(expected);
   });
+  it('half-way through a mass spike: the retry sees every source as before the window and decides the same', async () => {
+    // Prepare: mature after one window (minDataPoints 1); in W, 20 of 41 sources spike at once.
+    const config = { detectorConfig: { minDataPoints: 1 } };
+    const spikers = QUIET.slice(0, 20);
+    const seed = (detector: Detector) => {
+      endpoints.logs.seed(detector.logGroup, [
+        ...[...QUIET, NEW_SOURCE].flatMap((s, i) => blocked(W - HOUR, s, 3 + (i % 4))),
+        ...[...QUIET, NEW_SOURCE].flatMap((s, i) => blocked(W, s, spikers.includes(s) ? 200 : 3 + (i % 4))),
+      ]);
+      detector.clock.set(RUN_AT);
+    };
+    const reference = await newDetector(endpoints, config);
+    const crashed = await newDetector(endpoints, config);
+    seed(reference);
+    seed(crashed);
+    reference.clock.set('2026-11-27T09:12:00Z');
+    crashed.clock.set('2026-11-27T09:12:00Z');
+    await reference.invoke({});
+    await crashed.invoke({});
+    reference.clock.set(RUN_AT);
+    crashed.clock.set(RUN_AT);
+    const expectedRun = await reference.invoke({});
+    const expected = await baselines(reference);
+    endpoints.sns.reset();
+    let batchWrites = 0;
+    const client = crashed.runtime.clients.dynamodb;
+    const dying = {
+      send: ((command: Parameters<DynamoDBClient['send']>[0]) => {
+        if (command instanceof BatchWriteItemCommand && (batchWrites += 1) === 3)
+          throw new InjectedCrash('before the second baseline batch');
+        return client.send(command);
+      }) as DynamoDBClient['send'],
+    };
+
+    // Act
+    await expect(runDetector(runDeps(crashed, { dynamoClient: dying }), {})).rejects.toThrow(InjectedCrash);
+    const halfway = await baselines(crashed);
+    const retry = await crashed.invoke({});
+
+    // Assess
+    expect(expectedRun).toMatchObject({ spikes: 20, alertsDecided: 1 });
+    const spikersFoldedBeforeCrash = spikers.filter(
+      (s) => numberAttr(halfway[`SRC#${s}|BASELINE`] as never, 'lastWindow') === W,
+    );
+    expect(spikersFoldedBeforeCrash.length).toBeGreaterThan(0); // the retry must see these as they were before W
+    expect(retry).toMatchObject({ spikes: 20, alertsDecided: 1, alertsPublished: 1, pendingRepublished: 1 });
+    expect(publishedIds()).toEqual(['2026-11-27T09:00:00Z/mass-spike']);
+    expect(await baselines(crashed)).toEqual(expected);
+  });
 });
 
 describe('failures', () => {
