@@ -214,7 +214,14 @@ async function withLease(deps: DetectorDeps, summary: RunSummary, work: () => Pr
   try {
     await work();
   } finally {
-    await deps.store.releaseLease(deps.runId);
+    try {
+      await deps.store.releaseLease(deps.runId);
+    } catch (error) {
+      // Not worth masking the run's own outcome: an unreleased lease expires by itself.
+      deps.logger.error('lease not released; it expires at the end of this invocation', {
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      });
+    }
   }
 }
 
