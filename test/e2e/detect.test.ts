@@ -3,6 +3,7 @@
  * test alerts against local DynamoDB, Logs Insights and SNS.
  */
 import type { ChatbotNotification, PublishedAlert } from '../../lambda/adapters/alert-format';
+import { listenOnLoopback, readBody } from '../support/local-endpoint';
 import {
   HOUR,
   WRITE_OPERATIONS,
@@ -329,6 +330,41 @@ describe('large results and throttled writes', () => {
     const items = await detector.items();
     expect(sources.every((s) => numberAttr(items.get(`SRC#${s}|BASELINE`), 'mean') === 2)).toBe(true);
     expect(numberAttr(items.get('STATE|DETECTOR'), 'watermark')).toBe(W);
+  });
+});
+
+describe('EC2 enrichment', () => {
+  it('when EC2 refuses, the alert still goes out, without resources', async () => {
+    // Prepare: an EC2 endpoint that answers every call with UnauthorizedOperation.
+    const calls: string[] = [];
+    const ec2 = await listenOnLoopback(async (req, res) => {
+      calls.push((await readBody(req)).toString());
+      res.statusCode = 403;
+      res.setHeader('Content-Type', 'text/xml');
+      res.end(
+        '<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>not authorized</Message></Error></Errors><RequestID>r1</RequestID></Response>',
+      );
+    });
+    try {
+      const detector = await newDetector(endpoints, {
+        env: { ENRICH_WITH_EC2: 'true', EC2_ENDPOINT: ec2.endpoint },
+      });
+      endpoints.logs.seed(detector.logGroup, blocked(W, '10.0.7.7', 120));
+      detector.clock.set(runTimeFor(W));
+
+      // Act
+      const summary = await detector.invoke({});
+
+      // Assess
+      expect(summary).toMatchObject({ alertsDecided: 1, alertsPublished: 1 });
+      expect(calls.some((body) => body.includes('Action=DescribeNetworkInterfaces'))).toBe(true);
+      const raw = JSON.parse(endpoints.sns.published[0]!.perProtocol!.sqs!) as PublishedAlert;
+      expect(raw).toMatchObject({ kind: 'new-source', srcIp: '10.0.7.7', blockedCount: 120 });
+      expect(raw.details?.interfaceIds).toHaveLength(1);
+      expect(raw.details?.resources).toBeUndefined();
+    } finally {
+      await ec2.stop();
+    }
   });
 });
 
