@@ -28,7 +28,7 @@ import {
   type HistoryWindow,
   type Window,
 } from './core';
-import { sampleTestAlert } from './adapters/alert-format';
+import { fitAlert, sampleTestAlert } from './adapters/alert-format';
 import { BootstrapRefusedError, type DetectorStore } from './adapters/dynamo-baseline-store';
 import type { AlertPublisher, FlowCountSource, PendingAlert, QueryStatistics } from './adapters/ports';
 import { parseInvocation, type Invocation } from './manual-payload';
@@ -316,7 +316,9 @@ async function detectWindow(
       .map(({ alert, attempts }) => ({ alert, attempts }));
     baselines = alignAlertState(baselines, before, alerts, counts.counts, window.start);
   } else {
-    alerts = await withDetails(deps, result.alerts, window, queryDeadline);
+    // The outbox item must fit DynamoDB's 400 KB: a mass spike over thousands of sources is cut
+    // here, once, so what is stored, published and republished is the same alert.
+    alerts = (await withDetails(deps, result.alerts, window, queryDeadline)).map((alert) => fitAlert(alert));
     toPublish = alerts.map((alert) => ({ alert, attempts: 0 }));
   }
   summary.alertsDecided += alerts.length;

@@ -447,14 +447,14 @@ function render(alert: PublishedAlert, test: boolean): SnsAlertMessage {
 }
 
 /** Keeps the first `keep` entries of each long list and records what was cut. */
-function cut(alert: PublishedAlert, keep: number): PublishedAlert {
+function cut<T extends StoredAlert>(alert: T, keep: number): T {
   const truncated: Record<string, Truncation> = { ...alert.truncated };
   const take = <T>(key: string, list: T[] | undefined): T[] | undefined => {
     if (list === undefined || list.length <= keep) return list;
     truncated[key] = { shown: keep, total: truncated[key]?.total ?? list.length };
     return list.slice(0, keep);
   };
-  const next: PublishedAlert = { ...alert };
+  const next: T = { ...alert };
   if (alert.srcIps) next.srcIps = take('srcIps', alert.srcIps);
   if (alert.members) next.members = take('members', alert.members);
   if (alert.details) {
@@ -482,13 +482,35 @@ function longestList(alert: Alert): number {
   );
 }
 
+/** DynamoDB items hold at most 400 KB: an alert kept in the outbox stays well under that. */
+export const MAX_STORED_ALERT_BYTES = 300_000;
+
+/** An alert as kept in the outbox: lists cut to fit an item, with what was cut. */
+export type StoredAlert = Alert & { truncated?: Record<string, Truncation> };
+
+/**
+ * Cuts the longest lists of an alert (a mass spike over thousands of sources) until its JSON fits
+ * `maxBytes`, keeping the totals and recording the cuts in `truncated`.
+ */
+export function fitAlert(alert: StoredAlert, maxBytes = MAX_STORED_ALERT_BYTES): StoredAlert {
+  let fitted = alert;
+  let bytes = Buffer.byteLength(JSON.stringify(fitted));
+  let keep = longestList(alert);
+  while (bytes > maxBytes && keep > 1) {
+    keep = Math.max(1, Math.min(Math.floor(keep * 0.75), Math.floor((keep * maxBytes) / bytes)));
+    fitted = cut(alert, keep);
+    bytes = Buffer.byteLength(JSON.stringify(fitted));
+  }
+  return fitted;
+}
+
 /**
  * Renders the SNS message for an alert, cutting the longest lists (destinations, members,
  * interfaces, resources) until the message and its attributes fit under 256 KB. Totals stay;
  * `truncated` says what was cut.
  */
 export function buildSnsMessage(
-  alert: Alert,
+  alert: StoredAlert,
   context: AlertFormatContext,
   maxBytes = SNS_MAX_MESSAGE_BYTES - SIZE_MARGIN_BYTES,
 ): SnsAlertMessage {

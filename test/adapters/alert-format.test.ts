@@ -4,6 +4,8 @@ import {
   alertSubject,
   buildSnsMessage,
   consoleQueryFor,
+  fitAlert,
+  MAX_STORED_ALERT_BYTES,
   escapeSlackText,
   logsInsightsConsoleUrl,
   sampleTestAlert,
@@ -187,6 +189,27 @@ describe('buildSnsMessage', () => {
     expect(ips[0]).toBe('10.0.0.0');
     const chat = JSON.parse(protocols(built.message).default!) as ChatbotNotification;
     expect(chat.content.description).toContain('*Sources* (top 10 of 10,000)');
+  });
+});
+
+describe('fitAlert', () => {
+  it('cuts a mass spike of 20,000 members to fit an outbox item, and publishing keeps the recorded totals', () => {
+    // Act
+    const stored = fitAlert(massSpike(20_000));
+    const built = buildSnsMessage(JSON.parse(JSON.stringify(stored)) as Alert, context);
+
+    // Assess
+    expect(Buffer.byteLength(JSON.stringify(stored))).toBeLessThanOrEqual(MAX_STORED_ALERT_BYTES);
+    expect(stored.truncated?.members).toEqual({ shown: stored.members!.length, total: 20_000 });
+    expect(stored.blockedCount).toBe(massSpike(20_000).blockedCount);
+    const raw = JSON.parse(protocols(built.message).sqs!) as PublishedAlert;
+    expect(raw.truncated?.members?.total).toBe(20_000);
+    expect(protocols(built.message).email).toContain('of 20,000, list cut to fit the message size');
+  });
+
+  it('leaves an alert that fits untouched', () => {
+    const alert = spikeAlert();
+    expect(fitAlert(alert)).toBe(alert);
   });
 });
 
