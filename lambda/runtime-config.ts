@@ -11,22 +11,46 @@ const LOG_GROUP = /^(arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[\w./#-]{1,
 const list = (name: string, item: z.ZodString) =>
   z
     .string()
-    .transform((value) => value.split(',').map((s) => s.trim()).filter((s) => s.length > 0))
+    .transform((value) =>
+      value
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0),
+    )
     .pipe(z.array(item).min(1, `${name} needs at least one entry`));
 
 export const runtimeEnvironmentSchema = z.object({
   /** Detection parameters as JSON (the shared detector config schema); empty: the recommended preset. */
   DETECTOR_CONFIG: z.string().optional(),
   /** Comma-separated flow log group names or ARNs (up to 50). */
-  LOG_GROUP_IDENTIFIERS: list('LOG_GROUP_IDENTIFIERS', z.string().regex(LOG_GROUP, 'not a log group name or ARN')).pipe(
-    z.array(z.string()).max(50, 'Logs Insights queries at most 50 log groups'),
-  ),
+  LOG_GROUP_IDENTIFIERS: list(
+    'LOG_GROUP_IDENTIFIERS',
+    z.string().regex(LOG_GROUP, 'not a log group name or ARN'),
+  ).pipe(z.array(z.string()).max(50, 'Logs Insights queries at most 50 log groups')),
   TABLE_NAME: z.string().regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'not a DynamoDB table name'),
   TOPIC_ARN: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, 'not an SNS topic ARN'),
   /** "true" to look up ENI -> instance, VPC, subnet and Name tag for alerted sources. */
-  ENRICH_WITH_EC2: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  ENRICH_WITH_EC2: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   /** Days kept for sources not seen again (DynamoDB TTL). */
   BASELINE_TTL_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  /** Set by Lambda; the region of the clients and of the console links in alerts. */
+  AWS_REGION: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'not an AWS region')
+    .default('us-east-1'),
+  /** CloudWatch namespace of the EMF metrics (the stack's alarms read RunSucceeded from it). */
+  POWERTOOLS_METRICS_NAMESPACE: z
+    .string()
+    .regex(/^[\w./#:-]{1,255}$/, 'not a CloudWatch namespace')
+    .default('EgressSpikeDetector'),
+  /** Service name on every log line and the metrics' `service` dimension. */
+  POWERTOOLS_SERVICE_NAME: z
+    .string()
+    .regex(/^[\w.-]{1,100}$/, 'not a service name')
+    .default('egress-spike-detector'),
   /** Endpoint overrides for local testing; never set in a deployed stack. */
   LOGS_ENDPOINT: z.url().optional(),
   DYNAMODB_ENDPOINT: z.url().optional(),
@@ -43,6 +67,9 @@ export interface RuntimeConfig {
   topicArn: string;
   enrichWithEc2: boolean;
   baselineTtlDays: number;
+  region: string;
+  metricsNamespace: string;
+  serviceName: string;
   endpoints: { logs?: string; dynamodb?: string; sns?: string; ec2?: string };
 }
 
@@ -65,7 +92,14 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
     topicArn: e.TOPIC_ARN,
     enrichWithEc2: e.ENRICH_WITH_EC2,
     baselineTtlDays: e.BASELINE_TTL_DAYS,
-    endpoints: { logs: e.LOGS_ENDPOINT, dynamodb: e.DYNAMODB_ENDPOINT, sns: e.SNS_ENDPOINT, ec2: e.EC2_ENDPOINT },
+    region: e.AWS_REGION,
+    metricsNamespace: e.POWERTOOLS_METRICS_NAMESPACE,
+    serviceName: e.POWERTOOLS_SERVICE_NAME,
+    endpoints: {
+      logs: e.LOGS_ENDPOINT,
+      dynamodb: e.DYNAMODB_ENDPOINT,
+      sns: e.SNS_ENDPOINT,
+      ec2: e.EC2_ENDPOINT,
+    },
   };
 }
-

@@ -1,0 +1,577 @@
+/**
+ * How an alert reads in each place it lands: one SNS `MessageStructure: json` message carries the
+ * AWS Chatbot custom notification (Slack) under `default` and `https`, a plain-text email under
+ * `email`, and the raw alert JSON under `sqs` and `lambda`. Everything here is pure so the exact
+ * text can be unit-tested and pasted into the README.
+ *
+ * Untrusted text (EC2 Name tags, anything the query returned) is escaped for Slack markdown; the
+ * subject has no control characters and stays under 100 characters; the whole message, attributes
+ * included, stays under SNS's 256 KB by cutting long lists and saying so, never by dropping totals.
+ */
+import {
+  alertIdFor,
+  insightsFieldName,
+  isValidAddress,
+  isoTime,
+  parseFlowLogFormat,
+  type Alert,
+  type DetectorConfig,
+} from '../core';
+
+/** SNS's limit on one message, attributes included. */
+export const SNS_MAX_MESSAGE_BYTES = 262_144;
+/** Room kept for the subject, the request envelope and rounding. */
+const SIZE_MARGIN_BYTES = 2_048;
+/** SNS: subject under 100 characters. */
+export const MAX_SUBJECT_LENGTH = 99;
+/** Lines of a list shown in Slack (long lists are unreadable in a channel; the email and JSON carry more). */
+const CHAT_LIST_LIMIT = 10;
+/** Members put into the `srcIp` String.Array attribute of a mass-spike (filter policies match any element). */
+const MAX_ATTRIBUTE_IPS = 100;
+
+export interface AlertFormatContext {
+  /** Region of the flow log groups, for the console link. */
+  region: string;
+  logGroupIdentifiers: readonly string[];
+  /** The detector's custom flow log format (field names), if any: the console query must parse it. */
+  flowLogFormat?: string;
+  /** A test alert: marked TEST in subject, title and text. */
+  test?: boolean;
+}
+
+/** What a list was cut to, to fit SNS's message limit. */
+export interface Truncation {
+  shown: number;
+  total: number;
+}
+
+/** The alert as published: the engine's alert plus the console link and any cuts made. */
+export type PublishedAlert = Alert & {
+  consoleUrl: string;
+  test?: true;
+  truncated?: Record<string, Truncation>;
+};
+
+export interface ChatbotNotification {
+  version: '1.0';
+  source: 'custom';
+  id: string;
+  content: {
+    textType: 'client-markdown';
+    title: string;
+    description: string;
+    nextSteps: string[];
+    keywords: string[];
+  };
+  metadata: {
+    threadId?: string;
+    summary: string;
+    eventType: string;
+    additionalContext: Record<string, string>;
+  };
+}
+
+export interface SnsMessageAttribute {
+  DataType: 'String' | 'String.Array';
+  StringValue: string;
+}
+
+export interface SnsAlertMessage {
+  subject: string;
+  /** The `MessageStructure: json` body. */
+  message: string;
+  attributes: Record<'severity' | 'kind' | 'srcIp', SnsMessageAttribute>;
+  /** Bytes SNS counts: message plus attribute names, types and values. */
+  bytes: number;
+  alert: PublishedAlert;
+}
+
+export class AlertTooLargeError extends Error {
+  constructor(
+    readonly alertId: string,
+    readonly bytes: number,
+  ) {
+    super(
+      `alert ${alertId} is ${bytes} bytes even with every list cut; SNS accepts ${SNS_MAX_MESSAGE_BYTES}`,
+    );
+    this.name = 'AlertTooLargeError';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Escaping
+
+const SLACK_LOOKALIKES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  // Slack has no escape character for its formatting marks: swap them for full-width lookalikes
+  // so a hostile Name tag cannot bold, strike or code-format the rest of the message.
+  '*': '\uFF0A',
+  _: '\uFF3F',
+  '~': '\uFF5E',
+  '`': '\uFF40',
+};
+
+/**
+ * Makes untrusted text inert in Slack markdown: `&`, `<`, `>` become entities (no links, no
+ * `<!channel>` mentions, no block quotes), formatting marks become lookalikes, control characters
+ * and line breaks become spaces.
+ */
+export function escapeSlackText(text: string): string {
+  return stripControlCharacters(text).replace(/[&<>*_~`]/g, (c) => SLACK_LOOKALIKES[c] ?? c);
+}
+
+function stripControlCharacters(text: string): string {
+  return text.replace(/[\p{Cc}\u2028\u2029]+/gu, ' ');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Console link
+
+/**
+ * The CloudWatch console's Logs Insights deep link. The console keeps the query in the fragment as
+ * a JSURL-like object (`~(key~'value~...)`) whose strings are percent-encoded with `*` for `%`,
+ * then escaped, prefixed with `?queryDetail=`, percent-encoded again with `$` for `%`.
+ */
+export function logsInsightsConsoleUrl(options: {
+  region: string;
+  logGroupIdentifiers: readonly string[];
+  start: number;
+  end: number;
+  query: string;
+}): string {
+  const str = (value: string) => `'${consoleEncode(value)}`;
+  const detail =
+    `~(end~${str(new Date(options.end).toISOString())}~start~${str(new Date(options.start).toISOString())}` +
+    `~timeType~'ABSOLUTE~tz~'UTC~editorString~${str(options.query)}` +
+    `~source~(${options.logGroupIdentifiers.map((g) => `~${str(g)}`).join('')}))`;
+  const escaped = detail.replace(/[~()']/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  const fragment = encodeURIComponent(`?queryDetail=${escaped}`).replace(/%/g, '$');
+  const region = encodeURIComponent(options.region);
+  return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#logsV2:logs-insights${fragment}`;
+}
+
+/** Every byte outside [A-Za-z0-9-._] as `*XX` (UTF-8), the console's inner encoding. */
+function consoleEncode(value: string): string {
+  let out = '';
+  for (const byte of Buffer.from(value, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    out += /[A-Za-z0-9._-]/.test(c) ? c : `*${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/**
+ * The query behind the console link: the alerted sources' blocked records in the window, by
+ * destination. Only validated addresses go into it; anything else is left out of the filter.
+ */
+export function consoleQueryFor(alert: Pick<Alert, 'srcIp' | 'srcIps'>, flowLogFormat?: string): string {
+  const fields = flowLogFormat === undefined ? undefined : parseFlowLogFormat(flowLogFormat);
+  const name = (field: 'srcaddr' | 'dstaddr' | 'dstport' | 'protocol' | 'action' | 'interface-id') =>
+    fields === undefined || fields.includes(field) ? insightsFieldName(field) : undefined;
+  const lines: string[] = [];
+  if (fields !== undefined) {
+    lines.push(
+      `parse @message "${fields.map(() => '*').join(' ')}" as ${fields.map(insightsFieldName).join(', ')}`,
+    );
+  }
+  const sources = (alert.srcIp !== undefined ? [alert.srcIp] : (alert.srcIps ?? []).slice(0, 50)).filter(
+    isValidAddress,
+  );
+  const src = insightsFieldName('srcaddr');
+  const sourceFilter =
+    sources.length === 0
+      ? ''
+      : sources.length === 1
+        ? ` and ${src} = "${sources[0]}"`
+        : ` and ${src} in [${sources.map((s) => `"${s}"`).join(', ')}]`;
+  lines.push(`filter ${insightsFieldName('action')} = "REJECT"${sourceFilter}`);
+  const by = [
+    sources.length > 1 ? src : undefined,
+    name('dstaddr'),
+    name('dstport'),
+    name('protocol'),
+    name('interface-id'),
+  ].filter((f): f is string => f !== undefined);
+  lines.push(`stats count(*) as blocked by ${by.join(', ')}`, 'sort blocked desc', 'limit 200');
+  return lines.join('\n| ');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text
+
+const PROTOCOLS: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6' };
+const protocolName = (protocol: number | null) =>
+  protocol === null ? '' : (PROTOCOLS[protocol] ?? `proto ${protocol}`);
+
+function destinationText(d: { address: string; port: number | null; protocol: number | null }): string {
+  const protocol = protocolName(d.protocol);
+  // IPv6 with a port needs brackets, or the port reads as the address's last group.
+  const host = d.port !== null && d.address.includes(':') ? `[${d.address}]` : d.address;
+  return `${host}${d.port === null ? '' : `:${d.port}`}${protocol ? `/${protocol}` : ''}`;
+}
+
+const KIND_TITLES: Record<Alert['kind'], string> = {
+  spike: 'Blocked egress spike',
+  'new-source': 'New source with blocked egress',
+  'mass-spike': 'Mass blocked-egress spike',
+};
+
+function subjectOf(alert: Alert): string {
+  if (alert.kind === 'mass-spike') return `${alert.srcIps?.length ?? alert.members?.length ?? 0} sources`;
+  return alert.srcIp ?? 'unknown source';
+}
+
+const shortTime = (iso: string) => iso.replace(/:00Z$/, 'Z');
+const formatNumber = (value: number) => value.toLocaleString('en-US');
+const formatProbability = (value: number) => value.toExponential(2);
+
+/** The SNS subject: `[HIGH] Blocked egress spike: 10.0.1.23 (412 blocked, 2026-11-27T09:00Z)`. */
+export function alertSubject(alert: Alert, options: { test?: boolean } = {}): string {
+  const raw = `${options.test ? '[TEST] ' : ''}[${alert.severity.toUpperCase()}] ${KIND_TITLES[alert.kind]}: ${subjectOf(alert)} (${formatNumber(alert.blockedCount)} blocked, ${shortTime(alert.windowStart)})`;
+  const clean = stripControlCharacters(raw).replace(/\s+/g, ' ').trim();
+  return clean.length <= MAX_SUBJECT_LENGTH ? clean : `${clean.slice(0, MAX_SUBJECT_LENGTH - 3)}...`;
+}
+
+function baselineText(alert: Alert): string {
+  if (alert.baseline === null) return alert.kind === 'new-source' ? 'none (first time seen)' : 'n/a';
+  return `mean ${alert.baseline.mean}, sd ${alert.baseline.sd} over ${formatNumber(alert.baseline.dataPoints)} windows`;
+}
+
+/** The email body: plain text, one fact per line, lists cut to what fits with the totals kept. */
+export function formatEmailText(alert: PublishedAlert): string {
+  const lines: string[] = [];
+  if (alert.test) {
+    lines.push(
+      '*** TEST ALERT: a sample sent by the "test-alert" mode to check delivery. Nothing was detected. ***',
+      '',
+    );
+  }
+  lines.push(
+    `${KIND_TITLES[alert.kind]}: ${stripControlCharacters(subjectOf(alert))}`,
+    '',
+    `Severity:            ${alert.severity}`,
+    `Kind:                ${alert.kind} (preset ${alert.preset})`,
+    `Window (UTC):        ${alert.windowStart} to ${alert.windowEnd}`,
+    `Blocked records:     ${formatNumber(alert.blockedCount)}`,
+  );
+  if (alert.uniqueDestinations !== null)
+    lines.push(`Unique destinations: ${formatNumber(alert.uniqueDestinations)}`);
+  if (alert.kind !== 'mass-spike') lines.push(`Baseline:            ${baselineText(alert)}`);
+  if (alert.zScore !== null) lines.push(`z-score:             ${alert.zScore}`);
+  if (alert.tailProbability !== undefined) {
+    const threshold =
+      alert.threshold === undefined ? '' : ` (spike below ${formatProbability(alert.threshold)})`;
+    lines.push(`Tail probability:    ${formatProbability(alert.tailProbability)}${threshold}`);
+  }
+  if (alert.incompleteWindow) lines.push('Note: the window had SKIPDATA records; counts are a lower bound.');
+
+  if (alert.members && alert.members.length > 0) {
+    lines.push(
+      '',
+      `Sources (${cutNote(alert, 'members', alert.members.length)}); likely a network policy rollout if planned:`,
+    );
+    for (const m of alert.members) {
+      lines.push(
+        `  ${m.srcIp.padEnd(40)} ${formatNumber(m.blockedCount).padStart(10)}  z ${m.zScore ?? 'n/a'}`,
+      );
+    }
+  }
+  const details = alert.details;
+  if (details) {
+    lines.push(
+      '',
+      `Top destinations (${details.topDestinations.length} of ${formatNumber(details.totalDestinations)}${cutSuffix(alert, 'topDestinations')}):`,
+    );
+    for (const d of details.topDestinations)
+      lines.push(`  ${destinationText(d).padEnd(52)} ${formatNumber(d.count).padStart(10)}`);
+    if (details.interfaceIds.length > 0) {
+      lines.push(
+        '',
+        `Network interfaces (${cutNote(alert, 'interfaceIds', details.interfaceIds.length)}): ${details.interfaceIds.join(', ')}`,
+      );
+    }
+    for (const [eni, resource] of Object.entries(details.resources ?? {})) {
+      const facts = Object.entries(resource).map(([k, v]) => `${k} ${stripControlCharacters(v)}`);
+      lines.push(`  ${eni}: ${facts.join(', ')}`);
+    }
+  }
+  lines.push(
+    '',
+    'Investigate in CloudWatch Logs Insights (this window, these sources):',
+    alert.consoleUrl,
+    '',
+    `Alert id: ${alert.alertId}`,
+  );
+  return lines.join('\n');
+}
+
+function cutNote(alert: PublishedAlert, key: string, shown: number): string {
+  const cut = alert.truncated?.[key];
+  return cut ? `${shown} of ${formatNumber(cut.total)}, list cut to fit the message size` : `${shown}`;
+}
+
+function cutSuffix(alert: PublishedAlert, key: string): string {
+  return alert.truncated?.[key] ? ', list cut to fit the message size' : '';
+}
+
+/** The AWS Chatbot custom notification (Slack), with every untrusted string escaped. */
+export function chatbotNotification(alert: PublishedAlert): ChatbotNotification {
+  const e = escapeSlackText;
+  const who = e(subjectOf(alert));
+  const title = `${alert.test ? 'TEST: ' : ''}${alert.severity === 'high' ? ':rotating_light:' : ':warning:'} ${KIND_TITLES[alert.kind]}: ${who}`;
+  const lines: string[] = [];
+  if (alert.test) lines.push('*This is a test alert* sent by the `test-alert` mode. Nothing was detected.');
+  lines.push(
+    `*Window:* ${e(shortTime(alert.windowStart))} to ${e(shortTime(alert.windowEnd))} UTC`,
+    `*Blocked records:* ${formatNumber(alert.blockedCount)}${alert.uniqueDestinations === null ? '' : ` to ${formatNumber(alert.uniqueDestinations)} destinations`}`,
+  );
+  if (alert.kind !== 'mass-spike') lines.push(`*Baseline:* ${e(baselineText(alert))}`);
+  const stats = [
+    alert.zScore === null ? undefined : `z-score ${alert.zScore}`,
+    alert.tailProbability === undefined
+      ? undefined
+      : `tail probability ${formatProbability(alert.tailProbability)}`,
+  ].filter((s): s is string => s !== undefined);
+  if (stats.length > 0) lines.push(`*Statistics:* ${stats.join(', ')}`);
+  lines.push(`*Severity:* ${alert.severity} (preset ${alert.preset})`);
+  if (alert.incompleteWindow) lines.push('_The window had SKIPDATA records: counts are a lower bound._');
+  if (alert.members && alert.members.length > 0) {
+    const total = alert.truncated?.members?.total ?? alert.members.length;
+    lines.push(
+      `*Sources* (top ${Math.min(CHAT_LIST_LIMIT, alert.members.length)} of ${formatNumber(total)}):`,
+    );
+    for (const m of alert.members.slice(0, CHAT_LIST_LIMIT))
+      lines.push(`• ${e(m.srcIp)}: ${formatNumber(m.blockedCount)}`);
+  }
+  const details = alert.details;
+  if (details && details.topDestinations.length > 0) {
+    lines.push(
+      `*Top destinations* (${Math.min(CHAT_LIST_LIMIT, details.topDestinations.length)} of ${formatNumber(details.totalDestinations)}):`,
+    );
+    for (const d of details.topDestinations.slice(0, CHAT_LIST_LIMIT))
+      lines.push(`• ${e(destinationText(d))}: ${formatNumber(d.count)}`);
+  }
+  if (details && details.interfaceIds.length > 0) {
+    lines.push(`*Interfaces:* ${details.interfaceIds.slice(0, CHAT_LIST_LIMIT).map(e).join(', ')}`);
+  }
+  for (const [eni, resource] of Object.entries(details?.resources ?? {}).slice(0, CHAT_LIST_LIMIT)) {
+    lines.push(
+      `• ${e(eni)}: ${Object.entries(resource)
+        .map(([k, v]) => `${e(k)} ${e(v)}`)
+        .join(', ')}`,
+    );
+  }
+
+  const nextSteps = [`Open the <${alert.consoleUrl}|Logs Insights query for this window>`];
+  if (alert.kind === 'mass-spike') {
+    nextSteps.push(
+      'Check whether a network policy (security group, NACL, firewall) change was rolled out in this window',
+    );
+  } else {
+    nextSteps.push('Check what runs on the source and whether the destinations are expected');
+  }
+  const keywords = [alert.severity, alert.kind, alert.preset, ...(alert.test ? ['test'] : [])];
+  return {
+    version: '1.0',
+    source: 'custom',
+    id: alert.alertId,
+    content: { textType: 'client-markdown', title, description: lines.join('\n'), nextSteps, keywords },
+    metadata: {
+      // One Slack thread per source (mass spikes per window), so repeated alerts stay together.
+      threadId:
+        alert.kind === 'mass-spike'
+          ? `blocked-egress/${alert.alertId}`
+          : `blocked-egress/${alert.srcIp ?? 'unknown'}`,
+      summary: `${alert.test ? 'TEST: ' : ''}${KIND_TITLES[alert.kind]}: ${who}, ${formatNumber(alert.blockedCount)} blocked records in ${e(shortTime(alert.windowStart))}`,
+      eventType: `BlockedEgress${alert.kind === 'spike' ? 'Spike' : alert.kind === 'new-source' ? 'NewSource' : 'MassSpike'}`,
+      additionalContext: {
+        alertId: alert.alertId,
+        severity: alert.severity,
+        kind: alert.kind,
+        windowStart: alert.windowStart,
+        blockedCount: String(alert.blockedCount),
+        ...(alert.srcIp === undefined ? {} : { srcIp: alert.srcIp }),
+      },
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The SNS message
+
+function attributesOf(alert: Alert, test: boolean): SnsAlertMessage['attributes'] {
+  // A mass spike's sources go in as String.Array: a filter policy {"srcIp": ["10.0.1.23"]} then
+  // matches both the source's own alerts and any mass spike it is part of.
+  const srcIp: SnsMessageAttribute =
+    alert.srcIp !== undefined
+      ? { DataType: 'String', StringValue: alert.srcIp }
+      : {
+          DataType: 'String.Array',
+          StringValue: JSON.stringify((alert.srcIps ?? []).slice(0, MAX_ATTRIBUTE_IPS)),
+        };
+  return {
+    severity: { DataType: 'String', StringValue: test ? 'test' : alert.severity },
+    kind: { DataType: 'String', StringValue: alert.kind },
+    srcIp,
+  };
+}
+
+function attributeBytes(attributes: SnsAlertMessage['attributes']): number {
+  return Object.entries(attributes).reduce(
+    (sum, [name, a]) =>
+      sum + Buffer.byteLength(name) + Buffer.byteLength(a.DataType) + Buffer.byteLength(a.StringValue),
+    0,
+  );
+}
+
+function render(alert: PublishedAlert, test: boolean): SnsAlertMessage {
+  const chat = JSON.stringify(chatbotNotification(alert));
+  const raw = JSON.stringify(alert);
+  const message = JSON.stringify({
+    default: chat,
+    https: chat,
+    email: formatEmailText(alert),
+    sqs: raw,
+    lambda: raw,
+  });
+  const attributes = attributesOf(alert, test);
+  return {
+    subject: alertSubject(alert, { test }),
+    message,
+    attributes,
+    bytes: Buffer.byteLength(message) + attributeBytes(attributes),
+    alert,
+  };
+}
+
+/** Keeps the first `keep` entries of each long list and records what was cut. */
+function cut<T extends StoredAlert>(alert: T, keep: number): T {
+  const truncated: Record<string, Truncation> = { ...alert.truncated };
+  const take = <T>(key: string, list: T[] | undefined): T[] | undefined => {
+    if (list === undefined || list.length <= keep) return list;
+    truncated[key] = { shown: keep, total: truncated[key]?.total ?? list.length };
+    return list.slice(0, keep);
+  };
+  const next: T = { ...alert };
+  if (alert.srcIps) next.srcIps = take('srcIps', alert.srcIps);
+  if (alert.members) next.members = take('members', alert.members);
+  if (alert.details) {
+    const resources = alert.details.resources;
+    const entries = resources ? Object.entries(resources) : undefined;
+    const keptResources = take('resources', entries);
+    next.details = {
+      ...alert.details,
+      topDestinations: take('topDestinations', alert.details.topDestinations) ?? [],
+      interfaceIds: take('interfaceIds', alert.details.interfaceIds) ?? [],
+      ...(keptResources ? { resources: Object.fromEntries(keptResources) } : {}),
+    };
+  }
+  if (Object.keys(truncated).length > 0) next.truncated = truncated;
+  return next;
+}
+
+function longestList(alert: Alert): number {
+  return Math.max(
+    alert.srcIps?.length ?? 0,
+    alert.members?.length ?? 0,
+    alert.details?.topDestinations.length ?? 0,
+    alert.details?.interfaceIds.length ?? 0,
+    Object.keys(alert.details?.resources ?? {}).length,
+  );
+}
+
+/** DynamoDB items hold at most 400 KB: an alert kept in the outbox stays well under that. */
+export const MAX_STORED_ALERT_BYTES = 300_000;
+
+/** An alert as kept in the outbox: lists cut to fit an item, with what was cut. */
+export type StoredAlert = Alert & { truncated?: Record<string, Truncation> };
+
+/**
+ * Cuts the longest lists of an alert (a mass spike over thousands of sources) until its JSON fits
+ * `maxBytes`, keeping the totals and recording the cuts in `truncated`.
+ */
+export function fitAlert(alert: StoredAlert, maxBytes = MAX_STORED_ALERT_BYTES): StoredAlert {
+  let fitted = alert;
+  let bytes = Buffer.byteLength(JSON.stringify(fitted));
+  let keep = longestList(alert);
+  while (bytes > maxBytes && keep > 1) {
+    keep = Math.max(1, Math.min(Math.floor(keep * 0.75), Math.floor((keep * maxBytes) / bytes)));
+    fitted = cut(alert, keep);
+    bytes = Buffer.byteLength(JSON.stringify(fitted));
+  }
+  return fitted;
+}
+
+/**
+ * Renders the SNS message for an alert, cutting the longest lists (destinations, members,
+ * interfaces, resources) until the message and its attributes fit under 256 KB. Totals stay;
+ * `truncated` says what was cut.
+ */
+export function buildSnsMessage(
+  alert: StoredAlert,
+  context: AlertFormatContext,
+  maxBytes = SNS_MAX_MESSAGE_BYTES - SIZE_MARGIN_BYTES,
+): SnsAlertMessage {
+  const test = context.test === true;
+  const start = Date.parse(alert.windowStart);
+  const end = Date.parse(alert.windowEnd);
+  const published: PublishedAlert = {
+    ...alert,
+    consoleUrl: logsInsightsConsoleUrl({
+      region: context.region,
+      logGroupIdentifiers: context.logGroupIdentifiers,
+      start,
+      end,
+      query: consoleQueryFor(alert, context.flowLogFormat),
+    }),
+    ...(test ? { test: true as const } : {}),
+  };
+  let rendered = render(published, test);
+  let keep = longestList(published);
+  while (rendered.bytes > maxBytes && keep > 1) {
+    // Shrink proportionally to the overshoot, at least by a quarter, so a huge list takes a few rounds, not hundreds.
+    keep = Math.max(1, Math.min(Math.floor(keep * 0.75), Math.floor((keep * maxBytes) / rendered.bytes)));
+    rendered = render(cut(published, keep), test);
+  }
+  if (rendered.bytes > maxBytes) throw new AlertTooLargeError(alert.alertId, rendered.bytes);
+  return rendered;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The test alert
+
+/**
+ * A clearly marked sample for the `test-alert` mode: kind spike, documentation-range addresses
+ * (RFC 5737), the latest closed window. Its id starts with `TEST/` so it can never collide with a
+ * real alert's id.
+ */
+export function sampleTestAlert(
+  windowStart: number,
+  config: Pick<DetectorConfig, 'windowMinutes' | 'preset'>,
+): Alert {
+  const windowEnd = windowStart + config.windowMinutes * 60_000;
+  return {
+    alertId: `TEST/${alertIdFor(windowStart, '192.0.2.10')}`,
+    kind: 'spike',
+    preset: config.preset,
+    severity: 'medium',
+    windowStart: isoTime(windowStart),
+    windowEnd: isoTime(windowEnd),
+    srcIp: '192.0.2.10',
+    blockedCount: 420,
+    uniqueDestinations: 3,
+    baseline: { mean: 12.5, sd: 3.5, dataPoints: 720 },
+    zScore: 116.43,
+    details: {
+      topDestinations: [
+        { address: '198.51.100.7', port: 443, protocol: 6, count: 300 },
+        { address: '198.51.100.8', port: 53, protocol: 17, count: 100 },
+        { address: '198.51.100.9', port: 22, protocol: 6, count: 20 },
+      ],
+      totalDestinations: 3,
+      interfaceIds: ['eni-0123456789abcdef0'],
+    },
+  };
+}

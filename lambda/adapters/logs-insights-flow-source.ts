@@ -1,0 +1,607 @@
+/**
+ * FlowCountSource over CloudWatch Logs Insights: runs the queries built by FlowQueryBuilder,
+ * polls them to completion within the caller's deadline, retries throttling, pages results and
+ * never returns a result the service may have cut at the row limit.
+ *
+ * Row limit. A `stats` result with more groups than the query's `limit` is cut without an error.
+ * Each query is started with `limit = rowLimit` (default 10,000: exactly one GetQueryResults page,
+ * and a window with more than 10,000 blocked sources is rare; then the split costs one more scan
+ * per query, billed by bytes scanned). A result with `rows >= rowLimit` is treated as cut and
+ * re-queried on parts of the address space (`splitNarrowing`): count and history first by the
+ * disjoint internal CIDRs, then by halves (`10.0.0.0/8` -> two `/9`s, IPv6 alike), jumping
+ * straight to the common prefix of the addresses seen when they share a long one (IPv6 hosts of
+ * one /64); details first halve the source list, then, for one source, split the destination
+ * space (`0.0.0.0/0`, `::/0`) the same way. A single address that still overflows, or more than
+ * `maxQueriesPerCall` queries in one call, throws RowLimitExceededError: never a silent cut.
+ * `rowLimit` may be raised to 100,000 (StartQuery's maximum); results are then paged 10,000 rows
+ * per GetQueryResults call with nextToken.
+ */
+import {
+  GetQueryResultsCommand,
+  StartQueryCommand,
+  StopQueryCommand,
+  type CloudWatchLogsClient,
+  type GetQueryResultsCommandOutput,
+  type ResultField,
+} from '@aws-sdk/client-cloudwatch-logs';
+import {
+  alignToWindow,
+  windowMs,
+  windowsBetween,
+  type AlertDetails,
+  type DestinationCount,
+  type DetectorConfig,
+  type HistoryWindow,
+  type Window,
+} from '../core';
+import {
+  QueryFailedError,
+  QueryThrottledError,
+  QueryTimeoutError,
+  RowLimitExceededError,
+  UnexpectedQueryResultError,
+  type QueryKind,
+} from './errors';
+import {
+  FlowQueryBuilder,
+  RESULT_COLUMNS,
+  SKIPDATA_SOURCE,
+  addressKey,
+  queryTimeRange,
+  splitNarrowing,
+  type Narrowing,
+} from './logs-insights-query';
+import type { FlowCountSource, QueryStatistics, WindowCounts } from './ports';
+
+/** Rows per GetQueryResults call (service maximum). */
+export const PAGE_SIZE = 10_000;
+/** StartQuery's maximum `limit`. */
+export const MAX_ROW_LIMIT = 100_000;
+export const DEFAULT_ROW_LIMIT = 10_000;
+
+const RETRYABLE_ERRORS = new Set([
+  'LimitExceededException',
+  'ThrottlingException',
+  'ServiceUnavailableException',
+]);
+const RUNNING_STATUSES = new Set(['Scheduled', 'Running']);
+
+export interface LogsInsightsFlowSourceOptions {
+  client: CloudWatchLogsClient;
+  /** Flow log group names or ARNs (ARNs for cross-account), 1 to 50. */
+  logGroupIdentifiers: string[];
+  config: DetectorConfig;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+  /** Jitter source in [0, 1). @default Math.random */
+  random?: () => number;
+  /** First wait between GetQueryResults polls; grows 1.5x per poll up to maxPollIntervalMs. @default 1000 */
+  pollIntervalMs?: number;
+  /** @default 5000 */
+  maxPollIntervalMs?: number;
+  /** First retry delay after throttling; doubles per attempt (with jitter) up to 20 s. @default 1000 */
+  retryBaseDelayMs?: number;
+  /** StartQuery `limit`; a result reaching it is split and re-queried. @default 10,000 */
+  rowLimit?: number;
+  /** Destinations kept per source in details. @default 10 */
+  topDestinations?: number;
+  /** Bound on queries (splits included) per call, against runaway splitting. @default 256 */
+  maxQueriesPerCall?: number;
+  /** Windows per history query; one day of windows by default. */
+  historySliceWindows?: number;
+}
+
+export class FlowSourceOptionsError extends Error {
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
+    super(`LogsInsightsFlowSource option ${option}: ${message}`);
+    this.name = 'FlowSourceOptionsError';
+  }
+}
+
+type Row = Record<string, string>;
+
+interface QueryRun {
+  kind: QueryKind;
+  /** For errors: the window (or history slice) the query covers. */
+  window: Window;
+  deadline: number;
+  stats: QueryStatistics;
+  /** Queries left in this call's budget. */
+  budget: { remaining: number };
+}
+
+interface QueryResult {
+  rows: Row[];
+  /** The row limit was reached: the result may have been cut. */
+  full: boolean;
+}
+
+const emptyStats = (): QueryStatistics => ({
+  queries: 0,
+  bytesScanned: 0,
+  recordsScanned: 0,
+  recordsMatched: 0,
+});
+
+const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class LogsInsightsFlowSource implements FlowCountSource {
+  private readonly client: CloudWatchLogsClient;
+  private readonly logGroupIdentifiers: string[];
+  private readonly config: DetectorConfig;
+  private readonly queries: FlowQueryBuilder;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly pollIntervalMs: number;
+  private readonly maxPollIntervalMs: number;
+  private readonly retryBaseDelayMs: number;
+  private readonly rowLimit: number;
+  private readonly topDestinations: number;
+  private readonly maxQueriesPerCall: number;
+  private readonly historySliceWindows: number;
+
+  constructor(options: LogsInsightsFlowSourceOptions) {
+    const groups = options.logGroupIdentifiers;
+    if (groups.length < 1 || groups.length > 50) {
+      throw new FlowSourceOptionsError(
+        'logGroupIdentifiers',
+        `needs 1 to 50 log groups, got ${groups.length}`,
+      );
+    }
+    const blank = groups.findIndex((g) => typeof g !== 'string' || g.trim() === '');
+    if (blank >= 0) throw new FlowSourceOptionsError('logGroupIdentifiers', `entry ${blank} is empty`);
+    this.client = options.client;
+    this.logGroupIdentifiers = [...groups];
+    this.config = options.config;
+    this.queries = new FlowQueryBuilder(options.config);
+    this.sleep = options.sleep ?? realSleep;
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs ?? 1000);
+    this.maxPollIntervalMs = Math.max(
+      this.pollIntervalMs,
+      positive('maxPollIntervalMs', options.maxPollIntervalMs ?? 5000),
+    );
+    this.retryBaseDelayMs = positive('retryBaseDelayMs', options.retryBaseDelayMs ?? 1000);
+    this.rowLimit = integerIn('rowLimit', options.rowLimit ?? DEFAULT_ROW_LIMIT, 1, MAX_ROW_LIMIT);
+    this.topDestinations = integerIn('topDestinations', options.topDestinations ?? 10, 1, 10_000);
+    this.maxQueriesPerCall = integerIn('maxQueriesPerCall', options.maxQueriesPerCall ?? 256, 1, 100_000);
+    this.historySliceWindows = integerIn(
+      'historySliceWindows',
+      // One day per query; fewer windows when the row limit is tiny, so one source's windows always fit.
+      options.historySliceWindows ??
+        Math.max(1, Math.min(1440 / options.config.windowMinutes, Math.floor(this.rowLimit / 2))),
+      1,
+      100_000,
+    );
+  }
+
+  async countWindow(window: Window, deadline: number): Promise<WindowCounts> {
+    const run = this.newRun('count', window, deadline);
+    const rowSets = await this.collectBySourceSplit(run, queryTimeRange(window), (n) =>
+      this.queries.countQuery(n),
+    );
+    const counts = new Map<string, number>();
+    const uniqueDestinations = new Map<string, number>();
+    let skippedRecords = 0;
+    for (const rows of rowSets) {
+      for (const row of rows) {
+        const source = row[RESULT_COLUMNS.source];
+        const count = readCount(row, RESULT_COLUMNS.blockedCount, run);
+        if (isSkipDataSource(source)) {
+          // Every narrowed query reports all of the window's SKIPDATA records: the same number.
+          skippedRecords = Math.max(skippedRecords, count);
+          continue;
+        }
+        counts.set(source, (counts.get(source) ?? 0) + count);
+        const unique = readCount(row, RESULT_COLUMNS.uniqueDestinations, run);
+        uniqueDestinations.set(source, (uniqueDestinations.get(source) ?? 0) + unique);
+      }
+    }
+    return {
+      windowStart: window.start,
+      counts,
+      uniqueDestinations,
+      complete: skippedRecords === 0,
+      skippedRecords,
+      stats: run.stats,
+    };
+  }
+
+  async details(
+    window: Window,
+    srcIps: readonly string[],
+    deadline: number,
+  ): Promise<Map<string, AlertDetails>> {
+    const run = this.newRun('details', window, deadline);
+    const range = queryTimeRange(window);
+    // Rows are matched back to the requested text through a canonical key (IPv6 may be written
+    // differently in the logs than in the request).
+    const requestedByKey = new Map<string, string>();
+    for (const ip of srcIps) {
+      const key = addressKey(ip);
+      if (key !== undefined && !requestedByKey.has(key)) requestedByKey.set(key, ip);
+    }
+    const perSource = new Map<
+      string,
+      { destinations: Map<string, DestinationCount>; interfaces: Set<string> }
+    >();
+    for (const ip of srcIps) perSource.set(ip, { destinations: new Map(), interfaces: new Set() });
+
+    const pending: Array<{ srcIps: string[]; narrowing?: Narrowing }> = this.queries
+      .detailsQueries(srcIps)
+      .map((chunk) => ({ srcIps: chunk.srcIps }));
+    while (pending.length > 0) {
+      const item = pending.shift()!;
+      const result = await this.runQuery(run, range, this.queries.detailsQuery(item.srcIps, item.narrowing));
+      if (result.full) {
+        pending.unshift(...this.splitDetails(run, item, result.rows));
+        continue;
+      }
+      for (const row of result.rows) {
+        const key = addressKey(row[RESULT_COLUMNS.source] ?? '');
+        const requested = key === undefined ? undefined : requestedByKey.get(key);
+        const target = requested === undefined ? undefined : perSource.get(requested);
+        if (target === undefined) continue; // a source not asked for cannot match the filter; ignore defensively
+        const address = row[RESULT_COLUMNS.destination] ?? '-';
+        const port = readOptionalNumber(row[RESULT_COLUMNS.destinationPort]);
+        const protocol = readOptionalNumber(row[RESULT_COLUMNS.protocol]);
+        const count = readCount(row, RESULT_COLUMNS.detailCount, run);
+        const destinationKey = `${address} ${port ?? '-'} ${protocol ?? '-'}`;
+        const existing = target.destinations.get(destinationKey);
+        if (existing) existing.count += count;
+        else target.destinations.set(destinationKey, { address, port, protocol, count });
+        const interfaceId = row[RESULT_COLUMNS.interfaceId];
+        if (interfaceId !== undefined && interfaceId !== '' && interfaceId !== '-')
+          target.interfaces.add(interfaceId);
+      }
+    }
+
+    const details = new Map<string, AlertDetails>();
+    for (const [ip, collected] of perSource) {
+      const destinations = [...collected.destinations.values()].sort(
+        (a, b) =>
+          b.count - a.count ||
+          a.address.localeCompare(b.address) ||
+          (a.port ?? -1) - (b.port ?? -1) ||
+          (a.protocol ?? -1) - (b.protocol ?? -1),
+      );
+      details.set(ip, {
+        topDestinations: destinations.slice(0, this.topDestinations),
+        totalDestinations: destinations.length,
+        interfaceIds: [...collected.interfaces].sort(),
+      });
+    }
+    return details;
+  }
+
+  async history(
+    from: number,
+    to: number,
+    deadline: number,
+  ): Promise<{ windows: HistoryWindow[]; stats: QueryStatistics }> {
+    const starts = windowsBetween(from, to, this.config);
+    const length = windowMs(this.config);
+    const windows = new Map<
+      number,
+      { windowStart: number; counts: Map<string, number>; complete: boolean }
+    >();
+    for (const start of starts) windows.set(start, { windowStart: start, counts: new Map(), complete: true });
+    const stats = emptyStats();
+    const budget = { remaining: this.maxQueriesPerCall };
+
+    for (let i = 0; i < starts.length; i += this.historySliceWindows) {
+      const sliceStart = starts[i]!;
+      const sliceEnd = starts[Math.min(i + this.historySliceWindows, starts.length) - 1]! + length;
+      const slice: Window = { start: sliceStart, end: sliceEnd };
+      const run: QueryRun = { kind: 'history', window: slice, deadline, stats, budget };
+      const rowSets = await this.collectBySourceSplit(run, queryTimeRange(slice), (n) =>
+        this.queries.historyQuery(n),
+      );
+      const skipped = new Map<number, number>();
+      for (const rows of rowSets) {
+        for (const row of rows) {
+          const windowStart = readBin(row[RESULT_COLUMNS.windowBin], this.config.windowMinutes, run);
+          const target = windows.get(windowStart);
+          if (target === undefined || windowStart < sliceStart || windowStart >= sliceEnd) {
+            throw new UnexpectedQueryResultError(
+              'history',
+              undefined,
+              `bin ${row[RESULT_COLUMNS.windowBin]} is outside the queried slice [${sliceStart}, ${sliceEnd})`,
+            );
+          }
+          const source = row[RESULT_COLUMNS.source];
+          const count = readCount(row, RESULT_COLUMNS.blockedCount, run);
+          if (isSkipDataSource(source)) {
+            skipped.set(windowStart, Math.max(skipped.get(windowStart) ?? 0, count));
+            continue;
+          }
+          target.counts.set(source, (target.counts.get(source) ?? 0) + count);
+        }
+      }
+      for (const [windowStart, count] of skipped) {
+        const target = windows.get(windowStart);
+        if (target !== undefined && count > 0) target.complete = false;
+      }
+    }
+    return { windows: starts.map((start) => windows.get(start)!), stats };
+  }
+
+  private newRun(kind: QueryKind, window: Window, deadline: number): QueryRun {
+    return { kind, window, deadline, stats: emptyStats(), budget: { remaining: this.maxQueriesPerCall } };
+  }
+
+  /**
+   * Runs `build()` and, while a result is full, re-runs it on halves of the internal address
+   * space (the disjoint internal CIDRs first, then halves of each). Returns the row sets of the
+   * queries whose results were complete; their sources are disjoint.
+   */
+  private async collectBySourceSplit(
+    run: QueryRun,
+    range: { startTime: number; endTime: number },
+    build: (narrowing?: Narrowing) => string,
+  ): Promise<Row[][]> {
+    const rowSets: Row[][] = [];
+    const pending: Array<Narrowing | undefined> = [undefined];
+    while (pending.length > 0) {
+      const narrowing = pending.shift();
+      const result = await this.runQuery(run, range, build(narrowing));
+      if (!result.full) {
+        rowSets.push(result.rows);
+        continue;
+      }
+      const seen = result.rows.map((row) => row[RESULT_COLUMNS.source] ?? '');
+      let children: Narrowing[] | undefined;
+      if (narrowing === undefined) {
+        const space = this.queries.sourceSplitSpace();
+        children =
+          space.length > 1
+            ? space.map((cidr) => ({ field: 'srcAddr' as const, cidr }))
+            : splitNarrowing({ field: 'srcAddr', cidr: space[0]! }, seen);
+      } else {
+        children = splitNarrowing(narrowing, seen);
+      }
+      if (children === undefined) {
+        throw new RowLimitExceededError(
+          run.kind,
+          run.window,
+          narrowing?.cidr,
+          this.rowLimit,
+          'a single address',
+        );
+      }
+      // Depth first keeps the queue short; order does not matter for the merged result.
+      pending.unshift(...children);
+    }
+    return rowSets;
+  }
+
+  /** A full details result: halve the source list, or, for one source, halve the destination space. */
+  private splitDetails(
+    run: QueryRun,
+    item: { srcIps: string[]; narrowing?: Narrowing },
+    rows: readonly Row[],
+  ): Array<{ srcIps: string[]; narrowing?: Narrowing }> {
+    if (item.srcIps.length > 1) {
+      const middle = Math.ceil(item.srcIps.length / 2);
+      return [{ srcIps: item.srcIps.slice(0, middle) }, { srcIps: item.srcIps.slice(middle) }];
+    }
+    const seen = rows.map((row) => row[RESULT_COLUMNS.destination] ?? '');
+    const children =
+      item.narrowing === undefined
+        ? (['0.0.0.0/0', '::/0'] as const).map((cidr) => ({ field: 'dstAddr' as const, cidr }))
+        : splitNarrowing(item.narrowing, seen);
+    if (children === undefined) {
+      throw new RowLimitExceededError(
+        'details',
+        run.window,
+        item.narrowing?.cidr,
+        this.rowLimit,
+        `source ${item.srcIps[0]} has more (destination, port, protocol, interface) rows than the limit for one destination address`,
+      );
+    }
+    return children.map((narrowing) => ({ srcIps: item.srcIps, narrowing }));
+  }
+
+  /** StartQuery, poll to completion, page the rows; statistics are added to `run.stats`. */
+  private async runQuery(
+    run: QueryRun,
+    range: { startTime: number; endTime: number },
+    queryString: string,
+  ): Promise<QueryResult> {
+    if (run.budget.remaining <= 0) {
+      throw new RowLimitExceededError(
+        run.kind,
+        run.window,
+        undefined,
+        this.rowLimit,
+        `splitting needed more than ${this.maxQueriesPerCall} queries`,
+      );
+    }
+    run.budget.remaining -= 1;
+    const started = await this.withRetry(run, 'StartQuery', () =>
+      this.client.send(
+        new StartQueryCommand({
+          logGroupIdentifiers: this.logGroupIdentifiers,
+          startTime: range.startTime,
+          endTime: range.endTime,
+          queryString,
+          limit: this.rowLimit,
+        }),
+      ),
+    );
+    const queryId = started.queryId;
+    if (queryId === undefined || queryId === '') {
+      throw new UnexpectedQueryResultError(run.kind, undefined, 'StartQuery returned no queryId');
+    }
+    run.stats.queries += 1;
+
+    const maxItems = Math.min(this.rowLimit, PAGE_SIZE);
+    let response: GetQueryResultsCommandOutput;
+    try {
+      response = await this.pollUntilComplete(run, queryId, maxItems);
+    } catch (error) {
+      // A query left running keeps scanning (and billing) and holds a slot of the account's
+      // concurrency quota: stop it whatever went wrong while polling.
+      if (!(error instanceof QueryFailedError) && !(error instanceof QueryTimeoutError)) {
+        await this.stopQuietly(queryId);
+      }
+      throw error;
+    }
+
+    const statistics = response.statistics;
+    run.stats.bytesScanned += statistics?.bytesScanned ?? 0;
+    run.stats.recordsScanned += statistics?.recordsScanned ?? 0;
+    run.stats.recordsMatched += statistics?.recordsMatched ?? 0;
+
+    const rows = (response.results ?? []).map(toRow);
+    let nextToken = response.nextToken;
+    while (nextToken !== undefined && nextToken !== '' && rows.length < this.rowLimit) {
+      const token = nextToken;
+      const page = await this.withRetry(run, 'GetQueryResults', () =>
+        this.client.send(new GetQueryResultsCommand({ queryId, nextToken: token, maxItems })),
+      );
+      if (page.status !== undefined && page.status !== 'Complete') {
+        throw new QueryFailedError(queryId, page.status, run.window, run.kind);
+      }
+      const more = page.results ?? [];
+      if (more.length === 0) break;
+      rows.push(...more.map(toRow));
+      nextToken = page.nextToken;
+    }
+    return { rows, full: rows.length >= this.rowLimit };
+  }
+
+  /** Polls with growing intervals until Complete; the last wait ends at the deadline. */
+  private async pollUntilComplete(
+    run: QueryRun,
+    queryId: string,
+    maxItems: number,
+  ): Promise<GetQueryResultsCommandOutput> {
+    let delay = this.pollIntervalMs;
+    let status = 'Scheduled';
+    for (;;) {
+      const wait = Math.min(delay, run.deadline - this.now());
+      if (wait <= 0) {
+        const stopError = await this.stopQuietly(queryId);
+        throw new QueryTimeoutError(queryId, run.window, run.kind, run.deadline, status, stopError);
+      }
+      await this.sleep(wait);
+      const response = await this.withRetry(run, 'GetQueryResults', () =>
+        this.client.send(new GetQueryResultsCommand({ queryId, maxItems })),
+      );
+      status = response.status ?? 'Unknown';
+      if (status === 'Complete') return response;
+      if (!RUNNING_STATUSES.has(status)) throw new QueryFailedError(queryId, status, run.window, run.kind);
+      delay = Math.min(delay * 1.5, this.maxPollIntervalMs);
+    }
+  }
+
+  private async stopQuietly(queryId: string): Promise<unknown> {
+    try {
+      await this.client.send(new StopQueryCommand({ queryId }));
+      return undefined;
+    } catch (error) {
+      // The query may have finished meanwhile; the timeout is what the caller must hear about.
+      return error;
+    }
+  }
+
+  /**
+   * Retries LimitExceededException (concurrent query quota, which the SDK does not retry),
+   * ThrottlingException and ServiceUnavailableException with exponential backoff and jitter,
+   * as long as the next attempt can start before the deadline.
+   */
+  private async withRetry<T>(run: QueryRun, operation: string, call: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await call();
+      } catch (error) {
+        const name = error instanceof Error ? error.name : '';
+        if (!RETRYABLE_ERRORS.has(name)) throw error;
+        const ceiling = Math.min(20_000, this.retryBaseDelayMs * 2 ** (attempt - 1));
+        // "Equal jitter": at least half the exponential delay, so retries do spread out.
+        const delay = ceiling / 2 + this.random() * (ceiling / 2);
+        if (this.now() + delay >= run.deadline) {
+          throw new QueryThrottledError(operation, run.window, run.kind, attempt, error);
+        }
+        await this.sleep(delay);
+      }
+    }
+  }
+}
+
+function toRow(fields: ResultField[]): Row {
+  const row: Row = {};
+  for (const { field, value } of fields) {
+    if (field !== undefined && value !== undefined) row[field] = value;
+  }
+  return row;
+}
+
+/** SKIPDATA records group under `-` (or no value at all, should the service drop the `-`). */
+function isSkipDataSource(source: string | undefined): source is undefined | typeof SKIPDATA_SOURCE | '' {
+  return source === undefined || source === '' || source === SKIPDATA_SOURCE;
+}
+
+function readCount(row: Row, column: string, run: QueryRun): number {
+  const text = row[column];
+  const value = text === undefined ? NaN : Number(text);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new UnexpectedQueryResultError(
+      run.kind,
+      undefined,
+      `column ${column} is ${JSON.stringify(text)}, not a count`,
+    );
+  }
+  return value;
+}
+
+function readOptionalNumber(text: string | undefined): number | null {
+  if (text === undefined || text === '' || text === '-') return null;
+  const value = Number(text);
+  return Number.isInteger(value) ? value : null;
+}
+
+/** `bin()` values come back as `2026-11-27 16:00:00.000` (UTC); epoch ms and ISO are accepted too. */
+function readBin(text: string | undefined, windowMinutes: number, run: QueryRun): number {
+  let ms = NaN;
+  if (text !== undefined) {
+    if (/^\d+$/.test(text)) ms = Number(text);
+    else if (/^\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d(\.\d+)?)?Z?$/.test(text)) {
+      ms = Date.parse(`${text.replace(' ', 'T').replace(/Z$/, '')}Z`);
+    }
+  }
+  if (!Number.isFinite(ms)) {
+    throw new UnexpectedQueryResultError(
+      run.kind,
+      undefined,
+      `bin value ${JSON.stringify(text)} is not a timestamp`,
+    );
+  }
+  if (alignToWindow(ms, { windowMinutes }) !== ms) {
+    throw new UnexpectedQueryResultError(
+      run.kind,
+      undefined,
+      `bin value ${text} is not aligned to ${windowMinutes}-minute windows`,
+    );
+  }
+  return ms;
+}
+
+function positive(option: string, value: number): number {
+  if (!(Number.isFinite(value) && value > 0))
+    throw new FlowSourceOptionsError(option, `must be a positive number, got ${value}`);
+  return value;
+}
+
+function integerIn(option: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new FlowSourceOptionsError(option, `must be an integer in [${min}, ${max}], got ${value}`);
+  }
+  return value;
+}

@@ -1,0 +1,500 @@
+/**
+ * Builds the CloudWatch Logs Insights query strings the detector runs over VPC flow logs. Pure:
+ * no SDK, no clock. Every value interpolated into a query (CIDR, IP address, field name) passes a
+ * strict grammar first and is re-serialised from its parsed form, so a query never contains text
+ * that was not produced here; anything else throws QueryInjectionError.
+ *
+ * One filter, three queries:
+ * - count:   `stats count(*) as blockedCount, count_distinct(dstAddr) as uniqueDestinations by srcAddr`
+ *            over `logStatus = "SKIPDATA" or (<counting filter>)`. SKIPDATA records carry `-` in
+ *            their address fields, so they group under the source `-` (SKIPDATA_SOURCE) and tell
+ *            the caller the window is incomplete in the same query, at no extra scan cost.
+ * - details: the counting filter restricted to given sources, grouped by
+ *            srcAddr, dstAddr, dstPort, protocol, interfaceId and sorted by count, descending.
+ * - history: counts per source per window: `stats count(*) as blockedCount by bin(<w>m) as
+ *            windowBin, srcAddr`, SKIPDATA included as in the count query.
+ * A narrowing (`isIpInSubnet(srcAddr | dstAddr, "<cidr>")`) is added inside the counting filter
+ * when a result reached the row limit and the query is re-run on halves of the address space.
+ * It is ANDed with the counting part only, so every narrowed query still reports SKIPDATA.
+ */
+import ipaddr from 'ipaddr.js';
+import {
+  DEFAULT_FLOW_LOG_FORMAT,
+  FLOW_LOG_FIELDS,
+  insightsFieldName,
+  parseCidr,
+  parseFlowLogFormat,
+  type DetectorConfig,
+  type FlowLogField,
+  type Window,
+} from '../core';
+import { QueryInjectionError, QueryTooLongError, type QueryKind } from './errors';
+
+/** StartQuery's limit on `queryString`. */
+export const MAX_QUERY_LENGTH = 10_000;
+
+/** The source value under which SKIPDATA records are grouped (their address fields are `-`). */
+export const SKIPDATA_SOURCE = '-';
+
+/** Result column names of the queries built here (aliases chosen by this module). */
+export const RESULT_COLUMNS = {
+  source: 'srcAddr',
+  destination: 'dstAddr',
+  destinationPort: 'dstPort',
+  protocol: 'protocol',
+  interfaceId: 'interfaceId',
+  blockedCount: 'blockedCount',
+  uniqueDestinations: 'uniqueDestinations',
+  detailCount: 'n',
+  windowBin: 'windowBin',
+} as const;
+
+/** The configuration fields the queries depend on. */
+export type QueryConfig = Pick<
+  DetectorConfig,
+  'internalCidrs' | 'excludeSourceCidrs' | 'excludeDestinationCidrs' | 'flowLogFormat' | 'windowMinutes'
+>;
+
+/**
+ * An extra condition used to split an overflowing query: `<field>` inside `cidr` and outside
+ * every CIDR of `exclude` (the parts of `cidr` already queried separately).
+ */
+export interface Narrowing {
+  field: 'srcAddr' | 'dstAddr';
+  cidr: string;
+  exclude?: readonly string[];
+}
+
+/** StartQuery's time range for a window [start, end): epoch seconds, both ends inclusive. */
+export interface QueryTimeRange {
+  startTime: number;
+  endTime: number;
+}
+
+/**
+ * The StartQuery range of [startMs, endMs). StartQuery's `endTime` is inclusive, so the range
+ * ends one second before the window's end: a record stamped exactly at the boundary belongs to
+ * the next window only. Flow log records carry whole-second start times, so nothing is lost.
+ */
+export function queryTimeRange(window: Window): QueryTimeRange {
+  if (window.start % 1000 !== 0 || window.end % 1000 !== 0 || window.end - window.start < 1000) {
+    throw new RangeError(
+      `window [${window.start}, ${window.end}) must span whole seconds for a Logs Insights time range`,
+    );
+  }
+  return { startTime: window.start / 1000, endTime: window.end / 1000 - 1 };
+}
+
+const CANONICAL_CIDR = /^[0-9a-f:.]+\/\d{1,3}$/;
+const IPV6_TEXT = /^[0-9A-Fa-f:.]+$/;
+const FIELD_NAME = /^[A-Za-z][A-Za-z0-9]*$/;
+
+/** A CIDR in its canonical text (`10.0.0.0/8`, `fd00::/8`), the only form put into a query. */
+export function validatedCidr(value: string): string {
+  if (typeof value !== 'string') throw new QueryInjectionError('CIDR', String(value), 'not a string');
+  let text: string;
+  try {
+    text = parseCidr(value).text;
+  } catch (error) {
+    throw new QueryInjectionError('CIDR', value, (error as Error).message);
+  }
+  // parseCidr's canonical text is ipaddr.js output; check it anyway: this is the injection boundary.
+  if (!CANONICAL_CIDR.test(text))
+    throw new QueryInjectionError('CIDR', value, 'canonical form is not plain CIDR text');
+  return text;
+}
+
+/**
+ * An IP address re-serialised by ipaddr.js: IPv4 only in strict dotted-decimal form (no octal,
+ * hex or short forms, which ipaddr.js would otherwise accept and reinterpret), IPv6 only with hex
+ * digits, colons and dots (no zone ids).
+ */
+export function validatedIp(value: string): ipaddr.IPv4 | ipaddr.IPv6 {
+  if (typeof value !== 'string') throw new QueryInjectionError('IP address', String(value), 'not a string');
+  if (ipaddr.IPv4.isValidFourPartDecimal(value)) return ipaddr.IPv4.parse(value);
+  if (IPV6_TEXT.test(value) && ipaddr.IPv6.isValid(value)) return ipaddr.IPv6.parse(value);
+  throw new QueryInjectionError(
+    'IP address',
+    value,
+    'expected a dotted-decimal IPv4 or an IPv6 address (hex digits, colons and dots only)',
+  );
+}
+
+/** A canonical key for an address, so differently written forms of one IPv6 address match. */
+export function addressKey(value: string): string | undefined {
+  try {
+    return validatedIp(value).toString();
+  } catch {
+    return undefined;
+  }
+}
+
+function fieldName(field: FlowLogField): string {
+  const name = insightsFieldName(field);
+  if (!(FLOW_LOG_FIELDS as readonly string[]).includes(field) || !FIELD_NAME.test(name)) {
+    throw new QueryInjectionError('field name', name, 'not a known flow log field');
+  }
+  return name;
+}
+
+/**
+ * Splits a CIDR into its two halves (`10.0.0.0/8` -> `10.0.0.0/9`, `10.128.0.0/9`), or returns
+ * undefined for a single address (/32, /128), which cannot be split.
+ */
+export function splitCidr(cidr: string): [string, string] | undefined {
+  const parsed = parseCidr(validatedCidr(cidr));
+  const bits = parsed.address.kind() === 'ipv4' ? 32 : 128;
+  if (parsed.prefixLength >= bits) return undefined;
+  const prefix = parsed.prefixLength + 1;
+  const bytes = parsed.address.toByteArray();
+  const byteIndex = Math.floor(parsed.prefixLength / 8);
+  bytes[byteIndex] = (bytes[byteIndex] ?? 0) | (0x80 >> (parsed.prefixLength % 8));
+  const upper = ipaddr.fromByteArray(bytes);
+  return [`${parsed.address.toString()}/${prefix}`, `${upper.toString()}/${prefix}`];
+}
+
+/**
+ * How to re-query a narrowing whose result was full, given the addresses seen in that (possibly
+ * cut) result. Plain halving needs one level per bit to separate addresses that share a long
+ * prefix (IPv6 hosts of one /64 differ only in the last bits), so when every address seen shares
+ * a prefix C at least two bits longer than the narrowing's, the split jumps there: the halves of
+ * C, plus the narrowing minus C (one query, whatever the distance). Otherwise: the two halves.
+ * Returns undefined when the narrowing is a single address and cannot be split.
+ */
+export function splitNarrowing(narrowing: Narrowing, seen: readonly string[]): Narrowing[] | undefined {
+  const parent = parseCidr(validatedCidr(narrowing.cidr));
+  const bits = parent.address.kind() === 'ipv4' ? 32 : 128;
+  const excluded = (narrowing.exclude ?? []).map((c) => parseCidr(validatedCidr(c)));
+  const inside: Array<ipaddr.IPv4 | ipaddr.IPv6> = [];
+  for (const text of seen) {
+    let address: ipaddr.IPv4 | ipaddr.IPv6;
+    try {
+      address = validatedIp(text);
+    } catch {
+      continue; // `-` (SKIPDATA) and the like say nothing about where sources are
+    }
+    if (address.kind() !== parent.address.kind() || !address.match(parent.address, parent.prefixLength))
+      continue;
+    if (excluded.some((e) => address.match(e.address, e.prefixLength))) continue;
+    inside.push(address);
+  }
+  const child = (cidr: string): Narrowing | undefined => {
+    const c = parseCidr(cidr);
+    if (
+      excluded.some((e) => e.prefixLength <= c.prefixLength && c.address.match(e.address, e.prefixLength))
+    ) {
+      return undefined; // entirely inside a part already queried
+    }
+    const exclude = excluded.filter((e) => cidrContains(cidr, e.text)).map((e) => e.text);
+    return { field: narrowing.field, cidr, ...(exclude.length > 0 ? { exclude } : {}) };
+  };
+  const defined = (items: Array<Narrowing | undefined>): Narrowing[] =>
+    items.filter((n): n is Narrowing => n !== undefined);
+
+  const common = commonPrefix(inside);
+  if (common !== undefined && common.prefixLength > parent.prefixLength + 1) {
+    const prefix = `${common.address.toString()}/${common.prefixLength}`;
+    const core = common.prefixLength === bits ? [prefix] : splitCidr(prefix)!;
+    const rest: Narrowing = {
+      field: narrowing.field,
+      cidr: parent.text,
+      exclude: [...excluded.map((e) => e.text), prefix],
+    };
+    return [...defined(core.map(child)), rest];
+  }
+  if (parent.prefixLength >= bits) return undefined;
+  return defined(splitCidr(parent.text)!.map(child));
+}
+
+/** The longest CIDR holding every address (all of one family), or undefined for none. */
+function commonPrefix(
+  addresses: ReadonlyArray<ipaddr.IPv4 | ipaddr.IPv6>,
+): { address: ipaddr.IPv4 | ipaddr.IPv6; prefixLength: number } | undefined {
+  const first = addresses[0];
+  if (first === undefined) return undefined;
+  const base = first.toByteArray();
+  let prefixLength = base.length * 8;
+  for (const address of addresses) {
+    const bytes = address.toByteArray();
+    for (let i = 0; i < base.length && i * 8 < prefixLength; i += 1) {
+      const diff = (base[i] ?? 0) ^ (bytes[i] ?? 0);
+      if (diff !== 0) {
+        prefixLength = Math.min(prefixLength, i * 8 + Math.clz32(diff) - 24);
+        break;
+      }
+    }
+  }
+  const masked = base.map((byte, i) => {
+    const keep = Math.max(0, Math.min(8, prefixLength - i * 8));
+    return byte & ((0xff00 >> keep) & 0xff);
+  });
+  return { address: ipaddr.fromByteArray(masked), prefixLength };
+}
+
+/** True when `inner` lies inside `outer` (same family). */
+function cidrContains(outer: string, inner: string): boolean {
+  const o = parseCidr(outer);
+  const i = parseCidr(inner);
+  return (
+    o.address.kind() === i.address.kind() &&
+    o.prefixLength <= i.prefixLength &&
+    i.address.match(o.address, o.prefixLength)
+  );
+}
+
+/** The fields the queries use and whether the flow log format has them. */
+export interface FlowQueryFields {
+  srcAddr: string;
+  dstAddr: string;
+  action: string;
+  /** Absent in custom formats without `log-status`: then SKIPDATA cannot be seen. */
+  logStatus?: string;
+  dstPort?: string;
+  protocol?: string;
+  interfaceId?: string;
+}
+
+/**
+ * Builds the detector's queries for one configuration. Construction validates everything the
+ * queries will interpolate, so a bad configuration fails here, before any query is sent.
+ */
+export class FlowQueryBuilder {
+  readonly fields: FlowQueryFields;
+  /** True for a custom format: queries start with a `parse @message`. */
+  readonly customFormat: boolean;
+  private readonly parseCommand: string | undefined;
+  private readonly internal: string[];
+  private readonly excludedSources: string[];
+  private readonly excludedDestinations: string[];
+  private readonly windowMinutes: number;
+
+  constructor(config: QueryConfig) {
+    this.internal = config.internalCidrs.map(validatedCidr);
+    if (this.internal.length === 0)
+      throw new QueryInjectionError('CIDR', '', 'at least one internal CIDR is needed');
+    this.excludedSources = config.excludeSourceCidrs.map(validatedCidr);
+    this.excludedDestinations = config.excludeDestinationCidrs.map(validatedCidr);
+    if (!Number.isInteger(config.windowMinutes) || config.windowMinutes < 1 || config.windowMinutes > 1440) {
+      throw new QueryInjectionError(
+        'window length',
+        String(config.windowMinutes),
+        'expected 1-1440 whole minutes',
+      );
+    }
+    this.windowMinutes = config.windowMinutes;
+
+    let format: readonly FlowLogField[];
+    if (config.flowLogFormat === undefined) {
+      format = DEFAULT_FLOW_LOG_FORMAT;
+      this.customFormat = false;
+    } else {
+      try {
+        format = parseFlowLogFormat(config.flowLogFormat);
+      } catch (error) {
+        throw new QueryInjectionError('flow log format', config.flowLogFormat, (error as Error).message);
+      }
+      this.customFormat = true;
+    }
+    const has = (field: FlowLogField): string | undefined =>
+      format.includes(field) ? fieldName(field) : undefined;
+    this.fields = {
+      srcAddr: fieldName('srcaddr'),
+      dstAddr: fieldName('dstaddr'),
+      action: fieldName('action'),
+      logStatus: has('log-status'),
+      dstPort: has('dstport'),
+      protocol: has('protocol'),
+      interfaceId: has('interface-id'),
+    };
+    // Default-format logs have these fields discovered automatically; custom formats are parsed
+    // from @message, one glob `*` per space-separated field, named as the default format's fields.
+    this.parseCommand = this.customFormat
+      ? `parse @message "${format.map(() => '*').join(' ')}" as ${format.map(fieldName).join(', ')}`
+      : undefined;
+    // Fail at construction, not at the first window, when the CIDR lists make the query too long.
+    this.countQuery();
+  }
+
+  /**
+   * Internal CIDRs with duplicates and CIDRs inside others removed: the disjoint address space
+   * a split count or history query divides (overlaps would count a source twice).
+   */
+  sourceSplitSpace(): string[] {
+    const unique = [...new Set(this.internal)];
+    return unique.filter(
+      (cidr, i) => !unique.some((other, j) => j !== i && other !== cidr && cidrContains(other, cidr)),
+    );
+  }
+
+  /** Blocked internal->external records and distinct destinations per source, plus SKIPDATA under `-`. */
+  countQuery(narrowing?: Narrowing): string {
+    const { blockedCount, uniqueDestinations } = RESULT_COLUMNS;
+    return this.finish('count', [
+      `filter ${this.withSkipData(this.countingFilter(narrowing))}`,
+      `stats count(*) as ${blockedCount}, count_distinct(${this.fields.dstAddr}) as ${uniqueDestinations} by ${this.fields.srcAddr}`,
+    ]);
+  }
+
+  /** Per-window, per-source counts for bootstrap, plus SKIPDATA under `-` per window. */
+  historyQuery(narrowing?: Narrowing): string {
+    const { blockedCount, windowBin } = RESULT_COLUMNS;
+    return this.finish('history', [
+      `filter ${this.withSkipData(this.countingFilter(narrowing))}`,
+      `stats count(*) as ${blockedCount} by bin(${this.windowMinutes}m) as ${windowBin}, ${this.fields.srcAddr}`,
+    ]);
+  }
+
+  /**
+   * Blocked records of the given sources per (source, destination, port, protocol, interface),
+   * largest first. Throws QueryTooLongError when even these sources do not fit one query; use
+   * `detailsQueries` to get the list cut into queries that fit.
+   */
+  detailsQuery(srcIps: readonly string[], narrowing?: Narrowing): string {
+    if (srcIps.length === 0) throw new RangeError('a details query needs at least one source');
+    return this.detailsQueryWith(
+      this.sourceMatch(srcIps),
+      narrowing,
+      srcIps.length === 1 ? 'a single source does not fit: shorten the CIDR lists' : undefined,
+    );
+  }
+
+  private detailsQueryWith(sourceClause: string, narrowing: Narrowing | undefined, hint?: string): string {
+    const { detailCount } = RESULT_COLUMNS;
+    const groups = [
+      this.fields.srcAddr,
+      this.fields.dstAddr,
+      this.fields.dstPort,
+      this.fields.protocol,
+      this.fields.interfaceId,
+    ].filter((f): f is string => f !== undefined);
+    return this.finish(
+      'details',
+      [
+        `filter ${this.countingFilter(narrowing)} and (${sourceClause})`,
+        `stats count(*) as ${detailCount} by ${groups.join(', ')}`,
+        `sort ${detailCount} desc`,
+      ],
+      hint,
+    );
+  }
+
+  /**
+   * The sources cut into as few details queries as fit under MAX_QUERY_LENGTH, in order. Lengths
+   * are added up per source rather than rebuilding the query for every candidate, so a mass
+   * spike of thousands of sources stays linear.
+   */
+  detailsQueries(srcIps: readonly string[]): Array<{ srcIps: string[]; query: string }> {
+    const rendered = srcIps.map((ip) => this.renderSource(ip));
+    if (srcIps.length === 0) return [];
+    // The query around an empty source clause: `... and () | stats ...`.
+    const baseLength = this.detailsQueryWith('', undefined).length;
+    const chunks: Array<{ srcIps: string[]; query: string }> = [];
+    let current: string[] = [];
+    let seen = new Set<string>();
+    let v4Count = 0;
+    let v4Chars = 0;
+    let v6Count = 0;
+    let v6Chars = 0;
+    const clauseLength = (): number => {
+      const v4 = v4Count === 0 ? 0 : `${this.fields.srcAddr} in []`.length + v4Chars + 2 * (v4Count - 1);
+      const v6 = v6Count === 0 ? 0 : v6Chars + ' or '.length * (v6Count - 1);
+      return v4 + v6 + (v4Count > 0 && v6Count > 0 ? ' or '.length : 0);
+    };
+    const add = (part: { ipv4: boolean; text: string }): void => {
+      if (seen.has(part.text)) return;
+      seen.add(part.text);
+      if (part.ipv4) {
+        v4Count += 1;
+        v4Chars += part.text.length;
+      } else {
+        v6Count += 1;
+        v6Chars += part.text.length;
+      }
+    };
+    rendered.forEach((part, i) => {
+      const ip = srcIps[i]!;
+      add(part);
+      if (baseLength + clauseLength() <= MAX_QUERY_LENGTH) {
+        current.push(ip);
+        return;
+      }
+      if (current.length === 0) this.detailsQuery([ip]); // throws QueryTooLongError naming the cause
+      chunks.push({ srcIps: current, query: this.detailsQuery(current) });
+      current = [ip];
+      seen = new Set();
+      v4Count = v4Chars = v6Count = v6Chars = 0;
+      add(part);
+    });
+    if (current.length > 0) chunks.push({ srcIps: current, query: this.detailsQuery(current) });
+    return chunks;
+  }
+
+  /** One source's text in the source clause: a quoted IPv4 literal or an IPv6 /128 subnet test. */
+  private renderSource(ip: string): { ipv4: boolean; text: string } {
+    const address = validatedIp(ip);
+    return address.kind() === 'ipv4'
+      ? { ipv4: true, text: `"${address.toString()}"` }
+      : { ipv4: false, text: this.inSubnet(this.fields.srcAddr, `${address.toString()}/128`) };
+  }
+
+  /**
+   * IPv4 sources by exact text (`srcAddr in [...]`: the text flow logs write is plain dotted
+   * decimal); IPv6 sources by `/128` subnet match, which does not depend on how the log wrote the
+   * address (compressed or not).
+   */
+  private sourceMatch(srcIps: readonly string[]): string {
+    const v4 = new Set<string>();
+    const v6 = new Set<string>();
+    for (const ip of srcIps) {
+      const part = this.renderSource(ip);
+      (part.ipv4 ? v4 : v6).add(part.text);
+    }
+    const parts = v4.size > 0 ? [`${this.fields.srcAddr} in [${[...v4].join(', ')}]`] : [];
+    return [...parts, ...v6].join(' or ');
+  }
+
+  /**
+   * REJECT, log-status OK, source internal and not excluded, destination external and not
+   * excluded (and inside the narrowing, when given).
+   */
+  private countingFilter(narrowing?: Narrowing): string {
+    const { srcAddr, dstAddr, action, logStatus } = this.fields;
+    const terms = [`${action} = "REJECT"`];
+    if (logStatus !== undefined) terms.push(`${logStatus} = "OK"`);
+    terms.push(`(${this.internal.map((c) => this.inSubnet(srcAddr, c)).join(' or ')})`);
+    for (const cidr of this.internal) terms.push(`not ${this.inSubnet(dstAddr, cidr)}`);
+    for (const cidr of this.excludedSources) terms.push(`not ${this.inSubnet(srcAddr, cidr)}`);
+    for (const cidr of this.excludedDestinations) terms.push(`not ${this.inSubnet(dstAddr, cidr)}`);
+    if (narrowing !== undefined) {
+      const field = narrowing.field === 'srcAddr' ? srcAddr : dstAddr;
+      terms.push(this.inSubnet(field, narrowing.cidr));
+      for (const cidr of narrowing.exclude ?? []) terms.push(`not ${this.inSubnet(field, cidr)}`);
+    }
+    return terms.join(' and ');
+  }
+
+  private withSkipData(counting: string): string {
+    return this.fields.logStatus === undefined
+      ? counting
+      : `${this.fields.logStatus} = "SKIPDATA" or (${counting})`;
+  }
+
+  private inSubnet(field: string, cidr: string): string {
+    return `isIpInSubnet(${field}, "${validatedCidr(cidr)}")`;
+  }
+
+  private finish(kind: QueryKind, commands: string[], hint?: string): string {
+    const query = [...(this.parseCommand === undefined ? [] : [this.parseCommand]), ...commands].join(' | ');
+    if (query.length > MAX_QUERY_LENGTH) {
+      throw new QueryTooLongError(
+        kind,
+        query.length,
+        MAX_QUERY_LENGTH,
+        hint ??
+          `${this.internal.length} internal, ${this.excludedSources.length} excluded source and ` +
+            `${this.excludedDestinations.length} excluded destination CIDRs are too many: merge adjacent ranges`,
+      );
+    }
+    return query;
+  }
+}

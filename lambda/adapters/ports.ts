@@ -1,0 +1,78 @@
+/**
+ * The small interfaces the handler depends on. Each has an AWS adapter (Logs Insights, DynamoDB,
+ * SNS) and, where useful, a local one (files, memory) for replay and tests.
+ */
+import type { Alert, AlertDetails, Baseline, HistoryWindow, Window } from '../core';
+
+/** What Logs Insights (or a file) says about one window. */
+export interface WindowCounts {
+  windowStart: number;
+  /** Blocked internal->external records per source. */
+  counts: Map<string, number>;
+  /** Distinct external destination addresses per source. */
+  uniqueDestinations: Map<string, number>;
+  /** False when SKIPDATA records were seen in the window: counts are a lower bound. */
+  complete: boolean;
+  /** SKIPDATA records seen in the window. */
+  skippedRecords: number;
+  stats: QueryStatistics;
+}
+
+export interface QueryStatistics {
+  queries: number;
+  bytesScanned: number;
+  recordsScanned: number;
+  recordsMatched: number;
+}
+
+export interface FlowCountSource {
+  /** Per-source counts of one window. `deadline`: epoch ms by which to give up (Lambda time left). */
+  countWindow(window: Window, deadline: number): Promise<WindowCounts>;
+  /** Top destinations, totals and interface ids for the given sources in one window. */
+  details(window: Window, srcIps: readonly string[], deadline: number): Promise<Map<string, AlertDetails>>;
+  /** Per-window, per-source counts over [from, to) for bootstrap, in window order. */
+  history(from: number, to: number, deadline: number): Promise<{ windows: HistoryWindow[]; stats: QueryStatistics }>;
+}
+
+/** Where the detector keeps its state between runs. */
+export interface DetectorState {
+  /** Start of the last committed window, undefined before the first run. */
+  watermark: number | undefined;
+  /** The complete-window clock after the watermark (see Baseline.clockAtLastFold). */
+  clock: number;
+}
+
+export interface PendingAlert {
+  alert: Alert;
+  /** Times publishing was attempted. */
+  attempts: number;
+}
+
+export interface BaselineStore {
+  readState(): Promise<DetectorState>;
+  /** Baselines of the given sources (absent ones are missing from the map). */
+  getBaselines(srcIps: readonly string[]): Promise<Map<string, Baseline>>;
+  /**
+   * Commits one evaluated window: changed baselines, the decided alerts into the outbox (pending)
+   * and the watermark, such that each (source, window) is folded exactly once and no decided alert
+   * is lost, whatever crashes or duplicate invocations happen.
+   */
+  commitWindow(commit: WindowCommit): Promise<void>;
+  /** Alerts written to the outbox and not yet marked sent, oldest first. */
+  pendingAlerts(): Promise<PendingAlert[]>;
+  markSent(alertIds: readonly string[]): Promise<void>;
+}
+
+export interface WindowCommit {
+  windowStart: number;
+  /** Clock before the window (for the idempotence condition) and after it. */
+  clockBefore: number;
+  clockAfter: number;
+  baselines: Map<string, Baseline>;
+  alerts: Alert[];
+}
+
+export interface AlertPublisher {
+  /** Publishes one alert; returns the message id. Throws on failure (the outbox keeps it pending). */
+  publish(alert: Alert, options?: { test?: boolean }): Promise<string>;
+}

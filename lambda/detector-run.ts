@@ -1,0 +1,566 @@
+/**
+ * One Lambda invocation of the detector, with every dependency passed in (source, store,
+ * publisher, clock, deadline, logger, metrics) so tests run it exactly as the handler does.
+ *
+ * Scheduled / `detect`:  lease -> publish pending outbox alerts of earlier runs -> for each due
+ *   window (oldest first, catch-up bounded): count -> outbox check -> baselines -> decide ->
+ *   details (only when something alerted) -> commit (outbox, baselines, watermark) -> publish ->
+ *   mark sent.
+ * `dry-run`:  the same decisions for the given (or due) windows; writes and publishes nothing.
+ * `bootstrap`: history over `days` -> baselines + watermark (refused on a running detector
+ *   unless `overwrite`).
+ * `test-alert`: one clearly marked sample alert.
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import {
+  bootstrapBaselines,
+  dueWindows,
+  evaluateWindow,
+  isoTime,
+  latestClosedWindow,
+  windowAt,
+  windowMs,
+  windowsBetween,
+  type Alert,
+  type AlertDetails,
+  type Baseline,
+  type DetectorConfig,
+  type HistoryWindow,
+  type Window,
+} from './core';
+import { fitAlert, sampleTestAlert } from './adapters/alert-format';
+import { BootstrapRefusedError, type DetectorStore } from './adapters/dynamo-baseline-store';
+import type { AlertPublisher, FlowCountSource, PendingAlert, QueryStatistics } from './adapters/ports';
+import { parseInvocation, type Invocation } from './manual-payload';
+
+export interface RunLogger {
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+  appendKeys(keys: Record<string, unknown>): void;
+  removeKeys(keys: string[]): void;
+}
+
+export interface RunMetrics {
+  addMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): unknown;
+  publishStoredMetrics(): void;
+}
+
+export interface DetailsEnricher {
+  enrich(details: ReadonlyMap<string, AlertDetails>): Promise<Map<string, AlertDetails>>;
+}
+
+export interface DetectorDeps {
+  config: DetectorConfig;
+  source: FlowCountSource;
+  store: DetectorStore;
+  publisher: AlertPublisher;
+  enricher?: DetailsEnricher;
+  logger: RunLogger;
+  metrics: RunMetrics;
+  /** The clock (epoch ms). The deadline is on the same clock. */
+  now: () => number;
+  /** Epoch ms by which the invocation must be done (Lambda: now + getRemainingTimeInMillis()). */
+  deadline: number;
+  /** Identifies this run (the Lambda request id): lease holder and log key. */
+  runId: string;
+}
+
+export interface DryRunAlert extends Alert {
+  /** Would this alert have been published (false: the outbox already had the window decided). */
+  wouldPublish: boolean;
+}
+
+export interface RunSummary {
+  mode: Invocation['mode'];
+  /** Windows evaluated (ISO start times), oldest first. */
+  windows: string[];
+  sourcesEvaluated: number;
+  spikes: number;
+  alertsDecided: number;
+  alertsPublished: number;
+  /** Alerts of earlier runs found pending in the outbox and published now. */
+  pendingRepublished: number;
+  bytesScanned: number;
+  recordsMatched: number;
+  queries: number;
+  incompleteWindows: number;
+  /** Due windows left for the next run (catch-up bound or deadline). */
+  deferredWindows: number;
+  dryRunAlerts?: DryRunAlert[];
+  /** Another run holds the lease: this invocation did nothing. */
+  leaseHeld?: boolean;
+  bootstrap?: { days: number; windows: number; sources: number; watermark: string };
+}
+
+export class AlertsNotPublishedError extends Error {
+  constructor(
+    readonly alertIds: string[],
+    readonly causes: string[],
+  ) {
+    super(
+      `${alertIds.length} alert(s) stay pending in the outbox and will be retried: ${alertIds.join(', ')} (${causes.join('; ')})`,
+    );
+    this.name = 'AlertsNotPublishedError';
+  }
+}
+
+export class DryRunWindowError extends Error {
+  constructor(
+    readonly windowStart: string,
+    readonly latestClosed: string,
+  ) {
+    super(
+      `dry-run window ${windowStart} has not closed yet (the latest closed window starts ${latestClosed})`,
+    );
+    this.name = 'DryRunWindowError';
+  }
+}
+
+/** Time kept back from the deadline for committing and publishing after the last query. */
+const COMMIT_RESERVE_MS = 15_000;
+/**
+ * After the first window, another is started only with at least this much time left; the rest
+ * wait for the next run. The first always runs, so a run makes progress or fails visibly.
+ */
+const MIN_WINDOW_TIME_MS = 45_000;
+/** The lease outlives the invocation's deadline by this much (clock skew, slow release). */
+const LEASE_MARGIN_MS = 60_000;
+
+function emptySummary(mode: Invocation['mode']): RunSummary {
+  return {
+    mode,
+    windows: [],
+    sourcesEvaluated: 0,
+    spikes: 0,
+    alertsDecided: 0,
+    alertsPublished: 0,
+    pendingRepublished: 0,
+    bytesScanned: 0,
+    recordsMatched: 0,
+    queries: 0,
+    incompleteWindows: 0,
+    deferredWindows: 0,
+  };
+}
+
+function addStats(summary: RunSummary, stats: QueryStatistics): void {
+  summary.bytesScanned += stats.bytesScanned;
+  summary.recordsMatched += stats.recordsMatched;
+  summary.queries += stats.queries;
+}
+
+/**
+ * Runs one invocation. Throws InvalidPayloadError (before touching any state) on a bad manual
+ * payload, the adapters' named errors on query or store failures (the window is then not
+ * committed), AlertsNotPublishedError when publishing failed (the alerts stay pending).
+ */
+export async function runDetector(deps: DetectorDeps, event: unknown): Promise<RunSummary> {
+  const invocation = parseInvocation(event, deps.config);
+  deps.logger.appendKeys({ run: deps.runId, mode: invocation.mode });
+  const summary = emptySummary(invocation.mode);
+  let succeeded = false;
+  try {
+    switch (invocation.mode) {
+      case 'test-alert':
+        await runTestAlert(deps, summary);
+        break;
+      case 'dry-run':
+        await runDryRun(deps, summary, invocation.windowStart, invocation.windowEnd);
+        break;
+      case 'bootstrap':
+        await withLease(deps, summary, () =>
+          runBootstrap(deps, summary, invocation.days, invocation.overwrite),
+        );
+        break;
+      case 'detect':
+      case 'scheduled':
+        await withLease(deps, summary, () => runDetect(deps, summary));
+        break;
+    }
+    succeeded = summary.leaseHeld !== true;
+    return summary;
+  } finally {
+    emitMetrics(deps, summary, succeeded);
+    deps.logger.info(succeeded ? 'run finished' : 'run did not finish', {
+      summary: { ...summary, dryRunAlerts: undefined },
+    });
+    deps.logger.removeKeys(['run', 'mode', 'window']);
+  }
+}
+
+function emitMetrics(deps: DetectorDeps, summary: RunSummary, succeeded: boolean): void {
+  const m = deps.metrics;
+  m.addMetric('SourcesEvaluated', MetricUnit.Count, summary.sourcesEvaluated);
+  m.addMetric('Spikes', MetricUnit.Count, summary.spikes);
+  m.addMetric('AlertsPublished', MetricUnit.Count, summary.alertsPublished);
+  m.addMetric('BytesScanned', MetricUnit.Bytes, summary.bytesScanned);
+  m.addMetric('RecordsMatched', MetricUnit.Count, summary.recordsMatched);
+  m.addMetric('WindowsCaughtUp', MetricUnit.Count, Math.max(0, summary.windows.length - 1));
+  m.addMetric('IncompleteWindows', MetricUnit.Count, summary.incompleteWindows);
+  // The heartbeat the stack alarms on when it goes missing: only a run that did its work emits it.
+  if (succeeded) m.addMetric('RunSucceeded', MetricUnit.Count, 1);
+  m.publishStoredMetrics();
+}
+
+async function withLease(deps: DetectorDeps, summary: RunSummary, work: () => Promise<void>): Promise<void> {
+  if (!(await deps.store.acquireLease(deps.runId, deps.deadline + LEASE_MARGIN_MS))) {
+    deps.logger.warn(
+      'another run holds the lease; this invocation does nothing (the holder does the same work)',
+    );
+    summary.leaseHeld = true;
+    return;
+  }
+  try {
+    await work();
+  } finally {
+    try {
+      await deps.store.releaseLease(deps.runId);
+    } catch (error) {
+      // Not worth masking the run's own outcome: an unreleased lease expires by itself.
+      deps.logger.error('lease not released; it expires at the end of this invocation', {
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// detect
+
+async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void> {
+  const failures: { alertId: string; cause: string }[] = [];
+
+  // Alerts decided by earlier runs that crashed or failed before publishing.
+  const pending = await deps.store.pendingAlerts();
+  if (pending.length > 0) {
+    deps.logger.warn('publishing alerts left pending by an earlier run', {
+      alertIds: pending.map((p) => p.alert.alertId),
+    });
+    const published = await publishAll(deps, pending, failures);
+    summary.pendingRepublished += published;
+    summary.alertsPublished += published;
+  }
+
+  const state = await deps.store.readState();
+  const due = dueWindows(deps.now(), state.watermark, deps.config);
+  summary.deferredWindows = due.deferred;
+  let clock = state.clock;
+  for (const [index, window] of due.windows.entries()) {
+    if (index > 0 && deps.deadline - deps.now() < MIN_WINDOW_TIME_MS) {
+      summary.deferredWindows += due.windows.length - index;
+      deps.logger.warn('deadline near: leaving windows for the next run', {
+        deferred: due.windows.length - index,
+      });
+      break;
+    }
+    deps.logger.appendKeys({ window: isoTime(window.start) });
+    clock = await detectWindow(deps, summary, window, clock, failures);
+  }
+  deps.logger.removeKeys(['window']);
+  if (failures.length > 0) {
+    throw new AlertsNotPublishedError(
+      failures.map((f) => f.alertId),
+      [...new Set(failures.map((f) => f.cause))],
+    );
+  }
+}
+
+/** Detects and commits one window; returns the clock after it. */
+async function detectWindow(
+  deps: DetectorDeps,
+  summary: RunSummary,
+  window: Window,
+  clockBefore: number,
+  failures: { alertId: string; cause: string }[],
+): Promise<number> {
+  const queryDeadline = deps.deadline - COMMIT_RESERVE_MS;
+  const counts = await deps.source.countWindow(window, queryDeadline);
+  addStats(summary, counts.stats);
+  summary.windows.push(isoTime(window.start));
+  if (!counts.complete) {
+    summary.incompleteWindows += 1;
+    deps.logger.warn('window incomplete: SKIPDATA records seen, counts are a lower bound', {
+      skippedRecords: counts.skippedRecords,
+    });
+  }
+
+  // A retried window: its alerts were decided (and are in the outbox) before any baseline moved.
+  const decided = await deps.store.windowAlerts(window.start);
+  const srcIps = [...counts.counts.keys()];
+  const before = await deps.store.getBaselines(srcIps, { before: window.start });
+  const result = evaluateWindow(
+    {
+      windowStart: window.start,
+      counts: counts.counts,
+      uniqueDestinations: counts.uniqueDestinations,
+      complete: counts.complete,
+      baselines: before,
+      clock: clockBefore,
+    },
+    deps.config,
+  );
+  summary.sourcesEvaluated += result.stats.sourcesSeen;
+  summary.spikes += result.stats.spikes;
+
+  let alerts: Alert[];
+  let toPublish: PendingAlert[];
+  let baselines = result.updatedBaselines;
+  if (decided.length > 0) {
+    deps.logger.warn('window was decided by an earlier attempt: reusing its alerts', {
+      alertIds: decided.map((d) => d.alert.alertId),
+    });
+    alerts = decided.map((d) => d.alert);
+    toPublish = decided
+      .filter((d) => d.status === 'pending')
+      .map(({ alert, attempts }) => ({ alert, attempts }));
+    baselines = alignAlertState(baselines, before, alerts, counts.counts, window.start);
+  } else {
+    // The outbox item must fit DynamoDB's 400 KB: a mass spike over thousands of sources is cut
+    // here, once, so what is stored, published and republished is the same alert.
+    alerts = (await withDetails(deps, result.alerts, window, queryDeadline)).map((alert) => fitAlert(alert));
+    toPublish = alerts.map((alert) => ({ alert, attempts: 0 }));
+  }
+  summary.alertsDecided += alerts.length;
+
+  await deps.store.commitWindow({
+    windowStart: window.start,
+    clockBefore,
+    clockAfter: result.clockAfter,
+    baselines,
+    alerts: decided.length > 0 ? [] : alerts,
+    previous: before,
+  });
+  deps.logger.info('window committed', {
+    sources: result.stats.sourcesSeen,
+    spikes: result.stats.spikes,
+    alerts: alerts.length,
+    threshold: result.stats.threshold,
+  });
+  summary.alertsPublished += await publishAll(deps, toPublish, failures);
+  return result.clockAfter;
+}
+
+/**
+ * After reusing an earlier attempt's alerts, the baselines' alert bookkeeping (cooldown) must
+ * match what was actually alerted, not what this attempt would have decided.
+ */
+function alignAlertState(
+  updated: Map<string, Baseline>,
+  before: ReadonlyMap<string, Baseline>,
+  alerts: readonly Alert[],
+  counts: ReadonlyMap<string, number>,
+  windowStart: number,
+): Map<string, Baseline> {
+  const alerted = new Set(alerts.flatMap((a) => (a.srcIp !== undefined ? [a.srcIp] : (a.srcIps ?? []))));
+  const aligned = new Map<string, Baseline>();
+  for (const [srcIp, baseline] of updated) {
+    if (alerted.has(srcIp)) {
+      aligned.set(srcIp, {
+        ...baseline,
+        lastAlertWindow: windowStart,
+        lastAlertCount: counts.get(srcIp) ?? baseline.lastAlertCount ?? 0,
+      });
+    } else if (baseline.lastAlertWindow === windowStart) {
+      const { lastAlertWindow: _w, lastAlertCount: _c, ...rest } = baseline;
+      const previous = before.get(srcIp);
+      aligned.set(srcIp, {
+        ...rest,
+        ...(previous?.lastAlertWindow === undefined ? {} : { lastAlertWindow: previous.lastAlertWindow }),
+        ...(previous?.lastAlertCount === undefined ? {} : { lastAlertCount: previous.lastAlertCount }),
+      });
+    } else {
+      aligned.set(srcIp, baseline);
+    }
+  }
+  return aligned;
+}
+
+/** Adds the details query's destinations and interfaces (and EC2 enrichment) to per-source alerts. */
+async function withDetails(
+  deps: DetectorDeps,
+  alerts: Alert[],
+  window: Window,
+  deadline: number,
+): Promise<Alert[]> {
+  // A mass spike is a policy rollout far more often than many simultaneous attacks: its members
+  // are the content, and a details query over all of them would cost the most when it helps least.
+  const srcIps = alerts.flatMap((a) => (a.srcIp !== undefined ? [a.srcIp] : []));
+  if (srcIps.length === 0) return alerts;
+  const before = deps.now();
+  let details: Map<string, AlertDetails>;
+  try {
+    details = await deps.source.details(window, srcIps, deadline);
+  } catch (error) {
+    // Details make an alert easier to act on; without them it is still an alert. Failing the
+    // window instead would hold every later window (and this alert) back until the query works.
+    deps.logger.error('details query failed; alerts go out without destinations', {
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      sources: srcIps.length,
+    });
+    return alerts;
+  }
+  deps.logger.info('details query done', { sources: srcIps.length, ms: deps.now() - before });
+  if (deps.enricher) details = await deps.enricher.enrich(details);
+  return alerts.map((alert) => {
+    const found = alert.srcIp === undefined ? undefined : details.get(alert.srcIp);
+    return found ? { ...alert, details: found } : alert;
+  });
+}
+
+/** Publishes each alert and marks the published ones sent; failures stay pending and are counted. */
+async function publishAll(
+  deps: DetectorDeps,
+  entries: readonly PendingAlert[],
+  failures: { alertId: string; cause: string }[],
+): Promise<number> {
+  const sent: string[] = [];
+  const failed: PendingAlert[] = [];
+  for (const entry of entries) {
+    try {
+      const messageId = await deps.publisher.publish(entry.alert);
+      sent.push(entry.alert.alertId);
+      deps.logger.info('alert published', {
+        alertId: entry.alert.alertId,
+        kind: entry.alert.kind,
+        severity: entry.alert.severity,
+        messageId,
+      });
+    } catch (error) {
+      const cause = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      deps.logger.error('alert not published; it stays pending in the outbox', {
+        alertId: entry.alert.alertId,
+        error: cause,
+      });
+      failures.push({ alertId: entry.alert.alertId, cause });
+      failed.push(entry);
+    }
+  }
+  await deps.store.markSent(sent);
+  if (failed.length > 0) await deps.store.recordAttempt(failed);
+  return sent.length;
+}
+
+// ---------------------------------------------------------------------------------------------
+// dry-run
+
+async function runDryRun(
+  deps: DetectorDeps,
+  summary: RunSummary,
+  windowStart?: number,
+  windowEnd?: number,
+): Promise<void> {
+  const config = deps.config;
+  const length = windowMs(config);
+  const latest = latestClosedWindow(deps.now(), config);
+  const state = await deps.store.readState();
+  let windows: Window[];
+  if (windowStart !== undefined) {
+    const starts = windowsBetween(windowStart, windowEnd ?? windowStart + length, config);
+    const open = starts.find((s) => s > latest.start);
+    if (open !== undefined) throw new DryRunWindowError(isoTime(open), isoTime(latest.start));
+    windows = starts.map((s) => windowAt(s, config));
+  } else {
+    const due = dueWindows(deps.now(), state.watermark, config);
+    // Nothing due: show what the latest window decided (re-evaluated from its pre-window baselines).
+    windows = due.windows.length > 0 ? due.windows : [latest];
+    summary.deferredWindows = due.deferred;
+  }
+
+  const overlay = new Map<string, Baseline>();
+  // The clock before the first window: windows at or before the watermark were already counted in it.
+  const first = windows[0]?.start ?? latest.start;
+  let clock =
+    state.watermark !== undefined && first <= state.watermark
+      ? Math.max(0, state.clock - ((state.watermark - first) / length + 1))
+      : state.clock;
+  const dryRunAlerts: DryRunAlert[] = [];
+  for (const window of windows) {
+    const counts = await deps.source.countWindow(window, deps.deadline - COMMIT_RESERVE_MS);
+    addStats(summary, counts.stats);
+    summary.windows.push(isoTime(window.start));
+    if (!counts.complete) summary.incompleteWindows += 1;
+    const srcIps = [...counts.counts.keys()];
+    const stored = await deps.store.getBaselines(
+      srcIps.filter((ip) => !overlay.has(ip)),
+      { before: window.start },
+    );
+    const baselines = new Map([...stored, ...[...overlay].filter(([ip]) => counts.counts.has(ip))]);
+    const result = evaluateWindow(
+      {
+        windowStart: window.start,
+        counts: counts.counts,
+        uniqueDestinations: counts.uniqueDestinations,
+        complete: counts.complete,
+        baselines,
+        clock,
+      },
+      config,
+    );
+    for (const [ip, b] of result.updatedBaselines) overlay.set(ip, b);
+    clock = result.clockAfter;
+    summary.sourcesEvaluated += result.stats.sourcesSeen;
+    summary.spikes += result.stats.spikes;
+    summary.alertsDecided += result.alerts.length;
+    const alreadyDecided = new Set((await deps.store.windowAlerts(window.start)).map((e) => e.alert.alertId));
+    const alerts = await withDetails(deps, result.alerts, window, deps.deadline - COMMIT_RESERVE_MS);
+    dryRunAlerts.push(...alerts.map((a) => ({ ...a, wouldPublish: !alreadyDecided.has(a.alertId) })));
+  }
+  summary.dryRunAlerts = dryRunAlerts;
+}
+
+// ---------------------------------------------------------------------------------------------
+// bootstrap
+
+async function runBootstrap(
+  deps: DetectorDeps,
+  summary: RunSummary,
+  days: number,
+  overwrite: boolean,
+): Promise<void> {
+  const config = deps.config;
+  const state = await deps.store.readState();
+  if (state.watermark !== undefined && !overwrite) {
+    // Refuse before spending a month of query scans.
+    throw new BootstrapRefusedError(state.watermark);
+  }
+  const latest = latestClosedWindow(deps.now(), config);
+  const to = latest.end;
+  const from = to - days * 86_400_000;
+  const history = await deps.source.history(from, to, deps.deadline - COMMIT_RESERVE_MS);
+  addStats(summary, history.stats);
+  // Every window of the range, in order: a window without records is a zero, not a gap.
+  const byStart = new Map(history.windows.map((w) => [w.windowStart, w]));
+  const windows: HistoryWindow[] = windowsBetween(from, to, config).map(
+    (start) =>
+      byStart.get(start) ?? { windowStart: start, counts: new Map<string, number>(), complete: true },
+  );
+  summary.incompleteWindows = windows.filter((w) => !w.complete).length;
+  const result = bootstrapBaselines(windows, config);
+  await deps.store.writeBootstrap({
+    baselines: result.baselines,
+    watermark: latest.start,
+    clock: result.clock,
+    overwrite,
+  });
+  summary.sourcesEvaluated = result.baselines.size;
+  summary.bootstrap = {
+    days,
+    windows: result.windows,
+    sources: result.baselines.size,
+    watermark: isoTime(latest.start),
+  };
+  deps.logger.info('bootstrap written', summary.bootstrap);
+}
+
+// ---------------------------------------------------------------------------------------------
+// test-alert
+
+async function runTestAlert(deps: DetectorDeps, summary: RunSummary): Promise<void> {
+  const window = latestClosedWindow(deps.now(), deps.config);
+  const alert = sampleTestAlert(window.start, deps.config);
+  const messageId = await deps.publisher.publish(alert, { test: true });
+  summary.alertsPublished = 1;
+  summary.windows.push(isoTime(window.start));
+  deps.logger.info('test alert published', { alertId: alert.alertId, messageId });
+}

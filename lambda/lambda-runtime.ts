@@ -1,0 +1,138 @@
+/**
+ * Everything a Lambda container holds between invocations: the parsed config, the SDK clients
+ * and the Powertools Logger/Metrics, created once. `handler.ts` builds one from `process.env` at
+ * cold start; end-to-end tests build one from a test environment (local endpoints, a fake clock)
+ * and invoke its handler the way Lambda does.
+ */
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import { DynamoBaselineStore } from './adapters/dynamo-baseline-store';
+import { Ec2Enricher } from './adapters/ec2-enricher';
+import {
+  LogsInsightsFlowSource,
+  type LogsInsightsFlowSourceOptions,
+} from './adapters/logs-insights-flow-source';
+import { SnsAlertPublisher } from './adapters/sns-alert-publisher';
+import { runDetector, type RunLogger, type RunMetrics, type RunSummary } from './detector-run';
+import type { RuntimeConfig } from './runtime-config';
+
+/** Kept back from Lambda's remaining time so the run ends (and releases its lease) before the timeout. */
+const TIMEOUT_SAFETY_MS = 5_000;
+
+export interface LambdaRuntimeOptions {
+  /** The clock; tests inject one. @default Date.now */
+  now?: () => number;
+  /** Static credentials for local endpoints; absent: the default provider chain (the Lambda role). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  sleep?: (ms: number) => Promise<void>;
+  logger?: RunLogger;
+  metrics?: RunMetrics;
+  /** Extra LogsInsightsFlowSource options (tests: a small row limit, a short poll interval). */
+  flowSourceOptions?: Pick<
+    LogsInsightsFlowSourceOptions,
+    'rowLimit' | 'pollIntervalMs' | 'maxPollIntervalMs' | 'retryBaseDelayMs'
+  >;
+}
+
+export type DetectorHandler = (
+  event: unknown,
+  context: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>,
+) => Promise<RunSummary>;
+
+export interface LambdaRuntime {
+  config: RuntimeConfig;
+  logger: RunLogger;
+  metrics: RunMetrics;
+  clients: {
+    logs: CloudWatchLogsClient;
+    dynamodb: DynamoDBClient;
+    sns: SNSClient;
+    ec2: EC2Client | undefined;
+  };
+  handler: DetectorHandler;
+}
+
+export function createLambdaRuntime(
+  config: RuntimeConfig,
+  options: LambdaRuntimeOptions = {},
+): LambdaRuntime {
+  const now = options.now ?? Date.now;
+  const clientConfig = (endpoint: string | undefined) => ({
+    region: config.region,
+    ...(endpoint === undefined ? {} : { endpoint }),
+    ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+  });
+  const logger: RunLogger = options.logger ?? new Logger({ serviceName: config.serviceName });
+  const metrics: RunMetrics =
+    options.metrics ?? new Metrics({ namespace: config.metricsNamespace, serviceName: config.serviceName });
+  const clients = {
+    logs: new CloudWatchLogsClient(clientConfig(config.endpoints.logs)),
+    dynamodb: new DynamoDBClient(clientConfig(config.endpoints.dynamodb)),
+    sns: new SNSClient(clientConfig(config.endpoints.sns)),
+    ec2: config.enrichWithEc2 ? new EC2Client(clientConfig(config.endpoints.ec2)) : undefined,
+  };
+  const publisher = new SnsAlertPublisher({
+    client: clients.sns,
+    topicArn: config.topicArn,
+    format: {
+      region: config.region,
+      logGroupIdentifiers: config.logGroupIdentifiers,
+      ...(config.detector.flowLogFormat === undefined
+        ? {}
+        : { flowLogFormat: config.detector.flowLogFormat }),
+    },
+  });
+
+  const handler: DetectorHandler = async (event, context) => {
+    const deadline = now() + context.getRemainingTimeInMillis() - TIMEOUT_SAFETY_MS;
+    const store = new DynamoBaselineStore({
+      client: clients.dynamodb,
+      tableName: config.tableName,
+      baselineTtlDays: config.baselineTtlDays,
+      deadline,
+      now,
+      ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
+    });
+    const source = new LogsInsightsFlowSource({
+      client: clients.logs,
+      logGroupIdentifiers: config.logGroupIdentifiers,
+      config: config.detector,
+      now,
+      ...options.flowSourceOptions,
+      ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
+    });
+    // The ENI cache lives for one run: interfaces get reassigned, a warm container must not keep stale answers.
+    const enricher = clients.ec2 ? new Ec2Enricher({ client: clients.ec2, logger }) : undefined;
+    try {
+      return await runDetector(
+        {
+          config: config.detector,
+          source,
+          store,
+          publisher,
+          enricher,
+          logger,
+          metrics,
+          now,
+          deadline,
+          runId: context.awsRequestId,
+        },
+        event,
+      );
+    } catch (error) {
+      logger.error('run failed', {
+        error:
+          error instanceof Error
+            ? { name: error.name, message: error.message, stack: error.stack }
+            : String(error),
+      });
+      throw error;
+    }
+  };
+  return { config, logger, metrics, clients, handler };
+}

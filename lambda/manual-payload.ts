@@ -1,0 +1,111 @@
+/**
+ * What a Lambda invocation asks for. EventBridge rules and EventBridge Scheduler send their own
+ * payloads: anything without a `mode` key is a scheduled run. A payload with `mode` is a manual
+ * invocation and must match this schema exactly; a bad one is rejected before any state is read.
+ */
+import { z } from 'zod';
+import { describeIssues, windowMs, type DetectorConfig } from './core';
+
+export const MANUAL_MODES = ['detect', 'dry-run', 'bootstrap', 'test-alert'] as const;
+export type ManualMode = (typeof MANUAL_MODES)[number];
+
+export class InvalidPayloadError extends Error {
+  constructor(
+    message: string,
+    /** The payload fields that are wrong (`mode`, `windowStart`, ...). */
+    readonly fields: string[],
+  ) {
+    super(message);
+    this.name = 'InvalidPayloadError';
+  }
+}
+
+// ISO-8601 with an explicit offset (`Z` or `+02:00`): a bare local time would depend on the Lambda's TZ.
+const instant = z.iso.datetime({
+  offset: true,
+  message: 'must be an ISO-8601 time with Z or an offset, e.g. 2026-11-27T10:00:00Z',
+});
+
+const noWindowFields = {};
+
+export function manualPayloadSchema(config: Pick<DetectorConfig, 'windowMinutes' | 'maxCatchUpWindows'>) {
+  const length = windowMs(config);
+  const aligned = instant
+    .transform((text) => Date.parse(text))
+    .refine((ms) => ms % length === 0, {
+      message: `must be aligned to ${config.windowMinutes}-minute UTC windows`,
+    });
+
+  return z.discriminatedUnion(
+    'mode',
+    [
+      z.object({ mode: z.literal('detect'), ...noWindowFields }).strict(),
+      z
+        .object({
+          mode: z.literal('dry-run'),
+          /** First window to evaluate; absent: the windows a scheduled run would evaluate now. */
+          windowStart: aligned.optional(),
+          /** End of the last window to evaluate (exclusive); absent: one window. */
+          windowEnd: aligned.optional(),
+        })
+        .strict()
+        .superRefine((value, ctx) => {
+          if (value.windowEnd === undefined) return;
+          if (value.windowStart === undefined) {
+            ctx.addIssue({ code: 'custom', path: ['windowEnd'], message: 'needs windowStart' });
+            return;
+          }
+          const windows = (value.windowEnd - value.windowStart) / length;
+          if (windows < 1)
+            ctx.addIssue({ code: 'custom', path: ['windowEnd'], message: 'must be after windowStart' });
+          if (windows > config.maxCatchUpWindows) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['windowEnd'],
+              message: `spans ${windows} windows; a dry run evaluates at most maxCatchUpWindows (${config.maxCatchUpWindows})`,
+            });
+          }
+        }),
+      z
+        .object({
+          mode: z.literal('bootstrap'),
+          /** Days of history to learn from. @default 30 */
+          days: z.number().int().min(1).max(90).default(30),
+          /** Replace the baselines of a detector that already runs (its watermark is set). @default false */
+          overwrite: z.boolean().default(false),
+        })
+        .strict(),
+      z.object({ mode: z.literal('test-alert') }).strict(),
+    ],
+    { error: () => `must be one of ${MANUAL_MODES.map((m) => `"${m}"`).join(', ')}` },
+  );
+}
+
+export type ManualPayload = z.output<ReturnType<typeof manualPayloadSchema>>;
+export type Invocation = { mode: 'scheduled' } | ManualPayload;
+
+/**
+ * Classifies an invocation event. Throws InvalidPayloadError naming each bad field when the event
+ * has a `mode` but is not a valid manual payload.
+ */
+export function parseInvocation(
+  event: unknown,
+  config: Pick<DetectorConfig, 'windowMinutes' | 'maxCatchUpWindows'>,
+): Invocation {
+  if (event === null || typeof event !== 'object' || Array.isArray(event) || !('mode' in event)) {
+    return { mode: 'scheduled' };
+  }
+  const parsed = manualPayloadSchema(config).safeParse(event);
+  if (parsed.success) return parsed.data;
+  const fields = [
+    ...new Set(
+      parsed.error.issues.flatMap((issue) =>
+        issue.code === 'unrecognized_keys' ? issue.keys : [String(issue.path[0] ?? 'payload')],
+      ),
+    ),
+  ];
+  throw new InvalidPayloadError(
+    `invalid invocation payload:\n${describeIssues('payload', parsed.error, event)}`,
+    fields,
+  );
+}

@@ -1,0 +1,353 @@
+import {
+  MAX_SUBJECT_LENGTH,
+  SNS_MAX_MESSAGE_BYTES,
+  alertSubject,
+  buildSnsMessage,
+  consoleQueryFor,
+  fitAlert,
+  MAX_STORED_ALERT_BYTES,
+  escapeSlackText,
+  logsInsightsConsoleUrl,
+  sampleTestAlert,
+  type ChatbotNotification,
+  type PublishedAlert,
+} from '../../lambda/adapters/alert-format';
+import { resolveDetectorConfig, type Alert } from '../../lambda/core';
+
+const context = {
+  region: 'eu-west-1',
+  logGroupIdentifiers: ['/vpc/flow-logs', 'arn:aws:logs:eu-west-1:123456789012:log-group:/other/flows'],
+};
+
+function spikeAlert(overrides: Partial<Alert> = {}): Alert {
+  return {
+    alertId: '2026-11-27T09:00:00Z/10.0.1.23',
+    kind: 'spike',
+    preset: 'recommended',
+    severity: 'high',
+    windowStart: '2026-11-27T09:00:00Z',
+    windowEnd: '2026-11-27T10:00:00Z',
+    srcIp: '10.0.1.23',
+    blockedCount: 412,
+    uniqueDestinations: 37,
+    baseline: { mean: 12.3, sd: 4.1, dataPoints: 720 },
+    zScore: 97.56,
+    tailProbability: 1.2e-40,
+    threshold: 4.6e-5,
+    details: {
+      topDestinations: [
+        { address: '203.0.113.5', port: 443, protocol: 6, count: 120 },
+        { address: '2001:db8::7', port: 53, protocol: 17, count: 80 },
+      ],
+      totalDestinations: 37,
+      interfaceIds: ['eni-0abc1234def567890'],
+    },
+    ...overrides,
+  };
+}
+
+function massSpike(members: number): Alert {
+  const list = Array.from({ length: members }, (_, i) => ({
+    srcIp: `10.${Math.floor(i / 65536) % 256}.${Math.floor(i / 256) % 256}.${i % 256}`,
+    blockedCount: 1000 - (i % 1000),
+    zScore: 9.5,
+  }));
+  return {
+    alertId: '2026-11-27T09:00:00Z/mass-spike',
+    kind: 'mass-spike',
+    preset: 'recommended',
+    severity: 'medium',
+    windowStart: '2026-11-27T09:00:00Z',
+    windowEnd: '2026-11-27T10:00:00Z',
+    srcIps: list.map((m) => m.srcIp),
+    blockedCount: list.reduce((s, m) => s + m.blockedCount, 0),
+    uniqueDestinations: null,
+    baseline: null,
+    zScore: null,
+    members: list,
+  };
+}
+
+const protocols = (message: string) => JSON.parse(message) as Record<string, string>;
+
+/** Reverses the console's fragment encoding: `$` -> `%`, unescape, then the `*XX` inner encoding. */
+function decodeConsoleUrl(url: string): {
+  end: string;
+  start: string;
+  editorString: string;
+  source: string[];
+  timeType: string;
+} {
+  const fragment = url.split('#logsV2:logs-insights')[1] ?? '';
+  const outer = decodeURIComponent(fragment.replace(/\$/g, '%'));
+  expect(outer.startsWith('?queryDetail=')).toBe(true);
+  const detail = decodeURIComponent(outer.slice('?queryDetail='.length));
+  const inner = (v: string) => decodeURIComponent(v.replace(/\*/g, '%'));
+  const match =
+    /^~\(end~'([^~]*)~start~'([^~]*)~timeType~'([^~]*)~tz~'UTC~editorString~'([^~]*)~source~\(((?:~'[^~()]*)*)\)\)$/.exec(
+      detail,
+    );
+  if (!match) throw new Error(`unexpected detail ${detail}`);
+  return {
+    end: inner(match[1]!),
+    start: inner(match[2]!),
+    timeType: match[3]!,
+    editorString: inner(match[4]!),
+    source: match[5]!
+      .split("~'")
+      .filter((s) => s.length > 0)
+      .map(inner),
+  };
+}
+
+describe('buildSnsMessage', () => {
+  it('carries the Chatbot notification under default and https, text under email, raw JSON under sqs and lambda', () => {
+    // Act
+    const built = buildSnsMessage(spikeAlert(), context);
+
+    // Assess
+    const body = protocols(built.message);
+    expect(Object.keys(body).sort()).toEqual(['default', 'email', 'https', 'lambda', 'sqs']);
+    expect(body.default).toBe(body.https);
+    const chat = JSON.parse(body.default!) as ChatbotNotification;
+    expect(chat).toMatchObject({
+      version: '1.0',
+      source: 'custom',
+      id: '2026-11-27T09:00:00Z/10.0.1.23',
+      content: { textType: 'client-markdown' },
+      metadata: {
+        eventType: 'BlockedEgressSpike',
+        additionalContext: { srcIp: '10.0.1.23', blockedCount: '412' },
+      },
+    });
+    expect(chat.content.title).toContain('10.0.1.23');
+    expect(chat.content.description).toContain('*Blocked records:* 412 to 37 destinations');
+    expect(chat.content.description).toContain('203.0.113.5:443/tcp: 120');
+    expect(chat.content.nextSteps[0]).toMatch(
+      /^Open the <https:\/\/eu-west-1\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=eu-west-1#logsV2:logs-insights\S+\|Logs Insights query for this window>$/,
+    );
+    const raw = JSON.parse(body.sqs!) as PublishedAlert;
+    expect(body.lambda).toBe(body.sqs);
+    expect(raw).toMatchObject({ ...spikeAlert(), consoleUrl: expect.stringContaining('logs-insights') });
+    expect(body.email).toContain('Blocked records:     412');
+    expect(body.email).toContain('[2001:db8::7]:53/udp');
+    expect(body.email).toContain(raw.consoleUrl);
+    expect(built.attributes).toEqual({
+      severity: { DataType: 'String', StringValue: 'high' },
+      kind: { DataType: 'String', StringValue: 'spike' },
+      srcIp: { DataType: 'String', StringValue: '10.0.1.23' },
+    });
+  });
+
+  it('cuts a huge destination list to fit 256 KB and keeps the total', () => {
+    // Prepare: 20,000 destinations is several megabytes of JSON rendered five ways.
+    const destinations = Array.from({ length: 20_000 }, (_, i) => ({
+      address: `198.51.${Math.floor(i / 256) % 256}.${i % 256}`,
+      port: 1024 + (i % 60000),
+      protocol: 6,
+      count: 20_000 - i,
+    }));
+    const alert = spikeAlert({
+      details: {
+        topDestinations: destinations,
+        totalDestinations: 20_000,
+        interfaceIds: ['eni-0abc1234def567890'],
+      },
+    });
+
+    // Act
+    const built = buildSnsMessage(alert, context);
+
+    // Assess
+    const subjectBytes = Buffer.byteLength(built.subject);
+    expect(built.bytes + subjectBytes).toBeLessThanOrEqual(SNS_MAX_MESSAGE_BYTES);
+    expect(built.bytes).toBeGreaterThan(SNS_MAX_MESSAGE_BYTES / 2); // cut to fit, not to nothing
+    const raw = JSON.parse(protocols(built.message).sqs!) as PublishedAlert;
+    const shown = raw.details!.topDestinations.length;
+    expect(shown).toBeLessThan(20_000);
+    expect(raw.details!.totalDestinations).toBe(20_000);
+    expect(raw.truncated).toEqual({ topDestinations: { shown, total: 20_000 } });
+    expect(raw.details!.topDestinations[0]).toEqual(destinations[0]); // the largest are kept
+    expect(protocols(built.message).email).toContain(
+      `Top destinations (${shown} of 20,000, list cut to fit the message size)`,
+    );
+  });
+
+  it('cuts a mass spike of 10,000 members, keeps the total and sends srcIp as a String.Array', () => {
+    // Act
+    const built = buildSnsMessage(massSpike(10_000), context);
+
+    // Assess
+    expect(built.bytes).toBeLessThanOrEqual(SNS_MAX_MESSAGE_BYTES);
+    const raw = JSON.parse(protocols(built.message).sqs!) as PublishedAlert;
+    expect(raw.truncated?.members?.total).toBe(10_000);
+    expect(raw.truncated?.srcIps?.total).toBe(10_000);
+    expect(raw.members!.length).toBe(raw.truncated!.members!.shown);
+    expect(built.attributes.srcIp.DataType).toBe('String.Array');
+    const ips = JSON.parse(built.attributes.srcIp.StringValue) as string[];
+    expect(ips.length).toBe(100);
+    expect(ips[0]).toBe('10.0.0.0');
+    const chat = JSON.parse(protocols(built.message).default!) as ChatbotNotification;
+    expect(chat.content.description).toContain('*Sources* (top 10 of 10,000)');
+  });
+});
+
+describe('fitAlert', () => {
+  it('cuts a mass spike of 20,000 members to fit an outbox item, and publishing keeps the recorded totals', () => {
+    // Act
+    const stored = fitAlert(massSpike(20_000));
+    const built = buildSnsMessage(JSON.parse(JSON.stringify(stored)) as Alert, context);
+
+    // Assess
+    expect(Buffer.byteLength(JSON.stringify(stored))).toBeLessThanOrEqual(MAX_STORED_ALERT_BYTES);
+    expect(stored.truncated?.members).toEqual({ shown: stored.members!.length, total: 20_000 });
+    expect(stored.blockedCount).toBe(massSpike(20_000).blockedCount);
+    const raw = JSON.parse(protocols(built.message).sqs!) as PublishedAlert;
+    expect(raw.truncated?.members?.total).toBe(20_000);
+    expect(protocols(built.message).email).toContain('of 20,000, list cut to fit the message size');
+  });
+
+  it('leaves an alert that fits untouched', () => {
+    const alert = spikeAlert();
+    expect(fitAlert(alert)).toBe(alert);
+  });
+});
+
+describe('alertSubject', () => {
+  it.each([
+    ['a spike', spikeAlert(), '[HIGH] Blocked egress spike: 10.0.1.23 (412 blocked, 2026-11-27T09:00Z)'],
+    [
+      'a new source',
+      spikeAlert({ kind: 'new-source', severity: 'low', baseline: null }),
+      '[LOW] New source with blocked egress: 10.0.1.23 (412 blocked, 2026-11-27T09:00Z)',
+    ],
+    [
+      'a mass spike',
+      massSpike(7),
+      expect.stringMatching(/^\[MEDIUM\] Mass blocked-egress spike: 7 sources \(/),
+    ],
+  ])('reads well for %s', (_name, alert, expected) => {
+    expect(alertSubject(alert)).toEqual(expected);
+  });
+
+  it('stays under 100 characters with no line breaks or control characters, whatever the source text', () => {
+    // Prepare: a hostile "address" (the formatter must not trust its input).
+    const alert = spikeAlert({
+      srcIp: `2001:db8:${'abcd:'.repeat(30)}\r\nBcc: victim@example.com\u0007\u001b[31m`,
+    });
+
+    // Act
+    const subject = alertSubject(alert, { test: true });
+
+    // Assess
+    expect(subject.length).toBeLessThanOrEqual(MAX_SUBJECT_LENGTH);
+    expect(subject).not.toMatch(/[\p{Cc}]/u);
+    expect(subject.startsWith('[TEST] [HIGH] Blocked egress spike: 2001:db8:')).toBe(true);
+    expect(subject.endsWith('...')).toBe(true);
+  });
+});
+
+describe('escapeSlackText', () => {
+  it.each([
+    ['<!channel> ping', '&lt;!channel&gt; ping'],
+    ['<https://evil.example|click me>', '&lt;https://evil.example|click me&gt;'],
+    ['*bold* _it_ ~strike~ `code`', '\uFF0Abold\uFF0A \uFF3Fit\uFF3F \uFF5Estrike\uFF5E \uFF40code\uFF40'],
+    ['> quoted & more', '&gt; quoted &amp; more'],
+    ['line1\nline2\u0000', 'line1 line2 '],
+    ['&amp;', '&amp;amp;'],
+  ])('makes %j inert', (input, expected) => {
+    expect(escapeSlackText(input)).toBe(expected);
+  });
+
+  it('escapes a hostile EC2 Name tag everywhere it appears in the Chatbot notification', () => {
+    // Prepare
+    const hostile = '<!here> *URGENT* `rm -rf` <https://evil.example|reset password>';
+    const alert = spikeAlert({
+      details: {
+        topDestinations: [],
+        totalDestinations: 0,
+        interfaceIds: ['eni-0abc1234def567890'],
+        resources: { 'eni-0abc1234def567890': { instanceId: 'i-0123456789abcdef0', name: hostile } },
+      },
+    });
+
+    // Act
+    const chat = JSON.parse(
+      protocols(buildSnsMessage(alert, context).message).default!,
+    ) as ChatbotNotification;
+
+    // Assess
+    const text = [chat.content.title, chat.content.description, ...chat.content.nextSteps].join('\n');
+    expect(text).not.toContain('<!here>');
+    expect(text).not.toContain('<https://evil');
+    expect(text).not.toContain('`rm');
+    expect(chat.content.description).toContain('name &lt;!here&gt; \uFF0AURGENT\uFF0A');
+  });
+});
+
+describe('logsInsightsConsoleUrl', () => {
+  it('encodes region, log groups, time range and query so that the console decodes them back', () => {
+    // Prepare
+    const query = consoleQueryFor({ srcIp: '10.0.1.23' });
+
+    // Act
+    const url = logsInsightsConsoleUrl({
+      ...context,
+      start: Date.parse('2026-11-27T09:00:00Z'),
+      end: Date.parse('2026-11-27T10:00:00Z'),
+      query,
+    });
+
+    // Assess
+    expect(url).toMatch(
+      /^https:\/\/eu-west-1\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=eu-west-1#logsV2:logs-insights\$3FqueryDetail\$3D/,
+    );
+    expect(url).not.toMatch(/[\s"<>|%]/);
+    expect(decodeConsoleUrl(url)).toEqual({
+      start: '2026-11-27T09:00:00.000Z',
+      end: '2026-11-27T10:00:00.000Z',
+      timeType: 'ABSOLUTE',
+      editorString: query,
+      source: context.logGroupIdentifiers,
+    });
+    expect(query).toBe(
+      'filter action = "REJECT" and srcAddr = "10.0.1.23"\n| stats count(*) as blocked by dstAddr, dstPort, protocol, interfaceId\n| sort blocked desc\n| limit 200',
+    );
+  });
+
+  it('parses a custom flow log format and leaves an invalid address out of the query', () => {
+    // Act
+    const query = consoleQueryFor(
+      { srcIp: '10.0.0.1" | filter 1=1' },
+      'version vpc-id srcaddr dstaddr dstport action start',
+    );
+
+    // Assess
+    expect(query).toBe(
+      'parse @message "* * * * * * *" as version, vpcId, srcAddr, dstAddr, dstPort, action, startTime\n| filter action = "REJECT"\n| stats count(*) as blocked by dstAddr, dstPort\n| sort blocked desc\n| limit 200',
+    );
+  });
+});
+
+describe('sampleTestAlert', () => {
+  it('is a clearly marked spike from documentation-range addresses', () => {
+    // Prepare
+    const config = resolveDetectorConfig({});
+    const alert = sampleTestAlert(Date.parse('2026-11-27T09:00:00Z'), config);
+
+    // Act
+    const built = buildSnsMessage(alert, { ...context, test: true });
+
+    // Assess
+    expect(alert.kind).toBe('spike');
+    expect(alert.alertId.startsWith('TEST/')).toBe(true);
+    const addresses = [alert.srcIp, ...(alert.details?.topDestinations.map((d) => d.address) ?? [])];
+    for (const address of addresses) expect(address).toMatch(/^(192\.0\.2|198\.51\.100)\.\d+$/);
+    expect(built.subject).toMatch(/^\[TEST\] /);
+    const chat = JSON.parse(protocols(built.message).default!) as ChatbotNotification;
+    expect(chat.content.title.startsWith('TEST: ')).toBe(true);
+    expect(chat.content.keywords).toContain('test');
+    expect(protocols(built.message).email).toMatch(/^\*\*\* TEST ALERT/);
+    expect(built.attributes.severity.StringValue).toBe('test');
+  });
+});

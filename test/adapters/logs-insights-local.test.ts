@@ -1,0 +1,716 @@
+/**
+ * LogsInsightsFlowSource through the real @aws-sdk/client-cloudwatch-logs against the local Logs
+ * Insights endpoint (test/support), whose evaluator runs the emitted query strings over seeded
+ * flow records. Every count is compared with a direct count over the same records computed here
+ * with the engine's own EgressFilter: that proves the queries mean what they should.
+ */
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  QueryFailedError,
+  QueryThrottledError,
+  QueryTimeoutError,
+  RowLimitExceededError,
+} from '../../lambda/adapters/errors';
+import {
+  LogsInsightsFlowSource,
+  type LogsInsightsFlowSourceOptions,
+} from '../../lambda/adapters/logs-insights-flow-source';
+import {
+  EgressFilter,
+  parseFlowLogFormat,
+  resolveDetectorConfig,
+  seededRandom,
+  windowAt,
+  type AlertDetails,
+  type DestinationCount,
+  type DetectorConfig,
+  type DetectorConfigInput,
+  type FlowLogField,
+  type Window,
+} from '../../lambda/core';
+import {
+  startLocalLogsInsights,
+  type LocalLogsInsights,
+  type LogEvent,
+} from '../support/local-logs-insights';
+
+const HOUR = 3_600_000;
+const T0 = Date.UTC(2026, 10, 27, 10);
+const GROUP_A = '/vpc/flow-logs-a';
+const GROUP_B = '/vpc/flow-logs-b';
+const GROUP_B_ARN = `arn:aws:logs:us-east-1:123456789012:log-group:${GROUP_B}`;
+
+/** One flow log record; `srcaddr` etc. are `-` on NODATA/SKIPDATA records, as AWS writes them. */
+interface FlowRecord {
+  start: number; // epoch seconds
+  srcaddr: string;
+  dstaddr: string;
+  dstport: string;
+  protocol: string;
+  action: string;
+  logStatus: 'OK' | 'NODATA' | 'SKIPDATA';
+  interfaceId: string;
+}
+
+const CUSTOM_FORMAT =
+  'version vpc-id subnet-id interface-id account-id type srcaddr dstaddr srcport dstport pkt-srcaddr ' +
+  'pkt-dstaddr protocol bytes packets start end action tcp-flags log-status flow-direction';
+const CUSTOM_FORMAT_WITHOUT_STATUS = 'version interface-id srcaddr dstaddr dstport protocol start action';
+
+function render(record: FlowRecord, format: readonly FlowLogField[] | undefined): string {
+  const values: Partial<Record<FlowLogField, string>> = {
+    version: format === undefined ? '2' : '5',
+    'account-id': '123456789012',
+    'interface-id': record.interfaceId,
+    srcaddr: record.srcaddr,
+    dstaddr: record.dstaddr,
+    srcport: record.logStatus === 'OK' ? '49152' : '-',
+    dstport: record.dstport,
+    protocol: record.protocol,
+    packets: record.logStatus === 'OK' ? '3' : '-',
+    bytes: record.logStatus === 'OK' ? '180' : '-',
+    start: String(record.start),
+    end: String(record.start + 60),
+    action: record.action,
+    'log-status': record.logStatus,
+    'vpc-id': 'vpc-0abc',
+    'subnet-id': 'subnet-0abc',
+    type: record.srcaddr.includes(':') ? 'IPv6' : 'IPv4',
+    'pkt-srcaddr': record.srcaddr,
+    'pkt-dstaddr': record.dstaddr,
+    'tcp-flags': '2',
+    'flow-direction': 'egress',
+  };
+  const fields =
+    format ??
+    parseFlowLogFormat(
+      'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status',
+    );
+  return fields.map((f) => values[f] ?? '-').join(' ');
+}
+
+const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+
+interface Pools {
+  internal: string[];
+  external: string[];
+}
+
+function pools(random: () => number, internalCount: number): Pools {
+  const internal: string[] = [];
+  for (let i = 0; i < internalCount; i += 1) {
+    const r = random();
+    if (r < 0.5)
+      internal.push(
+        `10.${Math.floor(random() * 256)}.${Math.floor(random() * 256)}.${1 + Math.floor(random() * 254)}`,
+      );
+    else if (r < 0.65)
+      internal.push(
+        `172.${16 + Math.floor(random() * 16)}.${Math.floor(random() * 256)}.${1 + Math.floor(random() * 254)}`,
+      );
+    else if (r < 0.8)
+      internal.push(`192.168.${Math.floor(random() * 256)}.${1 + Math.floor(random() * 254)}`);
+    else if (r < 0.9)
+      internal.push(`fd00::${Math.floor(random() * 65535).toString(16)}:${(1 + i).toString(16)}`);
+    // Uncompressed IPv6, as some writers print it: matching must not depend on the text form.
+    else internal.push(`fd00:0:0:0:0:0:${Math.floor(random() * 65535).toString(16)}:${(1 + i).toString(16)}`);
+  }
+  const external = [
+    '8.8.8.8',
+    '1.1.1.1',
+    '52.94.1.10', // excluded destination range in some configs
+    '203.0.113.7',
+    '198.51.100.23',
+    '100.64.3.3',
+    '2600:1f18::10',
+    '2001:db8:ffff::1',
+    ...Array.from({ length: 30 }, (_, i) => `54.${i}.${(i * 7) % 256}.${((i * 13) % 254) + 1}`),
+  ];
+  return { internal, external };
+}
+
+/**
+ * Flow records over [T0, T0 + hours h): internal->external REJECTs (mostly), ACCEPTs,
+ * internal->internal, inbound, NODATA, and SKIPDATA when asked; plus records exactly on the
+ * window boundaries.
+ */
+function generate(
+  seed: number,
+  options: { records: number; hours: number; internal: number; skipData?: number[] },
+): FlowRecord[] {
+  const random = seededRandom(seed);
+  const { internal, external } = pools(random, options.internal);
+  const records: FlowRecord[] = [];
+  const eni = (src: string): string =>
+    `eni-${(src.length * 7919 + src.charCodeAt(src.length - 1)).toString(16)}`;
+  const flow = (start: number, src: string, dst: string, action: string): FlowRecord => ({
+    start,
+    srcaddr: src,
+    dstaddr: dst,
+    dstport: String(pick(random, [443, 80, 53, 22, 3389, 8080])),
+    protocol: String(pick(random, [6, 6, 6, 17])),
+    action,
+    logStatus: 'OK',
+    interfaceId: `${eni(src)}${random() < 0.1 ? 'b' : ''}`,
+  });
+  const sameFamily = (src: string, list: string[]): string[] =>
+    list.filter((a) => a.includes(':') === src.includes(':'));
+  for (let i = 0; i < options.records; i += 1) {
+    const start = Math.floor((T0 + random() * options.hours * HOUR) / 1000);
+    const src = pick(random, internal);
+    const r = random();
+    if (r < 0.6) records.push(flow(start, src, pick(random, sameFamily(src, external)), 'REJECT'));
+    else if (r < 0.7) records.push(flow(start, src, pick(random, sameFamily(src, external)), 'ACCEPT'));
+    else if (r < 0.8) records.push(flow(start, src, pick(random, sameFamily(src, internal)), 'REJECT'));
+    else if (r < 0.9) records.push(flow(start, pick(random, sameFamily(src, external)), src, 'REJECT'));
+    else records.push({ ...flow(start, '-', '-', '-'), dstport: '-', protocol: '-', logStatus: 'NODATA' });
+  }
+  // Boundary records: the first and last second of every window, and the first second after.
+  for (let h = 0; h <= options.hours; h += 1) {
+    const edge = (T0 + h * HOUR) / 1000;
+    records.push(flow(edge, internal[0]!, '8.8.8.8', 'REJECT'));
+    records.push(flow(edge - 1, internal[0]!, '1.1.1.1', 'REJECT'));
+  }
+  for (const hour of options.skipData ?? []) {
+    for (let k = 0; k < 3; k += 1) {
+      records.push({
+        ...flow(Math.floor((T0 + hour * HOUR) / 1000) + 100 * k, '-', '-', '-'),
+        dstport: '-',
+        protocol: '-',
+        logStatus: 'SKIPDATA',
+      });
+    }
+  }
+  return records;
+}
+
+function toEvents(records: readonly FlowRecord[], format: readonly FlowLogField[] | undefined): LogEvent[] {
+  return records.map((r) => ({
+    timestamp: r.start * 1000,
+    message: render(r, format),
+    logStream: r.interfaceId,
+  }));
+}
+
+const inWindow = (r: FlowRecord, w: Window): boolean => r.start * 1000 >= w.start && r.start * 1000 < w.end;
+
+function directCounts(
+  records: readonly FlowRecord[],
+  window: Window,
+  config: DetectorConfig,
+  hasStatus = true,
+) {
+  const filter = new EgressFilter(config);
+  const counts = new Map<string, number>();
+  const destinations = new Map<string, Set<string>>();
+  let skipped = 0;
+  for (const r of records) {
+    if (!inWindow(r, window)) continue;
+    if (r.logStatus === 'SKIPDATA') skipped += 1;
+    if ((hasStatus && r.logStatus !== 'OK') || r.action !== 'REJECT' || !filter.counts(r.srcaddr, r.dstaddr))
+      continue;
+    counts.set(r.srcaddr, (counts.get(r.srcaddr) ?? 0) + 1);
+    destinations.set(r.srcaddr, (destinations.get(r.srcaddr) ?? new Set()).add(r.dstaddr));
+  }
+  const unique = new Map([...destinations].map(([src, set]) => [src, set.size]));
+  return { counts, unique, skipped: hasStatus ? skipped : 0 };
+}
+
+function directDetails(
+  records: readonly FlowRecord[],
+  window: Window,
+  config: DetectorConfig,
+  srcIp: string,
+  top = 10,
+): AlertDetails {
+  const filter = new EgressFilter(config);
+  const destinations = new Map<string, DestinationCount>();
+  const interfaces = new Set<string>();
+  for (const r of records) {
+    if (!inWindow(r, window) || r.logStatus !== 'OK' || r.action !== 'REJECT' || r.srcaddr !== srcIp)
+      continue;
+    if (!filter.counts(r.srcaddr, r.dstaddr)) continue;
+    const key = `${r.dstaddr}/${r.dstport}/${r.protocol}`;
+    const existing = destinations.get(key);
+    if (existing) existing.count += 1;
+    else
+      destinations.set(key, {
+        address: r.dstaddr,
+        port: Number(r.dstport),
+        protocol: Number(r.protocol),
+        count: 1,
+      });
+    interfaces.add(r.interfaceId);
+  }
+  const sorted = [...destinations.values()].sort(
+    (a, b) =>
+      b.count - a.count ||
+      a.address.localeCompare(b.address) ||
+      a.port! - b.port! ||
+      a.protocol! - b.protocol!,
+  );
+  return {
+    topDestinations: sorted.slice(0, top),
+    totalDestinations: sorted.length,
+    interfaceIds: [...interfaces].sort(),
+  };
+}
+
+describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () => {
+  let server: LocalLogsInsights;
+  let client: CloudWatchLogsClient;
+  const sleeps: number[] = [];
+
+  const source = (
+    config: DetectorConfig,
+    groups: string[],
+    extra: Partial<LogsInsightsFlowSourceOptions> = {},
+  ): LogsInsightsFlowSource =>
+    new LogsInsightsFlowSource({
+      client,
+      logGroupIdentifiers: groups,
+      config,
+      pollIntervalMs: 5,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+      },
+      random: () => 0.5,
+      ...extra,
+    });
+  const deadline = (): number => Date.now() + 60_000;
+
+  beforeAll(async () => {
+    server = await startLocalLogsInsights();
+    // maxAttempts 1: the SDK's own retries would hide what the adapter does about throttling.
+    client = new CloudWatchLogsClient({ ...server.clientConfig(), maxAttempts: 1 });
+  });
+
+  afterAll(async () => {
+    client.destroy();
+    await server.stop();
+  });
+
+  beforeEach(() => {
+    server.resetCounters();
+    sleeps.length = 0;
+  });
+
+  describe('default format over two log groups (one named by ARN)', () => {
+    const input: DetectorConfigInput = {
+      internalCidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fd00::/8'],
+      excludeSourceCidrs: ['10.255.0.0/16'],
+      excludeDestinationCidrs: ['52.94.0.0/16'],
+    };
+    const config = resolveDetectorConfig(input);
+    const records = generate(1, { records: 2400, hours: 3, internal: 100, skipData: [1] });
+    const half = Math.floor(records.length / 2);
+
+    beforeAll(() => {
+      server.seed(GROUP_A, toEvents(records.slice(0, half), undefined));
+      server.seed(GROUP_B, toEvents(records.slice(half), undefined));
+    });
+
+    it.each([0, 1, 2])('countWindow(window %i) equals the direct count', async (hour) => {
+      // Prepare
+      const window = windowAt(T0 + hour * HOUR, config);
+      const expected = directCounts(records, window, config);
+      // Act
+      const result = await source(config, [GROUP_A, GROUP_B_ARN]).countWindow(window, deadline());
+      // Assess
+      expect(expected.counts.size).toBeGreaterThan(40);
+      expect(result.counts).toEqual(expected.counts);
+      expect(result.uniqueDestinations).toEqual(expected.unique);
+      expect(result.skippedRecords).toBe(expected.skipped);
+      expect(result.complete).toBe(expected.skipped === 0);
+      expect(result.windowStart).toBe(window.start);
+      expect(result.stats.queries).toBe(1);
+      expect(result.stats.bytesScanned).toBeGreaterThan(0);
+      expect(result.stats.recordsScanned).toBeGreaterThan(result.stats.recordsMatched);
+      // The StartQuery range is [start, end - 1 s], inclusive seconds.
+      const started = server.startedQueries[0]!;
+      expect([started.startTime, started.endTime]).toEqual([window.start / 1000, window.end / 1000 - 1]);
+      expect(started.logGroupNames).toEqual([GROUP_A, GROUP_B]);
+      expect(started.limit).toBe(10_000);
+    });
+
+    it('marks the window with SKIPDATA records incomplete', async () => {
+      const result = await source(config, [GROUP_A, GROUP_B]).countWindow(
+        windowAt(T0 + HOUR, config),
+        deadline(),
+      );
+      expect(result.complete).toBe(false);
+      expect(result.skippedRecords).toBe(3);
+      expect(result.counts.has('-')).toBe(false);
+    });
+
+    it('counts a boundary record in the window holding its start only', async () => {
+      const boundarySource = records.find(
+        (r) => r.start * 1000 === T0 + HOUR && r.dstaddr === '8.8.8.8',
+      )!.srcaddr;
+      const first = await source(config, [GROUP_A, GROUP_B]).countWindow(windowAt(T0, config), deadline());
+      const second = await source(config, [GROUP_A, GROUP_B]).countWindow(
+        windowAt(T0 + HOUR, config),
+        deadline(),
+      );
+      const all = directCounts(records, { start: T0, end: T0 + 2 * HOUR }, config);
+      expect((first.counts.get(boundarySource) ?? 0) + (second.counts.get(boundarySource) ?? 0)).toBe(
+        all.counts.get(boundarySource),
+      );
+    });
+
+    it('returns details equal to a direct computation, IPv6 sources matched whatever their text form', async () => {
+      // Prepare
+      const window = windowAt(T0 + 2 * HOUR, config);
+      const { counts } = directCounts(records, window, config);
+      const busiest = [...counts].sort((a, b) => b[1] - a[1]).map(([src]) => src);
+      const v6 = busiest.filter((s) => s.includes(':')).slice(0, 2);
+      const asked = [...busiest.filter((s) => !s.includes(':')).slice(0, 3), ...v6, '10.200.200.200'];
+      expect(v6.length).toBe(2);
+      // Act
+      const details = await source(config, [GROUP_A, GROUP_B]).details(window, asked, deadline());
+      // Assess
+      expect([...details.keys()]).toEqual(asked);
+      for (const src of asked) expect(details.get(src)).toEqual(directDetails(records, window, config, src));
+      expect(details.get(asked[0]!)!.topDestinations.length).toBeGreaterThan(1);
+      expect(details.get('10.200.200.200')).toEqual({
+        topDestinations: [],
+        totalDestinations: 0,
+        interfaceIds: [],
+      });
+    });
+
+    it('returns per-window history in order, sliced across queries, with SKIPDATA windows incomplete', async () => {
+      // Act: two windows per query, so the three windows take two slices.
+      const result = await source(config, [GROUP_A, GROUP_B], { historySliceWindows: 2 }).history(
+        T0,
+        T0 + 3 * HOUR,
+        deadline(),
+      );
+      // Assess
+      expect(result.windows.map((w) => w.windowStart)).toEqual([T0, T0 + HOUR, T0 + 2 * HOUR]);
+      for (const w of result.windows) {
+        const expected = directCounts(records, windowAt(w.windowStart, config), config);
+        expect(w.counts).toEqual(expected.counts);
+        expect(w.complete).toBe(expected.skipped === 0);
+      }
+      expect(result.windows.map((w) => w.complete)).toEqual([true, false, true]);
+      expect(result.stats.queries).toBe(2);
+      expect(server.startedQueries.map((q) => [q.startTime, q.endTime])).toEqual([
+        [T0 / 1000, (T0 + 2 * HOUR) / 1000 - 1],
+        [(T0 + 2 * HOUR) / 1000, (T0 + 3 * HOUR) / 1000 - 1],
+      ]);
+    });
+  });
+
+  describe('custom formats', () => {
+    it.each([
+      ['with log-status', CUSTOM_FORMAT, '/vpc/custom-full', true],
+      ['without log-status', CUSTOM_FORMAT_WITHOUT_STATUS, '/vpc/custom-short', false],
+    ])('countWindow and details equal the direct count (%s)', async (_label, format, group, hasStatus) => {
+      // Prepare
+      const config = resolveDetectorConfig({
+        flowLogFormat: format,
+        internalCidrs: ['10.0.0.0/8', '192.168.0.0/16', 'fd00::/8', '172.16.0.0/12'],
+      });
+      const records = generate(2, { records: 800, hours: 1, internal: 50, skipData: [0] });
+      server.seed(group, toEvents(records, parseFlowLogFormat(format)));
+      const window = windowAt(T0, config);
+      const expected = directCounts(records, window, config, hasStatus);
+      const flows = source(config, [group]);
+      // Act
+      const result = await flows.countWindow(window, deadline());
+      // Assess
+      expect(expected.counts.size).toBeGreaterThan(20);
+      expect(result.counts).toEqual(expected.counts);
+      expect(result.uniqueDestinations).toEqual(expected.unique);
+      // Without log-status SKIPDATA cannot be seen: documented, and the window reads complete.
+      expect(result.complete).toBe(!hasStatus);
+      expect(server.startedQueries[0]!.queryString.startsWith('parse @message "*')).toBe(true);
+
+      const top = [...expected.counts].sort((a, b) => b[1] - a[1])[0]![0];
+      const details = await flows.details(window, [top], deadline());
+      expect(details.get(top)).toEqual(directDetails(records, window, config, top));
+    });
+  });
+
+  describe('row limit: split by source CIDR halves, never truncated', () => {
+    const config = resolveDetectorConfig({
+      internalCidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fd00::/8'],
+    });
+    const records = generate(3, { records: 600, hours: 1, internal: 200 });
+    const group = '/vpc/many-sources';
+    beforeAll(() => server.seed(group, toEvents(records, undefined)));
+
+    it('merges split count queries into the exact counts (rowLimit 20, a hundred sources)', async () => {
+      // Prepare
+      const window = windowAt(T0, config);
+      const expected = directCounts(records, window, config);
+      expect(expected.counts.size).toBeGreaterThan(100);
+      // Act
+      const result = await source(config, [group], { rowLimit: 20 }).countWindow(window, deadline());
+      // Assess
+      expect(result.counts).toEqual(expected.counts);
+      expect(result.uniqueDestinations).toEqual(expected.unique);
+      const started = server.startedQueries;
+      expect(result.stats.queries).toBe(started.length);
+      expect(started.length).toBeGreaterThan(8);
+      expect(started.every((q) => q.limit === 20)).toBe(true);
+      // The first query was full; the split queries narrowed the source to CIDR halves.
+      expect(started[0]!.rowCount).toBe(20);
+      expect(started.some((q) => q.queryString.includes('isIpInSubnet(srcAddr, "10.0.0.0/9")'))).toBe(true);
+      // Every later query is narrowed: a CIDR, minus the parts already queried separately.
+      for (const q of started.slice(1)) {
+        expect(q.queryString).toMatch(
+          /and isIpInSubnet\(srcAddr, "[0-9a-f:.]+\/\d+"\)( and not isIpInSubnet\(srcAddr, "[0-9a-f:.]+\/\d+"\))*\) \| stats /,
+        );
+      }
+      // Statistics are summed over all the queries of the call (each scans the whole window).
+      const scannedPerQuery = records.filter((r) => inWindow(r, window)).length;
+      expect(result.stats.recordsScanned).toBe(started.length * scannedPerQuery);
+    });
+
+    it('splits IPv6 sources of one /64 in a few queries, not one level per bit', async () => {
+      // Prepare: 90 hosts of one /64 inside fd00::/8; halving from /8 would need 100+ levels.
+      const hosts: FlowRecord[] = Array.from({ length: 90 }, (_, i) => ({
+        start: T0 / 1000 + i,
+        srcaddr: `fd00:0:0:1:${(0x1000 + i * 677).toString(16)}:0:0:${(i + 1).toString(16)}`,
+        dstaddr: '2600:1f18::10',
+        dstport: '443',
+        protocol: '6',
+        action: 'REJECT',
+        logStatus: 'OK',
+        interfaceId: 'eni-v6',
+      }));
+      server.seed('/vpc/ipv6-hosts', toEvents(hosts, undefined));
+      const v6Config = resolveDetectorConfig({ internalCidrs: ['fd00::/8'] });
+      const window = windowAt(T0, v6Config);
+      // Act
+      const result = await source(v6Config, ['/vpc/ipv6-hosts'], { rowLimit: 20 }).countWindow(
+        window,
+        deadline(),
+      );
+      // Assess
+      expect(result.counts).toEqual(directCounts(hosts, window, v6Config).counts);
+      expect(result.counts.size).toBe(90);
+      expect(result.stats.queries).toBeLessThan(30);
+    });
+
+    it('splits history the same way', async () => {
+      const result = await source(config, [group], { rowLimit: 20 }).history(T0, T0 + HOUR, deadline());
+      expect(result.windows).toHaveLength(1);
+      expect(result.windows[0]!.counts).toEqual(directCounts(records, windowAt(T0, config), config).counts);
+      expect(result.stats.queries).toBeGreaterThan(1);
+    });
+
+    it('splits details by source list, then by destination space for one busy source', async () => {
+      // Prepare: one source with 120 distinct destinations in the window, plus ordinary ones.
+      const busy = '10.77.0.1';
+      const busyRecords: FlowRecord[] = Array.from({ length: 240 }, (_, i) => ({
+        start: T0 / 1000 + i,
+        srcaddr: busy,
+        dstaddr: `${i % 120 < 60 ? 54 : 185}.${i % 120}.0.1`,
+        dstport: '443',
+        protocol: '6',
+        action: 'REJECT',
+        logStatus: 'OK',
+        interfaceId: 'eni-busy',
+      }));
+      const busyGroup = '/vpc/busy-source';
+      server.seed(busyGroup, toEvents([...records, ...busyRecords], undefined));
+      const all = [...records, ...busyRecords];
+      const window = windowAt(T0, config);
+      const others = [...directCounts(records, window, config).counts.keys()].slice(0, 30);
+      // Act
+      const details = await source(config, [busyGroup], { rowLimit: 50 }).details(
+        window,
+        [busy, ...others],
+        deadline(),
+      );
+      // Assess
+      expect(details.get(busy)).toEqual(directDetails(all, window, config, busy));
+      expect(details.get(busy)!.totalDestinations).toBe(120);
+      for (const src of others) expect(details.get(src)).toEqual(directDetails(all, window, config, src));
+      expect(
+        server.startedQueries.some((q) => q.queryString.includes('isIpInSubnet(dstAddr, "0.0.0.0/1")')),
+      ).toBe(true);
+    });
+
+    it('throws RowLimitExceededError when a single destination still overflows', async () => {
+      const scanned: FlowRecord[] = Array.from({ length: 30 }, (_, i) => ({
+        start: T0 / 1000 + i,
+        srcaddr: '10.66.0.1',
+        dstaddr: '93.184.216.34',
+        dstport: String(1000 + i),
+        protocol: '6',
+        action: 'REJECT',
+        logStatus: 'OK',
+        interfaceId: 'eni-scan',
+      }));
+      server.seed('/vpc/port-scan', toEvents(scanned, undefined));
+      const error = await source(config, ['/vpc/port-scan'], { rowLimit: 10 })
+        .details(windowAt(T0, config), ['10.66.0.1'], deadline())
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RowLimitExceededError);
+      expect((error as RowLimitExceededError).cidr).toBe('93.184.216.34/32');
+      expect((error as Error).message).toMatch(
+        /narrowed to 93\.184\.216\.34\/32 reached the row limit of 10 rows/,
+      );
+    });
+
+    it('splits a window of more than 10,000 sources at the real page size', async () => {
+      // Prepare: 10,400 sources, half in each internal range, one record each.
+      const bigConfig = resolveDetectorConfig({ internalCidrs: ['10.0.0.0/8', '192.168.0.0/16'] });
+      const big: FlowRecord[] = Array.from({ length: 10_400 }, (_, i) => ({
+        start: T0 / 1000 + (i % 3600),
+        srcaddr:
+          i % 2 === 0
+            ? `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`
+            : `192.168.${(i >> 8) & 255}.${i & 255}`,
+        dstaddr: '8.8.4.4',
+        dstport: '53',
+        protocol: '17',
+        action: 'REJECT',
+        logStatus: 'OK',
+        interfaceId: 'eni-big',
+      }));
+      server.seed('/vpc/big', toEvents(big, undefined));
+      const window = windowAt(T0, bigConfig);
+      const expected = directCounts(big, window, bigConfig).counts;
+      // Act
+      const result = await source(bigConfig, ['/vpc/big']).countWindow(window, deadline());
+      // Assess
+      expect(expected.size).toBeGreaterThan(10_000);
+      expect(result.counts).toEqual(expected);
+      expect(server.startedQueries.map((q) => q.rowCount)).toEqual([10_000, 5_200, 5_200]);
+      expect(result.stats.queries).toBe(3);
+    }, 60_000);
+  });
+
+  describe('failures', () => {
+    const config = resolveDetectorConfig({});
+    const group = '/vpc/failures';
+    const window = windowAt(T0, config);
+    beforeAll(() =>
+      server.seed(group, toEvents(generate(4, { records: 200, hours: 1, internal: 20 }), undefined)),
+    );
+
+    it.each(['Failed', 'Cancelled', 'Timeout', 'Unknown'] as const)(
+      'a query ending %s raises QueryFailedError naming the query, status, window and kind',
+      async (status) => {
+        server.endNextQueriesWith(status);
+        const error = await source(config, [group])
+          .countWindow(window, deadline())
+          .catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(QueryFailedError);
+        const failed = error as QueryFailedError;
+        expect(failed.queryId).toBe(server.startedQueries[0]!.queryId);
+        expect(failed.status).toBe(status);
+        expect(failed.kind).toBe('count');
+        expect(failed.window).toEqual(window);
+        expect(failed.message).toContain('2026-11-27T10:00:00Z');
+      },
+    );
+
+    it('retries LimitExceededException with growing backoff and then succeeds', async () => {
+      server.injectErrors('StartQuery', 'LimitExceededException', 3);
+      const result = await source(config, [group], { retryBaseDelayMs: 100 }).countWindow(window, deadline());
+      expect(result.counts.size).toBeGreaterThan(0);
+      expect(server.callCounts.StartQuery).toBe(4);
+      // random() = 0.5: equal jitter gives 3/4 of 100, 200, 400 ms.
+      expect(sleeps.slice(0, 3)).toEqual([75, 150, 300]);
+    });
+
+    it('retries ThrottlingException and ServiceUnavailableException on GetQueryResults', async () => {
+      server.injectErrors('GetQueryResults', 'ThrottlingException', 1);
+      server.injectErrors('GetQueryResults', 'ServiceUnavailableException', 1);
+      const result = await source(config, [group], { retryBaseDelayMs: 100 }).countWindow(window, deadline());
+      expect(result.counts.size).toBeGreaterThan(0);
+      expect(server.queriesStarted).toBe(1);
+    });
+
+    it('gives up with QueryThrottledError when the next retry would pass the deadline', async () => {
+      server.injectErrors('StartQuery', 'LimitExceededException', 1000);
+      let clock = Date.now();
+      const flows = source(config, [group], {
+        retryBaseDelayMs: 1000,
+        now: () => clock,
+        sleep: async (ms) => {
+          clock += ms;
+        },
+      });
+      const error = await flows.countWindow(window, clock + 10_000).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(QueryThrottledError);
+      expect((error as QueryThrottledError).attempts).toBe(4); // 750 + 1500 + 3000 ms slept, 6000 would pass
+      expect(server.callCounts.StartQuery).toBe(4);
+      server.resetCounters(); // drop the remaining injected errors
+    });
+
+    it('stops a started query when polling is throttled past the deadline', async () => {
+      server.injectErrors('GetQueryResults', 'ThrottlingException', 1000);
+      let clock = Date.now();
+      const flows = source(config, [group], {
+        retryBaseDelayMs: 1000,
+        now: () => clock,
+        sleep: async (ms) => {
+          clock += ms;
+        },
+      });
+      const error = await flows.countWindow(window, clock + 10_000).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(QueryThrottledError);
+      expect((error as QueryThrottledError).operation).toBe('GetQueryResults');
+      expect(server.callCounts.StopQuery).toBe(1);
+      expect(server.startedQueries[0]!.status).toBe('Cancelled');
+      server.resetCounters();
+    });
+
+    it('does not retry other errors', async () => {
+      await expect(
+        source(config, ['/vpc/no-such-group']).countWindow(window, deadline()),
+      ).rejects.toMatchObject({
+        name: 'ResourceNotFoundException',
+      });
+      expect(server.callCounts.StartQuery).toBe(1);
+    });
+  });
+
+  describe('deadline', () => {
+    it('stops a query still running at the deadline and raises QueryTimeoutError', async () => {
+      // Prepare: an endpoint whose queries stay Running for 1,000 polls.
+      const slow = await startLocalLogsInsights({ runningPolls: 1000 });
+      const slowClient = new CloudWatchLogsClient({ ...slow.clientConfig(), maxAttempts: 1 });
+      try {
+        slow.seed('/vpc/slow', toEvents(generate(5, { records: 50, hours: 1, internal: 5 }), undefined));
+        const config = resolveDetectorConfig({});
+        let clock = T0 + 2 * HOUR;
+        const polls: number[] = [];
+        const flows = new LogsInsightsFlowSource({
+          client: slowClient,
+          logGroupIdentifiers: ['/vpc/slow'],
+          config,
+          now: () => clock,
+          sleep: async (ms) => {
+            polls.push(ms);
+            clock += ms;
+          },
+        });
+        // Act
+        const error = await flows.countWindow(windowAt(T0, config), clock + 20_000).catch((e: unknown) => e);
+        // Assess
+        expect(error).toBeInstanceOf(QueryTimeoutError);
+        const timeout = error as QueryTimeoutError;
+        expect(timeout.queryId).toBe(slow.startedQueries[0]!.queryId);
+        expect(timeout.lastStatus).toBe('Running');
+        expect(timeout.message).toContain('2026-11-27T10:00:00Z');
+        expect(slow.callCounts.StopQuery).toBe(1);
+        expect(slow.startedQueries[0]!.status).toBe('Cancelled');
+        // Polls back off 1 s, 1.5 s, 2.25 s ... capped at 5 s, and the last wait ends at the deadline.
+        expect(polls.slice(0, 4)).toEqual([1000, 1500, 2250, 3375]);
+        expect(Math.max(...polls)).toBe(5000);
+        expect(polls.reduce((a, b) => a + b, 0)).toBe(20_000);
+      } finally {
+        slowClient.destroy();
+        await slow.stop();
+      }
+    });
+  });
+});

@@ -1,0 +1,366 @@
+import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
+import { QueryInjectionError, QueryTooLongError } from '../../lambda/adapters/errors';
+import {
+  FlowQueryBuilder,
+  MAX_QUERY_LENGTH,
+  queryTimeRange,
+  splitCidr,
+  splitNarrowing,
+  type Narrowing,
+  validatedCidr,
+  validatedIp,
+} from '../../lambda/adapters/logs-insights-query';
+import { resolveDetectorConfig, type DetectorConfigInput } from '../../lambda/core';
+
+const builder = (input: DetectorConfigInput = {}): FlowQueryBuilder =>
+  new FlowQueryBuilder(resolveDetectorConfig(input));
+
+/** A config that bypasses the zod schema, as a hand-built or tampered config would. */
+const rawBuilder = (overrides: Record<string, unknown>): FlowQueryBuilder =>
+  new FlowQueryBuilder({ ...resolveDetectorConfig({}), ...overrides } as never);
+
+/**
+ * Every quoted literal in an emitted query must be one this module produces: a canonical CIDR,
+ * a plain IPv4 address, a status keyword, or the parse glob. Outside the quotes only identifiers,
+ * operators and punctuation of the query language may appear.
+ */
+function expectOnlySafeText(query: string): void {
+  const literals = query.match(/"[^"]*"/g) ?? [];
+  for (const literal of literals) {
+    expect(literal).toMatch(/^"([0-9a-f:.]+\/\d{1,3}|\d{1,3}(\.\d{1,3}){3}|REJECT|OK|SKIPDATA|\*( \*)*)"$/);
+  }
+  const outside = query.replace(/"[^"]*"/g, '""');
+  expect(outside).toMatch(/^[A-Za-z0-9@_ (),|*=[\]"]+$/);
+  expect(outside).not.toContain('`');
+  expect(outside).not.toContain('#');
+}
+
+describe('FlowQueryBuilder, default (v2) format', () => {
+  it('counts REJECT/OK internal->external records per source and surfaces SKIPDATA under one group', () => {
+    // Act
+    const query = builder().countQuery();
+    // Assess
+    expect(query).toBe(
+      'filter logStatus = "SKIPDATA" or (action = "REJECT" and logStatus = "OK" and ' +
+        '(isIpInSubnet(srcAddr, "10.0.0.0/8") or isIpInSubnet(srcAddr, "172.16.0.0/12") or ' +
+        'isIpInSubnet(srcAddr, "192.168.0.0/16")) and not isIpInSubnet(dstAddr, "10.0.0.0/8") and ' +
+        'not isIpInSubnet(dstAddr, "172.16.0.0/12") and not isIpInSubnet(dstAddr, "192.168.0.0/16")) | ' +
+        'stats count(*) as blockedCount, count_distinct(dstAddr) as uniqueDestinations by srcAddr',
+    );
+    expect(query).not.toContain('parse');
+    expectOnlySafeText(query);
+  });
+
+  it('adds exclusions as negated subnet tests on the right field', () => {
+    const query = builder({
+      excludeSourceCidrs: ['10.9.0.0/16'],
+      excludeDestinationCidrs: ['52.94.0.0/16', '2600:1f00::/24'],
+    }).countQuery();
+    expect(query).toContain('and not isIpInSubnet(srcAddr, "10.9.0.0/16")');
+    expect(query).toContain('and not isIpInSubnet(dstAddr, "52.94.0.0/16")');
+    expect(query).toContain('and not isIpInSubnet(dstAddr, "2600:1f00::/24")');
+    expectOnlySafeText(query);
+  });
+
+  it('puts IPv6 ranges in canonical text', () => {
+    const query = builder({ internalCidrs: ['10.0.0.0/8', 'FD00:0:0::/8', '2001:DB8:0::/32'] }).countQuery();
+    expect(query).toContain('isIpInSubnet(srcAddr, "fd00::/8")');
+    expect(query).toContain('not isIpInSubnet(dstAddr, "2001:db8::/32")');
+    expect(query).not.toMatch(/DB8|FD00/);
+  });
+
+  it('builds the history query with one bin per window', () => {
+    const query = builder({ windowMinutes: 15 }).historyQuery();
+    expect(query).toMatch(/^filter logStatus = "SKIPDATA" or \(action = "REJECT"/);
+    expect(query).toMatch(/\| stats count\(\*\) as blockedCount by bin\(15m\) as windowBin, srcAddr$/);
+  });
+
+  it('builds the details query for IPv4 sources by text and IPv6 sources by /128', () => {
+    const query = builder({ internalCidrs: ['10.0.0.0/8', 'fd00::/8'] }).detailsQuery([
+      '10.0.0.1',
+      '10.0.0.2',
+      'fd00:0:0:0::1',
+    ]);
+    expect(query).toContain(
+      'and (srcAddr in ["10.0.0.1", "10.0.0.2"] or isIpInSubnet(srcAddr, "fd00::1/128"))',
+    );
+    expect(query).toMatch(
+      /\| stats count\(\*\) as n by srcAddr, dstAddr, dstPort, protocol, interfaceId \| sort n desc$/,
+    );
+    // Details describe what was counted: no SKIPDATA group.
+    expect(query).not.toContain('SKIPDATA');
+    expectOnlySafeText(query);
+  });
+
+  it('puts the narrowing inside the counting part so narrowed queries still report SKIPDATA', () => {
+    const query = builder().countQuery({ field: 'srcAddr', cidr: '10.0.0.0/9' });
+    expect(query).toMatch(
+      /^filter logStatus = "SKIPDATA" or \(.* and isIpInSubnet\(srcAddr, "10\.0\.0\.0\/9"\)\) \| stats /,
+    );
+    const details = builder().detailsQuery(['10.0.0.1'], { field: 'dstAddr', cidr: '128.0.0.0/1' });
+    expect(details).toContain('and isIpInSubnet(dstAddr, "128.0.0.0/1") and (srcAddr in ["10.0.0.1"])');
+  });
+});
+
+describe('FlowQueryBuilder, custom formats', () => {
+  it('parses @message with one glob per field, named like the auto-discovered fields', () => {
+    const b = builder({
+      flowLogFormat:
+        '${version} ${vpc-id} ${interface-id} ${srcaddr} ${dstaddr} ${dstport} ${protocol} ${start} ${action} ${log-status} ${pkt-srcaddr}',
+    });
+    const query = b.countQuery();
+    expect(
+      query.startsWith(
+        'parse @message "* * * * * * * * * * *" as version, vpcId, interfaceId, srcAddr, dstAddr, dstPort, ' +
+          'protocol, startTime, action, logStatus, pktSrcaddr | filter logStatus = "SKIPDATA" or (',
+      ),
+    ).toBe(true);
+    expect(b.customFormat).toBe(true);
+    expectOnlySafeText(query);
+  });
+
+  it('drops the log-status terms and missing detail columns when the format lacks them', () => {
+    const b = builder({ flowLogFormat: 'srcaddr dstaddr action start' });
+    const count = b.countQuery();
+    expect(count).not.toContain('logStatus');
+    expect(count).toMatch(
+      /^parse @message "\* \* \* \*" as srcAddr, dstAddr, action, startTime \| filter action = "REJECT" and \(/,
+    );
+    expect(b.detailsQuery(['10.1.2.3'])).toMatch(
+      /stats count\(\*\) as n by srcAddr, dstAddr \| sort n desc$/,
+    );
+    expect(b.fields).toEqual({ srcAddr: 'srcAddr', dstAddr: 'dstAddr', action: 'action' });
+  });
+});
+
+describe('injection attempts are rejected before any query is built', () => {
+  it.each([
+    ['internalCidrs', ['10.0.0.0/8") | stats count(*) by @message #']],
+    ['internalCidrs', ['10.0.0.0/8" or "1"="1']],
+    ['internalCidrs', ['10.0.0.1/8']],
+    ['excludeSourceCidrs', ['10.0.0.0/8\n| display @message']],
+    ['excludeDestinationCidrs', ['::/0") or isIpInSubnet(srcAddr, "::/0']],
+    ['internalCidrs', [42]],
+    ['flowLogFormat', 'version src`addr dstaddr action start'],
+    ['flowLogFormat', 'srcaddr dstaddr action start `@message`'],
+    ['flowLogFormat', 'srcaddr dstaddr action start" | filter 1=1 #'],
+  ])('config %s = %j', (field, value) => {
+    expect(() => rawBuilder({ [field]: value })).toThrow(QueryInjectionError);
+  });
+
+  it.each([
+    '10.0.0.1"] or action = "ACCEPT',
+    "10.0.0.1'",
+    '10.0.0.1" | stats count(*) by @message',
+    '0x0a.0.0.1',
+    '010.0.0.1',
+    '10.1',
+    'fe80::1%eth0',
+    '::ffff:10.0.0.1"',
+    '',
+    '-',
+  ])('details source %j', (srcIp) => {
+    const b = builder();
+    expect(() => b.detailsQuery(['10.0.0.9', srcIp])).toThrow(QueryInjectionError);
+    expect(() => b.detailsQueries([srcIp])).toThrow(QueryInjectionError);
+  });
+
+  it('rejects a narrowing CIDR that is not canonical text', () => {
+    expect(() => builder().countQuery({ field: 'srcAddr', cidr: '10.0.0.0/9") or ("' })).toThrow(
+      QueryInjectionError,
+    );
+  });
+
+  it('names the rejected value in the error', () => {
+    expect(() => validatedIp('10.0.0.1" or 1=1')).toThrow(/IP address "10\.0\.0\.1\\" or 1=1"/);
+    expect(() => validatedCidr('10.0.0.0/33')).toThrow(/CIDR "10\.0\.0\.0\/33"/);
+  });
+
+  it('never emits unvalidated text for arbitrary source strings (property)', () => {
+    const b = builder({ internalCidrs: ['10.0.0.0/8', 'fd00::/8'] });
+    const candidate = fc.oneof(
+      fc.string(),
+      fc.ipV4().map((ip) => `${ip}${'"'}`),
+      fc.ipV4(),
+      fc.ipV6(),
+      fc.ipV4Extended(),
+    );
+    fc.assert(
+      fc.property(fc.array(candidate, { minLength: 1, maxLength: 5 }), (srcIps) => {
+        let query: string;
+        try {
+          query = b.detailsQuery(srcIps);
+        } catch (error) {
+          expect(error).toBeInstanceOf(QueryInjectionError);
+          return;
+        }
+        expectOnlySafeText(query);
+      }),
+    );
+  });
+});
+
+describe('the 10,000-character bound', () => {
+  it('cuts a long source list into details queries that each fit, keeping every source once', () => {
+    // Prepare
+    const b = builder({ internalCidrs: ['10.0.0.0/8', 'fd00::/8'] });
+    const v4 = Array.from({ length: 1500 }, (_, i) => `10.${i >> 8}.${i & 255}.7`);
+    const v6 = Array.from({ length: 300 }, (_, i) => `fd00::${i.toString(16)}:1`);
+    const sources = [...v4, ...v6];
+    // Act
+    const chunks = b.detailsQueries(sources);
+    // Assess
+    expect(chunks.length).toBeGreaterThan(2);
+    for (const chunk of chunks) {
+      expect(chunk.query.length).toBeLessThanOrEqual(MAX_QUERY_LENGTH);
+      expect(chunk.query).toBe(b.detailsQuery(chunk.srcIps));
+    }
+    expect(chunks.flatMap((c) => c.srcIps)).toEqual(sources);
+    // Chunks are filled, not cut early: adding the next source would overflow.
+    const first = chunks[0]!;
+    expect(() => b.detailsQuery([...first.srcIps, chunks[1]!.srcIps[0]!])).toThrow(QueryTooLongError);
+  });
+
+  it('refuses CIDR lists too long for any query, at construction', () => {
+    const internalCidrs = Array.from({ length: 150 }, (_, i) => `10.${i}.0.0/16`);
+    expect(() => builder({ internalCidrs })).toThrow(QueryTooLongError);
+    expect(() => builder({ internalCidrs })).toThrow(
+      /150 internal, 0 excluded source and 0 excluded destination CIDRs/,
+    );
+  });
+
+  it('returns no details query for no sources', () => {
+    expect(builder().detailsQueries([])).toEqual([]);
+  });
+});
+
+describe('splitCidr', () => {
+  it.each([
+    ['10.0.0.0/8', ['10.0.0.0/9', '10.128.0.0/9']],
+    ['172.16.0.0/12', ['172.16.0.0/13', '172.24.0.0/13']],
+    ['0.0.0.0/0', ['0.0.0.0/1', '128.0.0.0/1']],
+    ['10.0.0.254/31', ['10.0.0.254/32', '10.0.0.255/32']],
+    ['fd00::/8', ['fd00::/9', 'fd80::/9']],
+    ['::/0', ['::/1', '8000::/1']],
+    ['2001:db8::/127', ['2001:db8::/128', '2001:db8::1/128']],
+  ])('%s -> %j', (cidr, halves) => {
+    expect(splitCidr(cidr)).toEqual(halves);
+  });
+
+  it.each(['10.0.0.1/32', 'fd00::1/128'])('cannot split the single address %s', (cidr) => {
+    expect(splitCidr(cidr)).toBeUndefined();
+  });
+
+  it('halves are disjoint and cover the parent (property)', () => {
+    const v4 = fc
+      .tuple(fc.ipV4(), fc.integer({ min: 0, max: 31 }))
+      .map(([ip, p]) => `${ipaddr.IPv4.networkAddressFromCIDR(`${ip}/${p}`).toString()}/${p}`);
+    fc.assert(
+      fc.property(v4, fc.ipV4(), (cidr, probe) => {
+        const [low, high] = splitCidr(cidr)!;
+        const inside = (c: string): boolean => ipaddr.parse(probe).match(ipaddr.parseCIDR(c));
+        expect(Number(inside(low)) + Number(inside(high))).toBe(Number(inside(cidr)));
+      }),
+    );
+  });
+});
+
+describe('splitNarrowing', () => {
+  const src = (cidr: string, exclude?: string[]) => ({
+    field: 'srcAddr' as const,
+    cidr,
+    ...(exclude ? { exclude } : {}),
+  });
+
+  it('halves a range whose seen sources are spread out', () => {
+    expect(splitNarrowing(src('10.0.0.0/8'), ['10.1.2.3', '10.200.0.1', '-'])).toEqual([
+      src('10.0.0.0/9'),
+      src('10.128.0.0/9'),
+    ]);
+  });
+
+  it('jumps to the common prefix of the seen sources, and queries the rest of the range once', () => {
+    // Hosts of one IPv6 /64 share 120 bits: halving fd00::/8 would take 100+ levels.
+    expect(splitNarrowing(src('fd00::/8'), ['fd00::1:10', 'fd00::1:22', 'fd00::1:3f'])).toEqual([
+      src('fd00::1:0/123'),
+      src('fd00::1:20/123'),
+      src('fd00::/8', ['fd00::1:0/122']),
+    ]);
+  });
+
+  it('carries exclusions into the halves that hold them and drops halves already queried', () => {
+    const parent = src('10.0.0.0/8', ['10.0.0.0/24', '10.128.0.0/9']);
+    expect(splitNarrowing(parent, ['10.9.0.1', '10.100.0.1', '10.200.0.1'])).toEqual([
+      src('10.0.0.0/9', ['10.0.0.0/24']),
+    ]);
+  });
+
+  it('ignores seen addresses outside the range or in its exclusions', () => {
+    expect(
+      splitNarrowing(src('10.0.0.0/8', ['10.5.0.0/16']), [
+        '10.5.0.1',
+        '10.5.0.2',
+        '192.168.0.1',
+        'fd00::1',
+        '10.9.9.1',
+      ]),
+    ).toEqual([src('10.9.9.1/32'), src('10.0.0.0/8', ['10.5.0.0/16', '10.9.9.1/32'])]);
+  });
+
+  it('cannot split a single address', () => {
+    expect(splitNarrowing(src('10.0.0.1/32'), ['10.0.0.1'])).toBeUndefined();
+  });
+
+  it('children never overlap and cover the parent minus its exclusions (property)', () => {
+    const inside = (address: string, n: { cidr: string; exclude?: readonly string[] }): boolean => {
+      const a = ipaddr.parse(address);
+      const match = (c: string): boolean =>
+        a.kind() === ipaddr.parseCIDR(c)[0].kind() && a.match(ipaddr.parseCIDR(c));
+      return match(n.cidr) && !(n.exclude ?? []).some(match);
+    };
+    const in10 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255)).map(([a, b, c]) => `10.${a}.${b}.${c}`);
+    fc.assert(
+      fc.property(
+        fc.array(in10, { minLength: 1, maxLength: 8 }),
+        in10,
+        fc.array(in10, { maxLength: 3 }),
+        (seen, probe, rounds) => {
+          let narrowing: Narrowing = src('10.0.0.0/8');
+          // Follow one branch a few levels deep so exclusions pile up.
+          for (const next of rounds) {
+            const children = splitNarrowing(narrowing, [next, ...seen]) ?? [];
+            const holder = children.find((c) => inside(next, c));
+            if (holder === undefined) break;
+            narrowing = holder;
+          }
+          const children = splitNarrowing(narrowing, seen) ?? [];
+          const holders = children.filter((c) => inside(probe, c)).length;
+          expect(holders).toBe(inside(probe, narrowing) ? 1 : 0);
+        },
+      ),
+    );
+  });
+});
+
+describe('sourceSplitSpace', () => {
+  it('drops duplicates and ranges inside others so split queries never count a source twice', () => {
+    const b = builder({
+      internalCidrs: ['10.0.0.0/8', '10.1.0.0/16', '192.168.0.0/16', 'fd00::/8', 'fd12::/16'],
+    });
+    expect(b.sourceSplitSpace()).toEqual(['10.0.0.0/8', '192.168.0.0/16', 'fd00::/8']);
+  });
+});
+
+describe('queryTimeRange', () => {
+  it('makes [start, end) inclusive epoch seconds ending one second before the next window', () => {
+    expect(queryTimeRange({ start: 1_700_000_000_000 - 3_600_000, end: 1_700_000_000_000 })).toEqual({
+      startTime: 1_699_996_400,
+      endTime: 1_699_999_999,
+    });
+  });
+
+  it('rejects windows that are not whole seconds', () => {
+    expect(() => queryTimeRange({ start: 1500, end: 3_600_000 })).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,393 @@
+/**
+ * End to end through the real SDK clients: scheduled detection, bootstrap, dry-run, catch-up and
+ * test alerts against local DynamoDB, Logs Insights and SNS.
+ */
+import type { ChatbotNotification, PublishedAlert } from '../../lambda/adapters/alert-format';
+import { listenOnLoopback, readBody } from '../support/local-endpoint';
+import {
+  HOUR,
+  WRITE_OPERATIONS,
+  blocked,
+  flowRecord,
+  history,
+  newDetector,
+  numberAttr,
+  startEndpoints,
+  type Endpoints,
+} from './harness';
+
+const W = Date.parse('2026-11-27T09:00:00Z');
+const SOURCES = ['10.0.1.10', '10.0.1.11', '10.0.1.12', '10.0.1.13', '10.0.1.23', '172.16.4.2'];
+const at = (ms: number) => new Date(ms).toISOString();
+/** A run time at which `windowStart` is the latest closed window (10 minutes of lag). */
+const runTimeFor = (windowStart: number) => at(windowStart + HOUR + 12 * 60_000);
+
+let endpoints: Endpoints;
+
+beforeAll(async () => {
+  endpoints = await startEndpoints();
+});
+
+afterAll(async () => {
+  await endpoints.stop();
+});
+
+beforeEach(() => {
+  endpoints.dynamo.resetCounters();
+  endpoints.logs.resetCounters();
+  endpoints.sns.reset();
+});
+
+describe('scheduled run', () => {
+  it('on an empty table evaluates the latest closed window, learns each source and commits the watermark', async () => {
+    // Prepare
+    const detector = await newDetector(endpoints);
+    endpoints.logs.seed(detector.logGroup, [
+      ...blocked(W, '10.0.1.10', 5),
+      ...blocked(W, '10.0.1.11', 7),
+      ...blocked(W, '192.168.3.3', 9),
+      flowRecord(W + 60_000, '10.0.1.10', '203.0.113.9', { action: 'ACCEPT' }), // accepted: not counted
+      flowRecord(W + 60_000, '10.0.1.10', '10.9.9.9'), // internal destination: not egress
+      ...blocked(W - HOUR, '10.0.1.10', 50), // an earlier window: not this run's business
+    ]);
+    detector.clock.set(runTimeFor(W));
+
+    // Act
+    const summary = await detector.invoke({
+      version: '0',
+      source: 'aws.events',
+      'detail-type': 'Scheduled Event',
+      detail: {},
+    });
+
+    // Assess
+    expect(summary).toMatchObject({
+      mode: 'scheduled',
+      windows: ['2026-11-27T09:00:00Z'],
+      sourcesEvaluated: 3,
+      spikes: 0,
+      alertsDecided: 0,
+      alertsPublished: 0,
+      pendingRepublished: 0,
+      incompleteWindows: 0,
+      deferredWindows: 0,
+    });
+    expect(summary.queries).toBe(1);
+    expect(summary.recordsMatched).toBeGreaterThanOrEqual(21);
+    const items = await detector.items();
+    expect(numberAttr(items.get('STATE|DETECTOR'), 'watermark')).toBe(W);
+    expect(numberAttr(items.get('STATE|DETECTOR'), 'clock')).toBe(1);
+    expect(numberAttr(items.get('SRC#10.0.1.10|BASELINE'), 'mean')).toBe(5);
+    expect(numberAttr(items.get('SRC#10.0.1.11|BASELINE'), 'dataPoints')).toBe(1);
+    expect(numberAttr(items.get('SRC#192.168.3.3|BASELINE'), 'mean')).toBe(9);
+    expect(items.has('LEASE|RUN')).toBe(false);
+    expect(endpoints.sns.publishCalls).toBe(0);
+    expect(detector.metrics.last('RunSucceeded')).toBe(1);
+    expect(detector.metrics.last('SourcesEvaluated')).toBe(3);
+  });
+});
+
+describe('bootstrap, then detect a spike', () => {
+  it('learns two days of history, then alerts once on a spiking source with details in every format', async () => {
+    // Prepare: two quiet days, then window W where 10.0.1.23 sends 300 blocked records.
+    const detector = await newDetector(endpoints);
+    endpoints.logs.seed(detector.logGroup, [
+      ...history(W, 48, SOURCES),
+      ...SOURCES.filter((s) => s !== '10.0.1.23').flatMap((s, i) => blocked(W, s, 3 + i)),
+      ...blocked(W, '10.0.1.23', 300, 5).map((e) => ({
+        ...e,
+        message: e.message.replace(/^2 123456789012 \S+/, '2 123456789012 eni-0abc1234def567890'),
+      })),
+    ]);
+    detector.clock.set(runTimeFor(W - HOUR));
+
+    // Act 1: bootstrap over the two days before W.
+    const boot = await detector.invoke({ mode: 'bootstrap', days: 2 });
+
+    // Assess 1
+    expect(boot.bootstrap).toEqual({
+      days: 2,
+      windows: 48,
+      sources: SOURCES.length,
+      watermark: '2026-11-27T08:00:00Z',
+    });
+    expect(boot.alertsPublished).toBe(0);
+    let items = await detector.items();
+    expect(numberAttr(items.get('SRC#10.0.1.23|BASELINE'), 'dataPoints')).toBe(48);
+    expect(numberAttr(items.get('STATE|DETECTOR'), 'watermark')).toBe(W - HOUR);
+    await expect(detector.invoke({ mode: 'bootstrap', days: 2 })).rejects.toThrow(
+      /bootstrap refused: the detector already runs/,
+    );
+
+    // Act 2: a dry run of W decides the alert but writes and publishes nothing.
+    detector.clock.set(runTimeFor(W));
+    const before = await detector.items();
+    endpoints.dynamo.resetCounters();
+    const dry = await detector.invoke({ mode: 'dry-run' });
+
+    // Assess 2
+    expect(dry.windows).toEqual(['2026-11-27T09:00:00Z']);
+    expect(dry.dryRunAlerts).toHaveLength(1);
+    expect(dry.dryRunAlerts?.[0]).toMatchObject({
+      kind: 'spike',
+      srcIp: '10.0.1.23',
+      blockedCount: 300,
+      wouldPublish: true,
+    });
+    expect(dry.dryRunAlerts?.[0]?.details?.topDestinations).toHaveLength(10); // 5 addresses x 2 ports
+    for (const operation of WRITE_OPERATIONS) expect(endpoints.dynamo.count(operation)).toBe(0);
+    expect(await detector.items()).toEqual(before);
+    expect(endpoints.sns.publishCalls).toBe(0);
+
+    // Act 3: the scheduled run.
+    endpoints.dynamo.resetCounters();
+    const run = await detector.invoke({});
+
+    // Assess 3
+    expect(run).toMatchObject({
+      mode: 'scheduled',
+      windows: ['2026-11-27T09:00:00Z'],
+      sourcesEvaluated: 6,
+      spikes: 1,
+      alertsDecided: 1,
+      alertsPublished: 1,
+    });
+    expect(run.queries).toBe(1);
+    expect(endpoints.sns.published).toHaveLength(1);
+    const [message] = endpoints.sns.published;
+    expect(message!.subject).toMatch(
+      /^\[(HIGH|MEDIUM)\] Blocked egress spike: 10\.0\.1\.23 \(300 blocked, 2026-11-27T09:00Z\)$/,
+    );
+    expect(message!.attributes.srcIp).toEqual({ dataType: 'String', stringValue: '10.0.1.23' });
+    const raw = JSON.parse(message!.perProtocol!.sqs!) as PublishedAlert;
+    expect(raw).toMatchObject({
+      alertId: '2026-11-27T09:00:00Z/10.0.1.23',
+      kind: 'spike',
+      blockedCount: 300,
+      uniqueDestinations: 5,
+    });
+    expect(raw.details?.totalDestinations).toBe(10); // 5 addresses x 2 ports
+    expect(raw.details?.interfaceIds).toEqual(['eni-0abc1234def567890']);
+    expect(raw.consoleUrl).toContain('#logsV2:logs-insights');
+    const chat = JSON.parse(message!.perProtocol!.default!) as ChatbotNotification;
+    expect(chat.content.description).toContain('*Blocked records:* 300 to 5 destinations');
+    expect(message!.perProtocol!.email).toContain('Network interfaces (1): eni-0abc1234def567890');
+    items = await detector.items();
+    expect(numberAttr(items.get('STATE|DETECTOR'), 'watermark')).toBe(W);
+    expect(numberAttr(items.get('SRC#10.0.1.23|BASELINE'), 'lastAlertWindow')).toBe(W);
+    expect(items.get('OUTBOX|2026-11-27T09:00:00Z/10.0.1.23')?.status?.S).toBe('sent');
+    // DynamoDB requests for the window: 1 lease put, 1 pending query, 1 state read, 1 outbox
+    // check, 1 BatchGetItem, 2 BatchWriteItem (outbox, baselines), 1 watermark update, markSent's
+    // 1 BatchGetItem + 1 BatchWriteItem, 1 lease delete.
+    expect(endpoints.dynamo.count('BatchGetItem')).toBe(2);
+    expect(endpoints.dynamo.count('BatchWriteItem')).toBe(3);
+    expect(endpoints.dynamo.count('Query')).toBe(2);
+    expect(endpoints.dynamo.count('UpdateItem')).toBe(1);
+  });
+});
+
+describe('catch-up', () => {
+  it('evaluates missed windows oldest first, bounded by maxCatchUpWindows', async () => {
+    // Prepare: a run commits W, then four runs are missed.
+    const detector = await newDetector(endpoints, { detectorConfig: { maxCatchUpWindows: 3 } });
+    endpoints.logs.seed(
+      detector.logGroup,
+      [W, W + HOUR, W + 2 * HOUR, W + 3 * HOUR, W + 4 * HOUR].flatMap((w, i) =>
+        blocked(w, '10.0.1.10', 4 + i),
+      ),
+    );
+    detector.clock.set(runTimeFor(W));
+    await detector.invoke({});
+    endpoints.logs.resetCounters();
+    detector.clock.set(runTimeFor(W + 4 * HOUR));
+
+    // Act
+    const first = await detector.invoke({});
+    const second = await detector.invoke({});
+
+    // Assess
+    expect(first.windows).toEqual(['2026-11-27T10:00:00Z', '2026-11-27T11:00:00Z', '2026-11-27T12:00:00Z']);
+    expect(first.deferredWindows).toBe(1);
+    expect(second.windows).toEqual(['2026-11-27T13:00:00Z']);
+    expect(second.deferredWindows).toBe(0);
+    const queried = endpoints.logs.startedQueries.map((q) => q.startTime * 1000);
+    expect(queried).toEqual([W + HOUR, W + 2 * HOUR, W + 3 * HOUR, W + 4 * HOUR]);
+    const baseline = (await detector.items()).get('SRC#10.0.1.10|BASELINE');
+    expect(numberAttr(baseline, 'dataPoints')).toBe(5);
+    expect(numberAttr(baseline, 'mean')).toBe(6); // (4 + 5 + 6 + 7 + 8) / 5, folded in order
+    expect(detector.metrics.last('WindowsCaughtUp')).toBe(0);
+    expect(detector.metrics.published.at(-2)?.find((m) => m.name === 'WindowsCaughtUp')?.value).toBe(2);
+  });
+
+  it('reports a window with SKIPDATA records as incomplete and does not advance the zero-fill clock', async () => {
+    // Prepare
+    const detector = await newDetector(endpoints);
+    endpoints.logs.seed(detector.logGroup, [
+      ...blocked(W, '10.0.1.10', 4),
+      flowRecord(W + 120_000, '-', '-', { status: 'SKIPDATA', eni: 'eni-0aaaabbbbccccdddd' }),
+    ]);
+    detector.clock.set(runTimeFor(W));
+
+    // Act
+    const summary = await detector.invoke({ mode: 'detect' });
+
+    // Assess
+    expect(summary.incompleteWindows).toBe(1);
+    expect(detector.metrics.last('IncompleteWindows')).toBe(1);
+    const state = (await detector.items()).get('STATE|DETECTOR');
+    expect(numberAttr(state, 'watermark')).toBe(W);
+    expect(numberAttr(state, 'clock')).toBe(0);
+  });
+  it('with little time left evaluates one window and leaves the rest for the next run', async () => {
+    // Prepare: W committed, three windows due, 30 s left (25 s after the handler's safety margin).
+    const detector = await newDetector(endpoints);
+    endpoints.logs.seed(
+      detector.logGroup,
+      [W, W + HOUR, W + 2 * HOUR, W + 3 * HOUR].flatMap((w) => blocked(w, '10.0.1.10', 4)),
+    );
+    detector.clock.set(runTimeFor(W));
+    await detector.invoke({});
+    detector.clock.set(runTimeFor(W + 3 * HOUR));
+
+    // Act
+    const summary = await detector.invoke({}, 30_000);
+
+    // Assess
+    expect(summary.windows).toEqual(['2026-11-27T10:00:00Z']);
+    expect(summary.deferredWindows).toBe(2);
+    expect(numberAttr((await detector.items()).get('STATE|DETECTOR'), 'watermark')).toBe(W + HOUR);
+  });
+});
+
+describe('DynamoDB requests', () => {
+  it('per window: ceil(N/100) BatchGetItem, ceil(M/25) BatchWriteItem and a small constant', async () => {
+    // Prepare: 230 sources, none alerting (first seen, below the new-source threshold).
+    const detector = await newDetector(endpoints);
+    const sources = Array.from({ length: 230 }, (_, i) => `10.3.${Math.floor(i / 200)}.${i % 200}`);
+    endpoints.logs.seed(
+      detector.logGroup,
+      sources.flatMap((s) => blocked(W, s, 1)),
+    );
+    detector.clock.set(runTimeFor(W));
+
+    // Act
+    const summary = await detector.invoke({});
+
+    // Assess
+    expect(summary.sourcesEvaluated).toBe(230);
+    expect(endpoints.dynamo.count('BatchGetItem')).toBe(3);
+    expect(endpoints.dynamo.count('BatchWriteItem')).toBe(10);
+    // Constant: lease put + delete, state read, pending-alerts query, window outbox query, watermark update.
+    expect(endpoints.dynamo.count('PutItem')).toBe(1);
+    expect(endpoints.dynamo.count('DeleteItem')).toBe(1);
+    expect(endpoints.dynamo.count('GetItem')).toBe(1);
+    expect(endpoints.dynamo.count('Query')).toBe(2);
+    expect(endpoints.dynamo.count('UpdateItem')).toBe(1);
+    expect(endpoints.dynamo.requests).toHaveLength(3 + 10 + 6);
+  });
+});
+
+describe('large results and throttled writes', () => {
+  it('splits a count result over the row limit and still counts every source', async () => {
+    // Prepare: 40 sources, a row limit of 8.
+    const detector = await newDetector(endpoints, {
+      runtime: { flowSourceOptions: { rowLimit: 8, pollIntervalMs: 1, maxPollIntervalMs: 1 } },
+    });
+    const sources = Array.from({ length: 40 }, (_, i) => `10.${i % 4}.${i}.${i + 1}`);
+    endpoints.logs.seed(
+      detector.logGroup,
+      sources.flatMap((s, i) => blocked(W, s, 1 + (i % 5))),
+    );
+    detector.clock.set(runTimeFor(W));
+
+    // Act
+    const summary = await detector.invoke({});
+
+    // Assess
+    expect(summary.sourcesEvaluated).toBe(40);
+    expect(summary.queries).toBeGreaterThan(5);
+    const items = await detector.items();
+    sources.forEach((s, i) => expect(numberAttr(items.get(`SRC#${s}|BASELINE`), 'mean')).toBe(1 + (i % 5)));
+  });
+
+  it('retries UnprocessedItems until every baseline is written', async () => {
+    // Prepare: 60 sources (3 baseline batches); the next 4 BatchWriteItem calls each leave half unprocessed.
+    const detector = await newDetector(endpoints);
+    const sources = Array.from({ length: 60 }, (_, i) => `10.1.${i}.7`);
+    endpoints.logs.seed(
+      detector.logGroup,
+      sources.flatMap((s) => blocked(W, s, 2)),
+    );
+    detector.clock.set(runTimeFor(W));
+    endpoints.dynamo.injectUnprocessedItems(4);
+
+    // Act
+    const summary = await detector.invoke({});
+
+    // Assess
+    expect(summary.sourcesEvaluated).toBe(60);
+    expect(endpoints.dynamo.count('BatchWriteItem')).toBeGreaterThanOrEqual(3 + 4);
+    const items = await detector.items();
+    expect(sources.every((s) => numberAttr(items.get(`SRC#${s}|BASELINE`), 'mean') === 2)).toBe(true);
+    expect(numberAttr(items.get('STATE|DETECTOR'), 'watermark')).toBe(W);
+  });
+});
+
+describe('EC2 enrichment', () => {
+  it('when EC2 refuses, the alert still goes out, without resources', async () => {
+    // Prepare: an EC2 endpoint that answers every call with UnauthorizedOperation.
+    const calls: string[] = [];
+    const ec2 = await listenOnLoopback(async (req, res) => {
+      calls.push((await readBody(req)).toString());
+      res.statusCode = 403;
+      res.setHeader('Content-Type', 'text/xml');
+      res.end(
+        '<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>not authorized</Message></Error></Errors><RequestID>r1</RequestID></Response>',
+      );
+    });
+    try {
+      const detector = await newDetector(endpoints, {
+        env: { ENRICH_WITH_EC2: 'true', EC2_ENDPOINT: ec2.endpoint },
+      });
+      endpoints.logs.seed(detector.logGroup, blocked(W, '10.0.7.7', 120));
+      detector.clock.set(runTimeFor(W));
+
+      // Act
+      const summary = await detector.invoke({});
+
+      // Assess
+      expect(summary).toMatchObject({ alertsDecided: 1, alertsPublished: 1 });
+      expect(calls.some((body) => body.includes('Action=DescribeNetworkInterfaces'))).toBe(true);
+      const raw = JSON.parse(endpoints.sns.published[0]!.perProtocol!.sqs!) as PublishedAlert;
+      expect(raw).toMatchObject({ kind: 'new-source', srcIp: '10.0.7.7', blockedCount: 120 });
+      expect(raw.details?.interfaceIds).toHaveLength(1);
+      expect(raw.details?.resources).toBeUndefined();
+    } finally {
+      await ec2.stop();
+    }
+  });
+});
+
+describe('test-alert', () => {
+  it('publishes one clearly marked sample and touches no state', async () => {
+    // Prepare
+    const detector = await newDetector(endpoints);
+    detector.clock.set(runTimeFor(W));
+
+    // Act
+    const summary = await detector.invoke({ mode: 'test-alert' });
+
+    // Assess
+    expect(summary).toMatchObject({
+      mode: 'test-alert',
+      alertsPublished: 1,
+      windows: ['2026-11-27T09:00:00Z'],
+    });
+    expect(endpoints.sns.published).toHaveLength(1);
+    expect(endpoints.sns.published[0]!.subject).toBe(
+      '[TEST] [MEDIUM] Blocked egress spike: 192.0.2.10 (420 blocked, 2026-11-27T09:00Z)',
+    );
+    expect(endpoints.dynamo.requests).toHaveLength(0);
+    expect(endpoints.logs.queriesStarted).toBe(0);
+  });
+});

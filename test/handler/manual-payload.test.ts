@@ -1,0 +1,115 @@
+import { InvalidPayloadError, parseInvocation } from '../../lambda/manual-payload';
+import { resolveDetectorConfig } from '../../lambda/core';
+
+const config = resolveDetectorConfig({});
+const config15 = resolveDetectorConfig({ windowMinutes: 15, maxCatchUpWindows: 4 });
+const T = (iso: string) => Date.parse(iso);
+
+describe('parseInvocation', () => {
+  it.each([
+    [
+      'an EventBridge rule event',
+      { version: '0', id: 'x', 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} },
+    ],
+    ['an EventBridge Scheduler default payload', {}],
+    ['no payload', undefined],
+    ['a string', 'hello'],
+    ['an array', [{ mode: 'bootstrap' }]],
+  ])('treats %s as a scheduled run', (_name, event) => {
+    expect(parseInvocation(event, config)).toEqual({ mode: 'scheduled' });
+  });
+
+  it.each([
+    [{ mode: 'detect' }, { mode: 'detect' }],
+    [{ mode: 'test-alert' }, { mode: 'test-alert' }],
+    [{ mode: 'dry-run' }, { mode: 'dry-run' }],
+    [
+      { mode: 'dry-run', windowStart: '2026-11-27T09:00:00Z' },
+      { mode: 'dry-run', windowStart: T('2026-11-27T09:00:00Z') },
+    ],
+    [
+      { mode: 'dry-run', windowStart: '2026-11-27T11:00:00+02:00', windowEnd: '2026-11-27T12:00:00Z' },
+      { mode: 'dry-run', windowStart: T('2026-11-27T09:00:00Z'), windowEnd: T('2026-11-27T12:00:00Z') },
+    ],
+    [{ mode: 'bootstrap' }, { mode: 'bootstrap', days: 30, overwrite: false }],
+    [
+      { mode: 'bootstrap', days: 7, overwrite: true },
+      { mode: 'bootstrap', days: 7, overwrite: true },
+    ],
+  ])('accepts %j', (event, expected) => {
+    expect(parseInvocation(event, config)).toEqual(expected);
+  });
+
+  it.each([
+    [
+      { mode: 'Detect' },
+      ['mode'],
+      /payload\.mode: must be one of "detect", "dry-run", "bootstrap", "test-alert" \(got "Detect"\)/,
+    ],
+    [
+      { mode: 'detect', windowStart: '2026-11-27T09:00:00Z' },
+      ['windowStart'],
+      /Unrecognized key: "windowStart"/,
+    ],
+    [{ mode: 'test-alert', days: 3 }, ['days'], /Unrecognized key: "days"/],
+    [{ mode: 'bootstrap', days: 0 }, ['days'], /payload\.days: .*>=1.*\(got 0\)/],
+    [{ mode: 'bootstrap', days: 91 }, ['days'], /payload\.days: .*<=90.*\(got 91\)/],
+    [{ mode: 'bootstrap', days: '30' }, ['days'], /payload\.days: .*number/],
+    [{ mode: 'bootstrap', overwrite: 'yes' }, ['overwrite'], /payload\.overwrite/],
+    [
+      { mode: 'dry-run', windowStart: '2026-11-27T09:30:00Z' },
+      ['windowStart'],
+      /must be aligned to 60-minute UTC windows/,
+    ],
+    [{ mode: 'dry-run', windowStart: '2026-11-27 09:00' }, ['windowStart'], /must be an ISO-8601 time/],
+    [
+      { mode: 'dry-run', windowStart: '2026-11-27T09:00:00' },
+      ['windowStart'],
+      /must be an ISO-8601 time with Z or an offset/,
+    ],
+    [
+      { mode: 'dry-run', windowEnd: '2026-11-27T09:00:00Z' },
+      ['windowEnd'],
+      /payload\.windowEnd: needs windowStart/,
+    ],
+    [
+      { mode: 'dry-run', windowStart: '2026-11-27T09:00:00Z', windowEnd: '2026-11-27T09:00:00Z' },
+      ['windowEnd'],
+      /must be after windowStart/,
+    ],
+    [
+      { mode: 'dry-run', windowStart: '2026-11-26T00:00:00Z', windowEnd: '2026-11-27T09:00:00Z' },
+      ['windowEnd'],
+      /spans 33 windows; a dry run evaluates at most maxCatchUpWindows \(24\)/,
+    ],
+    // Query injection through a payload field never reaches a query: the grammar rejects it first.
+    [
+      { mode: 'dry-run', windowStart: '2026-11-27T09:00:00Z" | filter srcAddr like /./ | limit 1' },
+      ['windowStart'],
+      /must be an ISO-8601 time/,
+    ],
+  ])('rejects %j naming the field', (event, fields, message) => {
+    let caught: unknown;
+    try {
+      parseInvocation(event, config);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(InvalidPayloadError);
+    expect((caught as InvalidPayloadError).fields).toEqual(fields);
+    expect((caught as InvalidPayloadError).message).toMatch(message);
+  });
+
+  it('aligns to the configured window length', () => {
+    expect(parseInvocation({ mode: 'dry-run', windowStart: '2026-11-27T09:15:00Z' }, config15)).toEqual({
+      mode: 'dry-run',
+      windowStart: T('2026-11-27T09:15:00Z'),
+    });
+    expect(() =>
+      parseInvocation(
+        { mode: 'dry-run', windowStart: '2026-11-27T09:15:00Z', windowEnd: '2026-11-27T10:30:00Z' },
+        config15,
+      ),
+    ).toThrow(/spans 5 windows/);
+  });
+});
