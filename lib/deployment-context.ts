@@ -181,24 +181,32 @@ export function parseDeploymentContext(context: Record<string, unknown>): Deploy
       unknown,
     );
   }
+  const problems: string[] = [];
+  const keys = new Set<string>();
   const parsed = deploymentContextSchema.safeParse(ours);
   if (!parsed.success) {
-    const keys = [...new Set(parsed.error.issues.map((issue) => String(issue.path[0] ?? 'context')))];
+    for (const issue of parsed.error.issues) keys.add(String(issue.path[0] ?? 'context'));
     // Messages quote the offending value: show `-c` strings the way the schema saw them.
     const asSeen = Object.fromEntries(
       Object.entries(ours).map(([key, value]) => [key, LIST_KEYS.includes(key) ? listFromContext(value) : value]),
     );
-    throw new DeploymentContextError(`invalid CDK context:\n${describeIssues('context', parsed.error, asSeen)}`, keys);
+    problems.push(describeIssues('context', parsed.error, asSeen));
   }
-  const { detectorConfig: detectorConfigInput, ...settings } = parsed.data;
-  let detectorConfig: DetectorConfig;
-  try {
-    detectorConfig = resolveDetectorConfig(detectorConfigInput, 'context.detectorConfig');
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      throw new DeploymentContextError(`invalid CDK context:\n${error.message}`, ['detectorConfig']);
+  // The detector config is checked even when other keys are wrong, so one synth lists everything.
+  let detectorConfig: DetectorConfig | undefined;
+  const detectorConfigInput = objectFromContext(ours.detectorConfig ?? {});
+  if (typeof detectorConfigInput === 'object' && detectorConfigInput !== null) {
+    try {
+      detectorConfig = resolveDetectorConfig(detectorConfigInput, 'context.detectorConfig');
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      keys.add('detectorConfig');
+      problems.push(error.message);
     }
-    throw error;
   }
+  if (!parsed.success || detectorConfig === undefined || problems.length > 0) {
+    throw new DeploymentContextError(`invalid CDK context:\n${problems.join('\n')}`, [...keys]);
+  }
+  const { detectorConfig: _validatedInput, ...settings } = parsed.data;
   return { ...settings, detectorConfigInput: detectorConfigInput as DetectorConfigInput, detectorConfig };
 }

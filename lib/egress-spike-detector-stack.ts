@@ -122,6 +122,7 @@ export class EgressSpikeDetectorStack extends Stack {
         'lambda:InvokeFunction on the detector function and its versions/aliases (ARN:*), as LambdaInvoke grants it; no other function.',
     });
 
+    const dashboardName = `${this.stackName}-detector`;
     this.monitoring = new Monitoring(this, 'Monitoring', {
       detector: this.detector.function,
       metricsNamespace: METRICS_NAMESPACE,
@@ -129,14 +130,14 @@ export class EgressSpikeDetectorStack extends Stack {
       windowMinutes,
       deadLetterQueues: { FailedInvocations: this.detector.failureQueue, ScheduleDeadLetters: scheduleDeadLetters },
       operationsTopic: this.alerting.operationsTopic,
-      dashboardName: `${this.stackName}-detector`,
+      dashboardName,
     });
 
     new CfnOutput(this, 'AlertTopicArn', { value: this.alerting.alertTopic.topicArn, description: 'SNS topic the detector publishes alerts to' });
     new CfnOutput(this, 'TableName', { value: this.table.tableName, description: 'DynamoDB table: baselines, watermark, alert outbox' });
     new CfnOutput(this, 'FunctionName', { value: this.detector.function.functionName, description: 'Detector Lambda function' });
     new CfnOutput(this, 'DashboardUrl', {
-      value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${this.monitoring.dashboard.dashboardName}`,
+      value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${dashboardName}`,
       description: 'CloudWatch dashboard',
     });
     new CfnOutput(this, 'TestAlertCommand', {

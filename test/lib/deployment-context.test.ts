@@ -109,3 +109,14 @@ describe('parseDeploymentContext', () => {
     expect(contextError({ flowLogGroups: groups, vpcIds: ['vpc-12345678'] }).message).toMatch(/at most 50 log groups, this would be 51/);
   });
 });
+
+describe('parseDeploymentContext with several mistakes', () => {
+  it('reports every bad key in one go, the detector config included', () => {
+    // Act
+    const error = contextError({ flowLogGroups: ['/vpc/a'], alertEmails: 'x', detectorConfig: { windowMinutes: 7 } });
+    // Assess
+    expect(error.keys.sort()).toEqual(['alertEmails', 'detectorConfig']);
+    expect(error.message).toMatch(/context\.alertEmails\[0\]: not an email address/);
+    expect(error.message).toMatch(/context\.detectorConfig\.windowMinutes: must divide a day/);
+  });
+});

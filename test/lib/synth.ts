@@ -5,8 +5,12 @@ import { createDetectorApp, type DetectorApp } from '../../lib/app';
 /** Context that skips asset bundling: stack tests assert the template, not the bundle. */
 export const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 
+/**
+ * The built-in CloudFormation schema validation costs about 20 s on first use; the test that
+ * synthesizes with real bundling keeps it (as does `cdk synth` in CI). cdk-nag runs either way.
+ */
 export function buildApp(context: Record<string, unknown>): DetectorApp {
-  return createDetectorApp({ context: { ...NO_BUNDLING, ...context } });
+  return createDetectorApp({ context: { ...NO_BUNDLING, ...context }, builtinCloudFormationValidation: false });
 }
 
 export function synthTemplate(context: Record<string, unknown>): Template {
