@@ -17,7 +17,8 @@ export function createDetectorApp(props?: AppProps & { handlerEntry?: string }):
   const settings = parseDeploymentContext(app.node.getAllContext() as Record<string, unknown>);
   const stack = new EgressSpikeDetectorStack(app, settings.stackName, {
     settings,
-    description: 'Egress spike detector: alerts on spikes in blocked outbound traffic (VPC Flow Logs REJECTs)',
+    description:
+      'Egress spike detector: alerts on spikes in blocked outbound traffic (VPC Flow Logs REJECTs)',
     handlerEntry: props?.handlerEntry,
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -6,7 +6,13 @@
  * so a bad threshold fails `cdk synth` instead of the first Lambda run.
  */
 import { z } from 'zod';
-import { ConfigError, describeIssues, resolveDetectorConfig, type DetectorConfig, type DetectorConfigInput } from '../lambda/core/config';
+import {
+  ConfigError,
+  describeIssues,
+  resolveDetectorConfig,
+  type DetectorConfig,
+  type DetectorConfigInput,
+} from '../lambda/core/config';
 
 /** Invalid or missing context; the message names every bad key. */
 export class DeploymentContextError extends Error {
@@ -42,7 +48,8 @@ const listFromContext = (value: unknown): unknown => {
   return trimmed === '' ? [] : trimmed.split(',').map((item) => item.trim());
 };
 
-const booleanFromContext = (value: unknown): unknown => (value === 'true' ? true : value === 'false' ? false : value);
+const booleanFromContext = (value: unknown): unknown =>
+  value === 'true' ? true : value === 'false' ? false : value;
 
 const numberFromContext = (value: unknown): unknown =>
   typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value;
@@ -73,7 +80,10 @@ const retentionDays = (fallback: (typeof LOG_RETENTION_DAYS)[number]) =>
 
 const flowLogGroup = z
   .string()
-  .refine((value) => LOG_GROUP_NAME.test(value) || LOG_GROUP_ARN.test(value), 'not a log group name or log group ARN');
+  .refine(
+    (value) => LOG_GROUP_NAME.test(value) || LOG_GROUP_ARN.test(value),
+    'not a log group name or log group ARN',
+  );
 
 export const deploymentContextSchema = z
   .object({
@@ -85,7 +95,9 @@ export const deploymentContextSchema = z
     /** Existing flow log groups (names, or ARNs for another account/Region) to query. */
     flowLogGroups: list(flowLogGroup).default([]),
     /** VPCs for which the stack creates flow logs (1-minute aggregation) into a new log group. */
-    vpcIds: list(z.string().regex(/^vpc-[0-9a-f]{8}([0-9a-f]{9})?$/, 'not a VPC ID (vpc-0123456789abcdef0)')).default([]),
+    vpcIds: list(
+      z.string().regex(/^vpc-[0-9a-f]{8}([0-9a-f]{9})?$/, 'not a VPC ID (vpc-0123456789abcdef0)'),
+    ).default([]),
     /** Traffic the created flow logs capture: REJECT is all the detector needs and costs least. */
     flowLogTrafficType: z.enum(['REJECT', 'ALL']).default('REJECT'),
     /** Retention of the created flow log group. */
@@ -95,9 +107,15 @@ export const deploymentContextSchema = z
     /** Email addresses subscribed to the alert topic (each confirms by email). */
     alertEmails: list(z.email('not an email address')).default([]),
     /** AWS Chatbot Slack target: the workspace (team) ID, authorised once in the console. */
-    slackWorkspaceId: z.string().regex(/^[A-Z0-9]{9,15}$/, 'not a Slack workspace ID (e.g. T0123ABCD)').optional(),
+    slackWorkspaceId: z
+      .string()
+      .regex(/^[A-Z0-9]{9,15}$/, 'not a Slack workspace ID (e.g. T0123ABCD)')
+      .optional(),
     /** AWS Chatbot Slack target: the channel ID. */
-    slackChannelId: z.string().regex(/^[A-Z0-9]{9,15}$/, 'not a Slack channel ID (e.g. C0123ABCD)').optional(),
+    slackChannelId: z
+      .string()
+      .regex(/^[A-Z0-9]{9,15}$/, 'not a Slack channel ID (e.g. C0123ABCD)')
+      .optional(),
     /** Email addresses for operational alarms on a separate operations topic; empty: alarms go to the alert topic. */
     operationsEmails: list(z.email('not an email address')).default([]),
     /** An existing SNS topic for operational alarms (its key policy must let CloudWatch use it). */
@@ -130,12 +148,17 @@ export const deploymentContextSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['flowLogGroups'],
-        message: 'set flowLogGroups (existing flow log groups) or vpcIds (the stack creates flow logs), or both',
+        message:
+          'set flowLogGroups (existing flow log groups) or vpcIds (the stack creates flow logs), or both',
       });
     }
     const queried = value.flowLogGroups.length + (value.vpcIds.length > 0 ? 1 : 0);
     if (queried > 50) {
-      ctx.addIssue({ code: 'custom', path: ['flowLogGroups'], message: `a Logs Insights query reads at most 50 log groups, this would be ${queried}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['flowLogGroups'],
+        message: `a Logs Insights query reads at most 50 log groups, this would be ${queried}`,
+      });
     }
     if ((value.slackWorkspaceId === undefined) !== (value.slackChannelId === undefined)) {
       ctx.addIssue({
@@ -148,7 +171,8 @@ export const deploymentContextSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['operationsEmails'],
-        message: 'set operationsEmails (a new operations topic) or operationsTopicArn (an existing one), not both',
+        message:
+          'set operationsEmails (a new operations topic) or operationsTopicArn (an existing one), not both',
       });
     }
   });
@@ -188,7 +212,10 @@ export function parseDeploymentContext(context: Record<string, unknown>): Deploy
     for (const issue of parsed.error.issues) keys.add(String(issue.path[0] ?? 'context'));
     // Messages quote the offending value: show `-c` strings the way the schema saw them.
     const asSeen = Object.fromEntries(
-      Object.entries(ours).map(([key, value]) => [key, LIST_KEYS.includes(key) ? listFromContext(value) : value]),
+      Object.entries(ours).map(([key, value]) => [
+        key,
+        LIST_KEYS.includes(key) ? listFromContext(value) : value,
+      ]),
     );
     problems.push(describeIssues('context', parsed.error, asSeen));
   }

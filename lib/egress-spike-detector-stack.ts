@@ -3,7 +3,15 @@
  * SNS alerts (email, Slack), with alarms and a dashboard. Props come from the parsed CDK context
  * (lib/deployment-context.ts); the Lambda's environment is typed from lambda/runtime-config.ts.
  */
-import { CfnOutput, type CfnElement, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import {
+  CfnOutput,
+  type CfnElement,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  Validations,
+  type StackProps,
+} from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -94,7 +102,8 @@ export class EgressSpikeDetectorStack extends Stack {
     });
     Validations.of(scheduleDeadLetters).acknowledge({
       id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the EventBridge Scheduler target; a queue behind it would never be read.',
+      reason:
+        'This queue is itself the dead-letter queue of the EventBridge Scheduler target; a queue behind it would never be read.',
     });
 
     const scheduleRole = new iam.Role(this, 'ScheduleRole', {
@@ -128,14 +137,26 @@ export class EgressSpikeDetectorStack extends Stack {
       metricsNamespace: METRICS_NAMESPACE,
       serviceName: settings.serviceName,
       windowMinutes,
-      deadLetterQueues: { FailedInvocations: this.detector.failureQueue, ScheduleDeadLetters: scheduleDeadLetters },
+      deadLetterQueues: {
+        FailedInvocations: this.detector.failureQueue,
+        ScheduleDeadLetters: scheduleDeadLetters,
+      },
       operationsTopic: this.alerting.operationsTopic,
       dashboardName,
     });
 
-    new CfnOutput(this, 'AlertTopicArn', { value: this.alerting.alertTopic.topicArn, description: 'SNS topic the detector publishes alerts to' });
-    new CfnOutput(this, 'TableName', { value: this.table.tableName, description: 'DynamoDB table: baselines, watermark, alert outbox' });
-    new CfnOutput(this, 'FunctionName', { value: this.detector.function.functionName, description: 'Detector Lambda function' });
+    new CfnOutput(this, 'AlertTopicArn', {
+      value: this.alerting.alertTopic.topicArn,
+      description: 'SNS topic the detector publishes alerts to',
+    });
+    new CfnOutput(this, 'TableName', {
+      value: this.table.tableName,
+      description: 'DynamoDB table: baselines, watermark, alert outbox',
+    });
+    new CfnOutput(this, 'FunctionName', {
+      value: this.detector.function.functionName,
+      description: 'Detector Lambda function',
+    });
     new CfnOutput(this, 'DashboardUrl', {
       value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${dashboardName}`,
       description: 'CloudWatch dashboard',

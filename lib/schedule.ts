@@ -23,7 +23,11 @@ const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
  *   fires every gcd(window, 60) minutes at the right offset. The extra runs find no window due
  *   and return at once (a run is cheap when nothing is due).
  */
-export function detectorSchedule(windowMinutes: number, lagMinutes: number, marginMinutes: number): DetectorSchedule {
+export function detectorSchedule(
+  windowMinutes: number,
+  lagMinutes: number,
+  marginMinutes: number,
+): DetectorSchedule {
   if (!Number.isInteger(windowMinutes) || windowMinutes < 1 || 1440 % windowMinutes !== 0) {
     throw new RangeError(`windowMinutes must divide a day (1440 minutes), got ${windowMinutes}`);
   }

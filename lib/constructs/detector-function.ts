@@ -23,7 +23,10 @@ import type { QueriedLogGroup } from './flow-log-source';
  * endpoint overrides, which the excess-property check keeps out of a deployed stack.
  */
 export type DeployedEnvironment = Required<
-  Pick<RuntimeEnvironment, 'DETECTOR_CONFIG' | 'LOG_GROUP_IDENTIFIERS' | 'TABLE_NAME' | 'TOPIC_ARN' | 'ENRICH_WITH_EC2'>
+  Pick<
+    RuntimeEnvironment,
+    'DETECTOR_CONFIG' | 'LOG_GROUP_IDENTIFIERS' | 'TABLE_NAME' | 'TOPIC_ARN' | 'ENRICH_WITH_EC2'
+  >
 > & { BASELINE_TTL_DAYS: `${number}` };
 
 /** Lambda caps all environment variables together at 4 KB. */
@@ -160,7 +163,11 @@ export class DetectorFunction extends Construct {
     // or without the `:*` suffix, so both are listed (the suffix adds no other log group).
     const startQueryResources = props.logGroups.flatMap((group) => [group.arn, `${group.arn}:*`]);
     this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ sid: 'QueryFlowLogGroups', actions: ['logs:StartQuery'], resources: startQueryResources }),
+      new iam.PolicyStatement({
+        sid: 'QueryFlowLogGroups',
+        actions: ['logs:StartQuery'],
+        resources: startQueryResources,
+      }),
     );
     for (const group of props.logGroups) {
       const finding = flattenCfnReference(stack.resolve(`${group.arn}:*`));
@@ -173,11 +180,19 @@ export class DetectorFunction extends Construct {
     // GetQueryResults and StopQuery take only a query ID and support no resource-level
     // permissions (Service Authorization Reference: no resource types), so they need "*".
     this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ sid: 'ReadQueryResults', actions: ['logs:GetQueryResults', 'logs:StopQuery'], resources: ['*'] }),
+      new iam.PolicyStatement({
+        sid: 'ReadQueryResults',
+        actions: ['logs:GetQueryResults', 'logs:StopQuery'],
+        resources: ['*'],
+      }),
     );
 
     this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ sid: 'BaselineTable', actions: [...TABLE_ACTIONS], resources: [props.table.tableArn] }),
+      new iam.PolicyStatement({
+        sid: 'BaselineTable',
+        actions: [...TABLE_ACTIONS],
+        resources: [props.table.tableArn],
+      }),
     );
 
     // sns:Publish on the topic, and kms:Decrypt + kms:GenerateDataKey* on its key.
@@ -188,12 +203,20 @@ export class DetectorFunction extends Construct {
         'Publishing to the KMS-encrypted alert topic needs kms:GenerateDataKey* (the variants SNS may call), granted by topic.grantPublish on the topic key only.',
     });
 
-    const wildcardReasons: string[] = ['logs:GetQueryResults and logs:StopQuery take a query ID and support no resource-level permissions'];
+    const wildcardReasons: string[] = [
+      'logs:GetQueryResults and logs:StopQuery take a query ID and support no resource-level permissions',
+    ];
     if (props.enrichWithEc2) {
       this.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ sid: 'EnrichAlerts', actions: ['ec2:DescribeNetworkInterfaces'], resources: ['*'] }),
+        new iam.PolicyStatement({
+          sid: 'EnrichAlerts',
+          actions: ['ec2:DescribeNetworkInterfaces'],
+          resources: ['*'],
+        }),
       );
-      wildcardReasons.push('ec2:DescribeNetworkInterfaces (alert enrichment, read-only) supports no resource-level permissions');
+      wildcardReasons.push(
+        'ec2:DescribeNetworkInterfaces (alert enrichment, read-only) supports no resource-level permissions',
+      );
     }
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
@@ -207,7 +230,11 @@ export class DetectorFunction extends Construct {
  * only known at deploy time and are typed instead).
  */
 function assertRuntimeAcceptsLiterals(environment: DeployedEnvironment): void {
-  const literal = runtimeEnvironmentSchema.pick({ DETECTOR_CONFIG: true, ENRICH_WITH_EC2: true, BASELINE_TTL_DAYS: true });
+  const literal = runtimeEnvironmentSchema.pick({
+    DETECTOR_CONFIG: true,
+    ENRICH_WITH_EC2: true,
+    BASELINE_TTL_DAYS: true,
+  });
   const parsed = literal.safeParse(environment);
   if (!parsed.success) {
     throw new Error(`the stack would give the detector an environment it rejects: ${parsed.error.message}`);

@@ -60,7 +60,10 @@ export class FlowLogSource extends Construct {
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
     this.createdLogGroup = logGroup;
-    this.logGroups.push({ identifier: logGroup.logGroupName, arn: logGroupArn(stack, logGroup.logGroupName) });
+    this.logGroups.push({
+      identifier: logGroup.logGroupName,
+      arn: logGroupArn(stack, logGroup.logGroupName),
+    });
 
     // The role VPC Flow Logs assumes to write into the group; SourceAccount stops a confused deputy.
     const deliveryRole = new iam.Role(this, 'DeliveryRole', {
@@ -91,7 +94,12 @@ export class FlowLogSource extends Construct {
 }
 
 function logGroupArn(stack: Stack, name: string): string {
-  return stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  return stack.formatArn({
+    service: 'logs',
+    resource: 'log-group',
+    resourceName: name,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
 }
 
 /** `srcaddr dstaddr ...` -> `${srcaddr} ${dstaddr} ...`, the form CreateFlowLogs takes. */
@@ -100,4 +108,3 @@ function awsFormatString(format: string): string {
     .map((field) => '${' + field + '}')
     .join(' ');
 }
-

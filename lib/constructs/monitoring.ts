@@ -62,7 +62,8 @@ export class Monitoring extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     this.addAlarm('Throttles', props.detector.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }), {
-      description: 'A detector invocation was throttled: a run overlapped the previous one (reserved concurrency 1).',
+      description:
+        'A detector invocation was throttled: a run overlapped the previous one (reserved concurrency 1).',
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
@@ -79,13 +80,17 @@ export class Monitoring extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
     for (const [name, queue] of Object.entries(props.deadLetterQueues)) {
-      this.addAlarm(name, queue.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, statistic: 'Maximum' }), {
-        description: `${name}: messages are waiting; each one is a detector run that never succeeded. Inspect, then purge.`,
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
+      this.addAlarm(
+        name,
+        queue.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, statistic: 'Maximum' }),
+        {
+          description: `${name}: messages are waiting; each one is a detector run that never succeeded. Inspect, then purge.`,
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        },
+      );
     }
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
@@ -130,7 +135,11 @@ export class Monitoring extends Construct {
     );
   }
 
-  private addAlarm(id: string, metric: cloudwatch.IMetric, props: Omit<cloudwatch.CreateAlarmOptions, 'alarmDescription'> & { description: string }): void {
+  private addAlarm(
+    id: string,
+    metric: cloudwatch.IMetric,
+    props: Omit<cloudwatch.CreateAlarmOptions, 'alarmDescription'> & { description: string },
+  ): void {
     const { description, ...options } = props;
     const alarm = new cloudwatch.Alarm(this, id, { metric, alarmDescription: description, ...options });
     const action = new actions.SnsAction(this.operationsTopic);

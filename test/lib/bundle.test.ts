@@ -33,6 +33,5 @@ describe('cdk synth with real bundling', () => {
     expect(fs.existsSync(path.join(bundleDir, 'index.js.map'))).toBe(true);
     // minified: no indentation-led lines
     expect(bundle.split('\n').filter((line) => /^ {2,}\S/.test(line))).toEqual([]);
-
   });
 });

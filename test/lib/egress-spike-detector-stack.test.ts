@@ -13,10 +13,15 @@ function detectorStatements(template: Template): Statement[] {
   const policies = template.findResources('AWS::IAM::Policy', {
     Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^DetectorRole') }] },
   });
-  return Object.values(policies).flatMap((policy) => (policy as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement);
+  return Object.values(policies).flatMap(
+    (policy) =>
+      (policy as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument
+        .Statement,
+  );
 }
 
-const actionsOf = (statement: Statement): string[] => (Array.isArray(statement.Action) ? statement.Action : [statement.Action]);
+const actionsOf = (statement: Statement): string[] =>
+  Array.isArray(statement.Action) ? statement.Action : [statement.Action];
 
 describe('EgressSpikeDetectorStack', () => {
   describe('with existing flow log groups', () => {
@@ -62,14 +67,22 @@ describe('EgressSpikeDetectorStack', () => {
       template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
         MaximumRetryAttempts: 2,
         MaximumEventAgeInSeconds: 21600,
-        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DetectorFailedInvocations'), 'Arn'] } } },
+        DestinationConfig: {
+          OnFailure: {
+            Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DetectorFailedInvocations'), 'Arn'] },
+          },
+        },
       });
       template.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
       template.resourceCountIs('AWS::SQS::QueuePolicy', 2);
       template.allResourcesProperties('AWS::SQS::QueuePolicy', {
         PolicyDocument: {
           Statement: Match.arrayWith([
-            Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 'sqs:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
           ]),
         },
       });
@@ -83,7 +96,9 @@ describe('EgressSpikeDetectorStack', () => {
         Target: {
           Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DetectorFunction'), 'Arn'] },
           RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 3600 },
-          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ScheduleDeadLetters'), 'Arn'] } },
+          DeadLetterConfig: {
+            Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ScheduleDeadLetters'), 'Arn'] },
+          },
           // anything without "mode" is a scheduled run
           Input: Match.serializedJson(Match.objectEquals({ source: 'egress-spike-detector.schedule' })),
         },
@@ -132,7 +147,11 @@ describe('EgressSpikeDetectorStack', () => {
       template.hasResourceProperties('AWS::SNS::TopicPolicy', {
         PolicyDocument: {
           Statement: Match.arrayWith([
-            Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 'sns:Publish',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
             Match.objectLike({
               Effect: 'Allow',
               Principal: { Service: 'cloudwatch.amazonaws.com' },
@@ -145,30 +164,51 @@ describe('EgressSpikeDetectorStack', () => {
     });
 
     it('subscribes the alert emails and has no Slack channel unless asked', () => {
-      template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'sec@example.com' });
+      template.hasResourceProperties('AWS::SNS::Subscription', {
+        Protocol: 'email',
+        Endpoint: 'sec@example.com',
+      });
       template.resourceCountIs('AWS::Chatbot::SlackChannelConfiguration', 0);
     });
 
     it('grants StartQuery on the flow log group only, and "*" only to actions that cannot be scoped', () => {
       const statements = detectorStatements(template);
       const byAction = (action: string) => statements.filter((s) => actionsOf(s).includes(action));
-      const groupArn = ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':log-group:/vpc/flow-logs/prod'];
+      const groupArn = [
+        'arn:',
+        { Ref: 'AWS::Partition' },
+        ':logs:',
+        { Ref: 'AWS::Region' },
+        ':',
+        { Ref: 'AWS::AccountId' },
+        ':log-group:/vpc/flow-logs/prod',
+      ];
 
       expect(byAction('logs:StartQuery')).toEqual([
         expect.objectContaining({
           Action: 'logs:StartQuery',
-          Resource: [{ 'Fn::Join': ['', groupArn] }, { 'Fn::Join': ['', [...groupArn.slice(0, -1), ':log-group:/vpc/flow-logs/prod:*']] }],
+          Resource: [
+            { 'Fn::Join': ['', groupArn] },
+            { 'Fn::Join': ['', [...groupArn.slice(0, -1), ':log-group:/vpc/flow-logs/prod:*']] },
+          ],
         }),
       ]);
       expect(byAction('logs:GetQueryResults')).toEqual([
         expect.objectContaining({ Action: ['logs:GetQueryResults', 'logs:StopQuery'], Resource: '*' }),
       ]);
       expect(byAction('dynamodb:PutItem')).toEqual([
-        expect.objectContaining({ Action: [...TABLE_ACTIONS], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^StateTable/), 'Arn'] } }),
+        expect.objectContaining({
+          Action: [...TABLE_ACTIONS],
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^StateTable/), 'Arn'] },
+        }),
       ]);
-      expect(byAction('sns:Publish')).toEqual([expect.objectContaining({ Resource: { Ref: expect.stringMatching(/^AlertingAlertTopic/) } })]);
+      expect(byAction('sns:Publish')).toEqual([
+        expect.objectContaining({ Resource: { Ref: expect.stringMatching(/^AlertingAlertTopic/) } }),
+      ]);
       expect(byAction('kms:GenerateDataKey*')).toEqual([
-        expect.objectContaining({ Resource: { 'Fn::GetAtt': [expect.stringMatching(/^AlertingTopicKey/), 'Arn'] } }),
+        expect.objectContaining({
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^AlertingTopicKey/), 'Arn'] },
+        }),
       ]);
 
       // Negative checks: no wildcard actions, no Scan or table-level actions, no enrichment.
@@ -184,7 +224,9 @@ describe('EgressSpikeDetectorStack', () => {
     it('uses no AWS-managed policies on its roles and never AdministratorAccess', () => {
       const roles = template.findResources('AWS::IAM::Role');
       for (const role of Object.values(roles)) {
-        expect((role as { Properties: Record<string, unknown> }).Properties.ManagedPolicyArns).toBeUndefined();
+        expect(
+          (role as { Properties: Record<string, unknown> }).Properties.ManagedPolicyArns,
+        ).toBeUndefined();
       }
       expect(JSON.stringify(template.toJSON())).not.toMatch(/AdministratorAccess/);
     });
@@ -204,7 +246,12 @@ describe('EgressSpikeDetectorStack', () => {
         Roles: [{ Ref: Match.stringLikeRegexp('^ScheduleRole') }],
         PolicyDocument: {
           Statement: Match.arrayWith([
-            Match.objectLike({ Action: 'lambda:InvokeFunction', Resource: Match.arrayWith([{ 'Fn::GetAtt': [Match.stringLikeRegexp('^DetectorFunction'), 'Arn'] }]) }),
+            Match.objectLike({
+              Action: 'lambda:InvokeFunction',
+              Resource: Match.arrayWith([
+                { 'Fn::GetAtt': [Match.stringLikeRegexp('^DetectorFunction'), 'Arn'] },
+              ]),
+            }),
           ]),
         },
       });
@@ -215,7 +262,10 @@ describe('EgressSpikeDetectorStack', () => {
     it('alarms on errors, throttles, missed heartbeats and dead letters, notifying the alert topic', () => {
       const topic = { Ref: Match.stringLikeRegexp('^AlertingAlertTopic') };
       template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
-      template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [topic], OKActions: [topic] });
+      template.allResourcesProperties('AWS::CloudWatch::Alarm', {
+        AlarmActions: [topic],
+        OKActions: [topic],
+      });
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/Lambda',
         MetricName: 'Errors',
@@ -223,7 +273,11 @@ describe('EgressSpikeDetectorStack', () => {
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
         Threshold: 1,
       });
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Lambda', MetricName: 'Throttles', Threshold: 1 });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Throttles',
+        Threshold: 1,
+      });
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'EgressSpikeDetector',
         MetricName: 'RunSucceeded',
@@ -240,7 +294,9 @@ describe('EgressSpikeDetectorStack', () => {
         template.hasResourceProperties('AWS::CloudWatch::Alarm', {
           Namespace: 'AWS/SQS',
           MetricName: 'ApproximateNumberOfMessagesVisible',
-          Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp(queue), 'QueueName'] } }],
+          Dimensions: [
+            { Name: 'QueueName', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp(queue), 'QueueName'] } },
+          ],
           Threshold: 1,
         });
       }
@@ -252,7 +308,9 @@ describe('EgressSpikeDetectorStack', () => {
       const body = JSON.stringify(Object.values(dashboards)[0]);
       for (const name of ['Spikes', 'AlertsPublished', 'SourcesEvaluated', 'BytesScanned', 'RunSucceeded']) {
         expect(DETECTOR_METRICS).toContain(name);
-        expect(body).toContain(`\\"EgressSpikeDetector\\",\\"${name}\\",\\"service\\",\\"egress-spike-detector\\"`);
+        expect(body).toContain(
+          `\\"EgressSpikeDetector\\",\\"${name}\\",\\"service\\",\\"egress-spike-detector\\"`,
+        );
       }
       expect(body).toContain('\\"AWS/Lambda\\",\\"Duration\\"');
     });
@@ -267,10 +325,14 @@ describe('EgressSpikeDetectorStack', () => {
       template.hasOutput('TableName', { Value: { Ref: Match.stringLikeRegexp('^StateTable') } });
       template.hasOutput('FunctionName', { Value: { Ref: Match.stringLikeRegexp('^DetectorFunction') } });
       const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
-      expect(JSON.stringify(outputs.DashboardUrl?.Value)).toContain('#dashboards/dashboard/EgressSpikeDetector-detector');
+      expect(JSON.stringify(outputs.DashboardUrl?.Value)).toContain(
+        '#dashboards/dashboard/EgressSpikeDetector-detector',
+      );
       const command = JSON.stringify(outputs.TestAlertCommand?.Value);
       expect(command).toContain('aws lambda invoke --region ');
-      expect(command).toContain(`--cli-binary-format raw-in-base64-out --payload '{\\"mode\\":\\"test-alert\\"}' /dev/stdout`);
+      expect(command).toContain(
+        `--cli-binary-format raw-in-base64-out --payload '{\\"mode\\":\\"test-alert\\"}' /dev/stdout`,
+      );
     });
   });
 
@@ -287,7 +349,9 @@ describe('EgressSpikeDetectorStack', () => {
           MaxAggregationInterval: 60,
           LogDestinationType: 'cloud-watch-logs',
           LogGroupName: { Ref: Match.stringLikeRegexp('^FlowLogSourceFlowLogGroup') },
-          DeliverLogsPermissionArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FlowLogSourceDeliveryRole'), 'Arn'] },
+          DeliverLogsPermissionArn: {
+            'Fn::GetAtt': [Match.stringLikeRegexp('^FlowLogSourceDeliveryRole'), 'Arn'],
+          },
           LogFormat: Match.absent(),
         });
       }
@@ -323,24 +387,39 @@ describe('EgressSpikeDetectorStack', () => {
 
     it('queries the created group and grants StartQuery on it', () => {
       template.hasResourceProperties('AWS::Lambda::Function', {
-        Environment: { Variables: Match.objectLike({ LOG_GROUP_IDENTIFIERS: { Ref: Match.stringLikeRegexp('^FlowLogSourceFlowLogGroup') } }) },
+        Environment: {
+          Variables: Match.objectLike({
+            LOG_GROUP_IDENTIFIERS: { Ref: Match.stringLikeRegexp('^FlowLogSourceFlowLogGroup') },
+          }),
+        },
       });
       const startQuery = detectorStatements(template).filter((s) => actionsOf(s).includes('logs:StartQuery'));
-      expect(JSON.stringify(startQuery)).toMatch(/:log-group:",\{"Ref":"FlowLogSourceFlowLogGroup\w+"\}\]\]\}/);
+      expect(JSON.stringify(startQuery)).toMatch(
+        /:log-group:",\{"Ref":"FlowLogSourceFlowLogGroup\w+"\}\]\]\}/,
+      );
     });
 
     it('follows the window: every 15 minutes, 7 minutes after each close, heartbeat per window', () => {
-      template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'cron(7,22,37,52 * * * ? *)' });
+      template.hasResourceProperties('AWS::Scheduler::Schedule', {
+        ScheduleExpression: 'cron(7,22,37,52 * * * ? *)',
+      });
       template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'RunSucceeded', Period: 900 });
     });
 
     it('writes the custom flow log format of the detector config into the created flow logs', () => {
-      const custom = synthTemplate({ ...CREATED, detectorConfig: { flowLogFormat: 'version srcaddr dstaddr action start log-status' } });
+      const custom = synthTemplate({
+        ...CREATED,
+        detectorConfig: { flowLogFormat: 'version srcaddr dstaddr action start log-status' },
+      });
       custom.hasResourceProperties('AWS::EC2::FlowLog', {
         LogFormat: '${version} ${srcaddr} ${dstaddr} ${action} ${start} ${log-status}',
       });
       custom.hasResourceProperties('AWS::Lambda::Function', {
-        Environment: { Variables: Match.objectLike({ DETECTOR_CONFIG: '{"flowLogFormat":"version srcaddr dstaddr action start log-status"}' }) },
+        Environment: {
+          Variables: Match.objectLike({
+            DETECTOR_CONFIG: '{"flowLogFormat":"version srcaddr dstaddr action start log-status"}',
+          }),
+        },
       });
     });
   });
@@ -351,25 +430,44 @@ describe('EgressSpikeDetectorStack', () => {
       expect(statements.filter((s) => actionsOf(s).includes('ec2:DescribeNetworkInterfaces'))).toEqual([
         expect.objectContaining({ Action: 'ec2:DescribeNetworkInterfaces', Resource: '*' }),
       ]);
-      expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('ec2:'))).toEqual(['ec2:DescribeNetworkInterfaces']);
+      expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('ec2:'))).toEqual([
+        'ec2:DescribeNetworkInterfaces',
+      ]);
     });
 
     it('adds a Slack channel with a notifications-only role and a read-only guardrail', () => {
-      const template = synthTemplate({ ...EXISTING, slackWorkspaceId: 'T0123ABCD', slackChannelId: 'C0123ABCD' });
+      const template = synthTemplate({
+        ...EXISTING,
+        slackWorkspaceId: 'T0123ABCD',
+        slackChannelId: 'C0123ABCD',
+      });
       template.hasResourceProperties('AWS::Chatbot::SlackChannelConfiguration', {
         SlackWorkspaceId: 'T0123ABCD',
         SlackChannelId: 'C0123ABCD',
         SnsTopicArns: [{ Ref: Match.stringLikeRegexp('^AlertingAlertTopic') }],
-        GuardrailPolicies: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/CloudWatchReadOnlyAccess']] }],
+        GuardrailPolicies: [
+          {
+            'Fn::Join': [
+              '',
+              ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/CloudWatchReadOnlyAccess'],
+            ],
+          },
+        ],
         IamRoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AlertingChatbotRole'), 'Arn'] },
       });
       // the channel role has no policies at all
       template.hasResourceProperties('AWS::IAM::Role', {
-        AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'chatbot.amazonaws.com' } })] },
+        AssumeRolePolicyDocument: {
+          Statement: [Match.objectLike({ Principal: { Service: 'chatbot.amazonaws.com' } })],
+        },
         ManagedPolicyArns: Match.absent(),
         Policies: Match.absent(),
       });
-      expect(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^AlertingChatbotRole') }] } })).toEqual({});
+      expect(
+        template.findResources('AWS::IAM::Policy', {
+          Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^AlertingChatbotRole') }] },
+        }),
+      ).toEqual({});
     });
 
     it('sends alarms to a separate operations topic when operationsEmails is set', () => {
@@ -380,7 +478,9 @@ describe('EgressSpikeDetectorStack', () => {
         Endpoint: 'ops@example.com',
         TopicArn: { Ref: Match.stringLikeRegexp('^AlertingOperationsTopic') },
       });
-      template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlertingOperationsTopic') }] });
+      template.allResourcesProperties('AWS::CloudWatch::Alarm', {
+        AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlertingOperationsTopic') }],
+      });
       template.allResourcesProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     });
 
@@ -396,7 +496,11 @@ describe('EgressSpikeDetectorStack', () => {
         Properties: { DeletionProtectionEnabled: false },
         DeletionPolicy: 'Delete',
       });
-      expect(Object.values(template.findResources('AWS::Logs::LogGroup')).map((r) => (r as { DeletionPolicy: string }).DeletionPolicy)).toEqual(['Delete', 'Delete']);
+      expect(
+        Object.values(template.findResources('AWS::Logs::LogGroup')).map(
+          (r) => (r as { DeletionPolicy: string }).DeletionPolicy,
+        ),
+      ).toEqual(['Delete', 'Delete']);
     });
 
     it('passes the detector config from context to DETECTOR_CONFIG unchanged', () => {
@@ -414,7 +518,9 @@ describe('EgressSpikeDetectorStack', () => {
 
     it("fails synth when the environment would not fit Lambda's 4 KB", () => {
       const internalCidrs = Array.from({ length: 200 }, (_, i) => `2001:db8:${i.toString(16)}::/48`);
-      expect(() => buildApp({ ...EXISTING, detectorConfig: { internalCidrs } })).toThrow(/over Lambda's 4 KB limit/);
+      expect(() => buildApp({ ...EXISTING, detectorConfig: { internalCidrs } })).toThrow(
+        /over Lambda's 4 KB limit/,
+      );
     });
   });
 });

@@ -4,7 +4,9 @@ import type { IConstruct } from 'constructs';
 import { buildApp } from './synth';
 
 const CONFIGURATIONS: Record<string, Record<string, unknown>> = {
-  'existing log groups': { flowLogGroups: ['/vpc/flow-logs/prod', 'arn:aws:logs:eu-west-1:123456789012:log-group:/vpc/other'] },
+  'existing log groups': {
+    flowLogGroups: ['/vpc/flow-logs/prod', 'arn:aws:logs:eu-west-1:123456789012:log-group:/vpc/other'],
+  },
   'created flow logs, enrichment, Slack, operations topic': {
     vpcIds: ['vpc-0123456789abcdef0'],
     enrichWithEc2: true,
@@ -54,7 +56,9 @@ describe.each(Object.entries(CONFIGURATIONS))('cdk-nag AwsSolutions, %s', (_name
 
   it('has no unacknowledged finding, error or warning', () => {
     const violations = new AwsSolutionsChecks().validateScope(app).violations;
-    expect(violations.map((v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath).join(' ')}`)).toEqual([]);
+    expect(
+      violations.map((v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath).join(' ')}`),
+    ).toEqual([]);
   });
 
   it('acknowledges only findings that exist, each on the resource it concerns, with a concrete reason', () => {
@@ -66,7 +70,10 @@ describe.each(Object.entries(CONFIGURATIONS))('cdk-nag AwsSolutions, %s', (_name
         .filter((finding) => finding.ruleName === acknowledgement.id)
         .flatMap((finding) => finding.violatingResources)
         .filter((resource) => resource.constructPath?.startsWith(`${acknowledgement.path}/`));
-      expect({ ...acknowledgement, answered: answered.length > 0 }).toEqual({ ...acknowledgement, answered: true });
+      expect({ ...acknowledgement, answered: answered.length > 0 }).toEqual({
+        ...acknowledgement,
+        answered: true,
+      });
       expect(acknowledgement.reason.length).toBeGreaterThan(60);
     }
   });

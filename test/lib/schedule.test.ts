@@ -20,7 +20,10 @@ describe('detectorSchedule', () => {
   it('fires at every due time of a window that does not divide an hour', () => {
     // Prepare: 45-minute windows, due 12 minutes after each close.
     const { expression } = detectorSchedule(45, 10, 2);
-    const minutes = expression.replace(/^cron\(([\d,]+) .*$/, '$1').split(',').map(Number);
+    const minutes = expression
+      .replace(/^cron\(([\d,]+) .*$/, '$1')
+      .split(',')
+      .map(Number);
     // Act / Assess: every due time of a day lands on one of the cron's minutes.
     for (let close = 0; close < 1440; close += 45) {
       expect(minutes).toContain((close + 12) % 60);

@@ -10,7 +10,10 @@ export const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
  * synthesizes with real bundling keeps it (as does `cdk synth` in CI). cdk-nag runs either way.
  */
 export function buildApp(context: Record<string, unknown>): DetectorApp {
-  return createDetectorApp({ context: { ...NO_BUNDLING, ...context }, builtinCloudFormationValidation: false });
+  return createDetectorApp({
+    context: { ...NO_BUNDLING, ...context },
+    builtinCloudFormationValidation: false,
+  });
 }
 
 export function synthTemplate(context: Record<string, unknown>): Template {
