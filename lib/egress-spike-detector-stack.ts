@@ -83,7 +83,7 @@ export class EgressSpikeDetectorStack extends Stack {
       logGroups: source.logGroups,
       table: this.table,
       alertTopic: this.alerting.alertTopic,
-      detectorConfigJson: JSON.stringify(settings.detectorConfigInput),
+      detectorConfig: settings.detectorConfigInput,
       enrichWithEc2: settings.enrichWithEc2,
       baselineTtlDays: settings.baselineTtlDays,
       serviceName: settings.serviceName,

@@ -15,19 +15,22 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
+import type { DetectorConfigInput } from '../../lambda/core/config';
 import { runtimeEnvironmentSchema, type RuntimeEnvironment } from '../../lambda/runtime-config';
 import type { QueriedLogGroup } from './flow-log-source';
 
+/** Variables that point the SDK clients at local test servers; never set in a deployed stack. */
+type LocalTestVariable = 'LOGS_ENDPOINT' | 'DYNAMODB_ENDPOINT' | 'SNS_ENDPOINT' | 'EC2_ENDPOINT';
+
 /**
- * The environment a deployed function gets: the runtime schema's variables minus the local-test
- * endpoint overrides, which the excess-property check keeps out of a deployed stack.
+ * The environment a deployed function gets: every variable of the runtime schema, required
+ * (a variable added to lambda/runtime-config.ts is a compile error here until the stack sets
+ * it), minus the local-test endpoints, which the excess-property check keeps out.
  */
-export type DeployedEnvironment = Required<
-  Pick<
-    RuntimeEnvironment,
-    'DETECTOR_CONFIG' | 'LOG_GROUP_IDENTIFIERS' | 'TABLE_NAME' | 'TOPIC_ARN' | 'ENRICH_WITH_EC2'
-  >
-> & { BASELINE_TTL_DAYS: `${number}` };
+export type DeployedEnvironment = {
+  [K in Exclude<keyof RuntimeEnvironment, LocalTestVariable>]-?: Exclude<RuntimeEnvironment[K], undefined> &
+    string;
+};
 
 /** Lambda caps all environment variables together at 4 KB. */
 const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
@@ -53,8 +56,8 @@ export interface DetectorFunctionProps {
   readonly logGroups: readonly QueriedLogGroup[];
   readonly table: dynamodb.ITable;
   readonly alertTopic: sns.ITopic;
-  /** Detection parameters exactly as the user gave them (validated), JSON in DETECTOR_CONFIG. */
-  readonly detectorConfigJson: string;
+  /** Detection parameters as the user gave them (validated); the Lambda gets them as DETECTOR_CONFIG. */
+  readonly detectorConfig: DetectorConfigInput;
   readonly enrichWithEc2: boolean;
   readonly baselineTtlDays: number;
   /** Powertools service name (`service` dimension) and metrics namespace. */
@@ -102,7 +105,7 @@ export class DetectorFunction extends Construct {
     this.logGroup.grantWrite(this.role);
 
     const environment = {
-      DETECTOR_CONFIG: props.detectorConfigJson,
+      DETECTOR_CONFIG: JSON.stringify(props.detectorConfig),
       LOG_GROUP_IDENTIFIERS: props.logGroups.map((group) => group.identifier).join(','),
       TABLE_NAME: props.table.tableName,
       TOPIC_ARN: props.alertTopic.topicArn,

@@ -1,6 +1,7 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { TABLE_ACTIONS } from '../../lib/constructs/detector-function';
 import { DETECTOR_METRICS } from '../../lib/constructs/monitoring';
+import { loadRuntimeConfig } from '../../lambda/runtime-config';
 import { buildApp, synthTemplate } from './synth';
 
 const EXISTING = { flowLogGroups: ['/vpc/flow-logs/prod'], alertEmails: ['sec@example.com'] };
@@ -22,6 +23,34 @@ function detectorStatements(template: Template): Statement[] {
 
 const actionsOf = (statement: Statement): string[] =>
   Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+
+/** What CloudFormation would put in place of the stack's references, to feed the runtime's parser. */
+function deployedValue(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const reference = value as { Ref?: string; 'Fn::Join'?: [string, unknown[]] };
+  if (reference['Fn::Join'] !== undefined) {
+    const [separator, parts] = reference['Fn::Join'];
+    return parts.map(deployedValue).join(separator);
+  }
+  const ref = reference.Ref ?? '';
+  if (ref.startsWith('StateTable')) return 'EgressSpikeDetector-StateTable9728C7E5-1A2B3C4D5E6F';
+  if (ref.startsWith('AlertingAlertTopic'))
+    return 'arn:aws:sns:eu-west-1:123456789012:EgressSpikeDetector-AlertTopic-Ab12';
+  if (ref.startsWith('FlowLogSourceFlowLogGroup')) return 'EgressSpikeDetector-FlowLogGroup-Cd34';
+  throw new Error(`no deployed value for ${JSON.stringify(value)}`);
+}
+
+function deployedEnvironment(template: Template): Record<string, string> {
+  const [fn] = Object.values(template.findResources('AWS::Lambda::Function')) as {
+    Properties: { Environment: { Variables: Record<string, unknown> } };
+  }[];
+  return Object.fromEntries(
+    Object.entries(fn?.Properties.Environment.Variables ?? {}).map(([key, value]) => [
+      key,
+      deployedValue(value),
+    ]),
+  );
+}
 
 describe('EgressSpikeDetectorStack', () => {
   describe('with existing flow log groups', () => {
@@ -61,6 +90,21 @@ describe('EgressSpikeDetectorStack', () => {
           },
         },
       });
+    });
+
+    it("gives an environment the runtime's own parser accepts once deployed", () => {
+      // Act: the handler's cold-start parse, on what the function would see
+      const config = loadRuntimeConfig(deployedEnvironment(template));
+      // Assess
+      expect(config).toMatchObject({
+        logGroupIdentifiers: ['/vpc/flow-logs/prod'],
+        tableName: 'EgressSpikeDetector-StateTable9728C7E5-1A2B3C4D5E6F',
+        topicArn: 'arn:aws:sns:eu-west-1:123456789012:EgressSpikeDetector-AlertTopic-Ab12',
+        enrichWithEc2: false,
+        baselineTtlDays: 90,
+        endpoints: { logs: undefined, dynamodb: undefined, sns: undefined, ec2: undefined },
+      });
+      expect(config.detector.preset).toBe('recommended');
     });
 
     it('retries failed async runs twice, then keeps them in an encrypted, SSL-only queue', () => {
@@ -383,6 +427,12 @@ describe('EgressSpikeDetectorStack', () => {
           ]),
         },
       });
+    });
+
+    it("passes the created group and the detector config to the runtime's parser", () => {
+      const config = loadRuntimeConfig(deployedEnvironment(template));
+      expect(config.logGroupIdentifiers).toEqual(['EgressSpikeDetector-FlowLogGroup-Cd34']);
+      expect(config.detector).toMatchObject({ windowMinutes: 15, lagMinutes: 5 });
     });
 
     it('queries the created group and grants StartQuery on it', () => {
