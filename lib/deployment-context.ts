@@ -92,7 +92,7 @@ export const deploymentContextSchema = z
       .string()
       .regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'not a CloudFormation stack name')
       .default('EgressSpikeDetector'),
-    /** Existing flow log groups (names, or ARNs for another account/Region) to query. */
+    /** Existing flow log groups to query: names, or ARNs (same Region; other accounts via cross-account observability). */
     flowLogGroups: list(flowLogGroup).default([]),
     /** VPCs for which the stack creates flow logs (1-minute aggregation) into a new log group. */
     vpcIds: list(

@@ -1,4 +1,4 @@
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { TABLE_ACTIONS } from '../../lib/constructs/detector-function';
 import { DETECTOR_METRICS } from '../../lib/constructs/monitoring';
 import { loadRuntimeConfig } from '../../lambda/runtime-config';
@@ -472,6 +472,13 @@ describe('EgressSpikeDetectorStack', () => {
         },
       });
     });
+  });
+
+  it('synthesizes without CDK warnings or errors', () => {
+    const { stack } = buildApp({ ...EXISTING, ...CREATED, enrichWithEc2: true });
+    const annotations = Annotations.fromStack(stack);
+    annotations.hasNoWarning('*', Match.anyValue());
+    annotations.hasNoError('*', Match.anyValue());
   });
 
   describe('options', () => {
