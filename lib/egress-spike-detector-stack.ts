@@ -116,12 +116,17 @@ export class EgressSpikeDetectorStack extends Stack {
     const when = detectorSchedule(windowMinutes, lagMinutes, settings.scheduleMarginMinutes);
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       schedule: scheduler.ScheduleExpression.expression(when.expression),
-      description: `Runs the detector ${lagMinutes + settings.scheduleMarginMinutes} min after each ${windowMinutes}-min window closes (UTC)`,
+      description:
+        `Runs the detector ${lagMinutes + settings.scheduleMarginMinutes} min after each ${windowMinutes}-min window closes (UTC)` +
+        (when.oncePerWindow ? '' : '; extra runs in between find nothing due'),
+      // Scheduler invokes asynchronously, so its retries only cover handing the event to Lambda
+      // (the function's own retries follow). An event older than one window goes to the DLQ: by
+      // then the next scheduled run catches the window up anyway.
       target: new targets.LambdaInvoke(this.detector.function, {
         role: scheduleRole,
         input: scheduler.ScheduleTargetInput.fromObject({ source: 'egress-spike-detector.schedule' }),
         retryAttempts: 4,
-        maxEventAge: Duration.hours(1),
+        maxEventAge: Duration.minutes(windowMinutes),
         deadLetterQueue: scheduleDeadLetters,
       }),
     });

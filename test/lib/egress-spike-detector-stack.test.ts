@@ -452,6 +452,7 @@ describe('EgressSpikeDetectorStack', () => {
     it('follows the window: every 15 minutes, 7 minutes after each close, heartbeat per window', () => {
       template.hasResourceProperties('AWS::Scheduler::Schedule', {
         ScheduleExpression: 'cron(7,22,37,52 * * * ? *)',
+        Target: Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 900 } }),
       });
       template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'RunSucceeded', Period: 900 });
     });
