@@ -5,6 +5,7 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   // Type-checking is `npm run build`'s job; ts-jest only transpiles so the suite stays fast.
   transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
-  setupFilesAfterEnv: ['<rootDir>/test/jest.setup.ts'],
+  // jest-autoclean removes the temporary cloud assemblies the CDK stack tests synthesize.
+  setupFilesAfterEnv: ['<rootDir>/test/jest.setup.ts', 'aws-cdk-lib/testhelpers/jest-autoclean'],
   testTimeout: 30000,
 };

@@ -1,0 +1,257 @@
+/**
+ * The detector Lambda: bundled from lambda/handler.ts with esbuild, its own log group, one run at
+ * a time, failed async invocations kept in an SQS queue, and an IAM role that can do exactly
+ * what the handler does: query the flow log groups, read and write its table, publish alerts.
+ */
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
+import type { DetectorConfigInput } from '../../lambda/core/config';
+import { runtimeEnvironmentSchema, type RuntimeEnvironment } from '../../lambda/runtime-config';
+import type { QueriedLogGroup } from './flow-log-source';
+
+/** Variables that point the SDK clients at local test servers; never set in a deployed stack. */
+type LocalTestVariable = 'LOGS_ENDPOINT' | 'DYNAMODB_ENDPOINT' | 'SNS_ENDPOINT' | 'EC2_ENDPOINT';
+
+/**
+ * The environment a deployed function gets: every variable of the runtime schema, required
+ * (a variable added to lambda/runtime-config.ts is a compile error here until the stack sets
+ * it), minus the local-test endpoints, which the excess-property check keeps out.
+ */
+export type DeployedEnvironment = {
+  [K in Exclude<keyof RuntimeEnvironment, LocalTestVariable>]-?: Exclude<RuntimeEnvironment[K], undefined> &
+    string;
+};
+
+/** Lambda caps all environment variables together at 4 KB. */
+const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
+/** What a deploy-time token (table name, topic ARN...) may grow to, for the size check. */
+const TOKEN_ALLOWANCE_BYTES = 256;
+
+/**
+ * The DynamoDB item actions the handler uses (single-table: baselines, watermark, outbox).
+ * TransactWriteItems is authorised per item through PutItem / UpdateItem / ConditionCheckItem.
+ */
+export const TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:ConditionCheckItem',
+] as const;
+
+export interface DetectorFunctionProps {
+  readonly logGroups: readonly QueriedLogGroup[];
+  readonly table: dynamodb.ITable;
+  readonly alertTopic: sns.ITopic;
+  /** Detection parameters as the user gave them (validated); the Lambda gets them as DETECTOR_CONFIG. */
+  readonly detectorConfig: DetectorConfigInput;
+  readonly enrichWithEc2: boolean;
+  readonly baselineTtlDays: number;
+  /** Powertools service name (`service` dimension) and metrics namespace. */
+  readonly serviceName: string;
+  readonly metricsNamespace: string;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+  /** Path of the handler entry. @default lambda/handler.ts in this repository */
+  readonly entry?: string;
+}
+
+export class DetectorFunction extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+  /** Async invocations that failed after every retry, with the error. */
+  readonly failureQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: DetectorFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+
+    this.failureQueue = new sqs.Queue(this, 'FailedInvocations', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.failureQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself the dead-letter destination of the detector function (Lambda async on-failure destination); a queue behind it would never be read.',
+    });
+
+    // An explicit role instead of AWSLambdaBasicExecutionRole: write access to this function's log group only.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Egress spike detector: query flow logs, keep baselines, publish alerts',
+    });
+    this.logGroup.grantWrite(this.role);
+
+    const environment = {
+      DETECTOR_CONFIG: JSON.stringify(props.detectorConfig),
+      LOG_GROUP_IDENTIFIERS: props.logGroups.map((group) => group.identifier).join(','),
+      TABLE_NAME: props.table.tableName,
+      TOPIC_ARN: props.alertTopic.topicArn,
+      ENRICH_WITH_EC2: props.enrichWithEc2 ? 'true' : 'false',
+      BASELINE_TTL_DAYS: `${props.baselineTtlDays}`,
+    } satisfies DeployedEnvironment;
+    assertRuntimeAcceptsLiterals(environment);
+    const fullEnvironment = {
+      ...environment,
+      POWERTOOLS_SERVICE_NAME: props.serviceName,
+      POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    assertEnvironmentFits(fullEnvironment);
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: props.entry ?? path.join(__dirname, '..', '..', 'lambda', 'handler.ts'),
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      description: 'Egress spike detector: blocked outbound traffic per source vs its baseline',
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      // One run at a time: runs share the watermark and the baselines. An overlapping async
+      // invoke is throttled and retried by Lambda, not dropped.
+      reservedConcurrentExecutions: 1,
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      onFailure: new destinations.SqsDestination(this.failureQueue),
+      environment: fullEnvironment,
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        target: 'node22',
+        format: nodejs.OutputFormat.CJS,
+        // The Node.js 22 runtime ships the AWS SDK v3; bundling it (EC2 client included) would
+        // quadruple the package (about 2.4 MB instead of 0.65 MB minified).
+        externalModules: ['@aws-sdk/*'],
+      },
+      depsLockFilePath: path.join(__dirname, '..', '..', 'package-lock.json'),
+    });
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Pinned to Node.js 22, the runtime the handler, its dependencies and the esbuild target (node22) are built and tested for; moving to a newer runtime is a deliberate, tested change.',
+    });
+
+    this.grantDetectorPermissions(props);
+  }
+
+  private grantDetectorPermissions(props: DetectorFunctionProps): void {
+    const stack = Stack.of(this);
+
+    // StartQuery authorises against the log group; depending on the API, IAM matches the ARN with
+    // or without the `:*` suffix, so both are listed (the suffix adds no other log group).
+    const startQueryResources = props.logGroups.flatMap((group) => [group.arn, `${group.arn}:*`]);
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'QueryFlowLogGroups',
+        actions: ['logs:StartQuery'],
+        resources: startQueryResources,
+      }),
+    );
+    for (const group of props.logGroups) {
+      const finding = flattenCfnReference(stack.resolve(`${group.arn}:*`));
+      Validations.of(this.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${finding}]`,
+        reason: `logs:StartQuery on one flow log group (${finding.replace(/:\*$/, '')}); the ':*' form is how IAM names a log group for some Logs APIs and matches nothing outside that group.`,
+      });
+    }
+
+    // GetQueryResults and StopQuery take only a query ID and support no resource-level
+    // permissions (Service Authorization Reference: no resource types), so they need "*".
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadQueryResults',
+        actions: ['logs:GetQueryResults', 'logs:StopQuery'],
+        resources: ['*'],
+      }),
+    );
+
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'BaselineTable',
+        actions: [...TABLE_ACTIONS],
+        resources: [props.table.tableArn],
+      }),
+    );
+
+    // sns:Publish on the topic, and kms:Decrypt + kms:GenerateDataKey* on its key.
+    props.alertTopic.grantPublish(this.role);
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      reason:
+        'Publishing to the KMS-encrypted alert topic needs kms:GenerateDataKey* (the variants SNS may call), granted by topic.grantPublish on the topic key only.',
+    });
+
+    const wildcardReasons: string[] = [
+      'logs:GetQueryResults and logs:StopQuery take a query ID and support no resource-level permissions',
+    ];
+    if (props.enrichWithEc2) {
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'EnrichAlerts',
+          actions: ['ec2:DescribeNetworkInterfaces'],
+          resources: ['*'],
+        }),
+      );
+      wildcardReasons.push(
+        'ec2:DescribeNetworkInterfaces (alert enrichment, read-only) supports no resource-level permissions',
+      );
+    }
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: `Resource "*" only for actions that cannot be scoped: ${wildcardReasons.join('; ')}.`,
+    });
+  }
+}
+
+/**
+ * The literal variables must pass the runtime's own schema (tokens such as the table name are
+ * only known at deploy time and are typed instead).
+ */
+function assertRuntimeAcceptsLiterals(environment: DeployedEnvironment): void {
+  const literal = runtimeEnvironmentSchema.pick({
+    DETECTOR_CONFIG: true,
+    ENRICH_WITH_EC2: true,
+    BASELINE_TTL_DAYS: true,
+  });
+  const parsed = literal.safeParse(environment);
+  if (!parsed.success) {
+    throw new Error(`the stack would give the detector an environment it rejects: ${parsed.error.message}`);
+  }
+}
+
+function assertEnvironmentFits(environment: Record<string, string>): void {
+  const bytes = Object.entries(environment).reduce((total, [key, value]) => {
+    const tokens = Token.isUnresolved(value) ? (value.match(/\$\{Token\[/g) ?? []).length : 0;
+    return total + Buffer.byteLength(key) + Buffer.byteLength(value) + tokens * TOKEN_ALLOWANCE_BYTES;
+  }, 0);
+  if (bytes > LAMBDA_ENVIRONMENT_LIMIT_BYTES) {
+    throw new Error(
+      `the detector's environment would be about ${bytes} bytes, over Lambda's 4 KB limit: shorten detectorConfig (e.g. fewer CIDRs) or flowLogGroups`,
+    );
+  }
+}

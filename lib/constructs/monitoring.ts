@@ -1,0 +1,150 @@
+/**
+ * Is the detector itself healthy? Alarms on errors, throttles, missed runs (the `RunSucceeded`
+ * heartbeat) and dead letters, notifying the operations topic; and a dashboard of what it sees.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+/** Metric names the handler emits (Powertools EMF), dimension `service`. */
+export const DETECTOR_METRICS = [
+  'SourcesEvaluated',
+  'Spikes',
+  'AlertsPublished',
+  'BytesScanned',
+  'RecordsMatched',
+  'WindowsCaughtUp',
+  'IncompleteWindows',
+  'RunSucceeded',
+] as const;
+export type DetectorMetricName = (typeof DETECTOR_METRICS)[number];
+
+export interface MonitoringProps {
+  readonly detector: lambda.IFunction;
+  readonly metricsNamespace: string;
+  readonly serviceName: string;
+  /** The detection window: the heartbeat's period. */
+  readonly windowMinutes: number;
+  /** Queues that must stay empty: the function's failure destination, the schedule's DLQ. */
+  readonly deadLetterQueues: Record<string, sqs.IQueue>;
+  readonly operationsTopic: sns.ITopic;
+  readonly dashboardName: string;
+}
+
+export class Monitoring extends Construct {
+  readonly alarms: cloudwatch.Alarm[] = [];
+  readonly dashboard: cloudwatch.Dashboard;
+  private readonly operationsTopic: sns.ITopic;
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    this.operationsTopic = props.operationsTopic;
+    const window = Duration.minutes(props.windowMinutes);
+    const fiveMinutes = Duration.minutes(5);
+    const metric = (metricName: DetectorMetricName, statistic = 'Sum', period = window) =>
+      new cloudwatch.Metric({
+        namespace: props.metricsNamespace,
+        metricName,
+        dimensionsMap: { service: props.serviceName },
+        statistic,
+        period,
+      });
+
+    this.addAlarm('Errors', props.detector.metricErrors({ period: fiveMinutes, statistic: 'Sum' }), {
+      description: 'The detector function failed (each failed attempt counts; retries follow).',
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.addAlarm('Throttles', props.detector.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }), {
+      description:
+        'A detector invocation was throttled: a run overlapped the previous one (reserved concurrency 1).',
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    // No heartbeat is the failure that nothing else reports (schedule disabled, permissions,
+    // every retry failing): missing data is breaching.
+    this.addAlarm('MissedRuns', metric('RunSucceeded'), {
+      description: `No successful detector run for ${2 * props.windowMinutes} minutes (two windows): blocked egress is not being watched.`,
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    for (const [name, queue] of Object.entries(props.deadLetterQueues)) {
+      this.addAlarm(
+        name,
+        queue.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, statistic: 'Maximum' }),
+        {
+          description: `${name}: messages are waiting; each one is a detector run that never succeeded. Inspect, then purge.`,
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        },
+      );
+    }
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: props.dashboardName,
+      defaultInterval: Duration.days(7),
+    });
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Spikes and alerts published',
+        left: [metric('Spikes'), metric('AlertsPublished')],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Sources evaluated per window',
+        left: [metric('SourcesEvaluated')],
+        width: 12,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Logs Insights bytes scanned (cost driver)',
+        left: [metric('BytesScanned')],
+        right: [metric('RecordsMatched')],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Run duration (ms)',
+        left: [
+          props.detector.metricDuration({ statistic: 'Average', period: window }),
+          props.detector.metricDuration({ statistic: 'Maximum', period: window }),
+        ],
+        width: 12,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Runs: succeeded, windows caught up, incomplete windows',
+        left: [metric('RunSucceeded'), metric('WindowsCaughtUp'), metric('IncompleteWindows')],
+        width: 12,
+      }),
+      new cloudwatch.AlarmStatusWidget({ title: 'Detector health', alarms: this.alarms, width: 12 }),
+    );
+  }
+
+  private addAlarm(
+    id: string,
+    metric: cloudwatch.IMetric,
+    props: Omit<cloudwatch.CreateAlarmOptions, 'alarmDescription'> & { description: string },
+  ): void {
+    const { description, ...options } = props;
+    const alarm = new cloudwatch.Alarm(this, id, { metric, alarmDescription: description, ...options });
+    const action = new actions.SnsAction(this.operationsTopic);
+    alarm.addAlarmAction(action);
+    alarm.addOkAction(action);
+    this.alarms.push(alarm);
+  }
+}

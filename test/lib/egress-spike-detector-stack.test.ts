@@ -1,0 +1,584 @@
+import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
+import { TABLE_ACTIONS } from '../../lib/constructs/detector-function';
+import { DETECTOR_METRICS } from '../../lib/constructs/monitoring';
+import { loadRuntimeConfig } from '../../lambda/runtime-config';
+import { buildApp, synthTemplate } from './synth';
+
+const EXISTING = { flowLogGroups: ['/vpc/flow-logs/prod'], alertEmails: ['sec@example.com'] };
+const CREATED = { vpcIds: ['vpc-0123456789abcdef0', 'vpc-12345678'] };
+
+type Statement = { Sid?: string; Action: string | string[]; Resource: unknown; Effect: string };
+
+/** The statements of the detector role's policy. */
+function detectorStatements(template: Template): Statement[] {
+  const policies = template.findResources('AWS::IAM::Policy', {
+    Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^DetectorRole') }] },
+  });
+  return Object.values(policies).flatMap(
+    (policy) =>
+      (policy as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument
+        .Statement,
+  );
+}
+
+const actionsOf = (statement: Statement): string[] =>
+  Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+
+/** What CloudFormation would put in place of the stack's references, to feed the runtime's parser. */
+function deployedValue(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const reference = value as { Ref?: string; 'Fn::Join'?: [string, unknown[]] };
+  if (reference['Fn::Join'] !== undefined) {
+    const [separator, parts] = reference['Fn::Join'];
+    return parts.map(deployedValue).join(separator);
+  }
+  const ref = reference.Ref ?? '';
+  if (ref.startsWith('StateTable')) return 'EgressSpikeDetector-StateTable9728C7E5-1A2B3C4D5E6F';
+  if (ref.startsWith('AlertingAlertTopic'))
+    return 'arn:aws:sns:eu-west-1:123456789012:EgressSpikeDetector-AlertTopic-Ab12';
+  if (ref.startsWith('FlowLogSourceFlowLogGroup')) return 'EgressSpikeDetector-FlowLogGroup-Cd34';
+  throw new Error(`no deployed value for ${JSON.stringify(value)}`);
+}
+
+function deployedEnvironment(template: Template): Record<string, string> {
+  const [fn] = Object.values(template.findResources('AWS::Lambda::Function')) as {
+    Properties: { Environment: { Variables: Record<string, unknown> } };
+  }[];
+  return Object.fromEntries(
+    Object.entries(fn?.Properties.Environment.Variables ?? {}).map(([key, value]) => [
+      key,
+      deployedValue(value),
+    ]),
+  );
+}
+
+describe('EgressSpikeDetectorStack', () => {
+  describe('with existing flow log groups', () => {
+    const template = synthTemplate(EXISTING);
+
+    it('runs the detector on Node.js 22 on ARM, one at a time, with its own log group', () => {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        ReservedConcurrentExecutions: 1,
+        MemorySize: 1024,
+        Timeout: 900,
+        LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('^DetectorLogGroup') } },
+      });
+      template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+    });
+
+    it('gives the function exactly the environment the runtime schema defines', () => {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: {
+          Variables: {
+            DETECTOR_CONFIG: '{}',
+            LOG_GROUP_IDENTIFIERS: '/vpc/flow-logs/prod',
+            TABLE_NAME: { Ref: Match.stringLikeRegexp('^StateTable') },
+            TOPIC_ARN: { Ref: Match.stringLikeRegexp('^AlertingAlertTopic') },
+            ENRICH_WITH_EC2: 'false',
+            BASELINE_TTL_DAYS: '90',
+            POWERTOOLS_SERVICE_NAME: 'egress-spike-detector',
+            POWERTOOLS_METRICS_NAMESPACE: 'EgressSpikeDetector',
+            NODE_OPTIONS: '--enable-source-maps',
+            // endpoint overrides are for local tests only
+            LOGS_ENDPOINT: Match.absent(),
+            DYNAMODB_ENDPOINT: Match.absent(),
+            SNS_ENDPOINT: Match.absent(),
+            EC2_ENDPOINT: Match.absent(),
+          },
+        },
+      });
+    });
+
+    it("gives an environment the runtime's own parser accepts once deployed", () => {
+      // Act: the handler's cold-start parse, on what the function would see
+      const config = loadRuntimeConfig(deployedEnvironment(template));
+      // Assess
+      expect(config).toMatchObject({
+        logGroupIdentifiers: ['/vpc/flow-logs/prod'],
+        tableName: 'EgressSpikeDetector-StateTable9728C7E5-1A2B3C4D5E6F',
+        topicArn: 'arn:aws:sns:eu-west-1:123456789012:EgressSpikeDetector-AlertTopic-Ab12',
+        enrichWithEc2: false,
+        baselineTtlDays: 90,
+        endpoints: { logs: undefined, dynamodb: undefined, sns: undefined, ec2: undefined },
+      });
+      expect(config.detector.preset).toBe('recommended');
+    });
+
+    it('retries failed async runs twice, then keeps them in an encrypted, SSL-only queue', () => {
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: 21600,
+        DestinationConfig: {
+          OnFailure: {
+            Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DetectorFailedInvocations'), 'Arn'] },
+          },
+        },
+      });
+      template.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+      template.resourceCountIs('AWS::SQS::QueuePolicy', 2);
+      template.allResourcesProperties('AWS::SQS::QueuePolicy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 'sqs:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        },
+      });
+    });
+
+    it('schedules a run 12 minutes past each hour (lag 10 + margin 2), with retries and a DLQ', () => {
+      template.hasResourceProperties('AWS::Scheduler::Schedule', {
+        ScheduleExpression: 'cron(12 * * * ? *)',
+        ScheduleExpressionTimezone: 'Etc/UTC',
+        State: 'ENABLED',
+        Target: {
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DetectorFunction'), 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 3600 },
+          DeadLetterConfig: {
+            Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ScheduleDeadLetters'), 'Arn'] },
+          },
+          // anything without "mode" is a scheduled run
+          Input: Match.serializedJson(Match.objectEquals({ source: 'egress-spike-detector.schedule' })),
+        },
+      });
+    });
+
+    it('keeps state in a pay-per-request table with PITR, TTL, encryption and deletion protection, retained', () => {
+      template.hasResource('AWS::DynamoDB::Table', {
+        Properties: {
+          KeySchema: [
+            { AttributeName: 'pk', KeyType: 'HASH' },
+            { AttributeName: 'sk', KeyType: 'RANGE' },
+          ],
+          AttributeDefinitions: [
+            { AttributeName: 'pk', AttributeType: 'S' },
+            { AttributeName: 'sk', AttributeType: 'S' },
+          ],
+          BillingMode: 'PAY_PER_REQUEST',
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+          SSESpecification: { SSEEnabled: true },
+          DeletionProtectionEnabled: true,
+          ProvisionedThroughput: Match.absent(),
+        },
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+      });
+    });
+
+    it('encrypts the alert topic with a rotating customer-managed key that CloudWatch alarms may use', () => {
+      template.hasResourceProperties('AWS::SNS::Topic', {
+        KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AlertingTopicKey'), 'Arn'] },
+      });
+      template.hasResourceProperties('AWS::KMS::Key', {
+        EnableKeyRotation: true,
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Allow',
+              Principal: { Service: 'cloudwatch.amazonaws.com' },
+              Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+            }),
+          ]),
+        },
+      });
+      template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 'sns:Publish',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+            Match.objectLike({
+              Effect: 'Allow',
+              Principal: { Service: 'cloudwatch.amazonaws.com' },
+              Action: 'sns:Publish',
+              Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+            }),
+          ]),
+        },
+      });
+    });
+
+    it('subscribes the alert emails and has no Slack channel unless asked', () => {
+      template.hasResourceProperties('AWS::SNS::Subscription', {
+        Protocol: 'email',
+        Endpoint: 'sec@example.com',
+      });
+      template.resourceCountIs('AWS::Chatbot::SlackChannelConfiguration', 0);
+    });
+
+    it('grants StartQuery on the flow log group only, and "*" only to actions that cannot be scoped', () => {
+      const statements = detectorStatements(template);
+      const byAction = (action: string) => statements.filter((s) => actionsOf(s).includes(action));
+      const groupArn = [
+        'arn:',
+        { Ref: 'AWS::Partition' },
+        ':logs:',
+        { Ref: 'AWS::Region' },
+        ':',
+        { Ref: 'AWS::AccountId' },
+        ':log-group:/vpc/flow-logs/prod',
+      ];
+
+      expect(byAction('logs:StartQuery')).toEqual([
+        expect.objectContaining({
+          Action: 'logs:StartQuery',
+          Resource: [
+            { 'Fn::Join': ['', groupArn] },
+            { 'Fn::Join': ['', [...groupArn.slice(0, -1), ':log-group:/vpc/flow-logs/prod:*']] },
+          ],
+        }),
+      ]);
+      expect(byAction('logs:GetQueryResults')).toEqual([
+        expect.objectContaining({ Action: ['logs:GetQueryResults', 'logs:StopQuery'], Resource: '*' }),
+      ]);
+      expect(byAction('dynamodb:PutItem')).toEqual([
+        expect.objectContaining({
+          Action: [...TABLE_ACTIONS],
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^StateTable/), 'Arn'] },
+        }),
+      ]);
+      expect(byAction('sns:Publish')).toEqual([
+        expect.objectContaining({ Resource: { Ref: expect.stringMatching(/^AlertingAlertTopic/) } }),
+      ]);
+      expect(byAction('kms:GenerateDataKey*')).toEqual([
+        expect.objectContaining({
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^AlertingTopicKey/), 'Arn'] },
+        }),
+      ]);
+
+      // Negative checks: no wildcard actions, no Scan or table-level actions, no enrichment.
+      const allActions = statements.flatMap(actionsOf);
+      expect(allActions.filter((action) => action.endsWith(':*') || action === '*')).toEqual([]);
+      expect(allActions).not.toContain('dynamodb:Scan');
+      expect(allActions).not.toContain('dynamodb:DeleteTable');
+      expect(allActions).not.toContain('ec2:DescribeNetworkInterfaces');
+      const wildcardActions = statements.filter((s) => s.Resource === '*').flatMap(actionsOf);
+      expect(wildcardActions.sort()).toEqual(['logs:GetQueryResults', 'logs:StopQuery']);
+    });
+
+    it('uses no AWS-managed policies on its roles and never AdministratorAccess', () => {
+      const roles = template.findResources('AWS::IAM::Role');
+      for (const role of Object.values(roles)) {
+        expect(
+          (role as { Properties: Record<string, unknown> }).Properties.ManagedPolicyArns,
+        ).toBeUndefined();
+      }
+      expect(JSON.stringify(template.toJSON())).not.toMatch(/AdministratorAccess/);
+    });
+
+    it('lets the scheduler invoke only the detector, from this account', () => {
+      template.hasResourceProperties('AWS::IAM::Role', {
+        AssumeRolePolicyDocument: {
+          Statement: [
+            Match.objectLike({
+              Principal: { Service: 'scheduler.amazonaws.com' },
+              Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+            }),
+          ],
+        },
+      });
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        Roles: [{ Ref: Match.stringLikeRegexp('^ScheduleRole') }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Action: 'lambda:InvokeFunction',
+              Resource: Match.arrayWith([
+                { 'Fn::GetAtt': [Match.stringLikeRegexp('^DetectorFunction'), 'Arn'] },
+              ]),
+            }),
+          ]),
+        },
+      });
+      template.resourceCountIs('AWS::Lambda::Permission', 0);
+      template.resourceCountIs('AWS::Lambda::Url', 0);
+    });
+
+    it('alarms on errors, throttles, missed heartbeats and dead letters, notifying the alert topic', () => {
+      const topic = { Ref: Match.stringLikeRegexp('^AlertingAlertTopic') };
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+      template.allResourcesProperties('AWS::CloudWatch::Alarm', {
+        AlarmActions: [topic],
+        OKActions: [topic],
+      });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('^DetectorFunction') } }],
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: 1,
+      });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Throttles',
+        Threshold: 1,
+      });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'EgressSpikeDetector',
+        MetricName: 'RunSucceeded',
+        Dimensions: [{ Name: 'service', Value: 'egress-spike-detector' }],
+        Statistic: 'Sum',
+        Period: 3600,
+        EvaluationPeriods: 2,
+        DatapointsToAlarm: 2,
+        ComparisonOperator: 'LessThanThreshold',
+        Threshold: 1,
+        TreatMissingData: 'breaching',
+      });
+      for (const queue of ['^DetectorFailedInvocations', '^ScheduleDeadLetters']) {
+        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          Namespace: 'AWS/SQS',
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          Dimensions: [
+            { Name: 'QueueName', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp(queue), 'QueueName'] } },
+          ],
+          Threshold: 1,
+        });
+      }
+    });
+
+    it('draws a dashboard of the detector metrics and the run duration', () => {
+      const dashboards = template.findResources('AWS::CloudWatch::Dashboard');
+      expect(Object.keys(dashboards)).toHaveLength(1);
+      const body = JSON.stringify(Object.values(dashboards)[0]);
+      for (const name of ['Spikes', 'AlertsPublished', 'SourcesEvaluated', 'BytesScanned', 'RunSucceeded']) {
+        expect(DETECTOR_METRICS).toContain(name);
+        expect(body).toContain(
+          `\\"EgressSpikeDetector\\",\\"${name}\\",\\"service\\",\\"egress-spike-detector\\"`,
+        );
+      }
+      expect(body).toContain('\\"AWS/Lambda\\",\\"Duration\\"');
+    });
+
+    it('creates no flow logs and no VPC resources when the log groups exist', () => {
+      template.resourceCountIs('AWS::EC2::FlowLog', 0);
+      template.resourceCountIs('AWS::EC2::VPC', 0);
+    });
+
+    it('outputs the topic, table, function, dashboard URL and the test-alert command', () => {
+      template.hasOutput('AlertTopicArn', { Value: { Ref: Match.stringLikeRegexp('^AlertingAlertTopic') } });
+      template.hasOutput('TableName', { Value: { Ref: Match.stringLikeRegexp('^StateTable') } });
+      template.hasOutput('FunctionName', { Value: { Ref: Match.stringLikeRegexp('^DetectorFunction') } });
+      const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+      expect(JSON.stringify(outputs.DashboardUrl?.Value)).toContain(
+        '#dashboards/dashboard/EgressSpikeDetector-detector',
+      );
+      const command = JSON.stringify(outputs.TestAlertCommand?.Value);
+      expect(command).toContain('aws lambda invoke --region ');
+      expect(command).toContain(
+        `--cli-binary-format raw-in-base64-out --payload '{\\"mode\\":\\"test-alert\\"}' /dev/stdout`,
+      );
+    });
+  });
+
+  describe('with VPC flow logs created by the stack', () => {
+    const template = synthTemplate({ ...CREATED, detectorConfig: { windowMinutes: 15, lagMinutes: 5 } });
+
+    it('creates a 1-minute REJECT flow log per VPC into one log group with retention', () => {
+      template.resourceCountIs('AWS::EC2::FlowLog', 2);
+      for (const vpcId of CREATED.vpcIds) {
+        template.hasResourceProperties('AWS::EC2::FlowLog', {
+          ResourceType: 'VPC',
+          ResourceId: vpcId,
+          TrafficType: 'REJECT',
+          MaxAggregationInterval: 60,
+          LogDestinationType: 'cloud-watch-logs',
+          LogGroupName: { Ref: Match.stringLikeRegexp('^FlowLogSourceFlowLogGroup') },
+          DeliverLogsPermissionArn: {
+            'Fn::GetAtt': [Match.stringLikeRegexp('^FlowLogSourceDeliveryRole'), 'Arn'],
+          },
+          LogFormat: Match.absent(),
+        });
+      }
+      template.hasResource('AWS::Logs::LogGroup', {
+        Properties: { RetentionInDays: 30 },
+        DeletionPolicy: 'Retain',
+      });
+    });
+
+    it('lets only VPC Flow Logs of this account write the group', () => {
+      template.hasResourceProperties('AWS::IAM::Role', {
+        AssumeRolePolicyDocument: {
+          Statement: [
+            Match.objectLike({
+              Principal: { Service: 'vpc-flow-logs.amazonaws.com' },
+              Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+            }),
+          ],
+        },
+      });
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        Roles: [{ Ref: Match.stringLikeRegexp('^FlowLogSourceDeliveryRole') }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+              Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FlowLogSourceFlowLogGroup'), 'Arn'] },
+            }),
+          ]),
+        },
+      });
+    });
+
+    it("passes the created group and the detector config to the runtime's parser", () => {
+      const config = loadRuntimeConfig(deployedEnvironment(template));
+      expect(config.logGroupIdentifiers).toEqual(['EgressSpikeDetector-FlowLogGroup-Cd34']);
+      expect(config.detector).toMatchObject({ windowMinutes: 15, lagMinutes: 5 });
+    });
+
+    it('queries the created group and grants StartQuery on it', () => {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: {
+          Variables: Match.objectLike({
+            LOG_GROUP_IDENTIFIERS: { Ref: Match.stringLikeRegexp('^FlowLogSourceFlowLogGroup') },
+          }),
+        },
+      });
+      const startQuery = detectorStatements(template).filter((s) => actionsOf(s).includes('logs:StartQuery'));
+      expect(JSON.stringify(startQuery)).toMatch(
+        /:log-group:",\{"Ref":"FlowLogSourceFlowLogGroup\w+"\}\]\]\}/,
+      );
+    });
+
+    it('follows the window: every 15 minutes, 7 minutes after each close, heartbeat per window', () => {
+      template.hasResourceProperties('AWS::Scheduler::Schedule', {
+        ScheduleExpression: 'cron(7,22,37,52 * * * ? *)',
+        Target: Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 900 } }),
+      });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'RunSucceeded', Period: 900 });
+    });
+
+    it('writes the custom flow log format of the detector config into the created flow logs', () => {
+      const custom = synthTemplate({
+        ...CREATED,
+        detectorConfig: { flowLogFormat: 'version srcaddr dstaddr action start log-status' },
+      });
+      custom.hasResourceProperties('AWS::EC2::FlowLog', {
+        LogFormat: '${version} ${srcaddr} ${dstaddr} ${action} ${start} ${log-status}',
+      });
+      custom.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: {
+          Variables: Match.objectLike({
+            DETECTOR_CONFIG: '{"flowLogFormat":"version srcaddr dstaddr action start log-status"}',
+          }),
+        },
+      });
+    });
+  });
+
+  it('synthesizes without CDK warnings or errors', () => {
+    const { stack } = buildApp({ ...EXISTING, ...CREATED, enrichWithEc2: true });
+    const annotations = Annotations.fromStack(stack);
+    annotations.hasNoWarning('*', Match.anyValue());
+    annotations.hasNoError('*', Match.anyValue());
+  });
+
+  describe('options', () => {
+    it('with enrichment, adds ec2:DescribeNetworkInterfaces (on "*", it cannot be scoped)', () => {
+      const statements = detectorStatements(synthTemplate({ ...EXISTING, enrichWithEc2: true }));
+      expect(statements.filter((s) => actionsOf(s).includes('ec2:DescribeNetworkInterfaces'))).toEqual([
+        expect.objectContaining({ Action: 'ec2:DescribeNetworkInterfaces', Resource: '*' }),
+      ]);
+      expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('ec2:'))).toEqual([
+        'ec2:DescribeNetworkInterfaces',
+      ]);
+    });
+
+    it('adds a Slack channel with a notifications-only role and a read-only guardrail', () => {
+      const template = synthTemplate({
+        ...EXISTING,
+        slackWorkspaceId: 'T0123ABCD',
+        slackChannelId: 'C0123ABCD',
+      });
+      template.hasResourceProperties('AWS::Chatbot::SlackChannelConfiguration', {
+        SlackWorkspaceId: 'T0123ABCD',
+        SlackChannelId: 'C0123ABCD',
+        SnsTopicArns: [{ Ref: Match.stringLikeRegexp('^AlertingAlertTopic') }],
+        GuardrailPolicies: [
+          {
+            'Fn::Join': [
+              '',
+              ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/CloudWatchReadOnlyAccess'],
+            ],
+          },
+        ],
+        IamRoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AlertingChatbotRole'), 'Arn'] },
+      });
+      // the channel role has no policies at all
+      template.hasResourceProperties('AWS::IAM::Role', {
+        AssumeRolePolicyDocument: {
+          Statement: [Match.objectLike({ Principal: { Service: 'chatbot.amazonaws.com' } })],
+        },
+        ManagedPolicyArns: Match.absent(),
+        Policies: Match.absent(),
+      });
+      expect(
+        template.findResources('AWS::IAM::Policy', {
+          Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^AlertingChatbotRole') }] },
+        }),
+      ).toEqual({});
+    });
+
+    it('sends alarms to a separate operations topic when operationsEmails is set', () => {
+      const template = synthTemplate({ ...EXISTING, operationsEmails: ['ops@example.com'] });
+      template.resourceCountIs('AWS::SNS::Topic', 2);
+      template.hasResourceProperties('AWS::SNS::Subscription', {
+        Protocol: 'email',
+        Endpoint: 'ops@example.com',
+        TopicArn: { Ref: Match.stringLikeRegexp('^AlertingOperationsTopic') },
+      });
+      template.allResourcesProperties('AWS::CloudWatch::Alarm', {
+        AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlertingOperationsTopic') }],
+      });
+      template.allResourcesProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    });
+
+    it('sends alarms to an existing topic when operationsTopicArn is set', () => {
+      const arn = 'arn:aws:sns:eu-west-1:123456789012:ops-alarms';
+      const template = synthTemplate({ ...EXISTING, operationsTopicArn: arn });
+      template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [arn] });
+    });
+
+    it('relaxes deletion protection and retention for test stacks (retainData=false)', () => {
+      const template = synthTemplate({ ...CREATED, retainData: 'false' });
+      template.hasResource('AWS::DynamoDB::Table', {
+        Properties: { DeletionProtectionEnabled: false },
+        DeletionPolicy: 'Delete',
+      });
+      expect(
+        Object.values(template.findResources('AWS::Logs::LogGroup')).map(
+          (r) => (r as { DeletionPolicy: string }).DeletionPolicy,
+        ),
+      ).toEqual(['Delete', 'Delete']);
+    });
+
+    it('passes the detector config from context to DETECTOR_CONFIG unchanged', () => {
+      const detectorConfig = { preset: 'splunk-escu', internalCidrs: ['10.0.0.0/8', 'fd00::/8'] };
+      synthTemplate({ ...EXISTING, detectorConfig }).hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ DETECTOR_CONFIG: JSON.stringify(detectorConfig) }) },
+      });
+    });
+
+    it('fails synth with a clear message when the detector config in context is invalid', () => {
+      expect(() => buildApp({ ...EXISTING, detectorConfig: { windowMinutes: 7 } })).toThrow(
+        /invalid CDK context:\ncontext\.detectorConfig\.windowMinutes: must divide a day/,
+      );
+    });
+
+    it("fails synth when the environment would not fit Lambda's 4 KB", () => {
+      const internalCidrs = Array.from({ length: 200 }, (_, i) => `2001:db8:${i.toString(16)}::/48`);
+      expect(() => buildApp({ ...EXISTING, detectorConfig: { internalCidrs } })).toThrow(
+        /over Lambda's 4 KB limit/,
+      );
+    });
+  });
+});

@@ -1,0 +1,84 @@
+import { Validations, type PolicyViolation } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { buildApp } from './synth';
+
+const CONFIGURATIONS: Record<string, Record<string, unknown>> = {
+  'existing log groups': {
+    flowLogGroups: ['/vpc/flow-logs/prod', 'arn:aws:logs:eu-west-1:123456789012:log-group:/vpc/other'],
+  },
+  'created flow logs, enrichment, Slack, operations topic': {
+    vpcIds: ['vpc-0123456789abcdef0'],
+    enrichWithEc2: true,
+    slackWorkspaceId: 'T0123ABCD',
+    slackChannelId: 'C0123ABCD',
+    alertEmails: ['sec@example.com'],
+    operationsEmails: ['ops@example.com'],
+    retainData: false,
+  },
+  'existing operations topic, 15-minute windows': {
+    flowLogGroups: ['/vpc/flow-logs/prod'],
+    vpcIds: ['vpc-12345678'],
+    operationsTopicArn: 'arn:aws:sns:eu-west-1:123456789012:ops',
+    detectorConfig: { windowMinutes: 15 },
+  },
+};
+
+interface Acknowledgement {
+  path: string;
+  id: string;
+  reason: string;
+}
+
+function acknowledgementsIn(root: IConstruct): Acknowledgement[] {
+  return root.node.findAll().flatMap((construct) =>
+    construct.node.metadata
+      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((entry) =>
+        Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({
+          path: construct.node.path,
+          id: id.replace(/^annotation::/i, ''),
+          reason,
+        })),
+      ),
+  );
+}
+
+/** What AwsSolutions reports when acknowledgements are ignored: the findings they answer. */
+function rawFindings(root: IConstruct): PolicyViolation[] {
+  const pack = new AwsSolutionsChecks();
+  (pack as unknown as { isAcknowledged: () => boolean }).isAcknowledged = () => false;
+  return pack.validateScope(root).violations;
+}
+
+describe.each(Object.entries(CONFIGURATIONS))('cdk-nag AwsSolutions, %s', (_name, context) => {
+  const { app } = buildApp(context);
+
+  it('has no unacknowledged finding, error or warning', () => {
+    const violations = new AwsSolutionsChecks().validateScope(app).violations;
+    expect(
+      violations.map((v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath).join(' ')}`),
+    ).toEqual([]);
+  });
+
+  it('acknowledges only findings that exist, each on the resource it concerns, with a concrete reason', () => {
+    const findings = rawFindings(app);
+    const acknowledgements = acknowledgementsIn(app);
+    expect(acknowledgements.length).toBeGreaterThan(0);
+    for (const acknowledgement of acknowledgements) {
+      const answered = findings
+        .filter((finding) => finding.ruleName === acknowledgement.id)
+        .flatMap((finding) => finding.violatingResources)
+        .filter((resource) => resource.constructPath?.startsWith(`${acknowledgement.path}/`));
+      expect({ ...acknowledgement, answered: answered.length > 0 }).toEqual({
+        ...acknowledgement,
+        answered: true,
+      });
+      expect(acknowledgement.reason.length).toBeGreaterThan(60);
+    }
+  });
+
+  it('synthesizes: the nag plugin passes inside app.synth()', () => {
+    expect(() => app.synth()).not.toThrow();
+  });
+});
