@@ -21,6 +21,8 @@ import type { QueriedLogGroup } from './flow-log-source';
 
 /** Variables that point the SDK clients at local test servers; never set in a deployed stack. */
 type LocalTestVariable = 'LOGS_ENDPOINT' | 'DYNAMODB_ENDPOINT' | 'SNS_ENDPOINT' | 'EC2_ENDPOINT';
+/** Lambda sets AWS_REGION itself and rejects a function that tries to. */
+type ReservedVariable = 'AWS_REGION';
 
 /**
  * The environment a deployed function gets: every variable of the runtime schema, required
@@ -28,7 +30,7 @@ type LocalTestVariable = 'LOGS_ENDPOINT' | 'DYNAMODB_ENDPOINT' | 'SNS_ENDPOINT' 
  * it), minus the local-test endpoints, which the excess-property check keeps out.
  */
 export type DeployedEnvironment = {
-  [K in Exclude<keyof RuntimeEnvironment, LocalTestVariable>]-?: Exclude<RuntimeEnvironment[K], undefined> &
+  [K in Exclude<keyof RuntimeEnvironment, LocalTestVariable | ReservedVariable>]-?: Exclude<RuntimeEnvironment[K], undefined> &
     string;
 };
 
@@ -111,12 +113,12 @@ export class DetectorFunction extends Construct {
       TOPIC_ARN: props.alertTopic.topicArn,
       ENRICH_WITH_EC2: props.enrichWithEc2 ? 'true' : 'false',
       BASELINE_TTL_DAYS: `${props.baselineTtlDays}`,
+      POWERTOOLS_SERVICE_NAME: props.serviceName,
+      POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
     } satisfies DeployedEnvironment;
     assertRuntimeAcceptsLiterals(environment);
     const fullEnvironment = {
       ...environment,
-      POWERTOOLS_SERVICE_NAME: props.serviceName,
-      POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
       NODE_OPTIONS: '--enable-source-maps',
     };
     assertEnvironmentFits(fullEnvironment);

@@ -31,7 +31,9 @@ describe('cdk synth with real bundling', () => {
     expect(size).toBeLessThan(ONE_MEGABYTE);
     expect(bundle).toMatch(/sourceMappingURL=index\.js\.map/);
     expect(fs.existsSync(path.join(bundleDir, 'index.js.map'))).toBe(true);
-    // minified: no indentation-led lines
-    expect(bundle.split('\n').filter((line) => /^ {2,}\S/.test(line))).toEqual([]);
+    // Minified: long lines (an unminified build of the same code averages well under 40 characters a
+    // line; template literals inside libraries keep a few short lines even when minified).
+    const averageLineLength = size / bundle.split('\n').length;
+    expect(averageLineLength).toBeGreaterThan(200);
   });
 });
