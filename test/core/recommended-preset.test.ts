@@ -5,7 +5,7 @@
  */
 import { foldZeros, newBaseline, updateMoments, type Baseline } from '../../lambda/core/baseline';
 import { alertIdFor, evaluateWindow } from '../../lambda/core/detect';
-import { upperTailProbability } from '../../lambda/core/tail-probability';
+import { estimationAdjustedTail, normalUpperQuantile, normalUpperTail, upperTailProbability } from '../../lambda/core/tail-probability';
 import { HOUR, T0, recommendedConfig, storedBaseline, windowInput } from './engine-fixtures';
 
 /** P(X >= k) by summing the pmf's upper tail in log space (no library, no 1 - cdf). */
@@ -130,7 +130,18 @@ describe('comparison, cap and severities', () => {
     const stored = storedBaseline({ mean: 20, variance: 30, dataPoints: 100 });
     const result = evaluateWindow(windowInput({ a: 40 }, { a: stored }), config);
     expect(result.decisions[0]).toMatchObject({ compared: { mean: 20, sd: 5.4772, dataPoints: 100 }, zScore: 3.6515 });
-    expect(result.decisions[0]?.tailProbability).toBeCloseTo(upperTailProbability(40, 20, 30, 0.5), 15);
+    // The plug-in NB tail (about 1.1e-3) is below the threshold 1/24, so it is reported corrected for
+    // estimation from 100 windows.
+    const plugIn = upperTailProbability(40, 20, 30, 0.5);
+    expect(plugIn).toBeLessThan(1 / 24);
+    expect(result.decisions[0]?.tailProbability).toBeCloseTo(estimationAdjustedTail(plugIn, 20, 30, 0.5, 100), 15);
+  });
+
+  it('reports the plug-in tail where it is at or above the threshold (the correction only raises it)', () => {
+    const stored = storedBaseline({ mean: 20, variance: 30, dataPoints: 100 });
+    const result = evaluateWindow(windowInput({ a: 25 }, { a: stored }), config);
+    expect(result.decisions[0]?.outcome).toBe('normal');
+    expect(result.decisions[0]?.tailProbability).toBe(upperTailProbability(25, 20, 30, 0.5));
   });
 
   it('uses max(sqrt(var), sqrt(mean), 1) as the spread', () => {
@@ -163,18 +174,19 @@ describe('comparison, cap and severities', () => {
   ])('with mean 10, var 10, x = %i is %s; severity follows the tail probability', (x, outcome) => {
     const stored = storedBaseline({ mean: 10, variance: 10, dataPoints: 100 });
     const result = evaluateWindow(windowInput({ a: x }, { a: stored }), config);
-    const p = tailBySummation(poissonLogPmf(10), x);
+    // The verdict uses the Poisson tail corrected for a baseline estimated from 100 windows.
+    const p = estimationAdjustedTail(tailBySummation(poissonLogPmf(10), x), 10, 10, 0.5, 100);
     const threshold = 1 / 24;
     expect(result.stats.threshold).toBeCloseTo(threshold, 15);
     expect(result.decisions[0]?.outcome).toBe(outcome);
     expect(outcome === 'spike').toBe(p < threshold);
     if (outcome === 'spike') {
       expect(result.alerts[0]).toMatchObject({ kind: 'spike', threshold, severity: p < threshold * 0.001 ? 'high' : 'medium' });
-      expect(result.alerts[0]?.tailProbability).toBeCloseTo(p, 12);
+      expect((result.alerts[0]?.tailProbability ?? Number.NaN) / p).toBeCloseTo(1, 9);
     }
   });
 
-  it('grades x = 22 medium and x = 40 high (p 7.2e-4 vs 4.2e-5; 1.2e-11)', () => {
+  it('grades x = 22 medium and x = 40 high (p 1.1e-3 and 1.8e-10 against 1/24 x 0.001 = 4.2e-5)', () => {
     const stored = storedBaseline({ mean: 10, variance: 10, dataPoints: 100 });
     const severity = (x: number) => evaluateWindow(windowInput({ a: x }, { a: stored }), config).alerts[0]?.severity;
     expect(severity(22)).toBe('medium');
@@ -322,6 +334,47 @@ describe('alert ids and idempotence', () => {
     expect(result.decisions[0]?.outcome).toBe('already-folded');
     expect(result.updatedBaselines.size).toBe(0);
     expect(result.alerts).toEqual([]);
+  });
+});
+
+describe('estimationAdjustedTail', () => {
+  it.each([
+    // Student's t table: t(10 df) upper 2.5% point 2.228139, t(30 df) 2.042272, t(5 df) upper 0.5% 4.032143.
+    // With a near-normal count (Poisson with a huge mean: kurtosis ~ 0) and n = df + 1 windows,
+    // nu = n - 1 and t = z sqrt((n - 1)/(n + 1)); so the plug-in p = P(Z >= t / sqrt((n - 1)/(n + 1)))
+    // must come back as the table's tail.
+    [11, 2.228139, 0.025],
+    [31, 2.042272, 0.025],
+    [6, 4.032143, 0.005],
+  ])('matches Student t with n - 1 df for a near-normal model (n = %i)', (n, tTable, tail) => {
+    const plugIn = normalUpperTail(tTable / Math.sqrt((n - 1) / (n + 1)));
+    expect(estimationAdjustedTail(plugIn, 1e9, 1e9, 0.5, n)).toBeCloseTo(tail, 5);
+  });
+
+  it('never lowers p, and shrinks towards p as the baseline grows', () => {
+    const p = 4e-6;
+    const ratios = [24, 100, 336, 720, 10_000, 1e7].map((n) => estimationAdjustedTail(p, 100, 3433, 0.5, n) / p);
+    for (let i = 1; i < ratios.length; i += 1) expect(ratios[i]!).toBeLessThan(ratios[i - 1]!);
+    expect(ratios[ratios.length - 1]!).toBeCloseTo(1, 3);
+    expect(ratios[ratios.length - 1]!).toBeGreaterThanOrEqual(1);
+  });
+
+  it('corrects more for an over-dispersed model (noisier variance estimates)', () => {
+    expect(estimationAdjustedTail(1e-6, 100, 3433, 0.5, 336)).toBeGreaterThan(estimationAdjustedTail(1e-6, 100, 100, 0.5, 336));
+  });
+
+  it.each([0.5, 0.9, 1, 0])('leaves p = %d alone', (p) => {
+    expect(estimationAdjustedTail(p, 10, 20, 0.5, 100)).toBe(p);
+  });
+
+  it.each([
+    [0.025, 1.959964],
+    [1e-3, 3.090232],
+    [1e-9, 5.997807],
+    [1e-20, 9.262340],
+  ])('normalUpperQuantile(%d) = %d', (p, z) => {
+    expect(normalUpperQuantile(p)).toBeCloseTo(z, 5);
+    expect(normalUpperTail(normalUpperQuantile(p)) / p).toBeCloseTo(1, 10);
   });
 });
 
