@@ -118,7 +118,8 @@ describe('splunk-escu arithmetic (hand-derived vectors)', () => {
 
   it.each([
     // numDataPoints > 5 is checked on n' = n + 1: n = 4 gives n' = 5 (too few), n = 5 gives n' = 6.
-    // x = 100 against mean 10, var 4 (N=720) is far above mean' + 3 sd' (about 10.1 + 3 * 3.7).
+    // x = 100 against mean 10, var 4 (N=720): mean' = 10.125, var' = (2876 + 89.875 * 90)/720 = 15.229,
+    // so mean' + 3 sd' = 10.125 + 3 * 3.902 = 21.8 < 100.
     [4, 'warming-up', 0],
     [5, 'spike', 1],
   ])('numDataPoints boundary: stored n = %i gives %s', (n, outcome, alerts) => {
