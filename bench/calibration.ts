@@ -127,7 +127,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
   const detectWindows = detectDays * 24;
   const injectedSpikes = Math.max(1, Math.round((sources * detectWindows * spikesPerThousand) / 1000));
   const spikes = new Map<number, Map<number, number>>();
-  for (let placed = 0; placed < injectedSpikes; ) {
+  for (let placed = 0; placed < injectedSpikes;) {
     const w = Math.floor(setup() * detectWindows);
     const s = Math.floor(setup() * sources);
     const inWindow = spikes.get(w) ?? new Map<number, number>();
@@ -137,7 +137,9 @@ export function simulate(options: SimulationOptions): SimulationResult {
     placed += 1;
   }
   const detectRandom = seededRandom(seed + 2);
-  const detectCounts = Array.from({ length: detectWindows }, (_, w) => countsFor(detectRandom, spikes.get(w)));
+  const detectCounts = Array.from({ length: detectWindows }, (_, w) =>
+    countsFor(detectRandom, spikes.get(w)),
+  );
   const isInjected = (w: number, ip: string): boolean => spikes.get(w)?.has(indexOf.get(ip) ?? -1) ?? false;
 
   // The oracle knows each source's true model and uses the same fleet-wide budget and minimum count.
@@ -165,7 +167,10 @@ export function simulate(options: SimulationOptions): SimulationResult {
     let clock = learned.clock;
     for (let w = 0; w < detectWindows; w += 1) {
       const windowStart = START + (historyWindows + w) * HOUR;
-      const result = evaluateWindow({ windowStart, counts: detectCounts[w]!, complete: true, baselines, clock }, config);
+      const result = evaluateWindow(
+        { windowStart, counts: detectCounts[w]!, complete: true, baselines, clock },
+        config,
+      );
       for (const [ip, baseline] of result.updatedBaselines) baselines.set(ip, baseline);
       clock = result.clockAfter;
       for (const alert of result.alerts) {
@@ -210,7 +215,9 @@ const perDay = (value: number): string => (value >= 100 ? value.toFixed(0) : val
 export function formatTable(results: readonly SimulationResult[]): string {
   const header =
     `${pad('sources', 8)} ${pad('days', 5)} ${pad('spikes', 7)} ${pad('detectable', 10)} | ` +
-    RULES.map((rule) => `${pad(rule, 15)} ${pad('FA/day', 7)} ${pad('recall', 6)} ${pad('(det.)', 6)}`).join(' | ');
+    RULES.map((rule) => `${pad(rule, 15)} ${pad('FA/day', 7)} ${pad('recall', 6)} ${pad('(det.)', 6)}`).join(
+      ' | ',
+    );
   const rows = results.map(
     (r) =>
       `${pad(r.sources, 8)} ${pad(r.detectDays, 5)} ${pad(r.injectedSpikes, 7)} ${pad(r.detectableSpikes, 10)} | ` +
@@ -233,7 +240,9 @@ export async function run(): Promise<BenchResult> {
   const results: SimulationResult[] = [];
   console.log('negative binomial counts, shape 3, rates 0.5-500/h log-uniform, 14 days bootstrap;');
   console.log('3-10x spikes at 1 per 1,000 source-windows; cooldown and mass-spike grouping off.');
-  console.log('FA/day: false alerts per day; recall: of injected spikes; (det.): of those an oracle with the true model flags.');
+  console.log(
+    'FA/day: false alerts per day; recall: of injected spikes; (det.): of those an oracle with the true model flags.',
+  );
   for (const fleet of BENCH_FLEETS) {
     results.push(simulate(fleet));
     console.log(`  ${fleet.sources} sources done`);
@@ -244,7 +253,10 @@ export async function run(): Promise<BenchResult> {
   const fixed = largest.rules['splunk-escu'];
   // With no false alert at all, count one over the period so the ratio stays finite (a lower bound).
   const recommendedFloor = Math.max(recommended.falseAlerts, 1) / largest.detectDays;
-  const bound = recommended.falseAlerts === 0 ? ' (recommended had none; counted as 1, so the ratio is a lower bound)' : '';
+  const bound =
+    recommended.falseAlerts === 0
+      ? ' (recommended had none; counted as 1, so the ratio is a lower bound)'
+      : '';
   return {
     name: 'calibration',
     summary:

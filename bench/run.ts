@@ -34,7 +34,9 @@ interface BenchModule {
 }
 
 export function summaryLine(result: BenchResult): string {
-  const ratio = Number.isFinite(result.ratio) ? Number(result.ratio.toPrecision(4)).toString() : String(result.ratio);
+  const ratio = Number.isFinite(result.ratio)
+    ? Number(result.ratio.toPrecision(4)).toString()
+    : String(result.ratio);
   return `${result.name}: ${result.summary} ratio ${ratio}`;
 }
 
@@ -73,7 +75,9 @@ async function main(argv: readonly string[]): Promise<number> {
       console.log(`(${name} took ${((Date.now() - started) / 1000).toFixed(1)} s)`);
       console.log(summaryLine(result));
     } catch (error) {
-      console.error(`${name}: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      console.error(
+        `${name}: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
       failures += 1;
     }
   }

@@ -1,8 +1,17 @@
-import { EgressFilter, InvalidAddressError, isValidAddress, parseAddress, parseCidr } from '../../lambda/core/addresses';
+import {
+  EgressFilter,
+  InvalidAddressError,
+  isValidAddress,
+  parseAddress,
+  parseCidr,
+} from '../../lambda/core/addresses';
 import { RFC1918_CIDRS } from '../../lambda/core/config';
 
-const scope = (internalCidrs: string[] = [...RFC1918_CIDRS], excludeSourceCidrs: string[] = [], excludeDestinationCidrs: string[] = []) =>
-  new EgressFilter({ internalCidrs, excludeSourceCidrs, excludeDestinationCidrs });
+const scope = (
+  internalCidrs: string[] = [...RFC1918_CIDRS],
+  excludeSourceCidrs: string[] = [],
+  excludeDestinationCidrs: string[] = [],
+) => new EgressFilter({ internalCidrs, excludeSourceCidrs, excludeDestinationCidrs });
 
 describe('EgressFilter with the RFC 1918 default', () => {
   const filter = scope();
@@ -67,7 +76,11 @@ describe('EgressFilter with IPv6 and 100.64.0.0/10', () => {
 });
 
 describe('EgressFilter exclusions', () => {
-  const filter = scope([...RFC1918_CIDRS, 'fd00::/8'], ['10.0.5.0/24', 'fd00:bad::/32'], ['1.1.1.0/24', '2606:4700::/32']);
+  const filter = scope(
+    [...RFC1918_CIDRS, 'fd00::/8'],
+    ['10.0.5.0/24', 'fd00:bad::/32'],
+    ['1.1.1.0/24', '2606:4700::/32'],
+  );
 
   it.each([
     ['10.0.5.7', '8.8.8.8', false], // excluded source
@@ -131,12 +144,18 @@ describe('isValidAddress', () => {
 });
 
 describe('strict address forms (no inet_aton shorthands)', () => {
-  it.each(['10.0.0', '167772161', '0xa.0.0.1', '010.0.0.1', '10.0.0.01'])('does not count %j as an address', (value) => {
-    expect(parseAddress(value)).toBeUndefined();
-    expect(scope().counts(value, '8.8.8.8')).toBe(false);
-  });
+  it.each(['10.0.0', '167772161', '0xa.0.0.1', '010.0.0.1', '10.0.0.01'])(
+    'does not count %j as an address',
+    (value) => {
+      expect(parseAddress(value)).toBeUndefined();
+      expect(scope().counts(value, '8.8.8.8')).toBe(false);
+    },
+  );
 
-  it.each(['010.0.0.0/8', '10.0/8', '10.0.0/24'])('rejects the CIDR %j instead of guessing a network', (value) => {
-    expect(() => parseCidr(value)).toThrow(InvalidAddressError);
-  });
+  it.each(['010.0.0.0/8', '10.0/8', '10.0.0/24'])(
+    'rejects the CIDR %j instead of guessing a network',
+    (value) => {
+      expect(() => parseCidr(value)).toThrow(InvalidAddressError);
+    },
+  );
 });

@@ -72,7 +72,9 @@ describe('calibrated threshold (simulation)', () => {
     // 25x the sources: the fixed rule's false alerts scale with them (allowing for noise).
     expect(fixedLarge).toBeGreaterThan(10 * fixedSmall);
     // The same fixed rule on the recommended baselines behaves alike: it is the threshold, not ESCU's quirks.
-    expect(large.rules['recommended-3sd'].falseAlertsPerDay).toBeGreaterThan(10 * small.rules['recommended-3sd'].falseAlertsPerDay);
+    expect(large.rules['recommended-3sd'].falseAlertsPerDay).toBeGreaterThan(
+      10 * small.rules['recommended-3sd'].falseAlertsPerDay,
+    );
     expect(fixedLarge).toBeGreaterThan(50 * large.rules.recommended.falseAlertsPerDay + 50);
   });
 });

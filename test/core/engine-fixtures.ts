@@ -1,6 +1,10 @@
 /** Small builders shared by the engine tests: a window input, a stored baseline, a config. */
 import type { Baseline } from '../../lambda/core/baseline';
-import { resolveDetectorConfig, type DetectorConfig, type DetectorConfigInput } from '../../lambda/core/config';
+import {
+  resolveDetectorConfig,
+  type DetectorConfig,
+  type DetectorConfigInput,
+} from '../../lambda/core/config';
 import type { WindowInput } from '../../lambda/core/detect';
 
 export const HOUR = 3_600_000;
@@ -14,7 +18,9 @@ export const recommendedConfig = (overrides: DetectorConfigInput = {}): Detector
   resolveDetectorConfig({ preset: 'recommended', ...overrides });
 
 /** A stored baseline whose last fold was the window before `T0` and whose clock is in step. */
-export function storedBaseline(fields: Partial<Baseline> & Pick<Baseline, 'mean' | 'variance' | 'dataPoints'>): Baseline {
+export function storedBaseline(
+  fields: Partial<Baseline> & Pick<Baseline, 'mean' | 'variance' | 'dataPoints'>,
+): Baseline {
   return { lastWindow: T0 - HOUR, clockAtLastFold: 100, ...fields };
 }
 

@@ -17,14 +17,22 @@ const countArb = fc.oneof(
 
 const windowCountsArb = fc
   .tuple(...SOURCES.map(() => fc.option(countArb, { nil: undefined })))
-  .map((counts) => new Map(SOURCES.flatMap((ip, i) => (counts[i] === undefined ? [] : [[ip, counts[i]] as [string, number]]))));
+  .map(
+    (counts) =>
+      new Map(
+        SOURCES.flatMap((ip, i) => (counts[i] === undefined ? [] : [[ip, counts[i]] as [string, number]])),
+      ),
+  );
 
 const historyArb = (minLength: number, maxLength: number) =>
   fc
-    .array(fc.record({ counts: windowCountsArb, complete: fc.boolean().map((b) => b || Math.random() < 0.8) }), {
-      minLength,
-      maxLength,
-    })
+    .array(
+      fc.record({ counts: windowCountsArb, complete: fc.boolean().map((b) => b || Math.random() < 0.8) }),
+      {
+        minLength,
+        maxLength,
+      },
+    )
     .map((rows): HistoryWindow[] => rows.map((row, i) => ({ windowStart: T0 + i * HOUR, ...row })));
 
 const baselineArb = fc
@@ -35,10 +43,19 @@ const baselineArb = fc
   })
   .map(({ mean, cv, dataPoints }) => storedBaseline({ mean, variance: (cv * mean) ** 2, dataPoints }));
 
-const configArb = fc.constantFrom<DetectorConfig>(recommendedConfig(), escuConfig(), recommendedConfig({ baselineWindow: 48 }));
+const configArb = fc.constantFrom<DetectorConfig>(
+  recommendedConfig(),
+  escuConfig(),
+  recommendedConfig({ baselineWindow: 48 }),
+);
 
 /** Evaluates windows in order from `start`, applying each window's updates. */
-function run(history: readonly HistoryWindow[], config: DetectorConfig, learnOnly: boolean, start = { baselines: new Map<string, Baseline>(), clock: 0 }) {
+function run(
+  history: readonly HistoryWindow[],
+  config: DetectorConfig,
+  learnOnly: boolean,
+  start = { baselines: new Map<string, Baseline>(), clock: 0 },
+) {
   const baselines = new Map(start.baselines);
   let clock = start.clock;
   for (const window of history) {
@@ -49,7 +66,8 @@ function run(history: readonly HistoryWindow[], config: DetectorConfig, learnOnl
   return { baselines, clock };
 }
 
-const closeRelative = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
+const closeRelative = (a: number, b: number) =>
+  Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
 
 describe('engine properties', () => {
   it('evaluating the same window twice is a no-op the second time', () => {
@@ -75,7 +93,10 @@ describe('engine properties', () => {
       fc.property(configArb, historyArb(2, 40), (config, history) => {
         const inOrder = run(history, config, false);
         const late = history[history.length - 2]!;
-        const result = evaluateWindow({ ...late, baselines: inOrder.baselines, clock: inOrder.clock }, config);
+        const result = evaluateWindow(
+          { ...late, baselines: inOrder.baselines, clock: inOrder.clock },
+          config,
+        );
         expect(result.updatedBaselines.size).toBe(0);
         expect(result.alerts).toEqual([]);
       }),
@@ -87,10 +108,17 @@ describe('engine properties', () => {
     fc.assert(
       fc.property(configArb, historyArb(1, 40), windowCountsArb, (config, history, counts) => {
         const before = run(history, config, false);
-        const window = { windowStart: T0 + history.length * HOUR, complete: true, baselines: before.baselines, clock: before.clock };
+        const window = {
+          windowStart: T0 + history.length * HOUR,
+          complete: true,
+          baselines: before.baselines,
+          clock: before.clock,
+        };
         const forward = evaluateWindow({ ...window, counts }, config);
         const backward = evaluateWindow({ ...window, counts: new Map([...counts].reverse()) }, config);
-        expect(new Map([...backward.updatedBaselines].sort())).toEqual(new Map([...forward.updatedBaselines].sort()));
+        expect(new Map([...backward.updatedBaselines].sort())).toEqual(
+          new Map([...forward.updatedBaselines].sort()),
+        );
         expect(backward.alerts).toEqual(forward.alerts);
       }),
       { numRuns: 100 },
@@ -99,15 +127,20 @@ describe('engine properties', () => {
 
   it('foldZeros(b, k) equals folding 0 k times', () => {
     fc.assert(
-      fc.property(baselineArb, fc.integer({ min: 0, max: 3000 }), fc.integer({ min: 2, max: 2000 }), (baseline, k, baselineWindow) => {
-        const config = recommendedConfig({ baselineWindow });
-        let manual: Pick<Baseline, 'mean' | 'variance' | 'dataPoints'> = baseline;
-        for (let i = 0; i < k; i += 1) manual = updateMoments(manual, 0, config);
-        const folded = foldZeros(baseline, k, config);
-        expect(folded.dataPoints).toBe(manual.dataPoints);
-        expect(closeRelative(folded.mean, manual.mean)).toBe(true);
-        expect(closeRelative(folded.variance, manual.variance)).toBe(true);
-      }),
+      fc.property(
+        baselineArb,
+        fc.integer({ min: 0, max: 3000 }),
+        fc.integer({ min: 2, max: 2000 }),
+        (baseline, k, baselineWindow) => {
+          const config = recommendedConfig({ baselineWindow });
+          let manual: Pick<Baseline, 'mean' | 'variance' | 'dataPoints'> = baseline;
+          for (let i = 0; i < k; i += 1) manual = updateMoments(manual, 0, config);
+          const folded = foldZeros(baseline, k, config);
+          expect(folded.dataPoints).toBe(manual.dataPoints);
+          expect(closeRelative(folded.mean, manual.mean)).toBe(true);
+          expect(closeRelative(folded.variance, manual.variance)).toBe(true);
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -129,16 +162,26 @@ describe('engine properties', () => {
 
   it('recommended never alerts on a flat series followed by flat + 1', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 24, max: 100_000 }), (level, length) => {
-        const config = recommendedConfig();
-        const flat = storedBaseline({ mean: level, variance: 0, dataPoints: length });
-        const result = evaluateWindow(
-          { windowStart: T0, complete: true, clock: flat.clockAtLastFold, counts: new Map([['10.0.0.1', level + 1]]), baselines: new Map([['10.0.0.1', flat]]) },
-          config,
-        );
-        expect(result.alerts).toEqual([]);
-        expect(result.decisions[0]?.outcome).toBe('normal');
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 10_000 }),
+        fc.integer({ min: 24, max: 100_000 }),
+        (level, length) => {
+          const config = recommendedConfig();
+          const flat = storedBaseline({ mean: level, variance: 0, dataPoints: length });
+          const result = evaluateWindow(
+            {
+              windowStart: T0,
+              complete: true,
+              clock: flat.clockAtLastFold,
+              counts: new Map([['10.0.0.1', level + 1]]),
+              baselines: new Map([['10.0.0.1', flat]]),
+            },
+            config,
+          );
+          expect(result.alerts).toEqual([]);
+          expect(result.decisions[0]?.outcome).toBe('normal');
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -151,7 +194,16 @@ describe('engine properties', () => {
         let baselines = new Map<string, Baseline>();
         let clock = 0;
         series.forEach((x, i) => {
-          const result = evaluateWindow({ windowStart: T0 + i * HOUR, complete: true, counts: new Map([['10.0.0.1', x]]), baselines, clock }, config);
+          const result = evaluateWindow(
+            {
+              windowStart: T0 + i * HOUR,
+              complete: true,
+              counts: new Map([['10.0.0.1', x]]),
+              baselines,
+              clock,
+            },
+            config,
+          );
           // The first window may be a new-source alert (level >= 100); no window may be a spike.
           expect(result.alerts.filter((a) => a.kind !== 'new-source')).toEqual([]);
           if (i > 0) expect(result.alerts).toEqual([]);
@@ -171,13 +223,21 @@ describe('engine properties', () => {
         const sd = spreadOf(mature.mean, mature.variance, config);
         const x = Math.ceil(mature.mean + excess * sd + config.minBlockedCount);
         const result = evaluateWindow(
-          { windowStart: T0, complete: true, clock: mature.clockAtLastFold, counts: new Map([['a', x]]), baselines: new Map([['a', mature]]) },
+          {
+            windowStart: T0,
+            complete: true,
+            clock: mature.clockAtLastFold,
+            counts: new Map([['a', x]]),
+            baselines: new Map([['a', mature]]),
+          },
           config,
         );
         const updated = result.updatedBaselines.get('a')!;
         const a = 1 / Math.min(mature.dataPoints + 1, config.baselineWindow);
         if (result.decisions[0]?.outcome === 'spike') {
-          expect(updated.mean - mature.mean).toBeLessThanOrEqual(a * config.deviationThreshold * sd * (1 + 1e-12) + 1e-9);
+          expect(updated.mean - mature.mean).toBeLessThanOrEqual(
+            a * config.deviationThreshold * sd * (1 + 1e-12) + 1e-9,
+          );
         } else {
           // Not a spike: the window is taught in full.
           expect(updated.mean).toBeCloseTo(mature.mean + (x - mature.mean) * a, 6);

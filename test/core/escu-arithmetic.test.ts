@@ -29,6 +29,7 @@ interface EscuVector {
   severity?: 'high' | 'medium';
 }
 
+// prettier-ignore
 const vectors: EscuVector[] = [
   {
     // N=720, mean 10, var 4, n 10, x 20:
@@ -93,7 +94,10 @@ describe('splunk-escu arithmetic (hand-derived vectors)', () => {
   it.each(vectors)('$name', ({ N, mean, variance, n, x, mean1, var1, spike, severity }) => {
     // Prepare
     const config = escuConfig({ baselineWindow: N });
-    const input = windowInput({ '10.0.0.1': x }, { '10.0.0.1': storedBaseline({ mean, variance, dataPoints: n }) });
+    const input = windowInput(
+      { '10.0.0.1': x },
+      { '10.0.0.1': storedBaseline({ mean, variance, dataPoints: n }) },
+    );
     // Act
     const result = evaluateWindow(input, config);
     // Assess
@@ -123,7 +127,10 @@ describe('splunk-escu arithmetic (hand-derived vectors)', () => {
     [4, 'warming-up', 0],
     [5, 'spike', 1],
   ])('numDataPoints boundary: stored n = %i gives %s', (n, outcome, alerts) => {
-    const input = windowInput({ '10.0.0.1': 100 }, { '10.0.0.1': storedBaseline({ mean: 10, variance: 4, dataPoints: n }) });
+    const input = windowInput(
+      { '10.0.0.1': 100 },
+      { '10.0.0.1': storedBaseline({ mean: 10, variance: 4, dataPoints: n }) },
+    );
     const result = evaluateWindow(input, escuConfig());
     expect(result.decisions[0]?.outcome).toBe(outcome);
     expect(result.alerts).toHaveLength(alerts);
@@ -156,7 +163,10 @@ describe('splunk-escu arithmetic (hand-derived vectors)', () => {
     // Stored clock 100, this window's clock 150: 50 windows without records, none of which count.
     // mean' = 10 + (12 - 10)/720 = 10.0027778 exactly as if the source had never been away.
     const stored = storedBaseline({ mean: 10, variance: 4, dataPoints: 50, lastWindow: T0 - 50 * HOUR });
-    const result = evaluateWindow(windowInput({ '10.0.0.1': 12 }, { '10.0.0.1': stored }, { clock: 150 }), escuConfig());
+    const result = evaluateWindow(
+      windowInput({ '10.0.0.1': 12 }, { '10.0.0.1': stored }, { clock: 150 }),
+      escuConfig(),
+    );
     expect(result.updatedBaselines.get('10.0.0.1')?.mean).toBeCloseTo(10.0027778, 6);
     expect(result.updatedBaselines.get('10.0.0.1')?.dataPoints).toBe(51);
   });
@@ -165,7 +175,11 @@ describe('splunk-escu arithmetic (hand-derived vectors)', () => {
 describe('splunk-escu bootstrap (the support search)', () => {
   const config = escuConfig();
   const history = (rows: Array<Record<string, number>>) =>
-    rows.map((counts, i) => ({ windowStart: T0 + i * HOUR, complete: true, counts: new Map(Object.entries(counts)) }));
+    rows.map((counts, i) => ({
+      windowStart: T0 + i * HOUR,
+      complete: true,
+      counts: new Map(Object.entries(counts)),
+    }));
 
   it.each<[string, Array<Record<string, number>>, number, number, number]>([
     // Active windows 4, 6, 8 (the zero/absent windows are not data points): mean 6,
@@ -186,7 +200,9 @@ describe('splunk-escu bootstrap (the support search)', () => {
   });
 
   it('replaces existing baselines with the history (the lookup is rebuilt)', () => {
-    const start = { baselines: new Map([['a', storedBaseline({ mean: 999, variance: 1, dataPoints: 400 })]]) };
+    const start = {
+      baselines: new Map([['a', storedBaseline({ mean: 999, variance: 1, dataPoints: 400 })]]),
+    };
     const result = bootstrapBaselines(history([{ a: 2 }, { a: 4 }]), config, start);
     expect(result.baselines.get('a')).toMatchObject({ mean: 3, variance: 2, dataPoints: 2 });
   });

@@ -5,7 +5,12 @@
  */
 import { foldZeros, newBaseline, updateMoments, type Baseline } from '../../lambda/core/baseline';
 import { alertIdFor, evaluateWindow } from '../../lambda/core/detect';
-import { estimationAdjustedTail, normalUpperQuantile, normalUpperTail, upperTailProbability } from '../../lambda/core/tail-probability';
+import {
+  estimationAdjustedTail,
+  normalUpperQuantile,
+  normalUpperTail,
+  upperTailProbability,
+} from '../../lambda/core/tail-probability';
 import { HOUR, T0, recommendedConfig, storedBaseline, windowInput } from './engine-fixtures';
 
 /** P(X >= k) by summing the pmf's upper tail in log space (no library, no 1 - cdf). */
@@ -33,7 +38,8 @@ function negativeBinomialLogPmf(mean: number, variance: number): (j: number) => 
   const r = (mean * mean) / (variance - mean);
   const logs = [r * Math.log(p)];
   return (j) => {
-    for (let i = logs.length; i <= j; i += 1) logs.push(logs[i - 1]! + Math.log((i - 1 + r) / i) + Math.log1p(-p));
+    for (let i = logs.length; i <= j; i += 1)
+      logs.push(logs[i - 1]! + Math.log((i - 1 + r) / i) + Math.log1p(-p));
     return logs[j]!;
   };
 }
@@ -57,7 +63,9 @@ describe('warm-up: a = 1/min(n+1, N)', () => {
     const direct = population(xs);
     expect(moments.dataPoints).toBe(xs.length);
     expect(moments.mean).toBeCloseTo(direct.mean, 9);
-    expect(Math.abs(moments.variance - direct.variance)).toBeLessThanOrEqual(1e-9 * Math.max(1, direct.variance));
+    expect(Math.abs(moments.variance - direct.variance)).toBeLessThanOrEqual(
+      1e-9 * Math.max(1, direct.variance),
+    );
   });
 
   it('switches to the ESCU form a = 1/N once n reaches N', () => {
@@ -77,7 +85,13 @@ describe('lazy zero-fill', () => {
   // Compared with: the population stats of 30 tens and 2 zeros: mean 300/32 = 9.375,
   // var 3000/32 - 9.375^2 = 93.75 - 87.890625 = 5.859375, n 32.
   // After folding x = 10: 33 values, mean 310/33 = 9.3939394, var 3100/33 - mean^2 = 5.6932966.
-  const stored = storedBaseline({ mean: 10, variance: 0, dataPoints: 30, clockAtLastFold: 98, lastWindow: T0 - 3 * HOUR });
+  const stored = storedBaseline({
+    mean: 10,
+    variance: 0,
+    dataPoints: 30,
+    clockAtLastFold: 98,
+    lastWindow: T0 - 3 * HOUR,
+  });
 
   it('counts the complete windows a source missed as zeros before comparing', () => {
     const result = evaluateWindow(windowInput({ a: 10 }, { a: stored }, { clock: 100 }), config);
@@ -95,18 +109,30 @@ describe('lazy zero-fill', () => {
     const incomplete = evaluateWindow(windowInput({ a: 5 }, { b }, { clock: 100, complete: false }), config);
     expect(incomplete.clockAfter).toBe(100);
     expect(incomplete.updatedBaselines.get('a')?.clockAtLastFold).toBe(100);
-    const next = evaluateWindow(windowInput({ b: 10 }, { b }, { windowStart: T0 + HOUR, clock: incomplete.clockAfter }), config);
+    const next = evaluateWindow(
+      windowInput({ b: 10 }, { b }, { windowStart: T0 + HOUR, clock: incomplete.clockAfter }),
+      config,
+    );
     expect(next.decisions[0]?.compared).toEqual({ mean: 10, sd: 3.1623, dataPoints: 30 });
     // Had window T0 been complete, b would have missed one window: mean 300/31.
     const complete = evaluateWindow(windowInput({ a: 5 }, { b }, { clock: 100 }), config);
-    const after = evaluateWindow(windowInput({ b: 10 }, { b }, { windowStart: T0 + HOUR, clock: complete.clockAfter }), config);
+    const after = evaluateWindow(
+      windowInput({ b: 10 }, { b }, { windowStart: T0 + HOUR, clock: complete.clockAfter }),
+      config,
+    );
     expect(after.decisions[0]?.compared?.mean).toBeCloseTo(300 / 31, 4);
     expect(after.decisions[0]?.compared?.dataPoints).toBe(31);
   });
 
   it('adds no zeros across a data gap (windows nobody evaluated)', () => {
     // Six hours without a run: the window start jumps but the complete-window clock does not.
-    const gapped = storedBaseline({ mean: 10, variance: 0, dataPoints: 30, clockAtLastFold: 100, lastWindow: T0 - 6 * HOUR });
+    const gapped = storedBaseline({
+      mean: 10,
+      variance: 0,
+      dataPoints: 30,
+      clockAtLastFold: 100,
+      lastWindow: T0 - 6 * HOUR,
+    });
     const result = evaluateWindow(windowInput({ a: 10 }, { a: gapped }, { clock: 100 }), config);
     expect(result.decisions[0]?.compared?.dataPoints).toBe(30);
     expect(result.updatedBaselines.get('a')).toMatchObject({ mean: 10, variance: 0, dataPoints: 31 });
@@ -150,12 +176,18 @@ describe('comparison, cap and severities', () => {
     // mean 20, var 30: sd = max(sqrt 30, sqrt 20, 1) = 5.4772; z = (40 - 20)/5.4772 = 3.6515.
     const stored = storedBaseline({ mean: 20, variance: 30, dataPoints: 100 });
     const result = evaluateWindow(windowInput({ a: 40 }, { a: stored }), config);
-    expect(result.decisions[0]).toMatchObject({ compared: { mean: 20, sd: 5.4772, dataPoints: 100 }, zScore: 3.6515 });
+    expect(result.decisions[0]).toMatchObject({
+      compared: { mean: 20, sd: 5.4772, dataPoints: 100 },
+      zScore: 3.6515,
+    });
     // The plug-in NB tail (about 1.1e-3) is below the threshold 1/24, so it is reported corrected for
     // estimation from 100 windows.
     const plugIn = upperTailProbability(40, 20, 30, 0.5);
     expect(plugIn).toBeLessThan(1 / 24);
-    expect(result.decisions[0]?.tailProbability).toBeCloseTo(estimationAdjustedTail(plugIn, 20, 30, 0.5, 100), 15);
+    expect(result.decisions[0]?.tailProbability).toBeCloseTo(
+      estimationAdjustedTail(plugIn, 20, 30, 0.5, 100),
+      15,
+    );
   });
 
   it('reports the plug-in tail where it is at or above the threshold (the correction only raises it)', () => {
@@ -202,14 +234,19 @@ describe('comparison, cap and severities', () => {
     expect(result.decisions[0]?.outcome).toBe(outcome);
     expect(outcome === 'spike').toBe(p < threshold);
     if (outcome === 'spike') {
-      expect(result.alerts[0]).toMatchObject({ kind: 'spike', threshold, severity: p < threshold * 0.001 ? 'high' : 'medium' });
+      expect(result.alerts[0]).toMatchObject({
+        kind: 'spike',
+        threshold,
+        severity: p < threshold * 0.001 ? 'high' : 'medium',
+      });
       expect((result.alerts[0]?.tailProbability ?? Number.NaN) / p).toBeCloseTo(1, 9);
     }
   });
 
   it('grades x = 22 medium and x = 40 high (p 1.1e-3 and 1.8e-10 against 1/24 x 0.001 = 4.2e-5)', () => {
     const stored = storedBaseline({ mean: 10, variance: 10, dataPoints: 100 });
-    const severity = (x: number) => evaluateWindow(windowInput({ a: x }, { a: stored }), config).alerts[0]?.severity;
+    const severity = (x: number) =>
+      evaluateWindow(windowInput({ a: x }, { a: stored }), config).alerts[0]?.severity;
     expect(severity(22)).toBe('medium');
     expect(severity(40)).toBe('high');
   });
@@ -217,10 +254,14 @@ describe('comparison, cap and severities', () => {
   it('needs minBlockedCount records and minDataPoints of history', () => {
     // mean 0.5 var 0.5: P(X >= 9) is about 1e-9, far below the threshold, but 9 < 10.
     const quiet = storedBaseline({ mean: 0.5, variance: 0.5, dataPoints: 100 });
-    expect(evaluateWindow(windowInput({ a: 9 }, { a: quiet }), config).decisions[0]?.outcome).toBe('below-minimum');
+    expect(evaluateWindow(windowInput({ a: 9 }, { a: quiet }), config).decisions[0]?.outcome).toBe(
+      'below-minimum',
+    );
     expect(evaluateWindow(windowInput({ a: 10 }, { a: quiet }), config).decisions[0]?.outcome).toBe('spike');
     const young = storedBaseline({ mean: 10, variance: 10, dataPoints: 23 });
-    expect(evaluateWindow(windowInput({ a: 500 }, { a: young }), config).decisions[0]?.outcome).toBe('warming-up');
+    expect(evaluateWindow(windowInput({ a: 500 }, { a: young }), config).decisions[0]?.outcome).toBe(
+      'warming-up',
+    );
     const grown = storedBaseline({ mean: 10, variance: 10, dataPoints: 24 });
     expect(evaluateWindow(windowInput({ a: 500 }, { a: grown }), config).decisions[0]?.outcome).toBe('spike');
   });
@@ -247,7 +288,10 @@ describe('new sources', () => {
         zScore: null,
         alertId: '2026-03-01T00:00:00Z/10.9.9.9',
       });
-      expect(result.updatedBaselines.get('10.9.9.9')).toMatchObject({ lastAlertWindow: T0, lastAlertCount: x });
+      expect(result.updatedBaselines.get('10.9.9.9')).toMatchObject({
+        lastAlertWindow: T0,
+        lastAlertCount: x,
+      });
     }
   });
 
@@ -261,7 +305,13 @@ describe('new sources', () => {
 describe('cooldown and escalation', () => {
   const config = recommendedConfig();
   const alerted = (hoursAgo: number) =>
-    storedBaseline({ mean: 10, variance: 10, dataPoints: 100, lastAlertWindow: T0 - hoursAgo * HOUR, lastAlertCount: 100 });
+    storedBaseline({
+      mean: 10,
+      variance: 10,
+      dataPoints: 100,
+      lastAlertWindow: T0 - hoursAgo * HOUR,
+      lastAlertCount: 100,
+    });
 
   it.each([
     // [hours since the last alert, x, outcome]
@@ -284,7 +334,10 @@ describe('cooldown and escalation', () => {
   });
 
   it('is off when cooldownMinutes is 0', () => {
-    const result = evaluateWindow(windowInput({ a: 150 }, { a: alerted(1) }), recommendedConfig({ cooldownMinutes: 0 }));
+    const result = evaluateWindow(
+      windowInput({ a: 150 }, { a: alerted(1) }),
+      recommendedConfig({ cooldownMinutes: 0 }),
+    );
     expect(result.decisions[0]?.outcome).toBe('spike');
   });
 });
@@ -316,7 +369,8 @@ describe('mass spikes', () => {
     expect(alert.srcIp).toBeUndefined();
     expect(alert.members?.map((m) => m.blockedCount)).toEqual([504, 503, 502, 501, 500]);
     // Every member counts as alerted, so the rollout does not re-alert per source next hour.
-    for (const ip of alert.srcIps ?? []) expect(result.updatedBaselines.get(ip)).toMatchObject({ lastAlertWindow: T0 });
+    for (const ip of alert.srcIps ?? [])
+      expect(result.updatedBaselines.get(ip)).toMatchObject({ lastAlertWindow: T0 });
   });
 
   it.each([
@@ -374,14 +428,18 @@ describe('estimationAdjustedTail', () => {
 
   it('never lowers p, and shrinks towards p as the baseline grows', () => {
     const p = 4e-6;
-    const ratios = [24, 100, 336, 720, 10_000, 1e7].map((n) => estimationAdjustedTail(p, 100, 3433, 0.5, n) / p);
+    const ratios = [24, 100, 336, 720, 10_000, 1e7].map(
+      (n) => estimationAdjustedTail(p, 100, 3433, 0.5, n) / p,
+    );
     for (let i = 1; i < ratios.length; i += 1) expect(ratios[i]!).toBeLessThan(ratios[i - 1]!);
     expect(ratios[ratios.length - 1]!).toBeCloseTo(1, 3);
     expect(ratios[ratios.length - 1]!).toBeGreaterThanOrEqual(1);
   });
 
   it('corrects more for an over-dispersed model (noisier variance estimates)', () => {
-    expect(estimationAdjustedTail(1e-6, 100, 3433, 0.5, 336)).toBeGreaterThan(estimationAdjustedTail(1e-6, 100, 100, 0.5, 336));
+    expect(estimationAdjustedTail(1e-6, 100, 3433, 0.5, 336)).toBeGreaterThan(
+      estimationAdjustedTail(1e-6, 100, 100, 0.5, 336),
+    );
   });
 
   it.each([0.5, 0.9, 1, 0])('leaves p = %d alone', (p) => {
@@ -392,7 +450,7 @@ describe('estimationAdjustedTail', () => {
     [0.025, 1.959964],
     [1e-3, 3.090232],
     [1e-9, 5.997807],
-    [1e-20, 9.262340],
+    [1e-20, 9.26234],
   ])('normalUpperQuantile(%d) = %d', (p, z) => {
     expect(normalUpperQuantile(p)).toBeCloseTo(z, 5);
     expect(normalUpperTail(normalUpperQuantile(p)) / p).toBeCloseTo(1, 10);

@@ -1,5 +1,11 @@
 import { resolveDetectorConfig } from '../../lambda/core/config';
-import { alignToWindow, dueWindows, isoTime, latestClosedWindow, windowsBetween } from '../../lambda/core/windows';
+import {
+  alignToWindow,
+  dueWindows,
+  isoTime,
+  latestClosedWindow,
+  windowsBetween,
+} from '../../lambda/core/windows';
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
@@ -36,8 +42,11 @@ describe('latestClosedWindow (lag)', () => {
 describe('dueWindows', () => {
   const now = T0 + 12 * MINUTE; // latest closed window: 11:00-12:00
 
-  it('without a watermark is only the latest closed window (history is bootstrap\'s job)', () => {
-    expect(dueWindows(now, undefined, hourly)).toEqual({ windows: [{ start: T0 - HOUR, end: T0 }], deferred: 0 });
+  it("without a watermark is only the latest closed window (history is bootstrap's job)", () => {
+    expect(dueWindows(now, undefined, hourly)).toEqual({
+      windows: [{ start: T0 - HOUR, end: T0 }],
+      deferred: 0,
+    });
   });
 
   it('is empty when the watermark is the latest closed window (a duplicate run)', () => {
@@ -65,10 +74,13 @@ describe('dueWindows', () => {
     expect(small.deferred).toBe(28);
   });
 
-  it.each([T0 - HOUR + 1, T0 - 30 * MINUTE])('rejects a watermark not aligned to the windows (%i)', (watermark) => {
-    expect(() => dueWindows(now, watermark, hourly)).toThrow(RangeError);
-    expect(() => dueWindows(now, watermark, hourly)).toThrow('is not aligned to 60-minute windows');
-  });
+  it.each([T0 - HOUR + 1, T0 - 30 * MINUTE])(
+    'rejects a watermark not aligned to the windows (%i)',
+    (watermark) => {
+      expect(() => dueWindows(now, watermark, hourly)).toThrow(RangeError);
+      expect(() => dueWindows(now, watermark, hourly)).toThrow('is not aligned to 60-minute windows');
+    },
+  );
 
   it('accepts a 15-minute watermark with 15-minute windows', () => {
     const quarter = resolveDetectorConfig({ windowMinutes: 15 });
