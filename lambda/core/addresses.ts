@@ -23,6 +23,15 @@ export class InvalidAddressError extends Error {
 
 const CIDR_SHAPE = /^[0-9A-Fa-f:.]+\/\d{1,3}$/;
 
+/**
+ * Dotted-quad IPv4 or IPv6 only. ipaddr.js alone also accepts inet_aton shorthands: `10.0.0`,
+ * `167772161` and, worse, octal `010.0.0.1` (= 8.0.0.1), which would silently turn a typo in a
+ * CIDR into a different network. Flow logs never write those forms.
+ */
+function isStrictAddressText(value: string): boolean {
+  return ipaddr.IPv4.isValidFourPartDecimal(value) || ipaddr.IPv6.isValid(value);
+}
+
 /** Parses `addr/prefix` strictly. Throws InvalidAddressError naming the value. */
 export function parseCidr(value: string): Cidr {
   if (typeof value !== 'string' || !CIDR_SHAPE.test(value)) {
@@ -31,6 +40,7 @@ export function parseCidr(value: string): Cidr {
   let address: ParsedAddress;
   let prefixLength: number;
   try {
+    if (!isStrictAddressText(value.slice(0, value.indexOf('/')))) throw new Error('not a strict address');
     [address, prefixLength] = ipaddr.parseCIDR(value);
   } catch {
     throw new InvalidAddressError(`invalid CIDR "${value}": not an IPv4 or IPv6 network`);
@@ -49,7 +59,7 @@ export function parseCidr(value: string): Cidr {
 
 /** Parses one address; `undefined` for `-`, empty or malformed text. IPv4-mapped IPv6 becomes IPv4. */
 export function parseAddress(value: string): ParsedAddress | undefined {
-  if (value.length === 0 || value === '-' || !ipaddr.isValid(value)) return undefined;
+  if (value.length === 0 || value === '-' || !isStrictAddressText(value)) return undefined;
   try {
     return ipaddr.process(value);
   } catch {

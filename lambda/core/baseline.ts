@@ -50,12 +50,13 @@ export function updateMoments(
   return { mean: nextMean, variance: nextVariance, dataPoints: dataPoints + 1 };
 }
 
-/** Past this many zeros the decay is complete to double precision for any N we allow. */
-const MAX_EXPLICIT_ZEROS = 50_000;
-
 /**
  * Folds `count` zero windows (recommended preset only: ESCU ignores zero windows). Equivalent to
- * folding 0 that many times; bounded because a source silent for years decays to nothing anyway.
+ * folding 0 that many times, in closed form, so a source silent for months costs O(1):
+ * - while n + 1 <= N the update is exact pooling: k zeros added to n points with mean m and
+ *   population variance v give mean n m / (n + k) and variance n v / (n + k) + n k m^2 / (n + k)^2;
+ * - from then on a = 1/N and each zero scales the mean by r = 1 - a, so t zeros give
+ *   mean r^t m and variance r^t (v + (1 - r^t) m^2).
  */
 export function foldZeros<T extends Pick<Baseline, 'mean' | 'variance' | 'dataPoints'>>(
   baseline: T,
@@ -63,17 +64,23 @@ export function foldZeros<T extends Pick<Baseline, 'mean' | 'variance' | 'dataPo
   config: FoldConfig,
 ): T {
   if (config.preset === 'splunk-escu' || count <= 0) return baseline;
-  let moments = { mean: baseline.mean, variance: baseline.variance, dataPoints: baseline.dataPoints };
-  const explicit = Math.min(count, MAX_EXPLICIT_ZEROS);
-  for (let i = 0; i < explicit; i += 1) {
-    moments = updateMoments(moments, 0, config);
-    if (moments.mean === 0 && moments.variance === 0) {
-      moments.dataPoints += explicit - i - 1;
-      break;
-    }
+  const window = config.baselineWindow;
+  let { mean, variance, dataPoints } = baseline;
+  const pooled = Math.min(count, Math.max(0, window - dataPoints));
+  if (pooled > 0) {
+    const total = dataPoints + pooled;
+    variance = (dataPoints * variance) / total + (dataPoints * pooled * mean * mean) / (total * total);
+    mean = (dataPoints * mean) / total;
+    dataPoints = total;
   }
-  moments.dataPoints += count - explicit;
-  return { ...baseline, ...moments };
+  const decaying = count - pooled;
+  if (decaying > 0) {
+    const decay = Math.pow(1 - 1 / window, decaying);
+    variance = decay * (variance + (1 - decay) * mean * mean);
+    mean = decay * mean;
+    dataPoints += decaying;
+  }
+  return { ...baseline, mean, variance: Math.max(0, variance), dataPoints };
 }
 
 /** The baseline a recommended source is compared against: zeros for the complete windows it missed. */

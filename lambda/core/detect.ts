@@ -11,7 +11,7 @@ import {
   type Baseline,
 } from './baseline';
 import { windowMs, windowsPerDay, type DetectorConfig, type PresetName } from './config';
-import { upperTailProbability } from './tail-probability';
+import { estimationAdjustedTail, upperTailProbability } from './tail-probability';
 import { isoTime } from './windows';
 
 export type AlertKind = 'spike' | 'new-source' | 'mass-spike';
@@ -91,6 +91,11 @@ export interface SourceDecision {
   /** The baseline compared with (escu: after folding this window; recommended: before). */
   compared: BaselineSummary | null;
   zScore: number | null;
+  /**
+   * Recommended preset: P(X >= blockedCount) under the baseline's model, corrected for the
+   * baseline being an estimate (see estimationAdjustedTail) wherever the plug-in value is below
+   * the window's threshold; elsewhere the plug-in value, which the correction would only raise.
+   */
   tailProbability?: number;
 }
 
@@ -209,6 +214,12 @@ export function evaluateWindow(input: WindowInput, config: DetectorConfig, optio
   let suppressedByCooldown = 0;
 
   for (const c of candidates) {
+    // Correct for estimation error only where it can change the verdict: the correction only
+    // raises p, so a plug-in p at or above the threshold is already "not a spike" (and cheap).
+    if (threshold !== null && c.tailProbability !== undefined && c.tailProbability < threshold) {
+      const effectiveSamples = Math.min(c.before.dataPoints, config.baselineWindow);
+      c.tailProbability = estimationAdjustedTail(c.tailProbability, c.mean, c.variance, config.meanFloor, effectiveSamples);
+    }
     const isSpike = escu
       ? c.mature && c.x > c.mean + config.deviationThreshold * c.sd
       : c.mature && c.x >= config.minBlockedCount && (c.tailProbability ?? 1) < (threshold ?? 0);

@@ -239,12 +239,14 @@ describe('crashes', () => {
     expect(await baselines(crashed)).toEqual(expected);
   });
   it('half-way through a mass spike: the retry sees every source as before the window and decides the same', async () => {
-    // Prepare: mature after one window (minDataPoints 1); in W, 20 of 41 sources spike at once.
-    const config = { detectorConfig: { minDataPoints: 1 } };
+    // Prepare: mature after six windows (minDataPoints 6, bootstrapped: the estimation-adjusted
+    // tail rightly distrusts a baseline of one or two windows); in W, 20 of 41 sources spike at once.
+    const config = { detectorConfig: { minDataPoints: 6 } };
     const spikers = QUIET.slice(0, 20);
+    const historyWindows = [6, 5, 4, 3, 2, 1].map((h) => W - h * HOUR);
     const seed = (detector: Detector) => {
       endpoints.logs.seed(detector.logGroup, [
-        ...[...QUIET, NEW_SOURCE].flatMap((s, i) => blocked(W - HOUR, s, 3 + (i % 4))),
+        ...historyWindows.flatMap((w) => [...QUIET, NEW_SOURCE].flatMap((s, i) => blocked(w, s, 3 + (i % 4)))),
         ...[...QUIET, NEW_SOURCE].flatMap((s, i) => blocked(W, s, spikers.includes(s) ? 200 : 3 + (i % 4))),
       ]);
       detector.clock.set(RUN_AT);
@@ -255,8 +257,8 @@ describe('crashes', () => {
     seed(crashed);
     reference.clock.set('2026-11-27T09:12:00Z');
     crashed.clock.set('2026-11-27T09:12:00Z');
-    await reference.invoke({});
-    await crashed.invoke({});
+    await reference.invoke({ mode: 'bootstrap', days: 1 });
+    await crashed.invoke({ mode: 'bootstrap', days: 1 });
     reference.clock.set(RUN_AT);
     crashed.clock.set(RUN_AT);
     const expectedRun = await reference.invoke({});

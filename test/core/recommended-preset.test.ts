@@ -1,0 +1,494 @@
+/**
+ * The recommended preset: exact warm-up, lazy zero-fill, comparison with the pre-window baseline,
+ * the spike cap, new-source alerts, cooldown and escalation, mass-spike grouping, severities,
+ * stable alert ids, idempotence, and the tail probability against direct pmf summation.
+ */
+import { foldZeros, newBaseline, updateMoments, type Baseline } from '../../lambda/core/baseline';
+import { alertIdFor, evaluateWindow } from '../../lambda/core/detect';
+import {
+  estimationAdjustedTail,
+  normalUpperQuantile,
+  normalUpperTail,
+  upperTailProbability,
+} from '../../lambda/core/tail-probability';
+import { HOUR, T0, recommendedConfig, storedBaseline, windowInput } from './engine-fixtures';
+
+/** P(X >= k) by summing the pmf's upper tail in log space (no library, no 1 - cdf). */
+function tailBySummation(logPmf: (j: number) => number, k: number): number {
+  let total = 0;
+  for (let j = k; j < k + 200_000; j += 1) {
+    const term = Math.exp(logPmf(j));
+    total += term;
+    if (term < total * 1e-17 && j > k + 10) break;
+  }
+  return total;
+}
+
+function poissonLogPmf(mean: number): (j: number) => number {
+  const logFactorial = [0];
+  return (j) => {
+    for (let i = logFactorial.length; i <= j; i += 1) logFactorial.push(logFactorial[i - 1]! + Math.log(i));
+    return -mean + j * Math.log(mean) - logFactorial[j]!;
+  };
+}
+
+/** NB(size r, success p): pmf(j+1) = pmf(j) (j + r)/(j + 1) (1 - p), pmf(0) = p^r. */
+function negativeBinomialLogPmf(mean: number, variance: number): (j: number) => number {
+  const p = mean / variance;
+  const r = (mean * mean) / (variance - mean);
+  const logs = [r * Math.log(p)];
+  return (j) => {
+    for (let i = logs.length; i <= j; i += 1)
+      logs.push(logs[i - 1]! + Math.log((i - 1 + r) / i) + Math.log1p(-p));
+    return logs[j]!;
+  };
+}
+
+const population = (xs: number[]) => {
+  const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
+  return { mean, variance: xs.reduce((s, x) => s + (x - mean) ** 2, 0) / xs.length };
+};
+
+describe('warm-up: a = 1/min(n+1, N)', () => {
+  const config = recommendedConfig();
+
+  it.each([
+    ['a short mixed series', [3, 7, 0, 12, 5, 5, 9]],
+    ['mostly zeros', [0, 0, 0, 1]],
+    ['a burst then silence', [1000, 1, 1, 1, 250, 0, 0, 0, 0, 17]],
+    ['500 points (still below N = 720)', Array.from({ length: 500 }, (_, i) => (i * 37) % 101)],
+  ])('gives the exact population mean and variance: %s', (_name, xs) => {
+    let moments = newBaseline(xs[0]!, T0, 1) as Pick<Baseline, 'mean' | 'variance' | 'dataPoints'>;
+    for (const x of xs.slice(1)) moments = updateMoments(moments, x, config);
+    const direct = population(xs);
+    expect(moments.dataPoints).toBe(xs.length);
+    expect(moments.mean).toBeCloseTo(direct.mean, 9);
+    expect(Math.abs(moments.variance - direct.variance)).toBeLessThanOrEqual(
+      1e-9 * Math.max(1, direct.variance),
+    );
+  });
+
+  it('switches to the ESCU form a = 1/N once n reaches N', () => {
+    // N = 4: 2, 4, 6, 8 give the exact mean 5 and population variance (9 + 1 + 1 + 9)/4 = 5.
+    // The fifth point 9 uses a = 1/4: mean' = 5 + (9 - 5)/4 = 6; var' = 3/4 * 5 + 1/4 * (9 - 6)(9 - 5) = 6.75.
+    const small = recommendedConfig({ baselineWindow: 4 });
+    let moments = newBaseline(2, T0, 1) as Pick<Baseline, 'mean' | 'variance' | 'dataPoints'>;
+    for (const x of [4, 6, 8]) moments = updateMoments(moments, x, small);
+    expect(moments).toEqual({ mean: 5, variance: 5, dataPoints: 4 });
+    expect(updateMoments(moments, 9, small)).toEqual({ mean: 6, variance: 6.75, dataPoints: 5 });
+  });
+});
+
+describe('lazy zero-fill', () => {
+  const config = recommendedConfig();
+  // 30 windows of 10 folded (mean 10, var 0), clock 98; this window's clock is 100: two missed windows.
+  // Compared with: the population stats of 30 tens and 2 zeros: mean 300/32 = 9.375,
+  // var 3000/32 - 9.375^2 = 93.75 - 87.890625 = 5.859375, n 32.
+  // After folding x = 10: 33 values, mean 310/33 = 9.3939394, var 3100/33 - mean^2 = 5.6932966.
+  const stored = storedBaseline({
+    mean: 10,
+    variance: 0,
+    dataPoints: 30,
+    clockAtLastFold: 98,
+    lastWindow: T0 - 3 * HOUR,
+  });
+
+  it('counts the complete windows a source missed as zeros before comparing', () => {
+    const result = evaluateWindow(windowInput({ a: 10 }, { a: stored }, { clock: 100 }), config);
+    expect(result.decisions[0]?.compared).toEqual({ mean: 9.375, sd: 3.0619, dataPoints: 32 }); // sd = max(sqrt 5.86, sqrt 9.375, 1)
+    const updated = result.updatedBaselines.get('a');
+    expect(updated?.mean).toBeCloseTo(310 / 33, 12);
+    expect(updated?.variance).toBeCloseTo(5.6932966, 6);
+    expect(updated?.dataPoints).toBe(33);
+    expect(updated?.clockAtLastFold).toBe(101);
+  });
+
+  it('does not advance the clock for incomplete windows, so they add no zeros', () => {
+    // Window T0 is incomplete (SKIPDATA): the clock stays at 100; b, absent there, misses nothing.
+    const b = storedBaseline({ mean: 10, variance: 0, dataPoints: 30, clockAtLastFold: 100 });
+    const incomplete = evaluateWindow(windowInput({ a: 5 }, { b }, { clock: 100, complete: false }), config);
+    expect(incomplete.clockAfter).toBe(100);
+    expect(incomplete.updatedBaselines.get('a')?.clockAtLastFold).toBe(100);
+    const next = evaluateWindow(
+      windowInput({ b: 10 }, { b }, { windowStart: T0 + HOUR, clock: incomplete.clockAfter }),
+      config,
+    );
+    expect(next.decisions[0]?.compared).toEqual({ mean: 10, sd: 3.1623, dataPoints: 30 });
+    // Had window T0 been complete, b would have missed one window: mean 300/31.
+    const complete = evaluateWindow(windowInput({ a: 5 }, { b }, { clock: 100 }), config);
+    const after = evaluateWindow(
+      windowInput({ b: 10 }, { b }, { windowStart: T0 + HOUR, clock: complete.clockAfter }),
+      config,
+    );
+    expect(after.decisions[0]?.compared?.mean).toBeCloseTo(300 / 31, 4);
+    expect(after.decisions[0]?.compared?.dataPoints).toBe(31);
+  });
+
+  it('adds no zeros across a data gap (windows nobody evaluated)', () => {
+    // Six hours without a run: the window start jumps but the complete-window clock does not.
+    const gapped = storedBaseline({
+      mean: 10,
+      variance: 0,
+      dataPoints: 30,
+      clockAtLastFold: 100,
+      lastWindow: T0 - 6 * HOUR,
+    });
+    const result = evaluateWindow(windowInput({ a: 10 }, { a: gapped }, { clock: 100 }), config);
+    expect(result.decisions[0]?.compared?.dataPoints).toBe(30);
+    expect(result.updatedBaselines.get('a')).toMatchObject({ mean: 10, variance: 0, dataPoints: 31 });
+  });
+
+  it.each([
+    // [N, n, zeros]: past the warm-up, across it, and a long silence with the largest N allowed
+    // (a loop capped at 50,000 zeros once left the mean at 0.61 x instead of e^-0.6 = 0.55 x here).
+    [720, 5000, 10_000],
+    [720, 700, 100],
+    [100_000, 200_000, 60_000],
+    [100_000, 10, 150_000],
+  ])('folds zeros exactly in closed form (N = %i, n = %i, %i zeros)', (baselineWindow, dataPoints, zeros) => {
+    const config = recommendedConfig({ baselineWindow });
+    const start = { mean: 100, variance: 400, dataPoints };
+    let manual = start;
+    for (let i = 0; i < zeros; i += 1) manual = updateMoments(manual, 0, config);
+    const folded = foldZeros(start, zeros, config);
+    expect(folded.dataPoints).toBe(dataPoints + zeros);
+    expect(folded.mean / manual.mean).toBeCloseTo(1, 9);
+    expect(folded.variance / manual.variance).toBeCloseTo(1, 9);
+  });
+
+  it('folds zeros like folding 0 one at a time', () => {
+    const start = { mean: 7, variance: 3, dataPoints: 5 };
+    let manual = start;
+    for (let i = 0; i < 3; i += 1) manual = updateMoments(manual, 0, config);
+    const folded = foldZeros(start, 3, config);
+    expect(folded.dataPoints).toBe(manual.dataPoints);
+    expect(folded.mean).toBeCloseTo(manual.mean, 12);
+    expect(folded.variance).toBeCloseTo(manual.variance, 12);
+    expect(foldZeros(start, 0, config)).toBe(start);
+    expect(foldZeros(start, 3, recommendedConfig({ preset: 'splunk-escu' }))).toBe(start);
+  });
+});
+
+describe('comparison, cap and severities', () => {
+  const config = recommendedConfig();
+
+  it('compares with the baseline before this window', () => {
+    // mean 20, var 30: sd = max(sqrt 30, sqrt 20, 1) = 5.4772; z = (40 - 20)/5.4772 = 3.6515.
+    const stored = storedBaseline({ mean: 20, variance: 30, dataPoints: 100 });
+    const result = evaluateWindow(windowInput({ a: 40 }, { a: stored }), config);
+    expect(result.decisions[0]).toMatchObject({
+      compared: { mean: 20, sd: 5.4772, dataPoints: 100 },
+      zScore: 3.6515,
+    });
+    // The plug-in NB tail (about 1.1e-3) is below the threshold 1/24, so it is reported corrected for
+    // estimation from 100 windows.
+    const plugIn = upperTailProbability(40, 20, 30, 0.5);
+    expect(plugIn).toBeLessThan(1 / 24);
+    expect(result.decisions[0]?.tailProbability).toBeCloseTo(
+      estimationAdjustedTail(plugIn, 20, 30, 0.5, 100),
+      15,
+    );
+  });
+
+  it('reports the plug-in tail where it is at or above the threshold (the correction only raises it)', () => {
+    const stored = storedBaseline({ mean: 20, variance: 30, dataPoints: 100 });
+    const result = evaluateWindow(windowInput({ a: 25 }, { a: stored }), config);
+    expect(result.decisions[0]?.outcome).toBe('normal');
+    expect(result.decisions[0]?.tailProbability).toBe(upperTailProbability(25, 20, 30, 0.5));
+  });
+
+  it('uses max(sqrt(var), sqrt(mean), 1) as the spread', () => {
+    // A flat source (var 0) at mean 0.25: sd = 1, so z = (10 - 0.25)/1 = 9.75.
+    const stored = storedBaseline({ mean: 0.25, variance: 0, dataPoints: 100 });
+    const result = evaluateWindow(windowInput({ a: 10 }, { a: stored }), config);
+    expect(result.decisions[0]).toMatchObject({ compared: { sd: 1 }, zScore: 9.75 });
+  });
+
+  it('caps what a spike teaches the baseline at mean + k sd', () => {
+    // mean 10, var 10, n 100, x 1000 (a spike): fed = 10 + 3 sqrt(10) = 19.486833, a = 1/101:
+    // mean' = 10 + 9.486833/101 = 10.093929; var' = 100/101 * 10 + (19.486833 - 10.093929) * 9.486833/101 = 10.783252.
+    const stored = storedBaseline({ mean: 10, variance: 10, dataPoints: 100 });
+    const result = evaluateWindow(windowInput({ a: 1000 }, { a: stored }), config);
+    expect(result.decisions[0]?.outcome).toBe('spike');
+    const updated = result.updatedBaselines.get('a');
+    expect(updated?.mean).toBeCloseTo(10.093929, 5);
+    expect(updated?.variance).toBeCloseTo(10.783252, 5);
+    // A normal window teaches fully: x = 12 gives mean 10 + 2/101.
+    const normal = evaluateWindow(windowInput({ a: 12 }, { a: stored }), config);
+    expect(normal.updatedBaselines.get('a')?.mean).toBeCloseTo(10 + 2 / 101, 12);
+  });
+
+  it.each([
+    // One mature source: threshold = 1 / (24 * 1). Poisson(10) tails by summation decide the verdict.
+    [15, 'normal'],
+    [22, 'spike'],
+    [40, 'spike'],
+    [9, 'normal'],
+  ])('with mean 10, var 10, x = %i is %s; severity follows the tail probability', (x, outcome) => {
+    const stored = storedBaseline({ mean: 10, variance: 10, dataPoints: 100 });
+    const result = evaluateWindow(windowInput({ a: x }, { a: stored }), config);
+    // The verdict uses the Poisson tail corrected for a baseline estimated from 100 windows.
+    const p = estimationAdjustedTail(tailBySummation(poissonLogPmf(10), x), 10, 10, 0.5, 100);
+    const threshold = 1 / 24;
+    expect(result.stats.threshold).toBeCloseTo(threshold, 15);
+    expect(result.decisions[0]?.outcome).toBe(outcome);
+    expect(outcome === 'spike').toBe(p < threshold);
+    if (outcome === 'spike') {
+      expect(result.alerts[0]).toMatchObject({
+        kind: 'spike',
+        threshold,
+        severity: p < threshold * 0.001 ? 'high' : 'medium',
+      });
+      expect((result.alerts[0]?.tailProbability ?? Number.NaN) / p).toBeCloseTo(1, 9);
+    }
+  });
+
+  it('grades x = 22 medium and x = 40 high (p 1.1e-3 and 1.8e-10 against 1/24 x 0.001 = 4.2e-5)', () => {
+    const stored = storedBaseline({ mean: 10, variance: 10, dataPoints: 100 });
+    const severity = (x: number) =>
+      evaluateWindow(windowInput({ a: x }, { a: stored }), config).alerts[0]?.severity;
+    expect(severity(22)).toBe('medium');
+    expect(severity(40)).toBe('high');
+  });
+
+  it('needs minBlockedCount records and minDataPoints of history', () => {
+    // mean 0.5 var 0.5: P(X >= 9) is about 1e-9, far below the threshold, but 9 < 10.
+    const quiet = storedBaseline({ mean: 0.5, variance: 0.5, dataPoints: 100 });
+    expect(evaluateWindow(windowInput({ a: 9 }, { a: quiet }), config).decisions[0]?.outcome).toBe(
+      'below-minimum',
+    );
+    expect(evaluateWindow(windowInput({ a: 10 }, { a: quiet }), config).decisions[0]?.outcome).toBe('spike');
+    const young = storedBaseline({ mean: 10, variance: 10, dataPoints: 23 });
+    expect(evaluateWindow(windowInput({ a: 500 }, { a: young }), config).decisions[0]?.outcome).toBe(
+      'warming-up',
+    );
+    const grown = storedBaseline({ mean: 10, variance: 10, dataPoints: 24 });
+    expect(evaluateWindow(windowInput({ a: 500 }, { a: grown }), config).decisions[0]?.outcome).toBe('spike');
+  });
+});
+
+describe('new sources', () => {
+  const config = recommendedConfig();
+
+  it.each([
+    [99, 'new-source-quiet', 0],
+    [100, 'new-source', 1],
+  ])('x = %i gives %s', (x, outcome, alerts) => {
+    const result = evaluateWindow(windowInput({ '10.9.9.9': x }), config);
+    expect(result.decisions[0]?.outcome).toBe(outcome);
+    expect(result.alerts).toHaveLength(alerts);
+    expect(result.updatedBaselines.get('10.9.9.9')).toMatchObject({ mean: x, variance: 0, dataPoints: 1 });
+    if (alerts > 0) {
+      expect(result.alerts[0]).toMatchObject({
+        kind: 'new-source',
+        severity: 'low',
+        srcIp: '10.9.9.9',
+        blockedCount: x,
+        baseline: null,
+        zScore: null,
+        alertId: '2026-03-01T00:00:00Z/10.9.9.9',
+      });
+      expect(result.updatedBaselines.get('10.9.9.9')).toMatchObject({
+        lastAlertWindow: T0,
+        lastAlertCount: x,
+      });
+    }
+  });
+
+  it('does not alert while learning', () => {
+    const result = evaluateWindow(windowInput({ '10.9.9.9': 5000 }), config, { learnOnly: true });
+    expect(result.alerts).toEqual([]);
+    expect(result.updatedBaselines.get('10.9.9.9')?.lastAlertWindow).toBeUndefined();
+  });
+});
+
+describe('cooldown and escalation', () => {
+  const config = recommendedConfig();
+  const alerted = (hoursAgo: number) =>
+    storedBaseline({
+      mean: 10,
+      variance: 10,
+      dataPoints: 100,
+      lastAlertWindow: T0 - hoursAgo * HOUR,
+      lastAlertCount: 100,
+    });
+
+  it.each([
+    // [hours since the last alert, x, outcome]
+    [1, 150, 'spike-in-cooldown'], // 150 < 2 x 100 inside 240 minutes
+    [3, 199, 'spike-in-cooldown'],
+    [1, 200, 'spike'], // escalation: 200 >= 2 x 100
+    [4, 150, 'spike'], // 240 minutes have passed
+  ])('%i h after an alert at 100, x = %i is %s', (hoursAgo, x, outcome) => {
+    const result = evaluateWindow(windowInput({ a: x }, { a: alerted(hoursAgo) }), config);
+    expect(result.decisions[0]?.outcome).toBe(outcome);
+    const suppressed = outcome === 'spike-in-cooldown';
+    expect(result.alerts).toHaveLength(suppressed ? 0 : 1);
+    expect(result.stats.suppressedByCooldown).toBe(suppressed ? 1 : 0);
+    const updated = result.updatedBaselines.get('a');
+    // A suppressed spike keeps the earlier alert as the reference; an alert becomes the new one.
+    expect(updated?.lastAlertWindow).toBe(suppressed ? T0 - hoursAgo * HOUR : T0);
+    expect(updated?.lastAlertCount).toBe(suppressed ? 100 : x);
+    // Either way the spike teaches the baseline at most mean + 3 sd.
+    expect(updated?.mean).toBeCloseTo(10 + (3 * Math.sqrt(10)) / 101, 9);
+  });
+
+  it('is off when cooldownMinutes is 0', () => {
+    const result = evaluateWindow(
+      windowInput({ a: 150 }, { a: alerted(1) }),
+      recommendedConfig({ cooldownMinutes: 0 }),
+    );
+    expect(result.decisions[0]?.outcome).toBe('spike');
+  });
+});
+
+describe('mass spikes', () => {
+  const config = recommendedConfig();
+  const fleet = (total: number, spiking: number) => {
+    const counts: Record<string, number> = {};
+    const baselines: Record<string, Baseline> = {};
+    for (let i = 0; i < total; i += 1) {
+      const ip = `10.0.0.${i + 1}`;
+      counts[ip] = i < spiking ? 500 + i : 10;
+      baselines[ip] = storedBaseline({ mean: 10, variance: 10, dataPoints: 100 });
+    }
+    return windowInput(counts, baselines);
+  };
+
+  it('groups >= 5 spiking sources that are >= 20% of the mature sources into one alert', () => {
+    const result = evaluateWindow(fleet(10, 5), config);
+    expect(result.alerts).toHaveLength(1);
+    const alert = result.alerts[0]!;
+    expect(alert).toMatchObject({
+      kind: 'mass-spike',
+      severity: 'medium',
+      alertId: '2026-03-01T00:00:00Z/mass-spike',
+      srcIps: ['10.0.0.5', '10.0.0.4', '10.0.0.3', '10.0.0.2', '10.0.0.1'],
+      blockedCount: 500 + 501 + 502 + 503 + 504,
+    });
+    expect(alert.srcIp).toBeUndefined();
+    expect(alert.members?.map((m) => m.blockedCount)).toEqual([504, 503, 502, 501, 500]);
+    // Every member counts as alerted, so the rollout does not re-alert per source next hour.
+    for (const ip of alert.srcIps ?? [])
+      expect(result.updatedBaselines.get(ip)).toMatchObject({ lastAlertWindow: T0 });
+  });
+
+  it.each([
+    [30, 5, 'below 20% of the mature sources'],
+    [10, 4, 'fewer than massSpikeMinSources'],
+  ])('keeps individual alerts for %i sources with %i spikes (%s)', (total, spiking) => {
+    const result = evaluateWindow(fleet(total, spiking), config);
+    expect(result.alerts).toHaveLength(spiking);
+    expect(result.alerts.every((a) => a.kind === 'spike')).toBe(true);
+  });
+
+  it('is off when massSpikeMinSources is 0', () => {
+    const result = evaluateWindow(fleet(10, 6), recommendedConfig({ massSpikeMinSources: 0 }));
+    expect(result.alerts.map((a) => a.kind)).toEqual(Array(6).fill('spike'));
+  });
+});
+
+describe('alert ids and idempotence', () => {
+  const config = recommendedConfig();
+  const stored = storedBaseline({ mean: 10, variance: 10, dataPoints: 100 });
+
+  it('derives a stable alertId from the window and the source', () => {
+    const first = evaluateWindow(windowInput({ '10.0.0.1': 500 }, { '10.0.0.1': stored }), config);
+    const again = evaluateWindow(windowInput({ '10.0.0.1': 500 }, { '10.0.0.1': stored }), config);
+    expect(first.alerts[0]?.alertId).toBe('2026-03-01T00:00:00Z/10.0.0.1');
+    expect(again.alerts[0]?.alertId).toBe(first.alerts[0]?.alertId);
+    expect(alertIdFor(T0 + HOUR, '10.0.0.1')).toBe('2026-03-01T01:00:00Z/10.0.0.1');
+  });
+
+  it.each([
+    ['the same window', T0],
+    ['an older window', T0 + 5 * HOUR],
+  ])('treats %s as already folded and changes nothing', (_name, lastWindow) => {
+    const folded = { ...stored, lastWindow };
+    const result = evaluateWindow(windowInput({ a: 5000 }, { a: folded }), config);
+    expect(result.decisions[0]?.outcome).toBe('already-folded');
+    expect(result.updatedBaselines.size).toBe(0);
+    expect(result.alerts).toEqual([]);
+  });
+});
+
+describe('estimationAdjustedTail', () => {
+  it.each([
+    // Student's t table: t(10 df) upper 2.5% point 2.228139, t(30 df) 2.042272, t(5 df) upper 0.5% 4.032143.
+    // With a near-normal count (Poisson with a huge mean: kurtosis ~ 0) and n = df + 1 windows,
+    // nu = n - 1 and t = z sqrt((n - 1)/(n + 1)); so the plug-in p = P(Z >= t / sqrt((n - 1)/(n + 1)))
+    // must come back as the table's tail.
+    [11, 2.228139, 0.025],
+    [31, 2.042272, 0.025],
+    [6, 4.032143, 0.005],
+  ])('matches Student t with n - 1 df for a near-normal model (n = %i)', (n, tTable, tail) => {
+    const plugIn = normalUpperTail(tTable / Math.sqrt((n - 1) / (n + 1)));
+    expect(estimationAdjustedTail(plugIn, 1e9, 1e9, 0.5, n)).toBeCloseTo(tail, 5);
+  });
+
+  it('never lowers p, and shrinks towards p as the baseline grows', () => {
+    const p = 4e-6;
+    const ratios = [24, 100, 336, 720, 10_000, 1e7].map(
+      (n) => estimationAdjustedTail(p, 100, 3433, 0.5, n) / p,
+    );
+    for (let i = 1; i < ratios.length; i += 1) expect(ratios[i]!).toBeLessThan(ratios[i - 1]!);
+    expect(ratios[ratios.length - 1]!).toBeCloseTo(1, 3);
+    expect(ratios[ratios.length - 1]!).toBeGreaterThanOrEqual(1);
+  });
+
+  it('corrects more for an over-dispersed model (noisier variance estimates)', () => {
+    expect(estimationAdjustedTail(1e-6, 100, 3433, 0.5, 336)).toBeGreaterThan(
+      estimationAdjustedTail(1e-6, 100, 100, 0.5, 336),
+    );
+  });
+
+  it.each([0.5, 0.9, 1, 0])('leaves p = %d alone', (p) => {
+    expect(estimationAdjustedTail(p, 10, 20, 0.5, 100)).toBe(p);
+  });
+
+  it.each([
+    [0.025, 1.959964],
+    [1e-3, 3.090232],
+    [1e-9, 5.997807],
+    [1e-20, 9.26234],
+  ])('normalUpperQuantile(%d) = %d', (p, z) => {
+    expect(normalUpperQuantile(p)).toBeCloseTo(z, 5);
+    expect(normalUpperTail(normalUpperQuantile(p)) / p).toBeCloseTo(1, 10);
+  });
+});
+
+describe('upperTailProbability against direct pmf summation', () => {
+  it.each([
+    // [x, mean, variance] — Poisson when variance <= mean
+    [20, 10, 10],
+    [15, 3, 2],
+    [1, 3, 3],
+    [60, 20, 20],
+    [250, 100, 100],
+  ])('Poisson: P(X >= %i) with mean %d (variance %d)', (x, mean, variance) => {
+    const reference = tailBySummation(poissonLogPmf(mean), x);
+    expect(upperTailProbability(x, mean, variance, 0.5) / reference).toBeCloseTo(1, 9);
+  });
+
+  it.each([
+    [50, 20, 60],
+    [300, 100, 1100],
+    [60, 5, 30],
+    [12, 0.8, 3],
+    [2000, 500, 25_500],
+  ])('negative binomial: P(X >= %i) with mean %d and variance %d', (x, mean, variance) => {
+    const reference = tailBySummation(negativeBinomialLogPmf(mean, variance), x);
+    expect(upperTailProbability(x, mean, variance, 0.5) / reference).toBeCloseTo(1, 8);
+  });
+
+  it('floors the mean, so a near-silent source is compared with Poisson(0.5)', () => {
+    const reference = tailBySummation(poissonLogPmf(0.5), 6);
+    expect(upperTailProbability(6, 0.01, 0, 0.5) / reference).toBeCloseTo(1, 9);
+  });
+
+  it('is 1 for x <= 0 and decreases in x', () => {
+    expect(upperTailProbability(0, 10, 20, 0.5)).toBe(1);
+    const tails = [5, 10, 20, 40].map((x) => upperTailProbability(x, 10, 20, 0.5));
+    for (let i = 1; i < tails.length; i += 1) expect(tails[i]!).toBeLessThan(tails[i - 1]!);
+  });
+});
