@@ -1,0 +1,485 @@
+/**
+ * The hot loop of the replay: flow log lines, as bytes, to blocked-egress counts per window and
+ * source. It works on Buffers, splits fields with a byte loop (no regex, no per-line string for
+ * lines that cannot count) and makes strings only for the addresses of REJECT/OK rows, whose
+ * classification EgressFilter caches.
+ */
+import type { EgressFilter } from '../core/addresses';
+import { FLOW_LOG_FIELDS, parseFlowLogFormat, type FlowLogField } from '../core/flow-log-format';
+import { alignToWindow } from '../core/windows';
+
+export interface ScanStats {
+  linesRead: number;
+  blankLines: number;
+  malformedLines: number;
+  headerLines: number;
+  /** Rows with log-status OK (any action). */
+  okRecords: number;
+  noDataRecords: number;
+  skipDataRecords: number;
+  rejectRecords: number;
+  /** REJECT/OK rows from an internal source to an external destination: what the detector counts. */
+  recordsCounted: number;
+}
+
+export const emptyScanStats = (): ScanStats => ({
+  linesRead: 0,
+  blankLines: 0,
+  malformedLines: 0,
+  headerLines: 0,
+  okRecords: 0,
+  noDataRecords: 0,
+  skipDataRecords: 0,
+  rejectRecords: 0,
+  recordsCounted: 0,
+});
+
+export function addScanStats(into: ScanStats, from: ScanStats): void {
+  for (const key of Object.keys(into) as (keyof ScanStats)[]) into[key] += from[key];
+}
+
+/** A malformed line kept as an example for the user (the first few per chunk). */
+export interface MalformedExample {
+  file: string;
+  /** Byte offset of the line in the (decompressed) file. */
+  offset: number;
+  reason: string;
+  text: string;
+}
+
+/** Per (window, source) destination tallies, for the alerted pairs only (the details pass). */
+export interface PairDetails {
+  /** `address port protocol` -> records. */
+  destinations: Map<string, number>;
+  interfaceIds: Set<string>;
+}
+
+export type Mode = 'count' | 'details';
+
+export interface ScannerOptions {
+  filter: EgressFilter;
+  windowMinutes: number;
+  /** The format lines have until a header line says otherwise. */
+  fields: readonly FlowLogField[];
+  mode: Mode;
+  /** details mode: window start -> sources whose destinations are wanted. */
+  wanted?: ReadonlyMap<number, ReadonlySet<string>>;
+  /** Malformed examples kept per scanner. @default 5 */
+  maxExamples?: number;
+}
+
+const SPACE = 32;
+const TAB = 9;
+const CR = 13;
+const LF = 10;
+const MAX_FIELDS = FLOW_LOG_FIELDS.length;
+const FIELD_NAMES = new Set<string>(FLOW_LOG_FIELDS);
+
+interface Layout {
+  fields: readonly FlowLogField[];
+  count: number;
+  src: number;
+  dst: number;
+  start: number;
+  end: number;
+  action: number;
+  status: number;
+  dstPort: number;
+  protocol: number;
+  interfaceId: number;
+}
+
+function layoutOf(fields: readonly FlowLogField[]): Layout {
+  return {
+    fields,
+    count: fields.length,
+    src: fields.indexOf('srcaddr'),
+    dst: fields.indexOf('dstaddr'),
+    start: fields.indexOf('start'),
+    end: fields.indexOf('end'),
+    action: fields.indexOf('action'),
+    status: fields.indexOf('log-status'),
+    dstPort: fields.indexOf('dstport'),
+    protocol: fields.indexOf('protocol'),
+    interfaceId: fields.indexOf('interface-id'),
+  };
+}
+
+/** What one scanned chunk (a file or a byte range) yielded. Structured-cloneable, for workers. */
+export interface ChunkResult {
+  stats: ScanStats;
+  /** window start -> source -> blocked egress records. */
+  counts: Map<number, Map<string, number>>;
+  /** Windows touched by a SKIPDATA row: their counts are a lower bound. */
+  skipDataWindows: Set<number>;
+  /** Earliest and latest window of any row with a valid start time (NaN: none). */
+  minWindow: number;
+  maxWindow: number;
+  examples: MalformedExample[];
+  /** details mode: `${window} ${source}` -> tallies. */
+  details: Map<string, PairDetails>;
+}
+
+export class FlowLineScanner {
+  stats = emptyScanStats();
+  counts = new Map<number, Map<string, number>>();
+  skipDataWindows = new Set<number>();
+  minWindow = Number.NaN;
+  maxWindow = Number.NaN;
+  examples: MalformedExample[] = [];
+  details = new Map<string, PairDetails>();
+
+  private layout: Layout;
+  private readonly defaultLayout: Layout;
+  private readonly filter: EgressFilter;
+  private readonly windowMs: number;
+  private readonly windowConfig: { windowMinutes: number };
+  private readonly mode: Mode;
+  private readonly wanted: ReadonlyMap<number, ReadonlySet<string>> | undefined;
+  private readonly maxExamples: number;
+  private readonly starts = new Int32Array(MAX_FIELDS + 1);
+  private readonly ends = new Int32Array(MAX_FIELDS + 1);
+  private readonly addresses = new AddressInterner();
+  private currentWindow = Number.NaN;
+  private currentCounts: Map<string, number> | undefined;
+  private file = '';
+
+  constructor(options: ScannerOptions) {
+    this.filter = options.filter;
+    this.windowConfig = { windowMinutes: options.windowMinutes };
+    this.windowMs = options.windowMinutes * 60_000;
+    this.defaultLayout = layoutOf(options.fields);
+    this.layout = this.defaultLayout;
+    this.mode = options.mode;
+    this.wanted = options.wanted;
+    this.maxExamples = options.maxExamples ?? 5;
+  }
+
+  /** Hands over what was scanned since the last call and starts afresh (the caches stay warm). */
+  takeResult(): ChunkResult {
+    const result: ChunkResult = {
+      stats: this.stats,
+      counts: this.counts,
+      skipDataWindows: this.skipDataWindows,
+      minWindow: this.minWindow,
+      maxWindow: this.maxWindow,
+      examples: this.examples,
+      details: this.details,
+    };
+    this.stats = emptyScanStats();
+    this.counts = new Map();
+    this.skipDataWindows = new Set();
+    this.minWindow = Number.NaN;
+    this.maxWindow = Number.NaN;
+    this.examples = [];
+    this.details = new Map();
+    this.currentWindow = Number.NaN;
+    this.currentCounts = undefined;
+    return result;
+  }
+
+  /** Starts a new file (or a byte range of one): its lines have `fields` until a header says otherwise. */
+  beginFile(file: string, fields?: readonly FlowLogField[]): void {
+    this.file = file;
+    this.layout = fields ? layoutOf(fields) : this.defaultLayout;
+  }
+
+  /**
+   * Scans the complete lines in `buffer[from, to)`; `to` is at a line end or at the end of the
+   * input. `baseOffset` is the file offset of `buffer[0]`, for messages.
+   */
+  scan(buffer: Buffer, from: number, to: number, baseOffset: number): void {
+    const starts = this.starts;
+    const ends = this.ends;
+    let lineStart = from;
+    while (lineStart < to) {
+      let lineEnd = buffer.indexOf(LF, lineStart);
+      if (lineEnd < 0 || lineEnd > to) lineEnd = to;
+      // The hot loop: single spaces separate fields (as AWS writes them); anything else takes
+      // the tolerant path below.
+      let n = 0;
+      starts[0] = lineStart;
+      for (let i = lineStart; i < lineEnd; i += 1) {
+        if (buffer[i] === SPACE) {
+          ends[n] = i;
+          n += 1;
+          if (n > MAX_FIELDS) break;
+          starts[n] = i + 1;
+        }
+      }
+      if (n <= MAX_FIELDS) {
+        ends[n] = lineEnd > lineStart && buffer[lineEnd - 1] === CR ? lineEnd - 1 : lineEnd;
+        n += 1;
+      }
+      this.line(buffer, lineStart, lineEnd, n, baseOffset);
+      lineStart = lineEnd + 1;
+    }
+  }
+
+  /** Splits on runs of spaces and tabs, ignoring a trailing CR: for lines the fast split got wrong. */
+  private tolerantSplit(buf: Buffer, from: number, to: number): number {
+    let end = to;
+    if (end > from && buf[end - 1] === CR) end -= 1;
+    const starts = this.starts;
+    const ends = this.ends;
+    let n = 0;
+    let i = from;
+    while (i < end) {
+      let c = buf[i] as number;
+      while (c === SPACE || c === TAB) {
+        i += 1;
+        if (i >= end) return n;
+        c = buf[i] as number;
+      }
+      if (n > MAX_FIELDS) return n;
+      starts[n] = i;
+      while (i < end && c !== SPACE && c !== TAB) {
+        i += 1;
+        c = buf[i] as number;
+      }
+      ends[n] = i;
+      n += 1;
+    }
+    return n;
+  }
+
+  private line(buf: Buffer, from: number, to: number, split: number, baseOffset: number): void {
+    const stats = this.stats;
+    stats.linesRead += 1;
+    const starts = this.starts;
+    const ends = this.ends;
+    let n = split;
+    const layout0 = this.layout;
+    if (n !== layout0.count || ends[0] === starts[0]) {
+      n = this.tolerantSplit(buf, from, to);
+      if (n === 0) {
+        stats.blankLines += 1;
+        return;
+      }
+    }
+    let end = to;
+    if (end > from && buf[end - 1] === CR) end -= 1;
+
+    const first = buf[starts[0] as number] as number;
+    // A header line (AWS writes the format's field names first in S3 files) starts with a letter.
+    if (first >= 97 && first <= 122 && this.tryHeader(buf, from, end)) return;
+
+    const layout = this.layout;
+    if (n !== layout.count)
+      return this.malformed(
+        buf,
+        from,
+        end,
+        baseOffset,
+        `${n > MAX_FIELDS ? `over ${MAX_FIELDS}` : n} fields, the format has ${layout.count}`,
+      );
+
+    // log-status: OK, NODATA, SKIPDATA (absent from the format: every row is data).
+    let status = 0; // 0 OK, 1 NODATA, 2 SKIPDATA
+    if (layout.status >= 0) {
+      const s = starts[layout.status] as number;
+      const len = (ends[layout.status] as number) - s;
+      if (len === 2 && buf[s] === 79 && buf[s + 1] === 75) status = 0;
+      else if (len === 6 && isWord(buf, s, 'NODATA')) status = 1;
+      else if (len === 8 && isWord(buf, s, 'SKIPDATA')) status = 2;
+      else return this.malformed(buf, from, end, baseOffset, 'log-status is not OK, NODATA or SKIPDATA');
+    }
+
+    const startSeconds = parseDigits(buf, starts[layout.start] as number, ends[layout.start] as number);
+    if (status !== 0) {
+      if (status === 1) stats.noDataRecords += 1;
+      else {
+        stats.skipDataRecords += 1;
+        if (startSeconds >= 0)
+          this.markSkipData(
+            startSeconds,
+            layout.end >= 0 ? parseDigits(buf, starts[layout.end] as number, ends[layout.end] as number) : -1,
+          );
+      }
+      if (startSeconds >= 0) this.seeWindow(alignToWindow(startSeconds * 1000, this.windowConfig));
+      return;
+    }
+    if (startSeconds < 0)
+      return this.malformed(buf, from, end, baseOffset, 'start is not a time in epoch seconds');
+
+    const a = starts[layout.action] as number;
+    const actionLength = (ends[layout.action] as number) - a;
+    let reject = false;
+    if (actionLength === 6 && isWord(buf, a, 'REJECT')) reject = true;
+    else if (!(actionLength === 6 && isWord(buf, a, 'ACCEPT'))) {
+      return this.malformed(buf, from, end, baseOffset, 'action is not ACCEPT or REJECT');
+    }
+    stats.okRecords += 1;
+    const window = alignToWindow(startSeconds * 1000, this.windowConfig);
+    this.seeWindow(window);
+    if (!reject) return;
+    stats.rejectRecords += 1;
+
+    const srcFrom = starts[layout.src] as number;
+    const srcTo = ends[layout.src] as number;
+    const dstFrom = starts[layout.dst] as number;
+    const dstTo = ends[layout.dst] as number;
+    const src = this.addresses.intern(buf, srcFrom, srcTo);
+    const dst = this.addresses.intern(buf, dstFrom, dstTo);
+    if (!this.filter.counts(src, dst)) {
+      // Text that cannot be an address means the format does not match the line.
+      if (!looksLikeAddress(buf, srcFrom, srcTo) || !looksLikeAddress(buf, dstFrom, dstTo)) {
+        stats.okRecords -= 1;
+        stats.rejectRecords -= 1;
+        return this.malformed(buf, from, end, baseOffset, 'srcaddr or dstaddr is not an IP address');
+      }
+      return;
+    }
+    stats.recordsCounted += 1;
+    if (this.mode === 'count') {
+      if (window !== this.currentWindow) {
+        this.currentWindow = window;
+        this.currentCounts = this.counts.get(window);
+        if (this.currentCounts === undefined) {
+          this.currentCounts = new Map();
+          this.counts.set(window, this.currentCounts);
+        }
+      }
+      const counts = this.currentCounts as Map<string, number>;
+      counts.set(src, (counts.get(src) ?? 0) + 1);
+      return;
+    }
+    if (this.wanted?.get(window)?.has(src) !== true) return;
+    const key = `${window} ${src}`;
+    let pair = this.details.get(key);
+    if (pair === undefined) {
+      pair = { destinations: new Map(), interfaceIds: new Set() };
+      this.details.set(key, pair);
+    }
+    const port =
+      layout.dstPort >= 0
+        ? latin1(buf, starts[layout.dstPort] as number, ends[layout.dstPort] as number)
+        : '-';
+    const protocol =
+      layout.protocol >= 0
+        ? latin1(buf, starts[layout.protocol] as number, ends[layout.protocol] as number)
+        : '-';
+    const destination = `${dst} ${port} ${protocol}`;
+    pair.destinations.set(destination, (pair.destinations.get(destination) ?? 0) + 1);
+    if (layout.interfaceId >= 0) {
+      pair.interfaceIds.add(
+        latin1(buf, starts[layout.interfaceId] as number, ends[layout.interfaceId] as number),
+      );
+    }
+  }
+
+  /** A line longer than the read buffer: no flow log record is that long. */
+  oversizedLine(offset: number): void {
+    this.stats.linesRead += 1;
+    this.stats.malformedLines += 1;
+    if (this.examples.length < this.maxExamples) {
+      this.examples.push({ file: this.file, offset, reason: 'line longer than 4 MB', text: '' });
+    }
+  }
+
+  private seeWindow(window: number): void {
+    if (!(window >= this.minWindow)) this.minWindow = window;
+    if (!(window <= this.maxWindow)) this.maxWindow = window;
+  }
+
+  /** A SKIPDATA row covers [start, end]: every window it overlaps is missing records. */
+  private markSkipData(startSeconds: number, endSeconds: number): void {
+    const first = alignToWindow(startSeconds * 1000, this.windowConfig);
+    const last = endSeconds >= startSeconds ? alignToWindow(endSeconds * 1000, this.windowConfig) : first;
+    // Bounded: a corrupt end time must not mark years of windows.
+    for (let w = first, k = 0; w <= last && k < 48; w += this.windowMs, k += 1) this.skipDataWindows.add(w);
+  }
+
+  private tryHeader(buf: Buffer, from: number, end: number): boolean {
+    const firstToken = latin1(buf, this.starts[0] as number, this.ends[0] as number);
+    if (!FIELD_NAMES.has(firstToken)) return false;
+    try {
+      this.layout = layoutOf(parseFlowLogFormat(latin1(buf, from, end)));
+    } catch (error) {
+      this.malformed(buf, from, end, 0, `header line: ${(error as Error).message}`);
+      return true;
+    }
+    this.stats.headerLines += 1;
+    return true;
+  }
+
+  private malformed(buf: Buffer, from: number, end: number, baseOffset: number, reason: string): void {
+    this.stats.malformedLines += 1;
+    if (this.examples.length < this.maxExamples) {
+      this.examples.push({
+        file: this.file,
+        offset: baseOffset + from,
+        reason,
+        text: latin1(buf, from, Math.min(end, from + 200)),
+      });
+    }
+  }
+}
+
+function isWord(buf: Buffer, at: number, word: string): boolean {
+  for (let k = 0; k < word.length; k += 1) if (buf[at + k] !== word.charCodeAt(k)) return false;
+  return true;
+}
+
+/** A non-negative integer from ASCII digits; -1 when the field is empty, `-` or not all digits. */
+function parseDigits(buf: Buffer, from: number, to: number): number {
+  if (to <= from || to - from > 15) return -1;
+  let value = 0;
+  for (let k = from; k < to; k += 1) {
+    const d = (buf[k] as number) - 48;
+    if (d < 0 || d > 9) return -1;
+    value = value * 10 + d;
+  }
+  return value;
+}
+
+type Latin1Slicer = { latin1Slice?: (start: number, end: number) => string };
+const fastSlice = typeof (Buffer.prototype as unknown as Latin1Slicer).latin1Slice === 'function';
+
+/** Buffer bytes as a one-byte string: Buffer#latin1Slice skips toString's argument checks where it exists. */
+export function latin1(buf: Buffer, from: number, to: number): string {
+  return fastSlice
+    ? (buf as unknown as Required<Latin1Slicer>).latin1Slice(from, to)
+    : buf.toString('latin1', from, to);
+}
+
+/** Hex digits, `.` and `:` only: the alphabet of IPv4 and IPv6 addresses. */
+function looksLikeAddress(buf: Buffer, from: number, to: number): boolean {
+  if (to - from < 2) return false;
+  for (let k = from; k < to; k += 1) {
+    const c = buf[k] as number;
+    if (!((c >= 48 && c <= 58) || c === 46 || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) return false;
+  }
+  return true;
+}
+
+const INTERN_LIMIT = 200_000;
+
+/**
+ * Address text from bytes without allocating a new string per record: a hash of the bytes finds
+ * the string made last time (checked byte for byte). Flow logs repeat the same addresses
+ * millions of times, and the same string object also hits EgressFilter's cache at once.
+ */
+class AddressInterner {
+  private readonly table = new Map<number, string>();
+
+  intern(buf: Buffer, from: number, to: number): string {
+    let hash = 0x811c9dc5;
+    for (let k = from; k < to; k += 1) hash = Math.imul(hash ^ (buf[k] as number), 0x01000193);
+    const known = this.table.get(hash);
+    if (known !== undefined && known.length === to - from) {
+      let same = true;
+      for (let k = 0; k < known.length; k += 1) {
+        if (known.charCodeAt(k) !== buf[from + k]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return known;
+    }
+    const text = latin1(buf, from, to);
+    if (this.table.size >= INTERN_LIMIT) this.table.clear();
+    this.table.set(hash, text);
+    return text;
+  }
+}
