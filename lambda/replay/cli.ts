@@ -4,6 +4,7 @@
  * file), 1 failure while running.
  */
 import { promises as fs } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, PRESETS, resolveDetectorConfig, type DetectorConfig } from '../core/config';
 import { parseFlowLogFormat } from '../core/flow-log-format';
@@ -173,6 +174,7 @@ async function replayCommand(paths: string[], flags: ReplayFlags, io: CliIo): Pr
   });
   if (flags.report !== undefined) {
     try {
+      await fs.mkdir(dirname(resolve(flags.report)), { recursive: true });
       await fs.writeFile(flags.report, renderReport(result, { inputs: paths }));
     } catch (error) {
       throw new ReportWriteError(`cannot write report "${flags.report}": ${(error as Error).message}`, flags.report, { cause: error });

@@ -56,12 +56,12 @@ function alertRow(alert: Alert): string {
     .join('<br>');
   const interfaces = (alert.details?.interfaceIds ?? []).slice(0, 4).map(escapeHtml).join('<br>');
   return `<tr class="${escapeHtml(alert.severity)}">
-<td>${escapeHtml(alert.windowStart)}${alert.incompleteWindow ? ' <span title="SKIPDATA: counts are a lower bound">*</span>' : ''}</td>
+<td class="nowrap">${escapeHtml(alert.windowStart.replace('T', ' ').replace(/:00Z$/, ''))}${alert.incompleteWindow ? ' <span title="SKIPDATA: counts are a lower bound">*</span>' : ''}</td>
 <td>${escapeHtml(alert.kind)}</td><td>${escapeHtml(alert.severity)}</td><td>${subject}</td>
 <td class="n">${alert.blockedCount}</td><td class="n">${alert.uniqueDestinations ?? '-'}</td><td>${baseline}</td>
 <td class="n">${fmt(alert.zScore)}</td><td class="n">${alert.tailProbability === undefined ? '-' : alert.tailProbability.toExponential(1)}</td>
 <td>${top || '-'}${alert.details && alert.details.totalDestinations > 3 ? `<br><small>of ${alert.details.totalDestinations}</small>` : ''}</td>
-<td>${interfaces || '-'}</td></tr>`;
+<td class="mono">${interfaces || '-'}</td></tr>`;
 }
 
 const CHART_SCRIPT = `
@@ -156,9 +156,10 @@ export function renderReport(result: ReplayResult, meta: ReportMeta): string {
 body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; max-width: 1200px; }
 h1 { font-size: 22px; margin: 0 0 12px; } h2 { font-size: 17px; margin: 28px 0 8px; } h3 { font-size: 14px; margin: 16px 0 4px; font-family: ui-monospace, monospace; }
 table { border-collapse: collapse; } td, th { border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: left; vertical-align: top; }
-th { background: #f3f3f3; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: #f3f3f3; } td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.high td:nth-child(3) { color: #b00; font-weight: 600; } tr.medium td:nth-child(3) { color: #b60; } tr.low td:nth-child(3) { color: #555; }
-.summary td:first-child { color: #555; } .note { color: #666; font-size: 13px; }
+.summary td:first-child { color: #555; } .nowrap { white-space: nowrap; } .mono { font: 12px ui-monospace, monospace; }
+table.alerts td:nth-child(10) { font: 12px ui-monospace, monospace; white-space: nowrap; } .note { color: #666; font-size: 13px; }
 </style>
 </head>
 <body>

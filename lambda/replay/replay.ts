@@ -40,11 +40,14 @@ export interface ReplayOptions {
   store?: MemoryBaselineStore;
   /** Build baselines from the first n days of windows, then detect the rest. */
   bootstrapDays?: number;
-  /** Worker threads for scanning. @default the available cores (at most 8) */
+  /**
+   * Worker threads for scanning. Given: used whatever the input size. Absent: the available
+   * cores (at most 8) when the input is at least `parallelBytes`, else none.
+   */
   workers?: number;
   /** Built worker entry; without it scanning stays in this thread. */
   workerScript?: string;
-  /** Plain files above this size are split into ranges for the workers; less input than this is scanned in this thread. @default 32 MB */
+  /** Input size from which workers pay for their start-up; plain files above it are split into ranges. @default 32 MB */
   parallelBytes?: number;
   /** Keep per-source counts and baseline bands for the HTML report. */
   collectSeries?: boolean;
@@ -344,7 +347,9 @@ function buildSeries(
   bands: ReadonlyMap<string, ReadonlyMap<number, [number, number]>>,
 ): ReplaySeries {
   const charted: string[] = [];
-  for (const alert of alerts) {
+  // Sources with alerts of their own first, then the members of mass spikes.
+  const ordered = [...alerts.filter((a) => a.kind !== 'mass-spike'), ...alerts.filter((a) => a.kind === 'mass-spike')];
+  for (const alert of ordered) {
     for (const srcIp of alertSources(alert)) {
       if (!charted.includes(srcIp) && charted.length < MAX_CHARTED_SOURCES) charted.push(srcIp);
     }
