@@ -3,6 +3,9 @@
  * golden tests and the benchmark: weeks of over-dispersed per-host noise plus three injected
  * events whose ground truth is returned, so tests can check the detector finds exactly them.
  */
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { constants, createGzip } from 'node:zlib';
 import { negativeBinomial, poisson, seededRandom } from '../lambda/core/random';
 
 const HOUR_MS = 3_600_000;
@@ -278,9 +281,6 @@ function truthFor(hosts: SampleHost[], startMs: number, days: number, seed: numb
 
 /** Writes the sample to `path` (gzip when it ends in `.gz`), streaming, and returns its ground truth. */
 export async function writeSample(path: string, options: SampleOptions = {}): Promise<SampleTruth> {
-  const { createWriteStream } = await import('node:fs');
-  const { createGzip, constants } = await import('node:zlib');
-  const { once } = await import('node:events');
   const file = createWriteStream(path);
   const gzip = path.endsWith('.gz')
     ? createGzip({ level: constants.Z_BEST_COMPRESSION, memLevel: 9 })

@@ -177,7 +177,11 @@ async function replayCommand(paths: string[], flags: ReplayFlags, io: CliIo): Pr
       await fs.mkdir(dirname(resolve(flags.report)), { recursive: true });
       await fs.writeFile(flags.report, renderReport(result, { inputs: paths }));
     } catch (error) {
-      throw new ReportWriteError(`cannot write report "${flags.report}": ${(error as Error).message}`, flags.report, { cause: error });
+      throw new ReportWriteError(
+        `cannot write report "${flags.report}": ${(error as Error).message}`,
+        flags.report,
+        { cause: error },
+      );
     }
   }
   if (flags.state !== undefined) await result.store.save(flags.state, config);

@@ -310,7 +310,7 @@ export class FlowLineScanner {
       return this.malformed(buf, from, end, baseOffset, 'action is not ACCEPT or REJECT');
     }
     stats.okRecords += 1;
-    const window = alignToWindow(startSeconds * 1000, this.windowConfig);
+    const window = this.windowOf(startSeconds * 1000);
     this.seeWindow(window);
     if (!reject) return;
     stats.rejectRecords += 1;
@@ -375,6 +375,16 @@ export class FlowLineScanner {
     if (this.examples.length < this.maxExamples) {
       this.examples.push({ file: this.file, offset, reason: 'line longer than 4 MB', text: '' });
     }
+  }
+
+  private lastWindowStart = Number.NaN;
+
+  /** alignToWindow, skipped while records stay in the window of the previous one (they mostly do). */
+  private windowOf(timeMs: number): number {
+    const start = this.lastWindowStart;
+    if (timeMs >= start && timeMs < start + this.windowMs) return start;
+    this.lastWindowStart = alignToWindow(timeMs, this.windowConfig);
+    return this.lastWindowStart;
   }
 
   private seeWindow(window: number): void {
@@ -453,7 +463,8 @@ function looksLikeAddress(buf: Buffer, from: number, to: number): boolean {
   return true;
 }
 
-const INTERN_LIMIT = 200_000;
+/** Slots of the interner: a direct-mapped cache, so a colliding address just replaces the older one. */
+const INTERN_SLOTS = 1 << 16;
 
 /**
  * Address text from bytes without allocating a new string per record: a hash of the bytes finds
@@ -461,12 +472,17 @@ const INTERN_LIMIT = 200_000;
  * millions of times, and the same string object also hits EgressFilter's cache at once.
  */
 class AddressInterner {
-  private readonly table = new Map<number, string>();
+  private readonly slots: (string | undefined)[] = new Array<string | undefined>(INTERN_SLOTS).fill(
+    undefined,
+  );
 
   intern(buf: Buffer, from: number, to: number): string {
-    let hash = 0x811c9dc5;
-    for (let k = from; k < to; k += 1) hash = Math.imul(hash ^ (buf[k] as number), 0x01000193);
-    const known = this.table.get(hash);
+    // A polynomial hash in plain arithmetic (h * 31 stays exact in doubles); Math.imul would do,
+    // but is very slow inside jest's VM contexts.
+    let hash = 0;
+    for (let k = from; k < to; k += 1) hash = (hash * 31 + (buf[k] as number)) | 0;
+    const slot = (hash ^ (hash >>> 16)) & (INTERN_SLOTS - 1);
+    const known = this.slots[slot];
     if (known !== undefined && known.length === to - from) {
       let same = true;
       for (let k = 0; k < known.length; k += 1) {
@@ -478,8 +494,7 @@ class AddressInterner {
       if (same) return known;
     }
     const text = latin1(buf, from, to);
-    if (this.table.size >= INTERN_LIMIT) this.table.clear();
-    this.table.set(hash, text);
+    this.slots[slot] = text;
     return text;
   }
 }

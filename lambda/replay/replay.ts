@@ -348,7 +348,10 @@ function buildSeries(
 ): ReplaySeries {
   const charted: string[] = [];
   // Sources with alerts of their own first, then the members of mass spikes.
-  const ordered = [...alerts.filter((a) => a.kind !== 'mass-spike'), ...alerts.filter((a) => a.kind === 'mass-spike')];
+  const ordered = [
+    ...alerts.filter((a) => a.kind !== 'mass-spike'),
+    ...alerts.filter((a) => a.kind === 'mass-spike'),
+  ];
   for (const alert of ordered) {
     for (const srcIp of alertSources(alert)) {
       if (!charted.includes(srcIp) && charted.length < MAX_CHARTED_SOURCES) charted.push(srcIp);

@@ -3,25 +3,44 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { DEFAULT_FLOW_LOG_FORMAT, EgressFilter, parseFlowLogFormat, resolveDetectorConfig } from '../../lambda/core';
+import {
+  DEFAULT_FLOW_LOG_FORMAT,
+  EgressFilter,
+  parseFlowLogFormat,
+  resolveDetectorConfig,
+} from '../../lambda/core';
 import { planChunks, scanChunk, expandInputs } from '../../lambda/replay/file-reader';
 import { FlowLineScanner, type ChunkResult } from '../../lambda/replay/flow-line-scanner';
 
-const config = resolveDetectorConfig({ internalCidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '2600:1f18:4a3b:ab00::/56'] });
+const config = resolveDetectorConfig({
+  internalCidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '2600:1f18:4a3b:ab00::/56'],
+});
 const HOUR = 3_600_000;
 // 2026-10-01T00:00:00Z in epoch seconds, and its window in ms.
 const T0 = 1790812800;
 const W0 = T0 * 1000;
 
-function scan(text: string, format = DEFAULT_FLOW_LOG_FORMAT, mode: 'count' | 'details' = 'count', wanted?: Map<number, Set<string>>): ChunkResult {
-  const scanner = new FlowLineScanner({ filter: new EgressFilter(config), windowMinutes: 60, fields: format, mode, wanted });
+function scan(
+  text: string,
+  format = DEFAULT_FLOW_LOG_FORMAT,
+  mode: 'count' | 'details' = 'count',
+  wanted?: Map<number, Set<string>>,
+): ChunkResult {
+  const scanner = new FlowLineScanner({
+    filter: new EgressFilter(config),
+    windowMinutes: 60,
+    fields: format,
+    mode,
+    wanted,
+  });
   scanner.beginFile('test.log');
   const buffer = Buffer.from(text, 'latin1');
   scanner.scan(buffer, 0, buffer.length, 0);
   return scanner.takeResult();
 }
 
-const countOf = (result: ChunkResult, window: number, src: string): number | undefined => result.counts.get(window)?.get(src);
+const countOf = (result: ChunkResult, window: number, src: string): number | undefined =>
+  result.counts.get(window)?.get(src);
 
 describe('FlowLineScanner on v2 default-format lines', () => {
   it('counts REJECT/OK internal-to-external records per window and source, and nothing else', () => {
@@ -38,7 +57,13 @@ describe('FlowLineScanner on v2 default-format lines', () => {
     // Act
     const result = scan(lines.join('\n'));
     // Assess
-    expect(result.stats).toMatchObject({ linesRead: 7, okRecords: 7, rejectRecords: 6, recordsCounted: 3, malformedLines: 0 });
+    expect(result.stats).toMatchObject({
+      linesRead: 7,
+      okRecords: 7,
+      rejectRecords: 6,
+      recordsCounted: 3,
+      malformedLines: 0,
+    });
     expect(countOf(result, W0, '10.0.1.5')).toBe(2);
     expect(countOf(result, W0 + HOUR, '10.0.1.5')).toBe(1);
     expect([result.minWindow, result.maxWindow]).toEqual([W0, W0 + HOUR]);
@@ -51,7 +76,13 @@ describe('FlowLineScanner on v2 default-format lines', () => {
         `2 123456789012 eni-0a2 - - - - - - - ${T0 + 3500} ${T0 + 3700} - SKIPDATA`,
       ].join('\n'),
     );
-    expect(result.stats).toMatchObject({ noDataRecords: 1, skipDataRecords: 1, recordsCounted: 0, malformedLines: 0, okRecords: 0 });
+    expect(result.stats).toMatchObject({
+      noDataRecords: 1,
+      skipDataRecords: 1,
+      recordsCounted: 0,
+      malformedLines: 0,
+      okRecords: 0,
+    });
     expect([...result.skipDataWindows].sort()).toEqual([W0, W0 + HOUR]);
     expect(result.counts.size).toBe(0);
   });
@@ -86,7 +117,12 @@ describe('FlowLineScanner on v2 default-format lines', () => {
         `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49152 443 6 3 180 ${T0} ${T0 + 60} REJECT OK`,
       ].join('\n'),
     );
-    expect(result.stats).toMatchObject({ linesRead: 10, blankLines: 3, malformedLines: 6, recordsCounted: 1 });
+    expect(result.stats).toMatchObject({
+      linesRead: 10,
+      blankLines: 3,
+      malformedLines: 6,
+      recordsCounted: 1,
+    });
     expect(result.examples.map((e) => e.reason)).toEqual([
       '1 fields, the format has 14',
       '13 fields, the format has 14',
@@ -146,14 +182,24 @@ describe('FlowLineScanner with custom formats and header lines', () => {
   });
 
   it('reads a v3 custom format without log-status (every row is data)', () => {
-    const format = parseFlowLogFormat('${vpc-id} ${subnet-id} ${instance-id} ${interface-id} ${srcaddr} ${dstaddr} ${pkt-srcaddr} ${pkt-dstaddr} ${start} ${action}');
-    const result = scan(`vpc-1 subnet-1 i-1 eni-1 192.168.3.4 203.0.113.9 192.168.3.4 203.0.113.9 ${T0} REJECT\n`, format);
+    const format = parseFlowLogFormat(
+      '${vpc-id} ${subnet-id} ${instance-id} ${interface-id} ${srcaddr} ${dstaddr} ${pkt-srcaddr} ${pkt-dstaddr} ${start} ${action}',
+    );
+    const result = scan(
+      `vpc-1 subnet-1 i-1 eni-1 192.168.3.4 203.0.113.9 192.168.3.4 203.0.113.9 ${T0} REJECT\n`,
+      format,
+    );
     expect(countOf(result, W0, '192.168.3.4')).toBe(1);
   });
 
   it('reports a v2 file read with the wrong --format as malformed, not as silence', () => {
-    const format = parseFlowLogFormat('version srcaddr dstaddr srcport dstport protocol packets bytes account-id interface-id start end action log-status');
-    const result = scan(`2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49152 443 6 3 180 ${T0} ${T0 + 60} REJECT OK\n`, format);
+    const format = parseFlowLogFormat(
+      'version srcaddr dstaddr srcport dstport protocol packets bytes account-id interface-id start end action log-status',
+    );
+    const result = scan(
+      `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49152 443 6 3 180 ${T0} ${T0 + 60} REJECT OK\n`,
+      format,
+    );
     expect(result.stats.malformedLines).toBe(1);
     expect(result.examples[0]?.reason).toBe('srcaddr or dstaddr is not an IP address');
   });
@@ -169,7 +215,10 @@ describe('FlowLineScanner with custom formats and header lines', () => {
     const result = scan(text, DEFAULT_FLOW_LOG_FORMAT, 'details', new Map([[W0, new Set(['10.0.1.5'])]]));
     expect([...result.details.keys()]).toEqual([`${W0} 10.0.1.5`]);
     const pair = result.details.get(`${W0} 10.0.1.5`);
-    expect(Object.fromEntries(pair?.destinations ?? [])).toEqual({ '203.0.113.9 443 6': 2, '2001:db8::1 53 17': 1 });
+    expect(Object.fromEntries(pair?.destinations ?? [])).toEqual({
+      '203.0.113.9 443 6': 2,
+      '2001:db8::1 53 17': 1,
+    });
     expect([...(pair?.interfaceIds ?? [])].sort()).toEqual(['eni-0a1', 'eni-0a2']);
   });
 });
@@ -186,16 +235,26 @@ describe('file reading', () => {
   const line = (i: number): string =>
     `2 123456789012 eni-0a${i % 3} 10.0.${i % 4}.${i % 7} 203.0.113.${i % 11} ${40000 + i} 443 6 1 60 ${T0 + ((i * 7919) % 36000)} ${T0 + 36000} REJECT OK`;
 
-  async function scanFiles(paths: string[], parts: number, splitBytes: number): Promise<{ counts: Record<string, number>; lines: number }> {
+  async function scanFiles(
+    paths: string[],
+    parts: number,
+    splitBytes: number,
+  ): Promise<{ counts: Record<string, number>; lines: number }> {
     const chunks = await planChunks(await expandInputs(paths), parts, splitBytes);
-    const scanner = new FlowLineScanner({ filter: new EgressFilter(config), windowMinutes: 60, fields: DEFAULT_FLOW_LOG_FORMAT, mode: 'count' });
+    const scanner = new FlowLineScanner({
+      filter: new EgressFilter(config),
+      windowMinutes: 60,
+      fields: DEFAULT_FLOW_LOG_FORMAT,
+      mode: 'count',
+    });
     const counts: Record<string, number> = {};
     let lines = 0;
     for (const chunk of chunks) {
       await scanChunk(chunk, scanner);
       const result = scanner.takeResult();
       lines += result.stats.linesRead;
-      for (const [w, perSource] of result.counts) for (const [s, n] of perSource) counts[`${w} ${s}`] = (counts[`${w} ${s}`] ?? 0) + n;
+      for (const [w, perSource] of result.counts)
+        for (const [s, n] of perSource) counts[`${w} ${s}`] = (counts[`${w} ${s}`] ?? 0) + n;
     }
     return { counts, lines };
   }
@@ -212,10 +271,14 @@ describe('file reading', () => {
     expect(whole.lines).toBe(3000);
     expect(gz).toEqual(whole);
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 2, max: 6 }), fc.integer({ min: 100, max: 60_000 }), async (parts, split) => {
-        const ranged = await scanFiles([plain], parts, split);
-        expect(ranged).toEqual(whole);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 2, max: 6 }),
+        fc.integer({ min: 100, max: 60_000 }),
+        async (parts, split) => {
+          const ranged = await scanFiles([plain], parts, split);
+          expect(ranged).toEqual(whole);
+        },
+      ),
       { numRuns: 15 },
     );
   });
@@ -240,6 +303,8 @@ describe('file reading', () => {
   });
 
   it('names a missing input', async () => {
-    await expect(expandInputs([join(dir, 'nope.log')])).rejects.toThrow(`cannot read input "${join(dir, 'nope.log')}": no such file or directory`);
+    await expect(expandInputs([join(dir, 'nope.log')])).rejects.toThrow(
+      `cannot read input "${join(dir, 'nope.log')}": no such file or directory`,
+    );
   });
 });
