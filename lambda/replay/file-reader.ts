@@ -124,7 +124,9 @@ export async function planChunks(
   return chunks;
 }
 
-const READ_SIZE = 4 * 1024 * 1024;
+// Reads of 1 MB: large enough to keep syscalls rare, small enough that the details pass can
+// re-read just the stretches around alerted windows.
+const READ_SIZE = 1024 * 1024;
 const LF = 10;
 
 /** Streams one chunk through the scanner. `onBytes` reports progress (bytes of the file read). */

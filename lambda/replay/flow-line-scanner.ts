@@ -87,7 +87,15 @@ interface Layout {
   dstPort: number;
   protocol: number;
   interfaceId: number;
+  /**
+   * Fields counted from the end of the line that hold action, log-status and start (0: the
+   * layout does not allow the tail fast path).
+   */
+  tail: number;
 }
+
+/** The tail fast path reads at most this many fields from the end of a line. */
+const MAX_TAIL = 8;
 
 function layoutOf(fields: readonly FlowLogField[]): Layout {
   return {
@@ -102,7 +110,16 @@ function layoutOf(fields: readonly FlowLogField[]): Layout {
     dstPort: fields.indexOf('dstport'),
     protocol: fields.indexOf('protocol'),
     interfaceId: fields.indexOf('interface-id'),
+    tail: tailOf(fields),
   };
+}
+
+function tailOf(fields: readonly FlowLogField[]): number {
+  const first = Math.min(
+    ...(['action', 'start', 'log-status'] as const).map((f) => fields.indexOf(f)).filter((i) => i >= 0),
+  );
+  const tail = fields.length - first;
+  return tail <= MAX_TAIL ? tail : 0;
 }
 
 /** What one scanned chunk (a file or a byte range) yielded. Structured-cloneable, for workers. */
@@ -118,6 +135,21 @@ export interface ChunkResult {
   examples: MalformedExample[];
   /** details mode: `${window} ${source}` -> tallies. */
   details: Map<string, PairDetails>;
+  /**
+   * The windows found in each stretch of the input (one per read, about 1 MB), so the details
+   * pass re-reads only the stretches that hold an alerted window. Offsets are in the
+   * decompressed stream; only plain files can be re-read by range.
+   */
+  segments: Segment[];
+}
+
+export interface Segment {
+  from: number;
+  to: number;
+  minWindow: number;
+  maxWindow: number;
+  /** The format in force at `from`, when a header line changed it. */
+  fields?: FlowLogField[];
 }
 
 export class FlowLineScanner {
@@ -128,6 +160,9 @@ export class FlowLineScanner {
   maxWindow = Number.NaN;
   examples: MalformedExample[] = [];
   details = new Map<string, PairDetails>();
+  segments: Segment[] = [];
+  private segmentMin = Number.NaN;
+  private segmentMax = Number.NaN;
 
   private layout: Layout;
   private readonly defaultLayout: Layout;
@@ -165,6 +200,7 @@ export class FlowLineScanner {
       maxWindow: this.maxWindow,
       examples: this.examples,
       details: this.details,
+      segments: this.segments,
     };
     this.stats = emptyScanStats();
     this.counts = new Map();
@@ -173,6 +209,7 @@ export class FlowLineScanner {
     this.maxWindow = Number.NaN;
     this.examples = [];
     this.details = new Map();
+    this.segments = [];
     this.currentWindow = Number.NaN;
     this.currentCounts = undefined;
     return result;
@@ -191,10 +228,17 @@ export class FlowLineScanner {
   scan(buffer: Buffer, from: number, to: number, baseOffset: number): void {
     const starts = this.starts;
     const ends = this.ends;
+    const layoutAtStart = this.layout;
+    this.segmentMin = Number.NaN;
+    this.segmentMax = Number.NaN;
     let lineStart = from;
     while (lineStart < to) {
       let lineEnd = buffer.indexOf(LF, lineStart);
       if (lineEnd < 0 || lineEnd > to) lineEnd = to;
+      if (this.layout.tail > 0 && this.tailOnly(buffer, lineStart, lineEnd)) {
+        lineStart = lineEnd + 1;
+        continue;
+      }
       // The hot loop: single spaces separate fields (as AWS writes them); anything else takes
       // the tolerant path below.
       let n = 0;
@@ -214,6 +258,88 @@ export class FlowLineScanner {
       this.line(buffer, lineStart, lineEnd, n, baseOffset);
       lineStart = lineEnd + 1;
     }
+    if (to > from) {
+      this.segments.push({
+        from: baseOffset + from,
+        to: baseOffset + to,
+        minWindow: this.segmentMin,
+        maxWindow: this.segmentMax,
+        ...(layoutAtStart === this.defaultLayout ? {} : { fields: [...layoutAtStart.fields] }),
+      });
+    }
+  }
+
+  private readonly tailStarts = new Int32Array(MAX_TAIL);
+  private readonly tailEnds = new Int32Array(MAX_TAIL);
+
+  /**
+   * The fast path for lines that cannot count: read only the last few fields (action,
+   * log-status, start sit at the end of the default and of most custom formats). An ACCEPT, a
+   * NODATA or a SKIPDATA row is done with there; anything else (REJECT, odd spacing, a header,
+   * a value that does not parse) returns false and gets the full split and checks. The price:
+   * such rows are not checked for their field count.
+   */
+  private tailOnly(buf: Buffer, from: number, to: number): boolean {
+    let end = to;
+    if (end > from && buf[end - 1] === CR) end -= 1;
+    if (end <= from) return false;
+    const first = buf[from] as number;
+    if (first >= 97 && first <= 122) return false;
+    const layout = this.layout;
+    const tail = layout.tail;
+    const tailStarts = this.tailStarts;
+    const tailEnds = this.tailEnds;
+    let i = end;
+    for (let k = 0; k < tail; k += 1) {
+      const fieldEnd = i;
+      while (i > from && buf[i - 1] !== SPACE) i -= 1;
+      if (i === fieldEnd || i <= from) return false;
+      tailStarts[k] = i;
+      tailEnds[k] = fieldEnd;
+      i -= 1; // the separating space
+    }
+    const last = layout.count - 1;
+    let status = 0;
+    if (layout.status >= 0) {
+      const s = tailStarts[last - layout.status] as number;
+      const len = (tailEnds[last - layout.status] as number) - s;
+      if (len === 2 && buf[s] === 79 && buf[s + 1] === 75) status = 0;
+      else if (len === 6 && isWord(buf, s, 'NODATA')) status = 1;
+      else if (len === 8 && isWord(buf, s, 'SKIPDATA')) status = 2;
+      else return false;
+    }
+    const startSeconds = parseDigits(
+      buf,
+      tailStarts[last - layout.start] as number,
+      tailEnds[last - layout.start] as number,
+    );
+    const stats = this.stats;
+    if (status === 0) {
+      const a = tailStarts[last - layout.action] as number;
+      if (
+        (tailEnds[last - layout.action] as number) - a !== 6 ||
+        !isWord(buf, a, 'ACCEPT') ||
+        startSeconds < 0
+      )
+        return false;
+      stats.linesRead += 1;
+      stats.okRecords += 1;
+      this.seeWindow(this.windowOf(startSeconds * 1000));
+      return true;
+    }
+    stats.linesRead += 1;
+    if (status === 1) {
+      stats.noDataRecords += 1;
+    } else {
+      stats.skipDataRecords += 1;
+      const inTail = layout.end >= 0 && last - layout.end < tail;
+      const endSeconds = inTail
+        ? parseDigits(buf, tailStarts[last - layout.end] as number, tailEnds[last - layout.end] as number)
+        : -1;
+      if (startSeconds >= 0) this.markSkipData(startSeconds, endSeconds);
+    }
+    if (startSeconds >= 0) this.seeWindow(alignToWindow(startSeconds * 1000, this.windowConfig));
+    return true;
   }
 
   /** Splits on runs of spaces and tabs, ignoring a trailing CR: for lines the fast split got wrong. */
@@ -390,6 +516,8 @@ export class FlowLineScanner {
   private seeWindow(window: number): void {
     if (!(window >= this.minWindow)) this.minWindow = window;
     if (!(window <= this.maxWindow)) this.maxWindow = window;
+    if (!(window >= this.segmentMin)) this.segmentMin = window;
+    if (!(window <= this.segmentMax)) this.segmentMax = window;
   }
 
   /** A SKIPDATA row covers [start, end]: every window it overlaps is missing records. */

@@ -77,6 +77,8 @@ export interface ReplaySummary extends ScanStats {
   spikesSuppressedByCooldown: number;
   baselines: number;
   elapsedMs: number;
+  /** Where the time went: the count pass, the window evaluation, the details pass. */
+  timings: { scanMs: number; evaluateMs: number; detailsMs: number };
 }
 
 /** For the report: one alerted source's counts and the baseline band, per window. */
@@ -141,6 +143,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     workerScript: options.workerScript,
     onBytes,
   });
+  const scannedAt = performance.now();
   const stats = emptyScanStats();
   const counts = new Map<number, Map<string, number>>();
   const skipData = new Set<number>();
@@ -217,6 +220,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     }
   }
 
+  const evaluatedAt = performance.now();
   // 3. details pass, for the alerted (window, source) pairs only
   if (alerts.length > 0)
     await attachDetails(alerts, chunks, scanned, settings, workers, options.workerScript);
@@ -243,6 +247,11 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     spikesSuppressedByCooldown: suppressed,
     baselines: store.baselines.size,
     elapsedMs: Math.round(performance.now() - started),
+    timings: {
+      scanMs: Math.round(scannedAt - started),
+      evaluateMs: Math.round(evaluatedAt - scannedAt),
+      detailsMs: Math.round(performance.now() - evaluatedAt),
+    },
   };
   const series = bands ? buildSeries(alerts, evaluated, counts, skipData, bands) : undefined;
   return { config, alerts, summary, malformedExamples: examples, store, ...(series ? { series } : {}) };
@@ -257,6 +266,47 @@ function mergeCounts(into: Map<number, Map<string, number>>, from: Map<number, M
     }
     for (const [srcIp, n] of perSource) target.set(srcIp, (target.get(srcIp) ?? 0) + n);
   }
+}
+
+/**
+ * The parts of the input to read again for the given windows: the recorded stretches of plain
+ * files that hold one of them (adjacent ones merged), and whole gzip files that do.
+ */
+export function stretchesHolding(
+  windows: readonly number[],
+  chunks: readonly ScanChunk[],
+  scanned: readonly ChunkResult[],
+): ScanChunk[] {
+  const holds = (min: number, max: number): boolean => windows.some((w) => w >= min && w <= max);
+  const needed: ScanChunk[] = [];
+  chunks.forEach((chunk, i) => {
+    const result = scanned[i];
+    if (result === undefined || !holds(result.minWindow, result.maxWindow)) return;
+    if (chunk.gzip) {
+      needed.push(chunk);
+      return;
+    }
+    let open: ScanChunk | undefined;
+    for (const segment of result.segments) {
+      if (!holds(segment.minWindow, segment.maxWindow)) {
+        open = undefined;
+        continue;
+      }
+      if (open && open.to === segment.from) {
+        open.to = segment.to;
+      } else {
+        open = {
+          path: chunk.path,
+          gzip: false,
+          from: segment.from,
+          to: segment.to,
+          ...(segment.fields ? { fields: segment.fields } : {}),
+        };
+        needed.push(open);
+      }
+    }
+  });
+  return needed;
 }
 
 /** The sources an alert is about: its own, or a mass spike's members. */
@@ -278,11 +328,7 @@ async function attachDetails(
     if (!set) wanted.set(window, (set = new Set()));
     for (const srcIp of alertSources(alert)) set.add(srcIp);
   }
-  const windows = [...wanted.keys()];
-  const needed = chunks.filter((_, i) => {
-    const r = scanned[i];
-    return r !== undefined && windows.some((w) => w >= r.minWindow && w <= r.maxWindow);
-  });
+  const needed = stretchesHolding([...wanted.keys()], chunks, scanned);
   const results = await scanChunks(
     needed,
     { ...settings, mode: 'details', wanted },

@@ -151,7 +151,7 @@ describe('egress-spike replay (built CLI)', () => {
     const one = ndjson(run('replay', '--json', '--workers', '1', sample).stdout);
     const two = ndjson(run('replay', '--json', '--workers', '2', sample).stdout);
     const strip = (objects: Record<string, unknown>[]) =>
-      objects.map(({ elapsedMs: _elapsed, ...rest }) => rest);
+      objects.map(({ elapsedMs: _elapsed, timings: _timings, ...rest }) => rest);
     expect(strip(two)).toEqual(strip(one));
   });
 
