@@ -47,7 +47,7 @@ export interface MalformedExample {
   text: string;
 }
 
-/** Per (window, source) destination tallies, for the alerted pairs only (the details pass). */
+/** Per (window, source) destination tallies, for alerts' details. */
 export interface PairDetails {
   /** `address port protocol` -> records. */
   destinations: Map<string, number>;
@@ -66,6 +66,12 @@ export interface ScannerOptions {
   wanted?: ReadonlyMap<number, ReadonlySet<string>>;
   /** Malformed examples kept per scanner. @default 5 */
   maxExamples?: number;
+  /**
+   * Destination entries (address, port, protocol per window and source) the scanner may tally;
+   * past it the tallies are incomplete and the details pass reads the alerted pairs again.
+   * @default count mode 0, details mode unlimited
+   */
+  detailsBudget?: number;
 }
 
 const SPACE = 32;
@@ -133,8 +139,10 @@ export interface ChunkResult {
   minWindow: number;
   maxWindow: number;
   examples: MalformedExample[];
-  /** details mode: `${window} ${source}` -> tallies. */
+  /** `${window} ${source}` -> destination tallies (details mode: the wanted pairs; count mode: within the budget). */
   details: Map<string, PairDetails>;
+  /** False when the budget ran out: some pairs' tallies miss records. */
+  detailsComplete: boolean;
   /**
    * The windows found in each stretch of the input (one per read, about 1 MB), so the details
    * pass re-reads only the stretches that hold an alerted window. Offsets are in the
@@ -161,6 +169,9 @@ export class FlowLineScanner {
   examples: MalformedExample[] = [];
   details = new Map<string, PairDetails>();
   segments: Segment[] = [];
+  detailsComplete = true;
+  private detailEntries = 0;
+  private readonly detailsBudget: number;
   private segmentMin = Number.NaN;
   private segmentMax = Number.NaN;
 
@@ -188,6 +199,7 @@ export class FlowLineScanner {
     this.mode = options.mode;
     this.wanted = options.wanted;
     this.maxExamples = options.maxExamples ?? 5;
+    this.detailsBudget = options.detailsBudget ?? (options.mode === 'details' ? Infinity : 0);
   }
 
   /** Hands over what was scanned since the last call and starts afresh (the caches stay warm). */
@@ -201,6 +213,7 @@ export class FlowLineScanner {
       examples: this.examples,
       details: this.details,
       segments: this.segments,
+      detailsComplete: this.detailsComplete,
     };
     this.stats = emptyScanStats();
     this.counts = new Map();
@@ -210,6 +223,8 @@ export class FlowLineScanner {
     this.examples = [];
     this.details = new Map();
     this.segments = [];
+    this.detailsComplete = true;
+    this.detailEntries = 0;
     this.currentWindow = Number.NaN;
     this.currentCounts = undefined;
     return result;
@@ -468,15 +483,27 @@ export class FlowLineScanner {
       }
       const counts = this.currentCounts as Map<string, number>;
       counts.set(src, (counts.get(src) ?? 0) + 1);
+      // Blocked egress is a small part of the records: tallying its destinations as we go,
+      // within a budget, usually spares the details pass altogether.
+      if (this.detailEntries < this.detailsBudget) this.tally(buf, window, src, dst);
+      else this.detailsComplete = false;
       return;
     }
     if (this.wanted?.get(window)?.has(src) !== true) return;
+    this.tally(buf, window, src, dst);
+  }
+
+  /** One more record for the (window, source) pair's destination tallies. */
+  private tally(buf: Buffer, window: number, src: string, dst: string): void {
     const key = `${window} ${src}`;
     let pair = this.details.get(key);
     if (pair === undefined) {
       pair = { destinations: new Map(), interfaceIds: new Set() };
       this.details.set(key, pair);
     }
+    const layout = this.layout;
+    const starts = this.starts;
+    const ends = this.ends;
     const port =
       layout.dstPort >= 0
         ? latin1(buf, starts[layout.dstPort] as number, ends[layout.dstPort] as number)
@@ -486,7 +513,15 @@ export class FlowLineScanner {
         ? latin1(buf, starts[layout.protocol] as number, ends[layout.protocol] as number)
         : '-';
     const destination = `${dst} ${port} ${protocol}`;
-    pair.destinations.set(destination, (pair.destinations.get(destination) ?? 0) + 1);
+    const seen = pair.destinations.get(destination);
+    if (seen !== undefined) {
+      pair.destinations.set(destination, seen + 1);
+    } else if (this.detailEntries < this.detailsBudget) {
+      pair.destinations.set(destination, 1);
+      this.detailEntries += 1;
+    } else {
+      this.detailsComplete = false;
+    }
     if (layout.interfaceId >= 0) {
       pair.interfaceIds.add(
         latin1(buf, starts[layout.interfaceId] as number, ends[layout.interfaceId] as number),

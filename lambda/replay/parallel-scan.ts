@@ -17,6 +17,8 @@ export interface ScanSettings {
   mode: Mode;
   /** details mode: window start -> sources whose destinations are wanted. */
   wanted?: Map<number, Set<string>>;
+  /** Destination entries each scanner may tally per chunk in count mode (see FlowLineScanner). */
+  detailsBudget?: number;
 }
 
 export interface ParallelOptions {
@@ -47,6 +49,7 @@ export const newScanner = (settings: ScanSettings): FlowLineScanner =>
     fields: settings.fields,
     mode: settings.mode,
     wanted: settings.wanted,
+    detailsBudget: settings.detailsBudget,
   });
 
 /** Scans each chunk and returns the results in chunk order. */

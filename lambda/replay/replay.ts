@@ -32,6 +32,11 @@ import { scanChunks, type ScanSettings } from './parallel-scan';
 const DAY_MS = 86_400_000;
 /** Top destinations kept per alert (the total is reported beside them). */
 export const TOP_DESTINATIONS = 10;
+/**
+ * Destination entries the count pass may tally in all (a few hundred bytes each): blocked egress
+ * is usually a small share of the records, so most inputs fit and need no details pass.
+ */
+export const DETAILS_BUDGET = 1_000_000;
 
 export interface ReplayOptions {
   inputs: readonly string[];
@@ -49,6 +54,8 @@ export interface ReplayOptions {
   workerScript?: string;
   /** Input size from which workers pay for their start-up; plain files above it are split into ranges. @default 32 MB */
   parallelBytes?: number;
+  /** Destination entries the count pass may tally for alert details; past it a details pass reads the alerted windows again. @default DETAILS_BUDGET */
+  detailsBudget?: number;
   /** Keep per-source counts and baseline bands for the HTML report. */
   collectSeries?: boolean;
   onProgress?: (bytesDone: number, bytesTotal: number) => void;
@@ -128,6 +135,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     windowMinutes: config.windowMinutes,
     fields,
     mode: 'count',
+    detailsBudget: Math.floor((options.detailsBudget ?? DETAILS_BUDGET) / Math.max(1, workers)),
   };
   let done = 0;
   const onBytes = options.onProgress
@@ -223,7 +231,15 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const evaluatedAt = performance.now();
   // 3. details pass, for the alerted (window, source) pairs only
   if (alerts.length > 0)
-    await attachDetails(alerts, chunks, scanned, settings, workers, options.workerScript);
+    await attachDetails(
+      alerts,
+      chunks,
+      scanned,
+      settings,
+      workers,
+      options.workerScript,
+      options.detailsBudget ?? DETAILS_BUDGET,
+    );
 
   const byKind: Record<AlertKind, number> = { spike: 0, 'new-source': 0, 'mass-spike': 0 };
   for (const alert of alerts) byKind[alert.kind] += 1;
@@ -309,6 +325,31 @@ export function stretchesHolding(
   return needed;
 }
 
+/** The chunks' tallies merged; undefined when one of them is incomplete or they exceed the budget. */
+function mergeDetails(results: readonly ChunkResult[], budget: number): Map<string, PairDetails> | undefined {
+  const pairs = new Map<string, PairDetails>();
+  let entries = 0;
+  for (const result of results) {
+    if (!result.detailsComplete) return undefined;
+    for (const [key, pair] of result.details) {
+      const into = pairs.get(key);
+      if (!into) {
+        pairs.set(key, pair);
+        entries += pair.destinations.size;
+        continue;
+      }
+      for (const [d, n] of pair.destinations) {
+        const seen = into.destinations.get(d);
+        if (seen === undefined) entries += 1;
+        into.destinations.set(d, (seen ?? 0) + n);
+      }
+      for (const id of pair.interfaceIds) into.interfaceIds.add(id);
+    }
+    if (entries > budget) return undefined;
+  }
+  return pairs;
+}
+
 /** The sources an alert is about: its own, or a mass spike's members. */
 export const alertSources = (alert: Alert): string[] =>
   alert.srcIps ?? (alert.srcIp === undefined ? [] : [alert.srcIp]);
@@ -320,6 +361,7 @@ async function attachDetails(
   settings: ScanSettings,
   workers: number,
   workerScript: string | undefined,
+  budget: number,
 ): Promise<void> {
   const wanted = new Map<number, Set<string>>();
   for (const alert of alerts) {
@@ -328,23 +370,19 @@ async function attachDetails(
     if (!set) wanted.set(window, (set = new Set()));
     for (const srcIp of alertSources(alert)) set.add(srcIp);
   }
-  const needed = stretchesHolding([...wanted.keys()], chunks, scanned);
-  const results = await scanChunks(
-    needed,
-    { ...settings, mode: 'details', wanted },
-    { workers, workerScript },
-  );
-  const pairs = new Map<string, PairDetails>();
-  for (const result of results) {
-    for (const [key, pair] of result.details) {
-      const into = pairs.get(key);
-      if (!into) {
-        pairs.set(key, pair);
-        continue;
-      }
-      for (const [d, n] of pair.destinations) into.destinations.set(d, (into.destinations.get(d) ?? 0) + n);
-      for (const id of pair.interfaceIds) into.interfaceIds.add(id);
-    }
+  // The count pass's tallies, when they are complete and within the budget; else read again.
+  let pairs = mergeDetails(scanned, budget);
+  if (pairs === undefined) {
+    const needed = stretchesHolding([...wanted.keys()], chunks, scanned);
+    pairs =
+      mergeDetails(
+        await scanChunks(
+          needed,
+          { ...settings, mode: 'details', wanted, detailsBudget: undefined },
+          { workers, workerScript },
+        ),
+        Infinity,
+      ) ?? new Map();
   }
   for (const alert of alerts) {
     const window = Date.parse(alert.windowStart);

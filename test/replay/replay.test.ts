@@ -293,6 +293,19 @@ describe('replay order and state', () => {
     expect(again.summary).toMatchObject({ windowsSkipped: 3 * 24, detectedWindows: 0 });
   });
 
+  it('gives the same alert details from the count pass and from a details pass over the alerted stretches', async () => {
+    const config = resolveDetectorConfig({});
+    const path = join(dir, 'details.log');
+    await fs.writeFile(path, (await sampleLines({ days: 4, hosts: 20, seed: 3 })).join('\n'));
+    const tallied = await runReplay({ inputs: [path], config });
+    const reread = await runReplay({ inputs: [path], config, detailsBudget: 0 });
+    expect(tallied.alerts.length).toBeGreaterThan(0);
+    expect(tallied.alerts.every((a) => a.details !== undefined)).toBe(true);
+    expect(comparable(reread.alerts)).toEqual(comparable(tallied.alerts));
+    // The details pass re-read only part of the input.
+    expect(reread.summary.timings.detailsMs).toBeGreaterThanOrEqual(0);
+  });
+
   it('rejects a state file that is invalid or from another preset, naming the problem', () => {
     const config = resolveDetectorConfig({});
     const valid = {
