@@ -79,7 +79,13 @@ export async function run(): Promise<BenchResult> {
 
     let replayBest = Infinity;
     let mawkBest = Infinity;
-    let replaySummary: { linesRead: number; recordsCounted: number } | undefined;
+    let replaySummary:
+      | {
+          linesRead: number;
+          recordsCounted: number;
+          timings: { scanMs: number; evaluateMs: number; detailsMs: number };
+        }
+      | undefined;
     let mawkOutput = '';
     for (let round = 0; round < 2; round += 1) {
       const replay = timed(process.execPath, [CLI, 'replay', '--json', file]);
