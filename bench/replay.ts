@@ -91,10 +91,7 @@ export async function run(): Promise<BenchResult> {
       const replay = timed(process.execPath, [CLI, 'replay', '--json', file]);
       replayBest = Math.min(replayBest, replay.seconds);
       const lines = replay.stdout.trim().split('\n');
-      replaySummary = JSON.parse(lines[lines.length - 1] ?? '{}') as {
-        linesRead: number;
-        recordsCounted: number;
-      };
+      replaySummary = JSON.parse(lines[lines.length - 1] ?? '{}') as NonNullable<typeof replaySummary>;
       const peer = timed(mawk, ['-f', programFile, file]);
       mawkBest = Math.min(mawkBest, peer.seconds);
       mawkOutput = peer.stdout.trim();
