@@ -223,8 +223,8 @@ export class FlowLineScanner {
     this.examples = [];
     this.details = new Map();
     this.segments = [];
+    // detailEntries carries on: the budget holds for the scanner's life, so for the whole run.
     this.detailsComplete = true;
-    this.detailEntries = 0;
     this.currentWindow = Number.NaN;
     this.currentCounts = undefined;
     return result;

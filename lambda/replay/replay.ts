@@ -33,10 +33,11 @@ const DAY_MS = 86_400_000;
 /** Top destinations kept per alert (the total is reported beside them). */
 export const TOP_DESTINATIONS = 10;
 /**
- * Destination entries the count pass may tally in all (a few hundred bytes each): blocked egress
- * is usually a small share of the records, so most inputs fit and need no details pass.
+ * Destination entries the count pass may tally in all (about 200 bytes each, so about 100 MB at
+ * most): blocked egress is usually a small share of the records, so most inputs fit and need no
+ * details pass.
  */
-export const DETAILS_BUDGET = 1_000_000;
+export const DETAILS_BUDGET = 500_000;
 
 export interface ReplayOptions {
   inputs: readonly string[];
