@@ -67,6 +67,9 @@ export interface ReplaySummary extends ScanStats {
   preset: DetectorConfig['preset'];
   files: number;
   bytes: number;
+  /** Scan threads used (1: this thread) and the pieces the input was split into. */
+  workers: number;
+  chunks: number;
   /** Distinct internal sources with counted records. */
   sources: number;
   firstWindow: string | null;
@@ -121,9 +124,10 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const files = await expandInputs(options.inputs);
   const bytes = files.reduce((sum, f) => sum + f.size, 0);
   const parallelBytes = options.parallelBytes ?? 32 * 1024 * 1024;
-  const workers =
-    bytes >= parallelBytes ? Math.max(1, options.workers ?? Math.min(8, availableParallelism())) : 1;
-  const chunks = await planChunks(files, workers, parallelBytes);
+  const workers = options.workers ?? (bytes >= parallelBytes ? Math.min(8, availableParallelism()) : 1);
+  // With workers asked for explicitly, even modest files are split so that they share the work.
+  const splitBytes = options.workers === undefined ? parallelBytes : Math.min(parallelBytes, 256 * 1024);
+  const chunks = await planChunks(files, workers, splitBytes);
   const fields: readonly FlowLogField[] = config.flowLogFormat
     ? parseFlowLogFormat(config.flowLogFormat)
     : DEFAULT_FLOW_LOG_FORMAT;
@@ -249,6 +253,8 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     preset: config.preset,
     files: files.length,
     bytes,
+    workers: options.workerScript !== undefined ? Math.min(workers, chunks.length) : 1,
+    chunks: chunks.length,
     ...stats,
     sources: sources.size,
     firstWindow: evaluated.length > 0 ? isoTime(evaluated[0] as number) : null,

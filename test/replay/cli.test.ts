@@ -150,8 +150,11 @@ describe('egress-spike replay (built CLI)', () => {
   it('gives the same result with worker threads as in one thread', () => {
     const one = ndjson(run('replay', '--json', '--workers', '1', sample).stdout);
     const two = ndjson(run('replay', '--json', '--workers', '2', sample).stdout);
+    expect(one[one.length - 1]).toMatchObject({ workers: 1 });
+    expect(two[two.length - 1]).toMatchObject({ workers: 2 });
+    expect(two[two.length - 1]?.chunks).toBeGreaterThan(2);
     const strip = (objects: Record<string, unknown>[]) =>
-      objects.map(({ elapsedMs: _elapsed, timings: _timings, ...rest }) => rest);
+      objects.map(({ elapsedMs: _e, timings: _t, workers: _w, chunks: _c, ...rest }) => rest);
     expect(strip(two)).toEqual(strip(one));
   });
 
