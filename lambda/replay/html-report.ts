@@ -158,7 +158,7 @@ h1 { font-size: 22px; margin: 0 0 12px; } h2 { font-size: 17px; margin: 28px 0 8
 table { border-collapse: collapse; } td, th { border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; } td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.high td:nth-child(3) { color: #b00; font-weight: 600; } tr.medium td:nth-child(3) { color: #b60; } tr.low td:nth-child(3) { color: #555; }
-.summary td:first-child { color: #555; } .nowrap { white-space: nowrap; } .mono { font: 12px ui-monospace, monospace; }
+.summary td:first-child { color: #555; } .scroll { overflow-x: auto; } table.alerts { font-size: 13px; } .nowrap { white-space: nowrap; } .mono { font: 12px ui-monospace, monospace; }
 table.alerts td:nth-child(10) { font: 12px ui-monospace, monospace; white-space: nowrap; } .note { color: #666; font-size: 13px; }
 </style>
 </head>
@@ -169,8 +169,8 @@ table.alerts td:nth-child(10) { font: 12px ui-monospace, monospace; white-space:
 ${
   result.alerts.length === 0
     ? '<p>No alerts.</p>'
-    : `<table class="alerts"><tr><th>window (UTC)</th><th>kind</th><th>severity</th><th>source</th><th>blocked</th><th>unique dests</th><th>baseline mean ± sd</th><th>z</th><th>p</th><th>top destinations</th><th>interfaces</th></tr>
-${result.alerts.map(alertRow).join('\n')}</table>`
+    : `<div class="scroll"><table class="alerts"><tr><th>window (UTC)</th><th>kind</th><th>severity</th><th>source</th><th>blocked</th><th>unique dests</th><th>baseline mean ± sd</th><th>z</th><th>p</th><th>top destinations</th><th>interfaces</th></tr>
+${result.alerts.map(alertRow).join('\n')}</table></div>`
 }
 ${
   result.malformedExamples.length > 0
