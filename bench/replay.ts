@@ -84,6 +84,7 @@ export async function run(): Promise<BenchResult> {
           linesRead: number;
           recordsCounted: number;
           timings: { scanMs: number; evaluateMs: number; detailsMs: number };
+          workers: number;
         }
       | undefined;
     let mawkOutput = '';
@@ -95,8 +96,10 @@ export async function run(): Promise<BenchResult> {
       const peer = timed(mawk, ['-f', programFile, file]);
       mawkBest = Math.min(mawkBest, peer.seconds);
       mawkOutput = peer.stdout.trim();
+      const t = replaySummary.timings;
       console.log(
-        `  round ${round + 1}: replay ${replay.seconds.toFixed(2)} s, mawk ${peer.seconds.toFixed(2)} s`,
+        `  round ${round + 1}: replay ${replay.seconds.toFixed(2)} s (scan ${t.scanMs} ms, evaluate ${t.evaluateMs} ms, ` +
+          `details ${t.detailsMs} ms, ${replaySummary.workers} threads), mawk ${peer.seconds.toFixed(2)} s`,
       );
     }
     const [, mawkTotal] = mawkOutput.split(' ').map(Number);
