@@ -10,7 +10,7 @@
  *
  * `tsx bench/replay.ts` runs it alone; the harness (bench/run.ts) imports `run`.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +54,23 @@ function timed(command: string, args: string[]): { seconds: number; stdout: stri
   if (result.status !== 0)
     throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
   return { seconds, stdout: result.stdout };
+}
+
+/** Wall time for `copies` runs of the command started together. */
+function concurrentSeconds(command: string, args: string[], copies: number): Promise<number> {
+  const started = process.hrtime.bigint();
+  const runs = Array.from(
+    { length: copies },
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const child = spawn(command, args, { stdio: 'ignore' });
+        child.on('error', reject);
+        child.on('exit', (code) =>
+          code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}`)),
+        );
+      }),
+  );
+  return Promise.all(runs).then(() => Number(process.hrtime.bigint() - started) / 1e9);
 }
 
 export async function run(): Promise<BenchResult> {
@@ -111,12 +128,19 @@ export async function run(): Promise<BenchResult> {
     const lines = replaySummary.linesRead;
     const perSecond = (seconds: number): string => `${(lines / seconds / 1e6).toFixed(2)}M lines/s`;
     const ratio = mawkBest / replayBest;
+    // How much parallelism this machine gives right now (other jobs share it): two mawks at
+    // once against one. 2 means two free cores; 1 means the threads only take turns.
+    const twoAtOnce = await concurrentSeconds(mawk, ['-f', programFile, file], 2);
+    const parallelism = (2 * mawkBest) / twoAtOnce;
+    console.log(
+      `  two mawks at once took ${twoAtOnce.toFixed(2)} s: this machine runs ${parallelism.toFixed(2)} jobs' worth in parallel now`,
+    );
     console.log(
       `  ${lines.toLocaleString('en-US')} lines, ${(bytes / 1_048_576).toFixed(0)} MB, ${replaySummary.recordsCounted.toLocaleString('en-US')} records counted by both`,
     );
     return {
       name: 'replay',
-      summary: `replay ${perSecond(replayBest)} (${replayBest.toFixed(2)} s), mawk ${perSecond(mawkBest)} (${mawkBest.toFixed(2)} s) on ${(lines / 1e6).toFixed(1)}M lines; mawk time / replay time`,
+      summary: `replay ${perSecond(replayBest)} (${replayBest.toFixed(2)} s), mawk ${perSecond(mawkBest)} (${mawkBest.toFixed(2)} s) on ${(lines / 1e6).toFixed(1)}M lines, ${parallelism.toFixed(1)} cores free; mawk time / replay time`,
       ratio,
     };
   } finally {
