@@ -98,6 +98,8 @@ interface Layout {
    * layout does not allow the tail fast path).
    */
   tail: number;
+  /** The format ends `start end action log-status`, as v2 does: ACCEPT rows take the fastest path. */
+  v2Tail: boolean;
 }
 
 /** The tail fast path reads at most this many fields from the end of a line. */
@@ -117,6 +119,7 @@ function layoutOf(fields: readonly FlowLogField[]): Layout {
     protocol: fields.indexOf('protocol'),
     interfaceId: fields.indexOf('interface-id'),
     tail: tailOf(fields),
+    v2Tail: fields.length > 4 && fields.slice(-4).join(' ') === 'start end action log-status',
   };
 }
 
@@ -246,11 +249,63 @@ export class FlowLineScanner {
     const layoutAtStart = this.layout;
     this.segmentMin = Number.NaN;
     this.segmentMax = Number.NaN;
+    const windowMs = this.windowMs;
+    // ACCEPT rows of the v2 order, counted in locals and folded into the stats after the loop.
+    let accepted = 0;
+    let low = Infinity;
+    let high = -Infinity;
     let lineStart = from;
     while (lineStart < to) {
       let lineEnd = buffer.indexOf(LF, lineStart);
       if (lineEnd < 0 || lineEnd > to) lineEnd = to;
-      if (this.layout.tail > 0 && this.tailOnly(buffer, lineStart, lineEnd)) {
+      if (this.layout.v2Tail) {
+        // `... start end ACCEPT OK`, the commonest row by far, read from its last bytes only.
+        let e = lineEnd;
+        if (buffer[e - 1] === CR) e -= 1;
+        if (
+          e - lineStart > 24 &&
+          buffer[e - 1] === 75 && // K
+          buffer[e - 2] === 79 && // O
+          buffer[e - 3] === SPACE &&
+          buffer[e - 9] === 65 && // A
+          buffer[e - 8] === 67 && // C
+          buffer[e - 7] === 67 && // C
+          buffer[e - 6] === 69 && // E
+          buffer[e - 5] === 80 && // P
+          buffer[e - 4] === 84 && // T
+          buffer[e - 10] === SPACE
+        ) {
+          let i = e - 11;
+          while (i > lineStart && buffer[i] !== SPACE) i -= 1; // back over `end`
+          const startTo = i;
+          i -= 1;
+          let seconds = 0;
+          let digits = 0;
+          while (i > lineStart) {
+            const d = (buffer[i] as number) - 48;
+            if (d < 0 || d > 9) break;
+            i -= 1;
+            digits += 1;
+          }
+          if (buffer[i] === SPACE && digits > 0 && digits <= 15 && i > lineStart) {
+            for (let k = i + 1; k < startTo; k += 1) seconds = seconds * 10 + ((buffer[k] as number) - 48);
+            const ms = seconds * 1000;
+            let window = this.lastWindowStart;
+            if (!(ms >= window && ms < window + windowMs)) window = this.windowOf(ms);
+            if (window < low) low = window;
+            if (window > high) high = window;
+            accepted += 1;
+            lineStart = lineEnd + 1;
+            continue;
+          }
+        }
+      }
+      // REJECT rows always take the full path; the tail path is for the other rows of other orders.
+      if (
+        this.layout.tail > 0 &&
+        !(this.layout.v2Tail && endsWithRejectOk(buffer, lineStart, lineEnd)) &&
+        this.tailOnly(buffer, lineStart, lineEnd)
+      ) {
         lineStart = lineEnd + 1;
         continue;
       }
@@ -272,6 +327,12 @@ export class FlowLineScanner {
       }
       this.line(buffer, lineStart, lineEnd, n, baseOffset);
       lineStart = lineEnd + 1;
+    }
+    if (accepted > 0) {
+      this.stats.linesRead += accepted;
+      this.stats.okRecords += accepted;
+      this.seeWindow(low);
+      this.seeWindow(high);
     }
     if (to > from) {
       this.segments.push({
@@ -587,6 +648,19 @@ export class FlowLineScanner {
       });
     }
   }
+}
+
+/** The line ends ` REJECT OK` (a CR before the line end allowed). */
+function endsWithRejectOk(buf: Buffer, from: number, to: number): boolean {
+  const e = buf[to - 1] === CR ? to - 1 : to;
+  return (
+    e - from > 10 &&
+    buf[e - 1] === 75 &&
+    buf[e - 2] === 79 &&
+    buf[e - 3] === SPACE &&
+    buf[e - 9] === 82 &&
+    buf[e - 10] === SPACE
+  );
 }
 
 function isWord(buf: Buffer, at: number, word: string): boolean {

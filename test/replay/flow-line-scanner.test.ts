@@ -132,6 +132,20 @@ describe('FlowLineScanner on v2 default-format lines', () => {
     ]);
   });
 
+  it('reads ACCEPT rows from their tail: their windows count, a bad start time is still malformed', () => {
+    const result = scan(
+      [
+        `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49152 443 6 3 180 ${T0 - 7200} ${T0 - 7100} ACCEPT OK\r`,
+        `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49152 443 6 3 180 ${T0 + 7300} ${T0 + 7400} ACCEPT OK`,
+        `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49152 443 6 3 180 later ${T0 + 7400} ACCEPT OK`,
+        `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49152 443 6 3 180 ${T0} ${T0 + 60} REJECT OK`,
+      ].join('\n'),
+    );
+    expect(result.stats).toMatchObject({ linesRead: 4, okRecords: 3, malformedLines: 1, recordsCounted: 1 });
+    expect([result.minWindow, result.maxWindow]).toEqual([W0 - 2 * HOUR, W0 + 2 * HOUR]);
+    expect(result.examples[0]?.reason).toBe('start is not a time in epoch seconds');
+  });
+
   it('accepts CRLF line ends, tabs and repeated spaces', () => {
     const result = scan(
       [
