@@ -128,6 +128,11 @@ export async function run(): Promise<BenchResult> {
     const lines = replaySummary.linesRead;
     const perSecond = (seconds: number): string => `${(lines / seconds / 1e6).toFixed(2)}M lines/s`;
     const ratio = mawkBest / replayBest;
+    // The same with the scan in one thread, for comparison with the default (one per core).
+    const single = timed(process.execPath, [CLI, 'replay', '--json', '--workers', '1', file]);
+    console.log(
+      `  replay in one thread: ${single.seconds.toFixed(2)} s (mawk time / that: ${(mawkBest / single.seconds).toFixed(2)})`,
+    );
     // How much parallelism this machine gives right now (other jobs share it): two mawks at
     // once against one. 2 means two free cores; 1 means the threads only take turns.
     const twoAtOnce = await concurrentSeconds(mawk, ['-f', programFile, file], 2);
