@@ -1,8 +1,9 @@
 /**
  * The hot loop of the replay: flow log lines, as bytes, to blocked-egress counts per window and
- * source. It works on Buffers, splits fields with a byte loop (no regex, no per-line string for
- * lines that cannot count) and makes strings only for the addresses of REJECT/OK rows, whose
- * classification EgressFilter caches.
+ * source. It works on Buffers: rows that cannot count (ACCEPT, NODATA, SKIPDATA) are read from
+ * their last fields only; REJECT rows are split with a byte loop (no regex) and checked field by
+ * field; strings are made only for the addresses of REJECT/OK rows, interned so that
+ * EgressFilter's per-address cache hits, and for the destinations of counted records.
  */
 import type { EgressFilter } from '../core/addresses';
 import { FLOW_LOG_FIELDS, parseFlowLogFormat, type FlowLogField } from '../core/flow-log-format';
