@@ -1,0 +1,164 @@
+/**
+ * Replay throughput against mawk doing the same job in the same run: keep REJECT/OK records
+ * whose source is RFC 1918 and destination is not, count them per (hour, source).
+ *
+ * A large v2 file (about 2.4M lines, 270 MB) is generated in a temp directory and deleted after.
+ * Both tools read it from the page cache; each runs twice, alternately, and its best time counts.
+ * The replay runs as users run it: the built CLI (`node dist/egress-spike.js replay --json`),
+ * start-up, worker threads, evaluation and output included. The two must agree on the number of
+ * records counted, or the benchmark fails.
+ *
+ * `tsx bench/replay.ts` runs it alone; the harness (bench/run.ts) imports `run`.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildSync } from 'esbuild';
+import { writeSample } from '../scripts/flow-log-sample';
+
+/** The harness's result shape (bench/run.ts). */
+export interface BenchResult {
+  name: string;
+  summary: string;
+  ratio: number;
+}
+
+const ROOT = join(__dirname, '..');
+const CLI = join(ROOT, 'dist', 'egress-spike.js');
+
+// The peer: what a shell user would write. RFC 1918 by regex on the text, as ESCU's search does.
+const MAWK_PROGRAM = `
+function internal(a) { return a ~ /^(10\\.|192\\.168\\.|172\\.(1[6-9]|2[0-9]|3[01])\\.)/ }
+$13 == "REJECT" && $14 == "OK" && internal($4) && !internal($5) { c[int($11 / 3600) " " $4]++ }
+END { for (k in c) { pairs++; total += c[k] } print pairs, total }
+`;
+
+function findMawk(): string {
+  for (const path of ['/usr/bin/mawk', '/bin/mawk', '/usr/local/bin/mawk']) if (existsSync(path)) return path;
+  console.log('mawk not found: installing it with apt-get');
+  const install = spawnSync(
+    'sh',
+    ['-c', 'apt-get install -y mawk || (apt-get update && apt-get install -y mawk)'],
+    { stdio: 'inherit' },
+  );
+  if (install.status !== 0 || !existsSync('/usr/bin/mawk'))
+    throw new Error('mawk is needed as the peer: apt-get install -y mawk');
+  return '/usr/bin/mawk';
+}
+
+function timed(command: string, args: string[]): { seconds: number; stdout: string } {
+  const started = process.hrtime.bigint();
+  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (result.status !== 0)
+    throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
+  return { seconds, stdout: result.stdout };
+}
+
+/** Wall time for `copies` runs of the command started together. */
+function concurrentSeconds(command: string, args: string[], copies: number): Promise<number> {
+  const started = process.hrtime.bigint();
+  const runs = Array.from(
+    { length: copies },
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const child = spawn(command, args, { stdio: 'ignore' });
+        child.on('error', reject);
+        child.on('exit', (code) =>
+          code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}`)),
+        );
+      }),
+  );
+  return Promise.all(runs).then(() => Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+export async function run(): Promise<BenchResult> {
+  const mawk = findMawk();
+  buildSync({
+    entryPoints: [join(ROOT, 'bin', 'egress-spike.ts'), join(ROOT, 'lambda', 'replay', 'scan-worker.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    outdir: join(ROOT, 'dist'),
+    entryNames: '[name]',
+    external: ['uplot'],
+    logLevel: 'error',
+  });
+  const dir = await fs.mkdtemp(join(tmpdir(), 'bench-replay-'));
+  try {
+    const file = join(dir, 'flows.log');
+    const programFile = join(dir, 'peer.awk');
+    await fs.writeFile(programFile, MAWK_PROGRAM);
+    console.log('generating the input...');
+    await writeSample(file, { hosts: 80, days: 21, backgroundScale: 25, seed: 4242 });
+    const bytes = (await fs.stat(file)).size;
+
+    let replayBest = Infinity;
+    let mawkBest = Infinity;
+    let replaySummary:
+      | {
+          linesRead: number;
+          recordsCounted: number;
+          timings: { scanMs: number; evaluateMs: number; detailsMs: number };
+          workers: number;
+        }
+      | undefined;
+    let mawkOutput = '';
+    for (let round = 0; round < 2; round += 1) {
+      const replay = timed(process.execPath, [CLI, 'replay', '--json', file]);
+      replayBest = Math.min(replayBest, replay.seconds);
+      const lines = replay.stdout.trim().split('\n');
+      replaySummary = JSON.parse(lines[lines.length - 1] ?? '{}') as NonNullable<typeof replaySummary>;
+      const peer = timed(mawk, ['-f', programFile, file]);
+      mawkBest = Math.min(mawkBest, peer.seconds);
+      mawkOutput = peer.stdout.trim();
+      const t = replaySummary.timings;
+      console.log(
+        `  round ${round + 1}: replay ${replay.seconds.toFixed(2)} s (scan ${t.scanMs} ms, evaluate ${t.evaluateMs} ms, ` +
+          `details ${t.detailsMs} ms, ${replaySummary.workers} threads), mawk ${peer.seconds.toFixed(2)} s`,
+      );
+    }
+    const [, mawkTotal] = mawkOutput.split(' ').map(Number);
+    if (!replaySummary || mawkTotal !== replaySummary.recordsCounted) {
+      throw new Error(
+        `replay and mawk disagree: replay counted ${replaySummary?.recordsCounted}, mawk ${mawkTotal}`,
+      );
+    }
+    const lines = replaySummary.linesRead;
+    const perSecond = (seconds: number): string => `${(lines / seconds / 1e6).toFixed(2)}M lines/s`;
+    const ratio = mawkBest / replayBest;
+    // The same with the scan in one thread, for comparison with the default (one per core).
+    const single = timed(process.execPath, [CLI, 'replay', '--json', '--workers', '1', file]);
+    console.log(
+      `  replay in one thread: ${single.seconds.toFixed(2)} s (mawk time / that: ${(mawkBest / single.seconds).toFixed(2)})`,
+    );
+    // How much parallelism this machine gives right now (other jobs share it): two mawks at
+    // once against one. 2 means two free cores; 1 means the threads only take turns.
+    const twoAtOnce = await concurrentSeconds(mawk, ['-f', programFile, file], 2);
+    const parallelism = (2 * mawkBest) / twoAtOnce;
+    console.log(
+      `  two mawks at once took ${twoAtOnce.toFixed(2)} s: this machine runs ${parallelism.toFixed(2)} jobs' worth in parallel now`,
+    );
+    console.log(
+      `  ${lines.toLocaleString('en-US')} lines, ${(bytes / 1_048_576).toFixed(0)} MB, ${replaySummary.recordsCounted.toLocaleString('en-US')} records counted by both`,
+    );
+    return {
+      name: 'replay',
+      summary: `replay ${perSecond(replayBest)} (${replayBest.toFixed(2)} s), mawk ${perSecond(mawkBest)} (${mawkBest.toFixed(2)} s) on ${(lines / 1e6).toFixed(1)}M lines, ${parallelism.toFixed(1)} cores free; mawk time / replay time`,
+      ratio,
+    };
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  run().then(
+    (result) => console.log(`${result.name}: ${result.summary} ratio ${Number(result.ratio.toPrecision(4))}`),
+    (error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    },
+  );
+}

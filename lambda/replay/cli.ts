@@ -1,0 +1,225 @@
+/**
+ * `egress-spike replay [options] <file|dir>...`: the command line of the backtest.
+ * Exit codes: 0 done, 2 usage or configuration error (the message names the option, value or
+ * file), 1 failure while running.
+ */
+import { promises as fs } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, PRESETS, resolveDetectorConfig, type DetectorConfig } from '../core/config';
+import { parseFlowLogFormat } from '../core/flow-log-format';
+import { expandInputs, InputFileError } from './file-reader';
+import { renderReport } from './html-report';
+import { MemoryBaselineStore, StateFileError } from './memory-store';
+import { runReplay } from './replay';
+import { toHumanText, toNdjson } from './text-output';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+/** A usage or configuration problem: exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export class ReportWriteError extends Error {
+  constructor(
+    message: string,
+    readonly path: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'ReportWriteError';
+  }
+}
+
+export interface CliIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  /** The built scan-worker script, when running from the bundle. */
+  workerScript?: string;
+}
+
+interface ReplayFlags {
+  format?: string;
+  preset?: (typeof PRESETS)[number];
+  bootstrapDays?: number;
+  state?: string;
+  config?: string;
+  json?: boolean;
+  report?: string;
+  workers?: number;
+}
+
+const positiveInteger =
+  (label: string) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n <= 0)
+      throw new InvalidArgumentError(`${label} must be a positive whole number.`);
+    return n;
+  };
+
+const formatArgument = (value: string): string => {
+  try {
+    return parseFlowLogFormat(value).join(' ');
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+};
+
+function buildProgram(io: CliIo, run: (paths: string[], flags: ReplayFlags) => Promise<void>): Command {
+  const program = new Command('egress-spike')
+    .description('Blocked-egress spike detector: local tools')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  program
+    .command('replay')
+    .description('backtest VPC flow log files (plain or .gz, files or directories) with the detection engine')
+    .argument('<paths...>', 'flow log files or directories (searched recursively)')
+    .addOption(
+      new Option(
+        '--format <fields>',
+        'flow log format: field names as in AWS format strings (a header line in a file wins)',
+      ).argParser(formatArgument),
+    )
+    .addOption(new Option('--preset <name>', 'detection preset (overrides the config file)').choices(PRESETS))
+    .addOption(
+      new Option(
+        '--bootstrap-days <n>',
+        'build baselines from the first n days of windows, then detect',
+      ).argParser(positiveInteger('--bootstrap-days')),
+    )
+    .option('--state <file>', 'load baselines from this JSON file and save them back')
+    .option('--config <file>', 'detection parameters (JSON, the same schema as the Lambda)')
+    .option('--json', 'NDJSON on stdout: one object per alert, then a summary object')
+    .option('--report <file.html>', 'write a self-contained HTML report with charts')
+    .addOption(
+      new Option('--workers <n>', 'scan threads for large inputs (default: the cores)').argParser(
+        positiveInteger('--workers'),
+      ),
+    )
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .action(run);
+  return program;
+}
+
+async function loadConfig(flags: ReplayFlags): Promise<DetectorConfig> {
+  let input: Record<string, unknown> = {};
+  const origin = flags.config ?? 'config';
+  if (flags.config !== undefined) {
+    let text: string;
+    try {
+      text = await fs.readFile(flags.config, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new UsageError(
+        `--config: cannot read "${flags.config}": ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
+      );
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new UsageError(`--config "${flags.config}": not valid JSON (${(error as Error).message})`);
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw new UsageError(`--config "${flags.config}": expected a JSON object of detection parameters`);
+    }
+    input = value as Record<string, unknown>;
+  }
+  if (flags.preset !== undefined) input = { ...input, preset: flags.preset };
+  if (flags.format !== undefined) input = { ...input, flowLogFormat: flags.format };
+  return resolveDetectorConfig(input, origin);
+}
+
+function progressReporter(io: CliIo): ((done: number, total: number) => void) | undefined {
+  // Only for people watching a terminal, and only for inputs that take a while.
+  if (!io.stderr.isTTY) return undefined;
+  let last = 0;
+  return (done, total) => {
+    if (total < 64 * 1024 * 1024) return;
+    const now = Date.now();
+    if (now - last < 250 && done < total) return;
+    last = now;
+    const percent = Math.floor((100 * done) / total);
+    io.stderr.write(
+      `\rscanning ${percent}% of ${(total / 1_048_576).toFixed(0)} MB${done >= total ? '\r\x1b[K' : ''}`,
+    );
+  };
+}
+
+async function replayCommand(paths: string[], flags: ReplayFlags, io: CliIo): Promise<void> {
+  const config = await loadConfig(flags);
+  await expandInputs(paths); // missing inputs are usage errors, found before any work
+  const store =
+    flags.state === undefined
+      ? new MemoryBaselineStore()
+      : await MemoryBaselineStore.load(flags.state, config);
+  const result = await runReplay({
+    inputs: paths,
+    config,
+    store,
+    bootstrapDays: flags.bootstrapDays,
+    workers: flags.workers,
+    workerScript: io.workerScript,
+    collectSeries: flags.report !== undefined,
+    onProgress: progressReporter(io),
+  });
+  if (flags.report !== undefined) {
+    try {
+      await fs.mkdir(dirname(resolve(flags.report)), { recursive: true });
+      await fs.writeFile(flags.report, renderReport(result, { inputs: paths }));
+    } catch (error) {
+      throw new ReportWriteError(
+        `cannot write report "${flags.report}": ${(error as Error).message}`,
+        flags.report,
+        { cause: error },
+      );
+    }
+  }
+  if (flags.state !== undefined) await result.store.save(flags.state, config);
+  if (flags.json) {
+    io.stdout.write(toNdjson(result));
+    if (flags.report !== undefined) io.stderr.write(`HTML report written to ${flags.report}\n`);
+  } else {
+    io.stdout.write(toHumanText(result, { inputs: paths, reportPath: flags.report, statePath: flags.state }));
+  }
+}
+
+/** Runs the CLI; resolves to the exit code. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const program = buildProgram(io, (paths, flags) => replayCommand(paths, flags, io));
+  if (argv.length === 0) {
+    io.stderr.write(program.helpInformation());
+    return EXIT_USAGE;
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.code === 'commander.help'
+      ) {
+        return EXIT_OK;
+      }
+      return EXIT_USAGE; // commander has printed the message naming the option
+    }
+    const usage =
+      error instanceof UsageError ||
+      error instanceof ConfigError ||
+      (error instanceof StateFileError && error.operation === 'load') ||
+      (error instanceof InputFileError && error.phase === 'find');
+    io.stderr.write(`egress-spike: ${(error as Error).message}\n`);
+    return usage ? EXIT_USAGE : EXIT_FAILURE;
+  }
+}

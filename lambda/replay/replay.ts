@@ -1,0 +1,464 @@
+/**
+ * The replay (backtest) pipeline: flow log files in, the alerts the Lambda would have raised out,
+ * decided by the same pure engine.
+ *
+ *  1. count pass   every file (or byte range) is scanned, in parallel, into blocked-egress counts
+ *                  per (window, source); records may come in any order
+ *  2. evaluate     every window from the first to the last one seen, in order, quiet ones
+ *                  included (they advance the complete-window clock); optionally the first days
+ *                  only build baselines (bootstrap)
+ *  3. details pass only the chunks holding an alerted window are read again, and only the alerted
+ *                  (window, source) pairs keep destination tallies: memory stays bounded by the
+ *                  alerts, not by the input, and the count pass stays lean
+ */
+import { availableParallelism } from 'node:os';
+import { bootstrapBaselines, type HistoryWindow } from '../core/bootstrap';
+import { windowMs, type DetectorConfig } from '../core/config';
+import { evaluateWindow, type Alert, type AlertKind, type DestinationCount } from '../core/detect';
+import { DEFAULT_FLOW_LOG_FORMAT, parseFlowLogFormat, type FlowLogField } from '../core/flow-log-format';
+import { isoTime } from '../core/windows';
+import { expandInputs, planChunks, type ScanChunk } from './file-reader';
+import {
+  addScanStats,
+  emptyScanStats,
+  type ChunkResult,
+  type MalformedExample,
+  type PairDetails,
+  type ScanStats,
+} from './flow-line-scanner';
+import { MemoryBaselineStore } from './memory-store';
+import { scanChunks, type ScanSettings } from './parallel-scan';
+
+const DAY_MS = 86_400_000;
+/** Top destinations kept per alert (the total is reported beside them). */
+export const TOP_DESTINATIONS = 10;
+/**
+ * Destination entries the count pass may tally in all (about 200 bytes each, so about 100 MB at
+ * most): blocked egress is usually a small share of the records, so most inputs fit and need no
+ * details pass.
+ */
+export const DETAILS_BUDGET = 500_000;
+
+export interface ReplayOptions {
+  inputs: readonly string[];
+  config: DetectorConfig;
+  /** Baselines to start from (and to update); a fresh store when absent. */
+  store?: MemoryBaselineStore;
+  /** Build baselines from the first n days of windows, then detect the rest. */
+  bootstrapDays?: number;
+  /**
+   * Worker threads for scanning. Given: used whatever the input size. Absent: the available
+   * cores (at most 8) when the input is at least `parallelBytes`, else none.
+   */
+  workers?: number;
+  /** Built worker entry; without it scanning stays in this thread. */
+  workerScript?: string;
+  /** Input size from which workers pay for their start-up; plain files above it are split into ranges. @default 32 MB */
+  parallelBytes?: number;
+  /** Destination entries the count pass may tally for alert details; past it a details pass reads the alerted windows again. @default DETAILS_BUDGET */
+  detailsBudget?: number;
+  /** Keep per-source counts and baseline bands for the HTML report. */
+  collectSeries?: boolean;
+  onProgress?: (bytesDone: number, bytesTotal: number) => void;
+}
+
+export interface ReplaySummary extends ScanStats {
+  kind: 'summary';
+  preset: DetectorConfig['preset'];
+  files: number;
+  bytes: number;
+  /** Scan threads used (1: this thread) and the pieces the input was split into. */
+  workers: number;
+  chunks: number;
+  /** Distinct internal sources with counted records. */
+  sources: number;
+  firstWindow: string | null;
+  lastWindow: string | null;
+  /** Windows evaluated, quiet ones included (bootstrap + detection). */
+  windows: number;
+  bootstrapWindows: number;
+  detectedWindows: number;
+  /** Windows with SKIPDATA records: evaluated as incomplete, their counts a lower bound. */
+  incompleteWindows: number;
+  /** Windows at or before the state file's watermark: already evaluated by an earlier run. */
+  windowsSkipped: number;
+  alerts: number;
+  alertsByKind: Record<AlertKind, number>;
+  spikes: number;
+  spikesSuppressedByCooldown: number;
+  baselines: number;
+  elapsedMs: number;
+  /** Where the time went: the count pass, the window evaluation, the details pass. */
+  timings: { scanMs: number; evaluateMs: number; detailsMs: number };
+}
+
+/** For the report: one alerted source's counts and the baseline band, per window. */
+export interface SourceSeries {
+  srcIp: string;
+  counts: (number | null)[];
+  /** The compared baseline's mean and sd per window (null where the source had no decision). */
+  mean: (number | null)[];
+  sd: (number | null)[];
+}
+
+export interface ReplaySeries {
+  windows: number[];
+  incomplete: boolean[];
+  sources: SourceSeries[];
+}
+
+export interface ReplayResult {
+  config: DetectorConfig;
+  alerts: Alert[];
+  summary: ReplaySummary;
+  malformedExamples: MalformedExample[];
+  store: MemoryBaselineStore;
+  series?: ReplaySeries;
+}
+
+export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
+  const started = performance.now();
+  const config = options.config;
+  const length = windowMs(config);
+  const store = options.store ?? new MemoryBaselineStore();
+  const files = await expandInputs(options.inputs);
+  const bytes = files.reduce((sum, f) => sum + f.size, 0);
+  const parallelBytes = options.parallelBytes ?? 32 * 1024 * 1024;
+  const workers = options.workers ?? (bytes >= parallelBytes ? Math.min(8, availableParallelism()) : 1);
+  // With workers asked for explicitly, even modest files are split so that they share the work.
+  const splitBytes = options.workers === undefined ? parallelBytes : Math.min(parallelBytes, 256 * 1024);
+  const chunks = await planChunks(files, workers, splitBytes);
+  const fields: readonly FlowLogField[] = config.flowLogFormat
+    ? parseFlowLogFormat(config.flowLogFormat)
+    : DEFAULT_FLOW_LOG_FORMAT;
+  const settings: ScanSettings = {
+    scope: {
+      internalCidrs: config.internalCidrs,
+      excludeSourceCidrs: config.excludeSourceCidrs,
+      excludeDestinationCidrs: config.excludeDestinationCidrs,
+    },
+    windowMinutes: config.windowMinutes,
+    fields,
+    mode: 'count',
+    detailsBudget: Math.floor((options.detailsBudget ?? DETAILS_BUDGET) / Math.max(1, workers)),
+  };
+  let done = 0;
+  const onBytes = options.onProgress
+    ? (n: number): void => {
+        done += n;
+        options.onProgress?.(Math.min(done, bytes), bytes);
+      }
+    : undefined;
+
+  // 1. count pass
+  const scanned = await scanChunks(chunks, settings, {
+    workers,
+    workerScript: options.workerScript,
+    onBytes,
+  });
+  const scannedAt = performance.now();
+  const stats = emptyScanStats();
+  const counts = new Map<number, Map<string, number>>();
+  const skipData = new Set<number>();
+  const examples: MalformedExample[] = [];
+  let first = Number.NaN;
+  let last = Number.NaN;
+  for (const result of scanned) {
+    addScanStats(stats, result.stats);
+    mergeCounts(counts, result.counts);
+    for (const w of result.skipDataWindows) skipData.add(w);
+    if (examples.length < 10) examples.push(...result.examples.slice(0, 10 - examples.length));
+    if (!(result.minWindow >= first)) first = result.minWindow;
+    if (!(result.maxWindow <= last)) last = result.maxWindow;
+  }
+  const sources = new Set<string>();
+  for (const perSource of counts.values()) for (const srcIp of perSource.keys()) sources.add(srcIp);
+
+  // 2. evaluate every window in order
+  const alerts: Alert[] = [];
+  const bands = options.collectSeries ? new Map<string, Map<number, [number, number]>>() : undefined;
+  let windowsSkipped = 0;
+  let bootstrapWindows = 0;
+  let detectedWindows = 0;
+  let incompleteWindows = 0;
+  let spikes = 0;
+  let suppressed = 0;
+  const evaluated: number[] = [];
+  if (Number.isFinite(first) && Number.isFinite(last)) {
+    let from = first;
+    if (store.watermark !== undefined && store.watermark >= from) {
+      const resume = store.watermark + length;
+      windowsSkipped = Math.max(0, Math.min(last + length, resume) - from) / length;
+      from = resume;
+    }
+    const noCounts = new Map<string, number>();
+    const windowAt = (start: number): HistoryWindow => ({
+      windowStart: start,
+      counts: counts.get(start) ?? noCounts,
+      complete: !skipData.has(start),
+    });
+    const bootstrapEnd = options.bootstrapDays === undefined ? from : first + options.bootstrapDays * DAY_MS;
+    if (bootstrapEnd > from) {
+      const history: HistoryWindow[] = [];
+      for (let w = from; w <= last && w < bootstrapEnd; w += length) history.push(windowAt(w));
+      const learned = bootstrapBaselines(history, config, { baselines: store.baselines, clock: store.clock });
+      if (learned.lastWindow !== undefined) {
+        store.commitWindow(learned.lastWindow, learned.baselines, learned.clock);
+        for (const h of history) {
+          evaluated.push(h.windowStart);
+          if (!h.complete) incompleteWindows += 1;
+        }
+      }
+      bootstrapWindows = history.length;
+      from += history.length * length;
+    }
+    for (let w = from; w <= last; w += length) {
+      const window = windowAt(w);
+      const result = evaluateWindow({ ...window, baselines: store.baselines, clock: store.clock }, config);
+      store.commitWindow(w, result.updatedBaselines, result.clockAfter);
+      evaluated.push(w);
+      detectedWindows += 1;
+      if (!window.complete) incompleteWindows += 1;
+      spikes += result.stats.spikes;
+      suppressed += result.stats.suppressedByCooldown;
+      alerts.push(...result.alerts);
+      if (bands) {
+        for (const d of result.decisions) {
+          if (d.compared === null) continue;
+          let perWindow = bands.get(d.srcIp);
+          if (!perWindow) bands.set(d.srcIp, (perWindow = new Map()));
+          perWindow.set(w, [d.compared.mean, d.compared.sd]);
+        }
+      }
+    }
+  }
+
+  const evaluatedAt = performance.now();
+  // 3. details pass, for the alerted (window, source) pairs only
+  if (alerts.length > 0)
+    await attachDetails(
+      alerts,
+      chunks,
+      scanned,
+      settings,
+      workers,
+      options.workerScript,
+      options.detailsBudget ?? DETAILS_BUDGET,
+    );
+
+  const byKind: Record<AlertKind, number> = { spike: 0, 'new-source': 0, 'mass-spike': 0 };
+  for (const alert of alerts) byKind[alert.kind] += 1;
+  const summary: ReplaySummary = {
+    kind: 'summary',
+    preset: config.preset,
+    files: files.length,
+    bytes,
+    workers: options.workerScript !== undefined ? Math.min(workers, chunks.length) : 1,
+    chunks: chunks.length,
+    ...stats,
+    sources: sources.size,
+    firstWindow: evaluated.length > 0 ? isoTime(evaluated[0] as number) : null,
+    lastWindow: evaluated.length > 0 ? isoTime(evaluated[evaluated.length - 1] as number) : null,
+    windows: evaluated.length,
+    bootstrapWindows,
+    detectedWindows,
+    incompleteWindows,
+    windowsSkipped,
+    alerts: alerts.length,
+    alertsByKind: byKind,
+    spikes,
+    spikesSuppressedByCooldown: suppressed,
+    baselines: store.baselines.size,
+    elapsedMs: Math.round(performance.now() - started),
+    timings: {
+      scanMs: Math.round(scannedAt - started),
+      evaluateMs: Math.round(evaluatedAt - scannedAt),
+      detailsMs: Math.round(performance.now() - evaluatedAt),
+    },
+  };
+  const series = bands ? buildSeries(alerts, evaluated, counts, skipData, bands) : undefined;
+  return { config, alerts, summary, malformedExamples: examples, store, ...(series ? { series } : {}) };
+}
+
+function mergeCounts(into: Map<number, Map<string, number>>, from: Map<number, Map<string, number>>): void {
+  for (const [window, perSource] of from) {
+    const target = into.get(window);
+    if (!target) {
+      into.set(window, perSource);
+      continue;
+    }
+    for (const [srcIp, n] of perSource) target.set(srcIp, (target.get(srcIp) ?? 0) + n);
+  }
+}
+
+/**
+ * The parts of the input to read again for the given windows: the recorded stretches of plain
+ * files that hold one of them (adjacent ones merged), and whole gzip files that do.
+ */
+export function stretchesHolding(
+  windows: readonly number[],
+  chunks: readonly ScanChunk[],
+  scanned: readonly ChunkResult[],
+): ScanChunk[] {
+  const holds = (min: number, max: number): boolean => windows.some((w) => w >= min && w <= max);
+  const needed: ScanChunk[] = [];
+  chunks.forEach((chunk, i) => {
+    const result = scanned[i];
+    if (result === undefined || !holds(result.minWindow, result.maxWindow)) return;
+    if (chunk.gzip) {
+      needed.push(chunk);
+      return;
+    }
+    let open: ScanChunk | undefined;
+    for (const segment of result.segments) {
+      if (!holds(segment.minWindow, segment.maxWindow)) {
+        open = undefined;
+        continue;
+      }
+      if (open && open.to === segment.from) {
+        open.to = segment.to;
+      } else {
+        open = {
+          path: chunk.path,
+          gzip: false,
+          from: segment.from,
+          to: segment.to,
+          ...(segment.fields ? { fields: segment.fields } : {}),
+        };
+        needed.push(open);
+      }
+    }
+  });
+  return needed;
+}
+
+/** The chunks' tallies merged; undefined when one of them is incomplete or they exceed the budget. */
+function mergeDetails(results: readonly ChunkResult[], budget: number): Map<string, PairDetails> | undefined {
+  const pairs = new Map<string, PairDetails>();
+  let entries = 0;
+  for (const result of results) {
+    if (!result.detailsComplete) return undefined;
+    for (const [key, pair] of result.details) {
+      const into = pairs.get(key);
+      if (!into) {
+        pairs.set(key, pair);
+        entries += pair.destinations.size;
+        continue;
+      }
+      for (const [d, n] of pair.destinations) {
+        const seen = into.destinations.get(d);
+        if (seen === undefined) entries += 1;
+        into.destinations.set(d, (seen ?? 0) + n);
+      }
+      for (const id of pair.interfaceIds) into.interfaceIds.add(id);
+    }
+    if (entries > budget) return undefined;
+  }
+  return pairs;
+}
+
+/** The sources an alert is about: its own, or a mass spike's members. */
+export const alertSources = (alert: Alert): string[] =>
+  alert.srcIps ?? (alert.srcIp === undefined ? [] : [alert.srcIp]);
+
+async function attachDetails(
+  alerts: Alert[],
+  chunks: readonly ScanChunk[],
+  scanned: readonly ChunkResult[],
+  settings: ScanSettings,
+  workers: number,
+  workerScript: string | undefined,
+  budget: number,
+): Promise<void> {
+  const wanted = new Map<number, Set<string>>();
+  for (const alert of alerts) {
+    const window = Date.parse(alert.windowStart);
+    let set = wanted.get(window);
+    if (!set) wanted.set(window, (set = new Set()));
+    for (const srcIp of alertSources(alert)) set.add(srcIp);
+  }
+  // The count pass's tallies, when they are complete and within the budget; else read again.
+  let pairs = mergeDetails(scanned, budget);
+  if (pairs === undefined) {
+    const needed = stretchesHolding([...wanted.keys()], chunks, scanned);
+    pairs =
+      mergeDetails(
+        await scanChunks(
+          needed,
+          { ...settings, mode: 'details', wanted, detailsBudget: undefined },
+          { workers, workerScript },
+        ),
+        Infinity,
+      ) ?? new Map();
+  }
+  for (const alert of alerts) {
+    const window = Date.parse(alert.windowStart);
+    const destinations = new Map<string, number>();
+    const interfaceIds = new Set<string>();
+    for (const srcIp of alertSources(alert)) {
+      const pair = pairs.get(`${window} ${srcIp}`);
+      if (!pair) continue;
+      for (const [d, n] of pair.destinations) destinations.set(d, (destinations.get(d) ?? 0) + n);
+      for (const id of pair.interfaceIds) interfaceIds.add(id);
+    }
+    const addresses = new Set<string>();
+    const ranked: DestinationCount[] = [];
+    for (const [key, count] of destinations) {
+      const [address = '', port = '-', protocol = '-'] = key.split(' ');
+      addresses.add(address);
+      ranked.push({ address, port: toNumberOrNull(port), protocol: toNumberOrNull(protocol), count });
+    }
+    ranked.sort(
+      (a, b) => b.count - a.count || compareText(a.address, b.address) || (a.port ?? -1) - (b.port ?? -1),
+    );
+    alert.uniqueDestinations = addresses.size;
+    alert.details = {
+      topDestinations: ranked.slice(0, TOP_DESTINATIONS),
+      totalDestinations: ranked.length,
+      interfaceIds: [...interfaceIds].sort(),
+    };
+  }
+}
+
+const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+function toNumberOrNull(text: string): number | null {
+  const n = Number(text);
+  return text !== '' && text !== '-' && Number.isInteger(n) ? n : null;
+}
+
+/** At most this many sources get a chart; the summary table lists every alert. */
+export const MAX_CHARTED_SOURCES = 40;
+
+function buildSeries(
+  alerts: readonly Alert[],
+  windows: readonly number[],
+  counts: ReadonlyMap<number, ReadonlyMap<string, number>>,
+  skipData: ReadonlySet<number>,
+  bands: ReadonlyMap<string, ReadonlyMap<number, [number, number]>>,
+): ReplaySeries {
+  const charted: string[] = [];
+  // Sources with alerts of their own first, then the members of mass spikes.
+  const ordered = [
+    ...alerts.filter((a) => a.kind !== 'mass-spike'),
+    ...alerts.filter((a) => a.kind === 'mass-spike'),
+  ];
+  for (const alert of ordered) {
+    for (const srcIp of alertSources(alert)) {
+      if (!charted.includes(srcIp) && charted.length < MAX_CHARTED_SOURCES) charted.push(srcIp);
+    }
+  }
+  return {
+    windows: [...windows],
+    incomplete: windows.map((w) => skipData.has(w)),
+    sources: charted.map((srcIp) => {
+      const band = bands.get(srcIp);
+      return {
+        srcIp,
+        counts: windows.map((w) => counts.get(w)?.get(srcIp) ?? 0),
+        mean: windows.map((w) => band?.get(w)?.[0] ?? null),
+        sd: windows.map((w) => band?.get(w)?.[1] ?? null),
+      };
+    }),
+  };
+}

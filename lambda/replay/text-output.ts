@@ -1,0 +1,161 @@
+/**
+ * What the replay prints: NDJSON (one object per alert, then a summary object) for machines, an
+ * aligned table and a summary for people.
+ */
+import type { Alert } from '../core/detect';
+import type { MalformedExample } from './flow-line-scanner';
+import type { ReplayResult } from './replay';
+
+/** One alert per line, then `{"kind":"summary",...}`. */
+export function toNdjson(result: ReplayResult): string {
+  const lines = result.alerts.map((alert) => JSON.stringify(alert));
+  lines.push(JSON.stringify({ ...result.summary, malformedExamples: result.malformedExamples }));
+  return `${lines.join('\n')}\n`;
+}
+
+const PROTOCOLS: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6' };
+
+export function formatDestination(d: {
+  address: string;
+  port: number | null;
+  protocol: number | null;
+}): string {
+  const address = d.address.includes(':') ? `[${d.address}]` : d.address;
+  const protocol = d.protocol === null ? '' : `/${PROTOCOLS[d.protocol] ?? d.protocol}`;
+  return `${address}${d.port === null ? '' : `:${d.port}`}${protocol}`;
+}
+
+const number = (n: number): string => n.toLocaleString('en-US');
+const short = (n: number | null | undefined, digits = 1): string =>
+  n === null || n === undefined ? '-' : n.toFixed(digits);
+const probability = (p: number | undefined): string =>
+  p === undefined ? '-' : p === 0 ? '<1e-300' : p.toExponential(1);
+const windowLabel = (iso: string): string => iso.replace('T', ' ').replace(/:00Z$/, '');
+
+function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+function alertRow(alert: Alert): string[] {
+  const baseline = alert.baseline
+    ? `${short(alert.baseline.mean)} ± ${short(alert.baseline.sd)} (n=${alert.baseline.dataPoints})`
+    : '-';
+  const subject = alert.kind === 'mass-spike' ? `${alert.srcIps?.length ?? 0} sources` : (alert.srcIp ?? '-');
+  const top = alert.details?.topDestinations[0];
+  const topText = top ? `${formatDestination(top)} x${top.count}` : '-';
+  return [
+    windowLabel(alert.windowStart) + (alert.incompleteWindow ? '*' : ''),
+    alert.kind,
+    alert.severity,
+    subject,
+    number(alert.blockedCount),
+    baseline,
+    short(alert.zScore),
+    probability(alert.tailProbability),
+    alert.uniqueDestinations === null ? '-' : number(alert.uniqueDestinations),
+    topText,
+  ];
+}
+
+export interface HumanOutputExtras {
+  inputs: readonly string[];
+  reportPath?: string;
+  statePath?: string;
+}
+
+export function toHumanText(result: ReplayResult, extras: HumanOutputExtras): string {
+  const s = result.summary;
+  const out: string[] = [];
+  const mb = (s.bytes / 1_048_576).toFixed(1);
+  out.push(
+    `Replayed ${s.files} file${s.files === 1 ? '' : 's'} (${mb} MB) with preset ${s.preset}: ` +
+      (s.windows > 0
+        ? `${number(s.windows)} windows from ${s.firstWindow} to ${s.lastWindow}`
+        : 'no windows'),
+  );
+  out.push('');
+  if (result.alerts.length === 0) {
+    out.push('No alerts.');
+  } else {
+    out.push(`Alerts (${result.alerts.length}):`);
+    const header = [
+      'window (UTC)',
+      'kind',
+      'severity',
+      'source',
+      'blocked',
+      'baseline mean ± sd',
+      'z',
+      'p',
+      'dests',
+      'top destination',
+    ];
+    out.push(table([header, ...result.alerts.map(alertRow)]));
+    for (const alert of result.alerts.filter((a) => a.kind === 'mass-spike')) {
+      const members = (alert.members ?? []).map((m) => `${m.srcIp} (${m.blockedCount})`);
+      const shown =
+        members.slice(0, 12).join(', ') + (members.length > 12 ? `, and ${members.length - 12} more` : '');
+      out.push(`  mass spike ${windowLabel(alert.windowStart)}: ${shown}`);
+    }
+    if (result.alerts.some((a) => a.incompleteWindow))
+      out.push('  * window with SKIPDATA records: its counts are a lower bound');
+  }
+  out.push('');
+  out.push('Summary:');
+  const k = s.alertsByKind;
+  const rows: [string, string][] = [
+    [
+      'lines read',
+      `${number(s.linesRead)} (${number(s.headerLines)} header, ${number(s.blankLines)} blank, ${number(s.malformedLines)} malformed)`,
+    ],
+    [
+      'records',
+      `${number(s.okRecords)} OK, ${number(s.rejectRecords)} REJECT, ${number(s.noDataRecords)} NODATA, ${number(s.skipDataRecords)} SKIPDATA`,
+    ],
+    [
+      'blocked egress counted',
+      `${number(s.recordsCounted)} records from ${number(s.sources)} internal sources`,
+    ],
+    [
+      'windows',
+      `${number(s.windows)} (${number(s.bootstrapWindows)} bootstrap, ${number(s.detectedWindows)} detected, ` +
+        `${number(s.incompleteWindows)} incomplete${s.windowsSkipped > 0 ? `, ${number(s.windowsSkipped)} skipped: already in the state file` : ''})`,
+    ],
+    [
+      'alerts',
+      `${number(s.alerts)} (${k.spike} spike, ${k['new-source']} new-source, ${k['mass-spike']} mass-spike); ` +
+        `${number(s.spikes)} spiking source-windows, ${number(s.spikesSuppressedByCooldown)} held back by cooldowns`,
+    ],
+    [
+      'baselines',
+      `${number(s.baselines)} sources${extras.statePath ? `, saved to ${extras.statePath}` : ''}`,
+    ],
+    ['time', `${(s.elapsedMs / 1000).toFixed(2)} s`],
+  ];
+  for (const [label, value] of rows) out.push(`  ${label.padEnd(24)}${value}`);
+  if (result.malformedExamples.length > 0) {
+    out.push('');
+    out.push(`Malformed lines (first ${result.malformedExamples.length}):`);
+    for (const example of result.malformedExamples) out.push(`  ${describeMalformed(example)}`);
+  }
+  if (extras.reportPath) {
+    out.push('');
+    out.push(`HTML report written to ${extras.reportPath}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+export function describeMalformed(example: MalformedExample): string {
+  // The text comes from the input file: show control characters escaped, never raw.
+  const text = JSON.stringify(example.text.length > 120 ? `${example.text.slice(0, 120)}...` : example.text);
+  return `${example.file} @ byte ${example.offset}: ${example.reason}: ${text}`;
+}

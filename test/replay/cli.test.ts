@@ -1,0 +1,206 @@
+/**
+ * The replay command as a user runs it: the esbuild bundle in dist/, started with node, checked
+ * by exit code, stdout and stderr.
+ */
+import { spawnSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildSync } from 'esbuild';
+import { writeSample } from '../../scripts/flow-log-sample';
+
+const ROOT = join(__dirname, '..', '..');
+const CLI = join(ROOT, 'dist', 'egress-spike.js');
+const T0 = 1790812800; // 2026-10-01T00:00:00Z
+
+let dir: string;
+let sample: string;
+
+beforeAll(async () => {
+  // The same build as `npm run build:cli`.
+  buildSync({
+    entryPoints: [join(ROOT, 'bin', 'egress-spike.ts'), join(ROOT, 'lambda', 'replay', 'scan-worker.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    outdir: join(ROOT, 'dist'),
+    entryNames: '[name]',
+    external: ['uplot'],
+    logLevel: 'error',
+  });
+  dir = await fs.mkdtemp(join(tmpdir(), 'replay-cli-'));
+  sample = join(dir, 'sample.log');
+  await writeSample(sample, { days: 4, hosts: 20, seed: 5 });
+});
+afterAll(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+function run(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: dir, timeout: 60_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const ndjson = (text: string): Record<string, unknown>[] =>
+  text
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+describe('egress-spike replay (built CLI)', () => {
+  it('prints help and exits 0', () => {
+    const top = run('--help');
+    expect(top.code).toBe(0);
+    expect(top.stdout).toContain('replay');
+    const replay = run('replay', '--help');
+    expect(replay.code).toBe(0);
+    for (const option of [
+      '--format',
+      '--preset',
+      '--bootstrap-days',
+      '--state',
+      '--config',
+      '--json',
+      '--report',
+    ])
+      expect(replay.stdout).toContain(option);
+  });
+
+  it.each([
+    [[], 'Usage: egress-spike'],
+    [['replay'], "missing required argument 'paths'"],
+    [['replay', '--preset', 'aggressive', 'x.log'], "'aggressive' is invalid"],
+    [['replay', '--bootstrap-days', '0', 'x.log'], '--bootstrap-days must be a positive whole number'],
+    [['replay', '--bootstrap-days', 'ten', 'x.log'], '--bootstrap-days must be a positive whole number'],
+    [['replay', '--format', 'version srcaddr bogus', 'x.log'], 'unknown flow log field "bogus"'],
+    [['replay', '--wat', 'x.log'], "unknown option '--wat'"],
+    [['replay', 'no-such-file.log'], 'cannot read input "no-such-file.log": no such file or directory'],
+    [['replay', '--config', 'no-such-config.json', 'x.log'], '--config: cannot read "no-such-config.json"'],
+  ])('exits 2 on a usage error %j, naming it', (args, message) => {
+    const result = run(...args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(result.stdout).toBe('');
+  });
+
+  it('exits 2 naming the field of an invalid config file', async () => {
+    await fs.writeFile(join(dir, 'bad-config.json'), JSON.stringify({ internalCidrs: ['10.0.0.0/33'] }));
+    const result = run('replay', '--config', 'bad-config.json', sample);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('bad-config.json.internalCidrs[0]: invalid CIDR "10.0.0.0/33"');
+  });
+
+  it('accepts an empty file: a summary of zeros', async () => {
+    await fs.writeFile(join(dir, 'empty.log'), '');
+    const result = run('replay', '--json', 'empty.log');
+    expect(result.code).toBe(0);
+    expect(ndjson(result.stdout)).toEqual([
+      expect.objectContaining({
+        kind: 'summary',
+        linesRead: 0,
+        recordsCounted: 0,
+        windows: 0,
+        alerts: 0,
+        malformedLines: 0,
+      }),
+    ]);
+    const human = run('replay', 'empty.log');
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain('No alerts.');
+  });
+
+  it('exits 1 when a file cannot be read as gzip', async () => {
+    await fs.writeFile(join(dir, 'broken.log.gz'), 'this is not gzip');
+    const result = run('replay', 'broken.log.gz');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('cannot read "broken.log.gz": not valid gzip data');
+  });
+
+  it('writes NDJSON: one object per alert, then the summary', () => {
+    const result = run('replay', '--json', sample);
+    expect(result.code).toBe(0);
+    const objects = ndjson(result.stdout);
+    const summary = objects[objects.length - 1];
+    const alerts = objects.slice(0, -1);
+    expect(summary).toMatchObject({ kind: 'summary', windows: 96, alerts: alerts.length, malformedLines: 0 });
+    for (const key of [
+      'linesRead',
+      'recordsCounted',
+      'blankLines',
+      'noDataRecords',
+      'skipDataRecords',
+      'incompleteWindows',
+    ]) {
+      expect(typeof summary?.[key]).toBe('number');
+    }
+    expect(alerts.map((a) => a.kind).sort()).toEqual(
+      expect.arrayContaining(['mass-spike', 'new-source', 'spike']),
+    );
+    for (const alert of alerts) {
+      expect(alert.windowStart).toMatch(/^\d{4}-\d\d-\d\dT\d\d:00:00Z$/);
+      expect(alert).toHaveProperty('blockedCount');
+      expect(alert).toHaveProperty('uniqueDestinations');
+      expect(alert).toHaveProperty('baseline');
+      expect(alert).toHaveProperty('zScore');
+      expect(alert).toHaveProperty('severity');
+      expect(alert.kind === 'mass-spike' ? alert.srcIps : alert.srcIp).toBeTruthy();
+    }
+  });
+
+  it('gives the same result with worker threads as in one thread', () => {
+    const one = ndjson(run('replay', '--json', '--workers', '1', sample).stdout);
+    const two = ndjson(run('replay', '--json', '--workers', '2', sample).stdout);
+    expect(one[one.length - 1]).toMatchObject({ workers: 1 });
+    expect(two[two.length - 1]).toMatchObject({ workers: 2 });
+    expect(two[two.length - 1]?.chunks).toBeGreaterThan(2);
+    const strip = (objects: Record<string, unknown>[]) =>
+      objects.map(({ elapsedMs: _e, timings: _t, workers: _w, chunks: _c, ...rest }) => rest);
+    expect(strip(two)).toEqual(strip(one));
+  });
+
+  it('saves state and skips the windows it already holds on the next run', async () => {
+    const first = run('replay', '--json', '--state', 'state.json', sample);
+    expect(first.code).toBe(0);
+    const state = JSON.parse(await fs.readFile(join(dir, 'state.json'), 'utf8')) as {
+      watermark: string;
+      baselines: Record<string, unknown>;
+    };
+    expect(state.watermark).toBe('2026-10-04T23:00:00Z');
+    // 19 IPv4 hosts and the new one; the IPv6 hosts are external under the default internalCidrs.
+    expect(Object.keys(state.baselines).length).toBe(20);
+    const second = ndjson(run('replay', '--json', '--state', 'state.json', sample).stdout);
+    expect(second).toEqual([
+      expect.objectContaining({ kind: 'summary', alerts: 0, windowsSkipped: 96, detectedWindows: 0 }),
+    ]);
+    await fs.writeFile(join(dir, 'bad-state.json'), JSON.stringify({ ...state, clock: 'soon' }));
+    const bad = run('replay', '--state', 'bad-state.json', sample);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('state file "bad-state.json".clock');
+  });
+
+  it('writes a self-contained HTML report with untrusted strings escaped', async () => {
+    // Prepare: a new host with a burst, from an interface id and a file name made to inject markup.
+    const evil = '<script>alert(1)</script>';
+    const rows = Array.from(
+      { length: 150 },
+      (_, i) =>
+        `2 123456789012 eni-${evil} 10.9.9.9 203.0.113.${i % 200} 40000 443 6 1 60 ${T0 + i} ${T0 + i + 5} REJECT OK`,
+    );
+    const name = '<img src=x onerror=alert(2)>.log';
+    await fs.writeFile(join(dir, name), rows.join('\n'));
+    // Act
+    const result = run('replay', '--report', 'out/report.html', name);
+    // Assess
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('HTML report written to out/report.html');
+    const html = await fs.readFile(join(dir, 'out', 'report.html'), 'utf8');
+    expect(html).not.toContain(evil);
+    expect(html).not.toContain('<img src=x');
+    expect(html).toContain('eni-&#60;script&#62;alert(1)&#60;/script&#62;');
+    expect(html).toContain('&#60;img src=x onerror=alert(2)&#62;.log');
+    // Self-contained: no external scripts, styles or images; the chart library is inline.
+    expect(html).not.toMatch(/<script[^>]+src=|<link |<img /);
+    expect(html).toContain('uPlot');
+    expect(html).toContain('10.9.9.9');
+  });
+});

@@ -1,0 +1,324 @@
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import {
+  DEFAULT_FLOW_LOG_FORMAT,
+  EgressFilter,
+  parseFlowLogFormat,
+  resolveDetectorConfig,
+} from '../../lambda/core';
+import { planChunks, scanChunk, expandInputs } from '../../lambda/replay/file-reader';
+import { FlowLineScanner, type ChunkResult } from '../../lambda/replay/flow-line-scanner';
+
+const config = resolveDetectorConfig({
+  internalCidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '2600:1f18:4a3b:ab00::/56'],
+});
+const HOUR = 3_600_000;
+// 2026-10-01T00:00:00Z in epoch seconds, and its window in ms.
+const T0 = 1790812800;
+const W0 = T0 * 1000;
+
+function scan(
+  text: string,
+  format = DEFAULT_FLOW_LOG_FORMAT,
+  mode: 'count' | 'details' = 'count',
+  wanted?: Map<number, Set<string>>,
+): ChunkResult {
+  const scanner = new FlowLineScanner({
+    filter: new EgressFilter(config),
+    windowMinutes: 60,
+    fields: format,
+    mode,
+    wanted,
+  });
+  scanner.beginFile('test.log');
+  const buffer = Buffer.from(text, 'latin1');
+  scanner.scan(buffer, 0, buffer.length, 0);
+  return scanner.takeResult();
+}
+
+const countOf = (result: ChunkResult, window: number, src: string): number | undefined =>
+  result.counts.get(window)?.get(src);
+
+describe('FlowLineScanner on v2 default-format lines', () => {
+  it('counts REJECT/OK internal-to-external records per window and source, and nothing else', () => {
+    // Prepare
+    const lines = [
+      `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49152 443 6 3 180 ${T0 + 10} ${T0 + 60} REJECT OK`,
+      `2 123456789012 eni-0a1 10.0.1.5 198.51.100.7 49153 80 6 1 60 ${T0 + 3599} ${T0 + 3650} REJECT OK`,
+      `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49154 443 6 3 180 ${T0 + 3600} ${T0 + 3660} REJECT OK`, // next window
+      `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49155 443 6 9 900 ${T0 + 20} ${T0 + 80} ACCEPT OK`, // accepted
+      `2 123456789012 eni-0a1 10.0.1.5 10.0.2.8 49156 5432 6 1 60 ${T0 + 30} ${T0 + 90} REJECT OK`, // east-west
+      `2 123456789012 eni-0a1 203.0.113.50 10.0.1.5 40000 22 6 1 60 ${T0 + 40} ${T0 + 90} REJECT OK`, // inbound
+      `2 123456789012 eni-0a1 100.64.0.9 203.0.113.9 40000 443 6 1 60 ${T0 + 40} ${T0 + 90} REJECT OK`, // CGNAT: not internal by default here
+    ];
+    // Act
+    const result = scan(lines.join('\n'));
+    // Assess
+    expect(result.stats).toMatchObject({
+      linesRead: 7,
+      okRecords: 7,
+      rejectRecords: 6,
+      recordsCounted: 3,
+      malformedLines: 0,
+    });
+    expect(countOf(result, W0, '10.0.1.5')).toBe(2);
+    expect(countOf(result, W0 + HOUR, '10.0.1.5')).toBe(1);
+    expect([result.minWindow, result.maxWindow]).toEqual([W0, W0 + HOUR]);
+  });
+
+  it('never counts NODATA and SKIPDATA rows, and marks the windows a SKIPDATA row covers as incomplete', () => {
+    const result = scan(
+      [
+        `2 123456789012 eni-0a1 - - - - - - - ${T0 + 100} ${T0 + 700} - NODATA`,
+        `2 123456789012 eni-0a2 - - - - - - - ${T0 + 3500} ${T0 + 3700} - SKIPDATA`,
+      ].join('\n'),
+    );
+    expect(result.stats).toMatchObject({
+      noDataRecords: 1,
+      skipDataRecords: 1,
+      recordsCounted: 0,
+      malformedLines: 0,
+      okRecords: 0,
+    });
+    expect([...result.skipDataWindows].sort()).toEqual([W0, W0 + HOUR]);
+    expect(result.counts.size).toBe(0);
+  });
+
+  it('handles IPv6 sources and destinations with the configured IPv6 internal range', () => {
+    const result = scan(
+      [
+        `2 123456789012 eni-0a1 2600:1f18:4a3b:ab01::1a 2001:db8:1::5 49152 443 6 3 180 ${T0} ${T0 + 60} REJECT OK`,
+        `2 123456789012 eni-0a1 2600:1f18:4a3b:ab01::1a 2600:1f18:4a3b:ab02::7 49152 443 6 3 180 ${T0} ${T0 + 60} REJECT OK`,
+        `2 123456789012 eni-0a1 2001:db8:1::5 2600:1f18:4a3b:ab01::1a 49152 443 6 3 180 ${T0} ${T0 + 60} REJECT OK`,
+        `2 123456789012 eni-0a1 ::ffff:10.0.0.7 203.0.113.1 49152 443 6 3 180 ${T0} ${T0 + 60} REJECT OK`,
+      ].join('\n'),
+    );
+    expect(countOf(result, W0, '2600:1f18:4a3b:ab01::1a')).toBe(1);
+    // An IPv4-mapped IPv6 source is the IPv4 address: internal.
+    expect(countOf(result, W0, '::ffff:10.0.0.7')).toBe(1);
+    expect(result.stats.recordsCounted).toBe(2);
+  });
+
+  it('counts blank and malformed lines without failing, and keeps examples', () => {
+    const result = scan(
+      [
+        '',
+        '   ',
+        '\r',
+        'garbage',
+        `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49152 443 6 3 180 ${T0} ${T0 + 60} REJECT`, // a field short
+        `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49152 443 6 3 180 soon ${T0 + 60} REJECT OK`, // bad start
+        `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49152 443 6 3 180 ${T0} ${T0 + 60} DROP OK`, // bad action
+        `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49152 443 6 3 180 ${T0} ${T0 + 60} REJECT MAYBE`, // bad status
+        `2 123456789012 eni-0a1 eni-0a1 203.0.113.9 49152 443 6 3 180 ${T0} ${T0 + 60} REJECT OK`, // not an address
+        `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49152 443 6 3 180 ${T0} ${T0 + 60} REJECT OK`,
+      ].join('\n'),
+    );
+    expect(result.stats).toMatchObject({
+      linesRead: 10,
+      blankLines: 3,
+      malformedLines: 6,
+      recordsCounted: 1,
+    });
+    expect(result.examples.map((e) => e.reason)).toEqual([
+      '1 fields, the format has 14',
+      '13 fields, the format has 14',
+      'start is not a time in epoch seconds',
+      'action is not ACCEPT or REJECT',
+      'log-status is not OK, NODATA or SKIPDATA',
+    ]);
+  });
+
+  it('reads ACCEPT rows from their tail: their windows count, a bad start time is still malformed', () => {
+    const result = scan(
+      [
+        `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49152 443 6 3 180 ${T0 - 7200} ${T0 - 7100} ACCEPT OK\r`,
+        `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49152 443 6 3 180 ${T0 + 7300} ${T0 + 7400} ACCEPT OK`,
+        `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49152 443 6 3 180 later ${T0 + 7400} ACCEPT OK`,
+        `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49152 443 6 3 180 ${T0} ${T0 + 60} REJECT OK`,
+      ].join('\n'),
+    );
+    expect(result.stats).toMatchObject({ linesRead: 4, okRecords: 3, malformedLines: 1, recordsCounted: 1 });
+    expect([result.minWindow, result.maxWindow]).toEqual([W0 - 2 * HOUR, W0 + 2 * HOUR]);
+    expect(result.examples[0]?.reason).toBe('start is not a time in epoch seconds');
+  });
+
+  it('accepts CRLF line ends, tabs and repeated spaces', () => {
+    const result = scan(
+      [
+        `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49152 443 6 3 180 ${T0} ${T0 + 60} REJECT OK\r`,
+        `2\t123456789012  eni-0a1 10.0.1.5   203.0.113.9 49152 443 6 3 180 ${T0} ${T0 + 60} REJECT OK  `,
+      ].join('\n'),
+    );
+    expect(result.stats.malformedLines).toBe(0);
+    expect(countOf(result, W0, '10.0.1.5')).toBe(2);
+  });
+});
+
+describe('FlowLineScanner with custom formats and header lines', () => {
+  it('switches to the format of a header line (as AWS writes first in S3 files)', () => {
+    const result = scan(
+      [
+        'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status',
+        `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49152 443 6 3 180 ${T0} ${T0 + 60} REJECT OK`,
+        'start action srcaddr dstaddr log-status',
+        `${T0} REJECT 10.0.1.6 203.0.113.9 OK`,
+      ].join('\n'),
+    );
+    expect(result.stats).toMatchObject({ headerLines: 2, malformedLines: 0, recordsCounted: 2 });
+    expect(countOf(result, W0, '10.0.1.6')).toBe(1);
+  });
+
+  it('reads a v5 format with pkt-srcaddr, flow-direction and traffic-path, counting by srcaddr as the Lambda does', () => {
+    // Prepare: the format of the AWS docs' v5 example, and rows of its shapes.
+    const format = parseFlowLogFormat(
+      '${version} ${vpc-id} ${subnet-id} ${instance-id} ${interface-id} ${account-id} ${type} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${pkt-srcaddr} ${pkt-dstaddr} ${protocol} ${bytes} ${packets} ${start} ${end} ${action} ${tcp-flags} ${log-status} ${flow-direction} ${traffic-path}',
+    );
+    const rows = [
+      // An instance's egress to the internet, blocked: counted.
+      `5 vpc-0abc subnet-0abc i-0abc eni-0abc 123456789012 IPv4 10.0.0.220 203.0.113.5 49152 443 10.0.0.220 203.0.113.5 6 120 2 ${T0} ${T0 + 60} REJECT 2 OK egress 8`,
+      // Ingress from the internet (traffic-path is only for egress): not counted.
+      `5 vpc-0abc subnet-0abc i-0abc eni-0abc 123456789012 IPv4 203.0.113.5 10.0.0.220 443 49152 203.0.113.5 10.0.0.220 6 120 2 ${T0} ${T0 + 60} REJECT 2 OK ingress -`,
+      // A NAT gateway's interface: srcaddr is the gateway, pkt-srcaddr the instance behind it; no instance id.
+      `5 vpc-0abc subnet-0pub - eni-0nat 123456789012 IPv4 10.0.1.5 198.51.100.9 61000 443 10.0.0.220 198.51.100.9 6 60 1 ${T0} ${T0 + 60} REJECT 2 OK egress 8`,
+      // No data in the interval.
+      `5 vpc-0abc subnet-0abc i-0abc eni-0abc 123456789012 - - - - - - - - - - ${T0} ${T0 + 600} - - NODATA - -`,
+    ];
+    // Act
+    const result = scan(rows.join('\n'), format);
+    // Assess
+    expect(result.stats).toMatchObject({ malformedLines: 0, recordsCounted: 2, noDataRecords: 1 });
+    expect(countOf(result, W0, '10.0.0.220')).toBe(1);
+    expect(countOf(result, W0, '10.0.1.5')).toBe(1);
+  });
+
+  it('reads a v3 custom format without log-status (every row is data)', () => {
+    const format = parseFlowLogFormat(
+      '${vpc-id} ${subnet-id} ${instance-id} ${interface-id} ${srcaddr} ${dstaddr} ${pkt-srcaddr} ${pkt-dstaddr} ${start} ${action}',
+    );
+    const result = scan(
+      `vpc-1 subnet-1 i-1 eni-1 192.168.3.4 203.0.113.9 192.168.3.4 203.0.113.9 ${T0} REJECT\n`,
+      format,
+    );
+    expect(countOf(result, W0, '192.168.3.4')).toBe(1);
+  });
+
+  it('reports a v2 file read with the wrong --format as malformed, not as silence', () => {
+    const format = parseFlowLogFormat(
+      'version srcaddr dstaddr srcport dstport protocol packets bytes account-id interface-id start end action log-status',
+    );
+    const result = scan(
+      `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49152 443 6 3 180 ${T0} ${T0 + 60} REJECT OK\n`,
+      format,
+    );
+    expect(result.stats.malformedLines).toBe(1);
+    expect(result.examples[0]?.reason).toBe('srcaddr or dstaddr is not an IP address');
+  });
+
+  it('keeps destination tallies only for the wanted (window, source) pairs in details mode', () => {
+    const text = [
+      `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49152 443 6 3 180 ${T0} ${T0 + 60} REJECT OK`,
+      `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49153 443 6 3 180 ${T0} ${T0 + 60} REJECT OK`,
+      `2 123456789012 eni-0a2 10.0.1.5 2001:db8::1 49153 53 17 3 180 ${T0} ${T0 + 60} REJECT OK`,
+      `2 123456789012 eni-0a9 10.0.1.9 203.0.113.9 49153 443 6 3 180 ${T0} ${T0 + 60} REJECT OK`,
+      `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49153 443 6 3 180 ${T0 + 3600} ${T0 + 3660} REJECT OK`,
+    ].join('\n');
+    const result = scan(text, DEFAULT_FLOW_LOG_FORMAT, 'details', new Map([[W0, new Set(['10.0.1.5'])]]));
+    expect([...result.details.keys()]).toEqual([`${W0} 10.0.1.5`]);
+    const pair = result.details.get(`${W0} 10.0.1.5`);
+    expect(Object.fromEntries(pair?.destinations ?? [])).toEqual({
+      '203.0.113.9 443 6': 2,
+      '2001:db8::1 53 17': 1,
+    });
+    expect([...(pair?.interfaceIds ?? [])].sort()).toEqual(['eni-0a1', 'eni-0a2']);
+  });
+});
+
+describe('file reading', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(join(tmpdir(), 'scanner-test-'));
+  });
+  afterAll(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  const line = (i: number): string =>
+    `2 123456789012 eni-0a${i % 3} 10.0.${i % 4}.${i % 7} 203.0.113.${i % 11} ${40000 + i} 443 6 1 60 ${T0 + ((i * 7919) % 36000)} ${T0 + 36000} REJECT OK`;
+
+  async function scanFiles(
+    paths: string[],
+    parts: number,
+    splitBytes: number,
+  ): Promise<{ counts: Record<string, number>; lines: number }> {
+    const chunks = await planChunks(await expandInputs(paths), parts, splitBytes);
+    const scanner = new FlowLineScanner({
+      filter: new EgressFilter(config),
+      windowMinutes: 60,
+      fields: DEFAULT_FLOW_LOG_FORMAT,
+      mode: 'count',
+    });
+    const counts: Record<string, number> = {};
+    let lines = 0;
+    for (const chunk of chunks) {
+      await scanChunk(chunk, scanner);
+      const result = scanner.takeResult();
+      lines += result.stats.linesRead;
+      for (const [w, perSource] of result.counts)
+        for (const [s, n] of perSource) counts[`${w} ${s}`] = (counts[`${w} ${s}`] ?? 0) + n;
+    }
+    return { counts, lines };
+  }
+
+  it('gives the same counts whole, split into byte ranges at any points, and gzipped', async () => {
+    // Prepare
+    const text = `${Array.from({ length: 3000 }, (_, i) => line(i)).join('\n')}\n`;
+    const plain = join(dir, 'flows.log');
+    await fs.writeFile(plain, text);
+    await fs.writeFile(join(dir, 'flows.log.gz'), gzipSync(text));
+    const whole = await scanFiles([plain], 1, Infinity);
+    const gz = await scanFiles([join(dir, 'flows.log.gz')], 1, Infinity);
+    // Assess
+    expect(whole.lines).toBe(3000);
+    expect(gz).toEqual(whole);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 2, max: 6 }),
+        fc.integer({ min: 100, max: 60_000 }),
+        async (parts, split) => {
+          const ranged = await scanFiles([plain], parts, split);
+          expect(ranged).toEqual(whole);
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+
+  it('honours a header line in later byte ranges of a split file', async () => {
+    const header = 'srcaddr dstaddr start action log-status';
+    const rows = Array.from({ length: 2000 }, (_, i) => `10.0.0.${i % 5} 203.0.113.1 ${T0 + i} REJECT OK`);
+    const path = join(dir, 'custom.log');
+    await fs.writeFile(path, `${header}\n${rows.join('\n')}\n`);
+    const ranged = await scanFiles([path], 4, 4000);
+    expect(Object.values(ranged.counts).reduce((a, b) => a + b, 0)).toBe(2000);
+  });
+
+  it('reads a last line without a newline and directories recursively, skipping hidden files', async () => {
+    const nested = join(dir, 'tree', 'a', 'b');
+    await fs.mkdir(nested, { recursive: true });
+    await fs.writeFile(join(nested, 'x.log'), line(1));
+    await fs.writeFile(join(dir, 'tree', '.hidden.log'), 'not flow logs\n');
+    const files = await expandInputs([join(dir, 'tree')]);
+    expect(files.map((f) => f.path)).toEqual([join(nested, 'x.log')]);
+    expect((await scanFiles([join(dir, 'tree')], 1, Infinity)).lines).toBe(1);
+  });
+
+  it('names a missing input', async () => {
+    await expect(expandInputs([join(dir, 'nope.log')])).rejects.toThrow(
+      `cannot read input "${join(dir, 'nope.log')}": no such file or directory`,
+    );
+  });
+});

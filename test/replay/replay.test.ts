@@ -1,0 +1,336 @@
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  resolveDetectorConfig,
+  resolveDetectorConfigJson,
+  seededRandom,
+  type Alert,
+} from '../../lambda/core';
+import { MemoryBaselineStore } from '../../lambda/replay/memory-store';
+import { runReplay, type ReplayResult } from '../../lambda/replay/replay';
+import { generateSample, sampleTruth } from '../../scripts/flow-log-sample';
+
+const ROOT = join(__dirname, '..', '..');
+const SAMPLE = join(ROOT, 'samples', 'vpc-flow-logs.log.gz');
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+let dir: string;
+beforeAll(async () => {
+  dir = await fs.mkdtemp(join(tmpdir(), 'replay-test-'));
+});
+afterAll(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+const sampleConfig = async () =>
+  resolveDetectorConfigJson(
+    await fs.readFile(join(ROOT, 'samples', 'detector-config.json'), 'utf8'),
+    'samples/detector-config.json',
+  );
+const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
+
+describe('golden: the bundled sample under the recommended preset', () => {
+  let result: ReplayResult;
+  const truth = sampleTruth();
+  beforeAll(async () => {
+    result = await runReplay({ inputs: [SAMPLE], config: await sampleConfig(), collectSeries: true });
+  });
+
+  it('finds the exfiltration spike, with its many destinations', () => {
+    const alerts = result.alerts.filter((a) => a.windowStart === iso(truth.exfiltration.windowStart));
+    expect(alerts).toHaveLength(1);
+    const [alert] = alerts as [Alert];
+    expect(alert).toMatchObject({ kind: 'spike', severity: 'high', srcIp: truth.exfiltration.srcIp });
+    expect(alert.blockedCount).toBeGreaterThan(truth.exfiltration.extraRecords);
+    // 230 injected targets drawn from 762 documentation addresses, plus the host's usual few.
+    expect(alert.uniqueDestinations).toBeGreaterThan(150);
+    expect(alert.details?.topDestinations).toHaveLength(10);
+    expect(alert.details?.totalDestinations).toBeGreaterThan(alert.uniqueDestinations ?? 0);
+    expect(alert.details?.interfaceIds).toEqual([
+      truth.hosts.find((h) => h.ip === truth.exfiltration.srcIp)?.interfaceId,
+    ]);
+    expect(alert.tailProbability).toBeLessThan(1e-20);
+  });
+
+  it('turns the policy rollout into one mass-spike alert, not one per host', () => {
+    const alerts = result.alerts.filter((a) => a.windowStart === iso(truth.rollout.windowStart));
+    expect(alerts.map((a) => a.kind)).toEqual(['mass-spike']);
+    const members = alerts[0]?.srcIps ?? [];
+    const rolledOut = new Set(truth.rollout.srcIps);
+    expect(members.every((ip) => rolledOut.has(ip))).toBe(true);
+    expect(members.length).toBeGreaterThanOrEqual(0.8 * rolledOut.size);
+    expect(alerts[0]?.details?.topDestinations[0]).toMatchObject({
+      address: truth.rollout.blockedDestination,
+      port: 443,
+      protocol: 6,
+    });
+    // Members are in their cooldown afterwards: the rollout's next hour raises nothing per host.
+    expect(result.alerts.filter((a) => a.windowStart === iso(truth.rollout.windowStart + HOUR))).toEqual([]);
+  });
+
+  it('raises a new-source alert for the host that appears with a burst', () => {
+    const alert = result.alerts.find((a) => a.kind === 'new-source');
+    expect(alert).toMatchObject({
+      srcIp: truth.newHost.srcIp,
+      windowStart: iso(truth.newHost.windowStart),
+      blockedCount: truth.newHost.records,
+      severity: 'low',
+    });
+    expect(result.alerts.filter((a) => a.kind === 'new-source')).toHaveLength(1);
+  });
+
+  it('stays within the false-alert budget everywhere else', () => {
+    const injected = new Set(
+      [truth.exfiltration.windowStart, truth.rollout.windowStart, truth.newHost.windowStart].map(iso),
+    );
+    const others = result.alerts.filter((a) => !injected.has(a.windowStart));
+    // The background is negative-binomial noise, which the recommended preset budgets at
+    // falseAlertBudgetPerDay (1) false alerts a day for the whole fleet: about 0.6/day is
+    // expected at this fleet size (DESIGN.md). Allow the budget over the detection days.
+    const detectionDays = (truth.endMs - truth.startMs) / DAY - 1;
+    expect(others.length).toBeLessThanOrEqual(detectionDays);
+    expect(others.every((a) => a.kind === 'spike' && a.severity === 'medium')).toBe(true);
+  });
+
+  it('summarises the input: records, NODATA, the SKIPDATA window, nothing malformed', () => {
+    expect(result.summary).toMatchObject({
+      kind: 'summary',
+      windows: 21 * 24,
+      detectedWindows: 21 * 24,
+      malformedLines: 0,
+      headerLines: 1,
+      skipDataRecords: 3,
+      incompleteWindows: 1,
+      firstWindow: iso(truth.startMs),
+      lastWindow: iso(truth.endMs - HOUR),
+      alerts: result.alerts.length,
+    });
+    expect(result.summary.noDataRecords).toBeGreaterThan(1000);
+    expect(result.summary.sources).toBe(truth.hosts.length + 1);
+  });
+
+  it('keeps series for the report: counts and the baseline band of each alerted source', () => {
+    const series = result.series?.sources.find((s) => s.srcIp === truth.exfiltration.srcIp);
+    const index = result.series?.windows.indexOf(truth.exfiltration.windowStart) ?? -1;
+    expect(index).toBeGreaterThan(0);
+    expect(series?.counts[index]).toBe(
+      result.alerts.find((a) => a.srcIp === truth.exfiltration.srcIp && a.kind === 'spike')?.blockedCount,
+    );
+    expect(series?.mean[index]).toBeGreaterThan(0);
+    expect(series?.counts).toHaveLength(21 * 24);
+  });
+});
+
+/** Flow log lines for `count` blocked records from `src` in the window starting at `windowMs`. */
+function blocked(src: string, windowMs: number, count: number, dst = '203.0.113.9'): string[] {
+  const start = Math.floor(windowMs / 1000);
+  return Array.from(
+    { length: count },
+    (_, i) =>
+      `2 123456789012 eni-0abc ${src} ${dst} ${40000 + i} 443 6 1 60 ${start + i} ${start + i + 30} REJECT OK`,
+  );
+}
+
+describe('splunk-escu replay', () => {
+  it('reproduces the ESCU arithmetic on a seeded baseline', async () => {
+    // Prepare: a stored baseline (mean 10, sd 2, 30 points) and a window with 25 records.
+    const config = resolveDetectorConfig({ preset: 'splunk-escu' });
+    const w = Date.UTC(2026, 9, 5, 12);
+    const store = MemoryBaselineStore.fromJson(
+      JSON.stringify({
+        version: 1,
+        preset: 'splunk-escu',
+        windowMinutes: 60,
+        clock: 30,
+        watermark: iso(w - HOUR),
+        baselines: {
+          '10.0.0.5': {
+            mean: 10,
+            variance: 4,
+            dataPoints: 30,
+            lastWindow: iso(w - HOUR),
+            clockAtLastFold: 30,
+          },
+        },
+      }),
+      'seed.json',
+      config,
+    );
+    const path = join(dir, 'escu.log');
+    await fs.writeFile(path, [...blocked('10.0.0.5', w, 25), ...blocked('10.0.0.6', w, 8)].join('\n'));
+    // Act
+    const result = await runReplay({ inputs: [path], config, store });
+    // Assess: the SPL by hand, N = 720.
+    const mean = 10 + (25 - 10) / 720;
+    const variance = (4 * 719 + (25 - mean) * (25 - 10)) / 720;
+    const sd = Math.sqrt(variance);
+    expect(25 > mean + 3 * sd).toBe(true);
+    expect(result.alerts).toHaveLength(1);
+    expect(result.alerts[0]).toMatchObject({
+      kind: 'spike',
+      srcIp: '10.0.0.5',
+      blockedCount: 25,
+      severity: 'high',
+      uniqueDestinations: 1,
+    });
+    expect(result.alerts[0]?.baseline?.mean).toBeCloseTo(mean, 4);
+    expect(result.alerts[0]?.baseline?.sd).toBeCloseTo(sd, 4);
+    expect(result.alerts[0]?.baseline?.dataPoints).toBe(31);
+    expect(result.alerts[0]?.zScore).toBeCloseTo((25 - mean) / sd, 3);
+    const saved = result.store.baselines.get('10.0.0.5');
+    expect(saved?.mean).toBeCloseTo(mean, 12);
+    expect(saved?.variance).toBeCloseTo(variance, 12);
+    expect(saved?.dataPoints).toBe(31);
+    // ESCU never initialises a new source; this implementation does, without alerting.
+    expect(result.store.baselines.get('10.0.0.6')).toMatchObject({ mean: 8, variance: 0, dataPoints: 1 });
+  });
+
+  it('bootstraps from the first days (mean and sample sd over active windows), then detects', async () => {
+    const config = resolveDetectorConfig({ preset: 'splunk-escu' });
+    const day0 = Date.UTC(2026, 9, 1);
+    const history = [4, 6, 5, 5, 7, 3, 5, 5];
+    const lines = history.flatMap((n, hour) => blocked('10.0.0.7', day0 + hour * HOUR, n));
+    lines.push(...blocked('10.0.0.7', day0 + 5 * HOUR + DAY, 40));
+    const path = join(dir, 'bootstrap.log');
+    await fs.writeFile(path, lines.join('\n'));
+    const result = await runReplay({ inputs: [path], config, bootstrapDays: 1 });
+    expect(result.summary).toMatchObject({ bootstrapWindows: 24, detectedWindows: 6, windows: 30 });
+    expect(result.alerts.map((a) => [a.srcIp, a.windowStart])).toEqual([
+      ['10.0.0.7', iso(day0 + DAY + 5 * HOUR)],
+    ]);
+    const mean = history.reduce((a, b) => a + b, 0) / history.length;
+    const sampleVariance = history.reduce((a, b) => a + (b - mean) ** 2, 0) / (history.length - 1);
+    const mean2 = mean + (40 - mean) / 720;
+    expect(result.alerts[0]?.baseline?.mean).toBeCloseTo(mean2, 4);
+    expect(result.alerts[0]?.baseline?.sd).toBeCloseTo(
+      Math.sqrt((sampleVariance * 719 + (40 - mean2) * (40 - mean)) / 720),
+      4,
+    );
+  });
+});
+
+describe('replay order and state', () => {
+  async function sampleLines(options: Parameters<typeof generateSample>[0]): Promise<string[]> {
+    return [...generateSample(options)]
+      .join('')
+      .split('\n')
+      .filter((l) => l.length > 0);
+  }
+  const comparable = (alerts: readonly Alert[]) => JSON.parse(JSON.stringify(alerts)) as unknown;
+
+  it('gives the same alerts and baselines whatever order and files the records come in', async () => {
+    // Prepare: a short sample, then the same lines shuffled across three files (one gzipped is not needed here).
+    const config = resolveDetectorConfig({});
+    const lines = await sampleLines({ days: 4, hosts: 20, seed: 7 });
+    const ordered = join(dir, 'ordered.log');
+    await fs.writeFile(ordered, `${lines.join('\n')}\n`);
+    const random = seededRandom(99);
+    const shuffled = lines
+      .slice(1)
+      .map((l) => [random(), l] as const)
+      .sort((a, b) => a[0] - b[0])
+      .map(([, l]) => l);
+    const shuffledDir = join(dir, 'shuffled');
+    await fs.mkdir(shuffledDir);
+    const third = Math.ceil(shuffled.length / 3);
+    for (let i = 0; i < 3; i += 1)
+      await fs.writeFile(
+        join(shuffledDir, `part-${i}.log`),
+        shuffled.slice(i * third, (i + 1) * third).join('\n'),
+      );
+    // Act
+    const a = await runReplay({ inputs: [ordered], config });
+    const b = await runReplay({ inputs: [shuffledDir], config });
+    // Assess
+    expect(a.alerts.length).toBeGreaterThan(0);
+    expect(comparable(b.alerts)).toEqual(comparable(a.alerts));
+    expect(b.store.toJSON(config)).toEqual(a.store.toJSON(config));
+    expect(b.summary.recordsCounted).toBe(a.summary.recordsCounted);
+  });
+
+  it('continues from a saved state as if the input had been replayed in one go', async () => {
+    // Prepare: a 6-day sample, and the same split at day 3 into two files.
+    const config = resolveDetectorConfig({});
+    const options = { days: 6, hosts: 25, seed: 11 };
+    const lines = await sampleLines(options);
+    const split = Math.floor((sampleTruth(options).startMs + 3 * DAY) / 1000);
+    const before: string[] = [];
+    const after: string[] = [];
+    for (const l of lines) {
+      const start = Number(l.split(' ')[10]);
+      (Number.isFinite(start) && start >= split ? after : before).push(l);
+    }
+    await fs.writeFile(join(dir, 'all.log'), lines.join('\n'));
+    await fs.writeFile(join(dir, 'before.log'), before.join('\n'));
+    await fs.writeFile(join(dir, 'after.log'), after.join('\n'));
+    const statePath = join(dir, 'state', 'baselines.json');
+    // Act
+    const whole = await runReplay({ inputs: [join(dir, 'all.log')], config });
+    const first = await runReplay({
+      inputs: [join(dir, 'before.log')],
+      config,
+      store: await MemoryBaselineStore.load(statePath, config),
+    });
+    await first.store.save(statePath, config);
+    const second = await runReplay({
+      inputs: [join(dir, 'after.log')],
+      config,
+      store: await MemoryBaselineStore.load(statePath, config),
+    });
+    await second.store.save(statePath, config);
+    const again = await runReplay({
+      inputs: [join(dir, 'after.log')],
+      config,
+      store: await MemoryBaselineStore.load(statePath, config),
+    });
+    // Assess
+    expect(whole.alerts.length).toBeGreaterThan(0);
+    expect(comparable([...first.alerts, ...second.alerts])).toEqual(comparable(whole.alerts));
+    expect(second.store.toJSON(config)).toEqual(whole.store.toJSON(config));
+    expect(again.alerts).toEqual([]);
+    expect(again.summary).toMatchObject({ windowsSkipped: 3 * 24, detectedWindows: 0 });
+  });
+
+  it('gives the same alert details from the count pass and from a details pass over the alerted stretches', async () => {
+    const config = resolveDetectorConfig({});
+    const path = join(dir, 'details.log');
+    await fs.writeFile(path, (await sampleLines({ days: 4, hosts: 20, seed: 3 })).join('\n'));
+    const tallied = await runReplay({ inputs: [path], config });
+    const reread = await runReplay({ inputs: [path], config, detailsBudget: 0 });
+    expect(tallied.alerts.length).toBeGreaterThan(0);
+    expect(tallied.alerts.every((a) => a.details !== undefined)).toBe(true);
+    expect(comparable(reread.alerts)).toEqual(comparable(tallied.alerts));
+    // The details pass re-read only part of the input.
+    expect(reread.summary.timings.detailsMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('rejects a state file that is invalid or from another preset, naming the problem', () => {
+    const config = resolveDetectorConfig({});
+    const valid = {
+      version: 1,
+      preset: 'recommended',
+      windowMinutes: 60,
+      clock: 0,
+      watermark: null,
+      baselines: {},
+    };
+    expect(() => MemoryBaselineStore.fromJson('{', 's.json', config)).toThrow(
+      'state file "s.json": not valid JSON',
+    );
+    expect(() =>
+      MemoryBaselineStore.fromJson(JSON.stringify({ ...valid, clock: -1 }), 's.json', config),
+    ).toThrow('"s.json".clock');
+    expect(() =>
+      MemoryBaselineStore.fromJson(
+        JSON.stringify({ ...valid, baselines: { '10.0.0.1': { mean: 'x' } } }),
+        's.json',
+        config,
+      ),
+    ).toThrow('"s.json".baselines.10.0.0.1.mean');
+    expect(() =>
+      MemoryBaselineStore.fromJson(JSON.stringify({ ...valid, preset: 'splunk-escu' }), 's.json', config),
+    ).toThrow('built with preset splunk-escu and 60-minute windows, this run uses recommended');
+  });
+});
