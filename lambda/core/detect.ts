@@ -142,7 +142,8 @@ export interface EvaluateOptions {
 
 export const alertIdFor = (windowStart: number, subject: string): string => `${isoTime(windowStart)}/${subject}`;
 
-const round = (value: number, digits = 4): number => Number(value.toFixed(digits));
+// Math.round rather than toFixed: this runs for every source of every window.
+const round = (value: number): number => Math.round(value * 1e4) / 1e4;
 const finiteOrNull = (value: number): number | null => (Number.isFinite(value) ? round(value) : null);
 
 interface Candidate {
@@ -201,7 +202,12 @@ export function evaluateWindow(input: WindowInput, config: DetectorConfig, optio
       variance: compared.variance,
       dataPoints: compared.dataPoints,
       zScore,
-      tailProbability: escu ? undefined : upperTailProbability(x, compared.mean, compared.variance, config.meanFloor),
+      // Only a mature source above its mean can spike: a count at or below the mean is never
+      // unusual, whatever a heavy-tailed model says, and skipping the tail keeps replay fast.
+      tailProbability:
+        escu || !mature || !(x > compared.mean)
+          ? undefined
+          : upperTailProbability(x, compared.mean, compared.variance, config.meanFloor),
       mature,
     });
   }

@@ -251,6 +251,16 @@ describe('comparison, cap and severities', () => {
     expect(severity(40)).toBe('high');
   });
 
+  it('never calls a count at or below the mean a spike, however heavy-tailed the model', () => {
+    // mean 10, sd 10,000: a negative binomial this over-dispersed puts P(X >= 10) near 1e-5,
+    // below the 1/24 threshold of a lone source; a count at the mean is still not unusual.
+    const wild = storedBaseline({ mean: 10, variance: 1e8, dataPoints: 720 });
+    const atMean = evaluateWindow(windowInput({ a: 10 }, { a: wild }), config);
+    expect(atMean.decisions[0]).toMatchObject({ outcome: 'normal', zScore: 0 });
+    expect(atMean.decisions[0]?.tailProbability).toBeUndefined();
+    expect(atMean.alerts).toEqual([]);
+  });
+
   it('needs minBlockedCount records and minDataPoints of history', () => {
     // mean 0.5 var 0.5: P(X >= 9) is about 1e-9, far below the threshold, but 9 < 10.
     const quiet = storedBaseline({ mean: 0.5, variance: 0.5, dataPoints: 100 });
