@@ -226,9 +226,11 @@ export function evaluateWindow(input: WindowInput, config: DetectorConfig, optio
       const effectiveSamples = Math.min(c.before.dataPoints, config.baselineWindow);
       c.tailProbability = estimationAdjustedTail(c.tailProbability, c.mean, c.variance, config.meanFloor, effectiveSamples);
     }
-    const isSpike = escu
+    const beyondThreshold = escu
       ? c.mature && c.x > c.mean + config.deviationThreshold * c.sd
-      : c.mature && c.x >= config.minBlockedCount && (c.tailProbability ?? 1) < (threshold ?? 0);
+      : c.mature && (c.tailProbability ?? 1) < (threshold ?? 0);
+    // minBlockedCount is 0 in the splunk-escu bundle; a user who sets it gets it in either preset.
+    const isSpike = beyondThreshold && c.x >= config.minBlockedCount;
     let outcome: Outcome;
     if (isSpike) {
       spikes.push(c);
@@ -241,7 +243,7 @@ export function evaluateWindow(input: WindowInput, config: DetectorConfig, optio
       }
     } else if (!c.mature) {
       outcome = 'warming-up';
-    } else if (!escu && c.x < config.minBlockedCount && (c.tailProbability ?? 1) < (threshold ?? 0)) {
+    } else if (beyondThreshold) {
       outcome = 'below-minimum';
     } else {
       outcome = 'normal';
@@ -257,8 +259,8 @@ export function evaluateWindow(input: WindowInput, config: DetectorConfig, optio
     updated.set(c.srcIp, nextBaseline(c, isSpike, input, clockAfter, config));
   }
 
+  // massSpikeMinSources is 0 (off) in the splunk-escu bundle; explicit values win in either preset.
   const massSpike =
-    !escu &&
     !options.learnOnly &&
     config.massSpikeMinSources > 0 &&
     alerting.length > 0 &&

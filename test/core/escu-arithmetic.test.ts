@@ -13,6 +13,7 @@
 import { bootstrapBaselines } from '../../lambda/core/bootstrap';
 import { evaluateWindow } from '../../lambda/core/detect';
 import { escuBaselineFromHistory } from '../../lambda/core/baseline';
+import { resolveDetectorConfig } from '../../lambda/core/config';
 import { HOUR, T0, escuConfig, storedBaseline, windowInput } from './engine-fixtures';
 
 interface EscuVector {
@@ -211,5 +212,35 @@ describe('splunk-escu bootstrap (the support search)', () => {
     expect(() => escuBaselineFromHistory([], T0, 0)).toThrow(RangeError);
     const backwards = [...history([{ a: 1 }, { a: 2 }])].reverse();
     expect(() => bootstrapBaselines(backwards, config)).toThrow('increasing window order');
+  });
+});
+
+describe('splunk-escu with explicit keys (explicit values win over the preset bundle)', () => {
+  const flat = { mean: 10, variance: 4, dataPoints: 100, lastWindow: 0, clockAtLastFold: 1 };
+  const sources = Array.from({ length: 10 }, (_, i) => `10.0.0.${i + 1}`);
+  const input = {
+    windowStart: 10 * HOUR,
+    counts: new Map(sources.map((s) => [s, 200])),
+    complete: true,
+    baselines: new Map(sources.map((s) => [s, flat])),
+    clock: 1,
+  };
+
+  it('alerts per source with the bundle defaults (no grouping, no minimum)', () => {
+    const result = evaluateWindow(input, resolveDetectorConfig({ preset: 'splunk-escu' }));
+    expect(result.alerts.map((a) => a.kind)).toEqual(Array(10).fill('spike'));
+  });
+
+  it('groups into one mass-spike when massSpikeMinSources is set', () => {
+    const result = evaluateWindow(input, resolveDetectorConfig({ preset: 'splunk-escu', massSpikeMinSources: 2 }));
+    expect(result.alerts).toHaveLength(1);
+    expect(result.alerts[0]).toMatchObject({ kind: 'mass-spike', blockedCount: 2000 });
+    expect(result.alerts[0]?.srcIps).toHaveLength(10);
+  });
+
+  it('holds back spikes under minBlockedCount when it is set', () => {
+    const result = evaluateWindow(input, resolveDetectorConfig({ preset: 'splunk-escu', minBlockedCount: 1000 }));
+    expect(result.alerts).toEqual([]);
+    expect(result.decisions.map((d) => d.outcome)).toEqual(Array(10).fill('below-minimum'));
   });
 });
