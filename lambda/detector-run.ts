@@ -305,8 +305,11 @@ async function detectWindow(
 
   let alerts: Alert[];
   let toPublish: PendingAlert[];
+  let toWrite: Alert[];
   let baselines = result.updatedBaselines;
-  if (decided.length > 0) {
+  // Items written before `windowAlertCount` was kept count as a complete set (the old contract).
+  const decidedComplete = decided.every((d) => (d.windowAlertCount ?? decided.length) <= decided.length);
+  if (decided.length > 0 && decidedComplete) {
     deps.logger.warn('window was decided by an earlier attempt: reusing its alerts', {
       alertIds: decided.map((d) => d.alert.alertId),
     });
@@ -314,12 +317,32 @@ async function detectWindow(
     toPublish = decided
       .filter((d) => d.status === 'pending')
       .map(({ alert, attempts }) => ({ alert, attempts }));
+    toWrite = [];
     baselines = alignAlertState(baselines, before, alerts, counts.counts, window.start);
   } else {
+    // A crash between outbox batches leaves part of the window's alerts: the decisions above are
+    // the same (same counts, baselines rewound by `prev`), so only the missing alertIds are written
+    // and published; those already there keep their status and are not published twice.
+    const present = new Set(decided.map((d) => d.alert.alertId));
+    if (decided.length > 0) {
+      deps.logger.warn('window was partly written by an earlier attempt: adding the missing alerts', {
+        present: decided.length,
+        expected: decided[0]?.windowAlertCount,
+        decided: result.alerts.length,
+      });
+    }
+    const missing = result.alerts.filter((alert) => !present.has(alert.alertId));
     // The outbox item must fit DynamoDB's 400 KB: a mass spike over thousands of sources is cut
     // here, once, so what is stored, published and republished is the same alert.
-    alerts = (await withDetails(deps, result.alerts, window, queryDeadline)).map((alert) => fitAlert(alert));
-    toPublish = alerts.map((alert) => ({ alert, attempts: 0 }));
+    toWrite = (await withDetails(deps, missing, window, queryDeadline)).map((alert) => fitAlert(alert));
+    alerts = [...decided.map((d) => d.alert), ...toWrite];
+    toPublish = [
+      ...decided.filter((d) => d.status === 'pending').map(({ alert, attempts }) => ({ alert, attempts })),
+      ...toWrite.map((alert) => ({ alert, attempts: 0 })),
+    ];
+    if (decided.length > 0) {
+      baselines = alignAlertState(baselines, before, alerts, counts.counts, window.start);
+    }
   }
   summary.alertsDecided += alerts.length;
 
@@ -328,7 +351,8 @@ async function detectWindow(
     clockBefore,
     clockAfter: result.clockAfter,
     baselines,
-    alerts: decided.length > 0 ? [] : alerts,
+    alerts: toWrite,
+    windowAlertCount: alerts.length,
     previous: before,
   });
   deps.logger.info('window committed', {

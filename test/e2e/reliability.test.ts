@@ -15,6 +15,7 @@ import {
   InjectedCrash,
   WRITE_OPERATIONS,
   blocked,
+  history,
   newDetector,
   numberAttr,
   runDeps,
@@ -287,6 +288,67 @@ describe('crashes', () => {
     expect(spikersFoldedBeforeCrash.length).toBeGreaterThan(0); // the retry must see these as they were before W
     expect(retry).toMatchObject({ spikes: 20, alertsDecided: 1, alertsPublished: 1, pendingRepublished: 1 });
     expect(publishedIds()).toEqual(['2026-11-27T09:00:00Z/mass-spike']);
+    expect(await baselines(crashed)).toEqual(expected);
+  });
+
+  it('between the outbox batches (splunk-escu, 30 alerts): the retry publishes every alert exactly once', async () => {
+    // Prepare: 30 sources spike in W, so the window's outbox takes two BatchWriteItem calls (25 + 5).
+    const config = { detectorConfig: { preset: 'splunk-escu' } };
+    const spikers = Array.from({ length: 30 }, (_, i) => `10.3.${i}.7`);
+    const seed = (detector: Detector) => {
+      endpoints.logs.seed(detector.logGroup, [
+        ...history(W, 6, [...spikers, ...QUIET.slice(0, 10)]),
+        ...spikers.flatMap((s) => blocked(W, s, 200)),
+        ...QUIET.slice(0, 10).flatMap((s) => blocked(W, s, 3)),
+      ]);
+      detector.clock.set('2026-11-27T09:12:00Z');
+    };
+    const reference = await newDetector(endpoints, config);
+    const crashed = await newDetector(endpoints, config);
+    seed(reference);
+    seed(crashed);
+    await reference.invoke({ mode: 'bootstrap', days: 1 });
+    await crashed.invoke({ mode: 'bootstrap', days: 1 });
+    reference.clock.set(RUN_AT);
+    crashed.clock.set(RUN_AT);
+    const expectedRun = await reference.invoke({});
+    const expectedIds = publishedIds().sort();
+    const expected = await baselines(reference);
+    endpoints.sns.reset();
+    let batchWrites = 0;
+    const client = crashed.runtime.clients.dynamodb;
+    const dying = {
+      send: ((command: Parameters<DynamoDBClient['send']>[0]) => {
+        if (command instanceof BatchWriteItemCommand && (batchWrites += 1) === 2)
+          throw new InjectedCrash('before the second outbox batch');
+        return client.send(command);
+      }) as DynamoDBClient['send'],
+    };
+
+    // Act
+    await expect(runDetector(runDeps(crashed, { dynamoClient: dying }), {})).rejects.toThrow(InjectedCrash);
+    const outboxAfterCrash = [...(await crashed.items()).keys()].filter((k) => k.startsWith('OUTBOX|'));
+    const retry = await crashed.invoke({});
+    const next = await crashed.invoke({});
+
+    // Assess
+    expect(expectedRun).toMatchObject({ alertsDecided: 30, alertsPublished: 30 });
+    expect(expectedIds).toHaveLength(30);
+    expect(outboxAfterCrash).toHaveLength(25);
+    expect(retry).toMatchObject({
+      windows: ['2026-11-27T09:00:00Z'],
+      pendingRepublished: 25,
+      alertsDecided: 30,
+    });
+    expect(retry.alertsPublished).toBe(30);
+    expect(next).toMatchObject({ windows: [], alertsPublished: 0 });
+    const ids = publishedIds();
+    expect(new Set(ids).size).toBe(ids.length); // nothing published twice
+    expect(ids.sort()).toEqual(expectedIds);
+    const items = await crashed.items();
+    const outbox = [...items].filter(([k]) => k.startsWith('OUTBOX|'));
+    expect(outbox).toHaveLength(30);
+    expect(outbox.every(([, item]) => item.status?.S === 'sent')).toBe(true);
     expect(await baselines(crashed)).toEqual(expected);
   });
 });
