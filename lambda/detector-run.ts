@@ -106,12 +106,20 @@ export class AlertsNotPublishedError extends Error {
 }
 
 export class DryRunWindowError extends Error {
+  /**
+   * `reason` 'open': the window has not closed (`boundary` is the latest closed window);
+   * 'committed': the window is at or before the watermark (`boundary`), whose baselines have
+   * already moved past it.
+   */
   constructor(
     readonly windowStart: string,
-    readonly latestClosed: string,
+    readonly boundary: string,
+    readonly reason: 'open' | 'committed' = 'open',
   ) {
     super(
-      `dry-run window ${windowStart} has not closed yet (the latest closed window starts ${latestClosed})`,
+      reason === 'open'
+        ? `dry-run window ${windowStart} has not closed yet (the latest closed window starts ${boundary})`
+        : `dry-run window ${windowStart} is already committed (watermark ${boundary}); dry-run evaluates windows after the watermark`,
     );
     this.name = 'DryRunWindowError';
   }
@@ -483,6 +491,10 @@ async function runDryRun(
     const starts = windowsBetween(windowStart, windowEnd ?? windowStart + length, config);
     const open = starts.find((s) => s > latest.start);
     if (open !== undefined) throw new DryRunWindowError(isoTime(open), isoTime(latest.start));
+    // A source folded in a later window would come back as already folded and silently decide
+    // nothing: committed windows cannot be re-evaluated from the stored baselines.
+    if (state.watermark !== undefined && windowStart <= state.watermark)
+      throw new DryRunWindowError(isoTime(windowStart), isoTime(state.watermark), 'committed');
     windows = starts.map((s) => windowAt(s, config));
   } else {
     const due = dueWindows(deps.now(), state.watermark, config);

@@ -6,7 +6,7 @@
 import { BatchWriteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DetectorStore } from '../../lambda/adapters/dynamo-baseline-store';
 import { ConfigError } from '../../lambda/core';
-import { AlertsNotPublishedError, runDetector } from '../../lambda/detector-run';
+import { AlertsNotPublishedError, DryRunWindowError, runDetector } from '../../lambda/detector-run';
 import { InvalidPayloadError } from '../../lambda/manual-payload';
 import { loadRuntimeConfig } from '../../lambda/runtime-config';
 import type { PublishedAlert } from '../../lambda/adapters/alert-format';
@@ -501,6 +501,24 @@ describe('bad input', () => {
       /TABLE_NAME: .*\(not set\)[\s\S]*TOPIC_ARN: not an SNS topic ARN \(got "not-an-arn"\)|TOPIC_ARN: not an SNS topic ARN \(got "not-an-arn"\)[\s\S]*TABLE_NAME/,
     );
   });
+
+  it.each(['2026-11-27T08:00:00Z', '2026-11-27T05:00:00Z'])(
+    'refuses a dry run of window %s, at or before the watermark, naming the watermark',
+    async (windowStart) => {
+      // Act: the watermark is W-1h (08:00); sources folded since would come back already folded.
+      const before = await shared.items();
+      const run = shared.invoke({ mode: 'dry-run', windowStart });
+
+      // Assess
+      await expect(run).rejects.toThrow(DryRunWindowError);
+      await expect(run).rejects.toThrow(
+        `dry-run window ${windowStart} is already committed (watermark 2026-11-27T08:00:00Z); dry-run evaluates windows after the watermark`,
+      );
+      for (const operation of WRITE_OPERATIONS) expect(endpoints.dynamo.count(operation)).toBe(0);
+      expect(endpoints.logs.queriesStarted).toBe(0);
+      expect(await shared.items()).toEqual(before);
+    },
+  );
 
   it('refuses a dry run of a window that has not closed', async () => {
     await expect(shared.invoke({ mode: 'dry-run', windowStart: '2026-11-27T10:00:00Z' })).rejects.toThrow(
