@@ -90,6 +90,11 @@ export interface RunSummary {
   dryRunAlerts?: DryRunAlert[];
   /** Another run holds the lease: this invocation did nothing. */
   leaseHeld?: boolean;
+  /**
+   * The detector had no watermark (never bootstrapped, never run): its first window only learnt
+   * baselines and alerted nothing, as every busy source would otherwise be a `new-source`.
+   */
+  firstWindowLearnOnly?: boolean;
   bootstrap?: { days: number; windows: number; sources: number; watermark: string };
 }
 
@@ -263,7 +268,15 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
       break;
     }
     deps.logger.appendKeys({ window: isoTime(window.start) });
-    clock = await detectWindow(deps, summary, window, clock, failures);
+    // A fresh deploy would otherwise flood email and Slack with every busy source as `new-source`.
+    const learnOnly = index === 0 && state.watermark === undefined;
+    if (learnOnly) {
+      summary.firstWindowLearnOnly = true;
+      deps.logger.warn(
+        'first window of a detector without state: learning baselines only, no alerts (run bootstrap first to alert from the start)',
+      );
+    }
+    clock = await detectWindow(deps, summary, window, clock, failures, learnOnly);
   }
   deps.logger.removeKeys(['window']);
   if (failures.length > 0) {
@@ -281,6 +294,7 @@ async function detectWindow(
   window: Window,
   clockBefore: number,
   failures: { alertId: string; cause: string }[],
+  learnOnly = false,
 ): Promise<number> {
   const queryDeadline = deps.deadline - COMMIT_RESERVE_MS;
   const counts = await deps.source.countWindow(window, queryDeadline);
@@ -307,6 +321,7 @@ async function detectWindow(
       clock: clockBefore,
     },
     deps.config,
+    { learnOnly },
   );
   summary.sourcesEvaluated += result.stats.sourcesSeen;
   summary.spikes += result.stats.spikes;

@@ -85,6 +85,42 @@ describe('scheduled run', () => {
     expect(detector.metrics.last('RunSucceeded')).toBe(1);
     expect(detector.metrics.last('SourcesEvaluated')).toBe(3);
   });
+
+  it('on a table without state learns the first window without alerting, then alerts on later windows', async () => {
+    // Prepare: busy sources in W-1h, each far above newSourceMinCount (100); in W one more appears.
+    const detector = await newDetector(endpoints);
+    endpoints.logs.seed(detector.logGroup, [
+      ...blocked(W - HOUR, '10.0.1.10', 400),
+      ...blocked(W - HOUR, '10.0.1.11', 250),
+      ...blocked(W - HOUR, '10.0.1.12', 120),
+      ...blocked(W, '10.0.1.10', 390),
+      ...blocked(W, '10.0.1.11', 260),
+      ...blocked(W, '10.0.1.12', 110),
+      ...blocked(W, '10.0.9.9', 300),
+    ]);
+    detector.clock.set(runTimeFor(W - HOUR));
+
+    // Act
+    const first = await detector.invoke({});
+    detector.clock.set(runTimeFor(W));
+    const second = await detector.invoke({});
+
+    // Assess
+    expect(first).toMatchObject({
+      windows: ['2026-11-27T08:00:00Z'],
+      sourcesEvaluated: 3,
+      alertsDecided: 0,
+      alertsPublished: 0,
+      firstWindowLearnOnly: true,
+    });
+    expect(second).toMatchObject({ windows: ['2026-11-27T09:00:00Z'], alertsDecided: 1, alertsPublished: 1 });
+    expect(second.firstWindowLearnOnly).toBeUndefined();
+    const published = endpoints.sns.published.map((p) => JSON.parse(p.perProtocol!.sqs!) as PublishedAlert);
+    expect(published.map((a) => [a.kind, a.srcIp])).toEqual([['new-source', '10.0.9.9']]);
+    const items = await detector.items();
+    expect(numberAttr(items.get('SRC#10.0.1.10|BASELINE'), 'dataPoints')).toBe(2);
+    expect(numberAttr(items.get('SRC#10.0.1.12|BASELINE'), 'dataPoints')).toBe(2);
+  });
 });
 
 describe('bootstrap, then detect a spike', () => {
@@ -349,7 +385,13 @@ describe('EC2 enrichment', () => {
       const detector = await newDetector(endpoints, {
         env: { ENRICH_WITH_EC2: 'true', EC2_ENDPOINT: ec2.endpoint },
       });
-      endpoints.logs.seed(detector.logGroup, blocked(W, '10.0.7.7', 120));
+      // A first run (learn-only on a table without state) commits W-1h; 10.0.7.7 appears in W.
+      endpoints.logs.seed(detector.logGroup, [
+        ...blocked(W - HOUR, '10.0.7.8', 3),
+        ...blocked(W, '10.0.7.7', 120),
+      ]);
+      detector.clock.set(runTimeFor(W - HOUR));
+      await detector.invoke({});
       detector.clock.set(runTimeFor(W));
 
       // Act
