@@ -64,6 +64,8 @@ export interface DetectorDeps {
   deadline: number;
   /** Identifies this run (the Lambda request id): lease holder and log key. */
   runId: string;
+  /** Waits between publishes (pacing); tests inject a fake. @default setTimeout */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface DryRunAlert extends Alert {
@@ -139,6 +141,31 @@ const COMMIT_RESERVE_MS = 15_000;
 const MIN_WINDOW_TIME_MS = 45_000;
 /** The lease outlives the invocation's deadline by this much (clock skew, slow release). */
 const LEASE_MARGIN_MS = 60_000;
+/** AWS Chatbot takes about 10 events a second and silently drops the rest: publishes are paced to this. */
+const PUBLISHES_PER_SECOND = 10;
+
+/** Spaces publishes: after every PUBLISHES_PER_SECOND, waits until a second has passed since the first of them. */
+class PublishPacer {
+  private burstStartedAt = 0;
+  private inBurst = 0;
+
+  constructor(
+    private readonly now: () => number,
+    private readonly sleep: (ms: number) => Promise<void>,
+  ) {}
+
+  async beforePublish(): Promise<void> {
+    if (this.inBurst === PUBLISHES_PER_SECOND) {
+      const wait = this.burstStartedAt + 1_000 - this.now();
+      if (wait > 0) await this.sleep(wait);
+      this.inBurst = 0;
+    }
+    if (this.inBurst === 0) this.burstStartedAt = this.now();
+    this.inBurst += 1;
+  }
+}
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function emptySummary(mode: Invocation['mode']): RunSummary {
   return {
@@ -243,6 +270,8 @@ async function withLease(deps: DetectorDeps, summary: RunSummary, work: () => Pr
 
 async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void> {
   const failures: { alertId: string; cause: string }[] = [];
+  // One pace for the whole run: pending republishes and every window's alerts share the channel.
+  const pacer = new PublishPacer(deps.now, deps.sleep ?? realSleep);
 
   // Alerts decided by earlier runs that crashed or failed before publishing.
   const pending = await deps.store.pendingAlerts();
@@ -250,7 +279,7 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
     deps.logger.warn('publishing alerts left pending by an earlier run', {
       alertIds: pending.map((p) => p.alert.alertId),
     });
-    const published = await publishAll(deps, pending, failures);
+    const published = await publishAll(deps, pending, failures, pacer);
     summary.pendingRepublished += published;
     summary.alertsPublished += published;
   }
@@ -276,7 +305,7 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
         'first window of a detector without state: learning baselines only, no alerts (run bootstrap first to alert from the start)',
       );
     }
-    clock = await detectWindow(deps, summary, window, clock, failures, learnOnly);
+    clock = await detectWindow(deps, summary, window, clock, failures, pacer, learnOnly);
   }
   deps.logger.removeKeys(['window']);
   if (failures.length > 0) {
@@ -294,6 +323,7 @@ async function detectWindow(
   window: Window,
   clockBefore: number,
   failures: { alertId: string; cause: string }[],
+  pacer: PublishPacer,
   learnOnly = false,
 ): Promise<number> {
   const queryDeadline = deps.deadline - COMMIT_RESERVE_MS;
@@ -384,7 +414,7 @@ async function detectWindow(
     alerts: alerts.length,
     threshold: result.stats.threshold,
   });
-  summary.alertsPublished += await publishAll(deps, toPublish, failures);
+  summary.alertsPublished += await publishAll(deps, toPublish, failures, pacer);
   return result.clockAfter;
 }
 
@@ -460,10 +490,12 @@ async function publishAll(
   deps: DetectorDeps,
   entries: readonly PendingAlert[],
   failures: { alertId: string; cause: string }[],
+  pacer: PublishPacer,
 ): Promise<number> {
   const sent: string[] = [];
   const failed: PendingAlert[] = [];
   for (const entry of entries) {
+    await pacer.beforePublish();
     try {
       const messageId = await deps.publisher.publish(entry.alert);
       sent.push(entry.alert.alertId);

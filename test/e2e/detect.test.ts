@@ -3,6 +3,7 @@
  * test alerts against local DynamoDB, Logs Insights and SNS.
  */
 import type { ChatbotNotification, PublishedAlert } from '../../lambda/adapters/alert-format';
+import { runDetector } from '../../lambda/detector-run';
 import { listenOnLoopback, readBody } from '../support/local-endpoint';
 import {
   HOUR,
@@ -12,6 +13,7 @@ import {
   history,
   newDetector,
   numberAttr,
+  runDeps,
   startEndpoints,
   type Endpoints,
 } from './harness';
@@ -406,6 +408,39 @@ describe('EC2 enrichment', () => {
       expect(raw.details?.resources).toBeUndefined();
     } finally {
       await ec2.stop();
+    }
+  });
+});
+
+describe('publishing', () => {
+  it('paces 25 alerts to at most 10 publishes a second (AWS Chatbot drops the excess)', async () => {
+    // Prepare: a first run learns W-1h; in W 25 sources appear, each a new-source alert.
+    const detector = await newDetector(endpoints);
+    const newcomers = Array.from({ length: 25 }, (_, i) => `10.0.8.${i + 1}`);
+    endpoints.logs.seed(detector.logGroup, [
+      ...blocked(W - HOUR, '10.0.1.10', 3),
+      ...newcomers.flatMap((s) => blocked(W, s, 120)),
+    ]);
+    detector.clock.set(runTimeFor(W - HOUR));
+    await detector.invoke({});
+    detector.clock.set(runTimeFor(W));
+    endpoints.sns.reset();
+    const waits: { ms: number; publishedBefore: number }[] = [];
+    const sleep = (ms: number) => {
+      waits.push({ ms, publishedBefore: endpoints.sns.publishCalls });
+      return Promise.resolve();
+    };
+
+    // Act
+    const summary = await runDetector(runDeps(detector, { sleep }), {});
+
+    // Assess
+    expect(summary).toMatchObject({ alertsDecided: 25, alertsPublished: 25 });
+    expect(endpoints.sns.published).toHaveLength(25);
+    expect(waits.map((w) => w.publishedBefore)).toEqual([10, 20]);
+    for (const { ms } of waits) {
+      expect(ms).toBeGreaterThan(0);
+      expect(ms).toBeLessThanOrEqual(1_000);
     }
   });
 });
