@@ -619,7 +619,9 @@ async function runBootstrap(
       byStart.get(start) ?? { windowStart: start, counts: new Map<string, number>(), complete: true },
   );
   summary.incompleteWindows = windows.filter((w) => !w.complete).length;
-  const result = bootstrapBaselines(windows, config);
+  // Continue the stored clock: with `overwrite`, baselines of sources absent from the history are
+  // kept with their clockAtLastFold on that clock, and get the history's windows as zeros lazily.
+  const result = bootstrapBaselines(windows, config, { clock: state.clock });
   await deps.store.writeBootstrap({
     baselines: result.baselines,
     watermark: latest.start,
