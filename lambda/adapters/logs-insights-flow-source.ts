@@ -292,43 +292,84 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     >();
     for (const start of starts) windows.set(start, { windowStart: start, counts: new Map(), complete: true });
     const stats = emptyStats();
-    const budget = { remaining: this.maxQueriesPerCall };
 
-    for (let i = 0; i < starts.length; i += this.historySliceWindows) {
-      const sliceStart = starts[i]!;
-      const sliceEnd = starts[Math.min(i + this.historySliceWindows, starts.length) - 1]! + length;
-      const slice: Window = { start: sliceStart, end: sliceEnd };
-      const run: QueryRun = { kind: 'history', window: slice, deadline, stats, budget };
-      const rowSets = await this.collectBySourceSplit(run, queryTimeRange(slice), (n) =>
-        this.queries.historyQuery(n),
-      );
-      const skipped = new Map<number, number>();
-      for (const rows of rowSets) {
-        for (const row of rows) {
-          const windowStart = readBin(row[RESULT_COLUMNS.windowBin], this.config.windowMinutes, run);
-          const target = windows.get(windowStart);
-          if (target === undefined || windowStart < sliceStart || windowStart >= sliceEnd) {
-            throw new UnexpectedQueryResultError(
-              'history',
-              undefined,
-              `bin ${row[RESULT_COLUMNS.windowBin]} is outside the queried slice [${sliceStart}, ${sliceEnd})`,
-            );
-          }
-          const source = row[RESULT_COLUMNS.source];
-          const count = readCount(row, RESULT_COLUMNS.blockedCount, run);
-          if (isSkipDataSource(source)) {
-            skipped.set(windowStart, Math.max(skipped.get(windowStart) ?? 0, count));
+    // A slice that overflows is halved in TIME first: each half scans only its own hours, so the
+    // halves together cost the bytes of the slice once more at most per level, where an address
+    // split rescans the whole slice per part. Only a single window that overflows is split by
+    // address. Each slice has its own query budget, and once a slice has shown how many sources
+    // a window holds, later slices are sized to fit the row limit in one query.
+    let sliceWindows = this.historySliceWindows;
+    let sourcesPerWindow = 0;
+    for (let i = 0; i < starts.length;) {
+      const sliceStarts = starts.slice(i, i + sliceWindows);
+      i += sliceStarts.length;
+      const budget = { remaining: this.maxQueriesPerCall };
+      const parts: number[][] = [sliceStarts];
+      while (parts.length > 0) {
+        const part = parts.shift()!;
+        const sliceStart = part[0]!;
+        const sliceEnd = part[part.length - 1]! + length;
+        const slice: Window = { start: sliceStart, end: sliceEnd };
+        const run: QueryRun = { kind: 'history', window: slice, deadline, stats, budget };
+        let rowSets: Row[][];
+        if (part.length > 1) {
+          const result = await this.runQuery(run, queryTimeRange(slice), this.queries.historyQuery());
+          if (result.full) {
+            const middle = Math.ceil(part.length / 2);
+            parts.unshift(part.slice(0, middle), part.slice(middle));
             continue;
           }
-          target.counts.set(source, (target.counts.get(source) ?? 0) + count);
+          rowSets = [result.rows];
+        } else {
+          rowSets = await this.collectBySourceSplit(run, queryTimeRange(slice), (n) =>
+            this.queries.historyQuery(n),
+          );
         }
+        sourcesPerWindow = Math.max(sourcesPerWindow, maxSourcesPerBin(rowSets));
+        this.foldHistoryRows(rowSets, windows, slice, run);
       }
-      for (const [windowStart, count] of skipped) {
-        const target = windows.get(windowStart);
-        if (target !== undefined && count > 0) target.complete = false;
-      }
+      // +1: the SKIPDATA row a window may add.
+      sliceWindows = Math.min(
+        this.historySliceWindows,
+        Math.max(1, Math.floor(this.rowLimit / (sourcesPerWindow + 1))),
+      );
     }
     return { windows: starts.map((start) => windows.get(start)!), stats };
+  }
+
+  private foldHistoryRows(
+    rowSets: readonly Row[][],
+    windows: Map<number, { windowStart: number; counts: Map<string, number>; complete: boolean }>,
+    slice: Window,
+    run: QueryRun,
+  ): void {
+    const sliceStart = slice.start;
+    const sliceEnd = slice.end;
+    const skipped = new Map<number, number>();
+    for (const rows of rowSets) {
+      for (const row of rows) {
+        const windowStart = readBin(row[RESULT_COLUMNS.windowBin], this.config.windowMinutes, run);
+        const target = windows.get(windowStart);
+        if (target === undefined || windowStart < sliceStart || windowStart >= sliceEnd) {
+          throw new UnexpectedQueryResultError(
+            'history',
+            undefined,
+            `bin ${row[RESULT_COLUMNS.windowBin]} is outside the queried slice [${sliceStart}, ${sliceEnd})`,
+          );
+        }
+        const source = row[RESULT_COLUMNS.source];
+        const count = readCount(row, RESULT_COLUMNS.blockedCount, run);
+        if (isSkipDataSource(source)) {
+          skipped.set(windowStart, Math.max(skipped.get(windowStart) ?? 0, count));
+          continue;
+        }
+        target.counts.set(source, (target.counts.get(source) ?? 0) + count);
+      }
+    }
+    for (const [windowStart, count] of skipped) {
+      const target = windows.get(windowStart);
+      if (target !== undefined && count > 0) target.complete = false;
+    }
   }
 
   private newRun(kind: QueryKind, window: Window, deadline: number): QueryRun {
@@ -533,6 +574,21 @@ export class LogsInsightsFlowSource implements FlowCountSource {
       }
     }
   }
+}
+
+/** The most sources (SKIPDATA aside) any one window bin of a history result holds. */
+function maxSourcesPerBin(rowSets: readonly Row[][]): number {
+  const perBin = new Map<string, number>();
+  for (const rows of rowSets) {
+    for (const row of rows) {
+      if (isSkipDataSource(row[RESULT_COLUMNS.source])) continue;
+      const bin = row[RESULT_COLUMNS.windowBin] ?? '';
+      perBin.set(bin, (perBin.get(bin) ?? 0) + 1);
+    }
+  }
+  let most = 0;
+  for (const sources of perBin.values()) most = Math.max(most, sources);
+  return most;
 }
 
 function toRow(fields: ResultField[]): Row {

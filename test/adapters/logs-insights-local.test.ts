@@ -502,6 +502,59 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       expect(result.stats.queries).toBeGreaterThan(1);
     });
 
+    it('bootstraps a week of 60 sources a window at rowLimit 100: slices halve in time, each with its own budget', async () => {
+      // Prepare: 6-hour windows, so a day slice is 4 windows = 240 rows and a window 60. The old
+      // code split the day by address, rescanning the whole day per part, and every slice drew on
+      // one shared budget of queries (40 here): a week ran out of it.
+      const sixHours = resolveDetectorConfig({
+        internalCidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fd00::/8'],
+        windowMinutes: 360,
+      });
+      const days = 7;
+      const windowLength = 6 * HOUR;
+      const sources = Array.from({ length: 60 }, (_, i) => `10.${(i * 37) % 256}.${i}.5`);
+      const from = T0 - 10 * HOUR - days * 24 * HOUR; // T0 - 10 h is a day boundary
+      const week: FlowRecord[] = [];
+      for (let w = 0; w < days * 4; w += 1) {
+        sources.forEach((srcaddr, i) => {
+          for (let k = 0; k < 1 + ((w + i) % 3); k += 1) {
+            week.push({
+              start: (from + w * windowLength) / 1000 + 60 * k + i,
+              srcaddr,
+              dstaddr: '198.51.100.7',
+              dstport: '443',
+              protocol: '6',
+              action: 'REJECT',
+              logStatus: 'OK',
+              interfaceId: 'eni-week',
+            });
+          }
+        });
+      }
+      server.seed('/vpc/week', toEvents(week, undefined));
+
+      // Act
+      const result = await source(sixHours, ['/vpc/week'], { rowLimit: 100, maxQueriesPerCall: 40 }).history(
+        from,
+        from + days * 24 * HOUR,
+        deadline(),
+      );
+
+      // Assess
+      expect(result.windows).toHaveLength(days * 4);
+      for (const w of result.windows) {
+        expect(w.counts.size).toBe(60);
+        expect(w.counts).toEqual(directCounts(week, windowAt(w.windowStart, sixHours), sixHours).counts);
+      }
+      const started = server.startedQueries;
+      // Only time was halved (one query text throughout), never the address space.
+      expect(new Set(started.map((q) => q.queryString)).size).toBe(1);
+      // Day 1: 4 windows (full) -> 2 + 2 (full) -> 4 single windows: 7 queries. Having seen 60
+      // sources a window, the later days ask one window per query: 6 x 4.
+      expect(started).toHaveLength(7 + 6 * 4);
+      expect(result.stats.queries).toBe(started.length);
+    });
+
     it('splits details by source list, then by destination space for one busy source', async () => {
       // Prepare: one source with 120 distinct destinations in the window, plus ordinary ones.
       const busy = '10.77.0.1';
