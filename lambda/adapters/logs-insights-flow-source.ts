@@ -10,9 +10,10 @@
  * re-queried on parts of the address space (`splitNarrowing`): count and history first by the
  * disjoint internal CIDRs, then by halves (`10.0.0.0/8` -> two `/9`s, IPv6 alike), jumping
  * straight to the common prefix of the addresses seen when they share a long one (IPv6 hosts of
- * one /64); details first halve the source list, then, for one source, split the destination
- * space (`0.0.0.0/0`, `::/0`) the same way. A single address that still overflows, or more than
- * `maxQueriesPerCall` queries in one call, throws RowLimitExceededError: never a silent cut.
+ * one /64); details halve the source list, and one source that still overflows (a scan) gets its
+ * top destinations and an estimated total in two queries instead. A single address that still
+ * overflows, or more than `maxQueriesPerCall` queries in one call (in bootstrap: per history
+ * slice, halved in time first), throws RowLimitExceededError: never a silent cut.
  * `rowLimit` may be raised to 100,000 (StartQuery's maximum); results are then paged 10,000 rows
  * per GetQueryResults call with nextToken.
  */
@@ -232,14 +233,20 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     >();
     for (const ip of srcIps) perSource.set(ip, { destinations: new Map(), interfaces: new Set() });
 
-    const pending: Array<{ srcIps: string[]; narrowing?: Narrowing }> = this.queries
+    // Sources whose details overflowed on their own (scans): top destinations and an estimate.
+    const scans = new Map<string, AlertDetails>();
+    const pending: Array<{ srcIps: string[] }> = this.queries
       .detailsQueries(srcIps)
       .map((chunk) => ({ srcIps: chunk.srcIps }));
     while (pending.length > 0) {
       const item = pending.shift()!;
-      const result = await this.runQuery(run, range, this.queries.detailsQuery(item.srcIps, item.narrowing));
+      const result = await this.runQuery(run, range, this.queries.detailsQuery(item.srcIps));
       if (result.full) {
-        pending.unshift(...this.splitDetails(run, item, result.rows));
+        const single = item.srcIps.length === 1 ? item.srcIps[0] : undefined;
+        if (single === undefined) pending.unshift(...this.splitDetails(item));
+        // Splitting the destination space would rescan the window per part, costing the most on
+        // the alerts that matter: ask for the top destinations and the spread instead.
+        else scans.set(single, await this.scanDetails(run, range, single));
         continue;
       }
       for (const row of result.rows) {
@@ -263,13 +270,12 @@ export class LogsInsightsFlowSource implements FlowCountSource {
 
     const details = new Map<string, AlertDetails>();
     for (const [ip, collected] of perSource) {
-      const destinations = [...collected.destinations.values()].sort(
-        (a, b) =>
-          b.count - a.count ||
-          a.address.localeCompare(b.address) ||
-          (a.port ?? -1) - (b.port ?? -1) ||
-          (a.protocol ?? -1) - (b.protocol ?? -1),
-      );
+      const scanned = scans.get(ip);
+      if (scanned !== undefined) {
+        details.set(ip, scanned);
+        continue;
+      }
+      const destinations = [...collected.destinations.values()].sort(byCountThenDestination);
       details.set(ip, {
         topDestinations: destinations.slice(0, this.topDestinations),
         totalDestinations: destinations.length,
@@ -421,31 +427,58 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     return rowSets;
   }
 
-  /** A full details result: halve the source list, or, for one source, halve the destination space. */
-  private splitDetails(
+  /** A full details result over several sources: halve the source list. */
+  private splitDetails(item: { srcIps: string[] }): Array<{ srcIps: string[] }> {
+    const middle = Math.ceil(item.srcIps.length / 2);
+    return [{ srcIps: item.srcIps.slice(0, middle) }, { srcIps: item.srcIps.slice(middle) }];
+  }
+
+  /**
+   * Details of one source with more (destination, port, protocol, interface) groups than the row
+   * limit, in two queries whatever the spread: its `topDestinations` largest groups, and its
+   * interfaces with their distinct destination addresses and ports. `totalDestinations` is then
+   * a lower bound of the distinct (address, port, protocol) groups: the largest of those counts
+   * and of what the overflowing query already proved (rowLimit groups over its interfaces).
+   */
+  private async scanDetails(
     run: QueryRun,
-    item: { srcIps: string[]; narrowing?: Narrowing },
-    rows: readonly Row[],
-  ): Array<{ srcIps: string[]; narrowing?: Narrowing }> {
-    if (item.srcIps.length > 1) {
-      const middle = Math.ceil(item.srcIps.length / 2);
-      return [{ srcIps: item.srcIps.slice(0, middle) }, { srcIps: item.srcIps.slice(middle) }];
-    }
-    const seen = rows.map((row) => row[RESULT_COLUMNS.destination] ?? '');
-    const children =
-      item.narrowing === undefined
-        ? (['0.0.0.0/0', '::/0'] as const).map((cidr) => ({ field: 'dstAddr' as const, cidr }))
-        : splitNarrowing(item.narrowing, seen);
-    if (children === undefined) {
-      throw new RowLimitExceededError(
-        'details',
-        run.window,
-        item.narrowing?.cidr,
-        this.rowLimit,
-        `source ${item.srcIps[0]} has more (destination, port, protocol, interface) rows than the limit for one destination address`,
+    range: { startTime: number; endTime: number },
+    srcIp: string,
+  ): Promise<AlertDetails> {
+    const top = await this.runQuery(
+      run,
+      range,
+      this.queries.topDestinationsQuery(srcIp, this.topDestinations),
+    );
+    const spread = await this.runQuery(run, range, this.queries.destinationSpreadQuery(srcIp));
+    const topDestinations: DestinationCount[] = top.rows
+      .map((row) => ({
+        address: row[RESULT_COLUMNS.destination] ?? '-',
+        port: readOptionalNumber(row[RESULT_COLUMNS.destinationPort]),
+        protocol: readOptionalNumber(row[RESULT_COLUMNS.protocol]),
+        count: readCount(row, RESULT_COLUMNS.detailCount, run),
+      }))
+      .sort(byCountThenDestination)
+      .slice(0, this.topDestinations);
+    const interfaces = new Set<string>();
+    let distinct = 0;
+    for (const row of spread.rows) {
+      const interfaceId = row[RESULT_COLUMNS.interfaceId];
+      if (interfaceId !== undefined && interfaceId !== '' && interfaceId !== '-') interfaces.add(interfaceId);
+      distinct = Math.max(
+        distinct,
+        readCount(row, RESULT_COLUMNS.distinctAddresses, run),
+        row[RESULT_COLUMNS.distinctPorts] === undefined
+          ? 0
+          : readCount(row, RESULT_COLUMNS.distinctPorts, run),
       );
     }
-    return children.map((narrowing) => ({ srcIps: item.srcIps, narrowing }));
+    const provenByOverflow = Math.ceil(this.rowLimit / Math.max(1, interfaces.size));
+    return {
+      topDestinations,
+      totalDestinations: Math.max(distinct, provenByOverflow, topDestinations.length),
+      interfaceIds: [...interfaces].sort(),
+    };
   }
 
   /** StartQuery, poll to completion, page the rows; statistics are added to `run.stats`. */
@@ -574,6 +607,16 @@ export class LogsInsightsFlowSource implements FlowCountSource {
       }
     }
   }
+}
+
+/** Largest first; ties in a stable, readable order. */
+function byCountThenDestination(a: DestinationCount, b: DestinationCount): number {
+  return (
+    b.count - a.count ||
+    a.address.localeCompare(b.address) ||
+    (a.port ?? -1) - (b.port ?? -1) ||
+    (a.protocol ?? -1) - (b.protocol ?? -1)
+  );
 }
 
 /** The most sources (SKIPDATA aside) any one window bin of a history result holds. */
