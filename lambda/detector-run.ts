@@ -64,6 +64,8 @@ export interface DetectorDeps {
   deadline: number;
   /** Identifies this run (the Lambda request id): lease holder and log key. */
   runId: string;
+  /** Waits between publishes (pacing); tests inject a fake. @default setTimeout */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface DryRunAlert extends Alert {
@@ -90,6 +92,11 @@ export interface RunSummary {
   dryRunAlerts?: DryRunAlert[];
   /** Another run holds the lease: this invocation did nothing. */
   leaseHeld?: boolean;
+  /**
+   * The detector had no watermark (never bootstrapped, never run): its first window only learnt
+   * baselines and alerted nothing, as every busy source would otherwise be a `new-source`.
+   */
+  firstWindowLearnOnly?: boolean;
   bootstrap?: { days: number; windows: number; sources: number; watermark: string };
 }
 
@@ -106,12 +113,20 @@ export class AlertsNotPublishedError extends Error {
 }
 
 export class DryRunWindowError extends Error {
+  /**
+   * `reason` 'open': the window has not closed (`boundary` is the latest closed window);
+   * 'committed': the window is at or before the watermark (`boundary`), whose baselines have
+   * already moved past it.
+   */
   constructor(
     readonly windowStart: string,
-    readonly latestClosed: string,
+    readonly boundary: string,
+    readonly reason: 'open' | 'committed' = 'open',
   ) {
     super(
-      `dry-run window ${windowStart} has not closed yet (the latest closed window starts ${latestClosed})`,
+      reason === 'open'
+        ? `dry-run window ${windowStart} has not closed yet (the latest closed window starts ${boundary})`
+        : `dry-run window ${windowStart} is already committed (watermark ${boundary}); dry-run evaluates windows after the watermark`,
     );
     this.name = 'DryRunWindowError';
   }
@@ -126,6 +141,31 @@ const COMMIT_RESERVE_MS = 15_000;
 const MIN_WINDOW_TIME_MS = 45_000;
 /** The lease outlives the invocation's deadline by this much (clock skew, slow release). */
 const LEASE_MARGIN_MS = 60_000;
+/** AWS Chatbot takes about 10 events a second and silently drops the rest: publishes are paced to this. */
+const PUBLISHES_PER_SECOND = 10;
+
+/** Spaces publishes: after every PUBLISHES_PER_SECOND, waits until a second has passed since the first of them. */
+class PublishPacer {
+  private burstStartedAt = 0;
+  private inBurst = 0;
+
+  constructor(
+    private readonly now: () => number,
+    private readonly sleep: (ms: number) => Promise<void>,
+  ) {}
+
+  async beforePublish(): Promise<void> {
+    if (this.inBurst === PUBLISHES_PER_SECOND) {
+      const wait = this.burstStartedAt + 1_000 - this.now();
+      if (wait > 0) await this.sleep(wait);
+      this.inBurst = 0;
+    }
+    if (this.inBurst === 0) this.burstStartedAt = this.now();
+    this.inBurst += 1;
+  }
+}
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function emptySummary(mode: Invocation['mode']): RunSummary {
   return {
@@ -230,6 +270,8 @@ async function withLease(deps: DetectorDeps, summary: RunSummary, work: () => Pr
 
 async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void> {
   const failures: { alertId: string; cause: string }[] = [];
+  // One pace for the whole run: pending republishes and every window's alerts share the channel.
+  const pacer = new PublishPacer(deps.now, deps.sleep ?? realSleep);
 
   // Alerts decided by earlier runs that crashed or failed before publishing.
   const pending = await deps.store.pendingAlerts();
@@ -237,7 +279,7 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
     deps.logger.warn('publishing alerts left pending by an earlier run', {
       alertIds: pending.map((p) => p.alert.alertId),
     });
-    const published = await publishAll(deps, pending, failures);
+    const published = await publishAll(deps, pending, failures, pacer);
     summary.pendingRepublished += published;
     summary.alertsPublished += published;
   }
@@ -255,7 +297,15 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
       break;
     }
     deps.logger.appendKeys({ window: isoTime(window.start) });
-    clock = await detectWindow(deps, summary, window, clock, failures);
+    // A fresh deploy would otherwise flood email and Slack with every busy source as `new-source`.
+    const learnOnly = index === 0 && state.watermark === undefined;
+    if (learnOnly) {
+      summary.firstWindowLearnOnly = true;
+      deps.logger.warn(
+        'first window of a detector without state: learning baselines only, no alerts (run bootstrap first to alert from the start)',
+      );
+    }
+    clock = await detectWindow(deps, summary, window, clock, failures, pacer, learnOnly);
   }
   deps.logger.removeKeys(['window']);
   if (failures.length > 0) {
@@ -273,6 +323,8 @@ async function detectWindow(
   window: Window,
   clockBefore: number,
   failures: { alertId: string; cause: string }[],
+  pacer: PublishPacer,
+  learnOnly = false,
 ): Promise<number> {
   const queryDeadline = deps.deadline - COMMIT_RESERVE_MS;
   const counts = await deps.source.countWindow(window, queryDeadline);
@@ -299,14 +351,18 @@ async function detectWindow(
       clock: clockBefore,
     },
     deps.config,
+    { learnOnly },
   );
   summary.sourcesEvaluated += result.stats.sourcesSeen;
   summary.spikes += result.stats.spikes;
 
   let alerts: Alert[];
   let toPublish: PendingAlert[];
+  let toWrite: Alert[];
   let baselines = result.updatedBaselines;
-  if (decided.length > 0) {
+  // Items written before `windowAlertCount` was kept count as a complete set (the old contract).
+  const decidedComplete = decided.every((d) => (d.windowAlertCount ?? decided.length) <= decided.length);
+  if (decided.length > 0 && decidedComplete) {
     deps.logger.warn('window was decided by an earlier attempt: reusing its alerts', {
       alertIds: decided.map((d) => d.alert.alertId),
     });
@@ -314,12 +370,32 @@ async function detectWindow(
     toPublish = decided
       .filter((d) => d.status === 'pending')
       .map(({ alert, attempts }) => ({ alert, attempts }));
+    toWrite = [];
     baselines = alignAlertState(baselines, before, alerts, counts.counts, window.start);
   } else {
+    // A crash between outbox batches leaves part of the window's alerts: the decisions above are
+    // the same (same counts, baselines rewound by `prev`), so only the missing alertIds are written
+    // and published; those already there keep their status and are not published twice.
+    const present = new Set(decided.map((d) => d.alert.alertId));
+    if (decided.length > 0) {
+      deps.logger.warn('window was partly written by an earlier attempt: adding the missing alerts', {
+        present: decided.length,
+        expected: decided[0]?.windowAlertCount,
+        decided: result.alerts.length,
+      });
+    }
+    const missing = result.alerts.filter((alert) => !present.has(alert.alertId));
     // The outbox item must fit DynamoDB's 400 KB: a mass spike over thousands of sources is cut
     // here, once, so what is stored, published and republished is the same alert.
-    alerts = (await withDetails(deps, result.alerts, window, queryDeadline)).map((alert) => fitAlert(alert));
-    toPublish = alerts.map((alert) => ({ alert, attempts: 0 }));
+    toWrite = (await withDetails(deps, missing, window, queryDeadline)).map((alert) => fitAlert(alert));
+    alerts = [...decided.map((d) => d.alert), ...toWrite];
+    toPublish = [
+      ...decided.filter((d) => d.status === 'pending').map(({ alert, attempts }) => ({ alert, attempts })),
+      ...toWrite.map((alert) => ({ alert, attempts: 0 })),
+    ];
+    if (decided.length > 0) {
+      baselines = alignAlertState(baselines, before, alerts, counts.counts, window.start);
+    }
   }
   summary.alertsDecided += alerts.length;
 
@@ -328,7 +404,8 @@ async function detectWindow(
     clockBefore,
     clockAfter: result.clockAfter,
     baselines,
-    alerts: decided.length > 0 ? [] : alerts,
+    alerts: toWrite,
+    windowAlertCount: alerts.length,
     previous: before,
   });
   deps.logger.info('window committed', {
@@ -337,7 +414,7 @@ async function detectWindow(
     alerts: alerts.length,
     threshold: result.stats.threshold,
   });
-  summary.alertsPublished += await publishAll(deps, toPublish, failures);
+  summary.alertsPublished += await publishAll(deps, toPublish, failures, pacer);
   return result.clockAfter;
 }
 
@@ -413,10 +490,12 @@ async function publishAll(
   deps: DetectorDeps,
   entries: readonly PendingAlert[],
   failures: { alertId: string; cause: string }[],
+  pacer: PublishPacer,
 ): Promise<number> {
   const sent: string[] = [];
   const failed: PendingAlert[] = [];
   for (const entry of entries) {
+    await pacer.beforePublish();
     try {
       const messageId = await deps.publisher.publish(entry.alert);
       sent.push(entry.alert.alertId);
@@ -459,6 +538,10 @@ async function runDryRun(
     const starts = windowsBetween(windowStart, windowEnd ?? windowStart + length, config);
     const open = starts.find((s) => s > latest.start);
     if (open !== undefined) throw new DryRunWindowError(isoTime(open), isoTime(latest.start));
+    // A source folded in a later window would come back as already folded and silently decide
+    // nothing: committed windows cannot be re-evaluated from the stored baselines.
+    if (state.watermark !== undefined && windowStart <= state.watermark)
+      throw new DryRunWindowError(isoTime(windowStart), isoTime(state.watermark), 'committed');
     windows = starts.map((s) => windowAt(s, config));
   } else {
     const due = dueWindows(deps.now(), state.watermark, config);
@@ -536,7 +619,9 @@ async function runBootstrap(
       byStart.get(start) ?? { windowStart: start, counts: new Map<string, number>(), complete: true },
   );
   summary.incompleteWindows = windows.filter((w) => !w.complete).length;
-  const result = bootstrapBaselines(windows, config);
+  // Continue the stored clock: with `overwrite`, baselines of sources absent from the history are
+  // kept with their clockAtLastFold on that clock, and get the history's windows as zeros lazily.
+  const result = bootstrapBaselines(windows, config, { clock: state.clock });
   await deps.store.writeBootstrap({
     baselines: result.baselines,
     watermark: latest.start,

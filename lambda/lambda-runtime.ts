@@ -121,6 +121,7 @@ export function createLambdaRuntime(
           now,
           deadline,
           runId: context.awsRequestId,
+          ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
         },
         event,
       );

@@ -8,7 +8,7 @@
  * |           |                |             | lastAlertWindow?, lastAlertCount?, prev? (JSON), expiresAt       |
  * | state     | `STATE`        | `DETECTOR`  | watermark (last committed window start, ms), clock, updatedAt    |
  * | outbox    | `OUTBOX`       | `<alertId>` | status pending/sent, alert (JSON), windowStart, attempts,        |
- * |           |                |             | createdAt, sentAt?, expiresAt (sent only)                        |
+ * |           |                |             | windowAlertCount, createdAt, sentAt?, expiresAt (sent only)      |
  * | run lease | `LEASE`        | `RUN`       | holder, leaseUntil (ms), expiresAt                               |
  *
  * Exactly-once fold per (source, window), under duplicates, retries and crashes:
@@ -24,7 +24,9 @@
  *   and the same decisions (the fleet-wide threshold sees every source, folded or not).
  * - Alerts decided for a window are in the outbox before any baseline moves; a retry reuses them
  *   (`windowAlerts`) instead of re-deciding, and publishes only what is still pending, with the
- *   same alertId.
+ *   same alertId. Each outbox item carries its window's total alert count (`windowAlertCount`):
+ *   a crash between outbox batches leaves fewer items than that, and the retry re-decides (the
+ *   same decisions, from `prev`) and writes only the missing alertIds.
  */
 import {
   BatchGetItemCommand,
@@ -104,14 +106,22 @@ export interface OutboxEntry {
   alert: Alert;
   status: 'pending' | 'sent';
   attempts: number;
+  /** Alerts decided for the item's window in all; undefined on items written before it was kept. */
+  windowAlertCount?: number;
 }
 
 /** What the detector run needs beyond the BaselineStore port: the lease, retries, bootstrap. */
 export interface DetectorStore extends BaselineStore {
   /** Baselines of the given sources as they were before `before` was folded, when given. */
   getBaselines(srcIps: readonly string[], options?: { before?: number }): Promise<Map<string, Baseline>>;
-  /** `previous`: the baselines the engine was given (kept as `prev` on each item for retries). */
-  commitWindow(commit: WindowCommit & { previous?: ReadonlyMap<string, Baseline> }): Promise<void>;
+  /**
+   * `previous`: the baselines the engine was given (kept as `prev` on each item for retries).
+   * `windowAlertCount`: the window's alerts in all, when `alerts` is only the part not yet in the
+   * outbox (default `alerts.length`).
+   */
+  commitWindow(
+    commit: WindowCommit & { previous?: ReadonlyMap<string, Baseline>; windowAlertCount?: number },
+  ): Promise<void>;
   /** Alerts already in the outbox for the window (a retried window reuses them). */
   windowAlerts(windowStart: number): Promise<OutboxEntry[]>;
   /** Takes the run lease until `untilMs`; false when another run holds an unexpired one. */
@@ -203,7 +213,9 @@ export class DynamoBaselineStore implements DetectorStore {
     return items.map(outboxEntryFromItem);
   }
 
-  async commitWindow(commit: WindowCommit & { previous?: ReadonlyMap<string, Baseline> }): Promise<void> {
+  async commitWindow(
+    commit: WindowCommit & { previous?: ReadonlyMap<string, Baseline>; windowAlertCount?: number },
+  ): Promise<void> {
     const createdAt = new Date(this.now()).toISOString();
     // 1. Decided alerts first: once a baseline moves, the alert it caused must already be durable.
     await this.batchWrite(
@@ -215,6 +227,8 @@ export class DynamoBaselineStore implements DetectorStore {
             status: { S: 'pending' },
             alert: { S: JSON.stringify(alert) },
             windowStart: n(commit.windowStart),
+            // A retry after a crash between outbox batches can tell a partial set from the whole.
+            windowAlertCount: n(commit.windowAlertCount ?? commit.alerts.length),
             attempts: n(0),
             createdAt: { S: createdAt },
           },
@@ -529,5 +543,11 @@ function outboxEntryFromItem(item: Item): OutboxEntry {
   if (json === undefined) throw new CorruptItemError(key, 'no alert attribute');
   const status = item.status?.S;
   if (status !== 'pending' && status !== 'sent') throw new CorruptItemError(key, `status ${String(status)}`);
-  return { alert: JSON.parse(json) as Alert, status, attempts: optionalNumber(item, 'attempts', key) ?? 0 };
+  const windowAlertCount = optionalNumber(item, 'windowAlertCount', key);
+  return {
+    alert: JSON.parse(json) as Alert,
+    status,
+    attempts: optionalNumber(item, 'attempts', key) ?? 0,
+    ...(windowAlertCount === undefined ? {} : { windowAlertCount }),
+  };
 }

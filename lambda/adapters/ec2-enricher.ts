@@ -1,10 +1,16 @@
 /**
  * Optional enrichment (ENRICH_WITH_EC2=true): which instance, VPC and subnet an alerted source's
  * network interfaces belong to, and the instance's Name tag. One DescribeNetworkInterfaces call
- * per run for the interfaces not seen yet (cached for the run). A failure is logged and the
- * alert goes out without enrichment: enrichment never blocks an alert.
+ * per run for the interfaces not seen yet, then one DescribeInstances call for the attached
+ * instances not seen yet (both cached for the run): the Name people give is the instance's, the
+ * interface's own Name tag is only the fallback. A failure is logged and the alert goes out with
+ * what is known (or without enrichment): enrichment never blocks an alert.
  */
-import { DescribeNetworkInterfacesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import {
+  DescribeInstancesCommand,
+  DescribeNetworkInterfacesCommand,
+  type EC2Client,
+} from '@aws-sdk/client-ec2';
 import type { AlertDetails } from '../core';
 
 export interface EnricherLogger {
@@ -17,6 +23,10 @@ const ENI_ID = /^eni-[0-9a-f]{8,17}$/;
 
 export class Ec2Enricher {
   private readonly cache = new Map<string, Record<string, string>>();
+  /** The interface's own Name tag or description: shown only when its instance has no Name. */
+  private readonly interfaceLabels = new Map<string, { name?: string; description?: string }>();
+  /** Instance id -> its Name tag (undefined: looked up, no Name). */
+  private readonly instanceNames = new Map<string, string | undefined>();
 
   constructor(private readonly options: { client: Pick<EC2Client, 'send'>; logger: EnricherLogger }) {}
 
@@ -34,11 +44,27 @@ export class Ec2Enricher {
         interfaces: wanted.length,
       });
     }
+    const instances = [
+      ...new Set(
+        [...details.values()].flatMap((d) =>
+          d.interfaceIds.flatMap((id) => this.cache.get(id)?.instanceId ?? []),
+        ),
+      ),
+    ].filter((id) => !this.instanceNames.has(id));
+    try {
+      for (let i = 0; i < instances.length; i += IDS_PER_CALL)
+        await this.lookUpInstances(instances.slice(i, i + IDS_PER_CALL));
+    } catch (error) {
+      this.options.logger.warn('EC2 instance lookup failed; alerts go out with the interface names', {
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        instances: instances.length,
+      });
+    }
     const enriched = new Map<string, AlertDetails>();
     for (const [srcIp, d] of details) {
       const resources = Object.fromEntries(
         d.interfaceIds.flatMap((id) => {
-          const resource = this.cache.get(id);
+          const resource = this.resourceOf(id);
           return resource && Object.keys(resource).length > 0 ? [[id, resource] as const] : [];
         }),
       );
@@ -48,6 +74,36 @@ export class Ec2Enricher {
       );
     }
     return enriched;
+  }
+
+  private resourceOf(eniId: string): Record<string, string> | undefined {
+    const resource = this.cache.get(eniId);
+    if (resource === undefined) return undefined;
+    const label = this.interfaceLabels.get(eniId);
+    const instanceName =
+      resource.instanceId === undefined ? undefined : this.instanceNames.get(resource.instanceId);
+    const name = instanceName ?? label?.name;
+    if (name) return { ...resource, name };
+    return label?.description ? { ...resource, description: label.description } : resource;
+  }
+
+  private async lookUpInstances(ids: string[]): Promise<void> {
+    let nextToken: string | undefined;
+    do {
+      // A filter, not InstanceIds: an instance terminated since would fail the whole call.
+      const response = await this.options.client.send(
+        new DescribeInstancesCommand({
+          Filters: [{ Name: 'instance-id', Values: ids }],
+          NextToken: nextToken,
+        }),
+      );
+      for (const instance of (response.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
+        if (!instance.InstanceId) continue;
+        this.instanceNames.set(instance.InstanceId, instance.Tags?.find((t) => t.Key === 'Name')?.Value);
+      }
+      nextToken = response.NextToken;
+    } while (nextToken);
+    for (const id of ids) if (!this.instanceNames.has(id)) this.instanceNames.set(id, undefined);
   }
 
   private async lookUp(ids: string[]): Promise<void> {
@@ -67,8 +123,10 @@ export class Ec2Enricher {
         if (eni.VpcId) resource.vpcId = eni.VpcId;
         if (eni.SubnetId) resource.subnetId = eni.SubnetId;
         if (eni.InterfaceType) resource.interfaceType = eni.InterfaceType;
-        if (name) resource.name = name;
-        else if (eni.Description) resource.description = eni.Description;
+        this.interfaceLabels.set(eni.NetworkInterfaceId, {
+          ...(name ? { name } : {}),
+          ...(eni.Description ? { description: eni.Description } : {}),
+        });
         this.cache.set(eni.NetworkInterfaceId, resource);
       }
       nextToken = response.NextToken;

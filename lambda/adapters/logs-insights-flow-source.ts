@@ -10,9 +10,10 @@
  * re-queried on parts of the address space (`splitNarrowing`): count and history first by the
  * disjoint internal CIDRs, then by halves (`10.0.0.0/8` -> two `/9`s, IPv6 alike), jumping
  * straight to the common prefix of the addresses seen when they share a long one (IPv6 hosts of
- * one /64); details first halve the source list, then, for one source, split the destination
- * space (`0.0.0.0/0`, `::/0`) the same way. A single address that still overflows, or more than
- * `maxQueriesPerCall` queries in one call, throws RowLimitExceededError: never a silent cut.
+ * one /64); details halve the source list, and one source that still overflows (a scan) gets its
+ * top destinations and an estimated total in two queries instead. A single address that still
+ * overflows, or more than `maxQueriesPerCall` queries in one call (in bootstrap: per history
+ * slice, halved in time first), throws RowLimitExceededError: never a silent cut.
  * `rowLimit` may be raised to 100,000 (StartQuery's maximum); results are then paged 10,000 rows
  * per GetQueryResults call with nextToken.
  */
@@ -232,14 +233,20 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     >();
     for (const ip of srcIps) perSource.set(ip, { destinations: new Map(), interfaces: new Set() });
 
-    const pending: Array<{ srcIps: string[]; narrowing?: Narrowing }> = this.queries
+    // Sources whose details overflowed on their own (scans): top destinations and an estimate.
+    const scans = new Map<string, AlertDetails>();
+    const pending: Array<{ srcIps: string[] }> = this.queries
       .detailsQueries(srcIps)
       .map((chunk) => ({ srcIps: chunk.srcIps }));
     while (pending.length > 0) {
       const item = pending.shift()!;
-      const result = await this.runQuery(run, range, this.queries.detailsQuery(item.srcIps, item.narrowing));
+      const result = await this.runQuery(run, range, this.queries.detailsQuery(item.srcIps));
       if (result.full) {
-        pending.unshift(...this.splitDetails(run, item, result.rows));
+        const single = item.srcIps.length === 1 ? item.srcIps[0] : undefined;
+        if (single === undefined) pending.unshift(...this.splitDetails(item));
+        // Splitting the destination space would rescan the window per part, costing the most on
+        // the alerts that matter: ask for the top destinations and the spread instead.
+        else scans.set(single, await this.scanDetails(run, range, single));
         continue;
       }
       for (const row of result.rows) {
@@ -263,13 +270,12 @@ export class LogsInsightsFlowSource implements FlowCountSource {
 
     const details = new Map<string, AlertDetails>();
     for (const [ip, collected] of perSource) {
-      const destinations = [...collected.destinations.values()].sort(
-        (a, b) =>
-          b.count - a.count ||
-          a.address.localeCompare(b.address) ||
-          (a.port ?? -1) - (b.port ?? -1) ||
-          (a.protocol ?? -1) - (b.protocol ?? -1),
-      );
+      const scanned = scans.get(ip);
+      if (scanned !== undefined) {
+        details.set(ip, scanned);
+        continue;
+      }
+      const destinations = [...collected.destinations.values()].sort(byCountThenDestination);
       details.set(ip, {
         topDestinations: destinations.slice(0, this.topDestinations),
         totalDestinations: destinations.length,
@@ -292,43 +298,84 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     >();
     for (const start of starts) windows.set(start, { windowStart: start, counts: new Map(), complete: true });
     const stats = emptyStats();
-    const budget = { remaining: this.maxQueriesPerCall };
 
-    for (let i = 0; i < starts.length; i += this.historySliceWindows) {
-      const sliceStart = starts[i]!;
-      const sliceEnd = starts[Math.min(i + this.historySliceWindows, starts.length) - 1]! + length;
-      const slice: Window = { start: sliceStart, end: sliceEnd };
-      const run: QueryRun = { kind: 'history', window: slice, deadline, stats, budget };
-      const rowSets = await this.collectBySourceSplit(run, queryTimeRange(slice), (n) =>
-        this.queries.historyQuery(n),
-      );
-      const skipped = new Map<number, number>();
-      for (const rows of rowSets) {
-        for (const row of rows) {
-          const windowStart = readBin(row[RESULT_COLUMNS.windowBin], this.config.windowMinutes, run);
-          const target = windows.get(windowStart);
-          if (target === undefined || windowStart < sliceStart || windowStart >= sliceEnd) {
-            throw new UnexpectedQueryResultError(
-              'history',
-              undefined,
-              `bin ${row[RESULT_COLUMNS.windowBin]} is outside the queried slice [${sliceStart}, ${sliceEnd})`,
-            );
-          }
-          const source = row[RESULT_COLUMNS.source];
-          const count = readCount(row, RESULT_COLUMNS.blockedCount, run);
-          if (isSkipDataSource(source)) {
-            skipped.set(windowStart, Math.max(skipped.get(windowStart) ?? 0, count));
+    // A slice that overflows is halved in TIME first: each half scans only its own hours, so the
+    // halves together cost the bytes of the slice once more at most per level, where an address
+    // split rescans the whole slice per part. Only a single window that overflows is split by
+    // address. Each slice has its own query budget, and once a slice has shown how many sources
+    // a window holds, later slices are sized to fit the row limit in one query.
+    let sliceWindows = this.historySliceWindows;
+    let sourcesPerWindow = 0;
+    for (let i = 0; i < starts.length;) {
+      const sliceStarts = starts.slice(i, i + sliceWindows);
+      i += sliceStarts.length;
+      const budget = { remaining: this.maxQueriesPerCall };
+      const parts: number[][] = [sliceStarts];
+      while (parts.length > 0) {
+        const part = parts.shift()!;
+        const sliceStart = part[0]!;
+        const sliceEnd = part[part.length - 1]! + length;
+        const slice: Window = { start: sliceStart, end: sliceEnd };
+        const run: QueryRun = { kind: 'history', window: slice, deadline, stats, budget };
+        let rowSets: Row[][];
+        if (part.length > 1) {
+          const result = await this.runQuery(run, queryTimeRange(slice), this.queries.historyQuery());
+          if (result.full) {
+            const middle = Math.ceil(part.length / 2);
+            parts.unshift(part.slice(0, middle), part.slice(middle));
             continue;
           }
-          target.counts.set(source, (target.counts.get(source) ?? 0) + count);
+          rowSets = [result.rows];
+        } else {
+          rowSets = await this.collectBySourceSplit(run, queryTimeRange(slice), (n) =>
+            this.queries.historyQuery(n),
+          );
         }
+        sourcesPerWindow = Math.max(sourcesPerWindow, maxSourcesPerBin(rowSets));
+        this.foldHistoryRows(rowSets, windows, slice, run);
       }
-      for (const [windowStart, count] of skipped) {
-        const target = windows.get(windowStart);
-        if (target !== undefined && count > 0) target.complete = false;
-      }
+      // +1: the SKIPDATA row a window may add.
+      sliceWindows = Math.min(
+        this.historySliceWindows,
+        Math.max(1, Math.floor(this.rowLimit / (sourcesPerWindow + 1))),
+      );
     }
     return { windows: starts.map((start) => windows.get(start)!), stats };
+  }
+
+  private foldHistoryRows(
+    rowSets: readonly Row[][],
+    windows: Map<number, { windowStart: number; counts: Map<string, number>; complete: boolean }>,
+    slice: Window,
+    run: QueryRun,
+  ): void {
+    const sliceStart = slice.start;
+    const sliceEnd = slice.end;
+    const skipped = new Map<number, number>();
+    for (const rows of rowSets) {
+      for (const row of rows) {
+        const windowStart = readBin(row[RESULT_COLUMNS.windowBin], this.config.windowMinutes, run);
+        const target = windows.get(windowStart);
+        if (target === undefined || windowStart < sliceStart || windowStart >= sliceEnd) {
+          throw new UnexpectedQueryResultError(
+            'history',
+            undefined,
+            `bin ${row[RESULT_COLUMNS.windowBin]} is outside the queried slice [${sliceStart}, ${sliceEnd})`,
+          );
+        }
+        const source = row[RESULT_COLUMNS.source];
+        const count = readCount(row, RESULT_COLUMNS.blockedCount, run);
+        if (isSkipDataSource(source)) {
+          skipped.set(windowStart, Math.max(skipped.get(windowStart) ?? 0, count));
+          continue;
+        }
+        target.counts.set(source, (target.counts.get(source) ?? 0) + count);
+      }
+    }
+    for (const [windowStart, count] of skipped) {
+      const target = windows.get(windowStart);
+      if (target !== undefined && count > 0) target.complete = false;
+    }
   }
 
   private newRun(kind: QueryKind, window: Window, deadline: number): QueryRun {
@@ -380,31 +427,58 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     return rowSets;
   }
 
-  /** A full details result: halve the source list, or, for one source, halve the destination space. */
-  private splitDetails(
+  /** A full details result over several sources: halve the source list. */
+  private splitDetails(item: { srcIps: string[] }): Array<{ srcIps: string[] }> {
+    const middle = Math.ceil(item.srcIps.length / 2);
+    return [{ srcIps: item.srcIps.slice(0, middle) }, { srcIps: item.srcIps.slice(middle) }];
+  }
+
+  /**
+   * Details of one source with more (destination, port, protocol, interface) groups than the row
+   * limit, in two queries whatever the spread: its `topDestinations` largest groups, and its
+   * interfaces with their distinct destination addresses and ports. `totalDestinations` is then
+   * a lower bound of the distinct (address, port, protocol) groups: the largest of those counts
+   * and of what the overflowing query already proved (rowLimit groups over its interfaces).
+   */
+  private async scanDetails(
     run: QueryRun,
-    item: { srcIps: string[]; narrowing?: Narrowing },
-    rows: readonly Row[],
-  ): Array<{ srcIps: string[]; narrowing?: Narrowing }> {
-    if (item.srcIps.length > 1) {
-      const middle = Math.ceil(item.srcIps.length / 2);
-      return [{ srcIps: item.srcIps.slice(0, middle) }, { srcIps: item.srcIps.slice(middle) }];
-    }
-    const seen = rows.map((row) => row[RESULT_COLUMNS.destination] ?? '');
-    const children =
-      item.narrowing === undefined
-        ? (['0.0.0.0/0', '::/0'] as const).map((cidr) => ({ field: 'dstAddr' as const, cidr }))
-        : splitNarrowing(item.narrowing, seen);
-    if (children === undefined) {
-      throw new RowLimitExceededError(
-        'details',
-        run.window,
-        item.narrowing?.cidr,
-        this.rowLimit,
-        `source ${item.srcIps[0]} has more (destination, port, protocol, interface) rows than the limit for one destination address`,
+    range: { startTime: number; endTime: number },
+    srcIp: string,
+  ): Promise<AlertDetails> {
+    const top = await this.runQuery(
+      run,
+      range,
+      this.queries.topDestinationsQuery(srcIp, this.topDestinations),
+    );
+    const spread = await this.runQuery(run, range, this.queries.destinationSpreadQuery(srcIp));
+    const topDestinations: DestinationCount[] = top.rows
+      .map((row) => ({
+        address: row[RESULT_COLUMNS.destination] ?? '-',
+        port: readOptionalNumber(row[RESULT_COLUMNS.destinationPort]),
+        protocol: readOptionalNumber(row[RESULT_COLUMNS.protocol]),
+        count: readCount(row, RESULT_COLUMNS.detailCount, run),
+      }))
+      .sort(byCountThenDestination)
+      .slice(0, this.topDestinations);
+    const interfaces = new Set<string>();
+    let distinct = 0;
+    for (const row of spread.rows) {
+      const interfaceId = row[RESULT_COLUMNS.interfaceId];
+      if (interfaceId !== undefined && interfaceId !== '' && interfaceId !== '-') interfaces.add(interfaceId);
+      distinct = Math.max(
+        distinct,
+        readCount(row, RESULT_COLUMNS.distinctAddresses, run),
+        row[RESULT_COLUMNS.distinctPorts] === undefined
+          ? 0
+          : readCount(row, RESULT_COLUMNS.distinctPorts, run),
       );
     }
-    return children.map((narrowing) => ({ srcIps: item.srcIps, narrowing }));
+    const provenByOverflow = Math.ceil(this.rowLimit / Math.max(1, interfaces.size));
+    return {
+      topDestinations,
+      totalDestinations: Math.max(distinct, provenByOverflow, topDestinations.length),
+      interfaceIds: [...interfaces].sort(),
+    };
   }
 
   /** StartQuery, poll to completion, page the rows; statistics are added to `run.stats`. */
@@ -533,6 +607,31 @@ export class LogsInsightsFlowSource implements FlowCountSource {
       }
     }
   }
+}
+
+/** Largest first; ties in a stable, readable order. */
+function byCountThenDestination(a: DestinationCount, b: DestinationCount): number {
+  return (
+    b.count - a.count ||
+    a.address.localeCompare(b.address) ||
+    (a.port ?? -1) - (b.port ?? -1) ||
+    (a.protocol ?? -1) - (b.protocol ?? -1)
+  );
+}
+
+/** The most sources (SKIPDATA aside) any one window bin of a history result holds. */
+function maxSourcesPerBin(rowSets: readonly Row[][]): number {
+  const perBin = new Map<string, number>();
+  for (const rows of rowSets) {
+    for (const row of rows) {
+      if (isSkipDataSource(row[RESULT_COLUMNS.source])) continue;
+      const bin = row[RESULT_COLUMNS.windowBin] ?? '';
+      perBin.set(bin, (perBin.get(bin) ?? 0) + 1);
+    }
+  }
+  let most = 0;
+  for (const sources of perBin.values()) most = Math.max(most, sources);
+  return most;
 }
 
 function toRow(fields: ResultField[]): Row {

@@ -11,6 +11,8 @@
  *            the caller the window is incomplete in the same query, at no extra scan cost.
  * - details: the counting filter restricted to given sources, grouped by
  *            srcAddr, dstAddr, dstPort, protocol, interfaceId and sorted by count, descending.
+ *            For one source over the row limit (a scan): its top destinations (`sort | limit`)
+ *            and its distinct destination addresses and ports per interface.
  * - history: counts per source per window: `stats count(*) as blockedCount by bin(<w>m) as
  *            windowBin, srcAddr`, SKIPDATA included as in the count query.
  * A narrowing (`isIpInSubnet(srcAddr | dstAddr, "<cidr>")`) is added inside the counting filter
@@ -46,6 +48,8 @@ export const RESULT_COLUMNS = {
   blockedCount: 'blockedCount',
   uniqueDestinations: 'uniqueDestinations',
   detailCount: 'n',
+  distinctAddresses: 'distinctAddresses',
+  distinctPorts: 'distinctPorts',
   windowBin: 'windowBin',
 } as const;
 
@@ -356,6 +360,43 @@ export class FlowQueryBuilder {
       narrowing,
       srcIps.length === 1 ? 'a single source does not fit: shorten the CIDR lists' : undefined,
     );
+  }
+
+  /**
+   * For one source whose details overflow the row limit (a scan): only its `limit` largest
+   * (destination, port, protocol) groups, so the window is scanned once whatever the spread.
+   */
+  topDestinationsQuery(srcIp: string, limit: number): string {
+    const { detailCount } = RESULT_COLUMNS;
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new RangeError(`limit must be a positive integer, got ${limit}`);
+    const groups = [this.fields.dstAddr, this.fields.dstPort, this.fields.protocol].filter(
+      (f): f is string => f !== undefined,
+    );
+    return this.finish('details', [
+      `filter ${this.countingFilter(undefined)} and (${this.sourceMatch([srcIp])})`,
+      `stats count(*) as ${detailCount} by ${groups.join(', ')}`,
+      `sort ${detailCount} desc`,
+      `limit ${limit}`,
+    ]);
+  }
+
+  /**
+   * For the same source: its interfaces (one row each) with the distinct destination addresses
+   * and ports behind them, from which the total destinations are estimated.
+   */
+  destinationSpreadQuery(srcIp: string): string {
+    const { distinctAddresses, distinctPorts } = RESULT_COLUMNS;
+    const aggregates = [
+      `count_distinct(${this.fields.dstAddr}) as ${distinctAddresses}`,
+      ...(this.fields.dstPort === undefined
+        ? []
+        : [`count_distinct(${this.fields.dstPort}) as ${distinctPorts}`]),
+    ];
+    return this.finish('details', [
+      `filter ${this.countingFilter(undefined)} and (${this.sourceMatch([srcIp])})`,
+      `stats ${aggregates.join(', ')}${this.fields.interfaceId === undefined ? '' : ` by ${this.fields.interfaceId}`}`,
+    ]);
   }
 
   private detailsQueryWith(sourceClause: string, narrowing: Narrowing | undefined, hint?: string): string {

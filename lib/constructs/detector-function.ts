@@ -215,12 +215,12 @@ export class DetectorFunction extends Construct {
       this.role.addToPrincipalPolicy(
         new iam.PolicyStatement({
           sid: 'EnrichAlerts',
-          actions: ['ec2:DescribeNetworkInterfaces'],
+          actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeInstances'],
           resources: ['*'],
         }),
       );
       wildcardReasons.push(
-        'ec2:DescribeNetworkInterfaces (alert enrichment, read-only) supports no resource-level permissions',
+        'ec2:DescribeNetworkInterfaces and ec2:DescribeInstances (alert enrichment, read-only) support no resource-level permissions',
       );
     }
     Validations.of(this.role).acknowledge({

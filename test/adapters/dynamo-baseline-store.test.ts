@@ -251,7 +251,9 @@ describe('DynamoBaselineStore', () => {
     expect(sent.Item?.status?.S).toBe('sent');
     expect(sent.Item?.expiresAt?.N).toBe(String(now / 1000 + 14 * 86_400));
     expect(await store.pendingAlerts()).toEqual([]);
-    expect(await store.windowAlerts(W)).toEqual([{ alert: alert('10.0.0.1'), status: 'sent', attempts: 0 }]);
+    expect(await store.windowAlerts(W)).toEqual([
+      { alert: alert('10.0.0.1'), status: 'sent', attempts: 0, windowAlertCount: 1 },
+    ]);
     expect(await store.windowAlerts(W + HOUR)).toEqual([]);
   });
 

@@ -1,4 +1,4 @@
-import { DescribeNetworkInterfacesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, DescribeNetworkInterfacesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Ec2Enricher } from '../../lambda/adapters/ec2-enricher';
 import type { AlertDetails } from '../../lambda/core';
@@ -14,8 +14,13 @@ const details = (...interfaceIds: string[]): AlertDetails => ({
 describe('Ec2Enricher', () => {
   beforeEach(() => ec2.reset());
 
-  it('adds instance, VPC, subnet and Name tag per interface, asking EC2 once per interface per run', async () => {
-    // Prepare
+  it('adds instance, VPC, subnet and the instance Name tag per interface, asking EC2 once per interface and instance per run', async () => {
+    // Prepare: the interface has its own Name tag; the instance's Name is the one people gave.
+    ec2.on(DescribeInstancesCommand).resolves({
+      Reservations: [
+        { Instances: [{ InstanceId: 'i-0123456789abcdef0', Tags: [{ Key: 'Name', Value: 'web-1' }] }] },
+      ],
+    });
     ec2.on(DescribeNetworkInterfacesCommand).resolves({
       NetworkInterfaces: [
         {
@@ -24,7 +29,7 @@ describe('Ec2Enricher', () => {
           SubnetId: 'subnet-0123456789abcdef0',
           InterfaceType: 'interface',
           Attachment: { InstanceId: 'i-0123456789abcdef0' },
-          TagSet: [{ Key: 'Name', Value: 'web-1' }],
+          TagSet: [{ Key: 'Name', Value: 'web-1-primary-eni' }],
         },
       ],
     });
@@ -54,7 +59,51 @@ describe('Ec2Enricher', () => {
     expect(ec2.commandCalls(DescribeNetworkInterfacesCommand)[0]?.args[0].input.Filters?.[0]?.Values).toEqual(
       ['eni-0aaaabbbbccccdddd', 'eni-0ffffeeeeddddcccc'],
     );
+    expect(ec2.commandCalls(DescribeInstancesCommand)).toHaveLength(1);
+    expect(ec2.commandCalls(DescribeInstancesCommand)[0]?.args[0].input.Filters).toEqual([
+      { Name: 'instance-id', Values: ['i-0123456789abcdef0'] },
+    ]);
     expect(warnings).toEqual([]);
+  });
+
+  it('falls back to the interface Name tag when the instance has none or DescribeInstances fails', async () => {
+    // Prepare: two interfaces on two instances; the first instance has no Name, then EC2 refuses.
+    ec2.on(DescribeNetworkInterfacesCommand).resolves({
+      NetworkInterfaces: [
+        {
+          NetworkInterfaceId: 'eni-0aaaabbbbccccdddd',
+          Attachment: { InstanceId: 'i-0aaaaaaaaaaaaaaa1' },
+          TagSet: [{ Key: 'Name', Value: 'eni-label-1' }],
+        },
+        {
+          NetworkInterfaceId: 'eni-0ffffeeeeddddcccc',
+          Attachment: { InstanceId: 'i-0aaaaaaaaaaaaaaa2' },
+          TagSet: [{ Key: 'Name', Value: 'eni-label-2' }],
+        },
+      ],
+    });
+    ec2
+      .on(DescribeInstancesCommand)
+      .resolvesOnce({ Reservations: [{ Instances: [{ InstanceId: 'i-0aaaaaaaaaaaaaaa1', Tags: [] }] }] })
+      .rejects(Object.assign(new Error('not authorized'), { name: 'UnauthorizedOperation' }));
+    const warnings: string[] = [];
+    const enricher = new Ec2Enricher({
+      client: new EC2Client({ region: 'us-east-1' }),
+      logger: { warn: (m) => warnings.push(m) },
+    });
+
+    // Act
+    const first = await enricher.enrich(new Map([['10.0.0.1', details('eni-0aaaabbbbccccdddd')]]));
+    const second = await enricher.enrich(new Map([['10.0.0.2', details('eni-0ffffeeeeddddcccc')]]));
+
+    // Assess
+    expect(first.get('10.0.0.1')?.resources).toEqual({
+      'eni-0aaaabbbbccccdddd': { instanceId: 'i-0aaaaaaaaaaaaaaa1', name: 'eni-label-1' },
+    });
+    expect(second.get('10.0.0.2')?.resources).toEqual({
+      'eni-0ffffeeeeddddcccc': { instanceId: 'i-0aaaaaaaaaaaaaaa2', name: 'eni-label-2' },
+    });
+    expect(warnings).toEqual(['EC2 instance lookup failed; alerts go out with the interface names']);
   });
 
   it('logs a failure and returns the details unchanged, never throwing', async () => {

@@ -5,12 +5,7 @@
  * with the engine's own EgressFilter: that proves the queries mean what they should.
  */
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import {
-  QueryFailedError,
-  QueryThrottledError,
-  QueryTimeoutError,
-  RowLimitExceededError,
-} from '../../lambda/adapters/errors';
+import { QueryFailedError, QueryThrottledError, QueryTimeoutError } from '../../lambda/adapters/errors';
 import {
   LogsInsightsFlowSource,
   type LogsInsightsFlowSourceOptions,
@@ -502,19 +497,75 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       expect(result.stats.queries).toBeGreaterThan(1);
     });
 
-    it('splits details by source list, then by destination space for one busy source', async () => {
-      // Prepare: one source with 120 distinct destinations in the window, plus ordinary ones.
+    it('bootstraps a week of 60 sources a window at rowLimit 100: slices halve in time, each with its own budget', async () => {
+      // Prepare: 6-hour windows, so a day slice is 4 windows = 240 rows and a window 60. The old
+      // code split the day by address, rescanning the whole day per part, and every slice drew on
+      // one shared budget of queries (40 here): a week ran out of it.
+      const sixHours = resolveDetectorConfig({
+        internalCidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fd00::/8'],
+        windowMinutes: 360,
+      });
+      const days = 7;
+      const windowLength = 6 * HOUR;
+      const sources = Array.from({ length: 60 }, (_, i) => `10.${(i * 37) % 256}.${i}.5`);
+      const from = T0 - 10 * HOUR - days * 24 * HOUR; // T0 - 10 h is a day boundary
+      const week: FlowRecord[] = [];
+      for (let w = 0; w < days * 4; w += 1) {
+        sources.forEach((srcaddr, i) => {
+          for (let k = 0; k < 1 + ((w + i) % 3); k += 1) {
+            week.push({
+              start: (from + w * windowLength) / 1000 + 60 * k + i,
+              srcaddr,
+              dstaddr: '198.51.100.7',
+              dstport: '443',
+              protocol: '6',
+              action: 'REJECT',
+              logStatus: 'OK',
+              interfaceId: 'eni-week',
+            });
+          }
+        });
+      }
+      server.seed('/vpc/week', toEvents(week, undefined));
+
+      // Act
+      const result = await source(sixHours, ['/vpc/week'], { rowLimit: 100, maxQueriesPerCall: 40 }).history(
+        from,
+        from + days * 24 * HOUR,
+        deadline(),
+      );
+
+      // Assess
+      expect(result.windows).toHaveLength(days * 4);
+      for (const w of result.windows) {
+        expect(w.counts.size).toBe(60);
+        expect(w.counts).toEqual(directCounts(week, windowAt(w.windowStart, sixHours), sixHours).counts);
+      }
+      const started = server.startedQueries;
+      // Only time was halved (one query text throughout), never the address space.
+      expect(new Set(started.map((q) => q.queryString)).size).toBe(1);
+      // Day 1: 4 windows (full) -> 2 + 2 (full) -> 4 single windows: 7 queries. Having seen 60
+      // sources a window, the later days ask one window per query: 6 x 4.
+      expect(started).toHaveLength(7 + 6 * 4);
+      expect(result.stats.queries).toBe(started.length);
+    });
+
+    it('splits details by source list; one busy source gets its top destinations without splitting', async () => {
+      // Prepare: one source with 120 distinct destinations in the window (the first 12 busier,
+      // so the top 10 is unambiguous), plus ordinary ones.
       const busy = '10.77.0.1';
-      const busyRecords: FlowRecord[] = Array.from({ length: 240 }, (_, i) => ({
-        start: T0 / 1000 + i,
-        srcaddr: busy,
-        dstaddr: `${i % 120 < 60 ? 54 : 185}.${i % 120}.0.1`,
-        dstport: '443',
-        protocol: '6',
-        action: 'REJECT',
-        logStatus: 'OK',
-        interfaceId: 'eni-busy',
-      }));
+      const busyRecords: FlowRecord[] = Array.from({ length: 120 }, (_, j) =>
+        Array.from({ length: j < 12 ? 30 - j : 2 }, (_, k) => ({
+          start: T0 / 1000 + j * 20 + k,
+          srcaddr: busy,
+          dstaddr: `${j < 60 ? 54 : 185}.${j}.0.1`,
+          dstport: '443',
+          protocol: '6',
+          action: 'REJECT',
+          logStatus: 'OK' as const,
+          interfaceId: 'eni-busy',
+        })),
+      ).flat();
       const busyGroup = '/vpc/busy-source';
       server.seed(busyGroup, toEvents([...records, ...busyRecords], undefined));
       const all = [...records, ...busyRecords];
@@ -530,31 +581,40 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       expect(details.get(busy)).toEqual(directDetails(all, window, config, busy));
       expect(details.get(busy)!.totalDestinations).toBe(120);
       for (const src of others) expect(details.get(src)).toEqual(directDetails(all, window, config, src));
-      expect(
-        server.startedQueries.some((q) => q.queryString.includes('isIpInSubnet(dstAddr, "0.0.0.0/1")')),
-      ).toBe(true);
+      const strings = server.startedQueries.map((q) => q.queryString);
+      expect(strings.some((q) => q.includes('isIpInSubnet(dstAddr, "0.0.0.0/1")'))).toBe(false);
+      expect(strings.filter((q) => q.includes('| sort n desc | limit 10'))).toHaveLength(1);
+      expect(strings.filter((q) => q.includes('count_distinct(dstAddr) as distinctAddresses'))).toHaveLength(
+        1,
+      );
     });
 
-    it('throws RowLimitExceededError when a single destination still overflows', async () => {
-      const scanned: FlowRecord[] = Array.from({ length: 30 }, (_, i) => ({
-        start: T0 / 1000 + i,
-        srcaddr: '10.66.0.1',
-        dstaddr: '93.184.216.34',
-        dstport: String(1000 + i),
-        protocol: '6',
-        action: 'REJECT',
-        logStatus: 'OK',
-        interfaceId: 'eni-scan',
-      }));
+    it('a port scan of one address over the row limit: top destinations and total in two more queries', async () => {
+      // Prepare: 30 ports of one address, the first 10 busier; rowLimit 10.
+      const scanned: FlowRecord[] = Array.from({ length: 30 }, (_, i) =>
+        Array.from({ length: i < 10 ? 20 - i : 1 }, (_, k) => ({
+          start: T0 / 1000 + i * 30 + k,
+          srcaddr: '10.66.0.1',
+          dstaddr: '93.184.216.34',
+          dstport: String(1000 + i),
+          protocol: '6',
+          action: 'REJECT',
+          logStatus: 'OK' as const,
+          interfaceId: 'eni-scan',
+        })),
+      ).flat();
       server.seed('/vpc/port-scan', toEvents(scanned, undefined));
-      const error = await source(config, ['/vpc/port-scan'], { rowLimit: 10 })
-        .details(windowAt(T0, config), ['10.66.0.1'], deadline())
-        .catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(RowLimitExceededError);
-      expect((error as RowLimitExceededError).cidr).toBe('93.184.216.34/32');
-      expect((error as Error).message).toMatch(
-        /narrowed to 93\.184\.216\.34\/32 reached the row limit of 10 rows/,
+      const window = windowAt(T0, config);
+      // Act
+      const details = await source(config, ['/vpc/port-scan'], { rowLimit: 10 }).details(
+        window,
+        ['10.66.0.1'],
+        deadline(),
       );
+      // Assess
+      expect(details.get('10.66.0.1')).toEqual(directDetails(scanned, window, config, '10.66.0.1'));
+      expect(details.get('10.66.0.1')!.totalDestinations).toBe(30);
+      expect(server.startedQueries).toHaveLength(3);
     });
 
     it('splits a window of more than 10,000 sources at the real page size', async () => {

@@ -3,6 +3,7 @@
  * test alerts against local DynamoDB, Logs Insights and SNS.
  */
 import type { ChatbotNotification, PublishedAlert } from '../../lambda/adapters/alert-format';
+import { runDetector } from '../../lambda/detector-run';
 import { listenOnLoopback, readBody } from '../support/local-endpoint';
 import {
   HOUR,
@@ -12,6 +13,7 @@ import {
   history,
   newDetector,
   numberAttr,
+  runDeps,
   startEndpoints,
   type Endpoints,
 } from './harness';
@@ -84,6 +86,42 @@ describe('scheduled run', () => {
     expect(endpoints.sns.publishCalls).toBe(0);
     expect(detector.metrics.last('RunSucceeded')).toBe(1);
     expect(detector.metrics.last('SourcesEvaluated')).toBe(3);
+  });
+
+  it('on a table without state learns the first window without alerting, then alerts on later windows', async () => {
+    // Prepare: busy sources in W-1h, each far above newSourceMinCount (100); in W one more appears.
+    const detector = await newDetector(endpoints);
+    endpoints.logs.seed(detector.logGroup, [
+      ...blocked(W - HOUR, '10.0.1.10', 400),
+      ...blocked(W - HOUR, '10.0.1.11', 250),
+      ...blocked(W - HOUR, '10.0.1.12', 120),
+      ...blocked(W, '10.0.1.10', 390),
+      ...blocked(W, '10.0.1.11', 260),
+      ...blocked(W, '10.0.1.12', 110),
+      ...blocked(W, '10.0.9.9', 300),
+    ]);
+    detector.clock.set(runTimeFor(W - HOUR));
+
+    // Act
+    const first = await detector.invoke({});
+    detector.clock.set(runTimeFor(W));
+    const second = await detector.invoke({});
+
+    // Assess
+    expect(first).toMatchObject({
+      windows: ['2026-11-27T08:00:00Z'],
+      sourcesEvaluated: 3,
+      alertsDecided: 0,
+      alertsPublished: 0,
+      firstWindowLearnOnly: true,
+    });
+    expect(second).toMatchObject({ windows: ['2026-11-27T09:00:00Z'], alertsDecided: 1, alertsPublished: 1 });
+    expect(second.firstWindowLearnOnly).toBeUndefined();
+    const published = endpoints.sns.published.map((p) => JSON.parse(p.perProtocol!.sqs!) as PublishedAlert);
+    expect(published.map((a) => [a.kind, a.srcIp])).toEqual([['new-source', '10.0.9.9']]);
+    const items = await detector.items();
+    expect(numberAttr(items.get('SRC#10.0.1.10|BASELINE'), 'dataPoints')).toBe(2);
+    expect(numberAttr(items.get('SRC#10.0.1.12|BASELINE'), 'dataPoints')).toBe(2);
   });
 });
 
@@ -349,7 +387,13 @@ describe('EC2 enrichment', () => {
       const detector = await newDetector(endpoints, {
         env: { ENRICH_WITH_EC2: 'true', EC2_ENDPOINT: ec2.endpoint },
       });
-      endpoints.logs.seed(detector.logGroup, blocked(W, '10.0.7.7', 120));
+      // A first run (learn-only on a table without state) commits W-1h; 10.0.7.7 appears in W.
+      endpoints.logs.seed(detector.logGroup, [
+        ...blocked(W - HOUR, '10.0.7.8', 3),
+        ...blocked(W, '10.0.7.7', 120),
+      ]);
+      detector.clock.set(runTimeFor(W - HOUR));
+      await detector.invoke({});
       detector.clock.set(runTimeFor(W));
 
       // Act
@@ -364,6 +408,77 @@ describe('EC2 enrichment', () => {
       expect(raw.details?.resources).toBeUndefined();
     } finally {
       await ec2.stop();
+    }
+  });
+});
+
+describe('bootstrap with overwrite', () => {
+  it('continues the stored clock, so a kept source absent from the history misses exactly its windows', async () => {
+    // Prepare: three live windows three days before W with 10.0.4.4 and 10.0.4.5 (clock 3); then
+    // a one-day bootstrap in which only 10.0.4.5 appears: 10.0.4.4's baseline is kept.
+    const detector = await newDetector(endpoints);
+    const d0 = W - 3 * 24 * HOUR;
+    endpoints.logs.seed(detector.logGroup, [
+      ...[0, 1, 2].flatMap((h) => [
+        ...blocked(d0 + h * HOUR, '10.0.4.4', 5),
+        ...blocked(d0 + h * HOUR, '10.0.4.5', 4),
+      ]),
+      ...history(W, 24, ['10.0.4.5']),
+    ]);
+    for (const h of [0, 1, 2]) {
+      detector.clock.set(runTimeFor(d0 + h * HOUR));
+      await detector.invoke({});
+    }
+    let items = await detector.items();
+    const keptBefore = items.get('SRC#10.0.4.4|BASELINE');
+    expect(numberAttr(items.get('STATE|DETECTOR'), 'clock')).toBe(3);
+
+    // Act
+    detector.clock.set(runTimeFor(W - HOUR));
+    const boot = await detector.invoke({ mode: 'bootstrap', days: 1, overwrite: true });
+
+    // Assess
+    expect(boot.bootstrap).toMatchObject({ windows: 24, sources: 1, watermark: '2026-11-27T08:00:00Z' });
+    items = await detector.items();
+    const kept = items.get('SRC#10.0.4.4|BASELINE');
+    expect(kept).toEqual(keptBefore);
+    const clock = numberAttr(items.get('STATE|DETECTOR'), 'clock')!;
+    expect(clock).toBe(3 + 24);
+    // The kept source missed the 24 history windows: on the stored clock, exactly 24 lazy zeros.
+    expect(clock - numberAttr(kept, 'clockAtLastFold')!).toBe(24);
+    expect(numberAttr(items.get('SRC#10.0.4.5|BASELINE'), 'clockAtLastFold')).toBe(clock);
+  });
+});
+
+describe('publishing', () => {
+  it('paces 25 alerts to at most 10 publishes a second (AWS Chatbot drops the excess)', async () => {
+    // Prepare: a first run learns W-1h; in W 25 sources appear, each a new-source alert.
+    const detector = await newDetector(endpoints);
+    const newcomers = Array.from({ length: 25 }, (_, i) => `10.0.8.${i + 1}`);
+    endpoints.logs.seed(detector.logGroup, [
+      ...blocked(W - HOUR, '10.0.1.10', 3),
+      ...newcomers.flatMap((s) => blocked(W, s, 120)),
+    ]);
+    detector.clock.set(runTimeFor(W - HOUR));
+    await detector.invoke({});
+    detector.clock.set(runTimeFor(W));
+    endpoints.sns.reset();
+    const waits: { ms: number; publishedBefore: number }[] = [];
+    const sleep = (ms: number) => {
+      waits.push({ ms, publishedBefore: endpoints.sns.publishCalls });
+      return Promise.resolve();
+    };
+
+    // Act
+    const summary = await runDetector(runDeps(detector, { sleep }), {});
+
+    // Assess
+    expect(summary).toMatchObject({ alertsDecided: 25, alertsPublished: 25 });
+    expect(endpoints.sns.published).toHaveLength(25);
+    expect(waits.map((w) => w.publishedBefore)).toEqual([10, 20]);
+    for (const { ms } of waits) {
+      expect(ms).toBeGreaterThan(0);
+      expect(ms).toBeLessThanOrEqual(1_000);
     }
   });
 });

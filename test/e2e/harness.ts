@@ -230,6 +230,7 @@ export function runDeps(
     dynamoClient?: Pick<DynamoDBClient, 'send'>;
     wrapStore?: (store: DetectorStore) => DetectorStore;
     remainingMs?: number;
+    sleep?: (ms: number) => Promise<void>;
   } = {},
 ): DetectorDeps {
   const { runtime } = detector;
@@ -266,6 +267,7 @@ export function runDeps(
     now,
     deadline,
     runId: randomUUID(),
+    sleep: options.sleep ?? fast,
   };
 }
 

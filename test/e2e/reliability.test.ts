@@ -6,7 +6,7 @@
 import { BatchWriteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DetectorStore } from '../../lambda/adapters/dynamo-baseline-store';
 import { ConfigError } from '../../lambda/core';
-import { AlertsNotPublishedError, runDetector } from '../../lambda/detector-run';
+import { AlertsNotPublishedError, DryRunWindowError, runDetector } from '../../lambda/detector-run';
 import { InvalidPayloadError } from '../../lambda/manual-payload';
 import { loadRuntimeConfig } from '../../lambda/runtime-config';
 import type { PublishedAlert } from '../../lambda/adapters/alert-format';
@@ -15,6 +15,7 @@ import {
   InjectedCrash,
   WRITE_OPERATIONS,
   blocked,
+  history,
   newDetector,
   numberAttr,
   runDeps,
@@ -289,6 +290,67 @@ describe('crashes', () => {
     expect(publishedIds()).toEqual(['2026-11-27T09:00:00Z/mass-spike']);
     expect(await baselines(crashed)).toEqual(expected);
   });
+
+  it('between the outbox batches (splunk-escu, 30 alerts): the retry publishes every alert exactly once', async () => {
+    // Prepare: 30 sources spike in W, so the window's outbox takes two BatchWriteItem calls (25 + 5).
+    const config = { detectorConfig: { preset: 'splunk-escu' } };
+    const spikers = Array.from({ length: 30 }, (_, i) => `10.3.${i}.7`);
+    const seed = (detector: Detector) => {
+      endpoints.logs.seed(detector.logGroup, [
+        ...history(W, 6, [...spikers, ...QUIET.slice(0, 10)]),
+        ...spikers.flatMap((s) => blocked(W, s, 200)),
+        ...QUIET.slice(0, 10).flatMap((s) => blocked(W, s, 3)),
+      ]);
+      detector.clock.set('2026-11-27T09:12:00Z');
+    };
+    const reference = await newDetector(endpoints, config);
+    const crashed = await newDetector(endpoints, config);
+    seed(reference);
+    seed(crashed);
+    await reference.invoke({ mode: 'bootstrap', days: 1 });
+    await crashed.invoke({ mode: 'bootstrap', days: 1 });
+    reference.clock.set(RUN_AT);
+    crashed.clock.set(RUN_AT);
+    const expectedRun = await reference.invoke({});
+    const expectedIds = publishedIds().sort();
+    const expected = await baselines(reference);
+    endpoints.sns.reset();
+    let batchWrites = 0;
+    const client = crashed.runtime.clients.dynamodb;
+    const dying = {
+      send: ((command: Parameters<DynamoDBClient['send']>[0]) => {
+        if (command instanceof BatchWriteItemCommand && (batchWrites += 1) === 2)
+          throw new InjectedCrash('before the second outbox batch');
+        return client.send(command);
+      }) as DynamoDBClient['send'],
+    };
+
+    // Act
+    await expect(runDetector(runDeps(crashed, { dynamoClient: dying }), {})).rejects.toThrow(InjectedCrash);
+    const outboxAfterCrash = [...(await crashed.items()).keys()].filter((k) => k.startsWith('OUTBOX|'));
+    const retry = await crashed.invoke({});
+    const next = await crashed.invoke({});
+
+    // Assess
+    expect(expectedRun).toMatchObject({ alertsDecided: 30, alertsPublished: 30 });
+    expect(expectedIds).toHaveLength(30);
+    expect(outboxAfterCrash).toHaveLength(25);
+    expect(retry).toMatchObject({
+      windows: ['2026-11-27T09:00:00Z'],
+      pendingRepublished: 25,
+      alertsDecided: 30,
+    });
+    expect(retry.alertsPublished).toBe(30);
+    expect(next).toMatchObject({ windows: [], alertsPublished: 0 });
+    const ids = publishedIds();
+    expect(new Set(ids).size).toBe(ids.length); // nothing published twice
+    expect(ids.sort()).toEqual(expectedIds);
+    const items = await crashed.items();
+    const outbox = [...items].filter(([k]) => k.startsWith('OUTBOX|'));
+    expect(outbox).toHaveLength(30);
+    expect(outbox.every(([, item]) => item.status?.S === 'sent')).toBe(true);
+    expect(await baselines(crashed)).toEqual(expected);
+  });
 });
 
 describe('failures', () => {
@@ -439,6 +501,24 @@ describe('bad input', () => {
       /TABLE_NAME: .*\(not set\)[\s\S]*TOPIC_ARN: not an SNS topic ARN \(got "not-an-arn"\)|TOPIC_ARN: not an SNS topic ARN \(got "not-an-arn"\)[\s\S]*TABLE_NAME/,
     );
   });
+
+  it.each(['2026-11-27T08:00:00Z', '2026-11-27T05:00:00Z'])(
+    'refuses a dry run of window %s, at or before the watermark, naming the watermark',
+    async (windowStart) => {
+      // Act: the watermark is W-1h (08:00); sources folded since would come back already folded.
+      const before = await shared.items();
+      const run = shared.invoke({ mode: 'dry-run', windowStart });
+
+      // Assess
+      await expect(run).rejects.toThrow(DryRunWindowError);
+      await expect(run).rejects.toThrow(
+        `dry-run window ${windowStart} is already committed (watermark 2026-11-27T08:00:00Z); dry-run evaluates windows after the watermark`,
+      );
+      for (const operation of WRITE_OPERATIONS) expect(endpoints.dynamo.count(operation)).toBe(0);
+      expect(endpoints.logs.queriesStarted).toBe(0);
+      expect(await shared.items()).toEqual(before);
+    },
+  );
 
   it('refuses a dry run of a window that has not closed', async () => {
     await expect(shared.invoke({ mode: 'dry-run', windowStart: '2026-11-27T10:00:00Z' })).rejects.toThrow(

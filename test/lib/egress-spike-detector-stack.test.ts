@@ -261,6 +261,7 @@ describe('EgressSpikeDetectorStack', () => {
       expect(allActions).not.toContain('dynamodb:Scan');
       expect(allActions).not.toContain('dynamodb:DeleteTable');
       expect(allActions).not.toContain('ec2:DescribeNetworkInterfaces');
+      expect(allActions).not.toContain('ec2:DescribeInstances');
       const wildcardActions = statements.filter((s) => s.Resource === '*').flatMap(actionsOf);
       expect(wildcardActions.sort()).toEqual(['logs:GetQueryResults', 'logs:StopQuery']);
     });
@@ -483,13 +484,17 @@ describe('EgressSpikeDetectorStack', () => {
   });
 
   describe('options', () => {
-    it('with enrichment, adds ec2:DescribeNetworkInterfaces (on "*", it cannot be scoped)', () => {
+    it('with enrichment, adds ec2:DescribeNetworkInterfaces and ec2:DescribeInstances (on "*", they cannot be scoped)', () => {
       const statements = detectorStatements(synthTemplate({ ...EXISTING, enrichWithEc2: true }));
       expect(statements.filter((s) => actionsOf(s).includes('ec2:DescribeNetworkInterfaces'))).toEqual([
-        expect.objectContaining({ Action: 'ec2:DescribeNetworkInterfaces', Resource: '*' }),
+        expect.objectContaining({
+          Action: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeInstances'],
+          Resource: '*',
+        }),
       ]);
       expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('ec2:'))).toEqual([
         'ec2:DescribeNetworkInterfaces',
+        'ec2:DescribeInstances',
       ]);
     });
 
