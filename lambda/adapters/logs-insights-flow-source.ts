@@ -4,17 +4,17 @@
  * never returns a result the service may have cut at the row limit.
  *
  * Row limit. A `stats` result with more groups than the query's `limit` is cut without an error.
- * Each query is started with `limit = rowLimit` (default 10,000: exactly one GetQueryResults page,
- * and a window with more than 10,000 blocked sources is rare; then the split costs one more scan
- * per query, billed by bytes scanned). A result with `rows >= rowLimit` is treated as cut and
+ * Each query is started with `limit = rowLimit` (default 100,000, StartQuery's maximum: results
+ * come 10,000 rows per GetQueryResults page with nextToken, and pages are free while every split
+ * re-scans, and is billed for, the whole window: with a 10,000 limit a window of 100,000 sources
+ * took some 35 scans, with 100,000 it takes one, or four at exactly the limit). A result with
+ * `rows >= rowLimit` is treated as cut and
  * re-queried on parts of the address space (`splitNarrowing`): count and history first by the
  * disjoint internal CIDRs, then by halves (`10.0.0.0/8` -> two `/9`s, IPv6 alike), jumping
  * straight to the common prefix of the addresses seen when they share a long one (IPv6 hosts of
  * one /64); details first halve the source list, then, for one source, split the destination
  * space (`0.0.0.0/0`, `::/0`) the same way. A single address that still overflows, or more than
  * `maxQueriesPerCall` queries in one call, throws RowLimitExceededError: never a silent cut.
- * `rowLimit` may be raised to 100,000 (StartQuery's maximum); results are then paged 10,000 rows
- * per GetQueryResults call with nextToken.
  */
 import {
   GetQueryResultsCommand,
@@ -57,7 +57,7 @@ import type { FlowCountSource, QueryStatistics, WindowCounts } from './ports';
 export const PAGE_SIZE = 10_000;
 /** StartQuery's maximum `limit`. */
 export const MAX_ROW_LIMIT = 100_000;
-export const DEFAULT_ROW_LIMIT = 10_000;
+export const DEFAULT_ROW_LIMIT = MAX_ROW_LIMIT;
 
 const RETRYABLE_ERRORS = new Set([
   'LimitExceededException',
@@ -81,7 +81,7 @@ export interface LogsInsightsFlowSourceOptions {
   maxPollIntervalMs?: number;
   /** First retry delay after throttling; doubles per attempt (with jitter) up to 20 s. @default 1000 */
   retryBaseDelayMs?: number;
-  /** StartQuery `limit`; a result reaching it is split and re-queried. @default 10,000 */
+  /** StartQuery `limit`; a result reaching it is split and re-queried. @default 100,000 */
   rowLimit?: number;
   /** Destinations kept per source in details. @default 10 */
   topDestinations?: number;
