@@ -126,6 +126,13 @@ const emptyStats = (): QueryStatistics => ({
   recordsMatched: 0,
 });
 
+function addStatistics(total: QueryStatistics, more: QueryStatistics): void {
+  total.queries += more.queries;
+  total.bytesScanned += more.bytesScanned;
+  total.recordsScanned += more.recordsScanned;
+  total.recordsMatched += more.recordsMatched;
+}
+
 const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class LogsInsightsFlowSource implements FlowCountSource {
@@ -216,8 +223,21 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     window: Window,
     srcIps: readonly string[],
     deadline: number,
+    stats?: QueryStatistics,
   ): Promise<Map<string, AlertDetails>> {
     const run = this.newRun('details', window, deadline);
+    try {
+      return await this.collectDetails(run, window, srcIps);
+    } finally {
+      if (stats !== undefined) addStatistics(stats, run.stats);
+    }
+  }
+
+  private async collectDetails(
+    run: QueryRun,
+    window: Window,
+    srcIps: readonly string[],
+  ): Promise<Map<string, AlertDetails>> {
     const range = queryTimeRange(window);
     // Rows are matched back to the requested text through a canonical key (IPv6 may be written
     // differently in the logs than in the request).
