@@ -73,9 +73,17 @@ async function execute(sources: number, windowCount: number): Promise<ScaleRun> 
       const job = await runDetectorProcess({
         env,
         invocations: [{ nowIso: new Date(windowStart + HOUR + 15 * 60_000).toISOString() }],
-        sdkFloorRequests: w === 0 ? SDK_FLOOR_REQUESTS : 0,
       });
       const [stats, written] = await Promise.all([endpoints.stats(), endpoints.writtenBaselines(TABLE)]);
+      if (w === 0) {
+        // In a process of its own, after the counters were read: the floor's requests are not the detector's.
+        const floor = await runDetectorProcess({
+          env,
+          invocations: [],
+          sdkFloorRequests: SDK_FLOOR_REQUESTS,
+        });
+        job.sdkFloorCpuMicros = floor.sdkFloorCpuMicros;
+      }
       windows.push({ windowStart, oracle, events, job, stats, written });
     }
     return { sources, windows };
