@@ -28,6 +28,11 @@ async function runJob(job: DetectorJob): Promise<DetectorJobResult> {
     },
   });
   const loadedRssBytes = process.resourceUsage().maxRSS * 1024;
+  // The heap in use, sampled: how much of the peak RSS is live data and how much garbage not yet collected.
+  let peakHeapUsedBytes = 0;
+  const sampler = setInterval(() => {
+    peakHeapUsedBytes = Math.max(peakHeapUsedBytes, process.memoryUsage().heapUsed);
+  }, 20);
   const cpuBefore = process.cpuUsage();
   const wallBefore = Date.now();
   const summaries: RunSummary[] = [];
@@ -42,12 +47,14 @@ async function runJob(job: DetectorJob): Promise<DetectorJobResult> {
     );
   }
   const cpu = process.cpuUsage(cpuBefore);
+  clearInterval(sampler);
   const result: DetectorJobResult = {
     summaries,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     loadedRssBytes,
     runCpuMicros: cpu.user + cpu.system,
     runWallMs: Date.now() - wallBefore,
+    peakHeapUsedBytes,
   };
   if (job.sdkFloorRequests !== undefined && job.sdkFloorRequests > 0) {
     result.sdkFloorCpuMicros = await sdkFloor(job.env, job.sdkFloorRequests);

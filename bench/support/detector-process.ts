@@ -38,6 +38,8 @@ export interface DetectorJobResult {
   runCpuMicros: number;
   /** Wall time of the invocations, ms (includes waiting for the endpoints). */
   runWallMs: number;
+  /** Largest V8 heapUsed sampled (every 20 ms) during the invocations. */
+  peakHeapUsedBytes: number;
   /** CPU of the bare-SDK requests (sdkFloorRequests), microseconds. */
   sdkFloorCpuMicros?: number;
 }
