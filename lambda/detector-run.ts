@@ -387,7 +387,7 @@ async function detectWindow(
     const missing = result.alerts.filter((alert) => !present.has(alert.alertId));
     // The outbox item must fit DynamoDB's 400 KB: a mass spike over thousands of sources is cut
     // here, once, so what is stored, published and republished is the same alert.
-    toWrite = (await withDetails(deps, missing, window, queryDeadline)).map((alert) => fitAlert(alert));
+    toWrite = (await withDetails(deps, summary, missing, window, queryDeadline)).map((alert) => fitAlert(alert));
     alerts = [...decided.map((d) => d.alert), ...toWrite];
     toPublish = [
       ...decided.filter((d) => d.status === 'pending').map(({ alert, attempts }) => ({ alert, attempts })),
@@ -456,6 +456,7 @@ function alignAlertState(
 /** Adds the details query's destinations and interfaces (and EC2 enrichment) to per-source alerts. */
 async function withDetails(
   deps: DetectorDeps,
+  summary: RunSummary,
   alerts: Alert[],
   window: Window,
   deadline: number,
@@ -466,8 +467,10 @@ async function withDetails(
   if (srcIps.length === 0) return alerts;
   const before = deps.now();
   let details: Map<string, AlertDetails>;
+  // The details query scans (and is billed for) the window again: it counts in the run's figures.
+  const stats: QueryStatistics = { queries: 0, bytesScanned: 0, recordsScanned: 0, recordsMatched: 0 };
   try {
-    details = await deps.source.details(window, srcIps, deadline);
+    details = await deps.source.details(window, srcIps, deadline, stats);
   } catch (error) {
     // Details make an alert easier to act on; without them it is still an alert. Failing the
     // window instead would hold every later window (and this alert) back until the query works.
@@ -476,6 +479,8 @@ async function withDetails(
       sources: srcIps.length,
     });
     return alerts;
+  } finally {
+    addStats(summary, stats);
   }
   deps.logger.info('details query done', { sources: srcIps.length, ms: deps.now() - before });
   if (deps.enricher) details = await deps.enricher.enrich(details);
@@ -586,7 +591,7 @@ async function runDryRun(
     summary.spikes += result.stats.spikes;
     summary.alertsDecided += result.alerts.length;
     const alreadyDecided = new Set((await deps.store.windowAlerts(window.start)).map((e) => e.alert.alertId));
-    const alerts = await withDetails(deps, result.alerts, window, deps.deadline - COMMIT_RESERVE_MS);
+    const alerts = await withDetails(deps, summary, result.alerts, window, deps.deadline - COMMIT_RESERVE_MS);
     dryRunAlerts.push(...alerts.map((a) => ({ ...a, wouldPublish: !alreadyDecided.has(a.alertId) })));
   }
   summary.dryRunAlerts = dryRunAlerts;

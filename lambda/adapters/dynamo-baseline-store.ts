@@ -235,23 +235,22 @@ export class DynamoBaselineStore implements DetectorStore {
         },
       })),
     );
-    // 2. Baselines, each with the baseline it was folded from (see the file comment).
+    // 2. Baselines, each with the baseline it was folded from (see the file comment). The write
+    // requests are built batch by batch: built all at once they held some 1.5 KB per source (at
+    // 100,000 sources the peak RSS was 330-390 MB instead of 270 MB, bench/memory.ts).
     const ttlBase = Math.floor(commit.windowStart / 1000) + this.options.baselineTtlDays * DAY_SECONDS;
+    const previous = commit.previous;
+    const ttlDays = this.options.baselineTtlDays;
     await this.batchWrite(
-      [...commit.baselines].map(([srcIp, baseline]) => {
-        const previous = commit.previous?.get(srcIp);
+      mapIterable(commit.baselines, ([srcIp, baseline]): WriteRequest => {
+        const before = previous?.get(srcIp);
         return {
           PutRequest: {
             Item: {
               ...sourceKey(srcIp),
               ...baselineAttributes(baseline),
-              ...(previous === undefined ? {} : { prev: { S: JSON.stringify(previous) } }),
-              expiresAt: n(
-                Math.max(
-                  ttlBase,
-                  Math.floor(baseline.lastWindow / 1000) + this.options.baselineTtlDays * DAY_SECONDS,
-                ),
-              ),
+              ...(before === undefined ? {} : { prev: { S: JSON.stringify(before) } }),
+              expiresAt: n(Math.max(ttlBase, Math.floor(baseline.lastWindow / 1000) + ttlDays * DAY_SECONDS)),
             },
           },
         };
@@ -378,7 +377,7 @@ export class DynamoBaselineStore implements DetectorStore {
     const state = await this.readState();
     if (state.watermark !== undefined && !result.overwrite) throw new BootstrapRefusedError(state.watermark);
     await this.batchWrite(
-      [...result.baselines].map(([srcIp, baseline]) => ({
+      mapIterable(result.baselines, ([srcIp, baseline]): WriteRequest => ({
         PutRequest: {
           Item: {
             ...sourceKey(srcIp),
@@ -452,10 +451,13 @@ export class DynamoBaselineStore implements DetectorStore {
     return found;
   }
 
-  /** One BatchWriteItem per 25 requests, UnprocessedItems retried with backoff until done or the deadline. */
-  private async batchWrite(requests: WriteRequest[]): Promise<void> {
-    for (let i = 0; i < requests.length; i += BATCH_WRITE_LIMIT) {
-      let pending: WriteRequest[] = requests.slice(i, i + BATCH_WRITE_LIMIT);
+  /**
+   * One BatchWriteItem per 25 requests, UnprocessedItems retried with backoff until done or the
+   * deadline. Requests are drawn from `requests` 25 at a time, so a lazy iterable is never held whole.
+   */
+  private async batchWrite(requests: Iterable<WriteRequest>): Promise<void> {
+    for (const batch of chunks(requests, BATCH_WRITE_LIMIT)) {
+      let pending: WriteRequest[] = batch;
       await this.withBackoff('BatchWriteItem', async () => {
         const response = await this.client.send(
           new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }),
@@ -489,6 +491,22 @@ export class DynamoBaselineStore implements DetectorStore {
 
 // ---------------------------------------------------------------------------------------------
 // Item mapping
+
+function* mapIterable<T, U>(items: Iterable<T>, map: (item: T) => U): Generator<U> {
+  for (const item of items) yield map(item);
+}
+
+function* chunks<T>(items: Iterable<T>, size: number): Generator<T[]> {
+  let chunk: T[] = [];
+  for (const item of items) {
+    chunk.push(item);
+    if (chunk.length === size) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
 
 function numberOf(item: Item, name: string, key: string): number {
   const text = item[name]?.N;

@@ -6,12 +6,18 @@
  * interface's own Name tag is only the fallback. A failure is logged and the alert goes out with
  * what is known (or without enrichment): enrichment never blocks an alert.
  */
-import {
-  DescribeInstancesCommand,
-  DescribeNetworkInterfacesCommand,
-  type EC2Client,
-} from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { AlertDetails } from '../core';
+
+/**
+ * The EC2 client module, loaded on first use: it takes about a third of a second to load, more
+ * than the rest of the handler together, and most deployments leave enrichment off. (A synchronous
+ * require: the bundle is CommonJS, and a dynamic import() would not run under Jest.)
+ */
+export function loadEc2Module(): typeof import('@aws-sdk/client-ec2') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@aws-sdk/client-ec2') as typeof import('@aws-sdk/client-ec2');
+}
 
 export interface EnricherLogger {
   warn(message: string, ...extra: Record<string, unknown>[]): void;
@@ -91,6 +97,7 @@ export class Ec2Enricher {
     let nextToken: string | undefined;
     do {
       // A filter, not InstanceIds: an instance terminated since would fail the whole call.
+      const { DescribeInstancesCommand } = loadEc2Module();
       const response = await this.options.client.send(
         new DescribeInstancesCommand({
           Filters: [{ Name: 'instance-id', Values: ids }],
@@ -107,6 +114,7 @@ export class Ec2Enricher {
   }
 
   private async lookUp(ids: string[]): Promise<void> {
+    const { DescribeNetworkInterfacesCommand } = loadEc2Module();
     let nextToken: string | undefined;
     do {
       const response = await this.options.client.send(

@@ -4,9 +4,11 @@
  * never returns a result the service may have cut at the row limit.
  *
  * Row limit. A `stats` result with more groups than the query's `limit` is cut without an error.
- * Each query is started with `limit = rowLimit` (default 10,000: exactly one GetQueryResults page,
- * and a window with more than 10,000 blocked sources is rare; then the split costs one more scan
- * per query, billed by bytes scanned). A result with `rows >= rowLimit` is treated as cut and
+ * Each query is started with `limit = rowLimit` (default 100,000, StartQuery's maximum: results
+ * come 10,000 rows per GetQueryResults page with nextToken, and pages are free while every split
+ * re-scans, and is billed for, the whole window: with a 10,000 limit a window of 12,000 sources
+ * took 8 scans, with 100,000 it takes one; 100,000 sources take four). A result with
+ * `rows >= rowLimit` is treated as cut and
  * re-queried on parts of the address space (`splitNarrowing`): count and history first by the
  * disjoint internal CIDRs, then by halves (`10.0.0.0/8` -> two `/9`s, IPv6 alike), jumping
  * straight to the common prefix of the addresses seen when they share a long one (IPv6 hosts of
@@ -14,8 +16,6 @@
  * top destinations and an estimated total in two queries instead. A single address that still
  * overflows, or more than `maxQueriesPerCall` queries in one call (in bootstrap: per history
  * slice, halved in time first), throws RowLimitExceededError: never a silent cut.
- * `rowLimit` may be raised to 100,000 (StartQuery's maximum); results are then paged 10,000 rows
- * per GetQueryResults call with nextToken.
  */
 import {
   GetQueryResultsCommand,
@@ -58,7 +58,7 @@ import type { FlowCountSource, QueryStatistics, WindowCounts } from './ports';
 export const PAGE_SIZE = 10_000;
 /** StartQuery's maximum `limit`. */
 export const MAX_ROW_LIMIT = 100_000;
-export const DEFAULT_ROW_LIMIT = 10_000;
+export const DEFAULT_ROW_LIMIT = MAX_ROW_LIMIT;
 
 const RETRYABLE_ERRORS = new Set([
   'LimitExceededException',
@@ -82,7 +82,7 @@ export interface LogsInsightsFlowSourceOptions {
   maxPollIntervalMs?: number;
   /** First retry delay after throttling; doubles per attempt (with jitter) up to 20 s. @default 1000 */
   retryBaseDelayMs?: number;
-  /** StartQuery `limit`; a result reaching it is split and re-queried. @default 10,000 */
+  /** StartQuery `limit`; a result reaching it is split and re-queried. @default 100,000 */
   rowLimit?: number;
   /** Destinations kept per source in details. @default 10 */
   topDestinations?: number;
@@ -126,6 +126,13 @@ const emptyStats = (): QueryStatistics => ({
   recordsScanned: 0,
   recordsMatched: 0,
 });
+
+function addStatistics(total: QueryStatistics, more: QueryStatistics): void {
+  total.queries += more.queries;
+  total.bytesScanned += more.bytesScanned;
+  total.recordsScanned += more.recordsScanned;
+  total.recordsMatched += more.recordsMatched;
+}
 
 const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -217,8 +224,21 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     window: Window,
     srcIps: readonly string[],
     deadline: number,
+    stats?: QueryStatistics,
   ): Promise<Map<string, AlertDetails>> {
     const run = this.newRun('details', window, deadline);
+    try {
+      return await this.collectDetails(run, window, srcIps);
+    } finally {
+      if (stats !== undefined) addStatistics(stats, run.stats);
+    }
+  }
+
+  private async collectDetails(
+    run: QueryRun,
+    window: Window,
+    srcIps: readonly string[],
+  ): Promise<Map<string, AlertDetails>> {
     const range = queryTimeRange(window);
     // Rows are matched back to the requested text through a canonical key (IPv6 may be written
     // differently in the logs than in the request).

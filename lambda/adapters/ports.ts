@@ -28,8 +28,17 @@ export interface QueryStatistics {
 export interface FlowCountSource {
   /** Per-source counts of one window. `deadline`: epoch ms by which to give up (Lambda time left). */
   countWindow(window: Window, deadline: number): Promise<WindowCounts>;
-  /** Top destinations, totals and interface ids for the given sources in one window. */
-  details(window: Window, srcIps: readonly string[], deadline: number): Promise<Map<string, AlertDetails>>;
+  /**
+   * Top destinations, totals and interface ids for the given sources in one window. `stats`, when
+   * given, is added to with the queries run (also when the call fails part-way): each scans the
+   * window and is billed like the count query.
+   */
+  details(
+    window: Window,
+    srcIps: readonly string[],
+    deadline: number,
+    stats?: QueryStatistics,
+  ): Promise<Map<string, AlertDetails>>;
   /** Per-window, per-source counts over [from, to) for bootstrap, in window order. */
   history(from: number, to: number, deadline: number): Promise<{ windows: HistoryWindow[]; stats: QueryStatistics }>;
 }

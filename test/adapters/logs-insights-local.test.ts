@@ -325,7 +325,7 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       const started = server.startedQueries[0]!;
       expect([started.startTime, started.endTime]).toEqual([window.start / 1000, window.end / 1000 - 1]);
       expect(started.logGroupNames).toEqual([GROUP_A, GROUP_B]);
-      expect(started.limit).toBe(10_000);
+      expect(started.limit).toBe(100_000);
     });
 
     it('marks the window with SKIPDATA records incomplete', async () => {
@@ -435,6 +435,30 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
     const records = generate(3, { records: 600, hours: 1, internal: 200 });
     const group = '/vpc/many-sources';
     beforeAll(() => server.seed(group, toEvents(records, undefined)));
+
+    it('counts a window of more sources than one page (12,000) in one scan by default', async () => {
+      // Prepare: the old default limit (10,000 rows) split this window into 4 queries, each a full scan.
+      const busy = '/vpc/twelve-thousand-sources';
+      const many: FlowRecord[] = Array.from({ length: 12_000 }, (_, i) => ({
+        start: T0 / 1000 + (i % 3_600),
+        srcaddr: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+        dstaddr: `198.51.100.${(i % 250) + 1}`,
+        dstport: '443',
+        protocol: '6',
+        action: 'REJECT',
+        logStatus: 'OK',
+        interfaceId: 'eni-0abc',
+      }));
+      server.seed(busy, toEvents(many, undefined));
+      const window = windowAt(T0, config);
+      // Act
+      const result = await source(config, [busy]).countWindow(window, deadline());
+      // Assess
+      expect(result.counts).toEqual(directCounts(many, window, config).counts);
+      expect(result.stats.queries).toBe(1);
+      expect(server.startedQueries.map((q) => q.limit)).toEqual([100_000]);
+      expect(server.callCounts.GetQueryResults).toBeGreaterThanOrEqual(3); // two pages after the polls
+    });
 
     it('merges split count queries into the exact counts (rowLimit 20, a hundred sources)', async () => {
       // Prepare
@@ -617,7 +641,7 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       expect(server.startedQueries).toHaveLength(3);
     });
 
-    it('splits a window of more than 10,000 sources at the real page size', async () => {
+    it('splits a window of more than 10,000 sources at a 10,000-row limit (one page)', async () => {
       // Prepare: 10,400 sources, half in each internal range, one record each.
       const bigConfig = resolveDetectorConfig({ internalCidrs: ['10.0.0.0/8', '192.168.0.0/16'] });
       const big: FlowRecord[] = Array.from({ length: 10_400 }, (_, i) => ({
@@ -637,7 +661,10 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       const window = windowAt(T0, bigConfig);
       const expected = directCounts(big, window, bigConfig).counts;
       // Act
-      const result = await source(bigConfig, ['/vpc/big']).countWindow(window, deadline());
+      const result = await source(bigConfig, ['/vpc/big'], { rowLimit: 10_000 }).countWindow(
+        window,
+        deadline(),
+      );
       // Assess
       expect(expected.size).toBeGreaterThan(10_000);
       expect(result.counts).toEqual(expected);

@@ -190,7 +190,7 @@ describe('bootstrap, then detect a spike', () => {
       alertsDecided: 1,
       alertsPublished: 1,
     });
-    expect(run.queries).toBe(1);
+    expect(run.queries).toBe(2); // count + details (both scan the window)
     expect(endpoints.sns.published).toHaveLength(1);
     const [message] = endpoints.sns.published;
     expect(message!.subject).toMatch(

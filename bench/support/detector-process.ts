@@ -1,0 +1,98 @@
+/**
+ * Runs the detector's Lambda handler (createLambdaRuntime: config parse, real SDK clients, the
+ * adapters and the engine) in a fresh process against endpoints elsewhere, and reports what the
+ * process itself used: peak RSS (`process.resourceUsage().maxRSS`) and CPU (`process.cpuUsage()`),
+ * beside the same figures taken after module loading and before the first invocation (the peer:
+ * what an idle process with the same code loaded costs).
+ */
+import { fork } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildSync } from 'esbuild';
+import type { RunSummary } from '../../lambda/detector-run';
+
+/** Environment of the forked processes: the SDK's notice about Node 20 would only add noise. */
+export const CHILD_ENV = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+
+export interface DetectorJob {
+  env: Record<string, string>;
+  /** Invocations, each with its own clock time (ISO). */
+  invocations: { nowIso: string; event?: unknown }[];
+  /** Row limit of the Logs Insights source (absent: the production default). */
+  rowLimit?: number;
+  /**
+   * After the invocations, send this many BatchWriteItem requests of 25 baseline-shaped items
+   * (`pk` FLOOR#...) straight through a bare DynamoDBClient and measure their CPU: the SDK's own
+   * cost per request, the floor under the detector's.
+   */
+  sdkFloorRequests?: number;
+}
+
+export interface DetectorJobResult {
+  summaries: RunSummary[];
+  /** Peak RSS of the process, bytes. */
+  peakRssBytes: number;
+  /** RSS peak after loading the code, before the first invocation. */
+  loadedRssBytes: number;
+  /** CPU (user + system) spent in the invocations, microseconds. */
+  runCpuMicros: number;
+  /** Wall time of the invocations, ms (includes waiting for the endpoints). */
+  runWallMs: number;
+  /** Largest V8 heapUsed sampled (every 20 ms) during the invocations. */
+  peakHeapUsedBytes: number;
+  /** CPU of the bare-SDK requests (sdkFloorRequests), microseconds. */
+  sdkFloorCpuMicros?: number;
+}
+
+let bundlePath: string | undefined;
+
+/**
+ * The detector process runs plain JavaScript bundled by esbuild as the stack bundles the Lambda
+ * (minified, `@aws-sdk/*` external, resolved from node_modules as from the runtime's), not
+ * through tsx, whose TypeScript compiler would add some 100 MB to the RSS being measured.
+ */
+function detectorBundle(): string {
+  if (bundlePath !== undefined) return bundlePath;
+  const dir = join(__dirname, '..', '..', '.bench-tmp', 'detector-process');
+  mkdirSync(dir, { recursive: true });
+  const out = join(dir, 'detector-entry.js');
+  buildSync({
+    entryPoints: [join(__dirname, 'detector-entry.ts')],
+    bundle: true,
+    minify: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external: ['@aws-sdk/*'],
+    outfile: out,
+    logLevel: 'error',
+  });
+  bundlePath = out;
+  return out;
+}
+
+/** Forks a detector process, runs the job there, returns its figures. */
+export function runDetectorProcess(job: DetectorJob): Promise<DetectorJobResult> {
+  const bundle = detectorBundle();
+  return new Promise((resolve, reject) => {
+    const child = fork(bundle, [], {
+      // BENCH_DETECTOR_NODE_FLAGS: extra flags for the measured process, e.g. "--cpu-prof".
+      env: { ...process.env, ...CHILD_ENV },
+      execArgv: [...(process.env.BENCH_DETECTOR_NODE_FLAGS ?? '').split(' ').filter(Boolean)],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    let settled = false;
+    child.on('message', (raw) => {
+      const message = raw as { result?: DetectorJobResult; error?: string };
+      settled = true;
+      if (message.error !== undefined) reject(new Error(message.error));
+      else if (message.result) resolve(message.result);
+      child.disconnect();
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (!settled) reject(new Error(`detector process exited (${code}) without a result`));
+    });
+    child.send(job);
+  });
+}

@@ -1,0 +1,237 @@
+/**
+ * The local DynamoDB, Logs Insights and SNS endpoints in a process of their own, driven over IPC,
+ * so a benchmark can measure the detector's process (memory, CPU) without the endpoints' share.
+ *
+ * `startRemoteEndpoints()` forks this file (through tsx) and returns a small client; the child
+ * seeds synthetic windows itself (bench/support/flow-data.ts) from a compact description.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createTable, startLocalDynamoDb, type LocalDynamoDb } from '../../test/support/local-dynamodb';
+import { startLocalLogsInsights, type LocalLogsInsights } from '../../test/support/local-logs-insights';
+import { startLocalSns, type LocalSns } from '../../test/support/local-sns';
+import type { LogEvent } from '../../test/support/logs-insights-query';
+import { CHILD_ENV } from './detector-process';
+import { internalSources, quietCounts, windowEvents } from './flow-data';
+
+export const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:egress-alerts';
+
+/** A synthetic window: `sources` scattered internal sources with seeded quiet counts, some raised. */
+export interface WindowSpec {
+  logGroup: string;
+  windowStart: number;
+  sources: number;
+  sourceSeed: number;
+  countSeed: number;
+  /** Source index -> count, replacing the quiet count (spikes). */
+  overrides?: Record<number, number>;
+}
+
+export interface EndpointStats {
+  dynamo: {
+    requestCounts: Record<string, number>;
+    batchGetKeyCount: number;
+    batchWriteItemCount: number;
+  };
+  logs: {
+    callCounts: Record<string, number>;
+    queries: { queryString: string; limit: number | undefined; rowCount: number; status: string }[];
+  };
+  sns: { publishCalls: number; published: { subject: string; alertId: string | undefined }[] };
+}
+
+export type EndpointCommand =
+  | { type: 'createTable'; tableName: string }
+  | { type: 'seedWindow'; spec: WindowSpec }
+  | { type: 'seedEvents'; logGroup: string; events: LogEvent[] }
+  | { type: 'stats' }
+  | { type: 'writtenBaselines'; tableName: string }
+  | { type: 'resetCounters' }
+  | { type: 'stop' };
+
+interface WrittenRequest {
+  PutRequest?: { Item?: Record<string, { S?: string; N?: string } | undefined> };
+}
+
+interface Endpoints {
+  dynamo: string;
+  logs: string;
+  sns: string;
+}
+
+export function specEvents(spec: WindowSpec): LogEvent[] {
+  const sources = internalSources(spec.sources, spec.sourceSeed);
+  const counts = quietCounts(spec.sources, spec.countSeed);
+  for (const [index, count] of Object.entries(spec.overrides ?? {})) counts[Number(index)] = count;
+  return windowEvents(spec.windowStart, sources, counts);
+}
+
+export interface RemoteEndpoints {
+  endpoints: Endpoints;
+  createTable(tableName: string): Promise<void>;
+  seedWindow(spec: WindowSpec): Promise<{ events: number }>;
+  seedEvents(logGroup: string, events: LogEvent[]): Promise<void>;
+  stats(): Promise<EndpointStats>;
+  /**
+   * The last baseline each source was written with (BatchWriteItem bodies as the endpoint
+   * received them since the last reset): [srcIp, mean, dataPoints][].
+   */
+  writtenBaselines(tableName: string): Promise<[string, number, number][]>;
+  resetCounters(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Forks the endpoints process and waits for its endpoints. */
+export async function startRemoteEndpoints(): Promise<RemoteEndpoints> {
+  const child: ChildProcess = fork(__filename, ['--serve'], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, ...CHILD_ENV },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let nextId = 0;
+  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  const ready = new Promise<Endpoints>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`endpoints process exited (${code}) before it was ready`)));
+    child.on('message', (raw) => {
+      const message = raw as { ready?: Endpoints; id?: number; result?: unknown; error?: string };
+      if (message.ready) {
+        resolve(message.ready);
+        return;
+      }
+      const entry = message.id === undefined ? undefined : waiting.get(message.id);
+      if (!entry || message.id === undefined) return;
+      waiting.delete(message.id);
+      if (message.error !== undefined) entry.reject(new Error(message.error));
+      else entry.resolve(message.result);
+    });
+  });
+  const endpoints = await ready;
+  child.on('exit', () => {
+    for (const entry of waiting.values()) entry.reject(new Error('endpoints process exited'));
+    waiting.clear();
+  });
+  const call = <T>(command: EndpointCommand): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      nextId += 1;
+      waiting.set(nextId, { resolve: resolve as (v: unknown) => void, reject });
+      child.send({ id: nextId, command });
+    });
+  return {
+    endpoints,
+    createTable: (tableName) => call({ type: 'createTable', tableName }),
+    seedWindow: (spec) => call({ type: 'seedWindow', spec }),
+    seedEvents: (logGroup, events) => call({ type: 'seedEvents', logGroup, events }),
+    stats: () => call({ type: 'stats' }),
+    writtenBaselines: (tableName) => call({ type: 'writtenBaselines', tableName }),
+    resetCounters: () => call({ type: 'resetCounters' }),
+    async stop() {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      await call({ type: 'stop' }).catch(() => undefined);
+      await exited;
+    },
+  };
+}
+
+async function serve(): Promise<void> {
+  const [dynamo, logs, sns]: [LocalDynamoDb, LocalLogsInsights, LocalSns] = await Promise.all([
+    startLocalDynamoDb(),
+    startLocalLogsInsights(),
+    startLocalSns({ topics: [TOPIC_ARN] }),
+  ]);
+  const dynamoClient = new DynamoDBClient(dynamo.clientConfig());
+  const handle = async (command: EndpointCommand): Promise<unknown> => {
+    switch (command.type) {
+      case 'createTable':
+        await createTable(dynamoClient, command.tableName);
+        return undefined;
+      case 'seedWindow': {
+        const events = specEvents(command.spec);
+        logs.seed(command.spec.logGroup, events);
+        return { events: events.length };
+      }
+      case 'seedEvents':
+        logs.seed(command.logGroup, command.events);
+        return undefined;
+      case 'stats': {
+        const stats: EndpointStats = {
+          dynamo: {
+            requestCounts: { ...dynamo.requestCounts },
+            batchGetKeyCount: dynamo.batchGetKeyCount,
+            batchWriteItemCount: dynamo.batchWriteItemCount,
+          },
+          logs: {
+            callCounts: { ...logs.callCounts },
+            queries: logs.startedQueries.map((q) => ({
+              queryString: q.queryString,
+              limit: q.limit,
+              rowCount: q.rowCount,
+              status: q.status,
+            })),
+          },
+          sns: {
+            publishCalls: sns.publishCalls,
+            published: sns.published.map((p) => ({
+              subject: p.subject ?? '',
+              alertId: alertIdOf(p.perProtocol?.sqs),
+            })),
+          },
+        };
+        return stats;
+      }
+      case 'writtenBaselines': {
+        const last = new Map<string, [string, number, number]>();
+        for (const request of dynamo.requests) {
+          if (request.operation !== 'BatchWriteItem') continue;
+          const items = (request.body.RequestItems as Record<string, WrittenRequest[]> | undefined)?.[
+            command.tableName
+          ];
+          for (const write of items ?? []) {
+            const item = write.PutRequest?.Item;
+            const pk = item?.pk?.S ?? '';
+            if (!pk.startsWith('SRC#') || item?.sk?.S !== 'BASELINE') continue;
+            const ip = pk.slice('SRC#'.length);
+            last.set(ip, [ip, Number(item.mean?.N), Number(item.dataPoints?.N)]);
+          }
+        }
+        return [...last.values()];
+      }
+      case 'resetCounters':
+        dynamo.resetCounters();
+        logs.resetCounters();
+        sns.reset();
+        return undefined;
+      case 'stop':
+        dynamoClient.destroy();
+        await Promise.all([dynamo.stop(), logs.stop(), sns.stop()]);
+        setImmediate(() => process.exit(0));
+        return undefined;
+    }
+  };
+  process.on('message', (raw) => {
+    const { id, command } = raw as { id: number; command: EndpointCommand };
+    handle(command).then(
+      (result) => process.send?.({ id, result }),
+      (error: unknown) => process.send?.({ id, error: error instanceof Error ? error.stack : String(error) }),
+    );
+  });
+  process.on('disconnect', () => process.exit(0));
+  process.send?.({ ready: { dynamo: dynamo.endpoint, logs: logs.endpoint, sns: sns.endpoint } });
+}
+
+function alertIdOf(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    const parsed = JSON.parse(raw) as { alertId?: unknown };
+    return typeof parsed.alertId === 'string' ? parsed.alertId : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+if (require.main === module && process.argv.includes('--serve')) {
+  serve().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

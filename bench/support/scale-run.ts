@@ -1,0 +1,93 @@
+/**
+ * One large detection run shared by the scale, memory-cpu and dynamodb-calls benchmarks: the
+ * endpoints in one process, seeded with `sources` distinct sources per window; each window
+ * detected by the Lambda handler in a fresh detector process (bench/support/detector-process.ts).
+ * Memoised per (sources, windows) so `npm run bench` pays for the 100,000-source run once.
+ */
+import { directCount, HOUR } from './flow-data';
+import { runDetectorProcess, type DetectorJobResult } from './detector-process';
+import {
+  specEvents,
+  startRemoteEndpoints,
+  TOPIC_ARN,
+  type EndpointStats,
+  type WindowSpec,
+} from './endpoints-process';
+
+export const SCALE_T0 = Date.UTC(2026, 10, 2, 0);
+const TABLE = 'bench-scale';
+const LOG_GROUP = '/vpc/bench-scale';
+/** Bare-SDK BatchWriteItem calls measured after the first window (cpu-time's peer). */
+export const SDK_FLOOR_REQUESTS = 500;
+
+export interface ScaleWindow {
+  windowStart: number;
+  /** Blocked records per source, counted directly from the seeded records (the oracle). */
+  oracle: Map<string, number>;
+  events: number;
+  job: DetectorJobResult;
+  /** Endpoint counters for this window alone. */
+  stats: EndpointStats;
+  /** Baselines written in this window: [srcIp, mean, dataPoints]. */
+  written: [string, number, number][];
+}
+
+export interface ScaleRun {
+  sources: number;
+  windows: ScaleWindow[];
+}
+
+const cache = new Map<string, Promise<ScaleRun>>();
+
+export function scaleRun(sources: number, windows = 1): Promise<ScaleRun> {
+  const key = `${sources}/${windows}`;
+  let run = cache.get(key);
+  if (run === undefined) {
+    run = execute(sources, windows);
+    cache.set(key, run);
+  }
+  return run;
+}
+
+async function execute(sources: number, windowCount: number): Promise<ScaleRun> {
+  const endpoints = await startRemoteEndpoints();
+  try {
+    await endpoints.createTable(TABLE);
+    const env = {
+      LOG_GROUP_IDENTIFIERS: LOG_GROUP,
+      TABLE_NAME: TABLE,
+      TOPIC_ARN,
+      DETECTOR_CONFIG: '{}',
+      LOGS_ENDPOINT: endpoints.endpoints.logs,
+      DYNAMODB_ENDPOINT: endpoints.endpoints.dynamo,
+      SNS_ENDPOINT: endpoints.endpoints.sns,
+      AWS_REGION: 'us-east-1',
+    };
+    const windows: ScaleWindow[] = [];
+    for (let w = 0; w < windowCount; w += 1) {
+      const windowStart = SCALE_T0 + w * HOUR;
+      const spec: WindowSpec = { logGroup: LOG_GROUP, windowStart, sources, sourceSeed: 1, countSeed: 2 + w };
+      const { events } = await endpoints.seedWindow(spec);
+      const oracle = directCount(specEvents(spec), windowStart, windowStart + HOUR);
+      await endpoints.resetCounters();
+      const job = await runDetectorProcess({
+        env,
+        invocations: [{ nowIso: new Date(windowStart + HOUR + 15 * 60_000).toISOString() }],
+      });
+      const [stats, written] = await Promise.all([endpoints.stats(), endpoints.writtenBaselines(TABLE)]);
+      if (w === 0) {
+        // In a process of its own, after the counters were read: the floor's requests are not the detector's.
+        const floor = await runDetectorProcess({
+          env,
+          invocations: [],
+          sdkFloorRequests: SDK_FLOOR_REQUESTS,
+        });
+        job.sdkFloorCpuMicros = floor.sdkFloorCpuMicros;
+      }
+      windows.push({ windowStart, oracle, events, job, stats, written });
+    }
+    return { sources, windows };
+  } finally {
+    await endpoints.stop();
+  }
+}
