@@ -4,7 +4,10 @@ import {
   isValidAddress,
   parseAddress,
   parseCidr,
+  parseIPv4Number,
 } from '../../lambda/core/addresses';
+import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
 import { RFC1918_CIDRS } from '../../lambda/core/config';
 
 const scope = (
@@ -158,4 +161,76 @@ describe('strict address forms (no inet_aton shorthands)', () => {
       expect(() => parseCidr(value)).toThrow(InvalidAddressError);
     },
   );
+});
+
+describe('the fast IPv4 path agrees with ipaddr.js', () => {
+  const octet = fc.integer({ min: 0, max: 255 });
+  const ipv4 = fc.tuple(octet, octet, octet, octet).map((o) => o.join('.'));
+  const cidr = fc
+    .tuple(ipv4, fc.integer({ min: 0, max: 32 }))
+    .map(
+      ([address, prefix]) =>
+        `${ipaddr.IPv4.networkAddressFromCIDR(`${address}/${prefix}`).toString()}/${prefix}`,
+    );
+
+  it('parses exactly the strict four-part decimal forms', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(ipv4, fc.string({ maxLength: 16 }), fc.stringMatching(/^[0-9.]{1,16}$/)),
+        (text) => {
+          const strict = ipaddr.IPv4.isValidFourPartDecimal(text);
+          const parsed = parseIPv4Number(text);
+          expect(parsed >= 0).toBe(strict);
+          if (strict)
+            expect(parsed).toBe(
+              ipaddr.IPv4.parse(text)
+                .toByteArray()
+                .reduce((v, b) => v * 256 + b, 0),
+            );
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('classifies like the ipaddr.js CIDR match', () => {
+    fc.assert(
+      fc.property(
+        fc.array(cidr, { minLength: 1, maxLength: 4 }),
+        fc.array(cidr, { maxLength: 2 }),
+        ipv4,
+        ipv4,
+        (internal, excluded, src, dst) => {
+          const filter = new EgressFilter({
+            internalCidrs: internal,
+            excludeSourceCidrs: excluded,
+            excludeDestinationCidrs: excluded,
+          });
+          const inside = (address: string, cidrs: string[]) =>
+            cidrs.some((c) => ipaddr.IPv4.parse(address).match(ipaddr.parseCIDR(c) as [ipaddr.IPv4, number]));
+          const expected =
+            inside(src, internal) &&
+            !inside(src, excluded) &&
+            !inside(dst, internal) &&
+            !inside(dst, excluded);
+          expect(filter.counts(src, dst)).toBe(expected);
+          expect(filter.isInternal(src)).toBe(inside(src, internal));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it.each([
+    '010.0.0.1',
+    '10.0.0',
+    '10.0.0.0.1',
+    '256.0.0.1',
+    '1..2.3',
+    '10.0.0.1 ',
+    '',
+    '-',
+    '1.2.3.4a',
+    '.1.2.3',
+  ])('rejects %j', (text) => expect(parseIPv4Number(text)).toBe(-1));
 });
