@@ -14,8 +14,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
 import { writeSample } from '../scripts/flow-log-sample';
+import { buildCli } from '../scripts/build-cli';
 
 /** The harness's result shape (bench/run.ts). */
 export interface BenchResult {
@@ -75,16 +75,7 @@ function concurrentSeconds(command: string, args: string[], copies: number): Pro
 
 export async function run(): Promise<BenchResult> {
   const mawk = findMawk();
-  buildSync({
-    entryPoints: [join(ROOT, 'bin', 'egress-spike.ts'), join(ROOT, 'lambda', 'replay', 'scan-worker.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    outdir: join(ROOT, 'dist'),
-    entryNames: '[name]',
-    external: ['uplot'],
-    logLevel: 'error',
-  });
+  buildCli();
   const dir = await fs.mkdtemp(join(tmpdir(), 'bench-replay-'));
   try {
     const file = join(dir, 'flows.log');

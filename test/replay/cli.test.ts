@@ -6,8 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
 import { writeSample } from '../../scripts/flow-log-sample';
+import { buildCli } from '../../scripts/build-cli';
 
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'egress-spike.js');
@@ -17,17 +17,7 @@ let dir: string;
 let sample: string;
 
 beforeAll(async () => {
-  // The same build as `npm run build:cli`.
-  buildSync({
-    entryPoints: [join(ROOT, 'bin', 'egress-spike.ts'), join(ROOT, 'lambda', 'replay', 'scan-worker.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    outdir: join(ROOT, 'dist'),
-    entryNames: '[name]',
-    external: ['uplot'],
-    logLevel: 'error',
-  });
+  buildCli();
   dir = await fs.mkdtemp(join(tmpdir(), 'replay-cli-'));
   sample = join(dir, 'sample.log');
   await writeSample(sample, { days: 4, hosts: 20, seed: 5 });
