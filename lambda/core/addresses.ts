@@ -140,6 +140,11 @@ const EXCLUDED_SOURCE = 4;
 const EXCLUDED_DESTINATION = 8;
 const CACHE_LIMIT = 500_000;
 
+/** EgressFilter#roles bits. */
+export const ADDRESS_VALID = 1;
+export const ADDRESS_COUNTS_AS_SOURCE = 2;
+export const ADDRESS_COUNTS_AS_DESTINATION = 4;
+
 export interface EgressScope {
   internalCidrs: readonly string[];
   excludeSourceCidrs: readonly string[];
@@ -174,6 +179,19 @@ export class EgressFilter {
     if ((src & (VALID | INTERNAL | EXCLUDED_SOURCE)) !== (VALID | INTERNAL)) return false;
     const dst = this.flags(destination);
     return (dst & (VALID | INTERNAL | EXCLUDED_DESTINATION)) === VALID;
+  }
+
+  /**
+   * What an address can be in a record that counts, as ADDRESS_* bits: valid at all, a
+   * counting source, a counting destination. For callers that cache per address text.
+   */
+  roles(address: string): number {
+    const flags = this.flags(address);
+    if ((flags & VALID) === 0) return 0;
+    let roles = ADDRESS_VALID;
+    if ((flags & (INTERNAL | EXCLUDED_SOURCE)) === INTERNAL) roles |= ADDRESS_COUNTS_AS_SOURCE;
+    if ((flags & (INTERNAL | EXCLUDED_DESTINATION)) === 0) roles |= ADDRESS_COUNTS_AS_DESTINATION;
+    return roles;
   }
 
   isInternal(address: string): boolean {

@@ -23,7 +23,9 @@ const cidr = z.string().superRefine((value, ctx) => {
   }
 });
 
-const cidrList = z.array(cidr).max(200, 'at most 200 CIDRs (each one becomes a clause of the Logs Insights query)');
+const cidrList = z
+  .array(cidr)
+  .max(200, 'at most 200 CIDRs (each one becomes a clause of the Logs Insights query)');
 
 const flowLogFormat = z.string().superRefine((value, ctx) => {
   try {
@@ -168,7 +170,8 @@ export function describeIssues(origin: string, error: z.ZodError, input: unknown
     .map((issue) => {
       const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
       const value = valueAt(input, issue.path);
-      const got = value === undefined || issue.code === 'unrecognized_keys' ? '' : ` (got ${JSON.stringify(value)})`;
+      const got =
+        value === undefined || issue.code === 'unrecognized_keys' ? '' : ` (got ${JSON.stringify(value)})`;
       return `${origin}${path}: ${issue.message}${got}`;
     })
     .join('\n');
@@ -210,5 +213,6 @@ export function resolveDetectorConfigJson(json: string | undefined, origin: stri
   return resolveDetectorConfig(value, origin);
 }
 
-export const windowMs = (config: Pick<DetectorConfig, 'windowMinutes'>): number => config.windowMinutes * 60_000;
-export const windowsPerDay = (config: Pick<DetectorConfig, 'windowMinutes'>): number => 1440 / config.windowMinutes;
+export { windowMs } from './windows';
+export const windowsPerDay = (config: Pick<DetectorConfig, 'windowMinutes'>): number =>
+  1440 / config.windowMinutes;

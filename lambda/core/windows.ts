@@ -2,7 +2,11 @@
  * Window arithmetic. Windows are aligned to UTC (start is a multiple of the window length since
  * the epoch) and identified by their start time in epoch milliseconds.
  */
-import { windowMs, type DetectorConfig } from './config';
+import type { DetectorConfig } from './config';
+
+/** The window length in ms. (Here rather than in config.ts, so the replay's scan workers load without the schema library.) */
+export const windowMs = (config: Pick<DetectorConfig, 'windowMinutes'>): number =>
+  config.windowMinutes * 60_000;
 
 type WindowConfig = Pick<DetectorConfig, 'windowMinutes' | 'lagMinutes' | 'maxCatchUpWindows'>;
 
@@ -43,7 +47,9 @@ export function dueWindows(nowMs: number, watermark: number | undefined, config:
   if (watermark === undefined) return { windows: [latest], deferred: 0 };
   const length = windowMs(config);
   if (watermark % length !== 0) {
-    throw new RangeError(`watermark ${new Date(watermark).toISOString()} is not aligned to ${config.windowMinutes}-minute windows`);
+    throw new RangeError(
+      `watermark ${new Date(watermark).toISOString()} is not aligned to ${config.windowMinutes}-minute windows`,
+    );
   }
   const total = Math.max(0, (latest.start - watermark) / length);
   const count = Math.min(total, config.maxCatchUpWindows);
@@ -53,10 +59,15 @@ export function dueWindows(nowMs: number, watermark: number | undefined, config:
 }
 
 /** Every window start in [from, to), aligned. */
-export function windowsBetween(fromMs: number, toMs: number, config: Pick<DetectorConfig, 'windowMinutes'>): number[] {
+export function windowsBetween(
+  fromMs: number,
+  toMs: number,
+  config: Pick<DetectorConfig, 'windowMinutes'>,
+): number[] {
   const length = windowMs(config);
   const starts: number[] = [];
-  for (let start = Math.ceil(fromMs / length) * length; start + length <= toMs; start += length) starts.push(start);
+  for (let start = Math.ceil(fromMs / length) * length; start + length <= toMs; start += length)
+    starts.push(start);
   return starts;
 }
 

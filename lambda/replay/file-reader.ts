@@ -109,7 +109,8 @@ export async function planChunks(
       continue;
     }
     const fields = await headerFields(file.path);
-    const pieces = Math.min(parts * 2, Math.ceil(file.size / (splitBytes / 4)));
+    // A few pieces per thread, so that one that starts late or reads slower rows still finishes with the others.
+    const pieces = Math.min(parts * 4, Math.ceil(file.size / (splitBytes / 4)));
     const step = Math.ceil(file.size / pieces);
     for (let from = 0; from < file.size; from += step) {
       chunks.push({
@@ -135,7 +136,7 @@ export async function scanChunk(
   scanner: FlowLineScanner,
   onBytes?: (bytes: number) => void,
 ): Promise<void> {
-  scanner.beginFile(chunk.path, chunk.fields);
+  scanner.beginFile(chunk.path, chunk.fields, !chunk.gzip);
   try {
     if (chunk.gzip) await scanGzip(chunk, scanner, onBytes);
     else await scanRange(chunk, scanner, onBytes);

@@ -71,6 +71,10 @@ export async function scanChunks(
   return scanInWorkers(chunks, settings, workers, options.workerScript, options.onBytes);
 }
 
+/**
+ * `count` scanners: this thread and `count - 1` worker threads, each taking the next chunk when
+ * it is done with one (this thread would otherwise sit idle while the workers scan).
+ */
 function scanInWorkers(
   chunks: readonly ScanChunk[],
   settings: ScanSettings,
@@ -90,6 +94,14 @@ function scanInWorkers(
       for (const worker of pool) void worker.terminate();
       reject(error);
     };
+    const complete = (index: number, result: ChunkResult): void => {
+      results[index] = result;
+      finished += 1;
+      if (finished === chunks.length) {
+        for (const w of pool) w.postMessage({ type: 'done' } satisfies ToWorker);
+        resolve(results as ChunkResult[]);
+      }
+    };
     const feed = (worker: Worker): void => {
       if (next < chunks.length) {
         const index = next;
@@ -100,7 +112,7 @@ function scanInWorkers(
       }
     };
     const data: WorkerData = { kind: 'egress-spike-scan', settings };
-    for (let i = 0; i < count; i += 1) {
+    for (let i = 0; i < count - 1; i += 1) {
       const worker = new Worker(script, { workerData: data });
       pool.push(worker);
       worker.on('message', (message: FromWorker) => {
@@ -113,14 +125,8 @@ function scanInWorkers(
               : new InputFileError(message.message, message.path),
           );
         } else {
-          results[message.index] = message.result;
-          finished += 1;
-          if (finished === chunks.length) {
-            for (const w of pool) w.postMessage({ type: 'done' } satisfies ToWorker);
-            resolve(results as ChunkResult[]);
-          } else {
-            feed(worker);
-          }
+          complete(message.index, message.result);
+          if (finished < chunks.length) feed(worker);
         }
       });
       worker.on('error', (error) => fail(error));
@@ -129,6 +135,16 @@ function scanInWorkers(
       });
       feed(worker);
     }
+    // This thread's share.
+    void (async () => {
+      const scanner = newScanner(settings);
+      while (next < chunks.length && !failed) {
+        const index = next;
+        next += 1;
+        await scanChunk(chunks[index] as ScanChunk, scanner, onBytes);
+        complete(index, scanner.takeResult());
+      }
+    })().catch((error: unknown) => fail(error as Error));
   });
 }
 

@@ -244,6 +244,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
       workers,
       options.workerScript,
       options.detailsBudget ?? DETAILS_BUDGET,
+      parallelBytes,
     );
 
   const byKind: Record<AlertKind, number> = { spike: 0, 'new-source': 0, 'mass-spike': 0 };
@@ -332,12 +333,14 @@ export function stretchesHolding(
   return needed;
 }
 
-/** The chunks' tallies merged; undefined when one of them is incomplete or they exceed the budget. */
-function mergeDetails(results: readonly ChunkResult[], budget: number): Map<string, PairDetails> | undefined {
-  const pairs = new Map<string, PairDetails>();
+/** The chunks' tallies merged (into `pairs`); undefined when they exceed the budget. */
+function mergeDetails(
+  results: readonly ChunkResult[],
+  budget: number,
+  pairs = new Map<string, PairDetails>(),
+): Map<string, PairDetails> | undefined {
   let entries = 0;
   for (const result of results) {
-    if (!result.detailsComplete) return undefined;
     for (const [key, pair] of result.details) {
       const into = pairs.get(key);
       if (!into) {
@@ -369,6 +372,7 @@ async function attachDetails(
   workers: number,
   workerScript: string | undefined,
   budget: number,
+  parallelBytes: number,
 ): Promise<void> {
   const wanted = new Map<number, Set<string>>();
   for (const alert of alerts) {
@@ -377,19 +381,31 @@ async function attachDetails(
     if (!set) wanted.set(window, (set = new Set()));
     for (const srcIp of alertSources(alert)) set.add(srcIp);
   }
-  // The count pass's tallies, when they are complete and within the budget; else read again.
-  let pairs = mergeDetails(scanned, budget);
+  // The count pass's tallies of the chunks where they are complete (within the budget);
+  // the stretches of the other chunks that hold an alerted window are read again.
+  let reread = chunks.map((_, i) => i).filter((i) => scanned[i]?.detailsComplete !== true);
+  let pairs = mergeDetails(
+    scanned.filter((result) => result.detailsComplete),
+    budget,
+  );
   if (pairs === undefined) {
-    const needed = stretchesHolding([...wanted.keys()], chunks, scanned);
-    pairs =
-      mergeDetails(
-        await scanChunks(
-          needed,
-          { ...settings, mode: 'details', wanted, detailsBudget: undefined },
-          { workers, workerScript },
-        ),
-        Infinity,
-      ) ?? new Map();
+    pairs = new Map();
+    reread = chunks.map((_, i) => i);
+  }
+  const needed = stretchesHolding(
+    [...wanted.keys()],
+    reread.map((i) => chunks[i] as ScanChunk),
+    reread.map((i) => scanned[i] as ChunkResult),
+  );
+  if (needed.length > 0) {
+    // Threads only pay for their start-up on a large re-read; the usual few stretches are read here.
+    const neededBytes = needed.reduce((sum, chunk) => sum + (chunk.to - chunk.from), 0);
+    const results = await scanChunks(
+      needed,
+      { ...settings, mode: 'details', wanted, detailsBudget: undefined },
+      { workers: neededBytes >= parallelBytes ? workers : 1, workerScript },
+    );
+    mergeDetails(results, Infinity, pairs);
   }
   for (const alert of alerts) {
     const window = Date.parse(alert.windowStart);
