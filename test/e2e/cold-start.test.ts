@@ -58,6 +58,22 @@ describe('cold start of the production bundle', () => {
     expect(clientsLoaded({ ...ENV, ENRICH_WITH_EC2: 'true' })).toEqual(['client-ec2']);
   });
 
+  it('parses its configuration with zod jitless: no parser compiled with new Function at init', () => {
+    // zod's JIT compiles one parser per object schema (three at this init); parsing the
+    // configuration once, that cost more than it saved. lambda/zod-jitless.ts must run first.
+    const script =
+      'let compiled = 0;' +
+      'const F = Function;' +
+      'globalThis.Function = new Proxy(F, { construct(target, args) { compiled += 1; return Reflect.construct(target, args); } });' +
+      `require(${JSON.stringify(bundle)});` +
+      'process.stdout.write(String(compiled));';
+    const out = execFileSync(process.execPath, ['-e', script], {
+      env: { PATH: process.env.PATH ?? '', ...ENV },
+      encoding: 'utf8',
+    });
+    expect(Number(out)).toBe(0);
+  });
+
   describe('against the local endpoints', () => {
     let endpoints: Endpoints;
 
