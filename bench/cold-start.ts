@@ -4,12 +4,13 @@
  * The production build is what CDK's NodejsFunction produces for the stack: the options come
  * from lib/constructs/detector-bundling.ts, the definition DetectorFunction bundles with (esbuild,
  * minified, CJS, node22, ES module builds first, the SDK bundled but for the EC2 client and the
- * credential providers Lambda never reaches). Its peer is an unoptimised build of the same
- * handler: esbuild's defaults, unminified, everything bundled. Two more rows show where the time
- * goes: the previous production build (minified, `@aws-sdk/*` left to the runtime's SDK in
- * node_modules), and the SDK floor: a module that only loads and creates the three SDK clients the
- * handler creates at init, bundled like production (no handler built on them can start faster)
- * and, beside it, loaded from node_modules.
+ * credential providers Lambda never reaches), run as the stack runs it (no NODE_OPTIONS). Its
+ * peer is an unoptimised build of the same handler: esbuild's defaults, unminified, everything
+ * bundled. More rows show where the time goes: production run with --enable-source-maps; the
+ * build as deployed before (minified, `@aws-sdk/*` left to the runtime's SDK in node_modules,
+ * --enable-source-maps); and the SDK floor: a module that only loads and creates the three SDK
+ * clients the handler creates at init, bundled like production (no handler built on them can
+ * start faster) and, beside it, loaded from node_modules.
  *
  * Init time = the time to `require()` the bundle in a fresh `node` process whose environment is
  * a valid Lambda configuration (the handler parses it and creates its clients at load), measured
@@ -48,13 +49,26 @@ interface Build {
   what: string;
   file: string;
   bytes: number;
+  /** NODE_OPTIONS of the measured process (the stack sets none). */
+  nodeOptions?: string;
 }
 
-function build(name: string, what: string, options: (outfile: string) => BuildOptions): Build {
+function build(
+  name: string,
+  what: string,
+  options: (outfile: string) => BuildOptions,
+  nodeOptions?: string,
+): Build {
   const file = join(OUT, name, 'index.js');
   mkdirSync(join(OUT, name), { recursive: true });
   buildSync(options(file));
-  return { name, what, file, bytes: statSync(file).size };
+  return {
+    name,
+    what,
+    file,
+    bytes: statSync(file).size,
+    ...(nodeOptions === undefined ? {} : { nodeOptions }),
+  };
 }
 
 /** The three clients the handler creates at init, created the same way, and nothing else. */
@@ -77,7 +91,7 @@ function writeSdkFloorEntry(): string {
 }
 
 /** Milliseconds (wall, CPU) to require `file` in a fresh node process, measured inside it. */
-function initMs(file: string): { wall: number; cpu: number } {
+function initMs({ file, nodeOptions }: Build): { wall: number; cpu: number } {
   const script =
     'const c = process.cpuUsage(); const t = process.hrtime.bigint();' +
     `const m = require(${JSON.stringify(file)});` +
@@ -85,7 +99,12 @@ function initMs(file: string): { wall: number; cpu: number } {
     "if (typeof m.handler !== 'function') throw new Error('no handler export');" +
     'process.stdout.write(JSON.stringify({ wall, cpu: (u.user + u.system) / 1000 }));';
   const out = execFileSync(process.execPath, ['-e', script], {
-    env: { PATH: process.env.PATH ?? '', ...LAMBDA_ENV, ...CHILD_ENV },
+    env: {
+      PATH: process.env.PATH ?? '',
+      ...LAMBDA_ENV,
+      ...CHILD_ENV,
+      ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }),
+    },
     encoding: 'utf8',
   });
   return JSON.parse(out) as { wall: number; cpu: number };
@@ -126,10 +145,17 @@ export async function run(): Promise<BenchResult> {
     outfile,
     logLevel: 'error',
   }));
-  const runtimeSdk = build(
-    'runtime-sdk',
-    "minified, @aws-sdk/* from node_modules (the runtime's)",
-    minifiedSdkExternal,
+  const withSourceMaps = build(
+    'prod+maps',
+    'production, run with NODE_OPTIONS=--enable-source-maps',
+    (outfile) => detectorEsbuildOptions(ROOT, HANDLER, outfile),
+    '--enable-source-maps',
+  );
+  const before = build(
+    'before',
+    "as deployed before: @aws-sdk/* from node_modules (the runtime's), --enable-source-maps",
+    (outfile) => ({ ...minifiedSdkExternal(outfile), sourcemap: true, sourcesContent: false }),
+    '--enable-source-maps',
   );
   const floor = build('sdk-floor', 'the three clients only, bundled like production', (outfile) =>
     detectorEsbuildOptions(ROOT, floorEntry, outfile),
@@ -138,14 +164,14 @@ export async function run(): Promise<BenchResult> {
     ...minifiedSdkExternal(outfile),
     entryPoints: [floorEntry],
   }));
-  const builds = [production, unoptimised, runtimeSdk, floor, floorModules];
+  const builds = [production, unoptimised, withSourceMaps, before, floor, floorModules];
   const wall = new Map<string, number[]>(builds.map((b) => [b.name, []]));
   const cpu = new Map<string, number[]>(builds.map((b) => [b.name, []]));
   const loadBefore = load();
-  for (const b of builds) initMs(b.file); // warm the file system cache
+  for (const b of builds) initMs(b); // warm the file system cache
   for (let i = 0; i < RUNS; i += 1) {
     for (const b of builds) {
-      const t = initMs(b.file);
+      const t = initMs(b);
       wall.get(b.name)?.push(t.wall);
       cpu.get(b.name)?.push(t.cpu);
     }
@@ -172,7 +198,8 @@ export async function run(): Promise<BenchResult> {
       `production bundle ${kb(production.bytes)} (target < 1024 KB: ${sizeOk ? 'met' : 'NOT met'}), ` +
       `init ${prodMs.toFixed(0)} ms (target < ${INIT_BUDGET_MS} ms: ${initOk ? 'met' : 'NOT met'}); ` +
       `unoptimised build (unminified, everything bundled) ${kb(unoptimised.bytes)}, init ${peerMs.toFixed(0)} ms; ` +
-      `SDK from node_modules as before ${wallMs(runtimeSdk).toFixed(0)} ms; ` +
+      `with --enable-source-maps ${wallMs(withSourceMaps).toFixed(0)} ms; ` +
+      `as deployed before (SDK from node_modules, --enable-source-maps) ${wallMs(before).toFixed(0)} ms; ` +
       `SDK floor (the three clients alone) ${wallMs(floor).toFixed(0)} ms bundled, ${wallMs(floorModules).toFixed(0)} ms from node_modules; ` +
       `load ${loadBefore}; ratio = unoptimised init / production init`,
     ratio: peerMs / prodMs,

@@ -4,7 +4,7 @@
  * local endpoints as the node_modules SDK does in the other end-to-end tests. (Init time itself is
  * measured by `npm run bench -- cold-start`, not here.)
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,6 +72,38 @@ describe('cold start of the production bundle', () => {
       encoding: 'utf8',
     });
     expect(Number(out)).toBe(0);
+  });
+
+  it('maps the stack of a failed run to the TypeScript without --enable-source-maps', () => {
+    // Act: an invalid manual payload fails the run in lambda/manual-payload.ts
+    const script =
+      `const { handler } = require(${JSON.stringify(bundle)});` +
+      "handler({ mode: 'bogus' }, { getRemainingTimeInMillis: () => 60000, awsRequestId: 'r' })" +
+      "  .then(() => process.exit(1), (error) => process.stdout.write('\\nSTACK ' + JSON.stringify(error.stack) + '\\n'));";
+    const child = spawnSync(process.execPath, ['-e', script], {
+      env: { PATH: process.env.PATH ?? '', ...ENV },
+      encoding: 'utf8',
+    });
+    const out = child.stdout;
+
+    // Assess: the rethrown error (what Lambda logs) and the 'run failed' log line
+    const stack = JSON.parse(
+      out
+        .split('\n')
+        .find((l) => l.startsWith('STACK '))
+        ?.slice(6) ?? '""',
+    ) as string;
+    const frames = stack.split('\n').filter((l) => l.trim().startsWith('at '));
+    expect(stack).toMatch(/^InvalidPayloadError: invalid invocation payload/);
+    expect(frames[0]).toMatch(/lambda\/manual-payload\.ts:\d+:\d+\)$/);
+    expect(frames.filter((f) => f.includes(bundle))).toEqual([]);
+    // Powertools writes ERROR lines to stderr
+    const logged = child.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { message?: string; error?: { stack?: string } })
+      .find((r) => r.message === 'run failed');
+    expect(logged?.error?.stack).toBe(stack);
   });
 
   describe('against the local endpoints', () => {
