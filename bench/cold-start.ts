@@ -27,7 +27,7 @@ import { detectorEsbuildOptions } from '../lib/constructs/detector-bundling';
 import type { BenchResult } from './run';
 import { CHILD_ENV } from './support/detector-process';
 
-const RUNS = 9;
+const RUNS = 15;
 const ONE_MEGABYTE = 1024 * 1024;
 const INIT_BUDGET_MS = 150;
 const ROOT = join(__dirname, '..');
