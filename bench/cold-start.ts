@@ -4,7 +4,7 @@
  * The production build is what CDK's NodejsFunction produces for the stack: the options come
  * from lib/constructs/detector-bundling.ts, the definition DetectorFunction bundles with (esbuild,
  * minified, CJS, node22, ES module builds first, the SDK bundled but for the EC2 client and the
- * credential providers Lambda never reaches), run as the stack runs it (no NODE_OPTIONS). Its
+ * STS/SSO clients only credential profiles use), run as the stack runs it (no NODE_OPTIONS). Its
  * peer is an unoptimised build of the same handler: esbuild's defaults, unminified, everything
  * bundled. More rows show where the time goes: production run with --enable-source-maps; the
  * build as deployed before (minified, `@aws-sdk/*` left to the runtime's SDK in node_modules,

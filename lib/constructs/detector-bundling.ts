@@ -15,19 +15,20 @@ import type { BuildOptions } from 'esbuild';
  * Left out of the bundle, loaded from the runtime's own SDK if ever needed:
  * - the EC2 client (1.1 MB minified, as much as everything else together), loaded only when
  *   alert enrichment is on (lambda/adapters/ec2-enricher.ts);
- * - the credential providers the default chain reaches only through a dynamic import() after
- *   the environment variables (`fromEnv`) came up empty. Lambda always sets the role's
- *   credentials in the environment, so these never load there; bundled, they and the STS/SSO
- *   clients they use (some 120 KB) would only be compiled at every cold start.
+ * - the STS, SSO and sign-in clients and the SSO and login credential providers that use them
+ *   (about 70 KB): the SDK's default credential chain imports them (dynamic import()) only for a
+ *   profile that assumes a role or uses SSO or a web identity token file. Lambda gives the role's
+ *   credentials in environment variables, so they never load there; bundled, they would only be
+ *   compiled at every cold start. The rest of the chain stays bundled, so credentials from a
+ *   container or instance metadata endpoint still work (a test runs the bundle that way: an
+ *   import() of a module left out does not search NODE_PATH, where Lambda keeps its SDK).
  */
 export const DETECTOR_EXTERNAL_MODULES: readonly string[] = [
   '@aws-sdk/client-ec2',
-  '@aws-sdk/credential-provider-ini',
+  '@aws-sdk/nested-clients',
   '@aws-sdk/credential-provider-sso',
-  '@aws-sdk/credential-provider-process',
-  '@aws-sdk/credential-provider-web-identity',
-  '@aws-sdk/credential-provider-http',
-  '@smithy/credential-provider-imds',
+  '@aws-sdk/credential-provider-login',
+  '@aws-sdk/token-providers',
 ];
 
 /** The esbuild settings, in the shape of NodejsFunction's `bundling` props. */

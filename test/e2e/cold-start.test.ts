@@ -6,6 +6,8 @@
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -164,6 +166,56 @@ describe('cold start of the production bundle', () => {
       expect(endpoints.sns.published).toHaveLength(1);
       const written = endpoints.dynamo.requests.filter((r) => r.operation === 'BatchWriteItem');
       expect(written.length).toBeGreaterThanOrEqual(1);
+    });
+
+    it('gets credentials from a container credentials endpoint when the environment has none (that provider stays bundled)', async () => {
+      // Arrange: a credentials endpoint as ECS and Lambda-like hosts serve it, on loopback
+      const served: string[] = [];
+      const credentialsServer = createServer((request, response) => {
+        served.push(request.url ?? '');
+        response.setHeader('content-type', 'application/json');
+        response.end(
+          JSON.stringify({
+            AccessKeyId: 'container-key',
+            SecretAccessKey: 'container-secret',
+            Token: 'container-token',
+            Expiration: new Date(Date.now() + HOUR).toISOString(),
+          }),
+        );
+      });
+      await new Promise<void>((resolve) => credentialsServer.listen(0, '127.0.0.1', resolve));
+      const { port } = credentialsServer.address() as AddressInfo;
+      const published = endpoints.sns.published.length;
+      const script =
+        `const { handler } = require(${JSON.stringify(bundle)});` +
+        "handler({ mode: 'test-alert' }, { getRemainingTimeInMillis: () => 60000, awsRequestId: 'creds' })" +
+        "  .then((summary) => process.stdout.write('\\nRESULT ' + JSON.stringify(summary) + '\\n'), (error) => { console.error(error); process.exit(1); });";
+
+      // Act
+      let stdout: string;
+      try {
+        ({ stdout } = await promisify(execFile)(process.execPath, ['-e', script], {
+          env: {
+            PATH: process.env.PATH ?? '',
+            ...ENV,
+            SNS_ENDPOINT: endpoints.sns.endpoint,
+            AWS_CONTAINER_CREDENTIALS_FULL_URI: `http://127.0.0.1:${port}/credentials`,
+          },
+        }));
+      } finally {
+        await new Promise((resolve) => credentialsServer.close(resolve));
+      }
+
+      // Assess
+      const summary = JSON.parse(
+        stdout
+          .split('\n')
+          .find((l) => l.startsWith('RESULT '))
+          ?.slice('RESULT '.length) ?? '{}',
+      ) as RunSummary;
+      expect(summary.alertsPublished).toBe(1);
+      expect(served).toEqual(['/credentials']);
+      expect(endpoints.sns.published).toHaveLength(published + 1);
     });
   });
 });
