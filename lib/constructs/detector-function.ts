@@ -118,7 +118,7 @@ export class DetectorFunction extends Construct {
       POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
     } satisfies DeployedEnvironment;
     assertRuntimeAcceptsLiterals(environment);
-    // No NODE_OPTIONS=--enable-source-maps: it costs some 30 ms of every cold start; the handler
+    // No NODE_OPTIONS=--enable-source-maps: it costs 30-60 ms of every cold start; the handler
     // maps the stack of a failed run itself (lambda/source-mapped-stack.ts).
     const fullEnvironment: Record<string, string> = { ...environment };
     assertEnvironmentFits(fullEnvironment);
@@ -141,7 +141,7 @@ export class DetectorFunction extends Construct {
       onFailure: new destinations.SqsDestination(this.failureQueue),
       environment: fullEnvironment,
       // One definition with the cold-start benchmark and the bundle tests (detector-bundling.ts):
-      // the SDK bundled, tree-shaken and minified, the EC2 client and unused credential providers left out.
+      // the SDK bundled, tree-shaken and minified, the EC2 client and the STS/SSO clients only profiles use left out.
       bundling: {
         ...DETECTOR_BUNDLING,
         format: nodejs.OutputFormat.CJS,
