@@ -20,6 +20,7 @@ import {
 import { SnsAlertPublisher } from './adapters/sns-alert-publisher';
 import { runDetector, type RunLogger, type RunMetrics, type RunSummary } from './detector-run';
 import type { RuntimeConfig } from './runtime-config';
+import { sourceMappedStack } from './source-mapped-stack';
 
 /** Kept back from Lambda's remaining time so the run ends (and releases its lease) before the timeout. */
 const TIMEOUT_SAFETY_MS = 5_000;
@@ -130,6 +131,8 @@ export function createLambdaRuntime(
         event,
       );
     } catch (error) {
+      // Mapped here, once a run failed, rather than by --enable-source-maps at every cold start.
+      if (error instanceof Error && error.stack !== undefined) error.stack = sourceMappedStack(error.stack);
       logger.error('run failed', {
         error:
           error instanceof Error

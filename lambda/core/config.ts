@@ -5,7 +5,8 @@
  * Presets are named bundles of defaults. Any field the user sets wins over the preset's value,
  * so `{ preset: 'splunk-escu', cooldownMinutes: 240 }` is ESCU arithmetic with a cooldown.
  */
-import { z } from 'zod';
+// A namespace import, which esbuild can tree-shake: `import { z }` bundles all of zod's locales (260 KB).
+import * as z from 'zod';
 import { parseCidr } from './addresses';
 import { parseFlowLogFormat } from './flow-log-format';
 

@@ -81,7 +81,8 @@ describe('EgressSpikeDetectorStack', () => {
             BASELINE_TTL_DAYS: '90',
             POWERTOOLS_SERVICE_NAME: 'egress-spike-detector',
             POWERTOOLS_METRICS_NAMESPACE: 'EgressSpikeDetector',
-            NODE_OPTIONS: '--enable-source-maps',
+            // no --enable-source-maps: it costs every cold start (see lambda/source-mapped-stack.ts)
+            NODE_OPTIONS: Match.absent(),
             // endpoint overrides are for local tests only
             LOGS_ENDPOINT: Match.absent(),
             DYNAMODB_ENDPOINT: Match.absent(),
