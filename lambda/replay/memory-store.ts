@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Baseline } from '../core/baseline';
 import { describeIssues, type DetectorConfig } from '../core/config';
 import { isoTime } from '../core/windows';
