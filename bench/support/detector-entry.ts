@@ -3,8 +3,15 @@
  * DetectorJob over IPC, runs the Lambda handler for each invocation, answers with its figures.
  */
 import { randomUUID } from 'node:crypto';
-import { BatchWriteItemCommand, DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { getHeapStatistics } from 'node:v8';
+import {
+  BatchGetItemCommand,
+  BatchWriteItemCommand,
+  type DynamoDBClient,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { DEFAULT_BATCH_CONCURRENCY } from '../../lambda/adapters/dynamo-baseline-store';
 import { createLambdaRuntime } from '../../lambda/lambda-runtime';
 import { loadRuntimeConfig } from '../../lambda/runtime-config';
 import type { RunSummary } from '../../lambda/detector-run';
@@ -14,6 +21,7 @@ async function runJob(job: DetectorJob): Promise<DetectorJobResult> {
   let base = Date.parse(job.invocations[0]?.nowIso ?? '1970-01-01T00:00:00Z');
   let realStart = Date.now();
   const now = () => base + (Date.now() - realStart);
+  if (job.sdkFloor !== undefined) return sdkFloorJob(job.env, job.sdkFloor);
   const runtime = createLambdaRuntime(loadRuntimeConfig(job.env), {
     now,
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
@@ -28,10 +36,11 @@ async function runJob(job: DetectorJob): Promise<DetectorJobResult> {
     },
   });
   const loadedRssBytes = process.resourceUsage().maxRSS * 1024;
-  // The heap in use, sampled: how much of the peak RSS is live data and how much garbage not yet collected.
+  // The heap in use, sampled: how much of the peak RSS is live data and how much garbage not yet
+  // collected. getHeapStatistics, not process.memoryUsage(), which also reads /proc each time.
   let peakHeapUsedBytes = 0;
   const sampler = setInterval(() => {
-    peakHeapUsedBytes = Math.max(peakHeapUsedBytes, process.memoryUsage().heapUsed);
+    peakHeapUsedBytes = Math.max(peakHeapUsedBytes, getHeapStatistics().used_heap_size);
   }, 20);
   const cpuBefore = process.cpuUsage();
   const wallBefore = Date.now();
@@ -53,12 +62,10 @@ async function runJob(job: DetectorJob): Promise<DetectorJobResult> {
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     loadedRssBytes,
     runCpuMicros: cpu.user + cpu.system,
+    runSystemCpuMicros: cpu.system,
     runWallMs: Date.now() - wallBefore,
     peakHeapUsedBytes,
   };
-  if (job.sdkFloorRequests !== undefined && job.sdkFloorRequests > 0) {
-    result.sdkFloorCpuMicros = await sdkFloor(job.env, job.sdkFloorRequests);
-  }
   return result;
 }
 
@@ -69,34 +76,74 @@ process.once('message', (job) => {
   );
 });
 
-/** CPU of `requests` BatchWriteItem calls of 25 baseline-shaped items through a bare client. */
-async function sdkFloor(env: Record<string, string>, requests: number): Promise<number> {
-  const client = new DynamoDBClient({
-    region: 'us-east-1',
-    endpoint: env.DYNAMODB_ENDPOINT,
+/**
+ * The peer of bench/cpu-time.ts: the detector's DynamoDB batches without the detector. The
+ * DynamoDB client is the handler's own (createLambdaRuntime: same client configuration, same
+ * lean JSON paths), in a fresh process as the detector's, sending as many BatchGetItem calls of
+ * 100 absent keys and BatchWriteItem calls of 25 items shaped like a new source's baseline (the
+ * first window has no `prev`) as the detector sent, as many at once as the store sends them.
+ */
+async function sdkFloorJob(
+  env: Record<string, string>,
+  floor: NonNullable<DetectorJob['sdkFloor']>,
+): Promise<DetectorJobResult> {
+  const runtime = createLambdaRuntime(loadRuntimeConfig(env), {
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    logger: new Logger({ serviceName: 'bench', logLevel: 'SILENT' }),
+    metrics: { addMetric: () => undefined, publishStoredMetrics: () => undefined },
   });
-  const prev = JSON.stringify({ mean: 3, variance: 2, dataPoints: 1, lastWindow: 0, clockAtLastFold: 0 });
+  const client: DynamoDBClient = runtime.clients.dynamodb;
+  const table = env.TABLE_NAME ?? '';
+  const loadedRssBytes = process.resourceUsage().maxRSS * 1024;
   const before = process.cpuUsage();
-  for (let r = 0; r < requests; r += 1) {
+  const wallBefore = Date.now();
+  // As many in flight as the store keeps (DynamoBaselineStore's batchConcurrency).
+  await inFlight(floor.batchGets, DEFAULT_BATCH_CONCURRENCY, async (r) => {
+    const Keys = Array.from({ length: 100 }, (_, i) => ({
+      pk: { S: `SRC#FLOOR.${r}.${i}` },
+      sk: { S: 'BASELINE' },
+    }));
+    await client.send(new BatchGetItemCommand({ RequestItems: { [table]: { Keys, ConsistentRead: true } } }));
+  });
+  await inFlight(floor.batchWrites, DEFAULT_BATCH_CONCURRENCY, async (r) => {
     const batch: WriteRequest[] = Array.from({ length: 25 }, (_, i) => ({
       PutRequest: {
         Item: {
-          pk: { S: `FLOOR#10.${r % 256}.${i}.${r >> 8}` },
+          pk: { S: `SRC#FLOOR.${r}.${i}` },
           sk: { S: 'BASELINE' },
-          mean: { N: '3.5' },
-          variance: { N: '1.25' },
-          dataPoints: { N: '2' },
+          mean: { N: '3' },
+          variance: { N: '0' },
+          dataPoints: { N: '1' },
           lastWindow: { N: '1793577600000' },
-          clockAtLastFold: { N: '2' },
-          prev: { S: prev },
+          clockAtLastFold: { N: '1' },
           expiresAt: { N: '1801353600' },
         },
       },
     }));
-    await client.send(new BatchWriteItemCommand({ RequestItems: { [env.TABLE_NAME ?? '']: batch } }));
-  }
+    await client.send(new BatchWriteItemCommand({ RequestItems: { [table]: batch } }));
+  });
   const cpu = process.cpuUsage(before);
-  client.destroy();
-  return cpu.user + cpu.system;
+  runtime.clients.dynamodb.destroy();
+  return {
+    summaries: [],
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    loadedRssBytes,
+    runCpuMicros: cpu.user + cpu.system,
+    runSystemCpuMicros: cpu.system,
+    runWallMs: Date.now() - wallBefore,
+    peakHeapUsedBytes: 0,
+  };
+}
+
+/** Runs call(0..count-1), `limit` at a time. */
+async function inFlight(count: number, limit: number, call: (index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const index = next;
+      next += 1;
+      await call(index);
+    }
+  };
+  await Promise.all(Array.from({ length: limit }, worker));
 }

@@ -21,11 +21,11 @@ export interface DetectorJob {
   /** Row limit of the Logs Insights source (absent: the production default). */
   rowLimit?: number;
   /**
-   * After the invocations, send this many BatchWriteItem requests of 25 baseline-shaped items
-   * (`pk` FLOOR#...) straight through a bare DynamoDBClient and measure their CPU: the SDK's own
-   * cost per request, the floor under the detector's.
+   * Instead of invocations: send this many BatchGetItem (100 absent keys) and BatchWriteItem (25
+   * baseline-shaped items, `pk` SRC#FLOOR...) calls through the handler's own DynamoDB client and
+   * measure their CPU: the SDK's cost for the detector's requests, the floor under its CPU.
    */
-  sdkFloorRequests?: number;
+  sdkFloor?: { batchGets: number; batchWrites: number };
 }
 
 export interface DetectorJobResult {
@@ -36,12 +36,12 @@ export interface DetectorJobResult {
   loadedRssBytes: number;
   /** CPU (user + system) spent in the invocations, microseconds. */
   runCpuMicros: number;
+  /** The system (kernel) part of runCpuMicros. */
+  runSystemCpuMicros: number;
   /** Wall time of the invocations, ms (includes waiting for the endpoints). */
   runWallMs: number;
   /** Largest V8 heapUsed sampled (every 20 ms) during the invocations. */
   peakHeapUsedBytes: number;
-  /** CPU of the bare-SDK requests (sdkFloorRequests), microseconds. */
-  sdkFloorCpuMicros?: number;
 }
 
 let bundlePath: string | undefined;
@@ -59,7 +59,7 @@ function detectorBundle(): string {
   buildSync({
     entryPoints: [join(__dirname, 'detector-entry.ts')],
     bundle: true,
-    minify: true,
+    minify: process.env.BENCH_DETECTOR_MINIFY !== 'false',
     platform: 'node',
     target: 'node20',
     format: 'cjs',

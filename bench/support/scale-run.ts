@@ -17,8 +17,6 @@ import {
 export const SCALE_T0 = Date.UTC(2026, 10, 2, 0);
 const TABLE = 'bench-scale';
 const LOG_GROUP = '/vpc/bench-scale';
-/** Bare-SDK BatchWriteItem calls measured after the first window (cpu-time's peer). */
-export const SDK_FLOOR_REQUESTS = 500;
 
 export interface ScaleWindow {
   windowStart: number;
@@ -26,6 +24,11 @@ export interface ScaleWindow {
   oracle: Map<string, number>;
   events: number;
   job: DetectorJobResult;
+  /**
+   * First window only: the same numbers of BatchGetItem and BatchWriteItem calls sent through
+   * the handler's DynamoDB client alone, in a process of its own (bench/cpu-time.ts's peer).
+   */
+  sdkFloor?: { batchGets: number; batchWrites: number; job: DetectorJobResult };
   /** Endpoint counters for this window alone. */
   stats: EndpointStats;
   /** Baselines written in this window: [srcIp, mean, dataPoints]. */
@@ -75,16 +78,19 @@ async function execute(sources: number, windowCount: number): Promise<ScaleRun> 
         invocations: [{ nowIso: new Date(windowStart + HOUR + 15 * 60_000).toISOString() }],
       });
       const [stats, written] = await Promise.all([endpoints.stats(), endpoints.writtenBaselines(TABLE)]);
+      let sdkFloor: ScaleWindow['sdkFloor'];
       if (w === 0) {
         // In a process of its own, after the counters were read: the floor's requests are not the detector's.
-        const floor = await runDetectorProcess({
+        const batchGets = stats.dynamo.requestCounts.BatchGetItem ?? 0;
+        const batchWrites = stats.dynamo.requestCounts.BatchWriteItem ?? 0;
+        const floorJob = await runDetectorProcess({
           env,
           invocations: [],
-          sdkFloorRequests: SDK_FLOOR_REQUESTS,
+          sdkFloor: { batchGets, batchWrites },
         });
-        job.sdkFloorCpuMicros = floor.sdkFloorCpuMicros;
+        sdkFloor = { batchGets, batchWrites, job: floorJob };
       }
-      windows.push({ windowStart, oracle, events, job, stats, written });
+      windows.push({ windowStart, oracle, events, job, stats, written, ...(sdkFloor ? { sdkFloor } : {}) });
     }
     return { sources, windows };
   } finally {

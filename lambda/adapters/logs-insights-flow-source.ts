@@ -190,26 +190,30 @@ export class LogsInsightsFlowSource implements FlowCountSource {
 
   async countWindow(window: Window, deadline: number): Promise<WindowCounts> {
     const run = this.newRun('count', window, deadline);
-    const rowSets = await this.collectBySourceSplit(run, queryTimeRange(window), (n) =>
-      this.queries.countQuery(n),
-    );
     const counts = new Map<string, number>();
     const uniqueDestinations = new Map<string, number>();
     let skippedRecords = 0;
-    for (const rows of rowSets) {
-      for (const row of rows) {
-        const source = row[RESULT_COLUMNS.source];
-        const count = readCount(row, RESULT_COLUMNS.blockedCount, run);
-        if (isSkipDataSource(source)) {
-          // Every narrowed query reports all of the window's SKIPDATA records: the same number.
-          skippedRecords = Math.max(skippedRecords, count);
-          continue;
+    // Each complete result is folded as it arrives and dropped: at 100,000 sources the rows of
+    // every part held until the last one came back were some 100,000 objects more at the peak.
+    await this.collectBySourceSplit(
+      run,
+      queryTimeRange(window),
+      (n) => this.queries.countQuery(n),
+      (rows) => {
+        for (const row of rows) {
+          const source = row[RESULT_COLUMNS.source];
+          const count = readCount(row, RESULT_COLUMNS.blockedCount, run);
+          if (isSkipDataSource(source)) {
+            // Every narrowed query reports all of the window's SKIPDATA records: the same number.
+            skippedRecords = Math.max(skippedRecords, count);
+            continue;
+          }
+          counts.set(source, (counts.get(source) ?? 0) + count);
+          const unique = readCount(row, RESULT_COLUMNS.uniqueDestinations, run);
+          uniqueDestinations.set(source, (uniqueDestinations.get(source) ?? 0) + unique);
         }
-        counts.set(source, (counts.get(source) ?? 0) + count);
-        const unique = readCount(row, RESULT_COLUMNS.uniqueDestinations, run);
-        uniqueDestinations.set(source, (uniqueDestinations.get(source) ?? 0) + unique);
-      }
-    }
+      },
+    );
     return {
       windowStart: window.start,
       counts,
@@ -405,12 +409,14 @@ export class LogsInsightsFlowSource implements FlowCountSource {
   /**
    * Runs `build()` and, while a result is full, re-runs it on halves of the internal address
    * space (the disjoint internal CIDRs first, then halves of each). Returns the row sets of the
-   * queries whose results were complete; their sources are disjoint.
+   * queries whose results were complete (their sources are disjoint), or hands each to `consume`
+   * as it completes and keeps none.
    */
   private async collectBySourceSplit(
     run: QueryRun,
     range: { startTime: number; endTime: number },
     build: (narrowing?: Narrowing) => string,
+    consume?: (rows: Row[]) => void,
   ): Promise<Row[][]> {
     const rowSets: Row[][] = [];
     const pending: Array<Narrowing | undefined> = [undefined];
@@ -418,7 +424,8 @@ export class LogsInsightsFlowSource implements FlowCountSource {
       const narrowing = pending.shift();
       const result = await this.runQuery(run, range, build(narrowing));
       if (!result.full) {
-        rowSets.push(result.rows);
+        if (consume) consume(result.rows);
+        else rowSets.push(result.rows);
         continue;
       }
       const seen = result.rows.map((row) => row[RESULT_COLUMNS.source] ?? '');

@@ -347,4 +347,102 @@ describe('DynamoBaselineStore', () => {
     expect(await store.readState()).toEqual({ watermark: W + HOUR, clock: 5 });
     expect(await store.getBaselines(['10.0.0.1'])).toEqual(new Map([['10.0.0.1', baseline(9)]]));
   });
+
+  it('keeps at most batchConcurrency batches in flight, and every outbox batch done before the first baseline batch', async () => {
+    // Prepare: a client that records, per BatchWriteItem, its kind and the calls in flight when it started
+    const { tableName } = await newStore();
+    let inFlight = 0;
+    const started: { kind: string; inFlight: number; outboxDone: number }[] = [];
+    let outboxDone = 0;
+    const watching = {
+      send: async (command: Parameters<DynamoDBClient['send']>[0]) => {
+        const input = command.input as {
+          RequestItems?: Record<string, { PutRequest?: { Item?: Record<string, { S?: string }> } }[]>;
+        };
+        const firstPk = input.RequestItems?.[tableName]?.[0]?.PutRequest?.Item?.pk?.S ?? '';
+        const kind = firstPk === 'OUTBOX' ? 'outbox' : firstPk.startsWith('SRC#') ? 'baseline' : 'other';
+        inFlight += 1;
+        if (kind !== 'other') started.push({ kind, inFlight, outboxDone });
+        try {
+          return await client.send(command);
+        } finally {
+          inFlight -= 1;
+          if (kind === 'outbox') outboxDone += 1;
+        }
+      },
+    } as unknown as DynamoDBClient;
+    const store = new DynamoBaselineStore({
+      client: watching,
+      tableName,
+      baselineTtlDays: 90,
+      sleep: async () => undefined,
+      batchConcurrency: 4,
+    });
+    const baselines = new Map(Array.from({ length: 300 }, (_, i) => [ip(i), baseline(i)] as const));
+    const alerts = Array.from({ length: 60 }, (_, i) => alert(ip(i)));
+
+    // Act
+    await store.commitWindow({ windowStart: W, clockBefore: 0, clockAfter: 1, baselines, alerts });
+
+    // Assess: 3 outbox + 12 baseline batches, overlapping but never more than 4, steps in order
+    expect(started.filter((s) => s.kind === 'outbox')).toHaveLength(3);
+    expect(started.filter((s) => s.kind === 'baseline')).toHaveLength(12);
+    const most = Math.max(...started.map((s) => s.inFlight));
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(4);
+    expect(started.filter((s) => s.kind === 'baseline').every((s) => s.outboxDone === 3)).toBe(true);
+    const read = await store.getBaselines([...baselines.keys()]);
+    expect(read).toEqual(baselines);
+  });
+
+  it('starts no batch after one failed, and throws only once the batches in flight are done', async () => {
+    // Prepare: the third baseline BatchWriteItem fails
+    const { tableName } = await newStore();
+    let inFlight = 0;
+    let sends = 0;
+    const failure = new Error('injected: connection reset');
+    const failing = {
+      send: async (command: Parameters<DynamoDBClient['send']>[0]) => {
+        sends += 1;
+        if (sends === 3) throw failure;
+        inFlight += 1;
+        try {
+          return await client.send(command);
+        } finally {
+          inFlight -= 1;
+        }
+      },
+    } as unknown as DynamoDBClient;
+    const store = new DynamoBaselineStore({
+      client: failing,
+      tableName,
+      baselineTtlDays: 90,
+      sleep: async () => undefined,
+      batchConcurrency: 4,
+    });
+    const baselines = new Map(Array.from({ length: 500 }, (_, i) => [ip(i), baseline(i)] as const));
+
+    // Act
+    const commit = store.commitWindow({
+      windowStart: W,
+      clockBefore: 0,
+      clockAfter: 1,
+      baselines,
+      alerts: [],
+    });
+    const error = await commit.catch((e: unknown) => e);
+
+    // Assess: the failure surfaces, nothing is still being written, and the 20 batches were not all sent
+    expect(error).toBe(failure);
+    expect(inFlight).toBe(0);
+    expect(sends).toBeLessThanOrEqual(3 + 3);
+    expect(local.count('UpdateItem')).toBe(0);
+    expect(await store.readState()).toEqual({ watermark: undefined, clock: 0 });
+  });
+
+  it('rejects a batchConcurrency that is not a positive integer', () => {
+    expect(
+      () => new DynamoBaselineStore({ client, tableName: 'x', baselineTtlDays: 90, batchConcurrency: 0 }),
+    ).toThrow(/batchConcurrency must be a positive integer, got 0/);
+  });
 });
