@@ -3,15 +3,9 @@
  * new-source bursts become alerts, cooldowns and mass-spike grouping keep the channel readable,
  * and the updated baselines are returned for the caller to commit. Pure: no clock, no I/O.
  */
-import {
-  newBaseline,
-  spreadOf,
-  updateMoments,
-  withMissedZeros,
-  type Baseline,
-} from './baseline';
+import { newBaseline, spreadOf, updateMoments, withMissedZeros, type Baseline } from './baseline';
 import { windowMs, windowsPerDay, type DetectorConfig, type PresetName } from './config';
-import { estimationAdjustedTail, upperTailProbability } from './tail-probability';
+import { estimationAdjustedTail, pointProbability, upperTailProbability } from './tail-probability';
 import { isoTime } from './windows';
 
 export type AlertKind = 'spike' | 'new-source' | 'mass-spike';
@@ -95,6 +89,8 @@ export interface SourceDecision {
    * Recommended preset: P(X >= blockedCount) under the baseline's model, corrected for the
    * baseline being an estimate (see estimationAdjustedTail) wherever the plug-in value is below
    * the window's threshold; elsewhere the plug-in value, which the correction would only raise.
+   * Absent for counts at or below the mean and for counts whose point probability alone is
+   * at least twice the threshold (see pointProbability): neither can be a spike.
    */
   tailProbability?: number;
 }
@@ -140,7 +136,8 @@ export interface EvaluateOptions {
   learnOnly?: boolean;
 }
 
-export const alertIdFor = (windowStart: number, subject: string): string => `${isoTime(windowStart)}/${subject}`;
+export const alertIdFor = (windowStart: number, subject: string): string =>
+  `${isoTime(windowStart)}/${subject}`;
 
 // Math.round rather than toFixed: this runs for every source of every window.
 const round = (value: number): number => Math.round(value * 1e4) / 1e4;
@@ -157,9 +154,15 @@ interface Candidate {
   zScore: number;
   tailProbability?: number;
   mature: boolean;
+  /** Recommended preset: mature and above its mean, so the tail decides. */
+  aboveMean: boolean;
 }
 
-export function evaluateWindow(input: WindowInput, config: DetectorConfig, options: EvaluateOptions = {}): WindowResult {
+export function evaluateWindow(
+  input: WindowInput,
+  config: DetectorConfig,
+  options: EvaluateOptions = {},
+): WindowResult {
   const escu = config.preset === 'splunk-escu';
   const windowEnd = input.windowStart + windowMs(config);
   const clockAfter = input.clock + (input.complete ? 1 : 0);
@@ -176,10 +179,20 @@ export function evaluateWindow(input: WindowInput, config: DetectorConfig, optio
       newSources += 1;
       updated.set(srcIp, newBaseline(x, input.windowStart, clockAfter));
       const alerting = !options.learnOnly && config.newSourceMinCount > 0 && x >= config.newSourceMinCount;
-      decisions.push({ srcIp, blockedCount: x, outcome: alerting ? 'new-source' : 'new-source-quiet', compared: null, zScore: null });
+      decisions.push({
+        srcIp,
+        blockedCount: x,
+        outcome: alerting ? 'new-source' : 'new-source-quiet',
+        compared: null,
+        zScore: null,
+      });
       if (alerting) {
         alerts.push(newSourceAlert(srcIp, x, input, windowEnd, config));
-        updated.set(srcIp, { ...newBaseline(x, input.windowStart, clockAfter), lastAlertWindow: input.windowStart, lastAlertCount: x });
+        updated.set(srcIp, {
+          ...newBaseline(x, input.windowStart, clockAfter),
+          lastAlertWindow: input.windowStart,
+          lastAlertCount: x,
+        });
       }
       continue;
     }
@@ -192,7 +205,9 @@ export function evaluateWindow(input: WindowInput, config: DetectorConfig, optio
     const compared = escu ? updateMoments(before, x, config) : before;
     const sd = spreadOf(compared.mean, compared.variance, config);
     const zScore = sd > 0 ? (x - compared.mean) / sd : x > compared.mean ? Infinity : 0;
-    const mature = escu ? compared.dataPoints > config.minDataPoints : before.dataPoints >= config.minDataPoints;
+    const mature = escu
+      ? compared.dataPoints > config.minDataPoints
+      : before.dataPoints >= config.minDataPoints;
     candidates.push({
       srcIp,
       x,
@@ -202,29 +217,44 @@ export function evaluateWindow(input: WindowInput, config: DetectorConfig, optio
       variance: compared.variance,
       dataPoints: compared.dataPoints,
       zScore,
+      mature,
       // Only a mature source above its mean can spike: a count at or below the mean is never
       // unusual, whatever a heavy-tailed model says, and skipping the tail keeps replay fast.
-      tailProbability:
-        escu || !mature || !(x > compared.mean)
-          ? undefined
-          : upperTailProbability(x, compared.mean, compared.variance, config.meanFloor),
-      mature,
+      aboveMean: !escu && mature && x > compared.mean,
     });
   }
 
   const matureSources = candidates.filter((c) => c.mature).length;
   // The fleet-wide false-alert budget, spread over the windows of a day and the sources that could fire.
-  const threshold = escu ? null : config.falseAlertBudgetPerDay / (windowsPerDay(config) * Math.max(1, matureSources));
+  const threshold = escu
+    ? null
+    : config.falseAlertBudgetPerDay / (windowsPerDay(config) * Math.max(1, matureSources));
   const spikes: Candidate[] = [];
   const alerting: Candidate[] = [];
   let suppressedByCooldown = 0;
 
   for (const c of candidates) {
+    // The tail only where it can decide: a point probability (a lower bound on the tail, a tenth
+    // of its cost) at twice the threshold or more already says "not a spike". Twice leaves room
+    // for rounding in either function.
+    if (
+      c.aboveMean &&
+      threshold !== null &&
+      pointProbability(c.x, c.mean, c.variance, config.meanFloor) < 2 * threshold
+    ) {
+      c.tailProbability = upperTailProbability(c.x, c.mean, c.variance, config.meanFloor);
+    }
     // Correct for estimation error only where it can change the verdict: the correction only
     // raises p, so a plug-in p at or above the threshold is already "not a spike" (and cheap).
     if (threshold !== null && c.tailProbability !== undefined && c.tailProbability < threshold) {
       const effectiveSamples = Math.min(c.before.dataPoints, config.baselineWindow);
-      c.tailProbability = estimationAdjustedTail(c.tailProbability, c.mean, c.variance, config.meanFloor, effectiveSamples);
+      c.tailProbability = estimationAdjustedTail(
+        c.tailProbability,
+        c.mean,
+        c.variance,
+        config.meanFloor,
+        effectiveSamples,
+      );
     }
     const beyondThreshold = escu
       ? c.mature && c.x > c.mean + config.deviationThreshold * c.sd
@@ -304,12 +334,21 @@ function inCooldown(baseline: Baseline, x: number, windowStart: number, config: 
   return x < config.escalationFactor * (baseline.lastAlertCount ?? 0);
 }
 
-function nextBaseline(c: Candidate, isSpike: boolean, input: WindowInput, clockAfter: number, config: DetectorConfig): Baseline {
+function nextBaseline(
+  c: Candidate,
+  isSpike: boolean,
+  input: WindowInput,
+  clockAfter: number,
+  config: DetectorConfig,
+): Baseline {
   // Recommended: a spike teaches the baseline at most mean + k sd, so an attack cannot make itself normal.
   const fed =
     config.preset === 'splunk-escu' || !isSpike
       ? c.x
-      : Math.min(c.x, c.before.mean + config.deviationThreshold * spreadOf(c.before.mean, c.before.variance, config));
+      : Math.min(
+          c.x,
+          c.before.mean + config.deviationThreshold * spreadOf(c.before.mean, c.before.variance, config),
+        );
   const moments = updateMoments(c.before, fed, config);
   return { ...c.before, ...moments, lastWindow: input.windowStart, clockAtLastFold: clockAfter };
 }
@@ -332,7 +371,13 @@ function common(input: WindowInput, windowEnd: number, config: DetectorConfig) {
   };
 }
 
-function spikeAlert(c: Candidate, input: WindowInput, windowEnd: number, threshold: number | null, config: DetectorConfig): Alert {
+function spikeAlert(
+  c: Candidate,
+  input: WindowInput,
+  windowEnd: number,
+  threshold: number | null,
+  config: DetectorConfig,
+): Alert {
   return {
     alertId: alertIdFor(input.windowStart, c.srcIp),
     kind: 'spike',
@@ -348,7 +393,13 @@ function spikeAlert(c: Candidate, input: WindowInput, windowEnd: number, thresho
   };
 }
 
-function newSourceAlert(srcIp: string, x: number, input: WindowInput, windowEnd: number, config: DetectorConfig): Alert {
+function newSourceAlert(
+  srcIp: string,
+  x: number,
+  input: WindowInput,
+  windowEnd: number,
+  config: DetectorConfig,
+): Alert {
   return {
     alertId: alertIdFor(input.windowStart, srcIp),
     kind: 'new-source',

@@ -7,6 +7,7 @@
  */
 import betainc from '@stdlib/math-base-special-betainc';
 import gammainc from '@stdlib/math-base-special-gammainc';
+import gammaln from '@stdlib/math-base-special-gammaln';
 
 export function upperTailProbability(x: number, mean: number, variance: number, meanFloor: number): number {
   if (!(x > 0)) return 1;
@@ -21,6 +22,22 @@ export function upperTailProbability(x: number, mean: number, variance: number, 
   const p = m / variance;
   const r = (m * m) / (variance - m);
   return clamp(betainc(p, r, k, true, true));
+}
+
+/**
+ * P(X = ceil(x)) under the same model as upperTailProbability: a lower bound on that tail
+ * (P(X >= k) >= P(X = k)) for a tenth of its cost (log-gammas instead of an incomplete beta).
+ * A count whose point probability alone is far above the spike threshold cannot be a spike, so
+ * its tail need not be computed (most counts above their mean are of that kind).
+ */
+export function pointProbability(x: number, mean: number, variance: number, meanFloor: number): number {
+  const m = Math.max(mean, meanFloor);
+  const k = Math.max(0, Math.ceil(x));
+  if (!(variance > m)) return clamp(Math.exp(k * Math.log(m) - m - gammaln(k + 1)));
+  // Negative binomial (size r, success probability p, as above): C(k + r - 1, k) p^r (1 - p)^k.
+  const p = m / variance;
+  const r = (m * m) / (variance - m);
+  return clamp(Math.exp(gammaln(k + r) - gammaln(r) - gammaln(k + 1) + r * Math.log(p) + k * Math.log1p(-p)));
 }
 
 /**
@@ -74,7 +91,10 @@ export function normalUpperTail(z: number): number {
  */
 export function normalUpperQuantile(p: number): number {
   const s = Math.sqrt(-2 * Math.log(p));
-  let z = s - (2.515517 + 0.802853 * s + 0.010328 * s * s) / (1 + 1.432788 * s + 0.189269 * s * s + 0.001308 * s * s * s);
+  let z =
+    s -
+    (2.515517 + 0.802853 * s + 0.010328 * s * s) /
+      (1 + 1.432788 * s + 0.189269 * s * s + 0.001308 * s * s * s);
   for (let i = 0; i < 3; i += 1) {
     const tail = normalUpperTail(z);
     const density = Math.exp((-z * z) / 2) / Math.sqrt(2 * Math.PI);

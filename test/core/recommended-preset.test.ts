@@ -9,8 +9,10 @@ import {
   estimationAdjustedTail,
   normalUpperQuantile,
   normalUpperTail,
+  pointProbability,
   upperTailProbability,
 } from '../../lambda/core/tail-probability';
+import fc from 'fast-check';
 import { HOUR, T0, recommendedConfig, storedBaseline, windowInput } from './engine-fixtures';
 
 /** P(X >= k) by summing the pmf's upper tail in log space (no library, no 1 - cdf). */
@@ -500,5 +502,54 @@ describe('upperTailProbability against direct pmf summation', () => {
     expect(upperTailProbability(0, 10, 20, 0.5)).toBe(1);
     const tails = [5, 10, 20, 40].map((x) => upperTailProbability(x, 10, 20, 0.5));
     for (let i = 1; i < tails.length; i += 1) expect(tails[i]!).toBeLessThan(tails[i - 1]!);
+  });
+});
+
+describe('pointProbability, the cheap lower bound that spares most tail computations', () => {
+  it.each([
+    [20, 10, 10],
+    [1, 3, 3],
+    [250, 100, 100],
+  ])('Poisson: P(X = %i) with mean %d equals the pmf', (x, mean, variance) => {
+    expect(pointProbability(x, mean, variance, 0.5) / Math.exp(poissonLogPmf(mean)(x))).toBeCloseTo(1, 9);
+  });
+
+  it.each([
+    [50, 20, 60],
+    [12, 0.8, 3],
+    [2000, 500, 25_500],
+  ])('negative binomial: P(X = %i) with mean %d and variance %d equals the pmf', (x, mean, variance) => {
+    const reference = Math.exp(negativeBinomialLogPmf(mean, variance)(x));
+    expect(pointProbability(x, mean, variance, 0.5) / reference).toBeCloseTo(1, 8);
+  });
+
+  it('never exceeds the upper tail it bounds', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0, max: 5_000, noNaN: true }),
+        fc.double({ min: 0, max: 2_000, noNaN: true }),
+        fc.double({ min: 0, max: 50, noNaN: true }),
+        (x, mean, dispersion) => {
+          const variance = mean * (1 + dispersion); // Poisson at 0, ever more over-dispersed above
+          const point = pointProbability(x, mean, variance, 0.5);
+          const tail = upperTailProbability(x, mean, variance, 0.5);
+          expect(point).toBeLessThanOrEqual(tail * (1 + 1e-9) + 1e-300);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('leaves out the tail of a count far from a spike, with the same outcome', () => {
+    // Threshold 0.01 / 24 = 4.2e-4 for a lone source; P(X = 23) under NB(20, 30) is about 0.06.
+    const strict = recommendedConfig({ falseAlertBudgetPerDay: 0.01 });
+    const stored = storedBaseline({ mean: 20, variance: 30, dataPoints: 100 });
+    const result = evaluateWindow(windowInput({ a: 23 }, { a: stored }), strict);
+    expect(result.decisions[0]?.outcome).toBe('normal');
+    expect(result.decisions[0]?.tailProbability).toBeUndefined();
+    expect(upperTailProbability(23, 20, 30, 0.5)).toBeGreaterThan(2 * (0.01 / 24));
+    // Near the threshold the tail is computed and decides.
+    const near = evaluateWindow(windowInput({ a: 45 }, { a: stored }), strict);
+    expect(near.decisions[0]?.tailProbability).toBeDefined();
   });
 });
