@@ -211,7 +211,7 @@ async function scanRange(
         skipFirstLine = true;
         continue;
       }
-      scanner.scan(buffer, begin, stop, bufferOffset);
+      scanSegments(scanner, buffer, begin, stop, bufferOffset);
       if (done) return;
       buffer.copyWithin(0, stop, filled);
       filled -= stop;
@@ -219,6 +219,30 @@ async function scanRange(
     }
   } finally {
     await handle.close();
+  }
+}
+
+// The scanner records the windows of each stretch it is given; a details pass re-reads the
+// stretches holding an alerted window, so stretches smaller than a read re-read less.
+const SEGMENT_SIZE = 256 * 1024;
+
+/** Scans `buffer[begin, stop)` (whole lines) in stretches of about SEGMENT_SIZE, cut at line ends. */
+function scanSegments(
+  scanner: FlowLineScanner,
+  buffer: Buffer,
+  begin: number,
+  stop: number,
+  offset: number,
+): void {
+  let from = begin;
+  while (from < stop) {
+    let to = stop;
+    if (stop - from > SEGMENT_SIZE) {
+      const newline = buffer.indexOf(LF, from + SEGMENT_SIZE);
+      if (newline >= 0 && newline < stop) to = newline + 1;
+    }
+    scanner.scan(buffer, from, to, offset);
+    from = to;
   }
 }
 
