@@ -982,10 +982,11 @@ class AddressCache {
     const length = to - from;
     if (length > CACHED_ADDRESS_BYTES || from + CACHED_ADDRESS_BYTES > words.byteLength) return -1;
     // The bytes past the address (the rest of the line) are masked off.
-    const w0 = maskedWord(words, from, length);
-    const w1 = maskedWord(words, from + 4, length - 4);
-    const w2 = maskedWord(words, from + 8, length - 8);
-    const w3 = maskedWord(words, from + 12, length - 12);
+    const masks = length * 4;
+    const w0 = words.getUint32(from, true) & (WORD_MASKS[masks] as number);
+    const w1 = words.getUint32(from + 4, true) & (WORD_MASKS[masks + 1] as number);
+    const w2 = words.getUint32(from + 8, true) & (WORD_MASKS[masks + 2] as number);
+    const w3 = words.getUint32(from + 12, true) & (WORD_MASKS[masks + 3] as number);
     // Multiplicative mixing: address texts differ in a few bytes, which must reach the slot bits.
     let hash = imul(w0, 0x9e3779b1) ^ w1;
     hash = imul(hash, 0x85ebca77) ^ w2;
@@ -1014,9 +1015,11 @@ class AddressCache {
   }
 }
 
-/** The word at `at` with only its first `bytes` bytes kept (all four from 4 up, none from 0 down). */
-function maskedWord(words: DataView, at: number, bytes: number): number {
-  if (bytes <= 0) return 0;
-  const word = words.getUint32(at, true);
-  return bytes >= 4 ? word | 0 : word & ((1 << (bytes * 8)) - 1);
-}
+/**
+ * For an address of n bytes, WORD_MASKS[4n + k] keeps the bytes of its k-th word that belong to
+ * it (all four, some, or none): the bytes past the address are the rest of the line.
+ */
+const WORD_MASKS = Int32Array.from({ length: (CACHED_ADDRESS_BYTES + 1) * 4 }, (_, i) => {
+  const bytes = Math.floor(i / 4) - (i % 4) * 4;
+  return bytes >= 4 ? -1 : bytes <= 0 ? 0 : (1 << (bytes * 8)) - 1;
+});
