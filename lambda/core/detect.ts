@@ -155,7 +155,7 @@ interface Candidate {
   tailProbability?: number;
   mature: boolean;
   /** Recommended preset: mature and above its mean, so the tail decides. */
-  aboveMean: boolean;
+  tailDecides: boolean;
 }
 
 export function evaluateWindow(
@@ -220,7 +220,7 @@ export function evaluateWindow(
       mature,
       // Only a mature source above its mean can spike: a count at or below the mean is never
       // unusual, whatever a heavy-tailed model says, and skipping the tail keeps replay fast.
-      aboveMean: !escu && mature && x > compared.mean,
+      tailDecides: !escu && mature && x > compared.mean,
     });
   }
 
@@ -238,7 +238,7 @@ export function evaluateWindow(
     // of its cost) at twice the threshold or more already says "not a spike". Twice leaves room
     // for rounding in either function.
     if (
-      c.aboveMean &&
+      c.tailDecides &&
       threshold !== null &&
       pointProbability(c.x, c.mean, c.variance, config.meanFloor) < 2 * threshold
     ) {

@@ -34,8 +34,8 @@ const DAY_MS = 86_400_000;
 export const TOP_DESTINATIONS = 10;
 /**
  * Destination entries the count pass may tally in all (about 200 bytes each, so about 100 MB at
- * most): blocked egress is usually a small share of the records, so most inputs fit and need no
- * details pass.
+ * most), for gzip input, which cannot be re-read by range: blocked egress is usually a small share
+ * of the records, so most gzip inputs fit and are not read a second time.
  */
 export const DETAILS_BUDGET = 500_000;
 
@@ -55,7 +55,7 @@ export interface ReplayOptions {
   workerScript?: string;
   /** Input size from which workers pay for their start-up; plain files above it are split into ranges. @default 32 MB */
   parallelBytes?: number;
-  /** Destination entries the count pass may tally for alert details; past it a details pass reads the alerted windows again. @default DETAILS_BUDGET */
+  /** Destination entries the count pass may tally from gzip input for alert details; past it a details pass reads the gzip files holding alerted windows again. @default DETAILS_BUDGET */
   detailsBudget?: number;
   /** Keep per-source counts and baseline bands for the HTML report. */
   collectSeries?: boolean;
