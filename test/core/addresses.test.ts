@@ -5,6 +5,7 @@ import {
   parseAddress,
   parseCidr,
   parseIPv4Number,
+  parseIPv6Groups,
 } from '../../lambda/core/addresses';
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
@@ -233,4 +234,129 @@ describe('the fast IPv4 path agrees with ipaddr.js', () => {
     '1.2.3.4a',
     '.1.2.3',
   ])('rejects %j', (text) => expect(parseIPv4Number(text)).toBe(-1));
+});
+
+describe('the fast IPv6 path agrees with ipaddr.js', () => {
+  const group = fc.integer({ min: 0, max: 0xffff });
+  // Hex texts of the groups with random case and leading zeros, and `::` put anywhere it may go
+  // (or anywhere at all), plus near misses: too many digits or groups, stray characters.
+  const hexText = (value: number, pad: number, upper: boolean) => {
+    const text = value.toString(16).padStart(pad, '0');
+    return upper ? text.toUpperCase() : text;
+  };
+  const written = fc
+    .tuple(
+      fc.array(fc.tuple(group, fc.integer({ min: 0, max: 5 }), fc.boolean()), { minLength: 0, maxLength: 9 }),
+      fc.integer({ min: -1, max: 9 }),
+    )
+    .map(([parts, gapAt]) => {
+      const texts = parts.map(([value, pad, upper]) => hexText(value, pad, upper));
+      if (gapAt < 0 || gapAt > texts.length) return texts.join(':');
+      return `${texts.slice(0, gapAt).join(':')}::${texts.slice(gapAt).join(':')}`;
+    });
+  const mangled = fc
+    .tuple(
+      written,
+      fc.integer({ min: 0, max: 40 }),
+      fc.constantFrom(':', '::', '.', '%', 'g', ' ', '1.2.3.4', 'ffff:'),
+    )
+    .map(([text, at, insert]) => text.slice(0, at) + insert + text.slice(at));
+  // A few well-known networks, so that matches happen.
+  const network = fc.constantFrom(
+    '2001:db8::/32',
+    'fd00::/8',
+    '2600:1f18::/32',
+    '::/0',
+    '2001:db8:1234::/48',
+    'fe80::/10',
+  );
+  const inNetwork = fc
+    .tuple(network, fc.array(group, { minLength: 8, maxLength: 8 }))
+    .map(([cidr, random]) => {
+      const [base, prefix] = ipaddr.parseCIDR(cidr) as [ipaddr.IPv6, number];
+      const parts = base.parts.map((p, g) => {
+        const bits = Math.max(0, Math.min(16, prefix - 16 * g));
+        const mask = bits === 0 ? 0 : (0xffff << (16 - bits)) & 0xffff;
+        return (p & mask) | ((random[g] as number) & ~mask & 0xffff);
+      });
+      return new ipaddr.IPv6(parts).toString();
+    });
+  const candidate = fc.oneof(written, mangled, inNetwork, fc.string({ maxLength: 40 }));
+
+  it('takes only texts ipaddr.js reads as IPv6, and reads the same groups', () => {
+    const groups = new Uint16Array(8);
+    fc.assert(
+      fc.property(candidate, (text) => {
+        if (!parseIPv6Groups(text, groups)) return;
+        const parsed = parseAddress(text);
+        expect(parsed?.kind()).toBe('ipv6');
+        expect([...groups]).toEqual((parsed as ipaddr.IPv6).parts);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('takes every address in the form flow logs write (compressed, lower case)', () => {
+    const groups = new Uint16Array(8);
+    fc.assert(
+      fc.property(fc.array(group, { minLength: 8, maxLength: 8 }), (parts) => {
+        const address = new ipaddr.IPv6(parts);
+        fc.pre(!address.isIPv4MappedAddress());
+        const text = address.toString();
+        fc.pre(text.split(':').filter((p) => p !== '').length < 7 || !text.includes('::'));
+        expect(parseIPv6Groups(text, groups)).toBe(true);
+        expect([...groups]).toEqual(parts);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('classifies like ipaddr.js, valid or not, internal or not', () => {
+    fc.assert(
+      fc.property(
+        fc.array(network, { minLength: 1, maxLength: 3 }),
+        fc.array(network, { maxLength: 2 }),
+        candidate,
+        candidate,
+        (internal, excluded, src, dst) => {
+          const filter = new EgressFilter({
+            internalCidrs: internal,
+            excludeSourceCidrs: excluded,
+            excludeDestinationCidrs: excluded,
+          });
+          const inside = (address: ipaddr.IPv4 | ipaddr.IPv6, cidrs: string[]) =>
+            cidrs.some((c) => {
+              const [base, prefix] = ipaddr.parseCIDR(c);
+              return base.kind() === address.kind() && address.match(base, prefix);
+            });
+          const s = parseAddress(src);
+          const d = parseAddress(dst);
+          const expected =
+            s !== undefined &&
+            d !== undefined &&
+            inside(s, internal) &&
+            !inside(s, excluded) &&
+            !inside(d, internal) &&
+            !inside(d, excluded);
+          expect(filter.counts(src, dst)).toBe(expected);
+          expect(filter.isInternal(src)).toBe(s !== undefined && inside(s, internal));
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it.each([
+    '1::2::3',
+    ':1::2',
+    '1::2:',
+    '1:2:3:4:5:6:7',
+    '1:2:3:4:5:6:7:8:9',
+    '12345::1',
+    '::ffff:a00:1',
+    'fe80::1%eth0',
+    '::1.2.3.4',
+    '-',
+    '',
+  ])('leaves %j to ipaddr.js', (text) => expect(parseIPv6Groups(text, new Uint16Array(8))).toBe(false));
 });
