@@ -19,6 +19,17 @@ import {
   type FlowLogField,
 } from '../core/flow-log-format';
 import { alignToWindow } from '../core/windows';
+import {
+  ACCEPTED,
+  DONE,
+  EARLIEST_ACCEPTED,
+  LATEST_ACCEPTED,
+  newLineKernel,
+  RECORD_SLOTS,
+  RECORDS,
+  STOPPED_LINE_END,
+  type LineKernel,
+} from './line-kernel';
 
 export interface ScanStats {
   linesRead: number;
@@ -90,6 +101,11 @@ export interface ScannerOptions {
    * the fast paths are tested against.
    */
   fastPaths?: boolean;
+  /**
+   * Run the fast paths of v2-format lines in the WebAssembly kernel (line-kernel.wat).
+   * @default true (with fastPaths); false: the same fast paths in JavaScript.
+   */
+  kernel?: boolean;
 }
 
 const SPACE = 32;
@@ -216,6 +232,9 @@ export class FlowLineScanner {
   private file = '';
   private rereadable = false;
   private readonly fastPaths: boolean;
+  private readonly useKernel: boolean;
+  /** Made when first needed: 4 MB of memory that scanners of other formats never use. */
+  private kernel: LineKernel | undefined;
 
   constructor(options: ScannerOptions) {
     this.filter = options.filter;
@@ -229,6 +248,7 @@ export class FlowLineScanner {
     this.maxExamples = options.maxExamples ?? 5;
     this.detailsBudget = options.detailsBudget ?? (options.mode === 'details' ? Infinity : 0);
     this.fastPaths = options.fastPaths ?? true;
+    this.useKernel = this.fastPaths && (options.kernel ?? true);
   }
 
   /** Hands over what was scanned since the last call and starts afresh (the caches stay warm). */
@@ -277,7 +297,18 @@ export class FlowLineScanner {
     const layoutAtStart = this.layout;
     this.segmentMin = Number.NaN;
     this.segmentMax = Number.NaN;
-    this.scanLines(buffer, from, to, baseOffset);
+    this.accepted = 0;
+    this.acceptedLow = Infinity;
+    this.acceptedHigh = -Infinity;
+    if (this.useKernel && this.layout.v2) this.scanWithKernel(buffer, from, to, baseOffset);
+    else
+      this.scanLines(
+        buffer,
+        from,
+        to,
+        baseOffset,
+        new DataView(buffer.buffer, buffer.byteOffset, buffer.length),
+      );
     if (this.accepted > 0) {
       this.stats.linesRead += this.accepted;
       this.stats.okRecords += this.accepted;
@@ -295,7 +326,7 @@ export class FlowLineScanner {
     }
   }
 
-  /** ACCEPT rows read by the last scanLines, and their earliest and latest windows. */
+  /** ACCEPT rows read by this scan call's fast paths, and their earliest and latest windows. */
   private accepted = 0;
   private acceptedLow = 0;
   private acceptedHigh = 0;
@@ -304,12 +335,18 @@ export class FlowLineScanner {
    * The loop over lines, on its own: V8 optimises it while it runs (on-stack replacement), and
    * code after the loop, run once per call, would throw that optimised code away every call.
    */
-  private scanLines(buffer: Buffer, from: number, to: number, baseOffset: number): void {
+  private scanLines(
+    buffer: Buffer,
+    from: number,
+    to: number,
+    baseOffset: number,
+    // Made once per buffer by the caller: a DataView costs far more than reading one line.
+    words: DataView,
+  ): void {
     const starts = this.starts;
     const ends = this.ends;
     const windowMs = this.windowMs;
     const fast = this.fastPaths;
-    const words = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
     // ACCEPT rows of the v2 order, counted in locals and folded into the stats after the loop.
     let accepted = 0;
     let low = Infinity;
@@ -404,9 +441,129 @@ export class FlowLineScanner {
       this.line(buffer, lineStart, lineEnd, n, baseOffset);
       lineStart = lineEnd + 1;
     }
-    this.accepted = accepted;
-    this.acceptedLow = low;
-    this.acceptedHigh = high;
+    this.accepted += accepted;
+    if (low < this.acceptedLow) this.acceptedLow = low;
+    if (high > this.acceptedHigh) this.acceptedHigh = high;
+  }
+
+  /**
+   * scanLines' work for the default v2 format, its fast paths done by the WebAssembly kernel:
+   * the lines are copied into the kernel's memory (up to its input capacity at a time), the
+   * kernel reads ACCEPT rows whole and hands back REJECT rows as records, and stops at any
+   * other line, which scanLines then reads here, in order, before the kernel goes on after it.
+   */
+  private scanWithKernel(buffer: Buffer, from: number, to: number, baseOffset: number): void {
+    this.kernel ??= newLineKernel();
+    const kernel = this.kernel;
+    let start = from;
+    while (start < to) {
+      let end = to;
+      if (end - start > kernel.inputCapacity) {
+        const newline = buffer.lastIndexOf(LF, start + kernel.inputCapacity - 1);
+        if (newline < start) {
+          // One line longer than the kernel's input: no flow log record is; scanLines reports it.
+          const lineEnd = buffer.indexOf(LF, start);
+          end = lineEnd < 0 || lineEnd >= to ? to : lineEnd + 1;
+          this.scanLines(
+            buffer,
+            start,
+            end,
+            baseOffset,
+            new DataView(buffer.buffer, buffer.byteOffset, buffer.length),
+          );
+          start = end;
+          continue;
+        }
+        end = newline + 1;
+      }
+      buffer.copy(kernel.bytes, kernel.inputStart, start, end);
+      // Positions in the kernel's memory, and what to add to them for offsets in the file.
+      const memoryTo = kernel.inputStart + (end - start);
+      const memoryBase = baseOffset + start - kernel.inputStart;
+      let p = kernel.inputStart;
+      while (p < memoryTo) {
+        if (!this.layout.v2) {
+          // A header line changed the format: the rest the JavaScript way.
+          this.scanLines(kernel.bytes, p, memoryTo, memoryBase, kernel.words);
+          break;
+        }
+        const int32 = kernel.int32;
+        int32[ACCEPTED] = 0;
+        kernel.uint32[EARLIEST_ACCEPTED] = 0xffffffff;
+        kernel.uint32[LATEST_ACCEPTED] = 0;
+        const stoppedAt = kernel.scan(p, memoryTo);
+        if ((int32[ACCEPTED] as number) > 0) {
+          this.accepted += int32[ACCEPTED] as number;
+          const low = this.windowOf((kernel.uint32[EARLIEST_ACCEPTED] as number) * 1000);
+          const high = this.windowOf((kernel.uint32[LATEST_ACCEPTED] as number) * 1000);
+          if (low < this.acceptedLow) this.acceptedLow = low;
+          if (high > this.acceptedHigh) this.acceptedHigh = high;
+        }
+        this.kernelRecords(kernel, int32[RECORDS] as number, memoryTo, memoryBase);
+        const stoppedLineEnd = int32[STOPPED_LINE_END] as number;
+        if (stoppedLineEnd === DONE) break;
+        p = stoppedLineEnd < memoryTo ? stoppedLineEnd + 1 : memoryTo;
+        this.scanLines(kernel.bytes, stoppedAt, p, memoryBase, kernel.words);
+      }
+      start = end;
+    }
+  }
+
+  /**
+   * The REJECT rows the kernel handed back: what rejectV2 does after its field walk (the kernel
+   * did the walk). Where rejectV2 would tally or give up, the row goes through it or scanLines.
+   */
+  private kernelRecords(kernel: LineKernel, records: number, memoryTo: number, memoryBase: number): void {
+    const { bytes, words, int32, uint32 } = kernel;
+    const cache = this.addressCache;
+    const stats = this.stats;
+    const quick = this.mode === 'count' && this.rereadable;
+    let r = kernel.recordsIndex;
+    for (let k = 0; k < records; k += 1, r += RECORD_SLOTS) {
+      const lineStart = int32[r] as number;
+      const lineEnd = int32[r + 1] as number;
+      const ms = (uint32[r + 5] as number) * 1000;
+      let window = this.lastWindowStart;
+      if (!(ms >= window && ms < window + this.windowMs)) window = this.windowOf(ms);
+      if (quick) {
+        const srcFrom = int32[r + 2] as number;
+        const srcTo = int32[r + 3] as number;
+        const dstTo = int32[r + 4] as number;
+        // Addresses of up to 16 bytes from the address cache; longer ones (IPv6) by their text.
+        const src = cache.find(bytes, words, srcFrom, srcTo);
+        const dst = cache.find(bytes, words, srcTo + 1, dstTo);
+        const srcText =
+          src >= 0 ? (cache.texts[src] as string) : this.addresses.intern(bytes, srcFrom, srcTo);
+        const srcRoles = src >= 0 ? (cache.roles[src] as number) : this.filter.roles(srcText);
+        const dstRoles =
+          dst >= 0
+            ? (cache.roles[dst] as number)
+            : this.filter.roles(this.addresses.intern(bytes, srcTo + 1, dstTo));
+        {
+          if ((srcRoles & dstRoles & ADDRESS_VALID) !== 0) {
+            stats.linesRead += 1;
+            stats.okRecords += 1;
+            stats.rejectRecords += 1;
+            this.seeWindow(window);
+            if (
+              (srcRoles & ADDRESS_COUNTS_AS_SOURCE) === 0 ||
+              (dstRoles & ADDRESS_COUNTS_AS_DESTINATION) === 0
+            )
+              continue;
+            stats.recordsCounted += 1;
+            this.countRecord(window, srcText);
+            // Plain input is re-read for details, not tallied (tallyingCounted's answer here).
+            this.detailsComplete = false;
+            continue;
+          }
+        }
+      } else {
+        const e = bytes[lineEnd - 1] === CR ? lineEnd - 1 : lineEnd;
+        if (this.rejectV2(bytes, words, lineStart, e - 32, window)) continue;
+      }
+      // The general path, as scanLines would take after rejectV2 gave up.
+      this.scanLines(bytes, lineStart, lineEnd < memoryTo ? lineEnd + 1 : memoryTo, memoryBase, words);
+    }
   }
 
   /**

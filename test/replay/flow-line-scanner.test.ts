@@ -253,6 +253,9 @@ describe('FlowLineScanner fast paths', () => {
     '10.0.1',
     '2600:1f18:4a3b:ab01::1a',
     '2001:db8::1',
+    '2001:db8:dddc::d195', // longer than the address cache takes
+    '2001:DB8:0:0:0:0:0:2',
+    '1:2:3:4:5:6:7::',
     '::ffff:10.0.0.7',
     '-',
     'eni-0a1',
@@ -261,7 +264,7 @@ describe('FlowLineScanner fast paths', () => {
   );
   const time = fc.oneof(
     fc.integer({ min: T0 - 7200, max: T0 + 4 * 3600 }).map(String),
-    fc.constantFrom('-', 'soon', '99', '', '1790812800 1'),
+    fc.constantFrom('-', 'soon', '99', '', '1790812800 1', '179081 800'),
   );
   const field = (values: fc.Arbitrary<string>): fc.Arbitrary<string> => values;
   const row = fc
@@ -315,9 +318,13 @@ describe('FlowLineScanner fast paths', () => {
     row.map((line) => `${line.replace(/\s+$/, '').replace(/\S+\s+\S+$/, '')}REJECT OK`),
   );
 
+  /** The WebAssembly kernel, the same fast paths in JavaScript, or the general path only. */
+  type Path = 'kernel' | 'javascript' | 'general';
+  const fastPaths: Path[] = ['kernel', 'javascript'];
+
   function scanWith(
     input: string,
-    fastPaths: boolean,
+    path: Path,
     options: { mode?: 'count' | 'details'; rereadable?: boolean; wanted?: Map<number, Set<string>> } = {},
   ): ChunkResult {
     const scanner = new FlowLineScanner({
@@ -327,7 +334,8 @@ describe('FlowLineScanner fast paths', () => {
       mode: options.mode ?? 'count',
       wanted: options.wanted,
       detailsBudget: options.mode === 'details' ? undefined : 1000,
-      fastPaths,
+      fastPaths: path !== 'general',
+      kernel: path === 'kernel',
     });
     scanner.beginFile('test.log', undefined, options.rereadable ?? false);
     const buffer = Buffer.from(input, 'latin1');
@@ -339,32 +347,35 @@ describe('FlowLineScanner fast paths', () => {
     return scanner.takeResult();
   }
 
-  it('read rows ending REJECT OK exactly as the general path does, malformed ones included', () => {
-    fc.assert(
-      fc.property(rejectText, fc.boolean(), (input, rereadable) => {
-        const fast = scanWith(input, true, { rereadable });
-        const general = scanWith(input, false, { rereadable });
-        expect(fast.stats).toEqual(general.stats);
-        expect(fast.counts).toEqual(general.counts);
-        expect(fast.skipDataWindows).toEqual(general.skipDataWindows);
-        expect([fast.minWindow, fast.maxWindow]).toEqual([general.minWindow, general.maxWindow]);
-        expect(fast.examples).toEqual(general.examples);
-        expect(fast.details).toEqual(general.details);
-        expect(fast.detailsComplete).toBe(general.detailsComplete);
-        expect(fast.segments).toEqual(general.segments);
-      }),
-      { numRuns: 300 },
-    );
-  });
+  it.each(fastPaths)(
+    '(%s) read rows ending REJECT OK exactly as the general path does, malformed ones included',
+    (path) => {
+      fc.assert(
+        fc.property(rejectText, fc.boolean(), (input, rereadable) => {
+          const fast = scanWith(input, path, { rereadable });
+          const general = scanWith(input, 'general', { rereadable });
+          expect(fast.stats).toEqual(general.stats);
+          expect(fast.counts).toEqual(general.counts);
+          expect(fast.skipDataWindows).toEqual(general.skipDataWindows);
+          expect([fast.minWindow, fast.maxWindow]).toEqual([general.minWindow, general.maxWindow]);
+          expect(fast.examples).toEqual(general.examples);
+          expect(fast.details).toEqual(general.details);
+          expect(fast.detailsComplete).toBe(general.detailsComplete);
+          expect(fast.segments).toEqual(general.segments);
+        }),
+        { numRuns: 300 },
+      );
+    },
+  );
 
-  it('count what the general path counts in any mix of rows', () => {
+  it.each(fastPaths)('(%s) count what the general path counts in any mix of rows', (path) => {
     // The price of the tail-only reading of rows that cannot count (ACCEPT, NODATA, SKIPDATA):
     // their field count is not checked, so some lines the general path calls malformed are
     // read as such rows. Nothing that counts differs.
     fc.assert(
       fc.property(text, fc.boolean(), (input, rereadable) => {
-        const fast = scanWith(input, true, { rereadable });
-        const general = scanWith(input, false, { rereadable });
+        const fast = scanWith(input, path, { rereadable });
+        const general = scanWith(input, 'general', { rereadable });
         expect(fast.counts).toEqual(general.counts);
         expect(fast.details).toEqual(general.details);
         const { recordsCounted, rejectRecords, linesRead, blankLines, headerLines } = general.stats;
@@ -382,15 +393,15 @@ describe('FlowLineScanner fast paths', () => {
     );
   });
 
-  it('keep the same destination tallies in details mode', () => {
+  it.each(fastPaths)('(%s) keep the same destination tallies in details mode', (path) => {
     const wanted = new Map([
       [W0, new Set(['10.0.1.5', '172.16.4.1'])],
       [W0 + HOUR, new Set(['10.0.1.6'])],
     ]);
     fc.assert(
       fc.property(text, (input) => {
-        const fast = scanWith(input, true, { mode: 'details', wanted });
-        const general = scanWith(input, false, { mode: 'details', wanted });
+        const fast = scanWith(input, path, { mode: 'details', wanted });
+        const general = scanWith(input, 'general', { mode: 'details', wanted });
         expect(fast.details).toEqual(general.details);
         expect(fast.stats.recordsCounted).toBe(general.stats.recordsCounted);
       }),
@@ -398,15 +409,49 @@ describe('FlowLineScanner fast paths', () => {
     );
   });
 
-  it('do not tally destinations of input a details pass can read again', () => {
+  it.each(fastPaths)('(%s) do not tally destinations of input a details pass can read again', (path) => {
     const line = `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49152 443 6 3 180 ${T0} ${T0 + 60} REJECT OK\n`;
-    expect(scanWith(line, true, { rereadable: true })).toMatchObject({ detailsComplete: false });
-    expect(scanWith(line, true, { rereadable: true }).details.size).toBe(0);
-    const tallied = scanWith(line, true, { rereadable: false });
+    expect(scanWith(line, path, { rereadable: true })).toMatchObject({ detailsComplete: false });
+    expect(scanWith(line, path, { rereadable: true }).details.size).toBe(0);
+    const tallied = scanWith(line, path, { rereadable: false });
     expect(tallied.detailsComplete).toBe(true);
     expect(Object.fromEntries(tallied.details.get(`${W0} 10.0.1.5`)?.destinations ?? [])).toEqual({
       '203.0.113.9 443 6': 1,
     });
+  });
+});
+
+describe('FlowLineScanner kernel limits', () => {
+  it('reads input larger than the kernel takes at once, and a line longer than all of it, as the general path does', () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 30_000; i += 1) {
+      const action = i % 3 === 0 ? 'ACCEPT' : 'REJECT';
+      lines.push(
+        `2 123456789012 eni-0a1 10.0.${i % 7}.5 203.0.113.${i % 200} 49152 443 6 3 180 ${T0 + i} ${T0 + i + 60} ${action} OK`,
+      );
+      if (i === 20_000) lines.push('x'.repeat(2_200_000)); // past the kernel's 2 MB input
+    }
+    const buffer = Buffer.from(`${lines.join('\n')}\n`, 'latin1');
+    const run = (fastPaths: boolean) => {
+      const scanner = new FlowLineScanner({
+        filter: new EgressFilter(config),
+        windowMinutes: 60,
+        fields: DEFAULT_FLOW_LOG_FORMAT,
+        mode: 'count',
+        fastPaths,
+      });
+      scanner.beginFile('big.log', undefined, true);
+      scanner.scan(buffer, 0, buffer.length, 0);
+      return scanner.takeResult();
+    };
+    const kernel = run(true);
+    const general = run(false);
+    expect(buffer.length).toBeGreaterThan(5_000_000);
+    expect(kernel.stats).toEqual(general.stats);
+    expect(kernel.stats).toMatchObject({ recordsCounted: 20_000, malformedLines: 1 });
+    expect(kernel.counts).toEqual(general.counts);
+    expect(kernel.examples).toEqual(general.examples);
+    expect([kernel.minWindow, kernel.maxWindow]).toEqual([general.minWindow, general.maxWindow]);
   });
 });
 

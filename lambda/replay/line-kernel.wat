@@ -1,0 +1,176 @@
+;; The replay scanner's inner loop for default-format (v2) flow logs, in WebAssembly: the same
+;; fast paths as FlowLineScanner#scanLines and #rejectV2 (flow-line-scanner.ts), a few times
+;; faster than JavaScript can walk bytes. Built into line-kernel-wasm.ts by
+;; `npm run build:wasm` (wabt); a test checks that the built bytes are this file's.
+;;
+;; The caller copies whole lines into the input region and calls `scan(from, to)`. For each line:
+;; - `... start end ACCEPT OK` with a 10-digit start: counted here (count, earliest and latest
+;;   start), nothing else is needed of it;
+;; - `... start end REJECT OK` with a 10-digit start, exactly ten non-empty fields before
+;;   `start` and addresses of at most 45 bytes: a record for the caller (line start and end,
+;;   source start and end, destination end, start time);
+;; - anything else: the kernel stops and returns the line's start (its end in the header); the
+;;   caller handles that line its own way and calls again after it. Stopping keeps lines in
+;;   order, so a header line that changes the format is seen before the lines after it.
+;; A record takes a line of at least 35 bytes, so the record region holds every record of a full
+;; input region (line-kernel.ts checks that at load).
+;;
+;; Memory: the header (five i32 at 0, 4, 8, 12, 16: accepted rows, earliest and latest accepted
+;; start (unsigned), records written by the last call, the stopped line's end or -1 (done)); the
+;; input region (with 64 bytes of slack after it, for 16-byte loads past
+;; the last line); the record region (six i32 per record).
+(module
+  (memory (export "memory") 64)
+  (global (export "inputStart") i32 (i32.const 64))
+  (global (export "inputCapacity") i32 (i32.const 2097152))
+  (global $recordsStart (export "recordsStart") i32 (i32.const 2097280))
+  (global (export "recordCapacity") i32 (i32.const 60000))
+
+  ;; The first LF at or after p, or `to` when there is none before it: sixteen bytes a step.
+  (func $lineEnd (param $p i32) (param $to i32) (result i32)
+    (local $mask i32)
+    (block $none
+      (loop $step
+        (br_if $none (i32.ge_u (local.get $p) (local.get $to)))
+        (local.set $mask
+          (i8x16.bitmask (i8x16.eq (v128.load (local.get $p)) (i8x16.splat (i32.const 10)))))
+        (if (local.get $mask)
+          (then
+            (local.set $p (i32.add (local.get $p) (i32.ctz (local.get $mask))))
+            (return
+              (select (local.get $to) (local.get $p) (i32.gt_u (local.get $p) (local.get $to))))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $step)))
+    (local.get $to))
+
+  (func (export "scan") (param $p i32) (param $to i32) (result i32)
+    (local $lineStart i32) (local $lineEnd i32) (local $e i32) (local $action i32)
+    (local $head i32) (local $tail i32) (local $k i32) (local $digit i32) (local $seconds i64)
+    (local $start i32) (local $spaces i32) (local $previous i32) (local $last i32)
+    (local $mask i32) (local $rest i32) (local $at i32)
+    (local $srcFrom i32) (local $srcTo i32) (local $dstTo i32)
+    (local $accepted i32) (local $earliest i32) (local $latest i32)
+    (local $records i32) (local $out i32) (local $result i32) (local $stopEnd i32)
+    (local.set $accepted (i32.load (i32.const 0)))
+    (local.set $earliest (i32.load (i32.const 4)))
+    (local.set $latest (i32.load (i32.const 8)))
+    (local.set $out (global.get $recordsStart))
+    (local.set $result (local.get $to))
+    (local.set $stopEnd (i32.const -1))
+    (block $exit
+      (loop $line
+        (br_if $exit (i32.ge_u (local.get $p) (local.get $to)))
+        (local.set $lineStart (local.get $p))
+        (local.set $lineEnd (call $lineEnd (local.get $p) (local.get $to)))
+        (block $other
+          ;; e: the line's end without a CR
+          (local.set $e (local.get $lineEnd))
+          (if (i32.eq (i32.load8_u (i32.sub (local.get $e) (i32.const 1))) (i32.const 13))
+            (then (local.set $e (i32.sub (local.get $e) (i32.const 1)))))
+          (br_if $other (i32.le_s (i32.sub (local.get $e) (local.get $lineStart)) (i32.const 34)))
+          ;; `OK`, then ` ACCEPT` or ` REJECT` before it, as little-endian words
+          (br_if $other
+            (i32.ne (i32.load16_u (i32.sub (local.get $e) (i32.const 2))) (i32.const 0x4b4f)))
+          (local.set $head (i32.load (i32.sub (local.get $e) (i32.const 10))))
+          (local.set $tail (i32.load (i32.sub (local.get $e) (i32.const 6))))
+          (local.set $action (i32.const 0))
+          (if (i32.and (i32.eq (local.get $head) (i32.const 0x43434120))
+                       (i32.eq (local.get $tail) (i32.const 0x20545045)))
+            (then (local.set $action (i32.const 1))))
+          (if (i32.and (i32.eq (local.get $head) (i32.const 0x4a455220))
+                       (i32.eq (local.get $tail) (i32.const 0x20544345)))
+            (then (local.set $action (i32.const 2))))
+          (br_if $other (i32.eqz (local.get $action)))
+          ;; ` start end `: spaces at e-32 and e-21, no space in the ten bytes of `end`
+          (br_if $other (i32.ne (i32.load8_u (i32.sub (local.get $e) (i32.const 21))) (i32.const 32)))
+          (br_if $other (i32.ne (i32.load8_u (i32.sub (local.get $e) (i32.const 32))) (i32.const 32)))
+          (local.set $k (i32.sub (local.get $e) (i32.const 20)))
+          (loop $endByte
+            (br_if $other (i32.eq (i32.load8_u (local.get $k)) (i32.const 32)))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (br_if $endByte (i32.lt_u (local.get $k) (i32.sub (local.get $e) (i32.const 10)))))
+          ;; start: ten digits at e-31 that fit an unsigned 32-bit number (until 2106)
+          (local.set $seconds (i64.const 0))
+          (local.set $k (i32.sub (local.get $e) (i32.const 31)))
+          (loop $startDigit
+            (local.set $digit (i32.sub (i32.load8_u (local.get $k)) (i32.const 48)))
+            (br_if $other (i32.gt_u (local.get $digit) (i32.const 9)))
+            (local.set $seconds
+              (i64.add (i64.mul (local.get $seconds) (i64.const 10)) (i64.extend_i32_u (local.get $digit))))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (br_if $startDigit (i32.lt_u (local.get $k) (i32.sub (local.get $e) (i32.const 21)))))
+          (br_if $other (i64.gt_u (local.get $seconds) (i64.const 0xffffffff)))
+          (local.set $start (i32.wrap_i64 (local.get $seconds)))
+          (if (i32.eq (local.get $action) (i32.const 1))
+            (then
+              (local.set $accepted (i32.add (local.get $accepted) (i32.const 1)))
+              (if (i32.lt_u (local.get $start) (local.get $earliest))
+                (then (local.set $earliest (local.get $start))))
+              (if (i32.gt_u (local.get $start) (local.get $latest))
+                (then (local.set $latest (local.get $start))))
+              (local.set $p (i32.add (local.get $lineEnd) (i32.const 1)))
+              (br $line)))
+          ;; REJECT: exactly ten non-empty fields before `start` (version, account-id,
+          ;; interface-id, srcaddr, dstaddr, srcport, dstport, protocol, packets, bytes), so the
+          ;; tenth space is the one before `start`
+          (local.set $spaces (i32.const 0))
+          ;; The byte before the line counts as a space: an empty first field shows as two in a row.
+          (local.set $previous (i32.const 1))
+          (local.set $last (i32.sub (local.get $e) (i32.const 32)))
+          (local.set $k (local.get $lineStart))
+          (loop $block
+            ;; the spaces among sixteen bytes, as bits; none past the space before `start`
+            (local.set $mask
+              (i8x16.bitmask (i8x16.eq (v128.load (local.get $k)) (i8x16.splat (i32.const 32)))))
+            (local.set $rest (i32.sub (local.get $last) (local.get $k)))
+            (if (i32.lt_u (local.get $rest) (i32.const 15))
+              (then
+                (local.set $mask
+                  (i32.and (local.get $mask)
+                    (i32.sub (i32.shl (i32.const 2) (local.get $rest)) (i32.const 1))))))
+            ;; an empty field: a space right after a space
+            (br_if $other
+              (i32.and (local.get $mask)
+                (i32.or (i32.shl (local.get $mask) (i32.const 1)) (local.get $previous))))
+            (local.set $previous (i32.shr_u (local.get $mask) (i32.const 15)))
+            ;; the 3rd, 4th and 5th spaces bound srcaddr and dstaddr
+            (block $found
+              (loop $bit
+                (br_if $found (i32.ge_u (local.get $spaces) (i32.const 5)))
+                (br_if $found (i32.eqz (local.get $mask)))
+                (local.set $at (i32.add (local.get $k) (i32.ctz (local.get $mask))))
+                (local.set $mask (i32.and (local.get $mask) (i32.sub (local.get $mask) (i32.const 1))))
+                (local.set $spaces (i32.add (local.get $spaces) (i32.const 1)))
+                (if (i32.eq (local.get $spaces) (i32.const 3))
+                  (then (local.set $srcFrom (i32.add (local.get $at) (i32.const 1)))))
+                (if (i32.eq (local.get $spaces) (i32.const 4)) (then (local.set $srcTo (local.get $at))))
+                (if (i32.eq (local.get $spaces) (i32.const 5)) (then (local.set $dstTo (local.get $at))))
+                (br $bit)))
+            (local.set $spaces (i32.add (local.get $spaces) (i32.popcnt (local.get $mask))))
+            (local.set $k (i32.add (local.get $k) (i32.const 16)))
+            (br_if $block (i32.le_u (local.get $k) (local.get $last))))
+          (br_if $other (i32.ne (local.get $spaces) (i32.const 10)))
+          ;; no address is longer than 45 bytes (IPv6 with an embedded IPv4)
+          (br_if $other (i32.gt_u (i32.sub (local.get $srcTo) (local.get $srcFrom)) (i32.const 45)))
+          (br_if $other
+            (i32.gt_u (i32.sub (local.get $dstTo) (i32.add (local.get $srcTo) (i32.const 1))) (i32.const 45)))
+          (i32.store (local.get $out) (local.get $lineStart))
+          (i32.store offset=4 (local.get $out) (local.get $lineEnd))
+          (i32.store offset=8 (local.get $out) (local.get $srcFrom))
+          (i32.store offset=12 (local.get $out) (local.get $srcTo))
+          (i32.store offset=16 (local.get $out) (local.get $dstTo))
+          (i32.store offset=20 (local.get $out) (local.get $start))
+          (local.set $out (i32.add (local.get $out) (i32.const 24)))
+          (local.set $records (i32.add (local.get $records) (i32.const 1)))
+          (local.set $p (i32.add (local.get $lineEnd) (i32.const 1)))
+          (br $line))
+        ;; a line for the caller
+        (local.set $result (local.get $lineStart))
+        (local.set $stopEnd (local.get $lineEnd))))
+    (i32.store (i32.const 0) (local.get $accepted))
+    (i32.store (i32.const 4) (local.get $earliest))
+    (i32.store (i32.const 8) (local.get $latest))
+    (i32.store (i32.const 12) (local.get $records))
+    (i32.store (i32.const 16) (local.get $stopEnd))
+    (local.get $result))
+)
