@@ -23,10 +23,12 @@ export class InvalidPayloadError extends Error {
 }
 
 // ISO-8601 with an explicit offset (`Z` or `+02:00`): a bare local time would depend on the Lambda's TZ.
-const instant = z.iso.datetime({
-  offset: true,
-  message: 'must be an ISO-8601 time with Z or an offset, e.g. 2026-11-27T10:00:00Z',
-});
+// Built with the rest of the schema, for a manual invocation only: a scheduled run never needs it.
+const instant = () =>
+  z.iso.datetime({
+    offset: true,
+    message: 'must be an ISO-8601 time with Z or an offset, e.g. 2026-11-27T10:00:00Z',
+  });
 
 const noWindowFields = {};
 
@@ -34,7 +36,7 @@ export function manualPayloadSchema(config: Pick<DetectorConfig, 'windowMinutes'
   const length = windowMs(config);
   const aligned = z
     .pipe(
-      instant,
+      instant(),
       z.transform((text: string) => Date.parse(text)),
     )
     .check(
