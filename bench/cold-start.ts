@@ -10,7 +10,8 @@
  * build as deployed before (minified, `@aws-sdk/*` left to the runtime's SDK in node_modules,
  * --enable-source-maps); and the SDK floor: a module that only loads and creates the three SDK
  * clients the handler creates at init, bundled like production (no handler built on them can
- * start faster) and, beside it, loaded from node_modules.
+ * start faster) and, beside it, loaded from node_modules; and the configuration alone: the
+ * environment and detector config parsed with the handler's zod schemas, bundled like production.
  *
  * Init time = the time to `require()` the bundle in a fresh `node` process whose environment is
  * a valid Lambda configuration (the handler parses it and creates its clients at load), measured
@@ -84,6 +85,24 @@ function writeSdkFloorEntry(): string {
       "const config = { region: 'us-east-1' };",
       'const clients = [new CloudWatchLogsClient(config), new DynamoDBClient(config), new SNSClient(config)];',
       'export const handler = async () => clients.length;',
+      '',
+    ].join('\n'),
+  );
+  return entry;
+}
+
+/** The Lambda's configuration alone: the environment and detector config parsed as at init (zod). */
+function writeConfigEntry(): string {
+  const entry = join(OUT, 'config-entry.ts');
+  mkdirSync(OUT, { recursive: true });
+  const lambda = (module: string) => JSON.stringify(join(ROOT, 'lambda', module));
+  writeFileSync(
+    entry,
+    [
+      `import ${lambda('zod-jitless')};`,
+      `import { loadRuntimeConfig } from ${lambda('runtime-config')};`,
+      'const config = loadRuntimeConfig(process.env);',
+      'export const handler = async () => config;',
       '',
     ].join('\n'),
   );
@@ -164,7 +183,12 @@ export async function run(): Promise<BenchResult> {
     ...minifiedSdkExternal(outfile),
     entryPoints: [floorEntry],
   }));
-  const builds = [production, unoptimised, withSourceMaps, before, floor, floorModules];
+  const config = build(
+    'config',
+    'the environment and detector config parsed (zod), bundled like production',
+    (outfile) => detectorEsbuildOptions(ROOT, writeConfigEntry(), outfile),
+  );
+  const builds = [production, unoptimised, withSourceMaps, before, floor, floorModules, config];
   const wall = new Map<string, number[]>(builds.map((b) => [b.name, []]));
   const cpu = new Map<string, number[]>(builds.map((b) => [b.name, []]));
   const loadBefore = load();
@@ -201,6 +225,7 @@ export async function run(): Promise<BenchResult> {
       `with --enable-source-maps ${wallMs(withSourceMaps).toFixed(0)} ms; ` +
       `as deployed before (SDK from node_modules, --enable-source-maps) ${wallMs(before).toFixed(0)} ms; ` +
       `SDK floor (the three clients alone) ${wallMs(floor).toFixed(0)} ms bundled, ${wallMs(floorModules).toFixed(0)} ms from node_modules; ` +
+      `config parse alone ${wallMs(config).toFixed(0)} ms; ` +
       `load ${loadBefore}; ratio = unoptimised init / production init`,
     ratio: peerMs / prodMs,
   };

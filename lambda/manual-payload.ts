@@ -3,8 +3,9 @@
  * payloads: anything without a `mode` key is a scheduled run. A payload with `mode` is a manual
  * invocation and must match this schema exactly; a bad one is rejected before any state is read.
  */
-// A namespace import, which esbuild can tree-shake: `import { z }` bundles all of zod's locales (260 KB).
-import * as z from 'zod';
+// zod's functional build, like the config schemas (lambda/core/config.ts sets its English
+// messages): the Lambda bundle then carries one zod, the smaller.
+import * as z from 'zod/mini';
 import { describeIssues, windowMs, type DetectorConfig } from './core';
 
 export const MANUAL_MODES = ['detect', 'dry-run', 'bootstrap', 'test-alert'] as const;
@@ -22,61 +23,67 @@ export class InvalidPayloadError extends Error {
 }
 
 // ISO-8601 with an explicit offset (`Z` or `+02:00`): a bare local time would depend on the Lambda's TZ.
-const instant = z.iso.datetime({
-  offset: true,
-  message: 'must be an ISO-8601 time with Z or an offset, e.g. 2026-11-27T10:00:00Z',
-});
+// Built with the rest of the schema, for a manual invocation only: a scheduled run never needs it.
+const instant = () =>
+  z.iso.datetime({
+    offset: true,
+    message: 'must be an ISO-8601 time with Z or an offset, e.g. 2026-11-27T10:00:00Z',
+  });
 
 const noWindowFields = {};
 
 export function manualPayloadSchema(config: Pick<DetectorConfig, 'windowMinutes' | 'maxCatchUpWindows'>) {
   const length = windowMs(config);
-  const aligned = instant
-    .transform((text) => Date.parse(text))
-    .refine((ms) => ms % length === 0, {
-      message: `must be aligned to ${config.windowMinutes}-minute UTC windows`,
-    });
+  const aligned = z
+    .pipe(
+      instant(),
+      z.transform((text: string) => Date.parse(text)),
+    )
+    .check(
+      z.refine((ms: number) => ms % length === 0, {
+        message: `must be aligned to ${config.windowMinutes}-minute UTC windows`,
+      }),
+    );
 
   return z.discriminatedUnion(
     'mode',
     [
-      z.object({ mode: z.literal('detect'), ...noWindowFields }).strict(),
+      z.strictObject({ mode: z.literal('detect'), ...noWindowFields }),
       z
-        .object({
+        .strictObject({
           mode: z.literal('dry-run'),
           /** First window to evaluate; absent: the windows a scheduled run would evaluate now. */
-          windowStart: aligned.optional(),
+          windowStart: z.optional(aligned),
           /** End of the last window to evaluate (exclusive); absent: one window. */
-          windowEnd: aligned.optional(),
+          windowEnd: z.optional(aligned),
         })
-        .strict()
-        .superRefine((value, ctx) => {
-          if (value.windowEnd === undefined) return;
-          if (value.windowStart === undefined) {
-            ctx.addIssue({ code: 'custom', path: ['windowEnd'], message: 'needs windowStart' });
-            return;
-          }
-          const windows = (value.windowEnd - value.windowStart) / length;
-          if (windows < 1)
-            ctx.addIssue({ code: 'custom', path: ['windowEnd'], message: 'must be after windowStart' });
-          if (windows > config.maxCatchUpWindows) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['windowEnd'],
-              message: `spans ${windows} windows; a dry run evaluates at most maxCatchUpWindows (${config.maxCatchUpWindows})`,
-            });
-          }
-        }),
-      z
-        .object({
-          mode: z.literal('bootstrap'),
-          /** Days of history to learn from. @default 30 */
-          days: z.number().int().min(1).max(90).default(30),
-          /** Replace the baselines of a detector that already runs (its watermark is set). @default false */
-          overwrite: z.boolean().default(false),
-        })
-        .strict(),
-      z.object({ mode: z.literal('test-alert') }).strict(),
+        .check(
+          z.superRefine((value, ctx) => {
+            if (value.windowEnd === undefined) return;
+            if (value.windowStart === undefined) {
+              ctx.addIssue({ code: 'custom', path: ['windowEnd'], message: 'needs windowStart' });
+              return;
+            }
+            const windows = (value.windowEnd - value.windowStart) / length;
+            if (windows < 1)
+              ctx.addIssue({ code: 'custom', path: ['windowEnd'], message: 'must be after windowStart' });
+            if (windows > config.maxCatchUpWindows) {
+              ctx.addIssue({
+                code: 'custom',
+                path: ['windowEnd'],
+                message: `spans ${windows} windows; a dry run evaluates at most maxCatchUpWindows (${config.maxCatchUpWindows})`,
+              });
+            }
+          }),
+        ),
+      z.strictObject({
+        mode: z.literal('bootstrap'),
+        /** Days of history to learn from. @default 30 */
+        days: z._default(z.number().check(z.int(), z.gte(1), z.lte(90)), 30),
+        /** Replace the baselines of a detector that already runs (its watermark is set). @default false */
+        overwrite: z._default(z.boolean(), false),
+      }),
+      z.strictObject({ mode: z.literal('test-alert') }),
     ],
     { error: () => `must be one of ${MANUAL_MODES.map((m) => `"${m}"`).join(', ')}` },
   );

@@ -3,60 +3,64 @@
  * same variables from typed props (`DetectorEnvironment`), so stack and function cannot disagree
  * without a compile error. No secrets live here: only names, ARNs and detection parameters.
  */
-// A namespace import, which esbuild can tree-shake: `import { z }` bundles all of zod's locales (260 KB).
-import * as z from 'zod';
+// zod's functional build, as the detector config schema (lambda/core/config.ts, which also sets
+// its English messages): cheaper to construct at cold start, the same validation and messages.
+import * as z from 'zod/mini';
 import { ConfigError, resolveDetectorConfigJson, type DetectorConfig } from './core/config';
 
 const LOG_GROUP = /^(arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[\w./#-]{1,512}(:\*)?|[\w./#-]{1,512})$/;
 
-const list = (name: string, item: z.ZodString) =>
-  z
-    .string()
-    .transform((value) =>
-      value
-        .split(',')
-        .map((s) => s.trim())
-        .filter((s) => s.length > 0),
-    )
-    .pipe(z.array(item).min(1, `${name} needs at least one entry`));
+const list = (name: string, item: z.ZodMiniString<string>) =>
+  z.pipe(
+    z.pipe(
+      z.string(),
+      z.transform((value: string) =>
+        value
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s.length > 0),
+      ),
+    ),
+    z.array(item).check(z.minLength(1, `${name} needs at least one entry`)),
+  );
+
+/** A string matching `pattern`, else `message`. */
+const matching = (pattern: RegExp, message: string) => z.string().check(z.regex(pattern, message));
 
 export const runtimeEnvironmentSchema = z.object({
   /** Detection parameters as JSON (the shared detector config schema); empty: the recommended preset. */
-  DETECTOR_CONFIG: z.string().optional(),
+  DETECTOR_CONFIG: z.optional(z.string()),
   /** Comma-separated flow log group names or ARNs (up to 50). */
-  LOG_GROUP_IDENTIFIERS: list(
-    'LOG_GROUP_IDENTIFIERS',
-    z.string().regex(LOG_GROUP, 'not a log group name or ARN'),
-  ).pipe(z.array(z.string()).max(50, 'Logs Insights queries at most 50 log groups')),
-  TABLE_NAME: z.string().regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'not a DynamoDB table name'),
-  TOPIC_ARN: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, 'not an SNS topic ARN'),
+  LOG_GROUP_IDENTIFIERS: z.pipe(
+    list('LOG_GROUP_IDENTIFIERS', matching(LOG_GROUP, 'not a log group name or ARN')),
+    z.array(z.string()).check(z.maxLength(50, 'Logs Insights queries at most 50 log groups')),
+  ),
+  TABLE_NAME: matching(/^[a-zA-Z0-9_.-]{3,255}$/, 'not a DynamoDB table name'),
+  TOPIC_ARN: matching(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, 'not an SNS topic ARN'),
   /** "true" to look up ENI -> instance, VPC, subnet and Name tag for alerted sources. */
-  ENRICH_WITH_EC2: z
-    .enum(['true', 'false'])
-    .default('false')
-    .transform((v) => v === 'true'),
+  ENRICH_WITH_EC2: z.pipe(
+    z._default(z.enum(['true', 'false']), 'false'),
+    z.transform((v: 'true' | 'false') => v === 'true'),
+  ),
   /** Days kept for sources not seen again (DynamoDB TTL). */
-  BASELINE_TTL_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  BASELINE_TTL_DAYS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(3650)), 90),
   /** Set by Lambda; the region of the clients and of the console links in alerts. */
-  AWS_REGION: z
-    .string()
-    .regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'not an AWS region')
-    .default('us-east-1'),
+  AWS_REGION: z._default(matching(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'not an AWS region'), 'us-east-1'),
   /** CloudWatch namespace of the EMF metrics (the stack's alarms read RunSucceeded from it). */
-  POWERTOOLS_METRICS_NAMESPACE: z
-    .string()
-    .regex(/^[\w./#:-]{1,255}$/, 'not a CloudWatch namespace')
-    .default('EgressSpikeDetector'),
+  POWERTOOLS_METRICS_NAMESPACE: z._default(
+    matching(/^[\w./#:-]{1,255}$/, 'not a CloudWatch namespace'),
+    'EgressSpikeDetector',
+  ),
   /** Service name on every log line and the metrics' `service` dimension. */
-  POWERTOOLS_SERVICE_NAME: z
-    .string()
-    .regex(/^[\w.-]{1,100}$/, 'not a service name')
-    .default('egress-spike-detector'),
+  POWERTOOLS_SERVICE_NAME: z._default(
+    matching(/^[\w.-]{1,100}$/, 'not a service name'),
+    'egress-spike-detector',
+  ),
   /** Endpoint overrides for local testing; never set in a deployed stack. */
-  LOGS_ENDPOINT: z.url().optional(),
-  DYNAMODB_ENDPOINT: z.url().optional(),
-  SNS_ENDPOINT: z.url().optional(),
-  EC2_ENDPOINT: z.url().optional(),
+  LOGS_ENDPOINT: z.optional(z.url()),
+  DYNAMODB_ENDPOINT: z.optional(z.url()),
+  SNS_ENDPOINT: z.optional(z.url()),
+  EC2_ENDPOINT: z.optional(z.url()),
 });
 
 export type RuntimeEnvironment = z.input<typeof runtimeEnvironmentSchema>;

@@ -7,7 +7,7 @@
  * Imported first by handler.ts: zod reads the setting when a schema is created, so it must run
  * before the modules that create the schemas.
  */
-// A namespace import, which esbuild can tree-shake: `import { z }` bundles all of zod's locales (260 KB).
-import * as z from 'zod';
+// zod/mini, as the schemas (the setting is zod's core's, shared by `zod` and `zod/mini`).
+import * as z from 'zod/mini';
 
 z.config({ jitless: true });

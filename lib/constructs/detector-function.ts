@@ -14,6 +14,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import * as z from 'zod/mini';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import type { DetectorConfigInput } from '../../lambda/core/config';
 import { runtimeEnvironmentSchema, type RuntimeEnvironment } from '../../lambda/runtime-config';
@@ -233,7 +234,7 @@ export class DetectorFunction extends Construct {
  * only known at deploy time and are typed instead).
  */
 function assertRuntimeAcceptsLiterals(environment: DeployedEnvironment): void {
-  const literal = runtimeEnvironmentSchema.pick({
+  const literal = z.pick(runtimeEnvironmentSchema, {
     DETECTOR_CONFIG: true,
     ENRICH_WITH_EC2: true,
     BASELINE_TTL_DAYS: true,
