@@ -40,11 +40,7 @@ export interface FlowCountSource {
     stats?: QueryStatistics,
   ): Promise<Map<string, AlertDetails>>;
   /** Per-window, per-source counts over [from, to) for bootstrap, in window order. */
-  history(
-    from: number,
-    to: number,
-    deadline: number,
-  ): Promise<{ windows: HistoryWindow[]; stats: QueryStatistics }>;
+  history(from: number, to: number, deadline: number): Promise<{ windows: HistoryWindow[]; stats: QueryStatistics }>;
 }
 
 /** Where the detector keeps its state between runs. */

@@ -247,9 +247,7 @@ describe('crashes', () => {
     const historyWindows = [6, 5, 4, 3, 2, 1].map((h) => W - h * HOUR);
     const seed = (detector: Detector) => {
       endpoints.logs.seed(detector.logGroup, [
-        ...historyWindows.flatMap((w) =>
-          [...QUIET, NEW_SOURCE].flatMap((s, i) => blocked(w, s, 3 + (i % 4))),
-        ),
+        ...historyWindows.flatMap((w) => [...QUIET, NEW_SOURCE].flatMap((s, i) => blocked(w, s, 3 + (i % 4)))),
         ...[...QUIET, NEW_SOURCE].flatMap((s, i) => blocked(W, s, spikers.includes(s) ? 200 : 3 + (i % 4))),
       ]);
       detector.clock.set(RUN_AT);
