@@ -21,13 +21,13 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Baseline } from '../core';
 
-/** Default bucket count: room for about 1.7 million sources (see BASELINE_BUCKET_MAX_BYTES). */
+/** Default bucket count: room for about 1.5 million sources (see BASELINE_BUCKET_MAX_BYTES). */
 export const BASELINE_BUCKETS = 1024;
 /**
  * A bucket item may not grow past this (DynamoDB's item limit is 400 KB, attribute names
- * included; the rest is headroom). An entry with `prev` takes about 150-200 bytes, so a bucket
- * holds some 1,800-2,000 sources, and 1,024 buckets, with the spread of a hash, about 1.7
- * million sources.
+ * included; the rest is headroom). An entry takes 150-210 bytes (IPv4 to long IPv6 keys, with
+ * `prev`), so a bucket holds some 1,700-1,900 sources, and 1,024 buckets, with the spread of
+ * the hash (the fullest about 5% over the mean), about 1.5 million sources.
  */
 export const BASELINE_BUCKET_MAX_BYTES = 350_000;
 export const BUCKET_PK_PREFIX = 'BASELINES#';
