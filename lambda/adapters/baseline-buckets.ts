@@ -145,16 +145,36 @@ export function encodeEntry(baseline: Baseline, prev: Baseline | undefined, expi
 
 export function decodeEntry(entry: BucketEntry, key: string): StoredBaseline {
   if (!Array.isArray(entry)) throw new CorruptItemError(key, 'entry is not an array');
-  const prev = entry[8];
-  if (prev !== undefined && prev !== null && !Array.isArray(prev))
-    throw new CorruptItemError(key, 'prev is not an array');
   return {
     baseline: decodeBaseline(entry[0], entry[1], entry[2], entry[3], entry[4], entry[6], entry[7], key),
-    prev: Array.isArray(prev)
-      ? decodeBaseline(prev[0], prev[1], prev[2], prev[3], prev[4], prev[5], prev[6], `${key} prev`)
-      : undefined,
+    prev: decodePrev(entry, key),
     expiresAt: entryExpiresAt(entry, key),
   };
+}
+
+/**
+ * What a window starting at `before` is to start from, given an entry: the entry's baseline, or
+ * `prev` when the entry was already folded in that window (undefined: the source was new then),
+ * or undefined when the entry expired before `nowSeconds`. Decodes only the part it returns: a
+ * read of 100,000 sources goes through here.
+ */
+export function baselineBefore(
+  entry: BucketEntry,
+  before: number | undefined,
+  nowSeconds: number,
+  key: string,
+): Baseline | undefined {
+  if (!Array.isArray(entry)) throw new CorruptItemError(key, 'entry is not an array');
+  if (entryExpiresAt(entry, key) < nowSeconds) return undefined;
+  if (before !== undefined && entry[3] === before) return decodePrev(entry, key);
+  return decodeBaseline(entry[0], entry[1], entry[2], entry[3], entry[4], entry[6], entry[7], key);
+}
+
+function decodePrev(entry: unknown[], key: string): Baseline | undefined {
+  const prev = entry[8];
+  if (prev === undefined || prev === null) return undefined;
+  if (!Array.isArray(prev)) throw new CorruptItemError(key, 'prev is not an array');
+  return decodeBaseline(prev[0], prev[1], prev[2], prev[3], prev[4], prev[5], prev[6], `${key} prev`);
 }
 
 /** Every entry of a bucket item, decoded, keyed by source: for tests and benchmarks that look inside the table. */
@@ -230,13 +250,8 @@ function decodeBaseline(
     );
     throw new CorruptItemError(key, `${bad?.[0] ?? 'a field'} is not a number`);
   }
-  return {
-    mean: mean as number,
-    variance: variance as number,
-    dataPoints: dataPoints as number,
-    lastWindow: lastWindow as number,
-    clockAtLastFold: clockAtLastFold as number,
-    ...(typeof lastAlertWindow === 'number' ? { lastAlertWindow } : {}),
-    ...(typeof lastAlertCount === 'number' ? { lastAlertCount } : {}),
-  };
+  const baseline: Baseline = { mean, variance, dataPoints, lastWindow, clockAtLastFold };
+  if (typeof lastAlertWindow === 'number') baseline.lastAlertWindow = lastAlertWindow;
+  if (typeof lastAlertCount === 'number') baseline.lastAlertCount = lastAlertCount;
+  return baseline;
 }

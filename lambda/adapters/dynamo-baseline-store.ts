@@ -61,7 +61,7 @@ import {
   bucketKey,
   bucketOfItem,
   CorruptItemError,
-  decodeEntry,
+  baselineBefore,
   encodeEntry,
   entryExpiresAt,
   groupByBucket,
@@ -189,6 +189,10 @@ const OUTBOX_PK = 'OUTBOX';
 interface ReadBuckets {
   windowStart: number | undefined;
   records: Map<number, string | undefined>;
+  /** The sources asked for, by bucket. */
+  asked: Map<number, string[]>;
+  /** Buckets whose every entry was among the sources asked for. */
+  allAsked: Set<number>;
 }
 const n = (value: number): AttributeValue => ({ N: String(value) });
 
@@ -234,7 +238,7 @@ export class DynamoBaselineStore implements DetectorStore {
   ): Promise<Map<string, Baseline>> {
     const before = options.before;
     const asked = groupByBucket(new Set(srcIps), this.buckets);
-    const read: ReadBuckets = { windowStart: before, records: new Map() };
+    const read: ReadBuckets = { windowStart: before, records: new Map(), asked, allAsked: new Set() };
     this.readBuckets = undefined;
     const nowSeconds = Math.floor(this.now() / 1000);
     const baselines = new Map<string, Baseline>();
@@ -246,18 +250,16 @@ export class DynamoBaselineStore implements DetectorStore {
         const json = item.records?.S;
         read.records.set(bucket, json);
         const records = parseRecords(json, bucket);
+        let present = 0;
         for (const srcIp of asked.get(bucket) ?? []) {
           const entry = records[srcIp];
           if (entry === undefined) continue;
-          const stored = decodeEntry(entry, `${BUCKET_PK_PREFIX}${bucket}/${srcIp}`);
-          if (stored.expiresAt < nowSeconds) continue;
-          if (before !== undefined && stored.baseline.lastWindow === before) {
-            // This window was folded by an earlier attempt that did not commit: start from what it started from.
-            if (stored.prev !== undefined) baselines.set(srcIp, stored.prev);
-            continue;
-          }
-          baselines.set(srcIp, stored.baseline);
+          present += 1;
+          // Folded in `before` by an earlier attempt that did not commit: `prev`, what it started from.
+          const baseline = baselineBefore(entry, before, nowSeconds, `${BUCKET_PK_PREFIX}${bucket}/${srcIp}`);
+          if (baseline !== undefined) baselines.set(srcIp, baseline);
         }
+        if (present === Object.keys(records).length) read.allAsked.add(bucket);
       }
     });
     for (const bucket of asked.keys()) if (!read.records.has(bucket)) read.records.set(bucket, undefined);
@@ -476,10 +478,8 @@ export class DynamoBaselineStore implements DetectorStore {
   ): Promise<WriteRequest[]> {
     const cached = this.readBuckets;
     this.readBuckets = undefined;
-    const stored =
-      cached !== undefined && windowStart !== undefined && cached.windowStart === windowStart
-        ? cached.records
-        : new Map<number, string | undefined>();
+    const fromRead = cached !== undefined && windowStart !== undefined && cached.windowStart === windowStart;
+    const stored = fromRead ? cached.records : new Map<number, string | undefined>();
     const grouped = groupByBucket(baselines.keys(), this.buckets);
     const unread = [...grouped.keys()].filter((bucket) => !stored.has(bucket));
     if (unread.length > 0) {
@@ -493,7 +493,14 @@ export class DynamoBaselineStore implements DetectorStore {
     const nowSeconds = Math.floor(this.now() / 1000);
     const writes: WriteRequest[] = [];
     for (const [bucket, srcIps] of grouped) {
-      const records = parseRecords(stored.get(bucket), bucket);
+      // A bucket all of whose entries were read for this window and are all rewritten now (the
+      // usual case: the engine returns a baseline for every source of the window) is not parsed
+      // a second time: nothing of it is kept.
+      const replacedWhole =
+        fromRead &&
+        cached.allAsked.has(bucket) &&
+        (cached.asked.get(bucket) ?? []).every((srcIp) => baselines.has(srcIp));
+      const records = replacedWhole ? {} : parseRecords(stored.get(bucket), bucket);
       stored.delete(bucket);
       for (const [srcIp, kept] of Object.entries(records)) {
         if (entryExpiresAt(kept, `${BUCKET_PK_PREFIX}${bucket}/${srcIp}`) < nowSeconds) delete records[srcIp];

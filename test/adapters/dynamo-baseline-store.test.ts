@@ -236,6 +236,27 @@ describe('DynamoBaselineStore', () => {
       ]),
     );
     expect((await bucketItem(tableName, a, 1))?.sources?.N).toBe('3');
+
+    // Act again: every source of the bucket read for W+2h, only a committed
+    const all = await store.getBaselines([a, b, c], { before: W + 2 * HOUR });
+    const a2 = { ...baseline(1, W + 2 * HOUR), mean: 11 };
+    await store.commitWindow({
+      windowStart: W + 2 * HOUR,
+      clockBefore: 2,
+      clockAfter: 3,
+      baselines: new Map([[a, a2]]),
+      alerts: [],
+      previous: all,
+    });
+
+    // Assess: b and c carried over unchanged
+    expect(await store.getBaselines([a, b, c])).toEqual(
+      new Map([
+        [a, a2],
+        [b, b1],
+        [c, baseline(3)],
+      ]),
+    );
   });
 
   it('reads 250 baselines with ceil(B/100) BatchGetItem for their B buckets and returns them exactly', async () => {
