@@ -77,11 +77,13 @@ process.once('message', (job) => {
 });
 
 /**
- * The peer of bench/cpu-time.ts: the detector's DynamoDB batches without the detector. The
- * DynamoDB client is the handler's own (createLambdaRuntime: same client configuration, same
- * lean JSON paths), in a fresh process as the detector's, sending as many BatchGetItem calls of
- * 100 absent keys and BatchWriteItem calls of 25 items shaped like a new source's baseline (the
- * first window has no `prev`) as the detector sent, as many at once as the store sends them.
+ * The peer of bench/cpu-time.ts: the DynamoDB batches of the per-source layout (one item per
+ * source, as the store kept baselines before the buckets) without the detector. The DynamoDB
+ * client is the handler's own (createLambdaRuntime: same client configuration, same lean JSON
+ * paths), in a fresh process as the detector's, sending BatchGetItem calls of 100 absent keys and
+ * BatchWriteItem calls of 25 items shaped like a new source's per-source baseline item (the first
+ * window has no `prev`), as many as that layout took for the window, as many at once as the store
+ * sends them.
  */
 async function sdkFloorJob(
   env: Record<string, string>,

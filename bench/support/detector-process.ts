@@ -22,8 +22,9 @@ export interface DetectorJob {
   rowLimit?: number;
   /**
    * Instead of invocations: send this many BatchGetItem (100 absent keys) and BatchWriteItem (25
-   * baseline-shaped items, `pk` SRC#FLOOR...) calls through the handler's own DynamoDB client and
-   * measure their CPU: the SDK's cost for the detector's requests, the floor under its CPU.
+   * per-source baseline items, `pk` SRC#FLOOR...) calls through the handler's own DynamoDB client
+   * and measure their CPU: the SDK's cost for the requests of the per-source layout (one item per
+   * source, before the baseline buckets), the floor the detector's CPU sat on before.
    */
   sdkFloor?: { batchGets: number; batchWrites: number };
 }

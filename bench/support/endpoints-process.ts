@@ -6,7 +6,8 @@
  * seeds synthetic windows itself (bench/support/flow-data.ts) from a compact description.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { bucketOfItem, unpackBucketItem } from '../../lambda/adapters/baseline-buckets';
 import { createTable, startLocalDynamoDb, type LocalDynamoDb } from '../../test/support/local-dynamodb';
 import { startLocalLogsInsights, type LocalLogsInsights } from '../../test/support/local-logs-insights';
 import { startLocalSns, type LocalSns } from '../../test/support/local-sns';
@@ -45,12 +46,12 @@ export type EndpointCommand =
   | { type: 'seedWindow'; spec: WindowSpec }
   | { type: 'seedEvents'; logGroup: string; events: LogEvent[] }
   | { type: 'stats' }
-  | { type: 'writtenBaselines'; tableName: string }
+  | { type: 'writtenBaselines'; tableName: string; windowStart?: number }
   | { type: 'resetCounters' }
   | { type: 'stop' };
 
 interface WrittenRequest {
-  PutRequest?: { Item?: Record<string, { S?: string; N?: string } | undefined> };
+  PutRequest?: { Item?: Record<string, AttributeValue> };
 }
 
 interface Endpoints {
@@ -76,7 +77,8 @@ export interface RemoteEndpoints {
    * The last baseline each source was written with (BatchWriteItem bodies as the endpoint
    * received them since the last reset): [srcIp, mean, dataPoints][].
    */
-  writtenBaselines(tableName: string): Promise<[string, number, number][]>;
+  /** Baselines written by BatchWriteItem (folded in `windowStart`, when given): [srcIp, mean, dataPoints]. */
+  writtenBaselines(tableName: string, windowStart?: number): Promise<[string, number, number][]>;
   resetCounters(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -123,7 +125,7 @@ export async function startRemoteEndpoints(): Promise<RemoteEndpoints> {
     seedWindow: (spec) => call({ type: 'seedWindow', spec }),
     seedEvents: (logGroup, events) => call({ type: 'seedEvents', logGroup, events }),
     stats: () => call({ type: 'stats' }),
-    writtenBaselines: (tableName) => call({ type: 'writtenBaselines', tableName }),
+    writtenBaselines: (tableName, windowStart) => call({ type: 'writtenBaselines', tableName, windowStart }),
     resetCounters: () => call({ type: 'resetCounters' }),
     async stop() {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -188,10 +190,12 @@ async function serve(): Promise<void> {
           ];
           for (const write of items ?? []) {
             const item = write.PutRequest?.Item;
-            const pk = item?.pk?.S ?? '';
-            if (!pk.startsWith('SRC#') || item?.sk?.S !== 'BASELINE') continue;
-            const ip = pk.slice('SRC#'.length);
-            last.set(ip, [ip, Number(item.mean?.N), Number(item.dataPoints?.N)]);
+            if (item === undefined || bucketOfItem(item) === undefined) continue;
+            // A bucket carries its untouched sources too: only the entries folded in this window count.
+            for (const [ip, { baseline }] of unpackBucketItem(item)) {
+              if (command.windowStart === undefined || baseline.lastWindow === command.windowStart)
+                last.set(ip, [ip, baseline.mean, baseline.dataPoints]);
+            }
           }
         }
         return [...last.values()];

@@ -25,8 +25,9 @@ export interface ScaleWindow {
   events: number;
   job: DetectorJobResult;
   /**
-   * First window only: the same numbers of BatchGetItem and BatchWriteItem calls sent through
-   * the handler's DynamoDB client alone, in a process of its own (bench/cpu-time.ts's peer).
+   * First window only: the BatchGetItem and BatchWriteItem calls the per-source layout (one item
+   * per source, before the baseline buckets) needed for this window, sent through the handler's
+   * DynamoDB client alone, in a process of its own (bench/cpu-time.ts's peer).
    */
   sdkFloor?: { batchGets: number; batchWrites: number; job: DetectorJobResult };
   /** Endpoint counters for this window alone. */
@@ -77,12 +78,17 @@ async function execute(sources: number, windowCount: number): Promise<ScaleRun> 
         env,
         invocations: [{ nowIso: new Date(windowStart + HOUR + 15 * 60_000).toISOString() }],
       });
-      const [stats, written] = await Promise.all([endpoints.stats(), endpoints.writtenBaselines(TABLE)]);
+      const [stats, written] = await Promise.all([
+        endpoints.stats(),
+        endpoints.writtenBaselines(TABLE, windowStart),
+      ]);
       let sdkFloor: ScaleWindow['sdkFloor'];
       if (w === 0) {
-        // In a process of its own, after the counters were read: the floor's requests are not the detector's.
-        const batchGets = stats.dynamo.requestCounts.BatchGetItem ?? 0;
-        const batchWrites = stats.dynamo.requestCounts.BatchWriteItem ?? 0;
+        // In a process of its own, after the counters were read: the floor's requests are not the
+        // detector's. As many calls as the per-source layout took (one item per source): 100
+        // sources per BatchGetItem, 25 baselines per BatchWriteItem.
+        const batchGets = Math.ceil(oracle.size / 100);
+        const batchWrites = Math.ceil(written.length / 25);
         const floorJob = await runDetectorProcess({
           env,
           invocations: [],

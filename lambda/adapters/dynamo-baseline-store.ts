@@ -4,8 +4,9 @@
  *
  * | item      | pk             | sk          | attributes                                                       |
  * |-----------|----------------|-------------|------------------------------------------------------------------|
- * | baseline  | `SRC#<ip>`     | `BASELINE`  | mean, variance, dataPoints, lastWindow, clockAtLastFold,         |
- * |           |                |             | lastAlertWindow?, lastAlertCount?, prev? (JSON), expiresAt       |
+ * | baselines | `BASELINES#<b>`| `BUCKET`    | records (JSON: per source mean, variance, dataPoints, lastWindow,|
+ * |           |                |             | clockAtLastFold, expiresAt, lastAlertWindow?, lastAlertCount?,   |
+ * |           |                |             | prev?), sources, expiresAt (latest entry's): baseline-buckets.ts |
  * | state     | `STATE`        | `DETECTOR`  | watermark (last committed window start, ms), clock, updatedAt    |
  * | outbox    | `OUTBOX`       | `<alertId>` | status pending/sent, alert (JSON), windowStart, attempts,        |
  * |           |                |             | windowAlertCount, createdAt, sentAt?, expiresAt (sent only)      |
@@ -17,11 +18,19 @@
  *   does the same work.
  * - A window is committed in the order outbox (pending alerts) -> baselines -> watermark; the
  *   watermark is a conditional update (`watermark < :w`), so a window is committed once.
- * - Each baseline item keeps `prev`, the baseline it was folded from. When a window is retried
- *   after a crash half-way through its baseline batches, `getBaselines(ips, { before: w })` hands
- *   the engine the pre-window baselines again (`prev` for items whose `lastWindow` is `w`), so the
- *   retry recomputes the same fold from the same inputs and overwrites it: one fold, not two,
- *   and the same decisions (the fleet-wide threshold sees every source, folded or not).
+ * - A source's baselines live in bucket `b` = FNV-1a(srcIp) mod `baselineBuckets` with the other
+ *   sources of that bucket. Writes are read-modify-write: a commit rewrites each bucket it touches
+ *   from the bucket as read for that window (`getBaselines` keeps what it read; a bucket not read
+ *   is read first), so the bucket's other sources are carried unchanged. The lease serialises
+ *   runs, so nothing writes a bucket between the read and the write.
+ * - Each baseline entry keeps `prev`, the baseline it was folded from. When a window is retried
+ *   after a crash half-way through its bucket batches (some buckets written, others not),
+ *   `getBaselines(ips, { before: w })` hands the engine the pre-window baselines again (`prev`
+ *   for entries whose `lastWindow` is `w`), so the retry recomputes the same fold from the same
+ *   inputs and overwrites it: one fold, not two, and the same decisions (the fleet-wide threshold
+ *   sees every source, folded or not).
+ * - Entries past their `expiresAt` count as absent and are dropped when their bucket is
+ *   rewritten; the bucket item's own TTL (its latest entry's) removes buckets no source uses.
  * - Alerts decided for a window are in the outbox before any baseline moves; a retry reuses them
  *   (`windowAlerts`) instead of re-deciding, and publishes only what is still pending, with the
  *   same alertId. Each outbox item carries its window's total alert count (`windowAlertCount`):
@@ -43,16 +52,33 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { isoTime, type Alert, type Baseline } from '../core';
+import {
+  BASELINE_BUCKET_MAX_BYTES,
+  BASELINE_BUCKETS,
+  BaselineBucketTooLargeError,
+  BUCKET_PK_PREFIX,
+  bucketItemBytes,
+  bucketKey,
+  bucketOfItem,
+  CorruptItemError,
+  baselineBefore,
+  encodeEntry,
+  entryExpiresAt,
+  groupByBucket,
+  parseRecords,
+} from './baseline-buckets';
 import type { BaselineStore, DetectorState, PendingAlert, WindowCommit } from './ports';
+
+export { BASELINE_BUCKETS, BaselineBucketTooLargeError, CorruptItemError };
 
 /** BatchGetItem takes at most 100 keys, BatchWriteItem at most 25 requests. */
 export const BATCH_GET_LIMIT = 100;
 export const BATCH_WRITE_LIMIT = 25;
 /**
- * Batch calls of one step in flight at once. A window of 100,000 sources takes 5,000 of them:
- * one at a time, each waits out its round trip, and the SDK's fixed CPU per call is higher
- * (about a third more at 1 than at 8-10 in flight, bench/cpu-time.ts). Steps stay ordered
- * (outbox, then baselines, then watermark): only the batches within one step overlap.
+ * Batch calls of one step in flight at once. A window of 100,000 sources takes about 50 of them
+ * (1,024 buckets of ~17 KB: 11 reads, 41 writes): one at a time, each waits out its round trip.
+ * Steps stay ordered (outbox, then baselines, then watermark): only the batches within one step
+ * overlap.
  */
 export const DEFAULT_BATCH_CONCURRENCY = 8;
 const DAY_SECONDS = 86_400;
@@ -95,16 +121,6 @@ export class BootstrapRefusedError extends Error {
         'invoke with {"mode":"bootstrap","overwrite":true} to replace the baselines',
     );
     this.name = 'BootstrapRefusedError';
-  }
-}
-
-export class CorruptItemError extends Error {
-  constructor(
-    readonly key: string,
-    readonly problem: string,
-  ) {
-    super(`item ${key}: ${problem}`);
-    this.name = 'CorruptItemError';
   }
 }
 
@@ -156,6 +172,11 @@ export interface DynamoBaselineStoreOptions {
   maxRetryMs?: number;
   /** Batch calls of one step in flight at once. @default DEFAULT_BATCH_CONCURRENCY */
   batchConcurrency?: number;
+  /**
+   * Buckets the baselines are spread over (baseline-buckets.ts). Changing it moves every source
+   * to another bucket: baselines are then relearned or bootstrapped. @default BASELINE_BUCKETS
+   */
+  baselineBuckets?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -163,7 +184,16 @@ export interface DynamoBaselineStoreOptions {
 const STATE_KEY = { pk: { S: 'STATE' }, sk: { S: 'DETECTOR' } };
 const LEASE_KEY = { pk: { S: 'LEASE' }, sk: { S: 'RUN' } };
 const OUTBOX_PK = 'OUTBOX';
-const sourceKey = (srcIp: string) => ({ pk: { S: `SRC#${srcIp}` }, sk: { S: 'BASELINE' } });
+
+/** Buckets as read from the table (undefined: absent), for the commit of the window they were read for. */
+interface ReadBuckets {
+  windowStart: number | undefined;
+  records: Map<number, string | undefined>;
+  /** The sources asked for, by bucket. */
+  asked: Map<number, string[]>;
+  /** Buckets whose every entry was among the sources asked for. */
+  allAsked: Set<number>;
+}
 const n = (value: number): AttributeValue => ({ N: String(value) });
 
 export class DynamoBaselineStore implements DetectorStore {
@@ -172,11 +202,18 @@ export class DynamoBaselineStore implements DetectorStore {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly batchConcurrency: number;
+  private readonly buckets: number;
+  /** What the last getBaselines read; taken (and cleared) by the next commit. */
+  private readBuckets: ReadBuckets | undefined;
 
   constructor(private readonly options: DynamoBaselineStoreOptions) {
     const concurrency = options.batchConcurrency ?? DEFAULT_BATCH_CONCURRENCY;
     if (!Number.isInteger(concurrency) || concurrency < 1)
       throw new RangeError(`batchConcurrency must be a positive integer, got ${concurrency}`);
+    const buckets = options.baselineBuckets ?? BASELINE_BUCKETS;
+    if (!Number.isInteger(buckets) || buckets < 1 || buckets > 2 ** 31)
+      throw new RangeError(`baselineBuckets must be a positive integer, got ${buckets}`);
+    this.buckets = buckets;
     this.batchConcurrency = concurrency;
     this.client = options.client;
     this.tableName = options.tableName;
@@ -199,22 +236,34 @@ export class DynamoBaselineStore implements DetectorStore {
     srcIps: readonly string[],
     options: { before?: number } = {},
   ): Promise<Map<string, Baseline>> {
+    const before = options.before;
+    const asked = groupByBucket(new Set(srcIps), this.buckets);
+    const read: ReadBuckets = { windowStart: before, records: new Map(), asked, allAsked: new Set() };
+    this.readBuckets = undefined;
+    const nowSeconds = Math.floor(this.now() / 1000);
     const baselines = new Map<string, Baseline>();
-    // Keys are built 100 at a time as batches go out, items turned into baselines as they come back.
-    await this.batchGet(mapIterable(new Set(srcIps), sourceKey), (items) => {
+    // Buckets are turned into baselines as each response comes back; only their JSON is kept.
+    await this.batchGet(mapIterable(asked.keys(), bucketKey), (items) => {
       for (const item of items) {
-        const srcIp = (item.pk?.S ?? '').slice('SRC#'.length);
-        const stored = baselineFromItem(item, srcIp);
-        const before = options.before;
-        if (before !== undefined && stored.lastWindow === before) {
-          // This window was folded by an earlier attempt that did not commit: start from what it started from.
-          const prev = item.prev?.S;
-          if (prev !== undefined) baselines.set(srcIp, parseBaselineJson(prev, srcIp));
-          continue;
+        const bucket = bucketOfItem(item);
+        if (bucket === undefined) continue;
+        const json = item.records?.S;
+        read.records.set(bucket, json);
+        const records = parseRecords(json, bucket);
+        let present = 0;
+        for (const srcIp of asked.get(bucket) ?? []) {
+          const entry = records[srcIp];
+          if (entry === undefined) continue;
+          present += 1;
+          // Folded in `before` by an earlier attempt that did not commit: `prev`, what it started from.
+          const baseline = baselineBefore(entry, before, nowSeconds, `${BUCKET_PK_PREFIX}${bucket}/${srcIp}`);
+          if (baseline !== undefined) baselines.set(srcIp, baseline);
         }
-        baselines.set(srcIp, stored);
+        if (present === Object.keys(records).length) read.allAsked.add(bucket);
       }
     });
+    for (const bucket of asked.keys()) if (!read.records.has(bucket)) read.records.set(bucket, undefined);
+    this.readBuckets = read;
     return baselines;
   }
 
@@ -230,6 +279,18 @@ export class DynamoBaselineStore implements DetectorStore {
     commit: WindowCommit & { previous?: ReadonlyMap<string, Baseline>; windowAlertCount?: number },
   ): Promise<void> {
     const createdAt = new Date(this.now()).toISOString();
+    // 0. The buckets to write, built whole before anything is written: a bucket over the item
+    // size limit fails the commit with nothing of the window written.
+    const ttlBase = Math.floor(commit.windowStart / 1000) + this.options.baselineTtlDays * DAY_SECONDS;
+    const previous = commit.previous;
+    const ttlDays = this.options.baselineTtlDays;
+    const bucketWrites = await this.bucketWrites(commit.windowStart, commit.baselines, (srcIp, baseline) =>
+      encodeEntry(
+        baseline,
+        previous?.get(srcIp),
+        Math.max(ttlBase, Math.floor(baseline.lastWindow / 1000) + ttlDays * DAY_SECONDS),
+      ),
+    );
     // 1. Decided alerts first: once a baseline moves, the alert it caused must already be durable.
     await this.batchWrite(
       commit.alerts.map((alert) => ({
@@ -248,27 +309,9 @@ export class DynamoBaselineStore implements DetectorStore {
         },
       })),
     );
-    // 2. Baselines, each with the baseline it was folded from (see the file comment). The write
-    // requests are built batch by batch: built all at once they held some 1.5 KB per source (at
-    // 100,000 sources the peak RSS was 330-390 MB instead of 270 MB, bench/memory.ts).
-    const ttlBase = Math.floor(commit.windowStart / 1000) + this.options.baselineTtlDays * DAY_SECONDS;
-    const previous = commit.previous;
-    const ttlDays = this.options.baselineTtlDays;
-    await this.batchWrite(
-      mapIterable(commit.baselines, ([srcIp, baseline]): WriteRequest => {
-        const before = previous?.get(srcIp);
-        return {
-          PutRequest: {
-            Item: {
-              ...sourceKey(srcIp),
-              ...baselineAttributes(baseline),
-              ...(before === undefined ? {} : { prev: { S: JSON.stringify(before) } }),
-              expiresAt: n(Math.max(ttlBase, Math.floor(baseline.lastWindow / 1000) + ttlDays * DAY_SECONDS)),
-            },
-          },
-        };
-      }),
-    );
+    // 2. Baselines, each with the baseline it was folded from (see the file comment), in the
+    // buckets built (and size-checked) above.
+    await this.batchWrite(bucketWrites);
     // 3. The watermark, only forward and only from the clock this window was evaluated with.
     try {
       await this.client.send(
@@ -393,16 +436,12 @@ export class DynamoBaselineStore implements DetectorStore {
   }): Promise<void> {
     const state = await this.readState();
     if (state.watermark !== undefined && !result.overwrite) throw new BootstrapRefusedError(state.watermark);
+    // Bootstrap entries have no `prev`: no window is retried from before the bootstrap.
+    const ttlSeconds = this.options.baselineTtlDays * DAY_SECONDS;
     await this.batchWrite(
-      mapIterable(result.baselines, ([srcIp, baseline]): WriteRequest => ({
-        PutRequest: {
-          Item: {
-            ...sourceKey(srcIp),
-            ...baselineAttributes(baseline),
-            expiresAt: n(Math.floor(baseline.lastWindow / 1000) + this.options.baselineTtlDays * DAY_SECONDS),
-          },
-        },
-      })),
+      await this.bucketWrites(undefined, result.baselines, (_srcIp, baseline) =>
+        encodeEntry(baseline, undefined, Math.floor(baseline.lastWindow / 1000) + ttlSeconds),
+      ),
     );
     try {
       await this.client.send(
@@ -425,6 +464,69 @@ export class DynamoBaselineStore implements DetectorStore {
   }
 
   // -------------------------------------------------------------------------------------------
+
+  /**
+   * The bucket items that carry `baselines` (each entry made by `entry`), read-modify-write: each
+   * from the bucket as getBaselines read it for `windowStart`, or as read now when it was not
+   * (or `windowStart` is undefined). Entries past their expiry are dropped. Throws
+   * BaselineBucketTooLargeError, before any write, when a bucket would exceed the item limit.
+   */
+  private async bucketWrites(
+    windowStart: number | undefined,
+    baselines: ReadonlyMap<string, Baseline>,
+    entry: (srcIp: string, baseline: Baseline) => unknown[],
+  ): Promise<WriteRequest[]> {
+    const cached = this.readBuckets;
+    this.readBuckets = undefined;
+    const fromRead = cached !== undefined && windowStart !== undefined && cached.windowStart === windowStart;
+    const stored = fromRead ? cached.records : new Map<number, string | undefined>();
+    const grouped = groupByBucket(baselines.keys(), this.buckets);
+    const unread = [...grouped.keys()].filter((bucket) => !stored.has(bucket));
+    if (unread.length > 0) {
+      await this.batchGet(mapIterable(unread, bucketKey), (items) => {
+        for (const item of items) {
+          const bucket = bucketOfItem(item);
+          if (bucket !== undefined) stored.set(bucket, item.records?.S);
+        }
+      });
+    }
+    const nowSeconds = Math.floor(this.now() / 1000);
+    const writes: WriteRequest[] = [];
+    for (const [bucket, srcIps] of grouped) {
+      // A bucket all of whose entries were read for this window and are all rewritten now (the
+      // usual case: the engine returns a baseline for every source of the window) is not parsed
+      // a second time: nothing of it is kept.
+      const replacedWhole =
+        fromRead &&
+        cached.allAsked.has(bucket) &&
+        (cached.asked.get(bucket) ?? []).every((srcIp) => baselines.has(srcIp));
+      const records = replacedWhole ? {} : parseRecords(stored.get(bucket), bucket);
+      stored.delete(bucket);
+      for (const [srcIp, kept] of Object.entries(records)) {
+        if (entryExpiresAt(kept, `${BUCKET_PK_PREFIX}${bucket}/${srcIp}`) < nowSeconds) delete records[srcIp];
+      }
+      for (const srcIp of srcIps) {
+        const baseline = baselines.get(srcIp);
+        if (baseline !== undefined) records[srcIp] = entry(srcIp, baseline);
+      }
+      let expiresAt = 0;
+      let sources = 0;
+      for (const [srcIp, kept] of Object.entries(records)) {
+        expiresAt = Math.max(expiresAt, entryExpiresAt(kept, `${BUCKET_PK_PREFIX}${bucket}/${srcIp}`));
+        sources += 1;
+      }
+      const json = JSON.stringify(records);
+      const bytes = bucketItemBytes(bucket, json);
+      if (bytes > BASELINE_BUCKET_MAX_BYTES)
+        throw new BaselineBucketTooLargeError(bucket, bytes, sources, this.buckets);
+      writes.push({
+        PutRequest: {
+          Item: { ...bucketKey(bucket), records: { S: json }, sources: n(sources), expiresAt: n(expiresAt) },
+        },
+      });
+    }
+    return writes;
+  }
 
   private async queryOutbox(
     input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName'>,
@@ -567,42 +669,6 @@ function numberOf(item: Item, name: string, key: string): number {
 
 function optionalNumber(item: Item, name: string, key: string): number | undefined {
   return item[name]?.N === undefined ? undefined : numberOf(item, name, key);
-}
-
-function baselineAttributes(b: Baseline): Item {
-  return {
-    mean: n(b.mean),
-    variance: n(b.variance),
-    dataPoints: n(b.dataPoints),
-    lastWindow: n(b.lastWindow),
-    clockAtLastFold: n(b.clockAtLastFold),
-    ...(b.lastAlertWindow === undefined ? {} : { lastAlertWindow: n(b.lastAlertWindow) }),
-    ...(b.lastAlertCount === undefined ? {} : { lastAlertCount: n(b.lastAlertCount) }),
-  };
-}
-
-function baselineFromItem(item: Item, srcIp: string): Baseline {
-  const key = `SRC#${srcIp}`;
-  const lastAlertWindow = optionalNumber(item, 'lastAlertWindow', key);
-  const lastAlertCount = optionalNumber(item, 'lastAlertCount', key);
-  return {
-    mean: numberOf(item, 'mean', key),
-    variance: numberOf(item, 'variance', key),
-    dataPoints: numberOf(item, 'dataPoints', key),
-    lastWindow: numberOf(item, 'lastWindow', key),
-    clockAtLastFold: numberOf(item, 'clockAtLastFold', key),
-    ...(lastAlertWindow === undefined ? {} : { lastAlertWindow }),
-    ...(lastAlertCount === undefined ? {} : { lastAlertCount }),
-  };
-}
-
-function parseBaselineJson(json: string, srcIp: string): Baseline {
-  const value = JSON.parse(json) as Partial<Baseline>;
-  for (const field of ['mean', 'variance', 'dataPoints', 'lastWindow', 'clockAtLastFold'] as const) {
-    if (typeof value[field] !== 'number')
-      throw new CorruptItemError(`SRC#${srcIp}`, `prev.${field} is not a number`);
-  }
-  return value as Baseline;
 }
 
 function outboxEntryFromItem(item: Item): OutboxEntry {

@@ -1,5 +1,13 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import {
+  BASELINE_BUCKET_MAX_BYTES,
+  BaselineBucketTooLargeError,
+  bucketKey,
+  bucketOf,
+  unpackBucketItem,
+} from '../../lambda/adapters/baseline-buckets';
+import {
+  BASELINE_BUCKETS,
   BootstrapRefusedError,
   DynamoBaselineStore,
   DynamoBatchIncompleteError,
@@ -10,6 +18,9 @@ import type { Alert, Baseline } from '../../lambda/core';
 import { createTable, startLocalDynamoDb, type LocalDynamoDb } from '../support/local-dynamodb';
 
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+/** Bucket count of the stores below unless a test says otherwise: several sources per bucket. */
+const BUCKETS = 16;
 const W = Date.parse('2026-11-27T09:00:00Z');
 
 let local: LocalDynamoDb;
@@ -39,10 +50,26 @@ async function newStore(
       tableName,
       baselineTtlDays: 90,
       sleep: async () => undefined,
+      baselineBuckets: BUCKETS,
       ...options,
     }),
     tableName,
   };
+}
+
+/** Distinct buckets of the sources. */
+const bucketCount = (srcIps: Iterable<string>, buckets = BUCKETS) =>
+  new Set([...srcIps].map((s) => bucketOf(s, buckets))).size;
+
+async function bucketItem(tableName: string, srcIp: string, buckets = BUCKETS) {
+  const { Item } = await client.send(
+    new GetItemCommand({
+      TableName: tableName,
+      Key: bucketKey(bucketOf(srcIp, buckets)),
+      ConsistentRead: true,
+    }),
+  );
+  return Item;
 }
 
 const ip = (i: number) => `10.${Math.floor(i / 65536) % 256}.${Math.floor(i / 256) % 256}.${i % 256}`;
@@ -75,10 +102,11 @@ describe('DynamoBaselineStore', () => {
     expect(await store.pendingAlerts()).toEqual([]);
   });
 
-  it('commits a window with ceil(M/25) BatchWriteItem for baselines, ceil(A/25) for alerts and one watermark update', async () => {
-    // Prepare
+  it('commits a window with ceil(B/25) BatchWriteItem for the B buckets of its baselines, ceil(A/25) for alerts and one watermark update', async () => {
+    // Prepare: 60 sources in (at most) 16 buckets, not read beforehand.
     const { store } = await newStore();
     const baselines = new Map(Array.from({ length: 60 }, (_, i) => [ip(i), baseline(i)] as const));
+    const buckets = bucketCount(baselines.keys());
 
     // Act
     await store.commitWindow({
@@ -89,10 +117,15 @@ describe('DynamoBaselineStore', () => {
       alerts: [alert(ip(1)), alert(ip(2))],
     });
 
-    // Assess
-    expect(local.count('BatchWriteItem')).toBe(1 + 3);
+    // Assess: the buckets were read first (the commit had no getBaselines of its window to start from)
+    expect(buckets).toBeGreaterThan(1);
+    expect(buckets).toBeLessThanOrEqual(BUCKETS);
+    expect(local.count('BatchGetItem')).toBe(1);
+    expect(local.batchGetKeyCount).toBe(buckets);
+    expect(local.count('BatchWriteItem')).toBe(1 + Math.ceil(buckets / 25));
     expect(local.count('UpdateItem')).toBe(1);
-    expect(local.batchWriteItemCount).toBe(62);
+    expect(local.batchWriteItemCount).toBe(2 + buckets);
+    expect(await store.getBaselines([...baselines.keys()])).toEqual(baselines);
     expect(await store.readState()).toEqual({ watermark: W, clock: 1 });
     expect((await store.pendingAlerts()).map((p) => p.alert.alertId)).toEqual([
       alert(ip(1)).alertId,
@@ -100,52 +133,135 @@ describe('DynamoBaselineStore', () => {
     ]);
   });
 
-  it('builds baseline write requests one batch at a time, not all before the first write', async () => {
-    // Prepare: count how many `previous` baselines were looked up (one per request built) by the
-    // time each BatchWriteItem is sent. Built all at once, the requests of 100,000 sources took
-    // 60-120 MB more peak RSS (bench/memory.ts).
-    const { tableName } = await newStore();
-    const baselines = new Map(Array.from({ length: 100 }, (_, i) => [ip(i), baseline(i)] as const));
-    let built = 0;
-    const previous = new Map(baselines);
-    const countingPrevious = {
-      get: (key: string) => {
-        built += 1;
-        return previous.get(key);
-      },
-    } as unknown as ReadonlyMap<string, Baseline>;
-    const builtAtSend: number[] = [];
-    const watching = {
-      send: (command: Parameters<DynamoDBClient['send']>[0]) => {
-        if (command.constructor.name === 'BatchWriteItemCommand') builtAtSend.push(built);
-        return client.send(command);
-      },
-    } as unknown as DynamoDBClient;
-    const lazyStore = new DynamoBaselineStore({
-      client: watching,
-      tableName,
-      baselineTtlDays: 90,
-      sleep: async () => undefined,
-    });
-
-    // Act
-    await lazyStore.commitWindow({
+  it('rewrites the buckets getBaselines read for the window without reading them again, and reads first those it did not', async () => {
+    // Prepare: 300 sources of 1,024 buckets, committed in window W.
+    const { store } = await newStore({ baselineBuckets: 1024 });
+    const sources = Array.from({ length: 300 }, (_, i) => ip(i));
+    const buckets = bucketCount(sources, 1024);
+    await store.commitWindow({
       windowStart: W,
       clockBefore: 0,
       clockAfter: 1,
-      baselines,
+      baselines: new Map(sources.map((s, i) => [s, baseline(i)])),
       alerts: [],
-      previous: countingPrevious,
+    });
+    const fold = (b: Baseline): Baseline => ({
+      ...b,
+      mean: b.mean + 1,
+      dataPoints: b.dataPoints + 1,
+      lastWindow: W + HOUR,
     });
 
-    // Assess: 4 batches of 25, each sent once its 25 requests exist (and no sooner)
-    expect(builtAtSend).toEqual([25, 50, 75, 100]);
-    expect(local.batchWriteItemCount).toBe(100);
+    // Act: window W+1h read and committed as the detector does
+    local.resetCounters();
+    const before = await store.getBaselines(sources, { before: W + HOUR });
+    await store.commitWindow({
+      windowStart: W + HOUR,
+      clockBefore: 1,
+      clockAfter: 2,
+      baselines: new Map([...before].map(([s, b]) => [s, fold(b)])),
+      alerts: [],
+      previous: before,
+    });
+    const readAndCommitted = { gets: local.count('BatchGetItem'), writes: local.count('BatchWriteItem') };
+    // ... and window W+2h committed without a read for it (a plain read is for no window)
+    local.resetCounters();
+    const current = await store.getBaselines(sources);
+    local.resetCounters();
+    await store.commitWindow({
+      windowStart: W + 2 * HOUR,
+      clockBefore: 2,
+      clockAfter: 3,
+      baselines: new Map([...current].map(([s, b]) => [s, { ...b, lastWindow: W + 2 * HOUR }])),
+      alerts: [],
+    });
+
+    // Assess: ceil(B/100) + ceil(B/25) requests for a read and committed window (not ceil(300/100) + ceil(300/25))
+    expect(buckets).toBeGreaterThan(200);
+    expect(readAndCommitted).toEqual({ gets: Math.ceil(buckets / 100), writes: Math.ceil(buckets / 25) });
+    expect(local.count('BatchGetItem')).toBe(Math.ceil(buckets / 100));
+    expect(local.batchGetKeyCount).toBe(buckets);
+    expect(before.get(ip(7))).toEqual(baseline(7));
+    expect((await store.getBaselines([ip(7)])).get(ip(7))).toEqual({
+      ...fold(baseline(7)),
+      lastWindow: W + 2 * HOUR,
+    });
   });
 
-  it('reads 250 baselines with ceil(250/100) BatchGetItem and returns them exactly', async () => {
+  it('keeps the other sources of a bucket unchanged when one of them is written', async () => {
+    // Prepare: one bucket for everything; a, b, c folded in W, b again in W+1h.
+    const { store, tableName } = await newStore({ baselineBuckets: 1 });
+    const [a, b, c] = ['10.0.0.1', '10.0.0.2', '2001:db8::3'] as const;
+    const a0 = { ...baseline(1, W - HOUR), lastAlertWindow: W - HOUR, lastAlertCount: 9 };
+    await store.commitWindow({
+      windowStart: W,
+      clockBefore: 0,
+      clockAfter: 1,
+      baselines: new Map([
+        [a, baseline(1)],
+        [b, baseline(2)],
+        [c, baseline(3)],
+      ]),
+      alerts: [],
+      previous: new Map([[a, a0]]),
+    });
+    const aBefore = (await bucketItem(tableName, a, 1))!;
+    const b1 = { ...baseline(2, W + HOUR), mean: 7 };
+
+    // Act
+    const read = await store.getBaselines([b], { before: W + HOUR });
+    await store.commitWindow({
+      windowStart: W + HOUR,
+      clockBefore: 1,
+      clockAfter: 2,
+      baselines: new Map([[b, b1]]),
+      alerts: [],
+      previous: read,
+    });
+
+    // Assess: a and c exactly as they were (a's prev included), b folded once with prev = what was read
+    const entries = unpackBucketItem((await bucketItem(tableName, a, 1))!);
+    const entriesBefore = unpackBucketItem(aBefore);
+    expect([...entries.keys()].sort()).toEqual([a, b, c].sort());
+    expect(entries.get(a)).toEqual(entriesBefore.get(a));
+    expect(entries.get(a)?.prev).toEqual(a0);
+    expect(entries.get(c)).toEqual(entriesBefore.get(c));
+    expect(entries.get(b)?.baseline).toEqual(b1);
+    expect(entries.get(b)?.prev).toEqual(baseline(2));
+    expect(await store.getBaselines([a, b, c])).toEqual(
+      new Map([
+        [a, baseline(1)],
+        [b, b1],
+        [c, baseline(3)],
+      ]),
+    );
+    expect((await bucketItem(tableName, a, 1))?.sources?.N).toBe('3');
+
+    // Act again: every source of the bucket read for W+2h, only a committed
+    const all = await store.getBaselines([a, b, c], { before: W + 2 * HOUR });
+    const a2 = { ...baseline(1, W + 2 * HOUR), mean: 11 };
+    await store.commitWindow({
+      windowStart: W + 2 * HOUR,
+      clockBefore: 2,
+      clockAfter: 3,
+      baselines: new Map([[a, a2]]),
+      alerts: [],
+      previous: all,
+    });
+
+    // Assess: b and c carried over unchanged
+    expect(await store.getBaselines([a, b, c])).toEqual(
+      new Map([
+        [a, a2],
+        [b, b1],
+        [c, baseline(3)],
+      ]),
+    );
+  });
+
+  it('reads 250 baselines with ceil(B/100) BatchGetItem for their B buckets and returns them exactly', async () => {
     // Prepare
-    const { store } = await newStore();
+    const { store } = await newStore({ baselineBuckets: 1024 });
     const baselines = new Map(
       Array.from(
         { length: 250 },
@@ -159,7 +275,9 @@ describe('DynamoBaselineStore', () => {
     const read = await store.getBaselines([...baselines.keys(), '192.168.9.9']);
 
     // Assess
-    expect(local.count('BatchGetItem')).toBe(3);
+    const buckets = bucketCount([...baselines.keys(), '192.168.9.9'], 1024);
+    expect(buckets).toBeGreaterThan(150);
+    expect(local.count('BatchGetItem')).toBe(Math.ceil(buckets / 100));
     expect(read).toEqual(baselines);
   });
 
@@ -174,9 +292,9 @@ describe('DynamoBaselineStore', () => {
     await store.commitWindow({ windowStart: W, clockBefore: 0, clockAfter: 1, baselines, alerts: [] });
     const read = await store.getBaselines([...baselines.keys()]);
 
-    // Assess
-    expect(local.count('BatchWriteItem')).toBeGreaterThan(2);
-    expect(local.count('BatchGetItem')).toBe(3);
+    // Assess: one BatchGetItem (the commit's read of its buckets) and one BatchWriteItem without the retries
+    expect(local.count('BatchWriteItem')).toBeGreaterThan(1);
+    expect(local.count('BatchGetItem')).toBe(1 + 2 + 1);
     expect(read).toEqual(baselines);
   });
 
@@ -288,8 +406,9 @@ describe('DynamoBaselineStore', () => {
     // Assess
     const get = (pk: string, sk: string) =>
       client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: pk }, sk: { S: sk } } }));
-    const source = await get('SRC#10.0.0.1', 'BASELINE');
-    expect(source.Item?.expiresAt?.N).toBe(String(W / 1000 + 7 * 86_400));
+    const bucket = await bucketItem(tableName, '10.0.0.1');
+    expect(bucket?.expiresAt?.N).toBe(String(W / 1000 + 7 * 86_400));
+    expect(unpackBucketItem(bucket!).get('10.0.0.1')?.expiresAt).toBe(W / 1000 + 7 * 86_400);
     const sent = await get('OUTBOX', alert('10.0.0.1').alertId);
     expect(sent.Item?.status?.S).toBe('sent');
     expect(sent.Item?.expiresAt?.N).toBe(String(now / 1000 + 14 * 86_400));
@@ -360,7 +479,8 @@ describe('DynamoBaselineStore', () => {
           RequestItems?: Record<string, { PutRequest?: { Item?: Record<string, { S?: string }> } }[]>;
         };
         const firstPk = input.RequestItems?.[tableName]?.[0]?.PutRequest?.Item?.pk?.S ?? '';
-        const kind = firstPk === 'OUTBOX' ? 'outbox' : firstPk.startsWith('SRC#') ? 'baseline' : 'other';
+        const kind =
+          firstPk === 'OUTBOX' ? 'outbox' : firstPk.startsWith('BASELINES#') ? 'baseline' : 'other';
         inFlight += 1;
         if (kind !== 'other') started.push({ kind, inFlight, outboxDone });
         try {
@@ -379,14 +499,16 @@ describe('DynamoBaselineStore', () => {
       batchConcurrency: 4,
     });
     const baselines = new Map(Array.from({ length: 300 }, (_, i) => [ip(i), baseline(i)] as const));
+    const batches = Math.ceil(bucketCount(baselines.keys(), BASELINE_BUCKETS) / 25);
     const alerts = Array.from({ length: 60 }, (_, i) => alert(ip(i)));
 
     // Act
     await store.commitWindow({ windowStart: W, clockBefore: 0, clockAfter: 1, baselines, alerts });
 
-    // Assess: 3 outbox + 12 baseline batches, overlapping but never more than 4, steps in order
+    // Assess: 3 outbox + ceil(B/25) bucket batches, overlapping but never more than 4, steps in order
+    expect(batches).toBeGreaterThan(4);
     expect(started.filter((s) => s.kind === 'outbox')).toHaveLength(3);
-    expect(started.filter((s) => s.kind === 'baseline')).toHaveLength(12);
+    expect(started.filter((s) => s.kind === 'baseline')).toHaveLength(batches);
     const most = Math.max(...started.map((s) => s.inFlight));
     expect(most).toBeGreaterThan(1);
     expect(most).toBeLessThanOrEqual(4);
@@ -396,13 +518,14 @@ describe('DynamoBaselineStore', () => {
   });
 
   it('starts no batch after one failed, and throws only once the batches in flight are done', async () => {
-    // Prepare: the third baseline BatchWriteItem fails
+    // Prepare: the third BatchWriteItem (of bucket batches) fails
     const { tableName } = await newStore();
     let inFlight = 0;
     let sends = 0;
     const failure = new Error('injected: connection reset');
     const failing = {
       send: async (command: Parameters<DynamoDBClient['send']>[0]) => {
+        if (command.constructor.name !== 'BatchWriteItemCommand') return client.send(command);
         sends += 1;
         if (sends === 3) throw failure;
         inFlight += 1;
@@ -432,7 +555,7 @@ describe('DynamoBaselineStore', () => {
     });
     const error = await commit.catch((e: unknown) => e);
 
-    // Assess: the failure surfaces, nothing is still being written, and the 20 batches were not all sent
+    // Assess: the failure surfaces, nothing is still being written, and the bucket batches were not all sent
     expect(error).toBe(failure);
     expect(inFlight).toBe(0);
     expect(sends).toBeLessThanOrEqual(3 + 3);
@@ -444,5 +567,207 @@ describe('DynamoBaselineStore', () => {
     expect(
       () => new DynamoBaselineStore({ client, tableName: 'x', baselineTtlDays: 90, batchConcurrency: 0 }),
     ).toThrow(/batchConcurrency must be a positive integer, got 0/);
+  });
+  it('rewinds a window retried after a crash between bucket batches, ending as a fault-free twin', async () => {
+    // Prepare: two stores with 300 sources in 64 buckets (3 batches), committed in W; then W+1h
+    // folds every source. The crashed store's second bucket batch of W+1h fails (one batch in
+    // flight at a time).
+    const sources = Array.from({ length: 300 }, (_, i) => ip(i * 7));
+    const w0 = new Map(sources.map((s, i) => [s, baseline(i)]));
+    const fold = (b: Baseline): Baseline => ({
+      ...b,
+      mean: b.mean * 1.5,
+      variance: b.variance + 1,
+      dataPoints: b.dataPoints + 1,
+      lastWindow: W + HOUR,
+      clockAtLastFold: 2,
+    });
+    const open = async (failOnWrite?: number) => {
+      const { tableName } = await newStore();
+      let writes: number | undefined;
+      const sender = {
+        send: async (command: Parameters<DynamoDBClient['send']>[0]) => {
+          if (writes !== undefined && command.constructor.name === 'BatchWriteItemCommand') {
+            writes += 1;
+            if (writes === failOnWrite) throw new Error('injected: crash between bucket batches');
+          }
+          return client.send(command);
+        },
+      } as unknown as DynamoDBClient;
+      const store = new DynamoBaselineStore({
+        client: sender,
+        tableName,
+        baselineTtlDays: 90,
+        sleep: async () => undefined,
+        baselineBuckets: 64,
+        batchConcurrency: 1,
+      });
+      await store.commitWindow({ windowStart: W, clockBefore: 0, clockAfter: 1, baselines: w0, alerts: [] });
+      writes = 0; // armed: counts the writes after W
+      return store;
+    };
+    const commitNext = async (store: DynamoBaselineStore) => {
+      const before = await store.getBaselines(sources, { before: W + HOUR });
+      await store.commitWindow({
+        windowStart: W + HOUR,
+        clockBefore: 1,
+        clockAfter: 2,
+        baselines: new Map([...before].map(([s, b]) => [s, fold(b)])),
+        alerts: [],
+        previous: before,
+      });
+      return before;
+    };
+    const twin = await open();
+    const crashed = await open(2);
+    expect(Math.ceil(bucketCount(sources, 64) / 25)).toBe(3);
+
+    // Act
+    await commitNext(twin);
+    await expect(commitNext(crashed)).rejects.toThrow('injected');
+    const halfway = await crashed.getBaselines(sources);
+    const retriedFrom = await commitNext(crashed);
+
+    // Assess: the crash left some sources folded and some not; the retry started from w0 for all of them
+    const folded = sources.filter((s) => halfway.get(s)?.lastWindow === W + HOUR);
+    expect(folded.length).toBeGreaterThan(0);
+    expect(folded.length).toBeLessThan(sources.length);
+    expect(retriedFrom).toEqual(w0);
+    expect(await crashed.getBaselines(sources)).toEqual(await twin.getBaselines(sources));
+    expect(await crashed.getBaselines(sources, { before: W + HOUR })).toEqual(w0);
+    expect(await crashed.readState()).toEqual(await twin.readState());
+  });
+
+  it('drops entries past their expiry: absent when read, removed when their bucket is rewritten', async () => {
+    // Prepare: a 7-day TTL; a folded 10 days before W, b in W, in the same bucket; now is W+1h.
+    const now = W + HOUR;
+    const { store, tableName } = await newStore({ baselineBuckets: 1, baselineTtlDays: 7, now: () => now });
+    const a = baseline(1, W - 10 * DAY);
+    await store.commitWindow({
+      windowStart: W - 10 * DAY,
+      clockBefore: 0,
+      clockAfter: 1,
+      baselines: new Map([['10.0.0.1', a]]),
+      alerts: [],
+    });
+    const stale = unpackBucketItem((await bucketItem(tableName, '10.0.0.1', 1))!);
+
+    // Act
+    const read = await store.getBaselines(['10.0.0.1'], { before: W });
+    await store.commitWindow({
+      windowStart: W,
+      clockBefore: 1,
+      clockAfter: 2,
+      baselines: new Map([['10.0.0.2', baseline(2)]]),
+      alerts: [],
+    });
+
+    // Assess
+    expect(stale.get('10.0.0.1')?.expiresAt).toBeLessThan(now / 1000);
+    expect(read).toEqual(new Map());
+    const item = (await bucketItem(tableName, '10.0.0.2', 1))!;
+    expect([...unpackBucketItem(item).keys()]).toEqual(['10.0.0.2']);
+    expect(item.expiresAt?.N).toBe(String(W / 1000 + 7 * 86_400));
+    expect(item.sources?.N).toBe('1');
+  });
+
+  it('refuses a bucket over the item size limit with a named error, before writing anything of the window', async () => {
+    // Prepare: one bucket; 1,500 sources with prev fit, 2,500 do not.
+    const { store } = await newStore({ baselineBuckets: 1 });
+    const many = (count: number) =>
+      new Map(
+        Array.from(
+          { length: count },
+          (_, i) => [ip(i), { ...baseline(i), mean: Math.PI * i, variance: Math.E * i }] as const,
+        ),
+      );
+    const fitting = many(1_500);
+    await store.commitWindow({
+      windowStart: W,
+      clockBefore: 0,
+      clockAfter: 1,
+      baselines: fitting,
+      alerts: [],
+      previous: fitting,
+    });
+    local.resetCounters();
+    const tooMany = many(2_500);
+
+    // Act
+    const attempt = store.commitWindow({
+      windowStart: W + HOUR,
+      clockBefore: 1,
+      clockAfter: 2,
+      baselines: tooMany,
+      alerts: [alert(ip(1), W + HOUR)],
+      previous: tooMany,
+    });
+
+    // Assess
+    const error = await attempt.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BaselineBucketTooLargeError);
+    expect((error as BaselineBucketTooLargeError).sources).toBe(2_500);
+    expect((error as BaselineBucketTooLargeError).bytes).toBeGreaterThan(BASELINE_BUCKET_MAX_BYTES);
+    expect((error as Error).message).toMatch(
+      /the estate needs more than 1 buckets \(DynamoBaselineStore option baselineBuckets/,
+    );
+    expect(local.count('BatchWriteItem')).toBe(0);
+    expect(local.count('UpdateItem')).toBe(0);
+    expect(await store.readState()).toEqual({ watermark: W, clock: 1 });
+    expect(await store.pendingAlerts()).toEqual([]);
+    expect(await store.getBaselines([...fitting.keys()])).toEqual(fitting);
+  });
+
+  it('writes bootstrap baselines into the buckets, keeping the sources the bootstrap does not name', async () => {
+    // Prepare: a running detector with a and b in one bucket
+    const { store, tableName } = await newStore({ baselineBuckets: 1 });
+    await store.commitWindow({
+      windowStart: W,
+      clockBefore: 0,
+      clockAfter: 1,
+      baselines: new Map([
+        ['10.0.0.1', baseline(1)],
+        ['10.0.0.2', baseline(2)],
+      ]),
+      alerts: [],
+      previous: new Map([['10.0.0.1', baseline(5, W - HOUR)]]),
+    });
+
+    // Act
+    await store.writeBootstrap({
+      baselines: new Map([['10.0.0.1', baseline(9)]]),
+      watermark: W,
+      clock: 720,
+      overwrite: true,
+    });
+
+    // Assess: a replaced (no prev left to rewind to), b kept
+    const entries = unpackBucketItem((await bucketItem(tableName, '10.0.0.1', 1))!);
+    expect(entries.get('10.0.0.1')?.prev).toBeUndefined();
+    expect(entries.get('10.0.0.2')?.baseline).toEqual(baseline(2));
+    expect(await store.getBaselines(['10.0.0.1', '10.0.0.2'])).toEqual(
+      new Map([
+        ['10.0.0.1', baseline(9)],
+        ['10.0.0.2', baseline(2)],
+      ]),
+    );
+  });
+
+  it('places a source by FNV-1a of its address: the same bucket in every release', () => {
+    // Reference values of 32-bit FNV-1a (the FNV authors' test vectors).
+    expect(bucketOf('', 2 ** 32)).toBe(0x811c9dc5);
+    expect(bucketOf('a', 2 ** 32)).toBe(0xe40c292c);
+    expect(bucketOf('foobar', 2 ** 32)).toBe(0xbf9cf968);
+    expect(bucketOf('foobar', 1024)).toBe(0xbf9cf968 % 1024);
+    const counts = new Array<number>(64).fill(0);
+    for (let i = 0; i < 64_000; i += 1) counts[bucketOf(ip(i), 64)]! += 1;
+    expect(Math.min(...counts)).toBeGreaterThan(800);
+    expect(Math.max(...counts)).toBeLessThan(1200);
+  });
+
+  it('rejects a baselineBuckets that is not a positive integer', () => {
+    expect(
+      () => new DynamoBaselineStore({ client, tableName: 'x', baselineTtlDays: 90, baselineBuckets: 0.5 }),
+    ).toThrow(/baselineBuckets must be a positive integer, got 0.5/);
   });
 });

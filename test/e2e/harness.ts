@@ -15,6 +15,7 @@ import { loadRuntimeConfig, type RuntimeEnvironment } from '../../lambda/runtime
 import type { DetectorDeps, RunMetrics, RunSummary } from '../../lambda/detector-run';
 import { DynamoBaselineStore, type DetectorStore } from '../../lambda/adapters/dynamo-baseline-store';
 import { LogsInsightsFlowSource } from '../../lambda/adapters/logs-insights-flow-source';
+import { bucketOfItem, unpackBucketItem, type StoredBaseline } from '../../lambda/adapters/baseline-buckets';
 import { SnsAlertPublisher } from '../../lambda/adapters/sns-alert-publisher';
 import { createTable, startLocalDynamoDb, type LocalDynamoDb } from '../support/local-dynamodb';
 import {
@@ -102,8 +103,23 @@ export interface Detector {
   env: RuntimeEnvironment;
   /** Invokes the handler as Lambda does: an event and a context with the time left. */
   invoke(event: unknown, remainingMs?: number): Promise<RunSummary>;
-  /** Every item of the table, keyed `pk|sk`. */
+  /**
+   * Every item of the table, keyed `pk|sk`, with the baseline buckets unpacked into one
+   * `SRC#<ip>|BASELINE` entry per source (attributes mean, variance, dataPoints, lastWindow,
+   * clockAtLastFold, lastAlertWindow, lastAlertCount, expiresAt as numbers, prev as JSON): the
+   * per-source view the tests compare, whichever bucket a source landed in.
+   */
   items(): Promise<Map<string, Record<string, AttributeValue>>>;
+}
+
+/** One source's baseline entry shaped as the per-source items of the earlier table layout. */
+function sourceView({ baseline, prev, expiresAt }: StoredBaseline): Record<string, AttributeValue> {
+  const item: Record<string, AttributeValue> = {};
+  for (const [name, value] of Object.entries(baseline))
+    if (typeof value === 'number') item[name] = { N: String(value) };
+  if (prev !== undefined) item.prev = { S: JSON.stringify(prev) };
+  item.expiresAt = { N: String(expiresAt) };
+  return item;
 }
 
 const silentLogger = () => new Logger({ serviceName: 'e2e', logLevel: 'SILENT' });
@@ -160,10 +176,15 @@ export async function newDetector(
         const page = await endpoints.dynamoClient.send(
           new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }),
         );
-        for (const item of page.Items ?? []) all.set(`${item.pk?.S}|${item.sk?.S}`, item);
+        for (const item of page.Items ?? []) {
+          if (bucketOfItem(item) === undefined) all.set(`${item.pk?.S}|${item.sk?.S}`, item);
+          else
+            for (const [srcIp, stored] of unpackBucketItem(item))
+              all.set(`SRC#${srcIp}|BASELINE`, sourceView(stored));
+        }
         start = page.LastEvaluatedKey;
       } while (start);
-      return all;
+      return new Map([...all].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     },
   };
 }

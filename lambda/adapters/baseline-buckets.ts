@@ -1,0 +1,257 @@
+/**
+ * Many sources' baselines in one DynamoDB item (a bucket), so that a window of 100,000 sources
+ * costs about 50 batch requests instead of about 5,000: the AWS SDK spends some 2-3 ms of CPU
+ * per request whatever its size (bench/cpu-time.ts), and on-demand writes are billed per item
+ * (1 KB rounded up), so 100,000 items of 150 bytes cost 100,000 WCU and ~1,000 items of ~20 KB
+ * about 20,000.
+ *
+ * A source's bucket is FNV-1a (32-bit) of its address text, modulo the bucket count. The item:
+ * `pk` = `BASELINES#<bucket>`, `sk` = `BUCKET`, `records` (S) = JSON of `{ [srcIp]: entry }`,
+ * `sources` (N), `expiresAt` (N, the latest of its entries'). An entry is an array, for the
+ * size and the (de)serialisation cost of 100,000 of them:
+ *
+ *   [mean, variance, dataPoints, lastWindow, clockAtLastFold, expiresAt,
+ *    lastAlertWindow | null, lastAlertCount | null, prev | null]
+ *
+ * with `prev` (the baseline it was folded from, for retries) as
+ * `[mean, variance, dataPoints, lastWindow, clockAtLastFold, lastAlertWindow | null, lastAlertCount | null]`,
+ * trailing nulls left out. Numbers go through JSON, which prints the shortest text that reads
+ * back to the same double: values round-trip exactly, as they did in `N` attributes.
+ */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { Baseline } from '../core';
+
+/** Default bucket count: room for about 1.5 million sources (see BASELINE_BUCKET_MAX_BYTES). */
+export const BASELINE_BUCKETS = 1024;
+/**
+ * A bucket item may not grow past this (DynamoDB's item limit is 400 KB, attribute names
+ * included; the rest is headroom). An entry takes 150-210 bytes (IPv4 to long IPv6 keys, with
+ * `prev`), so a bucket holds some 1,700-1,900 sources, and 1,024 buckets, with the spread of
+ * the hash (the fullest about 5% over the mean), about 1.5 million sources.
+ */
+export const BASELINE_BUCKET_MAX_BYTES = 350_000;
+export const BUCKET_PK_PREFIX = 'BASELINES#';
+export const BUCKET_SK = 'BUCKET';
+
+type Item = Record<string, AttributeValue>;
+/** One source's entry as stored (see the file comment); kept opaque when passed through unchanged. */
+export type BucketEntry = unknown[];
+export type BucketRecords = Record<string, BucketEntry>;
+
+/** What one entry holds, decoded. */
+export interface StoredBaseline {
+  baseline: Baseline;
+  prev: Baseline | undefined;
+  /** Epoch seconds. */
+  expiresAt: number;
+}
+
+export class BaselineBucketTooLargeError extends Error {
+  constructor(
+    readonly bucket: number,
+    readonly bytes: number,
+    readonly sources: number,
+    readonly buckets: number,
+  ) {
+    super(
+      `baseline bucket ${bucket} would be ${bytes.toLocaleString('en-US')} bytes with ${sources.toLocaleString('en-US')} sources, ` +
+        `over the ${BASELINE_BUCKET_MAX_BYTES.toLocaleString('en-US')}-byte limit (DynamoDB items take at most 400 KB): ` +
+        `the estate needs more than ${buckets} buckets (DynamoBaselineStore option baselineBuckets; ` +
+        'baselines are then relearned or bootstrapped). Nothing of the window was written.',
+    );
+    this.name = 'BaselineBucketTooLargeError';
+  }
+}
+
+export class CorruptItemError extends Error {
+  constructor(
+    readonly key: string,
+    readonly problem: string,
+  ) {
+    super(`item ${key}: ${problem}`);
+    this.name = 'CorruptItemError';
+  }
+}
+
+/** FNV-1a, 32-bit, of the UTF-16 code units (addresses are ASCII), modulo `buckets`. */
+export function bucketOf(srcIp: string, buckets: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < srcIp.length; i += 1) {
+    hash ^= srcIp.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % buckets;
+}
+
+export const bucketKey = (bucket: number): Item => ({
+  pk: { S: `${BUCKET_PK_PREFIX}${bucket}` },
+  sk: { S: BUCKET_SK },
+});
+
+/** The bucket number of a bucket item, or undefined for any other item. */
+export function bucketOfItem(item: Item): number | undefined {
+  const pk = item.pk?.S;
+  if (pk === undefined || !pk.startsWith(BUCKET_PK_PREFIX) || item.sk?.S !== BUCKET_SK) return undefined;
+  const bucket = Number(pk.slice(BUCKET_PK_PREFIX.length));
+  return Number.isInteger(bucket) && bucket >= 0 ? bucket : undefined;
+}
+
+/** Groups sources by bucket. */
+export function groupByBucket(srcIps: Iterable<string>, buckets: number): Map<number, string[]> {
+  const grouped = new Map<number, string[]>();
+  for (const srcIp of srcIps) {
+    const bucket = bucketOf(srcIp, buckets);
+    const group = grouped.get(bucket);
+    if (group === undefined) grouped.set(bucket, [srcIp]);
+    else group.push(srcIp);
+  }
+  return grouped;
+}
+
+export function parseRecords(json: string | undefined, bucket: number): BucketRecords {
+  if (json === undefined) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    throw new CorruptItemError(`${BUCKET_PK_PREFIX}${bucket}`, 'records is not JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new CorruptItemError(`${BUCKET_PK_PREFIX}${bucket}`, 'records is not an object');
+  return value as BucketRecords;
+}
+
+/** The entry's expiry (epoch seconds), read without decoding the rest. */
+export function entryExpiresAt(entry: BucketEntry, key: string): number {
+  const expiresAt = Array.isArray(entry) ? entry[5] : undefined;
+  if (typeof expiresAt !== 'number') throw new CorruptItemError(key, 'expiresAt is not a number');
+  return expiresAt;
+}
+
+export function encodeEntry(baseline: Baseline, prev: Baseline | undefined, expiresAt: number): BucketEntry {
+  const entry: unknown[] = [
+    baseline.mean,
+    baseline.variance,
+    baseline.dataPoints,
+    baseline.lastWindow,
+    baseline.clockAtLastFold,
+    expiresAt,
+    baseline.lastAlertWindow ?? null,
+    baseline.lastAlertCount ?? null,
+    prev === undefined ? null : encodeBaseline(prev),
+  ];
+  return trimNulls(entry);
+}
+
+export function decodeEntry(entry: BucketEntry, key: string): StoredBaseline {
+  if (!Array.isArray(entry)) throw new CorruptItemError(key, 'entry is not an array');
+  return {
+    baseline: decodeBaseline(entry[0], entry[1], entry[2], entry[3], entry[4], entry[6], entry[7], key),
+    prev: decodePrev(entry, key),
+    expiresAt: entryExpiresAt(entry, key),
+  };
+}
+
+/**
+ * What a window starting at `before` is to start from, given an entry: the entry's baseline, or
+ * `prev` when the entry was already folded in that window (undefined: the source was new then),
+ * or undefined when the entry expired before `nowSeconds`. Decodes only the part it returns: a
+ * read of 100,000 sources goes through here.
+ */
+export function baselineBefore(
+  entry: BucketEntry,
+  before: number | undefined,
+  nowSeconds: number,
+  key: string,
+): Baseline | undefined {
+  if (!Array.isArray(entry)) throw new CorruptItemError(key, 'entry is not an array');
+  if (entryExpiresAt(entry, key) < nowSeconds) return undefined;
+  if (before !== undefined && entry[3] === before) return decodePrev(entry, key);
+  return decodeBaseline(entry[0], entry[1], entry[2], entry[3], entry[4], entry[6], entry[7], key);
+}
+
+function decodePrev(entry: unknown[], key: string): Baseline | undefined {
+  const prev = entry[8];
+  if (prev === undefined || prev === null) return undefined;
+  if (!Array.isArray(prev)) throw new CorruptItemError(key, 'prev is not an array');
+  return decodeBaseline(prev[0], prev[1], prev[2], prev[3], prev[4], prev[5], prev[6], `${key} prev`);
+}
+
+/** Every entry of a bucket item, decoded, keyed by source: for tests and benchmarks that look inside the table. */
+export function unpackBucketItem(item: Item): Map<string, StoredBaseline> {
+  const bucket = bucketOfItem(item);
+  if (bucket === undefined) throw new CorruptItemError(String(item.pk?.S), 'not a baseline bucket');
+  const records = parseRecords(item.records?.S, bucket);
+  const out = new Map<string, StoredBaseline>();
+  for (const [srcIp, entry] of Object.entries(records))
+    out.set(srcIp, decodeEntry(entry, `${BUCKET_PK_PREFIX}${bucket}/${srcIp}`));
+  return out;
+}
+
+/**
+ * DynamoDB's size of a bucket item: attribute names plus values (strings as UTF-8 bytes,
+ * numbers at most 21 bytes).
+ */
+export function bucketItemBytes(bucket: number, recordsJson: string): number {
+  const names = 'pk'.length + 'sk'.length + 'records'.length + 'sources'.length + 'expiresAt'.length;
+  const key = `${BUCKET_PK_PREFIX}${bucket}`.length + BUCKET_SK.length;
+  return names + key + Buffer.byteLength(recordsJson, 'utf8') + 2 * 21;
+}
+
+function encodeBaseline(b: Baseline): unknown[] {
+  return trimNulls([
+    b.mean,
+    b.variance,
+    b.dataPoints,
+    b.lastWindow,
+    b.clockAtLastFold,
+    b.lastAlertWindow ?? null,
+    b.lastAlertCount ?? null,
+  ]);
+}
+
+function trimNulls(values: unknown[]): unknown[] {
+  while (values.length > 0 && values[values.length - 1] === null) values.pop();
+  return values;
+}
+
+function decodeBaseline(
+  mean: unknown,
+  variance: unknown,
+  dataPoints: unknown,
+  lastWindow: unknown,
+  clockAtLastFold: unknown,
+  lastAlertWindow: unknown,
+  lastAlertCount: unknown,
+  key: string,
+): Baseline {
+  if (
+    typeof mean !== 'number' ||
+    typeof variance !== 'number' ||
+    typeof dataPoints !== 'number' ||
+    typeof lastWindow !== 'number' ||
+    typeof clockAtLastFold !== 'number' ||
+    (lastAlertWindow !== undefined && lastAlertWindow !== null && typeof lastAlertWindow !== 'number') ||
+    (lastAlertCount !== undefined && lastAlertCount !== null && typeof lastAlertCount !== 'number')
+  ) {
+    const fields = {
+      mean,
+      variance,
+      dataPoints,
+      lastWindow,
+      clockAtLastFold,
+      lastAlertWindow,
+      lastAlertCount,
+    };
+    const optional = new Set(['lastAlertWindow', 'lastAlertCount']);
+    const bad = Object.entries(fields).find(
+      ([name, value]) =>
+        typeof value !== 'number' && !(optional.has(name) && (value === undefined || value === null)),
+    );
+    throw new CorruptItemError(key, `${bad?.[0] ?? 'a field'} is not a number`);
+  }
+  const baseline: Baseline = { mean, variance, dataPoints, lastWindow, clockAtLastFold };
+  if (typeof lastAlertWindow === 'number') baseline.lastAlertWindow = lastAlertWindow;
+  if (typeof lastAlertCount === 'number') baseline.lastAlertCount = lastAlertCount;
+  return baseline;
+}
