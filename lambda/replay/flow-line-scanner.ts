@@ -28,6 +28,11 @@ import {
   RECORD_SLOTS,
   RECORDS,
   STOPPED_LINE_END,
+  COUNTS,
+  NOT_LOOKED_UP,
+  PAUSED,
+  REJECTED,
+  slotOfMissing,
   type LineKernel,
 } from './line-kernel';
 
@@ -235,6 +240,8 @@ export class FlowLineScanner {
   private readonly useKernel: boolean;
   /** Made when first needed: 4 MB of memory that scanners of other formats never use. */
   private kernel: LineKernel | undefined;
+  /** The address texts of the kernel's address table, by slot. */
+  private readonly kernelTexts: string[] = [];
 
   constructor(options: ScannerOptions) {
     this.filter = options.filter;
@@ -298,8 +305,8 @@ export class FlowLineScanner {
     this.segmentMin = Number.NaN;
     this.segmentMax = Number.NaN;
     this.accepted = 0;
-    this.acceptedLow = Infinity;
-    this.acceptedHigh = -Infinity;
+    this.fastLow = Infinity;
+    this.fastHigh = -Infinity;
     if (this.useKernel && this.layout.v2) this.scanWithKernel(buffer, from, to, baseOffset);
     else
       this.scanLines(
@@ -309,11 +316,11 @@ export class FlowLineScanner {
         baseOffset,
         new DataView(buffer.buffer, buffer.byteOffset, buffer.length),
       );
-    if (this.accepted > 0) {
-      this.stats.linesRead += this.accepted;
-      this.stats.okRecords += this.accepted;
-      this.seeWindow(this.acceptedLow);
-      this.seeWindow(this.acceptedHigh);
+    this.stats.linesRead += this.accepted;
+    this.stats.okRecords += this.accepted;
+    if (this.fastLow !== Infinity) {
+      this.seeWindow(this.fastLow);
+      this.seeWindow(this.fastHigh);
     }
     if (to > from) {
       this.segments.push({
@@ -326,10 +333,13 @@ export class FlowLineScanner {
     }
   }
 
-  /** ACCEPT rows read by this scan call's fast paths, and their earliest and latest windows. */
+  /**
+   * ACCEPT rows read by this scan call's fast paths, and the earliest and latest windows of the
+   * rows read there whole (ACCEPT rows, and REJECT rows the kernel read whole).
+   */
   private accepted = 0;
-  private acceptedLow = 0;
-  private acceptedHigh = 0;
+  private fastLow = 0;
+  private fastHigh = 0;
 
   /**
    * The loop over lines, on its own: V8 optimises it while it runs (on-stack replacement), and
@@ -442,8 +452,8 @@ export class FlowLineScanner {
       lineStart = lineEnd + 1;
     }
     this.accepted += accepted;
-    if (low < this.acceptedLow) this.acceptedLow = low;
-    if (high > this.acceptedHigh) this.acceptedHigh = high;
+    if (low < this.fastLow) this.fastLow = low;
+    if (high > this.fastHigh) this.fastHigh = high;
   }
 
   /**
@@ -491,17 +501,31 @@ export class FlowLineScanner {
         int32[ACCEPTED] = 0;
         kernel.uint32[EARLIEST_ACCEPTED] = 0xffffffff;
         kernel.uint32[LATEST_ACCEPTED] = 0;
-        const stoppedAt = kernel.scan(p, memoryTo);
-        if ((int32[ACCEPTED] as number) > 0) {
+        int32[REJECTED] = 0;
+        const stoppedAt = kernel.scan(p, memoryTo, this.resolveInKernel() ? 1 : 0);
+        const rejected = int32[REJECTED] as number;
+        if (rejected > 0) {
+          // REJECT rows read whole in the kernel: valid, counting or not (those that count are
+          // among the records too, for their source).
+          this.stats.linesRead += rejected;
+          this.stats.okRecords += rejected;
+          this.stats.rejectRecords += rejected;
+        }
+        if ((int32[ACCEPTED] as number) + rejected > 0) {
+          // The kernel's earliest and latest start cover both kinds of row it read whole.
           this.accepted += int32[ACCEPTED] as number;
           const low = this.windowOf((kernel.uint32[EARLIEST_ACCEPTED] as number) * 1000);
           const high = this.windowOf((kernel.uint32[LATEST_ACCEPTED] as number) * 1000);
-          if (low < this.acceptedLow) this.acceptedLow = low;
-          if (high > this.acceptedHigh) this.acceptedHigh = high;
+          if (low < this.fastLow) this.fastLow = low;
+          if (high > this.fastHigh) this.fastHigh = high;
         }
         this.kernelRecords(kernel, int32[RECORDS] as number, memoryTo, memoryBase);
         const stoppedLineEnd = int32[STOPPED_LINE_END] as number;
         if (stoppedLineEnd === DONE) break;
+        if (stoppedLineEnd === PAUSED) {
+          p = stoppedAt;
+          continue;
+        }
         p = stoppedLineEnd < memoryTo ? stoppedLineEnd + 1 : memoryTo;
         this.scanLines(kernel.bytes, stoppedAt, p, memoryBase, kernel.words);
       }
@@ -515,9 +539,8 @@ export class FlowLineScanner {
    */
   private kernelRecords(kernel: LineKernel, records: number, memoryTo: number, memoryBase: number): void {
     const { bytes, words, int32, uint32 } = kernel;
-    const cache = this.addressCache;
     const stats = this.stats;
-    const quick = this.mode === 'count' && this.rereadable;
+    const resolved = this.resolveInKernel();
     let r = kernel.recordsIndex;
     for (let k = 0; k < records; k += 1, r += RECORD_SLOTS) {
       const lineStart = int32[r] as number;
@@ -525,37 +548,46 @@ export class FlowLineScanner {
       const ms = (uint32[r + 5] as number) * 1000;
       let window = this.lastWindowStart;
       if (!(ms >= window && ms < window + this.windowMs)) window = this.windowOf(ms);
-      if (quick) {
+      if (lineStart === COUNTS) {
+        // Read whole in the kernel (its stats and window come with the header): it counts.
+        stats.recordsCounted += 1;
+        this.countRecord(window, this.kernelTexts[int32[r + 6] as number] as string);
+        // Plain input is re-read for details, not tallied (tallyingCounted's answer here).
+        this.detailsComplete = false;
+        continue;
+      }
+      if (resolved) {
+        // An address the table lacks (filled here, for the lines after it) or longer than it takes.
         const srcFrom = int32[r + 2] as number;
         const srcTo = int32[r + 3] as number;
         const dstTo = int32[r + 4] as number;
-        // Addresses of up to 16 bytes from the address cache; longer ones (IPv6) by their text.
-        const src = cache.find(bytes, words, srcFrom, srcTo);
-        const dst = cache.find(bytes, words, srcTo + 1, dstTo);
+        const srcSlot = this.kernelSlot(kernel, int32[r + 6] as number, srcFrom, srcTo);
         const srcText =
-          src >= 0 ? (cache.texts[src] as string) : this.addresses.intern(bytes, srcFrom, srcTo);
-        const srcRoles = src >= 0 ? (cache.roles[src] as number) : this.filter.roles(srcText);
+          srcSlot >= 0 ? (this.kernelTexts[srcSlot] as string) : this.addresses.intern(bytes, srcFrom, srcTo);
+        const srcRoles =
+          srcSlot >= 0 ? (bytes[kernel.addressRoles + srcSlot] as number) : this.filter.roles(srcText);
+        // After the source's roles are read: the destination may take the same slot, and when the
+        // source was just put in the slot the destination was found in, it must go back there.
+        const srcCode = int32[r + 6] as number;
+        let dstCode = int32[r + 7] as number;
+        if (dstCode >= 0 && srcCode < NOT_LOOKED_UP && slotOfMissing(srcCode) === dstCode)
+          dstCode = -2 - dstCode;
+        const dstSlot = this.kernelSlot(kernel, dstCode, srcTo + 1, dstTo);
         const dstRoles =
-          dst >= 0
-            ? (cache.roles[dst] as number)
+          dstSlot >= 0
+            ? (bytes[kernel.addressRoles + dstSlot] as number)
             : this.filter.roles(this.addresses.intern(bytes, srcTo + 1, dstTo));
-        {
-          if ((srcRoles & dstRoles & ADDRESS_VALID) !== 0) {
-            stats.linesRead += 1;
-            stats.okRecords += 1;
-            stats.rejectRecords += 1;
-            this.seeWindow(window);
-            if (
-              (srcRoles & ADDRESS_COUNTS_AS_SOURCE) === 0 ||
-              (dstRoles & ADDRESS_COUNTS_AS_DESTINATION) === 0
-            )
-              continue;
-            stats.recordsCounted += 1;
-            this.countRecord(window, srcText);
-            // Plain input is re-read for details, not tallied (tallyingCounted's answer here).
-            this.detailsComplete = false;
+        if ((srcRoles & dstRoles & ADDRESS_VALID) !== 0) {
+          stats.linesRead += 1;
+          stats.okRecords += 1;
+          stats.rejectRecords += 1;
+          this.seeWindow(window);
+          if ((srcRoles & ADDRESS_COUNTS_AS_SOURCE) === 0 || (dstRoles & ADDRESS_COUNTS_AS_DESTINATION) === 0)
             continue;
-          }
+          stats.recordsCounted += 1;
+          this.countRecord(window, srcText);
+          this.detailsComplete = false;
+          continue;
         }
       } else {
         const e = bytes[lineEnd - 1] === CR ? lineEnd - 1 : lineEnd;
@@ -564,6 +596,29 @@ export class FlowLineScanner {
       // The general path, as scanLines would take after rejectV2 gave up.
       this.scanLines(bytes, lineStart, lineEnd < memoryTo ? lineEnd + 1 : memoryTo, memoryBase, words);
     }
+  }
+
+  /** Count mode on plain input: REJECT rows need no more than their counts (see tallyingCounted). */
+  private resolveInKernel(): boolean {
+    return this.mode === 'count' && this.rereadable;
+  }
+
+  /**
+   * The kernel's address table slot for a record's address in `bytes[from, to)`, filled when
+   * the kernel found it missing; -1 for an address the table does not take.
+   */
+  private kernelSlot(kernel: LineKernel, code: number, from: number, to: number): number {
+    if (code >= 0 || code === NOT_LOOKED_UP) return code;
+    const slot = slotOfMissing(code);
+    const bytes = kernel.bytes;
+    const text = latin1(bytes, from, to);
+    const key = kernel.addressKeys + slot * 16;
+    bytes.fill(0, key, key + 16);
+    bytes.copyWithin(key, from, to);
+    bytes[kernel.addressLengths + slot] = to - from;
+    bytes[kernel.addressRoles + slot] = this.filter.roles(text);
+    this.kernelTexts[slot] = text;
+    return slot;
   }
 
   /**

@@ -17,7 +17,10 @@ interface KernelExports {
   inputCapacity: { value: number };
   recordsStart: { value: number };
   recordCapacity: { value: number };
-  scan(from: number, to: number): number;
+  addressKeys: { value: number };
+  addressLengths: { value: number };
+  addressRoles: { value: number };
+  scan(from: number, to: number, resolve: number): number;
 }
 
 /** Header slots (i32 indexes) the kernel reads and writes. */
@@ -26,13 +29,26 @@ export const EARLIEST_ACCEPTED = 1;
 export const LATEST_ACCEPTED = 2;
 export const RECORDS = 3;
 export const STOPPED_LINE_END = 4;
+export const REJECTED = 5;
 /** STOPPED_LINE_END when the kernel read every line. */
 export const DONE = -1;
-/** i32 slots per record: line start, line end, source start, source end, destination end, start time. */
-export const RECORD_SLOTS = 6;
+/** STOPPED_LINE_END when the kernel paused after a record with an address its table lacks. */
+export const PAUSED = -2;
+/**
+ * i32 slots per record: line start (COUNTS: a row that counts, both addresses in the table),
+ * line end, source start, source end, destination end, start time, source slot, destination slot.
+ */
+export const RECORD_SLOTS = 8;
+export const COUNTS = -1;
+/** Address table slots. */
+export const ADDRESS_SLOTS = 65_536;
+/** A record's address slot: NOT_LOOKED_UP, a slot the table holds it in, or missing(slot). */
+export const NOT_LOOKED_UP = -1;
+export const slotOfMissing = (code: number): number => -2 - code;
 
 export interface LineKernel {
-  scan(from: number, to: number): number;
+  /** `resolve`: look REJECT rows' addresses up in the address table (see line-kernel.wat). */
+  scan(from: number, to: number, resolve: number): number;
   /** The kernel's memory as bytes, a DataView and i32/u32 arrays (fixed: it never grows). */
   bytes: Buffer;
   words: DataView;
@@ -42,6 +58,10 @@ export interface LineKernel {
   inputCapacity: number;
   /** First i32 index of the record region. */
   recordsIndex: number;
+  /** Byte offsets of the address table: 16 key bytes, a length and a roles byte per slot. */
+  addressKeys: number;
+  addressLengths: number;
+  addressRoles: number;
 }
 
 let compiled: object | undefined;
@@ -63,5 +83,8 @@ export function newLineKernel(): LineKernel {
     inputStart: exports.inputStart.value,
     inputCapacity: exports.inputCapacity.value,
     recordsIndex: exports.recordsStart.value / 4,
+    addressKeys: exports.addressKeys.value,
+    addressLengths: exports.addressLengths.value,
+    addressRoles: exports.addressRoles.value,
   };
 }

@@ -3,28 +3,67 @@
 ;; faster than JavaScript can walk bytes. Built into line-kernel-wasm.ts by
 ;; `npm run build:wasm` (wabt); a test checks that the built bytes are this file's.
 ;;
-;; The caller copies whole lines into the input region and calls `scan(from, to)`. For each line:
+;; The caller copies whole lines into the input region and calls `scan(from, to, resolve)`. For
+;; each line:
 ;; - `... start end ACCEPT OK` with a 10-digit start: counted here (count, earliest and latest
 ;;   start), nothing else is needed of it;
 ;; - `... start end REJECT OK` with a 10-digit start, exactly ten non-empty fields before
-;;   `start` and addresses of at most 45 bytes: a record for the caller (line start and end,
-;;   source start and end, destination end, start time);
+;;   `start` and addresses of at most 45 bytes: a record for the caller, unless `resolve` is on
+;;   and the address table holds both addresses: then such a row is read here too (counted
+;;   among REJECT rows), and handed back only if it counts;
 ;; - anything else: the kernel stops and returns the line's start (its end in the header); the
 ;;   caller handles that line its own way and calls again after it. Stopping keeps lines in
 ;;   order, so a header line that changes the format is seen before the lines after it.
 ;; A record takes a line of at least 35 bytes, so the record region holds every record of a full
 ;; input region (line-kernel.ts checks that at load).
 ;;
-;; Memory: the header (five i32 at 0, 4, 8, 12, 16: accepted rows, earliest and latest accepted
-;; start (unsigned), records written by the last call, the stopped line's end or -1 (done)); the
-;; input region (with 64 bytes of slack after it, for 16-byte loads past
-;; the last line); the record region (six i32 per record).
+;; Memory: the header (six i32 at 0, 4, 8, 12, 16, 20: ACCEPT rows read, earliest and latest
+;; start of the rows read (unsigned), records written by the last call, the stopped line's end or
+;; -1 (done) or -2 (paused after a record, see `resolve`), REJECT rows read whole); the input
+;; region (with 64 bytes of slack after it, for 16-byte loads past the last line); the record region (eight i32 per record: line start (-1: a row that counts,
+;; its addresses found in the table), line end, source start and end, destination end, start,
+;; source and destination slots (see $lookup; -1: not looked up)); the address table.
 (module
-  (memory (export "memory") 64)
+  (memory (export "memory") 96)
   (global (export "inputStart") i32 (i32.const 64))
   (global (export "inputCapacity") i32 (i32.const 2097152))
   (global $recordsStart (export "recordsStart") i32 (i32.const 2097280))
   (global (export "recordCapacity") i32 (i32.const 60000))
+  ;; The address table: 65,536 slots of 16 key bytes (the address, zero-padded), with a length
+  ;; (0: empty) and roles byte each (EgressFilter#roles bits; 1 = valid). The caller fills it.
+  (global $keys (export "addressKeys") i32 (i32.const 0x400000))
+  (global $lengths (export "addressLengths") i32 (i32.const 0x500000))
+  (global $roles (export "addressRoles") i32 (i32.const 0x510000))
+
+  ;; The slot of the address at `from` (at most 16 bytes) when the table holds it; when not,
+  ;; -2 - the slot it belongs in (for the caller to fill). The hash is the address's four
+  ;; little-endian words mixed by multiplication: addresses differ in a few bytes, which must
+  ;; reach the slot bits.
+  (func $lookup (param $from i32) (param $length i32) (result i32)
+    (local $key v128) (local $hash i32) (local $slot i32)
+    ;; the address's bytes, the rest of the line masked off
+    (local.set $key
+      (v128.and (v128.load (local.get $from))
+        (i8x16.gt_u (i8x16.splat (local.get $length))
+          (v128.const i8x16 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15))))
+    (local.set $hash
+      (i32.xor (i32.mul (i32x4.extract_lane 0 (local.get $key)) (i32.const 0x9e3779b1))
+        (i32x4.extract_lane 1 (local.get $key))))
+    (local.set $hash
+      (i32.xor (i32.mul (local.get $hash) (i32.const 0x85ebca77)) (i32x4.extract_lane 2 (local.get $key))))
+    (local.set $hash
+      (i32.xor (i32.mul (local.get $hash) (i32.const 0xc2b2ae3d)) (i32x4.extract_lane 3 (local.get $key))))
+    (local.set $hash
+      (i32.mul (i32.xor (local.get $hash) (i32.shr_u (local.get $hash) (i32.const 15))) (i32.const 0x27d4eb2f)))
+    (local.set $slot (i32.shr_u (local.get $hash) (i32.const 16)))
+    (if (result i32)
+      (i32.and
+        (i32.eq (i32.load8_u (i32.add (global.get $lengths) (local.get $slot))) (local.get $length))
+        (i8x16.all_true
+          (i8x16.eq (local.get $key)
+            (v128.load (i32.add (global.get $keys) (i32.shl (local.get $slot) (i32.const 4)))))))
+      (then (local.get $slot))
+      (else (i32.sub (i32.const -2) (local.get $slot)))))
 
   ;; The first LF at or after p, or `to` when there is none before it: sixteen bytes a step.
   (func $lineEnd (param $p i32) (param $to i32) (result i32)
@@ -43,17 +82,23 @@
         (br $step)))
     (local.get $to))
 
-  (func (export "scan") (param $p i32) (param $to i32) (result i32)
+  ;; `resolve` (0 or 1): look REJECT rows' addresses up in the address table, count the rows
+  ;; whose two addresses it holds (valid) and hand back only those that count.
+  (func (export "scan") (param $p i32) (param $to i32) (param $resolve i32) (result i32)
     (local $lineStart i32) (local $lineEnd i32) (local $e i32) (local $action i32)
     (local $head i32) (local $tail i32) (local $k i32) (local $digit i32) (local $seconds i64)
+    (local $word i64)
     (local $start i32) (local $spaces i32) (local $previous i32) (local $last i32)
     (local $mask i32) (local $rest i32) (local $at i32)
     (local $srcFrom i32) (local $srcTo i32) (local $dstTo i32)
     (local $accepted i32) (local $earliest i32) (local $latest i32)
     (local $records i32) (local $out i32) (local $result i32) (local $stopEnd i32)
+    (local $srcSlot i32) (local $dstSlot i32) (local $srcRoles i32) (local $dstRoles i32)
+    (local $rejected i32)
     (local.set $accepted (i32.load (i32.const 0)))
     (local.set $earliest (i32.load (i32.const 4)))
     (local.set $latest (i32.load (i32.const 8)))
+    (local.set $rejected (i32.load (i32.const 20)))
     (local.set $out (global.get $recordsStart))
     (local.set $result (local.get $to))
     (local.set $stopEnd (i32.const -1))
@@ -84,21 +129,40 @@
           ;; ` start end `: spaces at e-32 and e-21, no space in the ten bytes of `end`
           (br_if $other (i32.ne (i32.load8_u (i32.sub (local.get $e) (i32.const 21))) (i32.const 32)))
           (br_if $other (i32.ne (i32.load8_u (i32.sub (local.get $e) (i32.const 32))) (i32.const 32)))
-          (local.set $k (i32.sub (local.get $e) (i32.const 20)))
-          (loop $endByte
-            (br_if $other (i32.eq (i32.load8_u (local.get $k)) (i32.const 32)))
-            (local.set $k (i32.add (local.get $k) (i32.const 1)))
-            (br_if $endByte (i32.lt_u (local.get $k) (i32.sub (local.get $e) (i32.const 10)))))
-          ;; start: ten digits at e-31 that fit an unsigned 32-bit number (until 2106)
-          (local.set $seconds (i64.const 0))
-          (local.set $k (i32.sub (local.get $e) (i32.const 31)))
-          (loop $startDigit
-            (local.set $digit (i32.sub (i32.load8_u (local.get $k)) (i32.const 48)))
-            (br_if $other (i32.gt_u (local.get $digit) (i32.const 9)))
-            (local.set $seconds
-              (i64.add (i64.mul (local.get $seconds) (i64.const 10)) (i64.extend_i32_u (local.get $digit))))
-            (local.set $k (i32.add (local.get $k) (i32.const 1)))
-            (br_if $startDigit (i32.lt_u (local.get $k) (i32.sub (local.get $e) (i32.const 21)))))
+          ;; (eight bytes at a time: a space becomes a zero byte, found by the borrow trick)
+          (local.set $word (i64.xor (i64.load (i32.sub (local.get $e) (i32.const 20))) (i64.const 0x2020202020202020)))
+          (br_if $other
+            (i64.ne (i64.const 0)
+              (i64.and (i64.and (i64.sub (local.get $word) (i64.const 0x0101010101010101))
+                                (i64.xor (local.get $word) (i64.const -1)))
+                       (i64.const 0x8080808080808080))))
+          (br_if $other (i32.eq (i32.load8_u (i32.sub (local.get $e) (i32.const 12))) (i32.const 32)))
+          (br_if $other (i32.eq (i32.load8_u (i32.sub (local.get $e) (i32.const 11))) (i32.const 32)))
+          ;; start: ten digits at e-31 (eight as one word: each byte 0x30-0x39, then combined in
+          ;; pairs, fours and eights by multiplication), fitting an unsigned 32-bit number
+          (local.set $word (i64.load (i32.sub (local.get $e) (i32.const 31))))
+          (br_if $other
+            (i64.ne (i64.and (local.get $word) (i64.const 0xf0f0f0f0f0f0f0f0)) (i64.const 0x3030303030303030)))
+          (br_if $other
+            (i64.ne (i64.and (i64.add (local.get $word) (i64.const 0x0606060606060606)) (i64.const 0xf0f0f0f0f0f0f0f0))
+                    (i64.const 0x3030303030303030)))
+          (local.set $word (i64.sub (local.get $word) (i64.const 0x3030303030303030)))
+          (local.set $word
+            (i64.and (i64.add (i64.mul (local.get $word) (i64.const 10)) (i64.shr_u (local.get $word) (i64.const 8)))
+                     (i64.const 0x00ff00ff00ff00ff)))
+          (local.set $word
+            (i64.and (i64.add (i64.mul (local.get $word) (i64.const 100)) (i64.shr_u (local.get $word) (i64.const 16)))
+                     (i64.const 0x0000ffff0000ffff)))
+          (local.set $word
+            (i64.and (i64.add (i64.mul (local.get $word) (i64.const 10000)) (i64.shr_u (local.get $word) (i64.const 32)))
+                     (i64.const 0xffffffff)))
+          (local.set $digit (i32.sub (i32.load8_u (i32.sub (local.get $e) (i32.const 23))) (i32.const 48)))
+          (br_if $other (i32.gt_u (local.get $digit) (i32.const 9)))
+          (local.set $seconds
+            (i64.add (i64.mul (local.get $word) (i64.const 100)) (i64.extend_i32_u (i32.mul (local.get $digit) (i32.const 10)))))
+          (local.set $digit (i32.sub (i32.load8_u (i32.sub (local.get $e) (i32.const 22))) (i32.const 48)))
+          (br_if $other (i32.gt_u (local.get $digit) (i32.const 9)))
+          (local.set $seconds (i64.add (local.get $seconds) (i64.extend_i32_u (local.get $digit))))
           (br_if $other (i64.gt_u (local.get $seconds) (i64.const 0xffffffff)))
           (local.set $start (i32.wrap_i64 (local.get $seconds)))
           (if (i32.eq (local.get $action) (i32.const 1))
@@ -154,15 +218,54 @@
           (br_if $other (i32.gt_u (i32.sub (local.get $srcTo) (local.get $srcFrom)) (i32.const 45)))
           (br_if $other
             (i32.gt_u (i32.sub (local.get $dstTo) (i32.add (local.get $srcTo) (i32.const 1))) (i32.const 45)))
+          (local.set $srcSlot (i32.const -1))
+          (local.set $dstSlot (i32.const -1))
+          (if (local.get $resolve)
+            (then
+              (if (i32.le_u (i32.sub (local.get $srcTo) (local.get $srcFrom)) (i32.const 16))
+                (then
+                  (local.set $srcSlot
+                    (call $lookup (local.get $srcFrom) (i32.sub (local.get $srcTo) (local.get $srcFrom))))))
+              (if (i32.le_u (i32.sub (local.get $dstTo) (local.get $srcTo)) (i32.const 17))
+                (then
+                  (local.set $dstSlot
+                    (call $lookup (i32.add (local.get $srcTo) (i32.const 1))
+                      (i32.sub (i32.sub (local.get $dstTo) (local.get $srcTo)) (i32.const 1))))))
+              (if (i32.and (i32.ge_s (local.get $srcSlot) (i32.const 0)) (i32.ge_s (local.get $dstSlot) (i32.const 0)))
+                (then
+                  (local.set $srcRoles (i32.load8_u (i32.add (global.get $roles) (local.get $srcSlot))))
+                  (local.set $dstRoles (i32.load8_u (i32.add (global.get $roles) (local.get $dstSlot))))
+                  ;; an address that is not valid: the caller's general path says what the line is
+                  (br_if $other (i32.eqz (i32.and (i32.and (local.get $srcRoles) (local.get $dstRoles)) (i32.const 1))))
+                  (local.set $rejected (i32.add (local.get $rejected) (i32.const 1)))
+                  (if (i32.lt_u (local.get $start) (local.get $earliest))
+                    (then (local.set $earliest (local.get $start))))
+                  (if (i32.gt_u (local.get $start) (local.get $latest))
+                    (then (local.set $latest (local.get $start))))
+                  (local.set $p (i32.add (local.get $lineEnd) (i32.const 1)))
+                  ;; counts: a counting source (2) to a counting destination (4)
+                  (br_if $line
+                    (i32.eqz (i32.and (i32.and (local.get $srcRoles) (i32.const 2))
+                                      (i32.shr_u (i32.and (local.get $dstRoles) (i32.const 4)) (i32.const 1)))))
+                  (local.set $lineStart (i32.const -1))))))
           (i32.store (local.get $out) (local.get $lineStart))
           (i32.store offset=4 (local.get $out) (local.get $lineEnd))
           (i32.store offset=8 (local.get $out) (local.get $srcFrom))
           (i32.store offset=12 (local.get $out) (local.get $srcTo))
           (i32.store offset=16 (local.get $out) (local.get $dstTo))
           (i32.store offset=20 (local.get $out) (local.get $start))
-          (local.set $out (i32.add (local.get $out) (i32.const 24)))
+          (i32.store offset=24 (local.get $out) (local.get $srcSlot))
+          (i32.store offset=28 (local.get $out) (local.get $dstSlot))
+          (local.set $out (i32.add (local.get $out) (i32.const 32)))
           (local.set $records (i32.add (local.get $records) (i32.const 1)))
           (local.set $p (i32.add (local.get $lineEnd) (i32.const 1)))
+          ;; An address the table does not hold: pause, so that the caller fills its slot before
+          ;; a later line finds that slot (holding another address, until then).
+          (if (i32.or (i32.lt_s (local.get $srcSlot) (i32.const -1)) (i32.lt_s (local.get $dstSlot) (i32.const -1)))
+            (then
+              (local.set $result (local.get $p))
+              (local.set $stopEnd (i32.const -2))
+              (br $exit)))
           (br $line))
         ;; a line for the caller
         (local.set $result (local.get $lineStart))
@@ -172,5 +275,6 @@
     (i32.store (i32.const 8) (local.get $latest))
     (i32.store (i32.const 12) (local.get $records))
     (i32.store (i32.const 16) (local.get $stopEnd))
+    (i32.store (i32.const 20) (local.get $rejected))
     (local.get $result))
 )

@@ -421,6 +421,77 @@ describe('FlowLineScanner fast paths', () => {
   });
 });
 
+describe('FlowLineScanner kernel address table', () => {
+  // The kernel's slot for an address (line-kernel.wat $lookup, the same mixing as the
+  // JavaScript AddressCache): the address's bytes as four little-endian words, zero-padded.
+  const slotOf = (address: string): number => {
+    const bytes = Buffer.alloc(16);
+    bytes.write(address, 'latin1');
+    let hash = Math.imul(bytes.readInt32LE(0), 0x9e3779b1) ^ bytes.readInt32LE(4);
+    hash = Math.imul(hash, 0x85ebca77) ^ bytes.readInt32LE(8);
+    hash = Math.imul(hash, 0xc2b2ae3d) ^ bytes.readInt32LE(12);
+    hash = Math.imul(hash ^ (hash >>> 15), 0x27d4eb2f);
+    return hash >>> 16;
+  };
+  /** Addresses made by `make(i)` that share a slot, `count` of them. */
+  const colliding = (make: (i: number) => string, count: number): string[] => {
+    const bySlot = new Map<number, string[]>();
+    for (let i = 0; ; i += 1) {
+      const address = make(i);
+      const same = bySlot.get(slotOf(address)) ?? [];
+      same.push(address);
+      bySlot.set(slotOf(address), same);
+      if (same.length === count) return same;
+    }
+  };
+
+  it('counts exactly while addresses that share a slot replace each other, in any order', () => {
+    // Internal sources and external destinations, all in one slot: each line's lookup finds the
+    // slot holding another address, until the scanner fills it.
+    const sources = colliding((i) => `10.${(i >> 8) & 255}.${i & 255}.9`, 3);
+    const destinations = colliding((i) => `198.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, 3).filter(
+      (d) => slotOf(d) !== slotOf(sources[0] as string),
+    );
+    const mixed = colliding(
+      (i) => (i % 2 === 0 ? `10.9.${(i >> 8) & 255}.${i & 255}` : `203.${(i >> 8) & 255}.${i & 255}.1`),
+      4,
+    );
+    const addresses = [...sources, ...destinations, ...mixed];
+    const line = fc
+      .tuple(fc.constantFrom(...addresses), fc.constantFrom(...addresses), fc.integer({ min: 0, max: 7200 }))
+      .map(
+        ([src, dst, t]) =>
+          `2 123456789012 eni-0a1 ${src} ${dst} 49152 443 6 3 180 ${T0 + t} ${T0 + t + 60} REJECT OK`,
+      );
+    fc.assert(
+      fc.property(fc.array(line, { minLength: 1, maxLength: 80 }), (lines) => {
+        const buffer = Buffer.from(`${lines.join('\n')}\n`, 'latin1');
+        const run = (fastPaths: boolean) => {
+          const scanner = new FlowLineScanner({
+            filter: new EgressFilter(config),
+            windowMinutes: 60,
+            fields: DEFAULT_FLOW_LOG_FORMAT,
+            mode: 'count',
+            fastPaths,
+          });
+          scanner.beginFile('slots.log', undefined, true);
+          scanner.scan(buffer, 0, buffer.length, 0);
+          // A second call: the table keeps what the first filled.
+          scanner.scan(buffer, 0, buffer.length, 0);
+          return scanner.takeResult();
+        };
+        const kernel = run(true);
+        const general = run(false);
+        expect(kernel.counts).toEqual(general.counts);
+        expect(kernel.stats).toEqual(general.stats);
+        expect([kernel.minWindow, kernel.maxWindow]).toEqual([general.minWindow, general.maxWindow]);
+        expect(kernel.segments).toEqual(general.segments);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe('FlowLineScanner kernel limits', () => {
   it('reads input larger than the kernel takes at once, and a line longer than all of it, as the general path does', () => {
     const lines: string[] = [];

@@ -32,7 +32,7 @@ describe('the WebAssembly line kernel', () => {
     const from = kernel.inputStart;
     const to = from + text.length;
     kernel.uint32[1] = 0xffffffff;
-    const stopped = kernel.scan(from, to);
+    const stopped = kernel.scan(from, to, 0);
     // Stopped at the NODATA row, after two ACCEPT rows and one REJECT record.
     const nodataStart = from + lines.slice(0, 3).join('\n').length + 1;
     expect(stopped).toBe(nodataStart);
@@ -50,9 +50,11 @@ describe('the WebAssembly line kernel', () => {
       srcFrom + '10.0.1.5'.length,
       srcFrom + '10.0.1.5 203.0.113.9'.length,
       1790812900,
+      -1, // addresses not looked up (resolve off)
+      -1,
     ]);
     // Going on after the stopped line: the last REJECT row, then done.
-    expect(kernel.scan((kernel.int32[STOPPED_LINE_END] as number) + 1, to)).toBe(to);
+    expect(kernel.scan((kernel.int32[STOPPED_LINE_END] as number) + 1, to, 0)).toBe(to);
     expect(kernel.int32[STOPPED_LINE_END]).toBe(DONE);
     expect(kernel.int32[RECORDS]).toBe(1);
     expect(kernel.uint32[kernel.recordsIndex + 5]).toBe(1790813000);
