@@ -3,6 +3,7 @@
  * files split into byte ranges that workers scan in parallel, and each range or gzip file
  * streamed through a FlowLineScanner a few MB at a time. Nothing ever loads a whole file.
  */
+import { once } from 'node:events';
 import { createReadStream, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
@@ -135,7 +136,10 @@ const LF = 10;
 
 /** How scanChunk reads plain files: the production sizes unless a test asks for small ones. */
 export interface ReadOptions {
-  /** Bytes per read; a line with at least this many bytes before its newline is oversized. @default READ_SIZE */
+  /**
+   * Bytes per read (and per decompressed piece of a gzip file); in a plain file, a line with at
+   * least this many bytes before its newline is oversized. @default READ_SIZE
+   */
   blockSize?: number;
   /** Bytes kept free in front of each read for the previous block's partial last line. @default TAIL_ROOM */
   tailRoom?: number;
@@ -150,7 +154,7 @@ export async function scanChunk(
 ): Promise<void> {
   scanner.beginFile(chunk.path, chunk.fields, !chunk.gzip);
   try {
-    if (chunk.gzip) await scanGzip(chunk, scanner, onBytes);
+    if (chunk.gzip) await scanGzip(chunk, scanner, onBytes, readOptions);
     else await scanRange(chunk, scanner, onBytes, readOptions);
   } catch (error) {
     if (error instanceof InputFileError) throw error;
@@ -306,24 +310,52 @@ function lastLineEnd(buffer: Buffer, begin: number, filled: number): number {
   return newline >= begin ? newline + 1 : begin;
 }
 
+/**
+ * Streams a gzip file through the scanner. Reading and inflating already run ahead of the scan
+ * (the file stream reads on up to its high-water mark, zlib inflates on libuv's thread pool),
+ * so what this thread spends is the scan itself; it copies only the line split between two
+ * decompressed pieces, not each whole piece.
+ */
 async function scanGzip(
   chunk: ScanChunk,
   scanner: FlowLineScanner,
-  onBytes?: (bytes: number) => void,
+  onBytes: ((bytes: number) => void) | undefined,
+  { blockSize = READ_SIZE }: ReadOptions,
 ): Promise<void> {
-  const source = createReadStream(chunk.path, { highWaterMark: 1024 * 1024 });
+  const source = createReadStream(chunk.path, { highWaterMark: blockSize });
   if (onBytes) source.on('data', (data) => onBytes(data.length));
-  const gunzip = createGunzip({ chunkSize: 1024 * 1024 });
+  const gunzip = createGunzip({ chunkSize: Math.max(64, blockSize) });
   const lines = source.pipe(gunzip);
   source.on('error', (error) => gunzip.destroy(error));
-  let pending: Buffer | undefined;
-  let offset = 0; // decompressed offset of pending[0] / the data below
-  for await (const piece of lines as AsyncIterable<Buffer>) {
-    const data = pending && pending.length > 0 ? Buffer.concat([pending, piece]) : piece;
-    const stop = lastLineEnd(data, 0, data.length);
-    scanner.scan(data, 0, stop, offset);
-    pending = data.subarray(stop);
-    offset += stop;
+  let pending: Buffer | undefined; // the partial last line of the pieces before
+  let offset = 0; // decompressed offset of pending[0], or of the next piece when none is pending
+  try {
+    for await (const piece of lines as AsyncIterable<Buffer>) {
+      let from = 0;
+      if (pending) {
+        const newline = piece.indexOf(LF);
+        if (newline < 0) {
+          pending = Buffer.concat([pending, piece]);
+          continue;
+        }
+        const line = Buffer.concat([pending, piece.subarray(0, newline + 1)]);
+        scanner.scan(line, 0, line.length, offset);
+        offset += line.length;
+        pending = undefined;
+        from = newline + 1;
+      }
+      const stop = lastLineEnd(piece, from, piece.length);
+      if (stop > from) scanner.scan(piece, from, stop, offset - from);
+      offset += stop - from;
+      if (stop < piece.length) pending = piece.subarray(stop);
+    }
+    if (pending) scanner.scan(pending, 0, pending.length, offset);
+  } finally {
+    // The file closed on every path, a gzip error included, before the chunk counts as done.
+    if (!source.closed) {
+      const closed = once(source, 'close');
+      source.destroy();
+      await closed;
+    }
   }
-  if (pending && pending.length > 0) scanner.scan(pending, 0, pending.length, offset);
 }

@@ -540,7 +540,7 @@ describe('file reading', () => {
     expect((await scanFiles([join(dir, 'tree')], 1, Infinity)).lines).toBe(1);
   });
 
-  describe('double-buffered reads of plain files (small blocks, so every boundary is hit)', () => {
+  describe('reading in blocks (small ones here, so that every boundary is hit)', () => {
     const newScanner = (): FlowLineScanner =>
       new FlowLineScanner({
         filter: new EgressFilter(config),
@@ -740,6 +740,47 @@ describe('file reading', () => {
         // The production sizes
         expect(merged((await scanRanges(path, bytes.length, [5], {})).results)).toEqual(whole);
       }
+    });
+
+    it('reads gzip files in decompressed pieces of any size: the same lines, at the same offsets', async () => {
+      await fc.assert(
+        fc.asyncProperty(fileText, fc.integer({ min: 64, max: 700 }), async (text, blockSize) => {
+          // Prepare
+          const bytes = Buffer.from(text, 'latin1');
+          const path = join(dir, `pieces-${(fileNumber += 1)}.log.gz`);
+          await fs.writeFile(path, gzipSync(bytes));
+          const whole = scanWhole(bytes);
+          const scanner = newScanner();
+          // Act
+          await scanChunk({ path, gzip: true, from: 0, to: 0 }, scanner, undefined, { blockSize });
+          const pieces = scanner.takeResult();
+          // Assess
+          expect(merged([pieces])).toEqual(merged([whole]));
+          expect(pieces.examples).toEqual(whole.examples.map((e) => ({ ...e, file: path })));
+          const segments = pieces.segments.map((s) => [s.from, s.to]);
+          expect(segments.flat()).toEqual([
+            ...(segments.length > 0 ? [0] : []),
+            ...segments.slice(1).flatMap(([from]) => [from, from]),
+            ...(segments.length > 0 ? [bytes.length] : []),
+          ]);
+          await fs.rm(path);
+        }),
+        { numRuns: 60 },
+      );
+    });
+
+    it('closes a gzip file that is not valid gzip data, naming it', async () => {
+      const path = join(dir, 'broken.log.gz');
+      await fs.writeFile(
+        path,
+        Buffer.concat([gzipSync(line(1)).subarray(0, 12), Buffer.from('not deflate data')]),
+      );
+      const openFiles = async (): Promise<number> => (await fs.readdir('/proc/self/fd')).length;
+      const before = await openFiles();
+      await expect(scanChunk({ path, gzip: true, from: 0, to: 0 }, newScanner())).rejects.toThrow(
+        `cannot read "${path}": not valid gzip data`,
+      );
+      expect(await openFiles()).toBe(before);
     });
 
     it('closes the file and names it when scanning fails while the next read is in flight', async () => {
