@@ -192,7 +192,7 @@ async function scanRange(
   const startRead = (): Promise<{ bytesRead: number }> =>
     handle.read(buffers[turn] as Buffer, tailRoom, blockSize, readPosition);
   let reading: Promise<{ bytesRead: number }> | undefined = startRead();
-  // The partial last line of the block before: tailBuffer[tailStart, tailEnd), at file offset tailOffset.
+  // The partial last line of the block before: tailBuffer[tailStart, tailEnd).
   let tailBuffer: Buffer = buffers[0];
   let tailStart = 0;
   let tailEnd = 0;
@@ -239,7 +239,8 @@ async function scanRange(
       const limit = chunk.to - blockOffset;
       if (begin >= limit) return;
       if (tailLength > 0) {
-        // The carried line may end here a block or more after its start: oversized (below).
+        // A carried line ending here with a block or more before its newline is oversized, like
+        // one still without a newline after a block (below): the same rule wherever it starts.
         const newline = block.indexOf(LF, begin);
         if (newline >= 0 && newline < end && newline - begin >= blockSize) {
           scanner.oversizedLine(blockOffset + begin);
