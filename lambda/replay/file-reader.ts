@@ -3,6 +3,7 @@
  * files split into byte ranges that workers scan in parallel, and each range or gzip file
  * streamed through a FlowLineScanner a few MB at a time. Nothing ever loads a whole file.
  */
+import { once } from 'node:events';
 import { createReadStream, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
@@ -128,18 +129,33 @@ export async function planChunks(
 // Reads of 1 MB: large enough to keep syscalls rare, small enough that the details pass can
 // re-read just the stretches around alerted windows.
 const READ_SIZE = 1024 * 1024;
+// Room in front of each read for the partial last line of the block before: flow log lines
+// are a few hundred bytes, so the carried tail almost always fits without moving the block.
+const TAIL_ROOM = 64 * 1024;
 const LF = 10;
+
+/** How scanChunk reads plain files: the production sizes unless a test asks for small ones. */
+export interface ReadOptions {
+  /**
+   * Bytes per read (and per decompressed piece of a gzip file); in a plain file, a line with at
+   * least this many bytes before its newline is oversized. @default READ_SIZE
+   */
+  blockSize?: number;
+  /** Bytes kept free in front of each read for the previous block's partial last line. @default TAIL_ROOM */
+  tailRoom?: number;
+}
 
 /** Streams one chunk through the scanner. `onBytes` reports progress (bytes of the file read). */
 export async function scanChunk(
   chunk: ScanChunk,
   scanner: FlowLineScanner,
   onBytes?: (bytes: number) => void,
+  readOptions: ReadOptions = {},
 ): Promise<void> {
   scanner.beginFile(chunk.path, chunk.fields, !chunk.gzip);
   try {
-    if (chunk.gzip) await scanGzip(chunk, scanner, onBytes);
-    else await scanRange(chunk, scanner, onBytes);
+    if (chunk.gzip) await scanGzip(chunk, scanner, onBytes, readOptions);
+    else await scanRange(chunk, scanner, onBytes, readOptions);
   } catch (error) {
     if (error instanceof InputFileError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
@@ -149,75 +165,119 @@ export async function scanChunk(
   }
 }
 
+/**
+ * Scans the lines of a byte range of a plain file, reading block k + 1 while block k is
+ * scanned: reads go to fixed positions (one block after another), into two buffers in turn,
+ * each at `tailRoom` from its front. Before the next read is started, the partial last line of
+ * the block before is copied into that room, just ahead of the block it continues into (or,
+ * when longer than the room, both into a scratch buffer), so the buffer it sat in is free.
+ */
 async function scanRange(
   chunk: ScanChunk,
   scanner: FlowLineScanner,
-  onBytes?: (bytes: number) => void,
+  onBytes: ((bytes: number) => void) | undefined,
+  { blockSize = READ_SIZE, tailRoom = TAIL_ROOM }: ReadOptions,
 ): Promise<void> {
   const handle = await fs.open(chunk.path, 'r');
+  const buffers = [
+    Buffer.allocUnsafe(tailRoom + blockSize),
+    Buffer.allocUnsafe(tailRoom + blockSize),
+  ] as const;
+  let scratch: Buffer | undefined; // for tails longer than tailRoom: at most blockSize - 1 + blockSize bytes
+  // A range that starts mid-file begins after the first line end at or past from - 1: the
+  // line straddling `from` belongs to the previous range.
+  let readPosition = chunk.from > 0 ? chunk.from - 1 : 0;
+  let skipping = chunk.from > 0; // skipping a line up to and including its newline
+  let turn = 0; // which buffer the read in flight fills
+  const startRead = (): Promise<{ bytesRead: number }> =>
+    handle.read(buffers[turn] as Buffer, tailRoom, blockSize, readPosition);
+  let reading: Promise<{ bytesRead: number }> | undefined = startRead();
+  // The partial last line of the block before: tailBuffer[tailStart, tailEnd).
+  let tailBuffer: Buffer = buffers[0];
+  let tailStart = 0;
+  let tailEnd = 0;
   try {
-    const buffer = Buffer.allocUnsafe(READ_SIZE);
-    // A range that starts mid-file begins after the first line end at or past from - 1: the
-    // line straddling `from` belongs to the previous range.
-    let position = chunk.from > 0 ? chunk.from - 1 : 0;
-    let filled = 0;
-    let skipFirstLine = chunk.from > 0;
-    let bufferOffset = position; // file offset of buffer[0]
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, position);
-      position += bytesRead;
-      filled += bytesRead;
+    while (reading) {
+      const { bytesRead } = await reading;
+      reading = undefined;
       onBytes?.(bytesRead);
       const eof = bytesRead === 0;
-      let begin = 0;
-      if (skipFirstLine) {
-        const newline = buffer.indexOf(LF, 0);
-        if (newline < 0 || newline >= filled) {
+      const read = buffers[turn] as Buffer;
+      const readOffset = readPosition; // file offset of read[tailRoom]
+      readPosition += bytesRead;
+      // Put the tail in front of what was just read: the block to scan is block[begin, end).
+      const tailLength = tailEnd - tailStart;
+      let block: Buffer;
+      let begin: number;
+      if (tailLength <= tailRoom) {
+        block = read;
+        begin = tailRoom - tailLength;
+        tailBuffer.copy(block, begin, tailStart, tailEnd);
+      } else {
+        scratch ??= Buffer.allocUnsafe(2 * blockSize);
+        block = scratch;
+        begin = 0;
+        tailBuffer.copy(block, 0, tailStart, tailEnd); // may overlap (the tail was in scratch): copy is a memmove
+        read.copy(block, tailLength, tailRoom, tailRoom + bytesRead);
+      }
+      const end = begin + tailLength + bytesRead;
+      const blockOffset = readOffset - tailLength - begin; // file offset of block[0]
+      if (skipping) {
+        const newline = block.indexOf(LF, begin);
+        if (newline < 0 || newline >= end) {
           if (eof) return;
-          filled = 0; // one enormous line: skip it whole
-          bufferOffset = position;
+          // The skipped line goes on: none of it is carried.
+          tailStart = tailEnd = 0;
+          turn = 1 - turn;
+          reading = startRead();
           continue;
         }
         begin = newline + 1;
-        skipFirstLine = false;
-        if (bufferOffset + begin >= chunk.to) return;
+        skipping = false;
       }
       // Lines starting before `chunk.to` are ours; the last of them may run past it.
-      const limit = chunk.to - bufferOffset;
+      const limit = chunk.to - blockOffset;
+      if (begin >= limit) return;
+      if (tailLength > 0) {
+        // A carried line ending here with a block or more before its newline is oversized, like
+        // one still without a newline after a block (below): the same rule wherever it starts.
+        const newline = block.indexOf(LF, begin);
+        if (newline >= 0 && newline < end && newline - begin >= blockSize) {
+          scanner.oversizedLine(blockOffset + begin);
+          begin = newline + 1;
+          if (begin >= limit) return;
+        }
+      }
       let stop: number;
-      let done = false;
-      if (limit <= filled) {
-        const newline = limit > 0 ? buffer.indexOf(LF, limit - 1) : begin;
-        if (newline >= 0 && newline < filled) {
+      let done = eof;
+      if (limit <= end) {
+        const newline = block.indexOf(LF, limit - 1);
+        if (newline >= 0 && newline < end) {
           stop = newline + 1;
           done = true;
-        } else if (eof) {
-          stop = filled;
-          done = true;
-        } else {
-          stop = lastLineEnd(buffer, begin, filled);
-        }
-      } else if (eof) {
-        stop = filled;
-        done = true;
-      } else {
-        stop = lastLineEnd(buffer, begin, filled);
+        } else stop = eof ? end : lastLineEnd(block, begin, end);
+      } else stop = eof ? end : lastLineEnd(block, begin, end);
+      if (!done) {
+        // The other buffer is free (its tail was copied above): read on while this block is scanned.
+        turn = 1 - turn;
+        reading = startRead();
       }
-      if (stop <= begin && !done && filled === buffer.length) {
-        // A line longer than the buffer: not a flow log record. Count it and move on.
-        scanner.oversizedLine(bufferOffset + begin);
-        filled = 0;
-        bufferOffset = position;
-        skipFirstLine = true;
-        continue;
-      }
-      scanSegments(scanner, buffer, begin, stop, bufferOffset);
+      scanSegments(scanner, block, begin, stop, blockOffset);
       if (done) return;
-      buffer.copyWithin(0, stop, filled);
-      filled -= stop;
-      bufferOffset += stop;
+      tailBuffer = block;
+      tailStart = stop;
+      tailEnd = end;
+      if (tailEnd - tailStart >= blockSize) {
+        // A line of a block or more (before its newline) is no flow log record: it is counted
+        // once, as the old single-buffer reader did, and the rest of it skipped.
+        scanner.oversizedLine(blockOffset + tailStart);
+        tailStart = tailEnd = 0;
+        skipping = true;
+      }
     }
   } finally {
+    // A read in flight still writes to its buffer through the handle: let it finish first.
+    if (reading) await reading.catch(() => undefined);
     await handle.close();
   }
 }
@@ -251,24 +311,52 @@ function lastLineEnd(buffer: Buffer, begin: number, filled: number): number {
   return newline >= begin ? newline + 1 : begin;
 }
 
+/**
+ * Streams a gzip file through the scanner. Reading and inflating already run ahead of the scan
+ * (the file stream reads on up to its high-water mark, zlib inflates on libuv's thread pool),
+ * so what this thread spends is the scan itself; it copies only the line split between two
+ * decompressed pieces, not each whole piece.
+ */
 async function scanGzip(
   chunk: ScanChunk,
   scanner: FlowLineScanner,
-  onBytes?: (bytes: number) => void,
+  onBytes: ((bytes: number) => void) | undefined,
+  { blockSize = READ_SIZE }: ReadOptions,
 ): Promise<void> {
-  const source = createReadStream(chunk.path, { highWaterMark: 1024 * 1024 });
+  const source = createReadStream(chunk.path, { highWaterMark: blockSize });
   if (onBytes) source.on('data', (data) => onBytes(data.length));
-  const gunzip = createGunzip({ chunkSize: 1024 * 1024 });
+  const gunzip = createGunzip({ chunkSize: Math.max(64, blockSize) });
   const lines = source.pipe(gunzip);
   source.on('error', (error) => gunzip.destroy(error));
-  let pending: Buffer | undefined;
-  let offset = 0; // decompressed offset of pending[0] / the data below
-  for await (const piece of lines as AsyncIterable<Buffer>) {
-    const data = pending && pending.length > 0 ? Buffer.concat([pending, piece]) : piece;
-    const stop = lastLineEnd(data, 0, data.length);
-    scanner.scan(data, 0, stop, offset);
-    pending = data.subarray(stop);
-    offset += stop;
+  let pending: Buffer | undefined; // the partial last line of the pieces before
+  let offset = 0; // decompressed offset of pending[0], or of the next piece when none is pending
+  try {
+    for await (const piece of lines as AsyncIterable<Buffer>) {
+      let from = 0;
+      if (pending) {
+        const newline = piece.indexOf(LF);
+        if (newline < 0) {
+          pending = Buffer.concat([pending, piece]);
+          continue;
+        }
+        const line = Buffer.concat([pending, piece.subarray(0, newline + 1)]);
+        scanner.scan(line, 0, line.length, offset);
+        offset += line.length;
+        pending = undefined;
+        from = newline + 1;
+      }
+      const stop = lastLineEnd(piece, from, piece.length);
+      if (stop > from) scanner.scan(piece, from, stop, offset - from);
+      offset += stop - from;
+      if (stop < piece.length) pending = piece.subarray(stop);
+    }
+    if (pending) scanner.scan(pending, 0, pending.length, offset);
+  } finally {
+    // The file closed on every path, a gzip error included, before the chunk counts as done.
+    if (!source.closed) {
+      const closed = once(source, 'close');
+      source.destroy();
+      await closed;
+    }
   }
-  if (pending && pending.length > 0) scanner.scan(pending, 0, pending.length, offset);
 }
