@@ -838,7 +838,7 @@ export class FlowLineScanner {
 
     const first = buf[starts[0] as number] as number;
     // A header line (AWS writes the format's field names first in S3 files) starts with a letter.
-    if (first >= 97 && first <= 122 && this.tryHeader(buf, from, end)) return;
+    if (first >= 97 && first <= 122 && this.tryHeader(buf, from, end, baseOffset)) return;
 
     const layout = this.layout;
     if (n !== layout.count)
@@ -971,7 +971,12 @@ export class FlowLineScanner {
     this.stats.linesRead += 1;
     this.stats.malformedLines += 1;
     if (this.examples.length < this.maxExamples) {
-      this.examples.push({ file: this.file, offset, reason: 'line longer than 4 MB', text: '' });
+      this.examples.push({
+        file: this.file,
+        offset,
+        reason: 'line longer than the 1 MB read block',
+        text: '',
+      });
     }
   }
 
@@ -1000,13 +1005,13 @@ export class FlowLineScanner {
     for (let w = first, k = 0; w <= last && k < 48; w += this.windowMs, k += 1) this.skipDataWindows.add(w);
   }
 
-  private tryHeader(buf: Buffer, from: number, end: number): boolean {
+  private tryHeader(buf: Buffer, from: number, end: number, baseOffset: number): boolean {
     const firstToken = latin1(buf, this.starts[0] as number, this.ends[0] as number);
     if (!FIELD_NAMES.has(firstToken)) return false;
     try {
       this.layout = layoutOf(parseFlowLogFormat(latin1(buf, from, end)));
     } catch (error) {
-      this.malformed(buf, from, end, 0, `header line: ${(error as Error).message}`);
+      this.malformed(buf, from, end, baseOffset, `header line: ${(error as Error).message}`);
       return true;
     }
     this.stats.headerLines += 1;

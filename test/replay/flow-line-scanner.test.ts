@@ -178,6 +178,25 @@ describe('FlowLineScanner with custom formats and header lines', () => {
     expect(countOf(result, W0, '10.0.1.6')).toBe(1);
   });
 
+  it('reports a bad header line at its offset in the file, wherever the read put it', () => {
+    const first = `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49152 443 6 3 180 ${T0} ${T0 + 60} REJECT OK\n`;
+    const header = 'version srcaddr dstaddr no-such-field\n';
+    const scanner = new FlowLineScanner({
+      filter: new EgressFilter(config),
+      windowMinutes: 60,
+      fields: DEFAULT_FLOW_LOG_FORMAT,
+      mode: 'count',
+    });
+    scanner.beginFile('headers.log');
+    // The second line arrives in a buffer of its own, at file offset first.length.
+    const second = Buffer.from(header, 'latin1');
+    scanner.scan(Buffer.from(first, 'latin1'), 0, first.length, 0);
+    scanner.scan(second, 0, second.length, first.length);
+    const [example] = scanner.takeResult().examples;
+    expect(example).toMatchObject({ offset: first.length });
+    expect(example?.reason).toMatch(/^header line: .*no-such-field/);
+  });
+
   it('reads a v5 format with pkt-srcaddr, flow-direction and traffic-path, counting by srcaddr as the Lambda does', () => {
     // Prepare: the format of the AWS docs' v5 example, and rows of its shapes.
     const format = parseFlowLogFormat(
