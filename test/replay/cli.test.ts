@@ -8,8 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSample } from '../../scripts/flow-log-sample';
 import { buildCli } from '../../scripts/build-cli';
-import { resolveDetectorConfig } from '../../lambda/core';
-import { runReplay } from '../../lambda/replay/replay';
 
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'egress-spike.js');
@@ -148,29 +146,6 @@ describe('egress-spike replay (built CLI)', () => {
     const strip = (objects: Record<string, unknown>[]) =>
       objects.map(({ elapsedMs: _e, timings: _t, workers: _w, chunks: _c, ...rest }) => rest);
     expect(strip(two)).toEqual(strip(one));
-  });
-
-  it('gives the same alert details when the details pass runs beside the evaluation', async () => {
-    // runReplay with the built worker: a details thread fed while windows are decided, with all
-    // of the re-read (default share) or most of it left for the end (a 64 KB share).
-    const config = resolveDetectorConfig({});
-    const workerScript = join(ROOT, 'dist', 'scan-worker.js');
-    const { size } = await fs.stat(sample);
-    expect(size).toBeGreaterThan(4 * 256 * 1024); // several stretches per alerted window's neighbourhood
-    const one = await runReplay({ inputs: [sample], config, workers: 1 });
-    const fed = await runReplay({ inputs: [sample], config, workers: 2, workerScript });
-    const shared = await runReplay({
-      inputs: [sample],
-      config,
-      workers: 2,
-      workerScript,
-      parallelBytes: 64 * 1024,
-    });
-    expect(one.alerts.length).toBeGreaterThan(2);
-    expect(one.alerts.every((a) => a.details !== undefined && a.details.totalDestinations > 0)).toBe(true);
-    expect(fed.alerts).toEqual(one.alerts);
-    expect(shared.alerts).toEqual(one.alerts);
-    expect(fed.store.toJSON(config)).toEqual(one.store.toJSON(config));
   });
 
   it('saves state and skips the windows it already holds on the next run', async () => {
