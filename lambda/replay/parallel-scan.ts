@@ -31,11 +31,7 @@ export interface ParallelOptions {
 }
 
 /** Messages between the main thread and a scan worker. */
-export type ToWorker =
-  | { type: 'chunk'; index: number; chunk: ScanChunk }
-  /** details mode: more (window, sources) pairs wanted, for chunks sent after this message. */
-  | { type: 'want'; window: number; sources: string[] }
-  | { type: 'done' };
+export type ToWorker = { type: 'chunk'; index: number; chunk: ScanChunk } | { type: 'done' };
 export type FromWorker =
   | { type: 'result'; index: number; result: ChunkResult }
   | { type: 'bytes'; bytes: number }
@@ -154,9 +150,7 @@ function scanInWorkers(
 
 /** The worker side: scan the chunks the main thread sends until it says done. */
 export function serveScanWorker(port: import('node:worker_threads').MessagePort, data: WorkerData): void {
-  // The scanner reads this map as it goes: 'want' messages add to it (see DetailsReader).
-  const wanted = data.settings.wanted ?? new Map<number, Set<string>>();
-  const scanner = newScanner({ ...data.settings, wanted });
+  const scanner = newScanner(data.settings);
   let reported = 0;
   let pendingBytes = 0;
   const onBytes = (bytes: number): void => {
@@ -167,24 +161,12 @@ export function serveScanWorker(port: import('node:worker_threads').MessagePort,
       reported = pendingBytes;
     }
   };
-  // Chunks are scanned one after another, in the order sent: the count pass sends the next one
-  // when a result comes back, the details reader sends them all as they become known.
-  let queue = Promise.resolve();
   port.on('message', (message: ToWorker) => {
-    if (message.type === 'want') {
-      let sources = wanted.get(message.window);
-      if (!sources) wanted.set(message.window, (sources = new Set()));
-      for (const srcIp of message.sources) sources.add(srcIp);
-      return;
-    }
     if (message.type === 'done') {
-      void queue.then(() => port.close());
+      port.close();
       return;
     }
-    queue = queue.then(() => scanOne(message.index, message.chunk));
-  });
-  const scanOne = (index: number, chunk: ScanChunk): Promise<void> =>
-    scanChunk(chunk, scanner, onBytes).then(
+    scanChunk(message.chunk, scanner, onBytes).then(
       () => {
         if (pendingBytes > reported) {
           port.postMessage({ type: 'bytes', bytes: pendingBytes - reported } satisfies FromWorker);
@@ -192,7 +174,7 @@ export function serveScanWorker(port: import('node:worker_threads').MessagePort,
         }
         port.postMessage({
           type: 'result',
-          index,
+          index: message.index,
           result: scanner.takeResult(),
         } satisfies FromWorker);
       },
@@ -200,100 +182,11 @@ export function serveScanWorker(port: import('node:worker_threads').MessagePort,
         const path = error instanceof InputFileError ? error.path : undefined;
         port.postMessage({
           type: 'error',
-          index,
+          index: message.index,
           message: (error as Error).message,
           path,
         } satisfies FromWorker);
       },
     );
-}
-
-/**
- * The details pass in a worker thread, fed while the windows are still being evaluated: each
- * stretch is sent as soon as every window it holds has been decided (so the sources wanted in
- * it are known), and read while this thread goes on evaluating. The worker scans the stretches
- * in the order sent; `finish` gives their results in that order.
- */
-export class DetailsReader {
-  private worker: Worker | undefined;
-  private readonly wanted = new Map<number, Set<string>>();
-  private readonly results: ChunkResult[] = [];
-  private sent = 0;
-  private received = 0;
-  private failure: Error | undefined;
-  private settle: (() => void) | undefined;
-
-  constructor(
-    private readonly settings: ScanSettings,
-    private readonly script: string,
-  ) {}
-
-  /** Sources of `window` whose destinations are wanted (before any stretch holding it is sent). */
-  want(window: number, sources: readonly string[]): void {
-    let set = this.wanted.get(window);
-    if (!set) this.wanted.set(window, (set = new Set()));
-    for (const srcIp of sources) set.add(srcIp);
-    this.worker?.postMessage({ type: 'want', window, sources: [...sources] } satisfies ToWorker);
-  }
-
-  /** Every (window, sources) wanted so far. */
-  wantedSoFar(): Map<number, Set<string>> {
-    return this.wanted;
-  }
-
-  /** Reads `chunk` for the wanted pairs (the worker starts with the first one). */
-  read(chunk: ScanChunk): void {
-    const worker = this.worker ?? this.start();
-    worker.postMessage({ type: 'chunk', index: this.sent, chunk } satisfies ToWorker);
-    this.sent += 1;
-  }
-
-  /** The results of every chunk read, in the order they were sent. */
-  async finish(): Promise<ChunkResult[]> {
-    const worker = this.worker;
-    if (worker === undefined) return [];
-    worker.ref();
-    if (this.received < this.sent && this.failure === undefined)
-      await new Promise<void>((resolve) => (this.settle = resolve));
-    worker.postMessage({ type: 'done' } satisfies ToWorker);
-    if (this.failure) {
-      void worker.terminate();
-      throw this.failure;
-    }
-    return this.results;
-  }
-
-  private start(): Worker {
-    const data: WorkerData = {
-      kind: 'egress-spike-scan',
-      settings: { ...this.settings, mode: 'details', wanted: this.wanted, detailsBudget: undefined },
-    };
-    const worker = new Worker(this.script, { workerData: data });
-    // Until finish() waits for it, the worker must not keep the process alive (if the
-    // evaluation failed, nothing would ever tell it to stop).
-    worker.unref();
-    this.worker = worker;
-    const fail = (error: Error): void => {
-      this.failure ??= error;
-      this.settle?.();
-    };
-    worker.on('message', (message: FromWorker) => {
-      if (message.type === 'result') {
-        this.results[message.index] = message.result;
-        this.received += 1;
-        if (this.received === this.sent) this.settle?.();
-      } else if (message.type === 'error') {
-        fail(
-          message.path === undefined
-            ? new Error(message.message)
-            : new InputFileError(message.message, message.path),
-        );
-      }
-    });
-    worker.on('error', (error) => fail(error));
-    worker.on('exit', (code) => {
-      if (this.received < this.sent) fail(new Error(`details worker exited with code ${code}`));
-    });
-    return worker;
-  }
+  });
 }

@@ -27,7 +27,7 @@ import {
   type ScanStats,
 } from './flow-line-scanner';
 import { MemoryBaselineStore } from './memory-store';
-import { DetailsReader, scanChunks, type ScanSettings } from './parallel-scan';
+import { scanChunks, type ScanSettings } from './parallel-scan';
 
 const DAY_MS = 86_400_000;
 /** Top destinations kept per alert (the total is reported beside them). */
@@ -174,19 +174,6 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const sources = new Set<string>();
   for (const perSource of counts.values()) for (const srcIp of perSource.keys()) sources.add(srcIp);
 
-  // With threads to spare, the details pass runs beside the evaluation (see DetailsFeed).
-  const feed =
-    workers > 1 && options.workerScript !== undefined
-      ? new DetailsFeed(
-          chunks,
-          scanned,
-          planDetails(chunks, scanned, options.detailsBudget ?? DETAILS_BUDGET),
-          new DetailsReader(settings, options.workerScript),
-          settings,
-          { workers, workerScript: options.workerScript, parallelBytes },
-        )
-      : undefined;
-
   // 2. evaluate every window in order
   const alerts: Alert[] = [];
   const bands = options.collectSeries ? new Map<string, Map<number, [number, number]>>() : undefined;
@@ -235,11 +222,6 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
       spikes += result.stats.spikes;
       suppressed += result.stats.suppressedByCooldown;
       alerts.push(...result.alerts);
-      if (feed) {
-        const wantedHere = new Set<string>();
-        for (const alert of result.alerts) for (const srcIp of alertSources(alert)) wantedHere.add(srcIp);
-        feed.decided(w, wantedHere);
-      }
       if (bands) {
         for (const d of result.decisions) {
           if (d.compared === null) continue;
@@ -253,8 +235,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
 
   const evaluatedAt = performance.now();
   // 3. details pass, for the alerted (window, source) pairs only
-  if (feed) fillDetails(alerts, await feed.finish());
-  else if (alerts.length > 0)
+  if (alerts.length > 0)
     await attachDetails(
       alerts,
       chunks,
@@ -400,7 +381,17 @@ async function attachDetails(
     if (!set) wanted.set(window, (set = new Set()));
     for (const srcIp of alertSources(alert)) set.add(srcIp);
   }
-  const { reread, pairs } = planDetails(chunks, scanned, budget);
+  // The count pass's tallies of the chunks where they are complete (within the budget);
+  // the stretches of the other chunks that hold an alerted window are read again.
+  let reread = chunks.map((_, i) => i).filter((i) => scanned[i]?.detailsComplete !== true);
+  let pairs = mergeDetails(
+    scanned.filter((result) => result.detailsComplete),
+    budget,
+  );
+  if (pairs === undefined) {
+    pairs = new Map();
+    reread = chunks.map((_, i) => i);
+  }
   const needed = stretchesHolding(
     [...wanted.keys()],
     reread.map((i) => chunks[i] as ScanChunk),
@@ -416,198 +407,6 @@ async function attachDetails(
     );
     mergeDetails(results, Infinity, pairs);
   }
-  fillDetails(alerts, pairs);
-}
-
-interface DetailsPlan {
-  /** Chunks whose stretches holding an alerted window are read again. */
-  reread: number[];
-  /** The count pass's tallies, where they can be used. */
-  pairs: Map<string, PairDetails>;
-}
-
-/**
- * The count pass's tallies of the chunks where they are complete (within the budget); the
- * stretches of the other chunks that hold an alerted window are read again.
- */
-function planDetails(
-  chunks: readonly ScanChunk[],
-  scanned: readonly ChunkResult[],
-  budget: number,
-): DetailsPlan {
-  const pairs = mergeDetails(
-    scanned.filter((result) => result.detailsComplete),
-    budget,
-  );
-  if (pairs === undefined) return { reread: chunks.map((_, i) => i), pairs: new Map() };
-  return { reread: chunks.map((_, i) => i).filter((i) => scanned[i]?.detailsComplete !== true), pairs };
-}
-
-/** A stretch the details pass may read: a gzip chunk whole, or one recorded segment of a plain file. */
-interface DetailsUnit {
-  chunk: ScanChunk;
-  minWindow: number;
-  maxWindow: number;
-}
-
-/**
- * The details pass fed window by window while the evaluation runs: a stretch is handed to the
- * reader (a worker thread) once every window it holds has been decided and one of them alerted,
- * so each stretch is read at most once, knowing all the sources wanted in it: the same stretches,
- * and the same tallies, as stretchesHolding after the evaluation. Results are merged in input
- * order, as there.
- */
-export class DetailsFeed {
-  /** By the last window they hold, for `decided`; `order` is the input order. */
-  private readonly units: (DetailsUnit & { order: number })[] = [];
-  private next = 0;
-  /** Alerted windows so far, ascending (windows are decided in order). */
-  private readonly alerted: number[] = [];
-  private readonly sent: number[] = [];
-  private sentBytes = 0;
-  /** Past the worker's share: read at the end with every thread, as the one-pass details pass would. */
-  private readonly later: (DetailsUnit & { order: number })[] = [];
-
-  constructor(
-    chunks: readonly ScanChunk[],
-    scanned: readonly ChunkResult[],
-    private readonly plan: DetailsPlan,
-    private readonly reader: DetailsReader,
-    private readonly settings: ScanSettings,
-    private readonly threads: { workers: number; workerScript: string; parallelBytes: number },
-  ) {
-    for (const unit of detailsUnits(plan.reread, chunks, scanned)) {
-      // A stretch without a single dated row holds no window (stretchesHolding skips it too).
-      if (Number.isFinite(unit.minWindow) && Number.isFinite(unit.maxWindow))
-        this.units.push({ ...unit, order: this.units.length });
-    }
-    this.units.sort((a, b) => a.maxWindow - b.maxWindow || a.order - b.order);
-  }
-
-  /** `window` is decided, with these sources alerted in it: send what can be read now. */
-  decided(window: number, alertedSources: ReadonlySet<string>): void {
-    if (alertedSources.size > 0) {
-      this.alerted.push(window);
-      this.reader.want(window, [...alertedSources]);
-    }
-    while (this.next < this.units.length && (this.units[this.next] as DetailsUnit).maxWindow <= window) {
-      const unit = this.units[this.next] as DetailsUnit & { order: number };
-      this.next += 1;
-      if (!this.holdsAlerted(unit)) continue;
-      // The worker reads its share while the windows are evaluated; many alerts (a noisy preset)
-      // can want most of the input, which the end's re-read spreads over all threads instead.
-      if (window !== Infinity && this.sentBytes < this.threads.parallelBytes) {
-        this.sent.push(unit.order);
-        this.sentBytes += unit.chunk.gzip ? this.threads.parallelBytes : unit.chunk.to - unit.chunk.from;
-        this.reader.read(unit.chunk);
-      } else {
-        this.later.push(unit);
-      }
-    }
-  }
-
-  /** The tallies of every alerted pair: the count pass's and the stretches read. */
-  async finish(): Promise<Map<string, PairDetails>> {
-    this.decided(Infinity, new Set());
-    const [results, laterResults] = await Promise.all([this.reader.finish(), this.readLater()]);
-    // Input order, as the one-pass merge after the evaluation would have them.
-    const inOrder = this.sent.map((order, i) => ({ order, result: results[i] as ChunkResult }));
-    inOrder.push(...laterResults);
-    inOrder.sort((a, b) => a.order - b.order);
-    mergeDetails(
-      inOrder.map((r) => r.result),
-      Infinity,
-      this.plan.pairs,
-    );
-    return this.plan.pairs;
-  }
-
-  /** The stretches left for the end (adjacent ones joined), read with every thread. */
-  private async readLater(): Promise<{ order: number; result: ChunkResult }[]> {
-    if (this.later.length === 0) return [];
-    this.later.sort((a, b) => a.order - b.order);
-    const stretches: { order: number; chunk: ScanChunk }[] = [];
-    let open: { order: number; chunk: ScanChunk } | undefined;
-    let previous = -2;
-    for (const unit of this.later) {
-      const { chunk } = unit;
-      if (
-        open &&
-        !chunk.gzip &&
-        unit.order === previous + 1 &&
-        open.chunk.path === chunk.path &&
-        open.chunk.to === chunk.from
-      ) {
-        open.chunk.to = chunk.to;
-      } else {
-        open = { order: unit.order, chunk: { ...chunk } };
-        stretches.push(open);
-      }
-      previous = unit.order;
-    }
-    const bytes = stretches.reduce(
-      (sum, s) => sum + (s.chunk.gzip ? Infinity : s.chunk.to - s.chunk.from),
-      0,
-    );
-    const results = await scanChunks(
-      stretches.map((s) => s.chunk),
-      { ...this.settings, mode: 'details', wanted: this.reader.wantedSoFar(), detailsBudget: undefined },
-      {
-        workers: bytes >= this.threads.parallelBytes ? this.threads.workers : 1,
-        workerScript: this.threads.workerScript,
-      },
-    );
-    return stretches.map((s, i) => ({ order: s.order, result: results[i] as ChunkResult }));
-  }
-
-  private holdsAlerted(unit: DetailsUnit): boolean {
-    // `alerted` is ascending: the first alerted window at or after the unit's start decides.
-    const alerted = this.alerted;
-    let lo = 0;
-    let hi = alerted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((alerted[mid] as number) < unit.minWindow) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < alerted.length && (alerted[lo] as number) <= unit.maxWindow;
-  }
-}
-
-/** The stretches of the given chunks, in input order: gzip chunks whole, plain ones by segment. */
-function detailsUnits(
-  indices: readonly number[],
-  chunks: readonly ScanChunk[],
-  scanned: readonly ChunkResult[],
-): DetailsUnit[] {
-  const units: DetailsUnit[] = [];
-  for (const i of indices) {
-    const chunk = chunks[i];
-    const result = scanned[i];
-    if (chunk === undefined || result === undefined) continue;
-    if (chunk.gzip) {
-      units.push({ chunk, minWindow: result.minWindow, maxWindow: result.maxWindow });
-      continue;
-    }
-    for (const segment of result.segments) {
-      units.push({
-        chunk: {
-          path: chunk.path,
-          gzip: false,
-          from: segment.from,
-          to: segment.to,
-          ...(segment.fields ? { fields: segment.fields } : {}),
-        },
-        minWindow: segment.minWindow,
-        maxWindow: segment.maxWindow,
-      });
-    }
-  }
-  return units;
-}
-
-/** Attaches the destinations, their count and the interfaces to each alert. */
-function fillDetails(alerts: readonly Alert[], pairs: ReadonlyMap<string, PairDetails>): void {
   for (const alert of alerts) {
     const window = Date.parse(alert.windowStart);
     const destinations = new Map<string, number>();
