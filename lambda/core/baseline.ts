@@ -51,6 +51,38 @@ export function updateMoments(
 }
 
 /**
+ * The baseline after folding `x` for the window starting at `windowStart`: the moments of
+ * updateMoments, the bookkeeping of `before` (alert state kept). The same as
+ * `{ ...before, ...updateMoments(before, x, config), lastWindow, clockAtLastFold }`, written out
+ * because the replay runs it for every source of every window, where spreads and the
+ * intermediate object cost more than the arithmetic.
+ */
+export function foldedBaseline(
+  before: Baseline,
+  x: number,
+  windowStart: number,
+  clockAfter: number,
+  config: FoldConfig,
+): Baseline {
+  const { mean, variance, dataPoints } = before;
+  const weight =
+    config.preset === 'splunk-escu'
+      ? 1 / config.baselineWindow
+      : 1 / Math.min(dataPoints + 1, config.baselineWindow);
+  const nextMean = mean + (x - mean) * weight;
+  const next: Baseline = {
+    mean: nextMean,
+    variance: Math.max(0, (1 - weight) * variance + weight * (x - nextMean) * (x - mean)),
+    dataPoints: dataPoints + 1,
+    lastWindow: windowStart,
+    clockAtLastFold: clockAfter,
+  };
+  if (before.lastAlertWindow !== undefined) next.lastAlertWindow = before.lastAlertWindow;
+  if (before.lastAlertCount !== undefined) next.lastAlertCount = before.lastAlertCount;
+  return next;
+}
+
+/**
  * Folds `count` zero windows (recommended preset only: ESCU ignores zero windows). Equivalent to
  * folding 0 that many times, in closed form, so a source silent for months costs O(1):
  * - while n + 1 <= N the update is exact pooling: k zeros added to n points with mean m and

@@ -3,7 +3,14 @@
  * new-source bursts become alerts, cooldowns and mass-spike grouping keep the channel readable,
  * and the updated baselines are returned for the caller to commit. Pure: no clock, no I/O.
  */
-import { newBaseline, spreadOf, updateMoments, withMissedZeros, type Baseline } from './baseline';
+import {
+  foldedBaseline,
+  newBaseline,
+  spreadOf,
+  updateMoments,
+  withMissedZeros,
+  type Baseline,
+} from './baseline';
 import { windowMs, windowsPerDay, type DetectorConfig, type PresetName } from './config';
 import { estimationAdjustedTail, pointProbability, upperTailProbability } from './tail-probability';
 import { isoTime } from './windows';
@@ -152,7 +159,8 @@ interface Candidate {
   variance: number;
   dataPoints: number;
   zScore: number;
-  tailProbability?: number;
+  /** Set below where the tail is computed (a field from the start: one object shape for all). */
+  tailProbability: number | undefined;
   mature: boolean;
   /** Recommended preset: mature and above its mean, so the tail decides. */
   tailDecides: boolean;
@@ -171,6 +179,7 @@ export function evaluateWindow(
   const alerts: Alert[] = [];
   const candidates: Candidate[] = [];
   let newSources = 0;
+  let matureSources = 0;
 
   for (const [srcIp, x] of input.counts) {
     if (!(x > 0)) continue;
@@ -208,6 +217,7 @@ export function evaluateWindow(
     const mature = escu
       ? compared.dataPoints > config.minDataPoints
       : before.dataPoints >= config.minDataPoints;
+    if (mature) matureSources += 1;
     candidates.push({
       srcIp,
       x,
@@ -217,6 +227,7 @@ export function evaluateWindow(
       variance: compared.variance,
       dataPoints: compared.dataPoints,
       zScore,
+      tailProbability: undefined,
       mature,
       // Only a mature source above its mean can spike: a count at or below the mean is never
       // unusual, whatever a heavy-tailed model says, and skipping the tail keeps replay fast.
@@ -224,7 +235,6 @@ export function evaluateWindow(
     });
   }
 
-  const matureSources = candidates.filter((c) => c.mature).length;
   // The fleet-wide false-alert budget, spread over the windows of a day and the sources that could fire.
   const threshold = escu
     ? null
@@ -278,14 +288,16 @@ export function evaluateWindow(
     } else {
       outcome = 'normal';
     }
-    decisions.push({
+    const decision: SourceDecision = {
       srcIp: c.srcIp,
       blockedCount: c.x,
       outcome,
       compared: summary(c),
       zScore: finiteOrNull(c.zScore),
-      ...(c.tailProbability === undefined ? {} : { tailProbability: c.tailProbability }),
-    });
+    };
+    // Assigned rather than spread in: this runs for every source of every window.
+    if (c.tailProbability !== undefined) decision.tailProbability = c.tailProbability;
+    decisions.push(decision);
     updated.set(c.srcIp, nextBaseline(c, isSpike, input, clockAfter, config));
   }
 
@@ -349,8 +361,7 @@ function nextBaseline(
           c.x,
           c.before.mean + config.deviationThreshold * spreadOf(c.before.mean, c.before.variance, config),
         );
-  const moments = updateMoments(c.before, fed, config);
-  return { ...c.before, ...moments, lastWindow: input.windowStart, clockAtLastFold: clockAfter };
+  return foldedBaseline(c.before, fed, input.windowStart, clockAfter, config);
 }
 
 function summary(c: Candidate): BaselineSummary {

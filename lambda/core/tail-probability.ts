@@ -33,11 +33,29 @@ export function upperTailProbability(x: number, mean: number, variance: number, 
 export function pointProbability(x: number, mean: number, variance: number, meanFloor: number): number {
   const m = Math.max(mean, meanFloor);
   const k = Math.max(0, Math.ceil(x));
-  if (!(variance > m)) return clamp(Math.exp(k * Math.log(m) - m - gammaln(k + 1)));
+  if (!(variance > m)) return clamp(Math.exp(k * Math.log(m) - m - logFactorial(k)));
   // Negative binomial (size r, success probability p, as above): C(k + r - 1, k) p^r (1 - p)^k.
   const p = m / variance;
   const r = (m * m) / (variance - m);
-  return clamp(Math.exp(gammaln(k + r) - gammaln(r) - gammaln(k + 1) + r * Math.log(p) + k * Math.log1p(-p)));
+  return clamp(
+    Math.exp(gammaln(k + r) - gammaln(r) - logFactorial(k) + r * Math.log(p) + k * Math.log1p(-p)),
+  );
+}
+
+/** log(k!) for the small counts most windows have, kept once computed (NaN: not yet). */
+const LOG_FACTORIALS = new Float64Array(4096).fill(Number.NaN);
+
+/**
+ * gammaln(k + 1) for a whole k >= 0: the replay asks for the same few hundred counts tens of
+ * thousands of times, so they are remembered (the same values: gammaln is deterministic).
+ */
+export function logFactorial(k: number): number {
+  if (k < LOG_FACTORIALS.length) {
+    const known = LOG_FACTORIALS[k] as number;
+    if (!Number.isNaN(known)) return known;
+    return (LOG_FACTORIALS[k] = gammaln(k + 1));
+  }
+  return gammaln(k + 1);
 }
 
 /**

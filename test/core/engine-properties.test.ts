@@ -1,9 +1,17 @@
 /** Properties of the engine that must hold for any data (fast-check). */
 import fc from 'fast-check';
-import { foldZeros, spreadOf, updateMoments, type Baseline } from '../../lambda/core/baseline';
+import gammaln from '@stdlib/math-base-special-gammaln';
+import {
+  foldedBaseline,
+  foldZeros,
+  spreadOf,
+  updateMoments,
+  type Baseline,
+} from '../../lambda/core/baseline';
 import { bootstrapBaselines, type HistoryWindow } from '../../lambda/core/bootstrap';
 import type { DetectorConfig } from '../../lambda/core/config';
 import { evaluateWindow } from '../../lambda/core/detect';
+import { logFactorial } from '../../lambda/core/tail-probability';
 import { HOUR, T0, escuConfig, recommendedConfig, storedBaseline } from './engine-fixtures';
 
 const SOURCES = ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5'];
@@ -143,6 +151,43 @@ describe('engine properties', () => {
       ),
       { numRuns: 100 },
     );
+  });
+
+  it('foldedBaseline equals the spread of the baseline, its updated moments and the bookkeeping', () => {
+    fc.assert(
+      fc.property(
+        baselineArb,
+        fc.option(
+          fc.record({ lastAlertWindow: fc.integer({ min: 0, max: 1e6 }), lastAlertCount: fc.nat() }),
+          {
+            nil: undefined,
+          },
+        ),
+        fc.double({ min: 0, max: 1e6, noNaN: true }),
+        configArb,
+        fc.integer({ min: 0, max: 1000 }),
+        (stored, alert, x, config, clock) => {
+          const before: Baseline = { ...stored, ...alert };
+          const expected = {
+            ...before,
+            ...updateMoments(before, x, config),
+            lastWindow: T0,
+            clockAtLastFold: clock,
+          };
+          const folded = foldedBaseline(before, x, T0, clock, config);
+          // Same fields, values bit for bit (key order may differ; every store writes fields by name).
+          expect(folded).toStrictEqual(expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('logFactorial remembers exactly what gammaln(k + 1) gives, inside and past its table', () => {
+    for (const k of [0, 1, 2, 17, 4095, 4096, 10_000, 1e6]) {
+      expect(Object.is(logFactorial(k), gammaln(k + 1))).toBe(true);
+      expect(Object.is(logFactorial(k), gammaln(k + 1))).toBe(true); // the remembered value
+    }
   });
 
   // A flat series folds to exactly mean = level, variance = 0, n = length (checked first, cheaply
