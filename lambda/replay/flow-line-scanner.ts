@@ -28,7 +28,6 @@ import {
   RECORD_SLOTS,
   RECORDS,
   STOPPED_LINE_END,
-  COUNTS,
   NOT_LOOKED_UP,
   PAUSED,
   REJECTED,
@@ -240,6 +239,8 @@ export class FlowLineScanner {
   private readonly useKernel: boolean;
   /** Made when first needed: 4 MB of memory that scanners of other formats never use. */
   private kernel: LineKernel | undefined;
+  /** Where the first nine fields of a counted row start (countedRow). */
+  private readonly rowStarts = new Int32Array(9);
   /** The address texts of the kernel's address table, by slot. */
   private readonly kernelTexts: string[] = [];
 
@@ -502,7 +503,7 @@ export class FlowLineScanner {
         kernel.uint32[EARLIEST_ACCEPTED] = 0xffffffff;
         kernel.uint32[LATEST_ACCEPTED] = 0;
         int32[REJECTED] = 0;
-        const stoppedAt = kernel.scan(p, memoryTo, this.resolveInKernel() ? 1 : 0);
+        const stoppedAt = kernel.scan(p, memoryTo, 1);
         const rejected = int32[REJECTED] as number;
         if (rejected > 0) {
           // REJECT rows read whole in the kernel: valid, counting or not (those that count are
@@ -540,7 +541,7 @@ export class FlowLineScanner {
   private kernelRecords(kernel: LineKernel, records: number, memoryTo: number, memoryBase: number): void {
     const { bytes, words, int32, uint32 } = kernel;
     const stats = this.stats;
-    const resolved = this.resolveInKernel();
+    const texts = this.kernelTexts;
     let r = kernel.recordsIndex;
     for (let k = 0; k < records; k += 1, r += RECORD_SLOTS) {
       const lineStart = int32[r] as number;
@@ -548,59 +549,84 @@ export class FlowLineScanner {
       const ms = (uint32[r + 5] as number) * 1000;
       let window = this.lastWindowStart;
       if (!(ms >= window && ms < window + this.windowMs)) window = this.windowOf(ms);
-      if (lineStart === COUNTS) {
-        // Read whole in the kernel (its stats and window come with the header): it counts.
-        stats.recordsCounted += 1;
-        this.countRecord(window, this.kernelTexts[int32[r + 6] as number] as string);
-        // Plain input is re-read for details, not tallied (tallyingCounted's answer here).
-        this.detailsComplete = false;
+      const srcCode = int32[r + 6] as number;
+      let dstCode = int32[r + 7] as number;
+      if (srcCode >= 0 && dstCode >= 0) {
+        // Read whole in the kernel (its stats and window come with the header): a row that counts.
+        this.countedRow(
+          bytes,
+          words,
+          lineStart,
+          lineEnd,
+          window,
+          texts[srcCode] as string,
+          texts[dstCode] as string,
+        );
         continue;
       }
-      if (resolved) {
-        // An address the table lacks (filled here, for the lines after it) or longer than it takes.
-        const srcFrom = int32[r + 2] as number;
-        const srcTo = int32[r + 3] as number;
-        const dstTo = int32[r + 4] as number;
-        const srcSlot = this.kernelSlot(kernel, int32[r + 6] as number, srcFrom, srcTo);
-        const srcText =
-          srcSlot >= 0 ? (this.kernelTexts[srcSlot] as string) : this.addresses.intern(bytes, srcFrom, srcTo);
-        const srcRoles =
-          srcSlot >= 0 ? (bytes[kernel.addressRoles + srcSlot] as number) : this.filter.roles(srcText);
-        // After the source's roles are read: the destination may take the same slot, and when the
-        // source was just put in the slot the destination was found in, it must go back there.
-        const srcCode = int32[r + 6] as number;
-        let dstCode = int32[r + 7] as number;
-        if (dstCode >= 0 && srcCode < NOT_LOOKED_UP && slotOfMissing(srcCode) === dstCode)
-          dstCode = -2 - dstCode;
-        const dstSlot = this.kernelSlot(kernel, dstCode, srcTo + 1, dstTo);
-        const dstRoles =
-          dstSlot >= 0
-            ? (bytes[kernel.addressRoles + dstSlot] as number)
-            : this.filter.roles(this.addresses.intern(bytes, srcTo + 1, dstTo));
-        if ((srcRoles & dstRoles & ADDRESS_VALID) !== 0) {
-          stats.linesRead += 1;
-          stats.okRecords += 1;
-          stats.rejectRecords += 1;
-          this.seeWindow(window);
-          if ((srcRoles & ADDRESS_COUNTS_AS_SOURCE) === 0 || (dstRoles & ADDRESS_COUNTS_AS_DESTINATION) === 0)
-            continue;
-          stats.recordsCounted += 1;
-          this.countRecord(window, srcText);
-          this.detailsComplete = false;
-          continue;
-        }
-      } else {
-        const e = bytes[lineEnd - 1] === CR ? lineEnd - 1 : lineEnd;
-        if (this.rejectV2(bytes, words, lineStart, e - 32, window)) continue;
+      // An address the table lacks (filled here, for the lines after it) or longer than it takes.
+      const srcFrom = int32[r + 2] as number;
+      const srcTo = int32[r + 3] as number;
+      const dstTo = int32[r + 4] as number;
+      const srcSlot = this.kernelSlot(kernel, srcCode, srcFrom, srcTo);
+      const srcText =
+        srcSlot >= 0 ? (texts[srcSlot] as string) : this.addresses.intern(bytes, srcFrom, srcTo);
+      const srcRoles =
+        srcSlot >= 0 ? (bytes[kernel.addressRoles + srcSlot] as number) : this.filter.roles(srcText);
+      // After the source's text and roles are read: the destination may take the same slot, and
+      // when the source was just put in the slot the destination was found in, it must go back.
+      if (dstCode >= 0 && srcCode < NOT_LOOKED_UP && slotOfMissing(srcCode) === dstCode)
+        dstCode = -2 - dstCode;
+      const dstSlot = this.kernelSlot(kernel, dstCode, srcTo + 1, dstTo);
+      const dstText =
+        dstSlot >= 0 ? (texts[dstSlot] as string) : this.addresses.intern(bytes, srcTo + 1, dstTo);
+      const dstRoles =
+        dstSlot >= 0 ? (bytes[kernel.addressRoles + dstSlot] as number) : this.filter.roles(dstText);
+      if ((srcRoles & dstRoles & ADDRESS_VALID) !== 0) {
+        stats.linesRead += 1;
+        stats.okRecords += 1;
+        stats.rejectRecords += 1;
+        this.seeWindow(window);
+        if ((srcRoles & ADDRESS_COUNTS_AS_SOURCE) !== 0 && (dstRoles & ADDRESS_COUNTS_AS_DESTINATION) !== 0)
+          this.countedRow(bytes, words, lineStart, lineEnd, window, srcText, dstText);
+        continue;
       }
-      // The general path, as scanLines would take after rejectV2 gave up.
+      // An address that is not valid: the general path says what the line is.
       this.scanLines(bytes, lineStart, lineEnd < memoryTo ? lineEnd + 1 : memoryTo, memoryBase, words);
     }
   }
 
-  /** Count mode on plain input: REJECT rows need no more than their counts (see tallyingCounted). */
-  private resolveInKernel(): boolean {
-    return this.mode === 'count' && this.rereadable;
+  /**
+   * A v2 row that counts, its addresses known: counted, and its destination tallied when this
+   * pass tallies (as rejectV2 ends): interface-id, dstport and protocol are its 3rd, 7th and 8th
+   * fields, found only then.
+   */
+  private countedRow(
+    buf: Buffer,
+    words: DataView,
+    lineStart: number,
+    lineEnd: number,
+    window: number,
+    src: string,
+    dst: string,
+  ): void {
+    this.stats.recordsCounted += 1;
+    if (this.mode === 'count') {
+      this.countRecord(window, src);
+      if (!this.tallyingCounted()) return;
+    } else if (this.wanted?.get(window)?.has(src) !== true) {
+      return;
+    }
+    // Field k runs from starts[k] to the space before starts[k + 1].
+    const starts = this.rowStarts;
+    let i = lineStart;
+    for (let field = 0; field <= 8; field += 1) {
+      starts[field] = i;
+      if (field < 8) i = nextSpace(buf, words, i, lineEnd) + 1;
+    }
+    const fieldText = (field: number): string =>
+      latin1(buf, starts[field] as number, (starts[field + 1] as number) - 1);
+    this.tally(window, src, dst, fieldText(6), fieldText(7), fieldText(2));
   }
 
   /**

@@ -35,11 +35,10 @@ export const DONE = -1;
 /** STOPPED_LINE_END when the kernel paused after a record with an address its table lacks. */
 export const PAUSED = -2;
 /**
- * i32 slots per record: line start (COUNTS: a row that counts, both addresses in the table),
- * line end, source start, source end, destination end, start time, source slot, destination slot.
+ * i32 slots per record: line start, line end, source start, source end, destination end, start
+ * time, source slot, destination slot. Both slots found (>= 0): a row read whole that counts.
  */
 export const RECORD_SLOTS = 8;
-export const COUNTS = -1;
 /** Address table slots. */
 export const ADDRESS_SLOTS = 65_536;
 /** A record's address slot: NOT_LOOKED_UP, a slot the table holds it in, or missing(slot). */

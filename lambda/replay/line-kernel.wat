@@ -20,9 +20,10 @@
 ;; Memory: the header (six i32 at 0, 4, 8, 12, 16, 20: ACCEPT rows read, earliest and latest
 ;; start of the rows read (unsigned), records written by the last call, the stopped line's end or
 ;; -1 (done) or -2 (paused after a record, see `resolve`), REJECT rows read whole); the input
-;; region (with 64 bytes of slack after it, for 16-byte loads past the last line); the record region (eight i32 per record: line start (-1: a row that counts,
-;; its addresses found in the table), line end, source start and end, destination end, start,
-;; source and destination slots (see $lookup; -1: not looked up)); the address table.
+;; region (with 64 bytes of slack after it, for 16-byte loads past the last line); the record
+;; region (eight i32 per record: line start and end, source start and end, destination end, start,
+;; source and destination slots (see $lookup; -1: not looked up; both found: a row read whole
+;; that counts)); the address table.
 (module
   (memory (export "memory") 96)
   (global (export "inputStart") i32 (i32.const 64))
@@ -247,7 +248,8 @@
                   (br_if $line
                     (i32.eqz (i32.and (i32.and (local.get $srcRoles) (i32.const 2))
                                       (i32.shr_u (i32.and (local.get $dstRoles) (i32.const 4)) (i32.const 1)))))
-                  (local.set $lineStart (i32.const -1))))))
+                  ;; it counts: a record with both slots found
+                  ))))
           (i32.store (local.get $out) (local.get $lineStart))
           (i32.store offset=4 (local.get $out) (local.get $lineEnd))
           (i32.store offset=8 (local.get $out) (local.get $srcFrom))
