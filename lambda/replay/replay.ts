@@ -53,7 +53,10 @@ export interface ReplayOptions {
   workers?: number;
   /** Built worker entry; without it scanning stays in this thread. */
   workerScript?: string;
-  /** Input size from which workers pay for their start-up; plain files above it are split into ranges. @default 32 MB */
+  /**
+   * Scan work (plain bytes, gzip bytes counted as GZIP_EXPANSION times their size) from which
+   * workers pay for their start-up; plain files above it are split into ranges. @default 256 MB
+   */
   parallelBytes?: number;
   /** Destination entries the count pass may tally from gzip input for alert details; past it a details pass reads the gzip files holding alerted windows again. @default DETAILS_BUDGET */
   detailsBudget?: number;
@@ -116,6 +119,16 @@ export interface ReplayResult {
   series?: ReplaySeries;
 }
 
+/**
+ * A worker thread takes some 0.15-0.2 s to start (a V8 isolate, the scan bundle, the WebAssembly
+ * kernel, code warming up) and one thread scans about 0.5 GB of plain text a second: measured on
+ * a 2-core machine, one thread was as fast as two up to a few hundred MB (231 MB: 0.88-0.92 s
+ * against 0.99-1.07 s; 462 MB: 1.42-1.54 s against 1.30-1.53 s).
+ */
+const DEFAULT_PARALLEL_BYTES = 256 * 1024 * 1024;
+/** Flow log text compresses five- to tenfold (the bundled sample 5.6x): a gzip byte is that much scanning. */
+const GZIP_EXPANSION = 6;
+
 export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const started = performance.now();
   const config = options.config;
@@ -123,8 +136,9 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const store = options.store ?? new MemoryBaselineStore();
   const files = await expandInputs(options.inputs);
   const bytes = files.reduce((sum, f) => sum + f.size, 0);
-  const parallelBytes = options.parallelBytes ?? 32 * 1024 * 1024;
-  const workers = options.workers ?? (bytes >= parallelBytes ? Math.min(8, availableParallelism()) : 1);
+  const work = files.reduce((sum, f) => sum + f.size * (f.gzip ? GZIP_EXPANSION : 1), 0);
+  const parallelBytes = options.parallelBytes ?? DEFAULT_PARALLEL_BYTES;
+  const workers = options.workers ?? (work >= parallelBytes ? Math.min(8, availableParallelism()) : 1);
   // With workers asked for explicitly, even modest files are split so that they share the work.
   const splitBytes = options.workers === undefined ? parallelBytes : Math.min(parallelBytes, 256 * 1024);
   const chunks = await planChunks(files, workers, splitBytes);
