@@ -1,10 +1,13 @@
 /**
  * The hot loop of the replay: flow log lines, as bytes, to blocked-egress counts per window and
  * source. It works on Buffers and touches as few bytes as it can (a JS byte loop is the cost):
- * v2 rows ending `ACCEPT OK` or `REJECT OK` take fast paths (word-wise reads, addresses found in
- * a cache by their bytes); other rows that cannot count (ACCEPT, NODATA, SKIPDATA) are read from
- * their last fields only; everything else is split with a byte loop (no regex) and checked field
- * by field. Strings are made only for addresses (once each) and the destinations tallied.
+ * v2 rows ending `ACCEPT OK` or `REJECT OK` go through the WebAssembly kernel (line-kernel.wat:
+ * ACCEPT rows and REJECT rows whose addresses its table holds are read whole there, and only
+ * rows that count come back) or, with the kernel off, take the same fast paths in JavaScript
+ * (word-wise reads, addresses found in a cache by their bytes); other rows that cannot count
+ * (ACCEPT, NODATA, SKIPDATA) are read from their last fields only; everything else is split with
+ * a byte loop (no regex) and checked field by field. Strings are made only for addresses (once
+ * each) and the destinations tallied.
  */
 import {
   ADDRESS_COUNTS_AS_DESTINATION,
@@ -188,7 +191,7 @@ export interface ChunkResult {
   /** False when the budget ran out: some pairs' tallies miss records. */
   detailsComplete: boolean;
   /**
-   * The windows found in each stretch of the input (one per read, about 1 MB), so the details
+   * The windows found in each stretch of the input (about 256 KB each), so the details
    * pass re-reads only the stretches that hold an alerted window. Offsets are in the
    * decompressed stream; only plain files can be re-read by range.
    */
