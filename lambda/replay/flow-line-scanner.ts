@@ -538,12 +538,13 @@ export class FlowLineScanner {
   }
 
   /**
-   * The REJECT rows the kernel handed back: what rejectV2 does after its field walk (the kernel
-   * did the walk). Where rejectV2 would tally or give up, the row goes through it or scanLines.
+   * The REJECT rows the kernel handed back (it did the field walk): rows that count, both
+   * addresses in its table, and rows with an address it lacks (filled in here) or too long for
+   * it. Each ends as rejectV2 ends (rejectRow); a row with an address that is not valid takes
+   * the general path.
    */
   private kernelRecords(kernel: LineKernel, records: number, memoryTo: number, memoryBase: number): void {
     const { bytes, words, int32, uint32 } = kernel;
-    const stats = this.stats;
     const texts = this.kernelTexts;
     let r = kernel.recordsIndex;
     for (let k = 0; k < records; k += 1, r += RECORD_SLOTS) {
@@ -585,15 +586,8 @@ export class FlowLineScanner {
         dstSlot >= 0 ? (texts[dstSlot] as string) : this.addresses.intern(bytes, srcTo + 1, dstTo);
       const dstRoles =
         dstSlot >= 0 ? (bytes[kernel.addressRoles + dstSlot] as number) : this.filter.roles(dstText);
-      if ((srcRoles & dstRoles & ADDRESS_VALID) !== 0) {
-        stats.linesRead += 1;
-        stats.okRecords += 1;
-        stats.rejectRecords += 1;
-        this.seeWindow(window);
-        if ((srcRoles & ADDRESS_COUNTS_AS_SOURCE) !== 0 && (dstRoles & ADDRESS_COUNTS_AS_DESTINATION) !== 0)
-          this.countedRow(bytes, words, lineStart, lineEnd, window, srcText, dstText);
+      if (this.rejectRow(bytes, words, lineStart, lineEnd, window, srcText, srcRoles, dstText, dstRoles))
         continue;
-      }
       // An address that is not valid: the general path says what the line is.
       this.scanLines(bytes, lineStart, lineEnd < memoryTo ? lineEnd + 1 : memoryTo, memoryBase, words);
     }
@@ -601,14 +595,14 @@ export class FlowLineScanner {
 
   /**
    * A v2 row that counts, its addresses known: counted, and its destination tallied when this
-   * pass tallies (as rejectV2 ends): interface-id, dstport and protocol are its 3rd, 7th and 8th
-   * fields, found only then.
+   * pass tallies: interface-id, dstport and protocol are its 3rd, 7th and 8th fields (before
+   * `limit`), found only then.
    */
   private countedRow(
     buf: Buffer,
     words: DataView,
     lineStart: number,
-    lineEnd: number,
+    limit: number,
     window: number,
     src: string,
     dst: string,
@@ -625,7 +619,7 @@ export class FlowLineScanner {
     let i = lineStart;
     for (let field = 0; field <= 8; field += 1) {
       starts[field] = i;
-      if (field < 8) i = nextSpace(buf, words, i, lineEnd) + 1;
+      if (field < 8) i = nextSpace(buf, words, i, limit) + 1;
     }
     const fieldText = (field: number): string =>
       latin1(buf, starts[field] as number, (starts[field + 1] as number) - 1);
@@ -661,15 +655,12 @@ export class FlowLineScanner {
   private rejectV2(buf: Buffer, words: DataView, from: number, startSpace: number, window: number): boolean {
     let i = from;
     // version, account-id, interface-id: non-empty, one space after each
-    let interfaceFrom = 0;
     for (let k = 0; k < 3; k += 1) {
       const fieldFrom = i;
       i = nextSpace(buf, words, i, startSpace);
       if (i === fieldFrom || i >= startSpace) return false;
-      interfaceFrom = fieldFrom;
       i += 1;
     }
-    const interfaceTo = i - 1;
     const srcFrom = i;
     i = nextSpace(buf, words, i, startSpace);
     const srcTo = i;
@@ -681,21 +672,10 @@ export class FlowLineScanner {
     if (dstTo === dstFrom || i >= startSpace) return false;
     i += 1;
     // srcport dstport protocol packets bytes: five non-empty fields, then start
-    let portFrom = 0;
-    let portTo = 0;
-    let protocolFrom = 0;
-    let protocolTo = 0;
     for (let k = 0; k < 5; k += 1) {
       const fieldFrom = i;
       i = nextSpace(buf, words, i, startSpace);
       if (i === fieldFrom || i > startSpace) return false;
-      if (k === 1) {
-        portFrom = fieldFrom;
-        portTo = i;
-      } else if (k === 2) {
-        protocolFrom = fieldFrom;
-        protocolTo = i;
-      }
       i += 1;
     }
     if (i !== startSpace + 1) return false;
@@ -705,32 +685,43 @@ export class FlowLineScanner {
     const srcRoles = cache.roles[src] as number;
     const dst = cache.find(buf, words, dstFrom, dstTo);
     if (dst < 0) return false;
-    const dstRoles = cache.roles[dst] as number;
-    if ((srcRoles & dstRoles & ADDRESS_VALID) === 0) return false;
+    return this.rejectRow(
+      buf,
+      words,
+      from,
+      startSpace,
+      window,
+      cache.texts[src] as string,
+      srcRoles,
+      cache.texts[dst] as string,
+      cache.roles[dst] as number,
+    );
+  }
 
+  /**
+   * A v2 REJECT row (from `lineStart`, its fields before `limit`) whose addresses are known, text
+   * and roles: false when one is not valid (the general path then says what the line is); else
+   * the row is read, and counted and tallied when it counts.
+   */
+  private rejectRow(
+    buf: Buffer,
+    words: DataView,
+    lineStart: number,
+    limit: number,
+    window: number,
+    src: string,
+    srcRoles: number,
+    dst: string,
+    dstRoles: number,
+  ): boolean {
+    if ((srcRoles & dstRoles & ADDRESS_VALID) === 0) return false;
     const stats = this.stats;
     stats.linesRead += 1;
     stats.okRecords += 1;
     stats.rejectRecords += 1;
     this.seeWindow(window);
-    if ((srcRoles & ADDRESS_COUNTS_AS_SOURCE) === 0 || (dstRoles & ADDRESS_COUNTS_AS_DESTINATION) === 0)
-      return true;
-    stats.recordsCounted += 1;
-    const srcText = cache.texts[src] as string;
-    if (this.mode === 'count') {
-      this.countRecord(window, srcText);
-      if (!this.tallyingCounted()) return true;
-    } else if (this.wanted?.get(window)?.has(srcText) !== true) {
-      return true;
-    }
-    this.tally(
-      window,
-      srcText,
-      cache.texts[dst] as string,
-      latin1(buf, portFrom, portTo),
-      latin1(buf, protocolFrom, protocolTo),
-      latin1(buf, interfaceFrom, interfaceTo),
-    );
+    if ((srcRoles & ADDRESS_COUNTS_AS_SOURCE) !== 0 && (dstRoles & ADDRESS_COUNTS_AS_DESTINATION) !== 0)
+      this.countedRow(buf, words, lineStart, limit, window, src, dst);
     return true;
   }
 
