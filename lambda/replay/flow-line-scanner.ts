@@ -25,8 +25,8 @@ import { alignToWindow } from '../core/windows';
 import {
   ACCEPTED,
   DONE,
-  EARLIEST_ACCEPTED,
-  LATEST_ACCEPTED,
+  EARLIEST_START,
+  LATEST_START,
   newLineKernel,
   RECORD_SLOTS,
   RECORDS,
@@ -503,8 +503,8 @@ export class FlowLineScanner {
         }
         const int32 = kernel.int32;
         int32[ACCEPTED] = 0;
-        kernel.uint32[EARLIEST_ACCEPTED] = 0xffffffff;
-        kernel.uint32[LATEST_ACCEPTED] = 0;
+        kernel.uint32[EARLIEST_START] = 0xffffffff;
+        kernel.uint32[LATEST_START] = 0;
         int32[REJECTED] = 0;
         const stoppedAt = kernel.scan(p, memoryTo, 1);
         const rejected = int32[REJECTED] as number;
@@ -518,8 +518,8 @@ export class FlowLineScanner {
         if ((int32[ACCEPTED] as number) + rejected > 0) {
           // The kernel's earliest and latest start cover both kinds of row it read whole.
           this.accepted += int32[ACCEPTED] as number;
-          const low = this.windowOf((kernel.uint32[EARLIEST_ACCEPTED] as number) * 1000);
-          const high = this.windowOf((kernel.uint32[LATEST_ACCEPTED] as number) * 1000);
+          const low = this.windowOf((kernel.uint32[EARLIEST_START] as number) * 1000);
+          const high = this.windowOf((kernel.uint32[LATEST_START] as number) * 1000);
           if (low < this.fastLow) this.fastLow = low;
           if (high > this.fastHigh) this.fastHigh = high;
         }

@@ -23,10 +23,10 @@ interface KernelExports {
   scan(from: number, to: number, resolve: number): number;
 }
 
-/** Header slots (i32 indexes) the kernel reads and writes. */
+/** Header slots (i32 indexes) the kernel reads and writes; the starts cover every row it reads whole. */
 export const ACCEPTED = 0;
-export const EARLIEST_ACCEPTED = 1;
-export const LATEST_ACCEPTED = 2;
+export const EARLIEST_START = 1;
+export const LATEST_START = 2;
 export const RECORDS = 3;
 export const STOPPED_LINE_END = 4;
 export const REJECTED = 5;
@@ -39,8 +39,6 @@ export const PAUSED = -2;
  * time, source slot, destination slot. Both slots found (>= 0): a row read whole that counts.
  */
 export const RECORD_SLOTS = 8;
-/** Address table slots. */
-export const ADDRESS_SLOTS = 65_536;
 /** A record's address slot: NOT_LOOKED_UP, a slot the table holds it in, or missing(slot). */
 export const NOT_LOOKED_UP = -1;
 export const slotOfMissing = (code: number): number => -2 - code;
