@@ -72,3 +72,26 @@ export function windowsBetween(
 }
 
 export const isoTime = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
+
+/**
+ * Windows a SKIPDATA record makes incomplete: its [start, end] capture interval (epoch seconds)
+ * may have lost records anywhere in it, so every window it overlaps is missing records, from the
+ * window holding `start` to the window holding `end` (`end` before `start`: the start's window
+ * only). Bounded to MAX_SKIPDATA_WINDOWS so a corrupt end time cannot mark years of windows; an
+ * aggregation interval is at most 10 minutes. The one rule for the replay and the Lambda.
+ */
+export function skipDataWindows(
+  startSeconds: number,
+  endSeconds: number,
+  config: Pick<DetectorConfig, 'windowMinutes'>,
+): number[] {
+  const length = windowMs(config);
+  const first = alignToWindow(startSeconds * 1000, config);
+  const last = endSeconds >= startSeconds ? alignToWindow(endSeconds * 1000, config) : first;
+  const windows: number[] = [];
+  for (let w = first; w <= last && windows.length < MAX_SKIPDATA_WINDOWS; w += length) windows.push(w);
+  return windows;
+}
+
+/** The most windows one SKIPDATA record can mark incomplete (see skipDataWindows). */
+export const MAX_SKIPDATA_WINDOWS = 48;

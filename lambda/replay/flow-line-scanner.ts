@@ -21,7 +21,7 @@ import {
   parseFlowLogFormat,
   type FlowLogField,
 } from '../core/flow-log-format';
-import { alignToWindow } from '../core/windows';
+import { alignToWindow, skipDataWindows } from '../core/windows';
 import {
   ACCEPTED,
   DONE,
@@ -1019,10 +1019,7 @@ export class FlowLineScanner {
 
   /** A SKIPDATA row covers [start, end]: every window it overlaps is missing records. */
   private markSkipData(startSeconds: number, endSeconds: number): void {
-    const first = alignToWindow(startSeconds * 1000, this.windowConfig);
-    const last = endSeconds >= startSeconds ? alignToWindow(endSeconds * 1000, this.windowConfig) : first;
-    // Bounded: a corrupt end time must not mark years of windows.
-    for (let w = first, k = 0; w <= last && k < 48; w += this.windowMs, k += 1) this.skipDataWindows.add(w);
+    for (const w of skipDataWindows(startSeconds, endSeconds, this.windowConfig)) this.skipDataWindows.add(w);
   }
 
   private tryHeader(buf: Buffer, from: number, end: number, baseOffset: number): boolean {

@@ -4,6 +4,8 @@ import {
   dueWindows,
   isoTime,
   latestClosedWindow,
+  MAX_SKIPDATA_WINDOWS,
+  skipDataWindows,
   windowsBetween,
 } from '../../lambda/core/windows';
 
@@ -99,5 +101,23 @@ describe('windowsBetween and isoTime', () => {
   it('prints UTC without milliseconds', () => {
     expect(isoTime(T0)).toBe('2026-03-01T12:00:00Z');
     expect(isoTime(T0 + 1)).toBe('2026-03-01T12:00:00.001Z');
+  });
+});
+
+describe('skipDataWindows', () => {
+  const S = T0 / 1000;
+  it("marks every window the [start, end] interval overlaps, the end's window included", () => {
+    // 12:55 to 13:05 straddles the 13:00 boundary: both hours may have lost records.
+    expect(skipDataWindows(S + 55 * 60, S + 65 * 60, hourly)).toEqual([T0, T0 + HOUR]);
+    // Ending exactly on the boundary still touches the next window (the interval is closed).
+    expect(skipDataWindows(S + 50 * 60, S + 60 * 60, hourly)).toEqual([T0, T0 + HOUR]);
+    expect(skipDataWindows(S + 10 * 60, S + 20 * 60, hourly)).toEqual([T0]);
+  });
+
+  it('takes only the start window when the end is before the start, and is bounded', () => {
+    expect(skipDataWindows(S + 10 * 60, S, hourly)).toEqual([T0]);
+    const marked = skipDataWindows(S, S + 365 * 86_400, hourly);
+    expect(marked).toHaveLength(MAX_SKIPDATA_WINDOWS);
+    expect(marked[0]).toBe(T0);
   });
 });
