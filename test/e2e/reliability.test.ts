@@ -3,10 +3,8 @@
  * crashes between the steps of a commit, failed queries and publishes, invalid payloads and
  * query-injection attempts.
  */
-import { BatchWriteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { DetectorStore } from '../../lambda/adapters/dynamo-baseline-store';
 import { ConfigError } from '../../lambda/core';
-import { AlertsNotPublishedError, DryRunWindowError, runDetector } from '../../lambda/detector-run';
+import { AlertsNotPublishedError, DryRunWindowError } from '../../lambda/detector-run';
 import { InvalidPayloadError } from '../../lambda/manual-payload';
 import { loadRuntimeConfig } from '../../lambda/runtime-config';
 import type { PublishedAlert } from '../../lambda/adapters/alert-format';
@@ -18,8 +16,9 @@ import {
   history,
   newDetector,
   numberAttr,
-  runDeps,
   startEndpoints,
+  type AwsCall,
+  type CrashPlan,
   type Detector,
   type Endpoints,
 } from './harness';
@@ -29,6 +28,8 @@ const RUN_AT = '2026-11-27T10:12:00Z'; // W is the latest closed window
 const NEW_SOURCE = '10.0.5.5';
 const ALERT_ID = `2026-11-27T09:00:00Z/${NEW_SOURCE}`;
 const QUIET = Array.from({ length: 40 }, (_, i) => `10.2.${i}.9`);
+/** The details query (`stats count(*) as n by srcAddr, dstAddr, ...`), not the count query. */
+const DETAILS_QUERY = /\| stats count\(\*\) as n by /;
 
 let endpoints: Endpoints;
 
@@ -46,6 +47,8 @@ beforeEach(() => {
   endpoints.sns.reset();
 });
 
+/** The records of window W (the quiet sources and the new one). */
+const IN_W = [...QUIET.flatMap((s, i) => blocked(W, s, 2 + (i % 3))), ...blocked(W, NEW_SOURCE, 150)];
 /**
  * 40 quiet sources seen in W-1h and W, and in W a first-seen source with 150 blocked records
  * (a `new-source` alert). W-1h is committed; W is due.
@@ -54,8 +57,7 @@ async function detectorWithDueAlert(): Promise<Detector> {
   const detector = await newDetector(endpoints);
   endpoints.logs.seed(detector.logGroup, [
     ...QUIET.flatMap((s, i) => blocked(W - HOUR, s, 1 + (i % 4))),
-    ...QUIET.flatMap((s, i) => blocked(W, s, 2 + (i % 3))),
-    ...blocked(W, NEW_SOURCE, 150),
+    ...IN_W,
   ]);
   detector.clock.set('2026-11-27T09:12:00Z');
   await detector.invoke({});
@@ -78,23 +80,25 @@ async function baselines(detector: Detector): Promise<Record<string, Record<stri
 const publishedIds = () =>
   endpoints.sns.published.map((p) => (JSON.parse(p.perProtocol!.sqs!) as PublishedAlert).alertId);
 
-/** A store whose `method` does its work and then the process dies. */
-function crashAfter(method: 'commitWindow', options: { keepLease?: boolean } = {}) {
-  return (store: DetectorStore): DetectorStore =>
-    new Proxy(store, {
-      get(target, property, receiver) {
-        if (property === method) {
-          return async (...args: Parameters<DetectorStore['commitWindow']>) => {
-            await target.commitWindow(...args);
-            throw new InjectedCrash(`after ${method}`);
-          };
-        }
-        // A killed process releases nothing: the lease stays until it expires.
-        if (property === 'releaseLease' && options.keepLease) return async () => undefined;
-        const value: unknown = Reflect.get(target, property, receiver);
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
+/** The watermark update, the last write of a window's commit. */
+const isWatermarkUpdate = (call: AwsCall) =>
+  call.service === 'dynamodb' &&
+  call.operation === 'UpdateItem' &&
+  (call.input.Key as { pk?: { S?: string } } | undefined)?.pk?.S === 'STATE';
+
+/** The run dies once its commit (outbox, baselines, watermark) is done, before it publishes. */
+const crashAfterCommit = (options: { killed?: boolean } = {}): CrashPlan => ({
+  at: isWatermarkUpdate,
+  after: true,
+  ...options,
+});
+
+/** The run dies as its `n`-th BatchWriteItem call goes out (that batch is not written). */
+function crashAtBatchWrite(n: number): CrashPlan {
+  let batchWrites = 0;
+  return {
+    at: (call) => call.service === 'dynamodb' && call.operation === 'BatchWriteItem' && (batchWrites += 1) === n,
+  };
 }
 
 describe('duplicate invocations', () => {
@@ -155,9 +159,7 @@ describe('crashes', () => {
     const detector = await detectorWithDueAlert();
 
     // Act 1: the run commits W, then dies.
-    await expect(
-      runDetector(runDeps(detector, { wrapStore: crashAfter('commitWindow') }), {}),
-    ).rejects.toThrow(InjectedCrash);
+    await expect(detector.invoke({}, { crash: crashAfterCommit() })).rejects.toThrow(InjectedCrash);
 
     // Assess 1
     expect(endpoints.sns.publishCalls).toBe(0);
@@ -181,13 +183,7 @@ describe('crashes', () => {
     // Prepare
     const detector = await detectorWithDueAlert();
     await expect(
-      runDetector(
-        runDeps(detector, {
-          wrapStore: crashAfter('commitWindow', { keepLease: true }),
-          remainingMs: 60_000,
-        }),
-        {},
-      ),
+      detector.invoke({}, { crash: crashAfterCommit({ killed: true }), remainingMs: 60_000 }),
     ).rejects.toThrow(InjectedCrash);
 
     // Act
@@ -209,19 +205,10 @@ describe('crashes', () => {
     await reference.invoke({});
     const expected = await baselines(reference);
     endpoints.sns.reset();
-    // BatchWriteItem calls of the window: 1 = outbox, 2 = baselines 1-25, 3 = baselines 26-41.
-    let batchWrites = 0;
-    const client = crashed.runtime.clients.dynamodb;
-    const dying = {
-      send: ((command: Parameters<DynamoDBClient['send']>[0]) => {
-        if (command instanceof BatchWriteItemCommand && (batchWrites += 1) === 3)
-          throw new InjectedCrash('before the second baseline batch');
-        return client.send(command);
-      }) as DynamoDBClient['send'],
-    };
 
-    // Act
-    await expect(runDetector(runDeps(crashed, { dynamoClient: dying }), {})).rejects.toThrow(InjectedCrash);
+    // Act: BatchWriteItem calls of the window: 1 = outbox, 2 = baselines 1-25, 3 = baselines
+    // 26-41; the run dies before the third.
+    await expect(crashed.invoke({}, { crash: crashAtBatchWrite(3) })).rejects.toThrow(InjectedCrash);
     const halfway = await baselines(crashed);
     const retry = await crashed.invoke({});
 
@@ -265,18 +252,9 @@ describe('crashes', () => {
     const expectedRun = await reference.invoke({});
     const expected = await baselines(reference);
     endpoints.sns.reset();
-    let batchWrites = 0;
-    const client = crashed.runtime.clients.dynamodb;
-    const dying = {
-      send: ((command: Parameters<DynamoDBClient['send']>[0]) => {
-        if (command instanceof BatchWriteItemCommand && (batchWrites += 1) === 3)
-          throw new InjectedCrash('before the second baseline batch');
-        return client.send(command);
-      }) as DynamoDBClient['send'],
-    };
 
-    // Act
-    await expect(runDetector(runDeps(crashed, { dynamoClient: dying }), {})).rejects.toThrow(InjectedCrash);
+    // Act: the run dies before its second baseline batch.
+    await expect(crashed.invoke({}, { crash: crashAtBatchWrite(3) })).rejects.toThrow(InjectedCrash);
     const halfway = await baselines(crashed);
     const retry = await crashed.invoke({});
 
@@ -315,18 +293,9 @@ describe('crashes', () => {
     const expectedIds = publishedIds().sort();
     const expected = await baselines(reference);
     endpoints.sns.reset();
-    let batchWrites = 0;
-    const client = crashed.runtime.clients.dynamodb;
-    const dying = {
-      send: ((command: Parameters<DynamoDBClient['send']>[0]) => {
-        if (command instanceof BatchWriteItemCommand && (batchWrites += 1) === 2)
-          throw new InjectedCrash('before the second outbox batch');
-        return client.send(command);
-      }) as DynamoDBClient['send'],
-    };
 
-    // Act
-    await expect(runDetector(runDeps(crashed, { dynamoClient: dying }), {})).rejects.toThrow(InjectedCrash);
+    // Act: the run dies before its second outbox batch.
+    await expect(crashed.invoke({}, { crash: crashAtBatchWrite(2) })).rejects.toThrow(InjectedCrash);
     const outboxAfterCrash = [...(await crashed.items()).keys()].filter((k) => k.startsWith('OUTBOX|'));
     const retry = await crashed.invoke({});
     const next = await crashed.invoke({});
@@ -377,27 +346,39 @@ describe('failures', () => {
     expect(publishedIds()).toEqual([ALERT_ID]);
   });
 
-  it('a details query that fails does not hold the alert back: it goes out without destinations', async () => {
-    // Prepare
-    const detector = await detectorWithDueAlert();
-    const deps = runDeps(detector);
-    const source = deps.source;
-    deps.source = {
-      countWindow: (window, deadline) => source.countWindow(window, deadline),
-      history: (from, to, deadline) => source.history(from, to, deadline),
-      details: () => Promise.reject(new Error('MalformedQueryException: injected')),
-    };
+  it.each(['Failed', 'Timeout'] as const)(
+    'a details query that ends %s does not hold the alert back: it goes out without destinations, and the failed query counts in the scan figures',
+    async (status) => {
+      // Prepare: the endpoint ends every details query of the run (any retry too) in `status`,
+      // while the count query completes.
+      const detector = await detectorWithDueAlert();
+      const windowBytes = IN_W.reduce((sum, e) => sum + Buffer.byteLength(e.message), 0);
+      endpoints.logs.endNextQueriesWith(status, 10, { matching: DETAILS_QUERY });
 
-    // Act
-    const summary = await runDetector(deps, {});
+      // Act
+      const summary = await detector.invoke({});
 
-    // Assess
-    expect(summary).toMatchObject({ alertsDecided: 1, alertsPublished: 1 });
-    expect(publishedIds()).toEqual([ALERT_ID]);
-    const raw = JSON.parse(endpoints.sns.published[0]!.perProtocol!.sqs!) as PublishedAlert;
-    expect(raw.details).toBeUndefined();
-    expect(raw.blockedCount).toBe(150);
-  });
+      // Assess
+      expect(summary).toMatchObject({ alertsDecided: 1, alertsPublished: 1 });
+      expect(publishedIds()).toEqual([ALERT_ID]);
+      const raw = JSON.parse(endpoints.sns.published[0]!.perProtocol!.sqs!) as PublishedAlert;
+      expect(raw.details).toBeUndefined();
+      expect(raw.blockedCount).toBe(150);
+      const queries = endpoints.logs.startedQueries;
+      const details = queries.filter((q) => DETAILS_QUERY.test(q.queryString));
+      expect(details.length).toBeGreaterThanOrEqual(1);
+      expect(details.every((q) => q.status === status)).toBe(true);
+      expect(queries.filter((q) => !DETAILS_QUERY.test(q.queryString)).map((q) => q.status)).toEqual([
+        'Complete',
+      ]);
+      // Every query started is in the run's figures, the failed details query included; bytes
+      // come from the completed count query (a failed query hands back no statistics).
+      expect(summary.queries).toBe(queries.length);
+      expect(summary.bytesScanned).toBe(windowBytes);
+      expect(detector.metrics.last('BytesScanned')).toBe(windowBytes);
+      expect((await detector.items()).get(`OUTBOX|${ALERT_ID}`)?.status?.S).toBe('sent');
+    },
+  );
 
   it.each(['Failed', 'Timeout', 'Cancelled'] as const)(
     'a count query that ends %s fails the run with a clear error and changes no state',

@@ -663,6 +663,21 @@ describe('local Logs Insights endpoint, through @aws-sdk/client-cloudwatch-logs'
       },
     );
 
+    it('ends only the queries a `matching` pattern selects, leaving the others to complete', async () => {
+      // Prepare
+      logs.endNextQueriesWith('Failed', 1, { matching: /as details\b/ });
+
+      // Act
+      const other = await runQuery('stats count(*) as n');
+      const selected = await runQuery('stats count(*) as details');
+      const again = await runQuery('stats count(*) as details');
+
+      // Assess
+      expect(other.statuses.at(-1)).toBe('Complete');
+      expect(selected.statuses.at(-1)).toBe('Failed');
+      expect(again.statuses.at(-1)).toBe('Complete');
+    });
+
     it('injects errors into GetQueryResults polls without moving the query along', async () => {
       // Prepare
       const { queryId } = await client.send(

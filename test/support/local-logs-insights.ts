@@ -101,8 +101,12 @@ export interface LocalLogsInsights {
   readonly activeQueries: number;
   /** The next `count` calls of `action` fail with `code` before any validation. */
   injectErrors(action: LogsAction, code: LogsErrorCode, count?: number): void;
-  /** The next `count` queries started end in `status` instead of Complete (after the usual progression). */
-  endNextQueriesWith(status: FailedQueryStatus, count?: number): void;
+  /**
+   * The next `count` queries started end in `status` instead of Complete (after the usual
+   * progression); with `matching`, only queries whose string it matches count (a details query
+   * can fail while the count query of the same run completes).
+   */
+  endNextQueriesWith(status: FailedQueryStatus, count?: number, options?: { matching?: RegExp }): void;
   /** Forgets counters, logs and pending injections; seeded events and queries stay. */
   resetCounters(): void;
   clientConfig(): LocalClientConfig;
@@ -166,7 +170,7 @@ export async function startLocalLogsInsights(
   let queryStrings: string[] = [];
   let startedQueries: StartedQuery[] = [];
   let injectedErrors: { action: LogsAction; code: LogsErrorCode; remaining: number }[] = [];
-  let endings: { status: FailedQueryStatus; remaining: number }[] = [];
+  let endings: { status: FailedQueryStatus; remaining: number; matching: RegExp | undefined }[] = [];
   let queryCounter = 0;
   let ptrCounter = 0;
 
@@ -259,7 +263,9 @@ export async function startLocalLogsInsights(
 
     queryCounter += 1;
     const queryId = `00000000-0000-4000-9000-${queryCounter.toString(16).padStart(12, '0')}`;
-    const ending = endings.find((e) => e.remaining > 0);
+    const ending = endings.find(
+      (e) => e.remaining > 0 && (e.matching === undefined || e.matching.test(queryString)),
+    );
     if (ending !== undefined) ending.remaining -= 1;
     const info: StartedQuery = {
       queryId,
@@ -485,9 +491,9 @@ export async function startLocalLogsInsights(
       assertCount(count);
       injectedErrors.push({ action, code, remaining: count });
     },
-    endNextQueriesWith(status, count = 1) {
+    endNextQueriesWith(status, count = 1, options = {}) {
       assertCount(count);
-      endings.push({ status, remaining: count });
+      endings.push({ status, remaining: count, matching: options.matching });
     },
     resetCounters() {
       callCounts = { StartQuery: 0, GetQueryResults: 0, StopQuery: 0 };
