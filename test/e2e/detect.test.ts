@@ -4,7 +4,7 @@
  */
 import type { ChatbotNotification, PublishedAlert } from '../../lambda/adapters/alert-format';
 import { BASELINE_BUCKETS, bucketOf } from '../../lambda/adapters/baseline-buckets';
-import { listenOnLoopback, readBody } from '../support/local-endpoint';
+import { startLocalEc2, type LocalEc2 } from '../support/local-ec2';
 import {
   HOUR,
   WRITE_OPERATIONS,
@@ -373,43 +373,93 @@ describe('large results and throttled writes', () => {
 });
 
 describe('EC2 enrichment', () => {
-  it('when EC2 refuses, the alert still goes out, without resources', async () => {
-    // Prepare: an EC2 endpoint that answers every call with UnauthorizedOperation.
-    const calls: string[] = [];
-    const ec2 = await listenOnLoopback(async (req, res) => {
-      calls.push((await readBody(req)).toString());
-      res.statusCode = 403;
-      res.setHeader('Content-Type', 'text/xml');
-      res.end(
-        '<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>not authorized</Message></Error></Errors><RequestID>r1</RequestID></Response>',
-      );
+  const ENI = 'eni-0abc1234def567890';
+  const INSTANCE = 'i-0fedcba9876543210';
+  let ec2: LocalEc2;
+
+  beforeAll(async () => {
+    ec2 = await startLocalEc2();
+    ec2.addNetworkInterfaces({
+      networkInterfaceId: ENI,
+      vpcId: 'vpc-0123456789abcdef0',
+      subnetId: 'subnet-0123456789abcdef0',
+      attachment: { instanceId: INSTANCE },
+      tags: [{ key: 'Name', value: 'build-runner-eni' }],
     });
-    try {
-      const detector = await newDetector(endpoints, {
-        env: { ENRICH_WITH_EC2: 'true', EC2_ENDPOINT: ec2.endpoint },
-      });
-      // A first run (learn-only on a table without state) commits W-1h; 10.0.7.7 appears in W.
-      endpoints.logs.seed(detector.logGroup, [
-        ...blocked(W - HOUR, '10.0.7.8', 3),
-        ...blocked(W, '10.0.7.7', 120),
-      ]);
-      detector.clock.set(runTimeFor(W - HOUR));
-      await detector.invoke({});
-      detector.clock.set(runTimeFor(W));
+    ec2.addInstances({ instanceId: INSTANCE, tags: [{ key: 'Name', value: 'build-runner-7' }] });
+  });
 
-      // Act
-      const summary = await detector.invoke({});
+  afterAll(() => ec2.stop());
 
-      // Assess
-      expect(summary).toMatchObject({ alertsDecided: 1, alertsPublished: 1 });
-      expect(calls.some((body) => body.includes('Action=DescribeNetworkInterfaces'))).toBe(true);
-      const raw = JSON.parse(endpoints.sns.published[0]!.perProtocol!.sqs!) as PublishedAlert;
-      expect(raw).toMatchObject({ kind: 'new-source', srcIp: '10.0.7.7', blockedCount: 120 });
-      expect(raw.details?.interfaceIds).toHaveLength(1);
-      expect(raw.details?.resources).toBeUndefined();
-    } finally {
-      await ec2.stop();
-    }
+  beforeEach(() => ec2.resetCounters());
+
+  /** A detector with enrichment on; W-1h learnt (learn-only), in W 10.0.7.7 appears on ENI. */
+  async function enrichingDetector() {
+    const detector = await newDetector(endpoints, {
+      env: { ENRICH_WITH_EC2: 'true', EC2_ENDPOINT: ec2.endpoint },
+    });
+    endpoints.logs.seed(detector.logGroup, [
+      ...blocked(W - HOUR, '10.0.7.8', 3),
+      ...blocked(W, '10.0.7.7', 120).map((e) => ({
+        ...e,
+        message: e.message.replace(/^2 123456789012 \S+/, `2 123456789012 ${ENI}`),
+      })),
+    ]);
+    detector.clock.set(runTimeFor(W - HOUR));
+    await detector.invoke({});
+    detector.clock.set(runTimeFor(W));
+    return detector;
+  }
+
+  it("names the alerted source's instance, VPC and subnet in every format, through the local EC2 endpoint", async () => {
+    // Prepare
+    const detector = await enrichingDetector();
+
+    // Act
+    const summary = await detector.invoke({});
+
+    // Assess
+    expect(summary).toMatchObject({ alertsDecided: 1, alertsPublished: 1 });
+    const [message] = endpoints.sns.published;
+    const raw = JSON.parse(message!.perProtocol!.sqs!) as PublishedAlert;
+    expect(raw).toMatchObject({ kind: 'new-source', srcIp: '10.0.7.7', blockedCount: 120 });
+    expect(raw.details?.interfaceIds).toEqual([ENI]);
+    expect(raw.details?.resources).toEqual({
+      [ENI]: {
+        instanceId: INSTANCE,
+        vpcId: 'vpc-0123456789abcdef0',
+        subnetId: 'subnet-0123456789abcdef0',
+        interfaceType: 'interface',
+        name: 'build-runner-7',
+      },
+    });
+    expect(message!.perProtocol!.email).toContain(`${ENI}: instanceId ${INSTANCE}`);
+    expect(message!.perProtocol!.email).toContain('name build-runner-7');
+    const chat = JSON.parse(message!.perProtocol!.default!) as ChatbotNotification;
+    expect(chat.content.description).toContain('name build-runner-7');
+    // One call each, for the alerted source's interface and its instance.
+    expect(ec2.requests.map((r) => [r.action, r.params['Filter.1.Value.1']])).toEqual([
+      ['DescribeNetworkInterfaces', ENI],
+      ['DescribeInstances', INSTANCE],
+    ]);
+  });
+
+  it('when EC2 refuses, the alert still goes out, without resources', async () => {
+    // Prepare: every DescribeNetworkInterfaces answers UnauthorizedOperation (403).
+    const detector = await enrichingDetector();
+    ec2.injectErrors('DescribeNetworkInterfaces', 'UnauthorizedOperation', 10, 403);
+
+    // Act
+    const summary = await detector.invoke({});
+
+    // Assess
+    expect(summary).toMatchObject({ alertsDecided: 1, alertsPublished: 1 });
+    expect(ec2.count('DescribeNetworkInterfaces')).toBe(1); // not retried: a refusal, not a fault
+    expect(ec2.count('DescribeInstances')).toBe(0);
+    const raw = JSON.parse(endpoints.sns.published[0]!.perProtocol!.sqs!) as PublishedAlert;
+    expect(raw).toMatchObject({ kind: 'new-source', srcIp: '10.0.7.7', blockedCount: 120 });
+    expect(raw.details?.interfaceIds).toEqual([ENI]);
+    expect(raw.details?.resources).toBeUndefined();
   });
 });
 
