@@ -275,6 +275,48 @@ describe('catch-up', () => {
     expect(numberAttr(state, 'watermark')).toBe(W);
     expect(numberAttr(state, 'clock')).toBe(0);
   });
+  it('marks the alerts of a window with SKIPDATA records incompleteWindow, with a note in email and Slack', async () => {
+    // Prepare: W-1h learnt; a new source alerts in W (which has a SKIPDATA record) and another in
+    // W+1h (which has none).
+    const detector = await newDetector(endpoints);
+    endpoints.logs.seed(detector.logGroup, [
+      ...blocked(W - HOUR, '10.0.1.10', 4),
+      ...blocked(W, '10.0.6.6', 150),
+      flowRecord(W + 120_000, '-', '-', { status: 'SKIPDATA', eni: 'eni-0aaaabbbbccccdddd' }),
+      ...blocked(W + HOUR, '10.0.6.7', 150),
+    ]);
+    detector.clock.set(runTimeFor(W - HOUR));
+    await detector.invoke({});
+    detector.clock.set(runTimeFor(W + HOUR));
+
+    // Act
+    const summary = await detector.invoke({});
+
+    // Assess
+    expect(summary).toMatchObject({
+      windows: ['2026-11-27T09:00:00Z', '2026-11-27T10:00:00Z'],
+      incompleteWindows: 1,
+      alertsPublished: 2,
+    });
+    const [incomplete, complete] = endpoints.sns.published;
+    expect(JSON.parse(incomplete!.perProtocol!.sqs!)).toMatchObject({
+      srcIp: '10.0.6.6',
+      incompleteWindow: true,
+    });
+    expect(incomplete!.perProtocol!.email).toContain(
+      'Note: the window had SKIPDATA records; counts are a lower bound.',
+    );
+    const chat = JSON.parse(incomplete!.perProtocol!.default!) as ChatbotNotification;
+    expect(chat.content.description).toContain(
+      '_The window had SKIPDATA records: counts are a lower bound._',
+    );
+    const completeAlert = JSON.parse(complete!.perProtocol!.sqs!) as PublishedAlert;
+    expect(completeAlert.srcIp).toBe('10.0.6.7');
+    expect(completeAlert.incompleteWindow).toBeUndefined();
+    expect(complete!.perProtocol!.email).not.toContain('SKIPDATA');
+    expect(complete!.perProtocol!.default).not.toContain('SKIPDATA');
+  });
+
   it('with little time left evaluates one window and leaves the rest for the next run', async () => {
     // Prepare: W committed, three windows due, 30 s left (25 s after the handler's safety margin).
     const detector = await newDetector(endpoints);

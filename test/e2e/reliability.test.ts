@@ -97,7 +97,8 @@ const crashAfterCommit = (options: { killed?: boolean } = {}): CrashPlan => ({
 function crashAtBatchWrite(n: number): CrashPlan {
   let batchWrites = 0;
   return {
-    at: (call) => call.service === 'dynamodb' && call.operation === 'BatchWriteItem' && (batchWrites += 1) === n,
+    at: (call) =>
+      call.service === 'dynamodb' && call.operation === 'BatchWriteItem' && (batchWrites += 1) === n,
   };
 }
 
@@ -198,6 +199,39 @@ describe('crashes', () => {
     expect(publishedIds()).toEqual([ALERT_ID]);
   });
 
+  it('after publishing and before marking it sent: the retry publishes the same alert once more, then never again', async () => {
+    // Prepare: the process dies at its first DynamoDB call after the publish (markSent's read).
+    const detector = await detectorWithDueAlert();
+    let publishedYet = false;
+    const crash: CrashPlan = {
+      at: (call) => {
+        if (call.operation === 'Publish') publishedYet = true;
+        return publishedYet && call.service === 'dynamodb';
+      },
+      killed: true,
+    };
+
+    // Act 1
+    await expect(detector.invoke({}, { crash, remainingMs: 60_000 })).rejects.toThrow(InjectedCrash);
+
+    // Assess 1: out, but still pending in the outbox.
+    expect(publishedIds()).toEqual([ALERT_ID]);
+    expect((await detector.items()).get(`OUTBOX|${ALERT_ID}`)?.status?.S).toBe('pending');
+
+    // Act 2: the next runs, once the dead run's lease has expired.
+    detector.clock.set('2026-11-27T10:15:00Z');
+    const retry = await detector.invoke({});
+    const next = await detector.invoke({});
+
+    // Assess 2: at least once, never more than once after a run that finished.
+    expect(retry).toMatchObject({ windows: [], pendingRepublished: 1, alertsPublished: 1 });
+    expect(next).toMatchObject({ windows: [], pendingRepublished: 0, alertsPublished: 0 });
+    expect(publishedIds()).toEqual([ALERT_ID, ALERT_ID]);
+    const [first, again] = endpoints.sns.published;
+    expect(again!.perProtocol).toEqual(first!.perProtocol);
+    expect((await detector.items()).get(`OUTBOX|${ALERT_ID}`)?.status?.S).toBe('sent');
+  });
+
   it('half-way through the baseline batches: the retry folds every source exactly once and alerts once', async () => {
     // Prepare: a twin detector that never crashes is the reference.
     const crashed = await detectorWithDueAlert();
@@ -234,7 +268,9 @@ describe('crashes', () => {
     const historyWindows = [6, 5, 4, 3, 2, 1].map((h) => W - h * HOUR);
     const seed = (detector: Detector) => {
       endpoints.logs.seed(detector.logGroup, [
-        ...historyWindows.flatMap((w) => [...QUIET, NEW_SOURCE].flatMap((s, i) => blocked(w, s, 3 + (i % 4)))),
+        ...historyWindows.flatMap((w) =>
+          [...QUIET, NEW_SOURCE].flatMap((s, i) => blocked(w, s, 3 + (i % 4))),
+        ),
         ...[...QUIET, NEW_SOURCE].flatMap((s, i) => blocked(W, s, spikers.includes(s) ? 200 : 3 + (i % 4))),
       ]);
       detector.clock.set(RUN_AT);
