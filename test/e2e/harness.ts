@@ -181,7 +181,7 @@ function sourceView({ baseline, prev, expiresAt }: StoredBaseline): Record<strin
   return item;
 }
 
-const silentLogger = () => new Logger({ serviceName: 'e2e', logLevel: 'SILENT' });
+export const silentLogger = () => new Logger({ serviceName: 'e2e', logLevel: 'SILENT' });
 
 interface MiddlewareClient {
   middlewareStack: {

@@ -3,12 +3,15 @@
  * crashes between the steps of a commit, failed queries and publishes, invalid payloads and
  * query-injection attempts.
  */
-import { ConfigError } from '../../lambda/core';
+import { QueryInjectionError } from '../../lambda/adapters/errors';
+import { ConfigError, type DetectorConfig } from '../../lambda/core';
+import { createLambdaRuntime } from '../../lambda/lambda-runtime';
 import { AlertsNotPublishedError, DryRunWindowError } from '../../lambda/detector-run';
 import { InvalidPayloadError } from '../../lambda/manual-payload';
 import { loadRuntimeConfig } from '../../lambda/runtime-config';
 import type { PublishedAlert } from '../../lambda/adapters/alert-format';
 import {
+  CREDENTIALS,
   HOUR,
   InjectedCrash,
   WRITE_OPERATIONS,
@@ -16,6 +19,7 @@ import {
   history,
   newDetector,
   numberAttr,
+  silentLogger,
   startEndpoints,
   type AwsCall,
   type CrashPlan,
@@ -470,7 +474,7 @@ describe('bad input', () => {
     expect(endpoints.sns.publishCalls).toBe(0);
   });
 
-  it.each([
+  const INJECTIONS: [string, Partial<DetectorConfig>, RegExp][] = [
     [
       'internalCidrs',
       { internalCidrs: ['10.0.0.0/8") or isPresent(@message) or ("'] },
@@ -486,8 +490,10 @@ describe('bad input', () => {
       { flowLogFormat: 'version srcaddr dstaddr action start" | display @message | filter "' },
       /DETECTOR_CONFIG\.flowLogFormat: unknown flow log field/,
     ],
-  ])(
-    'rejects a query-injection attempt in DETECTOR_CONFIG %s at cold start',
+  ];
+
+  it.each(INJECTIONS)(
+    'rejects a query-injection attempt in DETECTOR_CONFIG %s at cold start, naming the field',
     async (_field, detectorConfig, message) => {
       // Prepare
       const detector = await newDetector(endpoints);
@@ -502,21 +508,47 @@ describe('bad input', () => {
       // Assess
       expect(load).toThrow(ConfigError);
       expect(load).toThrow(message);
-      expect(endpoints.logs.callCounts.StartQuery ?? 0).toBe(0);
+    },
+  );
+
+  it.each(INJECTIONS)(
+    'refuses to build a query from %s even past the config schema: the run fails before any query or state',
+    async (_field, detectorConfig) => {
+      // Prepare: a runtime whose detector config skipped validation (the second line of defence:
+      // the query builder validates everything it interpolates).
+      const detector = await newDetector(endpoints);
+      const config = detector.runtime.config;
+      const runtime = createLambdaRuntime(
+        { ...config, detector: { ...config.detector, ...detectorConfig } },
+        { now: detector.clock.now, credentials: CREDENTIALS, logger: silentLogger() },
+      );
+      detector.clock.set(RUN_AT);
+      endpoints.logs.seed(detector.logGroup, IN_W);
+
+      // Act
+      const run = runtime.handler({}, { getRemainingTimeInMillis: () => 60_000, awsRequestId: 'injection' });
+
+      // Assess
+      await expect(run).rejects.toThrow(QueryInjectionError);
+      expect(endpoints.logs.queryStrings).toEqual([]);
       expect(endpoints.dynamo.requests).toHaveLength(0);
     },
   );
 
   it('names every bad environment variable at cold start', () => {
-    expect(() =>
+    // Act
+    const load = () =>
       loadRuntimeConfig({
         LOG_GROUP_IDENTIFIERS: '/vpc/flows',
         TOPIC_ARN: 'not-an-arn',
         ENRICH_WITH_EC2: 'yes',
-      }),
-    ).toThrow(
-      /TABLE_NAME: .*\(not set\)[\s\S]*TOPIC_ARN: not an SNS topic ARN \(got "not-an-arn"\)|TOPIC_ARN: not an SNS topic ARN \(got "not-an-arn"\)[\s\S]*TABLE_NAME/,
-    );
+      });
+
+    // Assess: one line per bad variable, each naming what it got.
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(/^TABLE_NAME: .*\(not set\)$/m);
+    expect(load).toThrow(/^TOPIC_ARN: not an SNS topic ARN \(got "not-an-arn"\)$/m);
+    expect(load).toThrow(/^ENRICH_WITH_EC2: .*"true"\|"false" \(got "yes"\)$/m);
   });
 
   it.each(['2026-11-27T08:00:00Z', '2026-11-27T05:00:00Z'])(
