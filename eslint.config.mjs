@@ -12,6 +12,21 @@ export default tseslint.config(
     },
   },
   {
+    // A test must replay the same way: fast-check's generators (their seed is printed on failure)
+    // or seededRandom from lambda/core, never Math.random.
+    files: ['test/**'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'Math',
+          property: 'random',
+          message: "irreproducible in a test: use fast-check's generators or seededRandom (lambda/core)",
+        },
+      ],
+    },
+  },
+  {
     // The CLI, benchmarks and scripts talk to a terminal on purpose.
     files: ['bin/**', 'bench/**', 'scripts/**', 'lambda/cli/**'],
     rules: { 'no-console': 'off' },
