@@ -186,6 +186,7 @@ describe('injection attempts are rejected before any query is built', () => {
       fc.ipV6(),
       fc.ipV4Extended(),
     );
+    let built = 0;
     fc.assert(
       fc.property(fc.array(candidate, { minLength: 1, maxLength: 5 }), (srcIps) => {
         let query: string;
@@ -193,13 +194,22 @@ describe('injection attempts are rejected before any query is built', () => {
           query = b.detailsQuery(srcIps);
         } catch (error) {
           expect(error).toBeInstanceOf(QueryInjectionError);
+          // Rejected only for a reason: some source is not plain address text.
+          expect(srcIps.some((ip) => !ipaddr.IPv4.isValidFourPartDecimal(ip) && !isPlainIpv6(ip))).toBe(true);
           return;
         }
+        built += 1;
         expectOnlySafeText(query);
       }),
+      { numRuns: 500 },
     );
+    // A builder that rejected everything would pass the property: it must have built queries.
+    expect(built).toBeGreaterThan(30);
   });
 });
+
+/** IPv6 text the builder takes: hex digits, colons and dots only, and valid (no zone id). */
+const isPlainIpv6 = (text: string): boolean => /^[0-9A-Fa-f:.]+$/.test(text) && ipaddr.IPv6.isValid(text);
 
 describe('the 10,000-character bound', () => {
   it('cuts a long source list into details queries that each fit, keeping every source once', () => {

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import {
   resolveDetectorConfig,
   resolveDetectorConfigJson,
@@ -10,6 +11,7 @@ import {
 import { MemoryBaselineStore } from '../../lambda/replay/memory-store';
 import { runReplay, type ReplayResult } from '../../lambda/replay/replay';
 import { generateSample, sampleTruth } from '../../scripts/flow-log-sample';
+import { recountFlowLog } from '../support/flow-log-recount';
 
 const ROOT = join(__dirname, '..', '..');
 const SAMPLE = join(ROOT, 'samples', 'vpc-flow-logs.log.gz');
@@ -111,13 +113,19 @@ describe('golden: the bundled sample under the recommended preset', () => {
     expect(result.summary.sources).toBe(truth.hosts.length + 1);
   });
 
-  it('keeps series for the report: counts and the baseline band of each alerted source', () => {
+  it('keeps series for the report: counts and the baseline band of each alerted source', async () => {
+    // The expected count is recounted from the file line by line (test/support/flow-log-recount).
+    const text = gunzipSync(await fs.readFile(SAMPLE)).toString('latin1');
+    const recount = recountFlowLog(text, (await sampleConfig()).internalCidrs);
+    const expected = recount.counted.get(`${truth.exfiltration.windowStart} ${truth.exfiltration.srcIp}`);
+    expect(expected).toBeGreaterThan(truth.exfiltration.extraRecords);
     const series = result.series?.sources.find((s) => s.srcIp === truth.exfiltration.srcIp);
     const index = result.series?.windows.indexOf(truth.exfiltration.windowStart) ?? -1;
     expect(index).toBeGreaterThan(0);
-    expect(series?.counts[index]).toBe(
+    expect(series?.counts[index]).toBe(expected);
+    expect(
       result.alerts.find((a) => a.srcIp === truth.exfiltration.srcIp && a.kind === 'spike')?.blockedCount,
-    );
+    ).toBe(expected);
     expect(series?.mean[index]).toBeGreaterThan(0);
     expect(series?.counts).toHaveLength(21 * 24);
   });
