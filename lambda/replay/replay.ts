@@ -69,6 +69,8 @@ export interface ReplaySummary extends ScanStats {
   kind: 'summary';
   preset: DetectorConfig['preset'];
   files: number;
+  /** Files with no row holding a start time (empty, a header line only, not flow logs): they change nothing else. */
+  filesWithoutRecords: number;
   bytes: number;
   /** Scan threads used (1: this thread) and the pieces the input was split into. */
   workers: number;
@@ -177,14 +179,20 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const examples: MalformedExample[] = [];
   let first = Number.NaN;
   let last = Number.NaN;
-  for (const result of scanned) {
+  // Files (whole, or every range of one) with no row holding a start time: empty, a header
+  // only, a stray text file. They add nothing but lines to the summary.
+  const filesWithRecords = new Set<string>();
+  scanned.forEach((result, i) => {
     addScanStats(stats, result.stats);
     mergeCounts(counts, result.counts);
     for (const w of result.skipDataWindows) skipData.add(w);
     if (examples.length < 10) examples.push(...result.examples.slice(0, 10 - examples.length));
+    // NaN (a chunk with no datable row) must not reset the range the other chunks found.
+    if (Number.isNaN(result.minWindow)) return;
+    filesWithRecords.add((chunks[i] as ScanChunk).path);
     if (!(result.minWindow >= first)) first = result.minWindow;
     if (!(result.maxWindow <= last)) last = result.maxWindow;
-  }
+  });
   const sources = new Set<string>();
   for (const perSource of counts.values()) for (const srcIp of perSource.keys()) sources.add(srcIp);
 
@@ -267,6 +275,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     kind: 'summary',
     preset: config.preset,
     files: files.length,
+    filesWithoutRecords: files.length - filesWithRecords.size,
     bytes,
     workers: options.workerScript !== undefined ? Math.min(workers, chunks.length) : 1,
     chunks: chunks.length,
