@@ -11,7 +11,7 @@ import { parseFlowLogFormat } from '../core/flow-log-format';
 import { expandInputs, InputFileError } from './file-reader';
 import { renderReport } from './html-report';
 import { MemoryBaselineStore, StateFileError } from './memory-store';
-import { runReplay } from './replay';
+import { MAX_WORKERS, runReplay } from './replay';
 import { toHumanText, toNdjson } from './text-output';
 
 export const EXIT_OK = 0;
@@ -64,6 +64,15 @@ const positiveInteger =
     return n;
   };
 
+const wholeNumberUpTo =
+  (label: string, max: number) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n <= 0 || n > max)
+      throw new InvalidArgumentError(`${label} must be a whole number from 1 to ${max}.`);
+    return n;
+  };
+
 const formatArgument = (value: string): string => {
   try {
     return parseFlowLogFormat(value).join(' ');
@@ -100,9 +109,10 @@ function buildProgram(io: CliIo, run: (paths: string[], flags: ReplayFlags) => P
     .option('--json', 'NDJSON on stdout: one object per alert, then a summary object')
     .option('--report <file.html>', 'write a self-contained HTML report with charts')
     .addOption(
-      new Option('--workers <n>', 'scan threads for large inputs (default: the cores)').argParser(
-        positiveInteger('--workers'),
-      ),
+      new Option(
+        '--workers <n>',
+        `scan threads for large inputs, 1 to ${MAX_WORKERS} (default: the cores, at most 8)`,
+      ).argParser(wholeNumberUpTo('--workers', MAX_WORKERS)),
     )
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })

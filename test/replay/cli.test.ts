@@ -194,3 +194,18 @@ describe('egress-spike replay (built CLI)', () => {
     expect(html).toContain('10.9.9.9');
   });
 });
+
+describe('egress-spike replay limits (built CLI)', () => {
+  it.each([['500'], ['33']])('refuses --workers %s: more scan threads than it allows, exit 2', (n) => {
+    const result = run('replay', '--workers', n, sample);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--workers must be a whole number from 1 to 32');
+    expect(result.stdout).toBe('');
+  });
+
+  it('takes --workers 32 (the most it allows)', () => {
+    const result = run('replay', '--json', '--workers', '32', sample);
+    expect(result.code).toBe(0);
+    expect(ndjson(result.stdout).pop()).toMatchObject({ kind: 'summary', windows: 96 });
+  });
+});

@@ -46,7 +46,14 @@ describe('files with no datable row', () => {
     await fs.writeFile(join(data, 'c-header-only.log'), `${V2_HEADER}\n`);
     await fs.writeFile(join(data, 'e-notes.txt'), 'exported from the console on Monday\nsee the ticket\n');
     await fs.writeFile(join(data, 'f-empty.log.gz'), gzipSync(''));
-    const names = ['a-empty.log', 'b-data.log', 'c-header-only.log', 'd-data.log', 'e-notes.txt', 'f-empty.log.gz'];
+    const names = [
+      'a-empty.log',
+      'b-data.log',
+      'c-header-only.log',
+      'd-data.log',
+      'e-notes.txt',
+      'f-empty.log.gz',
+    ];
     // Act: the directory, and the files named in several orders.
     const orders = [
       [data],
@@ -62,7 +69,12 @@ describe('files with no datable row', () => {
     for (const result of results) expect(decided(result)).toEqual(decided(alone));
     expect(alone.summary.filesWithoutRecords).toBe(0);
     for (const result of results) {
-      expect(result.summary).toMatchObject({ files: 6, filesWithoutRecords: 4, malformedLines: 2, headerLines: 2 });
+      expect(result.summary).toMatchObject({
+        files: 6,
+        filesWithoutRecords: 4,
+        malformedLines: 2,
+        headerLines: 2,
+      });
     }
   });
 
