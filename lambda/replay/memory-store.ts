@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
 import * as z from 'zod';
 import type { Baseline } from '../core/baseline';
+import { isValidAddress } from '../core/addresses';
 import { describeIssues, type DetectorConfig } from '../core/config';
 import { isoTime } from '../core/windows';
 
@@ -123,6 +124,7 @@ export class MemoryBaselineStore {
         path,
       );
     }
+    checkConsistency(state, path, config.windowMinutes);
     const store = new MemoryBaselineStore();
     store.clock = state.clock;
     store.watermark = state.watermark === null ? undefined : Date.parse(state.watermark);
@@ -154,6 +156,54 @@ export class MemoryBaselineStore {
         path,
         'save',
       );
+    }
+  }
+}
+
+/**
+ * What the schema cannot say: the file's times must be those a run writes. A watermark off the
+ * window grid makes every later window miss its records (counts are keyed by aligned starts); a
+ * baseline that saw a window after the watermark ignores that window's records when it comes;
+ * a fold ahead of the clock gets a negative zero-fill. Such a file was edited or comes from
+ * elsewhere: refuse it (and so never save it back) rather than run on it.
+ */
+function checkConsistency(state: StateFile, path: string, windowMinutes: number): void {
+  const length = windowMinutes * 60_000;
+  const fail = (field: string, problem: string): never => {
+    throw new StateFileError(`state file "${path}".${field}: ${problem}`, path);
+  };
+  const aligned = (field: string, text: string): number => {
+    const ms = Date.parse(text);
+    if (ms % length !== 0) fail(field, `${text} is not aligned to ${windowMinutes}-minute windows`);
+    return ms;
+  };
+  const entries = Object.entries(state.baselines);
+  if (state.watermark === null) {
+    if (entries.length > 0)
+      fail('watermark', 'null, but the file holds baselines (they come only from evaluated windows)');
+    return;
+  }
+  const watermark = aligned('watermark', state.watermark);
+  for (const [srcIp, b] of entries) {
+    const field = `baselines.${srcIp}`;
+    if (!isValidAddress(srcIp)) fail(field, `"${srcIp}" is not an IP address`);
+    const lastWindow = aligned(`${field}.lastWindow`, b.lastWindow);
+    if (lastWindow > watermark)
+      fail(`${field}.lastWindow`, `${b.lastWindow} is after the watermark ${state.watermark}`);
+    if (b.clockAtLastFold > state.clock)
+      fail(`${field}.clockAtLastFold`, `${b.clockAtLastFold} is after the clock (${state.clock})`);
+    if (b.lastAlertWindow !== undefined) {
+      const alerted = aligned(`${field}.lastAlertWindow`, b.lastAlertWindow);
+      if (alerted > watermark)
+        fail(`${field}.lastAlertWindow`, `${b.lastAlertWindow} is after the watermark ${state.watermark}`);
+      // An alerted window is folded into the baseline: its lastWindow is that window or later.
+      if (alerted > lastWindow)
+        fail(
+          `${field}.lastAlertWindow`,
+          `${b.lastAlertWindow} is after the baseline's lastWindow ${b.lastWindow}`,
+        );
+    } else if (b.lastAlertCount !== undefined) {
+      fail(`${field}.lastAlertCount`, 'set without lastAlertWindow (the window of that alert)');
     }
   }
 }

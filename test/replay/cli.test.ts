@@ -203,6 +203,24 @@ describe('egress-spike replay limits (built CLI)', () => {
     expect(result.stdout).toBe('');
   });
 
+  it('refuses an inconsistent state file with exit 2 naming the field, and leaves it as it was', async () => {
+    // Prepare: a state saved by a run, then its watermark moved off the window grid.
+    expect(run('replay', '--json', '--state', 'good-state.json', sample).code).toBe(0);
+    const state = JSON.parse(await fs.readFile(join(dir, 'good-state.json'), 'utf8')) as {
+      watermark: string;
+    };
+    const text = `${JSON.stringify({ ...state, watermark: state.watermark.replace(':00:00Z', ':30:00Z') }, null, 2)}\n`;
+    await fs.writeFile(join(dir, 'shifted-state.json'), text);
+    // Act
+    const result = run('replay', '--json', '--state', 'shifted-state.json', sample);
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('state file "shifted-state.json".watermark');
+    expect(result.stderr).toContain('not aligned to 60-minute windows');
+    expect(result.stdout).toBe('');
+    expect(await fs.readFile(join(dir, 'shifted-state.json'), 'utf8')).toBe(text);
+  });
+
   it('takes --workers 32 (the most it allows)', () => {
     const result = run('replay', '--json', '--workers', '32', sample);
     expect(result.code).toBe(0);
