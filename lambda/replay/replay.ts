@@ -79,6 +79,11 @@ export interface ReplaySummary extends ScanStats {
   sources: number;
   firstWindow: string | null;
   lastWindow: string | null;
+  /**
+   * The first detected window only learned (no alerts): the run started with no state and no
+   * bootstrap, as a fresh Lambda's first window does (the Lambda's run summary field).
+   */
+  firstWindowLearnOnly: boolean;
   /** Windows evaluated, quiet ones included (bootstrap + detection). */
   windows: number;
   bootstrapWindows: number;
@@ -212,6 +217,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const alerts: Alert[] = [];
   const bands = options.collectSeries ? new Map<string, Map<number, [number, number]>>() : undefined;
   let windowsSkipped = 0;
+  let firstWindowLearnOnly = false;
   let bootstrapWindows = 0;
   let detectedWindows = 0;
   let incompleteWindows = 0;
@@ -246,9 +252,16 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
       bootstrapWindows = history.length;
       from += history.length * length;
     }
+    // A detector with no state and no bootstrap learns its first window, as the Lambda does:
+    // otherwise every busy source of that window would be a new-source alert.
+    let learnOnly = store.watermark === undefined;
     for (let w = from; w <= last; w += length) {
       const window = windowAt(w);
-      const result = evaluateWindow({ ...window, baselines: store.baselines, clock: store.clock }, config);
+      const result = evaluateWindow({ ...window, baselines: store.baselines, clock: store.clock }, config, {
+        learnOnly,
+      });
+      if (learnOnly) firstWindowLearnOnly = true;
+      learnOnly = false;
       store.commitWindow(w, result.updatedBaselines, result.clockAfter);
       evaluated.push(w);
       detectedWindows += 1;
@@ -296,6 +309,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     firstWindow: evaluated.length > 0 ? isoTime(evaluated[0] as number) : null,
     lastWindow: evaluated.length > 0 ? isoTime(evaluated[evaluated.length - 1] as number) : null,
     windows: evaluated.length,
+    firstWindowLearnOnly,
     bootstrapWindows,
     detectedWindows,
     incompleteWindows,

@@ -129,7 +129,10 @@ export function toHumanText(result: ReplayResult, extras: HumanOutputExtras): st
     [
       'windows',
       `${number(s.windows)} (${number(s.bootstrapWindows)} bootstrap, ${number(s.detectedWindows)} detected, ` +
-        `${number(s.incompleteWindows)} incomplete${s.windowsSkipped > 0 ? `, ${number(s.windowsSkipped)} skipped: already in the state file` : ''})`,
+        `${number(s.incompleteWindows)} incomplete${s.windowsSkipped > 0 ? `, ${number(s.windowsSkipped)} skipped: already in the state file` : ''})` +
+        (s.firstWindowLearnOnly
+          ? '; the first only learned baselines, as a new detector does (no --state or --bootstrap-days)'
+          : ''),
     ],
     [
       'alerts',

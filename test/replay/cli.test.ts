@@ -169,13 +169,15 @@ describe('egress-spike replay (built CLI)', () => {
   });
 
   it('writes a self-contained HTML report with untrusted strings escaped', async () => {
-    // Prepare: a new host with a burst, from an interface id and a file name made to inject markup.
+    // Prepare: a new host with a burst (after a first window, which a fresh replay only learns),
+    // from an interface id and a file name made to inject markup.
     const evil = '<script>alert(1)</script>';
     const rows = Array.from(
       { length: 150 },
       (_, i) =>
-        `2 123456789012 eni-${evil} 10.9.9.9 203.0.113.${i % 200} 40000 443 6 1 60 ${T0 + i} ${T0 + i + 5} REJECT OK`,
+        `2 123456789012 eni-${evil} 10.9.9.9 203.0.113.${i % 200} 40000 443 6 1 60 ${T0 + 3600 + i} ${T0 + 3600 + i + 5} REJECT OK`,
     );
+    rows.unshift(`2 123456789012 eni-0a1 10.0.0.1 203.0.113.1 40000 443 6 1 60 ${T0} ${T0 + 5} REJECT OK`);
     const name = '<img src=x onerror=alert(2)>.log';
     await fs.writeFile(join(dir, name), rows.join('\n'));
     // Act

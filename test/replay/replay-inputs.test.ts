@@ -91,3 +91,54 @@ describe('files with no datable row', () => {
     expect(result.summary.filesWithoutRecords).toBe(1);
   });
 });
+
+/** Flow log lines for `count` blocked records from `src` in the window starting at `windowMs`. */
+function blocked(src: string, windowMs: number, count: number, dst = '203.0.113.9'): string[] {
+  const start = Math.floor(windowMs / 1000);
+  return Array.from(
+    { length: count },
+    (_, i) =>
+      `2 123456789012 eni-0abc ${src} ${dst} ${40000 + i} 443 6 1 60 ${start + (i % 3000)} ${start + (i % 3000) + 30} REJECT OK`,
+  );
+}
+
+const HOUR = 3_600_000;
+const W0 = Date.UTC(2026, 9, 1);
+
+describe('a fresh replay', () => {
+  it('learns its first window, as a fresh Lambda does, and says so', async () => {
+    // Prepare: 40 busy sources in the first window (each above newSourceMinCount), and one new
+    // busy source three hours later.
+    const config = resolveDetectorConfig({});
+    const lines: string[] = [];
+    for (let i = 0; i < 40; i += 1) lines.push(...blocked(`10.0.1.${i + 1}`, W0, 150 + i));
+    lines.push(...blocked('10.0.9.9', W0 + 3 * HOUR, 200));
+    const path = join(dir, 'fresh.log');
+    await fs.writeFile(path, lines.join('\n'));
+    // Act
+    const result = await runReplay({ inputs: [path], config });
+    // Assess: no flood; the later newcomer still alerts; every first-window source has a baseline.
+    expect(result.alerts.map((a) => [a.kind, a.srcIp, a.windowStart])).toEqual([
+      ['new-source', '10.0.9.9', '2026-10-01T03:00:00Z'],
+    ]);
+    expect(result.summary).toMatchObject({ firstWindowLearnOnly: true, windows: 4, detectedWindows: 4 });
+    expect(result.store.baselines.get('10.0.1.1')).toMatchObject({ mean: 150, dataPoints: 1 });
+    expect(result.store.baselines.get('10.0.1.1')?.lastAlertWindow).toBeUndefined();
+  });
+
+  it('detects from its first window when it continues a state or bootstraps', async () => {
+    const config = resolveDetectorConfig({});
+    const path = join(dir, 'continued.log');
+    await fs.writeFile(path, [...blocked('10.0.1.1', W0 + 24 * HOUR, 150)].join('\n'));
+    const earlier = join(dir, 'earlier.log');
+    await fs.writeFile(earlier, [...blocked('10.0.2.2', W0, 5)].join('\n'));
+    const first = await runReplay({ inputs: [earlier], config });
+    expect(first.summary.firstWindowLearnOnly).toBe(true);
+    const continued = await runReplay({ inputs: [path], config, store: first.store });
+    expect(continued.summary.firstWindowLearnOnly).toBe(false);
+    expect(continued.alerts.map((a) => a.kind)).toEqual(['new-source']);
+    const bootstrapped = await runReplay({ inputs: [earlier, path], config, bootstrapDays: 1 });
+    expect(bootstrapped.summary).toMatchObject({ firstWindowLearnOnly: false, bootstrapWindows: 24 });
+    expect(bootstrapped.alerts.map((a) => a.kind)).toEqual(['new-source']);
+  });
+});
