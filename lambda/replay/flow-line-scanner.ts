@@ -77,11 +77,32 @@ export interface MalformedExample {
   text: string;
 }
 
-/** Per (window, source) destination tallies, for alerts' details. */
+/**
+ * Per (window, source) destination tallies, for alerts' details: destination address ->
+ * portProtocolKey(port, protocol) -> records. Keyed so that a record costs two lookups and no
+ * new string: the address is the scanner's interned text, port and protocol a number.
+ */
 export interface PairDetails {
-  /** `address port protocol` -> records. */
-  destinations: Map<string, number>;
+  destinations: Map<string, Map<number, number>>;
+  /** Interface ids seen (`-` and empty left out, as the Lambda's details query does). */
   interfaceIds: Set<string>;
+}
+
+/** Window start -> source -> its tallies. */
+export type DetailsByWindow = Map<number, Map<string, PairDetails>>;
+
+/**
+ * A destination's port and protocol as one number: port 0-65535 and protocol 0-255, or -1 for
+ * `-`, empty or anything else (shown as no port or protocol).
+ */
+export const portProtocolKey = (port: number, protocol: number): number =>
+  (port >= 0 && port <= 0xffff ? port + 1 : 0) * 512 + (protocol >= 0 && protocol <= 0xff ? protocol + 1 : 0);
+
+/** The port and protocol (null: none) of a portProtocolKey. */
+export function portAndProtocol(key: number): { port: number | null; protocol: number | null } {
+  const port = Math.floor(key / 512) - 1;
+  const protocol = (key % 512) - 1;
+  return { port: port < 0 ? null : port, protocol: protocol < 0 ? null : protocol };
 }
 
 export type Mode = 'count' | 'details';
@@ -116,6 +137,7 @@ export interface ScannerOptions {
 }
 
 const SPACE = 32;
+const DASH = 45;
 const TAB = 9;
 const CR = 13;
 const LF = 10;
@@ -186,8 +208,8 @@ export interface ChunkResult {
   minWindow: number;
   maxWindow: number;
   examples: MalformedExample[];
-  /** `${window} ${source}` -> destination tallies (details mode: the wanted pairs; count mode: within the budget). */
-  details: Map<string, PairDetails>;
+  /** Destination tallies (details mode: the wanted pairs; count mode: within the budget). */
+  details: DetailsByWindow;
   /** False when the budget ran out: some pairs' tallies miss records. */
   detailsComplete: boolean;
   /**
@@ -214,11 +236,11 @@ export class FlowLineScanner {
   minWindow = Number.NaN;
   maxWindow = Number.NaN;
   examples: MalformedExample[] = [];
-  details = new Map<string, PairDetails>();
+  details: DetailsByWindow = new Map();
   segments: Segment[] = [];
   detailsComplete = true;
   private detailEntries = 0;
-  private readonly detailsBudget: number;
+  private detailsBudget: number;
   private segmentMin = Number.NaN;
   private segmentMax = Number.NaN;
 
@@ -227,12 +249,17 @@ export class FlowLineScanner {
   private readonly filter: EgressFilter;
   private readonly windowMs: number;
   private readonly windowConfig: { windowMinutes: number };
-  private readonly mode: Mode;
-  private readonly wanted: ReadonlyMap<number, ReadonlySet<string>> | undefined;
+  private mode: Mode;
+  private wanted: ReadonlyMap<number, ReadonlySet<string>> | undefined;
+  /** pairFor's last window, its wanted sources and its tallies. */
+  private pairWindow = Number.NaN;
+  private pairWanted: ReadonlySet<string> | undefined;
+  private pairTallies: Map<string, PairDetails> | undefined;
   private readonly maxExamples: number;
   private readonly starts = new Int32Array(MAX_FIELDS + 1);
   private readonly ends = new Int32Array(MAX_FIELDS + 1);
   private readonly addresses = new AddressInterner();
+  private readonly interfaceIds = new AddressInterner();
   private readonly addressCache: AddressCache;
   private currentWindow = Number.NaN;
   private currentCounts: Map<string, number> | undefined;
@@ -262,6 +289,18 @@ export class FlowLineScanner {
     this.useKernel = this.fastPaths && (options.kernel ?? true);
   }
 
+  /**
+   * Starts another pass with this scanner (a details pass after the count pass): its address
+   * table and caches, which depend only on the filter, stay warm. Call between chunks.
+   */
+  startPass(pass: Pick<ScannerOptions, 'mode' | 'wanted' | 'detailsBudget'>): void {
+    this.mode = pass.mode;
+    this.wanted = pass.wanted;
+    this.detailsBudget = pass.detailsBudget ?? (pass.mode === 'details' ? Infinity : 0);
+    this.detailEntries = 0;
+    this.takeResult();
+  }
+
   /** Hands over what was scanned since the last call and starts afresh (the caches stay warm). */
   takeResult(): ChunkResult {
     const result: ChunkResult = {
@@ -287,6 +326,8 @@ export class FlowLineScanner {
     this.detailsComplete = true;
     this.currentWindow = Number.NaN;
     this.currentCounts = undefined;
+    this.pairWindow = Number.NaN;
+    this.pairTallies = undefined;
     return result;
   }
 
@@ -611,9 +652,9 @@ export class FlowLineScanner {
     if (this.mode === 'count') {
       this.countRecord(window, src);
       if (!this.tallyingCounted()) return;
-    } else if (this.wanted?.get(window)?.has(src) !== true) {
-      return;
     }
+    const pair = this.pairFor(window, src);
+    if (pair === undefined) return;
     // Field k runs from starts[k] to the space before starts[k + 1].
     const starts = this.rowStarts;
     let i = lineStart;
@@ -621,9 +662,18 @@ export class FlowLineScanner {
       starts[field] = i;
       if (field < 8) i = nextSpace(buf, words, i, limit) + 1;
     }
-    const fieldText = (field: number): string =>
-      latin1(buf, starts[field] as number, (starts[field + 1] as number) - 1);
-    this.tally(window, src, dst, fieldText(6), fieldText(7), fieldText(2));
+    const end = (field: number): number => (starts[field + 1] as number) - 1;
+    this.tally(
+      pair,
+      dst,
+      portProtocolKey(
+        parseDigits(buf, starts[6] as number, end(6)),
+        parseDigits(buf, starts[7] as number, end(7)),
+      ),
+      buf,
+      starts[2] as number,
+      end(2),
+    );
   }
 
   /**
@@ -930,18 +980,19 @@ export class FlowLineScanner {
     if (this.mode === 'count') {
       this.countRecord(window, src);
       if (!this.tallyingCounted()) return;
-    } else if (this.wanted?.get(window)?.has(src) !== true) {
-      return;
     }
-    const field = (index: number): string =>
-      index >= 0 ? latin1(buf, starts[index] as number, ends[index] as number) : '-';
+    const pair = this.pairFor(window, src);
+    if (pair === undefined) return;
+    const number = (index: number): number =>
+      index >= 0 ? parseDigits(buf, starts[index] as number, ends[index] as number) : -1;
+    const id = layout.interfaceId;
     this.tally(
-      window,
-      src,
+      pair,
       dst,
-      field(layout.dstPort),
-      field(layout.protocol),
-      layout.interfaceId >= 0 ? field(layout.interfaceId) : undefined,
+      portProtocolKey(number(layout.dstPort), number(layout.protocol)),
+      buf,
+      id >= 0 ? (starts[id] as number) : 0,
+      id >= 0 ? (ends[id] as number) : 0,
     );
   }
 
@@ -958,32 +1009,54 @@ export class FlowLineScanner {
     return false;
   }
 
-  /** One more record for the (window, source) pair's destination tallies. */
-  private tally(
-    window: number,
-    src: string,
-    dst: string,
-    port: string,
-    protocol: string,
-    interfaceId: string | undefined,
-  ): void {
-    const key = `${window} ${src}`;
-    let pair = this.details.get(key);
-    if (pair === undefined) {
-      pair = { destinations: new Map(), interfaceIds: new Set() };
-      this.details.set(key, pair);
+  /** The tallies of a (window, source) pair this pass keeps (details mode: the wanted ones only). */
+  private pairFor(window: number, src: string): PairDetails | undefined {
+    if (window !== this.pairWindow) {
+      this.pairWindow = window;
+      this.pairWanted = this.wanted?.get(window);
+      this.pairTallies = this.details.get(window);
     }
-    const destination = `${dst} ${port} ${protocol}`;
-    const seen = pair.destinations.get(destination);
+    if (this.mode === 'details' && this.pairWanted?.has(src) !== true) return undefined;
+    let perWindow = this.pairTallies;
+    if (perWindow === undefined) this.details.set(window, (perWindow = this.pairTallies = new Map()));
+    let pair = perWindow.get(src);
+    if (pair === undefined) perWindow.set(src, (pair = { destinations: new Map(), interfaceIds: new Set() }));
+    return pair;
+  }
+
+  /**
+   * One more record for a pair's destination tallies: to `dst` at `portProtocol`, from the
+   * interface id in `buf[idFrom, idTo)` (empty: none). No string is made per record: addresses
+   * come interned, and interface ids are interned here.
+   */
+  private tally(
+    pair: PairDetails,
+    dst: string,
+    portProtocol: number,
+    buf: Buffer,
+    idFrom: number,
+    idTo: number,
+  ): void {
+    let ports = pair.destinations.get(dst);
+    if (ports === undefined) {
+      if (this.detailEntries >= this.detailsBudget) {
+        this.detailsComplete = false;
+        return;
+      }
+      pair.destinations.set(dst, (ports = new Map()));
+    }
+    const seen = ports.get(portProtocol);
     if (seen !== undefined) {
-      pair.destinations.set(destination, seen + 1);
+      ports.set(portProtocol, seen + 1);
     } else if (this.detailEntries < this.detailsBudget) {
-      pair.destinations.set(destination, 1);
+      ports.set(portProtocol, 1);
       this.detailEntries += 1;
     } else {
       this.detailsComplete = false;
     }
-    if (interfaceId !== undefined) pair.interfaceIds.add(interfaceId);
+    // `-` or nothing: no interface id, as the Lambda's details leave out.
+    if (idTo > idFrom && !(idTo - idFrom === 1 && buf[idFrom] === DASH))
+      pair.interfaceIds.add(this.interfaceIds.intern(buf, idFrom, idTo));
   }
 
   /** A line longer than the read buffer: no flow log record is that long. */

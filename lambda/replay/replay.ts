@@ -22,6 +22,8 @@ import {
   addScanStats,
   emptyScanStats,
   type ChunkResult,
+  portAndProtocol,
+  type DetailsByWindow,
   type MalformedExample,
   type PairDetails,
   type ScanStats,
@@ -386,27 +388,46 @@ export function stretchesHolding(
 function mergeDetails(
   results: readonly ChunkResult[],
   budget: number,
-  pairs = new Map<string, PairDetails>(),
-): Map<string, PairDetails> | undefined {
+  pairs: DetailsByWindow = new Map(),
+): DetailsByWindow | undefined {
   let entries = 0;
   for (const result of results) {
-    for (const [key, pair] of result.details) {
-      const into = pairs.get(key);
-      if (!into) {
-        pairs.set(key, pair);
-        entries += pair.destinations.size;
-        continue;
+    for (const [window, perSource] of result.details) {
+      let into = pairs.get(window);
+      if (into === undefined) pairs.set(window, (into = new Map()));
+      for (const [srcIp, pair] of perSource) {
+        const target = into.get(srcIp);
+        if (target === undefined) {
+          into.set(srcIp, pair);
+          for (const ports of pair.destinations.values()) entries += ports.size;
+          continue;
+        }
+        entries += addDestinations(target.destinations, pair.destinations);
+        for (const id of pair.interfaceIds) target.interfaceIds.add(id);
       }
-      for (const [d, n] of pair.destinations) {
-        const seen = into.destinations.get(d);
-        if (seen === undefined) entries += 1;
-        into.destinations.set(d, (seen ?? 0) + n);
-      }
-      for (const id of pair.interfaceIds) into.interfaceIds.add(id);
     }
     if (entries > budget) return undefined;
   }
   return pairs;
+}
+
+/** Adds `from`'s tallies to `into`; returns the entries it added. */
+function addDestinations(into: PairDetails['destinations'], from: PairDetails['destinations']): number {
+  let added = 0;
+  for (const [address, ports] of from) {
+    const target = into.get(address);
+    if (target === undefined) {
+      into.set(address, new Map(ports));
+      added += ports.size;
+      continue;
+    }
+    for (const [key, n] of ports) {
+      const seen = target.get(key);
+      if (seen === undefined) added += 1;
+      target.set(key, (seen ?? 0) + n);
+    }
+  }
+  return added;
 }
 
 /** The sources an alert is about: its own, or a mass spike's members. */
@@ -457,39 +478,61 @@ async function attachDetails(
     mergeDetails(results, Infinity, pairs);
   }
   for (const alert of alerts) {
-    const window = Date.parse(alert.windowStart);
-    const destinations = new Map<string, number>();
+    const perSource = pairs.get(Date.parse(alert.windowStart));
+    const sources = alertSources(alert);
+    let destinations: PairDetails['destinations'];
     const interfaceIds = new Set<string>();
-    for (const srcIp of alertSources(alert)) {
-      const pair = pairs.get(`${window} ${srcIp}`);
-      if (!pair) continue;
-      for (const [d, n] of pair.destinations) destinations.set(d, (destinations.get(d) ?? 0) + n);
-      for (const id of pair.interfaceIds) interfaceIds.add(id);
+    if (sources.length === 1) {
+      // One source (the usual alert): its tallies as they are, nothing copied.
+      const pair = perSource?.get(sources[0] as string);
+      destinations = pair?.destinations ?? new Map();
+      for (const id of pair?.interfaceIds ?? []) interfaceIds.add(id);
+    } else {
+      destinations = new Map();
+      for (const srcIp of sources) {
+        const pair = perSource?.get(srcIp);
+        if (!pair) continue;
+        addDestinations(destinations, pair.destinations);
+        for (const id of pair.interfaceIds) interfaceIds.add(id);
+      }
     }
-    const addresses = new Set<string>();
-    const ranked: DestinationCount[] = [];
-    for (const [key, count] of destinations) {
-      const [address = '', port = '-', protocol = '-'] = key.split(' ');
-      addresses.add(address);
-      ranked.push({ address, port: toNumberOrNull(port), protocol: toNumberOrNull(protocol), count });
+    // The top ones kept as they come (a few compares per entry), not every entry sorted.
+    const top: DestinationCount[] = [];
+    let total = 0;
+    for (const [address, ports] of destinations) {
+      for (const [key, count] of ports) {
+        total += 1;
+        if (
+          top.length === TOP_DESTINATIONS &&
+          compareDestinations(top[TOP_DESTINATIONS - 1] as DestinationCount, count, address, key) <= 0
+        )
+          continue;
+        const entry: DestinationCount = { address, ...portAndProtocol(key), count };
+        let at = top.length;
+        while (at > 0 && compareDestinations(top[at - 1] as DestinationCount, count, address, key) > 0)
+          at -= 1;
+        top.splice(at, 0, entry);
+        if (top.length > TOP_DESTINATIONS) top.pop();
+      }
     }
-    ranked.sort(
-      (a, b) => b.count - a.count || compareText(a.address, b.address) || (a.port ?? -1) - (b.port ?? -1),
-    );
-    alert.uniqueDestinations = addresses.size;
+    alert.uniqueDestinations = destinations.size;
     alert.details = {
-      topDestinations: ranked.slice(0, TOP_DESTINATIONS),
-      totalDestinations: ranked.length,
+      topDestinations: top,
+      totalDestinations: total,
       interfaceIds: [...interfaceIds].sort(),
     };
   }
 }
 
-const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-function toNumberOrNull(text: string): number | null {
-  const n = Number(text);
-  return text !== '' && text !== '-' && Number.isInteger(n) ? n : null;
+/**
+ * The order of an alert's destinations, as the Lambda's: most records first, then by address,
+ * port and protocol (no port or protocol first). > 0: `a` goes after (count, address, key).
+ */
+function compareDestinations(a: DestinationCount, count: number, address: string, key: number): number {
+  if (a.count !== count) return count - a.count;
+  if (a.address !== address) return a.address < address ? -1 : 1;
+  const { port, protocol } = portAndProtocol(key);
+  return (a.port ?? -1) - (port ?? -1) || (a.protocol ?? -1) - (protocol ?? -1);
 }
 
 /** At most this many sources get a chart; the summary table lists every alert. */
