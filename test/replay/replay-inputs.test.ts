@@ -142,3 +142,67 @@ describe('a fresh replay', () => {
     expect(bootstrapped.alerts.map((a) => a.kind)).toEqual(['new-source']);
   });
 });
+
+describe('alert details', () => {
+  it('rank destinations by records, then address, port and protocol, and count them all', async () => {
+    // Prepare: a quiet first window (a fresh replay learns it), then a new source with 150
+    // records to 24 (address, port, protocol) destinations with many ties, from two interfaces
+    // and rows without one.
+    const config = resolveDetectorConfig({});
+    const t = Math.floor((W0 + HOUR) / 1000);
+    const lines = blocked('10.0.0.1', W0, 3);
+    const expected = new Map<string, number>();
+    let row = 0;
+    for (let a = 0; a < 8; a += 1) {
+      for (const [port, protocol] of [
+        [443, 6],
+        [443, 17],
+        [53, 17],
+      ] as const) {
+        const address = a % 2 === 0 ? `198.51.100.${20 - a}` : `2001:db8::${a}`;
+        const count = [10, 10, 6, 6, 6, 4, 4, 4][a] as number;
+        expected.set(`${address} ${port} ${protocol}`, count);
+        for (let i = 0; i < count; i += 1, row += 1) {
+          const eni = ['eni-1', 'eni-2', '-'][row % 3] as string;
+          lines.push(
+            `2 123456789012 ${eni} 10.0.5.5 ${address} ${40000 + i} ${port} ${protocol} 1 60 ${t + row} ${t + row + 5} REJECT OK`,
+          );
+        }
+      }
+    }
+    const path = join(dir, 'details.log');
+    await fs.writeFile(path, lines.join('\n'));
+    // Act: details tallied by the count pass (gzip-like budget) and read again (budget 0).
+    const results = [
+      await runReplay({ inputs: [path], config }),
+      await runReplay({ inputs: [path], config, detailsBudget: 0 }),
+    ];
+    // Assess
+    const ranked = [...expected]
+      .map(([key, count]) => {
+        const [address = '', port, protocol] = key.split(' ');
+        return { address, port: Number(port), protocol: Number(protocol), count };
+      })
+      .sort(
+        (x, y) =>
+          y.count - x.count ||
+          (x.address < y.address ? -1 : x.address > y.address ? 1 : 0) ||
+          x.port - y.port ||
+          x.protocol - y.protocol,
+      );
+    for (const result of results) {
+      expect(result.alerts).toHaveLength(1);
+      expect(result.alerts[0]).toMatchObject({
+        kind: 'new-source',
+        srcIp: '10.0.5.5',
+        blockedCount: row,
+        uniqueDestinations: 8,
+        details: {
+          topDestinations: ranked.slice(0, 10),
+          totalDestinations: 24,
+          interfaceIds: ['eni-1', 'eni-2'],
+        },
+      });
+    }
+  });
+});
