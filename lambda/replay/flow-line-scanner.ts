@@ -847,15 +847,18 @@ export class FlowLineScanner {
       this.seeWindow(this.windowOf(startSeconds * 1000));
       return true;
     }
+    // A SKIPDATA row marks every window from its start to its end: when the format puts `end`
+    // before the fields read here, the general path reads it.
+    if (status === 2 && layout.end >= 0 && last - layout.end >= tail) return false;
     stats.linesRead += 1;
     if (status === 1) {
       stats.noDataRecords += 1;
     } else {
       stats.skipDataRecords += 1;
-      const inTail = layout.end >= 0 && last - layout.end < tail;
-      const endSeconds = inTail
-        ? parseDigits(buf, tailStarts[last - layout.end] as number, tailEnds[last - layout.end] as number)
-        : -1;
+      const endSeconds =
+        layout.end >= 0
+          ? parseDigits(buf, tailStarts[last - layout.end] as number, tailEnds[last - layout.end] as number)
+          : -1;
       if (startSeconds >= 0) this.markSkipData(startSeconds, endSeconds);
     }
     if (startSeconds >= 0) this.seeWindow(alignToWindow(startSeconds * 1000, this.windowConfig));

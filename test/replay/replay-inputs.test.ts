@@ -6,7 +6,15 @@ import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { resolveDetectorConfig, type Alert } from '../../lambda/core';
+import {
+  DEFAULT_FLOW_LOG_FORMAT,
+  EgressFilter,
+  parseFlowLogFormat,
+  resolveDetectorConfig,
+  type Alert,
+} from '../../lambda/core';
+import { scanChunk } from '../../lambda/replay/file-reader';
+import { FlowLineScanner } from '../../lambda/replay/flow-line-scanner';
 import { V2_HEADER, generateSample } from '../../scripts/flow-log-sample';
 import { runReplay, type ReplayResult } from '../../lambda/replay/replay';
 
@@ -204,5 +212,71 @@ describe('alert details', () => {
         },
       });
     }
+  });
+});
+
+describe('SKIPDATA', () => {
+  // One rule for every path: each window a SKIPDATA record's [start, end] overlaps is incomplete.
+  const skipRow = (format: 'v2' | 'end-first') => {
+    const [start, end] = [Math.floor(W0 / 1000) + 3500, Math.floor(W0 / 1000) + 3700];
+    return format === 'v2'
+      ? `2 123456789012 eni-0a2 - - - - - - - ${start} ${end} - SKIPDATA`
+      : `2 ${end} eni-0a2 - - - - - - - ${start} - SKIPDATA`;
+  };
+  const END_FIRST =
+    'version end interface-id srcaddr dstaddr srcport dstport protocol packets bytes start action log-status';
+
+  it.each([
+    ['v2', undefined],
+    ['end-first', END_FIRST],
+  ] as const)(
+    '(%s format) marks both windows of a row straddling their boundary, on every path and in gzip',
+    async (format, fields) => {
+      const text = `${skipRow(format)}\n`;
+      const plain = join(dir, `skip-${format}.log`);
+      const gzipped = join(dir, `skip-${format}.log.gz`);
+      await fs.writeFile(plain, text);
+      await fs.writeFile(gzipped, gzipSync(text));
+      const windows: number[][] = [];
+      for (const paths of [
+        { fastPaths: false },
+        { fastPaths: true, kernel: false },
+        { fastPaths: true, kernel: true },
+      ]) {
+        for (const chunk of [
+          { path: plain, gzip: false, from: 0, to: text.length },
+          { path: gzipped, gzip: true, from: 0, to: 0 },
+        ]) {
+          const scanner = new FlowLineScanner({
+            filter: new EgressFilter(resolveDetectorConfig({})),
+            windowMinutes: 60,
+            fields: fields === undefined ? DEFAULT_FLOW_LOG_FORMAT : parseFlowLogFormat(fields),
+            mode: 'count',
+            ...paths,
+          });
+          await scanChunk(chunk, scanner);
+          const result = scanner.takeResult();
+          expect(result.stats).toMatchObject({ skipDataRecords: 1, malformedLines: 0 });
+          windows.push([...result.skipDataWindows].sort());
+        }
+      }
+      expect(windows).toEqual(Array.from({ length: 6 }, () => [W0, W0 + HOUR]));
+    },
+  );
+
+  it('makes the alerts of both windows say incompleteWindow, and counts both as incomplete', async () => {
+    // Prepare: a quiet first window (a fresh replay learns it), a new source with a burst in the
+    // second, and a SKIPDATA row from the end of the first into the second.
+    const config = resolveDetectorConfig({});
+    const lines = [...blocked('10.0.0.1', W0, 3), ...blocked('10.0.5.5', W0 + HOUR, 150), skipRow('v2')];
+    const path = join(dir, 'skip-alert.log');
+    await fs.writeFile(path, lines.join('\n'));
+    // Act
+    const result = await runReplay({ inputs: [path], config });
+    // Assess
+    expect(result.alerts.map((a) => [a.kind, a.srcIp, a.windowStart, a.incompleteWindow])).toEqual([
+      ['new-source', '10.0.5.5', '2026-10-01T01:00:00Z', true],
+    ]);
+    expect(result.summary).toMatchObject({ windows: 2, incompleteWindows: 2, skipDataRecords: 1 });
   });
 });
