@@ -11,7 +11,7 @@ import { parseFlowLogFormat } from '../core/flow-log-format';
 import { expandInputs, InputFileError } from './file-reader';
 import { renderReport } from './html-report';
 import { MemoryBaselineStore, StateFileError } from './memory-store';
-import { MAX_WORKERS, runReplay } from './replay';
+import { DEFAULT_MAX_WINDOWS, MAX_WORKERS, runReplay, WindowSpanError } from './replay';
 import { toHumanText, toNdjson } from './text-output';
 
 export const EXIT_OK = 0;
@@ -53,6 +53,7 @@ interface ReplayFlags {
   json?: boolean;
   report?: string;
   workers?: number;
+  maxWindows?: number;
 }
 
 const positiveInteger =
@@ -113,6 +114,12 @@ function buildProgram(io: CliIo, run: (paths: string[], flags: ReplayFlags) => P
         '--workers <n>',
         `scan threads for large inputs, 1 to ${MAX_WORKERS} (default: the cores, at most 8)`,
       ).argParser(wholeNumberUpTo('--workers', MAX_WORKERS)),
+    )
+    .addOption(
+      new Option(
+        '--max-windows <n>',
+        `the most windows to evaluate, quiet ones included (default ${DEFAULT_MAX_WINDOWS.toLocaleString('en-US')})`,
+      ).argParser(positiveInteger('--max-windows')),
     )
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
@@ -178,6 +185,7 @@ async function replayCommand(paths: string[], flags: ReplayFlags, io: CliIo): Pr
     store,
     bootstrapDays: flags.bootstrapDays,
     workers: flags.workers,
+    maxWindows: flags.maxWindows,
     workerScript: io.workerScript,
     collectSeries: flags.report !== undefined,
     onProgress: progressReporter(io),
@@ -227,6 +235,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     const usage =
       error instanceof UsageError ||
       error instanceof ConfigError ||
+      error instanceof WindowSpanError ||
       (error instanceof StateFileError && error.operation === 'load') ||
       (error instanceof InputFileError && error.phase === 'find');
     io.stderr.write(`egress-spike: ${(error as Error).message}\n`);

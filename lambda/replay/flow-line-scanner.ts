@@ -21,9 +21,11 @@ import {
   parseFlowLogFormat,
   type FlowLogField,
 } from '../core/flow-log-format';
-import { alignToWindow, skipDataWindows } from '../core/windows';
+import { alignToWindow, isoTime, skipDataWindows } from '../core/windows';
 import {
   ACCEPTED,
+  BAND_HIGH,
+  BAND_LOW,
   DONE,
   EARLIEST_START,
   LATEST_START,
@@ -35,6 +37,8 @@ import {
   PAUSED,
   REJECTED,
   slotOfMissing,
+  START_BUCKET_BITS,
+  START_BUCKETS,
   type LineKernel,
 } from './line-kernel';
 
@@ -130,11 +134,33 @@ export interface ScannerOptions {
    */
   fastPaths?: boolean;
   /**
+   * The start times (epoch seconds, inclusive) a row may have; a row outside is malformed.
+   * @default the hard bound: 0 to MAX_START_SECONDS
+   */
+  startBand?: StartBand;
+  /**
    * Run the fast paths of v2-format lines in the WebAssembly kernel (line-kernel.wat).
    * @default true (with fastPaths); false: the same fast paths in JavaScript.
    */
   kernel?: boolean;
 }
+
+/**
+ * The latest start a row may have: epoch seconds in 32 bits (2106-02-07). Anything larger is no
+ * time in epoch seconds (a millisecond timestamp, a corrupt field) and would make the replay
+ * evaluate every window up to it.
+ */
+export const MAX_START_SECONDS = 0xffffffff;
+
+/** Start times a row may have (epoch seconds, inclusive), and why, for the malformed reason. */
+export interface StartBand {
+  low: number;
+  high: number;
+  /** Says where the rest of the data is, e.g. `the rest of the data is 2026-10-01 to 2026-10-21`. */
+  why: string;
+}
+
+const HARD_BAND: StartBand = { low: 0, high: MAX_START_SECONDS, why: '' };
 
 const SPACE = 32;
 const DASH = 45;
@@ -207,6 +233,8 @@ export interface ChunkResult {
   /** Earliest and latest window of any row with a valid start time (NaN: none). */
   minWindow: number;
   maxWindow: number;
+  /** Rows with a valid start time by start >>> START_BUCKET_BITS (about 18 hours a bucket). */
+  startHistogram: Map<number, number>;
   examples: MalformedExample[];
   /** Destination tallies (details mode: the wanted pairs; count mode: within the budget). */
   details: DetailsByWindow;
@@ -241,6 +269,9 @@ export class FlowLineScanner {
   detailsComplete = true;
   private detailEntries = 0;
   private detailsBudget: number;
+  private band: StartBand;
+  /** Rows read with a valid start, by start >>> START_BUCKET_BITS (the kernel keeps its own). */
+  private readonly histogram = new Uint32Array(START_BUCKETS);
   private segmentMin = Number.NaN;
   private segmentMax = Number.NaN;
 
@@ -285,6 +316,7 @@ export class FlowLineScanner {
     this.wanted = options.wanted;
     this.maxExamples = options.maxExamples ?? 5;
     this.detailsBudget = options.detailsBudget ?? (options.mode === 'details' ? Infinity : 0);
+    this.band = options.startBand ?? HARD_BAND;
     this.fastPaths = options.fastPaths ?? true;
     this.useKernel = this.fastPaths && (options.kernel ?? true);
   }
@@ -293,12 +325,39 @@ export class FlowLineScanner {
    * Starts another pass with this scanner (a details pass after the count pass): its address
    * table and caches, which depend only on the filter, stay warm. Call between chunks.
    */
-  startPass(pass: Pick<ScannerOptions, 'mode' | 'wanted' | 'detailsBudget'>): void {
+  startPass(pass: Pick<ScannerOptions, 'mode' | 'wanted' | 'detailsBudget' | 'startBand'>): void {
     this.mode = pass.mode;
     this.wanted = pass.wanted;
+    this.band = pass.startBand ?? HARD_BAND;
     this.detailsBudget = pass.detailsBudget ?? (pass.mode === 'details' ? Infinity : 0);
     this.detailEntries = 0;
     this.takeResult();
+  }
+
+  /**
+   * The start histogram since the last call, sparse, both counters (this one and the kernel's)
+   * cleared. Only the buckets the rows' windows can reach are read.
+   */
+  private takeHistogram(): Map<number, number> {
+    const taken = new Map<number, number>();
+    if (Number.isNaN(this.minWindow)) return taken;
+    const from = Math.floor(this.minWindow / 1000) >>> START_BUCKET_BITS;
+    const to = Math.min(
+      START_BUCKETS - 1,
+      Math.floor((this.maxWindow + this.windowMs - 1) / 1000) >>> START_BUCKET_BITS,
+    );
+    const own = this.histogram;
+    const kernel = this.kernel;
+    for (let bucket = from; bucket <= to; bucket += 1) {
+      let rows = own[bucket] as number;
+      own[bucket] = 0;
+      if (kernel) {
+        rows += kernel.uint32[kernel.histogramIndex + bucket] as number;
+        kernel.uint32[kernel.histogramIndex + bucket] = 0;
+      }
+      if (rows > 0) taken.set(bucket, rows);
+    }
+    return taken;
   }
 
   /** Hands over what was scanned since the last call and starts afresh (the caches stay warm). */
@@ -309,6 +368,7 @@ export class FlowLineScanner {
       skipDataWindows: this.skipDataWindows,
       minWindow: this.minWindow,
       maxWindow: this.maxWindow,
+      startHistogram: this.takeHistogram(),
       examples: this.examples,
       details: this.details,
       segments: this.segments,
@@ -402,6 +462,9 @@ export class FlowLineScanner {
     const ends = this.ends;
     const windowMs = this.windowMs;
     const fast = this.fastPaths;
+    const bandLow = this.band.low;
+    const bandHigh = this.band.high;
+    const histogram = this.histogram;
     // ACCEPT rows of the v2 order, counted in locals and folded into the stats after the loop.
     let accepted = 0;
     let low = Infinity;
@@ -453,7 +516,8 @@ export class FlowLineScanner {
               startSpace = i;
             }
           }
-          if (seconds >= 0) {
+          // A start outside the band: the general path says why the line is malformed.
+          if (seconds >= bandLow && seconds <= bandHigh) {
             const ms = seconds * 1000;
             let window = this.lastWindowStart;
             if (!(ms >= window && ms < window + windowMs)) window = this.windowOf(ms);
@@ -461,10 +525,12 @@ export class FlowLineScanner {
               if (window < low) low = window;
               if (window > high) high = window;
               accepted += 1;
+              const bucket = seconds >>> START_BUCKET_BITS;
+              histogram[bucket] = (histogram[bucket] as number) + 1;
               lineStart = lineEnd + 1;
               continue;
             }
-            if (this.layout.v2 && this.rejectV2(buffer, words, lineStart, startSpace, window)) {
+            if (this.layout.v2 && this.rejectV2(buffer, words, lineStart, startSpace, window, seconds)) {
               lineStart = lineEnd + 1;
               continue;
             }
@@ -547,6 +613,8 @@ export class FlowLineScanner {
         kernel.uint32[EARLIEST_START] = 0xffffffff;
         kernel.uint32[LATEST_START] = 0;
         int32[REJECTED] = 0;
+        kernel.uint32[BAND_LOW] = this.band.low;
+        kernel.uint32[BAND_HIGH] = this.band.high;
         const stoppedAt = kernel.scan(p, memoryTo, 1);
         const rejected = int32[REJECTED] as number;
         if (rejected > 0) {
@@ -591,7 +659,8 @@ export class FlowLineScanner {
     for (let k = 0; k < records; k += 1, r += RECORD_SLOTS) {
       const lineStart = int32[r] as number;
       const lineEnd = int32[r + 1] as number;
-      const ms = (uint32[r + 5] as number) * 1000;
+      const seconds = uint32[r + 5] as number;
+      const ms = seconds * 1000;
       let window = this.lastWindowStart;
       if (!(ms >= window && ms < window + this.windowMs)) window = this.windowOf(ms);
       const srcCode = int32[r + 6] as number;
@@ -627,7 +696,20 @@ export class FlowLineScanner {
         dstSlot >= 0 ? (texts[dstSlot] as string) : this.addresses.intern(bytes, srcTo + 1, dstTo);
       const dstRoles =
         dstSlot >= 0 ? (bytes[kernel.addressRoles + dstSlot] as number) : this.filter.roles(dstText);
-      if (this.rejectRow(bytes, words, lineStart, lineEnd, window, srcText, srcRoles, dstText, dstRoles))
+      if (
+        this.rejectRow(
+          bytes,
+          words,
+          lineStart,
+          lineEnd,
+          window,
+          seconds,
+          srcText,
+          srcRoles,
+          dstText,
+          dstRoles,
+        )
+      )
         continue;
       // An address that is not valid: the general path says what the line is.
       this.scanLines(bytes, lineStart, lineEnd < memoryTo ? lineEnd + 1 : memoryTo, memoryBase, words);
@@ -702,7 +784,14 @@ export class FlowLineScanner {
    * valid, a field missing or empty) returns false, and the line takes the general path, which
    * gives the same answer more slowly.
    */
-  private rejectV2(buf: Buffer, words: DataView, from: number, startSpace: number, window: number): boolean {
+  private rejectV2(
+    buf: Buffer,
+    words: DataView,
+    from: number,
+    startSpace: number,
+    window: number,
+    seconds: number,
+  ): boolean {
     let i = from;
     // version, account-id, interface-id: non-empty, one space after each
     for (let k = 0; k < 3; k += 1) {
@@ -741,6 +830,7 @@ export class FlowLineScanner {
       from,
       startSpace,
       window,
+      seconds,
       cache.texts[src] as string,
       srcRoles,
       cache.texts[dst] as string,
@@ -759,6 +849,7 @@ export class FlowLineScanner {
     lineStart: number,
     limit: number,
     window: number,
+    seconds: number,
     src: string,
     srcRoles: number,
     dst: string,
@@ -769,7 +860,7 @@ export class FlowLineScanner {
     stats.linesRead += 1;
     stats.okRecords += 1;
     stats.rejectRecords += 1;
-    this.seeWindow(window);
+    this.dated(window, seconds);
     if ((srcRoles & ADDRESS_COUNTS_AS_SOURCE) !== 0 && (dstRoles & ADDRESS_COUNTS_AS_DESTINATION) !== 0)
       this.countedRow(buf, words, lineStart, limit, window, src, dst);
     return true;
@@ -833,6 +924,8 @@ export class FlowLineScanner {
       tailStarts[last - layout.start] as number,
       tailEnds[last - layout.start] as number,
     );
+    // Outside the band: the general path says why the line is malformed.
+    if (startSeconds >= 0 && (startSeconds < this.band.low || startSeconds > this.band.high)) return false;
     const stats = this.stats;
     if (status === 0) {
       const a = tailStarts[last - layout.action] as number;
@@ -844,7 +937,7 @@ export class FlowLineScanner {
         return false;
       stats.linesRead += 1;
       stats.okRecords += 1;
-      this.seeWindow(this.windowOf(startSeconds * 1000));
+      this.dated(this.windowOf(startSeconds * 1000), startSeconds);
       return true;
     }
     // A SKIPDATA row marks every window from its start to its end: when the format puts `end`
@@ -861,7 +954,7 @@ export class FlowLineScanner {
           : -1;
       if (startSeconds >= 0) this.markSkipData(startSeconds, endSeconds);
     }
-    if (startSeconds >= 0) this.seeWindow(alignToWindow(startSeconds * 1000, this.windowConfig));
+    if (startSeconds >= 0) this.dated(alignToWindow(startSeconds * 1000, this.windowConfig), startSeconds);
     return true;
   }
 
@@ -935,6 +1028,8 @@ export class FlowLineScanner {
     }
 
     const startSeconds = parseDigits(buf, starts[layout.start] as number, ends[layout.start] as number);
+    if (startSeconds >= 0 && (startSeconds < this.band.low || startSeconds > this.band.high))
+      return this.malformed(buf, from, end, baseOffset, this.outOfBand(startSeconds));
     if (status !== 0) {
       if (status === 1) stats.noDataRecords += 1;
       else {
@@ -945,7 +1040,7 @@ export class FlowLineScanner {
             layout.end >= 0 ? parseDigits(buf, starts[layout.end] as number, ends[layout.end] as number) : -1,
           );
       }
-      if (startSeconds >= 0) this.seeWindow(alignToWindow(startSeconds * 1000, this.windowConfig));
+      if (startSeconds >= 0) this.dated(alignToWindow(startSeconds * 1000, this.windowConfig), startSeconds);
       return;
     }
     if (startSeconds < 0)
@@ -960,8 +1055,7 @@ export class FlowLineScanner {
     }
     stats.okRecords += 1;
     const window = this.windowOf(startSeconds * 1000);
-    this.seeWindow(window);
-    if (!reject) return;
+    if (!reject) return this.dated(window, startSeconds);
     stats.rejectRecords += 1;
 
     const srcFrom = starts[layout.src] as number;
@@ -977,8 +1071,9 @@ export class FlowLineScanner {
         stats.rejectRecords -= 1;
         return this.malformed(buf, from, end, baseOffset, 'srcaddr or dstaddr is not an IP address');
       }
-      return;
+      return this.dated(window, startSeconds);
     }
+    this.dated(window, startSeconds);
     stats.recordsCounted += 1;
     if (this.mode === 'count') {
       this.countRecord(window, src);
@@ -1084,6 +1179,20 @@ export class FlowLineScanner {
     if (timeMs >= start && timeMs < start + this.windowMs) return start;
     this.lastWindowStart = alignToWindow(timeMs, this.windowConfig);
     return this.lastWindowStart;
+  }
+
+  /** A row with a valid start, read by a path that goes row by row: its window and histogram bucket. */
+  private dated(window: number, seconds: number): void {
+    this.seeWindow(window);
+    const bucket = seconds >>> START_BUCKET_BITS;
+    this.histogram[bucket] = (this.histogram[bucket] as number) + 1;
+  }
+
+  /** Why a start outside the band makes its line malformed. */
+  private outOfBand(seconds: number): string {
+    if (seconds > MAX_START_SECONDS)
+      return `start ${seconds} is not a time in epoch seconds (after 2106; milliseconds?)`;
+    return `start ${seconds} (${isoTime(seconds * 1000)}) is implausibly far from the rest of the data (${this.band.why})`;
   }
 
   private seeWindow(window: number): void {

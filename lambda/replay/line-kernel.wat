@@ -5,9 +5,9 @@
 ;;
 ;; The caller copies whole lines into the input region and calls `scan(from, to, resolve)`. For
 ;; each line:
-;; - `... start end ACCEPT OK` with a 10-digit start: counted here (count, earliest and latest
-;;   start), nothing else is needed of it;
-;; - `... start end REJECT OK` with a 10-digit start, exactly ten non-empty fields before
+;; - `... start end ACCEPT OK` with a 10-digit start inside the start band: counted here
+;;   (count, earliest and latest start, the start histogram), nothing else is needed of it;
+;; - `... start end REJECT OK` with a 10-digit start in the band, exactly ten non-empty fields before
 ;;   `start` and addresses of at most 45 bytes: a record for the caller, unless `resolve` is on
 ;;   and the address table holds both addresses: then such a row is read here too (counted
 ;;   among REJECT rows), and handed back only if it counts;
@@ -17,13 +17,16 @@
 ;; A record takes a line of at least 35 bytes, so the record region holds every record of a full
 ;; input region (line-kernel.ts checks that at load).
 ;;
-;; Memory: the header (six i32 at 0, 4, 8, 12, 16, 20: ACCEPT rows read, earliest and latest
-;; start of the rows read (unsigned), records written by the last call, the stopped line's end or
-;; -1 (done) or -2 (paused after a record, see `resolve`), REJECT rows read whole); the input
+;; Memory: the header (eight i32 at 0, 4, 8, 12, 16, 20, 24, 28: ACCEPT rows read, earliest and
+;; latest start of the rows read (unsigned), records written by the last call, the stopped line's
+;; end or -1 (done) or -2 (paused after a record, see `resolve`), REJECT rows read whole; and,
+;; set by the caller, the lowest and highest start (unsigned) a row may have: a row outside that
+;; band is a line for the caller); the input
 ;; region (with 64 bytes of slack after it, for 16-byte loads past the last line); the record
 ;; region (eight i32 per record: line start and end, source start and end, destination end, start,
 ;; source and destination slots (see $lookup; -1: not looked up; both found: a row read whole
-;; that counts)); the address table.
+;; that counts)); the address table; the start histogram (65,536 u32: rows read whole by start
+;; >> 16, about 18 hours a bucket), which the caller reads and clears.
 (module
   (memory (export "memory") 96)
   (global (export "inputStart") i32 (i32.const 64))
@@ -35,6 +38,14 @@
   (global $keys (export "addressKeys") i32 (i32.const 0x400000))
   (global $lengths (export "addressLengths") i32 (i32.const 0x500000))
   (global $roles (export "addressRoles") i32 (i32.const 0x510000))
+  (global $histogram (export "histogram") i32 (i32.const 0x520000))
+
+  ;; One more row read whole, in its start's bucket of the histogram.
+  (func $tallyStart (param $start i32)
+    (local $at i32)
+    (local.set $at
+      (i32.add (global.get $histogram) (i32.shl (i32.shr_u (local.get $start) (i32.const 16)) (i32.const 2))))
+    (i32.store (local.get $at) (i32.add (i32.load (local.get $at)) (i32.const 1))))
 
   ;; The slot of the address at `from` (at most 16 bytes) when the table holds it; when not,
   ;; -2 - the slot it belongs in (for the caller to fill). The hash is the address's four
@@ -95,8 +106,10 @@
     (local $accepted i32) (local $earliest i32) (local $latest i32)
     (local $records i32) (local $out i32) (local $result i32) (local $stopEnd i32)
     (local $srcSlot i32) (local $dstSlot i32) (local $srcRoles i32) (local $dstRoles i32)
-    (local $rejected i32)
+    (local $rejected i32) (local $bandLow i32) (local $bandWidth i32)
     (local.set $accepted (i32.load (i32.const 0)))
+    (local.set $bandLow (i32.load (i32.const 24)))
+    (local.set $bandWidth (i32.sub (i32.load (i32.const 28)) (local.get $bandLow)))
     (local.set $earliest (i32.load (i32.const 4)))
     (local.set $latest (i32.load (i32.const 8)))
     (local.set $rejected (i32.load (i32.const 20)))
@@ -166,9 +179,12 @@
           (local.set $seconds (i64.add (local.get $seconds) (i64.extend_i32_u (local.get $digit))))
           (br_if $other (i64.gt_u (local.get $seconds) (i64.const 0xffffffff)))
           (local.set $start (i32.wrap_i64 (local.get $seconds)))
+          ;; outside the band: the caller says why the line is malformed
+          (br_if $other (i32.gt_u (i32.sub (local.get $start) (local.get $bandLow)) (local.get $bandWidth)))
           (if (i32.eq (local.get $action) (i32.const 1))
             (then
               (local.set $accepted (i32.add (local.get $accepted) (i32.const 1)))
+              (call $tallyStart (local.get $start))
               (if (i32.lt_u (local.get $start) (local.get $earliest))
                 (then (local.set $earliest (local.get $start))))
               (if (i32.gt_u (local.get $start) (local.get $latest))
@@ -239,6 +255,7 @@
                   ;; an address that is not valid: the caller's general path says what the line is
                   (br_if $other (i32.eqz (i32.and (i32.and (local.get $srcRoles) (local.get $dstRoles)) (i32.const 1))))
                   (local.set $rejected (i32.add (local.get $rejected) (i32.const 1)))
+                  (call $tallyStart (local.get $start))
                   (if (i32.lt_u (local.get $start) (local.get $earliest))
                     (then (local.set $earliest (local.get $start))))
                   (if (i32.gt_u (local.get $start) (local.get $latest))

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { EgressFilter, type EgressScope } from '../core/addresses';
 import type { FlowLogField } from '../core/flow-log-format';
 import { InputFileError, scanChunk, type ScanChunk } from './file-reader';
-import { FlowLineScanner, type ChunkResult, type Mode } from './flow-line-scanner';
+import { FlowLineScanner, type ChunkResult, type Mode, type StartBand } from './flow-line-scanner';
 
 export interface ScanSettings {
   scope: EgressScope;
@@ -19,6 +19,8 @@ export interface ScanSettings {
   wanted?: Map<number, Set<string>>;
   /** Destination entries each scanner may tally per chunk in count mode (see FlowLineScanner). */
   detailsBudget?: number;
+  /** The start times rows may have (see FlowLineScanner); default: any in 32-bit epoch seconds. */
+  startBand?: StartBand;
 }
 
 export interface ParallelOptions {
@@ -50,6 +52,7 @@ export const newScanner = (settings: ScanSettings): FlowLineScanner =>
     mode: settings.mode,
     wanted: settings.wanted,
     detailsBudget: settings.detailsBudget,
+    startBand: settings.startBand,
   });
 
 /**

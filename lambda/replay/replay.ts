@@ -29,6 +29,7 @@ import {
   type ScanStats,
 } from './flow-line-scanner';
 import { MemoryBaselineStore } from './memory-store';
+import { addHistogram, plausibleStartBand } from './start-band';
 import { scanChunks, type ScanSettings } from './parallel-scan';
 
 const DAY_MS = 86_400_000;
@@ -62,6 +63,8 @@ export interface ReplayOptions {
   parallelBytes?: number;
   /** Destination entries the count pass may tally from gzip input for alert details; past it a details pass reads the gzip files holding alerted windows again. @default DETAILS_BUDGET */
   detailsBudget?: number;
+  /** The most windows to evaluate (quiet ones included); more throw WindowSpanError. @default DEFAULT_MAX_WINDOWS */
+  maxWindows?: number;
   /** Keep per-source counts and baseline bands for the HTML report. */
   collectSeries?: boolean;
   onProgress?: (bytesDone: number, bytesTotal: number) => void;
@@ -142,6 +145,21 @@ const DEFAULT_PARALLEL_BYTES = 256 * 1024 * 1024;
  */
 export const MAX_WORKERS = 32;
 
+/**
+ * The most windows a replay evaluates by default (`--max-windows`): 114 years of hourly windows,
+ * 1.9 years of one-minute ones. An empty window takes under a microsecond, and each one
+ * evaluated is kept in the summary and the report's series, so the bound is on time and memory.
+ */
+export const DEFAULT_MAX_WINDOWS = 1_000_000;
+
+/** The input spans more windows than the replay may evaluate (a usage error: an option lifts it). */
+export class WindowSpanError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WindowSpanError';
+  }
+}
+
 /** Flow log text compresses five- to tenfold (the bundled sample 5.6x): a gzip byte is that much scanning. */
 const GZIP_EXPANSION = 6;
 
@@ -191,6 +209,27 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     workerScript: options.workerScript,
     onBytes,
   });
+  // Rows with a start implausibly far from the rest of the data are malformed (start-band.ts):
+  // the chunks holding any are read again with the band, their results replacing the first ones.
+  // (Rare: a corrupt field, a millisecond timestamp; otherwise nothing is read twice.)
+  const histogram = new Map<number, number>();
+  for (const result of scanned) addHistogram(histogram, result.startHistogram);
+  const band = plausibleStartBand(histogram, config.windowMinutes);
+  if (band !== undefined) {
+    const lowWindow = band.low * 1000;
+    const highWindow = (band.high + 1) * 1000 - length;
+    const outside = scanned.flatMap((result, i) =>
+      result.minWindow < lowWindow || result.maxWindow > highWindow ? [i] : [],
+    );
+    if (outside.length > 0) {
+      const again = await scanChunks(
+        outside.map((i) => chunks[i] as ScanChunk),
+        { ...settings, startBand: band },
+        { workers, workerScript: options.workerScript },
+      );
+      outside.forEach((i, k) => (scanned[i] = again[k] as ChunkResult));
+    }
+  }
   const scannedAt = performance.now();
   const stats = emptyScanStats();
   const counts = new Map<number, Map<string, number>>();
@@ -233,6 +272,15 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
       windowsSkipped = Math.max(0, Math.min(last + length, resume) - from) / length;
       from = resume;
     }
+    const maxWindows = options.maxWindows ?? DEFAULT_MAX_WINDOWS;
+    const span = (last - from) / length + 1;
+    if (span > maxWindows) {
+      throw new WindowSpanError(
+        `the input spans ${span.toLocaleString('en-US')} windows of ${config.windowMinutes} minutes ` +
+          `(${isoTime(from)} to ${isoTime(last)}), more than --max-windows allows ` +
+          `(${maxWindows.toLocaleString('en-US')}); raise --max-windows to evaluate them all`,
+      );
+    }
     const noCounts = new Map<string, number>();
     const windowAt = (start: number): HistoryWindow => ({
       windowStart: start,
@@ -241,14 +289,23 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     });
     const bootstrapEnd = options.bootstrapDays === undefined ? from : first + options.bootstrapDays * DAY_MS;
     if (bootstrapEnd > from) {
-      const history: HistoryWindow[] = [];
-      for (let w = from; w <= last && w < bootstrapEnd; w += length) history.push(windowAt(w));
-      const learned = bootstrapBaselines(history, config, { baselines: store.baselines, clock: store.clock });
+      // Made as bootstrapBaselines takes them, so memory does not grow with the window span.
+      const history: number[] = [];
+      function* historyWindows(): Generator<HistoryWindow> {
+        for (let w = from; w <= last && w < bootstrapEnd; w += length) {
+          history.push(w);
+          yield windowAt(w);
+        }
+      }
+      const learned = bootstrapBaselines(historyWindows(), config, {
+        baselines: store.baselines,
+        clock: store.clock,
+      });
       if (learned.lastWindow !== undefined) {
         store.commitWindow(learned.lastWindow, learned.baselines, learned.clock);
-        for (const h of history) {
-          evaluated.push(h.windowStart);
-          if (!h.complete) incompleteWindows += 1;
+        for (const w of history) {
+          evaluated.push(w);
+          if (skipData.has(w)) incompleteWindows += 1;
         }
       }
       bootstrapWindows = history.length;
@@ -537,6 +594,11 @@ function compareDestinations(a: DestinationCount, count: number, address: string
 
 /** At most this many sources get a chart; the summary table lists every alert. */
 export const MAX_CHARTED_SOURCES = 40;
+/**
+ * Per-window values the charts may hold in all (counts, means and sds of each charted source):
+ * over a very long span fewer sources are charted, so a report stays tens of MB, not gigabytes.
+ */
+const MAX_SERIES_WINDOWS = 4_000_000;
 
 function buildSeries(
   alerts: readonly Alert[],
@@ -546,6 +608,7 @@ function buildSeries(
   bands: ReadonlyMap<string, ReadonlyMap<number, [number, number]>>,
 ): ReplaySeries {
   const charted: string[] = [];
+  const limit = Math.min(MAX_CHARTED_SOURCES, Math.floor(MAX_SERIES_WINDOWS / Math.max(1, windows.length)));
   // Sources with alerts of their own first, then the members of mass spikes.
   const ordered = [
     ...alerts.filter((a) => a.kind !== 'mass-spike'),
@@ -553,7 +616,7 @@ function buildSeries(
   ];
   for (const alert of ordered) {
     for (const srcIp of alertSources(alert)) {
-      if (!charted.includes(srcIp) && charted.length < MAX_CHARTED_SOURCES) charted.push(srcIp);
+      if (!charted.includes(srcIp) && charted.length < limit) charted.push(srcIp);
     }
   }
   return {

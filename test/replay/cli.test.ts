@@ -223,6 +223,21 @@ describe('egress-spike replay limits (built CLI)', () => {
     expect(await fs.readFile(join(dir, 'shifted-state.json'), 'utf8')).toBe(text);
   });
 
+  it('exits 2 when the input spans more windows than --max-windows, naming the option', async () => {
+    const rows = [T0, T0 + 2000 * 3600].map(
+      (t) => `2 123456789012 eni-0a1 10.0.0.1 203.0.113.1 40000 443 6 1 60 ${t} ${t + 5} REJECT OK`,
+    );
+    await fs.writeFile(join(dir, 'long.log'), rows.join('\n'));
+    const refused = run('replay', '--max-windows', '2000', 'long.log');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('the input spans 2,001 windows of 60 minutes');
+    expect(refused.stderr).toContain('raise --max-windows to evaluate them all');
+    expect(refused.stdout).toBe('');
+    const lifted = run('replay', '--json', '--max-windows', '2001', 'long.log');
+    expect(lifted.code).toBe(0);
+    expect(ndjson(lifted.stdout).pop()).toMatchObject({ kind: 'summary', windows: 2001 });
+  });
+
   it('takes --workers 32 (the most it allows)', () => {
     const result = run('replay', '--json', '--workers', '32', sample);
     expect(result.code).toBe(0);

@@ -280,3 +280,153 @@ describe('SKIPDATA', () => {
     expect(result.summary).toMatchObject({ windows: 2, incompleteWindows: 2, skipDataRecords: 1 });
   });
 });
+
+describe('start times far from the rest of the data', () => {
+  const absurd = [
+    // The issue's cases: no epoch seconds at all, a millisecond timestamp, the year 2100.
+    `2 123456789012 eni-0bad 10.0.0.10 203.0.113.9 40000 443 6 1 60 999999999999999 999999999999999 REJECT OK`,
+    `2 123456789012 eni-0bad 10.0.0.10 203.0.113.9 40000 443 6 1 60 1790812800000 1790812800060 REJECT OK`,
+    `2 123456789012 eni-0bad 10.0.0.10 203.0.113.9 40000 443 6 1 60 4102444800 4102444860 REJECT OK`,
+    `2 123456789012 eni-0bad 10.0.0.10 203.0.113.9 40000 443 6 1 60 4102444800 4102444860 ACCEPT OK`,
+    // 1970, and rows that cannot count: they would stretch the range all the same.
+    `2 123456789012 eni-0bad 10.0.0.10 203.0.113.9 40000 443 6 1 60 86400 86460 REJECT OK`,
+    `2 123456789012 eni-0bad - - - - - - - 4102444800 4102445400 - NODATA`,
+    `2 123456789012 eni-0bad - - - - - - - 4102444800 4102445400 - SKIPDATA`,
+  ];
+  const v2Lines = () => [...generateSample({ days: 2, hosts: 10, seed: 8 })].join('').trimEnd().split('\n');
+
+  it.each([
+    ['plain, in the kernel', false, undefined],
+    ['gzip, in the kernel', true, undefined],
+    ['plain, a custom format (JavaScript paths)', false, 'v3'],
+  ] as const)('are malformed lines with a reason, and change nothing else (%s)', async (_, gzip, format) => {
+    // Prepare: two days of data with the absurd rows spread through it.
+    let lines = v2Lines();
+    if (format === 'v3') {
+      // The same records in another field order: version srcaddr dstaddr ... log-status account-id.
+      lines = lines.map((l) => {
+        const f = l.split(' ');
+        return [f[0], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12], f[13], f[1], f[2]].join(
+          ' ',
+        );
+      });
+      lines[0] =
+        'version srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status account-id interface-id';
+    }
+    const rows =
+      format === 'v3'
+        ? absurd.map((l) => {
+            const f = l.split(' ');
+            return [
+              f[0],
+              f[3],
+              f[4],
+              f[5],
+              f[6],
+              f[7],
+              f[8],
+              f[9],
+              f[10],
+              f[11],
+              f[12],
+              f[13],
+              f[1],
+              f[2],
+            ].join(' ');
+          })
+        : absurd;
+    const mixed = [...lines];
+    rows.forEach((row, i) =>
+      mixed.splice(1 + Math.floor(((i + 1) * (lines.length - 1)) / (rows.length + 1)), 0, row),
+    );
+    const write = async (name: string, text: string) => {
+      const path = join(dir, `${name}${gzip ? '.log.gz' : '.log'}`);
+      await fs.writeFile(path, gzip ? gzipSync(text) : text);
+      return path;
+    };
+    const clean = await write(`clean-${format ?? 'v2'}`, lines.join('\n'));
+    const dirty = await write(`dirty-${format ?? 'v2'}`, mixed.join('\n'));
+    const config = resolveDetectorConfig({});
+    // Act
+    const [expected, result] = await Promise.all([
+      runReplay({ inputs: [clean], config }),
+      runReplay({ inputs: [dirty], config }),
+    ]);
+    // Assess
+    expect(decided(result)).toEqual(decided(expected));
+    expect(result.summary.windows).toBe(48);
+    expect(result.summary.malformedLines).toBe(absurd.length);
+    // The first five, in file order (a scanner keeps five examples).
+    const far = (start: string) =>
+      `start ${start} is implausibly far from the rest of the data (most of it is from about 2026-09-30 to 2026-10-03; a start is plausible from 2025-09-29 to 2027-10-04)`;
+    expect(result.malformedExamples.map((e) => e.reason)).toEqual([
+      'start 999999999999999 is not a time in epoch seconds (after 2106; milliseconds?)',
+      'start 1790812800000 is not a time in epoch seconds (after 2106; milliseconds?)',
+      far('4102444800 (2100-01-01T00:00:00Z)'),
+      far('4102444800 (2100-01-01T00:00:00Z)'),
+      far('86400 (1970-01-02T00:00:00Z)'),
+    ]);
+  });
+
+  it('are refused alike by the kernel, the JavaScript fast paths and the general path', () => {
+    const good = blocked('10.0.0.10', W0, 2);
+    const buffer = Buffer.from(`${[...good, ...absurd].join('\n')}\n`, 'latin1');
+    const band = { low: Math.floor(W0 / 1000) - 86_400, high: Math.floor(W0 / 1000) + 86_400, why: 'a test' };
+    for (const paths of [
+      { fastPaths: false },
+      { fastPaths: true, kernel: false },
+      { fastPaths: true, kernel: true },
+    ]) {
+      for (const startBand of [undefined, band]) {
+        const scanner = new FlowLineScanner({
+          filter: new EgressFilter(resolveDetectorConfig({})),
+          windowMinutes: 60,
+          fields: DEFAULT_FLOW_LOG_FORMAT,
+          mode: 'count',
+          maxExamples: 10,
+          startBand,
+          ...paths,
+        });
+        scanner.beginFile('absurd.log');
+        scanner.scan(buffer, 0, buffer.length, 0);
+        const result = scanner.takeResult();
+        // Without a band only the two that are no epoch seconds at all; with it, every one.
+        expect(result.stats.malformedLines).toBe(startBand ? absurd.length : 2);
+        expect(result.examples.map((e) => e.reason.split(' (')[0])).toEqual(
+          startBand
+            ? [
+                'start 999999999999999 is not a time in epoch seconds',
+                'start 1790812800000 is not a time in epoch seconds',
+                ...Array.from({ length: 5 }, (_, i) => `start ${i === 2 ? 86400 : 4102444800}`),
+              ]
+            : [
+                'start 999999999999999 is not a time in epoch seconds',
+                'start 1790812800000 is not a time in epoch seconds',
+              ],
+        );
+        expect(result.counts.get(W0)?.get('10.0.0.10')).toBe(2);
+        expect(result.stats.recordsCounted).toBe(startBand ? 2 : 4);
+        expect([...result.startHistogram.values()].reduce((a, b) => a + b, 0)).toBe(startBand ? 2 : 7);
+      }
+    }
+  });
+
+  it('bounds the windows evaluated, naming the option that lifts the bound', async () => {
+    // Two rows 20 years apart: no bulk to tell which is right, so both stand; the span decides.
+    const path = join(dir, 'two-rows.log');
+    await fs.writeFile(
+      path,
+      [...blocked('10.0.0.1', W0, 1), ...blocked('10.0.0.1', W0 + 20 * 365 * 24 * HOUR, 1)].join('\n'),
+    );
+    const config = resolveDetectorConfig({});
+    await expect(runReplay({ inputs: [path], config, maxWindows: 100_000 })).rejects.toThrow(
+      'the input spans 175,201 windows of 60 minutes (2026-10-01T00:00:00Z to 2046-09-26T00:00:00Z), more than --max-windows allows (100,000); raise --max-windows to evaluate them all',
+    );
+    const minutes = resolveDetectorConfig({ windowMinutes: 1 });
+    await expect(runReplay({ inputs: [path], config: minutes })).rejects.toThrow(
+      'more than --max-windows allows (1,000,000)',
+    );
+    const lifted = await runReplay({ inputs: [path], config, maxWindows: 175_201 });
+    expect(lifted.summary).toMatchObject({ windows: 175_201, malformedLines: 0 });
+  });
+});
