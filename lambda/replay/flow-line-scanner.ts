@@ -298,7 +298,7 @@ export class FlowLineScanner {
   private rereadable = false;
   private readonly fastPaths: boolean;
   private readonly useKernel: boolean;
-  /** Made when first needed: 4 MB of memory that scanners of other formats never use. */
+  /** Made when first needed: 9 MB of memory that scanners of other formats never use. */
   private kernel: LineKernel | undefined;
   /** Where the first nine fields of a counted row start (countedRow). */
   private readonly rowStarts = new Int32Array(9);

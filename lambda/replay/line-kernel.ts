@@ -36,6 +36,8 @@ export const BAND_LOW = 6;
 export const BAND_HIGH = 7;
 /** Buckets of the start histogram: a row's bucket is its start >>> START_BUCKET_BITS (about 18 hours). */
 export const START_BUCKETS = 65_536;
+/** The address table's slots: an address's slot is the top ADDRESS_SLOT_BITS of its hash ($lookup). */
+export const ADDRESS_SLOT_BITS = 18;
 export const START_BUCKET_BITS = 16;
 /** STOPPED_LINE_END when the kernel read every line. */
 export const DONE = -1;
@@ -72,7 +74,7 @@ export interface LineKernel {
 
 let compiled: object | undefined;
 
-/** A new kernel instance (4 MB of memory). WebAssembly SIMD is in every Node.js from 16.4. */
+/** A new kernel instance (9 MB of memory). WebAssembly SIMD is in every Node.js from 16.4. */
 export function newLineKernel(): LineKernel {
   compiled ??= new webAssembly.Module(Buffer.from(LINE_KERNEL_WASM_BASE64, 'base64'));
   const kernel = new webAssembly.Instance(compiled).exports as unknown as KernelExports;

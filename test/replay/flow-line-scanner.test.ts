@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
+import { ADDRESS_SLOT_BITS } from '../../lambda/replay/line-kernel';
 import {
   DEFAULT_FLOW_LOG_FORMAT,
   EgressFilter,
@@ -488,7 +489,7 @@ describe('FlowLineScanner kernel address table', () => {
     hash = Math.imul(hash, 0x85ebca77) ^ bytes.readInt32LE(8);
     hash = Math.imul(hash, 0xc2b2ae3d) ^ bytes.readInt32LE(12);
     hash = Math.imul(hash ^ (hash >>> 15), 0x27d4eb2f);
-    return hash >>> 16;
+    return hash >>> (32 - ADDRESS_SLOT_BITS);
   };
   /** Addresses made by `make(i)` that share a slot, `count` of them. */
   const colliding = (make: (i: number) => string, count: number): string[] => {
