@@ -82,12 +82,13 @@ export interface MalformedExample {
 }
 
 /**
- * Per (window, source) destination tallies, for alerts' details: destination address ->
- * portProtocolKey(port, protocol) -> records. Keyed so that a record costs two lookups and no
- * new string: the address is the scanner's interned text, port and protocol a number.
+ * Per (window, source) destination tallies, for alerts' details: destination address -> its
+ * (portProtocolKey(port, protocol), records) pairs, flat: `[key, records, key, records, ...]`.
+ * So a record costs one lookup, a short scan (an address sees a port or two) and no new string
+ * (the address is the scanner's interned text), and a new address a small array, not a Map.
  */
 export interface PairDetails {
-  destinations: Map<string, Map<number, number>>;
+  destinations: Map<string, number[]>;
   /** Interface ids seen (`-` and empty left out, as the Lambda's details query does). */
   interfaceIds: Set<string>;
 }
@@ -101,6 +102,18 @@ export type DetailsByWindow = Map<number, Map<string, PairDetails>>;
  */
 export const portProtocolKey = (port: number, protocol: number): number =>
   (port >= 0 && port <= 0xffff ? port + 1 : 0) * 512 + (protocol >= 0 && protocol <= 0xff ? protocol + 1 : 0);
+
+/** Adds `records` for `key` to an address's flat (key, records) pairs; true when the key is new there. */
+export function addPortRecords(ports: number[], key: number, records: number): boolean {
+  for (let i = 0; i < ports.length; i += 2) {
+    if (ports[i] === key) {
+      ports[i + 1] = (ports[i + 1] as number) + records;
+      return false;
+    }
+  }
+  ports.push(key, records);
+  return true;
+}
 
 /** The port and protocol (null: none) of a portProtocolKey. */
 export function portAndProtocol(key: number): { port: number | null; protocol: number | null } {
@@ -156,7 +169,7 @@ export const MAX_START_SECONDS = 0xffffffff;
 export interface StartBand {
   low: number;
   high: number;
-  /** Says where the rest of the data is, e.g. `the rest of the data is 2026-10-01 to 2026-10-21`. */
+  /** Where the rest of the data is, for the reason (start-band.ts: `most of it is from about ...`). */
   why: string;
 }
 
@@ -1141,16 +1154,23 @@ export class FlowLineScanner {
         this.detailsComplete = false;
         return;
       }
-      pair.destinations.set(dst, (ports = new Map()));
+      pair.destinations.set(dst, (ports = []));
     }
-    const seen = ports.get(portProtocol);
-    if (seen !== undefined) {
-      ports.set(portProtocol, seen + 1);
-    } else if (this.detailEntries < this.detailsBudget) {
-      ports.set(portProtocol, 1);
-      this.detailEntries += 1;
-    } else {
-      this.detailsComplete = false;
+    let known = false;
+    for (let i = 0; i < ports.length; i += 2) {
+      if (ports[i] === portProtocol) {
+        ports[i + 1] = (ports[i + 1] as number) + 1;
+        known = true;
+        break;
+      }
+    }
+    if (!known) {
+      if (this.detailEntries < this.detailsBudget) {
+        ports.push(portProtocol, 1);
+        this.detailEntries += 1;
+      } else {
+        this.detailsComplete = false;
+      }
     }
     // `-` or nothing: no interface id, as the Lambda's details leave out.
     if (idTo > idFrom && !(idTo - idFrom === 1 && buf[idFrom] === DASH))

@@ -24,6 +24,7 @@ import {
   addScanStats,
   emptyScanStats,
   type ChunkResult,
+  addPortRecords,
   portAndProtocol,
   type DetailsByWindow,
   type MalformedExample,
@@ -464,7 +465,7 @@ function mergeDetails(
         const target = into.get(srcIp);
         if (target === undefined) {
           into.set(srcIp, pair);
-          for (const ports of pair.destinations.values()) entries += ports.size;
+          for (const ports of pair.destinations.values()) entries += ports.length / 2;
           continue;
         }
         entries += addDestinations(target.destinations, pair.destinations);
@@ -482,15 +483,12 @@ function addDestinations(into: PairDetails['destinations'], from: PairDetails['d
   for (const [address, ports] of from) {
     const target = into.get(address);
     if (target === undefined) {
-      into.set(address, new Map(ports));
-      added += ports.size;
+      into.set(address, [...ports]);
+      added += ports.length / 2;
       continue;
     }
-    for (const [key, n] of ports) {
-      const seen = target.get(key);
-      if (seen === undefined) added += 1;
-      target.set(key, (seen ?? 0) + n);
-    }
+    for (let i = 0; i < ports.length; i += 2)
+      if (addPortRecords(target, ports[i] as number, ports[i + 1] as number)) added += 1;
   }
   return added;
 }
@@ -565,7 +563,9 @@ async function attachDetails(
     const top: DestinationCount[] = [];
     let total = 0;
     for (const [address, ports] of destinations) {
-      for (const [key, count] of ports) {
+      for (let i = 0; i < ports.length; i += 2) {
+        const key = ports[i] as number;
+        const count = ports[i + 1] as number;
         total += 1;
         if (
           top.length === TOP_DESTINATIONS &&

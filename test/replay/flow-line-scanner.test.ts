@@ -69,9 +69,9 @@ function scanPlainCount(buffer: Buffer, fastPaths: boolean, times = 1): ChunkRes
 function flatDestinations(pair: PairDetails | undefined): Record<string, number> {
   const flat: Record<string, number> = {};
   for (const [address, ports] of pair?.destinations ?? []) {
-    for (const [key, n] of ports) {
-      const { port, protocol } = portAndProtocol(key);
-      flat[`${address} ${port ?? '-'} ${protocol ?? '-'}`] = n;
+    for (let i = 0; i < ports.length; i += 2) {
+      const { port, protocol } = portAndProtocol(ports[i] as number);
+      flat[`${address} ${port ?? '-'} ${protocol ?? '-'}`] = ports[i + 1] as number;
     }
   }
   return flat;
