@@ -418,7 +418,19 @@ export function stretchesHolding(
   chunks: readonly ScanChunk[],
   scanned: readonly ChunkResult[],
 ): ScanChunk[] {
-  const holds = (min: number, max: number): boolean => windows.some((w) => w >= min && w <= max);
+  // Whether a window lies in [min, max]: a binary search, so thousands of alerted windows over
+  // thousands of stretches cost no more than sorting them.
+  const sorted = Float64Array.from(windows).sort();
+  const holds = (min: number, max: number): boolean => {
+    let low = 0;
+    let high = sorted.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((sorted[middle] as number) < min) low = middle + 1;
+      else high = middle;
+    }
+    return low < sorted.length && (sorted[low] as number) <= max;
+  };
   const needed: ScanChunk[] = [];
   chunks.forEach((chunk, i) => {
     const result = scanned[i];
