@@ -286,6 +286,8 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
       from = resume;
     }
     const maxWindows = options.maxWindows ?? DEFAULT_MAX_WINDOWS;
+    if (!(Number.isSafeInteger(maxWindows) && maxWindows >= 1))
+      throw new RangeError(`maxWindows must be a positive whole number, not ${maxWindows}`);
     const span = (last - from) / length + 1;
     if (span > maxWindows) {
       throw new WindowSpanError(
