@@ -26,6 +26,11 @@ import {
   ACCEPTED,
   BAND_HIGH,
   BAND_LOW,
+  COUNT_HERE,
+  COUNT_WINDOW_HIGH,
+  COUNT_WINDOW_LOW,
+  COUNTED,
+  DIRTY_SLOTS,
   DONE,
   EARLIEST_START,
   LATEST_START,
@@ -628,7 +633,18 @@ export class FlowLineScanner {
         int32[REJECTED] = 0;
         kernel.uint32[BAND_LOW] = this.band.low;
         kernel.uint32[BAND_HIGH] = this.band.high;
+        // A count pass over input that can be read again keeps no destinations: rows that count,
+        // in the window of the rows just before, are counted in the kernel by source slot.
+        const countWindow = this.lastWindowStart;
+        const countHere = this.mode === 'count' && this.rereadable && !Number.isNaN(countWindow);
+        int32[COUNT_HERE] = countHere ? 1 : 0;
+        if (countHere) {
+          kernel.uint32[COUNT_WINDOW_LOW] = countWindow / 1000;
+          kernel.uint32[COUNT_WINDOW_HIGH] = (countWindow + this.windowMs) / 1000 - 1;
+        }
         const stoppedAt = kernel.scan(p, memoryTo, 1);
+        // Before any record: a paused record's address may take a slot counted in.
+        if ((int32[COUNTED] as number) > 0) this.kernelCounts(kernel, countWindow);
         const rejected = int32[REJECTED] as number;
         if (rejected > 0) {
           // REJECT rows read whole in the kernel: valid, counting or not (those that count are
@@ -657,6 +673,28 @@ export class FlowLineScanner {
       }
       start = end;
     }
+  }
+
+  /**
+   * Moves the rows the kernel counted (in `window`, by source slot) into the counts, and clears
+   * its counters. Such rows get no destination tallies: the details pass reads them again.
+   */
+  private kernelCounts(kernel: LineKernel, window: number): void {
+    const { int32, uint32, slotCountsIndex, dirtyIndex } = kernel;
+    this.stats.recordsCounted += int32[COUNTED] as number;
+    this.detailsComplete = false;
+    let perSource = this.counts.get(window);
+    if (perSource === undefined) this.counts.set(window, (perSource = new Map()));
+    const dirty = int32[DIRTY_SLOTS] as number;
+    for (let d = 0; d < dirty; d += 1) {
+      const slot = uint32[dirtyIndex + d] as number;
+      const rows = uint32[slotCountsIndex + slot] as number;
+      uint32[slotCountsIndex + slot] = 0;
+      const src = this.kernelTexts[slot] as string;
+      perSource.set(src, (perSource.get(src) ?? 0) + rows);
+    }
+    int32[COUNTED] = 0;
+    int32[DIRTY_SLOTS] = 0;
   }
 
   /**

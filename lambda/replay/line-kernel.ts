@@ -21,6 +21,8 @@ interface KernelExports {
   addressLengths: { value: number };
   addressRoles: { value: number };
   histogram: { value: number };
+  slotCounts: { value: number };
+  dirtySlots: { value: number };
   scan(from: number, to: number, resolve: number): number;
 }
 
@@ -34,6 +36,16 @@ export const REJECTED = 5;
 /** The lowest and highest start (unsigned epoch seconds) a row the kernel reads may have. */
 export const BAND_LOW = 6;
 export const BAND_HIGH = 7;
+/**
+ * Counting in the kernel (line-kernel.wat): whether to (0 or 1), the lowest and highest start of
+ * the window to count in (unsigned epoch seconds); rows counted so, and slots on the dirty list
+ * (the caller moves the counts out and zeroes both).
+ */
+export const COUNT_HERE = 8;
+export const COUNT_WINDOW_LOW = 9;
+export const COUNT_WINDOW_HIGH = 10;
+export const COUNTED = 11;
+export const DIRTY_SLOTS = 12;
 /** Buckets of the start histogram: a row's bucket is its start >>> START_BUCKET_BITS (about 18 hours). */
 export const START_BUCKETS = 65_536;
 /** The address table's slots: an address's slot is the top ADDRESS_SLOT_BITS of its hash ($lookup). */
@@ -70,6 +82,9 @@ export interface LineKernel {
   addressRoles: number;
   /** First u32 index of the start histogram (START_BUCKETS counters: rows read whole). */
   histogramIndex: number;
+  /** First u32 indexes of the rows counted per source slot and of the dirty list (slots). */
+  slotCountsIndex: number;
+  dirtyIndex: number;
 }
 
 let compiled: object | undefined;
@@ -98,5 +113,7 @@ export function newLineKernel(): LineKernel {
     addressLengths: kernel.addressLengths.value,
     addressRoles: kernel.addressRoles.value,
     histogramIndex: kernel.histogram.value / 4,
+    slotCountsIndex: kernel.slotCounts.value / 4,
+    dirtyIndex: kernel.dirtySlots.value / 4,
   };
 }
