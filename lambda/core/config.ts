@@ -10,7 +10,7 @@
 // start). A namespace import, which esbuild can tree-shake.
 import * as z from 'zod/mini';
 import { en } from 'zod/v4/locales';
-import { parseCidr } from './addresses';
+import { parseConfiguredCidr } from './addresses';
 import { parseFlowLogFormat } from './flow-log-format';
 
 // `zod` sets its English messages itself; `zod/mini` leaves them to the application.
@@ -34,7 +34,7 @@ const parsedBy = (parse: (value: string) => unknown) =>
     }),
   );
 
-const cidr = parsedBy(parseCidr);
+const cidr = parsedBy(parseConfiguredCidr);
 
 const cidrList = (...checks: z.core.$ZodCheck<unknown[]>[]) =>
   z

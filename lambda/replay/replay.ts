@@ -24,11 +24,15 @@ import {
   addScanStats,
   emptyScanStats,
   type ChunkResult,
+  addPortRecords,
+  portAndProtocol,
+  type DetailsByWindow,
   type MalformedExample,
   type PairDetails,
   type ScanStats,
 } from './flow-line-scanner';
 import { MemoryBaselineStore } from './memory-store';
+import { addHistogram, plausibleStartBand } from './start-band';
 import { scanChunks, type ScanSettings } from './parallel-scan';
 
 const DAY_MS = 86_400_000;
@@ -62,6 +66,8 @@ export interface ReplayOptions {
   parallelBytes?: number;
   /** Destination entries the count pass may tally from gzip input for alert details; past it a details pass reads the gzip files holding alerted windows again. @default DETAILS_BUDGET */
   detailsBudget?: number;
+  /** The most windows to evaluate (quiet ones included); more throw WindowSpanError. @default DEFAULT_MAX_WINDOWS */
+  maxWindows?: number;
   /**
    * Keep what the HTML report draws: per alerted source its counts, the expected count and the
    * count at which it would have spiked, per window. Off for a plain replay, which then keeps
@@ -75,6 +81,8 @@ export interface ReplaySummary extends ScanStats {
   kind: 'summary';
   preset: DetectorConfig['preset'];
   files: number;
+  /** Files with no row holding a start time (empty, a header line only, not flow logs): they change nothing else. */
+  filesWithoutRecords: number;
   bytes: number;
   /** Scan threads used (1: this thread) and the pieces the input was split into. */
   workers: number;
@@ -83,6 +91,11 @@ export interface ReplaySummary extends ScanStats {
   sources: number;
   firstWindow: string | null;
   lastWindow: string | null;
+  /**
+   * The first detected window only learned (no alerts): the run started with no state and no
+   * bootstrap, as a fresh Lambda's first window does (the Lambda's run summary field).
+   */
+  firstWindowLearnOnly: boolean;
   /** Windows evaluated, quiet ones included (bootstrap + detection). */
   windows: number;
   bootstrapWindows: number;
@@ -138,6 +151,28 @@ export interface ReplayResult {
  * against 0.99-1.07 s; 462 MB: 1.42-1.54 s against 1.30-1.53 s).
  */
 const DEFAULT_PARALLEL_BYTES = 256 * 1024 * 1024;
+/**
+ * The most scan threads a replay may start (`--workers`). Each takes some 20-30 MB (an isolate,
+ * its read buffers, the kernel's memory) and 0.15-0.2 s of CPU to start, and a scan gains
+ * nothing from more threads than cores: 500 threads on a small file only exhausted memory.
+ */
+export const MAX_WORKERS = 32;
+
+/**
+ * The most windows a replay evaluates by default (`--max-windows`): 114 years of hourly windows,
+ * 1.9 years of one-minute ones. An empty window takes under a microsecond, and each one
+ * evaluated is kept in the summary and the report's series, so the bound is on time and memory.
+ */
+export const DEFAULT_MAX_WINDOWS = 1_000_000;
+
+/** The input spans more windows than the replay may evaluate (a usage error: an option lifts it). */
+export class WindowSpanError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WindowSpanError';
+  }
+}
+
 /** Flow log text compresses five- to tenfold (the bundled sample 5.6x): a gzip byte is that much scanning. */
 const GZIP_EXPANSION = 6;
 
@@ -150,6 +185,11 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const bytes = files.reduce((sum, f) => sum + f.size, 0);
   const work = files.reduce((sum, f) => sum + f.size * (f.gzip ? GZIP_EXPANSION : 1), 0);
   const parallelBytes = options.parallelBytes ?? DEFAULT_PARALLEL_BYTES;
+  if (
+    options.workers !== undefined &&
+    !(Number.isInteger(options.workers) && options.workers >= 1 && options.workers <= MAX_WORKERS)
+  )
+    throw new RangeError(`workers must be a whole number from 1 to ${MAX_WORKERS}, not ${options.workers}`);
   const workers = options.workers ?? (work >= parallelBytes ? Math.min(8, availableParallelism()) : 1);
   // With workers asked for explicitly, even modest files are split so that they share the work.
   const splitBytes = options.workers === undefined ? parallelBytes : Math.min(parallelBytes, 256 * 1024);
@@ -182,6 +222,27 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     workerScript: options.workerScript,
     onBytes,
   });
+  // Rows with a start implausibly far from the rest of the data are malformed (start-band.ts):
+  // the chunks holding any are read again with the band, their results replacing the first ones.
+  // (Rare: a corrupt field, a millisecond timestamp; otherwise nothing is read twice.)
+  const histogram = new Map<number, number>();
+  for (const result of scanned) addHistogram(histogram, result.startHistogram);
+  const band = plausibleStartBand(histogram, config.windowMinutes);
+  if (band !== undefined) {
+    const lowWindow = band.low * 1000;
+    const highWindow = (band.high + 1) * 1000 - length;
+    const outside = scanned.flatMap((result, i) =>
+      result.minWindow < lowWindow || result.maxWindow > highWindow ? [i] : [],
+    );
+    if (outside.length > 0) {
+      const again = await scanChunks(
+        outside.map((i) => chunks[i] as ScanChunk),
+        { ...settings, startBand: band },
+        { workers, workerScript: options.workerScript },
+      );
+      outside.forEach((i, k) => (scanned[i] = again[k] as ChunkResult));
+    }
+  }
   const scannedAt = performance.now();
   const stats = emptyScanStats();
   const counts = new Map<number, Map<string, number>>();
@@ -189,14 +250,20 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const examples: MalformedExample[] = [];
   let first = Number.NaN;
   let last = Number.NaN;
-  for (const result of scanned) {
+  // Files (whole, or every range of one) with no row holding a start time: empty, a header
+  // only, a stray text file. They add nothing but lines to the summary.
+  const filesWithRecords = new Set<string>();
+  scanned.forEach((result, i) => {
     addScanStats(stats, result.stats);
     mergeCounts(counts, result.counts);
     for (const w of result.skipDataWindows) skipData.add(w);
     if (examples.length < 10) examples.push(...result.examples.slice(0, 10 - examples.length));
+    // NaN (a chunk with no datable row) must not reset the range the other chunks found.
+    if (Number.isNaN(result.minWindow)) return;
+    filesWithRecords.add((chunks[i] as ScanChunk).path);
     if (!(result.minWindow >= first)) first = result.minWindow;
     if (!(result.maxWindow <= last)) last = result.maxWindow;
-  }
+  });
   const sources = new Set<string>();
   for (const perSource of counts.values()) for (const srcIp of perSource.keys()) sources.add(srcIp);
 
@@ -204,6 +271,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const alerts: Alert[] = [];
   const decided = options.collectSeries ? new DecisionLog() : undefined;
   let windowsSkipped = 0;
+  let firstWindowLearnOnly = false;
   let bootstrapWindows = 0;
   let detectedWindows = 0;
   let incompleteWindows = 0;
@@ -217,6 +285,17 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
       windowsSkipped = Math.max(0, Math.min(last + length, resume) - from) / length;
       from = resume;
     }
+    const maxWindows = options.maxWindows ?? DEFAULT_MAX_WINDOWS;
+    if (!(Number.isSafeInteger(maxWindows) && maxWindows >= 1))
+      throw new RangeError(`maxWindows must be a positive whole number, not ${maxWindows}`);
+    const span = (last - from) / length + 1;
+    if (span > maxWindows) {
+      throw new WindowSpanError(
+        `the input spans ${span.toLocaleString('en-US')} windows of ${config.windowMinutes} minutes ` +
+          `(${isoTime(from)} to ${isoTime(last)}), more than --max-windows allows ` +
+          `(${maxWindows.toLocaleString('en-US')}); raise --max-windows to evaluate them all`,
+      );
+    }
     const noCounts = new Map<string, number>();
     const windowAt = (start: number): HistoryWindow => ({
       windowStart: start,
@@ -225,24 +304,40 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     });
     const bootstrapEnd = options.bootstrapDays === undefined ? from : first + options.bootstrapDays * DAY_MS;
     if (bootstrapEnd > from) {
-      const history: HistoryWindow[] = [];
-      for (let w = from; w <= last && w < bootstrapEnd; w += length) history.push(windowAt(w));
-      const learned = bootstrapBaselines(history, config, { baselines: store.baselines, clock: store.clock });
+      // Made as bootstrapBaselines takes them, so memory does not grow with the window span.
+      const history: number[] = [];
+      function* historyWindows(): Generator<HistoryWindow> {
+        for (let w = from; w <= last && w < bootstrapEnd; w += length) {
+          history.push(w);
+          yield windowAt(w);
+        }
+      }
+      const learned = bootstrapBaselines(historyWindows(), config, {
+        baselines: store.baselines,
+        clock: store.clock,
+      });
       if (learned.lastWindow !== undefined) {
         store.commitWindow(learned.lastWindow, learned.baselines, learned.clock);
-        for (const h of history) {
-          evaluated.push(h.windowStart);
-          if (!h.complete) incompleteWindows += 1;
+        for (const w of history) {
+          evaluated.push(w);
+          if (skipData.has(w)) incompleteWindows += 1;
         }
       }
       bootstrapWindows = history.length;
       from += history.length * length;
     }
+    // A detector with no state and no bootstrap learns its first window, as the Lambda does:
+    // otherwise every busy source of that window would be a new-source alert.
+    let learnOnly = store.watermark === undefined;
     for (let w = from; w <= last; w += length) {
       const window = windowAt(w);
       decided?.before(w, store.clock, window.counts, store.baselines);
-      const result = evaluateWindow({ ...window, baselines: store.baselines, clock: store.clock }, config);
+      const result = evaluateWindow({ ...window, baselines: store.baselines, clock: store.clock }, config, {
+        learnOnly,
+      });
       decided?.after(result.stats);
+      if (learnOnly) firstWindowLearnOnly = true;
+      learnOnly = false;
       store.commitWindow(w, result.updatedBaselines, result.clockAfter);
       evaluated.push(w);
       detectedWindows += 1;
@@ -273,6 +368,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     kind: 'summary',
     preset: config.preset,
     files: files.length,
+    filesWithoutRecords: files.length - filesWithRecords.size,
     bytes,
     workers: options.workerScript !== undefined ? Math.min(workers, chunks.length) : 1,
     chunks: chunks.length,
@@ -281,6 +377,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     firstWindow: evaluated.length > 0 ? isoTime(evaluated[0] as number) : null,
     lastWindow: evaluated.length > 0 ? isoTime(evaluated[evaluated.length - 1] as number) : null,
     windows: evaluated.length,
+    firstWindowLearnOnly,
     bootstrapWindows,
     detectedWindows,
     incompleteWindows,
@@ -323,7 +420,19 @@ export function stretchesHolding(
   chunks: readonly ScanChunk[],
   scanned: readonly ChunkResult[],
 ): ScanChunk[] {
-  const holds = (min: number, max: number): boolean => windows.some((w) => w >= min && w <= max);
+  // Whether a window lies in [min, max]: a binary search, so thousands of alerted windows over
+  // thousands of stretches cost no more than sorting them.
+  const sorted = Float64Array.from(windows).sort();
+  const holds = (min: number, max: number): boolean => {
+    let low = 0;
+    let high = sorted.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((sorted[middle] as number) < min) low = middle + 1;
+      else high = middle;
+    }
+    return low < sorted.length && (sorted[low] as number) <= max;
+  };
   const needed: ScanChunk[] = [];
   chunks.forEach((chunk, i) => {
     const result = scanned[i];
@@ -359,27 +468,43 @@ export function stretchesHolding(
 function mergeDetails(
   results: readonly ChunkResult[],
   budget: number,
-  pairs = new Map<string, PairDetails>(),
-): Map<string, PairDetails> | undefined {
+  pairs: DetailsByWindow = new Map(),
+): DetailsByWindow | undefined {
   let entries = 0;
   for (const result of results) {
-    for (const [key, pair] of result.details) {
-      const into = pairs.get(key);
-      if (!into) {
-        pairs.set(key, pair);
-        entries += pair.destinations.size;
-        continue;
+    for (const [window, perSource] of result.details) {
+      let into = pairs.get(window);
+      if (into === undefined) pairs.set(window, (into = new Map()));
+      for (const [srcIp, pair] of perSource) {
+        const target = into.get(srcIp);
+        if (target === undefined) {
+          into.set(srcIp, pair);
+          for (const ports of pair.destinations.values()) entries += ports.length / 2;
+          continue;
+        }
+        entries += addDestinations(target.destinations, pair.destinations);
+        for (const id of pair.interfaceIds) target.interfaceIds.add(id);
       }
-      for (const [d, n] of pair.destinations) {
-        const seen = into.destinations.get(d);
-        if (seen === undefined) entries += 1;
-        into.destinations.set(d, (seen ?? 0) + n);
-      }
-      for (const id of pair.interfaceIds) into.interfaceIds.add(id);
     }
     if (entries > budget) return undefined;
   }
   return pairs;
+}
+
+/** Adds `from`'s tallies to `into`; returns the entries it added. */
+function addDestinations(into: PairDetails['destinations'], from: PairDetails['destinations']): number {
+  let added = 0;
+  for (const [address, ports] of from) {
+    const target = into.get(address);
+    if (target === undefined) {
+      into.set(address, [...ports]);
+      added += ports.length / 2;
+      continue;
+    }
+    for (let i = 0; i < ports.length; i += 2)
+      if (addPortRecords(target, ports[i] as number, ports[i + 1] as number)) added += 1;
+  }
+  return added;
 }
 
 /** The sources an alert is about: its own, or a mass spike's members. */
@@ -430,43 +555,72 @@ async function attachDetails(
     mergeDetails(results, Infinity, pairs);
   }
   for (const alert of alerts) {
-    const window = Date.parse(alert.windowStart);
-    const destinations = new Map<string, number>();
+    const perSource = pairs.get(Date.parse(alert.windowStart));
+    const sources = alertSources(alert);
+    let destinations: PairDetails['destinations'];
     const interfaceIds = new Set<string>();
-    for (const srcIp of alertSources(alert)) {
-      const pair = pairs.get(`${window} ${srcIp}`);
-      if (!pair) continue;
-      for (const [d, n] of pair.destinations) destinations.set(d, (destinations.get(d) ?? 0) + n);
-      for (const id of pair.interfaceIds) interfaceIds.add(id);
+    if (sources.length === 1) {
+      // One source (the usual alert): its tallies as they are, nothing copied.
+      const pair = perSource?.get(sources[0] as string);
+      destinations = pair?.destinations ?? new Map();
+      for (const id of pair?.interfaceIds ?? []) interfaceIds.add(id);
+    } else {
+      destinations = new Map();
+      for (const srcIp of sources) {
+        const pair = perSource?.get(srcIp);
+        if (!pair) continue;
+        addDestinations(destinations, pair.destinations);
+        for (const id of pair.interfaceIds) interfaceIds.add(id);
+      }
     }
-    const addresses = new Set<string>();
-    const ranked: DestinationCount[] = [];
-    for (const [key, count] of destinations) {
-      const [address = '', port = '-', protocol = '-'] = key.split(' ');
-      addresses.add(address);
-      ranked.push({ address, port: toNumberOrNull(port), protocol: toNumberOrNull(protocol), count });
+    // The top ones kept as they come (a few compares per entry), not every entry sorted.
+    const top: DestinationCount[] = [];
+    let total = 0;
+    for (const [address, ports] of destinations) {
+      for (let i = 0; i < ports.length; i += 2) {
+        const key = ports[i] as number;
+        const count = ports[i + 1] as number;
+        total += 1;
+        if (
+          top.length === TOP_DESTINATIONS &&
+          compareDestinations(top[TOP_DESTINATIONS - 1] as DestinationCount, count, address, key) <= 0
+        )
+          continue;
+        const entry: DestinationCount = { address, ...portAndProtocol(key), count };
+        let at = top.length;
+        while (at > 0 && compareDestinations(top[at - 1] as DestinationCount, count, address, key) > 0)
+          at -= 1;
+        top.splice(at, 0, entry);
+        if (top.length > TOP_DESTINATIONS) top.pop();
+      }
     }
-    ranked.sort(
-      (a, b) => b.count - a.count || compareText(a.address, b.address) || (a.port ?? -1) - (b.port ?? -1),
-    );
-    alert.uniqueDestinations = addresses.size;
+    alert.uniqueDestinations = destinations.size;
     alert.details = {
-      topDestinations: ranked.slice(0, TOP_DESTINATIONS),
-      totalDestinations: ranked.length,
+      topDestinations: top,
+      totalDestinations: total,
       interfaceIds: [...interfaceIds].sort(),
     };
   }
 }
 
-const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-function toNumberOrNull(text: string): number | null {
-  const n = Number(text);
-  return text !== '' && text !== '-' && Number.isInteger(n) ? n : null;
+/**
+ * The order of an alert's destinations, as the Lambda's: most records first, then by address,
+ * port and protocol (no port or protocol first). > 0: `a` goes after (count, address, key).
+ */
+function compareDestinations(a: DestinationCount, count: number, address: string, key: number): number {
+  if (a.count !== count) return count - a.count;
+  if (a.address !== address) return a.address < address ? -1 : 1;
+  const { port, protocol } = portAndProtocol(key);
+  return (a.port ?? -1) - (port ?? -1) || (a.protocol ?? -1) - (protocol ?? -1);
 }
 
 /** At most this many sources get a chart; the summary table lists every alert. */
 export const MAX_CHARTED_SOURCES = 40;
+/**
+ * Per-window values the charts may hold in all (counts, means and spike lines per charted source):
+ * over a very long span fewer sources are charted, so a report stays tens of MB, not gigabytes.
+ */
+const MAX_SERIES_WINDOWS = 4_000_000;
 
 /** The fields of a stored baseline that decide what it is compared as (see comparedModel). */
 type StoredModel = Parameters<typeof comparedModel>[0];
@@ -576,6 +730,7 @@ function buildSeries(
   config: DetectorConfig,
 ): ReplaySeries {
   const charted: string[] = [];
+  const limit = Math.min(MAX_CHARTED_SOURCES, Math.floor(MAX_SERIES_WINDOWS / Math.max(1, windows.length)));
   // Sources with alerts of their own first, then the members of mass spikes.
   const ordered = [
     ...alerts.filter((a) => a.kind !== 'mass-spike'),
@@ -583,7 +738,7 @@ function buildSeries(
   ];
   for (const alert of ordered) {
     for (const srcIp of alertSources(alert)) {
-      if (!charted.includes(srcIp) && charted.length < MAX_CHARTED_SOURCES) charted.push(srcIp);
+      if (!charted.includes(srcIp) && charted.length < limit) charted.push(srcIp);
     }
   }
   const bands = new Map<string, ReturnType<typeof sourceBands>>();
