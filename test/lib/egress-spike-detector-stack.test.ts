@@ -567,6 +567,21 @@ describe('EgressSpikeDetectorStack', () => {
       ).toEqual(['Delete', 'Delete']);
     });
 
+    it("queries a flow log group given as an ARN ending in ':*' by the ARN StartQuery takes, once", () => {
+      // Prepare: the console's form of an ARN, the same group without it, and a name
+      const arn = 'arn:aws:logs:eu-west-1:123456789012:log-group:/vpc/flow-logs/shared';
+      const template = synthTemplate({ flowLogGroups: [`${arn}:*`, arn, '/vpc/flow-logs/prod'] });
+
+      // Act
+      const environment = deployedEnvironment(template);
+
+      // Assess
+      expect(environment.LOG_GROUP_IDENTIFIERS).toBe(`${arn},/vpc/flow-logs/prod`);
+      expect(loadRuntimeConfig(environment).logGroupIdentifiers).toEqual([arn, '/vpc/flow-logs/prod']);
+      const startQuery = detectorStatements(template).filter((s) => actionsOf(s).includes('logs:StartQuery'));
+      expect(JSON.stringify(startQuery).split(`${arn}:*`)).toHaveLength(2);
+    });
+
     it('passes the detector config from context to DETECTOR_CONFIG unchanged', () => {
       const detectorConfig = { preset: 'splunk-escu', internalCidrs: ['10.0.0.0/8', 'fd00::/8'] };
       synthTemplate({ ...EXISTING, detectorConfig }).hasResourceProperties('AWS::Lambda::Function', {
