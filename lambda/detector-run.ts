@@ -35,7 +35,13 @@ import {
   type DetectorStore,
   type OutboxEntry,
 } from './adapters/dynamo-baseline-store';
-import type { AlertPublisher, FlowCountSource, PendingAlert, QueryStatistics } from './adapters/ports';
+import type {
+  AlertPublisher,
+  FlowCountSource,
+  PendingAlert,
+  QueryStatistics,
+  WindowCounts,
+} from './adapters/ports';
 import { parseInvocation, type Invocation } from './manual-payload';
 
 export interface RunLogger {
@@ -103,6 +109,17 @@ export interface RunSummary {
    */
   firstWindowLearnOnly?: boolean;
   bootstrap?: { days: number; windows: number; sources: number; watermark: string };
+  /**
+   * The longest a counted record took to reach CloudWatch Logs after its start
+   * (`@ingestionTime - @timestamp`: aggregation plus delivery), in seconds; absent when no record
+   * was counted.
+   */
+  maxDeliveryDelaySeconds?: number;
+  /**
+   * Some records arrived later than `lagMinutes` after their start: records like them near the end
+   * of a window arrive after the window was counted and are never counted. Raise `lagMinutes`.
+   */
+  deliveryLaterThanLag?: true;
 }
 
 export class AlertsNotPublishedError extends Error {
@@ -236,6 +253,9 @@ export async function runDetector(deps: DetectorDeps, event: unknown): Promise<R
 
 function emitMetrics(deps: DetectorDeps, summary: RunSummary, succeeded: boolean): void {
   const m = deps.metrics;
+  // Only when measured: no datapoint (a run that counted no record) is not a delay of zero.
+  if (summary.maxDeliveryDelaySeconds !== undefined)
+    m.addMetric('MaxDeliveryDelay', MetricUnit.Seconds, summary.maxDeliveryDelaySeconds);
   m.addMetric('SourcesEvaluated', MetricUnit.Count, summary.sourcesEvaluated);
   m.addMetric('Spikes', MetricUnit.Count, summary.spikes);
   m.addMetric('AlertsPublished', MetricUnit.Count, summary.alertsPublished);
@@ -292,7 +312,7 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
   const state = await deps.store.readState();
   const due = dueWindows(deps.now(), state.watermark, deps.config);
   summary.deferredWindows = due.deferred;
-  let clock = state.clock;
+  let carried = { clock: state.clock, skipDataThrough: state.skipDataThrough };
   for (const [index, window] of due.windows.entries()) {
     if (index > 0 && deps.deadline - deps.now() < MIN_WINDOW_TIME_MS) {
       summary.deferredWindows += due.windows.length - index;
@@ -310,7 +330,7 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
         'first window of a detector without state: learning baselines only, no alerts (run bootstrap first to alert from the start)',
       );
     }
-    clock = await detectWindow(deps, summary, window, clock, failures, pacer, learnOnly);
+    carried = await detectWindow(deps, summary, window, carried, failures, pacer, learnOnly);
   }
   deps.logger.removeKeys(['window']);
   if (failures.length > 0) {
@@ -321,22 +341,24 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
   }
 }
 
-/** Detects and commits one window; returns the clock after it. */
+/** Detects and commits one window; returns the clock and the SKIPDATA carry after it. */
 async function detectWindow(
   deps: DetectorDeps,
   summary: RunSummary,
   window: Window,
-  clockBefore: number,
+  stateBefore: { clock: number; skipDataThrough: number | undefined },
   failures: { alertId: string; cause: string }[],
   pacer: PublishPacer,
   learnOnly = false,
-): Promise<number> {
+): Promise<{ clock: number; skipDataThrough: number | undefined }> {
   const queryDeadline = deps.deadline - COMMIT_RESERVE_MS;
-  const { decided, before, result, retryCounts } = await countAndEvaluate(
+  const clockBefore = stateBefore.clock;
+  const { decided, before, result, retryCounts, skipDataThrough } = await countAndEvaluate(
     deps,
     summary,
     window,
     clockBefore,
+    stateBefore.skipDataThrough,
     queryDeadline,
     learnOnly,
   );
@@ -394,6 +416,7 @@ async function detectWindow(
     alerts: toWrite,
     windowAlertCount: alerts.length,
     previous: before,
+    ...(skipDataThrough === undefined ? {} : { skipDataThrough }),
   });
   deps.logger.info('window committed', {
     sources: result.stats.sourcesSeen,
@@ -402,7 +425,66 @@ async function detectWindow(
     threshold: result.stats.threshold,
   });
   summary.alertsPublished += await publishAll(deps, toPublish, failures, pacer);
-  return result.clockAfter;
+  return { clock: result.clockAfter, skipDataThrough };
+}
+
+/** A window's counts with the SKIPDATA rule applied, and the carry for the windows after it. */
+interface CountedWindow {
+  counts: WindowCounts;
+  /** False when a SKIPDATA record of this window or of an earlier one overlaps it. */
+  complete: boolean;
+  /** The SKIPDATA carry after this window (DetectorState.skipDataThrough). */
+  skipDataThrough: number | undefined;
+}
+
+/**
+ * Runs the window's count query and applies the one SKIPDATA rule (core `skipDataWindows`): a
+ * window is incomplete when a SKIPDATA record's [start, end] overlaps it, whether the record
+ * starts in it or in an earlier window (`carried`, the last window earlier records reach). Also
+ * notes how late the window's records arrived.
+ */
+async function countWindow(
+  deps: DetectorDeps,
+  summary: RunSummary,
+  window: Window,
+  carried: number | undefined,
+  deadline: number,
+): Promise<CountedWindow> {
+  const counts = await deps.source.countWindow(window, deadline);
+  addStats(summary, counts.stats);
+  summary.windows.push(isoTime(window.start));
+  const fromEarlier = carried !== undefined && carried >= window.start;
+  const complete = counts.complete && !fromEarlier;
+  if (!complete) {
+    summary.incompleteWindows += 1;
+    deps.logger.warn(
+      counts.complete
+        ? `window incomplete: a SKIPDATA record of an earlier window overlaps it (through ${isoTime(carried!)}); counts are a lower bound`
+        : 'window incomplete: SKIPDATA records seen, counts are a lower bound',
+      { skippedRecords: counts.skippedRecords },
+    );
+  }
+  if (counts.maxDeliveryDelayMs !== undefined)
+    noteDeliveryDelay(deps, summary, window, counts.maxDeliveryDelayMs);
+  const through = [carried, counts.skipDataThrough].filter((w): w is number => w !== undefined);
+  return { counts, complete, skipDataThrough: through.length > 0 ? Math.max(...through) : undefined };
+}
+
+/**
+ * Records the longest delivery delay seen; warns when it exceeds the lag: such a record near the
+ * end of a window would have arrived after the window was counted.
+ */
+function noteDeliveryDelay(deps: DetectorDeps, summary: RunSummary, window: Window, delayMs: number): void {
+  const seconds = Math.max(0, Math.round(delayMs / 1000));
+  summary.maxDeliveryDelaySeconds = Math.max(summary.maxDeliveryDelaySeconds ?? 0, seconds);
+  const lagSeconds = deps.config.lagMinutes * 60;
+  if (seconds <= lagSeconds) return;
+  summary.deliveryLaterThanLag = true;
+  deps.logger.warn(
+    `records arrived up to ${Math.ceil(seconds / 60)} min after their start, later than lagMinutes (${deps.config.lagMinutes}): ` +
+      'records like them near the end of a window arrive after it is counted and are never counted; raise lagMinutes',
+    { window: isoTime(window.start), maxDeliveryDelaySeconds: seconds, lagMinutes: deps.config.lagMinutes },
+  );
 }
 
 /**
@@ -417,6 +499,7 @@ async function countAndEvaluate(
   summary: RunSummary,
   window: Window,
   clockBefore: number,
+  skipDataCarried: number | undefined,
   queryDeadline: number,
   learnOnly: boolean,
 ): Promise<{
@@ -425,16 +508,15 @@ async function countAndEvaluate(
   result: Pick<WindowResult, 'alerts' | 'updatedBaselines' | 'clockAfter' | 'stats'>;
   /** The counts, kept only for a retried window (its alert bookkeeping is realigned from them). */
   retryCounts: ReadonlyMap<string, number>;
+  skipDataThrough: number | undefined;
 }> {
-  const counts = await deps.source.countWindow(window, queryDeadline);
-  addStats(summary, counts.stats);
-  summary.windows.push(isoTime(window.start));
-  if (!counts.complete) {
-    summary.incompleteWindows += 1;
-    deps.logger.warn('window incomplete: SKIPDATA records seen, counts are a lower bound', {
-      skippedRecords: counts.skippedRecords,
-    });
-  }
+  const { counts, complete, skipDataThrough } = await countWindow(
+    deps,
+    summary,
+    window,
+    skipDataCarried,
+    queryDeadline,
+  );
 
   // A retried window: its alerts were decided (and are in the outbox) before any baseline moved.
   const decided = await deps.store.windowAlerts(window.start);
@@ -444,7 +526,7 @@ async function countAndEvaluate(
       windowStart: window.start,
       counts: counts.counts,
       uniqueDestinations: counts.uniqueDestinations,
-      complete: counts.complete,
+      complete,
       baselines: before,
       clock: clockBefore,
     },
@@ -458,6 +540,7 @@ async function countAndEvaluate(
     before,
     result: { alerts, updatedBaselines, clockAfter, stats },
     retryCounts: decided.length > 0 ? counts.counts : new Map<string, number>(),
+    skipDataThrough,
   };
 }
 
@@ -606,11 +689,19 @@ async function runDryRun(
       ? Math.max(0, state.clock - ((state.watermark - first) / length + 1))
       : state.clock;
   const dryRunAlerts: DryRunAlert[] = [];
+  // The SKIPDATA carry of the committed windows; a window at or before the watermark re-evaluated
+  // here may miss a carry from the windows before it (not kept), never adds a wrong one.
+  let skipDataThrough = state.skipDataThrough;
   for (const window of windows) {
-    const counts = await deps.source.countWindow(window, deps.deadline - COMMIT_RESERVE_MS);
-    addStats(summary, counts.stats);
-    summary.windows.push(isoTime(window.start));
-    if (!counts.complete) summary.incompleteWindows += 1;
+    const counted = await countWindow(
+      deps,
+      summary,
+      window,
+      skipDataThrough,
+      deps.deadline - COMMIT_RESERVE_MS,
+    );
+    const counts = counted.counts;
+    skipDataThrough = counted.skipDataThrough;
     const srcIps = [...counts.counts.keys()];
     const stored = await deps.store.getBaselines(
       srcIps.filter((ip) => !overlay.has(ip)),
@@ -622,7 +713,7 @@ async function runDryRun(
         windowStart: window.start,
         counts: counts.counts,
         uniqueDestinations: counts.uniqueDestinations,
-        complete: counts.complete,
+        complete: counted.complete,
         baselines,
         clock,
       },
@@ -670,11 +761,14 @@ async function runBootstrap(
   // Continue the stored clock: with `overwrite`, baselines of sources absent from the history are
   // kept with their clockAtLastFold on that clock, and get the history's windows as zeros lazily.
   const result = bootstrapBaselines(windows, config, { clock: state.clock });
+  // SKIPDATA near the end of the history may reach into the windows the schedule evaluates next.
+  const carry = history.skipDataThrough !== undefined && history.skipDataThrough > latest.start;
   await deps.store.writeBootstrap({
     baselines: result.baselines,
     watermark: latest.start,
     clock: result.clock,
     overwrite,
+    ...(carry ? { skipDataThrough: history.skipDataThrough } : {}),
   });
   summary.sourcesEvaluated = result.baselines.size;
   summary.bootstrap = {

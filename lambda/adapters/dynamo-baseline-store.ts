@@ -7,7 +7,8 @@
  * | baselines | `BASELINES#<b>`| `BUCKET`    | records (JSON: per source mean, variance, dataPoints, lastWindow,|
  * |           |                |             | clockAtLastFold, expiresAt, lastAlertWindow?, lastAlertCount?,   |
  * |           |                |             | prev?), sources, expiresAt (latest entry's): baseline-buckets.ts |
- * | state     | `STATE`        | `DETECTOR`  | watermark (last committed window start, ms), clock, updatedAt    |
+ * | state     | `STATE`        | `DETECTOR`  | watermark (last committed window start, ms), clock, updatedAt,   |
+ * |           |                |             | skipDataThrough? (SKIPDATA carry: last window it makes incomplete)|
  * | outbox    | `OUTBOX`       | `<alertId>` | status pending/sent, alert (JSON), windowStart, attempts,        |
  * |           |                |             | windowAlertCount, createdAt, sentAt?, expiresAt (sent only)      |
  * | run lease | `LEASE`        | `RUN`       | holder, leaseUntil (ms), expiresAt                               |
@@ -156,6 +157,8 @@ export interface DetectorStore extends BaselineStore {
     watermark: number;
     clock: number;
     overwrite: boolean;
+    /** The SKIPDATA carry past the history's last window (DetectorState.skipDataThrough). */
+    skipDataThrough?: number;
   }): Promise<void>;
   /** Counts a failed publish attempt on pending alerts. */
   recordAttempt(entries: readonly PendingAlert[]): Promise<void>;
@@ -226,9 +229,11 @@ export class DynamoBaselineStore implements DetectorStore {
       new GetItemCommand({ TableName: this.tableName, Key: STATE_KEY, ConsistentRead: true }),
     );
     if (!Item) return { watermark: undefined, clock: 0 };
+    const skipDataThrough = optionalNumber(Item, 'skipDataThrough', 'STATE');
     return {
       watermark: Item.watermark?.N === undefined ? undefined : numberOf(Item, 'watermark', 'STATE'),
       clock: Item.clock?.N === undefined ? 0 : numberOf(Item, 'clock', 'STATE'),
+      ...(skipDataThrough === undefined ? {} : { skipDataThrough }),
     };
   }
 
@@ -312,13 +317,15 @@ export class DynamoBaselineStore implements DetectorStore {
     // 2. Baselines, each with the baseline it was folded from (see the file comment), in the
     // buckets built (and size-checked) above.
     await this.batchWrite(bucketWrites);
-    // 3. The watermark, only forward and only from the clock this window was evaluated with.
+    // 3. The watermark, only forward and only from the clock this window was evaluated with,
+    // with the SKIPDATA carry the next window needs.
+    const carry = commit.skipDataThrough;
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: STATE_KEY,
-          UpdateExpression: 'SET watermark = :w, clock = :clockAfter, updatedAt = :t',
+          UpdateExpression: `SET watermark = :w, clock = :clockAfter, updatedAt = :t${carry === undefined ? '' : ', skipDataThrough = :carry'}`,
           ConditionExpression:
             'attribute_not_exists(watermark) OR (watermark < :w AND (attribute_not_exists(clock) OR clock = :clockBefore))',
           ExpressionAttributeValues: {
@@ -326,6 +333,7 @@ export class DynamoBaselineStore implements DetectorStore {
             ':clockAfter': n(commit.clockAfter),
             ':clockBefore': n(commit.clockBefore),
             ':t': { S: createdAt },
+            ...(carry === undefined ? {} : { ':carry': n(carry) }),
           },
         }),
       );
@@ -433,6 +441,7 @@ export class DynamoBaselineStore implements DetectorStore {
     watermark: number;
     clock: number;
     overwrite: boolean;
+    skipDataThrough?: number;
   }): Promise<void> {
     const state = await this.readState();
     if (state.watermark !== undefined && !result.overwrite) throw new BootstrapRefusedError(state.watermark);
@@ -451,6 +460,7 @@ export class DynamoBaselineStore implements DetectorStore {
             ...STATE_KEY,
             watermark: n(result.watermark),
             clock: n(result.clock),
+            ...(result.skipDataThrough === undefined ? {} : { skipDataThrough: n(result.skipDataThrough) }),
             updatedAt: { S: new Date(this.now()).toISOString() },
           },
           ...(result.overwrite ? {} : { ConditionExpression: 'attribute_not_exists(watermark)' }),

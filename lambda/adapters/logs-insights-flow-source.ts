@@ -27,6 +27,7 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import {
   alignToWindow,
+  skipDataWindows,
   windowMs,
   windowsBetween,
   type AlertDetails,
@@ -193,6 +194,8 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     const counts = new Map<string, number>();
     const uniqueDestinations = new Map<string, number>();
     let skippedRecords = 0;
+    let skipDataLastEnd: number | undefined;
+    let maxDeliveryDelayMs: number | undefined;
     // Each complete result is folded as it arrives and dropped: at 100,000 sources the rows of
     // every part held until the last one came back were some 100,000 objects more at the peak.
     await this.collectBySourceSplit(
@@ -203,9 +206,13 @@ export class LogsInsightsFlowSource implements FlowCountSource {
         for (const row of rows) {
           const source = row[RESULT_COLUMNS.source];
           const count = readCount(row, RESULT_COLUMNS.blockedCount, run);
+          const delay = readOptionalNumber(row[RESULT_COLUMNS.maxDeliveryDelay]);
+          if (delay !== null) maxDeliveryDelayMs = Math.max(maxDeliveryDelayMs ?? delay, delay);
           if (isSkipDataSource(source)) {
             // Every narrowed query reports all of the window's SKIPDATA records: the same number.
             skippedRecords = Math.max(skippedRecords, count);
+            const end = readOptionalNumber(row[RESULT_COLUMNS.lastEnd]);
+            if (end !== null) skipDataLastEnd = Math.max(skipDataLastEnd ?? end, end);
             continue;
           }
           counts.set(source, (counts.get(source) ?? 0) + count);
@@ -220,8 +227,21 @@ export class LogsInsightsFlowSource implements FlowCountSource {
       uniqueDestinations,
       complete: skippedRecords === 0,
       skippedRecords,
+      ...(skippedRecords === 0
+        ? {}
+        : { skipDataThrough: this.skipDataThrough(window.start, skipDataLastEnd) }),
+      ...(maxDeliveryDelayMs === undefined ? {} : { maxDeliveryDelayMs }),
       stats: run.stats,
     };
+  }
+
+  /**
+   * The last window that SKIPDATA records starting in the window at `windowStart` make
+   * incomplete, the latest of them ending at `lastEnd` (epoch seconds; unknown: their own window).
+   */
+  private skipDataThrough(windowStart: number, lastEnd: number | undefined): number {
+    const startSeconds = windowStart / 1000;
+    return skipDataWindows(startSeconds, lastEnd ?? startSeconds, this.config).at(-1) ?? windowStart;
   }
 
   async details(
@@ -313,7 +333,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     from: number,
     to: number,
     deadline: number,
-  ): Promise<{ windows: HistoryWindow[]; stats: QueryStatistics }> {
+  ): Promise<{ windows: HistoryWindow[]; stats: QueryStatistics; skipDataThrough?: number }> {
     const starts = windowsBetween(from, to, this.config);
     const length = windowMs(this.config);
     const windows = new Map<
@@ -330,6 +350,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     // a window holds, later slices are sized to fit the row limit in one query.
     let sliceWindows = this.historySliceWindows;
     let sourcesPerWindow = 0;
+    const skipData = { through: undefined as number | undefined };
     for (let i = 0; i < starts.length;) {
       const sliceStarts = starts.slice(i, i + sliceWindows);
       i += sliceStarts.length;
@@ -356,7 +377,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
           );
         }
         sourcesPerWindow = Math.max(sourcesPerWindow, maxSourcesPerBin(rowSets));
-        this.foldHistoryRows(rowSets, windows, slice, run);
+        this.foldHistoryRows(rowSets, windows, slice, run, skipData);
       }
       // +1: the SKIPDATA row a window may add.
       sliceWindows = Math.min(
@@ -364,7 +385,11 @@ export class LogsInsightsFlowSource implements FlowCountSource {
         Math.max(1, Math.floor(this.rowLimit / (sourcesPerWindow + 1))),
       );
     }
-    return { windows: starts.map((start) => windows.get(start)!), stats };
+    return {
+      windows: starts.map((start) => windows.get(start)!),
+      stats,
+      ...(skipData.through === undefined ? {} : { skipDataThrough: skipData.through }),
+    };
   }
 
   private foldHistoryRows(
@@ -372,10 +397,11 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     windows: Map<number, { windowStart: number; counts: Map<string, number>; complete: boolean }>,
     slice: Window,
     run: QueryRun,
+    skipData: { through: number | undefined },
   ): void {
     const sliceStart = slice.start;
     const sliceEnd = slice.end;
-    const skipped = new Map<number, number>();
+    const skipped = new Map<number, { count: number; lastEnd: number | undefined }>();
     for (const rows of rowSets) {
       for (const row of rows) {
         const windowStart = readBin(row[RESULT_COLUMNS.windowBin], this.config.windowMinutes, run);
@@ -390,15 +416,26 @@ export class LogsInsightsFlowSource implements FlowCountSource {
         const source = row[RESULT_COLUMNS.source];
         const count = readCount(row, RESULT_COLUMNS.blockedCount, run);
         if (isSkipDataSource(source)) {
-          skipped.set(windowStart, Math.max(skipped.get(windowStart) ?? 0, count));
+          const seen = skipped.get(windowStart);
+          const end = readOptionalNumber(row[RESULT_COLUMNS.lastEnd]);
+          skipped.set(windowStart, {
+            count: Math.max(seen?.count ?? 0, count),
+            lastEnd: end === null ? seen?.lastEnd : Math.max(seen?.lastEnd ?? end, end),
+          });
           continue;
         }
         target.counts.set(source, (target.counts.get(source) ?? 0) + count);
       }
     }
-    for (const [windowStart, count] of skipped) {
-      const target = windows.get(windowStart);
-      if (target !== undefined && count > 0) target.complete = false;
+    // Every window a SKIPDATA record overlaps is incomplete, also those of later slices.
+    for (const [windowStart, { count, lastEnd }] of skipped) {
+      if (count === 0) continue;
+      const through = this.skipDataThrough(windowStart, lastEnd);
+      skipData.through = Math.max(skipData.through ?? through, through);
+      for (let w = windowStart; w <= through; w += windowMs(this.config)) {
+        const target = windows.get(w);
+        if (target !== undefined) target.complete = false;
+      }
     }
   }
 

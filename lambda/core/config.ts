@@ -64,7 +64,11 @@ export const detectorConfigInputSchema = z.strictObject({
   preset: z.optional(z.enum(PRESETS)),
   /** Length of an evaluation window. @default 60 */
   windowMinutes: z.optional(windowMinutes),
-  /** How long after a window ends before it is evaluated (flow log delivery delay). @default 10 */
+  /**
+   * How long after a window ends before it is evaluated: a record starting at the window's end
+   * must have reached CloudWatch Logs by then (aggregation interval, up to 10 minutes by default,
+   * plus delivery, typically about 5, best effort). @default 20
+   */
   lagMinutes: z.optional(integer(0, 1440)),
   /** Missed windows caught up per run, oldest first. @default 24 */
   maxCatchUpWindows: z.optional(integer(1, 744)),
@@ -130,7 +134,7 @@ export interface DetectorConfig {
 
 const COMMON_DEFAULTS = {
   windowMinutes: 60,
-  lagMinutes: 10,
+  lagMinutes: 20,
   maxCatchUpWindows: 24,
   internalCidrs: [...RFC1918_CIDRS],
   excludeSourceCidrs: [],

@@ -1,6 +1,7 @@
 /**
  * Is the detector itself healthy? Alarms on errors, throttles, missed runs (the `RunSucceeded`
- * heartbeat) and dead letters, notifying the operations topic; and a dashboard of what it sees.
+ * heartbeat), dead letters and records that arrive later than the lag, notifying the operations
+ * topic; and a dashboard of what it sees.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -20,6 +21,7 @@ export const DETECTOR_METRICS = [
   'WindowsCaughtUp',
   'IncompleteWindows',
   'RunSucceeded',
+  'MaxDeliveryDelay',
 ] as const;
 export type DetectorMetricName = (typeof DETECTOR_METRICS)[number];
 
@@ -29,6 +31,8 @@ export interface MonitoringProps {
   readonly serviceName: string;
   /** The detection window: the heartbeat's period. */
   readonly windowMinutes: number;
+  /** The detector's lag: records arriving later than this after their start are missed. */
+  readonly lagMinutes: number;
   /** Queues that must stay empty: the function's failure destination, the schedule's DLQ. */
   readonly deadLetterQueues: Record<string, sqs.IQueue>;
   readonly operationsTopic: sns.ITopic;
@@ -78,6 +82,15 @@ export class Monitoring extends Construct {
       evaluationPeriods: 2,
       datapointsToAlarm: 2,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    // A record that reaches CloudWatch Logs later than the lag after its start is missed for good
+    // when it starts near a window's end: the run has counted the window without it.
+    this.addAlarm('LateRecords', metric('MaxDeliveryDelay', 'Maximum'), {
+      description: `Flow log records arrived more than lagMinutes (${props.lagMinutes} min) after their start: records near the end of a window arrive after it is counted and are never counted. Raise lagMinutes (detectorConfig).`,
+      threshold: props.lagMinutes * 60,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     for (const [name, queue] of Object.entries(props.deadLetterQueues)) {
       this.addAlarm(
@@ -132,6 +145,14 @@ export class Monitoring extends Construct {
         width: 12,
       }),
       new cloudwatch.AlarmStatusWidget({ title: 'Detector health', alarms: this.alarms, width: 12 }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Longest flow log delivery delay (s) against the lag',
+        left: [metric('MaxDeliveryDelay', 'Maximum')],
+        leftAnnotations: [{ value: props.lagMinutes * 60, label: `lagMinutes (${props.lagMinutes})` }],
+        width: 12,
+      }),
     );
   }
 

@@ -397,6 +397,60 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
     });
   });
 
+  describe('SKIPDATA across a window boundary', () => {
+    const config = resolveDetectorConfig({});
+    const GROUP = '/vpc/skipdata-boundary';
+    const W = Date.UTC(2026, 10, 27, 9);
+    // A capture interval from 09:55 to 10:05 that lost records: both hours are missing some.
+    const straddling = (start: number, end: number) => ({
+      timestamp: start,
+      message: `2 123456789012 eni-0abc - - - - - - - ${start / 1000} ${end / 1000} - SKIPDATA`,
+    });
+
+    beforeAll(() => {
+      server.seed(GROUP, [
+        straddling(W + 55 * 60_000, W + HOUR + 5 * 60_000),
+        // One whose end lies before its start marks its own window only.
+        straddling(W + 3 * HOUR + 10 * 60_000, W + 3 * HOUR),
+        {
+          timestamp: W + HOUR + 60_000,
+          message: `2 123456789012 eni-0abc 10.0.0.1 8.8.8.8 49152 443 6 1 40 ${(W + HOUR + 60_000) / 1000} ${(W + HOUR + 120_000) / 1000} REJECT OK`,
+        },
+      ]);
+    });
+
+    it('reports the last window the SKIPDATA records of a count query reach', async () => {
+      // Act
+      const first = await source(config, [GROUP]).countWindow(windowAt(W, config), deadline());
+      const second = await source(config, [GROUP]).countWindow(windowAt(W + HOUR, config), deadline());
+      const backwards = await source(config, [GROUP]).countWindow(windowAt(W + 3 * HOUR, config), deadline());
+
+      // Assess: the count query sees a record in the window holding its start; the caller carries it
+      expect(first).toMatchObject({ complete: false, skippedRecords: 1, skipDataThrough: W + HOUR });
+      expect(second).toMatchObject({ complete: true, skippedRecords: 0 });
+      expect(second.skipDataThrough).toBeUndefined();
+      expect(second.counts.get('10.0.0.1')).toBe(1);
+      expect(backwards).toMatchObject({ complete: false, skipDataThrough: W + 3 * HOUR });
+    });
+
+    it('marks every history window a SKIPDATA record overlaps incomplete, across slices, and reports the last', async () => {
+      // Act: one window per query, so the record's two windows are in two slices
+      const result = await source(config, [GROUP], { historySliceWindows: 1 }).history(
+        W,
+        W + 4 * HOUR,
+        deadline(),
+      );
+      const ending = await source(config, [GROUP]).history(W - HOUR, W + HOUR, deadline());
+
+      // Assess
+      expect(result.windows.map((w) => w.complete)).toEqual([false, false, true, false]);
+      expect(result.skipDataThrough).toBe(W + 3 * HOUR);
+      // A history ending inside the record's reach: the window after it is for the caller to mark.
+      expect(ending.windows.map((w) => w.complete)).toEqual([true, false]);
+      expect(ending.skipDataThrough).toBe(W + HOUR);
+    });
+  });
+
   describe('custom formats', () => {
     it.each([
       ['with log-status', CUSTOM_FORMAT, '/vpc/custom-full', true],
@@ -480,7 +534,7 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       // Every later query is narrowed: a CIDR, minus the parts already queried separately.
       for (const q of started.slice(1)) {
         expect(q.queryString).toMatch(
-          /and isIpInSubnet\(srcAddr, "[0-9a-f:.]+\/\d+"\)( and not isIpInSubnet\(srcAddr, "[0-9a-f:.]+\/\d+"\))*\) \| stats /,
+          /and isIpInSubnet\(srcAddr, "[0-9a-f:.]+\/\d+"\)( and not isIpInSubnet\(srcAddr, "[0-9a-f:.]+\/\d+"\))*\) \| fields /,
         );
       }
       // Statistics are summed over all the queries of the call (each scans the whole window).
