@@ -9,6 +9,9 @@
  * `dry-run`:  the same decisions for the given (or due) windows; writes and publishes nothing.
  * `bootstrap`: history over `days` -> baselines + watermark (refused on a running detector
  *   unless `overwrite`).
+ * `skip`: moves the watermark over a named range of windows without counting them (a gap).
+ * A window that fails in `maxWindowAttempts` runs is skipped the same way, so later windows are
+ * not held back for ever.
  * `test-alert`: one clearly marked sample alert.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -32,6 +35,8 @@ import {
 import { fitAlert, sampleTestAlert } from './adapters/alert-format';
 import {
   BootstrapRefusedError,
+  BootstrapUnfinishedError,
+  WatermarkConflictError,
   type DetectorStore,
   type OutboxEntry,
 } from './adapters/dynamo-baseline-store';
@@ -100,6 +105,11 @@ export interface RunSummary {
   incompleteWindows: number;
   /** Due windows left for the next run (catch-up bound or deadline). */
   deferredWindows: number;
+  /**
+   * Windows moved over without being counted (ISO starts): a window that failed in
+   * `maxWindowAttempts` runs, or the range of a `skip` invocation. A gap, never zeros.
+   */
+  skippedWindows: string[];
   dryRunAlerts?: DryRunAlert[];
   /** Another run holds the lease: this invocation did nothing. */
   leaseHeld?: boolean;
@@ -108,7 +118,17 @@ export interface RunSummary {
    * baselines and alerted nothing, as every busy source would otherwise be a `new-source`.
    */
   firstWindowLearnOnly?: boolean;
-  bootstrap?: { days: number; windows: number; sources: number; watermark: string };
+  bootstrap?: {
+    days: number;
+    windows: number;
+    sources: number;
+    watermark: string;
+    /**
+     * Stretches of history whose query still failed after its retries: learnt as gaps (no counts,
+     * the clock does not advance over them), never as zeros. Absent when there were none.
+     */
+    gaps?: { from: string; to: string; windows: number; error: string }[];
+  };
   /**
    * The longest a counted record took to reach CloudWatch Logs after its start
    * (`@ingestionTime - @timestamp`: aggregation plus delivery), in seconds; absent when no record
@@ -131,6 +151,29 @@ export class AlertsNotPublishedError extends Error {
       `${alertIds.length} alert(s) stay pending in the outbox and will be retried: ${alertIds.join(', ')} (${causes.join('; ')})`,
     );
     this.name = 'AlertsNotPublishedError';
+  }
+}
+
+/** Too much of the bootstrap's history failed to be read: nothing was written. */
+export class BootstrapHistoryError extends Error {
+  constructor(
+    readonly gapWindows: number,
+    readonly windows: number,
+    readonly firstError: Error,
+  ) {
+    super(
+      `bootstrap: the history queries of ${gapWindows} of ${windows} windows failed even after retries, more than ` +
+        `half; nothing was written (first failure: ${firstError.message})`,
+    );
+    this.name = 'BootstrapHistoryError';
+  }
+}
+
+/** A `skip` invocation that would leave a hole or skip a window not yet closed: nothing changed. */
+export class SkipRefusedError extends Error {
+  constructor(message: string) {
+    super(`skip refused: ${message}`);
+    this.name = 'SkipRefusedError';
   }
 }
 
@@ -203,6 +246,7 @@ function emptySummary(mode: Invocation['mode']): RunSummary {
     queries: 0,
     incompleteWindows: 0,
     deferredWindows: 0,
+    skippedWindows: [],
   };
 }
 
@@ -239,6 +283,11 @@ export async function runDetector(deps: DetectorDeps, event: unknown): Promise<R
       case 'scheduled':
         await withLease(deps, summary, () => runDetect(deps, summary));
         break;
+      case 'skip':
+        await withLease(deps, summary, () =>
+          runSkip(deps, summary, invocation.windowStart, invocation.windowEnd),
+        );
+        break;
     }
     succeeded = summary.leaseHeld !== true;
     return summary;
@@ -263,6 +312,8 @@ function emitMetrics(deps: DetectorDeps, summary: RunSummary, succeeded: boolean
   m.addMetric('RecordsMatched', MetricUnit.Count, summary.recordsMatched);
   m.addMetric('WindowsCaughtUp', MetricUnit.Count, Math.max(0, summary.windows.length - 1));
   m.addMetric('IncompleteWindows', MetricUnit.Count, summary.incompleteWindows);
+  // The operations alarm fires on any: each is a window of blocked egress nobody looked at.
+  m.addMetric('WindowsSkipped', MetricUnit.Count, summary.skippedWindows.length);
   // The heartbeat the stack alarms on when it goes missing: only a run that did its work emits it.
   if (succeeded) m.addMetric('RunSucceeded', MetricUnit.Count, 1);
   m.publishStoredMetrics();
@@ -310,9 +361,11 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
   }
 
   const state = await deps.store.readState();
+  if (state.bootstrapStarted !== undefined) throw new BootstrapUnfinishedError(state.bootstrapStarted);
   const due = dueWindows(deps.now(), state.watermark, deps.config);
   summary.deferredWindows = due.deferred;
   let carried = { clock: state.clock, skipDataThrough: state.skipDataThrough };
+  let watermark = state.watermark;
   for (const [index, window] of due.windows.entries()) {
     if (index > 0 && deps.deadline - deps.now() < MIN_WINDOW_TIME_MS) {
       summary.deferredWindows += due.windows.length - index;
@@ -330,7 +383,12 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
         'first window of a detector without state: learning baselines only, no alerts (run bootstrap first to alert from the start)',
       );
     }
-    carried = await detectWindow(deps, summary, window, carried, failures, pacer, learnOnly);
+    try {
+      carried = await detectWindow(deps, summary, window, carried, failures, pacer, learnOnly);
+    } catch (error) {
+      if (!(await skipIfFailingForGood(deps, summary, window, watermark, carried.clock, error))) throw error;
+    }
+    watermark = window.start;
   }
   deps.logger.removeKeys(['window']);
   if (failures.length > 0) {
@@ -426,6 +484,59 @@ async function detectWindow(
   });
   summary.alertsPublished += await publishAll(deps, toPublish, failures, pacer);
   return { clock: result.clockAfter, skipDataThrough };
+}
+
+/**
+ * After a window failed: counts the attempt (in the state, across runs) and, at
+ * `maxWindowAttempts`, skips the window (a gap: no counts, the clock stays) so that the windows
+ * after it are not held back for ever. Returns true when it skipped; false leaves the failure to
+ * the caller (the run fails, Lambda and the next run retry).
+ */
+async function skipIfFailingForGood(
+  deps: DetectorDeps,
+  summary: RunSummary,
+  window: Window,
+  watermarkBefore: number | undefined,
+  clock: number,
+  error: unknown,
+): Promise<boolean> {
+  // Another run committed the window: nothing failed.
+  if (error instanceof WatermarkConflictError) return false;
+  const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  let attempts: number | undefined;
+  try {
+    attempts = await deps.store.recordWindowFailure(window.start, reason);
+  } catch (recordError) {
+    deps.logger.error('failed attempt not recorded', {
+      error:
+        recordError instanceof Error ? `${recordError.name}: ${recordError.message}` : String(recordError),
+    });
+    return false;
+  }
+  if (attempts === undefined) return false; // committed meanwhile
+  const max = deps.config.maxWindowAttempts;
+  if (attempts < max) {
+    deps.logger.error(`window failed (attempt ${attempts} of ${max} before it is skipped)`, {
+      error: reason,
+    });
+    return false;
+  }
+  await deps.store.skipWindows({
+    watermarkBefore,
+    first: window.start,
+    last: window.start,
+    windows: 1,
+    clock,
+    reason,
+    attempts,
+    manual: false,
+  });
+  summary.skippedWindows.push(isoTime(window.start));
+  deps.logger.error(
+    `window skipped after ${attempts} failed attempts: it is a gap (not counted, not zeros); the windows after it go on`,
+    { error: reason },
+  );
+  return true;
 }
 
 /** A window's counts with the SKIPDATA rule applied, and the carry for the windows after it. */
@@ -664,6 +775,7 @@ async function runDryRun(
   const length = windowMs(config);
   const latest = latestClosedWindow(deps.now(), config);
   const state = await deps.store.readState();
+  if (state.bootstrapStarted !== undefined) throw new BootstrapUnfinishedError(state.bootstrapStarted);
   let windows: Window[];
   if (windowStart !== undefined) {
     const starts = windowsBetween(windowStart, windowEnd ?? windowStart + length, config);
@@ -732,6 +844,62 @@ async function runDryRun(
 }
 
 // ---------------------------------------------------------------------------------------------
+// skip
+
+/**
+ * Moves the watermark over [windowStart, windowEnd) without counting those windows: a gap (the
+ * clock does not advance, no baseline moves). Only the windows the schedule would evaluate next
+ * (from the one after the watermark) and only closed ones: anything else would leave a hole or
+ * skip data not yet seen.
+ */
+async function runSkip(
+  deps: DetectorDeps,
+  summary: RunSummary,
+  windowStart: number,
+  windowEnd: number | undefined,
+): Promise<void> {
+  const length = windowMs(deps.config);
+  const end = windowEnd ?? windowStart + length;
+  const state = await deps.store.readState();
+  if (state.bootstrapStarted !== undefined) throw new BootstrapUnfinishedError(state.bootstrapStarted);
+  if (state.watermark === undefined) {
+    throw new SkipRefusedError(
+      'the detector has not committed a window yet, so nothing is held back: its first run evaluates the latest window',
+    );
+  }
+  const next = state.watermark + length;
+  if (windowStart !== next) {
+    throw new SkipRefusedError(
+      `windowStart must be the window after the watermark (${isoTime(state.watermark)}), ${isoTime(next)}, got ${isoTime(windowStart)}`,
+    );
+  }
+  const latest = latestClosedWindow(deps.now(), deps.config);
+  const last = end - length;
+  if (last > latest.start) {
+    throw new SkipRefusedError(
+      `window ${isoTime(last)} has not closed yet (the latest closed window starts ${isoTime(latest.start)})`,
+    );
+  }
+  const starts = windowsBetween(windowStart, end, deps.config);
+  await deps.store.skipWindows({
+    watermarkBefore: state.watermark,
+    first: windowStart,
+    last,
+    windows: starts.length,
+    clock: state.clock,
+    reason: 'skipped on request (mode skip)',
+    attempts: state.failingWindow === windowStart ? (state.failedAttempts ?? 0) : 0,
+    manual: true,
+  });
+  summary.skippedWindows = starts.map(isoTime);
+  deps.logger.warn('windows skipped on request: they are a gap (not counted, not zeros)', {
+    from: isoTime(windowStart),
+    to: isoTime(end),
+    windows: starts.length,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 // bootstrap
 
 async function runBootstrap(
@@ -751,16 +919,29 @@ async function runBootstrap(
   const from = to - days * 86_400_000;
   const history = await deps.source.history(from, to, deps.deadline - COMMIT_RESERVE_MS);
   addStats(summary, history.stats);
-  // Every window of the range, in order: a window without records is a zero, not a gap.
+  // Every window of the range, in order: a window without records is a zero; a window of a failed
+  // query is a gap (no counts, incomplete), which the clock skips: no data is not quiet.
   const byStart = new Map(history.windows.map((w) => [w.windowStart, w]));
   const windows: HistoryWindow[] = windowsBetween(from, to, config).map(
     (start) =>
       byStart.get(start) ?? { windowStart: start, counts: new Map<string, number>(), complete: true },
   );
-  summary.incompleteWindows = windows.filter((w) => !w.complete).length;
-  // Continue the stored clock: with `overwrite`, baselines of sources absent from the history are
-  // kept with their clockAtLastFold on that clock, and get the history's windows as zeros lazily.
-  const result = bootstrapBaselines(windows, config, { clock: state.clock });
+  const gapWindows = history.gaps.reduce(
+    (sum, gap) => sum + windowsBetween(gap.from, gap.to, config).length,
+    0,
+  );
+  const firstGap = history.gaps[0];
+  if (firstGap !== undefined) {
+    // Isolated failures are tolerated and reported; a history mostly missing is not a history.
+    if (gapWindows === windows.length) throw firstGap.error;
+    if (2 * gapWindows > windows.length)
+      throw new BootstrapHistoryError(gapWindows, windows.length, firstGap.error);
+  }
+  summary.incompleteWindows = windows.filter((w) => !w.complete).length - gapWindows;
+  // A clean start: the stored clock and baselines are replaced, not continued. A source the
+  // history does not name loses its baseline (kept, it would get the history's windows as zeros a
+  // second time, on top of those it already had on the old clock).
+  const result = bootstrapBaselines(windows, config);
   // SKIPDATA near the end of the history may reach into the windows the schedule evaluates next.
   const carry = history.skipDataThrough !== undefined && history.skipDataThrough > latest.start;
   await deps.store.writeBootstrap({
@@ -776,7 +957,22 @@ async function runBootstrap(
     windows: result.windows,
     sources: result.baselines.size,
     watermark: isoTime(latest.start),
+    ...(history.gaps.length === 0
+      ? {}
+      : {
+          gaps: history.gaps.map((gap) => ({
+            from: isoTime(gap.from),
+            to: isoTime(gap.to),
+            windows: windowsBetween(gap.from, gap.to, config).length,
+            error: gap.error.message,
+          })),
+        }),
   };
+  if (history.gaps.length > 0) {
+    deps.logger.warn('bootstrap history has gaps: their windows were learnt as missing data, not as zeros', {
+      gaps: summary.bootstrap.gaps,
+    });
+  }
   deps.logger.info('bootstrap written', summary.bootstrap);
 }
 

@@ -9,6 +9,11 @@
  * |           |                |             | prev?), sources, expiresAt (latest entry's): baseline-buckets.ts |
  * | state     | `STATE`        | `DETECTOR`  | watermark (last committed window start, ms), clock, updatedAt,   |
  * |           |                |             | skipDataThrough? (SKIPDATA carry: last window it makes incomplete)|
+ * |           |                |             | bootstrapStarted? (a bootstrap is replacing the baselines),      |
+ * |           |                |             | failingWindow?, failedAttempts?, lastFailure? (a window that     |
+ * |           |                |             | failed in earlier runs)                                          |
+ * | skipped   | `SKIPPED`      | `<window>`  | windows (skipped in all), lastWindow, reason, attempts, manual,  |
+ * |           |                |             | skippedAt, expiresAt                                             |
  * | outbox    | `OUTBOX`       | `<alertId>` | status pending/sent, alert (JSON), windowStart, attempts,        |
  * |           |                |             | windowAlertCount, createdAt, sentAt?, expiresAt (sent only)      |
  * | run lease | `LEASE`        | `RUN`       | holder, leaseUntil (ms), expiresAt                               |
@@ -32,6 +37,9 @@
  *   sees every source, folded or not).
  * - Entries past their `expiresAt` count as absent and are dropped when their bucket is
  *   rewritten; the bucket item's own TTL (its latest entry's) removes buckets no source uses.
+ * - A bootstrap replaces the baselines whole: it marks the state (`bootstrapStarted`), rewrites
+ *   every bucket from its baselines alone (a bucket none of them falls in is deleted), then writes
+ *   the state, which clears the mark. Until then detection refuses to run on the mixed table.
  * - Alerts decided for a window are in the outbox before any baseline moves; a retry reuses them
  *   (`windowAlerts`) instead of re-deciding, and publishes only what is still pending, with the
  *   same alertId. Each outbox item carries its window's total alert count (`windowAlertCount`):
@@ -115,6 +123,17 @@ export class WatermarkConflictError extends Error {
   }
 }
 
+/** A bootstrap started replacing the baselines and did not finish: the table holds old and new ones. */
+export class BootstrapUnfinishedError extends Error {
+  constructor(readonly startedAt: string) {
+    super(
+      `a bootstrap started at ${startedAt} did not finish: the baselines are part old, part new, and the ` +
+        'detector will not run on them; invoke {"mode":"bootstrap","overwrite":true} again',
+    );
+    this.name = 'BootstrapUnfinishedError';
+  }
+}
+
 export class BootstrapRefusedError extends Error {
   constructor(readonly watermark: number) {
     super(
@@ -162,6 +181,32 @@ export interface DetectorStore extends BaselineStore {
   }): Promise<void>;
   /** Counts a failed publish attempt on pending alerts. */
   recordAttempt(entries: readonly PendingAlert[]): Promise<void>;
+  /**
+   * Counts a failed attempt at the window after the watermark; returns the attempts so far, or
+   * undefined when the window was committed meanwhile (nothing recorded).
+   */
+  recordWindowFailure(windowStart: number, reason: string): Promise<number | undefined>;
+  /**
+   * Moves the watermark over the windows `first` to `last` without counting anything there: a gap
+   * (the clock does not advance, no baseline moves), recorded under `SKIPPED`. Throws
+   * WatermarkConflictError when the watermark or the clock is not what the caller read.
+   */
+  skipWindows(skip: WindowSkip): Promise<void>;
+}
+
+export interface WindowSkip {
+  /** The watermark the skip starts from (undefined: a detector that never committed a window). */
+  watermarkBefore: number | undefined;
+  /** Starts of the first and last windows skipped, and how many windows that is. */
+  first: number;
+  last: number;
+  windows: number;
+  /** The clock, unchanged by the skip. */
+  clock: number;
+  reason: string;
+  attempts: number;
+  /** Asked for by an operator (the `skip` mode) rather than after failed attempts. */
+  manual: boolean;
 }
 
 export interface DynamoBaselineStoreOptions {
@@ -185,6 +230,9 @@ export interface DynamoBaselineStoreOptions {
 }
 
 const STATE_KEY = { pk: { S: 'STATE' }, sk: { S: 'DETECTOR' } };
+const SKIPPED_PK = 'SKIPPED';
+/** Records of skipped windows stay this long, for operators to find. */
+const SKIPPED_TTL_DAYS = 400;
 const LEASE_KEY = { pk: { S: 'LEASE' }, sk: { S: 'RUN' } };
 const OUTBOX_PK = 'OUTBOX';
 
@@ -230,10 +278,16 @@ export class DynamoBaselineStore implements DetectorStore {
     );
     if (!Item) return { watermark: undefined, clock: 0 };
     const skipDataThrough = optionalNumber(Item, 'skipDataThrough', 'STATE');
+    const bootstrapStarted = Item.bootstrapStarted?.S;
+    const failingWindow = optionalNumber(Item, 'failingWindow', 'STATE');
     return {
       watermark: Item.watermark?.N === undefined ? undefined : numberOf(Item, 'watermark', 'STATE'),
       clock: Item.clock?.N === undefined ? 0 : numberOf(Item, 'clock', 'STATE'),
       ...(skipDataThrough === undefined ? {} : { skipDataThrough }),
+      ...(bootstrapStarted === undefined ? {} : { bootstrapStarted }),
+      ...(failingWindow === undefined
+        ? {}
+        : { failingWindow, failedAttempts: optionalNumber(Item, 'failedAttempts', 'STATE') ?? 0 }),
     };
   }
 
@@ -325,7 +379,9 @@ export class DynamoBaselineStore implements DetectorStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: STATE_KEY,
-          UpdateExpression: `SET watermark = :w, clock = :clockAfter, updatedAt = :t${carry === undefined ? '' : ', skipDataThrough = :carry'}`,
+          UpdateExpression:
+            `SET watermark = :w, clock = :clockAfter, updatedAt = :t${carry === undefined ? '' : ', skipDataThrough = :carry'}` +
+            ' REMOVE failingWindow, failedAttempts, lastFailure',
           ConditionExpression:
             'attribute_not_exists(watermark) OR (watermark < :w AND (attribute_not_exists(clock) OR clock = :clockBefore))',
           ExpressionAttributeValues: {
@@ -398,6 +454,98 @@ export class DynamoBaselineStore implements DetectorStore {
     }
   }
 
+  async recordWindowFailure(windowStart: number, reason: string): Promise<number | undefined> {
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: STATE_KEY,
+          // The count restarts when another window is failing now.
+          UpdateExpression:
+            'SET failedAttempts = if_not_exists(failedAttempts, :zero) + :one, lastFailure = :reason, failingWindow = :w',
+          ConditionExpression:
+            '(attribute_not_exists(watermark) OR watermark < :w) AND (attribute_not_exists(failingWindow) OR failingWindow = :w)',
+          ExpressionAttributeValues: {
+            ':w': n(windowStart),
+            ':zero': n(0),
+            ':one': n(1),
+            ':reason': { S: reason.slice(0, 2_000) },
+          },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return Attributes === undefined ? undefined : numberOf(Attributes, 'failedAttempts', 'STATE');
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    // Another window was failing before: this one starts its own count (unless committed meanwhile).
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: STATE_KEY,
+          UpdateExpression: 'SET failedAttempts = :one, lastFailure = :reason, failingWindow = :w',
+          ConditionExpression: 'attribute_not_exists(watermark) OR watermark < :w',
+          ExpressionAttributeValues: {
+            ':w': n(windowStart),
+            ':one': n(1),
+            ':reason': { S: reason.slice(0, 2_000) },
+          },
+        }),
+      );
+      return 1;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  async skipWindows(skip: WindowSkip): Promise<void> {
+    const now = this.now();
+    // The record first: a crash before the watermark moves leaves it for the retry to rewrite.
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: { S: SKIPPED_PK },
+          sk: { S: isoTime(skip.first) },
+          lastWindow: { S: isoTime(skip.last) },
+          windows: n(skip.windows),
+          reason: { S: skip.reason.slice(0, 2_000) },
+          attempts: n(skip.attempts),
+          manual: { BOOL: skip.manual },
+          skippedAt: { S: new Date(now).toISOString() },
+          expiresAt: n(Math.floor(now / 1000) + SKIPPED_TTL_DAYS * DAY_SECONDS),
+        },
+      }),
+    );
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: STATE_KEY,
+          // The clock stays: a skipped window is missing data, not a quiet one.
+          UpdateExpression:
+            'SET watermark = :last, clock = :clock, updatedAt = :t REMOVE failingWindow, failedAttempts, lastFailure',
+          ConditionExpression:
+            skip.watermarkBefore === undefined
+              ? 'attribute_not_exists(watermark)'
+              : 'watermark = :before AND (attribute_not_exists(clock) OR clock = :clock)',
+          ExpressionAttributeValues: {
+            ':last': n(skip.last),
+            ':clock': n(skip.clock),
+            ':t': { S: new Date(now).toISOString() },
+            ...(skip.watermarkBefore === undefined ? {} : { ':before': n(skip.watermarkBefore) }),
+          },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException)
+        throw new WatermarkConflictError(skip.first, this.tableName);
+      throw error;
+    }
+  }
+
   async acquireLease(holder: string, untilMs: number): Promise<boolean> {
     try {
       await this.client.send(
@@ -445,13 +593,34 @@ export class DynamoBaselineStore implements DetectorStore {
   }): Promise<void> {
     const state = await this.readState();
     if (state.watermark !== undefined && !result.overwrite) throw new BootstrapRefusedError(state.watermark);
-    // Bootstrap entries have no `prev`: no window is retried from before the bootstrap.
+    // Every bucket built from the bootstrap's baselines alone, before anything is written (a bucket
+    // over the item size limit fails here). Bootstrap entries have no `prev`: no window is retried
+    // from before the bootstrap.
     const ttlSeconds = this.options.baselineTtlDays * DAY_SECONDS;
-    await this.batchWrite(
-      await this.bucketWrites(undefined, result.baselines, (_srcIp, baseline) =>
-        encodeEntry(baseline, undefined, Math.floor(baseline.lastWindow / 1000) + ttlSeconds),
-      ),
+    const writes = this.replacementBucketWrites(result.baselines, (baseline) =>
+      encodeEntry(baseline, undefined, Math.floor(baseline.lastWindow / 1000) + ttlSeconds),
     );
+    const startedAt = new Date(this.now()).toISOString();
+    // 1. The mark: from here until the state is written the table holds old and new baselines.
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: STATE_KEY,
+          UpdateExpression: 'SET bootstrapStarted = :t',
+          ...(result.overwrite ? {} : { ConditionExpression: 'attribute_not_exists(watermark)' }),
+          ExpressionAttributeValues: { ':t': { S: startedAt } },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException)
+        throw new WatermarkConflictError(result.watermark, this.tableName);
+      throw error;
+    }
+    // 2. The baselines, replacing whatever was there: a source the history does not name has no
+    // baseline afterwards (kept, it would count the history's windows on a clock it never saw).
+    await this.batchWrite(writes);
+    // 3. The state (the whole item: the mark goes with it).
     try {
       await this.client.send(
         new PutItemCommand({
@@ -463,7 +632,10 @@ export class DynamoBaselineStore implements DetectorStore {
             ...(result.skipDataThrough === undefined ? {} : { skipDataThrough: n(result.skipDataThrough) }),
             updatedAt: { S: new Date(this.now()).toISOString() },
           },
-          ...(result.overwrite ? {} : { ConditionExpression: 'attribute_not_exists(watermark)' }),
+          ConditionExpression: result.overwrite
+            ? 'bootstrapStarted = :t'
+            : 'bootstrapStarted = :t AND attribute_not_exists(watermark)',
+          ExpressionAttributeValues: { ':t': { S: startedAt } },
         }),
       );
     } catch (error) {
@@ -471,6 +643,47 @@ export class DynamoBaselineStore implements DetectorStore {
         throw new WatermarkConflictError(result.watermark, this.tableName);
       throw error;
     }
+  }
+
+  /**
+   * One write per bucket: a put of the bucket rebuilt from `baselines` alone, or a delete where none
+   * of them falls. Throws BaselineBucketTooLargeError before any write when a bucket is too large.
+   */
+  private replacementBucketWrites(
+    baselines: ReadonlyMap<string, Baseline>,
+    entry: (baseline: Baseline) => unknown[],
+  ): WriteRequest[] {
+    const grouped = groupByBucket(baselines.keys(), this.buckets);
+    const writes: WriteRequest[] = [];
+    for (let bucket = 0; bucket < this.buckets; bucket += 1) {
+      const srcIps = grouped.get(bucket);
+      if (srcIps === undefined) {
+        writes.push({ DeleteRequest: { Key: bucketKey(bucket) } });
+        continue;
+      }
+      const records: Record<string, unknown[]> = {};
+      let expiresAt = 0;
+      for (const srcIp of srcIps) {
+        const encoded = entry(baselines.get(srcIp)!);
+        records[srcIp] = encoded;
+        expiresAt = Math.max(expiresAt, entryExpiresAt(encoded, `${BUCKET_PK_PREFIX}${bucket}/${srcIp}`));
+      }
+      const json = JSON.stringify(records);
+      const bytes = bucketItemBytes(bucket, json);
+      if (bytes > BASELINE_BUCKET_MAX_BYTES)
+        throw new BaselineBucketTooLargeError(bucket, bytes, srcIps.length, this.buckets);
+      writes.push({
+        PutRequest: {
+          Item: {
+            ...bucketKey(bucket),
+            records: { S: json },
+            sources: n(srcIps.length),
+            expiresAt: n(expiresAt),
+          },
+        },
+      });
+    }
+    return writes;
   }
 
   // -------------------------------------------------------------------------------------------

@@ -33,7 +33,6 @@ import {
   type AlertDetails,
   type DestinationCount,
   type DetectorConfig,
-  type HistoryWindow,
   type Window,
 } from '../core';
 import {
@@ -53,7 +52,7 @@ import {
   splitNarrowing,
   type Narrowing,
 } from './logs-insights-query';
-import type { FlowCountSource, QueryStatistics, WindowCounts } from './ports';
+import type { FlowCountSource, HistoryGap, HistoryResult, QueryStatistics, WindowCounts } from './ports';
 
 /** Rows per GetQueryResults call (service maximum). */
 export const PAGE_SIZE = 10_000;
@@ -67,6 +66,8 @@ const RETRYABLE_ERRORS = new Set([
   'ServiceUnavailableException',
 ]);
 const RUNNING_STATUSES = new Set(['Scheduled', 'Running']);
+/** End states worth another try. `Cancelled` is not: someone stopped the query on purpose. */
+const RETRYABLE_STATUSES = new Set(['Failed', 'Timeout', 'Unknown']);
 
 export interface LogsInsightsFlowSourceOptions {
   client: CloudWatchLogsClient;
@@ -91,6 +92,14 @@ export interface LogsInsightsFlowSourceOptions {
   maxQueriesPerCall?: number;
   /** Windows per history query; one day of windows by default. */
   historySliceWindows?: number;
+  /**
+   * Tries of a query that ends Failed, Timeout or Unknown (a service-side failure, often
+   * transient) before QueryFailedError; the next try waits a backoff that starts at
+   * retryBaseDelayMs and only starts if it fits before the deadline. @default 3
+   */
+  maxQueryAttempts?: number;
+  /** Queries of one split (an over-limit window's parts) run at once. @default 4 */
+  splitConcurrency?: number;
 }
 
 export class FlowSourceOptionsError extends Error {
@@ -152,6 +161,8 @@ export class LogsInsightsFlowSource implements FlowCountSource {
   private readonly topDestinations: number;
   private readonly maxQueriesPerCall: number;
   private readonly historySliceWindows: number;
+  private readonly maxQueryAttempts: number;
+  private readonly splitConcurrency: number;
 
   constructor(options: LogsInsightsFlowSourceOptions) {
     const groups = options.logGroupIdentifiers;
@@ -179,6 +190,8 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     this.rowLimit = integerIn('rowLimit', options.rowLimit ?? DEFAULT_ROW_LIMIT, 1, MAX_ROW_LIMIT);
     this.topDestinations = integerIn('topDestinations', options.topDestinations ?? 10, 1, 10_000);
     this.maxQueriesPerCall = integerIn('maxQueriesPerCall', options.maxQueriesPerCall ?? 256, 1, 100_000);
+    this.maxQueryAttempts = integerIn('maxQueryAttempts', options.maxQueryAttempts ?? 3, 1, 10);
+    this.splitConcurrency = integerIn('splitConcurrency', options.splitConcurrency ?? 4, 1, 50);
     this.historySliceWindows = integerIn(
       'historySliceWindows',
       // One day per query; fewer windows when the row limit is tiny, so one source's windows always fit.
@@ -329,11 +342,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     return details;
   }
 
-  async history(
-    from: number,
-    to: number,
-    deadline: number,
-  ): Promise<{ windows: HistoryWindow[]; stats: QueryStatistics; skipDataThrough?: number }> {
+  async history(from: number, to: number, deadline: number): Promise<HistoryResult> {
     const starts = windowsBetween(from, to, this.config);
     const length = windowMs(this.config);
     const windows = new Map<
@@ -351,6 +360,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     let sliceWindows = this.historySliceWindows;
     let sourcesPerWindow = 0;
     const skipData = { through: undefined as number | undefined };
+    const gaps: HistoryGap[] = [];
     for (let i = 0; i < starts.length;) {
       const sliceStarts = starts.slice(i, i + sliceWindows);
       i += sliceStarts.length;
@@ -363,18 +373,28 @@ export class LogsInsightsFlowSource implements FlowCountSource {
         const slice: Window = { start: sliceStart, end: sliceEnd };
         const run: QueryRun = { kind: 'history', window: slice, deadline, stats, budget };
         let rowSets: Row[][];
-        if (part.length > 1) {
-          const result = await this.runQuery(run, queryTimeRange(slice), this.queries.historyQuery());
-          if (result.full) {
-            const middle = Math.ceil(part.length / 2);
-            parts.unshift(part.slice(0, middle), part.slice(middle));
-            continue;
+        try {
+          if (part.length > 1) {
+            const result = await this.runQuery(run, queryTimeRange(slice), this.queries.historyQuery());
+            if (result.full) {
+              const middle = Math.ceil(part.length / 2);
+              parts.unshift(part.slice(0, middle), part.slice(middle));
+              continue;
+            }
+            rowSets = [result.rows];
+          } else {
+            rowSets = await this.collectBySourceSplit(run, queryTimeRange(slice), (n) =>
+              this.queries.historyQuery(n),
+            );
           }
-          rowSets = [result.rows];
-        } else {
-          rowSets = await this.collectBySourceSplit(run, queryTimeRange(slice), (n) =>
-            this.queries.historyQuery(n),
-          );
+        } catch (error) {
+          // A part whose query still fails after its retries (or cannot be split under the row
+          // limit) is a gap in the history, never zeros: its windows are left without counts and
+          // incomplete, so the baselines' clock skips them, and the caller decides what to do.
+          if (!(error instanceof QueryFailedError || error instanceof RowLimitExceededError)) throw error;
+          gaps.push({ from: sliceStart, to: sliceEnd, error });
+          for (const start of part) windows.get(start)!.complete = false;
+          continue;
         }
         sourcesPerWindow = Math.max(sourcesPerWindow, maxSourcesPerBin(rowSets));
         this.foldHistoryRows(rowSets, windows, slice, run, skipData);
@@ -388,6 +408,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     return {
       windows: starts.map((start) => windows.get(start)!),
       stats,
+      gaps,
       ...(skipData.through === undefined ? {} : { skipDataThrough: skipData.through }),
     };
   }
@@ -457,38 +478,67 @@ export class LogsInsightsFlowSource implements FlowCountSource {
   ): Promise<Row[][]> {
     const rowSets: Row[][] = [];
     const pending: Array<Narrowing | undefined> = [undefined];
-    while (pending.length > 0) {
-      const narrowing = pending.shift();
-      const result = await this.runQuery(run, range, build(narrowing));
-      if (!result.full) {
-        if (consume) consume(result.rows);
-        else rowSets.push(result.rows);
-        continue;
+    let running = 0;
+    let failure: { error: unknown } | undefined;
+    // Idle workers wait here for a running part to finish (it may add children).
+    let waiting: Array<() => void> = [];
+    const wake = (): void => {
+      const woken = waiting;
+      waiting = [];
+      for (const resolve of woken) resolve();
+    };
+    // The parts of a split run a few at a time (splitConcurrency): each scans the whole window,
+    // so one after another a split took as long as its parts together. Few, because the account's
+    // 100 concurrent queries are shared (LimitExceededException is retried with backoff).
+    const worker = async (): Promise<void> => {
+      while (failure === undefined) {
+        if (pending.length === 0) {
+          if (running === 0) return;
+          await new Promise<void>((resolve) => waiting.push(resolve));
+          continue;
+        }
+        const narrowing = pending.shift();
+        running += 1;
+        try {
+          const result = await this.runQuery(run, range, build(narrowing));
+          if (!result.full) {
+            if (consume) consume(result.rows);
+            else rowSets.push(result.rows);
+            continue;
+          }
+          const children = this.childNarrowings(narrowing, result.rows);
+          if (children === undefined) {
+            throw new RowLimitExceededError(
+              run.kind,
+              run.window,
+              narrowing?.cidr,
+              this.rowLimit,
+              'a single address',
+            );
+          }
+          // Depth first keeps the queue short; order does not matter for the merged result.
+          pending.unshift(...children);
+        } catch (error) {
+          failure ??= { error };
+        } finally {
+          running -= 1;
+          wake();
+        }
       }
-      const seen = result.rows.map((row) => row[RESULT_COLUMNS.source] ?? '');
-      let children: Narrowing[] | undefined;
-      if (narrowing === undefined) {
-        const space = this.queries.sourceSplitSpace();
-        children =
-          space.length > 1
-            ? space.map((cidr) => ({ field: 'srcAddr' as const, cidr }))
-            : splitNarrowing({ field: 'srcAddr', cidr: space[0]! }, seen);
-      } else {
-        children = splitNarrowing(narrowing, seen);
-      }
-      if (children === undefined) {
-        throw new RowLimitExceededError(
-          run.kind,
-          run.window,
-          narrowing?.cidr,
-          this.rowLimit,
-          'a single address',
-        );
-      }
-      // Depth first keeps the queue short; order does not matter for the merged result.
-      pending.unshift(...children);
-    }
+    };
+    await Promise.all(Array.from({ length: this.splitConcurrency }, worker));
+    if (failure !== undefined) throw failure.error;
     return rowSets;
+  }
+
+  /** The parts to re-query a full result in: the disjoint internal CIDRs first, then halves. */
+  private childNarrowings(narrowing: Narrowing | undefined, rows: readonly Row[]): Narrowing[] | undefined {
+    const seen = rows.map((row) => row[RESULT_COLUMNS.source] ?? '');
+    if (narrowing !== undefined) return splitNarrowing(narrowing, seen);
+    const space = this.queries.sourceSplitSpace();
+    return space.length > 1
+      ? space.map((cidr) => ({ field: 'srcAddr' as const, cidr }))
+      : splitNarrowing({ field: 'srcAddr', cidr: space[0]! }, seen);
   }
 
   /** A full details result over several sources: halve the source list. */
@@ -545,8 +595,34 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     };
   }
 
-  /** StartQuery, poll to completion, page the rows; statistics are added to `run.stats`. */
+  /**
+   * Runs a query; one that ends Failed, Timeout or Unknown is started again (up to
+   * maxQueryAttempts tries, with backoff, while the next try fits before the deadline).
+   */
   private async runQuery(
+    run: QueryRun,
+    range: { startTime: number; endTime: number },
+    queryString: string,
+  ): Promise<QueryResult> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.runQueryOnce(run, range, queryString);
+      } catch (error) {
+        if (!(error instanceof QueryFailedError) || !RETRYABLE_STATUSES.has(error.status)) throw error;
+        const ceiling = Math.min(20_000, this.retryBaseDelayMs * 2 ** (attempt - 1));
+        const delay = ceiling / 2 + this.random() * (ceiling / 2);
+        if (attempt >= this.maxQueryAttempts || this.now() + delay >= run.deadline) {
+          throw attempt === 1
+            ? error
+            : new QueryFailedError(error.queryId, error.status, error.window, error.kind, attempt);
+        }
+        await this.sleep(delay);
+      }
+    }
+  }
+
+  /** StartQuery, poll to completion, page the rows; statistics are added to `run.stats`. */
+  private async runQueryOnce(
     run: QueryRun,
     range: { startTime: number; endTime: number },
     queryString: string,

@@ -55,11 +55,26 @@ export interface FlowCountSource {
    * every window its records overlap incomplete; `skipDataThrough` is the last such window, which
    * may lie after `to` (the caller carries it forward).
    */
-  history(
-    from: number,
-    to: number,
-    deadline: number,
-  ): Promise<{ windows: HistoryWindow[]; stats: QueryStatistics; skipDataThrough?: number }>;
+  history(from: number, to: number, deadline: number): Promise<HistoryResult>;
+}
+
+/** A stretch of history whose query failed (after its retries): no counts, never zeros. */
+export interface HistoryGap {
+  /** [from, to): the windows the failed query covered. */
+  from: number;
+  to: number;
+  /** The failure, naming the query and its window. */
+  error: Error;
+}
+
+export interface HistoryResult {
+  /** Every window of the range in order; those of a gap have no counts and are incomplete. */
+  windows: HistoryWindow[];
+  stats: QueryStatistics;
+  /** The parts whose query failed; the windows they cover are in `windows` as gaps. */
+  gaps: HistoryGap[];
+  /** The last window SKIPDATA records of the history make incomplete (may be after `to`). */
+  skipDataThrough?: number;
 }
 
 /** Where the detector keeps its state between runs. */
@@ -73,6 +88,11 @@ export interface DetectorState {
    * its own window): windows after the watermark up to this one are incomplete too.
    */
   skipDataThrough?: number;
+  /** Set while a bootstrap replaces the baselines (ISO time it started); detection refuses to run. */
+  bootstrapStarted?: string;
+  /** The window after the watermark that failed in earlier runs, and how many times. */
+  failingWindow?: number;
+  failedAttempts?: number;
 }
 
 export interface PendingAlert {

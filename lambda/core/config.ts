@@ -104,6 +104,11 @@ export const detectorConfigInputSchema = z.strictObject({
   massSpikeFraction: z.optional(z.number().check(z.gte(0), z.lte(1))),
   /** Custom flow log format (AWS format string, `${srcaddr}` or bare names); absent: the v2 default. */
   flowLogFormat: z.optional(flowLogFormat),
+  /**
+   * Lambda: runs in which a window failed (a query failing on every try, a corrupt item...) before
+   * it is skipped (a gap, never zeros) so that later windows are not held back for ever. @default 6
+   */
+  maxWindowAttempts: z.optional(integer(1, 100)),
 });
 
 export type DetectorConfigInput = z.input<typeof detectorConfigInputSchema>;
@@ -130,6 +135,7 @@ export interface DetectorConfig {
   massSpikeFraction: number;
   /** Field names in order; undefined means the v2 default format. */
   flowLogFormat?: string;
+  maxWindowAttempts: number;
 }
 
 const COMMON_DEFAULTS = {
@@ -146,6 +152,7 @@ const COMMON_DEFAULTS = {
   meanFloor: 0.5,
   escalationFactor: 2,
   massSpikeFraction: 0.2,
+  maxWindowAttempts: 6,
 } satisfies Partial<DetectorConfig>;
 
 export const PRESET_DEFAULTS: Record<PresetName, Omit<DetectorConfig, 'flowLogFormat'>> = {

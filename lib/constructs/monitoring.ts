@@ -1,7 +1,7 @@
 /**
  * Is the detector itself healthy? Alarms on errors, throttles, missed runs (the `RunSucceeded`
- * heartbeat), dead letters and records that arrive later than the lag, notifying the operations
- * topic; and a dashboard of what it sees.
+ * heartbeat), dead letters, records that arrive later than the lag and windows skipped after
+ * failing on every try, notifying the operations topic; and a dashboard of what it sees.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -22,6 +22,7 @@ export const DETECTOR_METRICS = [
   'IncompleteWindows',
   'RunSucceeded',
   'MaxDeliveryDelay',
+  'WindowsSkipped',
 ] as const;
 export type DetectorMetricName = (typeof DETECTOR_METRICS)[number];
 
@@ -92,6 +93,16 @@ export class Monitoring extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    // A window that failed in maxWindowAttempts runs is skipped so that later ones go on: a gap in
+    // what the detector watched, which someone should look at (or skip on purpose: mode skip).
+    this.addAlarm('SkippedWindows', metric('WindowsSkipped'), {
+      description:
+        'A window was skipped (not counted) after failing in maxWindowAttempts runs, or on request: blocked egress in it was not watched. The run logs and the SKIPPED items of the table say why.',
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
     for (const [name, queue] of Object.entries(props.deadLetterQueues)) {
       this.addAlarm(
         name,
@@ -140,8 +151,13 @@ export class Monitoring extends Construct {
     );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
-        title: 'Runs: succeeded, windows caught up, incomplete windows',
-        left: [metric('RunSucceeded'), metric('WindowsCaughtUp'), metric('IncompleteWindows')],
+        title: 'Runs: succeeded, windows caught up, incomplete and skipped windows',
+        left: [
+          metric('RunSucceeded'),
+          metric('WindowsCaughtUp'),
+          metric('IncompleteWindows'),
+          metric('WindowsSkipped'),
+        ],
         width: 12,
       }),
       new cloudwatch.AlarmStatusWidget({ title: 'Detector health', alarms: this.alarms, width: 12 }),

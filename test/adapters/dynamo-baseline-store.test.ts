@@ -718,39 +718,79 @@ describe('DynamoBaselineStore', () => {
     expect(await store.getBaselines([...fitting.keys()])).toEqual(fitting);
   });
 
-  it('writes bootstrap baselines into the buckets, keeping the sources the bootstrap does not name', async () => {
-    // Prepare: a running detector with a and b in one bucket
-    const { store, tableName } = await newStore({ baselineBuckets: 1 });
+  it("replaces every baseline with the bootstrap's: a source it does not name is gone, an emptied bucket deleted", async () => {
+    // Prepare: a running detector with a and b in one bucket of two, c in the other
+    const { store, tableName } = await newStore({ baselineBuckets: 2 });
+    const [a, b, c] = ['10.0.0.1', '10.0.0.3', '10.0.0.2'];
+    expect(bucketOf(a, 2)).toBe(bucketOf(b, 2));
+    expect(bucketOf(c, 2)).not.toBe(bucketOf(a, 2));
     await store.commitWindow({
       windowStart: W,
       clockBefore: 0,
       clockAfter: 1,
       baselines: new Map([
-        ['10.0.0.1', baseline(1)],
-        ['10.0.0.2', baseline(2)],
+        [a, baseline(1)],
+        [b, baseline(2)],
+        [c, baseline(3)],
       ]),
       alerts: [],
-      previous: new Map([['10.0.0.1', baseline(5, W - HOUR)]]),
+      previous: new Map([[a, baseline(5, W - HOUR)]]),
     });
 
     // Act
     await store.writeBootstrap({
-      baselines: new Map([['10.0.0.1', baseline(9)]]),
+      baselines: new Map([[a, baseline(9)]]),
       watermark: W,
       clock: 720,
       overwrite: true,
     });
 
-    // Assess: a replaced (no prev left to rewind to), b kept
-    const entries = unpackBucketItem((await bucketItem(tableName, '10.0.0.1', 1))!);
-    expect(entries.get('10.0.0.1')?.prev).toBeUndefined();
-    expect(entries.get('10.0.0.2')?.baseline).toEqual(baseline(2));
-    expect(await store.getBaselines(['10.0.0.1', '10.0.0.2'])).toEqual(
-      new Map([
-        ['10.0.0.1', baseline(9)],
-        ['10.0.0.2', baseline(2)],
-      ]),
-    );
+    // Assess: a replaced (no prev left to rewind to), b and c gone, c's bucket deleted
+    const entries = unpackBucketItem((await bucketItem(tableName, a, 2))!);
+    expect([...entries.keys()]).toEqual([a]);
+    expect(entries.get(a)?.prev).toBeUndefined();
+    expect(await bucketItem(tableName, c, 2)).toBeUndefined();
+    expect(await store.getBaselines([a, b, c])).toEqual(new Map([[a, baseline(9)]]));
+    expect(await store.readState()).toEqual({ watermark: W, clock: 720 });
+  });
+
+  it('marks the state while a bootstrap replaces the baselines; a failure half-way leaves the mark', async () => {
+    // Prepare: a running detector; the bootstrap's baseline batches fail
+    const now = Date.parse('2026-11-28T10:00:00Z');
+    const { store } = await newStore({ baselineBuckets: 4, now: () => now });
+    await store.commitWindow({
+      windowStart: W,
+      clockBefore: 0,
+      clockAfter: 1,
+      baselines: new Map([['10.0.0.1', baseline(1)]]),
+      alerts: [],
+    });
+    local.injectThrottling('BatchWriteItem', 10);
+
+    // Act
+    const write = store.writeBootstrap({
+      baselines: new Map([['10.0.0.2', baseline(2)]]),
+      watermark: W + HOUR,
+      clock: 24,
+      overwrite: true,
+    });
+
+    // Assess: the old watermark and clock, and the mark the detector refuses to run on
+    await expect(write).rejects.toMatchObject({ name: 'ProvisionedThroughputExceededException' });
+    local.resetCounters();
+    expect(await store.readState()).toEqual({
+      watermark: W,
+      clock: 1,
+      bootstrapStarted: '2026-11-28T10:00:00.000Z',
+    });
+    // A bootstrap run again completes and clears it.
+    await store.writeBootstrap({
+      baselines: new Map([['10.0.0.2', baseline(2)]]),
+      watermark: W + HOUR,
+      clock: 24,
+      overwrite: true,
+    });
+    expect(await store.readState()).toEqual({ watermark: W + HOUR, clock: 24 });
   });
 
   it('places a source by FNV-1a of its address: the same bucket in every release', () => {

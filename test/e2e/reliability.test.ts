@@ -405,18 +405,24 @@ describe('failures', () => {
       // Prepare
       const detector = await detectorWithDueAlert();
       const before = await detector.items();
-      endpoints.logs.endNextQueriesWith(status, 1);
+      // Every try: the adapter starts a Failed or Timeout query 3 times (a Cancelled one once).
+      endpoints.logs.endNextQueriesWith(status, status === 'Cancelled' ? 1 : 3);
 
       // Act
       const run = detector.invoke({});
 
-      // Assess
+      // Assess: nothing changed but the failed attempt, counted towards skipping the window
       await expect(run).rejects.toThrow(
         new RegExp(
           `Logs Insights count query \\S+ for window \\[2026-11-27T09:00:00Z, 2026-11-27T10:00:00Z\\) ended with status ${status}`,
         ),
       );
-      expect(await detector.items()).toEqual(before);
+      const after = await detector.items();
+      const { failingWindow, failedAttempts, lastFailure, ...state } = after.get('STATE|DETECTOR')!;
+      after.set('STATE|DETECTOR', state);
+      expect(after).toEqual(before);
+      expect([failingWindow, failedAttempts]).toEqual([{ N: String(W) }, { N: '1' }]);
+      expect(lastFailure?.S).toMatch(/^QueryFailedError: /);
       expect(endpoints.sns.publishCalls).toBe(0);
       expect(detector.metrics.last('RunSucceeded')).toBeUndefined();
     },

@@ -305,9 +305,9 @@ describe('EgressSpikeDetectorStack', () => {
       template.resourceCountIs('AWS::Lambda::Url', 0);
     });
 
-    it('alarms on errors, throttles, missed heartbeats, dead letters and late records, notifying the alert topic', () => {
+    it('alarms on errors, throttles, missed heartbeats, dead letters, late records and skipped windows, notifying the alert topic', () => {
       const topic = { Ref: Match.stringLikeRegexp('^AlertingAlertTopic') };
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
       template.allResourcesProperties('AWS::CloudWatch::Alarm', {
         AlarmActions: [topic],
         OKActions: [topic],
@@ -362,6 +362,18 @@ describe('EgressSpikeDetectorStack', () => {
       });
     });
 
+    it('alarms on any window skipped after failing on every try (or on request)', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'EgressSpikeDetector',
+        MetricName: 'WindowsSkipped',
+        Statistic: 'Sum',
+        Period: 3600,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: 1,
+        TreatMissingData: 'notBreaching',
+      });
+    });
+
     it('draws a dashboard of the detector metrics and the run duration', () => {
       const dashboards = template.findResources('AWS::CloudWatch::Dashboard');
       expect(Object.keys(dashboards)).toHaveLength(1);
@@ -373,6 +385,7 @@ describe('EgressSpikeDetectorStack', () => {
         'BytesScanned',
         'RunSucceeded',
         'MaxDeliveryDelay',
+        'WindowsSkipped',
       ]) {
         expect(DETECTOR_METRICS).toContain(name);
         expect(body).toContain(
