@@ -804,7 +804,15 @@ async function runDryRun(
   // The SKIPDATA carry of the committed windows; a window at or before the watermark re-evaluated
   // here may miss a carry from the windows before it (not kept), never adds a wrong one.
   let skipDataThrough = state.skipDataThrough;
-  for (const window of windows) {
+  // What the schedule would do: a detector without state learns its first window and alerts nothing.
+  const firstLearnsOnly = state.watermark === undefined;
+  if (firstLearnsOnly) {
+    summary.firstWindowLearnOnly = true;
+    deps.logger.warn(
+      'dry run of a detector without state: its first window only learns baselines, as the schedule would (run bootstrap first to alert from the start)',
+    );
+  }
+  for (const [index, window] of windows.entries()) {
     const counted = await countWindow(
       deps,
       summary,
@@ -830,6 +838,7 @@ async function runDryRun(
         clock,
       },
       config,
+      { learnOnly: firstLearnsOnly && index === 0 },
     );
     for (const [ip, b] of result.updatedBaselines) overlay.set(ip, b);
     clock = result.clockAfter;
