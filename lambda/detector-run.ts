@@ -349,6 +349,8 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
   // One pace for the whole run: pending republishes and every window's alerts share the channel.
   const pacer = new PublishPacer(deps.now, deps.sleep ?? realSleep);
 
+  // Read first: it also tells the store whether the table keeps pending markers yet.
+  const state = await deps.store.readState();
   // Alerts decided by earlier runs that crashed or failed before publishing.
   const pending = await deps.store.pendingAlerts();
   if (pending.length > 0) {
@@ -360,7 +362,6 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
     summary.alertsPublished += published;
   }
 
-  const state = await deps.store.readState();
   if (state.bootstrapStarted !== undefined) throw new BootstrapUnfinishedError(state.bootstrapStarted);
   const due = dueWindows(deps.now(), state.watermark, deps.config);
   summary.deferredWindows = due.deferred;

@@ -16,6 +16,8 @@
  * |           |                |             | skippedAt, expiresAt                                             |
  * | outbox    | `OUTBOX`       | `<alertId>` | status pending/sent, alert (JSON), windowStart, attempts,        |
  * |           |                |             | windowAlertCount, createdAt, sentAt?, expiresAt (sent only)      |
+ * | pending   | `PENDING`      | `<alertId>` | the outbox item while it is pending (a copy): what pendingAlerts |
+ * |           |                |             | reads, so a run reads no sent alert; deleted when marked sent    |
  * | run lease | `LEASE`        | `RUN`       | holder, leaseUntil (ms), expiresAt                               |
  *
  * Exactly-once fold per (source, window), under duplicates, retries and crashes:
@@ -40,6 +42,13 @@
  * - A bootstrap replaces the baselines whole: it marks the state (`bootstrapStarted`), rewrites
  *   every bucket from its baselines alone (a bucket none of them falls in is deleted), then writes
  *   the state, which clears the mark. Until then detection refuses to run on the mixed table.
+ * - A pending alert has a marker item in the `PENDING` partition, a copy of its outbox item,
+ *   written with it and deleted when it is marked sent: a run reads the pending alerts alone,
+ *   not the 14 days of sent ones beside them. A marker whose outbox item is missing (a crash
+ *   between the two) is published and marked sent from the copy; an outbox item whose marker is
+ *   missing is still pending for its window's retry (the watermark has not moved). A table
+ *   written before the markers existed (no `pendingMarkers` in the state) gets markers for its
+ *   pending outbox items once.
  * - Alerts decided for a window are in the outbox before any baseline moves; a retry reuses them
  *   (`windowAlerts`) instead of re-deciding, and publishes only what is still pending, with the
  *   same alertId. Each outbox item carries its window's total alert count (`windowAlertCount`):
@@ -235,6 +244,7 @@ const SKIPPED_PK = 'SKIPPED';
 const SKIPPED_TTL_DAYS = 400;
 const LEASE_KEY = { pk: { S: 'LEASE' }, sk: { S: 'RUN' } };
 const OUTBOX_PK = 'OUTBOX';
+const PENDING_PK = 'PENDING';
 
 /** Buckets as read from the table (undefined: absent), for the commit of the window they were read for. */
 interface ReadBuckets {
@@ -256,6 +266,8 @@ export class DynamoBaselineStore implements DetectorStore {
   private readonly buckets: number;
   /** What the last getBaselines read; taken (and cleared) by the next commit. */
   private readBuckets: ReadBuckets | undefined;
+  /** Whether the table keeps pending markers (state `pendingMarkers`), once read. */
+  private pendingMarkersKept: boolean | undefined;
 
   constructor(private readonly options: DynamoBaselineStoreOptions) {
     const concurrency = options.batchConcurrency ?? DEFAULT_BATCH_CONCURRENCY;
@@ -276,6 +288,8 @@ export class DynamoBaselineStore implements DetectorStore {
     const { Item } = await this.client.send(
       new GetItemCommand({ TableName: this.tableName, Key: STATE_KEY, ConsistentRead: true }),
     );
+    // A table without state has no outbox either: nothing to give markers to.
+    this.pendingMarkersKept = Item === undefined || Item.pendingMarkers?.BOOL === true;
     if (!Item) return { watermark: undefined, clock: 0 };
     const skipDataThrough = optionalNumber(Item, 'skipDataThrough', 'STATE');
     const bootstrapStarted = Item.bootstrapStarted?.S;
@@ -351,22 +365,22 @@ export class DynamoBaselineStore implements DetectorStore {
       ),
     );
     // 1. Decided alerts first: once a baseline moves, the alert it caused must already be durable.
+    // Each with its pending marker, marker first (either alone is safe: see the file comment).
     await this.batchWrite(
-      commit.alerts.map((alert) => ({
-        PutRequest: {
-          Item: {
-            pk: { S: OUTBOX_PK },
-            sk: { S: alert.alertId },
-            status: { S: 'pending' },
-            alert: { S: JSON.stringify(alert) },
-            windowStart: n(commit.windowStart),
-            // A retry after a crash between outbox batches can tell a partial set from the whole.
-            windowAlertCount: n(commit.windowAlertCount ?? commit.alerts.length),
-            attempts: n(0),
-            createdAt: { S: createdAt },
-          },
-        },
-      })),
+      commit.alerts.flatMap((alert) => {
+        const item: Item = {
+          pk: { S: OUTBOX_PK },
+          sk: { S: alert.alertId },
+          status: { S: 'pending' },
+          alert: { S: JSON.stringify(alert) },
+          windowStart: n(commit.windowStart),
+          // A retry after a crash between outbox batches can tell a partial set from the whole.
+          windowAlertCount: n(commit.windowAlertCount ?? commit.alerts.length),
+          attempts: n(0),
+          createdAt: { S: createdAt },
+        };
+        return [{ PutRequest: { Item: { ...item, pk: { S: PENDING_PK } } } }, { PutRequest: { Item: item } }];
+      }),
     );
     // 2. Baselines, each with the baseline it was folded from (see the file comment), in the
     // buckets built (and size-checked) above.
@@ -380,7 +394,7 @@ export class DynamoBaselineStore implements DetectorStore {
           TableName: this.tableName,
           Key: STATE_KEY,
           UpdateExpression:
-            `SET watermark = :w, clock = :clockAfter, updatedAt = :t${carry === undefined ? '' : ', skipDataThrough = :carry'}` +
+            `SET watermark = :w, clock = :clockAfter, updatedAt = :t, pendingMarkers = :true${carry === undefined ? '' : ', skipDataThrough = :carry'}` +
             ' REMOVE failingWindow, failedAttempts, lastFailure',
           ConditionExpression:
             'attribute_not_exists(watermark) OR (watermark < :w AND (attribute_not_exists(clock) OR clock = :clockBefore))',
@@ -389,6 +403,7 @@ export class DynamoBaselineStore implements DetectorStore {
             ':clockAfter': n(commit.clockAfter),
             ':clockBefore': n(commit.clockBefore),
             ':t': { S: createdAt },
+            ':true': { BOOL: true },
             ...(carry === undefined ? {} : { ':carry': n(carry) }),
           },
         }),
@@ -401,56 +416,97 @@ export class DynamoBaselineStore implements DetectorStore {
   }
 
   async pendingAlerts(): Promise<PendingAlert[]> {
+    if (this.pendingMarkersKept === undefined) await this.readState();
+    if (this.pendingMarkersKept === false) await this.markLegacyPending();
+    // The pending partition only: sent alerts (14 days of them) are not read.
     const items = await this.queryOutbox({
       KeyConditionExpression: 'pk = :pk',
-      FilterExpression: '#status = :pending',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':pk': { S: OUTBOX_PK }, ':pending': { S: 'pending' } },
+      ExpressionAttributeValues: { ':pk': { S: PENDING_PK } },
     });
     // Sort keys start with the window: query order is oldest first.
     return items.map(outboxEntryFromItem).map(({ alert, attempts }) => ({ alert, attempts }));
   }
 
+  /**
+   * Once, on a table written before pending markers existed: a marker for each pending outbox
+   * item (the whole outbox partition is read this one time), then the state says so.
+   */
+  private async markLegacyPending(): Promise<void> {
+    const pending = await this.queryOutbox({
+      KeyConditionExpression: 'pk = :pk',
+      FilterExpression: '#status = :pending',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':pk': { S: OUTBOX_PK }, ':pending': { S: 'pending' } },
+    });
+    await this.batchWrite(
+      pending.map((item) => ({ PutRequest: { Item: { ...item, pk: { S: PENDING_PK } } } })),
+    );
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: STATE_KEY,
+        UpdateExpression: 'SET pendingMarkers = :true',
+        ExpressionAttributeValues: { ':true': { BOOL: true } },
+      }),
+    );
+    this.pendingMarkersKept = true;
+  }
+
   async markSent(alertIds: readonly string[]): Promise<void> {
-    // BatchWrite cannot update, so the sent items are rewritten whole; read them back first
-    // would cost a request per batch, so the caller's alerts are looked up from the outbox once.
+    // BatchWrite cannot update, so the sent items are rewritten whole from what one BatchGetItem
+    // reads: the outbox item, or the marker's copy when a crash left only the marker.
     if (alertIds.length === 0) return;
-    const items: Item[] = [];
+    const found = new Map<string, Item>();
     await this.batchGet(
-      alertIds.map((id) => ({ pk: { S: OUTBOX_PK }, sk: { S: id } })),
-      (found) => items.push(...found),
+      alertIds.flatMap((id) => [
+        { pk: { S: OUTBOX_PK }, sk: { S: id } },
+        { pk: { S: PENDING_PK }, sk: { S: id } },
+      ]),
+      (items) => {
+        for (const item of items) {
+          const id = item.sk?.S ?? '';
+          if (item.pk?.S === OUTBOX_PK || !found.has(id)) found.set(id, item);
+        }
+      },
     );
     const sentAt = this.now();
     await this.batchWrite(
-      items.map((item) => ({
-        PutRequest: {
-          Item: {
-            ...item,
-            status: { S: 'sent' },
-            sentAt: { S: new Date(sentAt).toISOString() },
-            expiresAt: n(Math.floor(sentAt / 1000) + SENT_ALERT_TTL_DAYS * DAY_SECONDS),
+      [...found].flatMap(([id, item]) => [
+        {
+          PutRequest: {
+            Item: {
+              ...item,
+              pk: { S: OUTBOX_PK },
+              status: { S: 'sent' },
+              sentAt: { S: new Date(sentAt).toISOString() },
+              expiresAt: n(Math.floor(sentAt / 1000) + SENT_ALERT_TTL_DAYS * DAY_SECONDS),
+            },
           },
         },
-      })),
+        { DeleteRequest: { Key: { pk: { S: PENDING_PK }, sk: { S: id } } } },
+      ]),
     );
   }
 
   async recordAttempt(entries: readonly PendingAlert[]): Promise<void> {
     for (const entry of entries) {
-      await this.client
-        .send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: { pk: { S: OUTBOX_PK }, sk: { S: entry.alert.alertId } },
-            UpdateExpression: 'ADD attempts :one',
-            ConditionExpression: 'attribute_exists(pk) AND #status = :pending',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':one': n(1), ':pending': { S: 'pending' } },
-          }),
-        )
-        .catch((error: unknown) => {
-          if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        });
+      // On the marker, which pendingAlerts reads (and on a legacy outbox item, where it has none).
+      for (const pk of [PENDING_PK, OUTBOX_PK]) {
+        await this.client
+          .send(
+            new UpdateItemCommand({
+              TableName: this.tableName,
+              Key: { pk: { S: pk }, sk: { S: entry.alert.alertId } },
+              UpdateExpression: 'ADD attempts :one',
+              ConditionExpression: 'attribute_exists(pk) AND #status = :pending',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: { ':one': n(1), ':pending': { S: 'pending' } },
+            }),
+          )
+          .catch((error: unknown) => {
+            if (!(error instanceof ConditionalCheckFailedException)) throw error;
+          });
+      }
     }
   }
 
@@ -630,6 +686,8 @@ export class DynamoBaselineStore implements DetectorStore {
             watermark: n(result.watermark),
             clock: n(result.clock),
             ...(result.skipDataThrough === undefined ? {} : { skipDataThrough: n(result.skipDataThrough) }),
+            // Any pending alerts of a table from before the markers got theirs at the first run.
+            ...(this.pendingMarkersKept === true ? { pendingMarkers: { BOOL: true } } : {}),
             updatedAt: { S: new Date(this.now()).toISOString() },
           },
           ConditionExpression: result.overwrite
