@@ -768,7 +768,9 @@ describe('DynamoBaselineStore', () => {
   it('marks the state while a bootstrap replaces the baselines; a failure half-way leaves the mark', async () => {
     // Prepare: a running detector; the bootstrap's baseline batches fail
     const now = Date.parse('2026-11-28T10:00:00Z');
-    const { store } = await newStore({ baselineBuckets: 4, now: () => now });
+    // No SDK retries: the injected throttling fails the batch at once.
+    const once = new DynamoDBClient({ ...local.clientConfig(), maxAttempts: 1 });
+    const { store } = await newStore({ baselineBuckets: 4, now: () => now, client: once });
     await store.commitWindow({
       windowStart: W,
       clockBefore: 0,
@@ -802,6 +804,7 @@ describe('DynamoBaselineStore', () => {
       overwrite: true,
     });
     expect(await store.readState()).toEqual({ watermark: W + HOUR, clock: 24 });
+    once.destroy();
   });
 
   describe('pending alerts', () => {
