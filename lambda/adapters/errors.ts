@@ -54,7 +54,7 @@ export class QueryFailedError extends Error {
   ) {
     super(
       `Logs Insights ${kind} query ${queryId} for window ${describeWindow(window)} ended with status ${status}` +
-        (attempts > 1 ? ` (try ${attempts} of ${attempts})` : ''),
+        (attempts > 1 ? ` (${attempts} tries, none completed)` : ''),
     );
     this.name = 'QueryFailedError';
   }

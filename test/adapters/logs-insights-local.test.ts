@@ -815,7 +815,7 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
         expect(failed.queryId).toBe(server.startedQueries[2]!.queryId);
         expect(failed).toMatchObject({ status, kind: 'count', window, attempts: 3 });
         expect(failed.message).toContain('2026-11-27T10:00:00Z');
-        expect(failed.message).toContain('(try 3 of 3)');
+        expect(failed.message).toContain('(3 tries, none completed)');
       },
     );
 

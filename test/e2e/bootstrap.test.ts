@@ -151,7 +151,7 @@ describe('failed history queries', () => {
         to: '2026-11-26T09:00:00Z',
         windows: 24,
         error: expect.stringMatching(
-          /^Logs Insights history query \S+ for window \[2026-11-25T09:00:00Z, 2026-11-26T09:00:00Z\) ended with status Failed \(try 3 of 3\)$/,
+          /^Logs Insights history query \S+ for window \[2026-11-25T09:00:00Z, 2026-11-26T09:00:00Z\) ended with status Failed \(3 tries, none completed\)$/,
         ),
       },
     ]);
