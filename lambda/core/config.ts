@@ -64,7 +64,11 @@ export const detectorConfigInputSchema = z.strictObject({
   preset: z.optional(z.enum(PRESETS)),
   /** Length of an evaluation window. @default 60 */
   windowMinutes: z.optional(windowMinutes),
-  /** How long after a window ends before it is evaluated (flow log delivery delay). @default 10 */
+  /**
+   * How long after a window ends before it is evaluated: a record starting at the window's end
+   * must have reached CloudWatch Logs by then (aggregation interval, up to 10 minutes by default,
+   * plus delivery, typically about 5, best effort). @default 20
+   */
   lagMinutes: z.optional(integer(0, 1440)),
   /** Missed windows caught up per run, oldest first. @default 24 */
   maxCatchUpWindows: z.optional(integer(1, 744)),
@@ -100,6 +104,11 @@ export const detectorConfigInputSchema = z.strictObject({
   massSpikeFraction: z.optional(z.number().check(z.gte(0), z.lte(1))),
   /** Custom flow log format (AWS format string, `${srcaddr}` or bare names); absent: the v2 default. */
   flowLogFormat: z.optional(flowLogFormat),
+  /**
+   * Lambda: runs in which a window failed (a query failing on every try, a corrupt item...) before
+   * it is skipped (a gap, never zeros) so that later windows are not held back for ever. @default 6
+   */
+  maxWindowAttempts: z.optional(integer(1, 100)),
 });
 
 export type DetectorConfigInput = z.input<typeof detectorConfigInputSchema>;
@@ -126,11 +135,12 @@ export interface DetectorConfig {
   massSpikeFraction: number;
   /** Field names in order; undefined means the v2 default format. */
   flowLogFormat?: string;
+  maxWindowAttempts: number;
 }
 
 const COMMON_DEFAULTS = {
   windowMinutes: 60,
-  lagMinutes: 10,
+  lagMinutes: 20,
   maxCatchUpWindows: 24,
   internalCidrs: [...RFC1918_CIDRS],
   excludeSourceCidrs: [],
@@ -142,6 +152,7 @@ const COMMON_DEFAULTS = {
   meanFloor: 0.5,
   escalationFactor: 2,
   massSpikeFraction: 0.2,
+  maxWindowAttempts: 6,
 } satisfies Partial<DetectorConfig>;
 
 export const PRESET_DEFAULTS: Record<PresetName, Omit<DetectorConfig, 'flowLogFormat'>> = {
