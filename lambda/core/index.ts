@@ -7,3 +7,4 @@ export * from './flow-log-format';
 export * from './tail-probability';
 export * from './windows';
 export * from './random';
+export * from './rhythm';
