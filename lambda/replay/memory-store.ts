@@ -7,7 +7,8 @@ import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
 import * as z from 'zod';
 import type { Baseline } from '../core/baseline';
-import { describeIssues, type DetectorConfig } from '../core/config';
+import { DAY_NAMES, describeIssues, type DetectorConfig } from '../core/config';
+import { isProfileText, type RecurringJob } from '../core/rhythm';
 import { isoTime } from '../core/windows';
 
 export class StateFileError extends Error {
@@ -32,6 +33,29 @@ const baselineSchema = z
     clockAtLastFold: z.number().int().min(0),
     lastAlertWindow: isoInstant.optional(),
     lastAlertCount: z.number().min(0).optional(),
+    /** Rhythm: the 48 slot means, encoded (lambda/core/rhythm.ts). */
+    profile: z
+      .string()
+      .refine(isProfileText, { message: 'must be a 144-character base64url rhythm profile' })
+      .optional(),
+    withinHour: z
+      .object({ variance: z.number().min(0), index: z.number().min(0), count: z.number().int().min(1) })
+      .strict()
+      .optional(),
+    jobs: z
+      .array(
+        z
+          .object({
+            phase: z.number().int().min(0),
+            period: z.enum(['daily', 'weekly']).optional(),
+            size: z.number().min(0),
+            occurrences: z.number().int().min(1),
+            last: isoInstant,
+          })
+          .strict(),
+      )
+      .max(8)
+      .optional(),
   })
   .strict();
 
@@ -40,6 +64,11 @@ export const stateFileSchema = z
     version: z.literal(1),
     preset: z.enum(['recommended', 'splunk-escu']),
     windowMinutes: z.number().int().positive(),
+    /** The calendar the rhythm profiles follow; absent in files written before rhythm. */
+    rhythm: z
+      .object({ timezone: z.string(), weekendDays: z.array(z.enum(DAY_NAMES)) })
+      .strict()
+      .optional(),
     /** The complete-window clock (see Baseline.clockAtLastFold). */
     clock: z.number().int().min(0),
     /** Start of the last window evaluated; later runs skip windows at or before it. */
@@ -49,6 +78,7 @@ export const stateFileSchema = z
   .strict();
 
 export type StateFile = z.infer<typeof stateFileSchema>;
+type StateConfig = Pick<DetectorConfig, 'preset' | 'windowMinutes' | 'timezone' | 'weekendDays'>;
 
 export class MemoryBaselineStore {
   readonly baselines = new Map<string, Baseline>();
@@ -62,7 +92,7 @@ export class MemoryBaselineStore {
     this.watermark = windowStart;
   }
 
-  toJSON(config: Pick<DetectorConfig, 'preset' | 'windowMinutes'>): StateFile {
+  toJSON(config: StateConfig): StateFile {
     const baselines: StateFile['baselines'] = {};
     for (const [srcIp, b] of [...this.baselines].sort(([a], [c]) => (a < c ? -1 : a > c ? 1 : 0))) {
       baselines[srcIp] = {
@@ -73,12 +103,16 @@ export class MemoryBaselineStore {
         clockAtLastFold: b.clockAtLastFold,
         ...(b.lastAlertWindow === undefined ? {} : { lastAlertWindow: isoTime(b.lastAlertWindow) }),
         ...(b.lastAlertCount === undefined ? {} : { lastAlertCount: b.lastAlertCount }),
+        ...(b.profile === undefined ? {} : { profile: b.profile }),
+        ...(b.withinHour === undefined ? {} : { withinHour: { ...b.withinHour } }),
+        ...(b.jobs === undefined ? {} : { jobs: b.jobs.map((job) => ({ ...job, last: isoTime(job.last) })) }),
       };
     }
     return {
       version: 1,
       preset: config.preset,
       windowMinutes: config.windowMinutes,
+      rhythm: { timezone: config.timezone, weekendDays: [...config.weekendDays] },
       clock: this.clock,
       watermark: this.watermark === undefined ? null : isoTime(this.watermark),
       baselines,
@@ -86,10 +120,7 @@ export class MemoryBaselineStore {
   }
 
   /** Reads a state file; a file that does not exist yet gives an empty store. */
-  static async load(
-    path: string,
-    config: Pick<DetectorConfig, 'preset' | 'windowMinutes'>,
-  ): Promise<MemoryBaselineStore> {
+  static async load(path: string, config: StateConfig): Promise<MemoryBaselineStore> {
     let text: string;
     try {
       text = await fs.readFile(path, 'utf8');
@@ -100,11 +131,7 @@ export class MemoryBaselineStore {
     return MemoryBaselineStore.fromJson(text, path, config);
   }
 
-  static fromJson(
-    text: string,
-    path: string,
-    config: Pick<DetectorConfig, 'preset' | 'windowMinutes'>,
-  ): MemoryBaselineStore {
+  static fromJson(text: string, path: string, config: StateConfig): MemoryBaselineStore {
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -123,6 +150,18 @@ export class MemoryBaselineStore {
         path,
       );
     }
+    // Profiles hold local hours of a time zone and weekend: another calendar would misread them.
+    if (
+      state.rhythm !== undefined &&
+      (state.rhythm.timezone !== config.timezone ||
+        state.rhythm.weekendDays.join(',') !== config.weekendDays.join(','))
+    ) {
+      throw new StateFileError(
+        `state file "${path}" holds rhythms in time zone ${state.rhythm.timezone} with weekend ${state.rhythm.weekendDays.join(',') || 'none'}, ` +
+          `this run uses ${config.timezone} with weekend ${config.weekendDays.join(',') || 'none'}`,
+        path,
+      );
+    }
     const store = new MemoryBaselineStore();
     store.clock = state.clock;
     store.watermark = state.watermark === null ? undefined : Date.parse(state.watermark);
@@ -135,13 +174,18 @@ export class MemoryBaselineStore {
         clockAtLastFold: b.clockAtLastFold,
         ...(b.lastAlertWindow === undefined ? {} : { lastAlertWindow: Date.parse(b.lastAlertWindow) }),
         ...(b.lastAlertCount === undefined ? {} : { lastAlertCount: b.lastAlertCount }),
+        ...(b.profile === undefined ? {} : { profile: b.profile }),
+        ...(b.withinHour === undefined ? {} : { withinHour: b.withinHour }),
+        ...(b.jobs === undefined
+          ? {}
+          : { jobs: b.jobs.map((job): RecurringJob => ({ ...job, last: Date.parse(job.last) })) }),
       });
     }
     return store;
   }
 
   /** Writes atomically (temp file + rename), so a crash never leaves half a state file. */
-  async save(path: string, config: Pick<DetectorConfig, 'preset' | 'windowMinutes'>): Promise<void> {
+  async save(path: string, config: StateConfig): Promise<void> {
     const temp = `${path}.${process.pid}.tmp`;
     try {
       await fs.mkdir(dirname(path), { recursive: true });
