@@ -8,3 +8,4 @@ export * from './tail-probability';
 export * from './windows';
 export * from './random';
 export * from './rhythm';
+export * from './alert-threshold';

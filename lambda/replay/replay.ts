@@ -12,6 +12,8 @@
  *                  alerts, not by the input, and the count pass stays lean
  */
 import { availableParallelism } from 'node:os';
+import { comparedModel, smallestSpikeCount, windowThreshold } from '../core/alert-threshold';
+import type { Baseline } from '../core/baseline';
 import { bootstrapBaselines, type HistoryWindow } from '../core/bootstrap';
 import { windowMs, type DetectorConfig } from '../core/config';
 import { evaluateWindow, type Alert, type AlertKind, type DestinationCount } from '../core/detect';
@@ -60,7 +62,11 @@ export interface ReplayOptions {
   parallelBytes?: number;
   /** Destination entries the count pass may tally from gzip input for alert details; past it a details pass reads the gzip files holding alerted windows again. @default DETAILS_BUDGET */
   detailsBudget?: number;
-  /** Keep per-source counts and baseline bands for the HTML report. */
+  /**
+   * Keep what the HTML report draws: per alerted source its counts, the expected count and the
+   * count at which it would have spiked, per window. Off for a plain replay, which then keeps
+   * nothing per source-window.
+   */
   collectSeries?: boolean;
   onProgress?: (bytesDone: number, bytesTotal: number) => void;
 }
@@ -95,19 +101,25 @@ export interface ReplaySummary extends ScanStats {
   timings: { scanMs: number; evaluateMs: number; detailsMs: number };
 }
 
-/** For the report: one alerted source's counts and the baseline band, per window. */
+/** For the report: one alerted source's counts and what the detector compared them with, per window. */
 export interface SourceSeries {
   srcIp: string;
-  counts: (number | null)[];
-  /** The compared baseline's mean and sd per window (null where the source had no decision). */
+  counts: number[];
+  /** The expected count the window was compared with (null before the source had a baseline, and in bootstrap windows). */
   mean: (number | null)[];
-  sd: (number | null)[];
+  /**
+   * The smallest count that would have been a spike for this source in that window (see
+   * smallestSpikeCount); null where none could be (a young baseline) or nothing was decided.
+   */
+  spikeAt: (number | null)[];
 }
 
 export interface ReplaySeries {
   windows: number[];
   incomplete: boolean[];
   sources: SourceSeries[];
+  /** Per alert (same order as `alerts`): the smallest spiking count of its source in its window; null for new sources and mass spikes. */
+  alertSpikeAt: (number | null)[];
 }
 
 export interface ReplayResult {
@@ -190,7 +202,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
 
   // 2. evaluate every window in order
   const alerts: Alert[] = [];
-  const bands = options.collectSeries ? new Map<string, Map<number, [number, number]>>() : undefined;
+  const decided = options.collectSeries ? new DecisionLog() : undefined;
   let windowsSkipped = 0;
   let bootstrapWindows = 0;
   let detectedWindows = 0;
@@ -228,7 +240,9 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     }
     for (let w = from; w <= last; w += length) {
       const window = windowAt(w);
+      decided?.before(w, store.clock, window.counts, store.baselines);
       const result = evaluateWindow({ ...window, baselines: store.baselines, clock: store.clock }, config);
+      decided?.after(result.stats);
       store.commitWindow(w, result.updatedBaselines, result.clockAfter);
       evaluated.push(w);
       detectedWindows += 1;
@@ -236,14 +250,6 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
       spikes += result.stats.spikes;
       suppressed += result.stats.suppressedByCooldown;
       alerts.push(...result.alerts);
-      if (bands) {
-        for (const d of result.decisions) {
-          if (d.compared === null) continue;
-          let perWindow = bands.get(d.srcIp);
-          if (!perWindow) bands.set(d.srcIp, (perWindow = new Map()));
-          perWindow.set(w, [d.compared.mean, d.compared.sd]);
-        }
-      }
     }
   }
 
@@ -291,7 +297,9 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
       detailsMs: Math.round(performance.now() - evaluatedAt),
     },
   };
-  const series = bands ? buildSeries(alerts, evaluated, counts, skipData, bands) : undefined;
+  const series = decided
+    ? buildSeries(alerts, evaluated, counts, skipData, decided, store, config)
+    : undefined;
   return { config, alerts, summary, malformedExamples: examples, store, ...(series ? { series } : {}) };
 }
 
@@ -460,12 +468,112 @@ function toNumberOrNull(text: string): number | null {
 /** At most this many sources get a chart; the summary table lists every alert. */
 export const MAX_CHARTED_SOURCES = 40;
 
+/** The fields of a stored baseline that decide what it is compared as (see comparedModel). */
+type StoredModel = Parameters<typeof comparedModel>[0];
+
+/** Numbers kept per sighting of a source: window index, then the stored baseline's fields. */
+const SIGHTING = 5;
+
+/**
+ * What the report needs to know of each evaluated window, kept in --report mode only: the clock,
+ * threshold and mature sources of every window, and for every source seen the stored baseline
+ * it was compared from, as five plain numbers per sighting. From these the compared model of any
+ * source in any window follows, seen or not.
+ */
+class DecisionLog {
+  readonly windows: number[] = [];
+  readonly clocks: number[] = [];
+  readonly thresholds: (number | null)[] = [];
+  readonly matureSources: number[] = [];
+  /** Per source, per sighting: window index, mean, variance, dataPoints (-1: no baseline yet), clockAtLastFold. */
+  readonly seen = new Map<string, number[]>();
+
+  before(
+    windowStart: number,
+    clock: number,
+    counts: ReadonlyMap<string, number>,
+    baselines: ReadonlyMap<string, Baseline>,
+  ): void {
+    const index = this.windows.length;
+    this.windows.push(windowStart);
+    this.clocks.push(clock);
+    for (const [srcIp, count] of counts) {
+      if (!(count > 0)) continue;
+      let sightings = this.seen.get(srcIp);
+      if (!sightings) this.seen.set(srcIp, (sightings = []));
+      const b = baselines.get(srcIp);
+      if (b === undefined) sightings.push(index, 0, 0, -1, 0);
+      else sightings.push(index, b.mean, b.variance, b.dataPoints, b.clockAtLastFold);
+    }
+  }
+
+  after(stats: { threshold: number | null; matureSources: number }): void {
+    this.thresholds.push(stats.threshold);
+    this.matureSources.push(stats.matureSources);
+  }
+}
+
+/** The stored baseline of a sighting, undefined where the source had none yet. */
+function storedAt(sightings: readonly number[], k: number): StoredModel | undefined {
+  const at = k * SIGHTING;
+  const dataPoints = sightings[at + 3] as number;
+  if (dataPoints < 0) return undefined;
+  return {
+    mean: sightings[at + 1] as number,
+    variance: sightings[at + 2] as number,
+    dataPoints,
+    clockAtLastFold: sightings[at + 4] as number,
+  };
+}
+
+/**
+ * Per detected window of one source: the expected count and the smallest spiking count. In a
+ * window the source was not seen in, its stored baseline is the one it was next compared from
+ * (nothing changed it in between), or its final one; the window's threshold then counts it
+ * among the mature sources, as it would have been had it sent records.
+ */
+function sourceBands(
+  srcIp: string,
+  log: DecisionLog,
+  finalBaseline: StoredModel | undefined,
+  config: DetectorConfig,
+): { mean: Map<number, number>; spikeAt: Map<number, number | null> } {
+  const mean = new Map<number, number>();
+  const spikeAt = new Map<number, number | null>();
+  const sightings = log.seen.get(srcIp);
+  if (!sightings) return { mean, spikeAt };
+  const count = sightings.length / SIGHTING;
+  let next = 0;
+  let hint: number | undefined;
+  for (let index = 0; index < log.windows.length; index += 1) {
+    while (next < count && (sightings[next * SIGHTING] as number) < index) next += 1;
+    const seenHere = next < count && sightings[next * SIGHTING] === index;
+    const stored = next < count ? storedAt(sightings, next) : finalBaseline;
+    if (stored === undefined) continue; // a new source: nothing to compare with yet
+    const model = comparedModel(stored, log.clocks[index] as number, config);
+    const window = log.windows[index] as number;
+    const mature = model.dataPoints >= config.minDataPoints;
+    const threshold = seenHere
+      ? (log.thresholds[index] ?? null)
+      : config.preset === 'splunk-escu'
+        ? null
+        : windowThreshold(config, (log.matureSources[index] as number) + (mature ? 1 : 0));
+    const spikesFrom = smallestSpikeCount(model, threshold, config, hint);
+    if (spikesFrom !== null) hint = spikesFrom;
+    mean.set(window, model.mean);
+    spikeAt.set(window, spikesFrom);
+  }
+  return { mean, spikeAt };
+}
+
 function buildSeries(
   alerts: readonly Alert[],
   windows: readonly number[],
   counts: ReadonlyMap<number, ReadonlyMap<string, number>>,
   skipData: ReadonlySet<number>,
-  bands: ReadonlyMap<string, ReadonlyMap<number, [number, number]>>,
+  log: DecisionLog,
+  store: MemoryBaselineStore,
+  config: DetectorConfig,
 ): ReplaySeries {
   const charted: string[] = [];
   // Sources with alerts of their own first, then the members of mass spikes.
@@ -478,17 +586,28 @@ function buildSeries(
       if (!charted.includes(srcIp) && charted.length < MAX_CHARTED_SOURCES) charted.push(srcIp);
     }
   }
+  const bands = new Map<string, ReturnType<typeof sourceBands>>();
+  const bandsOf = (srcIp: string) => {
+    let band = bands.get(srcIp);
+    if (!band) bands.set(srcIp, (band = sourceBands(srcIp, log, store.baselines.get(srcIp), config)));
+    return band;
+  };
   return {
     windows: [...windows],
     incomplete: windows.map((w) => skipData.has(w)),
     sources: charted.map((srcIp) => {
-      const band = bands.get(srcIp);
+      const band = bandsOf(srcIp);
       return {
         srcIp,
         counts: windows.map((w) => counts.get(w)?.get(srcIp) ?? 0),
-        mean: windows.map((w) => band?.get(w)?.[0] ?? null),
-        sd: windows.map((w) => band?.get(w)?.[1] ?? null),
+        mean: windows.map((w) => band.mean.get(w) ?? null),
+        spikeAt: windows.map((w) => band.spikeAt.get(w) ?? null),
       };
     }),
+    alertSpikeAt: alerts.map((alert) =>
+      alert.kind === 'spike' && alert.srcIp !== undefined
+        ? (bandsOf(alert.srcIp).spikeAt.get(Date.parse(alert.windowStart)) ?? null)
+        : null,
+    ),
   };
 }
