@@ -27,12 +27,7 @@ import {
   type RecurringJob,
   type WindowPlace,
 } from './rhythm';
-import {
-  estimationAdjustedTail,
-  meanUncertainTail,
-  pointProbability,
-  upperTailProbability,
-} from './tail-probability';
+import { spikeTail } from './spike-test';
 import { isoTime } from './windows';
 
 export type AlertKind = 'spike' | 'new-source' | 'mass-spike';
@@ -216,6 +211,7 @@ interface Candidate {
   variance: number;
   /** The flat baseline compared with (reported as `baseline` / `compared`). */
   flat: BaselineSummary;
+  flatMean: number;
   flatVariance: number;
   /** Set when the rhythm model replaced the flat one. */
   rhythmic: boolean;
@@ -312,6 +308,7 @@ export function evaluateWindow(
       sd,
       variance,
       flat: { mean: round(compared.mean), sd: round(flatSd), dataPoints: compared.dataPoints },
+      flatMean: compared.mean,
       flatVariance: compared.variance,
       rhythmic: model !== undefined,
       model,
@@ -334,37 +331,17 @@ export function evaluateWindow(
   let suppressedByCooldown = 0;
 
   for (const c of candidates) {
-    // The tail only where it can decide: a point probability (a lower bound on the tail, a tenth
-    // of its cost) at twice the threshold or more already says "not a spike". Twice leaves room
-    // for rounding in either function.
-    if (
-      c.tailDecides &&
-      threshold !== null &&
-      pointProbability(c.x, c.mean, c.variance, config.meanFloor) < 2 * threshold
-    ) {
-      c.tailProbability =
-        c.model === undefined
-          ? upperTailProbability(c.x, c.mean, c.variance, config.meanFloor)
-          : meanUncertainTail(
-              c.x,
-              c.mean,
-              c.model.a,
-              c.model.phi,
-              c.model.relativeVariance,
-              config.meanFloor,
-            );
-    }
-    // Correct for estimation error only where it can change the verdict: the correction only
-    // raises p, so a plug-in p at or above the threshold is already "not a spike" (and cheap).
-    if (threshold !== null && c.tailProbability !== undefined && c.tailProbability < threshold) {
-      // The hour's variance rests on the windows that carry it; the flat one on the whole baseline.
-      const effectiveSamples = c.model?.samples ?? Math.min(c.before.dataPoints, config.baselineWindow);
-      c.tailProbability = estimationAdjustedTail(
-        c.tailProbability,
-        c.mean,
-        c.variance,
-        config.meanFloor,
-        effectiveSamples,
+    if (c.tailDecides && threshold !== null) {
+      c.tailProbability = spikeTail(
+        c.x,
+        {
+          mean: c.mean,
+          variance: c.variance,
+          dataPoints: c.before.dataPoints,
+          ...(c.model === undefined ? {} : { samples: c.model.samples, rhythm: c.model }),
+        },
+        threshold,
+        config,
       );
     }
     const beyondThreshold = escu
@@ -505,14 +482,12 @@ export function evaluateWindow(
 function isBurst(c: Candidate, threshold: number | null, config: DetectorConfig): boolean {
   if (c.x < config.minBlockedCount || threshold === null) return false;
   const flatSd = Math.max(c.flat.sd, 1);
-  if (!c.mature) return c.x > c.flat.mean + WARMING_UP_BURST_SDS * flatSd;
+  if (!c.mature) return c.x > c.flatMean + WARMING_UP_BURST_SDS * flatSd;
   if (!c.rhythmic) return c.tailProbability !== undefined && c.tailProbability < threshold;
-  if (c.x <= c.flat.mean + config.deviationThreshold * flatSd) return false;
-  if (pointProbability(c.x, c.flat.mean, c.flatVariance, config.meanFloor) >= 2 * threshold) return false;
-  const plugIn = upperTailProbability(c.x, c.flat.mean, c.flatVariance, config.meanFloor);
-  if (!(plugIn < threshold)) return false;
-  const samples = Math.min(c.before.dataPoints, config.baselineWindow);
-  return estimationAdjustedTail(plugIn, c.flat.mean, c.flatVariance, config.meanFloor, samples) < threshold;
+  if (c.x <= c.flatMean + config.deviationThreshold * flatSd) return false;
+  const flat = { mean: c.flatMean, variance: c.flatVariance, dataPoints: c.before.dataPoints };
+  const tail = spikeTail(c.x, flat, threshold, config);
+  return tail !== undefined && tail < threshold;
 }
 
 /** A warming-up source's count this many standard deviations above its young baseline is a burst. */
@@ -549,7 +524,7 @@ function jobEvent(
   // is kept and this burst becomes a candidate of its own.
   if (job.occurrences > 1) return { jobs: addCandidate(jobs, x, windowStart, place.weekPhase) };
   const restarted = [...jobs!];
-  restarted[match.index] = { phase: place.weekPhase, size: x, occurrences: 1, last: windowStart };
+  restarted[match.index] = { phase: place.weekPhase, size: Math.round(x), occurrences: 1, last: windowStart };
   return { jobs: restarted };
 }
 
@@ -557,7 +532,7 @@ function jobEvent(
  * A job that is not daily at this window's time of day, on any day, whose occurrences are well
  * above the hour's usual level: a weekly job, which lifts its weekday slot by a fifth of its size.
  */
-function hasWeeklyJobAt(
+export function hasWeeklyJobAt(
   jobs: RecurringJob[] | undefined,
   windowStart: number,
   hourLevel: number,
