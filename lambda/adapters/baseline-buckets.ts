@@ -12,20 +12,22 @@
  *
  *   [mean, variance, dataPoints, lastWindow, clockAtLastFold, expiresAt,
  *    lastAlertWindow | null, lastAlertCount | null, prev | null,
- *    profile | null, [withinVariance, withinIndex, withinCount] | null, jobs | null]
+ *    profile | null, [withinHour (6 characters), withinCount] | null, jobs | null]
  *
  * with `prev` (the baseline it was folded from, for retries) as
  * `[mean, variance, dataPoints, lastWindow, clockAtLastFold, lastAlertWindow | null, lastAlertCount | null,
- *   profile | [slot, code] | null, [withinVariance, withinIndex, withinCount] | null, jobs | null]`,
+ *   profile | [slot, code, ...] | null, [withinHour, withinCount] | null, jobs | 0 (the entry's) | null]`,
  * trailing nulls left out. The rhythm profile is 144 characters (rhythm.ts); a fold changes one
- * slot of it, so `prev` keeps only that slot (`[slot, code]`, applied to the entry's profile)
- * unless more changed (a lazy zero-fill), and the retry state costs a few bytes, not a second
- * profile. Jobs are `[phase, period (0 unknown, 1 daily, 2 weekly), size, occurrences, last]`.
+ * slot of it (a lazy zero-fill a few more), so `prev` keeps only those slots
+ * (`[slot, code, ...]`, applied to the entry's profile) and the retry state costs a few bytes,
+ * not a second profile. Jobs are `[phase, period (0 unknown, 1 daily, 2 weekly), size, occurrences, last]`.
  * Numbers go through JSON, which prints the shortest text that reads back to the same double:
  * values round-trip exactly, as they did in `N` attributes.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
+  decodeValue,
+  encodeValue,
   isProfileText,
   PROFILE_SLOTS,
   type Baseline,
@@ -151,7 +153,7 @@ export function encodeEntry(baseline: Baseline, prev: Baseline | undefined, expi
     expiresAt,
     baseline.lastAlertWindow ?? null,
     baseline.lastAlertCount ?? null,
-    prev === undefined ? null : encodeBaseline(prev, baseline.profile),
+    prev === undefined ? null : encodeBaseline(prev, baseline),
     baseline.profile ?? null,
     encodeWithin(baseline.withinHour),
     encodeJobs(baseline.jobs),
@@ -207,50 +209,66 @@ function decodePrev(entry: unknown[], key: string): Baseline | undefined {
   );
   let profile = prev[7];
   if (Array.isArray(profile)) profile = applyProfilePatch(entry[9], profile, `${key} prev`);
-  return withRhythm(baseline, profile, prev[8], prev[9], `${key} prev`);
+  const jobs = prev[9] === SAME_JOBS ? entry[11] : prev[9];
+  return withRhythm(baseline, profile, prev[8], jobs, `${key} prev`);
 }
 
 /** Characters per profile slot (rhythm.ts). */
 const CODE_CHARS = 3;
 
-/** `prev`'s profile: the entry's with one slot put back. */
+/** `prev`'s profile: the entry's with the changed slots put back (`[slot, code, slot, code, ...]`). */
 function applyProfilePatch(current: unknown, patch: unknown[], key: string): string {
-  const [slot, code] = patch;
-  if (
-    !isProfileText(current) ||
-    typeof slot !== 'number' ||
-    !Number.isInteger(slot) ||
-    slot < 0 ||
-    slot >= PROFILE_SLOTS ||
-    typeof code !== 'string' ||
-    code.length !== CODE_CHARS
-  )
+  if (!isProfileText(current) || patch.length === 0 || patch.length % 2 !== 0)
     throw new CorruptItemError(key, 'profile patch does not fit the profile');
-  const at = slot * CODE_CHARS;
-  const profile = current.slice(0, at) + code + current.slice(at + CODE_CHARS);
+  let profile = current;
+  for (let i = 0; i < patch.length; i += 2) {
+    const slot = patch[i];
+    const code = patch[i + 1];
+    if (
+      typeof slot !== 'number' ||
+      !Number.isInteger(slot) ||
+      slot < 0 ||
+      slot >= PROFILE_SLOTS ||
+      typeof code !== 'string' ||
+      code.length !== CODE_CHARS
+    )
+      throw new CorruptItemError(key, 'profile patch does not fit the profile');
+    const at = slot * CODE_CHARS;
+    profile = profile.slice(0, at) + code + profile.slice(at + CODE_CHARS);
+  }
   if (!isProfileText(profile)) throw new CorruptItemError(key, 'profile patch is not base64url');
   return profile;
 }
 
-/** `prev`'s profile as stored: a one-slot patch of `current` where that is all that differs. */
+/**
+ * `prev`'s profile as stored: the slots that differ from `current`, as a patch, when few do (a
+ * fold changes one slot, a lazy zero-fill a few more), else whole.
+ */
 function profilePatch(prev: string | undefined, current: string | undefined): unknown {
   if (prev === undefined) return null;
   if (current === undefined || current.length !== prev.length) return prev;
-  let differing = -1;
+  const patch: unknown[] = [];
   for (let slot = 0; slot < PROFILE_SLOTS; slot += 1) {
     const at = slot * CODE_CHARS;
-    if (prev.slice(at, at + CODE_CHARS) === current.slice(at, at + CODE_CHARS)) continue;
-    if (differing >= 0) return prev;
-    differing = slot;
+    const code = prev.slice(at, at + CODE_CHARS);
+    if (code === current.slice(at, at + CODE_CHARS)) continue;
+    // Each patched slot takes about as many characters as three of a whole profile.
+    if (patch.length >= 2 * MAX_PATCHED_SLOTS) return prev;
+    patch.push(slot, code);
   }
-  if (differing < 0) return [0, prev.slice(0, CODE_CHARS)];
-  return [differing, prev.slice(differing * CODE_CHARS, (differing + 1) * CODE_CHARS)];
+  return patch.length === 0 ? [0, prev.slice(0, CODE_CHARS)] : patch;
 }
+
+/** Beyond this many changed slots `prev` keeps its whole profile. */
+const MAX_PATCHED_SLOTS = 16;
 
 const PERIOD_CODES: Record<JobPeriod, number> = { daily: 1, weekly: 2 };
 
+/** `[variance + index, count]`: the pair in six characters on the profile's grid (rhythm.ts quantises them). */
 function encodeWithin(within: WithinHour | undefined): unknown {
-  return within === undefined ? null : [within.variance, within.index, within.count];
+  return within === undefined
+    ? null
+    : [encodeValue(within.variance) + encodeValue(within.index), within.count];
 }
 
 function encodeJobs(jobs: readonly RecurringJob[] | undefined): unknown {
@@ -278,13 +296,23 @@ function withRhythm(
     baseline.profile = profile;
   }
   if (within !== undefined && within !== null) {
-    if (!Array.isArray(within) || within.length !== 3 || within.some((v) => typeof v !== 'number'))
-      throw new CorruptItemError(key, 'withinHour is not [variance, index, count]');
-    baseline.withinHour = {
-      variance: within[0] as number,
-      index: within[1] as number,
-      count: within[2] as number,
-    };
+    const [pair, count] = Array.isArray(within) ? within : [];
+    if (
+      typeof pair !== 'string' ||
+      pair.length !== 6 ||
+      typeof count !== 'number' ||
+      !Number.isInteger(count)
+    )
+      throw new CorruptItemError(key, 'withinHour is not [six characters, count]');
+    try {
+      baseline.withinHour = {
+        variance: decodeValue(pair.slice(0, 3)),
+        index: decodeValue(pair.slice(3)),
+        count,
+      };
+    } catch (error) {
+      throw new CorruptItemError(key, `withinHour: ${(error as Error).message}`);
+    }
   }
   if (jobs !== undefined && jobs !== null) {
     if (!Array.isArray(jobs)) throw new CorruptItemError(key, 'jobs is not an array');
@@ -327,7 +355,7 @@ export function bucketItemBytes(bucket: number, recordsJson: string): number {
   return names + key + Buffer.byteLength(recordsJson, 'utf8') + 2 * 21;
 }
 
-function encodeBaseline(b: Baseline, currentProfile: string | undefined): unknown[] {
+function encodeBaseline(b: Baseline, current: Baseline | undefined): unknown[] {
   return trimNulls([
     b.mean,
     b.variance,
@@ -336,11 +364,14 @@ function encodeBaseline(b: Baseline, currentProfile: string | undefined): unknow
     b.clockAtLastFold,
     b.lastAlertWindow ?? null,
     b.lastAlertCount ?? null,
-    profilePatch(b.profile, currentProfile),
+    profilePatch(b.profile, current?.profile),
     encodeWithin(b.withinHour),
-    encodeJobs(b.jobs),
+    b.jobs !== undefined && b.jobs === current?.jobs ? SAME_JOBS : encodeJobs(b.jobs),
   ]);
 }
+
+/** `prev`'s jobs when they are the entry's own (most folds change none). */
+const SAME_JOBS = 0;
 
 function trimNulls(values: unknown[]): unknown[] {
   while (values.length > 0 && values[values.length - 1] === null) values.pop();

@@ -73,6 +73,20 @@ function valueOfCode(code: number): number {
   return (DOUBLINGS[k >> 12] as number) * (FRACTIONS[k & (STEPS_PER_DOUBLING - 1)] as number);
 }
 
+/** One value (>= 0) as three base64url characters on the profile's grid (exact for quantised values). */
+export function encodeValue(value: number): string {
+  return codeText(codeOf(value));
+}
+
+/** The value of three characters written by encodeValue; throws on anything else. */
+export function decodeValue(text: string): number {
+  if (text.length !== CHARS_PER_SLOT)
+    throw new RangeError(`a value has ${CHARS_PER_SLOT} characters, got ${text.length}`);
+  const value = valueOfCode(slotCode(text, 0));
+  if (Number.isNaN(value)) throw new RangeError('a value cannot be the unset code');
+  return value;
+}
+
 /** Slot means (NaN: never observed) from a stored profile; undefined: all unset. */
 export function decodeProfile(
   profile: string | undefined,
@@ -376,14 +390,21 @@ export function foldWithinHour(
   const d = fed - slotMean;
   const term = (d * d * seen) / (seen + 1);
   const index = term / Math.max(slotMean, 1);
-  if (within === undefined) return { variance: term, index, count: 1 };
+  if (within === undefined) return quantizedWithin(term, index, 1);
   const weight = 1 / Math.min(within.count + 1, config.baselineWindow);
-  return {
-    variance: within.variance + (term - within.variance) * weight,
-    index: within.index + (index - within.index) * weight,
-    count: within.count + 1,
-  };
+  return quantizedWithin(
+    within.variance + (term - within.variance) * weight,
+    within.index + (index - within.index) * weight,
+    within.count + 1,
+  );
 }
+
+/** On the profile's grid, like the slot means: the Lambda stores them, the replay keeps them, both alike. */
+const quantizedWithin = (variance: number, index: number, count: number): WithinHour => ({
+  variance: quantizeSlotMean(variance),
+  index: quantizeSlotMean(index),
+  count,
+});
 
 /**
  * The within-hour statistics after `missed` zero windows following `lastWindow` (the lazy
@@ -430,7 +451,7 @@ export function withinHourWithZeros(
     variance = keep * variance + ((1 - keep) * sumVariance) / zeros;
     index = keep * index + ((1 - keep) * sumIndex) / zeros;
   }
-  return { variance, index, count: n + zeros };
+  return quantizedWithin(variance, index, n + zeros);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -606,8 +627,14 @@ export interface RecurringJob {
 export const MAX_JOBS = 4;
 /** A daily job may skip a weekend or a holiday; after this it is forgotten. */
 const DAILY_GAP_DAYS = 7;
-/** A weekly job may skip a few weeks; a candidate must recur within this to become a job. */
+/** A weekly job may skip a few weeks. */
 const WEEKLY_GAP_WEEKS = 5;
+/**
+ * A burst seen once is kept this long for a second occurrence, as long as a weekly job may skip
+ * weeks: its first occurrences often fall where a young or noisy baseline cannot tell them from
+ * noise, and a shorter wait measurably cost weekly jobs their learning (bench/rhythmic-fleet.ts).
+ */
+const CANDIDATE_DAYS = 7 * WEEKLY_GAP_WEEKS;
 /** Occurrence sizes are averaged over about this many of the latest. */
 const SIZE_MEMORY = 4;
 
@@ -669,7 +696,7 @@ export function recordOccurrence(
   next[match.index] = {
     phase: job.phase,
     period: match.period,
-    size: job.size + (x - job.size) / Math.min(occurrences, SIZE_MEMORY),
+    size: Math.round(job.size + (x - job.size) / Math.min(occurrences, SIZE_MEMORY)),
     occurrences,
     last: windowStart,
   };
@@ -684,7 +711,12 @@ export function addCandidate(
   weekPhase: number,
 ): RecurringJob[] {
   const next = [...(jobs ?? [])];
-  const candidate: RecurringJob = { phase: weekPhase, size: x, occurrences: 1, last: windowStart };
+  const candidate: RecurringJob = {
+    phase: weekPhase,
+    size: Math.round(x),
+    occurrences: 1,
+    last: windowStart,
+  };
   if (next.length < MAX_JOBS) {
     next.push(candidate);
     return next;
@@ -708,7 +740,12 @@ export function liveJobs(
   if (jobs === undefined) return undefined;
   const live = jobs.filter((job) => {
     const gap = windowStart - job.last;
-    const limit = job.period === 'daily' ? DAILY_GAP_DAYS * DAY_MS : WEEKLY_GAP_WEEKS * WEEK_MS;
+    const limit =
+      job.occurrences < 2
+        ? CANDIDATE_DAYS * DAY_MS
+        : job.period === 'daily'
+          ? DAILY_GAP_DAYS * DAY_MS
+          : WEEKLY_GAP_WEEKS * WEEK_MS;
     return gap <= limit + HOUR_MS;
   });
   if (live.length === jobs.length) return jobs as RecurringJob[];
