@@ -20,7 +20,16 @@ import {
   WatermarkConflictError,
   type DynamoBaselineStoreOptions,
 } from '../../lambda/adapters/dynamo-baseline-store';
-import type { Alert, Baseline } from '../../lambda/core';
+import {
+  encodeProfile,
+  foldedBaseline,
+  PROFILE_SLOTS,
+  quantizeSlotMean,
+  resolveDetectorConfig,
+  withMissedZeros,
+  type Alert,
+  type Baseline,
+} from '../../lambda/core';
 import { createTable, startLocalDynamoDb, type LocalDynamoDb } from '../support/local-dynamodb';
 
 const HOUR = 3_600_000;
@@ -392,6 +401,78 @@ describe('DynamoBaselineStore', () => {
         ['10.0.0.2', baseline(3, W)],
       ]),
     );
+  });
+
+  it('keeps rhythm state exactly: profile, within-hour statistics and jobs, and rewinds a retried window to them', async () => {
+    // Prepare: two folds of a rhythmic source through the engine's own fold (one slot, then a
+    // zero-filled gap and another slot change), so `prev` is stored as a patch of the profile.
+    const { store, tableName } = await newStore();
+    const config = resolveDetectorConfig({});
+    const profile = encodeProfile(Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(1 + s)));
+    const start: Baseline = {
+      ...baseline(1, W - 3 * HOUR),
+      dataPoints: 400,
+      clockAtLastFold: 0,
+      profile,
+      withinHour: { variance: quantizeSlotMean(12.5), index: quantizeSlotMean(2.25), count: 380 },
+      jobs: [{ phase: 24 * 3 + 2, period: 'weekly', size: 140, occurrences: 3, last: W - 7 * DAY }],
+    };
+    const a1 = foldedBaseline(start, 7, W - HOUR, 1, config);
+    const a2 = foldedBaseline(withMissedZeros(a1, 2, config), 40, W, 3, config);
+    expect(a2.profile).not.toBe(a1.profile);
+    await store.commitWindow({
+      windowStart: W - HOUR,
+      clockBefore: 0,
+      clockAfter: 1,
+      baselines: new Map([['10.0.0.1', a1]]),
+      alerts: [],
+    });
+    await store.commitWindow({
+      windowStart: W,
+      clockBefore: 1,
+      clockAfter: 2,
+      baselines: new Map([['10.0.0.1', a2]]),
+      alerts: [],
+      previous: new Map([['10.0.0.1', a1]]),
+    });
+
+    // Act
+    const forRetry = await store.getBaselines(['10.0.0.1'], { before: W });
+    const forNext = await store.getBaselines(['10.0.0.1'], { before: W + HOUR });
+    const stored = unpackBucketItem((await bucketItem(tableName, '10.0.0.1'))!).get('10.0.0.1')!;
+    const entry = JSON.parse((await bucketItem(tableName, '10.0.0.1'))!.records!.S!)['10.0.0.1'] as unknown[];
+
+    // Assess: both read back exactly; prev holds a patch of the profile and refers to the entry's jobs.
+    expect(forRetry.get('10.0.0.1')).toEqual(a1);
+    expect(forNext.get('10.0.0.1')).toEqual(a2);
+    expect(stored.baseline).toEqual(a2);
+    const prev = entry[8] as unknown[];
+    expect(Array.isArray(prev[7])).toBe(true);
+    expect(prev[9]).toBe(0);
+  });
+
+  it('refuses a bucket entry whose rhythm state is malformed, naming the field', async () => {
+    const { store, tableName } = await newStore();
+    await store.commitWindow({
+      windowStart: W,
+      clockBefore: 0,
+      clockAfter: 1,
+      baselines: new Map([['10.0.0.1', baseline(1)]]),
+      alerts: [],
+    });
+    const item = (await bucketItem(tableName, '10.0.0.1'))!;
+    for (const [bad, message] of [
+      [{ 9: 'not-a-profile' }, /profile is not a 144-character/],
+      [{ 9: encodeProfile(new Array(PROFILE_SLOTS).fill(1)), 10: [1, 2, 3] }, /withinHour is not/],
+      [{ 11: [[1, 7, 3, 1, 0]] }, /a job is not/],
+    ] as const) {
+      const entry = JSON.parse(item.records!.S!)['10.0.0.1'] as unknown[];
+      while (entry.length < 12) entry.push(null);
+      for (const [k, v] of Object.entries(bad)) entry[Number(k)] = v;
+      expect(() =>
+        unpackBucketItem({ ...item, records: { S: JSON.stringify({ '10.0.0.1': entry }) } }),
+      ).toThrow(message);
+    }
   });
 
   it('sets the TTL of baselines from their last window and of sent alerts from the send time', async () => {
