@@ -61,11 +61,35 @@ export function parseCidr(value: string): Cidr {
   return { address, prefixLength, text: `${address.toString()}/${prefixLength}` };
 }
 
-/** Parses one address; `undefined` for `-`, empty or malformed text. IPv4-mapped IPv6 becomes IPv4. */
+/**
+ * parseCidr for a CIDR a user configures (internalCidrs and the exclusions): a network in
+ * IPv4-mapped form (`::ffff:10.0.0.0/104`) is refused, naming the IPv4 CIDR meant. Flow logs
+ * record IPv4 traffic with IPv4 addresses, and a mapped address in a record is IPv6 (see
+ * parseAddress), so such a network would never match the traffic it names.
+ */
+export function parseConfiguredCidr(value: string): Cidr {
+  const cidr = parseCidr(value);
+  if (cidr.address.kind() === 'ipv6' && cidr.prefixLength >= 96) {
+    const v6 = cidr.address as ipaddr.IPv6;
+    if (v6.isIPv4MappedAddress()) {
+      throw new InvalidAddressError(
+        `invalid CIDR "${value}": an IPv4-mapped IPv6 network; flow logs record IPv4 traffic with IPv4 ` +
+          `addresses: write ${v6.toIPv4Address().toString()}/${cidr.prefixLength - 96}`,
+      );
+    }
+  }
+  return cidr;
+}
+
+/**
+ * Parses one address; `undefined` for `-`, empty or malformed text. IPv4-mapped IPv6
+ * (`::ffff:10.0.0.1`) stays IPv6: that is what the record says, and Logs Insights' isIpInSubnet
+ * compares it as IPv6, so the Lambda's query cannot read it as IPv4 and neither does the replay.
+ */
 export function parseAddress(value: string): ParsedAddress | undefined {
   if (value.length === 0 || value === '-' || !isStrictAddressText(value)) return undefined;
   try {
-    return ipaddr.process(value);
+    return ipaddr.parse(value);
   } catch {
     return undefined;
   }
@@ -144,9 +168,9 @@ function hexDigit(c: number): number {
 }
 
 /**
- * An IPv6 address written in hex groups only (`2001:db8::1`, no embedded IPv4, no zone) into
- * `groups` (eight 16-bit values); false for any other text, which may still be a valid address
- * in another form (or IPv4-mapped, which parseAddress turns into IPv4): ipaddr.js judges those.
+ * An IPv6 address written in hex groups only (`2001:db8::1`, `::ffff:a00:1`; no embedded dotted
+ * IPv4, no zone) into `groups` (eight 16-bit values); false for any other text, which may still
+ * be a valid address in another form: ipaddr.js judges those.
  * Why: replay classifies the destination of every IPv6 REJECT row, mostly seen once, and
  * ipaddr.js takes tens of thousands of instructions per address (regular expressions, splits,
  * an object); this takes a few hundred. A property test holds the two equal.
@@ -193,16 +217,6 @@ export function parseIPv6Groups(text: string, groups: Uint16Array): boolean {
     for (let k = 1; k <= moved; k += 1) groups[8 - k] = groups[count - k] as number;
     for (let k = gap; k < 8 - moved; k += 1) groups[k] = 0;
   }
-  // ::ffff:0:0/96 is IPv4-mapped: parseAddress makes it IPv4.
-  if (
-    groups[0] === 0 &&
-    groups[1] === 0 &&
-    groups[2] === 0 &&
-    groups[3] === 0 &&
-    groups[4] === 0 &&
-    groups[5] === 0xffff
-  )
-    return false;
   return true;
 }
 

@@ -11,7 +11,7 @@ import { parseFlowLogFormat } from '../core/flow-log-format';
 import { expandInputs, InputFileError } from './file-reader';
 import { renderReport } from './html-report';
 import { MemoryBaselineStore, StateFileError } from './memory-store';
-import { runReplay } from './replay';
+import { DEFAULT_MAX_WINDOWS, MAX_WORKERS, runReplay, WindowSpanError } from './replay';
 import { toHumanText, toNdjson } from './text-output';
 
 export const EXIT_OK = 0;
@@ -53,6 +53,7 @@ interface ReplayFlags {
   json?: boolean;
   report?: string;
   workers?: number;
+  maxWindows?: number;
 }
 
 const positiveInteger =
@@ -61,6 +62,15 @@ const positiveInteger =
     const n = Number(value);
     if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n <= 0)
       throw new InvalidArgumentError(`${label} must be a positive whole number.`);
+    return n;
+  };
+
+const wholeNumberUpTo =
+  (label: string, max: number) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n <= 0 || n > max)
+      throw new InvalidArgumentError(`${label} must be a whole number from 1 to ${max}.`);
     return n;
   };
 
@@ -100,9 +110,17 @@ function buildProgram(io: CliIo, run: (paths: string[], flags: ReplayFlags) => P
     .option('--json', 'NDJSON on stdout: one object per alert, then a summary object')
     .option('--report <file.html>', 'write a self-contained HTML report with charts')
     .addOption(
-      new Option('--workers <n>', 'scan threads for large inputs (default: the cores)').argParser(
-        positiveInteger('--workers'),
-      ),
+      new Option(
+        '--workers <n>',
+        `scan threads for large inputs, 1 to ${MAX_WORKERS} (default: the cores, at most 8)`,
+      ).argParser(wholeNumberUpTo('--workers', MAX_WORKERS)),
+    )
+    .addOption(
+      new Option(
+        '--max-windows <n>',
+        // Not toLocaleString: that loads ICU's locale data, some 100 M instructions at every start.
+        `the most windows to evaluate, quiet ones included (default ${String(DEFAULT_MAX_WINDOWS).replace(/\B(?=(\d{3})+$)/g, ',')})`,
+      ).argParser(positiveInteger('--max-windows')),
     )
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
@@ -168,6 +186,7 @@ async function replayCommand(paths: string[], flags: ReplayFlags, io: CliIo): Pr
     store,
     bootstrapDays: flags.bootstrapDays,
     workers: flags.workers,
+    maxWindows: flags.maxWindows,
     workerScript: io.workerScript,
     collectSeries: flags.report !== undefined,
     onProgress: progressReporter(io),
@@ -217,6 +236,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     const usage =
       error instanceof UsageError ||
       error instanceof ConfigError ||
+      error instanceof WindowSpanError ||
       (error instanceof StateFileError && error.operation === 'load') ||
       (error instanceof InputFileError && error.phase === 'find');
     io.stderr.write(`egress-spike: ${(error as Error).message}\n`);

@@ -21,9 +21,16 @@ import {
   parseFlowLogFormat,
   type FlowLogField,
 } from '../core/flow-log-format';
-import { alignToWindow, skipDataWindows } from '../core/windows';
+import { alignToWindow, isoTime, skipDataWindows } from '../core/windows';
 import {
   ACCEPTED,
+  BAND_HIGH,
+  BAND_LOW,
+  COUNT_HERE,
+  COUNT_WINDOW_HIGH,
+  COUNT_WINDOW_LOW,
+  COUNTED,
+  DIRTY_SLOTS,
   DONE,
   EARLIEST_START,
   LATEST_START,
@@ -35,6 +42,8 @@ import {
   PAUSED,
   REJECTED,
   slotOfMissing,
+  START_BUCKET_BITS,
+  START_BUCKETS,
   type LineKernel,
 } from './line-kernel';
 
@@ -77,11 +86,45 @@ export interface MalformedExample {
   text: string;
 }
 
-/** Per (window, source) destination tallies, for alerts' details. */
+/**
+ * Per (window, source) destination tallies, for alerts' details: destination address -> its
+ * (portProtocolKey(port, protocol), records) pairs, flat: `[key, records, key, records, ...]`.
+ * So a record costs one lookup, a short scan (an address sees a port or two) and no new string
+ * (the address is the scanner's interned text), and a new address a small array, not a Map.
+ */
 export interface PairDetails {
-  /** `address port protocol` -> records. */
-  destinations: Map<string, number>;
+  destinations: Map<string, number[]>;
+  /** Interface ids seen (`-` and empty left out, as the Lambda's details query does). */
   interfaceIds: Set<string>;
+}
+
+/** Window start -> source -> its tallies. */
+export type DetailsByWindow = Map<number, Map<string, PairDetails>>;
+
+/**
+ * A destination's port and protocol as one number: port 0-65535 and protocol 0-255, or -1 for
+ * `-`, empty or anything else (shown as no port or protocol).
+ */
+export const portProtocolKey = (port: number, protocol: number): number =>
+  (port >= 0 && port <= 0xffff ? port + 1 : 0) * 512 + (protocol >= 0 && protocol <= 0xff ? protocol + 1 : 0);
+
+/** Adds `records` for `key` to an address's flat (key, records) pairs; true when the key is new there. */
+export function addPortRecords(ports: number[], key: number, records: number): boolean {
+  for (let i = 0; i < ports.length; i += 2) {
+    if (ports[i] === key) {
+      ports[i + 1] = (ports[i + 1] as number) + records;
+      return false;
+    }
+  }
+  ports.push(key, records);
+  return true;
+}
+
+/** The port and protocol (null: none) of a portProtocolKey. */
+export function portAndProtocol(key: number): { port: number | null; protocol: number | null } {
+  const port = Math.floor(key / 512) - 1;
+  const protocol = (key % 512) - 1;
+  return { port: port < 0 ? null : port, protocol: protocol < 0 ? null : protocol };
 }
 
 export type Mode = 'count' | 'details';
@@ -109,13 +152,36 @@ export interface ScannerOptions {
    */
   fastPaths?: boolean;
   /**
+   * The start times (epoch seconds, inclusive) a row may have; a row outside is malformed.
+   * @default the hard bound: 0 to MAX_START_SECONDS
+   */
+  startBand?: StartBand;
+  /**
    * Run the fast paths of v2-format lines in the WebAssembly kernel (line-kernel.wat).
    * @default true (with fastPaths); false: the same fast paths in JavaScript.
    */
   kernel?: boolean;
 }
 
+/**
+ * The latest start a row may have: epoch seconds in 32 bits (2106-02-07). Anything larger is no
+ * time in epoch seconds (a millisecond timestamp, a corrupt field) and would make the replay
+ * evaluate every window up to it.
+ */
+export const MAX_START_SECONDS = 0xffffffff;
+
+/** Start times a row may have (epoch seconds, inclusive), and why, for the malformed reason. */
+export interface StartBand {
+  low: number;
+  high: number;
+  /** Where the rest of the data is, for the reason (start-band.ts: `most of it is from about ...`). */
+  why: string;
+}
+
+const HARD_BAND: StartBand = { low: 0, high: MAX_START_SECONDS, why: '' };
+
 const SPACE = 32;
+const DASH = 45;
 const TAB = 9;
 const CR = 13;
 const LF = 10;
@@ -185,9 +251,11 @@ export interface ChunkResult {
   /** Earliest and latest window of any row with a valid start time (NaN: none). */
   minWindow: number;
   maxWindow: number;
+  /** Rows with a valid start time by start >>> START_BUCKET_BITS (about 18 hours a bucket). */
+  startHistogram: Map<number, number>;
   examples: MalformedExample[];
-  /** `${window} ${source}` -> destination tallies (details mode: the wanted pairs; count mode: within the budget). */
-  details: Map<string, PairDetails>;
+  /** Destination tallies (details mode: the wanted pairs; count mode: within the budget). */
+  details: DetailsByWindow;
   /** False when the budget ran out: some pairs' tallies miss records. */
   detailsComplete: boolean;
   /**
@@ -214,11 +282,14 @@ export class FlowLineScanner {
   minWindow = Number.NaN;
   maxWindow = Number.NaN;
   examples: MalformedExample[] = [];
-  details = new Map<string, PairDetails>();
+  details: DetailsByWindow = new Map();
   segments: Segment[] = [];
   detailsComplete = true;
   private detailEntries = 0;
-  private readonly detailsBudget: number;
+  private detailsBudget: number;
+  private band: StartBand;
+  /** Rows read with a valid start, by start >>> START_BUCKET_BITS (the kernel keeps its own). */
+  private readonly histogram = new Uint32Array(START_BUCKETS);
   private segmentMin = Number.NaN;
   private segmentMax = Number.NaN;
 
@@ -227,12 +298,17 @@ export class FlowLineScanner {
   private readonly filter: EgressFilter;
   private readonly windowMs: number;
   private readonly windowConfig: { windowMinutes: number };
-  private readonly mode: Mode;
-  private readonly wanted: ReadonlyMap<number, ReadonlySet<string>> | undefined;
+  private mode: Mode;
+  private wanted: ReadonlyMap<number, ReadonlySet<string>> | undefined;
+  /** pairFor's last window, its wanted sources and its tallies. */
+  private pairWindow = Number.NaN;
+  private pairWanted: ReadonlySet<string> | undefined;
+  private pairTallies: Map<string, PairDetails> | undefined;
   private readonly maxExamples: number;
   private readonly starts = new Int32Array(MAX_FIELDS + 1);
   private readonly ends = new Int32Array(MAX_FIELDS + 1);
   private readonly addresses = new AddressInterner();
+  private readonly interfaceIds = new AddressInterner();
   private readonly addressCache: AddressCache;
   private currentWindow = Number.NaN;
   private currentCounts: Map<string, number> | undefined;
@@ -240,7 +316,7 @@ export class FlowLineScanner {
   private rereadable = false;
   private readonly fastPaths: boolean;
   private readonly useKernel: boolean;
-  /** Made when first needed: 4 MB of memory that scanners of other formats never use. */
+  /** Made when first needed: 9 MB of memory that scanners of other formats never use. */
   private kernel: LineKernel | undefined;
   /** Where the first nine fields of a counted row start (countedRow). */
   private readonly rowStarts = new Int32Array(9);
@@ -258,8 +334,48 @@ export class FlowLineScanner {
     this.wanted = options.wanted;
     this.maxExamples = options.maxExamples ?? 5;
     this.detailsBudget = options.detailsBudget ?? (options.mode === 'details' ? Infinity : 0);
+    this.band = options.startBand ?? HARD_BAND;
     this.fastPaths = options.fastPaths ?? true;
     this.useKernel = this.fastPaths && (options.kernel ?? true);
+  }
+
+  /**
+   * Starts another pass with this scanner (a details pass after the count pass): its address
+   * table and caches, which depend only on the filter, stay warm. Call between chunks.
+   */
+  startPass(pass: Pick<ScannerOptions, 'mode' | 'wanted' | 'detailsBudget' | 'startBand'>): void {
+    this.mode = pass.mode;
+    this.wanted = pass.wanted;
+    this.band = pass.startBand ?? HARD_BAND;
+    this.detailsBudget = pass.detailsBudget ?? (pass.mode === 'details' ? Infinity : 0);
+    this.detailEntries = 0;
+    this.takeResult();
+  }
+
+  /**
+   * The start histogram since the last call, sparse, both counters (this one and the kernel's)
+   * cleared. Only the buckets the rows' windows can reach are read.
+   */
+  private takeHistogram(): Map<number, number> {
+    const taken = new Map<number, number>();
+    if (Number.isNaN(this.minWindow)) return taken;
+    const from = Math.floor(this.minWindow / 1000) >>> START_BUCKET_BITS;
+    const to = Math.min(
+      START_BUCKETS - 1,
+      Math.floor((this.maxWindow + this.windowMs - 1) / 1000) >>> START_BUCKET_BITS,
+    );
+    const own = this.histogram;
+    const kernel = this.kernel;
+    for (let bucket = from; bucket <= to; bucket += 1) {
+      let rows = own[bucket] as number;
+      own[bucket] = 0;
+      if (kernel) {
+        rows += kernel.uint32[kernel.histogramIndex + bucket] as number;
+        kernel.uint32[kernel.histogramIndex + bucket] = 0;
+      }
+      if (rows > 0) taken.set(bucket, rows);
+    }
+    return taken;
   }
 
   /** Hands over what was scanned since the last call and starts afresh (the caches stay warm). */
@@ -270,6 +386,7 @@ export class FlowLineScanner {
       skipDataWindows: this.skipDataWindows,
       minWindow: this.minWindow,
       maxWindow: this.maxWindow,
+      startHistogram: this.takeHistogram(),
       examples: this.examples,
       details: this.details,
       segments: this.segments,
@@ -287,6 +404,8 @@ export class FlowLineScanner {
     this.detailsComplete = true;
     this.currentWindow = Number.NaN;
     this.currentCounts = undefined;
+    this.pairWindow = Number.NaN;
+    this.pairTallies = undefined;
     return result;
   }
 
@@ -361,6 +480,9 @@ export class FlowLineScanner {
     const ends = this.ends;
     const windowMs = this.windowMs;
     const fast = this.fastPaths;
+    const bandLow = this.band.low;
+    const bandHigh = this.band.high;
+    const histogram = this.histogram;
     // ACCEPT rows of the v2 order, counted in locals and folded into the stats after the loop.
     let accepted = 0;
     let low = Infinity;
@@ -412,7 +534,8 @@ export class FlowLineScanner {
               startSpace = i;
             }
           }
-          if (seconds >= 0) {
+          // A start outside the band: the general path says why the line is malformed.
+          if (seconds >= bandLow && seconds <= bandHigh) {
             const ms = seconds * 1000;
             let window = this.lastWindowStart;
             if (!(ms >= window && ms < window + windowMs)) window = this.windowOf(ms);
@@ -420,10 +543,12 @@ export class FlowLineScanner {
               if (window < low) low = window;
               if (window > high) high = window;
               accepted += 1;
+              const bucket = seconds >>> START_BUCKET_BITS;
+              histogram[bucket] = (histogram[bucket] as number) + 1;
               lineStart = lineEnd + 1;
               continue;
             }
-            if (this.layout.v2 && this.rejectV2(buffer, words, lineStart, startSpace, window)) {
+            if (this.layout.v2 && this.rejectV2(buffer, words, lineStart, startSpace, window, seconds)) {
               lineStart = lineEnd + 1;
               continue;
             }
@@ -506,7 +631,20 @@ export class FlowLineScanner {
         kernel.uint32[EARLIEST_START] = 0xffffffff;
         kernel.uint32[LATEST_START] = 0;
         int32[REJECTED] = 0;
+        kernel.uint32[BAND_LOW] = this.band.low;
+        kernel.uint32[BAND_HIGH] = this.band.high;
+        // A count pass over input that can be read again keeps no destinations: rows that count,
+        // in the window of the rows just before, are counted in the kernel by source slot.
+        const countWindow = this.lastWindowStart;
+        const countHere = this.mode === 'count' && this.rereadable && !Number.isNaN(countWindow);
+        int32[COUNT_HERE] = countHere ? 1 : 0;
+        if (countHere) {
+          kernel.uint32[COUNT_WINDOW_LOW] = countWindow / 1000;
+          kernel.uint32[COUNT_WINDOW_HIGH] = (countWindow + this.windowMs) / 1000 - 1;
+        }
         const stoppedAt = kernel.scan(p, memoryTo, 1);
+        // Before any record: a paused record's address may take a slot counted in.
+        if ((int32[COUNTED] as number) > 0) this.kernelCounts(kernel, countWindow);
         const rejected = int32[REJECTED] as number;
         if (rejected > 0) {
           // REJECT rows read whole in the kernel: valid, counting or not (those that count are
@@ -538,6 +676,28 @@ export class FlowLineScanner {
   }
 
   /**
+   * Moves the rows the kernel counted (in `window`, by source slot) into the counts, and clears
+   * its counters. Such rows get no destination tallies: the details pass reads them again.
+   */
+  private kernelCounts(kernel: LineKernel, window: number): void {
+    const { int32, uint32, slotCountsIndex, dirtyIndex } = kernel;
+    this.stats.recordsCounted += int32[COUNTED] as number;
+    this.detailsComplete = false;
+    let perSource = this.counts.get(window);
+    if (perSource === undefined) this.counts.set(window, (perSource = new Map()));
+    const dirty = int32[DIRTY_SLOTS] as number;
+    for (let d = 0; d < dirty; d += 1) {
+      const slot = uint32[dirtyIndex + d] as number;
+      const rows = uint32[slotCountsIndex + slot] as number;
+      uint32[slotCountsIndex + slot] = 0;
+      const src = this.kernelTexts[slot] as string;
+      perSource.set(src, (perSource.get(src) ?? 0) + rows);
+    }
+    int32[COUNTED] = 0;
+    int32[DIRTY_SLOTS] = 0;
+  }
+
+  /**
    * The REJECT rows the kernel handed back (it did the field walk): rows that count, both
    * addresses in its table, and rows with an address it lacks (filled in here) or too long for
    * it. Each ends as rejectV2 ends (rejectRow); a row with an address that is not valid takes
@@ -550,7 +710,8 @@ export class FlowLineScanner {
     for (let k = 0; k < records; k += 1, r += RECORD_SLOTS) {
       const lineStart = int32[r] as number;
       const lineEnd = int32[r + 1] as number;
-      const ms = (uint32[r + 5] as number) * 1000;
+      const seconds = uint32[r + 5] as number;
+      const ms = seconds * 1000;
       let window = this.lastWindowStart;
       if (!(ms >= window && ms < window + this.windowMs)) window = this.windowOf(ms);
       const srcCode = int32[r + 6] as number;
@@ -586,7 +747,20 @@ export class FlowLineScanner {
         dstSlot >= 0 ? (texts[dstSlot] as string) : this.addresses.intern(bytes, srcTo + 1, dstTo);
       const dstRoles =
         dstSlot >= 0 ? (bytes[kernel.addressRoles + dstSlot] as number) : this.filter.roles(dstText);
-      if (this.rejectRow(bytes, words, lineStart, lineEnd, window, srcText, srcRoles, dstText, dstRoles))
+      if (
+        this.rejectRow(
+          bytes,
+          words,
+          lineStart,
+          lineEnd,
+          window,
+          seconds,
+          srcText,
+          srcRoles,
+          dstText,
+          dstRoles,
+        )
+      )
         continue;
       // An address that is not valid: the general path says what the line is.
       this.scanLines(bytes, lineStart, lineEnd < memoryTo ? lineEnd + 1 : memoryTo, memoryBase, words);
@@ -611,9 +785,9 @@ export class FlowLineScanner {
     if (this.mode === 'count') {
       this.countRecord(window, src);
       if (!this.tallyingCounted()) return;
-    } else if (this.wanted?.get(window)?.has(src) !== true) {
-      return;
     }
+    const pair = this.pairFor(window, src);
+    if (pair === undefined) return;
     // Field k runs from starts[k] to the space before starts[k + 1].
     const starts = this.rowStarts;
     let i = lineStart;
@@ -621,9 +795,18 @@ export class FlowLineScanner {
       starts[field] = i;
       if (field < 8) i = nextSpace(buf, words, i, limit) + 1;
     }
-    const fieldText = (field: number): string =>
-      latin1(buf, starts[field] as number, (starts[field + 1] as number) - 1);
-    this.tally(window, src, dst, fieldText(6), fieldText(7), fieldText(2));
+    const end = (field: number): number => (starts[field + 1] as number) - 1;
+    this.tally(
+      pair,
+      dst,
+      portProtocolKey(
+        parseDigits(buf, starts[6] as number, end(6)),
+        parseDigits(buf, starts[7] as number, end(7)),
+      ),
+      buf,
+      starts[2] as number,
+      end(2),
+    );
   }
 
   /**
@@ -652,7 +835,14 @@ export class FlowLineScanner {
    * valid, a field missing or empty) returns false, and the line takes the general path, which
    * gives the same answer more slowly.
    */
-  private rejectV2(buf: Buffer, words: DataView, from: number, startSpace: number, window: number): boolean {
+  private rejectV2(
+    buf: Buffer,
+    words: DataView,
+    from: number,
+    startSpace: number,
+    window: number,
+    seconds: number,
+  ): boolean {
     let i = from;
     // version, account-id, interface-id: non-empty, one space after each
     for (let k = 0; k < 3; k += 1) {
@@ -691,6 +881,7 @@ export class FlowLineScanner {
       from,
       startSpace,
       window,
+      seconds,
       cache.texts[src] as string,
       srcRoles,
       cache.texts[dst] as string,
@@ -709,6 +900,7 @@ export class FlowLineScanner {
     lineStart: number,
     limit: number,
     window: number,
+    seconds: number,
     src: string,
     srcRoles: number,
     dst: string,
@@ -719,7 +911,7 @@ export class FlowLineScanner {
     stats.linesRead += 1;
     stats.okRecords += 1;
     stats.rejectRecords += 1;
-    this.seeWindow(window);
+    this.dated(window, seconds);
     if ((srcRoles & ADDRESS_COUNTS_AS_SOURCE) !== 0 && (dstRoles & ADDRESS_COUNTS_AS_DESTINATION) !== 0)
       this.countedRow(buf, words, lineStart, limit, window, src, dst);
     return true;
@@ -783,6 +975,8 @@ export class FlowLineScanner {
       tailStarts[last - layout.start] as number,
       tailEnds[last - layout.start] as number,
     );
+    // Outside the band: the general path says why the line is malformed.
+    if (startSeconds >= 0 && (startSeconds < this.band.low || startSeconds > this.band.high)) return false;
     const stats = this.stats;
     if (status === 0) {
       const a = tailStarts[last - layout.action] as number;
@@ -794,21 +988,24 @@ export class FlowLineScanner {
         return false;
       stats.linesRead += 1;
       stats.okRecords += 1;
-      this.seeWindow(this.windowOf(startSeconds * 1000));
+      this.dated(this.windowOf(startSeconds * 1000), startSeconds);
       return true;
     }
+    // A SKIPDATA row marks every window from its start to its end: when the format puts `end`
+    // before the fields read here, the general path reads it.
+    if (status === 2 && layout.end >= 0 && last - layout.end >= tail) return false;
     stats.linesRead += 1;
     if (status === 1) {
       stats.noDataRecords += 1;
     } else {
       stats.skipDataRecords += 1;
-      const inTail = layout.end >= 0 && last - layout.end < tail;
-      const endSeconds = inTail
-        ? parseDigits(buf, tailStarts[last - layout.end] as number, tailEnds[last - layout.end] as number)
-        : -1;
+      const endSeconds =
+        layout.end >= 0
+          ? parseDigits(buf, tailStarts[last - layout.end] as number, tailEnds[last - layout.end] as number)
+          : -1;
       if (startSeconds >= 0) this.markSkipData(startSeconds, endSeconds);
     }
-    if (startSeconds >= 0) this.seeWindow(alignToWindow(startSeconds * 1000, this.windowConfig));
+    if (startSeconds >= 0) this.dated(alignToWindow(startSeconds * 1000, this.windowConfig), startSeconds);
     return true;
   }
 
@@ -882,6 +1079,8 @@ export class FlowLineScanner {
     }
 
     const startSeconds = parseDigits(buf, starts[layout.start] as number, ends[layout.start] as number);
+    if (startSeconds >= 0 && (startSeconds < this.band.low || startSeconds > this.band.high))
+      return this.malformed(buf, from, end, baseOffset, this.outOfBand(startSeconds));
     if (status !== 0) {
       if (status === 1) stats.noDataRecords += 1;
       else {
@@ -892,7 +1091,7 @@ export class FlowLineScanner {
             layout.end >= 0 ? parseDigits(buf, starts[layout.end] as number, ends[layout.end] as number) : -1,
           );
       }
-      if (startSeconds >= 0) this.seeWindow(alignToWindow(startSeconds * 1000, this.windowConfig));
+      if (startSeconds >= 0) this.dated(alignToWindow(startSeconds * 1000, this.windowConfig), startSeconds);
       return;
     }
     if (startSeconds < 0)
@@ -907,8 +1106,7 @@ export class FlowLineScanner {
     }
     stats.okRecords += 1;
     const window = this.windowOf(startSeconds * 1000);
-    this.seeWindow(window);
-    if (!reject) return;
+    if (!reject) return this.dated(window, startSeconds);
     stats.rejectRecords += 1;
 
     const srcFrom = starts[layout.src] as number;
@@ -924,24 +1122,26 @@ export class FlowLineScanner {
         stats.rejectRecords -= 1;
         return this.malformed(buf, from, end, baseOffset, 'srcaddr or dstaddr is not an IP address');
       }
-      return;
+      return this.dated(window, startSeconds);
     }
+    this.dated(window, startSeconds);
     stats.recordsCounted += 1;
     if (this.mode === 'count') {
       this.countRecord(window, src);
       if (!this.tallyingCounted()) return;
-    } else if (this.wanted?.get(window)?.has(src) !== true) {
-      return;
     }
-    const field = (index: number): string =>
-      index >= 0 ? latin1(buf, starts[index] as number, ends[index] as number) : '-';
+    const pair = this.pairFor(window, src);
+    if (pair === undefined) return;
+    const number = (index: number): number =>
+      index >= 0 ? parseDigits(buf, starts[index] as number, ends[index] as number) : -1;
+    const id = layout.interfaceId;
     this.tally(
-      window,
-      src,
+      pair,
       dst,
-      field(layout.dstPort),
-      field(layout.protocol),
-      layout.interfaceId >= 0 ? field(layout.interfaceId) : undefined,
+      portProtocolKey(number(layout.dstPort), number(layout.protocol)),
+      buf,
+      id >= 0 ? (starts[id] as number) : 0,
+      id >= 0 ? (ends[id] as number) : 0,
     );
   }
 
@@ -958,32 +1158,61 @@ export class FlowLineScanner {
     return false;
   }
 
-  /** One more record for the (window, source) pair's destination tallies. */
+  /** The tallies of a (window, source) pair this pass keeps (details mode: the wanted ones only). */
+  private pairFor(window: number, src: string): PairDetails | undefined {
+    if (window !== this.pairWindow) {
+      this.pairWindow = window;
+      this.pairWanted = this.wanted?.get(window);
+      this.pairTallies = this.details.get(window);
+    }
+    if (this.mode === 'details' && this.pairWanted?.has(src) !== true) return undefined;
+    let perWindow = this.pairTallies;
+    if (perWindow === undefined) this.details.set(window, (perWindow = this.pairTallies = new Map()));
+    let pair = perWindow.get(src);
+    if (pair === undefined) perWindow.set(src, (pair = { destinations: new Map(), interfaceIds: new Set() }));
+    return pair;
+  }
+
+  /**
+   * One more record for a pair's destination tallies: to `dst` at `portProtocol`, from the
+   * interface id in `buf[idFrom, idTo)` (empty: none). No string is made per record: addresses
+   * come interned, and interface ids are interned here.
+   */
   private tally(
-    window: number,
-    src: string,
+    pair: PairDetails,
     dst: string,
-    port: string,
-    protocol: string,
-    interfaceId: string | undefined,
+    portProtocol: number,
+    buf: Buffer,
+    idFrom: number,
+    idTo: number,
   ): void {
-    const key = `${window} ${src}`;
-    let pair = this.details.get(key);
-    if (pair === undefined) {
-      pair = { destinations: new Map(), interfaceIds: new Set() };
-      this.details.set(key, pair);
+    let ports = pair.destinations.get(dst);
+    if (ports === undefined) {
+      if (this.detailEntries >= this.detailsBudget) {
+        this.detailsComplete = false;
+        return;
+      }
+      pair.destinations.set(dst, (ports = []));
     }
-    const destination = `${dst} ${port} ${protocol}`;
-    const seen = pair.destinations.get(destination);
-    if (seen !== undefined) {
-      pair.destinations.set(destination, seen + 1);
-    } else if (this.detailEntries < this.detailsBudget) {
-      pair.destinations.set(destination, 1);
-      this.detailEntries += 1;
-    } else {
-      this.detailsComplete = false;
+    let known = false;
+    for (let i = 0; i < ports.length; i += 2) {
+      if (ports[i] === portProtocol) {
+        ports[i + 1] = (ports[i + 1] as number) + 1;
+        known = true;
+        break;
+      }
     }
-    if (interfaceId !== undefined) pair.interfaceIds.add(interfaceId);
+    if (!known) {
+      if (this.detailEntries < this.detailsBudget) {
+        ports.push(portProtocol, 1);
+        this.detailEntries += 1;
+      } else {
+        this.detailsComplete = false;
+      }
+    }
+    // `-` or nothing: no interface id, as the Lambda's details leave out.
+    if (idTo > idFrom && !(idTo - idFrom === 1 && buf[idFrom] === DASH))
+      pair.interfaceIds.add(this.interfaceIds.intern(buf, idFrom, idTo));
   }
 
   /** A line longer than the read buffer: no flow log record is that long. */
@@ -1008,6 +1237,20 @@ export class FlowLineScanner {
     if (timeMs >= start && timeMs < start + this.windowMs) return start;
     this.lastWindowStart = alignToWindow(timeMs, this.windowConfig);
     return this.lastWindowStart;
+  }
+
+  /** A row with a valid start, read by a path that goes row by row: its window and histogram bucket. */
+  private dated(window: number, seconds: number): void {
+    this.seeWindow(window);
+    const bucket = seconds >>> START_BUCKET_BITS;
+    this.histogram[bucket] = (this.histogram[bucket] as number) + 1;
+  }
+
+  /** Why a start outside the band makes its line malformed. */
+  private outOfBand(seconds: number): string {
+    if (seconds > MAX_START_SECONDS)
+      return `start ${seconds} is not a time in epoch seconds (after 2106; milliseconds?)`;
+    return `start ${seconds} (${isoTime(seconds * 1000)}) is implausibly far from the rest of the data (${this.band.why})`;
   }
 
   private seeWindow(window: number): void {

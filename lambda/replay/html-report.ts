@@ -1,14 +1,17 @@
 /**
  * The replay's HTML report: one self-contained file (uPlot's JS and CSS inlined, no network),
- * with a summary, a table of every alert, and per alerted source its counts over time against
- * the baseline band (mean ± k sd), alert points marked.
+ * with a summary, alerts per day by kind against the false-alert budget, a table of every
+ * alert, and per alerted source its counts over time against what the detector compared them
+ * with (the expected count and the count from which it would have spiked), alerts marked by
+ * severity.
  *
  * Every string from the input (addresses, interface ids, file names) is escaped in the HTML, and
  * the chart data travels as JSON in a non-executable script element with `<` escaped, so a
  * hostile flow log cannot inject markup or script.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Alert } from '../core/detect';
+import type { Alert, AlertKind } from '../core/detect';
 import { isoTime } from '../core/windows';
 import { alertSources, type ReplayResult } from './replay';
 import { describeMalformed, formatDestination } from './text-output';
@@ -41,7 +44,7 @@ export interface ReportMeta {
 const fmt = (n: number | null | undefined, digits = 1): string =>
   n === null || n === undefined ? '-' : n.toFixed(digits);
 
-function alertRow(alert: Alert): string {
+function alertRow(alert: Alert, spikeAt: number | null): string {
   const sources = alertSources(alert);
   const subject =
     alert.kind === 'mass-spike'
@@ -58,67 +61,156 @@ function alertRow(alert: Alert): string {
   return `<tr class="${escapeHtml(alert.severity)}">
 <td class="nowrap">${escapeHtml(alert.windowStart.replace('T', ' ').replace(/:00Z$/, ''))}${alert.incompleteWindow ? ' <span title="SKIPDATA: counts are a lower bound">*</span>' : ''}</td>
 <td>${escapeHtml(alert.kind)}</td><td>${escapeHtml(alert.severity)}</td><td>${subject}</td>
-<td class="n">${alert.blockedCount}</td><td class="n">${alert.uniqueDestinations ?? '-'}</td><td>${baseline}</td>
+<td class="n">${alert.blockedCount}</td><td class="n">${spikeAt ?? '-'}</td><td class="n">${alert.uniqueDestinations ?? '-'}</td><td>${baseline}</td>
 <td class="n">${fmt(alert.zScore)}</td><td class="n">${alert.tailProbability === undefined ? '-' : alert.tailProbability.toExponential(1)}</td>
-<td>${top || '-'}${alert.details && alert.details.totalDestinations > 3 ? `<br><small>of ${alert.details.totalDestinations}</small>` : ''}</td>
+<td>${top || '-'}${alert.details && alert.details.totalDestinations > 3 ? `<br><span class="of">of ${alert.details.totalDestinations}</span>` : ''}</td>
 <td class="mono">${interfaces || '-'}</td></tr>`;
+}
+
+/** Colours shared by the page's legend text and the charts (the browser test reads them back). */
+export const REPORT_COLORS = {
+  counts: '#1f5fbf',
+  expected: '#777777',
+  spikeAt: '#2e8b57',
+  severity: { high: '#d00000', medium: '#f08c00', low: '#7b3fb5' },
+  kinds: { spike: '#d00000', 'new-source': '#7b3fb5', 'mass-spike': '#f08c00' },
+} as const;
+
+const DAY_MS = 86_400_000;
+
+/** Alerts per UTC day and kind over the evaluated days (quiet days included, as zeros). */
+export function alertsPerDay(
+  alerts: readonly Alert[],
+  windows: readonly number[],
+): { days: number[]; counts: Record<AlertKind, number[]> } {
+  const counts: Record<AlertKind, number[]> = { spike: [], 'new-source': [], 'mass-spike': [] };
+  if (windows.length === 0) return { days: [], counts };
+  const first = Math.floor((windows[0] as number) / DAY_MS) * DAY_MS;
+  const last = Math.floor((windows[windows.length - 1] as number) / DAY_MS) * DAY_MS;
+  const days: number[] = [];
+  for (let day = first; day <= last; day += DAY_MS) days.push(day);
+  for (const kind of Object.keys(counts) as AlertKind[]) counts[kind] = days.map(() => 0);
+  for (const alert of alerts) {
+    const index = Math.floor((Date.parse(alert.windowStart) - first) / DAY_MS);
+    const row = counts[alert.kind];
+    if (index >= 0 && index < days.length) row[index] = (row[index] as number) + 1;
+  }
+  return { days, counts };
 }
 
 const CHART_SCRIPT = `
 (function () {
   var data = JSON.parse(document.getElementById('report-data').textContent);
+  var C = data.colors;
+  var width = function (el) { return Math.max(240, Math.min(1100, el.clientWidth || 1100)); };
+
+  // Alerts per day by kind: stacked bars (each drawn as the running total, tallest first).
+  var daysRoot = document.getElementById('per-day');
+  if (data.perDay.days.length > 0) {
+    var kinds = ['spike', 'new-source', 'mass-spike'];
+    var totals = [], running = data.perDay.days.map(function () { return 0; });
+    kinds.forEach(function (kind) {
+      running = running.map(function (sum, i) { return sum + data.perDay.counts[kind][i]; });
+      totals.push(running.slice());
+    });
+    var bars = uPlot.paths.bars({ size: [0.7, 40], align: 1 });
+    var daySeries = [{}];
+    var dayData = [data.perDay.days.map(function (d) { return d / 1000; })];
+    for (var k = kinds.length - 1; k >= 0; k--) {
+      (function (kind, stacked) {
+        daySeries.push({
+          label: kind, stroke: C.kinds[kind], fill: C.kinds[kind], width: 0, paths: bars, points: { show: false },
+          value: function (u, v, si, i) { return i === null ? '-' : data.perDay.counts[kind][i]; }
+        });
+        dayData.push(stacked);
+      })(kinds[k], totals[k]);
+    }
+    if (data.budget !== null) {
+      daySeries.push({ label: 'false-alert budget', stroke: '#444', dash: [6, 4], width: 1.5, points: { show: false } });
+      dayData.push(data.perDay.days.map(function () { return data.budget; }));
+    }
+    new uPlot({
+      width: width(daysRoot), height: 200,
+      scales: { x: { time: true, range: function (u, min, max) { return [min, max + 86400]; } }, y: { range: function (u, min, max) { return [0, Math.max(3, max + 1)]; } } },
+      series: daySeries
+    }, dayData, daysRoot);
+  }
+
   var root = document.getElementById('charts');
   data.sources.forEach(function (source) {
     var section = document.createElement('section');
     section.className = 'chart';
+    section.setAttribute('data-src-ip', source.srcIp);
     var title = document.createElement('h3');
-    title.textContent = source.srcIp + '  (' + source.alerts.length + ' alert' + (source.alerts.length === 1 ? '' : 's') + ')';
+    title.textContent = source.srcIp + '  (' + source.alerts.map(function (a) { return a.kind + ', ' + a.severity; }).join('; ') + ')';
     section.appendChild(title);
     root.appendChild(section);
-    var alerted = {};
-    source.alerts.forEach(function (w) { alerted[w] = true; });
-    var upper = [], lower = [], marks = [];
+    var at = {};
+    source.alerts.forEach(function (a) { at[a.window] = a.severity; });
+    var marks = { high: [], medium: [], low: [] };
     for (var i = 0; i < data.windows.length; i++) {
-      var m = source.mean[i], sd = source.sd[i];
-      upper.push(m === null ? null : m + data.k * sd);
-      lower.push(m === null ? null : Math.max(0, m - data.k * sd));
-      marks.push(alerted[data.windows[i]] ? source.counts[i] : null);
+      var severity = at[data.windows[i]];
+      ['high', 'medium', 'low'].forEach(function (s) { marks[s].push(s === severity ? source.counts[i] : null); });
     }
     var xs = data.windows.map(function (w) { return w / 1000; });
+    // The y axis fits the counts and the usual spike line: a young baseline's line (its first
+    // day, corrected for few data points) may run far above and is cut at the top.
+    var lines = source.spikeAt.filter(function (v) { return v !== null; }).sort(function (a, b) { return a - b; });
+    var usual = lines.length > 0 ? lines[Math.floor(lines.length * 0.9)] : 0;
+    var yMax = Math.max(3, Math.max.apply(null, source.counts), usual) * 1.1;
+    var point = function (color) {
+      return { stroke: color, fill: color, width: 0, paths: function () { return null; }, points: { show: true, size: 11, fill: color, stroke: color } };
+    };
+    var step = uPlot.paths.stepped({ align: 1 });
+    var markers = ['high', 'medium', 'low'].map(function (s) {
+      var series = point(C.severity[s]);
+      series.label = 'alert: ' + s;
+      return series;
+    });
     new uPlot({
-      width: Math.min(1100, root.clientWidth || 1100),
-      height: 240,
-      scales: { x: { time: true } },
+      width: width(root), height: 240,
+      scales: { x: { time: true }, y: { range: [0, yMax] } },
       series: [
         {},
-        { label: 'blocked records', stroke: '#1f5fbf', width: 1.2 },
-        { label: 'baseline mean', stroke: '#666', dash: [4, 4], width: 1 },
-        { label: 'mean + ' + data.k + ' sd', stroke: 'rgba(230,140,0,0.6)', width: 1 },
-        { label: 'mean - ' + data.k + ' sd', stroke: 'rgba(230,140,0,0.6)', width: 1 },
-        { label: 'alert', stroke: '#d00', fill: '#d00', width: 0, paths: function () { return null; }, points: { show: true, size: 11, fill: '#d00', stroke: '#d00' } }
-      ],
-      bands: [{ series: [3, 4], fill: 'rgba(230,140,0,0.15)' }]
-    }, [xs, source.counts, source.mean, upper, lower, marks], section);
+        { label: 'blocked records', stroke: C.counts, width: 1.5 },
+        { label: 'expected', stroke: C.expected, dash: [4, 4], width: 1, paths: step },
+        { label: 'spikes from', stroke: C.spikeAt, width: 1.5, paths: step }
+      ].concat(markers)
+    }, [xs, source.counts, source.mean, source.spikeAt, marks.high, marks.medium, marks.low], section);
   });
 })();
 `;
 
+/**
+ * The report minus its generation time: equal for equal inputs, options and code, whenever and
+ * wherever it is rendered (the screenshot in docs/ records it to show which report it is of).
+ */
+export function reportFingerprint(html: string): string {
+  return createHash('sha256')
+    .update(html.replace(/<time id="generated">[^<]*<\/time>/, '<time id="generated"></time>'))
+    .digest('hex');
+}
+
 export function renderReport(result: ReplayResult, meta: ReportMeta): string {
   const { js, css } = loadUplot();
   const s = result.summary;
-  const series = result.series ?? { windows: [], incomplete: [], sources: [] };
-  const alertWindows = new Map<string, number[]>();
+  const config = result.config;
+  const series = result.series ?? { windows: [], incomplete: [], sources: [], alertSpikeAt: [] };
+  const alertsAt = new Map<string, { window: number; kind: AlertKind; severity: string }[]>();
   for (const alert of result.alerts) {
     for (const srcIp of alertSources(alert)) {
-      const list = alertWindows.get(srcIp) ?? [];
-      list.push(Date.parse(alert.windowStart));
-      alertWindows.set(srcIp, list);
+      const list = alertsAt.get(srcIp) ?? [];
+      list.push({ window: Date.parse(alert.windowStart), kind: alert.kind, severity: alert.severity });
+      alertsAt.set(srcIp, list);
     }
   }
+  const recommended = config.preset === 'recommended';
   const data = {
-    k: result.config.deviationThreshold,
+    colors: REPORT_COLORS,
+    budget: recommended ? config.falseAlertBudgetPerDay : null,
     windows: series.windows,
-    sources: series.sources.map((source) => ({ ...source, alerts: alertWindows.get(source.srcIp) ?? [] })),
+    perDay: alertsPerDay(result.alerts, series.windows),
+    sources: series.sources.map((source) => ({ ...source, alerts: alertsAt.get(source.srcIp) ?? [] })),
   };
   const summaryRows: [string, string][] = [
     ['preset', s.preset],
@@ -143,8 +235,17 @@ export function renderReport(result: ReplayResult, meta: ReportMeta): string {
       `${s.alerts}: ${s.alertsByKind.spike} spike, ${s.alertsByKind['new-source']} new-source, ${s.alertsByKind['mass-spike']} mass-spike`,
     ],
   ];
+  if (recommended)
+    summaryRows.push([
+      'false-alert budget',
+      `${config.falseAlertBudgetPerDay} a day (falseAlertBudgetPerDay)`,
+    ]);
   const charted = series.sources.length;
   const allCharted = new Set(result.alerts.flatMap(alertSources)).size;
+  const spikeRule = recommended
+    ? "the calibrated threshold: the smallest count whose tail probability, corrected for the baseline being an estimate, is below the window's threshold, at least minBlockedCount and above the expected count"
+    : `the smallest count above mean' + ${config.deviationThreshold} sd', the baseline with that count folded in, as ESCU compares`;
+  const swatch = (color: string) => `<span class="swatch" style="background:${color}"></span>`;
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -154,23 +255,28 @@ export function renderReport(result: ReplayResult, meta: ReportMeta): string {
 <style>${css}</style>
 <style>
 body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; max-width: 1200px; }
-h1 { font-size: 22px; margin: 0 0 12px; } h2 { font-size: 17px; margin: 28px 0 8px; } h3 { font-size: 14px; margin: 16px 0 4px; font-family: ui-monospace, monospace; }
+h1 { font-size: 22px; margin: 0 0 12px; } h2 { font-size: 17px; margin: 28px 0 8px; } h3 { font-size: 14px; margin: 16px 0 4px; font-family: ui-monospace, monospace; overflow-wrap: anywhere; }
 table { border-collapse: collapse; } td, th { border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; } td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.high td:nth-child(3) { color: #b00; font-weight: 600; } tr.medium td:nth-child(3) { color: #b60; } tr.low td:nth-child(3) { color: #555; }
-.summary td:first-child { color: #555; } .scroll { overflow-x: auto; } table.alerts { font-size: 13px; } .nowrap { white-space: nowrap; } .mono { font: 12px ui-monospace, monospace; }
-table.alerts td:nth-child(10) { font: 12px ui-monospace, monospace; white-space: nowrap; } .note { color: #666; font-size: 13px; }
+.summary td:first-child { color: #555; } .summary td { overflow-wrap: anywhere; } .scroll { overflow-x: auto; } table.alerts { font-size: 13px; } .nowrap { white-space: nowrap; } .mono { font: 12px ui-monospace, monospace; }
+table.alerts td:nth-child(11) { font: 12px ui-monospace, monospace; white-space: nowrap; } .note { color: #555; font-size: 13px; } .of { color: #666; }
+.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin: 0 3px 0 6px; vertical-align: baseline; }
+@media (max-width: 640px) { body { margin: 12px; } }
 </style>
 </head>
 <body>
 <h1>Blocked egress replay report</h1>
 <table class="summary">${summaryRows.map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(v)}</td></tr>`).join('')}</table>
+<h2>Alerts per day</h2>
+<p class="note">By kind:${swatch(REPORT_COLORS.kinds.spike)}spike${swatch(REPORT_COLORS.kinds['new-source'])}new-source${swatch(REPORT_COLORS.kinds['mass-spike'])}mass-spike${recommended ? `; the dashed line is the false-alert budget (${config.falseAlertBudgetPerDay} a day): on ordinary days the false alerts average about that many. Lower it for fewer alerts (and only larger spikes), raise it to catch smaller ones` : ''}.</p>
+<div id="per-day"></div>
 <h2>Alerts</h2>
 ${
   result.alerts.length === 0
     ? '<p>No alerts.</p>'
-    : `<div class="scroll"><table class="alerts"><tr><th>window (UTC)</th><th>kind</th><th>severity</th><th>source</th><th>blocked</th><th>unique dests</th><th>baseline mean ± sd</th><th>z</th><th>p</th><th>top destinations</th><th>interfaces</th></tr>
-${result.alerts.map(alertRow).join('\n')}</table></div>`
+    : `<div class="scroll"><table class="alerts"><tr><th>window (UTC)</th><th>kind</th><th>severity</th><th>source</th><th>blocked</th><th title="the smallest count that would have been a spike for this source in this window">spikes from</th><th>unique dests</th><th>baseline mean ± sd</th><th>z</th><th>p</th><th>top destinations</th><th>interfaces</th></tr>
+${result.alerts.map((alert, i) => alertRow(alert, series.alertSpikeAt[i] ?? null)).join('\n')}</table></div>`
 }
 ${
   result.malformedExamples.length > 0
@@ -178,7 +284,7 @@ ${
     : ''
 }
 <h2>Alerted sources over time</h2>
-<p class="note">Blocked egress records per window against the baseline the detector compared with (band: mean ± ${result.config.deviationThreshold} sd; gaps where the source had no records). Red points: alerts.${charted < allCharted ? ` Showing the first ${charted} of ${allCharted} alerted sources.` : ''} Generated ${escapeHtml(isoTime(Date.now()))}.</p>
+<p class="note">Blocked egress records per window${swatch(REPORT_COLORS.counts)}against what the detector compared them with: the expected count${swatch(REPORT_COLORS.expected)}and the count from which this source would have spiked in that window${swatch(REPORT_COLORS.spikeAt)}(${escapeHtml(spikeRule)}; none while its baseline is young). Cooldowns and mass-spike grouping decide whether a spike alerts on its own. Alerts by severity:${swatch(REPORT_COLORS.severity.high)}high${swatch(REPORT_COLORS.severity.medium)}medium${swatch(REPORT_COLORS.severity.low)}low.${charted < allCharted ? ` Showing the first ${charted} of ${allCharted} alerted sources.` : ''} Generated <time id="generated">${escapeHtml(isoTime(Date.now()))}</time>.</p>
 <div id="charts"></div>
 <noscript><p>The charts need JavaScript; the tables above do not.</p></noscript>
 <script type="application/json" id="report-data">${jsonForScript(data)}</script>

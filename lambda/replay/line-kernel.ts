@@ -20,6 +20,9 @@ interface KernelExports {
   addressKeys: { value: number };
   addressLengths: { value: number };
   addressRoles: { value: number };
+  histogram: { value: number };
+  slotCounts: { value: number };
+  dirtySlots: { value: number };
   scan(from: number, to: number, resolve: number): number;
 }
 
@@ -30,6 +33,24 @@ export const LATEST_START = 2;
 export const RECORDS = 3;
 export const STOPPED_LINE_END = 4;
 export const REJECTED = 5;
+/** The lowest and highest start (unsigned epoch seconds) a row the kernel reads may have. */
+export const BAND_LOW = 6;
+export const BAND_HIGH = 7;
+/**
+ * Counting in the kernel (line-kernel.wat): whether to (0 or 1), the lowest and highest start of
+ * the window to count in (unsigned epoch seconds); rows counted so, and slots on the dirty list
+ * (the caller moves the counts out and zeroes both).
+ */
+export const COUNT_HERE = 8;
+export const COUNT_WINDOW_LOW = 9;
+export const COUNT_WINDOW_HIGH = 10;
+export const COUNTED = 11;
+export const DIRTY_SLOTS = 12;
+/** Buckets of the start histogram: a row's bucket is its start >>> START_BUCKET_BITS (about 18 hours). */
+export const START_BUCKETS = 65_536;
+/** The address table's slots: an address's slot is the top ADDRESS_SLOT_BITS of its hash ($lookup). */
+export const ADDRESS_SLOT_BITS = 18;
+export const START_BUCKET_BITS = 16;
 /** STOPPED_LINE_END when the kernel read every line. */
 export const DONE = -1;
 /** STOPPED_LINE_END when the kernel paused after a record with an address its table lacks. */
@@ -59,29 +80,40 @@ export interface LineKernel {
   addressKeys: number;
   addressLengths: number;
   addressRoles: number;
+  /** First u32 index of the start histogram (START_BUCKETS counters: rows read whole). */
+  histogramIndex: number;
+  /** First u32 indexes of the rows counted per source slot and of the dirty list (slots). */
+  slotCountsIndex: number;
+  dirtyIndex: number;
 }
 
 let compiled: object | undefined;
 
-/** A new kernel instance (4 MB of memory). WebAssembly SIMD is in every Node.js from 16.4. */
+/** A new kernel instance (9 MB of memory). WebAssembly SIMD is in every Node.js from 16.4. */
 export function newLineKernel(): LineKernel {
   compiled ??= new webAssembly.Module(Buffer.from(LINE_KERNEL_WASM_BASE64, 'base64'));
-  const exports = new webAssembly.Instance(compiled).exports as unknown as KernelExports;
-  const memory = exports.memory.buffer;
+  const kernel = new webAssembly.Instance(compiled).exports as unknown as KernelExports;
+  const memory = kernel.memory.buffer;
   // Records come from lines of at least 35 bytes: the region must hold those of a full input.
-  if (exports.recordCapacity.value * 35 < exports.inputCapacity.value)
+  if (kernel.recordCapacity.value * 35 < kernel.inputCapacity.value)
     throw new Error('line kernel: the record region is smaller than a full input needs');
+  // Every start a row can have until the caller sets a band. (The local is not called `exports`:
+  // in a CommonJS build that name would shadow the module's, which BAND_HIGH is read from.)
+  new Uint32Array(memory)[BAND_HIGH] = 0xffffffff;
   return {
-    scan: exports.scan,
+    scan: kernel.scan,
     bytes: Buffer.from(memory),
     words: new DataView(memory),
     int32: new Int32Array(memory),
     uint32: new Uint32Array(memory),
-    inputStart: exports.inputStart.value,
-    inputCapacity: exports.inputCapacity.value,
-    recordsIndex: exports.recordsStart.value / 4,
-    addressKeys: exports.addressKeys.value,
-    addressLengths: exports.addressLengths.value,
-    addressRoles: exports.addressRoles.value,
+    inputStart: kernel.inputStart.value,
+    inputCapacity: kernel.inputCapacity.value,
+    recordsIndex: kernel.recordsStart.value / 4,
+    addressKeys: kernel.addressKeys.value,
+    addressLengths: kernel.addressLengths.value,
+    addressRoles: kernel.addressRoles.value,
+    histogramIndex: kernel.histogram.value / 4,
+    slotCountsIndex: kernel.slotCounts.value / 4,
+    dirtyIndex: kernel.dirtySlots.value / 4,
   };
 }

@@ -5,9 +5,13 @@
  */
 import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
-import * as z from 'zod';
+// zod's functional build, as the configuration uses: the full build would add some 150 KB to the
+// CLI bundle that every replay compiles at start.
+import * as z from 'zod/mini';
 import type { Baseline } from '../core/baseline';
-import { describeIssues, type DetectorConfig } from '../core/config';
+import { isValidAddress } from '../core/addresses';
+import { DAY_NAMES, describeIssues, type DetectorConfig } from '../core/config';
+import { isProfileText, type RecurringJob } from '../core/rhythm';
 import { isoTime } from '../core/windows';
 
 export class StateFileError extends Error {
@@ -22,33 +26,54 @@ export class StateFileError extends Error {
 }
 
 const isoInstant = z.iso.datetime({ offset: false });
+const nonNegative = () => z.number().check(z.gte(0));
+const count = () => z.number().check(z.int(), z.gte(0));
 
-const baselineSchema = z
-  .object({
-    mean: z.number().min(0),
-    variance: z.number().min(0),
-    dataPoints: z.number().int().min(0),
-    lastWindow: isoInstant,
-    clockAtLastFold: z.number().int().min(0),
-    lastAlertWindow: isoInstant.optional(),
-    lastAlertCount: z.number().min(0).optional(),
-  })
-  .strict();
+const baselineSchema = z.strictObject({
+  mean: nonNegative(),
+  variance: nonNegative(),
+  dataPoints: count(),
+  lastWindow: isoInstant,
+  clockAtLastFold: count(),
+  lastAlertWindow: z.optional(isoInstant),
+  lastAlertCount: z.optional(nonNegative()),
+  /** Rhythm: the 48 slot means, encoded (lambda/core/rhythm.ts). */
+  profile: z.optional(
+    z.string().check(z.refine(isProfileText, { message: 'must be a 144-character base64url rhythm profile' })),
+  ),
+  withinHour: z.optional(
+    z.strictObject({ variance: nonNegative(), index: nonNegative(), count: z.number().check(z.int(), z.gte(1)) }),
+  ),
+  jobs: z.optional(
+    z
+      .array(
+        z.strictObject({
+          phase: count(),
+          period: z.optional(z.enum(['daily', 'weekly'])),
+          size: nonNegative(),
+          occurrences: z.number().check(z.int(), z.gte(1)),
+          last: isoInstant,
+        }),
+      )
+      .check(z.maxLength(8)),
+  ),
+});
 
-export const stateFileSchema = z
-  .object({
-    version: z.literal(1),
-    preset: z.enum(['recommended', 'splunk-escu']),
-    windowMinutes: z.number().int().positive(),
-    /** The complete-window clock (see Baseline.clockAtLastFold). */
-    clock: z.number().int().min(0),
-    /** Start of the last window evaluated; later runs skip windows at or before it. */
-    watermark: isoInstant.nullable(),
-    baselines: z.record(z.string(), baselineSchema),
-  })
-  .strict();
+export const stateFileSchema = z.strictObject({
+  version: z.literal(1),
+  preset: z.enum(['recommended', 'splunk-escu']),
+  windowMinutes: z.number().check(z.int(), z.positive()),
+  /** The calendar the rhythm profiles follow; absent in files written before rhythm. */
+  rhythm: z.optional(z.strictObject({ timezone: z.string(), weekendDays: z.array(z.enum(DAY_NAMES)) })),
+  /** The complete-window clock (see Baseline.clockAtLastFold). */
+  clock: count(),
+  /** Start of the last window evaluated; later runs skip windows at or before it. */
+  watermark: z.nullable(isoInstant),
+  baselines: z.record(z.string(), baselineSchema),
+});
 
 export type StateFile = z.infer<typeof stateFileSchema>;
+type StateConfig = Pick<DetectorConfig, 'preset' | 'windowMinutes' | 'timezone' | 'weekendDays'>;
 
 export class MemoryBaselineStore {
   readonly baselines = new Map<string, Baseline>();
@@ -62,7 +87,7 @@ export class MemoryBaselineStore {
     this.watermark = windowStart;
   }
 
-  toJSON(config: Pick<DetectorConfig, 'preset' | 'windowMinutes'>): StateFile {
+  toJSON(config: StateConfig): StateFile {
     const baselines: StateFile['baselines'] = {};
     for (const [srcIp, b] of [...this.baselines].sort(([a], [c]) => (a < c ? -1 : a > c ? 1 : 0))) {
       baselines[srcIp] = {
@@ -73,12 +98,16 @@ export class MemoryBaselineStore {
         clockAtLastFold: b.clockAtLastFold,
         ...(b.lastAlertWindow === undefined ? {} : { lastAlertWindow: isoTime(b.lastAlertWindow) }),
         ...(b.lastAlertCount === undefined ? {} : { lastAlertCount: b.lastAlertCount }),
+        ...(b.profile === undefined ? {} : { profile: b.profile }),
+        ...(b.withinHour === undefined ? {} : { withinHour: { ...b.withinHour } }),
+        ...(b.jobs === undefined ? {} : { jobs: b.jobs.map((job) => ({ ...job, last: isoTime(job.last) })) }),
       };
     }
     return {
       version: 1,
       preset: config.preset,
       windowMinutes: config.windowMinutes,
+      rhythm: { timezone: config.timezone, weekendDays: [...config.weekendDays] },
       clock: this.clock,
       watermark: this.watermark === undefined ? null : isoTime(this.watermark),
       baselines,
@@ -86,10 +115,7 @@ export class MemoryBaselineStore {
   }
 
   /** Reads a state file; a file that does not exist yet gives an empty store. */
-  static async load(
-    path: string,
-    config: Pick<DetectorConfig, 'preset' | 'windowMinutes'>,
-  ): Promise<MemoryBaselineStore> {
+  static async load(path: string, config: StateConfig): Promise<MemoryBaselineStore> {
     let text: string;
     try {
       text = await fs.readFile(path, 'utf8');
@@ -100,11 +126,7 @@ export class MemoryBaselineStore {
     return MemoryBaselineStore.fromJson(text, path, config);
   }
 
-  static fromJson(
-    text: string,
-    path: string,
-    config: Pick<DetectorConfig, 'preset' | 'windowMinutes'>,
-  ): MemoryBaselineStore {
+  static fromJson(text: string, path: string, config: StateConfig): MemoryBaselineStore {
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -123,6 +145,19 @@ export class MemoryBaselineStore {
         path,
       );
     }
+    checkConsistency(state, path, config.windowMinutes);
+    // Profiles hold local hours of a time zone and weekend: another calendar would misread them.
+    if (
+      state.rhythm !== undefined &&
+      (state.rhythm.timezone !== config.timezone ||
+        state.rhythm.weekendDays.join(',') !== config.weekendDays.join(','))
+    ) {
+      throw new StateFileError(
+        `state file "${path}" holds rhythms in time zone ${state.rhythm.timezone} with weekend ${state.rhythm.weekendDays.join(',') || 'none'}, ` +
+          `this run uses ${config.timezone} with weekend ${config.weekendDays.join(',') || 'none'}`,
+        path,
+      );
+    }
     const store = new MemoryBaselineStore();
     store.clock = state.clock;
     store.watermark = state.watermark === null ? undefined : Date.parse(state.watermark);
@@ -135,13 +170,18 @@ export class MemoryBaselineStore {
         clockAtLastFold: b.clockAtLastFold,
         ...(b.lastAlertWindow === undefined ? {} : { lastAlertWindow: Date.parse(b.lastAlertWindow) }),
         ...(b.lastAlertCount === undefined ? {} : { lastAlertCount: b.lastAlertCount }),
+        ...(b.profile === undefined ? {} : { profile: b.profile }),
+        ...(b.withinHour === undefined ? {} : { withinHour: b.withinHour }),
+        ...(b.jobs === undefined
+          ? {}
+          : { jobs: b.jobs.map((job): RecurringJob => ({ ...job, last: Date.parse(job.last) })) }),
       });
     }
     return store;
   }
 
   /** Writes atomically (temp file + rename), so a crash never leaves half a state file. */
-  async save(path: string, config: Pick<DetectorConfig, 'preset' | 'windowMinutes'>): Promise<void> {
+  async save(path: string, config: StateConfig): Promise<void> {
     const temp = `${path}.${process.pid}.tmp`;
     try {
       await fs.mkdir(dirname(path), { recursive: true });
@@ -155,5 +195,59 @@ export class MemoryBaselineStore {
         'save',
       );
     }
+  }
+}
+
+/**
+ * What the schema cannot say: the file's times must be those a run writes. A watermark off the
+ * window grid makes every later window miss its records (counts are keyed by aligned starts); a
+ * baseline that saw a window after the watermark ignores that window's records when it comes;
+ * a fold ahead of the clock gets a negative zero-fill. Such a file was edited or comes from
+ * elsewhere: refuse it (and so never save it back) rather than run on it.
+ */
+function checkConsistency(state: StateFile, path: string, windowMinutes: number): void {
+  const length = windowMinutes * 60_000;
+  const fail = (field: string, problem: string): never => {
+    throw new StateFileError(`state file "${path}".${field}: ${problem}`, path);
+  };
+  const aligned = (field: string, text: string): number => {
+    const ms = Date.parse(text);
+    if (ms % length !== 0) fail(field, `${text} is not aligned to ${windowMinutes}-minute windows`);
+    return ms;
+  };
+  const entries = Object.entries(state.baselines);
+  if (state.watermark === null) {
+    if (entries.length > 0)
+      fail('watermark', 'null, but the file holds baselines (they come only from evaluated windows)');
+    return;
+  }
+  const watermark = aligned('watermark', state.watermark);
+  for (const [srcIp, b] of entries) {
+    const field = `baselines.${srcIp}`;
+    if (!isValidAddress(srcIp)) fail(field, `"${srcIp}" is not an IP address`);
+    const lastWindow = aligned(`${field}.lastWindow`, b.lastWindow);
+    if (lastWindow > watermark)
+      fail(`${field}.lastWindow`, `${b.lastWindow} is after the watermark ${state.watermark}`);
+    if (b.clockAtLastFold > state.clock)
+      fail(`${field}.clockAtLastFold`, `${b.clockAtLastFold} is after the clock (${state.clock})`);
+    if (b.lastAlertWindow !== undefined) {
+      const alerted = aligned(`${field}.lastAlertWindow`, b.lastAlertWindow);
+      if (alerted > watermark)
+        fail(`${field}.lastAlertWindow`, `${b.lastAlertWindow} is after the watermark ${state.watermark}`);
+      // An alerted window is folded into the baseline: its lastWindow is that window or later.
+      if (alerted > lastWindow)
+        fail(
+          `${field}.lastAlertWindow`,
+          `${b.lastAlertWindow} is after the baseline's lastWindow ${b.lastWindow}`,
+        );
+    } else if (b.lastAlertCount !== undefined) {
+      fail(`${field}.lastAlertCount`, 'set without lastAlertWindow (the window of that alert)');
+    }
+    // A job's last occurrence was folded into the baseline too.
+    (b.jobs ?? []).forEach((job, i) => {
+      const last = aligned(`${field}.jobs[${i}].last`, job.last);
+      if (last > lastWindow)
+        fail(`${field}.jobs[${i}].last`, `${job.last} is after the baseline's lastWindow ${b.lastWindow}`);
+    });
   }
 }

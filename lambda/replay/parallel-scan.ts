@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { EgressFilter, type EgressScope } from '../core/addresses';
 import type { FlowLogField } from '../core/flow-log-format';
 import { InputFileError, scanChunk, type ScanChunk } from './file-reader';
-import { FlowLineScanner, type ChunkResult, type Mode } from './flow-line-scanner';
+import { FlowLineScanner, type ChunkResult, type Mode, type StartBand } from './flow-line-scanner';
 
 export interface ScanSettings {
   scope: EgressScope;
@@ -19,6 +19,8 @@ export interface ScanSettings {
   wanted?: Map<number, Set<string>>;
   /** Destination entries each scanner may tally per chunk in count mode (see FlowLineScanner). */
   detailsBudget?: number;
+  /** The start times rows may have (see FlowLineScanner); default: any in 32-bit epoch seconds. */
+  startBand?: StartBand;
 }
 
 export interface ParallelOptions {
@@ -50,7 +52,27 @@ export const newScanner = (settings: ScanSettings): FlowLineScanner =>
     mode: settings.mode,
     wanted: settings.wanted,
     detailsBudget: settings.detailsBudget,
+    startBand: settings.startBand,
   });
+
+/**
+ * This thread's last scanner and what it was made for: a details pass after the count pass
+ * takes it over warm (its address table and caches hold the input's addresses), instead of
+ * classifying every address again. One is kept, so a process holds at most one; a scan that
+ * starts while it is in use (replays run side by side) gets a scanner of its own.
+ */
+let kept: { key: string; scanner: FlowLineScanner; inUse: boolean } | undefined;
+
+/** A scanner for `settings`, and the function to call when done with it. */
+function scannerFor(settings: ScanSettings): [FlowLineScanner, () => void] {
+  const key = JSON.stringify([settings.scope, settings.windowMinutes, settings.fields]);
+  if (kept?.inUse === true) return [newScanner(settings), () => undefined];
+  if (kept?.key === key) kept.scanner.startPass(settings);
+  else kept = { key, scanner: newScanner(settings), inUse: false };
+  const taken = kept;
+  taken.inUse = true;
+  return [taken.scanner, () => (taken.inUse = false)];
+}
 
 /** Scans each chunk and returns the results in chunk order. */
 export async function scanChunks(
@@ -60,13 +82,17 @@ export async function scanChunks(
 ): Promise<ChunkResult[]> {
   const workers = Math.min(options.workers, chunks.length);
   if (workers <= 1 || options.workerScript === undefined) {
-    const scanner = newScanner(settings);
-    const results: ChunkResult[] = [];
-    for (const chunk of chunks) {
-      await scanChunk(chunk, scanner, options.onBytes);
-      results.push(scanner.takeResult());
+    const [scanner, release] = scannerFor(settings);
+    try {
+      const results: ChunkResult[] = [];
+      for (const chunk of chunks) {
+        await scanChunk(chunk, scanner, options.onBytes);
+        results.push(scanner.takeResult());
+      }
+      return results;
+    } finally {
+      release();
     }
-    return results;
   }
   return scanInWorkers(chunks, settings, workers, options.workerScript, options.onBytes);
 }
@@ -137,12 +163,16 @@ function scanInWorkers(
     }
     // This thread's share.
     void (async () => {
-      const scanner = newScanner(settings);
-      while (next < chunks.length && !failed) {
-        const index = next;
-        next += 1;
-        await scanChunk(chunks[index] as ScanChunk, scanner, onBytes);
-        complete(index, scanner.takeResult());
+      const [scanner, release] = scannerFor(settings);
+      try {
+        while (next < chunks.length && !failed) {
+          const index = next;
+          next += 1;
+          await scanChunk(chunks[index] as ScanChunk, scanner, onBytes);
+          complete(index, scanner.takeResult());
+        }
+      } finally {
+        release();
       }
     })().catch((error: unknown) => fail(error as Error));
   });

@@ -12,6 +12,8 @@
  *                  alerts, not by the input, and the count pass stays lean
  */
 import { availableParallelism } from 'node:os';
+import { comparedModel, smallestSpikeCount, windowThreshold } from '../core/alert-threshold';
+import type { Baseline } from '../core/baseline';
 import { bootstrapBaselines, type HistoryWindow } from '../core/bootstrap';
 import { windowMs, type DetectorConfig } from '../core/config';
 import { evaluateWindow, type Alert, type AlertKind, type DestinationCount } from '../core/detect';
@@ -22,11 +24,15 @@ import {
   addScanStats,
   emptyScanStats,
   type ChunkResult,
+  addPortRecords,
+  portAndProtocol,
+  type DetailsByWindow,
   type MalformedExample,
   type PairDetails,
   type ScanStats,
 } from './flow-line-scanner';
 import { MemoryBaselineStore } from './memory-store';
+import { addHistogram, plausibleStartBand } from './start-band';
 import { scanChunks, type ScanSettings } from './parallel-scan';
 
 const DAY_MS = 86_400_000;
@@ -60,7 +66,13 @@ export interface ReplayOptions {
   parallelBytes?: number;
   /** Destination entries the count pass may tally from gzip input for alert details; past it a details pass reads the gzip files holding alerted windows again. @default DETAILS_BUDGET */
   detailsBudget?: number;
-  /** Keep per-source counts and baseline bands for the HTML report. */
+  /** The most windows to evaluate (quiet ones included); more throw WindowSpanError. @default DEFAULT_MAX_WINDOWS */
+  maxWindows?: number;
+  /**
+   * Keep what the HTML report draws: per alerted source its counts, the expected count and the
+   * count at which it would have spiked, per window. Off for a plain replay, which then keeps
+   * nothing per source-window.
+   */
   collectSeries?: boolean;
   onProgress?: (bytesDone: number, bytesTotal: number) => void;
 }
@@ -69,6 +81,8 @@ export interface ReplaySummary extends ScanStats {
   kind: 'summary';
   preset: DetectorConfig['preset'];
   files: number;
+  /** Files with no row holding a start time (empty, a header line only, not flow logs): they change nothing else. */
+  filesWithoutRecords: number;
   bytes: number;
   /** Scan threads used (1: this thread) and the pieces the input was split into. */
   workers: number;
@@ -77,6 +91,11 @@ export interface ReplaySummary extends ScanStats {
   sources: number;
   firstWindow: string | null;
   lastWindow: string | null;
+  /**
+   * The first detected window only learned (no alerts): the run started with no state and no
+   * bootstrap, as a fresh Lambda's first window does (the Lambda's run summary field).
+   */
+  firstWindowLearnOnly: boolean;
   /** Windows evaluated, quiet ones included (bootstrap + detection). */
   windows: number;
   bootstrapWindows: number;
@@ -95,19 +114,25 @@ export interface ReplaySummary extends ScanStats {
   timings: { scanMs: number; evaluateMs: number; detailsMs: number };
 }
 
-/** For the report: one alerted source's counts and the baseline band, per window. */
+/** For the report: one alerted source's counts and what the detector compared them with, per window. */
 export interface SourceSeries {
   srcIp: string;
-  counts: (number | null)[];
-  /** The compared baseline's mean and sd per window (null where the source had no decision). */
+  counts: number[];
+  /** The expected count the window was compared with (null before the source had a baseline, and in bootstrap windows). */
   mean: (number | null)[];
-  sd: (number | null)[];
+  /**
+   * The smallest count that would have been a spike for this source in that window (see
+   * smallestSpikeCount); null where none could be (a young baseline) or nothing was decided.
+   */
+  spikeAt: (number | null)[];
 }
 
 export interface ReplaySeries {
   windows: number[];
   incomplete: boolean[];
   sources: SourceSeries[];
+  /** Per alert (same order as `alerts`): the smallest spiking count of its source in its window; null for new sources and mass spikes. */
+  alertSpikeAt: (number | null)[];
 }
 
 export interface ReplayResult {
@@ -126,6 +151,28 @@ export interface ReplayResult {
  * against 0.99-1.07 s; 462 MB: 1.42-1.54 s against 1.30-1.53 s).
  */
 const DEFAULT_PARALLEL_BYTES = 256 * 1024 * 1024;
+/**
+ * The most scan threads a replay may start (`--workers`). Each takes some 20-30 MB (an isolate,
+ * its read buffers, the kernel's memory) and 0.15-0.2 s of CPU to start, and a scan gains
+ * nothing from more threads than cores: 500 threads on a small file only exhausted memory.
+ */
+export const MAX_WORKERS = 32;
+
+/**
+ * The most windows a replay evaluates by default (`--max-windows`): 114 years of hourly windows,
+ * 1.9 years of one-minute ones. An empty window takes under a microsecond, and each one
+ * evaluated is kept in the summary and the report's series, so the bound is on time and memory.
+ */
+export const DEFAULT_MAX_WINDOWS = 1_000_000;
+
+/** The input spans more windows than the replay may evaluate (a usage error: an option lifts it). */
+export class WindowSpanError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WindowSpanError';
+  }
+}
+
 /** Flow log text compresses five- to tenfold (the bundled sample 5.6x): a gzip byte is that much scanning. */
 const GZIP_EXPANSION = 6;
 
@@ -138,6 +185,11 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const bytes = files.reduce((sum, f) => sum + f.size, 0);
   const work = files.reduce((sum, f) => sum + f.size * (f.gzip ? GZIP_EXPANSION : 1), 0);
   const parallelBytes = options.parallelBytes ?? DEFAULT_PARALLEL_BYTES;
+  if (
+    options.workers !== undefined &&
+    !(Number.isInteger(options.workers) && options.workers >= 1 && options.workers <= MAX_WORKERS)
+  )
+    throw new RangeError(`workers must be a whole number from 1 to ${MAX_WORKERS}, not ${options.workers}`);
   const workers = options.workers ?? (work >= parallelBytes ? Math.min(8, availableParallelism()) : 1);
   // With workers asked for explicitly, even modest files are split so that they share the work.
   const splitBytes = options.workers === undefined ? parallelBytes : Math.min(parallelBytes, 256 * 1024);
@@ -170,6 +222,27 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     workerScript: options.workerScript,
     onBytes,
   });
+  // Rows with a start implausibly far from the rest of the data are malformed (start-band.ts):
+  // the chunks holding any are read again with the band, their results replacing the first ones.
+  // (Rare: a corrupt field, a millisecond timestamp; otherwise nothing is read twice.)
+  const histogram = new Map<number, number>();
+  for (const result of scanned) addHistogram(histogram, result.startHistogram);
+  const band = plausibleStartBand(histogram, config.windowMinutes);
+  if (band !== undefined) {
+    const lowWindow = band.low * 1000;
+    const highWindow = (band.high + 1) * 1000 - length;
+    const outside = scanned.flatMap((result, i) =>
+      result.minWindow < lowWindow || result.maxWindow > highWindow ? [i] : [],
+    );
+    if (outside.length > 0) {
+      const again = await scanChunks(
+        outside.map((i) => chunks[i] as ScanChunk),
+        { ...settings, startBand: band },
+        { workers, workerScript: options.workerScript },
+      );
+      outside.forEach((i, k) => (scanned[i] = again[k] as ChunkResult));
+    }
+  }
   const scannedAt = performance.now();
   const stats = emptyScanStats();
   const counts = new Map<number, Map<string, number>>();
@@ -177,21 +250,28 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const examples: MalformedExample[] = [];
   let first = Number.NaN;
   let last = Number.NaN;
-  for (const result of scanned) {
+  // Files (whole, or every range of one) with no row holding a start time: empty, a header
+  // only, a stray text file. They add nothing but lines to the summary.
+  const filesWithRecords = new Set<string>();
+  scanned.forEach((result, i) => {
     addScanStats(stats, result.stats);
     mergeCounts(counts, result.counts);
     for (const w of result.skipDataWindows) skipData.add(w);
     if (examples.length < 10) examples.push(...result.examples.slice(0, 10 - examples.length));
+    // NaN (a chunk with no datable row) must not reset the range the other chunks found.
+    if (Number.isNaN(result.minWindow)) return;
+    filesWithRecords.add((chunks[i] as ScanChunk).path);
     if (!(result.minWindow >= first)) first = result.minWindow;
     if (!(result.maxWindow <= last)) last = result.maxWindow;
-  }
+  });
   const sources = new Set<string>();
   for (const perSource of counts.values()) for (const srcIp of perSource.keys()) sources.add(srcIp);
 
   // 2. evaluate every window in order
   const alerts: Alert[] = [];
-  const bands = options.collectSeries ? new Map<string, Map<number, [number, number]>>() : undefined;
+  const decided = options.collectSeries ? new DecisionLog() : undefined;
   let windowsSkipped = 0;
+  let firstWindowLearnOnly = false;
   let bootstrapWindows = 0;
   let detectedWindows = 0;
   let incompleteWindows = 0;
@@ -205,6 +285,17 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
       windowsSkipped = Math.max(0, Math.min(last + length, resume) - from) / length;
       from = resume;
     }
+    const maxWindows = options.maxWindows ?? DEFAULT_MAX_WINDOWS;
+    if (!(Number.isSafeInteger(maxWindows) && maxWindows >= 1))
+      throw new RangeError(`maxWindows must be a positive whole number, not ${maxWindows}`);
+    const span = (last - from) / length + 1;
+    if (span > maxWindows) {
+      throw new WindowSpanError(
+        `the input spans ${span.toLocaleString('en-US')} windows of ${config.windowMinutes} minutes ` +
+          `(${isoTime(from)} to ${isoTime(last)}), more than --max-windows allows ` +
+          `(${maxWindows.toLocaleString('en-US')}); raise --max-windows to evaluate them all`,
+      );
+    }
     const noCounts = new Map<string, number>();
     const windowAt = (start: number): HistoryWindow => ({
       windowStart: start,
@@ -213,22 +304,40 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     });
     const bootstrapEnd = options.bootstrapDays === undefined ? from : first + options.bootstrapDays * DAY_MS;
     if (bootstrapEnd > from) {
-      const history: HistoryWindow[] = [];
-      for (let w = from; w <= last && w < bootstrapEnd; w += length) history.push(windowAt(w));
-      const learned = bootstrapBaselines(history, config, { baselines: store.baselines, clock: store.clock });
+      // Made as bootstrapBaselines takes them, so memory does not grow with the window span.
+      const history: number[] = [];
+      function* historyWindows(): Generator<HistoryWindow> {
+        for (let w = from; w <= last && w < bootstrapEnd; w += length) {
+          history.push(w);
+          yield windowAt(w);
+        }
+      }
+      const learned = bootstrapBaselines(historyWindows(), config, {
+        baselines: store.baselines,
+        clock: store.clock,
+      });
       if (learned.lastWindow !== undefined) {
         store.commitWindow(learned.lastWindow, learned.baselines, learned.clock);
-        for (const h of history) {
-          evaluated.push(h.windowStart);
-          if (!h.complete) incompleteWindows += 1;
+        for (const w of history) {
+          evaluated.push(w);
+          if (skipData.has(w)) incompleteWindows += 1;
         }
       }
       bootstrapWindows = history.length;
       from += history.length * length;
     }
+    // A detector with no state and no bootstrap learns its first window, as the Lambda does:
+    // otherwise every busy source of that window would be a new-source alert.
+    let learnOnly = store.watermark === undefined;
     for (let w = from; w <= last; w += length) {
       const window = windowAt(w);
-      const result = evaluateWindow({ ...window, baselines: store.baselines, clock: store.clock }, config);
+      decided?.before(w, store.clock, window.counts, store.baselines);
+      const result = evaluateWindow({ ...window, baselines: store.baselines, clock: store.clock }, config, {
+        learnOnly,
+      });
+      decided?.after(result.stats);
+      if (learnOnly) firstWindowLearnOnly = true;
+      learnOnly = false;
       store.commitWindow(w, result.updatedBaselines, result.clockAfter);
       evaluated.push(w);
       detectedWindows += 1;
@@ -236,14 +345,6 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
       spikes += result.stats.spikes;
       suppressed += result.stats.suppressedByCooldown;
       alerts.push(...result.alerts);
-      if (bands) {
-        for (const d of result.decisions) {
-          if (d.compared === null) continue;
-          let perWindow = bands.get(d.srcIp);
-          if (!perWindow) bands.set(d.srcIp, (perWindow = new Map()));
-          perWindow.set(w, [d.compared.mean, d.compared.sd]);
-        }
-      }
     }
   }
 
@@ -267,6 +368,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     kind: 'summary',
     preset: config.preset,
     files: files.length,
+    filesWithoutRecords: files.length - filesWithRecords.size,
     bytes,
     workers: options.workerScript !== undefined ? Math.min(workers, chunks.length) : 1,
     chunks: chunks.length,
@@ -275,6 +377,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     firstWindow: evaluated.length > 0 ? isoTime(evaluated[0] as number) : null,
     lastWindow: evaluated.length > 0 ? isoTime(evaluated[evaluated.length - 1] as number) : null,
     windows: evaluated.length,
+    firstWindowLearnOnly,
     bootstrapWindows,
     detectedWindows,
     incompleteWindows,
@@ -291,7 +394,9 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
       detailsMs: Math.round(performance.now() - evaluatedAt),
     },
   };
-  const series = bands ? buildSeries(alerts, evaluated, counts, skipData, bands) : undefined;
+  const series = decided
+    ? buildSeries(alerts, evaluated, counts, skipData, decided, store, config)
+    : undefined;
   return { config, alerts, summary, malformedExamples: examples, store, ...(series ? { series } : {}) };
 }
 
@@ -315,7 +420,19 @@ export function stretchesHolding(
   chunks: readonly ScanChunk[],
   scanned: readonly ChunkResult[],
 ): ScanChunk[] {
-  const holds = (min: number, max: number): boolean => windows.some((w) => w >= min && w <= max);
+  // Whether a window lies in [min, max]: a binary search, so thousands of alerted windows over
+  // thousands of stretches cost no more than sorting them.
+  const sorted = Float64Array.from(windows).sort();
+  const holds = (min: number, max: number): boolean => {
+    let low = 0;
+    let high = sorted.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((sorted[middle] as number) < min) low = middle + 1;
+      else high = middle;
+    }
+    return low < sorted.length && (sorted[low] as number) <= max;
+  };
   const needed: ScanChunk[] = [];
   chunks.forEach((chunk, i) => {
     const result = scanned[i];
@@ -351,27 +468,43 @@ export function stretchesHolding(
 function mergeDetails(
   results: readonly ChunkResult[],
   budget: number,
-  pairs = new Map<string, PairDetails>(),
-): Map<string, PairDetails> | undefined {
+  pairs: DetailsByWindow = new Map(),
+): DetailsByWindow | undefined {
   let entries = 0;
   for (const result of results) {
-    for (const [key, pair] of result.details) {
-      const into = pairs.get(key);
-      if (!into) {
-        pairs.set(key, pair);
-        entries += pair.destinations.size;
-        continue;
+    for (const [window, perSource] of result.details) {
+      let into = pairs.get(window);
+      if (into === undefined) pairs.set(window, (into = new Map()));
+      for (const [srcIp, pair] of perSource) {
+        const target = into.get(srcIp);
+        if (target === undefined) {
+          into.set(srcIp, pair);
+          for (const ports of pair.destinations.values()) entries += ports.length / 2;
+          continue;
+        }
+        entries += addDestinations(target.destinations, pair.destinations);
+        for (const id of pair.interfaceIds) target.interfaceIds.add(id);
       }
-      for (const [d, n] of pair.destinations) {
-        const seen = into.destinations.get(d);
-        if (seen === undefined) entries += 1;
-        into.destinations.set(d, (seen ?? 0) + n);
-      }
-      for (const id of pair.interfaceIds) into.interfaceIds.add(id);
     }
     if (entries > budget) return undefined;
   }
   return pairs;
+}
+
+/** Adds `from`'s tallies to `into`; returns the entries it added. */
+function addDestinations(into: PairDetails['destinations'], from: PairDetails['destinations']): number {
+  let added = 0;
+  for (const [address, ports] of from) {
+    const target = into.get(address);
+    if (target === undefined) {
+      into.set(address, [...ports]);
+      added += ports.length / 2;
+      continue;
+    }
+    for (let i = 0; i < ports.length; i += 2)
+      if (addPortRecords(target, ports[i] as number, ports[i + 1] as number)) added += 1;
+  }
+  return added;
 }
 
 /** The sources an alert is about: its own, or a mass spike's members. */
@@ -422,52 +555,160 @@ async function attachDetails(
     mergeDetails(results, Infinity, pairs);
   }
   for (const alert of alerts) {
-    const window = Date.parse(alert.windowStart);
-    const destinations = new Map<string, number>();
+    const perSource = pairs.get(Date.parse(alert.windowStart));
+    const sources = alertSources(alert);
+    let destinations: PairDetails['destinations'];
     const interfaceIds = new Set<string>();
-    for (const srcIp of alertSources(alert)) {
-      const pair = pairs.get(`${window} ${srcIp}`);
-      if (!pair) continue;
-      for (const [d, n] of pair.destinations) destinations.set(d, (destinations.get(d) ?? 0) + n);
-      for (const id of pair.interfaceIds) interfaceIds.add(id);
+    if (sources.length === 1) {
+      // One source (the usual alert): its tallies as they are, nothing copied.
+      const pair = perSource?.get(sources[0] as string);
+      destinations = pair?.destinations ?? new Map();
+      for (const id of pair?.interfaceIds ?? []) interfaceIds.add(id);
+    } else {
+      destinations = new Map();
+      for (const srcIp of sources) {
+        const pair = perSource?.get(srcIp);
+        if (!pair) continue;
+        addDestinations(destinations, pair.destinations);
+        for (const id of pair.interfaceIds) interfaceIds.add(id);
+      }
     }
-    const addresses = new Set<string>();
-    const ranked: DestinationCount[] = [];
-    for (const [key, count] of destinations) {
-      const [address = '', port = '-', protocol = '-'] = key.split(' ');
-      addresses.add(address);
-      ranked.push({ address, port: toNumberOrNull(port), protocol: toNumberOrNull(protocol), count });
+    // The top ones kept as they come (a few compares per entry), not every entry sorted.
+    const top: DestinationCount[] = [];
+    let total = 0;
+    for (const [address, ports] of destinations) {
+      for (let i = 0; i < ports.length; i += 2) {
+        const key = ports[i] as number;
+        const count = ports[i + 1] as number;
+        total += 1;
+        if (
+          top.length === TOP_DESTINATIONS &&
+          compareDestinations(top[TOP_DESTINATIONS - 1] as DestinationCount, count, address, key) <= 0
+        )
+          continue;
+        const entry: DestinationCount = { address, ...portAndProtocol(key), count };
+        let at = top.length;
+        while (at > 0 && compareDestinations(top[at - 1] as DestinationCount, count, address, key) > 0)
+          at -= 1;
+        top.splice(at, 0, entry);
+        if (top.length > TOP_DESTINATIONS) top.pop();
+      }
     }
-    ranked.sort(
-      (a, b) => b.count - a.count || compareText(a.address, b.address) || (a.port ?? -1) - (b.port ?? -1),
-    );
-    alert.uniqueDestinations = addresses.size;
+    alert.uniqueDestinations = destinations.size;
     alert.details = {
-      topDestinations: ranked.slice(0, TOP_DESTINATIONS),
-      totalDestinations: ranked.length,
+      topDestinations: top,
+      totalDestinations: total,
       interfaceIds: [...interfaceIds].sort(),
     };
   }
 }
 
-const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-function toNumberOrNull(text: string): number | null {
-  const n = Number(text);
-  return text !== '' && text !== '-' && Number.isInteger(n) ? n : null;
+/**
+ * The order of an alert's destinations, as the Lambda's: most records first, then by address,
+ * port and protocol (no port or protocol first). > 0: `a` goes after (count, address, key).
+ */
+function compareDestinations(a: DestinationCount, count: number, address: string, key: number): number {
+  if (a.count !== count) return count - a.count;
+  if (a.address !== address) return a.address < address ? -1 : 1;
+  const { port, protocol } = portAndProtocol(key);
+  return (a.port ?? -1) - (port ?? -1) || (a.protocol ?? -1) - (protocol ?? -1);
 }
 
 /** At most this many sources get a chart; the summary table lists every alert. */
 export const MAX_CHARTED_SOURCES = 40;
+/**
+ * Per-window values the charts may hold in all (counts, means and spike lines per charted source):
+ * over a very long span fewer sources are charted, so a report stays tens of MB, not gigabytes.
+ */
+const MAX_SERIES_WINDOWS = 4_000_000;
+
+/**
+ * What the report needs to know of each evaluated window, kept in --report mode only: the clock,
+ * threshold and mature sources of every window, and for every source seen the stored baseline
+ * it was compared from (baselines are never changed in place, so a reference is enough). From
+ * these the compared model of any source in any window follows, seen or not.
+ */
+class DecisionLog {
+  readonly windows: number[] = [];
+  readonly clocks: number[] = [];
+  readonly thresholds: (number | null)[] = [];
+  readonly matureSources: number[] = [];
+  /** Per source, its sightings: window index and the stored baseline (undefined: none yet). */
+  readonly seen = new Map<string, { index: number; stored: Baseline | undefined }[]>();
+
+  before(
+    windowStart: number,
+    clock: number,
+    counts: ReadonlyMap<string, number>,
+    baselines: ReadonlyMap<string, Baseline>,
+  ): void {
+    const index = this.windows.length;
+    this.windows.push(windowStart);
+    this.clocks.push(clock);
+    for (const [srcIp, count] of counts) {
+      if (!(count > 0)) continue;
+      let sightings = this.seen.get(srcIp);
+      if (!sightings) this.seen.set(srcIp, (sightings = []));
+      sightings.push({ index, stored: baselines.get(srcIp) });
+    }
+  }
+
+  after(stats: { threshold: number | null; matureSources: number }): void {
+    this.thresholds.push(stats.threshold);
+    this.matureSources.push(stats.matureSources);
+  }
+}
+
+/**
+ * Per detected window of one source: the expected count and the smallest spiking count. In a
+ * window the source was not seen in, its stored baseline is the one it was next compared from
+ * (nothing changed it in between), or its final one; the window's threshold then counts it
+ * among the mature sources, as it would have been had it sent records.
+ */
+function sourceBands(
+  srcIp: string,
+  log: DecisionLog,
+  finalBaseline: Baseline | undefined,
+  config: DetectorConfig,
+): { mean: Map<number, number>; spikeAt: Map<number, number | null> } {
+  const mean = new Map<number, number>();
+  const spikeAt = new Map<number, number | null>();
+  const sightings = log.seen.get(srcIp);
+  if (!sightings) return { mean, spikeAt };
+  let next = 0;
+  let hint: number | undefined;
+  for (let index = 0; index < log.windows.length; index += 1) {
+    while (next < sightings.length && sightings[next]!.index < index) next += 1;
+    const seenHere = next < sightings.length && sightings[next]!.index === index;
+    const stored = next < sightings.length ? sightings[next]!.stored : finalBaseline;
+    if (stored === undefined) continue; // a new source: nothing to compare with yet
+    const window = log.windows[index] as number;
+    const model = comparedModel(stored, log.clocks[index] as number, window, config);
+    const mature = model.dataPoints >= config.minDataPoints;
+    const threshold = seenHere
+      ? (log.thresholds[index] ?? null)
+      : config.preset === 'splunk-escu'
+        ? null
+        : windowThreshold(config, (log.matureSources[index] as number) + (mature ? 1 : 0));
+    const spikesFrom = smallestSpikeCount(model, threshold, config, hint);
+    if (spikesFrom !== null) hint = spikesFrom;
+    mean.set(window, model.mean);
+    spikeAt.set(window, spikesFrom);
+  }
+  return { mean, spikeAt };
+}
 
 function buildSeries(
   alerts: readonly Alert[],
   windows: readonly number[],
   counts: ReadonlyMap<number, ReadonlyMap<string, number>>,
   skipData: ReadonlySet<number>,
-  bands: ReadonlyMap<string, ReadonlyMap<number, [number, number]>>,
+  log: DecisionLog,
+  store: MemoryBaselineStore,
+  config: DetectorConfig,
 ): ReplaySeries {
   const charted: string[] = [];
+  const limit = Math.min(MAX_CHARTED_SOURCES, Math.floor(MAX_SERIES_WINDOWS / Math.max(1, windows.length)));
   // Sources with alerts of their own first, then the members of mass spikes.
   const ordered = [
     ...alerts.filter((a) => a.kind !== 'mass-spike'),
@@ -475,20 +716,31 @@ function buildSeries(
   ];
   for (const alert of ordered) {
     for (const srcIp of alertSources(alert)) {
-      if (!charted.includes(srcIp) && charted.length < MAX_CHARTED_SOURCES) charted.push(srcIp);
+      if (!charted.includes(srcIp) && charted.length < limit) charted.push(srcIp);
     }
   }
+  const bands = new Map<string, ReturnType<typeof sourceBands>>();
+  const bandsOf = (srcIp: string) => {
+    let band = bands.get(srcIp);
+    if (!band) bands.set(srcIp, (band = sourceBands(srcIp, log, store.baselines.get(srcIp), config)));
+    return band;
+  };
   return {
     windows: [...windows],
     incomplete: windows.map((w) => skipData.has(w)),
     sources: charted.map((srcIp) => {
-      const band = bands.get(srcIp);
+      const band = bandsOf(srcIp);
       return {
         srcIp,
         counts: windows.map((w) => counts.get(w)?.get(srcIp) ?? 0),
-        mean: windows.map((w) => band?.get(w)?.[0] ?? null),
-        sd: windows.map((w) => band?.get(w)?.[1] ?? null),
+        mean: windows.map((w) => band.mean.get(w) ?? null),
+        spikeAt: windows.map((w) => band.spikeAt.get(w) ?? null),
       };
     }),
+    alertSpikeAt: alerts.map((alert) =>
+      alert.kind === 'spike' && alert.srcIp !== undefined
+        ? (bandsOf(alert.srcIp).spikeAt.get(Date.parse(alert.windowStart)) ?? null)
+        : null,
+    ),
   };
 }

@@ -76,8 +76,9 @@ export function toHumanText(result: ReplayResult, extras: HumanOutputExtras): st
   const s = result.summary;
   const out: string[] = [];
   const mb = (s.bytes / 1_048_576).toFixed(1);
+  const empty = s.filesWithoutRecords > 0 ? `, ${number(s.filesWithoutRecords)} with no records` : '';
   out.push(
-    `Replayed ${s.files} file${s.files === 1 ? '' : 's'} (${mb} MB) with preset ${s.preset}: ` +
+    `Replayed ${s.files} file${s.files === 1 ? '' : 's'} (${mb} MB${empty}) with preset ${s.preset}: ` +
       (s.windows > 0
         ? `${number(s.windows)} windows from ${s.firstWindow} to ${s.lastWindow}`
         : 'no windows'),
@@ -128,7 +129,10 @@ export function toHumanText(result: ReplayResult, extras: HumanOutputExtras): st
     [
       'windows',
       `${number(s.windows)} (${number(s.bootstrapWindows)} bootstrap, ${number(s.detectedWindows)} detected, ` +
-        `${number(s.incompleteWindows)} incomplete${s.windowsSkipped > 0 ? `, ${number(s.windowsSkipped)} skipped: already in the state file` : ''})`,
+        `${number(s.incompleteWindows)} incomplete${s.windowsSkipped > 0 ? `, ${number(s.windowsSkipped)} skipped: already in the state file` : ''})` +
+        (s.firstWindowLearnOnly
+          ? '; the first only learned baselines, as a new detector does (no --state or --bootstrap-days)'
+          : ''),
     ],
     [
       'alerts',

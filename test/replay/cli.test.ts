@@ -189,13 +189,15 @@ describe('egress-spike replay (built CLI)', () => {
   });
 
   it('writes a self-contained HTML report with untrusted strings escaped', async () => {
-    // Prepare: a new host with a burst, from an interface id and a file name made to inject markup.
+    // Prepare: a new host with a burst (after a first window, which a fresh replay only learns),
+    // from an interface id and a file name made to inject markup.
     const evil = '<script>alert(1)</script>';
     const rows = Array.from(
       { length: 150 },
       (_, i) =>
-        `2 123456789012 eni-${evil} 10.9.9.9 203.0.113.${i % 200} 40000 443 6 1 60 ${T0 + i} ${T0 + i + 5} REJECT OK`,
+        `2 123456789012 eni-${evil} 10.9.9.9 203.0.113.${i % 200} 40000 443 6 1 60 ${T0 + 3600 + i} ${T0 + 3600 + i + 5} REJECT OK`,
     );
+    rows.unshift(`2 123456789012 eni-0a1 10.0.0.1 203.0.113.1 40000 443 6 1 60 ${T0} ${T0 + 5} REJECT OK`);
     const name = '<img src=x onerror=alert(2)>.log';
     await fs.writeFile(join(dir, name), rows.join('\n'));
     // Act
@@ -212,5 +214,53 @@ describe('egress-spike replay (built CLI)', () => {
     expect(html).not.toMatch(/<script[^>]+src=|<link |<img /);
     expect(html).toContain('uPlot');
     expect(html).toContain('10.9.9.9');
+  });
+});
+
+describe('egress-spike replay limits (built CLI)', () => {
+  it.each([['500'], ['33']])('refuses --workers %s: more scan threads than it allows, exit 2', (n) => {
+    const result = run('replay', '--workers', n, sample);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--workers must be a whole number from 1 to 32');
+    expect(result.stdout).toBe('');
+  });
+
+  it('refuses an inconsistent state file with exit 2 naming the field, and leaves it as it was', async () => {
+    // Prepare: a state saved by a run, then its watermark moved off the window grid.
+    expect(run('replay', '--json', '--state', 'good-state.json', sample).code).toBe(0);
+    const state = JSON.parse(await fs.readFile(join(dir, 'good-state.json'), 'utf8')) as {
+      watermark: string;
+    };
+    const text = `${JSON.stringify({ ...state, watermark: state.watermark.replace(':00:00Z', ':30:00Z') }, null, 2)}\n`;
+    await fs.writeFile(join(dir, 'shifted-state.json'), text);
+    // Act
+    const result = run('replay', '--json', '--state', 'shifted-state.json', sample);
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('state file "shifted-state.json".watermark');
+    expect(result.stderr).toContain('not aligned to 60-minute windows');
+    expect(result.stdout).toBe('');
+    expect(await fs.readFile(join(dir, 'shifted-state.json'), 'utf8')).toBe(text);
+  });
+
+  it('exits 2 when the input spans more windows than --max-windows, naming the option', async () => {
+    const rows = [T0, T0 + 2000 * 3600].map(
+      (t) => `2 123456789012 eni-0a1 10.0.0.1 203.0.113.1 40000 443 6 1 60 ${t} ${t + 5} REJECT OK`,
+    );
+    await fs.writeFile(join(dir, 'long.log'), rows.join('\n'));
+    const refused = run('replay', '--max-windows', '2000', 'long.log');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('the input spans 2,001 windows of 60 minutes');
+    expect(refused.stderr).toContain('raise --max-windows to evaluate them all');
+    expect(refused.stdout).toBe('');
+    const lifted = run('replay', '--json', '--max-windows', '2001', 'long.log');
+    expect(lifted.code).toBe(0);
+    expect(ndjson(lifted.stdout).pop()).toMatchObject({ kind: 'summary', windows: 2001 });
+  });
+
+  it('takes --workers 32 (the most it allows)', () => {
+    const result = run('replay', '--json', '--workers', '32', sample);
+    expect(result.code).toBe(0);
+    expect(ndjson(result.stdout).pop()).toMatchObject({ kind: 'summary', windows: 96 });
   });
 });

@@ -2,10 +2,17 @@ import { assembleKernel, kernelModuleText } from '../../scripts/build-wasm';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  ADDRESS_SLOT_BITS,
+  COUNT_HERE,
+  COUNT_WINDOW_HIGH,
+  COUNT_WINDOW_LOW,
+  COUNTED,
+  DIRTY_SLOTS,
   DONE,
   newLineKernel,
   RECORD_SLOTS,
   RECORDS,
+  REJECTED,
   STOPPED_LINE_END,
 } from '../../lambda/replay/line-kernel';
 
@@ -58,5 +65,58 @@ describe('the WebAssembly line kernel', () => {
     expect(kernel.int32[STOPPED_LINE_END]).toBe(DONE);
     expect(kernel.int32[RECORDS]).toBe(1);
     expect(kernel.uint32[kernel.recordsIndex + 5]).toBe(1790813000);
+  });
+});
+
+describe('the kernel counting rows itself', () => {
+  it('counts rows that count, in the window it is given, by source slot; hands back the others', () => {
+    const kernel = newLineKernel();
+    // The address table holds the source (internal: valid, counting source) and destination
+    // (valid, counting destination), filled as the scanner fills it.
+    const put = (address: string, slot: number, roles: number) => {
+      const key = kernel.addressKeys + slot * 16;
+      kernel.bytes.fill(0, key, key + 16);
+      kernel.bytes.write(address, key, 'latin1');
+      kernel.bytes[kernel.addressLengths + slot] = address.length;
+      kernel.bytes[kernel.addressRoles + slot] = roles;
+    };
+    const slotOf = (address: string): number => {
+      const bytes = Buffer.alloc(16);
+      bytes.write(address, 'latin1');
+      let hash = Math.imul(bytes.readInt32LE(0), 0x9e3779b1) ^ bytes.readInt32LE(4);
+      hash = Math.imul(hash, 0x85ebca77) ^ bytes.readInt32LE(8);
+      hash = Math.imul(hash, 0xc2b2ae3d) ^ bytes.readInt32LE(12);
+      hash = Math.imul(hash ^ (hash >>> 15), 0x27d4eb2f);
+      return hash >>> (32 - ADDRESS_SLOT_BITS);
+    };
+    put('10.0.1.5', slotOf('10.0.1.5'), 1 | 2);
+    put('10.0.1.6', slotOf('10.0.1.6'), 1 | 2);
+    put('203.0.113.9', slotOf('203.0.113.9'), 1 | 4);
+    const row = (src: string, start: number) =>
+      `2 123456789012 eni-0a1 ${src} 203.0.113.9 49152 443 6 3 180 ${start} ${start + 60} REJECT OK`;
+    const lines = [
+      row('10.0.1.5', 1790812800),
+      row('10.0.1.6', 1790813000),
+      row('10.0.1.5', 1790816399), // the window's last second
+      row('10.0.1.5', 1790816400), // the next window: handed back
+      row('10.0.1.5', 1790812900),
+    ];
+    const text = Buffer.from(`${lines.join('\n')}\n`, 'latin1');
+    text.copy(kernel.bytes, kernel.inputStart);
+    kernel.uint32[1] = 0xffffffff;
+    kernel.int32[COUNT_HERE] = 1;
+    kernel.uint32[COUNT_WINDOW_LOW] = 1790812800;
+    kernel.uint32[COUNT_WINDOW_HIGH] = 1790816399;
+    expect(kernel.scan(kernel.inputStart, kernel.inputStart + text.length, 1)).toBe(
+      kernel.inputStart + text.length,
+    );
+    expect([kernel.int32[COUNTED], kernel.int32[DIRTY_SLOTS], kernel.int32[RECORDS]]).toEqual([4, 2, 1]);
+    const dirty = [...kernel.uint32.subarray(kernel.dirtyIndex, kernel.dirtyIndex + 2)];
+    expect(dirty).toEqual([slotOf('10.0.1.5'), slotOf('10.0.1.6')]);
+    expect(dirty.map((slot) => kernel.uint32[kernel.slotCountsIndex + slot])).toEqual([3, 1]);
+    expect(kernel.uint32[kernel.recordsIndex + 5]).toBe(1790816400);
+    // Every row was read whole: REJECT rows, and in the start histogram.
+    expect(kernel.int32[REJECTED]).toBe(5);
+    expect(kernel.uint32[kernel.histogramIndex + (1790812800 >>> 16)]).toBe(5);
   });
 });

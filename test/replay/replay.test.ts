@@ -116,7 +116,7 @@ describe('golden: the bundled sample under the recommended preset', () => {
     expect(result.summary.sources).toBe(truth.hosts.length + 1);
   });
 
-  it('keeps series for the report: counts and the baseline band of each alerted source', async () => {
+  it('keeps series for the report: counts, the expected count and the count from which each alerted source spikes', async () => {
     // The expected count is recounted from the file line by line (test/support/flow-log-recount).
     const text = gunzipSync(await fs.readFile(SAMPLE)).toString('latin1');
     const recount = recountFlowLog(text, (await sampleConfig()).internalCidrs);
@@ -125,12 +125,54 @@ describe('golden: the bundled sample under the recommended preset', () => {
     const series = result.series?.sources.find((s) => s.srcIp === truth.exfiltration.srcIp);
     const index = result.series?.windows.indexOf(truth.exfiltration.windowStart) ?? -1;
     expect(index).toBeGreaterThan(0);
+    const alert = result.alerts.find((a) => a.srcIp === truth.exfiltration.srcIp && a.kind === 'spike');
     expect(series?.counts[index]).toBe(expected);
-    expect(
-      result.alerts.find((a) => a.srcIp === truth.exfiltration.srcIp && a.kind === 'spike')?.blockedCount,
-    ).toBe(expected);
+    expect(alert?.blockedCount).toBe(expected);
     expect(series?.mean[index]).toBeGreaterThan(0);
+    expect(series?.mean[index]).toBeCloseTo(alert?.baseline?.mean ?? NaN, 3);
+    expect(series?.spikeAt[index]).toBeLessThanOrEqual(expected ?? 0);
     expect(series?.counts).toHaveLength(21 * 24);
+    // Its baseline needs 24 windows before it can spike: nothing to draw on the first day.
+    expect(series?.spikeAt.slice(0, 24).every((v) => v === null)).toBe(true);
+  });
+
+  it("draws each charted source's spike line where the engine decided: at or above it exactly in its spiking windows", () => {
+    // In the sample every spike became an alert (none held back by a cooldown), either the
+    // source's own or its membership of the mass spike, so the windows in which a charted source
+    // reached its line must be exactly its alerted windows (new-source alerts aside: no line).
+    expect(result.summary.spikesSuppressedByCooldown).toBe(0);
+    const series = result.series!;
+    expect(series.sources).toHaveLength(40);
+    let compared = 0;
+    for (const source of series.sources) {
+      const reached = series.windows.filter((_, i) => {
+        const line = source.spikeAt[i];
+        return line !== null && line !== undefined && (source.counts[i] as number) >= line;
+      });
+      const alerted = result.alerts
+        .filter(
+          (a) => a.kind !== 'new-source' && (a.srcIp === source.srcIp || a.srcIps?.includes(source.srcIp)),
+        )
+        .map((a) => Date.parse(a.windowStart));
+      expect({ srcIp: source.srcIp, reached }).toEqual({
+        srcIp: source.srcIp,
+        reached: alerted.sort((a, b) => a - b),
+      });
+      compared += source.spikeAt.filter((v) => v !== null).length;
+    }
+    expect(compared).toBeGreaterThan(10_000);
+    // The alerts table's column: the line at each spike alert's window, none for the others.
+    result.alerts.forEach((alert, i) => {
+      const line = series.alertSpikeAt[i];
+      if (alert.kind === 'spike') expect(line).toBeLessThanOrEqual(alert.blockedCount);
+      else expect(line).toBeNull();
+    });
+  });
+
+  it('keeps no series in a plain replay', async () => {
+    const plain = await runReplay({ inputs: [SAMPLE], config: await sampleConfig() });
+    expect(plain.series).toBeUndefined();
+    expect(plain.alerts).toEqual(result.alerts);
   });
 });
 
@@ -371,4 +413,50 @@ describe('replay order and state', () => {
       MemoryBaselineStore.fromJson(JSON.stringify({ ...valid, preset: 'splunk-escu' }), 's.json', config),
     ).toThrow('built with preset splunk-escu and 60-minute windows, this run uses recommended');
   });
+});
+
+describe("the report's spike line in a window the source sent nothing", () => {
+  it.each(['recommended', 'splunk-escu'] as const)(
+    '%s: is the count from which it would have spiked, had it sent that many',
+    async (preset) => {
+      // Prepare: three steady sources over 48 hours; A is silent in hour 40.
+      const config = resolveDetectorConfig({ preset, cooldownMinutes: 0, massSpikeMinSources: 0 });
+      const t0 = Date.UTC(2026, 9, 1);
+      const silent = 40;
+      const rows = (countAtSilent: number): string => {
+        const lines: string[] = [];
+        for (let hour = 0; hour < 48; hour += 1) {
+          const w = t0 + hour * HOUR;
+          lines.push(...blocked('10.0.0.2', w, 4 + (hour % 3)), ...blocked('10.0.0.3', w, 6 + (hour % 5)));
+          const a = hour === silent ? countAtSilent : 3 + ((hour * 7) % 5);
+          lines.push(...blocked('10.0.0.1', w, a));
+        }
+        return lines.join('\n');
+      };
+      const replayWith = async (countAtSilent: number) => {
+        const path = join(dir, `silent-${preset}-${countAtSilent}.log`);
+        await fs.writeFile(path, rows(countAtSilent));
+        return runReplay({ inputs: [path], config });
+      };
+      const spikedAtSilent = (result: ReplayResult): boolean =>
+        result.alerts.some((a) => a.srcIp === '10.0.0.1' && Date.parse(a.windowStart) === t0 + silent * HOUR);
+
+      // Act: a burst at hour 47 makes A an alerted, charted source without touching hour 40.
+      const withBurst = async (count: number) => {
+        const path = join(dir, `silent-${preset}-burst-${count}.log`);
+        const lines = rows(count).split('\n');
+        lines.push(...blocked('10.0.0.1', t0 + 47 * HOUR, 500, '198.51.100.1'));
+        await fs.writeFile(path, lines.join('\n'));
+        return runReplay({ inputs: [path], config, collectSeries: true });
+      };
+      const charted = await withBurst(0);
+      const line = charted.series?.sources.find((s) => s.srcIp === '10.0.0.1')?.spikeAt[silent];
+
+      // Assess: the engine, given that many records from A in hour 40, spikes; one fewer, not.
+      expect(charted.series?.windows[silent]).toBe(t0 + silent * HOUR);
+      expect(line).toEqual(expect.any(Number));
+      expect(spikedAtSilent(await replayWith(line as number))).toBe(true);
+      expect(spikedAtSilent(await replayWith((line as number) - 1))).toBe(false);
+    },
+  );
 });

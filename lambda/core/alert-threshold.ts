@@ -1,0 +1,179 @@
+/**
+ * The count at which a source spikes in a window: the engine's spike test (detect.ts) solved for
+ * the count, so a report can draw the line the detector actually compared with rather than a
+ * mean ± k sd band that neither preset uses as such.
+ *
+ * - recommended: the smallest whole count x with x >= minBlockedCount and a spike tail
+ *   (spike-test.ts, the function evaluateWindow decides with) below the window's threshold, the
+ *   model being the hour's expectation where the source has a rhythm;
+ * - splunk-escu: the smallest whole count x with x > mean' + k sd', where mean' and sd' are the
+ *   baseline after folding x itself in (as the SPL compares), and x >= minBlockedCount.
+ *
+ * Both tests are monotone in x above the mean, so the answer is found by a galloping search from
+ * a hint and checked with the engine's own arithmetic (the same functions, the same arguments):
+ * at the answer the engine says "spike" and one below it does not. The inputs are explicit (the
+ * compared mean, variance and data points, the window's threshold) so any model of the expected
+ * count can be fed in. Pure: no clock, no I/O.
+ */
+import { spreadOf, updateMoments, withMissedZeros, type Baseline } from './baseline';
+import { windowsPerDay, type DetectorConfig } from './config';
+import { hasWeeklyJobAt } from './detect';
+import { calendarOf, liveJobs, matchJob, rhythmModel } from './rhythm';
+import { spikeTail, type ComparedModel } from './spike-test';
+
+export type { ComparedModel } from './spike-test';
+
+export type SpikeTestConfig = Pick<
+  DetectorConfig,
+  'preset' | 'baselineWindow' | 'minDataPoints' | 'deviationThreshold' | 'minBlockedCount' | 'meanFloor'
+>;
+
+/** Counts beyond this are treated as "never" (no real window holds 2^40 records from one source). */
+const NEVER = 2 ** 40;
+
+/**
+ * The model `evaluateWindow` compares a source's count with in the window starting at
+ * `windowStart`, from its stored baseline and the complete-window clock before the window:
+ * recommended fills in the zeros of the windows the source missed and, where the source has a
+ * rhythm, takes the hour's expectation; splunk-escu takes the stored baseline as it is (its
+ * test folds the count in itself, see smallestSpikeCount).
+ */
+export function comparedModel(
+  stored: Baseline,
+  clockBefore: number,
+  windowStart: number,
+  config: DetectorConfig,
+): ComparedModel {
+  if (config.preset === 'splunk-escu')
+    return { mean: stored.mean, variance: stored.variance, dataPoints: stored.dataPoints };
+  const before = withMissedZeros(stored, clockBefore, config);
+  const flat = { mean: before.mean, variance: before.variance, dataPoints: before.dataPoints };
+  if (!config.rhythm || before.dataPoints < config.minDataPoints) return flat;
+  const calendar = calendarOf(config);
+  const place = calendar.place(windowStart);
+  const model = rhythmModel(
+    before.profile,
+    before.withinHour,
+    before.variance,
+    before.dataPoints,
+    place.slot,
+    config,
+  );
+  const compared: ComparedModel =
+    model === undefined
+      ? flat
+      : {
+          mean: model.mean,
+          variance: model.variance,
+          dataPoints: before.dataPoints,
+          samples: model.samples,
+          rhythm: model,
+        };
+  if (config.jobOccurrencesToLearn > 0) {
+    // The job rules of detect.ts: a learned job's occurrence, or a daily job's hour, at jobGrowthFactor x its size.
+    const jobs = liveJobs(before.jobs, windowStart);
+    const match = matchJob(jobs, windowStart, place.weekPhase, calendar.windowsPerDay);
+    if (match !== undefined && match.job.occurrences + 1 >= config.jobOccurrencesToLearn)
+      compared.jobSpikeFrom = Math.ceil(config.jobGrowthFactor * match.job.size);
+    else if (model?.dailyJob !== undefined && !hasWeeklyJobAt(jobs, windowStart, model.dailyJob, config))
+      compared.jobSpikeFrom = Math.ceil(config.jobGrowthFactor * model.dailyJob);
+  }
+  return compared;
+}
+
+/**
+ * The recommended preset's tail-probability threshold for a window in which `matureSources`
+ * sources with a mature baseline were seen: the day's false-alert budget spread over its windows
+ * and those sources (as evaluateWindow computes it).
+ */
+export function windowThreshold(
+  config: Pick<DetectorConfig, 'falseAlertBudgetPerDay' | 'windowMinutes'>,
+  matureSources: number,
+): number {
+  return config.falseAlertBudgetPerDay / (windowsPerDay(config) * Math.max(1, matureSources));
+}
+
+/** Is a window with `count` records a spike for this model? The engine's test, nothing else. */
+export function isSpikeCount(
+  count: number,
+  model: ComparedModel,
+  threshold: number | null,
+  config: SpikeTestConfig,
+): boolean {
+  if (!(count > 0) || count < config.minBlockedCount) return false;
+  if (config.preset === 'splunk-escu') {
+    if (!(model.dataPoints + 1 > config.minDataPoints)) return false;
+    const after = updateMoments(model, count, config);
+    return count > after.mean + config.deviationThreshold * spreadOf(after.mean, after.variance, config);
+  }
+  if (threshold === null || !(model.dataPoints >= config.minDataPoints)) return false;
+  // A job's rule spikes every count from its own bound up (a tail spike may come earlier).
+  if (model.jobSpikeFrom !== undefined && count >= model.jobSpikeFrom) return true;
+  const tail = spikeTail(count, model, threshold, config);
+  return tail !== undefined && tail < threshold;
+}
+
+/**
+ * The smallest whole count that is a spike for this model in a window whose tail-probability
+ * threshold is `threshold` (recommended; splunk-escu ignores it), or null when no count can be:
+ * a baseline too young, no threshold, or ESCU's `N - 1 <= k^2` (a fold of x then moves sd' as
+ * fast as x). Cooldowns and mass-spike grouping decide whether a spike becomes an alert of its
+ * own; they are not part of this count. `hint`, e.g. the previous window's answer, makes the
+ * search a few steps.
+ */
+export function smallestSpikeCount(
+  model: ComparedModel,
+  threshold: number | null,
+  config: SpikeTestConfig,
+  hint?: number,
+): number | null {
+  const escu = config.preset === 'splunk-escu';
+  const n = config.baselineWindow;
+  const k = config.deviationThreshold;
+  if (escu) {
+    if (!(model.dataPoints + 1 > config.minDataPoints) || !(n - 1 > k * k)) return null;
+  } else if (threshold === null || !(threshold > 0) || !(model.dataPoints >= config.minDataPoints)) {
+    return null;
+  }
+  // Below `lowest` nothing spikes: counts of 0, under minBlockedCount, or not above the mean.
+  const lowest = Math.max(1, config.minBlockedCount, Math.floor(model.mean) + 1);
+  const spikes = (count: number): boolean => isSpikeCount(count, model, threshold, config);
+  // ESCU in closed form: x - mean > k sqrt(N var / (N - 1 - k^2)); a good first guess.
+  const guess = escu
+    ? Math.floor(model.mean + k * Math.sqrt((n * model.variance) / (n - 1 - k * k))) + 1
+    : undefined;
+  const start = Math.max(lowest, Math.round(hint ?? guess ?? lowest));
+  if (!(start < NEVER)) return null;
+
+  // Gallop from `start` to a bracket (below: not a spike or `lowest` - 1; above: a spike)...
+  let below: number;
+  let above: number;
+  if (spikes(start)) {
+    above = start;
+    let step = 1;
+    below = start - step;
+    while (below >= lowest && spikes(below)) {
+      above = below;
+      step *= 2;
+      below = above - step;
+    }
+    below = Math.max(below, lowest - 1);
+  } else {
+    below = start;
+    let step = 1;
+    above = start + step;
+    while (!spikes(above)) {
+      below = above;
+      step *= 2;
+      above = below + step;
+      if (above > NEVER) return null;
+    }
+  }
+  // ...then halve it: the smallest spike lies in (below, above].
+  while (above - below > 1) {
+    const middle = below + Math.floor((above - below) / 2);
+    if (spikes(middle)) above = middle;
+    else below = middle;
+  }
+  return above;
+}

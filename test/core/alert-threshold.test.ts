@@ -1,0 +1,211 @@
+/**
+ * smallestSpikeCount inverts the engine's spike test: at the count it returns, evaluateWindow
+ * says "spike", and one below it does not, for either preset, any baseline and any window
+ * threshold; where it returns null no count spikes.
+ */
+import fc from 'fast-check';
+import {
+  comparedModel,
+  isSpikeCount,
+  smallestSpikeCount,
+  windowThreshold,
+} from '../../lambda/core/alert-threshold';
+import type { Baseline } from '../../lambda/core/baseline';
+import { encodeProfile, PROFILE_SLOTS, quantizeSlotMean } from '../../lambda/core/rhythm';
+import type { DetectorConfig } from '../../lambda/core/config';
+import { evaluateWindow } from '../../lambda/core/detect';
+import { HOUR, T0, escuConfig, recommendedConfig, storedBaseline, windowInput } from './engine-fixtures';
+
+const SOURCE = '10.0.0.1';
+/** Mature sources at their usual level: they widen the fleet (M) without spiking. */
+const filler = (i: number): [string, Baseline] => [
+  `10.1.0.${i + 1}`,
+  storedBaseline({ mean: 50, variance: 100, dataPoints: 1000 }),
+];
+
+interface Case {
+  config: DetectorConfig;
+  stored: Baseline;
+  fillers: number;
+}
+
+/** Does the engine decide a spike (alerted or held back by a cooldown) for SOURCE at `count`? */
+function engineSpikes(
+  { config, stored, fillers }: Case,
+  count: number,
+): { spike: boolean; threshold: number | null; matureSources: number } {
+  const others = Array.from({ length: fillers }, (_, i) => filler(i));
+  const result = evaluateWindow(
+    windowInput(
+      { [SOURCE]: count, ...Object.fromEntries(others.map(([ip]) => [ip, 50])) },
+      { [SOURCE]: stored, ...Object.fromEntries(others) },
+    ),
+    config,
+  );
+  const decision = result.decisions.find((d) => d.srcIp === SOURCE);
+  return {
+    spike: decision?.outcome === 'spike' || decision?.outcome === 'spike-in-cooldown',
+    threshold: result.stats.threshold,
+    matureSources: result.stats.matureSources,
+  };
+}
+
+const caseArb: fc.Arbitrary<Case> = fc
+  .record({
+    preset: fc.constantFrom('recommended' as const, 'splunk-escu' as const),
+    baselineWindow: fc.integer({ min: 2, max: 2000 }),
+    deviationThreshold: fc.double({ min: 0.5, max: 8, noNaN: true }),
+    minDataPoints: fc.integer({ min: 0, max: 50 }),
+    minBlockedCount: fc.integer({ min: 0, max: 50 }),
+    falseAlertBudgetPerDay: fc.double({ min: 0.01, max: 100, noNaN: true }),
+    meanFloor: fc.double({ min: 0.1, max: 5, noNaN: true }),
+    windowMinutes: fc.constantFrom(15, 60, 1440),
+    mean: fc.oneof(fc.double({ min: 0, max: 3, noNaN: true }), fc.double({ min: 0, max: 2000, noNaN: true })),
+    cv: fc.double({ min: 0, max: 3, noNaN: true }),
+    dataPoints: fc.integer({ min: 1, max: 3000 }),
+    missedWindows: fc.integer({ min: 0, max: 500 }),
+    cooldown: fc.boolean(),
+    fillers: fc.integer({ min: 0, max: 30 }),
+  })
+  // N - 1 = k^2 exactly is ESCU's knife edge (never a spike in exact arithmetic; rounding decides).
+  .filter((c) => Math.abs(c.baselineWindow - 1 - c.deviationThreshold ** 2) > 1e-6)
+  .map((c) => {
+    const make = c.preset === 'splunk-escu' ? escuConfig : recommendedConfig;
+    return {
+      config: make({
+        baselineWindow: c.baselineWindow,
+        deviationThreshold: c.deviationThreshold,
+        minDataPoints: c.minDataPoints,
+        minBlockedCount: c.minBlockedCount,
+        falseAlertBudgetPerDay: c.falseAlertBudgetPerDay,
+        meanFloor: c.meanFloor,
+        windowMinutes: c.windowMinutes,
+        massSpikeMinSources: 0,
+      }),
+      stored: storedBaseline({
+        mean: c.mean,
+        variance: (c.cv * c.mean) ** 2,
+        dataPoints: c.dataPoints,
+        clockAtLastFold: 100 - c.missedWindows,
+        ...(c.cooldown ? { lastAlertWindow: T0 - 2 * HOUR, lastAlertCount: 1 } : {}),
+      }),
+      fillers: c.fillers,
+    };
+  });
+
+/** Rhythmic baselines: a random profile, as a fold over three weeks would leave one. */
+const rhythmicCaseArb: fc.Arbitrary<Case> = fc
+  .record({
+    levels: fc.array(fc.oneof(fc.constant(0), fc.double({ min: 0.1, max: 300, noNaN: true })), {
+      minLength: PROFILE_SLOTS,
+      maxLength: PROFILE_SLOTS,
+    }),
+    withinVariance: fc.double({ min: 0.1, max: 5000, noNaN: true }),
+    withinIndex: fc.double({ min: 0.5, max: 30, noNaN: true }),
+    fillers: fc.integer({ min: 0, max: 30 }),
+    budget: fc.double({ min: 0.01, max: 10, noNaN: true }),
+  })
+  .map((c) => {
+    const values = c.levels.map((v) => quantizeSlotMean(v));
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length + c.withinVariance;
+    return {
+      config: recommendedConfig({ massSpikeMinSources: 0, falseAlertBudgetPerDay: c.budget }),
+      stored: storedBaseline({
+        mean,
+        variance,
+        dataPoints: 21 * 24,
+        profile: encodeProfile(values),
+        withinHour: { variance: c.withinVariance, index: c.withinIndex, count: 21 * 24 },
+      }),
+      fillers: c.fillers,
+    };
+  });
+
+describe('smallestSpikeCount', () => {
+  it('is where the engine starts to say "spike" for rhythm-aware baselines too (property)', () => {
+    let rhythmic = 0;
+    fc.assert(
+      fc.property(rhythmicCaseArb, (c) => {
+        const { threshold } = engineSpikes(c, 1);
+        const model = comparedModel(c.stored, 100, T0, c.config);
+        if (model.rhythm !== undefined) rhythmic += 1;
+        const count = smallestSpikeCount(model, threshold, c.config);
+        if (count === null) return;
+        expect(engineSpikes(c, count).spike).toBe(true);
+        if (count > 1) expect(engineSpikes(c, count - 1).spike).toBe(false);
+      }),
+      { numRuns: 150, seed: 2026, endOnFailure: true },
+    );
+    // The profiles were rhythmic enough for the hour's model to decide in most cases.
+    expect(rhythmic).toBeGreaterThan(75);
+  });
+
+  it('is where the engine starts to say "spike" (property, both presets)', () => {
+    let found = 0;
+    let never = 0;
+    fc.assert(
+      fc.property(caseArb, fc.integer({ min: 0, max: 10_000_000 }), (c, hint) => {
+        const { threshold, matureSources } = engineSpikes(c, 1);
+        // The window's threshold as the report computes it for windows a source was not seen in.
+        if (c.config.preset === 'recommended')
+          expect(windowThreshold(c.config, matureSources)).toBe(threshold);
+        const model = comparedModel(c.stored, 100, T0, c.config);
+        const count = smallestSpikeCount(model, threshold, c.config);
+        if (count === null) {
+          never += 1;
+          for (const x of [1, 10, 1_000, 1_000_000, 1_000_000_000])
+            expect(engineSpikes(c, x).spike).toBe(false);
+          return;
+        }
+        found += 1;
+        expect(engineSpikes(c, count).spike).toBe(true);
+        if (count > 1) expect(engineSpikes(c, count - 1).spike).toBe(false);
+        // A hint only changes where the search starts.
+        expect(smallestSpikeCount(model, threshold, c.config, hint)).toBe(count);
+      }),
+      { numRuns: 400, seed: 1313, endOnFailure: true },
+    );
+    // The generator reached both outcomes, mostly the interesting one.
+    expect(found).toBeGreaterThan(200);
+    expect(never).toBeGreaterThan(5);
+  });
+
+  it('matches known tails: Poisson(10) at a 1e-3 threshold spikes from 22 (P(X >= 21) = 0.0016, P(X >= 22) = 0.0007)', () => {
+    const config = recommendedConfig();
+    const model = { mean: 10, variance: 10, dataPoints: 720 };
+    expect(smallestSpikeCount(model, 1e-3, config)).toBe(22);
+  });
+
+  it.each([
+    ['ESCU, a flat baseline: any count above the mean', { mean: 5, variance: 0, dataPoints: 10 }, 6],
+    // x - mean > 3 sqrt(720 x 16 / (719 - 9)) = 12.08...: 10 + 12.08 -> 23
+    ['ESCU, mean 10 and variance 16', { mean: 10, variance: 16, dataPoints: 100 }, 23],
+    ['ESCU, a baseline too young (n + 1 <= 5)', { mean: 5, variance: 4, dataPoints: 4 }, null],
+  ])('%s', (_name, model, expected) => {
+    expect(smallestSpikeCount(model, null, escuConfig())).toBe(expected);
+  });
+
+  it('is null where nothing can spike: a young recommended baseline, no threshold, ESCU with N - 1 <= k^2', () => {
+    expect(
+      smallestSpikeCount({ mean: 5, variance: 5, dataPoints: 23 }, 1e-3, recommendedConfig()),
+    ).toBeNull();
+    expect(
+      smallestSpikeCount({ mean: 5, variance: 5, dataPoints: 500 }, null, recommendedConfig()),
+    ).toBeNull();
+    const tight = escuConfig({ baselineWindow: 9, deviationThreshold: 3 });
+    expect(smallestSpikeCount({ mean: 5, variance: 4, dataPoints: 100 }, null, tight)).toBeNull();
+    expect(isSpikeCount(1_000_000, { mean: 5, variance: 4, dataPoints: 100 }, null, tight)).toBe(false);
+  });
+
+  it('respects minBlockedCount and the mean in the recommended preset', () => {
+    // A near-silent source: the tail alone would flag a handful; minBlockedCount (10) decides.
+    expect(smallestSpikeCount({ mean: 0.1, variance: 0.1, dataPoints: 720 }, 1e-3, recommendedConfig())).toBe(
+      10,
+    );
+    const noMinimum = recommendedConfig({ minBlockedCount: 0 });
+    expect(smallestSpikeCount({ mean: 0.1, variance: 0.1, dataPoints: 720 }, 1e-3, noMinimum)).toBeLessThan(
+      10,
+    );
+  });
+});

@@ -1,0 +1,115 @@
+/**
+ * The replay's state file: what a run continues from is checked for consistency, not only shape,
+ * because a watermark or window that is off makes every later window come out empty or wrong.
+ */
+import { resolveDetectorConfig } from '../../lambda/core';
+import { MemoryBaselineStore, StateFileError } from '../../lambda/replay/memory-store';
+
+const config = resolveDetectorConfig({});
+const HOUR = 3_600_000;
+const W = Date.UTC(2026, 9, 5, 12);
+const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
+
+const baseline = {
+  mean: 4,
+  variance: 2,
+  dataPoints: 30,
+  lastWindow: iso(W - 2 * HOUR),
+  clockAtLastFold: 28,
+  lastAlertWindow: iso(W - 5 * HOUR),
+  lastAlertCount: 17,
+};
+const valid = {
+  version: 1,
+  preset: 'recommended',
+  windowMinutes: 60,
+  rhythm: { timezone: 'UTC', weekendDays: ['Sat', 'Sun'] },
+  clock: 30,
+  watermark: iso(W),
+  baselines: { '10.0.0.5': baseline },
+};
+
+const load = (state: unknown) => MemoryBaselineStore.fromJson(JSON.stringify(state), 's.json', config);
+
+describe('MemoryBaselineStore.fromJson consistency checks', () => {
+  it('loads a consistent state, and writes it back the same', () => {
+    const store = load(valid);
+    expect(store.watermark).toBe(W);
+    expect(store.toJSON(config)).toEqual(valid);
+    // No watermark and no baselines: a state saved before any window, like no state at all.
+    expect(load({ ...valid, clock: 0, watermark: null, baselines: {} }).watermark).toBeUndefined();
+  });
+
+  it.each([
+    [
+      'a watermark off the window grid',
+      { ...valid, watermark: iso(W + 30 * 60_000) },
+      '"s.json".watermark',
+      'not aligned to 60-minute windows',
+    ],
+    [
+      'a lastWindow off the grid',
+      { ...valid, baselines: { '10.0.0.5': { ...baseline, lastWindow: iso(W - HOUR + 1000) } } },
+      '"s.json".baselines.10.0.0.5.lastWindow',
+      'not aligned to 60-minute windows',
+    ],
+    [
+      'a lastWindow after the watermark',
+      { ...valid, baselines: { '10.0.0.5': { ...baseline, lastWindow: iso(W + HOUR) } } },
+      '"s.json".baselines.10.0.0.5.lastWindow',
+      'after the watermark 2026-10-05T12:00:00Z',
+    ],
+    [
+      'a lastAlertWindow off the grid',
+      { ...valid, baselines: { '10.0.0.5': { ...baseline, lastAlertWindow: iso(W - 5 * HOUR + 60_000) } } },
+      '"s.json".baselines.10.0.0.5.lastAlertWindow',
+      'not aligned to 60-minute windows',
+    ],
+    [
+      'a lastAlertWindow after the watermark',
+      { ...valid, baselines: { '10.0.0.5': { ...baseline, lastAlertWindow: iso(W + 3 * HOUR) } } },
+      '"s.json".baselines.10.0.0.5.lastAlertWindow',
+      'after the watermark',
+    ],
+    [
+      'a lastAlertWindow after the window last folded in',
+      { ...valid, baselines: { '10.0.0.5': { ...baseline, lastAlertWindow: iso(W - HOUR) } } },
+      '"s.json".baselines.10.0.0.5.lastAlertWindow',
+      "after the baseline's lastWindow 2026-10-05T10:00:00Z",
+    ],
+    [
+      'an alert count without its window',
+      { ...valid, baselines: { '10.0.0.5': { ...baseline, lastAlertWindow: undefined } } },
+      '"s.json".baselines.10.0.0.5.lastAlertCount',
+      'without lastAlertWindow',
+    ],
+    [
+      'a fold ahead of the clock',
+      { ...valid, baselines: { '10.0.0.5': { ...baseline, clockAtLastFold: 31 } } },
+      '"s.json".baselines.10.0.0.5.clockAtLastFold',
+      'after the clock (30)',
+    ],
+    [
+      'baselines without a watermark',
+      { ...valid, watermark: null },
+      '"s.json".watermark',
+      'null, but the file holds baselines',
+    ],
+    [
+      'a baseline keyed by something that is not an IP address',
+      { ...valid, baselines: { 'db-server': baseline } },
+      '"s.json".baselines.db-server',
+      'not an IP address',
+    ],
+  ])('refuses %s, naming the field', (_, state, field, problem) => {
+    let error: unknown;
+    try {
+      load(state);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(StateFileError);
+    expect((error as Error).message).toContain(field);
+    expect((error as Error).message).toContain(problem);
+  });
+});

@@ -1,0 +1,432 @@
+/**
+ * The replay facing odd input: files with no records beside real data, start times far from the
+ * rest of the data, a fresh replay's first window, SKIPDATA across window boundaries.
+ */
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import {
+  DEFAULT_FLOW_LOG_FORMAT,
+  EgressFilter,
+  parseFlowLogFormat,
+  resolveDetectorConfig,
+  type Alert,
+} from '../../lambda/core';
+import { scanChunk } from '../../lambda/replay/file-reader';
+import { FlowLineScanner } from '../../lambda/replay/flow-line-scanner';
+import { V2_HEADER, generateSample } from '../../scripts/flow-log-sample';
+import { runReplay, type ReplayResult } from '../../lambda/replay/replay';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await fs.mkdtemp(join(tmpdir(), 'replay-inputs-'));
+});
+afterAll(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+const comparable = (alerts: readonly Alert[]) => JSON.parse(JSON.stringify(alerts)) as unknown;
+
+/** The parts of a result that must not depend on files that hold no records. */
+const decided = (result: ReplayResult) => ({
+  alerts: comparable(result.alerts),
+  firstWindow: result.summary.firstWindow,
+  lastWindow: result.summary.lastWindow,
+  windows: result.summary.windows,
+  recordsCounted: result.summary.recordsCounted,
+  baselines: result.store.toJSON(result.config),
+});
+
+describe('files with no datable row', () => {
+  it('change nothing but the summary, in any file order', async () => {
+    // Prepare: real data in two files, and beside them an empty file, a header-only file and a
+    // stray text file, named so that they sort before, between and after the data.
+    const config = resolveDetectorConfig({});
+    const lines = [...generateSample({ days: 3, hosts: 12, seed: 21 })].join('').split('\n');
+    const half = Math.floor(lines.length / 2);
+    const data = join(dir, 'nodata-case');
+    await fs.mkdir(data);
+    await fs.writeFile(join(data, 'b-data.log'), lines.slice(0, half).join('\n'));
+    await fs.writeFile(join(data, 'd-data.log'), lines.slice(half).join('\n'));
+    const alone = await runReplay({ inputs: [join(data, 'b-data.log'), join(data, 'd-data.log')], config });
+    await fs.writeFile(join(data, 'a-empty.log'), '');
+    await fs.writeFile(join(data, 'c-header-only.log'), `${V2_HEADER}\n`);
+    await fs.writeFile(join(data, 'e-notes.txt'), 'exported from the console on Monday\nsee the ticket\n');
+    await fs.writeFile(join(data, 'f-empty.log.gz'), gzipSync(''));
+    const names = [
+      'a-empty.log',
+      'b-data.log',
+      'c-header-only.log',
+      'd-data.log',
+      'e-notes.txt',
+      'f-empty.log.gz',
+    ];
+    // Act: the directory, and the files named in several orders.
+    const orders = [
+      [data],
+      names.map((n) => join(data, n)),
+      [...names].reverse().map((n) => join(data, n)),
+      ['d-data.log', 'a-empty.log', 'e-notes.txt', 'b-data.log', 'f-empty.log.gz', 'c-header-only.log'].map(
+        (n) => join(data, n),
+      ),
+    ];
+    const results = await Promise.all(orders.map((inputs) => runReplay({ inputs, config })));
+    // Assess
+    expect(alone.alerts.length).toBeGreaterThan(0);
+    for (const result of results) expect(decided(result)).toEqual(decided(alone));
+    expect(alone.summary.filesWithoutRecords).toBe(0);
+    for (const result of results) {
+      expect(result.summary).toMatchObject({
+        files: 6,
+        filesWithoutRecords: 4,
+        malformedLines: 2,
+        headerLines: 2,
+      });
+    }
+  });
+
+  it('are counted even when the data is split into ranges scanned apart', async () => {
+    const config = resolveDetectorConfig({});
+    const lines = [...generateSample({ days: 2, hosts: 8, seed: 5 })].join('');
+    const data = join(dir, 'ranges-case');
+    await fs.mkdir(data);
+    await fs.writeFile(join(data, 'data.log'), lines);
+    await fs.writeFile(join(data, 'empty.log'), '');
+    // Ranges of a few KB: many chunks of one file, none of them without records.
+    const result = await runReplay({ inputs: [data], config, parallelBytes: 4096, workers: 2 });
+    expect(result.summary.chunks).toBeGreaterThan(3);
+    expect(result.summary.filesWithoutRecords).toBe(1);
+  });
+});
+
+/** Flow log lines for `count` blocked records from `src` in the window starting at `windowMs`. */
+function blocked(src: string, windowMs: number, count: number, dst = '203.0.113.9'): string[] {
+  const start = Math.floor(windowMs / 1000);
+  return Array.from(
+    { length: count },
+    (_, i) =>
+      `2 123456789012 eni-0abc ${src} ${dst} ${40000 + i} 443 6 1 60 ${start + (i % 3000)} ${start + (i % 3000) + 30} REJECT OK`,
+  );
+}
+
+const HOUR = 3_600_000;
+const W0 = Date.UTC(2026, 9, 1);
+
+describe('a fresh replay', () => {
+  it('learns its first window, as a fresh Lambda does, and says so', async () => {
+    // Prepare: 40 busy sources in the first window (each above newSourceMinCount), and one new
+    // busy source three hours later.
+    const config = resolveDetectorConfig({});
+    const lines: string[] = [];
+    for (let i = 0; i < 40; i += 1) lines.push(...blocked(`10.0.1.${i + 1}`, W0, 150 + i));
+    lines.push(...blocked('10.0.9.9', W0 + 3 * HOUR, 200));
+    const path = join(dir, 'fresh.log');
+    await fs.writeFile(path, lines.join('\n'));
+    // Act
+    const result = await runReplay({ inputs: [path], config });
+    // Assess: no flood; the later newcomer still alerts; every first-window source has a baseline.
+    expect(result.alerts.map((a) => [a.kind, a.srcIp, a.windowStart])).toEqual([
+      ['new-source', '10.0.9.9', '2026-10-01T03:00:00Z'],
+    ]);
+    expect(result.summary).toMatchObject({ firstWindowLearnOnly: true, windows: 4, detectedWindows: 4 });
+    expect(result.store.baselines.get('10.0.1.1')).toMatchObject({ mean: 150, dataPoints: 1 });
+    expect(result.store.baselines.get('10.0.1.1')?.lastAlertWindow).toBeUndefined();
+  });
+
+  it('detects from its first window when it continues a state or bootstraps', async () => {
+    const config = resolveDetectorConfig({});
+    const path = join(dir, 'continued.log');
+    await fs.writeFile(path, [...blocked('10.0.1.1', W0 + 24 * HOUR, 150)].join('\n'));
+    const earlier = join(dir, 'earlier.log');
+    await fs.writeFile(earlier, [...blocked('10.0.2.2', W0, 5)].join('\n'));
+    const first = await runReplay({ inputs: [earlier], config });
+    expect(first.summary.firstWindowLearnOnly).toBe(true);
+    const continued = await runReplay({ inputs: [path], config, store: first.store });
+    expect(continued.summary.firstWindowLearnOnly).toBe(false);
+    expect(continued.alerts.map((a) => a.kind)).toEqual(['new-source']);
+    const bootstrapped = await runReplay({ inputs: [earlier, path], config, bootstrapDays: 1 });
+    expect(bootstrapped.summary).toMatchObject({ firstWindowLearnOnly: false, bootstrapWindows: 24 });
+    expect(bootstrapped.alerts.map((a) => a.kind)).toEqual(['new-source']);
+  });
+});
+
+describe('alert details', () => {
+  it('rank destinations by records, then address, port and protocol, and count them all', async () => {
+    // Prepare: a quiet first window (a fresh replay learns it), then a new source with 150
+    // records to 24 (address, port, protocol) destinations with many ties, from two interfaces
+    // and rows without one.
+    const config = resolveDetectorConfig({});
+    const t = Math.floor((W0 + HOUR) / 1000);
+    const lines = blocked('10.0.0.1', W0, 3);
+    const expected = new Map<string, number>();
+    let row = 0;
+    for (let a = 0; a < 8; a += 1) {
+      for (const [port, protocol] of [
+        [443, 6],
+        [443, 17],
+        [53, 17],
+      ] as const) {
+        const address = a % 2 === 0 ? `198.51.100.${20 - a}` : `2001:db8::${a}`;
+        const count = [10, 10, 6, 6, 6, 4, 4, 4][a] as number;
+        expected.set(`${address} ${port} ${protocol}`, count);
+        for (let i = 0; i < count; i += 1, row += 1) {
+          const eni = ['eni-1', 'eni-2', '-'][row % 3] as string;
+          lines.push(
+            `2 123456789012 ${eni} 10.0.5.5 ${address} ${40000 + i} ${port} ${protocol} 1 60 ${t + row} ${t + row + 5} REJECT OK`,
+          );
+        }
+      }
+    }
+    const path = join(dir, 'details.log');
+    await fs.writeFile(path, lines.join('\n'));
+    // Act: details tallied by the count pass (gzip-like budget) and read again (budget 0).
+    const results = [
+      await runReplay({ inputs: [path], config }),
+      await runReplay({ inputs: [path], config, detailsBudget: 0 }),
+    ];
+    // Assess
+    const ranked = [...expected]
+      .map(([key, count]) => {
+        const [address = '', port, protocol] = key.split(' ');
+        return { address, port: Number(port), protocol: Number(protocol), count };
+      })
+      .sort(
+        (x, y) =>
+          y.count - x.count ||
+          (x.address < y.address ? -1 : x.address > y.address ? 1 : 0) ||
+          x.port - y.port ||
+          x.protocol - y.protocol,
+      );
+    for (const result of results) {
+      expect(result.alerts).toHaveLength(1);
+      expect(result.alerts[0]).toMatchObject({
+        kind: 'new-source',
+        srcIp: '10.0.5.5',
+        blockedCount: row,
+        uniqueDestinations: 8,
+        details: {
+          topDestinations: ranked.slice(0, 10),
+          totalDestinations: 24,
+          interfaceIds: ['eni-1', 'eni-2'],
+        },
+      });
+    }
+  });
+});
+
+describe('SKIPDATA', () => {
+  // One rule for every path: each window a SKIPDATA record's [start, end] overlaps is incomplete.
+  const skipRow = (format: 'v2' | 'end-first') => {
+    const [start, end] = [Math.floor(W0 / 1000) + 3500, Math.floor(W0 / 1000) + 3700];
+    return format === 'v2'
+      ? `2 123456789012 eni-0a2 - - - - - - - ${start} ${end} - SKIPDATA`
+      : `2 ${end} eni-0a2 - - - - - - - ${start} - SKIPDATA`;
+  };
+  const END_FIRST =
+    'version end interface-id srcaddr dstaddr srcport dstport protocol packets bytes start action log-status';
+
+  it.each([
+    ['v2', undefined],
+    ['end-first', END_FIRST],
+  ] as const)(
+    '(%s format) marks both windows of a row straddling their boundary, on every path and in gzip',
+    async (format, fields) => {
+      const text = `${skipRow(format)}\n`;
+      const plain = join(dir, `skip-${format}.log`);
+      const gzipped = join(dir, `skip-${format}.log.gz`);
+      await fs.writeFile(plain, text);
+      await fs.writeFile(gzipped, gzipSync(text));
+      const windows: number[][] = [];
+      for (const paths of [
+        { fastPaths: false },
+        { fastPaths: true, kernel: false },
+        { fastPaths: true, kernel: true },
+      ]) {
+        for (const chunk of [
+          { path: plain, gzip: false, from: 0, to: text.length },
+          { path: gzipped, gzip: true, from: 0, to: 0 },
+        ]) {
+          const scanner = new FlowLineScanner({
+            filter: new EgressFilter(resolveDetectorConfig({})),
+            windowMinutes: 60,
+            fields: fields === undefined ? DEFAULT_FLOW_LOG_FORMAT : parseFlowLogFormat(fields),
+            mode: 'count',
+            ...paths,
+          });
+          await scanChunk(chunk, scanner);
+          const result = scanner.takeResult();
+          expect(result.stats).toMatchObject({ skipDataRecords: 1, malformedLines: 0 });
+          windows.push([...result.skipDataWindows].sort());
+        }
+      }
+      expect(windows).toEqual(Array.from({ length: 6 }, () => [W0, W0 + HOUR]));
+    },
+  );
+
+  it('makes the alerts of both windows say incompleteWindow, and counts both as incomplete', async () => {
+    // Prepare: a quiet first window (a fresh replay learns it), a new source with a burst in the
+    // second, and a SKIPDATA row from the end of the first into the second.
+    const config = resolveDetectorConfig({});
+    const lines = [...blocked('10.0.0.1', W0, 3), ...blocked('10.0.5.5', W0 + HOUR, 150), skipRow('v2')];
+    const path = join(dir, 'skip-alert.log');
+    await fs.writeFile(path, lines.join('\n'));
+    // Act
+    const result = await runReplay({ inputs: [path], config });
+    // Assess
+    expect(result.alerts.map((a) => [a.kind, a.srcIp, a.windowStart, a.incompleteWindow])).toEqual([
+      ['new-source', '10.0.5.5', '2026-10-01T01:00:00Z', true],
+    ]);
+    expect(result.summary).toMatchObject({ windows: 2, incompleteWindows: 2, skipDataRecords: 1 });
+  });
+});
+
+describe('start times far from the rest of the data', () => {
+  const absurd = [
+    // The issue's cases: no epoch seconds at all, a millisecond timestamp, the year 2100.
+    `2 123456789012 eni-0bad 10.0.0.10 203.0.113.9 40000 443 6 1 60 999999999999999 999999999999999 REJECT OK`,
+    `2 123456789012 eni-0bad 10.0.0.10 203.0.113.9 40000 443 6 1 60 1790812800000 1790812800060 REJECT OK`,
+    `2 123456789012 eni-0bad 10.0.0.10 203.0.113.9 40000 443 6 1 60 4102444800 4102444860 REJECT OK`,
+    `2 123456789012 eni-0bad 10.0.0.10 203.0.113.9 40000 443 6 1 60 4102444800 4102444860 ACCEPT OK`,
+    // 1970, and rows that cannot count: they would stretch the range all the same.
+    `2 123456789012 eni-0bad 10.0.0.10 203.0.113.9 40000 443 6 1 60 86400 86460 REJECT OK`,
+    `2 123456789012 eni-0bad - - - - - - - 4102444800 4102445400 - NODATA`,
+    `2 123456789012 eni-0bad - - - - - - - 4102444800 4102445400 - SKIPDATA`,
+  ];
+  const v2Lines = () => [...generateSample({ days: 2, hosts: 10, seed: 8 })].join('').trimEnd().split('\n');
+
+  it.each([
+    ['plain, in the kernel', false, undefined],
+    ['gzip, in the kernel', true, undefined],
+    ['plain, a custom format (JavaScript paths)', false, 'v3'],
+  ] as const)('are malformed lines with a reason, and change nothing else (%s)', async (_, gzip, format) => {
+    // Prepare: two days of data with the absurd rows spread through it.
+    let lines = v2Lines();
+    if (format === 'v3') {
+      // The same records in another field order: version srcaddr dstaddr ... log-status account-id.
+      lines = lines.map((l) => {
+        const f = l.split(' ');
+        return [f[0], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12], f[13], f[1], f[2]].join(
+          ' ',
+        );
+      });
+      lines[0] =
+        'version srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status account-id interface-id';
+    }
+    const rows =
+      format === 'v3'
+        ? absurd.map((l) => {
+            const f = l.split(' ');
+            return [
+              f[0],
+              f[3],
+              f[4],
+              f[5],
+              f[6],
+              f[7],
+              f[8],
+              f[9],
+              f[10],
+              f[11],
+              f[12],
+              f[13],
+              f[1],
+              f[2],
+            ].join(' ');
+          })
+        : absurd;
+    const mixed = [...lines];
+    rows.forEach((row, i) =>
+      mixed.splice(1 + Math.floor(((i + 1) * (lines.length - 1)) / (rows.length + 1)), 0, row),
+    );
+    const write = async (name: string, text: string) => {
+      const path = join(dir, `${name}${gzip ? '.log.gz' : '.log'}`);
+      await fs.writeFile(path, gzip ? gzipSync(text) : text);
+      return path;
+    };
+    const clean = await write(`clean-${format ?? 'v2'}`, lines.join('\n'));
+    const dirty = await write(`dirty-${format ?? 'v2'}`, mixed.join('\n'));
+    const config = resolveDetectorConfig({});
+    // Act
+    const [expected, result] = await Promise.all([
+      runReplay({ inputs: [clean], config }),
+      runReplay({ inputs: [dirty], config }),
+    ]);
+    // Assess
+    expect(decided(result)).toEqual(decided(expected));
+    expect(result.summary.windows).toBe(48);
+    expect(result.summary.malformedLines).toBe(absurd.length);
+    // The first five, in file order (a scanner keeps five examples).
+    const far = (start: string) =>
+      `start ${start} is implausibly far from the rest of the data (most of it is from about 2026-09-30 to 2026-10-03; a start is plausible from 2025-09-29 to 2027-10-04)`;
+    expect(result.malformedExamples.map((e) => e.reason)).toEqual([
+      'start 999999999999999 is not a time in epoch seconds (after 2106; milliseconds?)',
+      'start 1790812800000 is not a time in epoch seconds (after 2106; milliseconds?)',
+      far('4102444800 (2100-01-01T00:00:00Z)'),
+      far('4102444800 (2100-01-01T00:00:00Z)'),
+      far('86400 (1970-01-02T00:00:00Z)'),
+    ]);
+  });
+
+  it('are refused alike by the kernel, the JavaScript fast paths and the general path', () => {
+    const good = blocked('10.0.0.10', W0, 2);
+    const buffer = Buffer.from(`${[...good, ...absurd].join('\n')}\n`, 'latin1');
+    const band = { low: Math.floor(W0 / 1000) - 86_400, high: Math.floor(W0 / 1000) + 86_400, why: 'a test' };
+    for (const paths of [
+      { fastPaths: false },
+      { fastPaths: true, kernel: false },
+      { fastPaths: true, kernel: true },
+    ]) {
+      for (const startBand of [undefined, band]) {
+        const scanner = new FlowLineScanner({
+          filter: new EgressFilter(resolveDetectorConfig({})),
+          windowMinutes: 60,
+          fields: DEFAULT_FLOW_LOG_FORMAT,
+          mode: 'count',
+          maxExamples: 10,
+          startBand,
+          ...paths,
+        });
+        scanner.beginFile('absurd.log');
+        scanner.scan(buffer, 0, buffer.length, 0);
+        const result = scanner.takeResult();
+        // Without a band only the two that are no epoch seconds at all; with it, every one.
+        expect(result.stats.malformedLines).toBe(startBand ? absurd.length : 2);
+        expect(result.examples.map((e) => e.reason.split(' (')[0])).toEqual(
+          startBand
+            ? [
+                'start 999999999999999 is not a time in epoch seconds',
+                'start 1790812800000 is not a time in epoch seconds',
+                ...Array.from({ length: 5 }, (_, i) => `start ${i === 2 ? 86400 : 4102444800}`),
+              ]
+            : [
+                'start 999999999999999 is not a time in epoch seconds',
+                'start 1790812800000 is not a time in epoch seconds',
+              ],
+        );
+        expect(result.counts.get(W0)?.get('10.0.0.10')).toBe(2);
+        expect(result.stats.recordsCounted).toBe(startBand ? 2 : 4);
+        expect([...result.startHistogram.values()].reduce((a, b) => a + b, 0)).toBe(startBand ? 2 : 7);
+      }
+    }
+  });
+
+  it('bounds the windows evaluated, naming the option that lifts the bound', async () => {
+    // Two rows 20 years apart: no bulk to tell which is right, so both stand; the span decides.
+    const path = join(dir, 'two-rows.log');
+    await fs.writeFile(
+      path,
+      [...blocked('10.0.0.1', W0, 1), ...blocked('10.0.0.1', W0 + 20 * 365 * 24 * HOUR, 1)].join('\n'),
+    );
+    const config = resolveDetectorConfig({});
+    await expect(runReplay({ inputs: [path], config, maxWindows: 100_000 })).rejects.toThrow(
+      'the input spans 175,201 windows of 60 minutes (2026-10-01T00:00:00Z to 2046-09-26T00:00:00Z), more than --max-windows allows (100,000); raise --max-windows to evaluate them all',
+    );
+    const minutes = resolveDetectorConfig({ windowMinutes: 1 });
+    await expect(runReplay({ inputs: [path], config: minutes })).rejects.toThrow(
+      'more than --max-windows allows (1,000,000)',
+    );
+    const lifted = await runReplay({ inputs: [path], config, maxWindows: 175_201 });
+    expect(lifted.summary).toMatchObject({ windows: 175_201, malformedLines: 0 });
+  });
+});
