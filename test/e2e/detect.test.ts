@@ -2,6 +2,8 @@
  * End to end through the real SDK clients: scheduled detection, bootstrap, dry-run, catch-up and
  * test alerts against local DynamoDB, Logs Insights and SNS.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ChatbotNotification, PublishedAlert } from '../../lambda/adapters/alert-format';
 import { BASELINE_BUCKETS, bucketOf } from '../../lambda/adapters/baseline-buckets';
 import { startLocalEc2, type LocalEc2 } from '../support/local-ec2';
@@ -22,6 +24,15 @@ const SOURCES = ['10.0.1.10', '10.0.1.11', '10.0.1.12', '10.0.1.13', '10.0.1.23'
 const at = (ms: number) => new Date(ms).toISOString();
 /** A run time at which `windowStart` is the latest closed window (10 minutes of lag). */
 const runTimeFor = (windowStart: number) => at(windowStart + HOUR + 12 * 60_000);
+
+/** The run summary docs/design.md shows ("Run summary": the first JSON block under it). */
+function documentedRunSummary(): unknown {
+  const design = readFileSync(join(__dirname, '..', '..', 'docs', 'design.md'), 'utf8');
+  const section = design.slice(design.indexOf('### Run summary'));
+  const block = /```json\n([\s\S]*?)\n```/.exec(section);
+  if (block === null) throw new Error('docs/design.md: no JSON block under "### Run summary"');
+  return JSON.parse(block[1]!);
+}
 
 let endpoints: Endpoints;
 
@@ -190,6 +201,15 @@ describe('bootstrap, then detect a spike', () => {
       alertsPublished: 1,
     });
     expect(run.queries).toBe(2); // count + details (both scan the window)
+    // The documentation shows this very run, so its example cannot drift from what a run reports
+    // (issue 16 #11), but for the delivery delay: the seeded records arrive on time (0 s), the
+    // example shows a typical one.
+    const { maxDeliveryDelaySeconds: documentedDelay, ...documented } = documentedRunSummary() as {
+      maxDeliveryDelaySeconds: unknown;
+    };
+    const { maxDeliveryDelaySeconds: delay, ...reported } = run;
+    expect(reported).toEqual(documented);
+    expect([typeof delay, typeof documentedDelay]).toEqual(['number', 'number']);
     expect(endpoints.sns.published).toHaveLength(1);
     const [message] = endpoints.sns.published;
     expect(message!.subject).toMatch(
