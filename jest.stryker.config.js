@@ -1,7 +1,7 @@
 /**
- * The Jest configuration Stryker runs (stryker.config.json; docs/testing.md "Mutation testing"):
- * the project's, limited to the suites that pin decisions where they are made, the engine's
- * (test/core), the adapters' (test/adapters) and the handler's config parse. Left out:
+ * The Jest configuration of the engine's mutation run (stryker.config.json; docs/testing.md
+ * "Mutation testing"): the project's, limited to the engine's own suites (test/core), which must
+ * pin every decision where it is made. Left out:
  * - the end-to-end, replay and local-endpoint suites: they reach the engine too, but each mutant
  *   would re-run their endpoints' start-up and whole scenarios (hours become days on two cores);
  * - the fleet simulations (calibration.test.ts: its work runs in a child process, where no
@@ -26,7 +26,7 @@ module.exports = {
         ],
       }
     : {
-        roots: ['<rootDir>/test/core', '<rootDir>/test/adapters', '<rootDir>/test/handler'],
+        roots: ['<rootDir>/test/core'],
         testPathIgnorePatterns: [
           '/node_modules/',
           '<rootDir>/test/core/calibration.test.ts',

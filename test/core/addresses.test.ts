@@ -130,6 +130,10 @@ describe('parseCidr', () => {
   it('makes a filter constructor fail on a bad CIDR', () => {
     expect(() => scope(['10.0.0.1/8'])).toThrow(InvalidAddressError);
   });
+
+  it('throws an error that says its class (what a log line shows)', () => {
+    expect(() => parseCidr('10.0.0.0')).toThrow(expect.objectContaining({ name: 'InvalidAddressError' }));
+  });
 });
 
 describe('isValidAddress', () => {

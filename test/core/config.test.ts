@@ -66,6 +66,15 @@ describe('resolveDetectorConfig', () => {
     expect(() => resolveDetectorConfigJson('{"preset":', 'DETECTOR_CONFIG')).toThrow(/^DETECTOR_CONFIG: not valid JSON/);
   });
 
+  it('throws a ConfigError that says its class and where the config came from', () => {
+    expect(() => resolveDetectorConfig({ lagMinutes: 99999 }, 'DETECTOR_CONFIG')).toThrow(
+      expect.objectContaining({ name: 'ConfigError', origin: 'DETECTOR_CONFIG' }),
+    );
+    expect(() => resolveDetectorConfigJson('{', 'replay.json')).toThrow(
+      expect.objectContaining({ name: 'ConfigError', origin: 'replay.json' }),
+    );
+  });
+
   it('shows the offending value', () => {
     expect(() => resolveDetectorConfig({ lagMinutes: 99999 })).toThrow('(got 99999)');
   });
