@@ -21,6 +21,7 @@ import {
   type Alert,
   type Baseline,
   type DetectorConfig,
+  type DetectorConfigInput,
   type HistoryWindow,
   type WindowResult,
 } from '../../lambda/core';
@@ -230,6 +231,33 @@ describe('recurring jobs', () => {
       calendarOf(config()).place(MONDAY + 2 * DAY + 2 * HOUR).slot
     ]!;
     expect(slotMean).toBeLessThan(40);
+  });
+
+  /** The outcome for the job's source at each of the job's windows (Wednesdays 02:00). */
+  function jobOutcomes(sizes: readonly number[], extra: DetectorConfigInput = {}): string[] {
+    const job = (t: number): number => (isAt(t, 3, 2) ? sizes[Math.floor((t - MONDAY) / (7 * DAY))]! : 0);
+    const run = runWindows(config(extra), MONDAY, sizes.length * 7 * 24, jobSource(job));
+    return run.results
+      .filter((r) => isAt(r.windowStart, 3, 2))
+      .map((r) => r.decisions.find((d) => d.srcIp === '10.0.0.9')!.outcome);
+  }
+
+  it('a job seen once whose next run is another size starts over at that size', () => {
+    // 150, then 600 (4x: not the same job): the candidate restarts at 600, which then needs its
+    // own three occurrences before it is a job.
+    expect(jobOutcomes([150, 600, 600, 600])).toEqual(['spike', 'spike', 'spike', 'recurring-job']);
+  });
+
+  it('a job seen twice keeps its count when a run of another size comes between', () => {
+    // Four occurrences to learn: 150 twice, a 600 at the same time (a candidate of its own), then
+    // 150 twice more: the job's fourth occurrence is its own, so it is learned and quiet.
+    expect(jobOutcomes([150, 150, 600, 150, 150], { jobOccurrencesToLearn: 4 })).toEqual([
+      'spike',
+      'spike',
+      'spike',
+      'spike',
+      'recurring-job',
+    ]);
   });
 
   it('a burst at a new time still alerts after a job is learned', () => {
