@@ -55,11 +55,21 @@ describe('resolveDetectorConfig', () => {
     [{ preset: 'aggressive' }, 'config.preset'],
     [{ minDataPoints: '24' }, 'config.minDataPoints'],
     [{ thresold: 3 }, 'thresold'],
+    [{ preset: 'splunk-escu', jobOccurrencesToLearn: 3 }, 'config.jobOccurrencesToLearn: recurring-job learning is a recommended-preset feature'],
+    [{ internalCidrs: [42] }, 'config.internalCidrs[0]'],
     [{ flowLogFormat: '${version} ${srcaddr}' }, 'lacks required field(s): dstaddr, action, start'],
     [{ flowLogFormat: 'version srcaddr dstaddr action start bogus-field' }, 'unknown flow log field "bogus-field"'],
   ])('rejects %j naming the field', (input, message) => {
     expect(() => resolveDetectorConfig(input, 'config')).toThrow(ConfigError);
     expect(() => resolveDetectorConfig(input, 'config')).toThrow(message);
+  });
+
+  it('takes an unset or blank JSON setting as the defaults, and JSON null as {}', () => {
+    const defaults = resolveDetectorConfig({});
+    for (const json of [undefined, '', '  \n']) expect(resolveDetectorConfigJson(json, 'DETECTOR_CONFIG')).toEqual(defaults);
+    expect(resolveDetectorConfig(null)).toEqual(defaults);
+    expect(resolveDetectorConfig()).toEqual(defaults);
+    expect(resolveDetectorConfigJson('{"preset":"splunk-escu"}', 'DETECTOR_CONFIG').preset).toBe('splunk-escu');
   });
 
   it('names the origin and the JSON error for unparsable JSON', () => {
