@@ -72,9 +72,9 @@ describe('calibrated threshold (simulation)', () => {
       simulate: [
         { ...recommendedOnly, sources: 40, detectDays: 400 },
         { ...recommendedOnly, sources: 200, detectDays: 30, overrides: { falseAlertBudgetPerDay: 24 } },
-        // Every rule, for the fixed rule's growth with the fleet.
-        { sources: 40, bootstrapDays: 7, detectDays: 60 },
-        { sources: 1_000, bootstrapDays: 7, detectDays: 4 },
+        // The fixed rule's growth with the fleet (recommended-3sd comes with recommended).
+        { rules: ['recommended', 'splunk-escu'], sources: 40, bootstrapDays: 7, detectDays: 60 },
+        { rules: ['recommended', 'splunk-escu'], sources: 1_000, bootstrapDays: 7, detectDays: 4 },
       ],
       // A false-alert probability of 1e-5 per source-window: a fleet of about 4,000 sources at
       // one false alert a day. 72 and 168 windows: baselines of three days and of a week.
