@@ -131,6 +131,14 @@ describe('parseCidr', () => {
     expect(() => scope(['10.0.0.1/8'])).toThrow(InvalidAddressError);
   });
 
+  it.each([[['10.0.0.0/8']], [42], [null]])(
+    'rejects a non-string from a JavaScript caller (%j) as not address/prefix',
+    (value) => {
+      expect(() => parseCidr(value as unknown as string)).toThrow(InvalidAddressError);
+      expect(() => parseCidr(value as unknown as string)).toThrow('expected address/prefix');
+    },
+  );
+
   it('throws an error that says its class (what a log line shows)', () => {
     expect(() => parseCidr('10.0.0.0')).toThrow(expect.objectContaining({ name: 'InvalidAddressError' }));
   });
