@@ -57,6 +57,15 @@ describe('parseFlowLogFormat', () => {
     );
   });
 
+  it.each(['pkt-${dstaddr}', '${vpc}-id', '${pkt}-${srcaddr}'])(
+    'reads ${...} only around a whole token: %j is no field, not a misread one',
+    (token) => {
+      const error = errorOf(() => parseFlowLogFormat(`srcaddr dstaddr action start ${token}`));
+      expect(error.message).toMatch(/^unknown flow log field "/);
+      expect(error.message).toContain(`"${token}"`);
+    },
+  );
+
   it('refuses a field named twice, whatever the form', () => {
     const error = errorOf(() => parseFlowLogFormat('srcaddr dstaddr action start ${srcaddr}'));
     expect(error).toBeInstanceOf(InvalidFlowLogFormatError);
