@@ -574,8 +574,11 @@ function compareCauses(windowEnd: number) {
 export interface ChangeEvidence {
   changes: readonly PolicyChange[];
   topology: NetworkTopology;
-  /** The lookup outcome for a source's account (undefined: the account is not known). */
-  lookupFor(accountId: string | undefined): ChangeLookupOutcome;
+  /**
+   * How the lookup of a source's account (undefined: the records name none) went for the event
+   * times `range`.
+   */
+  lookupFor(accountId: string | undefined, range: { from: number; to: number }): ChangeLookupOutcome;
 }
 
 /** The sources an alert is about, for the relation: a spike's own, a mass spike's members. */
@@ -642,7 +645,7 @@ export function explainAlerts(
       return related;
     });
     const relatedIndexes = [...new Set(relatedPerSource.flat())];
-    const lookups = [...new Set(sources.map((s) => s.accountId))].map((a) => evidence.lookupFor(a));
+    const lookups = [...new Set(sources.map((s) => s.accountId))].map((a) => evidence.lookupFor(a, range));
     const notComplete = lookups.find((l) => l.status !== 'complete');
     const lookupBase = { from: isoTime(range.from), to: isoTime(range.to) };
     if (relatedIndexes.length === 0) {

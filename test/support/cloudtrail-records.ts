@@ -32,7 +32,7 @@ export type CloudTrailRecord = Record<string, unknown> & {
   eventTime: string;
   awsRegion: string;
   recipientAccountId: string;
-  userIdentity: { arn?: string; accountId?: string; type?: string; principalId?: string };
+  userIdentity: Record<string, unknown> & { arn?: string; accountId?: string; type?: string };
 };
 
 const isoSeconds = (at: number | string): string =>

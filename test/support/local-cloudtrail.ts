@@ -378,8 +378,7 @@ export async function startLocalCloudTrail(options: LocalCloudTrailOptions = {})
     endpoint: server.endpoint,
     seed(...items) {
       for (const item of items) {
-        const seeded: SeededRecord =
-          'record' in item && typeof item.record === 'object' ? (item as SeededRecord) : { record: item };
+        const seeded: SeededRecord = isSeeded(item) ? item : { record: item };
         const r = seeded.record;
         const eventTime = typeof r.eventTime === 'string' ? Date.parse(r.eventTime) : NaN;
         if (typeof r.eventID !== 'string' || !Number.isFinite(eventTime)) {
@@ -427,6 +426,10 @@ export async function startLocalCloudTrail(options: LocalCloudTrailOptions = {})
       await server.stop();
     },
   };
+}
+
+function isSeeded(item: Record<string, unknown> | SeededRecord): item is SeededRecord {
+  return typeof item.record === 'object' && item.record !== null && !('eventID' in item);
 }
 
 function send(res: ServerResponse, status: number, payload: unknown): void {
