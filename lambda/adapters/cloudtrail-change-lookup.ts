@@ -4,8 +4,9 @@
  *
  * - one lookup attribute per call: one `EventName` lookup per egress-relevant event name (nine),
  *   each paged 50 events at a time;
- * - two calls a second per account and Region: calls are spaced 550 ms apart (a little under the
- *   limit, so network jitter does not push two into the same second);
+ * - two calls a second per account and Region: a call starts 550 ms after the previous one
+ *   finished (a little under the limit, and never closer at the service however long an answer
+ *   took);
  * - bounded per run (`maxCalls`, and the run's deadline), cached per run: a later window of the
  *   same run only reads the part of its range not read yet.
  *
@@ -180,12 +181,15 @@ export class CloudTrailChangeLookup {
       if (this.options.now() + wait + LOOKUP_SPACING_MS > deadline)
         throw new LookupDeadlineError('the run had no time left for CloudTrail lookups');
       if (wait > 0) await this.options.sleep(wait);
-      this.lastCallAt = this.options.now();
       this.callsMade += 1;
       try {
         return await send();
       } catch (error) {
         if (attempt >= 2 || !isThrottling(error)) throw error;
+      } finally {
+        // Spaced from when the previous call finished, not from when it was sent: the service
+        // counted it at some point in between, so a slow answer cannot bunch the next calls.
+        this.lastCallAt = this.options.now();
       }
     }
   }

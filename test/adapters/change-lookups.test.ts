@@ -100,6 +100,29 @@ describe('CloudTrailChangeLookup', () => {
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(LOOKUP_SPACING_MS);
   });
 
+  it('spaces the calls from when the previous one finished: a slow answer does not bunch the next calls at the endpoint', async () => {
+    // Prepare: the first call takes 400 ms to reach the endpoint, the others none. Spaced from
+    // when a call was sent, calls 2 and 3 would reach it 150 and 700 ms after call 1: three in a
+    // second, which the API throttles.
+    const latencies = [400];
+    const slowFirst = {
+      send: (async (command: never) => {
+        clock += latencies.shift() ?? 0;
+        return cloudTrailClient.send(command);
+      }) as CloudTrailClient['send'],
+    };
+    const reader = new CloudTrailChangeLookup({ client: slowFirst, now, sleep });
+
+    // Act
+    const result = await reader.lookUp(T - HOUR, T + HOUR, clock + 60_000);
+
+    // Assess
+    expect(result.outcome).toEqual({ status: 'complete' });
+    expect(trail.throttled).toBe(0);
+    const gaps = trail.calls.slice(1).map((c, i) => c.at - trail.calls[i]!.at);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(LOOKUP_SPACING_MS);
+  });
+
   it('stops at the per-run bound: what it read is returned, marked incomplete', async () => {
     trail.seed(
       revokeSecurityGroupEgress(SG, [{ protocol: '-1', cidr: '0.0.0.0/0' }], { at: T, eventId: 'r-0' }),
