@@ -111,7 +111,7 @@ afterEach(async () => {
 });
 
 /**
- * A detector with change causes on, bootstrapped on two quiet days of every host; in W the
+ * A detector with change causes on, bootstrapped on a quiet day of every host; in W the
  * `spiking` hosts send 300 blocked records each, the others their usual few. The clock is then at
  * the run time of W and the CloudTrail and EC2 counters are clear.
  */
@@ -130,13 +130,13 @@ async function detectorWithSpikes(
   });
   clockOf = detector.clock.now;
   endpoints.logs.seed(detector.logGroup, [
-    ...history(W, 48, ALL),
+    ...history(W, 24, ALL),
     ...ALL.map((src, i) =>
       spiking.includes(src) ? blocked(W, src, 300, 5) : blocked(W, src, 2 + (i % 4)),
     ).flat(),
   ]);
   detector.clock.set(runTimeFor(W - HOUR));
-  await detector.invoke({ mode: 'bootstrap', days: 2 });
+  await detector.invoke({ mode: 'bootstrap', days: 1 });
   detector.clock.set(runTimeFor(W));
   trail.resetCounters();
   ec2.resetCounters();
