@@ -21,11 +21,11 @@ import { DEFAULT_FLOW_LOG_FORMAT, parseFlowLogFormat, type FlowLogField } from '
 import { isoTime } from '../core/windows';
 import { expandInputs, planChunks, type ScanChunk } from './file-reader';
 import {
+  addPortRecords,
   addScanStats,
   emptyScanStats,
-  type ChunkResult,
-  addPortRecords,
   portAndProtocol,
+  type ChunkResult,
   type DetailsByWindow,
   type MalformedExample,
   type PairDetails,
