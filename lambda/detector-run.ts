@@ -9,6 +9,9 @@
  * `dry-run`:  the same decisions for the given (or due) windows; writes and publishes nothing.
  * `bootstrap`: history over `days` -> baselines + watermark (refused on a running detector
  *   unless `overwrite`).
+ * `skip`: moves the watermark over a named range of windows without counting them (a gap).
+ * A window that fails in `maxWindowAttempts` runs is skipped the same way, so later windows are
+ * not held back for ever.
  * `test-alert`: one clearly marked sample alert.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -32,10 +35,18 @@ import {
 import { fitAlert, sampleTestAlert } from './adapters/alert-format';
 import {
   BootstrapRefusedError,
+  BootstrapUnfinishedError,
+  WatermarkConflictError,
   type DetectorStore,
   type OutboxEntry,
 } from './adapters/dynamo-baseline-store';
-import type { AlertPublisher, FlowCountSource, PendingAlert, QueryStatistics } from './adapters/ports';
+import type {
+  AlertPublisher,
+  FlowCountSource,
+  PendingAlert,
+  QueryStatistics,
+  WindowCounts,
+} from './adapters/ports';
 import { parseInvocation, type Invocation } from './manual-payload';
 
 export interface RunLogger {
@@ -94,6 +105,11 @@ export interface RunSummary {
   incompleteWindows: number;
   /** Due windows left for the next run (catch-up bound or deadline). */
   deferredWindows: number;
+  /**
+   * Windows moved over without being counted (ISO starts): a window that failed in
+   * `maxWindowAttempts` runs, or the range of a `skip` invocation. A gap, never zeros.
+   */
+  skippedWindows: string[];
   dryRunAlerts?: DryRunAlert[];
   /** Another run holds the lease: this invocation did nothing. */
   leaseHeld?: boolean;
@@ -102,7 +118,28 @@ export interface RunSummary {
    * baselines and alerted nothing, as every busy source would otherwise be a `new-source`.
    */
   firstWindowLearnOnly?: boolean;
-  bootstrap?: { days: number; windows: number; sources: number; watermark: string };
+  bootstrap?: {
+    days: number;
+    windows: number;
+    sources: number;
+    watermark: string;
+    /**
+     * Stretches of history whose query still failed after its retries: learnt as gaps (no counts,
+     * the clock does not advance over them), never as zeros. Absent when there were none.
+     */
+    gaps?: { from: string; to: string; windows: number; error: string }[];
+  };
+  /**
+   * The longest a counted record took to reach CloudWatch Logs after its start
+   * (`@ingestionTime - @timestamp`: aggregation plus delivery), in seconds; absent when no record
+   * was counted.
+   */
+  maxDeliveryDelaySeconds?: number;
+  /**
+   * Some records arrived later than `lagMinutes` after their start: records like them near the end
+   * of a window arrive after the window was counted and are never counted. Raise `lagMinutes`.
+   */
+  deliveryLaterThanLag?: true;
 }
 
 export class AlertsNotPublishedError extends Error {
@@ -114,6 +151,29 @@ export class AlertsNotPublishedError extends Error {
       `${alertIds.length} alert(s) stay pending in the outbox and will be retried: ${alertIds.join(', ')} (${causes.join('; ')})`,
     );
     this.name = 'AlertsNotPublishedError';
+  }
+}
+
+/** Too much of the bootstrap's history failed to be read: nothing was written. */
+export class BootstrapHistoryError extends Error {
+  constructor(
+    readonly gapWindows: number,
+    readonly windows: number,
+    readonly firstError: Error,
+  ) {
+    super(
+      `bootstrap: the history queries of ${gapWindows} of ${windows} windows failed even after retries, more than ` +
+        `half; nothing was written (first failure: ${firstError.message})`,
+    );
+    this.name = 'BootstrapHistoryError';
+  }
+}
+
+/** A `skip` invocation that would leave a hole or skip a window not yet closed: nothing changed. */
+export class SkipRefusedError extends Error {
+  constructor(message: string) {
+    super(`skip refused: ${message}`);
+    this.name = 'SkipRefusedError';
   }
 }
 
@@ -186,6 +246,7 @@ function emptySummary(mode: Invocation['mode']): RunSummary {
     queries: 0,
     incompleteWindows: 0,
     deferredWindows: 0,
+    skippedWindows: [],
   };
 }
 
@@ -222,6 +283,11 @@ export async function runDetector(deps: DetectorDeps, event: unknown): Promise<R
       case 'scheduled':
         await withLease(deps, summary, () => runDetect(deps, summary));
         break;
+      case 'skip':
+        await withLease(deps, summary, () =>
+          runSkip(deps, summary, invocation.windowStart, invocation.windowEnd),
+        );
+        break;
     }
     succeeded = summary.leaseHeld !== true;
     return summary;
@@ -236,6 +302,9 @@ export async function runDetector(deps: DetectorDeps, event: unknown): Promise<R
 
 function emitMetrics(deps: DetectorDeps, summary: RunSummary, succeeded: boolean): void {
   const m = deps.metrics;
+  // Only when measured: no datapoint (a run that counted no record) is not a delay of zero.
+  if (summary.maxDeliveryDelaySeconds !== undefined)
+    m.addMetric('MaxDeliveryDelay', MetricUnit.Seconds, summary.maxDeliveryDelaySeconds);
   m.addMetric('SourcesEvaluated', MetricUnit.Count, summary.sourcesEvaluated);
   m.addMetric('Spikes', MetricUnit.Count, summary.spikes);
   m.addMetric('AlertsPublished', MetricUnit.Count, summary.alertsPublished);
@@ -243,6 +312,8 @@ function emitMetrics(deps: DetectorDeps, summary: RunSummary, succeeded: boolean
   m.addMetric('RecordsMatched', MetricUnit.Count, summary.recordsMatched);
   m.addMetric('WindowsCaughtUp', MetricUnit.Count, Math.max(0, summary.windows.length - 1));
   m.addMetric('IncompleteWindows', MetricUnit.Count, summary.incompleteWindows);
+  // The operations alarm fires on any: each is a window of blocked egress nobody looked at.
+  m.addMetric('WindowsSkipped', MetricUnit.Count, summary.skippedWindows.length);
   // The heartbeat the stack alarms on when it goes missing: only a run that did its work emits it.
   if (succeeded) m.addMetric('RunSucceeded', MetricUnit.Count, 1);
   m.publishStoredMetrics();
@@ -278,6 +349,8 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
   // One pace for the whole run: pending republishes and every window's alerts share the channel.
   const pacer = new PublishPacer(deps.now, deps.sleep ?? realSleep);
 
+  // Read first: it also tells the store whether the table keeps pending markers yet.
+  const state = await deps.store.readState();
   // Alerts decided by earlier runs that crashed or failed before publishing.
   const pending = await deps.store.pendingAlerts();
   if (pending.length > 0) {
@@ -289,10 +362,11 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
     summary.alertsPublished += published;
   }
 
-  const state = await deps.store.readState();
+  if (state.bootstrapStarted !== undefined) throw new BootstrapUnfinishedError(state.bootstrapStarted);
   const due = dueWindows(deps.now(), state.watermark, deps.config);
   summary.deferredWindows = due.deferred;
-  let clock = state.clock;
+  let carried = { clock: state.clock, skipDataThrough: state.skipDataThrough };
+  let watermark = state.watermark;
   for (const [index, window] of due.windows.entries()) {
     if (index > 0 && deps.deadline - deps.now() < MIN_WINDOW_TIME_MS) {
       summary.deferredWindows += due.windows.length - index;
@@ -310,7 +384,12 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
         'first window of a detector without state: learning baselines only, no alerts (run bootstrap first to alert from the start)',
       );
     }
-    clock = await detectWindow(deps, summary, window, clock, failures, pacer, learnOnly);
+    try {
+      carried = await detectWindow(deps, summary, window, carried, failures, pacer, learnOnly);
+    } catch (error) {
+      if (!(await skipIfFailingForGood(deps, summary, window, watermark, carried.clock, error))) throw error;
+    }
+    watermark = window.start;
   }
   deps.logger.removeKeys(['window']);
   if (failures.length > 0) {
@@ -321,22 +400,24 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
   }
 }
 
-/** Detects and commits one window; returns the clock after it. */
+/** Detects and commits one window; returns the clock and the SKIPDATA carry after it. */
 async function detectWindow(
   deps: DetectorDeps,
   summary: RunSummary,
   window: Window,
-  clockBefore: number,
+  stateBefore: { clock: number; skipDataThrough: number | undefined },
   failures: { alertId: string; cause: string }[],
   pacer: PublishPacer,
   learnOnly = false,
-): Promise<number> {
+): Promise<{ clock: number; skipDataThrough: number | undefined }> {
   const queryDeadline = deps.deadline - COMMIT_RESERVE_MS;
-  const { decided, before, result, retryCounts } = await countAndEvaluate(
+  const clockBefore = stateBefore.clock;
+  const { decided, before, result, retryCounts, skipDataThrough } = await countAndEvaluate(
     deps,
     summary,
     window,
     clockBefore,
+    stateBefore.skipDataThrough,
     queryDeadline,
     learnOnly,
   );
@@ -394,6 +475,7 @@ async function detectWindow(
     alerts: toWrite,
     windowAlertCount: alerts.length,
     previous: before,
+    ...(skipDataThrough === undefined ? {} : { skipDataThrough }),
   });
   deps.logger.info('window committed', {
     sources: result.stats.sourcesSeen,
@@ -402,7 +484,119 @@ async function detectWindow(
     threshold: result.stats.threshold,
   });
   summary.alertsPublished += await publishAll(deps, toPublish, failures, pacer);
-  return result.clockAfter;
+  return { clock: result.clockAfter, skipDataThrough };
+}
+
+/**
+ * After a window failed: counts the attempt (in the state, across runs) and, at
+ * `maxWindowAttempts`, skips the window (a gap: no counts, the clock stays) so that the windows
+ * after it are not held back for ever. Returns true when it skipped; false leaves the failure to
+ * the caller (the run fails, Lambda and the next run retry).
+ */
+async function skipIfFailingForGood(
+  deps: DetectorDeps,
+  summary: RunSummary,
+  window: Window,
+  watermarkBefore: number | undefined,
+  clock: number,
+  error: unknown,
+): Promise<boolean> {
+  // Another run committed the window: nothing failed.
+  if (error instanceof WatermarkConflictError) return false;
+  const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  let attempts: number | undefined;
+  try {
+    attempts = await deps.store.recordWindowFailure(window.start, reason);
+  } catch (recordError) {
+    deps.logger.error('failed attempt not recorded', {
+      error:
+        recordError instanceof Error ? `${recordError.name}: ${recordError.message}` : String(recordError),
+    });
+    return false;
+  }
+  if (attempts === undefined) return false; // committed meanwhile
+  const max = deps.config.maxWindowAttempts;
+  if (attempts < max) {
+    deps.logger.error(`window failed (attempt ${attempts} of ${max} before it is skipped)`, {
+      error: reason,
+    });
+    return false;
+  }
+  await deps.store.skipWindows({
+    watermarkBefore,
+    first: window.start,
+    last: window.start,
+    windows: 1,
+    clock,
+    reason,
+    attempts,
+    manual: false,
+  });
+  summary.skippedWindows.push(isoTime(window.start));
+  deps.logger.error(
+    `window skipped after ${attempts} failed attempts: it is a gap (not counted, not zeros); the windows after it go on`,
+    { error: reason },
+  );
+  return true;
+}
+
+/** A window's counts with the SKIPDATA rule applied, and the carry for the windows after it. */
+interface CountedWindow {
+  counts: WindowCounts;
+  /** False when a SKIPDATA record of this window or of an earlier one overlaps it. */
+  complete: boolean;
+  /** The SKIPDATA carry after this window (DetectorState.skipDataThrough). */
+  skipDataThrough: number | undefined;
+}
+
+/**
+ * Runs the window's count query and applies the one SKIPDATA rule (core `skipDataWindows`): a
+ * window is incomplete when a SKIPDATA record's [start, end] overlaps it, whether the record
+ * starts in it or in an earlier window (`carried`, the last window earlier records reach). Also
+ * notes how late the window's records arrived.
+ */
+async function countWindow(
+  deps: DetectorDeps,
+  summary: RunSummary,
+  window: Window,
+  carried: number | undefined,
+  deadline: number,
+): Promise<CountedWindow> {
+  const counts = await deps.source.countWindow(window, deadline);
+  addStats(summary, counts.stats);
+  summary.windows.push(isoTime(window.start));
+  const fromEarlier = carried !== undefined && carried >= window.start;
+  const complete = counts.complete && !fromEarlier;
+  if (!complete) {
+    summary.incompleteWindows += 1;
+    deps.logger.warn(
+      counts.complete
+        ? `window incomplete: a SKIPDATA record of an earlier window overlaps it (through ${isoTime(carried!)}); counts are a lower bound`
+        : 'window incomplete: SKIPDATA records seen, counts are a lower bound',
+      { skippedRecords: counts.skippedRecords },
+    );
+  }
+  if (counts.maxDeliveryDelayMs !== undefined)
+    noteDeliveryDelay(deps, summary, window, counts.maxDeliveryDelayMs);
+  const through = [carried, counts.skipDataThrough].filter((w): w is number => w !== undefined);
+  return { counts, complete, skipDataThrough: through.length > 0 ? Math.max(...through) : undefined };
+}
+
+/**
+ * Records the longest delivery delay seen; warns when it exceeds the lag: such a record near the
+ * end of a window would have arrived after the window was counted.
+ */
+function noteDeliveryDelay(deps: DetectorDeps, summary: RunSummary, window: Window, delayMs: number): void {
+  const seconds = Math.max(0, Math.round(delayMs / 1000));
+  summary.maxDeliveryDelaySeconds = Math.max(summary.maxDeliveryDelaySeconds ?? 0, seconds);
+  const lagSeconds = deps.config.lagMinutes * 60;
+  if (seconds <= lagSeconds) return;
+  summary.deliveryLaterThanLag = true;
+  deps.logger.warn(
+    `records arrived up to ${Math.ceil(seconds / 60)} min after their start, later than lagMinutes (${deps.config.lagMinutes}): ` +
+      'records like them near the end of a window arrive after it is counted and are never counted; raise lagMinutes',
+    { window: isoTime(window.start), maxDeliveryDelaySeconds: seconds, lagMinutes: deps.config.lagMinutes },
+  );
 }
 
 /**
@@ -417,6 +611,7 @@ async function countAndEvaluate(
   summary: RunSummary,
   window: Window,
   clockBefore: number,
+  skipDataCarried: number | undefined,
   queryDeadline: number,
   learnOnly: boolean,
 ): Promise<{
@@ -425,16 +620,15 @@ async function countAndEvaluate(
   result: Pick<WindowResult, 'alerts' | 'updatedBaselines' | 'clockAfter' | 'stats'>;
   /** The counts, kept only for a retried window (its alert bookkeeping is realigned from them). */
   retryCounts: ReadonlyMap<string, number>;
+  skipDataThrough: number | undefined;
 }> {
-  const counts = await deps.source.countWindow(window, queryDeadline);
-  addStats(summary, counts.stats);
-  summary.windows.push(isoTime(window.start));
-  if (!counts.complete) {
-    summary.incompleteWindows += 1;
-    deps.logger.warn('window incomplete: SKIPDATA records seen, counts are a lower bound', {
-      skippedRecords: counts.skippedRecords,
-    });
-  }
+  const { counts, complete, skipDataThrough } = await countWindow(
+    deps,
+    summary,
+    window,
+    skipDataCarried,
+    queryDeadline,
+  );
 
   // A retried window: its alerts were decided (and are in the outbox) before any baseline moved.
   const decided = await deps.store.windowAlerts(window.start);
@@ -444,7 +638,7 @@ async function countAndEvaluate(
       windowStart: window.start,
       counts: counts.counts,
       uniqueDestinations: counts.uniqueDestinations,
-      complete: counts.complete,
+      complete,
       baselines: before,
       clock: clockBefore,
     },
@@ -458,6 +652,7 @@ async function countAndEvaluate(
     before,
     result: { alerts, updatedBaselines, clockAfter, stats },
     retryCounts: decided.length > 0 ? counts.counts : new Map<string, number>(),
+    skipDataThrough,
   };
 }
 
@@ -581,6 +776,7 @@ async function runDryRun(
   const length = windowMs(config);
   const latest = latestClosedWindow(deps.now(), config);
   const state = await deps.store.readState();
+  if (state.bootstrapStarted !== undefined) throw new BootstrapUnfinishedError(state.bootstrapStarted);
   let windows: Window[];
   if (windowStart !== undefined) {
     const starts = windowsBetween(windowStart, windowEnd ?? windowStart + length, config);
@@ -606,11 +802,27 @@ async function runDryRun(
       ? Math.max(0, state.clock - ((state.watermark - first) / length + 1))
       : state.clock;
   const dryRunAlerts: DryRunAlert[] = [];
-  for (const window of windows) {
-    const counts = await deps.source.countWindow(window, deps.deadline - COMMIT_RESERVE_MS);
-    addStats(summary, counts.stats);
-    summary.windows.push(isoTime(window.start));
-    if (!counts.complete) summary.incompleteWindows += 1;
+  // The SKIPDATA carry of the committed windows; a window at or before the watermark re-evaluated
+  // here may miss a carry from the windows before it (not kept), never adds a wrong one.
+  let skipDataThrough = state.skipDataThrough;
+  // What the schedule would do: a detector without state learns its first window and alerts nothing.
+  const firstLearnsOnly = state.watermark === undefined;
+  if (firstLearnsOnly) {
+    summary.firstWindowLearnOnly = true;
+    deps.logger.warn(
+      'dry run of a detector without state: its first window only learns baselines, as the schedule would (run bootstrap first to alert from the start)',
+    );
+  }
+  for (const [index, window] of windows.entries()) {
+    const counted = await countWindow(
+      deps,
+      summary,
+      window,
+      skipDataThrough,
+      deps.deadline - COMMIT_RESERVE_MS,
+    );
+    const counts = counted.counts;
+    skipDataThrough = counted.skipDataThrough;
     const srcIps = [...counts.counts.keys()];
     const stored = await deps.store.getBaselines(
       srcIps.filter((ip) => !overlay.has(ip)),
@@ -622,11 +834,12 @@ async function runDryRun(
         windowStart: window.start,
         counts: counts.counts,
         uniqueDestinations: counts.uniqueDestinations,
-        complete: counts.complete,
+        complete: counted.complete,
         baselines,
         clock,
       },
       config,
+      { learnOnly: firstLearnsOnly && index === 0 },
     );
     for (const [ip, b] of result.updatedBaselines) overlay.set(ip, b);
     clock = result.clockAfter;
@@ -638,6 +851,62 @@ async function runDryRun(
     dryRunAlerts.push(...alerts.map((a) => ({ ...a, wouldPublish: !alreadyDecided.has(a.alertId) })));
   }
   summary.dryRunAlerts = dryRunAlerts;
+}
+
+// ---------------------------------------------------------------------------------------------
+// skip
+
+/**
+ * Moves the watermark over [windowStart, windowEnd) without counting those windows: a gap (the
+ * clock does not advance, no baseline moves). Only the windows the schedule would evaluate next
+ * (from the one after the watermark) and only closed ones: anything else would leave a hole or
+ * skip data not yet seen.
+ */
+async function runSkip(
+  deps: DetectorDeps,
+  summary: RunSummary,
+  windowStart: number,
+  windowEnd: number | undefined,
+): Promise<void> {
+  const length = windowMs(deps.config);
+  const end = windowEnd ?? windowStart + length;
+  const state = await deps.store.readState();
+  if (state.bootstrapStarted !== undefined) throw new BootstrapUnfinishedError(state.bootstrapStarted);
+  if (state.watermark === undefined) {
+    throw new SkipRefusedError(
+      'the detector has not committed a window yet, so nothing is held back: its first run evaluates the latest window',
+    );
+  }
+  const next = state.watermark + length;
+  if (windowStart !== next) {
+    throw new SkipRefusedError(
+      `windowStart must be the window after the watermark (${isoTime(state.watermark)}), ${isoTime(next)}, got ${isoTime(windowStart)}`,
+    );
+  }
+  const latest = latestClosedWindow(deps.now(), deps.config);
+  const last = end - length;
+  if (last > latest.start) {
+    throw new SkipRefusedError(
+      `window ${isoTime(last)} has not closed yet (the latest closed window starts ${isoTime(latest.start)})`,
+    );
+  }
+  const starts = windowsBetween(windowStart, end, deps.config);
+  await deps.store.skipWindows({
+    watermarkBefore: state.watermark,
+    first: windowStart,
+    last,
+    windows: starts.length,
+    clock: state.clock,
+    reason: 'skipped on request (mode skip)',
+    attempts: state.failingWindow === windowStart ? (state.failedAttempts ?? 0) : 0,
+    manual: true,
+  });
+  summary.skippedWindows = starts.map(isoTime);
+  deps.logger.warn('windows skipped on request: they are a gap (not counted, not zeros)', {
+    from: isoTime(windowStart),
+    to: isoTime(end),
+    windows: starts.length,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -660,21 +929,37 @@ async function runBootstrap(
   const from = to - days * 86_400_000;
   const history = await deps.source.history(from, to, deps.deadline - COMMIT_RESERVE_MS);
   addStats(summary, history.stats);
-  // Every window of the range, in order: a window without records is a zero, not a gap.
+  // Every window of the range, in order: a window without records is a zero; a window of a failed
+  // query is a gap (no counts, incomplete), which the clock skips: no data is not quiet.
   const byStart = new Map(history.windows.map((w) => [w.windowStart, w]));
   const windows: HistoryWindow[] = windowsBetween(from, to, config).map(
     (start) =>
       byStart.get(start) ?? { windowStart: start, counts: new Map<string, number>(), complete: true },
   );
-  summary.incompleteWindows = windows.filter((w) => !w.complete).length;
-  // Continue the stored clock: with `overwrite`, baselines of sources absent from the history are
-  // kept with their clockAtLastFold on that clock, and get the history's windows as zeros lazily.
-  const result = bootstrapBaselines(windows, config, { clock: state.clock });
+  const gapWindows = history.gaps.reduce(
+    (sum, gap) => sum + windowsBetween(gap.from, gap.to, config).length,
+    0,
+  );
+  const firstGap = history.gaps[0];
+  if (firstGap !== undefined) {
+    // Isolated failures are tolerated and reported; a history mostly missing is not a history.
+    if (gapWindows === windows.length) throw firstGap.error;
+    if (2 * gapWindows > windows.length)
+      throw new BootstrapHistoryError(gapWindows, windows.length, firstGap.error);
+  }
+  summary.incompleteWindows = windows.filter((w) => !w.complete).length - gapWindows;
+  // A clean start: the stored clock and baselines are replaced, not continued. A source the
+  // history does not name loses its baseline (kept, it would get the history's windows as zeros a
+  // second time, on top of those it already had on the old clock).
+  const result = bootstrapBaselines(windows, config);
+  // SKIPDATA near the end of the history may reach into the windows the schedule evaluates next.
+  const carry = history.skipDataThrough !== undefined && history.skipDataThrough > latest.start;
   await deps.store.writeBootstrap({
     baselines: result.baselines,
     watermark: latest.start,
     clock: result.clock,
     overwrite,
+    ...(carry ? { skipDataThrough: history.skipDataThrough } : {}),
   });
   summary.sourcesEvaluated = result.baselines.size;
   summary.bootstrap = {
@@ -682,7 +967,22 @@ async function runBootstrap(
     windows: result.windows,
     sources: result.baselines.size,
     watermark: isoTime(latest.start),
+    ...(history.gaps.length === 0
+      ? {}
+      : {
+          gaps: history.gaps.map((gap) => ({
+            from: isoTime(gap.from),
+            to: isoTime(gap.to),
+            windows: windowsBetween(gap.from, gap.to, config).length,
+            error: gap.error.message,
+          })),
+        }),
   };
+  if (history.gaps.length > 0) {
+    deps.logger.warn('bootstrap history has gaps: their windows were learnt as missing data, not as zeros', {
+      gaps: summary.bootstrap.gaps,
+    });
+  }
   deps.logger.info('bootstrap written', summary.bootstrap);
 }
 

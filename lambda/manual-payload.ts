@@ -8,7 +8,10 @@
 import * as z from 'zod/mini';
 import { describeIssues, windowMs, type DetectorConfig } from './core';
 
-export const MANUAL_MODES = ['detect', 'dry-run', 'bootstrap', 'test-alert'] as const;
+export const MANUAL_MODES = ['detect', 'dry-run', 'bootstrap', 'skip', 'test-alert'] as const;
+
+/** The most windows one `skip` invocation moves over (31 days of hourly windows). */
+export const MAX_SKIP_WINDOWS = 744;
 export type ManualMode = (typeof MANUAL_MODES)[number];
 
 export class InvalidPayloadError extends Error {
@@ -83,6 +86,29 @@ export function manualPayloadSchema(config: Pick<DetectorConfig, 'windowMinutes'
         /** Replace the baselines of a detector that already runs (its watermark is set). @default false */
         overwrite: z._default(z.boolean(), false),
       }),
+      z
+        .strictObject({
+          mode: z.literal('skip'),
+          /** First window to skip: the window after the watermark (the one the schedule would evaluate next). */
+          windowStart: aligned,
+          /** End of the last window to skip (exclusive); absent: one window. */
+          windowEnd: z.optional(aligned),
+        })
+        .check(
+          z.superRefine((value, ctx) => {
+            if (value.windowEnd === undefined) return;
+            const windows = (value.windowEnd - value.windowStart) / length;
+            if (windows < 1)
+              ctx.addIssue({ code: 'custom', path: ['windowEnd'], message: 'must be after windowStart' });
+            if (windows > MAX_SKIP_WINDOWS) {
+              ctx.addIssue({
+                code: 'custom',
+                path: ['windowEnd'],
+                message: `spans ${windows} windows; a skip moves over at most ${MAX_SKIP_WINDOWS}`,
+              });
+            }
+          }),
+        ),
       z.strictObject({ mode: z.literal('test-alert') }),
     ],
     { error: () => `must be one of ${MANUAL_MODES.map((m) => `"${m}"`).join(', ')}` },

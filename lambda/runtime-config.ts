@@ -9,6 +9,11 @@ import * as z from 'zod/mini';
 import { ConfigError, resolveDetectorConfigJson, type DetectorConfig } from './core/config';
 
 const LOG_GROUP = /^(arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[\w./#-]{1,512}(:\*)?|[\w./#-]{1,512})$/;
+/**
+ * StartQuery refuses a log group ARN ending in `:*` ("Don't include an * at the end"), the form
+ * IAM and the console show: refused here, at cold start, rather than by every query.
+ */
+const ARN_WITH_STAR = /^arn:.*:log-group:.*:\*$/;
 
 const list = (name: string, item: z.ZodMiniString<string>) =>
   z.pipe(
@@ -32,7 +37,14 @@ export const runtimeEnvironmentSchema = z.object({
   DETECTOR_CONFIG: z.optional(z.string()),
   /** Comma-separated flow log group names or ARNs (up to 50). */
   LOG_GROUP_IDENTIFIERS: z.pipe(
-    list('LOG_GROUP_IDENTIFIERS', matching(LOG_GROUP, 'not a log group name or ARN')),
+    list(
+      'LOG_GROUP_IDENTIFIERS',
+      matching(LOG_GROUP, 'not a log group name or ARN').check(
+        z.refine((value: string) => !ARN_WITH_STAR.test(value), {
+          message: "an ARN ending in ':*' is refused by StartQuery: remove the ':*'",
+        }),
+      ),
+    ),
     z.array(z.string()).check(z.maxLength(50, 'Logs Insights queries at most 50 log groups')),
   ),
   TABLE_NAME: matching(/^[a-zA-Z0-9_.-]{3,255}$/, 'not a DynamoDB table name'),

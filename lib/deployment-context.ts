@@ -26,6 +26,14 @@ export class DeploymentContextError extends Error {
   }
 }
 
+/**
+ * The lag the stack sets when every queried group is one it creates and the user set none: its
+ * flow logs aggregate for 1 minute (not the default 10), so records reach CloudWatch Logs within
+ * about 1 + 5 minutes of their start, and 10 leaves room for the best-effort delivery. Existing
+ * groups may aggregate for 10 minutes: with any of them, the detector's default (20) stays.
+ */
+export const CREATED_FLOW_LOGS_LAG_MINUTES = 10;
+
 /** Retention values CloudWatch Logs accepts (days). */
 export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -235,5 +243,10 @@ export function parseDeploymentContext(context: Record<string, unknown>): Deploy
     throw new DeploymentContextError(`invalid CDK context:\n${problems.join('\n')}`, [...keys]);
   }
   const { detectorConfig: _validatedInput, ...settings } = parsed.data;
-  return { ...settings, detectorConfigInput: detectorConfigInput as DetectorConfigInput, detectorConfig };
+  let input = detectorConfigInput as DetectorConfigInput;
+  if (settings.flowLogGroups.length === 0 && settings.vpcIds.length > 0 && input.lagMinutes === undefined) {
+    input = { ...input, lagMinutes: CREATED_FLOW_LOGS_LAG_MINUTES };
+    detectorConfig = { ...detectorConfig, lagMinutes: CREATED_FLOW_LOGS_LAG_MINUTES };
+  }
+  return { ...settings, detectorConfigInput: input, detectorConfig };
 }

@@ -142,6 +142,7 @@ export class EgressSpikeDetectorStack extends Stack {
       metricsNamespace: METRICS_NAMESPACE,
       serviceName: settings.serviceName,
       windowMinutes,
+      lagMinutes,
       deadLetterQueues: {
         FailedInvocations: this.detector.failureQueue,
         ScheduleDeadLetters: scheduleDeadLetters,

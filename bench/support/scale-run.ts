@@ -4,6 +4,7 @@
  * detected by the Lambda handler in a fresh detector process (bench/support/detector-process.ts).
  * Memoised per (sources, windows) so `npm run bench` pays for the 100,000-source run once.
  */
+import { resolveDetectorConfig } from '../../lambda/core/config';
 import { directCount, HOUR } from './flow-data';
 import { runDetectorProcess, type DetectorJobResult } from './detector-process';
 import {
@@ -53,6 +54,8 @@ export function scaleRun(sources: number, windows = 1): Promise<ScaleRun> {
   return run;
 }
 
+const DEFAULT_LAG_MINUTES = resolveDetectorConfig({}).lagMinutes;
+
 async function execute(sources: number, windowCount: number): Promise<ScaleRun> {
   const endpoints = await startRemoteEndpoints();
   try {
@@ -76,7 +79,10 @@ async function execute(sources: number, windowCount: number): Promise<ScaleRun> 
       await endpoints.resetCounters();
       const job = await runDetectorProcess({
         env,
-        invocations: [{ nowIso: new Date(windowStart + HOUR + 15 * 60_000).toISOString() }],
+        // The default lag plus a margin after the window's end, as the stack schedules it.
+        invocations: [
+          { nowIso: new Date(windowStart + HOUR + (DEFAULT_LAG_MINUTES + 5) * 60_000).toISOString() },
+        ],
       });
       const [stats, written] = await Promise.all([
         endpoints.stats(),

@@ -234,6 +234,22 @@ export function alertSubject(alert: Alert, options: { test?: boolean } = {}): st
   return clean.length <= MAX_SUBJECT_LENGTH ? clean : `${clean.slice(0, MAX_SUBJECT_LENGTH - 3)}...`;
 }
 
+/** `usual at Sun 03:00: 1.2; now 38` (rhythm-aware baselines), the time zone named unless UTC. */
+function usualText(alert: Alert): string | undefined {
+  const expected = alert.expected;
+  if (expected === undefined) return undefined;
+  const zone = expected.timezone === 'UTC' ? '' : ` (${expected.timezone})`;
+  return `usual at ${expected.at}${zone}: ${expected.usual}; now ${formatNumber(alert.blockedCount)}`;
+}
+
+/** `weekly job, Wed 02:00, usually ~140; now 410`: a learned job's occurrence grown past its usual size. */
+function recurringJobText(alert: Alert): string | undefined {
+  const job = alert.recurringJob;
+  if (job === undefined) return undefined;
+  const zone = job.timezone === 'UTC' ? '' : ` (${job.timezone})`;
+  return `${job.period} job, ${job.at}${zone}, usually ~${formatNumber(Math.round(job.usualSize))}; now ${formatNumber(alert.blockedCount)}`;
+}
+
 function baselineText(alert: Alert): string {
   if (alert.baseline === null) return alert.kind === 'new-source' ? 'none (first time seen)' : 'n/a';
   return `mean ${alert.baseline.mean}, sd ${alert.baseline.sd} over ${formatNumber(alert.baseline.dataPoints)} windows`;
@@ -259,6 +275,10 @@ export function formatEmailText(alert: PublishedAlert): string {
   if (alert.uniqueDestinations !== null)
     lines.push(`Unique destinations: ${formatNumber(alert.uniqueDestinations)}`);
   if (alert.kind !== 'mass-spike') lines.push(`Baseline:            ${baselineText(alert)}`);
+  const usual = usualText(alert);
+  if (usual !== undefined) lines.push(`This hour:           ${usual}`);
+  const job = recurringJobText(alert);
+  if (job !== undefined) lines.push(`Recurring job:       ${job}`);
   if (alert.zScore !== null) lines.push(`z-score:             ${alert.zScore}`);
   if (alert.tailProbability !== undefined) {
     const threshold =
@@ -328,6 +348,10 @@ export function chatbotNotification(alert: PublishedAlert): ChatbotNotification 
     `*Blocked records:* ${formatNumber(alert.blockedCount)}${alert.uniqueDestinations === null ? '' : ` to ${formatNumber(alert.uniqueDestinations)} destinations`}`,
   );
   if (alert.kind !== 'mass-spike') lines.push(`*Baseline:* ${e(baselineText(alert))}`);
+  const usual = usualText(alert);
+  if (usual !== undefined) lines.push(`*This hour:* ${e(usual)}`);
+  const job = recurringJobText(alert);
+  if (job !== undefined) lines.push(`*Recurring job:* ${e(job)}`);
   const stats = [
     alert.zScore === null ? undefined : `z-score ${alert.zScore}`,
     alert.tailProbability === undefined

@@ -11,15 +11,30 @@
  * size and the (de)serialisation cost of 100,000 of them:
  *
  *   [mean, variance, dataPoints, lastWindow, clockAtLastFold, expiresAt,
- *    lastAlertWindow | null, lastAlertCount | null, prev | null]
+ *    lastAlertWindow | null, lastAlertCount | null, prev | null,
+ *    profile | null, [withinHour (6 characters), withinCount] | null, jobs | null]
  *
  * with `prev` (the baseline it was folded from, for retries) as
- * `[mean, variance, dataPoints, lastWindow, clockAtLastFold, lastAlertWindow | null, lastAlertCount | null]`,
- * trailing nulls left out. Numbers go through JSON, which prints the shortest text that reads
- * back to the same double: values round-trip exactly, as they did in `N` attributes.
+ * `[mean, variance, dataPoints, lastWindow, clockAtLastFold, lastAlertWindow | null, lastAlertCount | null,
+ *   profile | [slot, code, ...] | null, [withinHour, withinCount] | null, jobs | 0 (the entry's) | null]`,
+ * trailing nulls left out. The rhythm profile is 144 characters (rhythm.ts); a fold changes one
+ * slot of it (a lazy zero-fill a few more), so `prev` keeps only those slots
+ * (`[slot, code, ...]`, applied to the entry's profile) and the retry state costs a few bytes,
+ * not a second profile. Jobs are `[phase, period (0 unknown, 1 daily, 2 weekly), size, occurrences, last]`.
+ * Numbers go through JSON, which prints the shortest text that reads back to the same double:
+ * values round-trip exactly, as they did in `N` attributes.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import type { Baseline } from '../core';
+import {
+  decodeValue,
+  encodeValue,
+  isProfileText,
+  PROFILE_SLOTS,
+  type Baseline,
+  type JobPeriod,
+  type RecurringJob,
+  type WithinHour,
+} from '../core';
 
 /** Default bucket count: room for about 1.5 million sources (see BASELINE_BUCKET_MAX_BYTES). */
 export const BASELINE_BUCKETS = 1024;
@@ -138,7 +153,10 @@ export function encodeEntry(baseline: Baseline, prev: Baseline | undefined, expi
     expiresAt,
     baseline.lastAlertWindow ?? null,
     baseline.lastAlertCount ?? null,
-    prev === undefined ? null : encodeBaseline(prev),
+    prev === undefined ? null : encodeBaseline(prev, baseline),
+    baseline.profile ?? null,
+    encodeWithin(baseline.withinHour),
+    encodeJobs(baseline.jobs),
   ];
   return trimNulls(entry);
 }
@@ -146,10 +164,15 @@ export function encodeEntry(baseline: Baseline, prev: Baseline | undefined, expi
 export function decodeEntry(entry: BucketEntry, key: string): StoredBaseline {
   if (!Array.isArray(entry)) throw new CorruptItemError(key, 'entry is not an array');
   return {
-    baseline: decodeBaseline(entry[0], entry[1], entry[2], entry[3], entry[4], entry[6], entry[7], key),
+    baseline: decodeCurrent(entry, key),
     prev: decodePrev(entry, key),
     expiresAt: entryExpiresAt(entry, key),
   };
+}
+
+function decodeCurrent(entry: unknown[], key: string): Baseline {
+  const baseline = decodeBaseline(entry[0], entry[1], entry[2], entry[3], entry[4], entry[6], entry[7], key);
+  return withRhythm(baseline, entry[9], entry[10], entry[11], key);
 }
 
 /**
@@ -167,14 +190,148 @@ export function baselineBefore(
   if (!Array.isArray(entry)) throw new CorruptItemError(key, 'entry is not an array');
   if (entryExpiresAt(entry, key) < nowSeconds) return undefined;
   if (before !== undefined && entry[3] === before) return decodePrev(entry, key);
-  return decodeBaseline(entry[0], entry[1], entry[2], entry[3], entry[4], entry[6], entry[7], key);
+  return decodeCurrent(entry, key);
 }
 
 function decodePrev(entry: unknown[], key: string): Baseline | undefined {
   const prev = entry[8];
   if (prev === undefined || prev === null) return undefined;
   if (!Array.isArray(prev)) throw new CorruptItemError(key, 'prev is not an array');
-  return decodeBaseline(prev[0], prev[1], prev[2], prev[3], prev[4], prev[5], prev[6], `${key} prev`);
+  const baseline = decodeBaseline(
+    prev[0],
+    prev[1],
+    prev[2],
+    prev[3],
+    prev[4],
+    prev[5],
+    prev[6],
+    `${key} prev`,
+  );
+  let profile = prev[7];
+  if (Array.isArray(profile)) profile = applyProfilePatch(entry[9], profile, `${key} prev`);
+  const jobs = prev[9] === SAME_JOBS ? entry[11] : prev[9];
+  return withRhythm(baseline, profile, prev[8], jobs, `${key} prev`);
+}
+
+/** Characters per profile slot (rhythm.ts). */
+const CODE_CHARS = 3;
+
+/** `prev`'s profile: the entry's with the changed slots put back (`[slot, code, slot, code, ...]`). */
+function applyProfilePatch(current: unknown, patch: unknown[], key: string): string {
+  if (!isProfileText(current) || patch.length === 0 || patch.length % 2 !== 0)
+    throw new CorruptItemError(key, 'profile patch does not fit the profile');
+  let profile = current;
+  for (let i = 0; i < patch.length; i += 2) {
+    const slot = patch[i];
+    const code = patch[i + 1];
+    if (
+      typeof slot !== 'number' ||
+      !Number.isInteger(slot) ||
+      slot < 0 ||
+      slot >= PROFILE_SLOTS ||
+      typeof code !== 'string' ||
+      code.length !== CODE_CHARS
+    )
+      throw new CorruptItemError(key, 'profile patch does not fit the profile');
+    const at = slot * CODE_CHARS;
+    profile = profile.slice(0, at) + code + profile.slice(at + CODE_CHARS);
+  }
+  if (!isProfileText(profile)) throw new CorruptItemError(key, 'profile patch is not base64url');
+  return profile;
+}
+
+/**
+ * `prev`'s profile as stored: the slots that differ from `current`, as a patch, when few do (a
+ * fold changes one slot, a lazy zero-fill a few more), else whole.
+ */
+function profilePatch(prev: string | undefined, current: string | undefined): unknown {
+  if (prev === undefined) return null;
+  if (current === undefined || current.length !== prev.length) return prev;
+  const patch: unknown[] = [];
+  for (let slot = 0; slot < PROFILE_SLOTS; slot += 1) {
+    const at = slot * CODE_CHARS;
+    const code = prev.slice(at, at + CODE_CHARS);
+    if (code === current.slice(at, at + CODE_CHARS)) continue;
+    // Each patched slot takes about as many characters as three of a whole profile.
+    if (patch.length >= 2 * MAX_PATCHED_SLOTS) return prev;
+    patch.push(slot, code);
+  }
+  return patch.length === 0 ? [0, prev.slice(0, CODE_CHARS)] : patch;
+}
+
+/** Beyond this many changed slots `prev` keeps its whole profile. */
+const MAX_PATCHED_SLOTS = 16;
+
+const PERIOD_CODES: Record<JobPeriod, number> = { daily: 1, weekly: 2 };
+
+/** `[variance + index, count]`: the pair in six characters on the profile's grid (rhythm.ts quantises them). */
+function encodeWithin(within: WithinHour | undefined): unknown {
+  return within === undefined
+    ? null
+    : [encodeValue(within.variance) + encodeValue(within.index), within.count];
+}
+
+function encodeJobs(jobs: readonly RecurringJob[] | undefined): unknown {
+  if (jobs === undefined || jobs.length === 0) return null;
+  return jobs.map((job) => [
+    job.phase,
+    job.period === undefined ? 0 : PERIOD_CODES[job.period],
+    job.size,
+    job.occurrences,
+    job.last,
+  ]);
+}
+
+/** Adds the rhythm fields (each absent when null) to a decoded baseline, checking their shape. */
+function withRhythm(
+  baseline: Baseline,
+  profile: unknown,
+  within: unknown,
+  jobs: unknown,
+  key: string,
+): Baseline {
+  if (profile !== undefined && profile !== null) {
+    if (!isProfileText(profile))
+      throw new CorruptItemError(key, 'profile is not a 144-character base64url profile');
+    baseline.profile = profile;
+  }
+  if (within !== undefined && within !== null) {
+    const [pair, count] = Array.isArray(within) ? within : [];
+    if (
+      typeof pair !== 'string' ||
+      pair.length !== 6 ||
+      typeof count !== 'number' ||
+      !Number.isInteger(count)
+    )
+      throw new CorruptItemError(key, 'withinHour is not [six characters, count]');
+    try {
+      baseline.withinHour = {
+        variance: decodeValue(pair.slice(0, 3)),
+        index: decodeValue(pair.slice(3)),
+        count,
+      };
+    } catch (error) {
+      throw new CorruptItemError(key, `withinHour: ${(error as Error).message}`);
+    }
+  }
+  if (jobs !== undefined && jobs !== null) {
+    if (!Array.isArray(jobs)) throw new CorruptItemError(key, 'jobs is not an array');
+    baseline.jobs = jobs.map((job: unknown) => {
+      if (
+        !Array.isArray(job) ||
+        job.length !== 5 ||
+        job.some((v) => typeof v !== 'number') ||
+        ![0, 1, 2].includes(job[1] as number)
+      )
+        throw new CorruptItemError(key, 'a job is not [phase, period, size, occurrences, last]');
+      const [phase, period, size, occurrences, last] = job as number[];
+      const decoded: RecurringJob = { phase: phase!, size: size!, occurrences: occurrences!, last: last! };
+      if (period === 1) decoded.period = 'daily';
+      if (period === 2) decoded.period = 'weekly';
+      return decoded;
+    });
+  }
+  return baseline;
 }
 
 /** Every entry of a bucket item, decoded, keyed by source: for tests and benchmarks that look inside the table. */
@@ -198,7 +355,7 @@ export function bucketItemBytes(bucket: number, recordsJson: string): number {
   return names + key + Buffer.byteLength(recordsJson, 'utf8') + 2 * 21;
 }
 
-function encodeBaseline(b: Baseline): unknown[] {
+function encodeBaseline(b: Baseline, current: Baseline | undefined): unknown[] {
   return trimNulls([
     b.mean,
     b.variance,
@@ -207,8 +364,14 @@ function encodeBaseline(b: Baseline): unknown[] {
     b.clockAtLastFold,
     b.lastAlertWindow ?? null,
     b.lastAlertCount ?? null,
+    profilePatch(b.profile, current?.profile),
+    encodeWithin(b.withinHour),
+    b.jobs !== undefined && b.jobs === current?.jobs ? SAME_JOBS : encodeJobs(b.jobs),
   ]);
 }
+
+/** `prev`'s jobs when they are the entry's own (most folds change none). */
+const SAME_JOBS = 0;
 
 function trimNulls(values: unknown[]): unknown[] {
   while (values.length > 0 && values[values.length - 1] === null) values.pop();

@@ -7,9 +7,17 @@
  * | baselines | `BASELINES#<b>`| `BUCKET`    | records (JSON: per source mean, variance, dataPoints, lastWindow,|
  * |           |                |             | clockAtLastFold, expiresAt, lastAlertWindow?, lastAlertCount?,   |
  * |           |                |             | prev?), sources, expiresAt (latest entry's): baseline-buckets.ts |
- * | state     | `STATE`        | `DETECTOR`  | watermark (last committed window start, ms), clock, updatedAt    |
+ * | state     | `STATE`        | `DETECTOR`  | watermark (last committed window start, ms), clock, updatedAt,   |
+ * |           |                |             | skipDataThrough? (SKIPDATA carry: last window it makes incomplete)|
+ * |           |                |             | bootstrapStarted? (a bootstrap is replacing the baselines),      |
+ * |           |                |             | failingWindow?, failedAttempts?, lastFailure? (a window that     |
+ * |           |                |             | failed in earlier runs)                                          |
+ * | skipped   | `SKIPPED`      | `<window>`  | windows (skipped in all), lastWindow, reason, attempts, manual,  |
+ * |           |                |             | skippedAt, expiresAt                                             |
  * | outbox    | `OUTBOX`       | `<alertId>` | status pending/sent, alert (JSON), windowStart, attempts,        |
  * |           |                |             | windowAlertCount, createdAt, sentAt?, expiresAt (sent only)      |
+ * | pending   | `PENDING`      | `<alertId>` | the outbox item while it is pending (a copy): what pendingAlerts |
+ * |           |                |             | reads, so a run reads no sent alert; deleted when marked sent    |
  * | run lease | `LEASE`        | `RUN`       | holder, leaseUntil (ms), expiresAt                               |
  *
  * Exactly-once fold per (source, window), under duplicates, retries and crashes:
@@ -31,6 +39,16 @@
  *   sees every source, folded or not).
  * - Entries past their `expiresAt` count as absent and are dropped when their bucket is
  *   rewritten; the bucket item's own TTL (its latest entry's) removes buckets no source uses.
+ * - A bootstrap replaces the baselines whole: it marks the state (`bootstrapStarted`), rewrites
+ *   every bucket from its baselines alone (a bucket none of them falls in is deleted), then writes
+ *   the state, which clears the mark. Until then detection refuses to run on the mixed table.
+ * - A pending alert has a marker item in the `PENDING` partition, a copy of its outbox item,
+ *   written with it and deleted when it is marked sent: a run reads the pending alerts alone,
+ *   not the 14 days of sent ones beside them. A marker whose outbox item is missing (a crash
+ *   between the two) is published and marked sent from the copy; an outbox item whose marker is
+ *   missing is still pending for its window's retry (the watermark has not moved). A table
+ *   written before the markers existed (no `pendingMarkers` in the state) gets markers for its
+ *   pending outbox items once.
  * - Alerts decided for a window are in the outbox before any baseline moves; a retry reuses them
  *   (`windowAlerts`) instead of re-deciding, and publishes only what is still pending, with the
  *   same alertId. Each outbox item carries its window's total alert count (`windowAlertCount`):
@@ -114,6 +132,17 @@ export class WatermarkConflictError extends Error {
   }
 }
 
+/** A bootstrap started replacing the baselines and did not finish: the table holds old and new ones. */
+export class BootstrapUnfinishedError extends Error {
+  constructor(readonly startedAt: string) {
+    super(
+      `a bootstrap started at ${startedAt} did not finish: the baselines are part old, part new, and the ` +
+        'detector will not run on them; invoke {"mode":"bootstrap","overwrite":true} again',
+    );
+    this.name = 'BootstrapUnfinishedError';
+  }
+}
+
 export class BootstrapRefusedError extends Error {
   constructor(readonly watermark: number) {
     super(
@@ -156,9 +185,37 @@ export interface DetectorStore extends BaselineStore {
     watermark: number;
     clock: number;
     overwrite: boolean;
+    /** The SKIPDATA carry past the history's last window (DetectorState.skipDataThrough). */
+    skipDataThrough?: number;
   }): Promise<void>;
   /** Counts a failed publish attempt on pending alerts. */
   recordAttempt(entries: readonly PendingAlert[]): Promise<void>;
+  /**
+   * Counts a failed attempt at the window after the watermark; returns the attempts so far, or
+   * undefined when the window was committed meanwhile (nothing recorded).
+   */
+  recordWindowFailure(windowStart: number, reason: string): Promise<number | undefined>;
+  /**
+   * Moves the watermark over the windows `first` to `last` without counting anything there: a gap
+   * (the clock does not advance, no baseline moves), recorded under `SKIPPED`. Throws
+   * WatermarkConflictError when the watermark or the clock is not what the caller read.
+   */
+  skipWindows(skip: WindowSkip): Promise<void>;
+}
+
+export interface WindowSkip {
+  /** The watermark the skip starts from (undefined: a detector that never committed a window). */
+  watermarkBefore: number | undefined;
+  /** Starts of the first and last windows skipped, and how many windows that is. */
+  first: number;
+  last: number;
+  windows: number;
+  /** The clock, unchanged by the skip. */
+  clock: number;
+  reason: string;
+  attempts: number;
+  /** Asked for by an operator (the `skip` mode) rather than after failed attempts. */
+  manual: boolean;
 }
 
 export interface DynamoBaselineStoreOptions {
@@ -182,8 +239,12 @@ export interface DynamoBaselineStoreOptions {
 }
 
 const STATE_KEY = { pk: { S: 'STATE' }, sk: { S: 'DETECTOR' } };
+const SKIPPED_PK = 'SKIPPED';
+/** Records of skipped windows stay this long, for operators to find. */
+const SKIPPED_TTL_DAYS = 400;
 const LEASE_KEY = { pk: { S: 'LEASE' }, sk: { S: 'RUN' } };
 const OUTBOX_PK = 'OUTBOX';
+const PENDING_PK = 'PENDING';
 
 /** Buckets as read from the table (undefined: absent), for the commit of the window they were read for. */
 interface ReadBuckets {
@@ -205,6 +266,8 @@ export class DynamoBaselineStore implements DetectorStore {
   private readonly buckets: number;
   /** What the last getBaselines read; taken (and cleared) by the next commit. */
   private readBuckets: ReadBuckets | undefined;
+  /** Whether the table keeps pending markers (state `pendingMarkers`), once read. */
+  private pendingMarkersKept: boolean | undefined;
 
   constructor(private readonly options: DynamoBaselineStoreOptions) {
     const concurrency = options.batchConcurrency ?? DEFAULT_BATCH_CONCURRENCY;
@@ -225,10 +288,20 @@ export class DynamoBaselineStore implements DetectorStore {
     const { Item } = await this.client.send(
       new GetItemCommand({ TableName: this.tableName, Key: STATE_KEY, ConsistentRead: true }),
     );
+    // A table without state has no outbox either: nothing to give markers to.
+    this.pendingMarkersKept = Item === undefined || Item.pendingMarkers?.BOOL === true;
     if (!Item) return { watermark: undefined, clock: 0 };
+    const skipDataThrough = optionalNumber(Item, 'skipDataThrough', 'STATE');
+    const bootstrapStarted = Item.bootstrapStarted?.S;
+    const failingWindow = optionalNumber(Item, 'failingWindow', 'STATE');
     return {
       watermark: Item.watermark?.N === undefined ? undefined : numberOf(Item, 'watermark', 'STATE'),
       clock: Item.clock?.N === undefined ? 0 : numberOf(Item, 'clock', 'STATE'),
+      ...(skipDataThrough === undefined ? {} : { skipDataThrough }),
+      ...(bootstrapStarted === undefined ? {} : { bootstrapStarted }),
+      ...(failingWindow === undefined
+        ? {}
+        : { failingWindow, failedAttempts: optionalNumber(Item, 'failedAttempts', 'STATE') ?? 0 }),
     };
   }
 
@@ -292,33 +365,37 @@ export class DynamoBaselineStore implements DetectorStore {
       ),
     );
     // 1. Decided alerts first: once a baseline moves, the alert it caused must already be durable.
+    // Each with its pending marker, marker first (either alone is safe: see the file comment).
     await this.batchWrite(
-      commit.alerts.map((alert) => ({
-        PutRequest: {
-          Item: {
-            pk: { S: OUTBOX_PK },
-            sk: { S: alert.alertId },
-            status: { S: 'pending' },
-            alert: { S: JSON.stringify(alert) },
-            windowStart: n(commit.windowStart),
-            // A retry after a crash between outbox batches can tell a partial set from the whole.
-            windowAlertCount: n(commit.windowAlertCount ?? commit.alerts.length),
-            attempts: n(0),
-            createdAt: { S: createdAt },
-          },
-        },
-      })),
+      commit.alerts.flatMap((alert) => {
+        const item: Item = {
+          pk: { S: OUTBOX_PK },
+          sk: { S: alert.alertId },
+          status: { S: 'pending' },
+          alert: { S: JSON.stringify(alert) },
+          windowStart: n(commit.windowStart),
+          // A retry after a crash between outbox batches can tell a partial set from the whole.
+          windowAlertCount: n(commit.windowAlertCount ?? commit.alerts.length),
+          attempts: n(0),
+          createdAt: { S: createdAt },
+        };
+        return [{ PutRequest: { Item: { ...item, pk: { S: PENDING_PK } } } }, { PutRequest: { Item: item } }];
+      }),
     );
     // 2. Baselines, each with the baseline it was folded from (see the file comment), in the
     // buckets built (and size-checked) above.
     await this.batchWrite(bucketWrites);
-    // 3. The watermark, only forward and only from the clock this window was evaluated with.
+    // 3. The watermark, only forward and only from the clock this window was evaluated with,
+    // with the SKIPDATA carry the next window needs.
+    const carry = commit.skipDataThrough;
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: STATE_KEY,
-          UpdateExpression: 'SET watermark = :w, clock = :clockAfter, updatedAt = :t',
+          UpdateExpression:
+            `SET watermark = :w, clock = :clockAfter, updatedAt = :t, pendingMarkers = :true${carry === undefined ? '' : ', skipDataThrough = :carry'}` +
+            ' REMOVE failingWindow, failedAttempts, lastFailure',
           ConditionExpression:
             'attribute_not_exists(watermark) OR (watermark < :w AND (attribute_not_exists(clock) OR clock = :clockBefore))',
           ExpressionAttributeValues: {
@@ -326,6 +403,8 @@ export class DynamoBaselineStore implements DetectorStore {
             ':clockAfter': n(commit.clockAfter),
             ':clockBefore': n(commit.clockBefore),
             ':t': { S: createdAt },
+            ':true': { BOOL: true },
+            ...(carry === undefined ? {} : { ':carry': n(carry) }),
           },
         }),
       );
@@ -337,56 +416,189 @@ export class DynamoBaselineStore implements DetectorStore {
   }
 
   async pendingAlerts(): Promise<PendingAlert[]> {
+    if (this.pendingMarkersKept === undefined) await this.readState();
+    if (this.pendingMarkersKept === false) await this.markLegacyPending();
+    // The pending partition only: sent alerts (14 days of them) are not read.
     const items = await this.queryOutbox({
       KeyConditionExpression: 'pk = :pk',
-      FilterExpression: '#status = :pending',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':pk': { S: OUTBOX_PK }, ':pending': { S: 'pending' } },
+      ExpressionAttributeValues: { ':pk': { S: PENDING_PK } },
     });
     // Sort keys start with the window: query order is oldest first.
     return items.map(outboxEntryFromItem).map(({ alert, attempts }) => ({ alert, attempts }));
   }
 
+  /**
+   * Once, on a table written before pending markers existed: a marker for each pending outbox
+   * item (the whole outbox partition is read this one time), then the state says so.
+   */
+  private async markLegacyPending(): Promise<void> {
+    const pending = await this.queryOutbox({
+      KeyConditionExpression: 'pk = :pk',
+      FilterExpression: '#status = :pending',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':pk': { S: OUTBOX_PK }, ':pending': { S: 'pending' } },
+    });
+    await this.batchWrite(
+      pending.map((item) => ({ PutRequest: { Item: { ...item, pk: { S: PENDING_PK } } } })),
+    );
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: STATE_KEY,
+        UpdateExpression: 'SET pendingMarkers = :true',
+        ExpressionAttributeValues: { ':true': { BOOL: true } },
+      }),
+    );
+    this.pendingMarkersKept = true;
+  }
+
   async markSent(alertIds: readonly string[]): Promise<void> {
-    // BatchWrite cannot update, so the sent items are rewritten whole; read them back first
-    // would cost a request per batch, so the caller's alerts are looked up from the outbox once.
+    // BatchWrite cannot update, so the sent items are rewritten whole from what one BatchGetItem
+    // reads: the outbox item, or the marker's copy when a crash left only the marker.
     if (alertIds.length === 0) return;
-    const items: Item[] = [];
+    const found = new Map<string, Item>();
     await this.batchGet(
-      alertIds.map((id) => ({ pk: { S: OUTBOX_PK }, sk: { S: id } })),
-      (found) => items.push(...found),
+      alertIds.flatMap((id) => [
+        { pk: { S: OUTBOX_PK }, sk: { S: id } },
+        { pk: { S: PENDING_PK }, sk: { S: id } },
+      ]),
+      (items) => {
+        for (const item of items) {
+          const id = item.sk?.S ?? '';
+          if (item.pk?.S === OUTBOX_PK || !found.has(id)) found.set(id, item);
+        }
+      },
     );
     const sentAt = this.now();
     await this.batchWrite(
-      items.map((item) => ({
-        PutRequest: {
-          Item: {
-            ...item,
-            status: { S: 'sent' },
-            sentAt: { S: new Date(sentAt).toISOString() },
-            expiresAt: n(Math.floor(sentAt / 1000) + SENT_ALERT_TTL_DAYS * DAY_SECONDS),
+      [...found].flatMap(([id, item]) => [
+        {
+          PutRequest: {
+            Item: {
+              ...item,
+              pk: { S: OUTBOX_PK },
+              status: { S: 'sent' },
+              sentAt: { S: new Date(sentAt).toISOString() },
+              expiresAt: n(Math.floor(sentAt / 1000) + SENT_ALERT_TTL_DAYS * DAY_SECONDS),
+            },
           },
         },
-      })),
+        { DeleteRequest: { Key: { pk: { S: PENDING_PK }, sk: { S: id } } } },
+      ]),
     );
   }
 
   async recordAttempt(entries: readonly PendingAlert[]): Promise<void> {
     for (const entry of entries) {
-      await this.client
-        .send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: { pk: { S: OUTBOX_PK }, sk: { S: entry.alert.alertId } },
-            UpdateExpression: 'ADD attempts :one',
-            ConditionExpression: 'attribute_exists(pk) AND #status = :pending',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':one': n(1), ':pending': { S: 'pending' } },
-          }),
-        )
-        .catch((error: unknown) => {
-          if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        });
+      // On the marker, which pendingAlerts reads (and on a legacy outbox item, where it has none).
+      for (const pk of [PENDING_PK, OUTBOX_PK]) {
+        await this.client
+          .send(
+            new UpdateItemCommand({
+              TableName: this.tableName,
+              Key: { pk: { S: pk }, sk: { S: entry.alert.alertId } },
+              UpdateExpression: 'ADD attempts :one',
+              ConditionExpression: 'attribute_exists(pk) AND #status = :pending',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: { ':one': n(1), ':pending': { S: 'pending' } },
+            }),
+          )
+          .catch((error: unknown) => {
+            if (!(error instanceof ConditionalCheckFailedException)) throw error;
+          });
+      }
+    }
+  }
+
+  async recordWindowFailure(windowStart: number, reason: string): Promise<number | undefined> {
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: STATE_KEY,
+          // The count restarts when another window is failing now.
+          UpdateExpression:
+            'SET failedAttempts = if_not_exists(failedAttempts, :zero) + :one, lastFailure = :reason, failingWindow = :w',
+          ConditionExpression:
+            '(attribute_not_exists(watermark) OR watermark < :w) AND (attribute_not_exists(failingWindow) OR failingWindow = :w)',
+          ExpressionAttributeValues: {
+            ':w': n(windowStart),
+            ':zero': n(0),
+            ':one': n(1),
+            ':reason': { S: reason.slice(0, 2_000) },
+          },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return Attributes === undefined ? undefined : numberOf(Attributes, 'failedAttempts', 'STATE');
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    // Another window was failing before: this one starts its own count (unless committed meanwhile).
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: STATE_KEY,
+          UpdateExpression: 'SET failedAttempts = :one, lastFailure = :reason, failingWindow = :w',
+          ConditionExpression: 'attribute_not_exists(watermark) OR watermark < :w',
+          ExpressionAttributeValues: {
+            ':w': n(windowStart),
+            ':one': n(1),
+            ':reason': { S: reason.slice(0, 2_000) },
+          },
+        }),
+      );
+      return 1;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  async skipWindows(skip: WindowSkip): Promise<void> {
+    const now = this.now();
+    // The record first: a crash before the watermark moves leaves it for the retry to rewrite.
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: { S: SKIPPED_PK },
+          sk: { S: isoTime(skip.first) },
+          lastWindow: { S: isoTime(skip.last) },
+          windows: n(skip.windows),
+          reason: { S: skip.reason.slice(0, 2_000) },
+          attempts: n(skip.attempts),
+          manual: { BOOL: skip.manual },
+          skippedAt: { S: new Date(now).toISOString() },
+          expiresAt: n(Math.floor(now / 1000) + SKIPPED_TTL_DAYS * DAY_SECONDS),
+        },
+      }),
+    );
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: STATE_KEY,
+          // The clock stays: a skipped window is missing data, not a quiet one.
+          UpdateExpression:
+            'SET watermark = :last, clock = :clock, updatedAt = :t REMOVE failingWindow, failedAttempts, lastFailure',
+          ConditionExpression:
+            skip.watermarkBefore === undefined
+              ? 'attribute_not_exists(watermark)'
+              : 'watermark = :before AND (attribute_not_exists(clock) OR clock = :clock)',
+          ExpressionAttributeValues: {
+            ':last': n(skip.last),
+            ':clock': n(skip.clock),
+            ':t': { S: new Date(now).toISOString() },
+            ...(skip.watermarkBefore === undefined ? {} : { ':before': n(skip.watermarkBefore) }),
+          },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException)
+        throw new WatermarkConflictError(skip.first, this.tableName);
+      throw error;
     }
   }
 
@@ -433,16 +645,38 @@ export class DynamoBaselineStore implements DetectorStore {
     watermark: number;
     clock: number;
     overwrite: boolean;
+    skipDataThrough?: number;
   }): Promise<void> {
     const state = await this.readState();
     if (state.watermark !== undefined && !result.overwrite) throw new BootstrapRefusedError(state.watermark);
-    // Bootstrap entries have no `prev`: no window is retried from before the bootstrap.
+    // Every bucket built from the bootstrap's baselines alone, before anything is written (a bucket
+    // over the item size limit fails here). Bootstrap entries have no `prev`: no window is retried
+    // from before the bootstrap.
     const ttlSeconds = this.options.baselineTtlDays * DAY_SECONDS;
-    await this.batchWrite(
-      await this.bucketWrites(undefined, result.baselines, (_srcIp, baseline) =>
-        encodeEntry(baseline, undefined, Math.floor(baseline.lastWindow / 1000) + ttlSeconds),
-      ),
+    const writes = this.replacementBucketWrites(result.baselines, (baseline) =>
+      encodeEntry(baseline, undefined, Math.floor(baseline.lastWindow / 1000) + ttlSeconds),
     );
+    const startedAt = new Date(this.now()).toISOString();
+    // 1. The mark: from here until the state is written the table holds old and new baselines.
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: STATE_KEY,
+          UpdateExpression: 'SET bootstrapStarted = :t',
+          ...(result.overwrite ? {} : { ConditionExpression: 'attribute_not_exists(watermark)' }),
+          ExpressionAttributeValues: { ':t': { S: startedAt } },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException)
+        throw new WatermarkConflictError(result.watermark, this.tableName);
+      throw error;
+    }
+    // 2. The baselines, replacing whatever was there: a source the history does not name has no
+    // baseline afterwards (kept, it would count the history's windows on a clock it never saw).
+    await this.batchWrite(writes);
+    // 3. The state (the whole item: the mark goes with it).
     try {
       await this.client.send(
         new PutItemCommand({
@@ -451,9 +685,15 @@ export class DynamoBaselineStore implements DetectorStore {
             ...STATE_KEY,
             watermark: n(result.watermark),
             clock: n(result.clock),
+            ...(result.skipDataThrough === undefined ? {} : { skipDataThrough: n(result.skipDataThrough) }),
+            // Any pending alerts of a table from before the markers got theirs at the first run.
+            ...(this.pendingMarkersKept === true ? { pendingMarkers: { BOOL: true } } : {}),
             updatedAt: { S: new Date(this.now()).toISOString() },
           },
-          ...(result.overwrite ? {} : { ConditionExpression: 'attribute_not_exists(watermark)' }),
+          ConditionExpression: result.overwrite
+            ? 'bootstrapStarted = :t'
+            : 'bootstrapStarted = :t AND attribute_not_exists(watermark)',
+          ExpressionAttributeValues: { ':t': { S: startedAt } },
         }),
       );
     } catch (error) {
@@ -461,6 +701,47 @@ export class DynamoBaselineStore implements DetectorStore {
         throw new WatermarkConflictError(result.watermark, this.tableName);
       throw error;
     }
+  }
+
+  /**
+   * One write per bucket: a put of the bucket rebuilt from `baselines` alone, or a delete where none
+   * of them falls. Throws BaselineBucketTooLargeError before any write when a bucket is too large.
+   */
+  private replacementBucketWrites(
+    baselines: ReadonlyMap<string, Baseline>,
+    entry: (baseline: Baseline) => unknown[],
+  ): WriteRequest[] {
+    const grouped = groupByBucket(baselines.keys(), this.buckets);
+    const writes: WriteRequest[] = [];
+    for (let bucket = 0; bucket < this.buckets; bucket += 1) {
+      const srcIps = grouped.get(bucket);
+      if (srcIps === undefined) {
+        writes.push({ DeleteRequest: { Key: bucketKey(bucket) } });
+        continue;
+      }
+      const records: Record<string, unknown[]> = {};
+      let expiresAt = 0;
+      for (const srcIp of srcIps) {
+        const encoded = entry(baselines.get(srcIp)!);
+        records[srcIp] = encoded;
+        expiresAt = Math.max(expiresAt, entryExpiresAt(encoded, `${BUCKET_PK_PREFIX}${bucket}/${srcIp}`));
+      }
+      const json = JSON.stringify(records);
+      const bytes = bucketItemBytes(bucket, json);
+      if (bytes > BASELINE_BUCKET_MAX_BYTES)
+        throw new BaselineBucketTooLargeError(bucket, bytes, srcIps.length, this.buckets);
+      writes.push({
+        PutRequest: {
+          Item: {
+            ...bucketKey(bucket),
+            records: { S: json },
+            sources: n(srcIps.length),
+            expiresAt: n(expiresAt),
+          },
+        },
+      });
+    }
+    return writes;
   }
 
   // -------------------------------------------------------------------------------------------

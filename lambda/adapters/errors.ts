@@ -49,9 +49,12 @@ export class QueryFailedError extends Error {
     readonly status: string,
     readonly window: Window,
     readonly kind: QueryKind,
+    /** Tries of the query, this one included. */
+    readonly attempts = 1,
   ) {
     super(
-      `Logs Insights ${kind} query ${queryId} for window ${describeWindow(window)} ended with status ${status}`,
+      `Logs Insights ${kind} query ${queryId} for window ${describeWindow(window)} ended with status ${status}` +
+        (attempts > 1 ? ` (${attempts} tries, none completed)` : ''),
     );
     this.name = 'QueryFailedError';
   }

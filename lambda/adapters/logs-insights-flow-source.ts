@@ -27,12 +27,12 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import {
   alignToWindow,
+  skipDataWindows,
   windowMs,
   windowsBetween,
   type AlertDetails,
   type DestinationCount,
   type DetectorConfig,
-  type HistoryWindow,
   type Window,
 } from '../core';
 import {
@@ -52,7 +52,7 @@ import {
   splitNarrowing,
   type Narrowing,
 } from './logs-insights-query';
-import type { FlowCountSource, QueryStatistics, WindowCounts } from './ports';
+import type { FlowCountSource, HistoryGap, HistoryResult, QueryStatistics, WindowCounts } from './ports';
 
 /** Rows per GetQueryResults call (service maximum). */
 export const PAGE_SIZE = 10_000;
@@ -66,6 +66,8 @@ const RETRYABLE_ERRORS = new Set([
   'ServiceUnavailableException',
 ]);
 const RUNNING_STATUSES = new Set(['Scheduled', 'Running']);
+/** End states worth another try. `Cancelled` is not: someone stopped the query on purpose. */
+const RETRYABLE_STATUSES = new Set(['Failed', 'Timeout', 'Unknown']);
 
 export interface LogsInsightsFlowSourceOptions {
   client: CloudWatchLogsClient;
@@ -90,6 +92,14 @@ export interface LogsInsightsFlowSourceOptions {
   maxQueriesPerCall?: number;
   /** Windows per history query; one day of windows by default. */
   historySliceWindows?: number;
+  /**
+   * Tries of a query that ends Failed, Timeout or Unknown (a service-side failure, often
+   * transient) before QueryFailedError; the next try waits a backoff that starts at
+   * retryBaseDelayMs and only starts if it fits before the deadline. @default 3
+   */
+  maxQueryAttempts?: number;
+  /** Queries of one split (an over-limit window's parts) run at once. @default 4 */
+  splitConcurrency?: number;
 }
 
 export class FlowSourceOptionsError extends Error {
@@ -151,6 +161,8 @@ export class LogsInsightsFlowSource implements FlowCountSource {
   private readonly topDestinations: number;
   private readonly maxQueriesPerCall: number;
   private readonly historySliceWindows: number;
+  private readonly maxQueryAttempts: number;
+  private readonly splitConcurrency: number;
 
   constructor(options: LogsInsightsFlowSourceOptions) {
     const groups = options.logGroupIdentifiers;
@@ -178,6 +190,8 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     this.rowLimit = integerIn('rowLimit', options.rowLimit ?? DEFAULT_ROW_LIMIT, 1, MAX_ROW_LIMIT);
     this.topDestinations = integerIn('topDestinations', options.topDestinations ?? 10, 1, 10_000);
     this.maxQueriesPerCall = integerIn('maxQueriesPerCall', options.maxQueriesPerCall ?? 256, 1, 100_000);
+    this.maxQueryAttempts = integerIn('maxQueryAttempts', options.maxQueryAttempts ?? 3, 1, 10);
+    this.splitConcurrency = integerIn('splitConcurrency', options.splitConcurrency ?? 4, 1, 50);
     this.historySliceWindows = integerIn(
       'historySliceWindows',
       // One day per query; fewer windows when the row limit is tiny, so one source's windows always fit.
@@ -193,6 +207,8 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     const counts = new Map<string, number>();
     const uniqueDestinations = new Map<string, number>();
     let skippedRecords = 0;
+    let skipDataLastEnd: number | undefined;
+    let maxDeliveryDelayMs: number | undefined;
     // Each complete result is folded as it arrives and dropped: at 100,000 sources the rows of
     // every part held until the last one came back were some 100,000 objects more at the peak.
     await this.collectBySourceSplit(
@@ -203,9 +219,13 @@ export class LogsInsightsFlowSource implements FlowCountSource {
         for (const row of rows) {
           const source = row[RESULT_COLUMNS.source];
           const count = readCount(row, RESULT_COLUMNS.blockedCount, run);
+          const delay = readOptionalNumber(row[RESULT_COLUMNS.maxDeliveryDelay]);
+          if (delay !== null) maxDeliveryDelayMs = Math.max(maxDeliveryDelayMs ?? delay, delay);
           if (isSkipDataSource(source)) {
             // Every narrowed query reports all of the window's SKIPDATA records: the same number.
             skippedRecords = Math.max(skippedRecords, count);
+            const end = readOptionalNumber(row[RESULT_COLUMNS.lastEnd]);
+            if (end !== null) skipDataLastEnd = Math.max(skipDataLastEnd ?? end, end);
             continue;
           }
           counts.set(source, (counts.get(source) ?? 0) + count);
@@ -220,8 +240,21 @@ export class LogsInsightsFlowSource implements FlowCountSource {
       uniqueDestinations,
       complete: skippedRecords === 0,
       skippedRecords,
+      ...(skippedRecords === 0
+        ? {}
+        : { skipDataThrough: this.skipDataThrough(window.start, skipDataLastEnd) }),
+      ...(maxDeliveryDelayMs === undefined ? {} : { maxDeliveryDelayMs }),
       stats: run.stats,
     };
+  }
+
+  /**
+   * The last window that SKIPDATA records starting in the window at `windowStart` make
+   * incomplete, the latest of them ending at `lastEnd` (epoch seconds; unknown: their own window).
+   */
+  private skipDataThrough(windowStart: number, lastEnd: number | undefined): number {
+    const startSeconds = windowStart / 1000;
+    return skipDataWindows(startSeconds, lastEnd ?? startSeconds, this.config).at(-1) ?? windowStart;
   }
 
   async details(
@@ -309,11 +342,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     return details;
   }
 
-  async history(
-    from: number,
-    to: number,
-    deadline: number,
-  ): Promise<{ windows: HistoryWindow[]; stats: QueryStatistics }> {
+  async history(from: number, to: number, deadline: number): Promise<HistoryResult> {
     const starts = windowsBetween(from, to, this.config);
     const length = windowMs(this.config);
     const windows = new Map<
@@ -330,6 +359,8 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     // a window holds, later slices are sized to fit the row limit in one query.
     let sliceWindows = this.historySliceWindows;
     let sourcesPerWindow = 0;
+    const skipData = { through: undefined as number | undefined };
+    const gaps: HistoryGap[] = [];
     for (let i = 0; i < starts.length;) {
       const sliceStarts = starts.slice(i, i + sliceWindows);
       i += sliceStarts.length;
@@ -342,21 +373,31 @@ export class LogsInsightsFlowSource implements FlowCountSource {
         const slice: Window = { start: sliceStart, end: sliceEnd };
         const run: QueryRun = { kind: 'history', window: slice, deadline, stats, budget };
         let rowSets: Row[][];
-        if (part.length > 1) {
-          const result = await this.runQuery(run, queryTimeRange(slice), this.queries.historyQuery());
-          if (result.full) {
-            const middle = Math.ceil(part.length / 2);
-            parts.unshift(part.slice(0, middle), part.slice(middle));
-            continue;
+        try {
+          if (part.length > 1) {
+            const result = await this.runQuery(run, queryTimeRange(slice), this.queries.historyQuery());
+            if (result.full) {
+              const middle = Math.ceil(part.length / 2);
+              parts.unshift(part.slice(0, middle), part.slice(middle));
+              continue;
+            }
+            rowSets = [result.rows];
+          } else {
+            rowSets = await this.collectBySourceSplit(run, queryTimeRange(slice), (n) =>
+              this.queries.historyQuery(n),
+            );
           }
-          rowSets = [result.rows];
-        } else {
-          rowSets = await this.collectBySourceSplit(run, queryTimeRange(slice), (n) =>
-            this.queries.historyQuery(n),
-          );
+        } catch (error) {
+          // A part whose query still fails after its retries (or cannot be split under the row
+          // limit) is a gap in the history, never zeros: its windows are left without counts and
+          // incomplete, so the baselines' clock skips them, and the caller decides what to do.
+          if (!(error instanceof QueryFailedError || error instanceof RowLimitExceededError)) throw error;
+          gaps.push({ from: sliceStart, to: sliceEnd, error });
+          for (const start of part) windows.get(start)!.complete = false;
+          continue;
         }
         sourcesPerWindow = Math.max(sourcesPerWindow, maxSourcesPerBin(rowSets));
-        this.foldHistoryRows(rowSets, windows, slice, run);
+        this.foldHistoryRows(rowSets, windows, slice, run, skipData);
       }
       // +1: the SKIPDATA row a window may add.
       sliceWindows = Math.min(
@@ -364,7 +405,12 @@ export class LogsInsightsFlowSource implements FlowCountSource {
         Math.max(1, Math.floor(this.rowLimit / (sourcesPerWindow + 1))),
       );
     }
-    return { windows: starts.map((start) => windows.get(start)!), stats };
+    return {
+      windows: starts.map((start) => windows.get(start)!),
+      stats,
+      gaps,
+      ...(skipData.through === undefined ? {} : { skipDataThrough: skipData.through }),
+    };
   }
 
   private foldHistoryRows(
@@ -372,10 +418,11 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     windows: Map<number, { windowStart: number; counts: Map<string, number>; complete: boolean }>,
     slice: Window,
     run: QueryRun,
+    skipData: { through: number | undefined },
   ): void {
     const sliceStart = slice.start;
     const sliceEnd = slice.end;
-    const skipped = new Map<number, number>();
+    const skipped = new Map<number, { count: number; lastEnd: number | undefined }>();
     for (const rows of rowSets) {
       for (const row of rows) {
         const windowStart = readBin(row[RESULT_COLUMNS.windowBin], this.config.windowMinutes, run);
@@ -390,15 +437,26 @@ export class LogsInsightsFlowSource implements FlowCountSource {
         const source = row[RESULT_COLUMNS.source];
         const count = readCount(row, RESULT_COLUMNS.blockedCount, run);
         if (isSkipDataSource(source)) {
-          skipped.set(windowStart, Math.max(skipped.get(windowStart) ?? 0, count));
+          const seen = skipped.get(windowStart);
+          const end = readOptionalNumber(row[RESULT_COLUMNS.lastEnd]);
+          skipped.set(windowStart, {
+            count: Math.max(seen?.count ?? 0, count),
+            lastEnd: end === null ? seen?.lastEnd : Math.max(seen?.lastEnd ?? end, end),
+          });
           continue;
         }
         target.counts.set(source, (target.counts.get(source) ?? 0) + count);
       }
     }
-    for (const [windowStart, count] of skipped) {
-      const target = windows.get(windowStart);
-      if (target !== undefined && count > 0) target.complete = false;
+    // Every window a SKIPDATA record overlaps is incomplete, also those of later slices.
+    for (const [windowStart, { count, lastEnd }] of skipped) {
+      if (count === 0) continue;
+      const through = this.skipDataThrough(windowStart, lastEnd);
+      skipData.through = Math.max(skipData.through ?? through, through);
+      for (let w = windowStart; w <= through; w += windowMs(this.config)) {
+        const target = windows.get(w);
+        if (target !== undefined) target.complete = false;
+      }
     }
   }
 
@@ -420,38 +478,67 @@ export class LogsInsightsFlowSource implements FlowCountSource {
   ): Promise<Row[][]> {
     const rowSets: Row[][] = [];
     const pending: Array<Narrowing | undefined> = [undefined];
-    while (pending.length > 0) {
-      const narrowing = pending.shift();
-      const result = await this.runQuery(run, range, build(narrowing));
-      if (!result.full) {
-        if (consume) consume(result.rows);
-        else rowSets.push(result.rows);
-        continue;
+    let running = 0;
+    let failure: { error: unknown } | undefined;
+    // Idle workers wait here for a running part to finish (it may add children).
+    let waiting: Array<() => void> = [];
+    const wake = (): void => {
+      const woken = waiting;
+      waiting = [];
+      for (const resolve of woken) resolve();
+    };
+    // The parts of a split run a few at a time (splitConcurrency): each scans the whole window,
+    // so one after another a split took as long as its parts together. Few, because the account's
+    // 100 concurrent queries are shared (LimitExceededException is retried with backoff).
+    const worker = async (): Promise<void> => {
+      while (failure === undefined) {
+        if (pending.length === 0) {
+          if (running === 0) return;
+          await new Promise<void>((resolve) => waiting.push(resolve));
+          continue;
+        }
+        const narrowing = pending.shift();
+        running += 1;
+        try {
+          const result = await this.runQuery(run, range, build(narrowing));
+          if (!result.full) {
+            if (consume) consume(result.rows);
+            else rowSets.push(result.rows);
+            continue;
+          }
+          const children = this.childNarrowings(narrowing, result.rows);
+          if (children === undefined) {
+            throw new RowLimitExceededError(
+              run.kind,
+              run.window,
+              narrowing?.cidr,
+              this.rowLimit,
+              'a single address',
+            );
+          }
+          // Depth first keeps the queue short; order does not matter for the merged result.
+          pending.unshift(...children);
+        } catch (error) {
+          failure ??= { error };
+        } finally {
+          running -= 1;
+          wake();
+        }
       }
-      const seen = result.rows.map((row) => row[RESULT_COLUMNS.source] ?? '');
-      let children: Narrowing[] | undefined;
-      if (narrowing === undefined) {
-        const space = this.queries.sourceSplitSpace();
-        children =
-          space.length > 1
-            ? space.map((cidr) => ({ field: 'srcAddr' as const, cidr }))
-            : splitNarrowing({ field: 'srcAddr', cidr: space[0]! }, seen);
-      } else {
-        children = splitNarrowing(narrowing, seen);
-      }
-      if (children === undefined) {
-        throw new RowLimitExceededError(
-          run.kind,
-          run.window,
-          narrowing?.cidr,
-          this.rowLimit,
-          'a single address',
-        );
-      }
-      // Depth first keeps the queue short; order does not matter for the merged result.
-      pending.unshift(...children);
-    }
+    };
+    await Promise.all(Array.from({ length: this.splitConcurrency }, worker));
+    if (failure !== undefined) throw failure.error;
     return rowSets;
+  }
+
+  /** The parts to re-query a full result in: the disjoint internal CIDRs first, then halves. */
+  private childNarrowings(narrowing: Narrowing | undefined, rows: readonly Row[]): Narrowing[] | undefined {
+    const seen = rows.map((row) => row[RESULT_COLUMNS.source] ?? '');
+    if (narrowing !== undefined) return splitNarrowing(narrowing, seen);
+    const space = this.queries.sourceSplitSpace();
+    return space.length > 1
+      ? space.map((cidr) => ({ field: 'srcAddr' as const, cidr }))
+      : splitNarrowing({ field: 'srcAddr', cidr: space[0]! }, seen);
   }
 
   /** A full details result over several sources: halve the source list. */
@@ -508,8 +595,34 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     };
   }
 
-  /** StartQuery, poll to completion, page the rows; statistics are added to `run.stats`. */
+  /**
+   * Runs a query; one that ends Failed, Timeout or Unknown is started again (up to
+   * maxQueryAttempts tries, with backoff, while the next try fits before the deadline).
+   */
   private async runQuery(
+    run: QueryRun,
+    range: { startTime: number; endTime: number },
+    queryString: string,
+  ): Promise<QueryResult> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.runQueryOnce(run, range, queryString);
+      } catch (error) {
+        if (!(error instanceof QueryFailedError) || !RETRYABLE_STATUSES.has(error.status)) throw error;
+        const ceiling = Math.min(20_000, this.retryBaseDelayMs * 2 ** (attempt - 1));
+        const delay = ceiling / 2 + this.random() * (ceiling / 2);
+        if (attempt >= this.maxQueryAttempts || this.now() + delay >= run.deadline) {
+          throw attempt === 1
+            ? error
+            : new QueryFailedError(error.queryId, error.status, error.window, error.kind, attempt);
+        }
+        await this.sleep(delay);
+      }
+    }
+  }
+
+  /** StartQuery, poll to completion, page the rows; statistics are added to `run.stats`. */
+  private async runQueryOnce(
     run: QueryRun,
     range: { startTime: number; endTime: number },
     queryString: string,

@@ -5,16 +5,20 @@
  * that was not produced here; anything else throws QueryInjectionError.
  *
  * One filter, three queries:
- * - count:   `stats count(*) as blockedCount, count_distinct(dstAddr) as uniqueDestinations by srcAddr`
- *            over `logStatus = "SKIPDATA" or (<counting filter>)`. SKIPDATA records carry `-` in
- *            their address fields, so they group under the source `-` (SKIPDATA_SOURCE) and tell
- *            the caller the window is incomplete in the same query, at no extra scan cost.
+ * - count:   `stats count(*) as blockedCount, count_distinct(dstAddr) as uniqueDestinations,
+ *            max(deliveryDelayMs) as maxDeliveryDelayMs, max(endTime) as lastEnd by srcAddr` over
+ *            `logStatus = "SKIPDATA" or (<counting filter>)`, where `deliveryDelayMs` is
+ *            `toMillis(@ingestionTime) - toMillis(@timestamp)`: how long after its start a record
+ *            reached CloudWatch Logs (aggregation plus delivery), measured in the same scan.
+ *            SKIPDATA records carry `-` in their address fields, so they group under the source `-`
+ *            (SKIPDATA_SOURCE) and tell the caller the window is incomplete in the same query, at no
+ *            extra scan cost; their `lastEnd` says how far past the window their capture reached.
  * - details: the counting filter restricted to given sources, grouped by
  *            srcAddr, dstAddr, dstPort, protocol, interfaceId and sorted by count, descending.
  *            For one source over the row limit (a scan): its top destinations (`sort | limit`)
  *            and its distinct destination addresses and ports per interface.
- * - history: counts per source per window: `stats count(*) as blockedCount by bin(<w>m) as
- *            windowBin, srcAddr`, SKIPDATA included as in the count query.
+ * - history: counts per source per window: `stats count(*) as blockedCount, max(endTime) as lastEnd
+ *            by bin(<w>m) as windowBin, srcAddr`, SKIPDATA included as in the count query.
  * A narrowing (`isIpInSubnet(srcAddr | dstAddr, "<cidr>")`) is added inside the counting filter
  * when a result reached the row limit and the query is re-run on halves of the address space.
  * It is ANDed with the counting part only, so every narrowed query still reports SKIPDATA.
@@ -51,7 +55,14 @@ export const RESULT_COLUMNS = {
   distinctAddresses: 'distinctAddresses',
   distinctPorts: 'distinctPorts',
   windowBin: 'windowBin',
+  /** Longest `@ingestionTime - @timestamp` of the group's records, ms. */
+  maxDeliveryDelay: 'maxDeliveryDelayMs',
+  /** Latest `end` (epoch seconds) of the group's records: for SKIPDATA, the end of its capture. */
+  lastEnd: 'lastEnd',
 } as const;
+
+/** The computed field the count query takes the longest delivery delay of. */
+const DELIVERY_DELAY_FIELD = 'deliveryDelayMs';
 
 /** The configuration fields the queries depend on. */
 export type QueryConfig = Pick<
@@ -256,6 +267,8 @@ export interface FlowQueryFields {
   dstPort?: string;
   protocol?: string;
   interfaceId?: string;
+  /** Absent in custom formats without `end`: a SKIPDATA record then marks its start's window only. */
+  endTime?: string;
 }
 
 /**
@@ -309,6 +322,7 @@ export class FlowQueryBuilder {
       dstPort: has('dstport'),
       protocol: has('protocol'),
       interfaceId: has('interface-id'),
+      endTime: has('end'),
     };
     // Default-format logs have these fields discovered automatically; custom formats are parsed
     // from @message, one glob `*` per space-separated field, named as the default format's fields.
@@ -330,22 +344,35 @@ export class FlowQueryBuilder {
     );
   }
 
-  /** Blocked internal->external records and distinct destinations per source, plus SKIPDATA under `-`. */
+  /**
+   * Blocked internal->external records and distinct destinations per source, plus SKIPDATA under
+   * `-`; per group also the longest delivery delay and the latest `end`.
+   */
   countQuery(narrowing?: Narrowing): string {
-    const { blockedCount, uniqueDestinations } = RESULT_COLUMNS;
+    const { blockedCount, uniqueDestinations, maxDeliveryDelay } = RESULT_COLUMNS;
     return this.finish('count', [
       `filter ${this.withSkipData(this.countingFilter(narrowing))}`,
-      `stats count(*) as ${blockedCount}, count_distinct(${this.fields.dstAddr}) as ${uniqueDestinations} by ${this.fields.srcAddr}`,
+      `fields toMillis(@ingestionTime) - toMillis(@timestamp) as ${DELIVERY_DELAY_FIELD}`,
+      `stats count(*) as ${blockedCount}, count_distinct(${this.fields.dstAddr}) as ${uniqueDestinations}, ` +
+        `max(${DELIVERY_DELAY_FIELD}) as ${maxDeliveryDelay}${this.lastEnd()} by ${this.fields.srcAddr}`,
     ]);
   }
 
-  /** Per-window, per-source counts for bootstrap, plus SKIPDATA under `-` per window. */
+  /** Per-window, per-source counts for bootstrap, plus SKIPDATA under `-` per window (with its latest `end`). */
   historyQuery(narrowing?: Narrowing): string {
     const { blockedCount, windowBin } = RESULT_COLUMNS;
     return this.finish('history', [
       `filter ${this.withSkipData(this.countingFilter(narrowing))}`,
-      `stats count(*) as ${blockedCount} by bin(${this.windowMinutes}m) as ${windowBin}, ${this.fields.srcAddr}`,
+      `stats count(*) as ${blockedCount}${this.lastEnd()} by bin(${this.windowMinutes}m) as ${windowBin}, ${this.fields.srcAddr}`,
     ]);
+  }
+
+  /** `, max(endTime) as lastEnd` where SKIPDATA can be seen and the format has `end`. */
+  private lastEnd(): string {
+    const { endTime, logStatus } = this.fields;
+    return endTime === undefined || logStatus === undefined
+      ? ''
+      : `, max(${endTime}) as ${RESULT_COLUMNS.lastEnd}`;
   }
 
   /**

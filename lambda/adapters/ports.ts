@@ -15,6 +15,17 @@ export interface WindowCounts {
   complete: boolean;
   /** SKIPDATA records seen in the window. */
   skippedRecords: number;
+  /**
+   * Start of the last window the window's SKIPDATA records make incomplete (every window a
+   * record's [start, end] overlaps: `skipDataWindows`); undefined without SKIPDATA. Later than
+   * this window's start when a record's capture ran past its end: the caller carries it forward.
+   */
+  skipDataThrough?: number;
+  /**
+   * The longest `@ingestionTime - @timestamp` (ms) among the window's records: how late after its
+   * start a record reached CloudWatch Logs. Undefined without records (or where not measured).
+   */
+  maxDeliveryDelayMs?: number;
   stats: QueryStatistics;
 }
 
@@ -39,8 +50,31 @@ export interface FlowCountSource {
     deadline: number,
     stats?: QueryStatistics,
   ): Promise<Map<string, AlertDetails>>;
-  /** Per-window, per-source counts over [from, to) for bootstrap, in window order. */
-  history(from: number, to: number, deadline: number): Promise<{ windows: HistoryWindow[]; stats: QueryStatistics }>;
+  /**
+   * Per-window, per-source counts over [from, to) for bootstrap, in window order. SKIPDATA makes
+   * every window its records overlap incomplete; `skipDataThrough` is the last such window, which
+   * may lie after `to` (the caller carries it forward).
+   */
+  history(from: number, to: number, deadline: number): Promise<HistoryResult>;
+}
+
+/** A stretch of history whose query failed (after its retries): no counts, never zeros. */
+export interface HistoryGap {
+  /** [from, to): the windows the failed query covered. */
+  from: number;
+  to: number;
+  /** The failure, naming the query and its window. */
+  error: Error;
+}
+
+export interface HistoryResult {
+  /** Every window of the range in order; those of a gap have no counts and are incomplete. */
+  windows: HistoryWindow[];
+  stats: QueryStatistics;
+  /** The parts whose query failed; the windows they cover are in `windows` as gaps. */
+  gaps: HistoryGap[];
+  /** The last window SKIPDATA records of the history make incomplete (may be after `to`). */
+  skipDataThrough?: number;
 }
 
 /** Where the detector keeps its state between runs. */
@@ -49,6 +83,16 @@ export interface DetectorState {
   watermark: number | undefined;
   /** The complete-window clock after the watermark (see Baseline.clockAtLastFold). */
   clock: number;
+  /**
+   * The last window a SKIPDATA record of a committed window makes incomplete (its capture ran past
+   * its own window): windows after the watermark up to this one are incomplete too.
+   */
+  skipDataThrough?: number;
+  /** Set while a bootstrap replaces the baselines (ISO time it started); detection refuses to run. */
+  bootstrapStarted?: string;
+  /** The window after the watermark that failed in earlier runs, and how many times. */
+  failingWindow?: number;
+  failedAttempts?: number;
 }
 
 export interface PendingAlert {
@@ -79,6 +123,8 @@ export interface WindowCommit {
   clockAfter: number;
   baselines: Map<string, Baseline>;
   alerts: Alert[];
+  /** The SKIPDATA carry after this window (DetectorState.skipDataThrough), when there is one. */
+  skipDataThrough?: number;
 }
 
 export interface AlertPublisher {

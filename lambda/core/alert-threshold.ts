@@ -3,8 +3,9 @@
  * the count, so a report can draw the line the detector actually compared with rather than a
  * mean ± k sd band that neither preset uses as such.
  *
- * - recommended: the smallest whole count x with x >= minBlockedCount, x above the model's mean
- *   and an estimation-adjusted tail probability P(X >= x) below the window's threshold;
+ * - recommended: the smallest whole count x with x >= minBlockedCount and a spike tail
+ *   (spike-test.ts, the function evaluateWindow decides with) below the window's threshold, the
+ *   model being the hour's expectation where the source has a rhythm;
  * - splunk-escu: the smallest whole count x with x > mean' + k sd', where mean' and sd' are the
  *   baseline after folding x itself in (as the SPL compares), and x >= minBlockedCount.
  *
@@ -14,18 +15,13 @@
  * compared mean, variance and data points, the window's threshold) so any model of the expected
  * count can be fed in. Pure: no clock, no I/O.
  */
-import { foldZeros, spreadOf, updateMoments, type Baseline } from './baseline';
+import { spreadOf, updateMoments, withMissedZeros, type Baseline } from './baseline';
 import { windowsPerDay, type DetectorConfig } from './config';
-import { estimationAdjustedTail, pointProbability, upperTailProbability } from './tail-probability';
+import { hasWeeklyJobAt } from './detect';
+import { calendarOf, liveJobs, matchJob, rhythmModel } from './rhythm';
+import { spikeTail, type ComparedModel } from './spike-test';
 
-/** The model a window's count is compared with. */
-export interface ComparedModel {
-  /** Expected count. */
-  mean: number;
-  variance: number;
-  /** Windows of history behind the model (maturity, and the estimation-error correction). */
-  dataPoints: number;
-}
+export type { ComparedModel } from './spike-test';
 
 export type SpikeTestConfig = Pick<
   DetectorConfig,
@@ -36,22 +32,53 @@ export type SpikeTestConfig = Pick<
 const NEVER = 2 ** 40;
 
 /**
- * The model `evaluateWindow` compares a source's count with, from its stored baseline and the
- * complete-window clock before the window: recommended fills in the zeros of the windows the
- * source missed; splunk-escu takes the stored baseline as it is (its test folds the count in
- * itself, see smallestSpikeCount).
+ * The model `evaluateWindow` compares a source's count with in the window starting at
+ * `windowStart`, from its stored baseline and the complete-window clock before the window:
+ * recommended fills in the zeros of the windows the source missed and, where the source has a
+ * rhythm, takes the hour's expectation; splunk-escu takes the stored baseline as it is (its
+ * test folds the count in itself, see smallestSpikeCount).
  */
 export function comparedModel(
-  stored: Pick<Baseline, 'mean' | 'variance' | 'dataPoints' | 'clockAtLastFold'>,
+  stored: Baseline,
   clockBefore: number,
-  config: Pick<DetectorConfig, 'preset' | 'baselineWindow'>,
+  windowStart: number,
+  config: DetectorConfig,
 ): ComparedModel {
-  // foldZeros over the clock's advance is withMissedZeros (baseline.ts), which needs no more of the baseline.
-  const model =
-    config.preset === 'splunk-escu'
-      ? stored
-      : foldZeros(stored, clockBefore - stored.clockAtLastFold, config);
-  return { mean: model.mean, variance: model.variance, dataPoints: model.dataPoints };
+  if (config.preset === 'splunk-escu')
+    return { mean: stored.mean, variance: stored.variance, dataPoints: stored.dataPoints };
+  const before = withMissedZeros(stored, clockBefore, config);
+  const flat = { mean: before.mean, variance: before.variance, dataPoints: before.dataPoints };
+  if (!config.rhythm || before.dataPoints < config.minDataPoints) return flat;
+  const calendar = calendarOf(config);
+  const place = calendar.place(windowStart);
+  const model = rhythmModel(
+    before.profile,
+    before.withinHour,
+    before.variance,
+    before.dataPoints,
+    place.slot,
+    config,
+  );
+  const compared: ComparedModel =
+    model === undefined
+      ? flat
+      : {
+          mean: model.mean,
+          variance: model.variance,
+          dataPoints: before.dataPoints,
+          samples: model.samples,
+          rhythm: model,
+        };
+  if (config.jobOccurrencesToLearn > 0) {
+    // The job rules of detect.ts: a learned job's occurrence, or a daily job's hour, at jobGrowthFactor x its size.
+    const jobs = liveJobs(before.jobs, windowStart);
+    const match = matchJob(jobs, windowStart, place.weekPhase, calendar.windowsPerDay);
+    if (match !== undefined && match.job.occurrences + 1 >= config.jobOccurrencesToLearn)
+      compared.jobSpikeFrom = Math.ceil(config.jobGrowthFactor * match.job.size);
+    else if (model?.dailyJob !== undefined && !hasWeeklyJobAt(jobs, windowStart, model.dailyJob, config))
+      compared.jobSpikeFrom = Math.ceil(config.jobGrowthFactor * model.dailyJob);
+  }
+  return compared;
 }
 
 /**
@@ -79,15 +106,11 @@ export function isSpikeCount(
     const after = updateMoments(model, count, config);
     return count > after.mean + config.deviationThreshold * spreadOf(after.mean, after.variance, config);
   }
-  if (threshold === null || !(model.dataPoints >= config.minDataPoints) || !(count > model.mean))
-    return false;
-  // As detect.ts: the tail only where the point probability leaves it room, then the correction
-  // for estimation error only where the plug-in tail is below the threshold.
-  if (!(pointProbability(count, model.mean, model.variance, config.meanFloor) < 2 * threshold)) return false;
-  const plugIn = upperTailProbability(count, model.mean, model.variance, config.meanFloor);
-  if (!(plugIn < threshold)) return false;
-  const samples = Math.min(model.dataPoints, config.baselineWindow);
-  return estimationAdjustedTail(plugIn, model.mean, model.variance, config.meanFloor, samples) < threshold;
+  if (threshold === null || !(model.dataPoints >= config.minDataPoints)) return false;
+  // A job's rule spikes every count from its own bound up (a tail spike may come earlier).
+  if (model.jobSpikeFrom !== undefined && count >= model.jobSpikeFrom) return true;
+  const tail = spikeTail(count, model, threshold, config);
+  return tail !== undefined && tail < threshold;
 }
 
 /**

@@ -9,6 +9,14 @@
  * mean and population variance while the baseline warms up, then the ESCU exponential form.
  */
 import type { DetectorConfig } from './config';
+import {
+  foldProfile,
+  foldWithinHour,
+  profileWithZeros,
+  withinHourWithZeros,
+  type RecurringJob,
+  type WithinHour,
+} from './rhythm';
 
 export interface Baseline {
   mean: number;
@@ -26,14 +34,44 @@ export interface Baseline {
   lastAlertWindow?: number;
   /** Blocked count of the last alert on this source (escalation inside the cooldown). */
   lastAlertCount?: number;
+  /**
+   * Recommended preset with `rhythm`: the source's 48 slot means (local hour x weekday/weekend),
+   * quantised and encoded (rhythm.ts); absent until the source's first fold with rhythm on.
+   */
+  profile?: string;
+  /** With `profile`: how windows vary around their hour's usual level (rhythm.ts foldWithinHour). */
+  withinHour?: WithinHour;
+  /** Recommended preset: recurring jobs learned, or seen once and being learned (rhythm.ts). */
+  jobs?: RecurringJob[];
 }
 
 type FoldConfig = Pick<DetectorConfig, 'preset' | 'baselineWindow'>;
+/** What a fold needs to keep the rhythm profile too. */
+export type RhythmFoldConfig = FoldConfig &
+  Pick<DetectorConfig, 'rhythm' | 'timezone' | 'weekendDays' | 'windowMinutes'>;
 
 /** A source's first window: ESCU never initialises one (a bug); both presets do here. */
-export function newBaseline(x: number, windowStart: number, clockAfter: number): Baseline {
-  return { mean: x, variance: 0, dataPoints: 1, lastWindow: windowStart, clockAtLastFold: clockAfter };
+export function newBaseline(
+  x: number,
+  windowStart: number,
+  clockAfter: number,
+  config?: RhythmFoldConfig,
+): Baseline {
+  const baseline: Baseline = {
+    mean: x,
+    variance: 0,
+    dataPoints: 1,
+    lastWindow: windowStart,
+    clockAtLastFold: clockAfter,
+  };
+  if (config !== undefined && rhythmKept(config))
+    baseline.profile = foldProfile(undefined, windowStart, x, 0, config);
+  return baseline;
 }
+
+/** The profile is learned by the recommended preset with rhythm on. */
+const rhythmKept = (config: Partial<RhythmFoldConfig>): config is RhythmFoldConfig =>
+  config.preset === 'recommended' && config.rhythm === true;
 
 /** The moments after folding one observation `x` (no bookkeeping). */
 export function updateMoments(
@@ -43,7 +81,9 @@ export function updateMoments(
 ): { mean: number; variance: number; dataPoints: number } {
   const { mean, variance, dataPoints } = baseline;
   const weight =
-    config.preset === 'splunk-escu' ? 1 / config.baselineWindow : 1 / Math.min(dataPoints + 1, config.baselineWindow);
+    config.preset === 'splunk-escu'
+      ? 1 / config.baselineWindow
+      : 1 / Math.min(dataPoints + 1, config.baselineWindow);
   const nextMean = mean + (x - mean) * weight;
   // (1 - a) var + a (x - mean')(x - mean): for a = 1/N this is the SPL's ((N-1) var + ...)/N.
   const nextVariance = Math.max(0, (1 - weight) * variance + weight * (x - nextMean) * (x - mean));
@@ -62,7 +102,7 @@ export function foldedBaseline(
   x: number,
   windowStart: number,
   clockAfter: number,
-  config: FoldConfig,
+  config: FoldConfig & Partial<RhythmFoldConfig>,
 ): Baseline {
   const { mean, variance, dataPoints } = before;
   const weight =
@@ -79,6 +119,12 @@ export function foldedBaseline(
   };
   if (before.lastAlertWindow !== undefined) next.lastAlertWindow = before.lastAlertWindow;
   if (before.lastAlertCount !== undefined) next.lastAlertCount = before.lastAlertCount;
+  if (rhythmKept(config)) {
+    const within = foldWithinHour(before.withinHour, before.profile, windowStart, x, dataPoints, config);
+    if (within !== undefined) next.withinHour = within;
+    next.profile = foldProfile(before.profile, windowStart, x, dataPoints, config);
+  }
+  if (before.jobs !== undefined) next.jobs = before.jobs;
   return next;
 }
 
@@ -115,21 +161,50 @@ export function foldZeros<T extends Pick<Baseline, 'mean' | 'variance' | 'dataPo
   return { ...baseline, mean, variance: Math.max(0, variance), dataPoints };
 }
 
-/** The baseline a recommended source is compared against: zeros for the complete windows it missed. */
-export function withMissedZeros(baseline: Baseline, clockBefore: number, config: FoldConfig): Baseline {
-  return foldZeros(baseline, clockBefore - baseline.clockAtLastFold, config);
+/**
+ * The baseline a recommended source is compared against: zeros for the complete windows it
+ * missed, in its flat moments and (with rhythm) in the slots of those windows.
+ */
+export function withMissedZeros(
+  baseline: Baseline,
+  clockBefore: number,
+  config: FoldConfig & Partial<RhythmFoldConfig>,
+): Baseline {
+  const missed = clockBefore - baseline.clockAtLastFold;
+  const zeroed = foldZeros(baseline, missed, config);
+  if (zeroed === baseline || !rhythmKept(config) || baseline.profile === undefined) return zeroed;
+  const zeroedProfile: Baseline = {
+    ...zeroed,
+    profile: profileWithZeros(baseline.profile, baseline.lastWindow, missed, baseline.dataPoints, config),
+  };
+  const within = withinHourWithZeros(
+    baseline.withinHour,
+    baseline.profile,
+    baseline.lastWindow,
+    missed,
+    baseline.dataPoints,
+    config,
+  );
+  if (within !== undefined) zeroedProfile.withinHour = within;
+  return zeroedProfile;
 }
 
 /** Standard deviation as each preset uses it for zScore and the spike cap. */
 export function spreadOf(mean: number, variance: number, config: Pick<DetectorConfig, 'preset'>): number {
-  return config.preset === 'splunk-escu' ? Math.sqrt(variance) : Math.max(Math.sqrt(variance), Math.sqrt(mean), 1);
+  return config.preset === 'splunk-escu'
+    ? Math.sqrt(variance)
+    : Math.max(Math.sqrt(variance), Math.sqrt(mean), 1);
 }
 
 /**
  * ESCU support search ("Baseline of blocked outbound traffic from AWS"): mean and sample standard
  * deviation (n - 1; 0 for a single window) over the windows in which the source had records.
  */
-export function escuBaselineFromHistory(activeCounts: readonly number[], lastWindow: number, clock: number): Baseline {
+export function escuBaselineFromHistory(
+  activeCounts: readonly number[],
+  lastWindow: number,
+  clock: number,
+): Baseline {
   const n = activeCounts.length;
   if (n === 0) throw new RangeError('a baseline needs at least one active window');
   const mean = activeCounts.reduce((sum, c) => sum + c, 0) / n;

@@ -59,12 +59,35 @@ const windowMinutes = integer(1, 1440).check(
   }),
 );
 
+/** Day names as in `weekendDays`, Sunday first (JavaScript's getUTCDay order). */
+export const DAY_NAMES = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
+export type DayName = (typeof DAY_NAMES)[number];
+
+/** An IANA time zone name that this runtime's Intl knows (Node.js ships the full ICU data). */
+const timeZone = z.string().check(
+  z.refine(
+    (name) => {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: name });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be an IANA time zone name, e.g. "UTC", "Europe/Berlin", "America/New_York"' },
+  ),
+);
+
 /** Every detection parameter. All optional on input; `resolveDetectorConfig` fills them in. */
 export const detectorConfigInputSchema = z.strictObject({
   preset: z.optional(z.enum(PRESETS)),
   /** Length of an evaluation window. @default 60 */
   windowMinutes: z.optional(windowMinutes),
-  /** How long after a window ends before it is evaluated (flow log delivery delay). @default 10 */
+  /**
+   * How long after a window ends before it is evaluated: a record starting at the window's end
+   * must have reached CloudWatch Logs by then (aggregation interval, up to 10 minutes by default,
+   * plus delivery, typically about 5, best effort). @default 20
+   */
   lagMinutes: z.optional(integer(0, 1440)),
   /** Missed windows caught up per run, oldest first. @default 24 */
   maxCatchUpWindows: z.optional(integer(1, 744)),
@@ -100,6 +123,36 @@ export const detectorConfigInputSchema = z.strictObject({
   massSpikeFraction: z.optional(z.number().check(z.gte(0), z.lte(1))),
   /** Custom flow log format (AWS format string, `${srcaddr}` or bare names); absent: the v2 default. */
   flowLogFormat: z.optional(flowLogFormat),
+  /**
+   * Lambda: runs in which a window failed (a query failing on every try, a corrupt item...) before
+   * it is skipped (a gap, never zeros) so that later windows are not held back for ever. @default 6
+   */
+  maxWindowAttempts: z.optional(integer(1, 100)),
+  /**
+   * Rhythm-aware baselines (recommended only): each source's expected count follows its own hour
+   * of the day on weekdays and weekend days, learned from its history. @default true (splunk-escu: false)
+   */
+  rhythm: z.optional(z.boolean()),
+  /** Days of a source's history before its rhythm is used; a younger source uses its flat baseline. @default 7 */
+  rhythmMinDays: z.optional(integer(2, 365)),
+  /** Time zone whose hours and days the rhythm and recurring jobs follow (IANA name). @default "UTC" */
+  timezone: z.optional(timeZone),
+  /** Days that are weekend days for the rhythm, in the time zone above. @default ["Sat", "Sun"] */
+  weekendDays: z.optional(
+    z.array(z.enum(DAY_NAMES)).check(
+      z.maxLength(6, 'at most 6 weekend days (a week needs at least one weekday)'),
+      z.refine((days) => new Set(days).size === days.length, { message: 'lists a day twice' }),
+    ),
+  ),
+  /**
+   * A burst that recurs at the same time of day (daily) or of the week (weekly) with a similar
+   * size is a recurring job from this occurrence on, and is not alerted; 0 disables. @default 3 (splunk-escu: 0)
+   */
+  jobOccurrencesToLearn: z.optional(
+    integer(0, 100).check(z.refine((n) => n !== 1, { message: 'must be 0 (off) or at least 2' })),
+  ),
+  /** An occurrence of a recurring job alerts when its count reaches this multiple of the job's usual size. @default 2 */
+  jobGrowthFactor: z.optional(z.number().check(z.gte(1.1), z.lte(1000))),
 });
 
 export type DetectorConfigInput = z.input<typeof detectorConfigInputSchema>;
@@ -126,11 +179,18 @@ export interface DetectorConfig {
   massSpikeFraction: number;
   /** Field names in order; undefined means the v2 default format. */
   flowLogFormat?: string;
+  maxWindowAttempts: number;
+  rhythm: boolean;
+  rhythmMinDays: number;
+  timezone: string;
+  weekendDays: DayName[];
+  jobOccurrencesToLearn: number;
+  jobGrowthFactor: number;
 }
 
 const COMMON_DEFAULTS = {
   windowMinutes: 60,
-  lagMinutes: 10,
+  lagMinutes: 20,
   maxCatchUpWindows: 24,
   internalCidrs: [...RFC1918_CIDRS],
   excludeSourceCidrs: [],
@@ -142,6 +202,11 @@ const COMMON_DEFAULTS = {
   meanFloor: 0.5,
   escalationFactor: 2,
   massSpikeFraction: 0.2,
+  maxWindowAttempts: 6,
+  rhythmMinDays: 7,
+  timezone: 'UTC',
+  weekendDays: ['Sat', 'Sun'],
+  jobGrowthFactor: 2,
 } satisfies Partial<DetectorConfig>;
 
 export const PRESET_DEFAULTS: Record<PresetName, Omit<DetectorConfig, 'flowLogFormat'>> = {
@@ -153,6 +218,8 @@ export const PRESET_DEFAULTS: Record<PresetName, Omit<DetectorConfig, 'flowLogFo
     newSourceMinCount: 100,
     cooldownMinutes: 240,
     massSpikeMinSources: 5,
+    rhythm: true,
+    jobOccurrencesToLearn: 3,
   },
   // ESCU: `numDataPoints > 5`, no minimum count, no new-source alert, no cooldown, no grouping.
   'splunk-escu': {
@@ -163,6 +230,8 @@ export const PRESET_DEFAULTS: Record<PresetName, Omit<DetectorConfig, 'flowLogFo
     newSourceMinCount: 0,
     cooldownMinutes: 0,
     massSpikeMinSources: 0,
+    rhythm: false,
+    jobOccurrencesToLearn: 0,
   },
 };
 
@@ -208,6 +277,19 @@ export function resolveDetectorConfig(input: unknown = {}, origin = 'config'): D
   const given = Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined));
   const preset = parsed.data.preset ?? 'recommended';
   const config: DetectorConfig = { ...PRESET_DEFAULTS[preset], ...given, preset };
+  // The ESCU arithmetic compares with a flat mean and variance: a rhythm would not be ESCU's.
+  if (preset === 'splunk-escu' && config.rhythm) {
+    throw new ConfigError(
+      `${origin}.rhythm: rhythm-aware baselines are a recommended-preset feature; the splunk-escu preset keeps ESCU's flat baseline (got true)`,
+      origin,
+    );
+  }
+  if (preset === 'splunk-escu' && config.jobOccurrencesToLearn > 0) {
+    throw new ConfigError(
+      `${origin}.jobOccurrencesToLearn: recurring-job learning is a recommended-preset feature; the splunk-escu preset folds every window as ESCU does (got ${config.jobOccurrencesToLearn})`,
+      origin,
+    );
+  }
   if (config.flowLogFormat !== undefined) {
     config.flowLogFormat = parseFlowLogFormat(config.flowLogFormat).join(' ');
   }

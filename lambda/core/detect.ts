@@ -12,7 +12,22 @@ import {
   type Baseline,
 } from './baseline';
 import { windowMs, windowsPerDay, type DetectorConfig, type PresetName } from './config';
-import { estimationAdjustedTail, pointProbability, upperTailProbability } from './tail-probability';
+import {
+  addCandidate,
+  calendarOf,
+  decodeProfile,
+  PROFILE_SLOTS,
+  liveJobs,
+  matchJob,
+  recordOccurrence,
+  rhythmModel,
+  type JobMatch,
+  type JobPeriod,
+  type RhythmModel,
+  type RecurringJob,
+  type WindowPlace,
+} from './rhythm';
+import { spikeTail } from './spike-test';
 import { isoTime } from './windows';
 
 export type AlertKind = 'spike' | 'new-source' | 'mass-spike';
@@ -39,6 +54,25 @@ export interface AlertDetails {
   interfaceIds: string[];
   /** Optional enrichment: interface id -> instance, VPC, subnet, Name tag. */
   resources?: Record<string, Record<string, string>>;
+}
+
+/** What the source usually does at this time (rhythm-aware baselines). */
+export interface ExpectedNow {
+  /** Local day and time of the window, e.g. `Sun 03:00`, in `timezone`. */
+  at: string;
+  timezone: string;
+  /** The expected count the window was compared with. */
+  usual: number;
+}
+
+/** A learned recurring job whose occurrence was clearly larger than usual. */
+export interface RecurringJobContext {
+  period: JobPeriod;
+  /** `Wed 02:00` (weekly) or `02:00` (daily), in `timezone`. */
+  at: string;
+  timezone: string;
+  usualSize: number;
+  occurrences: number;
 }
 
 export interface MassSpikeMember {
@@ -71,6 +105,10 @@ export interface Alert {
   threshold?: number;
   /** True when the window's data was incomplete (SKIPDATA): counts are a lower bound. */
   incompleteWindow?: boolean;
+  /** Rhythm-aware baselines: what is usual for this source at this hour (the count was compared with it). */
+  expected?: ExpectedNow;
+  /** The occurrence of a learned recurring job that was clearly larger than usual. */
+  recurringJob?: RecurringJobContext;
   members?: MassSpikeMember[];
   details?: AlertDetails;
 }
@@ -83,6 +121,7 @@ export type Outcome =
   | 'normal'
   | 'warming-up'
   | 'below-minimum'
+  | 'recurring-job'
   | 'already-folded';
 
 export interface SourceDecision {
@@ -91,6 +130,11 @@ export interface SourceDecision {
   outcome: Outcome;
   /** The baseline compared with (escu: after folding this window; recommended: before). */
   compared: BaselineSummary | null;
+  /**
+   * Rhythm-aware baselines: the model the count was compared with instead of the flat mean and
+   * variance (expected count and its variance for this hour), where the source has a rhythm.
+   */
+  model?: { mean: number; variance: number };
   zScore: number | null;
   /**
    * Recommended preset: P(X >= blockedCount) under the baseline's model, corrected for the
@@ -118,6 +162,8 @@ export interface WindowInput {
 
 export interface WindowStats {
   sourcesSeen: number;
+  /** Occurrences of learned recurring jobs (quiet). */
+  recurringJobs: number;
   matureSources: number;
   spikes: number;
   suppressedByCooldown: number;
@@ -141,6 +187,11 @@ export interface WindowResult {
 export interface EvaluateOptions {
   /** Bootstrap: learn baselines, decide nothing, keep no alert state. */
   learnOnly?: boolean;
+  /**
+   * Work out every mature source's model for this hour, not only where it can decide (for the
+   * replay's report, which draws what each source was compared with).
+   */
+  explain?: boolean;
 }
 
 export const alertIdFor = (windowStart: number, subject: string): string =>
@@ -154,16 +205,26 @@ interface Candidate {
   srcIp: string;
   x: number;
   before: Baseline;
+  /** The model the count is tested against: the hour's expectation, or the flat baseline. */
   mean: number;
   sd: number;
   variance: number;
-  dataPoints: number;
+  /** The flat baseline compared with (reported as `baseline` / `compared`). */
+  flat: BaselineSummary;
+  flatMean: number;
+  flatVariance: number;
+  /** Set when the rhythm model replaced the flat one. */
+  rhythmic: boolean;
+  /** The rhythm model, where it replaced the flat one (its tail accounts for the hour's estimate). */
+  model: RhythmModel | undefined;
   zScore: number;
   /** Set below where the tail is computed (a field from the start: one object shape for all). */
   tailProbability: number | undefined;
   mature: boolean;
   /** Recommended preset: mature and above its mean, so the tail decides. */
   tailDecides: boolean;
+  /** Set on a learned job's occurrence that was clearly larger than usual. */
+  job?: RecurringJobContext;
 }
 
 export function evaluateWindow(
@@ -172,6 +233,10 @@ export function evaluateWindow(
   options: EvaluateOptions = {},
 ): WindowResult {
   const escu = config.preset === 'splunk-escu';
+  const rhythmOn = !escu && config.rhythm;
+  const jobsOn = !escu && config.jobOccurrencesToLearn > 0;
+  const place: WindowPlace | undefined =
+    rhythmOn || jobsOn ? calendarOf(config).place(input.windowStart) : undefined;
   const windowEnd = input.windowStart + windowMs(config);
   const clockAfter = input.clock + (input.complete ? 1 : 0);
   const decisions: SourceDecision[] = [];
@@ -180,13 +245,14 @@ export function evaluateWindow(
   const candidates: Candidate[] = [];
   let newSources = 0;
   let matureSources = 0;
+  let recurringJobs = 0;
 
   for (const [srcIp, x] of input.counts) {
     if (!(x > 0)) continue;
     const stored = input.baselines.get(srcIp);
     if (stored === undefined) {
       newSources += 1;
-      updated.set(srcIp, newBaseline(x, input.windowStart, clockAfter));
+      updated.set(srcIp, newBaseline(x, input.windowStart, clockAfter, config));
       const alerting = !options.learnOnly && config.newSourceMinCount > 0 && x >= config.newSourceMinCount;
       decisions.push({
         srcIp,
@@ -198,7 +264,7 @@ export function evaluateWindow(
       if (alerting) {
         alerts.push(newSourceAlert(srcIp, x, input, windowEnd, config));
         updated.set(srcIp, {
-          ...newBaseline(x, input.windowStart, clockAfter),
+          ...newBaseline(x, input.windowStart, clockAfter, config),
           lastAlertWindow: input.windowStart,
           lastAlertCount: x,
         });
@@ -212,26 +278,47 @@ export function evaluateWindow(
     const before = escu ? stored : withMissedZeros(stored, input.clock, config);
     // ESCU compares with the baseline after folding the current point in; recommended with the one before.
     const compared = escu ? updateMoments(before, x, config) : before;
-    const sd = spreadOf(compared.mean, compared.variance, config);
-    const zScore = sd > 0 ? (x - compared.mean) / sd : x > compared.mean ? Infinity : 0;
     const mature = escu
       ? compared.dataPoints > config.minDataPoints
       : before.dataPoints >= config.minDataPoints;
     if (mature) matureSources += 1;
+    // The hour's expectation, where the source has a rhythm: only where it can decide (a count
+    // under minBlockedCount is never a spike) unless the caller wants every source explained.
+    const model =
+      rhythmOn && mature && (x >= config.minBlockedCount || options.explain === true)
+        ? rhythmModel(
+            before.profile,
+            before.withinHour,
+            before.variance,
+            before.dataPoints,
+            place!.slot,
+            config,
+          )
+        : undefined;
+    const mean = model?.mean ?? compared.mean;
+    const variance = model?.variance ?? compared.variance;
+    const sd = spreadOf(mean, variance, config);
+    const zScore = sd > 0 ? (x - mean) / sd : x > mean ? Infinity : 0;
+    const flatSd = model === undefined ? sd : spreadOf(compared.mean, compared.variance, config);
     candidates.push({
       srcIp,
       x,
       before,
-      mean: compared.mean,
+      mean,
       sd,
-      variance: compared.variance,
-      dataPoints: compared.dataPoints,
+      variance,
+      flat: { mean: round(compared.mean), sd: round(flatSd), dataPoints: compared.dataPoints },
+      flatMean: compared.mean,
+      flatVariance: compared.variance,
+      rhythmic: model !== undefined,
+      model,
       zScore,
       tailProbability: undefined,
       mature,
       // Only a mature source above its mean can spike: a count at or below the mean is never
       // unusual, whatever a heavy-tailed model says, and skipping the tail keeps replay fast.
-      tailDecides: !escu && mature && x > compared.mean,
+      tailDecides: !escu && mature && x > mean,
+      job: undefined,
     });
   }
 
@@ -244,35 +331,74 @@ export function evaluateWindow(
   let suppressedByCooldown = 0;
 
   for (const c of candidates) {
-    // The tail only where it can decide: a point probability (a lower bound on the tail, a tenth
-    // of its cost) at twice the threshold or more already says "not a spike". Twice leaves room
-    // for rounding in either function.
-    if (
-      c.tailDecides &&
-      threshold !== null &&
-      pointProbability(c.x, c.mean, c.variance, config.meanFloor) < 2 * threshold
-    ) {
-      c.tailProbability = upperTailProbability(c.x, c.mean, c.variance, config.meanFloor);
-    }
-    // Correct for estimation error only where it can change the verdict: the correction only
-    // raises p, so a plug-in p at or above the threshold is already "not a spike" (and cheap).
-    if (threshold !== null && c.tailProbability !== undefined && c.tailProbability < threshold) {
-      const effectiveSamples = Math.min(c.before.dataPoints, config.baselineWindow);
-      c.tailProbability = estimationAdjustedTail(
-        c.tailProbability,
-        c.mean,
-        c.variance,
-        config.meanFloor,
-        effectiveSamples,
+    if (c.tailDecides && threshold !== null) {
+      c.tailProbability = spikeTail(
+        c.x,
+        {
+          mean: c.mean,
+          variance: c.variance,
+          dataPoints: c.before.dataPoints,
+          ...(c.model === undefined ? {} : { samples: c.model.samples, rhythm: c.model }),
+        },
+        threshold,
+        config,
       );
     }
     const beyondThreshold = escu
       ? c.mature && c.x > c.mean + config.deviationThreshold * c.sd
-      : c.mature && (c.tailProbability ?? 1) < (threshold ?? 0);
+      : // Only where the tail was computed: with a threshold of 1 or more (daily windows, a large
+        // budget, a small fleet) "no tail" must not read as "below the threshold".
+        c.tailDecides && c.tailProbability !== undefined && c.tailProbability < (threshold ?? 0);
     // minBlockedCount is 0 in the splunk-escu bundle; a user who sets it gets it in either preset.
-    const isSpike = beyondThreshold && c.x >= config.minBlockedCount;
+    let isSpike = beyondThreshold && c.x >= config.minBlockedCount;
+    // Recurring jobs. A burst against the source's flat baseline at the time of a job seen before
+    // is the job's next occurrence; a learned job decides its own window: quiet, or an alert
+    // when the occurrence is clearly larger than usual. Judged on the flat baseline, not the
+    // hour's model, so that a job is recognised whatever its hour has learnt of it.
+    let jobs = jobsOn ? liveJobs(c.before.jobs, input.windowStart) : c.before.jobs;
+    let quietJob = false;
+    let grownJob: RecurringJobContext | undefined;
+    if (jobsOn && isBurst(c, threshold, config)) {
+      const event = jobEvent(c.x, jobs, input.windowStart, place!, config);
+      jobs = event.jobs;
+      if (event.learned !== undefined) {
+        if (event.grown) {
+          isSpike = true;
+          grownJob = event.learned;
+        } else {
+          isSpike = false;
+          quietJob = true;
+          recurringJobs += 1;
+        }
+      }
+    }
+    // A daily job the profile has learnt as its hour's level: the same rule, clearly larger than usual alerts.
+    const dailyJob = c.model?.dailyJob;
+    if (
+      jobsOn &&
+      !quietJob &&
+      grownJob === undefined &&
+      dailyJob !== undefined &&
+      c.x >= config.jobGrowthFactor * dailyJob &&
+      // A weekly job's occurrences also raise their weekday slot: that hour is the weekly job's.
+      !hasWeeklyJobAt(jobs, input.windowStart, dailyJob, config)
+    ) {
+      isSpike = c.mature && c.x >= config.minBlockedCount;
+      quietJob = false;
+      const place = calendarOf(config).place(input.windowStart);
+      grownJob = {
+        period: 'daily',
+        at: place.label.slice(4),
+        timezone: config.timezone,
+        usualSize: round(dailyJob),
+        occurrences: 0,
+      };
+    }
+    c.job = grownJob;
     let outcome: Outcome;
-    if (isSpike) {
+    if (quietJob) {
+      outcome = 'recurring-job';
+    } else if (isSpike) {
       spikes.push(c);
       if (!options.learnOnly && inCooldown(c.before, c.x, input.windowStart, config)) {
         outcome = 'spike-in-cooldown';
@@ -292,13 +418,19 @@ export function evaluateWindow(
       srcIp: c.srcIp,
       blockedCount: c.x,
       outcome,
-      compared: summary(c),
+      compared: c.flat,
       zScore: finiteOrNull(c.zScore),
     };
     // Assigned rather than spread in: this runs for every source of every window.
     if (c.tailProbability !== undefined) decision.tailProbability = c.tailProbability;
+    if (c.rhythmic) decision.model = { mean: c.mean, variance: c.variance };
     decisions.push(decision);
-    updated.set(c.srcIp, nextBaseline(c, isSpike, input, clockAfter, config));
+    const next = nextBaseline(c, isSpike, quietJob, input, clockAfter, config);
+    if (jobs !== c.before.jobs) {
+      if (jobs === undefined) delete next.jobs;
+      else next.jobs = jobs;
+    }
+    updated.set(c.srcIp, next);
   }
 
   // massSpikeMinSources is 0 (off) in the splunk-escu bundle; explicit values win in either preset.
@@ -335,8 +467,95 @@ export function evaluateWindow(
       spikes: spikes.length,
       suppressedByCooldown,
       newSources,
+      recurringJobs,
       threshold,
     },
+  };
+}
+
+/**
+ * What a job's occurrence looks like: a count the flat baseline would call a spike (what made a
+ * flat detector alert on every run of a job); while a source is warming up, a count far above its
+ * young baseline. Noise passes the first only at the false-alert budget's rate, so it does not
+ * crowd real jobs out of the few places a source keeps for them.
+ */
+function isBurst(c: Candidate, threshold: number | null, config: DetectorConfig): boolean {
+  if (c.x < config.minBlockedCount || threshold === null) return false;
+  const flatSd = Math.max(c.flat.sd, 1);
+  if (!c.mature) return c.x > c.flatMean + WARMING_UP_BURST_SDS * flatSd;
+  if (!c.rhythmic) return c.tailProbability !== undefined && c.tailProbability < threshold;
+  if (c.x <= c.flatMean + config.deviationThreshold * flatSd) return false;
+  const flat = { mean: c.flatMean, variance: c.flatVariance, dataPoints: c.before.dataPoints };
+  const tail = spikeTail(c.x, flat, threshold, config);
+  return tail !== undefined && tail < threshold;
+}
+
+/** A warming-up source's count this many standard deviations above its young baseline is a burst. */
+const WARMING_UP_BURST_SDS = 5;
+
+/**
+ * A burst of `x` at `windowStart`: the next occurrence of the job at that time (its size and
+ * count updated), or the first of a possible new one (a candidate). `learned` is set when the
+ * job is learned as of this occurrence (the `jobOccurrencesToLearn`-th or later): the window is
+ * then the job's, quiet unless `grown` (at least `jobGrowthFactor` x the job's usual size, which
+ * alerts and teaches the job nothing).
+ */
+function jobEvent(
+  x: number,
+  jobs: RecurringJob[] | undefined,
+  windowStart: number,
+  place: WindowPlace,
+  config: DetectorConfig,
+): { jobs: RecurringJob[] | undefined; learned?: RecurringJobContext; grown?: boolean } {
+  const calendar = calendarOf(config);
+  const match = matchJob(jobs, windowStart, place.weekPhase, calendar.windowsPerDay);
+  if (match === undefined) return { jobs: addCandidate(jobs, x, windowStart, place.weekPhase) };
+  const { job } = match;
+  const factor = config.jobGrowthFactor;
+  if (job.occurrences + 1 >= config.jobOccurrencesToLearn) {
+    const learned = jobContext(match, calendar.phaseLabel(job.phase, match.period), config);
+    if (x >= factor * job.size) return { jobs, learned, grown: true };
+    return { jobs: recordOccurrence(jobs!, match, x, windowStart), learned, grown: false };
+  }
+  if (x < factor * job.size && x * factor > job.size) {
+    return { jobs: recordOccurrence(jobs!, match, x, windowStart) };
+  }
+  // Not the job's size: a one-off candidate starts over with this burst; an established job
+  // is kept and this burst becomes a candidate of its own.
+  if (job.occurrences > 1) return { jobs: addCandidate(jobs, x, windowStart, place.weekPhase) };
+  const restarted = [...jobs!];
+  restarted[match.index] = { phase: place.weekPhase, size: Math.round(x), occurrences: 1, last: windowStart };
+  return { jobs: restarted };
+}
+
+/**
+ * A job that is not daily at this window's time of day, on any day, whose occurrences are well
+ * above the hour's usual level: a weekly job, which lifts its weekday slot by a fifth of its size.
+ */
+export function hasWeeklyJobAt(
+  jobs: RecurringJob[] | undefined,
+  windowStart: number,
+  hourLevel: number,
+  config: DetectorConfig,
+): boolean {
+  if (jobs === undefined) return false;
+  const calendar = calendarOf(config);
+  const dayPhase = calendar.place(windowStart).weekPhase % calendar.windowsPerDay;
+  return jobs.some(
+    (job) =>
+      job.period !== 'daily' &&
+      job.phase % calendar.windowsPerDay === dayPhase &&
+      job.size > config.jobGrowthFactor * hourLevel,
+  );
+}
+
+function jobContext(match: JobMatch, at: string, config: DetectorConfig): RecurringJobContext {
+  return {
+    period: match.period,
+    at,
+    timezone: config.timezone,
+    usualSize: round(match.job.size),
+    occurrences: match.job.occurrences,
   };
 }
 
@@ -346,26 +565,42 @@ function inCooldown(baseline: Baseline, x: number, windowStart: number, config: 
   return x < config.escalationFactor * (baseline.lastAlertCount ?? 0);
 }
 
+/**
+ * What a learned job's hour sees without the job: the mean of the neighbouring hours' slots (the
+ * job's own slot holds its first occurrences), or the flat mean before a profile exists.
+ */
+function usualAround(before: Baseline, windowStart: number, config: DetectorConfig): number {
+  if (!config.rhythm || before.profile === undefined) return before.mean;
+  const values = decodeProfile(before.profile, neighbourValues);
+  const slot = calendarOf(config).place(windowStart).slot;
+  const base = slot - (slot % 24);
+  const earlier = values[base + ((slot + 23) % 24)] as number;
+  const later = values[base + ((slot + 1) % 24)] as number;
+  const known = [earlier, later].filter((v) => !Number.isNaN(v));
+  return known.length === 0 ? before.mean : known.reduce((a, b) => a + b, 0) / known.length;
+}
+const neighbourValues = new Float64Array(PROFILE_SLOTS);
+
 function nextBaseline(
   c: Candidate,
   isSpike: boolean,
+  quietJob: boolean,
   input: WindowInput,
   clockAfter: number,
   config: DetectorConfig,
 ): Baseline {
-  // Recommended: a spike teaches the baseline at most mean + k sd, so an attack cannot make itself normal.
+  // Recommended: a spike teaches the baseline at most mean + k sd (of the hour's model), so an
+  // attack cannot make itself normal; a recurring job's occurrence teaches it the hour's usual
+  // count, so the job neither becomes the hour's level nor inflates the variance.
   const fed =
-    config.preset === 'splunk-escu' || !isSpike
+    config.preset === 'splunk-escu'
       ? c.x
-      : Math.min(
-          c.x,
-          c.before.mean + config.deviationThreshold * spreadOf(c.before.mean, c.before.variance, config),
-        );
+      : quietJob
+        ? Math.min(c.x, usualAround(c.before, input.windowStart, config))
+        : isSpike
+          ? Math.min(c.x, c.mean + config.deviationThreshold * c.sd)
+          : c.x;
   return foldedBaseline(c.before, fed, input.windowStart, clockAfter, config);
-}
-
-function summary(c: Candidate): BaselineSummary {
-  return { mean: round(c.mean), sd: round(c.sd), dataPoints: c.dataPoints };
 }
 
 function severityOf(c: Candidate, threshold: number | null, config: DetectorConfig): Severity {
@@ -397,10 +632,20 @@ function spikeAlert(
     srcIp: c.srcIp,
     blockedCount: c.x,
     uniqueDestinations: input.uniqueDestinations?.get(c.srcIp) ?? null,
-    baseline: summary(c),
+    baseline: c.flat,
     zScore: finiteOrNull(c.zScore),
     ...(c.tailProbability === undefined ? {} : { tailProbability: c.tailProbability }),
     ...(threshold === null ? {} : { threshold }),
+    ...(c.rhythmic
+      ? {
+          expected: {
+            at: calendarOf(config).place(input.windowStart).label,
+            timezone: config.timezone,
+            usual: round(c.mean),
+          },
+        }
+      : {}),
+    ...(c.job === undefined ? {} : { recurringJob: c.job }),
   };
 }
 

@@ -7,4 +7,5 @@ export * from './flow-log-format';
 export * from './tail-probability';
 export * from './windows';
 export * from './random';
+export * from './rhythm';
 export * from './alert-threshold';

@@ -122,4 +122,54 @@ export function normalUpperQuantile(p: number): number {
   return z;
 }
 
+/**
+ * 24-point Gauss-Hermite rule (physicists': weight e^(-z^2)), nodes and weights; a test checks
+ * that it integrates the normal's moments. Enough to reach six standard deviations, which is
+ * where a mean's estimation error stops mattering for a tail of about 1e-4.
+ */
+const HERMITE_NODES = [
+  0.22441454747251557, 0.6741711070372123, 1.1267608176112451, 1.5842500109616942, 2.049003573661699,
+  2.523881017011427, 3.0125461375655647, 3.5200068130345246, 4.053664402448149, 4.625662756423788,
+  5.259382927668044, 6.01592556142574,
+];
+const HERMITE_WEIGHTS = [
+  0.42693116386869934, 0.2861795353464429, 0.12773962178455917, 0.037445470503230736, 0.007048355810072673,
+  0.0008236924826884169, 5.688691636404392e-5, 2.1582457049023414e-6, 4.018971174941438e-8,
+  3.0462542699875555e-10, 6.584620243078167e-13, 1.6643684964891008e-16,
+];
+
+/** E[f(Z)] for a standard normal Z, by the rule above (symmetric: each node used with both signs). */
+export function expectOverNormal(f: (z: number) => number): number {
+  let sum = 0;
+  for (let i = 0; i < HERMITE_NODES.length; i += 1) {
+    const z = (HERMITE_NODES[i] as number) * Math.SQRT2;
+    sum += (HERMITE_WEIGHTS[i] as number) * (f(z) + f(-z));
+  }
+  return sum / Math.sqrt(Math.PI);
+}
+
+/**
+ * P(X >= x) when the expected count is itself an estimate with relative variance `relativeVariance`
+ * (the hour's mean of a rhythm-aware baseline rests on a dozen or two windows, some 10% of
+ * error for a noisy source). The mean is `mean` G with G log-normal (E[G] = 1, Var[G] =
+ * relativeVariance) and, given G, the count is negative binomial with variance a mu + phi mu^2.
+ * Plugging in the estimate instead understates far tails exactly where the estimate happens to
+ * be low, and those are where false alerts come from; the average over G does not (a heavier
+ * tail than a negative binomial with the same two moments, as a scale mixture should be).
+ */
+export function meanUncertainTail(
+  x: number,
+  mean: number,
+  a: number,
+  phi: number,
+  relativeVariance: number,
+  meanFloor: number,
+): number {
+  const tailAt = (m: number): number => upperTailProbability(x, m, a * m + phi * m * m, meanFloor);
+  if (!(relativeVariance > 0)) return tailAt(mean);
+  const s2 = Math.log1p(relativeVariance);
+  const s = Math.sqrt(s2);
+  return clamp(expectOverNormal((z) => tailAt(mean * Math.exp(s * z - s2 / 2))));
+}
+
 const clamp = (p: number): number => (Number.isNaN(p) ? 1 : Math.min(1, Math.max(0, p)));

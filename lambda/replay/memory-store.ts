@@ -10,7 +10,8 @@ import { dirname } from 'node:path';
 import * as z from 'zod/mini';
 import type { Baseline } from '../core/baseline';
 import { isValidAddress } from '../core/addresses';
-import { describeIssues, type DetectorConfig } from '../core/config';
+import { DAY_NAMES, describeIssues, type DetectorConfig } from '../core/config';
+import { isProfileText, type RecurringJob } from '../core/rhythm';
 import { isoTime } from '../core/windows';
 
 export class StateFileError extends Error {
@@ -36,12 +37,34 @@ const baselineSchema = z.strictObject({
   clockAtLastFold: count(),
   lastAlertWindow: z.optional(isoInstant),
   lastAlertCount: z.optional(nonNegative()),
+  /** Rhythm: the 48 slot means, encoded (lambda/core/rhythm.ts). */
+  profile: z.optional(
+    z.string().check(z.refine(isProfileText, { message: 'must be a 144-character base64url rhythm profile' })),
+  ),
+  withinHour: z.optional(
+    z.strictObject({ variance: nonNegative(), index: nonNegative(), count: z.number().check(z.int(), z.gte(1)) }),
+  ),
+  jobs: z.optional(
+    z
+      .array(
+        z.strictObject({
+          phase: count(),
+          period: z.optional(z.enum(['daily', 'weekly'])),
+          size: nonNegative(),
+          occurrences: z.number().check(z.int(), z.gte(1)),
+          last: isoInstant,
+        }),
+      )
+      .check(z.maxLength(8)),
+  ),
 });
 
 export const stateFileSchema = z.strictObject({
   version: z.literal(1),
   preset: z.enum(['recommended', 'splunk-escu']),
   windowMinutes: z.number().check(z.int(), z.positive()),
+  /** The calendar the rhythm profiles follow; absent in files written before rhythm. */
+  rhythm: z.optional(z.strictObject({ timezone: z.string(), weekendDays: z.array(z.enum(DAY_NAMES)) })),
   /** The complete-window clock (see Baseline.clockAtLastFold). */
   clock: count(),
   /** Start of the last window evaluated; later runs skip windows at or before it. */
@@ -50,6 +73,7 @@ export const stateFileSchema = z.strictObject({
 });
 
 export type StateFile = z.infer<typeof stateFileSchema>;
+type StateConfig = Pick<DetectorConfig, 'preset' | 'windowMinutes' | 'timezone' | 'weekendDays'>;
 
 export class MemoryBaselineStore {
   readonly baselines = new Map<string, Baseline>();
@@ -63,7 +87,7 @@ export class MemoryBaselineStore {
     this.watermark = windowStart;
   }
 
-  toJSON(config: Pick<DetectorConfig, 'preset' | 'windowMinutes'>): StateFile {
+  toJSON(config: StateConfig): StateFile {
     const baselines: StateFile['baselines'] = {};
     for (const [srcIp, b] of [...this.baselines].sort(([a], [c]) => (a < c ? -1 : a > c ? 1 : 0))) {
       baselines[srcIp] = {
@@ -74,12 +98,16 @@ export class MemoryBaselineStore {
         clockAtLastFold: b.clockAtLastFold,
         ...(b.lastAlertWindow === undefined ? {} : { lastAlertWindow: isoTime(b.lastAlertWindow) }),
         ...(b.lastAlertCount === undefined ? {} : { lastAlertCount: b.lastAlertCount }),
+        ...(b.profile === undefined ? {} : { profile: b.profile }),
+        ...(b.withinHour === undefined ? {} : { withinHour: { ...b.withinHour } }),
+        ...(b.jobs === undefined ? {} : { jobs: b.jobs.map((job) => ({ ...job, last: isoTime(job.last) })) }),
       };
     }
     return {
       version: 1,
       preset: config.preset,
       windowMinutes: config.windowMinutes,
+      rhythm: { timezone: config.timezone, weekendDays: [...config.weekendDays] },
       clock: this.clock,
       watermark: this.watermark === undefined ? null : isoTime(this.watermark),
       baselines,
@@ -87,10 +115,7 @@ export class MemoryBaselineStore {
   }
 
   /** Reads a state file; a file that does not exist yet gives an empty store. */
-  static async load(
-    path: string,
-    config: Pick<DetectorConfig, 'preset' | 'windowMinutes'>,
-  ): Promise<MemoryBaselineStore> {
+  static async load(path: string, config: StateConfig): Promise<MemoryBaselineStore> {
     let text: string;
     try {
       text = await fs.readFile(path, 'utf8');
@@ -101,11 +126,7 @@ export class MemoryBaselineStore {
     return MemoryBaselineStore.fromJson(text, path, config);
   }
 
-  static fromJson(
-    text: string,
-    path: string,
-    config: Pick<DetectorConfig, 'preset' | 'windowMinutes'>,
-  ): MemoryBaselineStore {
+  static fromJson(text: string, path: string, config: StateConfig): MemoryBaselineStore {
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -125,6 +146,18 @@ export class MemoryBaselineStore {
       );
     }
     checkConsistency(state, path, config.windowMinutes);
+    // Profiles hold local hours of a time zone and weekend: another calendar would misread them.
+    if (
+      state.rhythm !== undefined &&
+      (state.rhythm.timezone !== config.timezone ||
+        state.rhythm.weekendDays.join(',') !== config.weekendDays.join(','))
+    ) {
+      throw new StateFileError(
+        `state file "${path}" holds rhythms in time zone ${state.rhythm.timezone} with weekend ${state.rhythm.weekendDays.join(',') || 'none'}, ` +
+          `this run uses ${config.timezone} with weekend ${config.weekendDays.join(',') || 'none'}`,
+        path,
+      );
+    }
     const store = new MemoryBaselineStore();
     store.clock = state.clock;
     store.watermark = state.watermark === null ? undefined : Date.parse(state.watermark);
@@ -137,13 +170,18 @@ export class MemoryBaselineStore {
         clockAtLastFold: b.clockAtLastFold,
         ...(b.lastAlertWindow === undefined ? {} : { lastAlertWindow: Date.parse(b.lastAlertWindow) }),
         ...(b.lastAlertCount === undefined ? {} : { lastAlertCount: b.lastAlertCount }),
+        ...(b.profile === undefined ? {} : { profile: b.profile }),
+        ...(b.withinHour === undefined ? {} : { withinHour: b.withinHour }),
+        ...(b.jobs === undefined
+          ? {}
+          : { jobs: b.jobs.map((job): RecurringJob => ({ ...job, last: Date.parse(job.last) })) }),
       });
     }
     return store;
   }
 
   /** Writes atomically (temp file + rename), so a crash never leaves half a state file. */
-  async save(path: string, config: Pick<DetectorConfig, 'preset' | 'windowMinutes'>): Promise<void> {
+  async save(path: string, config: StateConfig): Promise<void> {
     const temp = `${path}.${process.pid}.tmp`;
     try {
       await fs.mkdir(dirname(path), { recursive: true });
@@ -205,5 +243,11 @@ function checkConsistency(state: StateFile, path: string, windowMinutes: number)
     } else if (b.lastAlertCount !== undefined) {
       fail(`${field}.lastAlertCount`, 'set without lastAlertWindow (the window of that alert)');
     }
+    // A job's last occurrence was folded into the baseline too.
+    (b.jobs ?? []).forEach((job, i) => {
+      const last = aligned(`${field}.jobs[${i}].last`, job.last);
+      if (last > lastWindow)
+        fail(`${field}.jobs[${i}].last`, `${job.last} is after the baseline's lastWindow ${b.lastWindow}`);
+    });
   }
 }

@@ -622,25 +622,19 @@ export const MAX_CHARTED_SOURCES = 40;
  */
 const MAX_SERIES_WINDOWS = 4_000_000;
 
-/** The fields of a stored baseline that decide what it is compared as (see comparedModel). */
-type StoredModel = Parameters<typeof comparedModel>[0];
-
-/** Numbers kept per sighting of a source: window index, then the stored baseline's fields. */
-const SIGHTING = 5;
-
 /**
  * What the report needs to know of each evaluated window, kept in --report mode only: the clock,
  * threshold and mature sources of every window, and for every source seen the stored baseline
- * it was compared from, as five plain numbers per sighting. From these the compared model of any
- * source in any window follows, seen or not.
+ * it was compared from (baselines are never changed in place, so a reference is enough). From
+ * these the compared model of any source in any window follows, seen or not.
  */
 class DecisionLog {
   readonly windows: number[] = [];
   readonly clocks: number[] = [];
   readonly thresholds: (number | null)[] = [];
   readonly matureSources: number[] = [];
-  /** Per source, per sighting: window index, mean, variance, dataPoints (-1: no baseline yet), clockAtLastFold. */
-  readonly seen = new Map<string, number[]>();
+  /** Per source, its sightings: window index and the stored baseline (undefined: none yet). */
+  readonly seen = new Map<string, { index: number; stored: Baseline | undefined }[]>();
 
   before(
     windowStart: number,
@@ -655,9 +649,7 @@ class DecisionLog {
       if (!(count > 0)) continue;
       let sightings = this.seen.get(srcIp);
       if (!sightings) this.seen.set(srcIp, (sightings = []));
-      const b = baselines.get(srcIp);
-      if (b === undefined) sightings.push(index, 0, 0, -1, 0);
-      else sightings.push(index, b.mean, b.variance, b.dataPoints, b.clockAtLastFold);
+      sightings.push({ index, stored: baselines.get(srcIp) });
     }
   }
 
@@ -665,19 +657,6 @@ class DecisionLog {
     this.thresholds.push(stats.threshold);
     this.matureSources.push(stats.matureSources);
   }
-}
-
-/** The stored baseline of a sighting, undefined where the source had none yet. */
-function storedAt(sightings: readonly number[], k: number): StoredModel | undefined {
-  const at = k * SIGHTING;
-  const dataPoints = sightings[at + 3] as number;
-  if (dataPoints < 0) return undefined;
-  return {
-    mean: sightings[at + 1] as number,
-    variance: sightings[at + 2] as number,
-    dataPoints,
-    clockAtLastFold: sightings[at + 4] as number,
-  };
 }
 
 /**
@@ -689,23 +668,22 @@ function storedAt(sightings: readonly number[], k: number): StoredModel | undefi
 function sourceBands(
   srcIp: string,
   log: DecisionLog,
-  finalBaseline: StoredModel | undefined,
+  finalBaseline: Baseline | undefined,
   config: DetectorConfig,
 ): { mean: Map<number, number>; spikeAt: Map<number, number | null> } {
   const mean = new Map<number, number>();
   const spikeAt = new Map<number, number | null>();
   const sightings = log.seen.get(srcIp);
   if (!sightings) return { mean, spikeAt };
-  const count = sightings.length / SIGHTING;
   let next = 0;
   let hint: number | undefined;
   for (let index = 0; index < log.windows.length; index += 1) {
-    while (next < count && (sightings[next * SIGHTING] as number) < index) next += 1;
-    const seenHere = next < count && sightings[next * SIGHTING] === index;
-    const stored = next < count ? storedAt(sightings, next) : finalBaseline;
+    while (next < sightings.length && sightings[next]!.index < index) next += 1;
+    const seenHere = next < sightings.length && sightings[next]!.index === index;
+    const stored = next < sightings.length ? sightings[next]!.stored : finalBaseline;
     if (stored === undefined) continue; // a new source: nothing to compare with yet
-    const model = comparedModel(stored, log.clocks[index] as number, config);
     const window = log.windows[index] as number;
+    const model = comparedModel(stored, log.clocks[index] as number, window, config);
     const mature = model.dataPoints >= config.minDataPoints;
     const threshold = seenHere
       ? (log.thresholds[index] ?? null)

@@ -44,12 +44,14 @@ export class FlowLogSource extends Construct {
     const stack = Stack.of(this);
 
     for (const group of props.existingLogGroups ?? []) {
-      if (group.startsWith('arn:')) {
-        const arn = group.replace(/:\*$/, '');
-        this.logGroups.push({ identifier: arn, arn });
-      } else {
-        this.logGroups.push({ identifier: group, arn: logGroupArn(stack, group) });
-      }
+      // StartQuery refuses an ARN ending in `:*` (the form IAM and the console show): it is
+      // dropped here, and a group named twice (with and without it) is queried once.
+      const identifier = group.startsWith('arn:') ? group.replace(/:\*$/, '') : group;
+      if (this.logGroups.some((queried) => queried.identifier === identifier)) continue;
+      this.logGroups.push({
+        identifier,
+        arn: identifier.startsWith('arn:') ? identifier : logGroupArn(stack, identifier),
+      });
     }
 
     const vpcIds = props.vpcIds ?? [];

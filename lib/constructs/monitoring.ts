@@ -1,6 +1,7 @@
 /**
  * Is the detector itself healthy? Alarms on errors, throttles, missed runs (the `RunSucceeded`
- * heartbeat) and dead letters, notifying the operations topic; and a dashboard of what it sees.
+ * heartbeat), dead letters, records that arrive later than the lag and windows skipped after
+ * failing on every try, notifying the operations topic; and a dashboard of what it sees.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -20,6 +21,8 @@ export const DETECTOR_METRICS = [
   'WindowsCaughtUp',
   'IncompleteWindows',
   'RunSucceeded',
+  'MaxDeliveryDelay',
+  'WindowsSkipped',
 ] as const;
 export type DetectorMetricName = (typeof DETECTOR_METRICS)[number];
 
@@ -29,6 +32,8 @@ export interface MonitoringProps {
   readonly serviceName: string;
   /** The detection window: the heartbeat's period. */
   readonly windowMinutes: number;
+  /** The detector's lag: records arriving later than this after their start are missed. */
+  readonly lagMinutes: number;
   /** Queues that must stay empty: the function's failure destination, the schedule's DLQ. */
   readonly deadLetterQueues: Record<string, sqs.IQueue>;
   readonly operationsTopic: sns.ITopic;
@@ -79,6 +84,25 @@ export class Monitoring extends Construct {
       datapointsToAlarm: 2,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
+    // A record that reaches CloudWatch Logs later than the lag after its start is missed for good
+    // when it starts near a window's end: the run has counted the window without it.
+    this.addAlarm('LateRecords', metric('MaxDeliveryDelay', 'Maximum'), {
+      description: `Flow log records arrived more than lagMinutes (${props.lagMinutes} min) after their start: records near the end of a window arrive after it is counted and are never counted. Raise lagMinutes (detectorConfig).`,
+      threshold: props.lagMinutes * 60,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    // A window that failed in maxWindowAttempts runs is skipped so that later ones go on: a gap in
+    // what the detector watched, which someone should look at (or skip on purpose: mode skip).
+    this.addAlarm('SkippedWindows', metric('WindowsSkipped'), {
+      description:
+        'A window was skipped (not counted) after failing in maxWindowAttempts runs, or on request: blocked egress in it was not watched. The run logs and the SKIPPED items of the table say why.',
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
     for (const [name, queue] of Object.entries(props.deadLetterQueues)) {
       this.addAlarm(
         name,
@@ -127,11 +151,24 @@ export class Monitoring extends Construct {
     );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
-        title: 'Runs: succeeded, windows caught up, incomplete windows',
-        left: [metric('RunSucceeded'), metric('WindowsCaughtUp'), metric('IncompleteWindows')],
+        title: 'Runs: succeeded, windows caught up, incomplete and skipped windows',
+        left: [
+          metric('RunSucceeded'),
+          metric('WindowsCaughtUp'),
+          metric('IncompleteWindows'),
+          metric('WindowsSkipped'),
+        ],
         width: 12,
       }),
       new cloudwatch.AlarmStatusWidget({ title: 'Detector health', alarms: this.alarms, width: 12 }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Longest flow log delivery delay (s) against the lag',
+        left: [metric('MaxDeliveryDelay', 'Maximum')],
+        leftAnnotations: [{ value: props.lagMinutes * 60, label: `lagMinutes (${props.lagMinutes})` }],
+        width: 12,
+      }),
     );
   }
 

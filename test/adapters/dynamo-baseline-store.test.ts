@@ -1,4 +1,10 @@
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  type QueryCommandOutput,
+} from '@aws-sdk/client-dynamodb';
 import {
   BASELINE_BUCKET_MAX_BYTES,
   BaselineBucketTooLargeError,
@@ -14,7 +20,16 @@ import {
   WatermarkConflictError,
   type DynamoBaselineStoreOptions,
 } from '../../lambda/adapters/dynamo-baseline-store';
-import type { Alert, Baseline } from '../../lambda/core';
+import {
+  encodeProfile,
+  foldedBaseline,
+  PROFILE_SLOTS,
+  quantizeSlotMean,
+  resolveDetectorConfig,
+  withMissedZeros,
+  type Alert,
+  type Baseline,
+} from '../../lambda/core';
 import { createTable, startLocalDynamoDb, type LocalDynamoDb } from '../support/local-dynamodb';
 
 const HOUR = 3_600_000;
@@ -102,7 +117,7 @@ describe('DynamoBaselineStore', () => {
     expect(await store.pendingAlerts()).toEqual([]);
   });
 
-  it('commits a window with ceil(B/25) BatchWriteItem for the B buckets of its baselines, ceil(A/25) for alerts and one watermark update', async () => {
+  it('commits a window with ceil(B/25) BatchWriteItem for the B buckets of its baselines, ceil(2A/25) for alerts and their pending markers, and one watermark update', async () => {
     // Prepare: 60 sources in (at most) 16 buckets, not read beforehand.
     const { store } = await newStore();
     const baselines = new Map(Array.from({ length: 60 }, (_, i) => [ip(i), baseline(i)] as const));
@@ -124,7 +139,7 @@ describe('DynamoBaselineStore', () => {
     expect(local.batchGetKeyCount).toBe(buckets);
     expect(local.count('BatchWriteItem')).toBe(1 + Math.ceil(buckets / 25));
     expect(local.count('UpdateItem')).toBe(1);
-    expect(local.batchWriteItemCount).toBe(2 + buckets);
+    expect(local.batchWriteItemCount).toBe(2 * 2 + buckets);
     expect(await store.getBaselines([...baselines.keys()])).toEqual(baselines);
     expect(await store.readState()).toEqual({ watermark: W, clock: 1 });
     expect((await store.pendingAlerts()).map((p) => p.alert.alertId)).toEqual([
@@ -388,6 +403,78 @@ describe('DynamoBaselineStore', () => {
     );
   });
 
+  it('keeps rhythm state exactly: profile, within-hour statistics and jobs, and rewinds a retried window to them', async () => {
+    // Prepare: two folds of a rhythmic source through the engine's own fold (one slot, then a
+    // zero-filled gap and another slot change), so `prev` is stored as a patch of the profile.
+    const { store, tableName } = await newStore();
+    const config = resolveDetectorConfig({});
+    const profile = encodeProfile(Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(1 + s)));
+    const start: Baseline = {
+      ...baseline(1, W - 3 * HOUR),
+      dataPoints: 400,
+      clockAtLastFold: 0,
+      profile,
+      withinHour: { variance: quantizeSlotMean(12.5), index: quantizeSlotMean(2.25), count: 380 },
+      jobs: [{ phase: 24 * 3 + 2, period: 'weekly', size: 140, occurrences: 3, last: W - 7 * DAY }],
+    };
+    const a1 = foldedBaseline(start, 7, W - HOUR, 1, config);
+    const a2 = foldedBaseline(withMissedZeros(a1, 2, config), 40, W, 3, config);
+    expect(a2.profile).not.toBe(a1.profile);
+    await store.commitWindow({
+      windowStart: W - HOUR,
+      clockBefore: 0,
+      clockAfter: 1,
+      baselines: new Map([['10.0.0.1', a1]]),
+      alerts: [],
+    });
+    await store.commitWindow({
+      windowStart: W,
+      clockBefore: 1,
+      clockAfter: 2,
+      baselines: new Map([['10.0.0.1', a2]]),
+      alerts: [],
+      previous: new Map([['10.0.0.1', a1]]),
+    });
+
+    // Act
+    const forRetry = await store.getBaselines(['10.0.0.1'], { before: W });
+    const forNext = await store.getBaselines(['10.0.0.1'], { before: W + HOUR });
+    const stored = unpackBucketItem((await bucketItem(tableName, '10.0.0.1'))!).get('10.0.0.1')!;
+    const entry = JSON.parse((await bucketItem(tableName, '10.0.0.1'))!.records!.S!)['10.0.0.1'] as unknown[];
+
+    // Assess: both read back exactly; prev holds a patch of the profile and refers to the entry's jobs.
+    expect(forRetry.get('10.0.0.1')).toEqual(a1);
+    expect(forNext.get('10.0.0.1')).toEqual(a2);
+    expect(stored.baseline).toEqual(a2);
+    const prev = entry[8] as unknown[];
+    expect(Array.isArray(prev[7])).toBe(true);
+    expect(prev[9]).toBe(0);
+  });
+
+  it('refuses a bucket entry whose rhythm state is malformed, naming the field', async () => {
+    const { store, tableName } = await newStore();
+    await store.commitWindow({
+      windowStart: W,
+      clockBefore: 0,
+      clockAfter: 1,
+      baselines: new Map([['10.0.0.1', baseline(1)]]),
+      alerts: [],
+    });
+    const item = (await bucketItem(tableName, '10.0.0.1'))!;
+    for (const [bad, message] of [
+      [{ 9: 'not-a-profile' }, /profile is not a 144-character/],
+      [{ 9: encodeProfile(new Array(PROFILE_SLOTS).fill(1)), 10: [1, 2, 3] }, /withinHour is not/],
+      [{ 11: [[1, 7, 3, 1, 0]] }, /a job is not/],
+    ] as const) {
+      const entry = JSON.parse(item.records!.S!)['10.0.0.1'] as unknown[];
+      while (entry.length < 12) entry.push(null);
+      for (const [k, v] of Object.entries(bad)) entry[Number(k)] = v;
+      expect(() =>
+        unpackBucketItem({ ...item, records: { S: JSON.stringify({ '10.0.0.1': entry }) } }),
+      ).toThrow(message);
+    }
+  });
+
   it('sets the TTL of baselines from their last window and of sent alerts from the send time', async () => {
     // Prepare
     const now = Date.parse('2026-11-27T10:12:00Z');
@@ -480,7 +567,11 @@ describe('DynamoBaselineStore', () => {
         };
         const firstPk = input.RequestItems?.[tableName]?.[0]?.PutRequest?.Item?.pk?.S ?? '';
         const kind =
-          firstPk === 'OUTBOX' ? 'outbox' : firstPk.startsWith('BASELINES#') ? 'baseline' : 'other';
+          firstPk === 'OUTBOX' || firstPk === 'PENDING'
+            ? 'outbox'
+            : firstPk.startsWith('BASELINES#')
+              ? 'baseline'
+              : 'other';
         inFlight += 1;
         if (kind !== 'other') started.push({ kind, inFlight, outboxDone });
         try {
@@ -505,14 +596,15 @@ describe('DynamoBaselineStore', () => {
     // Act
     await store.commitWindow({ windowStart: W, clockBefore: 0, clockAfter: 1, baselines, alerts });
 
-    // Assess: 3 outbox + ceil(B/25) bucket batches, overlapping but never more than 4, steps in order
+    // Assess: 5 outbox batches (60 alerts and their markers) + ceil(B/25) bucket batches,
+    // overlapping but never more than 4, steps in order
     expect(batches).toBeGreaterThan(4);
-    expect(started.filter((s) => s.kind === 'outbox')).toHaveLength(3);
+    expect(started.filter((s) => s.kind === 'outbox')).toHaveLength(5);
     expect(started.filter((s) => s.kind === 'baseline')).toHaveLength(batches);
     const most = Math.max(...started.map((s) => s.inFlight));
     expect(most).toBeGreaterThan(1);
     expect(most).toBeLessThanOrEqual(4);
-    expect(started.filter((s) => s.kind === 'baseline').every((s) => s.outboxDone === 3)).toBe(true);
+    expect(started.filter((s) => s.kind === 'baseline').every((s) => s.outboxDone === 5)).toBe(true);
     const read = await store.getBaselines([...baselines.keys()]);
     expect(read).toEqual(baselines);
   });
@@ -718,39 +810,217 @@ describe('DynamoBaselineStore', () => {
     expect(await store.getBaselines([...fitting.keys()])).toEqual(fitting);
   });
 
-  it('writes bootstrap baselines into the buckets, keeping the sources the bootstrap does not name', async () => {
-    // Prepare: a running detector with a and b in one bucket
-    const { store, tableName } = await newStore({ baselineBuckets: 1 });
+  it("replaces every baseline with the bootstrap's: a source it does not name is gone, an emptied bucket deleted", async () => {
+    // Prepare: a running detector with a and b in one bucket of two, c in the other
+    const { store, tableName } = await newStore({ baselineBuckets: 2 });
+    const [a, b, c] = ['10.0.0.1', '10.0.0.3', '10.0.0.2'];
+    expect(bucketOf(a, 2)).toBe(bucketOf(b, 2));
+    expect(bucketOf(c, 2)).not.toBe(bucketOf(a, 2));
     await store.commitWindow({
       windowStart: W,
       clockBefore: 0,
       clockAfter: 1,
       baselines: new Map([
-        ['10.0.0.1', baseline(1)],
-        ['10.0.0.2', baseline(2)],
+        [a, baseline(1)],
+        [b, baseline(2)],
+        [c, baseline(3)],
       ]),
       alerts: [],
-      previous: new Map([['10.0.0.1', baseline(5, W - HOUR)]]),
+      previous: new Map([[a, baseline(5, W - HOUR)]]),
     });
 
     // Act
     await store.writeBootstrap({
-      baselines: new Map([['10.0.0.1', baseline(9)]]),
+      baselines: new Map([[a, baseline(9)]]),
       watermark: W,
       clock: 720,
       overwrite: true,
     });
 
-    // Assess: a replaced (no prev left to rewind to), b kept
-    const entries = unpackBucketItem((await bucketItem(tableName, '10.0.0.1', 1))!);
-    expect(entries.get('10.0.0.1')?.prev).toBeUndefined();
-    expect(entries.get('10.0.0.2')?.baseline).toEqual(baseline(2));
-    expect(await store.getBaselines(['10.0.0.1', '10.0.0.2'])).toEqual(
-      new Map([
-        ['10.0.0.1', baseline(9)],
-        ['10.0.0.2', baseline(2)],
-      ]),
-    );
+    // Assess: a replaced (no prev left to rewind to), b and c gone, c's bucket deleted
+    const entries = unpackBucketItem((await bucketItem(tableName, a, 2))!);
+    expect([...entries.keys()]).toEqual([a]);
+    expect(entries.get(a)?.prev).toBeUndefined();
+    expect(await bucketItem(tableName, c, 2)).toBeUndefined();
+    expect(await store.getBaselines([a, b, c])).toEqual(new Map([[a, baseline(9)]]));
+    expect(await store.readState()).toEqual({ watermark: W, clock: 720 });
+  });
+
+  it('marks the state while a bootstrap replaces the baselines; a failure half-way leaves the mark', async () => {
+    // Prepare: a running detector; the bootstrap's baseline batches fail
+    const now = Date.parse('2026-11-28T10:00:00Z');
+    // No SDK retries: the injected throttling fails the batch at once.
+    const once = new DynamoDBClient({ ...local.clientConfig(), maxAttempts: 1 });
+    const { store } = await newStore({ baselineBuckets: 4, now: () => now, client: once });
+    await store.commitWindow({
+      windowStart: W,
+      clockBefore: 0,
+      clockAfter: 1,
+      baselines: new Map([['10.0.0.1', baseline(1)]]),
+      alerts: [],
+    });
+    local.injectThrottling('BatchWriteItem', 10);
+
+    // Act
+    const write = store.writeBootstrap({
+      baselines: new Map([['10.0.0.2', baseline(2)]]),
+      watermark: W + HOUR,
+      clock: 24,
+      overwrite: true,
+    });
+
+    // Assess: the old watermark and clock, and the mark the detector refuses to run on
+    await expect(write).rejects.toMatchObject({ name: 'ProvisionedThroughputExceededException' });
+    local.resetCounters();
+    expect(await store.readState()).toEqual({
+      watermark: W,
+      clock: 1,
+      bootstrapStarted: '2026-11-28T10:00:00.000Z',
+    });
+    // A bootstrap run again completes and clears it.
+    await store.writeBootstrap({
+      baselines: new Map([['10.0.0.2', baseline(2)]]),
+      watermark: W + HOUR,
+      clock: 24,
+      overwrite: true,
+    });
+    expect(await store.readState()).toEqual({ watermark: W + HOUR, clock: 24 });
+    once.destroy();
+  });
+
+  describe('pending alerts', () => {
+    /** A store whose Query answers are kept, to see what a read scanned. */
+    async function watchedStore() {
+      const queries: QueryCommandOutput[] = [];
+      const watching = {
+        send: async (command: Parameters<DynamoDBClient['send']>[0]) => {
+          const output = await client.send(command as never);
+          if (command instanceof QueryCommand) queries.push(output as QueryCommandOutput);
+          return output;
+        },
+      } as unknown as DynamoDBClient;
+      const { tableName } = await newStore();
+      const store = () =>
+        new DynamoBaselineStore({
+          client: watching,
+          tableName,
+          baselineTtlDays: 90,
+          baselineBuckets: BUCKETS,
+        });
+      return { store, tableName, queries };
+    }
+
+    it('reads the pending alerts alone, not the sent ones beside them', async () => {
+      // Prepare: three windows of 30 alerts each, all sent but one
+      const { store: newStoreInstance, queries } = await watchedStore();
+      const store = newStoreInstance();
+      const ids: string[] = [];
+      for (const w of [0, 1, 2]) {
+        const alerts = Array.from({ length: 30 }, (_, i) => alert(ip(i), W + w * HOUR));
+        await store.commitWindow({
+          windowStart: W + w * HOUR,
+          clockBefore: w,
+          clockAfter: w + 1,
+          baselines: new Map(),
+          alerts,
+        });
+        ids.push(...alerts.map((a) => a.alertId));
+      }
+      const stillPending = ids[45]!;
+      await store.markSent(ids.filter((id) => id !== stillPending));
+      queries.length = 0;
+
+      // Act
+      const pending = await newStoreInstance().pendingAlerts();
+
+      // Assess: one item read, not 90
+      expect(pending.map((p) => p.alert.alertId)).toEqual([stillPending]);
+      expect(queries.map((q) => q.ScannedCount)).toEqual([1]);
+      expect((await store.windowAlerts(W + HOUR)).filter((e) => e.status === 'sent')).toHaveLength(29);
+    });
+
+    it('marks sent, from the copy in its pending marker, an alert whose outbox item a crash never wrote', async () => {
+      // Prepare: a marker without its outbox item (the crash between the two)
+      const { store: newStoreInstance, tableName } = await watchedStore();
+      const store = newStoreInstance();
+      await store.commitWindow({
+        windowStart: W,
+        clockBefore: 0,
+        clockAfter: 1,
+        baselines: new Map(),
+        alerts: [],
+      });
+      const lost = alert(ip(7));
+      await client.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: {
+            pk: { S: 'PENDING' },
+            sk: { S: lost.alertId },
+            status: { S: 'pending' },
+            alert: { S: JSON.stringify(lost) },
+            windowStart: { N: String(W) },
+            windowAlertCount: { N: '1' },
+            attempts: { N: '0' },
+          },
+        }),
+      );
+
+      // Act
+      const pending = await store.pendingAlerts();
+      await store.markSent([lost.alertId]);
+
+      // Assess
+      expect(pending.map((p) => p.alert)).toEqual([lost]);
+      expect(await store.pendingAlerts()).toEqual([]);
+      expect(await store.windowAlerts(W)).toEqual([
+        { alert: lost, status: 'sent', attempts: 0, windowAlertCount: 1 },
+      ]);
+    });
+
+    it('gives the pending outbox items of a table from before the markers theirs, once', async () => {
+      // Prepare: a table an earlier build wrote: state without pendingMarkers, two sent alerts, one pending
+      const { store: newStoreInstance, tableName, queries } = await watchedStore();
+      await client.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: { pk: { S: 'STATE' }, sk: { S: 'DETECTOR' }, watermark: { N: String(W) }, clock: { N: '5' } },
+        }),
+      );
+      const legacy = [alert(ip(1)), alert(ip(2)), alert(ip(3))];
+      for (const [i, a] of legacy.entries()) {
+        await client.send(
+          new PutItemCommand({
+            TableName: tableName,
+            Item: {
+              pk: { S: 'OUTBOX' },
+              sk: { S: a.alertId },
+              status: { S: i === 1 ? 'pending' : 'sent' },
+              alert: { S: JSON.stringify(a) },
+              windowStart: { N: String(W) },
+              windowAlertCount: { N: '3' },
+              attempts: { N: '2' },
+            },
+          }),
+        );
+      }
+
+      // Act
+      const first = newStoreInstance();
+      await first.readState();
+      const found = await first.pendingAlerts();
+      const scannedFirst = queries.map((q) => q.ScannedCount);
+      queries.length = 0;
+      const later = newStoreInstance();
+      await later.readState();
+      const again = await later.pendingAlerts();
+
+      // Assess: the legacy read once (3 items), then the markers only
+      expect(found).toEqual([{ alert: legacy[1], attempts: 2 }]);
+      expect(scannedFirst).toEqual([3, 1]);
+      expect(again).toEqual(found);
+      expect(queries.map((q) => q.ScannedCount)).toEqual([1]);
+    });
   });
 
   it('places a source by FNV-1a of its address: the same bucket in every release', () => {

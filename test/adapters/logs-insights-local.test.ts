@@ -397,6 +397,60 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
     });
   });
 
+  describe('SKIPDATA across a window boundary', () => {
+    const config = resolveDetectorConfig({});
+    const GROUP = '/vpc/skipdata-boundary';
+    const W = Date.UTC(2026, 10, 27, 9);
+    // A capture interval from 09:55 to 10:05 that lost records: both hours are missing some.
+    const straddling = (start: number, end: number) => ({
+      timestamp: start,
+      message: `2 123456789012 eni-0abc - - - - - - - ${start / 1000} ${end / 1000} - SKIPDATA`,
+    });
+
+    beforeAll(() => {
+      server.seed(GROUP, [
+        straddling(W + 55 * 60_000, W + HOUR + 5 * 60_000),
+        // One whose end lies before its start marks its own window only.
+        straddling(W + 3 * HOUR + 10 * 60_000, W + 3 * HOUR),
+        {
+          timestamp: W + HOUR + 60_000,
+          message: `2 123456789012 eni-0abc 10.0.0.1 8.8.8.8 49152 443 6 1 40 ${(W + HOUR + 60_000) / 1000} ${(W + HOUR + 120_000) / 1000} REJECT OK`,
+        },
+      ]);
+    });
+
+    it('reports the last window the SKIPDATA records of a count query reach', async () => {
+      // Act
+      const first = await source(config, [GROUP]).countWindow(windowAt(W, config), deadline());
+      const second = await source(config, [GROUP]).countWindow(windowAt(W + HOUR, config), deadline());
+      const backwards = await source(config, [GROUP]).countWindow(windowAt(W + 3 * HOUR, config), deadline());
+
+      // Assess: the count query sees a record in the window holding its start; the caller carries it
+      expect(first).toMatchObject({ complete: false, skippedRecords: 1, skipDataThrough: W + HOUR });
+      expect(second).toMatchObject({ complete: true, skippedRecords: 0 });
+      expect(second.skipDataThrough).toBeUndefined();
+      expect(second.counts.get('10.0.0.1')).toBe(1);
+      expect(backwards).toMatchObject({ complete: false, skipDataThrough: W + 3 * HOUR });
+    });
+
+    it('marks every history window a SKIPDATA record overlaps incomplete, across slices, and reports the last', async () => {
+      // Act: one window per query, so the record's two windows are in two slices
+      const result = await source(config, [GROUP], { historySliceWindows: 1 }).history(
+        W,
+        W + 4 * HOUR,
+        deadline(),
+      );
+      const ending = await source(config, [GROUP]).history(W - HOUR, W + HOUR, deadline());
+
+      // Assess
+      expect(result.windows.map((w) => w.complete)).toEqual([false, false, true, false]);
+      expect(result.skipDataThrough).toBe(W + 3 * HOUR);
+      // A history ending inside the record's reach: the window after it is for the caller to mark.
+      expect(ending.windows.map((w) => w.complete)).toEqual([true, false]);
+      expect(ending.skipDataThrough).toBe(W + HOUR);
+    });
+  });
+
   describe('custom formats', () => {
     it.each([
       ['with log-status', CUSTOM_FORMAT, '/vpc/custom-full', true],
@@ -480,12 +534,60 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       // Every later query is narrowed: a CIDR, minus the parts already queried separately.
       for (const q of started.slice(1)) {
         expect(q.queryString).toMatch(
-          /and isIpInSubnet\(srcAddr, "[0-9a-f:.]+\/\d+"\)( and not isIpInSubnet\(srcAddr, "[0-9a-f:.]+\/\d+"\))*\) \| stats /,
+          /and isIpInSubnet\(srcAddr, "[0-9a-f:.]+\/\d+"\)( and not isIpInSubnet\(srcAddr, "[0-9a-f:.]+\/\d+"\))*\) \| fields /,
         );
       }
       // Statistics are summed over all the queries of the call (each scans the whole window).
       const scannedPerQuery = records.filter((r) => inWindow(r, window)).length;
       expect(result.stats.recordsScanned).toBe(started.length * scannedPerQuery);
+    });
+
+    it('runs the parts of a split a few at a time (splitConcurrency), not one after another', async () => {
+      // Prepare
+      const window = windowAt(T0, config);
+      const expected = directCounts(records, window, config);
+
+      // Act
+      const parallel = await source(config, [group], { rowLimit: 20 }).countWindow(window, deadline());
+      const parallelPeak = server.peakActiveQueries;
+      server.resetCounters();
+      const serial = await source(config, [group], { rowLimit: 20, splitConcurrency: 1 }).countWindow(
+        window,
+        deadline(),
+      );
+
+      // Assess: the same exact counts either way
+      expect(parallel.counts).toEqual(expected.counts);
+      expect(serial.counts).toEqual(expected.counts);
+      expect(parallelPeak).toBe(4);
+      expect(server.peakActiveQueries).toBe(1);
+    });
+
+    it('keeps to the concurrent-query limit of the account: LimitExceededException is retried, counts stay exact', async () => {
+      // Prepare: an account with 2 query slots
+      const tight = await startLocalLogsInsights({ maxConcurrentQueries: 2 });
+      const tightClient = new CloudWatchLogsClient({ ...tight.clientConfig(), maxAttempts: 1 });
+      try {
+        tight.seed(group, toEvents(records, undefined));
+        const window = windowAt(T0, config);
+        // Act
+        const result = await new LogsInsightsFlowSource({
+          client: tightClient,
+          logGroupIdentifiers: [group],
+          config,
+          rowLimit: 20,
+          pollIntervalMs: 1,
+          retryBaseDelayMs: 1,
+          sleep: () => new Promise((resolve) => setImmediate(resolve)),
+        }).countWindow(window, deadline());
+        // Assess
+        expect(result.counts).toEqual(directCounts(records, window, config).counts);
+        expect(tight.peakActiveQueries).toBe(2);
+        expect(tight.callCounts.StartQuery).toBeGreaterThan(tight.queriesStarted);
+      } finally {
+        tightClient.destroy();
+        await tight.stop();
+      }
     });
 
     it('splits IPv6 sources of one /64 in a few queries, not one level per bit', async () => {
@@ -681,22 +783,91 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       server.seed(group, toEvents(generate(4, { records: 200, hours: 1, internal: 20 }), undefined)),
     );
 
-    it.each(['Failed', 'Cancelled', 'Timeout', 'Unknown'] as const)(
-      'a query ending %s raises QueryFailedError naming the query, status, window and kind',
+    it.each(['Failed', 'Timeout', 'Unknown'] as const)(
+      'a query ending %s is started again after a backoff, and the count is exact',
       async (status) => {
+        // Prepare
+        const expected = directCounts(generate(4, { records: 200, hours: 1, internal: 20 }), window, config);
         server.endNextQueriesWith(status);
+        // Act
+        const result = await source(config, [group], { retryBaseDelayMs: 100 }).countWindow(
+          window,
+          deadline(),
+        );
+        // Assess
+        expect(result.counts).toEqual(expected.counts);
+        expect(server.startedQueries.map((q) => q.status)).toEqual([status, 'Complete']);
+        expect(result.stats.queries).toBe(2);
+        expect(sleeps).toContain(75); // equal jitter at random() = 0.5: 3/4 of 100 ms
+      },
+    );
+
+    it.each(['Failed', 'Timeout', 'Unknown'] as const)(
+      'a query ending %s on every try raises QueryFailedError naming the query, status, window, kind and tries',
+      async (status) => {
+        server.endNextQueriesWith(status, 3);
         const error = await source(config, [group])
           .countWindow(window, deadline())
           .catch((e: unknown) => e);
         expect(error).toBeInstanceOf(QueryFailedError);
         const failed = error as QueryFailedError;
-        expect(failed.queryId).toBe(server.startedQueries[0]!.queryId);
-        expect(failed.status).toBe(status);
-        expect(failed.kind).toBe('count');
-        expect(failed.window).toEqual(window);
+        expect(server.queriesStarted).toBe(3);
+        expect(failed.queryId).toBe(server.startedQueries[2]!.queryId);
+        expect(failed).toMatchObject({ status, kind: 'count', window, attempts: 3 });
         expect(failed.message).toContain('2026-11-27T10:00:00Z');
+        expect(failed.message).toContain('(3 tries, none completed)');
       },
     );
+
+    it('does not start a query again after Cancelled (someone stopped it) or when the backoff would pass the deadline', async () => {
+      // Prepare
+      server.endNextQueriesWith('Cancelled');
+      let clock = Date.now();
+      const flows = source(config, [group], {
+        retryBaseDelayMs: 10_000,
+        now: () => clock,
+        sleep: async (ms) => {
+          clock += ms;
+        },
+      });
+
+      // Act
+      const cancelled = await flows.countWindow(window, clock + 60_000).catch((e: unknown) => e);
+      server.endNextQueriesWith('Failed');
+      const late = await flows.countWindow(window, clock + 5_000).catch((e: unknown) => e);
+
+      // Assess
+      expect(cancelled).toMatchObject({ name: 'QueryFailedError', status: 'Cancelled', attempts: 1 });
+      expect(late).toMatchObject({ name: 'QueryFailedError', status: 'Failed', attempts: 1 });
+      expect(server.queriesStarted).toBe(2);
+    });
+
+    it('counts every window exactly while the service fails one query in five', async () => {
+      // Prepare
+      const hours = generate(6, { records: 400, hours: 10, internal: 30 });
+      server.seed('/vpc/fault-rate', toEvents(hours, undefined));
+      const stop = server.endEveryNthQueryWith('Failed', 5);
+      try {
+        // Act
+        const results = [];
+        for (let h = 0; h < 10; h += 1) {
+          results.push(
+            await source(config, ['/vpc/fault-rate']).countWindow(
+              windowAt(T0 + h * HOUR, config),
+              deadline(),
+            ),
+          );
+        }
+        // Assess
+        results.forEach((result, h) =>
+          expect(result.counts).toEqual(directCounts(hours, windowAt(T0 + h * HOUR, config), config).counts),
+        );
+        expect(server.startedQueries.filter((q) => q.status === 'Failed')).toHaveLength(2);
+        expect(server.queriesStarted).toBe(12);
+      } finally {
+        stop();
+      }
+    });
 
     it('retries LimitExceededException with growing backoff and then succeeds', async () => {
       server.injectErrors('StartQuery', 'LimitExceededException', 3);

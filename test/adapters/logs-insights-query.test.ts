@@ -31,7 +31,7 @@ function expectOnlySafeText(query: string): void {
     expect(literal).toMatch(/^"([0-9a-f:.]+\/\d{1,3}|\d{1,3}(\.\d{1,3}){3}|REJECT|OK|SKIPDATA|\*( \*)*)"$/);
   }
   const outside = query.replace(/"[^"]*"/g, '""');
-  expect(outside).toMatch(/^[A-Za-z0-9@_ (),|*=[\]"]+$/);
+  expect(outside).toMatch(/^[A-Za-z0-9@_ (),|*=[\]"-]+$/);
   expect(outside).not.toContain('`');
   expect(outside).not.toContain('#');
 }
@@ -46,7 +46,9 @@ describe('FlowQueryBuilder, default (v2) format', () => {
         '(isIpInSubnet(srcAddr, "10.0.0.0/8") or isIpInSubnet(srcAddr, "172.16.0.0/12") or ' +
         'isIpInSubnet(srcAddr, "192.168.0.0/16")) and not isIpInSubnet(dstAddr, "10.0.0.0/8") and ' +
         'not isIpInSubnet(dstAddr, "172.16.0.0/12") and not isIpInSubnet(dstAddr, "192.168.0.0/16")) | ' +
-        'stats count(*) as blockedCount, count_distinct(dstAddr) as uniqueDestinations by srcAddr',
+        'fields toMillis(@ingestionTime) - toMillis(@timestamp) as deliveryDelayMs | ' +
+        'stats count(*) as blockedCount, count_distinct(dstAddr) as uniqueDestinations, ' +
+        'max(deliveryDelayMs) as maxDeliveryDelayMs, max(endTime) as lastEnd by srcAddr',
     );
     expect(query).not.toContain('parse');
     expectOnlySafeText(query);
@@ -73,7 +75,9 @@ describe('FlowQueryBuilder, default (v2) format', () => {
   it('builds the history query with one bin per window', () => {
     const query = builder({ windowMinutes: 15 }).historyQuery();
     expect(query).toMatch(/^filter logStatus = "SKIPDATA" or \(action = "REJECT"/);
-    expect(query).toMatch(/\| stats count\(\*\) as blockedCount by bin\(15m\) as windowBin, srcAddr$/);
+    expect(query).toMatch(
+      /\| stats count\(\*\) as blockedCount, max\(endTime\) as lastEnd by bin\(15m\) as windowBin, srcAddr$/,
+    );
   });
 
   it('builds the details query for IPv4 sources by text and IPv6 sources by /128', () => {
@@ -96,7 +100,7 @@ describe('FlowQueryBuilder, default (v2) format', () => {
   it('puts the narrowing inside the counting part so narrowed queries still report SKIPDATA', () => {
     const query = builder().countQuery({ field: 'srcAddr', cidr: '10.0.0.0/9' });
     expect(query).toMatch(
-      /^filter logStatus = "SKIPDATA" or \(.* and isIpInSubnet\(srcAddr, "10\.0\.0\.0\/9"\)\) \| stats /,
+      /^filter logStatus = "SKIPDATA" or \(.* and isIpInSubnet\(srcAddr, "10\.0\.0\.0\/9"\)\) \| fields /,
     );
     const details = builder().detailsQuery(['10.0.0.1'], { field: 'dstAddr', cidr: '128.0.0.0/1' });
     expect(details).toContain('and isIpInSubnet(dstAddr, "128.0.0.0/1") and (srcAddr in ["10.0.0.1"])');
@@ -124,6 +128,11 @@ describe('FlowQueryBuilder, custom formats', () => {
     const b = builder({ flowLogFormat: 'srcaddr dstaddr action start' });
     const count = b.countQuery();
     expect(count).not.toContain('logStatus');
+    // No SKIPDATA to carry forward without log-status or end.
+    expect(count).not.toContain('lastEnd');
+    expect(builder({ flowLogFormat: 'srcaddr dstaddr action start log-status' }).historyQuery()).toMatch(
+      /stats count\(\*\) as blockedCount by bin/,
+    );
     expect(count).toMatch(
       /^parse @message "\* \* \* \*" as srcAddr, dstAddr, action, startTime \| filter action = "REJECT" and \(/,
     );

@@ -8,7 +8,7 @@ describe('resolveDetectorConfig', () => {
     expect(config).toMatchObject({
       preset: 'recommended',
       windowMinutes: 60,
-      lagMinutes: 10,
+      lagMinutes: 20,
       maxCatchUpWindows: 24,
       internalCidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'],
       baselineWindow: 720,

@@ -11,6 +11,7 @@ import {
 import { bootstrapBaselines, type HistoryWindow } from '../../lambda/core/bootstrap';
 import type { DetectorConfig } from '../../lambda/core/config';
 import { evaluateWindow } from '../../lambda/core/detect';
+import { foldProfile } from '../../lambda/core/rhythm';
 import { logFactorial } from '../../lambda/core/tail-probability';
 import { HOUR, T0, escuConfig, recommendedConfig, storedBaseline } from './engine-fixtures';
 
@@ -173,6 +174,10 @@ describe('engine properties', () => {
             ...updateMoments(before, x, config),
             lastWindow: T0,
             clockAtLastFold: clock,
+            // With rhythm the window's slot of the profile learns it too (rhythm.test.ts).
+            ...(config.rhythm
+              ? { profile: foldProfile(before.profile, T0, x, before.dataPoints, config) }
+              : {}),
           };
           const folded = foldedBaseline(before, x, T0, clock, config);
           // Same fields, values bit for bit (key order may differ; every store writes fields by name).

@@ -42,7 +42,8 @@ describe('latestClosedWindow (lag)', () => {
 });
 
 describe('dueWindows', () => {
-  const now = T0 + 12 * MINUTE; // latest closed window: 11:00-12:00
+  // Two minutes past the default lag, as the schedule runs: latest closed window 11:00-12:00.
+  const now = T0 + (hourly.lagMinutes + 2) * MINUTE;
 
   it("without a watermark is only the latest closed window (history is bootstrap's job)", () => {
     expect(dueWindows(now, undefined, hourly)).toEqual({
@@ -85,7 +86,7 @@ describe('dueWindows', () => {
   );
 
   it('accepts a 15-minute watermark with 15-minute windows', () => {
-    const quarter = resolveDetectorConfig({ windowMinutes: 15 });
+    const quarter = resolveDetectorConfig({ windowMinutes: 15, lagMinutes: 10 });
     const due = dueWindows(T0 + 12 * MINUTE, T0 - 45 * MINUTE, quarter);
     // Latest closed: ends at align(12:02) = 12:00, so 11:45-12:00; due after 11:15: 11:30, 11:45.
     expect(due.windows.map((w) => w.start)).toEqual([T0 - 30 * MINUTE, T0 - 15 * MINUTE]);

@@ -415,44 +415,6 @@ describe('EC2 enrichment', () => {
   });
 });
 
-describe('bootstrap with overwrite', () => {
-  it('continues the stored clock, so a kept source absent from the history misses exactly its windows', async () => {
-    // Prepare: three live windows three days before W with 10.0.4.4 and 10.0.4.5 (clock 3); then
-    // a one-day bootstrap in which only 10.0.4.5 appears: 10.0.4.4's baseline is kept.
-    const detector = await newDetector(endpoints);
-    const d0 = W - 3 * 24 * HOUR;
-    endpoints.logs.seed(detector.logGroup, [
-      ...[0, 1, 2].flatMap((h) => [
-        ...blocked(d0 + h * HOUR, '10.0.4.4', 5),
-        ...blocked(d0 + h * HOUR, '10.0.4.5', 4),
-      ]),
-      ...history(W, 24, ['10.0.4.5']),
-    ]);
-    for (const h of [0, 1, 2]) {
-      detector.clock.set(runTimeFor(d0 + h * HOUR));
-      await detector.invoke({});
-    }
-    let items = await detector.items();
-    const keptBefore = items.get('SRC#10.0.4.4|BASELINE');
-    expect(numberAttr(items.get('STATE|DETECTOR'), 'clock')).toBe(3);
-
-    // Act
-    detector.clock.set(runTimeFor(W - HOUR));
-    const boot = await detector.invoke({ mode: 'bootstrap', days: 1, overwrite: true });
-
-    // Assess
-    expect(boot.bootstrap).toMatchObject({ windows: 24, sources: 1, watermark: '2026-11-27T08:00:00Z' });
-    items = await detector.items();
-    const kept = items.get('SRC#10.0.4.4|BASELINE');
-    expect(kept).toEqual(keptBefore);
-    const clock = numberAttr(items.get('STATE|DETECTOR'), 'clock')!;
-    expect(clock).toBe(3 + 24);
-    // The kept source missed the 24 history windows: on the stored clock, exactly 24 lazy zeros.
-    expect(clock - numberAttr(kept, 'clockAtLastFold')!).toBe(24);
-    expect(numberAttr(items.get('SRC#10.0.4.5|BASELINE'), 'clockAtLastFold')).toBe(clock);
-  });
-});
-
 describe('publishing', () => {
   it('paces 25 alerts to at most 10 publishes a second (AWS Chatbot drops the excess)', async () => {
     // Prepare: a first run learns W-1h; in W 25 sources appear, each a new-source alert.

@@ -29,6 +29,12 @@ export const HOUR = 3_600_000;
 export const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:egress-alerts';
 export const LOG_GROUP = '/vpc/flow-logs';
 export const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+/**
+ * The lag the e2e tests run with unless they set one: 10 minutes, what the stack sets for the
+ * 1-minute flow logs it creates, so a run 12 minutes after a window's end evaluates it. A test of
+ * the default lag passes `env: { DETECTOR_CONFIG: ... }` itself.
+ */
+export const E2E_LAG_MINUTES = 10;
 /** Writes DynamoDB operations (the lease's PutItem/DeleteItem included). */
 export const WRITE_OPERATIONS = [
   'PutItem',
@@ -144,7 +150,7 @@ export async function newDetector(
     LOG_GROUP_IDENTIFIERS: logGroup,
     TABLE_NAME: tableName,
     TOPIC_ARN,
-    DETECTOR_CONFIG: JSON.stringify(options.detectorConfig ?? {}),
+    DETECTOR_CONFIG: JSON.stringify({ lagMinutes: E2E_LAG_MINUTES, ...options.detectorConfig }),
     LOGS_ENDPOINT: endpoints.logs.endpoint,
     DYNAMODB_ENDPOINT: endpoints.dynamo.endpoint,
     SNS_ENDPOINT: endpoints.sns.endpoint,

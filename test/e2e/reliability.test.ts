@@ -292,7 +292,8 @@ describe('crashes', () => {
   });
 
   it('between the outbox batches (splunk-escu, 30 alerts): the retry publishes every alert exactly once', async () => {
-    // Prepare: 30 sources spike in W, so the window's outbox takes two BatchWriteItem calls (25 + 5).
+    // Prepare: 30 sources spike in W, so the window's outbox items and their pending markers take
+    // three BatchWriteItem calls (25 + 25 + 10), of which the second dies.
     const config = { detectorConfig: { preset: 'splunk-escu' } };
     const spikers = Array.from({ length: 30 }, (_, i) => `10.3.${i}.7`);
     const seed = (detector: Detector) => {
@@ -327,17 +328,21 @@ describe('crashes', () => {
 
     // Act
     await expect(runDetector(runDeps(crashed, { dynamoClient: dying }), {})).rejects.toThrow(InjectedCrash);
-    const outboxAfterCrash = [...(await crashed.items()).keys()].filter((k) => k.startsWith('OUTBOX|'));
+    const keysAfterCrash = [...(await crashed.items()).keys()];
+    const outboxAfterCrash = keysAfterCrash.filter((k) => k.startsWith('OUTBOX|'));
+    const pendingAfterCrash = keysAfterCrash.filter((k) => k.startsWith('PENDING|'));
     const retry = await crashed.invoke({});
     const next = await crashed.invoke({});
 
     // Assess
     expect(expectedRun).toMatchObject({ alertsDecided: 30, alertsPublished: 30 });
     expect(expectedIds).toHaveLength(30);
-    expect(outboxAfterCrash).toHaveLength(25);
+    // A part of the window's alerts was written, each with or without its marker.
+    expect(outboxAfterCrash.length).toBeGreaterThan(0);
+    expect(outboxAfterCrash.length).toBeLessThan(30);
     expect(retry).toMatchObject({
       windows: ['2026-11-27T09:00:00Z'],
-      pendingRepublished: 25,
+      pendingRepublished: pendingAfterCrash.length,
       alertsDecided: 30,
     });
     expect(retry.alertsPublished).toBe(30);
@@ -349,6 +354,7 @@ describe('crashes', () => {
     const outbox = [...items].filter(([k]) => k.startsWith('OUTBOX|'));
     expect(outbox).toHaveLength(30);
     expect(outbox.every(([, item]) => item.status?.S === 'sent')).toBe(true);
+    expect([...items.keys()].filter((k) => k.startsWith('PENDING|'))).toEqual([]);
     expect(await baselines(crashed)).toEqual(expected);
   });
 });
@@ -405,18 +411,24 @@ describe('failures', () => {
       // Prepare
       const detector = await detectorWithDueAlert();
       const before = await detector.items();
-      endpoints.logs.endNextQueriesWith(status, 1);
+      // Every try: the adapter starts a Failed or Timeout query 3 times (a Cancelled one once).
+      endpoints.logs.endNextQueriesWith(status, status === 'Cancelled' ? 1 : 3);
 
       // Act
       const run = detector.invoke({});
 
-      // Assess
+      // Assess: nothing changed but the failed attempt, counted towards skipping the window
       await expect(run).rejects.toThrow(
         new RegExp(
           `Logs Insights count query \\S+ for window \\[2026-11-27T09:00:00Z, 2026-11-27T10:00:00Z\\) ended with status ${status}`,
         ),
       );
-      expect(await detector.items()).toEqual(before);
+      const after = await detector.items();
+      const { failingWindow, failedAttempts, lastFailure, ...state } = after.get('STATE|DETECTOR')!;
+      after.set('STATE|DETECTOR', state);
+      expect(after).toEqual(before);
+      expect([failingWindow, failedAttempts]).toEqual([{ N: String(W) }, { N: '1' }]);
+      expect(lastFailure?.S).toMatch(/^QueryFailedError: /);
       expect(endpoints.sns.publishCalls).toBe(0);
       expect(detector.metrics.last('RunSucceeded')).toBeUndefined();
     },

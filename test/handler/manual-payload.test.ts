@@ -36,6 +36,14 @@ describe('parseInvocation', () => {
       { mode: 'bootstrap', days: 7, overwrite: true },
       { mode: 'bootstrap', days: 7, overwrite: true },
     ],
+    [
+      { mode: 'skip', windowStart: '2026-11-27T09:00:00Z' },
+      { mode: 'skip', windowStart: T('2026-11-27T09:00:00Z') },
+    ],
+    [
+      { mode: 'skip', windowStart: '2026-11-27T09:00:00Z', windowEnd: '2026-11-27T12:00:00Z' },
+      { mode: 'skip', windowStart: T('2026-11-27T09:00:00Z'), windowEnd: T('2026-11-27T12:00:00Z') },
+    ],
   ])('accepts %j', (event, expected) => {
     expect(parseInvocation(event, config)).toEqual(expected);
   });
@@ -44,8 +52,21 @@ describe('parseInvocation', () => {
     [
       { mode: 'Detect' },
       ['mode'],
-      /payload\.mode: must be one of "detect", "dry-run", "bootstrap", "test-alert" \(got "Detect"\)/,
+      /payload\.mode: must be one of "detect", "dry-run", "bootstrap", "skip", "test-alert" \(got "Detect"\)/,
     ],
+    [{ mode: 'skip' }, ['windowStart'], /payload\.windowStart: /],
+    [{ mode: 'skip', windowStart: '2026-11-27T09:30:00Z' }, ['windowStart'], /must be aligned to 60-minute/],
+    [
+      { mode: 'skip', windowStart: '2026-11-27T09:00:00Z', windowEnd: '2026-11-27T08:00:00Z' },
+      ['windowEnd'],
+      /must be after windowStart/,
+    ],
+    [
+      { mode: 'skip', windowStart: '2026-10-01T00:00:00Z', windowEnd: '2026-11-27T09:00:00Z' },
+      ['windowEnd'],
+      /spans 1377 windows; a skip moves over at most 744/,
+    ],
+    [{ mode: 'skip', windowStart: '2026-11-27T09:00:00Z', days: 1 }, ['days'], /Unrecognized key: "days"/],
     [
       { mode: 'detect', windowStart: '2026-11-27T09:00:00Z' },
       ['windowStart'],

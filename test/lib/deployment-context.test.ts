@@ -38,8 +38,24 @@ describe('parseDeploymentContext', () => {
     expect(settings.detectorConfig).toMatchObject({
       preset: 'recommended',
       windowMinutes: 60,
-      lagMinutes: 10,
+      lagMinutes: 20,
     });
+  });
+
+  it('sets a 10-minute lag when it only queries the 1-minute flow logs it creates, unless the user set one', () => {
+    // Act
+    const created = parseDeploymentContext({ vpcIds: ['vpc-12345678'] });
+    const both = parseDeploymentContext({ vpcIds: ['vpc-12345678'], flowLogGroups: ['/vpc/old'] });
+    const explicit = parseDeploymentContext({ vpcIds: ['vpc-12345678'], detectorConfig: { lagMinutes: 25 } });
+
+    // Assess: the Lambda gets the lag the schedule is built from
+    expect(created.detectorConfigInput).toEqual({ lagMinutes: 10 });
+    expect(created.detectorConfig.lagMinutes).toBe(10);
+    // An existing group may aggregate for 10 minutes: the default stays.
+    expect(both.detectorConfigInput).toEqual({});
+    expect(both.detectorConfig.lagMinutes).toBe(20);
+    expect(explicit.detectorConfigInput).toEqual({ lagMinutes: 25 });
+    expect(explicit.detectorConfig.lagMinutes).toBe(25);
   });
 
   it('reads -c strings: comma lists, JSON lists, booleans, numbers and JSON objects', () => {

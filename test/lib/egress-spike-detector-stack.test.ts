@@ -133,9 +133,9 @@ describe('EgressSpikeDetectorStack', () => {
       });
     });
 
-    it('schedules a run 12 minutes past each hour (lag 10 + margin 2), with retries and a DLQ', () => {
+    it('schedules a run 22 minutes past each hour (lag 20 + margin 2), with retries and a DLQ', () => {
       template.hasResourceProperties('AWS::Scheduler::Schedule', {
-        ScheduleExpression: 'cron(12 * * * ? *)',
+        ScheduleExpression: 'cron(22 * * * ? *)',
         ScheduleExpressionTimezone: 'Etc/UTC',
         State: 'ENABLED',
         Target: {
@@ -305,9 +305,9 @@ describe('EgressSpikeDetectorStack', () => {
       template.resourceCountIs('AWS::Lambda::Url', 0);
     });
 
-    it('alarms on errors, throttles, missed heartbeats and dead letters, notifying the alert topic', () => {
+    it('alarms on errors, throttles, missed heartbeats, dead letters, late records and skipped windows, notifying the alert topic', () => {
       const topic = { Ref: Match.stringLikeRegexp('^AlertingAlertTopic') };
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
       template.allResourcesProperties('AWS::CloudWatch::Alarm', {
         AlarmActions: [topic],
         OKActions: [topic],
@@ -348,11 +348,45 @@ describe('EgressSpikeDetectorStack', () => {
       }
     });
 
+    it('alarms when a record arrived later than the lag after its start (the longest delay over 20 minutes)', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'EgressSpikeDetector',
+        MetricName: 'MaxDeliveryDelay',
+        Dimensions: [{ Name: 'service', Value: 'egress-spike-detector' }],
+        Statistic: 'Maximum',
+        Period: 3600,
+        EvaluationPeriods: 1,
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 20 * 60,
+        TreatMissingData: 'notBreaching',
+      });
+    });
+
+    it('alarms on any window skipped after failing on every try (or on request)', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'EgressSpikeDetector',
+        MetricName: 'WindowsSkipped',
+        Statistic: 'Sum',
+        Period: 3600,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: 1,
+        TreatMissingData: 'notBreaching',
+      });
+    });
+
     it('draws a dashboard of the detector metrics and the run duration', () => {
       const dashboards = template.findResources('AWS::CloudWatch::Dashboard');
       expect(Object.keys(dashboards)).toHaveLength(1);
       const body = JSON.stringify(Object.values(dashboards)[0]);
-      for (const name of ['Spikes', 'AlertsPublished', 'SourcesEvaluated', 'BytesScanned', 'RunSucceeded']) {
+      for (const name of [
+        'Spikes',
+        'AlertsPublished',
+        'SourcesEvaluated',
+        'BytesScanned',
+        'RunSucceeded',
+        'MaxDeliveryDelay',
+        'WindowsSkipped',
+      ]) {
         expect(DETECTOR_METRICS).toContain(name);
         expect(body).toContain(
           `\\"EgressSpikeDetector\\",\\"${name}\\",\\"service\\",\\"egress-spike-detector\\"`,
@@ -459,6 +493,18 @@ describe('EgressSpikeDetectorStack', () => {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'RunSucceeded', Period: 900 });
     });
 
+    it('runs 12 minutes past the hour for its own 1-minute flow logs when no lag is set (lag 10 + margin 2)', () => {
+      // Prepare
+      const own = synthTemplate(CREATED);
+
+      // Act
+      const config = loadRuntimeConfig(deployedEnvironment(own));
+
+      // Assess
+      own.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'cron(12 * * * ? *)' });
+      expect(config.detector.lagMinutes).toBe(10);
+    });
+
     it('writes the custom flow log format of the detector config into the created flow logs', () => {
       const custom = synthTemplate({
         ...CREATED,
@@ -470,7 +516,9 @@ describe('EgressSpikeDetectorStack', () => {
       custom.hasResourceProperties('AWS::Lambda::Function', {
         Environment: {
           Variables: Match.objectLike({
-            DETECTOR_CONFIG: '{"flowLogFormat":"version srcaddr dstaddr action start log-status"}',
+            // The lag the stack sets for its own 1-minute flow logs comes with it.
+            DETECTOR_CONFIG:
+              '{"flowLogFormat":"version srcaddr dstaddr action start log-status","lagMinutes":10}',
           }),
         },
       });
@@ -565,6 +613,21 @@ describe('EgressSpikeDetectorStack', () => {
           (r) => (r as { DeletionPolicy: string }).DeletionPolicy,
         ),
       ).toEqual(['Delete', 'Delete']);
+    });
+
+    it("queries a flow log group given as an ARN ending in ':*' by the ARN StartQuery takes, once", () => {
+      // Prepare: the console's form of an ARN, the same group without it, and a name
+      const arn = 'arn:aws:logs:eu-west-1:123456789012:log-group:/vpc/flow-logs/shared';
+      const template = synthTemplate({ flowLogGroups: [`${arn}:*`, arn, '/vpc/flow-logs/prod'] });
+
+      // Act
+      const environment = deployedEnvironment(template);
+
+      // Assess
+      expect(environment.LOG_GROUP_IDENTIFIERS).toBe(`${arn},/vpc/flow-logs/prod`);
+      expect(loadRuntimeConfig(environment).logGroupIdentifiers).toEqual([arn, '/vpc/flow-logs/prod']);
+      const startQuery = detectorStatements(template).filter((s) => actionsOf(s).includes('logs:StartQuery'));
+      expect(JSON.stringify(startQuery).split(`${arn}:*`)).toHaveLength(2);
     });
 
     it('passes the detector config from context to DETECTOR_CONFIG unchanged', () => {

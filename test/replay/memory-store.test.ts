@@ -23,6 +23,7 @@ const valid = {
   version: 1,
   preset: 'recommended',
   windowMinutes: 60,
+  rhythm: { timezone: 'UTC', weekendDays: ['Sat', 'Sun'] },
   clock: 30,
   watermark: iso(W),
   baselines: { '10.0.0.5': baseline },

@@ -343,7 +343,7 @@ describe('local Logs Insights endpoint, through @aws-sdk/client-cloudwatch-logs'
       expect(rows.map((r) => r['@message'])).toEqual(['first', 'last']);
     });
 
-    it('accepts log group ARNs (with or without :*) in logGroupIdentifiers and several groups at once', async () => {
+    it('accepts log group ARNs in logGroupIdentifiers and several groups at once', async () => {
       // Prepare
       logs.seed('/other', [{ timestamp: T0, message: flowLine({ src: '10.9.9.9', dst: '8.8.8.8' }) }]);
 
@@ -351,7 +351,7 @@ describe('local Logs Insights endpoint, through @aws-sdk/client-cloudwatch-logs'
       const { rows, last } = await runQuery('stats count(*) as n by srcAddr | sort srcAddr asc', {
         logGroupName: undefined,
         logGroupIdentifiers: [
-          `arn:aws:logs:us-east-1:123456789012:log-group:${GROUP}:*`,
+          `arn:aws:logs:us-east-1:123456789012:log-group:${GROUP}`,
           'arn:aws:logs:us-east-1:123456789012:log-group:/other',
         ],
       });
@@ -360,6 +360,25 @@ describe('local Logs Insights endpoint, through @aws-sdk/client-cloudwatch-logs'
       expect(rows.map((r) => r.srcAddr)).toContain('10.9.9.9');
       expect(rows.map((r) => r.srcAddr)).toContain('10.0.0.5');
       expect(last.statistics?.logGroupsScanned).toBe(2);
+    });
+
+    it('refuses a log group ARN ending in :* in logGroupIdentifiers, as StartQuery documents', async () => {
+      // Act
+      const start = client.send(
+        new StartQueryCommand({
+          logGroupIdentifiers: [`arn:aws:logs:us-east-1:123456789012:log-group:${GROUP}:*`],
+          startTime: T0_SECONDS,
+          endTime: T0_SECONDS + 3600,
+          queryString: 'stats count(*) as n',
+        }),
+      );
+
+      // Assess
+      await expect(start).rejects.toMatchObject({
+        name: 'InvalidParameterException',
+        message: expect.stringContaining('must not end in :*'),
+      });
+      expect(logs.queriesStarted).toBe(0);
     });
 
     it.each<[string, Partial<StartQueryCommandInput>, string]>([
@@ -707,6 +726,155 @@ describe('local Logs Insights endpoint, through @aws-sdk/client-cloudwatch-logs'
       expect(logs.queryStrings).toEqual(['stats count(*) as n', 'stats nonsense']);
       expect(logs.startedQueries.map((q) => q.queryString)).toEqual(['stats count(*) as n']);
       expect(logs.callCounts.GetQueryResults).toBe(3);
+    });
+  });
+
+  describe('ingestion time, computed fields, fault rates', () => {
+    const LATE_GROUP = '/late';
+    const start = T0 + 10 * HOUR;
+    // Records of one window: the last one starts at 10:58, ends 11:08 (10-minute aggregation) and is
+    // delivered five minutes later; the others arrive a minute after their own start.
+    const events = [
+      { ...flow({ src: '10.0.0.7', dst: '8.8.8.8', at: start }), ingestionTime: start + 60_000 },
+      {
+        ...flow({ src: '10.0.0.7', dst: '8.8.8.8', at: start + 30 * 60_000 }),
+        ingestionTime: start + 31 * 60_000,
+      },
+      {
+        ...flow({ src: '10.0.0.8', dst: '8.8.8.8', at: start + 58 * 60_000 }),
+        ingestionTime: start + 73 * 60_000,
+      },
+    ];
+
+    async function windowQuery(queryString: string): Promise<Record<string, string>[]> {
+      const { queryId } = await client.send(
+        new StartQueryCommand({
+          logGroupName: LATE_GROUP,
+          startTime: start / 1000,
+          endTime: start / 1000 + 3599,
+          queryString,
+        }),
+      );
+      let last = await client.send(new GetQueryResultsCommand({ queryId }));
+      while (last.status === 'Scheduled' || last.status === 'Running')
+        last = await client.send(new GetQueryResultsCommand({ queryId }));
+      return asObjects(last.results ?? []);
+    }
+
+    beforeAll(() => logs.seed(LATE_GROUP, events));
+    afterEach(() => logs.setClock(undefined));
+
+    it('computes toMillis(@ingestionTime) - toMillis(@timestamp) in fields and takes its max in stats', async () => {
+      // Act
+      const rows = await windowQuery(
+        'fields toMillis(@ingestionTime) - toMillis(@timestamp) as delayMs | stats count(*) as n, max(delayMs) as maxDelayMs, max(endTime) as lastEnd by srcAddr | sort srcAddr asc',
+      );
+
+      // Assess
+      expect(rows).toEqual([
+        {
+          srcAddr: '10.0.0.7',
+          n: '2',
+          maxDelayMs: '60000',
+          lastEnd: String((start + 30 * 60_000) / 1000 + 60),
+        },
+        {
+          srcAddr: '10.0.0.8',
+          n: '1',
+          maxDelayMs: '900000',
+          lastEnd: String((start + 58 * 60_000) / 1000 + 60),
+        },
+      ]);
+    });
+
+    it('prints @ingestionTime like @timestamp, the timestamp itself when an event was seeded without one', async () => {
+      // Act
+      const rows = await runQuery(
+        'filter srcAddr = "172.16.4.4" | fields @timestamp, @ingestionTime, toMillis(@ingestionTime) - toMillis(@timestamp) as d',
+      );
+
+      // Assess
+      expect(rows.rows.map((r) => [r['@timestamp'], r['@ingestionTime'], r.d])).toEqual([
+        ['2024-05-01 11:00:20.000', '2024-05-01 11:00:20.000', '0'],
+        ['2024-05-01 11:00:10.000', '2024-05-01 11:00:10.000', '0'],
+      ]);
+    });
+
+    it('shows a query only the events ingested by the service clock', async () => {
+      // Prepare: the run twelve minutes after the window closed, then one ten minutes later
+      let now = start + 72 * 60_000;
+      logs.setClock(() => now);
+
+      // Act
+      const early = await windowQuery('stats count(*) as n by srcAddr | sort srcAddr asc');
+      now = start + 82 * 60_000;
+      const later = await windowQuery('stats count(*) as n by srcAddr | sort srcAddr asc');
+
+      // Assess
+      expect(early).toEqual([{ srcAddr: '10.0.0.7', n: '2' }]);
+      expect(later).toEqual([
+        { srcAddr: '10.0.0.7', n: '2' },
+        { srcAddr: '10.0.0.8', n: '1' },
+      ]);
+    });
+
+    it('ends every nth query started in a failure status until told to stop', async () => {
+      // Prepare
+      const stop = logs.endEveryNthQueryWith('Failed', 3);
+
+      // Act
+      const statuses: string[] = [];
+      for (let i = 0; i < 7; i += 1) statuses.push((await runQuery('stats count(*) as n')).statuses.at(-1)!);
+      stop();
+      const after = (await runQuery('stats count(*) as n')).statuses.at(-1);
+
+      // Assess
+      expect(statuses).toEqual([
+        'Complete',
+        'Complete',
+        'Failed',
+        'Complete',
+        'Complete',
+        'Failed',
+        'Complete',
+      ]);
+      expect(after).toBe('Complete');
+    });
+
+    it('ends the queries that match a predicate in a failure status', async () => {
+      // Prepare
+      const stop = logs.endQueriesMatching('Timeout', (q) => q.queryString.includes('dstAddr'));
+
+      // Act
+      const matching = await runQuery('stats count(*) as n by dstAddr');
+      const other = await runQuery('stats count(*) as n by srcAddr');
+      stop();
+
+      // Assess
+      expect(matching.statuses.at(-1)).toBe('Timeout');
+      expect(other.statuses.at(-1)).toBe('Complete');
+    });
+
+    it('records the most queries running at once', async () => {
+      // Prepare
+      const begin = () =>
+        client.send(
+          new StartQueryCommand({
+            logGroupName: GROUP,
+            startTime: T0_SECONDS,
+            endTime: T0_SECONDS,
+            queryString: 'stats count(*) as n',
+          }),
+        );
+
+      // Act
+      const ids = [(await begin()).queryId, (await begin()).queryId];
+      for (const queryId of ids) await client.send(new StopQueryCommand({ queryId }));
+      await begin().then(({ queryId }) => client.send(new StopQueryCommand({ queryId })));
+
+      // Assess
+      expect(logs.peakActiveQueries).toBe(2);
+      expect(logs.activeQueries).toBe(0);
     });
   });
 

@@ -179,6 +179,44 @@ describe('Logs Insights evaluator', () => {
     expect(rows).toEqual([{ '@timestamp': '2024-05-01 10:00:01.000', '@message': 'b', '@ptr': 'p1' }]);
   });
 
+  it('does arithmetic with * / % before + -, left to right, and tells subtraction from a negative number', () => {
+    // Prepare
+    const events = [stored(line({ src: '10.0.0.1', dst: '8.8.8.8', port: '443', action: 'REJECT' }))];
+
+    // Act
+    const [row] = run(
+      'fields 2 + 3 * 4 as a, 10 - 4 - 3 as b, bytes - 40 as c, 7 % 4 as d, 9 / 2 as e, 1 - -1 as f, 5 / 0 as g',
+      events,
+    );
+    const filtered = run('filter bytes - 30 > 5 and dstPort / 443 = 1 | stats count(*) as n', events);
+
+    // Assess
+    expect(row).toMatchObject({ a: '14', b: '3', c: '0', d: '3', e: '4.5', f: '2' });
+    expect(row).not.toHaveProperty('g');
+    expect(filtered).toEqual([{ n: '1' }]);
+  });
+
+  it('refuses a computed field without a name', () => {
+    expect(() => compileQuery('fields bytes - 40', FLOW_LOG_V2_FIELDS)).toThrow(QueryCompileError);
+  });
+
+  it('treats an IPv4-mapped IPv6 address as IPv6: in no IPv4 subnet, in the IPv6 subnets that hold it', () => {
+    // Prepare: ::ffff:10.0.0.1 is IPv6 text for the IPv4 address 10.0.0.1
+    const events = [stored(line({ src: '::ffff:10.0.0.1', dst: '8.8.8.8', port: '443', action: 'REJECT' }))];
+    const holds = (condition: string) =>
+      run(`filter ${condition} | stats count(*) as n`, events)[0]?.n === '1';
+
+    // Act & Assess
+    expect(holds('isIpInSubnet(srcAddr, "10.0.0.0/8")')).toBe(false);
+    expect(holds('isIpInSubnet(srcAddr, "0.0.0.0/0")')).toBe(false);
+    expect(holds('isIpv4InSubnet(srcAddr, "10.0.0.0/8")')).toBe(false);
+    expect(holds('isValidIpV4(srcAddr)')).toBe(false);
+    expect(holds('isValidIpV6(srcAddr)')).toBe(true);
+    expect(holds('isIpInSubnet(srcAddr, "::ffff:0:0/96")')).toBe(true);
+    expect(holds('isIpv6InSubnet(srcAddr, "::ffff:10.0.0.0/104")')).toBe(true);
+    expect(holds('isIpInSubnet(srcAddr, "::/0")')).toBe(true);
+  });
+
   it('discovers flow log fields only in 14-token version 2 messages', () => {
     const events = [
       stored(line({ src: '10.0.0.1', dst: '8.8.8.8', port: '443', action: 'REJECT' }), T0, 0),

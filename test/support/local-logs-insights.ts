@@ -69,6 +69,12 @@ export interface LocalLogsInsightsOptions {
   strictFieldNames?: boolean;
   /** More fields seeded events may carry (only matters with strictFieldNames). */
   knownFields?: readonly string[];
+  /**
+   * The service's clock (epoch ms). When set, a query sees only the events ingested by then
+   * (`ingestionTime`, default the event's timestamp, at or before `now()`): an event still on its
+   * way is invisible, as in CloudWatch Logs. Unset: every seeded event is visible.
+   */
+  now?: () => number;
 }
 
 /** What the endpoint recorded about one accepted StartQuery. */
@@ -99,10 +105,21 @@ export interface LocalLogsInsights {
   readonly startedQueries: readonly StartedQuery[];
   /** Queries now Scheduled or Running. */
   readonly activeQueries: number;
+  /** The most queries Scheduled or Running at once since the last resetCounters(). */
+  readonly peakActiveQueries: number;
   /** The next `count` calls of `action` fail with `code` before any validation. */
   injectErrors(action: LogsAction, code: LogsErrorCode, count?: number): void;
   /** The next `count` queries started end in `status` instead of Complete (after the usual progression). */
   endNextQueriesWith(status: FailedQueryStatus, count?: number): void;
+  /**
+   * A fault rate: every `n`th query started from now on (the nth, 2nth, ...) ends in `status`, until
+   * the returned function is called. Deterministic, so a test can say which query fails.
+   */
+  endEveryNthQueryWith(status: FailedQueryStatus, n: number): () => void;
+  /** Every query started from now on that `match`es ends in `status`, until the returned function is called. */
+  endQueriesMatching(status: FailedQueryStatus, match: (query: StartedQuery) => boolean): () => void;
+  /** Sets (or clears) the service clock of the `now` option. */
+  setClock(now: (() => number) | undefined): void;
   /** Forgets counters, logs and pending injections; seeded events and queries stay. */
   resetCounters(): void;
   clientConfig(): LocalClientConfig;
@@ -136,7 +153,10 @@ interface QueryState {
   finalStatus: 'Complete' | FailedQueryStatus;
 }
 
-const LOG_GROUP_ARN = /^arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:([.\-_/#A-Za-z0-9]+)(:\*)?$/;
+const LOG_GROUP_ARN = /^arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:([.\-_/#A-Za-z0-9]+)$/;
+// StartQuery: "If you specify an ARN, use the format arn:aws:logs:region:account-id:log-group:log_group_name.
+// Don't include an * at the end." The `:*` form other Logs APIs and IAM use is refused.
+const LOG_GROUP_ARN_WITH_STAR = /^arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[.\-_/#A-Za-z0-9]+:\*$/;
 const LOG_GROUP_NAME = /^[.\-_/#A-Za-z0-9]{1,512}$/;
 // Epoch seconds beyond this are milliseconds sent by mistake (year 5138).
 const MAX_EPOCH_SECONDS = 100_000_000_000;
@@ -167,11 +187,24 @@ export async function startLocalLogsInsights(
   let startedQueries: StartedQuery[] = [];
   let injectedErrors: { action: LogsAction; code: LogsErrorCode; remaining: number }[] = [];
   let endings: { status: FailedQueryStatus; remaining: number }[] = [];
+  let faultRules: {
+    status: FailedQueryStatus;
+    applies: (query: StartedQuery, ordinal: number) => boolean;
+  }[] = [];
   let queryCounter = 0;
   let ptrCounter = 0;
+  let peakActiveQueries = 0;
+  let clock = options.now;
 
   const activeQueries = (): number =>
     [...queries.values()].filter((q) => q.info.status === 'Scheduled' || q.info.status === 'Running').length;
+
+  const addFaultRule = (rule: (typeof faultRules)[number]): (() => void) => {
+    faultRules.push(rule);
+    return () => {
+      faultRules = faultRules.filter((r) => r !== rule);
+    };
+  };
 
   const startQuery = (request: Record<string, unknown>): Record<string, unknown> => {
     const queryString = request.queryString;
@@ -237,6 +270,7 @@ export async function startLocalLogsInsights(
     // The query sees the events present now: a snapshot, newest first (the service's default order).
     const fromMs = startTime * 1000;
     const toMs = endTime * 1000 + 999;
+    const ingestedBy = clock?.() ?? Number.POSITIVE_INFINITY;
     const events: StoredEvent[] = [];
     for (const name of groupNames) {
       const groupEvents = logGroups.get(name) ?? [];
@@ -244,6 +278,7 @@ export async function startLocalLogsInsights(
       for (let i = firstAtOrAfter(groupEvents, fromMs); i < groupEvents.length; i += 1) {
         const event = groupEvents[i] as StoredEvent;
         if (event.timestamp > toMs) break;
+        if ((event.ingestionTime ?? event.timestamp) > ingestedBy) continue; // not delivered yet
         events.push(event);
       }
     }
@@ -271,6 +306,7 @@ export async function startLocalLogsInsights(
       rowCount: result.rows.length,
       status: scheduledPolls > 0 ? 'Scheduled' : 'Running',
     };
+    const fault = faultRules.find((rule) => rule.applies(info, queryCounter));
     queries.set(queryId, {
       info,
       rows: result.rows,
@@ -283,9 +319,10 @@ export async function startLocalLogsInsights(
         logGroupsScanned: groupNames.length,
       },
       pollsSeen: 0,
-      finalStatus: ending?.status ?? 'Complete',
+      finalStatus: ending?.status ?? fault?.status ?? 'Complete',
     });
     startedQueries.push(info);
+    peakActiveQueries = Math.max(peakActiveQueries, activeQueries());
     return { queryId };
   };
 
@@ -312,6 +349,12 @@ export async function startLocalLogsInsights(
       );
     }
     return (list as string[]).map((item) => {
+      if (key === 'logGroupIdentifiers' && LOG_GROUP_ARN_WITH_STAR.test(item)) {
+        throw new ServiceError(
+          'InvalidParameterException',
+          `${JSON.stringify(item)}: a log group ARN in logGroupIdentifiers must not end in :*`,
+        );
+      }
       const arn = key === 'logGroupIdentifiers' ? LOG_GROUP_ARN.exec(item) : null;
       const name = arn?.[1] ?? item;
       if (!LOG_GROUP_NAME.test(name)) {
@@ -453,6 +496,9 @@ export async function startLocalLogsInsights(
             `invalid event ${JSON.stringify(event)}: needs a numeric timestamp (ms) and a message`,
           );
         }
+        if (event.ingestionTime !== undefined && !Number.isFinite(event.ingestionTime)) {
+          throw new Error(`invalid event ${JSON.stringify(event)}: ingestionTime must be epoch ms`);
+        }
       }
       const stored = events.map((event): StoredEvent => {
         ptrCounter += 1;
@@ -481,6 +527,9 @@ export async function startLocalLogsInsights(
     get activeQueries() {
       return activeQueries();
     },
+    get peakActiveQueries() {
+      return peakActiveQueries;
+    },
     injectErrors(action, code, count = 1) {
       assertCount(count);
       injectedErrors.push({ action, code, remaining: count });
@@ -489,12 +538,25 @@ export async function startLocalLogsInsights(
       assertCount(count);
       endings.push({ status, remaining: count });
     },
+    endEveryNthQueryWith(status, n) {
+      assertCount(n);
+      const first = queryCounter;
+      return addFaultRule({ status, applies: (_query, ordinal) => (ordinal - first) % n === 0 });
+    },
+    endQueriesMatching(status, match) {
+      return addFaultRule({ status, applies: (query) => match(query) });
+    },
+    setClock(now) {
+      clock = now;
+    },
     resetCounters() {
       callCounts = { StartQuery: 0, GetQueryResults: 0, StopQuery: 0 };
       queryStrings = [];
       startedQueries = [];
       injectedErrors = [];
       endings = [];
+      faultRules = [];
+      peakActiveQueries = activeQueries();
     },
     clientConfig: () => localClientConfig(server.endpoint),
     stop: () => server.stop(),

@@ -5,10 +5,14 @@
  * that passes through it proves the emitted query is well-formed here, and its results prove the
  * query means what it should.
  *
- * Subset: commands `fields`, `display`, `filter`, `parse` (glob form), `stats`, `sort`, `limit`,
- * separated by `|`; `#` comments; expressions with `and`/`or`/`not`, parentheses, comparisons,
- * `in [..]`/`not in [..]`, `like`, `=~`, and the functions `isIpInSubnet`, `isIpv4InSubnet`,
- * `isIpv6InSubnet`, `isValidIp`, `isValidIpV4`, `isValidIpV6`, `ispresent`, `isempty`.
+ * Subset: commands `fields` (fields or computed expressions `as` a name), `display`, `filter`,
+ * `parse` (glob form), `stats`, `sort`, `limit`, separated by `|`; `#` comments; expressions with
+ * `and`/`or`/`not`, parentheses, comparisons, arithmetic (`+ - * / %` on numbers), `in [..]`/
+ * `not in [..]`, `like`, `=~`, and the functions `isIpInSubnet`, `isIpv4InSubnet`,
+ * `isIpv6InSubnet`, `isValidIp`, `isValidIpV4`, `isValidIpV6`, `ispresent`, `isempty`, `toMillis`.
+ * Addresses are compared as the service documents `isIpInSubnet`: an IPv4 subnet holds IPv4
+ * addresses only, an IPv6 subnet IPv6 ones, and an IPv4-mapped IPv6 address (`::ffff:10.0.0.1`)
+ * is an IPv6 address like any other.
  */
 import ipaddr from 'ipaddr.js';
 
@@ -29,6 +33,11 @@ export interface LogEvent {
   timestamp: number;
   message: string;
   logStream?: string;
+  /**
+   * When CloudWatch Logs received the event (epoch ms), `@ingestionTime` in queries. For flow logs
+   * it is later than the record's end: aggregation plus delivery. @default timestamp
+   */
+  ingestionTime?: number;
 }
 
 /** A seeded event with what queries derive from it, computed once and kept. */
@@ -40,6 +49,7 @@ export interface StoredEvent extends LogEvent {
   /** The v2 flow log tokens when the message has that shape, null when not, undefined until looked at. */
   flowTokens?: string[] | null;
   formattedTimestamp?: string;
+  formattedIngestionTime?: string;
 }
 
 /**
@@ -121,7 +131,33 @@ interface Token {
   regexFlags?: string;
 }
 
-const OPERATORS = ['!=', '<=', '>=', '=~', '=', '<', '>', '(', ')', '[', ']', ',', '*'];
+const OPERATORS = ['!=', '<=', '>=', '=~', '=', '<', '>', '(', ')', '[', ']', ',', '*', '+', '-', '/', '%'];
+const WORDS_BEFORE_AN_OPERAND = new Set([
+  'and',
+  'or',
+  'not',
+  'in',
+  'like',
+  'as',
+  'by',
+  'asc',
+  'desc',
+  'fields',
+  'display',
+  'filter',
+  'parse',
+  'stats',
+  'sort',
+  'limit',
+]);
+
+/** Does `token` end an operand, so that a `-` after it subtracts rather than starts a negative number? */
+function endsOperand(token: Token | undefined): boolean {
+  if (token === undefined) return false;
+  if (token.kind === 'number' || token.kind === 'string' || token.kind === 'field') return true;
+  if (token.kind === 'ident') return !WORDS_BEFORE_AN_OPERAND.has(token.text.toLowerCase());
+  return token.kind === 'op' && (token.text === ')' || token.text === ']');
+}
 
 function tokenize(source: string): Token[] {
   const tokens: Token[] = [];
@@ -180,13 +216,17 @@ function tokenize(source: string): Token[] {
       continue;
     }
     if (c === '/') {
-      // A regex literal is only valid right after `like` or `=~`.
+      // A regex literal right after `like` or `=~`; anywhere else `/` divides.
       const before = previousMeaningful();
       const afterMatchOperator =
         before !== undefined &&
         ((before.kind === 'ident' && before.text.toLowerCase() === 'like') ||
           (before.kind === 'op' && before.text === '=~'));
-      if (!afterMatchOperator) throw new QueryCompileError(`unexpected "/"`, start, start + 1);
+      if (!afterMatchOperator) {
+        tokens.push({ kind: 'op', text: '/', start, end: i + 1 });
+        i += 1;
+        continue;
+      }
       let body = '';
       i += 1;
       let closed = false;
@@ -217,7 +257,11 @@ function tokenize(source: string): Token[] {
       continue;
     }
     const number = /^-?\d+(\.\d+)?/.exec(source.slice(i));
-    if (number !== null && (c !== '-' || /\d/.test(source[i + 1] ?? ''))) {
+    // `a - 5` subtracts; `- 5` or `= -5` is a negative number.
+    if (
+      number !== null &&
+      (c !== '-' || (/\d/.test(source[i + 1] ?? '') && !endsOperand(previousMeaningful())))
+    ) {
       const text = number[0];
       // `5m` inside bin() is a duration, lexed as one identifier-like token.
       const unit = /^[a-z]+/.exec(source.slice(i + text.length));
@@ -255,6 +299,7 @@ type Expr =
   | { type: 'or' | 'and'; left: Expr; right: Expr }
   | { type: 'not'; operand: Expr }
   | { type: 'compare'; op: '=' | '!=' | '<' | '<=' | '>' | '>='; left: Expr; right: Expr }
+  | { type: 'arith'; op: ArithmeticOperator; left: Expr; right: Expr }
   | { type: 'in'; negated: boolean; operand: Expr; values: Expr[]; lookup?: InLookup }
   | { type: 'match'; negated: boolean; operand: Expr; pattern: RegExp | string }
   | { type: 'field'; name: string }
@@ -268,8 +313,11 @@ interface InLookup {
   numbers: Set<number>;
 }
 
+type ArithmeticOperator = '+' | '-' | '*' | '/' | '%';
+
 interface Projection {
-  field: string;
+  /** A field, or any expression (`toMillis(@ingestionTime) - toMillis(@timestamp)`). */
+  expr: Expr;
   alias: string;
 }
 
@@ -307,6 +355,8 @@ const SUBNET_FUNCTIONS = new Map<string, 'any' | 'ipv4' | 'ipv6'>([
   ['isipv6insubnet', 'ipv6'],
 ]);
 const UNARY_FUNCTIONS = new Set(['isvalidip', 'isvalidipv4', 'isvalidipv6', 'ispresent', 'isempty']);
+/** Functions of one expression returning a value (datetime functions of the service's docs). */
+const VALUE_FUNCTIONS = new Set(['tomillis']);
 
 class Parser {
   private position = 0;
@@ -344,11 +394,15 @@ class Parser {
     }
     switch (name) {
       case 'fields': {
-        const projections = this.commaList(() => {
-          const field = this.fieldName();
-          const alias = this.acceptKeyword('as') ? this.declareName() : field;
+        const projections = this.commaList((): Projection => {
+          const first = this.peek();
+          const expr = this.parseArithmetic();
+          let alias: string;
+          if (this.acceptKeyword('as')) alias = this.declareName();
+          else if (expr.type === 'field') alias = expr.name;
+          else throw this.error('name a computed field with "as"', first);
           this.declare(alias);
-          return { field, alias };
+          return { expr, alias };
         });
         return { type: 'fields', projections };
       }
@@ -481,11 +535,11 @@ class Parser {
   }
 
   private parseComparison(): Expr {
-    const left = this.parseOperand();
+    const left = this.parseArithmetic();
     const token = this.peek();
     if (token.kind === 'op' && ['=', '!=', '<', '<=', '>', '>='].includes(token.text)) {
       this.advance();
-      const right = this.parseOperand();
+      const right = this.parseArithmetic();
       return { type: 'compare', op: token.text as '=', left, right };
     }
     if (token.kind === 'op' && token.text === '=~') {
@@ -518,6 +572,33 @@ class Parser {
       return { type: 'match', negated, operand: left, pattern: this.regexOperand() };
     }
     if (negated) throw this.error('expected "in" or "like" after "not"', this.peek());
+    return left;
+  }
+
+  /** `a + b - c`, with `*`, `/` and `%` binding tighter, left to right. */
+  private parseArithmetic(): Expr {
+    let left = this.parseTerm();
+    for (
+      let token = this.peek();
+      token.kind === 'op' && (token.text === '+' || token.text === '-');
+      token = this.peek()
+    ) {
+      this.advance();
+      left = { type: 'arith', op: token.text, left, right: this.parseTerm() };
+    }
+    return left;
+  }
+
+  private parseTerm(): Expr {
+    let left = this.parseOperand();
+    for (
+      let token = this.peek();
+      token.kind === 'op' && (token.text === '*' || token.text === '/' || token.text === '%');
+      token = this.peek()
+    ) {
+      this.advance();
+      left = { type: 'arith', op: token.text as ArithmeticOperator, left, right: this.parseOperand() };
+    }
     return left;
   }
 
@@ -574,6 +655,11 @@ class Parser {
       const field = this.fieldName();
       this.expectOp(')');
       return { type: 'call', name, args: [{ type: 'field', name: field }] };
+    }
+    if (VALUE_FUNCTIONS.has(name)) {
+      const argument = this.parseArithmetic();
+      this.expectOp(')');
+      return { type: 'call', name, args: [argument] };
     }
     throw this.error(`unsupported function ${JSON.stringify(nameToken.text)}`, nameToken);
   }
@@ -682,6 +768,8 @@ function eventField(event: StoredEvent, name: string): string | undefined {
   switch (name) {
     case '@timestamp':
       return (event.formattedTimestamp ??= formatTimestamp(event.timestamp));
+    case '@ingestionTime':
+      return (event.formattedIngestionTime ??= formatTimestamp(event.ingestionTime ?? event.timestamp));
     case '@message':
       return event.message;
     case '@ptr':
@@ -727,9 +815,10 @@ export function evaluateQuery(query: CompiledQuery, input: QueryRow[], rowLimit:
         break;
       case 'fields':
         for (const row of rows) {
-          for (const { field, alias } of command.projections) {
-            const value = row.fields.get(field);
-            if (value !== undefined) row.fields.set(alias, value);
+          for (const { expr, alias } of command.projections) {
+            const value = evaluate(expr, row);
+            if (value === undefined) row.fields.delete(alias);
+            else row.fields.set(alias, String(value));
           }
         }
         displayed = [...(displayed ?? []), ...command.projections.map((p) => p.alias)];
@@ -822,8 +911,29 @@ function evaluate(expr: Expr, row: QueryRow): Value {
       const found = typeof expr.pattern === 'string' ? text.includes(expr.pattern) : expr.pattern.test(text);
       return expr.negated ? !found : found;
     }
+    case 'arith':
+      return arithmetic(expr.op, evaluate(expr.left, row), evaluate(expr.right, row));
     case 'call':
       return evaluateCall(expr, row);
+  }
+}
+
+/** Numbers only; anything else (an unset field, text) gives no value, as a comparison with one would be false. */
+function arithmetic(op: ArithmeticOperator, left: Value, right: Value): number | undefined {
+  const a = asNumber(left);
+  const b = asNumber(right);
+  if (a === undefined || b === undefined) return undefined;
+  switch (op) {
+    case '+':
+      return a + b;
+    case '-':
+      return a - b;
+    case '*':
+      return a * b;
+    case '/':
+      return b === 0 ? undefined : a / b;
+    default:
+      return b === 0 ? undefined : a % b;
   }
 }
 
@@ -838,10 +948,12 @@ function inLookup(values: Expr[]): InLookup {
   return lookup;
 }
 
-function evaluateCall(expr: Extract<Expr, { type: 'call' }>, row: QueryRow): boolean {
+function evaluateCall(expr: Extract<Expr, { type: 'call' }>, row: QueryRow): boolean | number | undefined {
   const argument = expr.args[0];
   const value = argument === undefined ? undefined : evaluate(argument, row);
   switch (expr.name) {
+    case 'tomillis':
+      return typeof value === 'string' ? timestampMillis(value) : undefined;
     case 'ispresent':
       return value !== undefined;
     case 'isempty':
@@ -998,6 +1110,13 @@ function aggregate(command: Extract<Command, { type: 'stats' }>, rows: QueryRow[
 /** `2024-05-01 13:00:00.000`, UTC: how Logs Insights prints @timestamp and bin() values. */
 export function formatTimestamp(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+/** `toMillis`: a printed timestamp (`2024-05-01 13:00:00.000`, UTC) back to epoch ms; else no value. */
+function timestampMillis(text: string): number | undefined {
+  if (!/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/.test(text)) return undefined;
+  const ms = Date.parse(`${text.replace(' ', 'T')}Z`);
+  return Number.isFinite(ms) ? ms : undefined;
 }
 
 /** The printed start of the bin holding `ms`; formatted once per bin. */

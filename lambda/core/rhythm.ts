@@ -1,0 +1,753 @@
+/**
+ * Rhythm-aware baselines (recommended preset): a source's expected count for a window follows
+ * its own hour of the day, on weekdays and on weekend days, and bursts that recur at the same
+ * time of day or week are learned as jobs.
+ *
+ * Profile. Each source keeps 48 slot means, one per (local hour, weekday or weekend day), each an
+ * exponentially weighted mean of the windows that fell in that slot (zeros included, fed values
+ * capped like the flat baseline's). They are stored quantised on a log scale (1/4096 of a
+ * doubling, three characters a slot: 144 characters a source), and quantised at every fold, so
+ * the Lambda (which stores them) and the replay (which keeps them in memory) compute the same
+ * numbers.
+ *
+ * Expectation. A slot mean estimated from a handful of windows is noisy, and a flat source's 48
+ * slot means differ by noise alone. So the slot means are shrunk toward the source's weighted
+ * mean by empirical Bayes: the spread between slots (B) is compared with what sampling noise
+ * alone would give (the within-slot variance over each slot's effective sample size); only the
+ * excess (tau^2) is rhythm, and only when it is well beyond noise. A source with no rhythm is
+ * compared with its flat baseline exactly as before; a strong rhythm is used almost as measured.
+ * The expectation for a window is the shrunk slot mean; its variance a mu + phi mu^2, fitted to
+ * how the source's windows vary around their hour's mean (foldWithinHour), plus the posterior
+ * variance of the slot mean (the estimate's own error).
+ *
+ * Recurring jobs. A spike at a time of day or week where a similar-sized spike happened one to
+ * three days (daily) or a whole number of weeks (weekly) before is an occurrence of a job; from
+ * the `jobOccurrencesToLearn`-th occurrence on, occurrences are quiet (unless they reach
+ * `jobGrowthFactor` x the job's usual size) and feed the baselines the hour's expectation instead
+ * of the job's count, so a job neither alerts nor inflates the variance.
+ */
+import { DAY_NAMES, type DetectorConfig } from './config';
+
+export const PROFILE_SLOTS = 48;
+const CHARS_PER_SLOT = 3;
+export const PROFILE_LENGTH = PROFILE_SLOTS * CHARS_PER_SLOT;
+/** base64url: safe in JSON and in DynamoDB strings. */
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const CODE_OF = new Int16Array(128).fill(-1);
+const ALPHABET_CODES = new Uint8Array(64);
+for (let i = 0; i < ALPHABET.length; i += 1) {
+  CODE_OF[ALPHABET.charCodeAt(i)] = i;
+  ALPHABET_CODES[i] = ALPHABET.charCodeAt(i);
+}
+/** Quantisation: 4096 steps per doubling (0.017%), so rounding never drifts a slot mean. */
+const STEPS_PER_DOUBLING = 4096;
+/** Codes 0 (never observed) and 1 (zero); 2 + k is 2^(k / STEPS - MIN_LOG2). */
+const UNSET_CODE = 0;
+const ZERO_CODE = 1;
+const MIN_LOG2 = 20;
+const MAX_CODE = 64 ** CHARS_PER_SLOT - 1;
+const SMALLEST = Math.pow(2, -MIN_LOG2);
+
+/** A slot mean on the stored grid (the same double from any path). */
+export function quantizeSlotMean(value: number): number {
+  return valueOfCode(codeOf(value));
+}
+
+function codeOf(value: number): number {
+  if (!(value >= SMALLEST / Math.SQRT2)) return ZERO_CODE;
+  const code = 2 + Math.round((Math.log2(value) + MIN_LOG2) * STEPS_PER_DOUBLING);
+  return Math.min(MAX_CODE, code);
+}
+
+/** 2^(i / STEPS) for the fraction of a code, and 2^(k - MIN_LOG2) for its whole doublings. */
+const FRACTIONS = Float64Array.from({ length: STEPS_PER_DOUBLING }, (_, i) =>
+  Math.pow(2, i / STEPS_PER_DOUBLING),
+);
+const DOUBLINGS = Float64Array.from({ length: 64 }, (_, k) => Math.pow(2, k - MIN_LOG2));
+
+function valueOfCode(code: number): number {
+  if (code === UNSET_CODE) return Number.NaN;
+  if (code === ZERO_CODE) return 0;
+  const k = code - 2;
+  // Table look-ups rather than Math.pow: decoded for every slot of every source evaluated.
+  return (DOUBLINGS[k >> 12] as number) * (FRACTIONS[k & (STEPS_PER_DOUBLING - 1)] as number);
+}
+
+/** One value (>= 0) as three base64url characters on the profile's grid (exact for quantised values). */
+export function encodeValue(value: number): string {
+  return codeText(codeOf(value));
+}
+
+/** The value of three characters written by encodeValue; throws on anything else. */
+export function decodeValue(text: string): number {
+  if (text.length !== CHARS_PER_SLOT)
+    throw new RangeError(`a value has ${CHARS_PER_SLOT} characters, got ${text.length}`);
+  const value = valueOfCode(slotCode(text, 0));
+  if (Number.isNaN(value)) throw new RangeError('a value cannot be the unset code');
+  return value;
+}
+
+/** Slot means (NaN: never observed) from a stored profile; undefined: all unset. */
+export function decodeProfile(
+  profile: string | undefined,
+  into = new Float64Array(PROFILE_SLOTS),
+): Float64Array {
+  if (profile === undefined) return into.fill(Number.NaN);
+  if (profile.length !== PROFILE_LENGTH)
+    throw new RangeError(`a profile has ${PROFILE_LENGTH} characters, got ${profile.length}`);
+  for (let s = 0; s < PROFILE_SLOTS; s += 1) into[s] = valueOfCode(slotCode(profile, s));
+  return into;
+}
+
+/** Character codes of a profile being built: one flat string per fold (no cons strings to flatten later). */
+const profileChars: number[] = new Array<number>(PROFILE_LENGTH).fill(65);
+
+function putCode(slot: number, code: number): void {
+  const i = slot * CHARS_PER_SLOT;
+  profileChars[i] = ALPHABET_CODES[(code >> 12) & 63] as number;
+  profileChars[i + 1] = ALPHABET_CODES[(code >> 6) & 63] as number;
+  profileChars[i + 2] = ALPHABET_CODES[code & 63] as number;
+}
+
+const builtProfile = (): string => String.fromCharCode.apply(null, profileChars);
+
+export function encodeProfile(values: ArrayLike<number>): string {
+  for (let s = 0; s < PROFILE_SLOTS; s += 1) {
+    const v = values[s] as number;
+    putCode(s, Number.isNaN(v) ? UNSET_CODE : codeOf(v));
+  }
+  return builtProfile();
+}
+
+/** True when `profile` is a well-formed stored profile. */
+export function isProfileText(profile: unknown): profile is string {
+  if (typeof profile !== 'string' || profile.length !== PROFILE_LENGTH) return false;
+  for (let i = 0; i < profile.length; i += 1) {
+    const c = profile.charCodeAt(i);
+    if (c >= 128 || (CODE_OF[c] as number) < 0) return false;
+  }
+  return true;
+}
+
+function slotCode(profile: string, slot: number): number {
+  const i = slot * CHARS_PER_SLOT;
+  const a = CODE_OF[profile.charCodeAt(i)] as number;
+  const b = CODE_OF[profile.charCodeAt(i + 1)] as number;
+  const c = CODE_OF[profile.charCodeAt(i + 2)] as number;
+  if (a < 0 || b < 0 || c < 0)
+    throw new RangeError(`profile has a character outside base64url at slot ${slot}`);
+  return (a << 12) | (b << 6) | c;
+}
+
+function codeText(code: number): string {
+  return ALPHABET[(code >> 12) & 63]! + ALPHABET[(code >> 6) & 63]! + ALPHABET[code & 63]!;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Calendar
+
+type CalendarConfig = Pick<DetectorConfig, 'timezone' | 'weekendDays' | 'windowMinutes'>;
+
+/** Where a window falls in the local day and week. */
+export interface WindowPlace {
+  /** 0-47: local hour, + 24 on weekend days. */
+  slot: number;
+  /** Window of the local week: day (0 = Sunday) x windows a day + window of the day. */
+  weekPhase: number;
+  /** e.g. `Sun 03:00` (local time of the window's start). */
+  label: string;
+}
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+const WEEK_MS = 7 * DAY_MS;
+
+/**
+ * Local hours and days of window starts in the configured time zone (daylight saving included),
+ * remembered per window start: every source of a window asks for the same one.
+ */
+export class RhythmCalendar {
+  readonly windowsPerDay: number;
+  /** Share of a week's windows in each slot (0 for weekend slots when there is no weekend). */
+  readonly shares = new Float64Array(PROFILE_SLOTS);
+  private readonly windowMs: number;
+  private readonly weekend = new Set<number>();
+  private readonly format: Intl.DateTimeFormat | undefined;
+  private readonly places = new Map<number, WindowPlace>();
+
+  constructor(private readonly config: CalendarConfig) {
+    this.windowMs = config.windowMinutes * 60_000;
+    this.windowsPerDay = 1440 / config.windowMinutes;
+    for (const day of config.weekendDays) this.weekend.add(DAY_NAMES.indexOf(day));
+    const weekendDays = this.weekend.size;
+    for (let h = 0; h < 24; h += 1) {
+      this.shares[h] = (7 - weekendDays) / (7 * 24);
+      this.shares[24 + h] = weekendDays / (7 * 24);
+    }
+    this.format =
+      config.timezone === 'UTC'
+        ? undefined
+        : new Intl.DateTimeFormat('en-US', {
+            timeZone: config.timezone,
+            weekday: 'short',
+            hour: '2-digit',
+            minute: '2-digit',
+            hourCycle: 'h23',
+          });
+  }
+
+  place(windowStart: number): WindowPlace {
+    const known = this.places.get(windowStart);
+    if (known !== undefined) return known;
+    let day: number;
+    let minuteOfDay: number;
+    if (this.format === undefined) {
+      day = new Date(windowStart).getUTCDay();
+      minuteOfDay = Math.floor((windowStart % DAY_MS) / 60_000);
+    } else {
+      let weekday = '';
+      let hour = 0;
+      let minute = 0;
+      for (const part of this.format.formatToParts(windowStart)) {
+        if (part.type === 'weekday') weekday = part.value;
+        else if (part.type === 'hour') hour = Number(part.value) % 24;
+        else if (part.type === 'minute') minute = Number(part.value);
+      }
+      day = DAY_NAMES.indexOf(weekday as (typeof DAY_NAMES)[number]);
+      minuteOfDay = hour * 60 + minute;
+    }
+    const hour = Math.floor(minuteOfDay / 60);
+    const place: WindowPlace = {
+      slot: hour + (this.weekend.has(day) ? 24 : 0),
+      weekPhase: day * this.windowsPerDay + Math.floor(minuteOfDay / this.config.windowMinutes),
+      label: `${DAY_NAMES[day]} ${String(hour).padStart(2, '0')}:${String(minuteOfDay % 60).padStart(2, '0')}`,
+    };
+    // Bounded: a long replay or a long-lived Lambda container sees new windows forever.
+    if (this.places.size >= 20_000) this.places.clear();
+    this.places.set(windowStart, place);
+    return place;
+  }
+
+  /** Windows in each slot among `count` consecutive windows from `firstWindow`. */
+  slotCounts(firstWindow: number, count: number, into = new Float64Array(PROFILE_SLOTS)): Float64Array {
+    into.fill(0);
+    const perWeek = 7 * this.windowsPerDay;
+    const weeks = Math.floor(count / perWeek);
+    // Whole weeks put a week's share into every slot (to within a daylight-saving hour).
+    if (weeks > 0)
+      for (let s = 0; s < PROFILE_SLOTS; s += 1) into[s] = weeks * perWeek * (this.shares[s] as number);
+    for (let i = weeks * perWeek; i < count; i += 1) {
+      const slot = this.place(firstWindow + i * this.windowMs).slot;
+      into[slot] = (into[slot] as number) + 1;
+    }
+    return into;
+  }
+
+  /** `Wed 02:00` for a weekly phase, `02:00` for a daily one. */
+  phaseLabel(weekPhase: number, period: 'daily' | 'weekly'): string {
+    const day = Math.floor(weekPhase / this.windowsPerDay);
+    const minute = (weekPhase % this.windowsPerDay) * this.config.windowMinutes;
+    const time = `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
+    return period === 'daily' ? time : `${DAY_NAMES[day]} ${time}`;
+  }
+}
+
+const calendars = new Map<string, RhythmCalendar>();
+const calendarOfConfig = new WeakMap<CalendarConfig, RhythmCalendar>();
+
+/** The calendar of a configuration (shared by every evaluation with the same settings). */
+export function calendarOf(config: CalendarConfig): RhythmCalendar {
+  const known = calendarOfConfig.get(config);
+  if (known !== undefined) return known;
+  const key = `${config.timezone}|${config.weekendDays.join(',')}|${config.windowMinutes}`;
+  let calendar = calendars.get(key);
+  if (calendar === undefined) {
+    calendar = new RhythmCalendar(config);
+    calendars.set(key, calendar);
+  }
+  calendarOfConfig.set(config, calendar);
+  return calendar;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Learning the profile
+
+type ProfileConfig = CalendarConfig & Pick<DetectorConfig, 'baselineWindow'>;
+
+/**
+ * A slot's memory: the baseline window's share of windows in that slot (about 21 weekday and 9
+ * weekend windows of a 720-window baseline), so every slot remembers about as long a time as
+ * the flat baseline.
+ */
+function slotWindow(share: number, config: ProfileConfig): number {
+  return Math.max(2, Math.round(config.baselineWindow * share));
+}
+
+/** Windows a slot has seen when the source has seen `dataPoints` (every slot in its share). */
+function slotObservations(dataPoints: number, share: number): number {
+  return Math.round(dataPoints * share);
+}
+
+/**
+ * The profile after folding `fed` for the window at `windowStart` into its slot, given the
+ * source's data points before this window: an exact mean of the slot's windows while it has
+ * fewer than its slot window, then exponentially weighted.
+ */
+export function foldProfile(
+  profile: string | undefined,
+  windowStart: number,
+  fed: number,
+  dataPointsBefore: number,
+  config: ProfileConfig,
+): string {
+  const calendar = calendarOf(config);
+  const slot = calendar.place(windowStart).slot;
+  const share = calendar.shares[slot] as number;
+  const text = profile ?? UNSET_PROFILE;
+  const old = valueOfCode(slotCode(text, slot));
+  const seen = Math.max(1, slotObservations(dataPointsBefore, share));
+  const next = Number.isNaN(old) ? fed : old + (fed - old) / Math.min(seen + 1, slotWindow(share, config));
+  for (let i = 0; i < PROFILE_LENGTH; i += 1) profileChars[i] = text.charCodeAt(i);
+  putCode(slot, codeOf(next));
+  return builtProfile();
+}
+
+const UNSET_PROFILE = codeText(UNSET_CODE).repeat(PROFILE_SLOTS);
+const zeroCounts = new Float64Array(PROFILE_SLOTS);
+const zeroValues = new Float64Array(PROFILE_SLOTS);
+
+/**
+ * The profile after `missed` zero windows following `lastWindow` (the recommended preset's lazy
+ * zero-fill: the windows a source was absent from, assumed to be the ones right after its last
+ * fold), in closed form per slot like foldZeros.
+ */
+export function profileWithZeros(
+  profile: string | undefined,
+  lastWindow: number,
+  missed: number,
+  dataPointsBefore: number,
+  config: ProfileConfig,
+): string | undefined {
+  if (profile === undefined || missed <= 0) return profile;
+  const calendar = calendarOf(config);
+  const counts = calendar.slotCounts(lastWindow + config.windowMinutes * 60_000, missed, zeroCounts);
+  const values = decodeProfile(profile, zeroValues);
+  let changed = false;
+  for (let s = 0; s < PROFILE_SLOTS; s += 1) {
+    const zeros = counts[s] as number;
+    if (zeros <= 0) continue;
+    const share = calendar.shares[s] as number;
+    const value = values[s] as number;
+    changed = true;
+    if (Number.isNaN(value) || value === 0) {
+      values[s] = 0;
+      continue;
+    }
+    const window = slotWindow(share, config);
+    // A slot with a value has seen at least one window, whatever the rounding of its share says.
+    const seen = Math.max(1, slotObservations(dataPointsBefore, share));
+    let mean = value;
+    const pooled = Math.min(zeros, Math.max(0, window - seen));
+    if (pooled > 0) mean = (mean * seen) / (seen + pooled);
+    const decaying = zeros - pooled;
+    if (decaying > 0) mean *= Math.pow(1 - 1 / window, decaying);
+    values[s] = mean;
+  }
+  return changed ? encodeProfile(values) : profile;
+}
+
+/**
+ * How a source varies around its usual level for the hour, in two running means (weights as the
+ * flat baseline's) over every window: `variance` of d^2 and `index` of d^2 / max(mu_s, 1), where
+ * d is the window's distance from its slot's mean before that window and mu_s that mean; each
+ * term is times n_s / (n_s + 1), since the slot mean's own noise adds 1 / n_s of the variance to
+ * d^2. Together they fit variance = a mu + phi mu^2 per source (see rhythmModel): how the variance
+ * divides between quiet and busy hours, which one number cannot tell (a day/night cycle puts it
+ * in the busy hours, a nightly job's own spread belongs to its hour alone).
+ */
+export interface WithinHour {
+  variance: number;
+  index: number;
+  /** Windows measured (they start once a slot has a mean, later than the flat baseline's). */
+  count: number;
+}
+
+/** The within-hour statistics after folding `fed` for the window at `windowStart`. */
+export function foldWithinHour(
+  within: WithinHour | undefined,
+  profile: string | undefined,
+  windowStart: number,
+  fed: number,
+  dataPointsBefore: number,
+  config: ProfileConfig,
+): WithinHour | undefined {
+  if (profile === undefined) return within;
+  const calendar = calendarOf(config);
+  const slot = calendar.place(windowStart).slot;
+  const slotMean = valueOfCode(slotCode(profile, slot));
+  if (Number.isNaN(slotMean)) return within;
+  const seen = Math.max(1, slotObservations(dataPointsBefore, calendar.shares[slot] as number));
+  const d = fed - slotMean;
+  const term = (d * d * seen) / (seen + 1);
+  const index = term / Math.max(slotMean, 1);
+  if (within === undefined) return quantizedWithin(term, index, 1);
+  const weight = 1 / Math.min(within.count + 1, config.baselineWindow);
+  return quantizedWithin(
+    within.variance + (term - within.variance) * weight,
+    within.index + (index - within.index) * weight,
+    within.count + 1,
+  );
+}
+
+/** On the profile's grid, like the slot means: the Lambda stores them, the replay keeps them, both alike. */
+const quantizedWithin = (variance: number, index: number, count: number): WithinHour => ({
+  variance: quantizeSlotMean(variance),
+  index: quantizeSlotMean(index),
+  count,
+});
+
+/**
+ * The within-hour statistics after `missed` zero windows following `lastWindow` (the lazy
+ * zero-fill, like profileWithZeros): each zero's distance is its slot's mean; in closed form with
+ * their average, as foldZeros folds its zeros.
+ */
+export function withinHourWithZeros(
+  within: WithinHour | undefined,
+  profile: string | undefined,
+  lastWindow: number,
+  missed: number,
+  dataPointsBefore: number,
+  config: ProfileConfig,
+): WithinHour | undefined {
+  if (within === undefined || profile === undefined || missed <= 0) return within;
+  const calendar = calendarOf(config);
+  const counts = calendar.slotCounts(lastWindow + config.windowMinutes * 60_000, missed, zeroCounts);
+  const values = decodeProfile(profile, zeroValues);
+  let sumVariance = 0;
+  let sumIndex = 0;
+  let zeros = 0;
+  for (let s = 0; s < PROFILE_SLOTS; s += 1) {
+    const k = counts[s] as number;
+    const v = values[s] as number;
+    if (k <= 0 || Number.isNaN(v)) continue;
+    const seen = Math.max(1, slotObservations(dataPointsBefore, calendar.shares[s] as number));
+    const term = (v * v * seen) / (seen + 1);
+    sumVariance += k * term;
+    sumIndex += (k * term) / Math.max(v, 1);
+    zeros += k;
+  }
+  if (zeros === 0) return within;
+  const window = config.baselineWindow;
+  let { variance, index } = within;
+  const n = within.count;
+  const pooled = Math.min(zeros, Math.max(0, window - n - 1));
+  if (pooled > 0) {
+    variance = (variance * n + (sumVariance / zeros) * pooled) / (n + pooled);
+    index = (index * n + (sumIndex / zeros) * pooled) / (n + pooled);
+  }
+  const decaying = zeros - pooled;
+  if (decaying > 0) {
+    const keep = Math.pow(1 - 1 / window, decaying);
+    variance = keep * variance + ((1 - keep) * sumVariance) / zeros;
+    index = keep * index + ((1 - keep) * sumIndex) / zeros;
+  }
+  return quantizedWithin(variance, index, n + zeros);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The expectation for a window
+
+export interface RhythmModel {
+  /** Expected count for the window. */
+  mean: number;
+  /** Its variance: the hour's (a mean + phi mean^2) plus the expectation's own estimation error. */
+  variance: number;
+  /** The hour's variance is a mean + phi mean^2. */
+  a: number;
+  phi: number;
+  /** Relative variance of the expectation as an estimate (its error over mean^2). */
+  relativeVariance: number;
+  /** Windows the hour's variance rests on: those of the slots at a level like this hour's. */
+  samples: number;
+  /**
+   * The hour's usual count when it stands far above both neighbouring hours (DAILY_JOB_PROMINENCE
+   * x): a daily job that the profile has learnt as the hour's level.
+   */
+  dailyJob?: number;
+}
+
+const modelValues = new Float64Array(PROFILE_SLOTS);
+/**
+ * How far (in standard deviations of its noise) the slot means' spread must exceed what noise
+ * alone gives before it counts as a rhythm. Over-dispersed counts make that spread's tail heavier
+ * than the normal theory behind the standard deviation, hence a wide margin.
+ */
+const RHYTHM_EVIDENCE = 4;
+/** An hour at this multiple of both neighbouring hours is a daily job's (see RhythmModel.dailyJob). */
+const DAILY_JOB_PROMINENCE = 5;
+/** Slots within this factor of an hour's level inform its variance (see rhythmModel). */
+const SIMILAR_LEVEL = 3;
+/** Standard errors above a slot's estimate at which its own sampling error is taken. */
+const NOISE_MARGIN = 2;
+
+/**
+ * The expected count and variance for the window in `slot`, or undefined when the profile holds
+ * no rhythm worth using (too young, a slot never seen, or no spread beyond sampling noise): the
+ * flat baseline then decides, exactly as without rhythm.
+ *
+ * `variance`, `dataPoints`: the flat baseline's (zeros folded); `profile`: its slot means.
+ */
+export function rhythmModel(
+  profile: string | undefined,
+  withinHour: WithinHour | undefined,
+  variance: number,
+  dataPoints: number,
+  slot: number,
+  config: ProfileConfig & Pick<DetectorConfig, 'rhythmMinDays' | 'meanFloor'>,
+): RhythmModel | undefined {
+  const calendar = calendarOf(config);
+  if (profile === undefined || withinHour === undefined) return undefined;
+  if (dataPoints < config.rhythmMinDays * calendar.windowsPerDay) return undefined;
+  const values = decodeProfile(profile, modelValues);
+  const shares = calendar.shares;
+  let weighted = 0;
+  let squares = 0;
+  for (let s = 0; s < PROFILE_SLOTS; s += 1) {
+    const share = shares[s] as number;
+    if (share === 0) continue;
+    const v = values[s] as number;
+    if (Number.isNaN(v)) return undefined;
+    weighted += share * v;
+    squares += share * v * v;
+  }
+  if (!(weighted > 0)) return undefined;
+  // B: spread of the slot means; C: the share-weighted 1 / effective sample size of a slot mean
+  // (what noise alone adds to B per unit of variance), and D its square, for B's own spread.
+  const between = Math.max(0, squares - weighted * weighted);
+  let noiseWeight = 0;
+  let noiseSquares = 0;
+  for (let s = 0; s < PROFILE_SLOTS; s += 1) {
+    const share = shares[s] as number;
+    if (share === 0) continue;
+    const w = share / effectiveSamples(dataPoints, share, config);
+    noiseWeight += w;
+    noiseSquares += w * w;
+  }
+  if (!(noiseWeight < 0.8)) return undefined;
+  // W, the variance within an hour, measured (foldWithinHour); at most the flat variance.
+  const within = Math.max(Math.min(withinHour.variance, variance), weighted);
+  // Without a rhythm B is noise: about W C, give or take sqrt(2 D) W. Only a spread well beyond
+  // that is a rhythm: a flat source whose slot means differ by chance keeps its flat baseline
+  // (used anyway, chance differences would make some hours look quieter than they are).
+  if (!(between > within * (noiseWeight + RHYTHM_EVIDENCE * Math.sqrt(2 * noiseSquares)))) return undefined;
+  // B = tau^2 + W C.
+  const tau2 = between - within * noiseWeight;
+  if (!(tau2 > 0)) return undefined;
+  // The hour's variance as a mu + phi mu^2, fitted to the measured E[d^2] = W = a m + phi E[mu^2]
+  // and E[d^2 / mu] = I = a + phi m: phi = (W - I m) / (E[mu^2] - m^2). Then a >= 1 (at least
+  // Poisson), phi >= 0, and a raised if need be so the hours' average is still W.
+  const index = Math.max(withinHour.index, 1);
+  let phi = Math.max(0, (within - index * weighted) / Math.max(between, Number.EPSILON));
+  let a = Math.max(1, index - phi * weighted);
+  if (a * weighted + phi * squares < within) a = (within - phi * squares) / weighted;
+  if (!(a >= 1)) a = 1;
+  if (!Number.isFinite(phi)) phi = 0;
+  const slotMean = values[slot] as number;
+  const share = shares[slot] as number;
+  // Sampling variance of this slot's mean, taken at an upper bound of the hour's rate: computed
+  // at the estimate itself, an hour estimated too low would also look too certain, exactly where
+  // a false alert waits. A slot seen only at zero is not known to be zero either.
+  const slotSamples = effectiveSamples(dataPoints, share, config);
+  const estimate = Math.max(slotMean, config.meanFloor);
+  const rate = estimate + NOISE_MARGIN * Math.sqrt((a * estimate + phi * estimate * estimate) / slotSamples);
+  const noise = (a * rate + phi * rate * rate) / slotSamples;
+  const weight = tau2 / (tau2 + noise);
+  // The slot means themselves, not rescaled to the flat mean: the two have different memories
+  // (a slot remembers its own last few weeks, the flat mean every window, capped spikes of the
+  // first days included), and tracking a change of level the slot means are as quick.
+  const expected = Math.max(0, weighted + weight * (slotMean - weighted));
+  const estimateVariance = weight * noise;
+  // The windows this hour's variance is learnt from: those at a level like this hour's (within a
+  // factor of 3). A busy hour's spread comes from the busy hours, a quiet hour's from the quiet
+  // ones, a nightly job's from its own hour alone.
+  const level = Math.max(expected, config.meanFloor);
+  let similar = 0;
+  for (let s = 0; s < PROFILE_SLOTS; s += 1) {
+    const share = shares[s] as number;
+    const v = Math.max(values[s] as number, config.meanFloor);
+    if (share > 0 && v * SIMILAR_LEVEL >= level && v <= level * SIMILAR_LEVEL) similar += share;
+  }
+  const samples = Math.max(2, Math.min(withinHour.count, config.baselineWindow) * similar);
+  const base = slot - (slot % 24);
+  const earlier = Math.max(values[base + ((slot + 23) % 24)] as number, config.meanFloor);
+  const later = Math.max(values[base + ((slot + 1) % 24)] as number, config.meanFloor);
+  const dailyJob =
+    slotMean >= DAILY_JOB_PROMINENCE * earlier && slotMean >= DAILY_JOB_PROMINENCE * later
+      ? slotMean
+      : undefined;
+  return {
+    ...(dailyJob === undefined ? {} : { dailyJob }),
+    samples,
+    mean: expected,
+    variance: a * expected + phi * expected * expected + estimateVariance,
+    a,
+    phi,
+    relativeVariance: expected > 0 ? estimateVariance / (expected * expected) : 0,
+  };
+}
+
+/**
+ * Effective sample size of a slot mean: its windows while it is an exact mean, then about
+ * 2 N_s - 1 for an exponentially weighted mean with weight 1 / N_s.
+ */
+function effectiveSamples(dataPoints: number, share: number, config: ProfileConfig): number {
+  const window = slotWindow(share, config);
+  return Math.max(1, Math.min(slotObservations(dataPoints, share), 2 * window - 1));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recurring jobs
+
+export type JobPeriod = 'daily' | 'weekly';
+
+export interface RecurringJob {
+  /** Window of the local week of its first occurrence (see WindowPlace.weekPhase). */
+  phase: number;
+  /** Known after a second occurrence. */
+  period?: JobPeriod;
+  /** Usual count of an occurrence (a running mean of the last few). */
+  size: number;
+  /** Occurrences seen. */
+  occurrences: number;
+  /** Start of the window of the last occurrence. */
+  last: number;
+}
+
+/** Jobs kept per source: few sources run more than a couple of blocked jobs. */
+export const MAX_JOBS = 4;
+/** A daily job may skip a weekend or a holiday; after this it is forgotten. */
+const DAILY_GAP_DAYS = 7;
+/** A weekly job may skip a few weeks. */
+const WEEKLY_GAP_WEEKS = 5;
+/**
+ * A burst seen once is kept this long for a second occurrence, as long as a weekly job may skip
+ * weeks: its first occurrences often fall where a young or noisy baseline cannot tell them from
+ * noise, and a shorter wait measurably cost weekly jobs their learning (bench/rhythmic-fleet.ts).
+ */
+const CANDIDATE_DAYS = 7 * WEEKLY_GAP_WEEKS;
+/** Occurrence sizes are averaged over about this many of the latest. */
+const SIZE_MEMORY = 4;
+
+export interface JobMatch {
+  job: RecurringJob;
+  index: number;
+  period: JobPeriod;
+}
+
+/**
+ * The job this window is an occurrence of, by time only (size is the caller's test): a known
+ * weekly job at the same window of the week within five weeks, a known daily one at the same
+ * window of the day within a week; a job seen once matches a whole number of weeks later at the
+ * same time of week (weekly) or one to three days later at the same time of day (daily). The
+ * best match wins: an established job before a one-off, the same time of week before the same
+ * time of day, so that a stray burst at another day's same hour cannot take a weekly job's place.
+ */
+export function matchJob(
+  jobs: readonly RecurringJob[] | undefined,
+  windowStart: number,
+  weekPhase: number,
+  windowsPerDay: number,
+): JobMatch | undefined {
+  if (jobs === undefined) return undefined;
+  const dayPhase = weekPhase % windowsPerDay;
+  let best: JobMatch | undefined;
+  let bestRank = 0;
+  for (let index = 0; index < jobs.length; index += 1) {
+    const job = jobs[index]!;
+    const gap = windowStart - job.last;
+    if (gap <= 0) continue;
+    let period: JobPeriod | undefined;
+    if (job.phase === weekPhase && job.period !== 'daily' && gap <= WEEKLY_GAP_WEEKS * WEEK_MS + HOUR_MS) {
+      period = 'weekly';
+    } else if (job.phase % windowsPerDay === dayPhase && job.period !== 'weekly') {
+      const limit = job.period === 'daily' ? DAILY_GAP_DAYS : 3;
+      if (gap <= limit * DAY_MS + HOUR_MS) period = 'daily';
+    }
+    if (period === undefined) continue;
+    const rank = job.occurrences * 4 + (period === 'weekly' ? 2 : 0) + (job.period !== undefined ? 1 : 0);
+    if (rank > bestRank) {
+      best = { job, index, period };
+      bestRank = rank;
+    }
+  }
+  return best;
+}
+
+/** The jobs after an occurrence of `match` of size `x` at `windowStart`. */
+export function recordOccurrence(
+  jobs: readonly RecurringJob[],
+  match: JobMatch,
+  x: number,
+  windowStart: number,
+): RecurringJob[] {
+  const next = [...jobs];
+  const { job } = match;
+  const occurrences = job.occurrences + 1;
+  next[match.index] = {
+    phase: job.phase,
+    period: match.period,
+    size: Math.round(job.size + (x - job.size) / Math.min(occurrences, SIZE_MEMORY)),
+    occurrences,
+    last: windowStart,
+  };
+  return next;
+}
+
+/** The jobs with a first occurrence of a burst of `x` at `windowStart` added (a candidate). */
+export function addCandidate(
+  jobs: readonly RecurringJob[] | undefined,
+  x: number,
+  windowStart: number,
+  weekPhase: number,
+): RecurringJob[] {
+  const next = [...(jobs ?? [])];
+  const candidate: RecurringJob = {
+    phase: weekPhase,
+    size: Math.round(x),
+    occurrences: 1,
+    last: windowStart,
+  };
+  if (next.length < MAX_JOBS) {
+    next.push(candidate);
+    return next;
+  }
+  // Full: replace the least established (fewest occurrences, then the longest unseen).
+  let weakest = 0;
+  for (let i = 1; i < next.length; i += 1) {
+    const a = next[i]!;
+    const b = next[weakest]!;
+    if (a.occurrences < b.occurrences || (a.occurrences === b.occurrences && a.last < b.last)) weakest = i;
+  }
+  next[weakest] = candidate;
+  return next;
+}
+
+/** Jobs not seen for longer than they may skip are forgotten; undefined when none is left. */
+export function liveJobs(
+  jobs: readonly RecurringJob[] | undefined,
+  windowStart: number,
+): RecurringJob[] | undefined {
+  if (jobs === undefined) return undefined;
+  const live = jobs.filter((job) => {
+    const gap = windowStart - job.last;
+    const limit =
+      job.occurrences < 2
+        ? CANDIDATE_DAYS * DAY_MS
+        : job.period === 'daily'
+          ? DAILY_GAP_DAYS * DAY_MS
+          : WEEKLY_GAP_WEEKS * WEEK_MS;
+    return gap <= limit + HOUR_MS;
+  });
+  if (live.length === jobs.length) return jobs as RecurringJob[];
+  return live.length > 0 ? live : undefined;
+}

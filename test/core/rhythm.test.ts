@@ -1,0 +1,459 @@
+/**
+ * Rhythm-aware baselines (lambda/core/rhythm.ts): the profile codec and calendar, the hour's
+ * expectation, recurring jobs, and the behaviour the issue asks for, end to end through
+ * evaluateWindow and bootstrapBaselines.
+ */
+import fc from 'fast-check';
+import {
+  bootstrapBaselines,
+  calendarOf,
+  decodeProfile,
+  encodeProfile,
+  evaluateWindow,
+  isProfileText,
+  negativeBinomial,
+  PROFILE_LENGTH,
+  PROFILE_SLOTS,
+  quantizeSlotMean,
+  resolveDetectorConfig,
+  rhythmModel,
+  seededRandom,
+  foldProfile,
+  type Alert,
+  type Baseline,
+  type DetectorConfig,
+  type DetectorConfigInput,
+  type HistoryWindow,
+  type WindowResult,
+} from '../../lambda/core';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+/** A Monday, 00:00 UTC. */
+const MONDAY = Date.UTC(2026, 0, 5);
+
+const config = (extra: DetectorConfigInput = {}): DetectorConfig =>
+  resolveDetectorConfig({ cooldownMinutes: 0, massSpikeMinSources: 0, ...extra });
+/**
+ * One noisy source alone gets the whole fleet's budget (p < 1/24 a window: about one false alert
+ * a day by design); this budget gives it the threshold it would have in a fleet of some fifty.
+ */
+const ONE_OF_A_FLEET: DetectorConfigInput = { falseAlertBudgetPerDay: 0.02 };
+
+/** Evaluates `windows` hourly windows from `start`, one source per entry of `countsAt`. */
+function runWindows(
+  cfg: DetectorConfig,
+  start: number,
+  windows: number,
+  countsAt: (t: number, w: number) => Map<string, number>,
+  from: { baselines?: Map<string, Baseline>; clock?: number } = {},
+): { results: WindowResult[]; alerts: Alert[]; baselines: Map<string, Baseline>; clock: number } {
+  const baselines = new Map(from.baselines ?? []);
+  let clock = from.clock ?? 0;
+  const results: WindowResult[] = [];
+  const alerts: Alert[] = [];
+  for (let w = 0; w < windows; w += 1) {
+    const t = start + w * HOUR;
+    const result = evaluateWindow(
+      { windowStart: t, counts: countsAt(t, w), complete: true, baselines, clock },
+      cfg,
+    );
+    for (const [ip, b] of result.updatedBaselines) baselines.set(ip, b);
+    clock = result.clockAfter;
+    results.push(result);
+    alerts.push(...result.alerts);
+  }
+  return { results, alerts, baselines, clock };
+}
+
+const isWeekendUtc = (t: number): boolean => [0, 6].includes(new Date(t).getUTCDay());
+
+describe('profile codec', () => {
+  it('quantises to the grid once: a quantised value comes back unchanged, within 0.01% of the input', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 1e-5, max: 1e9, noNaN: true }), (value) => {
+        const q = quantizeSlotMean(value);
+        expect(quantizeSlotMean(q)).toBe(q);
+        expect(Math.abs(q - value) / value).toBeLessThan(1e-4);
+      }),
+      { seed: 12, numRuns: 500 },
+    );
+    expect(quantizeSlotMean(0)).toBe(0);
+    expect(quantizeSlotMean(1e-9)).toBe(0);
+  });
+
+  it('encodes 48 slots in 144 base64url characters and decodes them exactly (NaN: never seen)', () => {
+    const values = Array.from({ length: PROFILE_SLOTS }, (_, s) =>
+      s === 3 ? Number.NaN : s === 4 ? 0 : quantizeSlotMean(0.37 * (s + 1) ** 2),
+    );
+    const text = encodeProfile(values);
+    expect(text).toHaveLength(PROFILE_LENGTH);
+    expect(text).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(isProfileText(text)).toBe(true);
+    const back = Array.from(decodeProfile(text));
+    expect(Number.isNaN(back[3])).toBe(true);
+    expect(back.filter((_, s) => s !== 3)).toEqual(values.filter((_, s) => s !== 3));
+  });
+
+  it('refuses text that is not a profile', () => {
+    expect(isProfileText('A'.repeat(PROFILE_LENGTH - 1))).toBe(false);
+    expect(isProfileText(`${'A'.repeat(PROFILE_LENGTH - 1)}*`)).toBe(false);
+    expect(isProfileText(42)).toBe(false);
+    expect(() => decodeProfile('AAA')).toThrow(/144 characters/);
+  });
+});
+
+describe('calendar', () => {
+  it('places UTC windows by hour and weekday/weekend', () => {
+    const calendar = calendarOf(config());
+    expect(calendar.place(MONDAY)).toEqual({ slot: 0, weekPhase: 24, label: 'Mon 00:00' });
+    const saturday3 = MONDAY + 5 * DAY + 3 * HOUR;
+    expect(calendar.place(saturday3)).toEqual({ slot: 27, weekPhase: 6 * 24 + 3, label: 'Sat 03:00' });
+    expect(calendar.phaseLabel(3 * 24 + 2, 'weekly')).toBe('Wed 02:00');
+    expect(calendar.phaseLabel(3 * 24 + 2, 'daily')).toBe('02:00');
+  });
+
+  it('follows a time zone through a daylight-saving change', () => {
+    // Europe/Berlin moves from UTC+1 to UTC+2 at 01:00 UTC on Sunday 2026-03-29.
+    const calendar = calendarOf(config({ timezone: 'Europe/Berlin' }));
+    const sunday = Date.UTC(2026, 2, 29);
+    expect(calendar.place(sunday).label).toBe('Sun 01:00');
+    expect(calendar.place(sunday).slot).toBe(24 + 1);
+    expect(calendar.place(sunday + HOUR).label).toBe('Sun 03:00');
+    expect(calendar.place(sunday + HOUR).slot).toBe(24 + 3);
+    // Monday 07:00 UTC is 09:00 in Berlin: a weekday morning.
+    expect(calendar.place(sunday + DAY + 7 * HOUR)).toMatchObject({ slot: 9, label: 'Mon 09:00' });
+  });
+
+  it('takes any weekend, and counts a week of windows into each slot by its share', () => {
+    const calendar = calendarOf(config({ weekendDays: ['Fri', 'Sat'] }));
+    const friday = MONDAY + 4 * DAY;
+    expect(calendar.place(friday + 10 * HOUR).slot).toBe(34);
+    expect(calendar.place(MONDAY + 6 * DAY + 10 * HOUR).slot).toBe(10); // Sunday is a weekday here
+    const counts = calendar.slotCounts(MONDAY, 7 * 24 + 5);
+    for (let s = 0; s < PROFILE_SLOTS; s += 1) {
+      const perWeek = s < 24 ? 5 : 2;
+      expect(counts[s]).toBe(perWeek + (s < 5 ? 1 : 0));
+    }
+  });
+});
+
+describe("the hour's expectation", () => {
+  /** A profile whose slots hold exactly `level(slot)`, as if learned over `days` days. */
+  const profileOf = (level: (slot: number) => number): string =>
+    encodeProfile(Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(level(s))));
+  const cfg = config();
+
+  it('keeps the flat baseline for a flat profile, a young source, or no measured spread', () => {
+    const flat = profileOf(() => 10);
+    const within = { variance: 30, index: 3, count: 400 };
+    expect(rhythmModel(flat, within, 30, 21 * 24, 3, cfg)).toBeUndefined();
+    const business = profileOf((s) => (s < 24 && s >= 8 && s < 18 ? 40 : 4));
+    expect(rhythmModel(business, within, 300, 6 * 24, 3, cfg)).toBeUndefined();
+    expect(rhythmModel(business, undefined, 300, 21 * 24, 3, cfg)).toBeUndefined();
+  });
+
+  it("expects a business-hours source's night level at night and its day level by day", () => {
+    const business = profileOf((s) => (s < 24 && s >= 8 && s < 18 ? 40 : 4));
+    const within = { variance: 0.3 * (40 + 320) + 0.7 * 7.2, index: 0.3 * 9 + 0.7 * 1.8, count: 400 };
+    const night = rhythmModel(business, within, 400, 21 * 24, 3, cfg)!;
+    const day = rhythmModel(business, within, 400, 21 * 24, 10, cfg)!;
+    expect(night.mean).toBeGreaterThan(3.5);
+    expect(night.mean).toBeLessThan(4.6);
+    expect(day.mean).toBeGreaterThan(36);
+    expect(day.mean).toBeLessThan(42);
+    // The variance follows each hour: a quiet hour is not given the busy hours' spread.
+    expect(night.variance).toBeLessThan(20);
+    expect(day.variance).toBeGreaterThan(200);
+  });
+});
+
+describe('rhythm-aware detection', () => {
+  it('a source with no rhythm decides as without rhythm (flat fleets, within a few alerts)', () => {
+    for (const seed of [1, 2, 3]) {
+      const random = seededRandom(seed);
+      const rates = Array.from({ length: 60 }, () => 0.5 * Math.pow(400, random()));
+      const fleet = (data: () => number) => () => {
+        const counts = new Map<string, number>();
+        rates.forEach((m, s) => {
+          const x = negativeBinomial(data, m, m + (m * m) / 3);
+          if (x > 0) counts.set(`10.0.0.${s}`, x);
+        });
+        return counts;
+      };
+      const on = runWindows(config(), MONDAY, 21 * 24, fleet(seededRandom(seed + 100)));
+      const off = runWindows(
+        config({ rhythm: false, jobOccurrencesToLearn: 0 }),
+        MONDAY,
+        21 * 24,
+        fleet(seededRandom(seed + 100)),
+      );
+      const idsOn = new Set(on.alerts.map((a) => a.alertId));
+      const idsOff = new Set(off.alerts.map((a) => a.alertId));
+      const differing =
+        [...idsOn].filter((id) => !idsOff.has(id)).length + [...idsOff].filter((id) => !idsOn.has(id)).length;
+      expect(idsOff.size).toBeGreaterThan(5); // the fleet does alert: the comparison means something
+      expect(differing).toBeLessThanOrEqual(Math.max(2, 0.1 * idsOff.size));
+    }
+  });
+
+  it('a pure rhythm (counts exactly following an hour-of-day x weekday/weekend profile) never alerts', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 400 })), {
+          minLength: PROFILE_SLOTS,
+          maxLength: PROFILE_SLOTS,
+        }),
+        (levels) => {
+          const cfg = config();
+          const calendar = calendarOf(cfg);
+          const countsAt = (t: number) => {
+            const x = levels[calendar.place(t).slot]!;
+            return new Map(x > 0 ? [['10.0.0.1', x]] : []);
+          };
+          const history: HistoryWindow[] = Array.from({ length: 14 * 24 }, (_, w) => ({
+            windowStart: MONDAY + w * HOUR,
+            counts: countsAt(MONDAY + w * HOUR),
+            complete: true,
+          }));
+          const learned = bootstrapBaselines(history, cfg);
+          const detected = runWindows(cfg, MONDAY + 14 * DAY, 14 * 24, countsAt, learned);
+          expect(detected.alerts).toEqual([]);
+        },
+      ),
+      { seed: 7, numRuns: 25 },
+    );
+  });
+
+  it('a steep daily rhythm that the flat baseline alerts on is quiet with rhythm', () => {
+    // Quiet all day, 150 at 02:00: the flat baseline (mean about 6) sees a spike every night.
+    const countsAt = (t: number) => new Map([['10.0.0.1', new Date(t).getUTCHours() === 2 ? 150 : 1]]);
+    const flat = runWindows(config({ rhythm: false, jobOccurrencesToLearn: 0 }), MONDAY, 21 * 24, countsAt);
+    const rhythmic = runWindows(config(), MONDAY, 21 * 24, countsAt);
+    expect(flat.alerts.length).toBeGreaterThan(0);
+    // With rhythm the source learns its night (and the job) within days, then stays quiet.
+    expect(rhythmic.alerts.filter((a) => Date.parse(a.windowStart) >= MONDAY + 7 * DAY)).toEqual([]);
+  });
+
+  it('finds an off-hours burst that the flat baseline misses, and says what is usual at that hour', () => {
+    const random = seededRandom(5);
+    const level = (t: number) =>
+      !isWeekendUtc(t) && new Date(t).getUTCHours() >= 8 && new Date(t).getUTCHours() < 18 ? 60 : 4;
+    const burstAt = MONDAY + 20 * DAY + 3 * HOUR; // Sunday 03:00
+    const countsAt = (t: number) => {
+      const m = level(t);
+      // 1.5x the daytime level: some 20x what is usual at 03:00 on a Sunday.
+      const x = t === burstAt ? 90 : negativeBinomial(random, m, m + (m * m) / 5);
+      return new Map(x > 0 ? [['10.0.0.1', x]] : []);
+    };
+    const data = Array.from({ length: 21 * 24 }, (_, w) => countsAt(MONDAY + w * HOUR));
+    const rhythmic = runWindows(config(ONE_OF_A_FLEET), MONDAY, 21 * 24, (_t, w) => data[w]!);
+    const flat = runWindows(
+      config({ ...ONE_OF_A_FLEET, rhythm: false, jobOccurrencesToLearn: 0 }),
+      MONDAY,
+      21 * 24,
+      (_t, w) => data[w]!,
+    );
+    const found = rhythmic.alerts.find((a) => Date.parse(a.windowStart) === burstAt);
+    expect(found).toBeDefined();
+    expect(found!.expected).toMatchObject({ at: 'Sun 03:00', timezone: 'UTC' });
+    expect(found!.expected!.usual).toBeLessThan(10);
+    expect(flat.alerts.find((a) => Date.parse(a.windowStart) === burstAt)).toBeUndefined();
+  });
+});
+
+describe('recurring jobs', () => {
+  /** Background of about 3 an hour, and `job(t)` added where it runs. */
+  function jobSource(job: (t: number) => number, seed = 3) {
+    const random = seededRandom(seed);
+    return (t: number) => new Map([['10.0.0.9', negativeBinomial(random, 3, 4) + job(t)]]);
+  }
+  const isAt = (t: number, day: number, hour: number) =>
+    new Date(t).getUTCDay() === day && new Date(t).getUTCHours() === hour;
+
+  it('a weekly job alerts until its third occurrence, is quiet from then on, and alerts again at 2x its size', () => {
+    const weeks = 6;
+    const job = (t: number): number => {
+      if (!isAt(t, 3, 2)) return 0; // Wednesday 02:00
+      const week = Math.floor((t - MONDAY) / (7 * DAY));
+      return week === 4 ? 330 : 140 + 5 * week;
+    };
+    const run = runWindows(config(), MONDAY, weeks * 7 * 24, jobSource(job));
+    const occurrences = run.results.filter((r) => isAt(r.windowStart, 3, 2));
+    const outcome = (r: WindowResult) => r.decisions.find((d) => d.srcIp === '10.0.0.9')!.outcome;
+    expect(occurrences.map(outcome)).toEqual([
+      'spike',
+      'spike',
+      'recurring-job',
+      'recurring-job',
+      'spike',
+      'recurring-job',
+    ]);
+    const grown = occurrences[4]!.alerts[0]!;
+    expect(grown.recurringJob).toMatchObject({ period: 'weekly', at: 'Wed 02:00' });
+    expect(grown.recurringJob!.usualSize).toBeGreaterThan(140);
+    expect(grown.recurringJob!.usualSize).toBeLessThan(160);
+    // The learned job does not teach the hour its size: the job's hour still expects little.
+    const last = run.baselines.get('10.0.0.9')!;
+    const slotMean = decodeProfile(last.profile)[
+      calendarOf(config()).place(MONDAY + 2 * DAY + 2 * HOUR).slot
+    ]!;
+    expect(slotMean).toBeLessThan(40);
+  });
+
+  it('a burst at a new time still alerts after a job is learned', () => {
+    const job = (t: number): number => (isAt(t, 3, 2) ? 150 : 0);
+    const newBurst = MONDAY + 4 * 7 * DAY + 3 * DAY + 14 * HOUR; // Wednesday 14:00 of week 5
+    const run = runWindows(config(), MONDAY, 5 * 7 * 24, (t) => {
+      const counts = jobSource(job)(t);
+      if (t === newBurst) counts.set('10.0.0.9', 150);
+      return counts;
+    });
+    expect(run.alerts.some((a) => Date.parse(a.windowStart) === newBurst)).toBe(true);
+  });
+
+  it("a daily job becomes its hour's usual level without blinding the rest of the day", () => {
+    // 120 records at 01:00 every night on a background of about 3; a burst of 40 at 14:00 on day 15.
+    const burst = MONDAY + 15 * DAY + 14 * HOUR;
+    const source = jobSource((t) => (new Date(t).getUTCHours() === 1 ? 120 : 0), 4);
+    const data = Array.from({ length: 21 * 24 }, (_, w) => {
+      const counts = source(MONDAY + w * HOUR);
+      if (MONDAY + w * HOUR === burst) counts.set('10.0.0.9', 40);
+      return counts;
+    });
+    const rhythmic = runWindows(config(ONE_OF_A_FLEET), MONDAY, data.length, (_t, w) => data[w]!);
+    const flat = runWindows(
+      config({ ...ONE_OF_A_FLEET, rhythm: false, jobOccurrencesToLearn: 0 }),
+      MONDAY,
+      data.length,
+      (_t, w) => data[w]!,
+    );
+    const afterWeek = (alerts: Alert[]) =>
+      alerts.filter((a) => Date.parse(a.windowStart) >= MONDAY + 7 * DAY);
+    // The nightly job is quiet once learned, and the burst in the afternoon is found...
+    expect(afterWeek(rhythmic.alerts).map((a) => Date.parse(a.windowStart))).toEqual([burst]);
+    // ...where the flat baseline, its variance inflated by the job, is blind to it.
+    expect(flat.alerts.some((a) => Date.parse(a.windowStart) === burst)).toBe(false);
+  });
+
+  it('bootstrap learns jobs and rhythm: a deployed detector is quiet on them from its first window', () => {
+    const job = (t: number): number => (isAt(t, 3, 2) ? 140 : new Date(t).getUTCHours() === 1 ? 90 : 0);
+    const source = jobSource(job, 11);
+    const data = Array.from({ length: 5 * 7 * 24 }, (_, w) => source(MONDAY + w * HOUR));
+    const cfg = config();
+    const history: HistoryWindow[] = data.slice(0, 30 * 24).map((counts, w) => ({
+      windowStart: MONDAY + w * HOUR,
+      counts,
+      complete: true,
+    }));
+    const learned = bootstrapBaselines(history, cfg);
+    const after = runWindows(cfg, MONDAY + 30 * DAY, 5 * 24, (_t, w) => data[30 * 24 + w]!, learned);
+    expect(after.alerts).toEqual([]);
+    // Both are learned jobs (and their hours are not taught their sizes).
+    const baseline = learned.baselines.get('10.0.0.9')!;
+    expect(baseline.jobs?.some((j) => j.period === 'weekly' && j.occurrences >= 3)).toBe(true);
+    expect(baseline.jobs?.some((j) => j.period === 'daily' && j.occurrences >= 3)).toBe(true);
+  });
+});
+
+describe('bootstrap with rhythm', () => {
+  it('bootstrap then fold equals folding every window (profiles, within-hour and jobs included)', () => {
+    const cfg = config();
+    const random = seededRandom(21);
+    const data = Array.from({ length: 24 * 24 }, (_, w) => {
+      const t = MONDAY + w * HOUR;
+      const counts = new Map<string, number>();
+      for (let s = 0; s < 12; s += 1) {
+        const busy = !isWeekendUtc(t) && new Date(t).getUTCHours() >= 8 && new Date(t).getUTCHours() < 18;
+        const m = (s + 1) * (busy && s % 2 === 0 ? 4 : 1);
+        const x =
+          negativeBinomial(random, m, m + (m * m) / 4) +
+          (s === 3 && new Date(t).getUTCHours() === 2 ? 100 : 0);
+        if (x > 0) counts.set(`10.0.0.${s}`, x);
+      }
+      return counts;
+    });
+    const all = runWindows(cfg, MONDAY, data.length, (_t, w) => data[w]!);
+    const split = 17 * 24 + 5;
+    const history: HistoryWindow[] = data.slice(0, split).map((counts, w) => ({
+      windowStart: MONDAY + w * HOUR,
+      counts,
+      complete: true,
+    }));
+    const learned = bootstrapBaselines(history, cfg);
+    const rest = runWindows(
+      cfg,
+      MONDAY + split * HOUR,
+      data.length - split,
+      (_t, w) => data[split + w]!,
+      learned,
+    );
+    // Alert bookkeeping (cooldown) is not learned by a bootstrap; everything a fold learns is.
+    const learnedState = (baselines: Map<string, Baseline>) =>
+      new Map(
+        [...baselines].map(([ip, b]) => {
+          const { lastAlertWindow: _w, lastAlertCount: _c, ...state } = b;
+          return [ip, state];
+        }),
+      );
+    expect(learnedState(rest.baselines)).toEqual(learnedState(all.baselines));
+    // And the profiles are really there: the test compares rhythm state, not empty fields.
+    expect(
+      [...rest.baselines.values()].every((b) => b.profile !== undefined && b.withinHour !== undefined),
+    ).toBe(true);
+  });
+});
+
+describe('time zones', () => {
+  it('follows local business hours through a daylight-saving change with `timezone`', () => {
+    // Busy 09:00-17:00 New York time on weekdays; New York moves to UTC-4 on 2026-03-08.
+    const zone = 'America/New_York';
+    const local = calendarOf(config({ timezone: zone }));
+    const start = Date.UTC(2026, 1, 16); // Monday 2026-02-16
+    const random = seededRandom(8);
+    const busyAt = (t: number) => {
+      const place = local.place(t);
+      const hour = place.slot % 24;
+      return place.slot < 24 && hour >= 9 && hour < 17;
+    };
+    const burst = Date.UTC(2026, 2, 15, 7); // Sunday 03:00 in New York, after the change
+    const countsAt = (t: number) => {
+      const m = busyAt(t) ? 50 : 3;
+      const x = t === burst ? 120 : negativeBinomial(random, m, m + (m * m) / 6);
+      return new Map(x > 0 ? [['10.0.0.2', x]] : []);
+    };
+    const data = Array.from({ length: 35 * 24 }, (_, w) => countsAt(start + w * HOUR));
+    const run = (cfg: DetectorConfig) => runWindows(cfg, start, data.length, (_t, w) => data[w]!);
+    const zoned = run(config({ ...ONE_OF_A_FLEET, timezone: zone }));
+    const late = (alerts: Alert[]) => alerts.filter((a) => Date.parse(a.windowStart) >= start + 14 * DAY);
+    expect(late(zoned.alerts).map((a) => a.windowStart)).toEqual(['2026-03-15T07:00:00Z']);
+    expect(late(zoned.alerts)[0]!.expected).toMatchObject({ at: 'Sun 03:00', timezone: zone });
+  });
+
+  it('rejects an unknown time zone and a week without weekdays', () => {
+    expect(() => resolveDetectorConfig({ timezone: 'Mars/Olympus' })).toThrow(
+      /timezone: must be an IANA time zone/,
+    );
+    expect(() => resolveDetectorConfig({ weekendDays: ['Sat', 'Sat'] })).toThrow(
+      /weekendDays: lists a day twice/,
+    );
+    expect(() =>
+      resolveDetectorConfig({ weekendDays: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] }),
+    ).toThrow(/at most 6 weekend days/);
+    expect(() => resolveDetectorConfig({ preset: 'splunk-escu', rhythm: true })).toThrow(
+      /recommended-preset feature/,
+    );
+    expect(() => resolveDetectorConfig({ jobOccurrencesToLearn: 1 })).toThrow(/0 \(off\) or at least 2/);
+  });
+});
+
+describe('foldProfile', () => {
+  it('moves a slot toward what it is fed, and only that slot', () => {
+    const cfg = config();
+    const start = encodeProfile(Array.from({ length: PROFILE_SLOTS }, () => quantizeSlotMean(10)));
+    // A Monday 05:00 window of a source with three weeks of history: about 15 windows in that slot.
+    const folded = decodeProfile(foldProfile(start, MONDAY + 21 * DAY + 5 * HOUR, 40, 21 * 24 + 5, cfg));
+    expect(folded[5]).toBeCloseTo(10 + 30 / 16, 2);
+    for (let s = 0; s < PROFILE_SLOTS; s += 1) if (s !== 5) expect(folded[s]).toBe(quantizeSlotMean(10));
+  });
+});

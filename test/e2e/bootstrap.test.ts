@@ -1,0 +1,250 @@
+/**
+ * End to end, bootstrap: replacing a running detector's state cleanly (overwrite), learning
+ * through failed history queries (retried; a day that still fails is a gap, never zeros), and
+ * what is written when too much fails (nothing, with the query and window named) or when a
+ * bootstrap dies half-way (a mark the detector refuses to run on until a bootstrap completes).
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BootstrapUnfinishedError } from '../../lambda/adapters/dynamo-baseline-store';
+import { runDetector } from '../../lambda/detector-run';
+import {
+  HOUR,
+  InjectedCrash,
+  blocked,
+  history,
+  newDetector,
+  numberAttr,
+  runDeps,
+  startEndpoints,
+  type Detector,
+  type Endpoints,
+} from './harness';
+
+const W = Date.parse('2026-11-27T09:00:00Z');
+const DAY = 24 * HOUR;
+const runTimeFor = (windowStart: number) => new Date(windowStart + HOUR + 12 * 60_000).toISOString();
+const SOURCES = ['10.0.1.10', '10.0.1.11', '10.0.1.12'];
+
+let endpoints: Endpoints;
+
+beforeAll(async () => {
+  endpoints = await startEndpoints();
+});
+
+afterAll(async () => {
+  await endpoints.stop();
+});
+
+beforeEach(() => {
+  endpoints.dynamo.resetCounters();
+  endpoints.logs.resetCounters();
+  endpoints.sns.reset();
+});
+
+/** The per-source baselines and the state's clock and watermark. */
+async function learnt(detector: Detector) {
+  const items = await detector.items();
+  const state = items.get('STATE|DETECTOR');
+  const baselines = Object.fromEntries([...items].filter(([key]) => key.startsWith('SRC#')));
+  return {
+    clock: numberAttr(state, 'clock'),
+    watermark: numberAttr(state, 'watermark'),
+    baselines,
+    keys: [...items.keys()].filter((key) => !key.startsWith('LEASE')),
+  };
+}
+
+describe('bootstrap with overwrite', () => {
+  it('replaces the state cleanly: the result equals a fresh bootstrap, and a source absent from the history is gone', async () => {
+    // Prepare: three live windows three days before W with 10.0.4.4 and 10.0.4.5 (clock 3); the
+    // last day's history holds only 10.0.4.5. A fresh detector gets the same history.
+    const events = [
+      ...[0, 1, 2].flatMap((h) => [
+        ...blocked(W - 3 * DAY + h * HOUR, '10.0.4.4', 5),
+        ...blocked(W - 3 * DAY + h * HOUR, '10.0.4.5', 4),
+      ]),
+      ...history(W, 24, ['10.0.4.5']),
+      ...blocked(W, '10.0.4.4', 150),
+    ];
+    const running = await newDetector(endpoints);
+    const fresh = await newDetector(endpoints);
+    endpoints.logs.seed(running.logGroup, events);
+    endpoints.logs.seed(fresh.logGroup, events);
+    for (const h of [0, 1, 2]) {
+      running.clock.set(runTimeFor(W - 3 * DAY + h * HOUR));
+      await running.invoke({});
+    }
+    expect((await learnt(running)).clock).toBe(3);
+
+    // Act
+    running.clock.set(runTimeFor(W - HOUR));
+    fresh.clock.set(runTimeFor(W - HOUR));
+    const boot = await running.invoke({ mode: 'bootstrap', days: 1, overwrite: true });
+    await fresh.invoke({ mode: 'bootstrap', days: 1 });
+
+    // Assess: the same state as a fresh bootstrap (the clock counts the 24 history windows once)
+    expect(boot.bootstrap).toMatchObject({ windows: 24, sources: 1, watermark: '2026-11-27T08:00:00Z' });
+    const replaced = await learnt(running);
+    expect(replaced.clock).toBe(24);
+    expect(replaced.baselines).toEqual((await learnt(fresh)).baselines);
+    expect(Object.keys(replaced.baselines)).toEqual(['SRC#10.0.4.5|BASELINE']);
+    // The source the history did not name comes back as a new source, not as a baseline that had
+    // the history's windows folded in as zeros on top of its own.
+    running.clock.set(runTimeFor(W));
+    await running.invoke({});
+    expect(endpoints.sns.published.map((p) => p.attributes.kind?.stringValue)).toEqual(['new-source']);
+  });
+});
+
+describe('failed history queries', () => {
+  it('learns a month of history while the service fails one query in five: retried, the same as without faults', async () => {
+    // Prepare
+    const events = [...history(W, 30 * 24, SOURCES)];
+    const faulty = await newDetector(endpoints);
+    const reference = await newDetector(endpoints);
+    endpoints.logs.seed(faulty.logGroup, events);
+    endpoints.logs.seed(reference.logGroup, events);
+    faulty.clock.set(runTimeFor(W - HOUR));
+    reference.clock.set(runTimeFor(W - HOUR));
+    await reference.invoke({ mode: 'bootstrap', days: 30 });
+    endpoints.logs.resetCounters();
+    const stop = endpoints.logs.endEveryNthQueryWith('Failed', 5);
+
+    // Act
+    let boot;
+    try {
+      boot = await faulty.invoke({ mode: 'bootstrap', days: 30 });
+    } finally {
+      stop();
+    }
+
+    // Assess: 30 one-day queries plus one more try for each that failed: the 5th, 10th ... 35th of 37
+    expect(endpoints.logs.startedQueries.filter((q) => q.status === 'Failed')).toHaveLength(7);
+    expect(boot.queries).toBe(37);
+    expect(boot.bootstrap).toMatchObject({ windows: 720, sources: SOURCES.length });
+    expect(boot.bootstrap?.gaps).toBeUndefined();
+    const { keys: _faultyKeys, ...faultyState } = await learnt(faulty);
+    const { keys: _referenceKeys, ...referenceState } = await learnt(reference);
+    expect(faultyState).toEqual(referenceState);
+  }, 60_000);
+
+  it('learns a day whose query fails on every try as a gap: no zeros, the clock skips it, and it says which', async () => {
+    // Prepare: three days; the middle day's history query always fails
+    const detector = await newDetector(endpoints);
+    endpoints.logs.seed(detector.logGroup, history(W, 3 * 24, SOURCES));
+    detector.clock.set(runTimeFor(W - HOUR));
+    const middle = (W - 2 * DAY) / 1000;
+    const stop = endpoints.logs.endQueriesMatching('Failed', (q) => q.startTime === middle);
+
+    // Act
+    let boot;
+    try {
+      boot = await detector.invoke({ mode: 'bootstrap', days: 3 });
+    } finally {
+      stop();
+    }
+
+    // Assess
+    expect(boot.bootstrap?.gaps).toEqual([
+      {
+        from: '2026-11-25T09:00:00Z',
+        to: '2026-11-26T09:00:00Z',
+        windows: 24,
+        error: expect.stringMatching(
+          /^Logs Insights history query \S+ for window \[2026-11-25T09:00:00Z, 2026-11-26T09:00:00Z\) ended with status Failed \(3 tries, none completed\)$/,
+        ),
+      },
+    ]);
+    const state = await learnt(detector);
+    expect(state.clock).toBe(48);
+    // Every source had records in each of the 48 windows read: no zeros for the 24 missing ones.
+    for (const baseline of Object.values(state.baselines))
+      expect(numberAttr(baseline, 'dataPoints')).toBe(48);
+  });
+
+  it('writes nothing when every history query fails, and names the query and its window', async () => {
+    // Prepare
+    const detector = await newDetector(endpoints);
+    endpoints.logs.seed(detector.logGroup, history(W, 48, SOURCES));
+    detector.clock.set(runTimeFor(W - HOUR));
+    const stop = endpoints.logs.endQueriesMatching('Timeout', () => true);
+
+    // Act
+    let error: unknown;
+    try {
+      await detector.invoke({ mode: 'bootstrap', days: 2 });
+    } catch (caught) {
+      error = caught;
+    } finally {
+      stop();
+    }
+
+    // Assess
+    expect(error).toMatchObject({
+      name: 'QueryFailedError',
+      message: expect.stringMatching(
+        /^Logs Insights history query \S+ for window \[2026-11-25T09:00:00Z, 2026-11-26T09:00:00Z\) ended with status Timeout/,
+      ),
+    });
+    expect((await learnt(detector)).keys).toEqual([]);
+  });
+
+  it('writes nothing when more than half of the history is missing', async () => {
+    // Prepare: three days, the first two fail
+    const detector = await newDetector(endpoints);
+    endpoints.logs.seed(detector.logGroup, history(W, 72, SOURCES));
+    detector.clock.set(runTimeFor(W - HOUR));
+    const failing = new Set([(W - 3 * DAY) / 1000, (W - 2 * DAY) / 1000]);
+    const stop = endpoints.logs.endQueriesMatching('Failed', (q) => failing.has(q.startTime));
+
+    // Act
+    const boot = detector.invoke({ mode: 'bootstrap', days: 3 });
+
+    // Assess
+    await expect(boot).rejects.toThrow(
+      /^bootstrap: the history queries of 48 of 72 windows failed even after retries, more than half; nothing was written/,
+    );
+    stop();
+    expect((await learnt(detector)).keys).toEqual([]);
+  });
+});
+
+describe('a bootstrap that dies half-way', () => {
+  it('leaves a mark the detector refuses to run on; bootstrapping again completes it', async () => {
+    // Prepare: a running detector; a bootstrap whose process dies after its first baseline batch
+    const detector = await newDetector(endpoints);
+    endpoints.logs.seed(detector.logGroup, [...history(W, 48, SOURCES), ...blocked(W, '10.0.1.10', 4)]);
+    detector.clock.set(runTimeFor(W - 2 * HOUR));
+    await detector.invoke({});
+    const before = await learnt(detector);
+    detector.clock.set(runTimeFor(W - HOUR));
+    let batches = 0;
+    const dying: Pick<DynamoDBClient, 'send'> = {
+      send: ((command: { constructor: { name: string } }) => {
+        if (command.constructor.name === 'BatchWriteItemCommand' && ++batches === 2) {
+          return Promise.reject(new InjectedCrash('after one baseline batch of the bootstrap'));
+        }
+        return detector.runtime.clients.dynamodb.send(command as never);
+      }) as DynamoDBClient['send'],
+    };
+    await expect(
+      runDetector(runDeps(detector, { dynamoClient: dying }), {
+        mode: 'bootstrap',
+        days: 2,
+        overwrite: true,
+      }),
+    ).rejects.toThrow(InjectedCrash);
+
+    // Act
+    const detect = detector.invoke({});
+
+    // Assess: refused, naming the way out, and nothing moved
+    await expect(detect).rejects.toThrow(BootstrapUnfinishedError);
+    await expect(detect).rejects.toThrow(/invoke \{"mode":"bootstrap","overwrite":true\} again/);
+    expect((await learnt(detector)).watermark).toBe(before.watermark);
+    const boot = await detector.invoke({ mode: 'bootstrap', days: 2, overwrite: true });
+    expect(boot.bootstrap).toMatchObject({ windows: 48, watermark: '2026-11-27T08:00:00Z' });
+    detector.clock.set(runTimeFor(W));
+    expect((await detector.invoke({})).windows).toEqual(['2026-11-27T09:00:00Z']);
+  });
+});

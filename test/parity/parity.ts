@@ -1,0 +1,266 @@
+/**
+ * Replay-vs-Lambda parity: the same flow log lines go (a) to the replay, as files in a directory
+ * (`runReplay`), and (b) to the Lambda, as events of the local Logs Insights endpoint
+ * (`@timestamp` = the record's start), run as the schedule runs it (window by window, on the test
+ * clock) through the real SDK clients, dynalite and the local SNS. Both sides' decided alerts are
+ * reduced to what must agree (kind, window, source, blocked count, severity, incomplete flag).
+ *
+ * A case is data: files of lines, the shared detector config and how both sides start (fresh,
+ * bootstrap, or a dry run on the Lambda side). New cases (rhythmic sources, weekly jobs, several
+ * accounts as several log groups) need no new machinery: see `ParityCase`.
+ */
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { PublishedAlert } from '../../lambda/adapters/alert-format';
+import {
+  alignToWindow,
+  resolveDetectorConfig,
+  seededRandom,
+  windowMs,
+  type Alert,
+  type DetectorConfigInput,
+} from '../../lambda/core';
+import { runReplay } from '../../lambda/replay/replay';
+import type { LogEvent } from '../support/local-logs-insights';
+import { E2E_LAG_MINUTES, newDetector, type Endpoints } from '../e2e/harness';
+
+const DAY = 86_400_000;
+let parityCases = 0;
+/** Minutes after a window's end (beyond the lag) at which the schedule runs (the stack's default margin). */
+const SCHEDULE_MARGIN_MINUTES = 2;
+
+export interface ParityFile {
+  /** The file's name in the replay's input directory (sorted by name, as a directory is read). */
+  name: string;
+  /** Its lines, without newlines: flow log records (v2 default format unless the config says otherwise). */
+  lines: string[];
+  /** The log group its records go to on the Lambda side (several: several accounts). @default one group */
+  logGroup?: string;
+}
+
+export interface ParityCase {
+  name: string;
+  files: ParityFile[];
+  /** The detector config both sides get (the Lambda as DETECTOR_CONFIG, the replay as --config). */
+  config?: DetectorConfigInput;
+  /**
+   * Days both sides learn from before detecting: the replay's `bootstrapDays` (the first days of
+   * the data), the Lambda's `bootstrap` invoked when those days have closed. Absent: both start
+   * fresh (the first window only learns).
+   */
+  bootstrapDays?: number;
+  /**
+   * 'scheduled' (default): the Lambda runs once per window, as the schedule does. 'dry-run': one
+   * dry run over the whole range on a fresh detector (at most maxCatchUpWindows windows).
+   */
+  lambda?: 'scheduled' | 'dry-run';
+}
+
+/** What both sides must agree on about an alert. */
+export interface DecidedAlert {
+  kind: Alert['kind'];
+  windowStart: string;
+  /** The source, or a mass spike's members, sorted and joined. */
+  source: string;
+  blockedCount: number;
+  severity: Alert['severity'];
+  incompleteWindow: boolean;
+}
+
+export interface ParityResult {
+  replay: DecidedAlert[];
+  lambda: DecidedAlert[];
+  /** The windows evaluated (first and last start, ISO), for the case's own sanity checks. */
+  range: { first: number; last: number };
+}
+
+export function decided(
+  alert: Pick<
+    Alert,
+    'kind' | 'windowStart' | 'srcIp' | 'srcIps' | 'blockedCount' | 'severity' | 'incompleteWindow'
+  >,
+): DecidedAlert {
+  return {
+    kind: alert.kind,
+    windowStart: alert.windowStart,
+    source: alert.srcIp ?? [...(alert.srcIps ?? [])].sort().join(','),
+    blockedCount: alert.blockedCount,
+    severity: alert.severity,
+    incompleteWindow: alert.incompleteWindow === true,
+  };
+}
+
+const byWindowThenSource = (a: DecidedAlert, b: DecidedAlert): number =>
+  a.windowStart.localeCompare(b.windowStart) ||
+  a.kind.localeCompare(b.kind) ||
+  a.source.localeCompare(b.source);
+
+/** The record's `start` (epoch seconds) of a default-format line, or undefined for a header or a malformed line. */
+function startOf(line: string, startField: number): number | undefined {
+  const token = line.trim().split(/\s+/)[startField];
+  const start = token === undefined ? NaN : Number(token);
+  return Number.isInteger(start) && start > 0 ? start : undefined;
+}
+
+/** Runs a case on both sides. `endpoints` are the e2e harness's, shared by the cases of a file. */
+export async function runParityCase(endpoints: Endpoints, parity: ParityCase): Promise<ParityResult> {
+  const input = parity.config ?? {};
+  const config = resolveDetectorConfig(input);
+  const length = windowMs(config);
+  // The start field of the format both sides read (v2 default: the 11th).
+  const startField =
+    config.flowLogFormat === undefined ? 10 : config.flowLogFormat.split(' ').indexOf('start');
+  const starts = parity.files
+    .flatMap((f) => f.lines.map((l) => startOf(l, startField)))
+    .filter((s) => s !== undefined);
+  if (starts.length === 0) throw new Error(`parity case ${parity.name}: no records`);
+  const first = alignToWindow(Math.min(...starts) * 1000, config);
+  const last = alignToWindow(Math.max(...starts) * 1000, config);
+
+  // (a) the replay, over a directory of the files
+  const dir = await fs.mkdtemp(join(tmpdir(), 'parity-'));
+  let replay: DecidedAlert[];
+  try {
+    for (const file of parity.files) {
+      await fs.writeFile(join(dir, file.name), file.lines.map((l) => `${l}\n`).join(''));
+    }
+    const result = await runReplay({
+      inputs: [dir],
+      config,
+      ...(parity.bootstrapDays === undefined ? {} : { bootstrapDays: parity.bootstrapDays }),
+    });
+    replay = result.alerts.map(decided);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+
+  // (b) the Lambda, on the local endpoints, run as the schedule runs it; one log group per
+  // distinct `logGroup` of the files, all queried together
+  parityCases += 1;
+  const names = new Map(
+    [...new Set(parity.files.map((f) => f.logGroup ?? 'flow-logs'))].map((group) => {
+      if (!/^[\w.-]{1,64}$/.test(group))
+        throw new Error(`parity case ${parity.name}: bad log group ${group}`);
+      return [group, `/parity/${parityCases}/${group}`] as const;
+    }),
+  );
+  const groupName = (group: string) => names.get(group)!;
+  const detector = await newDetector(endpoints, {
+    detectorConfig: { ...input },
+    env: { LOG_GROUP_IDENTIFIERS: [...names.values()].join(',') },
+  });
+  for (const file of parity.files) {
+    const events: LogEvent[] = [];
+    for (const line of file.lines) {
+      const start = startOf(line, startField);
+      // CloudWatch Logs holds records, not a file's header line.
+      if (start === undefined || line.startsWith('version')) continue;
+      events.push({ timestamp: start * 1000, message: line });
+    }
+    endpoints.logs.seed(groupName(file.logGroup ?? 'flow-logs'), events);
+  }
+  const runAfter = (windowStart: number) =>
+    new Date(windowStart + length + (E2E_LAG_MINUTES + SCHEDULE_MARGIN_MINUTES) * 60_000).toISOString();
+  endpoints.sns.reset();
+  let lambda: DecidedAlert[];
+  if (parity.lambda === 'dry-run') {
+    detector.clock.set(runAfter(last));
+    const dry = await detector.invoke({
+      mode: 'dry-run',
+      windowStart: new Date(first).toISOString(),
+      windowEnd: new Date(last + length).toISOString(),
+    });
+    lambda = (dry.dryRunAlerts ?? []).map(decided);
+  } else {
+    let from = first;
+    if (parity.bootstrapDays !== undefined) {
+      from = first + parity.bootstrapDays * DAY;
+      detector.clock.set(runAfter(from - length));
+      await detector.invoke({ mode: 'bootstrap', days: parity.bootstrapDays });
+    }
+    for (let w = from; w <= last; w += length) {
+      detector.clock.set(runAfter(w));
+      const summary = await detector.invoke({});
+      if (
+        summary.windows.length !== 1 ||
+        summary.windows[0] !== new Date(w).toISOString().replace('.000Z', 'Z')
+      ) {
+        throw new Error(
+          `parity case ${parity.name}: the run after ${new Date(w).toISOString()} evaluated ${JSON.stringify(summary.windows)}`,
+        );
+      }
+    }
+    lambda = endpoints.sns.published.map((p) => decided(JSON.parse(p.perProtocol!.sqs!) as PublishedAlert));
+  }
+  return {
+    replay: replay.sort(byWindowThenSource),
+    lambda: lambda.sort(byWindowThenSource),
+    range: { first, last },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flow log lines for cases
+
+export interface Line {
+  /** Record start, epoch ms (whole seconds). */
+  at: number;
+  src: string;
+  dst: string;
+  action?: 'ACCEPT' | 'REJECT';
+  dstPort?: number;
+  /** Aggregation interval, seconds: `end` is start plus this. @default 60 */
+  seconds?: number;
+}
+
+/** One default-format (v2) flow log line. */
+export function v2Line({ at, src, dst, action = 'REJECT', dstPort = 443, seconds = 60 }: Line): string {
+  const start = Math.floor(at / 1000);
+  const eni = `eni-0${src
+    .replace(/[^0-9a-f]/g, '')
+    .padStart(16, '0')
+    .slice(-16)}`;
+  return `2 123456789012 ${eni} ${src} ${dst} 49152 ${dstPort} 6 3 180 ${start} ${start + seconds} ${action} OK`;
+}
+
+/** A SKIPDATA line: the capture interval [start, end] (epoch ms) lost records. */
+export function skipDataLine(start: number, end: number): string {
+  return `2 123456789012 eni-0aaaabbbbccccdddd - - - - - - - ${Math.floor(start / 1000)} ${Math.floor(end / 1000)} - SKIPDATA`;
+}
+
+/** `count` blocked records from `src` in the window starting at `windowStart` (an hour), spread over it. */
+export function blockedLines(windowStart: number, src: string, count: number, destinations = 3): string[] {
+  return Array.from({ length: count }, (_, i) =>
+    v2Line({
+      at: windowStart + ((i * 37) % 59) * 60_000 + 1_000,
+      src,
+      dst: `203.0.113.${(i % destinations) + 1}`,
+      dstPort: i % 2 === 0 ? 443 : 8443,
+    }),
+  );
+}
+
+/**
+ * Ordinary traffic: each source blocks a few records an hour (Poisson-like, seeded), with some
+ * ACCEPTed and inbound records the filter must leave out, for `hours` hourly windows from `from`.
+ */
+export function ordinaryTraffic(
+  from: number,
+  hours: number,
+  sources: readonly string[],
+  seed: number,
+): string[] {
+  const random = seededRandom(seed);
+  const lines: string[] = [];
+  for (let h = 0; h < hours; h += 1) {
+    const windowStart = from + h * 3_600_000;
+    for (const src of sources) {
+      const count = 2 + Math.floor(random() * 6);
+      lines.push(...blockedLines(windowStart, src, count, 1 + Math.floor(random() * 4)));
+      lines.push(v2Line({ at: windowStart + 120_000, src, dst: '198.51.100.7', action: 'ACCEPT' }));
+      lines.push(v2Line({ at: windowStart + 180_000, src: '198.51.100.9', dst: src }));
+    }
+  }
+  return lines;
+}

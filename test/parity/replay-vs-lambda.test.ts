@@ -1,0 +1,155 @@
+/**
+ * The replay and the Lambda decide the same alerts on the same flow log lines (test/parity/parity.ts
+ * runs both). Each case also checks that its alerts are the ones it is about, so that two sides
+ * agreeing on nothing cannot pass.
+ */
+import { startEndpoints, type Endpoints } from '../e2e/harness';
+import {
+  blockedLines,
+  ordinaryTraffic,
+  runParityCase,
+  skipDataLine,
+  v2Line,
+  type DecidedAlert,
+  type ParityCase,
+} from './parity';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const D0 = Date.parse('2026-11-24T00:00:00Z');
+const SOURCES = ['10.0.1.10', '10.0.1.11', '10.0.1.12', '10.0.1.13', '172.16.4.2', '192.168.7.7'];
+
+let endpoints: Endpoints;
+
+beforeAll(async () => {
+  endpoints = await startEndpoints();
+});
+
+afterAll(async () => {
+  await endpoints.stop();
+});
+
+const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+const summary = (alerts: DecidedAlert[]) => alerts.map((a) => `${a.kind} ${a.windowStart} ${a.source}`);
+
+/** Three days of ordinary traffic; on the third a spike at 10:00 and a new source at 14:00. */
+const threeDays = (): string[] => [
+  ...ordinaryTraffic(D0, 72, SOURCES, 7),
+  ...blockedLines(D0 + 2 * DAY + 10 * HOUR, '10.0.1.11', 400, 20),
+  ...blockedLines(D0 + 2 * DAY + 14 * HOUR, '10.0.9.9', 150, 5),
+];
+
+/** One day from a fresh start: busy sources from the first hour, a newcomer at 15:00. */
+const freshDay = (): string[] => [
+  ...ordinaryTraffic(D0, 20, SOURCES, 11),
+  ...SOURCES.slice(0, 3).flatMap((s) => blockedLines(D0, s, 120, 4)),
+  ...blockedLines(D0 + 15 * HOUR, '10.0.9.9', 150, 5),
+];
+
+describe('replay vs Lambda: the same alerts on the same flow logs', () => {
+  it('a few days of ordinary traffic with a spike and a new source, after a two-day bootstrap in both', async () => {
+    // Act
+    const result = await runParityCase(endpoints, {
+      name: 'bootstrap',
+      files: [{ name: 'flows.log', lines: threeDays() }],
+      bootstrapDays: 2,
+    });
+
+    // Assess
+    expect(summary(result.lambda)).toEqual(
+      expect.arrayContaining([
+        `spike ${iso(D0 + 2 * DAY + 10 * HOUR)} 10.0.1.11`,
+        `new-source ${iso(D0 + 2 * DAY + 14 * HOUR)} 10.0.9.9`,
+      ]),
+    );
+    expect(result.replay).toEqual(result.lambda);
+  });
+
+  it('a fresh start: the first window only learns in both (busy sources are no new-source flood)', async () => {
+    // Act
+    const result = await runParityCase(endpoints, {
+      name: 'fresh',
+      files: [{ name: 'flows.log', lines: freshDay() }],
+    });
+
+    // Assess
+    expect(summary(result.lambda)).toEqual([`new-source ${iso(D0 + 15 * HOUR)} 10.0.9.9`]);
+    expect(result.replay).toEqual(result.lambda);
+  });
+
+  it('a dry run on a fresh detector decides what the replay decides', async () => {
+    // Act
+    const result = await runParityCase(endpoints, {
+      name: 'dry-run',
+      files: [{ name: 'flows.log', lines: freshDay() }],
+      lambda: 'dry-run',
+    });
+
+    // Assess
+    expect(summary(result.lambda)).toEqual([`new-source ${iso(D0 + 15 * HOUR)} 10.0.9.9`]);
+    expect(result.replay).toEqual(result.lambda);
+  });
+
+  it('a SKIPDATA record straddling a window boundary makes both windows incomplete in both', async () => {
+    // Prepare: the record runs from 09:55 into 10:05 on the third day; a new source at 10:00
+    const lines = [
+      ...threeDays(),
+      skipDataLine(D0 + 2 * DAY + 9 * HOUR + 55 * 60_000, D0 + 2 * DAY + 10 * HOUR + 5 * 60_000),
+      ...blockedLines(D0 + 2 * DAY + 10 * HOUR, '10.0.8.8', 130, 3),
+    ];
+
+    // Act
+    const result = await runParityCase(endpoints, {
+      name: 'skipdata',
+      files: [{ name: 'flows.log', lines }],
+    } satisfies ParityCase);
+
+    // Assess: every alert of the 10:00 window says its counts are a lower bound
+    const at10 = result.lambda.filter((a) => a.windowStart === iso(D0 + 2 * DAY + 10 * HOUR));
+    expect(at10.map((a) => a.source)).toEqual(expect.arrayContaining(['10.0.8.8']));
+    expect(at10.every((a) => a.incompleteWindow)).toBe(true);
+    expect(result.replay).toEqual(result.lambda);
+  });
+
+  it('IPv4-mapped IPv6 addresses are IPv6 in both: a mapped source is not internal, a mapped destination is external', async () => {
+    // Prepare: ::ffff:10.0.0.9 is not inside 10.0.0.0/8 (IPv6); ::ffff:10.1.2.3 is not an internal destination
+    const newcomerHour = D0 + 2 * DAY + 11 * HOUR;
+    const lines = [
+      ...threeDays(),
+      ...Array.from({ length: 150 }, (_, i) =>
+        v2Line({ at: newcomerHour + i * 20_000, src: '::ffff:10.0.0.9', dst: '8.8.8.8' }),
+      ),
+      ...Array.from({ length: 150 }, (_, i) =>
+        v2Line({ at: newcomerHour + i * 20_000, src: '10.0.7.7', dst: '::ffff:10.1.2.3' }),
+      ),
+    ];
+
+    // Act
+    const result = await runParityCase(endpoints, {
+      name: 'mapped',
+      files: [{ name: 'flows.log', lines }],
+      bootstrapDays: 2,
+    });
+
+    // Assess
+    const newcomers = result.lambda.filter((a) => a.windowStart === iso(newcomerHour)).map((a) => a.source);
+    expect(newcomers).toEqual(['10.0.7.7']);
+    expect(result.replay).toEqual(result.lambda);
+  });
+
+  it('a directory with an empty file beside the data (the replay reads both, the Lambda has only records)', async () => {
+    // Act: the empty file sorts last, where it used to reset the replay's window range
+    const result = await runParityCase(endpoints, {
+      name: 'empty-file',
+      files: [
+        { name: 'flows.log', lines: threeDays() },
+        { name: 'zz-empty.log', lines: [] },
+      ],
+      bootstrapDays: 2,
+    });
+
+    // Assess
+    expect(result.lambda.length).toBeGreaterThanOrEqual(2);
+    expect(result.replay).toEqual(result.lambda);
+  });
+});

@@ -1,0 +1,52 @@
+/**
+ * Replay state files keep rhythm state (profiles, within-hour statistics, recurring jobs) exactly,
+ * and refuse a file whose rhythms follow another time zone or weekend.
+ */
+import {
+  encodeProfile,
+  PROFILE_SLOTS,
+  quantizeSlotMean,
+  resolveDetectorConfig,
+  type Baseline,
+} from '../../lambda/core';
+import { MemoryBaselineStore, StateFileError } from '../../lambda/replay/memory-store';
+
+const W = Date.parse('2026-11-27T09:00:00Z');
+
+describe('replay state files with rhythm', () => {
+  const config = resolveDetectorConfig({ timezone: 'Europe/Berlin' });
+  const rhythmic: Baseline = {
+    mean: 12.5,
+    variance: 40,
+    dataPoints: 400,
+    lastWindow: W,
+    clockAtLastFold: 400,
+    profile: encodeProfile(Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(s / 3))),
+    withinHour: { variance: quantizeSlotMean(21.5), index: quantizeSlotMean(1.75), count: 380 },
+    jobs: [{ phase: 74, period: 'weekly', size: 140, occurrences: 4, last: W - 7 * 86_400_000 }],
+  };
+
+  it('saves and loads rhythm state exactly', () => {
+    const store = new MemoryBaselineStore();
+    store.commitWindow(W, new Map([['10.0.0.1', rhythmic]]), 400);
+    const text = JSON.stringify(store.toJSON(config));
+    const loaded = MemoryBaselineStore.fromJson(text, 'state.json', config);
+    expect(loaded.baselines.get('10.0.0.1')).toEqual(rhythmic);
+    expect(JSON.parse(text).rhythm).toEqual({ timezone: 'Europe/Berlin', weekendDays: ['Sat', 'Sun'] });
+  });
+
+  it('refuses a file built in another time zone, and a malformed profile, changing nothing', () => {
+    const store = new MemoryBaselineStore();
+    store.commitWindow(W, new Map([['10.0.0.1', rhythmic]]), 400);
+    const text = JSON.stringify(store.toJSON(config));
+    expect(() => MemoryBaselineStore.fromJson(text, 'state.json', resolveDetectorConfig({}))).toThrow(
+      /holds rhythms in time zone Europe\/Berlin .* this run uses UTC/,
+    );
+    const bad = JSON.parse(text);
+    bad.baselines['10.0.0.1'].profile = 'AAAA';
+    expect(() => MemoryBaselineStore.fromJson(JSON.stringify(bad), 'state.json', config)).toThrow(
+      StateFileError,
+    );
+    expect(() => MemoryBaselineStore.fromJson(JSON.stringify(bad), 'state.json', config)).toThrow(/profile/);
+  });
+});
