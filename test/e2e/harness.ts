@@ -80,18 +80,11 @@ export class TestClock {
     this.base = ms;
     this.realStart = Date.now();
   }
+  /** Moves the clock on by `ms` at once (a sleep that costs no real time). */
   advance(ms: number): void {
-    this.base += ms;
+    this.base += Math.max(0, ms);
   }
   readonly now = (): number => this.base + (this.manual ? 0 : Date.now() - this.realStart);
-  /**
-   * The runtime's `sleep`: never waits in real time (one turn of the event loop, so the local
-   * endpoints' answers get through); on a manual clock, moves the clock on by `ms`.
-   */
-  readonly sleep = (ms: number): Promise<void> => {
-    if (this.manual && ms > 0) this.base += ms;
-    return new Promise((resolve) => setImmediate(resolve));
-  };
 }
 
 export interface Endpoints {
@@ -244,6 +237,12 @@ export async function newDetector(
     runtime?: LambdaRuntimeOptions;
     /** A clock that moves only by `advance()` and the runtime's sleeps (TestClock). */
     manualClock?: boolean;
+    /**
+     * The runtime's sleeps move the test clock on by their length (and cost no real time), so
+     * code that paces itself on the clock (CloudTrail lookups: two calls a second) meets a
+     * rate-limited endpoint on the same clock as it would in real time. @default false
+     */
+    sleepAdvancesClock?: boolean;
   } = {},
 ): Promise<Detector> {
   tables += 1;
@@ -267,7 +266,12 @@ export async function newDetector(
   const runtime = createLambdaRuntime(loadRuntimeConfig(env as Record<string, string>), {
     now: clock.now,
     credentials: CREDENTIALS,
-    sleep: clock.sleep,
+    // Never waits in real time (one turn of the event loop, so the local endpoints' answers get
+    // through); on a manual clock, or with sleepAdvancesClock, moves the clock on by `ms`.
+    sleep: (ms) => {
+      if (clock.manual || options.sleepAdvancesClock) clock.advance(ms);
+      return new Promise((resolve) => setImmediate(resolve));
+    },
     logger: silentLogger(),
     metrics,
     flowSourceOptions: { pollIntervalMs: 1, maxPollIntervalMs: 1, retryBaseDelayMs: 1 },
