@@ -1,6 +1,7 @@
 import {
   CloudWatchLogsClient,
   DescribeLogGroupsCommand,
+  type DescribeLogGroupsCommandInput,
   DescribeLogStreamsCommand,
   GetQueryResultsCommand,
   type GetQueryResultsCommandOutput,
@@ -1027,7 +1028,7 @@ describe('local Logs endpoint: accounts, linked source accounts and DescribeLogG
     return Number(result.results?.[0]?.find((f) => f.field === 'n')?.value ?? 0);
   }
 
-  async function describeAll(input: ConstructorParameters<typeof DescribeLogGroupsCommand>[0]) {
+  async function describeAll(input: DescribeLogGroupsCommandInput) {
     const arns: string[] = [];
     let nextToken: string | undefined;
     let calls = 0;
@@ -1109,7 +1110,7 @@ describe('local Logs endpoint: accounts, linked source accounts and DescribeLogG
     ).rejects.toMatchObject({ name: 'InvalidParameterException' });
   });
 
-  it.each<[string, ConstructorParameters<typeof DescribeLogGroupsCommand>[0]]>([
+  it.each<[string, DescribeLogGroupsCommandInput]>([
     ['a limit over 50', { limit: 51 }],
     ['a limit of 0', { limit: 0 }],
     ['both a prefix and a pattern', { logGroupNamePrefix: '/vpc', logGroupNamePattern: 'flow' }],
