@@ -13,6 +13,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { DynamoBaselineStore } from './adapters/dynamo-baseline-store';
 import { Ec2Enricher, loadEc2Module } from './adapters/ec2-enricher';
+import { fixedLogGroups, LogGroupDiscovery, type LogGroupResolver } from './adapters/log-group-discovery';
 import { useLeanJson } from './adapters/lean-json-protocol';
 import {
   LogsInsightsFlowSource,
@@ -78,7 +79,11 @@ export function createLambdaRuntime(
   const clients = {
     logs: new CloudWatchLogsClient(clientConfig(config.endpoints.logs)),
     dynamodb: new DynamoDBClient(clientConfig(config.endpoints.dynamodb)),
-    sns: new SNSClient(clientConfig(config.endpoints.sns)),
+    // The topic may be another Region's (one central alert topic for several Regions).
+    sns: new SNSClient({
+      ...clientConfig(config.endpoints.sns),
+      region: config.topicArn.split(':')[3] ?? config.region,
+    }),
     // The EC2 client module takes about a third of a second to load: a cold start pays for it
     // only when enrichment is on.
     ec2: config.enrichWithEc2
@@ -88,17 +93,19 @@ export function createLambdaRuntime(
   // The bulk calls skip the SDK's schema walk (lean-json-protocol.ts explains; bench/cpu-time.ts).
   useLeanJson(clients.dynamodb, ['BatchGetItem', 'BatchWriteItem']);
   useLeanJson(clients.logs, ['GetQueryResults']);
-  const publisher = new SnsAlertPublisher({
-    client: clients.sns,
-    topicArn: config.topicArn,
-    format: {
-      region: config.region,
-      logGroupIdentifiers: config.logGroupIdentifiers,
-      ...(config.detector.flowLogFormat === undefined
-        ? {}
-        : { flowLogFormat: config.detector.flowLogFormat }),
-    },
-  });
+  const publisherFor = (logGroups: LogGroupResolver) =>
+    new SnsAlertPublisher({
+      client: clients.sns,
+      topicArn: config.topicArn,
+      format: {
+        region: config.region,
+        logGroupIdentifiers: config.logGroupIdentifiers,
+        ...(config.detector.flowLogFormat === undefined
+          ? {}
+          : { flowLogFormat: config.detector.flowLogFormat }),
+      },
+      consoleLogGroups: () => logGroups.logGroups(),
+    });
 
   const handler: DetectorHandler = async (event, context) => {
     const deadline = now() + context.getRemainingTimeInMillis() - TIMEOUT_SAFETY_MS;
@@ -110,9 +117,21 @@ export function createLambdaRuntime(
       now,
       ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
     });
+    // Discovered once per run: a new account's flow log group is queried from the next run on.
+    const logGroups: LogGroupResolver =
+      config.logGroupPrefixes.length > 0
+        ? new LogGroupDiscovery({
+            client: clients.logs,
+            logGroupIdentifiers: config.logGroupIdentifiers,
+            prefixes: config.logGroupPrefixes,
+            includeLinkedAccounts: config.includeLinkedAccounts,
+            logger,
+          })
+        : fixedLogGroups(config.logGroupIdentifiers);
+    const publisher = publisherFor(logGroups);
     const source = new LogsInsightsFlowSource({
       client: clients.logs,
-      logGroupIdentifiers: config.logGroupIdentifiers,
+      logGroups,
       config: config.detector,
       now,
       ...options.flowSourceOptions,

@@ -39,6 +39,8 @@ export interface LogGroupDiscoveryOptions {
   prefixes?: readonly string[];
   /** Also list the linked source accounts' groups (a monitoring account). @default false */
   includeLinkedAccounts?: boolean;
+  /** Told what was found, once per resolution. */
+  logger?: { info(message: string, ...extra: Record<string, unknown>[]): void };
 }
 
 /**
@@ -77,6 +79,12 @@ export class LogGroupDiscovery implements LogGroupResolver {
       discovered: discovered.length,
       accounts: new Set(discovered.map((arn) => arn.split(':')[4])).size,
     };
+    this.options.logger?.info('flow log groups to query', {
+      ...this.found,
+      prefixes: this.options.prefixes ?? [],
+      includeLinkedAccounts: this.options.includeLinkedAccounts === true,
+      queryParts: Math.ceil(all.length / MAX_LOG_GROUPS_PER_QUERY),
+    });
     if (all.length === 0) {
       throw new LogGroupDiscoveryError(
         `no flow log group to query: none is configured and none ${this.options.includeLinkedAccounts ? 'in this account or a linked source account ' : 'in this account '}starts with ${(this.options.prefixes ?? []).map((p) => JSON.stringify(p)).join(' or ')}`,

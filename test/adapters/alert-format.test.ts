@@ -136,7 +136,9 @@ describe('buildSnsMessage', () => {
       severity: { DataType: 'String', StringValue: 'high' },
       kind: { DataType: 'String', StringValue: 'spike' },
       srcIp: { DataType: 'String', StringValue: '10.0.1.23' },
+      region: { DataType: 'String', StringValue: 'eu-west-1' },
     });
+    expect(raw.region).toBe('eu-west-1');
   });
 
   it('cuts a huge destination list to fit 256 KB and keeps the total', () => {
