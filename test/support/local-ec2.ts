@@ -13,14 +13,19 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  callerOf,
   listenOnLoopback,
   localClientConfig,
   newRequestId,
   readBody,
   type LocalClientConfig,
+  type RequestCaller,
 } from './local-endpoint';
 
 export const EC2_API_VERSION = '2016-11-15';
+
+/** The account of a resource without an `ownerId`. */
+const DEFAULT_OWNER = '123456789012';
 
 /** Service limits (EC2 API reference: Filter, pagination, the describe calls' MaxResults). */
 export const EC2_LIMITS = {
@@ -80,6 +85,15 @@ export interface LocalEc2Options {
    * fewer, with a NextToken). @default no smaller pages than MaxResults
    */
   pageSize?: number;
+  /**
+   * Who signed a call (local-sts.ts's `authenticate`): each caller is served the resources of its
+   * own account only (`ownerId`, default 123456789012), as every account is its own EC2, and
+   * credentials the function does not accept are `AuthFailure` (HTTP 401). @default every caller
+   * sees every resource
+   */
+  authenticate?: (
+    caller: RequestCaller,
+  ) => { ok: true; identity: { accountId: string } } | { ok: false; message: string };
 }
 
 /** One call as the endpoint received it. */
@@ -344,9 +358,10 @@ type DescribeCall = (
   action: string,
   resources: Resources,
   params: Record<string, string>,
-  options: Required<LocalEc2Options>,
+  options: DescribeSettings,
   tokens: TokenStore,
 ) => string;
+type DescribeSettings = Required<Omit<LocalEc2Options, 'authenticate'>>;
 
 const describeOf =
   <T>(spec: DescribeSpec<T>, pick: (resources: Resources) => ReadonlyMap<string, T>): DescribeCall =>
@@ -365,7 +380,7 @@ function describe<T>(
   spec: DescribeSpec<T>,
   resources: ReadonlyMap<string, T>,
   params: Record<string, string>,
-  options: Required<LocalEc2Options>,
+  options: DescribeSettings,
   tokens: TokenStore,
 ): string {
   const ids = listParam(params, spec.idParam);
@@ -465,7 +480,7 @@ function describe<T>(
 // ---------------------------------------------------------------------------------------------
 
 export async function startLocalEc2(options: LocalEc2Options = {}): Promise<LocalEc2> {
-  const settings: Required<LocalEc2Options> = {
+  const settings: Required<Omit<LocalEc2Options, 'authenticate'>> = {
     unpaginatedLimit: options.unpaginatedLimit ?? 1_000,
     pageSize: options.pageSize ?? Number.POSITIVE_INFINITY,
   };
@@ -512,7 +527,7 @@ export async function startLocalEc2(options: LocalEc2Options = {}): Promise<Loca
           412,
         );
       }
-      xml = DESCRIBES[action as Ec2Action](action, resources, params, settings, tokens);
+      xml = DESCRIBES[action as Ec2Action](action, visibleTo(callerOf(req)), params, settings, tokens);
     } catch (error) {
       if (!(error instanceof Ec2ServiceError)) throw error;
       status = error.status;
@@ -522,6 +537,22 @@ export async function startLocalEc2(options: LocalEc2Options = {}): Promise<Loca
     res.setHeader('Content-Type', 'text/xml;charset=UTF-8');
     res.setHeader('Content-Length', Buffer.byteLength(xml));
     res.end(xml);
+  };
+
+  /** The resources a caller may see: its own account's when callers are authenticated. */
+  const visibleTo = (caller: RequestCaller): Resources => {
+    if (options.authenticate === undefined) return resources;
+    const who = options.authenticate(caller);
+    if (!who.ok)
+      throw new Ec2ServiceError(
+        'AuthFailure',
+        `AWS was not able to validate the provided access credentials (${who.message})`,
+        401,
+      );
+    const account = who.identity.accountId;
+    const own = <T extends { ownerId?: string }>(all: Map<string, T>) =>
+      new Map([...all].filter(([, r]) => (r.ownerId ?? DEFAULT_OWNER) === account));
+    return { networkInterfaces: own(resources.networkInterfaces), instances: own(resources.instances) };
   };
 
   const server = await listenOnLoopback(handle);

@@ -74,6 +74,22 @@ export function closeServer(server: Server): Promise<void> {
   });
 }
 
+/** Who signed a request: the access key of its SigV4 `Authorization` header and its session token. */
+export interface RequestCaller {
+  accessKeyId: string | undefined;
+  sessionToken: string | undefined;
+}
+
+/** `Authorization: AWS4-HMAC-SHA256 Credential=<key>/<date>/<region>/<service>/aws4_request, ...` */
+export function callerOf(req: IncomingMessage): RequestCaller {
+  const authorization = req.headers.authorization ?? '';
+  const token = req.headers['x-amz-security-token'];
+  return {
+    accessKeyId: /Credential=([^/,\s]+)\//.exec(authorization)?.[1],
+    sessionToken: Array.isArray(token) ? token[0] : token,
+  };
+}
+
 let requestCounter = 0;
 /** A request id shaped loosely like AWS's, unique within the process. */
 export function newRequestId(): string {
