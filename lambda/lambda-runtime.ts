@@ -7,18 +7,26 @@
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { STSClient } from '@aws-sdk/client-sts';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
+import {
+  loadStsModule,
+  MemberRoleAccountContext,
+  roleSessionName,
+  SameAccountContext,
+} from './adapters/account-context';
 import { DynamoBaselineStore } from './adapters/dynamo-baseline-store';
-import { Ec2Enricher, loadEc2Module } from './adapters/ec2-enricher';
+import { Ec2Enricher, loadEc2Module, type Ec2Sender } from './adapters/ec2-enricher';
 import { fixedLogGroups, LogGroupDiscovery, type LogGroupResolver } from './adapters/log-group-discovery';
 import { useLeanJson } from './adapters/lean-json-protocol';
 import {
   LogsInsightsFlowSource,
   type LogsInsightsFlowSourceOptions,
 } from './adapters/logs-insights-flow-source';
+import type { AccountContext } from './adapters/ports';
 import { SnsAlertPublisher } from './adapters/sns-alert-publisher';
 import { runDetector, type RunLogger, type RunMetrics, type RunSummary } from './detector-run';
 import type { RuntimeConfig } from './runtime-config';
@@ -90,6 +98,25 @@ export function createLambdaRuntime(
       ? new (loadEc2Module().EC2Client)(clientConfig(config.endpoints.ec2))
       : undefined,
   };
+  // The account whose context needs no role: the stack sets ACCOUNT_ID; the topic's otherwise.
+  const ownAccountId = config.accountId ?? accountOfArn(config.topicArn);
+  const partition = config.topicArn.split(':')[1] ?? 'aws';
+  let sts: STSClient | undefined;
+  const stsClient = (): STSClient =>
+    (sts ??= new (loadStsModule().STSClient)(clientConfig(config.endpoints.sts)));
+  /** Another account's context for one run: the member role's credentials are cached for the run. */
+  const accountContextFor = (runId: string): AccountContext =>
+    config.memberRole === undefined
+      ? new SameAccountContext(ownAccountId)
+      : new MemberRoleAccountContext({
+          sts: stsClient,
+          ownAccountId,
+          roleName: config.memberRole.name,
+          externalId: config.memberRole.externalId,
+          partition,
+          sessionName: roleSessionName(runId),
+          logger,
+        });
   // The bulk calls skip the SDK's schema walk (lean-json-protocol.ts explains; bench/cpu-time.ts).
   useLeanJson(clients.dynamodb, ['BatchGetItem', 'BatchWriteItem']);
   useLeanJson(clients.logs, ['GetQueryResults']);
@@ -137,8 +164,28 @@ export function createLambdaRuntime(
       ...options.flowSourceOptions,
       ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
     });
-    // The ENI cache lives for one run: interfaces get reassigned, a warm container must not keep stale answers.
-    const enricher = clients.ec2 ? new Ec2Enricher({ client: clients.ec2, logger }) : undefined;
+    // The ENI cache lives for one run: interfaces get reassigned, a warm container must not keep
+    // stale answers. Other accounts' EC2 clients (member role credentials) live for the run too.
+    const accounts = accountContextFor(context.awsRequestId);
+    const accountClients: EC2Client[] = [];
+    const ec2ClientForAccount = async (accountId: string): Promise<Ec2Sender | undefined> => {
+      const account = await accounts.clientConfigFor(accountId, config.region);
+      if (account === undefined) return undefined;
+      const client = new (loadEc2Module().EC2Client)({
+        ...clientConfig(config.endpoints.ec2),
+        ...account,
+      });
+      accountClients.push(client);
+      return client;
+    };
+    const enricher = clients.ec2
+      ? new Ec2Enricher({
+          client: clients.ec2,
+          logger,
+          ...(ownAccountId === undefined ? {} : { ownAccountId }),
+          clientForAccount: ec2ClientForAccount,
+        })
+      : undefined;
     try {
       return await runDetector(
         {
@@ -166,7 +213,15 @@ export function createLambdaRuntime(
             : String(error),
       });
       throw error;
+    } finally {
+      for (const client of accountClients) client.destroy();
     }
   };
   return { config, logger, metrics, clients, handler };
+}
+
+/** The account of an ARN (`arn:aws:sns:eu-west-1:123456789012:alerts` -> `123456789012`). */
+function accountOfArn(arn: string): string | undefined {
+  const account = arn.split(':')[4];
+  return account !== undefined && /^\d{12}$/.test(account) ? account : undefined;
 }

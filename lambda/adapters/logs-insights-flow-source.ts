@@ -184,7 +184,10 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     } else {
       const groups = options.logGroupIdentifiers ?? [];
       if (groups.length < 1) {
-        throw new FlowSourceOptionsError('logGroupIdentifiers', 'needs at least one log group (or logGroups)');
+        throw new FlowSourceOptionsError(
+          'logGroupIdentifiers',
+          'needs at least one log group (or logGroups)',
+        );
       }
       const blank = groups.findIndex((g) => typeof g !== 'string' || g.trim() === '');
       if (blank >= 0) throw new FlowSourceOptionsError('logGroupIdentifiers', `entry ${blank} is empty`);
