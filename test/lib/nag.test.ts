@@ -26,8 +26,9 @@ const CONFIGURATIONS: Record<string, Record<string, unknown>> = {
     enrichWithEc2: true,
     alertEmails: ['sec@example.com'],
   },
-  'three Regions, one central alert topic with Slack, member role': {
+  'three Regions, one central alert topic with Slack, member role and its template': {
     accountMode: 'monitoring-account',
+    monitoringAccountId: '111111111111',
     flowLogGroupPrefixes: ['/vpc/flow-logs/'],
     regions: ['eu-west-1', 'us-east-1', 'ap-southeast-2'],
     alertTopicRegion: 'eu-west-1',
