@@ -30,6 +30,12 @@ export function loadStsModule(): typeof import('@aws-sdk/client-sts') {
  */
 export const MEMBER_ROLE_SESSION_SECONDS = 900;
 
+/**
+ * How long one AssumeRole may take, retries included: an STS that does not answer costs the run
+ * this much once per account, then the account's alerts go out without its context.
+ */
+export const ASSUME_ROLE_TIMEOUT_MS = 10_000;
+
 const ACCOUNT_ID = /^\d{12}$/;
 
 export interface AccountContextLogger {
@@ -59,6 +65,8 @@ export interface MemberRoleAccountContextOptions {
   /** RoleSessionName: the member accounts' CloudTrail shows it (the run's id makes it traceable). */
   sessionName: string;
   logger: AccountContextLogger;
+  /** @default ASSUME_ROLE_TIMEOUT_MS */
+  timeoutMs?: number;
 }
 
 /** RoleSessionName: 2-64 of letters, digits and `+=,.@_-`. */
@@ -102,6 +110,7 @@ export class MemberRoleAccountContext implements AccountContext {
           ExternalId: externalId,
           DurationSeconds: MEMBER_ROLE_SESSION_SECONDS,
         }),
+        { abortSignal: AbortSignal.timeout(this.options.timeoutMs ?? ASSUME_ROLE_TIMEOUT_MS) },
       );
       if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) {
         throw new Error('AssumeRole answered without credentials');

@@ -15,6 +15,7 @@ import {
 import { Ec2Enricher } from '../../lambda/adapters/ec2-enricher';
 import type { AlertDetails } from '../../lambda/core';
 import { startLocalEc2, type LocalEc2 } from '../support/local-ec2';
+import { listenOnLoopback } from '../support/local-endpoint';
 import { startLocalSts, type IamPolicy, type LocalSts } from '../support/local-sts';
 
 const MONITORING = '111111111111';
@@ -164,6 +165,36 @@ describe('MemberRoleAccountContext (local STS)', () => {
       expect.stringMatching(/^AccessDenied/),
       expect.stringMatching(/^InternalFailure/),
     ]);
+  });
+
+  it('gives up on an STS that does not answer after the timeout, without context and without failing', async () => {
+    // Arrange: an endpoint that accepts the request and never answers.
+    const hanging = await listenOnLoopback(() => new Promise<void>(() => undefined));
+    const client = new STSClient({ ...sts.clientConfig('detector'), endpoint: hanging.endpoint });
+    const accounts = new MemberRoleAccountContext({
+      sts: () => client,
+      ownAccountId: MONITORING,
+      roleName: ROLE_NAME,
+      externalId: EXTERNAL_ID,
+      partition: 'aws',
+      sessionName: 'egress-spike-test',
+      logger,
+      timeoutMs: 200,
+    });
+    const started = Date.now();
+    try {
+      // Act
+      const config = await accounts.clientConfigFor(MEMBER_A, 'us-east-1');
+
+      // Assess
+      expect(config).toBeUndefined();
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(warnings.map((w) => w.extra.accountId)).toEqual([MEMBER_A]);
+      expect(accounts.accountsWithoutContext()).toEqual([MEMBER_A]);
+    } finally {
+      client.destroy();
+      await hanging.stop().catch(() => undefined);
+    }
   });
 
   it('asks again in the next run (a new context), and never for something that is not an account id', async () => {
