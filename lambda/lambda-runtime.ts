@@ -12,12 +12,14 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
+import { loadStsModule, MemberRoleAccountContext, roleSessionName } from './adapters/account-context';
 import {
-  loadStsModule,
-  MemberRoleAccountContext,
-  roleSessionName,
+  accountOfArn,
+  AwsChangeExplainer,
   SameAccountContext,
-} from './adapters/account-context';
+  type AccountClients,
+} from './adapters/change-explainer';
+import { loadCloudTrailModule } from './adapters/cloudtrail-change-lookup';
 import { DynamoBaselineStore } from './adapters/dynamo-baseline-store';
 import { Ec2Enricher, loadEc2Module, type Ec2Sender } from './adapters/ec2-enricher';
 import { fixedLogGroups, LogGroupDiscovery, type LogGroupResolver } from './adapters/log-group-discovery';
@@ -26,7 +28,7 @@ import {
   LogsInsightsFlowSource,
   type LogsInsightsFlowSourceOptions,
 } from './adapters/logs-insights-flow-source';
-import type { AccountContext } from './adapters/ports';
+import type { AccountClientConfig, AccountContext } from './adapters/ports';
 import { SnsAlertPublisher } from './adapters/sns-alert-publisher';
 import { runDetector, type RunLogger, type RunMetrics, type RunSummary } from './detector-run';
 import type { RuntimeConfig } from './runtime-config';
@@ -48,6 +50,11 @@ export interface LambdaRuntimeOptions {
     LogsInsightsFlowSourceOptions,
     'rowLimit' | 'pollIntervalMs' | 'maxPollIntervalMs' | 'retryBaseDelayMs'
   >;
+  /**
+   * Where CloudTrail lookups and EC2 Describe calls for change causes get each account's clients.
+   * @default the function's own account only (SameAccountContext; the account of TOPIC_ARN)
+   */
+  accountContext?: AccountContext;
 }
 
 export type DetectorHandler = (
@@ -99,14 +106,18 @@ export function createLambdaRuntime(
       : undefined,
   };
   // The account whose context needs no role: the stack sets ACCOUNT_ID; the topic's otherwise.
-  const ownAccountId = config.accountId ?? accountOfArn(config.topicArn);
+  const ownAccountId = config.accountId ?? accountOfArn(config.topicArn) ?? '';
   const partition = config.topicArn.split(':')[1] ?? 'aws';
   let sts: STSClient | undefined;
   const stsClient = (): STSClient =>
     (sts ??= new (loadStsModule().STSClient)(clientConfig(config.endpoints.sts)));
-  /** Another account's context for one run: the member role's credentials are cached for the run. */
+  /**
+   * Other accounts' context for one run (EC2 enrichment and change causes share it): the member
+   * role's credentials are asked for once per account and kept for the run only.
+   */
   const accountContextFor = (runId: string): AccountContext =>
-    config.memberRole === undefined
+    options.accountContext ??
+    (config.memberRole === undefined
       ? new SameAccountContext(ownAccountId)
       : new MemberRoleAccountContext({
           sts: stsClient,
@@ -116,7 +127,36 @@ export function createLambdaRuntime(
           partition,
           sessionName: roleSessionName(runId),
           logger,
-        });
+        }));
+  const ownClients = new Map<string, AccountClients>();
+  /** CloudTrail and EC2 clients for an account: the own account's live with the container, others' with the run. */
+  const changeClientsFor = (accountId: string, account: AccountClientConfig): AccountClients => {
+    const own = accountId === ownAccountId && account.credentials === undefined;
+    const cached = own ? ownClients.get(account.region) : undefined;
+    if (cached) return cached;
+    const base = {
+      ...clientConfig(undefined),
+      region: account.region,
+      ...(account.credentials === undefined ? {} : { credentials: account.credentials }),
+    };
+    const made: AccountClients = {
+      // One attempt per call: the lookup paces itself and retries a throttled call once, after a second.
+      cloudTrail: new (loadCloudTrailModule().CloudTrailClient)({
+        ...base,
+        ...(config.endpoints.cloudTrail === undefined ? {} : { endpoint: config.endpoints.cloudTrail }),
+        maxAttempts: 1,
+      }),
+      ec2:
+        own && clients.ec2 !== undefined
+          ? clients.ec2
+          : new (loadEc2Module().EC2Client)({
+              ...base,
+              ...(config.endpoints.ec2 === undefined ? {} : { endpoint: config.endpoints.ec2 }),
+            }),
+    };
+    if (own) ownClients.set(account.region, made);
+    return made;
+  };
   // The bulk calls skip the SDK's schema walk (lean-json-protocol.ts explains; bench/cpu-time.ts).
   useLeanJson(clients.dynamodb, ['BatchGetItem', 'BatchWriteItem']);
   useLeanJson(clients.logs, ['GetQueryResults']);
@@ -182,10 +222,24 @@ export function createLambdaRuntime(
       ? new Ec2Enricher({
           client: clients.ec2,
           logger,
-          ...(ownAccountId === undefined ? {} : { ownAccountId }),
+          ownAccountId,
           clientForAccount: ec2ClientForAccount,
         })
       : undefined;
+    // Its lookups and facts are cached for this run only: policies change, and so do interfaces.
+    const explainer =
+      config.lookUpChangeCauses && config.detector.policyChangeSpikes !== 'off'
+        ? new AwsChangeExplainer({
+            config: config.detector,
+            region: config.region,
+            ownAccountId,
+            accounts,
+            clientsFor: changeClientsFor,
+            now,
+            sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+            logger,
+          })
+        : undefined;
     try {
       return await runDetector(
         {
@@ -194,6 +248,7 @@ export function createLambdaRuntime(
           store,
           publisher,
           enricher,
+          explainer,
           logger,
           metrics,
           now,
@@ -218,10 +273,4 @@ export function createLambdaRuntime(
     }
   };
   return { config, logger, metrics, clients, handler };
-}
-
-/** The account of an ARN (`arn:aws:sns:eu-west-1:123456789012:alerts` -> `123456789012`). */
-function accountOfArn(arn: string): string | undefined {
-  const account = arn.split(':')[4];
-  return account !== undefined && /^\d{12}$/.test(account) ? account : undefined;
 }

@@ -77,6 +77,14 @@ export const runtimeEnvironmentSchema = z.object({
   MEMBER_ROLE_EXTERNAL_ID: z.optional(
     matching(/^([\w+=,.@:/-]{2,1224})?$/, 'not an external id (2-1224 of letters, digits and +=,.@:/_-)'),
   ),
+  /**
+   * "true" to look up, for spike alerts, the egress-policy change that likely caused them
+   * (CloudTrail LookupEvents and EC2 Describe calls in the sources' account; issue 15).
+   */
+  LOOK_UP_CHANGE_CAUSES: z.pipe(
+    z._default(z.enum(['true', 'false']), 'false'),
+    z.transform((v: 'true' | 'false') => v === 'true'),
+  ),
   /** Days kept for sources not seen again (DynamoDB TTL). */
   BASELINE_TTL_DAYS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(3650)), 90),
   /** Set by Lambda; the region of the clients and of the console links in alerts. */
@@ -97,6 +105,7 @@ export const runtimeEnvironmentSchema = z.object({
   SNS_ENDPOINT: z.optional(z.url()),
   EC2_ENDPOINT: z.optional(z.url()),
   STS_ENDPOINT: z.optional(z.url()),
+  CLOUDTRAIL_ENDPOINT: z.optional(z.url()),
 });
 
 export type RuntimeEnvironment = z.input<typeof runtimeEnvironmentSchema>;
@@ -114,11 +123,19 @@ export interface RuntimeConfig {
   accountId: string | undefined;
   /** The member-account role and its external id, when configured. */
   memberRole: { name: string; externalId: string } | undefined;
+  lookUpChangeCauses: boolean;
   baselineTtlDays: number;
   region: string;
   metricsNamespace: string;
   serviceName: string;
-  endpoints: { logs?: string; dynamodb?: string; sns?: string; ec2?: string; sts?: string };
+  endpoints: {
+    logs?: string;
+    dynamodb?: string;
+    sns?: string;
+    ec2?: string;
+    sts?: string;
+    cloudTrail?: string;
+  };
 }
 
 /** Parses the environment; throws ConfigError naming every bad variable. */
@@ -158,6 +175,7 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
     accountId: e.ACCOUNT_ID === '' || e.ACCOUNT_ID === undefined ? undefined : e.ACCOUNT_ID,
     memberRole:
       memberRoleName === '' ? undefined : { name: memberRoleName, externalId: memberRoleExternalId },
+    lookUpChangeCauses: e.LOOK_UP_CHANGE_CAUSES,
     baselineTtlDays: e.BASELINE_TTL_DAYS,
     region: e.AWS_REGION,
     metricsNamespace: e.POWERTOOLS_METRICS_NAMESPACE,
@@ -168,6 +186,7 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
       sns: e.SNS_ENDPOINT,
       ec2: e.EC2_ENDPOINT,
       sts: e.STS_ENDPOINT,
+      cloudTrail: e.CLOUDTRAIL_ENDPOINT,
     },
   };
 }

@@ -155,6 +155,11 @@ export const deploymentContextSchema = z
     /** Look up ENI -> instance, VPC, subnet for alerted sources (needs ec2:DescribeNetworkInterfaces on *). */
     enrichWithEc2: flag(false),
     /**
+     * Change-aware alerts: name the egress-policy change (CloudTrail) that likely caused each
+     * spike; grants cloudtrail:LookupEvents and the EC2 Describe calls that relate it to sources.
+     */
+    lookUpChangeCauses: flag(false),
+    /**
      * The read-only role the detector assumes in member accounts for context (EC2 enrichment,
      * CloudTrail lookups), deployed to every account as a StackSet (docs/organization.md).
      * Unset: context only for the detector's own account.

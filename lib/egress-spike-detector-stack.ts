@@ -127,6 +127,7 @@ export class EgressSpikeDetectorStack extends Stack {
       ...(memberRole === undefined ? {} : { memberRole, roleName: detectorRoleName(target.stackName) }),
       detectorConfig: settings.detectorConfigInput,
       enrichWithEc2: settings.enrichWithEc2,
+      lookUpChangeCauses: settings.lookUpChangeCauses,
       baselineTtlDays: settings.baselineTtlDays,
       serviceName: settings.serviceName,
       metricsNamespace: METRICS_NAMESPACE,

@@ -20,18 +20,15 @@ import { Aws, BootstraplessSynthesizer, Duration, Stack, type StackProps } from 
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { CHANGE_CAUSE_ACTIONS } from './constructs/detector-function';
 
 /**
- * What the detector may do in a member account: read-only, and none of these supports
- * resource-level permissions. EC2 enrichment uses the first two, change-aware alerts the rest.
+ * What the detector may do in a member account: the calls of EC2 enrichment and of change-aware
+ * alerts, all read-only, none with resource-level permissions.
  */
-export const MEMBER_ROLE_ACTIONS = [
-  'ec2:DescribeNetworkInterfaces',
-  'ec2:DescribeInstances',
-  'ec2:DescribeNetworkAcls',
-  'ec2:DescribeSecurityGroupRules',
-  'cloudtrail:LookupEvents',
-] as const;
+export const MEMBER_ROLE_ACTIONS: readonly string[] = [
+  ...new Set(['ec2:DescribeNetworkInterfaces', 'ec2:DescribeInstances', ...CHANGE_CAUSE_ACTIONS]),
+];
 
 /** The longest session the role grants (the detector asks for 15 minutes). */
 export const MEMBER_ROLE_MAX_SESSION = Duration.hours(1);

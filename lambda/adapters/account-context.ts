@@ -2,8 +2,8 @@
  * Where the detector gets the clients to look at an account (EC2 enrichment, CloudTrail lookups):
  * the AccountContext port (ports.ts).
  *
- * - SameAccountContext: a single-account deployment. The function's own credentials in its own
- *   account, nothing elsewhere.
+ * - SameAccountContext (change-explainer.ts): a single-account deployment. The function's own
+ *   credentials in its own account, nothing elsewhere.
  * - MemberRoleAccountContext: an Organization (issue 14). In another account, the read-only
  *   member role (lib/member-role-stack.ts) assumed with the external id, once per account per run
  *   (the context object lives for one run, so are its credentials). An account where the role
@@ -40,15 +40,6 @@ const ACCOUNT_ID = /^\d{12}$/;
 
 export interface AccountContextLogger {
   warn(message: string, ...extra: Record<string, unknown>[]): void;
-}
-
-/** The AccountContext of a single-account deployment: its own account only. */
-export class SameAccountContext implements AccountContext {
-  constructor(private readonly ownAccountId: string | undefined) {}
-
-  clientConfigFor(accountId: string, region: string): Promise<AccountClientConfig | undefined> {
-    return Promise.resolve(accountId === this.ownAccountId ? { region } : undefined);
-  }
 }
 
 export interface MemberRoleAccountContextOptions {

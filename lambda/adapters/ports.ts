@@ -148,3 +148,9 @@ export interface AccountClientConfig {
 export interface AccountContext {
   clientConfigFor(accountId: string, region: string): Promise<AccountClientConfig | undefined>;
 }
+
+/** Change-aware alerts: adds the likely egress-policy change to a window's alerts. */
+export interface ChangeExplainer {
+  /** The alerts with their likely causes (spikes and mass spikes). Never throws, never drops an alert. */
+  explain(alerts: readonly Alert[], window: Window, deadline: number): Promise<Alert[]>;
+}

@@ -23,7 +23,12 @@ import type { QueriedLogGroup } from './flow-log-source';
 
 /** Variables that point the SDK clients at local test servers; never set in a deployed stack. */
 type LocalTestVariable =
-  'LOGS_ENDPOINT' | 'DYNAMODB_ENDPOINT' | 'SNS_ENDPOINT' | 'EC2_ENDPOINT' | 'STS_ENDPOINT';
+  | 'LOGS_ENDPOINT'
+  | 'DYNAMODB_ENDPOINT'
+  | 'SNS_ENDPOINT'
+  | 'EC2_ENDPOINT'
+  | 'STS_ENDPOINT'
+  | 'CLOUDTRAIL_ENDPOINT';
 /** Lambda sets AWS_REGION itself and rejects a function that tries to. */
 type ReservedVariable = 'AWS_REGION';
 
@@ -75,6 +80,14 @@ export interface CentralAlertTopic {
   readonly topicArn: string;
 }
 
+/** What change-aware alerts call: all read-only, none with resource-level permissions. */
+export const CHANGE_CAUSE_ACTIONS = [
+  'cloudtrail:LookupEvents',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeNetworkAcls',
+  'ec2:DescribeSecurityGroupRules',
+] as const;
+
 export interface DetectorFunctionProps {
   readonly logGroups: readonly QueriedLogGroup[];
   /** Log group name prefixes found by DescribeLogGroups at each run. @default none */
@@ -92,6 +105,8 @@ export interface DetectorFunctionProps {
   /** Detection parameters as the user gave them (validated); the Lambda gets them as DETECTOR_CONFIG. */
   readonly detectorConfig: DetectorConfigInput;
   readonly enrichWithEc2: boolean;
+  /** Change-aware alerts: CloudTrail LookupEvents and the EC2 Describe calls that relate changes to sources. */
+  readonly lookUpChangeCauses: boolean;
   readonly baselineTtlDays: number;
   /** Powertools service name (`service` dimension) and metrics namespace. */
   readonly serviceName: string;
@@ -149,6 +164,7 @@ export class DetectorFunction extends Construct {
       TABLE_NAME: props.table.tableName,
       TOPIC_ARN: props.alertTopic.topicArn,
       ENRICH_WITH_EC2: props.enrichWithEc2 ? 'true' : 'false',
+      LOOK_UP_CHANGE_CAUSES: props.lookUpChangeCauses ? 'true' : 'false',
       BASELINE_TTL_DAYS: `${props.baselineTtlDays}`,
       POWERTOOLS_SERVICE_NAME: props.serviceName,
       POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
@@ -342,6 +358,21 @@ export class DetectorFunction extends Construct {
         'ec2:DescribeNetworkInterfaces and ec2:DescribeInstances (alert enrichment, read-only) support no resource-level permissions',
       );
     }
+    if (props.lookUpChangeCauses) {
+      // Read-only, in this account: which egress-policy change (CloudTrail event history) and
+      // which of the alerted sources' interfaces, subnets' ACLs and rules it touched (EC2).
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'LookUpChangeCauses',
+          actions: [...CHANGE_CAUSE_ACTIONS],
+          resources: ['*'],
+        }),
+      );
+      wildcardReasons.push(
+        'cloudtrail:LookupEvents (change causes, read-only event history) supports no resource-level permissions',
+        'ec2:DescribeNetworkInterfaces, ec2:DescribeNetworkAcls and ec2:DescribeSecurityGroupRules (relating a change to the alerted sources, read-only) support no resource-level permissions',
+      );
+    }
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: `Resource "*" only for actions that cannot be scoped: ${wildcardReasons.join('; ')}.`,
@@ -357,6 +388,7 @@ function assertRuntimeAcceptsLiterals(environment: DeployedEnvironment): void {
   const literal = z.pick(runtimeEnvironmentSchema, {
     DETECTOR_CONFIG: true,
     ENRICH_WITH_EC2: true,
+    LOOK_UP_CHANGE_CAUSES: true,
     BASELINE_TTL_DAYS: true,
     LOG_GROUP_PREFIXES: true,
     INCLUDE_LINKED_ACCOUNTS: true,

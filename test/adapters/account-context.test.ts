@@ -10,8 +10,8 @@ import {
   MEMBER_ROLE_SESSION_SECONDS,
   MemberRoleAccountContext,
   roleSessionName,
-  SameAccountContext,
 } from '../../lambda/adapters/account-context';
+import { SameAccountContext } from '../../lambda/adapters/change-explainer';
 import { Ec2Enricher } from '../../lambda/adapters/ec2-enricher';
 import type { AlertDetails } from '../../lambda/core';
 import { startLocalEc2, type LocalEc2 } from '../support/local-ec2';

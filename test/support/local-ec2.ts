@@ -8,8 +8,10 @@
  * NextToken paging, and the refusal of an unpaginated call in an account with many resources.
  *
  * Operations are entries of one table (`DESCRIBES`), each a resource list with its id parameter
- * and its filters, so more describe calls (security groups, network ACLs, rules) are one entry
- * and one `add...` each.
+ * and its filters, so more describe calls are one entry and one `add...` each. For change-aware
+ * alerts it also answers DescribeNetworkAcls (subnet associations) and DescribeSecurityGroupRules
+ * (whether a rule is an egress rule), and describes an interface's secondary private and IPv6
+ * addresses (`addresses.private-ip-address`, `ipv6-addresses.ipv6-address`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
@@ -49,6 +51,9 @@ export interface LocalNetworkInterface {
   /** `interface`, `lambda`, `nat_gateway`, `vpc_endpoint`, ... @default 'interface' */
   interfaceType?: string;
   privateIpAddress?: string;
+  /** Secondary private IPv4 addresses (the primary is `privateIpAddress`). */
+  secondaryPrivateIpAddresses?: string[];
+  ipv6Addresses?: string[];
   macAddress?: string;
   ownerId?: string;
   status?: 'available' | 'in-use' | 'attaching' | 'detaching' | 'associated';
@@ -71,7 +76,34 @@ export interface LocalInstance {
   tags?: Tag[];
 }
 
-export type Ec2Action = 'DescribeNetworkInterfaces' | 'DescribeInstances';
+export interface LocalNetworkAcl {
+  networkAclId: string;
+  vpcId: string;
+  /** @default false */
+  isDefault?: boolean;
+  /** The subnets using this ACL (each subnet has exactly one association). */
+  associations: { associationId: string; subnetId: string }[];
+  ownerId?: string;
+  tags?: Tag[];
+}
+
+export interface LocalSecurityGroupRule {
+  securityGroupRuleId: string;
+  groupId: string;
+  isEgress: boolean;
+  /** `tcp`, `udp`, `icmp`, `-1`... @default '-1' */
+  ipProtocol?: string;
+  fromPort?: number;
+  toPort?: number;
+  cidrIpv4?: string;
+  cidrIpv6?: string;
+  groupOwnerId?: string;
+  description?: string;
+  tags?: Tag[];
+}
+
+export type Ec2Action =
+  'DescribeNetworkInterfaces' | 'DescribeInstances' | 'DescribeNetworkAcls' | 'DescribeSecurityGroupRules';
 
 export interface LocalEc2Options {
   /**
@@ -87,9 +119,9 @@ export interface LocalEc2Options {
   pageSize?: number;
   /**
    * Who signed a call (local-sts.ts's `authenticate`): each caller is served the resources of its
-   * own account only (`ownerId`, default 123456789012), as every account is its own EC2, and
-   * credentials the function does not accept are `AuthFailure` (HTTP 401). @default every caller
-   * sees every resource
+   * own account only (`ownerId`, or a rule's `groupOwnerId`; default 123456789012), as every
+   * account is its own EC2, and credentials the function does not accept are `AuthFailure`
+   * (HTTP 401). @default every caller sees every resource
    */
   authenticate?: (
     caller: RequestCaller,
@@ -106,6 +138,9 @@ export interface LocalEc2 {
   endpoint: string;
   addNetworkInterfaces(...interfaces: LocalNetworkInterface[]): void;
   addInstances(...instances: LocalInstance[]): void;
+  /** Adds (or replaces, by id) network ACLs; a subnet moved to another ACL must be removed from its old one. */
+  addNetworkAcls(...acls: LocalNetworkAcl[]): void;
+  addSecurityGroupRules(...rules: LocalSecurityGroupRule[]): void;
   /** Every call received, in order, rejected ones included. */
   readonly requests: readonly Ec2Request[];
   /** Calls per action. */
@@ -239,6 +274,8 @@ const networkInterfaceSpec: DescribeSpec<LocalNetworkInterface> = {
     description: (e) => [e.description],
     'interface-type': (e) => [e.interfaceType ?? 'interface'],
     'private-ip-address': (e) => [e.privateIpAddress],
+    'addresses.private-ip-address': (e) => [e.privateIpAddress, ...(e.secondaryPrivateIpAddresses ?? [])],
+    'ipv6-addresses.ipv6-address': (e) => e.ipv6Addresses ?? [],
     'mac-address': (e) => [e.macAddress],
     status: (e) => [e.status ?? (e.attachment ? 'in-use' : 'available')],
     'attachment.instance-id': (e) => [e.attachment?.instanceId],
@@ -246,7 +283,9 @@ const networkInterfaceSpec: DescribeSpec<LocalNetworkInterface> = {
     'owner-id': (e) => [e.ownerId ?? '123456789012'],
   },
   narrowingFilters: [
+    'addresses.private-ip-address',
     'group-id',
+    'ipv6-addresses.ipv6-address',
     'mac-address',
     'private-dns-name',
     'private-ip-address',
@@ -266,6 +305,17 @@ const networkInterfaceSpec: DescribeSpec<LocalNetworkInterface> = {
       status: e.status ?? (e.attachment ? 'in-use' : 'available'),
       macAddress: e.macAddress,
       privateIpAddress: e.privateIpAddress,
+      privateIpAddressesSet:
+        e.privateIpAddress === undefined
+          ? undefined
+          : [
+              { privateIpAddress: e.privateIpAddress, primary: true },
+              ...(e.secondaryPrivateIpAddresses ?? []).map((a) => ({ privateIpAddress: a, primary: false })),
+            ],
+      ipv6AddressesSet:
+        e.ipv6Addresses === undefined || e.ipv6Addresses.length === 0
+          ? undefined
+          : e.ipv6Addresses.map((a) => ({ ipv6Address: a })),
       sourceDestCheck: true,
       groupSet: (e.groups ?? []).map((g) => ({ groupId: g.groupId, groupName: g.groupName })),
       attachment:
@@ -334,6 +384,71 @@ const instanceSpec: DescribeSpec<LocalInstance> = {
   },
 };
 
+const networkAclSpec: DescribeSpec<LocalNetworkAcl> = {
+  idParam: 'NetworkAclId',
+  idOf: (acl) => acl.networkAclId,
+  idPattern: /^acl-[0-9a-f]{8,17}$/,
+  malformedCode: 'InvalidNetworkAclID.Malformed',
+  notFoundCode: 'InvalidNetworkAclID.NotFound',
+  filters: {
+    'network-acl-id': (a) => [a.networkAclId],
+    'vpc-id': (a) => [a.vpcId],
+    default: (a) => [String(a.isDefault ?? false)],
+    'association.subnet-id': (a) => a.associations.map((x) => x.subnetId),
+    'association.association-id': (a) => a.associations.map((x) => x.associationId),
+    'association.network-acl-id': (a) => a.associations.map(() => a.networkAclId),
+    'owner-id': (a) => [a.ownerId ?? '123456789012'],
+  },
+  narrowingFilters: ['association.subnet-id', 'association.association-id', 'network-acl-id', 'vpc-id'],
+  tagsOf: (a) => a.tags,
+  render: (page, nextToken) => ({
+    networkAclSet: page.map((a) => ({
+      associationSet: a.associations.map((x) => ({
+        networkAclAssociationId: x.associationId,
+        networkAclId: a.networkAclId,
+        subnetId: x.subnetId,
+      })),
+      entrySet: [],
+      default: a.isDefault ?? false,
+      networkAclId: a.networkAclId,
+      tagSet: tagSet(a.tags),
+      vpcId: a.vpcId,
+      ownerId: a.ownerId ?? '123456789012',
+    })),
+    nextToken,
+  }),
+};
+
+const securityGroupRuleSpec: DescribeSpec<LocalSecurityGroupRule> = {
+  idParam: 'SecurityGroupRuleId',
+  idOf: (r) => r.securityGroupRuleId,
+  idPattern: /^sgr-[0-9a-f]{8,17}$/,
+  malformedCode: 'InvalidSecurityGroupRuleId.Malformed',
+  notFoundCode: 'InvalidSecurityGroupRuleId.NotFound',
+  filters: {
+    'security-group-rule-id': (r) => [r.securityGroupRuleId],
+    'group-id': (r) => [r.groupId],
+  },
+  narrowingFilters: ['security-group-rule-id', 'group-id'],
+  tagsOf: (r) => r.tags,
+  render: (page, nextToken) => ({
+    securityGroupRuleSet: page.map((r) => ({
+      securityGroupRuleId: r.securityGroupRuleId,
+      groupId: r.groupId,
+      groupOwnerId: r.groupOwnerId ?? '123456789012',
+      isEgress: r.isEgress,
+      ipProtocol: r.ipProtocol ?? '-1',
+      fromPort: r.fromPort ?? -1,
+      toPort: r.toPort ?? -1,
+      cidrIpv4: r.cidrIpv4,
+      cidrIpv6: r.cidrIpv6,
+      description: r.description,
+      tagSet: tagSet(r.tags),
+    })),
+    nextToken,
+  }),
+};
+
 const STATE_CODES: Record<NonNullable<LocalInstance['state']>, number> = {
   pending: 0,
   running: 16,
@@ -351,9 +466,12 @@ function reservationOf(instance: LocalInstance): string {
 interface Resources {
   networkInterfaces: Map<string, LocalNetworkInterface>;
   instances: Map<string, LocalInstance>;
+  networkAcls: Map<string, LocalNetworkAcl>;
+  securityGroupRules: Map<string, LocalSecurityGroupRule>;
 }
 
 type TokenStore = Map<string, { action: string; query: string; offset: number }>;
+type DescribeSettings = Required<Omit<LocalEc2Options, 'authenticate'>>;
 type DescribeCall = (
   action: string,
   resources: Resources,
@@ -361,7 +479,6 @@ type DescribeCall = (
   options: DescribeSettings,
   tokens: TokenStore,
 ) => string;
-type DescribeSettings = Required<Omit<LocalEc2Options, 'authenticate'>>;
 
 const describeOf =
   <T>(spec: DescribeSpec<T>, pick: (resources: Resources) => ReadonlyMap<string, T>): DescribeCall =>
@@ -372,6 +489,8 @@ const describeOf =
 const DESCRIBES: Record<Ec2Action, DescribeCall> = {
   DescribeNetworkInterfaces: describeOf(networkInterfaceSpec, (r) => r.networkInterfaces),
   DescribeInstances: describeOf(instanceSpec, (r) => r.instances),
+  DescribeNetworkAcls: describeOf(networkAclSpec, (r) => r.networkAcls),
+  DescribeSecurityGroupRules: describeOf(securityGroupRuleSpec, (r) => r.securityGroupRules),
 };
 
 /** Runs one describe call of `spec` over `resources`. */
@@ -480,13 +599,18 @@ function describe<T>(
 // ---------------------------------------------------------------------------------------------
 
 export async function startLocalEc2(options: LocalEc2Options = {}): Promise<LocalEc2> {
-  const settings: Required<Omit<LocalEc2Options, 'authenticate'>> = {
+  const settings: DescribeSettings = {
     unpaginatedLimit: options.unpaginatedLimit ?? 1_000,
     pageSize: options.pageSize ?? Number.POSITIVE_INFINITY,
   };
   if (!(settings.pageSize >= 1))
     throw new RangeError(`pageSize must be at least 1, got ${settings.pageSize}`);
-  const resources: Resources = { networkInterfaces: new Map(), instances: new Map() };
+  const resources: Resources = {
+    networkInterfaces: new Map(),
+    instances: new Map(),
+    networkAcls: new Map(),
+    securityGroupRules: new Map(),
+  };
   const tokens = new Map<string, { action: string; query: string; offset: number }>();
   let requests: Ec2Request[] = [];
   let injected: { action: string; code: string; status: number; remaining: number }[] = [];
@@ -550,9 +674,14 @@ export async function startLocalEc2(options: LocalEc2Options = {}): Promise<Loca
         401,
       );
     const account = who.identity.accountId;
-    const own = <T extends { ownerId?: string }>(all: Map<string, T>) =>
-      new Map([...all].filter(([, r]) => (r.ownerId ?? DEFAULT_OWNER) === account));
-    return { networkInterfaces: own(resources.networkInterfaces), instances: own(resources.instances) };
+    const own = <T>(all: Map<string, T>, ownerOf: (resource: T) => string | undefined) =>
+      new Map([...all].filter(([, r]) => (ownerOf(r) ?? DEFAULT_OWNER) === account));
+    return {
+      networkInterfaces: own(resources.networkInterfaces, (r) => r.ownerId),
+      instances: own(resources.instances, (r) => r.ownerId),
+      networkAcls: own(resources.networkAcls, (r) => r.ownerId),
+      securityGroupRules: own(resources.securityGroupRules, (r) => r.groupOwnerId),
+    };
   };
 
   const server = await listenOnLoopback(handle);
@@ -567,6 +696,8 @@ export async function startLocalEc2(options: LocalEc2Options = {}): Promise<Loca
     endpoint: server.endpoint,
     addNetworkInterfaces: (...items) => add(resources.networkInterfaces, networkInterfaceSpec, items),
     addInstances: (...items) => add(resources.instances, instanceSpec, items),
+    addNetworkAcls: (...items) => add(resources.networkAcls, networkAclSpec, items),
+    addSecurityGroupRules: (...items) => add(resources.securityGroupRules, securityGroupRuleSpec, items),
     get requests() {
       return [...requests];
     },
