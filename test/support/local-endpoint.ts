@@ -30,6 +30,9 @@ export function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
+/** How long the local endpoints keep an idle keep-alive connection open. */
+export const KEEP_ALIVE_TIMEOUT_MS = 120_000;
+
 export interface ListeningServer {
   endpoint: string;
   port: number;
@@ -54,6 +57,10 @@ export async function listenOnLoopback(
       );
     });
   });
+  // Node closes a keep-alive connection after 5 s idle; a client that sends on it at that moment
+  // gets ECONNRESET (the tests' clients make one attempt). On a busy machine a test's calls can be
+  // 5 s apart, so idle connections are kept for longer than any test (stop() drops them).
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
