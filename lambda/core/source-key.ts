@@ -49,14 +49,18 @@ export function isVpcId(value: string): boolean {
 }
 
 /**
- * A record's `account-id` value as a key's account: the 12-digit id itself; `-` for a value
- * that names no account (`-`, empty, or `unknown`, which AWS writes for interfaces an AWS
- * service created, e.g. a VPC endpoint's); undefined for anything else (a malformed record).
+ * A record's `account-id` value as a key's account: the 12-digit id itself, else `-`. AWS writes
+ * a 12-digit id or `unknown` (interfaces an AWS service created, e.g. a VPC endpoint's); anything
+ * else names no account either. The record still counts: an account never makes a line malformed,
+ * so every reader (Logs Insights rows, every replay path) gives one answer.
  */
-export function accountOfRecord(value: string | undefined): string | undefined {
-  if (value === undefined || value === '' || value === UNKNOWN_ACCOUNT || value === 'unknown')
-    return UNKNOWN_ACCOUNT;
-  return ACCOUNT_ID.test(value) ? value : undefined;
+export function accountOfRecord(value: string | undefined): string {
+  return value !== undefined && ACCOUNT_ID.test(value) ? value : UNKNOWN_ACCOUNT;
+}
+
+/** A record's `vpc-id` value as a key's VPC: the id itself, else undefined (`-`, anything else). */
+export function vpcOfRecord(value: string | undefined): string | undefined {
+  return value !== undefined && VPC_ID.test(value) ? value : undefined;
 }
 
 /**
@@ -116,6 +120,19 @@ export function isSourceKey(key: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * The parts of a key for showing and publishing: parseSourceKey's, or, for a string that is not a
+ * source key (a bare address, the key before accounts, as in an old outbox item), that string as
+ * the address of an unknown account.
+ */
+export function identityOfKey(key: string): SourceIdentity {
+  try {
+    return parseSourceKey(key);
+  } catch {
+    return { accountId: undefined, address: key };
   }
 }
 

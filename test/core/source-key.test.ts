@@ -3,12 +3,14 @@ import {
   accountOfKey,
   accountOfRecord,
   addressOfKey,
+  identityOfKey,
   InvalidSourceKeyError,
   isSourceKey,
   parseSourceKey,
   sourceKey,
   sourceLabel,
   UNKNOWN_ACCOUNT,
+  vpcOfRecord,
 } from '../../lambda/core/source-key';
 
 describe('sourceKey', () => {
@@ -114,11 +116,28 @@ describe('accountOfRecord', () => {
     ['-', '-'],
     ['', '-'],
     [undefined, '-'],
-    ['12345', undefined],
-    ['1111111111111', undefined],
-    ['abcdefghijkl', undefined],
+    ['12345', '-'],
+    ['1111111111111', '-'],
+    ['abcdefghijkl', '-'],
   ])('%j -> %j', (value, expected) => {
     expect(accountOfRecord(value)).toBe(expected);
+  });
+});
+
+describe('vpcOfRecord and identityOfKey', () => {
+  it('keeps a VPC id and drops anything else', () => {
+    expect(vpcOfRecord('vpc-0a1b2c3d')).toBe('vpc-0a1b2c3d');
+    expect(vpcOfRecord('-')).toBeUndefined();
+    expect(vpcOfRecord('VPC-1')).toBeUndefined();
+    expect(vpcOfRecord(undefined)).toBeUndefined();
+  });
+
+  it('reads a bare address (a key from before accounts) as an address of no account', () => {
+    expect(identityOfKey('111111111111|10.0.0.10')).toEqual({
+      accountId: '111111111111',
+      address: '10.0.0.10',
+    });
+    expect(identityOfKey('10.0.0.10')).toEqual({ accountId: undefined, address: '10.0.0.10' });
   });
 });
 
