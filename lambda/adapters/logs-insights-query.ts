@@ -321,7 +321,8 @@ class ClauseLength {
       group.v6Count += 1;
       group.v6Chars += part.text.length;
     }
-    const v4 = group.v4Count === 0 ? 0 : `${this.srcAddr} in []`.length + group.v4Chars + 2 * (group.v4Count - 1);
+    const v4 =
+      group.v4Count === 0 ? 0 : `${this.srcAddr} in []`.length + group.v4Chars + 2 * (group.v4Count - 1);
     const v6 = group.v6Count === 0 ? 0 : group.v6Chars + ' or '.length * (group.v6Count - 1);
     const addresses = v4 + v6 + (group.v4Count > 0 && group.v6Count > 0 ? ' or '.length : 0);
     // `(<condition> and (<addresses>))`, or the addresses alone.
@@ -611,8 +612,13 @@ export class FlowQueryBuilder {
     }
     const clauses: string[] = [];
     for (const [condition, { v4, v6 }] of groups) {
-      const addresses = [...(v4.size > 0 ? [`${this.fields.srcAddr} in [${[...v4].join(', ')}]`] : []), ...v6];
-      clauses.push(condition === '' ? addresses.join(' or ') : `(${condition} and (${addresses.join(' or ')}))`);
+      const addresses = [
+        ...(v4.size > 0 ? [`${this.fields.srcAddr} in [${[...v4].join(', ')}]`] : []),
+        ...v6,
+      ];
+      clauses.push(
+        condition === '' ? addresses.join(' or ') : `(${condition} and (${addresses.join(' or ')}))`,
+      );
     }
     return clauses.join(' or ');
   }
@@ -629,7 +635,8 @@ export class FlowQueryBuilder {
     const text = canonical ? addressKey(address) : address;
     if (text === undefined) return undefined;
     return sourceKey({
-      accountId: this.fields.accountId === undefined ? undefined : accountOfRecord(row[RESULT_COLUMNS.account]),
+      accountId:
+        this.fields.accountId === undefined ? undefined : accountOfRecord(row[RESULT_COLUMNS.account]),
       vpcId: this.fields.vpcId === undefined ? undefined : vpcOfRecord(row[RESULT_COLUMNS.vpc]),
       address: text,
     });
