@@ -91,6 +91,11 @@ export interface DetectorState {
   skipDataThrough?: number;
   /** Set while a bootstrap replaces the baselines (ISO time it started); detection refuses to run. */
   bootstrapStarted?: string;
+  /**
+   * The source key format the baselines were written with (SOURCE_KEY_FORMAT); absent on state
+   * written before sources were keyed by account: its baselines are keyed by address alone.
+   */
+  keyFormat?: string;
   /** The window after the watermark that failed in earlier runs, and how many times. */
   failingWindow?: number;
   failedAttempts?: number;
