@@ -147,10 +147,13 @@ export function accountOfKey(key: string): string | undefined {
   return account === UNKNOWN_ACCOUNT || account === '' ? undefined : account;
 }
 
-/** For people (logs, texts): `10.0.0.10 in 111111111111` / `10.0.0.10 in 111111111111 vpc-0a1b` / `10.0.0.10`. */
+/**
+ * For people (logs, reports), as alerts write it: `10.0.0.10 in 111111111111`, `10.0.0.10 in
+ * payments-prod (111111111111)`, `10.0.0.10 in 111111111111 vpc-0a1b`, `10.0.0.10`.
+ */
 export function sourceLabel(key: string, accountName?: string): string {
   const { accountId, vpcId, address } = parseSourceKey(key);
   if (accountId === undefined) return vpcId === undefined ? address : `${address} in ${vpcId}`;
-  const account = accountName === undefined ? accountId : `${accountId} (${accountName})`;
+  const account = accountName === undefined ? accountId : `${accountName} (${accountId})`;
   return `${address} in ${account}${vpcId === undefined ? '' : ` ${vpcId}`}`;
 }

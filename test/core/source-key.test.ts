@@ -144,7 +144,7 @@ describe('vpcOfRecord and identityOfKey', () => {
 describe('sourceLabel', () => {
   it('names the address, then the account (and its friendly name) and VPC', () => {
     expect(sourceLabel('111111111111|10.0.0.10')).toBe('10.0.0.10 in 111111111111');
-    expect(sourceLabel('111111111111|10.0.0.10', 'prod')).toBe('10.0.0.10 in 111111111111 (prod)');
+    expect(sourceLabel('111111111111|10.0.0.10', 'prod')).toBe('10.0.0.10 in prod (111111111111)');
     expect(sourceLabel('111111111111|vpc-1a|10.0.0.10')).toBe('10.0.0.10 in 111111111111 vpc-1a');
     expect(sourceLabel('-|10.0.0.10')).toBe('10.0.0.10');
   });
