@@ -12,8 +12,10 @@ import {
   type LogsInsightsFlowSourceOptions,
 } from '../../lambda/adapters/logs-insights-flow-source';
 import {
+  accountOfRecord,
   EgressFilter,
   parseFlowLogFormat,
+  sourceKey,
   resolveDetectorConfig,
   seededRandom,
   windowAt,
@@ -39,6 +41,8 @@ const GROUP_B_ARN = `arn:aws:logs:us-east-1:123456789012:log-group:${GROUP_B}`;
 /** One flow log record; `srcaddr` etc. are `-` on NODATA/SKIPDATA records, as AWS writes them. */
 interface FlowRecord {
   start: number; // epoch seconds
+  /** The `account-id` field. @default ACCOUNT */
+  account?: string;
   srcaddr: string;
   dstaddr: string;
   dstport: string;
@@ -48,6 +52,11 @@ interface FlowRecord {
   interfaceId: string;
 }
 
+/** The account records are in unless they say otherwise. */
+const ACCOUNT = '123456789012';
+/** Accounts with overlapping address plans, and interfaces AWS owns (`unknown`). */
+const ACCOUNTS = [ACCOUNT, '210987654321', 'unknown'];
+
 const CUSTOM_FORMAT =
   'version vpc-id subnet-id interface-id account-id type srcaddr dstaddr srcport dstport pkt-srcaddr ' +
   'pkt-dstaddr protocol bytes packets start end action tcp-flags log-status flow-direction';
@@ -56,7 +65,7 @@ const CUSTOM_FORMAT_WITHOUT_STATUS = 'version interface-id srcaddr dstaddr dstpo
 function render(record: FlowRecord, format: readonly FlowLogField[] | undefined): string {
   const values: Partial<Record<FlowLogField, string>> = {
     version: format === undefined ? '2' : '5',
-    'account-id': '123456789012',
+    'account-id': record.account ?? ACCOUNT,
     'interface-id': record.interfaceId,
     srcaddr: record.srcaddr,
     dstaddr: record.dstaddr,
@@ -86,6 +95,17 @@ function render(record: FlowRecord, format: readonly FlowLogField[] | undefined)
 }
 
 const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+
+/** The source key the detector should give a record, worked out here from the config's format. */
+function keyOf(record: FlowRecord, config: DetectorConfig, address = record.srcaddr): string {
+  const format = config.flowLogFormat === undefined ? undefined : parseFlowLogFormat(config.flowLogFormat);
+  const has = (field: FlowLogField) => format === undefined || format.includes(field);
+  return sourceKey({
+    accountId: has('account-id') ? accountOfRecord(record.account ?? ACCOUNT) : undefined,
+    vpcId: format?.includes('vpc-id') ? 'vpc-0abc' : undefined,
+    address,
+  });
+}
 
 interface Pools {
   internal: string[];
@@ -132,7 +152,7 @@ function pools(random: () => number, internalCount: number): Pools {
  */
 function generate(
   seed: number,
-  options: { records: number; hours: number; internal: number; skipData?: number[] },
+  options: { records: number; hours: number; internal: number; skipData?: number[]; accounts?: string[] },
 ): FlowRecord[] {
   const random = seededRandom(seed);
   const { internal, external } = pools(random, options.internal);
@@ -141,6 +161,7 @@ function generate(
     `eni-${(src.length * 7919 + src.charCodeAt(src.length - 1)).toString(16)}`;
   const flow = (start: number, src: string, dst: string, action: string): FlowRecord => ({
     start,
+    ...(options.accounts === undefined ? {} : { account: pick(random, options.accounts) }),
     srcaddr: src,
     dstaddr: dst,
     dstport: String(pick(random, [443, 80, 53, 22, 3389, 8080])),
@@ -205,8 +226,9 @@ function directCounts(
     if (r.logStatus === 'SKIPDATA') skipped += 1;
     if ((hasStatus && r.logStatus !== 'OK') || r.action !== 'REJECT' || !filter.counts(r.srcaddr, r.dstaddr))
       continue;
-    counts.set(r.srcaddr, (counts.get(r.srcaddr) ?? 0) + 1);
-    destinations.set(r.srcaddr, (destinations.get(r.srcaddr) ?? new Set()).add(r.dstaddr));
+    const key = keyOf(r, config);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+    destinations.set(key, (destinations.get(key) ?? new Set()).add(r.dstaddr));
   }
   const unique = new Map([...destinations].map(([src, set]) => [src, set.size]));
   return { counts, unique, skipped: hasStatus ? skipped : 0 };
@@ -216,14 +238,14 @@ function directDetails(
   records: readonly FlowRecord[],
   window: Window,
   config: DetectorConfig,
-  srcIp: string,
+  source: string,
   top = 10,
 ): AlertDetails {
   const filter = new EgressFilter(config);
   const destinations = new Map<string, DestinationCount>();
   const interfaces = new Set<string>();
   for (const r of records) {
-    if (!inWindow(r, window) || r.logStatus !== 'OK' || r.action !== 'REJECT' || r.srcaddr !== srcIp)
+    if (!inWindow(r, window) || r.logStatus !== 'OK' || r.action !== 'REJECT' || keyOf(r, config) !== source)
       continue;
     if (!filter.counts(r.srcaddr, r.dstaddr)) continue;
     const key = `${r.dstaddr}/${r.dstport}/${r.protocol}`;
@@ -298,7 +320,13 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       excludeDestinationCidrs: ['52.94.0.0/16'],
     };
     const config = resolveDetectorConfig(input);
-    const records = generate(1, { records: 2400, hours: 3, internal: 100, skipData: [1] });
+    const records = generate(1, {
+      records: 2400,
+      hours: 3,
+      internal: 100,
+      skipData: [1],
+      accounts: ACCOUNTS,
+    });
     const half = Math.floor(records.length / 2);
 
     beforeAll(() => {
@@ -336,13 +364,14 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       );
       expect(result.complete).toBe(false);
       expect(result.skippedRecords).toBe(3);
-      expect(result.counts.has('-')).toBe(false);
+      expect([...result.counts.keys()].some((key) => key.endsWith('|-'))).toBe(false);
     });
 
     it('counts a boundary record in the window holding its start only', async () => {
-      const boundarySource = records.find(
-        (r) => r.start * 1000 === T0 + HOUR && r.dstaddr === '8.8.8.8',
-      )!.srcaddr;
+      const boundarySource = keyOf(
+        records.find((r) => r.start * 1000 === T0 + HOUR && r.dstaddr === '8.8.8.8')!,
+        config,
+      );
       const first = await source(config, [GROUP_A, GROUP_B]).countWindow(windowAt(T0, config), deadline());
       const second = await source(config, [GROUP_A, GROUP_B]).countWindow(
         windowAt(T0 + HOUR, config),
@@ -360,15 +389,23 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       const { counts } = directCounts(records, window, config);
       const busiest = [...counts].sort((a, b) => b[1] - a[1]).map(([src]) => src);
       const v6 = busiest.filter((s) => s.includes(':')).slice(0, 2);
-      const asked = [...busiest.filter((s) => !s.includes(':')).slice(0, 3), ...v6, '10.200.200.200'];
+      const absent = sourceKey({ accountId: ACCOUNT, address: '10.200.200.200' });
+      const asked = [...busiest.filter((s) => !s.includes(':')).slice(0, 3), ...v6, absent];
       expect(v6.length).toBe(2);
+      // The same address in two accounts: each key gets its own account's records only.
+      const shared = busiest.find((key) =>
+        busiest.some((other) => other !== key && other.split('|')[1] === key.split('|')[1]),
+      );
+      expect(shared).toBeDefined();
+      if (!asked.includes(shared!)) asked.splice(0, 1, shared!);
+
       // Act
       const details = await source(config, [GROUP_A, GROUP_B]).details(window, asked, deadline());
       // Assess
       expect([...details.keys()]).toEqual(asked);
       for (const src of asked) expect(details.get(src)).toEqual(directDetails(records, window, config, src));
       expect(details.get(asked[0]!)!.topDestinations.length).toBeGreaterThan(1);
-      expect(details.get('10.200.200.200')).toEqual({
+      expect(details.get(absent)).toEqual({
         topDestinations: [],
         totalDestinations: 0,
         interfaceIds: [],
@@ -430,7 +467,7 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       expect(first).toMatchObject({ complete: false, skippedRecords: 1, skipDataThrough: W + HOUR });
       expect(second).toMatchObject({ complete: true, skippedRecords: 0 });
       expect(second.skipDataThrough).toBeUndefined();
-      expect(second.counts.get('10.0.0.1')).toBe(1);
+      expect(second.counts.get(`${ACCOUNT}|10.0.0.1`)).toBe(1);
       expect(backwards).toMatchObject({ complete: false, skipDataThrough: W + 3 * HOUR });
     });
 
@@ -680,11 +717,11 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
     it('splits details by source list; one busy source gets its top destinations without splitting', async () => {
       // Prepare: one source with 120 distinct destinations in the window (the first 12 busier,
       // so the top 10 is unambiguous), plus ordinary ones.
-      const busy = '10.77.0.1';
+      const busy = `${ACCOUNT}|10.77.0.1`;
       const busyRecords: FlowRecord[] = Array.from({ length: 120 }, (_, j) =>
         Array.from({ length: j < 12 ? 30 - j : 2 }, (_, k) => ({
           start: T0 / 1000 + j * 20 + k,
-          srcaddr: busy,
+          srcaddr: '10.77.0.1',
           dstaddr: `${j < 60 ? 54 : 185}.${j}.0.1`,
           dstport: '443',
           protocol: '6',
@@ -735,12 +772,14 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       // Act
       const details = await source(config, ['/vpc/port-scan'], { rowLimit: 10 }).details(
         window,
-        ['10.66.0.1'],
+        [`${ACCOUNT}|10.66.0.1`],
         deadline(),
       );
       // Assess
-      expect(details.get('10.66.0.1')).toEqual(directDetails(scanned, window, config, '10.66.0.1'));
-      expect(details.get('10.66.0.1')!.totalDestinations).toBe(30);
+      expect(details.get(`${ACCOUNT}|10.66.0.1`)).toEqual(
+        directDetails(scanned, window, config, `${ACCOUNT}|10.66.0.1`),
+      );
+      expect(details.get(`${ACCOUNT}|10.66.0.1`)!.totalDestinations).toBe(30);
       expect(server.startedQueries).toHaveLength(3);
     });
 
@@ -778,7 +817,7 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
 
   describe('60 log groups over linked source accounts: parts of at most 50, counts summed', () => {
     // The local endpoint answers as account 123456789012 (the monitoring account).
-    const ACCOUNTS = ['123456789012', '222222222222', '333333333333', '444444444444'];
+    const ORG_ACCOUNTS = ['123456789012', '222222222222', '333333333333', '444444444444'];
     const UNLINKED = '555555555555';
     const PREFIX = '/org/flow-logs/';
     const config = resolveDetectorConfig({
@@ -788,7 +827,7 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
     const groupArns = Array.from(
       { length: 60 },
       (_, i) =>
-        `arn:aws:logs:us-east-1:${ACCOUNTS[i % ACCOUNTS.length]}:log-group:${PREFIX}${String(i).padStart(2, '0')}`,
+        `arn:aws:logs:us-east-1:${ORG_ACCOUNTS[i % ORG_ACCOUNTS.length]}:log-group:${PREFIX}${String(i).padStart(2, '0')}`,
     );
     // SKIPDATA in a group of each query part (the parts are the first and last 30 groups in ARN order).
     const sortedArns = [...groupArns].sort();
@@ -806,8 +845,9 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
         interfaceId: 'eni-skip',
       }));
     // Records that must not be counted: an unlinked account's group and a Delivery-class group.
-    const outsider = (src: string): FlowRecord[] =>
+    const outsider = (src: string, account: string): FlowRecord[] =>
       Array.from({ length: 500 }, (_, k) => ({
+        account,
         start: T0 / 1000 + k,
         srcaddr: src,
         dstaddr: '8.8.8.8',
@@ -821,7 +861,7 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       new LogGroupDiscovery({ client, prefixes: [PREFIX], includeLinkedAccounts: true });
 
     beforeAll(() => {
-      for (const account of ACCOUNTS.slice(1)) server.linkAccount(account);
+      for (const account of ORG_ACCOUNTS.slice(1)) server.linkAccount(account);
       // Each record goes to one group, round robin: every source's records are spread over groups of both parts.
       const byGroup = groupArns.map((): FlowRecord[] => []);
       records.forEach((record, i) => byGroup[i % groupArns.length]!.push(record));
@@ -830,11 +870,11 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       server.seed(skipInSecond, toEvents(skipData(2), undefined));
       server.seed(
         `arn:aws:logs:us-east-1:${UNLINKED}:log-group:${PREFIX}unlinked`,
-        toEvents(outsider('10.200.0.1'), undefined),
+        toEvents(outsider('10.200.0.1', UNLINKED), undefined),
       );
       server.seed(
-        `arn:aws:logs:us-east-1:${ACCOUNTS[1]}:log-group:${PREFIX}delivery`,
-        toEvents(outsider('10.200.0.2'), undefined),
+        `arn:aws:logs:us-east-1:${ORG_ACCOUNTS[1]}:log-group:${PREFIX}delivery`,
+        toEvents(outsider('10.200.0.2', ORG_ACCOUNTS[1]!), undefined),
         {
           logGroupClass: 'DELIVERY',
         },
@@ -922,12 +962,18 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
     it("picks up a newly linked account's flow log group at the next run, without any change of configuration", async () => {
       const window = windowAt(T0, config);
       const before = await source(config, [], { logGroups: discovery() }).countWindow(window, deadline());
-      expect(before.counts.has('10.200.0.1')).toBe(false);
+      const newcomer = sourceKey({ accountId: UNLINKED, address: '10.200.0.1' });
+      expect(before.counts.has(newcomer)).toBe(false);
       server.linkAccount(UNLINKED);
       try {
         const after = await source(config, [], { logGroups: discovery() }).countWindow(window, deadline());
-        expect(after.counts.get('10.200.0.1')).toBe(500);
-        expect(server.startedQueries.slice(-2).map((q) => q.logGroupArns.length).sort()).toEqual([30, 31]);
+        expect(after.counts.get(newcomer)).toBe(500);
+        expect(
+          server.startedQueries
+            .slice(-2)
+            .map((q) => q.logGroupArns.length)
+            .sort(),
+        ).toEqual([30, 31]);
       } finally {
         server.unlinkAccount(UNLINKED);
       }
