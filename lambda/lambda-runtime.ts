@@ -13,6 +13,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { loadStsModule, MemberRoleAccountContext, roleSessionName } from './adapters/account-context';
+import { accountOfKey } from './core';
 import {
   accountOfArn,
   AwsChangeExplainer,
@@ -223,6 +224,8 @@ export function createLambdaRuntime(
           client: clients.ec2,
           logger,
           ownAccountId,
+          // A source's interfaces are in the account its records name (the key's account).
+          accountOf: accountOfKey,
           clientForAccount: ec2ClientForAccount,
         })
       : undefined;
