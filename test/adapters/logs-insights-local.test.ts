@@ -6,13 +6,16 @@
  */
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { QueryFailedError, QueryThrottledError, QueryTimeoutError } from '../../lambda/adapters/errors';
+import { LogGroupDiscovery } from '../../lambda/adapters/log-group-discovery';
 import {
   LogsInsightsFlowSource,
   type LogsInsightsFlowSourceOptions,
 } from '../../lambda/adapters/logs-insights-flow-source';
 import {
+  accountOfRecord,
   EgressFilter,
   parseFlowLogFormat,
+  sourceKey,
   resolveDetectorConfig,
   seededRandom,
   windowAt,
@@ -38,6 +41,8 @@ const GROUP_B_ARN = `arn:aws:logs:us-east-1:123456789012:log-group:${GROUP_B}`;
 /** One flow log record; `srcaddr` etc. are `-` on NODATA/SKIPDATA records, as AWS writes them. */
 interface FlowRecord {
   start: number; // epoch seconds
+  /** The `account-id` field. @default ACCOUNT */
+  account?: string;
   srcaddr: string;
   dstaddr: string;
   dstport: string;
@@ -47,6 +52,11 @@ interface FlowRecord {
   interfaceId: string;
 }
 
+/** The account records are in unless they say otherwise. */
+const ACCOUNT = '123456789012';
+/** Accounts with overlapping address plans, and interfaces AWS owns (`unknown`). */
+const ACCOUNTS = [ACCOUNT, '210987654321', 'unknown'];
+
 const CUSTOM_FORMAT =
   'version vpc-id subnet-id interface-id account-id type srcaddr dstaddr srcport dstport pkt-srcaddr ' +
   'pkt-dstaddr protocol bytes packets start end action tcp-flags log-status flow-direction';
@@ -55,7 +65,7 @@ const CUSTOM_FORMAT_WITHOUT_STATUS = 'version interface-id srcaddr dstaddr dstpo
 function render(record: FlowRecord, format: readonly FlowLogField[] | undefined): string {
   const values: Partial<Record<FlowLogField, string>> = {
     version: format === undefined ? '2' : '5',
-    'account-id': '123456789012',
+    'account-id': record.account ?? ACCOUNT,
     'interface-id': record.interfaceId,
     srcaddr: record.srcaddr,
     dstaddr: record.dstaddr,
@@ -85,6 +95,17 @@ function render(record: FlowRecord, format: readonly FlowLogField[] | undefined)
 }
 
 const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+
+/** The source key the detector should give a record, worked out here from the config's format. */
+function keyOf(record: FlowRecord, config: DetectorConfig, address = record.srcaddr): string {
+  const format = config.flowLogFormat === undefined ? undefined : parseFlowLogFormat(config.flowLogFormat);
+  const has = (field: FlowLogField) => format === undefined || format.includes(field);
+  return sourceKey({
+    accountId: has('account-id') ? accountOfRecord(record.account ?? ACCOUNT) : undefined,
+    vpcId: format?.includes('vpc-id') ? 'vpc-0abc' : undefined,
+    address,
+  });
+}
 
 interface Pools {
   internal: string[];
@@ -131,7 +152,7 @@ function pools(random: () => number, internalCount: number): Pools {
  */
 function generate(
   seed: number,
-  options: { records: number; hours: number; internal: number; skipData?: number[] },
+  options: { records: number; hours: number; internal: number; skipData?: number[]; accounts?: string[] },
 ): FlowRecord[] {
   const random = seededRandom(seed);
   const { internal, external } = pools(random, options.internal);
@@ -140,6 +161,7 @@ function generate(
     `eni-${(src.length * 7919 + src.charCodeAt(src.length - 1)).toString(16)}`;
   const flow = (start: number, src: string, dst: string, action: string): FlowRecord => ({
     start,
+    ...(options.accounts === undefined ? {} : { account: pick(random, options.accounts) }),
     srcaddr: src,
     dstaddr: dst,
     dstport: String(pick(random, [443, 80, 53, 22, 3389, 8080])),
@@ -204,8 +226,9 @@ function directCounts(
     if (r.logStatus === 'SKIPDATA') skipped += 1;
     if ((hasStatus && r.logStatus !== 'OK') || r.action !== 'REJECT' || !filter.counts(r.srcaddr, r.dstaddr))
       continue;
-    counts.set(r.srcaddr, (counts.get(r.srcaddr) ?? 0) + 1);
-    destinations.set(r.srcaddr, (destinations.get(r.srcaddr) ?? new Set()).add(r.dstaddr));
+    const key = keyOf(r, config);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+    destinations.set(key, (destinations.get(key) ?? new Set()).add(r.dstaddr));
   }
   const unique = new Map([...destinations].map(([src, set]) => [src, set.size]));
   return { counts, unique, skipped: hasStatus ? skipped : 0 };
@@ -215,14 +238,14 @@ function directDetails(
   records: readonly FlowRecord[],
   window: Window,
   config: DetectorConfig,
-  srcIp: string,
+  source: string,
   top = 10,
 ): AlertDetails {
   const filter = new EgressFilter(config);
   const destinations = new Map<string, DestinationCount>();
   const interfaces = new Set<string>();
   for (const r of records) {
-    if (!inWindow(r, window) || r.logStatus !== 'OK' || r.action !== 'REJECT' || r.srcaddr !== srcIp)
+    if (!inWindow(r, window) || r.logStatus !== 'OK' || r.action !== 'REJECT' || keyOf(r, config) !== source)
       continue;
     if (!filter.counts(r.srcaddr, r.dstaddr)) continue;
     const key = `${r.dstaddr}/${r.dstport}/${r.protocol}`;
@@ -297,7 +320,13 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       excludeDestinationCidrs: ['52.94.0.0/16'],
     };
     const config = resolveDetectorConfig(input);
-    const records = generate(1, { records: 2400, hours: 3, internal: 100, skipData: [1] });
+    const records = generate(1, {
+      records: 2400,
+      hours: 3,
+      internal: 100,
+      skipData: [1],
+      accounts: ACCOUNTS,
+    });
     const half = Math.floor(records.length / 2);
 
     beforeAll(() => {
@@ -335,13 +364,14 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       );
       expect(result.complete).toBe(false);
       expect(result.skippedRecords).toBe(3);
-      expect(result.counts.has('-')).toBe(false);
+      expect([...result.counts.keys()].some((key) => key.endsWith('|-'))).toBe(false);
     });
 
     it('counts a boundary record in the window holding its start only', async () => {
-      const boundarySource = records.find(
-        (r) => r.start * 1000 === T0 + HOUR && r.dstaddr === '8.8.8.8',
-      )!.srcaddr;
+      const boundarySource = keyOf(
+        records.find((r) => r.start * 1000 === T0 + HOUR && r.dstaddr === '8.8.8.8')!,
+        config,
+      );
       const first = await source(config, [GROUP_A, GROUP_B]).countWindow(windowAt(T0, config), deadline());
       const second = await source(config, [GROUP_A, GROUP_B]).countWindow(
         windowAt(T0 + HOUR, config),
@@ -359,15 +389,23 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       const { counts } = directCounts(records, window, config);
       const busiest = [...counts].sort((a, b) => b[1] - a[1]).map(([src]) => src);
       const v6 = busiest.filter((s) => s.includes(':')).slice(0, 2);
-      const asked = [...busiest.filter((s) => !s.includes(':')).slice(0, 3), ...v6, '10.200.200.200'];
+      const absent = sourceKey({ accountId: ACCOUNT, address: '10.200.200.200' });
+      const asked = [...busiest.filter((s) => !s.includes(':')).slice(0, 3), ...v6, absent];
       expect(v6.length).toBe(2);
+      // The same address in two accounts: each key gets its own account's records only.
+      const shared = busiest.find((key) =>
+        busiest.some((other) => other !== key && other.split('|')[1] === key.split('|')[1]),
+      );
+      expect(shared).toBeDefined();
+      if (!asked.includes(shared!)) asked.splice(0, 1, shared!);
+
       // Act
       const details = await source(config, [GROUP_A, GROUP_B]).details(window, asked, deadline());
       // Assess
       expect([...details.keys()]).toEqual(asked);
       for (const src of asked) expect(details.get(src)).toEqual(directDetails(records, window, config, src));
       expect(details.get(asked[0]!)!.topDestinations.length).toBeGreaterThan(1);
-      expect(details.get('10.200.200.200')).toEqual({
+      expect(details.get(absent)).toEqual({
         topDestinations: [],
         totalDestinations: 0,
         interfaceIds: [],
@@ -429,7 +467,7 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       expect(first).toMatchObject({ complete: false, skippedRecords: 1, skipDataThrough: W + HOUR });
       expect(second).toMatchObject({ complete: true, skippedRecords: 0 });
       expect(second.skipDataThrough).toBeUndefined();
-      expect(second.counts.get('10.0.0.1')).toBe(1);
+      expect(second.counts.get(`${ACCOUNT}|10.0.0.1`)).toBe(1);
       expect(backwards).toMatchObject({ complete: false, skipDataThrough: W + 3 * HOUR });
     });
 
@@ -679,11 +717,11 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
     it('splits details by source list; one busy source gets its top destinations without splitting', async () => {
       // Prepare: one source with 120 distinct destinations in the window (the first 12 busier,
       // so the top 10 is unambiguous), plus ordinary ones.
-      const busy = '10.77.0.1';
+      const busy = `${ACCOUNT}|10.77.0.1`;
       const busyRecords: FlowRecord[] = Array.from({ length: 120 }, (_, j) =>
         Array.from({ length: j < 12 ? 30 - j : 2 }, (_, k) => ({
           start: T0 / 1000 + j * 20 + k,
-          srcaddr: busy,
+          srcaddr: '10.77.0.1',
           dstaddr: `${j < 60 ? 54 : 185}.${j}.0.1`,
           dstport: '443',
           protocol: '6',
@@ -734,12 +772,14 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       // Act
       const details = await source(config, ['/vpc/port-scan'], { rowLimit: 10 }).details(
         window,
-        ['10.66.0.1'],
+        [`${ACCOUNT}|10.66.0.1`],
         deadline(),
       );
       // Assess
-      expect(details.get('10.66.0.1')).toEqual(directDetails(scanned, window, config, '10.66.0.1'));
-      expect(details.get('10.66.0.1')!.totalDestinations).toBe(30);
+      expect(details.get(`${ACCOUNT}|10.66.0.1`)).toEqual(
+        directDetails(scanned, window, config, `${ACCOUNT}|10.66.0.1`),
+      );
+      expect(details.get(`${ACCOUNT}|10.66.0.1`)!.totalDestinations).toBe(30);
       expect(server.startedQueries).toHaveLength(3);
     });
 
@@ -773,6 +813,185 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       expect(server.startedQueries.map((q) => q.rowCount)).toEqual([10_000, 5_200, 5_200]);
       expect(result.stats.queries).toBe(3);
     }, 60_000);
+  });
+
+  describe('60 log groups over linked source accounts: parts of at most 50, counts summed', () => {
+    // The local endpoint answers as account 123456789012 (the monitoring account).
+    const ORG_ACCOUNTS = ['123456789012', '222222222222', '333333333333', '444444444444'];
+    const UNLINKED = '555555555555';
+    const PREFIX = '/org/flow-logs/';
+    const config = resolveDetectorConfig({
+      internalCidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fd00::/8'],
+    });
+    const records = generate(60, { records: 6000, hours: 2, internal: 120 });
+    const groupArns = Array.from(
+      { length: 60 },
+      (_, i) =>
+        `arn:aws:logs:us-east-1:${ORG_ACCOUNTS[i % ORG_ACCOUNTS.length]}:log-group:${PREFIX}${String(i).padStart(2, '0')}`,
+    );
+    // SKIPDATA in a group of each query part (the parts are the first and last 30 groups in ARN order).
+    const sortedArns = [...groupArns].sort();
+    const skipInFirst = sortedArns[3]!;
+    const skipInSecond = sortedArns[45]!;
+    const skipData = (count: number): FlowRecord[] =>
+      Array.from({ length: count }, (_, k) => ({
+        start: T0 / 1000 + 600 + 60 * k,
+        srcaddr: '-',
+        dstaddr: '-',
+        dstport: '-',
+        protocol: '-',
+        action: '-',
+        logStatus: 'SKIPDATA' as const,
+        interfaceId: 'eni-skip',
+      }));
+    // Records that must not be counted: an unlinked account's group and a Delivery-class group.
+    const outsider = (src: string, account: string): FlowRecord[] =>
+      Array.from({ length: 500 }, (_, k) => ({
+        account,
+        start: T0 / 1000 + k,
+        srcaddr: src,
+        dstaddr: '8.8.8.8',
+        dstport: '443',
+        protocol: '6',
+        action: 'REJECT',
+        logStatus: 'OK' as const,
+        interfaceId: 'eni-outsider',
+      }));
+    const discovery = () =>
+      new LogGroupDiscovery({ client, prefixes: [PREFIX], includeLinkedAccounts: true });
+
+    beforeAll(() => {
+      for (const account of ORG_ACCOUNTS.slice(1)) server.linkAccount(account);
+      // Each record goes to one group, round robin: every source's records are spread over groups of both parts.
+      const byGroup = groupArns.map((): FlowRecord[] => []);
+      records.forEach((record, i) => byGroup[i % groupArns.length]!.push(record));
+      groupArns.forEach((arn, i) => server.seed(arn, toEvents(byGroup[i]!, undefined)));
+      server.seed(skipInFirst, toEvents(skipData(3), undefined));
+      server.seed(skipInSecond, toEvents(skipData(2), undefined));
+      server.seed(
+        `arn:aws:logs:us-east-1:${UNLINKED}:log-group:${PREFIX}unlinked`,
+        toEvents(outsider('10.200.0.1', UNLINKED), undefined),
+      );
+      server.seed(
+        `arn:aws:logs:us-east-1:${ORG_ACCOUNTS[1]}:log-group:${PREFIX}delivery`,
+        toEvents(outsider('10.200.0.2', ORG_ACCOUNTS[1]!), undefined),
+        {
+          logGroupClass: 'DELIVERY',
+        },
+      );
+    });
+
+    const withSkipData = [...records, ...skipData(3), ...skipData(2)];
+
+    it('discovers the 60 queryable groups (not the unlinked account, not the Delivery class) and queries them 30 + 30', async () => {
+      const window = windowAt(T0, config);
+      const result = await source(config, [], { logGroups: discovery() }).countWindow(window, deadline());
+      const expected = directCounts(withSkipData, window, config);
+      expect(result.counts.size).toBeGreaterThan(100);
+      expect(result.counts).toEqual(expected.counts);
+      expect(result.uniqueDestinations.size).toBe(expected.unique.size);
+      expect(result.skippedRecords).toBe(5);
+      expect(result.complete).toBe(false);
+      const started = server.startedQueries;
+      expect(started.map((q) => q.logGroupArns.length)).toEqual([30, 30]);
+      expect(started.flatMap((q) => q.logGroupArns).sort()).toEqual(sortedArns);
+      expect(result.stats.queries).toBe(2);
+      expect(server.callCounts.DescribeLogGroups).toBe(2); // 61 groups listed 50 a page
+    });
+
+    it('splits each part on its own at the row limit: counts and SKIPDATA still exact', async () => {
+      const window = windowAt(T0, config);
+      const result = await source(config, [], { logGroups: discovery(), rowLimit: 40 }).countWindow(
+        window,
+        deadline(),
+      );
+      const expected = directCounts(withSkipData, window, config);
+      expect(result.counts).toEqual(expected.counts);
+      // Every narrowed query of a part saw the part's SKIPDATA records: taken once per part, summed.
+      expect(result.skippedRecords).toBe(5);
+      const started = server.startedQueries;
+      expect(started.length).toBeGreaterThan(6);
+      expect(started.every((q) => q.logGroupArns.length === 30 && q.rowCount <= 40)).toBe(true);
+      const firstPart = new Set(sortedArns.slice(0, 30));
+      expect(started.filter((q) => firstPart.has(q.logGroupArns[0]!)).length).toBeGreaterThan(2);
+      expect(started.filter((q) => !firstPart.has(q.logGroupArns[0]!)).length).toBeGreaterThan(2);
+    });
+
+    it('merges details over the parts: the same destinations and totals as the direct count', async () => {
+      const window = windowAt(T0, config);
+      const sources = [...directCounts(records, window, config).counts.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 5)
+        .map(([src]) => src);
+      const details = await source(config, [], { logGroups: discovery() }).details(
+        window,
+        sources,
+        deadline(),
+      );
+      for (const src of sources)
+        expect(details.get(src)).toEqual(directDetails(records, window, config, src));
+      expect(server.startedQueries.map((q) => q.logGroupArns.length)).toEqual([30, 30]);
+    });
+
+    it('builds history over the parts; a window one part could not count is a gap for all', async () => {
+      const exact = await source(config, groupArns).history(T0, T0 + 2 * HOUR, deadline());
+      for (const w of exact.windows) {
+        expect(w.counts).toEqual(directCounts(records, windowAt(w.windowStart, config), config).counts);
+      }
+      expect(exact.windows.map((w) => w.complete)).toEqual([false, true]);
+
+      // The second part's one-window queries of hour 1 fail: that window has no counts at all.
+      const second = new Set(sortedArns.slice(30));
+      const stop = server.endQueriesMatching(
+        'Failed',
+        (q) => second.has(q.logGroupArns[0]!) && q.startTime === (T0 + HOUR) / 1000,
+      );
+      try {
+        const gapped = await source(config, sortedArns, {
+          historySliceWindows: 1,
+          maxQueryAttempts: 1,
+        }).history(T0, T0 + 2 * HOUR, deadline());
+        expect(gapped.gaps.map((g) => [g.from, g.to])).toEqual([[T0 + HOUR, T0 + 2 * HOUR]]);
+        expect(gapped.windows[1]).toEqual({ windowStart: T0 + HOUR, counts: new Map(), complete: false });
+        expect(gapped.windows[0]!.counts).toEqual(directCounts(records, windowAt(T0, config), config).counts);
+      } finally {
+        stop();
+      }
+    });
+
+    it("picks up a newly linked account's flow log group at the next run, without any change of configuration", async () => {
+      const window = windowAt(T0, config);
+      const before = await source(config, [], { logGroups: discovery() }).countWindow(window, deadline());
+      const newcomer = sourceKey({ accountId: UNLINKED, address: '10.200.0.1' });
+      expect(before.counts.has(newcomer)).toBe(false);
+      server.linkAccount(UNLINKED);
+      try {
+        const after = await source(config, [], { logGroups: discovery() }).countWindow(window, deadline());
+        expect(after.counts.get(newcomer)).toBe(500);
+        expect(
+          server.startedQueries
+            .slice(-2)
+            .map((q) => q.logGroupArns.length)
+            .sort(),
+        ).toEqual([30, 31]);
+      } finally {
+        server.unlinkAccount(UNLINKED);
+      }
+    });
+
+    it('fails the run with a clear error when discovery finds nothing to query', async () => {
+      const nothing = new LogGroupDiscovery({
+        client,
+        prefixes: ['/no/such/prefix'],
+        includeLinkedAccounts: true,
+      });
+      await expect(
+        source(config, [], { logGroups: nothing }).countWindow(windowAt(T0, config), deadline()),
+      ).rejects.toThrow(
+        /no flow log group to query: none is configured and none in this account or a linked source account starts with "\/no\/such\/prefix"/,
+      );
+      expect(server.queriesStarted).toBe(0);
+    });
   });
 
   describe('failures', () => {

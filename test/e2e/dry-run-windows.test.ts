@@ -60,10 +60,17 @@ async function bootstrapped(): Promise<Detector> {
   return detector;
 }
 
-/** The alerts a run published, as decided (the console link is the message's, not the decision's). */
-function publishedAlerts(): Omit<PublishedAlert, 'consoleUrl'>[] {
+/**
+ * The alerts a run published, as decided: the console link and the Region are the message's (the
+ * detector's context), not the decision's.
+ */
+function publishedAlerts(): Omit<PublishedAlert, 'consoleUrl' | 'region'>[] {
   return endpoints.sns.published.map((p) => {
-    const { consoleUrl: _link, ...alert } = JSON.parse(p.perProtocol!.sqs!) as PublishedAlert;
+    const {
+      consoleUrl: _link,
+      region: _region,
+      ...alert
+    } = JSON.parse(p.perProtocol!.sqs!) as PublishedAlert;
     return alert;
   });
 }
@@ -85,7 +92,7 @@ async function dryRun(detector: Detector, event: Record<string, unknown>): Promi
 
 describe('dry-run', () => {
   let reference: Detector;
-  let referenceAlerts: Omit<PublishedAlert, 'consoleUrl'>[][];
+  let referenceAlerts: Omit<PublishedAlert, 'consoleUrl' | 'region'>[][];
 
   beforeAll(async () => {
     // The twin that really runs W1, W2 and W3 on schedule.
