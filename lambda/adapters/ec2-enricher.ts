@@ -27,8 +27,14 @@ export interface EnricherLogger {
   warn(message: string, ...extra: Record<string, unknown>[]): void;
 }
 
-/** DescribeNetworkInterfaces takes at most 1000 ids per filter value list; stay well under. */
+/** EC2 refuses more than 200 filter values in one call (FilterLimitExceeded). */
 const IDS_PER_CALL = 200;
+/**
+ * Every describe call is paginated: AWS refuses (or throttles, or times out) an unpaginated
+ * DescribeNetworkInterfaces in an account with many interfaces unless a vpc-id, subnet-id, ...
+ * filter narrows it, and an interface-id filter is not one of those.
+ */
+const PAGE_SIZE = 1000;
 const ENI_ID = /^eni-[0-9a-f]{8,17}$/;
 
 /** An EC2 client, or as much of one as the enricher uses. */
@@ -157,6 +163,7 @@ export class Ec2Enricher {
       const response = await client.send(
         new DescribeInstancesCommand({
           Filters: [{ Name: 'instance-id', Values: ids }],
+          MaxResults: PAGE_SIZE,
           NextToken: nextToken,
         }),
       );
@@ -176,6 +183,7 @@ export class Ec2Enricher {
       const response = await client.send(
         new DescribeNetworkInterfacesCommand({
           Filters: [{ Name: 'network-interface-id', Values: ids }],
+          MaxResults: PAGE_SIZE,
           NextToken: nextToken,
         }),
       );

@@ -13,6 +13,7 @@ import {
   type PublishedAlert,
 } from '../../lambda/adapters/alert-format';
 import { resolveDetectorConfig, type Alert } from '../../lambda/core';
+import { decodeConsoleUrl } from '../support/console-url';
 
 const context = {
   region: 'eu-west-1',
@@ -69,36 +70,6 @@ function massSpike(members: number): Alert {
 }
 
 const protocols = (message: string) => JSON.parse(message) as Record<string, string>;
-
-/** Reverses the console's fragment encoding: `$` -> `%`, unescape, then the `*XX` inner encoding. */
-function decodeConsoleUrl(url: string): {
-  end: string;
-  start: string;
-  editorString: string;
-  source: string[];
-  timeType: string;
-} {
-  const fragment = url.split('#logsV2:logs-insights')[1] ?? '';
-  const outer = decodeURIComponent(fragment.replace(/\$/g, '%'));
-  expect(outer.startsWith('?queryDetail=')).toBe(true);
-  const detail = decodeURIComponent(outer.slice('?queryDetail='.length));
-  const inner = (v: string) => decodeURIComponent(v.replace(/\*/g, '%'));
-  const match =
-    /^~\(end~'([^~]*)~start~'([^~]*)~timeType~'([^~]*)~tz~'UTC~editorString~'([^~]*)~source~\(((?:~'[^~()]*)*)\)\)$/.exec(
-      detail,
-    );
-  if (!match) throw new Error(`unexpected detail ${detail}`);
-  return {
-    end: inner(match[1]!),
-    start: inner(match[2]!),
-    timeType: match[3]!,
-    editorString: inner(match[4]!),
-    source: match[5]!
-      .split("~'")
-      .filter((s) => s.length > 0)
-      .map(inner),
-  };
-}
 
 describe('buildSnsMessage', () => {
   it('carries the Chatbot notification under default and https, text under email, raw JSON under sqs and lambda', () => {

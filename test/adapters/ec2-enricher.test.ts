@@ -2,8 +2,9 @@ import { DescribeInstancesCommand, DescribeNetworkInterfacesCommand, EC2Client }
 import { mockClient } from 'aws-sdk-client-mock';
 import { Ec2Enricher } from '../../lambda/adapters/ec2-enricher';
 import type { AlertDetails } from '../../lambda/core';
+import { startLocalEc2, type LocalEc2 } from '../support/local-ec2';
 
-// No local EC2 endpoint exists in test/support: the SDK mock stands in for DescribeNetworkInterfaces.
+// Unit tests with the SDK mock; the same enricher against the local EC2 endpoint further down.
 const ec2 = mockClient(EC2Client);
 const details = (...interfaceIds: string[]): AlertDetails => ({
   topDestinations: [],
@@ -129,5 +130,84 @@ describe('Ec2Enricher', () => {
         extra: { error: 'UnauthorizedOperation: not authorized', interfaces: 1 },
       },
     ]);
+  });
+});
+
+describe('Ec2Enricher against the local EC2 endpoint', () => {
+  const eniId = (i: number) => `eni-0${i.toString(16).padStart(16, '0')}`;
+  const instanceId = (i: number) => `i-0${i.toString(16).padStart(16, '0')}`;
+  let local: LocalEc2;
+  let client: EC2Client;
+
+  beforeAll(async () => {
+    ec2.restore(); // the SDK mock above replaces every EC2Client's send: real calls from here on
+    // A large account: 1,200 interfaces (AWS refuses unpaginated describe calls over "a large
+    // number"; the endpoint calls 1,000 large), every one attached to an instance with a Name.
+    local = await startLocalEc2({ unpaginatedLimit: 1_000 });
+    local.addNetworkInterfaces(
+      ...Array.from({ length: 1_200 }, (_, i) => ({
+        networkInterfaceId: eniId(i + 1),
+        vpcId: 'vpc-0123456789abcdef0',
+        subnetId: `subnet-0${String(i % 4).padStart(16, '0')}`,
+        attachment: { instanceId: instanceId(i + 1) },
+        tags: [{ key: 'Name', value: `eni-label-${i + 1}` }],
+      })),
+    );
+    local.addInstances(
+      ...Array.from({ length: 1_200 }, (_, i) => ({
+        instanceId: instanceId(i + 1),
+        tags: [{ key: 'Name', value: `host-${i + 1}` }],
+      })),
+    );
+    client = new EC2Client({ ...local.clientConfig(), maxAttempts: 1 });
+  });
+
+  afterAll(async () => {
+    client.destroy();
+    await local.stop();
+  });
+
+  beforeEach(() => local.resetCounters());
+
+  it('enriches 450 interfaces of a large account in calls of at most 200 filter values, paginated', async () => {
+    // Prepare: 150 alerted sources, three interfaces each.
+    const warnings: string[] = [];
+    const enricher = new Ec2Enricher({ client, logger: { warn: (m) => warnings.push(m) } });
+    const input = new Map(
+      Array.from({ length: 150 }, (_, s) => [
+        `10.1.${s >> 8}.${s & 255}`,
+        details(eniId(3 * s + 1), eniId(3 * s + 2), eniId(3 * s + 3)),
+      ]),
+    );
+
+    // Act
+    const result = await enricher.enrich(input);
+
+    // Assess
+    expect(warnings).toEqual([]);
+    expect(result.get('10.1.0.0')?.resources).toEqual({
+      [eniId(1)]: {
+        instanceId: instanceId(1),
+        vpcId: 'vpc-0123456789abcdef0',
+        subnetId: 'subnet-00000000000000000',
+        interfaceType: 'interface',
+        name: 'host-1',
+      },
+      [eniId(2)]: expect.objectContaining({ instanceId: instanceId(2), name: 'host-2' }),
+      [eniId(3)]: expect.objectContaining({ instanceId: instanceId(3), name: 'host-3' }),
+    });
+    const named = [...result.values()].flatMap((d) => Object.values(d.resources ?? {}).map((r) => r.name));
+    expect(named).toHaveLength(450);
+    expect(new Set(named).size).toBe(450);
+    const calls = local.requests;
+    expect(calls.map((c) => c.action)).toEqual([
+      'DescribeNetworkInterfaces',
+      'DescribeNetworkInterfaces',
+      'DescribeNetworkInterfaces',
+      'DescribeInstances',
+      'DescribeInstances',
+      'DescribeInstances',
+    ]);
+    expect(calls.every((c) => c.params.MaxResults !== undefined)).toBe(true);
   });
 });

@@ -238,22 +238,46 @@ describe('injection attempts are rejected before any query is built', () => {
       fc.ipV6(),
       fc.ipV4Extended(),
     );
-    const account = fc.oneof(fc.constant('-'), fc.stringMatching(/^\d{12}$/), fc.string());
+    const account = fc.oneof(
+      { arbitrary: fc.constant('-'), weight: 2 },
+      { arbitrary: fc.stringMatching(/^\d{12}$/), weight: 2 },
+      { arbitrary: fc.string(), weight: 1 },
+    );
     const key = fc.tuple(account, candidate).map(([a, c]) => `${a}|${c}`);
+    let built = 0;
+    const keysArb = fc.array(fc.oneof({ arbitrary: key, weight: 4 }, { arbitrary: fc.string(), weight: 1 }), {
+      minLength: 1,
+      maxLength: 5,
+    });
     fc.assert(
-      fc.property(fc.array(fc.oneof(key, fc.string()), { minLength: 1, maxLength: 5 }), (keys) => {
+      fc.property(keysArb, (keys) => {
         let query: string;
         try {
           query = b.detailsQuery(keys);
         } catch (error) {
           expect(error).toBeInstanceOf(QueryInjectionError);
+          // Rejected only for a reason: some key is not an account (or -) and plain address text.
+          expect(keys.some((key) => !isPlainKey(key))).toBe(true);
           return;
         }
+        built += 1;
         expectOnlySafeText(query);
       }),
+      { numRuns: 500 },
     );
+    // A builder that rejected everything would pass the property: it must have built queries.
+    expect(built).toBeGreaterThan(20); // about 45 expected
   });
 });
+
+/** IPv6 text the builder takes: hex digits, colons and dots only, and valid (no zone id). */
+const isPlainIpv6 = (text: string): boolean => /^[0-9A-Fa-f:.]+$/.test(text) && ipaddr.IPv6.isValid(text);
+/** A source key the builder takes: an account id (12 digits) or `-`, `|`, plain IPv4 or IPv6 text. */
+const isPlainKey = (key: string): boolean => {
+  const parts = key.split('|');
+  if (parts.length !== 2 || !/^(-|\d{12})$/.test(parts[0]!)) return false;
+  return ipaddr.IPv4.isValidFourPartDecimal(parts[1]!) || isPlainIpv6(parts[1]!);
+};
 
 describe('the 10,000-character bound', () => {
   it('cuts a long source list into details queries that each fit, keeping every source once', () => {

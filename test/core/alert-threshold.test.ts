@@ -122,6 +122,31 @@ const rhythmicCaseArb: fc.Arbitrary<Case> = fc
     };
   });
 
+describe('isSpikeCount', () => {
+  it('says "spike" exactly where the engine does, at any count (property, both presets)', () => {
+    let spikes = 0;
+    let quiet = 0;
+    fc.assert(
+      fc.property(
+        caseArb,
+        // Counts the guards decide (0, under minBlockedCount), around the mean and far above it.
+        fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 100_000 })),
+        (c, count) => {
+          const { threshold } = engineSpikes(c, 1);
+          const model = comparedModel(c.stored, 100, T0, c.config);
+          const expected = engineSpikes(c, count).spike;
+          expect(isSpikeCount(count, model, threshold, c.config)).toBe(expected);
+          if (expected) spikes += 1;
+          else quiet += 1;
+        },
+      ),
+      { numRuns: 300, seed: 4242, endOnFailure: true },
+    );
+    expect(spikes).toBeGreaterThan(50);
+    expect(quiet).toBeGreaterThan(50);
+  });
+});
+
 describe('smallestSpikeCount', () => {
   it('is where the engine starts to say "spike" for rhythm-aware baselines too (property)', () => {
     let rhythmic = 0;

@@ -55,6 +55,8 @@ describe('resolveDetectorConfig', () => {
     [{ preset: 'aggressive' }, 'config.preset'],
     [{ minDataPoints: '24' }, 'config.minDataPoints'],
     [{ thresold: 3 }, 'thresold'],
+    [{ preset: 'splunk-escu', jobOccurrencesToLearn: 3 }, 'config.jobOccurrencesToLearn: recurring-job learning is a recommended-preset feature'],
+    [{ internalCidrs: [42] }, 'config.internalCidrs[0]'],
     [{ flowLogFormat: '${version} ${srcaddr}' }, 'lacks required field(s): dstaddr, action, start'],
     [{ flowLogFormat: 'version srcaddr dstaddr action start bogus-field' }, 'unknown flow log field "bogus-field"'],
     [{ accountNames: { '12345': 'prod' } }, 'config.accountNames.12345: "12345" is not an account id (12 digits)'],
@@ -68,6 +70,14 @@ describe('resolveDetectorConfig', () => {
     expect(() => resolveDetectorConfig(input, 'config')).toThrow(message);
   });
 
+  it('takes an unset or blank JSON setting as the defaults, and JSON null as {}', () => {
+    const defaults = resolveDetectorConfig({});
+    for (const json of [undefined, '', '  \n']) expect(resolveDetectorConfigJson(json, 'DETECTOR_CONFIG')).toEqual(defaults);
+    expect(resolveDetectorConfig(null)).toEqual(defaults);
+    expect(resolveDetectorConfig()).toEqual(defaults);
+    expect(resolveDetectorConfigJson('{"preset":"splunk-escu"}', 'DETECTOR_CONFIG').preset).toBe('splunk-escu');
+  });
+
   it('keeps account names as given, and has none by default', () => {
     const names = { '111111111111': 'payments-prod', '222222222222': 'Équipe données (staging)' };
     expect(resolveDetectorConfig({ accountNames: names }).accountNames).toEqual(names);
@@ -78,6 +88,15 @@ describe('resolveDetectorConfig', () => {
 
   it('names the origin and the JSON error for unparsable JSON', () => {
     expect(() => resolveDetectorConfigJson('{"preset":', 'DETECTOR_CONFIG')).toThrow(/^DETECTOR_CONFIG: not valid JSON/);
+  });
+
+  it('throws a ConfigError that says its class and where the config came from', () => {
+    expect(() => resolveDetectorConfig({ lagMinutes: 99999 }, 'DETECTOR_CONFIG')).toThrow(
+      expect.objectContaining({ name: 'ConfigError', origin: 'DETECTOR_CONFIG' }),
+    );
+    expect(() => resolveDetectorConfigJson('{', 'replay.json')).toThrow(
+      expect.objectContaining({ name: 'ConfigError', origin: 'replay.json' }),
+    );
   });
 
   it('shows the offending value', () => {

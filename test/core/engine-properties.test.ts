@@ -36,7 +36,8 @@ const windowCountsArb = fc
 const historyArb = (minLength: number, maxLength: number) =>
   fc
     .array(
-      fc.record({ counts: windowCountsArb, complete: fc.boolean().map((b) => b || Math.random() < 0.8) }),
+      // Nine windows in ten complete. Drawn by fast-check, so a failure's printed seed replays it.
+      fc.record({ counts: windowCountsArb, complete: fc.nat({ max: 9 }).map((n) => n > 0) }),
       {
         minLength,
         maxLength,

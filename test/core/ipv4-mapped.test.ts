@@ -91,6 +91,11 @@ describe('a CIDR in IPv4-mapped form in the configuration', () => {
     );
   });
 
+  it.each(['10.0.0.0/8', '0.0.0.0/0', '192.168.1.7/32'])('takes IPv4 networks as they are (%s)', (cidr) => {
+    const config = resolveDetectorConfig({ internalCidrs: [cidr], excludeSourceCidrs: [cidr] });
+    expect([config.internalCidrs, config.excludeSourceCidrs]).toEqual([[cidr], [cidr]]);
+  });
+
   it.each(['::/0', '::/64', '2001:db8::/32', '::fffe:0:0/95', '64:ff9b::/96'])(
     'leaves IPv6 networks that are not in mapped form alone (%s)',
     (cidr) => {

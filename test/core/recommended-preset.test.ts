@@ -499,7 +499,11 @@ describe('upperTailProbability against direct pmf summation', () => {
   });
 
   it('is 1 for x <= 0 and decreases in x', () => {
-    expect(upperTailProbability(0, 10, 20, 0.5)).toBe(1);
+    // Both models (Poisson: variance <= mean), at zero and below it.
+    for (const x of [0, -1, -2.5]) {
+      expect(upperTailProbability(x, 10, 20, 0.5)).toBe(1);
+      expect(upperTailProbability(x, 10, 10, 0.5)).toBe(1);
+    }
     const tails = [5, 10, 20, 40].map((x) => upperTailProbability(x, 10, 20, 0.5));
     for (let i = 1; i < tails.length; i += 1) expect(tails[i]!).toBeLessThan(tails[i - 1]!);
   });

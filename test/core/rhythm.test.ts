@@ -9,7 +9,6 @@ import {
   calendarOf,
   decodeProfile,
   encodeProfile,
-  evaluateWindow,
   isProfileText,
   negativeBinomial,
   PROFILE_LENGTH,
@@ -27,46 +26,7 @@ import {
   type WindowResult,
 } from '../../lambda/core';
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-/** A Monday, 00:00 UTC. */
-const MONDAY = Date.UTC(2026, 0, 5);
-
-const config = (extra: DetectorConfigInput = {}): DetectorConfig =>
-  resolveDetectorConfig({ cooldownMinutes: 0, massSpikeMinSources: 0, ...extra });
-/**
- * One noisy source alone gets the whole fleet's budget (p < 1/24 a window: about one false alert
- * a day by design); this budget gives it the threshold it would have in a fleet of some fifty.
- */
-const ONE_OF_A_FLEET: DetectorConfigInput = { falseAlertBudgetPerDay: 0.02 };
-
-/** Evaluates `windows` hourly windows from `start`, one source per entry of `countsAt`. */
-function runWindows(
-  cfg: DetectorConfig,
-  start: number,
-  windows: number,
-  countsAt: (t: number, w: number) => Map<string, number>,
-  from: { baselines?: Map<string, Baseline>; clock?: number } = {},
-): { results: WindowResult[]; alerts: Alert[]; baselines: Map<string, Baseline>; clock: number } {
-  const baselines = new Map(from.baselines ?? []);
-  let clock = from.clock ?? 0;
-  const results: WindowResult[] = [];
-  const alerts: Alert[] = [];
-  for (let w = 0; w < windows; w += 1) {
-    const t = start + w * HOUR;
-    const result = evaluateWindow(
-      { windowStart: t, counts: countsAt(t, w), complete: true, baselines, clock },
-      cfg,
-    );
-    for (const [ip, b] of result.updatedBaselines) baselines.set(ip, b);
-    clock = result.clockAfter;
-    results.push(result);
-    alerts.push(...result.alerts);
-  }
-  return { results, alerts, baselines, clock };
-}
-
-const isWeekendUtc = (t: number): boolean => [0, 6].includes(new Date(t).getUTCDay());
+import { DAY, HOUR, MONDAY, ONE_OF_A_FLEET, config, isWeekendUtc, runWindows } from './rhythm-fixtures';
 
 describe('profile codec', () => {
   it('quantises to the grid once: a quantised value comes back unchanged, within 0.01% of the input', () => {
@@ -169,34 +129,6 @@ describe("the hour's expectation", () => {
 });
 
 describe('rhythm-aware detection', () => {
-  it('a source with no rhythm decides as without rhythm (flat fleets, within a few alerts)', () => {
-    for (const seed of [1, 2, 3]) {
-      const random = seededRandom(seed);
-      const rates = Array.from({ length: 60 }, () => 0.5 * Math.pow(400, random()));
-      const fleet = (data: () => number) => () => {
-        const counts = new Map<string, number>();
-        rates.forEach((m, s) => {
-          const x = negativeBinomial(data, m, m + (m * m) / 3);
-          if (x > 0) counts.set(`10.0.0.${s}`, x);
-        });
-        return counts;
-      };
-      const on = runWindows(config(), MONDAY, 21 * 24, fleet(seededRandom(seed + 100)));
-      const off = runWindows(
-        config({ rhythm: false, jobOccurrencesToLearn: 0 }),
-        MONDAY,
-        21 * 24,
-        fleet(seededRandom(seed + 100)),
-      );
-      const idsOn = new Set(on.alerts.map((a) => a.alertId));
-      const idsOff = new Set(off.alerts.map((a) => a.alertId));
-      const differing =
-        [...idsOn].filter((id) => !idsOff.has(id)).length + [...idsOff].filter((id) => !idsOn.has(id)).length;
-      expect(idsOff.size).toBeGreaterThan(5); // the fleet does alert: the comparison means something
-      expect(differing).toBeLessThanOrEqual(Math.max(2, 0.1 * idsOff.size));
-    }
-  });
-
   it('a pure rhythm (counts exactly following an hour-of-day x weekday/weekend profile) never alerts', () => {
     fc.assert(
       fc.property(
@@ -299,6 +231,33 @@ describe('recurring jobs', () => {
       calendarOf(config()).place(MONDAY + 2 * DAY + 2 * HOUR).slot
     ]!;
     expect(slotMean).toBeLessThan(40);
+  });
+
+  /** The outcome for the job's source at each of the job's windows (Wednesdays 02:00). */
+  function jobOutcomes(sizes: readonly number[], extra: DetectorConfigInput = {}): string[] {
+    const job = (t: number): number => (isAt(t, 3, 2) ? sizes[Math.floor((t - MONDAY) / (7 * DAY))]! : 0);
+    const run = runWindows(config(extra), MONDAY, sizes.length * 7 * 24, jobSource(job));
+    return run.results
+      .filter((r) => isAt(r.windowStart, 3, 2))
+      .map((r) => r.decisions.find((d) => d.srcIp === '10.0.0.9')!.outcome);
+  }
+
+  it('a job seen once whose next run is another size starts over at that size', () => {
+    // 150, then 600 (4x: not the same job): the candidate restarts at 600, which then needs its
+    // own three occurrences before it is a job.
+    expect(jobOutcomes([150, 600, 600, 600])).toEqual(['spike', 'spike', 'spike', 'recurring-job']);
+  });
+
+  it('a job seen twice keeps its count when a run of another size comes between', () => {
+    // Four occurrences to learn: 150 twice, a 600 at the same time (a candidate of its own), then
+    // 150 twice more: the job's fourth occurrence is its own, so it is learned and quiet.
+    expect(jobOutcomes([150, 150, 600, 150, 150], { jobOccurrencesToLearn: 4 })).toEqual([
+      'spike',
+      'spike',
+      'spike',
+      'spike',
+      'recurring-job',
+    ]);
   });
 
   it('a burst at a new time still alerts after a job is learned', () => {

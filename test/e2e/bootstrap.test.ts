@@ -4,9 +4,7 @@
  * what is written when too much fails (nothing, with the query and window named) or when a
  * bootstrap dies half-way (a mark the detector refuses to run on until a bootstrap completes).
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BootstrapUnfinishedError } from '../../lambda/adapters/dynamo-baseline-store';
-import { runDetector } from '../../lambda/detector-run';
 import {
   HOUR,
   InjectedCrash,
@@ -14,7 +12,6 @@ import {
   history,
   newDetector,
   numberAttr,
-  runDeps,
   startEndpoints,
   type Detector,
   type Endpoints,
@@ -220,20 +217,16 @@ describe('a bootstrap that dies half-way', () => {
     const before = await learnt(detector);
     detector.clock.set(runTimeFor(W - HOUR));
     let batches = 0;
-    const dying: Pick<DynamoDBClient, 'send'> = {
-      send: ((command: { constructor: { name: string } }) => {
-        if (command.constructor.name === 'BatchWriteItemCommand' && ++batches === 2) {
-          return Promise.reject(new InjectedCrash('after one baseline batch of the bootstrap'));
-        }
-        return detector.runtime.clients.dynamodb.send(command as never);
-      }) as DynamoDBClient['send'],
-    };
     await expect(
-      runDetector(runDeps(detector, { dynamoClient: dying }), {
-        mode: 'bootstrap',
-        days: 2,
-        overwrite: true,
-      }),
+      detector.invoke(
+        { mode: 'bootstrap', days: 2, overwrite: true },
+        {
+          crash: {
+            // The run dies at its second baseline batch of the bootstrap.
+            at: (call) => call.operation === 'BatchWriteItem' && ++batches === 2,
+          },
+        },
+      ),
     ).rejects.toThrow(InjectedCrash);
 
     // Act

@@ -1,7 +1,11 @@
 /**
- * End-to-end harness: the Lambda runtime (config parse, real SDK clients, adapters, detector
- * run) against the local DynamoDB (dynalite), Logs Insights and SNS endpoints, with a fake clock
- * that moves with real time from wherever a test sets it.
+ * End-to-end harness: the Lambda runtime exactly as production wires it (`createLambdaRuntime`:
+ * config parse, real SDK clients, adapters, the handler's timeout margin, the EC2 enricher, the
+ * alert format) against the local DynamoDB (dynalite), Logs Insights and SNS endpoints. The test
+ * options are only the endpoints, static credentials, the clock, `sleep`, a silent logger and
+ * recording metrics. Every AWS call the runtime makes is recorded (with the clock's time) by a
+ * middleware added to its clients, and a test can make a run die at any of them (`invoke(event,
+ * { crash })`): the crash tests go through the same handler as everything else.
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
@@ -12,11 +16,8 @@ import {
   type LambdaRuntimeOptions,
 } from '../../lambda/lambda-runtime';
 import { loadRuntimeConfig, type RuntimeEnvironment } from '../../lambda/runtime-config';
-import type { DetectorDeps, RunMetrics, RunSummary } from '../../lambda/detector-run';
-import { DynamoBaselineStore, type DetectorStore } from '../../lambda/adapters/dynamo-baseline-store';
-import { LogsInsightsFlowSource } from '../../lambda/adapters/logs-insights-flow-source';
+import type { RunMetrics, RunSummary } from '../../lambda/detector-run';
 import { bucketOfItem, unpackBucketItem, type StoredBaseline } from '../../lambda/adapters/baseline-buckets';
-import { SnsAlertPublisher } from '../../lambda/adapters/sns-alert-publisher';
 import { sourceKey } from '../../lambda/core/source-key';
 import { createTable, startLocalDynamoDb, type LocalDynamoDb } from '../support/local-dynamodb';
 import {
@@ -65,19 +66,30 @@ export class RecordingMetrics implements RunMetrics {
   }
 }
 
-/** A clock at `set()` that moves on with real time, so deadlines and polls behave. */
+/**
+ * The detector's clock. By default it stands at `set()` and moves on with real time, so deadlines
+ * and polls behave as in Lambda. A manual clock (`new TestClock({ manual: true })`) does not
+ * follow real time at all: it moves only by `advance()` and by the runtime's `sleep`, so a test
+ * can assert on time (publish pacing, deadlines) whatever the machine's load.
+ */
 export class TestClock {
   private base = 0;
   private realStart = Date.now();
+  readonly manual: boolean;
+  constructor(options: { manual?: boolean } = {}) {
+    this.manual = options.manual === true;
+  }
   set(iso: string): void {
-    this.base = Date.parse(iso);
+    const ms = Date.parse(iso);
+    if (!Number.isFinite(ms)) throw new RangeError(`TestClock.set: not a time: ${iso}`);
+    this.base = ms;
     this.realStart = Date.now();
   }
-  readonly now = (): number => this.base + (Date.now() - this.realStart);
   /** Moves the clock on by `ms` at once (a sleep that costs no real time). */
   advance(ms: number): void {
     this.base += Math.max(0, ms);
   }
+  readonly now = (): number => this.base + (this.manual ? 0 : Date.now() - this.realStart);
 }
 
 export interface Endpoints {
@@ -109,6 +121,37 @@ export async function startEndpoints(): Promise<Endpoints> {
 
 let tables = 0;
 
+export type AwsService = 'dynamodb' | 'logs' | 'sns' | 'ec2';
+
+/** One call the runtime's SDK clients made (SDK retries are one call). */
+export interface AwsCall {
+  service: AwsService;
+  /** The operation, e.g. `BatchWriteItem`, `StartQuery`, `Publish`. */
+  operation: string;
+  input: Record<string, unknown>;
+  /** The detector's clock when the call went out. */
+  at: number;
+}
+
+/**
+ * Where an invocation dies. `at` picks the fatal call (it sees every call of the invocation in
+ * order); with `after` the call reaches its endpoint and is answered first (the work is done, the
+ * process dies before it hears back). The run then unwinds through its own error handling, as
+ * for any exception; with `killed`, every later AWS call of the invocation fails too, as in a
+ * process that is gone (nothing is released: a lease stays until it expires).
+ */
+export interface CrashPlan {
+  at: (call: AwsCall) => boolean;
+  after?: boolean;
+  killed?: boolean;
+}
+
+export interface InvokeOptions {
+  /** What `context.getRemainingTimeInMillis()` answers. @default 300000 */
+  remainingMs?: number;
+  crash?: CrashPlan;
+}
+
 export interface Detector {
   runtime: LambdaRuntime;
   tableName: string;
@@ -116,8 +159,13 @@ export interface Detector {
   clock: TestClock;
   metrics: RecordingMetrics;
   env: RuntimeEnvironment;
-  /** Invokes the handler as Lambda does: an event and a context with the time left. */
-  invoke(event: unknown, remainingMs?: number): Promise<RunSummary>;
+  /** Every AWS call of the runtime's clients since the detector was made, oldest first. */
+  readonly calls: AwsCall[];
+  /**
+   * Invokes the handler as Lambda does: an event and a context with the time left (a number is
+   * `remainingMs`).
+   */
+  invoke(event: unknown, options?: number | InvokeOptions): Promise<RunSummary>;
   /**
    * Every item of the table, keyed `pk|sk`, with the baseline buckets unpacked into one
    * `SRC#<source key>|BASELINE` entry per source (attributes mean, variance, dataPoints, lastWindow,
@@ -137,7 +185,53 @@ function sourceView({ baseline, prev, expiresAt }: StoredBaseline): Record<strin
   return item;
 }
 
-const silentLogger = () => new Logger({ serviceName: 'e2e', logLevel: 'SILENT' });
+export const silentLogger = () => new Logger({ serviceName: 'e2e', logLevel: 'SILENT' });
+
+interface MiddlewareClient {
+  middlewareStack: {
+    add(
+      middleware: (
+        next: (args: { input: object }) => Promise<unknown>,
+        context: { commandName?: string },
+      ) => (args: { input: object }) => Promise<unknown>,
+      options: { step: 'initialize'; name: string },
+    ): void;
+  };
+}
+
+/**
+ * Records each call of `client` and applies the invocation's crash plan. Added before the client
+ * sends anything (the runtime's clients cache their resolved middleware per command type).
+ */
+function watchCalls(
+  client: MiddlewareClient,
+  service: AwsService,
+  clock: TestClock,
+  calls: AwsCall[],
+  crash: () => { plan: CrashPlan; dead: boolean } | undefined,
+): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const call: AwsCall = {
+        service,
+        operation: (context.commandName ?? '?').replace(/Command$/, ''),
+        input: args.input as Record<string, unknown>,
+        at: clock.now(),
+      };
+      calls.push(call);
+      const current = crash();
+      if (current === undefined) return next(args);
+      if (current.dead) throw new InjectedCrash(`(process gone) at ${service} ${call.operation}`);
+      if (!current.plan.at(call)) return next(args);
+      if (current.plan.after === true) await next(args);
+      current.dead = current.plan.killed === true;
+      throw new InjectedCrash(
+        `${current.plan.after === true ? 'after' : 'before'} ${service} ${call.operation}`,
+      );
+    },
+    { step: 'initialize', name: 'e2eHarnessCalls' },
+  );
+}
 
 /** A detector with its own table and log group on the shared endpoints. */
 export async function newDetector(
@@ -146,6 +240,8 @@ export async function newDetector(
     detectorConfig?: Record<string, unknown>;
     env?: Partial<RuntimeEnvironment>;
     runtime?: LambdaRuntimeOptions;
+    /** A clock that moves only by `advance()` and the runtime's sleeps (TestClock). */
+    manualClock?: boolean;
     /**
      * The runtime's sleeps move the test clock on by their length (and cost no real time), so
      * code that paces itself on the clock (CloudTrail lookups: two calls a second) meets a
@@ -159,7 +255,7 @@ export async function newDetector(
   const logGroup = `${LOG_GROUP}-${tables}`;
   await createTable(endpoints.dynamoClient, tableName);
   endpoints.dynamo.resetCounters();
-  const clock = new TestClock();
+  const clock = new TestClock({ manual: options.manualClock === true });
   const metrics = new RecordingMetrics();
   const env: RuntimeEnvironment = {
     LOG_GROUP_IDENTIFIERS: logGroup,
@@ -175,8 +271,10 @@ export async function newDetector(
   const runtime = createLambdaRuntime(loadRuntimeConfig(env as Record<string, string>), {
     now: clock.now,
     credentials: CREDENTIALS,
+    // Never waits in real time (one turn of the event loop, so the local endpoints' answers get
+    // through); on a manual clock, or with sleepAdvancesClock, moves the clock on by `ms`.
     sleep: (ms) => {
-      if (options.sleepAdvancesClock) clock.advance(ms);
+      if (clock.manual || options.sleepAdvancesClock) clock.advance(ms);
       return new Promise((resolve) => setImmediate(resolve));
     },
     logger: silentLogger(),
@@ -184,6 +282,12 @@ export async function newDetector(
     flowSourceOptions: { pollIntervalMs: 1, maxPollIntervalMs: 1, retryBaseDelayMs: 1 },
     ...options.runtime,
   });
+  const calls: AwsCall[] = [];
+  let crash: { plan: CrashPlan; dead: boolean } | undefined;
+  for (const [service, client] of Object.entries(runtime.clients)) {
+    if (client !== undefined)
+      watchCalls(client as unknown as MiddlewareClient, service as AwsService, clock, calls, () => crash);
+  }
   return {
     runtime,
     tableName,
@@ -191,8 +295,20 @@ export async function newDetector(
     clock,
     metrics,
     env,
-    invoke: (event, remainingMs = 300_000) =>
-      runtime.handler(event, { getRemainingTimeInMillis: () => remainingMs, awsRequestId: randomUUID() }),
+    calls,
+    async invoke(event, invokeOptions = {}) {
+      const { remainingMs = 300_000, crash: plan } =
+        typeof invokeOptions === 'number' ? { remainingMs: invokeOptions } : invokeOptions;
+      crash = plan === undefined ? undefined : { plan, dead: false };
+      try {
+        return await runtime.handler(event, {
+          getRemainingTimeInMillis: () => remainingMs,
+          awsRequestId: randomUUID(),
+        });
+      } finally {
+        crash = undefined;
+      }
+    },
     async items() {
       const all = new Map<string, Record<string, AttributeValue>>();
       let start: Record<string, AttributeValue> | undefined;
@@ -281,57 +397,6 @@ export const numberAttr = (
   item: Record<string, AttributeValue> | undefined,
   name: string,
 ): number | undefined => (item?.[name]?.N === undefined ? undefined : Number(item[name].N));
-
-/**
- * The same dependencies the handler builds, for tests that must reach inside a run (a crash
- * between two steps): real adapters on the detector's clients, with optional wrappers.
- */
-export function runDeps(
-  detector: Detector,
-  options: {
-    dynamoClient?: Pick<DynamoDBClient, 'send'>;
-    wrapStore?: (store: DetectorStore) => DetectorStore;
-    remainingMs?: number;
-    sleep?: (ms: number) => Promise<void>;
-  } = {},
-): DetectorDeps {
-  const { runtime } = detector;
-  const now = detector.clock.now;
-  const deadline = now() + (options.remainingMs ?? 300_000);
-  const fast = () => new Promise<void>((resolve) => setImmediate(resolve));
-  const store = new DynamoBaselineStore({
-    client: options.dynamoClient ?? runtime.clients.dynamodb,
-    tableName: runtime.config.tableName,
-    baselineTtlDays: runtime.config.baselineTtlDays,
-    deadline,
-    now,
-    sleep: fast,
-  });
-  return {
-    config: runtime.config.detector,
-    source: new LogsInsightsFlowSource({
-      client: runtime.clients.logs,
-      logGroupIdentifiers: runtime.config.logGroupIdentifiers,
-      config: runtime.config.detector,
-      now,
-      sleep: fast,
-      pollIntervalMs: 1,
-      maxPollIntervalMs: 1,
-    }),
-    store: options.wrapStore ? options.wrapStore(store) : store,
-    publisher: new SnsAlertPublisher({
-      client: runtime.clients.sns,
-      topicArn: runtime.config.topicArn,
-      format: { region: runtime.config.region, logGroupIdentifiers: runtime.config.logGroupIdentifiers },
-    }),
-    logger: silentLogger(),
-    metrics: detector.metrics,
-    now,
-    deadline,
-    runId: randomUUID(),
-    sleep: options.sleep ?? fast,
-  };
-}
 
 export class InjectedCrash extends Error {
   constructor(where: string) {

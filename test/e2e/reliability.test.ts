@@ -3,14 +3,15 @@
  * crashes between the steps of a commit, failed queries and publishes, invalid payloads and
  * query-injection attempts.
  */
-import { BatchWriteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { DetectorStore } from '../../lambda/adapters/dynamo-baseline-store';
-import { ConfigError } from '../../lambda/core';
-import { AlertsNotPublishedError, DryRunWindowError, runDetector } from '../../lambda/detector-run';
+import { QueryInjectionError } from '../../lambda/adapters/errors';
+import { ConfigError, type DetectorConfig } from '../../lambda/core';
+import { createLambdaRuntime } from '../../lambda/lambda-runtime';
+import { AlertsNotPublishedError, DryRunWindowError } from '../../lambda/detector-run';
 import { InvalidPayloadError } from '../../lambda/manual-payload';
 import { loadRuntimeConfig } from '../../lambda/runtime-config';
 import type { PublishedAlert } from '../../lambda/adapters/alert-format';
 import {
+  CREDENTIALS,
   HOUR,
   InjectedCrash,
   WRITE_OPERATIONS,
@@ -18,8 +19,10 @@ import {
   history,
   newDetector,
   numberAttr,
-  runDeps,
+  silentLogger,
   startEndpoints,
+  type AwsCall,
+  type CrashPlan,
   type Detector,
   type Endpoints,
   key,
@@ -30,6 +33,8 @@ const RUN_AT = '2026-11-27T10:12:00Z'; // W is the latest closed window
 const NEW_SOURCE = '10.0.5.5';
 const ALERT_ID = `2026-11-27T09:00:00Z/${key(NEW_SOURCE)}`;
 const QUIET = Array.from({ length: 40 }, (_, i) => `10.2.${i}.9`);
+/** The details query (`stats count(*) as n by srcAddr, dstAddr, ...`), not the count query. */
+const DETAILS_QUERY = /\| stats count\(\*\) as n by /;
 
 let endpoints: Endpoints;
 
@@ -47,6 +52,8 @@ beforeEach(() => {
   endpoints.sns.reset();
 });
 
+/** The records of window W (the quiet sources and the new one). */
+const IN_W = [...QUIET.flatMap((s, i) => blocked(W, s, 2 + (i % 3))), ...blocked(W, NEW_SOURCE, 150)];
 /**
  * 40 quiet sources seen in W-1h and W, and in W a first-seen source with 150 blocked records
  * (a `new-source` alert). W-1h is committed; W is due.
@@ -55,8 +62,7 @@ async function detectorWithDueAlert(): Promise<Detector> {
   const detector = await newDetector(endpoints);
   endpoints.logs.seed(detector.logGroup, [
     ...QUIET.flatMap((s, i) => blocked(W - HOUR, s, 1 + (i % 4))),
-    ...QUIET.flatMap((s, i) => blocked(W, s, 2 + (i % 3))),
-    ...blocked(W, NEW_SOURCE, 150),
+    ...IN_W,
   ]);
   detector.clock.set('2026-11-27T09:12:00Z');
   await detector.invoke({});
@@ -79,23 +85,26 @@ async function baselines(detector: Detector): Promise<Record<string, Record<stri
 const publishedIds = () =>
   endpoints.sns.published.map((p) => (JSON.parse(p.perProtocol!.sqs!) as PublishedAlert).alertId);
 
-/** A store whose `method` does its work and then the process dies. */
-function crashAfter(method: 'commitWindow', options: { keepLease?: boolean } = {}) {
-  return (store: DetectorStore): DetectorStore =>
-    new Proxy(store, {
-      get(target, property, receiver) {
-        if (property === method) {
-          return async (...args: Parameters<DetectorStore['commitWindow']>) => {
-            await target.commitWindow(...args);
-            throw new InjectedCrash(`after ${method}`);
-          };
-        }
-        // A killed process releases nothing: the lease stays until it expires.
-        if (property === 'releaseLease' && options.keepLease) return async () => undefined;
-        const value: unknown = Reflect.get(target, property, receiver);
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
+/** The watermark update, the last write of a window's commit. */
+const isWatermarkUpdate = (call: AwsCall) =>
+  call.service === 'dynamodb' &&
+  call.operation === 'UpdateItem' &&
+  (call.input.Key as { pk?: { S?: string } } | undefined)?.pk?.S === 'STATE';
+
+/** The run dies once its commit (outbox, baselines, watermark) is done, before it publishes. */
+const crashAfterCommit = (options: { killed?: boolean } = {}): CrashPlan => ({
+  at: isWatermarkUpdate,
+  after: true,
+  ...options,
+});
+
+/** The run dies as its `n`-th BatchWriteItem call goes out (that batch is not written). */
+function crashAtBatchWrite(n: number): CrashPlan {
+  let batchWrites = 0;
+  return {
+    at: (call) =>
+      call.service === 'dynamodb' && call.operation === 'BatchWriteItem' && (batchWrites += 1) === n,
+  };
 }
 
 describe('duplicate invocations', () => {
@@ -156,9 +165,7 @@ describe('crashes', () => {
     const detector = await detectorWithDueAlert();
 
     // Act 1: the run commits W, then dies.
-    await expect(
-      runDetector(runDeps(detector, { wrapStore: crashAfter('commitWindow') }), {}),
-    ).rejects.toThrow(InjectedCrash);
+    await expect(detector.invoke({}, { crash: crashAfterCommit() })).rejects.toThrow(InjectedCrash);
 
     // Assess 1
     expect(endpoints.sns.publishCalls).toBe(0);
@@ -182,13 +189,7 @@ describe('crashes', () => {
     // Prepare
     const detector = await detectorWithDueAlert();
     await expect(
-      runDetector(
-        runDeps(detector, {
-          wrapStore: crashAfter('commitWindow', { keepLease: true }),
-          remainingMs: 60_000,
-        }),
-        {},
-      ),
+      detector.invoke({}, { crash: crashAfterCommit({ killed: true }), remainingMs: 60_000 }),
     ).rejects.toThrow(InjectedCrash);
 
     // Act
@@ -203,6 +204,39 @@ describe('crashes', () => {
     expect(publishedIds()).toEqual([ALERT_ID]);
   });
 
+  it('after publishing and before marking it sent: the retry publishes the same alert once more, then never again', async () => {
+    // Prepare: the process dies at its first DynamoDB call after the publish (markSent's read).
+    const detector = await detectorWithDueAlert();
+    let publishedYet = false;
+    const crash: CrashPlan = {
+      at: (call) => {
+        if (call.operation === 'Publish') publishedYet = true;
+        return publishedYet && call.service === 'dynamodb';
+      },
+      killed: true,
+    };
+
+    // Act 1
+    await expect(detector.invoke({}, { crash, remainingMs: 60_000 })).rejects.toThrow(InjectedCrash);
+
+    // Assess 1: out, but still pending in the outbox.
+    expect(publishedIds()).toEqual([ALERT_ID]);
+    expect((await detector.items()).get(`OUTBOX|${ALERT_ID}`)?.status?.S).toBe('pending');
+
+    // Act 2: the next runs, once the dead run's lease has expired.
+    detector.clock.set('2026-11-27T10:15:00Z');
+    const retry = await detector.invoke({});
+    const next = await detector.invoke({});
+
+    // Assess 2: at least once, never more than once after a run that finished.
+    expect(retry).toMatchObject({ windows: [], pendingRepublished: 1, alertsPublished: 1 });
+    expect(next).toMatchObject({ windows: [], pendingRepublished: 0, alertsPublished: 0 });
+    expect(publishedIds()).toEqual([ALERT_ID, ALERT_ID]);
+    const [first, again] = endpoints.sns.published;
+    expect(again!.perProtocol).toEqual(first!.perProtocol);
+    expect((await detector.items()).get(`OUTBOX|${ALERT_ID}`)?.status?.S).toBe('sent');
+  });
+
   it('half-way through the baseline batches: the retry folds every source exactly once and alerts once', async () => {
     // Prepare: a twin detector that never crashes is the reference.
     const crashed = await detectorWithDueAlert();
@@ -210,19 +244,10 @@ describe('crashes', () => {
     await reference.invoke({});
     const expected = await baselines(reference);
     endpoints.sns.reset();
-    // BatchWriteItem calls of the window: 1 = outbox, 2 = baselines 1-25, 3 = baselines 26-41.
-    let batchWrites = 0;
-    const client = crashed.runtime.clients.dynamodb;
-    const dying = {
-      send: ((command: Parameters<DynamoDBClient['send']>[0]) => {
-        if (command instanceof BatchWriteItemCommand && (batchWrites += 1) === 3)
-          throw new InjectedCrash('before the second baseline batch');
-        return client.send(command);
-      }) as DynamoDBClient['send'],
-    };
 
-    // Act
-    await expect(runDetector(runDeps(crashed, { dynamoClient: dying }), {})).rejects.toThrow(InjectedCrash);
+    // Act: BatchWriteItem calls of the window: 1 = outbox, 2 = baselines 1-25, 3 = baselines
+    // 26-41; the run dies before the third.
+    await expect(crashed.invoke({}, { crash: crashAtBatchWrite(3) })).rejects.toThrow(InjectedCrash);
     const halfway = await baselines(crashed);
     const retry = await crashed.invoke({});
 
@@ -268,18 +293,9 @@ describe('crashes', () => {
     const expectedRun = await reference.invoke({});
     const expected = await baselines(reference);
     endpoints.sns.reset();
-    let batchWrites = 0;
-    const client = crashed.runtime.clients.dynamodb;
-    const dying = {
-      send: ((command: Parameters<DynamoDBClient['send']>[0]) => {
-        if (command instanceof BatchWriteItemCommand && (batchWrites += 1) === 3)
-          throw new InjectedCrash('before the second baseline batch');
-        return client.send(command);
-      }) as DynamoDBClient['send'],
-    };
 
-    // Act
-    await expect(runDetector(runDeps(crashed, { dynamoClient: dying }), {})).rejects.toThrow(InjectedCrash);
+    // Act: the run dies before its second baseline batch.
+    await expect(crashed.invoke({}, { crash: crashAtBatchWrite(3) })).rejects.toThrow(InjectedCrash);
     const halfway = await baselines(crashed);
     const retry = await crashed.invoke({});
 
@@ -319,18 +335,9 @@ describe('crashes', () => {
     const expectedIds = publishedIds().sort();
     const expected = await baselines(reference);
     endpoints.sns.reset();
-    let batchWrites = 0;
-    const client = crashed.runtime.clients.dynamodb;
-    const dying = {
-      send: ((command: Parameters<DynamoDBClient['send']>[0]) => {
-        if (command instanceof BatchWriteItemCommand && (batchWrites += 1) === 2)
-          throw new InjectedCrash('before the second outbox batch');
-        return client.send(command);
-      }) as DynamoDBClient['send'],
-    };
 
-    // Act
-    await expect(runDetector(runDeps(crashed, { dynamoClient: dying }), {})).rejects.toThrow(InjectedCrash);
+    // Act: the run dies before its second outbox batch.
+    await expect(crashed.invoke({}, { crash: crashAtBatchWrite(2) })).rejects.toThrow(InjectedCrash);
     const keysAfterCrash = [...(await crashed.items()).keys()];
     const outboxAfterCrash = keysAfterCrash.filter((k) => k.startsWith('OUTBOX|'));
     const pendingAfterCrash = keysAfterCrash.filter((k) => k.startsWith('PENDING|'));
@@ -386,27 +393,39 @@ describe('failures', () => {
     expect(publishedIds()).toEqual([ALERT_ID]);
   });
 
-  it('a details query that fails does not hold the alert back: it goes out without destinations', async () => {
-    // Prepare
-    const detector = await detectorWithDueAlert();
-    const deps = runDeps(detector);
-    const source = deps.source;
-    deps.source = {
-      countWindow: (window, deadline) => source.countWindow(window, deadline),
-      history: (from, to, deadline) => source.history(from, to, deadline),
-      details: () => Promise.reject(new Error('MalformedQueryException: injected')),
-    };
+  it.each(['Failed', 'Timeout'] as const)(
+    'a details query that ends %s does not hold the alert back: it goes out without destinations, and the failed query counts in the scan figures',
+    async (status) => {
+      // Prepare: the endpoint ends every details query of the run (any retry too) in `status`,
+      // while the count query completes.
+      const detector = await detectorWithDueAlert();
+      const windowBytes = IN_W.reduce((sum, e) => sum + Buffer.byteLength(e.message), 0);
+      const stop = endpoints.logs.endQueriesMatching(status, (q) => DETAILS_QUERY.test(q.queryString));
 
-    // Act
-    const summary = await runDetector(deps, {});
+      // Act
+      const summary = await detector.invoke({}).finally(stop);
 
-    // Assess
-    expect(summary).toMatchObject({ alertsDecided: 1, alertsPublished: 1 });
-    expect(publishedIds()).toEqual([ALERT_ID]);
-    const raw = JSON.parse(endpoints.sns.published[0]!.perProtocol!.sqs!) as PublishedAlert;
-    expect(raw.details).toBeUndefined();
-    expect(raw.blockedCount).toBe(150);
-  });
+      // Assess
+      expect(summary).toMatchObject({ alertsDecided: 1, alertsPublished: 1 });
+      expect(publishedIds()).toEqual([ALERT_ID]);
+      const raw = JSON.parse(endpoints.sns.published[0]!.perProtocol!.sqs!) as PublishedAlert;
+      expect(raw.details).toBeUndefined();
+      expect(raw.blockedCount).toBe(150);
+      const queries = endpoints.logs.startedQueries;
+      const details = queries.filter((q) => DETAILS_QUERY.test(q.queryString));
+      expect(details.length).toBeGreaterThanOrEqual(1);
+      expect(details.every((q) => q.status === status)).toBe(true);
+      expect(queries.filter((q) => !DETAILS_QUERY.test(q.queryString)).map((q) => q.status)).toEqual([
+        'Complete',
+      ]);
+      // Every query started is in the run's figures, the failed details query included; bytes
+      // come from the completed count query (a failed query hands back no statistics).
+      expect(summary.queries).toBe(queries.length);
+      expect(summary.bytesScanned).toBe(windowBytes);
+      expect(detector.metrics.last('BytesScanned')).toBe(windowBytes);
+      expect((await detector.items()).get(`OUTBOX|${ALERT_ID}`)?.status?.S).toBe('sent');
+    },
+  );
 
   it.each(['Failed', 'Timeout', 'Cancelled'] as const)(
     'a count query that ends %s fails the run with a clear error and changes no state',
@@ -468,7 +487,7 @@ describe('bad input', () => {
     expect(endpoints.sns.publishCalls).toBe(0);
   });
 
-  it.each([
+  const INJECTIONS: [string, Partial<DetectorConfig>, RegExp][] = [
     [
       'internalCidrs',
       { internalCidrs: ['10.0.0.0/8") or isPresent(@message) or ("'] },
@@ -484,8 +503,10 @@ describe('bad input', () => {
       { flowLogFormat: 'version srcaddr dstaddr action start" | display @message | filter "' },
       /DETECTOR_CONFIG\.flowLogFormat: unknown flow log field/,
     ],
-  ])(
-    'rejects a query-injection attempt in DETECTOR_CONFIG %s at cold start',
+  ];
+
+  it.each(INJECTIONS)(
+    'rejects a query-injection attempt in DETECTOR_CONFIG %s at cold start, naming the field',
     async (_field, detectorConfig, message) => {
       // Prepare
       const detector = await newDetector(endpoints);
@@ -500,21 +521,47 @@ describe('bad input', () => {
       // Assess
       expect(load).toThrow(ConfigError);
       expect(load).toThrow(message);
-      expect(endpoints.logs.callCounts.StartQuery ?? 0).toBe(0);
+    },
+  );
+
+  it.each(INJECTIONS)(
+    'refuses to build a query from %s even past the config schema: the run fails before any query or state',
+    async (_field, detectorConfig) => {
+      // Prepare: a runtime whose detector config skipped validation (the second line of defence:
+      // the query builder validates everything it interpolates).
+      const detector = await newDetector(endpoints);
+      const config = detector.runtime.config;
+      const runtime = createLambdaRuntime(
+        { ...config, detector: { ...config.detector, ...detectorConfig } },
+        { now: detector.clock.now, credentials: CREDENTIALS, logger: silentLogger() },
+      );
+      detector.clock.set(RUN_AT);
+      endpoints.logs.seed(detector.logGroup, IN_W);
+
+      // Act
+      const run = runtime.handler({}, { getRemainingTimeInMillis: () => 60_000, awsRequestId: 'injection' });
+
+      // Assess
+      await expect(run).rejects.toThrow(QueryInjectionError);
+      expect(endpoints.logs.queryStrings).toEqual([]);
       expect(endpoints.dynamo.requests).toHaveLength(0);
     },
   );
 
   it('names every bad environment variable at cold start', () => {
-    expect(() =>
+    // Act
+    const load = () =>
       loadRuntimeConfig({
         LOG_GROUP_IDENTIFIERS: '/vpc/flows',
         TOPIC_ARN: 'not-an-arn',
         ENRICH_WITH_EC2: 'yes',
-      }),
-    ).toThrow(
-      /TABLE_NAME: .*\(not set\)[\s\S]*TOPIC_ARN: not an SNS topic ARN \(got "not-an-arn"\)|TOPIC_ARN: not an SNS topic ARN \(got "not-an-arn"\)[\s\S]*TABLE_NAME/,
-    );
+      });
+
+    // Assess: one line per bad variable, each naming what it got.
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(/^TABLE_NAME: .*\(not set\)$/m);
+    expect(load).toThrow(/^TOPIC_ARN: not an SNS topic ARN \(got "not-an-arn"\)$/m);
+    expect(load).toThrow(/^ENRICH_WITH_EC2: .*"true"\|"false" \(got "yes"\)$/m);
   });
 
   it.each(['2026-11-27T08:00:00Z', '2026-11-27T05:00:00Z'])(

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { ROLLOUT_EVENT_ID, writeSampleChanges } from '../../scripts/cloudtrail-sample';
 import { writeSample, type SampleTruth } from '../../scripts/flow-log-sample';
 import { buildCli } from '../../scripts/build-cli';
+import { resolveDetectorConfig, type Alert } from '../../lambda/core';
+import { recountFlowLog } from '../support/flow-log-recount';
 
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'egress-spike.js');
@@ -109,34 +111,52 @@ describe('egress-spike replay (built CLI)', () => {
     expect(result.stderr).toContain('cannot read "broken.log.gz": not valid gzip data');
   });
 
-  it('writes NDJSON: one object per alert, then the summary', () => {
+  it('writes NDJSON: one object per alert, then the summary, with counts as the file holds them', async () => {
+    // Expected: the file recounted line by line (test/support/flow-log-recount), default CIDRs.
+    const recount = recountFlowLog(
+      await fs.readFile(sample, 'latin1'),
+      resolveDetectorConfig({}).internalCidrs,
+    );
     const result = run('replay', '--json', sample);
     expect(result.code).toBe(0);
     const objects = ndjson(result.stdout);
     const summary = objects[objects.length - 1];
-    const alerts = objects.slice(0, -1);
-    expect(summary).toMatchObject({ kind: 'summary', windows: 96, alerts: alerts.length, malformedLines: 0 });
-    for (const key of [
-      'linesRead',
-      'recordsCounted',
-      'blankLines',
-      'noDataRecords',
-      'skipDataRecords',
-      'incompleteWindows',
-    ]) {
-      expect(typeof summary?.[key]).toBe('number');
-    }
+    const alerts = objects.slice(0, -1) as unknown as Alert[];
+    expect(summary).toMatchObject({
+      kind: 'summary',
+      windows: 96,
+      alerts: alerts.length,
+      malformedLines: 0,
+      linesRead: recount.lines,
+      headerLines: recount.headerLines,
+      blankLines: recount.blankLines,
+      noDataRecords: recount.noDataRecords,
+      skipDataRecords: recount.skipDataRecords,
+      recordsCounted: recount.recordsCounted,
+    });
+    expect(recount.recordsCounted).toBeGreaterThan(1000);
     expect(alerts.map((a) => a.kind).sort()).toEqual(
       expect.arrayContaining(['mass-spike', 'new-source', 'spike']),
     );
+    const counted = (alert: Alert, srcIp: string) =>
+      recount.counted.get(`${Date.parse(alert.windowStart)} ${srcIp}`) ?? 0;
     for (const alert of alerts) {
       expect(alert.windowStart).toMatch(/^\d{4}-\d\d-\d\dT\d\d:00:00Z$/);
-      expect(alert).toHaveProperty('blockedCount');
-      expect(alert).toHaveProperty('uniqueDestinations');
-      expect(alert).toHaveProperty('baseline');
-      expect(alert).toHaveProperty('zScore');
-      expect(alert).toHaveProperty('severity');
-      expect(alert.kind === 'mass-spike' ? alert.srcIps : alert.srcIp).toBeTruthy();
+      if (alert.kind === 'mass-spike') {
+        expect(alert.srcIps!.length).toBeGreaterThan(1);
+        expect(alert.blockedCount).toBe(alert.srcIps!.reduce((sum, ip) => sum + counted(alert, ip), 0));
+        expect(alert.baseline).toBeNull();
+      } else {
+        expect(alert.blockedCount).toBe(counted(alert, alert.srcIp!));
+        expect(alert.uniqueDestinations).toBeGreaterThanOrEqual(1);
+        if (alert.kind === 'new-source') expect(alert).toMatchObject({ baseline: null, severity: 'low' });
+        else {
+          expect(alert.baseline!.dataPoints).toBeGreaterThan(0);
+          expect(alert.blockedCount).toBeGreaterThan(alert.baseline!.mean);
+          expect(alert.zScore).toBeGreaterThan(0);
+          expect(['medium', 'high']).toContain(alert.severity);
+        }
+      }
     }
   });
 

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { ADDRESS_SLOT_BITS } from '../../lambda/replay/line-kernel';
 import {
   DEFAULT_FLOW_LOG_FORMAT,
   EgressFilter,
@@ -24,6 +23,12 @@ import {
   type ChunkResult,
   type PairDetails,
 } from '../../lambda/replay/flow-line-scanner';
+import {
+  NOT_LOOKED_UP,
+  RECORDS as KERNEL_RECORDS,
+  newLineKernel,
+  slotOfMissing,
+} from '../../lambda/replay/line-kernel';
 
 const config = resolveDetectorConfig({
   internalCidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '2600:1f18:4a3b:ab00::/56'],
@@ -539,16 +544,22 @@ describe('FlowLineScanner fast paths', () => {
 });
 
 describe('FlowLineScanner kernel address table', () => {
-  // The kernel's slot for an address (line-kernel.wat $lookup, the same mixing as the
-  // JavaScript AddressCache): the address's bytes as four little-endian words, zero-padded.
+  // The kernel's own slot for an address: one REJECT line with it as the source, scanned by a
+  // kernel whose table is empty, comes back with the source "missing" at the slot its lookup
+  // chose. No copy of the hash: a change of it cannot turn the collisions below into a no-op.
+  const probe = newLineKernel();
   const slotOf = (address: string): number => {
-    const bytes = Buffer.alloc(16);
-    bytes.write(address, 'latin1');
-    let hash = Math.imul(bytes.readInt32LE(0), 0x9e3779b1) ^ bytes.readInt32LE(4);
-    hash = Math.imul(hash, 0x85ebca77) ^ bytes.readInt32LE(8);
-    hash = Math.imul(hash, 0xc2b2ae3d) ^ bytes.readInt32LE(12);
-    hash = Math.imul(hash ^ (hash >>> 15), 0x27d4eb2f);
-    return hash >>> (32 - ADDRESS_SLOT_BITS);
+    const line = Buffer.from(
+      `2 123456789012 eni-0a1 ${address} 203.0.113.9 49152 443 6 3 180 ${T0} ${T0 + 60} REJECT OK\n`,
+      'latin1',
+    );
+    line.copy(probe.bytes, probe.inputStart);
+    probe.int32[KERNEL_RECORDS] = 0;
+    probe.scan(probe.inputStart, probe.inputStart + line.length, 1);
+    const code = probe.int32[probe.recordsIndex + 6] as number;
+    if (probe.int32[KERNEL_RECORDS] !== 1 || code >= NOT_LOOKED_UP)
+      throw new Error(`the kernel did not look ${address} up in its (empty) table`);
+    return slotOfMissing(code);
   };
   /** Addresses made by `make(i)` that share a slot, `count` of them. */
   const colliding = (make: (i: number) => string, count: number): string[] => {
@@ -574,6 +585,9 @@ describe('FlowLineScanner kernel address table', () => {
       4,
     );
     const addresses = [...sources, ...destinations, ...mixed];
+    // Each group shares one slot of the kernel's table (three groups, three slots).
+    expect([sources, destinations, mixed].map((group) => new Set(group.map(slotOf)).size)).toEqual([1, 1, 1]);
+    expect(destinations.length).toBeGreaterThanOrEqual(2);
     const line = fc
       .tuple(fc.constantFrom(...addresses), fc.constantFrom(...addresses), fc.integer({ min: 0, max: 7200 }))
       .map(

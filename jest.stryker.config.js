@@ -1,0 +1,36 @@
+/**
+ * The Jest configuration of the engine's mutation run (stryker.config.json; docs/testing.md
+ * "Mutation testing"): the project's, limited to the engine's own suites (test/core), which must
+ * pin every decision where it is made. Left out:
+ * - the end-to-end, replay and local-endpoint suites: they reach the engine too, but each mutant
+ *   would re-run their endpoints' start-up and whole scenarios (hours become days on two cores);
+ * - the fleet simulations (calibration.test.ts: its work runs in a child process, where no
+ *   mutant is active; rhythm-fleet.test.ts: 25 s that every engine mutant would pay).
+ * STRYKER_ALL_TESTS=1 runs every suite but those of the CDK stack, the production bundle and the
+ * built CLI (they run the code in other processes, where no mutant is active).
+ */
+const base = require('./jest.config.js');
+
+const everySuite = process.env.STRYKER_ALL_TESTS === '1';
+
+module.exports = {
+  ...base,
+  ...(everySuite
+    ? {
+        testPathIgnorePatterns: [
+          '/node_modules/',
+          '<rootDir>/test/lib/',
+          '<rootDir>/test/e2e/cold-start.test.ts',
+          '<rootDir>/test/replay/cli.test.ts',
+          '<rootDir>/test/core/calibration.test.ts',
+        ],
+      }
+    : {
+        roots: ['<rootDir>/test/core'],
+        testPathIgnorePatterns: [
+          '/node_modules/',
+          '<rootDir>/test/core/calibration.test.ts',
+          '<rootDir>/test/core/rhythm-fleet.test.ts',
+        ],
+      }),
+};

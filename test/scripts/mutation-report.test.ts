@@ -1,0 +1,92 @@
+/** scripts/mutation-report.ts: Stryker's JSON report to the score table and survivor list of docs/testing.md. */
+import { analyse, markdown, survivorKey } from '../../scripts/mutation-report';
+
+const source = ['export const a = (x: number) => x > 1;', 'export const b = 2 + 3;'].join('\n');
+const at = (line: number, from: number, to: number) => ({
+  start: { line, column: from },
+  end: { line, column: to },
+});
+const report = {
+  files: {
+    'lambda/core/x.ts': {
+      source,
+      mutants: [
+        {
+          id: '1',
+          mutatorName: 'EqualityOperator',
+          replacement: 'x >= 1',
+          location: at(1, 33, 38),
+          status: 'Survived' as const,
+        },
+        {
+          id: '2',
+          mutatorName: 'ArithmeticOperator',
+          replacement: '2 - 3',
+          location: at(2, 18, 23),
+          status: 'Killed' as const,
+        },
+        {
+          id: '3',
+          mutatorName: 'BooleanLiteral',
+          replacement: 'true',
+          location: at(1, 33, 38),
+          status: 'Timeout' as const,
+        },
+        {
+          id: '4',
+          mutatorName: 'StringLiteral',
+          replacement: '""',
+          location: at(2, 18, 19),
+          status: 'CompileError' as const,
+        },
+      ],
+    },
+    'lambda/adapters/y.ts': {
+      source,
+      mutants: [
+        {
+          id: '5',
+          mutatorName: 'ArithmeticOperator',
+          replacement: '2 - 3',
+          location: at(2, 18, 23),
+          status: 'NoCoverage' as const,
+        },
+      ],
+    },
+  },
+};
+
+describe('mutation report', () => {
+  it('scores lambda/core and the adapters apart, as Stryker does (compile errors left out)', () => {
+    const { scopes } = analyse(report);
+    const byName = Object.fromEntries(scopes.map((s) => [s.name, s]));
+    expect(byName['lambda/core']).toMatchObject({ total: 3, killed: 2, survived: 1 });
+    expect(byName['lambda/core']!.score).toBeCloseTo(2 / 3);
+    expect(byName['decision-critical adapters']).toMatchObject({
+      total: 1,
+      killed: 0,
+      survived: 1,
+      score: 0,
+    });
+    expect(byName.all).toMatchObject({ total: 4, killed: 2 });
+    expect(scopes[0]!.name).toBe('lambda/core');
+  });
+
+  it('lists each survivor with its original text, and its reason or UNEXPLAINED', () => {
+    const { scopes, survivors } = analyse(report);
+    expect(survivors.map((s) => [s.file, s.line, s.original, s.replacement, s.status])).toEqual([
+      ['lambda/adapters/y.ts', 2, '2 + 3', '2 - 3', 'NoCoverage'],
+      ['lambda/core/x.ts', 1, 'x > 1', 'x >= 1', 'Survived'],
+    ]);
+    const key = survivorKey('lambda/core/x.ts', 'EqualityOperator', 'x > 1', 'x >= 1');
+    expect(survivors[1]!.key).toBe(key);
+    const table = markdown(scopes, survivors, { [key]: 'x is never 1 here' });
+    expect(table).toContain(
+      '| `lambda/core/x.ts:1` | EqualityOperator | `x > 1` → `x >= 1` | x is never 1 here |',
+    );
+    expect(table).toContain(
+      '| `lambda/adapters/y.ts:2` | ArithmeticOperator (no test reaches it) | `2 + 3` → `2 - 3` | **UNEXPLAINED** |',
+    );
+    expect(table).toContain('| **lambda/core** | 3 | 2 | 1 | 66.7% |');
+  });
+});
