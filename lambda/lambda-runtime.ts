@@ -4,13 +4,20 @@
  * cold start; end-to-end tests build one from a test environment (local endpoints, a fake clock)
  * and invoke its handler the way Lambda does.
  */
+import type { AthenaClient } from '@aws-sdk/client-athena';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
+import {
+  AthenaFlowSource,
+  loadAthenaModules,
+  type AthenaFlowSourceOptions,
+} from './adapters/athena-flow-source';
 import { DynamoBaselineStore } from './adapters/dynamo-baseline-store';
 import { Ec2Enricher, loadEc2Module } from './adapters/ec2-enricher';
 import { useLeanJson } from './adapters/lean-json-protocol';
@@ -39,6 +46,11 @@ export interface LambdaRuntimeOptions {
     LogsInsightsFlowSourceOptions,
     'rowLimit' | 'pollIntervalMs' | 'maxPollIntervalMs' | 'retryBaseDelayMs'
   >;
+  /** Extra AthenaFlowSource options (tests: a small page budget, a short poll interval). */
+  athenaSourceOptions?: Pick<
+    AthenaFlowSourceOptions,
+    'pageBudget' | 'pollIntervalMs' | 'maxPollIntervalMs' | 'retryBaseDelayMs' | 'maxQueryAttempts'
+  >;
 }
 
 export type DetectorHandler = (
@@ -55,6 +67,9 @@ export interface LambdaRuntime {
     dynamodb: DynamoDBClient;
     sns: SNSClient;
     ec2: EC2Client | undefined;
+    /** With FLOW_SOURCE=athena: Athena, and S3 for result objects. */
+    athena: AthenaClient | undefined;
+    s3: S3Client | undefined;
   };
   handler: DetectorHandler;
 }
@@ -84,6 +99,18 @@ export function createLambdaRuntime(
     ec2: config.enrichWithEc2
       ? new (loadEc2Module().EC2Client)(clientConfig(config.endpoints.ec2))
       : undefined,
+    athena:
+      config.athena === undefined
+        ? undefined
+        : new (loadAthenaModules().athena.AthenaClient)(clientConfig(config.endpoints.athena)),
+    // Path-style addressing where a local endpoint stands in for S3 (tests).
+    s3:
+      config.athena === undefined
+        ? undefined
+        : new (loadAthenaModules().s3.S3Client)({
+            ...clientConfig(config.endpoints.s3),
+            ...(config.endpoints.s3 === undefined ? {} : { forcePathStyle: true }),
+          }),
   };
   // The bulk calls skip the SDK's schema walk (lean-json-protocol.ts explains; bench/cpu-time.ts).
   useLeanJson(clients.dynamodb, ['BatchGetItem', 'BatchWriteItem']);
@@ -97,6 +124,7 @@ export function createLambdaRuntime(
       ...(config.detector.flowLogFormat === undefined
         ? {}
         : { flowLogFormat: config.detector.flowLogFormat }),
+      ...(config.athena === undefined ? {} : { athena: { workGroup: config.athena.workGroup } }),
     },
   });
 
@@ -110,14 +138,27 @@ export function createLambdaRuntime(
       now,
       ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
     });
-    const source = new LogsInsightsFlowSource({
-      client: clients.logs,
-      logGroupIdentifiers: config.logGroupIdentifiers,
-      config: config.detector,
-      now,
-      ...options.flowSourceOptions,
-      ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
-    });
+    const sleep = options.sleep === undefined ? {} : { sleep: options.sleep };
+    const source =
+      config.athena !== undefined && clients.athena !== undefined && clients.s3 !== undefined
+        ? new AthenaFlowSource({
+            athena: clients.athena,
+            s3: clients.s3,
+            workGroup: config.athena.workGroup,
+            table: config.athena.table,
+            config: config.detector,
+            now,
+            ...options.athenaSourceOptions,
+            ...sleep,
+          })
+        : new LogsInsightsFlowSource({
+            client: clients.logs,
+            logGroupIdentifiers: config.logGroupIdentifiers,
+            config: config.detector,
+            now,
+            ...options.flowSourceOptions,
+            ...sleep,
+          });
     // The ENI cache lives for one run: interfaces get reassigned, a warm container must not keep stale answers.
     const enricher = clients.ec2 ? new Ec2Enricher({ client: clients.ec2, logger }) : undefined;
     try {

@@ -6,6 +6,7 @@
 // zod's functional build, as the detector config schema (lambda/core/config.ts, which also sets
 // its English messages): cheaper to construct at cold start, the same validation and messages.
 import * as z from 'zod/mini';
+import type { AthenaFlowTable } from './adapters/athena-table';
 import { ConfigError, resolveDetectorConfigJson, type DetectorConfig } from './core/config';
 
 const LOG_GROUP = /^(arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[\w./#-]{1,512}(:\*)?|[\w./#-]{1,512})$/;
@@ -35,8 +36,10 @@ const matching = (pattern: RegExp, message: string) => z.string().check(z.regex(
 export const runtimeEnvironmentSchema = z.object({
   /** Detection parameters as JSON (the shared detector config schema); empty: the recommended preset. */
   DETECTOR_CONFIG: z.optional(z.string()),
-  /** Comma-separated flow log group names or ARNs (up to 50). */
-  LOG_GROUP_IDENTIFIERS: z.pipe(
+  /** Where flow logs are counted: CloudWatch Logs Insights, or Athena (S3 or Security Lake). */
+  FLOW_SOURCE: z._default(z.enum(['cloudwatch', 'athena']), 'cloudwatch'),
+  /** Comma-separated flow log group names or ARNs (up to 50); required with FLOW_SOURCE cloudwatch. */
+  LOG_GROUP_IDENTIFIERS: z.optional(z.pipe(
     list(
       'LOG_GROUP_IDENTIFIERS',
       matching(LOG_GROUP, 'not a log group name or ARN').check(
@@ -46,6 +49,18 @@ export const runtimeEnvironmentSchema = z.object({
       ),
     ),
     z.array(z.string()).check(z.maxLength(50, 'Logs Insights queries at most 50 log groups')),
+  )),
+  /** Athena: the workgroup the queries run in (its enforced settings hold the results location and cutoff). */
+  ATHENA_WORKGROUP: z.optional(matching(/^[a-zA-Z0-9._-]{1,128}$/, 'not an Athena workgroup name')),
+  /** Athena: the Glue database and table of the flow logs. */
+  ATHENA_DATABASE: z.optional(matching(/^[a-z0-9_]{1,255}$/, 'not a Glue database name (lower case, digits, _)')),
+  ATHENA_TABLE: z.optional(matching(/^[a-z0-9_]{1,255}$/, 'not a Glue table name (lower case, digits, _)')),
+  /** Athena: `flow-logs` (the stack's table over S3) or `security-lake` (Security Lake's VPC flow table, source version 2). */
+  ATHENA_TABLE_KIND: z._default(z.enum(['flow-logs', 'security-lake']), 'flow-logs'),
+  /** Athena, flow-logs table: the flow logs are partitioned by hour (`hour` partition column). */
+  ATHENA_HOURLY_PARTITIONS: z.pipe(
+    z._default(z.enum(['true', 'false']), 'false'),
+    z.transform((v: 'true' | 'false') => v === 'true'),
   ),
   TABLE_NAME: matching(/^[a-zA-Z0-9_.-]{3,255}$/, 'not a DynamoDB table name'),
   TOPIC_ARN: matching(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, 'not an SNS topic ARN'),
@@ -73,13 +88,19 @@ export const runtimeEnvironmentSchema = z.object({
   DYNAMODB_ENDPOINT: z.optional(z.url()),
   SNS_ENDPOINT: z.optional(z.url()),
   EC2_ENDPOINT: z.optional(z.url()),
+  ATHENA_ENDPOINT: z.optional(z.url()),
+  S3_ENDPOINT: z.optional(z.url()),
 });
 
 export type RuntimeEnvironment = z.input<typeof runtimeEnvironmentSchema>;
 
 export interface RuntimeConfig {
   detector: DetectorConfig;
+  flowSource: 'cloudwatch' | 'athena';
+  /** The log groups (cloudwatch); empty with Athena. */
   logGroupIdentifiers: string[];
+  /** The workgroup and table (athena). */
+  athena?: { workGroup: string; table: AthenaFlowTable };
   tableName: string;
   topicArn: string;
   enrichWithEc2: boolean;
@@ -87,7 +108,7 @@ export interface RuntimeConfig {
   region: string;
   metricsNamespace: string;
   serviceName: string;
-  endpoints: { logs?: string; dynamodb?: string; sns?: string; ec2?: string };
+  endpoints: { logs?: string; dynamodb?: string; sns?: string; ec2?: string; athena?: string; s3?: string };
 }
 
 /** Parses the environment; throws ConfigError naming every bad variable. */
@@ -102,9 +123,39 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
     throw new ConfigError(`invalid Lambda environment:\n${problems.join('\n')}`, 'environment');
   }
   const e = parsed.data;
+  // Each source needs its own variables; the other source's are ignored.
+  const missing =
+    e.FLOW_SOURCE === 'cloudwatch'
+      ? e.LOG_GROUP_IDENTIFIERS === undefined
+        ? ['LOG_GROUP_IDENTIFIERS']
+        : []
+      : (['ATHENA_WORKGROUP', 'ATHENA_DATABASE', 'ATHENA_TABLE'] as const).filter((name) => e[name] === undefined);
+  if (missing.length > 0) {
+    throw new ConfigError(
+      `invalid Lambda environment:\n${missing.map((name) => `${name}: required with FLOW_SOURCE=${e.FLOW_SOURCE} (not set)`).join('\n')}`,
+      'environment',
+    );
+  }
+  const athena =
+    e.FLOW_SOURCE === 'athena'
+      ? {
+          workGroup: e.ATHENA_WORKGROUP!,
+          table:
+            e.ATHENA_TABLE_KIND === 'security-lake'
+              ? { kind: 'security-lake' as const, database: e.ATHENA_DATABASE!, table: e.ATHENA_TABLE! }
+              : {
+                  kind: 'flow-logs' as const,
+                  database: e.ATHENA_DATABASE!,
+                  table: e.ATHENA_TABLE!,
+                  hourlyPartitions: e.ATHENA_HOURLY_PARTITIONS,
+                },
+        }
+      : undefined;
   return {
     detector: resolveDetectorConfigJson(e.DETECTOR_CONFIG, 'DETECTOR_CONFIG'),
-    logGroupIdentifiers: e.LOG_GROUP_IDENTIFIERS,
+    flowSource: e.FLOW_SOURCE,
+    logGroupIdentifiers: e.FLOW_SOURCE === 'cloudwatch' ? (e.LOG_GROUP_IDENTIFIERS ?? []) : [],
+    ...(athena === undefined ? {} : { athena }),
     tableName: e.TABLE_NAME,
     topicArn: e.TOPIC_ARN,
     enrichWithEc2: e.ENRICH_WITH_EC2,
@@ -117,6 +168,8 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
       dynamodb: e.DYNAMODB_ENDPOINT,
       sns: e.SNS_ENDPOINT,
       ec2: e.EC2_ENDPOINT,
+      athena: e.ATHENA_ENDPOINT,
+      s3: e.S3_ENDPOINT,
     },
   };
 }

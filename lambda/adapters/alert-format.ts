@@ -37,6 +37,8 @@ export interface AlertFormatContext {
   flowLogFormat?: string;
   /** A test alert: marked TEST in subject, title and text. */
   test?: boolean;
+  /** The flow logs are counted by Athena: the link opens the Athena query editor on the workgroup. */
+  athena?: { workGroup: string };
 }
 
 /** What a list was cut to, to fit SNS's message limit. */
@@ -150,6 +152,12 @@ export function logsInsightsConsoleUrl(options: {
   const fragment = encodeURIComponent(`?queryDetail=${escaped}`).replace(/%/g, '$');
   const region = encodeURIComponent(options.region);
   return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#logsV2:logs-insights${fragment}`;
+}
+
+/** The Athena console's query editor on the detector's workgroup (it takes no query in its link). */
+export function athenaConsoleUrl(region: string, workGroup: string): string {
+  const r = encodeURIComponent(region);
+  return `https://${r}.console.aws.amazon.com/athena/home?region=${r}#/query-editor?workgroup=${encodeURIComponent(workGroup)}`;
 }
 
 /** Every byte outside [A-Za-z0-9-._] as `*XX` (UTF-8), the console's inner encoding. */
@@ -388,7 +396,11 @@ export function chatbotNotification(alert: PublishedAlert): ChatbotNotification 
     );
   }
 
-  const nextSteps = [`Open the <${alert.consoleUrl}|Logs Insights query for this window>`];
+  const nextSteps = [
+    alert.consoleUrl.includes('/athena/')
+      ? `Open the <${alert.consoleUrl}|Athena query editor> (the flow logs of this window)`
+      : `Open the <${alert.consoleUrl}|Logs Insights query for this window>`,
+  ];
   if (alert.kind === 'mass-spike') {
     nextSteps.push(
       'Check whether a network policy (security group, NACL, firewall) change was rolled out in this window',
@@ -543,13 +555,16 @@ export function buildSnsMessage(
   const end = Date.parse(alert.windowEnd);
   const published: PublishedAlert = {
     ...alert,
-    consoleUrl: logsInsightsConsoleUrl({
-      region: context.region,
-      logGroupIdentifiers: context.logGroupIdentifiers,
-      start,
-      end,
-      query: consoleQueryFor(alert, context.flowLogFormat),
-    }),
+    consoleUrl:
+      context.athena === undefined
+        ? logsInsightsConsoleUrl({
+            region: context.region,
+            logGroupIdentifiers: context.logGroupIdentifiers,
+            start,
+            end,
+            query: consoleQueryFor(alert, context.flowLogFormat),
+          })
+        : athenaConsoleUrl(context.region, context.athena.workGroup),
     ...(test ? { test: true as const } : {}),
   };
   let rendered = render(published, test);

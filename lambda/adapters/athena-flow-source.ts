@@ -17,16 +17,12 @@
  * Every query's DataScannedInBytes is added to the statistics, so the run summary and the
  * BytesScanned metric show what Athena billed for (at least 10 MB a query).
  */
-import {
-  GetQueryExecutionCommand,
-  GetQueryResultsCommand,
-  StartQueryExecutionCommand,
-  StopQueryExecutionCommand,
-  type AthenaClient,
-  type GetQueryExecutionCommandOutput,
-  type Row as AthenaRow,
+import type {
+  AthenaClient,
+  GetQueryExecutionCommandOutput,
+  Row as AthenaRow,
 } from '@aws-sdk/client-athena';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import {
   skipDataWindows,
   windowMs,
@@ -46,6 +42,22 @@ import {
 import { ATHENA_COLUMNS, AthenaQueryBuilder, type AthenaQuery } from './athena-query';
 import type { AthenaFlowTable } from './athena-table';
 import type { FlowCountSource, HistoryGap, HistoryResult, QueryStatistics, WindowCounts } from './ports';
+
+/**
+ * The Athena and S3 client modules, loaded on first use: a detector reading CloudWatch Logs never
+ * pays for them at cold start (the bundle leaves them out, as the EC2 client: detector-bundling.ts).
+ */
+export function loadAthenaModules(): {
+  athena: typeof import('@aws-sdk/client-athena');
+  s3: typeof import('@aws-sdk/client-s3');
+} {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  return {
+    athena: require('@aws-sdk/client-athena') as typeof import('@aws-sdk/client-athena'),
+    s3: require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3'),
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+}
 
 /** GetQueryResults' MaxResults maximum. */
 export const ATHENA_PAGE_SIZE = 1000;
@@ -374,7 +386,7 @@ export class AthenaFlowSource implements FlowCountSource {
   private async runQueryOnce(run: QueryRun, query: AthenaQuery): Promise<ResultRow[]> {
     const started = await this.withRetry(run, 'StartQueryExecution', () =>
       this.athena.send(
-        new StartQueryExecutionCommand({
+        new (loadAthenaModules().athena.StartQueryExecutionCommand)({
           QueryString: query.sql,
           WorkGroup: this.workGroup,
           ...(query.parameters.length === 0 ? {} : { ExecutionParameters: query.parameters }),
@@ -422,7 +434,7 @@ export class AthenaFlowSource implements FlowCountSource {
       }
       await this.sleep(wait);
       const response = await this.withRetry(run, 'GetQueryExecution', () =>
-        this.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: queryId })),
+        this.athena.send(new (loadAthenaModules().athena.GetQueryExecutionCommand)({ QueryExecutionId: queryId })),
       );
       state = response.QueryExecution?.Status?.State ?? 'UNKNOWN';
       if (!RUNNING_STATES.has(state)) return response.QueryExecution;
@@ -443,7 +455,7 @@ export class AthenaFlowSource implements FlowCountSource {
       const token = nextToken;
       const response = await this.withRetry(run, 'GetQueryResults', () =>
         this.athena.send(
-          new GetQueryResultsCommand({
+          new (loadAthenaModules().athena.GetQueryResultsCommand)({
             QueryExecutionId: queryId,
             MaxResults: ATHENA_PAGE_SIZE,
             ...(token === undefined ? {} : { NextToken: token }),
@@ -480,7 +492,7 @@ export class AthenaFlowSource implements FlowCountSource {
       throw new UnexpectedQueryResultError(run.kind, queryId, `result location ${outputLocation} is not an S3 URI`, 'Athena');
     }
     const [, bucket, key] = match;
-    const response = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const response = await this.s3.send(new (loadAthenaModules().s3.GetObjectCommand)({ Bucket: bucket, Key: key }));
     const text = (await response.Body?.transformToString('utf8')) ?? '';
     const records = parseCsv(text);
     const header = records.shift();
@@ -499,7 +511,7 @@ export class AthenaFlowSource implements FlowCountSource {
 
   private async stopQuietly(queryId: string): Promise<unknown> {
     try {
-      await this.athena.send(new StopQueryExecutionCommand({ QueryExecutionId: queryId }));
+      await this.athena.send(new (loadAthenaModules().athena.StopQueryExecutionCommand)({ QueryExecutionId: queryId }));
       return undefined;
     } catch (error) {
       return error;

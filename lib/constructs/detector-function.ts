@@ -19,12 +19,28 @@ import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import type { DetectorConfigInput } from '../../lambda/core/config';
 import { runtimeEnvironmentSchema, type RuntimeEnvironment } from '../../lambda/runtime-config';
 import { DETECTOR_BUNDLING } from './detector-bundling';
+import type { AthenaFlowSourceResources } from './athena-flow-source';
 import type { QueriedLogGroup } from './flow-log-source';
 
 /** Variables that point the SDK clients at local test servers; never set in a deployed stack. */
-type LocalTestVariable = 'LOGS_ENDPOINT' | 'DYNAMODB_ENDPOINT' | 'SNS_ENDPOINT' | 'EC2_ENDPOINT';
+type LocalTestVariable =
+  | 'LOGS_ENDPOINT'
+  | 'DYNAMODB_ENDPOINT'
+  | 'SNS_ENDPOINT'
+  | 'EC2_ENDPOINT'
+  | 'ATHENA_ENDPOINT'
+  | 'S3_ENDPOINT';
 /** Lambda sets AWS_REGION itself and rejects a function that tries to. */
 type ReservedVariable = 'AWS_REGION';
+/** Variables of one flow source or the other: set by the source's resources, not always. */
+type SourceVariable =
+  | 'FLOW_SOURCE'
+  | 'LOG_GROUP_IDENTIFIERS'
+  | 'ATHENA_WORKGROUP'
+  | 'ATHENA_DATABASE'
+  | 'ATHENA_TABLE'
+  | 'ATHENA_TABLE_KIND'
+  | 'ATHENA_HOURLY_PARTITIONS';
 
 /**
  * The environment a deployed function gets: every variable of the runtime schema, required
@@ -32,9 +48,12 @@ type ReservedVariable = 'AWS_REGION';
  * it), minus the local-test endpoints, which the excess-property check keeps out.
  */
 export type DeployedEnvironment = {
-  [K in Exclude<keyof RuntimeEnvironment, LocalTestVariable | ReservedVariable>]-?: Exclude<RuntimeEnvironment[K], undefined> &
+  [K in Exclude<keyof RuntimeEnvironment, LocalTestVariable | ReservedVariable | SourceVariable>]-?: Exclude<
+    RuntimeEnvironment[K],
+    undefined
+  > &
     string;
-};
+} & { [K in SourceVariable]?: Exclude<RuntimeEnvironment[K], undefined> & string };
 
 /** Lambda caps all environment variables together at 4 KB. */
 const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
@@ -57,7 +76,10 @@ export const TABLE_ACTIONS = [
 ] as const;
 
 export interface DetectorFunctionProps {
+  /** The log groups the detector queries (CloudWatch source). */
   readonly logGroups: readonly QueriedLogGroup[];
+  /** The Athena source's resources, when the flow logs are in S3 or Security Lake. */
+  readonly athena?: AthenaFlowSourceResources;
   readonly table: dynamodb.ITable;
   readonly alertTopic: sns.ITopic;
   /** Detection parameters as the user gave them (validated); the Lambda gets them as DETECTOR_CONFIG. */
@@ -110,7 +132,9 @@ export class DetectorFunction extends Construct {
 
     const environment = {
       DETECTOR_CONFIG: JSON.stringify(props.detectorConfig),
-      LOG_GROUP_IDENTIFIERS: props.logGroups.map((group) => group.identifier).join(','),
+      ...(props.athena === undefined
+        ? { LOG_GROUP_IDENTIFIERS: props.logGroups.map((group) => group.identifier).join(',') }
+        : (props.athena.environment as Pick<DeployedEnvironment, SourceVariable>)),
       TABLE_NAME: props.table.tableName,
       TOPIC_ARN: props.alertTopic.topicArn,
       ENRICH_WITH_EC2: props.enrichWithEc2 ? 'true' : 'false',
@@ -161,8 +185,50 @@ export class DetectorFunction extends Construct {
   }
 
   private grantDetectorPermissions(props: DetectorFunctionProps): void {
-    const stack = Stack.of(this);
 
+    const wildcardReasons: string[] = [];
+    if (props.athena !== undefined) wildcardReasons.push(...props.athena.grantQuery(this.role));
+    else this.grantLogsInsights(props, wildcardReasons);
+
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'BaselineTable',
+        actions: [...TABLE_ACTIONS],
+        resources: [props.table.tableArn],
+      }),
+    );
+
+    // sns:Publish on the topic, and kms:Decrypt + kms:GenerateDataKey* on its key.
+    props.alertTopic.grantPublish(this.role);
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      reason:
+        'Publishing to the KMS-encrypted alert topic needs kms:GenerateDataKey* (the variants SNS may call), granted by topic.grantPublish on the topic key only.',
+    });
+
+    if (props.enrichWithEc2) {
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'EnrichAlerts',
+          actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeInstances'],
+          resources: ['*'],
+        }),
+      );
+      wildcardReasons.push(
+        'ec2:DescribeNetworkInterfaces and ec2:DescribeInstances (alert enrichment, read-only) support no resource-level permissions',
+      );
+    }
+    if (wildcardReasons.length > 0) {
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: `Resource "*" only for actions that cannot be scoped: ${wildcardReasons.join('; ')}.`,
+      });
+    }
+  }
+
+  /** StartQuery on the flow log groups; GetQueryResults and StopQuery (no resource-level permissions). */
+  private grantLogsInsights(props: DetectorFunctionProps, wildcardReasons: string[]): void {
+    const stack = Stack.of(this);
     // StartQuery authorises against the log group; depending on the API, IAM matches the ARN with
     // or without the `:*` suffix, so both are listed (the suffix adds no other log group).
     const startQueryResources = props.logGroups.flatMap((group) => [group.arn, `${group.arn}:*`]);
@@ -191,41 +257,9 @@ export class DetectorFunction extends Construct {
       }),
     );
 
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'BaselineTable',
-        actions: [...TABLE_ACTIONS],
-        resources: [props.table.tableArn],
-      }),
-    );
-
-    // sns:Publish on the topic, and kms:Decrypt + kms:GenerateDataKey* on its key.
-    props.alertTopic.grantPublish(this.role);
-    Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-      reason:
-        'Publishing to the KMS-encrypted alert topic needs kms:GenerateDataKey* (the variants SNS may call), granted by topic.grantPublish on the topic key only.',
-    });
-
-    const wildcardReasons: string[] = [
+    wildcardReasons.push(
       'logs:GetQueryResults and logs:StopQuery take a query ID and support no resource-level permissions',
-    ];
-    if (props.enrichWithEc2) {
-      this.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'EnrichAlerts',
-          actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeInstances'],
-          resources: ['*'],
-        }),
-      );
-      wildcardReasons.push(
-        'ec2:DescribeNetworkInterfaces and ec2:DescribeInstances (alert enrichment, read-only) support no resource-level permissions',
-      );
-    }
-    Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: `Resource "*" only for actions that cannot be scoped: ${wildcardReasons.join('; ')}.`,
-    });
+    );
   }
 }
 
