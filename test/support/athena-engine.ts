@@ -108,6 +108,20 @@ export class AthenaEngine {
     tables: readonly EngineTable[],
     defaultDatabase: string | undefined,
   ): Promise<EngineResult> {
+    const t0 = performance.now();
+    try {
+      return await this.executeTimed(sql, parameters, tables, defaultDatabase);
+    } finally {
+      if (process.env.ATHENA_ENGINE_TIMING) console.log('engine ms', Math.round(performance.now() - t0));
+    }
+  }
+
+  private async executeTimed(
+    sql: string,
+    parameters: readonly string[],
+    tables: readonly EngineTable[],
+    defaultDatabase: string | undefined,
+  ): Promise<EngineResult> {
     const statement = await this.parse(sql);
     const values = await Promise.all(parameters.map((p) => this.parameterValue(p)));
     let placeholders = 0;
@@ -176,12 +190,16 @@ export class AthenaEngine {
       node.table_name = view;
     }
     const text = await this.deparse(rewritten);
+    const t1 = performance.now();
     let reader;
     try {
       reader = await this.connection.runAndReadAll(text);
     } catch (error) {
+      for (const view of viewOf.values()) await this.connection.run(`DROP TABLE IF EXISTS ${view}`);
       throw new AthenaQueryError('GENERIC_USER_ERROR', (error as Error).message);
     }
+    if (process.env.ATHENA_ENGINE_TIMING) console.log('run ms', Math.round(performance.now() - t1));
+    for (const view of viewOf.values()) await this.connection.run(`DROP TABLE IF EXISTS ${view}`);
     const columns = reader.columnNames().map((name, i) => ({
       name,
       type: athenaType(String(reader.columnType(i))),
@@ -346,6 +364,7 @@ export class AthenaEngine {
   private async createView(table: EngineTable, files: readonly FileEntry[]): Promise<string> {
     this.views += 1;
     const view = `athena_table_${this.views}`;
+    // (dropped after the statement ran)
     const typed = table.columns.map((c) => `TRY_CAST("${c.name}" AS ${duckType(c.type)}) AS "${c.name}"`);
     const empty =
       `SELECT ${[...table.columns, ...table.partitionKeys].map((c) => `CAST(NULL AS ${duckType(c.type)}) AS "${c.name}"`).join(', ')} WHERE false`;
@@ -371,7 +390,9 @@ export class AthenaEngine {
       );
     });
     const body = parts.length === 0 ? empty : parts.join(' UNION ALL ');
-    await this.connection.run(`CREATE OR REPLACE TEMP VIEW ${view} AS ${body}`);
+    // Materialised: the IP functions run in JavaScript, one call per vector, and a view over many
+    // small files hands them many small vectors; a table packs the rows into full ones.
+    await this.connection.run(`CREATE OR REPLACE TEMP TABLE ${view} AS ${body}`);
     return view;
   }
 }
