@@ -39,21 +39,25 @@ export const runtimeEnvironmentSchema = z.object({
   /** Where flow logs are counted: CloudWatch Logs Insights, or Athena (S3 or Security Lake). */
   FLOW_SOURCE: z._default(z.enum(['cloudwatch', 'athena']), 'cloudwatch'),
   /** Comma-separated flow log group names or ARNs (up to 50); required with FLOW_SOURCE cloudwatch. */
-  LOG_GROUP_IDENTIFIERS: z.optional(z.pipe(
-    list(
-      'LOG_GROUP_IDENTIFIERS',
-      matching(LOG_GROUP, 'not a log group name or ARN').check(
-        z.refine((value: string) => !ARN_WITH_STAR.test(value), {
-          message: "an ARN ending in ':*' is refused by StartQuery: remove the ':*'",
-        }),
+  LOG_GROUP_IDENTIFIERS: z.optional(
+    z.pipe(
+      list(
+        'LOG_GROUP_IDENTIFIERS',
+        matching(LOG_GROUP, 'not a log group name or ARN').check(
+          z.refine((value: string) => !ARN_WITH_STAR.test(value), {
+            message: "an ARN ending in ':*' is refused by StartQuery: remove the ':*'",
+          }),
+        ),
       ),
+      z.array(z.string()).check(z.maxLength(50, 'Logs Insights queries at most 50 log groups')),
     ),
-    z.array(z.string()).check(z.maxLength(50, 'Logs Insights queries at most 50 log groups')),
-  )),
+  ),
   /** Athena: the workgroup the queries run in (its enforced settings hold the results location and cutoff). */
   ATHENA_WORKGROUP: z.optional(matching(/^[a-zA-Z0-9._-]{1,128}$/, 'not an Athena workgroup name')),
   /** Athena: the Glue database and table of the flow logs. */
-  ATHENA_DATABASE: z.optional(matching(/^[a-z0-9_]{1,255}$/, 'not a Glue database name (lower case, digits, _)')),
+  ATHENA_DATABASE: z.optional(
+    matching(/^[a-z0-9_]{1,255}$/, 'not a Glue database name (lower case, digits, _)'),
+  ),
   ATHENA_TABLE: z.optional(matching(/^[a-z0-9_]{1,255}$/, 'not a Glue table name (lower case, digits, _)')),
   /** Athena: `flow-logs` (the stack's table over S3) or `security-lake` (Security Lake's VPC flow table, source version 2). */
   ATHENA_TABLE_KIND: z._default(z.enum(['flow-logs', 'security-lake']), 'flow-logs'),
@@ -129,7 +133,9 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
       ? e.LOG_GROUP_IDENTIFIERS === undefined
         ? ['LOG_GROUP_IDENTIFIERS']
         : []
-      : (['ATHENA_WORKGROUP', 'ATHENA_DATABASE', 'ATHENA_TABLE'] as const).filter((name) => e[name] === undefined);
+      : (['ATHENA_WORKGROUP', 'ATHENA_DATABASE', 'ATHENA_TABLE'] as const).filter(
+          (name) => e[name] === undefined,
+        );
   if (missing.length > 0) {
     throw new ConfigError(
       `invalid Lambda environment:\n${missing.map((name) => `${name}: required with FLOW_SOURCE=${e.FLOW_SOURCE} (not set)`).join('\n')}`,

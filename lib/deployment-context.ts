@@ -110,8 +110,8 @@ export const deploymentContextSchema = z
     /** athena: the prefix the flow logs were created with (before `AWSLogs/`), without slashes at the ends. */
     flowLogPrefix: z
       .string()
-      .regex(/^([A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*)?$/, 'not an S3 prefix (no leading or trailing /)')
-      .default(''),
+      .regex(/^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*$/, 'not an S3 prefix (no leading or trailing /)')
+      .optional(),
     /** athena: the flow logs' file format in S3. */
     flowLogFileFormat: z.enum(['plain-text', 'parquet']).default('plain-text'),
     /** athena: the flow logs were created with Hive-compatible S3 prefixes. */
@@ -203,7 +203,10 @@ export const deploymentContextSchema = z
           message:
             'flowSource athena needs flowLogBucket (flow logs in S3) or securityLakeDatabase and securityLakeTable (Security Lake), not both',
         });
-      } else if (lake && (value.securityLakeDatabase === undefined || value.securityLakeTable === undefined)) {
+      } else if (
+        lake &&
+        (value.securityLakeDatabase === undefined || value.securityLakeTable === undefined)
+      ) {
         ctx.addIssue({
           code: 'custom',
           path: [value.securityLakeDatabase === undefined ? 'securityLakeDatabase' : 'securityLakeTable'],
@@ -214,7 +217,8 @@ export const deploymentContextSchema = z
         ctx.addIssue({
           code: 'custom',
           path: [value.flowLogGroups.length > 0 ? 'flowLogGroups' : 'vpcIds'],
-          message: 'flowLogGroups and vpcIds are CloudWatch Logs settings: with flowSource athena leave them empty',
+          message:
+            'flowLogGroups and vpcIds are CloudWatch Logs settings: with flowSource athena leave them empty',
         });
       }
     } else if (value.flowLogGroups.length === 0 && value.vpcIds.length === 0) {

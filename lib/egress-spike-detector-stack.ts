@@ -70,13 +70,15 @@ export class EgressSpikeDetectorStack extends Stack {
               : {
                   s3FlowLogs: {
                     bucket: settings.flowLogBucket,
-                    prefix: settings.flowLogPrefix,
+                    prefix: settings.flowLogPrefix ?? '',
                     fileFormat: settings.flowLogFileFormat,
                     hiveCompatible: settings.flowLogHiveCompatible,
                     hourlyPartitions: settings.flowLogHourlyPartitions,
                     accounts: settings.flowLogAccounts,
                     regions: settings.flowLogRegions,
-                    ...(settings.flowLogKmsKeyArn === undefined ? {} : { kmsKeyArn: settings.flowLogKmsKeyArn }),
+                    ...(settings.flowLogKmsKeyArn === undefined
+                      ? {}
+                      : { kmsKeyArn: settings.flowLogKmsKeyArn }),
                     ...(settings.detectorConfig.flowLogFormat === undefined
                       ? {}
                       : { flowLogFormat: settings.detectorConfig.flowLogFormat }),

@@ -17,11 +17,7 @@
  * Every query's DataScannedInBytes is added to the statistics, so the run summary and the
  * BytesScanned metric show what Athena billed for (at least 10 MB a query).
  */
-import type {
-  AthenaClient,
-  GetQueryExecutionCommandOutput,
-  Row as AthenaRow,
-} from '@aws-sdk/client-athena';
+import type { AthenaClient, GetQueryExecutionCommandOutput, Row as AthenaRow } from '@aws-sdk/client-athena';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
   skipDataWindows,
@@ -124,7 +120,12 @@ interface QueryRun {
   stats: QueryStatistics;
 }
 
-const emptyStats = (): QueryStatistics => ({ queries: 0, bytesScanned: 0, recordsScanned: 0, recordsMatched: 0 });
+const emptyStats = (): QueryStatistics => ({
+  queries: 0,
+  bytesScanned: 0,
+  recordsScanned: 0,
+  recordsMatched: 0,
+});
 
 const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -158,7 +159,10 @@ export class AthenaFlowSource implements FlowCountSource {
 
   constructor(options: AthenaFlowSourceOptions) {
     if (!/^[a-zA-Z0-9._-]{1,128}$/.test(options.workGroup)) {
-      throw new AthenaSourceOptionsError('workGroup', `${JSON.stringify(options.workGroup)} is not a workgroup name`);
+      throw new AthenaSourceOptionsError(
+        'workGroup',
+        `${JSON.stringify(options.workGroup)} is not a workgroup name`,
+      );
     }
     this.athena = options.athena;
     this.s3 = options.s3;
@@ -218,7 +222,9 @@ export class AthenaFlowSource implements FlowCountSource {
       uniqueDestinations,
       complete: skippedRecords === 0,
       skippedRecords,
-      ...(skippedRecords === 0 ? {} : { skipDataThrough: this.skipDataThrough(window.start, skipDataLastEnd) }),
+      ...(skippedRecords === 0
+        ? {}
+        : { skipDataThrough: this.skipDataThrough(window.start, skipDataLastEnd) }),
       stats: run.stats,
     };
   }
@@ -231,7 +237,10 @@ export class AthenaFlowSource implements FlowCountSource {
   ): Promise<Map<string, AlertDetails>> {
     const run: QueryRun = { kind: 'details', window, deadline, stats: emptyStats() };
     try {
-      const perSource = new Map<string, { destinations: Map<string, DestinationCount>; interfaces: Set<string> }>();
+      const perSource = new Map<
+        string,
+        { destinations: Map<string, DestinationCount>; interfaces: Set<string> }
+      >();
       for (const ip of srcIps) perSource.set(ip, { destinations: new Map(), interfaces: new Set() });
       const unique = [...perSource.keys()];
       for (let i = 0; i < unique.length; i += this.detailsSourcesPerQuery) {
@@ -250,7 +259,8 @@ export class AthenaFlowSource implements FlowCountSource {
           if (existing) existing.count += count;
           else target.destinations.set(destinationKey, { address, port, protocol, count });
           const interfaceId = row[ATHENA_COLUMNS.interfaceId];
-          if (interfaceId !== undefined && interfaceId !== '' && interfaceId !== '-') target.interfaces.add(interfaceId);
+          if (interfaceId !== undefined && interfaceId !== '' && interfaceId !== '-')
+            target.interfaces.add(interfaceId);
         }
       }
       const details = new Map<string, AlertDetails>();
@@ -271,7 +281,10 @@ export class AthenaFlowSource implements FlowCountSource {
   async history(from: number, to: number, deadline: number): Promise<HistoryResult> {
     const starts = windowsBetween(from, to, this.config);
     const length = windowMs(this.config);
-    const windows = new Map<number, { windowStart: number; counts: Map<string, number>; complete: boolean }>();
+    const windows = new Map<
+      number,
+      { windowStart: number; counts: Map<string, number>; complete: boolean }
+    >();
     for (const start of starts) windows.set(start, { windowStart: start, counts: new Map(), complete: true });
     const stats = emptyStats();
     const gaps: HistoryGap[] = [];
@@ -395,7 +408,12 @@ export class AthenaFlowSource implements FlowCountSource {
     );
     const queryId = started.QueryExecutionId;
     if (queryId === undefined || queryId === '') {
-      throw new UnexpectedQueryResultError(run.kind, undefined, 'StartQueryExecution returned no id', 'Athena');
+      throw new UnexpectedQueryResultError(
+        run.kind,
+        undefined,
+        'StartQueryExecution returned no id',
+        'Athena',
+      );
     }
     run.stats.queries += 1;
     let execution: GetQueryExecutionCommandOutput['QueryExecution'];
@@ -434,7 +452,9 @@ export class AthenaFlowSource implements FlowCountSource {
       }
       await this.sleep(wait);
       const response = await this.withRetry(run, 'GetQueryExecution', () =>
-        this.athena.send(new (loadAthenaModules().athena.GetQueryExecutionCommand)({ QueryExecutionId: queryId })),
+        this.athena.send(
+          new (loadAthenaModules().athena.GetQueryExecutionCommand)({ QueryExecutionId: queryId }),
+        ),
       );
       state = response.QueryExecution?.Status?.State ?? 'UNKNOWN';
       if (!RUNNING_STATES.has(state)) return response.QueryExecution;
@@ -447,7 +467,11 @@ export class AthenaFlowSource implements FlowCountSource {
    * budget; a bigger result is read whole from its CSV object in S3 (one request, however many
    * rows), which is what the results bucket is for.
    */
-  private async readResults(run: QueryRun, queryId: string, outputLocation: string | undefined): Promise<ResultRow[]> {
+  private async readResults(
+    run: QueryRun,
+    queryId: string,
+    outputLocation: string | undefined,
+  ): Promise<ResultRow[]> {
     const rows: ResultRow[] = [];
     let header: string[] | undefined;
     let nextToken: string | undefined;
@@ -486,18 +510,34 @@ export class AthenaFlowSource implements FlowCountSource {
     return this.readResultObject(run, queryId, outputLocation);
   }
 
-  private async readResultObject(run: QueryRun, queryId: string, outputLocation: string): Promise<ResultRow[]> {
+  private async readResultObject(
+    run: QueryRun,
+    queryId: string,
+    outputLocation: string,
+  ): Promise<ResultRow[]> {
     const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(outputLocation);
     if (match === null) {
-      throw new UnexpectedQueryResultError(run.kind, queryId, `result location ${outputLocation} is not an S3 URI`, 'Athena');
+      throw new UnexpectedQueryResultError(
+        run.kind,
+        queryId,
+        `result location ${outputLocation} is not an S3 URI`,
+        'Athena',
+      );
     }
     const [, bucket, key] = match;
-    const response = await this.s3.send(new (loadAthenaModules().s3.GetObjectCommand)({ Bucket: bucket, Key: key }));
+    const response = await this.s3.send(
+      new (loadAthenaModules().s3.GetObjectCommand)({ Bucket: bucket, Key: key }),
+    );
     const text = (await response.Body?.transformToString('utf8')) ?? '';
     const records = parseCsv(text);
     const header = records.shift();
     if (header === undefined || header.length === 0) {
-      throw new UnexpectedQueryResultError(run.kind, queryId, `result object ${outputLocation} has no header`, 'Athena');
+      throw new UnexpectedQueryResultError(
+        run.kind,
+        queryId,
+        `result object ${outputLocation} has no header`,
+        'Athena',
+      );
     }
     return records.map((record) => {
       const row: ResultRow = {};
@@ -511,7 +551,9 @@ export class AthenaFlowSource implements FlowCountSource {
 
   private async stopQuietly(queryId: string): Promise<unknown> {
     try {
-      await this.athena.send(new (loadAthenaModules().athena.StopQueryExecutionCommand)({ QueryExecutionId: queryId }));
+      await this.athena.send(
+        new (loadAthenaModules().athena.StopQueryExecutionCommand)({ QueryExecutionId: queryId }),
+      );
       return undefined;
     } catch (error) {
       return error;
@@ -628,7 +670,12 @@ function readCount(row: ResultRow, column: string, run: QueryRun): number {
   const text = row[column];
   const value = text === undefined ? NaN : Number(text);
   if (!Number.isInteger(value) || value < 0) {
-    throw new UnexpectedQueryResultError(run.kind, undefined, `column ${column} is ${JSON.stringify(text)}, not a count`, 'Athena');
+    throw new UnexpectedQueryResultError(
+      run.kind,
+      undefined,
+      `column ${column} is ${JSON.stringify(text)}, not a count`,
+      'Athena',
+    );
   }
   return value;
 }

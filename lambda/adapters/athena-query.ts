@@ -127,7 +127,8 @@ export class AthenaQueryBuilder {
     this.windowSeconds = Number(wholeNumber(config.windowMinutes * 60, 'window length'));
     this.lagMs = Number(wholeNumber(config.lagMinutes * 60_000, 'lag'));
     this.from = `"${validatedGlueName('database', table.database)}"."${validatedGlueName('table', table.table)}"`;
-    this.columns = table.kind === 'security-lake' ? securityLakeColumns() : flowLogColumnsOf(config.flowLogFormat);
+    this.columns =
+      table.kind === 'security-lake' ? securityLakeColumns() : flowLogColumnsOf(config.flowLogFormat);
   }
 
   /** Per (account, VPC, source) blocked records, distinct destinations and latest end; SKIPDATA flagged. */
@@ -204,7 +205,9 @@ export class AthenaQueryBuilder {
     );
     const counting = this.countingFilter(parameters);
     terms.push(
-      withSkipData && c.status !== undefined ? `(${c.status} = 'SKIPDATA' OR (${counting}))` : `(${counting})`,
+      withSkipData && c.status !== undefined
+        ? `(${c.status} = 'SKIPDATA' OR (${counting}))`
+        : `(${counting})`,
     );
     return terms.join(' AND ');
   }

@@ -70,7 +70,10 @@ export class AthenaFlowSourceResources extends Construct {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [
-        { expiration: Duration.days(props.resultsRetentionDays), abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        {
+          expiration: Duration.days(props.resultsRetentionDays),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
       ],
       removalPolicy: props.removalPolicy,
       autoDeleteObjects: false,
@@ -84,7 +87,8 @@ export class AthenaFlowSourceResources extends Construct {
     this.workGroupName = `${stack.stackName}-detector`.slice(0, 128);
     this.workGroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
       name: this.workGroupName,
-      description: 'Egress spike detector: flow log count queries (results location, encryption and cutoff enforced)',
+      description:
+        'Egress spike detector: flow log count queries (results location, encryption and cutoff enforced)',
       state: 'ENABLED',
       recursiveDeleteOption: true,
       workGroupConfiguration: {
@@ -100,15 +104,25 @@ export class AthenaFlowSourceResources extends Construct {
     });
 
     if (props.securityLake !== undefined) {
-      this.table = { kind: 'security-lake', database: props.securityLake.database, table: props.securityLake.table };
+      this.table = {
+        kind: 'security-lake',
+        database: props.securityLake.database,
+        table: props.securityLake.table,
+      };
       return;
     }
     const flowLogs = props.s3FlowLogs!;
-    const databaseName = `${stack.stackName.toLowerCase().replace(/[^a-z0-9]/g, '_')}_flow_logs`.slice(0, 255);
+    const databaseName = `${stack.stackName.toLowerCase().replace(/[^a-z0-9]/g, '_')}_flow_logs`.slice(
+      0,
+      255,
+    );
     const tableName = 'vpc_flow_logs';
     const database = new glue.CfnDatabase(this, 'Database', {
       catalogId: Aws.ACCOUNT_ID,
-      databaseInput: { name: databaseName, description: 'VPC flow logs in S3, for the egress spike detector' },
+      databaseInput: {
+        name: databaseName,
+        description: 'VPC flow logs in S3, for the egress spike detector',
+      },
     });
     const location = {
       bucket: flowLogs.bucket,
@@ -149,7 +163,12 @@ export class AthenaFlowSourceResources extends Construct {
       },
     });
     table.addResourceDependency(database);
-    this.table = { kind: 'flow-logs', database: databaseName, table: tableName, hourlyPartitions: flowLogs.hourlyPartitions };
+    this.table = {
+      kind: 'flow-logs',
+      database: databaseName,
+      table: tableName,
+      hourlyPartitions: flowLogs.hourlyPartitions,
+    };
   }
 
   /** The environment the detector reads (runtime-config.ts). */
@@ -160,7 +179,8 @@ export class AthenaFlowSourceResources extends Construct {
       ATHENA_DATABASE: this.table.database,
       ATHENA_TABLE: this.table.table,
       ATHENA_TABLE_KIND: this.table.kind,
-      ATHENA_HOURLY_PARTITIONS: this.table.kind === 'flow-logs' && this.table.hourlyPartitions ? 'true' : 'false',
+      ATHENA_HOURLY_PARTITIONS:
+        this.table.kind === 'flow-logs' && this.table.hourlyPartitions ? 'true' : 'false',
     };
   }
 
@@ -171,7 +191,11 @@ export class AthenaFlowSourceResources extends Construct {
   grantQuery(role: iam.Role): string[] {
     const wildcardReasons: string[] = [];
     const stack = Stack.of(this);
-    const workGroupArn = stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: this.workGroupName });
+    const workGroupArn = stack.formatArn({
+      service: 'athena',
+      resource: 'workgroup',
+      resourceName: this.workGroupName,
+    });
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'AthenaQueries',
@@ -184,7 +208,8 @@ export class AthenaFlowSourceResources extends Construct {
         resources: [workGroupArn],
       }),
     );
-    const glueArn = (resource: string, name: string) => stack.formatArn({ service: 'glue', resource, resourceName: name });
+    const glueArn = (resource: string, name: string) =>
+      stack.formatArn({ service: 'glue', resource, resourceName: name });
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'FlowLogTable',
@@ -200,12 +225,7 @@ export class AthenaFlowSourceResources extends Construct {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'QueryResults',
-        actions: [
-          's3:GetObject',
-          's3:PutObject',
-          's3:AbortMultipartUpload',
-          's3:ListMultipartUploadParts',
-        ],
+        actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
         resources: [this.resultsBucket.arnForObjects('results/*')],
       }),
     );
@@ -221,7 +241,7 @@ export class AthenaFlowSourceResources extends Construct {
       {
         id: `AwsSolutions-IAM5[${resultsFinding}]`,
         reason:
-          'Athena writes each query result under the results/ prefix of the detector\'s own results bucket with a new name per query; the prefix is the narrowest resource.',
+          "Athena writes each query result under the results/ prefix of the detector's own results bucket with a new name per query; the prefix is the narrowest resource.",
       },
     ];
 

@@ -24,12 +24,7 @@ import type { QueriedLogGroup } from './flow-log-source';
 
 /** Variables that point the SDK clients at local test servers; never set in a deployed stack. */
 type LocalTestVariable =
-  | 'LOGS_ENDPOINT'
-  | 'DYNAMODB_ENDPOINT'
-  | 'SNS_ENDPOINT'
-  | 'EC2_ENDPOINT'
-  | 'ATHENA_ENDPOINT'
-  | 'S3_ENDPOINT';
+  'LOGS_ENDPOINT' | 'DYNAMODB_ENDPOINT' | 'SNS_ENDPOINT' | 'EC2_ENDPOINT' | 'ATHENA_ENDPOINT' | 'S3_ENDPOINT';
 /** Lambda sets AWS_REGION itself and rejects a function that tries to. */
 type ReservedVariable = 'AWS_REGION';
 /** Variables of one flow source or the other: set by the source's resources, not always. */
@@ -185,7 +180,6 @@ export class DetectorFunction extends Construct {
   }
 
   private grantDetectorPermissions(props: DetectorFunctionProps): void {
-
     const wildcardReasons: string[] = [];
     if (props.athena !== undefined) wildcardReasons.push(...props.athena.grantQuery(this.role));
     else this.grantLogsInsights(props, wildcardReasons);

@@ -97,7 +97,10 @@ beforeAll(async () => {
     tables: [
       flowLogEngineTable('flows', 'text_flow_logs', TEXT),
       flowLogEngineTable('flows', 'parquet_flow_logs', PARQUET),
-      securityLakeEngineTable('amazon_security_lake_glue_db_us_east_1', 'amazon_security_lake_table_us_east_1_vpc_flow_2_0'),
+      securityLakeEngineTable(
+        'amazon_security_lake_glue_db_us_east_1',
+        'amazon_security_lake_table_us_east_1_vpc_flow_2_0',
+      ),
     ],
   });
   s3 = await startLocalS3({ root: s3Root });
@@ -189,7 +192,9 @@ describe('Athena source: the same alerts as Logs Insights and the replay on the 
 
   it('flow logs in S3 as plain text (daily prefixes)', async () => {
     // Act
-    const alerts = await scheduledAlerts(await athenaDetector({ kind: 'flow-logs', name: 'text_flow_logs', hourly: false }));
+    const alerts = await scheduledAlerts(
+      await athenaDetector({ kind: 'flow-logs', name: 'text_flow_logs', hourly: false }),
+    );
 
     // Assess
     expect(alerts).toEqual(expected);
@@ -204,7 +209,9 @@ describe('Athena source: the same alerts as Logs Insights and the replay on the 
 
     // Assess
     expect(alerts).toEqual(expected);
-    const counts = athena.queries.filter((q) => q.sql.includes('parquet_flow_logs') && q.sql.includes('destinations'));
+    const counts = athena.queries.filter(
+      (q) => q.sql.includes('parquet_flow_logs') && q.sql.includes('destinations'),
+    );
     expect(counts.length).toBeGreaterThanOrEqual(24);
     // A window [h, h+1) plus the 10-minute lag needs the files of hours h and h+1, never more.
     for (const query of counts) {
@@ -230,7 +237,11 @@ describe('Athena source: results, failures and limits', () => {
     const root = mkdtempSync(join(tmpdir(), 'athena-budget-'));
     const location: FlowLogLocation = { ...TEXT, bucket: 'many-sources' };
     const lines = Array.from({ length: 1500 }, (_, i) =>
-      v2Line({ at: W + 60_000 + i, src: `10.1.${Math.floor(i / 250)}.${(i % 250) + 1}`, dst: '198.51.100.1' }),
+      v2Line({
+        at: W + 60_000 + i,
+        src: `10.1.${Math.floor(i / 250)}.${(i % 250) + 1}`,
+        dst: '198.51.100.1',
+      }),
     );
     await writeFlowLogObjects(root, location, lines);
     const local = await startLocalAthena({
@@ -306,7 +317,10 @@ describe('Athena source: results, failures and limits', () => {
     const detector = await athenaDetector({ kind: 'flow-logs', name: 'text_flow_logs', hourly: false });
     detector.clock.set(runAfter(W - HOUR));
     await detector.invoke({});
-    athena.setWorkGroup(WORKGROUP, { outputLocation: 's3://detector-results/results/', bytesScannedCutoffPerQuery: 100 });
+    athena.setWorkGroup(WORKGROUP, {
+      outputLocation: 's3://detector-results/results/',
+      bytesScannedCutoffPerQuery: 100,
+    });
     athena.resetCounters();
     detector.clock.set(runAfter(W));
 
@@ -315,7 +329,9 @@ describe('Athena source: results, failures and limits', () => {
       const run = detector.invoke({});
 
       // Assess: cancelled, not retried
-      await expect(run).rejects.toThrow(/ended with status CANCELLED: .*BytesScannedCutoffPerQuery 100 bytes/);
+      await expect(run).rejects.toThrow(
+        /ended with status CANCELLED: .*BytesScannedCutoffPerQuery 100 bytes/,
+      );
       expect(athena.queries.map((q) => q.state)).toEqual(['CANCELLED']);
     } finally {
       athena.setWorkGroup(WORKGROUP, { outputLocation: 's3://detector-results/results/' });

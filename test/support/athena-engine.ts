@@ -214,12 +214,16 @@ export class AthenaEngine {
     const parsed = JSON.parse(
       String(reader.getRows()[0]?.[0]).replace(/"query_location":\d+/g, '"query_location":0'),
     ) as { error: boolean; error_message?: string; statements: Node[] };
-    if (parsed.error) throw new AthenaQueryError('SYNTAX_ERROR', parsed.error_message ?? 'cannot parse the statement');
+    if (parsed.error)
+      throw new AthenaQueryError('SYNTAX_ERROR', parsed.error_message ?? 'cannot parse the statement');
     if (parsed.statements.length !== 1) {
       throw new AthenaQueryError('SYNTAX_ERROR', 'exactly one statement is allowed');
     }
     const statement = parsed.statements[0]!;
-    if ((statement.node as Node).type !== 'SELECT_NODE' && (statement.node as Node).type !== 'SET_OPERATION_NODE') {
+    if (
+      (statement.node as Node).type !== 'SELECT_NODE' &&
+      (statement.node as Node).type !== 'SET_OPERATION_NODE'
+    ) {
       throw new AthenaQueryError('NOT_SUPPORTED', 'only SELECT statements are supported here');
     }
     return parsed as unknown as Node;
@@ -235,7 +239,10 @@ export class AthenaEngine {
   /** One execution parameter: a single literal, as Athena takes them. */
   private async parameterValue(value: string): Promise<Node> {
     if (typeof value !== 'string' || value.length === 0 || value.length > 1024) {
-      throw new AthenaQueryError('INVALID_PARAMETER_USAGE', 'an execution parameter must be 1 to 1024 characters');
+      throw new AthenaQueryError(
+        'INVALID_PARAMETER_USAGE',
+        'an execution parameter must be 1 to 1024 characters',
+      );
     }
     let tree: Node;
     try {
@@ -265,7 +272,9 @@ export class AthenaEngine {
     });
     if (onPartitions.length > 0 && files.length > 0) {
       const keys = table.partitionKeys.map((k) => k.name);
-      const distinct = [...new Map(files.map((f) => [JSON.stringify(keys.map((k) => f.partition[k])), f])).values()];
+      const distinct = [
+        ...new Map(files.map((f) => [JSON.stringify(keys.map((k) => f.partition[k])), f])).values(),
+      ];
       const rows = distinct
         .map((f, i) => `(${i}, ${keys.map((k) => sqlString(f.partition[k] ?? '')).join(', ')})`)
         .join(', ');
@@ -315,7 +324,8 @@ export class AthenaEngine {
   /** Files under the table's location, with their partition values (projection checked). */
   private async filesOf(table: EngineTable): Promise<FileEntry[]> {
     const location = /^s3:\/\/([^/]+)\/(.*)$/.exec(table.location);
-    if (location === null) throw new AthenaQueryError('HIVE_METASTORE_ERROR', `bad location ${table.location}`, 1);
+    if (location === null)
+      throw new AthenaQueryError('HIVE_METASTORE_ERROR', `bad location ${table.location}`, 1);
     const root = join(this.s3Root, location[1]!, location[2]!);
     const all = await listFiles(root);
     const template = table.parameters['storage.location.template'];
@@ -328,7 +338,10 @@ export class AthenaEngine {
       let partition: Record<string, string> | undefined;
       if (projected && template !== undefined) {
         partition = matchTemplate(template, directory, keys);
-        if (partition !== undefined && !keys.every((k) => projectionAccepts(table.parameters, k, partition![k]!))) {
+        if (
+          partition !== undefined &&
+          !keys.every((k) => projectionAccepts(table.parameters, k, partition![k]!))
+        ) {
           partition = undefined;
         }
       } else {
@@ -345,7 +358,11 @@ export class AthenaEngine {
     return entries.sort((a, b) => (a.path < b.path ? -1 : 1));
   }
 
-  private async bytesOf(table: EngineTable, files: readonly FileEntry[], referenced: ReadonlySet<string>): Promise<number> {
+  private async bytesOf(
+    table: EngineTable,
+    files: readonly FileEntry[],
+    referenced: ReadonlySet<string>,
+  ): Promise<number> {
     if (table.format === 'text') return files.reduce((sum, f) => sum + f.size, 0);
     let total = 0;
     for (const file of files) {
@@ -366,8 +383,7 @@ export class AthenaEngine {
     const view = `athena_table_${this.views}`;
     // (dropped after the statement ran)
     const typed = table.columns.map((c) => `TRY_CAST("${c.name}" AS ${duckType(c.type)}) AS "${c.name}"`);
-    const empty =
-      `SELECT ${[...table.columns, ...table.partitionKeys].map((c) => `CAST(NULL AS ${duckType(c.type)}) AS "${c.name}"`).join(', ')} WHERE false`;
+    const empty = `SELECT ${[...table.columns, ...table.partitionKeys].map((c) => `CAST(NULL AS ${duckType(c.type)}) AS "${c.name}"`).join(', ')} WHERE false`;
     const groups = new Map<string, FileEntry[]>();
     for (const file of files) {
       const key = JSON.stringify(file.partition);
@@ -421,7 +437,7 @@ export function cidrContains(cidr: string, addressHex: string): boolean {
   const a = Buffer.from(base, 'hex');
   const b = Buffer.from(addressHex, 'hex');
   for (let bit = 0; bit < prefix; bit += 1) {
-    const mask = 0x80 >> bit % 8;
+    const mask = 0x80 >> (bit % 8);
     if ((a[bit >> 3]! & mask) !== (b[bit >> 3]! & mask)) return false;
   }
   return true;
@@ -480,7 +496,8 @@ function registerIpFunctions(connection: DuckDBConnection): void {
 const isIpaddressCast = (node: Node | undefined): boolean =>
   node !== undefined &&
   node.class === 'CAST' &&
-  (((node.cast_type as Node).type_info as Node | null)?.name as string | undefined)?.toUpperCase() === 'IPADDRESS';
+  (((node.cast_type as Node).type_info as Node | null)?.name as string | undefined)?.toUpperCase() ===
+    'IPADDRESS';
 
 /** Rewrites one node (mapTree callback): IPADDRESS casts and contains(cidr, ipaddress). */
 function rewriteIpFunctions(node: Node): Node | undefined {
@@ -569,9 +586,11 @@ function comparisonOn(node: Node, column: string): { op: string; constant: Node 
   const left = node.left as Node;
   const right = node.right as Node;
   const isColumn = (n: Node) =>
-    n.class === 'COLUMN_REF' && (n.column_names as string[]).length === 1 &&
+    n.class === 'COLUMN_REF' &&
+    (n.column_names as string[]).length === 1 &&
     (n.column_names as string[])[0]!.toLowerCase() === column;
-  const isConstant = (n: Node) => n.class === 'CONSTANT' || (n.class === 'CAST' && (n.child as Node).class === 'CONSTANT');
+  const isConstant = (n: Node) =>
+    n.class === 'CONSTANT' || (n.class === 'CAST' && (n.child as Node).class === 'CONSTANT');
   const flip: Record<string, string> = {
     COMPARE_LESSTHAN: 'COMPARE_GREATERTHAN',
     COMPARE_GREATERTHAN: 'COMPARE_LESSTHAN',
@@ -579,7 +598,7 @@ function comparisonOn(node: Node, column: string): { op: string; constant: Node 
     COMPARE_GREATERTHANOREQUALTO: 'COMPARE_LESSTHANOREQUALTO',
     COMPARE_EQUAL: 'COMPARE_EQUAL',
   };
-  if (!(node.type as string in flip)) return undefined;
+  if (!((node.type as string) in flip)) return undefined;
   if (isColumn(left) && isConstant(right)) return { op: node.type as string, constant: right };
   if (isColumn(right) && isConstant(left)) return { op: flip[node.type as string]!, constant: left };
   return undefined;
@@ -602,7 +621,11 @@ function mayHold(op: string, min: string, max: string, c: string): string {
 }
 
 /** Partition values of a directory per `storage.location.template` (`${name}` placeholders). */
-function matchTemplate(template: string, directory: string, keys: readonly string[]): Record<string, string> | undefined {
+function matchTemplate(
+  template: string,
+  directory: string,
+  keys: readonly string[],
+): Record<string, string> | undefined {
   const names: string[] = [];
   const pattern = template
     .replace(/\/+$/, '')

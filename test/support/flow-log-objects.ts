@@ -81,14 +81,17 @@ export async function writeFlowLogObjects(
   lines: readonly string[],
   options: { flowLogFormat?: string; deliveryDelayMs?: number } = {},
 ): Promise<WrittenObjects> {
-  const format = options.flowLogFormat === undefined ? DEFAULT_FLOW_LOG_FORMAT : parseFlowLogFormat(options.flowLogFormat);
+  const format =
+    options.flowLogFormat === undefined ? DEFAULT_FLOW_LOG_FORMAT : parseFlowLogFormat(options.flowLogFormat);
   const region = location.regions[0] ?? 'us-east-1';
   const groups = new Map<string, { account: string; hour: number; lines: string[] }>();
   for (const line of lines) {
     const fields = fieldsOf(line, format);
     const start = Number(fields.start);
     if (!Number.isFinite(start)) continue;
-    const account = /^\d{12}$/.test(fields['account-id'] ?? '') ? fields['account-id']! : location.accounts[0]!;
+    const account = /^\d{12}$/.test(fields['account-id'] ?? '')
+      ? fields['account-id']!
+      : location.accounts[0]!;
     const hour = Math.floor((start * 1000 + (options.deliveryDelayMs ?? 0)) / HOUR) * HOUR;
     const key = `${account}/${hour}`;
     const group = groups.get(key) ?? { account, hour, lines: [] };
@@ -132,7 +135,10 @@ export async function writeFlowLogObjects(
             })
             .join(', ')})`;
         });
-        const select = columns.map((c) => `CAST(${c.name === 'end' ? '"end"' : c.name} AS ${c.type === 'string' ? 'VARCHAR' : c.type === 'int' ? 'INTEGER' : 'BIGINT'}) AS "${c.name}"`);
+        const select = columns.map(
+          (c) =>
+            `CAST(${c.name === 'end' ? '"end"' : c.name} AS ${c.type === 'string' ? 'VARCHAR' : c.type === 'int' ? 'INTEGER' : 'BIGINT'}) AS "${c.name}"`,
+        );
         await connection.run(
           `COPY (SELECT ${select.join(', ')} FROM (VALUES ${values.join(', ')}) AS t(${columns.map((c) => `"${c.name}"`).join(', ')})) TO '${path.replace(/'/g, "''")}' (FORMAT PARQUET, COMPRESSION GZIP)`,
         );
@@ -163,7 +169,8 @@ export async function writeSecurityLakeObjects(
     if (!Number.isFinite(start)) continue;
     const day = new Date(start * 1000).toISOString().slice(0, 10).replace(/-/g, '');
     const account = f['account-id'] ?? '123456789012';
-    const text = (v: string | undefined) => (v === undefined || v === '-' ? 'NULL' : `'${v.replace(/'/g, "''")}'`);
+    const text = (v: string | undefined) =>
+      v === undefined || v === '-' ? 'NULL' : `'${v.replace(/'/g, "''")}'`;
     const int = (v: string | undefined) => (v === undefined || !/^\d+$/.test(v) ? 'NULL' : v);
     const endpoint = (ip: string | undefined, port: string | undefined) =>
       `{'ip': ${text(ip)}, 'port': ${int(port)}, 'vpc_uid': ${text(options.vpcId ?? 'vpc-0a1b2c3d')}, 'interface_uid': ${text(f['interface-id'])}, 'instance_uid': NULL, 'subnet_uid': NULL}`;

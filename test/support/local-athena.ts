@@ -23,8 +23,10 @@ import {
 
 export type { EngineTable } from './athena-engine';
 
-export type AthenaAction = 'StartQueryExecution' | 'GetQueryExecution' | 'GetQueryResults' | 'StopQueryExecution';
-export type AthenaErrorCode = 'TooManyRequestsException' | 'InternalServerException' | 'InvalidRequestException';
+export type AthenaAction =
+  'StartQueryExecution' | 'GetQueryExecution' | 'GetQueryResults' | 'StopQueryExecution';
+export type AthenaErrorCode =
+  'TooManyRequestsException' | 'InternalServerException' | 'InvalidRequestException';
 export type QueryState = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 
 /** Documented limits (Athena API reference and quotas). */
@@ -144,11 +146,16 @@ export async function startLocalAthena(options: LocalAthenaOptions): Promise<Loc
   let engineQueue: Promise<unknown> = Promise.resolve();
 
   const active = (): number =>
-    [...executions.values()].filter((e) => e.record.state === 'QUEUED' || e.record.state === 'RUNNING').length;
+    [...executions.values()].filter((e) => e.record.state === 'QUEUED' || e.record.state === 'RUNNING')
+      .length;
 
   const startQueryExecution = async (request: Record<string, unknown>): Promise<Record<string, unknown>> => {
     const sql = request.QueryString;
-    if (typeof sql !== 'string' || sql.length === 0 || Buffer.byteLength(sql) > ATHENA_LIMITS.maxQueryStringBytes) {
+    if (
+      typeof sql !== 'string' ||
+      sql.length === 0 ||
+      Buffer.byteLength(sql) > ATHENA_LIMITS.maxQueryStringBytes
+    ) {
       throw new ServiceError(
         'InvalidRequestException',
         `QueryString must be 1 to ${ATHENA_LIMITS.maxQueryStringBytes} bytes`,
@@ -162,7 +169,9 @@ export async function startLocalAthena(options: LocalAthenaOptions): Promise<Loc
     const parameters = request.ExecutionParameters ?? [];
     if (
       !Array.isArray(parameters) ||
-      parameters.some((p) => typeof p !== 'string' || p.length < 1 || p.length > ATHENA_LIMITS.maxParameterLength)
+      parameters.some(
+        (p) => typeof p !== 'string' || p.length < 1 || p.length > ATHENA_LIMITS.maxParameterLength,
+      )
     ) {
       throw new ServiceError(
         'InvalidRequestException',
@@ -170,7 +179,9 @@ export async function startLocalAthena(options: LocalAthenaOptions): Promise<Loc
       );
     }
     if (active() >= maxConcurrent) {
-      throw new ServiceError('TooManyRequestsException', 'Rate exceeded', { Reason: 'CONCURRENT_QUERY_LIMIT_EXCEEDED' });
+      throw new ServiceError('TooManyRequestsException', 'Rate exceeded', {
+        Reason: 'CONCURRENT_QUERY_LIMIT_EXCEEDED',
+      });
     }
     counter += 1;
     const id = `00000000-0000-4000-a000-${counter.toString(16).padStart(12, '0')}`;
@@ -280,13 +291,19 @@ export async function startLocalAthena(options: LocalAthenaOptions): Promise<Loc
         Query: record.sql,
         StatementType: 'DML',
         ResultConfiguration: { OutputLocation: record.outputLocation },
-        ...(execution.database === undefined ? {} : { QueryExecutionContext: { Database: execution.database } }),
+        ...(execution.database === undefined
+          ? {}
+          : { QueryExecutionContext: { Database: execution.database } }),
         Status: {
           State: record.state,
           SubmissionDateTime: execution.submitted,
           ...(finished ? { CompletionDateTime: Date.now() / 1000 } : {}),
-          ...(record.stateChangeReason === undefined || !finished ? {} : { StateChangeReason: record.stateChangeReason }),
-          ...(execution.athenaError === undefined || record.state !== 'FAILED' ? {} : { AthenaError: execution.athenaError }),
+          ...(record.stateChangeReason === undefined || !finished
+            ? {}
+            : { StateChangeReason: record.stateChangeReason }),
+          ...(execution.athenaError === undefined || record.state !== 'FAILED'
+            ? {}
+            : { AthenaError: execution.athenaError }),
         },
         Statistics: {
           DataScannedInBytes: finished ? record.bytesScanned : 0,
@@ -312,7 +329,11 @@ export async function startLocalAthena(options: LocalAthenaOptions): Promise<Loc
       );
     }
     const maxResults = request.MaxResults ?? ATHENA_LIMITS.maxResultsPerPage;
-    if (!Number.isInteger(maxResults) || (maxResults as number) < 1 || (maxResults as number) > ATHENA_LIMITS.maxResultsPerPage) {
+    if (
+      !Number.isInteger(maxResults) ||
+      (maxResults as number) < 1 ||
+      (maxResults as number) > ATHENA_LIMITS.maxResultsPerPage
+    ) {
       throw new ServiceError(
         'InvalidRequestException',
         `1 validation error detected: Value '${String(maxResults)}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to ${ATHENA_LIMITS.maxResultsPerPage}`,
@@ -353,7 +374,10 @@ export async function startLocalAthena(options: LocalAthenaOptions): Promise<Loc
     return {};
   };
 
-  const handlers: Record<AthenaAction, (request: Record<string, unknown>) => Promise<Record<string, unknown>> | Record<string, unknown>> = {
+  const handlers: Record<
+    AthenaAction,
+    (request: Record<string, unknown>) => Promise<Record<string, unknown>> | Record<string, unknown>
+  > = {
     StartQueryExecution: startQueryExecution,
     GetQueryExecution: getQueryExecution,
     GetQueryResults: getQueryResults,
@@ -365,8 +389,16 @@ export async function startLocalAthena(options: LocalAthenaOptions): Promise<Loc
     const target = String(req.headers['x-amz-target'] ?? '');
     const [prefix, action] = target.split('.');
     try {
-      if (req.method !== 'POST' || prefix !== 'AmazonAthena' || action === undefined || !(action in handlers)) {
-        throw new ServiceError('UnknownOperationException', `Operation ${target || '(none)'} is not supported here`);
+      if (
+        req.method !== 'POST' ||
+        prefix !== 'AmazonAthena' ||
+        action === undefined ||
+        !(action in handlers)
+      ) {
+        throw new ServiceError(
+          'UnknownOperationException',
+          `Operation ${target || '(none)'} is not supported here`,
+        );
       }
       const athenaAction = action as AthenaAction;
       callCounts[athenaAction] += 1;
@@ -419,7 +451,12 @@ export async function startLocalAthena(options: LocalAthenaOptions): Promise<Loc
     },
     resetCounters() {
       recorded = [];
-      callCounts = { StartQueryExecution: 0, GetQueryExecution: 0, GetQueryResults: 0, StopQueryExecution: 0 };
+      callCounts = {
+        StartQueryExecution: 0,
+        GetQueryExecution: 0,
+        GetQueryResults: 0,
+        StopQueryExecution: 0,
+      };
       injected = [];
       failures = [];
       peak = active();
@@ -441,7 +478,11 @@ export function resultCsv(rows: readonly (readonly (string | null)[])[]): string
     .join('');
 }
 
-async function writeResultObject(s3Root: string, location: string, rows: readonly (readonly (string | null)[])[]): Promise<void> {
+async function writeResultObject(
+  s3Root: string,
+  location: string,
+  rows: readonly (readonly (string | null)[])[],
+): Promise<void> {
   const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(location);
   if (match === null) throw new Error(`bad output location ${location}`);
   const path = join(s3Root, match[1]!, match[2]!);
@@ -466,7 +507,10 @@ function decodeToken(token: unknown, id: string): number {
   if (token === undefined) return 0;
   if (typeof token === 'string') {
     try {
-      const decoded = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { id?: unknown; offset?: unknown };
+      const decoded = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as {
+        id?: unknown;
+        offset?: unknown;
+      };
       if (decoded.id === id && Number.isInteger(decoded.offset) && (decoded.offset as number) >= 0) {
         return decoded.offset as number;
       }

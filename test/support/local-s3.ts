@@ -30,7 +30,12 @@ export async function startLocalS3(options: { root: string }): Promise<LocalS3> 
     const url = new URL(req.url ?? '/', 'http://localhost');
     const [, bucket = '', ...keyParts] = url.pathname.split('/');
     const key = keyParts.map(decodeURIComponent).join('/');
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || bucket === '' || key === '' || url.search.includes('uploads')) {
+    if (
+      (req.method !== 'GET' && req.method !== 'HEAD') ||
+      bucket === '' ||
+      key === '' ||
+      url.search.includes('uploads')
+    ) {
       return error(res, 501, 'NotImplemented', 'Only GetObject and HeadObject are implemented here');
     }
     if (req.method === 'GET') {
