@@ -108,20 +108,6 @@ export class AthenaEngine {
     tables: readonly EngineTable[],
     defaultDatabase: string | undefined,
   ): Promise<EngineResult> {
-    const t0 = performance.now();
-    try {
-      return await this.executeTimed(sql, parameters, tables, defaultDatabase);
-    } finally {
-      if (process.env.ATHENA_ENGINE_TIMING) console.log('engine ms', Math.round(performance.now() - t0));
-    }
-  }
-
-  private async executeTimed(
-    sql: string,
-    parameters: readonly string[],
-    tables: readonly EngineTable[],
-    defaultDatabase: string | undefined,
-  ): Promise<EngineResult> {
     const statement = await this.parse(sql);
     const values = await Promise.all(parameters.map((p) => this.parameterValue(p)));
     let placeholders = 0;
@@ -190,7 +176,6 @@ export class AthenaEngine {
       node.table_name = view;
     }
     const text = await this.deparse(rewritten);
-    const t1 = performance.now();
     let reader;
     try {
       reader = await this.connection.runAndReadAll(text);
@@ -198,7 +183,6 @@ export class AthenaEngine {
       for (const view of viewOf.values()) await this.connection.run(`DROP TABLE IF EXISTS ${view}`);
       throw new AthenaQueryError('GENERIC_USER_ERROR', (error as Error).message);
     }
-    if (process.env.ATHENA_ENGINE_TIMING) console.log('run ms', Math.round(performance.now() - t1));
     for (const view of viewOf.values()) await this.connection.run(`DROP TABLE IF EXISTS ${view}`);
     const columns = reader.columnNames().map((name, i) => ({
       name,
