@@ -14,6 +14,7 @@ import { AthenaClient } from '@aws-sdk/client-athena';
 import { S3Client } from '@aws-sdk/client-s3';
 import { AthenaFlowSource } from '../../lambda/adapters/athena-flow-source';
 import { resolveDetectorConfig } from '../../lambda/core';
+import { runReplay } from '../../lambda/replay/replay';
 import { startLocalAthena, type LocalAthena } from '../support/local-athena';
 import { startLocalS3, type LocalS3 } from '../support/local-s3';
 import {
@@ -163,7 +164,15 @@ async function scheduledAlerts(detector: Detector): Promise<DecidedAlert[]> {
   }
   return endpoints.sns.published
     .map((p) => decided(JSON.parse(p.perProtocol!.sqs!) as PublishedAlert))
-    .sort((a, b) => a.windowStart.localeCompare(b.windowStart) || a.source.localeCompare(b.source));
+    .sort(byWindowThenSource);
+}
+
+function byWindowThenSource(a: DecidedAlert, b: DecidedAlert): number {
+  return (
+    a.windowStart.localeCompare(b.windowStart) ||
+    a.source.localeCompare(b.source) ||
+    a.kind.localeCompare(b.kind)
+  );
 }
 
 describe('Athena source: the same alerts as Logs Insights and the replay on the same flow records', () => {
@@ -176,9 +185,7 @@ describe('Athena source: the same alerts as Logs Insights and the replay on the 
       bootstrapDays: 2,
     });
     expect(result.replay).toEqual(result.lambda);
-    expected = result.lambda.sort(
-      (a, b) => a.windowStart.localeCompare(b.windowStart) || a.source.localeCompare(b.source),
-    );
+    expected = result.lambda.sort(byWindowThenSource);
     const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
     // The case is about these: a spike, a new source, an incomplete window; no IPv4-mapped source.
     expect(expected.map((a) => `${a.kind} ${a.windowStart} ${a.source}`)).toEqual(
@@ -200,15 +207,22 @@ describe('Athena source: the same alerts as Logs Insights and the replay on the 
     expect(alerts).toEqual(expected);
   }, 120_000);
 
-  it('flow logs in S3 as Parquet under Hive-compatible hourly prefixes; each window reads only its hours', async () => {
+  it('flow logs in S3 as Parquet under Hive-compatible hourly prefixes; each window reads only its hours; the replay of those files agrees', async () => {
     // Arrange
     const detector = await athenaDetector({ kind: 'flow-logs', name: 'parquet_flow_logs', hourly: true });
 
     // Act
     const alerts = await scheduledAlerts(detector);
+    const replayed = await runReplay({
+      inputs: [join(s3Root, PARQUET.bucket)],
+      config: resolveDetectorConfig({}),
+      bootstrapDays: 2,
+    });
 
     // Assess
     expect(alerts).toEqual(expected);
+    expect(replayed.summary.files).toBeGreaterThan(48);
+    expect(replayed.alerts.map(decided).sort(byWindowThenSource)).toEqual(expected);
     const counts = athena.queries.filter(
       (q) => q.sql.includes('parquet_flow_logs') && q.sql.includes('destinations'),
     );
