@@ -18,6 +18,13 @@ import {
   loadAthenaModules,
   type AthenaFlowSourceOptions,
 } from './adapters/athena-flow-source';
+import {
+  accountOfArn,
+  AwsChangeExplainer,
+  SameAccountContext,
+  type AccountClients,
+} from './adapters/change-explainer';
+import { loadCloudTrailModule } from './adapters/cloudtrail-change-lookup';
 import { DynamoBaselineStore } from './adapters/dynamo-baseline-store';
 import { Ec2Enricher, loadEc2Module } from './adapters/ec2-enricher';
 import { useLeanJson } from './adapters/lean-json-protocol';
@@ -25,6 +32,7 @@ import {
   LogsInsightsFlowSource,
   type LogsInsightsFlowSourceOptions,
 } from './adapters/logs-insights-flow-source';
+import type { AccountClientConfig, AccountContext } from './adapters/ports';
 import { SnsAlertPublisher } from './adapters/sns-alert-publisher';
 import { runDetector, type RunLogger, type RunMetrics, type RunSummary } from './detector-run';
 import type { RuntimeConfig } from './runtime-config';
@@ -51,6 +59,11 @@ export interface LambdaRuntimeOptions {
     AthenaFlowSourceOptions,
     'pageBudget' | 'pollIntervalMs' | 'maxPollIntervalMs' | 'retryBaseDelayMs' | 'maxQueryAttempts'
   >;
+  /**
+   * Where CloudTrail lookups and EC2 Describe calls for change causes get each account's clients.
+   * @default the function's own account only (SameAccountContext; the account of TOPIC_ARN)
+   */
+  accountContext?: AccountContext;
 }
 
 export type DetectorHandler = (
@@ -112,6 +125,37 @@ export function createLambdaRuntime(
             ...(config.endpoints.s3 === undefined ? {} : { forcePathStyle: true }),
           }),
   };
+  const ownAccountId = accountOfArn(config.topicArn) ?? '';
+  const accountContext = options.accountContext ?? new SameAccountContext(ownAccountId);
+  const ownClients = new Map<string, AccountClients>();
+  /** CloudTrail and EC2 clients for an account: the own account's live with the container, others' with the run. */
+  const changeClientsFor = (accountId: string, account: AccountClientConfig): AccountClients => {
+    const own = accountId === ownAccountId && account.credentials === undefined;
+    const cached = own ? ownClients.get(account.region) : undefined;
+    if (cached) return cached;
+    const base = {
+      ...clientConfig(undefined),
+      region: account.region,
+      ...(account.credentials === undefined ? {} : { credentials: account.credentials }),
+    };
+    const made: AccountClients = {
+      // One attempt per call: the lookup paces itself and retries a throttled call once, after a second.
+      cloudTrail: new (loadCloudTrailModule().CloudTrailClient)({
+        ...base,
+        ...(config.endpoints.cloudTrail === undefined ? {} : { endpoint: config.endpoints.cloudTrail }),
+        maxAttempts: 1,
+      }),
+      ec2:
+        own && clients.ec2 !== undefined
+          ? clients.ec2
+          : new (loadEc2Module().EC2Client)({
+              ...base,
+              ...(config.endpoints.ec2 === undefined ? {} : { endpoint: config.endpoints.ec2 }),
+            }),
+    };
+    if (own) ownClients.set(account.region, made);
+    return made;
+  };
   // The bulk calls skip the SDK's schema walk (lean-json-protocol.ts explains; bench/cpu-time.ts).
   useLeanJson(clients.dynamodb, ['BatchGetItem', 'BatchWriteItem']);
   useLeanJson(clients.logs, ['GetQueryResults']);
@@ -161,6 +205,20 @@ export function createLambdaRuntime(
           });
     // The ENI cache lives for one run: interfaces get reassigned, a warm container must not keep stale answers.
     const enricher = clients.ec2 ? new Ec2Enricher({ client: clients.ec2, logger }) : undefined;
+    // Its lookups and facts are cached for this run only: policies change, and so do interfaces.
+    const explainer =
+      config.lookUpChangeCauses && config.detector.policyChangeSpikes !== 'off'
+        ? new AwsChangeExplainer({
+            config: config.detector,
+            region: config.region,
+            ownAccountId,
+            accounts: accountContext,
+            clientsFor: changeClientsFor,
+            now,
+            sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+            logger,
+          })
+        : undefined;
     try {
       return await runDetector(
         {
@@ -169,6 +227,7 @@ export function createLambdaRuntime(
           store,
           publisher,
           enricher,
+          explainer,
           logger,
           metrics,
           now,
