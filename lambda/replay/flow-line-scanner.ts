@@ -24,6 +24,10 @@ import {
 import { alignToWindow, isoTime, skipDataWindows } from '../core/windows';
 import {
   ACCEPTED,
+  ADDRESS_KEY,
+  ADDRESS_LENGTH,
+  ADDRESS_RECORD_BYTES,
+  ADDRESS_ROLES,
   BAND_HIGH,
   BAND_LOW,
   COUNT_HERE,
@@ -316,7 +320,7 @@ export class FlowLineScanner {
   private rereadable = false;
   private readonly fastPaths: boolean;
   private readonly useKernel: boolean;
-  /** Made when first needed: 9 MB of memory that scanners of other formats never use. */
+  /** Made when first needed: 14 MB of memory that scanners of other formats never use. */
   private kernel: LineKernel | undefined;
   /** Where the first nine fields of a counted row start (countedRow). */
   private readonly rowStarts = new Int32Array(9);
@@ -737,7 +741,7 @@ export class FlowLineScanner {
       const srcText =
         srcSlot >= 0 ? (texts[srcSlot] as string) : this.addresses.intern(bytes, srcFrom, srcTo);
       const srcRoles =
-        srcSlot >= 0 ? (bytes[kernel.addressRoles + srcSlot] as number) : this.filter.roles(srcText);
+        srcSlot >= 0 ? (bytes[rolesAt(kernel, srcSlot)] as number) : this.filter.roles(srcText);
       // After the source's text and roles are read: the destination may take the same slot, and
       // when the source was just put in the slot the destination was found in, it must go back.
       if (dstCode >= 0 && srcCode < NOT_LOOKED_UP && slotOfMissing(srcCode) === dstCode)
@@ -746,7 +750,7 @@ export class FlowLineScanner {
       const dstText =
         dstSlot >= 0 ? (texts[dstSlot] as string) : this.addresses.intern(bytes, srcTo + 1, dstTo);
       const dstRoles =
-        dstSlot >= 0 ? (bytes[kernel.addressRoles + dstSlot] as number) : this.filter.roles(dstText);
+        dstSlot >= 0 ? (bytes[rolesAt(kernel, dstSlot)] as number) : this.filter.roles(dstText);
       if (
         this.rejectRow(
           bytes,
@@ -818,11 +822,11 @@ export class FlowLineScanner {
     const slot = slotOfMissing(code);
     const bytes = kernel.bytes;
     const text = latin1(bytes, from, to);
-    const key = kernel.addressKeys + slot * 16;
+    const key = kernel.addressTable + slot * ADDRESS_RECORD_BYTES + ADDRESS_KEY;
     bytes.fill(0, key, key + 16);
     bytes.copyWithin(key, from, to);
-    bytes[kernel.addressLengths + slot] = to - from;
-    bytes[kernel.addressRoles + slot] = this.filter.roles(text);
+    bytes[key - ADDRESS_KEY + ADDRESS_LENGTH] = to - from;
+    bytes[rolesAt(kernel, slot)] = this.filter.roles(text);
     this.kernelTexts[slot] = text;
     return slot;
   }
@@ -1380,6 +1384,10 @@ function looksLikeAddress(buf: Buffer, from: number, to: number): boolean {
   }
   return true;
 }
+
+/** Where the kernel's address table keeps a slot's roles byte. */
+const rolesAt = (kernel: LineKernel, slot: number): number =>
+  kernel.addressTable + slot * ADDRESS_RECORD_BYTES + ADDRESS_ROLES;
 
 /** Slots of the interner: a direct-mapped cache, so a colliding address just replaces the older one. */
 const INTERN_BITS = 16;

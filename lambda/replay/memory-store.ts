@@ -39,10 +39,16 @@ const baselineSchema = z.strictObject({
   lastAlertCount: z.optional(nonNegative()),
   /** Rhythm: the 48 slot means, encoded (lambda/core/rhythm.ts). */
   profile: z.optional(
-    z.string().check(z.refine(isProfileText, { message: 'must be a 144-character base64url rhythm profile' })),
+    z
+      .string()
+      .check(z.refine(isProfileText, { message: 'must be a 144-character base64url rhythm profile' })),
   ),
   withinHour: z.optional(
-    z.strictObject({ variance: nonNegative(), index: nonNegative(), count: z.number().check(z.int(), z.gte(1)) }),
+    z.strictObject({
+      variance: nonNegative(),
+      index: nonNegative(),
+      count: z.number().check(z.int(), z.gte(1)),
+    }),
   ),
   jobs: z.optional(
     z

@@ -23,11 +23,11 @@ import { isoTime } from '../core/windows';
 import { replayEvidence, type ChangeInputs, type CloudTrailStats } from './change-files';
 import { expandInputs, planChunks, type ScanChunk } from './file-reader';
 import {
+  addPortRecords,
   addScanStats,
   emptyScanStats,
-  type ChunkResult,
-  addPortRecords,
   portAndProtocol,
+  type ChunkResult,
   type DetailsByWindow,
   type MalformedExample,
   type PairDetails,
