@@ -1,6 +1,7 @@
 /**
  * Replay throughput against mawk doing the same job in the same run: keep REJECT/OK records
- * whose source is RFC 1918 and destination is not, count them per (hour, source).
+ * whose source is RFC 1918 and destination is not, count them per (hour, source), a source being
+ * an address within its account (the replay's source keys, issue 14).
  *
  * Two large v2 files are generated in a temp directory and deleted after: the sample's 21 days
  * of 80 hosts grown with background records (about 2.1M lines, 231 MB), and a busy fleet's first
@@ -46,7 +47,7 @@ const CLI = join(ROOT, 'dist', 'egress-spike.js');
 // The peer: what a shell user would write. RFC 1918 by regex on the text, as ESCU's search does.
 const MAWK_PROGRAM = `
 function internal(a) { return a ~ /^(10\\.|192\\.168\\.|172\\.(1[6-9]|2[0-9]|3[01])\\.)/ }
-$13 == "REJECT" && $14 == "OK" && internal($4) && !internal($5) { c[int($11 / 3600) " " $4]++ }
+$13 == "REJECT" && $14 == "OK" && internal($4) && !internal($5) { c[int($11 / 3600) " " $2 " " $4]++ }
 END { for (k in c) { pairs++; total += c[k] } print pairs, total }
 `;
 

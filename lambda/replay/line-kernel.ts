@@ -21,6 +21,7 @@ interface KernelExports {
   histogram: { value: number };
   slotCounts: { value: number };
   dirtySlots: { value: number };
+  slotAccounts: { value: number };
   scan(from: number, to: number, resolve: number): number;
 }
 
@@ -86,11 +87,20 @@ export interface LineKernel {
   /** First u32 indexes of the rows counted per source slot and of the dirty list (slots). */
   slotCountsIndex: number;
   dirtyIndex: number;
+  /**
+   * Byte offset of the account of each slot's counted rows: 16 bytes a slot, the 12 bytes of
+   * account-id and a 1 (all zero: none yet); zeroed by the caller when a slot gets another address.
+   */
+  slotAccounts: number;
 }
 
 let compiled: object | undefined;
 
-/** A new kernel instance (14 MB of memory). WebAssembly SIMD is in every Node.js from 16.4. */
+/** Bytes of a slot's account (SLOT_ACCOUNT_BYTES apart): the account-id is the first 12. */
+export const SLOT_ACCOUNT_BYTES = 16;
+export const SLOT_ACCOUNT_LENGTH = 12;
+
+/** A new kernel instance (18 MB of memory). WebAssembly SIMD is in every Node.js from 16.4. */
 export function newLineKernel(): LineKernel {
   compiled ??= new webAssembly.Module(Buffer.from(LINE_KERNEL_WASM_BASE64, 'base64'));
   const kernel = new webAssembly.Instance(compiled).exports as unknown as KernelExports;
@@ -114,5 +124,6 @@ export function newLineKernel(): LineKernel {
     histogramIndex: kernel.histogram.value / 4,
     slotCountsIndex: kernel.slotCounts.value / 4,
     dirtyIndex: kernel.dirtySlots.value / 4,
+    slotAccounts: kernel.slotAccounts.value,
   };
 }

@@ -24,7 +24,9 @@ const config = resolveDetectorConfig({});
 const window = windowAt(T0, config);
 const logs = mockClient(CloudWatchLogsClient);
 
-const countRow = (src: string, n: number): ResultField[] => [
+const ACCOUNT = '111111111111';
+const countRow = (src: string, n: number, account = ACCOUNT): ResultField[] => [
+  { field: 'accountId', value: account },
   { field: 'srcAddr', value: src },
   { field: 'blockedCount', value: String(n) },
   { field: 'uniqueDestinations', value: '1' },
@@ -106,8 +108,8 @@ describe('LogsInsightsFlowSource protocol corners (mocked client)', () => {
     expect(narrowed[2]).toContain('and isIpInSubnet(srcAddr, "192.168.0.0/16"))');
     expect(result.counts).toEqual(
       new Map([
-        ['10.0.0.1', 4],
-        ['172.16.0.1', 5],
+        [`${ACCOUNT}|10.0.0.1`, 4],
+        [`${ACCOUNT}|172.16.0.1`, 5],
       ]),
     );
     expect(result.stats.queries).toBe(4);
@@ -121,9 +123,32 @@ describe('LogsInsightsFlowSource protocol corners (mocked client)', () => {
       .resolvesOnce({ status: 'Running', results: [countRow('10.0.0.9', 1)] })
       .resolves({ status: 'Complete', results: [countRow('10.0.0.9', 5), countRow('-', 2)] });
     const result = await flowSource().countWindow(window, Date.now() + 60_000);
-    expect(result.counts).toEqual(new Map([['10.0.0.9', 5]]));
+    expect(result.counts).toEqual(new Map([[`${ACCOUNT}|10.0.0.9`, 5]]));
     expect(result).toMatchObject({ complete: false, skippedRecords: 2 });
     expect(logs).toHaveReceivedCommandTimes(GetQueryResultsCommand, 3);
+  });
+
+  it("keys each row by account and address, and adds up a result's SKIPDATA rows of several accounts", async () => {
+    logs.on(StartQueryCommand).resolves({ queryId: 'q-3' });
+    logs.on(GetQueryResultsCommand).resolves({
+      status: 'Complete',
+      results: [
+        countRow('10.0.0.10', 40, '111111111111'),
+        countRow('10.0.0.10', 7, '222222222222'),
+        countRow('10.0.0.11', 3, 'unknown'),
+        countRow('-', 2, '111111111111'),
+        countRow('-', 5, '222222222222'),
+      ],
+    });
+    const result = await flowSource().countWindow(window, Date.now() + 60_000);
+    expect(result.counts).toEqual(
+      new Map([
+        ['111111111111|10.0.0.10', 40],
+        ['222222222222|10.0.0.10', 7],
+        ['-|10.0.0.11', 3],
+      ]),
+    );
+    expect(result).toMatchObject({ complete: false, skippedRecords: 7 });
   });
 
   it.each([
