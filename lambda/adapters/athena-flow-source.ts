@@ -20,7 +20,11 @@
 import type { AthenaClient, GetQueryExecutionCommandOutput, Row as AthenaRow } from '@aws-sdk/client-athena';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
+  accountOfRecord,
+  parseSourceKey,
   skipDataWindows,
+  sourceKey,
+  vpcOfRecord,
   windowMs,
   windowsBetween,
   type AlertDetails,
@@ -130,13 +134,20 @@ const emptyStats = (): QueryStatistics => ({
 const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * The key a row's source is counted under. The engine keys sources by the address the record
- * wrote; the queries group by account and VPC as well (issue 14's source identity), so rows of
- * one address in several accounts are added up here until the keys carry the account.
+ * The source key a row is counted under (lambda/core/source-key.ts): its account (`-` where the
+ * flow log format has no `account-id` or the record names none), its VPC where the table has one
+ * (a flow log format with `vpc-id`; Security Lake's `src_endpoint.vpc_uid`) and its address as
+ * the record wrote it, as the Logs Insights source keys its rows. Undefined for a row without an
+ * address (the counting filter lets none through).
  */
 export function sourceKeyOfRow(row: ResultRow): string | undefined {
   const address = row[ATHENA_COLUMNS.source];
-  return address === undefined || address === '' || address === '-' ? undefined : address;
+  if (address === undefined || address === '' || address === '-') return undefined;
+  return sourceKey({
+    accountId: accountOfRecord(row[ATHENA_COLUMNS.account]),
+    vpcId: vpcOfRecord(row[ATHENA_COLUMNS.vpc]),
+    address,
+  });
 }
 
 export class AthenaFlowSource implements FlowCountSource {
@@ -210,7 +221,7 @@ export class AthenaFlowSource implements FlowCountSource {
         if (end !== undefined) skipDataLastEnd = Math.max(skipDataLastEnd ?? end, end);
         continue;
       }
-      const key = sourceKeyOfRow(row);
+      const key = this.keyOf(row, run);
       if (key === undefined) continue; // an OK REJECT record names its source; defensively ignore one that does not
       counts.set(key, (counts.get(key) ?? 0) + records);
       const unique = readCount(row, ATHENA_COLUMNS.destinations, run);
@@ -231,7 +242,7 @@ export class AthenaFlowSource implements FlowCountSource {
 
   async details(
     window: Window,
-    srcIps: readonly string[],
+    keys: readonly string[],
     deadline: number,
     stats?: QueryStatistics,
   ): Promise<Map<string, AlertDetails>> {
@@ -241,13 +252,15 @@ export class AthenaFlowSource implements FlowCountSource {
         string,
         { destinations: Map<string, DestinationCount>; interfaces: Set<string> }
       >();
-      for (const ip of srcIps) perSource.set(ip, { destinations: new Map(), interfaces: new Set() });
-      const unique = [...perSource.keys()];
-      for (let i = 0; i < unique.length; i += this.detailsSourcesPerQuery) {
-        const chunk = unique.slice(i, i + this.detailsSourcesPerQuery);
+      for (const key of keys) perSource.set(key, { destinations: new Map(), interfaces: new Set() });
+      // The queries select the keys' addresses; rows are matched back by key, so the same
+      // address in another account (or VPC) is not this alert's.
+      const addresses = [...new Set([...perSource.keys()].map((key) => parseSourceKey(key).address))];
+      for (let i = 0; i < addresses.length; i += this.detailsSourcesPerQuery) {
+        const chunk = addresses.slice(i, i + this.detailsSourcesPerQuery);
         const rows = await this.runQuery(run, this.queries.detailsQuery(window, chunk));
         for (const row of rows) {
-          const key = sourceKeyOfRow(row);
+          const key = this.keyOf(row, run);
           const target = key === undefined ? undefined : perSource.get(key);
           if (target === undefined) continue;
           const address = row[ATHENA_COLUMNS.destination] ?? '-';
@@ -264,9 +277,9 @@ export class AthenaFlowSource implements FlowCountSource {
         }
       }
       const details = new Map<string, AlertDetails>();
-      for (const [ip, collected] of perSource) {
+      for (const [key, collected] of perSource) {
         const destinations = [...collected.destinations.values()].sort(byCountThenDestination);
-        details.set(ip, {
+        details.set(key, {
           topDestinations: destinations.slice(0, this.topDestinations),
           totalDestinations: destinations.length,
           interfaceIds: [...collected.interfaces].sort(),
@@ -324,7 +337,7 @@ export class AthenaFlowSource implements FlowCountSource {
           skipped.set(windowStart, end === undefined ? seen : Math.max(seen ?? end, end));
           continue;
         }
-        const key = sourceKeyOfRow(row);
+        const key = this.keyOf(row, run);
         if (key === undefined) continue;
         target.counts.set(key, (target.counts.get(key) ?? 0) + records);
       }
@@ -343,6 +356,23 @@ export class AthenaFlowSource implements FlowCountSource {
       gaps,
       ...(skipDataThrough === undefined ? {} : { skipDataThrough }),
     };
+  }
+
+  /**
+   * A row's source key; a row whose account, VPC or address makes no key (the counting filter
+   * lets none through) is the service answering something else: an error naming it.
+   */
+  private keyOf(row: ResultRow, run: QueryRun): string | undefined {
+    try {
+      return sourceKeyOfRow(row);
+    } catch (error) {
+      throw new UnexpectedQueryResultError(
+        run.kind,
+        undefined,
+        `source ${JSON.stringify(row[ATHENA_COLUMNS.source])}: ${(error as Error).message}`,
+        'Athena',
+      );
+    }
   }
 
   private skipDataThrough(windowStart: number, lastEnd: number | undefined): number {

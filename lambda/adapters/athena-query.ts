@@ -161,27 +161,27 @@ export class AthenaQueryBuilder {
   }
 
   /**
-   * The given sources' blocked records per (account, source, destination, port, protocol,
-   * interface). Sources are matched by the address text the records wrote (how the count query
-   * grouped them).
+   * The blocked records of the given addresses per (account, VPC, source, destination, port,
+   * protocol, interface). Addresses are matched as the records wrote them (how the count query
+   * grouped them); the caller keeps the rows of the accounts (and VPCs) it asked for.
    */
-  detailsQuery(window: Window, srcIps: readonly string[]): AthenaQuery {
-    if (srcIps.length === 0) throw new RangeError('a details query needs at least one source');
+  detailsQuery(window: Window, addresses: readonly string[]): AthenaQuery {
+    if (addresses.length === 0) throw new RangeError('a details query needs at least one source');
     const c = this.columns;
-    const { account, source, destination, port, protocol, interfaceId, records } = ATHENA_COLUMNS;
+    const { account, vpc, source, destination, port, protocol, interfaceId, records } = ATHENA_COLUMNS;
     const parameters: string[] = [];
     const where = this.recordsOf(window, parameters, false);
-    const addresses = [...new Set(srcIps)].map((ip) => {
+    const placeholders = [...new Set(addresses)].map((ip) => {
       validatedIp(ip);
       parameters.push(literal(ip));
       return '?';
     });
     const optional = (expr: string | undefined, type: string) => expr ?? `CAST(NULL AS ${type})`;
     const sql =
-      `SELECT ${c.account} AS ${account}, ${c.source} AS ${source}, ${c.destination} AS ${destination}, ` +
+      `SELECT ${c.account} AS ${account}, ${c.vpc} AS ${vpc}, ${c.source} AS ${source}, ${c.destination} AS ${destination}, ` +
       `${optional(c.port, 'int')} AS ${port}, ${optional(c.protocol, 'bigint')} AS ${protocol}, ` +
       `${optional(c.interfaceId, 'varchar')} AS ${interfaceId}, count(*) AS ${records} ` +
-      `FROM ${this.from} WHERE ${where} AND ${c.source} IN (${addresses.join(', ')}) GROUP BY 1, 2, 3, 4, 5, 6`;
+      `FROM ${this.from} WHERE ${where} AND ${c.source} IN (${placeholders.join(', ')}) GROUP BY 1, 2, 3, 4, 5, 6, 7`;
     return this.finish('details', sql, parameters, window);
   }
 

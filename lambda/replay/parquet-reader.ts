@@ -32,7 +32,7 @@ export class ParquetInputError extends Error {
   }
 }
 
-/** Fields the scanner reads (flow-line-scanner.ts layoutOf); other columns are left unread. */
+/** Fields the scanner reads (flow-line-scanner.ts layoutOf: the key's account and VPC too); other columns are left unread. */
 const SCANNED_FIELDS: ReadonlySet<FlowLogField> = new Set([
   'srcaddr',
   'dstaddr',
@@ -44,6 +44,7 @@ const SCANNED_FIELDS: ReadonlySet<FlowLogField> = new Set([
   'log-status',
   'interface-id',
   'account-id',
+  'vpc-id',
 ]);
 
 const KNOWN_FIELDS = new Set<string>(FLOW_LOG_FIELDS);
@@ -53,8 +54,9 @@ export const parquetColumnOf = (field: FlowLogField): string => field.replace(/-
 
 /**
  * The fields of the lines a file's rows are rendered as: the default format when the file has
- * every field of it the scanner reads (the scanner's fast path; the fields it never reads,
- * such as `packets`, are written `-` without being read), else the scanned fields it has.
+ * every field of it the scanner reads and no other it reads, such as `vpc-id` (the scanner's
+ * fast path; the fields it never reads, such as `packets`, are written `-` without being read),
+ * else the scanned fields it has.
  * Throws ParquetInputError when a field the detector needs is missing.
  */
 export function fieldsOfParquetColumns(columns: readonly string[]): FlowLogField[] {
@@ -69,9 +71,13 @@ export function fieldsOfParquetColumns(columns: readonly string[]): FlowLogField
       `not a VPC flow log Parquet file: no column ${missing.map(parquetColumnOf).join(', ')} (columns: ${columns.join(', ') || 'none'})`,
     );
   }
-  if (DEFAULT_FLOW_LOG_FORMAT.every((field) => !SCANNED_FIELDS.has(field) || present.has(field)))
+  const scanned = FLOW_LOG_FIELDS.filter((field) => present.has(field) && SCANNED_FIELDS.has(field));
+  const v2 = new Set<FlowLogField>(DEFAULT_FLOW_LOG_FORMAT);
+  const v2Scanned = DEFAULT_FLOW_LOG_FORMAT.filter((field) => SCANNED_FIELDS.has(field));
+  // v2 lines only when they lose nothing the scanner reads (a vpc_id column keys sources by VPC).
+  if (v2Scanned.every((field) => present.has(field)) && scanned.every((field) => v2.has(field)))
     return [...DEFAULT_FLOW_LOG_FORMAT];
-  return FLOW_LOG_FIELDS.filter((field) => present.has(field) && SCANNED_FIELDS.has(field));
+  return scanned;
 }
 
 /** Whether the renderer reads a field's column (else it writes `-`). */

@@ -25,7 +25,7 @@ const LOCATION: FlowLogLocation = {
   hiveCompatible: false,
   hourlyPartitions: false,
   fileFormat: 'plain-text',
-  accounts: ['123456789012'],
+  accounts: ['123456789012', '210987654321'],
   regions: ['us-east-1'],
   firstYear: 2024,
 };
@@ -34,7 +34,8 @@ const TABLE = { kind: 'flow-logs', database: 'db', table: 'flows', hourlyPartiti
 let root: string;
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'athena-source-'));
-  // Two days: 20 blocked records of 10.0.0.5 in every hour
+  // Two days: 20 blocked records of 10.0.0.5 in every hour, and 7 of the same address in
+  // another account, to another destination
   const lines = Array.from({ length: 48 * 20 }, (_, i) =>
     v2Line({
       at: W - 24 * HOUR + Math.floor(i / 20) * HOUR + (i % 20) * 1000,
@@ -42,6 +43,19 @@ beforeAll(async () => {
       dst: '198.51.100.9',
     }),
   );
+  for (let h = 0; h < 48; h += 1) {
+    for (let i = 0; i < 7; i += 1) {
+      lines.push(
+        v2Line({
+          at: W - 24 * HOUR + h * HOUR + 30_000 + i * 1000,
+          src: '10.0.0.5',
+          dst: '203.0.113.50',
+          dstPort: 22,
+          account: '210987654321',
+        }),
+      );
+    }
+  }
   await writeFlowLogObjects(root, LOCATION, lines);
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -156,8 +170,39 @@ describe('AthenaFlowSource history', () => {
       expect(history.windows).toHaveLength(48);
       const [failed, counted] = [history.windows.slice(0, 24), history.windows.slice(24)];
       expect(failed.every((w) => !w.complete && w.counts.size === 0)).toBe(true);
-      expect(counted.every((w) => w.complete && w.counts.get('10.0.0.5') === 20)).toBe(true);
+      expect(counted.every((w) => w.complete && w.counts.get('123456789012|10.0.0.5') === 20)).toBe(true);
       expect(history.stats.queries).toBe(2);
+    });
+  });
+});
+
+describe('AthenaFlowSource and source keys', () => {
+  it('counts the same address in two accounts apart, and gives each its own details', async () => {
+    await withAthena({}, async (_athena, client) => {
+      // Arrange
+      const clock = fakeClock(Date.now());
+      const athenaSource = source(client, clock);
+      const window = { start: W, end: W + HOUR };
+
+      // Act
+      const counts = await athenaSource.countWindow(window, clock.now() + 60_000);
+      const details = await athenaSource.details(
+        window,
+        ['123456789012|10.0.0.5', '210987654321|10.0.0.5'],
+        clock.now() + 60_000,
+      );
+
+      // Assess
+      expect(Object.fromEntries(counts.counts)).toEqual({
+        '123456789012|10.0.0.5': 20,
+        '210987654321|10.0.0.5': 7,
+      });
+      expect(details.get('123456789012|10.0.0.5')?.topDestinations).toEqual([
+        { address: '198.51.100.9', port: 443, protocol: 6, count: 20 },
+      ]);
+      expect(details.get('210987654321|10.0.0.5')?.topDestinations).toEqual([
+        { address: '203.0.113.50', port: 22, protocol: 6, count: 7 },
+      ]);
     });
   });
 });

@@ -13,7 +13,7 @@ import type { FlowLogLocation } from '../../lambda/adapters/athena-table';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { S3Client } from '@aws-sdk/client-s3';
 import { AthenaFlowSource } from '../../lambda/adapters/athena-flow-source';
-import { resolveDetectorConfig } from '../../lambda/core';
+import { DEFAULT_FLOW_LOG_FORMAT, resolveDetectorConfig } from '../../lambda/core';
 import { runReplay } from '../../lambda/replay/replay';
 import { startLocalAthena, type LocalAthena } from '../support/local-athena';
 import { startLocalS3, type LocalS3 } from '../support/local-s3';
@@ -25,6 +25,7 @@ import {
 } from '../support/flow-log-objects';
 import { E2E_LAG_MINUTES, newDetector, startEndpoints, type Detector, type Endpoints } from './harness';
 import {
+  ACCOUNT,
   blockedLines,
   decided,
   ordinaryTraffic,
@@ -38,6 +39,10 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const D0 = Date.parse('2026-11-24T00:00:00Z');
 const SOURCES = ['10.0.1.10', '10.0.1.11', '10.0.1.12', '172.16.4.2', 'fd00::a:1', 'fd00::a:2'];
+/** A second account reusing the first's address plan: its sources are others. */
+const OTHER_ACCOUNT = '210987654321';
+/** The VPC Security Lake's records name (writeSecurityLakeObjects). */
+const LAKE_VPC = 'vpc-0a1b2c3d';
 const WORKGROUP = 'detector';
 
 const TEXT: FlowLogLocation = {
@@ -46,7 +51,7 @@ const TEXT: FlowLogLocation = {
   hiveCompatible: false,
   hourlyPartitions: false,
   fileFormat: 'plain-text',
-  accounts: ['123456789012'],
+  accounts: [ACCOUNT, OTHER_ACCOUNT],
   regions: ['us-east-1'],
   firstYear: 2024,
 };
@@ -60,16 +65,19 @@ const PARQUET: FlowLogLocation = {
 };
 
 /**
- * Three days: ordinary traffic (IPv4 and IPv6 sources, ACCEPTed and inbound records the filter
- * leaves out), on the third a spike at 10:00, a new source at 14:00, an IPv4-mapped source that
- * is IPv6 and so not internal, traffic to an internal destination, and a SKIPDATA record at 16:00
- * whose capture runs into 17:00.
+ * Three days of two accounts with the same addresses: ordinary traffic (IPv4 and IPv6 sources,
+ * ACCEPTed and inbound records the filter leaves out), on the third a spike of the first
+ * account's 10.0.1.11 at 10:00 and of the second's 10.0.1.12 at 11:00, a new source at 14:00,
+ * an IPv4-mapped source that is IPv6 and so not internal, traffic to an internal destination,
+ * and a SKIPDATA record at 16:00 whose capture runs into 17:00.
  */
 function threeDays(): string[] {
   const day3 = D0 + 2 * DAY;
   return [
     ...ordinaryTraffic(D0, 72, SOURCES, 7),
+    ...ordinaryTraffic(D0, 72, SOURCES, 8, OTHER_ACCOUNT),
     ...blockedLines(day3 + 10 * HOUR, '10.0.1.11', 400, 20),
+    ...blockedLines(day3 + 11 * HOUR, '10.0.1.12', 350, 12, OTHER_ACCOUNT),
     ...blockedLines(day3 + 14 * HOUR, '10.0.9.9', 150, 5),
     ...blockedLines(day3 + 12 * HOUR, '::ffff:10.0.7.7', 300, 4),
     ...Array.from({ length: 200 }, (_, i) =>
@@ -169,14 +177,14 @@ async function scheduledAlerts(detector: Detector): Promise<DecidedAlert[]> {
 
 function byWindowThenSource(a: DecidedAlert, b: DecidedAlert): number {
   return (
-    a.windowStart.localeCompare(b.windowStart) ||
-    a.source.localeCompare(b.source) ||
-    a.kind.localeCompare(b.kind)
+    a.windowStart.localeCompare(b.windowStart) || a.keys.localeCompare(b.keys) || a.kind.localeCompare(b.kind)
   );
 }
 
 describe('Athena source: the same alerts as Logs Insights and the replay on the same flow records', () => {
   let expected: DecidedAlert[];
+  /** The same records with their VPC (a format with vpc-id), as Security Lake keeps them. */
+  let expectedWithVpc: DecidedAlert[];
 
   beforeAll(async () => {
     const result = await runParityCase(endpoints, {
@@ -187,15 +195,35 @@ describe('Athena source: the same alerts as Logs Insights and the replay on the 
     expect(result.replay).toEqual(result.lambda);
     expected = result.lambda.sort(byWindowThenSource);
     const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
-    // The case is about these: a spike, a new source, an incomplete window; no IPv4-mapped source.
-    expect(expected.map((a) => `${a.kind} ${a.windowStart} ${a.source}`)).toEqual(
+    // The case is about these: a spike in each account of addresses both have, a new source, an
+    // incomplete window; no IPv4-mapped source.
+    expect(expected.map((a) => `${a.kind} ${a.windowStart} ${a.keys}`)).toEqual(
       expect.arrayContaining([
-        `spike ${iso(D0 + 2 * DAY + 10 * HOUR)} 10.0.1.11`,
-        `new-source ${iso(D0 + 2 * DAY + 14 * HOUR)} 10.0.9.9`,
+        `spike ${iso(D0 + 2 * DAY + 10 * HOUR)} ${ACCOUNT}|10.0.1.11`,
+        `spike ${iso(D0 + 2 * DAY + 11 * HOUR)} ${OTHER_ACCOUNT}|10.0.1.12`,
+        `new-source ${iso(D0 + 2 * DAY + 14 * HOUR)} ${ACCOUNT}|10.0.9.9`,
       ]),
     );
+    expect(expected.some((a) => a.keys.includes(`${OTHER_ACCOUNT}|10.0.1.11`))).toBe(false);
+    expect(expected.some((a) => a.keys.includes(`${ACCOUNT}|10.0.1.12`))).toBe(false);
     expect(expected.some((a) => a.source.includes('::ffff:'))).toBe(false);
-  }, 120_000);
+
+    const withVpc = await runParityCase(endpoints, {
+      name: 'athena-reference-vpc',
+      config: { flowLogFormat: `${DEFAULT_FLOW_LOG_FORMAT.join(' ')} vpc-id` },
+      files: [{ name: 'flows.log', lines: threeDays().map((line) => `${line} ${LAKE_VPC}`) }],
+      bootstrapDays: 2,
+    });
+    expect(withVpc.replay).toEqual(withVpc.lambda);
+    expectedWithVpc = withVpc.lambda.sort(byWindowThenSource);
+    // The same alerts, each source now within its VPC.
+    const inVpc = (keys: string) =>
+      keys
+        .split(',')
+        .map((key) => key.replace('|', `|${LAKE_VPC}|`))
+        .join(',');
+    expect(expectedWithVpc).toEqual(expected.map((a) => ({ ...a, keys: inVpc(a.keys) })));
+  }, 240_000);
 
   it('flow logs in S3 as plain text (daily prefixes)', async () => {
     // Act
@@ -234,12 +262,12 @@ describe('Athena source: the same alerts as Logs Insights and the replay on the 
     }
   }, 120_000);
 
-  it("Security Lake's OCSF VPC flow table (source version 2)", async () => {
+  it("Security Lake's OCSF VPC flow table (source version 2): sources within their VPC, as Logs Insights keys a format with vpc-id", async () => {
     // Act
     const alerts = await scheduledAlerts(await athenaDetector({ kind: 'security-lake' }));
 
     // Assess
-    expect(alerts).toEqual(expected);
+    expect(alerts).toEqual(expectedWithVpc);
   }, 120_000);
 });
 

@@ -12,7 +12,7 @@ import type { FlowLogLocation } from '../../lambda/adapters/athena-table';
 import { fieldsOfParquetColumns } from '../../lambda/replay/parquet-reader';
 import { InputFileError } from '../../lambda/replay/file-reader';
 import { runReplay, type ReplayResult } from '../../lambda/replay/replay';
-import { generateSample } from '../../scripts/flow-log-sample';
+import { generateSample, V2_HEADER } from '../../scripts/flow-log-sample';
 import { writeFlowLogObjects } from '../support/flow-log-objects';
 
 let dir: string;
@@ -104,6 +104,43 @@ describe('the replay over Parquet flow logs', () => {
     expect(decided(fromParquet)).toEqual(decided(fromText));
   }, 60_000);
 
+  it('keys sources by account and, where the file has vpc_id, by VPC, as the text of the same format', async () => {
+    // Arrange: two accounts and two VPCs with the same address plan, in a format with vpc-id
+    const format = `${V2_HEADER} vpc-id`;
+    const t = 1790812800;
+    const lines = (['123456789012', '210987654321'] as const).flatMap((account, a) =>
+      ['vpc-0aaa', 'vpc-0bbb'].flatMap((vpc, v) =>
+        Array.from(
+          { length: 40 + 10 * (2 * a + v) },
+          (_, i) =>
+            `2 ${account} eni-0a1b ${'10.0.0.5'} 198.51.100.${(i % 5) + 1} 40000 443 6 1 60 ${t + 3600 * Math.floor(i / 10) + i} ${t + 3600 * Math.floor(i / 10) + i + 30} REJECT OK ${vpc}`,
+        ),
+      ),
+    );
+    const root = join(dir, 'vpc');
+    await writeFlowLogObjects(root, { ...TEXT, accounts: ['123456789012', '210987654321'] }, lines, {
+      flowLogFormat: format,
+    });
+    await writeFlowLogObjects(root, { ...PARQUET, accounts: ['123456789012', '210987654321'] }, lines, {
+      flowLogFormat: format,
+    });
+    const config = resolveDetectorConfig({ flowLogFormat: format });
+
+    // Act
+    const fromText = await runReplay({ inputs: [join(root, 'text')], config });
+    const fromParquet = await runReplay({ inputs: [join(root, 'parquet')], config });
+
+    // Assess
+    const keys = Object.keys(fromParquet.store.toJSON(fromParquet.config).baselines ?? {}).sort();
+    expect(keys).toEqual([
+      '123456789012|vpc-0aaa|10.0.0.5',
+      '123456789012|vpc-0bbb|10.0.0.5',
+      '210987654321|vpc-0aaa|10.0.0.5',
+      '210987654321|vpc-0bbb|10.0.0.5',
+    ]);
+    expect(decided(fromParquet)).toEqual(decided(fromText));
+  });
+
   it('writes long values, non-ASCII text and NULLs as the text file has them', async () => {
     // Arrange: blocked egress beside rows with a 6,000-character interface id, a non-ASCII
     // source, and NULL ports (a text file's `-`)
@@ -148,8 +185,12 @@ describe('the replay over Parquet flow logs', () => {
       'action',
       'log_status',
     ];
-    expect(fieldsOfParquetColumns([...v2, 'vpc_id', 'pkt_srcaddr']).join(' ')).toBe(
+    expect(fieldsOfParquetColumns([...v2, 'pkt_srcaddr', 'flow_direction']).join(' ')).toBe(
       'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status',
+    );
+    // A VPC keys the source: its column is read, and the lines are not v2 lines.
+    expect(fieldsOfParquetColumns([...v2, 'vpc_id']).join(' ')).toBe(
+      'account-id interface-id srcaddr dstaddr dstport protocol start end action log-status vpc-id',
     );
     // Without the fields it never reads, the lines are still v2 lines (those written `-`).
     const unread = new Set(['version', 'srcport', 'packets', 'bytes']);
