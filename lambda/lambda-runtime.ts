@@ -9,10 +9,13 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { STSClient } from '@aws-sdk/client-sts';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
+import { loadStsModule, MemberRoleAccountContext, roleSessionName } from './adapters/account-context';
+import { accountOfKey } from './core';
 import {
   AthenaFlowSource,
   loadAthenaModules,
@@ -26,7 +29,8 @@ import {
 } from './adapters/change-explainer';
 import { loadCloudTrailModule } from './adapters/cloudtrail-change-lookup';
 import { DynamoBaselineStore } from './adapters/dynamo-baseline-store';
-import { Ec2Enricher, loadEc2Module } from './adapters/ec2-enricher';
+import { Ec2Enricher, loadEc2Module, type Ec2Sender } from './adapters/ec2-enricher';
+import { fixedLogGroups, LogGroupDiscovery, type LogGroupResolver } from './adapters/log-group-discovery';
 import { useLeanJson } from './adapters/lean-json-protocol';
 import {
   LogsInsightsFlowSource,
@@ -106,7 +110,11 @@ export function createLambdaRuntime(
   const clients = {
     logs: new CloudWatchLogsClient(clientConfig(config.endpoints.logs)),
     dynamodb: new DynamoDBClient(clientConfig(config.endpoints.dynamodb)),
-    sns: new SNSClient(clientConfig(config.endpoints.sns)),
+    // The topic may be another Region's (one central alert topic for several Regions).
+    sns: new SNSClient({
+      ...clientConfig(config.endpoints.sns),
+      region: config.topicArn.split(':')[3] ?? config.region,
+    }),
     // The EC2 client module takes about a third of a second to load: a cold start pays for it
     // only when enrichment is on.
     ec2: config.enrichWithEc2
@@ -125,8 +133,29 @@ export function createLambdaRuntime(
             ...(config.endpoints.s3 === undefined ? {} : { forcePathStyle: true }),
           }),
   };
-  const ownAccountId = accountOfArn(config.topicArn) ?? '';
-  const accountContext = options.accountContext ?? new SameAccountContext(ownAccountId);
+  // The account whose context needs no role: the stack sets ACCOUNT_ID; the topic's otherwise.
+  const ownAccountId = config.accountId ?? accountOfArn(config.topicArn) ?? '';
+  const partition = config.topicArn.split(':')[1] ?? 'aws';
+  let sts: STSClient | undefined;
+  const stsClient = (): STSClient =>
+    (sts ??= new (loadStsModule().STSClient)(clientConfig(config.endpoints.sts)));
+  /**
+   * Other accounts' context for one run (EC2 enrichment and change causes share it): the member
+   * role's credentials are asked for once per account and kept for the run only.
+   */
+  const accountContextFor = (runId: string): AccountContext =>
+    options.accountContext ??
+    (config.memberRole === undefined
+      ? new SameAccountContext(ownAccountId)
+      : new MemberRoleAccountContext({
+          sts: stsClient,
+          ownAccountId,
+          roleName: config.memberRole.name,
+          externalId: config.memberRole.externalId,
+          partition,
+          sessionName: roleSessionName(runId),
+          logger,
+        }));
   const ownClients = new Map<string, AccountClients>();
   /** CloudTrail and EC2 clients for an account: the own account's live with the container, others' with the run. */
   const changeClientsFor = (accountId: string, account: AccountClientConfig): AccountClients => {
@@ -159,18 +188,20 @@ export function createLambdaRuntime(
   // The bulk calls skip the SDK's schema walk (lean-json-protocol.ts explains; bench/cpu-time.ts).
   useLeanJson(clients.dynamodb, ['BatchGetItem', 'BatchWriteItem']);
   useLeanJson(clients.logs, ['GetQueryResults']);
-  const publisher = new SnsAlertPublisher({
-    client: clients.sns,
-    topicArn: config.topicArn,
-    format: {
-      region: config.region,
-      logGroupIdentifiers: config.logGroupIdentifiers,
-      ...(config.detector.flowLogFormat === undefined
-        ? {}
-        : { flowLogFormat: config.detector.flowLogFormat }),
-      ...(config.athena === undefined ? {} : { athena: { workGroup: config.athena.workGroup } }),
-    },
-  });
+  const publisherFor = (logGroups: LogGroupResolver) =>
+    new SnsAlertPublisher({
+      client: clients.sns,
+      topicArn: config.topicArn,
+      format: {
+        region: config.region,
+        logGroupIdentifiers: config.logGroupIdentifiers,
+        ...(config.detector.flowLogFormat === undefined
+          ? {}
+          : { flowLogFormat: config.detector.flowLogFormat }),
+        ...(config.athena === undefined ? {} : { athena: { workGroup: config.athena.workGroup } }),
+      },
+      consoleLogGroups: () => logGroups.logGroups(),
+    });
 
   const handler: DetectorHandler = async (event, context) => {
     const deadline = now() + context.getRemainingTimeInMillis() - TIMEOUT_SAFETY_MS;
@@ -182,6 +213,18 @@ export function createLambdaRuntime(
       now,
       ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
     });
+    // Discovered once per run: a new account's flow log group is queried from the next run on.
+    const logGroups: LogGroupResolver =
+      config.logGroupPrefixes.length > 0
+        ? new LogGroupDiscovery({
+            client: clients.logs,
+            logGroupIdentifiers: config.logGroupIdentifiers,
+            prefixes: config.logGroupPrefixes,
+            includeLinkedAccounts: config.includeLinkedAccounts,
+            logger,
+          })
+        : fixedLogGroups(config.logGroupIdentifiers);
+    const publisher = publisherFor(logGroups);
     const sleep = options.sleep === undefined ? {} : { sleep: options.sleep };
     const source =
       config.athena !== undefined && clients.athena !== undefined && clients.s3 !== undefined
@@ -197,14 +240,36 @@ export function createLambdaRuntime(
           })
         : new LogsInsightsFlowSource({
             client: clients.logs,
-            logGroupIdentifiers: config.logGroupIdentifiers,
+            logGroups,
             config: config.detector,
             now,
             ...options.flowSourceOptions,
             ...sleep,
           });
-    // The ENI cache lives for one run: interfaces get reassigned, a warm container must not keep stale answers.
-    const enricher = clients.ec2 ? new Ec2Enricher({ client: clients.ec2, logger }) : undefined;
+    // The ENI cache lives for one run: interfaces get reassigned, a warm container must not keep
+    // stale answers. Other accounts' EC2 clients (member role credentials) live for the run too.
+    const accounts = accountContextFor(context.awsRequestId);
+    const accountClients: EC2Client[] = [];
+    const ec2ClientForAccount = async (accountId: string): Promise<Ec2Sender | undefined> => {
+      const account = await accounts.clientConfigFor(accountId, config.region);
+      if (account === undefined) return undefined;
+      const client = new (loadEc2Module().EC2Client)({
+        ...clientConfig(config.endpoints.ec2),
+        ...account,
+      });
+      accountClients.push(client);
+      return client;
+    };
+    const enricher = clients.ec2
+      ? new Ec2Enricher({
+          client: clients.ec2,
+          logger,
+          ownAccountId,
+          // A source's interfaces are in the account its records name (the key's account).
+          accountOf: accountOfKey,
+          clientForAccount: ec2ClientForAccount,
+        })
+      : undefined;
     // Its lookups and facts are cached for this run only: policies change, and so do interfaces.
     const explainer =
       config.lookUpChangeCauses && config.detector.policyChangeSpikes !== 'off'
@@ -212,7 +277,7 @@ export function createLambdaRuntime(
             config: config.detector,
             region: config.region,
             ownAccountId,
-            accounts: accountContext,
+            accounts,
             clientsFor: changeClientsFor,
             now,
             sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
@@ -247,6 +312,8 @@ export function createLambdaRuntime(
             : String(error),
       });
       throw error;
+    } finally {
+      for (const client of accountClients) client.destroy();
     }
   };
   return { config, logger, metrics, clients, handler };

@@ -16,10 +16,11 @@ const LOG_GROUP = /^(arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[\w./#-]{1,
  */
 const ARN_WITH_STAR = /^arn:.*:log-group:.*:\*$/;
 
-const list = (name: string, item: z.ZodMiniString<string>) =>
+/** A comma-separated list; empty (or unset) is an empty list. */
+const optionalList = (item: z.ZodMiniString<string>) =>
   z.pipe(
     z.pipe(
-      z.string(),
+      z._default(z.string(), ''),
       z.transform((value: string) =>
         value
           .split(',')
@@ -27,8 +28,10 @@ const list = (name: string, item: z.ZodMiniString<string>) =>
           .filter((s) => s.length > 0),
       ),
     ),
-    z.array(item).check(z.minLength(1, `${name} needs at least one entry`)),
+    z.array(item),
   );
+
+const LOG_GROUP_PREFIX = /^[.\-_/#A-Za-z0-9]{1,512}$/;
 
 /** A string matching `pattern`, else `message`. */
 const matching = (pattern: RegExp, message: string) => z.string().check(z.regex(pattern, message));
@@ -38,19 +41,26 @@ export const runtimeEnvironmentSchema = z.object({
   DETECTOR_CONFIG: z.optional(z.string()),
   /** Where flow logs are counted: CloudWatch Logs Insights, or Athena (S3 or Security Lake). */
   FLOW_SOURCE: z._default(z.enum(['cloudwatch', 'athena']), 'cloudwatch'),
-  /** Comma-separated flow log group names or ARNs (up to 50); required with FLOW_SOURCE cloudwatch. */
-  LOG_GROUP_IDENTIFIERS: z.optional(
-    z.pipe(
-      list(
-        'LOG_GROUP_IDENTIFIERS',
-        matching(LOG_GROUP, 'not a log group name or ARN').check(
-          z.refine((value: string) => !ARN_WITH_STAR.test(value), {
-            message: "an ARN ending in ':*' is refused by StartQuery: remove the ':*'",
-          }),
-        ),
-      ),
-      z.array(z.string()).check(z.maxLength(50, 'Logs Insights queries at most 50 log groups')),
+  /**
+   * Comma-separated flow log group names or ARNs (more than 50 are queried 50 at a time). May be
+   * empty when LOG_GROUP_PREFIXES finds the groups.
+   */
+  LOG_GROUP_IDENTIFIERS: optionalList(
+    matching(LOG_GROUP, 'not a log group name or ARN').check(
+      z.refine((value: string) => !ARN_WITH_STAR.test(value), {
+        message: "an ARN ending in ':*' is refused by StartQuery: remove the ':*'",
+      }),
     ),
+  ),
+  /** Comma-separated log group name prefixes: each run queries every group whose name starts with one. */
+  LOG_GROUP_PREFIXES: optionalList(matching(LOG_GROUP_PREFIX, 'not a log group name prefix')),
+  /**
+   * "true" in a monitoring account: the prefixes also find the linked source accounts' groups
+   * (CloudWatch cross-account observability).
+   */
+  INCLUDE_LINKED_ACCOUNTS: z.pipe(
+    z._default(z.enum(['true', 'false']), 'false'),
+    z.transform((v: 'true' | 'false') => v === 'true'),
   ),
   /** Athena: the workgroup the queries run in (its enforced settings hold the results location and cutoff). */
   ATHENA_WORKGROUP: z.optional(matching(/^[a-zA-Z0-9._-]{1,128}$/, 'not an Athena workgroup name')),
@@ -72,6 +82,17 @@ export const runtimeEnvironmentSchema = z.object({
   ENRICH_WITH_EC2: z.pipe(
     z._default(z.enum(['true', 'false']), 'false'),
     z.transform((v: 'true' | 'false') => v === 'true'),
+  ),
+  /** The function's own account (12 digits): its context needs no role. Unset or empty: unknown. */
+  ACCOUNT_ID: z.optional(matching(/^(\d{12})?$/, 'not an AWS account ID (12 digits)')),
+  /**
+   * The read-only role to assume in other accounts for context (EC2 enrichment, CloudTrail);
+   * unset or empty: context for the own account only.
+   */
+  MEMBER_ROLE_NAME: z.optional(matching(/^([\w+=,.@-]{1,64})?$/, 'not an IAM role name')),
+  /** The external id the member role requires; not a secret (docs/organization.md). */
+  MEMBER_ROLE_EXTERNAL_ID: z.optional(
+    matching(/^([\w+=,.@:/-]{2,1224})?$/, 'not an external id (2-1224 of letters, digits and +=,.@:/_-)'),
   ),
   /**
    * "true" to look up, for spike alerts, the egress-policy change that likely caused them
@@ -100,6 +121,7 @@ export const runtimeEnvironmentSchema = z.object({
   DYNAMODB_ENDPOINT: z.optional(z.url()),
   SNS_ENDPOINT: z.optional(z.url()),
   EC2_ENDPOINT: z.optional(z.url()),
+  STS_ENDPOINT: z.optional(z.url()),
   CLOUDTRAIL_ENDPOINT: z.optional(z.url()),
   ATHENA_ENDPOINT: z.optional(z.url()),
   S3_ENDPOINT: z.optional(z.url()),
@@ -112,11 +134,18 @@ export interface RuntimeConfig {
   flowSource: 'cloudwatch' | 'athena';
   /** The log groups (cloudwatch); empty with Athena. */
   logGroupIdentifiers: string[];
+  /** Name prefixes to discover log groups by at each run (empty: only logGroupIdentifiers). */
+  logGroupPrefixes: string[];
+  includeLinkedAccounts: boolean;
   /** The workgroup and table (athena). */
   athena?: { workGroup: string; table: AthenaFlowTable };
   tableName: string;
   topicArn: string;
   enrichWithEc2: boolean;
+  /** The function's own account, when known. */
+  accountId: string | undefined;
+  /** The member-account role and its external id, when configured. */
+  memberRole: { name: string; externalId: string } | undefined;
   lookUpChangeCauses: boolean;
   baselineTtlDays: number;
   region: string;
@@ -127,6 +156,7 @@ export interface RuntimeConfig {
     dynamodb?: string;
     sns?: string;
     ec2?: string;
+    sts?: string;
     cloudTrail?: string;
     athena?: string;
     s3?: string;
@@ -145,15 +175,31 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
     throw new ConfigError(`invalid Lambda environment:\n${problems.join('\n')}`, 'environment');
   }
   const e = parsed.data;
+  const memberRoleName = e.MEMBER_ROLE_NAME ?? '';
+  const memberRoleExternalId = e.MEMBER_ROLE_EXTERNAL_ID ?? '';
+  if ((memberRoleName === '') !== (memberRoleExternalId === '')) {
+    throw new ConfigError(
+      `invalid Lambda environment:\n${memberRoleName === '' ? 'MEMBER_ROLE_NAME' : 'MEMBER_ROLE_EXTERNAL_ID'}: the member role needs both MEMBER_ROLE_NAME and MEMBER_ROLE_EXTERNAL_ID`,
+      'environment',
+    );
+  }
   // Each source needs its own variables; the other source's are ignored.
+  if (
+    e.FLOW_SOURCE === 'cloudwatch' &&
+    e.LOG_GROUP_IDENTIFIERS.length === 0 &&
+    e.LOG_GROUP_PREFIXES.length === 0
+  ) {
+    throw new ConfigError(
+      'invalid Lambda environment:\nLOG_GROUP_IDENTIFIERS: set it or LOG_GROUP_PREFIXES (the flow log groups to query), both are empty',
+      'environment',
+    );
+  }
   const missing =
-    e.FLOW_SOURCE === 'cloudwatch'
-      ? e.LOG_GROUP_IDENTIFIERS === undefined
-        ? ['LOG_GROUP_IDENTIFIERS']
-        : []
-      : (['ATHENA_WORKGROUP', 'ATHENA_DATABASE', 'ATHENA_TABLE'] as const).filter(
+    e.FLOW_SOURCE === 'athena'
+      ? (['ATHENA_WORKGROUP', 'ATHENA_DATABASE', 'ATHENA_TABLE'] as const).filter(
           (name) => e[name] === undefined,
-        );
+        )
+      : [];
   if (missing.length > 0) {
     throw new ConfigError(
       `invalid Lambda environment:\n${missing.map((name) => `${name}: required with FLOW_SOURCE=${e.FLOW_SOURCE} (not set)`).join('\n')}`,
@@ -175,14 +221,20 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
                 },
         }
       : undefined;
+  const cloudwatch = e.FLOW_SOURCE === 'cloudwatch';
   return {
     detector: resolveDetectorConfigJson(e.DETECTOR_CONFIG, 'DETECTOR_CONFIG'),
     flowSource: e.FLOW_SOURCE,
-    logGroupIdentifiers: e.FLOW_SOURCE === 'cloudwatch' ? (e.LOG_GROUP_IDENTIFIERS ?? []) : [],
+    logGroupIdentifiers: cloudwatch ? e.LOG_GROUP_IDENTIFIERS : [],
+    logGroupPrefixes: cloudwatch ? e.LOG_GROUP_PREFIXES : [],
+    includeLinkedAccounts: e.INCLUDE_LINKED_ACCOUNTS,
     ...(athena === undefined ? {} : { athena }),
     tableName: e.TABLE_NAME,
     topicArn: e.TOPIC_ARN,
     enrichWithEc2: e.ENRICH_WITH_EC2,
+    accountId: e.ACCOUNT_ID === '' || e.ACCOUNT_ID === undefined ? undefined : e.ACCOUNT_ID,
+    memberRole:
+      memberRoleName === '' ? undefined : { name: memberRoleName, externalId: memberRoleExternalId },
     lookUpChangeCauses: e.LOOK_UP_CHANGE_CAUSES,
     baselineTtlDays: e.BASELINE_TTL_DAYS,
     region: e.AWS_REGION,
@@ -193,6 +245,7 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
       dynamodb: e.DYNAMODB_ENDPOINT,
       sns: e.SNS_ENDPOINT,
       ec2: e.EC2_ENDPOINT,
+      sts: e.STS_ENDPOINT,
       cloudTrail: e.CLOUDTRAIL_ENDPOINT,
       athena: e.ATHENA_ENDPOINT,
       s3: e.S3_ENDPOINT,

@@ -40,7 +40,13 @@ export const LOG_RETENTION_DAYS = [
 ] as const;
 
 const LOG_GROUP_NAME = /^[\w./#-]{1,512}$/;
-const LOG_GROUP_ARN = /^arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[\w./#-]{1,512}(:\*)?$/;
+const LOG_GROUP_ARN = /^arn:aws[a-z-]*:logs:([a-z0-9-]+):\d{12}:log-group:[\w./#-]{1,512}(:\*)?$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+
+/** The Region of a log group ARN, or undefined for a name. */
+export function logGroupRegion(group: string): string | undefined {
+  return LOG_GROUP_ARN.exec(group)?.[1];
+}
 
 /** `-c` gives strings: accept a JSON array or a comma-separated list. */
 const listFromContext = (value: unknown): unknown => {
@@ -143,6 +149,21 @@ export const deploymentContextSchema = z
     athenaResultsRetentionDays: integer(1, 365, 7),
     /** Existing flow log groups to query: names, or ARNs (same Region; other accounts via cross-account observability). */
     flowLogGroups: list(flowLogGroup).default([]),
+    /**
+     * Where the detector runs: `single-account` queries this account's log groups (and any ARNs
+     * named); `monitoring-account` is a CloudWatch cross-account observability monitoring account:
+     * `flowLogGroupPrefixes` also find the linked source accounts' groups, and the function may
+     * query any account's group whose name starts with a prefix.
+     */
+    accountMode: z.enum(['single-account', 'monitoring-account']).default('single-account'),
+    /**
+     * Log group name prefixes: every run queries each group whose name starts with one (in the
+     * linked source accounts too in monitoring-account mode), so a new account's flow logs are
+     * picked up without a redeploy.
+     */
+    flowLogGroupPrefixes: list(
+      z.string().regex(/^[\w./#-]{1,512}$/, 'not a log group name prefix (letters, digits and _ - . / #)'),
+    ).default([]),
     /** VPCs for which the stack creates flow logs (1-minute aggregation) into a new log group. */
     vpcIds: list(
       z.string().regex(/^vpc-[0-9a-f]{8}([0-9a-f]{9})?$/, 'not a VPC ID (vpc-0123456789abcdef0)'),
@@ -179,6 +200,37 @@ export const deploymentContextSchema = z
      * spike; grants cloudtrail:LookupEvents and the EC2 Describe calls that relate it to sources.
      */
     lookUpChangeCauses: flag(false),
+    /**
+     * The read-only role the detector assumes in member accounts for context (EC2 enrichment,
+     * CloudTrail lookups), deployed to every account as a StackSet (docs/organization.md).
+     * Unset: context only for the detector's own account.
+     */
+    memberRoleName: z
+      .string()
+      .regex(/^[\w+=,.@-]{1,64}$/, 'not an IAM role name (1-64 of letters, digits and +=,.@_-)')
+      .optional(),
+    /**
+     * The external id the member role requires (sts:ExternalId). Not a secret by design: it
+     * guards against a confused deputy, and lives in the function's environment and the template.
+     */
+    memberRoleExternalId: z
+      .string()
+      .regex(/^[\w+=,.@:/-]{2,1224}$/, 'not an external id (2-1224 of letters, digits and +=,.@:/_-)')
+      .optional(),
+    /** The monitoring account's ID, which the member role trusts (needed to synthesize the member role template). */
+    monitoringAccountId: z
+      .string()
+      .regex(/^\d{12}$/, 'not an AWS account ID (12 digits)')
+      .optional(),
+    /** The Organization's ID: the detector may assume member roles only in accounts of it (aws:ResourceOrgID). */
+    organizationId: z
+      .string()
+      .regex(/^o-[a-z0-9]{10,32}$/, 'not an Organization ID (o-...)')
+      .optional(),
+    /** Regions to deploy the detector to, one stack each (`<stackName>-<region>`); empty: the CLI's Region, one stack. */
+    regions: list(z.string().regex(REGION, 'not an AWS Region (e.g. eu-west-1)')).default([]),
+    /** With `regions`: one alert topic in this Region for all of them; unset: a topic per Region. */
+    alertTopicRegion: z.string().regex(REGION, 'not an AWS Region (e.g. eu-west-1)').optional(),
     /** Days a source's baseline is kept after it was last seen (DynamoDB TTL). */
     baselineTtlDays: integer(1, 3650, 90),
     /** Lambda memory (MB); CPU scales with it. */
@@ -218,30 +270,90 @@ export const deploymentContextSchema = z
           message: 'Security Lake needs both securityLakeDatabase and securityLakeTable',
         });
       }
-      if (value.flowLogGroups.length > 0 || value.vpcIds.length > 0) {
+      if (
+        value.flowLogGroups.length > 0 ||
+        value.vpcIds.length > 0 ||
+        value.flowLogGroupPrefixes.length > 0
+      ) {
         ctx.addIssue({
           code: 'custom',
-          path: [value.flowLogGroups.length > 0 ? 'flowLogGroups' : 'vpcIds'],
+          path: [
+            value.flowLogGroups.length > 0
+              ? 'flowLogGroups'
+              : value.vpcIds.length > 0
+                ? 'vpcIds'
+                : 'flowLogGroupPrefixes',
+          ],
           message:
-            'flowLogGroups and vpcIds are CloudWatch Logs settings: with flowSource athena leave them empty',
+            'flowLogGroups, flowLogGroupPrefixes and vpcIds are CloudWatch Logs settings: with flowSource athena leave them empty',
         });
       }
-    } else if (value.flowLogGroups.length === 0 && value.vpcIds.length === 0) {
+    } else if (
+      value.flowLogGroups.length === 0 &&
+      value.vpcIds.length === 0 &&
+      value.flowLogGroupPrefixes.length === 0
+    ) {
       ctx.addIssue({
         code: 'custom',
         path: ['flowLogGroups'],
         message:
-          'set flowLogGroups (existing flow log groups) or vpcIds (the stack creates flow logs), or both',
+          'set flowLogGroups (existing flow log groups), flowLogGroupPrefixes (groups found by name prefix) or vpcIds (the stack creates flow logs)',
       });
     }
-    const queried = value.flowLogGroups.length + (value.vpcIds.length > 0 ? 1 : 0);
-    if (queried > 50) {
+    if ((value.memberRoleName === undefined) !== (value.memberRoleExternalId === undefined)) {
       ctx.addIssue({
         code: 'custom',
-        path: ['flowLogGroups'],
-        message: `a Logs Insights query reads at most 50 log groups, this would be ${queried}`,
+        path: [value.memberRoleName === undefined ? 'memberRoleName' : 'memberRoleExternalId'],
+        message: 'the member role needs both memberRoleName and memberRoleExternalId',
       });
     }
+    const regions = new Set(value.regions);
+    if (regions.size !== value.regions.length) {
+      ctx.addIssue({ code: 'custom', path: ['regions'], message: 'lists a Region twice' });
+    }
+    if (value.alertTopicRegion !== undefined && !regions.has(value.alertTopicRegion)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['alertTopicRegion'],
+        message: `must be one of regions (${value.regions.join(', ') || 'none set'})`,
+      });
+    }
+    if (value.regions.length > 1 && value.vpcIds.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['vpcIds'],
+        message:
+          "VPC IDs belong to one Region: with several regions, use flowLogGroups or flowLogGroupPrefixes (or deploy the VPCs' Region on its own)",
+      });
+    }
+    if (value.regions.length > 1 && value.operationsTopicArn !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['operationsTopicArn'],
+        message: 'alarms notify a topic of their own Region: with several regions, use operationsEmails',
+      });
+    }
+    if (value.memberRoleName !== undefined) {
+      const longest = Math.max(0, ...value.regions.map((region) => region.length + 1));
+      const length = detectorRoleName(value.stackName).length + longest;
+      if (length > MAX_ROLE_NAME) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['stackName'],
+          message: `with memberRoleName the detector's role is named <stackName>${value.regions.length > 0 ? '-<region>' : ''}-detector, ${length} characters here, over IAM's ${MAX_ROLE_NAME}: shorten the stack name`,
+        });
+      }
+    }
+    value.flowLogGroups.forEach((group, i) => {
+      const region = logGroupRegion(group);
+      if (region !== undefined && value.regions.length > 0 && !regions.has(region)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['flowLogGroups', i],
+          message: `is in ${region}, which is not one of regions (${value.regions.join(', ')})`,
+        });
+      }
+    });
     if ((value.slackWorkspaceId === undefined) !== (value.slackChannelId === undefined)) {
       ctx.addIssue({
         code: 'custom',
@@ -261,9 +373,11 @@ export const deploymentContextSchema = z
 
 const LIST_KEYS: readonly string[] = [
   'flowLogGroups',
+  'flowLogGroupPrefixes',
   'vpcIds',
   'alertEmails',
   'operationsEmails',
+  'regions',
   'flowLogAccounts',
   'flowLogRegions',
 ];
@@ -325,9 +439,68 @@ export function parseDeploymentContext(context: Record<string, unknown>): Deploy
   }
   const { detectorConfig: _validatedInput, ...settings } = parsed.data;
   let input = detectorConfigInput as DetectorConfigInput;
-  if (settings.flowLogGroups.length === 0 && settings.vpcIds.length > 0 && input.lagMinutes === undefined) {
+  if (
+    settings.flowLogGroups.length === 0 &&
+    settings.flowLogGroupPrefixes.length === 0 &&
+    settings.vpcIds.length > 0 &&
+    input.lagMinutes === undefined
+  ) {
     input = { ...input, lagMinutes: CREATED_FLOW_LOGS_LAG_MINUTES };
     detectorConfig = { ...detectorConfig, lagMinutes: CREATED_FLOW_LOGS_LAG_MINUTES };
   }
   return { ...settings, detectorConfigInput: input, detectorConfig };
+}
+
+/** IAM's limit on a role name. */
+const MAX_ROLE_NAME = 64;
+
+/**
+ * The detector function's role name when member roles are used: fixed, so that every member
+ * account's role can trust it by ARN before (and after) the detector is deployed.
+ */
+export function detectorRoleName(stackName: string): string {
+  return `${stackName}-detector`;
+}
+
+/** One stack of the app: where it goes and what it queries there. */
+export interface DeploymentTarget {
+  /** CloudFormation stack name. */
+  stackName: string;
+  /** The Region; undefined: the environment-agnostic single stack (the CLI's Region). */
+  region: string | undefined;
+  /** The flow log groups of this Region: names, and the ARNs of this Region. */
+  flowLogGroups: string[];
+  /** Where alerts go: this stack's own topic, or the central topic in another Region. */
+  alertTopic: { kind: 'own' } | { kind: 'central'; region: string; home: boolean };
+}
+
+/**
+ * The stacks to synthesize: one environment-agnostic stack without `regions`; otherwise one per
+ * Region, named `<stackName>-<region>`, each querying its Region's groups (names everywhere,
+ * ARNs in their own Region) and publishing to its own topic or the central one.
+ */
+export function deploymentTargets(settings: DeploymentSettings): DeploymentTarget[] {
+  if (settings.regions.length === 0) {
+    return [
+      {
+        stackName: settings.stackName,
+        region: undefined,
+        flowLogGroups: settings.flowLogGroups,
+        alertTopic: { kind: 'own' },
+      },
+    ];
+  }
+  return settings.regions.map((region) => ({
+    stackName: `${settings.stackName}-${region}`,
+    region,
+    flowLogGroups: settings.flowLogGroups.filter((group) => (logGroupRegion(group) ?? region) === region),
+    alertTopic:
+      settings.alertTopicRegion === undefined
+        ? { kind: 'own' as const }
+        : {
+            kind: 'central' as const,
+            region: settings.alertTopicRegion,
+            home: region === settings.alertTopicRegion,
+          },
+  }));
 }

@@ -24,14 +24,21 @@ import { AthenaFlowSourceResources } from './constructs/athena-flow-source';
 import { DetectorFunction } from './constructs/detector-function';
 import { FlowLogSource } from './constructs/flow-log-source';
 import { Monitoring } from './constructs/monitoring';
-import type { DeploymentSettings } from './deployment-context';
+import { detectorRoleName, type DeploymentSettings, type DeploymentTarget } from './deployment-context';
 import { detectorSchedule } from './schedule';
 
 /** CloudWatch namespace of the handler's EMF metrics. */
 export const METRICS_NAMESPACE = 'EgressSpikeDetector';
 
+/** The name of the one alert topic several Regions share (`alertTopicRegion`). */
+export function centralAlertTopicName(stackName: string): string {
+  return `${stackName}-alerts`;
+}
+
 export interface EgressSpikeDetectorStackProps extends StackProps {
   readonly settings: DeploymentSettings;
+  /** Which stack of the app this is (Region, its log groups, its alert topic). @default the single stack */
+  readonly target?: DeploymentTarget;
   /** Handler entry, for tests. @default lambda/handler.ts */
   readonly handlerEntry?: string;
 }
@@ -46,10 +53,16 @@ export class EgressSpikeDetectorStack extends Stack {
   constructor(scope: Construct, id: string, props: EgressSpikeDetectorStackProps) {
     super(scope, id, props);
     const settings = props.settings;
+    const target: DeploymentTarget = props.target ?? {
+      stackName: settings.stackName,
+      region: undefined,
+      flowLogGroups: settings.flowLogGroups,
+      alertTopic: { kind: 'own' },
+    };
     const dataRemovalPolicy = settings.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
     const source = new FlowLogSource(this, 'FlowLogSource', {
-      existingLogGroups: settings.flowLogGroups,
+      existingLogGroups: target.flowLogGroups,
       vpcIds: settings.vpcIds,
       trafficType: settings.flowLogTrafficType,
       retention: settings.flowLogRetentionDays as logs.RetentionDays,
@@ -111,13 +124,42 @@ export class EgressSpikeDetectorStack extends Stack {
       operationsEmails: settings.operationsEmails,
       operationsTopicArn: settings.operationsTopicArn,
       chatbotConfigurationName: `${this.stackName}-alerts`.slice(0, 128),
+      ...(target.alertTopic.kind === 'central'
+        ? {
+            central: {
+              topicName: centralAlertTopicName(settings.stackName),
+              region: target.alertTopic.region,
+              home: target.alertTopic.home,
+            },
+          }
+        : {}),
     });
 
+    const memberRole =
+      settings.memberRoleName !== undefined && settings.memberRoleExternalId !== undefined
+        ? {
+            roleName: settings.memberRoleName,
+            externalId: settings.memberRoleExternalId,
+            ...(settings.organizationId === undefined ? {} : { organizationId: settings.organizationId }),
+          }
+        : undefined;
     this.detector = new DetectorFunction(this, 'Detector', {
       logGroups: source.logGroups,
       ...(athena === undefined ? {} : { athena }),
+      logGroupPrefixes: settings.flowLogGroupPrefixes,
+      includeLinkedAccounts: settings.accountMode === 'monitoring-account',
       table: this.table,
       alertTopic: this.alerting.alertTopic,
+      ...(target.alertTopic.kind === 'central' && !target.alertTopic.home
+        ? {
+            centralAlertTopic: {
+              region: target.alertTopic.region,
+              topicArn: this.alerting.alertTopic.topicArn,
+            },
+          }
+        : {}),
+      // Member roles trust the detector's role by name, so it has a fixed one.
+      ...(memberRole === undefined ? {} : { memberRole, roleName: detectorRoleName(target.stackName) }),
       detectorConfig: settings.detectorConfigInput,
       enrichWithEc2: settings.enrichWithEc2,
       lookUpChangeCauses: settings.lookUpChangeCauses,

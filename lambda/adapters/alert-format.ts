@@ -54,6 +54,8 @@ export interface Truncation {
 /** The alert as published: the engine's alert plus the console link and any cuts made. */
 export type PublishedAlert = Alert & {
   consoleUrl: string;
+  /** The detector's Region (alerts of several Regions may share one topic). */
+  region: string;
   test?: true;
   truncated?: Record<string, Truncation>;
 };
@@ -84,15 +86,12 @@ export interface SnsMessageAttribute {
 
 /**
  * What a subscription filter policy can match: `severity`, `kind`, `srcIp` (the address; a mass
- * spike's members as String.Array) and `accountId` (String; String.Array of a mass spike's
- * accounts), the latter absent when the records name no account.
+ * spike's members as String.Array), `region` (the detector's: several Regions may share one
+ * topic), `accountId` (String; String.Array of a mass spike's accounts; absent when the records
+ * name no account), and `policyChange` (`downgraded`) on an alert that
+ * `policyChangeSpikes: "downgrade"` lowered, so a filter policy can route it elsewhere.
  */
-/**
- * `severity`, `kind`, `srcIp`; `accountId` where the records name the account; `policyChange`
- * (`downgraded`) on an alert that `policyChangeSpikes: "downgrade"` lowered, so a filter policy
- * can route it elsewhere.
- */
-export type SnsAlertAttributes = Record<'severity' | 'kind' | 'srcIp', SnsMessageAttribute> & {
+export type SnsAlertAttributes = Record<'severity' | 'kind' | 'srcIp' | 'region', SnsMessageAttribute> & {
   accountId?: SnsMessageAttribute;
   policyChange?: SnsMessageAttribute;
 };
@@ -177,6 +176,19 @@ export function logsInsightsConsoleUrl(options: {
 export function athenaConsoleUrl(region: string, workGroup: string): string {
   const r = encodeURIComponent(region);
   return `https://${r}.console.aws.amazon.com/athena/home?region=${r}#/query-editor?workgroup=${encodeURIComponent(workGroup)}`;
+}
+
+/** The most log groups the console's Logs Insights page selects for one query. */
+export const MAX_CONSOLE_LOG_GROUPS = 50;
+
+/**
+ * The log groups for an alert's console link: all of them up to 50; beyond that, those of the
+ * alert's account (the account in a log group ARN) first, in order.
+ */
+export function consoleLogGroupsFor(groups: readonly string[], accountId?: string): string[] {
+  if (groups.length <= MAX_CONSOLE_LOG_GROUPS) return [...groups];
+  const own = (group: string) => accountId !== undefined && group.split(':')[4] === accountId;
+  return [...groups.filter(own), ...groups.filter((g) => !own(g))].slice(0, MAX_CONSOLE_LOG_GROUPS);
 }
 
 /** Every byte outside [A-Za-z0-9-._] as `*XX` (UTF-8), the console's inner encoding. */
@@ -546,7 +558,7 @@ export function chatbotNotification(alert: PublishedAlert): ChatbotNotification 
 // ---------------------------------------------------------------------------------------------
 // The SNS message
 
-function attributesOf(alert: Alert, test: boolean): SnsAlertAttributes {
+function attributesOf(alert: PublishedAlert, test: boolean): SnsAlertAttributes {
   // A mass spike's sources go in as String.Array: a filter policy {"srcIp": ["10.0.1.23"]} then
   // matches both the source's own alerts and any mass spike it is part of.
   const srcIp: SnsMessageAttribute =
@@ -577,6 +589,8 @@ function attributesOf(alert: Alert, test: boolean): SnsAlertAttributes {
     severity: { DataType: 'String', StringValue: test ? 'test' : alert.severity },
     kind: { DataType: 'String', StringValue: alert.kind },
     srcIp,
+    // Alerts of several Regions may share one topic: a filter policy can route by Region.
+    region: { DataType: 'String', StringValue: alert.region },
     ...(alert.downgradedFrom === undefined
       ? {}
       : { policyChange: { DataType: 'String' as const, StringValue: 'downgraded' } }),
@@ -695,6 +709,7 @@ export function buildSnsMessage(
             query: consoleQueryFor(alert, context.flowLogFormat),
           })
         : athenaConsoleUrl(context.region, context.athena.workGroup),
+    region: context.region,
     ...(test ? { test: true as const } : {}),
   };
   let rendered = render(published, test);

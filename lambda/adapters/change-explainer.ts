@@ -196,7 +196,7 @@ export class AwsChangeExplainer implements ChangeExplainer {
 
 /**
  * The AccountContext of a single-account deployment: the function's own credentials in its own
- * account, nothing elsewhere (until the organization's member role exists, issue 14).
+ * account, nothing elsewhere (an Organization's member role: MemberRoleAccountContext, account-context.ts).
  */
 export class SameAccountContext implements AccountContext {
   constructor(private readonly ownAccountId: string) {}

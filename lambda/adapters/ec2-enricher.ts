@@ -5,6 +5,10 @@
  * instances not seen yet (both cached for the run): the Name people give is the instance's, the
  * interface's own Name tag is only the fallback. A failure is logged and the alert goes out with
  * what is known (or without enrichment): enrichment never blocks an alert.
+ *
+ * In an Organization, a source's interfaces are in its own account: they are looked up there,
+ * account by account, with that account's client (the member role, account-context.ts). An
+ * account whose client cannot be had is left unenriched, and the others are enriched as usual.
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { AlertDetails } from '../core';
@@ -27,6 +31,24 @@ export interface EnricherLogger {
 const IDS_PER_CALL = 200;
 const ENI_ID = /^eni-[0-9a-f]{8,17}$/;
 
+/** An EC2 client, or as much of one as the enricher uses. */
+export type Ec2Sender = Pick<EC2Client, 'send'>;
+
+export interface Ec2EnricherOptions {
+  /** The function's own account's client: for its own sources and those of no known account. */
+  client: Ec2Sender;
+  logger: EnricherLogger;
+  /** The account of a source (a details key); undefined where not known. @default never known */
+  accountOf?: (source: string) => string | undefined;
+  /** The function's own account: its sources use `client`. */
+  ownAccountId?: string;
+  /**
+   * The client of another account, or undefined when that account's context cannot be had (its
+   * sources are left unenriched). @default none: other accounts' sources are left unenriched
+   */
+  clientForAccount?: (accountId: string) => Promise<Ec2Sender | undefined>;
+}
+
 export class Ec2Enricher {
   private readonly cache = new Map<string, Record<string, string>>();
   /** The interface's own Name tag or description: shown only when its instance has no Name. */
@@ -34,37 +56,20 @@ export class Ec2Enricher {
   /** Instance id -> its Name tag (undefined: looked up, no Name). */
   private readonly instanceNames = new Map<string, string | undefined>();
 
-  constructor(private readonly options: { client: Pick<EC2Client, 'send'>; logger: EnricherLogger }) {}
+  constructor(private readonly options: Ec2EnricherOptions) {}
 
   /** Returns the details with `resources` filled in for the interfaces EC2 knows. Never throws. */
   async enrich(details: ReadonlyMap<string, AlertDetails>): Promise<Map<string, AlertDetails>> {
-    const wanted = [...new Set([...details.values()].flatMap((d) => d.interfaceIds))].filter(
-      (id) => ENI_ID.test(id) && !this.cache.has(id),
-    );
-    try {
-      for (let i = 0; i < wanted.length; i += IDS_PER_CALL)
-        await this.lookUp(wanted.slice(i, i + IDS_PER_CALL));
-    } catch (error) {
-      this.options.logger.warn('EC2 enrichment failed; alerts go out without it', {
-        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-        interfaces: wanted.length,
-      });
+    // The sources by account: each account's interfaces are asked of that account's EC2.
+    const byAccount = new Map<string | undefined, AlertDetails[]>();
+    for (const [source, d] of details) {
+      const account = this.options.accountOf?.(source);
+      const key = account === this.options.ownAccountId ? undefined : account;
+      byAccount.set(key, [...(byAccount.get(key) ?? []), d]);
     }
-    const instances = [
-      ...new Set(
-        [...details.values()].flatMap((d) =>
-          d.interfaceIds.flatMap((id) => this.cache.get(id)?.instanceId ?? []),
-        ),
-      ),
-    ].filter((id) => !this.instanceNames.has(id));
-    try {
-      for (let i = 0; i < instances.length; i += IDS_PER_CALL)
-        await this.lookUpInstances(instances.slice(i, i + IDS_PER_CALL));
-    } catch (error) {
-      this.options.logger.warn('EC2 instance lookup failed; alerts go out with the interface names', {
-        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-        instances: instances.length,
-      });
+    for (const [account, accountDetails] of byAccount) {
+      const client = await this.clientFor(account);
+      if (client !== undefined) await this.enrichAccount(client, accountDetails, account);
     }
     const enriched = new Map<string, AlertDetails>();
     for (const [srcIp, d] of details) {
@@ -82,6 +87,57 @@ export class Ec2Enricher {
     return enriched;
   }
 
+  /** The client for an account's sources (undefined: the own account), or undefined if none. */
+  private async clientFor(account: string | undefined): Promise<Ec2Sender | undefined> {
+    if (account === undefined) return this.options.client;
+    if (this.options.clientForAccount === undefined) return undefined;
+    try {
+      return await this.options.clientForAccount(account);
+    } catch (error) {
+      this.options.logger.warn('EC2 enrichment: no client for the account; its alerts go out without it', {
+        accountId: account,
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      });
+      return undefined;
+    }
+  }
+
+  /** Looks up one account's interfaces and their instances not seen yet in this run. */
+  private async enrichAccount(
+    client: Ec2Sender,
+    details: readonly AlertDetails[],
+    account: string | undefined,
+  ): Promise<void> {
+    const wanted = [...new Set(details.flatMap((d) => d.interfaceIds))].filter(
+      (id) => ENI_ID.test(id) && !this.cache.has(id),
+    );
+    try {
+      for (let i = 0; i < wanted.length; i += IDS_PER_CALL)
+        await this.lookUp(client, wanted.slice(i, i + IDS_PER_CALL));
+    } catch (error) {
+      this.options.logger.warn('EC2 enrichment failed; alerts go out without it', {
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        interfaces: wanted.length,
+        ...(account === undefined ? {} : { accountId: account }),
+      });
+    }
+    const instances = [
+      ...new Set(
+        details.flatMap((d) => d.interfaceIds.flatMap((id) => this.cache.get(id)?.instanceId ?? [])),
+      ),
+    ].filter((id) => !this.instanceNames.has(id));
+    try {
+      for (let i = 0; i < instances.length; i += IDS_PER_CALL)
+        await this.lookUpInstances(client, instances.slice(i, i + IDS_PER_CALL));
+    } catch (error) {
+      this.options.logger.warn('EC2 instance lookup failed; alerts go out with the interface names', {
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        instances: instances.length,
+        ...(account === undefined ? {} : { accountId: account }),
+      });
+    }
+  }
+
   private resourceOf(eniId: string): Record<string, string> | undefined {
     const resource = this.cache.get(eniId);
     if (resource === undefined) return undefined;
@@ -93,12 +149,12 @@ export class Ec2Enricher {
     return label?.description ? { ...resource, description: label.description } : resource;
   }
 
-  private async lookUpInstances(ids: string[]): Promise<void> {
+  private async lookUpInstances(client: Ec2Sender, ids: string[]): Promise<void> {
     let nextToken: string | undefined;
     do {
       // A filter, not InstanceIds: an instance terminated since would fail the whole call.
       const { DescribeInstancesCommand } = loadEc2Module();
-      const response = await this.options.client.send(
+      const response = await client.send(
         new DescribeInstancesCommand({
           Filters: [{ Name: 'instance-id', Values: ids }],
           NextToken: nextToken,
@@ -113,11 +169,11 @@ export class Ec2Enricher {
     for (const id of ids) if (!this.instanceNames.has(id)) this.instanceNames.set(id, undefined);
   }
 
-  private async lookUp(ids: string[]): Promise<void> {
+  private async lookUp(client: Ec2Sender, ids: string[]): Promise<void> {
     const { DescribeNetworkInterfacesCommand } = loadEc2Module();
     let nextToken: string | undefined;
     do {
-      const response = await this.options.client.send(
+      const response = await client.send(
         new DescribeNetworkInterfacesCommand({
           Filters: [{ Name: 'network-interface-id', Values: ids }],
           NextToken: nextToken,

@@ -16,6 +16,14 @@
  * top destinations and an estimated total in two queries instead. A single address that still
  * overflows, or more than `maxQueriesPerCall` queries in one call (in bootstrap: per history
  * slice, halved in time first), throws RowLimitExceededError: never a silent cut.
+ *
+ * More than 50 log groups. StartQuery reads at most 50 log groups, so the groups (configured,
+ * or discovered by prefix in linked accounts: log-group-discovery.ts) are queried in parts of at
+ * most 50, and each part is split on its own when its result reaches the row limit. The parts
+ * read disjoint records, so counts add up across parts; within one part the narrowed queries of a
+ * split each report all of the part's SKIPDATA records, so those are taken once per part (the
+ * largest) and added across parts. Distinct destinations add up too: exact while a source's
+ * records are in one part, an upper bound when they are spread over several.
  */
 import {
   GetQueryResultsCommand,
@@ -52,6 +60,7 @@ import {
   splitNarrowing,
   type Narrowing,
 } from './logs-insights-query';
+import { fixedLogGroups, logGroupParts, type LogGroupResolver } from './log-group-discovery';
 import type { FlowCountSource, HistoryGap, HistoryResult, QueryStatistics, WindowCounts } from './ports';
 
 /** Rows per GetQueryResults call (service maximum). */
@@ -71,8 +80,10 @@ const RETRYABLE_STATUSES = new Set(['Failed', 'Timeout', 'Unknown']);
 
 export interface LogsInsightsFlowSourceOptions {
   client: CloudWatchLogsClient;
-  /** Flow log group names or ARNs (ARNs for cross-account), 1 to 50. */
-  logGroupIdentifiers: string[];
+  /** Flow log group names or ARNs (ARNs for cross-account); more than 50 are queried in parts. */
+  logGroupIdentifiers?: string[];
+  /** Where the log groups come from instead (discovery by prefix); resolved once, at the first query. */
+  logGroups?: LogGroupResolver;
   config: DetectorConfig;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
@@ -116,6 +127,8 @@ type Row = Record<string, string>;
 
 interface QueryRun {
   kind: QueryKind;
+  /** The log groups this query reads (one part of at most 50). */
+  groups: readonly string[];
   /** For errors: the window (or history slice) the query covers. */
   window: Window;
   deadline: number;
@@ -148,7 +161,8 @@ const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTim
 
 export class LogsInsightsFlowSource implements FlowCountSource {
   private readonly client: CloudWatchLogsClient;
-  private readonly logGroupIdentifiers: string[];
+  private readonly logGroups: LogGroupResolver;
+  private parts: Promise<string[][]> | undefined;
   private readonly config: DetectorConfig;
   private readonly queries: FlowQueryBuilder;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -165,17 +179,21 @@ export class LogsInsightsFlowSource implements FlowCountSource {
   private readonly splitConcurrency: number;
 
   constructor(options: LogsInsightsFlowSourceOptions) {
-    const groups = options.logGroupIdentifiers;
-    if (groups.length < 1 || groups.length > 50) {
-      throw new FlowSourceOptionsError(
-        'logGroupIdentifiers',
-        `needs 1 to 50 log groups, got ${groups.length}`,
-      );
+    if (options.logGroups !== undefined) {
+      this.logGroups = options.logGroups;
+    } else {
+      const groups = options.logGroupIdentifiers ?? [];
+      if (groups.length < 1) {
+        throw new FlowSourceOptionsError(
+          'logGroupIdentifiers',
+          'needs at least one log group (or logGroups)',
+        );
+      }
+      const blank = groups.findIndex((g) => typeof g !== 'string' || g.trim() === '');
+      if (blank >= 0) throw new FlowSourceOptionsError('logGroupIdentifiers', `entry ${blank} is empty`);
+      this.logGroups = fixedLogGroups(groups);
     }
-    const blank = groups.findIndex((g) => typeof g !== 'string' || g.trim() === '');
-    if (blank >= 0) throw new FlowSourceOptionsError('logGroupIdentifiers', `entry ${blank} is empty`);
     this.client = options.client;
-    this.logGroupIdentifiers = [...groups];
     this.config = options.config;
     this.queries = new FlowQueryBuilder(options.config);
     this.sleep = options.sleep ?? realSleep;
@@ -203,20 +221,24 @@ export class LogsInsightsFlowSource implements FlowCountSource {
   }
 
   async countWindow(window: Window, deadline: number): Promise<WindowCounts> {
-    const run = this.newRun('count', window, deadline);
+    const parts = await this.logGroupParts();
+    const stats = emptyStats();
+    const runs = parts.map((groups) => this.newRun('count', window, deadline, groups, stats));
     const counts = new Map<string, number>();
     const uniqueDestinations = new Map<string, number>();
-    let skippedRecords = 0;
+    // Per log group part: the narrowed queries of one part each see all of its SKIPDATA records.
+    const skippedByPart = parts.map(() => 0);
     let skipDataLastEnd: number | undefined;
     let maxDeliveryDelayMs: number | undefined;
     // Each complete result is folded as it arrives and dropped: at 100,000 sources the rows of
     // every part held until the last one came back were some 100,000 objects more at the peak.
     await this.collectBySourceSplit(
-      run,
+      runs,
       queryTimeRange(window),
       (n) => this.queries.countQuery(n),
-      (rows) => {
-        // SKIPDATA groups by account: the result's SKIPDATA rows add up to the window's.
+      (rows, part) => {
+        const run = runs[part]!;
+        // SKIPDATA groups by account: the result's SKIPDATA rows add up to the part's.
         let skippedHere = 0;
         for (const row of rows) {
           const count = readCount(row, RESULT_COLUMNS.blockedCount, run);
@@ -233,10 +255,11 @@ export class LogsInsightsFlowSource implements FlowCountSource {
           const unique = readCount(row, RESULT_COLUMNS.uniqueDestinations, run);
           uniqueDestinations.set(key, (uniqueDestinations.get(key) ?? 0) + unique);
         }
-        // Every narrowed query reports all of the window's SKIPDATA records: the same number.
-        skippedRecords = Math.max(skippedRecords, skippedHere);
+        // Every narrowed query of a part reports all of the part's SKIPDATA records: the same number.
+        skippedByPart[part] = Math.max(skippedByPart[part]!, skippedHere);
       },
     );
+    const skippedRecords = skippedByPart.reduce((sum, n) => sum + n, 0);
     return {
       windowStart: window.start,
       counts,
@@ -247,7 +270,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
         ? {}
         : { skipDataThrough: this.skipDataThrough(window.start, skipDataLastEnd) }),
       ...(maxDeliveryDelayMs === undefined ? {} : { maxDeliveryDelayMs }),
-      stats: run.stats,
+      stats,
     };
   }
 
@@ -266,16 +289,26 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     deadline: number,
     stats?: QueryStatistics,
   ): Promise<Map<string, AlertDetails>> {
-    const run = this.newRun('details', window, deadline);
+    const runStats = emptyStats();
     try {
-      return await this.collectDetails(run, window, srcIps);
+      const parts = await this.logGroupParts();
+      return await this.collectDetails(
+        parts.map((groups) => this.newRun('details', window, deadline, groups, runStats)),
+        window,
+        srcIps,
+      );
     } finally {
-      if (stats !== undefined) addStatistics(stats, run.stats);
+      if (stats !== undefined) addStatistics(stats, runStats);
     }
   }
 
+  /**
+   * Details over every log group part, merged: a destination's counts add up across parts, the
+   * interfaces are the union, and a source that overflowed a part on its own (a scan) brings its
+   * top destinations and its estimated total (a lower bound of the merged total).
+   */
   private async collectDetails(
-    run: QueryRun,
+    runs: readonly QueryRun[],
     window: Window,
     keys: readonly string[],
   ): Promise<Map<string, AlertDetails>> {
@@ -289,57 +322,63 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     }
     const perSource = new Map<
       string,
-      { destinations: Map<string, DestinationCount>; interfaces: Set<string> }
+      { destinations: Map<string, DestinationCount>; interfaces: Set<string>; leastTotal: number }
     >();
-    for (const key of keys) perSource.set(key, { destinations: new Map(), interfaces: new Set() });
+    for (const key of keys)
+      perSource.set(key, { destinations: new Map(), interfaces: new Set(), leastTotal: 0 });
+    const addDestination = (target: NonNullable<ReturnType<typeof perSource.get>>, d: DestinationCount) => {
+      const destinationKey = `${d.address} ${d.port ?? '-'} ${d.protocol ?? '-'}`;
+      const existing = target.destinations.get(destinationKey);
+      if (existing) existing.count += d.count;
+      else target.destinations.set(destinationKey, { ...d });
+    };
 
-    // Sources whose details overflowed on their own (scans): top destinations and an estimate.
-    const scans = new Map<string, AlertDetails>();
-    const pending: Array<{ srcIps: string[] }> = this.queries
-      .detailsQueries(keys)
-      .map((chunk) => ({ srcIps: chunk.srcIps }));
-    while (pending.length > 0) {
-      const item = pending.shift()!;
-      const result = await this.runQuery(run, range, this.queries.detailsQuery(item.srcIps));
-      if (result.full) {
-        const single = item.srcIps.length === 1 ? item.srcIps[0] : undefined;
-        if (single === undefined) pending.unshift(...this.splitDetails(item));
-        // Splitting the destination space would rescan the window per part, costing the most on
-        // the alerts that matter: ask for the top destinations and the spread instead.
-        else scans.set(single, await this.scanDetails(run, range, single));
-        continue;
-      }
-      for (const row of result.rows) {
-        const key = this.queries.rowKey(row, true);
-        const requested = key === undefined ? undefined : requestedByKey.get(key);
-        const target = requested === undefined ? undefined : perSource.get(requested);
-        // A source not asked for (the same address in an account of a key without one) is not this alert's.
-        if (target === undefined) continue;
-        const address = row[RESULT_COLUMNS.destination] ?? '-';
-        const port = readOptionalNumber(row[RESULT_COLUMNS.destinationPort]);
-        const protocol = readOptionalNumber(row[RESULT_COLUMNS.protocol]);
-        const count = readCount(row, RESULT_COLUMNS.detailCount, run);
-        const destinationKey = `${address} ${port ?? '-'} ${protocol ?? '-'}`;
-        const existing = target.destinations.get(destinationKey);
-        if (existing) existing.count += count;
-        else target.destinations.set(destinationKey, { address, port, protocol, count });
-        const interfaceId = row[RESULT_COLUMNS.interfaceId];
-        if (interfaceId !== undefined && interfaceId !== '' && interfaceId !== '-')
-          target.interfaces.add(interfaceId);
+    const chunks = this.queries.detailsQueries(keys).map((chunk) => chunk.srcIps);
+    for (const run of runs) {
+      const pending: Array<{ srcIps: string[] }> = chunks.map((chunk) => ({ srcIps: chunk }));
+      while (pending.length > 0) {
+        const item = pending.shift()!;
+        const result = await this.runQuery(run, range, this.queries.detailsQuery(item.srcIps));
+        if (result.full) {
+          const single = item.srcIps.length === 1 ? item.srcIps[0] : undefined;
+          if (single === undefined) {
+            pending.unshift(...this.splitDetails(item));
+            continue;
+          }
+          // Splitting the destination space would rescan the window per part, costing the most on
+          // the alerts that matter: ask for the top destinations and the spread instead.
+          const scanned = await this.scanDetails(run, range, single);
+          const target = perSource.get(single)!;
+          for (const d of scanned.topDestinations) addDestination(target, d);
+          for (const id of scanned.interfaceIds) target.interfaces.add(id);
+          target.leastTotal = Math.max(target.leastTotal, scanned.totalDestinations);
+          continue;
+        }
+        for (const row of result.rows) {
+          const key = this.queries.rowKey(row, true);
+          const requested = key === undefined ? undefined : requestedByKey.get(key);
+          const target = requested === undefined ? undefined : perSource.get(requested);
+          // A source not asked for (the same address in an account of a key without one) is not this alert's.
+          if (target === undefined) continue;
+          addDestination(target, {
+            address: row[RESULT_COLUMNS.destination] ?? '-',
+            port: readOptionalNumber(row[RESULT_COLUMNS.destinationPort]),
+            protocol: readOptionalNumber(row[RESULT_COLUMNS.protocol]),
+            count: readCount(row, RESULT_COLUMNS.detailCount, run),
+          });
+          const interfaceId = row[RESULT_COLUMNS.interfaceId];
+          if (interfaceId !== undefined && interfaceId !== '' && interfaceId !== '-')
+            target.interfaces.add(interfaceId);
+        }
       }
     }
 
     const details = new Map<string, AlertDetails>();
     for (const [ip, collected] of perSource) {
-      const scanned = scans.get(ip);
-      if (scanned !== undefined) {
-        details.set(ip, scanned);
-        continue;
-      }
       const destinations = [...collected.destinations.values()].sort(byCountThenDestination);
       details.set(ip, {
         topDestinations: destinations.slice(0, this.topDestinations),
-        totalDestinations: destinations.length,
+        totalDestinations: Math.max(destinations.length, collected.leastTotal),
         interfaceIds: [...collected.interfaces].sort(),
       });
     }
@@ -348,14 +387,43 @@ export class LogsInsightsFlowSource implements FlowCountSource {
 
   async history(from: number, to: number, deadline: number): Promise<HistoryResult> {
     const starts = windowsBetween(from, to, this.config);
-    const length = windowMs(this.config);
     const windows = new Map<
       number,
       { windowStart: number; counts: Map<string, number>; complete: boolean }
     >();
     for (const start of starts) windows.set(start, { windowStart: start, counts: new Map(), complete: true });
     const stats = emptyStats();
+    const skipData = { through: undefined as number | undefined };
+    const gaps: HistoryGap[] = [];
+    // One log group part after another, each folded into the same windows (counts add up).
+    for (const groups of await this.logGroupParts()) {
+      await this.historyOfPart(groups, starts, windows, stats, deadline, skipData, gaps);
+    }
+    // A window one part could not count is a gap for every part: the other parts' counts alone
+    // would read as zeros for the sources of the part that failed.
+    for (const gap of gaps) {
+      for (const start of starts) {
+        if (start >= gap.from && start < gap.to) windows.get(start)!.counts = new Map();
+      }
+    }
+    return {
+      windows: starts.map((start) => windows.get(start)!),
+      stats,
+      gaps,
+      ...(skipData.through === undefined ? {} : { skipDataThrough: skipData.through }),
+    };
+  }
 
+  private async historyOfPart(
+    groups: readonly string[],
+    starts: readonly number[],
+    windows: Map<number, { windowStart: number; counts: Map<string, number>; complete: boolean }>,
+    stats: QueryStatistics,
+    deadline: number,
+    skipData: { through: number | undefined },
+    gaps: HistoryGap[],
+  ): Promise<void> {
+    const length = windowMs(this.config);
     // A slice that overflows is halved in TIME first: each half scans only its own hours, so the
     // halves together cost the bytes of the slice once more at most per level, where an address
     // split rescans the whole slice per part. Only a single window that overflows is split by
@@ -363,8 +431,6 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     // a window holds, later slices are sized to fit the row limit in one query.
     let sliceWindows = this.historySliceWindows;
     let sourcesPerWindow = 0;
-    const skipData = { through: undefined as number | undefined };
-    const gaps: HistoryGap[] = [];
     for (let i = 0; i < starts.length;) {
       const sliceStarts = starts.slice(i, i + sliceWindows);
       i += sliceStarts.length;
@@ -375,7 +441,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
         const sliceStart = part[0]!;
         const sliceEnd = part[part.length - 1]! + length;
         const slice: Window = { start: sliceStart, end: sliceEnd };
-        const run: QueryRun = { kind: 'history', window: slice, deadline, stats, budget };
+        const run: QueryRun = { kind: 'history', groups, window: slice, deadline, stats, budget };
         let rowSets: Row[][];
         try {
           if (part.length > 1) {
@@ -387,7 +453,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
             }
             rowSets = [result.rows];
           } else {
-            rowSets = await this.collectBySourceSplit(run, queryTimeRange(slice), (n) =>
+            rowSets = await this.collectBySourceSplit([run], queryTimeRange(slice), (n) =>
               this.queries.historyQuery(n),
             );
           }
@@ -409,12 +475,6 @@ export class LogsInsightsFlowSource implements FlowCountSource {
         Math.max(1, Math.floor(this.rowLimit / (sourcesPerWindow + 1))),
       );
     }
-    return {
-      windows: starts.map((start) => windows.get(start)!),
-      stats,
-      gaps,
-      ...(skipData.through === undefined ? {} : { skipDataThrough: skipData.through }),
-    };
   }
 
   private foldHistoryRows(
@@ -495,24 +555,45 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     }
   }
 
-  private newRun(kind: QueryKind, window: Window, deadline: number): QueryRun {
-    return { kind, window, deadline, stats: emptyStats(), budget: { remaining: this.maxQueriesPerCall } };
+  /** A run of queries over one log group part, with its own query budget. */
+  private newRun(
+    kind: QueryKind,
+    window: Window,
+    deadline: number,
+    groups: readonly string[],
+    stats: QueryStatistics,
+  ): QueryRun {
+    return { kind, groups, window, deadline, stats, budget: { remaining: this.maxQueriesPerCall } };
+  }
+
+  /** The log groups in parts of at most 50, resolved once per source (one run). */
+  private logGroupParts(): Promise<string[][]> {
+    this.parts ??= this.logGroups.logGroups().then(logGroupParts);
+    // A failed resolution is not kept: the next call tries again.
+    this.parts.catch(() => {
+      this.parts = undefined;
+    });
+    return this.parts;
   }
 
   /**
-   * Runs `build()` and, while a result is full, re-runs it on halves of the internal address
-   * space (the disjoint internal CIDRs first, then halves of each). Returns the row sets of the
-   * queries whose results were complete (their sources are disjoint), or hands each to `consume`
-   * as it completes and keeps none.
+   * Runs `build()` over each log group part (one run each) and, while a part's result is full,
+   * re-runs it on halves of the internal address space (the disjoint internal CIDRs first, then
+   * halves of each). Returns the row sets of the queries whose results were complete (within a
+   * part their sources are disjoint), or hands each to `consume` with its part's index as it
+   * completes and keeps none.
    */
   private async collectBySourceSplit(
-    run: QueryRun,
+    runs: readonly QueryRun[],
     range: { startTime: number; endTime: number },
     build: (narrowing?: Narrowing) => string,
-    consume?: (rows: Row[]) => void,
+    consume?: (rows: Row[], part: number) => void,
   ): Promise<Row[][]> {
     const rowSets: Row[][] = [];
-    const pending: Array<Narrowing | undefined> = [undefined];
+    const pending: Array<{ part: number; narrowing: Narrowing | undefined }> = runs.map((_, part) => ({
+      part,
+      narrowing: undefined,
+    }));
     let running = 0;
     let failure: { error: unknown } | undefined;
     // Idle workers wait here for a running part to finish (it may add children).
@@ -532,12 +613,13 @@ export class LogsInsightsFlowSource implements FlowCountSource {
           await new Promise<void>((resolve) => waiting.push(resolve));
           continue;
         }
-        const narrowing = pending.shift();
+        const { part, narrowing } = pending.shift()!;
+        const run = runs[part]!;
         running += 1;
         try {
           const result = await this.runQuery(run, range, build(narrowing));
           if (!result.full) {
-            if (consume) consume(result.rows);
+            if (consume) consume(result.rows, part);
             else rowSets.push(result.rows);
             continue;
           }
@@ -552,7 +634,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
             );
           }
           // Depth first keeps the queue short; order does not matter for the merged result.
-          pending.unshift(...children);
+          pending.unshift(...children.map((child) => ({ part, narrowing: child })));
         } catch (error) {
           failure ??= { error };
         } finally {
@@ -671,7 +753,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     const started = await this.withRetry(run, 'StartQuery', () =>
       this.client.send(
         new StartQueryCommand({
-          logGroupIdentifiers: this.logGroupIdentifiers,
+          logGroupIdentifiers: [...run.groups],
           startTime: range.startTime,
           endTime: range.endTime,
           queryString,

@@ -4,7 +4,7 @@
  */
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { Alert } from '../core';
-import { buildSnsMessage, type AlertFormatContext } from './alert-format';
+import { buildSnsMessage, consoleLogGroupsFor, type AlertFormatContext } from './alert-format';
 import type { AlertPublisher } from './ports';
 
 export class AlertPublishError extends Error {
@@ -25,13 +25,25 @@ export interface SnsAlertPublisherOptions {
   client: Pick<SNSClient, 'send'>;
   topicArn: string;
   format: Omit<AlertFormatContext, 'test'>;
+  /**
+   * The log groups the run queried (discovered ones included), for the console link; when absent
+   * or failing, `format.logGroupIdentifiers`.
+   */
+  consoleLogGroups?: () => Promise<readonly string[]>;
 }
 
 export class SnsAlertPublisher implements AlertPublisher {
   constructor(private readonly options: SnsAlertPublisherOptions) {}
 
   async publish(alert: Alert, options: { test?: boolean } = {}): Promise<string> {
-    const message = buildSnsMessage(alert, { ...this.options.format, test: options.test === true });
+    const message = buildSnsMessage(alert, {
+      ...this.options.format,
+      logGroupIdentifiers: consoleLogGroupsFor(
+        await this.consoleLogGroups(),
+        (alert as { accountId?: string }).accountId,
+      ),
+      test: options.test === true,
+    });
     try {
       const response = await this.options.client.send(
         new PublishCommand({
@@ -45,6 +57,16 @@ export class SnsAlertPublisher implements AlertPublisher {
       return response.MessageId ?? '';
     } catch (error) {
       throw new AlertPublishError(alert.alertId, this.options.topicArn, { cause: error });
+    }
+  }
+
+  private async consoleLogGroups(): Promise<readonly string[]> {
+    if (this.options.consoleLogGroups === undefined) return this.options.format.logGroupIdentifiers;
+    try {
+      return await this.options.consoleLogGroups();
+    } catch {
+      // Discovery failing makes the run fail with its own error; the alert still goes out.
+      return this.options.format.logGroupIdentifiers;
     }
   }
 }

@@ -2,6 +2,10 @@
  * Where alerts go: an SNS topic encrypted with a customer-managed KMS key (CloudWatch alarms may
  * use it), email subscriptions, and optionally Slack through AWS Chatbot. Operational alarms go
  * to the same topic unless an operations topic is configured.
+ *
+ * Several Regions may share one alert topic (`central`): the stack of its Region creates it with
+ * a fixed name; the others publish to it by ARN and keep a topic of their own for their alarms
+ * (CloudWatch alarms notify a topic of their own Region only).
  */
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as chatbot from 'aws-cdk-lib/aws-chatbot';
@@ -29,12 +33,14 @@ export interface AlertingProps {
   readonly operationsTopicArn?: string;
   /** Chatbot configuration name (unique per account). */
   readonly chatbotConfigurationName: string;
+  /** One alert topic for several Regions: its name and Region, and whether it is this stack's. */
+  readonly central?: { readonly topicName: string; readonly region: string; readonly home: boolean };
 }
 
 export class Alerting extends Construct {
   readonly key: kms.Key;
-  /** Where detector alerts are published. */
-  readonly alertTopic: sns.Topic;
+  /** Where detector alerts are published (another Region's topic for a central topic). */
+  readonly alertTopic: sns.ITopic;
   /** Where operational alarms notify (the alert topic unless configured). */
   readonly operationsTopic: sns.ITopic;
   readonly slackChannel?: chatbot.SlackChannelConfiguration;
@@ -58,9 +64,31 @@ export class Alerting extends Construct {
       }),
     );
 
-    this.alertTopic = this.encryptedTopic('AlertTopic', 'Egress spike detector');
+    const central = props.central;
+    if (central !== undefined && !central.home) {
+      // Alerts go to the central topic; alarms need a topic of this Region: the operations
+      // emails, or else the alert emails, subscribe to it.
+      const stack = Stack.of(this);
+      this.alertTopic = sns.Topic.fromTopicArn(
+        this,
+        'CentralAlertTopic',
+        `arn:${stack.partition}:sns:${central.region}:${stack.account}:${central.topicName}`,
+      );
+      if (props.operationsTopicArn !== undefined) {
+        this.operationsTopic = sns.Topic.fromTopicArn(this, 'OperationsTopic', props.operationsTopicArn);
+        return;
+      }
+      const topic = this.encryptedTopic('OperationsTopic', 'Egress spike detector operations');
+      const emails = (props.operationsEmails ?? []).length > 0 ? props.operationsEmails : props.alertEmails;
+      for (const email of emails ?? []) topic.addSubscription(new subscriptions.EmailSubscription(email));
+      this.operationsTopic = topic;
+      return;
+    }
+
+    const alertTopic = this.encryptedTopic('AlertTopic', 'Egress spike detector', central?.topicName);
+    this.alertTopic = alertTopic;
     for (const email of props.alertEmails ?? []) {
-      this.alertTopic.addSubscription(new subscriptions.EmailSubscription(email));
+      alertTopic.addSubscription(new subscriptions.EmailSubscription(email));
     }
 
     if (props.slack !== undefined) {
@@ -90,12 +118,17 @@ export class Alerting extends Construct {
       }
       this.operationsTopic = topic;
     } else {
-      this.operationsTopic = this.alertTopic;
+      this.operationsTopic = alertTopic;
     }
   }
 
-  private encryptedTopic(id: string, displayName: string): sns.Topic {
-    const topic = new sns.Topic(this, id, { displayName, masterKey: this.key, enforceSSL: true });
+  private encryptedTopic(id: string, displayName: string, topicName?: string): sns.Topic {
+    const topic = new sns.Topic(this, id, {
+      displayName,
+      masterKey: this.key,
+      enforceSSL: true,
+      ...(topicName === undefined ? {} : { topicName }),
+    });
     // enforceSSL writes a topic policy, which replaces SNS's default one: allow alarms explicitly.
     topic.addToResourcePolicy(
       new iam.PolicyStatement({

@@ -17,6 +17,8 @@ import type { BuildOptions } from 'esbuild';
  *   alert enrichment or change causes are on (lambda/adapters/ec2-enricher.ts);
  * - the CloudTrail client, loaded only when change causes are on and a window alerted
  *   (lambda/adapters/cloudtrail-change-lookup.ts);
+ * - the STS client, loaded only when a member role is configured and another account's context
+ *   is needed (lambda/adapters/account-context.ts);
  * - the STS, SSO and sign-in clients and the SSO and login credential providers that use them
  *   (about 70 KB): the SDK's default credential chain imports them (dynamic import()) only for a
  *   profile that assumes a role or uses SSO or a web identity token file. Lambda gives the role's
@@ -27,6 +29,7 @@ import type { BuildOptions } from 'esbuild';
  */
 export const DETECTOR_EXTERNAL_MODULES: readonly string[] = [
   '@aws-sdk/client-ec2',
+  '@aws-sdk/client-sts',
   '@aws-sdk/client-cloudtrail',
   // The Athena and S3 clients, loaded only by a detector whose flow source is Athena
   // (lambda/adapters/athena-flow-source.ts): a CloudWatch detector's cold start never sees them.

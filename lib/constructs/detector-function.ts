@@ -28,6 +28,7 @@ type LocalTestVariable =
   | 'DYNAMODB_ENDPOINT'
   | 'SNS_ENDPOINT'
   | 'EC2_ENDPOINT'
+  | 'STS_ENDPOINT'
   | 'CLOUDTRAIL_ENDPOINT'
   | 'ATHENA_ENDPOINT'
   | 'S3_ENDPOINT';
@@ -37,6 +38,8 @@ type ReservedVariable = 'AWS_REGION';
 type SourceVariable =
   | 'FLOW_SOURCE'
   | 'LOG_GROUP_IDENTIFIERS'
+  | 'LOG_GROUP_PREFIXES'
+  | 'INCLUDE_LINKED_ACCOUNTS'
   | 'ATHENA_WORKGROUP'
   | 'ATHENA_DATABASE'
   | 'ATHENA_TABLE'
@@ -76,6 +79,21 @@ export const TABLE_ACTIONS = [
   'dynamodb:ConditionCheckItem',
 ] as const;
 
+/** The read-only role the detector assumes in member accounts (lib/member-role-stack.ts). */
+export interface MemberRoleAccess {
+  readonly roleName: string;
+  /** Not a secret by design (docs/organization.md). */
+  readonly externalId: string;
+  /** Only roles in accounts of this Organization may be assumed (aws:ResourceOrgID). */
+  readonly organizationId?: string;
+}
+
+/** An alert topic encrypted with a key of another Region's stack (one topic for several Regions). */
+export interface CentralAlertTopic {
+  readonly region: string;
+  readonly topicArn: string;
+}
+
 /** What change-aware alerts call: all read-only, none with resource-level permissions. */
 export const CHANGE_CAUSE_ACTIONS = [
   'cloudtrail:LookupEvents',
@@ -89,8 +107,18 @@ export interface DetectorFunctionProps {
   readonly logGroups: readonly QueriedLogGroup[];
   /** The Athena source's resources, when the flow logs are in S3 or Security Lake. */
   readonly athena?: AthenaFlowSourceResources;
+  /** Log group name prefixes found by DescribeLogGroups at each run. @default none */
+  readonly logGroupPrefixes?: readonly string[];
+  /** The prefixes find (and StartQuery may read) the linked source accounts' groups too. @default false */
+  readonly includeLinkedAccounts?: boolean;
   readonly table: dynamodb.ITable;
   readonly alertTopic: sns.ITopic;
+  /** When the alert topic is another Region's (its key is not this stack's): how to use its key. */
+  readonly centralAlertTopic?: CentralAlertTopic;
+  /** The member-account role to assume for context. @default own account only */
+  readonly memberRole?: MemberRoleAccess;
+  /** A fixed name for the function's role (member roles trust it by name). @default generated */
+  readonly roleName?: string;
   /** Detection parameters as the user gave them (validated); the Lambda gets them as DETECTOR_CONFIG. */
   readonly detectorConfig: DetectorConfigInput;
   readonly enrichWithEc2: boolean;
@@ -137,6 +165,7 @@ export class DetectorFunction extends Construct {
     // An explicit role instead of AWSLambdaBasicExecutionRole: write access to this function's log group only.
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      ...(props.roleName === undefined ? {} : { roleName: props.roleName }),
       description: 'Egress spike detector: query flow logs, keep baselines, publish alerts',
     });
     this.logGroup.grantWrite(this.role);
@@ -144,8 +173,15 @@ export class DetectorFunction extends Construct {
     const environment = {
       DETECTOR_CONFIG: JSON.stringify(props.detectorConfig),
       ...(props.athena === undefined
-        ? { LOG_GROUP_IDENTIFIERS: props.logGroups.map((group) => group.identifier).join(',') }
+        ? {
+            LOG_GROUP_IDENTIFIERS: props.logGroups.map((group) => group.identifier).join(','),
+            LOG_GROUP_PREFIXES: (props.logGroupPrefixes ?? []).join(','),
+            INCLUDE_LINKED_ACCOUNTS: props.includeLinkedAccounts === true ? 'true' : 'false',
+          }
         : (props.athena.environment as Pick<DeployedEnvironment, SourceVariable>)),
+      ACCOUNT_ID: Stack.of(this).account,
+      MEMBER_ROLE_NAME: props.memberRole?.roleName ?? '',
+      MEMBER_ROLE_EXTERNAL_ID: props.memberRole?.externalId ?? '',
       TABLE_NAME: props.table.tableName,
       TOPIC_ARN: props.alertTopic.topicArn,
       ENRICH_WITH_EC2: props.enrichWithEc2 ? 'true' : 'false',
@@ -197,6 +233,7 @@ export class DetectorFunction extends Construct {
   }
 
   private grantDetectorPermissions(props: DetectorFunctionProps): void {
+    const stack = Stack.of(this);
     const wildcardReasons: string[] = [];
     if (props.athena !== undefined) wildcardReasons.push(...props.athena.grantQuery(this.role));
     else this.grantLogsInsights(props, wildcardReasons);
@@ -211,11 +248,54 @@ export class DetectorFunction extends Construct {
 
     // sns:Publish on the topic, and kms:Decrypt + kms:GenerateDataKey* on its key.
     props.alertTopic.grantPublish(this.role);
+    const central = props.centralAlertTopic;
+    if (central !== undefined) {
+      // The central topic's key belongs to another Region's stack, so its ID is not known here:
+      // any key of that Region and account, but only through SNS and only for that topic (SNS
+      // encrypts with the topic ARN as encryption context).
+      const keys = `arn:${stack.partition}:kms:${central.region}:${stack.account}:key/*`;
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'EncryptForCentralAlertTopic',
+          actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+          resources: [keys],
+          conditions: {
+            StringEquals: {
+              'kms:ViaService': `sns.${central.region}.amazonaws.com`,
+              'kms:EncryptionContext:aws:sns:topicArn': central.topicArn,
+            },
+          },
+        }),
+      );
+      Validations.of(this.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${flattenCfnReference(stack.resolve(keys))}]`,
+        reason: `The central alert topic's key is created by the ${central.region} stack, so its key ID is unknown here; use is limited to SNS in ${central.region} encrypting for that one topic (kms:ViaService and the aws:sns:topicArn encryption context).`,
+      });
+    }
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
       reason:
-        'Publishing to the KMS-encrypted alert topic needs kms:GenerateDataKey* (the variants SNS may call), granted by topic.grantPublish on the topic key only.',
+        'Publishing to the KMS-encrypted alert topic needs kms:GenerateDataKey* (the variants SNS may call), on the topic key only (topic.grantPublish), or for a central topic in another Region only through SNS for that topic.',
     });
+
+    const memberRole = props.memberRole;
+    if (memberRole !== undefined) {
+      const roles = `arn:${stack.partition}:iam::*:role/${memberRole.roleName}`;
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'AssumeMemberAccountRole',
+          actions: ['sts:AssumeRole'],
+          resources: [roles],
+          ...(memberRole.organizationId === undefined
+            ? {}
+            : { conditions: { StringEquals: { 'aws:ResourceOrgID': memberRole.organizationId } } }),
+        }),
+      );
+      Validations.of(this.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${flattenCfnReference(stack.resolve(roles))}]`,
+        reason: `sts:AssumeRole on the one read-only member role name (${memberRole.roleName}) in whichever account an alert is in: accounts join the Organization without a redeploy${memberRole.organizationId === undefined ? '' : `, so they are limited to Organization ${memberRole.organizationId} (aws:ResourceOrgID)`}; each member role trusts only this role, with an external id.`,
+      });
+    }
 
     if (props.enrichWithEc2) {
       this.role.addToPrincipalPolicy(
@@ -258,19 +338,49 @@ export class DetectorFunction extends Construct {
     // StartQuery authorises against the log group; depending on the API, IAM matches the ARN with
     // or without the `:*` suffix, so both are listed (the suffix adds no other log group).
     const startQueryResources = props.logGroups.flatMap((group) => [group.arn, `${group.arn}:*`]);
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'QueryFlowLogGroups',
-        actions: ['logs:StartQuery'],
-        resources: startQueryResources,
-      }),
-    );
+    if (startQueryResources.length > 0) {
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'QueryFlowLogGroups',
+          actions: ['logs:StartQuery'],
+          resources: startQueryResources,
+        }),
+      );
+    }
     for (const group of props.logGroups) {
       const finding = flattenCfnReference(stack.resolve(`${group.arn}:*`));
       Validations.of(this.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${finding}]`,
         reason: `logs:StartQuery on one flow log group (${finding.replace(/:\*$/, '')}); the ':*' form is how IAM names a log group for some Logs APIs and matches nothing outside that group.`,
       });
+    }
+
+    // Groups found by name prefix: StartQuery on the groups whose names start with a prefix, in
+    // this account, or in any account (the linked source accounts, not known at deploy time and
+    // joining later) in a monitoring account.
+    const prefixes = props.logGroupPrefixes ?? [];
+    if (prefixes.length > 0) {
+      const account = props.includeLinkedAccounts === true ? '*' : stack.account;
+      const prefixArns = prefixes.map(
+        (prefix) => `arn:${stack.partition}:logs:${stack.region}:${account}:log-group:${prefix}*`,
+      );
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'QueryFlowLogGroupsByPrefix',
+          actions: ['logs:StartQuery'],
+          resources: prefixArns,
+        }),
+      );
+      for (const arn of prefixArns) {
+        const finding = flattenCfnReference(stack.resolve(arn));
+        Validations.of(this.role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${finding}]`,
+          reason:
+            props.includeLinkedAccounts === true
+              ? `logs:StartQuery on the flow log groups whose names start with a configured prefix, in this Region, in the monitoring account and the source accounts linked to it (which join without a redeploy, so their IDs cannot be listed); StartQuery reads a source account's group only while it is linked.`
+              : `logs:StartQuery on the flow log groups of this account and Region whose names start with a configured prefix, found at each run by DescribeLogGroups.`,
+        });
+      }
     }
 
     // GetQueryResults and StopQuery take only a query ID and support no resource-level
@@ -286,6 +396,18 @@ export class DetectorFunction extends Construct {
     wildcardReasons.push(
       'logs:GetQueryResults and logs:StopQuery take a query ID and support no resource-level permissions',
     );
+    if (prefixes.length > 0) {
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'DiscoverFlowLogGroups',
+          actions: ['logs:DescribeLogGroups'],
+          resources: ['*'],
+        }),
+      );
+      wildcardReasons.push(
+        "logs:DescribeLogGroups (finding the flow log groups by name prefix) lists the names and ARNs of log groups, reads no log data, and is authorised on the account's whole list",
+      );
+    }
   }
 }
 
@@ -299,6 +421,10 @@ function assertRuntimeAcceptsLiterals(environment: DeployedEnvironment): void {
     ENRICH_WITH_EC2: true,
     LOOK_UP_CHANGE_CAUSES: true,
     BASELINE_TTL_DAYS: true,
+    LOG_GROUP_PREFIXES: true,
+    INCLUDE_LINKED_ACCOUNTS: true,
+    MEMBER_ROLE_NAME: true,
+    MEMBER_ROLE_EXTERNAL_ID: true,
   });
   const parsed = literal.safeParse(environment);
   if (!parsed.success) {
@@ -313,7 +439,7 @@ function assertEnvironmentFits(environment: Record<string, string>): void {
   }, 0);
   if (bytes > LAMBDA_ENVIRONMENT_LIMIT_BYTES) {
     throw new Error(
-      `the detector's environment would be about ${bytes} bytes, over Lambda's 4 KB limit: shorten detectorConfig (e.g. fewer CIDRs) or flowLogGroups`,
+      `the detector's environment would be about ${bytes} bytes, over Lambda's 4 KB limit: shorten detectorConfig (e.g. fewer CIDRs), or name many flow log groups by flowLogGroupPrefixes instead of flowLogGroups`,
     );
   }
 }

@@ -136,7 +136,9 @@ describe('buildSnsMessage', () => {
       severity: { DataType: 'String', StringValue: 'high' },
       kind: { DataType: 'String', StringValue: 'spike' },
       srcIp: { DataType: 'String', StringValue: '10.0.1.23' },
+      region: { DataType: 'String', StringValue: 'eu-west-1' },
     });
+    expect(raw.region).toBe('eu-west-1');
   });
 
   it('cuts a huge destination list to fit 256 KB and keeps the total', () => {
@@ -494,6 +496,7 @@ describe('the account an alert names (issue 14)', () => {
       severity: { DataType: 'String', StringValue: 'high' },
       kind: { DataType: 'String', StringValue: 'spike' },
       srcIp: { DataType: 'String', StringValue: '10.0.1.23' },
+      region: { DataType: 'String', StringValue: context.region },
       accountId: { DataType: 'String', StringValue: '222222222222' },
     });
     // No account in the records: no attribute (a filter policy can ask for {"exists": false}).

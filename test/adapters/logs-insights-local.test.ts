@@ -6,6 +6,7 @@
  */
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { QueryFailedError, QueryThrottledError, QueryTimeoutError } from '../../lambda/adapters/errors';
+import { LogGroupDiscovery } from '../../lambda/adapters/log-group-discovery';
 import {
   LogsInsightsFlowSource,
   type LogsInsightsFlowSourceOptions,
@@ -812,6 +813,185 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       expect(server.startedQueries.map((q) => q.rowCount)).toEqual([10_000, 5_200, 5_200]);
       expect(result.stats.queries).toBe(3);
     }, 60_000);
+  });
+
+  describe('60 log groups over linked source accounts: parts of at most 50, counts summed', () => {
+    // The local endpoint answers as account 123456789012 (the monitoring account).
+    const ORG_ACCOUNTS = ['123456789012', '222222222222', '333333333333', '444444444444'];
+    const UNLINKED = '555555555555';
+    const PREFIX = '/org/flow-logs/';
+    const config = resolveDetectorConfig({
+      internalCidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fd00::/8'],
+    });
+    const records = generate(60, { records: 6000, hours: 2, internal: 120 });
+    const groupArns = Array.from(
+      { length: 60 },
+      (_, i) =>
+        `arn:aws:logs:us-east-1:${ORG_ACCOUNTS[i % ORG_ACCOUNTS.length]}:log-group:${PREFIX}${String(i).padStart(2, '0')}`,
+    );
+    // SKIPDATA in a group of each query part (the parts are the first and last 30 groups in ARN order).
+    const sortedArns = [...groupArns].sort();
+    const skipInFirst = sortedArns[3]!;
+    const skipInSecond = sortedArns[45]!;
+    const skipData = (count: number): FlowRecord[] =>
+      Array.from({ length: count }, (_, k) => ({
+        start: T0 / 1000 + 600 + 60 * k,
+        srcaddr: '-',
+        dstaddr: '-',
+        dstport: '-',
+        protocol: '-',
+        action: '-',
+        logStatus: 'SKIPDATA' as const,
+        interfaceId: 'eni-skip',
+      }));
+    // Records that must not be counted: an unlinked account's group and a Delivery-class group.
+    const outsider = (src: string, account: string): FlowRecord[] =>
+      Array.from({ length: 500 }, (_, k) => ({
+        account,
+        start: T0 / 1000 + k,
+        srcaddr: src,
+        dstaddr: '8.8.8.8',
+        dstport: '443',
+        protocol: '6',
+        action: 'REJECT',
+        logStatus: 'OK' as const,
+        interfaceId: 'eni-outsider',
+      }));
+    const discovery = () =>
+      new LogGroupDiscovery({ client, prefixes: [PREFIX], includeLinkedAccounts: true });
+
+    beforeAll(() => {
+      for (const account of ORG_ACCOUNTS.slice(1)) server.linkAccount(account);
+      // Each record goes to one group, round robin: every source's records are spread over groups of both parts.
+      const byGroup = groupArns.map((): FlowRecord[] => []);
+      records.forEach((record, i) => byGroup[i % groupArns.length]!.push(record));
+      groupArns.forEach((arn, i) => server.seed(arn, toEvents(byGroup[i]!, undefined)));
+      server.seed(skipInFirst, toEvents(skipData(3), undefined));
+      server.seed(skipInSecond, toEvents(skipData(2), undefined));
+      server.seed(
+        `arn:aws:logs:us-east-1:${UNLINKED}:log-group:${PREFIX}unlinked`,
+        toEvents(outsider('10.200.0.1', UNLINKED), undefined),
+      );
+      server.seed(
+        `arn:aws:logs:us-east-1:${ORG_ACCOUNTS[1]}:log-group:${PREFIX}delivery`,
+        toEvents(outsider('10.200.0.2', ORG_ACCOUNTS[1]!), undefined),
+        {
+          logGroupClass: 'DELIVERY',
+        },
+      );
+    });
+
+    const withSkipData = [...records, ...skipData(3), ...skipData(2)];
+
+    it('discovers the 60 queryable groups (not the unlinked account, not the Delivery class) and queries them 30 + 30', async () => {
+      const window = windowAt(T0, config);
+      const result = await source(config, [], { logGroups: discovery() }).countWindow(window, deadline());
+      const expected = directCounts(withSkipData, window, config);
+      expect(result.counts.size).toBeGreaterThan(100);
+      expect(result.counts).toEqual(expected.counts);
+      expect(result.uniqueDestinations.size).toBe(expected.unique.size);
+      expect(result.skippedRecords).toBe(5);
+      expect(result.complete).toBe(false);
+      const started = server.startedQueries;
+      expect(started.map((q) => q.logGroupArns.length)).toEqual([30, 30]);
+      expect(started.flatMap((q) => q.logGroupArns).sort()).toEqual(sortedArns);
+      expect(result.stats.queries).toBe(2);
+      expect(server.callCounts.DescribeLogGroups).toBe(2); // 61 groups listed 50 a page
+    });
+
+    it('splits each part on its own at the row limit: counts and SKIPDATA still exact', async () => {
+      const window = windowAt(T0, config);
+      const result = await source(config, [], { logGroups: discovery(), rowLimit: 40 }).countWindow(
+        window,
+        deadline(),
+      );
+      const expected = directCounts(withSkipData, window, config);
+      expect(result.counts).toEqual(expected.counts);
+      // Every narrowed query of a part saw the part's SKIPDATA records: taken once per part, summed.
+      expect(result.skippedRecords).toBe(5);
+      const started = server.startedQueries;
+      expect(started.length).toBeGreaterThan(6);
+      expect(started.every((q) => q.logGroupArns.length === 30 && q.rowCount <= 40)).toBe(true);
+      const firstPart = new Set(sortedArns.slice(0, 30));
+      expect(started.filter((q) => firstPart.has(q.logGroupArns[0]!)).length).toBeGreaterThan(2);
+      expect(started.filter((q) => !firstPart.has(q.logGroupArns[0]!)).length).toBeGreaterThan(2);
+    });
+
+    it('merges details over the parts: the same destinations and totals as the direct count', async () => {
+      const window = windowAt(T0, config);
+      const sources = [...directCounts(records, window, config).counts.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 5)
+        .map(([src]) => src);
+      const details = await source(config, [], { logGroups: discovery() }).details(
+        window,
+        sources,
+        deadline(),
+      );
+      for (const src of sources)
+        expect(details.get(src)).toEqual(directDetails(records, window, config, src));
+      expect(server.startedQueries.map((q) => q.logGroupArns.length)).toEqual([30, 30]);
+    });
+
+    it('builds history over the parts; a window one part could not count is a gap for all', async () => {
+      const exact = await source(config, groupArns).history(T0, T0 + 2 * HOUR, deadline());
+      for (const w of exact.windows) {
+        expect(w.counts).toEqual(directCounts(records, windowAt(w.windowStart, config), config).counts);
+      }
+      expect(exact.windows.map((w) => w.complete)).toEqual([false, true]);
+
+      // The second part's one-window queries of hour 1 fail: that window has no counts at all.
+      const second = new Set(sortedArns.slice(30));
+      const stop = server.endQueriesMatching(
+        'Failed',
+        (q) => second.has(q.logGroupArns[0]!) && q.startTime === (T0 + HOUR) / 1000,
+      );
+      try {
+        const gapped = await source(config, sortedArns, {
+          historySliceWindows: 1,
+          maxQueryAttempts: 1,
+        }).history(T0, T0 + 2 * HOUR, deadline());
+        expect(gapped.gaps.map((g) => [g.from, g.to])).toEqual([[T0 + HOUR, T0 + 2 * HOUR]]);
+        expect(gapped.windows[1]).toEqual({ windowStart: T0 + HOUR, counts: new Map(), complete: false });
+        expect(gapped.windows[0]!.counts).toEqual(directCounts(records, windowAt(T0, config), config).counts);
+      } finally {
+        stop();
+      }
+    });
+
+    it("picks up a newly linked account's flow log group at the next run, without any change of configuration", async () => {
+      const window = windowAt(T0, config);
+      const before = await source(config, [], { logGroups: discovery() }).countWindow(window, deadline());
+      const newcomer = sourceKey({ accountId: UNLINKED, address: '10.200.0.1' });
+      expect(before.counts.has(newcomer)).toBe(false);
+      server.linkAccount(UNLINKED);
+      try {
+        const after = await source(config, [], { logGroups: discovery() }).countWindow(window, deadline());
+        expect(after.counts.get(newcomer)).toBe(500);
+        expect(
+          server.startedQueries
+            .slice(-2)
+            .map((q) => q.logGroupArns.length)
+            .sort(),
+        ).toEqual([30, 31]);
+      } finally {
+        server.unlinkAccount(UNLINKED);
+      }
+    });
+
+    it('fails the run with a clear error when discovery finds nothing to query', async () => {
+      const nothing = new LogGroupDiscovery({
+        client,
+        prefixes: ['/no/such/prefix'],
+        includeLinkedAccounts: true,
+      });
+      await expect(
+        source(config, [], { logGroups: nothing }).countWindow(windowAt(T0, config), deadline()),
+      ).rejects.toThrow(
+        /no flow log group to query: none is configured and none in this account or a linked source account starts with "\/no\/such\/prefix"/,
+      );
+      expect(server.queriesStarted).toBe(0);
+    });
   });
 
   describe('failures', () => {

@@ -69,6 +69,7 @@ describe('SnsAlertPublisher', () => {
       severity: { dataType: 'String', stringValue: 'high' },
       kind: { dataType: 'String', stringValue: 'spike' },
       srcIp: { dataType: 'String', stringValue: '10.0.1.23' },
+      region: { dataType: 'String', stringValue: 'us-east-1' },
     });
   });
 

@@ -97,10 +97,9 @@ describe('docs/configuration.md', () => {
     for (const variable of variables) {
       const without = { ...minimal };
       delete without[variable];
-      const unset = runtimeEnvironmentSchema.safeParse(without);
-      // The default is what the schema fills in when the variable is unset.
-      const expected = unset.success
-        ? formatDefault((unset.data as Record<string, unknown>)[variable])
+      const parsed = runtimeEnvironmentSchema.safeParse(without);
+      const expected = parsed.success
+        ? formatDefault((parsed.data as Record<string, unknown>)[variable])
         : 'required';
       expect({ variable, documented: documentedDefault(rows.get(variable)!.default ?? '') }).toEqual({
         variable,

@@ -31,6 +31,9 @@ let endpoints: Endpoints;
 
 beforeAll(async () => {
   endpoints = await startEndpoints();
+  // The local Logs endpoint answers as the monitoring account; A and B are linked source accounts.
+  endpoints.logs.linkAccount(A);
+  endpoints.logs.linkAccount(B);
 });
 
 afterAll(async () => {
@@ -63,7 +66,7 @@ describe('two accounts with the same address plan', () => {
       detectorConfig: { accountNames: { [B]: 'payments-prod' } },
       env: { LOG_GROUP_IDENTIFIERS: `${arn(A, GROUP_A)},${arn(B, GROUP_B)}` },
     });
-    endpoints.logs.seed(GROUP_A, [
+    endpoints.logs.seed(arn(A, GROUP_A), [
       ...busyHistory(A, '10.0.0.10', 150, 48, '198.51.100.'),
       ...history(W, 48, ['10.0.0.11'], A),
       ...blocked(W, '10.0.0.10', 152, 2, A).map((e) => ({
@@ -71,7 +74,7 @@ describe('two accounts with the same address plan', () => {
         message: e.message.replace(/ 203\.0\.113\.(\d) /, ' 198.51.100.$1 '),
       })),
     ]);
-    endpoints.logs.seed(GROUP_B, [
+    endpoints.logs.seed(arn(B, GROUP_B), [
       ...busyHistory(B, '10.0.0.10', 10, 48, '203.0.113.'),
       ...blocked(W, '10.0.0.10', 150, 3, B),
     ]);

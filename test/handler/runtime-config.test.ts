@@ -33,3 +33,85 @@ describe('loadRuntimeConfig: LOG_GROUP_IDENTIFIERS', () => {
     );
   });
 });
+
+describe('loadRuntimeConfig: more than 50 log groups, prefixes and linked accounts', () => {
+  it('takes more than 50 log groups (the flow source queries them in parts)', () => {
+    const groups = Array.from({ length: 60 }, (_, i) => `/vpc/flow-logs/${i}`);
+    expect(
+      loadRuntimeConfig({ ...VALID, LOG_GROUP_IDENTIFIERS: groups.join(',') }).logGroupIdentifiers,
+    ).toEqual(groups);
+  });
+
+  it('takes prefixes instead of log groups, and INCLUDE_LINKED_ACCOUNTS', () => {
+    const config = loadRuntimeConfig({
+      ...VALID,
+      LOG_GROUP_IDENTIFIERS: '',
+      LOG_GROUP_PREFIXES: '/vpc/flow-logs/, /org/',
+      INCLUDE_LINKED_ACCOUNTS: 'true',
+    });
+    expect(config.logGroupIdentifiers).toEqual([]);
+    expect(config.logGroupPrefixes).toEqual(['/vpc/flow-logs/', '/org/']);
+    expect(config.includeLinkedAccounts).toBe(true);
+    expect(loadRuntimeConfig(VALID)).toMatchObject({ logGroupPrefixes: [], includeLinkedAccounts: false });
+  });
+
+  it('refuses an environment with neither log groups nor prefixes, naming both variables', () => {
+    const load = () => loadRuntimeConfig({ ...VALID, LOG_GROUP_IDENTIFIERS: ' , ' });
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(/LOG_GROUP_IDENTIFIERS: set it or LOG_GROUP_PREFIXES/);
+  });
+
+  it.each([
+    [
+      'a prefix with a space',
+      { LOG_GROUP_PREFIXES: '/vpc/flow logs' },
+      /LOG_GROUP_PREFIXES: not a log group name prefix/,
+    ],
+    ['INCLUDE_LINKED_ACCOUNTS=yes', { INCLUDE_LINKED_ACCOUNTS: 'yes' }, /INCLUDE_LINKED_ACCOUNTS/],
+  ])('refuses %s', (_name, env, message) => {
+    expect(() => loadRuntimeConfig({ ...VALID, ...env })).toThrow(message);
+  });
+});
+
+describe('loadRuntimeConfig: the own account and the member role', () => {
+  it('reads ACCOUNT_ID, MEMBER_ROLE_NAME and MEMBER_ROLE_EXTERNAL_ID; empty means none', () => {
+    const config = loadRuntimeConfig({
+      ...VALID,
+      ACCOUNT_ID: '111111111111',
+      MEMBER_ROLE_NAME: 'EgressSpikeDetectorMember',
+      MEMBER_ROLE_EXTERNAL_ID: 'egress-spike-detector:o-abc123defg',
+    });
+    expect(config.accountId).toBe('111111111111');
+    expect(config.memberRole).toEqual({
+      name: 'EgressSpikeDetectorMember',
+      externalId: 'egress-spike-detector:o-abc123defg',
+    });
+    expect(
+      loadRuntimeConfig({ ...VALID, ACCOUNT_ID: '', MEMBER_ROLE_NAME: '', MEMBER_ROLE_EXTERNAL_ID: '' }),
+    ).toMatchObject({
+      accountId: undefined,
+      memberRole: undefined,
+    });
+  });
+
+  it.each([
+    [
+      'a role name without an external id',
+      { MEMBER_ROLE_NAME: 'Member' },
+      /MEMBER_ROLE_EXTERNAL_ID: the member role needs both/,
+    ],
+    [
+      'an external id without a role name',
+      { MEMBER_ROLE_EXTERNAL_ID: 'abc' },
+      /MEMBER_ROLE_NAME: the member role needs both/,
+    ],
+    [
+      'an external id of one character',
+      { MEMBER_ROLE_NAME: 'Member', MEMBER_ROLE_EXTERNAL_ID: 'a' },
+      /MEMBER_ROLE_EXTERNAL_ID: not an external id/,
+    ],
+    ['an 11-digit account', { ACCOUNT_ID: '12345678901' }, /ACCOUNT_ID: not an AWS account ID/],
+  ])('refuses %s', (_name, env, message) => {
+    expect(() => loadRuntimeConfig({ ...VALID, ...env })).toThrow(message);
+  });
+});

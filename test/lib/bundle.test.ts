@@ -78,6 +78,7 @@ describe('cdk synth with real bundling', () => {
       DETECTOR_EXTERNAL_MODULES.some((external) => name === external || name.startsWith(`${external}/`));
     expect(packages.filter((name) => !leftOut(name))).toEqual([]);
     expect(packages).toContain('@aws-sdk/client-ec2');
+    expect(packages).toContain('@aws-sdk/client-sts');
     expect(packages).toContain('@aws-sdk/client-cloudtrail');
   });
 
@@ -87,7 +88,7 @@ describe('cdk synth with real bundling', () => {
     expect(has(/zod\/v4\/locales\//).map((input) => path.basename(input))).toEqual(['en.js']);
     expect(
       has(
-        /@aws-sdk\/(nested-clients|client-ec2|client-cloudtrail|credential-provider-(sso|login)|token-providers)\//,
+        /@aws-sdk\/(nested-clients|client-ec2|client-sts|client-cloudtrail|credential-provider-(sso|login)|token-providers)\//,
       ),
     ).toEqual([]);
     // the chain's providers for environments without credential variables stay in

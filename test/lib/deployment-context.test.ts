@@ -1,4 +1,8 @@
-import { DeploymentContextError, parseDeploymentContext } from '../../lib/deployment-context';
+import {
+  DeploymentContextError,
+  deploymentTargets,
+  parseDeploymentContext,
+} from '../../lib/deployment-context';
 
 const minimal = { flowLogGroups: ['/vpc/flow-logs'] };
 
@@ -118,7 +122,7 @@ describe('parseDeploymentContext', () => {
       /context\.flowLogGroups\[0\]: not a log group name or log group ARN/,
     ],
     [{ vpcIds: ['vpc-xyz'] }, 'vpcIds', /context\.vpcIds\[0\]: not a VPC ID/],
-    [{}, 'flowLogGroups', /set flowLogGroups \(existing flow log groups\) or vpcIds/],
+    [{}, 'flowLogGroups', /set flowLogGroups \(existing flow log groups\), flowLogGroupPrefixes \(groups found by name prefix\) or vpcIds/],
     [
       { ...minimal, slackWorkspaceId: 'T0123ABCD' },
       'slackChannelId',
@@ -169,12 +173,147 @@ describe('parseDeploymentContext', () => {
     expect(settings.flowLogGroups).toEqual(['/vpc/flow-logs']);
   });
 
-  it('limits the queried log groups to the 50 a Logs Insights query accepts', () => {
-    const groups = Array.from({ length: 50 }, (_, i) => `/vpc/group-${i}`);
-    expect(parseDeploymentContext({ flowLogGroups: groups }).flowLogGroups).toHaveLength(50);
-    expect(contextError({ flowLogGroups: groups, vpcIds: ['vpc-12345678'] }).message).toMatch(
-      /at most 50 log groups, this would be 51/,
-    );
+  it('takes more than 50 log groups: the detector queries them 50 at a time', () => {
+    const groups = Array.from({ length: 60 }, (_, i) => `/vpc/group-${i}`);
+    expect(
+      parseDeploymentContext({ flowLogGroups: groups, vpcIds: ['vpc-12345678'] }).flowLogGroups,
+    ).toHaveLength(60);
+  });
+});
+
+describe('parseDeploymentContext: organization and Regions', () => {
+  it('reads the monitoring-account mode, prefixes, member role, Regions and central topic', () => {
+    const settings = parseDeploymentContext({
+      accountMode: 'monitoring-account',
+      flowLogGroupPrefixes: '/vpc/flow-logs/,/org/flows/',
+      memberRoleName: 'EgressSpikeDetectorMember',
+      memberRoleExternalId: 'egress-spike-detector',
+      monitoringAccountId: '111111111111',
+      organizationId: 'o-abcdefghij',
+      regions: 'eu-west-1,us-east-1',
+      alertTopicRegion: 'eu-west-1',
+    });
+    expect(settings).toMatchObject({
+      accountMode: 'monitoring-account',
+      flowLogGroupPrefixes: ['/vpc/flow-logs/', '/org/flows/'],
+      memberRoleName: 'EgressSpikeDetectorMember',
+      memberRoleExternalId: 'egress-spike-detector',
+      regions: ['eu-west-1', 'us-east-1'],
+      alertTopicRegion: 'eu-west-1',
+    });
+    expect(deploymentTargets(settings)).toEqual([
+      {
+        stackName: 'EgressSpikeDetector-eu-west-1',
+        region: 'eu-west-1',
+        flowLogGroups: [],
+        alertTopic: { kind: 'central', region: 'eu-west-1', home: true },
+      },
+      {
+        stackName: 'EgressSpikeDetector-us-east-1',
+        region: 'us-east-1',
+        flowLogGroups: [],
+        alertTopic: { kind: 'central', region: 'eu-west-1', home: false },
+      },
+    ]);
+  });
+
+  it('gives each Region the log group names and its own ARNs', () => {
+    const arn = (region: string) => `arn:aws:logs:${region}:222222222222:log-group:/vpc/flows`;
+    const settings = parseDeploymentContext({
+      flowLogGroups: ['/vpc/flows', arn('eu-west-1'), arn('us-east-1')],
+      regions: ['eu-west-1', 'us-east-1'],
+    });
+    expect(deploymentTargets(settings).map((t) => [t.stackName, t.flowLogGroups, t.alertTopic])).toEqual([
+      ['EgressSpikeDetector-eu-west-1', ['/vpc/flows', arn('eu-west-1')], { kind: 'own' }],
+      ['EgressSpikeDetector-us-east-1', ['/vpc/flows', arn('us-east-1')], { kind: 'own' }],
+    ]);
+    expect(deploymentTargets(parseDeploymentContext(minimal))).toEqual([
+      {
+        stackName: 'EgressSpikeDetector',
+        region: undefined,
+        flowLogGroups: ['/vpc/flow-logs'],
+        alertTopic: { kind: 'own' },
+      },
+    ]);
+  });
+
+  it.each<[string, Record<string, unknown>, string, RegExp]>([
+    [
+      'a member role without external id',
+      { ...minimal, memberRoleName: 'Member' },
+      'memberRoleExternalId',
+      /needs both memberRoleName and memberRoleExternalId/,
+    ],
+    [
+      'an external id of one character',
+      { ...minimal, memberRoleName: 'M', memberRoleExternalId: 'x' },
+      'memberRoleExternalId',
+      /not an external id/,
+    ],
+    ['an unknown account mode', { ...minimal, accountMode: 'organization' }, 'accountMode', /accountMode/],
+    [
+      'a prefix with a space',
+      { flowLogGroupPrefixes: ['/vpc/flow logs'] },
+      'flowLogGroupPrefixes',
+      /not a log group name prefix/,
+    ],
+    [
+      'a central Region not deployed to',
+      { ...minimal, regions: ['eu-west-1'], alertTopicRegion: 'us-east-1' },
+      'alertTopicRegion',
+      /must be one of regions \(eu-west-1\)/,
+    ],
+    [
+      'a central Region without regions',
+      { ...minimal, alertTopicRegion: 'us-east-1' },
+      'alertTopicRegion',
+      /must be one of regions \(none set\)/,
+    ],
+    [
+      'a Region twice',
+      { ...minimal, regions: ['eu-west-1', 'eu-west-1'] },
+      'regions',
+      /lists a Region twice/,
+    ],
+    ['not a Region', { ...minimal, regions: ['europe'] }, 'regions', /not an AWS Region/],
+    [
+      'VPC IDs with two Regions',
+      { vpcIds: ['vpc-12345678'], regions: ['eu-west-1', 'us-east-1'] },
+      'vpcIds',
+      /VPC IDs belong to one Region/,
+    ],
+    [
+      'an operations topic with two Regions',
+      {
+        ...minimal,
+        regions: ['eu-west-1', 'us-east-1'],
+        operationsTopicArn: 'arn:aws:sns:eu-west-1:123456789012:ops',
+      },
+      'operationsTopicArn',
+      /alarms notify a topic of their own Region/,
+    ],
+    [
+      'a log group ARN of a Region not deployed to',
+      { flowLogGroups: ['arn:aws:logs:ap-south-1:123456789012:log-group:/x'], regions: ['eu-west-1'] },
+      'flowLogGroups',
+      /is in ap-south-1, which is not one of regions/,
+    ],
+    [
+      'a stack name too long for the fixed role name',
+      {
+        ...minimal,
+        stackName: `S${'x'.repeat(50)}`,
+        memberRoleName: 'M',
+        memberRoleExternalId: 'xx',
+        regions: ['ap-southeast-2'],
+      },
+      'stackName',
+      /over IAM's 64: shorten the stack name/,
+    ],
+  ])('rejects %s', (_name, context, key, message) => {
+    const error = contextError(context);
+    expect(error.keys).toContain(key);
+    expect(error.message).toMatch(message);
   });
 });
 

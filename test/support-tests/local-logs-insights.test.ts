@@ -1,6 +1,8 @@
 import {
   CloudWatchLogsClient,
   DescribeLogGroupsCommand,
+  type DescribeLogGroupsCommandInput,
+  DescribeLogStreamsCommand,
   GetQueryResultsCommand,
   type GetQueryResultsCommandOutput,
   type ResultField,
@@ -712,9 +714,9 @@ describe('local Logs Insights endpoint, through @aws-sdk/client-cloudwatch-logs'
       await expect(client.send(new StopQueryCommand({ queryId: 'nope' }))).rejects.toMatchObject({
         name: 'ResourceNotFoundException',
       });
-      await expect(client.send(new DescribeLogGroupsCommand({}))).rejects.toMatchObject({
-        name: 'UnknownOperationException',
-      });
+      await expect(client.send(new DescribeLogStreamsCommand({ logGroupName: GROUP }))).rejects.toMatchObject(
+        { name: 'UnknownOperationException' },
+      );
     });
 
     it('keeps a log of every query string received, accepted or not', async () => {
@@ -977,5 +979,163 @@ describe('local Logs Insights endpoint, through @aws-sdk/client-cloudwatch-logs'
       // Assess: a stats without `by` over nothing still yields its one row
       expect(asObjects(result.results ?? [])).toEqual([{ n: '0' }]);
     });
+  });
+});
+
+describe('local Logs endpoint: accounts, linked source accounts and DescribeLogGroups', () => {
+  const MONITORING = '111111111111';
+  const SOURCE_A = '222222222222';
+  const SOURCE_B = '333333333333';
+  const arn = (account: string, name: string) => `arn:aws:logs:us-east-1:${account}:log-group:${name}`;
+  let logs: LocalLogsInsights;
+  let client: CloudWatchLogsClient;
+
+  beforeAll(async () => {
+    logs = await startLocalLogsInsights({
+      accountId: MONITORING,
+      linkedAccounts: [SOURCE_A],
+      scheduledPolls: 0,
+      runningPolls: 0,
+    });
+    client = new CloudWatchLogsClient({ ...logs.clientConfig(), maxAttempts: 1 });
+    logs.seed('/vpc/flow-logs/monitoring', [flow({ src: '10.0.0.1', dst: '8.8.8.8' })]);
+    logs.seed(arn(SOURCE_A, '/vpc/flow-logs/a'), [
+      flow({ src: '10.0.0.1', dst: '8.8.8.8' }),
+      flow({ src: '10.0.0.2', dst: '8.8.8.8' }),
+    ]);
+    logs.seed(arn(SOURCE_B, '/vpc/flow-logs/b'), [flow({ src: '10.0.0.3', dst: '8.8.8.8' })]);
+    logs.seed(arn(SOURCE_A, '/app/other'), []);
+    logs.seed(arn(SOURCE_A, '/vpc/flow-logs/delivery'), [], { logGroupClass: 'DELIVERY' });
+  });
+
+  afterAll(async () => {
+    client.destroy();
+    await logs.stop();
+  });
+
+  afterEach(() => logs.resetCounters());
+
+  async function count(identifiers: string[]): Promise<number> {
+    const { queryId } = await client.send(
+      new StartQueryCommand({
+        logGroupIdentifiers: identifiers,
+        startTime: T0_SECONDS,
+        endTime: T0_SECONDS + 3599,
+        queryString: 'stats count(*) as n',
+      }),
+    );
+    const result = await client.send(new GetQueryResultsCommand({ queryId }));
+    return Number(result.results?.[0]?.find((f) => f.field === 'n')?.value ?? 0);
+  }
+
+  async function describeAll(input: DescribeLogGroupsCommandInput) {
+    const arns: string[] = [];
+    let nextToken: string | undefined;
+    let calls = 0;
+    do {
+      const page = await client.send(new DescribeLogGroupsCommand({ ...input, nextToken }));
+      calls += 1;
+      arns.push(...(page.logGroups ?? []).map((g) => `${g.logGroupArn} ${g.arn} ${g.logGroupClass}`));
+      nextToken = page.nextToken;
+    } while (nextToken !== undefined);
+    return { arns, calls };
+  }
+
+  it("queries a linked source account's log group by ARN, with the monitoring account's own by name", async () => {
+    expect(await count([arn(SOURCE_A, '/vpc/flow-logs/a'), '/vpc/flow-logs/monitoring'])).toBe(3);
+    expect(logs.startedQueries[0]?.logGroupArns).toEqual([
+      arn(SOURCE_A, '/vpc/flow-logs/a'),
+      arn(MONITORING, '/vpc/flow-logs/monitoring'),
+    ]);
+  });
+
+  it('does not find the log groups of an account that is not linked, nor a name that is only in a source account', async () => {
+    await expect(count([arn(SOURCE_B, '/vpc/flow-logs/b')])).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+    await expect(count(['/vpc/flow-logs/a'])).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    await expect(
+      count([arn(SOURCE_A, '/vpc/flow-logs/a').replace('us-east-1', 'eu-west-1')]),
+    ).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+  });
+
+  it('finds an account once it is linked, and loses it when unlinked', async () => {
+    logs.linkAccount(SOURCE_B);
+    try {
+      expect(await count([arn(SOURCE_B, '/vpc/flow-logs/b')])).toBe(1);
+    } finally {
+      logs.unlinkAccount(SOURCE_B);
+    }
+    await expect(count([arn(SOURCE_B, '/vpc/flow-logs/b')])).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+  });
+
+  it('refuses to query a Delivery-class log group', async () => {
+    await expect(count([arn(SOURCE_A, '/vpc/flow-logs/delivery')])).rejects.toMatchObject({
+      name: 'InvalidParameterException',
+      message: expect.stringContaining('Delivery'),
+    });
+  });
+
+  it("lists the monitoring account's own groups by prefix, and the linked accounts' too with includeLinkedAccounts", async () => {
+    const own = await describeAll({ logGroupNamePrefix: '/vpc/flow-logs/' });
+    expect(own.arns).toEqual([
+      `${arn(MONITORING, '/vpc/flow-logs/monitoring')} ${arn(MONITORING, '/vpc/flow-logs/monitoring')}:* STANDARD`,
+    ]);
+    const all = await describeAll({ logGroupNamePrefix: '/vpc/flow-logs/', includeLinkedAccounts: true });
+    // ASCII order by name; the unlinked account's group is not listed.
+    expect(all.arns).toEqual([
+      `${arn(SOURCE_A, '/vpc/flow-logs/a')} ${arn(SOURCE_A, '/vpc/flow-logs/a')}:* STANDARD`,
+      `${arn(SOURCE_A, '/vpc/flow-logs/delivery')} ${arn(SOURCE_A, '/vpc/flow-logs/delivery')}:* DELIVERY`,
+      `${arn(MONITORING, '/vpc/flow-logs/monitoring')} ${arn(MONITORING, '/vpc/flow-logs/monitoring')}:* STANDARD`,
+    ]);
+    const onlyA = await describeAll({ includeLinkedAccounts: true, accountIdentifiers: [SOURCE_A] });
+    expect(onlyA.arns.map((a) => a.split(' ')[0])).toEqual([
+      arn(SOURCE_A, '/app/other'),
+      arn(SOURCE_A, '/vpc/flow-logs/a'),
+      arn(SOURCE_A, '/vpc/flow-logs/delivery'),
+    ]);
+  });
+
+  it('pages DescribeLogGroups with limit and nextToken, a token only for the request that returned it', async () => {
+    const paged = await describeAll({ includeLinkedAccounts: true, limit: 1 });
+    expect(paged.calls).toBe(4);
+    expect(paged.arns).toHaveLength(4);
+    const first = await client.send(new DescribeLogGroupsCommand({ includeLinkedAccounts: true, limit: 1 }));
+    await expect(
+      client.send(new DescribeLogGroupsCommand({ limit: 1, nextToken: first.nextToken })),
+    ).rejects.toMatchObject({ name: 'InvalidParameterException' });
+  });
+
+  it.each<[string, DescribeLogGroupsCommandInput]>([
+    ['a limit over 50', { limit: 51 }],
+    ['a limit of 0', { limit: 0 }],
+    ['both a prefix and a pattern', { logGroupNamePrefix: '/vpc', logGroupNamePattern: 'flow' }],
+    [
+      'identifiers with a prefix',
+      { logGroupIdentifiers: ['/vpc/flow-logs/monitoring'], logGroupNamePrefix: '/vpc' },
+    ],
+    [
+      '21 account identifiers',
+      {
+        includeLinkedAccounts: true,
+        accountIdentifiers: Array.from({ length: 21 }, (_, i) => String(100000000000 + i)),
+      },
+    ],
+  ])('refuses DescribeLogGroups with %s (InvalidParameterException)', async (_name, input) => {
+    await expect(client.send(new DescribeLogGroupsCommand(input))).rejects.toMatchObject({
+      name: 'InvalidParameterException',
+    });
+  });
+
+  it('injects DescribeLogGroups errors like the other actions', async () => {
+    logs.injectErrors('DescribeLogGroups', 'ThrottlingException');
+    await expect(client.send(new DescribeLogGroupsCommand({}))).rejects.toMatchObject({
+      name: 'ThrottlingException',
+    });
+    expect(logs.callCounts.DescribeLogGroups).toBe(1);
   });
 });

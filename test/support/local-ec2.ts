@@ -15,14 +15,19 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  callerOf,
   listenOnLoopback,
   localClientConfig,
   newRequestId,
   readBody,
   type LocalClientConfig,
+  type RequestCaller,
 } from './local-endpoint';
 
 export const EC2_API_VERSION = '2016-11-15';
+
+/** The account of a resource without an `ownerId`. */
+const DEFAULT_OWNER = '123456789012';
 
 /** Service limits (EC2 API reference: Filter, pagination, the describe calls' MaxResults). */
 export const EC2_LIMITS = {
@@ -98,10 +103,7 @@ export interface LocalSecurityGroupRule {
 }
 
 export type Ec2Action =
-  | 'DescribeNetworkInterfaces'
-  | 'DescribeInstances'
-  | 'DescribeNetworkAcls'
-  | 'DescribeSecurityGroupRules';
+  'DescribeNetworkInterfaces' | 'DescribeInstances' | 'DescribeNetworkAcls' | 'DescribeSecurityGroupRules';
 
 export interface LocalEc2Options {
   /**
@@ -115,6 +117,15 @@ export interface LocalEc2Options {
    * fewer, with a NextToken). @default no smaller pages than MaxResults
    */
   pageSize?: number;
+  /**
+   * Who signed a call (local-sts.ts's `authenticate`): each caller is served the resources of its
+   * own account only (`ownerId`, or a rule's `groupOwnerId`; default 123456789012), as every
+   * account is its own EC2, and credentials the function does not accept are `AuthFailure`
+   * (HTTP 401). @default every caller sees every resource
+   */
+  authenticate?: (
+    caller: RequestCaller,
+  ) => { ok: true; identity: { accountId: string } } | { ok: false; message: string };
 }
 
 /** One call as the endpoint received it. */
@@ -460,11 +471,12 @@ interface Resources {
 }
 
 type TokenStore = Map<string, { action: string; query: string; offset: number }>;
+type DescribeSettings = Required<Omit<LocalEc2Options, 'authenticate'>>;
 type DescribeCall = (
   action: string,
   resources: Resources,
   params: Record<string, string>,
-  options: Required<LocalEc2Options>,
+  options: DescribeSettings,
   tokens: TokenStore,
 ) => string;
 
@@ -487,7 +499,7 @@ function describe<T>(
   spec: DescribeSpec<T>,
   resources: ReadonlyMap<string, T>,
   params: Record<string, string>,
-  options: Required<LocalEc2Options>,
+  options: DescribeSettings,
   tokens: TokenStore,
 ): string {
   const ids = listParam(params, spec.idParam);
@@ -587,7 +599,7 @@ function describe<T>(
 // ---------------------------------------------------------------------------------------------
 
 export async function startLocalEc2(options: LocalEc2Options = {}): Promise<LocalEc2> {
-  const settings: Required<LocalEc2Options> = {
+  const settings: DescribeSettings = {
     unpaginatedLimit: options.unpaginatedLimit ?? 1_000,
     pageSize: options.pageSize ?? Number.POSITIVE_INFINITY,
   };
@@ -639,7 +651,7 @@ export async function startLocalEc2(options: LocalEc2Options = {}): Promise<Loca
           412,
         );
       }
-      xml = DESCRIBES[action as Ec2Action](action, resources, params, settings, tokens);
+      xml = DESCRIBES[action as Ec2Action](action, visibleTo(callerOf(req)), params, settings, tokens);
     } catch (error) {
       if (!(error instanceof Ec2ServiceError)) throw error;
       status = error.status;
@@ -649,6 +661,27 @@ export async function startLocalEc2(options: LocalEc2Options = {}): Promise<Loca
     res.setHeader('Content-Type', 'text/xml;charset=UTF-8');
     res.setHeader('Content-Length', Buffer.byteLength(xml));
     res.end(xml);
+  };
+
+  /** The resources a caller may see: its own account's when callers are authenticated. */
+  const visibleTo = (caller: RequestCaller): Resources => {
+    if (options.authenticate === undefined) return resources;
+    const who = options.authenticate(caller);
+    if (!who.ok)
+      throw new Ec2ServiceError(
+        'AuthFailure',
+        `AWS was not able to validate the provided access credentials (${who.message})`,
+        401,
+      );
+    const account = who.identity.accountId;
+    const own = <T>(all: Map<string, T>, ownerOf: (resource: T) => string | undefined) =>
+      new Map([...all].filter(([, r]) => (ownerOf(r) ?? DEFAULT_OWNER) === account));
+    return {
+      networkInterfaces: own(resources.networkInterfaces, (r) => r.ownerId),
+      instances: own(resources.instances, (r) => r.ownerId),
+      networkAcls: own(resources.networkAcls, (r) => r.ownerId),
+      securityGroupRules: own(resources.securityGroupRules, (r) => r.groupOwnerId),
+    };
   };
 
   const server = await listenOnLoopback(handle);

@@ -30,6 +30,9 @@ export function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
+/** How long the local endpoints keep an idle keep-alive connection open. */
+export const KEEP_ALIVE_TIMEOUT_MS = 120_000;
+
 export interface ListeningServer {
   endpoint: string;
   port: number;
@@ -54,6 +57,10 @@ export async function listenOnLoopback(
       );
     });
   });
+  // Node closes a keep-alive connection after 5 s idle; a client that sends on it at that moment
+  // gets ECONNRESET (the tests' clients make one attempt). On a busy machine a test's calls can be
+  // 5 s apart, so idle connections are kept for longer than any test (stop() drops them).
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -72,6 +79,22 @@ export function closeServer(server: Server): Promise<void> {
     server.close((error) => (error ? reject(error) : resolve()));
     server.closeIdleConnections();
   });
+}
+
+/** Who signed a request: the access key of its SigV4 `Authorization` header and its session token. */
+export interface RequestCaller {
+  accessKeyId: string | undefined;
+  sessionToken: string | undefined;
+}
+
+/** `Authorization: AWS4-HMAC-SHA256 Credential=<key>/<date>/<region>/<service>/aws4_request, ...` */
+export function callerOf(req: IncomingMessage): RequestCaller {
+  const authorization = req.headers.authorization ?? '';
+  const token = req.headers['x-amz-security-token'];
+  return {
+    accessKeyId: /Credential=([^/,\s]+)\//.exec(authorization)?.[1],
+    sessionToken: Array.isArray(token) ? token[0] : token,
+  };
 }
 
 let requestCounter = 0;

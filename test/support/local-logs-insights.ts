@@ -1,11 +1,17 @@
 /**
  * A local CloudWatch Logs endpoint for tests: speaks the AWS JSON 1.1 protocol of `StartQuery`,
- * `GetQueryResults` and `StopQuery` as the real `@aws-sdk/client-cloudwatch-logs` sends them,
- * evaluates Logs Insights queries (the subset in `logs-insights-query.ts`) over seeded events,
- * and enforces the service's documented limits: 10,000-character queries, 1 to 50 log groups,
- * 10,000 rows per page and 100,000 per query, the Scheduled -> Running -> Complete progression,
- * and LimitExceededException past the concurrent-query limit. Tests can inject the failures the
- * detector must survive.
+ * `GetQueryResults`, `StopQuery` and `DescribeLogGroups` as the real
+ * `@aws-sdk/client-cloudwatch-logs` sends them, evaluates Logs Insights queries (the subset in
+ * `logs-insights-query.ts`) over seeded events, and enforces the service's documented limits:
+ * 10,000-character queries, 1 to 50 log groups, 10,000 rows per page and 100,000 per query, the
+ * Scheduled -> Running -> Complete progression, and LimitExceededException past the
+ * concurrent-query limit. Tests can inject the failures the detector must survive.
+ *
+ * Accounts: the endpoint answers as one account (`accountId`) of one Region. Log groups may be
+ * seeded in other accounts (by ARN); they are visible only while their account is linked to this
+ * one as a source account of CloudWatch cross-account observability (`linkedAccounts`,
+ * `linkAccount`): a monitoring account queries them by ARN and lists them with
+ * `DescribeLogGroups(includeLinkedAccounts: true)`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
@@ -28,7 +34,7 @@ import {
 
 export type { LogEvent } from './logs-insights-query';
 
-export type LogsAction = 'StartQuery' | 'GetQueryResults' | 'StopQuery';
+export type LogsAction = 'StartQuery' | 'GetQueryResults' | 'StopQuery' | 'DescribeLogGroups';
 export type LogsErrorCode =
   | 'LimitExceededException'
   | 'ThrottlingException'
@@ -50,7 +56,17 @@ export const LOGS_INSIGHTS_LIMITS = {
   /** Rows returned when neither StartQuery `limit` nor a `limit` command says otherwise (current AWS docs). */
   defaultRowLimit: 10_000,
   maxConcurrentQueries: 100,
+  /** DescribeLogGroups `limit`: 1 to 50, default 50. */
+  maxDescribeLogGroupsLimit: 50,
+  /** DescribeLogGroups `accountIdentifiers`: at most 20. */
+  maxAccountIdentifiers: 20,
 } as const;
+
+/** Log classes (`logGroupClass`); Logs Insights cannot query the Delivery class. */
+export type LogGroupClass = 'STANDARD' | 'INFREQUENT_ACCESS' | 'DELIVERY';
+
+/** The account the endpoint answers as unless `accountId` says otherwise. */
+export const DEFAULT_LOCAL_ACCOUNT = '123456789012';
 
 export interface LocalLogsInsightsOptions {
   /** Scheduled + Running queries allowed at once; one more gets LimitExceededException. @default 100 */
@@ -75,6 +91,17 @@ export interface LocalLogsInsightsOptions {
    * way is invisible, as in CloudWatch Logs. Unset: every seeded event is visible.
    */
   now?: () => number;
+  /** The account the caller is in (the monitoring account, when accounts are linked). @default 123456789012 */
+  accountId?: string;
+  /** The endpoint's Region: log group ARNs of other Regions are not found. @default us-east-1 */
+  region?: string;
+  /** Source accounts linked to `accountId` (cross-account observability). @default none */
+  linkedAccounts?: readonly string[];
+}
+
+export interface SeedOptions {
+  /** @default STANDARD */
+  logGroupClass?: LogGroupClass;
 }
 
 /** What the endpoint recorded about one accepted StartQuery. */
@@ -82,6 +109,8 @@ export interface StartedQuery {
   queryId: string;
   queryString: string;
   logGroupNames: string[];
+  /** The queried log groups' ARNs (without `:*`), in request order. */
+  logGroupArns: string[];
   startTime: number;
   endTime: number;
   /** The StartQuery `limit` parameter, if sent. */
@@ -93,8 +122,15 @@ export interface StartedQuery {
 
 export interface LocalLogsInsights {
   endpoint: string;
-  /** Adds events to a log group (creating it). Timestamps are epoch milliseconds. */
-  seed(logGroupName: string, events: readonly LogEvent[]): void;
+  /**
+   * Adds events to a log group (creating it): a name (in `accountId`) or a log group ARN of this
+   * Region (any account; another account's group is visible once that account is linked).
+   * Timestamps are epoch milliseconds. The options apply when the call creates the group.
+   */
+  seed(logGroup: string, events: readonly LogEvent[], options?: SeedOptions): void;
+  /** Links a source account to this (monitoring) account, or unlinks it. */
+  linkAccount(accountId: string): void;
+  unlinkAccount(accountId: string): void;
   /** Calls received per action, injected failures and rejected requests included. */
   readonly callCounts: Readonly<Record<LogsAction, number>>;
   /** Queries accepted by StartQuery. */
@@ -145,6 +181,14 @@ class ServiceError extends Error {
   }
 }
 
+interface StoredLogGroup {
+  accountId: string;
+  name: string;
+  logGroupClass: LogGroupClass;
+  creationTime: number;
+  events: StoredEvent[];
+}
+
 interface QueryState {
   info: StartedQuery;
   rows: { field: string; value: string }[][];
@@ -153,7 +197,8 @@ interface QueryState {
   finalStatus: 'Complete' | FailedQueryStatus;
 }
 
-const LOG_GROUP_ARN = /^arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:([.\-_/#A-Za-z0-9]+)$/;
+const LOG_GROUP_ARN = /^arn:(aws[a-z-]*):logs:([a-z0-9-]+):(\d{12}):log-group:([.\-_/#A-Za-z0-9]+)$/;
+const ACCOUNT_ID = /^\d{12}$/;
 // StartQuery: "If you specify an ARN, use the format arn:aws:logs:region:account-id:log-group:log_group_name.
 // Don't include an * at the end." The `:*` form other Logs APIs and IAM use is refused.
 const LOG_GROUP_ARN_WITH_STAR = /^arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[.\-_/#A-Za-z0-9]+:\*$/;
@@ -180,9 +225,28 @@ export async function startLocalLogsInsights(
       throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
   }
 
-  const logGroups = new Map<string, StoredEvent[]>();
+  const accountId = options.accountId ?? DEFAULT_LOCAL_ACCOUNT;
+  const region = options.region ?? 'us-east-1';
+  if (!ACCOUNT_ID.test(accountId)) throw new RangeError(`accountId must be 12 digits, got ${accountId}`);
+  const linked = new Set<string>();
+  const link = (id: string): void => {
+    if (!ACCOUNT_ID.test(id)) throw new RangeError(`a linked account must be 12 digits, got ${id}`);
+    if (id !== accountId) linked.add(id);
+  };
+  for (const id of options.linkedAccounts ?? []) link(id);
+  /** Log groups by `<account>:<name>`. */
+  const logGroups = new Map<string, StoredLogGroup>();
+  const groupKey = (account: string, name: string): string => `${account}:${name}`;
+  const arnOf = (group: Pick<StoredLogGroup, 'accountId' | 'name'>): string =>
+    `arn:aws:logs:${region}:${group.accountId}:log-group:${group.name}`;
+  const visible = (account: string): boolean => account === accountId || linked.has(account);
   const queries = new Map<string, QueryState>();
-  let callCounts: Record<LogsAction, number> = { StartQuery: 0, GetQueryResults: 0, StopQuery: 0 };
+  let callCounts: Record<LogsAction, number> = {
+    StartQuery: 0,
+    GetQueryResults: 0,
+    StopQuery: 0,
+    DescribeLogGroups: 0,
+  };
   let queryStrings: string[] = [];
   let startedQueries: StartedQuery[] = [];
   let injectedErrors: { action: LogsAction; code: LogsErrorCode; remaining: number }[] = [];
@@ -243,11 +307,7 @@ export async function startLocalLogsInsights(
         `limit must be between 1 and ${LOGS_INSIGHTS_LIMITS.maxRowsPerQuery}, got ${String(limit)}`,
       );
     }
-    const groupNames = resolveLogGroups(request);
-    for (const name of groupNames) {
-      if (!logGroups.has(name))
-        throw new ServiceError('ResourceNotFoundException', `Log group '${name}' does not exist`);
-    }
+    const groups = resolveLogGroups(request);
     let compiled: CompiledQuery;
     try {
       compiled = compileQuery(queryString, knownFields);
@@ -272,8 +332,8 @@ export async function startLocalLogsInsights(
     const toMs = endTime * 1000 + 999;
     const ingestedBy = clock?.() ?? Number.POSITIVE_INFINITY;
     const events: StoredEvent[] = [];
-    for (const name of groupNames) {
-      const groupEvents = logGroups.get(name) ?? [];
+    for (const group of groups) {
+      const groupEvents = group.events;
       // Each group is kept sorted by time: find the range by binary search.
       for (let i = firstAtOrAfter(groupEvents, fromMs); i < groupEvents.length; i += 1) {
         const event = groupEvents[i] as StoredEvent;
@@ -299,7 +359,8 @@ export async function startLocalLogsInsights(
     const info: StartedQuery = {
       queryId,
       queryString,
-      logGroupNames: groupNames,
+      logGroupNames: groups.map((g) => g.name),
+      logGroupArns: groups.map(arnOf),
       startTime,
       endTime,
       limit: limit as number | undefined,
@@ -316,7 +377,7 @@ export async function startLocalLogsInsights(
         estimatedRecordsSkipped: 0,
         bytesScanned: events.reduce((sum, e) => sum + e.messageBytes, 0),
         estimatedBytesSkipped: 0,
-        logGroupsScanned: groupNames.length,
+        logGroupsScanned: groups.length,
       },
       pollsSeen: 0,
       finalStatus: ending?.status ?? fault?.status ?? 'Complete',
@@ -326,7 +387,12 @@ export async function startLocalLogsInsights(
     return { queryId };
   };
 
-  const resolveLogGroups = (request: Record<string, unknown>): string[] => {
+  /**
+   * The log groups a StartQuery names: names are this account's; ARNs may name a linked source
+   * account's groups (another account's, or another Region's, are not found). A Delivery-class
+   * group cannot be queried.
+   */
+  const resolveLogGroups = (request: Record<string, unknown>): StoredLogGroup[] => {
     const given = (['logGroupName', 'logGroupNames', 'logGroupIdentifiers'] as const).filter(
       (key) => request[key] !== undefined,
     );
@@ -356,15 +422,160 @@ export async function startLocalLogsInsights(
         );
       }
       const arn = key === 'logGroupIdentifiers' ? LOG_GROUP_ARN.exec(item) : null;
-      const name = arn?.[1] ?? item;
+      const name = arn?.[4] ?? item;
       if (!LOG_GROUP_NAME.test(name)) {
         throw new ServiceError(
           'InvalidParameterException',
           `${JSON.stringify(item)} is not a valid log group name or ARN`,
         );
       }
-      return name;
+      const account = arn?.[3] ?? accountId;
+      const group = logGroups.get(groupKey(account, name));
+      // Another account's group is out of reach unless that account is linked (the service's
+      // exact answer for an unlinked account is unverified; not found is what the caller can see).
+      if (group === undefined || !visible(account) || (arn !== null && arn[2] !== region)) {
+        throw new ServiceError('ResourceNotFoundException', `Log group '${item}' does not exist`);
+      }
+      if (group.logGroupClass === 'DELIVERY') {
+        throw new ServiceError(
+          'InvalidParameterException',
+          `Log group '${item}' is in the Delivery log class, which Logs Insights cannot query`,
+        );
+      }
+      return group;
     });
+  };
+
+  /**
+   * DescribeLogGroups as documented: `limit` 1..50 (default 50), `logGroupNamePrefix` and
+   * `logGroupNamePattern` mutually exclusive, `logGroupIdentifiers` (up to 50) with no other
+   * filter but `includeLinkedAccounts`, `includeLinkedAccounts` adding the linked source accounts'
+   * groups (only those of `accountIdentifiers`, up to 20, when given), results ASCII-sorted by
+   * name, `nextToken` paging.
+   */
+  const describeLogGroups = (request: Record<string, unknown>): Record<string, unknown> => {
+    const limit = request.limit ?? LOGS_INSIGHTS_LIMITS.maxDescribeLogGroupsLimit;
+    if (
+      !Number.isInteger(limit) ||
+      (limit as number) < 1 ||
+      (limit as number) > LOGS_INSIGHTS_LIMITS.maxDescribeLogGroupsLimit
+    ) {
+      throw new ServiceError(
+        'InvalidParameterException',
+        `1 validation error detected: Value '${String(limit)}' at 'limit' failed to satisfy constraint: Member must have value between 1 and ${LOGS_INSIGHTS_LIMITS.maxDescribeLogGroupsLimit}`,
+      );
+    }
+    const prefix = request.logGroupNamePrefix;
+    const pattern = request.logGroupNamePattern;
+    const identifiers = request.logGroupIdentifiers;
+    if (prefix !== undefined && pattern !== undefined) {
+      throw new ServiceError(
+        'InvalidParameterException',
+        'logGroupNamePrefix and logGroupNamePattern are mutually exclusive',
+      );
+    }
+    if (prefix !== undefined && (typeof prefix !== 'string' || !LOG_GROUP_NAME.test(prefix))) {
+      throw new ServiceError(
+        'InvalidParameterException',
+        `logGroupNamePrefix ${JSON.stringify(prefix)} is not valid`,
+      );
+    }
+    if (
+      pattern !== undefined &&
+      (typeof pattern !== 'string' || !/^[.\-_/#A-Za-z0-9]{0,512}$/.test(pattern))
+    ) {
+      throw new ServiceError(
+        'InvalidParameterException',
+        `logGroupNamePattern ${JSON.stringify(pattern)} is not valid`,
+      );
+    }
+    const includeLinked = request.includeLinkedAccounts === true;
+    const accounts = request.accountIdentifiers;
+    if (accounts !== undefined) {
+      if (
+        !Array.isArray(accounts) ||
+        accounts.length > LOGS_INSIGHTS_LIMITS.maxAccountIdentifiers ||
+        accounts.some((a) => typeof a !== 'string' || !ACCOUNT_ID.test(a))
+      ) {
+        throw new ServiceError(
+          'InvalidParameterException',
+          `accountIdentifiers must be at most ${LOGS_INSIGHTS_LIMITS.maxAccountIdentifiers} 12-digit account IDs`,
+        );
+      }
+    }
+    let byIdentifier: Set<string> | undefined;
+    if (identifiers !== undefined) {
+      if (
+        prefix !== undefined ||
+        pattern !== undefined ||
+        request.logGroupClass !== undefined ||
+        accounts !== undefined
+      ) {
+        throw new ServiceError(
+          'InvalidParameterException',
+          'logGroupIdentifiers can be combined with includeLinkedAccounts only',
+        );
+      }
+      if (
+        !Array.isArray(identifiers) ||
+        identifiers.length < 1 ||
+        identifiers.length > LOGS_INSIGHTS_LIMITS.maxLogGroups ||
+        identifiers.some((i) => typeof i !== 'string')
+      ) {
+        throw new ServiceError(
+          'InvalidParameterException',
+          'logGroupIdentifiers must list 1 to 50 log groups',
+        );
+      }
+      byIdentifier = new Set(
+        (identifiers as string[]).map((i) => {
+          const arn = LOG_GROUP_ARN.exec(i);
+          return arn === null ? groupKey(accountId, i) : groupKey(arn[3]!, arn[4]!);
+        }),
+      );
+    }
+    const accountFilter =
+      includeLinked && Array.isArray(accounts) && accounts.length > 0
+        ? new Set(accounts as string[])
+        : undefined;
+    const listed = [...logGroups.values()]
+      .filter((g) =>
+        g.accountId === accountId
+          ? accountFilter === undefined || accountFilter.has(g.accountId)
+          : includeLinked &&
+            linked.has(g.accountId) &&
+            (accountFilter === undefined || accountFilter.has(g.accountId)),
+      )
+      .filter((g) => byIdentifier === undefined || byIdentifier.has(groupKey(g.accountId, g.name)))
+      .filter((g) => typeof prefix !== 'string' || g.name.startsWith(prefix))
+      .filter((g) => typeof pattern !== 'string' || g.name.includes(pattern))
+      .filter((g) => request.logGroupClass === undefined || g.logGroupClass === request.logGroupClass)
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.accountId < b.accountId ? -1 : 1));
+    const requestKey = JSON.stringify({
+      prefix,
+      pattern,
+      identifiers,
+      includeLinked,
+      accounts,
+      cls: request.logGroupClass,
+    });
+    const offset = decodeListToken(request.nextToken, requestKey);
+    const page = listed.slice(offset, offset + (limit as number));
+    const response: Record<string, unknown> = {
+      logGroups: page.map((g) => ({
+        logGroupName: g.name,
+        creationTime: g.creationTime,
+        metricFilterCount: 0,
+        arn: `${arnOf(g)}:*`,
+        storedBytes: g.events.reduce((sum, e) => sum + e.messageBytes, 0),
+        logGroupClass: g.logGroupClass,
+        logGroupArn: arnOf(g),
+      })),
+    };
+    if (offset + page.length < listed.length) {
+      response.nextToken = encodeListToken(requestKey, offset + page.length);
+    }
+    return response;
   };
 
   const getQueryResults = (request: Record<string, unknown>): Record<string, unknown> => {
@@ -441,6 +652,7 @@ export async function startLocalLogsInsights(
     StartQuery: startQuery,
     GetQueryResults: getQueryResults,
     StopQuery: stopQuery,
+    DescribeLogGroups: describeLogGroups,
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -487,9 +699,13 @@ export async function startLocalLogsInsights(
 
   return {
     endpoint: server.endpoint,
-    seed(logGroupName, events) {
-      if (!LOG_GROUP_NAME.test(logGroupName))
-        throw new Error(`invalid log group name ${JSON.stringify(logGroupName)}`);
+    seed(logGroup, events, seedOptions = {}) {
+      const arn = LOG_GROUP_ARN.exec(logGroup);
+      const name = arn?.[4] ?? logGroup;
+      const account = arn?.[3] ?? accountId;
+      if (!LOG_GROUP_NAME.test(name)) throw new Error(`invalid log group name ${JSON.stringify(logGroup)}`);
+      if (arn !== null && arn[2] !== region)
+        throw new Error(`log group ${logGroup} is not in this endpoint's Region (${region})`);
       for (const event of events) {
         if (!Number.isFinite(event.timestamp) || typeof event.message !== 'string') {
           throw new Error(
@@ -508,9 +724,21 @@ export async function startLocalLogsInsights(
           messageBytes: Buffer.byteLength(event.message, 'utf8'),
         };
       });
-      const merged = [...(logGroups.get(logGroupName) ?? []), ...stored];
+      const key = groupKey(account, name);
+      const group = logGroups.get(key) ?? {
+        accountId: account,
+        name,
+        logGroupClass: seedOptions.logGroupClass ?? 'STANDARD',
+        creationTime: Date.UTC(2024, 0, 1) + logGroups.size,
+        events: [],
+      };
+      const merged = [...group.events, ...stored];
       merged.sort((a, b) => a.timestamp - b.timestamp);
-      logGroups.set(logGroupName, merged);
+      logGroups.set(key, { ...group, events: merged });
+    },
+    linkAccount: link,
+    unlinkAccount(id) {
+      linked.delete(id);
     },
     get callCounts() {
       return { ...callCounts };
@@ -550,7 +778,7 @@ export async function startLocalLogsInsights(
       clock = now;
     },
     resetCounters() {
-      callCounts = { StartQuery: 0, GetQueryResults: 0, StopQuery: 0 };
+      callCounts = { StartQuery: 0, GetQueryResults: 0, StopQuery: 0, DescribeLogGroups: 0 };
       queryStrings = [];
       startedQueries = [];
       injectedErrors = [];
@@ -612,6 +840,35 @@ function decodeToken(token: unknown, queryId: string): number {
     }
   }
   throw new ServiceError('InvalidParameterException', 'The specified nextToken is not valid for this query');
+}
+
+function encodeListToken(requestKey: string, offset: number): string {
+  return Buffer.from(JSON.stringify({ requestKey, offset }), 'utf8').toString('base64url');
+}
+
+/** A DescribeLogGroups token is valid for the request (the same filters) that returned it. */
+function decodeListToken(token: unknown, requestKey: string): number {
+  if (token === undefined) return 0;
+  if (typeof token === 'string') {
+    try {
+      const decoded = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as {
+        requestKey?: unknown;
+        offset?: unknown;
+      };
+      if (
+        decoded.requestKey === requestKey &&
+        Number.isInteger(decoded.offset) &&
+        (decoded.offset as number) >= 0
+      )
+        return decoded.offset as number;
+    } catch {
+      // Falls through to the error below.
+    }
+  }
+  throw new ServiceError(
+    'InvalidParameterException',
+    'The specified nextToken is not valid for this request',
+  );
 }
 
 function assertCount(count: number): void {
