@@ -16,12 +16,20 @@
  * start-up, worker threads, evaluation and output included. The two must agree on the number of
  * records counted, or the benchmark fails.
  *
+ * Beside it, the formats VPC Flow Logs delivers to S3: the sample's records as one gzip text file
+ * and as GZIP Parquet in Hive-compatible hourly directories (as `aws s3 sync` downloads them;
+ * DuckDB writes them), each replayed the same way: their throughput is printed side by side (it
+ * is information, not part of the ratio), and they must count the same records.
+ *
  * `tsx bench/replay.ts` runs it alone; the harness (bench/run.ts) imports `run`.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, promises as fs } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { writeSample } from '../scripts/flow-log-sample';
 import { buildCli } from '../scripts/build-cli';
 import { writeManySources } from './support/many-sources';
@@ -173,6 +181,97 @@ function measure(name: string, file: string, bytes: number, mawk: string, progra
   };
 }
 
+/** Bytes of the files under a directory, and how many. */
+async function directorySize(path: string): Promise<{ bytes: number; files: number }> {
+  let bytes = 0;
+  let files = 0;
+  for (const entry of await fs.readdir(path, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    bytes += (await fs.stat(join(entry.parentPath, entry.name))).size;
+    files += 1;
+  }
+  return { bytes, files };
+}
+
+/**
+ * The sample's records as AWS delivers them to S3: gzip text, and GZIP Parquet with AWS's column
+ * names and types, one directory per hour (`year=/month=/day=/hour=`).
+ */
+async function writeDeliveredFormats(file: string, dir: string): Promise<{ gzip: string; parquet: string }> {
+  const gzip = join(dir, 'flows.log.gz');
+  await pipeline(createReadStream(file), createGzip(), createWriteStream(gzip));
+  const parquet = join(dir, 'parquet');
+  const duck = await DuckDBInstance.create(':memory:');
+  const connection = await duck.connect();
+  try {
+    const columns =
+      "{'version': 'INTEGER', 'account_id': 'VARCHAR', 'interface_id': 'VARCHAR', 'srcaddr': 'VARCHAR', " +
+      "'dstaddr': 'VARCHAR', 'srcport': 'INTEGER', 'dstport': 'INTEGER', 'protocol': 'BIGINT', 'packets': 'BIGINT', " +
+      "'bytes': 'BIGINT', 'start': 'BIGINT', 'end': 'BIGINT', 'action': 'VARCHAR', 'log_status': 'VARCHAR'}";
+    const hour = (format: string) => `strftime(to_timestamp("start"), '${format}')`;
+    await connection.run(
+      `COPY (SELECT *, ${hour('%Y')} AS year, ${hour('%m')} AS month, ${hour('%d')} AS day, ${hour('%H')} AS hour ` +
+        `FROM read_csv('${file}', delim = ' ', header = true, nullstr = '-', columns = ${columns})) ` +
+        `TO '${parquet}' (FORMAT PARQUET, COMPRESSION GZIP, PARTITION_BY (year, month, day, hour))`,
+    );
+  } finally {
+    connection.closeSync();
+  }
+  return { gzip, parquet };
+}
+
+interface FormatRun {
+  seconds: number;
+  cpuSeconds: number;
+  summary: ReplaySummary;
+}
+
+/** Medians of ROUNDS replays of each input, alternately (as the mawk comparison). */
+function formatRuns(inputs: readonly string[]): FormatRun[] {
+  const runs = inputs.map(() => ({
+    seconds: [] as number[],
+    cpu: [] as number[],
+    summary: {} as ReplaySummary,
+  }));
+  for (let round = 0; round < ROUNDS; round += 1) {
+    inputs.forEach((input, i) => {
+      const replay = timed(process.execPath, [CLI, 'replay', '--json', input]);
+      const lines = replay.stdout.trim().split('\n');
+      runs[i]!.summary = JSON.parse(lines[lines.length - 1] ?? '{}') as ReplaySummary;
+      runs[i]!.seconds.push(replay.seconds);
+      runs[i]!.cpu.push(replay.cpuSeconds);
+    });
+  }
+  return runs.map((run) => ({
+    seconds: median(run.seconds),
+    cpuSeconds: median(run.cpu),
+    summary: run.summary,
+  }));
+}
+
+/** The replay over gzip text and over Parquet of the same records: records per second of each. */
+async function measureFormats(file: string, dir: string): Promise<string> {
+  const { gzip, parquet } = await writeDeliveredFormats(file, dir);
+  const gzipBytes = (await fs.stat(gzip)).size;
+  const parquetSize = await directorySize(parquet);
+  const [text, columnar] = formatRuns([gzip, parquet]) as [FormatRun, FormatRun];
+  if (columnar.summary.recordsCounted !== text.summary.recordsCounted) {
+    throw new Error(
+      `Parquet and gzip text disagree: ${columnar.summary.recordsCounted} and ${text.summary.recordsCounted} records counted`,
+    );
+  }
+  // Text files count their header line among the lines read; the records are what compares.
+  const records = columnar.summary.linesRead;
+  const rate = (run: FormatRun) =>
+    `${(records / run.seconds / 1e6).toFixed(2)}M records/s (${run.seconds.toFixed(2)} s, CPU ${run.cpuSeconds.toFixed(2)} s)`;
+  const line =
+    `formats: gzip text ${rate(text)} from ${(gzipBytes / 1_048_576).toFixed(0)} MB in 1 file; ` +
+    `Parquet ${rate(columnar)} from ${(parquetSize.bytes / 1_048_576).toFixed(0)} MB in ${parquetSize.files} files; ` +
+    `Parquet / gzip text throughput ${(text.seconds / columnar.seconds).toFixed(2)} (CPU ${(text.cpuSeconds / columnar.cpuSeconds).toFixed(2)})`;
+  console.log(`  ${line}; both counted ${columnar.summary.recordsCounted.toLocaleString('en-US')} records`);
+  return line;
+}
+
 export async function run(): Promise<BenchResult> {
   const mawk = findMawk();
   buildCli();
@@ -201,6 +300,7 @@ export async function run(): Promise<BenchResult> {
     console.log(
       `  two mawks at once took ${twoAtOnce.toFixed(2)} s: this machine runs ${parallelism.toFixed(2)} jobs' worth in parallel now`,
     );
+    const formats = await measureFormats(file, dir);
     const describe = (m: Measured): string => {
       const perSecond = (seconds: number): string => `${(m.lines / seconds / 1e6).toFixed(2)}M lines/s`;
       return (
@@ -212,7 +312,7 @@ export async function run(): Promise<BenchResult> {
     };
     return {
       name: 'replay',
-      summary: `${describe(sample)}; ${describe(everyNew)}; ${parallelism.toFixed(1)} cores free; medians of ${ROUNDS} rounds; the lower mawk time / replay time`,
+      summary: `${describe(sample)}; ${describe(everyNew)}; ${parallelism.toFixed(1)} cores free; medians of ${ROUNDS} rounds; ${formats}; the ratio: the lower mawk time / replay time`,
       ratio: Math.min(
         sample.mawkSeconds / sample.replaySeconds,
         everyNew.mawkSeconds / everyNew.replaySeconds,

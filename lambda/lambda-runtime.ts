@@ -4,7 +4,9 @@
  * cold start; end-to-end tests build one from a test environment (local endpoints, a fake clock)
  * and invoke its handler the way Lambda does.
  */
+import type { AthenaClient } from '@aws-sdk/client-athena';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { STSClient } from '@aws-sdk/client-sts';
@@ -14,6 +16,11 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { loadStsModule, MemberRoleAccountContext, roleSessionName } from './adapters/account-context';
 import { accountOfKey } from './core';
+import {
+  AthenaFlowSource,
+  loadAthenaModules,
+  type AthenaFlowSourceOptions,
+} from './adapters/athena-flow-source';
 import {
   accountOfArn,
   AwsChangeExplainer,
@@ -51,6 +58,11 @@ export interface LambdaRuntimeOptions {
     LogsInsightsFlowSourceOptions,
     'rowLimit' | 'pollIntervalMs' | 'maxPollIntervalMs' | 'retryBaseDelayMs'
   >;
+  /** Extra AthenaFlowSource options (tests: a small page budget, a short poll interval). */
+  athenaSourceOptions?: Pick<
+    AthenaFlowSourceOptions,
+    'pageBudget' | 'pollIntervalMs' | 'maxPollIntervalMs' | 'retryBaseDelayMs' | 'maxQueryAttempts'
+  >;
   /**
    * Where CloudTrail lookups and EC2 Describe calls for change causes get each account's clients.
    * @default the function's own account only (SameAccountContext; the account of TOPIC_ARN)
@@ -72,6 +84,9 @@ export interface LambdaRuntime {
     dynamodb: DynamoDBClient;
     sns: SNSClient;
     ec2: EC2Client | undefined;
+    /** With FLOW_SOURCE=athena: Athena, and S3 for result objects. */
+    athena: AthenaClient | undefined;
+    s3: S3Client | undefined;
   };
   handler: DetectorHandler;
 }
@@ -105,6 +120,18 @@ export function createLambdaRuntime(
     ec2: config.enrichWithEc2
       ? new (loadEc2Module().EC2Client)(clientConfig(config.endpoints.ec2))
       : undefined,
+    athena:
+      config.athena === undefined
+        ? undefined
+        : new (loadAthenaModules().athena.AthenaClient)(clientConfig(config.endpoints.athena)),
+    // Path-style addressing where a local endpoint stands in for S3 (tests).
+    s3:
+      config.athena === undefined
+        ? undefined
+        : new (loadAthenaModules().s3.S3Client)({
+            ...clientConfig(config.endpoints.s3),
+            ...(config.endpoints.s3 === undefined ? {} : { forcePathStyle: true }),
+          }),
   };
   // The account whose context needs no role: the stack sets ACCOUNT_ID; the topic's otherwise.
   const ownAccountId = config.accountId ?? accountOfArn(config.topicArn) ?? '';
@@ -171,6 +198,7 @@ export function createLambdaRuntime(
         ...(config.detector.flowLogFormat === undefined
           ? {}
           : { flowLogFormat: config.detector.flowLogFormat }),
+        ...(config.athena === undefined ? {} : { athena: { workGroup: config.athena.workGroup } }),
       },
       consoleLogGroups: () => logGroups.logGroups(),
     });
@@ -197,14 +225,27 @@ export function createLambdaRuntime(
           })
         : fixedLogGroups(config.logGroupIdentifiers);
     const publisher = publisherFor(logGroups);
-    const source = new LogsInsightsFlowSource({
-      client: clients.logs,
-      logGroups,
-      config: config.detector,
-      now,
-      ...options.flowSourceOptions,
-      ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
-    });
+    const sleep = options.sleep === undefined ? {} : { sleep: options.sleep };
+    const source =
+      config.athena !== undefined && clients.athena !== undefined && clients.s3 !== undefined
+        ? new AthenaFlowSource({
+            athena: clients.athena,
+            s3: clients.s3,
+            workGroup: config.athena.workGroup,
+            table: config.athena.table,
+            config: config.detector,
+            now,
+            ...options.athenaSourceOptions,
+            ...sleep,
+          })
+        : new LogsInsightsFlowSource({
+            client: clients.logs,
+            logGroups,
+            config: config.detector,
+            now,
+            ...options.flowSourceOptions,
+            ...sleep,
+          });
     // The ENI cache lives for one run: interfaces get reassigned, a warm container must not keep
     // stale answers. Other accounts' EC2 clients (member role credentials) live for the run too.
     const accounts = accountContextFor(context.awsRequestId);

@@ -6,6 +6,7 @@
 // zod's functional build, as the detector config schema (lambda/core/config.ts, which also sets
 // its English messages): cheaper to construct at cold start, the same validation and messages.
 import * as z from 'zod/mini';
+import type { AthenaFlowTable } from './adapters/athena-table';
 import { ConfigError, resolveDetectorConfigJson, type DetectorConfig } from './core/config';
 
 const LOG_GROUP = /^(arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[\w./#-]{1,512}(:\*)?|[\w./#-]{1,512})$/;
@@ -38,6 +39,8 @@ const matching = (pattern: RegExp, message: string) => z.string().check(z.regex(
 export const runtimeEnvironmentSchema = z.object({
   /** Detection parameters as JSON (the shared detector config schema); empty: the recommended preset. */
   DETECTOR_CONFIG: z.optional(z.string()),
+  /** Where flow logs are counted: CloudWatch Logs Insights, or Athena (S3 or Security Lake). */
+  FLOW_SOURCE: z._default(z.enum(['cloudwatch', 'athena']), 'cloudwatch'),
   /**
    * Comma-separated flow log group names or ARNs (more than 50 are queried 50 at a time). May be
    * empty when LOG_GROUP_PREFIXES finds the groups.
@@ -56,6 +59,20 @@ export const runtimeEnvironmentSchema = z.object({
    * (CloudWatch cross-account observability).
    */
   INCLUDE_LINKED_ACCOUNTS: z.pipe(
+    z._default(z.enum(['true', 'false']), 'false'),
+    z.transform((v: 'true' | 'false') => v === 'true'),
+  ),
+  /** Athena: the workgroup the queries run in (its enforced settings hold the results location and cutoff). */
+  ATHENA_WORKGROUP: z.optional(matching(/^[a-zA-Z0-9._-]{1,128}$/, 'not an Athena workgroup name')),
+  /** Athena: the Glue database and table of the flow logs. */
+  ATHENA_DATABASE: z.optional(
+    matching(/^[a-z0-9_]{1,255}$/, 'not a Glue database name (lower case, digits, _)'),
+  ),
+  ATHENA_TABLE: z.optional(matching(/^[a-z0-9_]{1,255}$/, 'not a Glue table name (lower case, digits, _)')),
+  /** Athena: `flow-logs` (the stack's table over S3) or `security-lake` (Security Lake's VPC flow table, source version 2). */
+  ATHENA_TABLE_KIND: z._default(z.enum(['flow-logs', 'security-lake']), 'flow-logs'),
+  /** Athena, flow-logs table: the flow logs are partitioned by hour (`hour` partition column). */
+  ATHENA_HOURLY_PARTITIONS: z.pipe(
     z._default(z.enum(['true', 'false']), 'false'),
     z.transform((v: 'true' | 'false') => v === 'true'),
   ),
@@ -106,16 +123,22 @@ export const runtimeEnvironmentSchema = z.object({
   EC2_ENDPOINT: z.optional(z.url()),
   STS_ENDPOINT: z.optional(z.url()),
   CLOUDTRAIL_ENDPOINT: z.optional(z.url()),
+  ATHENA_ENDPOINT: z.optional(z.url()),
+  S3_ENDPOINT: z.optional(z.url()),
 });
 
 export type RuntimeEnvironment = z.input<typeof runtimeEnvironmentSchema>;
 
 export interface RuntimeConfig {
   detector: DetectorConfig;
+  flowSource: 'cloudwatch' | 'athena';
+  /** The log groups (cloudwatch); empty with Athena. */
   logGroupIdentifiers: string[];
   /** Name prefixes to discover log groups by at each run (empty: only logGroupIdentifiers). */
   logGroupPrefixes: string[];
   includeLinkedAccounts: boolean;
+  /** The workgroup and table (athena). */
+  athena?: { workGroup: string; table: AthenaFlowTable };
   tableName: string;
   topicArn: string;
   enrichWithEc2: boolean;
@@ -135,6 +158,8 @@ export interface RuntimeConfig {
     ec2?: string;
     sts?: string;
     cloudTrail?: string;
+    athena?: string;
+    s3?: string;
   };
 }
 
@@ -158,17 +183,52 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
       'environment',
     );
   }
-  if (e.LOG_GROUP_IDENTIFIERS.length === 0 && e.LOG_GROUP_PREFIXES.length === 0) {
+  // Each source needs its own variables; the other source's are ignored.
+  if (
+    e.FLOW_SOURCE === 'cloudwatch' &&
+    e.LOG_GROUP_IDENTIFIERS.length === 0 &&
+    e.LOG_GROUP_PREFIXES.length === 0
+  ) {
     throw new ConfigError(
       'invalid Lambda environment:\nLOG_GROUP_IDENTIFIERS: set it or LOG_GROUP_PREFIXES (the flow log groups to query), both are empty',
       'environment',
     );
   }
+  const missing =
+    e.FLOW_SOURCE === 'athena'
+      ? (['ATHENA_WORKGROUP', 'ATHENA_DATABASE', 'ATHENA_TABLE'] as const).filter(
+          (name) => e[name] === undefined,
+        )
+      : [];
+  if (missing.length > 0) {
+    throw new ConfigError(
+      `invalid Lambda environment:\n${missing.map((name) => `${name}: required with FLOW_SOURCE=${e.FLOW_SOURCE} (not set)`).join('\n')}`,
+      'environment',
+    );
+  }
+  const athena =
+    e.FLOW_SOURCE === 'athena'
+      ? {
+          workGroup: e.ATHENA_WORKGROUP!,
+          table:
+            e.ATHENA_TABLE_KIND === 'security-lake'
+              ? { kind: 'security-lake' as const, database: e.ATHENA_DATABASE!, table: e.ATHENA_TABLE! }
+              : {
+                  kind: 'flow-logs' as const,
+                  database: e.ATHENA_DATABASE!,
+                  table: e.ATHENA_TABLE!,
+                  hourlyPartitions: e.ATHENA_HOURLY_PARTITIONS,
+                },
+        }
+      : undefined;
+  const cloudwatch = e.FLOW_SOURCE === 'cloudwatch';
   return {
     detector: resolveDetectorConfigJson(e.DETECTOR_CONFIG, 'DETECTOR_CONFIG'),
-    logGroupIdentifiers: e.LOG_GROUP_IDENTIFIERS,
-    logGroupPrefixes: e.LOG_GROUP_PREFIXES,
+    flowSource: e.FLOW_SOURCE,
+    logGroupIdentifiers: cloudwatch ? e.LOG_GROUP_IDENTIFIERS : [],
+    logGroupPrefixes: cloudwatch ? e.LOG_GROUP_PREFIXES : [],
     includeLinkedAccounts: e.INCLUDE_LINKED_ACCOUNTS,
+    ...(athena === undefined ? {} : { athena }),
     tableName: e.TABLE_NAME,
     topicArn: e.TOPIC_ARN,
     enrichWithEc2: e.ENRICH_WITH_EC2,
@@ -187,6 +247,8 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
       ec2: e.EC2_ENDPOINT,
       sts: e.STS_ENDPOINT,
       cloudTrail: e.CLOUDTRAIL_ENDPOINT,
+      athena: e.ATHENA_ENDPOINT,
+      s3: e.S3_ENDPOINT,
     },
   };
 }

@@ -106,6 +106,47 @@ export const deploymentContextSchema = z
       .string()
       .regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'not a CloudFormation stack name')
       .default('EgressSpikeDetector'),
+    /** Where the detector counts flow logs: `cloudwatch` (Logs Insights over log groups) or `athena` (S3 or Security Lake). */
+    flowSource: z.enum(['cloudwatch', 'athena']).default('cloudwatch'),
+    /** athena: the S3 bucket VPC Flow Logs delivers to (the stack creates a Glue table over it). */
+    flowLogBucket: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'not an S3 bucket name')
+      .optional(),
+    /** athena: the prefix the flow logs were created with (before `AWSLogs/`), without slashes at the ends. */
+    flowLogPrefix: z
+      .string()
+      .regex(/^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*$/, 'not an S3 prefix (no leading or trailing /)')
+      .optional(),
+    /** athena: the flow logs' file format in S3. */
+    flowLogFileFormat: z.enum(['plain-text', 'parquet']).default('plain-text'),
+    /** athena: the flow logs were created with Hive-compatible S3 prefixes. */
+    flowLogHiveCompatible: flag(false),
+    /** athena: the flow logs were created with hourly partitions. */
+    flowLogHourlyPartitions: flag(false),
+    /** athena: accounts whose flow logs are under the prefix; empty: this stack's account. */
+    flowLogAccounts: list(z.string().regex(/^\d{12}$/, 'not a 12-digit account ID')).default([]),
+    /** athena: Regions whose flow logs are under the prefix; empty: this stack's Region. */
+    flowLogRegions: list(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'not an AWS Region')).default([]),
+    /** athena: the KMS key the flow log objects are encrypted with (SSE-KMS), if any. */
+    flowLogKmsKeyArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/, 'not a KMS key ARN')
+      .optional(),
+    /** athena with Security Lake: its Glue database (`amazon_security_lake_glue_db_<region>`). */
+    securityLakeDatabase: z
+      .string()
+      .regex(/^[a-z0-9_]{1,255}$/, 'not a Glue database name')
+      .optional(),
+    /** athena with Security Lake: its VPC flow table, source version 2 (`amazon_security_lake_table_<region>_vpc_flow_2_0`). */
+    securityLakeTable: z
+      .string()
+      .regex(/^[a-z0-9_]{1,255}$/, 'not a Glue table name')
+      .optional(),
+    /** athena: the workgroup's per-query cutoff (MB scanned); a query over it is cancelled. */
+    athenaBytesScannedCutoffMb: integer(10, 100_000_000, 10_240),
+    /** athena: days query results are kept in the results bucket. */
+    athenaResultsRetentionDays: integer(1, 365, 7),
     /** Existing flow log groups to query: names, or ARNs (same Region; other accounts via cross-account observability). */
     flowLogGroups: list(flowLogGroup).default([]),
     /**
@@ -209,7 +250,45 @@ export const deploymentContextSchema = z
       .default('egress-spike-detector'),
   })
   .superRefine((value, ctx) => {
-    if (
+    if (value.flowSource === 'athena') {
+      const s3 = value.flowLogBucket !== undefined;
+      const lake = value.securityLakeDatabase !== undefined || value.securityLakeTable !== undefined;
+      if (s3 === lake) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['flowLogBucket'],
+          message:
+            'flowSource athena needs flowLogBucket (flow logs in S3) or securityLakeDatabase and securityLakeTable (Security Lake), not both',
+        });
+      } else if (
+        lake &&
+        (value.securityLakeDatabase === undefined || value.securityLakeTable === undefined)
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [value.securityLakeDatabase === undefined ? 'securityLakeDatabase' : 'securityLakeTable'],
+          message: 'Security Lake needs both securityLakeDatabase and securityLakeTable',
+        });
+      }
+      if (
+        value.flowLogGroups.length > 0 ||
+        value.vpcIds.length > 0 ||
+        value.flowLogGroupPrefixes.length > 0
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [
+            value.flowLogGroups.length > 0
+              ? 'flowLogGroups'
+              : value.vpcIds.length > 0
+                ? 'vpcIds'
+                : 'flowLogGroupPrefixes',
+          ],
+          message:
+            'flowLogGroups, flowLogGroupPrefixes and vpcIds are CloudWatch Logs settings: with flowSource athena leave them empty',
+        });
+      }
+    } else if (
       value.flowLogGroups.length === 0 &&
       value.vpcIds.length === 0 &&
       value.flowLogGroupPrefixes.length === 0
@@ -299,6 +378,8 @@ const LIST_KEYS: readonly string[] = [
   'alertEmails',
   'operationsEmails',
   'regions',
+  'flowLogAccounts',
+  'flowLogRegions',
 ];
 
 /** The context keys this app reads, for the unknown-key check. */

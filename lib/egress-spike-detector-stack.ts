@@ -20,6 +20,7 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { Alerting } from './constructs/alerting';
+import { AthenaFlowSourceResources } from './constructs/athena-flow-source';
 import { DetectorFunction } from './constructs/detector-function';
 import { FlowLogSource } from './constructs/flow-log-source';
 import { Monitoring } from './constructs/monitoring';
@@ -69,6 +70,39 @@ export class EgressSpikeDetectorStack extends Stack {
       removalPolicy: dataRemovalPolicy,
     });
 
+    const athena =
+      settings.flowSource === 'athena'
+        ? new AthenaFlowSourceResources(this, 'AthenaFlowSource', {
+            ...(settings.flowLogBucket === undefined
+              ? {
+                  securityLake: {
+                    database: settings.securityLakeDatabase!,
+                    table: settings.securityLakeTable!,
+                  },
+                }
+              : {
+                  s3FlowLogs: {
+                    bucket: settings.flowLogBucket,
+                    prefix: settings.flowLogPrefix ?? '',
+                    fileFormat: settings.flowLogFileFormat,
+                    hiveCompatible: settings.flowLogHiveCompatible,
+                    hourlyPartitions: settings.flowLogHourlyPartitions,
+                    accounts: settings.flowLogAccounts,
+                    regions: settings.flowLogRegions,
+                    ...(settings.flowLogKmsKeyArn === undefined
+                      ? {}
+                      : { kmsKeyArn: settings.flowLogKmsKeyArn }),
+                    ...(settings.detectorConfig.flowLogFormat === undefined
+                      ? {}
+                      : { flowLogFormat: settings.detectorConfig.flowLogFormat }),
+                  },
+                }),
+            bytesScannedCutoffPerQuery: settings.athenaBytesScannedCutoffMb * 1_000_000,
+            resultsRetentionDays: settings.athenaResultsRetentionDays,
+            removalPolicy: dataRemovalPolicy,
+          })
+        : undefined;
+
     // Single table: baselines, window watermark and the alert outbox, keyed pk/sk.
     this.table = new dynamodb.Table(this, 'StateTable', {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
@@ -111,6 +145,7 @@ export class EgressSpikeDetectorStack extends Stack {
         : undefined;
     this.detector = new DetectorFunction(this, 'Detector', {
       logGroups: source.logGroups,
+      ...(athena === undefined ? {} : { athena }),
       logGroupPrefixes: settings.flowLogGroupPrefixes,
       includeLinkedAccounts: settings.accountMode === 'monitoring-account',
       table: this.table,

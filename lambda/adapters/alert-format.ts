@@ -41,6 +41,8 @@ export interface AlertFormatContext {
   flowLogFormat?: string;
   /** A test alert: marked TEST in subject, title and text. */
   test?: boolean;
+  /** The flow logs are counted by Athena: the link opens the Athena query editor on the workgroup. */
+  athena?: { workGroup: string };
 }
 
 /** What a list was cut to, to fit SNS's message limit. */
@@ -168,6 +170,12 @@ export function logsInsightsConsoleUrl(options: {
   const fragment = encodeURIComponent(`?queryDetail=${escaped}`).replace(/%/g, '$');
   const region = encodeURIComponent(options.region);
   return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#logsV2:logs-insights${fragment}`;
+}
+
+/** The Athena console's query editor on the detector's workgroup (it takes no query in its link). */
+export function athenaConsoleUrl(region: string, workGroup: string): string {
+  const r = encodeURIComponent(region);
+  return `https://${r}.console.aws.amazon.com/athena/home?region=${r}#/query-editor?workgroup=${encodeURIComponent(workGroup)}`;
 }
 
 /** The most log groups the console's Logs Insights page selects for one query. */
@@ -496,7 +504,11 @@ export function chatbotNotification(alert: PublishedAlert): ChatbotNotification 
     );
   }
 
-  const nextSteps = [`Open the <${alert.consoleUrl}|Logs Insights query for this window>`];
+  const nextSteps = [
+    alert.consoleUrl.includes('/athena/')
+      ? `Open the <${alert.consoleUrl}|Athena query editor> (the flow logs of this window)`
+      : `Open the <${alert.consoleUrl}|Logs Insights query for this window>`,
+  ];
   if (alert.likelyCause?.consoleUrl !== undefined) {
     nextSteps.push(
       `Open the <${alert.likelyCause.consoleUrl}|CloudTrail event> of the likely cause and confirm the change was intended`,
@@ -687,13 +699,16 @@ export function buildSnsMessage(
   const end = Date.parse(alert.windowEnd);
   const published: PublishedAlert = {
     ...alert,
-    consoleUrl: logsInsightsConsoleUrl({
-      region: context.region,
-      logGroupIdentifiers: context.logGroupIdentifiers,
-      start,
-      end,
-      query: consoleQueryFor(alert, context.flowLogFormat),
-    }),
+    consoleUrl:
+      context.athena === undefined
+        ? logsInsightsConsoleUrl({
+            region: context.region,
+            logGroupIdentifiers: context.logGroupIdentifiers,
+            start,
+            end,
+            query: consoleQueryFor(alert, context.flowLogFormat),
+          })
+        : athenaConsoleUrl(context.region, context.athena.workGroup),
     region: context.region,
     ...(test ? { test: true as const } : {}),
   };

@@ -21,8 +21,10 @@ export class QueryInjectionError extends Error {
     /** The rejected value, as given. */
     readonly value: string,
     reason: string,
+    /** The query language the value was meant for. */
+    service: 'Logs Insights' | 'Athena' = 'Logs Insights',
   ) {
-    super(`refusing to put ${valueKind} ${JSON.stringify(value)} into a Logs Insights query: ${reason}`);
+    super(`refusing to put ${valueKind} ${JSON.stringify(value)} into a ${service} query: ${reason}`);
     this.name = 'QueryInjectionError';
   }
 }
@@ -42,6 +44,9 @@ export class QueryTooLongError extends Error {
   }
 }
 
+/** The service whose query an error is about. */
+export type QueryService = 'Logs Insights' | 'Athena';
+
 /** The query ended in Failed, Cancelled, Timeout or Unknown (or an unexpected status). */
 export class QueryFailedError extends Error {
   constructor(
@@ -51,9 +56,13 @@ export class QueryFailedError extends Error {
     readonly kind: QueryKind,
     /** Tries of the query, this one included. */
     readonly attempts = 1,
+    /** Athena: the service's StateChangeReason (why it failed or was cancelled). */
+    readonly reason?: string,
+    readonly service: QueryService = 'Logs Insights',
   ) {
     super(
-      `Logs Insights ${kind} query ${queryId} for window ${describeWindow(window)} ended with status ${status}` +
+      `${service} ${kind} query ${queryId} for window ${describeWindow(window)} ended with status ${status}` +
+        (reason === undefined ? '' : `: ${reason}`) +
         (attempts > 1 ? ` (${attempts} tries, none completed)` : ''),
     );
     this.name = 'QueryFailedError';
@@ -72,9 +81,10 @@ export class QueryTimeoutError extends Error {
     readonly lastStatus: string,
     /** Why StopQuery failed, if it did (the query may have ended meanwhile). */
     readonly stopError?: unknown,
+    readonly service: QueryService = 'Logs Insights',
   ) {
     super(
-      `Logs Insights ${kind} query ${queryId} for window ${describeWindow(window)} was still ${lastStatus} ` +
+      `${service} ${kind} query ${queryId} for window ${describeWindow(window)} was still ${lastStatus} ` +
         `at the deadline ${new Date(deadline).toISOString()}; it was stopped`,
     );
     this.name = 'QueryTimeoutError';
@@ -92,10 +102,11 @@ export class QueryThrottledError extends Error {
     readonly kind: QueryKind,
     readonly attempts: number,
     override readonly cause: unknown,
+    readonly service: QueryService = 'Logs Insights',
   ) {
     const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
     super(
-      `Logs Insights ${operation} for the ${kind} query of window ${describeWindow(window)} was throttled ` +
+      `${service} ${operation} for the ${kind} query of window ${describeWindow(window)} was throttled ` +
         `${attempts} time(s) and the deadline leaves no time for another retry (${reason})`,
     );
     this.name = 'QueryThrottledError';
@@ -130,8 +141,9 @@ export class UnexpectedQueryResultError extends Error {
     readonly kind: QueryKind,
     readonly queryId: string | undefined,
     detail: string,
+    readonly service: QueryService = 'Logs Insights',
   ) {
-    super(`Logs Insights ${kind} query ${queryId ?? '(no id)'}: unexpected result: ${detail}`);
+    super(`${service} ${kind} query ${queryId ?? '(no id)'}: unexpected result: ${detail}`);
     this.name = 'UnexpectedQueryResultError';
   }
 }

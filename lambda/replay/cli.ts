@@ -95,7 +95,9 @@ function buildProgram(io: CliIo, run: (paths: string[], flags: ReplayFlags) => P
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   program
     .command('replay')
-    .description('backtest VPC flow log files (plain or .gz, files or directories) with the detection engine')
+    .description(
+      'backtest VPC flow log files (plain, .gz or .parquet; files or directories) with the detection engine',
+    )
     .argument('<paths...>', 'flow log files or directories (searched recursively)')
     .addOption(
       new Option(

@@ -1,7 +1,8 @@
 /**
  * Input files for the replay: paths and directories (recursive) expanded to files, large plain
- * files split into byte ranges that workers scan in parallel, and each range or gzip file
- * streamed through a FlowLineScanner a few MB at a time. Nothing ever loads a whole file.
+ * files split into byte ranges that workers scan in parallel, and each range, gzip file or
+ * Parquet file (parquet-reader.ts, a row group at a time) streamed through a FlowLineScanner a
+ * few MB at a time. Nothing ever loads a whole file.
  */
 import { once } from 'node:events';
 import { createReadStream, promises as fs } from 'node:fs';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { parseFlowLogFormat, FLOW_LOG_FIELDS, type FlowLogField } from '../core/flow-log-format';
 import type { FlowLineScanner } from './flow-line-scanner';
+import { ParquetInputError, scanParquet } from './parquet-reader';
 
 export class InputFileError extends Error {
   constructor(
@@ -26,12 +28,16 @@ export interface InputFile {
   path: string;
   size: number;
   gzip: boolean;
+  /** A Parquet file (named `*.parquet`, as VPC Flow Logs names them: `*.log.parquet`). */
+  parquet?: boolean;
 }
 
 /** A unit of scanning work: a whole gzip file, or a byte range of a plain file. */
 export interface ScanChunk {
   path: string;
   gzip: boolean;
+  /** A whole Parquet file. */
+  parquet?: boolean;
   /** Byte range [from, to) of the plain file; lines starting in it belong to the chunk. */
   from: number;
   to: number;
@@ -40,6 +46,7 @@ export interface ScanChunk {
 }
 
 const isGzipName = (path: string): boolean => path.toLowerCase().endsWith('.gz');
+const isParquetName = (path: string): boolean => path.toLowerCase().endsWith('.parquet');
 
 /** Expands files and directories (recursively, sorted, hidden entries skipped). Missing paths throw InputFileError. */
 export async function expandInputs(paths: readonly string[]): Promise<InputFile[]> {
@@ -62,7 +69,12 @@ export async function expandInputs(paths: readonly string[]): Promise<InputFile[
       const entries = (await fs.readdir(path)).filter((name) => !name.startsWith('.')).sort();
       for (const name of entries) await visit(join(path, name), false);
     } else if (stat.isFile()) {
-      files.push({ path, size: stat.size, gzip: isGzipName(path) });
+      files.push({
+        path,
+        size: stat.size,
+        gzip: isGzipName(path),
+        ...(isParquetName(path) ? { parquet: true } : {}),
+      });
     } else if (explicit) {
       throw new InputFileError(`cannot read input "${path}": not a regular file or directory`, path, 'find');
     }
@@ -95,8 +107,9 @@ async function headerFields(path: string): Promise<FlowLogField[] | undefined> {
 }
 
 /**
- * Splits the work: gzip files whole (a deflate stream cannot be entered mid-way), plain files
- * larger than `splitBytes` into about `parts` ranges each.
+ * Splits the work: gzip and Parquet files whole (a deflate stream cannot be entered mid-way; a
+ * Parquet file is small and read by row groups), plain files larger than `splitBytes` into about
+ * `parts` ranges each.
  */
 export async function planChunks(
   files: readonly InputFile[],
@@ -105,6 +118,10 @@ export async function planChunks(
 ): Promise<ScanChunk[]> {
   const chunks: ScanChunk[] = [];
   for (const file of files) {
+    if (file.parquet) {
+      chunks.push({ path: file.path, gzip: false, parquet: true, from: 0, to: file.size });
+      continue;
+    }
     if (file.gzip || parts <= 1 || file.size <= splitBytes) {
       chunks.push({ path: file.path, gzip: file.gzip, from: 0, to: file.size });
       continue;
@@ -152,12 +169,15 @@ export async function scanChunk(
   onBytes?: (bytes: number) => void,
   readOptions: ReadOptions = {},
 ): Promise<void> {
-  scanner.beginFile(chunk.path, chunk.fields, !chunk.gzip);
+  scanner.beginFile(chunk.path, chunk.fields, !chunk.gzip && !chunk.parquet);
   try {
-    if (chunk.gzip) await scanGzip(chunk, scanner, onBytes, readOptions);
+    if (chunk.parquet) await scanParquet(chunk.path, scanner, onBytes);
+    else if (chunk.gzip) await scanGzip(chunk, scanner, onBytes, readOptions);
     else await scanRange(chunk, scanner, onBytes, readOptions);
   } catch (error) {
     if (error instanceof InputFileError) throw error;
+    if (error instanceof ParquetInputError)
+      throw new InputFileError(`cannot read "${chunk.path}": ${error.message}`, chunk.path);
     const code = (error as NodeJS.ErrnoException).code;
     const what =
       code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR' ? 'not valid gzip data' : (error as Error).message;

@@ -207,7 +207,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const store = options.store ?? new MemoryBaselineStore();
   const files = await expandInputs(options.inputs);
   const bytes = files.reduce((sum, f) => sum + f.size, 0);
-  const work = files.reduce((sum, f) => sum + f.size * (f.gzip ? GZIP_EXPANSION : 1), 0);
+  const work = files.reduce((sum, f) => sum + f.size * (f.gzip || f.parquet ? GZIP_EXPANSION : 1), 0);
   const parallelBytes = options.parallelBytes ?? DEFAULT_PARALLEL_BYTES;
   if (
     options.workers !== undefined &&
@@ -456,7 +456,7 @@ function mergeCounts(into: Map<number, Map<string, number>>, from: Map<number, M
 
 /**
  * The parts of the input to read again for the given windows: the recorded stretches of plain
- * files that hold one of them (adjacent ones merged), and whole gzip files that do.
+ * files that hold one of them (adjacent ones merged), and whole gzip and Parquet files that do.
  */
 export function stretchesHolding(
   windows: readonly number[],
@@ -480,7 +480,7 @@ export function stretchesHolding(
   chunks.forEach((chunk, i) => {
     const result = scanned[i];
     if (result === undefined || !holds(result.minWindow, result.maxWindow)) return;
-    if (chunk.gzip) {
+    if (chunk.gzip || chunk.parquet) {
       needed.push(chunk);
       return;
     }

@@ -31,6 +31,10 @@ export const DETECTOR_EXTERNAL_MODULES: readonly string[] = [
   '@aws-sdk/client-ec2',
   '@aws-sdk/client-sts',
   '@aws-sdk/client-cloudtrail',
+  // The Athena and S3 clients, loaded only by a detector whose flow source is Athena
+  // (lambda/adapters/athena-flow-source.ts): a CloudWatch detector's cold start never sees them.
+  '@aws-sdk/client-athena',
+  '@aws-sdk/client-s3',
   '@aws-sdk/nested-clients',
   '@aws-sdk/credential-provider-sso',
   '@aws-sdk/credential-provider-login',

@@ -19,6 +19,7 @@ import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import type { DetectorConfigInput } from '../../lambda/core/config';
 import { runtimeEnvironmentSchema, type RuntimeEnvironment } from '../../lambda/runtime-config';
 import { DETECTOR_BUNDLING } from './detector-bundling';
+import type { AthenaFlowSourceResources } from './athena-flow-source';
 import type { QueriedLogGroup } from './flow-log-source';
 
 /** Variables that point the SDK clients at local test servers; never set in a deployed stack. */
@@ -28,9 +29,22 @@ type LocalTestVariable =
   | 'SNS_ENDPOINT'
   | 'EC2_ENDPOINT'
   | 'STS_ENDPOINT'
-  | 'CLOUDTRAIL_ENDPOINT';
+  | 'CLOUDTRAIL_ENDPOINT'
+  | 'ATHENA_ENDPOINT'
+  | 'S3_ENDPOINT';
 /** Lambda sets AWS_REGION itself and rejects a function that tries to. */
 type ReservedVariable = 'AWS_REGION';
+/** Variables of one flow source or the other: set by the source's resources, not always. */
+type SourceVariable =
+  | 'FLOW_SOURCE'
+  | 'LOG_GROUP_IDENTIFIERS'
+  | 'LOG_GROUP_PREFIXES'
+  | 'INCLUDE_LINKED_ACCOUNTS'
+  | 'ATHENA_WORKGROUP'
+  | 'ATHENA_DATABASE'
+  | 'ATHENA_TABLE'
+  | 'ATHENA_TABLE_KIND'
+  | 'ATHENA_HOURLY_PARTITIONS';
 
 /**
  * The environment a deployed function gets: every variable of the runtime schema, required
@@ -38,12 +52,12 @@ type ReservedVariable = 'AWS_REGION';
  * it), minus the local-test endpoints, which the excess-property check keeps out.
  */
 export type DeployedEnvironment = {
-  [K in Exclude<keyof RuntimeEnvironment, LocalTestVariable | ReservedVariable>]-?: Exclude<
+  [K in Exclude<keyof RuntimeEnvironment, LocalTestVariable | ReservedVariable | SourceVariable>]-?: Exclude<
     RuntimeEnvironment[K],
     undefined
   > &
     string;
-};
+} & { [K in SourceVariable]?: Exclude<RuntimeEnvironment[K], undefined> & string };
 
 /** Lambda caps all environment variables together at 4 KB. */
 const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
@@ -89,7 +103,10 @@ export const CHANGE_CAUSE_ACTIONS = [
 ] as const;
 
 export interface DetectorFunctionProps {
+  /** The log groups the detector queries (CloudWatch source). */
   readonly logGroups: readonly QueriedLogGroup[];
+  /** The Athena source's resources, when the flow logs are in S3 or Security Lake. */
+  readonly athena?: AthenaFlowSourceResources;
   /** Log group name prefixes found by DescribeLogGroups at each run. @default none */
   readonly logGroupPrefixes?: readonly string[];
   /** The prefixes find (and StartQuery may read) the linked source accounts' groups too. @default false */
@@ -155,9 +172,13 @@ export class DetectorFunction extends Construct {
 
     const environment = {
       DETECTOR_CONFIG: JSON.stringify(props.detectorConfig),
-      LOG_GROUP_IDENTIFIERS: props.logGroups.map((group) => group.identifier).join(','),
-      LOG_GROUP_PREFIXES: (props.logGroupPrefixes ?? []).join(','),
-      INCLUDE_LINKED_ACCOUNTS: props.includeLinkedAccounts === true ? 'true' : 'false',
+      ...(props.athena === undefined
+        ? {
+            LOG_GROUP_IDENTIFIERS: props.logGroups.map((group) => group.identifier).join(','),
+            LOG_GROUP_PREFIXES: (props.logGroupPrefixes ?? []).join(','),
+            INCLUDE_LINKED_ACCOUNTS: props.includeLinkedAccounts === true ? 'true' : 'false',
+          }
+        : (props.athena.environment as Pick<DeployedEnvironment, SourceVariable>)),
       ACCOUNT_ID: Stack.of(this).account,
       MEMBER_ROLE_NAME: props.memberRole?.roleName ?? '',
       MEMBER_ROLE_EXTERNAL_ID: props.memberRole?.externalId ?? '',
@@ -213,64 +234,9 @@ export class DetectorFunction extends Construct {
 
   private grantDetectorPermissions(props: DetectorFunctionProps): void {
     const stack = Stack.of(this);
-
-    // StartQuery authorises against the log group; depending on the API, IAM matches the ARN with
-    // or without the `:*` suffix, so both are listed (the suffix adds no other log group).
-    const startQueryResources = props.logGroups.flatMap((group) => [group.arn, `${group.arn}:*`]);
-    if (startQueryResources.length > 0) {
-      this.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'QueryFlowLogGroups',
-          actions: ['logs:StartQuery'],
-          resources: startQueryResources,
-        }),
-      );
-    }
-    for (const group of props.logGroups) {
-      const finding = flattenCfnReference(stack.resolve(`${group.arn}:*`));
-      Validations.of(this.role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${finding}]`,
-        reason: `logs:StartQuery on one flow log group (${finding.replace(/:\*$/, '')}); the ':*' form is how IAM names a log group for some Logs APIs and matches nothing outside that group.`,
-      });
-    }
-
-    // Groups found by name prefix: StartQuery on the groups whose names start with a prefix, in
-    // this account, or in any account (the linked source accounts, not known at deploy time and
-    // joining later) in a monitoring account.
-    const prefixes = props.logGroupPrefixes ?? [];
-    if (prefixes.length > 0) {
-      const account = props.includeLinkedAccounts === true ? '*' : stack.account;
-      const prefixArns = prefixes.map(
-        (prefix) => `arn:${stack.partition}:logs:${stack.region}:${account}:log-group:${prefix}*`,
-      );
-      this.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'QueryFlowLogGroupsByPrefix',
-          actions: ['logs:StartQuery'],
-          resources: prefixArns,
-        }),
-      );
-      for (const arn of prefixArns) {
-        const finding = flattenCfnReference(stack.resolve(arn));
-        Validations.of(this.role).acknowledge({
-          id: `AwsSolutions-IAM5[Resource::${finding}]`,
-          reason:
-            props.includeLinkedAccounts === true
-              ? `logs:StartQuery on the flow log groups whose names start with a configured prefix, in this Region, in the monitoring account and the source accounts linked to it (which join without a redeploy, so their IDs cannot be listed); StartQuery reads a source account's group only while it is linked.`
-              : `logs:StartQuery on the flow log groups of this account and Region whose names start with a configured prefix, found at each run by DescribeLogGroups.`,
-        });
-      }
-    }
-
-    // GetQueryResults and StopQuery take only a query ID and support no resource-level
-    // permissions (Service Authorization Reference: no resource types), so they need "*".
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadQueryResults',
-        actions: ['logs:GetQueryResults', 'logs:StopQuery'],
-        resources: ['*'],
-      }),
-    );
+    const wildcardReasons: string[] = [];
+    if (props.athena !== undefined) wildcardReasons.push(...props.athena.grantQuery(this.role));
+    else this.grantLogsInsights(props, wildcardReasons);
 
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -331,21 +297,6 @@ export class DetectorFunction extends Construct {
       });
     }
 
-    const wildcardReasons: string[] = [
-      'logs:GetQueryResults and logs:StopQuery take a query ID and support no resource-level permissions',
-    ];
-    if (prefixes.length > 0) {
-      this.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'DiscoverFlowLogGroups',
-          actions: ['logs:DescribeLogGroups'],
-          resources: ['*'],
-        }),
-      );
-      wildcardReasons.push(
-        "logs:DescribeLogGroups (finding the flow log groups by name prefix) lists the names and ARNs of log groups, reads no log data, and is authorised on the account's whole list",
-      );
-    }
     if (props.enrichWithEc2) {
       this.role.addToPrincipalPolicy(
         new iam.PolicyStatement({
@@ -373,10 +324,90 @@ export class DetectorFunction extends Construct {
         'ec2:DescribeNetworkInterfaces, ec2:DescribeNetworkAcls and ec2:DescribeSecurityGroupRules (relating a change to the alerted sources, read-only) support no resource-level permissions',
       );
     }
-    Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: `Resource "*" only for actions that cannot be scoped: ${wildcardReasons.join('; ')}.`,
-    });
+    if (wildcardReasons.length > 0) {
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: `Resource "*" only for actions that cannot be scoped: ${wildcardReasons.join('; ')}.`,
+      });
+    }
+  }
+
+  /** StartQuery on the flow log groups; GetQueryResults and StopQuery (no resource-level permissions). */
+  private grantLogsInsights(props: DetectorFunctionProps, wildcardReasons: string[]): void {
+    const stack = Stack.of(this);
+    // StartQuery authorises against the log group; depending on the API, IAM matches the ARN with
+    // or without the `:*` suffix, so both are listed (the suffix adds no other log group).
+    const startQueryResources = props.logGroups.flatMap((group) => [group.arn, `${group.arn}:*`]);
+    if (startQueryResources.length > 0) {
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'QueryFlowLogGroups',
+          actions: ['logs:StartQuery'],
+          resources: startQueryResources,
+        }),
+      );
+    }
+    for (const group of props.logGroups) {
+      const finding = flattenCfnReference(stack.resolve(`${group.arn}:*`));
+      Validations.of(this.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${finding}]`,
+        reason: `logs:StartQuery on one flow log group (${finding.replace(/:\*$/, '')}); the ':*' form is how IAM names a log group for some Logs APIs and matches nothing outside that group.`,
+      });
+    }
+
+    // Groups found by name prefix: StartQuery on the groups whose names start with a prefix, in
+    // this account, or in any account (the linked source accounts, not known at deploy time and
+    // joining later) in a monitoring account.
+    const prefixes = props.logGroupPrefixes ?? [];
+    if (prefixes.length > 0) {
+      const account = props.includeLinkedAccounts === true ? '*' : stack.account;
+      const prefixArns = prefixes.map(
+        (prefix) => `arn:${stack.partition}:logs:${stack.region}:${account}:log-group:${prefix}*`,
+      );
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'QueryFlowLogGroupsByPrefix',
+          actions: ['logs:StartQuery'],
+          resources: prefixArns,
+        }),
+      );
+      for (const arn of prefixArns) {
+        const finding = flattenCfnReference(stack.resolve(arn));
+        Validations.of(this.role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${finding}]`,
+          reason:
+            props.includeLinkedAccounts === true
+              ? `logs:StartQuery on the flow log groups whose names start with a configured prefix, in this Region, in the monitoring account and the source accounts linked to it (which join without a redeploy, so their IDs cannot be listed); StartQuery reads a source account's group only while it is linked.`
+              : `logs:StartQuery on the flow log groups of this account and Region whose names start with a configured prefix, found at each run by DescribeLogGroups.`,
+        });
+      }
+    }
+
+    // GetQueryResults and StopQuery take only a query ID and support no resource-level
+    // permissions (Service Authorization Reference: no resource types), so they need "*".
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadQueryResults',
+        actions: ['logs:GetQueryResults', 'logs:StopQuery'],
+        resources: ['*'],
+      }),
+    );
+
+    wildcardReasons.push(
+      'logs:GetQueryResults and logs:StopQuery take a query ID and support no resource-level permissions',
+    );
+    if (prefixes.length > 0) {
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'DiscoverFlowLogGroups',
+          actions: ['logs:DescribeLogGroups'],
+          resources: ['*'],
+        }),
+      );
+      wildcardReasons.push(
+        "logs:DescribeLogGroups (finding the flow log groups by name prefix) lists the names and ARNs of log groups, reads no log data, and is authorised on the account's whole list",
+      );
+    }
   }
 }
 

@@ -686,3 +686,72 @@ describe('EgressSpikeDetectorStack', () => {
     });
   });
 });
+
+describe('EgressSpikeDetectorStack with the Athena source', () => {
+  const ATHENA_S3 = {
+    flowSource: 'athena',
+    flowLogBucket: 'org-flow-logs',
+    flowLogPrefix: 'vpc',
+    flowLogFileFormat: 'parquet',
+    flowLogHourlyPartitions: true,
+  };
+
+  it('creates an enforced workgroup with the cutoff, encrypted expiring results and a projected Glue table, and tells the function', () => {
+    const template = synthTemplate(ATHENA_S3);
+    template.hasResourceProperties('AWS::Athena::WorkGroup', {
+      WorkGroupConfiguration: Match.objectLike({
+        EnforceWorkGroupConfiguration: true,
+        BytesScannedCutoffPerQuery: 10_240_000_000,
+        ResultConfiguration: Match.objectLike({ EncryptionConfiguration: { EncryptionOption: 'SSE_S3' } }),
+      }),
+    });
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 7, Status: 'Enabled' })] },
+    });
+    template.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Parameters: Match.objectLike({ 'projection.enabled': 'true', 'projection.hour.type': 'integer' }),
+      }),
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          FLOW_SOURCE: 'athena',
+          ATHENA_TABLE: 'vpc_flow_logs',
+          ATHENA_HOURLY_PARTITIONS: 'true',
+        }),
+      },
+    });
+  });
+
+  it('grants S3 reads under the flow log prefix only, and no Logs Insights permission', () => {
+    const statements = detectorStatements(synthTemplate(ATHENA_S3));
+    const objects = statements.find((s) => s.Sid === 'FlowLogObjects');
+    expect(JSON.stringify(objects?.Resource)).toContain('org-flow-logs/vpc/AWSLogs/*');
+    expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('logs:StartQuery'))).toEqual([]);
+  });
+
+  it("reads Security Lake's table through Lake Formation: no Glue table created, no S3 grant on the lake", () => {
+    const template = synthTemplate({
+      flowSource: 'athena',
+      securityLakeDatabase: 'amazon_security_lake_glue_db_eu_west_1',
+      securityLakeTable: 'amazon_security_lake_table_eu_west_1_vpc_flow_2_0',
+    });
+    template.resourceCountIs('AWS::Glue::Table', 0);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          ATHENA_TABLE_KIND: 'security-lake',
+          ATHENA_TABLE: 'amazon_security_lake_table_eu_west_1_vpc_flow_2_0',
+        }),
+      },
+    });
+    const statements = detectorStatements(template);
+    expect(statements.find((s) => s.Sid === 'LakeFormationData')).toBeDefined();
+    expect(statements.find((s) => s.Sid === 'FlowLogObjects')).toBeUndefined();
+  });
+
+  it('refuses athena without a bucket or a Security Lake table', () => {
+    expect(() => buildApp({ flowSource: 'athena' })).toThrow(/flowLogBucket/);
+  });
+});

@@ -16,6 +16,22 @@ const CONFIGURATIONS: Record<string, Record<string, unknown>> = {
     operationsEmails: ['ops@example.com'],
     retainData: false,
   },
+  'Athena over flow logs in S3 (Parquet, Hive-compatible, hourly, SSE-KMS)': {
+    flowSource: 'athena',
+    flowLogBucket: 'org-flow-logs',
+    flowLogPrefix: 'vpc',
+    flowLogFileFormat: 'parquet',
+    flowLogHiveCompatible: true,
+    flowLogHourlyPartitions: true,
+    flowLogAccounts: ['123456789012', '210987654321'],
+    flowLogKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d',
+    retainData: false,
+  },
+  'Athena over Security Lake': {
+    flowSource: 'athena',
+    securityLakeDatabase: 'amazon_security_lake_glue_db_eu_west_1',
+    securityLakeTable: 'amazon_security_lake_table_eu_west_1_vpc_flow_2_0',
+  },
   'monitoring account: prefixes in linked accounts, ARNs, member role in an Organization, enrichment': {
     accountMode: 'monitoring-account',
     flowLogGroupPrefixes: ['/vpc/flow-logs/', '/org/flows/'],

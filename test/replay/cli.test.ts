@@ -11,6 +11,8 @@ import { writeSample, type SampleTruth } from '../../scripts/flow-log-sample';
 import { buildCli } from '../../scripts/build-cli';
 import { resolveDetectorConfig, type Alert } from '../../lambda/core';
 import { recountFlowLog } from '../support/flow-log-recount';
+import type { FlowLogLocation } from '../../lambda/adapters/athena-table';
+import { writeFlowLogObjects } from '../support/flow-log-objects';
 
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'egress-spike.js');
@@ -170,6 +172,58 @@ describe('egress-spike replay (built CLI)', () => {
       objects.map(({ elapsedMs: _e, timings: _t, workers: _w, chunks: _c, ...rest }) => rest);
     expect(strip(two)).toEqual(strip(one));
   });
+
+  it('reads a directory of Parquet flow logs as aws s3 sync downloads it, in worker threads, as the text', async () => {
+    // Arrange: the sample's records as VPC Flow Logs writes them to S3, in Parquet under
+    // Hive-compatible hourly prefixes, and as gzip text
+    const lines = (await fs.readFile(sample, 'utf8')).split('\n').filter((line) => line.length > 0);
+    const location: FlowLogLocation = {
+      bucket: 'parquet',
+      prefix: '',
+      hiveCompatible: true,
+      hourlyPartitions: true,
+      fileFormat: 'parquet',
+      accounts: ['123456789012'],
+      regions: ['us-east-1'],
+      firstYear: 2024,
+    };
+    const parquet = await writeFlowLogObjects(join(dir, 's3'), location, lines);
+    await writeFlowLogObjects(
+      join(dir, 's3'),
+      { ...location, bucket: 'text', fileFormat: 'plain-text' },
+      lines,
+    );
+    expect(parquet.keys.length).toBeGreaterThan(24);
+
+    // Act
+    const fromParquet = run('replay', '--json', '--workers', '2', join(dir, 's3', 'parquet'));
+    const fromText = run('replay', '--json', '--workers', '1', join(dir, 's3', 'text'));
+
+    // Assess
+    expect(fromParquet.code).toBe(0);
+    // The files differ in size, and only text files have header lines; the rest is the same.
+    const strip = (objects: Record<string, unknown>[]) =>
+      objects.map(
+        ({
+          elapsedMs: _e,
+          timings: _t,
+          workers: _w,
+          chunks: _c,
+          bytes: _b,
+          headerLines: _h,
+          linesRead: _l,
+          ...rest
+        }) => rest,
+      );
+    const parquetOut = ndjson(fromParquet.stdout);
+    const textOut = ndjson(fromText.stdout);
+    const parquetSummary = parquetOut[parquetOut.length - 1]!;
+    const textSummary = textOut[textOut.length - 1]!;
+    expect(parquetSummary).toMatchObject({ workers: 2, headerLines: 0 });
+    expect(parquetSummary.linesRead).toBe(Number(textSummary.linesRead) - Number(textSummary.headerLines));
+    expect(parquetOut.length).toBeGreaterThan(1);
+    expect(strip(parquetOut)).toEqual(strip(textOut));
+  }, 60_000);
 
   it('saves state and skips the windows it already holds on the next run', async () => {
     const first = run('replay', '--json', '--state', 'state.json', sample);

@@ -1,0 +1,730 @@
+/**
+ * FlowCountSource over Amazon Athena: the queries of athena-query.ts run in a workgroup (which
+ * enforces the results location, their encryption and a per-query bytes-scanned cutoff), polled to
+ * completion within the caller's deadline, their rows paged with GetQueryResults (at most 1,000 a
+ * page; the first row of the first page is the header), or, past a page budget, read from the
+ * query's CSV result object in S3 in one GET instead of hundreds of paged calls.
+ *
+ * Handled as the Logs Insights source handles them: QUEUED and RUNNING are polled with growing
+ * intervals; at the deadline the query is stopped (StopQueryExecution) and QueryTimeoutError
+ * thrown; TooManyRequestsException (the account's concurrent-query quota, or request rate) is
+ * retried with backoff while the next try fits the deadline, then QueryThrottledError; a query
+ * that ends FAILED for a reason worth another try (a system error, or one Athena marks retryable)
+ * is started again up to `maxQueryAttempts` times; CANCELLED (someone stopped it, or it crossed
+ * the workgroup's bytes-scanned cutoff) is not retried: the run fails the window and the next run
+ * tries it again, as for any failing window (maxWindowAttempts, then skipped).
+ *
+ * Every query's DataScannedInBytes is added to the statistics, so the run summary and the
+ * BytesScanned metric show what Athena billed for (at least 10 MB a query).
+ */
+import type { AthenaClient, GetQueryExecutionCommandOutput, Row as AthenaRow } from '@aws-sdk/client-athena';
+import type { S3Client } from '@aws-sdk/client-s3';
+import {
+  accountOfRecord,
+  parseSourceKey,
+  skipDataWindows,
+  sourceKey,
+  vpcOfRecord,
+  windowMs,
+  windowsBetween,
+  type AlertDetails,
+  type DestinationCount,
+  type DetectorConfig,
+  type Window,
+} from '../core';
+import {
+  QueryFailedError,
+  QueryThrottledError,
+  QueryTimeoutError,
+  UnexpectedQueryResultError,
+  type QueryKind,
+} from './errors';
+import { ATHENA_COLUMNS, AthenaQueryBuilder, type AthenaQuery } from './athena-query';
+import type { AthenaFlowTable } from './athena-table';
+import type { FlowCountSource, HistoryGap, HistoryResult, QueryStatistics, WindowCounts } from './ports';
+
+/**
+ * The Athena and S3 client modules, loaded on first use: a detector reading CloudWatch Logs never
+ * pays for them at cold start (the bundle leaves them out, as the EC2 client: detector-bundling.ts).
+ */
+export function loadAthenaModules(): {
+  athena: typeof import('@aws-sdk/client-athena');
+  s3: typeof import('@aws-sdk/client-s3');
+} {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  return {
+    athena: require('@aws-sdk/client-athena') as typeof import('@aws-sdk/client-athena'),
+    s3: require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3'),
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+}
+
+/** GetQueryResults' MaxResults maximum. */
+export const ATHENA_PAGE_SIZE = 1000;
+
+const RETRYABLE_ERRORS = new Set([
+  'TooManyRequestsException',
+  'ThrottlingException',
+  'InternalServerException',
+  'ServiceUnavailableException',
+]);
+const RUNNING_STATES = new Set(['QUEUED', 'RUNNING']);
+/** AthenaError.ErrorCategory: 1 system, 2 user, 3 other. A user error fails the same way again. */
+const USER_ERROR_CATEGORY = 2;
+
+export interface AthenaFlowSourceOptions {
+  athena: AthenaClient;
+  /** Reads a query's CSV result object when its rows pass the page budget. */
+  s3: S3Client;
+  /** The workgroup queries run in (its enforced settings say where results go). */
+  workGroup: string;
+  table: AthenaFlowTable;
+  config: DetectorConfig;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+  random?: () => number;
+  /** First wait between GetQueryExecution polls; grows 1.5x per poll. @default 500 */
+  pollIntervalMs?: number;
+  /** @default 5000 */
+  maxPollIntervalMs?: number;
+  /** First retry delay after throttling or a failed try; doubles per attempt (with jitter) up to 20 s. @default 1000 */
+  retryBaseDelayMs?: number;
+  /** Tries of a query that ends FAILED for a reason worth retrying. @default 3 */
+  maxQueryAttempts?: number;
+  /**
+   * GetQueryResults pages (1,000 rows each) read before the rest is read from the CSV result
+   * object in S3 instead. @default 5
+   */
+  pageBudget?: number;
+  /** Sources per details query. @default 1000 */
+  detailsSourcesPerQuery?: number;
+  /** Destinations kept per source in details. @default 10 */
+  topDestinations?: number;
+  /** Windows per history query. @default one UTC day of windows */
+  historySliceWindows?: number;
+}
+
+export class AthenaSourceOptionsError extends Error {
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
+    super(`AthenaFlowSource option ${option}: ${message}`);
+    this.name = 'AthenaSourceOptionsError';
+  }
+}
+
+/** A result row: column name -> value (absent: NULL). */
+export type ResultRow = Record<string, string | undefined>;
+
+interface QueryRun {
+  kind: QueryKind;
+  window: Window;
+  deadline: number;
+  stats: QueryStatistics;
+}
+
+const emptyStats = (): QueryStatistics => ({
+  queries: 0,
+  bytesScanned: 0,
+  recordsScanned: 0,
+  recordsMatched: 0,
+});
+
+const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The source key a row is counted under (lambda/core/source-key.ts): its account (`-` where the
+ * flow log format has no `account-id` or the record names none), its VPC where the table has one
+ * (a flow log format with `vpc-id`; Security Lake's `src_endpoint.vpc_uid`) and its address as
+ * the record wrote it, as the Logs Insights source keys its rows. Undefined for a row without an
+ * address (the counting filter lets none through).
+ */
+export function sourceKeyOfRow(row: ResultRow): string | undefined {
+  const address = row[ATHENA_COLUMNS.source];
+  if (address === undefined || address === '' || address === '-') return undefined;
+  return sourceKey({
+    accountId: accountOfRecord(row[ATHENA_COLUMNS.account]),
+    vpcId: vpcOfRecord(row[ATHENA_COLUMNS.vpc]),
+    address,
+  });
+}
+
+export class AthenaFlowSource implements FlowCountSource {
+  private readonly athena: AthenaClient;
+  private readonly s3: S3Client;
+  private readonly workGroup: string;
+  private readonly config: DetectorConfig;
+  private readonly queries: AthenaQueryBuilder;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly pollIntervalMs: number;
+  private readonly maxPollIntervalMs: number;
+  private readonly retryBaseDelayMs: number;
+  private readonly maxQueryAttempts: number;
+  private readonly pageBudget: number;
+  private readonly detailsSourcesPerQuery: number;
+  private readonly topDestinations: number;
+  private readonly historySliceWindows: number;
+
+  constructor(options: AthenaFlowSourceOptions) {
+    if (!/^[a-zA-Z0-9._-]{1,128}$/.test(options.workGroup)) {
+      throw new AthenaSourceOptionsError(
+        'workGroup',
+        `${JSON.stringify(options.workGroup)} is not a workgroup name`,
+      );
+    }
+    this.athena = options.athena;
+    this.s3 = options.s3;
+    this.workGroup = options.workGroup;
+    this.config = options.config;
+    this.queries = new AthenaQueryBuilder(options.config, options.table);
+    this.sleep = options.sleep ?? realSleep;
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs ?? 500);
+    this.maxPollIntervalMs = Math.max(
+      this.pollIntervalMs,
+      positive('maxPollIntervalMs', options.maxPollIntervalMs ?? 5000),
+    );
+    this.retryBaseDelayMs = positive('retryBaseDelayMs', options.retryBaseDelayMs ?? 1000);
+    this.maxQueryAttempts = integerIn('maxQueryAttempts', options.maxQueryAttempts ?? 3, 1, 10);
+    this.pageBudget = integerIn('pageBudget', options.pageBudget ?? 5, 1, 10_000);
+    this.detailsSourcesPerQuery = integerIn(
+      'detailsSourcesPerQuery',
+      options.detailsSourcesPerQuery ?? 1000,
+      1,
+      5000,
+    );
+    this.topDestinations = integerIn('topDestinations', options.topDestinations ?? 10, 1, 10_000);
+    this.historySliceWindows = integerIn(
+      'historySliceWindows',
+      options.historySliceWindows ?? Math.max(1, Math.floor(1440 / options.config.windowMinutes)),
+      1,
+      100_000,
+    );
+  }
+
+  async countWindow(window: Window, deadline: number): Promise<WindowCounts> {
+    const run: QueryRun = { kind: 'count', window, deadline, stats: emptyStats() };
+    const counts = new Map<string, number>();
+    const uniqueDestinations = new Map<string, number>();
+    let skippedRecords = 0;
+    let skipDataLastEnd: number | undefined;
+    const rows = await this.runQuery(run, this.queries.countQuery(window));
+    for (const row of rows) {
+      const records = readCount(row, ATHENA_COLUMNS.records, run);
+      if (row[ATHENA_COLUMNS.skipData] === 'true') {
+        skippedRecords += records;
+        const end = this.readSeconds(row[ATHENA_COLUMNS.lastEnd]);
+        if (end !== undefined) skipDataLastEnd = Math.max(skipDataLastEnd ?? end, end);
+        continue;
+      }
+      const key = this.keyOf(row, run);
+      if (key === undefined) continue; // an OK REJECT record names its source; defensively ignore one that does not
+      counts.set(key, (counts.get(key) ?? 0) + records);
+      const unique = readCount(row, ATHENA_COLUMNS.destinations, run);
+      uniqueDestinations.set(key, (uniqueDestinations.get(key) ?? 0) + unique);
+    }
+    return {
+      windowStart: window.start,
+      counts,
+      uniqueDestinations,
+      complete: skippedRecords === 0,
+      skippedRecords,
+      ...(skippedRecords === 0
+        ? {}
+        : { skipDataThrough: this.skipDataThrough(window.start, skipDataLastEnd) }),
+      stats: run.stats,
+    };
+  }
+
+  async details(
+    window: Window,
+    keys: readonly string[],
+    deadline: number,
+    stats?: QueryStatistics,
+  ): Promise<Map<string, AlertDetails>> {
+    const run: QueryRun = { kind: 'details', window, deadline, stats: emptyStats() };
+    try {
+      const perSource = new Map<
+        string,
+        { destinations: Map<string, DestinationCount>; interfaces: Set<string> }
+      >();
+      for (const key of keys) perSource.set(key, { destinations: new Map(), interfaces: new Set() });
+      // The queries select the keys' addresses; rows are matched back by key, so the same
+      // address in another account (or VPC) is not this alert's.
+      const addresses = [...new Set([...perSource.keys()].map((key) => parseSourceKey(key).address))];
+      for (let i = 0; i < addresses.length; i += this.detailsSourcesPerQuery) {
+        const chunk = addresses.slice(i, i + this.detailsSourcesPerQuery);
+        const rows = await this.runQuery(run, this.queries.detailsQuery(window, chunk));
+        for (const row of rows) {
+          const key = this.keyOf(row, run);
+          const target = key === undefined ? undefined : perSource.get(key);
+          if (target === undefined) continue;
+          const address = row[ATHENA_COLUMNS.destination] ?? '-';
+          const port = readOptionalNumber(row[ATHENA_COLUMNS.port]);
+          const protocol = readOptionalNumber(row[ATHENA_COLUMNS.protocol]);
+          const count = readCount(row, ATHENA_COLUMNS.records, run);
+          const destinationKey = `${address} ${port ?? '-'} ${protocol ?? '-'}`;
+          const existing = target.destinations.get(destinationKey);
+          if (existing) existing.count += count;
+          else target.destinations.set(destinationKey, { address, port, protocol, count });
+          const interfaceId = row[ATHENA_COLUMNS.interfaceId];
+          if (interfaceId !== undefined && interfaceId !== '' && interfaceId !== '-')
+            target.interfaces.add(interfaceId);
+        }
+      }
+      const details = new Map<string, AlertDetails>();
+      for (const [key, collected] of perSource) {
+        const destinations = [...collected.destinations.values()].sort(byCountThenDestination);
+        details.set(key, {
+          topDestinations: destinations.slice(0, this.topDestinations),
+          totalDestinations: destinations.length,
+          interfaceIds: [...collected.interfaces].sort(),
+        });
+      }
+      return details;
+    } finally {
+      if (stats !== undefined) addStatistics(stats, run.stats);
+    }
+  }
+
+  async history(from: number, to: number, deadline: number): Promise<HistoryResult> {
+    const starts = windowsBetween(from, to, this.config);
+    const length = windowMs(this.config);
+    const windows = new Map<
+      number,
+      { windowStart: number; counts: Map<string, number>; complete: boolean }
+    >();
+    for (const start of starts) windows.set(start, { windowStart: start, counts: new Map(), complete: true });
+    const stats = emptyStats();
+    const gaps: HistoryGap[] = [];
+    let skipDataThrough: number | undefined;
+    for (let i = 0; i < starts.length; i += this.historySliceWindows) {
+      const part = starts.slice(i, i + this.historySliceWindows);
+      const slice: Window = { start: part[0]!, end: part[part.length - 1]! + length };
+      const run: QueryRun = { kind: 'history', window: slice, deadline, stats };
+      let rows: ResultRow[];
+      try {
+        rows = await this.runQuery(run, this.queries.historyQuery(slice));
+      } catch (error) {
+        // A slice whose query still fails after its retries is a gap, never zeros (as in the
+        // Logs Insights source); deadline and throttling end the bootstrap instead.
+        if (!(error instanceof QueryFailedError)) throw error;
+        gaps.push({ from: slice.start, to: slice.end, error });
+        for (const start of part) windows.get(start)!.complete = false;
+        continue;
+      }
+      const skipped = new Map<number, number | undefined>();
+      for (const row of rows) {
+        const windowStart = this.readWindowStart(row, run);
+        const target = windows.get(windowStart);
+        if (target === undefined || windowStart < slice.start || windowStart >= slice.end) {
+          throw new UnexpectedQueryResultError(
+            'history',
+            undefined,
+            `window_start ${row[ATHENA_COLUMNS.windowStart]} is outside the queried slice`,
+            'Athena',
+          );
+        }
+        const records = readCount(row, ATHENA_COLUMNS.records, run);
+        if (row[ATHENA_COLUMNS.skipData] === 'true') {
+          if (records === 0) continue;
+          const end = this.readSeconds(row[ATHENA_COLUMNS.lastEnd]);
+          const seen = skipped.get(windowStart);
+          skipped.set(windowStart, end === undefined ? seen : Math.max(seen ?? end, end));
+          continue;
+        }
+        const key = this.keyOf(row, run);
+        if (key === undefined) continue;
+        target.counts.set(key, (target.counts.get(key) ?? 0) + records);
+      }
+      for (const [windowStart, lastEnd] of skipped) {
+        const through = this.skipDataThrough(windowStart, lastEnd);
+        skipDataThrough = Math.max(skipDataThrough ?? through, through);
+        for (let w = windowStart; w <= through; w += length) {
+          const target = windows.get(w);
+          if (target !== undefined) target.complete = false;
+        }
+      }
+    }
+    return {
+      windows: starts.map((start) => windows.get(start)!),
+      stats,
+      gaps,
+      ...(skipDataThrough === undefined ? {} : { skipDataThrough }),
+    };
+  }
+
+  /**
+   * A row's source key; a row whose account, VPC or address makes no key (the counting filter
+   * lets none through) is the service answering something else: an error naming it.
+   */
+  private keyOf(row: ResultRow, run: QueryRun): string | undefined {
+    try {
+      return sourceKeyOfRow(row);
+    } catch (error) {
+      throw new UnexpectedQueryResultError(
+        run.kind,
+        undefined,
+        `source ${JSON.stringify(row[ATHENA_COLUMNS.source])}: ${(error as Error).message}`,
+        'Athena',
+      );
+    }
+  }
+
+  private skipDataThrough(windowStart: number, lastEnd: number | undefined): number {
+    const startSeconds = windowStart / 1000;
+    return skipDataWindows(startSeconds, lastEnd ?? startSeconds, this.config).at(-1) ?? windowStart;
+  }
+
+  /** A time column of the results as epoch seconds (flow logs write seconds, Security Lake ms). */
+  private readSeconds(text: string | undefined): number | undefined {
+    const value = readOptionalNumber(text);
+    if (value === null) return undefined;
+    return this.queries.timeUnitMs === 1000 ? value : Math.floor(value / 1000);
+  }
+
+  private readWindowStart(row: ResultRow, run: QueryRun): number {
+    const value = readOptionalNumber(row[ATHENA_COLUMNS.windowStart]);
+    if (value === null) {
+      throw new UnexpectedQueryResultError(
+        run.kind,
+        undefined,
+        `window_start ${JSON.stringify(row[ATHENA_COLUMNS.windowStart])} is not a time`,
+        'Athena',
+      );
+    }
+    return value * this.queries.timeUnitMs;
+  }
+
+  /** Runs a query, starting it again after a FAILED worth retrying; returns its rows. */
+  private async runQuery(run: QueryRun, query: AthenaQuery): Promise<ResultRow[]> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.runQueryOnce(run, query);
+      } catch (error) {
+        if (!(error instanceof RetryableFailure)) throw error;
+        const failure = error.failure;
+        const ceiling = Math.min(20_000, this.retryBaseDelayMs * 2 ** (attempt - 1));
+        const delay = ceiling / 2 + this.random() * (ceiling / 2);
+        if (attempt >= this.maxQueryAttempts || this.now() + delay >= run.deadline) {
+          throw new QueryFailedError(
+            failure.queryId,
+            failure.status,
+            failure.window,
+            failure.kind,
+            attempt,
+            failure.reason,
+            'Athena',
+          );
+        }
+        await this.sleep(delay);
+      }
+    }
+  }
+
+  private async runQueryOnce(run: QueryRun, query: AthenaQuery): Promise<ResultRow[]> {
+    const started = await this.withRetry(run, 'StartQueryExecution', () =>
+      this.athena.send(
+        new (loadAthenaModules().athena.StartQueryExecutionCommand)({
+          QueryString: query.sql,
+          WorkGroup: this.workGroup,
+          ...(query.parameters.length === 0 ? {} : { ExecutionParameters: query.parameters }),
+        }),
+      ),
+    );
+    const queryId = started.QueryExecutionId;
+    if (queryId === undefined || queryId === '') {
+      throw new UnexpectedQueryResultError(
+        run.kind,
+        undefined,
+        'StartQueryExecution returned no id',
+        'Athena',
+      );
+    }
+    run.stats.queries += 1;
+    let execution: GetQueryExecutionCommandOutput['QueryExecution'];
+    try {
+      execution = await this.pollUntilDone(run, queryId);
+    } catch (error) {
+      // A query left running keeps scanning, and billing: stop it whatever went wrong.
+      if (!(error instanceof QueryTimeoutError)) await this.stopQuietly(queryId);
+      throw error;
+    }
+    run.stats.bytesScanned += execution?.Statistics?.DataScannedInBytes ?? 0;
+    const state = execution?.Status?.State ?? 'UNKNOWN';
+    const reason = execution?.Status?.StateChangeReason;
+    if (state !== 'SUCCEEDED') {
+      const failure = new QueryFailedError(queryId, state, run.window, run.kind, 1, reason, 'Athena');
+      const category = execution?.Status?.AthenaError?.ErrorCategory;
+      const retryable =
+        state === 'FAILED' &&
+        (execution?.Status?.AthenaError?.Retryable === true || category !== USER_ERROR_CATEGORY);
+      throw retryable ? new RetryableFailure(failure) : failure;
+    }
+    return this.readResults(run, queryId, execution?.ResultConfiguration?.OutputLocation);
+  }
+
+  private async pollUntilDone(
+    run: QueryRun,
+    queryId: string,
+  ): Promise<GetQueryExecutionCommandOutput['QueryExecution']> {
+    let delay = this.pollIntervalMs;
+    let state = 'QUEUED';
+    for (;;) {
+      const wait = Math.min(delay, run.deadline - this.now());
+      if (wait <= 0) {
+        const stopError = await this.stopQuietly(queryId);
+        throw new QueryTimeoutError(queryId, run.window, run.kind, run.deadline, state, stopError, 'Athena');
+      }
+      await this.sleep(wait);
+      const response = await this.withRetry(run, 'GetQueryExecution', () =>
+        this.athena.send(
+          new (loadAthenaModules().athena.GetQueryExecutionCommand)({ QueryExecutionId: queryId }),
+        ),
+      );
+      state = response.QueryExecution?.Status?.State ?? 'UNKNOWN';
+      if (!RUNNING_STATES.has(state)) return response.QueryExecution;
+      delay = Math.min(delay * 1.5, this.maxPollIntervalMs);
+    }
+  }
+
+  /**
+   * The rows of a SUCCEEDED query: pages of 1,000 (the header row first) while within the page
+   * budget; a bigger result is read whole from its CSV object in S3 (one request, however many
+   * rows), which is what the results bucket is for.
+   */
+  private async readResults(
+    run: QueryRun,
+    queryId: string,
+    outputLocation: string | undefined,
+  ): Promise<ResultRow[]> {
+    const rows: ResultRow[] = [];
+    let header: string[] | undefined;
+    let nextToken: string | undefined;
+    for (let page = 0; page < this.pageBudget; page += 1) {
+      const token = nextToken;
+      const response = await this.withRetry(run, 'GetQueryResults', () =>
+        this.athena.send(
+          new (loadAthenaModules().athena.GetQueryResultsCommand)({
+            QueryExecutionId: queryId,
+            MaxResults: ATHENA_PAGE_SIZE,
+            ...(token === undefined ? {} : { NextToken: token }),
+          }),
+        ),
+      );
+      const pageRows = response.ResultSet?.Rows ?? [];
+      let from = 0;
+      if (header === undefined) {
+        header = pageRows[0]?.Data?.map((datum) => datum.VarCharValue ?? '') ?? [];
+        if (header.length === 0) {
+          throw new UnexpectedQueryResultError(run.kind, queryId, 'the result has no header row', 'Athena');
+        }
+        from = 1;
+      }
+      for (let i = from; i < pageRows.length; i += 1) rows.push(toRow(header, pageRows[i]!));
+      nextToken = response.NextToken;
+      if (nextToken === undefined || nextToken === '') return rows;
+    }
+    if (outputLocation === undefined) {
+      throw new UnexpectedQueryResultError(
+        run.kind,
+        queryId,
+        `more than ${this.pageBudget * ATHENA_PAGE_SIZE} rows and no result location to read them from`,
+        'Athena',
+      );
+    }
+    return this.readResultObject(run, queryId, outputLocation);
+  }
+
+  private async readResultObject(
+    run: QueryRun,
+    queryId: string,
+    outputLocation: string,
+  ): Promise<ResultRow[]> {
+    const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(outputLocation);
+    if (match === null) {
+      throw new UnexpectedQueryResultError(
+        run.kind,
+        queryId,
+        `result location ${outputLocation} is not an S3 URI`,
+        'Athena',
+      );
+    }
+    const [, bucket, key] = match;
+    const response = await this.s3.send(
+      new (loadAthenaModules().s3.GetObjectCommand)({ Bucket: bucket, Key: key }),
+    );
+    const text = (await response.Body?.transformToString('utf8')) ?? '';
+    const records = parseCsv(text);
+    const header = records.shift();
+    if (header === undefined || header.length === 0) {
+      throw new UnexpectedQueryResultError(
+        run.kind,
+        queryId,
+        `result object ${outputLocation} has no header`,
+        'Athena',
+      );
+    }
+    return records.map((record) => {
+      const row: ResultRow = {};
+      header.forEach((name, i) => {
+        const value = record[i];
+        if (name !== null && value !== undefined && value !== null) row[name] = value;
+      });
+      return row;
+    });
+  }
+
+  private async stopQuietly(queryId: string): Promise<unknown> {
+    try {
+      await this.athena.send(
+        new (loadAthenaModules().athena.StopQueryExecutionCommand)({ QueryExecutionId: queryId }),
+      );
+      return undefined;
+    } catch (error) {
+      return error;
+    }
+  }
+
+  /** Retries throttling and server errors with backoff and jitter while the next try fits the deadline. */
+  private async withRetry<T>(run: QueryRun, operation: string, call: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await call();
+      } catch (error) {
+        const name = error instanceof Error ? error.name : '';
+        if (!RETRYABLE_ERRORS.has(name)) throw error;
+        const ceiling = Math.min(20_000, this.retryBaseDelayMs * 2 ** (attempt - 1));
+        const delay = ceiling / 2 + this.random() * (ceiling / 2);
+        if (this.now() + delay >= run.deadline) {
+          throw new QueryThrottledError(operation, run.window, run.kind, attempt, error, 'Athena');
+        }
+        await this.sleep(delay);
+      }
+    }
+  }
+}
+
+/** A FAILED query worth starting again (internal: runQuery decides). */
+class RetryableFailure extends Error {
+  constructor(readonly failure: QueryFailedError) {
+    super(failure.message);
+    this.name = 'RetryableFailure';
+  }
+}
+
+function toRow(header: readonly string[], row: AthenaRow): ResultRow {
+  const result: ResultRow = {};
+  const data = row.Data ?? [];
+  header.forEach((name, i) => {
+    const value = data[i]?.VarCharValue;
+    if (value !== undefined) result[name] = value;
+  });
+  return result;
+}
+
+/**
+ * Athena's CSV result object: RFC 4180, every value in double quotes (a quote doubled inside), a
+ * NULL as an empty unquoted field. Returns records of values, null for NULL.
+ */
+export function parseCsv(text: string): (string | null)[][] {
+  const records: (string | null)[][] = [];
+  let record: (string | null)[] = [];
+  let i = 0;
+  const n = text.length;
+  if (n === 0) return records;
+  for (;;) {
+    let value: string | null;
+    if (text[i] === '"') {
+      let out = '';
+      i += 1;
+      for (;;) {
+        const quote = text.indexOf('"', i);
+        if (quote < 0) throw new Error('CSV: unterminated quoted field');
+        out += text.slice(i, quote);
+        if (text[quote + 1] === '"') {
+          out += '"';
+          i = quote + 2;
+        } else {
+          i = quote + 1;
+          break;
+        }
+      }
+      value = out;
+    } else {
+      let end = i;
+      while (end < n && text[end] !== ',' && text[end] !== '\n' && text[end] !== '\r') end += 1;
+      const raw = text.slice(i, end);
+      value = raw === '' ? null : raw;
+      i = end;
+    }
+    record.push(value);
+    if (i >= n) {
+      records.push(record);
+      return records;
+    }
+    const c = text[i];
+    if (c === ',') {
+      i += 1;
+      continue;
+    }
+    if (c === '\r') i += 1;
+    if (text[i] === '\n') i += 1;
+    records.push(record);
+    record = [];
+    if (i >= n) return records;
+  }
+}
+
+function addStatistics(total: QueryStatistics, more: QueryStatistics): void {
+  total.queries += more.queries;
+  total.bytesScanned += more.bytesScanned;
+  total.recordsScanned += more.recordsScanned;
+  total.recordsMatched += more.recordsMatched;
+}
+
+function byCountThenDestination(a: DestinationCount, b: DestinationCount): number {
+  return (
+    b.count - a.count ||
+    a.address.localeCompare(b.address) ||
+    (a.port ?? -1) - (b.port ?? -1) ||
+    (a.protocol ?? -1) - (b.protocol ?? -1)
+  );
+}
+
+function readCount(row: ResultRow, column: string, run: QueryRun): number {
+  const text = row[column];
+  const value = text === undefined ? NaN : Number(text);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new UnexpectedQueryResultError(
+      run.kind,
+      undefined,
+      `column ${column} is ${JSON.stringify(text)}, not a count`,
+      'Athena',
+    );
+  }
+  return value;
+}
+
+function readOptionalNumber(text: string | undefined): number | null {
+  if (text === undefined || text === '' || text === '-') return null;
+  const value = Number(text);
+  return Number.isInteger(value) ? value : null;
+}
+
+function positive(option: string, value: number): number {
+  if (!(Number.isFinite(value) && value > 0))
+    throw new AthenaSourceOptionsError(option, `must be a positive number, got ${value}`);
+  return value;
+}
+
+function integerIn(option: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new AthenaSourceOptionsError(option, `must be an integer in [${min}, ${max}], got ${value}`);
+  }
+  return value;
+}

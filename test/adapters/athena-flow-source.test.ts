@@ -1,0 +1,220 @@
+/**
+ * The Athena flow source against the local Athena endpoint through the real SDK client, on a
+ * clock the test moves: a query still running at the deadline is stopped, throttling past the
+ * deadline ends the run, a history slice that fails is a gap (never zeros) while the others
+ * count, and CSV result objects are read as Athena writes them.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AthenaClient } from '@aws-sdk/client-athena';
+import { S3Client } from '@aws-sdk/client-s3';
+import { AthenaFlowSource, parseCsv } from '../../lambda/adapters/athena-flow-source';
+import type { FlowLogLocation } from '../../lambda/adapters/athena-table';
+import { QueryFailedError, QueryThrottledError, QueryTimeoutError } from '../../lambda/adapters/errors';
+import { resolveDetectorConfig } from '../../lambda/core';
+import { flowLogEngineTable, writeFlowLogObjects } from '../support/flow-log-objects';
+import { startLocalAthena, type LocalAthena } from '../support/local-athena';
+import { v2Line } from '../parity/parity';
+
+const HOUR = 3_600_000;
+const W = Date.parse('2026-11-26T10:00:00Z');
+const LOCATION: FlowLogLocation = {
+  bucket: 'flows',
+  prefix: '',
+  hiveCompatible: false,
+  hourlyPartitions: false,
+  fileFormat: 'plain-text',
+  accounts: ['123456789012', '210987654321'],
+  regions: ['us-east-1'],
+  firstYear: 2024,
+};
+const TABLE = { kind: 'flow-logs', database: 'db', table: 'flows', hourlyPartitions: false } as const;
+
+let root: string;
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'athena-source-'));
+  // Two days: 20 blocked records of 10.0.0.5 in every hour, and 7 of the same address in
+  // another account, to another destination
+  const lines = Array.from({ length: 48 * 20 }, (_, i) =>
+    v2Line({
+      at: W - 24 * HOUR + Math.floor(i / 20) * HOUR + (i % 20) * 1000,
+      src: '10.0.0.5',
+      dst: '198.51.100.9',
+    }),
+  );
+  for (let h = 0; h < 48; h += 1) {
+    for (let i = 0; i < 7; i += 1) {
+      lines.push(
+        v2Line({
+          at: W - 24 * HOUR + h * HOUR + 30_000 + i * 1000,
+          src: '10.0.0.5',
+          dst: '203.0.113.50',
+          dstPort: 22,
+          account: '210987654321',
+        }),
+      );
+    }
+  }
+  await writeFlowLogObjects(root, LOCATION, lines);
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** A clock that sleeping moves forward (no real waiting). */
+function fakeClock(start: number) {
+  const clock = { now: start, slept: [] as number[] };
+  return {
+    clock,
+    now: () => clock.now,
+    sleep: (ms: number) => {
+      clock.slept.push(ms);
+      clock.now += ms;
+      return Promise.resolve();
+    },
+  };
+}
+
+async function withAthena<T>(
+  options: { runningPolls?: number },
+  body: (athena: LocalAthena, client: AthenaClient) => Promise<T>,
+): Promise<T> {
+  const athena = await startLocalAthena({
+    s3Root: root,
+    workGroups: { wg: { outputLocation: 's3://results/out/' } },
+    tables: [flowLogEngineTable('db', 'flows', LOCATION)],
+    ...options,
+  });
+  const client = new AthenaClient({ ...athena.clientConfig(), maxAttempts: 1 });
+  try {
+    return await body(athena, client);
+  } finally {
+    client.destroy();
+    await athena.stop();
+  }
+}
+
+function source(client: AthenaClient, clock: ReturnType<typeof fakeClock>, extra = {}) {
+  return new AthenaFlowSource({
+    athena: client,
+    s3: new S3Client({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', maxAttempts: 1 }),
+    workGroup: 'wg',
+    table: TABLE,
+    config: resolveDetectorConfig({ lagMinutes: 10 }),
+    now: clock.now,
+    sleep: clock.sleep,
+    random: () => 0.5,
+    ...extra,
+  });
+}
+
+describe('AthenaFlowSource and the deadline', () => {
+  it('stops a query still running at the deadline, polling no later than it, and says so', async () => {
+    await withAthena({ runningPolls: 1_000 }, async (athena, client) => {
+      // Arrange
+      const clock = fakeClock(1_000_000);
+      const deadline = clock.now() + 20_000;
+
+      // Act
+      const counting = source(client, clock).countWindow({ start: W, end: W + HOUR }, deadline);
+
+      // Assess
+      await expect(counting).rejects.toThrow(QueryTimeoutError);
+      await expect(counting).rejects.toThrow(
+        /Athena count query .* was still RUNNING at the deadline .*; it was stopped/,
+      );
+      expect(clock.clock.now).toBeLessThanOrEqual(deadline);
+      expect(athena.callCounts.StopQueryExecution).toBe(1);
+      expect(athena.queries.map((q) => q.state)).toEqual(['CANCELLED']);
+      // The polls grew from 500 ms to the 5 s ceiling, the last one cut to the deadline.
+      expect(clock.clock.slept.slice(0, 3)).toEqual([500, 750, 1125]);
+      expect(Math.max(...clock.clock.slept)).toBe(5000);
+    });
+  });
+
+  it('retries throttling with backoff while the deadline allows, then ends the run naming the call', async () => {
+    await withAthena({}, async (athena, client) => {
+      // Arrange
+      const clock = fakeClock(1_000_000);
+      const deadline = clock.now() + 30_000;
+      athena.injectErrors('StartQueryExecution', 'TooManyRequestsException', 1_000);
+
+      // Act
+      const counting = source(client, clock).countWindow({ start: W, end: W + HOUR }, deadline);
+
+      // Assess
+      await expect(counting).rejects.toThrow(QueryThrottledError);
+      await expect(counting).rejects.toThrow(/Athena StartQueryExecution .* was throttled 6 time\(s\)/);
+      expect(clock.clock.now).toBeLessThan(deadline);
+      // 750, 1500, 3000, 6000, 12000 ms (half the doubling ceiling plus half of it by the jitter)
+      expect(clock.clock.slept).toEqual([750, 1500, 3000, 6000, 12000]);
+      expect(athena.queries).toHaveLength(0);
+    });
+  });
+});
+
+describe('AthenaFlowSource history', () => {
+  it('makes a slice whose query fails a gap, and counts the other slices', async () => {
+    await withAthena({}, async (athena, client) => {
+      // Arrange: two slices of 24 windows, the first query failing for a user error
+      const clock = fakeClock(Date.now());
+      athena.failNextQueries(1, { category: 2, reason: 'HIVE_BAD_DATA: injected' });
+      const from = W - 24 * HOUR;
+
+      // Act
+      const history = await source(client, clock).history(from, W + 24 * HOUR, clock.now() + 60_000);
+
+      // Assess
+      expect(history.gaps).toHaveLength(1);
+      expect(history.gaps[0]).toMatchObject({ from, to: W });
+      expect(history.gaps[0]!.error).toBeInstanceOf(QueryFailedError);
+      expect(history.windows).toHaveLength(48);
+      const [failed, counted] = [history.windows.slice(0, 24), history.windows.slice(24)];
+      expect(failed.every((w) => !w.complete && w.counts.size === 0)).toBe(true);
+      expect(counted.every((w) => w.complete && w.counts.get('123456789012|10.0.0.5') === 20)).toBe(true);
+      expect(history.stats.queries).toBe(2);
+    });
+  });
+});
+
+describe('AthenaFlowSource and source keys', () => {
+  it('counts the same address in two accounts apart, and gives each its own details', async () => {
+    await withAthena({}, async (_athena, client) => {
+      // Arrange
+      const clock = fakeClock(Date.now());
+      const athenaSource = source(client, clock);
+      const window = { start: W, end: W + HOUR };
+
+      // Act
+      const counts = await athenaSource.countWindow(window, clock.now() + 60_000);
+      const details = await athenaSource.details(
+        window,
+        ['123456789012|10.0.0.5', '210987654321|10.0.0.5'],
+        clock.now() + 60_000,
+      );
+
+      // Assess
+      expect(Object.fromEntries(counts.counts)).toEqual({
+        '123456789012|10.0.0.5': 20,
+        '210987654321|10.0.0.5': 7,
+      });
+      expect(details.get('123456789012|10.0.0.5')?.topDestinations).toEqual([
+        { address: '198.51.100.9', port: 443, protocol: 6, count: 20 },
+      ]);
+      expect(details.get('210987654321|10.0.0.5')?.topDestinations).toEqual([
+        { address: '203.0.113.50', port: 22, protocol: 6, count: 7 },
+      ]);
+    });
+  });
+});
+
+describe("Athena's CSV result object", () => {
+  it('reads quoted values, doubled quotes, NULLs as empty fields and CRLF line ends', () => {
+    expect(parseCsv('"a","b","c"\n"1","x ""y""",\n"2",,"z"\r\n')).toEqual([
+      ['a', 'b', 'c'],
+      ['1', 'x "y"', null],
+      ['2', null, 'z'],
+    ]);
+    expect(parseCsv('')).toEqual([]);
+    expect(() => parseCsv('"a","b\n')).toThrow(/unterminated/);
+  });
+});
