@@ -282,7 +282,7 @@ export function evaluateWindow(
  * streams a window through WindowDecider counts it the same way before deciding any source.
  */
 export function isMatureSource(
-  stored: Baseline | undefined,
+  stored: Pick<Baseline, 'dataPoints' | 'lastWindow' | 'clockAtLastFold'> | undefined,
   input: Pick<WindowInput, 'windowStart' | 'clock'>,
   config: DetectorConfig,
 ): boolean {
@@ -354,8 +354,7 @@ export class WindowDecider {
     this.escu = config.preset === 'splunk-escu';
     this.rhythmOn = !this.escu && config.rhythm;
     this.jobsOn = !this.escu && config.jobOccurrencesToLearn > 0;
-    this.place =
-      this.rhythmOn || this.jobsOn ? calendarOf(config).place(input.windowStart) : undefined;
+    this.place = this.rhythmOn || this.jobsOn ? calendarOf(config).place(input.windowStart) : undefined;
     this.windowEnd = input.windowStart + windowMs(config);
     this.clockAfter = input.clock + (input.complete ? 1 : 0);
     // The fleet-wide false-alert budget, spread over the windows of a day and the sources that could fire.

@@ -730,6 +730,176 @@ describe('DynamoBaselineStore', () => {
     expect(await crashed.readState()).toEqual(await twin.readState());
   });
 
+  describe('the streamed window (readWindowBaselines, commitWindowBaselines)', () => {
+    it('reads the window sources into a table and writes them back, carrying the other entries of their buckets exactly', async () => {
+      // Prepare: one bucket; a, b, c, d folded in W (a with prev and alert state, d with rhythm state)
+      const { store, tableName } = await newStore({ baselineBuckets: 1 });
+      const [a, b, c, d] = ['10.0.0.1', '10.0.0.2', '2001:db8::3', '10.0.0.4'] as const;
+      const a0 = { ...baseline(1, W - HOUR), lastAlertWindow: W - HOUR, lastAlertCount: 9 };
+      const profile = encodeProfile(
+        Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(s % 5 === 0 ? Number.NaN : s * 1.7)),
+      );
+      const d0 = {
+        ...baseline(4),
+        profile,
+        withinHour: { variance: quantizeSlotMean(0.25), index: quantizeSlotMean(1.5), count: 12 },
+        jobs: [{ phase: 26, period: 'daily' as const, size: 140, occurrences: 3, last: W - DAY }],
+      };
+      await store.commitWindow({
+        windowStart: W,
+        clockBefore: 0,
+        clockAfter: 1,
+        baselines: new Map([
+          [a, baseline(1)],
+          [b, baseline(2)],
+          [c, baseline(3)],
+          [d, d0],
+        ]),
+        alerts: [],
+        previous: new Map([[a, a0]]),
+      });
+      const entriesBefore = unpackBucketItem((await bucketItem(tableName, a, 1))!);
+
+      // Act: the window W+1h sees b, d and a new source e
+      const read = await store.readWindowBaselines([b, d, '10.0.0.5'], W + HOUR);
+      const b1 = { ...baseline(2, W + HOUR), mean: 7 };
+      const d1 = { ...d0, lastWindow: W + HOUR, mean: 3.25, lastAlertWindow: W + HOUR, lastAlertCount: 40 };
+      const e1 = baseline(5, W + HOUR);
+      const next = new Map([
+        [b, b1],
+        [d, d1],
+        ['10.0.0.5', e1],
+      ]);
+      await store.commitWindowBaselines({
+        windowStart: W + HOUR,
+        clockBefore: 1,
+        clockAfter: 2,
+        alerts: [],
+        read,
+        next: (i) => next.get(read.keys[i]!),
+      });
+
+      // Assess: the table held exactly what was stored; a and c as they were (a's prev included)
+      expect([...read.keys].sort()).toEqual([b, d, '10.0.0.5'].sort());
+      const readBack = new Map(read.keys.map((key, i) => [key, read.before.get(i)]));
+      expect(readBack).toEqual(
+        new Map<string, Baseline | undefined>([
+          [b, baseline(2)],
+          [d, d0],
+          ['10.0.0.5', undefined],
+        ]),
+      );
+      const item = (await bucketItem(tableName, a, 1))!;
+      const entries = unpackBucketItem(item);
+      expect([...entries.keys()].sort()).toEqual([a, b, c, d, '10.0.0.5'].sort());
+      expect(entries.get(a)).toEqual(entriesBefore.get(a));
+      expect(entries.get(c)).toEqual(entriesBefore.get(c));
+      expect(entries.get(b)).toMatchObject({ baseline: b1, prev: baseline(2) });
+      expect(entries.get(d)).toMatchObject({ baseline: d1, prev: d0 });
+      expect(entries.get('10.0.0.5')).toMatchObject({ baseline: e1, prev: undefined });
+      expect(item.sources?.N).toBe('5');
+      expect(await store.readState()).toEqual({ watermark: W + HOUR, clock: 2 });
+    });
+
+    it('hands a retried window the baselines it was folded from (prev), and keeps an entry folded past the window as it is', async () => {
+      // Prepare: a and b folded in W; then a folded in W+1h (crashed before the watermark moved), b in W+2h
+      const { store, tableName } = await newStore({ baselineBuckets: 1 });
+      const [a, b] = ['10.0.0.1', '10.0.0.2'] as const;
+      await store.commitWindow({
+        windowStart: W,
+        clockBefore: 0,
+        clockAfter: 1,
+        baselines: new Map([
+          [a, baseline(1)],
+          [b, baseline(2)],
+        ]),
+        alerts: [],
+      });
+      await store.commitWindow({
+        windowStart: W + HOUR,
+        clockBefore: 1,
+        clockAfter: 2,
+        baselines: new Map([[a, { ...baseline(1, W + HOUR), mean: 5 }]]),
+        alerts: [],
+        previous: new Map([[a, baseline(1)]]),
+      });
+      await store.commitWindow({
+        windowStart: W + 2 * HOUR,
+        clockBefore: 2,
+        clockAfter: 3,
+        baselines: new Map([[b, { ...baseline(2, W + 2 * HOUR), mean: 6 }]]),
+        alerts: [],
+        previous: new Map([[b, baseline(2)]]),
+      });
+      const bEntry = unpackBucketItem((await bucketItem(tableName, b, 1))!).get(b);
+
+      // Act: W+1h again, both sources seen; the engine folds a again and leaves b (already folded)
+      const read = await store.readWindowBaselines([a, b], W + HOUR);
+      const aAgain = { ...baseline(1, W + HOUR), mean: 5 };
+      const ia = read.keys.indexOf(a);
+      const ib = read.keys.indexOf(b);
+      const commit = store.commitWindowBaselines({
+        windowStart: W + HOUR,
+        clockBefore: 1,
+        clockAfter: 2,
+        alerts: [],
+        read,
+        next: (i) => (i === ia ? aAgain : undefined),
+      });
+
+      // Assess: a read as its prev (what W+1h started from); b as stored, and written back
+      // untouched; the watermark, already past the window, refuses the commit (last, after the buckets)
+      await expect(commit).rejects.toBeInstanceOf(WatermarkConflictError);
+      expect(read.before.get(ia)).toEqual(baseline(1));
+      expect(read.before.get(ib)).toEqual({ ...baseline(2, W + 2 * HOUR), mean: 6 });
+      const entries = unpackBucketItem((await bucketItem(tableName, a, 1))!);
+      expect(entries.get(a)).toMatchObject({ baseline: aAgain, prev: baseline(1) });
+      expect(entries.get(b)).toEqual(bEntry);
+    });
+
+    it('refuses an over-size bucket before writing anything, and a source with no baseline to write', async () => {
+      // Prepare: one bucket, 2,500 new sources with prev-sized entries
+      const { store } = await newStore({ baselineBuckets: 1 });
+      const keys = Array.from({ length: 2_500 }, (_, i) => ip(i));
+      const read = await store.readWindowBaselines(keys, W);
+      const wide = (i: number): Baseline => ({ ...baseline(i), mean: Math.PI * i, variance: Math.E * i });
+
+      // Act
+      const tooLarge = await store
+        .commitWindowBaselines({
+          windowStart: W,
+          clockBefore: 0,
+          clockAfter: 1,
+          alerts: [alert(ip(1))],
+          read: { ...read, before: read.before },
+          next: (i) => ({
+            ...wide(i),
+            profile: encodeProfile(new Array(PROFILE_SLOTS).fill(quantizeSlotMean(2))),
+          }),
+        })
+        .catch((e: unknown) => e);
+      const small = await store.readWindowBaselines([ip(1), ip(2)], W);
+      const missing = await store
+        .commitWindowBaselines({
+          windowStart: W,
+          clockBefore: 0,
+          clockAfter: 1,
+          alerts: [],
+          read: small,
+          next: () => undefined,
+        })
+        .catch((e: unknown) => e);
+
+      // Assess
+      expect(tooLarge).toBeInstanceOf(BaselineBucketTooLargeError);
+      expect((tooLarge as BaselineBucketTooLargeError).sources).toBe(2_500);
+      expect((missing as Error).message).toMatch(/no baseline to write for 10\.0\.0\.[12]/);
+      expect(local.count('BatchWriteItem')).toBe(0);
+      expect(local.count('UpdateItem')).toBe(0);
+      expect(await store.readState()).toEqual({ watermark: undefined, clock: 0 });
+    });
+  });
+
   it('drops entries past their expiry: absent when read, removed when their bucket is rewritten', async () => {
     // Prepare: a 7-day TTL; a folded 10 days before W, b in W, in the same bucket; now is W+1h.
     const now = W + HOUR;

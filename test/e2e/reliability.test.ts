@@ -79,13 +79,13 @@ const publishedIds = () =>
   endpoints.sns.published.map((p) => (JSON.parse(p.perProtocol!.sqs!) as PublishedAlert).alertId);
 
 /** A store whose `method` does its work and then the process dies. */
-function crashAfter(method: 'commitWindow', options: { keepLease?: boolean } = {}) {
+function crashAfter(method: 'commitWindowBaselines', options: { keepLease?: boolean } = {}) {
   return (store: DetectorStore): DetectorStore =>
     new Proxy(store, {
       get(target, property, receiver) {
         if (property === method) {
-          return async (...args: Parameters<DetectorStore['commitWindow']>) => {
-            await target.commitWindow(...args);
+          return async (...args: Parameters<DetectorStore['commitWindowBaselines']>) => {
+            await target.commitWindowBaselines(...args);
             throw new InjectedCrash(`after ${method}`);
           };
         }
@@ -156,7 +156,7 @@ describe('crashes', () => {
 
     // Act 1: the run commits W, then dies.
     await expect(
-      runDetector(runDeps(detector, { wrapStore: crashAfter('commitWindow') }), {}),
+      runDetector(runDeps(detector, { wrapStore: crashAfter('commitWindowBaselines') }), {}),
     ).rejects.toThrow(InjectedCrash);
 
     // Assess 1
@@ -183,7 +183,7 @@ describe('crashes', () => {
     await expect(
       runDetector(
         runDeps(detector, {
-          wrapStore: crashAfter('commitWindow', { keepLease: true }),
+          wrapStore: crashAfter('commitWindowBaselines', { keepLease: true }),
           remainingMs: 60_000,
         }),
         {},
@@ -247,7 +247,9 @@ describe('crashes', () => {
     const historyWindows = [6, 5, 4, 3, 2, 1].map((h) => W - h * HOUR);
     const seed = (detector: Detector) => {
       endpoints.logs.seed(detector.logGroup, [
-        ...historyWindows.flatMap((w) => [...QUIET, NEW_SOURCE].flatMap((s, i) => blocked(w, s, 3 + (i % 4)))),
+        ...historyWindows.flatMap((w) =>
+          [...QUIET, NEW_SOURCE].flatMap((s, i) => blocked(w, s, 3 + (i % 4))),
+        ),
         ...[...QUIET, NEW_SOURCE].flatMap((s, i) => blocked(W, s, spikers.includes(s) ? 200 : 3 + (i % 4))),
       ]);
       detector.clock.set(RUN_AT);
