@@ -413,7 +413,7 @@ export class DynamoBaselineStore implements DetectorStore {
     const nowSeconds = Math.floor(this.now() / 1000);
     // Each bucket is parsed as its response comes back and only its other sources' entries are
     // kept, as text: the window's own go into the table.
-    await this.batchGet(mapIterable(buckets, bucketKey), (items) => {
+    await this.batchGetIn(bucketBatches(buckets, starts), (items) => {
       for (const item of items) {
         const bucket = bucketOfItem(item);
         const at = bucket === undefined ? undefined : position.get(bucket);
@@ -1035,7 +1035,12 @@ export class DynamoBaselineStore implements DetectorStore {
    * backoff until done or the deadline; `found` gets each response's items as they arrive.
    */
   private async batchGet(keys: Iterable<Item>, found: (items: Item[]) => void): Promise<void> {
-    await forEachConcurrently(chunks(keys, BATCH_GET_LIMIT), this.batchConcurrency, async (batch) => {
+    await this.batchGetIn(chunks(keys, BATCH_GET_LIMIT), found);
+  }
+
+  /** batchGet over batches of keys made by the caller (each at most 100). */
+  private async batchGetIn(batches: Iterable<Item[]>, found: (items: Item[]) => void): Promise<void> {
+    await forEachConcurrently(batches, this.batchConcurrency, async (batch) => {
       let request: KeysAndAttributes | undefined = { Keys: batch, ConsistentRead: true };
       await this.withBackoff('BatchGetItem', async () => {
         if (request === undefined) return 0;
@@ -1091,6 +1096,33 @@ export class DynamoBaselineStore implements DetectorStore {
 
 // ---------------------------------------------------------------------------------------------
 // Item mapping
+
+/**
+ * BatchGetItem answers with at most 16 MB: buckets of a large window (some 190 KB each at a
+ * million sources) are asked for in batches whose buckets should fit, by the sources the window
+ * reads from each (an entry with rhythm state takes about 380 bytes), rather than 100 at a time
+ * and the rest over again as UnprocessedKeys. Entries of other sources can still make a batch
+ * overflow; those keys are then asked for again (batchGet's loop).
+ */
+function* bucketBatches(buckets: Int32Array, starts: Int32Array): Generator<Item[]> {
+  let batch: Item[] = [];
+  let bytes = 0;
+  for (let at = 0; at < buckets.length; at += 1) {
+    const estimate = (starts[at + 1]! - starts[at]!) * ENTRY_BYTES_ESTIMATE;
+    if (batch.length === BATCH_GET_LIMIT || (batch.length > 0 && bytes + estimate > BATCH_GET_BYTES)) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(bucketKey(buckets[at]!));
+    bytes += estimate;
+  }
+  if (batch.length > 0) yield batch;
+}
+/** An entry with rhythm state, its key and prev included (baseline-buckets.ts). */
+const ENTRY_BYTES_ESTIMATE = 400;
+/** BatchGetItem's 16 MB, less headroom for the other sources' entries. */
+const BATCH_GET_BYTES = 14 * 1024 * 1024;
 
 /** One member of a bucket's `records` object: `"<key>":<entry>`. */
 function member(key: string, entry: unknown): string {
