@@ -47,6 +47,7 @@ import {
 } from './adapters/dynamo-baseline-store';
 import type {
   AlertPublisher,
+  ChangeExplainer,
   FlowCountSource,
   PendingAlert,
   QueryStatistics,
@@ -77,6 +78,8 @@ export interface DetectorDeps {
   store: DetectorStore;
   publisher: AlertPublisher;
   enricher?: DetailsEnricher;
+  /** Change-aware alerts: the likely egress-policy change of each spike (absent: not looked up). */
+  explainer?: ChangeExplainer;
   logger: RunLogger;
   metrics: RunMetrics;
   /** The clock (epoch ms). The deadline is on the same clock. */
@@ -140,6 +143,12 @@ export interface RunSummary {
    * was counted.
    */
   maxDeliveryDelaySeconds?: number;
+  /**
+   * Change-aware alerts: of the spike and mass-spike alerts decided, how many name a likely cause,
+   * how many found none, and how many could not be looked up (throttled, failed, no access).
+   * Absent when change causes are off.
+   */
+  changeCauses?: { found: number; none: number; unavailable: number };
   /**
    * Some records arrived later than `lagMinutes` after their start: records like them near the end
    * of a window arrive after the window was counted and are never counted. Raise `lagMinutes`.
@@ -319,6 +328,9 @@ function emitMetrics(deps: DetectorDeps, summary: RunSummary, succeeded: boolean
   m.addMetric('IncompleteWindows', MetricUnit.Count, summary.incompleteWindows);
   // The operations alarm fires on any: each is a window of blocked egress nobody looked at.
   m.addMetric('WindowsSkipped', MetricUnit.Count, summary.skippedWindows.length);
+  // Alerts that went out without a cause because the lookup was throttled, failed or had no access.
+  if (summary.changeCauses !== undefined)
+    m.addMetric('ChangeCausesUnavailable', MetricUnit.Count, summary.changeCauses.unavailable);
   // The heartbeat the stack alarms on when it goes missing: only a run that did its work emits it.
   if (succeeded) m.addMetric('RunSucceeded', MetricUnit.Count, 1);
   m.publishStoredMetrics();
@@ -461,7 +473,8 @@ async function detectWindow(
     const missing = outcome.alerts.filter((alert) => !present.has(alert.alertId));
     // The outbox item must fit DynamoDB's 400 KB: a mass spike over thousands of sources is cut
     // here, once, so what is stored, published and republished is the same alert.
-    toWrite = (await withDetails(deps, summary, missing, window, queryDeadline)).map((alert) =>
+    const detailed = await withDetails(deps, summary, missing, window, queryDeadline);
+    toWrite = (await withCauses(deps, summary, detailed, window, queryDeadline)).map((alert) =>
       fitAlert(alert),
     );
     alerts = [...decided.map((d) => d.alert), ...toWrite];
@@ -754,6 +767,30 @@ async function withDetails(
   });
 }
 
+/**
+ * Adds each spike's likely egress-policy change (change-aware alerts), before the alerts enter
+ * the outbox: a republished alert says what it said the first time. The explainer never throws
+ * and bounds its own lookups; an alert it cannot explain goes out saying why.
+ */
+async function withCauses(
+  deps: DetectorDeps,
+  summary: RunSummary,
+  alerts: Alert[],
+  window: Window,
+  deadline: number,
+): Promise<Alert[]> {
+  if (deps.explainer === undefined || alerts.length === 0) return alerts;
+  const before = deps.now();
+  const explained = await deps.explainer.explain(alerts, window, deadline);
+  const counts = (summary.changeCauses ??= { found: 0, none: 0, unavailable: 0 });
+  for (const alert of explained) {
+    const status = alert.causeLookup?.status;
+    if (status !== undefined) counts[status] += 1;
+  }
+  deps.logger.info('change causes looked up', { ...counts, ms: deps.now() - before });
+  return explained;
+}
+
 /** Publishes each alert and marks the published ones sent; failures stay pending and are counted. */
 async function publishAll(
   deps: DetectorDeps,
@@ -873,7 +910,14 @@ async function runDryRun(
     summary.spikes += result.stats.spikes;
     summary.alertsDecided += result.alerts.length;
     const alreadyDecided = new Set((await deps.store.windowAlerts(window.start)).map((e) => e.alert.alertId));
-    const alerts = await withDetails(deps, summary, result.alerts, window, deps.deadline - COMMIT_RESERVE_MS);
+    const detailed = await withDetails(
+      deps,
+      summary,
+      result.alerts,
+      window,
+      deps.deadline - COMMIT_RESERVE_MS,
+    );
+    const alerts = await withCauses(deps, summary, detailed, window, deps.deadline - COMMIT_RESERVE_MS);
     dryRunAlerts.push(...alerts.map((a) => ({ ...a, wouldPublish: !alreadyDecided.has(a.alertId) })));
   }
   summary.dryRunAlerts = dryRunAlerts;

@@ -11,6 +11,13 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
+import {
+  accountOfArn,
+  AwsChangeExplainer,
+  SameAccountContext,
+  type AccountClients,
+} from './adapters/change-explainer';
+import { loadCloudTrailModule } from './adapters/cloudtrail-change-lookup';
 import { DynamoBaselineStore } from './adapters/dynamo-baseline-store';
 import { Ec2Enricher, loadEc2Module } from './adapters/ec2-enricher';
 import { useLeanJson } from './adapters/lean-json-protocol';
@@ -18,6 +25,7 @@ import {
   LogsInsightsFlowSource,
   type LogsInsightsFlowSourceOptions,
 } from './adapters/logs-insights-flow-source';
+import type { AccountClientConfig, AccountContext } from './adapters/ports';
 import { SnsAlertPublisher } from './adapters/sns-alert-publisher';
 import { runDetector, type RunLogger, type RunMetrics, type RunSummary } from './detector-run';
 import type { RuntimeConfig } from './runtime-config';
@@ -39,6 +47,11 @@ export interface LambdaRuntimeOptions {
     LogsInsightsFlowSourceOptions,
     'rowLimit' | 'pollIntervalMs' | 'maxPollIntervalMs' | 'retryBaseDelayMs'
   >;
+  /**
+   * Where CloudTrail lookups and EC2 Describe calls for change causes get each account's clients.
+   * @default the function's own account only (SameAccountContext; the account of TOPIC_ARN)
+   */
+  accountContext?: AccountContext;
 }
 
 export type DetectorHandler = (
@@ -85,6 +98,37 @@ export function createLambdaRuntime(
       ? new (loadEc2Module().EC2Client)(clientConfig(config.endpoints.ec2))
       : undefined,
   };
+  const ownAccountId = accountOfArn(config.topicArn) ?? '';
+  const accountContext = options.accountContext ?? new SameAccountContext(ownAccountId);
+  const ownClients = new Map<string, AccountClients>();
+  /** CloudTrail and EC2 clients for an account: the own account's live with the container, others' with the run. */
+  const changeClientsFor = (accountId: string, account: AccountClientConfig): AccountClients => {
+    const own = accountId === ownAccountId && account.credentials === undefined;
+    const cached = own ? ownClients.get(account.region) : undefined;
+    if (cached) return cached;
+    const base = {
+      ...clientConfig(undefined),
+      region: account.region,
+      ...(account.credentials === undefined ? {} : { credentials: account.credentials }),
+    };
+    const made: AccountClients = {
+      // One attempt per call: the lookup paces itself and retries a throttled call once, after a second.
+      cloudTrail: new (loadCloudTrailModule().CloudTrailClient)({
+        ...base,
+        ...(config.endpoints.cloudTrail === undefined ? {} : { endpoint: config.endpoints.cloudTrail }),
+        maxAttempts: 1,
+      }),
+      ec2:
+        own && clients.ec2 !== undefined
+          ? clients.ec2
+          : new (loadEc2Module().EC2Client)({
+              ...base,
+              ...(config.endpoints.ec2 === undefined ? {} : { endpoint: config.endpoints.ec2 }),
+            }),
+    };
+    if (own) ownClients.set(account.region, made);
+    return made;
+  };
   // The bulk calls skip the SDK's schema walk (lean-json-protocol.ts explains; bench/cpu-time.ts).
   useLeanJson(clients.dynamodb, ['BatchGetItem', 'BatchWriteItem']);
   useLeanJson(clients.logs, ['GetQueryResults']);
@@ -120,6 +164,20 @@ export function createLambdaRuntime(
     });
     // The ENI cache lives for one run: interfaces get reassigned, a warm container must not keep stale answers.
     const enricher = clients.ec2 ? new Ec2Enricher({ client: clients.ec2, logger }) : undefined;
+    // Its lookups and facts are cached for this run only: policies change, and so do interfaces.
+    const explainer =
+      config.lookUpChangeCauses && config.detector.policyChangeSpikes !== 'off'
+        ? new AwsChangeExplainer({
+            config: config.detector,
+            region: config.region,
+            ownAccountId,
+            accounts: accountContext,
+            clientsFor: changeClientsFor,
+            now,
+            sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+            logger,
+          })
+        : undefined;
     try {
       return await runDetector(
         {
@@ -128,6 +186,7 @@ export function createLambdaRuntime(
           store,
           publisher,
           enricher,
+          explainer,
           logger,
           metrics,
           now,

@@ -54,6 +54,14 @@ export const runtimeEnvironmentSchema = z.object({
     z._default(z.enum(['true', 'false']), 'false'),
     z.transform((v: 'true' | 'false') => v === 'true'),
   ),
+  /**
+   * "true" to look up, for spike alerts, the egress-policy change that likely caused them
+   * (CloudTrail LookupEvents and EC2 Describe calls in the sources' account; issue 15).
+   */
+  LOOK_UP_CHANGE_CAUSES: z.pipe(
+    z._default(z.enum(['true', 'false']), 'false'),
+    z.transform((v: 'true' | 'false') => v === 'true'),
+  ),
   /** Days kept for sources not seen again (DynamoDB TTL). */
   BASELINE_TTL_DAYS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(3650)), 90),
   /** Set by Lambda; the region of the clients and of the console links in alerts. */
@@ -73,6 +81,7 @@ export const runtimeEnvironmentSchema = z.object({
   DYNAMODB_ENDPOINT: z.optional(z.url()),
   SNS_ENDPOINT: z.optional(z.url()),
   EC2_ENDPOINT: z.optional(z.url()),
+  CLOUDTRAIL_ENDPOINT: z.optional(z.url()),
 });
 
 export type RuntimeEnvironment = z.input<typeof runtimeEnvironmentSchema>;
@@ -83,11 +92,12 @@ export interface RuntimeConfig {
   tableName: string;
   topicArn: string;
   enrichWithEc2: boolean;
+  lookUpChangeCauses: boolean;
   baselineTtlDays: number;
   region: string;
   metricsNamespace: string;
   serviceName: string;
-  endpoints: { logs?: string; dynamodb?: string; sns?: string; ec2?: string };
+  endpoints: { logs?: string; dynamodb?: string; sns?: string; ec2?: string; cloudTrail?: string };
 }
 
 /** Parses the environment; throws ConfigError naming every bad variable. */
@@ -108,6 +118,7 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
     tableName: e.TABLE_NAME,
     topicArn: e.TOPIC_ARN,
     enrichWithEc2: e.ENRICH_WITH_EC2,
+    lookUpChangeCauses: e.LOOK_UP_CHANGE_CAUSES,
     baselineTtlDays: e.BASELINE_TTL_DAYS,
     region: e.AWS_REGION,
     metricsNamespace: e.POWERTOOLS_METRICS_NAMESPACE,
@@ -117,6 +128,7 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
       dynamodb: e.DYNAMODB_ENDPOINT,
       sns: e.SNS_ENDPOINT,
       ec2: e.EC2_ENDPOINT,
+      cloudTrail: e.CLOUDTRAIL_ENDPOINT,
     },
   };
 }

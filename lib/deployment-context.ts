@@ -133,6 +133,11 @@ export const deploymentContextSchema = z
       .optional(),
     /** Look up ENI -> instance, VPC, subnet for alerted sources (needs ec2:DescribeNetworkInterfaces on *). */
     enrichWithEc2: flag(false),
+    /**
+     * Change-aware alerts: name the egress-policy change (CloudTrail) that likely caused each
+     * spike; grants cloudtrail:LookupEvents and the EC2 Describe calls that relate it to sources.
+     */
+    lookUpChangeCauses: flag(false),
     /** Days a source's baseline is kept after it was last seen (DynamoDB TTL). */
     baselineTtlDays: integer(1, 3650, 90),
     /** Lambda memory (MB); CPU scales with it. */

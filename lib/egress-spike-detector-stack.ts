@@ -85,6 +85,7 @@ export class EgressSpikeDetectorStack extends Stack {
       alertTopic: this.alerting.alertTopic,
       detectorConfig: settings.detectorConfigInput,
       enrichWithEc2: settings.enrichWithEc2,
+      lookUpChangeCauses: settings.lookUpChangeCauses,
       baselineTtlDays: settings.baselineTtlDays,
       serviceName: settings.serviceName,
       metricsNamespace: METRICS_NAMESPACE,

@@ -1,9 +1,11 @@
 /**
  * `npm run sample [-- --out file --days n --hosts n --scale x --seed n]`: writes the deterministic
- * flow log sample (v2 format, header line first; gzip when the name ends in .gz).
+ * flow log sample (v2 format, header line first; gzip when the name ends in .gz), and its
+ * CloudTrail log files and interface map (change-aware alerts; `--cloudtrail-dir`, `--interface-map`).
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { isoTime } from '../lambda/core/windows';
+import { writeSampleChanges } from './cloudtrail-sample';
 import { writeSample } from './flow-log-sample';
 
 const positiveInt = (value: string): number => {
@@ -24,25 +26,41 @@ const program = new Command('generate-sample')
   .option('--hosts <n>', 'internal hosts', positiveInt, 60)
   .option('--scale <x>', 'multiplier for never-counted background records', positiveNumber, 1)
   .option('--seed <n>', 'random seed', positiveInt, 20260301)
-  .action(async (options: { out: string; days: number; hosts: number; scale: number; seed: number }) => {
-    const truth = await writeSample(options.out, {
-      days: options.days,
-      hosts: options.hosts,
-      backgroundScale: options.scale,
-      seed: options.seed,
-    });
-    console.log(
-      `wrote ${options.out}: ${options.days} days from ${isoTime(truth.startMs)}, ${truth.hosts.length} hosts`,
-    );
-    console.log(
-      `  exfiltration spike  ${truth.exfiltration.srcIp} at ${isoTime(truth.exfiltration.windowStart)}`,
-    );
-    console.log(
-      `  policy rollout      ${truth.rollout.srcIps.length} hosts at ${isoTime(truth.rollout.windowStart)}`,
-    );
-    console.log(`  new host burst      ${truth.newHost.srcIp} at ${isoTime(truth.newHost.windowStart)}`);
-    console.log(`  SKIPDATA window     ${isoTime(truth.skipDataWindow)}`);
-  });
+  .option('--cloudtrail-dir <dir>', 'where the CloudTrail log files go', 'samples/cloudtrail')
+  .option('--interface-map <file>', 'where the interface map goes', 'samples/interface-map.json')
+  .action(
+    async (options: {
+      out: string;
+      days: number;
+      hosts: number;
+      scale: number;
+      seed: number;
+      cloudtrailDir: string;
+      interfaceMap: string;
+    }) => {
+      const truth = await writeSample(options.out, {
+        days: options.days,
+        hosts: options.hosts,
+        backgroundScale: options.scale,
+        seed: options.seed,
+      });
+      console.log(
+        `wrote ${options.out}: ${options.days} days from ${isoTime(truth.startMs)}, ${truth.hosts.length} hosts`,
+      );
+      console.log(
+        `  exfiltration spike  ${truth.exfiltration.srcIp} at ${isoTime(truth.exfiltration.windowStart)}`,
+      );
+      console.log(
+        `  policy rollout      ${truth.rollout.srcIps.length} hosts at ${isoTime(truth.rollout.windowStart)}`,
+      );
+      console.log(`  new host burst      ${truth.newHost.srcIp} at ${isoTime(truth.newHost.windowStart)}`);
+      console.log(`  SKIPDATA window     ${isoTime(truth.skipDataWindow)}`);
+      const changes = await writeSampleChanges(truth, options.cloudtrailDir, options.interfaceMap);
+      console.log(
+        `wrote ${changes.cloudTrailFiles.length} CloudTrail log files to ${options.cloudtrailDir} and ${changes.interfaceMap}`,
+      );
+    },
+  );
 
 program.parseAsync().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : String(error));

@@ -13,6 +13,8 @@ import {
   insightsFieldName,
   isValidAddress,
   isoTime,
+  likelyCauseText,
+  noCauseText,
   parseFlowLogFormat,
   type Alert,
   type DetectorConfig,
@@ -80,7 +82,12 @@ export interface SnsAlertMessage {
   subject: string;
   /** The `MessageStructure: json` body. */
   message: string;
-  attributes: Record<'severity' | 'kind' | 'srcIp', SnsMessageAttribute>;
+  /**
+   * `severity`, `kind`, `srcIp`; `policyChange` (`downgraded`) on an alert that
+   * `policyChangeSpikes: "downgrade"` lowered, so a filter policy can route it elsewhere.
+   */
+  attributes: Record<'severity' | 'kind' | 'srcIp', SnsMessageAttribute> &
+    Partial<Record<'policyChange', SnsMessageAttribute>>;
   /** Bytes SNS counts: message plus attribute names, types and values. */
   bytes: number;
   alert: PublishedAlert;
@@ -250,6 +257,21 @@ function recurringJobText(alert: Alert): string | undefined {
   return `${job.period} job, ${job.at}${zone}, usually ~${formatNumber(Math.round(job.usualSize))}; now ${formatNumber(alert.blockedCount)}`;
 }
 
+/** The likely cause, or why none is named; undefined when causes were not looked up. */
+function causeText(alert: Alert): string | undefined {
+  if (alert.likelyCause !== undefined) {
+    const note = alert.causeLookup?.reason === undefined ? '' : ` (${alert.causeLookup.reason})`;
+    return `${likelyCauseText(alert.likelyCause, alert)}${note}`;
+  }
+  return alert.causeLookup === undefined ? undefined : noCauseText(alert.causeLookup);
+}
+
+function severityText(alert: Alert): string {
+  return alert.downgradedFrom === undefined
+    ? alert.severity
+    : `${alert.severity} (downgraded from ${alert.downgradedFrom}: an egress-policy change explains it)`;
+}
+
 function baselineText(alert: Alert): string {
   if (alert.baseline === null) return alert.kind === 'new-source' ? 'none (first time seen)' : 'n/a';
   return `mean ${alert.baseline.mean}, sd ${alert.baseline.sd} over ${formatNumber(alert.baseline.dataPoints)} windows`;
@@ -267,7 +289,7 @@ export function formatEmailText(alert: PublishedAlert): string {
   lines.push(
     `${KIND_TITLES[alert.kind]}: ${stripControlCharacters(subjectOf(alert))}`,
     '',
-    `Severity:            ${alert.severity}`,
+    `Severity:            ${severityText(alert)}`,
     `Kind:                ${alert.kind} (preset ${alert.preset})`,
     `Window (UTC):        ${alert.windowStart} to ${alert.windowEnd}`,
     `Blocked records:     ${formatNumber(alert.blockedCount)}`,
@@ -286,6 +308,10 @@ export function formatEmailText(alert: PublishedAlert): string {
     lines.push(`Tail probability:    ${formatProbability(alert.tailProbability)}${threshold}`);
   }
   if (alert.incompleteWindow) lines.push('Note: the window had SKIPDATA records; counts are a lower bound.');
+  const cause = causeText(alert);
+  if (cause !== undefined) lines.push(`Likely cause:        ${stripControlCharacters(cause)}`);
+  if (alert.likelyCause?.consoleUrl !== undefined)
+    lines.push(`CloudTrail event:    ${alert.likelyCause.consoleUrl}`);
 
   if (alert.members && alert.members.length > 0) {
     lines.push(
@@ -359,8 +385,10 @@ export function chatbotNotification(alert: PublishedAlert): ChatbotNotification 
       : `tail probability ${formatProbability(alert.tailProbability)}`,
   ].filter((s): s is string => s !== undefined);
   if (stats.length > 0) lines.push(`*Statistics:* ${stats.join(', ')}`);
-  lines.push(`*Severity:* ${alert.severity} (preset ${alert.preset})`);
+  lines.push(`*Severity:* ${e(severityText(alert))} (preset ${alert.preset})`);
   if (alert.incompleteWindow) lines.push('_The window had SKIPDATA records: counts are a lower bound._');
+  const cause = causeText(alert);
+  if (cause !== undefined) lines.push(`*Likely cause:* ${e(cause)}`);
   if (alert.members && alert.members.length > 0) {
     const total = alert.truncated?.members?.total ?? alert.members.length;
     lines.push(
@@ -389,11 +417,17 @@ export function chatbotNotification(alert: PublishedAlert): ChatbotNotification 
   }
 
   const nextSteps = [`Open the <${alert.consoleUrl}|Logs Insights query for this window>`];
-  if (alert.kind === 'mass-spike') {
+  if (alert.likelyCause?.consoleUrl !== undefined) {
+    nextSteps.push(
+      `Open the <${alert.likelyCause.consoleUrl}|CloudTrail event> of the likely cause and confirm the change was intended`,
+    );
+  }
+  // With a cause named, the question is whether the change was meant, not what changed.
+  if (alert.likelyCause === undefined && alert.kind === 'mass-spike') {
     nextSteps.push(
       'Check whether a network policy (security group, NACL, firewall) change was rolled out in this window',
     );
-  } else {
+  } else if (alert.likelyCause === undefined) {
     nextSteps.push('Check what runs on the source and whether the destinations are expected');
   }
   const keywords = [alert.severity, alert.kind, alert.preset, ...(alert.test ? ['test'] : [])];
@@ -417,6 +451,9 @@ export function chatbotNotification(alert: PublishedAlert): ChatbotNotification 
         windowStart: alert.windowStart,
         blockedCount: String(alert.blockedCount),
         ...(alert.srcIp === undefined ? {} : { srcIp: alert.srcIp }),
+        ...(alert.likelyCause === undefined
+          ? {}
+          : { likelyCauseEvent: `${alert.likelyCause.eventName} ${alert.likelyCause.eventId}` }),
       },
     },
   };
@@ -439,6 +476,9 @@ function attributesOf(alert: Alert, test: boolean): SnsAlertMessage['attributes'
     severity: { DataType: 'String', StringValue: test ? 'test' : alert.severity },
     kind: { DataType: 'String', StringValue: alert.kind },
     srcIp,
+    ...(alert.downgradedFrom === undefined
+      ? {}
+      : { policyChange: { DataType: 'String' as const, StringValue: 'downgraded' } }),
   };
 }
 

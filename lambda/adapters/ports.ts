@@ -2,6 +2,7 @@
  * The small interfaces the handler depends on. Each has an AWS adapter (Logs Insights, DynamoDB,
  * SNS) and, where useful, a local one (files, memory) for replay and tests.
  */
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { Alert, AlertDetails, Baseline, HistoryWindow, Window } from '../core';
 
 /** What Logs Insights (or a file) says about one window. */
@@ -130,4 +131,26 @@ export interface WindowCommit {
 export interface AlertPublisher {
   /** Publishes one alert; returns the message id. Throws on failure (the outbox keeps it pending). */
   publish(alert: Alert, options?: { test?: boolean }): Promise<string>;
+}
+
+/** What an AWS SDK client of an account needs: its credentials (absent: the function's own) and Region. */
+export interface AccountClientConfig {
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  region: string;
+}
+
+/**
+ * Per-account context (issues 14 and 15): the client configuration to call AWS in another
+ * account (CloudTrail lookups, EC2 Describe calls), or undefined when that account's context
+ * cannot be had (no member role, AssumeRole denied): the caller then degrades (an alert without
+ * the context), never fails the run.
+ */
+export interface AccountContext {
+  clientConfigFor(accountId: string, region: string): Promise<AccountClientConfig | undefined>;
+}
+
+/** Change-aware alerts: adds the likely egress-policy change to a window's alerts. */
+export interface ChangeExplainer {
+  /** The alerts with their likely causes (spikes and mass spikes). Never throws, never drops an alert. */
+  explain(alerts: readonly Alert[], window: Window, deadline: number): Promise<Alert[]>;
 }

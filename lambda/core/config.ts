@@ -12,6 +12,7 @@ import * as z from 'zod/mini';
 import { en } from 'zod/v4/locales';
 import { parseConfiguredCidr } from './addresses';
 import { parseFlowLogFormat } from './flow-log-format';
+import { POLICY_CHANGE_MODES, type PolicyChangeMode } from './policy-changes';
 
 // `zod` sets its English messages itself; `zod/mini` leaves them to the application.
 z.config(en());
@@ -153,6 +154,15 @@ export const detectorConfigInputSchema = z.strictObject({
   ),
   /** An occurrence of a recurring job alerts when its count reaches this multiple of the job's usual size. @default 2 */
   jobGrowthFactor: z.optional(z.number().check(z.gte(1.1), z.lte(1000))),
+  /**
+   * Change-aware alerts (the Lambda with `lookUpChangeCauses`, the replay with `--cloudtrail`):
+   * what a spike that an egress-policy change explains becomes. `annotate`: the alert names the
+   * change; `downgrade`: also severity `low` and the `policyChange` message attribute; `off`: no
+   * lookup. @default "annotate"
+   */
+  policyChangeSpikes: z.optional(z.enum(POLICY_CHANGE_MODES)),
+  /** How far before a window's start CloudTrail is searched for egress-policy changes. @default 120 */
+  changeLookbackMinutes: z.optional(integer(1, 1440)),
 });
 
 export type DetectorConfigInput = z.input<typeof detectorConfigInputSchema>;
@@ -186,6 +196,8 @@ export interface DetectorConfig {
   weekendDays: DayName[];
   jobOccurrencesToLearn: number;
   jobGrowthFactor: number;
+  policyChangeSpikes: PolicyChangeMode;
+  changeLookbackMinutes: number;
 }
 
 const COMMON_DEFAULTS = {
@@ -207,6 +219,8 @@ const COMMON_DEFAULTS = {
   timezone: 'UTC',
   weekendDays: ['Sat', 'Sun'],
   jobGrowthFactor: 2,
+  policyChangeSpikes: 'annotate',
+  changeLookbackMinutes: 120,
 } satisfies Partial<DetectorConfig>;
 
 export const PRESET_DEFAULTS: Record<PresetName, Omit<DetectorConfig, 'flowLogFormat'>> = {

@@ -27,6 +27,7 @@ import {
   type RecurringJob,
   type WindowPlace,
 } from './rhythm';
+import type { CauseLookup, DowngradedFrom, LikelyCause } from './policy-changes';
 import { spikeTail } from './spike-test';
 import { isoTime } from './windows';
 
@@ -111,6 +112,15 @@ export interface Alert {
   recurringJob?: RecurringJobContext;
   members?: MassSpikeMember[];
   details?: AlertDetails;
+  /**
+   * Change-aware alerts (spikes and mass spikes): the egress-policy change that most likely
+   * explains this alert, from CloudTrail, where one was found.
+   */
+  likelyCause?: LikelyCause;
+  /** Whether a cause was looked up and how that went (`found`, `none`, `unavailable` with a reason). */
+  causeLookup?: CauseLookup;
+  /** Set when `policyChangeSpikes: "downgrade"` lowered the severity of an explained alert to `low`. */
+  downgradedFrom?: DowngradedFrom;
 }
 
 export type Outcome =

@@ -10,3 +10,4 @@ export * from './windows';
 export * from './random';
 export * from './rhythm';
 export * from './alert-threshold';
+export * from './policy-changes';

@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, PRESETS, resolveDetectorConfig, type DetectorConfig } from '../core/config';
 import { parseFlowLogFormat } from '../core/flow-log-format';
+import { ChangeInputError, readChangeInputs } from './change-files';
 import { expandInputs, InputFileError } from './file-reader';
 import { renderReport } from './html-report';
 import { MemoryBaselineStore, StateFileError } from './memory-store';
@@ -54,7 +55,11 @@ interface ReplayFlags {
   report?: string;
   workers?: number;
   maxWindows?: number;
+  cloudtrail?: string[];
+  interfaceMap?: string[];
 }
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 const positiveInteger =
   (label: string) =>
@@ -122,6 +127,16 @@ function buildProgram(io: CliIo, run: (paths: string[], flags: ReplayFlags) => P
         `the most windows to evaluate, quiet ones included (default ${String(DEFAULT_MAX_WINDOWS).replace(/\B(?=(\d{3})+$)/g, ',')})`,
       ).argParser(positiveInteger('--max-windows')),
     )
+    .option(
+      '--cloudtrail <file|dir>',
+      'CloudTrail log files as delivered to S3 (.json or .json.gz, directories searched): each spike names the egress-policy change that likely caused it (repeatable)',
+      collect,
+    )
+    .option(
+      '--interface-map <file>',
+      'with --cloudtrail: the network facts EC2 would give (the JSON of aws ec2 describe-network-interfaces, describe-network-acls, describe-security-group-rules; repeatable)',
+      collect,
+    )
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .action(run);
@@ -176,6 +191,14 @@ function progressReporter(io: CliIo): ((done: number, total: number) => void) | 
 async function replayCommand(paths: string[], flags: ReplayFlags, io: CliIo): Promise<void> {
   const config = await loadConfig(flags);
   await expandInputs(paths); // missing inputs are usage errors, found before any work
+  if (flags.interfaceMap !== undefined && flags.cloudtrail === undefined) {
+    throw new UsageError('--interface-map relates CloudTrail changes to sources: it needs --cloudtrail');
+  }
+  // Read (and checked) before the scan: a bad CloudTrail file costs no scanning.
+  const changes =
+    flags.cloudtrail === undefined
+      ? undefined
+      : await readChangeInputs(flags.cloudtrail, flags.interfaceMap ?? []);
   const store =
     flags.state === undefined
       ? new MemoryBaselineStore()
@@ -190,6 +213,7 @@ async function replayCommand(paths: string[], flags: ReplayFlags, io: CliIo): Pr
     workerScript: io.workerScript,
     collectSeries: flags.report !== undefined,
     onProgress: progressReporter(io),
+    ...(changes === undefined ? {} : { changes }),
   });
   if (flags.report !== undefined) {
     try {
@@ -236,6 +260,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     const usage =
       error instanceof UsageError ||
       error instanceof ConfigError ||
+      error instanceof ChangeInputError ||
       error instanceof WindowSpanError ||
       (error instanceof StateFileError && error.operation === 'load') ||
       (error instanceof InputFileError && error.phase === 'find');

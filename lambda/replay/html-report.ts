@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Alert, AlertKind } from '../core/detect';
+import { causeTimingText, likelyCauseText, noCauseText } from '../core/policy-changes';
 import { isoTime } from '../core/windows';
 import { alertSources, type ReplayResult } from './replay';
 import { describeMalformed, formatDestination } from './text-output';
@@ -44,7 +45,27 @@ export interface ReportMeta {
 const fmt = (n: number | null | undefined, digits = 1): string =>
   n === null || n === undefined ? '-' : n.toFixed(digits);
 
-function alertRow(alert: Alert, spikeAt: number | null): string {
+/** The likely-cause cell: the change and its timing, the whole sentence (with who) as its title. */
+function causeCell(alert: Alert): string {
+  const cause = alert.likelyCause;
+  if (cause !== undefined) {
+    const minutes = Math.round((Date.parse(alert.windowEnd) - Date.parse(alert.windowStart)) / 60_000);
+    const detail = [
+      cause.description,
+      causeTimingText(cause, minutes),
+      ...(cause.explains === undefined
+        ? []
+        : [`explains ${cause.explains} of ${cause.of ?? cause.explains} sources`]),
+      ...(alert.downgradedFrom === undefined ? [] : [`downgraded from ${alert.downgradedFrom}`]),
+    ].join('; ');
+    return `<td title="${escapeHtml(likelyCauseText(cause, alert))}">${escapeHtml(cause.eventName)} on <span class="mono">${escapeHtml(cause.resource)}</span><br><span class="of">${escapeHtml(detail)}</span></td>`;
+  }
+  if (alert.causeLookup === undefined) return '<td>-</td>';
+  const text = noCauseText(alert.causeLookup);
+  return `<td title="${escapeHtml(text)}">${alert.causeLookup.status === 'none' ? 'none found' : 'not known'}</td>`;
+}
+
+function alertRow(alert: Alert, spikeAt: number | null, causes: boolean): string {
   const sources = alertSources(alert);
   const subject =
     alert.kind === 'mass-spike'
@@ -64,7 +85,7 @@ function alertRow(alert: Alert, spikeAt: number | null): string {
 <td class="n">${alert.blockedCount}</td><td class="n">${spikeAt ?? '-'}</td><td class="n">${alert.uniqueDestinations ?? '-'}</td><td>${baseline}</td>
 <td class="n">${fmt(alert.zScore)}</td><td class="n">${alert.tailProbability === undefined ? '-' : alert.tailProbability.toExponential(1)}</td>
 <td>${top || '-'}${alert.details && alert.details.totalDestinations > 3 ? `<br><span class="of">of ${alert.details.totalDestinations}</span>` : ''}</td>
-<td class="mono">${interfaces || '-'}</td></tr>`;
+<td class="mono">${interfaces || '-'}</td>${causes ? causeCell(alert) : ''}</tr>`;
 }
 
 /** Colours shared by the page's legend text and the charts (the browser test reads them back). */
@@ -235,6 +256,16 @@ export function renderReport(result: ReplayResult, meta: ReportMeta): string {
       `${s.alerts}: ${s.alertsByKind.spike} spike, ${s.alertsByKind['new-source']} new-source, ${s.alertsByKind['mass-spike']} mass-spike`,
     ],
   ];
+  const causes = s.cloudTrail !== undefined;
+  if (s.cloudTrail !== undefined) {
+    summaryRows.push([
+      'cloudtrail',
+      `${s.cloudTrail.files} files, ${s.cloudTrail.records} events, ${s.cloudTrail.changes} egress-policy changes` +
+        (s.changeCauses === undefined
+          ? ''
+          : `; likely causes: ${s.changeCauses.found} found, ${s.changeCauses.none} none, ${s.changeCauses.unavailable} not known`),
+    ]);
+  }
   if (recommended)
     summaryRows.push([
       'false-alert budget',
@@ -275,8 +306,8 @@ table.alerts td:nth-child(11) { font: 12px ui-monospace, monospace; white-space:
 ${
   result.alerts.length === 0
     ? '<p>No alerts.</p>'
-    : `<div class="scroll"><table class="alerts"><tr><th>window (UTC)</th><th>kind</th><th>severity</th><th>source</th><th>blocked</th><th title="the smallest count that would have been a spike for this source in this window">spikes from</th><th>unique dests</th><th>baseline mean ± sd</th><th>z</th><th>p</th><th>top destinations</th><th>interfaces</th></tr>
-${result.alerts.map((alert, i) => alertRow(alert, series.alertSpikeAt[i] ?? null)).join('\n')}</table></div>`
+    : `<div class="scroll"><table class="alerts"><tr><th>window (UTC)</th><th>kind</th><th>severity</th><th>source</th><th>blocked</th><th title="the smallest count that would have been a spike for this source in this window">spikes from</th><th>unique dests</th><th>baseline mean ± sd</th><th>z</th><th>p</th><th>top destinations</th><th>interfaces</th>${causes ? '<th title="the egress-policy change in CloudTrail that most likely explains the alert">likely cause</th>' : ''}</tr>
+${result.alerts.map((alert, i) => alertRow(alert, series.alertSpikeAt[i] ?? null, causes)).join('\n')}</table></div>`
 }
 ${
   result.malformedExamples.length > 0

@@ -17,8 +17,10 @@ import type { Baseline } from '../core/baseline';
 import { bootstrapBaselines, type HistoryWindow } from '../core/bootstrap';
 import { windowMs, type DetectorConfig } from '../core/config';
 import { evaluateWindow, type Alert, type AlertKind, type DestinationCount } from '../core/detect';
+import { explainAlerts } from '../core/policy-changes';
 import { DEFAULT_FLOW_LOG_FORMAT, parseFlowLogFormat, type FlowLogField } from '../core/flow-log-format';
 import { isoTime } from '../core/windows';
+import { replayEvidence, type ChangeInputs, type CloudTrailStats } from './change-files';
 import { expandInputs, planChunks, type ScanChunk } from './file-reader';
 import {
   addScanStats,
@@ -75,6 +77,11 @@ export interface ReplayOptions {
    */
   collectSeries?: boolean;
   onProgress?: (bytesDone: number, bytesTotal: number) => void;
+  /**
+   * Change-aware alerts: the egress-policy changes of CloudTrail log files and the interface map
+   * (`--cloudtrail`, `--interface-map`); each spike and mass spike then names its likely cause.
+   */
+  changes?: ChangeInputs;
 }
 
 export interface ReplaySummary extends ScanStats {
@@ -112,6 +119,10 @@ export interface ReplaySummary extends ScanStats {
   elapsedMs: number;
   /** Where the time went: the count pass, the window evaluation, the details pass. */
   timings: { scanMs: number; evaluateMs: number; detailsMs: number };
+  /** With `--cloudtrail`: what the CloudTrail files held, and how many interface map files were read. */
+  cloudTrail?: CloudTrailStats & { interfaceMaps: number };
+  /** With `--cloudtrail`: spike and mass-spike alerts with a likely cause, with none found, and not known. */
+  changeCauses?: { found: number; none: number; unavailable: number };
 }
 
 /** For the report: one alerted source's counts and what the detector compared them with, per window. */
@@ -362,6 +373,15 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
       parallelBytes,
     );
 
+  // 4. change causes, from the CloudTrail files: the same function the Lambda calls.
+  let changeCauses: ReplaySummary['changeCauses'];
+  if (options.changes !== undefined && config.policyChangeSpikes !== 'off') {
+    const explained = explainAlerts(alerts, replayEvidence(options.changes), config);
+    alerts.splice(0, alerts.length, ...explained);
+    changeCauses = { found: 0, none: 0, unavailable: 0 };
+    for (const alert of alerts) if (alert.causeLookup) changeCauses[alert.causeLookup.status] += 1;
+  }
+
   const byKind: Record<AlertKind, number> = { spike: 0, 'new-source': 0, 'mass-spike': 0 };
   for (const alert of alerts) byKind[alert.kind] += 1;
   const summary: ReplaySummary = {
@@ -393,6 +413,10 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
       evaluateMs: Math.round(evaluatedAt - scannedAt),
       detailsMs: Math.round(performance.now() - evaluatedAt),
     },
+    ...(options.changes === undefined
+      ? {}
+      : { cloudTrail: { ...options.changes.stats, interfaceMaps: options.changes.interfaceMaps } }),
+    ...(changeCauses === undefined ? {} : { changeCauses }),
   };
   const series = decided
     ? buildSeries(alerts, evaluated, counts, skipData, decided, store, config)

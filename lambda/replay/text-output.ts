@@ -3,6 +3,7 @@
  * aligned table and a summary for people.
  */
 import type { Alert } from '../core/detect';
+import { likelyCauseText, noCauseText } from '../core/policy-changes';
 import type { MalformedExample } from './flow-line-scanner';
 import type { ReplayResult } from './replay';
 
@@ -109,6 +110,12 @@ export function toHumanText(result: ReplayResult, extras: HumanOutputExtras): st
     }
     if (result.alerts.some((a) => a.incompleteWindow))
       out.push('  * window with SKIPDATA records: its counts are a lower bound');
+    const explained = result.alerts.filter((a) => a.causeLookup !== undefined);
+    if (explained.length > 0) {
+      out.push('');
+      out.push('Likely causes (CloudTrail):');
+      for (const alert of explained) out.push(`  ${causeLine(alert)}`);
+    }
   }
   out.push('');
   out.push('Summary:');
@@ -139,6 +146,22 @@ export function toHumanText(result: ReplayResult, extras: HumanOutputExtras): st
       `${number(s.alerts)} (${k.spike} spike, ${k['new-source']} new-source, ${k['mass-spike']} mass-spike); ` +
         `${number(s.spikes)} spiking source-windows, ${number(s.spikesSuppressedByCooldown)} held back by cooldowns`,
     ],
+    ...(s.cloudTrail === undefined
+      ? []
+      : ([
+          [
+            'cloudtrail',
+            `${number(s.cloudTrail.files)} file${s.cloudTrail.files === 1 ? '' : 's'}${s.cloudTrail.digestFiles > 0 ? ` (${number(s.cloudTrail.digestFiles)} digest files skipped)` : ''}, ` +
+              `${number(s.cloudTrail.records)} events${s.cloudTrail.firstEvent === null ? '' : ` from ${s.cloudTrail.firstEvent} to ${s.cloudTrail.lastEvent}`}, ` +
+              `${number(s.cloudTrail.changes)} egress-policy changes; ${s.cloudTrail.interfaceMaps === 0 ? 'no interface map (only the interfaces the records name relate changes)' : `${number(s.cloudTrail.interfaceMaps)} interface map file${s.cloudTrail.interfaceMaps === 1 ? '' : 's'}`}`,
+          ],
+          [
+            'likely causes',
+            s.changeCauses === undefined
+              ? 'not looked up (policyChangeSpikes is off)'
+              : `${number(s.changeCauses.found)} found, ${number(s.changeCauses.none)} none, ${number(s.changeCauses.unavailable)} not known`,
+          ],
+        ] as [string, string][])),
     [
       'baselines',
       `${number(s.baselines)} sources${extras.statePath ? `, saved to ${extras.statePath}` : ''}`,
@@ -156,6 +179,19 @@ export function toHumanText(result: ReplayResult, extras: HumanOutputExtras): st
     out.push(`HTML report written to ${extras.reportPath}`);
   }
   return `${out.join('\n')}\n`;
+}
+
+/** `2026-10-17 15:00  mass spike  CreateNetworkAclEntry on acl-... (...) by ... at 14:52 UTC, ...`. */
+export function causeLine(alert: Alert): string {
+  const subject = alert.kind === 'mass-spike' ? 'mass spike' : (alert.srcIp ?? '-');
+  const text =
+    alert.likelyCause !== undefined
+      ? likelyCauseText(alert.likelyCause, alert) +
+        (alert.downgradedFrom ? ` (downgraded from ${alert.downgradedFrom})` : '')
+      : alert.causeLookup !== undefined
+        ? noCauseText(alert.causeLookup)
+        : '-';
+  return `${windowLabel(alert.windowStart)}  ${subject}: ${text}`;
 }
 
 export function describeMalformed(example: MalformedExample): string {

@@ -14,7 +14,9 @@ import type { BuildOptions } from 'esbuild';
 /**
  * Left out of the bundle, loaded from the runtime's own SDK if ever needed:
  * - the EC2 client (1.1 MB minified, as much as everything else together), loaded only when
- *   alert enrichment is on (lambda/adapters/ec2-enricher.ts);
+ *   alert enrichment or change causes are on (lambda/adapters/ec2-enricher.ts);
+ * - the CloudTrail client, loaded only when change causes are on and a window alerted
+ *   (lambda/adapters/cloudtrail-change-lookup.ts);
  * - the STS, SSO and sign-in clients and the SSO and login credential providers that use them
  *   (about 70 KB): the SDK's default credential chain imports them (dynamic import()) only for a
  *   profile that assumes a role or uses SSO or a web identity token file. Lambda gives the role's
@@ -25,6 +27,7 @@ import type { BuildOptions } from 'esbuild';
  */
 export const DETECTOR_EXTERNAL_MODULES: readonly string[] = [
   '@aws-sdk/client-ec2',
+  '@aws-sdk/client-cloudtrail',
   '@aws-sdk/nested-clients',
   '@aws-sdk/credential-provider-sso',
   '@aws-sdk/credential-provider-login',

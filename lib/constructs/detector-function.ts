@@ -22,7 +22,8 @@ import { DETECTOR_BUNDLING } from './detector-bundling';
 import type { QueriedLogGroup } from './flow-log-source';
 
 /** Variables that point the SDK clients at local test servers; never set in a deployed stack. */
-type LocalTestVariable = 'LOGS_ENDPOINT' | 'DYNAMODB_ENDPOINT' | 'SNS_ENDPOINT' | 'EC2_ENDPOINT';
+type LocalTestVariable =
+  'LOGS_ENDPOINT' | 'DYNAMODB_ENDPOINT' | 'SNS_ENDPOINT' | 'EC2_ENDPOINT' | 'CLOUDTRAIL_ENDPOINT';
 /** Lambda sets AWS_REGION itself and rejects a function that tries to. */
 type ReservedVariable = 'AWS_REGION';
 
@@ -32,7 +33,10 @@ type ReservedVariable = 'AWS_REGION';
  * it), minus the local-test endpoints, which the excess-property check keeps out.
  */
 export type DeployedEnvironment = {
-  [K in Exclude<keyof RuntimeEnvironment, LocalTestVariable | ReservedVariable>]-?: Exclude<RuntimeEnvironment[K], undefined> &
+  [K in Exclude<keyof RuntimeEnvironment, LocalTestVariable | ReservedVariable>]-?: Exclude<
+    RuntimeEnvironment[K],
+    undefined
+  > &
     string;
 };
 
@@ -56,6 +60,14 @@ export const TABLE_ACTIONS = [
   'dynamodb:ConditionCheckItem',
 ] as const;
 
+/** What change-aware alerts call: all read-only, none with resource-level permissions. */
+export const CHANGE_CAUSE_ACTIONS = [
+  'cloudtrail:LookupEvents',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeNetworkAcls',
+  'ec2:DescribeSecurityGroupRules',
+] as const;
+
 export interface DetectorFunctionProps {
   readonly logGroups: readonly QueriedLogGroup[];
   readonly table: dynamodb.ITable;
@@ -63,6 +75,8 @@ export interface DetectorFunctionProps {
   /** Detection parameters as the user gave them (validated); the Lambda gets them as DETECTOR_CONFIG. */
   readonly detectorConfig: DetectorConfigInput;
   readonly enrichWithEc2: boolean;
+  /** Change-aware alerts: CloudTrail LookupEvents and the EC2 Describe calls that relate changes to sources. */
+  readonly lookUpChangeCauses: boolean;
   readonly baselineTtlDays: number;
   /** Powertools service name (`service` dimension) and metrics namespace. */
   readonly serviceName: string;
@@ -114,6 +128,7 @@ export class DetectorFunction extends Construct {
       TABLE_NAME: props.table.tableName,
       TOPIC_ARN: props.alertTopic.topicArn,
       ENRICH_WITH_EC2: props.enrichWithEc2 ? 'true' : 'false',
+      LOOK_UP_CHANGE_CAUSES: props.lookUpChangeCauses ? 'true' : 'false',
       BASELINE_TTL_DAYS: `${props.baselineTtlDays}`,
       POWERTOOLS_SERVICE_NAME: props.serviceName,
       POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
@@ -222,6 +237,21 @@ export class DetectorFunction extends Construct {
         'ec2:DescribeNetworkInterfaces and ec2:DescribeInstances (alert enrichment, read-only) support no resource-level permissions',
       );
     }
+    if (props.lookUpChangeCauses) {
+      // Read-only, in this account: which egress-policy change (CloudTrail event history) and
+      // which of the alerted sources' interfaces, subnets' ACLs and rules it touched (EC2).
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'LookUpChangeCauses',
+          actions: [...CHANGE_CAUSE_ACTIONS],
+          resources: ['*'],
+        }),
+      );
+      wildcardReasons.push(
+        'cloudtrail:LookupEvents (change causes, read-only event history) supports no resource-level permissions',
+        'ec2:DescribeNetworkInterfaces, ec2:DescribeNetworkAcls and ec2:DescribeSecurityGroupRules (relating a change to the alerted sources, read-only) support no resource-level permissions',
+      );
+    }
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: `Resource "*" only for actions that cannot be scoped: ${wildcardReasons.join('; ')}.`,
@@ -237,6 +267,7 @@ function assertRuntimeAcceptsLiterals(environment: DeployedEnvironment): void {
   const literal = z.pick(runtimeEnvironmentSchema, {
     DETECTOR_CONFIG: true,
     ENRICH_WITH_EC2: true,
+    LOOK_UP_CHANGE_CAUSES: true,
     BASELINE_TTL_DAYS: true,
   });
   const parsed = literal.safeParse(environment);

@@ -23,6 +23,8 @@ export const DETECTOR_METRICS = [
   'RunSucceeded',
   'MaxDeliveryDelay',
   'WindowsSkipped',
+  // Alerts that went out without a likely cause (change causes on; the lookup failed).
+  'ChangeCausesUnavailable',
 ] as const;
 export type DetectorMetricName = (typeof DETECTOR_METRICS)[number];
 

@@ -351,3 +351,113 @@ describe('sampleTestAlert', () => {
     expect(built.attributes.severity.StringValue).toBe('test');
   });
 });
+
+describe('change-aware alerts in each message', () => {
+  const cause = {
+    eventId: '6f1c1a8e-3c2b-4f7e-9d1a-2b3c4d5e6f70',
+    eventName: 'RevokeSecurityGroupEgress',
+    eventTime: '2026-11-27T08:52:00Z',
+    principal: 'arn:aws:sts::123456789012:assumed-role/Deployer/jane_doe',
+    resource: 'sg-0a1b2c3d4e5f60001',
+    description: 'egress tcp/443 to 0.0.0.0/0 removed',
+    accountId: '123456789012',
+    region: 'eu-west-1',
+    consoleUrl:
+      'https://eu-west-1.console.aws.amazon.com/cloudtrailv2/home?region=eu-west-1#/events/6f1c1a8e-3c2b-4f7e-9d1a-2b3c4d5e6f70',
+    minutesFromWindowStart: -8,
+  };
+  const lookup = {
+    status: 'found' as const,
+    from: '2026-11-27T07:00:00Z',
+    to: '2026-11-27T10:20:00Z',
+    relatedChanges: 1,
+  };
+  const render = (alert: Alert) => {
+    const message = buildSnsMessage(alert, context);
+    const body = JSON.parse(message.message) as { email: string; default: string; sqs: string };
+    return {
+      message,
+      email: body.email,
+      chat: JSON.parse(body.default) as ChatbotNotification,
+      raw: JSON.parse(body.sqs) as PublishedAlert,
+    };
+  };
+
+  it('names the change, who made it and when in the email, Slack and the raw JSON, with a link to the event', () => {
+    const { email, chat, raw, message } = render(spikeAlert({ likelyCause: cause, causeLookup: lookup }));
+    expect(email).toContain(
+      'Likely cause:        RevokeSecurityGroupEgress on sg-0a1b2c3d4e5f60001 (egress tcp/443 to 0.0.0.0/0 removed) by arn:aws:sts::123456789012:assumed-role/Deployer/jane_doe at 08:52 UTC, 8 minutes before the window\n' +
+        `CloudTrail event:    ${cause.consoleUrl}\n`,
+    );
+    expect(chat.content.description).toContain(
+      '*Likely cause:* RevokeSecurityGroupEgress on sg-0a1b2c3d4e5f60001 (egress tcp/443 to 0.0.0.0/0 removed) by arn:aws:sts::123456789012:assumed-role/Deployer/jane\uFF3Fdoe at 08:52 UTC, 8 minutes before the window',
+    );
+    expect(chat.content.nextSteps).toContain(
+      `Open the <${cause.consoleUrl}|CloudTrail event> of the likely cause and confirm the change was intended`,
+    );
+    expect(chat.metadata.additionalContext.likelyCauseEvent).toBe(
+      `RevokeSecurityGroupEgress ${cause.eventId}`,
+    );
+    expect(raw.likelyCause).toEqual(cause);
+    expect(raw.causeLookup).toEqual(lookup);
+    expect(message.attributes.policyChange).toBeUndefined();
+  });
+
+  it('downgraded: severity low with what it was, and the policyChange attribute for filter policies', () => {
+    const { email, chat, message, raw } = render(
+      spikeAlert({ severity: 'low', downgradedFrom: 'high', likelyCause: cause, causeLookup: lookup }),
+    );
+    expect(email).toContain(
+      'Severity:            low (downgraded from high: an egress-policy change explains it)\n',
+    );
+    expect(chat.content.description).toContain(
+      '*Severity:* low (downgraded from high: an egress-policy change explains it)',
+    );
+    expect(message.attributes.severity).toEqual({ DataType: 'String', StringValue: 'low' });
+    expect(message.attributes.policyChange).toEqual({ DataType: 'String', StringValue: 'downgraded' });
+    expect(raw.downgradedFrom).toBe('high');
+    expect(message.subject).toMatch(/^\[LOW\] /);
+  });
+
+  it('says when none was found, and when the lookup failed, and a mass spike how many members the change explains', () => {
+    const none = render(
+      spikeAlert({
+        causeLookup: { status: 'none', from: '2026-11-27T07:00:00Z', to: '2026-11-27T10:20:00Z' },
+      }),
+    );
+    expect(none.email).toContain(
+      'Likely cause:        none found: no egress-policy change of its security groups or network ACL in CloudTrail from 2026-11-27 07:00 to 10:20 UTC\n',
+    );
+    expect(none.email).not.toContain('CloudTrail event:');
+    const failed = render(
+      spikeAlert({
+        causeLookup: {
+          status: 'unavailable',
+          from: '2026-11-27T07:00:00Z',
+          to: '2026-11-27T10:20:00Z',
+          reason: 'CloudTrail LookupEvents throttled (ThrottlingException: Rate exceeded)',
+        },
+      }),
+    );
+    expect(failed.chat.content.description).toContain(
+      '*Likely cause:* not known: CloudTrail LookupEvents throttled (ThrottlingException: Rate exceeded); the alert went out without it',
+    );
+    const mass = render({
+      ...massSpike(40),
+      likelyCause: { ...cause, explains: 36, of: 40 },
+      causeLookup: { ...lookup, membersExplained: 40 },
+    });
+    expect(mass.email).toMatch(
+      /Likely cause: {8}RevokeSecurityGroupEgress .* 8 minutes before the window; explains 36 of 40 sources\n/,
+    );
+    // Without a cause or a lookup, nothing is said about causes.
+    expect(render(spikeAlert()).email).not.toContain('Likely cause');
+  });
+
+  it('keeps a hostile principal inert in Slack and on one line in the email', () => {
+    const hostile = { ...cause, principal: 'arn:aws:iam::123456789012:user/<!channel>*bold*' };
+    const { chat, email } = render(spikeAlert({ likelyCause: hostile, causeLookup: lookup }));
+    expect(chat.content.description).not.toMatch(/<!channel>|\*bold\*/);
+    expect(email.split('\n').filter((l) => l.startsWith('Likely cause:'))).toHaveLength(1);
+  });
+});

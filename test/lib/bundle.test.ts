@@ -78,6 +78,7 @@ describe('cdk synth with real bundling', () => {
       DETECTOR_EXTERNAL_MODULES.some((external) => name === external || name.startsWith(`${external}/`));
     expect(packages.filter((name) => !leftOut(name))).toEqual([]);
     expect(packages).toContain('@aws-sdk/client-ec2');
+    expect(packages).toContain('@aws-sdk/client-cloudtrail');
   });
 
   it('tree-shakes zod to the English locale and leaves out the STS/SSO clients only profiles use', () => {
@@ -85,7 +86,9 @@ describe('cdk synth with real bundling', () => {
     expect(has(/@aws-sdk\/client-(dynamodb|cloudwatch-logs|sns)\//).length).toBeGreaterThan(0);
     expect(has(/zod\/v4\/locales\//).map((input) => path.basename(input))).toEqual(['en.js']);
     expect(
-      has(/@aws-sdk\/(nested-clients|client-ec2|credential-provider-(sso|login)|token-providers)\//),
+      has(
+        /@aws-sdk\/(nested-clients|client-ec2|client-cloudtrail|credential-provider-(sso|login)|token-providers)\//,
+      ),
     ).toEqual([]);
     // the chain's providers for environments without credential variables stay in
     expect(has(/credential-provider-(http|imds|ini)\//).length).toBeGreaterThanOrEqual(3);

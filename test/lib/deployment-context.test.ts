@@ -26,6 +26,7 @@ describe('parseDeploymentContext', () => {
       alertEmails: [],
       operationsEmails: [],
       enrichWithEc2: false,
+      lookUpChangeCauses: false,
       baselineTtlDays: 90,
       functionMemoryMb: 1024,
       functionTimeoutSeconds: 900,
@@ -65,6 +66,7 @@ describe('parseDeploymentContext', () => {
       vpcIds: '["vpc-0123456789abcdef0","vpc-12345678"]',
       alertEmails: 'sec@example.com,ops@example.com',
       enrichWithEc2: 'true',
+      lookUpChangeCauses: 'true',
       retainData: 'false',
       baselineTtlDays: '30',
       detectorConfig: '{"preset":"splunk-escu","windowMinutes":15}',
@@ -77,6 +79,7 @@ describe('parseDeploymentContext', () => {
     expect(settings.vpcIds).toEqual(['vpc-0123456789abcdef0', 'vpc-12345678']);
     expect(settings.alertEmails).toEqual(['sec@example.com', 'ops@example.com']);
     expect(settings.enrichWithEc2).toBe(true);
+    expect(settings.lookUpChangeCauses).toBe(true);
     expect(settings.retainData).toBe(false);
     expect(settings.baselineTtlDays).toBe(30);
     expect(settings.detectorConfigInput).toEqual({ preset: 'splunk-escu', windowMinutes: 15 });

@@ -1,5 +1,5 @@
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
-import { TABLE_ACTIONS } from '../../lib/constructs/detector-function';
+import { CHANGE_CAUSE_ACTIONS, TABLE_ACTIONS } from '../../lib/constructs/detector-function';
 import { DETECTOR_METRICS } from '../../lib/constructs/monitoring';
 import { loadRuntimeConfig } from '../../lambda/runtime-config';
 import { buildApp, synthTemplate } from './synth';
@@ -78,6 +78,7 @@ describe('EgressSpikeDetectorStack', () => {
             TABLE_NAME: { Ref: Match.stringLikeRegexp('^StateTable') },
             TOPIC_ARN: { Ref: Match.stringLikeRegexp('^AlertingAlertTopic') },
             ENRICH_WITH_EC2: 'false',
+            LOOK_UP_CHANGE_CAUSES: 'false',
             BASELINE_TTL_DAYS: '90',
             POWERTOOLS_SERVICE_NAME: 'egress-spike-detector',
             POWERTOOLS_METRICS_NAMESPACE: 'EgressSpikeDetector',
@@ -88,6 +89,7 @@ describe('EgressSpikeDetectorStack', () => {
             DYNAMODB_ENDPOINT: Match.absent(),
             SNS_ENDPOINT: Match.absent(),
             EC2_ENDPOINT: Match.absent(),
+            CLOUDTRAIL_ENDPOINT: Match.absent(),
           },
         },
       });
@@ -263,6 +265,7 @@ describe('EgressSpikeDetectorStack', () => {
       expect(allActions).not.toContain('dynamodb:DeleteTable');
       expect(allActions).not.toContain('ec2:DescribeNetworkInterfaces');
       expect(allActions).not.toContain('ec2:DescribeInstances');
+      expect(allActions).not.toContain('cloudtrail:LookupEvents');
       const wildcardActions = statements.filter((s) => s.Resource === '*').flatMap(actionsOf);
       expect(wildcardActions.sort()).toEqual(['logs:GetQueryResults', 'logs:StopQuery']);
     });
@@ -545,6 +548,37 @@ describe('EgressSpikeDetectorStack', () => {
         'ec2:DescribeNetworkInterfaces',
         'ec2:DescribeInstances',
       ]);
+    });
+
+    it('with change causes, adds cloudtrail:LookupEvents and the EC2 Describe calls that relate changes (on "*", they cannot be scoped)', () => {
+      const template = synthTemplate({ ...EXISTING, lookUpChangeCauses: true });
+      const statements = detectorStatements(template);
+      expect(statements.filter((s) => actionsOf(s).includes('cloudtrail:LookupEvents'))).toEqual([
+        expect.objectContaining({
+          Sid: 'LookUpChangeCauses',
+          Effect: 'Allow',
+          Action: [
+            'cloudtrail:LookupEvents',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeNetworkAcls',
+            'ec2:DescribeSecurityGroupRules',
+          ],
+          Resource: '*',
+        }),
+      ]);
+      expect(CHANGE_CAUSE_ACTIONS.every((a) => /^(cloudtrail|ec2):(LookupEvents|Describe\w+)$/.test(a))).toBe(
+        true,
+      );
+      // Nothing that writes, nothing else of CloudTrail or EC2.
+      expect(
+        statements
+          .flatMap(actionsOf)
+          .filter((a) => a.startsWith('ec2:') || a.startsWith('cloudtrail:'))
+          .sort(),
+      ).toEqual([...CHANGE_CAUSE_ACTIONS].sort());
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ LOOK_UP_CHANGE_CAUSES: 'true' }) },
+      });
     });
 
     it('adds a Slack channel with a notifications-only role and a read-only guardrail', () => {

@@ -16,6 +16,16 @@ const CONFIGURATIONS: Record<string, Record<string, unknown>> = {
     operationsEmails: ['ops@example.com'],
     retainData: false,
   },
+  'change causes and enrichment': {
+    flowLogGroups: ['/vpc/flow-logs/prod'],
+    enrichWithEc2: true,
+    lookUpChangeCauses: true,
+    detectorConfig: { policyChangeSpikes: 'downgrade' },
+  },
+  'change causes alone': {
+    flowLogGroups: ['/vpc/flow-logs/prod'],
+    lookUpChangeCauses: true,
+  },
   'existing operations topic, 15-minute windows': {
     flowLogGroups: ['/vpc/flow-logs/prod'],
     vpcIds: ['vpc-12345678'],
@@ -80,5 +90,22 @@ describe.each(Object.entries(CONFIGURATIONS))('cdk-nag AwsSolutions, %s', (_name
 
   it('synthesizes: the nag plugin passes inside app.synth()', () => {
     expect(() => app.synth()).not.toThrow();
+  });
+});
+
+describe('cdk-nag: the wildcard resource of change causes is acknowledged with its reason', () => {
+  it('names cloudtrail:LookupEvents and the EC2 Describe calls, and why they cannot be scoped', () => {
+    const withCauses = acknowledgementsIn(
+      buildApp({ flowLogGroups: ['/vpc/flow-logs/prod'], lookUpChangeCauses: true }).app,
+    ).filter((a) => a.id === 'AwsSolutions-IAM5[Resource::*]');
+    const without = acknowledgementsIn(buildApp({ flowLogGroups: ['/vpc/flow-logs/prod'] }).app).filter(
+      (a) => a.id === 'AwsSolutions-IAM5[Resource::*]',
+    );
+    expect(withCauses).toHaveLength(1);
+    expect(withCauses[0]!.reason).toMatch(
+      /cloudtrail:LookupEvents \(change causes, read-only event history\) supports no resource-level permissions/,
+    );
+    expect(withCauses[0]!.reason).toContain('ec2:DescribeNetworkAcls and ec2:DescribeSecurityGroupRules');
+    expect(without.map((a) => a.reason).join(' ')).not.toContain('cloudtrail');
   });
 });

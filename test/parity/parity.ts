@@ -8,6 +8,11 @@
  * A case is data: files of lines, the shared detector config and how both sides start (fresh,
  * bootstrap, or a dry run on the Lambda side). New cases (rhythmic sources, weekly jobs, several
  * accounts as several log groups) need no new machinery: see `ParityCase`.
+ *
+ * Change-aware alerts: a case with `changes` gives the replay CloudTrail records as a log file
+ * (`--cloudtrail`) and the network facts as an interface map (`--interface-map`), and the Lambda
+ * the same records through the local CloudTrail endpoint (LookupEvents) and the same facts through
+ * the local EC2 endpoint; both sides' alerts then also agree on their likely causes.
  */
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +26,10 @@ import {
   type Alert,
   type DetectorConfigInput,
 } from '../../lambda/core';
+import { readChangeInputs } from '../../lambda/replay/change-files';
 import { runReplay } from '../../lambda/replay/replay';
+import { startLocalCloudTrail, type LocalCloudTrail } from '../support/local-cloudtrail';
+import { startLocalEc2, type LocalEc2 } from '../support/local-ec2';
 import type { LogEvent } from '../support/local-logs-insights';
 import { E2E_LAG_MINUTES, newDetector, type Endpoints } from '../e2e/harness';
 
@@ -55,6 +63,31 @@ export interface ParityCase {
    * dry run over the whole range on a fresh detector (at most maxCatchUpWindows windows).
    */
   lambda?: 'scheduled' | 'dry-run';
+  /** Change-aware alerts on both sides (`--cloudtrail` and `lookUpChangeCauses`). */
+  changes?: ParityChanges;
+}
+
+/** The network facts as the AWS CLI prints them (`aws ec2 describe-network-interfaces`, `describe-network-acls`). */
+export interface InterfaceMap {
+  NetworkInterfaces: {
+    NetworkInterfaceId: string;
+    VpcId: string;
+    SubnetId: string;
+    PrivateIpAddress: string;
+    Groups: { GroupId: string }[];
+  }[];
+  NetworkAcls: {
+    NetworkAclId: string;
+    VpcId: string;
+    Associations: { NetworkAclAssociationId: string; NetworkAclId: string; SubnetId: string }[];
+  }[];
+}
+
+export interface ParityChanges {
+  /** CloudTrail records: the replay reads them as one delivered log file, the Lambda through LookupEvents. */
+  records: Record<string, unknown>[];
+  /** The replay's `--interface-map`; the local EC2 endpoint's resources for the Lambda. */
+  interfaceMap: InterfaceMap;
 }
 
 /** What both sides must agree on about an alert. */
@@ -66,6 +99,11 @@ export interface DecidedAlert {
   blockedCount: number;
   severity: Alert['severity'];
   incompleteWindow: boolean;
+  /**
+   * With change causes: `<causeLookup status> <likelyCause eventId or ->`, and for a mass spike
+   * ` <explains>/<of>`.
+   */
+  cause?: string;
 }
 
 export interface ParityResult {
@@ -79,8 +117,10 @@ export function decided(
   alert: Pick<
     Alert,
     'kind' | 'windowStart' | 'srcIp' | 'srcIps' | 'blockedCount' | 'severity' | 'incompleteWindow'
-  >,
+  > &
+    Partial<Pick<Alert, 'causeLookup' | 'likelyCause'>>,
 ): DecidedAlert {
+  const cause = alert.likelyCause;
   return {
     kind: alert.kind,
     windowStart: alert.windowStart,
@@ -88,6 +128,11 @@ export function decided(
     blockedCount: alert.blockedCount,
     severity: alert.severity,
     incompleteWindow: alert.incompleteWindow === true,
+    ...(alert.causeLookup === undefined
+      ? {}
+      : {
+          cause: `${alert.causeLookup.status} ${cause?.eventId ?? '-'}${cause?.explains === undefined ? '' : ` ${cause.explains}/${cause.of}`}`,
+        }),
   };
 }
 
@@ -105,6 +150,22 @@ function startOf(line: string, startField: number): number | undefined {
 
 /** Runs a case on both sides. `endpoints` are the e2e harness's, shared by the cases of a file. */
 export async function runParityCase(endpoints: Endpoints, parity: ParityCase): Promise<ParityResult> {
+  if (parity.changes === undefined) return runCase(endpoints, parity, undefined);
+  // The CloudTrail endpoint's rate limit reads the clock of the detector the case makes.
+  const clock: { now: () => number } = { now: Date.now };
+  const local = await startChangeEndpoints(parity.changes, () => clock.now());
+  try {
+    return await runCase(endpoints, parity, { ...local, clock });
+  } finally {
+    await local.stop();
+  }
+}
+
+async function runCase(
+  endpoints: Endpoints,
+  parity: ParityCase,
+  local: { trail: LocalCloudTrail; ec2: LocalEc2; clock: { now: () => number } } | undefined,
+): Promise<ParityResult> {
   const input = parity.config ?? {};
   const config = resolveDetectorConfig(input);
   const length = windowMs(config);
@@ -125,10 +186,24 @@ export async function runParityCase(endpoints: Endpoints, parity: ParityCase): P
     for (const file of parity.files) {
       await fs.writeFile(join(dir, file.name), file.lines.map((l) => `${l}\n`).join(''));
     }
+    let changes;
+    if (parity.changes !== undefined) {
+      // Beside the flow log directory, as the CLI reads them (`--cloudtrail`, `--interface-map`).
+      const trailFile = `${dir}-cloudtrail.json`;
+      const mapFile = `${dir}-interfaces.json`;
+      await fs.writeFile(trailFile, JSON.stringify({ Records: parity.changes.records }));
+      await fs.writeFile(mapFile, JSON.stringify(parity.changes.interfaceMap));
+      try {
+        changes = await readChangeInputs([trailFile], [mapFile]);
+      } finally {
+        await Promise.all([fs.rm(trailFile, { force: true }), fs.rm(mapFile, { force: true })]);
+      }
+    }
     const result = await runReplay({
       inputs: [dir],
       config,
       ...(parity.bootstrapDays === undefined ? {} : { bootstrapDays: parity.bootstrapDays }),
+      ...(changes === undefined ? {} : { changes }),
     });
     replay = result.alerts.map(decided);
   } finally {
@@ -148,8 +223,20 @@ export async function runParityCase(endpoints: Endpoints, parity: ParityCase): P
   const groupName = (group: string) => names.get(group)!;
   const detector = await newDetector(endpoints, {
     detectorConfig: { ...input },
-    env: { LOG_GROUP_IDENTIFIERS: [...names.values()].join(',') },
+    env: {
+      LOG_GROUP_IDENTIFIERS: [...names.values()].join(','),
+      ...(local === undefined
+        ? {}
+        : {
+            LOOK_UP_CHANGE_CAUSES: 'true',
+            CLOUDTRAIL_ENDPOINT: local.trail.endpoint,
+            EC2_ENDPOINT: local.ec2.endpoint,
+          }),
+    },
+    // CloudTrail lookups pace themselves on the clock the endpoint's rate limit reads.
+    sleepAdvancesClock: local !== undefined,
   });
+  if (local !== undefined) local.clock.now = detector.clock.now;
   for (const file of parity.files) {
     const events: LogEvent[] = [];
     for (const line of file.lines) {
@@ -193,10 +280,47 @@ export async function runParityCase(endpoints: Endpoints, parity: ParityCase): P
     }
     lambda = endpoints.sns.published.map((p) => decided(JSON.parse(p.perProtocol!.sqs!) as PublishedAlert));
   }
+  if (local !== undefined && local.trail.throttled > 0)
+    throw new Error(`parity case ${parity.name}: ${local.trail.throttled} CloudTrail calls throttled`);
   return {
     replay: replay.sort(byWindowThenSource),
     lambda: lambda.sort(byWindowThenSource),
     range: { first, last },
+  };
+}
+
+/** The local CloudTrail and EC2 endpoints holding a case's records and network facts. */
+async function startChangeEndpoints(
+  changes: ParityChanges,
+  now: () => number,
+): Promise<{ trail: LocalCloudTrail; ec2: LocalEc2; stop(): Promise<void> }> {
+  const [trail, ec2] = await Promise.all([startLocalCloudTrail({ now }), startLocalEc2()]);
+  trail.seed(...changes.records);
+  ec2.addNetworkInterfaces(
+    ...changes.interfaceMap.NetworkInterfaces.map((eni) => ({
+      networkInterfaceId: eni.NetworkInterfaceId,
+      vpcId: eni.VpcId,
+      subnetId: eni.SubnetId,
+      privateIpAddress: eni.PrivateIpAddress,
+      groups: eni.Groups.map((g) => ({ groupId: g.GroupId, groupName: g.GroupId })),
+    })),
+  );
+  ec2.addNetworkAcls(
+    ...changes.interfaceMap.NetworkAcls.map((acl) => ({
+      networkAclId: acl.NetworkAclId,
+      vpcId: acl.VpcId,
+      associations: acl.Associations.map((a) => ({
+        associationId: a.NetworkAclAssociationId,
+        subnetId: a.SubnetId,
+      })),
+    })),
+  );
+  return {
+    trail,
+    ec2,
+    stop: async () => {
+      await Promise.all([trail.stop(), ec2.stop()]);
+    },
   };
 }
 

@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeSample } from '../../scripts/flow-log-sample';
+import { ROLLOUT_EVENT_ID, writeSampleChanges } from '../../scripts/cloudtrail-sample';
+import { writeSample, type SampleTruth } from '../../scripts/flow-log-sample';
 import { buildCli } from '../../scripts/build-cli';
 
 const ROOT = join(__dirname, '..', '..');
@@ -15,12 +16,14 @@ const T0 = 1790812800; // 2026-10-01T00:00:00Z
 
 let dir: string;
 let sample: string;
+let truth: SampleTruth;
 
 beforeAll(async () => {
   buildCli();
   dir = await fs.mkdtemp(join(tmpdir(), 'replay-cli-'));
   sample = join(dir, 'sample.log');
-  await writeSample(sample, { days: 4, hosts: 20, seed: 5 });
+  truth = await writeSample(sample, { days: 4, hosts: 20, seed: 5 });
+  await writeSampleChanges(truth, join(dir, 'trail'), join(dir, 'interfaces.json'));
 });
 afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
@@ -166,6 +169,56 @@ describe('egress-spike replay (built CLI)', () => {
     const bad = run('replay', '--state', 'bad-state.json', sample);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('state file "bad-state.json".clock');
+  });
+
+  it('--cloudtrail with --interface-map: the rollout names its likely cause in the text and the NDJSON', async () => {
+    // A digest file among the log files is skipped, as CloudTrail delivers both to the bucket.
+    await fs.mkdir(join(dir, 'trail', 'digest'), { recursive: true });
+    await fs.writeFile(
+      join(dir, 'trail', 'digest', '123456789012_CloudTrail-Digest_us-east-1_sample.json'),
+      JSON.stringify({ digestStartTime: '2026-10-01T00:00:00Z', logFiles: [] }),
+    );
+    const text = run('replay', '--cloudtrail', 'trail', '--interface-map', 'interfaces.json', sample);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('Likely causes (CloudTrail):');
+    expect(text.stdout).toMatch(
+      /mass spike: RevokeSecurityGroupEgress on sg-0f1ee7000000000b2 \(egress tcp\/443 to 198\.51\.100\.77\/32, 2001:db8:ffff::10\/128 removed\) by arn:aws:sts::123456789012:assumed-role\/Deployer\/jane at 14:52 UTC, 8 minutes before the window; explains (\d+) of \1 sources/,
+    );
+    expect(text.stdout).toMatch(
+      /cloudtrail +4 files \(1 digest files skipped\), \d+ events from .*2 egress-policy changes; 1 interface map file/,
+    );
+    const objects = ndjson(
+      run('replay', '--json', '--cloudtrail', 'trail', '--interface-map', 'interfaces.json', sample).stdout,
+    );
+    const rollout = objects.find((o) => o.kind === 'mass-spike');
+    expect(rollout).toMatchObject({
+      windowStart: new Date(truth.rollout.windowStart).toISOString().replace('.000Z', 'Z'),
+      likelyCause: { eventId: ROLLOUT_EVENT_ID, eventName: 'RevokeSecurityGroupEgress' },
+      causeLookup: { status: 'found' },
+    });
+    expect(objects.at(-1)).toMatchObject({ kind: 'summary', cloudTrail: { files: 4, changes: 2 } });
+  });
+
+  it.each([
+    [
+      ['--interface-map', 'interfaces.json'],
+      '--interface-map relates CloudTrail changes to sources: it needs --cloudtrail',
+    ],
+    [['--cloudtrail', 'no-such-dir'], '--cloudtrail: cannot read "no-such-dir": no such file or directory'],
+    [['--cloudtrail', 'interfaces.json'], '--cloudtrail: "interfaces.json" is not a CloudTrail log file'],
+    [
+      ['--cloudtrail', 'trail', '--interface-map', 'bad-map.json'],
+      'bad-map.json.NetworkInterfaces[0].NetworkInterfaceId: not a network interface id (got "nic-1")',
+    ],
+  ])('exits 2 on bad change inputs %j, naming them, before any scanning', async (args, message) => {
+    await fs.writeFile(
+      join(dir, 'bad-map.json'),
+      JSON.stringify({ NetworkInterfaces: [{ NetworkInterfaceId: 'nic-1' }] }),
+    );
+    const result = run('replay', ...args, sample);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(result.stdout).toBe('');
   });
 
   it('writes a self-contained HTML report with untrusted strings escaped', async () => {

@@ -9,6 +9,8 @@ import {
 } from '../../lambda/core';
 import { MemoryBaselineStore } from '../../lambda/replay/memory-store';
 import { runReplay, type ReplayResult } from '../../lambda/replay/replay';
+import { readChangeInputs } from '../../lambda/replay/change-files';
+import { ROLLOUT_EVENT_ID, SAMPLE_DEPLOYER, SAMPLE_GROUPS } from '../../scripts/cloudtrail-sample';
 import { generateSample, sampleTruth } from '../../scripts/flow-log-sample';
 
 const ROOT = join(__dirname, '..', '..');
@@ -161,6 +163,46 @@ describe('golden: the bundled sample under the recommended preset', () => {
     const plain = await runReplay({ inputs: [SAMPLE], config: await sampleConfig() });
     expect(plain.series).toBeUndefined();
     expect(plain.alerts).toEqual(result.alerts);
+  });
+});
+
+describe('golden: the bundled sample with its CloudTrail files (what npm start shows)', () => {
+  const truth = sampleTruth();
+  let result: ReplayResult;
+  beforeAll(async () => {
+    const changes = await readChangeInputs(
+      [join(ROOT, 'samples', 'cloudtrail')],
+      [join(ROOT, 'samples', 'interface-map.json')],
+    );
+    result = await runReplay({ inputs: [SAMPLE], config: await sampleConfig(), changes });
+  });
+
+  it("names the rollout's egress revoke as the mass spike's likely cause, for every member", () => {
+    const [mass] = result.alerts.filter((a) => a.windowStart === iso(truth.rollout.windowStart));
+    expect(mass?.kind).toBe('mass-spike');
+    const members = mass?.srcIps?.length ?? 0;
+    expect(members).toBeGreaterThan(10);
+    expect(mass?.likelyCause).toMatchObject({
+      eventId: ROLLOUT_EVENT_ID,
+      eventName: 'RevokeSecurityGroupEgress',
+      resource: SAMPLE_GROUPS.fleet,
+      principal: SAMPLE_DEPLOYER,
+      eventTime: iso(truth.rollout.windowStart - 8 * 60_000),
+      minutesFromWindowStart: -8,
+      explains: members,
+      of: members,
+    });
+    expect(mass?.likelyCause?.description).toContain('198.51.100.77/32');
+  });
+
+  it('says no change explains the exfiltration or any other spike; the unrelated revoke and the ingress change explain nothing', () => {
+    const others = result.alerts.filter((a) => a.kind === 'spike');
+    expect(others.length).toBeGreaterThan(0);
+    expect(others.find((a) => a.srcIp === truth.exfiltration.srcIp)?.causeLookup?.status).toBe('none');
+    for (const alert of others) expect(alert.causeLookup?.status).toBe('none');
+    expect(result.alerts.find((a) => a.kind === 'new-source')?.causeLookup).toBeUndefined();
+    expect(result.summary.cloudTrail).toMatchObject({ files: 21, changes: 2, interfaceMaps: 1 });
+    expect(result.summary.changeCauses).toEqual({ found: 1, none: others.length, unavailable: 0 });
   });
 });
 

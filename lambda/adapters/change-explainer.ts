@@ -1,0 +1,213 @@
+/**
+ * Change-aware alerts in the Lambda: for the alerts a window decided, looks up the egress-policy
+ * changes in each alerted source's account and Region (CloudTrail LookupEvents), the network facts
+ * that relate them to the sources (EC2 Describe calls), and lets the core say which change most
+ * likely explains each alert (`explainAlerts`, the same function the replay uses).
+ *
+ * Clients come from the AccountContext port: the function's own credentials in its own account,
+ * a member role elsewhere (issue 14), or nothing (the alert then says the cause could not be
+ * looked up). Lookups are per account and Region, cached and bounded per run; anything that fails
+ * leaves the alert as it was, with the reason: a cause never holds an alert back.
+ */
+import type { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import {
+  causeSearchRange,
+  explainAlerts,
+  EMPTY_TOPOLOGY,
+  wantsCause,
+  alertSourceRefs,
+  type Alert,
+  type ChangeLookupOutcome,
+  type DetectorConfig,
+  type NetworkTopology,
+  type PolicyChange,
+  type SourceRef,
+  type Window,
+} from '../core';
+import { CloudTrailChangeLookup } from './cloudtrail-change-lookup';
+import { Ec2NetworkFacts } from './ec2-network-facts';
+import type { AccountClientConfig, AccountContext, ChangeExplainer } from './ports';
+
+export interface ExplainerLogger {
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}
+
+export interface AccountClients {
+  cloudTrail: Pick<CloudTrailClient, 'send'>;
+  ec2: Pick<EC2Client, 'send'>;
+}
+
+export interface AwsChangeExplainerOptions {
+  config: DetectorConfig;
+  /** The Region of the flow logs (and so of the sources). */
+  region: string;
+  /** The function's own account: where sources whose records name no account live. */
+  ownAccountId: string;
+  accounts: AccountContext;
+  /** The CloudTrail and EC2 clients for an account's client configuration. */
+  clientsFor(accountId: string, clientConfig: AccountClientConfig): AccountClients;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  logger: ExplainerLogger;
+  /** LookupEvents calls per account per run. @default DEFAULT_MAX_LOOKUP_CALLS */
+  maxLookupCalls?: number;
+}
+
+interface AccountLookups {
+  lookup: CloudTrailChangeLookup;
+  facts: Ec2NetworkFacts;
+}
+
+const describeError = (error: unknown): string =>
+  error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+
+/** One run's explainer: its per-account lookups and facts are the run's cache. */
+export class AwsChangeExplainer implements ChangeExplainer {
+  private readonly perAccount = new Map<string, Promise<AccountLookups | undefined>>();
+
+  constructor(private readonly options: AwsChangeExplainerOptions) {}
+
+  async explain(alerts: readonly Alert[], window: Window, deadline: number): Promise<Alert[]> {
+    const config = this.options.config;
+    if (config.policyChangeSpikes === 'off' || !alerts.some(wantsCause)) return [...alerts];
+    try {
+      const range = causeSearchRange(window.start, config);
+      const byAccount = new Map<string, SourceRef[]>();
+      for (const alert of alerts.filter(wantsCause)) {
+        for (const source of alertSourceRefs(alert)) {
+          const account = source.accountId ?? this.options.ownAccountId;
+          const list = byAccount.get(account);
+          if (list) list.push(source);
+          else byAccount.set(account, [source]);
+        }
+      }
+      const results = await Promise.all(
+        [...byAccount].map(async ([accountId, sources]) => ({
+          accountId,
+          ...(await this.lookUpAccount(accountId, sources, range, deadline)),
+        })),
+      );
+      const outcomes = new Map(results.map((r) => [r.accountId, r.outcome]));
+      const topology: NetworkTopology = {
+        interfaces: results.flatMap((r) => r.topology.interfaces),
+        subnetAcls: results.flatMap((r) => r.topology.subnetAcls),
+        securityGroupRules: results.flatMap((r) => r.topology.securityGroupRules),
+      };
+      const own = this.options.ownAccountId;
+      return explainAlerts(
+        alerts,
+        {
+          changes: results.flatMap((r) => r.changes),
+          topology,
+          lookupFor: (accountId) =>
+            outcomes.get(accountId ?? own) ?? { status: 'unavailable', reason: 'not looked up' },
+        },
+        config,
+      );
+    } catch (error) {
+      // A bug here must not cost the alert: it goes out as decided.
+      this.options.logger.error('change causes not attached: unexpected failure', {
+        error: describeError(error),
+      });
+      return [...alerts];
+    }
+  }
+
+  private async lookUpAccount(
+    accountId: string,
+    sources: readonly SourceRef[],
+    range: { from: number; to: number },
+    deadline: number,
+  ): Promise<{ changes: PolicyChange[]; topology: NetworkTopology; outcome: ChangeLookupOutcome }> {
+    const lookups = await this.lookupsFor(accountId);
+    if (lookups === undefined) {
+      return {
+        changes: [],
+        topology: EMPTY_TOPOLOGY,
+        outcome: {
+          status: 'unavailable',
+          reason: `no access to account ${accountId} in ${this.options.region} (no member role, or it could not be assumed)`,
+        },
+      };
+    }
+    const found = await lookups.lookup.lookUp(range.from, range.to, deadline);
+    let outcome = found.outcome;
+    if (outcome.status !== 'complete') {
+      this.options.logger.warn('CloudTrail lookup not complete; alerts say so', {
+        accountId,
+        region: this.options.region,
+        status: outcome.status,
+        reason: outcome.reason,
+        calls: lookups.lookup.calls,
+      });
+    }
+    // No change read: nothing to relate, no Describe call needed.
+    if (found.changes.length === 0) return { changes: [], topology: EMPTY_TOPOLOGY, outcome };
+    const facts = await lookups.facts.factsFor(
+      sources,
+      found.changes.flatMap((c) => c.ruleIds ?? []),
+    );
+    if (facts.failure !== undefined) {
+      this.options.logger.warn('EC2 Describe failed; changes relate only as far as known', {
+        accountId,
+        error: facts.failure,
+      });
+      outcome = {
+        status: outcome.status === 'unavailable' ? 'unavailable' : 'incomplete',
+        reason: outcome.reason === undefined ? facts.failure : `${outcome.reason}; ${facts.failure}`,
+      };
+    }
+    return { changes: found.changes, topology: facts.topology, outcome };
+  }
+
+  private lookupsFor(accountId: string): Promise<AccountLookups | undefined> {
+    let pending = this.perAccount.get(accountId);
+    if (pending === undefined) {
+      pending = (async () => {
+        let clientConfig: AccountClientConfig | undefined;
+        try {
+          clientConfig = await this.options.accounts.clientConfigFor(accountId, this.options.region);
+        } catch (error) {
+          this.options.logger.warn('account context failed; its alerts go out without causes', {
+            accountId,
+            error: describeError(error),
+          });
+          return undefined;
+        }
+        if (clientConfig === undefined) return undefined;
+        const clients = this.options.clientsFor(accountId, clientConfig);
+        return {
+          lookup: new CloudTrailChangeLookup({
+            client: clients.cloudTrail,
+            now: this.options.now,
+            sleep: this.options.sleep,
+            ...(this.options.maxLookupCalls === undefined ? {} : { maxCalls: this.options.maxLookupCalls }),
+          }),
+          facts: new Ec2NetworkFacts({ client: clients.ec2 }),
+        };
+      })();
+      this.perAccount.set(accountId, pending);
+    }
+    return pending;
+  }
+}
+
+/**
+ * The AccountContext of a single-account deployment: the function's own credentials in its own
+ * account, nothing elsewhere (until the organization's member role exists, issue 14).
+ */
+export class SameAccountContext implements AccountContext {
+  constructor(private readonly ownAccountId: string) {}
+
+  clientConfigFor(accountId: string, region: string): Promise<AccountClientConfig | undefined> {
+    return Promise.resolve(accountId === this.ownAccountId ? { region } : undefined);
+  }
+}
+
+/** The account of an ARN (`arn:aws:sns:eu-west-1:123456789012:alerts` -> `123456789012`). */
+export function accountOfArn(arn: string): string | undefined {
+  const account = arn.split(':')[4];
+  return account !== undefined && /^\d{12}$/.test(account) ? account : undefined;
+}

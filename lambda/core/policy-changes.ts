@@ -1,0 +1,746 @@
+/**
+ * Change-aware alerts: which egress-policy change, made shortly before a spike, explains it.
+ *
+ * VPC flow logs record REJECT for exactly two reasons: a security group (stateful; only its egress
+ * rules can refuse traffic a host starts) or a network ACL (stateless; its egress entries) refused
+ * the packet. So the changes that can turn accepted egress into blocked egress are changes to
+ * those: egress rules of a group, egress entries of an ACL, which ACL a subnet uses, and which
+ * groups an interface (or an instance's primary interface) has. This module reads them from
+ * CloudTrail records (LookupEvents' `CloudTrailEvent`, or log files as delivered to S3), relates
+ * them to alerted sources through the network facts EC2 gives (interface -> groups and subnet,
+ * subnet -> ACL), and says in the alert which one most likely explains it.
+ *
+ * Pure: the Lambda (CloudTrail LookupEvents + EC2 Describe calls) and the replay (log files + an
+ * interface map) feed the same facts to `explainAlerts`, so both give the same causes.
+ */
+import { parseAddress } from './addresses';
+import type { DetectorConfig } from './config';
+import type { Alert, Severity } from './detect';
+import { isoTime, windowMs } from './windows';
+
+/** The CloudTrail event names (all `ec2.amazonaws.com`) that can change what egress is blocked. */
+export const EGRESS_CHANGE_EVENT_NAMES = [
+  'AuthorizeSecurityGroupEgress',
+  'RevokeSecurityGroupEgress',
+  'ModifySecurityGroupRules',
+  'CreateNetworkAclEntry',
+  'ReplaceNetworkAclEntry',
+  'DeleteNetworkAclEntry',
+  'ReplaceNetworkAclAssociation',
+  'ModifyNetworkInterfaceAttribute',
+  'ModifyInstanceAttribute',
+] as const;
+export type EgressChangeEventName = (typeof EGRESS_CHANGE_EVENT_NAMES)[number];
+
+export const POLICY_CHANGE_MODES = ['annotate', 'downgrade', 'off'] as const;
+export type PolicyChangeMode = (typeof POLICY_CHANGE_MODES)[number];
+
+/** What a change touched, in the terms the relation to a source needs. */
+export type ChangeTarget =
+  | { kind: 'security-group'; groupId: string }
+  | { kind: 'network-acl'; networkAclId: string }
+  /** A subnet moved to `networkAclId`; `associationId` is the new association (the response's). */
+  | { kind: 'network-acl-association'; networkAclId: string; associationId?: string }
+  | { kind: 'interface-groups'; networkInterfaceId: string; groupIds: string[] }
+  | { kind: 'instance-groups'; instanceId: string; groupIds: string[] };
+
+/**
+ * `tightens`: can only block more (a revoke, a deny entry added); `loosens`: can only allow more
+ * (an authorize, an allow entry added), so it explains a spike only when nothing else does;
+ * `changes`: either (a replaced entry, a new group set).
+ */
+export type ChangeEffect = 'tightens' | 'changes' | 'loosens';
+
+/** One egress-relevant management event, as read from its CloudTrail record. */
+export interface PolicyChange {
+  eventId: string;
+  eventName: EgressChangeEventName;
+  /** Epoch ms. */
+  eventTime: number;
+  /** The account the event happened in (`recipientAccountId`). */
+  accountId?: string;
+  region?: string;
+  /** Who made it: the caller's ARN (an assumed role's session ARN), else its principal id. */
+  principal: string;
+  target: ChangeTarget;
+  /** `egress tcp/443 to 0.0.0.0/0 removed`. */
+  description: string;
+  effect: ChangeEffect;
+  /**
+   * ModifySecurityGroupRules: the rules modified. CloudTrail gives their ids only; whether a rule
+   * is an egress rule is told by DescribeSecurityGroupRules (`NetworkTopology.securityGroupRules`).
+   */
+  ruleIds?: string[];
+}
+
+/** An interface as EC2 describes it: what relates a source to groups, a subnet and an instance. */
+export interface InterfaceFacts {
+  networkInterfaceId: string;
+  /** The owner account. */
+  accountId?: string;
+  vpcId?: string;
+  subnetId?: string;
+  instanceId?: string;
+  groupIds: string[];
+  /** Private IPv4 (primary and secondary) and IPv6 addresses. */
+  addresses: string[];
+}
+
+/** A subnet's network ACL association. */
+export interface SubnetAcl {
+  subnetId: string;
+  networkAclId: string;
+  associationId?: string;
+}
+
+/** What EC2 says about the alerted sources' network: one batch per run (Lambda) or a file (replay). */
+export interface NetworkTopology {
+  interfaces: InterfaceFacts[];
+  subnetAcls: SubnetAcl[];
+  /** Security group rules (for ModifySecurityGroupRules): id -> group and direction. */
+  securityGroupRules: { ruleId: string; groupId: string; isEgress: boolean }[];
+}
+
+export const EMPTY_TOPOLOGY: NetworkTopology = { interfaces: [], subnetAcls: [], securityGroupRules: [] };
+
+/** How the lookup of one account's changes went. */
+export interface ChangeLookupOutcome {
+  /**
+   * `complete`: every egress-relevant event of the range was read. `incomplete`: some were
+   * (throttled or failed part-way, the per-run bound reached, a Describe call failed): a cause
+   * found is real, "none" cannot be claimed. `unavailable`: nothing could be read.
+   */
+  status: 'complete' | 'incomplete' | 'unavailable';
+  /** Why it is not complete, for the alert: `CloudTrail LookupEvents throttled (ThrottlingException)`. */
+  reason?: string;
+}
+
+/** The cause shown in an alert (raw JSON `likelyCause`). */
+export interface LikelyCause {
+  eventId: string;
+  eventName: string;
+  /** ISO-8601 UTC. */
+  eventTime: string;
+  principal: string;
+  /** The group, ACL, interface or instance changed. */
+  resource: string;
+  description: string;
+  accountId?: string;
+  region?: string;
+  /** The CloudTrail console page of the event (in its account and Region). */
+  consoleUrl?: string;
+  /** Minutes from the window's start to the change: negative before it. */
+  minutesFromWindowStart: number;
+  /** Mass spike: members this change explains, of how many. */
+  explains?: number;
+  of?: number;
+}
+
+/** Whether and how the cause was looked up (raw JSON `causeLookup`). */
+export interface CauseLookup {
+  /** `found`: `likelyCause` is set. `none`: every change of the range was read, none relates. `unavailable`: see `reason`. */
+  status: 'found' | 'none' | 'unavailable';
+  /** The CloudTrail event times searched (ISO-8601). */
+  from: string;
+  to: string;
+  /** Changes in the range that relate to the alert's source(s). */
+  relatedChanges?: number;
+  /** Mass spike: members some related change explains. */
+  membersExplained?: number;
+  /** Why the lookup is incomplete or unavailable. */
+  reason?: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading CloudTrail records
+
+const ID_PATTERNS = {
+  group: /^sg-[0-9a-f]{8,17}$/,
+  acl: /^acl-[0-9a-f]{8,17}$/,
+  association: /^aclassoc-[0-9a-f]{8,17}$/,
+  eni: /^eni-[0-9a-f]{8,17}$/,
+  instance: /^i-[0-9a-f]{8,17}$/,
+  rule: /^sgr-[0-9a-f]{8,17}$/,
+  prefixList: /^pl-[0-9a-f]{8,17}$/,
+} as const;
+
+const ACCOUNT_ID = /^\d{12}$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+/** Free text from a record (principals) is cut to this and stripped of control characters. */
+const MAX_TEXT = 256;
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const text = (value: unknown): string | undefined =>
+  typeof value === 'string' && value.length > 0
+    ? value.replace(/[\p{Cc}\u2028\u2029]+/gu, ' ').slice(0, MAX_TEXT)
+    : undefined;
+const idOf = (value: unknown, pattern: RegExp): string | undefined =>
+  typeof value === 'string' && pattern.test(value) ? value : undefined;
+/** CloudTrail writes EC2 lists as `{"items": [...]}`; newer APIs as a bare value or array. */
+const itemsOf = (value: unknown): unknown[] => {
+  if (Array.isArray(value)) return value;
+  if (isObject(value) && Array.isArray(value.items)) return value.items;
+  return value === undefined || value === null ? [] : [value];
+};
+
+const PROTOCOL_NAMES: Record<string, string> = {
+  '-1': 'all',
+  '1': 'icmp',
+  '6': 'tcp',
+  '17': 'udp',
+  '58': 'icmpv6',
+};
+
+function protocolName(protocol: unknown): string {
+  const p = typeof protocol === 'number' ? String(protocol) : typeof protocol === 'string' ? protocol : '';
+  if (p === '' || p === '-1' || p === 'all') return 'all';
+  if (/^[a-z0-9]{1,10}$/.test(p)) return PROTOCOL_NAMES[p] ?? (/^\d+$/.test(p) ? `proto ${p}` : p);
+  return '?';
+}
+
+function portsText(from: unknown, to: unknown): string {
+  const f = typeof from === 'number' ? from : Number(from);
+  const t = typeof to === 'number' ? to : Number(to);
+  if (!Number.isInteger(f) || f < 0) return '';
+  if (!Number.isInteger(t) || t === f) return `/${f}`;
+  return t < 0 ? '' : `/${f}-${t}`;
+}
+
+/** `tcp/443`, `all traffic`, `udp/1024-65535`. */
+function trafficText(protocol: unknown, from: unknown, to: unknown): string {
+  const name = protocolName(protocol);
+  if (name === 'all') return 'all traffic';
+  return `${name}${name === 'icmp' || name === 'icmpv6' ? '' : portsText(from, to)}`;
+}
+
+const CIDR = /^[0-9a-fA-F:.]{2,45}\/\d{1,3}$/;
+const cidrOf = (value: unknown): string | undefined =>
+  typeof value === 'string' && CIDR.test(value) ? value : undefined;
+
+/** What one EC2 IpPermission reaches: CIDRs, prefix lists, groups. */
+function permissionTargets(permission: Json): string[] {
+  const targets: string[] = [];
+  for (const range of itemsOf(permission.ipRanges))
+    if (isObject(range)) targets.push(cidrOf(range.cidrIp) ?? '');
+  for (const range of itemsOf(permission.ipv6Ranges))
+    if (isObject(range)) targets.push(cidrOf(range.cidrIpv6) ?? '');
+  for (const list of itemsOf(permission.prefixListIds))
+    if (isObject(list)) targets.push(idOf(list.prefixListId, ID_PATTERNS.prefixList) ?? '');
+  for (const group of itemsOf(permission.groups))
+    if (isObject(group)) targets.push(idOf(group.groupId, ID_PATTERNS.group) ?? '');
+  return targets.filter((t) => t !== '');
+}
+
+/** `egress tcp/443 to 0.0.0.0/0 removed` for each permission (at most 3 shown). */
+function securityGroupEgressText(request: Json, verb: 'added' | 'removed'): string {
+  const parts: string[] = [];
+  for (const permission of itemsOf(request.ipPermissions)) {
+    if (!isObject(permission)) continue;
+    const targets = permissionTargets(permission);
+    const to =
+      targets.length === 0
+        ? ''
+        : ` to ${targets.slice(0, 3).join(', ')}${targets.length > 3 ? ` and ${targets.length - 3} more` : ''}`;
+    parts.push(`${trafficText(permission.ipProtocol, permission.fromPort, permission.toPort)}${to}`);
+  }
+  const ruleIds = itemsOf(request.securityGroupRuleIds)
+    .map((r) => (isObject(r) ? idOf(r.securityGroupRuleId, ID_PATTERNS.rule) : idOf(r, ID_PATTERNS.rule)))
+    .filter((id): id is string => id !== undefined);
+  if (parts.length === 0 && ruleIds.length > 0)
+    return `egress rule${ruleIds.length > 1 ? 's' : ''} ${listText(ruleIds)} ${verb}`;
+  if (parts.length === 0) return `egress rules ${verb}`;
+  return `egress ${listText(parts)} ${verb}`;
+}
+
+function listText(items: readonly string[], max = 3): string {
+  return items.length <= max
+    ? items.join('; ')
+    : `${items.slice(0, max).join('; ')} and ${items.length - max} more`;
+}
+
+/** `deny tcp/443 to 198.51.100.77/32`. */
+function aclEntryText(request: Json): string {
+  const action = request.ruleAction === 'deny' ? 'deny' : request.ruleAction === 'allow' ? 'allow' : '?';
+  const range = isObject(request.portRange) ? request.portRange : {};
+  const cidr = cidrOf(request.cidrBlock) ?? cidrOf(request.ipv6CidrBlock);
+  return `${action} ${trafficText(request.aclProtocol ?? request.protocol, range.from, range.to)}${cidr ? ` to ${cidr}` : ''}`;
+}
+
+const ruleNumberOf = (request: Json): string => {
+  const n = Number(request.ruleNumber);
+  return Number.isInteger(n) && n > 0 ? ` ${n}` : '';
+};
+
+function groupSetOf(request: Json): string[] | undefined {
+  if (request.groupSet === undefined) return undefined;
+  return itemsOf(request.groupSet)
+    .map((g) => (isObject(g) ? idOf(g.groupId, ID_PATTERNS.group) : undefined))
+    .filter((id): id is string => id !== undefined);
+}
+
+/** The rules a ModifySecurityGroupRules request names, with what each was changed to. */
+function modifiedRules(request: Json): { ruleId: string; to: string }[] {
+  return itemsOf(request.SecurityGroupRule)
+    .filter(isObject)
+    .flatMap((entry) => {
+      const ruleId = idOf(entry.SecurityGroupRuleId, ID_PATTERNS.rule);
+      if (ruleId === undefined) return [];
+      const rule = isObject(entry.SecurityGroupRule) ? entry.SecurityGroupRule : {};
+      const target =
+        cidrOf(rule.CidrIpv4) ??
+        cidrOf(rule.CidrIpv6) ??
+        idOf(rule.PrefixListId, ID_PATTERNS.prefixList) ??
+        idOf(rule.ReferencedGroupId, ID_PATTERNS.group);
+      return [
+        {
+          ruleId,
+          to: `${trafficText(rule.IpProtocol, rule.FromPort, rule.ToPort)}${target ? ` to ${target}` : ''}`,
+        },
+      ];
+    });
+}
+
+function principalOf(record: Json): string {
+  const identity = isObject(record.userIdentity) ? record.userIdentity : {};
+  return (
+    text(identity.arn) ??
+    (identity.type === 'AWSService' ? text(identity.invokedBy) : undefined) ??
+    text(identity.principalId) ??
+    text(identity.type) ??
+    'unknown'
+  );
+}
+
+/**
+ * The egress-policy change a CloudTrail record holds, or undefined: another event, a call that
+ * failed (`errorCode`), an ingress ACL entry, an attribute change that is not a group set, or a
+ * record without the ids it needs (ids are checked against their AWS shapes: nothing unchecked
+ * from a record reaches an alert's resource or link).
+ */
+export function parsePolicyChange(record: unknown): PolicyChange | undefined {
+  if (!isObject(record)) return undefined;
+  const eventName = record.eventName;
+  if (typeof eventName !== 'string' || !(EGRESS_CHANGE_EVENT_NAMES as readonly string[]).includes(eventName))
+    return undefined;
+  if (record.eventSource !== undefined && record.eventSource !== 'ec2.amazonaws.com') return undefined;
+  if (record.errorCode !== undefined && record.errorCode !== null) return undefined;
+  const eventId =
+    typeof record.eventID === 'string' && /^[\w-]{1,128}$/.test(record.eventID) ? record.eventID : undefined;
+  const eventTime = typeof record.eventTime === 'string' ? Date.parse(record.eventTime) : NaN;
+  if (eventId === undefined || !Number.isFinite(eventTime)) return undefined;
+  const request = isObject(record.requestParameters) ? record.requestParameters : {};
+  const response = isObject(record.responseElements) ? record.responseElements : {};
+  const accountText =
+    record.recipientAccountId ?? (isObject(record.userIdentity) ? record.userIdentity.accountId : undefined);
+  const base = {
+    eventId,
+    eventName: eventName as EgressChangeEventName,
+    eventTime,
+    ...(typeof accountText === 'string' && ACCOUNT_ID.test(accountText) ? { accountId: accountText } : {}),
+    ...(typeof record.awsRegion === 'string' && REGION.test(record.awsRegion)
+      ? { region: record.awsRegion }
+      : {}),
+    principal: principalOf(record),
+  };
+  const change = (
+    target: ChangeTarget,
+    description: string,
+    effect: ChangeEffect,
+    extra: Partial<PolicyChange> = {},
+  ): PolicyChange => ({ ...base, target, description, effect, ...extra });
+
+  switch (eventName as EgressChangeEventName) {
+    case 'AuthorizeSecurityGroupEgress':
+    case 'RevokeSecurityGroupEgress': {
+      const groupId = idOf(request.groupId, ID_PATTERNS.group);
+      if (groupId === undefined) return undefined;
+      const revoke = eventName === 'RevokeSecurityGroupEgress';
+      return change(
+        { kind: 'security-group', groupId },
+        securityGroupEgressText(request, revoke ? 'removed' : 'added'),
+        revoke ? 'tightens' : 'loosens',
+      );
+    }
+    case 'ModifySecurityGroupRules': {
+      const inner = isObject(request.ModifySecurityGroupRulesRequest)
+        ? request.ModifySecurityGroupRulesRequest
+        : request;
+      const groupId = idOf(inner.GroupId, ID_PATTERNS.group);
+      const rules = modifiedRules(inner);
+      if (groupId === undefined || rules.length === 0) return undefined;
+      return change(
+        { kind: 'security-group', groupId },
+        `rule${rules.length > 1 ? 's' : ''} ${listText(rules.map((r) => `${r.ruleId} changed to ${r.to}`))}`,
+        'changes',
+        { ruleIds: rules.map((r) => r.ruleId) },
+      );
+    }
+    case 'CreateNetworkAclEntry':
+    case 'ReplaceNetworkAclEntry':
+    case 'DeleteNetworkAclEntry': {
+      // Only egress entries: ingress entries decide what reaches the host, not what leaves it.
+      if (request.egress !== true && request.egress !== 'true') return undefined;
+      const networkAclId = idOf(request.networkAclId, ID_PATTERNS.acl);
+      if (networkAclId === undefined) return undefined;
+      const rule = ruleNumberOf(request);
+      if (eventName === 'DeleteNetworkAclEntry')
+        return change({ kind: 'network-acl', networkAclId }, `egress entry${rule} deleted`, 'changes');
+      const entry = aclEntryText(request);
+      if (eventName === 'ReplaceNetworkAclEntry')
+        return change(
+          { kind: 'network-acl', networkAclId },
+          `egress entry${rule} replaced with ${entry}`,
+          'changes',
+        );
+      return change(
+        { kind: 'network-acl', networkAclId },
+        `egress entry${rule} added: ${entry}`,
+        request.ruleAction === 'deny' ? 'tightens' : request.ruleAction === 'allow' ? 'loosens' : 'changes',
+      );
+    }
+    case 'ReplaceNetworkAclAssociation': {
+      const networkAclId = idOf(request.networkAclId, ID_PATTERNS.acl);
+      if (networkAclId === undefined) return undefined;
+      const associationId = idOf(response.newAssociationId, ID_PATTERNS.association);
+      return change(
+        { kind: 'network-acl-association', networkAclId, ...(associationId ? { associationId } : {}) },
+        `a subnet moved to network ACL ${networkAclId}`,
+        'changes',
+      );
+    }
+    case 'ModifyNetworkInterfaceAttribute': {
+      const networkInterfaceId = idOf(request.networkInterfaceId, ID_PATTERNS.eni);
+      const groupIds = groupSetOf(request);
+      if (networkInterfaceId === undefined || groupIds === undefined) return undefined;
+      return change(
+        { kind: 'interface-groups', networkInterfaceId, groupIds },
+        `security groups set to ${groupIds.join(', ') || 'none'}`,
+        'changes',
+      );
+    }
+    case 'ModifyInstanceAttribute': {
+      const instanceId = idOf(request.instanceId, ID_PATTERNS.instance);
+      const groupIds = groupSetOf(request);
+      if (instanceId === undefined || groupIds === undefined) return undefined;
+      return change(
+        { kind: 'instance-groups', instanceId, groupIds },
+        `security groups set to ${groupIds.join(', ') || 'none'}`,
+        'changes',
+      );
+    }
+  }
+}
+
+/** The changed resource's id. */
+export function changedResource(change: PolicyChange): string {
+  const t = change.target;
+  switch (t.kind) {
+    case 'security-group':
+      return t.groupId;
+    case 'network-acl':
+    case 'network-acl-association':
+      return t.networkAclId;
+    case 'interface-groups':
+      return t.networkInterfaceId;
+    case 'instance-groups':
+      return t.instanceId;
+  }
+}
+
+/** The CloudTrail console's page of one event (it opens in the event's account and Region). */
+export function cloudTrailEventUrl(region: string, eventId: string): string {
+  const r = encodeURIComponent(region);
+  return `https://${r}.console.aws.amazon.com/cloudtrailv2/home?region=${r}#/events/${encodeURIComponent(eventId)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Relating changes to sources
+
+/** The CloudTrail event times searched for a window: the lookback before it through its end plus the lag. */
+export function causeSearchRange(
+  windowStart: number,
+  config: Pick<DetectorConfig, 'windowMinutes' | 'lagMinutes' | 'changeLookbackMinutes'>,
+): { from: number; to: number } {
+  // Past the window's end: a flow log record that starts in the window aggregates packets for up
+  // to 10 minutes after its start, so a change made just after the end can still be in it; the
+  // lag covers that aggregation (and the run happens after it, so those events exist).
+  return {
+    from: windowStart - config.changeLookbackMinutes * 60_000,
+    to: windowStart + windowMs(config) + config.lagMinutes * 60_000,
+  };
+}
+
+/** An alerted source as the relation needs it. */
+export interface SourceRef {
+  accountId?: string;
+  vpcId?: string;
+  address: string;
+  /** The interfaces its records were logged on (the details query), where known. */
+  interfaceIds?: readonly string[];
+}
+
+const canonical = (address: string): string => parseAddress(address)?.toString() ?? address;
+
+/** Indexes over a topology, built once per explanation. */
+class TopologyIndex {
+  private readonly byAddress = new Map<string, InterfaceFacts[]>();
+  private readonly byId = new Map<string, InterfaceFacts>();
+  private readonly aclOfSubnet = new Map<string, SubnetAcl>();
+  private readonly rules = new Map<string, { groupId: string; isEgress: boolean }>();
+
+  constructor(topology: NetworkTopology) {
+    for (const facts of topology.interfaces) {
+      this.byId.set(facts.networkInterfaceId, facts);
+      for (const address of facts.addresses) {
+        const key = canonical(address);
+        const list = this.byAddress.get(key);
+        if (list) list.push(facts);
+        else this.byAddress.set(key, [facts]);
+      }
+    }
+    for (const acl of topology.subnetAcls) this.aclOfSubnet.set(acl.subnetId, acl);
+    for (const rule of topology.securityGroupRules) this.rules.set(rule.ruleId, rule);
+  }
+
+  /** The source's interfaces: those holding its address in its account and VPC, and those its records name. */
+  interfacesOf(source: SourceRef): InterfaceFacts[] {
+    const found = new Map<string, InterfaceFacts>();
+    for (const facts of this.byAddress.get(canonical(source.address)) ?? []) {
+      if (
+        source.accountId !== undefined &&
+        facts.accountId !== undefined &&
+        facts.accountId !== source.accountId
+      )
+        continue;
+      if (source.vpcId !== undefined && facts.vpcId !== undefined && facts.vpcId !== source.vpcId) continue;
+      found.set(facts.networkInterfaceId, facts);
+    }
+    for (const id of source.interfaceIds ?? []) {
+      const facts = this.byId.get(id);
+      found.set(id, facts ?? { networkInterfaceId: id, groupIds: [], addresses: [] });
+    }
+    return [...found.values()];
+  }
+
+  /** Whether the change touched the policy that decides this interface's egress. */
+  relates(change: PolicyChange, facts: InterfaceFacts): boolean {
+    const t = change.target;
+    switch (t.kind) {
+      case 'security-group':
+        if (!facts.groupIds.includes(t.groupId)) return false;
+        // ModifySecurityGroupRules: only when one of its rules is an egress rule of that group.
+        return (
+          change.ruleIds === undefined || change.ruleIds.some((id) => this.rules.get(id)?.isEgress === true)
+        );
+      case 'network-acl':
+        return (
+          facts.subnetId !== undefined &&
+          this.aclOfSubnet.get(facts.subnetId)?.networkAclId === t.networkAclId
+        );
+      case 'network-acl-association': {
+        const acl = facts.subnetId === undefined ? undefined : this.aclOfSubnet.get(facts.subnetId);
+        if (acl === undefined) return false;
+        return t.associationId !== undefined && acl.associationId !== undefined
+          ? acl.associationId === t.associationId
+          : acl.networkAclId === t.networkAclId;
+      }
+      case 'interface-groups':
+        return facts.networkInterfaceId === t.networkInterfaceId;
+      case 'instance-groups':
+        return facts.instanceId === t.instanceId;
+    }
+  }
+}
+
+const EFFECT_RANK: Record<ChangeEffect, number> = { tightens: 2, changes: 1, loosens: 0 };
+
+/**
+ * Orders the changes that relate to one source (or explain the same number of a mass spike's
+ * members): what can only block more first, then what may, then what can only allow more; among
+ * equals, changes made by the window's end before those after it, and the latest first (the
+ * change closest before the blocking is the likelier cause).
+ */
+function compareCauses(windowEnd: number) {
+  return (a: PolicyChange, b: PolicyChange): number =>
+    EFFECT_RANK[b.effect] - EFFECT_RANK[a.effect] ||
+    Number(a.eventTime > windowEnd) - Number(b.eventTime > windowEnd) ||
+    b.eventTime - a.eventTime ||
+    (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0);
+}
+
+/** What the explanation needs: the changes read, the network facts, and how each account's lookup went. */
+export interface ChangeEvidence {
+  changes: readonly PolicyChange[];
+  topology: NetworkTopology;
+  /**
+   * How the lookup of a source's account (undefined: the records name none) went for the event
+   * times `range`.
+   */
+  lookupFor(accountId: string | undefined, range: { from: number; to: number }): ChangeLookupOutcome;
+}
+
+/** The sources an alert is about, for the relation: a spike's own, a mass spike's members. */
+export function alertSourceRefs(alert: Alert): SourceRef[] {
+  type Located = { accountId?: string; vpcId?: string };
+  const where = (located: Located) => ({
+    ...(located.accountId === undefined ? {} : { accountId: located.accountId }),
+    ...(located.vpcId === undefined ? {} : { vpcId: located.vpcId }),
+  });
+  if (alert.kind === 'mass-spike') {
+    const members = alert.members ?? [];
+    if (members.length > 0)
+      return members.map((member) => ({ address: member.srcIp, ...where(member as Located) }));
+    return (alert.srcIps ?? []).map((address) => ({ address }));
+  }
+  if (alert.srcIp === undefined) return [];
+  return [
+    {
+      address: alert.srcIp,
+      ...where(alert as Located),
+      ...(alert.details ? { interfaceIds: alert.details.interfaceIds } : {}),
+    },
+  ];
+}
+
+/** Alerts whose cause is looked up: spikes and mass spikes (a new source has no "before" to change). */
+export const wantsCause = (alert: Alert): boolean => alert.kind === 'spike' || alert.kind === 'mass-spike';
+
+/**
+ * Adds `likelyCause` and `causeLookup` to each spike and mass-spike alert and applies the
+ * `policyChangeSpikes` setting: `downgrade` lowers an explained spike (a mass spike whose members
+ * related changes all explain) to severity `low`, keeping the original in `downgradedFrom`.
+ * Other alerts are returned as they are. Never drops an alert.
+ */
+export function explainAlerts(
+  alerts: readonly Alert[],
+  evidence: ChangeEvidence,
+  config: Pick<
+    DetectorConfig,
+    'windowMinutes' | 'lagMinutes' | 'changeLookbackMinutes' | 'policyChangeSpikes'
+  >,
+): Alert[] {
+  if (config.policyChangeSpikes === 'off') return [...alerts];
+  const index = new TopologyIndex(evidence.topology);
+  return alerts.map((alert) => {
+    if (!wantsCause(alert)) return alert;
+    const windowStart = Date.parse(alert.windowStart);
+    const windowEnd = Date.parse(alert.windowEnd);
+    const range = causeSearchRange(windowStart, config);
+    const inRange = evidence.changes.filter((c) => c.eventTime >= range.from && c.eventTime <= range.to);
+    const sources = alertSourceRefs(alert);
+    // Per source, the changes that relate to it; per change, the sources it explains.
+    const explainedBy = new Map<string, Set<number>>();
+    const relatedPerSource = sources.map((source, sourceIndex) => {
+      const interfaces = index.interfacesOf(source);
+      const related: number[] = [];
+      inRange.forEach((change, i) => {
+        if (!interfaces.some((facts) => index.relates(change, facts))) return;
+        related.push(i);
+        let set = explainedBy.get(change.eventId);
+        if (!set) explainedBy.set(change.eventId, (set = new Set()));
+        set.add(sourceIndex);
+      });
+      return related;
+    });
+    const relatedIndexes = [...new Set(relatedPerSource.flat())];
+    const lookups = [...new Set(sources.map((s) => s.accountId))].map((a) => evidence.lookupFor(a, range));
+    const notComplete = lookups.find((l) => l.status !== 'complete');
+    const lookupBase = { from: isoTime(range.from), to: isoTime(range.to) };
+    if (relatedIndexes.length === 0) {
+      const causeLookup: CauseLookup =
+        notComplete === undefined
+          ? { status: 'none', ...lookupBase }
+          : {
+              status: 'unavailable',
+              ...lookupBase,
+              reason: notComplete.reason ?? 'the lookup did not complete',
+            };
+      return { ...alert, causeLookup };
+    }
+    const compare = compareCauses(windowEnd);
+    const candidates = relatedIndexes.map((i) => inRange[i] as PolicyChange);
+    // A mass spike: the change that explains most members (ties ordered as for one source).
+    const count = (c: PolicyChange) => explainedBy.get(c.eventId)?.size ?? 0;
+    candidates.sort((a, b) => count(b) - count(a) || compare(a, b));
+    const best = candidates[0] as PolicyChange;
+    const mass = alert.kind === 'mass-spike';
+    const membersExplained = relatedPerSource.filter((r) => r.length > 0).length;
+    const likelyCause: LikelyCause = {
+      eventId: best.eventId,
+      eventName: best.eventName,
+      eventTime: isoTime(best.eventTime),
+      principal: best.principal,
+      resource: changedResource(best),
+      description: best.description,
+      ...(best.accountId === undefined ? {} : { accountId: best.accountId }),
+      ...(best.region === undefined
+        ? {}
+        : { region: best.region, consoleUrl: cloudTrailEventUrl(best.region, best.eventId) }),
+      minutesFromWindowStart: Math.round((best.eventTime - windowStart) / 60_000),
+      ...(mass ? { explains: count(best), of: sources.length } : {}),
+    };
+    const causeLookup: CauseLookup = {
+      status: 'found',
+      ...lookupBase,
+      relatedChanges: candidates.length,
+      ...(mass ? { membersExplained } : {}),
+      ...(notComplete === undefined
+        ? {}
+        : { reason: `lookup incomplete: ${notComplete.reason ?? 'not every change could be read'}` }),
+    };
+    const explained: Alert = { ...alert, likelyCause, causeLookup };
+    const everyMember = !mass || membersExplained === sources.length;
+    if (config.policyChangeSpikes === 'downgrade' && everyMember && alert.severity !== 'low')
+      return { ...explained, severity: 'low', downgradedFrom: alert.severity };
+    return explained;
+  });
+}
+
+/** `8 minutes before the window`, `12 minutes into the window`, `3 minutes after the window's end`. */
+export function causeTimingText(
+  cause: Pick<LikelyCause, 'minutesFromWindowStart'>,
+  windowMinutes: number,
+): string {
+  const m = cause.minutesFromWindowStart;
+  const minutes = (n: number) => `${n} minute${n === 1 ? '' : 's'}`;
+  if (m < 0) return `${minutes(-m)} before the window`;
+  if (m < windowMinutes) return m === 0 ? 'as the window began' : `${minutes(m)} into the window`;
+  return `${minutes(m - windowMinutes)} after the window's end`;
+}
+
+/**
+ * One line for people: `RevokeSecurityGroupEgress on sg-0abc (egress tcp/443 to 0.0.0.0/0
+ * removed) by arn:aws:sts::123456789012:assumed-role/Deployer/jane at 14:52 UTC, 8 minutes before
+ * the window`, and for a mass spike `; explains 38 of 40 sources`.
+ */
+export function likelyCauseText(cause: LikelyCause, alert: Pick<Alert, 'windowStart' | 'windowEnd'>): string {
+  const windowStart = Date.parse(alert.windowStart);
+  const windowMinutes = Math.round((Date.parse(alert.windowEnd) - windowStart) / 60_000);
+  const at = Date.parse(cause.eventTime);
+  const sameDay = Math.floor(at / 86_400_000) === Math.floor(windowStart / 86_400_000);
+  const clock = new Date(at)
+    .toISOString()
+    .slice(sameDay ? 11 : 0, 16)
+    .replace('T', ' ');
+  const explains =
+    cause.explains === undefined
+      ? ''
+      : `; explains ${cause.explains} of ${cause.of ?? cause.explains} sources`;
+  return (
+    `${cause.eventName} on ${cause.resource} (${cause.description}) by ${cause.principal} ` +
+    `at ${clock} UTC, ${causeTimingText(cause, windowMinutes)}${explains}`
+  );
+}
+
+/** When no cause is shown: why (`none`: nothing related was changed; `unavailable`: the lookup failed). */
+export function noCauseText(lookup: CauseLookup): string {
+  const span = `${lookup.from.replace('T', ' ').replace(/:00Z$|Z$/, '')} to ${lookup.to.slice(11, 16)} UTC`;
+  if (lookup.status === 'none')
+    return `none found: no egress-policy change of its security groups or network ACL in CloudTrail from ${span}`;
+  return `not known: ${lookup.reason ?? 'the lookup did not complete'}; the alert went out without it`;
+}
+
+/** The severity an alert had before `downgrade` lowered it. */
+export type DowngradedFrom = Exclude<Severity, 'low'>;

@@ -1,0 +1,612 @@
+/**
+ * The pure part of change-aware alerts: reading egress-policy changes from CloudTrail records,
+ * relating them to alerted sources through interfaces, groups, subnets and ACLs, choosing the
+ * likely cause, and the policyChangeSpikes setting.
+ */
+import {
+  causeSearchRange,
+  explainAlerts,
+  likelyCauseText,
+  noCauseText,
+  parsePolicyChange,
+  resolveDetectorConfig,
+  type Alert,
+  type ChangeLookupOutcome,
+  type NetworkTopology,
+  type PolicyChange,
+} from '../../lambda/core';
+import {
+  DEPLOYER,
+  authorizeSecurityGroupEgress,
+  authorizeSecurityGroupIngress,
+  createNetworkAclEntry,
+  deleteNetworkAclEntry,
+  modifyInstanceGroups,
+  modifyInstanceType,
+  modifyNetworkInterfaceGroups,
+  modifyNetworkInterfaceSourceDestCheck,
+  modifySecurityGroupRules,
+  replaceNetworkAclAssociation,
+  replaceNetworkAclEntry,
+  revokeSecurityGroupEgress,
+  runInstances,
+} from '../support/cloudtrail-records';
+
+const W = Date.parse('2026-11-27T15:00:00Z');
+const at = (minutes: number) => W + minutes * 60_000;
+const config = resolveDetectorConfig({});
+
+const SG_APP = 'sg-0a1b2c3d4e5f60001';
+const SG_OTHER = 'sg-0a1b2c3d4e5f60002';
+const ACL_A = 'acl-0a1b2c3d4e5f60001';
+const ACL_B = 'acl-0a1b2c3d4e5f60002';
+
+function eni(n: number, subnet: 'a' | 'b', groups: string[], address: string) {
+  return {
+    networkInterfaceId: `eni-0000000000000000${n}`,
+    accountId: '123456789012',
+    vpcId: 'vpc-0a1b2c3d4e5f60001',
+    subnetId: `subnet-0a1b2c3d4e5f6000${subnet === 'a' ? 1 : 2}`,
+    instanceId: `i-0000000000000000${n}`,
+    groupIds: groups,
+    addresses: [address],
+  };
+}
+
+const TOPOLOGY: NetworkTopology = {
+  interfaces: [
+    eni(1, 'a', [SG_APP], '10.0.1.10'),
+    eni(2, 'a', [SG_APP], '10.0.1.11'),
+    eni(3, 'b', [SG_APP], '10.0.2.12'),
+    eni(4, 'b', [SG_OTHER], '10.0.2.13'),
+    { ...eni(5, 'b', [SG_OTHER], '2600:1f18:4a3b:ab00::10') },
+  ],
+  subnetAcls: [
+    {
+      subnetId: 'subnet-0a1b2c3d4e5f60001',
+      networkAclId: ACL_A,
+      associationId: 'aclassoc-0a1b2c3d4e5f60001',
+    },
+    {
+      subnetId: 'subnet-0a1b2c3d4e5f60002',
+      networkAclId: ACL_B,
+      associationId: 'aclassoc-0a1b2c3d4e5f60002',
+    },
+  ],
+  securityGroupRules: [
+    { ruleId: 'sgr-0a1b2c3d4e5f60001', groupId: SG_APP, isEgress: true },
+    { ruleId: 'sgr-0a1b2c3d4e5f60002', groupId: SG_APP, isEgress: false },
+  ],
+};
+
+function spike(srcIp: string, severity: Alert['severity'] = 'high'): Alert {
+  return {
+    alertId: `2026-11-27T15:00:00Z/${srcIp}`,
+    kind: 'spike',
+    preset: 'recommended',
+    severity,
+    windowStart: '2026-11-27T15:00:00Z',
+    windowEnd: '2026-11-27T16:00:00Z',
+    srcIp,
+    blockedCount: 400,
+    uniqueDestinations: 3,
+    baseline: { mean: 4, sd: 2, dataPoints: 300 },
+    zScore: 198,
+  };
+}
+
+function massSpike(srcIps: string[]): Alert {
+  return {
+    alertId: '2026-11-27T15:00:00Z/mass-spike',
+    kind: 'mass-spike',
+    preset: 'recommended',
+    severity: 'medium',
+    windowStart: '2026-11-27T15:00:00Z',
+    windowEnd: '2026-11-27T16:00:00Z',
+    srcIps,
+    blockedCount: 100 * srcIps.length,
+    uniqueDestinations: null,
+    baseline: null,
+    zScore: null,
+    members: srcIps.map((srcIp) => ({ srcIp, blockedCount: 100, zScore: 40 })),
+  };
+}
+
+const complete = (): ChangeLookupOutcome => ({ status: 'complete' });
+const changes = (...records: unknown[]): PolicyChange[] =>
+  records.map((r) => parsePolicyChange(r)).filter((c): c is PolicyChange => c !== undefined);
+
+describe('parsePolicyChange', () => {
+  it('reads an egress revoke: group, time, caller, what was removed, and that it tightens', () => {
+    const change = parsePolicyChange(
+      revokeSecurityGroupEgress(SG_APP, [{ protocol: 'tcp', fromPort: 443, cidr: '0.0.0.0/0' }], {
+        at: at(-8),
+        eventId: 'e-1',
+      }),
+    );
+    expect(change).toEqual({
+      eventId: 'e-1',
+      eventName: 'RevokeSecurityGroupEgress',
+      eventTime: at(-8),
+      accountId: '123456789012',
+      region: 'us-east-1',
+      principal: DEPLOYER,
+      target: { kind: 'security-group', groupId: SG_APP },
+      description: 'egress tcp/443 to 0.0.0.0/0 removed',
+      effect: 'tightens',
+    });
+  });
+
+  it('describes several permissions, all traffic, port ranges and IPv6 ranges', () => {
+    const change = parsePolicyChange(
+      authorizeSecurityGroupEgress(
+        SG_APP,
+        [
+          { protocol: '-1', cidr: '10.0.0.0/8' },
+          { protocol: 'udp', fromPort: 1024, toPort: 65535, ipv6Cidr: '::/0' },
+        ],
+        { at: at(-30) },
+      ),
+    );
+    expect(change?.description).toBe('egress all traffic to 10.0.0.0/8; udp/1024-65535 to ::/0 added');
+    expect(change?.effect).toBe('loosens');
+  });
+
+  it('reads ModifySecurityGroupRules in its wrapped form, one rule or several, with the rule ids', () => {
+    const one = parsePolicyChange(
+      modifySecurityGroupRules(
+        SG_APP,
+        [{ ruleId: 'sgr-0a1b2c3d4e5f60001', protocol: 'tcp', fromPort: 443, cidr: '10.0.0.0/8' }],
+        {
+          at: at(-5),
+        },
+      ),
+    );
+    expect(one).toMatchObject({
+      target: { kind: 'security-group', groupId: SG_APP },
+      ruleIds: ['sgr-0a1b2c3d4e5f60001'],
+      description: 'rule sgr-0a1b2c3d4e5f60001 changed to tcp/443 to 10.0.0.0/8',
+      effect: 'changes',
+    });
+    const two = parsePolicyChange(
+      modifySecurityGroupRules(
+        SG_APP,
+        [
+          { ruleId: 'sgr-0a1b2c3d4e5f60001', protocol: 'tcp', fromPort: 443, cidr: '10.0.0.0/8' },
+          { ruleId: 'sgr-0a1b2c3d4e5f60002', protocol: '-1', cidr: '0.0.0.0/0' },
+        ],
+        { at: at(-5) },
+      ),
+    );
+    expect(two?.ruleIds).toEqual(['sgr-0a1b2c3d4e5f60001', 'sgr-0a1b2c3d4e5f60002']);
+  });
+
+  it('reads egress network ACL entries and ignores ingress ones', () => {
+    const deny = {
+      ruleNumber: 90,
+      egress: true,
+      action: 'deny' as const,
+      protocol: '6',
+      cidr: '198.51.100.77/32',
+      fromPort: 443,
+    };
+    expect(parsePolicyChange(createNetworkAclEntry(ACL_A, deny, { at: at(-3) }))).toMatchObject({
+      target: { kind: 'network-acl', networkAclId: ACL_A },
+      description: 'egress entry 90 added: deny tcp/443 to 198.51.100.77/32',
+      effect: 'tightens',
+    });
+    expect(
+      parsePolicyChange(replaceNetworkAclEntry(ACL_A, { ...deny, action: 'allow' }, { at: at(-3) })),
+    ).toMatchObject({
+      description: 'egress entry 90 replaced with allow tcp/443 to 198.51.100.77/32',
+      effect: 'changes',
+    });
+    expect(
+      parsePolicyChange(deleteNetworkAclEntry(ACL_A, { ruleNumber: 100, egress: true }, { at: at(-3) })),
+    ).toMatchObject({
+      description: 'egress entry 100 deleted',
+    });
+    expect(
+      parsePolicyChange(createNetworkAclEntry(ACL_A, { ...deny, egress: false }, { at: at(-3) })),
+    ).toBeUndefined();
+    expect(
+      parsePolicyChange(deleteNetworkAclEntry(ACL_A, { ruleNumber: 100, egress: false }, { at: at(-3) })),
+    ).toBeUndefined();
+  });
+
+  it('reads association and group-set changes, and ignores other attribute changes', () => {
+    expect(
+      parsePolicyChange(
+        replaceNetworkAclAssociation('aclassoc-0a1b2c3d4e5f60009', ACL_B, 'aclassoc-0a1b2c3d4e5f6000a', {
+          at: at(-1),
+        }),
+      ),
+    ).toMatchObject({
+      target: {
+        kind: 'network-acl-association',
+        networkAclId: ACL_B,
+        associationId: 'aclassoc-0a1b2c3d4e5f6000a',
+      },
+    });
+    expect(
+      parsePolicyChange(modifyNetworkInterfaceGroups('eni-00000000000000001', [SG_OTHER], { at: at(-1) })),
+    ).toMatchObject({
+      target: { kind: 'interface-groups', networkInterfaceId: 'eni-00000000000000001', groupIds: [SG_OTHER] },
+      description: `security groups set to ${SG_OTHER}`,
+    });
+    expect(
+      parsePolicyChange(modifyInstanceGroups('i-00000000000000001', [SG_OTHER], { at: at(-1) })),
+    ).toMatchObject({
+      target: { kind: 'instance-groups', instanceId: 'i-00000000000000001' },
+    });
+    expect(
+      parsePolicyChange(modifyNetworkInterfaceSourceDestCheck('eni-00000000000000001', { at: at(-1) })),
+    ).toBeUndefined();
+    expect(
+      parsePolicyChange(modifyInstanceType('i-00000000000000001', 'm7g.large', { at: at(-1) })),
+    ).toBeUndefined();
+  });
+
+  it('ignores failed calls, other events, ingress rules, and records without valid ids or times', () => {
+    const ok = revokeSecurityGroupEgress(SG_APP, [{ protocol: 'tcp', fromPort: 443, cidr: '0.0.0.0/0' }], {
+      at: at(-8),
+    });
+    expect(parsePolicyChange(ok)).toBeDefined();
+    expect(
+      parsePolicyChange(
+        revokeSecurityGroupEgress(SG_APP, [{ protocol: 'tcp', fromPort: 443, cidr: '0.0.0.0/0' }], {
+          at: at(-8),
+          errorCode: 'Client.UnauthorizedOperation',
+        }),
+      ),
+    ).toBeUndefined();
+    expect(
+      parsePolicyChange(
+        authorizeSecurityGroupIngress(SG_APP, [{ protocol: 'tcp', fromPort: 22, cidr: '0.0.0.0/0' }], {
+          at: at(-8),
+        }),
+      ),
+    ).toBeUndefined();
+    expect(parsePolicyChange(runInstances('i-00000000000000001', { at: at(-8) }))).toBeUndefined();
+    expect(
+      parsePolicyChange({
+        ...ok,
+        requestParameters: { ...(ok.requestParameters as object), groupId: 'sg-<script>' },
+      }),
+    ).toBeUndefined();
+    expect(parsePolicyChange({ ...ok, eventTime: 'yesterday' })).toBeUndefined();
+    expect(parsePolicyChange({ ...ok, eventSource: 'elasticloadbalancing.amazonaws.com' })).toBeUndefined();
+    expect(parsePolicyChange('not a record')).toBeUndefined();
+  });
+
+  it('keeps control characters and oversized text out of what it reads', () => {
+    const record = revokeSecurityGroupEgress(
+      SG_APP,
+      [{ protocol: 'tcp', fromPort: 443, cidr: '0.0.0.0/0' }],
+      {
+        at: at(-8),
+        principal: `arn:aws:iam::123456789012:user/evil\n<!channel>${'x'.repeat(400)}`,
+      },
+    );
+    const principal = parsePolicyChange(record)!.principal;
+    expect(principal).not.toMatch(/\n/);
+    expect(principal.length).toBeLessThanOrEqual(256);
+  });
+});
+
+describe('explainAlerts', () => {
+  const evidence = (list: PolicyChange[], lookupFor = complete) => ({
+    changes: list,
+    topology: TOPOLOGY,
+    lookupFor,
+  });
+
+  it("names the revoke on a source's group, with when and who, and counts the related changes", () => {
+    const revoke = changes(
+      revokeSecurityGroupEgress(SG_APP, [{ protocol: 'tcp', fromPort: 443, cidr: '0.0.0.0/0' }], {
+        at: at(-8),
+        eventId: 'revoke',
+      }),
+    );
+    const [alert] = explainAlerts([spike('10.0.1.10')], evidence(revoke), config);
+    expect(alert?.likelyCause).toEqual({
+      eventId: 'revoke',
+      eventName: 'RevokeSecurityGroupEgress',
+      eventTime: '2026-11-27T14:52:00Z',
+      principal: DEPLOYER,
+      resource: SG_APP,
+      description: 'egress tcp/443 to 0.0.0.0/0 removed',
+      accountId: '123456789012',
+      region: 'us-east-1',
+      consoleUrl:
+        'https://us-east-1.console.aws.amazon.com/cloudtrailv2/home?region=us-east-1#/events/revoke',
+      minutesFromWindowStart: -8,
+    });
+    expect(alert?.causeLookup).toEqual({
+      status: 'found',
+      from: '2026-11-27T13:00:00Z',
+      to: '2026-11-27T16:20:00Z',
+      relatedChanges: 1,
+    });
+    expect(alert?.severity).toBe('high');
+    expect(likelyCauseText(alert!.likelyCause!, alert!)).toBe(
+      `RevokeSecurityGroupEgress on ${SG_APP} (egress tcp/443 to 0.0.0.0/0 removed) by ${DEPLOYER} at 14:52 UTC, 8 minutes before the window`,
+    );
+  });
+
+  it("does not attach a change to a group, ACL, interface or instance that is not the source's", () => {
+    const unrelated = changes(
+      revokeSecurityGroupEgress(SG_OTHER, [{ protocol: '-1', cidr: '0.0.0.0/0' }], { at: at(-8) }),
+      createNetworkAclEntry(
+        ACL_B,
+        { ruleNumber: 5, egress: true, action: 'deny', protocol: '-1', cidr: '0.0.0.0/0' },
+        { at: at(-8) },
+      ),
+      modifyNetworkInterfaceGroups('eni-00000000000000003', [SG_OTHER], { at: at(-8) }),
+      modifyInstanceGroups('i-00000000000000003', [SG_OTHER], { at: at(-8) }),
+      replaceNetworkAclAssociation('aclassoc-0a1b2c3d4e5f60009', ACL_B, 'aclassoc-0a1b2c3d4e5f60002', {
+        at: at(-8),
+      }),
+    );
+    expect(unrelated).toHaveLength(5);
+    const [alert] = explainAlerts([spike('10.0.1.10')], evidence(unrelated), config);
+    expect(alert?.likelyCause).toBeUndefined();
+    expect(alert?.causeLookup).toEqual({
+      status: 'none',
+      from: '2026-11-27T13:00:00Z',
+      to: '2026-11-27T16:20:00Z',
+    });
+    expect(noCauseText(alert!.causeLookup!)).toBe(
+      'none found: no egress-policy change of its security groups or network ACL in CloudTrail from 2026-11-27 13:00 to 16:20 UTC',
+    );
+  });
+
+  it('relates each kind of change through the right fact', () => {
+    const cases: [string, unknown][] = [
+      [
+        'network ACL of its subnet',
+        createNetworkAclEntry(
+          ACL_A,
+          { ruleNumber: 5, egress: true, action: 'deny', protocol: '-1', cidr: '0.0.0.0/0' },
+          { at: at(-8) },
+        ),
+      ],
+      [
+        'its subnet moved to another ACL',
+        replaceNetworkAclAssociation('aclassoc-0a1b2c3d4e5f60009', ACL_A, 'aclassoc-0a1b2c3d4e5f60001', {
+          at: at(-8),
+        }),
+      ],
+      [
+        'its interface group set',
+        modifyNetworkInterfaceGroups('eni-00000000000000001', [SG_OTHER], { at: at(-8) }),
+      ],
+      ['its instance group set', modifyInstanceGroups('i-00000000000000001', [SG_OTHER], { at: at(-8) })],
+      [
+        'an egress rule of its group modified',
+        modifySecurityGroupRules(
+          SG_APP,
+          [{ ruleId: 'sgr-0a1b2c3d4e5f60001', protocol: 'tcp', fromPort: 443, cidr: '10.0.0.0/8' }],
+          { at: at(-8) },
+        ),
+      ],
+    ];
+    for (const [name, record] of cases) {
+      const [alert] = explainAlerts([spike('10.0.1.10')], evidence(changes(record)), config);
+      expect({ name, status: alert?.causeLookup?.status }).toEqual({ name, status: 'found' });
+    }
+  });
+
+  it('does not attach a ModifySecurityGroupRules that changed only ingress rules (DescribeSecurityGroupRules tells)', () => {
+    const ingressOnly = changes(
+      modifySecurityGroupRules(
+        SG_APP,
+        [{ ruleId: 'sgr-0a1b2c3d4e5f60002', protocol: 'tcp', fromPort: 22, cidr: '10.0.0.0/8' }],
+        { at: at(-8) },
+      ),
+    );
+    const [alert] = explainAlerts([spike('10.0.1.10')], evidence(ingressOnly), config);
+    expect(alert?.causeLookup?.status).toBe('none');
+  });
+
+  it('finds an IPv6 source whatever form its address is written in, and an interface named by the records', () => {
+    const acl = changes(
+      createNetworkAclEntry(
+        ACL_B,
+        { ruleNumber: 5, egress: true, action: 'deny', protocol: '-1', ipv6Cidr: '::/0' },
+        { at: at(-2) },
+      ),
+    );
+    const [v6] = explainAlerts([spike('2600:1f18:4a3b:ab00:0:0:0:10')], evidence(acl), config);
+    expect(v6?.causeLookup?.status).toBe('found');
+    // An address EC2 does not list (a NAT gateway's interface logged it): related through the interface id.
+    const byInterface = {
+      ...spike('10.9.9.9'),
+      details: { topDestinations: [], totalDestinations: 0, interfaceIds: ['eni-00000000000000004'] },
+    };
+    const [viaEni] = explainAlerts([byInterface], evidence(acl), config);
+    expect(viaEni?.causeLookup?.status).toBe('found');
+  });
+
+  it('prefers a change that can only block more, then the latest before the window ends', () => {
+    const list = changes(
+      authorizeSecurityGroupEgress(SG_APP, [{ protocol: 'tcp', fromPort: 80, cidr: '0.0.0.0/0' }], {
+        at: at(-2),
+        eventId: 'authorize',
+      }),
+      revokeSecurityGroupEgress(SG_APP, [{ protocol: 'tcp', fromPort: 443, cidr: '0.0.0.0/0' }], {
+        at: at(-90),
+        eventId: 'old-revoke',
+      }),
+      revokeSecurityGroupEgress(SG_APP, [{ protocol: 'tcp', fromPort: 22, cidr: '0.0.0.0/0' }], {
+        at: at(-20),
+        eventId: 'revoke',
+      }),
+      revokeSecurityGroupEgress(SG_APP, [{ protocol: 'tcp', fromPort: 25, cidr: '0.0.0.0/0' }], {
+        at: at(65),
+        eventId: 'after-end',
+      }),
+    );
+    const [alert] = explainAlerts([spike('10.0.1.10')], evidence(list), config);
+    expect(alert?.likelyCause?.eventId).toBe('revoke');
+    expect(alert?.causeLookup?.relatedChanges).toBe(4);
+  });
+
+  it('searches the lookback before the window through its end plus the lag, and no further', () => {
+    expect(causeSearchRange(W, config)).toEqual({ from: at(-120), to: at(80) });
+    const list = changes(
+      revokeSecurityGroupEgress(SG_APP, [{ protocol: '-1', cidr: '0.0.0.0/0' }], { at: at(-121) }),
+      revokeSecurityGroupEgress(SG_APP, [{ protocol: '-1', cidr: '0.0.0.0/0' }], { at: at(81) }),
+    );
+    expect(explainAlerts([spike('10.0.1.10')], evidence(list), config)[0]?.causeLookup?.status).toBe('none');
+    const wider = resolveDetectorConfig({ changeLookbackMinutes: 180 });
+    expect(
+      explainAlerts([spike('10.0.1.10')], evidence(list), wider)[0]?.likelyCause?.minutesFromWindowStart,
+    ).toBe(-121);
+  });
+
+  it('for a mass spike, names the change that explains most members, and how many', () => {
+    const list = changes(
+      createNetworkAclEntry(
+        ACL_A,
+        {
+          ruleNumber: 90,
+          egress: true,
+          action: 'deny',
+          protocol: '6',
+          cidr: '198.51.100.77/32',
+          fromPort: 443,
+        },
+        { at: at(-8), eventId: 'acl-a' },
+      ),
+      createNetworkAclEntry(
+        ACL_B,
+        {
+          ruleNumber: 90,
+          egress: true,
+          action: 'deny',
+          protocol: '6',
+          cidr: '198.51.100.77/32',
+          fromPort: 443,
+        },
+        { at: at(-7), eventId: 'acl-b' },
+      ),
+    );
+    const members = ['10.0.1.10', '10.0.1.11', '10.0.2.12', '10.0.2.13', '10.0.1.10'.replace('10', '99')];
+    const [alert] = explainAlerts([massSpike(members)], evidence(list), config);
+    expect(alert?.likelyCause).toMatchObject({ eventId: 'acl-b', explains: 2, of: 5 });
+    // acl-a explains 10.0.1.10 and 10.0.1.11; acl-b 10.0.2.12 and 10.0.2.13: a tie goes to the later.
+    expect(alert?.causeLookup).toMatchObject({ status: 'found', relatedChanges: 2, membersExplained: 4 });
+    expect(likelyCauseText(alert!.likelyCause!, alert!)).toMatch(
+      /at 14:53 UTC, 7 minutes before the window; explains 2 of 5 sources$/,
+    );
+    const three = changes(
+      createNetworkAclEntry(
+        ACL_A,
+        {
+          ruleNumber: 90,
+          egress: true,
+          action: 'deny',
+          protocol: '6',
+          cidr: '198.51.100.77/32',
+          fromPort: 443,
+        },
+        { at: at(-8), eventId: 'acl-a' },
+      ),
+      revokeSecurityGroupEgress(SG_APP, [{ protocol: 'tcp', fromPort: 443, cidr: '0.0.0.0/0' }], {
+        at: at(-9),
+        eventId: 'sg-app',
+      }),
+    );
+    expect(explainAlerts([massSpike(members)], evidence(three), config)[0]?.likelyCause).toMatchObject({
+      eventId: 'sg-app',
+      explains: 3,
+      of: 5,
+    });
+  });
+
+  it('says the lookup was unavailable (with the reason) when it failed, and a found cause is still shown when incomplete', () => {
+    const throttled = () => ({
+      status: 'unavailable' as const,
+      reason: 'CloudTrail LookupEvents throttled (ThrottlingException)',
+    });
+    const [alert] = explainAlerts([spike('10.0.1.10')], evidence([], throttled), config);
+    expect(alert?.causeLookup).toEqual({
+      status: 'unavailable',
+      from: '2026-11-27T13:00:00Z',
+      to: '2026-11-27T16:20:00Z',
+      reason: 'CloudTrail LookupEvents throttled (ThrottlingException)',
+    });
+    expect(noCauseText(alert!.causeLookup!)).toBe(
+      'not known: CloudTrail LookupEvents throttled (ThrottlingException); the alert went out without it',
+    );
+    const partial = () => ({
+      status: 'incomplete' as const,
+      reason: 'the per-run bound of 30 LookupEvents calls was reached',
+    });
+    const revoke = changes(
+      revokeSecurityGroupEgress(SG_APP, [{ protocol: '-1', cidr: '0.0.0.0/0' }], { at: at(-8) }),
+    );
+    const [found] = explainAlerts([spike('10.0.1.10')], evidence(revoke, partial), config);
+    expect(found?.causeLookup).toMatchObject({
+      status: 'found',
+      reason: 'lookup incomplete: the per-run bound of 30 LookupEvents calls was reached',
+    });
+    const [none] = explainAlerts([spike('10.0.1.10')], evidence([], partial), config);
+    expect(none?.causeLookup?.status).toBe('unavailable');
+  });
+
+  it('downgrade: an explained spike becomes low and keeps what it was; unexplained ones and partly explained mass spikes stay', () => {
+    const downgrade = resolveDetectorConfig({ policyChangeSpikes: 'downgrade' });
+    const revoke = changes(
+      revokeSecurityGroupEgress(SG_APP, [{ protocol: '-1', cidr: '0.0.0.0/0' }], { at: at(-8) }),
+    );
+    const [explained, unexplained, mass, newSource] = explainAlerts(
+      [
+        spike('10.0.1.10', 'high'),
+        spike('10.0.2.13', 'medium'),
+        massSpike(['10.0.1.10', '10.0.1.11', '10.0.2.12', '10.0.2.13']),
+        { ...spike('10.0.1.11'), kind: 'new-source', severity: 'low' },
+      ],
+      evidence(revoke),
+      downgrade,
+    );
+    expect(explained).toMatchObject({ severity: 'low', downgradedFrom: 'high' });
+    expect(unexplained).toMatchObject({ severity: 'medium', causeLookup: { status: 'none' } });
+    expect(unexplained?.downgradedFrom).toBeUndefined();
+    // 3 of 4 members explained: a member nothing explains may be what the alert is really about.
+    expect(mass).toMatchObject({ severity: 'medium', likelyCause: { explains: 3, of: 4 } });
+    expect(newSource?.causeLookup).toBeUndefined();
+    const whole = explainAlerts(
+      [massSpike(['10.0.1.10', '10.0.1.11', '10.0.2.12'])],
+      evidence(revoke),
+      downgrade,
+    )[0];
+    expect(whole).toMatchObject({ severity: 'low', downgradedFrom: 'medium' });
+  });
+
+  it('off: alerts are returned unchanged', () => {
+    const revoke = changes(
+      revokeSecurityGroupEgress(SG_APP, [{ protocol: '-1', cidr: '0.0.0.0/0' }], { at: at(-8) }),
+    );
+    const alerts = [spike('10.0.1.10')];
+    expect(
+      explainAlerts(alerts, evidence(revoke), resolveDetectorConfig({ policyChangeSpikes: 'off' })),
+    ).toEqual(alerts);
+  });
+
+  it('describes changes after the window start and after its end', () => {
+    const list = changes(
+      revokeSecurityGroupEgress(SG_APP, [{ protocol: '-1', cidr: '0.0.0.0/0' }], { at: at(63) }),
+    );
+    const [alert] = explainAlerts([spike('10.0.1.10')], evidence(list), config);
+    expect(likelyCauseText(alert!.likelyCause!, alert!)).toMatch(
+      /at 16:03 UTC, 3 minutes after the window's end$/,
+    );
+    const inside = changes(
+      revokeSecurityGroupEgress(SG_APP, [{ protocol: '-1', cidr: '0.0.0.0/0' }], { at: at(12) }),
+    );
+    const [within] = explainAlerts([spike('10.0.1.10')], evidence(inside), config);
+    expect(likelyCauseText(within!.likelyCause!, within!)).toMatch(/12 minutes into the window$/);
+  });
+});

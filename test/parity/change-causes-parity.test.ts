@@ -1,0 +1,143 @@
+/**
+ * Change-aware alerts, replay vs Lambda: the replay with `--cloudtrail` and `--interface-map` names
+ * the same likely causes as the Lambda with `lookUpChangeCauses` (CloudTrail LookupEvents and EC2
+ * Describe calls against the local endpoints) on the same flow logs and the same events.
+ */
+import {
+  replaceNetworkAclEntry,
+  revokeSecurityGroupEgress,
+  runInstances,
+} from '../support/cloudtrail-records';
+import { startEndpoints, type Endpoints } from '../e2e/harness';
+import { blockedLines, ordinaryTraffic, runParityCase, type InterfaceMap } from './parity';
+
+const HOUR = 3_600_000;
+const MINUTE = 60_000;
+const DAY = 24 * HOUR;
+const D0 = Date.parse('2026-11-24T00:00:00Z');
+const DAY3 = D0 + 2 * DAY;
+const WEB = ['10.0.1.10', '10.0.1.11', '10.0.1.12', '10.0.1.13'];
+const DB = ['172.16.4.2', '192.168.7.7'];
+const SOURCES = [...WEB, ...DB];
+const WEB_SG = 'sg-0aaaaaaaaaaaaaaa1';
+const DB_SG = 'sg-0bbbbbbbbbbbbbbb2';
+const DB_ACL = 'acl-0bbbbbbbbbbbbbbb2';
+
+/** The interface id parity.ts's lines give an address. */
+const eniOf = (src: string) =>
+  `eni-0${src
+    .replace(/[^0-9a-f]/g, '')
+    .padStart(16, '0')
+    .slice(-16)}`;
+
+const INTERFACE_MAP: InterfaceMap = {
+  NetworkInterfaces: SOURCES.map((src) => {
+    const web = WEB.includes(src);
+    return {
+      NetworkInterfaceId: eniOf(src),
+      VpcId: 'vpc-0c0c0c0c0c0c0c0c0',
+      SubnetId: web ? 'subnet-0aaaaaaaaaaaaaaa1' : 'subnet-0bbbbbbbbbbbbbbb2',
+      PrivateIpAddress: src,
+      Groups: [{ GroupId: web ? WEB_SG : DB_SG }],
+    };
+  }),
+  NetworkAcls: [
+    {
+      NetworkAclId: 'acl-0aaaaaaaaaaaaaaa1',
+      VpcId: 'vpc-0c0c0c0c0c0c0c0c0',
+      Associations: [
+        {
+          NetworkAclAssociationId: 'aclassoc-0aaaaaaaaaaaaaaa1',
+          NetworkAclId: 'acl-0aaaaaaaaaaaaaaa1',
+          SubnetId: 'subnet-0aaaaaaaaaaaaaaa1',
+        },
+      ],
+    },
+    {
+      NetworkAclId: DB_ACL,
+      VpcId: 'vpc-0c0c0c0c0c0c0c0c0',
+      Associations: [
+        {
+          NetworkAclAssociationId: 'aclassoc-0bbbbbbbbbbbbbbb2',
+          NetworkAclId: DB_ACL,
+          SubnetId: 'subnet-0bbbbbbbbbbbbbbb2',
+        },
+      ],
+    },
+  ],
+};
+
+let endpoints: Endpoints;
+
+beforeAll(async () => {
+  endpoints = await startEndpoints();
+});
+
+afterAll(async () => {
+  await endpoints.stop();
+});
+
+const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+
+describe('replay --cloudtrail vs Lambda lookUpChangeCauses: the same likely causes', () => {
+  it('a spike a revoke explains, one nothing explains, a mass spike two changes explain in part (downgrade)', async () => {
+    // Prepare: three days of ordinary traffic; on the third, a web host spikes at 10:00 after a
+    // revoke on its group at 09:52, a db host at 16:00 after a change to an unrelated group, and
+    // five hosts at 20:00 after a revoke on the web group (3 of them) and a db ACL deny entry (2).
+    // CloudTrail also holds an event an hour throughout (files that span the range).
+    const lines = [
+      ...ordinaryTraffic(D0, 72, SOURCES, 7),
+      ...blockedLines(DAY3 + 10 * HOUR, '10.0.1.11', 400, 20),
+      ...blockedLines(DAY3 + 16 * HOUR, '172.16.4.2', 400, 20),
+      ...['10.0.1.10', '10.0.1.12', '10.0.1.13', ...DB].flatMap((src) =>
+        blockedLines(DAY3 + 20 * HOUR, src, 400, 20),
+      ),
+    ];
+    const records = [
+      ...Array.from({ length: 72 }, (_, h) =>
+        runInstances(`i-0${String(h).padStart(16, '0')}`, {
+          at: D0 + h * HOUR + 30 * MINUTE,
+          eventId: `run-${h}`,
+        }),
+      ),
+      revokeSecurityGroupEgress(WEB_SG, [{ protocol: 'tcp', fromPort: 443, cidr: '0.0.0.0/0' }], {
+        at: DAY3 + 10 * HOUR - 8 * MINUTE,
+        eventId: 'revoke-web-0952',
+      }),
+      revokeSecurityGroupEgress('sg-0ccccccccccccccc3', [{ protocol: '-1', cidr: '0.0.0.0/0' }], {
+        at: DAY3 + 16 * HOUR - 5 * MINUTE,
+        eventId: 'revoke-unrelated-1555',
+      }),
+      revokeSecurityGroupEgress(WEB_SG, [{ protocol: 'udp', fromPort: 53, cidr: '0.0.0.0/0' }], {
+        at: DAY3 + 20 * HOUR - 10 * MINUTE,
+        eventId: 'revoke-web-1950',
+      }),
+      replaceNetworkAclEntry(
+        DB_ACL,
+        { ruleNumber: 100, egress: true, action: 'deny', protocol: '-1', cidr: '0.0.0.0/0' },
+        { at: DAY3 + 20 * HOUR - 15 * MINUTE, eventId: 'acl-db-1945' },
+      ),
+    ];
+
+    // Act
+    const result = await runParityCase(endpoints, {
+      name: 'change-causes',
+      files: [{ name: 'flows.log', lines }],
+      bootstrapDays: 2,
+      config: { policyChangeSpikes: 'downgrade' },
+      changes: { records, interfaceMap: INTERFACE_MAP },
+    });
+
+    // Assess: the alerts are the ones this case is about, with their causes, on both sides
+    const brief = result.lambda.map((a) => `${a.kind} ${a.windowStart} ${a.severity} ${a.cause ?? ''}`);
+    const unexplained = result.lambda[1]!.severity;
+    expect(unexplained).not.toBe('low');
+    expect(brief).toEqual([
+      `spike ${iso(DAY3 + 10 * HOUR)} low found revoke-web-0952`,
+      `spike ${iso(DAY3 + 16 * HOUR)} ${unexplained} none -`,
+      // Downgraded: related changes (the web revoke, the db ACL entry) explain every member.
+      `mass-spike ${iso(DAY3 + 20 * HOUR)} low found revoke-web-1950 3/5`,
+    ]);
+    expect(result.replay).toEqual(result.lambda);
+  });
+});
