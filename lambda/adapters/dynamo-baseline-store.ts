@@ -1104,7 +1104,7 @@ export class DynamoBaselineStore implements DetectorStore {
  * and the rest over again as UnprocessedKeys. Entries of other sources can still make a batch
  * overflow; those keys are then asked for again (batchGet's loop).
  */
-function* bucketBatches(buckets: Int32Array, starts: Int32Array): Generator<Item[]> {
+export function* bucketBatches(buckets: Int32Array, starts: Int32Array): Generator<Item[]> {
   let batch: Item[] = [];
   let bytes = 0;
   for (let at = 0; at < buckets.length; at += 1) {

@@ -14,6 +14,7 @@ import {
 } from '../../lambda/adapters/baseline-buckets';
 import {
   BASELINE_BUCKETS,
+  bucketBatches,
   BootstrapRefusedError,
   DynamoBaselineStore,
   DynamoBatchIncompleteError,
@@ -855,6 +856,23 @@ describe('DynamoBaselineStore', () => {
       const entries = unpackBucketItem((await bucketItem(tableName, a, 1))!);
       expect(entries.get(a)).toMatchObject({ baseline: aAgain, prev: baseline(1) });
       expect(entries.get(b)).toEqual(bEntry);
+    });
+
+    it("asks for the buckets of a large window in batches whose answers fit BatchGetItem's 16 MB", () => {
+      // Prepare: 300 buckets of 500 window sources (about 200 KB each), then 300 of 10
+      const buckets = Int32Array.from({ length: 300 }, (_, i) => i);
+      const starts = (perBucket: number) => Int32Array.from({ length: 301 }, (_, i) => i * perBucket);
+
+      // Act
+      const large = [...bucketBatches(buckets, starts(500))];
+      const small = [...bucketBatches(buckets, starts(10))];
+
+      // Assess: every bucket once, in order; at 500 sources 73 buckets a batch (14 MB / 200 KB), at 10 the 100-key limit
+      for (const batches of [large, small]) {
+        expect(batches.flat().map((key) => key.pk?.S)).toEqual([...buckets].map((b) => `BASELINES#${b}`));
+      }
+      expect(large.map((b) => b.length)).toEqual([73, 73, 73, 73, 8]);
+      expect(small.map((b) => b.length)).toEqual([100, 100, 100]);
     });
 
     it('refuses an over-size bucket before writing anything, and a source with no baseline to write', async () => {
