@@ -98,10 +98,7 @@ export interface LocalSecurityGroupRule {
 }
 
 export type Ec2Action =
-  | 'DescribeNetworkInterfaces'
-  | 'DescribeInstances'
-  | 'DescribeNetworkAcls'
-  | 'DescribeSecurityGroupRules';
+  'DescribeNetworkInterfaces' | 'DescribeInstances' | 'DescribeNetworkAcls' | 'DescribeSecurityGroupRules';
 
 export interface LocalEc2Options {
   /**

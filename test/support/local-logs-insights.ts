@@ -95,6 +95,8 @@ export interface LocalLogsInsights {
   endpoint: string;
   /** Adds events to a log group (creating it). Timestamps are epoch milliseconds. */
   seed(logGroupName: string, events: readonly LogEvent[]): void;
+  /** Removes every event of a log group (a benchmark seeding one large window after another). */
+  clear(logGroupName: string): void;
   /** Calls received per action, injected failures and rejected requests included. */
   readonly callCounts: Readonly<Record<LogsAction, number>>;
   /** Queries accepted by StartQuery. */
@@ -511,6 +513,9 @@ export async function startLocalLogsInsights(
       const merged = [...(logGroups.get(logGroupName) ?? []), ...stored];
       merged.sort((a, b) => a.timestamp - b.timestamp);
       logGroups.set(logGroupName, merged);
+    },
+    clear(logGroupName) {
+      logGroups.delete(logGroupName);
     },
     get callCounts() {
       return { ...callCounts };
