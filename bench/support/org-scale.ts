@@ -4,7 +4,7 @@
  * against the local endpoints: a first window (every source new) and a second (every baseline
  * read back, decided and rewritten with its `prev` and rhythm state: the steady state). Quiet
  * counts are 1-2 records a source (1.5 million counted records a window, and one each of the
- * records that must not count every 50 sources), so the local endpoints can hold two windows.
+ * records that must not count every 100 sources), so the local endpoints can hold a window.
  *
  * Also the model of the run's time on Lambda, since the local endpoints answer at their own
  * speed, not the services': see modelledRun.
@@ -22,7 +22,7 @@ export const ORG_CPU_TARGET_S = 30;
 export const LAMBDA_TIMEOUT_S = 900;
 
 export function orgRun(): Promise<ScaleRun> {
-  return scaleRun(ORG_SOURCES, 2, { accounts: ORG_ACCOUNTS, maxCount: 2, uncountedEvery: 50 });
+  return scaleRun(ORG_SOURCES, 2, { accounts: ORG_ACCOUNTS, maxCount: 2, uncountedEvery: 100 });
 }
 
 export const windowLabel = (index: number): string =>

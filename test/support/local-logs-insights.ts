@@ -155,6 +155,10 @@ interface QueryState {
   finalStatus: 'Complete' | FailedQueryStatus;
 }
 
+function* mapLazily<T, U>(items: readonly T[], map: (item: T) => U): Generator<U> {
+  for (const item of items) yield map(item);
+}
+
 const LOG_GROUP_ARN = /^arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:([.\-_/#A-Za-z0-9]+)$/;
 // StartQuery: "If you specify an ARN, use the format arn:aws:logs:region:account-id:log-group:log_group_name.
 // Don't include an * at the end." The `:*` form other Logs APIs and IAM use is refused.
@@ -291,8 +295,8 @@ export async function startLocalLogsInsights(
       compiled.limitCommand === undefined && limit === undefined ? defaultRowLimit : Number.POSITIVE_INFINITY,
       LOGS_INSIGHTS_LIMITS.maxRowsPerQuery,
     );
-    const rows = events.map(eventRow);
-    const result = evaluateQuery(compiled, rows, rowCap);
+    // Rows made one at a time as the query reads them: a million-source window's are not all held.
+    const result = evaluateQuery(compiled, mapLazily(events, eventRow), rowCap);
 
     queryCounter += 1;
     const queryId = `00000000-0000-4000-9000-${queryCounter.toString(16).padStart(12, '0')}`;
