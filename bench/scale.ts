@@ -40,7 +40,7 @@ interface Check {
  * (dataPoints 1), or, folded onto `previous` (the first window's counts), 2 x mean - previous
  * (dataPoints 2: the recommended preset's mean moves halfway).
  */
-function check(
+export function check(
   window: ScaleWindow,
   previous?: ReadonlyMap<string, number>,
 ): Check & { counted: Map<string, number> } {

@@ -16,6 +16,7 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import {
+  alertSourceKeys,
   BaselineTable,
   bootstrapBaselines,
   dueWindows,
@@ -26,6 +27,7 @@ import {
   type WindowOutcome,
   isoTime,
   latestClosedWindow,
+  SOURCE_KEY_FORMAT,
   windowAt,
   windowMs,
   windowsBetween,
@@ -126,6 +128,13 @@ export interface RunSummary {
    * baselines and alerted nothing, as every busy source would otherwise be a `new-source`.
    */
   firstWindowLearnOnly?: boolean;
+  /**
+   * The table's baselines were keyed by address alone (a build from before sources were keyed by
+   * account): they are not used, and the run's first window learnt baselines by account and
+   * address and alerted nothing, as a fresh detector's does. A bootstrap with `overwrite`
+   * relearns from history instead.
+   */
+  addressOnlyBaselinesReplaced?: true;
   bootstrap?: {
     days: number;
     windows: number;
@@ -380,6 +389,7 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
   }
 
   if (state.bootstrapStarted !== undefined) throw new BootstrapUnfinishedError(state.bootstrapStarted);
+  const addressOnly = hasAddressOnlyBaselines(state);
   const due = dueWindows(deps.now(), state.watermark, deps.config);
   summary.deferredWindows = due.deferred;
   let carried = { clock: state.clock, skipDataThrough: state.skipDataThrough };
@@ -393,13 +403,19 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
       break;
     }
     deps.logger.appendKeys({ window: isoTime(window.start) });
-    // A fresh deploy would otherwise flood email and Slack with every busy source as `new-source`.
-    const learnOnly = index === 0 && state.watermark === undefined;
+    // A fresh deploy would otherwise flood email and Slack with every busy source as `new-source`;
+    // so would the first run after an upgrade from address-keyed baselines (no key matches them).
+    const learnOnly = index === 0 && (state.watermark === undefined || addressOnly);
     if (learnOnly) {
       summary.firstWindowLearnOnly = true;
-      deps.logger.warn(
-        'first window of a detector without state: learning baselines only, no alerts (run bootstrap first to alert from the start)',
-      );
+      if (addressOnly) {
+        summary.addressOnlyBaselinesReplaced = true;
+        deps.logger.warn(ADDRESS_ONLY_WARNING);
+      } else {
+        deps.logger.warn(
+          'first window of a detector without state: learning baselines only, no alerts (run bootstrap first to alert from the start)',
+        );
+      }
     }
     try {
       carried = await detectWindow(deps, summary, window, carried, failures, pacer, learnOnly);
@@ -416,6 +432,18 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
     );
   }
 }
+
+/**
+ * State written before sources were keyed by account (no `keyFormat`): its baselines are keyed
+ * by address alone, and mixing them with account keys would merge accounts' hosts again.
+ */
+const hasAddressOnlyBaselines = (state: { watermark: number | undefined; keyFormat?: string }): boolean =>
+  state.watermark !== undefined && state.keyFormat !== SOURCE_KEY_FORMAT;
+
+const ADDRESS_ONLY_WARNING =
+  'the baselines in the table are keyed by address alone (written before sources were keyed by account ' +
+  'and address): they are not used. This window learns baselines per account and address and alerts ' +
+  'nothing, as a new detector does; to relearn from history at once, invoke {"mode":"bootstrap","days":30,"overwrite":true}';
 
 /** Detects and commits one window; returns the clock and the SKIPDATA carry after it. */
 async function detectWindow(
@@ -709,7 +737,7 @@ function alignedAlertState(
   counts: ReadonlyMap<string, number>,
   windowStart: number,
 ): (key: string, next: Baseline, before: Baseline | undefined) => Baseline {
-  const alerted = new Set(alerts.flatMap((a) => (a.srcIp !== undefined ? [a.srcIp] : (a.srcIps ?? []))));
+  const alerted = new Set(alerts.flatMap(alertSourceKeys));
   return (key, baseline, previous) => {
     if (alerted.has(key)) {
       return {
@@ -740,7 +768,9 @@ async function withDetails(
 ): Promise<Alert[]> {
   // A mass spike is a policy rollout far more often than many simultaneous attacks: its members
   // are the content, and a details query over all of them would cost the most when it helps least.
-  const srcIps = alerts.flatMap((a) => (a.srcIp !== undefined ? [a.srcIp] : []));
+  const keyOf = new Map<Alert, string>();
+  for (const alert of alerts) if (alert.srcIp !== undefined) keyOf.set(alert, alertSourceKeys(alert)[0]!);
+  const srcIps = [...keyOf.values()];
   if (srcIps.length === 0) return alerts;
   const before = deps.now();
   let details: Map<string, AlertDetails>;
@@ -762,7 +792,8 @@ async function withDetails(
   deps.logger.info('details query done', { sources: srcIps.length, ms: deps.now() - before });
   if (deps.enricher) details = await deps.enricher.enrich(details);
   return alerts.map((alert) => {
-    const found = alert.srcIp === undefined ? undefined : details.get(alert.srcIp);
+    const key = keyOf.get(alert);
+    const found = key === undefined ? undefined : details.get(key);
     return found ? { ...alert, details: found } : alert;
   });
 }
@@ -868,13 +899,20 @@ async function runDryRun(
   // The SKIPDATA carry of the committed windows; a window at or before the watermark re-evaluated
   // here may miss a carry from the windows before it (not kept), never adds a wrong one.
   let skipDataThrough = state.skipDataThrough;
-  // What the schedule would do: a detector without state learns its first window and alerts nothing.
-  const firstLearnsOnly = state.watermark === undefined;
+  // What the schedule would do: a detector without state (or with address-keyed baselines from
+  // before accounts) learns its first window and alerts nothing.
+  const addressOnly = hasAddressOnlyBaselines(state);
+  const firstLearnsOnly = state.watermark === undefined || addressOnly;
   if (firstLearnsOnly) {
     summary.firstWindowLearnOnly = true;
-    deps.logger.warn(
-      'dry run of a detector without state: its first window only learns baselines, as the schedule would (run bootstrap first to alert from the start)',
-    );
+    if (addressOnly) {
+      summary.addressOnlyBaselinesReplaced = true;
+      deps.logger.warn(`dry run: ${ADDRESS_ONLY_WARNING}`);
+    } else {
+      deps.logger.warn(
+        'dry run of a detector without state: its first window only learns baselines, as the schedule would (run bootstrap first to alert from the start)',
+      );
+    }
   }
   for (const [index, window] of windows.entries()) {
     const counted = await countWindow(

@@ -32,6 +32,11 @@ export interface WindowSpec {
   maxCount?: number;
   /** One each of the records that must not count every this many sources. @default 10 */
   uncountedEvery?: number;
+  /**
+   * Sources per address: k > 1 gives sources i and i + 1 ... i + k - 1 one address in k
+   * accounts (an Organization's shared address plans). @default 1
+   */
+  sharedAddresses?: number;
 }
 
 export interface EndpointStats {
@@ -73,7 +78,12 @@ export function specEvents(spec: WindowSpec): LogEvent[] {
 
 /** The window's records one at a time: a million sources' records are not held twice. */
 export function specEventsOf(spec: WindowSpec): Generator<LogEvent> {
-  const sources = internalSources(spec.sources, spec.sourceSeed);
+  const shared = spec.sharedAddresses ?? 1;
+  const addresses = internalSources(Math.ceil(spec.sources / shared), spec.sourceSeed);
+  const sources =
+    shared === 1
+      ? addresses
+      : Array.from({ length: spec.sources }, (_, i) => addresses[Math.floor(i / shared)]!);
   const counts = quietCounts(spec.sources, spec.countSeed, spec.maxCount);
   for (const [index, count] of Object.entries(spec.overrides ?? {})) counts[Number(index)] = count;
   return windowEventsOf(spec.windowStart, sources, counts, {

@@ -4,7 +4,7 @@
  * directly, without shipping hundreds of thousands of records over IPC.
  */
 import ipaddr from 'ipaddr.js';
-import { seededRandom } from '../../lambda/core';
+import { accountOfRecord, seededRandom, sourceKey } from '../../lambda/core';
 import type { LogEvent } from '../../test/support/logs-insights-query';
 
 export const HOUR = 3_600_000;
@@ -145,12 +145,9 @@ export function directCount(events: Iterable<LogEvent>, from: number, to: number
   return counts;
 }
 
-/**
- * The oracle's key of a source, as the detector keys it: its address. (A source becomes an
- * address within its account once the detector keys sources by account: issue 14.)
- */
-export function oracleKey(_account: string, address: string): string {
-  return address;
+/** The oracle's key of a source, as the detector keys it: an address within its account. */
+export function oracleKey(account: string, address: string): string {
+  return sourceKey({ accountId: accountOfRecord(account), address });
 }
 
 /** Per-source counts 1..maxCount from a seeded PRNG (the quiet part of a window). */

@@ -58,6 +58,8 @@ export interface ScaleShape {
   maxCount?: number;
   /** Records that must not count, one each every this many sources. @default 10 */
   uncountedEvery?: number;
+  /** Sources per address, each in another account (WindowSpec sharedAddresses). @default 1 */
+  sharedAddresses?: number;
   /** Measure the SDK floor of the per-source layout after the first window (cpu-time's peer). @default false */
   sdkFloor?: boolean;
 }
@@ -102,6 +104,7 @@ async function execute(sources: number, windowCount: number, shape: ScaleShape):
         ...(shape.accounts === undefined ? {} : { accounts: shape.accounts }),
         ...(shape.maxCount === undefined ? {} : { maxCount: shape.maxCount }),
         ...(shape.uncountedEvery === undefined ? {} : { uncountedEvery: shape.uncountedEvery }),
+        ...(shape.sharedAddresses === undefined ? {} : { sharedAddresses: shape.sharedAddresses }),
       };
       const { events } = await endpoints.seedWindow(spec);
       const oracle = directCount(specEventsOf(spec), windowStart, windowStart + HOUR);

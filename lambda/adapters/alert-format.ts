@@ -11,7 +11,9 @@
 import {
   alertIdFor,
   insightsFieldName,
+  isAccountId,
   isValidAddress,
+  isVpcId,
   isoTime,
   likelyCauseText,
   noCauseText,
@@ -78,16 +80,26 @@ export interface SnsMessageAttribute {
   StringValue: string;
 }
 
+/**
+ * What a subscription filter policy can match: `severity`, `kind`, `srcIp` (the address; a mass
+ * spike's members as String.Array) and `accountId` (String; String.Array of a mass spike's
+ * accounts), the latter absent when the records name no account.
+ */
+/**
+ * `severity`, `kind`, `srcIp`; `accountId` where the records name the account; `policyChange`
+ * (`downgraded`) on an alert that `policyChangeSpikes: "downgrade"` lowered, so a filter policy
+ * can route it elsewhere.
+ */
+export type SnsAlertAttributes = Record<'severity' | 'kind' | 'srcIp', SnsMessageAttribute> & {
+  accountId?: SnsMessageAttribute;
+  policyChange?: SnsMessageAttribute;
+};
+
 export interface SnsAlertMessage {
   subject: string;
   /** The `MessageStructure: json` body. */
   message: string;
-  /**
-   * `severity`, `kind`, `srcIp`; `policyChange` (`downgraded`) on an alert that
-   * `policyChangeSpikes: "downgrade"` lowered, so a filter policy can route it elsewhere.
-   */
-  attributes: Record<'severity' | 'kind' | 'srcIp', SnsMessageAttribute> &
-    Partial<Record<'policyChange', SnsMessageAttribute>>;
+  attributes: SnsAlertAttributes;
   /** Bytes SNS counts: message plus attribute names, types and values. */
   bytes: number;
   alert: PublishedAlert;
@@ -173,10 +185,15 @@ function consoleEncode(value: string): string {
  * The query behind the console link: the alerted sources' blocked records in the window, by
  * destination. Only validated addresses go into it; anything else is left out of the filter.
  */
-export function consoleQueryFor(alert: Pick<Alert, 'srcIp' | 'srcIps'>, flowLogFormat?: string): string {
+export function consoleQueryFor(
+  alert: Pick<Alert, 'srcIp' | 'srcIps' | 'accountId' | 'vpcId'>,
+  flowLogFormat?: string,
+): string {
   const fields = flowLogFormat === undefined ? undefined : parseFlowLogFormat(flowLogFormat);
-  const name = (field: 'srcaddr' | 'dstaddr' | 'dstport' | 'protocol' | 'action' | 'interface-id') =>
-    fields === undefined || fields.includes(field) ? insightsFieldName(field) : undefined;
+  const name = (
+    field:
+      'srcaddr' | 'dstaddr' | 'dstport' | 'protocol' | 'action' | 'interface-id' | 'account-id' | 'vpc-id',
+  ) => (fields === undefined || fields.includes(field) ? insightsFieldName(field) : undefined);
   const lines: string[] = [];
   if (fields !== undefined) {
     lines.push(
@@ -193,8 +210,23 @@ export function consoleQueryFor(alert: Pick<Alert, 'srcIp' | 'srcIps'>, flowLogF
       : sources.length === 1
         ? ` and ${src} = "${sources[0]}"`
         : ` and ${src} in [${sources.map((s) => `"${s}"`).join(', ')}]`;
-  lines.push(`filter ${insightsFieldName('action')} = "REJECT"${sourceFilter}`);
+  // The source's own account and VPC (validated: only what a key may hold goes in).
+  const account = name('account-id');
+  const vpc = fields?.includes('vpc-id') ? name('vpc-id') : undefined;
+  const accountFilter =
+    alert.srcIp !== undefined &&
+    account !== undefined &&
+    alert.accountId !== undefined &&
+    isAccountId(alert.accountId)
+      ? ` and ${account} in ["${alert.accountId}"]`
+      : '';
+  const vpcFilter =
+    alert.srcIp !== undefined && vpc !== undefined && alert.vpcId !== undefined && isVpcId(alert.vpcId)
+      ? ` and ${vpc} in ["${alert.vpcId}"]`
+      : '';
+  lines.push(`filter ${insightsFieldName('action')} = "REJECT"${sourceFilter}${accountFilter}${vpcFilter}`);
   const by = [
+    sources.length > 1 ? account : undefined,
     sources.length > 1 ? src : undefined,
     name('dstaddr'),
     name('dstport'),
@@ -225,9 +257,31 @@ const KIND_TITLES: Record<Alert['kind'], string> = {
   'mass-spike': 'Mass blocked-egress spike',
 };
 
-function subjectOf(alert: Alert): string {
-  if (alert.kind === 'mass-spike') return `${alert.srcIps?.length ?? alert.members?.length ?? 0} sources`;
-  return alert.srcIp ?? 'unknown source';
+/** `payments-prod (111111111111)`, or the id alone without a configured name. */
+function accountText(source: Pick<Alert, 'accountId' | 'accountName'>): string | undefined {
+  if (source.accountId === undefined) return undefined;
+  return source.accountName === undefined ? source.accountId : `${source.accountName} (${source.accountId})`;
+}
+
+/**
+ * Who the alert is about: `10.0.1.23 in payments-prod (111111111111)` (`short`: the name alone,
+ * for the subject's 100 characters), `6 sources in 2 accounts` for a mass spike.
+ */
+function subjectOf(alert: StoredAlert, short = false): string {
+  if (alert.kind === 'mass-spike') {
+    const cut = alert.truncated?.members !== undefined;
+    const count = alert.truncated?.members?.total ?? alert.srcIps?.length ?? alert.members?.length ?? 0;
+    const named = (alert.members ?? []).filter((m) => m.accountId !== undefined);
+    const ids = new Set(named.map((m) => m.accountId));
+    // A cut member list may not show every account: it says "at least".
+    if (ids.size > 1) return `${count} sources in ${ids.size}${cut ? '+' : ''} accounts`;
+    const only = named[0];
+    if (only === undefined || cut || named.length < (alert.members?.length ?? 0)) return `${count} sources`;
+    return `${count} sources in ${short ? (only.accountName ?? only.accountId) : accountText(only)}`;
+  }
+  const address = alert.srcIp ?? 'unknown source';
+  if (alert.accountId === undefined) return address;
+  return `${address} in ${short ? (alert.accountName ?? alert.accountId) : accountText(alert)}`;
 }
 
 const shortTime = (iso: string) => iso.replace(/:00Z$/, 'Z');
@@ -236,7 +290,7 @@ const formatProbability = (value: number) => value.toExponential(2);
 
 /** The SNS subject: `[HIGH] Blocked egress spike: 10.0.1.23 (412 blocked, 2026-11-27T09:00Z)`. */
 export function alertSubject(alert: Alert, options: { test?: boolean } = {}): string {
-  const raw = `${options.test ? '[TEST] ' : ''}[${alert.severity.toUpperCase()}] ${KIND_TITLES[alert.kind]}: ${subjectOf(alert)} (${formatNumber(alert.blockedCount)} blocked, ${shortTime(alert.windowStart)})`;
+  const raw = `${options.test ? '[TEST] ' : ''}[${alert.severity.toUpperCase()}] ${KIND_TITLES[alert.kind]}: ${subjectOf(alert, true)} (${formatNumber(alert.blockedCount)} blocked, ${shortTime(alert.windowStart)})`;
   const clean = stripControlCharacters(raw).replace(/\s+/g, ' ').trim();
   return clean.length <= MAX_SUBJECT_LENGTH ? clean : `${clean.slice(0, MAX_SUBJECT_LENGTH - 3)}...`;
 }
@@ -291,6 +345,11 @@ export function formatEmailText(alert: PublishedAlert): string {
     '',
     `Severity:            ${severityText(alert)}`,
     `Kind:                ${alert.kind} (preset ${alert.preset})`,
+  );
+  const account = accountText(alert);
+  if (account !== undefined) lines.push(`Account:             ${stripControlCharacters(account)}`);
+  if (alert.vpcId !== undefined) lines.push(`VPC:                 ${stripControlCharacters(alert.vpcId)}`);
+  lines.push(
     `Window (UTC):        ${alert.windowStart} to ${alert.windowEnd}`,
     `Blocked records:     ${formatNumber(alert.blockedCount)}`,
   );
@@ -319,8 +378,12 @@ export function formatEmailText(alert: PublishedAlert): string {
       `Sources (${cutNote(alert, 'members', alert.members.length)}); likely a network policy rollout if planned:`,
     );
     for (const m of alert.members) {
+      const where = accountText(m);
       lines.push(
-        `  ${m.srcIp.padEnd(40)} ${formatNumber(m.blockedCount).padStart(10)}  z ${m.zScore ?? 'n/a'}`,
+        `  ${m.srcIp.padEnd(40)} ${formatNumber(m.blockedCount).padStart(10)}  z ${m.zScore ?? 'n/a'}` +
+          (where === undefined
+            ? ''
+            : `  ${stripControlCharacters(where)}${m.vpcId === undefined ? '' : ` ${m.vpcId}`}`),
       );
     }
   }
@@ -373,6 +436,9 @@ export function chatbotNotification(alert: PublishedAlert): ChatbotNotification 
     `*Window:* ${e(shortTime(alert.windowStart))} to ${e(shortTime(alert.windowEnd))} UTC`,
     `*Blocked records:* ${formatNumber(alert.blockedCount)}${alert.uniqueDestinations === null ? '' : ` to ${formatNumber(alert.uniqueDestinations)} destinations`}`,
   );
+  const account = accountText(alert);
+  if (account !== undefined)
+    lines.push(`*Account:* ${e(account)}${alert.vpcId === undefined ? '' : `, VPC ${e(alert.vpcId)}`}`);
   if (alert.kind !== 'mass-spike') lines.push(`*Baseline:* ${e(baselineText(alert))}`);
   const usual = usualText(alert);
   if (usual !== undefined) lines.push(`*This hour:* ${e(usual)}`);
@@ -394,8 +460,10 @@ export function chatbotNotification(alert: PublishedAlert): ChatbotNotification 
     lines.push(
       `*Sources* (top ${Math.min(CHAT_LIST_LIMIT, alert.members.length)} of ${formatNumber(total)}):`,
     );
-    for (const m of alert.members.slice(0, CHAT_LIST_LIMIT))
-      lines.push(`• ${e(m.srcIp)}: ${formatNumber(m.blockedCount)}`);
+    for (const m of alert.members.slice(0, CHAT_LIST_LIMIT)) {
+      const where = m.accountId === undefined ? '' : ` in ${e(m.accountName ?? m.accountId)}`;
+      lines.push(`• ${e(m.srcIp)}${where}: ${formatNumber(m.blockedCount)}`);
+    }
   }
   const details = alert.details;
   if (details && details.topDestinations.length > 0) {
@@ -437,11 +505,12 @@ export function chatbotNotification(alert: PublishedAlert): ChatbotNotification 
     id: alert.alertId,
     content: { textType: 'client-markdown', title, description: lines.join('\n'), nextSteps, keywords },
     metadata: {
-      // One Slack thread per source (mass spikes per window), so repeated alerts stay together.
+      // One Slack thread per source (its account and address; mass spikes per window), so
+      // repeated alerts stay together and the same address in two accounts does not.
       threadId:
         alert.kind === 'mass-spike'
           ? `blocked-egress/${alert.alertId}`
-          : `blocked-egress/${alert.srcIp ?? 'unknown'}`,
+          : `blocked-egress/${[alert.accountId, alert.vpcId, alert.srcIp ?? 'unknown'].filter((p) => p !== undefined).join('/')}`,
       summary: `${alert.test ? 'TEST: ' : ''}${KIND_TITLES[alert.kind]}: ${who}, ${formatNumber(alert.blockedCount)} blocked records in ${e(shortTime(alert.windowStart))}`,
       eventType: `BlockedEgress${alert.kind === 'spike' ? 'Spike' : alert.kind === 'new-source' ? 'NewSource' : 'MassSpike'}`,
       additionalContext: {
@@ -454,6 +523,9 @@ export function chatbotNotification(alert: PublishedAlert): ChatbotNotification 
         ...(alert.likelyCause === undefined
           ? {}
           : { likelyCauseEvent: `${alert.likelyCause.eventName} ${alert.likelyCause.eventId}` }),
+        ...(alert.accountId === undefined ? {} : { accountId: alert.accountId }),
+        ...(alert.accountName === undefined ? {} : { accountName: alert.accountName }),
+        ...(alert.vpcId === undefined ? {} : { vpcId: alert.vpcId }),
       },
     },
   };
@@ -462,7 +534,7 @@ export function chatbotNotification(alert: PublishedAlert): ChatbotNotification 
 // ---------------------------------------------------------------------------------------------
 // The SNS message
 
-function attributesOf(alert: Alert, test: boolean): SnsAlertMessage['attributes'] {
+function attributesOf(alert: Alert, test: boolean): SnsAlertAttributes {
   // A mass spike's sources go in as String.Array: a filter policy {"srcIp": ["10.0.1.23"]} then
   // matches both the source's own alerts and any mass spike it is part of.
   const srcIp: SnsMessageAttribute =
@@ -470,8 +542,25 @@ function attributesOf(alert: Alert, test: boolean): SnsAlertMessage['attributes'
       ? { DataType: 'String', StringValue: alert.srcIp }
       : {
           DataType: 'String.Array',
-          StringValue: JSON.stringify((alert.srcIps ?? []).slice(0, MAX_ATTRIBUTE_IPS)),
+          StringValue: JSON.stringify([...new Set(alert.srcIps ?? [])].slice(0, MAX_ATTRIBUTE_IPS)),
         };
+  // Likewise the account: {"accountId": ["111111111111"]} routes that account's alerts, and the
+  // mass spikes it takes part in, to its team. Absent where the records name no account.
+  const accounts = [
+    ...new Set(
+      alert.srcIp !== undefined
+        ? alert.accountId === undefined
+          ? []
+          : [alert.accountId]
+        : (alert.members ?? []).flatMap((m) => (m.accountId === undefined ? [] : [m.accountId])),
+    ),
+  ].slice(0, MAX_ATTRIBUTE_IPS);
+  const accountId: SnsMessageAttribute | undefined =
+    accounts.length === 0
+      ? undefined
+      : alert.srcIp !== undefined
+        ? { DataType: 'String', StringValue: accounts[0]! }
+        : { DataType: 'String.Array', StringValue: JSON.stringify(accounts) };
   return {
     severity: { DataType: 'String', StringValue: test ? 'test' : alert.severity },
     kind: { DataType: 'String', StringValue: alert.kind },
@@ -479,10 +568,11 @@ function attributesOf(alert: Alert, test: boolean): SnsAlertMessage['attributes'
     ...(alert.downgradedFrom === undefined
       ? {}
       : { policyChange: { DataType: 'String' as const, StringValue: 'downgraded' } }),
+    ...(accountId === undefined ? {} : { accountId }),
   };
 }
 
-function attributeBytes(attributes: SnsAlertMessage['attributes']): number {
+function attributeBytes(attributes: SnsAlertAttributes): number {
   return Object.entries(attributes).reduce(
     (sum, [name, a]) =>
       sum + Buffer.byteLength(name) + Buffer.byteLength(a.DataType) + Buffer.byteLength(a.StringValue),

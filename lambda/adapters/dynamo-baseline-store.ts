@@ -8,6 +8,8 @@
  * |           |                |             | clockAtLastFold, expiresAt, lastAlertWindow?, lastAlertCount?,   |
  * |           |                |             | prev?), sources, expiresAt (latest entry's): baseline-buckets.ts |
  * | state     | `STATE`        | `DETECTOR`  | watermark (last committed window start, ms), clock, updatedAt,   |
+ * |           |                |             | sourceKeys (the source key format, `account|address`; absent on  |
+ * |           |                |             | tables from before accounts, whose baselines are address-keyed), |
  * |           |                |             | skipDataThrough? (SKIPDATA carry: last window it makes incomplete)|
  * |           |                |             | bootstrapStarted? (a bootstrap is replacing the baselines),      |
  * |           |                |             | failingWindow?, failedAttempts?, lastFailure? (a window that     |
@@ -42,6 +44,11 @@
  * - A bootstrap replaces the baselines whole: it marks the state (`bootstrapStarted`), rewrites
  *   every bucket from its baselines alone (a bucket none of them falls in is deleted), then writes
  *   the state, which clears the mark. Until then detection refuses to run on the mixed table.
+ * - Sources are keyed by account and address (lambda/core/source-key.ts), and every commit and
+ *   bootstrap records that in the state (`sourceKeys`). A table from before accounts has
+ *   address-keyed baselines and no `sourceKeys`: the detector does not read them (no key
+ *   matches), relearns (readState says so), and entries without an account are dropped from each
+ *   bucket it rewrites, so old and new keys never mix.
  * - A pending alert has a marker item in the `PENDING` partition, a copy of its outbox item,
  *   written with it and deleted when it is marked sent: a run reads the pending alerts alone,
  *   not the 14 days of sent ones beside them. A marker whose outbox item is missing (a crash
@@ -69,7 +76,7 @@ import {
   type KeysAndAttributes,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import { BaselineTable, isoTime, type Alert, type Baseline } from '../core';
+import { BaselineTable, isoTime, SOURCE_KEY_FORMAT, type Alert, type Baseline } from '../core';
 import {
   BASELINE_BUCKET_MAX_BYTES,
   BASELINE_BUCKETS,
@@ -333,11 +340,13 @@ export class DynamoBaselineStore implements DetectorStore {
     const skipDataThrough = optionalNumber(Item, 'skipDataThrough', 'STATE');
     const bootstrapStarted = Item.bootstrapStarted?.S;
     const failingWindow = optionalNumber(Item, 'failingWindow', 'STATE');
+    const keyFormat = Item.sourceKeys?.S;
     return {
       watermark: Item.watermark?.N === undefined ? undefined : numberOf(Item, 'watermark', 'STATE'),
       clock: Item.clock?.N === undefined ? 0 : numberOf(Item, 'clock', 'STATE'),
       ...(skipDataThrough === undefined ? {} : { skipDataThrough }),
       ...(bootstrapStarted === undefined ? {} : { bootstrapStarted }),
+      ...(keyFormat === undefined ? {} : { keyFormat }),
       ...(failingWindow === undefined
         ? {}
         : { failingWindow, failedAttempts: optionalNumber(Item, 'failedAttempts', 'STATE') ?? 0 }),
@@ -436,7 +445,8 @@ export class DynamoBaselineStore implements DetectorStore {
         const members: string[] = [];
         let expiresAt = 0;
         for (const [key, entry] of Object.entries(records)) {
-          if (asked.has(key)) continue;
+          // An entry keyed by address alone is from before accounts: never read again, dropped here.
+          if (asked.has(key) || !isKeyed(key)) continue;
           const expiry = entryExpiresAt(entry, `${BUCKET_PK_PREFIX}${bucket}/${key}`);
           if (expiry < nowSeconds) continue;
           members.push(member(key, entry));
@@ -581,7 +591,7 @@ export class DynamoBaselineStore implements DetectorStore {
           TableName: this.tableName,
           Key: STATE_KEY,
           UpdateExpression:
-            `SET watermark = :w, clock = :clockAfter, updatedAt = :t, pendingMarkers = :true${carry === undefined ? '' : ', skipDataThrough = :carry'}` +
+            `SET watermark = :w, clock = :clockAfter, updatedAt = :t, pendingMarkers = :true, sourceKeys = :keys${carry === undefined ? '' : ', skipDataThrough = :carry'}` +
             ' REMOVE failingWindow, failedAttempts, lastFailure',
           ConditionExpression:
             'attribute_not_exists(watermark) OR (watermark < :w AND (attribute_not_exists(clock) OR clock = :clockBefore))',
@@ -591,6 +601,7 @@ export class DynamoBaselineStore implements DetectorStore {
             ':clockBefore': n(commit.clockBefore),
             ':t': { S: createdAt },
             ':true': { BOOL: true },
+            ':keys': { S: SOURCE_KEY_FORMAT },
             ...(carry === undefined ? {} : { ':carry': n(carry) }),
           },
         }),
@@ -768,8 +779,9 @@ export class DynamoBaselineStore implements DetectorStore {
           TableName: this.tableName,
           Key: STATE_KEY,
           // The clock stays: a skipped window is missing data, not a quiet one.
-          UpdateExpression:
-            'SET watermark = :last, clock = :clock, updatedAt = :t REMOVE failingWindow, failedAttempts, lastFailure',
+          // A table that never committed a window has no baselines of any format: it is marked
+          // with today's (skipping never changes a baseline).
+          UpdateExpression: `SET watermark = :last, clock = :clock, updatedAt = :t${skip.watermarkBefore === undefined ? ', sourceKeys = :keys' : ''} REMOVE failingWindow, failedAttempts, lastFailure`,
           ConditionExpression:
             skip.watermarkBefore === undefined
               ? 'attribute_not_exists(watermark)'
@@ -778,7 +790,9 @@ export class DynamoBaselineStore implements DetectorStore {
             ':last': n(skip.last),
             ':clock': n(skip.clock),
             ':t': { S: new Date(now).toISOString() },
-            ...(skip.watermarkBefore === undefined ? {} : { ':before': n(skip.watermarkBefore) }),
+            ...(skip.watermarkBefore === undefined
+              ? { ':keys': { S: SOURCE_KEY_FORMAT } }
+              : { ':before': n(skip.watermarkBefore) }),
           },
         }),
       );
@@ -872,6 +886,7 @@ export class DynamoBaselineStore implements DetectorStore {
             ...STATE_KEY,
             watermark: n(result.watermark),
             clock: n(result.clock),
+            sourceKeys: { S: SOURCE_KEY_FORMAT },
             ...(result.skipDataThrough === undefined ? {} : { skipDataThrough: n(result.skipDataThrough) }),
             // Any pending alerts of a table from before the markers got theirs at the first run.
             ...(this.pendingMarkersKept === true ? { pendingMarkers: { BOOL: true } } : {}),
@@ -970,7 +985,9 @@ export class DynamoBaselineStore implements DetectorStore {
     const recordsOf = (bucket: number, srcIps: readonly string[]): BucketRecords => {
       const records = replacedWhole(bucket) ? {} : parseRecords(stored.get(bucket), bucket);
       for (const [srcIp, kept] of Object.entries(records)) {
-        if (entryExpiresAt(kept, `${BUCKET_PK_PREFIX}${bucket}/${srcIp}`) < nowSeconds) delete records[srcIp];
+        // An entry keyed by address alone is from before accounts: never read again, dropped here.
+        if (!isKeyed(srcIp) || entryExpiresAt(kept, `${BUCKET_PK_PREFIX}${bucket}/${srcIp}`) < nowSeconds)
+          delete records[srcIp];
       }
       for (const srcIp of srcIps) {
         const baseline = baselines.get(srcIp);
@@ -1178,6 +1195,9 @@ function* chunks<T>(items: Iterable<T>, size: number): Generator<T[]> {
   }
   if (chunk.length > 0) yield chunk;
 }
+
+/** A source key (`account|address`), not a bare address (the key before accounts): cheap, per entry. */
+const isKeyed = (key: string): boolean => key.includes('|');
 
 function numberOf(item: Item, name: string, key: string): number {
   const text = item[name]?.N;

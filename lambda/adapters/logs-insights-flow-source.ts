@@ -49,7 +49,7 @@ import {
   NO_ACCOUNT,
   RESULT_COLUMNS,
   SKIPDATA_SOURCE,
-  addressKey,
+  canonicalSourceKey,
   queryTimeRange,
   splitNarrowing,
   type Narrowing,
@@ -218,22 +218,25 @@ export class LogsInsightsFlowSource implements FlowCountSource {
       queryTimeRange(window),
       (n) => this.queries.countQuery(n),
       (rows) => {
+        // SKIPDATA groups by account: the result's SKIPDATA rows add up to the window's.
+        let skippedHere = 0;
         for (const row of rows) {
-          const source = row[RESULT_COLUMNS.source];
           const count = readCount(row, RESULT_COLUMNS.blockedCount, run);
           const delay = readOptionalNumber(row[RESULT_COLUMNS.maxDeliveryDelay]);
           if (delay !== null) maxDeliveryDelayMs = Math.max(maxDeliveryDelayMs ?? delay, delay);
-          if (isSkipDataSource(source)) {
-            // Every narrowed query reports all of the window's SKIPDATA records: the same number.
-            skippedRecords = Math.max(skippedRecords, count);
+          const key = this.sourceKeyOf(row, run);
+          if (key === undefined) {
+            skippedHere += count;
             const end = readOptionalNumber(row[RESULT_COLUMNS.lastEnd]);
             if (end !== null) skipDataLastEnd = Math.max(skipDataLastEnd ?? end, end);
             continue;
           }
-          counts.set(source, (counts.get(source) ?? 0) + count);
+          counts.set(key, (counts.get(key) ?? 0) + count);
           const unique = readCount(row, RESULT_COLUMNS.uniqueDestinations, run);
-          uniqueDestinations.set(source, (uniqueDestinations.get(source) ?? 0) + unique);
+          uniqueDestinations.set(key, (uniqueDestinations.get(key) ?? 0) + unique);
         }
+        // Every narrowed query reports all of the window's SKIPDATA records: the same number.
+        skippedRecords = Math.max(skippedRecords, skippedHere);
       },
     );
     return {
@@ -276,26 +279,26 @@ export class LogsInsightsFlowSource implements FlowCountSource {
   private async collectDetails(
     run: QueryRun,
     window: Window,
-    srcIps: readonly string[],
+    keys: readonly string[],
   ): Promise<Map<string, AlertDetails>> {
     const range = queryTimeRange(window);
-    // Rows are matched back to the requested text through a canonical key (IPv6 may be written
+    // Rows are matched back to the requested key through a canonical key (IPv6 may be written
     // differently in the logs than in the request).
     const requestedByKey = new Map<string, string>();
-    for (const ip of srcIps) {
-      const key = addressKey(ip);
-      if (key !== undefined && !requestedByKey.has(key)) requestedByKey.set(key, ip);
+    for (const key of keys) {
+      const canonical = canonicalSourceKey(key);
+      if (canonical !== undefined && !requestedByKey.has(canonical)) requestedByKey.set(canonical, key);
     }
     const perSource = new Map<
       string,
       { destinations: Map<string, DestinationCount>; interfaces: Set<string> }
     >();
-    for (const ip of srcIps) perSource.set(ip, { destinations: new Map(), interfaces: new Set() });
+    for (const key of keys) perSource.set(key, { destinations: new Map(), interfaces: new Set() });
 
     // Sources whose details overflowed on their own (scans): top destinations and an estimate.
     const scans = new Map<string, AlertDetails>();
     const pending: Array<{ srcIps: string[] }> = this.queries
-      .detailsQueries(srcIps)
+      .detailsQueries(keys)
       .map((chunk) => ({ srcIps: chunk.srcIps }));
     while (pending.length > 0) {
       const item = pending.shift()!;
@@ -309,10 +312,11 @@ export class LogsInsightsFlowSource implements FlowCountSource {
         continue;
       }
       for (const row of result.rows) {
-        const key = addressKey(row[RESULT_COLUMNS.source] ?? '');
+        const key = this.queries.rowKey(row, true);
         const requested = key === undefined ? undefined : requestedByKey.get(key);
         const target = requested === undefined ? undefined : perSource.get(requested);
-        if (target === undefined) continue; // a source not asked for cannot match the filter; ignore defensively
+        // A source not asked for (the same address in an account of a key without one) is not this alert's.
+        if (target === undefined) continue;
         const address = row[RESULT_COLUMNS.destination] ?? '-';
         const port = readOptionalNumber(row[RESULT_COLUMNS.destinationPort]);
         const protocol = readOptionalNumber(row[RESULT_COLUMNS.protocol]);
@@ -426,6 +430,9 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     const sliceEnd = slice.end;
     const skipped = new Map<number, { count: number; lastEnd: number | undefined }>();
     for (const rows of rowSets) {
+      // SKIPDATA groups by account: a result's rows of one bin add up; results (narrowed queries,
+      // each reporting all of them) give the same total.
+      const skippedHere = new Map<number, { count: number; lastEnd: number | undefined }>();
       for (const row of rows) {
         const windowStart = readBin(row[RESULT_COLUMNS.windowBin], this.config.windowMinutes, run);
         const target = windows.get(windowStart);
@@ -436,18 +443,28 @@ export class LogsInsightsFlowSource implements FlowCountSource {
             `bin ${row[RESULT_COLUMNS.windowBin]} is outside the queried slice [${sliceStart}, ${sliceEnd})`,
           );
         }
-        const source = row[RESULT_COLUMNS.source];
         const count = readCount(row, RESULT_COLUMNS.blockedCount, run);
-        if (isSkipDataSource(source)) {
-          const seen = skipped.get(windowStart);
+        const key = this.sourceKeyOf(row, run);
+        if (key === undefined) {
+          const seen = skippedHere.get(windowStart);
           const end = readOptionalNumber(row[RESULT_COLUMNS.lastEnd]);
-          skipped.set(windowStart, {
-            count: Math.max(seen?.count ?? 0, count),
+          skippedHere.set(windowStart, {
+            count: (seen?.count ?? 0) + count,
             lastEnd: end === null ? seen?.lastEnd : Math.max(seen?.lastEnd ?? end, end),
           });
           continue;
         }
-        target.counts.set(source, (target.counts.get(source) ?? 0) + count);
+        target.counts.set(key, (target.counts.get(key) ?? 0) + count);
+      }
+      for (const [windowStart, here] of skippedHere) {
+        const seen = skipped.get(windowStart);
+        skipped.set(windowStart, {
+          count: Math.max(seen?.count ?? 0, here.count),
+          lastEnd:
+            here.lastEnd === undefined
+              ? seen?.lastEnd
+              : Math.max(seen?.lastEnd ?? here.lastEnd, here.lastEnd),
+        });
       }
     }
     // Every window a SKIPDATA record overlaps is incomplete, also those of later slices.
@@ -459,6 +476,24 @@ export class LogsInsightsFlowSource implements FlowCountSource {
         const target = windows.get(w);
         if (target !== undefined) target.complete = false;
       }
+    }
+  }
+
+  /**
+   * The source key of a count or history row; undefined for the SKIPDATA group (no address).
+   * A row of an address that is not one (the counting filter lets none through) is the service
+   * answering something else: an error naming it, never a source made up.
+   */
+  private sourceKeyOf(row: Row, run: QueryRun): string | undefined {
+    if (isSkipDataSource(row[RESULT_COLUMNS.source])) return undefined;
+    try {
+      return this.queries.rowKey(row);
+    } catch (error) {
+      throw new UnexpectedQueryResultError(
+        run.kind,
+        undefined,
+        `source ${JSON.stringify(row[RESULT_COLUMNS.source])}: ${(error as Error).message}`,
+      );
     }
   }
 
@@ -569,14 +604,10 @@ export class LogsInsightsFlowSource implements FlowCountSource {
   private async scanDetails(
     run: QueryRun,
     range: { startTime: number; endTime: number },
-    srcIp: string,
+    key: string,
   ): Promise<AlertDetails> {
-    const top = await this.runQuery(
-      run,
-      range,
-      this.queries.topDestinationsQuery(srcIp, this.topDestinations),
-    );
-    const spread = await this.runQuery(run, range, this.queries.destinationSpreadQuery(srcIp));
+    const top = await this.runQuery(run, range, this.queries.topDestinationsQuery(key, this.topDestinations));
+    const spread = await this.runQuery(run, range, this.queries.destinationSpreadQuery(key));
     const topDestinations: DestinationCount[] = top.rows
       .map((row) => ({
         address: row[RESULT_COLUMNS.destination] ?? '-',

@@ -4,34 +4,47 @@
  * strict grammar first and is re-serialised from its parsed form, so a query never contains text
  * that was not produced here; anything else throws QueryInjectionError.
  *
+ * A source is an address within its account (and VPC, where the format has `vpc-id`): every query
+ * groups by `accountId` (the v2 field; `account-id` of a custom format) and `vpcId` where the
+ * format has them, and `srcAddr`, and rows come back keyed by source key (source-key.ts).
+ *
  * One filter, three queries:
  * - count:   `stats count(*) as blockedCount, count_distinct(dstAddr) as uniqueDestinations,
- *            max(deliveryDelayMs) as maxDeliveryDelayMs, max(endTime) as lastEnd by srcAddr` over
+ *            max(deliveryDelayMs) as maxDeliveryDelayMs, max(endTime) as lastEnd by accountId, srcAddr` over
  *            `logStatus = "SKIPDATA" or (<counting filter>)`, where `deliveryDelayMs` is
  *            `toMillis(@ingestionTime) - toMillis(@timestamp)`: how long after its start a record
  *            reached CloudWatch Logs (aggregation plus delivery), measured in the same scan.
  *            SKIPDATA records carry `-` in their address fields, so they group under the source `-`
- *            (SKIPDATA_SOURCE) and tell the caller the window is incomplete in the same query, at no
- *            extra scan cost; their `lastEnd` says how far past the window their capture reached.
- * - details: the counting filter restricted to given sources, grouped by
- *            srcAddr, dstAddr, dstPort, protocol, interfaceId and sorted by count, descending.
+ *            (SKIPDATA_SOURCE; one group per account) and tell the caller the window is incomplete
+ *            in the same query, at no extra scan cost; their `lastEnd` says how far past the
+ *            window their capture reached.
+ * - details: the counting filter restricted to given sources (each account's addresses under
+ *            `accountId in ["<id>"]`), grouped by accountId, srcAddr, dstAddr, dstPort, protocol,
+ *            interfaceId and sorted by count, descending.
  *            For one source over the row limit (a scan): its top destinations (`sort | limit`)
  *            and its distinct destination addresses and ports per interface.
  * - history: counts per source per window: `stats count(*) as blockedCount, max(endTime) as lastEnd
- *            by bin(<w>m) as windowBin, srcAddr`, SKIPDATA included as in the count query.
+ *            by bin(<w>m) as windowBin, accountId, srcAddr`, SKIPDATA included as in the count query.
  * A narrowing (`isIpInSubnet(srcAddr | dstAddr, "<cidr>")`) is added inside the counting filter
  * when a result reached the row limit and the query is re-run on halves of the address space.
  * It is ANDed with the counting part only, so every narrowed query still reports SKIPDATA.
  */
 import ipaddr from 'ipaddr.js';
 import {
+  accountOfRecord,
   DEFAULT_FLOW_LOG_FORMAT,
   FLOW_LOG_FIELDS,
   insightsFieldName,
+  isAccountId,
+  isVpcId,
   parseCidr,
   parseFlowLogFormat,
+  parseSourceKey,
+  sourceKey,
+  vpcOfRecord,
   type DetectorConfig,
   type FlowLogField,
+  type SourceIdentity,
   type Window,
 } from '../core';
 import { QueryInjectionError, QueryTooLongError, type QueryKind } from './errors';
@@ -45,6 +58,9 @@ export const SKIPDATA_SOURCE = '-';
 /** Result column names of the queries built here (aliases chosen by this module). */
 export const RESULT_COLUMNS = {
   source: 'srcAddr',
+  /** The source's account and VPC, where the format has them (the field names, as grouped by). */
+  account: 'accountId',
+  vpc: 'vpcId',
   destination: 'dstAddr',
   destinationPort: 'dstPort',
   protocol: 'protocol',
@@ -158,6 +174,17 @@ export function validatedIp(value: string): ipaddr.IPv4 | ipaddr.IPv6 {
     value,
     'expected a dotted-decimal IPv4 or an IPv6 address (hex digits, colons and dots only)',
   );
+}
+
+/** A source key with its address in canonical text (undefined when it is not a valid key). */
+export function canonicalSourceKey(key: string): string | undefined {
+  try {
+    const identity = parseSourceKey(key);
+    const address = addressKey(identity.address);
+    return address === undefined ? undefined : sourceKey({ ...identity, address });
+  } catch {
+    return undefined;
+  }
 }
 
 /** A canonical key for an address, so differently written forms of one IPv6 address match. */
@@ -282,9 +309,64 @@ function cidrContains(outer: string, inner: string): boolean {
   );
 }
 
+/** One source's parts of a details query's source clause (see FlowQueryBuilder#renderSource). */
+interface RenderedSource {
+  /** `accountId in ["..."]` (and the VPC's), or empty. */
+  condition: string;
+  ipv4: boolean;
+  text: string;
+}
+
+/**
+ * The length of the source clause sourceMatch would build from the sources added so far, kept up
+ * to date per source (so cutting thousands of sources into queries stays linear).
+ */
+class ClauseLength {
+  length = 0;
+  private readonly groups = new Map<
+    string,
+    { seen: Set<string>; v4Count: number; v4Chars: number; v6Count: number; v6Chars: number; length: number }
+  >();
+
+  constructor(private readonly srcAddr: string) {}
+
+  add(part: RenderedSource): void {
+    let group = this.groups.get(part.condition);
+    if (group === undefined) {
+      group = { seen: new Set(), v4Count: 0, v4Chars: 0, v6Count: 0, v6Chars: 0, length: 0 };
+      this.groups.set(part.condition, group);
+      if (this.groups.size > 1) this.length += ' or '.length;
+    }
+    if (group.seen.has(part.text)) return;
+    group.seen.add(part.text);
+    if (part.ipv4) {
+      group.v4Count += 1;
+      group.v4Chars += part.text.length;
+    } else {
+      group.v6Count += 1;
+      group.v6Chars += part.text.length;
+    }
+    const v4 =
+      group.v4Count === 0 ? 0 : `${this.srcAddr} in []`.length + group.v4Chars + 2 * (group.v4Count - 1);
+    const v6 = group.v6Count === 0 ? 0 : group.v6Chars + ' or '.length * (group.v6Count - 1);
+    const addresses = v4 + v6 + (group.v4Count > 0 && group.v6Count > 0 ? ' or '.length : 0);
+    // `(<condition> and (<addresses>))`, or the addresses alone.
+    const length = part.condition === '' ? addresses : part.condition.length + '( and ())'.length + addresses;
+    this.length += length - group.length;
+    group.length = length;
+  }
+}
+
 /** The fields the queries use and whether the flow log format has them. */
 export interface FlowQueryFields {
   srcAddr: string;
+  /**
+   * Absent in custom formats without `account-id`: every source is then of the unknown account,
+   * and a split cannot narrow by account.
+   */
+  accountId?: string;
+  /** Present in formats with `vpc-id`: sources are then told apart by VPC too. */
+  vpcId?: string;
   dstAddr: string;
   action: string;
   /** Absent in custom formats without `log-status`: then SKIPDATA cannot be seen. */
@@ -294,8 +376,6 @@ export interface FlowQueryFields {
   interfaceId?: string;
   /** Absent in custom formats without `end`: a SKIPDATA record then marks its start's window only. */
   endTime?: string;
-  /** Absent in custom formats without `account-id`: a split can then not narrow by account. */
-  accountId?: string;
 }
 
 /**
@@ -311,6 +391,8 @@ export class FlowQueryBuilder {
   private readonly excludedSources: string[];
   private readonly excludedDestinations: string[];
   private readonly windowMinutes: number;
+  /** What identifies a source in a `stats ... by`: `accountId, srcAddr` (vpcId too, where there). */
+  private readonly sourceGroups: string;
 
   constructor(config: QueryConfig) {
     this.internal = config.internalCidrs.map(validatedCidr);
@@ -343,6 +425,8 @@ export class FlowQueryBuilder {
       format.includes(field) ? fieldName(field) : undefined;
     this.fields = {
       srcAddr: fieldName('srcaddr'),
+      accountId: has('account-id'),
+      vpcId: has('vpc-id'),
       dstAddr: fieldName('dstaddr'),
       action: fieldName('action'),
       logStatus: has('log-status'),
@@ -350,13 +434,15 @@ export class FlowQueryBuilder {
       protocol: has('protocol'),
       interfaceId: has('interface-id'),
       endTime: has('end'),
-      accountId: has('account-id'),
     };
     // Default-format logs have these fields discovered automatically; custom formats are parsed
     // from @message, one glob `*` per space-separated field, named as the default format's fields.
     this.parseCommand = this.customFormat
       ? `parse @message "${format.map(() => '*').join(' ')}" as ${format.map(fieldName).join(', ')}`
       : undefined;
+    this.sourceGroups = [this.fields.accountId, this.fields.vpcId, this.fields.srcAddr]
+      .filter((f): f is string => f !== undefined)
+      .join(', ');
     // Fail at construction, not at the first window, when the CIDR lists make the query too long.
     this.countQuery();
   }
@@ -382,7 +468,7 @@ export class FlowQueryBuilder {
       `filter ${this.withSkipData(this.countingFilter(narrowing))}`,
       `fields toMillis(@ingestionTime) - toMillis(@timestamp) as ${DELIVERY_DELAY_FIELD}`,
       `stats count(*) as ${blockedCount}, count_distinct(${this.fields.dstAddr}) as ${uniqueDestinations}, ` +
-        `max(${DELIVERY_DELAY_FIELD}) as ${maxDeliveryDelay}${this.lastEnd()} by ${this.fields.srcAddr}`,
+        `max(${DELIVERY_DELAY_FIELD}) as ${maxDeliveryDelay}${this.lastEnd()} by ${this.sourceGroups}`,
     ]);
   }
 
@@ -391,7 +477,7 @@ export class FlowQueryBuilder {
     const { blockedCount, windowBin } = RESULT_COLUMNS;
     return this.finish('history', [
       `filter ${this.withSkipData(this.countingFilter(narrowing))}`,
-      `stats count(*) as ${blockedCount}${this.lastEnd()} by bin(${this.windowMinutes}m) as ${windowBin}, ${this.fields.srcAddr}`,
+      `stats count(*) as ${blockedCount}${this.lastEnd()} by bin(${this.windowMinutes}m) as ${windowBin}, ${this.sourceGroups}`,
     ]);
   }
 
@@ -404,16 +490,16 @@ export class FlowQueryBuilder {
   }
 
   /**
-   * Blocked records of the given sources per (source, destination, port, protocol, interface),
-   * largest first. Throws QueryTooLongError when even these sources do not fit one query; use
-   * `detailsQueries` to get the list cut into queries that fit.
+   * Blocked records of the given sources (source keys) per (source, destination, port, protocol,
+   * interface), largest first. Throws QueryTooLongError when even these sources do not fit one
+   * query; use `detailsQueries` to get the list cut into queries that fit.
    */
-  detailsQuery(srcIps: readonly string[], narrowing?: Narrowing): string {
-    if (srcIps.length === 0) throw new RangeError('a details query needs at least one source');
+  detailsQuery(keys: readonly string[], narrowing?: Narrowing): string {
+    if (keys.length === 0) throw new RangeError('a details query needs at least one source');
     return this.detailsQueryWith(
-      this.sourceMatch(srcIps),
+      this.sourceMatch(keys),
       narrowing,
-      srcIps.length === 1 ? 'a single source does not fit: shorten the CIDR lists' : undefined,
+      keys.length === 1 ? 'a single source does not fit: shorten the CIDR lists' : undefined,
     );
   }
 
@@ -421,7 +507,7 @@ export class FlowQueryBuilder {
    * For one source whose details overflow the row limit (a scan): only its `limit` largest
    * (destination, port, protocol) groups, so the window is scanned once whatever the spread.
    */
-  topDestinationsQuery(srcIp: string, limit: number): string {
+  topDestinationsQuery(key: string, limit: number): string {
     const { detailCount } = RESULT_COLUMNS;
     if (!Number.isInteger(limit) || limit < 1)
       throw new RangeError(`limit must be a positive integer, got ${limit}`);
@@ -429,7 +515,7 @@ export class FlowQueryBuilder {
       (f): f is string => f !== undefined,
     );
     return this.finish('details', [
-      `filter ${this.countingFilter(undefined)} and (${this.sourceMatch([srcIp])})`,
+      `filter ${this.countingFilter(undefined)} and (${this.sourceMatch([key])})`,
       `stats count(*) as ${detailCount} by ${groups.join(', ')}`,
       `sort ${detailCount} desc`,
       `limit ${limit}`,
@@ -440,7 +526,7 @@ export class FlowQueryBuilder {
    * For the same source: its interfaces (one row each) with the distinct destination addresses
    * and ports behind them, from which the total destinations are estimated.
    */
-  destinationSpreadQuery(srcIp: string): string {
+  destinationSpreadQuery(key: string): string {
     const { distinctAddresses, distinctPorts } = RESULT_COLUMNS;
     const aggregates = [
       `count_distinct(${this.fields.dstAddr}) as ${distinctAddresses}`,
@@ -449,7 +535,7 @@ export class FlowQueryBuilder {
         : [`count_distinct(${this.fields.dstPort}) as ${distinctPorts}`]),
     ];
     return this.finish('details', [
-      `filter ${this.countingFilter(undefined)} and (${this.sourceMatch([srcIp])})`,
+      `filter ${this.countingFilter(undefined)} and (${this.sourceMatch([key])})`,
       `stats ${aggregates.join(', ')}${this.fields.interfaceId === undefined ? '' : ` by ${this.fields.interfaceId}`}`,
     ]);
   }
@@ -457,7 +543,7 @@ export class FlowQueryBuilder {
   private detailsQueryWith(sourceClause: string, narrowing: Narrowing | undefined, hint?: string): string {
     const { detailCount } = RESULT_COLUMNS;
     const groups = [
-      this.fields.srcAddr,
+      this.sourceGroups,
       this.fields.dstAddr,
       this.fields.dstPort,
       this.fields.protocol,
@@ -479,74 +565,109 @@ export class FlowQueryBuilder {
    * are added up per source rather than rebuilding the query for every candidate, so a mass
    * spike of thousands of sources stays linear.
    */
-  detailsQueries(srcIps: readonly string[]): Array<{ srcIps: string[]; query: string }> {
-    const rendered = srcIps.map((ip) => this.renderSource(ip));
-    if (srcIps.length === 0) return [];
+  detailsQueries(keys: readonly string[]): Array<{ srcIps: string[]; query: string }> {
+    const rendered = keys.map((key) => this.renderSource(key));
+    if (keys.length === 0) return [];
     // The query around an empty source clause: `... and () | stats ...`.
     const baseLength = this.detailsQueryWith('', undefined).length;
     const chunks: Array<{ srcIps: string[]; query: string }> = [];
     let current: string[] = [];
-    let seen = new Set<string>();
-    let v4Count = 0;
-    let v4Chars = 0;
-    let v6Count = 0;
-    let v6Chars = 0;
-    const clauseLength = (): number => {
-      const v4 = v4Count === 0 ? 0 : `${this.fields.srcAddr} in []`.length + v4Chars + 2 * (v4Count - 1);
-      const v6 = v6Count === 0 ? 0 : v6Chars + ' or '.length * (v6Count - 1);
-      return v4 + v6 + (v4Count > 0 && v6Count > 0 ? ' or '.length : 0);
-    };
-    const add = (part: { ipv4: boolean; text: string }): void => {
-      if (seen.has(part.text)) return;
-      seen.add(part.text);
-      if (part.ipv4) {
-        v4Count += 1;
-        v4Chars += part.text.length;
-      } else {
-        v6Count += 1;
-        v6Chars += part.text.length;
-      }
-    };
+    let clause = new ClauseLength(this.fields.srcAddr);
     rendered.forEach((part, i) => {
-      const ip = srcIps[i]!;
-      add(part);
-      if (baseLength + clauseLength() <= MAX_QUERY_LENGTH) {
-        current.push(ip);
+      const key = keys[i]!;
+      clause.add(part);
+      if (baseLength + clause.length <= MAX_QUERY_LENGTH) {
+        current.push(key);
         return;
       }
-      if (current.length === 0) this.detailsQuery([ip]); // throws QueryTooLongError naming the cause
+      if (current.length === 0) this.detailsQuery([key]); // throws QueryTooLongError naming the cause
       chunks.push({ srcIps: current, query: this.detailsQuery(current) });
-      current = [ip];
-      seen = new Set();
-      v4Count = v4Chars = v6Count = v6Chars = 0;
-      add(part);
+      current = [key];
+      clause = new ClauseLength(this.fields.srcAddr);
+      clause.add(part);
     });
     if (current.length > 0) chunks.push({ srcIps: current, query: this.detailsQuery(current) });
     return chunks;
   }
 
-  /** One source's text in the source clause: a quoted IPv4 literal or an IPv6 /128 subnet test. */
-  private renderSource(ip: string): { ipv4: boolean; text: string } {
-    const address = validatedIp(ip);
-    return address.kind() === 'ipv4'
-      ? { ipv4: true, text: `"${address.toString()}"` }
-      : { ipv4: false, text: this.inSubnet(this.fields.srcAddr, `${address.toString()}/128`) };
+  /**
+   * One source's parts of the source clause: the condition on its account and VPC (empty where
+   * the format has neither, or the key names none), and its address: a quoted IPv4 literal or an
+   * IPv6 /128 subnet test.
+   */
+  private renderSource(key: string): RenderedSource {
+    let identity: SourceIdentity;
+    try {
+      identity = parseSourceKey(key);
+    } catch (error) {
+      throw new QueryInjectionError('source key', key, (error as Error).message);
+    }
+    const address = validatedIp(identity.address);
+    const conditions: string[] = [];
+    // parseSourceKey checked both; checked again here, the injection boundary.
+    if (this.fields.accountId !== undefined && identity.accountId !== undefined) {
+      if (!isAccountId(identity.accountId))
+        throw new QueryInjectionError('account id', identity.accountId, 'not 12 digits');
+      conditions.push(`${this.fields.accountId} in ["${identity.accountId}"]`);
+    }
+    if (this.fields.vpcId !== undefined && identity.vpcId !== undefined) {
+      if (!isVpcId(identity.vpcId)) throw new QueryInjectionError('VPC id', identity.vpcId, 'not vpc-<hex>');
+      conditions.push(`${this.fields.vpcId} in ["${identity.vpcId}"]`);
+    }
+    return {
+      condition: conditions.join(' and '),
+      ipv4: address.kind() === 'ipv4',
+      text:
+        address.kind() === 'ipv4'
+          ? `"${address.toString()}"`
+          : this.inSubnet(this.fields.srcAddr, `${address.toString()}/128`),
+    };
   }
 
   /**
+   * Per account (and VPC): `(accountId in ["<id>"] and (<its addresses>))`, joined by `or`.
    * IPv4 sources by exact text (`srcAddr in [...]`: the text flow logs write is plain dotted
    * decimal); IPv6 sources by `/128` subnet match, which does not depend on how the log wrote the
-   * address (compressed or not).
+   * address (compressed or not). Sources of no known account are matched by address alone.
    */
-  private sourceMatch(srcIps: readonly string[]): string {
-    const v4 = new Set<string>();
-    const v6 = new Set<string>();
-    for (const ip of srcIps) {
-      const part = this.renderSource(ip);
-      (part.ipv4 ? v4 : v6).add(part.text);
+  private sourceMatch(keys: readonly string[]): string {
+    const groups = new Map<string, { v4: Set<string>; v6: Set<string> }>();
+    for (const key of keys) {
+      const part = this.renderSource(key);
+      let group = groups.get(part.condition);
+      if (group === undefined) groups.set(part.condition, (group = { v4: new Set(), v6: new Set() }));
+      (part.ipv4 ? group.v4 : group.v6).add(part.text);
     }
-    const parts = v4.size > 0 ? [`${this.fields.srcAddr} in [${[...v4].join(', ')}]`] : [];
-    return [...parts, ...v6].join(' or ');
+    const clauses: string[] = [];
+    for (const [condition, { v4, v6 }] of groups) {
+      const addresses = [
+        ...(v4.size > 0 ? [`${this.fields.srcAddr} in [${[...v4].join(', ')}]`] : []),
+        ...v6,
+      ];
+      clauses.push(
+        condition === '' ? addresses.join(' or ') : `(${condition} and (${addresses.join(' or ')}))`,
+      );
+    }
+    return clauses.join(' or ');
+  }
+
+  /**
+   * The source key of a result row of the count, history or details query: its account (`-`
+   * where the format has none or the record names none), VPC and address; undefined for the
+   * SKIPDATA group (no address). `canonical`: the address re-serialised (IPv6 may be written in
+   * the logs otherwise than in a requested key).
+   */
+  rowKey(row: Readonly<Record<string, string>>, canonical = false): string | undefined {
+    const address = row[RESULT_COLUMNS.source];
+    if (address === undefined || address === '' || address === SKIPDATA_SOURCE) return undefined;
+    const text = canonical ? addressKey(address) : address;
+    if (text === undefined) return undefined;
+    return sourceKey({
+      accountId:
+        this.fields.accountId === undefined ? undefined : accountOfRecord(row[RESULT_COLUMNS.account]),
+      vpcId: this.fields.vpcId === undefined ? undefined : vpcOfRecord(row[RESULT_COLUMNS.vpc]),
+      address: text,
+    });
   }
 
   /**

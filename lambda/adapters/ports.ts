@@ -8,9 +8,9 @@ import type { Alert, AlertDetails, Baseline, HistoryWindow, Window } from '../co
 /** What Logs Insights (or a file) says about one window. */
 export interface WindowCounts {
   windowStart: number;
-  /** Blocked internal->external records per source. */
+  /** Blocked internal->external records per source key (lambda/core/source-key.ts). */
   counts: Map<string, number>;
-  /** Distinct external destination addresses per source. */
+  /** Distinct external destination addresses per source key. */
   uniqueDestinations: Map<string, number>;
   /** False when SKIPDATA records were seen in the window: counts are a lower bound. */
   complete: boolean;
@@ -41,7 +41,8 @@ export interface FlowCountSource {
   /** Per-source counts of one window. `deadline`: epoch ms by which to give up (Lambda time left). */
   countWindow(window: Window, deadline: number): Promise<WindowCounts>;
   /**
-   * Top destinations, totals and interface ids for the given sources in one window. `stats`, when
+   * Top destinations, totals and interface ids for the given sources (keys) in one window, keyed
+   * by the same keys. `stats`, when
    * given, is added to with the queries run (also when the call fails part-way): each scans the
    * window and is billed like the count query.
    */
@@ -91,6 +92,11 @@ export interface DetectorState {
   skipDataThrough?: number;
   /** Set while a bootstrap replaces the baselines (ISO time it started); detection refuses to run. */
   bootstrapStarted?: string;
+  /**
+   * The source key format the baselines were written with (SOURCE_KEY_FORMAT); absent on state
+   * written before sources were keyed by account: its baselines are keyed by address alone.
+   */
+  keyFormat?: string;
   /** The window after the watermark that failed in earlier runs, and how many times. */
   failingWindow?: number;
   failedAttempts?: number;
@@ -104,7 +110,7 @@ export interface PendingAlert {
 
 export interface BaselineStore {
   readState(): Promise<DetectorState>;
-  /** Baselines of the given sources (absent ones are missing from the map). */
+  /** Baselines of the given source keys (absent ones are missing from the map). */
   getBaselines(srcIps: readonly string[]): Promise<Map<string, Baseline>>;
   /**
    * Commits one evaluated window: changed baselines, the decided alerts into the outbox (pending)

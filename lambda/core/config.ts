@@ -79,6 +79,40 @@ const timeZone = z.string().check(
   ),
 );
 
+/** Most account names a detector may be given (each also costs the Lambda's 4 KB environment). */
+export const MAX_ACCOUNT_NAMES = 1000;
+
+/**
+ * Friendly names of AWS accounts, for alerts: `{ "111111111111": "payments-prod" }`. Names are
+ * shown in email, Slack and the SNS subject, so they are short, printable, one line.
+ */
+const accountNames = z
+  .record(
+    z.string(),
+    z.string().check(
+      z.minLength(1, 'an account name may not be empty'),
+      z.maxLength(64, 'an account name has at most 64 characters'),
+      z.refine((name) => !/[\p{Cc}\u2028\u2029]/u.test(name) && name.trim() === name, {
+        message: 'an account name is one line of printable text without leading or trailing spaces',
+      }),
+    ),
+  )
+  .check(
+    z.superRefine((names, ctx) => {
+      for (const id of Object.keys(names)) {
+        if (!/^\d{12}$/.test(id))
+          ctx.addIssue({
+            code: 'custom',
+            path: [id],
+            input: id,
+            message: `"${id}" is not an account id (12 digits)`,
+          });
+      }
+      if (Object.keys(names).length > MAX_ACCOUNT_NAMES)
+        ctx.addIssue({ code: 'custom', input: names, message: `at most ${MAX_ACCOUNT_NAMES} account names` });
+    }),
+  );
+
 /** Every detection parameter. All optional on input; `resolveDetectorConfig` fills them in. */
 export const detectorConfigInputSchema = z.strictObject({
   preset: z.optional(z.enum(PRESETS)),
@@ -163,6 +197,8 @@ export const detectorConfigInputSchema = z.strictObject({
   policyChangeSpikes: z.optional(z.enum(POLICY_CHANGE_MODES)),
   /** How far before a window's start CloudTrail is searched for egress-policy changes. @default 120 */
   changeLookbackMinutes: z.optional(integer(1, 1440)),
+  /** Friendly names of AWS accounts (12-digit id -> name), shown in alerts beside the account id. @default none */
+  accountNames: z.optional(accountNames),
 });
 
 export type DetectorConfigInput = z.input<typeof detectorConfigInputSchema>;
@@ -198,6 +234,8 @@ export interface DetectorConfig {
   jobGrowthFactor: number;
   policyChangeSpikes: PolicyChangeMode;
   changeLookbackMinutes: number;
+  /** Account id -> friendly name, for alerts; absent: none. */
+  accountNames?: Record<string, string>;
 }
 
 const COMMON_DEFAULTS = {
@@ -223,7 +261,7 @@ const COMMON_DEFAULTS = {
   changeLookbackMinutes: 120,
 } satisfies Partial<DetectorConfig>;
 
-export const PRESET_DEFAULTS: Record<PresetName, Omit<DetectorConfig, 'flowLogFormat'>> = {
+export const PRESET_DEFAULTS: Record<PresetName, Omit<DetectorConfig, 'flowLogFormat' | 'accountNames'>> = {
   recommended: {
     ...COMMON_DEFAULTS,
     preset: 'recommended',

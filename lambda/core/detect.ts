@@ -28,6 +28,7 @@ import {
   type WindowPlace,
 } from './rhythm';
 import type { CauseLookup, DowngradedFrom, LikelyCause } from './policy-changes';
+import { identityOfKey, sourceKey } from './source-key';
 import { spikeTail } from './spike-test';
 import { isoTime } from './windows';
 
@@ -76,8 +77,19 @@ export interface RecurringJobContext {
   occurrences: number;
 }
 
-export interface MassSpikeMember {
+/** Who a source is: its address within its account (and VPC, where the flow log format says). */
+export interface SourceIdentityFields {
+  /** The address, as the record writes it. */
   srcIp: string;
+  /** The 12-digit account; absent where the records do not name one (no `account-id` field, `unknown`). */
+  accountId?: string;
+  /** The account's friendly name (config `accountNames`). */
+  accountName?: string;
+  /** The VPC, where the flow log format carries `vpc-id`. */
+  vpcId?: string;
+}
+
+export interface MassSpikeMember extends SourceIdentityFields {
   blockedCount: number;
   zScore: number | null;
   tailProbability?: number;
@@ -91,8 +103,14 @@ export interface Alert {
   severity: Severity;
   windowStart: string;
   windowEnd: string;
-  /** The source (absent on mass-spike alerts, which carry `srcIps`). */
+  /** The source's address (absent on mass-spike alerts, which carry `srcIps` and `members`). */
   srcIp?: string;
+  /** The source's account (absent where the records name none) and its friendly name. */
+  accountId?: string;
+  accountName?: string;
+  /** The source's VPC, where the flow log format carries `vpc-id`. */
+  vpcId?: string;
+  /** Mass spike: the members' addresses, in the members' order (the same address may be in two accounts). */
   srcIps?: string[];
   /** This window's blocked records (mass-spike: summed over the members). */
   blockedCount: number;
@@ -135,6 +153,7 @@ export type Outcome =
   | 'already-folded';
 
 export interface SourceDecision {
+  /** The source key (source-key.ts). */
   srcIp: string;
   blockedCount: number;
   outcome: Outcome;
@@ -207,8 +226,35 @@ export interface EvaluateOptions {
   explain?: boolean;
 }
 
+/** `<window ISO>/<source key>` (or `/mass-spike`). */
 export const alertIdFor = (windowStart: number, subject: string): string =>
   `${isoTime(windowStart)}/${subject}`;
+
+/** The address, account (with its configured name) and VPC of a source key, as alerts carry them. */
+export function sourceIdentity(
+  key: string,
+  config: Pick<DetectorConfig, 'accountNames'>,
+): SourceIdentityFields {
+  const { accountId, vpcId, address } = identityOfKey(key);
+  const accountName = accountId === undefined ? undefined : config.accountNames?.[accountId];
+  return {
+    srcIp: address,
+    ...(accountId === undefined ? {} : { accountId }),
+    ...(accountName === undefined ? {} : { accountName }),
+    ...(vpcId === undefined ? {} : { vpcId }),
+  };
+}
+
+/** The source key of an alert's source or of a mass-spike member. */
+export const keyOfSource = (source: SourceIdentityFields): string =>
+  sourceKey({ accountId: source.accountId, vpcId: source.vpcId, address: source.srcIp });
+
+/** The source keys an alert is about: its source's, or a mass spike's members'. */
+export function alertSourceKeys(alert: Alert): string[] {
+  if (alert.members !== undefined) return alert.members.map(keyOfSource);
+  if (alert.srcIp !== undefined) return [keyOfSource(alert as SourceIdentityFields)];
+  return [];
+}
 
 // Math.round rather than toFixed: this runs for every source of every window.
 const round = (value: number): number => Math.round(value * 1e4) / 1e4;
@@ -755,7 +801,7 @@ function spikeAlert(
     kind: 'spike',
     severity: severityOf(c, threshold, config),
     ...common(input, windowEnd, config),
-    srcIp: c.srcIp,
+    ...sourceIdentity(c.srcIp, config),
     blockedCount: c.x,
     uniqueDestinations: input.uniqueDestinations?.get(c.srcIp) ?? null,
     baseline: c.flat,
@@ -787,7 +833,7 @@ function newSourceAlert(
     kind: 'new-source',
     severity: 'low',
     ...common(input, windowEnd, config),
-    srcIp,
+    ...sourceIdentity(srcIp, config),
     blockedCount: x,
     uniqueDestinations: input.uniqueDestinations?.get(srcIp) ?? null,
     baseline: null,
@@ -803,19 +849,20 @@ function massSpikeAlert(
   config: DetectorConfig,
 ): Alert {
   const members = [...spikes].sort((a, b) => b.x - a.x || (a.srcIp < b.srcIp ? -1 : 1));
+  const identities = members.map((m) => sourceIdentity(m.srcIp, config));
   return {
     alertId: alertIdFor(input.windowStart, 'mass-spike'),
     kind: 'mass-spike',
     severity: 'medium',
     ...common(input, windowEnd, config),
-    srcIps: members.map((m) => m.srcIp),
+    srcIps: identities.map((m) => m.srcIp),
     blockedCount: members.reduce((sum, m) => sum + m.x, 0),
     uniqueDestinations: null,
     baseline: null,
     zScore: null,
     ...(threshold === null ? {} : { threshold }),
-    members: members.map((m) => ({
-      srcIp: m.srcIp,
+    members: members.map((m, i) => ({
+      ...identities[i]!,
       blockedCount: m.x,
       zScore: finiteOrNull(m.zScore),
       ...(m.tailProbability === undefined ? {} : { tailProbability: m.tailProbability }),

@@ -11,3 +11,4 @@ export * from './random';
 export * from './rhythm';
 export * from './alert-threshold';
 export * from './policy-changes';
+export * from './source-key';

@@ -21,9 +21,14 @@ import {
   parseFlowLogFormat,
   type FlowLogField,
 } from '../core/flow-log-format';
+import { accountOfRecord, sourceKey, vpcOfRecord } from '../core/source-key';
 import { alignToWindow, isoTime, skipDataWindows } from '../core/windows';
 import {
   ACCEPTED,
+  ADDRESS_KEY,
+  ADDRESS_LENGTH,
+  ADDRESS_RECORD_BYTES,
+  ADDRESS_ROLES,
   BAND_HIGH,
   BAND_LOW,
   COUNT_HERE,
@@ -37,6 +42,8 @@ import {
   newLineKernel,
   RECORD_SLOTS,
   RECORDS,
+  SLOT_ACCOUNT_BYTES,
+  SLOT_ACCOUNT_LENGTH,
   STOPPED_LINE_END,
   NOT_LOOKED_UP,
   PAUSED,
@@ -98,7 +105,7 @@ export interface PairDetails {
   interfaceIds: Set<string>;
 }
 
-/** Window start -> source -> its tallies. */
+/** Window start -> source key -> its tallies. */
 export type DetailsByWindow = Map<number, Map<string, PairDetails>>;
 
 /**
@@ -135,7 +142,7 @@ export interface ScannerOptions {
   /** The format lines have until a header line says otherwise. */
   fields: readonly FlowLogField[];
   mode: Mode;
-  /** details mode: window start -> sources whose destinations are wanted. */
+  /** details mode: window start -> source keys whose destinations are wanted. */
   wanted?: ReadonlyMap<number, ReadonlySet<string>>;
   /** Malformed examples kept per scanner. @default 5 */
   maxExamples?: number;
@@ -193,6 +200,9 @@ interface Layout {
   count: number;
   src: number;
   dst: number;
+  /** account-id and vpc-id (-1: not in the format): with the address, they key a source. */
+  account: number;
+  vpc: number;
   start: number;
   end: number;
   action: number;
@@ -220,6 +230,8 @@ function layoutOf(fields: readonly FlowLogField[]): Layout {
     count: fields.length,
     src: fields.indexOf('srcaddr'),
     dst: fields.indexOf('dstaddr'),
+    account: fields.indexOf('account-id'),
+    vpc: fields.indexOf('vpc-id'),
     start: fields.indexOf('start'),
     end: fields.indexOf('end'),
     action: fields.indexOf('action'),
@@ -244,7 +256,7 @@ function tailOf(fields: readonly FlowLogField[]): number {
 /** What one scanned chunk (a file or a byte range) yielded. Structured-cloneable, for workers. */
 export interface ChunkResult {
   stats: ScanStats;
-  /** window start -> source -> blocked egress records. */
+  /** window start -> source key (lambda/core/source-key.ts) -> blocked egress records. */
   counts: Map<number, Map<string, number>>;
   /** Windows touched by a SKIPDATA row: their counts are a lower bound. */
   skipDataWindows: Set<number>;
@@ -316,12 +328,18 @@ export class FlowLineScanner {
   private rereadable = false;
   private readonly fastPaths: boolean;
   private readonly useKernel: boolean;
-  /** Made when first needed: 9 MB of memory that scanners of other formats never use. */
+  /** Made when first needed: 18 MB of memory that scanners of other formats never use. */
   private kernel: LineKernel | undefined;
   /** Where the first nine fields of a counted row start (countedRow). */
   private readonly rowStarts = new Int32Array(9);
   /** The address texts of the kernel's address table, by slot. */
   private readonly kernelTexts: string[] = [];
+  /** The source keys of the rows the kernel counted, by slot (its address in its account). */
+  private readonly kernelKeys: (string | undefined)[] = [];
+  /** Account-id and vpc-id texts, as addresses are interned. */
+  private readonly scopeTexts = new AddressInterner();
+  /** Source keys by the record's account-id text (and vpc-id), then by address: made once each. */
+  private readonly sourceKeys = new Map<string, Map<string, string>>();
 
   constructor(options: ScannerOptions) {
     this.filter = options.filter;
@@ -690,11 +708,36 @@ export class FlowLineScanner {
       const slot = uint32[dirtyIndex + d] as number;
       const rows = uint32[slotCountsIndex + slot] as number;
       uint32[slotCountsIndex + slot] = 0;
-      const src = this.kernelTexts[slot] as string;
-      perSource.set(src, (perSource.get(src) ?? 0) + rows);
+      const key = this.kernelKeys[slot] ?? this.kernelKeyOf(kernel, slot);
+      perSource.set(key, (perSource.get(key) ?? 0) + rows);
     }
     int32[COUNTED] = 0;
     int32[DIRTY_SLOTS] = 0;
+  }
+
+  /** The key of the rows counted in a kernel slot: its address in the account the kernel kept. */
+  private kernelKeyOf(kernel: LineKernel, slot: number): string {
+    const from = kernel.slotAccounts + slot * SLOT_ACCOUNT_BYTES;
+    const account = this.scopeTexts.intern(kernel.bytes, from, from + SLOT_ACCOUNT_LENGTH);
+    const key = this.keyOf(account, undefined, this.kernelTexts[slot] as string);
+    this.kernelKeys[slot] = key;
+    return key;
+  }
+
+  /**
+   * The source key of an address (valid: it counts) in a record's account-id and vpc-id (the
+   * texts as the record has them; undefined: not in the format), as the Lambda's queries key it.
+   */
+  private keyOf(account: string | undefined, vpc: string | undefined, src: string): string {
+    const scope = vpc === undefined ? (account ?? '') : `${account ?? ''} ${vpc}`;
+    let keys = this.sourceKeys.get(scope);
+    if (keys === undefined) this.sourceKeys.set(scope, (keys = new Map()));
+    let key = keys.get(src);
+    if (key === undefined) {
+      key = sourceKey({ accountId: accountOfRecord(account), vpcId: vpcOfRecord(vpc), address: src });
+      keys.set(src, key);
+    }
+    return key;
   }
 
   /**
@@ -737,7 +780,7 @@ export class FlowLineScanner {
       const srcText =
         srcSlot >= 0 ? (texts[srcSlot] as string) : this.addresses.intern(bytes, srcFrom, srcTo);
       const srcRoles =
-        srcSlot >= 0 ? (bytes[kernel.addressRoles + srcSlot] as number) : this.filter.roles(srcText);
+        srcSlot >= 0 ? (bytes[rolesAt(kernel, srcSlot)] as number) : this.filter.roles(srcText);
       // After the source's text and roles are read: the destination may take the same slot, and
       // when the source was just put in the slot the destination was found in, it must go back.
       if (dstCode >= 0 && srcCode < NOT_LOOKED_UP && slotOfMissing(srcCode) === dstCode)
@@ -746,7 +789,7 @@ export class FlowLineScanner {
       const dstText =
         dstSlot >= 0 ? (texts[dstSlot] as string) : this.addresses.intern(bytes, srcTo + 1, dstTo);
       const dstRoles =
-        dstSlot >= 0 ? (bytes[kernel.addressRoles + dstSlot] as number) : this.filter.roles(dstText);
+        dstSlot >= 0 ? (bytes[rolesAt(kernel, dstSlot)] as number) : this.filter.roles(dstText);
       if (
         this.rejectRow(
           bytes,
@@ -768,9 +811,10 @@ export class FlowLineScanner {
   }
 
   /**
-   * A v2 row that counts, its addresses known: counted, and its destination tallied when this
-   * pass tallies: interface-id, dstport and protocol are its 3rd, 7th and 8th fields (before
-   * `limit`), found only then.
+   * A v2 row that counts, its addresses known: counted under its source's key (the address in
+   * the account-id, the 2nd field), and its destination tallied when this pass tallies:
+   * interface-id, dstport and protocol are its 3rd, 7th and 8th fields (before `limit`), found
+   * only then.
    */
   private countedRow(
     buf: Buffer,
@@ -782,11 +826,14 @@ export class FlowLineScanner {
     dst: string,
   ): void {
     this.stats.recordsCounted += 1;
+    const accountFrom = nextSpace(buf, words, lineStart, limit) + 1;
+    const accountTo = nextSpace(buf, words, accountFrom, limit);
+    const key = this.keyOf(this.scopeTexts.intern(buf, accountFrom, accountTo), undefined, src);
     if (this.mode === 'count') {
-      this.countRecord(window, src);
+      this.countRecord(window, key);
       if (!this.tallyingCounted()) return;
     }
-    const pair = this.pairFor(window, src);
+    const pair = this.pairFor(window, key);
     if (pair === undefined) return;
     // Field k runs from starts[k] to the space before starts[k + 1].
     const starts = this.rowStarts;
@@ -818,12 +865,16 @@ export class FlowLineScanner {
     const slot = slotOfMissing(code);
     const bytes = kernel.bytes;
     const text = latin1(bytes, from, to);
-    const key = kernel.addressKeys + slot * 16;
+    const key = kernel.addressTable + slot * ADDRESS_RECORD_BYTES + ADDRESS_KEY;
     bytes.fill(0, key, key + 16);
     bytes.copyWithin(key, from, to);
-    bytes[kernel.addressLengths + slot] = to - from;
-    bytes[kernel.addressRoles + slot] = this.filter.roles(text);
+    bytes[key - ADDRESS_KEY + ADDRESS_LENGTH] = to - from;
+    bytes[rolesAt(kernel, slot)] = this.filter.roles(text);
     this.kernelTexts[slot] = text;
+    // Another address in the slot: the account of its counted rows is still to be seen.
+    const account = kernel.slotAccounts + slot * SLOT_ACCOUNT_BYTES;
+    bytes.fill(0, account, account + SLOT_ACCOUNT_BYTES);
+    this.kernelKeys[slot] = undefined;
     return slot;
   }
 
@@ -917,7 +968,7 @@ export class FlowLineScanner {
     return true;
   }
 
-  /** One more counted record for (window, source). */
+  /** One more counted record for (window, source key). */
   private countRecord(window: number, src: string): void {
     if (window !== this.currentWindow) {
       this.currentWindow = window;
@@ -1126,11 +1177,14 @@ export class FlowLineScanner {
     }
     this.dated(window, startSeconds);
     stats.recordsCounted += 1;
+    const text = (index: number): string | undefined =>
+      index >= 0 ? this.scopeTexts.intern(buf, starts[index] as number, ends[index] as number) : undefined;
+    const key = this.keyOf(text(layout.account), text(layout.vpc), src);
     if (this.mode === 'count') {
-      this.countRecord(window, src);
+      this.countRecord(window, key);
       if (!this.tallyingCounted()) return;
     }
-    const pair = this.pairFor(window, src);
+    const pair = this.pairFor(window, key);
     if (pair === undefined) return;
     const number = (index: number): number =>
       index >= 0 ? parseDigits(buf, starts[index] as number, ends[index] as number) : -1;
@@ -1380,6 +1434,10 @@ function looksLikeAddress(buf: Buffer, from: number, to: number): boolean {
   }
   return true;
 }
+
+/** Where the kernel's address table keeps a slot's roles byte. */
+const rolesAt = (kernel: LineKernel, slot: number): number =>
+  kernel.addressTable + slot * ADDRESS_RECORD_BYTES + ADDRESS_ROLES;
 
 /** Slots of the interner: a direct-mapped cache, so a colliding address just replaces the older one. */
 const INTERN_BITS = 16;

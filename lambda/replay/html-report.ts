@@ -15,7 +15,7 @@ import type { Alert, AlertKind } from '../core/detect';
 import { causeTimingText, likelyCauseText, noCauseText } from '../core/policy-changes';
 import { isoTime } from '../core/windows';
 import { alertSources, type ReplayResult } from './replay';
-import { describeMalformed, formatDestination } from './text-output';
+import { describeMalformed, formatDestination, membersText, sourceText } from './text-output';
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -66,11 +66,11 @@ function causeCell(alert: Alert): string {
 }
 
 function alertRow(alert: Alert, spikeAt: number | null, causes: boolean): string {
-  const sources = alertSources(alert);
+  const members = alert.members ?? [];
   const subject =
     alert.kind === 'mass-spike'
-      ? `${sources.length} sources: ${sources.slice(0, 8).map(escapeHtml).join(', ')}${sources.length > 8 ? ', ...' : ''}`
-      : escapeHtml(alert.srcIp ?? '-');
+      ? `${members.length} sources: ${escapeHtml(membersText(members, 8))}`
+      : escapeHtml(alert.srcIp === undefined ? '-' : sourceText({ ...alert, srcIp: alert.srcIp }));
   const baseline = alert.baseline
     ? `${fmt(alert.baseline.mean)} ± ${fmt(alert.baseline.sd)} (n=${alert.baseline.dataPoints})`
     : '-';
@@ -162,8 +162,9 @@ const CHART_SCRIPT = `
     var section = document.createElement('section');
     section.className = 'chart';
     section.setAttribute('data-src-ip', source.srcIp);
+    section.setAttribute('data-source-key', source.key);
     var title = document.createElement('h3');
-    title.textContent = source.srcIp + '  (' + source.alerts.map(function (a) { return a.kind + ', ' + a.severity; }).join('; ') + ')';
+    title.textContent = source.label + '  (' + source.alerts.map(function (a) { return a.kind + ', ' + a.severity; }).join('; ') + ')';
     section.appendChild(title);
     root.appendChild(section);
     var at = {};
@@ -219,10 +220,10 @@ export function renderReport(result: ReplayResult, meta: ReportMeta): string {
   const series = result.series ?? { windows: [], incomplete: [], sources: [], alertSpikeAt: [] };
   const alertsAt = new Map<string, { window: number; kind: AlertKind; severity: string }[]>();
   for (const alert of result.alerts) {
-    for (const srcIp of alertSources(alert)) {
-      const list = alertsAt.get(srcIp) ?? [];
+    for (const key of alertSources(alert)) {
+      const list = alertsAt.get(key) ?? [];
       list.push({ window: Date.parse(alert.windowStart), kind: alert.kind, severity: alert.severity });
-      alertsAt.set(srcIp, list);
+      alertsAt.set(key, list);
     }
   }
   const recommended = config.preset === 'recommended';
@@ -231,7 +232,7 @@ export function renderReport(result: ReplayResult, meta: ReportMeta): string {
     budget: recommended ? config.falseAlertBudgetPerDay : null,
     windows: series.windows,
     perDay: alertsPerDay(result.alerts, series.windows),
-    sources: series.sources.map((source) => ({ ...source, alerts: alertsAt.get(source.srcIp) ?? [] })),
+    sources: series.sources.map((source) => ({ ...source, alerts: alertsAt.get(source.key) ?? [] })),
   };
   const summaryRows: [string, string][] = [
     ['preset', s.preset],
@@ -250,7 +251,10 @@ export function renderReport(result: ReplayResult, meta: ReportMeta): string {
       'records',
       `${s.okRecords} OK, ${s.rejectRecords} REJECT, ${s.noDataRecords} NODATA, ${s.skipDataRecords} SKIPDATA`,
     ],
-    ['blocked egress counted', `${s.recordsCounted} records from ${s.sources} internal sources`],
+    [
+      'blocked egress counted',
+      `${s.recordsCounted} records from ${s.sources} internal sources${s.accounts > 0 ? ` in ${s.accounts} account${s.accounts === 1 ? '' : 's'}` : ''}`,
+    ],
     [
       'alerts',
       `${s.alerts}: ${s.alertsByKind.spike} spike, ${s.alertsByKind['new-source']} new-source, ${s.alertsByKind['mass-spike']} mass-spike`,

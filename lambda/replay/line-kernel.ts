@@ -17,12 +17,11 @@ interface KernelExports {
   inputCapacity: { value: number };
   recordsStart: { value: number };
   recordCapacity: { value: number };
-  addressKeys: { value: number };
-  addressLengths: { value: number };
-  addressRoles: { value: number };
+  addressTable: { value: number };
   histogram: { value: number };
   slotCounts: { value: number };
   dirtySlots: { value: number };
+  slotAccounts: { value: number };
   scan(from: number, to: number, resolve: number): number;
 }
 
@@ -50,6 +49,11 @@ export const DIRTY_SLOTS = 12;
 export const START_BUCKETS = 65_536;
 /** The address table's slots: an address's slot is the top ADDRESS_SLOT_BITS of its hash ($lookup). */
 export const ADDRESS_SLOT_BITS = 18;
+/** Bytes of a slot, and where in it the key (16 bytes, zero-padded), its length and its roles are. */
+export const ADDRESS_RECORD_BYTES = 32;
+export const ADDRESS_KEY = 0;
+export const ADDRESS_LENGTH = 16;
+export const ADDRESS_ROLES = 17;
 export const START_BUCKET_BITS = 16;
 /** STOPPED_LINE_END when the kernel read every line. */
 export const DONE = -1;
@@ -76,20 +80,27 @@ export interface LineKernel {
   inputCapacity: number;
   /** First i32 index of the record region. */
   recordsIndex: number;
-  /** Byte offsets of the address table: 16 key bytes, a length and a roles byte per slot. */
-  addressKeys: number;
-  addressLengths: number;
-  addressRoles: number;
+  /** Byte offset of the address table: ADDRESS_RECORD_BYTES a slot (see ADDRESS_KEY, ...). */
+  addressTable: number;
   /** First u32 index of the start histogram (START_BUCKETS counters: rows read whole). */
   histogramIndex: number;
   /** First u32 indexes of the rows counted per source slot and of the dirty list (slots). */
   slotCountsIndex: number;
   dirtyIndex: number;
+  /**
+   * Byte offset of the account of each slot's counted rows: 16 bytes a slot, the 12 bytes of
+   * account-id and a 1 (all zero: none yet); zeroed by the caller when a slot gets another address.
+   */
+  slotAccounts: number;
 }
 
 let compiled: object | undefined;
 
-/** A new kernel instance (9 MB of memory). WebAssembly SIMD is in every Node.js from 16.4. */
+/** Bytes of a slot's account (SLOT_ACCOUNT_BYTES apart): the account-id is the first 12. */
+export const SLOT_ACCOUNT_BYTES = 16;
+export const SLOT_ACCOUNT_LENGTH = 12;
+
+/** A new kernel instance (18 MB of memory). WebAssembly SIMD is in every Node.js from 16.4. */
 export function newLineKernel(): LineKernel {
   compiled ??= new webAssembly.Module(Buffer.from(LINE_KERNEL_WASM_BASE64, 'base64'));
   const kernel = new webAssembly.Instance(compiled).exports as unknown as KernelExports;
@@ -109,11 +120,10 @@ export function newLineKernel(): LineKernel {
     inputStart: kernel.inputStart.value,
     inputCapacity: kernel.inputCapacity.value,
     recordsIndex: kernel.recordsStart.value / 4,
-    addressKeys: kernel.addressKeys.value,
-    addressLengths: kernel.addressLengths.value,
-    addressRoles: kernel.addressRoles.value,
+    addressTable: kernel.addressTable.value,
     histogramIndex: kernel.histogram.value / 4,
     slotCountsIndex: kernel.slotCounts.value / 4,
     dirtyIndex: kernel.dirtySlots.value / 4,
+    slotAccounts: kernel.slotAccounts.value,
   };
 }

@@ -16,7 +16,10 @@
 ;;   order, so a header line that changes the format is seen before the lines after it.
 ;; A row that counts, read whole, in the window the caller names, is counted here by its source's
 ;; slot when the caller asks (a count pass that keeps no destinations), instead of being handed
-;; back: a busy fleet's file is mostly such rows.
+;; back: a busy fleet's file is mostly such rows. A source is an address within its account, so
+;; a slot's counts belong to one account: the first 12-byte account-id counted in a slot is kept
+;; beside it ($slotAccounts), and a row of the same address in another account (or with an
+;; account-id of another length) is handed back as a record, for the caller to count by its key.
 ;; A record takes a line of at least 35 bytes, so the record region holds every record of a full
 ;; input region (line-kernel.ts checks that at load).
 ;;
@@ -33,24 +36,26 @@
 ;; that counts)); the address table; the start histogram (65,536 u32: rows read whole by start
 ;; >> 16, about 18 hours a bucket), which the caller reads and clears.
 (module
-  (memory (export "memory") 172)
+  (memory (export "memory") 292)
   (global (export "inputStart") i32 (i32.const 64))
   (global (export "inputCapacity") i32 (i32.const 2097152))
   (global $recordsStart (export "recordsStart") i32 (i32.const 2097280))
   (global (export "recordCapacity") i32 (i32.const 60000))
-  ;; The address table: 262,144 slots of 16 key bytes (the address, zero-padded), with a length
-  ;; (0: empty) and roles byte each (EgressFilter#roles bits; 1 = valid). The caller fills it.
+  ;; The address table: 262,144 slots of 32 bytes: 16 key bytes (the address, zero-padded), a
+  ;; length (0: empty) and a roles byte (EgressFilter#roles bits; 1 = valid), together so that a
+  ;; lookup touches one cache line. The caller fills it.
   ;; (A quarter of a million slots: a fleet's blocked egress can reach tens of thousands of
   ;; distinct destinations. On such a file, 65,000 addresses, one REJECT row in seven found an
   ;; address missing with 65,536 slots, one in thirteen with these.)
-  (global $keys (export "addressKeys") i32 (i32.const 0x400000))
-  (global $lengths (export "addressLengths") i32 (i32.const 0x800000))
-  (global $roles (export "addressRoles") i32 (i32.const 0x840000))
-  (global $histogram (export "histogram") i32 (i32.const 0x880000))
+  (global $table (export "addressTable") i32 (i32.const 0x400000))
+  (global $histogram (export "histogram") i32 (i32.const 0xc00000))
   ;; Rows counted here, by source slot (262,144 u32), and the slots with a count, in the order
   ;; they got one (the caller moves the counts out and clears both after every call).
-  (global $slotCounts (export "slotCounts") i32 (i32.const 0x8c0000))
-  (global $dirty (export "dirtySlots") i32 (i32.const 0x9c0000))
+  (global $slotCounts (export "slotCounts") i32 (i32.const 0xc40000))
+  (global $dirty (export "dirtySlots") i32 (i32.const 0xd40000))
+  ;; The account of the rows counted in each source slot: 12 bytes of account-id and a 1 in the
+  ;; 16th byte (all zero: none yet). The caller zeroes a slot's when it puts another address there.
+  (global $slotAccounts (export "slotAccounts") i32 (i32.const 0xe40000))
 
   ;; One more row read whole, in its start's bucket of the histogram.
   (func $tallyStart (param $start i32)
@@ -64,7 +69,7 @@
   ;; little-endian words mixed by multiplication: addresses differ in a few bytes, which must
   ;; reach the slot bits.
   (func $lookup (param $from i32) (param $length i32) (result i32)
-    (local $key v128) (local $hash i32) (local $slot i32)
+    (local $key v128) (local $hash i32) (local $slot i32) (local $record i32)
     ;; the address's bytes, the rest of the line masked off
     (local.set $key
       (v128.and (v128.load (local.get $from))
@@ -80,12 +85,11 @@
     (local.set $hash
       (i32.mul (i32.xor (local.get $hash) (i32.shr_u (local.get $hash) (i32.const 15))) (i32.const 0x27d4eb2f)))
     (local.set $slot (i32.shr_u (local.get $hash) (i32.const 14)))
+    (local.set $record (i32.add (global.get $table) (i32.shl (local.get $slot) (i32.const 5))))
     (if (result i32)
       (i32.and
-        (i32.eq (i32.load8_u (i32.add (global.get $lengths) (local.get $slot))) (local.get $length))
-        (i8x16.all_true
-          (i8x16.eq (local.get $key)
-            (v128.load (i32.add (global.get $keys) (i32.shl (local.get $slot) (i32.const 4)))))))
+        (i32.eq (i32.load8_u offset=16 (local.get $record)) (local.get $length))
+        (i8x16.all_true (i8x16.eq (local.get $key) (v128.load (local.get $record)))))
       (then (local.get $slot))
       (else (i32.sub (i32.const -2) (local.get $slot)))))
 
@@ -121,6 +125,7 @@
     (local $rejected i32) (local $bandLow i32) (local $bandWidth i32)
     (local $countHere i32) (local $windowLow i32) (local $windowWidth i32) (local $counted i32)
     (local $dirtyCount i32) (local $n i32)
+    (local $accountFrom i32) (local $accountTo i32) (local $account v128) (local $kept v128)
     (local.set $accepted (i32.load (i32.const 0)))
     (local.set $countHere (i32.load (i32.const 32)))
     (local.set $windowLow (i32.load (i32.const 36)))
@@ -241,6 +246,9 @@
                 (local.set $at (i32.add (local.get $k) (i32.ctz (local.get $mask))))
                 (local.set $mask (i32.and (local.get $mask) (i32.sub (local.get $mask) (i32.const 1))))
                 (local.set $spaces (i32.add (local.get $spaces) (i32.const 1)))
+                (if (i32.eq (local.get $spaces) (i32.const 1))
+                  (then (local.set $accountFrom (i32.add (local.get $at) (i32.const 1)))))
+                (if (i32.eq (local.get $spaces) (i32.const 2)) (then (local.set $accountTo (local.get $at))))
                 (if (i32.eq (local.get $spaces) (i32.const 3))
                   (then (local.set $srcFrom (i32.add (local.get $at) (i32.const 1)))))
                 (if (i32.eq (local.get $spaces) (i32.const 4)) (then (local.set $srcTo (local.get $at))))
@@ -269,8 +277,10 @@
                       (i32.sub (i32.sub (local.get $dstTo) (local.get $srcTo)) (i32.const 1))))))
               (if (i32.and (i32.ge_s (local.get $srcSlot) (i32.const 0)) (i32.ge_s (local.get $dstSlot) (i32.const 0)))
                 (then
-                  (local.set $srcRoles (i32.load8_u (i32.add (global.get $roles) (local.get $srcSlot))))
-                  (local.set $dstRoles (i32.load8_u (i32.add (global.get $roles) (local.get $dstSlot))))
+                  (local.set $srcRoles
+                    (i32.load8_u offset=17 (i32.add (global.get $table) (i32.shl (local.get $srcSlot) (i32.const 5)))))
+                  (local.set $dstRoles
+                    (i32.load8_u offset=17 (i32.add (global.get $table) (i32.shl (local.get $dstSlot) (i32.const 5)))))
                   ;; an address that is not valid: the caller's general path says what the line is
                   (br_if $other (i32.eqz (i32.and (i32.and (local.get $srcRoles) (local.get $dstRoles)) (i32.const 1))))
                   (local.set $rejected (i32.add (local.get $rejected) (i32.const 1)))
@@ -284,11 +294,27 @@
                   (br_if $line
                     (i32.eqz (i32.and (i32.and (local.get $srcRoles) (i32.const 2))
                                       (i32.shr_u (i32.and (local.get $dstRoles) (i32.const 4)) (i32.const 1)))))
-                  ;; it counts: counted here (in the window, when asked), else a record with both
-                  ;; slots found
-                  (if (i32.and (local.get $countHere)
-                               (i32.le_u (i32.sub (local.get $start) (local.get $windowLow)) (local.get $windowWidth)))
+                  ;; it counts: counted here (in the window, when asked, of a 12-byte account the
+                  ;; slot's rows share), else a record with both slots found
+                  (if $inKernel (i32.and (local.get $countHere)
+                               (i32.and
+                                 (i32.le_u (i32.sub (local.get $start) (local.get $windowLow)) (local.get $windowWidth))
+                                 (i32.eq (i32.sub (local.get $accountTo) (local.get $accountFrom)) (i32.const 12))))
                     (then
+                      (local.set $account
+                        (v128.or
+                          (v128.and (v128.load (local.get $accountFrom))
+                            (v128.const i8x16 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 0 0 0 0))
+                          (v128.const i8x16 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1)))
+                      (local.set $at (i32.add (global.get $slotAccounts) (i32.shl (local.get $srcSlot) (i32.const 4))))
+                      (local.set $kept (v128.load (local.get $at)))
+                      (if (i32.eqz (v128.any_true (local.get $kept)))
+                        (then
+                          (v128.store (local.get $at) (local.get $account))
+                          (local.set $kept (local.get $account))))
+                      ;; another account's row of this address: a record
+                      (br_if $inKernel
+                        (i32.eqz (i8x16.all_true (i8x16.eq (local.get $kept) (local.get $account)))))
                       (local.set $at (i32.add (global.get $slotCounts) (i32.shl (local.get $srcSlot) (i32.const 2))))
                       (local.set $n (i32.load (local.get $at)))
                       (if (i32.eqz (local.get $n))

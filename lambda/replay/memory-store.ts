@@ -12,6 +12,7 @@ import type { Baseline } from '../core/baseline';
 import { isValidAddress } from '../core/addresses';
 import { DAY_NAMES, describeIssues, type DetectorConfig } from '../core/config';
 import { isProfileText, type RecurringJob } from '../core/rhythm';
+import { identityOfKey, isSourceKey, SOURCE_KEY_FORMAT } from '../core/source-key';
 import { isoTime } from '../core/windows';
 
 export class StateFileError extends Error {
@@ -39,10 +40,16 @@ const baselineSchema = z.strictObject({
   lastAlertCount: z.optional(nonNegative()),
   /** Rhythm: the 48 slot means, encoded (lambda/core/rhythm.ts). */
   profile: z.optional(
-    z.string().check(z.refine(isProfileText, { message: 'must be a 144-character base64url rhythm profile' })),
+    z
+      .string()
+      .check(z.refine(isProfileText, { message: 'must be a 144-character base64url rhythm profile' })),
   ),
   withinHour: z.optional(
-    z.strictObject({ variance: nonNegative(), index: nonNegative(), count: z.number().check(z.int(), z.gte(1)) }),
+    z.strictObject({
+      variance: nonNegative(),
+      index: nonNegative(),
+      count: z.number().check(z.int(), z.gte(1)),
+    }),
   ),
   jobs: z.optional(
     z
@@ -63,6 +70,11 @@ export const stateFileSchema = z.strictObject({
   version: z.literal(1),
   preset: z.enum(['recommended', 'splunk-escu']),
   windowMinutes: z.number().check(z.int(), z.positive()),
+  /**
+   * The format of the baselines' keys (lambda/core/source-key.ts): `account|address`. Absent in
+   * files written before sources were keyed by account, whose keys are bare addresses.
+   */
+  sourceKeys: z.optional(z.literal(SOURCE_KEY_FORMAT)),
   /** The calendar the rhythm profiles follow; absent in files written before rhythm. */
   rhythm: z.optional(z.strictObject({ timezone: z.string(), weekendDays: z.array(z.enum(DAY_NAMES)) })),
   /** The complete-window clock (see Baseline.clockAtLastFold). */
@@ -107,6 +119,7 @@ export class MemoryBaselineStore {
       version: 1,
       preset: config.preset,
       windowMinutes: config.windowMinutes,
+      sourceKeys: SOURCE_KEY_FORMAT,
       rhythm: { timezone: config.timezone, weekendDays: [...config.weekendDays] },
       clock: this.clock,
       watermark: this.watermark === undefined ? null : isoTime(this.watermark),
@@ -142,6 +155,19 @@ export class MemoryBaselineStore {
       throw new StateFileError(
         `state file "${path}" was built with preset ${state.preset} and ${state.windowMinutes}-minute windows, ` +
           `this run uses ${config.preset} and ${config.windowMinutes}-minute windows`,
+        path,
+      );
+    }
+    // Baselines keyed by address alone would merge accounts' hosts again (and never match a key).
+    if (
+      state.sourceKeys === undefined &&
+      (state.watermark !== null || Object.keys(state.baselines).length > 0)
+    ) {
+      throw new StateFileError(
+        `state file "${path}" was written before sources were keyed by account and address: its ` +
+          `${Object.keys(state.baselines).length} baselines are keyed by address alone and cannot be ` +
+          'used. Relearn them: replay the history again with a new --state file (and --bootstrap-days ' +
+          'to learn its first days without alerts)',
         path,
       );
     }
@@ -222,9 +248,12 @@ function checkConsistency(state: StateFile, path: string, windowMinutes: number)
     return;
   }
   const watermark = aligned('watermark', state.watermark);
-  for (const [srcIp, b] of entries) {
-    const field = `baselines.${srcIp}`;
-    if (!isValidAddress(srcIp)) fail(field, `"${srcIp}" is not an IP address`);
+  for (const [key, b] of entries) {
+    const field = `baselines.${key}`;
+    if (!isSourceKey(key))
+      fail(field, `"${key}" is not a source key (<accountId>|<address> or <accountId>|<vpcId>|<address>)`);
+    if (!isValidAddress(identityOfKey(key).address))
+      fail(field, `"${identityOfKey(key).address}" is not an IP address`);
     const lastWindow = aligned(`${field}.lastWindow`, b.lastWindow);
     if (lastWindow > watermark)
       fail(`${field}.lastWindow`, `${b.lastWindow} is after the watermark ${state.watermark}`);

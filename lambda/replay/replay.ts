@@ -16,18 +16,25 @@ import { comparedModel, smallestSpikeCount, windowThreshold } from '../core/aler
 import type { Baseline } from '../core/baseline';
 import { bootstrapBaselines, type HistoryWindow } from '../core/bootstrap';
 import { windowMs, type DetectorConfig } from '../core/config';
-import { evaluateWindow, type Alert, type AlertKind, type DestinationCount } from '../core/detect';
+import {
+  alertSourceKeys,
+  evaluateWindow,
+  type Alert,
+  type AlertKind,
+  type DestinationCount,
+} from '../core/detect';
 import { explainAlerts } from '../core/policy-changes';
 import { DEFAULT_FLOW_LOG_FORMAT, parseFlowLogFormat, type FlowLogField } from '../core/flow-log-format';
+import { accountOfKey, identityOfKey, sourceLabel } from '../core/source-key';
 import { isoTime } from '../core/windows';
 import { replayEvidence, type ChangeInputs, type CloudTrailStats } from './change-files';
 import { expandInputs, planChunks, type ScanChunk } from './file-reader';
 import {
+  addPortRecords,
   addScanStats,
   emptyScanStats,
-  type ChunkResult,
-  addPortRecords,
   portAndProtocol,
+  type ChunkResult,
   type DetailsByWindow,
   type MalformedExample,
   type PairDetails,
@@ -94,8 +101,10 @@ export interface ReplaySummary extends ScanStats {
   /** Scan threads used (1: this thread) and the pieces the input was split into. */
   workers: number;
   chunks: number;
-  /** Distinct internal sources with counted records. */
+  /** Distinct internal sources (an address within its account) with counted records. */
   sources: number;
+  /** Distinct accounts of those sources (records that name none are not counted here). */
+  accounts: number;
   firstWindow: string | null;
   lastWindow: string | null;
   /**
@@ -127,7 +136,11 @@ export interface ReplaySummary extends ScanStats {
 
 /** For the report: one alerted source's counts and what the detector compared them with, per window. */
 export interface SourceSeries {
+  /** The source key (lambda/core/source-key.ts). */
+  key: string;
+  /** Its address, and for people: `10.0.0.10 in 111111111111 (payments-prod)`. */
   srcIp: string;
+  label: string;
   counts: number[];
   /** The expected count the window was compared with (null before the source had a baseline, and in bootstrap windows). */
   mean: (number | null)[];
@@ -276,7 +289,12 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     if (!(result.maxWindow <= last)) last = result.maxWindow;
   });
   const sources = new Set<string>();
-  for (const perSource of counts.values()) for (const srcIp of perSource.keys()) sources.add(srcIp);
+  for (const perSource of counts.values()) for (const key of perSource.keys()) sources.add(key);
+  const accounts = new Set<string>();
+  for (const key of sources) {
+    const account = accountOfKey(key);
+    if (account !== undefined) accounts.add(account);
+  }
 
   // 2. evaluate every window in order
   const alerts: Alert[] = [];
@@ -394,6 +412,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     chunks: chunks.length,
     ...stats,
     sources: sources.size,
+    accounts: accounts.size,
     firstWindow: evaluated.length > 0 ? isoTime(evaluated[0] as number) : null,
     lastWindow: evaluated.length > 0 ? isoTime(evaluated[evaluated.length - 1] as number) : null,
     windows: evaluated.length,
@@ -531,9 +550,8 @@ function addDestinations(into: PairDetails['destinations'], from: PairDetails['d
   return added;
 }
 
-/** The sources an alert is about: its own, or a mass spike's members. */
-export const alertSources = (alert: Alert): string[] =>
-  alert.srcIps ?? (alert.srcIp === undefined ? [] : [alert.srcIp]);
+/** The source keys an alert is about: its own, or a mass spike's members'. */
+export const alertSources = (alert: Alert): string[] => alertSourceKeys(alert);
 
 async function attachDetails(
   alerts: Alert[],
@@ -752,18 +770,21 @@ function buildSeries(
   return {
     windows: [...windows],
     incomplete: windows.map((w) => skipData.has(w)),
-    sources: charted.map((srcIp) => {
-      const band = bandsOf(srcIp);
+    sources: charted.map((key) => {
+      const band = bandsOf(key);
+      const { accountId, address } = identityOfKey(key);
       return {
-        srcIp,
-        counts: windows.map((w) => counts.get(w)?.get(srcIp) ?? 0),
+        key,
+        srcIp: address,
+        label: sourceLabel(key, accountId === undefined ? undefined : config.accountNames?.[accountId]),
+        counts: windows.map((w) => counts.get(w)?.get(key) ?? 0),
         mean: windows.map((w) => band.mean.get(w) ?? null),
         spikeAt: windows.map((w) => band.spikeAt.get(w) ?? null),
       };
     }),
     alertSpikeAt: alerts.map((alert) =>
       alert.kind === 'spike' && alert.srcIp !== undefined
-        ? (bandsOf(alert.srcIp).spikeAt.get(Date.parse(alert.windowStart)) ?? null)
+        ? (bandsOf(alertSourceKeys(alert)[0] as string).spikeAt.get(Date.parse(alert.windowStart)) ?? null)
         : null,
     ),
   };

@@ -2,7 +2,7 @@
  * What the replay prints: NDJSON (one object per alert, then a summary object) for machines, an
  * aligned table and a summary for people.
  */
-import type { Alert } from '../core/detect';
+import type { Alert, MassSpikeMember } from '../core/detect';
 import { likelyCauseText, noCauseText } from '../core/policy-changes';
 import type { MalformedExample } from './flow-line-scanner';
 import type { ReplayResult } from './replay';
@@ -12,6 +12,44 @@ export function toNdjson(result: ReplayResult): string {
   const lines = result.alerts.map((alert) => JSON.stringify(alert));
   lines.push(JSON.stringify({ ...result.summary, malformedExamples: result.malformedExamples }));
   return `${lines.join('\n')}\n`;
+}
+
+type SourceNaming = Pick<MassSpikeMember, 'srcIp' | 'accountId' | 'accountName' | 'vpcId'>;
+
+/** `payments-prod (111111111111)`, the id alone without a name; undefined: no account. */
+export function accountText(source: Pick<SourceNaming, 'accountId' | 'accountName'>): string | undefined {
+  if (source.accountId === undefined) return undefined;
+  return source.accountName === undefined ? source.accountId : `${source.accountName} (${source.accountId})`;
+}
+
+/** `10.0.0.10 in payments-prod (111111111111)`: a source as alerts name it. */
+export function sourceText(source: SourceNaming): string {
+  const account = accountText(source);
+  if (account === undefined)
+    return source.vpcId === undefined ? source.srcIp : `${source.srcIp} in ${source.vpcId}`;
+  return `${source.srcIp} in ${account}${source.vpcId === undefined ? '' : ` ${source.vpcId}`}`;
+}
+
+/** `in 111111111111` when every member is in that one account (and VPC); undefined otherwise. */
+export function sharedPlace(members: readonly SourceNaming[]): string | undefined {
+  const first = members[0];
+  if (first === undefined || first.accountId === undefined) return undefined;
+  if (!members.every((m) => m.accountId === first.accountId && m.vpcId === first.vpcId)) return undefined;
+  return sourceText({ ...first, srcIp: '' }).trim();
+}
+
+/**
+ * A mass spike's first `shown` members for people: `10.0.1.5, 10.0.1.6 in 111111111111` when
+ * they share one account, else each with its own.
+ */
+export function membersText(members: readonly SourceNaming[], shown: number): string {
+  const place = sharedPlace(members);
+  const more = members.length > shown ? ', ...' : '';
+  if (place === undefined) return members.slice(0, shown).map(sourceText).join(', ') + more;
+  return `${members
+    .slice(0, shown)
+    .map((m) => m.srcIp)
+    .join(', ')}${more} ${place}`;
 }
 
 const PROTOCOLS: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6' };
@@ -50,7 +88,12 @@ function alertRow(alert: Alert): string[] {
   const baseline = alert.baseline
     ? `${short(alert.baseline.mean)} ± ${short(alert.baseline.sd)} (n=${alert.baseline.dataPoints})`
     : '-';
-  const subject = alert.kind === 'mass-spike' ? `${alert.srcIps?.length ?? 0} sources` : (alert.srcIp ?? '-');
+  const subject =
+    alert.kind === 'mass-spike'
+      ? `${alert.members?.length ?? alert.srcIps?.length ?? 0} sources`
+      : alert.srcIp === undefined
+        ? '-'
+        : sourceText({ ...alert, srcIp: alert.srcIp });
   const top = alert.details?.topDestinations[0];
   const topText = top ? `${formatDestination(top)} x${top.count}` : '-';
   return [
@@ -103,9 +146,14 @@ export function toHumanText(result: ReplayResult, extras: HumanOutputExtras): st
     ];
     out.push(table([header, ...result.alerts.map(alertRow)]));
     for (const alert of result.alerts.filter((a) => a.kind === 'mass-spike')) {
-      const members = (alert.members ?? []).map((m) => `${m.srcIp} (${m.blockedCount})`);
+      const members = alert.members ?? [];
+      const place = sharedPlace(members);
+      const each = (m: MassSpikeMember) =>
+        `${place === undefined ? sourceText(m) : m.srcIp} (${m.blockedCount})`;
       const shown =
-        members.slice(0, 12).join(', ') + (members.length > 12 ? `, and ${members.length - 12} more` : '');
+        members.slice(0, 12).map(each).join(', ') +
+        (members.length > 12 ? `, and ${members.length - 12} more` : '') +
+        (place === undefined ? '' : `, all ${place}`);
       out.push(`  mass spike ${windowLabel(alert.windowStart)}: ${shown}`);
     }
     if (result.alerts.some((a) => a.incompleteWindow))
@@ -131,7 +179,8 @@ export function toHumanText(result: ReplayResult, extras: HumanOutputExtras): st
     ],
     [
       'blocked egress counted',
-      `${number(s.recordsCounted)} records from ${number(s.sources)} internal sources`,
+      `${number(s.recordsCounted)} records from ${number(s.sources)} internal sources` +
+        (s.accounts > 0 ? ` in ${number(s.accounts)} account${s.accounts === 1 ? '' : 's'}` : ''),
     ],
     [
       'windows',

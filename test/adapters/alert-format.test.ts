@@ -461,3 +461,77 @@ describe('change-aware alerts in each message', () => {
     expect(email.split('\n').filter((l) => l.startsWith('Likely cause:'))).toHaveLength(1);
   });
 });
+
+describe('the account an alert names (issue 14)', () => {
+  const inB = spikeAlert({
+    alertId: '2026-11-27T09:00:00Z/222222222222|10.0.1.23',
+    accountId: '222222222222',
+    accountName: 'payments-prod',
+  });
+
+  it('names the account in subject, email, Slack title and context, and threads per account and address', () => {
+    const message = buildSnsMessage(inB, context);
+    expect(message.subject).toBe(
+      '[HIGH] Blocked egress spike: 10.0.1.23 in payments-prod (412 blocked, 2026-11-27T09:00Z)',
+    );
+    const body = JSON.parse(message.message) as { email: string; default: string };
+    expect(body.email.split('\n')[0]).toBe('Blocked egress spike: 10.0.1.23 in payments-prod (222222222222)');
+    expect(body.email).toContain('\nAccount:             payments-prod (222222222222)\n');
+    const chat = JSON.parse(body.default) as ChatbotNotification;
+    expect(chat.content.title).toBe(
+      ':rotating_light: Blocked egress spike: 10.0.1.23 in payments-prod (222222222222)',
+    );
+    expect(chat.content.description).toContain('*Account:* payments-prod (222222222222)');
+    expect(chat.metadata.threadId).toBe('blocked-egress/222222222222/10.0.1.23');
+    expect(chat.metadata.additionalContext).toMatchObject({
+      accountId: '222222222222',
+      accountName: 'payments-prod',
+    });
+  });
+
+  it('puts the account into an accountId attribute for subscription filter policies', () => {
+    expect(buildSnsMessage(inB, context).attributes).toEqual({
+      severity: { DataType: 'String', StringValue: 'high' },
+      kind: { DataType: 'String', StringValue: 'spike' },
+      srcIp: { DataType: 'String', StringValue: '10.0.1.23' },
+      accountId: { DataType: 'String', StringValue: '222222222222' },
+    });
+    // No account in the records: no attribute (a filter policy can ask for {"exists": false}).
+    expect(buildSnsMessage(spikeAlert(), context).attributes).not.toHaveProperty('accountId');
+  });
+
+  it("lists a mass spike's accounts once each as a String.Array, and each member with its account", () => {
+    const alert = massSpike(4);
+    alert.members = alert.members!.map((m, i) => ({
+      ...m,
+      srcIp: '10.0.0.10',
+      accountId: `11111111111${i % 2}`,
+    }));
+    alert.srcIps = alert.members.map((m) => m.srcIp);
+    const message = buildSnsMessage(alert, context);
+    expect(message.attributes.accountId).toEqual({
+      DataType: 'String.Array',
+      StringValue: '["111111111110","111111111111"]',
+    });
+    expect(message.attributes.srcIp).toEqual({ DataType: 'String.Array', StringValue: '["10.0.0.10"]' });
+    expect(message.subject).toMatch(/Mass blocked-egress spike: 4 sources in 2 accounts \(/);
+    const body = JSON.parse(message.message) as { email: string; default: string };
+    expect(body.email).toMatch(/ {2}10\.0\.0\.10 +1,000 {2}z 9\.5 {2}111111111110\n/);
+    const chat = JSON.parse(body.default) as ChatbotNotification;
+    expect(chat.content.description).toContain('• 10.0.0.10 in 111111111111: 999');
+  });
+
+  it('filters the console query by the account and VPC too, where the format has them', () => {
+    expect(consoleQueryFor(inB)).toContain(
+      'filter action = "REJECT" and srcAddr = "10.0.1.23" and accountId in ["222222222222"]',
+    );
+    const vpcFormat =
+      'version account-id vpc-id interface-id srcaddr dstaddr dstport protocol start end action log-status';
+    expect(consoleQueryFor({ ...inB, vpcId: 'vpc-0a1b' }, vpcFormat)).toContain(
+      'and accountId in ["222222222222"] and vpcId in ["vpc-0a1b"]',
+    );
+    // A value that is not an account id never reaches the query.
+    expect(consoleQueryFor({ ...inB, accountId: '2222"] or ["1' })).not.toContain('accountId');
+    expect(consoleQueryFor(inB, 'srcaddr dstaddr action start')).not.toContain('accountId');
+  });
+});

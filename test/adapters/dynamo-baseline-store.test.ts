@@ -10,6 +10,7 @@ import {
   BaselineBucketTooLargeError,
   bucketKey,
   bucketOf,
+  encodeEntry,
   unpackBucketItem,
 } from '../../lambda/adapters/baseline-buckets';
 import {
@@ -28,6 +29,8 @@ import {
   quantizeSlotMean,
   resolveDetectorConfig,
   withMissedZeros,
+  addressOfKey,
+  SOURCE_KEY_FORMAT,
   type Alert,
   type Baseline,
 } from '../../lambda/core';
@@ -88,7 +91,8 @@ async function bucketItem(tableName: string, srcIp: string, buckets = BUCKETS) {
   return Item;
 }
 
-const ip = (i: number) => `10.${Math.floor(i / 65536) % 256}.${Math.floor(i / 256) % 256}.${i % 256}`;
+const ip = (i: number) =>
+  `123456789012|10.${Math.floor(i / 65536) % 256}.${Math.floor(i / 256) % 256}.${i % 256}`;
 const baseline = (i: number, lastWindow = W): Baseline => ({
   mean: i + 0.5,
   variance: i / 3,
@@ -96,6 +100,7 @@ const baseline = (i: number, lastWindow = W): Baseline => ({
   lastWindow,
   clockAtLastFold: 100,
 });
+/** An alert of the source with key `src`: its id carries the key, its srcIp the address. */
 const alert = (src: string, windowStart = W): Alert => ({
   alertId: `${new Date(windowStart).toISOString().replace('.000Z', 'Z')}/${src}`,
   kind: 'spike',
@@ -103,7 +108,8 @@ const alert = (src: string, windowStart = W): Alert => ({
   severity: 'medium',
   windowStart: new Date(windowStart).toISOString(),
   windowEnd: new Date(windowStart + HOUR).toISOString(),
-  srcIp: src,
+  srcIp: addressOfKey(src),
+  accountId: '123456789012',
   blockedCount: 99,
   uniqueDestinations: 3,
   baseline: { mean: 1, sd: 1, dataPoints: 40 },
@@ -114,7 +120,7 @@ describe('DynamoBaselineStore', () => {
   it('starts empty: no watermark, clock 0, no baselines, no pending alerts', async () => {
     const { store } = await newStore();
     expect(await store.readState()).toEqual({ watermark: undefined, clock: 0 });
-    expect(await store.getBaselines(['10.0.0.1'])).toEqual(new Map());
+    expect(await store.getBaselines(['123456789012|10.0.0.1'])).toEqual(new Map());
     expect(await store.pendingAlerts()).toEqual([]);
   });
 
@@ -142,7 +148,7 @@ describe('DynamoBaselineStore', () => {
     expect(local.count('UpdateItem')).toBe(1);
     expect(local.batchWriteItemCount).toBe(2 * 2 + buckets);
     expect(await store.getBaselines([...baselines.keys()])).toEqual(baselines);
-    expect(await store.readState()).toEqual({ watermark: W, clock: 1 });
+    expect(await store.readState()).toEqual({ watermark: W, clock: 1, keyFormat: SOURCE_KEY_FORMAT });
     expect((await store.pendingAlerts()).map((p) => p.alert.alertId)).toEqual([
       alert(ip(1)).alertId,
       alert(ip(2)).alertId,
@@ -204,10 +210,58 @@ describe('DynamoBaselineStore', () => {
     });
   });
 
+  it('drops the entries keyed by address alone (a table from before accounts) from a bucket it rewrites, and reads none of them', async () => {
+    // Prepare: one bucket holding an old build's entry for 10.0.0.1 and a state without the key format
+    const { store, tableName } = await newStore({ baselineBuckets: 1 });
+    const keyed = '123456789012|10.0.0.1';
+    await client.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: {
+          ...bucketKey(0),
+          records: {
+            S: JSON.stringify({ '10.0.0.1': encodeEntry(baseline(4), undefined, W / 1000 + 365 * 86_400) }),
+          },
+          sources: { N: '1' },
+          expiresAt: { N: String(W / 1000 + 365 * 86_400) },
+        },
+      }),
+    );
+    await client.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: {
+          pk: { S: 'STATE' },
+          sk: { S: 'DETECTOR' },
+          watermark: { N: String(W - HOUR) },
+          clock: { N: '7' },
+        },
+      }),
+    );
+    expect(await store.readState()).toEqual({ watermark: W - HOUR, clock: 7 });
+    expect(await store.getBaselines([keyed])).toEqual(new Map());
+
+    // Act
+    await store.commitWindow({
+      windowStart: W,
+      clockBefore: 7,
+      clockAfter: 8,
+      baselines: new Map([[keyed, baseline(1)]]),
+      alerts: [],
+      previous: new Map(),
+    });
+
+    // Assess: the bucket holds the new key alone, and the state names the key format
+    const entries = unpackBucketItem((await bucketItem(tableName, keyed, 1))!);
+    expect([...entries.keys()]).toEqual([keyed]);
+    expect((await bucketItem(tableName, keyed, 1))?.sources?.N).toBe('1');
+    expect(await store.readState()).toEqual({ watermark: W, clock: 8, keyFormat: SOURCE_KEY_FORMAT });
+  });
+
   it('keeps the other sources of a bucket unchanged when one of them is written', async () => {
     // Prepare: one bucket for everything; a, b, c folded in W, b again in W+1h.
     const { store, tableName } = await newStore({ baselineBuckets: 1 });
-    const [a, b, c] = ['10.0.0.1', '10.0.0.2', '2001:db8::3'] as const;
+    const [a, b, c] = ['123456789012|10.0.0.1', '123456789012|10.0.0.2', '123456789012|2001:db8::3'] as const;
     const a0 = { ...baseline(1, W - HOUR), lastAlertWindow: W - HOUR, lastAlertCount: 9 };
     await store.commitWindow({
       windowStart: W,
@@ -363,7 +417,7 @@ describe('DynamoBaselineStore', () => {
       store.commitWindow({ ...commit, windowStart: W + HOUR, clockBefore: 7, clockAfter: 8 }),
     ).rejects.toThrow(WatermarkConflictError);
     await store.commitWindow({ ...commit, windowStart: W + HOUR, clockBefore: 1, clockAfter: 2 });
-    expect(await store.readState()).toEqual({ watermark: W + HOUR, clock: 2 });
+    expect(await store.readState()).toEqual({ watermark: W + HOUR, clock: 2, keyFormat: SOURCE_KEY_FORMAT });
   });
 
   it('hands a retried window the baselines it was folded from (prev), and the current ones to later windows', async () => {
@@ -375,7 +429,7 @@ describe('DynamoBaselineStore', () => {
       windowStart: W - HOUR,
       clockBefore: 0,
       clockAfter: 1,
-      baselines: new Map([['10.0.0.1', a1]]),
+      baselines: new Map([['123456789012|10.0.0.1', a1]]),
       alerts: [],
     });
     await store.commitWindow({
@@ -383,23 +437,27 @@ describe('DynamoBaselineStore', () => {
       clockBefore: 1,
       clockAfter: 2,
       baselines: new Map([
-        ['10.0.0.1', a2],
-        ['10.0.0.2', baseline(3, W)],
+        ['123456789012|10.0.0.1', a2],
+        ['123456789012|10.0.0.2', baseline(3, W)],
       ]),
       alerts: [],
-      previous: new Map([['10.0.0.1', a1]]),
+      previous: new Map([['123456789012|10.0.0.1', a1]]),
     });
 
     // Act
-    const forRetry = await store.getBaselines(['10.0.0.1', '10.0.0.2'], { before: W });
-    const forNext = await store.getBaselines(['10.0.0.1', '10.0.0.2'], { before: W + HOUR });
+    const forRetry = await store.getBaselines(['123456789012|10.0.0.1', '123456789012|10.0.0.2'], {
+      before: W,
+    });
+    const forNext = await store.getBaselines(['123456789012|10.0.0.1', '123456789012|10.0.0.2'], {
+      before: W + HOUR,
+    });
 
     // Assess
-    expect(forRetry).toEqual(new Map([['10.0.0.1', a1]])); // b was new in W: absent before it
+    expect(forRetry).toEqual(new Map([['123456789012|10.0.0.1', a1]])); // b was new in W: absent before it
     expect(forNext).toEqual(
       new Map([
-        ['10.0.0.1', a2],
-        ['10.0.0.2', baseline(3, W)],
+        ['123456789012|10.0.0.1', a2],
+        ['123456789012|10.0.0.2', baseline(3, W)],
       ]),
     );
   });
@@ -425,27 +483,31 @@ describe('DynamoBaselineStore', () => {
       windowStart: W - HOUR,
       clockBefore: 0,
       clockAfter: 1,
-      baselines: new Map([['10.0.0.1', a1]]),
+      baselines: new Map([['123456789012|10.0.0.1', a1]]),
       alerts: [],
     });
     await store.commitWindow({
       windowStart: W,
       clockBefore: 1,
       clockAfter: 2,
-      baselines: new Map([['10.0.0.1', a2]]),
+      baselines: new Map([['123456789012|10.0.0.1', a2]]),
       alerts: [],
-      previous: new Map([['10.0.0.1', a1]]),
+      previous: new Map([['123456789012|10.0.0.1', a1]]),
     });
 
     // Act
-    const forRetry = await store.getBaselines(['10.0.0.1'], { before: W });
-    const forNext = await store.getBaselines(['10.0.0.1'], { before: W + HOUR });
-    const stored = unpackBucketItem((await bucketItem(tableName, '10.0.0.1'))!).get('10.0.0.1')!;
-    const entry = JSON.parse((await bucketItem(tableName, '10.0.0.1'))!.records!.S!)['10.0.0.1'] as unknown[];
+    const forRetry = await store.getBaselines(['123456789012|10.0.0.1'], { before: W });
+    const forNext = await store.getBaselines(['123456789012|10.0.0.1'], { before: W + HOUR });
+    const stored = unpackBucketItem((await bucketItem(tableName, '123456789012|10.0.0.1'))!).get(
+      '123456789012|10.0.0.1',
+    )!;
+    const entry = JSON.parse((await bucketItem(tableName, '123456789012|10.0.0.1'))!.records!.S!)[
+      '123456789012|10.0.0.1'
+    ] as unknown[];
 
     // Assess: both read back exactly; prev holds a patch of the profile and refers to the entry's jobs.
-    expect(forRetry.get('10.0.0.1')).toEqual(a1);
-    expect(forNext.get('10.0.0.1')).toEqual(a2);
+    expect(forRetry.get('123456789012|10.0.0.1')).toEqual(a1);
+    expect(forNext.get('123456789012|10.0.0.1')).toEqual(a2);
     expect(stored.baseline).toEqual(a2);
     const prev = entry[8] as unknown[];
     expect(Array.isArray(prev[7])).toBe(true);
@@ -458,20 +520,20 @@ describe('DynamoBaselineStore', () => {
       windowStart: W,
       clockBefore: 0,
       clockAfter: 1,
-      baselines: new Map([['10.0.0.1', baseline(1)]]),
+      baselines: new Map([['123456789012|10.0.0.1', baseline(1)]]),
       alerts: [],
     });
-    const item = (await bucketItem(tableName, '10.0.0.1'))!;
+    const item = (await bucketItem(tableName, '123456789012|10.0.0.1'))!;
     for (const [bad, message] of [
       [{ 9: 'not-a-profile' }, /profile is not a 144-character/],
       [{ 9: encodeProfile(new Array(PROFILE_SLOTS).fill(1)), 10: [1, 2, 3] }, /withinHour is not/],
       [{ 11: [[1, 7, 3, 1, 0]] }, /a job is not/],
     ] as const) {
-      const entry = JSON.parse(item.records!.S!)['10.0.0.1'] as unknown[];
+      const entry = JSON.parse(item.records!.S!)['123456789012|10.0.0.1'] as unknown[];
       while (entry.length < 12) entry.push(null);
       for (const [k, v] of Object.entries(bad)) entry[Number(k)] = v;
       expect(() =>
-        unpackBucketItem({ ...item, records: { S: JSON.stringify({ '10.0.0.1': entry }) } }),
+        unpackBucketItem({ ...item, records: { S: JSON.stringify({ '123456789012|10.0.0.1': entry }) } }),
       ).toThrow(message);
     }
   });
@@ -484,25 +546,25 @@ describe('DynamoBaselineStore', () => {
       windowStart: W,
       clockBefore: 0,
       clockAfter: 1,
-      baselines: new Map([['10.0.0.1', baseline(1)]]),
-      alerts: [alert('10.0.0.1')],
+      baselines: new Map([['123456789012|10.0.0.1', baseline(1)]]),
+      alerts: [alert('123456789012|10.0.0.1')],
     });
 
     // Act
-    await store.markSent([alert('10.0.0.1').alertId]);
+    await store.markSent([alert('123456789012|10.0.0.1').alertId]);
 
     // Assess
     const get = (pk: string, sk: string) =>
       client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: pk }, sk: { S: sk } } }));
-    const bucket = await bucketItem(tableName, '10.0.0.1');
+    const bucket = await bucketItem(tableName, '123456789012|10.0.0.1');
     expect(bucket?.expiresAt?.N).toBe(String(W / 1000 + 7 * 86_400));
-    expect(unpackBucketItem(bucket!).get('10.0.0.1')?.expiresAt).toBe(W / 1000 + 7 * 86_400);
-    const sent = await get('OUTBOX', alert('10.0.0.1').alertId);
+    expect(unpackBucketItem(bucket!).get('123456789012|10.0.0.1')?.expiresAt).toBe(W / 1000 + 7 * 86_400);
+    const sent = await get('OUTBOX', alert('123456789012|10.0.0.1').alertId);
     expect(sent.Item?.status?.S).toBe('sent');
     expect(sent.Item?.expiresAt?.N).toBe(String(now / 1000 + 14 * 86_400));
     expect(await store.pendingAlerts()).toEqual([]);
     expect(await store.windowAlerts(W)).toEqual([
-      { alert: alert('10.0.0.1'), status: 'sent', attempts: 0, windowAlertCount: 1 },
+      { alert: alert('123456789012|10.0.0.1'), status: 'sent', attempts: 0, windowAlertCount: 1 },
     ]);
     expect(await store.windowAlerts(W + HOUR)).toEqual([]);
   });
@@ -528,7 +590,7 @@ describe('DynamoBaselineStore', () => {
     // Prepare
     const { store } = await newStore();
     await store.writeBootstrap({
-      baselines: new Map([['10.0.0.1', baseline(1)]]),
+      baselines: new Map([['123456789012|10.0.0.1', baseline(1)]]),
       watermark: W,
       clock: 720,
       overwrite: false,
@@ -536,7 +598,7 @@ describe('DynamoBaselineStore', () => {
 
     // Act
     const again = store.writeBootstrap({
-      baselines: new Map([['10.0.0.1', baseline(9)]]),
+      baselines: new Map([['123456789012|10.0.0.1', baseline(9)]]),
       watermark: W + HOUR,
       clock: 5,
       overwrite: false,
@@ -544,15 +606,19 @@ describe('DynamoBaselineStore', () => {
 
     // Assess
     await expect(again).rejects.toThrow(BootstrapRefusedError);
-    expect(await store.getBaselines(['10.0.0.1'])).toEqual(new Map([['10.0.0.1', baseline(1)]]));
+    expect(await store.getBaselines(['123456789012|10.0.0.1'])).toEqual(
+      new Map([['123456789012|10.0.0.1', baseline(1)]]),
+    );
     await store.writeBootstrap({
-      baselines: new Map([['10.0.0.1', baseline(9)]]),
+      baselines: new Map([['123456789012|10.0.0.1', baseline(9)]]),
       watermark: W + HOUR,
       clock: 5,
       overwrite: true,
     });
-    expect(await store.readState()).toEqual({ watermark: W + HOUR, clock: 5 });
-    expect(await store.getBaselines(['10.0.0.1'])).toEqual(new Map([['10.0.0.1', baseline(9)]]));
+    expect(await store.readState()).toEqual({ watermark: W + HOUR, clock: 5, keyFormat: SOURCE_KEY_FORMAT });
+    expect(await store.getBaselines(['123456789012|10.0.0.1'])).toEqual(
+      new Map([['123456789012|10.0.0.1', baseline(9)]]),
+    );
   });
 
   it('keeps at most batchConcurrency batches in flight, and every outbox batch done before the first baseline batch', async () => {
@@ -735,7 +801,13 @@ describe('DynamoBaselineStore', () => {
     it('reads the window sources into a table and writes them back, carrying the other entries of their buckets exactly', async () => {
       // Prepare: one bucket; a, b, c, d folded in W (a with prev and alert state, d with rhythm state)
       const { store, tableName } = await newStore({ baselineBuckets: 1 });
-      const [a, b, c, d] = ['10.0.0.1', '10.0.0.2', '2001:db8::3', '10.0.0.4'] as const;
+      const [a, b, c, d] = [
+        '123456789012|10.0.0.1',
+        '123456789012|10.0.0.2',
+        '123456789012|2001:db8::3',
+        '210987654321|10.0.0.1',
+      ] as const;
+      const e = '123456789012|10.0.0.5';
       const a0 = { ...baseline(1, W - HOUR), lastAlertWindow: W - HOUR, lastAlertCount: 9 };
       const profile = encodeProfile(
         Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(s % 5 === 0 ? Number.NaN : s * 1.7)),
@@ -762,14 +834,14 @@ describe('DynamoBaselineStore', () => {
       const entriesBefore = unpackBucketItem((await bucketItem(tableName, a, 1))!);
 
       // Act: the window W+1h sees b, d and a new source e
-      const read = await store.readWindowBaselines([b, d, '10.0.0.5'], W + HOUR);
+      const read = await store.readWindowBaselines([b, d, e], W + HOUR);
       const b1 = { ...baseline(2, W + HOUR), mean: 7 };
       const d1 = { ...d0, lastWindow: W + HOUR, mean: 3.25, lastAlertWindow: W + HOUR, lastAlertCount: 40 };
       const e1 = baseline(5, W + HOUR);
       const next = new Map([
         [b, b1],
         [d, d1],
-        ['10.0.0.5', e1],
+        [e, e1],
       ]);
       await store.commitWindowBaselines({
         windowStart: W + HOUR,
@@ -781,31 +853,35 @@ describe('DynamoBaselineStore', () => {
       });
 
       // Assess: the table held exactly what was stored; a and c as they were (a's prev included)
-      expect([...read.keys].sort()).toEqual([b, d, '10.0.0.5'].sort());
+      expect([...read.keys].sort()).toEqual([b, d, e].sort());
       const readBack = new Map(read.keys.map((key, i) => [key, read.before.get(i)]));
       expect(readBack).toEqual(
         new Map<string, Baseline | undefined>([
           [b, baseline(2)],
           [d, d0],
-          ['10.0.0.5', undefined],
+          [e, undefined],
         ]),
       );
       const item = (await bucketItem(tableName, a, 1))!;
       const entries = unpackBucketItem(item);
-      expect([...entries.keys()].sort()).toEqual([a, b, c, d, '10.0.0.5'].sort());
+      expect([...entries.keys()].sort()).toEqual([a, b, c, d, e].sort());
       expect(entries.get(a)).toEqual(entriesBefore.get(a));
       expect(entries.get(c)).toEqual(entriesBefore.get(c));
       expect(entries.get(b)).toMatchObject({ baseline: b1, prev: baseline(2) });
       expect(entries.get(d)).toMatchObject({ baseline: d1, prev: d0 });
-      expect(entries.get('10.0.0.5')).toMatchObject({ baseline: e1, prev: undefined });
+      expect(entries.get(e)).toMatchObject({ baseline: e1, prev: undefined });
       expect(item.sources?.N).toBe('5');
-      expect(await store.readState()).toEqual({ watermark: W + HOUR, clock: 2 });
+      expect(await store.readState()).toEqual({
+        watermark: W + HOUR,
+        clock: 2,
+        keyFormat: 'account|address',
+      });
     });
 
     it('hands a retried window the baselines it was folded from (prev), and keeps an entry folded past the window as it is', async () => {
       // Prepare: a and b folded in W; then a folded in W+1h (crashed before the watermark moved), b in W+2h
       const { store, tableName } = await newStore({ baselineBuckets: 1 });
-      const [a, b] = ['10.0.0.1', '10.0.0.2'] as const;
+      const [a, b] = ['123456789012|10.0.0.1', '123456789012|10.0.0.2'] as const;
       await store.commitWindow({
         windowStart: W,
         clockBefore: 0,
@@ -911,7 +987,7 @@ describe('DynamoBaselineStore', () => {
       // Assess
       expect(tooLarge).toBeInstanceOf(BaselineBucketTooLargeError);
       expect((tooLarge as BaselineBucketTooLargeError).sources).toBe(2_500);
-      expect((missing as Error).message).toMatch(/no baseline to write for 10\.0\.0\.[12]/);
+      expect((missing as Error).message).toMatch(/no baseline to write for 123456789012\|10\.0\.0\.[12]/);
       expect(local.count('BatchWriteItem')).toBe(0);
       expect(local.count('UpdateItem')).toBe(0);
       expect(await store.readState()).toEqual({ watermark: undefined, clock: 0 });
@@ -927,26 +1003,26 @@ describe('DynamoBaselineStore', () => {
       windowStart: W - 10 * DAY,
       clockBefore: 0,
       clockAfter: 1,
-      baselines: new Map([['10.0.0.1', a]]),
+      baselines: new Map([['123456789012|10.0.0.1', a]]),
       alerts: [],
     });
-    const stale = unpackBucketItem((await bucketItem(tableName, '10.0.0.1', 1))!);
+    const stale = unpackBucketItem((await bucketItem(tableName, '123456789012|10.0.0.1', 1))!);
 
     // Act
-    const read = await store.getBaselines(['10.0.0.1'], { before: W });
+    const read = await store.getBaselines(['123456789012|10.0.0.1'], { before: W });
     await store.commitWindow({
       windowStart: W,
       clockBefore: 1,
       clockAfter: 2,
-      baselines: new Map([['10.0.0.2', baseline(2)]]),
+      baselines: new Map([['123456789012|10.0.0.2', baseline(2)]]),
       alerts: [],
     });
 
     // Assess
-    expect(stale.get('10.0.0.1')?.expiresAt).toBeLessThan(now / 1000);
+    expect(stale.get('123456789012|10.0.0.1')?.expiresAt).toBeLessThan(now / 1000);
     expect(read).toEqual(new Map());
-    const item = (await bucketItem(tableName, '10.0.0.2', 1))!;
-    expect([...unpackBucketItem(item).keys()]).toEqual(['10.0.0.2']);
+    const item = (await bucketItem(tableName, '123456789012|10.0.0.2', 1))!;
+    expect([...unpackBucketItem(item).keys()]).toEqual(['123456789012|10.0.0.2']);
     expect(item.expiresAt?.N).toBe(String(W / 1000 + 7 * 86_400));
     expect(item.sources?.N).toBe('1');
   });
@@ -993,7 +1069,7 @@ describe('DynamoBaselineStore', () => {
     );
     expect(local.count('BatchWriteItem')).toBe(0);
     expect(local.count('UpdateItem')).toBe(0);
-    expect(await store.readState()).toEqual({ watermark: W, clock: 1 });
+    expect(await store.readState()).toEqual({ watermark: W, clock: 1, keyFormat: SOURCE_KEY_FORMAT });
     expect(await store.pendingAlerts()).toEqual([]);
     expect(await store.getBaselines([...fitting.keys()])).toEqual(fitting);
   });
@@ -1001,7 +1077,7 @@ describe('DynamoBaselineStore', () => {
   it("replaces every baseline with the bootstrap's: a source it does not name is gone, an emptied bucket deleted", async () => {
     // Prepare: a running detector with a and b in one bucket of two, c in the other
     const { store, tableName } = await newStore({ baselineBuckets: 2 });
-    const [a, b, c] = ['10.0.0.1', '10.0.0.3', '10.0.0.2'];
+    const [a, b, c] = ['123456789012|10.0.0.1', '123456789012|10.0.0.3', '123456789012|10.0.0.2'];
     expect(bucketOf(a, 2)).toBe(bucketOf(b, 2));
     expect(bucketOf(c, 2)).not.toBe(bucketOf(a, 2));
     await store.commitWindow({
@@ -1031,7 +1107,7 @@ describe('DynamoBaselineStore', () => {
     expect(entries.get(a)?.prev).toBeUndefined();
     expect(await bucketItem(tableName, c, 2)).toBeUndefined();
     expect(await store.getBaselines([a, b, c])).toEqual(new Map([[a, baseline(9)]]));
-    expect(await store.readState()).toEqual({ watermark: W, clock: 720 });
+    expect(await store.readState()).toEqual({ watermark: W, clock: 720, keyFormat: SOURCE_KEY_FORMAT });
   });
 
   it('marks the state while a bootstrap replaces the baselines; a failure half-way leaves the mark', async () => {
@@ -1044,14 +1120,14 @@ describe('DynamoBaselineStore', () => {
       windowStart: W,
       clockBefore: 0,
       clockAfter: 1,
-      baselines: new Map([['10.0.0.1', baseline(1)]]),
+      baselines: new Map([['123456789012|10.0.0.1', baseline(1)]]),
       alerts: [],
     });
     local.injectThrottling('BatchWriteItem', 10);
 
     // Act
     const write = store.writeBootstrap({
-      baselines: new Map([['10.0.0.2', baseline(2)]]),
+      baselines: new Map([['123456789012|10.0.0.2', baseline(2)]]),
       watermark: W + HOUR,
       clock: 24,
       overwrite: true,
@@ -1063,16 +1139,17 @@ describe('DynamoBaselineStore', () => {
     expect(await store.readState()).toEqual({
       watermark: W,
       clock: 1,
+      keyFormat: SOURCE_KEY_FORMAT,
       bootstrapStarted: '2026-11-28T10:00:00.000Z',
     });
     // A bootstrap run again completes and clears it.
     await store.writeBootstrap({
-      baselines: new Map([['10.0.0.2', baseline(2)]]),
+      baselines: new Map([['123456789012|10.0.0.2', baseline(2)]]),
       watermark: W + HOUR,
       clock: 24,
       overwrite: true,
     });
-    expect(await store.readState()).toEqual({ watermark: W + HOUR, clock: 24 });
+    expect(await store.readState()).toEqual({ watermark: W + HOUR, clock: 24, keyFormat: SOURCE_KEY_FORMAT });
     once.destroy();
   });
 

@@ -24,7 +24,9 @@ const config = resolveDetectorConfig({});
 const window = windowAt(T0, config);
 const logs = mockClient(CloudWatchLogsClient);
 
-const countRow = (src: string, n: number): ResultField[] => [
+const ACCOUNT = '111111111111';
+const countRow = (src: string, n: number, account = ACCOUNT): ResultField[] => [
+  { field: 'accountId', value: account },
   { field: 'srcAddr', value: src },
   { field: 'blockedCount', value: String(n) },
   { field: 'uniqueDestinations', value: '1' },
@@ -106,8 +108,8 @@ describe('LogsInsightsFlowSource protocol corners (mocked client)', () => {
     expect(narrowed[2]).toContain('and isIpInSubnet(srcAddr, "192.168.0.0/16"))');
     expect(result.counts).toEqual(
       new Map([
-        ['10.0.0.1', 4],
-        ['172.16.0.1', 5],
+        [`${ACCOUNT}|10.0.0.1`, 4],
+        [`${ACCOUNT}|172.16.0.1`, 5],
       ]),
     );
     expect(result.stats.queries).toBe(4);
@@ -121,11 +123,15 @@ describe('LogsInsightsFlowSource protocol corners (mocked client)', () => {
         ...(format === undefined ? {} : { flowLogFormat: format }),
       });
       const answers: Array<[RegExp, ResultField[][]]> = [
-        [/accountId like \/\^1\//, [countRow('10.0.0.5', 3)]],
-        [/not \(accountId like \/\^\[0-9\]\{12\}\$\/\)/, [countRow('10.0.0.5', 2)]],
+        [/accountId like \/\^12\//, [countRow('10.0.0.5', 3, '123456789012')]],
+        [/accountId like \/\^11\//, [countRow('10.0.0.5', 4)]],
+        // The accounts starting with 1: full again, so split by the second digit.
+        [/accountId like \/\^1\//, [countRow('10.0.0.5', 3, '123456789012'), countRow('10.0.0.5', 4)]],
+        [/not \(accountId like \/\^\[0-9\]\{12\}\$\/\)/, [countRow('10.0.0.5', 2, 'unknown')]],
+        [/accountId like \/\^2\//, [countRow('10.0.0.5', 6, '210987654321')]],
         [/accountId like/, []],
-        // Not narrowed by account: full (two accounts' rows of the same address).
-        [/./, [countRow('10.0.0.5', 7), countRow('10.0.0.5', 8)]],
+        // Not narrowed by account: full (three accounts' rows of the same address, cut at two).
+        [/./, [countRow('10.0.0.5', 7, '123456789012'), countRow('10.0.0.5', 8, '210987654321')]],
       ];
       let next = 0;
       const strings = new Map<string, string>();
@@ -155,15 +161,24 @@ describe('LogsInsightsFlowSource protocol corners (mocked client)', () => {
       // Act
       const result = await source.countWindow(windowAt(T0, config), Date.now() + 60_000);
 
-      // Assess: the full query, then one per first digit and one for no account
+      // Assess: the full query, then one per first digit and one for no account, then the
+      // accounts starting with 1 (full again) by their second digit
       const narrowed = queries().slice(1);
-      expect(narrowed).toHaveLength(11);
+      expect(narrowed).toHaveLength(21);
       for (let digit = 0; digit < 10; digit += 1) {
         expect(narrowed.filter((q) => q.includes(`accountId like /^${digit}/`))).toHaveLength(1);
+        expect(narrowed.filter((q) => q.includes(`accountId like /^1${digit}/`))).toHaveLength(1);
       }
       expect(narrowed.filter((q) => q.includes('not (accountId like /^[0-9]{12}$/)'))).toHaveLength(1);
       for (const q of narrowed) expect(q).toContain('isIpInSubnet(srcAddr, "10.0.0.5/32")');
-      expect(result.counts).toEqual(new Map([['10.0.0.5', 5]]));
+      expect(result.counts).toEqual(
+        new Map([
+          ['123456789012|10.0.0.5', 3],
+          [`${ACCOUNT}|10.0.0.5`, 4],
+          ['-|10.0.0.5', 2],
+          ['210987654321|10.0.0.5', 6],
+        ]),
+      );
     });
 
     it('refuses, never cuts, where the format has no account field', async () => {
@@ -193,9 +208,32 @@ describe('LogsInsightsFlowSource protocol corners (mocked client)', () => {
       .resolvesOnce({ status: 'Running', results: [countRow('10.0.0.9', 1)] })
       .resolves({ status: 'Complete', results: [countRow('10.0.0.9', 5), countRow('-', 2)] });
     const result = await flowSource().countWindow(window, Date.now() + 60_000);
-    expect(result.counts).toEqual(new Map([['10.0.0.9', 5]]));
+    expect(result.counts).toEqual(new Map([[`${ACCOUNT}|10.0.0.9`, 5]]));
     expect(result).toMatchObject({ complete: false, skippedRecords: 2 });
     expect(logs).toHaveReceivedCommandTimes(GetQueryResultsCommand, 3);
+  });
+
+  it("keys each row by account and address, and adds up a result's SKIPDATA rows of several accounts", async () => {
+    logs.on(StartQueryCommand).resolves({ queryId: 'q-3' });
+    logs.on(GetQueryResultsCommand).resolves({
+      status: 'Complete',
+      results: [
+        countRow('10.0.0.10', 40, '111111111111'),
+        countRow('10.0.0.10', 7, '222222222222'),
+        countRow('10.0.0.11', 3, 'unknown'),
+        countRow('-', 2, '111111111111'),
+        countRow('-', 5, '222222222222'),
+      ],
+    });
+    const result = await flowSource().countWindow(window, Date.now() + 60_000);
+    expect(result.counts).toEqual(
+      new Map([
+        ['111111111111|10.0.0.10', 40],
+        ['222222222222|10.0.0.10', 7],
+        ['-|10.0.0.11', 3],
+      ]),
+    );
+    expect(result).toMatchObject({ complete: false, skippedRecords: 7 });
   });
 
   it.each([

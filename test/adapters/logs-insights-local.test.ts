@@ -11,8 +11,10 @@ import {
   type LogsInsightsFlowSourceOptions,
 } from '../../lambda/adapters/logs-insights-flow-source';
 import {
+  accountOfRecord,
   EgressFilter,
   parseFlowLogFormat,
+  sourceKey,
   resolveDetectorConfig,
   seededRandom,
   windowAt,
@@ -38,6 +40,8 @@ const GROUP_B_ARN = `arn:aws:logs:us-east-1:123456789012:log-group:${GROUP_B}`;
 /** One flow log record; `srcaddr` etc. are `-` on NODATA/SKIPDATA records, as AWS writes them. */
 interface FlowRecord {
   start: number; // epoch seconds
+  /** The `account-id` field. @default ACCOUNT */
+  account?: string;
   srcaddr: string;
   dstaddr: string;
   dstport: string;
@@ -47,6 +51,11 @@ interface FlowRecord {
   interfaceId: string;
 }
 
+/** The account records are in unless they say otherwise. */
+const ACCOUNT = '123456789012';
+/** Accounts with overlapping address plans, and interfaces AWS owns (`unknown`). */
+const ACCOUNTS = [ACCOUNT, '210987654321', 'unknown'];
+
 const CUSTOM_FORMAT =
   'version vpc-id subnet-id interface-id account-id type srcaddr dstaddr srcport dstport pkt-srcaddr ' +
   'pkt-dstaddr protocol bytes packets start end action tcp-flags log-status flow-direction';
@@ -55,7 +64,7 @@ const CUSTOM_FORMAT_WITHOUT_STATUS = 'version interface-id srcaddr dstaddr dstpo
 function render(record: FlowRecord, format: readonly FlowLogField[] | undefined): string {
   const values: Partial<Record<FlowLogField, string>> = {
     version: format === undefined ? '2' : '5',
-    'account-id': '123456789012',
+    'account-id': record.account ?? ACCOUNT,
     'interface-id': record.interfaceId,
     srcaddr: record.srcaddr,
     dstaddr: record.dstaddr,
@@ -85,6 +94,17 @@ function render(record: FlowRecord, format: readonly FlowLogField[] | undefined)
 }
 
 const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+
+/** The source key the detector should give a record, worked out here from the config's format. */
+function keyOf(record: FlowRecord, config: DetectorConfig, address = record.srcaddr): string {
+  const format = config.flowLogFormat === undefined ? undefined : parseFlowLogFormat(config.flowLogFormat);
+  const has = (field: FlowLogField) => format === undefined || format.includes(field);
+  return sourceKey({
+    accountId: has('account-id') ? accountOfRecord(record.account ?? ACCOUNT) : undefined,
+    vpcId: format?.includes('vpc-id') ? 'vpc-0abc' : undefined,
+    address,
+  });
+}
 
 interface Pools {
   internal: string[];
@@ -131,7 +151,7 @@ function pools(random: () => number, internalCount: number): Pools {
  */
 function generate(
   seed: number,
-  options: { records: number; hours: number; internal: number; skipData?: number[] },
+  options: { records: number; hours: number; internal: number; skipData?: number[]; accounts?: string[] },
 ): FlowRecord[] {
   const random = seededRandom(seed);
   const { internal, external } = pools(random, options.internal);
@@ -140,6 +160,7 @@ function generate(
     `eni-${(src.length * 7919 + src.charCodeAt(src.length - 1)).toString(16)}`;
   const flow = (start: number, src: string, dst: string, action: string): FlowRecord => ({
     start,
+    ...(options.accounts === undefined ? {} : { account: pick(random, options.accounts) }),
     srcaddr: src,
     dstaddr: dst,
     dstport: String(pick(random, [443, 80, 53, 22, 3389, 8080])),
@@ -204,8 +225,9 @@ function directCounts(
     if (r.logStatus === 'SKIPDATA') skipped += 1;
     if ((hasStatus && r.logStatus !== 'OK') || r.action !== 'REJECT' || !filter.counts(r.srcaddr, r.dstaddr))
       continue;
-    counts.set(r.srcaddr, (counts.get(r.srcaddr) ?? 0) + 1);
-    destinations.set(r.srcaddr, (destinations.get(r.srcaddr) ?? new Set()).add(r.dstaddr));
+    const key = keyOf(r, config);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+    destinations.set(key, (destinations.get(key) ?? new Set()).add(r.dstaddr));
   }
   const unique = new Map([...destinations].map(([src, set]) => [src, set.size]));
   return { counts, unique, skipped: hasStatus ? skipped : 0 };
@@ -215,14 +237,14 @@ function directDetails(
   records: readonly FlowRecord[],
   window: Window,
   config: DetectorConfig,
-  srcIp: string,
+  source: string,
   top = 10,
 ): AlertDetails {
   const filter = new EgressFilter(config);
   const destinations = new Map<string, DestinationCount>();
   const interfaces = new Set<string>();
   for (const r of records) {
-    if (!inWindow(r, window) || r.logStatus !== 'OK' || r.action !== 'REJECT' || r.srcaddr !== srcIp)
+    if (!inWindow(r, window) || r.logStatus !== 'OK' || r.action !== 'REJECT' || keyOf(r, config) !== source)
       continue;
     if (!filter.counts(r.srcaddr, r.dstaddr)) continue;
     const key = `${r.dstaddr}/${r.dstport}/${r.protocol}`;
@@ -297,7 +319,13 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       excludeDestinationCidrs: ['52.94.0.0/16'],
     };
     const config = resolveDetectorConfig(input);
-    const records = generate(1, { records: 2400, hours: 3, internal: 100, skipData: [1] });
+    const records = generate(1, {
+      records: 2400,
+      hours: 3,
+      internal: 100,
+      skipData: [1],
+      accounts: ACCOUNTS,
+    });
     const half = Math.floor(records.length / 2);
 
     beforeAll(() => {
@@ -335,13 +363,14 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       );
       expect(result.complete).toBe(false);
       expect(result.skippedRecords).toBe(3);
-      expect(result.counts.has('-')).toBe(false);
+      expect([...result.counts.keys()].some((key) => key.endsWith('|-'))).toBe(false);
     });
 
     it('counts a boundary record in the window holding its start only', async () => {
-      const boundarySource = records.find(
-        (r) => r.start * 1000 === T0 + HOUR && r.dstaddr === '8.8.8.8',
-      )!.srcaddr;
+      const boundarySource = keyOf(
+        records.find((r) => r.start * 1000 === T0 + HOUR && r.dstaddr === '8.8.8.8')!,
+        config,
+      );
       const first = await source(config, [GROUP_A, GROUP_B]).countWindow(windowAt(T0, config), deadline());
       const second = await source(config, [GROUP_A, GROUP_B]).countWindow(
         windowAt(T0 + HOUR, config),
@@ -359,15 +388,23 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       const { counts } = directCounts(records, window, config);
       const busiest = [...counts].sort((a, b) => b[1] - a[1]).map(([src]) => src);
       const v6 = busiest.filter((s) => s.includes(':')).slice(0, 2);
-      const asked = [...busiest.filter((s) => !s.includes(':')).slice(0, 3), ...v6, '10.200.200.200'];
+      const absent = sourceKey({ accountId: ACCOUNT, address: '10.200.200.200' });
+      const asked = [...busiest.filter((s) => !s.includes(':')).slice(0, 3), ...v6, absent];
       expect(v6.length).toBe(2);
+      // The same address in two accounts: each key gets its own account's records only.
+      const shared = busiest.find((key) =>
+        busiest.some((other) => other !== key && other.split('|')[1] === key.split('|')[1]),
+      );
+      expect(shared).toBeDefined();
+      if (!asked.includes(shared!)) asked.splice(0, 1, shared!);
+
       // Act
       const details = await source(config, [GROUP_A, GROUP_B]).details(window, asked, deadline());
       // Assess
       expect([...details.keys()]).toEqual(asked);
       for (const src of asked) expect(details.get(src)).toEqual(directDetails(records, window, config, src));
       expect(details.get(asked[0]!)!.topDestinations.length).toBeGreaterThan(1);
-      expect(details.get('10.200.200.200')).toEqual({
+      expect(details.get(absent)).toEqual({
         topDestinations: [],
         totalDestinations: 0,
         interfaceIds: [],
@@ -429,7 +466,7 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       expect(first).toMatchObject({ complete: false, skippedRecords: 1, skipDataThrough: W + HOUR });
       expect(second).toMatchObject({ complete: true, skippedRecords: 0 });
       expect(second.skipDataThrough).toBeUndefined();
-      expect(second.counts.get('10.0.0.1')).toBe(1);
+      expect(second.counts.get(`${ACCOUNT}|10.0.0.1`)).toBe(1);
       expect(backwards).toMatchObject({ complete: false, skipDataThrough: W + 3 * HOUR });
     });
 
@@ -679,11 +716,11 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
     it('splits details by source list; one busy source gets its top destinations without splitting', async () => {
       // Prepare: one source with 120 distinct destinations in the window (the first 12 busier,
       // so the top 10 is unambiguous), plus ordinary ones.
-      const busy = '10.77.0.1';
+      const busy = `${ACCOUNT}|10.77.0.1`;
       const busyRecords: FlowRecord[] = Array.from({ length: 120 }, (_, j) =>
         Array.from({ length: j < 12 ? 30 - j : 2 }, (_, k) => ({
           start: T0 / 1000 + j * 20 + k,
-          srcaddr: busy,
+          srcaddr: '10.77.0.1',
           dstaddr: `${j < 60 ? 54 : 185}.${j}.0.1`,
           dstport: '443',
           protocol: '6',
@@ -734,12 +771,14 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       // Act
       const details = await source(config, ['/vpc/port-scan'], { rowLimit: 10 }).details(
         window,
-        ['10.66.0.1'],
+        [`${ACCOUNT}|10.66.0.1`],
         deadline(),
       );
       // Assess
-      expect(details.get('10.66.0.1')).toEqual(directDetails(scanned, window, config, '10.66.0.1'));
-      expect(details.get('10.66.0.1')!.totalDestinations).toBe(30);
+      expect(details.get(`${ACCOUNT}|10.66.0.1`)).toEqual(
+        directDetails(scanned, window, config, `${ACCOUNT}|10.66.0.1`),
+      );
+      expect(details.get(`${ACCOUNT}|10.66.0.1`)!.totalDestinations).toBe(30);
       expect(server.startedQueries).toHaveLength(3);
     });
 

@@ -30,7 +30,9 @@ const rawBuilder = (overrides: Record<string, unknown>): FlowQueryBuilder =>
 function expectOnlySafeText(query: string): void {
   const literals = query.match(/"[^"]*"/g) ?? [];
   for (const literal of literals) {
-    expect(literal).toMatch(/^"([0-9a-f:.]+\/\d{1,3}|\d{1,3}(\.\d{1,3}){3}|REJECT|OK|SKIPDATA|\*( \*)*)"$/);
+    expect(literal).toMatch(
+      /^"([0-9a-f:.]+\/\d{1,3}|\d{1,3}(\.\d{1,3}){3}|\d{12}|vpc-[0-9a-f]+|REJECT|OK|SKIPDATA|\*( \*)*)"$/,
+    );
   }
   const outside = query.replace(/"[^"]*"/g, '""');
   expect(outside).toMatch(/^[A-Za-z0-9@_ (),|*=[\]"-]+$/);
@@ -50,7 +52,7 @@ describe('FlowQueryBuilder, default (v2) format', () => {
         'not isIpInSubnet(dstAddr, "172.16.0.0/12") and not isIpInSubnet(dstAddr, "192.168.0.0/16")) | ' +
         'fields toMillis(@ingestionTime) - toMillis(@timestamp) as deliveryDelayMs | ' +
         'stats count(*) as blockedCount, count_distinct(dstAddr) as uniqueDestinations, ' +
-        'max(deliveryDelayMs) as maxDeliveryDelayMs, max(endTime) as lastEnd by srcAddr',
+        'max(deliveryDelayMs) as maxDeliveryDelayMs, max(endTime) as lastEnd by accountId, srcAddr',
     );
     expect(query).not.toContain('parse');
     expectOnlySafeText(query);
@@ -78,21 +80,24 @@ describe('FlowQueryBuilder, default (v2) format', () => {
     const query = builder({ windowMinutes: 15 }).historyQuery();
     expect(query).toMatch(/^filter logStatus = "SKIPDATA" or \(action = "REJECT"/);
     expect(query).toMatch(
-      /\| stats count\(\*\) as blockedCount, max\(endTime\) as lastEnd by bin\(15m\) as windowBin, srcAddr$/,
+      /\| stats count\(\*\) as blockedCount, max\(endTime\) as lastEnd by bin\(15m\) as windowBin, accountId, srcAddr$/,
     );
   });
 
-  it('builds the details query for IPv4 sources by text and IPv6 sources by /128', () => {
+  it('builds the details query for IPv4 sources by text and IPv6 sources by /128, each within its account', () => {
     const query = builder({ internalCidrs: ['10.0.0.0/8', 'fd00::/8'] }).detailsQuery([
-      '10.0.0.1',
-      '10.0.0.2',
-      'fd00:0:0:0::1',
+      '111111111111|10.0.0.1',
+      '222222222222|10.0.0.1',
+      '111111111111|10.0.0.2',
+      '111111111111|fd00:0:0:0::1',
+      '-|10.0.0.3',
     ]);
     expect(query).toContain(
-      'and (srcAddr in ["10.0.0.1", "10.0.0.2"] or isIpInSubnet(srcAddr, "fd00::1/128"))',
+      'and ((accountId in ["111111111111"] and (srcAddr in ["10.0.0.1", "10.0.0.2"] or isIpInSubnet(srcAddr, "fd00::1/128"))) ' +
+        'or (accountId in ["222222222222"] and (srcAddr in ["10.0.0.1"])) or srcAddr in ["10.0.0.3"])',
     );
     expect(query).toMatch(
-      /\| stats count\(\*\) as n by srcAddr, dstAddr, dstPort, protocol, interfaceId \| sort n desc$/,
+      /\| stats count\(\*\) as n by accountId, srcAddr, dstAddr, dstPort, protocol, interfaceId \| sort n desc$/,
     );
     // Details describe what was counted: no SKIPDATA group.
     expect(query).not.toContain('SKIPDATA');
@@ -104,7 +109,7 @@ describe('FlowQueryBuilder, default (v2) format', () => {
     expect(query).toMatch(
       /^filter logStatus = "SKIPDATA" or \(.* and isIpInSubnet\(srcAddr, "10\.0\.0\.0\/9"\)\) \| fields /,
     );
-    const details = builder().detailsQuery(['10.0.0.1'], { field: 'dstAddr', cidr: '128.0.0.0/1' });
+    const details = builder().detailsQuery(['-|10.0.0.1'], { field: 'dstAddr', cidr: '128.0.0.0/1' });
     expect(details).toContain('and isIpInSubnet(dstAddr, "128.0.0.0/1") and (srcAddr in ["10.0.0.1"])');
   });
 });
@@ -126,6 +131,32 @@ describe('FlowQueryBuilder, custom formats', () => {
     expectOnlySafeText(query);
   });
 
+  it('groups and filters by VPC too when the format has vpc-id', () => {
+    const b = builder({ flowLogFormat: 'version account-id vpc-id srcaddr dstaddr action start log-status' });
+    expect(b.countQuery()).toMatch(/ by accountId, vpcId, srcAddr$/);
+    expect(b.historyQuery()).toMatch(/ by bin\(60m\) as windowBin, accountId, vpcId, srcAddr$/);
+    const details = b.detailsQuery(['111111111111|vpc-0a1b|10.0.0.1', '111111111111|10.0.0.2']);
+    expect(details).toContain(
+      'and ((accountId in ["111111111111"] and vpcId in ["vpc-0a1b"] and (srcAddr in ["10.0.0.1"])) ' +
+        'or (accountId in ["111111111111"] and (srcAddr in ["10.0.0.2"])))',
+    );
+    expect(details).toContain('by accountId, vpcId, srcAddr, dstAddr');
+    expectOnlySafeText(details);
+  });
+
+  it('reads result rows back as source keys', () => {
+    const b = builder({ flowLogFormat: 'version account-id vpc-id srcaddr dstaddr action start log-status' });
+    expect(b.rowKey({ accountId: '111111111111', vpcId: 'vpc-0a1b', srcAddr: '10.0.0.1' })).toBe(
+      '111111111111|vpc-0a1b|10.0.0.1',
+    );
+    expect(b.rowKey({ accountId: 'unknown', vpcId: '-', srcAddr: 'FD00:0::1' })).toBe('-|FD00:0::1');
+    expect(b.rowKey({ accountId: 'unknown', vpcId: '-', srcAddr: 'FD00:0::1' }, true)).toBe('-|fd00::1');
+    expect(b.rowKey({ accountId: '111111111111', srcAddr: '-' })).toBeUndefined();
+    expect(builder({ flowLogFormat: 'srcaddr dstaddr action start' }).rowKey({ srcAddr: '10.0.0.1' })).toBe(
+      '-|10.0.0.1',
+    );
+  });
+
   it('drops the log-status terms and missing detail columns when the format lacks them', () => {
     const b = builder({ flowLogFormat: 'srcaddr dstaddr action start' });
     const count = b.countQuery();
@@ -138,9 +169,11 @@ describe('FlowQueryBuilder, custom formats', () => {
     expect(count).toMatch(
       /^parse @message "\* \* \* \*" as srcAddr, dstAddr, action, startTime \| filter action = "REJECT" and \(/,
     );
-    expect(b.detailsQuery(['10.1.2.3'])).toMatch(
+    expect(b.detailsQuery(['-|10.1.2.3'])).toMatch(
       /stats count\(\*\) as n by srcAddr, dstAddr \| sort n desc$/,
     );
+    // A format without account-id knows no account: a key's account is not put into the query.
+    expect(b.detailsQuery(['111111111111|10.1.2.3'])).not.toContain('accountId');
     expect(b.fields).toEqual({ srcAddr: 'srcAddr', dstAddr: 'dstAddr', action: 'action' });
   });
 });
@@ -173,8 +206,18 @@ describe('injection attempts are rejected before any query is built', () => {
     '-',
   ])('details source %j', (srcIp) => {
     const b = builder();
-    expect(() => b.detailsQuery(['10.0.0.9', srcIp])).toThrow(QueryInjectionError);
-    expect(() => b.detailsQueries([srcIp])).toThrow(QueryInjectionError);
+    expect(() => b.detailsQuery(['-|10.0.0.9', `111111111111|${srcIp}`])).toThrow(QueryInjectionError);
+    expect(() => b.detailsQueries([`111111111111|${srcIp}`])).toThrow(QueryInjectionError);
+  });
+
+  it.each([
+    '10.0.0.9',
+    '11111111111|10.0.0.9',
+    '111111111111"]) or ("|10.0.0.9',
+    '111111111111|vpc-1"]|10.0.0.9',
+    '111111111111|VPC-1|10.0.0.9',
+  ])('details source key %j', (key) => {
+    expect(() => builder().detailsQuery([key])).toThrow(QueryInjectionError);
   });
 
   it('rejects a narrowing CIDR that is not canonical text', () => {
@@ -197,11 +240,13 @@ describe('injection attempts are rejected before any query is built', () => {
       fc.ipV6(),
       fc.ipV4Extended(),
     );
+    const account = fc.oneof(fc.constant('-'), fc.stringMatching(/^\d{12}$/), fc.string());
+    const key = fc.tuple(account, candidate).map(([a, c]) => `${a}|${c}`);
     fc.assert(
-      fc.property(fc.array(candidate, { minLength: 1, maxLength: 5 }), (srcIps) => {
+      fc.property(fc.array(fc.oneof(key, fc.string()), { minLength: 1, maxLength: 5 }), (keys) => {
         let query: string;
         try {
-          query = b.detailsQuery(srcIps);
+          query = b.detailsQuery(keys);
         } catch (error) {
           expect(error).toBeInstanceOf(QueryInjectionError);
           return;
@@ -216,8 +261,12 @@ describe('the 10,000-character bound', () => {
   it('cuts a long source list into details queries that each fit, keeping every source once', () => {
     // Prepare
     const b = builder({ internalCidrs: ['10.0.0.0/8', 'fd00::/8'] });
-    const v4 = Array.from({ length: 1500 }, (_, i) => `10.${i >> 8}.${i & 255}.7`);
-    const v6 = Array.from({ length: 300 }, (_, i) => `fd00::${i.toString(16)}:1`);
+    const account = (i: number) => `${String(100000000000 + (i % 7))}`;
+    const v4 = Array.from({ length: 1500 }, (_, i) => `${account(i)}|10.${i >> 8}.${i & 255}.7`);
+    const v6 = Array.from(
+      { length: 300 },
+      (_, i) => `${i % 3 === 0 ? '-' : account(i)}|fd00::${i.toString(16)}:1`,
+    );
     const sources = [...v4, ...v6];
     // Act
     const chunks = b.detailsQueries(sources);

@@ -57,9 +57,23 @@ describe('resolveDetectorConfig', () => {
     [{ thresold: 3 }, 'thresold'],
     [{ flowLogFormat: '${version} ${srcaddr}' }, 'lacks required field(s): dstaddr, action, start'],
     [{ flowLogFormat: 'version srcaddr dstaddr action start bogus-field' }, 'unknown flow log field "bogus-field"'],
+    [{ accountNames: { '12345': 'prod' } }, 'config.accountNames.12345: "12345" is not an account id (12 digits)'],
+    [{ accountNames: { '111111111111': '' } }, 'config.accountNames.111111111111: an account name may not be empty'],
+    [{ accountNames: { '111111111111': 'x'.repeat(65) } }, 'at most 64 characters'],
+    [{ accountNames: { '111111111111': 'prod\nfake line' } }, 'one line of printable text'],
+    [{ accountNames: { '111111111111': 'prod ' } }, 'one line of printable text'],
+    [{ accountNames: ['prod'] }, 'config.accountNames'],
   ])('rejects %j naming the field', (input, message) => {
     expect(() => resolveDetectorConfig(input, 'config')).toThrow(ConfigError);
     expect(() => resolveDetectorConfig(input, 'config')).toThrow(message);
+  });
+
+  it('keeps account names as given, and has none by default', () => {
+    const names = { '111111111111': 'payments-prod', '222222222222': 'Équipe données (staging)' };
+    expect(resolveDetectorConfig({ accountNames: names }).accountNames).toEqual(names);
+    expect(resolveDetectorConfig({}).accountNames).toBeUndefined();
+    const many = Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [String(1e11 + i), `a${i}`]));
+    expect(() => resolveDetectorConfig({ accountNames: many })).toThrow('at most 1000 account names');
   });
 
   it('names the origin and the JSON error for unparsable JSON', () => {

@@ -70,7 +70,7 @@ describe('an IPv4-mapped IPv6 address', () => {
       return scanner.takeResult();
     });
     for (const result of results) {
-      expect(Object.fromEntries(result.counts.get(W0) ?? [])).toEqual({ '10.0.0.7': 4 });
+      expect(Object.fromEntries(result.counts.get(W0) ?? [])).toEqual({ '123456789012|10.0.0.7': 4 });
       expect(result.stats).toMatchObject({ rejectRecords: 7, recordsCounted: 4, malformedLines: 0 });
     }
   });

@@ -5,13 +5,15 @@
 import type { Alert } from '../../lambda/core/detect';
 
 export const README_ALERT: Alert = {
-  alertId: '2026-11-27T09:00:00Z/10.0.1.23',
+  alertId: '2026-11-27T09:00:00Z/111122223333|10.0.1.23',
   kind: 'spike',
   preset: 'recommended',
   severity: 'high',
   windowStart: '2026-11-27T09:00:00Z',
   windowEnd: '2026-11-27T10:00:00Z',
   srcIp: '10.0.1.23',
+  accountId: '111122223333',
+  accountName: 'payments-prod',
   blockedCount: 412,
   uniqueDestinations: 37,
   baseline: { mean: 12.4841, sd: 4.0261, dataPoints: 345 },

@@ -17,6 +17,7 @@ import {
   runDeps,
   startEndpoints,
   type Endpoints,
+  key,
 } from './harness';
 
 const W = Date.parse('2026-11-27T09:00:00Z');
@@ -80,9 +81,9 @@ describe('scheduled run', () => {
     const items = await detector.items();
     expect(numberAttr(items.get('STATE|DETECTOR'), 'watermark')).toBe(W);
     expect(numberAttr(items.get('STATE|DETECTOR'), 'clock')).toBe(1);
-    expect(numberAttr(items.get('SRC#10.0.1.10|BASELINE'), 'mean')).toBe(5);
-    expect(numberAttr(items.get('SRC#10.0.1.11|BASELINE'), 'dataPoints')).toBe(1);
-    expect(numberAttr(items.get('SRC#192.168.3.3|BASELINE'), 'mean')).toBe(9);
+    expect(numberAttr(items.get(`SRC#${key('10.0.1.10')}|BASELINE`), 'mean')).toBe(5);
+    expect(numberAttr(items.get(`SRC#${key('10.0.1.11')}|BASELINE`), 'dataPoints')).toBe(1);
+    expect(numberAttr(items.get(`SRC#${key('192.168.3.3')}|BASELINE`), 'mean')).toBe(9);
     expect(items.has('LEASE|RUN')).toBe(false);
     expect(endpoints.sns.publishCalls).toBe(0);
     expect(detector.metrics.last('RunSucceeded')).toBe(1);
@@ -121,8 +122,8 @@ describe('scheduled run', () => {
     const published = endpoints.sns.published.map((p) => JSON.parse(p.perProtocol!.sqs!) as PublishedAlert);
     expect(published.map((a) => [a.kind, a.srcIp])).toEqual([['new-source', '10.0.9.9']]);
     const items = await detector.items();
-    expect(numberAttr(items.get('SRC#10.0.1.10|BASELINE'), 'dataPoints')).toBe(2);
-    expect(numberAttr(items.get('SRC#10.0.1.12|BASELINE'), 'dataPoints')).toBe(2);
+    expect(numberAttr(items.get(`SRC#${key('10.0.1.10')}|BASELINE`), 'dataPoints')).toBe(2);
+    expect(numberAttr(items.get(`SRC#${key('10.0.1.12')}|BASELINE`), 'dataPoints')).toBe(2);
   });
 });
 
@@ -152,7 +153,7 @@ describe('bootstrap, then detect a spike', () => {
     });
     expect(boot.alertsPublished).toBe(0);
     let items = await detector.items();
-    expect(numberAttr(items.get('SRC#10.0.1.23|BASELINE'), 'dataPoints')).toBe(48);
+    expect(numberAttr(items.get(`SRC#${key('10.0.1.23')}|BASELINE`), 'dataPoints')).toBe(48);
     expect(numberAttr(items.get('STATE|DETECTOR'), 'watermark')).toBe(W - HOUR);
     await expect(detector.invoke({ mode: 'bootstrap', days: 2 })).rejects.toThrow(
       /bootstrap refused: the detector already runs/,
@@ -195,12 +196,13 @@ describe('bootstrap, then detect a spike', () => {
     expect(endpoints.sns.published).toHaveLength(1);
     const [message] = endpoints.sns.published;
     expect(message!.subject).toMatch(
-      /^\[(HIGH|MEDIUM)\] Blocked egress spike: 10\.0\.1\.23 \(300 blocked, 2026-11-27T09:00Z\)$/,
+      /^\[(HIGH|MEDIUM)\] Blocked egress spike: 10\.0\.1\.23 in 123456789012 \(300 blocked, 2026-11-27T09:00Z\)$/,
     );
     expect(message!.attributes.srcIp).toEqual({ dataType: 'String', stringValue: '10.0.1.23' });
+    expect(message!.attributes.accountId).toEqual({ dataType: 'String', stringValue: '123456789012' });
     const raw = JSON.parse(message!.perProtocol!.sqs!) as PublishedAlert;
     expect(raw).toMatchObject({
-      alertId: '2026-11-27T09:00:00Z/10.0.1.23',
+      alertId: `2026-11-27T09:00:00Z/${key('10.0.1.23')}`,
       kind: 'spike',
       blockedCount: 300,
       uniqueDestinations: 5,
@@ -213,8 +215,8 @@ describe('bootstrap, then detect a spike', () => {
     expect(message!.perProtocol!.email).toContain('Network interfaces (1): eni-0abc1234def567890');
     items = await detector.items();
     expect(numberAttr(items.get('STATE|DETECTOR'), 'watermark')).toBe(W);
-    expect(numberAttr(items.get('SRC#10.0.1.23|BASELINE'), 'lastAlertWindow')).toBe(W);
-    expect(items.get('OUTBOX|2026-11-27T09:00:00Z/10.0.1.23')?.status?.S).toBe('sent');
+    expect(numberAttr(items.get(`SRC#${key('10.0.1.23')}|BASELINE`), 'lastAlertWindow')).toBe(W);
+    expect(items.get(`OUTBOX|2026-11-27T09:00:00Z/${key('10.0.1.23')}`)?.status?.S).toBe('sent');
     // DynamoDB requests for the window: 1 lease put, 1 pending query, 1 state read, 1 outbox
     // check, 1 BatchGetItem, 2 BatchWriteItem (outbox, baselines), 1 watermark update, markSent's
     // 1 BatchGetItem + 1 BatchWriteItem, 1 lease delete.
@@ -251,7 +253,7 @@ describe('catch-up', () => {
     expect(second.deferredWindows).toBe(0);
     const queried = endpoints.logs.startedQueries.map((q) => q.startTime * 1000);
     expect(queried).toEqual([W + HOUR, W + 2 * HOUR, W + 3 * HOUR, W + 4 * HOUR]);
-    const baseline = (await detector.items()).get('SRC#10.0.1.10|BASELINE');
+    const baseline = (await detector.items()).get(`SRC#${key('10.0.1.10')}|BASELINE`);
     expect(numberAttr(baseline, 'dataPoints')).toBe(5);
     expect(numberAttr(baseline, 'mean')).toBe(6); // (4 + 5 + 6 + 7 + 8) / 5, folded in order
     expect(detector.metrics.last('WindowsCaughtUp')).toBe(0);
@@ -348,7 +350,9 @@ describe('large results and throttled writes', () => {
     expect(summary.sourcesEvaluated).toBe(40);
     expect(summary.queries).toBeGreaterThan(5);
     const items = await detector.items();
-    sources.forEach((s, i) => expect(numberAttr(items.get(`SRC#${s}|BASELINE`), 'mean')).toBe(1 + (i % 5)));
+    sources.forEach((s, i) =>
+      expect(numberAttr(items.get(`SRC#${key(s)}|BASELINE`), 'mean')).toBe(1 + (i % 5)),
+    );
   });
 
   it('retries UnprocessedItems until every baseline is written', async () => {
@@ -369,7 +373,7 @@ describe('large results and throttled writes', () => {
     expect(summary.sourcesEvaluated).toBe(60);
     expect(endpoints.dynamo.count('BatchWriteItem')).toBeGreaterThanOrEqual(3 + 4);
     const items = await detector.items();
-    expect(sources.every((s) => numberAttr(items.get(`SRC#${s}|BASELINE`), 'mean') === 2)).toBe(true);
+    expect(sources.every((s) => numberAttr(items.get(`SRC#${key(s)}|BASELINE`), 'mean') === 2)).toBe(true);
     expect(numberAttr(items.get('STATE|DETECTOR'), 'watermark')).toBe(W);
   });
 });

@@ -17,6 +17,7 @@ import { DynamoBaselineStore, type DetectorStore } from '../../lambda/adapters/d
 import { LogsInsightsFlowSource } from '../../lambda/adapters/logs-insights-flow-source';
 import { bucketOfItem, unpackBucketItem, type StoredBaseline } from '../../lambda/adapters/baseline-buckets';
 import { SnsAlertPublisher } from '../../lambda/adapters/sns-alert-publisher';
+import { sourceKey } from '../../lambda/core/source-key';
 import { createTable, startLocalDynamoDb, type LocalDynamoDb } from '../support/local-dynamodb';
 import {
   startLocalLogsInsights,
@@ -26,6 +27,10 @@ import {
 import { startLocalSns, type LocalSns } from '../support/local-sns';
 
 export const HOUR = 3_600_000;
+/** The account flowRecord writes unless told otherwise. */
+export const ACCOUNT = '123456789012';
+/** The source key of `address` in `account` (lambda/core/source-key.ts). */
+export const key = (address: string, account = ACCOUNT): string => sourceKey({ accountId: account, address });
 export const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:egress-alerts';
 export const LOG_GROUP = '/vpc/flow-logs';
 export const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -115,7 +120,7 @@ export interface Detector {
   invoke(event: unknown, remainingMs?: number): Promise<RunSummary>;
   /**
    * Every item of the table, keyed `pk|sk`, with the baseline buckets unpacked into one
-   * `SRC#<ip>|BASELINE` entry per source (attributes mean, variance, dataPoints, lastWindow,
+   * `SRC#<source key>|BASELINE` entry per source (attributes mean, variance, dataPoints, lastWindow,
    * clockAtLastFold, lastAlertWindow, lastAlertCount, expiresAt as numbers, prev as JSON): the
    * per-source view the tests compare, whichever bucket a source landed in.
    */
@@ -219,6 +224,8 @@ export function flowRecord(
     protocol?: number;
     eni?: string;
     status?: 'OK' | 'SKIPDATA' | 'NODATA';
+    /** The account-id field. @default ACCOUNT */
+    account?: string;
   } = {},
 ): LogEvent {
   const start = Math.floor(startMs / 1000);
@@ -229,28 +236,43 @@ export function flowRecord(
       .replace(/[^0-9]/g, '')
       .padStart(16, '0')
       .slice(-16)}`;
+  const account = options.account ?? ACCOUNT;
   const message =
     status === 'OK'
-      ? `2 123456789012 ${eni} ${src} ${dst} 49152 ${options.dstPort ?? 443} ${options.protocol ?? 6} 3 180 ${start} ${start + 60} ${options.action ?? 'REJECT'} OK`
-      : `2 123456789012 ${eni} - - - - - - - ${start} ${start + 60} - ${status}`;
+      ? `2 ${account} ${eni} ${src} ${dst} 49152 ${options.dstPort ?? 443} ${options.protocol ?? 6} 3 180 ${start} ${start + 60} ${options.action ?? 'REJECT'} OK`
+      : `2 ${account} ${eni} - - - - - - - ${start} ${start + 60} - ${status}`;
   return { timestamp: startMs, message, logStream: `${eni}-all` };
 }
 
 /** `count` blocked records from `src` in the window starting at `windowStart`, spread over its minutes. */
-export function blocked(windowStart: number, src: string, count: number, destinations = 3): LogEvent[] {
+export function blocked(
+  windowStart: number,
+  src: string,
+  count: number,
+  destinations = 3,
+  account = ACCOUNT,
+): LogEvent[] {
   return Array.from({ length: count }, (_, i) =>
     flowRecord(windowStart + ((i * 37) % 59) * 60_000 + 1_000, src, `203.0.113.${(i % destinations) + 1}`, {
       dstPort: i % 2 === 0 ? 443 : 8443,
+      account,
     }),
   );
 }
 
 /** A quiet, varied history: per source 2-7 blocked records an hour for `hours` hours before `until`. */
-export function history(until: number, hours: number, sources: readonly string[]): LogEvent[] {
+export function history(
+  until: number,
+  hours: number,
+  sources: readonly string[],
+  account = ACCOUNT,
+): LogEvent[] {
   const events: LogEvent[] = [];
   for (let h = hours; h >= 1; h -= 1) {
     const windowStart = until - h * HOUR;
-    sources.forEach((src, i) => events.push(...blocked(windowStart, src, 2 + ((h * 7 + i * 3) % 6))));
+    sources.forEach((src, i) =>
+      events.push(...blocked(windowStart, src, 2 + ((h * 7 + i * 3) % 6), 3, account)),
+    );
   }
   return events;
 }

@@ -16,6 +16,7 @@ import {
   numberAttr,
   startEndpoints,
   type Endpoints,
+  key,
 } from './harness';
 
 const W = Date.parse('2026-11-27T09:00:00Z');
@@ -80,7 +81,7 @@ describe('late records', () => {
 
     // Assess: the first window learns; the source's baseline is its count, the late record included
     expect(summary.windows).toEqual(['2026-11-27T09:00:00Z']);
-    expect(numberAttr((await detector.items()).get(`SRC#${SOURCE}|BASELINE`), 'mean')).toBe(3);
+    expect(numberAttr((await detector.items()).get(`SRC#${key(SOURCE)}|BASELINE`), 'mean')).toBe(3);
     expect(summary.maxDeliveryDelaySeconds).toBe(15 * 60);
     expect(summary.deliveryLaterThanLag).toBeUndefined();
   });

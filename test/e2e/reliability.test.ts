@@ -22,12 +22,13 @@ import {
   startEndpoints,
   type Detector,
   type Endpoints,
+  key,
 } from './harness';
 
 const W = Date.parse('2026-11-27T09:00:00Z');
 const RUN_AT = '2026-11-27T10:12:00Z'; // W is the latest closed window
 const NEW_SOURCE = '10.0.5.5';
-const ALERT_ID = `2026-11-27T09:00:00Z/${NEW_SOURCE}`;
+const ALERT_ID = `2026-11-27T09:00:00Z/${key(NEW_SOURCE)}`;
 const QUIET = Array.from({ length: 40 }, (_, i) => `10.2.${i}.9`);
 
 let endpoints: Endpoints;
@@ -118,7 +119,7 @@ describe('duplicate invocations', () => {
     });
     expect(publishedIds()).toEqual([ALERT_ID]);
     expect(await baselines(detector)).toEqual(afterFirst);
-    expect(numberAttr(afterFirst[`SRC#${QUIET[0]}|BASELINE`] as never, 'dataPoints')).toBe(2);
+    expect(numberAttr(afterFirst[`SRC#${key(QUIET[0]!)}|BASELINE`] as never, 'dataPoints')).toBe(2);
   });
 
   it('concurrent: one invocation holds the lease and does the work, the other does nothing', async () => {
@@ -143,8 +144,8 @@ describe('duplicate invocations', () => {
     ).toBe(true);
     expect(publishedIds()).toEqual([ALERT_ID]);
     const items = await detector.items();
-    expect(numberAttr(items.get(`SRC#${QUIET[5]}|BASELINE`), 'dataPoints')).toBe(2);
-    expect(numberAttr(items.get(`SRC#${NEW_SOURCE}|BASELINE`), 'dataPoints')).toBe(1);
+    expect(numberAttr(items.get(`SRC#${key(QUIET[5]!)}|BASELINE`), 'dataPoints')).toBe(2);
+    expect(numberAttr(items.get(`SRC#${key(NEW_SOURCE)}|BASELINE`), 'dataPoints')).toBe(1);
     expect(items.has('LEASE|RUN')).toBe(false);
   });
 });
@@ -285,7 +286,7 @@ describe('crashes', () => {
     // Assess
     expect(expectedRun).toMatchObject({ spikes: 20, alertsDecided: 1 });
     const spikersFoldedBeforeCrash = spikers.filter(
-      (s) => numberAttr(halfway[`SRC#${s}|BASELINE`] as never, 'lastWindow') === W,
+      (s) => numberAttr(halfway[`SRC#${key(s)}|BASELINE`] as never, 'lastWindow') === W,
     );
     expect(spikersFoldedBeforeCrash.length).toBeGreaterThan(0); // the retry must see these as they were before W
     expect(retry).toMatchObject({ spikes: 20, alertsDecided: 1, alertsPublished: 1, pendingRepublished: 1 });
@@ -373,7 +374,7 @@ describe('failures', () => {
     // Assess
     await expect(failed).rejects.toThrow(AlertsNotPublishedError);
     await expect(failed).rejects.toThrow(
-      new RegExp(`stay pending in the outbox and will be retried: ${ALERT_ID.replace(/\./g, '\\.')}`),
+      new RegExp(`stay pending in the outbox and will be retried: ${ALERT_ID.replace(/[.|]/g, '\\$&')}`),
     );
     expect(detector.metrics.last('RunSucceeded')).toBeUndefined();
     const items = await detector.items();

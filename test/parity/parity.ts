@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PublishedAlert } from '../../lambda/adapters/alert-format';
 import {
+  alertSourceKeys,
   alignToWindow,
   resolveDetectorConfig,
   seededRandom,
@@ -94,8 +95,10 @@ export interface ParityChanges {
 export interface DecidedAlert {
   kind: Alert['kind'];
   windowStart: string;
-  /** The source, or a mass spike's members, sorted and joined. */
+  /** The source's address, or a mass spike's members' addresses, sorted and joined. */
   source: string;
+  /** The source keys (account and address, lambda/core/source-key.ts), sorted and joined. */
+  keys: string;
   blockedCount: number;
   severity: Alert['severity'];
   incompleteWindow: boolean;
@@ -113,18 +116,13 @@ export interface ParityResult {
   range: { first: number; last: number };
 }
 
-export function decided(
-  alert: Pick<
-    Alert,
-    'kind' | 'windowStart' | 'srcIp' | 'srcIps' | 'blockedCount' | 'severity' | 'incompleteWindow'
-  > &
-    Partial<Pick<Alert, 'causeLookup' | 'likelyCause'>>,
-): DecidedAlert {
+export function decided(alert: Alert): DecidedAlert {
   const cause = alert.likelyCause;
   return {
     kind: alert.kind,
     windowStart: alert.windowStart,
     source: alert.srcIp ?? [...(alert.srcIps ?? [])].sort().join(','),
+    keys: alertSourceKeys(alert).sort().join(','),
     blockedCount: alert.blockedCount,
     severity: alert.severity,
     incompleteWindow: alert.incompleteWindow === true,
@@ -336,16 +334,29 @@ export interface Line {
   dstPort?: number;
   /** Aggregation interval, seconds: `end` is start plus this. @default 60 */
   seconds?: number;
+  /** The account-id field. @default ACCOUNT */
+  account?: string;
 }
 
+/** The account of the lines unless a case says otherwise. */
+export const ACCOUNT = '123456789012';
+
 /** One default-format (v2) flow log line. */
-export function v2Line({ at, src, dst, action = 'REJECT', dstPort = 443, seconds = 60 }: Line): string {
+export function v2Line({
+  at,
+  src,
+  dst,
+  action = 'REJECT',
+  dstPort = 443,
+  seconds = 60,
+  account = ACCOUNT,
+}: Line): string {
   const start = Math.floor(at / 1000);
   const eni = `eni-0${src
     .replace(/[^0-9a-f]/g, '')
     .padStart(16, '0')
     .slice(-16)}`;
-  return `2 123456789012 ${eni} ${src} ${dst} 49152 ${dstPort} 6 3 180 ${start} ${start + seconds} ${action} OK`;
+  return `2 ${account} ${eni} ${src} ${dst} 49152 ${dstPort} 6 3 180 ${start} ${start + seconds} ${action} OK`;
 }
 
 /** A SKIPDATA line: the capture interval [start, end] (epoch ms) lost records. */
@@ -354,13 +365,20 @@ export function skipDataLine(start: number, end: number): string {
 }
 
 /** `count` blocked records from `src` in the window starting at `windowStart` (an hour), spread over it. */
-export function blockedLines(windowStart: number, src: string, count: number, destinations = 3): string[] {
+export function blockedLines(
+  windowStart: number,
+  src: string,
+  count: number,
+  destinations = 3,
+  account = ACCOUNT,
+): string[] {
   return Array.from({ length: count }, (_, i) =>
     v2Line({
       at: windowStart + ((i * 37) % 59) * 60_000 + 1_000,
       src,
       dst: `203.0.113.${(i % destinations) + 1}`,
       dstPort: i % 2 === 0 ? 443 : 8443,
+      account,
     }),
   );
 }
@@ -374,6 +392,7 @@ export function ordinaryTraffic(
   hours: number,
   sources: readonly string[],
   seed: number,
+  account = ACCOUNT,
 ): string[] {
   const random = seededRandom(seed);
   const lines: string[] = [];
@@ -381,9 +400,9 @@ export function ordinaryTraffic(
     const windowStart = from + h * 3_600_000;
     for (const src of sources) {
       const count = 2 + Math.floor(random() * 6);
-      lines.push(...blockedLines(windowStart, src, count, 1 + Math.floor(random() * 4)));
-      lines.push(v2Line({ at: windowStart + 120_000, src, dst: '198.51.100.7', action: 'ACCEPT' }));
-      lines.push(v2Line({ at: windowStart + 180_000, src: '198.51.100.9', dst: src }));
+      lines.push(...blockedLines(windowStart, src, count, 1 + Math.floor(random() * 4), account));
+      lines.push(v2Line({ at: windowStart + 120_000, src, dst: '198.51.100.7', action: 'ACCEPT', account }));
+      lines.push(v2Line({ at: windowStart + 180_000, src: '198.51.100.9', dst: src, account }));
     }
   }
   return lines;

@@ -31,6 +31,7 @@ afterAll(async () => {
 
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
 const summary = (alerts: DecidedAlert[]) => alerts.map((a) => `${a.kind} ${a.windowStart} ${a.source}`);
+const byKey = (alerts: DecidedAlert[]) => alerts.map((a) => `${a.kind} ${a.windowStart} ${a.keys}`);
 
 /** Three days of ordinary traffic; on the third a spike at 10:00 and a new source at 14:00. */
 const threeDays = (): string[] => [
@@ -150,6 +151,67 @@ describe('replay vs Lambda: the same alerts on the same flow logs', () => {
 
     // Assess
     expect(result.lambda.length).toBeGreaterThanOrEqual(2);
+    expect(result.replay).toEqual(result.lambda);
+  });
+
+  it('two accounts with the same addresses in their own log groups, a rhythmic source and a weekly job', async () => {
+    // Prepare: accounts A and B both use 10.0.1.10 and 10.0.1.12, each with its own traffic, in
+    // its own log group (the replay reads both files). B's 10.0.1.10 runs a weekly job (Tuesdays
+    // 03:00, days 0, 7 and 14); A's 10.0.2.20 is busy in office hours and quiet at night. Two
+    // weeks are learnt; on day 15 B's 10.0.1.12 spikes at 10:00 and A's 10.0.2.20 sends its
+    // daytime volume at 02:00.
+    const A = '111111111111';
+    const B = '222222222222';
+    const days = 16;
+    const hours = days * 24;
+    const rhythmic: string[] = [];
+    for (let h = 0; h < hours; h += 1) {
+      const hourOfDay = h % 24;
+      const busy = hourOfDay >= 8 && hourOfDay < 18;
+      const count = busy ? 36 + ((h * 7) % 9) : 1 + (h % 3);
+      rhythmic.push(...blockedLines(D0 + h * HOUR, '10.0.2.20', count, 4, A));
+    }
+    const job = [0, 7, 14].flatMap((day) =>
+      blockedLines(D0 + day * DAY + 3 * HOUR, '10.0.1.10', 150 + day, 6, B),
+    );
+    const filesOfA = [
+      ...ordinaryTraffic(D0, hours, ['10.0.1.10', '10.0.1.12'], 21, A),
+      ...rhythmic,
+      ...blockedLines(D0 + 15 * DAY + 2 * HOUR, '10.0.2.20', 40, 4, A),
+    ];
+    const filesOfB = [
+      ...ordinaryTraffic(D0, hours, ['10.0.1.10', '10.0.1.12'], 22, B),
+      ...job,
+      ...blockedLines(D0 + 15 * DAY + 10 * HOUR, '10.0.1.12', 400, 20, B),
+    ];
+
+    // Act
+    const result = await runParityCase(endpoints, {
+      name: 'accounts',
+      files: [
+        { name: 'account-a.log', lines: filesOfA, logGroup: 'account-a' },
+        { name: 'account-b.log', lines: filesOfB, logGroup: 'account-b' },
+      ],
+      bootstrapDays: 14,
+    });
+
+    // Assess: the alerts are the ones the case is about, each naming its own account's source
+    const alerts = byKey(result.lambda);
+    expect(alerts).toEqual(
+      expect.arrayContaining([
+        `spike ${iso(D0 + 15 * DAY + 10 * HOUR)} ${B}|10.0.1.12`,
+        `spike ${iso(D0 + 15 * DAY + 2 * HOUR)} ${A}|10.0.2.20`,
+      ]),
+    );
+    // The job's third occurrence (day 14, 03:00) is a known weekly job: no alert for it.
+    expect(result.lambda.filter((a) => a.windowStart === iso(D0 + 14 * DAY + 3 * HOUR))).toEqual([]);
+    // A's 10.0.1.12 never alerts with B's; the rhythmic source's office hours are usual.
+    expect(alerts.filter((a) => a.includes(`${A}|10.0.1.12`))).toEqual([]);
+    expect(
+      result.lambda.filter(
+        (a) => a.keys === `${A}|10.0.2.20` && a.windowStart !== iso(D0 + 15 * DAY + 2 * HOUR),
+      ),
+    ).toEqual([]);
     expect(result.replay).toEqual(result.lambda);
   });
 });

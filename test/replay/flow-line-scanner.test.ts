@@ -9,6 +9,7 @@ import {
   EgressFilter,
   parseFlowLogFormat,
   resolveDetectorConfig,
+  sourceKey,
 } from '../../lambda/core';
 import {
   planChunks,
@@ -77,8 +78,13 @@ function flatDestinations(pair: PairDetails | undefined): Record<string, number>
   return flat;
 }
 
-const countOf = (result: ChunkResult, window: number, src: string): number | undefined =>
-  result.counts.get(window)?.get(src);
+/** The account of the test lines (`-`: a format without account-id). */
+const ACCOUNT = '123456789012';
+/** The source key of `src` in `account` (lambda/core/source-key.ts). */
+const key = (src: string, account = ACCOUNT): string => sourceKey({ accountId: account, address: src });
+
+const countOf = (result: ChunkResult, window: number, src: string, account = ACCOUNT): number | undefined =>
+  result.counts.get(window)?.get(key(src, account));
 
 describe('FlowLineScanner on v2 default-format lines', () => {
   it('counts REJECT/OK internal-to-external records per window and source, and nothing else', () => {
@@ -123,6 +129,35 @@ describe('FlowLineScanner on v2 default-format lines', () => {
     });
     expect([...result.skipDataWindows].sort()).toEqual([W0, W0 + HOUR]);
     expect(result.counts.size).toBe(0);
+  });
+
+  it('counts the same address in two accounts as two sources, on every path (the kernel counting in place too)', () => {
+    // Prepare: 10.0.1.5 in accounts A and B and in no named account, interleaved, and an
+    // ACCEPT row first so that the kernel counts in place from the start
+    const row = (account: string, second: number) =>
+      `2 ${account} eni-0a1 10.0.1.5 203.0.113.9 49152 443 6 3 180 ${T0 + second} ${T0 + second + 60} REJECT OK`;
+    const lines = [
+      `2 111111111111 eni-0a1 10.0.1.5 203.0.113.9 49152 443 6 3 180 ${T0} ${T0 + 60} ACCEPT OK`,
+      row('111111111111', 1),
+      row('222222222222', 2),
+      row('111111111111', 3),
+      row('unknown', 4),
+      row('222222222222', 5),
+      row('111111111111', 6),
+    ];
+    const buffer = Buffer.from(lines.join('\n') + '\n', 'latin1');
+    const expected = new Map([
+      [key('10.0.1.5', '111111111111'), 3 * 3],
+      [key('10.0.1.5', '222222222222'), 2 * 3],
+      [key('10.0.1.5', '-'), 3],
+    ]);
+    // Act: three times over, so that the kernel's slot keeps its account across calls
+    const kernel = scanPlainCount(buffer, true, 3);
+    const general = scanPlainCount(buffer, false, 3);
+    // Assess
+    expect(new Map([...(kernel.counts.get(W0) ?? [])].sort())).toEqual(new Map([...expected].sort()));
+    expect(general.counts).toEqual(kernel.counts);
+    expect(kernel.stats.recordsCounted).toBe(18);
   });
 
   it('handles IPv6 sources and destinations with the configured IPv6 internal range', () => {
@@ -207,7 +242,10 @@ describe('FlowLineScanner with custom formats and header lines', () => {
       ].join('\n'),
     );
     expect(result.stats).toMatchObject({ headerLines: 2, malformedLines: 0, recordsCounted: 2 });
-    expect(countOf(result, W0, '10.0.1.6')).toBe(1);
+    expect(countOf(result, W0, '10.0.1.5')).toBe(1);
+    // The second format has no account-id: its source is of no known account.
+    expect(countOf(result, W0, '10.0.1.6', '-')).toBe(1);
+    expect(countOf(result, W0, '10.0.1.6')).toBeUndefined();
   });
 
   it('reports a bad header line at its offset in the file, wherever the read put it', () => {
@@ -248,8 +286,11 @@ describe('FlowLineScanner with custom formats and header lines', () => {
     const result = scan(rows.join('\n'), format);
     // Assess
     expect(result.stats).toMatchObject({ malformedLines: 0, recordsCounted: 2, noDataRecords: 1 });
-    expect(countOf(result, W0, '10.0.0.220')).toBe(1);
-    expect(countOf(result, W0, '10.0.1.5')).toBe(1);
+    // A format with vpc-id keys each source by its VPC too.
+    expect([...(result.counts.get(W0)?.keys() ?? [])].sort()).toEqual([
+      '123456789012|vpc-0abc|10.0.0.220',
+      '123456789012|vpc-0abc|10.0.1.5',
+    ]);
   });
 
   it('reads a v3 custom format without log-status (every row is data)', () => {
@@ -260,7 +301,7 @@ describe('FlowLineScanner with custom formats and header lines', () => {
       `vpc-1 subnet-1 i-1 eni-1 192.168.3.4 203.0.113.9 192.168.3.4 203.0.113.9 ${T0} REJECT\n`,
       format,
     );
-    expect(countOf(result, W0, '192.168.3.4')).toBe(1);
+    expect(result.counts.get(W0)?.get('-|vpc-1|192.168.3.4')).toBe(1);
   });
 
   it('reports a v2 file read with the wrong --format as malformed, not as silence', () => {
@@ -283,10 +324,15 @@ describe('FlowLineScanner with custom formats and header lines', () => {
       `2 123456789012 eni-0a9 10.0.1.9 203.0.113.9 49153 443 6 3 180 ${T0} ${T0 + 60} REJECT OK`,
       `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49153 443 6 3 180 ${T0 + 3600} ${T0 + 3660} REJECT OK`,
     ].join('\n');
-    const result = scan(text, DEFAULT_FLOW_LOG_FORMAT, 'details', new Map([[W0, new Set(['10.0.1.5'])]]));
+    const result = scan(
+      text,
+      DEFAULT_FLOW_LOG_FORMAT,
+      'details',
+      new Map([[W0, new Set([key('10.0.1.5')])]]),
+    );
     expect([...result.details.keys()]).toEqual([W0]);
-    expect([...(result.details.get(W0)?.keys() ?? [])]).toEqual(['10.0.1.5']);
-    const pair = result.details.get(W0)?.get('10.0.1.5');
+    expect([...(result.details.get(W0)?.keys() ?? [])]).toEqual([key('10.0.1.5')]);
+    const pair = result.details.get(W0)?.get(key('10.0.1.5'));
     expect(flatDestinations(pair)).toEqual({
       '203.0.113.9 443 6': 2,
       '2001:db8::1 53 17': 1,
@@ -328,7 +374,20 @@ describe('FlowLineScanner fast paths', () => {
   const row = fc
     .record({
       version: field(fc.constantFrom('2', '3', '')),
-      account: field(fc.constantFrom('123456789012', '12345 6789012', '-')),
+      // Two accounts (the same addresses in each: separate sources), `unknown`, and account ids
+      // that are not 12 digits (counted under the unknown account, never malformed).
+      account: field(
+        fc.constantFrom(
+          '123456789012',
+          '123456789012',
+          '210987654321',
+          'unknown',
+          '1234567890123',
+          '12345678901a',
+          '12345 6789012',
+          '-',
+        ),
+      ),
       eni: field(fc.constantFrom('eni-0e8a44659bc9f5cd3', 'eni-1', '')),
       src: address,
       dst: address,
@@ -453,8 +512,8 @@ describe('FlowLineScanner fast paths', () => {
 
   it.each(fastPaths)('(%s) keep the same destination tallies in details mode', (path) => {
     const wanted = new Map([
-      [W0, new Set(['10.0.1.5', '172.16.4.1'])],
-      [W0 + HOUR, new Set(['10.0.1.6'])],
+      [W0, new Set([key('10.0.1.5'), key('172.16.4.1'), key('10.0.1.5', '210987654321')])],
+      [W0 + HOUR, new Set([key('10.0.1.6'), key('10.0.1.6', '-')])],
     ]);
     fc.assert(
       fc.property(text, (input) => {
@@ -473,7 +532,7 @@ describe('FlowLineScanner fast paths', () => {
     expect(scanWith(line, path, { rereadable: true }).details.size).toBe(0);
     const tallied = scanWith(line, path, { rereadable: false });
     expect(tallied.detailsComplete).toBe(true);
-    expect(flatDestinations(tallied.details.get(W0)?.get('10.0.1.5'))).toEqual({
+    expect(flatDestinations(tallied.details.get(W0)?.get(key('10.0.1.5')))).toEqual({
       '203.0.113.9 443 6': 1,
     });
   });

@@ -2,6 +2,10 @@ import { assembleKernel, kernelModuleText } from '../../scripts/build-wasm';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  ADDRESS_KEY,
+  ADDRESS_LENGTH,
+  ADDRESS_RECORD_BYTES,
+  ADDRESS_ROLES,
   ADDRESS_SLOT_BITS,
   COUNT_HERE,
   COUNT_WINDOW_HIGH,
@@ -74,11 +78,11 @@ describe('the kernel counting rows itself', () => {
     // The address table holds the source (internal: valid, counting source) and destination
     // (valid, counting destination), filled as the scanner fills it.
     const put = (address: string, slot: number, roles: number) => {
-      const key = kernel.addressKeys + slot * 16;
-      kernel.bytes.fill(0, key, key + 16);
-      kernel.bytes.write(address, key, 'latin1');
-      kernel.bytes[kernel.addressLengths + slot] = address.length;
-      kernel.bytes[kernel.addressRoles + slot] = roles;
+      const record = kernel.addressTable + slot * ADDRESS_RECORD_BYTES;
+      kernel.bytes.fill(0, record + ADDRESS_KEY, record + ADDRESS_KEY + 16);
+      kernel.bytes.write(address, record + ADDRESS_KEY, 'latin1');
+      kernel.bytes[record + ADDRESS_LENGTH] = address.length;
+      kernel.bytes[record + ADDRESS_ROLES] = roles;
     };
     const slotOf = (address: string): number => {
       const bytes = Buffer.alloc(16);

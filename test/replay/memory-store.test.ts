@@ -10,6 +10,8 @@ const HOUR = 3_600_000;
 const W = Date.UTC(2026, 9, 5, 12);
 const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
 
+/** A source key: 10.0.0.5 in account 123456789012. */
+const SOURCE = '123456789012|10.0.0.5';
 const baseline = {
   mean: 4,
   variance: 2,
@@ -23,10 +25,11 @@ const valid = {
   version: 1,
   preset: 'recommended',
   windowMinutes: 60,
+  sourceKeys: 'account|address',
   rhythm: { timezone: 'UTC', weekendDays: ['Sat', 'Sun'] },
   clock: 30,
   watermark: iso(W),
-  baselines: { '10.0.0.5': baseline },
+  baselines: { [SOURCE]: baseline },
 };
 
 const load = (state: unknown) => MemoryBaselineStore.fromJson(JSON.stringify(state), 's.json', config);
@@ -49,44 +52,44 @@ describe('MemoryBaselineStore.fromJson consistency checks', () => {
     ],
     [
       'a lastWindow off the grid',
-      { ...valid, baselines: { '10.0.0.5': { ...baseline, lastWindow: iso(W - HOUR + 1000) } } },
-      '"s.json".baselines.10.0.0.5.lastWindow',
+      { ...valid, baselines: { [SOURCE]: { ...baseline, lastWindow: iso(W - HOUR + 1000) } } },
+      '"s.json".baselines.123456789012|10.0.0.5.lastWindow',
       'not aligned to 60-minute windows',
     ],
     [
       'a lastWindow after the watermark',
-      { ...valid, baselines: { '10.0.0.5': { ...baseline, lastWindow: iso(W + HOUR) } } },
-      '"s.json".baselines.10.0.0.5.lastWindow',
+      { ...valid, baselines: { [SOURCE]: { ...baseline, lastWindow: iso(W + HOUR) } } },
+      '"s.json".baselines.123456789012|10.0.0.5.lastWindow',
       'after the watermark 2026-10-05T12:00:00Z',
     ],
     [
       'a lastAlertWindow off the grid',
-      { ...valid, baselines: { '10.0.0.5': { ...baseline, lastAlertWindow: iso(W - 5 * HOUR + 60_000) } } },
-      '"s.json".baselines.10.0.0.5.lastAlertWindow',
+      { ...valid, baselines: { [SOURCE]: { ...baseline, lastAlertWindow: iso(W - 5 * HOUR + 60_000) } } },
+      '"s.json".baselines.123456789012|10.0.0.5.lastAlertWindow',
       'not aligned to 60-minute windows',
     ],
     [
       'a lastAlertWindow after the watermark',
-      { ...valid, baselines: { '10.0.0.5': { ...baseline, lastAlertWindow: iso(W + 3 * HOUR) } } },
-      '"s.json".baselines.10.0.0.5.lastAlertWindow',
+      { ...valid, baselines: { [SOURCE]: { ...baseline, lastAlertWindow: iso(W + 3 * HOUR) } } },
+      '"s.json".baselines.123456789012|10.0.0.5.lastAlertWindow',
       'after the watermark',
     ],
     [
       'a lastAlertWindow after the window last folded in',
-      { ...valid, baselines: { '10.0.0.5': { ...baseline, lastAlertWindow: iso(W - HOUR) } } },
-      '"s.json".baselines.10.0.0.5.lastAlertWindow',
+      { ...valid, baselines: { [SOURCE]: { ...baseline, lastAlertWindow: iso(W - HOUR) } } },
+      '"s.json".baselines.123456789012|10.0.0.5.lastAlertWindow',
       "after the baseline's lastWindow 2026-10-05T10:00:00Z",
     ],
     [
       'an alert count without its window',
-      { ...valid, baselines: { '10.0.0.5': { ...baseline, lastAlertWindow: undefined } } },
-      '"s.json".baselines.10.0.0.5.lastAlertCount',
+      { ...valid, baselines: { [SOURCE]: { ...baseline, lastAlertWindow: undefined } } },
+      '"s.json".baselines.123456789012|10.0.0.5.lastAlertCount',
       'without lastAlertWindow',
     ],
     [
       'a fold ahead of the clock',
-      { ...valid, baselines: { '10.0.0.5': { ...baseline, clockAtLastFold: 31 } } },
-      '"s.json".baselines.10.0.0.5.clockAtLastFold',
+      { ...valid, baselines: { [SOURCE]: { ...baseline, clockAtLastFold: 31 } } },
+      '"s.json".baselines.123456789012|10.0.0.5.clockAtLastFold',
       'after the clock (30)',
     ],
     [
@@ -96,10 +99,28 @@ describe('MemoryBaselineStore.fromJson consistency checks', () => {
       'null, but the file holds baselines',
     ],
     [
-      'a baseline keyed by something that is not an IP address',
+      'a baseline keyed by something that is not a source key',
       { ...valid, baselines: { 'db-server': baseline } },
       '"s.json".baselines.db-server',
-      'not an IP address',
+      'not a source key',
+    ],
+    [
+      'a baseline keyed by an account and something that is not an IP address',
+      { ...valid, baselines: { '123456789012|db-server': baseline } },
+      '"s.json".baselines.123456789012|db-server',
+      '"db-server" is not an IP address',
+    ],
+    [
+      'a file from before sources were keyed by account (no sourceKeys, keys that are addresses)',
+      { ...valid, sourceKeys: undefined, baselines: { '10.0.0.5': baseline } },
+      'state file "s.json" was written before sources were keyed by account and address',
+      'its 1 baselines are keyed by address alone and cannot be used. Relearn them',
+    ],
+    [
+      'a sourceKeys of another format',
+      { ...valid, sourceKeys: 'address' },
+      '"s.json".sourceKeys',
+      'account|address',
     ],
   ])('refuses %s, naming the field', (_, state, field, problem) => {
     let error: unknown;

@@ -130,8 +130,8 @@ describe('a fresh replay', () => {
       ['new-source', '10.0.9.9', '2026-10-01T03:00:00Z'],
     ]);
     expect(result.summary).toMatchObject({ firstWindowLearnOnly: true, windows: 4, detectedWindows: 4 });
-    expect(result.store.baselines.get('10.0.1.1')).toMatchObject({ mean: 150, dataPoints: 1 });
-    expect(result.store.baselines.get('10.0.1.1')?.lastAlertWindow).toBeUndefined();
+    expect(result.store.baselines.get('123456789012|10.0.1.1')).toMatchObject({ mean: 150, dataPoints: 1 });
+    expect(result.store.baselines.get('123456789012|10.0.1.1')?.lastAlertWindow).toBeUndefined();
   });
 
   it('detects from its first window when it continues a state or bootstraps', async () => {
@@ -404,7 +404,7 @@ describe('start times far from the rest of the data', () => {
                 'start 1790812800000 is not a time in epoch seconds',
               ],
         );
-        expect(result.counts.get(W0)?.get('10.0.0.10')).toBe(2);
+        expect(result.counts.get(W0)?.get('123456789012|10.0.0.10')).toBe(2);
         expect(result.stats.recordsCounted).toBe(startBand ? 2 : 4);
         expect([...result.startHistogram.values()].reduce((a, b) => a + b, 0)).toBe(startBand ? 2 : 7);
       }

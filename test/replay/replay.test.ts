@@ -207,12 +207,18 @@ describe('golden: the bundled sample with its CloudTrail files (what npm start s
 });
 
 /** Flow log lines for `count` blocked records from `src` in the window starting at `windowMs`. */
-function blocked(src: string, windowMs: number, count: number, dst = '203.0.113.9'): string[] {
+function blocked(
+  src: string,
+  windowMs: number,
+  count: number,
+  dst = '203.0.113.9',
+  account = '123456789012',
+): string[] {
   const start = Math.floor(windowMs / 1000);
   return Array.from(
     { length: count },
     (_, i) =>
-      `2 123456789012 eni-0abc ${src} ${dst} ${40000 + i} 443 6 1 60 ${start + i} ${start + i + 30} REJECT OK`,
+      `2 ${account} eni-0abc ${src} ${dst} ${40000 + i} 443 6 1 60 ${start + i} ${start + i + 30} REJECT OK`,
   );
 }
 
@@ -226,10 +232,11 @@ describe('splunk-escu replay', () => {
         version: 1,
         preset: 'splunk-escu',
         windowMinutes: 60,
+        sourceKeys: 'account|address',
         clock: 30,
         watermark: iso(w - HOUR),
         baselines: {
-          '10.0.0.5': {
+          '123456789012|10.0.0.5': {
             mean: 10,
             variance: 4,
             dataPoints: 30,
@@ -242,7 +249,16 @@ describe('splunk-escu replay', () => {
       config,
     );
     const path = join(dir, 'escu.log');
-    await fs.writeFile(path, [...blocked('10.0.0.5', w, 25), ...blocked('10.0.0.6', w, 8)].join('\n'));
+    // Another account's 10.0.0.5 in the same window: another source (ESCU's `by src_ip` would
+    // add its 7 records to the 25 and fold 32 into the seeded baseline).
+    await fs.writeFile(
+      path,
+      [
+        ...blocked('10.0.0.5', w, 25),
+        ...blocked('10.0.0.6', w, 8),
+        ...blocked('10.0.0.5', w, 7, '203.0.113.9', '210987654321'),
+      ].join('\n'),
+    );
     // Act
     const result = await runReplay({ inputs: [path], config, store });
     // Assess: the SPL by hand, N = 720.
@@ -262,12 +278,22 @@ describe('splunk-escu replay', () => {
     expect(result.alerts[0]?.baseline?.sd).toBeCloseTo(sd, 4);
     expect(result.alerts[0]?.baseline?.dataPoints).toBe(31);
     expect(result.alerts[0]?.zScore).toBeCloseTo((25 - mean) / sd, 3);
-    const saved = result.store.baselines.get('10.0.0.5');
+    const saved = result.store.baselines.get('123456789012|10.0.0.5');
     expect(saved?.mean).toBeCloseTo(mean, 12);
     expect(saved?.variance).toBeCloseTo(variance, 12);
     expect(saved?.dataPoints).toBe(31);
     // ESCU never initialises a new source; this implementation does, without alerting.
-    expect(result.store.baselines.get('10.0.0.6')).toMatchObject({ mean: 8, variance: 0, dataPoints: 1 });
+    expect(result.store.baselines.get('123456789012|10.0.0.6')).toMatchObject({
+      mean: 8,
+      variance: 0,
+      dataPoints: 1,
+    });
+    expect(result.store.baselines.get('210987654321|10.0.0.5')).toMatchObject({
+      mean: 7,
+      variance: 0,
+      dataPoints: 1,
+    });
+    expect(result.alerts[0]).toMatchObject({ accountId: '123456789012' });
   });
 
   it('bootstraps from the first days (mean and sample sd over active windows), then detects', async () => {

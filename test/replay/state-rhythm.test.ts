@@ -28,22 +28,22 @@ describe('replay state files with rhythm', () => {
 
   it('saves and loads rhythm state exactly', () => {
     const store = new MemoryBaselineStore();
-    store.commitWindow(W, new Map([['10.0.0.1', rhythmic]]), 400);
+    store.commitWindow(W, new Map([['123456789012|10.0.0.1', rhythmic]]), 400);
     const text = JSON.stringify(store.toJSON(config));
     const loaded = MemoryBaselineStore.fromJson(text, 'state.json', config);
-    expect(loaded.baselines.get('10.0.0.1')).toEqual(rhythmic);
+    expect(loaded.baselines.get('123456789012|10.0.0.1')).toEqual(rhythmic);
     expect(JSON.parse(text).rhythm).toEqual({ timezone: 'Europe/Berlin', weekendDays: ['Sat', 'Sun'] });
   });
 
   it('refuses a file built in another time zone, and a malformed profile, changing nothing', () => {
     const store = new MemoryBaselineStore();
-    store.commitWindow(W, new Map([['10.0.0.1', rhythmic]]), 400);
+    store.commitWindow(W, new Map([['123456789012|10.0.0.1', rhythmic]]), 400);
     const text = JSON.stringify(store.toJSON(config));
     expect(() => MemoryBaselineStore.fromJson(text, 'state.json', resolveDetectorConfig({}))).toThrow(
       /holds rhythms in time zone Europe\/Berlin .* this run uses UTC/,
     );
     const bad = JSON.parse(text);
-    bad.baselines['10.0.0.1'].profile = 'AAAA';
+    bad.baselines['123456789012|10.0.0.1'].profile = 'AAAA';
     expect(() => MemoryBaselineStore.fromJson(JSON.stringify(bad), 'state.json', config)).toThrow(
       StateFileError,
     );
