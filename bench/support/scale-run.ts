@@ -60,6 +60,8 @@ export interface ScaleShape {
   uncountedEvery?: number;
   /** Sources per address, each in another account (WindowSpec sharedAddresses). @default 1 */
   sharedAddresses?: number;
+  /** The detector's deadline (DetectorJob remainingMs). @default Lambda's 15 minutes */
+  remainingMs?: number;
   /** Measure the SDK floor of the per-source layout after the first window (cpu-time's peer). @default false */
   sdkFloor?: boolean;
 }
@@ -111,6 +113,7 @@ async function execute(sources: number, windowCount: number, shape: ScaleShape):
       await endpoints.resetCounters();
       const job = await runDetectorProcess({
         env,
+        ...(shape.remainingMs === undefined ? {} : { remainingMs: shape.remainingMs }),
         // The default lag plus a margin after the window's end, as the stack schedules it.
         invocations: [
           { nowIso: new Date(windowStart + HOUR + (DEFAULT_LAG_MINUTES + 5) * 60_000).toISOString() },

@@ -46,6 +46,8 @@ export interface StoredEvent extends LogEvent {
   ptr: string;
   /** UTF-8 size of the message, for `bytesScanned`. */
   messageBytes: number;
+  /** The v2 flow log tokens when the message has that shape, null when not, undefined until looked at. */
+  flowTokens?: string[] | null;
 }
 
 /**
@@ -55,18 +57,12 @@ export interface StoredEvent extends LogEvent {
  */
 export class FieldStore {
   private overlay: Map<string, string | undefined> | undefined;
-  /**
-   * The v2 flow log tokens of the event's message when it has that shape, null when not,
-   * undefined until looked at: kept for the query's life only, not on the stored event, so a
-   * million-source window's events do not carry their tokens between queries (bench/scale.ts).
-   */
-  tokens: string[] | null | undefined;
 
   constructor(private readonly event?: StoredEvent) {}
 
   get(name: string): string | undefined {
     if (this.overlay?.has(name)) return this.overlay.get(name);
-    return this.event === undefined ? undefined : eventField(this.event, name, this);
+    return this.event === undefined ? undefined : eventField(this.event, name);
   }
 
   set(name: string, value: string): void {
@@ -766,7 +762,7 @@ export function eventRow(event: StoredEvent): QueryRow {
   return { fields: new FieldStore(event), timestampMs: event.timestamp };
 }
 
-function eventField(event: StoredEvent, name: string, row: FieldStore): string | undefined {
+function eventField(event: StoredEvent, name: string): string | undefined {
   switch (name) {
     case '@timestamp':
       return formattedOnce(event.timestamp);
@@ -781,12 +777,12 @@ function eventField(event: StoredEvent, name: string, row: FieldStore): string |
     default: {
       const index = FLOW_FIELD_INDEX.get(name);
       if (index === undefined) return undefined;
-      if (row.tokens === undefined) {
+      if (event.flowTokens === undefined) {
         // Logs Insights discovers the v2 flow log fields in messages of exactly that shape.
         const tokens = event.message.trim().split(/\s+/);
-        row.tokens = tokens.length === FLOW_LOG_V2_FIELDS.length && tokens[0] === '2' ? tokens : null;
+        event.flowTokens = tokens.length === FLOW_LOG_V2_FIELDS.length && tokens[0] === '2' ? tokens : null;
       }
-      return row.tokens?.[index];
+      return event.flowTokens?.[index];
     }
   }
 }
