@@ -17,7 +17,7 @@
  */
 import { BASELINE_BUCKETS, bucketOf } from '../lambda/adapters/baseline-buckets';
 import type { BenchResult } from './run';
-import { SCALE_SOURCES } from './scale';
+import { hundredThousandRun, SCALE_SOURCES } from './scale';
 import { scaleRun, type ScaleWindow } from './support/scale-run';
 
 const CONSTANT = 6;
@@ -70,7 +70,7 @@ export async function run(): Promise<BenchResult> {
     const result = await scaleRun(n, windows);
     result.windows.forEach((w, i) => rows.push(row(n, i === 0 ? 'first (all new)' : 'second', w)));
   }
-  const big = await scaleRun(SCALE_SOURCES);
+  const big = await hundredThousandRun();
   const first = big.windows[0];
   if (first) rows.push(row(SCALE_SOURCES, 'first (all new)', first));
 

@@ -17,9 +17,14 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import {
   alertSourceKeys,
+  BaselineTable,
   bootstrapBaselines,
   dueWindows,
   evaluateWindow,
+  isMatureSource,
+  WindowDecider,
+  withAlertState,
+  type WindowOutcome,
   isoTime,
   latestClosedWindow,
   SOURCE_KEY_FORMAT,
@@ -32,7 +37,6 @@ import {
   type DetectorConfig,
   type HistoryWindow,
   type Window,
-  type WindowResult,
 } from './core';
 import { fitAlert, sampleTestAlert } from './adapters/alert-format';
 import {
@@ -41,6 +45,7 @@ import {
   WatermarkConflictError,
   type DetectorStore,
   type OutboxEntry,
+  type WindowBaselines,
 } from './adapters/dynamo-baseline-store';
 import type {
   AlertPublisher,
@@ -452,7 +457,7 @@ async function detectWindow(
 ): Promise<{ clock: number; skipDataThrough: number | undefined }> {
   const queryDeadline = deps.deadline - COMMIT_RESERVE_MS;
   const clockBefore = stateBefore.clock;
-  const { decided, before, result, retryCounts, skipDataThrough } = await countAndEvaluate(
+  const { decided, read, next, outcome, retryCounts, skipDataThrough } = await countAndEvaluate(
     deps,
     summary,
     window,
@@ -465,7 +470,10 @@ async function detectWindow(
   let alerts: Alert[];
   let toPublish: PendingAlert[];
   let toWrite: Alert[];
-  let baselines = result.updatedBaselines;
+  // The sources alerted in this window, whose next baseline starts a cooldown: this attempt's, or
+  // those of the alerts an earlier attempt decided (see alignedAlertState).
+  const alertedNow = new Map(outcome.alerted.map(({ srcIp, count }) => [srcIp, count]));
+  let aligned: ((key: string, next: Baseline, before: Baseline | undefined) => Baseline) | undefined;
   // Items written before `windowAlertCount` was kept count as a complete set (the old contract).
   const decidedComplete = decided.every((d) => (d.windowAlertCount ?? decided.length) <= decided.length);
   if (decided.length > 0 && decidedComplete) {
@@ -477,7 +485,7 @@ async function detectWindow(
       .filter((d) => d.status === 'pending')
       .map(({ alert, attempts }) => ({ alert, attempts }));
     toWrite = [];
-    baselines = alignAlertState(baselines, before, alerts, retryCounts, window.start);
+    aligned = alignedAlertState(alerts, retryCounts, window.start);
   } else {
     // A crash between outbox batches leaves part of the window's alerts: the decisions above are
     // the same (same counts, baselines rewound by `prev`), so only the missing alertIds are written
@@ -487,10 +495,10 @@ async function detectWindow(
       deps.logger.warn('window was partly written by an earlier attempt: adding the missing alerts', {
         present: decided.length,
         expected: decided[0]?.windowAlertCount,
-        decided: result.alerts.length,
+        decided: outcome.alerts.length,
       });
     }
-    const missing = result.alerts.filter((alert) => !present.has(alert.alertId));
+    const missing = outcome.alerts.filter((alert) => !present.has(alert.alertId));
     // The outbox item must fit DynamoDB's 400 KB: a mass spike over thousands of sources is cut
     // here, once, so what is stored, published and republished is the same alert.
     const detailed = await withDetails(deps, summary, missing, window, queryDeadline);
@@ -502,30 +510,36 @@ async function detectWindow(
       ...decided.filter((d) => d.status === 'pending').map(({ alert, attempts }) => ({ alert, attempts })),
       ...toWrite.map((alert) => ({ alert, attempts: 0 })),
     ];
-    if (decided.length > 0) {
-      baselines = alignAlertState(baselines, before, alerts, retryCounts, window.start);
-    }
+    if (decided.length > 0) aligned = alignedAlertState(alerts, retryCounts, window.start);
   }
   summary.alertsDecided += alerts.length;
 
-  await deps.store.commitWindow({
+  await deps.store.commitWindowBaselines({
     windowStart: window.start,
     clockBefore,
-    clockAfter: result.clockAfter,
-    baselines,
+    clockAfter: outcome.clockAfter,
     alerts: toWrite,
     windowAlertCount: alerts.length,
-    previous: before,
+    read,
+    // Each source's next baseline is made as its bucket is written.
+    next: (index) => {
+      let baseline = next.get(index);
+      if (baseline === undefined) return undefined;
+      const key = read.keys[index]!;
+      const count = alertedNow.get(key);
+      if (count !== undefined) baseline = withAlertState(baseline, window.start, count);
+      return aligned === undefined ? baseline : aligned(key, baseline, read.before.get(index));
+    },
     ...(skipDataThrough === undefined ? {} : { skipDataThrough }),
   });
   deps.logger.info('window committed', {
-    sources: result.stats.sourcesSeen,
-    spikes: result.stats.spikes,
+    sources: outcome.stats.sourcesSeen,
+    spikes: outcome.stats.spikes,
     alerts: alerts.length,
-    threshold: result.stats.threshold,
+    threshold: outcome.stats.threshold,
   });
   summary.alertsPublished += await publishAll(deps, toPublish, failures, pacer);
-  return { clock: result.clockAfter, skipDataThrough };
+  return { clock: outcome.clockAfter, skipDataThrough };
 }
 
 /**
@@ -641,11 +655,12 @@ function noteDeliveryDelay(deps: DetectorDeps, summary: RunSummary, window: Wind
 }
 
 /**
- * Counts the window, reads its sources' baselines and evaluates it. In a function of its own so
- * that what only the evaluation needs (the two count maps, the source list, one decision per
- * source) is garbage before the commit's batches rather than live through them: at 100,000
- * sources that was some 25 MB of live heap, and V8 lets the heap grow to about four times what
- * is live (bench/memory.ts).
+ * Counts the window, reads its sources' baselines and decides it, one source at a time
+ * (WindowDecider): the baselines before and after the window are kept in two compact tables
+ * (BaselineTable, about 450 bytes a source outside the JavaScript heap at a million sources),
+ * not as a million objects, and no decision is kept but the spikes'. In a function of its own so
+ * that the counts (two maps of every source) are garbage before the commit, unless the window is
+ * a retry whose alert bookkeeping is realigned from them.
  */
 async function countAndEvaluate(
   deps: DetectorDeps,
@@ -657,8 +672,10 @@ async function countAndEvaluate(
   learnOnly: boolean,
 ): Promise<{
   decided: OutboxEntry[];
-  before: Map<string, Baseline>;
-  result: Pick<WindowResult, 'alerts' | 'updatedBaselines' | 'clockAfter' | 'stats'>;
+  read: WindowBaselines;
+  /** The baselines after the window, by index of `read.keys` (absent: unchanged), without this window's alert state. */
+  next: BaselineTable;
+  outcome: WindowOutcome;
   /** The counts, kept only for a retried window (its alert bookkeeping is realigned from them). */
   retryCounts: ReadonlyMap<string, number>;
   skipDataThrough: number | undefined;
@@ -673,63 +690,72 @@ async function countAndEvaluate(
 
   // A retried window: its alerts were decided (and are in the outbox) before any baseline moved.
   const decided = await deps.store.windowAlerts(window.start);
-  const before = await deps.store.getBaselines([...counts.counts.keys()], { before: window.start });
-  const { alerts, updatedBaselines, clockAfter, stats } = evaluateWindow(
-    {
-      windowStart: window.start,
-      counts: counts.counts,
-      uniqueDestinations: counts.uniqueDestinations,
-      complete,
-      baselines: before,
-      clock: clockBefore,
-    },
+  const read = await deps.store.readWindowBaselines(counted(counts.counts), window.start);
+  const { keys, before } = read;
+  const input = { windowStart: window.start, clock: clockBefore };
+  // First pass: the mature sources, which the false-alert threshold is spread over.
+  let matureSources = 0;
+  for (let i = 0; i < keys.length; i += 1) {
+    if (isMatureSource(before.maturity(i), input, deps.config)) matureSources += 1;
+  }
+  const decider = new WindowDecider(
+    { ...input, complete, uniqueDestinations: counts.uniqueDestinations },
     deps.config,
+    matureSources,
     { learnOnly },
   );
-  summary.sourcesEvaluated += stats.sourcesSeen;
-  summary.spikes += stats.spikes;
+  const next = new BaselineTable(keys.length);
+  for (let i = 0; i < keys.length; i += 1) {
+    const key = keys[i]!;
+    next.set(i, decider.decide(key, counts.counts.get(key)!, before.get(i)).next);
+  }
+  const outcome = decider.finish();
+  summary.sourcesEvaluated += outcome.stats.sourcesSeen;
+  summary.spikes += outcome.stats.spikes;
   return {
     decided,
-    before,
-    result: { alerts, updatedBaselines, clockAfter, stats },
+    read,
+    next,
+    outcome,
     retryCounts: decided.length > 0 ? counts.counts : new Map<string, number>(),
     skipDataThrough,
   };
 }
 
+/** The sources of a window that have a count to decide (above zero). */
+function* counted(counts: ReadonlyMap<string, number>): Generator<string> {
+  for (const [key, count] of counts) if (count > 0) yield key;
+}
+
 /**
  * After reusing an earlier attempt's alerts, the baselines' alert bookkeeping (cooldown) must
- * match what was actually alerted, not what this attempt would have decided.
+ * match what was actually alerted, not what this attempt would have decided: a source's next
+ * baseline, given what it was before the window.
  */
-function alignAlertState(
-  updated: Map<string, Baseline>,
-  before: ReadonlyMap<string, Baseline>,
+function alignedAlertState(
   alerts: readonly Alert[],
   counts: ReadonlyMap<string, number>,
   windowStart: number,
-): Map<string, Baseline> {
+): (key: string, next: Baseline, before: Baseline | undefined) => Baseline {
   const alerted = new Set(alerts.flatMap(alertSourceKeys));
-  const aligned = new Map<string, Baseline>();
-  for (const [srcIp, baseline] of updated) {
-    if (alerted.has(srcIp)) {
-      aligned.set(srcIp, {
+  return (key, baseline, previous) => {
+    if (alerted.has(key)) {
+      return {
         ...baseline,
         lastAlertWindow: windowStart,
-        lastAlertCount: counts.get(srcIp) ?? baseline.lastAlertCount ?? 0,
-      });
-    } else if (baseline.lastAlertWindow === windowStart) {
+        lastAlertCount: counts.get(key) ?? baseline.lastAlertCount ?? 0,
+      };
+    }
+    if (baseline.lastAlertWindow === windowStart) {
       const { lastAlertWindow: _w, lastAlertCount: _c, ...rest } = baseline;
-      const previous = before.get(srcIp);
-      aligned.set(srcIp, {
+      return {
         ...rest,
         ...(previous?.lastAlertWindow === undefined ? {} : { lastAlertWindow: previous.lastAlertWindow }),
         ...(previous?.lastAlertCount === undefined ? {} : { lastAlertCount: previous.lastAlertCount }),
-      });
-    } else {
-      aligned.set(srcIp, baseline);
+      };
     }
-  }
-  return aligned;
+    return baseline;
+  };
 }
 
 /** Adds the details query's destinations and interfaces (and EC2 enrichment) to per-source alerts. */

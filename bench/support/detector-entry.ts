@@ -50,7 +50,7 @@ async function runJob(job: DetectorJob): Promise<DetectorJobResult> {
     realStart = Date.now();
     summaries.push(
       await runtime.handler(invocation.event ?? {}, {
-        getRemainingTimeInMillis: () => 900_000,
+        getRemainingTimeInMillis: () => job.remainingMs ?? 900_000,
         awsRequestId: randomUUID(),
       }),
     );

@@ -21,6 +21,12 @@ export interface DetectorJob {
   /** Row limit of the Logs Insights source (absent: the production default). */
   rowLimit?: number;
   /**
+   * What getRemainingTimeInMillis answers (the run's deadline). @default 900,000 (Lambda's 15
+   * minutes). The Organization-scale run gives its detector more: the local endpoints answer a
+   * million-source window far slower than the services (bench/support/org-scale.ts models those).
+   */
+  remainingMs?: number;
+  /**
    * Instead of invocations: send this many BatchGetItem (100 absent keys) and BatchWriteItem (25
    * per-source baseline items, `pk` SRC#FLOOR...) calls through the handler's own DynamoDB client
    * and measure their CPU: the SDK's cost for the requests of the per-source layout (one item per

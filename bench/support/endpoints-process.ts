@@ -6,14 +6,14 @@
  * seeds synthetic windows itself (bench/support/flow-data.ts) from a compact description.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { bucketOfItem, unpackBucketItem } from '../../lambda/adapters/baseline-buckets';
+import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { bucketItemBytes, bucketOfItem, unpackBucketItem } from '../../lambda/adapters/baseline-buckets';
 import { createTable, startLocalDynamoDb, type LocalDynamoDb } from '../../test/support/local-dynamodb';
 import { startLocalLogsInsights, type LocalLogsInsights } from '../../test/support/local-logs-insights';
 import { startLocalSns, type LocalSns } from '../../test/support/local-sns';
 import type { LogEvent } from '../../test/support/logs-insights-query';
 import { CHILD_ENV } from './detector-process';
-import { internalSources, quietCounts, windowEvents } from './flow-data';
+import { accountIds, internalSources, quietCounts, windowEventsOf } from './flow-data';
 
 export const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:egress-alerts';
 
@@ -26,6 +26,17 @@ export interface WindowSpec {
   countSeed: number;
   /** Source index -> count, replacing the quiet count (spikes). */
   overrides?: Record<number, number>;
+  /** Member accounts the sources are spread over (source i in account i mod accounts). @default 1 */
+  accounts?: number;
+  /** Quiet counts are 1..maxCount. @default 5 */
+  maxCount?: number;
+  /** One each of the records that must not count every this many sources. @default 10 */
+  uncountedEvery?: number;
+  /**
+   * Sources per address: k > 1 gives sources i and i + 1 ... i + k - 1 one address in k
+   * accounts (an Organization's shared address plans). @default 1
+   */
+  sharedAddresses?: number;
 }
 
 export interface EndpointStats {
@@ -47,6 +58,7 @@ export type EndpointCommand =
   | { type: 'seedEvents'; logGroup: string; events: LogEvent[] }
   | { type: 'stats' }
   | { type: 'writtenBaselines'; tableName: string; windowStart?: number }
+  | { type: 'bucketSizes'; tableName: string }
   | { type: 'resetCounters' }
   | { type: 'stop' };
 
@@ -61,10 +73,23 @@ interface Endpoints {
 }
 
 export function specEvents(spec: WindowSpec): LogEvent[] {
-  const sources = internalSources(spec.sources, spec.sourceSeed);
-  const counts = quietCounts(spec.sources, spec.countSeed);
+  return [...specEventsOf(spec)];
+}
+
+/** The window's records one at a time: a million sources' records are not held twice. */
+export function specEventsOf(spec: WindowSpec): Generator<LogEvent> {
+  const shared = spec.sharedAddresses ?? 1;
+  const addresses = internalSources(Math.ceil(spec.sources / shared), spec.sourceSeed);
+  const sources =
+    shared === 1
+      ? addresses
+      : Array.from({ length: spec.sources }, (_, i) => addresses[Math.floor(i / shared)]!);
+  const counts = quietCounts(spec.sources, spec.countSeed, spec.maxCount);
   for (const [index, count] of Object.entries(spec.overrides ?? {})) counts[Number(index)] = count;
-  return windowEvents(spec.windowStart, sources, counts);
+  return windowEventsOf(spec.windowStart, sources, counts, {
+    ...(spec.accounts === undefined ? {} : { accounts: accountIds(spec.accounts) }),
+    ...(spec.uncountedEvery === undefined ? {} : { uncountedEvery: spec.uncountedEvery }),
+  });
 }
 
 export interface RemoteEndpoints {
@@ -79,14 +104,29 @@ export interface RemoteEndpoints {
    */
   /** Baselines written by BatchWriteItem (folded in `windowStart`, when given): [srcIp, mean, dataPoints]. */
   writtenBaselines(tableName: string, windowStart?: number): Promise<[string, number, number][]>;
+  /** The baseline bucket items in the table: how many, and their sizes (DynamoDB's item size). */
+  bucketSizes(tableName: string): Promise<BucketSizes>;
   resetCounters(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface BucketSizes {
+  items: number;
+  /** Entries in all. */
+  sources: number;
+  largestBytes: number;
+  /** Entries of the largest bucket. */
+  largestSources: number;
+  totalBytes: number;
 }
 
 /** Forks the endpoints process and waits for its endpoints. */
 export async function startRemoteEndpoints(): Promise<RemoteEndpoints> {
   const child: ChildProcess = fork(__filename, ['--serve'], {
-    execArgv: ['--import', 'tsx'],
+    // A million-source window is some 1.5 GB of seeded records here (bench/scale.ts).
+    // A larger young generation: a query over a million-source window makes some 5 million
+    // short-lived objects, most of which would otherwise be promoted and collected again.
+    execArgv: ['--import', 'tsx', '--max-old-space-size=8192', '--max-semi-space-size=64'],
     env: { ...process.env, ...CHILD_ENV },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -126,6 +166,7 @@ export async function startRemoteEndpoints(): Promise<RemoteEndpoints> {
     seedEvents: (logGroup, events) => call({ type: 'seedEvents', logGroup, events }),
     stats: () => call({ type: 'stats' }),
     writtenBaselines: (tableName, windowStart) => call({ type: 'writtenBaselines', tableName, windowStart }),
+    bucketSizes: (tableName) => call({ type: 'bucketSizes', tableName }),
     resetCounters: () => call({ type: 'resetCounters' }),
     async stop() {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -148,6 +189,8 @@ async function serve(): Promise<void> {
         await createTable(dynamoClient, command.tableName);
         return undefined;
       case 'seedWindow': {
+        // One window at a time: a million sources' records of two windows would not fit here.
+        logs.clear(command.spec.logGroup);
         const events = specEvents(command.spec);
         logs.seed(command.spec.logGroup, events);
         return { events: events.length };
@@ -199,6 +242,36 @@ async function serve(): Promise<void> {
           }
         }
         return [...last.values()];
+      }
+      case 'bucketSizes': {
+        const sizes: BucketSizes = {
+          items: 0,
+          sources: 0,
+          largestBytes: 0,
+          largestSources: 0,
+          totalBytes: 0,
+        };
+        let startKey: Record<string, AttributeValue> | undefined;
+        do {
+          const page = await dynamoClient.send(
+            new ScanCommand({ TableName: command.tableName, ExclusiveStartKey: startKey }),
+          );
+          for (const item of page.Items ?? []) {
+            const bucket = bucketOfItem(item);
+            if (bucket === undefined) continue;
+            const bytes = bucketItemBytes(bucket, item.records?.S ?? '');
+            const entries = Number(item.sources?.N ?? 0);
+            sizes.items += 1;
+            sizes.sources += entries;
+            sizes.totalBytes += bytes;
+            if (bytes > sizes.largestBytes) {
+              sizes.largestBytes = bytes;
+              sizes.largestSources = entries;
+            }
+          }
+          startKey = page.LastEvaluatedKey;
+        } while (startKey !== undefined);
+        return sizes;
       }
       case 'resetCounters':
         dynamo.resetCounters();

@@ -4,7 +4,7 @@
  * directly, without shipping hundreds of thousands of records over IPC.
  */
 import ipaddr from 'ipaddr.js';
-import { seededRandom } from '../../lambda/core';
+import { accountOfRecord, seededRandom, sourceKey } from '../../lambda/core';
 import type { LogEvent } from '../../test/support/logs-insights-query';
 
 export const HOUR = 3_600_000;
@@ -34,6 +34,14 @@ export function internalSources(n: number, seed = 1): string[] {
   return sources;
 }
 
+/** The account of every record unless a window spreads its sources over several. */
+export const DEFAULT_ACCOUNT = '123456789012';
+
+/** `n` distinct 12-digit account ids (an Organization's member accounts), the same in every process. */
+export function accountIds(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => String(210_987_654_321 + i * 7_919).padStart(12, '0'));
+}
+
 /** One default-format (v2) record. */
 export function flowEvent(
   startMs: number,
@@ -42,14 +50,16 @@ export function flowEvent(
   action: 'ACCEPT' | 'REJECT',
   dstPort = 443,
   status: 'OK' | 'NODATA' | 'SKIPDATA' = 'OK',
+  account = DEFAULT_ACCOUNT,
+  logStream?: string,
 ): LogEvent {
   const start = Math.floor(startMs / 1000);
   const eni = `eni-0${(src.replace(/[^0-9]/g, '') + '0000000000000000').slice(0, 16)}`;
   const message =
     status === 'OK'
-      ? `2 123456789012 ${eni} ${src} ${dst} 49152 ${dstPort} 6 3 180 ${start} ${start + 60} ${action} OK`
-      : `2 123456789012 ${eni} - - - - - - - ${start} ${start + 60} - ${status}`;
-  return { timestamp: startMs, message, logStream: `${eni}-all` };
+      ? `2 ${account} ${eni} ${src} ${dst} 49152 ${dstPort} 6 3 180 ${start} ${start + 60} ${action} OK`
+      : `2 ${account} ${eni} - - - - - - - ${start} ${start + 60} - ${status}`;
+  return { timestamp: startMs, message, logStream: logStream ?? `${eni}-all` };
 }
 
 /**
@@ -60,31 +70,62 @@ export function windowEvents(
   windowStart: number,
   sources: readonly string[],
   counts: readonly number[],
+  options: WindowShape = {},
 ): LogEvent[] {
-  const events: LogEvent[] = [];
-  sources.forEach((src, i) => {
+  return [...windowEventsOf(windowStart, sources, counts, options)];
+}
+
+export interface WindowShape {
+  /** Source i's account is `accounts[i % accounts.length]`. @default [DEFAULT_ACCOUNT] */
+  accounts?: readonly string[];
+  /** Every this many sources, one each of the records that must not count. @default 10 */
+  uncountedEvery?: number;
+}
+
+/** windowEvents one record at a time, for windows too large to hold twice. */
+export function* windowEventsOf(
+  windowStart: number,
+  sources: readonly string[],
+  counts: readonly number[],
+  options: WindowShape = {},
+): Generator<LogEvent> {
+  const accounts = options.accounts ?? [DEFAULT_ACCOUNT];
+  const every = options.uncountedEvery ?? 10;
+  for (let i = 0; i < sources.length; i += 1) {
+    const src = sources[i]!;
+    const account = accounts[i % accounts.length]!;
     const count = counts[i] ?? 0;
+    let stream: string | undefined;
     for (let k = 0; k < count; k += 1) {
       const at = windowStart + (((i * 7 + k * 13) % 3599) + 1) * 1000;
-      events.push(
-        flowEvent(at, src, `198.51.100.${((i + k) % 250) + 1}`, 'REJECT', k % 2 === 0 ? 443 : 8443),
+      const event = flowEvent(
+        at,
+        src,
+        `198.51.100.${((i + k) % 250) + 1}`,
+        'REJECT',
+        k % 2 === 0 ? 443 : 8443,
+        'OK',
+        account,
+        stream,
       );
+      // One stream name per interface, shared by its records (as the service's are).
+      stream = event.logStream;
+      yield event;
     }
-    if (i % 10 === 0) {
+    if (i % every === 0) {
       const at = windowStart + ((i % 3599) + 1) * 1000;
-      events.push(flowEvent(at, src, '203.0.113.9', 'ACCEPT'));
-      events.push(flowEvent(at, src, '10.255.255.254', 'REJECT'));
-      events.push(flowEvent(at, src, '-', 'REJECT', 0, 'NODATA'));
+      yield flowEvent(at, src, '203.0.113.9', 'ACCEPT', 443, 'OK', account);
+      yield flowEvent(at, src, '10.255.255.254', 'REJECT', 443, 'OK', account);
+      yield flowEvent(at, src, '-', 'REJECT', 0, 'NODATA', account);
     }
-  });
-  return events;
+  }
 }
 
 /**
  * The oracle: blocked internal -> external records per source, counted straight from the record
  * text (REJECT, OK, source internal, destination not), independently of the query path.
  */
-export function directCount(events: readonly LogEvent[], from: number, to: number): Map<string, number> {
+export function directCount(events: Iterable<LogEvent>, from: number, to: number): Map<string, number> {
   const counts = new Map<string, number>();
   for (const event of events) {
     if (event.timestamp < from || event.timestamp >= to) continue;
@@ -98,9 +139,15 @@ export function directCount(events: readonly LogEvent[], from: number, to: numbe
       return INTERNAL.some(([range, bits]) => parsed.kind() === range.kind() && parsed.match(range, bits));
     };
     if (!inside(src) || inside(dst)) continue;
-    counts.set(src, (counts.get(src) ?? 0) + 1);
+    const key = oracleKey(f[1] ?? '', src);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   return counts;
+}
+
+/** The oracle's key of a source, as the detector keys it: an address within its account. */
+export function oracleKey(account: string, address: string): string {
+  return sourceKey({ accountId: accountOfRecord(account), address });
 }
 
 /** Per-source counts 1..maxCount from a seeded PRNG (the quiet part of a window). */

@@ -8,7 +8,7 @@ import { resolveDetectorConfig } from '../../lambda/core/config';
 import { directCount, HOUR } from './flow-data';
 import { runDetectorProcess, type DetectorJobResult } from './detector-process';
 import {
-  specEvents,
+  specEventsOf,
   startRemoteEndpoints,
   TOPIC_ARN,
   type EndpointStats,
@@ -40,15 +40,39 @@ export interface ScaleWindow {
 export interface ScaleRun {
   sources: number;
   windows: ScaleWindow[];
+  /** Baseline bucket items after the last window: how many, their size in bytes (largest, all). */
+  buckets: {
+    items: number;
+    sources: number;
+    largestBytes: number;
+    largestSources: number;
+    totalBytes: number;
+  };
+}
+
+/** How a run's windows are made (bench/support/endpoints-process.ts WindowSpec). */
+export interface ScaleShape {
+  /** Member accounts the sources are spread over. @default 1 */
+  accounts?: number;
+  /** Quiet counts 1..maxCount. @default 5 */
+  maxCount?: number;
+  /** Records that must not count, one each every this many sources. @default 10 */
+  uncountedEvery?: number;
+  /** Sources per address, each in another account (WindowSpec sharedAddresses). @default 1 */
+  sharedAddresses?: number;
+  /** The detector's deadline (DetectorJob remainingMs). @default Lambda's 15 minutes */
+  remainingMs?: number;
+  /** Measure the SDK floor of the per-source layout after the first window (cpu-time's peer). @default false */
+  sdkFloor?: boolean;
 }
 
 const cache = new Map<string, Promise<ScaleRun>>();
 
-export function scaleRun(sources: number, windows = 1): Promise<ScaleRun> {
-  const key = `${sources}/${windows}`;
+export function scaleRun(sources: number, windows = 1, shape: ScaleShape = {}): Promise<ScaleRun> {
+  const key = `${sources}/${windows}/${JSON.stringify(shape)}`;
   let run = cache.get(key);
   if (run === undefined) {
-    run = execute(sources, windows);
+    run = execute(sources, windows, shape);
     cache.set(key, run);
   }
   return run;
@@ -56,7 +80,7 @@ export function scaleRun(sources: number, windows = 1): Promise<ScaleRun> {
 
 const DEFAULT_LAG_MINUTES = resolveDetectorConfig({}).lagMinutes;
 
-async function execute(sources: number, windowCount: number): Promise<ScaleRun> {
+async function execute(sources: number, windowCount: number, shape: ScaleShape): Promise<ScaleRun> {
   const endpoints = await startRemoteEndpoints();
   try {
     await endpoints.createTable(TABLE);
@@ -73,12 +97,23 @@ async function execute(sources: number, windowCount: number): Promise<ScaleRun> 
     const windows: ScaleWindow[] = [];
     for (let w = 0; w < windowCount; w += 1) {
       const windowStart = SCALE_T0 + w * HOUR;
-      const spec: WindowSpec = { logGroup: LOG_GROUP, windowStart, sources, sourceSeed: 1, countSeed: 2 + w };
+      const spec: WindowSpec = {
+        logGroup: LOG_GROUP,
+        windowStart,
+        sources,
+        sourceSeed: 1,
+        countSeed: 2 + w,
+        ...(shape.accounts === undefined ? {} : { accounts: shape.accounts }),
+        ...(shape.maxCount === undefined ? {} : { maxCount: shape.maxCount }),
+        ...(shape.uncountedEvery === undefined ? {} : { uncountedEvery: shape.uncountedEvery }),
+        ...(shape.sharedAddresses === undefined ? {} : { sharedAddresses: shape.sharedAddresses }),
+      };
       const { events } = await endpoints.seedWindow(spec);
-      const oracle = directCount(specEvents(spec), windowStart, windowStart + HOUR);
+      const oracle = directCount(specEventsOf(spec), windowStart, windowStart + HOUR);
       await endpoints.resetCounters();
       const job = await runDetectorProcess({
         env,
+        ...(shape.remainingMs === undefined ? {} : { remainingMs: shape.remainingMs }),
         // The default lag plus a margin after the window's end, as the stack schedules it.
         invocations: [
           { nowIso: new Date(windowStart + HOUR + (DEFAULT_LAG_MINUTES + 5) * 60_000).toISOString() },
@@ -89,7 +124,7 @@ async function execute(sources: number, windowCount: number): Promise<ScaleRun> 
         endpoints.writtenBaselines(TABLE, windowStart),
       ]);
       let sdkFloor: ScaleWindow['sdkFloor'];
-      if (w === 0) {
+      if (w === 0 && shape.sdkFloor === true) {
         // In a process of its own, after the counters were read: the floor's requests are not the
         // detector's. As many calls as the per-source layout took (one item per source): 100
         // sources per BatchGetItem, 25 baselines per BatchWriteItem.
@@ -104,7 +139,7 @@ async function execute(sources: number, windowCount: number): Promise<ScaleRun> 
       }
       windows.push({ windowStart, oracle, events, job, stats, written, ...(sdkFloor ? { sdkFloor } : {}) });
     }
-    return { sources, windows };
+    return { sources, windows, buckets: await endpoints.bucketSizes(TABLE) };
   } finally {
     await endpoints.stop();
   }

@@ -36,8 +36,11 @@ import {
   type WithinHour,
 } from '../core';
 
-/** Default bucket count: room for about 1.5 million sources (see BASELINE_BUCKET_MAX_BYTES). */
-export const BASELINE_BUCKETS = 1024;
+/**
+ * Default bucket count: room for about 1.6 million sources with rhythm state (3.5 million
+ * without), see BASELINE_BUCKET_MAX_BYTES and docs/design.md.
+ */
+export const BASELINE_BUCKETS = 2048;
 /**
  * A bucket item may not grow past this (DynamoDB's item limit is 400 KB, attribute names
  * included; the rest is headroom). An entry takes 150-210 bytes (IPv4 to long IPv6 keys, with

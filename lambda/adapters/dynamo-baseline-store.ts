@@ -76,7 +76,7 @@ import {
   type KeysAndAttributes,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import { isoTime, SOURCE_KEY_FORMAT, type Alert, type Baseline } from '../core';
+import { BaselineTable, isoTime, SOURCE_KEY_FORMAT, type Alert, type Baseline } from '../core';
 import {
   BASELINE_BUCKET_MAX_BYTES,
   BASELINE_BUCKETS,
@@ -182,6 +182,24 @@ export interface DetectorStore extends BaselineStore {
   commitWindow(
     commit: WindowCommit & { previous?: ReadonlyMap<string, Baseline>; windowAlertCount?: number },
   ): Promise<void>;
+  /**
+   * The stored baselines of a window's sources (each with a count above zero), as they were
+   * before the window was folded, in a compact table (the Lambda's path at a million sources):
+   * what commitWindowBaselines writes back from.
+   */
+  readWindowBaselines(srcIps: Iterable<string>, windowStart: number): Promise<WindowBaselines>;
+  /**
+   * commitWindow for a window read with readWindowBaselines: `next(i)` is the baseline to store
+   * for `read.keys[i]` (undefined: the entry stays as stored, e.g. already folded), asked for
+   * bucket by bucket as the writes go out, so no window's worth of baselines is held.
+   */
+  commitWindowBaselines(
+    commit: Omit<WindowCommit, 'baselines'> & {
+      windowAlertCount?: number;
+      read: WindowBaselines;
+      next: (index: number) => Baseline | undefined;
+    },
+  ): Promise<void>;
   /** Alerts already in the outbox for the window (a retried window reuses them). */
   windowAlerts(windowStart: number): Promise<OutboxEntry[]>;
   /** Takes the run lease until `untilMs`; false when another run holds an unexpired one. */
@@ -253,6 +271,26 @@ const SKIPPED_TTL_DAYS = 400;
 const LEASE_KEY = { pk: { S: 'LEASE' }, sk: { S: 'RUN' } };
 const OUTBOX_PK = 'OUTBOX';
 const PENDING_PK = 'PENDING';
+
+/**
+ * A window's stored baselines, read by readWindowBaselines: the sources grouped by bucket, their
+ * baselines before the window in a BaselineTable, and what of each bucket is written back as it
+ * was (other sources' entries), as JSON text.
+ */
+export interface WindowBaselines {
+  windowStart: number;
+  /** The window's sources, grouped by bucket. */
+  readonly keys: readonly string[];
+  /** Their baselines before the window (absent: a new source, or its entry expired). */
+  readonly before: BaselineTable;
+  /** The buckets, in the order of `keys`, and where each one's sources start there. */
+  readonly buckets: Int32Array;
+  readonly starts: Int32Array;
+  /** Per bucket (its position in `buckets`): the entries of sources not in the window, still live. */
+  readonly carried: Map<number, { members: string; sources: number; expiresAt: number }>;
+  /** Entries of the window's sources that must be written back unchanged (folded past the window): index -> member text. */
+  readonly unchanged: Map<number, { member: string; expiresAt: number }>;
+}
 
 /** Buckets as read from the table (undefined: absent), for the commit of the window they were read for. */
 interface ReadBuckets {
@@ -354,6 +392,143 @@ export class DynamoBaselineStore implements DetectorStore {
     return baselines;
   }
 
+  async readWindowBaselines(srcIps: Iterable<string>, windowStart: number): Promise<WindowBaselines> {
+    this.readBuckets = undefined;
+    const grouped = groupByBucket(new Set(srcIps), this.buckets);
+    const keys: string[] = [];
+    const buckets = new Int32Array(grouped.size);
+    const starts = new Int32Array(grouped.size + 1);
+    const position = new Map<number, number>();
+    let j = 0;
+    for (const [bucket, group] of grouped) {
+      buckets[j] = bucket;
+      starts[j] = keys.length;
+      position.set(bucket, j);
+      for (const key of group) keys.push(key);
+      j += 1;
+    }
+    starts[j] = keys.length;
+    grouped.clear();
+    const before = new BaselineTable(keys.length);
+    const read: WindowBaselines = {
+      windowStart,
+      keys,
+      before,
+      buckets,
+      starts,
+      carried: new Map(),
+      unchanged: new Map(),
+    };
+    const nowSeconds = Math.floor(this.now() / 1000);
+    // Each bucket is parsed as its response comes back and only its other sources' entries are
+    // kept, as text: the window's own go into the table.
+    await this.batchGetIn(bucketBatches(buckets, starts), (items) => {
+      for (const item of items) {
+        const bucket = bucketOfItem(item);
+        const at = bucket === undefined ? undefined : position.get(bucket);
+        if (bucket === undefined || at === undefined) continue;
+        const records = parseRecords(item.records?.S, bucket);
+        const asked = new Set<string>();
+        for (let i = starts[at]!; i < starts[at + 1]!; i += 1) {
+          const key = keys[i]!;
+          asked.add(key);
+          const entry = records[key];
+          if (entry === undefined) continue;
+          const where = `${BUCKET_PK_PREFIX}${bucket}/${key}`;
+          // Folded in the window by an earlier attempt that did not commit: `prev`, what it started from.
+          const baseline = baselineBefore(entry, windowStart, nowSeconds, where);
+          before.set(i, baseline);
+          // Folded in a later window (a window re-evaluated out of order): written back as it is.
+          if (baseline !== undefined && baseline.lastWindow >= windowStart)
+            read.unchanged.set(i, { member: member(key, entry), expiresAt: entryExpiresAt(entry, where) });
+        }
+        const members: string[] = [];
+        let expiresAt = 0;
+        for (const [key, entry] of Object.entries(records)) {
+          // An entry keyed by address alone is from before accounts: never read again, dropped here.
+          if (asked.has(key) || !isKeyed(key)) continue;
+          const expiry = entryExpiresAt(entry, `${BUCKET_PK_PREFIX}${bucket}/${key}`);
+          if (expiry < nowSeconds) continue;
+          members.push(member(key, entry));
+          expiresAt = Math.max(expiresAt, expiry);
+        }
+        if (members.length > 0)
+          read.carried.set(at, { members: members.join(','), sources: members.length, expiresAt });
+      }
+    });
+    return read;
+  }
+
+  async commitWindowBaselines(
+    commit: Omit<WindowCommit, 'baselines'> & {
+      windowAlertCount?: number;
+      read: WindowBaselines;
+      next: (index: number) => Baseline | undefined;
+    },
+  ): Promise<void> {
+    const { read, next } = commit;
+    if (read.windowStart !== commit.windowStart)
+      throw new RangeError(
+        `baselines read for ${isoTime(read.windowStart)} cannot commit window ${isoTime(commit.windowStart)}`,
+      );
+    const ttlBase = Math.floor(commit.windowStart / 1000) + this.options.baselineTtlDays * DAY_SECONDS;
+    const ttlDays = this.options.baselineTtlDays;
+    const bucketItem = (at: number): Item => {
+      const bucket = read.buckets[at]!;
+      // The window's entries in one object, stringified at once (faster than entry by entry),
+      // then the bucket's other entries, kept as text, spliced in.
+      const records: Record<string, unknown> = {};
+      let expiresAt = 0;
+      let sources = 0;
+      let unchanged = '';
+      for (let i = read.starts[at]!; i < read.starts[at + 1]!; i += 1) {
+        const baseline = next(i);
+        if (baseline === undefined) {
+          const kept = read.unchanged.get(i);
+          // Every source of the window is either decided or folded past it; anything else is a bug
+          // that must not drop a baseline.
+          if (kept === undefined)
+            throw new Error(`no baseline to write for ${read.keys[i]} (bucket ${bucket})`);
+          unchanged += `,${kept.member}`;
+          expiresAt = Math.max(expiresAt, kept.expiresAt);
+        } else {
+          const expiry = Math.max(ttlBase, Math.floor(baseline.lastWindow / 1000) + ttlDays * DAY_SECONDS);
+          records[read.keys[i]!] = encodeEntry(baseline, read.before.get(i), expiry);
+          expiresAt = Math.max(expiresAt, expiry);
+        }
+        sources += 1;
+      }
+      const carried = read.carried.get(at);
+      if (carried !== undefined) {
+        sources += carried.sources;
+        expiresAt = Math.max(expiresAt, carried.expiresAt);
+      }
+      const rest = unchanged + (carried === undefined ? '' : `,${carried.members}`);
+      let json = JSON.stringify(records);
+      if (rest !== '') json = json === '{}' ? `{${rest.slice(1)}}` : `${json.slice(0, -1)}${rest}}`;
+      return { ...bucketKey(bucket), records: { S: json }, sources: n(sources), expiresAt: n(expiresAt) };
+    };
+    // Every bucket is built and measured before anything is written, so one over the item size
+    // limit fails the commit with nothing of the window written; the items are then built again
+    // as the batches go out, 25 at a time, rather than all held at once.
+    for (let at = 0; at < read.buckets.length; at += 1) {
+      const item = bucketItem(at);
+      const bytes = bucketItemBytes(read.buckets[at]!, item.records!.S!);
+      if (bytes > BASELINE_BUCKET_MAX_BYTES)
+        throw new BaselineBucketTooLargeError(
+          read.buckets[at]!,
+          bytes,
+          Number(item.sources!.N),
+          this.buckets,
+        );
+    }
+    const writes = mapIterable(
+      Array.from({ length: read.buckets.length }, (_, at) => at),
+      (at): WriteRequest => ({ PutRequest: { Item: bucketItem(at) } }),
+    );
+    await this.commitSteps(commit, writes);
+  }
+
   async windowAlerts(windowStart: number): Promise<OutboxEntry[]> {
     const items = await this.queryOutbox({
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
@@ -365,7 +540,6 @@ export class DynamoBaselineStore implements DetectorStore {
   async commitWindow(
     commit: WindowCommit & { previous?: ReadonlyMap<string, Baseline>; windowAlertCount?: number },
   ): Promise<void> {
-    const createdAt = new Date(this.now()).toISOString();
     // 0. The buckets to write, built whole before anything is written: a bucket over the item
     // size limit fails the commit with nothing of the window written.
     const ttlBase = Math.floor(commit.windowStart / 1000) + this.options.baselineTtlDays * DAY_SECONDS;
@@ -378,6 +552,15 @@ export class DynamoBaselineStore implements DetectorStore {
         Math.max(ttlBase, Math.floor(baseline.lastWindow / 1000) + ttlDays * DAY_SECONDS),
       ),
     );
+    await this.commitSteps(commit, bucketWrites);
+  }
+
+  /** Outbox, then baselines, then the watermark (see the file comment). */
+  private async commitSteps(
+    commit: Omit<WindowCommit, 'baselines'> & { windowAlertCount?: number },
+    bucketWrites: Iterable<WriteRequest>,
+  ): Promise<void> {
+    const createdAt = new Date(this.now()).toISOString();
     // 1. Decided alerts first: once a baseline moves, the alert it caused must already be durable.
     // Each with its pending marker, marker first (either alone is safe: see the file comment).
     await this.batchWrite(
@@ -869,7 +1052,12 @@ export class DynamoBaselineStore implements DetectorStore {
    * backoff until done or the deadline; `found` gets each response's items as they arrive.
    */
   private async batchGet(keys: Iterable<Item>, found: (items: Item[]) => void): Promise<void> {
-    await forEachConcurrently(chunks(keys, BATCH_GET_LIMIT), this.batchConcurrency, async (batch) => {
+    await this.batchGetIn(chunks(keys, BATCH_GET_LIMIT), found);
+  }
+
+  /** batchGet over batches of keys made by the caller (each at most 100). */
+  private async batchGetIn(batches: Iterable<Item[]>, found: (items: Item[]) => void): Promise<void> {
+    await forEachConcurrently(batches, this.batchConcurrency, async (batch) => {
       let request: KeysAndAttributes | undefined = { Keys: batch, ConsistentRead: true };
       await this.withBackoff('BatchGetItem', async () => {
         if (request === undefined) return 0;
@@ -925,6 +1113,38 @@ export class DynamoBaselineStore implements DetectorStore {
 
 // ---------------------------------------------------------------------------------------------
 // Item mapping
+
+/**
+ * BatchGetItem answers with at most 16 MB: buckets of a large window (some 190 KB each at a
+ * million sources) are asked for in batches whose buckets should fit, by the sources the window
+ * reads from each (an entry with rhythm state takes about 380 bytes), rather than 100 at a time
+ * and the rest over again as UnprocessedKeys. Entries of other sources can still make a batch
+ * overflow; those keys are then asked for again (batchGet's loop).
+ */
+export function* bucketBatches(buckets: Int32Array, starts: Int32Array): Generator<Item[]> {
+  let batch: Item[] = [];
+  let bytes = 0;
+  for (let at = 0; at < buckets.length; at += 1) {
+    const estimate = (starts[at + 1]! - starts[at]!) * ENTRY_BYTES_ESTIMATE;
+    if (batch.length === BATCH_GET_LIMIT || (batch.length > 0 && bytes + estimate > BATCH_GET_BYTES)) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(bucketKey(buckets[at]!));
+    bytes += estimate;
+  }
+  if (batch.length > 0) yield batch;
+}
+/** An entry with rhythm state, its key and prev included (baseline-buckets.ts). */
+const ENTRY_BYTES_ESTIMATE = 400;
+/** BatchGetItem's 16 MB, less headroom for the other sources' entries. */
+const BATCH_GET_BYTES = 14 * 1024 * 1024;
+
+/** One member of a bucket's `records` object: `"<key>":<entry>`. */
+function member(key: string, entry: unknown): string {
+  return `${JSON.stringify(key)}:${JSON.stringify(entry)}`;
+}
 
 function* mapIterable<T, U>(items: Iterable<T>, map: (item: T) => U): Generator<U> {
   for (const item of items) yield map(item);

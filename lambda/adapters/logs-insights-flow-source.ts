@@ -52,7 +52,9 @@ import {
   type QueryKind,
 } from './errors';
 import {
+  accountNarrowings,
   FlowQueryBuilder,
+  NO_ACCOUNT,
   RESULT_COLUMNS,
   SKIPDATA_SOURCE,
   canonicalSourceKey,
@@ -630,7 +632,9 @@ export class LogsInsightsFlowSource implements FlowCountSource {
               run.window,
               narrowing?.cidr,
               this.rowLimit,
-              'a single address',
+              this.queries.fields.accountId === undefined
+                ? 'a single address'
+                : `a single address in ${narrowing?.accounts === NO_ACCOUNT ? 'no account' : 'a single account'}`,
             );
           }
           // Depth first keeps the queue short; order does not matter for the merged result.
@@ -648,14 +652,22 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     return rowSets;
   }
 
-  /** The parts to re-query a full result in: the disjoint internal CIDRs first, then halves. */
+  /**
+   * The parts to re-query a full result in: the disjoint internal CIDRs first, then halves, and
+   * a single address by account.
+   */
   private childNarrowings(narrowing: Narrowing | undefined, rows: readonly Row[]): Narrowing[] | undefined {
     const seen = rows.map((row) => row[RESULT_COLUMNS.source] ?? '');
-    if (narrowing !== undefined) return splitNarrowing(narrowing, seen);
     const space = this.queries.sourceSplitSpace();
-    return space.length > 1
-      ? space.map((cidr) => ({ field: 'srcAddr' as const, cidr }))
-      : splitNarrowing({ field: 'srcAddr', cidr: space[0]! }, seen);
+    if (narrowing === undefined && space.length > 1)
+      return space.map((cidr) => ({ field: 'srcAddr' as const, cidr }));
+    const part: Narrowing = narrowing ?? { field: 'srcAddr', cidr: space[0]! };
+    // A single address that still overflows is that address in many accounts (an Organization's
+    // shared address plans): it is split by account id, digit by digit.
+    return (
+      (part.accounts === undefined ? splitNarrowing(part, seen) : undefined) ??
+      accountNarrowings(part, this.queries.fields.accountId !== undefined)
+    );
   }
 
   /** A full details result over several sources: halve the source list. */

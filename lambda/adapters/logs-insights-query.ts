@@ -94,6 +94,31 @@ export interface Narrowing {
   field: 'srcAddr' | 'dstAddr';
   cidr: string;
   exclude?: readonly string[];
+  /**
+   * Also only the records of these accounts: those whose 12-digit account id starts with these
+   * digits, or (NO_ACCOUNT) those that name no 12-digit account. Used where a single address
+   * still overflows: the same address in many accounts (an Organization's shared address plans).
+   */
+  accounts?: string;
+}
+
+/** A narrowing's `accounts` for the records that name no 12-digit account (`unknown`, `-`). */
+export const NO_ACCOUNT = 'none';
+const ACCOUNT_PREFIX = /^\d{1,12}$/;
+
+/**
+ * The parts of a narrowing that is a single address and still overflowed, by account: ten by the
+ * next digit of the account id (the first level adds the records of no account), or undefined
+ * when it is one account already (or the records of none) or the format has no account field.
+ */
+export function accountNarrowings(narrowing: Narrowing, hasAccountField: boolean): Narrowing[] | undefined {
+  const prefix = narrowing.accounts ?? '';
+  if (!hasAccountField || prefix === NO_ACCOUNT || prefix.length >= 12) return undefined;
+  const parts: Narrowing[] = Array.from({ length: 10 }, (_, digit) => ({
+    ...narrowing,
+    accounts: `${prefix}${digit}`,
+  }));
+  return prefix === '' ? [...parts, { ...narrowing, accounts: NO_ACCOUNT }] : parts;
 }
 
 /** StartQuery's time range for a window [start, end): epoch seconds, both ends inclusive. */
@@ -335,7 +360,10 @@ class ClauseLength {
 /** The fields the queries use and whether the flow log format has them. */
 export interface FlowQueryFields {
   srcAddr: string;
-  /** Absent in custom formats without `account-id`: every source is then of the unknown account. */
+  /**
+   * Absent in custom formats without `account-id`: every source is then of the unknown account,
+   * and a split cannot narrow by account.
+   */
   accountId?: string;
   /** Present in formats with `vpc-id`: sources are then told apart by VPC too. */
   vpcId?: string;
@@ -658,6 +686,7 @@ export class FlowQueryBuilder {
       const field = narrowing.field === 'srcAddr' ? srcAddr : dstAddr;
       terms.push(this.inSubnet(field, narrowing.cidr));
       for (const cidr of narrowing.exclude ?? []) terms.push(`not ${this.inSubnet(field, cidr)}`);
+      if (narrowing.accounts !== undefined) terms.push(this.inAccounts(narrowing.accounts));
     }
     return terms.join(' and ');
   }
@@ -666,6 +695,21 @@ export class FlowQueryBuilder {
     return this.fields.logStatus === undefined
       ? counting
       : `${this.fields.logStatus} = "SKIPDATA" or (${counting})`;
+  }
+
+  /** `accountId like /^12/`, or for NO_ACCOUNT `not (accountId like /^[0-9]{12}$/)`; anything else is refused. */
+  private inAccounts(accounts: string): string {
+    const field = this.fields.accountId;
+    if (field === undefined)
+      throw new QueryInjectionError(
+        'account narrowing',
+        accounts,
+        'the flow log format has no account-id field',
+      );
+    if (accounts === NO_ACCOUNT) return `not (${field} like /^[0-9]{12}$/)`;
+    if (!ACCOUNT_PREFIX.test(accounts))
+      throw new QueryInjectionError('account narrowing', accounts, 'expected 1 to 12 digits');
+    return `${field} like /^${accounts}/`;
   }
 
   private inSubnet(field: string, cidr: string): string {

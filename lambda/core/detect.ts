@@ -189,6 +189,9 @@ export interface WindowInput {
   clock: number;
 }
 
+/** A window without its sources: what WindowDecider is given. */
+export type WindowMeta = Omit<WindowInput, 'counts' | 'baselines'>;
+
 export interface WindowStats {
   sourcesSeen: number;
   /** Occurrences of learned recurring jobs (quiet). */
@@ -288,66 +291,225 @@ export function evaluateWindow(
   config: DetectorConfig,
   options: EvaluateOptions = {},
 ): WindowResult {
-  const escu = config.preset === 'splunk-escu';
-  const rhythmOn = !escu && config.rhythm;
-  const jobsOn = !escu && config.jobOccurrencesToLearn > 0;
-  const place: WindowPlace | undefined =
-    rhythmOn || jobsOn ? calendarOf(config).place(input.windowStart) : undefined;
-  const windowEnd = input.windowStart + windowMs(config);
-  const clockAfter = input.clock + (input.complete ? 1 : 0);
-  const decisions: SourceDecision[] = [];
-  const updated = new Map<string, Baseline>();
-  const alerts: Alert[] = [];
-  const candidates: Candidate[] = [];
-  let newSources = 0;
+  // First pass: the mature sources, which the false-alert threshold is spread over.
   let matureSources = 0;
-  let recurringJobs = 0;
-
+  for (const [srcIp, x] of input.counts) {
+    if (x > 0 && isMatureSource(input.baselines.get(srcIp), input, config)) matureSources += 1;
+  }
+  const decider = new WindowDecider(input, config, matureSources, options);
+  // Decisions and updated baselines keep the order they always had: new and already-folded
+  // sources first, then the sources compared with their baselines, each in count order.
+  const early: SourceDecision[] = [];
+  const late: SourceDecision[] = [];
+  const updatedEarly: [string, Baseline][] = [];
+  const updatedLate: [string, Baseline][] = [];
   for (const [srcIp, x] of input.counts) {
     if (!(x > 0)) continue;
-    const stored = input.baselines.get(srcIp);
+    const result = decider.decide(srcIp, x, input.baselines.get(srcIp));
+    (result.compared ? late : early).push(result.decision);
+    if (result.next !== undefined) (result.compared ? updatedLate : updatedEarly).push([srcIp, result.next]);
+  }
+  const { alerts, alerted, stats, clockAfter, windowEnd } = decider.finish();
+  const updated = new Map<string, Baseline>(updatedEarly);
+  for (const [srcIp, next] of updatedLate) updated.set(srcIp, next);
+  // Alerted spikes (and a mass spike's members) start their cooldown.
+  for (const { srcIp, count } of alerted) {
+    const next = updated.get(srcIp);
+    if (next) updated.set(srcIp, withAlertState(next, input.windowStart, count));
+  }
+  const decisions = early.concat(late);
+  return {
+    windowStart: input.windowStart,
+    windowEnd,
+    complete: input.complete,
+    clockAfter,
+    decisions,
+    alerts,
+    updatedBaselines: updated,
+    stats: { ...stats, sourcesSeen: decisions.length },
+  };
+}
+
+/**
+ * Whether a source counts among the window's mature sources (those that could fire, which the
+ * recommended preset's false-alert budget is spread over): it has a stored baseline not folded
+ * in this window, with enough data points (the recommended preset's after the zeros it missed,
+ * ESCU's after folding this window in). What evaluateWindow's first pass counts; a caller that
+ * streams a window through WindowDecider counts it the same way before deciding any source.
+ */
+export function isMatureSource(
+  stored: Pick<Baseline, 'dataPoints' | 'lastWindow' | 'clockAtLastFold'> | undefined,
+  input: Pick<WindowInput, 'windowStart' | 'clock'>,
+  config: DetectorConfig,
+): boolean {
+  if (stored === undefined || stored.lastWindow >= input.windowStart) return false;
+  return config.preset === 'splunk-escu'
+    ? stored.dataPoints + 1 > config.minDataPoints
+    : // withMissedZeros adds one data point per missed complete window.
+      stored.dataPoints + Math.max(0, input.clock - stored.clockAtLastFold) >= config.minDataPoints;
+}
+
+/** The baseline after an alert on this window's count: its cooldown starts. */
+export function withAlertState(next: Baseline, windowStart: number, count: number): Baseline {
+  return { ...next, lastAlertWindow: windowStart, lastAlertCount: count };
+}
+
+/** One source's decision and its next baseline (undefined: unchanged). */
+export interface SourceResult {
+  decision: SourceDecision;
+  /**
+   * The baseline to store. A spike's alert state (lastAlertWindow, lastAlertCount) is not in it
+   * yet: whether the spike alerts (alone or in a mass spike) is known only after every source,
+   * from WindowDecider#finish's `alerted`.
+   */
+  next: Baseline | undefined;
+  /** The source had a baseline to be compared with (not new, not already folded). */
+  compared: boolean;
+}
+
+/** What a window decided, once every source has been through WindowDecider#decide. */
+export interface WindowOutcome {
+  alerts: Alert[];
+  /** The sources whose next baseline takes this window's alert state (withAlertState). */
+  alerted: { srcIp: string; count: number }[];
+  /** `sourcesSeen` is the number of sources decided. */
+  stats: WindowStats;
+  clockAfter: number;
+  windowEnd: number;
+}
+
+/**
+ * The decision for one window, one source at a time: the second pass of evaluateWindow, for a
+ * caller that cannot hold every source's baselines and decisions at once (the Lambda at a million
+ * sources streams them from and to its store). Give it the number of mature sources first
+ * (isMatureSource over every source of the window), then each source once, then call finish().
+ * It keeps only the spikes (for the alerts and a mass spike), so memory is that of the alerts.
+ */
+export class WindowDecider {
+  private readonly escu: boolean;
+  private readonly rhythmOn: boolean;
+  private readonly jobsOn: boolean;
+  private readonly place: WindowPlace | undefined;
+  private readonly windowEnd: number;
+  private readonly clockAfter: number;
+  private readonly threshold: number | null;
+  private readonly alerts: Alert[] = [];
+  private readonly spikes: Candidate[] = [];
+  private readonly alerting: Candidate[] = [];
+  private sourcesSeen = 0;
+  private newSources = 0;
+  private recurringJobs = 0;
+  private suppressedByCooldown = 0;
+
+  constructor(
+    private readonly input: WindowMeta,
+    private readonly config: DetectorConfig,
+    private readonly matureSources: number,
+    private readonly options: EvaluateOptions = {},
+  ) {
+    this.escu = config.preset === 'splunk-escu';
+    this.rhythmOn = !this.escu && config.rhythm;
+    this.jobsOn = !this.escu && config.jobOccurrencesToLearn > 0;
+    this.place = this.rhythmOn || this.jobsOn ? calendarOf(config).place(input.windowStart) : undefined;
+    this.windowEnd = input.windowStart + windowMs(config);
+    this.clockAfter = input.clock + (input.complete ? 1 : 0);
+    // The fleet-wide false-alert budget, spread over the windows of a day and the sources that could fire.
+    this.threshold = this.escu
+      ? null
+      : config.falseAlertBudgetPerDay / (windowsPerDay(config) * Math.max(1, matureSources));
+  }
+
+  /** Decides one source with a count above zero, given its stored baseline (undefined: new). */
+  decide(srcIp: string, x: number, stored: Baseline | undefined): SourceResult {
+    const { input, config, options } = this;
+    this.sourcesSeen += 1;
     if (stored === undefined) {
-      newSources += 1;
-      updated.set(srcIp, newBaseline(x, input.windowStart, clockAfter, config));
+      this.newSources += 1;
       const alerting = !options.learnOnly && config.newSourceMinCount > 0 && x >= config.newSourceMinCount;
-      decisions.push({
+      const decision: SourceDecision = {
         srcIp,
         blockedCount: x,
         outcome: alerting ? 'new-source' : 'new-source-quiet',
         compared: null,
         zScore: null,
-      });
+      };
+      let next = newBaseline(x, input.windowStart, this.clockAfter, config);
       if (alerting) {
-        alerts.push(newSourceAlert(srcIp, x, input, windowEnd, config));
-        updated.set(srcIp, {
-          ...newBaseline(x, input.windowStart, clockAfter, config),
+        this.alerts.push(newSourceAlert(srcIp, x, input, this.windowEnd, config));
+        next = {
+          ...newBaseline(x, input.windowStart, this.clockAfter, config),
           lastAlertWindow: input.windowStart,
           lastAlertCount: x,
-        });
+        };
       }
-      continue;
+      return { decision, next, compared: false };
     }
     if (stored.lastWindow >= input.windowStart) {
-      decisions.push({ srcIp, blockedCount: x, outcome: 'already-folded', compared: null, zScore: null });
-      continue;
+      return {
+        decision: { srcIp, blockedCount: x, outcome: 'already-folded', compared: null, zScore: null },
+        next: undefined,
+        compared: false,
+      };
     }
+    const c = this.candidate(srcIp, x, stored);
+    const { decision, next } = this.decideCandidate(c);
+    return { decision, next, compared: true };
+  }
+
+  /** The window's alerts and figures, after every source was decided. */
+  finish(): WindowOutcome {
+    const { input, config, options, spikes, alerting, alerts, threshold, matureSources } = this;
+    // massSpikeMinSources is 0 (off) in the splunk-escu bundle; explicit values win in either preset.
+    const massSpike =
+      !options.learnOnly &&
+      config.massSpikeMinSources > 0 &&
+      alerting.length > 0 &&
+      spikes.length >= config.massSpikeMinSources &&
+      spikes.length >= config.massSpikeFraction * matureSources;
+
+    if (massSpike) {
+      alerts.push(massSpikeAlert(spikes, input, this.windowEnd, threshold, config));
+    } else {
+      for (const c of alerting) alerts.push(spikeAlert(c, input, this.windowEnd, threshold, config));
+    }
+    alerts.sort((a, b) => b.blockedCount - a.blockedCount || (a.alertId < b.alertId ? -1 : 1));
+    // Members of a mass spike count as alerted too: a rollout must not re-alert per source next hour.
+    const alerted = (massSpike ? spikes : alerting).map((c) => ({ srcIp: c.srcIp, count: c.x }));
+    return {
+      alerts,
+      alerted,
+      clockAfter: this.clockAfter,
+      windowEnd: this.windowEnd,
+      stats: {
+        sourcesSeen: this.sourcesSeen,
+        matureSources,
+        spikes: spikes.length,
+        suppressedByCooldown: this.suppressedByCooldown,
+        newSources: this.newSources,
+        recurringJobs: this.recurringJobs,
+        threshold,
+      },
+    };
+  }
+
+  private candidate(srcIp: string, x: number, stored: Baseline): Candidate {
+    const { input, config, options, escu } = this;
     const before = escu ? stored : withMissedZeros(stored, input.clock, config);
     // ESCU compares with the baseline after folding the current point in; recommended with the one before.
     const compared = escu ? updateMoments(before, x, config) : before;
     const mature = escu
       ? compared.dataPoints > config.minDataPoints
       : before.dataPoints >= config.minDataPoints;
-    if (mature) matureSources += 1;
     // The hour's expectation, where the source has a rhythm: only where it can decide (a count
     // under minBlockedCount is never a spike) unless the caller wants every source explained.
     const model =
-      rhythmOn && mature && (x >= config.minBlockedCount || options.explain === true)
+      this.rhythmOn && mature && (x >= config.minBlockedCount || options.explain === true)
         ? rhythmModel(
             before.profile,
             before.withinHour,
             before.variance,
             before.dataPoints,
-            place!.slot,
+            this.place!.slot,
             config,
           )
         : undefined;
@@ -356,7 +518,7 @@ export function evaluateWindow(
     const sd = spreadOf(mean, variance, config);
     const zScore = sd > 0 ? (x - mean) / sd : x > mean ? Infinity : 0;
     const flatSd = model === undefined ? sd : spreadOf(compared.mean, compared.variance, config);
-    candidates.push({
+    return {
       srcIp,
       x,
       before,
@@ -375,18 +537,12 @@ export function evaluateWindow(
       // unusual, whatever a heavy-tailed model says, and skipping the tail keeps replay fast.
       tailDecides: !escu && mature && x > mean,
       job: undefined,
-    });
+    };
   }
 
-  // The fleet-wide false-alert budget, spread over the windows of a day and the sources that could fire.
-  const threshold = escu
-    ? null
-    : config.falseAlertBudgetPerDay / (windowsPerDay(config) * Math.max(1, matureSources));
-  const spikes: Candidate[] = [];
-  const alerting: Candidate[] = [];
-  let suppressedByCooldown = 0;
-
-  for (const c of candidates) {
+  private decideCandidate(c: Candidate): { decision: SourceDecision; next: Baseline } {
+    const { input, config, options, escu, threshold, jobsOn } = this;
+    const place = this.place;
     if (c.tailDecides && threshold !== null) {
       c.tailProbability = spikeTail(
         c.x,
@@ -424,7 +580,7 @@ export function evaluateWindow(
         } else {
           isSpike = false;
           quietJob = true;
-          recurringJobs += 1;
+          this.recurringJobs += 1;
         }
       }
     }
@@ -455,13 +611,13 @@ export function evaluateWindow(
     if (quietJob) {
       outcome = 'recurring-job';
     } else if (isSpike) {
-      spikes.push(c);
+      this.spikes.push(c);
       if (!options.learnOnly && inCooldown(c.before, c.x, input.windowStart, config)) {
         outcome = 'spike-in-cooldown';
-        suppressedByCooldown += 1;
+        this.suppressedByCooldown += 1;
       } else {
         outcome = 'spike';
-        if (!options.learnOnly) alerting.push(c);
+        if (!options.learnOnly) this.alerting.push(c);
       }
     } else if (!c.mature) {
       outcome = 'warming-up';
@@ -480,53 +636,13 @@ export function evaluateWindow(
     // Assigned rather than spread in: this runs for every source of every window.
     if (c.tailProbability !== undefined) decision.tailProbability = c.tailProbability;
     if (c.rhythmic) decision.model = { mean: c.mean, variance: c.variance };
-    decisions.push(decision);
-    const next = nextBaseline(c, isSpike, quietJob, input, clockAfter, config);
+    const next = nextBaseline(c, isSpike, quietJob, input, this.clockAfter, config);
     if (jobs !== c.before.jobs) {
       if (jobs === undefined) delete next.jobs;
       else next.jobs = jobs;
     }
-    updated.set(c.srcIp, next);
+    return { decision, next };
   }
-
-  // massSpikeMinSources is 0 (off) in the splunk-escu bundle; explicit values win in either preset.
-  const massSpike =
-    !options.learnOnly &&
-    config.massSpikeMinSources > 0 &&
-    alerting.length > 0 &&
-    spikes.length >= config.massSpikeMinSources &&
-    spikes.length >= config.massSpikeFraction * matureSources;
-
-  if (massSpike) {
-    alerts.push(massSpikeAlert(spikes, input, windowEnd, threshold, config));
-  } else {
-    for (const c of alerting) alerts.push(spikeAlert(c, input, windowEnd, threshold, config));
-  }
-  // Members of a mass spike count as alerted too: a rollout must not re-alert per source next hour.
-  for (const c of massSpike ? spikes : alerting) {
-    const next = updated.get(c.srcIp);
-    if (next) updated.set(c.srcIp, { ...next, lastAlertWindow: input.windowStart, lastAlertCount: c.x });
-  }
-
-  alerts.sort((a, b) => b.blockedCount - a.blockedCount || (a.alertId < b.alertId ? -1 : 1));
-  return {
-    windowStart: input.windowStart,
-    windowEnd,
-    complete: input.complete,
-    clockAfter,
-    decisions,
-    alerts,
-    updatedBaselines: updated,
-    stats: {
-      sourcesSeen: decisions.length,
-      matureSources,
-      spikes: spikes.length,
-      suppressedByCooldown,
-      newSources,
-      recurringJobs,
-      threshold,
-    },
-  };
 }
 
 /**
@@ -641,7 +757,7 @@ function nextBaseline(
   c: Candidate,
   isSpike: boolean,
   quietJob: boolean,
-  input: WindowInput,
+  input: WindowMeta,
   clockAfter: number,
   config: DetectorConfig,
 ): Baseline {
@@ -664,7 +780,7 @@ function severityOf(c: Candidate, threshold: number | null, config: DetectorConf
   return (c.tailProbability ?? 1) < (threshold ?? 0) * config.highSeverityThresholdRatio ? 'high' : 'medium';
 }
 
-function common(input: WindowInput, windowEnd: number, config: DetectorConfig) {
+function common(input: WindowMeta, windowEnd: number, config: DetectorConfig) {
   return {
     preset: config.preset,
     windowStart: isoTime(input.windowStart),
@@ -675,7 +791,7 @@ function common(input: WindowInput, windowEnd: number, config: DetectorConfig) {
 
 function spikeAlert(
   c: Candidate,
-  input: WindowInput,
+  input: WindowMeta,
   windowEnd: number,
   threshold: number | null,
   config: DetectorConfig,
@@ -708,7 +824,7 @@ function spikeAlert(
 function newSourceAlert(
   srcIp: string,
   x: number,
-  input: WindowInput,
+  input: WindowMeta,
   windowEnd: number,
   config: DetectorConfig,
 ): Alert {
@@ -727,7 +843,7 @@ function newSourceAlert(
 
 function massSpikeAlert(
   spikes: Candidate[],
-  input: WindowInput,
+  input: WindowMeta,
   windowEnd: number,
   threshold: number | null,
   config: DetectorConfig,

@@ -1,5 +1,6 @@
 export * from './addresses';
 export * from './baseline';
+export * from './baseline-table';
 export * from './bootstrap';
 export * from './config';
 export * from './detect';

@@ -15,6 +15,7 @@ import {
 } from '../../lambda/adapters/baseline-buckets';
 import {
   BASELINE_BUCKETS,
+  bucketBatches,
   BootstrapRefusedError,
   DynamoBaselineStore,
   DynamoBatchIncompleteError,
@@ -794,6 +795,203 @@ describe('DynamoBaselineStore', () => {
     expect(await crashed.getBaselines(sources)).toEqual(await twin.getBaselines(sources));
     expect(await crashed.getBaselines(sources, { before: W + HOUR })).toEqual(w0);
     expect(await crashed.readState()).toEqual(await twin.readState());
+  });
+
+  describe('the streamed window (readWindowBaselines, commitWindowBaselines)', () => {
+    it('reads the window sources into a table and writes them back, carrying the other entries of their buckets exactly', async () => {
+      // Prepare: one bucket; a, b, c, d folded in W (a with prev and alert state, d with rhythm state)
+      const { store, tableName } = await newStore({ baselineBuckets: 1 });
+      const [a, b, c, d] = [
+        '123456789012|10.0.0.1',
+        '123456789012|10.0.0.2',
+        '123456789012|2001:db8::3',
+        '210987654321|10.0.0.1',
+      ] as const;
+      const e = '123456789012|10.0.0.5';
+      const a0 = { ...baseline(1, W - HOUR), lastAlertWindow: W - HOUR, lastAlertCount: 9 };
+      const profile = encodeProfile(
+        Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(s % 5 === 0 ? Number.NaN : s * 1.7)),
+      );
+      const d0 = {
+        ...baseline(4),
+        profile,
+        withinHour: { variance: quantizeSlotMean(0.25), index: quantizeSlotMean(1.5), count: 12 },
+        jobs: [{ phase: 26, period: 'daily' as const, size: 140, occurrences: 3, last: W - DAY }],
+      };
+      await store.commitWindow({
+        windowStart: W,
+        clockBefore: 0,
+        clockAfter: 1,
+        baselines: new Map([
+          [a, baseline(1)],
+          [b, baseline(2)],
+          [c, baseline(3)],
+          [d, d0],
+        ]),
+        alerts: [],
+        previous: new Map([[a, a0]]),
+      });
+      const entriesBefore = unpackBucketItem((await bucketItem(tableName, a, 1))!);
+
+      // Act: the window W+1h sees b, d and a new source e
+      const read = await store.readWindowBaselines([b, d, e], W + HOUR);
+      const b1 = { ...baseline(2, W + HOUR), mean: 7 };
+      const d1 = { ...d0, lastWindow: W + HOUR, mean: 3.25, lastAlertWindow: W + HOUR, lastAlertCount: 40 };
+      const e1 = baseline(5, W + HOUR);
+      const next = new Map([
+        [b, b1],
+        [d, d1],
+        [e, e1],
+      ]);
+      await store.commitWindowBaselines({
+        windowStart: W + HOUR,
+        clockBefore: 1,
+        clockAfter: 2,
+        alerts: [],
+        read,
+        next: (i) => next.get(read.keys[i]!),
+      });
+
+      // Assess: the table held exactly what was stored; a and c as they were (a's prev included)
+      expect([...read.keys].sort()).toEqual([b, d, e].sort());
+      const readBack = new Map(read.keys.map((key, i) => [key, read.before.get(i)]));
+      expect(readBack).toEqual(
+        new Map<string, Baseline | undefined>([
+          [b, baseline(2)],
+          [d, d0],
+          [e, undefined],
+        ]),
+      );
+      const item = (await bucketItem(tableName, a, 1))!;
+      const entries = unpackBucketItem(item);
+      expect([...entries.keys()].sort()).toEqual([a, b, c, d, e].sort());
+      expect(entries.get(a)).toEqual(entriesBefore.get(a));
+      expect(entries.get(c)).toEqual(entriesBefore.get(c));
+      expect(entries.get(b)).toMatchObject({ baseline: b1, prev: baseline(2) });
+      expect(entries.get(d)).toMatchObject({ baseline: d1, prev: d0 });
+      expect(entries.get(e)).toMatchObject({ baseline: e1, prev: undefined });
+      expect(item.sources?.N).toBe('5');
+      expect(await store.readState()).toEqual({
+        watermark: W + HOUR,
+        clock: 2,
+        keyFormat: 'account|address',
+      });
+    });
+
+    it('hands a retried window the baselines it was folded from (prev), and keeps an entry folded past the window as it is', async () => {
+      // Prepare: a and b folded in W; then a folded in W+1h (crashed before the watermark moved), b in W+2h
+      const { store, tableName } = await newStore({ baselineBuckets: 1 });
+      const [a, b] = ['123456789012|10.0.0.1', '123456789012|10.0.0.2'] as const;
+      await store.commitWindow({
+        windowStart: W,
+        clockBefore: 0,
+        clockAfter: 1,
+        baselines: new Map([
+          [a, baseline(1)],
+          [b, baseline(2)],
+        ]),
+        alerts: [],
+      });
+      await store.commitWindow({
+        windowStart: W + HOUR,
+        clockBefore: 1,
+        clockAfter: 2,
+        baselines: new Map([[a, { ...baseline(1, W + HOUR), mean: 5 }]]),
+        alerts: [],
+        previous: new Map([[a, baseline(1)]]),
+      });
+      await store.commitWindow({
+        windowStart: W + 2 * HOUR,
+        clockBefore: 2,
+        clockAfter: 3,
+        baselines: new Map([[b, { ...baseline(2, W + 2 * HOUR), mean: 6 }]]),
+        alerts: [],
+        previous: new Map([[b, baseline(2)]]),
+      });
+      const bEntry = unpackBucketItem((await bucketItem(tableName, b, 1))!).get(b);
+
+      // Act: W+1h again, both sources seen; the engine folds a again and leaves b (already folded)
+      const read = await store.readWindowBaselines([a, b], W + HOUR);
+      const aAgain = { ...baseline(1, W + HOUR), mean: 5 };
+      const ia = read.keys.indexOf(a);
+      const ib = read.keys.indexOf(b);
+      const commit = store.commitWindowBaselines({
+        windowStart: W + HOUR,
+        clockBefore: 1,
+        clockAfter: 2,
+        alerts: [],
+        read,
+        next: (i) => (i === ia ? aAgain : undefined),
+      });
+
+      // Assess: a read as its prev (what W+1h started from); b as stored, and written back
+      // untouched; the watermark, already past the window, refuses the commit (last, after the buckets)
+      await expect(commit).rejects.toBeInstanceOf(WatermarkConflictError);
+      expect(read.before.get(ia)).toEqual(baseline(1));
+      expect(read.before.get(ib)).toEqual({ ...baseline(2, W + 2 * HOUR), mean: 6 });
+      const entries = unpackBucketItem((await bucketItem(tableName, a, 1))!);
+      expect(entries.get(a)).toMatchObject({ baseline: aAgain, prev: baseline(1) });
+      expect(entries.get(b)).toEqual(bEntry);
+    });
+
+    it("asks for the buckets of a large window in batches whose answers fit BatchGetItem's 16 MB", () => {
+      // Prepare: 300 buckets of 500 window sources (about 200 KB each), then 300 of 10
+      const buckets = Int32Array.from({ length: 300 }, (_, i) => i);
+      const starts = (perBucket: number) => Int32Array.from({ length: 301 }, (_, i) => i * perBucket);
+
+      // Act
+      const large = [...bucketBatches(buckets, starts(500))];
+      const small = [...bucketBatches(buckets, starts(10))];
+
+      // Assess: every bucket once, in order; at 500 sources 73 buckets a batch (14 MB / 200 KB), at 10 the 100-key limit
+      for (const batches of [large, small]) {
+        expect(batches.flat().map((key) => key.pk?.S)).toEqual([...buckets].map((b) => `BASELINES#${b}`));
+      }
+      expect(large.map((b) => b.length)).toEqual([73, 73, 73, 73, 8]);
+      expect(small.map((b) => b.length)).toEqual([100, 100, 100]);
+    });
+
+    it('refuses an over-size bucket before writing anything, and a source with no baseline to write', async () => {
+      // Prepare: one bucket, 2,500 new sources with prev-sized entries
+      const { store } = await newStore({ baselineBuckets: 1 });
+      const keys = Array.from({ length: 2_500 }, (_, i) => ip(i));
+      const read = await store.readWindowBaselines(keys, W);
+      const wide = (i: number): Baseline => ({ ...baseline(i), mean: Math.PI * i, variance: Math.E * i });
+
+      // Act
+      const tooLarge = await store
+        .commitWindowBaselines({
+          windowStart: W,
+          clockBefore: 0,
+          clockAfter: 1,
+          alerts: [alert(ip(1))],
+          read: { ...read, before: read.before },
+          next: (i) => ({
+            ...wide(i),
+            profile: encodeProfile(new Array(PROFILE_SLOTS).fill(quantizeSlotMean(2))),
+          }),
+        })
+        .catch((e: unknown) => e);
+      const small = await store.readWindowBaselines([ip(1), ip(2)], W);
+      const missing = await store
+        .commitWindowBaselines({
+          windowStart: W,
+          clockBefore: 0,
+          clockAfter: 1,
+          alerts: [],
+          read: small,
+          next: () => undefined,
+        })
+        .catch((e: unknown) => e);
+
+      // Assess
+      expect(tooLarge).toBeInstanceOf(BaselineBucketTooLargeError);
+      expect((tooLarge as BaselineBucketTooLargeError).sources).toBe(2_500);
+      expect((missing as Error).message).toMatch(/no baseline to write for 123456789012\|10\.0\.0\.[12]/);
+      expect(local.count('BatchWriteItem')).toBe(0);
+      expect(local.count('UpdateItem')).toBe(0);
+      expect(await store.readState()).toEqual({ watermark: undefined, clock: 0 });
+    });
   });
 
   it('drops entries past their expiry: absent when read, removed when their bucket is rewritten', async () => {

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { UnexpectedQueryResultError } from '../../lambda/adapters/errors';
+import { RowLimitExceededError, UnexpectedQueryResultError } from '../../lambda/adapters/errors';
 import {
   FlowSourceOptionsError,
   LogsInsightsFlowSource,
@@ -113,6 +113,91 @@ describe('LogsInsightsFlowSource protocol corners (mocked client)', () => {
       ]),
     );
     expect(result.stats.queries).toBe(4);
+  });
+
+  describe('a single address over the row limit (the same address in many accounts)', () => {
+    /** A source of one internal address, `rowLimit` 2, whose queries answer by account narrowing. */
+    function oneAddress(format?: string) {
+      const oneHost = resolveDetectorConfig({
+        internalCidrs: ['10.0.0.5/32'],
+        ...(format === undefined ? {} : { flowLogFormat: format }),
+      });
+      const answers: Array<[RegExp, ResultField[][]]> = [
+        [/accountId like \/\^12\//, [countRow('10.0.0.5', 3, '123456789012')]],
+        [/accountId like \/\^11\//, [countRow('10.0.0.5', 4)]],
+        // The accounts starting with 1: full again, so split by the second digit.
+        [/accountId like \/\^1\//, [countRow('10.0.0.5', 3, '123456789012'), countRow('10.0.0.5', 4)]],
+        [/not \(accountId like \/\^\[0-9\]\{12\}\$\/\)/, [countRow('10.0.0.5', 2, 'unknown')]],
+        [/accountId like \/\^2\//, [countRow('10.0.0.5', 6, '210987654321')]],
+        [/accountId like/, []],
+        // Not narrowed by account: full (three accounts' rows of the same address, cut at two).
+        [/./, [countRow('10.0.0.5', 7, '123456789012'), countRow('10.0.0.5', 8, '210987654321')]],
+      ];
+      let next = 0;
+      const strings = new Map<string, string>();
+      logs.on(StartQueryCommand).callsFake((input: { queryString: string }) => {
+        next += 1;
+        strings.set(`q-${next}`, input.queryString);
+        return { queryId: `q-${next}` };
+      });
+      logs.on(GetQueryResultsCommand).callsFake((input: { queryId: string }) => {
+        const query = strings.get(input.queryId) ?? '';
+        return { status: 'Complete', results: answers.find(([match]) => match.test(query))![1] };
+      });
+      const source = new LogsInsightsFlowSource({
+        client: new CloudWatchLogsClient({ region: 'us-east-1' }),
+        logGroupIdentifiers: ['/vpc/flow-logs'],
+        config: oneHost,
+        sleep: async () => undefined,
+        rowLimit: 2,
+      });
+      return { source, queries: () => [...strings.values()] };
+    }
+
+    it('splits it by account id, digit by digit, and the records of no account apart, and adds the parts up', async () => {
+      // Prepare
+      const { source, queries } = oneAddress();
+
+      // Act
+      const result = await source.countWindow(windowAt(T0, config), Date.now() + 60_000);
+
+      // Assess: the full query, then one per first digit and one for no account, then the
+      // accounts starting with 1 (full again) by their second digit
+      const narrowed = queries().slice(1);
+      expect(narrowed).toHaveLength(21);
+      for (let digit = 0; digit < 10; digit += 1) {
+        expect(narrowed.filter((q) => q.includes(`accountId like /^${digit}/`))).toHaveLength(1);
+        expect(narrowed.filter((q) => q.includes(`accountId like /^1${digit}/`))).toHaveLength(1);
+      }
+      expect(narrowed.filter((q) => q.includes('not (accountId like /^[0-9]{12}$/)'))).toHaveLength(1);
+      for (const q of narrowed) expect(q).toContain('isIpInSubnet(srcAddr, "10.0.0.5/32")');
+      expect(result.counts).toEqual(
+        new Map([
+          ['123456789012|10.0.0.5', 3],
+          [`${ACCOUNT}|10.0.0.5`, 4],
+          ['-|10.0.0.5', 2],
+          ['210987654321|10.0.0.5', 6],
+        ]),
+      );
+    });
+
+    it('refuses, never cuts, where the format has no account field', async () => {
+      // Prepare
+      const { source } = oneAddress(
+        'version interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status',
+      );
+
+      // Act
+      const error = await source
+        .countWindow(windowAt(T0, config), Date.now() + 60_000)
+        .catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toBeInstanceOf(RowLimitExceededError);
+      expect((error as Error).message).toMatch(
+        /reached the row limit of 2 rows and cannot be split further \(a single address\)/,
+      );
+    });
   });
 
   it('ignores partial results while Running and reads the Complete ones', async () => {

@@ -628,6 +628,47 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       }
     });
 
+    it('splits one address in more accounts than the row limit by account, and counts each exactly', async () => {
+      // Prepare: 10.0.0.5 in 45 accounts (and in interfaces of no account), over a 20-row limit
+      const accounts = [
+        ...Array.from({ length: 44 }, (_, i) =>
+          String(100_000_000_000 + i * 19_999_999_999).padStart(12, '0'),
+        ),
+        'unknown',
+      ];
+      const shared: FlowRecord[] = accounts.flatMap((account, i) =>
+        Array.from({ length: 1 + (i % 3) }, (_, k) => ({
+          start: T0 / 1000 + i * 10 + k,
+          account,
+          srcaddr: '10.0.0.5',
+          dstaddr: '198.51.100.7',
+          dstport: '443',
+          protocol: '6',
+          action: 'REJECT',
+          logStatus: 'OK' as const,
+          interfaceId: `eni-${i}`,
+        })),
+      );
+      server.seed('/vpc/shared-plans', toEvents(shared, undefined));
+      const window = windowAt(T0, config);
+
+      // Act
+      const result = await source(config, ['/vpc/shared-plans'], { rowLimit: 20 }).countWindow(
+        window,
+        deadline(),
+      );
+
+      // Assess: every account's count; the address was narrowed by account id
+      const expected = directCounts(shared, window, config).counts;
+      expect(expected.size).toBe(45);
+      expect(result.counts).toEqual(expected);
+      const started = server.startedQueries.map((q) => q.queryString);
+      expect(
+        started.some((q) => q.includes('isIpInSubnet(srcAddr, "10.0.0.5/32") and accountId like /^')),
+      ).toBe(true);
+      expect(started.some((q) => q.includes('not (accountId like /^[0-9]{12}$/)'))).toBe(true);
+    });
+
     it('splits IPv6 sources of one /64 in a few queries, not one level per bit', async () => {
       // Prepare: 90 hosts of one /64 inside fd00::/8; halving from /8 would need 100+ levels.
       const hosts: FlowRecord[] = Array.from({ length: 90 }, (_, i) => ({

@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { QueryInjectionError, QueryTooLongError } from '../../lambda/adapters/errors';
 import {
+  accountNarrowings,
+  NO_ACCOUNT,
   FlowQueryBuilder,
   MAX_QUERY_LENGTH,
   queryTimeRange,
@@ -388,6 +390,28 @@ describe('splitNarrowing', () => {
         '10.9.9.1',
       ]),
     ).toEqual([src('10.9.9.1/32'), src('10.0.0.0/8', ['10.5.0.0/16', '10.9.9.1/32'])]);
+  });
+
+  it('narrows a single address by account: ten parts a digit, the records of no account apart at the first', () => {
+    const single = { field: 'srcAddr' as const, cidr: '10.0.0.5/32' };
+    const first = accountNarrowings(single, true)!;
+    expect(first.map((n) => n.accounts)).toEqual([...'0123456789'.split(''), NO_ACCOUNT]);
+    expect(accountNarrowings({ ...single, accounts: '1234' }, true)!.map((n) => n.accounts)).toEqual(
+      '0123456789'.split('').map((d) => `1234${d}`),
+    );
+    expect(accountNarrowings({ ...single, accounts: '123456789012' }, true)).toBeUndefined();
+    expect(accountNarrowings({ ...single, accounts: NO_ACCOUNT }, true)).toBeUndefined();
+    expect(accountNarrowings(single, false)).toBeUndefined();
+    const query = new FlowQueryBuilder(resolveDetectorConfig({}));
+    expect(query.countQuery({ ...single, accounts: '12' })).toContain(
+      'isIpInSubnet(srcAddr, "10.0.0.5/32") and accountId like /^12/',
+    );
+    expect(query.countQuery({ ...single, accounts: NO_ACCOUNT })).toContain(
+      'not (accountId like /^[0-9]{12}$/)',
+    );
+    for (const bad of ['1/ or 1=1', '', '1234567890123', 'x']) {
+      expect(() => query.countQuery({ ...single, accounts: bad })).toThrow(QueryInjectionError);
+    }
   });
 
   it('cannot split a single address', () => {

@@ -144,6 +144,46 @@ describe('local DynamoDB (dynalite behind a counting, fault-injecting proxy)', (
     },
   );
 
+  it('answers a BatchGetItem with up to 16 MB of items, as DynamoDB does, the rest as UnprocessedKeys', async () => {
+    // Prepare: 60 items of about 300 KB (18 MB in all)
+    const big = 'x'.repeat(300_000);
+    const keys = Array.from({ length: 60 }, (_, i) => ({
+      pk: { S: 'big' },
+      sk: { S: String(i).padStart(2, '0') },
+    }));
+    for (let i = 0; i < keys.length; i += 20) {
+      await client.send(
+        new BatchWriteItemCommand({
+          RequestItems: {
+            [TABLE]: keys
+              .slice(i, i + 20)
+              .map((key) => ({ PutRequest: { Item: { ...key, v: { S: big } } } })),
+          },
+        }),
+      );
+    }
+
+    // Act
+    const first = await client.send(
+      new BatchGetItemCommand({
+        RequestItems: { [TABLE]: { Keys: keys.slice(0, 40), ConsistentRead: true } },
+      }),
+    );
+    const all = await client.send(new BatchGetItemCommand({ RequestItems: { [TABLE]: { Keys: keys } } }));
+
+    // Assess: 40 items (12 MB) in one answer; of 60, the answer stops short of 16 MB and the rest
+    // come back as keys to ask again
+    expect(first.Responses?.[TABLE]).toHaveLength(40);
+    expect(first.UnprocessedKeys?.[TABLE]?.Keys ?? []).toHaveLength(0);
+    const got = all.Responses?.[TABLE] ?? [];
+    const left = all.UnprocessedKeys?.[TABLE]?.Keys ?? [];
+    expect(got.length).toBeGreaterThanOrEqual(50);
+    expect(got.length * 300_000).toBeLessThanOrEqual(16 * 1024 * 1024);
+    expect(got.length + left.length).toBe(60);
+    expect(new Set([...got.map((item) => item.sk?.S), ...left.map((key) => key.sk?.S)]).size).toBe(60);
+    expect(dynamo.count('BatchGetItem')).toBe(2);
+  });
+
   it('lets the SDK retry an injected throttle on its own (default retry strategy)', async () => {
     // Prepare
     const retrying = new DynamoDBClient({ ...dynamo.clientConfig(), maxAttempts: 3 });

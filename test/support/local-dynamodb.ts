@@ -17,6 +17,9 @@ import {
   type LocalClientConfig,
 } from './local-endpoint';
 
+/** BatchGetItem returns at most 16 MB of items per call (the rest as UnprocessedKeys). */
+const BATCH_GET_RESPONSE_LIMIT = 16 * 1024 * 1024;
+
 /** The name of the TTL attribute of the project's table (epoch seconds). */
 export const TTL_ATTRIBUTE = 'expiresAt';
 
@@ -241,7 +244,79 @@ export async function startLocalDynamoDb(): Promise<LocalDynamoDb> {
       }
     }
 
+    if (operation === 'BatchGetItem') {
+      await batchGetUpTo16Mb(req.headers, parsed, body, res);
+      return;
+    }
+
     relay(res, await forward(req.headers, body));
+  };
+
+  /**
+   * BatchGetItem as the service answers it: up to 16 MB of items per call. dynalite stops at about
+   * 1 MB (the service's old limit) and returns the rest as UnprocessedKeys; those are asked of it
+   * again here and the answers merged, so a caller sees UnprocessedKeys only past 16 MB, where
+   * DynamoDB would return them too.
+   */
+  const batchGetUpTo16Mb = async (
+    headers: IncomingMessage['headers'],
+    parsed: Record<string, unknown>,
+    body: Buffer,
+    res: ServerResponse,
+  ): Promise<void> => {
+    let upstream = await forward(headers, body);
+    if (upstream.status !== 200) {
+      relay(res, upstream);
+      return;
+    }
+    const merged = JSON.parse(upstream.body.toString('utf8')) as {
+      Responses?: Record<string, unknown[]>;
+      UnprocessedKeys?: Record<string, KeysAndAttributes>;
+    };
+    let size = upstream.body.length;
+    const pending = (): boolean =>
+      Object.values(merged.UnprocessedKeys ?? {}).some((table) => (table.Keys ?? []).length > 0);
+    while (pending()) {
+      upstream = await forward(
+        headers,
+        Buffer.from(JSON.stringify({ ...parsed, RequestItems: merged.UnprocessedKeys })),
+      );
+      if (upstream.status !== 200) break;
+      const more = JSON.parse(upstream.body.toString('utf8')) as typeof merged;
+      const taken: Record<string, unknown[]> = {};
+      const left: Record<string, KeysAndAttributes> = {};
+      // Items past 16 MB go back as unprocessed keys (their key attributes, as asked for).
+      for (const [table, items] of Object.entries(more.Responses ?? {})) {
+        const asked = merged.UnprocessedKeys?.[table];
+        const keyNames = Object.keys(asked?.Keys?.[0] ?? {});
+        for (const item of items) {
+          const itemSize = JSON.stringify(item).length;
+          if (size + itemSize <= BATCH_GET_RESPONSE_LIMIT) {
+            size += itemSize;
+            (taken[table] ??= []).push(item);
+          } else {
+            const key = Object.fromEntries(
+              keyNames.map((name) => [name, (item as Record<string, unknown>)[name]]),
+            );
+            (left[table] ??= { ...asked, Keys: [] }).Keys!.push(
+              key as NonNullable<KeysAndAttributes['Keys']>[number],
+            );
+          }
+        }
+      }
+      for (const [table, items] of Object.entries(taken)) {
+        merged.Responses ??= {};
+        (merged.Responses[table] ??= []).push(...items);
+      }
+      for (const [table, rest] of Object.entries(more.UnprocessedKeys ?? {})) {
+        if ((rest.Keys ?? []).length === 0) continue;
+        (left[table] ??= { ...rest, Keys: [] }).Keys!.push(...(rest.Keys ?? []));
+      }
+      merged.UnprocessedKeys = left;
+      if (Object.keys(left).length > 0 && Object.keys(taken).length === 0) break;
+      if (size >= BATCH_GET_RESPONSE_LIMIT) break;
+    }
+    sendJson(res, 200, merged);
   };
 
   const front = await listenOnLoopback(handle);

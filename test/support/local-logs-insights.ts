@@ -131,6 +131,8 @@ export interface LocalLogsInsights {
   /** Links a source account to this (monitoring) account, or unlinks it. */
   linkAccount(accountId: string): void;
   unlinkAccount(accountId: string): void;
+  /** Removes every event of a log group (a benchmark seeding one large window after another). */
+  clear(logGroup: string): void;
   /** Calls received per action, injected failures and rejected requests included. */
   readonly callCounts: Readonly<Record<LogsAction, number>>;
   /** Queries accepted by StartQuery. */
@@ -195,6 +197,10 @@ interface QueryState {
   statistics: Record<string, number>;
   pollsSeen: number;
   finalStatus: 'Complete' | FailedQueryStatus;
+}
+
+function* mapLazily<T, U>(items: readonly T[], map: (item: T) => U): Generator<U> {
+  for (const item of items) yield map(item);
 }
 
 const LOG_GROUP_ARN = /^arn:(aws[a-z-]*):logs:([a-z0-9-]+):(\d{12}):log-group:([.\-_/#A-Za-z0-9]+)$/;
@@ -349,8 +355,8 @@ export async function startLocalLogsInsights(
       compiled.limitCommand === undefined && limit === undefined ? defaultRowLimit : Number.POSITIVE_INFINITY,
       LOGS_INSIGHTS_LIMITS.maxRowsPerQuery,
     );
-    const rows = events.map(eventRow);
-    const result = evaluateQuery(compiled, rows, rowCap);
+    // Rows made one at a time as the query reads them: a million-source window's are not all held.
+    const result = evaluateQuery(compiled, mapLazily(events, eventRow), rowCap);
 
     queryCounter += 1;
     const queryId = `00000000-0000-4000-9000-${queryCounter.toString(16).padStart(12, '0')}`;
@@ -739,6 +745,10 @@ export async function startLocalLogsInsights(
     linkAccount: link,
     unlinkAccount(id) {
       linked.delete(id);
+    },
+    clear(logGroup) {
+      const arn = LOG_GROUP_ARN.exec(logGroup);
+      logGroups.delete(groupKey(arn?.[3] ?? accountId, arn?.[4] ?? logGroup));
     },
     get callCounts() {
       return { ...callCounts };

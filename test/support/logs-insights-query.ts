@@ -48,8 +48,6 @@ export interface StoredEvent extends LogEvent {
   messageBytes: number;
   /** The v2 flow log tokens when the message has that shape, null when not, undefined until looked at. */
   flowTokens?: string[] | null;
-  formattedTimestamp?: string;
-  formattedIngestionTime?: string;
 }
 
 /**
@@ -767,9 +765,9 @@ export function eventRow(event: StoredEvent): QueryRow {
 function eventField(event: StoredEvent, name: string): string | undefined {
   switch (name) {
     case '@timestamp':
-      return (event.formattedTimestamp ??= formatTimestamp(event.timestamp));
+      return formattedOnce(event.timestamp);
     case '@ingestionTime':
-      return (event.formattedIngestionTime ??= formatTimestamp(event.ingestionTime ?? event.timestamp));
+      return formattedOnce(event.ingestionTime ?? event.timestamp);
     case '@message':
       return event.message;
     case '@ptr':
@@ -793,35 +791,49 @@ function eventField(event: StoredEvent, name: string): string | undefined {
  * Runs a compiled query over rows. `rowLimit` caps the rows returned (the StartQuery limit or
  * the default); a `limit` command inside the query applies where it stands.
  */
-export function evaluateQuery(query: CompiledQuery, input: QueryRow[], rowLimit: number): EvaluationResult {
-  let rows = input;
+export function evaluateQuery(
+  query: CompiledQuery,
+  input: Iterable<QueryRow>,
+  rowLimit: number,
+): EvaluationResult {
+  // The commands before the first stats (or sort/limit) work row by row: each row goes through
+  // them and into the stats on its own, so a query over millions of events holds its groups, not
+  // its rows (a row left out by a filter is garbage at once).
+  let stream: Iterable<QueryRow> = input;
   let recordsMatched: number | undefined;
   let displayed: string[] | undefined;
-  for (const command of query.commands) {
+  let first = 0;
+  for (; first < query.commands.length; first += 1) {
+    const command = query.commands[first]!;
+    if (command.type !== 'filter' && command.type !== 'parse' && command.type !== 'fields') break;
+    stream = rowWise(command, stream);
+    if (command.type === 'fields')
+      displayed = [...(displayed ?? []), ...command.projections.map((p) => p.alias)];
+  }
+  let rows: QueryRow[];
+  const next = query.commands[first];
+  if (next?.type === 'stats') {
+    let matched = 0;
+    rows = aggregate(
+      next,
+      counting(stream, () => (matched += 1)),
+    );
+    recordsMatched = matched;
+    displayed = [...next.groups.map((g) => g.name), ...next.aggregates.map((a) => a.name)];
+    first += 1;
+  } else {
+    rows = [...stream];
+  }
+  for (const command of query.commands.slice(first)) {
     switch (command.type) {
       case 'filter':
         rows = rows.filter((row) => truthy(evaluate(command.expr, row)));
         break;
       case 'parse':
-        for (const row of rows) {
-          const source = row.fields.get(command.source);
-          const match = source === undefined ? null : command.pattern.exec(source);
-          command.names.forEach((name, index) => {
-            const captured = match?.[index + 1];
-            if (captured === undefined) row.fields.delete(name);
-            else row.fields.set(name, captured);
-          });
-        }
-        break;
       case 'fields':
-        for (const row of rows) {
-          for (const { expr, alias } of command.projections) {
-            const value = evaluate(expr, row);
-            if (value === undefined) row.fields.delete(alias);
-            else row.fields.set(alias, String(value));
-          }
-        }
-        displayed = [...(displayed ?? []), ...command.projections.map((p) => p.alias)];
+        rows = [...rowWise(command, rows)];
+        if (command.type === 'fields')
+          displayed = [...(displayed ?? []), ...command.projections.map((p) => p.alias)];
         break;
       case 'display':
         displayed = command.fields;
@@ -857,6 +869,42 @@ export function evaluateQuery(query: CompiledQuery, input: QueryRow[], rowLimit:
     return cells;
   });
   return { rows: output, recordsMatched };
+}
+
+/** A filter, parse or fields command over rows, lazily, one row at a time. */
+function* rowWise(
+  command: Extract<Command, { type: 'filter' | 'parse' | 'fields' }>,
+  rows: Iterable<QueryRow>,
+): Generator<QueryRow> {
+  for (const row of rows) {
+    if (command.type === 'filter') {
+      if (truthy(evaluate(command.expr, row))) yield row;
+      continue;
+    }
+    if (command.type === 'parse') {
+      const source = row.fields.get(command.source);
+      const match = source === undefined ? null : command.pattern.exec(source);
+      command.names.forEach((name, index) => {
+        const captured = match?.[index + 1];
+        if (captured === undefined) row.fields.delete(name);
+        else row.fields.set(name, captured);
+      });
+    } else {
+      for (const { expr, alias } of command.projections) {
+        const value = evaluate(expr, row);
+        if (value === undefined) row.fields.delete(alias);
+        else row.fields.set(alias, String(value));
+      }
+    }
+    yield row;
+  }
+}
+
+function* counting<T>(items: Iterable<T>, count: () => void): Generator<T> {
+  for (const item of items) {
+    count();
+    yield item;
+  }
 }
 
 type Value = string | number | boolean | undefined;
@@ -1052,7 +1100,7 @@ function newAccumulator(fn: Aggregate): Accumulator {
   }
 }
 
-function aggregate(command: Extract<Command, { type: 'stats' }>, rows: QueryRow[]): QueryRow[] {
+function aggregate(command: Extract<Command, { type: 'stats' }>, rows: Iterable<QueryRow>): QueryRow[] {
   const groups = new Map<string, { groupValues: string[]; accumulators: Accumulator[] }>();
   const binLabels = new Map<number, string>();
   const newGroup = (groupValues: string[]) => ({
@@ -1107,6 +1155,18 @@ function aggregate(command: Extract<Command, { type: 'stats' }>, rows: QueryRow[
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
+/** formatTimestamp, each value once: a window's events share a few thousand timestamps. */
+function formattedOnce(ms: number): string {
+  let text = formattedCache.get(ms);
+  if (text === undefined) {
+    if (formattedCache.size >= 100_000) formattedCache.clear();
+    text = formatTimestamp(ms);
+    formattedCache.set(ms, text);
+  }
+  return text;
+}
+const formattedCache = new Map<number, string>();
+
 /** `2024-05-01 13:00:00.000`, UTC: how Logs Insights prints @timestamp and bin() values. */
 export function formatTimestamp(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
@@ -1114,10 +1174,18 @@ export function formatTimestamp(ms: number): string {
 
 /** `toMillis`: a printed timestamp (`2024-05-01 13:00:00.000`, UTC) back to epoch ms; else no value. */
 function timestampMillis(text: string): number | undefined {
-  if (!/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/.test(text)) return undefined;
-  const ms = Date.parse(`${text.replace(' ', 'T')}Z`);
+  // A window's records share a few thousand timestamps: each text is parsed once.
+  let ms = millisCache.get(text);
+  if (ms === undefined) {
+    ms = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/.test(text)
+      ? Date.parse(`${text.replace(' ', 'T')}Z`)
+      : NaN;
+    if (millisCache.size >= 100_000) millisCache.clear();
+    millisCache.set(text, ms);
+  }
   return Number.isFinite(ms) ? ms : undefined;
 }
+const millisCache = new Map<string, number>();
 
 /** The printed start of the bin holding `ms`; formatted once per bin. */
 function binLabel(ms: number, binMs: number, labels: Map<number, string>): string {
@@ -1139,13 +1207,15 @@ function parseDuration(text: string): number | undefined {
   return amount * unit;
 }
 
-// Addresses repeat across events and queries: parse each text once.
+// Addresses repeat across events and queries: parse each text once. Room for a million-source
+// window's sources and destinations (bench/scale.ts), so its split queries do not parse them again.
 const addressCache = new Map<string, ipaddr.IPv4 | ipaddr.IPv6 | null>();
+const ADDRESS_CACHE_SIZE = 2_500_000;
 
 function parseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
   let cached = addressCache.get(text);
   if (cached === undefined) {
-    if (addressCache.size >= 200_000) addressCache.clear();
+    if (addressCache.size >= ADDRESS_CACHE_SIZE) addressCache.clear();
     cached = parseAddressUncached(text) ?? null;
     addressCache.set(text, cached);
   }

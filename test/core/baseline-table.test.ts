@@ -1,0 +1,90 @@
+import fc from 'fast-check';
+import {
+  BaselineTable,
+  encodeProfile,
+  PROFILE_SLOTS,
+  quantizeSlotMean,
+  type Baseline,
+} from '../../lambda/core';
+
+const double = fc.double({ noNaN: true, noDefaultInfinity: true });
+const baselineArb: fc.Arbitrary<Baseline> = fc
+  .record({
+    mean: double,
+    variance: double,
+    dataPoints: fc.integer({ min: 1, max: 10_000 }),
+    lastWindow: fc.integer({ min: 0, max: 2 ** 45 }),
+    clockAtLastFold: fc.integer({ min: 0, max: 1e9 }),
+    lastAlertWindow: fc.option(fc.integer({ min: 0, max: 2 ** 45 }), { nil: undefined }),
+    lastAlertCount: fc.option(fc.integer({ min: 0, max: 1e9 }), { nil: undefined }),
+    profile: fc.option(
+      fc
+        .array(fc.option(fc.double({ min: 0, max: 1e6, noNaN: true }), { nil: Number.NaN }), {
+          minLength: PROFILE_SLOTS,
+          maxLength: PROFILE_SLOTS,
+        })
+        .map((values) => encodeProfile(values.map(quantizeSlotMean))),
+      { nil: undefined },
+    ),
+    withinHour: fc.option(fc.record({ variance: double, index: double, count: fc.nat() }), {
+      nil: undefined,
+    }),
+    jobs: fc.option(
+      fc.array(
+        fc.record({
+          phase: fc.nat(167),
+          size: fc.nat(),
+          occurrences: fc.nat(),
+          last: fc.nat(),
+          period: fc.constantFrom('daily' as const, 'weekly' as const),
+        }),
+        { maxLength: 4 },
+      ),
+      { nil: undefined },
+    ),
+  })
+  // Optional fields absent, not undefined: the shape the engine and the stores make.
+  .map(
+    (b) => Object.fromEntries(Object.entries(b).filter(([, v]) => v !== undefined)) as unknown as Baseline,
+  );
+
+describe('BaselineTable', () => {
+  it('gives back every baseline exactly as stored, absent ones as undefined, whatever was there before', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.option(baselineArb, { nil: undefined }), { maxLength: 30 }),
+        baselineArb,
+        (rows, old) => {
+          const table = new BaselineTable(rows.length);
+          rows.forEach((_, i) => table.set(i, old));
+          rows.forEach((row, i) => table.set(i, row));
+          rows.forEach((row, i) => {
+            expect(table.get(i)).toEqual(row);
+            expect(table.has(i)).toBe(row !== undefined);
+            expect(table.maturity(i)).toEqual(
+              row === undefined
+                ? undefined
+                : {
+                    dataPoints: row.dataPoints,
+                    lastWindow: row.lastWindow,
+                    clockAtLastFold: row.clockAtLastFold,
+                  },
+            );
+          });
+        },
+      ),
+    );
+  });
+
+  it('refuses an index outside the table and a profile that is not 144 ASCII characters', () => {
+    const table = new BaselineTable(2);
+    const b: Baseline = { mean: 1, variance: 0, dataPoints: 1, lastWindow: 0, clockAtLastFold: 0 };
+    expect(() => table.get(2)).toThrow(/index 2 is outside the table \(size 2\)/);
+    expect(() => table.set(-1, b)).toThrow(RangeError);
+    expect(() => table.set(0, { ...b, profile: 'AAA' })).toThrow(
+      /profile of entry 0 is not 144 ASCII characters/,
+    );
+    expect(() => table.set(1, { ...b, profile: `${'A'.repeat(143)}é` })).toThrow(/not 144 ASCII characters/);
+    expect(table.has(0)).toBe(false);
+  });
+});
