@@ -17,6 +17,7 @@
  * Every query's DataScannedInBytes is added to the statistics, so the run summary and the
  * BytesScanned metric show what Athena billed for (at least 10 MB a query).
  */
+import { retryWithBackoff } from './query-retry';
 import type { AthenaClient, GetQueryExecutionCommandOutput, Row as AthenaRow } from '@aws-sdk/client-athena';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
@@ -591,21 +592,15 @@ export class AthenaFlowSource implements FlowCountSource {
   }
 
   /** Retries throttling and server errors with backoff and jitter while the next try fits the deadline. */
-  private async withRetry<T>(run: QueryRun, operation: string, call: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await call();
-      } catch (error) {
-        const name = error instanceof Error ? error.name : '';
-        if (!RETRYABLE_ERRORS.has(name)) throw error;
-        const ceiling = Math.min(20_000, this.retryBaseDelayMs * 2 ** (attempt - 1));
-        const delay = ceiling / 2 + this.random() * (ceiling / 2);
-        if (this.now() + delay >= run.deadline) {
-          throw new QueryThrottledError(operation, run.window, run.kind, attempt, error, 'Athena');
-        }
-        await this.sleep(delay);
-      }
-    }
+  private withRetry<T>(run: QueryRun, operation: string, call: () => Promise<T>): Promise<T> {
+    return retryWithBackoff(call, {
+      retryable: RETRYABLE_ERRORS,
+      baseDelayMs: this.retryBaseDelayMs,
+      deadline: run.deadline,
+      clock: { now: () => this.now(), sleep: (ms) => this.sleep(ms), random: () => this.random() },
+      giveUp: (attempt, error) =>
+        new QueryThrottledError(operation, run.window, run.kind, attempt, error, 'Athena'),
+    });
   }
 }
 

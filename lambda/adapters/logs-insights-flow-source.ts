@@ -25,6 +25,7 @@
  * largest) and added across parts. Distinct destinations add up too: exact while a source's
  * records are in one part, an upper bound when they are spread over several.
  */
+import { retryWithBackoff } from './query-retry';
 import {
   GetQueryResultsCommand,
   StartQueryCommand,
@@ -855,22 +856,14 @@ export class LogsInsightsFlowSource implements FlowCountSource {
    * ThrottlingException and ServiceUnavailableException with exponential backoff and jitter,
    * as long as the next attempt can start before the deadline.
    */
-  private async withRetry<T>(run: QueryRun, operation: string, call: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await call();
-      } catch (error) {
-        const name = error instanceof Error ? error.name : '';
-        if (!RETRYABLE_ERRORS.has(name)) throw error;
-        const ceiling = Math.min(20_000, this.retryBaseDelayMs * 2 ** (attempt - 1));
-        // "Equal jitter": at least half the exponential delay, so retries do spread out.
-        const delay = ceiling / 2 + this.random() * (ceiling / 2);
-        if (this.now() + delay >= run.deadline) {
-          throw new QueryThrottledError(operation, run.window, run.kind, attempt, error);
-        }
-        await this.sleep(delay);
-      }
-    }
+  private withRetry<T>(run: QueryRun, operation: string, call: () => Promise<T>): Promise<T> {
+    return retryWithBackoff(call, {
+      retryable: RETRYABLE_ERRORS,
+      baseDelayMs: this.retryBaseDelayMs,
+      deadline: run.deadline,
+      clock: { now: () => this.now(), sleep: (ms) => this.sleep(ms), random: () => this.random() },
+      giveUp: (attempt, error) => new QueryThrottledError(operation, run.window, run.kind, attempt, error),
+    });
   }
 }
 
