@@ -15,6 +15,8 @@ const everySuite = process.env.STRYKER_ALL_TESTS === '1';
 
 module.exports = {
   ...base,
+  // Properties capped for the mutation run (test/support/fast-check-capped.js says why).
+  moduleNameMapper: { '^fast-check$': '<rootDir>/test/support/fast-check-capped.js' },
   ...(everySuite
     ? {
         testPathIgnorePatterns: [

@@ -306,8 +306,10 @@ describe('the fast IPv6 path agrees with ipaddr.js', () => {
   it('takes only texts ipaddr.js reads as IPv6, and reads the same groups', () => {
     const groups = new Uint16Array(8);
     let taken = 0;
+    let runs = 0;
     fc.assert(
       fc.property(candidate, (text) => {
+        runs += 1;
         if (!parseIPv6Groups(text, groups)) return;
         taken += 1;
         const parsed = parseAddress(text);
@@ -317,8 +319,9 @@ describe('the fast IPv6 path agrees with ipaddr.js', () => {
       { numRuns: 5000 },
     );
     // The property says something only about texts the parser takes: most generated ones are
-    // addresses it must take (a parser that took none would pass the check above).
-    expect(taken).toBeGreaterThan(1000);
+    // addresses it must take (a parser that took none would pass the check above). A share of
+    // the cases, not a number of them: the mutation run caps every property's cases.
+    expect(taken).toBeGreaterThan(runs / 5);
   });
 
   it('takes every address in the form flow logs write (compressed, lower case)', () => {

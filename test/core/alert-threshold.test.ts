@@ -126,12 +126,14 @@ describe('isSpikeCount', () => {
   it('says "spike" exactly where the engine does, at any count (property, both presets)', () => {
     let spikes = 0;
     let quiet = 0;
+    let runs = 0;
     fc.assert(
       fc.property(
         caseArb,
         // Counts the guards decide (0, under minBlockedCount), around the mean and far above it.
         fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 100_000 })),
         (c, count) => {
+          runs += 1;
           const { threshold } = engineSpikes(c, 1);
           const model = comparedModel(c.stored, 100, T0, c.config);
           const expected = engineSpikes(c, count).spike;
@@ -142,16 +144,19 @@ describe('isSpikeCount', () => {
       ),
       { numRuns: 300, seed: 4242, endOnFailure: true },
     );
-    expect(spikes).toBeGreaterThan(50);
-    expect(quiet).toBeGreaterThan(50);
+    // Shares of the cases, not numbers of them: the mutation run caps every property's cases.
+    expect(spikes).toBeGreaterThan(runs / 6);
+    expect(quiet).toBeGreaterThan(runs / 6);
   });
 });
 
 describe('smallestSpikeCount', () => {
   it('is where the engine starts to say "spike" for rhythm-aware baselines too (property)', () => {
     let rhythmic = 0;
+    let runs = 0;
     fc.assert(
       fc.property(rhythmicCaseArb, (c) => {
+        runs += 1;
         const { threshold } = engineSpikes(c, 1);
         const model = comparedModel(c.stored, 100, T0, c.config);
         if (model.rhythm !== undefined) rhythmic += 1;
@@ -163,14 +168,16 @@ describe('smallestSpikeCount', () => {
       { numRuns: 150, seed: 2026, endOnFailure: true },
     );
     // The profiles were rhythmic enough for the hour's model to decide in most cases.
-    expect(rhythmic).toBeGreaterThan(75);
+    expect(rhythmic).toBeGreaterThan(runs / 2);
   });
 
   it('is where the engine starts to say "spike" (property, both presets)', () => {
     let found = 0;
     let never = 0;
+    let runs = 0;
     fc.assert(
       fc.property(caseArb, fc.integer({ min: 0, max: 10_000_000 }), (c, hint) => {
+        runs += 1;
         const { threshold, matureSources } = engineSpikes(c, 1);
         // The window's threshold as the report computes it for windows a source was not seen in.
         if (c.config.preset === 'recommended')
@@ -192,8 +199,8 @@ describe('smallestSpikeCount', () => {
       { numRuns: 400, seed: 1313, endOnFailure: true },
     );
     // The generator reached both outcomes, mostly the interesting one.
-    expect(found).toBeGreaterThan(200);
-    expect(never).toBeGreaterThan(5);
+    expect(found).toBeGreaterThan(runs / 2);
+    expect(never).toBeGreaterThan(runs / 80);
   });
 
   it('matches known tails: Poisson(10) at a 1e-3 threshold spikes from 22 (P(X >= 21) = 0.0016, P(X >= 22) = 0.0007)', () => {
