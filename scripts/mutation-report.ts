@@ -43,6 +43,8 @@ interface Mutant {
     | 'RuntimeError'
     | 'Ignored'
     | 'Pending';
+  /** Why it was ignored, for instance "outside the sample (0.2 of mutants, seed 1)" (scripts/stryker-sample.mjs). */
+  statusReason?: string;
 }
 interface Report {
   files: Record<string, { source: string; mutants: Mutant[] }>;
@@ -65,6 +67,27 @@ export interface Scope {
   /** Killed + timed out over everything but compile/runtime errors and ignored mutants (Stryker's score). */
   score: number;
   total: number;
+  /** A sampled run's 95% Wilson interval of the whole population's score. */
+  interval?: [number, number];
+}
+
+/** A sampled run (scripts/stryker-sample.mjs): the fraction and seed, and the mutants left out. */
+export interface Sample {
+  fraction: number;
+  seed: string;
+  outside: number;
+}
+
+const SAMPLE_REASON = /^outside the sample \(([\d.]+) of mutants, seed ([^)]+)\)/;
+
+/** The 95% Wilson score interval of a proportion `killed / total`. */
+export function wilsonInterval(killed: number, total: number): [number, number] {
+  if (total === 0) return [0, 1];
+  const z = 1.959964;
+  const p = killed / total;
+  const centre = (p + (z * z) / (2 * total)) / (1 + (z * z) / total);
+  const half = (z * Math.sqrt((p * (1 - p)) / total + (z * z) / (4 * total * total))) / (1 + (z * z) / total);
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
 }
 
 /** The mutant's original text, from the file's source (lines and columns are 1-based). */
@@ -85,9 +108,10 @@ export function survivorKey(file: string, mutator: string, original: string, rep
   return `${file} | ${mutator} | ${oneLine(original, 200)} => ${oneLine(replacement, 200)}`;
 }
 
-export function analyse(report: Report): { scopes: Scope[]; survivors: Survivor[] } {
+export function analyse(report: Report): { scopes: Scope[]; survivors: Survivor[]; sample?: Sample } {
   const scopes = new Map<string, { killed: number; survived: number }>();
   const survivors: Survivor[] = [];
+  let sample: Sample | undefined;
   const add = (name: string, detected: boolean) => {
     const scope = scopes.get(name) ?? { killed: 0, survived: 0 };
     if (detected) scope.killed += 1;
@@ -99,6 +123,11 @@ export function analyse(report: Report): { scopes: Scope[]; survivors: Survivor[
   )) {
     const group = file.startsWith('lambda/core/') ? 'lambda/core' : 'decision-critical adapters';
     for (const mutant of mutants) {
+      const sampled = mutant.status === 'Ignored' ? SAMPLE_REASON.exec(mutant.statusReason ?? '') : null;
+      if (sampled) {
+        sample ??= { fraction: Number(sampled[1]), seed: sampled[2] as string, outside: 0 };
+        sample.outside += 1;
+      }
       if (!['Killed', 'Timeout', 'Survived', 'NoCoverage'].includes(mutant.status)) continue;
       const detected = mutant.status === 'Killed' || mutant.status === 'Timeout';
       add(file, detected);
@@ -128,9 +157,11 @@ export function analyse(report: Report): { scopes: Scope[]; survivors: Survivor[
         survived,
         total: killed + survived,
         score: killed + survived === 0 ? 1 : killed / (killed + survived),
+        ...(sample ? { interval: wilsonInterval(killed, killed + survived) } : {}),
       }))
       .sort((a, b) => order(a.name) - order(b.name) || (a.name < b.name ? -1 : 1)),
     survivors,
+    ...(sample ? { sample } : {}),
   };
 }
 
@@ -141,13 +172,24 @@ export function markdown(
   scopes: readonly Scope[],
   survivors: readonly Survivor[],
   reasons: Record<string, string>,
+  sample?: Sample,
 ): string {
+  const tested = scopes.find((s) => s.name === 'all')?.total ?? 0;
   const lines = [
-    '| scope | mutants | killed | survived | score |',
-    '| --- | ---: | ---: | ---: | ---: |',
+    ...(sample
+      ? [
+          `A uniform random sample (scripts/stryker-sample.mjs, fraction ${sample.fraction}, seed ${sample.seed}): ` +
+            `${tested} mutants tested, ${sample.outside} left out. The interval is where the whole ` +
+            `population's score lies with 95% confidence (Wilson).`,
+          '',
+          '| scope | mutants | killed | survived | score | 95% interval |',
+          '| --- | ---: | ---: | ---: | ---: | ---: |',
+        ]
+      : ['| scope | mutants | killed | survived | score |', '| --- | ---: | ---: | ---: | ---: |']),
     ...scopes.map(
       (s) =>
-        `| ${s.name.includes('/') && s.name.endsWith('.ts') ? `\`${s.name}\`` : `**${s.name}**`} | ${s.total} | ${s.killed} | ${s.survived} | ${percent(s.score)} |`,
+        `| ${s.name.includes('/') && s.name.endsWith('.ts') ? `\`${s.name}\`` : `**${s.name}**`} | ${s.total} | ${s.killed} | ${s.survived} | ${percent(s.score)} |` +
+        (s.interval ? ` ${percent(s.interval[0])}-${percent(s.interval[1])} |` : ''),
     ),
     '',
     `Surviving mutants (${survivors.length}), each with the reason it is equivalent or not worth a test:`,
@@ -166,10 +208,11 @@ function main(): void {
   const found = REPORTS.filter((file) => existsSync(file));
   if (found.length === 0) throw new Error(`no report: run npm run test:mutation first (${REPORTS[0]})`);
   const report: Report = { files: {} };
-  for (const file of found) Object.assign(report.files, (JSON.parse(readFileSync(file, 'utf8')) as Report).files);
+  for (const file of found)
+    Object.assign(report.files, (JSON.parse(readFileSync(file, 'utf8')) as Report).files);
   const reasons = JSON.parse(readFileSync(REASONS, 'utf8')) as Record<string, string>;
-  const { scopes, survivors } = analyse(report);
-  const table = markdown(scopes, survivors, reasons);
+  const { scopes, survivors, sample } = analyse(report);
+  const table = markdown(scopes, survivors, reasons, sample);
   console.log(table);
   const unexplained = survivors.filter((s) => reasons[s.key] === undefined);
   const stale = Object.keys(reasons).filter((key) => !survivors.some((s) => s.key === key));

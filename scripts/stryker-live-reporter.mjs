@@ -16,9 +16,27 @@ class LiveReporter {
       'live.ndjson',
     );
   }
-  onMutationTestingPlanReady() {
+  onMutationTestingPlanReady({ mutantPlans }) {
     mkdirSync(dirname(this.file), { recursive: true });
     writeFileSync(this.file, '');
+    // The plan beside it (plan.ndjson): every mutant, whether it will run and against how many
+    // tests, so a run's progress and the files still to come can be read while it goes on.
+    writeFileSync(
+      join(dirname(this.file), 'plan.ndjson'),
+      mutantPlans
+        .map(({ plan, mutant, runOptions }) =>
+          JSON.stringify({
+            file: mutant.fileName,
+            line: mutant.location.start.line,
+            column: mutant.location.start.column,
+            mutator: mutant.mutatorName,
+            plan,
+            status: plan === 'EarlyResult' ? mutant.status : undefined,
+            tests: runOptions?.testFilter?.length,
+          }),
+        )
+        .join('\n') + '\n',
+    );
   }
   onMutantTested(result) {
     const { fileName, mutatorName, replacement, location, status, statusReason } = result;

@@ -90,3 +90,42 @@ describe('mutation report', () => {
     expect(table).toContain('| **lambda/core** | 3 | 2 | 1 | 66.7% |');
   });
 });
+
+describe('a sampled mutation run (scripts/stryker-sample.mjs)', () => {
+  const outside = (id: string) => ({
+    id,
+    mutatorName: 'StringLiteral',
+    replacement: '""',
+    location: at(2, 18, 19),
+    status: 'Ignored' as const,
+    statusReason: 'outside the sample (0.2 of mutants, seed 7)',
+  });
+  const sampled = {
+    files: {
+      'lambda/core/x.ts': {
+        source,
+        mutants: [...report.files['lambda/core/x.ts'].mutants, outside('6'), outside('7')],
+      },
+    },
+  };
+
+  it('names the sample and gives each score its 95% interval', () => {
+    const { scopes, survivors, sample } = analyse(sampled);
+    expect(sample).toEqual({ fraction: 0.2, seed: '7', outside: 2 });
+    const core = scopes.find((s) => s.name === 'lambda/core')!;
+    expect(core).toMatchObject({ total: 3, killed: 2 });
+    // Wilson interval of 2 of 3 at 95%, computed by hand: 0.2077 to 0.9385.
+    expect(core.interval![0]).toBeCloseTo(0.2077, 3);
+    expect(core.interval![1]).toBeCloseTo(0.9385, 3);
+    const table = markdown(scopes, survivors, {}, sample);
+    expect(table).toContain('fraction 0.2, seed 7');
+    expect(table).toContain('3 mutants tested, 2 left out');
+    expect(table).toContain('| 66.7% | 20.8%-93.9% |');
+  });
+
+  it('gives no interval to a whole run', () => {
+    const { scopes, sample } = analyse(report);
+    expect(sample).toBeUndefined();
+    expect(scopes.every((s) => s.interval === undefined)).toBe(true);
+  });
+});
