@@ -14,6 +14,7 @@ import {
   parsePolicyChange,
   resolveDetectorConfig,
   type Alert,
+  type ChangeEvidence,
   type ChangeLookupOutcome,
   type NetworkTopology,
   type PolicyChange,
@@ -132,7 +133,11 @@ const changes = (...records: unknown[]): PolicyChange[] =>
 const revokeOn = (groupId: string, eventId = `revoke-${groupId}`, minutes = -8) =>
   revokeSecurityGroupEgress(groupId, [{ protocol: '-1', cidr: '0.0.0.0/0' }], { at: at(minutes), eventId });
 
-function explainOne(alert: Alert, list: PolicyChange[], lookupFor = complete): Alert {
+function explainOne(
+  alert: Alert,
+  list: PolicyChange[],
+  lookupFor: ChangeEvidence['lookupFor'] = complete,
+): Alert {
   const [explained] = explainAlerts([alert], { changes: list, topology: TOPOLOGY, lookupFor }, config);
   if (explained === undefined) throw new Error('explainAlerts dropped the alert');
   return explained;
