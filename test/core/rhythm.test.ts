@@ -8,7 +8,9 @@ import {
   bootstrapBaselines,
   calendarOf,
   decodeProfile,
+  decodeValue,
   encodeProfile,
+  encodeValue,
   isProfileText,
   negativeBinomial,
   PROFILE_LENGTH,
@@ -60,6 +62,25 @@ describe('profile codec', () => {
     expect(isProfileText(`${'A'.repeat(PROFILE_LENGTH - 1)}*`)).toBe(false);
     expect(isProfileText(42)).toBe(false);
     expect(() => decodeProfile('AAA')).toThrow(/144 characters/);
+    expect(() => decodeProfile(`${'A'.repeat(15)}*${'A'.repeat(PROFILE_LENGTH - 16)}`)).toThrow(
+      'profile has a character outside base64url at slot 5',
+    );
+  });
+
+  it('writes one value (a withinHour figure) in three base64url characters and reads it back', () => {
+    // Code 1 is zero; 2 + (log2(v) + 20) x 4096 otherwise: 1 is code 81922 = 20, 0, 2 in base 64.
+    expect(encodeValue(0)).toBe('AAB');
+    expect(encodeValue(1)).toBe('UAC');
+    expect(decodeValue('AAB')).toBe(0);
+    expect(decodeValue('UAC')).toBe(1);
+    for (const v of [0.37, 2.5, 1234.5, 6e9]) expect(decodeValue(encodeValue(v))).toBe(quantizeSlotMean(v));
+  });
+
+  it('refuses a value that is not three base64url characters or is the unset code, saying which', () => {
+    expect(() => decodeValue('UACA')).toThrow('a value has 3 characters, got 4');
+    expect(() => decodeValue('UA')).toThrow('a value has 3 characters, got 2');
+    expect(() => decodeValue('AAA')).toThrow('a value cannot be the unset code');
+    expect(() => decodeValue('U*C')).toThrow('profile has a character outside base64url at slot 0');
   });
 });
 

@@ -5,7 +5,9 @@ import {
   addressOfKey,
   identityOfKey,
   InvalidSourceKeyError,
+  isAccountId,
   isSourceKey,
+  isVpcId,
   parseSourceKey,
   sourceKey,
   sourceLabel,
@@ -147,5 +149,19 @@ describe('sourceLabel', () => {
     expect(sourceLabel('111111111111|10.0.0.10', 'prod')).toBe('10.0.0.10 in prod (111111111111)');
     expect(sourceLabel('111111111111|vpc-1a|10.0.0.10')).toBe('10.0.0.10 in 111111111111 vpc-1a');
     expect(sourceLabel('-|10.0.0.10')).toBe('10.0.0.10');
+    expect(sourceLabel('-|vpc-1a|10.0.0.10')).toBe('10.0.0.10 in vpc-1a');
+  });
+});
+
+describe('isAccountId and isVpcId (what a query may interpolate)', () => {
+  it('take 12 digits, and vpc- with lower-case hex, nothing else', () => {
+    expect(isAccountId('111111111111')).toBe(true);
+    expect(isAccountId('11111111111')).toBe(false);
+    expect(isAccountId('1111111111111')).toBe(false);
+    expect(isAccountId("111111111111' or 1=1")).toBe(false);
+    expect(isVpcId('vpc-0a1b2c3d4e5f60001')).toBe(true);
+    expect(isVpcId('vpc-0A1B')).toBe(false);
+    expect(isVpcId('vpc-')).toBe(false);
+    expect(isVpcId('vpc-0a1b | filter 1=1')).toBe(false);
   });
 });
