@@ -138,6 +138,8 @@ describe('EgressFilter on IPv6 forms the fast path leaves to ipaddr.js', () => {
     expect(filter.roles(external)).toBe(ADDRESS_VALID | ADDRESS_COUNTS_AS_DESTINATION);
     expect(filter.roles(excludedSource)).toBe(ADDRESS_VALID);
     expect(filter.roles(excludedDestination)).toBe(ADDRESS_VALID);
+    expect(filter.roles('fd00:1:2:3:4:5::6::7')).toBe(0);
+    expect(filter.roles('10.0.0.256')).toBe(0);
   });
 });
 

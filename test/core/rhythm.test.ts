@@ -12,6 +12,7 @@ import {
   encodeProfile,
   encodeValue,
   isProfileText,
+  matchJob,
   negativeBinomial,
   PROFILE_LENGTH,
   PROFILE_SLOTS,
@@ -62,6 +63,7 @@ describe('profile codec', () => {
     expect(isProfileText(`${'A'.repeat(PROFILE_LENGTH - 1)}*`)).toBe(false);
     expect(isProfileText(42)).toBe(false);
     expect(() => decodeProfile('AAA')).toThrow(/144 characters/);
+    expect([...decodeProfile(undefined)].every(Number.isNaN)).toBe(true);
     expect(() => decodeProfile(`${'A'.repeat(15)}*${'A'.repeat(PROFILE_LENGTH - 16)}`)).toThrow(
       'profile has a character outside base64url at slot 5',
     );
@@ -424,6 +426,25 @@ describe('time zones', () => {
       /recommended-preset feature/,
     );
     expect(() => resolveDetectorConfig({ jobOccurrencesToLearn: 1 })).toThrow(/0 \(off\) or at least 2/);
+  });
+});
+
+describe('matchJob', () => {
+  const WEDNESDAY_2AM = MONDAY + 2 * DAY + 2 * HOUR;
+  const phase = 3 * 24 + 2;
+  const job = { phase, period: 'weekly' as const, size: 150, occurrences: 3, last: WEDNESDAY_2AM };
+
+  it('matches a weekly job a week on, at the same window of the week', () => {
+    expect(matchJob([job], WEDNESDAY_2AM + 7 * DAY, phase, 24)).toMatchObject({ index: 0, period: 'weekly' });
+    expect(matchJob([job], WEDNESDAY_2AM + 7 * DAY + HOUR, phase + 1, 24)).toBeUndefined();
+  });
+
+  it('does not take the window a job was last seen in (evaluated again, as a dry run does) for its next occurrence', () => {
+    expect(matchJob([job], WEDNESDAY_2AM, phase, 24)).toBeUndefined();
+    expect(
+      matchJob([{ ...job, last: WEDNESDAY_2AM + 7 * DAY }], WEDNESDAY_2AM + 7 * DAY, phase, 24),
+    ).toBeUndefined();
+    expect(matchJob(undefined, WEDNESDAY_2AM, phase, 24)).toBeUndefined();
   });
 });
 
