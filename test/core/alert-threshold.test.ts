@@ -234,3 +234,31 @@ describe('smallestSpikeCount', () => {
     );
   });
 });
+
+describe('comparedModel', () => {
+  it('gives a source younger than minDataPoints its flat baseline, as the engine compares it, even with a rhythm in its profile', () => {
+    // A steep day/night profile over 200 windows: rhythmic from rhythmMinDays (7 days, 168
+    // windows), but minDataPoints is 300 here, so the source is not mature yet.
+    const values = Array.from({ length: PROFILE_SLOTS }, (_, s) =>
+      quantizeSlotMean(s % 24 >= 8 && s % 24 < 18 ? 40 : 2),
+    );
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length + 10;
+    const fields = {
+      mean,
+      variance,
+      profile: encodeProfile(values),
+      withinHour: { variance: 10, index: 1.5, count: 200 },
+    };
+    const young = recommendedConfig({ minDataPoints: 300 });
+    expect(comparedModel(storedBaseline({ ...fields, dataPoints: 200 }), 100, T0, young)).toEqual({
+      mean,
+      variance,
+      dataPoints: 200,
+    });
+    // Mature (300 windows), the same profile gives the hour's model.
+    expect(
+      comparedModel(storedBaseline({ ...fields, dataPoints: 300 }), 100, T0, young).rhythm,
+    ).toBeDefined();
+  });
+});

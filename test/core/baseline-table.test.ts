@@ -96,4 +96,11 @@ describe('BaselineTable', () => {
   it('holds 225 bytes a source outside the heap: 80 of numbers, 1 of flags, 144 of profile', () => {
     expect(new BaselineTable(1000).bytes).toBe(1000 * (10 * 8 + 1 + 144));
   });
+  it('gives back a baseline with only the fields it was stored with (no optional field set to undefined)', () => {
+    const table = new BaselineTable(1);
+    const bare: Baseline = { mean: 3, variance: 2, dataPoints: 40, lastWindow: 7, clockAtLastFold: 9 };
+    table.set(0, bare);
+    expect(table.get(0)).toStrictEqual(bare);
+    expect(Object.keys(table.get(0)!).sort()).toEqual(Object.keys(bare).sort());
+  });
 });

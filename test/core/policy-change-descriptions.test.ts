@@ -66,6 +66,11 @@ describe('describing the traffic of a security group rule', () => {
     expect(revokeOf(permission({ ipProtocol: 'tcp<script>', fromPort: 443, toPort: 443 }))).toBe(
       'egress ?/443 to 0.0.0.0/0 removed',
     );
+    // Only a whole short name or number is a protocol: not text that merely ends like one.
+    expect(revokeOf(permission({ ipProtocol: '<b>tcp' }))).toBe('egress ? to 0.0.0.0/0 removed');
+    expect(revokeOf(permission({ ipProtocol: 'tcp tcp' }))).toBe('egress ? to 0.0.0.0/0 removed');
+    expect(revokeOf(permission({ ipProtocol: 'a1234567890' }))).toBe('egress ? to 0.0.0.0/0 removed');
+    expect(revokeOf(permission({ ipProtocol: 'a123456789' }))).toBe('egress a123456789 to 0.0.0.0/0 removed');
   });
 
   it('leaves the ports out when there are none, when they are negative, and for ICMP (type and code)', () => {
