@@ -71,6 +71,8 @@ describe('describing the traffic of a security group rule', () => {
     expect(revokeOf(permission({ ipProtocol: 'tcp tcp' }))).toBe('egress ? to 0.0.0.0/0 removed');
     expect(revokeOf(permission({ ipProtocol: 'a1234567890' }))).toBe('egress ? to 0.0.0.0/0 removed');
     expect(revokeOf(permission({ ipProtocol: 'a123456789' }))).toBe('egress a123456789 to 0.0.0.0/0 removed');
+    // A name that starts with digits is a name, not a protocol number.
+    expect(revokeOf(permission({ ipProtocol: '4over6' }))).toBe('egress 4over6 to 0.0.0.0/0 removed');
   });
 
   it('leaves the ports out when there are none, when they are negative, and for ICMP (type and code)', () => {
@@ -89,6 +91,21 @@ describe('describing the traffic of a security group rule', () => {
     );
     expect(revokeOf(permission({ ipProtocol: '58', fromPort: 128, toPort: 0 }))).toBe(
       'egress icmpv6 to 0.0.0.0/0 removed',
+    );
+  });
+
+  it('reads ports written as numeric strings as well as numbers', () => {
+    expect(revokeOf(permission({ ipProtocol: 'tcp', fromPort: '443', toPort: '443' }))).toBe(
+      'egress tcp/443 to 0.0.0.0/0 removed',
+    );
+    expect(revokeOf(permission({ ipProtocol: 'udp', fromPort: '1024', toPort: '65535' }))).toBe(
+      'egress udp/1024-65535 to 0.0.0.0/0 removed',
+    );
+    expect(revokeOf(permission({ ipProtocol: 'udp', fromPort: 1024, toPort: '65535' }))).toBe(
+      'egress udp/1024-65535 to 0.0.0.0/0 removed',
+    );
+    expect(revokeOf(permission({ ipProtocol: 'tcp', fromPort: 'https', toPort: 'https' }))).toBe(
+      'egress tcp to 0.0.0.0/0 removed',
     );
   });
 
