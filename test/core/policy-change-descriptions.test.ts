@@ -94,6 +94,12 @@ describe('describing the traffic of a security group rule', () => {
     );
   });
 
+  it('shows every TCP port (0-65535) as a range', () => {
+    expect(revokeOf(permission({ ipProtocol: 'tcp', fromPort: 0, toPort: 65535 }))).toBe(
+      'egress tcp/0-65535 to 0.0.0.0/0 removed',
+    );
+  });
+
   it('reads ports written as numeric strings as well as numbers', () => {
     expect(revokeOf(permission({ ipProtocol: 'tcp', fromPort: '443', toPort: '443' }))).toBe(
       'egress tcp/443 to 0.0.0.0/0 removed',
