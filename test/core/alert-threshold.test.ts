@@ -262,3 +262,15 @@ describe('comparedModel', () => {
     ).toBeDefined();
   });
 });
+
+describe('isSpikeCount at fixed points', () => {
+  const config = recommendedConfig({ minBlockedCount: 1 });
+  const flat = { mean: 4, variance: 6, dataPoints: 500 };
+
+  it('says no at a count just above the mean, and yes from a job bound up', () => {
+    expect(isSpikeCount(5, flat, 1e-3, config)).toBe(false);
+    expect(isSpikeCount(40, flat, 1e-3, config)).toBe(true);
+    expect(isSpikeCount(5, { ...flat, jobSpikeFrom: 5 }, 1e-3, config)).toBe(true);
+    expect(isSpikeCount(4, { ...flat, jobSpikeFrom: 5 }, 1e-3, config)).toBe(false);
+  });
+});
