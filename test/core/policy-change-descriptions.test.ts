@@ -98,6 +98,10 @@ describe('describing the traffic of a security group rule', () => {
     expect(revokeOf(permission({ ipProtocol: 'tcp', fromPort: 0, toPort: 65535 }))).toBe(
       'egress tcp/0-65535 to 0.0.0.0/0 removed',
     );
+    // A range is shown as the record writes it (the reader judges it), even one ending at 0.
+    expect(revokeOf(permission({ ipProtocol: 'tcp', fromPort: 80, toPort: 0 }))).toBe(
+      'egress tcp/80-0 to 0.0.0.0/0 removed',
+    );
   });
 
   it('reads ports written as numeric strings as well as numbers', () => {
