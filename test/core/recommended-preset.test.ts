@@ -412,6 +412,22 @@ describe('alert ids and idempotence', () => {
     expect(alertIdFor(T0 + HOUR, '10.0.0.1')).toBe('2026-03-01T01:00:00Z/10.0.0.1');
   });
 
+  it('lists alerts largest first, equal counts in alertId order, whatever order the counts came in', () => {
+    const counts: [string, number][] = [
+      ['10.0.0.9', 500],
+      ['10.0.0.10', 500],
+      ['10.0.0.11', 900],
+    ];
+    for (const order of [counts, [...counts].reverse()]) {
+      const result = evaluateWindow(
+        windowInput(Object.fromEntries(order), Object.fromEntries(order.map(([ip]) => [ip, stored]))),
+        recommendedConfig({ massSpikeMinSources: 0 }),
+      );
+      // '10.0.0.10' sorts before '10.0.0.9' as text.
+      expect(result.alerts.map((a) => a.srcIp)).toEqual(['10.0.0.11', '10.0.0.10', '10.0.0.9']);
+    }
+  });
+
   it.each([
     ['the same window', T0],
     ['an older window', T0 + 5 * HOUR],
