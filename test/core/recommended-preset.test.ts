@@ -279,6 +279,34 @@ describe('comparison, cap and severities', () => {
   });
 });
 
+describe("the window's threshold", () => {
+  it("spreads the day's budget over the mature sources that sent records in the window, and no others", () => {
+    const mature = storedBaseline({ mean: 5, variance: 5, dataPoints: 100 });
+    const result = evaluateWindow(
+      windowInput(
+        { mature: 5, quiet: 0, young: 5, brandNew: 5, folded: 5, caughtUp: 5 },
+        {
+          mature,
+          quiet: mature, // mature, but no records this window
+          young: storedBaseline({ mean: 5, variance: 5, dataPoints: 3 }),
+          folded: { ...mature, lastWindow: T0 }, // this window was already folded in
+          // 20 folds and 10 complete windows missed since: the zeros make 30 >= minDataPoints (24)
+          caughtUp: storedBaseline({ mean: 5, variance: 5, dataPoints: 20, clockAtLastFold: 90 }),
+        },
+      ),
+      recommendedConfig(),
+    );
+    expect(result.stats.matureSources).toBe(2);
+    expect(result.stats.threshold).toBe(1 / (24 * 2));
+  });
+
+  it('is the whole budget for the window when no source is mature yet', () => {
+    const result = evaluateWindow(windowInput({ brandNew: 5 }), recommendedConfig());
+    expect(result.stats.matureSources).toBe(0);
+    expect(result.stats.threshold).toBe(1 / 24);
+  });
+});
+
 describe('new sources', () => {
   const config = recommendedConfig();
 
