@@ -11,8 +11,12 @@ import {
   decodeValue,
   encodeProfile,
   encodeValue,
+  addCandidate,
   isProfileText,
+  liveJobs,
   matchJob,
+  MAX_JOBS,
+  recordOccurrence,
   negativeBinomial,
   PROFILE_LENGTH,
   PROFILE_SLOTS,
@@ -20,6 +24,7 @@ import {
   resolveDetectorConfig,
   rhythmModel,
   seededRandom,
+  type RecurringJob,
   foldProfile,
   type Alert,
   type Baseline,
@@ -445,6 +450,108 @@ describe('matchJob', () => {
       matchJob([{ ...job, last: WEDNESDAY_2AM + 7 * DAY }], WEDNESDAY_2AM + 7 * DAY, phase, 24),
     ).toBeUndefined();
     expect(matchJob(undefined, WEDNESDAY_2AM, phase, 24)).toBeUndefined();
+  });
+});
+
+describe('job bookkeeping', () => {
+  const WEEK = 7 * DAY;
+  const WED_2AM = MONDAY + 2 * DAY + 2 * HOUR;
+  const phase = 3 * 24 + 2;
+  const at = WED_2AM + 4 * WEEK;
+  const job = (fields: Partial<RecurringJob> = {}): RecurringJob => ({
+    phase,
+    period: 'weekly',
+    size: 150,
+    occurrences: 3,
+    last: at - WEEK,
+    ...fields,
+  });
+
+  it('matchJob prefers an established job, then the same time of week over the same time of day, then a known period', () => {
+    // A candidate seen once at this hour yesterday (daily?) and a weekly job with three occurrences.
+    const daily = { phase: phase - 24, size: 150, occurrences: 1, last: at - DAY };
+    expect(matchJob([daily, job()], at, phase, 24)).toMatchObject({ index: 1, period: 'weekly' });
+    expect(matchJob([job(), daily], at, phase, 24)).toMatchObject({ index: 0, period: 'weekly' });
+    // Equal occurrences: the same time of week wins over the same time of day.
+    const weeklyOnce = { phase, size: 150, occurrences: 1, last: at - WEEK };
+    expect(matchJob([daily, weeklyOnce], at, phase, 24)).toMatchObject({ index: 1, period: 'weekly' });
+    // Equal occurrences and period: a job whose period is known wins over a candidate.
+    const known = job({ occurrences: 1 });
+    expect(matchJob([weeklyOnce, known], at, phase, 24)).toMatchObject({ index: 1 });
+    expect(matchJob([known, weeklyOnce], at, phase, 24)).toMatchObject({ index: 0 });
+    // A tie on all of these: the job kept longest (listed first) wins.
+    expect(matchJob([weeklyOnce, { ...weeklyOnce, size: 300 }], at, phase, 24)).toMatchObject({ index: 0 });
+  });
+
+  it('matchJob takes a daily job up to a week after its last run, a candidate up to three days, a weekly job up to five weeks', () => {
+    const dailyJob = {
+      phase: phase - 24,
+      period: 'daily' as const,
+      size: 150,
+      occurrences: 3,
+      last: at - 7 * DAY,
+    };
+    expect(matchJob([dailyJob], at, phase, 24)).toMatchObject({ period: 'daily' });
+    expect(matchJob([{ ...dailyJob, last: at - 8 * DAY }], at, phase, 24)).toBeUndefined();
+    const candidate = { phase: phase - 24, size: 150, occurrences: 1, last: at - 3 * DAY };
+    expect(matchJob([candidate], at, phase, 24)).toMatchObject({ period: 'daily' });
+    expect(matchJob([{ ...candidate, last: at - 4 * DAY }], at, phase, 24)).toBeUndefined();
+    expect(matchJob([job({ last: at - 5 * WEEK })], at, phase, 24)).toMatchObject({ period: 'weekly' });
+    expect(matchJob([job({ last: at - 6 * WEEK })], at, phase, 24)).toBeUndefined();
+    // A weekly job is not a daily one at another day's same hour; a daily job stays daily at its own time of week.
+    expect(matchJob([job({ last: at - DAY })], at + DAY, phase + 24, 24)).toBeUndefined();
+    expect(matchJob([{ ...dailyJob, phase, last: at - WEEK }], at, phase, 24)).toMatchObject({
+      period: 'daily',
+    });
+  });
+
+  it('recordOccurrence counts the run and moves the size a share of the way toward it', () => {
+    const jobs = [job({ occurrences: 1, period: undefined, size: 100 })];
+    const once = recordOccurrence(jobs, { job: jobs[0]!, index: 0, period: 'weekly' }, 200, at);
+    // Second occurrence: the mean of the two.
+    expect(once).toEqual([{ phase, period: 'weekly', size: 150, occurrences: 2, last: at }]);
+    const many = [job({ occurrences: 9, size: 100 })];
+    // Past four occurrences the size moves a quarter of the way.
+    expect(recordOccurrence(many, { job: many[0]!, index: 0, period: 'weekly' }, 200, at)[0]).toMatchObject({
+      size: 125,
+      occurrences: 10,
+    });
+    expect(jobs[0]!.occurrences).toBe(1); // the input is not changed
+  });
+
+  it('addCandidate keeps at most MAX_JOBS, replacing the least established and then the longest unseen', () => {
+    expect(addCandidate(undefined, 149.6, at, phase)).toEqual([
+      { phase, size: 150, occurrences: 1, last: at },
+    ]);
+    const full = [
+      job({ phase: 1, occurrences: 5, last: at - DAY }),
+      job({ phase: 2, occurrences: 2, last: at - DAY }),
+      job({ phase: 3, occurrences: 2, last: at - 2 * DAY }),
+      job({ phase: 4, occurrences: 3, last: at - 3 * DAY }),
+    ];
+    expect(full).toHaveLength(MAX_JOBS);
+    const next = addCandidate(full, 80, at, phase);
+    expect(next.map((j) => j.phase)).toEqual([1, 2, phase, 4]);
+    const fewest = addCandidate(
+      [...full.slice(0, 3), job({ phase: 4, occurrences: 1, last: at - DAY })],
+      80,
+      at,
+      phase,
+    );
+    expect(fewest.map((j) => j.phase)).toEqual([1, 2, 3, phase]);
+  });
+
+  it('liveJobs forgets a candidate after five weeks, a daily job after a week, a weekly one after five weeks', () => {
+    const candidate = job({ occurrences: 1, period: undefined, last: at - 35 * DAY });
+    const daily = job({ period: 'daily', last: at - 7 * DAY });
+    const weekly = job({ last: at - 5 * WEEK });
+    const all = [candidate, daily, weekly];
+    expect(liveJobs(all, at)).toBe(all);
+    expect(liveJobs(all, at + 2 * HOUR)).toBeUndefined();
+    expect(liveJobs([daily, job({ last: at - WEEK })], at + DAY)).toEqual([job({ last: at - WEEK })]);
+    expect(liveJobs(undefined, at)).toBeUndefined();
+    // From its second occurrence a job has its period's limit, not a candidate's.
+    expect(liveJobs([job({ period: 'daily', occurrences: 2, last: at - 8 * DAY })], at)).toBeUndefined();
   });
 });
 
