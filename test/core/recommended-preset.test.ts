@@ -440,6 +440,22 @@ describe('alert ids and idempotence', () => {
     expect(alertIdFor(T0 + HOUR, '10.0.0.1')).toBe('2026-03-01T01:00:00Z/10.0.0.1');
   });
 
+  it("gives the window's start and end on the alert", () => {
+    const hourly = evaluateWindow(windowInput({ '10.0.0.1': 500 }, { '10.0.0.1': stored }), config);
+    expect(hourly.alerts[0]).toMatchObject({
+      windowStart: '2026-03-01T00:00:00Z',
+      windowEnd: '2026-03-01T01:00:00Z',
+    });
+    const quarter = evaluateWindow(
+      windowInput({ '10.0.0.1': 500 }, { '10.0.0.1': stored }, { windowStart: T0 + 15 * 60_000 }),
+      recommendedConfig({ windowMinutes: 15 }),
+    );
+    expect(quarter.alerts[0]).toMatchObject({
+      windowStart: '2026-03-01T00:15:00Z',
+      windowEnd: '2026-03-01T00:30:00Z',
+    });
+  });
+
   it('lists alerts largest first, equal counts in alertId order, whatever order the counts came in', () => {
     const counts: [string, number][] = [
       ['10.0.0.9', 500],

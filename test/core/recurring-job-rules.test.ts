@@ -101,6 +101,25 @@ describe("a daily job the hour's profile has learnt", () => {
   });
 });
 
+describe('rhythm off', () => {
+  it('lets the flat baseline decide, even for a source whose profile has learnt a rhythm', () => {
+    const stored = dailyJobBaseline();
+    // With rhythm the midnight hour expects its job: 60 is usual there.
+    expect(decide(60, stored).outcome).toBe('normal');
+    const flat = recommendedConfig({
+      massSpikeMinSources: 0,
+      cooldownMinutes: 0,
+      rhythm: false,
+      jobOccurrencesToLearn: 0,
+    });
+    const result = evaluateWindow(windowInput({ [SOURCE]: 60 }, { [SOURCE]: stored }), flat);
+    // Without it, 60 against a flat mean of about 6 is a spike, compared with no hour's model.
+    expect(result.decisions[0]?.outcome).toBe('spike');
+    expect(result.alerts[0]?.expected).toBeUndefined();
+    expect(result.alerts[0]?.baseline?.mean).toBeCloseTo(stored.mean, 4);
+  });
+});
+
 describe('hasWeeklyJobAt', () => {
   const job = (fields: Partial<RecurringJob>): RecurringJob => ({
     phase: WEDNESDAY,
