@@ -17,8 +17,11 @@ import {
 import {
   cloudTrailRecord,
   createNetworkAclEntry,
+  deleteNetworkAclEntry,
+  modifyInstanceGroups,
   modifyNetworkInterfaceGroups,
   replaceNetworkAclAssociation,
+  replaceNetworkAclEntry,
   revokeSecurityGroupEgress,
 } from '../support/cloudtrail-records';
 
@@ -135,6 +138,73 @@ describe('records with fields left out or written another way', () => {
   });
 });
 
+describe('what each kind of change reads as', () => {
+  it('a ModifySecurityGroupRules of several rules describes each; one without a valid group id is not read', () => {
+    const entries = [
+      {
+        SecurityGroupRuleId: 'sgr-0a1b2c3d4e5f60001',
+        SecurityGroupRule: { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIpv4: '10.0.0.0/8' },
+      },
+      {
+        SecurityGroupRuleId: 'sgr-0a1b2c3d4e5f60002',
+        SecurityGroupRule: {
+          IpProtocol: 'udp',
+          FromPort: 53,
+          ToPort: 53,
+          PrefixListId: 'pl-0a1b2c3d4e5f60001',
+        },
+      },
+    ];
+    const modify = (GroupId: string) =>
+      parsePolicyChange(
+        cloudTrailRecord(
+          'ModifySecurityGroupRules',
+          { ModifySecurityGroupRulesRequest: { GroupId, SecurityGroupRule: entries } },
+          { ModifySecurityGroupRulesResponse: { return: true } },
+          { at: AT },
+        ),
+      );
+    expect(modify(SG)).toMatchObject({
+      description:
+        'rules sgr-0a1b2c3d4e5f60001 changed to tcp/443 to 10.0.0.0/8; sgr-0a1b2c3d4e5f60002 changed to udp/53 to pl-0a1b2c3d4e5f60001',
+      effect: 'changes',
+    });
+    expect(modify('sg-<x>')).toBeUndefined();
+  });
+
+  it('a network ACL entry names its ACL, and one without a valid ACL id is not read', () => {
+    const entry = {
+      ruleNumber: 90,
+      egress: true,
+      action: 'deny' as const,
+      protocol: '-1',
+      cidr: '0.0.0.0/0',
+    };
+    expect(parsePolicyChange(replaceNetworkAclEntry(ACL, entry, { at: AT }))?.target).toEqual({
+      kind: 'network-acl',
+      networkAclId: ACL,
+    });
+    expect(parsePolicyChange(deleteNetworkAclEntry(ACL, entry, { at: AT }))).toMatchObject({
+      target: { kind: 'network-acl', networkAclId: ACL },
+      effect: 'changes',
+    });
+    expect(parsePolicyChange(createNetworkAclEntry('acl-<x>', entry, { at: AT }))).toBeUndefined();
+    expect(parsePolicyChange(deleteNetworkAclEntry('acl-0A1B2C3D', entry, { at: AT }))).toBeUndefined();
+  });
+
+  it('a new ACL association, a new group set of an interface or an instance may block or allow: "changes"', () => {
+    const effects = [
+      replaceNetworkAclAssociation('aclassoc-0a1b2c3d4e5f60009', ACL, 'aclassoc-0a1b2c3d4e5f60001', {
+        at: AT,
+      }),
+      modifyNetworkInterfaceGroups(ENI, [SG], { at: AT }),
+      modifyInstanceGroups('i-00000000000000001', [SG], { at: AT }),
+    ].map((record) => parsePolicyChange(record)?.effect);
+    expect(effects).toEqual(['changes', 'changes', 'changes']);
+    expect(parsePolicyChange(modifyInstanceGroups('i-<x>', [SG], { at: AT }))).toBeUndefined();
+  });
+});
+
 describe('malformed and hostile records', () => {
   it('refuses an event id that is not 1-128 word characters or dashes, and a time that is not a string', () => {
     expect(parsePolicyChange({ ...revoke(), eventID: 42 })).toBeUndefined();
@@ -143,6 +213,7 @@ describe('malformed and hostile records', () => {
     expect(parsePolicyChange({ ...revoke(), eventID: 'e'.repeat(129) })).toBeUndefined();
     expect(parsePolicyChange({ ...revoke(), eventID: 'e'.repeat(128) })?.eventId).toBe('e'.repeat(128));
     expect(parsePolicyChange({ ...revoke(), eventTime: AT })).toBeUndefined();
+    expect(parsePolicyChange({ ...revoke(), eventTime: ['2026-11-27T14:52:00Z'] })).toBeUndefined();
     expect(parsePolicyChange({ ...revoke(), eventName: 42 })).toBeUndefined();
   });
 
@@ -169,7 +240,7 @@ describe('malformed and hostile records', () => {
               ipRanges: { items: [null, '10.0.0.0/8', { cidrIp: '0.0.0.0/0' }] },
               ipv6Ranges: { items: [null, 7] },
               prefixListIds: { items: [null] },
-              groups: { items: [null, { groupId: 'sg-0a1b2c3d4e5f60009' }] },
+              groups: { items: [null, { groupId: 'sg-<x>' }, { groupId: 'sg-0a1b2c3d4e5f60009' }] },
             },
           ],
         },

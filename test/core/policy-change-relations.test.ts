@@ -21,6 +21,7 @@ import {
 } from '../../lambda/core';
 import {
   createNetworkAclEntry,
+  modifyInstanceGroups,
   modifyNetworkInterfaceGroups,
   replaceNetworkAclAssociation,
   revokeSecurityGroupEgress,
@@ -290,6 +291,66 @@ describe('subnet ACL associations', () => {
     );
     // Interface C (account A, VPC 2) is in subnet 3, which has no known ACL; it has group C only.
     expect(explainOne(inA2, list).causeLookup?.status).toBe('none');
+  });
+});
+
+describe('the resource a cause names, and alerts the relation cannot place', () => {
+  const inA1 = spike({ accountId: ACCOUNT_A, vpcId: VPC_1 });
+
+  it('names the ACL of an association change, the interface or instance of a group set change', () => {
+    const resourceOf = (record: unknown) => explainOne(inA1, changes(record)).likelyCause?.resource;
+    expect(
+      resourceOf(
+        replaceNetworkAclAssociation('aclassoc-0a1b2c3d4e5f60009', ACL_1, 'aclassoc-0a1b2c3d4e5f60007', {
+          at: at(-5),
+        }),
+      ),
+    ).toBe(ACL_1);
+    expect(resourceOf(modifyNetworkInterfaceGroups('eni-0000000000000000a', [SG_B], { at: at(-5) }))).toBe(
+      'eni-0000000000000000a',
+    );
+    const withInstance: NetworkTopology = {
+      ...TOPOLOGY,
+      interfaces: [{ ...TOPOLOGY.interfaces[0]!, instanceId: 'i-0000000000000000a' }],
+    };
+    const [viaInstance] = explainAlerts(
+      [inA1],
+      {
+        changes: changes(modifyInstanceGroups('i-0000000000000000a', [SG_B], { at: at(-5) })),
+        topology: withInstance,
+        lookupFor: complete,
+      },
+      config,
+    );
+    expect(viaInstance?.likelyCause?.resource).toBe('i-0000000000000000a');
+  });
+
+  it('relates an association change without the new association id by the ACL it names, even where EC2 gave one', () => {
+    // Subnet 2 (account B's interface) uses ACL 2 through aclassoc-...0002.
+    const record = replaceNetworkAclAssociation('aclassoc-0a1b2c3d4e5f60009', ACL_2, 'none', {
+      at: at(-5),
+      eventId: 'to-2',
+    });
+    const inB1 = spike({ accountId: ACCOUNT_B, vpcId: VPC_1 });
+    expect(explainOne(inB1, changes(record)).likelyCause?.eventId).toBe('to-2');
+  });
+
+  it('keeps an alert whose source is not an address (an old state file), with nothing found', () => {
+    const odd = explainOne(spike({ srcIp: 'host-1' }), changes(revokeOn(SG_A)));
+    expect(odd.causeLookup?.status).toBe('none');
+    expect(odd.srcIp).toBe('host-1');
+  });
+
+  it('does not downgrade a spike that is already low, and says nothing of a severity it did not change', () => {
+    const downgrade = resolveDetectorConfig({ policyChangeSpikes: 'downgrade' });
+    const [low] = explainAlerts(
+      [spike({ accountId: ACCOUNT_A, vpcId: VPC_1, severity: 'low' })],
+      { changes: changes(revokeOn(SG_A)), topology: TOPOLOGY, lookupFor: complete },
+      downgrade,
+    );
+    expect(low?.severity).toBe('low');
+    expect(low).not.toHaveProperty('downgradedFrom');
+    expect(low?.likelyCause?.eventId).toBe(`revoke-${SG_A}`);
   });
 });
 
