@@ -241,6 +241,12 @@ describe('splunk-escu with explicit keys (explicit values win over the preset bu
     expect(result.alerts[0]?.srcIps).toHaveLength(10);
   });
 
+  it("gives a count at a flat source's mean a z-score of 0 (no spread: no distance either)", () => {
+    const flatTen = storedBaseline({ mean: 10, variance: 0, dataPoints: 100 });
+    const result = evaluateWindow(windowInput({ flat: 10 }, { flat: flatTen }), escuConfig());
+    expect(result.decisions[0]).toMatchObject({ outcome: 'normal', zScore: 0 });
+  });
+
   it('counts as mature, for mass-spike grouping, a source whose baseline after this window has more than minDataPoints points (no zeros folded)', () => {
     const at = (dataPoints: number, clockAtLastFold = 100) =>
       storedBaseline({ mean: 10, variance: 4, dataPoints, clockAtLastFold });

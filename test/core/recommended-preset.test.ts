@@ -422,6 +422,22 @@ describe('mass spikes', () => {
     expect(result.alerts.every((a) => a.kind === 'spike')).toBe(true);
   });
 
+  it('raises no mass spike when every spiking source is still in its cooldown', () => {
+    const input = fleet(10, 5);
+    // Each spiking source alerted an hour ago at a count its new one does not double.
+    for (let i = 0; i < 5; i += 1) {
+      const ip = `10.0.0.${i + 1}`;
+      input.baselines.set(ip, {
+        ...input.baselines.get(ip)!,
+        lastAlertWindow: T0 - HOUR,
+        lastAlertCount: 400,
+      });
+    }
+    const result = evaluateWindow(input, config);
+    expect(result.decisions.filter((d) => d.outcome === 'spike-in-cooldown')).toHaveLength(5);
+    expect(result.alerts).toEqual([]);
+  });
+
   it('is off when massSpikeMinSources is 0', () => {
     const result = evaluateWindow(fleet(10, 6), recommendedConfig({ massSpikeMinSources: 0 }));
     expect(result.alerts.map((a) => a.kind)).toEqual(Array(6).fill('spike'));

@@ -47,6 +47,7 @@ function decide(count: number, stored: Baseline) {
   const decision = result.decisions.find((d) => d.srcIp === SOURCE);
   const model = comparedModel(stored, 100, T0, config);
   return {
+    stats: result.stats,
     outcome: decision?.outcome,
     alert: result.alerts.find((a) => a.srcIp === SOURCE),
     lineSays: isSpikeCount(count, model, result.stats.threshold, config),
@@ -175,7 +176,10 @@ describe("the spike bound at a learned job's window", () => {
     // Two seen: this window's is the third (jobOccurrencesToLearn), so the job decides it.
     const stored = withWeeklyJob(2);
     expect(comparedModel(stored, 100, T0, config).jobSpikeFrom).toBe(200);
-    expect(decide(150, stored).outcome).toBe('recurring-job');
+    const quiet = decide(150, stored);
+    expect(quiet.outcome).toBe('recurring-job');
+    expect(quiet.alert).toBeUndefined();
+    expect(quiet.stats.recurringJobs).toBe(1); // counted in the run's figures
     expect(decide(199, stored).outcome).toBe('recurring-job');
     const grown = decide(200, stored);
     expect(grown.outcome).toBe('spike');
