@@ -102,6 +102,45 @@ describe("a daily job the hour's profile has learnt", () => {
   });
 });
 
+describe('what a decision and a learned job say', () => {
+  it("a rhythmic source's decision gives the hour's model it was compared with; a flat source's gives none", () => {
+    const rhythmic = evaluateWindow(windowInput({ [SOURCE]: 60 }, { [SOURCE]: dailyJobBaseline() }), config);
+    const model = comparedModel(dailyJobBaseline(), 100, T0, config);
+    expect(rhythmic.decisions[0]?.model).toEqual({ mean: model.mean, variance: model.variance });
+    const flat = evaluateWindow(
+      windowInput({ [SOURCE]: 5 }, { [SOURCE]: storedBaseline({ mean: 4, variance: 6, dataPoints: 500 }) }),
+      config,
+    );
+    expect(flat.decisions[0]).not.toHaveProperty('model');
+  });
+
+  it("reports a grown weekly job at a daily job's hour as the weekly job, not the hour's daily one", () => {
+    // A learned weekly job on Sundays at midnight (usually 100, under 2 x the hour's 60, so it did
+    // not lift the hour), at the midnight hour the profile has learnt as a daily job.
+    const weekly: RecurringJob = {
+      phase: SUNDAY_MIDNIGHT_PHASE,
+      period: 'weekly',
+      size: 100,
+      occurrences: 3,
+      last: T0 - 7 * DAY,
+    };
+    const grown = decide(200, dailyJobBaseline([weekly]));
+    expect(grown.outcome).toBe('spike');
+    expect(grown.alert?.recurringJob).toMatchObject({ period: 'weekly', at: 'Sun 00:00', usualSize: 100 });
+  });
+
+  it('a warming-up source starts a job candidate only for a count more than 5 sd above its young baseline', () => {
+    const young = storedBaseline({ mean: 1, variance: 1, dataPoints: 10 }); // spread 1: the line is 1 + 5
+    const lowMinimum = recommendedConfig({ massSpikeMinSources: 0, cooldownMinutes: 0, minBlockedCount: 1 });
+    const jobsAfter = (count: number) =>
+      evaluateWindow(windowInput({ [SOURCE]: count }, { [SOURCE]: young }), lowMinimum).updatedBaselines.get(
+        SOURCE,
+      )?.jobs;
+    expect(jobsAfter(6)).toBeUndefined();
+    expect(jobsAfter(7)).toEqual([{ phase: SUNDAY_MIDNIGHT_PHASE, size: 7, occurrences: 1, last: T0 }]);
+  });
+});
+
 describe('rhythm off', () => {
   it('lets the flat baseline decide, even for a source whose profile has learnt a rhythm', () => {
     const stored = dailyJobBaseline();
