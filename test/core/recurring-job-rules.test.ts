@@ -129,6 +129,23 @@ describe('what a decision and a learned job say', () => {
     expect(grown.alert?.recurringJob).toMatchObject({ period: 'weekly', at: 'Sun 00:00', usualSize: 100 });
   });
 
+  it('a rhythmic source starts a job candidate only for a count the flat baseline calls a spike (beyond mean + 3 sd)', () => {
+    // 03:00 expects about 4: 45 is a spike for the hour, but within 3 sd of the flat mean (6.3 + 3 x 13.2).
+    const threeAm = T0 + 3 * HOUR;
+    const stored = { ...dailyJobBaseline(), lastWindow: threeAm - HOUR };
+    const at3 = (count: number) =>
+      evaluateWindow(
+        windowInput({ [SOURCE]: count }, { [SOURCE]: stored }, { windowStart: threeAm }),
+        config,
+      );
+    const within = at3(45);
+    expect(within.decisions[0]?.outcome).toBe('spike');
+    expect(within.updatedBaselines.get(SOURCE)?.jobs).toBeUndefined();
+    expect(at3(47).updatedBaselines.get(SOURCE)?.jobs).toEqual([
+      { phase: 3, size: 47, occurrences: 1, last: threeAm },
+    ]);
+  });
+
   it('a warming-up source starts a job candidate only for a count more than 5 sd above its young baseline', () => {
     const young = storedBaseline({ mean: 1, variance: 1, dataPoints: 10 }); // spread 1: the line is 1 + 5
     const lowMinimum = recommendedConfig({ massSpikeMinSources: 0, cooldownMinutes: 0, minBlockedCount: 1 });
