@@ -158,6 +158,53 @@ describe('what a decision and a learned job say', () => {
   });
 });
 
+describe("what a learned job's quiet occurrence teaches the baseline", () => {
+  // A weekly job on Sundays at 02:00 (usually 150, learned); the hours around it, Sunday 01:00 and
+  // 03:00, usually see 30; every other hour 4.
+  const TWO_AM = T0 + 2 * HOUR;
+  const job: RecurringJob = { phase: 2, period: 'weekly', size: 150, occurrences: 3, last: TWO_AM - 7 * DAY };
+  const baselineWith = (slot25: number) => {
+    const values = Array.from({ length: PROFILE_SLOTS }, (_, slot) =>
+      slot === 25 ? slot25 : slot === 27 ? quantizeSlotMean(30) : quantizeSlotMean(4),
+    );
+    const known = values.filter((v) => !Number.isNaN(v));
+    const mean = known.reduce((a, b) => a + b, 0) / known.length;
+    return storedBaseline({
+      mean,
+      variance: 40,
+      dataPoints: 21 * 24,
+      lastWindow: TWO_AM - HOUR,
+      profile: encodeProfile(values),
+      withinHour: { variance: 10, index: 1.5, count: 21 * 24 },
+      jobs: [job],
+    });
+  };
+  const after = (stored: Baseline) => {
+    const result = evaluateWindow(
+      windowInput({ [SOURCE]: 150 }, { [SOURCE]: stored }, { windowStart: TWO_AM }),
+      config,
+    );
+    expect(result.decisions[0]?.outcome).toBe('recurring-job');
+    return result.updatedBaselines.get(SOURCE)!;
+  };
+
+  it("is what the neighbouring hours usually see (30), not the job's count nor the flat mean", () => {
+    const stored = baselineWith(quantizeSlotMean(30));
+    const next = after(stored);
+    // One fold of 30 into a mean of about 5 over ~500 windows: up about 0.05, where a fold of the
+    // job's 150 would move it about 0.29.
+    expect(next.mean).toBeGreaterThan(stored.mean + 0.01);
+    expect(next.mean).toBeLessThan(stored.mean + 0.1);
+  });
+
+  it('uses the neighbour that has been seen when the other never was', () => {
+    const stored = baselineWith(Number.NaN);
+    const next = after(stored);
+    expect(next.mean).toBeGreaterThan(stored.mean + 0.01);
+    expect(Number.isFinite(next.variance)).toBe(true);
+  });
+});
+
 describe('rhythm off', () => {
   it('lets the flat baseline decide, even for a source whose profile has learnt a rhythm', () => {
     const stored = dailyJobBaseline();
