@@ -229,6 +229,8 @@ describe('splunk-escu with explicit keys (explicit values win over the preset bu
   it('alerts per source with the bundle defaults (no grouping, no minimum)', () => {
     const result = evaluateWindow(input, resolveDetectorConfig({ preset: 'splunk-escu' }));
     expect(result.alerts.map((a) => a.kind)).toEqual(Array(10).fill('spike'));
+    expect(result.alerts[0]).not.toHaveProperty('threshold');
+    expect(result.alerts[0]).not.toHaveProperty('tailProbability');
   });
 
   it('groups into one mass-spike when massSpikeMinSources is set', () => {
@@ -239,6 +241,8 @@ describe('splunk-escu with explicit keys (explicit values win over the preset bu
     expect(result.alerts).toHaveLength(1);
     expect(result.alerts[0]).toMatchObject({ kind: 'mass-spike', blockedCount: 2000 });
     expect(result.alerts[0]?.srcIps).toHaveLength(10);
+    // ESCU has no tail-probability threshold: the alert says none rather than null.
+    expect(result.alerts[0]).not.toHaveProperty('threshold');
   });
 
   it("gives a count at a flat source's mean a z-score of 0 (no spread: no distance either)", () => {

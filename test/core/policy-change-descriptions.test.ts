@@ -322,6 +322,11 @@ describe('who made a change', () => {
     expect(principalWith({ type: 'Root' })).toBe('Root');
   });
 
+  it('skips an empty ARN or principal id for the next that names someone', () => {
+    expect(principalWith({ type: 'AssumedRole', arn: '', principalId: 'AROA1:jane' })).toBe('AROA1:jane');
+    expect(principalWith({ type: 'Root', arn: '', principalId: '' })).toBe('Root');
+  });
+
   it('is "unknown" when the record names no one', () => {
     expect(principalWith({})).toBe('unknown');
     expect(principalWith(undefined)).toBe('unknown');

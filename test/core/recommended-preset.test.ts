@@ -454,6 +454,16 @@ describe('alert ids and idempotence', () => {
     expect(alertIdFor(T0 + HOUR, '10.0.0.1')).toBe('2026-03-01T01:00:00Z/10.0.0.1');
   });
 
+  it('marks an alert from an incomplete window (its counts are a lower bound), and only such an alert', () => {
+    const partial = evaluateWindow(
+      windowInput({ '10.0.0.1': 500 }, { '10.0.0.1': stored }, { complete: false }),
+      config,
+    );
+    expect(partial.alerts[0]).toMatchObject({ kind: 'spike', incompleteWindow: true });
+    const whole = evaluateWindow(windowInput({ '10.0.0.1': 500 }, { '10.0.0.1': stored }), config);
+    expect(whole.alerts[0]).not.toHaveProperty('incompleteWindow');
+  });
+
   it("gives the window's start and end on the alert", () => {
     const hourly = evaluateWindow(windowInput({ '10.0.0.1': 500 }, { '10.0.0.1': stored }), config);
     expect(hourly.alerts[0]).toMatchObject({
