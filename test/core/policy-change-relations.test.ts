@@ -354,6 +354,18 @@ describe('the resource a cause names, and alerts the relation cannot place', () 
   });
 });
 
+describe('changes after the window', () => {
+  it("prefers a change made by the window's end to a later one of the same kind, whatever order they were read in", () => {
+    const before = revokeOn(SG_A, 'before-end', -20);
+    const after = revokeOn(SG_A, 'after-end', 65); // within the lag: still searched
+    const inA1 = spike({ accountId: ACCOUNT_A, vpcId: VPC_1 });
+    expect(explainOne(inA1, changes(before, after)).likelyCause?.eventId).toBe('before-end');
+    expect(explainOne(inA1, changes(after, before)).likelyCause?.eventId).toBe('before-end');
+    // Alone, the later one is still named.
+    expect(explainOne(inA1, changes(after)).likelyCause?.eventId).toBe('after-end');
+  });
+});
+
 describe('changes tied on everything but their id', () => {
   it('names the same cause whatever order the changes were read in (the Lambda and the replay read differently)', () => {
     const ids = ['e-2', 'e-1', 'e-3'];
