@@ -66,6 +66,9 @@ describe('profile codec', () => {
   it('refuses text that is not a profile', () => {
     expect(isProfileText('A'.repeat(PROFILE_LENGTH - 1))).toBe(false);
     expect(isProfileText(`${'A'.repeat(PROFILE_LENGTH - 1)}*`)).toBe(false);
+    expect(isProfileText(`${'A'.repeat(PROFILE_LENGTH - 1)}é`)).toBe(false);
+    expect(isProfileText(`é${'A'.repeat(PROFILE_LENGTH - 1)}`)).toBe(false);
+    expect(isProfileText('A'.repeat(PROFILE_LENGTH))).toBe(true);
     expect(isProfileText(42)).toBe(false);
     expect(() => decodeProfile('AAA')).toThrow(/144 characters/);
     expect([...decodeProfile(undefined)].every(Number.isNaN)).toBe(true);
