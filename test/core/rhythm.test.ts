@@ -104,6 +104,16 @@ describe('calendar', () => {
     expect(calendar.phaseLabel(3 * 24 + 2, 'daily')).toBe('02:00');
   });
 
+  it('places 15-minute windows in a time zone by their minute too', () => {
+    // 2026-03-01 00:15 UTC is 01:15 in Berlin (UTC+1): the sixth quarter hour of Sunday.
+    const calendar = calendarOf(config({ timezone: 'Europe/Berlin', windowMinutes: 15 }));
+    expect(calendar.place(Date.UTC(2026, 2, 1, 0, 15))).toEqual({
+      slot: 24 + 1,
+      weekPhase: 5,
+      label: 'Sun 01:15',
+    });
+  });
+
   it('follows a time zone through a daylight-saving change', () => {
     // Europe/Berlin moves from UTC+1 to UTC+2 at 01:00 UTC on Sunday 2026-03-29.
     const calendar = calendarOf(config({ timezone: 'Europe/Berlin' }));
@@ -142,6 +152,22 @@ describe("the hour's expectation", () => {
     const business = profileOf((s) => (s < 24 && s >= 8 && s < 18 ? 40 : 4));
     expect(rhythmModel(business, within, 300, 6 * 24, 3, cfg)).toBeUndefined();
     expect(rhythmModel(business, undefined, 300, 21 * 24, 3, cfg)).toBeUndefined();
+  });
+
+  it('takes a rhythm from exactly rhythmMinDays of history, and not a window sooner', () => {
+    const business = profileOf((s) => (s < 24 && s >= 8 && s < 18 ? 40 : 4));
+    const within = { variance: 30, index: 3, count: 400 };
+    expect(rhythmModel(business, within, 300, 7 * 24, 3, cfg)).toBeDefined();
+    expect(rhythmModel(business, within, 300, 7 * 24 - 1, 3, cfg)).toBeUndefined();
+  });
+
+  it('without weekend days, reads no weekend slot (they are never learnt)', () => {
+    const noWeekend = config({ weekendDays: [] });
+    const weekdaysOnly = encodeProfile(
+      Array.from({ length: PROFILE_SLOTS }, (_, s) => (s >= 24 ? Number.NaN : s >= 8 && s < 18 ? 40 : 4)),
+    );
+    const within = { variance: 30, index: 3, count: 400 };
+    expect(rhythmModel(weekdaysOnly, within, 300, 21 * 24, 3, noWeekend)).toBeDefined();
   });
 
   it("expects a business-hours source's night level at night and its day level by day", () => {
