@@ -154,6 +154,34 @@ describe("the hour's expectation", () => {
     expect(rhythmModel(business, undefined, 300, 21 * 24, 3, cfg)).toBeUndefined();
   });
 
+  it('takes a spread of the slot means that noise could make for no rhythm, and a wider one for one', () => {
+    // Slot means 10 +- d: a spread of d^2 against within-hour noise of 30 over 21 days.
+    const within = { variance: 30, index: 3, count: 400 };
+    const alternating = (d: number) => profileOf((s) => (s % 2 === 0 ? 10 + d : 10 - d));
+    expect(rhythmModel(alternating(2), within, 34, 21 * 24, 3, cfg)).toBeUndefined();
+    expect(rhythmModel(alternating(4), within, 46, 21 * 24, 3, cfg)).toBeDefined();
+  });
+
+  it("learns an hour's variance from the hours at a level like it (within 3x), by their share of the week", () => {
+    const business = profileOf((s) => (s < 24 && s >= 8 && s < 18 ? 40 : 4));
+    const within = { variance: 0.3 * (40 + 320) + 0.7 * 7.2, index: 0.3 * 9 + 0.7 * 1.8, count: 400 };
+    // Night (slot 3): the 14 weekday night hours and the 24 weekend hours, 118 of 168 hour-slots of a week.
+    expect(rhythmModel(business, within, 400, 21 * 24, 3, cfg)!.samples).toBeCloseTo((400 * 118) / 168, 6);
+    // Day (slot 12): the 10 weekday day hours, 50 of 168.
+    expect(rhythmModel(business, within, 400, 21 * 24, 12, cfg)!.samples).toBeCloseTo((400 * 50) / 168, 6);
+  });
+
+  it("gives the hour's variance as a mu + phi mu^2 plus the variance of the mean's own estimate", () => {
+    const business = profileOf((s) => (s < 24 && s >= 8 && s < 18 ? 40 : 4));
+    const within = { variance: 0.3 * (40 + 320) + 0.7 * 7.2, index: 0.3 * 9 + 0.7 * 1.8, count: 400 };
+    for (const slot of [3, 12]) {
+      const m = rhythmModel(business, within, 400, 21 * 24, slot, cfg)!;
+      const estimate = m.relativeVariance * m.mean * m.mean;
+      expect(estimate).toBeGreaterThan(0);
+      expect(m.variance).toBeCloseTo(m.a * m.mean + m.phi * m.mean * m.mean + estimate, 9);
+    }
+  });
+
   it('takes a rhythm from exactly rhythmMinDays of history, and not a window sooner', () => {
     const business = profileOf((s) => (s < 24 && s >= 8 && s < 18 ? 40 : 4));
     const within = { variance: 30, index: 3, count: 400 };
@@ -526,6 +554,10 @@ describe('job bookkeeping', () => {
     expect(matchJob([candidate], at, phase, 24)).toMatchObject({ period: 'daily' });
     expect(matchJob([{ ...candidate, last: at - 4 * DAY }], at, phase, 24)).toBeUndefined();
     expect(matchJob([job({ last: at - 5 * WEEK })], at, phase, 24)).toMatchObject({ period: 'weekly' });
+    // An hour of slack for a daylight-saving change in between.
+    expect(matchJob([job({ last: at - 5 * WEEK - HOUR })], at, phase, 24)).toMatchObject({
+      period: 'weekly',
+    });
     expect(matchJob([job({ last: at - 6 * WEEK })], at, phase, 24)).toBeUndefined();
     // A weekly job is not a daily one at another day's same hour; a daily job stays daily at its own time of week.
     expect(matchJob([job({ last: at - DAY })], at + DAY, phase + 24, 24)).toBeUndefined();
