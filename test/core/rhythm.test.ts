@@ -549,6 +549,9 @@ describe('job bookkeeping', () => {
       last: at - 7 * DAY,
     };
     expect(matchJob([dailyJob], at, phase, 24)).toMatchObject({ period: 'daily' });
+    expect(matchJob([{ ...dailyJob, last: at - 7 * DAY - HOUR }], at, phase, 24)).toMatchObject({
+      period: 'daily',
+    });
     expect(matchJob([{ ...dailyJob, last: at - 8 * DAY }], at, phase, 24)).toBeUndefined();
     const candidate = { phase: phase - 24, size: 150, occurrences: 1, last: at - 3 * DAY };
     expect(matchJob([candidate], at, phase, 24)).toMatchObject({ period: 'daily' });

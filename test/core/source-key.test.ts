@@ -27,6 +27,9 @@ describe('sourceKey', () => {
     expect(sourceKey({ accountId: undefined, address: '10.0.0.10' })).toBe('-|10.0.0.10');
     expect(sourceKey({ accountId: UNKNOWN_ACCOUNT, address: '10.0.0.10' })).toBe('-|10.0.0.10');
     expect(sourceKey({ address: '10.0.0.10', vpcId: '-' })).toBe('-|10.0.0.10');
+    expect(sourceKey({ accountId: '111111111111', address: '10.0.0.10', vpcId: '' })).toBe(
+      '111111111111|10.0.0.10',
+    );
   });
 
   it('keeps IPv6 (and IPv4-mapped IPv6) as the record writes it', () => {
@@ -71,6 +74,8 @@ describe('parseSourceKey', () => {
     'abc|10.0.0.1',
     '111111111111|',
     '1|2|3|4',
+    '111111111111|vpc-1a|x|10.0.0.1',
+    '111111111111',
     '111111111111|VPC|10.0.0.1',
   ])('refuses %j (a bare address is the format before accounts)', (key) => {
     expect(() => parseSourceKey(key)).toThrow(InvalidSourceKeyError);
