@@ -273,4 +273,10 @@ describe('isSpikeCount at fixed points', () => {
     expect(isSpikeCount(5, { ...flat, jobSpikeFrom: 5 }, 1e-3, config)).toBe(true);
     expect(isSpikeCount(4, { ...flat, jobSpikeFrom: 5 }, 1e-3, config)).toBe(false);
   });
+
+  it('never calls a count at the mean a spike, however heavy-tailed the model (as evaluateWindow)', () => {
+    // mean 10, sd 10,000: P(X >= 10) is near 1e-5, under a lone source's 1/24.
+    const wild = { mean: 10, variance: 1e8, dataPoints: 720 };
+    expect(isSpikeCount(10, wild, 1 / 24, config)).toBe(false);
+  });
 });
