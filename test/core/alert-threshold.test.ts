@@ -278,5 +278,9 @@ describe('isSpikeCount at fixed points', () => {
     // mean 10, sd 10,000: P(X >= 10) is near 1e-5, under a lone source's 1/24.
     const wild = { mean: 10, variance: 1e8, dataPoints: 720 };
     expect(isSpikeCount(10, wild, 1 / 24, config)).toBe(false);
+    // Nor under a threshold of 1 or more (a large budget over a small fleet), which every tail is under.
+    const poisson = { mean: 10, variance: 10, dataPoints: 720 };
+    expect(isSpikeCount(10, poisson, 2, config)).toBe(false);
+    expect(isSpikeCount(11, poisson, 2, config)).toBe(true);
   });
 });
