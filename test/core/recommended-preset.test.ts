@@ -538,6 +538,12 @@ describe('estimationAdjustedTail', () => {
     );
   });
 
+  it('corrects more for a small-mean count (its kurtosis 1/m) than for a near-normal one', () => {
+    expect(estimationAdjustedTail(1e-4, 1, 1, 0.5, 10)).toBeGreaterThan(
+      estimationAdjustedTail(1e-4, 1e9, 1e9, 0.5, 10),
+    );
+  });
+
   it.each([0.5, 0.9, 1, 0])('leaves p = %d alone', (p) => {
     expect(estimationAdjustedTail(p, 10, 20, 0.5, 100)).toBe(p);
   });
