@@ -230,6 +230,14 @@ describe('the fast IPv4 path agrees with ipaddr.js', () => {
         `${ipaddr.IPv4.networkAddressFromCIDR(`${address}/${prefix}`).toString()}/${prefix}`,
     );
 
+  it('takes only dots between the octets', () => {
+    for (const text of ['10x0x0x1', '10,0,0,1', '10.0.0/1', '10:0.0.1']) {
+      expect({ text, value: parseIPv4Number(text) }).toEqual({ text, value: -1 });
+      expect(scope().counts(text, '8.8.8.8')).toBe(false);
+    }
+    expect(parseIPv4Number('10.0.0.1')).toBe(0x0a000001);
+  });
+
   it('parses exactly the strict four-part decimal forms', () => {
     fc.assert(
       fc.property(
