@@ -568,6 +568,10 @@ export class WindowDecider {
     // when the occurrence is clearly larger than usual. Judged on the flat baseline, not the
     // hour's model, so that a job is recognised whatever its hour has learnt of it.
     let jobs = jobsOn ? liveJobs(c.before.jobs, input.windowStart) : c.before.jobs;
+    // The jobs as they stood before this window: this window's own burst, added below as a
+    // candidate, is not a weekly job that lifted the hour (and the spike line, alert-threshold.ts,
+    // sees these same jobs).
+    const jobsBefore = jobs;
     let quietJob = false;
     let grownJob: RecurringJobContext | undefined;
     if (jobsOn && isBurst(c, threshold, config)) {
@@ -593,7 +597,7 @@ export class WindowDecider {
       dailyJob !== undefined &&
       c.x >= config.jobGrowthFactor * dailyJob &&
       // A weekly job's occurrences also raise their weekday slot: that hour is the weekly job's.
-      !hasWeeklyJobAt(jobs, input.windowStart, dailyJob, config)
+      !hasWeeklyJobAt(jobsBefore, input.windowStart, dailyJob, config)
     ) {
       isSpike = c.mature && c.x >= config.minBlockedCount;
       quietJob = false;

@@ -1,4 +1,7 @@
 import {
+  ADDRESS_COUNTS_AS_DESTINATION,
+  ADDRESS_COUNTS_AS_SOURCE,
+  ADDRESS_VALID,
   EgressFilter,
   InvalidAddressError,
   isValidAddress,
@@ -99,6 +102,47 @@ describe('EgressFilter exclusions', () => {
   });
 });
 
+describe('EgressFilter on IPv6 forms the fast path leaves to ipaddr.js', () => {
+  // `::` standing for one group, and embedded dotted IPv4: valid IPv6 that flow logs do not
+  // write but a record or a configured list may; they are classified by the same networks.
+  const filter = scope([...RFC1918_CIDRS, 'fd00::/8', '64:ff9b::/96'], ['fd00:bad::/32'], ['2606:4700::/32']);
+  const internal = 'fd00:1:2:3:4:5::6';
+  const external = '2607:f8b0:1:2:3:4::5';
+  const excludedSource = 'fd00:bad:1:2:3:4::5';
+  const excludedDestination = '2606:4700:1:2:3:4::5';
+  const embedded = '64:ff9b::10.0.0.1';
+
+  it('are left to ipaddr.js (else this suite would test the fast path again)', () => {
+    const groups = new Uint16Array(8);
+    for (const text of [internal, external, excludedSource, excludedDestination, embedded])
+      expect({ text, fast: parseIPv6Groups(text, groups) }).toEqual({ text, fast: false });
+  });
+
+  it.each([
+    [internal, external, true],
+    [embedded, external, true],
+    [external, internal, false], // inbound
+    [internal, embedded, false], // internal -> internal
+    [excludedSource, external, false],
+    [internal, excludedDestination, false],
+  ])('%j -> %j counts: %s', (source, destination, expected) => {
+    expect(filter.counts(source, destination)).toBe(expected);
+    expect(filter.counts(source, destination)).toBe(expected); // from the cache
+  });
+
+  it('gives each its roles: internal, excluded as a source, excluded as a destination', () => {
+    expect(filter.isInternal(internal)).toBe(true);
+    expect(filter.isInternal(embedded)).toBe(true);
+    expect(filter.isInternal(external)).toBe(false);
+    expect(filter.roles(internal)).toBe(ADDRESS_VALID | ADDRESS_COUNTS_AS_SOURCE);
+    expect(filter.roles(external)).toBe(ADDRESS_VALID | ADDRESS_COUNTS_AS_DESTINATION);
+    expect(filter.roles(excludedSource)).toBe(ADDRESS_VALID);
+    expect(filter.roles(excludedDestination)).toBe(ADDRESS_VALID);
+    expect(filter.roles('fd00:1:2:3:4:5::6::7')).toBe(0);
+    expect(filter.roles('10.0.0.256')).toBe(0);
+  });
+});
+
 describe('parseCidr', () => {
   it.each([
     ['10.0.0.0/8', '10.0.0.0/8'],
@@ -185,6 +229,14 @@ describe('the fast IPv4 path agrees with ipaddr.js', () => {
       ([address, prefix]) =>
         `${ipaddr.IPv4.networkAddressFromCIDR(`${address}/${prefix}`).toString()}/${prefix}`,
     );
+
+  it('takes only dots between the octets', () => {
+    for (const text of ['10x0x0x1', '10,0,0,1', '10.0.0/1', '10:0.0.1']) {
+      expect({ text, value: parseIPv4Number(text) }).toEqual({ text, value: -1 });
+      expect(scope().counts(text, '8.8.8.8')).toBe(false);
+    }
+    expect(parseIPv4Number('10.0.0.1')).toBe(0x0a000001);
+  });
 
   it('parses exactly the strict four-part decimal forms', () => {
     fc.assert(
@@ -302,6 +354,17 @@ describe('the fast IPv6 path agrees with ipaddr.js', () => {
       : ipaddr.IPv6.isValid(text)
         ? ipaddr.IPv6.parse(text)
         : undefined;
+
+  it('reads hex digits of either case, and no other letter', () => {
+    const groups = new Uint16Array(8);
+    expect(parseIPv6Groups('::ab', groups)).toBe(true);
+    expect([...groups]).toEqual([0, 0, 0, 0, 0, 0, 0, 0xab]);
+    expect(parseIPv6Groups('FD09::9:aF', groups)).toBe(true);
+    expect([...groups]).toEqual([0xfd09, 0, 0, 0, 0, 0, 0x9, 0xaf]);
+    expect(parseIPv6Groups('fd0g::1', groups)).toBe(false);
+    expect(parseIPv6Groups('fd00::z', groups)).toBe(false);
+    expect(parseIPv6Groups('fd00::/', groups)).toBe(false);
+  });
 
   it('takes only texts ipaddr.js reads as IPv6, and reads the same groups', () => {
     const groups = new Uint16Array(8);

@@ -241,3 +241,53 @@ describe('smallestSpikeCount', () => {
     );
   });
 });
+
+describe('comparedModel', () => {
+  it('gives a source younger than minDataPoints its flat baseline, as the engine compares it, even with a rhythm in its profile', () => {
+    // A steep day/night profile over 200 windows: rhythmic from rhythmMinDays (7 days, 168
+    // windows), but minDataPoints is 300 here, so the source is not mature yet.
+    const values = Array.from({ length: PROFILE_SLOTS }, (_, s) =>
+      quantizeSlotMean(s % 24 >= 8 && s % 24 < 18 ? 40 : 2),
+    );
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length + 10;
+    const fields = {
+      mean,
+      variance,
+      profile: encodeProfile(values),
+      withinHour: { variance: 10, index: 1.5, count: 200 },
+    };
+    const young = recommendedConfig({ minDataPoints: 300 });
+    expect(comparedModel(storedBaseline({ ...fields, dataPoints: 200 }), 100, T0, young)).toEqual({
+      mean,
+      variance,
+      dataPoints: 200,
+    });
+    // Mature (300 windows), the same profile gives the hour's model.
+    expect(
+      comparedModel(storedBaseline({ ...fields, dataPoints: 300 }), 100, T0, young).rhythm,
+    ).toBeDefined();
+  });
+});
+
+describe('isSpikeCount at fixed points', () => {
+  const config = recommendedConfig({ minBlockedCount: 1 });
+  const flat = { mean: 4, variance: 6, dataPoints: 500 };
+
+  it('says no at a count just above the mean, and yes from a job bound up', () => {
+    expect(isSpikeCount(5, flat, 1e-3, config)).toBe(false);
+    expect(isSpikeCount(40, flat, 1e-3, config)).toBe(true);
+    expect(isSpikeCount(5, { ...flat, jobSpikeFrom: 5 }, 1e-3, config)).toBe(true);
+    expect(isSpikeCount(4, { ...flat, jobSpikeFrom: 5 }, 1e-3, config)).toBe(false);
+  });
+
+  it('never calls a count at the mean a spike, however heavy-tailed the model (as evaluateWindow)', () => {
+    // mean 10, sd 10,000: P(X >= 10) is near 1e-5, under a lone source's 1/24.
+    const wild = { mean: 10, variance: 1e8, dataPoints: 720 };
+    expect(isSpikeCount(10, wild, 1 / 24, config)).toBe(false);
+    // Nor under a threshold of 1 or more (a large budget over a small fleet), which every tail is under.
+    const poisson = { mean: 10, variance: 10, dataPoints: 720 };
+    expect(isSpikeCount(10, poisson, 2, config)).toBe(false);
+    expect(isSpikeCount(11, poisson, 2, config)).toBe(true);
+  });
+});

@@ -87,4 +87,20 @@ describe('BaselineTable', () => {
     expect(() => table.set(1, { ...b, profile: `${'A'.repeat(143)}é` })).toThrow(/not 144 ASCII characters/);
     expect(table.has(0)).toBe(false);
   });
+  it('refuses a size that is not a whole number, naming it', () => {
+    expect(() => new BaselineTable(-1)).toThrow('table size must be a whole number, got -1');
+    expect(() => new BaselineTable(2.5)).toThrow('table size must be a whole number, got 2.5');
+    expect(new BaselineTable(0).size).toBe(0);
+  });
+
+  it('holds 225 bytes a source outside the heap: 80 of numbers, 1 of flags, 144 of profile', () => {
+    expect(new BaselineTable(1000).bytes).toBe(1000 * (10 * 8 + 1 + 144));
+  });
+  it('gives back a baseline with only the fields it was stored with (no optional field set to undefined)', () => {
+    const table = new BaselineTable(1);
+    const bare: Baseline = { mean: 3, variance: 2, dataPoints: 40, lastWindow: 7, clockAtLastFold: 9 };
+    table.set(0, bare);
+    expect(table.get(0)).toStrictEqual(bare);
+    expect(Object.keys(table.get(0)!).sort()).toEqual(Object.keys(bare).sort());
+  });
 });

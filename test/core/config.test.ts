@@ -1,4 +1,9 @@
-import { ConfigError, PRESET_DEFAULTS, resolveDetectorConfig, resolveDetectorConfigJson } from '../../lambda/core/config';
+import {
+  ConfigError,
+  PRESET_DEFAULTS,
+  resolveDetectorConfig,
+  resolveDetectorConfigJson,
+} from '../../lambda/core/config';
 
 describe('resolveDetectorConfig', () => {
   it('defaults to the recommended preset with the documented values', () => {
@@ -34,7 +39,9 @@ describe('resolveDetectorConfig', () => {
   });
 
   it('normalises a ${field} format string to bare names', () => {
-    const config = resolveDetectorConfig({ flowLogFormat: '${version} ${srcaddr} ${dstaddr} ${action} ${start}' });
+    const config = resolveDetectorConfig({
+      flowLogFormat: '${version} ${srcaddr} ${dstaddr} ${action} ${start}',
+    });
     expect(config.flowLogFormat).toBe('version srcaddr dstaddr action start');
   });
 
@@ -55,12 +62,24 @@ describe('resolveDetectorConfig', () => {
     [{ preset: 'aggressive' }, 'config.preset'],
     [{ minDataPoints: '24' }, 'config.minDataPoints'],
     [{ thresold: 3 }, 'thresold'],
-    [{ preset: 'splunk-escu', jobOccurrencesToLearn: 3 }, 'config.jobOccurrencesToLearn: recurring-job learning is a recommended-preset feature'],
+    [
+      { preset: 'splunk-escu', jobOccurrencesToLearn: 3 },
+      'config.jobOccurrencesToLearn: recurring-job learning is a recommended-preset feature',
+    ],
     [{ internalCidrs: [42] }, 'config.internalCidrs[0]'],
     [{ flowLogFormat: '${version} ${srcaddr}' }, 'lacks required field(s): dstaddr, action, start'],
-    [{ flowLogFormat: 'version srcaddr dstaddr action start bogus-field' }, 'unknown flow log field "bogus-field"'],
-    [{ accountNames: { '12345': 'prod' } }, 'config.accountNames.12345: "12345" is not an account id (12 digits)'],
-    [{ accountNames: { '111111111111': '' } }, 'config.accountNames.111111111111: an account name may not be empty'],
+    [
+      { flowLogFormat: 'version srcaddr dstaddr action start bogus-field' },
+      'unknown flow log field "bogus-field"',
+    ],
+    [
+      { accountNames: { '12345': 'prod' } },
+      'config.accountNames.12345: "12345" is not an account id (12 digits)',
+    ],
+    [
+      { accountNames: { '111111111111': '' } },
+      'config.accountNames.111111111111: an account name may not be empty',
+    ],
     [{ accountNames: { '111111111111': 'x'.repeat(65) } }, 'at most 64 characters'],
     [{ accountNames: { '111111111111': 'prod\nfake line' } }, 'one line of printable text'],
     [{ accountNames: { '111111111111': 'prod ' } }, 'one line of printable text'],
@@ -72,10 +91,13 @@ describe('resolveDetectorConfig', () => {
 
   it('takes an unset or blank JSON setting as the defaults, and JSON null as {}', () => {
     const defaults = resolveDetectorConfig({});
-    for (const json of [undefined, '', '  \n']) expect(resolveDetectorConfigJson(json, 'DETECTOR_CONFIG')).toEqual(defaults);
+    for (const json of [undefined, '', '  \n'])
+      expect(resolveDetectorConfigJson(json, 'DETECTOR_CONFIG')).toEqual(defaults);
     expect(resolveDetectorConfig(null)).toEqual(defaults);
     expect(resolveDetectorConfig()).toEqual(defaults);
-    expect(resolveDetectorConfigJson('{"preset":"splunk-escu"}', 'DETECTOR_CONFIG').preset).toBe('splunk-escu');
+    expect(resolveDetectorConfigJson('{"preset":"splunk-escu"}', 'DETECTOR_CONFIG').preset).toBe(
+      'splunk-escu',
+    );
   });
 
   it('keeps account names as given, and has none by default', () => {
@@ -87,7 +109,9 @@ describe('resolveDetectorConfig', () => {
   });
 
   it('names the origin and the JSON error for unparsable JSON', () => {
-    expect(() => resolveDetectorConfigJson('{"preset":', 'DETECTOR_CONFIG')).toThrow(/^DETECTOR_CONFIG: not valid JSON/);
+    expect(() => resolveDetectorConfigJson('{"preset":', 'DETECTOR_CONFIG')).toThrow(
+      /^DETECTOR_CONFIG: not valid JSON/,
+    );
   });
 
   it('throws a ConfigError that says its class and where the config came from', () => {
@@ -101,5 +125,11 @@ describe('resolveDetectorConfig', () => {
 
   it('shows the offending value', () => {
     expect(() => resolveDetectorConfig({ lagMinutes: 99999 })).toThrow('(got 99999)');
+  });
+
+  it('names an unknown key alone, without repeating the whole config after it', () => {
+    expect(() => resolveDetectorConfig({ thresold: 3, lagMinutes: 20 }, 'config')).toThrow(
+      /^config: Unrecognized key: "thresold"$/,
+    );
   });
 });

@@ -229,17 +229,47 @@ describe('splunk-escu with explicit keys (explicit values win over the preset bu
   it('alerts per source with the bundle defaults (no grouping, no minimum)', () => {
     const result = evaluateWindow(input, resolveDetectorConfig({ preset: 'splunk-escu' }));
     expect(result.alerts.map((a) => a.kind)).toEqual(Array(10).fill('spike'));
+    expect(result.alerts[0]).not.toHaveProperty('threshold');
+    expect(result.alerts[0]).not.toHaveProperty('tailProbability');
   });
 
   it('groups into one mass-spike when massSpikeMinSources is set', () => {
-    const result = evaluateWindow(input, resolveDetectorConfig({ preset: 'splunk-escu', massSpikeMinSources: 2 }));
+    const result = evaluateWindow(
+      input,
+      resolveDetectorConfig({ preset: 'splunk-escu', massSpikeMinSources: 2 }),
+    );
     expect(result.alerts).toHaveLength(1);
     expect(result.alerts[0]).toMatchObject({ kind: 'mass-spike', blockedCount: 2000 });
     expect(result.alerts[0]?.srcIps).toHaveLength(10);
+    // ESCU has no tail-probability threshold: the alert says none rather than null.
+    expect(result.alerts[0]).not.toHaveProperty('threshold');
+  });
+
+  it("gives a count at a flat source's mean a z-score of 0 (no spread: no distance either)", () => {
+    const flatTen = storedBaseline({ mean: 10, variance: 0, dataPoints: 100 });
+    const result = evaluateWindow(windowInput({ flat: 10 }, { flat: flatTen }), escuConfig());
+    expect(result.decisions[0]).toMatchObject({ outcome: 'normal', zScore: 0 });
+  });
+
+  it('counts as mature, for mass-spike grouping, a source whose baseline after this window has more than minDataPoints points (no zeros folded)', () => {
+    const at = (dataPoints: number, clockAtLastFold = 100) =>
+      storedBaseline({ mean: 10, variance: 4, dataPoints, clockAtLastFold });
+    const result = evaluateWindow(
+      windowInput(
+        { five: 12, four: 12, fourMissedTen: 12 },
+        // minDataPoints 5: 5 + 1 > 5 is mature, 4 + 1 is not, and ESCU adds no zeros for missed windows.
+        { five: at(5), four: at(4), fourMissedTen: at(4, 90) },
+      ),
+      escuConfig(),
+    );
+    expect(result.stats.matureSources).toBe(1);
   });
 
   it('holds back spikes under minBlockedCount when it is set', () => {
-    const result = evaluateWindow(input, resolveDetectorConfig({ preset: 'splunk-escu', minBlockedCount: 1000 }));
+    const result = evaluateWindow(
+      input,
+      resolveDetectorConfig({ preset: 'splunk-escu', minBlockedCount: 1000 }),
+    );
     expect(result.alerts).toEqual([]);
     expect(result.decisions.map((d) => d.outcome)).toEqual(Array(10).fill('below-minimum'));
   });

@@ -279,6 +279,34 @@ describe('comparison, cap and severities', () => {
   });
 });
 
+describe("the window's threshold", () => {
+  it("spreads the day's budget over the mature sources that sent records in the window, and no others", () => {
+    const mature = storedBaseline({ mean: 5, variance: 5, dataPoints: 100 });
+    const result = evaluateWindow(
+      windowInput(
+        { mature: 5, quiet: 0, young: 5, brandNew: 5, folded: 5, caughtUp: 5 },
+        {
+          mature,
+          quiet: mature, // mature, but no records this window
+          young: storedBaseline({ mean: 5, variance: 5, dataPoints: 3 }),
+          folded: { ...mature, lastWindow: T0 }, // this window was already folded in
+          // 20 folds and 10 complete windows missed since: the zeros make 30 >= minDataPoints (24)
+          caughtUp: storedBaseline({ mean: 5, variance: 5, dataPoints: 20, clockAtLastFold: 90 }),
+        },
+      ),
+      recommendedConfig(),
+    );
+    expect(result.stats.matureSources).toBe(2);
+    expect(result.stats.threshold).toBe(1 / (24 * 2));
+  });
+
+  it('is the whole budget for the window when no source is mature yet', () => {
+    const result = evaluateWindow(windowInput({ brandNew: 5 }), recommendedConfig());
+    expect(result.stats.matureSources).toBe(0);
+    expect(result.stats.threshold).toBe(1 / 24);
+  });
+});
+
 describe('new sources', () => {
   const config = recommendedConfig();
 
@@ -394,6 +422,20 @@ describe('mass spikes', () => {
     expect(result.alerts.every((a) => a.kind === 'spike')).toBe(true);
   });
 
+  it('raises no mass spike when every spiking source is still in its cooldown', () => {
+    const input = fleet(10, 5);
+    // Each spiking source alerted an hour ago at a count its new one does not double.
+    const inCooldown = new Map(
+      [...input.baselines].map(([ip, b]) => [
+        ip,
+        Number(ip.split('.')[3]) <= 5 ? { ...b, lastAlertWindow: T0 - HOUR, lastAlertCount: 400 } : b,
+      ]),
+    );
+    const result = evaluateWindow({ ...input, baselines: inCooldown }, config);
+    expect(result.decisions.filter((d) => d.outcome === 'spike-in-cooldown')).toHaveLength(5);
+    expect(result.alerts).toEqual([]);
+  });
+
   it('is off when massSpikeMinSources is 0', () => {
     const result = evaluateWindow(fleet(10, 6), recommendedConfig({ massSpikeMinSources: 0 }));
     expect(result.alerts.map((a) => a.kind)).toEqual(Array(6).fill('spike'));
@@ -410,6 +452,48 @@ describe('alert ids and idempotence', () => {
     expect(first.alerts[0]?.alertId).toBe('2026-03-01T00:00:00Z/10.0.0.1');
     expect(again.alerts[0]?.alertId).toBe(first.alerts[0]?.alertId);
     expect(alertIdFor(T0 + HOUR, '10.0.0.1')).toBe('2026-03-01T01:00:00Z/10.0.0.1');
+  });
+
+  it('marks an alert from an incomplete window (its counts are a lower bound), and only such an alert', () => {
+    const partial = evaluateWindow(
+      windowInput({ '10.0.0.1': 500 }, { '10.0.0.1': stored }, { complete: false }),
+      config,
+    );
+    expect(partial.alerts[0]).toMatchObject({ kind: 'spike', incompleteWindow: true });
+    const whole = evaluateWindow(windowInput({ '10.0.0.1': 500 }, { '10.0.0.1': stored }), config);
+    expect(whole.alerts[0]).not.toHaveProperty('incompleteWindow');
+  });
+
+  it("gives the window's start and end on the alert", () => {
+    const hourly = evaluateWindow(windowInput({ '10.0.0.1': 500 }, { '10.0.0.1': stored }), config);
+    expect(hourly.alerts[0]).toMatchObject({
+      windowStart: '2026-03-01T00:00:00Z',
+      windowEnd: '2026-03-01T01:00:00Z',
+    });
+    const quarter = evaluateWindow(
+      windowInput({ '10.0.0.1': 500 }, { '10.0.0.1': stored }, { windowStart: T0 + 15 * 60_000 }),
+      recommendedConfig({ windowMinutes: 15 }),
+    );
+    expect(quarter.alerts[0]).toMatchObject({
+      windowStart: '2026-03-01T00:15:00Z',
+      windowEnd: '2026-03-01T00:30:00Z',
+    });
+  });
+
+  it('lists alerts largest first, equal counts in alertId order, whatever order the counts came in', () => {
+    const counts: [string, number][] = [
+      ['10.0.0.9', 500],
+      ['10.0.0.10', 500],
+      ['10.0.0.11', 900],
+    ];
+    for (const order of [counts, [...counts].reverse()]) {
+      const result = evaluateWindow(
+        windowInput(Object.fromEntries(order), Object.fromEntries(order.map(([ip]) => [ip, stored]))),
+        recommendedConfig({ massSpikeMinSources: 0 }),
+      );
+      // '10.0.0.10' sorts before '10.0.0.9' as text.
+      expect(result.alerts.map((a) => a.srcIp)).toEqual(['10.0.0.11', '10.0.0.10', '10.0.0.9']);
+    }
   });
 
   it.each([
@@ -451,6 +535,12 @@ describe('estimationAdjustedTail', () => {
   it('corrects more for an over-dispersed model (noisier variance estimates)', () => {
     expect(estimationAdjustedTail(1e-6, 100, 3433, 0.5, 336)).toBeGreaterThan(
       estimationAdjustedTail(1e-6, 100, 100, 0.5, 336),
+    );
+  });
+
+  it('corrects more for a small-mean count (its kurtosis 1/m) than for a near-normal one', () => {
+    expect(estimationAdjustedTail(1e-4, 1, 1, 0.5, 10)).toBeGreaterThan(
+      estimationAdjustedTail(1e-4, 1e9, 1e9, 0.5, 10),
     );
   });
 

@@ -8,8 +8,15 @@ import {
   bootstrapBaselines,
   calendarOf,
   decodeProfile,
+  decodeValue,
   encodeProfile,
+  encodeValue,
+  addCandidate,
   isProfileText,
+  liveJobs,
+  matchJob,
+  MAX_JOBS,
+  recordOccurrence,
   negativeBinomial,
   PROFILE_LENGTH,
   PROFILE_SLOTS,
@@ -17,6 +24,7 @@ import {
   resolveDetectorConfig,
   rhythmModel,
   seededRandom,
+  type RecurringJob,
   foldProfile,
   type Alert,
   type Baseline,
@@ -58,8 +66,31 @@ describe('profile codec', () => {
   it('refuses text that is not a profile', () => {
     expect(isProfileText('A'.repeat(PROFILE_LENGTH - 1))).toBe(false);
     expect(isProfileText(`${'A'.repeat(PROFILE_LENGTH - 1)}*`)).toBe(false);
+    expect(isProfileText(`${'A'.repeat(PROFILE_LENGTH - 1)}é`)).toBe(false);
+    expect(isProfileText(`é${'A'.repeat(PROFILE_LENGTH - 1)}`)).toBe(false);
+    expect(isProfileText('A'.repeat(PROFILE_LENGTH))).toBe(true);
     expect(isProfileText(42)).toBe(false);
     expect(() => decodeProfile('AAA')).toThrow(/144 characters/);
+    expect([...decodeProfile(undefined)].every(Number.isNaN)).toBe(true);
+    expect(() => decodeProfile(`${'A'.repeat(15)}*${'A'.repeat(PROFILE_LENGTH - 16)}`)).toThrow(
+      'profile has a character outside base64url at slot 5',
+    );
+  });
+
+  it('writes one value (a withinHour figure) in three base64url characters and reads it back', () => {
+    // Code 1 is zero; 2 + (log2(v) + 20) x 4096 otherwise: 1 is code 81922 = 20, 0, 2 in base 64.
+    expect(encodeValue(0)).toBe('AAB');
+    expect(encodeValue(1)).toBe('UAC');
+    expect(decodeValue('AAB')).toBe(0);
+    expect(decodeValue('UAC')).toBe(1);
+    for (const v of [0.37, 2.5, 1234.5, 6e9]) expect(decodeValue(encodeValue(v))).toBe(quantizeSlotMean(v));
+  });
+
+  it('refuses a value that is not three base64url characters or is the unset code, saying which', () => {
+    expect(() => decodeValue('UACA')).toThrow('a value has 3 characters, got 4');
+    expect(() => decodeValue('UA')).toThrow('a value has 3 characters, got 2');
+    expect(() => decodeValue('AAA')).toThrow('a value cannot be the unset code');
+    expect(() => decodeValue('U*C')).toThrow('profile has a character outside base64url at slot 0');
   });
 });
 
@@ -71,6 +102,16 @@ describe('calendar', () => {
     expect(calendar.place(saturday3)).toEqual({ slot: 27, weekPhase: 6 * 24 + 3, label: 'Sat 03:00' });
     expect(calendar.phaseLabel(3 * 24 + 2, 'weekly')).toBe('Wed 02:00');
     expect(calendar.phaseLabel(3 * 24 + 2, 'daily')).toBe('02:00');
+  });
+
+  it('places 15-minute windows in a time zone by their minute too', () => {
+    // 2026-03-01 00:15 UTC is 01:15 in Berlin (UTC+1): the sixth quarter hour of Sunday.
+    const calendar = calendarOf(config({ timezone: 'Europe/Berlin', windowMinutes: 15 }));
+    expect(calendar.place(Date.UTC(2026, 2, 1, 0, 15))).toEqual({
+      slot: 24 + 1,
+      weekPhase: 5,
+      label: 'Sun 01:15',
+    });
   });
 
   it('follows a time zone through a daylight-saving change', () => {
@@ -111,6 +152,50 @@ describe("the hour's expectation", () => {
     const business = profileOf((s) => (s < 24 && s >= 8 && s < 18 ? 40 : 4));
     expect(rhythmModel(business, within, 300, 6 * 24, 3, cfg)).toBeUndefined();
     expect(rhythmModel(business, undefined, 300, 21 * 24, 3, cfg)).toBeUndefined();
+  });
+
+  it('takes a spread of the slot means that noise could make for no rhythm, and a wider one for one', () => {
+    // Slot means 10 +- d: a spread of d^2 against within-hour noise of 30 over 21 days.
+    const within = { variance: 30, index: 3, count: 400 };
+    const alternating = (d: number) => profileOf((s) => (s % 2 === 0 ? 10 + d : 10 - d));
+    expect(rhythmModel(alternating(2), within, 34, 21 * 24, 3, cfg)).toBeUndefined();
+    expect(rhythmModel(alternating(4), within, 46, 21 * 24, 3, cfg)).toBeDefined();
+  });
+
+  it("learns an hour's variance from the hours at a level like it (within 3x), by their share of the week", () => {
+    const business = profileOf((s) => (s < 24 && s >= 8 && s < 18 ? 40 : 4));
+    const within = { variance: 0.3 * (40 + 320) + 0.7 * 7.2, index: 0.3 * 9 + 0.7 * 1.8, count: 400 };
+    // Night (slot 3): the 14 weekday night hours and the 24 weekend hours, 118 of 168 hour-slots of a week.
+    expect(rhythmModel(business, within, 400, 21 * 24, 3, cfg)!.samples).toBeCloseTo((400 * 118) / 168, 6);
+    // Day (slot 12): the 10 weekday day hours, 50 of 168.
+    expect(rhythmModel(business, within, 400, 21 * 24, 12, cfg)!.samples).toBeCloseTo((400 * 50) / 168, 6);
+  });
+
+  it("gives the hour's variance as a mu + phi mu^2 plus the variance of the mean's own estimate", () => {
+    const business = profileOf((s) => (s < 24 && s >= 8 && s < 18 ? 40 : 4));
+    const within = { variance: 0.3 * (40 + 320) + 0.7 * 7.2, index: 0.3 * 9 + 0.7 * 1.8, count: 400 };
+    for (const slot of [3, 12]) {
+      const m = rhythmModel(business, within, 400, 21 * 24, slot, cfg)!;
+      const estimate = m.relativeVariance * m.mean * m.mean;
+      expect(estimate).toBeGreaterThan(0);
+      expect(m.variance).toBeCloseTo(m.a * m.mean + m.phi * m.mean * m.mean + estimate, 9);
+    }
+  });
+
+  it('takes a rhythm from exactly rhythmMinDays of history, and not a window sooner', () => {
+    const business = profileOf((s) => (s < 24 && s >= 8 && s < 18 ? 40 : 4));
+    const within = { variance: 30, index: 3, count: 400 };
+    expect(rhythmModel(business, within, 300, 7 * 24, 3, cfg)).toBeDefined();
+    expect(rhythmModel(business, within, 300, 7 * 24 - 1, 3, cfg)).toBeUndefined();
+  });
+
+  it('without weekend days, reads no weekend slot (they are never learnt)', () => {
+    const noWeekend = config({ weekendDays: [] });
+    const weekdaysOnly = encodeProfile(
+      Array.from({ length: PROFILE_SLOTS }, (_, s) => (s >= 24 ? Number.NaN : s >= 8 && s < 18 ? 40 : 4)),
+    );
+    const within = { variance: 30, index: 3, count: 400 };
+    expect(rhythmModel(weekdaysOnly, within, 300, 21 * 24, 3, noWeekend)).toBeDefined();
   });
 
   it("expects a business-hours source's night level at night and its day level by day", () => {
@@ -403,6 +488,134 @@ describe('time zones', () => {
       /recommended-preset feature/,
     );
     expect(() => resolveDetectorConfig({ jobOccurrencesToLearn: 1 })).toThrow(/0 \(off\) or at least 2/);
+  });
+});
+
+describe('matchJob', () => {
+  const WEDNESDAY_2AM = MONDAY + 2 * DAY + 2 * HOUR;
+  const phase = 3 * 24 + 2;
+  const job = { phase, period: 'weekly' as const, size: 150, occurrences: 3, last: WEDNESDAY_2AM };
+
+  it('matches a weekly job a week on, at the same window of the week', () => {
+    expect(matchJob([job], WEDNESDAY_2AM + 7 * DAY, phase, 24)).toMatchObject({ index: 0, period: 'weekly' });
+    expect(matchJob([job], WEDNESDAY_2AM + 7 * DAY + HOUR, phase + 1, 24)).toBeUndefined();
+  });
+
+  it('does not take the window a job was last seen in (evaluated again, as a dry run does) for its next occurrence', () => {
+    expect(matchJob([job], WEDNESDAY_2AM, phase, 24)).toBeUndefined();
+    expect(
+      matchJob([{ ...job, last: WEDNESDAY_2AM + 7 * DAY }], WEDNESDAY_2AM + 7 * DAY, phase, 24),
+    ).toBeUndefined();
+    expect(matchJob(undefined, WEDNESDAY_2AM, phase, 24)).toBeUndefined();
+  });
+});
+
+describe('job bookkeeping', () => {
+  const WEEK = 7 * DAY;
+  const WED_2AM = MONDAY + 2 * DAY + 2 * HOUR;
+  const phase = 3 * 24 + 2;
+  const at = WED_2AM + 4 * WEEK;
+  const job = (fields: Partial<RecurringJob> = {}): RecurringJob => ({
+    phase,
+    period: 'weekly',
+    size: 150,
+    occurrences: 3,
+    last: at - WEEK,
+    ...fields,
+  });
+
+  it('matchJob prefers an established job, then the same time of week over the same time of day, then a known period', () => {
+    // A candidate seen once at this hour yesterday (daily?) and a weekly job with three occurrences.
+    const daily = { phase: phase - 24, size: 150, occurrences: 1, last: at - DAY };
+    expect(matchJob([daily, job()], at, phase, 24)).toMatchObject({ index: 1, period: 'weekly' });
+    expect(matchJob([job(), daily], at, phase, 24)).toMatchObject({ index: 0, period: 'weekly' });
+    // Equal occurrences: the same time of week wins over the same time of day.
+    const weeklyOnce = { phase, size: 150, occurrences: 1, last: at - WEEK };
+    expect(matchJob([daily, weeklyOnce], at, phase, 24)).toMatchObject({ index: 1, period: 'weekly' });
+    // Equal occurrences and period: a job whose period is known wins over a candidate.
+    const known = job({ occurrences: 1 });
+    expect(matchJob([weeklyOnce, known], at, phase, 24)).toMatchObject({ index: 1 });
+    expect(matchJob([known, weeklyOnce], at, phase, 24)).toMatchObject({ index: 0 });
+    // A tie on all of these: the job kept longest (listed first) wins.
+    expect(matchJob([weeklyOnce, { ...weeklyOnce, size: 300 }], at, phase, 24)).toMatchObject({ index: 0 });
+  });
+
+  it('matchJob takes a daily job up to a week after its last run, a candidate up to three days, a weekly job up to five weeks', () => {
+    const dailyJob = {
+      phase: phase - 24,
+      period: 'daily' as const,
+      size: 150,
+      occurrences: 3,
+      last: at - 7 * DAY,
+    };
+    expect(matchJob([dailyJob], at, phase, 24)).toMatchObject({ period: 'daily' });
+    expect(matchJob([{ ...dailyJob, last: at - 7 * DAY - HOUR }], at, phase, 24)).toMatchObject({
+      period: 'daily',
+    });
+    expect(matchJob([{ ...dailyJob, last: at - 8 * DAY }], at, phase, 24)).toBeUndefined();
+    const candidate = { phase: phase - 24, size: 150, occurrences: 1, last: at - 3 * DAY };
+    expect(matchJob([candidate], at, phase, 24)).toMatchObject({ period: 'daily' });
+    expect(matchJob([{ ...candidate, last: at - 4 * DAY }], at, phase, 24)).toBeUndefined();
+    expect(matchJob([job({ last: at - 5 * WEEK })], at, phase, 24)).toMatchObject({ period: 'weekly' });
+    // An hour of slack for a daylight-saving change in between.
+    expect(matchJob([job({ last: at - 5 * WEEK - HOUR })], at, phase, 24)).toMatchObject({
+      period: 'weekly',
+    });
+    expect(matchJob([job({ last: at - 6 * WEEK })], at, phase, 24)).toBeUndefined();
+    // A weekly job is not a daily one at another day's same hour; a daily job stays daily at its own time of week.
+    expect(matchJob([job({ last: at - DAY })], at + DAY, phase + 24, 24)).toBeUndefined();
+    expect(matchJob([{ ...dailyJob, phase, last: at - WEEK }], at, phase, 24)).toMatchObject({
+      period: 'daily',
+    });
+  });
+
+  it('recordOccurrence counts the run and moves the size a share of the way toward it', () => {
+    const jobs = [job({ occurrences: 1, period: undefined, size: 100 })];
+    const once = recordOccurrence(jobs, { job: jobs[0]!, index: 0, period: 'weekly' }, 200, at);
+    // Second occurrence: the mean of the two.
+    expect(once).toEqual([{ phase, period: 'weekly', size: 150, occurrences: 2, last: at }]);
+    const many = [job({ occurrences: 9, size: 100 })];
+    // Past four occurrences the size moves a quarter of the way.
+    expect(recordOccurrence(many, { job: many[0]!, index: 0, period: 'weekly' }, 200, at)[0]).toMatchObject({
+      size: 125,
+      occurrences: 10,
+    });
+    expect(jobs[0]!.occurrences).toBe(1); // the input is not changed
+  });
+
+  it('addCandidate keeps at most MAX_JOBS, replacing the least established and then the longest unseen', () => {
+    expect(addCandidate(undefined, 149.6, at, phase)).toEqual([
+      { phase, size: 150, occurrences: 1, last: at },
+    ]);
+    const full = [
+      job({ phase: 1, occurrences: 5, last: at - DAY }),
+      job({ phase: 2, occurrences: 2, last: at - DAY }),
+      job({ phase: 3, occurrences: 2, last: at - 2 * DAY }),
+      job({ phase: 4, occurrences: 3, last: at - 3 * DAY }),
+    ];
+    expect(full).toHaveLength(MAX_JOBS);
+    const next = addCandidate(full, 80, at, phase);
+    expect(next.map((j) => j.phase)).toEqual([1, 2, phase, 4]);
+    const fewest = addCandidate(
+      [...full.slice(0, 3), job({ phase: 4, occurrences: 1, last: at - DAY })],
+      80,
+      at,
+      phase,
+    );
+    expect(fewest.map((j) => j.phase)).toEqual([1, 2, 3, phase]);
+  });
+
+  it('liveJobs forgets a candidate after five weeks, a daily job after a week, a weekly one after five weeks', () => {
+    const candidate = job({ occurrences: 1, period: undefined, last: at - 35 * DAY });
+    const daily = job({ period: 'daily', last: at - 7 * DAY });
+    const weekly = job({ last: at - 5 * WEEK });
+    const all = [candidate, daily, weekly];
+    expect(liveJobs(all, at)).toBe(all);
+    expect(liveJobs(all, at + 2 * HOUR)).toBeUndefined();
+    expect(liveJobs([daily, job({ last: at - WEEK })], at + DAY)).toEqual([job({ last: at - WEEK })]);
+    expect(liveJobs(undefined, at)).toBeUndefined();
+    // From its second occurrence a job has its period's limit, not a candidate's.
+    expect(liveJobs([job({ period: 'daily', occurrences: 2, last: at - 8 * DAY })], at)).toBeUndefined();
   });
 });
 

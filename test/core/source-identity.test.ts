@@ -109,3 +109,22 @@ describe('sourceIdentity', () => {
     });
   });
 });
+
+describe('alertSourceKeys', () => {
+  it("gives a spike's own key, and none for an alert that names no source", () => {
+    const base = {
+      alertId: 'x',
+      kind: 'spike' as const,
+      preset: 'recommended' as const,
+      severity: 'high' as const,
+      windowStart: '2026-03-01T00:00:00Z',
+      windowEnd: '2026-03-01T01:00:00Z',
+      blockedCount: 150,
+      uniqueDestinations: 1,
+      baseline: null,
+      zScore: null,
+    };
+    expect(alertSourceKeys({ ...base, srcIp: '10.0.0.10', accountId: B })).toEqual([inB]);
+    expect(alertSourceKeys(base)).toEqual([]);
+  });
+});

@@ -5,7 +5,9 @@ import {
   addressOfKey,
   identityOfKey,
   InvalidSourceKeyError,
+  isAccountId,
   isSourceKey,
+  isVpcId,
   parseSourceKey,
   sourceKey,
   sourceLabel,
@@ -25,6 +27,9 @@ describe('sourceKey', () => {
     expect(sourceKey({ accountId: undefined, address: '10.0.0.10' })).toBe('-|10.0.0.10');
     expect(sourceKey({ accountId: UNKNOWN_ACCOUNT, address: '10.0.0.10' })).toBe('-|10.0.0.10');
     expect(sourceKey({ address: '10.0.0.10', vpcId: '-' })).toBe('-|10.0.0.10');
+    expect(sourceKey({ accountId: '111111111111', address: '10.0.0.10', vpcId: '' })).toBe(
+      '111111111111|10.0.0.10',
+    );
   });
 
   it('keeps IPv6 (and IPv4-mapped IPv6) as the record writes it', () => {
@@ -69,6 +74,8 @@ describe('parseSourceKey', () => {
     'abc|10.0.0.1',
     '111111111111|',
     '1|2|3|4',
+    '111111111111|vpc-1a|x|10.0.0.1',
+    '111111111111',
     '111111111111|VPC|10.0.0.1',
   ])('refuses %j (a bare address is the format before accounts)', (key) => {
     expect(() => parseSourceKey(key)).toThrow(InvalidSourceKeyError);
@@ -147,5 +154,19 @@ describe('sourceLabel', () => {
     expect(sourceLabel('111111111111|10.0.0.10', 'prod')).toBe('10.0.0.10 in prod (111111111111)');
     expect(sourceLabel('111111111111|vpc-1a|10.0.0.10')).toBe('10.0.0.10 in 111111111111 vpc-1a');
     expect(sourceLabel('-|10.0.0.10')).toBe('10.0.0.10');
+    expect(sourceLabel('-|vpc-1a|10.0.0.10')).toBe('10.0.0.10 in vpc-1a');
+  });
+});
+
+describe('isAccountId and isVpcId (what a query may interpolate)', () => {
+  it('take 12 digits, and vpc- with lower-case hex, nothing else', () => {
+    expect(isAccountId('111111111111')).toBe(true);
+    expect(isAccountId('11111111111')).toBe(false);
+    expect(isAccountId('1111111111111')).toBe(false);
+    expect(isAccountId("111111111111' or 1=1")).toBe(false);
+    expect(isVpcId('vpc-0a1b2c3d4e5f60001')).toBe(true);
+    expect(isVpcId('vpc-0A1B')).toBe(false);
+    expect(isVpcId('vpc-')).toBe(false);
+    expect(isVpcId('vpc-0a1b | filter 1=1')).toBe(false);
   });
 });

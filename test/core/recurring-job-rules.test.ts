@@ -1,0 +1,312 @@
+/**
+ * The growth rule of a daily job the hour's profile has learnt (docs/design.md "Recurring jobs":
+ * "A daily job can also be learnt by the profile itself (an hour standing at five times both
+ * neighbouring hours); the same growth rule applies there"): a count at `jobGrowthFactor` (2)
+ * times the hour's level or more is a spike that says so, unless a weekly job at that time of
+ * day, well above the hour's level, is what lifted the hour (hasWeeklyJobAt). The spike line
+ * (alert-threshold.ts) must agree with the engine there, as everywhere.
+ */
+import { comparedModel, isSpikeCount, smallestSpikeCount } from '../../lambda/core/alert-threshold';
+import type { Baseline } from '../../lambda/core/baseline';
+import type { DetectorConfig } from '../../lambda/core/config';
+import { evaluateWindow, hasWeeklyJobAt } from '../../lambda/core/detect';
+import { encodeProfile, PROFILE_SLOTS, quantizeSlotMean, type RecurringJob } from '../../lambda/core/rhythm';
+import { HOUR, T0, recommendedConfig, storedBaseline, windowInput } from './engine-fixtures';
+
+const DAY = 24 * HOUR;
+const SOURCE = '10.0.0.9';
+/** T0 is a Sunday 00:00 UTC: week phase 0, the first window of its day. */
+const SUNDAY_MIDNIGHT_PHASE = 0;
+const WEDNESDAY = 3 * 24;
+
+/**
+ * Three weeks of a source at about 4 an hour, and 60 at midnight every day: the profile's
+ * midnight slots stand at 15x both neighbouring hours, a daily job the profile has learnt.
+ */
+function dailyJobBaseline(jobs?: RecurringJob[]): Baseline {
+  const values = Array.from({ length: PROFILE_SLOTS }, (_, slot) =>
+    quantizeSlotMean(slot % 24 === 0 ? 60 : 4),
+  );
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const withinVariance = 50;
+  const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length + withinVariance;
+  return storedBaseline({
+    mean,
+    variance,
+    dataPoints: 21 * 24,
+    profile: encodeProfile(values),
+    withinHour: { variance: withinVariance, index: 1.5, count: 21 * 24 },
+    ...(jobs === undefined ? {} : { jobs }),
+  });
+}
+
+const config: DetectorConfig = recommendedConfig({ massSpikeMinSources: 0, cooldownMinutes: 0 });
+
+function decide(count: number, stored: Baseline) {
+  const result = evaluateWindow(windowInput({ [SOURCE]: count }, { [SOURCE]: stored }), config);
+  const decision = result.decisions.find((d) => d.srcIp === SOURCE);
+  const model = comparedModel(stored, 100, T0, config);
+  return {
+    stats: result.stats,
+    outcome: decision?.outcome,
+    alert: result.alerts.find((a) => a.srcIp === SOURCE),
+    lineSays: isSpikeCount(count, model, result.stats.threshold, config),
+    line: smallestSpikeCount(model, result.stats.threshold, config),
+    model,
+  };
+}
+
+describe("a daily job the hour's profile has learnt", () => {
+  it("is learnt: the rule spikes from twice the hour's level", () => {
+    const { model } = decide(60, dailyJobBaseline());
+    expect(model.rhythm).toBeDefined(); // the hour's model decides, not the flat baseline
+    // 2 x 60.0038 (the slot mean on the profile's grid) = 120.0076: the first whole count is 121.
+    expect(model.jobSpikeFrom).toBe(121);
+  });
+
+  it('alerts at twice its usual size, saying it is the daily job grown, where the spike line is', () => {
+    const usual = decide(60, dailyJobBaseline());
+    expect(usual.outcome).toBe('normal');
+    const grown = decide(121, dailyJobBaseline());
+    expect(grown.outcome).toBe('spike');
+    expect(grown.alert?.recurringJob).toEqual({
+      period: 'daily',
+      at: '00:00',
+      timezone: 'UTC',
+      usualSize: 60.0038,
+      occurrences: 0,
+    });
+    // The report's spike line is the count the engine starts to alert at.
+    expect(grown.lineSays).toBe(true);
+    expect(grown.line).toBe(121);
+    const below = decide(120, dailyJobBaseline());
+    expect(below.outcome).toBe(below.lineSays ? 'spike' : 'normal');
+    expect(below.alert?.recurringJob).toBeUndefined();
+  });
+
+  it('is not taken for the growth of a daily job where a weekly job at that time lifted the hour', () => {
+    // A learned weekly job on Wednesdays at midnight, at 150 (> 2 x 60): its occurrences lift the
+    // midnight weekday slot; a Sunday-midnight count of 121 is judged on the hour's model alone.
+    const weekly: RecurringJob = {
+      phase: WEDNESDAY,
+      period: 'weekly',
+      size: 150,
+      occurrences: 4,
+      last: T0 - 4 * DAY,
+    };
+    const stored = dailyJobBaseline([weekly]);
+    const judged = decide(121, stored);
+    expect(judged.model.jobSpikeFrom).toBeUndefined();
+    expect(judged.alert?.recurringJob).toBeUndefined();
+    expect(judged.outcome).toBe(judged.lineSays ? 'spike' : 'normal');
+  });
+});
+
+describe('what a decision and a learned job say', () => {
+  it("a rhythmic source's decision gives the hour's model it was compared with; a flat source's gives none", () => {
+    const rhythmic = evaluateWindow(windowInput({ [SOURCE]: 60 }, { [SOURCE]: dailyJobBaseline() }), config);
+    const model = comparedModel(dailyJobBaseline(), 100, T0, config);
+    expect(rhythmic.decisions[0]?.model).toEqual({ mean: model.mean, variance: model.variance });
+    const flat = evaluateWindow(
+      windowInput({ [SOURCE]: 5 }, { [SOURCE]: storedBaseline({ mean: 4, variance: 6, dataPoints: 500 }) }),
+      config,
+    );
+    expect(flat.decisions[0]).not.toHaveProperty('model');
+  });
+
+  it("reports a grown weekly job at a daily job's hour as the weekly job, not the hour's daily one", () => {
+    // A learned weekly job on Sundays at midnight (usually 100, under 2 x the hour's 60, so it did
+    // not lift the hour), at the midnight hour the profile has learnt as a daily job.
+    const weekly: RecurringJob = {
+      phase: SUNDAY_MIDNIGHT_PHASE,
+      period: 'weekly',
+      size: 100,
+      occurrences: 3,
+      last: T0 - 7 * DAY,
+    };
+    const grown = decide(200, dailyJobBaseline([weekly]));
+    expect(grown.outcome).toBe('spike');
+    expect(grown.alert?.recurringJob).toMatchObject({ period: 'weekly', at: 'Sun 00:00', usualSize: 100 });
+  });
+
+  it('a rhythmic source starts a job candidate only for a count the flat baseline calls a spike (beyond mean + 3 sd)', () => {
+    // 03:00 expects about 4: 45 is a spike for the hour, but within 3 sd of the flat mean (6.3 + 3 x 13.2).
+    const threeAm = T0 + 3 * HOUR;
+    const stored = { ...dailyJobBaseline(), lastWindow: threeAm - HOUR };
+    const at3 = (count: number) =>
+      evaluateWindow(
+        windowInput({ [SOURCE]: count }, { [SOURCE]: stored }, { windowStart: threeAm }),
+        config,
+      );
+    const within = at3(45);
+    expect(within.decisions[0]?.outcome).toBe('spike');
+    expect(within.updatedBaselines.get(SOURCE)?.jobs).toBeUndefined();
+    expect(at3(47).updatedBaselines.get(SOURCE)?.jobs).toEqual([
+      { phase: 3, size: 47, occurrences: 1, last: threeAm },
+    ]);
+  });
+
+  it('a warming-up source starts a job candidate only for a count more than 5 sd above its young baseline', () => {
+    const young = storedBaseline({ mean: 1, variance: 1, dataPoints: 10 }); // spread 1: the line is 1 + 5
+    const lowMinimum = recommendedConfig({ massSpikeMinSources: 0, cooldownMinutes: 0, minBlockedCount: 1 });
+    const jobsAfter = (count: number) =>
+      evaluateWindow(windowInput({ [SOURCE]: count }, { [SOURCE]: young }), lowMinimum).updatedBaselines.get(
+        SOURCE,
+      )?.jobs;
+    expect(jobsAfter(6)).toBeUndefined();
+    expect(jobsAfter(7)).toEqual([{ phase: SUNDAY_MIDNIGHT_PHASE, size: 7, occurrences: 1, last: T0 }]);
+  });
+});
+
+describe("what a learned job's quiet occurrence teaches the baseline", () => {
+  // A weekly job on Sundays at 02:00 (usually 150, learned); the hours around it, Sunday 01:00 and
+  // 03:00, usually see 30; every other hour 4.
+  const TWO_AM = T0 + 2 * HOUR;
+  const job: RecurringJob = { phase: 2, period: 'weekly', size: 150, occurrences: 3, last: TWO_AM - 7 * DAY };
+  const baselineWith = (slot25: number) => {
+    const values = Array.from({ length: PROFILE_SLOTS }, (_, slot) =>
+      slot === 25 ? slot25 : slot === 27 ? quantizeSlotMean(30) : quantizeSlotMean(4),
+    );
+    const known = values.filter((v) => !Number.isNaN(v));
+    const mean = known.reduce((a, b) => a + b, 0) / known.length;
+    return storedBaseline({
+      mean,
+      variance: 40,
+      dataPoints: 21 * 24,
+      lastWindow: TWO_AM - HOUR,
+      profile: encodeProfile(values),
+      withinHour: { variance: 10, index: 1.5, count: 21 * 24 },
+      jobs: [job],
+    });
+  };
+  const after = (stored: Baseline) => {
+    const result = evaluateWindow(
+      windowInput({ [SOURCE]: 150 }, { [SOURCE]: stored }, { windowStart: TWO_AM }),
+      config,
+    );
+    expect(result.decisions[0]?.outcome).toBe('recurring-job');
+    return result.updatedBaselines.get(SOURCE)!;
+  };
+
+  it("is what the neighbouring hours usually see (30), not the job's count nor the flat mean", () => {
+    const stored = baselineWith(quantizeSlotMean(30));
+    const next = after(stored);
+    // One fold of 30 into a mean of about 5 over ~500 windows: up about 0.05, where a fold of the
+    // job's 150 would move it about 0.29.
+    expect(next.mean).toBeGreaterThan(stored.mean + 0.01);
+    expect(next.mean).toBeLessThan(stored.mean + 0.1);
+  });
+
+  it('uses the neighbour that has been seen when the other never was', () => {
+    const stored = baselineWith(Number.NaN);
+    const next = after(stored);
+    expect(next.mean).toBeGreaterThan(stored.mean + 0.01);
+    expect(Number.isFinite(next.variance)).toBe(true);
+  });
+});
+
+describe('rhythm off', () => {
+  it('lets the flat baseline decide, even for a source whose profile has learnt a rhythm', () => {
+    const stored = dailyJobBaseline();
+    // With rhythm the midnight hour expects its job: 60 is usual there.
+    expect(decide(60, stored).outcome).toBe('normal');
+    const flat = recommendedConfig({
+      massSpikeMinSources: 0,
+      cooldownMinutes: 0,
+      rhythm: false,
+      jobOccurrencesToLearn: 0,
+    });
+    const result = evaluateWindow(windowInput({ [SOURCE]: 60 }, { [SOURCE]: stored }), flat);
+    // Without it, 60 against a flat mean of about 6 is a spike, compared with no hour's model.
+    expect(result.decisions[0]?.outcome).toBe('spike');
+    expect(result.alerts[0]?.expected).toBeUndefined();
+    expect(result.alerts[0]?.baseline?.mean).toBeCloseTo(stored.mean, 4);
+  });
+});
+
+describe('hasWeeklyJobAt', () => {
+  const job = (fields: Partial<RecurringJob>): RecurringJob => ({
+    phase: WEDNESDAY,
+    period: 'weekly',
+    size: 150,
+    occurrences: 3,
+    last: T0 - 4 * DAY,
+    ...fields,
+  });
+  const at = (jobs: RecurringJob[] | undefined, hourLevel = 60) =>
+    hasWeeklyJobAt(jobs, T0, hourLevel, config);
+
+  it("finds a weekly job at this window's time of day on any weekday, well above the hour's level", () => {
+    expect(at([job({})])).toBe(true);
+    expect(at([job({ phase: SUNDAY_MIDNIGHT_PHASE })])).toBe(true);
+    // A job seen once (no period yet) at that time counts as well: it is not known to be daily.
+    expect(at([job({ period: undefined, occurrences: 1 })])).toBe(true);
+    // Among several jobs, one is enough.
+    expect(at([job({ phase: WEDNESDAY + 5 }), job({})])).toBe(true);
+  });
+
+  it('ignores daily jobs, jobs at another time of day, and jobs not above jobGrowthFactor x the level', () => {
+    expect(at(undefined)).toBe(false);
+    expect(at([])).toBe(false);
+    expect(at([job({ period: 'daily' })])).toBe(false);
+    expect(at([job({ phase: WEDNESDAY + 1 })])).toBe(false);
+    expect(at([job({ phase: WEDNESDAY + 23 })])).toBe(false);
+    expect(at([job({ size: 120 })])).toBe(false); // exactly 2 x 60: not above
+    expect(at([job({ size: 121 })])).toBe(true);
+    expect(at([job({ size: 80 })])).toBe(false);
+    expect(at([job({ size: 80 })], 30)).toBe(true);
+  });
+
+  it('reads the time of day of the window, not its place in the week', () => {
+    // Wednesday 05:00 asks about jobs at 05:00 on any day: a Monday-05:00 job counts, a Wednesday-midnight one not.
+    const wednesday5 = T0 + 3 * DAY + 5 * HOUR;
+    expect(hasWeeklyJobAt([job({ phase: 24 + 5 })], wednesday5, 60, config)).toBe(true);
+    expect(hasWeeklyJobAt([job({ phase: WEDNESDAY })], wednesday5, 60, config)).toBe(false);
+  });
+});
+
+describe("the spike bound at a learned job's window", () => {
+  /** A flat source (about 4 an hour) with a weekly job on Sundays at midnight, usually 100. */
+  const withWeeklyJob = (occurrences: number): Baseline =>
+    storedBaseline({
+      mean: 4,
+      variance: 6,
+      dataPoints: 21 * 24,
+      jobs: [{ phase: SUNDAY_MIDNIGHT_PHASE, period: 'weekly', size: 100, occurrences, last: T0 - 7 * DAY }],
+    });
+
+  it('is jobGrowthFactor x the usual size once this occurrence is the learned one, and the engine alerts from there', () => {
+    // Two seen: this window's is the third (jobOccurrencesToLearn), so the job decides it.
+    const stored = withWeeklyJob(2);
+    expect(comparedModel(stored, 100, T0, config).jobSpikeFrom).toBe(200);
+    const quiet = decide(150, stored);
+    expect(quiet.outcome).toBe('recurring-job');
+    expect(quiet.alert).toBeUndefined();
+    expect(quiet.stats.recurringJobs).toBe(1); // counted in the run's figures
+    expect(decide(199, stored).outcome).toBe('recurring-job');
+    const grown = decide(200, stored);
+    expect(grown.outcome).toBe('spike');
+    expect(grown.alert?.recurringJob).toEqual({
+      period: 'weekly',
+      at: 'Sun 00:00',
+      timezone: 'UTC',
+      usualSize: 100,
+      occurrences: 2,
+    });
+  });
+
+  it('is not set while the job is still being learned (this would be its second occurrence)', () => {
+    const stored = withWeeklyJob(1);
+    expect(comparedModel(stored, 100, T0, config).jobSpikeFrom).toBeUndefined();
+    expect(decide(150, stored).outcome).toBe('spike');
+    expect(decide(150, stored).alert?.recurringJob).toBeUndefined();
+  });
+
+  it('follows jobOccurrencesToLearn', () => {
+    const four = recommendedConfig({ massSpikeMinSources: 0, cooldownMinutes: 0, jobOccurrencesToLearn: 4 });
+    expect(comparedModel(withWeeklyJob(2), 100, T0, four).jobSpikeFrom).toBeUndefined();
+    expect(comparedModel(withWeeklyJob(3), 100, T0, four).jobSpikeFrom).toBe(200);
+    const growth = recommendedConfig({ massSpikeMinSources: 0, cooldownMinutes: 0, jobGrowthFactor: 3.5 });
+    expect(comparedModel(withWeeklyJob(2), 100, T0, growth).jobSpikeFrom).toBe(350);
+  });
+});

@@ -1,0 +1,92 @@
+/**
+ * The lazy zero-fill of the rhythm state (rhythm.ts profileWithZeros, withinHourWithZeros): the
+ * windows a source was absent from are zeros, folded into the slots they fall in as the flat
+ * baseline folds its zeros: an exact mean while the memory is not full, then exponential
+ * weighting with 1/N per zero. Daily windows put every missed weekday into one slot (weekday
+ * 00:00), so the expected values below are those sums written out by hand.
+ */
+import { resolveDetectorConfig } from '../../lambda/core/config';
+import {
+  decodeProfile,
+  encodeProfile,
+  PROFILE_SLOTS,
+  profileWithZeros,
+  quantizeSlotMean,
+  withinHourWithZeros,
+} from '../../lambda/core/rhythm';
+import { T0 } from './engine-fixtures';
+
+/** Daily windows; the last fold was Sunday 2026-03-01, so 5 missed windows are Monday to Friday. */
+const config = resolveDetectorConfig({ windowMinutes: 1440 });
+const SUNDAY = T0;
+const WEEKDAY_SLOT = 0;
+/** The weekday 00:00 slot's share of a week's windows (5 of 7 days x 24 hours of slots). */
+const SHARE = 5 / (7 * 24);
+const v = quantizeSlotMean(10);
+const profile = encodeProfile(
+  Array.from({ length: PROFILE_SLOTS }, (_, s) => (s === WEEKDAY_SLOT ? v : quantizeSlotMean(3))),
+);
+/** Data points before the gap that give the slot `seen` windows of its own. */
+const dataPointsFor = (seen: number) => Math.round(seen / SHARE);
+const near = (actual: number, expected: number) => expect(actual / expected).toBeCloseTo(1, 3);
+
+describe('profileWithZeros', () => {
+  // The slot's memory: 720 windows x its share, 21.4, rounded: 21.
+  const N = Math.round(720 * SHARE);
+
+  it('averages the zeros in exactly while the slot has seen fewer windows than its memory', () => {
+    const after = decodeProfile(profileWithZeros(profile, SUNDAY, 5, dataPointsFor(10), config));
+    near(after[WEEKDAY_SLOT]!, (10 * v) / 15); // 10 windows of v and 5 zeros
+    expect(after[WEEKDAY_SLOT + 1]).toBe(quantizeSlotMean(3)); // other slots untouched
+    expect(after[24]).toBe(quantizeSlotMean(3));
+  });
+
+  it('weights each zero 1/N once the memory is full, and pools the rest first', () => {
+    const full = decodeProfile(profileWithZeros(profile, SUNDAY, 5, dataPointsFor(40), config));
+    near(full[WEEKDAY_SLOT]!, v * (1 - 1 / N) ** 5);
+    // 18 seen: 3 zeros fill the memory (an exact mean of 21), the other 2 decay it.
+    const mixed = decodeProfile(profileWithZeros(profile, SUNDAY, 5, dataPointsFor(18), config));
+    near(mixed[WEEKDAY_SLOT]!, ((18 * v) / 21) * (1 - 1 / N) ** 2);
+  });
+
+  it('gives the profile back as it is when nothing was missed', () => {
+    expect(profileWithZeros(profile, SUNDAY, 0, dataPointsFor(10), config)).toBe(profile);
+  });
+});
+
+describe('withinHourWithZeros', () => {
+  // Each zero's distance from its slot's mean is the mean itself: a term of v^2 x seen / (seen + 1),
+  // and v^2 x seen / (seen + 1) / max(v, 1) for the index.
+  const seen = 10;
+  const term = (v * v * seen) / (seen + 1);
+  const within = (count: number) => ({ variance: 4, index: 1, count });
+  const zeroed = (count: number, missed = 5) =>
+    withinHourWithZeros(within(count), profile, SUNDAY, missed, dataPointsFor(seen), config)!;
+
+  it('averages the zeros in exactly while fewer than baselineWindow windows were measured', () => {
+    const after = zeroed(3);
+    expect(after.count).toBe(8);
+    near(after.variance, (3 * 4 + 5 * term) / 8);
+    near(after.index, (3 * 1 + (5 * term) / v) / 8);
+  });
+
+  it('weights each zero 1/N once baselineWindow windows were measured, and pools the rest first', () => {
+    const keep = (k: number) => (1 - 1 / 720) ** k;
+    const full = zeroed(720);
+    expect(full.count).toBe(725);
+    near(full.variance, keep(5) * 4 + (1 - keep(5)) * term);
+    near(full.index, keep(5) * 1 + (1 - keep(5)) * (term / v));
+    // 717 measured: 2 zeros pooled (up to 719), 3 decay.
+    const mixed = zeroed(717);
+    const pooled = (717 * 4 + 2 * term) / 719;
+    near(mixed.variance, keep(3) * pooled + (1 - keep(3)) * term);
+  });
+
+  it('changes nothing without missed windows or where the missed windows fall in slots never seen', () => {
+    expect(zeroed(3, 0)).toEqual(within(3));
+    const unseen = encodeProfile(
+      Array.from({ length: PROFILE_SLOTS }, (_, s) => (s === WEEKDAY_SLOT ? Number.NaN : 3)),
+    );
+    expect(withinHourWithZeros(within(3), unseen, SUNDAY, 5, dataPointsFor(seen), config)).toEqual(within(3));
+  });
+});
