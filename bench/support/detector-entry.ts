@@ -3,6 +3,7 @@
  * DetectorJob over IPC, runs the Lambda handler for each invocation, answers with its figures.
  */
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
 import {
   BatchGetItemCommand,
@@ -39,8 +40,25 @@ async function runJob(job: DetectorJob): Promise<DetectorJobResult> {
   // The heap in use, sampled: how much of the peak RSS is live data and how much garbage not yet
   // collected. getHeapStatistics, not process.memoryUsage(), which also reads /proc each time.
   let peakHeapUsedBytes = 0;
+  // BENCH_DETECTOR_TIMELINE=<file>: also the heap, RSS and memory outside the heap once a second,
+  // written to <file>.<pid> at the end (where in the window the peak falls).
+  const timelineFile = process.env.BENCH_DETECTOR_TIMELINE;
+  const timeline: string[] = [];
+  const started = Date.now();
+  let lastMark = 0;
   const sampler = setInterval(() => {
-    peakHeapUsedBytes = Math.max(peakHeapUsedBytes, getHeapStatistics().used_heap_size);
+    const used = getHeapStatistics().used_heap_size;
+    peakHeapUsedBytes = Math.max(peakHeapUsedBytes, used);
+    if (timelineFile !== undefined && Date.now() - lastMark >= 1000) {
+      lastMark = Date.now();
+      const { rss, external } = process.memoryUsage();
+      const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+      const cpu = process.cpuUsage();
+      timeline.push(
+        `${((lastMark - started) / 1000).toFixed(0)} s: heap ${mib(used)} MB, RSS ${mib(rss)} MB, ` +
+          `outside the heap ${mib(external)} MB, CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s`,
+      );
+    }
   }, 20);
   const cpuBefore = process.cpuUsage();
   const wallBefore = Date.now();
@@ -57,6 +75,7 @@ async function runJob(job: DetectorJob): Promise<DetectorJobResult> {
   }
   const cpu = process.cpuUsage(cpuBefore);
   clearInterval(sampler);
+  if (timelineFile !== undefined) writeFileSync(`${timelineFile}.${process.pid}`, `${timeline.join('\n')}\n`);
   const result: DetectorJobResult = {
     summaries,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,

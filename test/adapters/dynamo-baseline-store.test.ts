@@ -1005,22 +1005,22 @@ describe('DynamoBaselineStore', () => {
       const read = await store.readWindowBaselines(keys, W);
       const profile = encodeProfile(Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(s)));
       const stringify = jest.spyOn(JSON, 'stringify');
-      let calls: unknown[][] = [];
 
       // Act
-      try {
-        await store.commitWindowBaselines({
-          windowStart: W,
-          clockBefore: 0,
-          clockAfter: 1,
-          alerts: [],
-          read,
-          next: (i) => ({ ...baseline(i), profile }),
-        });
-      } finally {
-        calls = [...stringify.mock.calls];
+      const committed = store.commitWindowBaselines({
+        windowStart: W,
+        clockBefore: 0,
+        clockAfter: 1,
+        alerts: [],
+        read,
+        next: (i) => ({ ...baseline(i), profile }),
+      });
+      // Copied before mockRestore, which clears them.
+      const calls: unknown[][] = [];
+      await committed.finally(() => {
+        calls.push(...stringify.mock.calls);
         stringify.mockRestore();
-      }
+      });
 
       // Assess: one stringify of a bucket's records per bucket (an object keyed by source), and
       // every source written
