@@ -704,7 +704,9 @@ async function countAndEvaluate(
     matureSources,
     { learnOnly },
   );
-  const next = new BaselineTable(keys.length);
+  // A fold changes a slot or two of a profile: the table after the window keeps those beside
+  // the profiles before it rather than a second whole profile a source.
+  const next = new BaselineTable(keys.length, { profilesBesides: before });
   for (let i = 0; i < keys.length; i += 1) {
     const key = keys[i]!;
     next.set(i, decider.decide(key, counts.counts.get(key)!, before.get(i)).next);

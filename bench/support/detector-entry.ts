@@ -3,6 +3,7 @@
  * DetectorJob over IPC, runs the Lambda handler for each invocation, answers with its figures.
  */
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
 import {
   BatchGetItemCommand,
@@ -16,6 +17,9 @@ import { createLambdaRuntime } from '../../lambda/lambda-runtime';
 import { loadRuntimeConfig } from '../../lambda/runtime-config';
 import type { RunSummary } from '../../lambda/detector-run';
 import type { DetectorJob, DetectorJobResult } from './detector-process';
+
+/** How often the heap in use is sampled. */
+const HEAP_SAMPLE_MS = 200;
 
 async function runJob(job: DetectorJob): Promise<DetectorJobResult> {
   let base = Date.parse(job.invocations[0]?.nowIso ?? '1970-01-01T00:00:00Z');
@@ -38,10 +42,30 @@ async function runJob(job: DetectorJob): Promise<DetectorJobResult> {
   const loadedRssBytes = process.resourceUsage().maxRSS * 1024;
   // The heap in use, sampled: how much of the peak RSS is live data and how much garbage not yet
   // collected. getHeapStatistics, not process.memoryUsage(), which also reads /proc each time.
+  // Every HEAP_SAMPLE_MS: the sampler's CPU is the process's, counted in the CPU figure, and a
+  // 20 ms timer cost it 5-8 ms of CPU a second on the development machine (some 7 s of a
+  // million-source window that took 20 minutes against the local endpoints).
   let peakHeapUsedBytes = 0;
+  // BENCH_DETECTOR_TIMELINE=<file>: also the heap, RSS and memory outside the heap once a second,
+  // written to <file>.<pid> at the end (where in the window the peak falls).
+  const timelineFile = process.env.BENCH_DETECTOR_TIMELINE;
+  const timeline: string[] = [];
+  const started = Date.now();
+  let lastMark = 0;
   const sampler = setInterval(() => {
-    peakHeapUsedBytes = Math.max(peakHeapUsedBytes, getHeapStatistics().used_heap_size);
-  }, 20);
+    const used = getHeapStatistics().used_heap_size;
+    peakHeapUsedBytes = Math.max(peakHeapUsedBytes, used);
+    if (timelineFile !== undefined && Date.now() - lastMark >= 1000) {
+      lastMark = Date.now();
+      const { rss, external } = process.memoryUsage();
+      const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+      const cpu = process.cpuUsage();
+      timeline.push(
+        `${((lastMark - started) / 1000).toFixed(0)} s: heap ${mib(used)} MB, RSS ${mib(rss)} MB, ` +
+          `outside the heap ${mib(external)} MB, CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s`,
+      );
+    }
+  }, HEAP_SAMPLE_MS);
   const cpuBefore = process.cpuUsage();
   const wallBefore = Date.now();
   const summaries: RunSummary[] = [];
@@ -66,6 +90,15 @@ async function runJob(job: DetectorJob): Promise<DetectorJobResult> {
     runWallMs: Date.now() - wallBefore,
     peakHeapUsedBytes,
   };
+  if (timelineFile !== undefined) {
+    // The window's figures too, should a later window of the run fail before they are reported.
+    timeline.push(
+      `end: peak RSS ${(result.peakRssBytes / 2 ** 20).toFixed(0)} MB, heap in use at most ` +
+        `${(peakHeapUsedBytes / 2 ** 20).toFixed(0)} MB, CPU ${(result.runCpuMicros / 1e6).toFixed(1)} s ` +
+        `(system ${(result.runSystemCpuMicros / 1e6).toFixed(1)} s), wall ${(result.runWallMs / 1000).toFixed(0)} s`,
+    );
+    writeFileSync(`${timelineFile}.${process.pid}`, `${timeline.join('\n')}\n`);
+  }
   return result;
 }
 

@@ -47,7 +47,7 @@ export interface DetectorJobResult {
   runSystemCpuMicros: number;
   /** Wall time of the invocations, ms (includes waiting for the endpoints). */
   runWallMs: number;
-  /** Largest V8 heapUsed sampled (every 20 ms) during the invocations. */
+  /** Largest V8 heapUsed sampled (every 200 ms) during the invocations. */
   peakHeapUsedBytes: number;
 }
 

@@ -53,9 +53,13 @@ export const MODEL = {
   scanBytesPerS: 0.5e9,
   /** Parts of a split query run at once (LogsInsightsFlowSource splitConcurrency). */
   splitConcurrency: 4,
-  /** One DynamoDB batch call's round trip (items of ~200 KB), 8 in flight (the store's). */
+  /**
+   * One DynamoDB batch call's round trip (items of ~200 KB), 8 in flight (the store's); the
+   * bucket reads of a million-source window 2 at a time (answers of 14 MB: bucketReadConcurrency).
+   */
   dynamoCallS: 0.1,
   dynamoInFlight: 8,
+  bucketReadsInFlight: 2,
   /**
    * On-demand write throughput: a table serves up to double its previous peak at once; a new
    * table starts at 4,000 write units a second. A steady detector's table has seen this window's
@@ -82,7 +86,7 @@ export interface ModelledRun {
  * The window's time on Lambda: the measured CPU, stretched to a 1,024 MB function's share of a
  * vCPU; the Logs Insights queries by split level (a part starts when its parent came back full),
  * `splitConcurrency` at a time, each `queryFixedS` plus its bytes at `scanBytesPerS`; the DynamoDB
- * calls `dynamoInFlight` at a time, or the write units at the table's rate if that is longer.
+ * calls `dynamoInFlight` at a time (the bucket reads `bucketReadsInFlight`), or the write units at the table's rate if that is longer.
  */
 export function modelledRun(window: ScaleWindow, writtenBytes: number): ModelledRun {
   const summary = window.job.summaries[0];
@@ -98,10 +102,12 @@ export function modelledRun(window: ScaleWindow, writtenBytes: number): Modelled
   for (const count of levels.values()) queryWaves += Math.ceil(count / MODEL.splitConcurrency);
   const cpuS = (window.job.runCpuMicros / 1e6) * MODEL.cpuStretch;
   const calls = Object.values(window.stats.dynamo.requestCounts).reduce((a, b) => a + b, 0);
+  const reads = window.stats.dynamo.requestCounts.BatchGetItem ?? 0;
   // Writes are billed (and throttled) per 1 KB of each item; reads are a quarter of that.
   const writeUnits = Math.ceil(writtenBytes / 1024);
   const dynamoS = Math.max(
-    (calls * MODEL.dynamoCallS) / MODEL.dynamoInFlight,
+    (reads * MODEL.dynamoCallS) / MODEL.bucketReadsInFlight +
+      ((calls - reads) * MODEL.dynamoCallS) / MODEL.dynamoInFlight,
     writeUnits / MODEL.writeUnitsPerS,
   );
   const queryS = queryWaves * perQueryS;

@@ -83,6 +83,7 @@ import {
   BaselineBucketTooLargeError,
   BUCKET_PK_PREFIX,
   bucketItemBytes,
+  bucketItemBytesOf,
   bucketKey,
   bucketOfItem,
   CorruptItemError,
@@ -90,6 +91,7 @@ import {
   encodeEntry,
   entryExpiresAt,
   groupByBucket,
+  memberBytesAtMost,
   parseRecords,
   type BucketRecords,
 } from './baseline-buckets';
@@ -421,8 +423,11 @@ export class DynamoBaselineStore implements DetectorStore {
     };
     const nowSeconds = Math.floor(this.now() / 1000);
     // Each bucket is parsed as its response comes back and only its other sources' entries are
-    // kept, as text: the window's own go into the table.
-    await this.batchGetIn(bucketBatches(buckets, starts), (items) => {
+    // kept, as text: the window's own go into the table. Large answers are asked for a few at a
+    // time (bucketReadConcurrency): each one in flight is its body, its text and its parse.
+    const batches = [...bucketBatches(buckets, starts)];
+    const concurrency = bucketReadConcurrency(batches, this.batchConcurrency);
+    await this.batchGetIn(concurrency, batches, (items) => {
       for (const item of items) {
         const bucket = bucketOfItem(item);
         const at = bucket === undefined ? undefined : position.get(bucket);
@@ -473,6 +478,13 @@ export class DynamoBaselineStore implements DetectorStore {
       );
     const ttlBase = Math.floor(commit.windowStart / 1000) + this.options.baselineTtlDays * DAY_SECONDS;
     const ttlDays = this.options.baselineTtlDays;
+    const unchangedMember = (i: number, bucket: number): { member: string; expiresAt: number } => {
+      const kept = read.unchanged.get(i);
+      // Every source of the window is either decided or folded past it; anything else is a bug
+      // that must not drop a baseline.
+      if (kept === undefined) throw new Error(`no baseline to write for ${read.keys[i]} (bucket ${bucket})`);
+      return kept;
+    };
     const bucketItem = (at: number): Item => {
       const bucket = read.buckets[at]!;
       // The window's entries in one object, stringified at once (faster than entry by entry),
@@ -484,11 +496,7 @@ export class DynamoBaselineStore implements DetectorStore {
       for (let i = read.starts[at]!; i < read.starts[at + 1]!; i += 1) {
         const baseline = next(i);
         if (baseline === undefined) {
-          const kept = read.unchanged.get(i);
-          // Every source of the window is either decided or folded past it; anything else is a bug
-          // that must not drop a baseline.
-          if (kept === undefined)
-            throw new Error(`no baseline to write for ${read.keys[i]} (bucket ${bucket})`);
+          const kept = unchangedMember(i, bucket);
           unchanged += `,${kept.member}`;
           expiresAt = Math.max(expiresAt, kept.expiresAt);
         } else {
@@ -508,19 +516,32 @@ export class DynamoBaselineStore implements DetectorStore {
       if (rest !== '') json = json === '{}' ? `{${rest.slice(1)}}` : `${json.slice(0, -1)}${rest}}`;
       return { ...bucketKey(bucket), records: { S: json }, sources: n(sources), expiresAt: n(expiresAt) };
     };
-    // Every bucket is built and measured before anything is written, so one over the item size
-    // limit fails the commit with nothing of the window written; the items are then built again
-    // as the batches go out, 25 at a time, rather than all held at once.
+    // Every bucket is measured before anything is written, so one over the item size limit fails
+    // the commit with nothing of the window written. Measured from its entries' sizes at most
+    // (memberBytesAtMost), without encoding them: the items are built once, as the batches go
+    // out, 25 at a time. Only a bucket that might be over the limit by that measure is built to
+    // be measured exactly.
     for (let at = 0; at < read.buckets.length; at += 1) {
+      const bucket = read.buckets[at]!;
+      const sources = read.starts[at + 1]! - read.starts[at]!;
+      // `{` and `}`, a comma between members; the members kept as text at their length.
+      let bytes = 2 + Math.max(0, sources - 1);
+      for (let i = read.starts[at]!; i < read.starts[at + 1]!; i += 1) {
+        const baseline = next(i);
+        if (baseline === undefined) {
+          bytes += Buffer.byteLength(unchangedMember(i, bucket).member, 'utf8');
+        } else {
+          const expiry = Math.max(ttlBase, Math.floor(baseline.lastWindow / 1000) + ttlDays * DAY_SECONDS);
+          bytes += memberBytesAtMost(read.keys[i]!, baseline, read.before.get(i), expiry);
+        }
+      }
+      const carried = read.carried.get(at);
+      if (carried !== undefined) bytes += 1 + Buffer.byteLength(carried.members, 'utf8');
+      if (bucketItemBytesOf(bucket, bytes) <= BASELINE_BUCKET_MAX_BYTES) continue;
       const item = bucketItem(at);
-      const bytes = bucketItemBytes(read.buckets[at]!, item.records!.S!);
-      if (bytes > BASELINE_BUCKET_MAX_BYTES)
-        throw new BaselineBucketTooLargeError(
-          read.buckets[at]!,
-          bytes,
-          Number(item.sources!.N),
-          this.buckets,
-        );
+      const exact = bucketItemBytes(bucket, item.records!.S!);
+      if (exact > BASELINE_BUCKET_MAX_BYTES)
+        throw new BaselineBucketTooLargeError(bucket, exact, Number(item.sources!.N), this.buckets);
     }
     const writes = mapIterable(
       Array.from({ length: read.buckets.length }, (_, at) => at),
@@ -1052,12 +1073,16 @@ export class DynamoBaselineStore implements DetectorStore {
    * backoff until done or the deadline; `found` gets each response's items as they arrive.
    */
   private async batchGet(keys: Iterable<Item>, found: (items: Item[]) => void): Promise<void> {
-    await this.batchGetIn(chunks(keys, BATCH_GET_LIMIT), found);
+    await this.batchGetIn(this.batchConcurrency, chunks(keys, BATCH_GET_LIMIT), found);
   }
 
-  /** batchGet over batches of keys made by the caller (each at most 100). */
-  private async batchGetIn(batches: Iterable<Item[]>, found: (items: Item[]) => void): Promise<void> {
-    await forEachConcurrently(batches, this.batchConcurrency, async (batch) => {
+  /** batchGet over batches of keys made by the caller (each at most 100), `concurrency` in flight. */
+  private async batchGetIn(
+    concurrency: number,
+    batches: Iterable<Item[]>,
+    found: (items: Item[]) => void,
+  ): Promise<void> {
+    await forEachConcurrently(batches, concurrency, async (batch) => {
       let request: KeysAndAttributes | undefined = { Keys: batch, ConsistentRead: true };
       await this.withBackoff('BatchGetItem', async () => {
         if (request === undefined) return 0;
@@ -1121,25 +1146,43 @@ export class DynamoBaselineStore implements DetectorStore {
  * and the rest over again as UnprocessedKeys. Entries of other sources can still make a batch
  * overflow; those keys are then asked for again (batchGet's loop).
  */
-export function* bucketBatches(buckets: Int32Array, starts: Int32Array): Generator<Item[]> {
+export function* bucketBatches(
+  buckets: Int32Array,
+  starts: Int32Array,
+): Generator<Item[] & { estimatedBytes: number }> {
   let batch: Item[] = [];
   let bytes = 0;
   for (let at = 0; at < buckets.length; at += 1) {
     const estimate = (starts[at + 1]! - starts[at]!) * ENTRY_BYTES_ESTIMATE;
     if (batch.length === BATCH_GET_LIMIT || (batch.length > 0 && bytes + estimate > BATCH_GET_BYTES)) {
-      yield batch;
+      yield Object.assign(batch, { estimatedBytes: bytes });
       batch = [];
       bytes = 0;
     }
     batch.push(bucketKey(buckets[at]!));
     bytes += estimate;
   }
-  if (batch.length > 0) yield batch;
+  if (batch.length > 0) yield Object.assign(batch, { estimatedBytes: bytes });
+}
+
+/**
+ * How many bucket batches to have in flight: as many as fit in BUCKET_READ_BYTES_IN_FLIGHT by
+ * the largest one's estimate, at least one, at most `limit`. Each answer in flight is held some
+ * three or four times over while it arrives and is parsed (its body, its text, the parsed item,
+ * each bucket's records): at a million sources, 8 answers of 14 MB were 200-300 MB of the heap
+ * at once. Parsing them is CPU-bound, so more in flight would not make the read faster; a small
+ * window's batches (a few MB) still go `limit` at a time, for their round trips.
+ */
+export function bucketReadConcurrency(batches: readonly { estimatedBytes: number }[], limit: number): number {
+  const largest = Math.max(0, ...batches.map((batch) => batch.estimatedBytes));
+  return Math.max(1, Math.min(limit, Math.floor(BUCKET_READ_BYTES_IN_FLIGHT / Math.max(1, largest))));
 }
 /** An entry with rhythm state, its key and prev included (baseline-buckets.ts). */
 const ENTRY_BYTES_ESTIMATE = 400;
 /** BatchGetItem's 16 MB, less headroom for the other sources' entries. */
 const BATCH_GET_BYTES = 14 * 1024 * 1024;
+/** Estimated bytes of bucket answers in flight at once: two full batches (bucketReadConcurrency). */
+const BUCKET_READ_BYTES_IN_FLIGHT = 2 * BATCH_GET_BYTES;
 
 /** One member of a bucket's `records` object: `"<key>":<entry>`. */
 function member(key: string, entry: unknown): string {

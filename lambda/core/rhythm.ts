@@ -312,7 +312,8 @@ export function foldProfile(
   return builtProfile();
 }
 
-const UNSET_PROFILE = codeText(UNSET_CODE).repeat(PROFILE_SLOTS);
+/** The profile of a source whose slots were never observed (what a first fold starts from). */
+export const UNSET_PROFILE = codeText(UNSET_CODE).repeat(PROFILE_SLOTS);
 const zeroCounts = new Float64Array(PROFILE_SLOTS);
 const zeroValues = new Float64Array(PROFILE_SLOTS);
 

@@ -951,6 +951,90 @@ describe('DynamoBaselineStore', () => {
       expect(small.map((b) => b.length)).toEqual([100, 100, 100]);
     });
 
+    it('reads the buckets of a large window two batches at a time, a small window batchConcurrency at a time', async () => {
+      // Prepare: a client that records the BatchGetItem calls in flight; 300 buckets of about 500
+      // window sources each (batches estimated at some 14 MB), then a window of 2,000 sources in
+      // the same buckets (100 buckets a batch, the BatchGetItem key limit)
+      const { tableName } = await newStore();
+      let inFlight = 0;
+      let most = 0;
+      const watching = {
+        send: async (command: Parameters<DynamoDBClient['send']>[0]) => {
+          if (command.constructor.name !== 'BatchGetItemCommand') return client.send(command);
+          inFlight += 1;
+          most = Math.max(most, inFlight);
+          try {
+            // Answers that take a moment, so the calls in flight overlap.
+            await new Promise((resolve) => setTimeout(resolve, 5));
+            return await client.send(command);
+          } finally {
+            inFlight -= 1;
+          }
+        },
+      } as unknown as DynamoDBClient;
+      const store = new DynamoBaselineStore({
+        client: watching,
+        tableName,
+        baselineTtlDays: 90,
+        baselineBuckets: 300,
+        batchConcurrency: 8,
+      });
+      const large = Array.from({ length: 150_000 }, (_, i) => ip(i));
+      const small = large.slice(0, 2_000);
+      const smallBatches = Math.ceil(bucketCount(small, 300) / 100);
+
+      // Act
+      await store.readWindowBaselines(large, W);
+      const largeMost = most;
+      const largeCalls = local.count('BatchGetItem');
+      most = 0;
+      await store.readWindowBaselines(small, W);
+
+      // Assess: the large window in its 5 batches, at most 2 at once; the small one's all at once
+      expect(largeCalls).toBe(5);
+      expect(largeMost).toBe(2);
+      expect(smallBatches).toBe(3);
+      expect(local.count('BatchGetItem')).toBe(largeCalls + smallBatches);
+      expect(most).toBe(smallBatches);
+    });
+
+    it('encodes each bucket once: measured against the item limit from its entries, not built twice', async () => {
+      // Prepare: 2,000 new sources over the 16 buckets, a fold each; JSON.stringify watched
+      const { store } = await newStore();
+      const keys = Array.from({ length: 2_000 }, (_, i) => ip(i));
+      const read = await store.readWindowBaselines(keys, W);
+      const profile = encodeProfile(Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(s)));
+      const stringify = jest.spyOn(JSON, 'stringify');
+
+      // Act
+      const committed = store.commitWindowBaselines({
+        windowStart: W,
+        clockBefore: 0,
+        clockAfter: 1,
+        alerts: [],
+        read,
+        next: (i) => ({ ...baseline(i), profile }),
+      });
+      // Copied before mockRestore, which clears them.
+      const calls: unknown[][] = [];
+      await committed.finally(() => {
+        calls.push(...stringify.mock.calls);
+        stringify.mockRestore();
+      });
+
+      // Assess: one stringify of a bucket's records per bucket (an object keyed by source), and
+      // every source written
+      const recordsStringified = calls.filter(([value]) => {
+        const first = Object.keys((value ?? {}) as object)[0];
+        return (
+          typeof value === 'object' && !Array.isArray(value) && first !== undefined && keys.includes(first)
+        );
+      });
+      expect(recordsStringified).toHaveLength(BUCKETS);
+      expect(local.count('BatchWriteItem')).toBe(1);
+      expect((await store.getBaselines(keys)).size).toBe(2_000);
+    });
+
     it('refuses an over-size bucket before writing anything, and a source with no baseline to write', async () => {
       // Prepare: one bucket, 2,500 new sources with prev-sized entries
       const { store } = await newStore({ baselineBuckets: 1 });

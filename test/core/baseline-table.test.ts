@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import {
   BaselineTable,
+  decodeProfile,
   encodeProfile,
   PROFILE_SLOTS,
   quantizeSlotMean,
@@ -73,6 +74,58 @@ describe('BaselineTable', () => {
           });
         },
       ),
+    );
+  });
+
+  it('gives back every profile kept beside another table, whatever slots differ (none, a few, many, all)', () => {
+    // A profile like `profile` with the slots in `changed` set to another value.
+    const changedProfile = (profile: string | undefined, changed: number[], value: number) => {
+      const values = Array.from({ length: PROFILE_SLOTS }, (_, s) =>
+        profile === undefined ? Number.NaN : decodeProfile(profile)[s]!,
+      );
+      for (const s of changed) values[s] = quantizeSlotMean(value);
+      return encodeProfile(values);
+    };
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.option(baselineArb, { nil: undefined }),
+            baselineArb,
+            fc.uniqueArray(fc.nat(PROFILE_SLOTS - 1), { maxLength: PROFILE_SLOTS }),
+            fc.double({ min: 0, max: 1e6, noNaN: true }),
+          ),
+          { maxLength: 20 },
+        ),
+        (rows) => {
+          const before = new BaselineTable(rows.length);
+          rows.forEach(([old], i) => before.set(i, old));
+          const after = new BaselineTable(rows.length, { profilesBesides: before });
+          const expected = rows.map(([old, next, changed, value]) => ({
+            ...next,
+            profile: changedProfile(old?.profile, changed, value),
+          }));
+          // Written twice: what an index held before leaves nothing behind.
+          expected.forEach((row, i) => after.set(i, { ...row, profile: changedProfile(undefined, [i], 7) }));
+          expected.forEach((row, i) => after.set(i, row));
+          expected.forEach((row, i) => expect(after.get(i)).toEqual(row));
+          // The table before is as it was.
+          rows.forEach(([old], i) => expect(before.get(i)).toEqual(old));
+        },
+      ),
+    );
+  });
+
+  it('keeps a fold-sized profile change in 16 bytes, not a second profile', () => {
+    const before = new BaselineTable(1000);
+    const after = new BaselineTable(1000, { profilesBesides: before });
+    expect(before.bytes).toBe(1000 * (80 + 1 + 144));
+    expect(after.bytes).toBe(1000 * (80 + 1 + 16));
+    expect(() => new BaselineTable(999, { profilesBesides: before })).toThrow(
+      /profiles are kept beside a table of 1000 entries, not 999/,
+    );
+    expect(() => new BaselineTable(1000, { profilesBesides: after })).toThrow(
+      /beside a table that keeps its own whole/,
     );
   });
 
