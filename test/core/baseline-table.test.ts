@@ -5,6 +5,7 @@ import {
   encodeProfile,
   PROFILE_SLOTS,
   quantizeSlotMean,
+  UNSET_PROFILE,
   type Baseline,
 } from '../../lambda/core';
 
@@ -114,6 +115,40 @@ describe('BaselineTable', () => {
         },
       ),
     );
+  });
+
+  it('reads back a profile beside another that differs in any one character of a slot, or beside none', () => {
+    const base = encodeProfile(Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(s + 1)));
+    const b = (profile: string): Baseline => ({
+      mean: 1,
+      variance: 0,
+      dataPoints: 5,
+      lastWindow: 0,
+      clockAtLastFold: 0,
+      profile,
+    });
+    /** `profile` with the character at `at` replaced by another of the profile alphabet. */
+    const changedAt = (profile: string, at: number): string =>
+      profile.slice(0, at) + (profile[at] === 'A' ? 'B' : 'A') + profile.slice(at + 1);
+    const before = new BaselineTable(4);
+    before.set(0, b(base));
+    before.set(1, b(base));
+    before.set(2, b(base));
+    // Index 3: absent before (its base is the unset profile).
+    const after = new BaselineTable(4, { profilesBesides: before });
+    const slot = 7 * 3; // the eighth slot's three characters
+    const changed = [changedAt(base, slot), changedAt(base, slot + 1), changedAt(base, slot + 2)];
+    changed.forEach((profile, i) => after.set(i, b(profile)));
+    const fromUnset = changedAt(UNSET_PROFILE, slot + 1);
+    after.set(3, b(fromUnset));
+    changed.forEach((profile, i) => expect(after.get(i)?.profile).toBe(profile));
+    expect(after.get(3)?.profile).toBe(fromUnset);
+    // Set again with fewer changed slots: the earlier patch leaves nothing behind.
+    after.set(0, b(changedAt(changedAt(base, 0), 3 * 40)));
+    after.set(0, b(changedAt(base, 3 * 40 + 2)));
+    expect(after.get(0)?.profile).toBe(changedAt(base, 3 * 40 + 2));
+    after.set(1, b(base));
+    expect(after.get(1)?.profile).toBe(base);
   });
 
   it('keeps a fold-sized profile change in 16 bytes, not a second profile', () => {
