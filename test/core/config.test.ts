@@ -106,6 +106,13 @@ describe('resolveDetectorConfig', () => {
     expect(resolveDetectorConfig({}).accountNames).toBeUndefined();
     const many = Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [String(1e11 + i), `a${i}`]));
     expect(() => resolveDetectorConfig({ accountNames: many })).toThrow('at most 1000 account names');
+    const thousand = Object.fromEntries(Object.entries(many).slice(0, 1000));
+    expect(Object.keys(resolveDetectorConfig({ accountNames: thousand }).accountNames ?? {})).toHaveLength(
+      1000,
+    );
+    expect(() => resolveDetectorConfig({ accountNames: { '1111111111112': 'prod' } })).toThrow(
+      '"1111111111112" is not an account id (12 digits)',
+    );
   });
 
   it('names the origin and the JSON error for unparsable JSON', () => {
