@@ -23,9 +23,9 @@ const WEDNESDAY = 3 * 24;
  * Three weeks of a source at about 4 an hour, and 60 at midnight every day: the profile's
  * midnight slots stand at 15x both neighbouring hours, a daily job the profile has learnt.
  */
-function dailyJobBaseline(jobs?: RecurringJob[]): Baseline {
+function dailyJobBaseline(jobs?: RecurringJob[], jobLevel = 60): Baseline {
   const values = Array.from({ length: PROFILE_SLOTS }, (_, slot) =>
-    quantizeSlotMean(slot % 24 === 0 ? 60 : 4),
+    quantizeSlotMean(slot % 24 === 0 ? jobLevel : 4),
   );
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const withinVariance = 50;
@@ -82,6 +82,14 @@ describe("a daily job the hour's profile has learnt", () => {
     const below = decide(120, dailyJobBaseline());
     expect(below.outcome).toBe(below.lineSays ? 'spike' : 'normal');
     expect(below.alert?.recurringJob).toBeUndefined();
+  });
+
+  it('alerts at exactly twice its usual size (the rule is "2x or more")', () => {
+    // 64 lies on the profile's grid exactly, so 2 x the level is a whole count: 128.
+    const exactly = decide(128, dailyJobBaseline(undefined, 64));
+    expect(exactly.model.jobSpikeFrom).toBe(128);
+    expect(exactly.outcome).toBe('spike');
+    expect(exactly.alert?.recurringJob).toMatchObject({ period: 'daily', usualSize: 64 });
   });
 
   it('is not taken for the growth of a daily job where a weekly job at that time lifted the hour', () => {
