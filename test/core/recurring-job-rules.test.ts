@@ -171,9 +171,9 @@ describe("what a learned job's quiet occurrence teaches the baseline", () => {
   // 03:00, usually see 30; every other hour 4.
   const TWO_AM = T0 + 2 * HOUR;
   const job: RecurringJob = { phase: 2, period: 'weekly', size: 150, occurrences: 3, last: TWO_AM - 7 * DAY };
-  const baselineWith = (slot25: number) => {
+  const baselineWith = (slot25: number, slot27 = quantizeSlotMean(30)) => {
     const values = Array.from({ length: PROFILE_SLOTS }, (_, slot) =>
-      slot === 25 ? slot25 : slot === 27 ? quantizeSlotMean(30) : quantizeSlotMean(4),
+      slot === 25 ? slot25 : slot === 27 ? slot27 : quantizeSlotMean(4),
     );
     const known = values.filter((v) => !Number.isNaN(v));
     const mean = known.reduce((a, b) => a + b, 0) / known.length;
@@ -203,6 +203,14 @@ describe("what a learned job's quiet occurrence teaches the baseline", () => {
     // job's 150 would move it about 0.29.
     expect(next.mean).toBeGreaterThan(stored.mean + 0.01);
     expect(next.mean).toBeLessThan(stored.mean + 0.1);
+  });
+
+  it('is the flat mean when neither neighbouring hour has been seen', () => {
+    const stored = baselineWith(Number.NaN, Number.NaN);
+    const next = after(stored);
+    // Folding the flat mean itself: the mean stays where it was (and a number).
+    expect(next.mean).toBeCloseTo(stored.mean, 6);
+    expect(Number.isFinite(next.variance)).toBe(true);
   });
 
   it('uses the neighbour that has been seen when the other never was', () => {
