@@ -1,6 +1,7 @@
 /**
  * P(X >= x) for this window's count under the baseline's model: negative binomial with the
- * baseline's mean and variance, or Poisson when the variance does not exceed the mean.
+ * baseline's mean and variance, or Poisson when the variance does not exceed the mean (or exceeds
+ * it by so little that the two are the same, see MAX_NEGATIVE_BINOMIAL_SIZE).
  *
  * Upper tails come straight from the regularised incomplete beta and gamma functions (stdlib),
  * not from 1 - CDF, so tiny probabilities keep their precision.
@@ -13,15 +14,30 @@ export function upperTailProbability(x: number, mean: number, variance: number, 
   if (!(x > 0)) return 1;
   const m = Math.max(mean, meanFloor);
   const k = Math.ceil(x);
-  if (!(variance > m)) {
+  const r = negativeBinomialSize(m, variance);
+  if (r === undefined) {
     // Poisson(m): P(X >= k) = P(k, m), the regularised lower incomplete gamma.
     return clamp(gammainc(m, k, true, false));
   }
   // Negative binomial with success probability p = m / v and size r = m^2 / (v - m):
   // P(X >= k) = 1 - I_p(r, k), the upper regularised incomplete beta.
-  const p = m / variance;
+  return clamp(betainc(m / variance, r, k, true, true));
+}
+
+/**
+ * A negative binomial's size is at most this; above it the model is taken as Poisson. A variance
+ * a hair above the mean (v - m < m^2 / 1e8) gives a size so large that the incomplete beta and the
+ * log-gamma difference lose their digits (at r = 1e16 the point probability came out 1e39 times
+ * too large, which made a larger count look less unusual than a smaller one), while the
+ * distribution is Poisson's to within about 1e-3 of its tail at the counts that decide a spike.
+ */
+const MAX_NEGATIVE_BINOMIAL_SIZE = 1e8;
+
+/** The size r = m^2 / (v - m) of the negative binomial with mean m and variance v; undefined for Poisson. */
+function negativeBinomialSize(m: number, variance: number): number | undefined {
+  if (!(variance > m)) return undefined;
   const r = (m * m) / (variance - m);
-  return clamp(betainc(p, r, k, true, true));
+  return r <= MAX_NEGATIVE_BINOMIAL_SIZE ? r : undefined;
 }
 
 /**
@@ -33,10 +49,10 @@ export function upperTailProbability(x: number, mean: number, variance: number, 
 export function pointProbability(x: number, mean: number, variance: number, meanFloor: number): number {
   const m = Math.max(mean, meanFloor);
   const k = Math.max(0, Math.ceil(x));
-  if (!(variance > m)) return clamp(Math.exp(k * Math.log(m) - m - logFactorial(k)));
+  const r = negativeBinomialSize(m, variance);
+  if (r === undefined) return clamp(Math.exp(k * Math.log(m) - m - logFactorial(k)));
   // Negative binomial (size r, success probability p, as above): C(k + r - 1, k) p^r (1 - p)^k.
   const p = m / variance;
-  const r = (m * m) / (variance - m);
   return clamp(
     Math.exp(gammaln(k + r) - gammaln(r) - logFactorial(k) + r * Math.log(p) + k * Math.log1p(-p)),
   );

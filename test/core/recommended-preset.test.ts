@@ -634,6 +634,44 @@ describe('pointProbability, the cheap lower bound that spares most tail computat
     );
   });
 
+  it('never exceeds the upper tail it bounds, for a variance a hair above the mean either', () => {
+    // v = m (1 + f 10^-e), e up to 16: the negative binomial's size m / 10^-e reaches 1e18, where
+    // its log-gamma difference and incomplete beta lose their digits; both are Poisson's there.
+    let nearPoisson = 0;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2_000 }),
+        fc.double({ min: 0.5, max: 2_000, noNaN: true }),
+        fc.integer({ min: 0, max: 16 }),
+        fc.double({ min: 1, max: 10, noNaN: true }),
+        (x, mean, e, f) => {
+          const variance = mean * (1 + f * 10 ** -e);
+          if (variance > mean && (mean * mean) / (variance - mean) > 1e10) nearPoisson += 1;
+          const point = pointProbability(x, mean, variance, 0.5);
+          const tail = upperTailProbability(x, mean, variance, 0.5);
+          expect(point).toBeLessThanOrEqual(tail * (1 + 1e-9) + 1e-300);
+          // And both are close to Poisson's, which the model tends to.
+          const poissonTail = upperTailProbability(x, mean, mean, 0.5);
+          if (e > 8 && poissonTail > 1e-200) expect(tail / poissonTail).toBeCloseTo(1, 2);
+        },
+      ),
+      { numRuns: 500, seed: 1616 },
+    );
+    expect(nearPoisson).toBeGreaterThan(50);
+  });
+
+  it('makes a larger count never less unusual than a smaller one when the variance is a hair above the mean', () => {
+    // Found by the spike line's property: NB(38, 38 + 1.4e-13) (size 1e16) called 80 a spike, 81 not.
+    const variance = 38.00000000000014;
+    let previous = 1;
+    for (let x = 39; x <= 200; x += 1) {
+      const tail = upperTailProbability(x, 38, variance, 0.5);
+      expect(tail).toBeLessThanOrEqual(previous);
+      expect(pointProbability(x, 38, variance, 0.5)).toBeLessThanOrEqual(tail * (1 + 1e-9));
+      previous = tail;
+    }
+  });
+
   it('leaves out the tail of a count far from a spike, with the same outcome', () => {
     // Threshold 0.01 / 24 = 4.2e-4 for a lone source; P(X = 23) under NB(20, 30) is about 0.06.
     const strict = recommendedConfig({ falseAlertBudgetPerDay: 0.01 });
