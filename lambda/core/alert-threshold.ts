@@ -17,7 +17,7 @@
  */
 import { spreadOf, updateMoments, withMissedZeros, type Baseline } from './baseline';
 import { windowsPerDay, type DetectorConfig } from './config';
-import { hasWeeklyJobAt } from './detect';
+import { hasWeeklyJobAt, isFlatBurst } from './detect';
 import { calendarOf, liveJobs, matchJob, rhythmModel } from './rhythm';
 import { spikeTail, type ComparedModel } from './spike-test';
 
@@ -70,13 +70,14 @@ export function comparedModel(
           rhythm: model,
         };
   if (config.jobOccurrencesToLearn > 0) {
-    // The job rules of detect.ts: a learned job's occurrence, or a daily job's hour, at jobGrowthFactor x its size.
+    // The job rules of detect.ts, each at jobGrowthFactor x the job's size: a learned job decides
+    // a burst at its time; a daily job the profile has learnt decides any other count.
     const jobs = liveJobs(before.jobs, windowStart);
     const match = matchJob(jobs, windowStart, place.weekPhase, calendar.windowsPerDay);
     if (match !== undefined && match.job.occurrences + 1 >= config.jobOccurrencesToLearn)
-      compared.jobSpikeFrom = Math.ceil(config.jobGrowthFactor * match.job.size);
-    else if (model?.dailyJob !== undefined && !hasWeeklyJobAt(jobs, windowStart, model.dailyJob, config))
-      compared.jobSpikeFrom = Math.ceil(config.jobGrowthFactor * model.dailyJob);
+      compared.learnedJob = { spikeFrom: Math.ceil(config.jobGrowthFactor * match.job.size), flat: { ...flat } };
+    if (model?.dailyJob !== undefined && !hasWeeklyJobAt(jobs, windowStart, model.dailyJob, config))
+      compared.dailyJobSpikeFrom = Math.ceil(config.jobGrowthFactor * model.dailyJob);
   }
   return compared;
 }
@@ -107,8 +108,12 @@ export function isSpikeCount(
     return count > after.mean + config.deviationThreshold * spreadOf(after.mean, after.variance, config);
   }
   if (threshold === null || !(model.dataPoints >= config.minDataPoints)) return false;
-  // A job's rule spikes every count from its own bound up (a tail spike may come earlier).
-  if (model.jobSpikeFrom !== undefined && count >= model.jobSpikeFrom) return true;
+  // A learned job's burst is the job's: quiet below its bound, a spike from it up.
+  const job = model.learnedJob;
+  if (job !== undefined && isFlatBurst(count, job.flat, { mature: true, rhythmic: model.rhythm !== undefined }, threshold, config))
+    return count >= job.spikeFrom;
+  // A daily job's rule spikes every count from its own bound up (a tail spike may come earlier).
+  if (model.dailyJobSpikeFrom !== undefined && count >= model.dailyJobSpikeFrom) return true;
   const tail = spikeTail(count, model, threshold, config);
   return tail !== undefined && tail < threshold;
 }
@@ -137,22 +142,44 @@ export function smallestSpikeCount(
   }
   // Below `lowest` nothing spikes: counts of 0, under minBlockedCount, or not above the mean.
   const lowest = Math.max(1, config.minBlockedCount, Math.floor(model.mean) + 1);
-  const spikes = (count: number): boolean => isSpikeCount(count, model, threshold, config);
   // ESCU in closed form: x - mean > k sqrt(N var / (N - 1 - k^2)); a good first guess.
   const guess = escu
     ? Math.floor(model.mean + k * Math.sqrt((n * model.variance) / (n - 1 - k * k))) + 1
     : undefined;
   const start = Math.max(lowest, Math.round(hint ?? guess ?? lowest));
-  if (!(start < NEVER)) return null;
+  const job = escu ? undefined : model.learnedJob;
+  if (job === undefined) return firstFrom(start, lowest, (count) => isSpikeCount(count, model, threshold, config));
+  // At a learned job's time the spikes are not one run of counts: a burst against the flat
+  // baseline is the job's (quiet below its bound), a count that is not decides as usual. Both
+  // "spike without the job" and "burst" hold from some count up, so the smallest spike is the
+  // first spike without the job if it comes before the first burst, else the first burst or the
+  // job's bound, whichever is larger.
+  const withoutJob: ComparedModel = { ...model };
+  delete withoutJob.learnedJob;
+  const firstSpike = firstFrom(start, lowest, (count) => isSpikeCount(count, withoutJob, threshold, config));
+  const source = { mature: true, rhythmic: model.rhythm !== undefined };
+  const burstsFrom = Math.max(1, config.minBlockedCount);
+  const firstBurst = firstFrom(burstsFrom, burstsFrom, (count) =>
+    isFlatBurst(count, job.flat, source, threshold, config),
+  );
+  if (firstBurst === null || (firstSpike !== null && firstSpike < firstBurst)) return firstSpike;
+  return Math.max(firstBurst, job.spikeFrom);
+}
 
-  // Gallop from `start` to a bracket (below: not a spike or `lowest` - 1; above: a spike)...
+/**
+ * The smallest whole count from `lowest` up for which `holds` (true from some count up, false
+ * below it), or null if none below NEVER: a galloping search from `start`, then halving.
+ */
+function firstFrom(start: number, lowest: number, holds: (count: number) => boolean): number | null {
+  if (!(start < NEVER)) return null;
+  // Gallop from `start` to a bracket (below: false or `lowest` - 1; above: true)...
   let below: number;
   let above: number;
-  if (spikes(start)) {
+  if (holds(start)) {
     above = start;
     let step = 1;
     below = start - step;
-    while (below >= lowest && spikes(below)) {
+    while (below >= lowest && holds(below)) {
       above = below;
       step *= 2;
       below = above - step;
@@ -162,17 +189,17 @@ export function smallestSpikeCount(
     below = start;
     let step = 1;
     above = start + step;
-    while (!spikes(above)) {
+    while (!holds(above)) {
       below = above;
       step *= 2;
       above = below + step;
       if (above > NEVER) return null;
     }
   }
-  // ...then halve it: the smallest spike lies in (below, above].
+  // ...then halve it: the smallest lies in (below, above].
   while (above - below > 1) {
     const middle = below + Math.floor((above - below) / 2);
-    if (spikes(middle)) above = middle;
+    if (holds(middle)) above = middle;
     else below = middle;
   }
   return above;

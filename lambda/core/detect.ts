@@ -656,13 +656,35 @@ export class WindowDecider {
  * crowd real jobs out of the few places a source keeps for them.
  */
 function isBurst(c: Candidate, threshold: number | null, config: DetectorConfig): boolean {
-  if (c.x < config.minBlockedCount || threshold === null) return false;
-  const flatSd = Math.max(c.flat.sd, 1);
-  if (!c.mature) return c.x > c.flatMean + WARMING_UP_BURST_SDS * flatSd;
-  if (!c.rhythmic) return c.tailProbability !== undefined && c.tailProbability < threshold;
-  if (c.x <= c.flatMean + config.deviationThreshold * flatSd) return false;
+  // A flat source's tail against its flat baseline is the one decideCandidate has just computed.
+  if (c.mature && !c.rhythmic)
+    return (
+      c.x >= config.minBlockedCount &&
+      threshold !== null &&
+      c.tailProbability !== undefined &&
+      c.tailProbability < threshold
+    );
   const flat = { mean: c.flatMean, variance: c.flatVariance, dataPoints: c.before.dataPoints };
-  const tail = spikeTail(c.x, flat, threshold, config);
+  return isFlatBurst(c.x, flat, { mature: c.mature, rhythmic: c.rhythmic }, threshold, config);
+}
+
+/**
+ * isBurst from a source's flat baseline (the mean and variance after the windows it missed) and
+ * whether its hour's model decides: the same test, for the spike line (alert-threshold.ts).
+ */
+export function isFlatBurst(
+  x: number,
+  flat: { mean: number; variance: number; dataPoints: number },
+  source: { mature: boolean; rhythmic: boolean },
+  threshold: number | null,
+  config: Pick<DetectorConfig, 'preset' | 'minBlockedCount' | 'deviationThreshold' | 'meanFloor' | 'baselineWindow'>,
+): boolean {
+  if (x < config.minBlockedCount || threshold === null) return false;
+  // The decision's flat sd as reported (rounded), at least 1.
+  const flatSd = Math.max(round(spreadOf(flat.mean, flat.variance, config)), 1);
+  if (!source.mature) return x > flat.mean + WARMING_UP_BURST_SDS * flatSd;
+  if (source.rhythmic && x <= flat.mean + config.deviationThreshold * flatSd) return false;
+  const tail = spikeTail(x, flat, threshold, config);
   return tail !== undefined && tail < threshold;
 }
 

@@ -24,10 +24,16 @@ export interface ComparedModel {
   /** A rhythm-aware model: its tail averages over the hour's expectation as an estimate. */
   rhythm?: Pick<RhythmModel, 'a' | 'phi' | 'relativeVariance'>;
   /**
-   * A job's own rule at this time (a daily job the profile holds as the hour's level, or a
-   * learned job of the source's): counts from this one up are spikes whatever the tail says.
+   * A learned job of the source's at this time (detect.ts, jobEvent): a burst against the flat
+   * baseline (`flat`, isFlatBurst) is the job's occurrence, quiet below `spikeFrom` and a spike
+   * from it up; a count that is not a burst is decided as if there were no job.
    */
-  jobSpikeFrom?: number;
+  learnedJob?: { spikeFrom: number; flat: { mean: number; variance: number; dataPoints: number } };
+  /**
+   * A daily job the profile holds as the hour's level: counts from this one up are spikes
+   * whatever the tail says (unless they are a learned job's burst).
+   */
+  dailyJobSpikeFrom?: number;
 }
 
 type TailConfig = Pick<DetectorConfig, 'meanFloor' | 'baselineWindow'>;

@@ -7,6 +7,7 @@
  * (alert-threshold.ts) must agree with the engine there, as everywhere.
  */
 import { comparedModel, isSpikeCount, smallestSpikeCount } from '../../lambda/core/alert-threshold';
+import fc from 'fast-check';
 import type { Baseline } from '../../lambda/core/baseline';
 import type { DetectorConfig } from '../../lambda/core/config';
 import { evaluateWindow, hasWeeklyJobAt } from '../../lambda/core/detect';
@@ -61,7 +62,7 @@ describe("a daily job the hour's profile has learnt", () => {
     const { model } = decide(60, dailyJobBaseline());
     expect(model.rhythm).toBeDefined(); // the hour's model decides, not the flat baseline
     // 2 x 60.0038 (the slot mean on the profile's grid) = 120.0076: the first whole count is 121.
-    expect(model.jobSpikeFrom).toBe(121);
+    expect(model.dailyJobSpikeFrom).toBe(121);
   });
 
   it('alerts at twice its usual size, saying it is the daily job grown, where the spike line is', () => {
@@ -87,7 +88,7 @@ describe("a daily job the hour's profile has learnt", () => {
   it('alerts at exactly twice its usual size (the rule is "2x or more")', () => {
     // 64 lies on the profile's grid exactly, so 2 x the level is a whole count: 128.
     const exactly = decide(128, dailyJobBaseline(undefined, 64));
-    expect(exactly.model.jobSpikeFrom).toBe(128);
+    expect(exactly.model.dailyJobSpikeFrom).toBe(128);
     expect(exactly.outcome).toBe('spike');
     expect(exactly.alert?.recurringJob).toMatchObject({ period: 'daily', usualSize: 64 });
   });
@@ -104,7 +105,7 @@ describe("a daily job the hour's profile has learnt", () => {
     };
     const stored = dailyJobBaseline([weekly]);
     const judged = decide(121, stored);
-    expect(judged.model.jobSpikeFrom).toBeUndefined();
+    expect(judged.model.dailyJobSpikeFrom).toBeUndefined();
     expect(judged.alert?.recurringJob).toBeUndefined();
     expect(judged.outcome).toBe(judged.lineSays ? 'spike' : 'normal');
   });
@@ -294,7 +295,7 @@ describe("the spike bound at a learned job's window", () => {
   it('is jobGrowthFactor x the usual size once this occurrence is the learned one, and the engine alerts from there', () => {
     // Two seen: this window's is the third (jobOccurrencesToLearn), so the job decides it.
     const stored = withWeeklyJob(2);
-    expect(comparedModel(stored, 100, T0, config).jobSpikeFrom).toBe(200);
+    expect(comparedModel(stored, 100, T0, config).learnedJob?.spikeFrom).toBe(200);
     const quiet = decide(150, stored);
     expect(quiet.outcome).toBe('recurring-job');
     expect(quiet.alert).toBeUndefined();
@@ -313,16 +314,161 @@ describe("the spike bound at a learned job's window", () => {
 
   it('is not set while the job is still being learned (this would be its second occurrence)', () => {
     const stored = withWeeklyJob(1);
-    expect(comparedModel(stored, 100, T0, config).jobSpikeFrom).toBeUndefined();
+    expect(comparedModel(stored, 100, T0, config).learnedJob?.spikeFrom).toBeUndefined();
     expect(decide(150, stored).outcome).toBe('spike');
     expect(decide(150, stored).alert?.recurringJob).toBeUndefined();
   });
 
   it('follows jobOccurrencesToLearn', () => {
     const four = recommendedConfig({ massSpikeMinSources: 0, cooldownMinutes: 0, jobOccurrencesToLearn: 4 });
-    expect(comparedModel(withWeeklyJob(2), 100, T0, four).jobSpikeFrom).toBeUndefined();
-    expect(comparedModel(withWeeklyJob(3), 100, T0, four).jobSpikeFrom).toBe(200);
+    expect(comparedModel(withWeeklyJob(2), 100, T0, four).learnedJob?.spikeFrom).toBeUndefined();
+    expect(comparedModel(withWeeklyJob(3), 100, T0, four).learnedJob?.spikeFrom).toBe(200);
     const growth = recommendedConfig({ massSpikeMinSources: 0, cooldownMinutes: 0, jobGrowthFactor: 3.5 });
-    expect(comparedModel(withWeeklyJob(2), 100, T0, growth).jobSpikeFrom).toBe(350);
+    expect(comparedModel(withWeeklyJob(2), 100, T0, growth).learnedJob?.spikeFrom).toBe(350);
+  });
+});
+
+describe("a job's size while it is being learned (its second occurrence)", () => {
+  /** A flat source (about 4 an hour) whose one occurrence so far, a week ago, was 100 at Sunday midnight. */
+  const once: Baseline = storedBaseline({
+    mean: 4,
+    variance: 6,
+    dataPoints: 21 * 24,
+    jobs: [{ phase: SUNDAY_MIDNIGHT_PHASE, size: 100, occurrences: 1, last: T0 - 7 * DAY }],
+  });
+  const jobsAfter = (count: number) =>
+    evaluateWindow(windowInput({ [SOURCE]: count }, { [SOURCE]: once }), config).updatedBaselines.get(SOURCE)
+      ?.jobs;
+
+  it('counts a burst strictly between half and twice the size as the next occurrence', () => {
+    expect(jobsAfter(199)?.[0]).toMatchObject({ phase: SUNDAY_MIDNIGHT_PHASE, occurrences: 2, last: T0 });
+    expect(jobsAfter(51)?.[0]).toMatchObject({ phase: SUNDAY_MIDNIGHT_PHASE, occurrences: 2, last: T0 });
+  });
+
+  it('starts the candidate over from a burst of exactly twice or half the size', () => {
+    expect(jobsAfter(200)).toEqual([{ phase: SUNDAY_MIDNIGHT_PHASE, size: 200, occurrences: 1, last: T0 }]);
+    expect(jobsAfter(50)).toEqual([{ phase: SUNDAY_MIDNIGHT_PHASE, size: 50, occurrences: 1, last: T0 }]);
+  });
+});
+
+describe("a rhythmic source's burst, as the flat baseline sees it (isBurst)", () => {
+  const threeAm = T0 + 3 * HOUR;
+  /** Rhythmic (the daily-job profile) with a flat baseline of mean 4, sd 10: 3 sd above is exactly 34. */
+  const rhythmic = (): Baseline => ({
+    ...storedBaseline({
+      mean: 4,
+      variance: 100,
+      dataPoints: 21 * 24,
+      profile: dailyJobBaseline().profile!,
+      withinHour: { variance: 50, index: 1.5, count: 21 * 24 },
+    }),
+    lastWindow: threeAm - HOUR,
+  });
+  /** The window at 03:00 with this source at `count` and `others` more sources at their usual 4. */
+  const at3 = (count: number, others = 0) => {
+    const counts: Record<string, number> = { [SOURCE]: count };
+    const stored: Record<string, Baseline> = { [SOURCE]: rhythmic() };
+    for (let i = 0; i < others; i += 1) {
+      counts[`10.1.${i >> 8}.${i & 255}`] = 4;
+      stored[`10.1.${i >> 8}.${i & 255}`] = rhythmic();
+    }
+    const result = evaluateWindow(windowInput(counts, stored, { windowStart: threeAm }), config);
+    return {
+      outcome: result.decisions.find((d) => d.srcIp === SOURCE)?.outcome,
+      jobs: result.updatedBaselines.get(SOURCE)?.jobs,
+    };
+  };
+
+  it('is not a count of exactly mean + 3 sd (the rule is "beyond"), but is the next one up', () => {
+    expect(comparedModel(rhythmic(), 1, threeAm, config).rhythm).toBeDefined();
+    expect(at3(34)).toEqual({ outcome: 'spike', jobs: undefined });
+    expect(at3(35).jobs).toEqual([{ phase: 3, size: 35, occurrences: 1, last: threeAm }]);
+  });
+
+  it('is not a count beyond 3 sd that is not improbable enough for the flat baseline at the window\'s threshold', () => {
+    // 200 sources make the threshold some 200 times smaller: 50 is a spike for the hour (about 4),
+    // not improbable for a flat baseline of mean 4 and sd 10 at that threshold.
+    expect(at3(50, 200)).toEqual({ outcome: 'spike', jobs: undefined });
+    expect(at3(120, 200)).toEqual({ outcome: 'spike', jobs: undefined });
+    expect(at3(200, 200).jobs).toEqual([{ phase: 3, size: 200, occurrences: 1, last: threeAm }]);
+  });
+});
+
+describe("the spike line at a learned job's window agrees with the engine", () => {
+  // The engine is quiet on a burst that is a learned job's occurrence below jobGrowthFactor x its
+  // size, and decides any other count as usual: the counts that spike are not one run, so the
+  // line (the smallest count that spikes) and isSpikeCount must follow the engine's job rule.
+  const caseArb = fc
+    .record({
+      flatMean: fc.integer({ min: 1, max: 40 }),
+      dispersion: fc.double({ min: 1, max: 8, noNaN: true }),
+      size: fc.integer({ min: 20, max: 200 }),
+      occurrences: fc.integer({ min: 2, max: 6 }),
+      period: fc.constantFrom('daily' as const, 'weekly' as const),
+      rhythmic: fc.boolean(),
+      // The window's threshold is the day's budget over its windows (one source here): 1/24 to 1/24,000.
+      budget: fc.constantFrom(1, 0.1, 0.01, 0.001),
+    })
+    .map((c) => {
+      const last = T0 - (c.period === 'daily' ? DAY : 7 * DAY);
+      const job: RecurringJob = { phase: SUNDAY_MIDNIGHT_PHASE, period: c.period, size: c.size, occurrences: c.occurrences, last };
+      const stored: Baseline = c.rhythmic
+        ? { ...dailyJobBaseline([job], 60), mean: c.flatMean + 2, variance: c.flatMean * c.dispersion * 4 + 40 }
+        : storedBaseline({ mean: c.flatMean, variance: c.flatMean * c.dispersion, dataPoints: 21 * 24, jobs: [job] });
+      const cfg = recommendedConfig({ massSpikeMinSources: 0, cooldownMinutes: 0, falseAlertBudgetPerDay: c.budget });
+      return { ...c, stored, cfg };
+    });
+
+  /** The engine's decision for the source at `count`. */
+  function engine(stored: Baseline, cfg: DetectorConfig, count: number) {
+    const result = evaluateWindow(windowInput({ [SOURCE]: count }, { [SOURCE]: stored }), cfg);
+    const outcome = result.decisions[0]?.outcome;
+    return { spike: outcome === 'spike', outcome, threshold: result.stats.threshold };
+  }
+
+  it('isSpikeCount says "spike" exactly where the engine does, and the line is the smallest count it does (property)', () => {
+    let quietJobs = 0;
+    let lines = 0;
+    let runs = 0;
+    fc.assert(
+      fc.property(caseArb, (c) => {
+        runs += 1;
+        const { threshold } = engine(c.stored, c.cfg, 1);
+        const model = comparedModel(c.stored, 100, T0, c.cfg);
+        expect(model.learnedJob?.spikeFrom).toBe(Math.ceil(2 * c.size));
+        expect(model.rhythm !== undefined).toBe(c.rhythmic);
+        const line = smallestSpikeCount(model, threshold, c.cfg);
+        const limit = Math.min(line ?? 3 * c.size, 3 * c.size);
+        let sawQuietJob = false;
+        for (let count = 1; count <= limit; count += 1) {
+          const decided = engine(c.stored, c.cfg, count);
+          if (decided.outcome === 'recurring-job') sawQuietJob = true;
+          expect(isSpikeCount(count, model, threshold, c.cfg)).toBe(decided.spike);
+          if (count < limit || line === null) expect(decided.spike).toBe(false);
+        }
+        if (line !== null) {
+          lines += 1;
+          expect(engine(c.stored, c.cfg, line).spike).toBe(true);
+        }
+        if (sawQuietJob) quietJobs += 1;
+      }),
+      { numRuns: 30, seed: 7071, endOnFailure: true },
+    );
+    // The cases reach the job's rule: its quiet occurrences, and a line above them.
+    expect(quietJobs).toBeGreaterThan(runs / 3);
+    expect(lines).toBeGreaterThan(runs / 2);
+  });
+
+  it("is jobGrowthFactor x the job's size for a flat source, not the tail's smallest spike below it", () => {
+    const stored = storedBaseline({
+      mean: 4,
+      variance: 6,
+      dataPoints: 21 * 24,
+      jobs: [{ phase: SUNDAY_MIDNIGHT_PHASE, period: 'weekly', size: 100, occurrences: 2, last: T0 - 7 * DAY }],
+    });
+    const at = decide(10, stored);
+    expect(at.outcome).toBe('recurring-job'); // 10 is a burst for a flat mean of 4: the job's
+    expect(at.lineSays).toBe(false);
+    expect(at.line).toBe(200);
   });
 });
