@@ -171,6 +171,21 @@ describe("the hour's expectation", () => {
     expect(rhythmModel(business, within, 400, 21 * 24, 12, cfg)!.samples).toBeCloseTo((400 * 50) / 168, 6);
   });
 
+  it('counts an hour at exactly 3x this hour\'s level as like it ("within 3x" includes 3x)', () => {
+    // Weekday nights at 0, weekend hours at 1.5, weekday day hours at 40. The night hour's level is
+    // the mean floor (its expectation is below it): with the floor at a third of the weekend's slot
+    // mean, the weekend hours stand at exactly 3x the night's level.
+    const weekend = quantizeSlotMean(1.5);
+    const floor = weekend / 3;
+    expect(floor * 3).toBe(weekend); // the boundary itself, not a value beside it
+    const profile = profileOf((s) => (s >= 24 ? 1.5 : s >= 8 && s < 18 ? 40 : 0));
+    const within = { variance: 100, index: 3, count: 400 };
+    const night = rhythmModel(profile, within, 400, 21 * 24, 3, config({ meanFloor: floor }))!;
+    expect(night.mean).toBeLessThan(floor);
+    // The 14 weekday night hours (70 of 168) and the 24 weekend hours (48), not the day hours.
+    expect(night.samples).toBeCloseTo((400 * 118) / 168, 6);
+  });
+
   it("gives the hour's variance as a mu + phi mu^2 plus the variance of the mean's own estimate", () => {
     const business = profileOf((s) => (s < 24 && s >= 8 && s < 18 ? 40 : 4));
     const within = { variance: 0.3 * (40 + 320) + 0.7 * 7.2, index: 0.3 * 9 + 0.7 * 1.8, count: 400 };
@@ -180,6 +195,35 @@ describe("the hour's expectation", () => {
       expect(estimate).toBeGreaterThan(0);
       expect(m.variance).toBeCloseTo(m.a * m.mean + m.phi * m.mean * m.mean + estimate, 9);
     }
+  });
+
+  it("shrinks the hour's mean toward the week's by tau^2 / (tau^2 + its estimate's noise at the rate's upper bound)", () => {
+    // Worked by hand from the model (docs/design.md "Rhythm-aware baselines"): business hours,
+    // weekdays 08-18 at 40 (50 of the week's 168 hour-slots), every other hour at 4 (118), over
+    // 21 days; a within-hour variance W = 113.04 and index I = 3.96, overdispersed (W > I m).
+    const [day, night] = [quantizeSlotMean(40), quantizeSlotMean(4)];
+    const business = profileOf((s) => (s < 24 && s >= 8 && s < 18 ? 40 : 4));
+    const within = { variance: 113.04, index: 3.96, count: 400 };
+    const model = rhythmModel(business, within, 400, 21 * 24, 3, cfg)!;
+    const mean = (50 * day + 118 * night) / 168;
+    const between = (50 * day ** 2 + 118 * night ** 2) / 168 - mean ** 2;
+    // A weekday slot has seen 15 windows (21 days x 5/7), a weekend slot 6 (21 x 2/7): the noise
+    // weight C = sum of share / samples over the 48 slots.
+    const noiseWeight = 24 * (5 / 168 / 15) + 24 * (2 / 168 / 6);
+    const tau2 = between - 113.04 * noiseWeight;
+    const phi = (113.04 - 3.96 * mean) / between;
+    expect(phi).toBeGreaterThan(0.2); // overdispersed: the hour's variance grows as mu^2
+    expect(3.96 - phi * mean).toBeLessThan(1); // so a is held at 1 (at least Poisson)
+    expect(model.phi).toBeCloseTo(phi, 9);
+    expect(model.a).toBe(1);
+    // Slot 3 (weekday 03:00, 15 windows): its rate's upper bound, two standard errors above 4.
+    const rate = night + 2 * Math.sqrt((night + phi * night ** 2) / 15);
+    const noise = (rate + phi * rate ** 2) / 15;
+    const weight = tau2 / (tau2 + noise);
+    const expected = mean + weight * (night - mean);
+    expect(model.mean).toBeCloseTo(expected, 9);
+    expect(model.variance).toBeCloseTo(expected + phi * expected ** 2 + weight * noise, 9);
+    expect(model.relativeVariance).toBeCloseTo((weight * noise) / expected ** 2, 9);
   });
 
   it('takes a rhythm from exactly rhythmMinDays of history, and not a window sooner', () => {
