@@ -638,6 +638,7 @@ describe('pointProbability, the cheap lower bound that spares most tail computat
     // v = m (1 + f 10^-e), e up to 16: the negative binomial's size m / 10^-e reaches 1e18, where
     // its log-gamma difference and incomplete beta lose their digits; both are Poisson's there.
     let nearPoisson = 0;
+    let runs = 0;
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 2_000 }),
@@ -645,6 +646,7 @@ describe('pointProbability, the cheap lower bound that spares most tail computat
         fc.integer({ min: 0, max: 16 }),
         fc.double({ min: 1, max: 10, noNaN: true }),
         (x, mean, e, f) => {
+          runs += 1;
           const variance = mean * (1 + f * 10 ** -e);
           if (variance > mean && (mean * mean) / (variance - mean) > 1e10) nearPoisson += 1;
           const point = pointProbability(x, mean, variance, 0.5);
@@ -657,7 +659,8 @@ describe('pointProbability, the cheap lower bound that spares most tail computat
       ),
       { numRuns: 500, seed: 1616 },
     );
-    expect(nearPoisson).toBeGreaterThan(50);
+    // A share of the cases, not a number of them: the mutation run caps every property's cases.
+    expect(nearPoisson).toBeGreaterThan(runs / 10);
   });
 
   it('makes a larger count never less unusual than a smaller one when the variance is a hair above the mean', () => {
