@@ -7,6 +7,7 @@ import { foldZeros, newBaseline, updateMoments, type Baseline } from '../../lamb
 import { alertIdFor, evaluateWindow } from '../../lambda/core/detect';
 import {
   estimationAdjustedTail,
+  expectOverNormal,
   normalUpperQuantile,
   normalUpperTail,
   pointProbability,
@@ -522,6 +523,18 @@ describe('estimationAdjustedTail', () => {
     expect(estimationAdjustedTail(plugIn, 1e9, 1e9, 0.5, n)).toBeCloseTo(tail, 5);
   });
 
+  it("takes Satterthwaite's degrees of freedom from the negative binomial's excess kurtosis", () => {
+    // nu = 2 / (2 / (n - 1) + K / n): with n = 21 windows and K = 2.1, nu = 2 / (0.1 + 0.1) = 10.
+    // NB(100, v) has K = 6 (v - 100) / 100^2 + 1 / v; solve K = 2.1 for v.
+    const kurtosis = (v: number): number => (6 * (v - 100)) / 100 ** 2 + 1 / v;
+    let v = 3600;
+    for (let i = 0; i < 50; i += 1) v -= (kurtosis(v) - 2.1) / (6 / 100 ** 2 - 1 / v ** 2);
+    expect(kurtosis(v)).toBeCloseTo(2.1, 12);
+    // Student's t(10 df) upper 2.5% point: 2.228139, reached from z = t / sqrt((n - 1) / (n + 1)).
+    const plugIn = normalUpperTail(2.228139 / Math.sqrt(20 / 22));
+    expect(estimationAdjustedTail(plugIn, 100, v, 0.5, 21)).toBeCloseTo(0.025, 5);
+  });
+
   it('never lowers p, and shrinks towards p as the baseline grows', () => {
     const p = 4e-6;
     const ratios = [24, 100, 336, 720, 10_000, 1e7].map(
@@ -556,6 +569,16 @@ describe('estimationAdjustedTail', () => {
   ])('normalUpperQuantile(%d) = %d', (p, z) => {
     expect(normalUpperQuantile(p)).toBeCloseTo(z, 5);
     expect(normalUpperTail(normalUpperQuantile(p)) / p).toBeCloseTo(1, 10);
+  });
+});
+
+describe('expectOverNormal (24-point Gauss-Hermite)', () => {
+  it("integrates the standard normal's moments: E[1] = 1, E[Z] = 0, E[Z^2] = 1, E[Z^4] = 3, E[Z^6] = 15", () => {
+    expect(expectOverNormal(() => 1)).toBeCloseTo(1, 14);
+    expect(expectOverNormal((z) => z)).toBeCloseTo(0, 14);
+    expect(expectOverNormal((z) => z * z)).toBeCloseTo(1, 13);
+    expect(expectOverNormal((z) => z ** 4)).toBeCloseTo(3, 12);
+    expect(expectOverNormal((z) => z ** 6)).toBeCloseTo(15, 10);
   });
 });
 
