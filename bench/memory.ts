@@ -8,8 +8,8 @@
  * 100,000 sources: target 256 MB. 1,000,000 sources across 200 accounts (bench/support/
  * org-scale.ts): target 1,024 MB, the function's default memory. Also printed: the same
  * process with its code loaded (the peer) and the V8 heap in use at most (sampled every 200 ms).
- * V8 collects lazily when nothing caps its heap; `BENCH_DETECTOR_NODE_FLAGS=--max-old-space-size=...`
- * shows a run under a cap.
+ * The process runs with the function's heap cap (detectorNodeOptions at 1,024 MB); V8 collects
+ * lazily without one: `BENCH_DETECTOR_NODE_FLAGS=--max-old-space-size=4096` shows a run uncapped.
  *
  * Ratio = the larger peak RSS of the 1,000,000-source windows / its 1,024 MB target (below 1: met).
  */

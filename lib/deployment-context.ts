@@ -14,6 +14,9 @@ import {
   type DetectorConfigInput,
 } from '../lambda/core/config';
 
+/** The detector function's memory unless `functionMemoryMb` says otherwise (the benchmarks' targets are set for it). */
+export const DEFAULT_FUNCTION_MEMORY_MB = 1024;
+
 /** Invalid or missing context; the message names every bad key. */
 export class DeploymentContextError extends Error {
   constructor(
@@ -234,7 +237,7 @@ export const deploymentContextSchema = z
     /** Days a source's baseline is kept after it was last seen (DynamoDB TTL). */
     baselineTtlDays: integer(1, 3650, 90),
     /** Lambda memory (MB); CPU scales with it. */
-    functionMemoryMb: integer(256, 10_240, 1024),
+    functionMemoryMb: integer(256, 10_240, DEFAULT_FUNCTION_MEMORY_MB),
     /** Lambda timeout (s): long enough for catch-up runs of several Logs Insights queries. */
     functionTimeoutSeconds: integer(60, 900, 900),
     /** Retention of the function's log group. */

@@ -10,6 +10,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import type { RunSummary } from '../../lambda/detector-run';
+import { detectorNodeOptions } from '../../lib/constructs/detector-bundling';
+import { DEFAULT_FUNCTION_MEMORY_MB } from '../../lib/deployment-context';
 
 /** Environment of the forked processes: the SDK's notice about Node 20 would only add noise. */
 export const CHILD_ENV = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
@@ -83,9 +85,14 @@ export function runDetectorProcess(job: DetectorJob): Promise<DetectorJobResult>
   const bundle = detectorBundle();
   return new Promise((resolve, reject) => {
     const child = fork(bundle, [], {
-      // BENCH_DETECTOR_NODE_FLAGS: extra flags for the measured process, e.g. "--cpu-prof".
+      // The function's own heap cap at the 1,024 MB the targets are set for (detectorNodeOptions),
+      // then BENCH_DETECTOR_NODE_FLAGS: extra flags for the measured process, e.g. "--cpu-prof"
+      // (a later --max-old-space-size wins: "--max-old-space-size=4096" runs it uncapped).
       env: { ...process.env, ...CHILD_ENV },
-      execArgv: [...(process.env.BENCH_DETECTOR_NODE_FLAGS ?? '').split(' ').filter(Boolean)],
+      execArgv: [
+        ...detectorNodeOptions(DEFAULT_FUNCTION_MEMORY_MB).split(' '),
+        ...(process.env.BENCH_DETECTOR_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+      ],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     let settled = false;

@@ -18,7 +18,7 @@ import * as z from 'zod/mini';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import type { DetectorConfigInput } from '../../lambda/core/config';
 import { runtimeEnvironmentSchema, type RuntimeEnvironment } from '../../lambda/runtime-config';
-import { DETECTOR_BUNDLING } from './detector-bundling';
+import { DETECTOR_BUNDLING, detectorNodeOptions } from './detector-bundling';
 import type { AthenaFlowSourceResources } from './athena-flow-source';
 import type { QueriedLogGroup } from './flow-log-source';
 
@@ -191,9 +191,13 @@ export class DetectorFunction extends Construct {
       POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
     } satisfies DeployedEnvironment;
     assertRuntimeAcceptsLiterals(environment);
-    // No NODE_OPTIONS=--enable-source-maps: it costs 30-60 ms of every cold start; the handler
-    // maps the stack of a failed run itself (lambda/source-mapped-stack.ts).
-    const fullEnvironment: Record<string, string> = { ...environment };
+    // NODE_OPTIONS caps V8's heap (detectorNodeOptions). No --enable-source-maps: it costs 30-60 ms
+    // of every cold start; the handler maps the stack of a failed run itself
+    // (lambda/source-mapped-stack.ts).
+    const fullEnvironment: Record<string, string> = {
+      ...environment,
+      NODE_OPTIONS: detectorNodeOptions(props.memorySize),
+    };
     assertEnvironmentFits(fullEnvironment);
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {

@@ -83,8 +83,9 @@ describe('EgressSpikeDetectorStack', () => {
             BASELINE_TTL_DAYS: '90',
             POWERTOOLS_SERVICE_NAME: 'egress-spike-detector',
             POWERTOOLS_METRICS_NAMESPACE: 'EgressSpikeDetector',
-            // no --enable-source-maps: it costs every cold start (see lambda/source-mapped-stack.ts)
-            NODE_OPTIONS: Match.absent(),
+            // V8's old space at 15/32 of the function's 1,024 MB (lib/constructs/detector-bundling.ts),
+            // and no --enable-source-maps: it costs every cold start (see lambda/source-mapped-stack.ts)
+            NODE_OPTIONS: '--max-old-space-size=480',
             // endpoint overrides are for local tests only
             LOGS_ENDPOINT: Match.absent(),
             DYNAMODB_ENDPOINT: Match.absent(),
@@ -93,6 +94,14 @@ describe('EgressSpikeDetectorStack', () => {
             CLOUDTRAIL_ENDPOINT: Match.absent(),
           },
         },
+      });
+    });
+
+    it("caps V8's heap in proportion to the function's memory", () => {
+      const larger = synthTemplate({ ...EXISTING, functionMemoryMb: 1536 });
+      larger.hasResourceProperties('AWS::Lambda::Function', {
+        MemorySize: 1536,
+        Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--max-old-space-size=720' }) },
       });
     });
 
