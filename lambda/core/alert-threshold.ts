@@ -75,7 +75,10 @@ export function comparedModel(
     const jobs = liveJobs(before.jobs, windowStart);
     const match = matchJob(jobs, windowStart, place.weekPhase, calendar.windowsPerDay);
     if (match !== undefined && match.job.occurrences + 1 >= config.jobOccurrencesToLearn)
-      compared.learnedJob = { spikeFrom: Math.ceil(config.jobGrowthFactor * match.job.size), flat: { ...flat } };
+      compared.learnedJob = {
+        spikeFrom: Math.ceil(config.jobGrowthFactor * match.job.size),
+        flat: { ...flat },
+      };
     if (model?.dailyJob !== undefined && !hasWeeklyJobAt(jobs, windowStart, model.dailyJob, config))
       compared.dailyJobSpikeFrom = Math.ceil(config.jobGrowthFactor * model.dailyJob);
   }
@@ -110,7 +113,10 @@ export function isSpikeCount(
   if (threshold === null || !(model.dataPoints >= config.minDataPoints)) return false;
   // A learned job's burst is the job's: quiet below its bound, a spike from it up.
   const job = model.learnedJob;
-  if (job !== undefined && isFlatBurst(count, job.flat, { mature: true, rhythmic: model.rhythm !== undefined }, threshold, config))
+  if (
+    job !== undefined &&
+    isFlatBurst(count, job.flat, { mature: true, rhythmic: model.rhythm !== undefined }, threshold, config)
+  )
     return count >= job.spikeFrom;
   // A daily job's rule spikes every count from its own bound up (a tail spike may come earlier).
   if (model.dailyJobSpikeFrom !== undefined && count >= model.dailyJobSpikeFrom) return true;
@@ -148,7 +154,8 @@ export function smallestSpikeCount(
     : undefined;
   const start = Math.max(lowest, Math.round(hint ?? guess ?? lowest));
   const job = escu ? undefined : model.learnedJob;
-  if (job === undefined) return firstFrom(start, lowest, (count) => isSpikeCount(count, model, threshold, config));
+  if (job === undefined)
+    return firstFrom(start, lowest, (count) => isSpikeCount(count, model, threshold, config));
   // At a learned job's time the spikes are not one run of counts: a burst against the flat
   // baseline is the job's (quiet below its bound), a count that is not decides as usual. Both
   // "spike without the job" and "burst" hold from some count up, so the smallest spike is the

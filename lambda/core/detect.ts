@@ -677,7 +677,10 @@ export function isFlatBurst(
   flat: { mean: number; variance: number; dataPoints: number },
   source: { mature: boolean; rhythmic: boolean },
   threshold: number | null,
-  config: Pick<DetectorConfig, 'preset' | 'minBlockedCount' | 'deviationThreshold' | 'meanFloor' | 'baselineWindow'>,
+  config: Pick<
+    DetectorConfig,
+    'preset' | 'minBlockedCount' | 'deviationThreshold' | 'meanFloor' | 'baselineWindow'
+  >,
 ): boolean {
   if (x < config.minBlockedCount || threshold === null) return false;
   // The decision's flat sd as reported (rounded), at least 1.

@@ -50,7 +50,10 @@ describe('alert fields', () => {
   it("gives a recommended mass spike the window's threshold and each member its own tail probability", () => {
     const counts = { '10.0.0.1': 60, '10.0.0.2': 70, '10.0.0.3': 80 };
     const baselines = Object.fromEntries(Object.keys(counts).map((ip) => [ip, flat]));
-    const result = evaluateWindow(windowInput(counts, baselines), recommendedConfig({ massSpikeMinSources: 2 }));
+    const result = evaluateWindow(
+      windowInput(counts, baselines),
+      recommendedConfig({ massSpikeMinSources: 2 }),
+    );
     expect(result.alerts).toHaveLength(1);
     const alert = result.alerts[0]!;
     expect(alert.kind).toBe('mass-spike');
@@ -77,8 +80,8 @@ describe('alert fields', () => {
     expect(at.alerts[0]?.severity).toBe('high');
     // Just above 2k it is medium.
     const above = resolveDetectorConfig({ preset: 'splunk-escu', deviationThreshold: (z * (1 + 1e-9)) / 2 });
-    expect(evaluateWindow(windowInput({ '10.0.0.5': count }, { '10.0.0.5': flat }), above).alerts[0]?.severity).toBe(
-      'medium',
-    );
+    expect(
+      evaluateWindow(windowInput({ '10.0.0.5': count }, { '10.0.0.5': flat }), above).alerts[0]?.severity,
+    ).toBe('medium');
   });
 });

@@ -385,7 +385,7 @@ describe("a rhythmic source's burst, as the flat baseline sees it (isBurst)", ()
     expect(at3(35).jobs).toEqual([{ phase: 3, size: 35, occurrences: 1, last: threeAm }]);
   });
 
-  it('is not a count beyond 3 sd that is not improbable enough for the flat baseline at the window\'s threshold', () => {
+  it("is not a count beyond 3 sd that is not improbable enough for the flat baseline at the window's threshold", () => {
     // 200 sources make the threshold some 200 times smaller: 50 is a spike for the hour (about 4),
     // not improbable for a flat baseline of mean 4 and sd 10 at that threshold.
     expect(at3(50, 200)).toEqual({ outcome: 'spike', jobs: undefined });
@@ -411,11 +411,30 @@ describe("the spike line at a learned job's window agrees with the engine", () =
     })
     .map((c) => {
       const last = T0 - (c.period === 'daily' ? DAY : 7 * DAY);
-      const job: RecurringJob = { phase: SUNDAY_MIDNIGHT_PHASE, period: c.period, size: c.size, occurrences: c.occurrences, last };
+      const job: RecurringJob = {
+        phase: SUNDAY_MIDNIGHT_PHASE,
+        period: c.period,
+        size: c.size,
+        occurrences: c.occurrences,
+        last,
+      };
       const stored: Baseline = c.rhythmic
-        ? { ...dailyJobBaseline([job], 60), mean: c.flatMean + 2, variance: c.flatMean * c.dispersion * 4 + 40 }
-        : storedBaseline({ mean: c.flatMean, variance: c.flatMean * c.dispersion, dataPoints: 21 * 24, jobs: [job] });
-      const cfg = recommendedConfig({ massSpikeMinSources: 0, cooldownMinutes: 0, falseAlertBudgetPerDay: c.budget });
+        ? {
+            ...dailyJobBaseline([job], 60),
+            mean: c.flatMean + 2,
+            variance: c.flatMean * c.dispersion * 4 + 40,
+          }
+        : storedBaseline({
+            mean: c.flatMean,
+            variance: c.flatMean * c.dispersion,
+            dataPoints: 21 * 24,
+            jobs: [job],
+          });
+      const cfg = recommendedConfig({
+        massSpikeMinSources: 0,
+        cooldownMinutes: 0,
+        falseAlertBudgetPerDay: c.budget,
+      });
       return { ...c, stored, cfg };
     });
 
@@ -464,7 +483,9 @@ describe("the spike line at a learned job's window agrees with the engine", () =
       mean: 4,
       variance: 6,
       dataPoints: 21 * 24,
-      jobs: [{ phase: SUNDAY_MIDNIGHT_PHASE, period: 'weekly', size: 100, occurrences: 2, last: T0 - 7 * DAY }],
+      jobs: [
+        { phase: SUNDAY_MIDNIGHT_PHASE, period: 'weekly', size: 100, occurrences: 2, last: T0 - 7 * DAY },
+      ],
     });
     const at = decide(10, stored);
     expect(at.outcome).toBe('recurring-job'); // 10 is a burst for a flat mean of 4: the job's
