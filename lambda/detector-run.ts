@@ -392,7 +392,11 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
   const addressOnly = hasAddressOnlyBaselines(state);
   const due = dueWindows(deps.now(), state.watermark, deps.config);
   summary.deferredWindows = due.deferred;
-  let carried = { clock: state.clock, skipDataThrough: state.skipDataThrough };
+  let carried: CarriedState = {
+    clock: state.clock,
+    skipDataThrough: state.skipDataThrough,
+    splitPlan: state.countSplitPlan,
+  };
   let watermark = state.watermark;
   for (const [index, window] of due.windows.entries()) {
     if (index > 0 && deps.deadline - deps.now() < MIN_WINDOW_TIME_MS) {
@@ -445,24 +449,31 @@ const ADDRESS_ONLY_WARNING =
   'and address): they are not used. This window learns baselines per account and address and alerts ' +
   'nothing, as a new detector does; to relearn from history at once, invoke {"mode":"bootstrap","days":30,"overwrite":true}';
 
-/** Detects and commits one window; returns the clock and the SKIPDATA carry after it. */
+/** What one window hands the next: the clock, the SKIPDATA carry and the count query's split plan. */
+interface CarriedState {
+  clock: number;
+  skipDataThrough: number | undefined;
+  splitPlan: string | undefined;
+}
+
+/** Detects and commits one window; returns the state after it. */
 async function detectWindow(
   deps: DetectorDeps,
   summary: RunSummary,
   window: Window,
-  stateBefore: { clock: number; skipDataThrough: number | undefined },
+  stateBefore: CarriedState,
   failures: { alertId: string; cause: string }[],
   pacer: PublishPacer,
   learnOnly = false,
-): Promise<{ clock: number; skipDataThrough: number | undefined }> {
+): Promise<CarriedState> {
   const queryDeadline = deps.deadline - COMMIT_RESERVE_MS;
   const clockBefore = stateBefore.clock;
-  const { decided, read, next, outcome, retryCounts, skipDataThrough } = await countAndEvaluate(
+  const { decided, read, next, outcome, retryCounts, skipDataThrough, splitPlan } = await countAndEvaluate(
     deps,
     summary,
     window,
     clockBefore,
-    stateBefore.skipDataThrough,
+    stateBefore,
     queryDeadline,
     learnOnly,
   );
@@ -531,6 +542,7 @@ async function detectWindow(
       return aligned === undefined ? baseline : aligned(key, baseline, read.before.get(index));
     },
     ...(skipDataThrough === undefined ? {} : { skipDataThrough }),
+    ...(splitPlan === undefined ? {} : { countSplitPlan: splitPlan }),
   });
   deps.logger.info('window committed', {
     sources: outcome.stats.sourcesSeen,
@@ -539,7 +551,7 @@ async function detectWindow(
     threshold: outcome.stats.threshold,
   });
   summary.alertsPublished += await publishAll(deps, toPublish, failures, pacer);
-  return { clock: outcome.clockAfter, skipDataThrough };
+  return { clock: outcome.clockAfter, skipDataThrough, splitPlan: splitPlan ?? stateBefore.splitPlan };
 }
 
 /**
@@ -616,9 +628,16 @@ async function countWindow(
   window: Window,
   carried: number | undefined,
   deadline: number,
+  splitPlan: string | undefined,
 ): Promise<CountedWindow> {
-  const counts = await deps.source.countWindow(window, deadline);
+  const counts = await deps.source.countWindow(
+    window,
+    deadline,
+    splitPlan === undefined ? {} : { splitPlan },
+  );
   addStats(summary, counts.stats);
+  // Only costs queries: the window is counted from one query and split again.
+  if (counts.splitPlanNote !== undefined) deps.logger.warn(counts.splitPlanNote);
   summary.windows.push(isoTime(window.start));
   const fromEarlier = carried !== undefined && carried >= window.start;
   const complete = counts.complete && !fromEarlier;
@@ -667,7 +686,7 @@ async function countAndEvaluate(
   summary: RunSummary,
   window: Window,
   clockBefore: number,
-  skipDataCarried: number | undefined,
+  carried: CarriedState,
   queryDeadline: number,
   learnOnly: boolean,
 ): Promise<{
@@ -679,13 +698,15 @@ async function countAndEvaluate(
   /** The counts, kept only for a retried window (its alert bookkeeping is realigned from them). */
   retryCounts: ReadonlyMap<string, number>;
   skipDataThrough: number | undefined;
+  splitPlan: string | undefined;
 }> {
   const { counts, complete, skipDataThrough } = await countWindow(
     deps,
     summary,
     window,
-    skipDataCarried,
+    carried.skipDataThrough,
     queryDeadline,
+    carried.splitPlan,
   );
 
   // A retried window: its alerts were decided (and are in the outbox) before any baseline moved.
@@ -721,6 +742,7 @@ async function countAndEvaluate(
     outcome,
     retryCounts: decided.length > 0 ? counts.counts : new Map<string, number>(),
     skipDataThrough,
+    splitPlan: counts.splitPlan,
   };
 }
 
@@ -901,6 +923,8 @@ async function runDryRun(
   // The SKIPDATA carry of the committed windows; a window at or before the watermark re-evaluated
   // here may miss a carry from the windows before it (not kept), never adds a wrong one.
   let skipDataThrough = state.skipDataThrough;
+  // Used, never saved: a dry run changes no state.
+  let splitPlan = state.countSplitPlan;
   // What the schedule would do: a detector without state (or with address-keyed baselines from
   // before accounts) learns its first window and alerts nothing.
   const addressOnly = hasAddressOnlyBaselines(state);
@@ -923,9 +947,11 @@ async function runDryRun(
       window,
       skipDataThrough,
       deps.deadline - COMMIT_RESERVE_MS,
+      splitPlan,
     );
     const counts = counted.counts;
     skipDataThrough = counted.skipDataThrough;
+    splitPlan = counted.counts.splitPlan ?? splitPlan;
     const srcIps = [...counts.counts.keys()];
     const stored = await deps.store.getBaselines(
       srcIps.filter((ip) => !overlay.has(ip)),

@@ -13,7 +13,8 @@
  * |           |                |             | skipDataThrough? (SKIPDATA carry: last window it makes incomplete)|
  * |           |                |             | bootstrapStarted? (a bootstrap is replacing the baselines),      |
  * |           |                |             | failingWindow?, failedAttempts?, lastFailure? (a window that     |
- * |           |                |             | failed in earlier runs)                                          |
+ * |           |                |             | failed in earlier runs), countSplitPlan? (how the last window's  |
+ * |           |                |             | count query was split: count-split-plan.ts)                      |
  * | skipped   | `SKIPPED`      | `<window>`  | windows (skipped in all), lastWindow, reason, attempts, manual,  |
  * |           |                |             | skippedAt, expiresAt                                             |
  * | outbox    | `OUTBOX`       | `<alertId>` | status pending/sent, alert (JSON), windowStart, attempts,        |
@@ -343,12 +344,14 @@ export class DynamoBaselineStore implements DetectorStore {
     const bootstrapStarted = Item.bootstrapStarted?.S;
     const failingWindow = optionalNumber(Item, 'failingWindow', 'STATE');
     const keyFormat = Item.sourceKeys?.S;
+    const countSplitPlan = Item.countSplitPlan?.S;
     return {
       watermark: Item.watermark?.N === undefined ? undefined : numberOf(Item, 'watermark', 'STATE'),
       clock: Item.clock?.N === undefined ? 0 : numberOf(Item, 'clock', 'STATE'),
       ...(skipDataThrough === undefined ? {} : { skipDataThrough }),
       ...(bootstrapStarted === undefined ? {} : { bootstrapStarted }),
       ...(keyFormat === undefined ? {} : { keyFormat }),
+      ...(countSplitPlan === undefined ? {} : { countSplitPlan }),
       ...(failingWindow === undefined
         ? {}
         : { failingWindow, failedAttempts: optionalNumber(Item, 'failedAttempts', 'STATE') ?? 0 }),
@@ -606,13 +609,14 @@ export class DynamoBaselineStore implements DetectorStore {
     // 3. The watermark, only forward and only from the clock this window was evaluated with,
     // with the SKIPDATA carry the next window needs.
     const carry = commit.skipDataThrough;
+    const plan = commit.countSplitPlan;
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: STATE_KEY,
           UpdateExpression:
-            `SET watermark = :w, clock = :clockAfter, updatedAt = :t, pendingMarkers = :true, sourceKeys = :keys${carry === undefined ? '' : ', skipDataThrough = :carry'}` +
+            `SET watermark = :w, clock = :clockAfter, updatedAt = :t, pendingMarkers = :true, sourceKeys = :keys${carry === undefined ? '' : ', skipDataThrough = :carry'}${plan === undefined ? '' : ', countSplitPlan = :plan'}` +
             ' REMOVE failingWindow, failedAttempts, lastFailure',
           ConditionExpression:
             'attribute_not_exists(watermark) OR (watermark < :w AND (attribute_not_exists(clock) OR clock = :clockBefore))',
@@ -624,6 +628,7 @@ export class DynamoBaselineStore implements DetectorStore {
             ':true': { BOOL: true },
             ':keys': { S: SOURCE_KEY_FORMAT },
             ...(carry === undefined ? {} : { ':carry': n(carry) }),
+            ...(plan === undefined ? {} : { ':plan': { S: plan } }),
           },
         }),
       );

@@ -59,12 +59,28 @@ import {
   RESULT_COLUMNS,
   SKIPDATA_SOURCE,
   canonicalSourceKey,
+  jumpPrefix,
   queryTimeRange,
-  splitNarrowing,
+  splitNarrowingAt,
   type Narrowing,
 } from './logs-insights-query';
+import {
+  encodePlan,
+  leavesOf,
+  partFingerprint,
+  restorePlan,
+  SplitPlanError,
+  type SplitNode,
+} from './count-split-plan';
 import { fixedLogGroups, logGroupParts, type LogGroupResolver } from './log-group-discovery';
-import type { FlowCountSource, HistoryGap, HistoryResult, QueryStatistics, WindowCounts } from './ports';
+import type {
+  CountWindowOptions,
+  FlowCountSource,
+  HistoryGap,
+  HistoryResult,
+  QueryStatistics,
+  WindowCounts,
+} from './ports';
 
 /** Rows per GetQueryResults call (service maximum). */
 export const PAGE_SIZE = 10_000;
@@ -160,6 +176,11 @@ function addStatistics(total: QueryStatistics, more: QueryStatistics): void {
   total.recordsMatched += more.recordsMatched;
 }
 
+/** The source addresses of a result's rows, for where its split jumps (read only as far as needed). */
+function* seenSources(rows: readonly Row[]): Generator<string> {
+  for (const row of rows) yield row[RESULT_COLUMNS.source] ?? '';
+}
+
 const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class LogsInsightsFlowSource implements FlowCountSource {
@@ -223,9 +244,17 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     );
   }
 
-  async countWindow(window: Window, deadline: number): Promise<WindowCounts> {
+  async countWindow(
+    window: Window,
+    deadline: number,
+    options: CountWindowOptions = {},
+  ): Promise<WindowCounts> {
     const parts = await this.logGroupParts();
     const stats = emptyStats();
+    // Where the last window's split ended (count-split-plan.ts): its parts are queried straight
+    // away instead of being found again through full results.
+    const fingerprints = parts.map((groups) => partFingerprint(groups, this.queries.countQuery()));
+    const { trees, planNote } = this.restoredTrees(options.splitPlan, fingerprints);
     const runs = parts.map((groups) => this.newRun('count', window, deadline, groups, stats));
     const counts = new Map<string, number>();
     const uniqueDestinations = new Map<string, number>();
@@ -261,6 +290,11 @@ export class LogsInsightsFlowSource implements FlowCountSource {
         // Every narrowed query of a part reports all of the part's SKIPDATA records: the same number.
         skippedByPart[part] = Math.max(skippedByPart[part]!, skippedHere);
       },
+      trees,
+    );
+    const splitPlan = encodePlan(
+      new Map(fingerprints.map((fingerprint, part) => [fingerprint, trees[part]!])),
+      this.rowLimit / 2,
     );
     const skippedRecords = skippedByPart.reduce((sum, n) => sum + n, 0);
     return {
@@ -274,7 +308,31 @@ export class LogsInsightsFlowSource implements FlowCountSource {
         : { skipDataThrough: this.skipDataThrough(window.start, skipDataLastEnd) }),
       ...(maxDeliveryDelayMs === undefined ? {} : { maxDeliveryDelayMs }),
       stats,
+      splitPlan,
+      ...(planNote === undefined ? {} : { splitPlanNote: planNote }),
     };
+  }
+
+  /** One split tree per log group part: from the kept plan where it has the part, else one query. */
+  private restoredTrees(
+    plan: string | undefined,
+    fingerprints: readonly string[],
+  ): { trees: SplitNode[]; planNote?: string } {
+    const fresh = (): SplitNode[] => fingerprints.map(() => ({ narrowing: undefined }));
+    if (plan === undefined) return { trees: fresh() };
+    try {
+      const derive = (narrowing: Narrowing | undefined, jump: string | undefined) =>
+        this.derivedNarrowings(narrowing, jump);
+      return {
+        trees: fingerprints.map(
+          (fingerprint) =>
+            restorePlan(plan, fingerprint, derive, this.maxQueriesPerCall) ?? { narrowing: undefined },
+        ),
+      };
+    } catch (error) {
+      if (!(error instanceof SplitPlanError)) throw error;
+      return { trees: fresh(), planNote: error.message };
+    }
   }
 
   /**
@@ -591,12 +649,13 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     range: { startTime: number; endTime: number },
     build: (narrowing?: Narrowing) => string,
     consume?: (rows: Row[], part: number) => void,
+    trees: SplitNode[] = runs.map(() => ({ narrowing: undefined })),
   ): Promise<Row[][]> {
     const rowSets: Row[][] = [];
-    const pending: Array<{ part: number; narrowing: Narrowing | undefined }> = runs.map((_, part) => ({
-      part,
-      narrowing: undefined,
-    }));
+    // Each part's tree grows as its full results are split; a kept plan's tree starts at its leaves.
+    const pending: Array<{ part: number; node: SplitNode }> = trees.flatMap((tree, part) =>
+      leavesOf(tree).map((node) => ({ part, node })),
+    );
     let running = 0;
     let failure: { error: unknown } | undefined;
     // Idle workers wait here for a running part to finish (it may add children).
@@ -616,18 +675,20 @@ export class LogsInsightsFlowSource implements FlowCountSource {
           await new Promise<void>((resolve) => waiting.push(resolve));
           continue;
         }
-        const { part, narrowing } = pending.shift()!;
+        const { part, node } = pending.shift()!;
+        const narrowing = node.narrowing;
         const run = runs[part]!;
         running += 1;
         try {
           const result = await this.runQuery(run, range, build(narrowing));
           if (!result.full) {
+            node.rows = result.rows.length;
             if (consume) consume(result.rows, part);
             else rowSets.push(result.rows);
             continue;
           }
-          const children = this.childNarrowings(narrowing, result.rows);
-          if (children === undefined) {
+          const split = this.childNarrowings(narrowing, result.rows);
+          if (split === undefined) {
             throw new RowLimitExceededError(
               run.kind,
               run.window,
@@ -638,8 +699,10 @@ export class LogsInsightsFlowSource implements FlowCountSource {
                 : `a single address in ${narrowing?.accounts === NO_ACCOUNT ? 'no account' : 'a single account'}`,
             );
           }
+          node.children = split.children.map((child) => ({ narrowing: child }));
+          if (split.jump !== undefined) node.jump = split.jump;
           // Depth first keeps the queue short; order does not matter for the merged result.
-          pending.unshift(...children.map((child) => ({ part, narrowing: child })));
+          pending.unshift(...node.children.map((child) => ({ part, node: child })));
         } catch (error) {
           failure ??= { error };
         } finally {
@@ -654,21 +717,48 @@ export class LogsInsightsFlowSource implements FlowCountSource {
   }
 
   /**
-   * The parts to re-query a full result in: the disjoint internal CIDRs first, then halves, and
-   * a single address by account.
+   * The parts to re-query a full result in: the disjoint internal CIDRs first, then halves
+   * (jumping to the common prefix of the addresses seen: splitNarrowing), and a single address
+   * by account.
    */
-  private childNarrowings(narrowing: Narrowing | undefined, rows: readonly Row[]): Narrowing[] | undefined {
-    const seen = rows.map((row) => row[RESULT_COLUMNS.source] ?? '');
+  private childNarrowings(
+    narrowing: Narrowing | undefined,
+    rows: readonly Row[],
+  ): { children: Narrowing[]; jump?: string } | undefined {
     const space = this.queries.sourceSplitSpace();
-    if (narrowing === undefined && space.length > 1)
-      return space.map((cidr) => ({ field: 'srcAddr' as const, cidr }));
     const part: Narrowing = narrowing ?? { field: 'srcAddr', cidr: space[0]! };
+    const jump =
+      (narrowing === undefined && space.length > 1) || part.accounts !== undefined
+        ? undefined
+        : jumpPrefix(part, seenSources(rows));
+    const children = this.derivedNarrowings(narrowing, jump);
+    if (children === undefined) return undefined;
+    return { children, ...(jump === undefined ? {} : { jump }) };
+  }
+
+  /**
+   * The parts of a split, given where it jumped (childNarrowings): also how a kept split plan's
+   * parts are derived again (count-split-plan.ts). Throws for a jump that is not one.
+   */
+  private derivedNarrowings(
+    narrowing: Narrowing | undefined,
+    jump: string | undefined,
+  ): Narrowing[] | undefined {
+    const space = this.queries.sourceSplitSpace();
+    if (narrowing === undefined && space.length > 1) {
+      if (jump !== undefined) throw new Error('the internal CIDRs are split without a jump');
+      return space.map((cidr) => ({ field: 'srcAddr' as const, cidr }));
+    }
+    const part: Narrowing = narrowing ?? { field: 'srcAddr', cidr: space[0]! };
+    const byAccount = (): Narrowing[] | undefined =>
+      accountNarrowings(part, this.queries.fields.accountId !== undefined);
     // A single address that still overflows is that address in many accounts (an Organization's
     // shared address plans): it is split by account id, digit by digit.
-    return (
-      (part.accounts === undefined ? splitNarrowing(part, seen) : undefined) ??
-      accountNarrowings(part, this.queries.fields.accountId !== undefined)
-    );
+    if (part.accounts !== undefined) {
+      if (jump !== undefined) throw new Error('an account split has no jump');
+      return byAccount();
+    }
+    return splitNarrowingAt(part, jump) ?? byAccount();
   }
 
   /** A full details result over several sources: halve the source list. */

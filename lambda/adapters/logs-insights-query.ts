@@ -229,10 +229,18 @@ export function splitCidr(cidr: string): [string, string] | undefined {
  * Returns undefined when the narrowing is a single address and cannot be split.
  */
 export function splitNarrowing(narrowing: Narrowing, seen: readonly string[]): Narrowing[] | undefined {
+  return splitNarrowingAt(narrowing, jumpPrefix(narrowing, seen));
+}
+
+/**
+ * The prefix C a split of `narrowing` jumps to (see splitNarrowing): the longest CIDR holding
+ * every address seen inside the narrowing, when it is at least two bits longer than the
+ * narrowing's; otherwise undefined (plain halves).
+ */
+export function jumpPrefix(narrowing: Narrowing, seen: Iterable<string>): string | undefined {
   const parent = parseCidr(validatedCidr(narrowing.cidr));
-  const bits = parent.address.kind() === 'ipv4' ? 32 : 128;
   const excluded = (narrowing.exclude ?? []).map((c) => parseCidr(validatedCidr(c)));
-  const inside: Array<ipaddr.IPv4 | ipaddr.IPv6> = [];
+  const common = new CommonPrefix();
   for (const text of seen) {
     let address: ipaddr.IPv4 | ipaddr.IPv6;
     try {
@@ -243,8 +251,26 @@ export function splitNarrowing(narrowing: Narrowing, seen: readonly string[]): N
     if (address.kind() !== parent.address.kind() || !address.match(parent.address, parent.prefixLength))
       continue;
     if (excluded.some((e) => address.match(e.address, e.prefixLength))) continue;
-    inside.push(address);
+    // The common prefix only shortens: once it is no longer worth a jump, no later address
+    // makes it one (a full result is 100,000 addresses, usually spread from the first few).
+    if (common.add(address) <= parent.prefixLength + 1) return undefined;
   }
+  const prefix = common.cidr();
+  return prefix !== undefined && prefix.prefixLength > parent.prefixLength + 1
+    ? `${prefix.address.toString()}/${prefix.prefixLength}`
+    : undefined;
+}
+
+/**
+ * The parts of `narrowing`: the halves of `jump` plus the narrowing minus `jump` (jump itself
+ * when it is a single address), or without a jump the two halves. Returns undefined when the
+ * narrowing is a single address. Deterministic: a split plan kept between runs (count-split-plan.ts)
+ * is re-derived through it, so its parts always partition the narrowing.
+ */
+export function splitNarrowingAt(narrowing: Narrowing, jump: string | undefined): Narrowing[] | undefined {
+  const parent = parseCidr(validatedCidr(narrowing.cidr));
+  const bits = parent.address.kind() === 'ipv4' ? 32 : 128;
+  const excluded = (narrowing.exclude ?? []).map((c) => parseCidr(validatedCidr(c)));
   const child = (cidr: string): Narrowing | undefined => {
     const c = parseCidr(cidr);
     if (
@@ -258,14 +284,20 @@ export function splitNarrowing(narrowing: Narrowing, seen: readonly string[]): N
   const defined = (items: Array<Narrowing | undefined>): Narrowing[] =>
     items.filter((n): n is Narrowing => n !== undefined);
 
-  const common = commonPrefix(inside);
-  if (common !== undefined && common.prefixLength > parent.prefixLength + 1) {
-    const prefix = `${common.address.toString()}/${common.prefixLength}`;
-    const core = common.prefixLength === bits ? [prefix] : splitCidr(prefix)!;
+  if (jump !== undefined) {
+    const prefix = parseCidr(validatedCidr(jump));
+    if (
+      prefix.address.kind() !== parent.address.kind() ||
+      prefix.prefixLength <= parent.prefixLength + 1 ||
+      !prefix.address.match(parent.address, parent.prefixLength)
+    ) {
+      throw new Error(`split of ${narrowing.cidr}: ${jump} is not a prefix inside it to jump to`);
+    }
+    const core = prefix.prefixLength === bits ? [prefix.text] : splitCidr(prefix.text)!;
     const rest: Narrowing = {
       field: narrowing.field,
       cidr: parent.text,
-      exclude: [...excluded.map((e) => e.text), prefix],
+      exclude: [...excluded.map((e) => e.text), prefix.text],
     };
     return [...defined(core.map(child)), rest];
   }
@@ -273,29 +305,41 @@ export function splitNarrowing(narrowing: Narrowing, seen: readonly string[]): N
   return defined(splitCidr(parent.text)!.map(child));
 }
 
-/** The longest CIDR holding every address (all of one family), or undefined for none. */
-function commonPrefix(
-  addresses: ReadonlyArray<ipaddr.IPv4 | ipaddr.IPv6>,
-): { address: ipaddr.IPv4 | ipaddr.IPv6; prefixLength: number } | undefined {
-  const first = addresses[0];
-  if (first === undefined) return undefined;
-  const base = first.toByteArray();
-  let prefixLength = base.length * 8;
-  for (const address of addresses) {
+/** The longest CIDR holding every address added (all of one family), kept as addresses come. */
+class CommonPrefix {
+  private base: number[] | undefined;
+  private kind: 'ipv4' | 'ipv6' = 'ipv4';
+  private length = 0;
+
+  /** Adds an address; returns the common prefix length so far. */
+  add(address: ipaddr.IPv4 | ipaddr.IPv6): number {
     const bytes = address.toByteArray();
-    for (let i = 0; i < base.length && i * 8 < prefixLength; i += 1) {
-      const diff = (base[i] ?? 0) ^ (bytes[i] ?? 0);
+    if (this.base === undefined) {
+      this.base = bytes;
+      this.kind = address.kind();
+      this.length = bytes.length * 8;
+      return this.length;
+    }
+    for (let i = 0; i < this.base.length && i * 8 < this.length; i += 1) {
+      const diff = (this.base[i] ?? 0) ^ (bytes[i] ?? 0);
       if (diff !== 0) {
-        prefixLength = Math.min(prefixLength, i * 8 + Math.clz32(diff) - 24);
+        this.length = Math.min(this.length, i * 8 + Math.clz32(diff) - 24);
         break;
       }
     }
+    return this.length;
   }
-  const masked = base.map((byte, i) => {
-    const keep = Math.max(0, Math.min(8, prefixLength - i * 8));
-    return byte & ((0xff00 >> keep) & 0xff);
-  });
-  return { address: ipaddr.fromByteArray(masked), prefixLength };
+
+  cidr(): { address: ipaddr.IPv4 | ipaddr.IPv6; prefixLength: number } | undefined {
+    if (this.base === undefined) return undefined;
+    const masked = this.base.map((byte, i) => {
+      const keep = Math.max(0, Math.min(8, this.length - i * 8));
+      return byte & ((0xff00 >> keep) & 0xff);
+    });
+    const address = ipaddr.fromByteArray(masked);
+    if (address.kind() !== this.kind) throw new Error('common prefix changed family');
+    return { address, prefixLength: this.length };
+  }
 }
 
 /** True when `inner` lies inside `outer` (same family). */

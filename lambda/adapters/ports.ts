@@ -28,6 +28,18 @@ export interface WindowCounts {
    */
   maxDeliveryDelayMs?: number;
   stats: QueryStatistics;
+  /**
+   * How the count query was split to fit the row limit, to start the next window from
+   * (CountWindowOptions.splitPlan; Logs Insights: count-split-plan.ts). Opaque to the caller.
+   */
+  splitPlan?: string;
+  /** Why the split plan given was not used (it is then rebuilt from one query): for the log. */
+  splitPlanNote?: string;
+}
+
+export interface CountWindowOptions {
+  /** The split plan an earlier window's WindowCounts gave, kept in the detector's state. */
+  splitPlan?: string;
 }
 
 export interface QueryStatistics {
@@ -39,7 +51,7 @@ export interface QueryStatistics {
 
 export interface FlowCountSource {
   /** Per-source counts of one window. `deadline`: epoch ms by which to give up (Lambda time left). */
-  countWindow(window: Window, deadline: number): Promise<WindowCounts>;
+  countWindow(window: Window, deadline: number, options?: CountWindowOptions): Promise<WindowCounts>;
   /**
    * Top destinations, totals and interface ids for the given sources (keys) in one window, keyed
    * by the same keys. `stats`, when
@@ -100,6 +112,8 @@ export interface DetectorState {
   /** The window after the watermark that failed in earlier runs, and how many times. */
   failingWindow?: number;
   failedAttempts?: number;
+  /** The count query's split plan of the last committed window (WindowCounts.splitPlan). */
+  countSplitPlan?: string;
 }
 
 export interface PendingAlert {
@@ -132,6 +146,8 @@ export interface WindowCommit {
   alerts: Alert[];
   /** The SKIPDATA carry after this window (DetectorState.skipDataThrough), when there is one. */
   skipDataThrough?: number;
+  /** The count query's split plan after this window (DetectorState.countSplitPlan), when there is one. */
+  countSplitPlan?: string;
 }
 
 export interface AlertPublisher {

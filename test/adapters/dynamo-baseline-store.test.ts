@@ -420,6 +420,31 @@ describe('DynamoBaselineStore', () => {
     expect(await store.readState()).toEqual({ watermark: W + HOUR, clock: 2, keyFormat: SOURCE_KEY_FORMAT });
   });
 
+  it("keeps the count query's split plan with the watermark, and the last one given when a commit has none", async () => {
+    // Prepare
+    const { store } = await newStore();
+    const commit = { clockBefore: 0, clockAfter: 1, baselines: new Map<string, Baseline>(), alerts: [] };
+    const plan = '{"v":1,"parts":{"abc":{"c":[{"r":60000},{"r":70000}]}}}';
+
+    // Act
+    await store.commitWindow({ ...commit, windowStart: W, countSplitPlan: plan });
+    const withPlan = await store.readState();
+    await store.commitWindow({ ...commit, windowStart: W + HOUR, clockBefore: 1, clockAfter: 2 });
+    const kept = await store.readState();
+    await store.commitWindow({
+      ...commit,
+      windowStart: W + 2 * HOUR,
+      clockBefore: 2,
+      clockAfter: 3,
+      countSplitPlan: '{"v":1,"parts":{}}',
+    });
+
+    // Assess
+    expect(withPlan).toEqual({ watermark: W, clock: 1, keyFormat: SOURCE_KEY_FORMAT, countSplitPlan: plan });
+    expect(kept.countSplitPlan).toBe(plan);
+    expect((await store.readState()).countSplitPlan).toBe('{"v":1,"parts":{}}');
+  });
+
   it('hands a retried window the baselines it was folded from (prev), and the current ones to later windows', async () => {
     // Prepare: window W-1h folded a; window W folded a (from a1) and created b.
     const { store } = await newStore();

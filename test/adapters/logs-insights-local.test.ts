@@ -209,6 +209,12 @@ function toEvents(records: readonly FlowRecord[], format: readonly FlowLogField[
   }));
 }
 
+/** A plan whose first internal CIDR is halved `depth` levels deep: 2^depth parts of it. */
+function balancedHalves(depth: number): unknown {
+  const node = (d: number): unknown => (d === 0 ? { r: 1 } : { c: [node(d - 1), node(d - 1)] });
+  return { c: [node(depth), { r: 1 }, { r: 1 }, { r: 1 }] };
+}
+
 const inWindow = (r: FlowRecord, w: Window): boolean => r.start * 1000 >= w.start && r.start * 1000 < w.end;
 
 function directCounts(
@@ -693,6 +699,236 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       expect(result.counts).toEqual(directCounts(hosts, window, v6Config).counts);
       expect(result.counts.size).toBe(90);
       expect(result.stats.queries).toBeLessThan(30);
+    });
+
+    describe('the split plan: the next window starts from the parts the last one ended in', () => {
+      const full = (queries: ReadonlyArray<{ rowCount: number; limit: number }>) =>
+        queries.filter((q) => q.rowCount >= q.limit).length;
+
+      it("counts the same window exactly with no full result and only the last split's parts", async () => {
+        // Prepare: a first count finds the split through full results
+        const window = windowAt(T0, config);
+        const expected = directCounts(records, window, config);
+        const first = await source(config, [group], { rowLimit: 20 }).countWindow(window, deadline());
+        const firstQueries = server.startedQueries;
+        const fullFirst = full(firstQueries);
+        expect(fullFirst).toBeGreaterThan(3);
+        server.resetCounters();
+
+        // Act: a new source object, as a new run would have, given the kept plan
+        const next = await source(config, [group], { rowLimit: 20 }).countWindow(window, deadline(), {
+          splitPlan: first.splitPlan!,
+        });
+
+        // Assess: the same exact counts from the leaves alone, each scanning the window once
+        expect(next.counts).toEqual(expected.counts);
+        expect(next.uniqueDestinations).toEqual(expected.unique);
+        expect(next.splitPlanNote).toBeUndefined();
+        const started = server.startedQueries;
+        expect(full(started)).toBe(0);
+        expect(started).toHaveLength(firstQueries.length - fullFirst);
+        expect(next.stats.recordsScanned).toBe(
+          first.stats.recordsScanned * (started.length / firstQueries.length),
+        );
+        // The leaves' query strings are those the first count completed with, no more, no fewer
+        expect(started.map((q) => q.queryString).sort()).toEqual(
+          firstQueries
+            .filter((q) => q.rowCount < q.limit)
+            .map((q) => q.queryString)
+            .sort(),
+        );
+        expect(next.splitPlan).toBe(first.splitPlan);
+      });
+
+      it('keeps the IPv6 prefix jump and the split by account id', async () => {
+        // Prepare: 90 IPv6 hosts of one /64 (the split jumps) and one address in 30 accounts
+        const hosts: FlowRecord[] = Array.from({ length: 90 }, (_, i) => ({
+          start: T0 / 1000 + i,
+          srcaddr: `fd00:0:0:7:${(0x2000 + i * 331).toString(16)}::${(i + 1).toString(16)}`,
+          account: String(300_000_000_000 + (i % 30) * 7_777_777_777).padStart(12, '0'),
+          dstaddr: '2600:1f18::10',
+          dstport: '443',
+          protocol: '6',
+          action: 'REJECT',
+          logStatus: 'OK',
+          interfaceId: 'eni-v6',
+        }));
+        const shared: FlowRecord[] = Array.from({ length: 30 }, (_, i) => ({
+          start: T0 / 1000 + 100 + i,
+          account: String(400_000_000_000 + i * 13_333_333_333).padStart(12, '0'),
+          srcaddr: '10.9.9.9',
+          dstaddr: '198.51.100.9',
+          dstport: '443',
+          protocol: '6',
+          action: 'REJECT',
+          logStatus: 'OK',
+          interfaceId: `eni-s${i}`,
+        }));
+        const all = [...hosts, ...shared];
+        server.seed('/vpc/plan-jumps', toEvents(all, undefined));
+        const window = windowAt(T0, config);
+        const first = await source(config, ['/vpc/plan-jumps'], { rowLimit: 20 }).countWindow(
+          window,
+          deadline(),
+        );
+        const firstQueries = server.startedQueries;
+        expect(firstQueries.some((q) => q.queryString.includes('accountId like /^'))).toBe(true);
+        server.resetCounters();
+
+        // Act
+        const next = await source(config, ['/vpc/plan-jumps'], { rowLimit: 20 }).countWindow(
+          window,
+          deadline(),
+          {
+            splitPlan: first.splitPlan!,
+          },
+        );
+
+        // Assess
+        expect(next.counts).toEqual(directCounts(all, window, config).counts);
+        expect(next.counts.size).toBe(120);
+        expect(full(server.startedQueries)).toBe(0);
+        expect(server.startedQueries).toHaveLength(firstQueries.length - full(firstQueries));
+      });
+
+      it('merges the parts back into one query once the sources have gone', async () => {
+        // Prepare: a hundred sources in the first hour, five in the second
+        const few: FlowRecord[] = Array.from({ length: 6 }, (_, i) => ({
+          start: T0 / 1000 + 3_600 + i * 60,
+          srcaddr: `10.${i * 40}.0.${i + 1}`,
+          dstaddr: '198.51.100.44',
+          dstport: '443',
+          protocol: '6',
+          action: 'REJECT',
+          logStatus: 'OK',
+          interfaceId: `eni-few${i}`,
+        }));
+        server.seed('/vpc/plan-shrinks', toEvents([...records, ...few], undefined));
+        const busy = windowAt(T0, config);
+        const quiet = windowAt(T0 + HOUR, config);
+        const first = await source(config, ['/vpc/plan-shrinks'], { rowLimit: 20 }).countWindow(
+          busy,
+          deadline(),
+        );
+        const leaves = server.startedQueries.filter((q) => q.rowCount < q.limit).length;
+        const wholeWindow = server.startedQueries[0]!.queryString;
+        server.resetCounters();
+
+        // Act: the quiet hour with the busy hour's plan, then the hour after with the plan that gives
+        const shrunk = await source(config, ['/vpc/plan-shrinks'], { rowLimit: 20 }).countWindow(
+          quiet,
+          deadline(),
+          {
+            splitPlan: first.splitPlan!,
+          },
+        );
+        const shrunkQueries = server.startedQueries.length;
+        server.resetCounters();
+        const after = await source(config, ['/vpc/plan-shrinks'], { rowLimit: 20 }).countWindow(
+          quiet,
+          deadline(),
+          {
+            splitPlan: shrunk.splitPlan!,
+          },
+        );
+
+        // Assess: exact both times; the plan's parts once more, then one query
+        const expected = directCounts([...records, ...few], quiet, config).counts;
+        expect(expected.size).toBeGreaterThanOrEqual(6);
+        expect(expected.size).toBeLessThan(10);
+        expect(shrunk.counts).toEqual(expected);
+        expect(shrunkQueries).toBe(leaves);
+        expect(after.counts).toEqual(expected);
+        expect(server.startedQueries).toHaveLength(1);
+        expect(server.startedQueries[0]!.queryString).toBe(wholeWindow);
+      });
+
+      it('does not use a plan for other log groups (or another query) and counts from one query', async () => {
+        // Prepare: the plan of the hundred-source group
+        const window = windowAt(T0, config);
+        const first = await source(config, [group], { rowLimit: 20 }).countWindow(window, deadline());
+        server.seed('/vpc/plan-other', toEvents(records, undefined));
+        const narrower = resolveDetectorConfig({
+          internalCidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'],
+        });
+        server.resetCounters();
+
+        // Act
+        const other = await source(config, ['/vpc/plan-other'], { rowLimit: 20 }).countWindow(
+          window,
+          deadline(),
+          {
+            splitPlan: first.splitPlan!,
+          },
+        );
+        const otherFirst = server.startedQueries[0]!;
+        server.resetCounters();
+        const otherQuery = await source(narrower, [group], { rowLimit: 20 }).countWindow(window, deadline(), {
+          splitPlan: first.splitPlan!,
+        });
+
+        // Assess: each starts from the whole window (a full first result), exact, and says nothing is wrong
+        expect(other.counts).toEqual(directCounts(records, window, config).counts);
+        expect(otherFirst.rowCount).toBe(20);
+        expect(otherQuery.counts).toEqual(directCounts(records, window, narrower).counts);
+        expect(server.startedQueries[0]!.rowCount).toBe(20);
+        expect(other.splitPlanNote).toBeUndefined();
+        expect(otherQuery.splitPlanNote).toBeUndefined();
+      });
+
+      it('refuses a plan it did not write, whole, and counts from one query', async () => {
+        // Prepare: the plan of the hundred-source group, then broken copies of it
+        const window = windowAt(T0, config);
+        const first = await source(config, [group], { rowLimit: 20 }).countWindow(window, deadline());
+        const plan = JSON.parse(first.splitPlan!) as { v: number; parts: Record<string, unknown> };
+        const [fingerprint] = Object.keys(plan.parts);
+        const withRoot = (root: unknown): string => JSON.stringify({ v: 1, parts: { [fingerprint!]: root } });
+        const leaf = { r: 1 };
+        const broken: Array<[string, string, RegExp]> = [
+          ['not JSON', first.splitPlan!.slice(0, -3), /not JSON/],
+          ['another version', JSON.stringify({ ...plan, v: 2 }), /not a version 1 plan/],
+          ['a leaf without rows', withRoot({ c: [leaf, {}, leaf, leaf] }), /root\.1 has no row count/],
+          [
+            'more parts than the split gives',
+            withRoot({ c: [leaf, leaf, leaf, leaf, leaf] }),
+            /root does not split into 5 parts/,
+          ],
+          [
+            'a jump outside the part',
+            withRoot({ c: [{ c: [leaf, leaf, leaf], j: '192.168.0.0/24' }, leaf, leaf, leaf] }),
+            /192\.168\.0\.0\/24 is not a prefix inside it/,
+          ],
+          [
+            'a jump that is query text',
+            withRoot({ c: [{ c: [leaf, leaf], j: '10.0.0.0/8") | display @message #' }, leaf, leaf, leaf] }),
+            /refusing to put CIDR/,
+          ],
+          [
+            'more parts than queries allowed (256)',
+            withRoot(balancedHalves(8)),
+            /more parts than queries allowed/,
+          ],
+        ];
+        for (const [what, text, why] of broken) {
+          server.resetCounters();
+          // Act
+          const result = await source(config, [group], { rowLimit: 20 }).countWindow(window, deadline(), {
+            splitPlan: text,
+          });
+          // Assess
+          expect({ what, counts: result.counts }).toEqual({
+            what,
+            counts: directCounts(records, window, config).counts,
+          });
+          expect({ what, note: result.splitPlanNote }).toEqual({
+            what,
+            note: expect.stringMatching(/^count split plan not used: /),
+          });
+          expect({ what, note: result.splitPlanNote }).toEqual({ what, note: expect.stringMatching(why) });
+          expect({ what, firstRows: server.startedQueries[0]!.rowCount }).toEqual({ what, firstRows: 20 });
+          expect(server.startedQueries.some((q) => q.queryString.includes('display'))).toBe(false);
+        }
+      });
     });
 
     it('splits history the same way', async () => {

@@ -415,6 +415,41 @@ describe('large results and throttled writes', () => {
     );
   });
 
+  it("counts the next hour from the last hour's parts: no full result, the plan kept in the state", async () => {
+    // Prepare: the same 40 sources in two hours, a row limit of 8
+    const detector = await newDetector(endpoints, {
+      runtime: { flowSourceOptions: { rowLimit: 8, pollIntervalMs: 1, maxPollIntervalMs: 1 } },
+    });
+    const sources = Array.from({ length: 40 }, (_, i) => `10.${i % 4}.${i}.${i + 1}`);
+    endpoints.logs.seed(
+      detector.logGroup,
+      [W, W + HOUR].flatMap((w) => sources.flatMap((s, i) => blocked(w, s, 1 + (i % 5)))),
+    );
+    detector.clock.set(runTimeFor(W));
+    const first = await detector.invoke({});
+    const firstQueries = endpoints.logs.startedQueries;
+    const full = firstQueries.filter((q) => q.rowCount >= q.limit).length;
+    expect(full).toBeGreaterThan(2);
+    endpoints.logs.resetCounters();
+
+    // Act
+    detector.clock.set(runTimeFor(W + HOUR));
+    const second = await detector.invoke({});
+
+    // Assess: the second hour ran only the first one's complete parts, and counted every source
+    expect(first.sourcesEvaluated).toBe(40);
+    expect(second.sourcesEvaluated).toBe(40);
+    expect(second.queries).toBe(firstQueries.length - full);
+    expect(endpoints.logs.startedQueries.every((q) => q.rowCount < q.limit)).toBe(true);
+    const items = await detector.items();
+    sources.forEach((s, i) =>
+      expect(numberAttr(items.get(`SRC#${key(s)}|BASELINE`), 'mean')).toBe(1 + (i % 5)),
+    );
+    expect(items.get('STATE|DETECTOR')?.countSplitPlan?.S).toMatch(
+      /^\{"v":1,"parts":\{"[0-9a-f]{24}":\{"c":\[/,
+    );
+  });
+
   it('retries UnprocessedItems until every baseline is written', async () => {
     // Prepare: 60 sources (3 baseline batches); the next 4 BatchWriteItem calls each leave half unprocessed.
     const detector = await newDetector(endpoints);
