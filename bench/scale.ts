@@ -122,7 +122,7 @@ export async function run(): Promise<BenchResult> {
   console.log(
     `modelled on Lambda (steady-state window, 1,024 MB): CPU ${model.cpuS.toFixed(0)} s (measured x ${MODEL.cpuStretch.toFixed(2)}, the function's share of a vCPU) + ` +
       `DynamoDB ${model.dynamoS.toFixed(0)} s (${requests} requests, ${thousands(model.writeUnits)} write units) + ` +
-      `Logs Insights ${model.queryS.toFixed(0)} s (${model.queryWaves} waves of up to ${MODEL.splitConcurrency} queries by split level, each ${MODEL.queryFixedS} s + its bytes at an assumed ${MODEL.scanBytesPerS / 1e9} GB/s) ` +
+      `Logs Insights ${model.queryS.toFixed(0)} s (${model.queryWaves} query times, up to ${MODEL.splitConcurrency} at once, a part after the full result it was split from, each ${MODEL.queryFixedS} s + its bytes at an assumed ${MODEL.scanBytesPerS / 1e9} GB/s) ` +
       `= ${model.totalS.toFixed(0)} s of the ${LAMBDA_TIMEOUT_S} s timeout; a query may take up to ${model.maxQueryS.toFixed(0)} s before the run would not fit; ` +
       `a new on-demand table (4,000 write units/s at first) would take ${model.newTableWriteS.toFixed(0)} s for the writes`,
   );

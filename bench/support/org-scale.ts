@@ -10,7 +10,7 @@
  * Also the model of the run's time on Lambda, since the local endpoints answer at their own
  * speed, not the services': see modelledRun.
  */
-import { parseCidr, RFC1918_CIDRS } from '../../lambda/core';
+import { parseCidr } from '../../lambda/core';
 import { scaleRun, type ScaleRun, type ScaleWindow } from './scale-run';
 
 export const ORG_SOURCES = 1_000_000;
@@ -84,8 +84,9 @@ export interface ModelledRun {
 
 /**
  * The window's time on Lambda: the measured CPU, stretched to a 1,024 MB function's share of a
- * vCPU; the Logs Insights queries by split level (a part starts when its parent came back full),
- * `splitConcurrency` at a time, each `queryFixedS` plus its bytes at `scanBytesPerS`; the DynamoDB
+ * vCPU; the Logs Insights queries in the order they were started, `splitConcurrency` at a time,
+ * each `queryFixedS` plus its bytes at `scanBytesPerS`, a part not before the full result it was
+ * split from (queryTimeline; the parts of a kept split plan start at once); the DynamoDB
  * calls `dynamoInFlight` at a time (the bucket reads `bucketReadsInFlight`), or the write units at the table's rate if that is longer.
  */
 export function modelledRun(window: ScaleWindow, writtenBytes: number): ModelledRun {
@@ -93,13 +94,7 @@ export function modelledRun(window: ScaleWindow, writtenBytes: number): Modelled
   const queries = window.stats.logs.queries;
   const bytesPerQuery = (summary?.bytesScanned ?? 0) / Math.max(1, summary?.queries ?? 1);
   const perQueryS = MODEL.queryFixedS + bytesPerQuery / MODEL.scanBytesPerS;
-  const levels = new Map<number, number>();
-  for (const q of queries) {
-    const level = splitLevel(q.queryString);
-    levels.set(level, (levels.get(level) ?? 0) + 1);
-  }
-  let queryWaves = 0;
-  for (const count of levels.values()) queryWaves += Math.ceil(count / MODEL.splitConcurrency);
+  const queryWaves = queryTimeline(queries, MODEL.splitConcurrency);
   const cpuS = (window.job.runCpuMicros / 1e6) * MODEL.cpuStretch;
   const calls = Object.values(window.stats.dynamo.requestCounts).reduce((a, b) => a + b, 0);
   const reads = window.stats.dynamo.requestCounts.BatchGetItem ?? 0;
@@ -124,23 +119,53 @@ export function modelledRun(window: ScaleWindow, writtenBytes: number): Modelled
   };
 }
 
-const INTERNAL = RFC1918_CIDRS.map((cidr) => parseCidr(cidr));
-
 /**
- * How deep in the split a count query is: 0 for the first query (no narrowing), 1 for an
- * internal CIDR, one more per halving below it (a narrowing's prefix length over its CIDR's).
+ * How long the queries take, in query times, `concurrency` at a time in the order they were
+ * started: a query starts when a slot is free and not before the full result it was split from
+ * came back (its parent: the latest full query started before it whose narrowing holds its own;
+ * none for the first query and for the parts of a kept split plan).
  */
-export function splitLevel(queryString: string): number {
-  const match = /isIpInSubnet\(srcAddr, "([^"]+)"\)/.exec(queryString);
-  if (match === null) return 0;
-  const narrowing = parseCidr(match[1]!);
-  const parent = INTERNAL.find(
-    (c) =>
-      c.address.kind() === narrowing.address.kind() &&
-      c.prefixLength <= narrowing.prefixLength &&
-      narrowing.address.match(c.address, c.prefixLength),
+export function queryTimeline(
+  queries: ReadonlyArray<{ queryString: string; rowCount: number; limit?: number }>,
+  concurrency: number,
+): number {
+  const narrowings = queries.map((q) => narrowingOf(q.queryString));
+  const finish: number[] = [];
+  const slots = Array.from({ length: concurrency }, () => 0);
+  queries.forEach((query, i) => {
+    let ready = 0;
+    for (let j = i - 1; j >= 0; j -= 1) {
+      const earlier = queries[j]!;
+      if (earlier.rowCount < (earlier.limit ?? Infinity)) continue;
+      if (holds(narrowings[j], narrowings[i])) {
+        ready = finish[j]!;
+        break;
+      }
+    }
+    slots.sort((a, b) => a - b);
+    finish[i] = Math.max(ready, slots[0]!) + 1;
+    slots[0] = finish[i]!;
+  });
+  return Math.max(0, ...finish);
+}
+
+/** The CIDR a count query is narrowed to (` and isIpInSubnet(srcAddr, ...)`), or undefined for the whole window. */
+function narrowingOf(queryString: string): ReturnType<typeof parseCidr> | undefined {
+  const match = / and isIpInSubnet\(srcAddr, "([^"]+)"\)/.exec(queryString);
+  return match === null ? undefined : parseCidr(match[1]!);
+}
+
+function holds(
+  outer: ReturnType<typeof parseCidr> | undefined,
+  inner: ReturnType<typeof parseCidr> | undefined,
+): boolean {
+  if (outer === undefined) return true;
+  if (inner === undefined) return false;
+  return (
+    outer.address.kind() === inner.address.kind() &&
+    outer.prefixLength <= inner.prefixLength &&
+    inner.address.match(outer.address, outer.prefixLength)
   );
-  return 1 + (parent === undefined ? 0 : narrowing.prefixLength - parent.prefixLength);
 }
 
 /** MB with no decimals. */

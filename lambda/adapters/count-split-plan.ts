@@ -20,9 +20,19 @@
  * When sources go away: a node whose leaves held fewer than half the row limit between them is
  * merged back into one query (splitting at the limit, merging below half of it, so a window near
  * the limit does not split and merge in turn).
+ *
+ * Without a plan (a detector's first window, a new log group part): splitAhead. A full result
+ * says more than "too many": its rows are some of the part's groups with their counts, and the
+ * query's `recordsMatched` is the sum of every group's count (the count and history queries count
+ * each matched record in exactly one group). Rows x recordsMatched / (the rows' counts) estimates
+ * the part's rows; the sample's spread over the parts estimates each part's share. A part
+ * estimated at 80% of the limit or more is split again before it is queried, so a million
+ * sources are not found one halving (and one discarded 100,000-row result) at a time. The estimate only chooses where to split: a part that still comes back full is split as
+ * before, and one split too finely is merged back by the next window's plan.
  */
 import { createHash } from 'node:crypto';
-import type { Narrowing } from './logs-insights-query';
+import type ipaddr from 'ipaddr.js';
+import { narrowingTest, type Narrowing } from './logs-insights-query';
 
 /** One query of a split, or a node that was split into the parts `children`. */
 export interface SplitNode {
@@ -84,8 +94,9 @@ export function leavesOf(node: SplitNode): SplitNode[] {
 export function encodePlan(trees: ReadonlyMap<string, SplitNode>, mergeBelow: number): string {
   const parts: Record<string, EncodedNode> = {};
   for (const [fingerprint, tree] of trees) parts[fingerprint] = compact(tree, mergeBelow).node;
-  const plan: EncodedPlan = { v: 1, parts };
-  return JSON.stringify(plan);
+  const text = JSON.stringify({ v: 1, parts } satisfies EncodedPlan);
+  // A plan restorePlan would refuse is not kept: none, rather than an older one.
+  return text.length <= MAX_PLAN_CHARS ? text : JSON.stringify({ v: 1, parts: {} } satisfies EncodedPlan);
 }
 
 function compact(node: SplitNode, mergeBelow: number): { node: EncodedNode; rows: number } {
@@ -160,4 +171,66 @@ function restoreNode(
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** One sampled row of a full result: where its source is, to estimate how parts below fill. */
+export interface SampledSource {
+  text: string;
+  address: ipaddr.IPv4 | ipaddr.IPv6;
+  account: string | undefined;
+}
+
+/** A node's parts, given the addresses seen in it (the flow source's split: CIDRs, jumps, accounts). */
+export type SplitBySeen = (
+  narrowing: Narrowing | undefined,
+  seen: Iterable<string>,
+) => { children: Narrowing[]; jump?: string } | undefined;
+
+export interface SplitAheadOptions {
+  /** Result rows each sampled source stands for (the estimate's scale). */
+  rowsPerSample: number;
+  /** A part estimated at this many rows or more is split again. */
+  splitAt: number;
+  /** A part with fewer sampled sources is not split again (too little to go on). */
+  minSample: number;
+  /** Levels split ahead below the node's own split. */
+  maxLevels: number;
+  /** Parts that may still be added (the call's query budget). */
+  budget: { nodes: number };
+  split: SplitBySeen;
+}
+
+/**
+ * Splits the (unqueried) parts of a node that was just split, where the sample says a part would
+ * come back full: each part gets the sampled sources it holds, and one estimated at `splitAt` rows
+ * or more is split again, down to `maxLevels`. Returns the parts added.
+ */
+export function splitAhead(
+  node: SplitNode,
+  sample: readonly SampledSource[],
+  options: SplitAheadOptions,
+): number {
+  let added = 0;
+  const refine = (part: SplitNode, members: readonly SampledSource[], level: number): void => {
+    if (level > options.maxLevels || members.length < options.minSample) return;
+    if (members.length * options.rowsPerSample < options.splitAt) return;
+    const split = options.split(
+      part.narrowing,
+      members.map((m) => m.text),
+    );
+    if (split === undefined || split.children.length > options.budget.nodes) return;
+    options.budget.nodes -= split.children.length;
+    added += split.children.length;
+    part.children = split.children.map((narrowing) => ({ narrowing }));
+    if (split.jump !== undefined) part.jump = split.jump;
+    for (const child of part.children) refine(child, membersOf(child, members), level + 1);
+  };
+  for (const child of node.children ?? []) refine(child, membersOf(child, sample), 1);
+  return added;
+}
+
+function membersOf(part: SplitNode, sample: readonly SampledSource[]): SampledSource[] {
+  if (part.narrowing === undefined) return [];
+  const holds = narrowingTest(part.narrowing);
+  return sample.filter((m) => holds(m.address, m.account));
 }

@@ -61,6 +61,7 @@ import {
   canonicalSourceKey,
   jumpPrefix,
   queryTimeRange,
+  validatedIp,
   splitNarrowingAt,
   type Narrowing,
 } from './logs-insights-query';
@@ -69,7 +70,9 @@ import {
   leavesOf,
   partFingerprint,
   restorePlan,
+  splitAhead,
   SplitPlanError,
+  type SampledSource,
   type SplitNode,
 } from './count-split-plan';
 import { fixedLogGroups, logGroupParts, type LogGroupResolver } from './log-group-discovery';
@@ -81,6 +84,15 @@ import type {
   QueryStatistics,
   WindowCounts,
 } from './ports';
+
+/** Rows of a full result sampled to split ahead (count-split-plan.ts splitAhead). */
+const SPLIT_AHEAD_SAMPLE = 5_000;
+/** A part estimated at this share of the row limit or more is split before it is queried. */
+const SPLIT_AHEAD_FILL = 0.8;
+/** Fewer sampled sources in a part than this say too little to split it ahead. */
+const SPLIT_AHEAD_MIN_SAMPLE = 20;
+/** Levels split ahead below a full result's own split (at most 2^6 parts of each). */
+const SPLIT_AHEAD_LEVELS = 6;
 
 /** Rows per GetQueryResults call (service maximum). */
 export const PAGE_SIZE = 10_000;
@@ -130,6 +142,11 @@ export interface LogsInsightsFlowSourceOptions {
   maxQueryAttempts?: number;
   /** Queries of one split (an over-limit window's parts) run at once. @default 4 */
   splitConcurrency?: number;
+  /**
+   * Split the parts of a full result further where its rows say they would come back full too
+   * (count-split-plan.ts splitAhead); false: one halving at a time. @default true
+   */
+  splitAhead?: boolean;
 }
 
 export class FlowSourceOptionsError extends Error {
@@ -160,6 +177,8 @@ interface QueryResult {
   rows: Row[];
   /** The row limit was reached: the result may have been cut. */
   full: boolean;
+  /** The query's `recordsMatched` statistic (undefined when the service gave none). */
+  recordsMatched?: number;
 }
 
 const emptyStats = (): QueryStatistics => ({
@@ -201,6 +220,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
   private readonly historySliceWindows: number;
   private readonly maxQueryAttempts: number;
   private readonly splitConcurrency: number;
+  private readonly splitAheadOn: boolean;
 
   constructor(options: LogsInsightsFlowSourceOptions) {
     if (options.logGroups !== undefined) {
@@ -234,6 +254,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     this.maxQueriesPerCall = integerIn('maxQueriesPerCall', options.maxQueriesPerCall ?? 256, 1, 100_000);
     this.maxQueryAttempts = integerIn('maxQueryAttempts', options.maxQueryAttempts ?? 3, 1, 10);
     this.splitConcurrency = integerIn('splitConcurrency', options.splitConcurrency ?? 4, 1, 50);
+    this.splitAheadOn = options.splitAhead ?? true;
     this.historySliceWindows = integerIn(
       'historySliceWindows',
       // One day per query; fewer windows when the row limit is tiny, so one source's windows always fit.
@@ -687,7 +708,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
             else rowSets.push(result.rows);
             continue;
           }
-          const split = this.childNarrowings(narrowing, result.rows);
+          const split = this.childNarrowings(narrowing, seenSources(result.rows));
           if (split === undefined) {
             throw new RowLimitExceededError(
               run.kind,
@@ -701,8 +722,10 @@ export class LogsInsightsFlowSource implements FlowCountSource {
           }
           node.children = split.children.map((child) => ({ narrowing: child }));
           if (split.jump !== undefined) node.jump = split.jump;
+          // At most half of the queries left: the parts that still come back full need the rest.
+          this.splitAheadOf(node, result, Math.floor((run.budget.remaining - pending.length) / 2));
           // Depth first keeps the queue short; order does not matter for the merged result.
-          pending.unshift(...node.children.map((child) => ({ part, node: child })));
+          pending.unshift(...leavesOf(node).map((leaf) => ({ part, node: leaf })));
         } catch (error) {
           failure ??= { error };
         } finally {
@@ -717,20 +740,60 @@ export class LogsInsightsFlowSource implements FlowCountSource {
   }
 
   /**
+   * Splits the parts of a node just split further where its full result says they would come
+   * back full too (count-split-plan.ts splitAhead): a sample of at most SPLIT_AHEAD_SAMPLE of its
+   * rows, each standing for recordsMatched / (the rows' counts) rows of the whole.
+   */
+  private splitAheadOf(node: SplitNode, result: QueryResult, budget: number): void {
+    const matched = result.recordsMatched;
+    if (!this.splitAheadOn || matched === undefined || budget <= 0) return;
+    let counted = 0;
+    for (const row of result.rows) {
+      const count = Number(row[RESULT_COLUMNS.blockedCount]);
+      if (!Number.isFinite(count) || count < 0) return; // not a counting query's rows
+      counted += count;
+    }
+    // What the rows came back with is all there is, as far as the statistic says: plain halves.
+    if (counted <= 0 || matched <= counted) return;
+    const step = Math.max(1, Math.floor(result.rows.length / SPLIT_AHEAD_SAMPLE));
+    const sample: SampledSource[] = [];
+    for (let i = 0; i < result.rows.length; i += step) {
+      const row = result.rows[i]!;
+      const text = row[RESULT_COLUMNS.source] ?? '';
+      let address: SampledSource['address'];
+      try {
+        address = validatedIp(text);
+      } catch {
+        continue; // SKIPDATA rows have no address
+      }
+      sample.push({ text, address, account: row[RESULT_COLUMNS.account] });
+    }
+    if (sample.length === 0) return;
+    splitAhead(node, sample, {
+      rowsPerSample: ((matched / counted) * result.rows.length) / sample.length,
+      splitAt: SPLIT_AHEAD_FILL * this.rowLimit,
+      minSample: SPLIT_AHEAD_MIN_SAMPLE,
+      maxLevels: SPLIT_AHEAD_LEVELS,
+      budget: { nodes: budget - (node.children?.length ?? 0) },
+      split: (narrowing, seen) => this.childNarrowings(narrowing, seen),
+    });
+  }
+
+  /**
    * The parts to re-query a full result in: the disjoint internal CIDRs first, then halves
    * (jumping to the common prefix of the addresses seen: splitNarrowing), and a single address
    * by account.
    */
   private childNarrowings(
     narrowing: Narrowing | undefined,
-    rows: readonly Row[],
+    seen: Iterable<string>,
   ): { children: Narrowing[]; jump?: string } | undefined {
     const space = this.queries.sourceSplitSpace();
     const part: Narrowing = narrowing ?? { field: 'srcAddr', cidr: space[0]! };
     const jump =
       (narrowing === undefined && space.length > 1) || part.accounts !== undefined
         ? undefined
-        : jumpPrefix(part, seenSources(rows));
+        : jumpPrefix(part, seen);
     const children = this.derivedNarrowings(narrowing, jump);
     if (children === undefined) return undefined;
     return { children, ...(jump === undefined ? {} : { jump }) };
@@ -903,7 +966,12 @@ export class LogsInsightsFlowSource implements FlowCountSource {
       rows.push(...more.map(toRow));
       nextToken = page.nextToken;
     }
-    return { rows, full: rows.length >= this.rowLimit };
+    const recordsMatched = statistics?.recordsMatched;
+    return {
+      rows,
+      full: rows.length >= this.rowLimit,
+      ...(recordsMatched === undefined ? {} : { recordsMatched }),
+    };
   }
 
   /** Polls with growing intervals until Complete; the last wait ends at the deadline. */

@@ -121,6 +121,41 @@ export function accountNarrowings(narrowing: Narrowing, hasAccountField: boolean
   return prefix === '' ? [...parts, { ...narrowing, accounts: NO_ACCOUNT }] : parts;
 }
 
+/** The 12-digit account ids accountNarrowings splits by (anything else is NO_ACCOUNT). */
+const TWELVE_DIGITS = /^\d{12}$/;
+
+/**
+ * A test of whether a record of a source address (parsed) and account would pass the narrowing's
+ * condition: what the query's `isIpInSubnet` and `accountId like` clauses select. Used to
+ * estimate how the parts of a split would fill (count-split-plan.ts splitAhead), never to count.
+ */
+export function narrowingTest(
+  narrowing: Narrowing,
+): (address: ipaddr.IPv4 | ipaddr.IPv6, account: string | undefined) => boolean {
+  const parsed = (cidr: string) => parseCidr(validatedCidr(cidr));
+  const cidr = parsed(narrowing.cidr);
+  const excluded = (narrowing.exclude ?? []).map(parsed);
+  const accounts = narrowing.accounts;
+  const inside = (address: ipaddr.IPv4 | ipaddr.IPv6, c: ReturnType<typeof parsed>): boolean =>
+    address.kind() === c.address.kind() && address.match(c.address, c.prefixLength);
+  return (address, account) => {
+    if (narrowing.field !== 'srcAddr' || !inside(address, cidr)) return false;
+    if (excluded.some((e) => inside(address, e))) return false;
+    if (accounts === undefined) return true;
+    const named = account !== undefined && TWELVE_DIGITS.test(account);
+    return accounts === NO_ACCOUNT ? !named : named && account.startsWith(accounts);
+  };
+}
+
+/** narrowingTest for one address. */
+export function narrowingHolds(
+  narrowing: Narrowing,
+  address: ipaddr.IPv4 | ipaddr.IPv6,
+  account: string | undefined,
+): boolean {
+  return narrowingTest(narrowing)(address, account);
+}
+
 /** StartQuery's time range for a window [start, end): epoch seconds, both ends inclusive. */
 export interface QueryTimeRange {
   startTime: number;

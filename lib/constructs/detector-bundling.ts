@@ -76,15 +76,20 @@ export function detectorEsbuildOptions(projectRoot: string, entry: string, outfi
 
 /**
  * The detector function's NODE_OPTIONS: V8's old space capped at 15/32 of the function's memory
- * (480 MB of 1,024). The rest is for what lives outside the JavaScript heap, most of all the
- * window's baseline tables (BaselineTable: some 310 MB at a million sources), and for the young
- * generation and the code. Without it Lambda's runtime lets the old space grow to about 90% of
- * the memory, and V8 collects lazily: in a million-source steady-state window the heap's garbage
- * grew to 616 MB while its live objects were under 200 MB, and the process to 1,112 MB, past a
- * 1,024 MB function's memory. Capped, the same window peaked at 715 MB (`npm run bench --
- * memory`), for some 10 s more CPU in collections. Lambda's runtime keeps an old-space size that
- * NODE_OPTIONS sets. The benchmarks run the detector process with the same flags.
+ * (480 MB of 1,024), its young generation's semi-spaces at 1/64 (16 MB; the young generation is
+ * three of them). The rest is for what lives outside the JavaScript heap, most of all the
+ * window's baseline tables (BaselineTable: some 310 MB at a million sources), and for the code.
+ * Without the cap Lambda's runtime lets the old space grow to about 90% of the memory, and V8
+ * collects lazily: in a million-source steady-state window the heap's garbage grew to 616 MB
+ * while its live objects were under 200 MB, and the process to 1,112 MB, past a 1,024 MB
+ * function's memory. Capped, the same window peaked at 715 MB (`npm run bench -- memory`), for
+ * some 10 s more CPU in collections. The semi-space is set too because Lambda's runtime, given
+ * one of the two sizes in NODE_OPTIONS, leaves the other to V8, whose default shrinks with the
+ * heap limit on newer V8s (Node.js documents under 16 MB below 2 GB, 1 MB at 512 MB): 16 MB is what
+ * Node.js 20 picks at this cap and what the benchmarks measured (32 MB took more CPU and 50 MB
+ * more memory in a million-source steady state). The benchmarks run the detector process with
+ * the same flags.
  */
 export function detectorNodeOptions(memoryMb: number): string {
-  return `--max-old-space-size=${Math.floor((memoryMb * 15) / 32)}`;
+  return `--max-old-space-size=${Math.floor((memoryMb * 15) / 32)} --max-semi-space-size=${Math.floor(memoryMb / 64)}`;
 }

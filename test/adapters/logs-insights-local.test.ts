@@ -702,8 +702,8 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
     });
 
     describe('the split plan: the next window starts from the parts the last one ended in', () => {
-      const full = (queries: ReadonlyArray<{ rowCount: number; limit: number }>) =>
-        queries.filter((q) => q.rowCount >= q.limit).length;
+      const full = (queries: ReadonlyArray<{ rowCount: number; limit?: number }>) =>
+        queries.filter((q) => q.rowCount >= (q.limit ?? Infinity)).length;
 
       it("counts the same window exactly with no full result and only the last split's parts", async () => {
         // Prepare: a first count finds the split through full results
@@ -733,11 +733,53 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
         // The leaves' query strings are those the first count completed with, no more, no fewer
         expect(started.map((q) => q.queryString).sort()).toEqual(
           firstQueries
-            .filter((q) => q.rowCount < q.limit)
+            .filter((q) => q.rowCount < (q.limit ?? Infinity))
             .map((q) => q.queryString)
             .sort(),
         );
         expect(next.splitPlan).toBe(first.splitPlan);
+      });
+
+      it('without a plan, splits ahead where a full result says its parts would be full too: fewer full results, the same counts', async () => {
+        // Prepare: 2,000 sources spread over 10.0.0.0/8 at a 100-row limit (20 times over)
+        const wide: FlowRecord[] = Array.from({ length: 2_000 }, (_, i) => ({
+          start: T0 / 1000 + (i % 3_000),
+          srcaddr: `10.${(i * 37) % 256}.${(i * 11) % 256}.${(i % 250) + 1}`,
+          dstaddr: '198.51.100.8',
+          dstport: '443',
+          protocol: '6',
+          action: 'REJECT',
+          logStatus: 'OK',
+          interfaceId: 'eni-wide',
+        }));
+        server.seed('/vpc/plan-wide', toEvents(wide, undefined));
+        const window = windowAt(T0, config);
+        const expected = directCounts(wide, window, config).counts;
+        expect(expected.size).toBe(2_000);
+
+        // Act
+        const halving = await source(config, ['/vpc/plan-wide'], {
+          rowLimit: 100,
+          splitAhead: false,
+        }).countWindow(window, deadline());
+        const halvingQueries = server.startedQueries;
+        server.resetCounters();
+        const ahead = await source(config, ['/vpc/plan-wide'], { rowLimit: 100 }).countWindow(
+          window,
+          deadline(),
+        );
+        const aheadQueries = server.startedQueries;
+
+        // Assess: exact either way; split ahead, fewer results thrown away and fewer scans in all
+        expect(halving.counts).toEqual(expected);
+        expect(ahead.counts).toEqual(expected);
+        expect(full(halvingQueries)).toBeGreaterThanOrEqual(16);
+        expect(full(aheadQueries)).toBeLessThanOrEqual(full(halvingQueries) / 3);
+        expect(aheadQueries.length).toBeLessThan(halvingQueries.length);
+        // The leaves are not split finer than needed: none under a tenth of the limit but a few
+        expect(aheadQueries.filter((q) => q.rowCount < 10).length).toBeLessThanOrEqual(
+          aheadQueries.length / 4,
+        );
       });
 
       it('keeps the IPv6 prefix jump and the split by account id', async () => {
@@ -810,7 +852,7 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
           busy,
           deadline(),
         );
-        const leaves = server.startedQueries.filter((q) => q.rowCount < q.limit).length;
+        const leaves = server.startedQueries.filter((q) => q.rowCount < (q.limit ?? Infinity)).length;
         const wholeWindow = server.startedQueries[0]!.queryString;
         server.resetCounters();
 

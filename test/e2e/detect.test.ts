@@ -428,7 +428,7 @@ describe('large results and throttled writes', () => {
     detector.clock.set(runTimeFor(W));
     const first = await detector.invoke({});
     const firstQueries = endpoints.logs.startedQueries;
-    const full = firstQueries.filter((q) => q.rowCount >= q.limit).length;
+    const full = firstQueries.filter((q) => q.rowCount >= (q.limit ?? Infinity)).length;
     expect(full).toBeGreaterThan(2);
     endpoints.logs.resetCounters();
 
@@ -440,7 +440,7 @@ describe('large results and throttled writes', () => {
     expect(first.sourcesEvaluated).toBe(40);
     expect(second.sourcesEvaluated).toBe(40);
     expect(second.queries).toBe(firstQueries.length - full);
-    expect(endpoints.logs.startedQueries.every((q) => q.rowCount < q.limit)).toBe(true);
+    expect(endpoints.logs.startedQueries.every((q) => q.rowCount < (q.limit ?? Infinity))).toBe(true);
     const items = await detector.items();
     sources.forEach((s, i) =>
       expect(numberAttr(items.get(`SRC#${key(s)}|BASELINE`), 'mean')).toBe(1 + (i % 5)),

@@ -83,9 +83,9 @@ describe('EgressSpikeDetectorStack', () => {
             BASELINE_TTL_DAYS: '90',
             POWERTOOLS_SERVICE_NAME: 'egress-spike-detector',
             POWERTOOLS_METRICS_NAMESPACE: 'EgressSpikeDetector',
-            // V8's old space at 15/32 of the function's 1,024 MB (lib/constructs/detector-bundling.ts),
+            // V8's old space at 15/32 of the function's 1,024 MB, its semi-spaces at 1/64 (lib/constructs/detector-bundling.ts),
             // and no --enable-source-maps: it costs every cold start (see lambda/source-mapped-stack.ts)
-            NODE_OPTIONS: '--max-old-space-size=480',
+            NODE_OPTIONS: '--max-old-space-size=480 --max-semi-space-size=16',
             // endpoint overrides are for local tests only
             LOGS_ENDPOINT: Match.absent(),
             DYNAMODB_ENDPOINT: Match.absent(),
@@ -101,7 +101,9 @@ describe('EgressSpikeDetectorStack', () => {
       const larger = synthTemplate({ ...EXISTING, functionMemoryMb: 1536 });
       larger.hasResourceProperties('AWS::Lambda::Function', {
         MemorySize: 1536,
-        Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--max-old-space-size=720' }) },
+        Environment: {
+          Variables: Match.objectLike({ NODE_OPTIONS: '--max-old-space-size=720 --max-semi-space-size=24' }),
+        },
       });
     });
 
