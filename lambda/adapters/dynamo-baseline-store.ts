@@ -436,12 +436,12 @@ export class DynamoBaselineStore implements DetectorStore {
         const at = bucket === undefined ? undefined : position.get(bucket);
         if (bucket === undefined || at === undefined) continue;
         const records = parseRecords(item.records?.S, bucket);
-        const asked = new Set<string>();
+        let present = 0;
         for (let i = starts[at]!; i < starts[at + 1]!; i += 1) {
           const key = keys[i]!;
-          asked.add(key);
           const entry = records[key];
           if (entry === undefined) continue;
+          present += 1;
           const where = `${BUCKET_PK_PREFIX}${bucket}/${key}`;
           // Folded in the window by an earlier attempt that did not commit: `prev`, what it started from.
           const baseline = baselineBefore(entry, windowStart, nowSeconds, where);
@@ -450,6 +450,11 @@ export class DynamoBaselineStore implements DetectorStore {
           if (baseline !== undefined && baseline.lastWindow >= windowStart)
             read.unchanged.set(i, { member: member(key, entry), expiresAt: entryExpiresAt(entry, where) });
         }
+        // A bucket whose every entry is a source of the window (a steady fleet's) carries nothing.
+        let entries = 0;
+        for (const key in records) if (Object.hasOwn(records, key)) entries += 1;
+        if (entries === present) continue;
+        const asked = new Set(keys.slice(starts[at]!, starts[at + 1]!));
         const members: string[] = [];
         let expiresAt = 0;
         for (const [key, entry] of Object.entries(records)) {

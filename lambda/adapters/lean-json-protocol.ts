@@ -94,7 +94,9 @@ function leanJsonProtocol(inner: ProtocolLike, operations: Set<string>): Protoco
     // The SDK builds the request around an empty input (endpoint, target and content-type
     // headers); the body is the input itself, which for these operations is already wire JSON.
     const request = await inner.serializeRequest(operation, {}, context);
-    request.body = JSON.stringify(input ?? {});
+    // Bytes, not a string: the SDK measures the body (Content-Length), hashes it (SigV4) and
+    // writes it, each of which would encode a string of megabytes (a 25-bucket batch) again.
+    request.body = Buffer.from(JSON.stringify(input ?? {}), 'utf8');
     return request;
   };
   const deserializeResponse: ProtocolLike['deserializeResponse'] = async (operation, context, response) => {
