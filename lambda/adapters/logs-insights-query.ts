@@ -147,15 +147,6 @@ export function narrowingTest(
   };
 }
 
-/** narrowingTest for one address. */
-export function narrowingHolds(
-  narrowing: Narrowing,
-  address: ipaddr.IPv4 | ipaddr.IPv6,
-  account: string | undefined,
-): boolean {
-  return narrowingTest(narrowing)(address, account);
-}
-
 /** StartQuery's time range for a window [start, end): epoch seconds, both ends inclusive. */
 export interface QueryTimeRange {
   startTime: number;

@@ -18,7 +18,7 @@ import {
 import {
   accountNarrowings,
   jumpPrefix,
-  narrowingHolds,
+  narrowingTest,
   NO_ACCOUNT,
   splitNarrowingAt,
   type Narrowing,
@@ -159,7 +159,7 @@ describe('count split plan', () => {
       expect(added).toBe(2 + 4 + 8);
       // Every sampled source is in exactly one leaf: the leaves partition what was split
       for (const m of sample) {
-        expect(leavesOf(node).filter((n) => narrowingHolds(n.narrowing!, m.address, m.account))).toHaveLength(
+        expect(leavesOf(node).filter((n) => narrowingTest(n.narrowing!)(m.address, m.account))).toHaveLength(
           1,
         );
       }
@@ -221,7 +221,7 @@ describe('count split plan', () => {
       expect(parts.filter((p) => p.accounts === NO_ACCOUNT)).toHaveLength(1);
       expect(parts.some((p) => p.accounts !== undefined && p.accounts.length === 2)).toBe(true);
       for (const m of sample) {
-        expect(parts.filter((p) => narrowingHolds(p, m.address, m.account))).toHaveLength(1);
+        expect(parts.filter((p) => narrowingTest(p)(m.address, m.account))).toHaveLength(1);
       }
     });
   });
