@@ -98,6 +98,32 @@ describe('count split plan', () => {
     expect(JSON.parse(encodePlan(new Map([['p', narrow]]), 10)).parts.p.c).toHaveLength(100);
   });
 
+  it('keeps a node split whose leaves hold exactly mergeBelow rows (merges only below it)', () => {
+    const tree: SplitNode = {
+      narrowing: undefined,
+      children: [leaf(cidr('10.0.0.0/9'), 20), leaf(cidr('10.128.0.0/9'), 17)],
+    };
+    expect(JSON.parse(encodePlan(new Map([['p', tree]]), 37)).parts.p).toEqual({ c: [{ r: 20 }, { r: 17 }] });
+    expect(JSON.parse(encodePlan(new Map([['p', tree]]), 38)).parts.p).toEqual({ r: 37 });
+  });
+
+  it('refuses plans whose parts are not an object of nodes', () => {
+    for (const text of [
+      '[]',
+      'null',
+      '{"v":1,"parts":[]}',
+      '{"v":1,"parts":null}',
+      '{"v":1,"parts":{"p":[]}}',
+    ]) {
+      expect(() => restorePlan(text, 'p', derive, 256)).toThrow(SplitPlanError);
+    }
+    // An empty part is a part: zero rows is a count
+    expect(restorePlan('{"v":1,"parts":{"p":{"r":0}}}', 'p', derive, 256)).toEqual({
+      narrowing: undefined,
+      rows: 0,
+    });
+  });
+
   it('refuses a plan with more nodes than the queries a call may run', () => {
     const text = JSON.stringify({ v: 1, parts: { p: { c: [{ c: [{ r: 1 }, { r: 1 }] }, { r: 1 }] } } });
     expect(restorePlan(text, 'p', derive, 5)).toBeDefined();
@@ -186,6 +212,22 @@ describe('count split plan', () => {
       const poor = justSplit();
       expect(splitAhead(poor, spread(400), options(1000, 3))).toBe(2);
       expect(leavesOf(poor)).toHaveLength(3);
+    });
+
+    it('splits at exactly splitAt rows, exactly minSample sources and exactly the budget left', () => {
+      // 75 sampled sources in the lower /9, one row each: estimated at splitAt (75) exactly
+      const atSplit = justSplit();
+      expect(splitAhead(atSplit, spread(75), { ...options(1), maxLevels: 1 })).toBe(2);
+      const underSplit = justSplit();
+      expect(splitAhead(underSplit, spread(74), { ...options(1), maxLevels: 1 })).toBe(0);
+      // 4 sampled sources with minSample 4
+      const atMin = justSplit();
+      expect(splitAhead(atMin, spread(4), { ...options(1000), maxLevels: 1 })).toBe(2);
+      // a budget of exactly the two parts of the split
+      const atBudget = justSplit();
+      expect(splitAhead(atBudget, spread(400), { ...options(1000, 2), maxLevels: 1 })).toBe(2);
+      const overBudget = justSplit();
+      expect(splitAhead(overBudget, spread(400), { ...options(1000, 1), maxLevels: 1 })).toBe(0);
     });
 
     it('jumps where the sampled sources share a long prefix, as a live split would', () => {
