@@ -27,8 +27,9 @@
  * each matched record in exactly one group). Rows x recordsMatched / (the rows' counts) estimates
  * the part's rows; the sample's spread over the parts estimates each part's share. A part
  * estimated at 80% of the limit or more is split again before it is queried, so a million
- * sources are not found one halving (and one discarded 100,000-row result) at a time. The estimate only chooses where to split: a part that still comes back full is split as
- * before, and one split too finely is merged back by the next window's plan.
+ * sources are not found one halving (and one discarded 100,000-row result) at a time. The
+ * estimate only chooses where to split: a part that still comes back full is split as before,
+ * and one split too finely is merged back by the next window's plan.
  */
 import { createHash } from 'node:crypto';
 import type ipaddr from 'ipaddr.js';
