@@ -3,7 +3,8 @@
  * init with a message naming it) and creates the SDK clients and Powertools singletons; each
  * invocation runs `runDetector` (lambda/detector-run.ts) with them.
  */
-// First: it configures zod before the config schemas below are created.
+// First: V8's flags (see the file), then zod's before the config schemas below are created.
+import './v8-tuning';
 import './zod-jitless';
 import { createLambdaRuntime } from './lambda-runtime';
 import { loadRuntimeConfig } from './runtime-config';

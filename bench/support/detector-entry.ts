@@ -2,6 +2,8 @@
  * The detector process (see detector-process.ts): bundled with esbuild and forked; receives one
  * DetectorJob over IPC, runs the Lambda handler for each invocation, answers with its figures.
  */
+// As the handler does, first: the detector's V8 flags.
+import '../../lambda/v8-tuning';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
@@ -30,7 +32,11 @@ async function runJob(job: DetectorJob): Promise<DetectorJobResult> {
     now,
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     sleep: () => new Promise((resolve) => setImmediate(resolve)),
-    logger: new Logger({ serviceName: 'bench', logLevel: 'SILENT' }),
+    // BENCH_DETECTOR_LOG_LEVEL=INFO: the run's log lines, e.g. between --trace-gc's to see its phases.
+    logger: new Logger({
+      serviceName: 'bench',
+      logLevel: (process.env.BENCH_DETECTOR_LOG_LEVEL ?? 'SILENT') as 'SILENT',
+    }),
     metrics: { addMetric: () => undefined, publishStoredMetrics: () => undefined },
     flowSourceOptions: {
       pollIntervalMs: 1,

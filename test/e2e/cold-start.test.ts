@@ -76,6 +76,22 @@ describe('cold start of the production bundle', () => {
     expect(Number(out)).toBe(0);
   });
 
+  it('turns off V8 allocation-site pretenuring, once, when the bundle loads (lambda/v8-tuning.ts)', () => {
+    // A V8 flag Node.js refuses in NODE_OPTIONS: the bundle must set it itself, once, at load.
+    const script =
+      "const v8 = require('node:v8');" +
+      'const set = v8.setFlagsFromString;' +
+      'const calls = [];' +
+      'v8.setFlagsFromString = (flags) => { calls.push(flags); set(flags); };' +
+      `const m = require(${JSON.stringify(bundle)});` +
+      'process.stdout.write(JSON.stringify({ calls, handler: typeof m.handler }));';
+    const out = execFileSync(process.execPath, ['-e', script], {
+      env: { PATH: process.env.PATH ?? '', ...ENV },
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(out)).toEqual({ calls: ['--no-allocation-site-pretenuring'], handler: 'function' });
+  });
+
   it('maps the stack of a failed run to the TypeScript without --enable-source-maps', () => {
     // Act: an invalid manual payload fails the run in lambda/manual-payload.ts
     const script =
