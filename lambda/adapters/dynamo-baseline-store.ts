@@ -96,7 +96,6 @@ import {
   parseRecords,
   type BucketRecords,
 } from './baseline-buckets';
-import { REQUEST_BODY, RequestBuffer, requestBytes, StringPieces, usesLeanJson } from './lean-json-protocol';
 import type { BaselineStore, DetectorState, PendingAlert, WindowCommit } from './ports';
 
 export { BASELINE_BUCKETS, BaselineBucketTooLargeError, CorruptItemError };
@@ -112,11 +111,6 @@ export const BATCH_WRITE_LIMIT = 25;
  */
 export const DEFAULT_BATCH_CONCURRENCY = 8;
 const DAY_SECONDS = 86_400;
-/**
- * Entries a commit stringifies at once: the fewer, the more calls; the more, the longer the
- * strings, and past 128 KB a string is on V8's old generation (see StringPieces).
- */
-const ENTRIES_PER_PIECE = 64;
 /** Sent alerts stay this long: long enough for any retry of their window to find them. */
 const SENT_ALERT_TTL_DAYS = 14;
 
@@ -499,60 +493,36 @@ export class DynamoBaselineStore implements DetectorStore {
       if (kept === undefined) throw new Error(`no baseline to write for ${read.keys[i]} (bucket ${bucket})`);
       return kept;
     };
-    // A client that serializes BatchWriteItem itself takes `records` in pieces (StringPieces).
-    const inPieces = usesLeanJson(this.client, 'BatchWriteItem');
-    const bucketRecords = (at: number): { records: StringPieces; sources: number; expiresAt: number } => {
+    const bucketItem = (at: number): Item => {
       const bucket = read.buckets[at]!;
-      // The window's entries a few dozen to an object, each object stringified at once (faster
-      // than entry by entry), then the bucket's other entries, kept as text: members between
-      // braces, as pieces (see StringPieces for why not one string).
-      const pieces: string[] = ['{'];
-      const addMembers = (members: string): void => {
-        if (pieces.length > 1) pieces.push(',');
-        pieces.push(members);
-      };
-      let records: Record<string, unknown> = {};
-      let inRecords = 0;
+      // The window's entries in one object, stringified at once (faster than entry by entry),
+      // then the bucket's other entries, kept as text, spliced in.
+      const records: Record<string, unknown> = {};
       let expiresAt = 0;
       let sources = 0;
+      let unchanged = '';
       for (let i = read.starts[at]!; i < read.starts[at + 1]!; i += 1) {
         const baseline = next(i);
         if (baseline === undefined) {
           const kept = unchangedMember(i, bucket);
-          addMembers(kept.member);
+          unchanged += `,${kept.member}`;
           expiresAt = Math.max(expiresAt, kept.expiresAt);
         } else {
           const expiry = Math.max(ttlBase, Math.floor(baseline.lastWindow / 1000) + ttlDays * DAY_SECONDS);
           records[read.keys[i]!] = encodeEntry(baseline, read.before.get(i), expiry);
           expiresAt = Math.max(expiresAt, expiry);
-          inRecords += 1;
-          if (inRecords === ENTRIES_PER_PIECE) {
-            addMembers(JSON.stringify(records).slice(1, -1));
-            records = {};
-            inRecords = 0;
-          }
         }
         sources += 1;
       }
-      if (inRecords > 0) addMembers(JSON.stringify(records).slice(1, -1));
       const carried = read.carried.get(at);
       if (carried !== undefined) {
         sources += carried.sources;
         expiresAt = Math.max(expiresAt, carried.expiresAt);
-        addMembers(carried.members);
       }
-      pieces.push('}');
-      return { records: new StringPieces(pieces), sources, expiresAt };
-    };
-    const bucketItem = (at: number): Item => {
-      const { records, sources, expiresAt } = bucketRecords(at);
-      return {
-        ...bucketKey(read.buckets[at]!),
-        // The SDK's types say string; a StringPieces goes only to a client that takes it.
-        records: { S: inPieces ? (records as unknown as string) : records.toString() },
-        sources: n(sources),
-        expiresAt: n(expiresAt),
-      };
+      const rest = unchanged + (carried === undefined ? '' : `,${carried.members}`);
+      let json = JSON.stringify(records);
+      if (rest !== '') json = json === '{}' ? `{${rest.slice(1)}}` : `${json.slice(0, -1)}${rest}}`;
+      return { ...bucketKey(bucket), records: { S: json }, sources: n(sources), expiresAt: n(expiresAt) };
     };
     // Every bucket is measured before anything is written, so one over the item size limit fails
     // the commit with nothing of the window written. Measured from its entries' sizes at most
@@ -576,10 +546,10 @@ export class DynamoBaselineStore implements DetectorStore {
       const carried = read.carried.get(at);
       if (carried !== undefined) bytes += 1 + Buffer.byteLength(carried.members, 'utf8');
       if (bucketItemBytesOf(bucket, bytes) <= BASELINE_BUCKET_MAX_BYTES) continue;
-      const built = bucketRecords(at);
-      const exact = bucketItemBytesOf(bucket, built.records.byteLength);
+      const item = bucketItem(at);
+      const exact = bucketItemBytes(bucket, item.records!.S!);
       if (exact > BASELINE_BUCKET_MAX_BYTES)
-        throw new BaselineBucketTooLargeError(bucket, exact, built.sources, this.buckets);
+        throw new BaselineBucketTooLargeError(bucket, exact, Number(item.sources!.N), this.buckets);
     }
     const writes = mapIterable(
       Array.from({ length: read.buckets.length }, (_, at) => at),
@@ -1143,33 +1113,13 @@ export class DynamoBaselineStore implements DetectorStore {
    * time as batches go out, so a lazy iterable is never held whole.
    */
   private async batchWrite(requests: Iterable<WriteRequest>): Promise<void> {
-    // A client that serializes BatchWriteItem itself gets each batch's body made here, before the
-    // send, into a buffer per request in flight that is reused once its send has settled (see
-    // RequestBuffer and REQUEST_BODY: the items are garbage before the request goes out). A
-    // buffer whose send failed is left to the collector (the SDK may have given up mid-write).
-    const lean = usesLeanJson(this.client, 'BatchWriteItem');
-    const spare: RequestBuffer[] = [];
-    const send = async (items: WriteRequest[]): Promise<WriteRequest[]> => {
-      const RequestItems = { [this.tableName]: items };
-      if (!lean) {
-        const response = await this.client.send(new BatchWriteItemCommand({ RequestItems }));
-        return response.UnprocessedItems?.[this.tableName] ?? [];
-      }
-      const buffer = spare.pop() ?? new RequestBuffer();
-      const body = requestBytes({ RequestItems }, buffer);
-      // The table named (the SDK derives the endpoint from it), its items in the body.
-      const input = { RequestItems: { [this.tableName]: [] }, [REQUEST_BODY]: body };
-      const response = await this.client.send(new BatchWriteItemCommand(input));
-      spare.push(buffer);
-      return response.UnprocessedItems?.[this.tableName] ?? [];
-    };
     await forEachConcurrently(chunks(requests, BATCH_WRITE_LIMIT), this.batchConcurrency, async (batch) => {
       let pending: WriteRequest[] = batch;
       await this.withBackoff('BatchWriteItem', async () => {
-        // Let go of the items while the request is in flight (`pending` outlives the await).
-        const items = pending;
-        pending = [];
-        pending = await send(items);
+        const response = await this.client.send(
+          new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }),
+        );
+        pending = response.UnprocessedItems?.[this.tableName] ?? [];
         return pending.length;
       });
     });

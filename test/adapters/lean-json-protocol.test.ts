@@ -17,16 +17,7 @@ import {
   ProvisionedThroughputExceededException,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import fc from 'fast-check';
-import {
-  REQUEST_BODY,
-  REQUEST_BUFFER,
-  RequestBuffer,
-  requestBytes,
-  StringPieces,
-  useLeanJson,
-  usesLeanJson,
-} from '../../lambda/adapters/lean-json-protocol';
+import { useLeanJson } from '../../lambda/adapters/lean-json-protocol';
 import { createTable, startLocalDynamoDb, type LocalDynamoDb } from '../support/local-dynamodb';
 import { startLocalLogsInsights, type LocalLogsInsights } from '../support/local-logs-insights';
 
@@ -121,84 +112,6 @@ describe('useLeanJson with DynamoDB', () => {
     expect(Item?.tags).toEqual({ SS: ['a', 'b'] });
   });
 
-  it('writes a string given in pieces (StringPieces) as the whole string, through the endpoint', async () => {
-    // Prepare: a records-like value in pieces, quotes, a backslash, non-ASCII and a surrogate
-    // pair split between two pieces
-    const pieces = ['{', '"a|10.0.0.1":[1,2.5,"x\\y"]', ',', '"b":["é \ud83d', '\ude00","\u0007"]', '}'];
-    const whole = pieces.join('');
-    const item = (prefix: string, records: string | StringPieces) => ({
-      PutRequest: {
-        Item: { pk: { S: `${prefix}#pieces` }, sk: { S: 'BUCKET' }, records: { S: records as string } },
-      },
-    });
-
-    // Act
-    await lean.send(
-      new BatchWriteItemCommand({ RequestItems: { [TABLE]: [item('LEAN', new StringPieces(pieces))] } }),
-    );
-    const { Item } = await sdk.send(
-      new GetItemCommand({ TableName: TABLE, Key: { pk: { S: 'LEAN#pieces' }, sk: { S: 'BUCKET' } } }),
-    );
-
-    // Assess: stored as the joined string, and usesLeanJson tells the clients apart
-    expect(Item?.records).toEqual({ S: whole });
-    expect(usesLeanJson(lean, 'BatchWriteItem')).toBe(true);
-    expect(usesLeanJson(lean, 'GetItem')).toBe(false);
-    expect(usesLeanJson(sdk, 'BatchWriteItem')).toBe(false);
-    expect(usesLeanJson({}, 'BatchWriteItem')).toBe(false);
-  });
-
-  it('writes each body into the RequestBuffer given with the input, reused while it fits', async () => {
-    // Prepare
-    const into = new RequestBuffer();
-    const send = (prefix: string) =>
-      lean.send(
-        new BatchWriteItemCommand({
-          RequestItems: { [TABLE]: writes(prefix) },
-          [REQUEST_BUFFER]: into,
-        } as never),
-      );
-
-    // Act: a body, a second one of the same size, then the same puts from the SDK's serializer
-    await send('REUSE1');
-    const first = { buffer: into.buffer, text: into.buffer.toString('utf8', 0, into.written) };
-    await send('REUSE2');
-    const second = into.buffer.toString('utf8', 0, into.written);
-    await sdk.send(new BatchWriteItemCommand({ RequestItems: { [TABLE]: writes('REUSE3') } }));
-
-    // Assess: the buffer holds the bodies the endpoint got (equal to the SDK's, prefix aside), the
-    // second written over the first in the same memory, and the items are stored
-    const bodies = local.requests.slice(-3).map((r) => JSON.stringify(r.body));
-    expect(JSON.stringify(JSON.parse(first.text))).toBe(bodies[0]);
-    expect(JSON.stringify(JSON.parse(second))).toBe(bodies[1]);
-    expect(bodies[1]).toBe(bodies[2]!.replaceAll('REUSE3#', 'REUSE2#'));
-    expect(into.buffer).toBe(first.buffer);
-    const { Item } = await sdk.send(
-      new GetItemCommand({ TableName: TABLE, Key: { pk: { S: 'REUSE2#10.0.0.4' }, sk: { S: 'BASELINE' } } }),
-    );
-    expect(Item?.mean).toEqual({ N: '4.25' });
-  });
-
-  it('sends a body made beforehand (REQUEST_BODY) in place of the input', async () => {
-    // Prepare: the body of 25 puts, and an input naming the table without items
-    const body = requestBytes({ RequestItems: { [TABLE]: writes('PREBUILT') } });
-
-    // Act
-    await lean.send(
-      new BatchWriteItemCommand({ RequestItems: { [TABLE]: [] }, [REQUEST_BODY]: body } as never),
-    );
-
-    // Assess: the endpoint got those bytes, and stored the 25 items
-    expect(local.requests.at(-1)?.body).toEqual(JSON.parse(body.toString('utf8')));
-    const { Item } = await sdk.send(
-      new GetItemCommand({
-        TableName: TABLE,
-        Key: { pk: { S: 'PREBUILT#10.0.0.24' }, sk: { S: 'BASELINE' } },
-      }),
-    );
-    expect(Item?.mean).toEqual({ N: '24.25' });
-  });
-
   it('reports false for a client without a protocol object and does not wrap twice', () => {
     expect(useLeanJson({ config: {} }, ['BatchGetItem'])).toBe(false);
     const protocolBefore = (lean.config as { protocol?: unknown }).protocol;
@@ -260,70 +173,5 @@ describe('useLeanJson with Logs Insights GetQueryResults', () => {
     expect(byLean.results?.length).toBeGreaterThan(0);
     expect(withoutMetadata(byLean)).toEqual(withoutMetadata(bySdk));
     expect(byLean.$metadata.httpStatusCode).toBe(200);
-  });
-});
-
-describe('requestBytes', () => {
-  it('gives the bytes of JSON.stringify with every StringPieces joined (any strings, any split)', () => {
-    // Any text (full Unicode, control characters, quotes) cut anywhere, in values nested at any depth
-    const text = fc.string({ unit: 'binary', maxLength: 40 });
-    const pieces = fc.array(text, { maxLength: 5 });
-    fc.assert(
-      fc.property(
-        fc.array(fc.tuple(fc.boolean(), pieces, text), { minLength: 1, maxLength: 6 }),
-        (values) => {
-          const asPieces = {
-            L: values.map(([inPieces, p, plain]) => ({
-              S: inPieces ? new StringPieces(p) : plain,
-              k: plain,
-            })),
-          };
-          const joined = {
-            L: values.map(([inPieces, p, plain]) => ({ S: inPieces ? p.join('') : plain, k: plain })),
-          };
-          expect(
-            requestBytes({ RequestItems: asPieces }).equals(
-              Buffer.from(JSON.stringify({ RequestItems: joined }), 'utf8'),
-            ),
-          ).toBe(true);
-        },
-      ),
-    );
-  });
-
-  it('tells a piece from a string that looks like its marker, and grows past its estimate', () => {
-    // Prepare: a plain string shaped like the marker, and a value whose pieces escape to 6x their length
-    const lookalike = '\u0001lean-json-0-0';
-    const controls = Array.from({ length: 1_000 }, () => '\u0002');
-
-    // Act
-    const bytes = requestBytes({ a: lookalike, b: new StringPieces(controls), c: new StringPieces([]) });
-
-    // Assess
-    expect(JSON.parse(bytes.toString('utf8'))).toEqual({ a: lookalike, b: controls.join(''), c: '' });
-  });
-
-  it('writes into a RequestBuffer, growing it when a body does not fit', () => {
-    // Prepare: room for a short body only
-    const into = new RequestBuffer();
-    const short = requestBytes({ a: 'x' }, into);
-    const small = into.buffer;
-
-    // Act
-    const long = requestBytes({ a: new StringPieces(['y'.repeat(10_000), '"'.repeat(5_000)]) }, into);
-
-    // Assess
-    expect(short.toString()).toBe('{"a":"x"}');
-    expect(into.buffer).not.toBe(small);
-    expect(into.written).toBe(long.length);
-    expect(JSON.parse(into.buffer.toString('utf8', 0, into.written))).toEqual({
-      a: 'y'.repeat(10_000) + '"'.repeat(5_000),
-    });
-  });
-
-  it('has the byte length and the text of its pieces joined', () => {
-    const value = new StringPieces(['é', '😀', 'a"b']);
-    expect(value.toString()).toBe('é😀a"b');
-    expect(value.byteLength).toBe(Buffer.byteLength('é😀a"b', 'utf8'));
   });
 });
