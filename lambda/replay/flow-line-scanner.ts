@@ -866,14 +866,17 @@ export class FlowLineScanner {
     const bytes = kernel.bytes;
     const text = latin1(bytes, from, to);
     const key = kernel.addressTable + slot * ADDRESS_RECORD_BYTES + ADDRESS_KEY;
-    bytes.fill(0, key, key + 16);
+    // Zeroed four bytes at a time (key and account are 16-byte aligned): Buffer#fill's call
+    // costs more than the work on 16 bytes, and a busy fleet's file fills tens of thousands.
+    const int32 = kernel.int32;
+    int32[key >> 2] = int32[(key >> 2) + 1] = int32[(key >> 2) + 2] = int32[(key >> 2) + 3] = 0;
     bytes.copyWithin(key, from, to);
     bytes[key - ADDRESS_KEY + ADDRESS_LENGTH] = to - from;
     bytes[rolesAt(kernel, slot)] = this.filter.roles(text);
     this.kernelTexts[slot] = text;
     // Another address in the slot: the account of its counted rows is still to be seen.
-    const account = kernel.slotAccounts + slot * SLOT_ACCOUNT_BYTES;
-    bytes.fill(0, account, account + SLOT_ACCOUNT_BYTES);
+    const account = (kernel.slotAccounts + slot * SLOT_ACCOUNT_BYTES) >> 2;
+    int32[account] = int32[account + 1] = int32[account + 2] = int32[account + 3] = 0;
     this.kernelKeys[slot] = undefined;
     return slot;
   }

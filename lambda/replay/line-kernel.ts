@@ -47,8 +47,13 @@ export const COUNTED = 11;
 export const DIRTY_SLOTS = 12;
 /** Buckets of the start histogram: a row's bucket is its start >>> START_BUCKET_BITS (about 18 hours). */
 export const START_BUCKETS = 65_536;
-/** The address table's slots: an address's slot is the top ADDRESS_SLOT_BITS of its hash ($lookup). */
+/**
+ * The address table's slots (2^ADDRESS_SLOT_BITS), in groups of ADDRESS_GROUP_SLOTS: the top
+ * ADDRESS_SLOT_BITS - 2 bits of an address's hash choose its group, any slot of which may hold it
+ * ($lookup).
+ */
 export const ADDRESS_SLOT_BITS = 18;
+export const ADDRESS_GROUP_SLOTS = 4;
 /** Bytes of a slot, and where in it the key (16 bytes, zero-padded), its length and its roles are. */
 export const ADDRESS_RECORD_BYTES = 32;
 export const ADDRESS_KEY = 0;

@@ -24,6 +24,7 @@ import {
   type PairDetails,
 } from '../../lambda/replay/flow-line-scanner';
 import {
+  ADDRESS_GROUP_SLOTS,
   NOT_LOOKED_UP,
   RECORDS as KERNEL_RECORDS,
   newLineKernel,
@@ -574,20 +575,22 @@ describe('FlowLineScanner kernel address table', () => {
   };
 
   it('counts exactly while addresses that share a slot replace each other, in any order', () => {
-    // Internal sources and external destinations, all in one slot: each line's lookup finds the
-    // slot holding another address, until the scanner fills it.
-    const sources = colliding((i) => `10.${(i >> 8) & 255}.${i & 255}.9`, 3);
-    const destinations = colliding((i) => `198.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, 3).filter(
+    // Internal sources and external destinations, each group in one group of the table's slots
+    // and more of them than it has slots: a line's lookup can find its address replaced by
+    // another, until the scanner fills it again.
+    const many = ADDRESS_GROUP_SLOTS + 2;
+    const sources = colliding((i) => `10.${(i >> 8) & 255}.${i & 255}.9`, many);
+    const destinations = colliding((i) => `198.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, many).filter(
       (d) => slotOf(d) !== slotOf(sources[0] as string),
     );
     const mixed = colliding(
       (i) => (i % 2 === 0 ? `10.9.${(i >> 8) & 255}.${i & 255}` : `203.${(i >> 8) & 255}.${i & 255}.1`),
-      4,
+      many,
     );
     const addresses = [...sources, ...destinations, ...mixed];
-    // Each group shares one slot of the kernel's table (three groups, three slots).
+    // Each group shares one group of slots of the kernel's table (three groups).
     expect([sources, destinations, mixed].map((group) => new Set(group.map(slotOf)).size)).toEqual([1, 1, 1]);
-    expect(destinations.length).toBeGreaterThanOrEqual(2);
+    expect(destinations.length).toBeGreaterThan(ADDRESS_GROUP_SLOTS);
     const line = fc
       .tuple(fc.constantFrom(...addresses), fc.constantFrom(...addresses), fc.integer({ min: 0, max: 7200 }))
       .map(

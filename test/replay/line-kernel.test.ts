@@ -2,6 +2,7 @@ import { assembleKernel, kernelModuleText } from '../../scripts/build-wasm';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  ADDRESS_GROUP_SLOTS,
   ADDRESS_KEY,
   ADDRESS_LENGTH,
   ADDRESS_RECORD_BYTES,
@@ -17,6 +18,7 @@ import {
   RECORD_SLOTS,
   RECORDS,
   REJECTED,
+  slotOfMissing,
   STOPPED_LINE_END,
 } from '../../lambda/replay/line-kernel';
 
@@ -91,7 +93,8 @@ describe('the kernel counting rows itself', () => {
       hash = Math.imul(hash, 0x85ebca77) ^ bytes.readInt32LE(8);
       hash = Math.imul(hash, 0xc2b2ae3d) ^ bytes.readInt32LE(12);
       hash = Math.imul(hash ^ (hash >>> 15), 0x27d4eb2f);
-      return hash >>> (32 - ADDRESS_SLOT_BITS);
+      // The first slot of the address's group (where an empty group's lookup puts it).
+      return (hash >>> (32 - ADDRESS_SLOT_BITS + 2)) * ADDRESS_GROUP_SLOTS;
     };
     put('10.0.1.5', slotOf('10.0.1.5'), 1 | 2);
     put('10.0.1.6', slotOf('10.0.1.6'), 1 | 2);
@@ -122,5 +125,62 @@ describe('the kernel counting rows itself', () => {
     // Every row was read whole: REJECT rows, and in the start histogram.
     expect(kernel.int32[REJECTED]).toBe(5);
     expect(kernel.uint32[kernel.histogramIndex + (1790812800 >>> 16)]).toBe(5);
+  });
+});
+
+describe("the kernel's address table", () => {
+  const T = 1790812800;
+  const line = (src: string) =>
+    Buffer.from(
+      `2 123456789012 eni-0a1 ${src} 203.0.113.9 49152 443 6 3 180 ${T} ${T + 60} REJECT OK\n`,
+      'latin1',
+    );
+  /** The kernel's answer for a line with `src`: the source's slot (>= 0) or -2 - the slot to fill. */
+  const lookUp = (kernel: ReturnType<typeof newLineKernel>, src: string): number => {
+    const text = line(src);
+    text.copy(kernel.bytes, kernel.inputStart);
+    kernel.int32[RECORDS] = 0;
+    kernel.scan(kernel.inputStart, kernel.inputStart + text.length, 1);
+    expect(kernel.int32[RECORDS]).toBe(1);
+    return kernel.int32[kernel.recordsIndex + 6] as number;
+  };
+  /** Fills a slot as the scanner does (valid, a counting source). */
+  const put = (kernel: ReturnType<typeof newLineKernel>, slot: number, address: string) => {
+    const record = kernel.addressTable + slot * ADDRESS_RECORD_BYTES;
+    kernel.bytes.fill(0, record + ADDRESS_KEY, record + ADDRESS_KEY + 16);
+    kernel.bytes.write(address, record + ADDRESS_KEY, 'latin1');
+    kernel.bytes[record + ADDRESS_LENGTH] = address.length;
+    kernel.bytes[record + ADDRESS_ROLES] = 1 | 2;
+  };
+
+  it('holds as many addresses of one group as the group has slots; one more replaces one of them', () => {
+    const kernel = newLineKernel();
+    // Addresses whose lookup in the empty table names the same slot: one group.
+    const byFirst = new Map<number, string[]>();
+    let group: string[] = [];
+    for (let i = 0; group.length <= ADDRESS_GROUP_SLOTS; i += 1) {
+      const address = `10.${(i >> 8) & 255}.${i & 255}.7`;
+      const first = slotOfMissing(lookUp(kernel, address));
+      group = [...(byFirst.get(first) ?? []), address];
+      byFirst.set(first, group);
+    }
+    const first = slotOfMissing(lookUp(kernel, group[0] as string));
+    // Each new address of the group takes the group's next empty slot.
+    const slots = group.slice(0, ADDRESS_GROUP_SLOTS).map((address) => {
+      const code = lookUp(kernel, address);
+      expect(code).toBeLessThan(-1);
+      put(kernel, slotOfMissing(code), address);
+      return slotOfMissing(code);
+    });
+    expect(slots).toEqual(Array.from({ length: ADDRESS_GROUP_SLOTS }, (_, k) => first + k));
+    // All of them are found, in their own slots.
+    expect(group.slice(0, ADDRESS_GROUP_SLOTS).map((address) => lookUp(kernel, address))).toEqual(slots);
+    // One more: missing, to replace one of the group's slots.
+    const extra = slotOfMissing(lookUp(kernel, group[ADDRESS_GROUP_SLOTS] as string));
+    expect(slots).toContain(extra);
+    put(kernel, extra, group[ADDRESS_GROUP_SLOTS] as string);
+    expect(lookUp(kernel, group[ADDRESS_GROUP_SLOTS] as string)).toBe(extra);
+    const replaced = group[slots.indexOf(extra)] as string;
+    expect(lookUp(kernel, replaced)).toBeLessThan(-1);
   });
 });
