@@ -46,7 +46,7 @@
   ;; lookup touches one cache line. The caller fills it.
   ;; (A quarter of a million slots: a fleet's blocked egress can reach tens of thousands of
   ;; distinct destinations. On such a file, 65,000 addresses, one REJECT row in seven found an
-  ;; address missing with 65,536 slots, one in thirteen with these.)
+  ;; address missing with 65,536 slots, one in thirteen with these, one-slot groups.)
   (global $table (export "addressTable") i32 (i32.const 0x400000))
   (global $histogram (export "histogram") i32 (i32.const 0xc00000))
   ;; Rows counted here, by source slot (262,144 u32), and the slots with a count, in the order
@@ -69,9 +69,9 @@
   ;; little-endian words mixed by multiplication: addresses differ in a few bytes, which must
   ;; reach the slot bits. Its top 16 bits choose a group of four slots (128 bytes, two cache
   ;; lines), any of which may hold the address: a new address takes the group's first empty slot,
-  ;; or, in a full group, the one the next two bits of its hash choose. (One slot per address, as
-  ;; before: a file with 60,000 distinct destinations found one REJECT row in twenty missing its
-  ;; address, each a pause and a fill; four slots to choose from make that about one per address.)
+  ;; or, in a full group, the one the next two bits of its hash choose. (With one slot an address,
+  ;; a file with 60,000 distinct destinations needed 120,845 fills, each a pause, half of
+  ;; them for an address another had just pushed out; four slots to choose from: 64,957.)
   (func $lookup (param $from i32) (param $length i32) (result i32)
     (local $key v128) (local $hash i32) (local $first i32) (local $slot i32) (local $record i32)
     (local $stored i32) (local $free i32)

@@ -169,15 +169,18 @@ export interface ReplayResult {
 }
 
 /**
- * A worker thread takes some 0.15-0.2 s to start (a V8 isolate, the scan bundle, the WebAssembly
- * kernel, code warming up) and one thread scans about 0.5 GB of plain text a second: measured on
- * a 2-core machine, one thread was as fast as two up to a few hundred MB (231 MB: 0.88-0.92 s
- * against 0.99-1.07 s; 462 MB: 1.42-1.54 s against 1.30-1.53 s).
+ * A worker thread is quick to start (online in about 20 ms, the scan bundle loaded 8 ms later),
+ * but it scans cold (its code not yet optimised: its first 29 MB piece took 83 ms where the main
+ * thread's warm pieces take about 20) and it competes for the second core with what one thread
+ * already keeps busy there (V8's collector and compiler threads, the file reads: one thread's
+ * replay uses 0.67 s of CPU in 0.48 s). Measured on a 2-core machine, one thread was as fast as
+ * two up to a few hundred MB (231 MB: scan 144-162 ms alone, 221-240 ms with a worker; earlier,
+ * 0.88-0.92 s against 0.99-1.07 s in all; 462 MB: 1.42-1.54 s against 1.30-1.53 s).
  */
 const DEFAULT_PARALLEL_BYTES = 256 * 1024 * 1024;
 /**
  * The most scan threads a replay may start (`--workers`). Each takes some 20-30 MB (an isolate,
- * its read buffers, the kernel's memory) and 0.15-0.2 s of CPU to start, and a scan gains
+ * its read buffers, the kernel's memory) and CPU to start and warm up, and a scan gains
  * nothing from more threads than cores: 500 threads on a small file only exhausted memory.
  */
 export const MAX_WORKERS = 32;
