@@ -141,10 +141,15 @@ export function addressOfKey(key: string): string {
   return key.slice(key.lastIndexOf(SEPARATOR) + 1);
 }
 
-/** The account of a key (undefined where unknown), without building the whole identity. */
+/**
+ * The account of a key (undefined where unknown), without building the whole identity. A bare
+ * address (a key from before accounts) has none, as identityOfKey reads it.
+ */
 export function accountOfKey(key: string): string | undefined {
-  const account = key.slice(0, key.indexOf(SEPARATOR));
-  return account === UNKNOWN_ACCOUNT || account === '' ? undefined : account;
+  const end = key.indexOf(SEPARATOR);
+  if (end <= 0) return undefined;
+  const account = key.slice(0, end);
+  return account === UNKNOWN_ACCOUNT ? undefined : account;
 }
 
 /**

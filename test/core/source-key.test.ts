@@ -66,20 +66,25 @@ describe('parseSourceKey', () => {
     });
   });
 
-  it.each([
-    '10.0.0.10',
-    'fd00::1',
-    '',
-    '|10.0.0.1',
-    'abc|10.0.0.1',
-    '111111111111|',
-    '1|2|3|4',
-    '111111111111|vpc-1a|x|10.0.0.1',
-    '111111111111',
-    '111111111111|VPC|10.0.0.1',
-  ])('refuses %j (a bare address is the format before accounts)', (key) => {
+  it.each<[string, RegExp]>([
+    ['10.0.0.10', /"10\.0\.0\.10": expected <accountId>\|<address> or <accountId>\|<vpcId>\|<address>/],
+    ['fd00::1', /expected <accountId>\|<address>/],
+    ['', /expected <accountId>\|<address>/],
+    ['|10.0.0.1', /the account "" is not 12 digits or "-"/],
+    ['abc|10.0.0.1', /the account "abc" is not 12 digits or "-"/],
+    ['111111111111|', /"111111111111\|": no address/],
+    ['1|2|3|4', /expected <accountId>\|<address>/],
+    ['111111111111|vpc-1a|x|10.0.0.1', /expected <accountId>\|<address>/],
+    ['111111111111', /expected <accountId>\|<address>/],
+    ['111111111111|VPC|10.0.0.1', /the VPC "VPC" is not vpc-<hex>/],
+  ])('refuses %j naming what is wrong (a bare address is the format before accounts)', (key, message) => {
     expect(() => parseSourceKey(key)).toThrow(InvalidSourceKeyError);
+    expect(() => parseSourceKey(key)).toThrow(message);
     expect(isSourceKey(key)).toBe(false);
+  });
+
+  it('throws an error whose name says what it is (what a log line shows)', () => {
+    expect(() => parseSourceKey('x')).toThrow(expect.objectContaining({ name: 'InvalidSourceKeyError' }));
   });
 
   const account = fc.oneof(fc.constant(undefined), fc.stringMatching(/^\d{12}$/));
@@ -145,6 +150,12 @@ describe('vpcOfRecord and identityOfKey', () => {
       address: '10.0.0.10',
     });
     expect(identityOfKey('10.0.0.10')).toEqual({ accountId: undefined, address: '10.0.0.10' });
+    // The fast accessors read it the same way (the EC2 enricher asks accountOfKey which
+    // account's role to take: a bare address once gave the account "10.0.0.").
+    expect(accountOfKey('10.0.0.10')).toBeUndefined();
+    expect(accountOfKey('fd00::1')).toBeUndefined();
+    expect(accountOfKey('|10.0.0.10')).toBeUndefined();
+    expect(addressOfKey('10.0.0.10')).toBe('10.0.0.10');
   });
 });
 

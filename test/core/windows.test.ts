@@ -117,6 +117,8 @@ describe('skipDataWindows', () => {
 
   it('takes only the start window when the end is before the start, and is bounded', () => {
     expect(skipDataWindows(S + 10 * 60, S, hourly)).toEqual([T0]);
+    // An end in an earlier window: still the start's window, not none.
+    expect(skipDataWindows(S + 10 * 60, S - 2 * 3600, hourly)).toEqual([T0]);
     const marked = skipDataWindows(S, S + 365 * 86_400, hourly);
     expect(marked).toHaveLength(MAX_SKIPDATA_WINDOWS);
     expect(marked[0]).toBe(T0);
