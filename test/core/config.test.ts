@@ -66,6 +66,10 @@ describe('resolveDetectorConfig', () => {
       { preset: 'splunk-escu', jobOccurrencesToLearn: 3 },
       'config.jobOccurrencesToLearn: recurring-job learning is a recommended-preset feature',
     ],
+    [
+      { preset: 'splunk-escu', rhythm: true },
+      'config.rhythm: rhythm-aware baselines are a recommended-preset feature',
+    ],
     [{ internalCidrs: [42] }, 'config.internalCidrs[0]'],
     [{ flowLogFormat: '${version} ${srcaddr}' }, 'lacks required field(s): dstaddr, action, start'],
     [

@@ -210,6 +210,7 @@ describe('splunk-escu bootstrap (the support search)', () => {
 
   it('rejects an empty active history and out-of-order windows', () => {
     expect(() => escuBaselineFromHistory([], T0, 0)).toThrow(RangeError);
+    expect(() => escuBaselineFromHistory([], T0, 0)).toThrow('a baseline needs at least one active window');
     const backwards = [...history([{ a: 1 }, { a: 2 }])].reverse();
     expect(() => bootstrapBaselines(backwards, config)).toThrow('increasing window order');
   });

@@ -47,6 +47,14 @@ describe('withMissedZeros', () => {
     }
   });
 
+  it("with rhythm on, counts each missed window in the within-hour figures, a distance of its slot's mean", () => {
+    const zeroed = withMissedZeros(stored, 100, recommendedConfig());
+    // Ten windows measured more, each 10 from its slot's mean of 10: both running means grow.
+    expect(zeroed.withinHour?.count).toBe(90);
+    expect(zeroed.withinHour?.variance).toBeGreaterThan(stored.withinHour!.variance);
+    expect(zeroed.withinHour?.index).toBeGreaterThan(stored.withinHour!.index);
+  });
+
   it('gives a baseline nothing was missed since back as it is', () => {
     expect(withMissedZeros(stored, 90, recommendedConfig())).toEqual(stored);
   });
