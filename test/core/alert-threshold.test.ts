@@ -104,13 +104,20 @@ const rhythmicCaseArb: fc.Arbitrary<Case> = fc
     withinIndex: fc.double({ min: 0.5, max: 30, noNaN: true }),
     fillers: fc.integer({ min: 0, max: 30 }),
     budget: fc.double({ min: 0.01, max: 10, noNaN: true }),
+    // Recurring-job learning on (the default) or off: off, a profile's daily-job hour has no
+    // rule of its own, only the tail decides it.
+    jobs: fc.boolean(),
   })
   .map((c) => {
     const values = c.levels.map((v) => quantizeSlotMean(v));
     const mean = values.reduce((a, b) => a + b, 0) / values.length;
     const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length + c.withinVariance;
     return {
-      config: recommendedConfig({ massSpikeMinSources: 0, falseAlertBudgetPerDay: c.budget }),
+      config: recommendedConfig({
+        massSpikeMinSources: 0,
+        falseAlertBudgetPerDay: c.budget,
+        ...(c.jobs ? {} : { jobOccurrencesToLearn: 0 }),
+      }),
       stored: storedBaseline({
         mean,
         variance,
@@ -289,5 +296,54 @@ describe('isSpikeCount at fixed points', () => {
     const poisson = { mean: 10, variance: 10, dataPoints: 720 };
     expect(isSpikeCount(10, poisson, 2, config)).toBe(false);
     expect(isSpikeCount(11, poisson, 2, config)).toBe(true);
+  });
+
+  it('decides a source from exactly minDataPoints data points on, not before (as evaluateWindow)', () => {
+    const mature = recommendedConfig({ minDataPoints: 24 });
+    const at = (dataPoints: number) => ({ mean: 4, variance: 6, dataPoints });
+    // No windows missed (clock 100 at the last fold), so the stored data points are the model's.
+    for (const [dataPoints, spike] of [
+      [23, false],
+      [24, true],
+    ] as const) {
+      const stored = storedBaseline({ ...at(dataPoints), clockAtLastFold: 100 });
+      expect(engineSpikes({ config: mature, stored, fillers: 0 }, 400).spike).toBe(spike);
+      expect(isSpikeCount(400, comparedModel(stored, 100, T0, mature), 1e-3, mature)).toBe(spike);
+      // The line: none before, the engine's first spike from then on.
+      const line = smallestSpikeCount(comparedModel(stored, 100, T0, mature), 1e-3, mature);
+      if (!spike) expect(line).toBeNull();
+      else {
+        expect(line).not.toBeNull();
+        expect(isSpikeCount(line!, comparedModel(stored, 100, T0, mature), 1e-3, mature)).toBe(true);
+        expect(isSpikeCount(line! - 1, comparedModel(stored, 100, T0, mature), 1e-3, mature)).toBe(false);
+      }
+    }
+  });
+
+  it('splunk-escu decides a source whose data points with this window exceed minDataPoints, and the line says so', () => {
+    // ESCU folds the window in first: with minDataPoints 5, 5 stored data points (6 with the window) decide, 4 do not.
+    const escu = escuConfig();
+    for (const [dataPoints, decides] of [
+      [4, false],
+      [5, true],
+    ] as const) {
+      const stored = storedBaseline({ mean: 10, variance: 4, dataPoints });
+      const line = smallestSpikeCount(comparedModel(stored, 100, T0, escu), null, escu);
+      expect(engineSpikes({ config: escu, stored, fillers: 0 }, 1000).spike).toBe(decides);
+      if (!decides) expect(line).toBeNull();
+      else {
+        expect(line).not.toBeNull();
+        expect(engineSpikes({ config: escu, stored, fillers: 0 }, line!).spike).toBe(true);
+        expect(engineSpikes({ config: escu, stored, fillers: 0 }, line! - 1).spike).toBe(false);
+      }
+    }
+  });
+
+  it('splunk-escu: a count equal to its constant baseline is no spike (x > mean + k sd, strictly)', () => {
+    const escu = escuConfig();
+    const stored = storedBaseline({ mean: 5, variance: 0, dataPoints: 100 });
+    expect(engineSpikes({ config: escu, stored, fillers: 0 }, 5).spike).toBe(false);
+    expect(isSpikeCount(5, comparedModel(stored, 100, T0, escu), null, escu)).toBe(false);
+    expect(isSpikeCount(6, comparedModel(stored, 100, T0, escu), null, escu)).toBe(true);
   });
 });

@@ -445,6 +445,75 @@ describe("the spike line at a learned job's window agrees with the engine", () =
     return { spike: outcome === 'spike', outcome, threshold: result.stats.threshold };
   }
 
+  it("a rhythmic source's count within its flat mean + k sd is no job burst: its hour's model decides it, in the engine and on the line", () => {
+    // Business hours at 40 a window, other hours at 4; a learned weekly job of 100 at Sunday
+    // midnight, a quiet hour. A count just within the flat baseline's mean + 3 sd is not the
+    // job's burst, but it is far above its hour.
+    const job: RecurringJob = {
+      phase: SUNDAY_MIDNIGHT_PHASE,
+      period: 'weekly',
+      size: 100,
+      occurrences: 3,
+      last: T0 - 7 * DAY,
+    };
+    const values = Array.from({ length: PROFILE_SLOTS }, (_, slot) =>
+      quantizeSlotMean(slot % 24 >= 8 && slot % 24 < 19 ? 40 : 4),
+    );
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    const stored = storedBaseline({
+      mean,
+      variance: values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length + 10,
+      dataPoints: 21 * 24,
+      profile: encodeProfile(values),
+      withinHour: { variance: 10, index: 1.2, count: 21 * 24 },
+      jobs: [job],
+    });
+    const cfg = recommendedConfig({ massSpikeMinSources: 0, cooldownMinutes: 0, falseAlertBudgetPerDay: 1 });
+    const model = comparedModel(stored, 100, T0, cfg);
+    expect(model.rhythm).toBeDefined();
+    expect(model.learnedJob?.spikeFrom).toBe(200);
+    const flatLine = stored.mean + cfg.deviationThreshold * Math.sqrt(stored.variance);
+    const count = Math.floor(flatLine);
+    expect(count).toBeGreaterThan(model.mean * 2);
+    const decided = engine(stored, cfg, count);
+    expect(decided.outcome).toBe('spike');
+    expect(isSpikeCount(count, model, decided.threshold, cfg)).toBe(true);
+  });
+
+  it("the line at a learned job's time of a rhythmic source is the engine's first spike, whatever the hour's level", () => {
+    const job: RecurringJob = {
+      phase: SUNDAY_MIDNIGHT_PHASE,
+      period: 'weekly',
+      size: 100,
+      occurrences: 3,
+      last: T0 - 7 * DAY,
+    };
+    const cfg = recommendedConfig({ massSpikeMinSources: 0, cooldownMinutes: 0, falseAlertBudgetPerDay: 1 });
+    for (const hourLevel of [4, 20, 30, 36, 40, 44, 48, 52, 56, 60, 80]) {
+      // Business hours at 40, other hours at 4, Sunday midnight (the job's window) at hourLevel.
+      const values = Array.from({ length: PROFILE_SLOTS }, (_, slot) =>
+        quantizeSlotMean(slot === 24 ? hourLevel : slot % 24 >= 8 && slot % 24 < 19 ? 40 : 4),
+      );
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      const stored = storedBaseline({
+        mean,
+        variance: values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length + 10,
+        dataPoints: 21 * 24,
+        profile: encodeProfile(values),
+        withinHour: { variance: 10, index: 1.2, count: 21 * 24 },
+        jobs: [job],
+      });
+      const { threshold } = engine(stored, cfg, 1);
+      let first: number | null = null;
+      for (let count = 1; count <= 400 && first === null; count += 1)
+        if (engine(stored, cfg, count).spike) first = count;
+      expect([hourLevel, smallestSpikeCount(comparedModel(stored, 100, T0, cfg), threshold, cfg)]).toEqual([
+        hourLevel,
+        first,
+      ]);
+    }
+  });
+
   it('isSpikeCount says "spike" exactly where the engine does, and the line is the smallest count it does (property)', () => {
     let quietJobs = 0;
     let lines = 0;
