@@ -169,6 +169,15 @@ export class BaselineTable {
     );
   }
 
+  /**
+   * Entries whose profile is kept whole (a string) rather than as a patch of the table beside:
+   * more than PATCH_SLOTS slots changed in the window. A fold changes one slot, so this stays
+   * near zero; the memory figures (docs/performance.md) rest on it.
+   */
+  get profilesKeptWhole(): number {
+    return this.wholeProfiles.size;
+  }
+
   /** The profile bytes `besides` has at `index`: its own, or the unset profile's. */
   private baseProfile(index: number): { bytes: Buffer; at: number } {
     const besides = this.besides!;

@@ -151,6 +151,48 @@ describe('BaselineTable', () => {
     expect(after.get(1)?.profile).toBe(base);
   });
 
+  it('keeps a change of up to four slots as a patch, and only a larger one whole', () => {
+    const base = encodeProfile(Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(s + 1)));
+    const b = (profile: string): Baseline => ({
+      mean: 1,
+      variance: 0,
+      dataPoints: 5,
+      lastWindow: 0,
+      clockAtLastFold: 0,
+      profile,
+    });
+    /** `profile` with the first character of each of `slots` replaced. */
+    const changed = (profile: string, slots: number[]): string =>
+      [...profile]
+        .map((ch, i) => (slots.includes(Math.floor(i / 3)) && i % 3 === 0 ? (ch === 'A' ? 'B' : 'A') : ch))
+        .join('');
+    const before = new BaselineTable(3);
+    before.set(0, b(base));
+    before.set(1, b(UNSET_PROFILE));
+    // Index 2: absent before.
+    const after = new BaselineTable(3, { profilesBesides: before });
+    const cases: [number, string][] = [
+      [0, changed(base, [0])],
+      [0, changed(base, [47])],
+      [0, changed(base, [0, 1, 46, 47])],
+      [1, changed(UNSET_PROFILE, [5])],
+      [2, changed(UNSET_PROFILE, [3, 30])],
+      [2, base.slice(0, 3) + UNSET_PROFILE.slice(3)],
+    ];
+    for (const [index, profile] of cases) {
+      after.set(index, b(profile));
+      expect(after.get(index)?.profile).toBe(profile);
+      expect(after.profilesKeptWhole).toBe(0);
+    }
+    after.set(0, b(changed(base, [0, 1, 2, 3, 4])));
+    expect(after.get(0)?.profile).toBe(changed(base, [0, 1, 2, 3, 4]));
+    expect(after.profilesKeptWhole).toBe(1);
+    // Set again as a patch: no longer kept whole.
+    after.set(0, b(changed(base, [9])));
+    expect(after.get(0)?.profile).toBe(changed(base, [9]));
+    expect(after.profilesKeptWhole).toBe(0);
+  });
+
   it('keeps a fold-sized profile change in 16 bytes, not a second profile', () => {
     const before = new BaselineTable(1000);
     const after = new BaselineTable(1000, { profilesBesides: before });
@@ -173,6 +215,8 @@ describe('BaselineTable', () => {
       /profile of entry 0 is not 144 ASCII characters/,
     );
     expect(() => table.set(1, { ...b, profile: `${'A'.repeat(143)}é` })).toThrow(/not 144 ASCII characters/);
+    // 143 characters in 144 UTF-8 bytes: the length alone says so.
+    expect(() => table.set(1, { ...b, profile: `${'A'.repeat(142)}é` })).toThrow(/not 144 ASCII characters/);
     expect(table.has(0)).toBe(false);
   });
   it('refuses a size that is not a whole number, naming it', () => {
