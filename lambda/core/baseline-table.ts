@@ -171,8 +171,9 @@ export class BaselineTable {
 
   /**
    * Entries whose profile is kept whole (a string) rather than as a patch of the table beside:
-   * more than PATCH_SLOTS slots changed in the window. A fold changes one slot, so this stays
-   * near zero; the memory figures (docs/performance.md) rest on it.
+   * more than PATCH_SLOTS slots changed in the window. A fold changes its own slot and those of
+   * the windows the source missed, so most entries are patches; the memory figures
+   * (docs/performance.md) rest on that, and the tests on this count.
    */
   get profilesKeptWhole(): number {
     return this.wholeProfiles.size;
