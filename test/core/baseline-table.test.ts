@@ -117,16 +117,18 @@ describe('BaselineTable', () => {
     );
   });
 
+  /** A profile whose every slot is set (slot s at s + 1), and a baseline holding a profile. */
+  const base = encodeProfile(Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(s + 1)));
+  const b = (profile: string): Baseline => ({
+    mean: 1,
+    variance: 0,
+    dataPoints: 5,
+    lastWindow: 0,
+    clockAtLastFold: 0,
+    profile,
+  });
+
   it('reads back a profile beside another that differs in any one character of a slot, or beside none', () => {
-    const base = encodeProfile(Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(s + 1)));
-    const b = (profile: string): Baseline => ({
-      mean: 1,
-      variance: 0,
-      dataPoints: 5,
-      lastWindow: 0,
-      clockAtLastFold: 0,
-      profile,
-    });
     /** `profile` with the character at `at` replaced by another of the profile alphabet. */
     const changedAt = (profile: string, at: number): string =>
       profile.slice(0, at) + (profile[at] === 'A' ? 'B' : 'A') + profile.slice(at + 1);
@@ -152,15 +154,6 @@ describe('BaselineTable', () => {
   });
 
   it('keeps a change of up to four slots as a patch, and only a larger one whole', () => {
-    const base = encodeProfile(Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(s + 1)));
-    const b = (profile: string): Baseline => ({
-      mean: 1,
-      variance: 0,
-      dataPoints: 5,
-      lastWindow: 0,
-      clockAtLastFold: 0,
-      profile,
-    });
     /** `profile` with the first character of each of `slots` replaced. */
     const changed = (profile: string, slots: number[]): string =>
       [...profile]

@@ -445,30 +445,44 @@ describe("the spike line at a learned job's window agrees with the engine", () =
     return { spike: outcome === 'spike', outcome, threshold: result.stats.threshold };
   }
 
-  it("a rhythmic source's count within its flat mean + k sd is no job burst: its hour's model decides it, in the engine and on the line", () => {
-    // Business hours at 40 a window, other hours at 4; a learned weekly job of 100 at Sunday
-    // midnight, a quiet hour. A count just within the flat baseline's mean + 3 sd is not the
-    // job's burst, but it is far above its hour.
-    const job: RecurringJob = {
-      phase: SUNDAY_MIDNIGHT_PHASE,
-      period: 'weekly',
-      size: 100,
-      occurrences: 3,
-      last: T0 - 7 * DAY,
-    };
+  /** A learned weekly job of 100 at Sunday midnight, in the window T0 is. */
+  const weeklyJob: RecurringJob = {
+    phase: SUNDAY_MIDNIGHT_PHASE,
+    period: 'weekly',
+    size: 100,
+    occurrences: 3,
+    last: T0 - 7 * DAY,
+  };
+  const oneSourceDay = recommendedConfig({
+    massSpikeMinSources: 0,
+    cooldownMinutes: 0,
+    falseAlertBudgetPerDay: 1,
+  });
+
+  /**
+   * Three weeks of business hours at 40 a window and other hours at 4 (Sunday midnight, the job's
+   * window, at `jobHourLevel`), with the weekly job learned.
+   */
+  function businessHoursWithJob(jobHourLevel = 4): Baseline {
     const values = Array.from({ length: PROFILE_SLOTS }, (_, slot) =>
-      quantizeSlotMean(slot % 24 >= 8 && slot % 24 < 19 ? 40 : 4),
+      quantizeSlotMean(slot === 24 ? jobHourLevel : slot % 24 >= 8 && slot % 24 < 19 ? 40 : 4),
     );
     const mean = values.reduce((a, b) => a + b, 0) / values.length;
-    const stored = storedBaseline({
+    return storedBaseline({
       mean,
       variance: values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length + 10,
       dataPoints: 21 * 24,
       profile: encodeProfile(values),
       withinHour: { variance: 10, index: 1.2, count: 21 * 24 },
-      jobs: [job],
+      jobs: [weeklyJob],
     });
-    const cfg = recommendedConfig({ massSpikeMinSources: 0, cooldownMinutes: 0, falseAlertBudgetPerDay: 1 });
+  }
+
+  it("a rhythmic source's count within its flat mean + k sd is no job burst: its hour's model decides it, in the engine and on the line", () => {
+    // At the job's (quiet) hour, a count just within the flat baseline's mean + 3 sd is not the
+    // job's burst, but it is far above its hour.
+    const stored = businessHoursWithJob();
+    const cfg = oneSourceDay;
     const model = comparedModel(stored, 100, T0, cfg);
     expect(model.rhythm).toBeDefined();
     expect(model.learnedJob?.spikeFrom).toBe(200);
@@ -481,28 +495,9 @@ describe("the spike line at a learned job's window agrees with the engine", () =
   });
 
   it("the line at a learned job's time of a rhythmic source is the engine's first spike, whatever the hour's level", () => {
-    const job: RecurringJob = {
-      phase: SUNDAY_MIDNIGHT_PHASE,
-      period: 'weekly',
-      size: 100,
-      occurrences: 3,
-      last: T0 - 7 * DAY,
-    };
-    const cfg = recommendedConfig({ massSpikeMinSources: 0, cooldownMinutes: 0, falseAlertBudgetPerDay: 1 });
+    const cfg = oneSourceDay;
     for (const hourLevel of [4, 20, 30, 36, 40, 44, 48, 52, 56, 60, 80]) {
-      // Business hours at 40, other hours at 4, Sunday midnight (the job's window) at hourLevel.
-      const values = Array.from({ length: PROFILE_SLOTS }, (_, slot) =>
-        quantizeSlotMean(slot === 24 ? hourLevel : slot % 24 >= 8 && slot % 24 < 19 ? 40 : 4),
-      );
-      const mean = values.reduce((a, b) => a + b, 0) / values.length;
-      const stored = storedBaseline({
-        mean,
-        variance: values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length + 10,
-        dataPoints: 21 * 24,
-        profile: encodeProfile(values),
-        withinHour: { variance: 10, index: 1.2, count: 21 * 24 },
-        jobs: [job],
-      });
+      const stored = businessHoursWithJob(hourLevel);
       const { threshold } = engine(stored, cfg, 1);
       let first: number | null = null;
       for (let count = 1; count <= 400 && first === null; count += 1)
