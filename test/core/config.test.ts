@@ -1,5 +1,7 @@
+import * as z from 'zod/mini';
 import {
   ConfigError,
+  describeIssues,
   PRESET_DEFAULTS,
   resolveDetectorConfig,
   resolveDetectorConfigJson,
@@ -142,5 +144,42 @@ describe('resolveDetectorConfig', () => {
     expect(() => resolveDetectorConfig({ thresold: 3, lagMinutes: 20 }, 'config')).toThrow(
       /^config: Unrecognized key: "thresold"$/,
     );
+  });
+});
+
+describe('config errors and defaults', () => {
+  it('names the origin "config" when no other is given', () => {
+    expect(() => resolveDetectorConfig({ windowMinutes: 60.5 })).toThrow(/^config\.windowMinutes: /);
+  });
+
+  it('gives one line per bad field', () => {
+    let message = '';
+    try {
+      resolveDetectorConfig({ windowMinutes: 60.5, lagMinutes: -1 });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    const lines = message.split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines.map((line) => line.split(':')[0]).sort()).toEqual([
+      'config.lagMinutes',
+      'config.windowMinutes',
+    ]);
+  });
+
+  it('shows no "(got ...)" for a value that is not there', () => {
+    const schema = z.object({ window: z.number() });
+    const input = {};
+    const parsed = schema.safeParse(input);
+    expect(parsed.success).toBe(false);
+    const message = describeIssues('config', parsed.error!, input);
+    expect(message).toMatch(/^config\.window: /);
+    expect(message).not.toContain('(got');
+  });
+
+  it('takes a setting given as undefined (a JavaScript caller) for its default', () => {
+    const config = resolveDetectorConfig({ windowMinutes: undefined, preset: undefined });
+    expect(config.windowMinutes).toBe(resolveDetectorConfig({}).windowMinutes);
+    expect(config.preset).toBe('recommended');
   });
 });
