@@ -8,22 +8,14 @@
  * Each file runs as its own Stryker run (stryker.file.config.mjs), with its own incremental file
  * and report under reports/mutation-by-file/: a run stopped part-way loses only its file, and the
  * whole run can be spread over as many sittings as the machine allows. `npm run
- * test:mutation:report` merges the reports.
+ * test:mutation:report -- --by-file` merges the reports.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { engineFiles } from './mutation-report';
 
 const ROOT = join(__dirname, '..');
-// What stryker.config.json leaves out of the engine's scope.
-const OUT_OF_SCOPE = new Set(['random.ts', 'index.ts']);
-
-function engineFiles(): string[] {
-  return readdirSync(join(ROOT, 'lambda', 'core'))
-    .filter((name) => name.endsWith('.ts') && !OUT_OF_SCOPE.has(name))
-    .map((name) => `lambda/core/${name}`)
-    .sort((a, b) => statSync(join(ROOT, a)).size - statSync(join(ROOT, b)).size);
-}
 
 const reportOf = (file: string): string =>
   join(ROOT, 'reports', 'mutation-by-file', `${basename(file, '.ts')}.json`);
