@@ -5,14 +5,16 @@
  *
  *   npm run test:mutation:report            prints the scores and every survivor
  *   npm run test:mutation:report -- --write also rewrites docs/testing.md between its markers
- *   npm run test:mutation:report -- --by-file [--write]  the same for the whole run's per-file
- *                                            reports (npm run test:mutation:file), in a section of its own
+ *   npm run test:mutation:report -- --by-file [--write]  the same for the whole run a file at a
+ *                                            time (npm run test:mutation:file), in a section of its own,
+ *                                            from its committed record (docs/mutation-whole-run.json)
  *
  * A survivor is listed with the reason it is equivalent (or otherwise not worth a test) from
  * docs/mutation-equivalents.json, keyed by file, mutator, original text and replacement, so a
  * reason survives the code around it moving. A survivor without a reason is listed as
  * "UNEXPLAINED" and the command exits 1: kill it with a test, or add its reason.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -111,19 +113,11 @@ export function survivorKey(file: string, mutator: string, original: string, rep
 }
 
 export function analyse(report: Report): { scopes: Scope[]; survivors: Survivor[]; sample?: Sample } {
-  const scopes = new Map<string, { killed: number; survived: number }>();
+  const counts: FileCount[] = [];
   const survivors: Survivor[] = [];
   let sample: Sample | undefined;
-  const add = (name: string, detected: boolean) => {
-    const scope = scopes.get(name) ?? { killed: 0, survived: 0 };
-    if (detected) scope.killed += 1;
-    else scope.survived += 1;
-    scopes.set(name, scope);
-  };
-  for (const [file, { source, mutants }] of Object.entries(report.files).sort(([a], [b]) =>
-    a < b ? -1 : 1,
-  )) {
-    const group = file.startsWith('lambda/core/') ? 'lambda/core' : 'decision-critical adapters';
+  for (const [file, { source, mutants }] of Object.entries(report.files)) {
+    const count = { file, killed: 0, survived: 0 };
     for (const mutant of mutants) {
       const sampled = mutant.status === 'Ignored' ? SAMPLE_REASON.exec(mutant.statusReason ?? '') : null;
       if (sampled) {
@@ -131,11 +125,11 @@ export function analyse(report: Report): { scopes: Scope[]; survivors: Survivor[
         sample.outside += 1;
       }
       if (!['Killed', 'Timeout', 'Survived', 'NoCoverage'].includes(mutant.status)) continue;
-      const detected = mutant.status === 'Killed' || mutant.status === 'Timeout';
-      add(file, detected);
-      add(group, detected);
-      add('all', detected);
-      if (detected) continue;
+      if (mutant.status === 'Killed' || mutant.status === 'Timeout') {
+        count.killed += 1;
+        continue;
+      }
+      count.survived += 1;
       const original = originalText(source, mutant.location);
       const replacement = mutant.replacement ?? '';
       survivors.push({
@@ -148,22 +142,129 @@ export function analyse(report: Report): { scopes: Scope[]; survivors: Survivor[
         status: mutant.status as Survivor['status'],
       });
     }
+    counts.push(count);
+  }
+  return {
+    scopes: scopesOf(counts, sample !== undefined),
+    survivors: sortSurvivors(survivors),
+    ...(sample ? { sample } : {}),
+  };
+}
+
+interface FileCount {
+  file: string;
+  killed: number;
+  survived: number;
+}
+
+const sortSurvivors = (survivors: Survivor[]): Survivor[] =>
+  survivors.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
+
+/** Each file's score, its group's (lambda/core or the adapters) and the whole's, groups first. */
+function scopesOf(counts: readonly FileCount[], sampled: boolean): Scope[] {
+  const scopes = new Map<string, { killed: number; survived: number }>();
+  const add = (name: string, killed: number, survived: number) => {
+    const scope = scopes.get(name) ?? { killed: 0, survived: 0 };
+    scope.killed += killed;
+    scope.survived += survived;
+    scopes.set(name, scope);
+  };
+  for (const { file, killed, survived } of counts) {
+    if (killed + survived === 0) continue;
+    add(file.startsWith('lambda/core/') ? 'lambda/core' : 'decision-critical adapters', killed, survived);
+    add('all', killed, survived);
+    add(file, killed, survived);
   }
   const order = (name: string) =>
     name === 'lambda/core' ? 0 : name === 'decision-critical adapters' ? 1 : name === 'all' ? 2 : 3;
+  return [...scopes]
+    .map(([name, { killed, survived }]) => ({
+      name,
+      killed,
+      survived,
+      total: killed + survived,
+      score: killed + survived === 0 ? 1 : killed / (killed + survived),
+      ...(sampled ? { interval: wilsonInterval(killed, killed + survived) } : {}),
+    }))
+    .sort((a, b) => order(a.name) - order(b.name) || (a.name < b.name ? -1 : 1));
+}
+
+/**
+ * One file's result in the whole run's record (docs/mutation-whole-run.json): its counts and
+ * survivors, and the text it was measured on. The record is committed because the reports are
+ * not (reports/ is a local cache) and a machine may not outlive a sitting: the whole run of
+ * several hours is spread over sittings, and each file's result must outlast the machine that
+ * measured it.
+ */
+export interface FileResult {
+  /** SHA-256 of the file's text when it ran: the result stands only while the file is unchanged. */
+  sourceSha256: string;
+  killed: number;
+  survived: number;
+  survivors: Omit<Survivor, 'key' | 'file'>[];
+}
+export type WholeRun = Record<string, FileResult>;
+
+export const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/** Each file's result in a Stryker report of a whole (not sampled) run. */
+export function fileResults(report: Report): WholeRun {
+  const { scopes, survivors } = analyse(report);
+  return Object.fromEntries(
+    Object.entries(report.files).map(([file, { source }]) => {
+      const scope = scopes.find((s) => s.name === file);
+      return [
+        file,
+        {
+          sourceSha256: sha256(source),
+          killed: scope?.killed ?? 0,
+          survived: scope?.survived ?? 0,
+          survivors: survivors
+            .filter((s) => s.file === file)
+            .map(({ line, mutator, original, replacement, status }) => ({
+              line,
+              mutator,
+              original,
+              replacement,
+              status,
+            })),
+        },
+      ];
+    }),
+  );
+}
+
+/**
+ * The record's results that still stand (their file unchanged since it ran) and the files
+ * whose result is stale (changed or gone: to run again). `sourceOf` gives a file's text now.
+ */
+export function standingResults(
+  record: WholeRun,
+  sourceOf: (file: string) => string | undefined,
+): { standing: WholeRun; stale: string[] } {
+  const standing: WholeRun = {};
+  const stale: string[] = [];
+  for (const [file, result] of Object.entries(record)) {
+    const source = sourceOf(file);
+    if (source !== undefined && sha256(source) === result.sourceSha256) standing[file] = result;
+    else stale.push(file);
+  }
+  return { standing, stale: stale.sort() };
+}
+
+/** Scores and survivors of the whole run's record, as analyse gives them for a report. */
+export function analyseRecord(record: WholeRun): { scopes: Scope[]; survivors: Survivor[] } {
+  const entries = Object.entries(record);
   return {
-    scopes: [...scopes]
-      .map(([name, { killed, survived }]) => ({
-        name,
-        killed,
-        survived,
-        total: killed + survived,
-        score: killed + survived === 0 ? 1 : killed / (killed + survived),
-        ...(sample ? { interval: wilsonInterval(killed, killed + survived) } : {}),
-      }))
-      .sort((a, b) => order(a.name) - order(b.name) || (a.name < b.name ? -1 : 1)),
-    survivors,
-    ...(sample ? { sample } : {}),
+    scopes: scopesOf(
+      entries.map(([file, { killed, survived }]) => ({ file, killed, survived })),
+      false,
+    ),
+    survivors: sortSurvivors(
+      entries.flatMap(([file, { survivors }]) =>
+        survivors.map((s) => ({ ...s, file, key: survivorKey(file, s.mutator, s.original, s.replacement) })),
+      ),
+    ),
   };
 }
 
@@ -208,6 +309,8 @@ export function markdown(
 
 /** The per-file reports of the whole run spread over sittings (scripts/mutation-by-file.ts). */
 const BY_FILE = join(ROOT, 'reports', 'mutation-by-file');
+/** The whole run's committed record of each file's result (FileResult says why it is committed). */
+export const WHOLE_RUN = join(ROOT, 'docs', 'mutation-whole-run.json');
 const BY_FILE_BEGIN =
   '<!-- mutation-report-by-file:begin (generated by scripts/mutation-report.ts --by-file) -->';
 const BY_FILE_END = '<!-- mutation-report-by-file:end -->';
@@ -222,42 +325,81 @@ export function engineFiles(): string[] {
     .sort((a, b) => statSync(join(ROOT, a)).size - statSync(join(ROOT, b)).size);
 }
 
+const sourceNow = (file: string): string | undefined =>
+  existsSync(join(ROOT, file)) ? readFileSync(join(ROOT, file), 'utf8') : undefined;
+
+/**
+ * The whole run's record with this machine's per-file reports merged in (a report replaces its
+ * file's result), written back when `write` is set; and which results stand.
+ */
+export function wholeRun(write: boolean): { record: WholeRun; standing: WholeRun; stale: string[] } {
+  const record = existsSync(WHOLE_RUN) ? (JSON.parse(readFileSync(WHOLE_RUN, 'utf8')) as WholeRun) : {};
+  const reports = existsSync(BY_FILE)
+    ? readdirSync(BY_FILE).filter((name) => name.endsWith('.json') && !name.endsWith('.incremental.json'))
+    : [];
+  const stands = (file: string, result: FileResult | undefined): boolean => {
+    const source = result && sourceNow(file);
+    return source !== undefined && sha256(source) === result?.sourceSha256;
+  };
+  for (const name of reports) {
+    const results = fileResults(JSON.parse(readFileSync(join(BY_FILE, name), 'utf8')) as Report);
+    // A report replaces its file's result, unless it was measured on other text than today's and
+    // the recorded result (from another machine, say) on today's.
+    for (const [file, result] of Object.entries(results))
+      if (stands(file, result) || !stands(file, record[file])) record[file] = result;
+  }
+  const sorted = Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : 1)));
+  if (write) writeFileSync(WHOLE_RUN, `${JSON.stringify(sorted, null, 2)}\n`);
+  return { record: sorted, ...standingResults(sorted, sourceNow) };
+}
+
 function main(): void {
   const byFile = process.argv.includes('--by-file');
-  const found = byFile
-    ? existsSync(BY_FILE)
-      ? readdirSync(BY_FILE)
-          .filter((name) => name.endsWith('.json') && !name.endsWith('.incremental.json'))
-          .map((name) => join(BY_FILE, name))
-      : []
-    : REPORTS.filter((file) => existsSync(file));
-  if (found.length === 0)
-    throw new Error(
-      byFile
-        ? `no report: run npm run test:mutation:file first (${BY_FILE})`
-        : `no report: run npm run test:mutation first (${REPORTS[0]})`,
-    );
-  const report: Report = { files: {} };
-  for (const file of found)
-    Object.assign(report.files, (JSON.parse(readFileSync(file, 'utf8')) as Report).files);
+  const write = process.argv.includes('--write');
   const reasons = JSON.parse(readFileSync(REASONS, 'utf8')) as Record<string, string>;
-  const { scopes, survivors, sample } = analyse(report);
-  const table = byFile
-    ? `The whole run, one file at a time (\`npm run test:mutation:file\`): ${found.length} of the ${engineFiles().length} ` +
-      `files of lambda/core done, every mutant of each tested.\n\n${markdown(scopes, survivors, reasons)}`
-    : markdown(scopes, survivors, reasons, sample);
+  let scopes: Scope[];
+  let survivors: Survivor[];
+  let table: string;
+  let reported: (file: string) => boolean;
+  if (byFile) {
+    const { standing, stale } = wholeRun(write);
+    if (Object.keys(standing).length === 0 && stale.length === 0)
+      throw new Error(`no result: run npm run test:mutation:file first (${WHOLE_RUN} is empty)`);
+    ({ scopes, survivors } = analyseRecord(standing));
+    const files = engineFiles();
+    const toRun = files.filter((file) => standing[file] === undefined);
+    table =
+      `The whole run, one file at a time (\`npm run test:mutation:file\`, recorded in ` +
+      `\`docs/mutation-whole-run.json\`): ${files.length - toRun.length} of the ${files.length} files of ` +
+      `lambda/core done, every mutant of each tested.` +
+      (toRun.length > 0 ? ` Still to run: ${toRun.map((file) => `\`${file}\``).join(', ')}.` : '') +
+      (stale.length > 0
+        ? ` Changed since their run, so left out until run again: ${stale.map((file) => `\`${file}\``).join(', ')}.`
+        : '') +
+      `\n\n${markdown(scopes, survivors, reasons)}`;
+    reported = (file) => standing[file] !== undefined;
+  } else {
+    const found = REPORTS.filter((file) => existsSync(file));
+    if (found.length === 0) throw new Error(`no report: run npm run test:mutation first (${REPORTS[0]})`);
+    const report: Report = { files: {} };
+    for (const file of found)
+      Object.assign(report.files, (JSON.parse(readFileSync(file, 'utf8')) as Report).files);
+    const analysed = analyse(report);
+    ({ scopes, survivors } = analysed);
+    table = markdown(scopes, survivors, reasons, analysed.sample);
+    reported = (file) => report.files[file] !== undefined;
+  }
   console.log(table);
   const unexplained = survivors.filter((s) => reasons[s.key] === undefined);
   // (Only reasons for the files reported: a run of some files says nothing of the others'.)
   const stale = Object.keys(reasons).filter(
-    (key) =>
-      report.files[key.split(' | ')[0] as string] !== undefined && !survivors.some((s) => s.key === key),
+    (key) => reported(key.split(' | ')[0] as string) && !survivors.some((s) => s.key === key),
   );
   if (stale.length > 0)
     console.log(
       `\n${stale.length} reason(s) in ${REASONS} match no survivor now (killed or changed):\n${stale.join('\n')}`,
     );
-  if (process.argv.includes('--write')) {
+  if (write) {
     const doc = readFileSync(DOC, 'utf8');
     const [begin, end] = byFile ? [BY_FILE_BEGIN, BY_FILE_END] : [BEGIN, END];
     const from = doc.indexOf(begin);

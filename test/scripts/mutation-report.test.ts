@@ -1,5 +1,13 @@
 /** scripts/mutation-report.ts: Stryker's JSON report to the score table and survivor list of docs/testing.md. */
-import { analyse, markdown, survivorKey } from '../../scripts/mutation-report';
+import {
+  analyse,
+  analyseRecord,
+  fileResults,
+  markdown,
+  sha256,
+  standingResults,
+  survivorKey,
+} from '../../scripts/mutation-report';
 
 const source = ['export const a = (x: number) => x > 1;', 'export const b = 2 + 3;'].join('\n');
 const at = (line: number, from: number, to: number) => ({
@@ -127,5 +135,48 @@ describe('a sampled mutation run (scripts/stryker-sample.mjs)', () => {
     const { scopes, sample } = analyse(report);
     expect(sample).toBeUndefined();
     expect(scopes.every((s) => s.interval === undefined)).toBe(true);
+  });
+});
+
+describe("the whole run's committed record (docs/mutation-whole-run.json)", () => {
+  it('keeps each file its counts, survivors and the text they were measured on', () => {
+    const record = fileResults(report);
+    expect(record['lambda/core/x.ts']).toEqual({
+      sourceSha256: sha256(source),
+      killed: 2,
+      survived: 1,
+      survivors: [
+        {
+          line: 1,
+          mutator: 'EqualityOperator',
+          original: 'x > 1',
+          replacement: 'x >= 1',
+          status: 'Survived',
+        },
+      ],
+    });
+    expect(record['lambda/adapters/y.ts']).toMatchObject({ killed: 0, survived: 1 });
+  });
+
+  it('scores the record as the report it came from', () => {
+    // Through JSON, as the record is read back from docs/.
+    const record = JSON.parse(JSON.stringify(fileResults(report))) as ReturnType<typeof fileResults>;
+    expect(analyseRecord(record)).toEqual({
+      scopes: analyse(report).scopes,
+      survivors: analyse(report).survivors,
+    });
+  });
+
+  it("holds a file's result only while the file is the text it was measured on", () => {
+    const record = fileResults(report);
+    const now: Record<string, string> = { 'lambda/core/x.ts': source, 'lambda/adapters/y.ts': `${source}\n` };
+    const { standing, stale } = standingResults(record, (file) => now[file]);
+    expect(Object.keys(standing)).toEqual(['lambda/core/x.ts']);
+    expect(stale).toEqual(['lambda/adapters/y.ts']);
+    // A file gone is stale too.
+    expect(standingResults(record, () => undefined).stale).toEqual([
+      'lambda/adapters/y.ts',
+      'lambda/core/x.ts',
+    ]);
   });
 });
