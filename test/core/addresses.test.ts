@@ -131,6 +131,15 @@ describe('EgressFilter on IPv6 forms the fast path leaves to ipaddr.js', () => {
   });
 
   it('gives each its roles: internal, excluded as a source, excluded as a destination', () => {
+    // A filter of its own: the suite's has these addresses cached by the tests above, and the
+    // roles must come from the classification, not from what the cache holds.
+    const filter = scope(
+      [...RFC1918_CIDRS, 'fd00::/8', '64:ff9b::/96'],
+      ['fd00:bad::/32'],
+      ['2606:4700::/32'],
+    );
+    expect(filter.roles(excludedSource)).toBe(ADDRESS_VALID);
+    expect(filter.roles(excludedDestination)).toBe(ADDRESS_VALID);
     expect(filter.isInternal(internal)).toBe(true);
     expect(filter.isInternal(embedded)).toBe(true);
     expect(filter.isInternal(external)).toBe(false);
@@ -297,7 +306,17 @@ describe('the fast IPv4 path agrees with ipaddr.js', () => {
     '-',
     '1.2.3.4a',
     '.1.2.3',
+    '1.2.3.', // no digit after the last dot
   ])('rejects %j', (text) => expect(parseIPv4Number(text)).toBe(-1));
+
+  it('takes no IPv4 range from an IPv6 network', () => {
+    // An IPv6 network read as IPv4 would give a mask from its prefix and a network of all ones:
+    // 255.0.0.0/8 for fd00::/8, 255.255.255.255/32 for 2001:db8::/32.
+    const filter = scope(['fd00::/8', '2001:db8::/32']);
+    for (const address of ['255.0.0.1', '255.255.255.255', '10.0.0.1'])
+      expect({ address, internal: filter.isInternal(address) }).toEqual({ address, internal: false });
+    expect(filter.isInternal('fd00::1')).toBe(true);
+  });
 });
 
 describe('the fast IPv6 path agrees with ipaddr.js', () => {
@@ -364,6 +383,10 @@ describe('the fast IPv6 path agrees with ipaddr.js', () => {
     expect(parseIPv6Groups('fd0g::1', groups)).toBe(false);
     expect(parseIPv6Groups('fd00::z', groups)).toBe(false);
     expect(parseIPv6Groups('fd00::/', groups)).toBe(false);
+    // The characters either side of the letter range once case is folded (c | 0x20): '@' and
+    // '`' fold to 0x60, just below 'a'; 'G' and 'g' just above 'f'.
+    for (const text of ['fd00::@', 'fd00::`', 'fd00::G', 'fd00::1@', '@::1'])
+      expect({ text, fast: parseIPv6Groups(text, groups) }).toEqual({ text, fast: false });
   });
 
   it('takes only texts ipaddr.js reads as IPv6, and reads the same groups', () => {
@@ -435,8 +458,52 @@ describe('the fast IPv6 path agrees with ipaddr.js', () => {
     );
   });
 
+  // Examples of what the properties above find only now and then (and not in the mutation run's
+  // capped cases): each pins one check of the parser or of the range match.
+  it.each([
+    ['::', [0, 0, 0, 0, 0, 0, 0, 0]],
+    ['::1', [0, 0, 0, 0, 0, 0, 0, 1]],
+    ['1:2:3::4:5:6', [1, 2, 3, 0, 0, 4, 5, 6]],
+    ['1::', [1, 0, 0, 0, 0, 0, 0, 0]],
+  ])('takes %j as the groups %j', (text, parts) => {
+    const groups = new Uint16Array(8).fill(7);
+    expect(parseIPv6Groups(text, groups)).toBe(true);
+    expect([...groups]).toEqual(parts);
+  });
+
+  it('compares every group a long prefix covers, not only its last one', () => {
+    const filter = new EgressFilter({
+      internalCidrs: ['2001:db8::/32', '2600:1f18:abcd::/48', 'fd12:3456:789a:1::/64'],
+      excludeSourceCidrs: [],
+      excludeDestinationCidrs: [],
+    });
+    const verdicts = [
+      '2001:db8::1',
+      '2002:db8::1', // the first group differs
+      '2600:1f18:abcd::9',
+      '2600:1f19:abcd::9', // the second
+      '2601:1f18:abcd::9',
+      'fd12:3456:789a:1::5',
+      'fd12:3456:789b:1::5', // the third
+      'fd12:3457:789a:1::5',
+    ].map((address) => [address, filter.isInternal(address)]);
+    expect(verdicts).toEqual([
+      ['2001:db8::1', true],
+      ['2002:db8::1', false],
+      ['2600:1f18:abcd::9', true],
+      ['2600:1f19:abcd::9', false],
+      ['2601:1f18:abcd::9', false],
+      ['fd12:3456:789a:1::5', true],
+      ['fd12:3456:789b:1::5', false],
+      ['fd12:3457:789a:1::5', false],
+    ]);
+  });
+
   it.each([
     '1::2::3',
+    '::1::2', // a second '::' after a leading one
+    '1:::2',
+    ':ff:1', // one leading colon
     ':1::2',
     '1::2:',
     '1:2:3:4:5:6:7',
