@@ -70,6 +70,10 @@ describe('profile codec', () => {
     expect(isProfileText(`é${'A'.repeat(PROFILE_LENGTH - 1)}`)).toBe(false);
     expect(isProfileText('A'.repeat(PROFILE_LENGTH))).toBe(true);
     expect(isProfileText(42)).toBe(false);
+    // The first code past ASCII, just outside the character table.
+    expect(isProfileText(`${'A'.repeat(PROFILE_LENGTH - 1)}\u0080`)).toBe(false);
+    // Something with a length that is not a string (a JavaScript caller's array of characters).
+    expect(isProfileText(Array.from({ length: PROFILE_LENGTH }, () => 'A'))).toBe(false);
     expect(() => decodeProfile('AAA')).toThrow(/144 characters/);
     expect([...decodeProfile(undefined)].every(Number.isNaN)).toBe(true);
     expect(() => decodeProfile(`${'A'.repeat(15)}*${'A'.repeat(PROFILE_LENGTH - 16)}`)).toThrow(
@@ -90,7 +94,9 @@ describe('profile codec', () => {
     expect(() => decodeValue('UACA')).toThrow('a value has 3 characters, got 4');
     expect(() => decodeValue('UA')).toThrow('a value has 3 characters, got 2');
     expect(() => decodeValue('AAA')).toThrow('a value cannot be the unset code');
-    expect(() => decodeValue('U*C')).toThrow('profile has a character outside base64url at slot 0');
+    // A stray character in each of the three places of a value.
+    for (const text of ['*AC', 'U*C', 'UA*'])
+      expect(() => decodeValue(text)).toThrow('profile has a character outside base64url at slot 0');
   });
 });
 
