@@ -9,6 +9,7 @@ import { resolveDetectorConfig } from '../../lambda/core/config';
 import {
   decodeProfile,
   encodeProfile,
+  foldWithinHour,
   PROFILE_SLOTS,
   profileWithZeros,
   quantizeSlotMean,
@@ -49,8 +50,10 @@ describe('profileWithZeros', () => {
     near(mixed[WEEKDAY_SLOT]!, ((18 * v) / 21) * (1 - 1 / N) ** 2);
   });
 
-  it('gives the profile back as it is when nothing was missed', () => {
+  it('gives the profile back as it is when nothing was missed, and no profile for none', () => {
     expect(profileWithZeros(profile, SUNDAY, 0, dataPointsFor(10), config)).toBe(profile);
+    // A source without a profile (rhythm learnt nothing yet) gets none from its zeros either.
+    expect(profileWithZeros(undefined, SUNDAY, 5, dataPointsFor(10), config)).toBeUndefined();
   });
 });
 
@@ -88,5 +91,42 @@ describe('withinHourWithZeros', () => {
       Array.from({ length: PROFILE_SLOTS }, (_, s) => (s === WEEKDAY_SLOT ? Number.NaN : 3)),
     );
     expect(withinHourWithZeros(within(3), unseen, SUNDAY, 5, dataPointsFor(seen), config)).toEqual(within(3));
+  });
+});
+
+describe('foldWithinHour (one window measured, the running means the zero-fill continues)', () => {
+  const MONDAY = SUNDAY + 86_400_000; // in the weekday 00:00 slot, whose mean is v
+  const seen = 10;
+  const fed = 25;
+  const term = ((fed - v) ** 2 * seen) / (seen + 1);
+  const fold = (within: { variance: number; index: number; count: number } | undefined) =>
+    foldWithinHour(within, profile, MONDAY, fed, dataPointsFor(seen), config)!;
+
+  it('starts at the first window measured', () => {
+    expect(fold(undefined)).toEqual({
+      variance: quantizeSlotMean(term),
+      index: quantizeSlotMean(term / v),
+      count: 1,
+    });
+  });
+
+  it('moves each mean 1/(count + 1) of the way to the new term, then 1/baselineWindow', () => {
+    const young = fold({ variance: 4, index: 1, count: 3 });
+    expect(young.count).toBe(4);
+    near(young.variance, 4 + (term - 4) / 4);
+    near(young.index, 1 + (term / v - 1) / 4);
+    const full = fold({ variance: 4, index: 1, count: 720 });
+    expect(full.count).toBe(721);
+    near(full.variance, 4 + (term - 4) / 720);
+    near(full.index, 1 + (term / v - 1) / 720);
+  });
+
+  it('measures nothing without a profile or before the slot has a mean', () => {
+    const within = { variance: 4, index: 1, count: 3 };
+    expect(foldWithinHour(within, undefined, MONDAY, fed, dataPointsFor(seen), config)).toBe(within);
+    const unseen = encodeProfile(
+      Array.from({ length: PROFILE_SLOTS }, (_, s) => (s === WEEKDAY_SLOT ? Number.NaN : 3)),
+    );
+    expect(foldWithinHour(within, unseen, MONDAY, fed, dataPointsFor(seen), config)).toBe(within);
   });
 });
