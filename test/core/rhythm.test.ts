@@ -160,6 +160,32 @@ describe("the hour's expectation", () => {
     expect(rhythmModel(business, undefined, 300, 21 * 24, 3, cfg)).toBeUndefined();
   });
 
+  it('keeps the flat baseline while the slot means rest on about one window each, however wide their spread', () => {
+    // Two days of hourly windows: every slot has seen about one window (noise weight C = 1), so
+    // its mean is as noisy as a single count; a third day gives the weekday slots two (C = 0.64).
+    const business = profileOf((s) => (s < 24 && s >= 8 && s < 18 ? 40 : 4));
+    const within = { variance: 10, index: 2, count: 72 };
+    const young = config({ rhythmMinDays: 2 });
+    expect(rhythmModel(business, within, 400, 2 * 24, 3, young)).toBeUndefined();
+    expect(rhythmModel(business, within, 400, 3 * 24, 3, young)).toBeDefined();
+  });
+
+  it('reads only the slots of days the week has: no weekend, no weekend slots needed', () => {
+    // With no weekend the weekend slots are never observed (unset): they have no share of the
+    // week, so they neither count nor make the profile incomplete.
+    const weekdaysOnly = encodeProfile(
+      Array.from({ length: PROFILE_SLOTS }, (_, s) =>
+        s >= 24 ? Number.NaN : quantizeSlotMean(s >= 8 && s < 18 ? 40 : 4),
+      ),
+    );
+    const within = { variance: 20, index: 2, count: 400 };
+    const model = rhythmModel(weekdaysOnly, within, 400, 21 * 24, 3, config({ weekendDays: [] }));
+    expect(model).toBeDefined();
+    expect(model!.mean).toBeLessThan(10);
+    // The same profile with a weekend is incomplete: its weekend slots were never seen.
+    expect(rhythmModel(weekdaysOnly, within, 400, 21 * 24, 3, cfg)).toBeUndefined();
+  });
+
   it('takes a spread of the slot means that noise could make for no rhythm, and a wider one for one', () => {
     // Slot means 10 +- d: a spread of d^2 against within-hour noise of 30 over 21 days.
     const within = { variance: 30, index: 3, count: 400 };

@@ -85,6 +85,37 @@ describe('withinHourWithZeros', () => {
     near(mixed.variance, keep(3) * pooled + (1 - keep(3)) * term);
   });
 
+  it('equals folding the zeros one window at a time, across the end of the memory (a short one)', () => {
+    // The closed form against foldWithinHour zero by zero, with the same slot means and sample
+    // counts (the closed form holds both as they were at the last fold): equal to within the
+    // grid's rounding at each step. A memory of 4 windows puts the change from exact mean to
+    // 1/N weights among a handful of zeros, where a step either side of it shows. Weekday zeros
+    // only (Monday to Friday): the closed form folds a run of zeros with their average term, as
+    // one at a time does when they share a slot; across slots the order would count, and with a
+    // memory this short it counts for much more than with the usual 720 windows.
+    const short = resolveDetectorConfig({ windowMinutes: 1440, baselineWindow: 4 });
+    const DAY = 86_400_000;
+    for (const count of [1, 2, 3, 4, 6])
+      for (const missed of [1, 2, 3, 4, 5]) {
+        const start = { variance: 4, index: 1, count };
+        let stepped = start;
+        for (let i = 1; i <= missed; i += 1)
+          stepped = foldWithinHour(stepped, profile, SUNDAY + i * DAY, 0, dataPointsFor(seen), short)!;
+        const closed = withinHourWithZeros(start, profile, SUNDAY, missed, dataPointsFor(seen), short)!;
+        expect({ count, missed, closed: closed.count }).toEqual({ count, missed, closed: stepped.count });
+        expect({ count, missed, ratio: closed.variance / stepped.variance }).toEqual({
+          count,
+          missed,
+          ratio: expect.closeTo(1, 3),
+        });
+        expect({ count, missed, ratio: closed.index / stepped.index }).toEqual({
+          count,
+          missed,
+          ratio: expect.closeTo(1, 3),
+        });
+      }
+  });
+
   it('changes nothing without missed windows or where the missed windows fall in slots never seen', () => {
     expect(zeroed(3, 0)).toEqual(within(3));
     const unseen = encodeProfile(
