@@ -170,22 +170,6 @@ describe("the hour's expectation", () => {
     expect(rhythmModel(business, within, 400, 3 * 24, 3, young)).toBeDefined();
   });
 
-  it('reads only the slots of days the week has: no weekend, no weekend slots needed', () => {
-    // With no weekend the weekend slots are never observed (unset): they have no share of the
-    // week, so they neither count nor make the profile incomplete.
-    const weekdaysOnly = encodeProfile(
-      Array.from({ length: PROFILE_SLOTS }, (_, s) =>
-        s >= 24 ? Number.NaN : quantizeSlotMean(s >= 8 && s < 18 ? 40 : 4),
-      ),
-    );
-    const within = { variance: 20, index: 2, count: 400 };
-    const model = rhythmModel(weekdaysOnly, within, 400, 21 * 24, 3, config({ weekendDays: [] }));
-    expect(model).toBeDefined();
-    expect(model!.mean).toBeLessThan(10);
-    // The same profile with a weekend is incomplete: its weekend slots were never seen.
-    expect(rhythmModel(weekdaysOnly, within, 400, 21 * 24, 3, cfg)).toBeUndefined();
-  });
-
   it('takes a spread of the slot means that noise could make for no rhythm, and a wider one for one', () => {
     // Slot means 10 +- d: a spread of d^2 against within-hour noise of 30 over 21 days.
     const within = { variance: 30, index: 3, count: 400 };
@@ -229,34 +213,43 @@ describe("the hour's expectation", () => {
     }
   });
 
-  it("shrinks the hour's mean toward the week's by tau^2 / (tau^2 + its estimate's noise at the rate's upper bound)", () => {
-    // Worked by hand from the model (docs/design.md "Rhythm-aware baselines"): business hours,
-    // weekdays 08-18 at 40 (50 of the week's 168 hour-slots), every other hour at 4 (118), over
-    // 21 days; a within-hour variance W = 113.04 and index I = 3.96, overdispersed (W > I m).
-    const [day, night] = [quantizeSlotMean(40), quantizeSlotMean(4)];
-    const business = profileOf((s) => (s < 24 && s >= 8 && s < 18 ? 40 : 4));
-    const within = { variance: 113.04, index: 3.96, count: 400 };
-    const model = rhythmModel(business, within, 400, 21 * 24, 3, cfg)!;
-    const mean = (50 * day + 118 * night) / 168;
-    const between = (50 * day ** 2 + 118 * night ** 2) / 168 - mean ** 2;
-    // A weekday slot has seen 15 windows (21 days x 5/7), a weekend slot 6 (21 x 2/7): the noise
-    // weight C = sum of share / samples over the 48 slots.
-    const noiseWeight = 24 * (5 / 168 / 15) + 24 * (2 / 168 / 6);
-    const tau2 = between - 113.04 * noiseWeight;
-    const phi = (113.04 - 3.96 * mean) / between;
-    expect(phi).toBeGreaterThan(0.2); // overdispersed: the hour's variance grows as mu^2
-    expect(3.96 - phi * mean).toBeLessThan(1); // so a is held at 1 (at least Poisson)
-    expect(model.phi).toBeCloseTo(phi, 9);
-    expect(model.a).toBe(1);
-    // Slot 3 (weekday 03:00, 15 windows): its rate's upper bound, two standard errors above 4.
-    const rate = night + 2 * Math.sqrt((night + phi * night ** 2) / 15);
-    const noise = (rate + phi * rate ** 2) / 15;
-    const weight = tau2 / (tau2 + noise);
-    const expected = mean + weight * (night - mean);
-    expect(model.mean).toBeCloseTo(expected, 9);
-    expect(model.variance).toBeCloseTo(expected + phi * expected ** 2 + weight * noise, 9);
-    expect(model.relativeVariance).toBeCloseTo((weight * noise) / expected ** 2, 9);
-  });
+  // A weekday slot has seen 15 windows in 21 days (21 x 5/7), a weekend slot 6 (21 x 2/7). After
+  // 100 days each slot mean is exponentially weighted with 1/N (N: 720 windows x its share, 21 for
+  // a weekday slot, 9 for a weekend one), which stands on about 2N - 1 windows: 41 and 17, not the
+  // 71 and 29 it has seen.
+  it.each([
+    [21, 15, 6],
+    [100, 41, 17],
+  ])(
+    "shrinks the hour's mean toward the week's by tau^2 / (tau^2 + its estimate's noise at the rate's upper bound) (%i days: slots of %i and %i windows)",
+    (days, weekdaySamples, weekendSamples) => {
+      // Worked by hand from the model (docs/design.md "Rhythm-aware baselines"): business hours,
+      // weekdays 08-18 at 40 (50 of the week's 168 hour-slots), every other hour at 4 (118), over
+      // 21 days; a within-hour variance W = 113.04 and index I = 3.96, overdispersed (W > I m).
+      const [day, night] = [quantizeSlotMean(40), quantizeSlotMean(4)];
+      const business = profileOf((s) => (s < 24 && s >= 8 && s < 18 ? 40 : 4));
+      const within = { variance: 113.04, index: 3.96, count: 400 };
+      const model = rhythmModel(business, within, 400, days * 24, 3, cfg)!;
+      const mean = (50 * day + 118 * night) / 168;
+      const between = (50 * day ** 2 + 118 * night ** 2) / 168 - mean ** 2;
+      // The noise weight C = sum of share / samples over the 48 slots.
+      const noiseWeight = 24 * (5 / 168 / weekdaySamples) + 24 * (2 / 168 / weekendSamples);
+      const tau2 = between - 113.04 * noiseWeight;
+      const phi = (113.04 - 3.96 * mean) / between;
+      expect(phi).toBeGreaterThan(0.2); // overdispersed: the hour's variance grows as mu^2
+      expect(3.96 - phi * mean).toBeLessThan(1); // so a is held at 1 (at least Poisson)
+      expect(model.phi).toBeCloseTo(phi, 9);
+      expect(model.a).toBe(1);
+      // Slot 3 (weekday 03:00): its rate's upper bound, two standard errors above 4.
+      const rate = night + 2 * Math.sqrt((night + phi * night ** 2) / weekdaySamples);
+      const noise = (rate + phi * rate ** 2) / weekdaySamples;
+      const weight = tau2 / (tau2 + noise);
+      const expected = mean + weight * (night - mean);
+      expect(model.mean).toBeCloseTo(expected, 9);
+      expect(model.variance).toBeCloseTo(expected + phi * expected ** 2 + weight * noise, 9);
+      expect(model.relativeVariance).toBeCloseTo((weight * noise) / expected ** 2, 9);
+    },
+  );
 
   it('takes a rhythm from exactly rhythmMinDays of history, and not a window sooner', () => {
     const business = profileOf((s) => (s < 24 && s >= 8 && s < 18 ? 40 : 4));
@@ -272,6 +265,29 @@ describe("the hour's expectation", () => {
     );
     const within = { variance: 30, index: 3, count: 400 };
     expect(rhythmModel(weekdaysOnly, within, 300, 21 * 24, 3, noWeekend)).toBeDefined();
+    // The same profile with a weekend is incomplete: its weekend slots were never seen.
+    expect(rhythmModel(weekdaysOnly, within, 300, 21 * 24, 3, cfg)).toBeUndefined();
+  });
+
+  it("takes an hour as a daily job's only at 5x or more of both neighbouring hours (or the floor)", () => {
+    // Weekday 03:00 at 40 among night hours at 4 (business hours at 40 give the rhythm); its
+    // neighbours 02:00 and 04:00 set as each case says.
+    const withNeighbours = (earlier: number, later: number, job = 40) =>
+      profileOf((s) =>
+        s === 3 ? job : s === 2 ? earlier : s === 4 ? later : s < 24 && s >= 8 && s < 18 ? 40 : 4,
+      );
+    const within = { variance: 100, index: 3, count: 400 };
+    const jobOf = (profile: string, floor = 0.5) =>
+      rhythmModel(profile, within, 400, 21 * 24, 3, config({ meanFloor: floor }))?.dailyJob;
+    expect(jobOf(withNeighbours(4, 4))).toBe(quantizeSlotMean(40));
+    expect(jobOf(withNeighbours(10, 4))).toBeUndefined(); // only 4x the hour before
+    expect(jobOf(withNeighbours(4, 10))).toBeUndefined(); // only 4x the hour after
+    // Exactly 5x both, through the floor (the neighbours at 0 count as the floor).
+    const job = quantizeSlotMean(40);
+    const floor = job / 5;
+    expect(5 * floor).toBe(job); // the boundary itself, not a value beside it
+    expect(jobOf(withNeighbours(0, 0), floor)).toBe(job);
+    expect(jobOf(withNeighbours(0, 0), floor * 1.001)).toBeUndefined();
   });
 
   it("expects a business-hours source's night level at night and its day level by day", () => {
