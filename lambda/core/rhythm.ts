@@ -56,7 +56,10 @@ export function quantizeSlotMean(value: number): number {
 function codeOf(value: number): number {
   if (!(value >= SMALLEST / Math.SQRT2)) return ZERO_CODE;
   const code = 2 + Math.round((Math.log2(value) + MIN_LOG2) * STEPS_PER_DOUBLING);
-  return Math.min(MAX_CODE, code);
+  // Held at the smallest step from below too: a value between SMALLEST / sqrt 2 and SMALLEST
+  // (a slot mean decayed by a long absence) would otherwise give a negative code, which the
+  // three characters wrap to one that reads back as about 1e13.
+  return Math.max(ZERO_CODE + 1, Math.min(MAX_CODE, code));
 }
 
 /** 2^(i / STEPS) for the fraction of a code, and 2^(k - MIN_LOG2) for its whole doublings. */

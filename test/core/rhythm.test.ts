@@ -90,6 +90,22 @@ describe('profile codec', () => {
     for (const v of [0.37, 2.5, 1234.5, 6e9]) expect(decodeValue(encodeValue(v))).toBe(quantizeSlotMean(v));
   });
 
+  it('writes a value just below the smallest step as that step, and one further below as zero', () => {
+    // The grid's smallest step is 2^-20; between 2^-20.5 and it (a slot mean decayed by a long
+    // absence) a value once came back as about 1.6e13.
+    const smallest = 2 ** -20;
+    for (const v of [smallest, 0.9 * smallest, 0.75 * smallest, smallest / Math.SQRT2]) {
+      expect({ v, back: decodeValue(encodeValue(v)) }).toEqual({ v, back: smallest });
+      expect({ v, quantized: quantizeSlotMean(v) }).toEqual({ v, quantized: smallest });
+      expect({ v, slot: decodeProfile(encodeProfile(new Array(PROFILE_SLOTS).fill(v)))[7] }).toEqual({
+        v,
+        slot: smallest,
+      });
+    }
+    for (const v of [0.7 * smallest, 1e-7, 0])
+      expect({ v, back: decodeValue(encodeValue(v)) }).toEqual({ v, back: 0 });
+  });
+
   it('refuses a value that is not three base64url characters or is the unset code, saying which', () => {
     expect(() => decodeValue('UACA')).toThrow('a value has 3 characters, got 4');
     expect(() => decodeValue('UA')).toThrow('a value has 3 characters, got 2');
