@@ -644,6 +644,19 @@ describe('job bookkeeping', () => {
     const known = job({ occurrences: 1 });
     expect(matchJob([weeklyOnce, known], at, phase, 24)).toMatchObject({ index: 1 });
     expect(matchJob([known, weeklyOnce], at, phase, 24)).toMatchObject({ index: 0 });
+    // Occurrences count first, whatever the rest: an established daily job at this time of day
+    // wins over a burst seen once at this time of week.
+    const establishedDaily = {
+      phase: phase - 24,
+      period: 'daily' as const,
+      size: 150,
+      occurrences: 3,
+      last: at - DAY,
+    };
+    expect(matchJob([weeklyOnce, establishedDaily], at, phase, 24)).toMatchObject({
+      index: 1,
+      period: 'daily',
+    });
     // A tie on all of these: the job kept longest (listed first) wins.
     expect(matchJob([weeklyOnce, { ...weeklyOnce, size: 300 }], at, phase, 24)).toMatchObject({ index: 0 });
   });
@@ -711,6 +724,14 @@ describe('job bookkeeping', () => {
       phase,
     );
     expect(fewest.map((j) => j.phase)).toEqual([1, 2, 3, phase]);
+    // A tie on occurrences goes to the longest unseen, wherever it stands in the list.
+    const olderFirst = [
+      full[0]!,
+      { ...full[1]!, last: at - 2 * DAY },
+      { ...full[2]!, last: at - DAY },
+      full[3]!,
+    ];
+    expect(addCandidate(olderFirst, 80, at, phase).map((j) => j.phase)).toEqual([1, phase, 3, 4]);
   });
 
   it('liveJobs forgets a candidate after five weeks, a daily job after a week, a weekly one after five weeks', () => {
@@ -719,6 +740,9 @@ describe('job bookkeeping', () => {
     const weekly = job({ last: at - 5 * WEEK });
     const all = [candidate, daily, weekly];
     expect(liveJobs(all, at)).toBe(all);
+    // An hour of slack for a daylight-saving change, to the millisecond.
+    expect(liveJobs(all, at + HOUR)).toBe(all);
+    expect(liveJobs(all, at + HOUR + 1)).toBeUndefined();
     expect(liveJobs(all, at + 2 * HOUR)).toBeUndefined();
     expect(liveJobs([daily, job({ last: at - WEEK })], at + DAY)).toEqual([job({ last: at - WEEK })]);
     expect(liveJobs(undefined, at)).toBeUndefined();
