@@ -207,6 +207,10 @@ export type WholeRun = Record<string, FileResult>;
 
 export const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
+/** True when `result` was measured on `source` (a file's text now). */
+const measuredOn = (result: FileResult | undefined, source: string | undefined): boolean =>
+  result !== undefined && source !== undefined && sha256(source) === result.sourceSha256;
+
 /** Each file's result in a Stryker report of a whole (not sampled) run. */
 export function fileResults(report: Report): WholeRun {
   const { scopes, survivors } = analyse(report);
@@ -245,8 +249,7 @@ export function standingResults(
   const standing: WholeRun = {};
   const stale: string[] = [];
   for (const [file, result] of Object.entries(record)) {
-    const source = sourceOf(file);
-    if (source !== undefined && sha256(source) === result.sourceSha256) standing[file] = result;
+    if (measuredOn(result, sourceOf(file))) standing[file] = result;
     else stale.push(file);
   }
   return { standing, stale: stale.sort() };
@@ -337,16 +340,13 @@ export function wholeRun(write: boolean): { record: WholeRun; standing: WholeRun
   const reports = existsSync(BY_FILE)
     ? readdirSync(BY_FILE).filter((name) => name.endsWith('.json') && !name.endsWith('.incremental.json'))
     : [];
-  const stands = (file: string, result: FileResult | undefined): boolean => {
-    const source = result && sourceNow(file);
-    return source !== undefined && sha256(source) === result?.sourceSha256;
-  };
   for (const name of reports) {
     const results = fileResults(JSON.parse(readFileSync(join(BY_FILE, name), 'utf8')) as Report);
     // A report replaces its file's result, unless it was measured on other text than today's and
     // the recorded result (from another machine, say) on today's.
     for (const [file, result] of Object.entries(results))
-      if (stands(file, result) || !stands(file, record[file])) record[file] = result;
+      if (measuredOn(result, sourceNow(file)) || !measuredOn(record[file], sourceNow(file)))
+        record[file] = result;
   }
   const sorted = Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : 1)));
   if (write) writeFileSync(WHOLE_RUN, `${JSON.stringify(sorted, null, 2)}\n`);
