@@ -332,10 +332,10 @@ const sourceNow = (file: string): string | undefined =>
   existsSync(join(ROOT, file)) ? readFileSync(join(ROOT, file), 'utf8') : undefined;
 
 /**
- * The whole run's record with this machine's per-file reports merged in (a report replaces its
- * file's result), written back when `write` is set; and which results stand.
+ * Merges this machine's per-file reports into the whole run's record (a report replaces its
+ * file's result), writes the record back when `write` is set, and says which results stand.
  */
-export function wholeRun(write: boolean): { record: WholeRun; standing: WholeRun; stale: string[] } {
+export function wholeRun(write: boolean): { standing: WholeRun; stale: string[] } {
   const record = existsSync(WHOLE_RUN) ? (JSON.parse(readFileSync(WHOLE_RUN, 'utf8')) as WholeRun) : {};
   const reports = existsSync(BY_FILE)
     ? readdirSync(BY_FILE).filter((name) => name.endsWith('.json') && !name.endsWith('.incremental.json'))
@@ -344,13 +344,14 @@ export function wholeRun(write: boolean): { record: WholeRun; standing: WholeRun
     const results = fileResults(JSON.parse(readFileSync(join(BY_FILE, name), 'utf8')) as Report);
     // A report replaces its file's result, unless it was measured on other text than today's and
     // the recorded result (from another machine, say) on today's.
-    for (const [file, result] of Object.entries(results))
-      if (measuredOn(result, sourceNow(file)) || !measuredOn(record[file], sourceNow(file)))
-        record[file] = result;
+    for (const [file, result] of Object.entries(results)) {
+      const source = sourceNow(file);
+      if (measuredOn(result, source) || !measuredOn(record[file], source)) record[file] = result;
+    }
   }
   const sorted = Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : 1)));
   if (write) writeFileSync(WHOLE_RUN, `${JSON.stringify(sorted, null, 2)}\n`);
-  return { record: sorted, ...standingResults(sorted, sourceNow) };
+  return standingResults(sorted, sourceNow);
 }
 
 function main(): void {
