@@ -285,7 +285,17 @@ describe("the window's threshold", () => {
     const mature = storedBaseline({ mean: 5, variance: 5, dataPoints: 100 });
     const result = evaluateWindow(
       windowInput(
-        { mature: 5, quiet: 0, young: 5, brandNew: 5, folded: 5, caughtUp: 5 },
+        {
+          mature: 5,
+          quiet: 0,
+          young: 5,
+          brandNew: 5,
+          folded: 5,
+          caughtUp: 5,
+          atEdge: 5,
+          zerosToEdge: 5,
+          shortOfEdge: 5,
+        },
         {
           mature,
           quiet: mature, // mature, but no records this window
@@ -293,12 +303,16 @@ describe("the window's threshold", () => {
           folded: { ...mature, lastWindow: T0 }, // this window was already folded in
           // 20 folds and 10 complete windows missed since: the zeros make 30 >= minDataPoints (24)
           caughtUp: storedBaseline({ mean: 5, variance: 5, dataPoints: 20, clockAtLastFold: 90 }),
+          // Exactly minDataPoints (24), folded or with the zeros (14 + 10); one short (13 + 10) is not.
+          atEdge: storedBaseline({ mean: 5, variance: 5, dataPoints: 24 }),
+          zerosToEdge: storedBaseline({ mean: 5, variance: 5, dataPoints: 14, clockAtLastFold: 90 }),
+          shortOfEdge: storedBaseline({ mean: 5, variance: 5, dataPoints: 13, clockAtLastFold: 90 }),
         },
       ),
       recommendedConfig(),
     );
-    expect(result.stats.matureSources).toBe(2);
-    expect(result.stats.threshold).toBe(1 / (24 * 2));
+    expect(result.stats.matureSources).toBe(4);
+    expect(result.stats.threshold).toBe(1 / (24 * 4));
   });
 
   it('is the whole budget for the window when no source is mature yet', () => {
@@ -412,6 +426,11 @@ describe('mass spikes', () => {
     // Every member counts as alerted, so the rollout does not re-alert per source next hour.
     for (const ip of alert.srcIps ?? [])
       expect(result.updatedBaselines.get(ip)).toMatchObject({ lastAlertWindow: T0 });
+  });
+
+  it('groups spikes that are exactly 20% of the mature sources (25 sources, 5 spikes), and not one fewer', () => {
+    expect(evaluateWindow(fleet(25, 5), config).alerts.map((a) => a.kind)).toEqual(['mass-spike']);
+    expect(evaluateWindow(fleet(26, 5), config).alerts.map((a) => a.kind)).toEqual(Array(5).fill('spike'));
   });
 
   it.each([

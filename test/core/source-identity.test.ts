@@ -101,11 +101,20 @@ describe('mass spikes over accounts', () => {
 
 describe('sourceIdentity', () => {
   it('reads a key without an account (a format without account-id) as an address alone', () => {
-    expect(sourceIdentity('-|10.0.0.10', {})).toEqual({ srcIp: '10.0.0.10' });
-    expect(sourceIdentity(`${A}|10.0.0.10`, { accountNames: { [A]: 'x' } })).toEqual({
+    // Strict: a field the key does not carry is absent, not present and undefined.
+    expect(sourceIdentity('-|10.0.0.10', {})).toStrictEqual({ srcIp: '10.0.0.10' });
+    expect(sourceIdentity(`${A}|10.0.0.10`, { accountNames: { [A]: 'x' } })).toStrictEqual({
       srcIp: '10.0.0.10',
       accountId: A,
       accountName: 'x',
+    });
+  });
+
+  it('names the account without a friendly name where the config gives no names at all', () => {
+    expect(sourceIdentity(`${A}|10.0.0.10`, {})).toStrictEqual({ srcIp: '10.0.0.10', accountId: A });
+    expect(sourceIdentity(`${A}|10.0.0.10`, { accountNames: { '999999999999': 'other' } })).toStrictEqual({
+      srcIp: '10.0.0.10',
+      accountId: A,
     });
   });
 });
