@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import {
   bootstrapBaselines,
+  evaluateWindow,
   calendarOf,
   decodeProfile,
   decodeValue,
@@ -384,6 +385,47 @@ describe('rhythm-aware detection', () => {
     expect(found!.expected).toMatchObject({ at: 'Sun 03:00', timezone: 'UTC' });
     expect(found!.expected!.usual).toBeLessThan(10);
     expect(flat.alerts.find((a) => Date.parse(a.windowStart) === burstAt)).toBeUndefined();
+  });
+});
+
+describe('what a source is compared with below minBlockedCount', () => {
+  // Three weeks of business hours (60 by day on weekdays, 4 otherwise): a learned rhythm.
+  const cfg = config();
+  const level = (t: number) =>
+    !isWeekendUtc(t) && new Date(t).getUTCHours() >= 8 && new Date(t).getUTCHours() < 18 ? 60 : 4;
+  const learned = runWindows(cfg, MONDAY, 21 * 24, (t) => new Map([['10.0.0.1', level(t)]]));
+  const night = MONDAY + 21 * DAY + 3 * HOUR; // Monday 03:00
+  const decide = (x: number, explain?: boolean) =>
+    evaluateWindow(
+      {
+        windowStart: night,
+        counts: new Map([['10.0.0.1', x]]),
+        complete: true,
+        baselines: learned.baselines,
+        clock: learned.clock,
+      },
+      cfg,
+      explain === undefined ? {} : { explain },
+    ).decisions[0]!;
+
+  it("is the flat baseline: the hour's model is worked out only where the count could be a spike", () => {
+    expect(cfg.minBlockedCount).toBe(10);
+    const below = decide(9);
+    expect(below.outcome).toBe('normal');
+    expect(below.model).toBeUndefined();
+    // The z-score is against the flat baseline: below its mean (some 20), so negative.
+    expect(below.zScore).toBeLessThan(0);
+    const at = decide(10);
+    expect(at.model?.mean).toBeGreaterThan(3);
+    expect(at.model!.mean).toBeLessThan(6);
+  });
+
+  it("is the hour's model when the caller asks for every source explained (the replay's report)", () => {
+    const explained = decide(9, true);
+    expect(explained.model?.mean).toBeGreaterThan(3);
+    expect(explained.model!.mean).toBeLessThan(6);
+    expect(explained.zScore).toBeGreaterThan(0);
+    expect(decide(9, false).model).toBeUndefined();
   });
 });
 
