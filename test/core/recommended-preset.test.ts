@@ -272,9 +272,10 @@ describe('comparison, cap and severities', () => {
     );
     expect(evaluateWindow(windowInput({ a: 10 }, { a: quiet }), config).decisions[0]?.outcome).toBe('spike');
     const young = storedBaseline({ mean: 10, variance: 10, dataPoints: 23 });
-    expect(evaluateWindow(windowInput({ a: 500 }, { a: young }), config).decisions[0]?.outcome).toBe(
-      'warming-up',
-    );
+    const warmingUp = evaluateWindow(windowInput({ a: 500 }, { a: young }), config).decisions[0];
+    expect(warmingUp?.outcome).toBe('warming-up');
+    // A young baseline decides nothing, so no tail is worked out (or reported) for it.
+    expect(warmingUp?.tailProbability).toBeUndefined();
     const grown = storedBaseline({ mean: 10, variance: 10, dataPoints: 24 });
     expect(evaluateWindow(windowInput({ a: 500 }, { a: grown }), config).decisions[0]?.outcome).toBe('spike');
   });

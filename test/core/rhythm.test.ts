@@ -35,6 +35,7 @@ import {
   type WindowResult,
 } from '../../lambda/core';
 
+import { spreadOf } from '../../lambda/core/baseline';
 import { DAY, HOUR, MONDAY, ONE_OF_A_FLEET, config, isWeekendUtc, runWindows } from './rhythm-fixtures';
 
 describe('profile codec', () => {
@@ -418,6 +419,15 @@ describe('what a source is compared with below minBlockedCount', () => {
     const at = decide(10);
     expect(at.model?.mean).toBeGreaterThan(3);
     expect(at.model!.mean).toBeLessThan(6);
+    // What is reported as compared with stays the flat baseline, its spread included.
+    const flat = learned.baselines.get('10.0.0.1')!;
+    for (const decision of [below, at])
+      expect(decision.compared).toEqual({
+        mean: Math.round(flat.mean * 1e4) / 1e4,
+        sd: Math.round(spreadOf(flat.mean, flat.variance, cfg) * 1e4) / 1e4,
+        dataPoints: flat.dataPoints,
+      });
+    expect(at.compared!.sd).toBeGreaterThan(Math.sqrt(at.model!.variance) * 1.5);
   });
 
   it("is the hour's model when the caller asks for every source explained (the replay's report)", () => {
