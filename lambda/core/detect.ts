@@ -219,11 +219,6 @@ export interface WindowResult {
 export interface EvaluateOptions {
   /** Bootstrap: learn baselines, decide nothing, keep no alert state. */
   learnOnly?: boolean;
-  /**
-   * Work out every mature source's model for this hour, not only where it can decide (for the
-   * replay's report, which draws what each source was compared with).
-   */
-  explain?: boolean;
 }
 
 /** `<window ISO>/<source key>` (or `/mass-spike`). */
@@ -493,7 +488,7 @@ export class WindowDecider {
   }
 
   private candidate(srcIp: string, x: number, stored: Baseline): Candidate {
-    const { input, config, options, escu } = this;
+    const { input, config, escu } = this;
     const before = escu ? stored : withMissedZeros(stored, input.clock, config);
     // ESCU compares with the baseline after folding the current point in; recommended with the one before.
     const compared = escu ? updateMoments(before, x, config) : before;
@@ -501,9 +496,9 @@ export class WindowDecider {
       ? compared.dataPoints > config.minDataPoints
       : before.dataPoints >= config.minDataPoints;
     // The hour's expectation, where the source has a rhythm: only where it can decide (a count
-    // under minBlockedCount is never a spike) unless the caller wants every source explained.
+    // under minBlockedCount is never a spike).
     const model =
-      this.rhythmOn && mature && (x >= config.minBlockedCount || options.explain === true)
+      this.rhythmOn && mature && x >= config.minBlockedCount
         ? rhythmModel(
             before.profile,
             before.withinHour,
@@ -599,12 +594,12 @@ export class WindowDecider {
       // A weekly job's occurrences also raise their weekday slot: that hour is the weekly job's.
       !hasWeeklyJobAt(jobsBefore, input.windowStart, dailyJob, config)
     ) {
-      isSpike = c.mature && c.x >= config.minBlockedCount;
-      quietJob = false;
-      const place = calendarOf(config).place(input.windowStart);
+      // The daily job comes from the hour's model, which a source has only where it can decide
+      // (mature, at minBlockedCount or more): a grown daily job is a spike.
+      isSpike = true;
       grownJob = {
         period: 'daily',
-        at: place.label.slice(4),
+        at: place!.label.slice(4),
         timezone: config.timezone,
         usualSize: round(dailyJob),
         occurrences: 0,

@@ -111,6 +111,38 @@ describe("a daily job the hour's profile has learnt", () => {
   });
 });
 
+describe("a daily job's growth, whatever else is configured", () => {
+  const decideWith = (count: number, stored: Baseline, cfg: DetectorConfig) =>
+    evaluateWindow(windowInput({ [SOURCE]: count }, { [SOURCE]: stored }), cfg);
+
+  it('needs minBlockedCount records', () => {
+    // A daily job at 30 (twice its level: about 60), with minBlockedCount raised to 70.
+    const cfg = recommendedConfig({ massSpikeMinSources: 0, cooldownMinutes: 0, minBlockedCount: 70 });
+    const stored = dailyJobBaseline(undefined, 30);
+    for (const [count, outcome] of [
+      [65, 'below-minimum'], // grown, and beyond the flat baseline's threshold, but under minBlockedCount
+      [70, 'spike'], // exactly minBlockedCount: the grown daily job alerts
+    ] as const) {
+      const result = decideWith(count, stored, cfg);
+      expect([count, result.decisions[0]?.outcome]).toEqual([count, outcome]);
+      expect(result.alerts.map((a) => a.recurringJob?.period)).toEqual(outcome === 'spike' ? ['daily'] : []);
+    }
+  });
+
+  it('is not looked for when recurring jobs are off (jobOccurrencesToLearn 0): the hour is judged on its model', () => {
+    const cfg = recommendedConfig({ massSpikeMinSources: 0, cooldownMinutes: 0, jobOccurrencesToLearn: 0 });
+    const stored = dailyJobBaseline();
+    const result = decideWith(121, stored, cfg);
+    const model = comparedModel(stored, 100, T0, cfg);
+    expect(model.rhythm).toBeDefined();
+    expect(result.decisions[0]?.outcome).toBe(
+      isSpikeCount(121, model, result.stats.threshold, cfg) ? 'spike' : 'normal',
+    );
+    expect(result.decisions[0]?.outcome).toBe('normal');
+    expect(result.alerts).toEqual([]);
+  });
+});
+
 describe('what a decision and a learned job say', () => {
   it("a rhythmic source's decision gives the hour's model it was compared with; a flat source's gives none", () => {
     const rhythmic = evaluateWindow(windowInput({ [SOURCE]: 60 }, { [SOURCE]: dailyJobBaseline() }), config);

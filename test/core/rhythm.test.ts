@@ -396,7 +396,7 @@ describe('what a source is compared with below minBlockedCount', () => {
     !isWeekendUtc(t) && new Date(t).getUTCHours() >= 8 && new Date(t).getUTCHours() < 18 ? 60 : 4;
   const learned = runWindows(cfg, MONDAY, 21 * 24, (t) => new Map([['10.0.0.1', level(t)]]));
   const night = MONDAY + 21 * DAY + 3 * HOUR; // Monday 03:00
-  const decide = (x: number, explain?: boolean) =>
+  const decide = (x: number) =>
     evaluateWindow(
       {
         windowStart: night,
@@ -406,7 +406,6 @@ describe('what a source is compared with below minBlockedCount', () => {
         clock: learned.clock,
       },
       cfg,
-      explain === undefined ? {} : { explain },
     ).decisions[0]!;
 
   it("is the flat baseline: the hour's model is worked out only where the count could be a spike", () => {
@@ -428,14 +427,6 @@ describe('what a source is compared with below minBlockedCount', () => {
         dataPoints: flat.dataPoints,
       });
     expect(at.compared!.sd).toBeGreaterThan(Math.sqrt(at.model!.variance) * 1.5);
-  });
-
-  it("is the hour's model when the caller asks for every source explained (the replay's report)", () => {
-    const explained = decide(9, true);
-    expect(explained.model?.mean).toBeGreaterThan(3);
-    expect(explained.model!.mean).toBeLessThan(6);
-    expect(explained.zScore).toBeGreaterThan(0);
-    expect(decide(9, false).model).toBeUndefined();
   });
 });
 
