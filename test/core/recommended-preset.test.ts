@@ -264,6 +264,23 @@ describe('comparison, cap and severities', () => {
     expect(atMean.alerts).toEqual([]);
   });
 
+  it('calls a count a spike only when its tail is below the threshold, not at it', () => {
+    // One mature source: the threshold is the day's budget over 24 windows. A budget of 24 x the
+    // tail of 30 puts the threshold exactly on that tail (a plug-in tail at or above the
+    // threshold is what the engine reports, uncorrected).
+    const source = storedBaseline({ mean: 10, variance: 10, dataPoints: 100 });
+    const tail = upperTailProbability(30, 10, 10, config.meanFloor);
+    const onTheTail = recommendedConfig({ falseAlertBudgetPerDay: tail * 24 });
+    expect(onTheTail.falseAlertBudgetPerDay / 24).toBe(tail);
+    const result = evaluateWindow(windowInput({ a: 30 }, { a: source }), onTheTail);
+    expect(result.stats.threshold).toBe(tail);
+    expect(result.decisions[0]).toMatchObject({ outcome: 'normal', tailProbability: tail });
+    // Below the threshold the tail is corrected for the baseline being an estimate (some six
+    // times the plug-in value here): a threshold ten times as large is above even that, a spike.
+    const above = recommendedConfig({ falseAlertBudgetPerDay: tail * 24 * 10 });
+    expect(evaluateWindow(windowInput({ a: 30 }, { a: source }), above).decisions[0]?.outcome).toBe('spike');
+  });
+
   it('needs minBlockedCount records and minDataPoints of history', () => {
     // mean 0.5 var 0.5: P(X >= 9) is about 1e-9, far below the threshold, but 9 < 10.
     const quiet = storedBaseline({ mean: 0.5, variance: 0.5, dataPoints: 100 });
