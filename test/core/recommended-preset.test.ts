@@ -275,10 +275,14 @@ describe('comparison, cap and severities', () => {
     const result = evaluateWindow(windowInput({ a: 30 }, { a: source }), onTheTail);
     expect(result.stats.threshold).toBe(tail);
     expect(result.decisions[0]).toMatchObject({ outcome: 'normal', tailProbability: tail });
+    // Nor is it a burst that starts a recurring-job candidate (the same rule, P < threshold).
+    expect(result.updatedBaselines.get('a')?.jobs).toBeUndefined();
     // Below the threshold the tail is corrected for the baseline being an estimate (some six
     // times the plug-in value here): a threshold ten times as large is above even that, a spike.
     const above = recommendedConfig({ falseAlertBudgetPerDay: tail * 24 * 10 });
-    expect(evaluateWindow(windowInput({ a: 30 }, { a: source }), above).decisions[0]?.outcome).toBe('spike');
+    const spike = evaluateWindow(windowInput({ a: 30 }, { a: source }), above);
+    expect(spike.decisions[0]?.outcome).toBe('spike');
+    expect(spike.updatedBaselines.get('a')?.jobs).toEqual([{ phase: 0, size: 30, occurrences: 1, last: T0 }]);
   });
 
   it('needs minBlockedCount records and minDataPoints of history', () => {

@@ -26,6 +26,23 @@ describe('evaluateWindow', () => {
     // Only the sources with a new baseline, in the same order (the folded one is left as it was).
     expect([...result.updatedBaselines.keys()]).toEqual(['fresh', 'steady', 'spiking']);
     expect(result.stats.sourcesSeen).toBe(4);
+    // A decision without a tail (new, or a count whose point probability alone rules a spike
+    // out) has no tailProbability field at all, as the type's comment says.
+    const [fresh, , steady, spiking] = result.decisions;
+    expect('tailProbability' in fresh!).toBe(false);
+    expect('tailProbability' in steady!).toBe(false);
+    expect(spiking!.tailProbability).toBeLessThan(1e-6);
+  });
+
+  it('stores no jobs field for a source whose every recurring-job candidate has lapsed', () => {
+    const lapsed = {
+      ...mature,
+      jobs: [{ phase: 5, size: 300, occurrences: 1, last: T0 - 60 * 24 * 3_600_000 }],
+    };
+    const result = evaluateWindow(windowInput({ a: 6 }, { a: lapsed }), config);
+    const next = result.updatedBaselines.get('a')!;
+    expect(next.dataPoints).toBe(101);
+    expect('jobs' in next).toBe(false);
   });
 });
 
