@@ -197,6 +197,17 @@ describe('what a decision and a learned job say', () => {
     expect(jobsAfter(6)).toBeUndefined();
     expect(jobsAfter(7)).toEqual([{ phase: SUNDAY_MIDNIGHT_PHASE, size: 7, occurrences: 1, last: T0 }]);
   });
+
+  it('a warming-up source starts no job candidate under minBlockedCount, however far above its young baseline', () => {
+    const young = storedBaseline({ mean: 1, variance: 1, dataPoints: 10 }); // the 5 sd line is at 6
+    const cfg = recommendedConfig({ massSpikeMinSources: 0, cooldownMinutes: 0 });
+    expect(cfg.minBlockedCount).toBe(10);
+    const jobsAfter = (count: number) =>
+      evaluateWindow(windowInput({ [SOURCE]: count }, { [SOURCE]: young }), cfg).updatedBaselines.get(SOURCE)
+        ?.jobs;
+    expect(jobsAfter(9)).toBeUndefined();
+    expect(jobsAfter(10)).toEqual([{ phase: SUNDAY_MIDNIGHT_PHASE, size: 10, occurrences: 1, last: T0 }]);
+  });
 });
 
 describe("what a learned job's quiet occurrence teaches the baseline", () => {
