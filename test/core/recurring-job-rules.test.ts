@@ -12,6 +12,7 @@ import type { Baseline } from '../../lambda/core/baseline';
 import type { DetectorConfig } from '../../lambda/core/config';
 import { evaluateWindow, hasWeeklyJobAt } from '../../lambda/core/detect';
 import { encodeProfile, PROFILE_SLOTS, quantizeSlotMean, type RecurringJob } from '../../lambda/core/rhythm';
+import { upperTailProbability } from '../../lambda/core/tail-probability';
 import { HOUR, T0, recommendedConfig, storedBaseline, windowInput } from './engine-fixtures';
 
 const DAY = 24 * HOUR;
@@ -187,6 +188,32 @@ describe('what a decision and a learned job say', () => {
     ]);
   });
 
+  it("a rhythmic source's burst needs the flat tail below the window's threshold, not on it", () => {
+    // 60 at 03:00 is beyond the flat mean + 3 sd (about 46); the budget puts the threshold
+    // exactly on its flat tail (a tail at or above the threshold comes back uncorrected).
+    const threeAm = T0 + 3 * HOUR;
+    const stored = { ...dailyJobBaseline(), lastWindow: threeAm - HOUR };
+    const flatTail = upperTailProbability(60, stored.mean, stored.variance, config.meanFloor);
+    const jobsWithBudget = (budget: number) => {
+      const cfg = recommendedConfig({
+        massSpikeMinSources: 0,
+        cooldownMinutes: 0,
+        falseAlertBudgetPerDay: budget,
+      });
+      const result = evaluateWindow(
+        windowInput({ [SOURCE]: 60 }, { [SOURCE]: stored }, { windowStart: threeAm }),
+        cfg,
+      );
+      return { threshold: result.stats.threshold, jobs: result.updatedBaselines.get(SOURCE)?.jobs };
+    };
+    const onTheTail = jobsWithBudget(flatTail * 24);
+    expect(onTheTail.threshold).toBe(flatTail);
+    expect(onTheTail.jobs).toBeUndefined();
+    expect(jobsWithBudget(flatTail * 24 * 10).jobs).toEqual([
+      { phase: 3, size: 60, occurrences: 1, last: threeAm },
+    ]);
+  });
+
   it('a warming-up source starts a job candidate only for a count more than 5 sd above its young baseline', () => {
     const young = storedBaseline({ mean: 1, variance: 1, dataPoints: 10 }); // spread 1: the line is 1 + 5
     const lowMinimum = recommendedConfig({ massSpikeMinSources: 0, cooldownMinutes: 0, minBlockedCount: 1 });
@@ -196,6 +223,16 @@ describe('what a decision and a learned job say', () => {
       )?.jobs;
     expect(jobsAfter(6)).toBeUndefined();
     expect(jobsAfter(7)).toEqual([{ phase: SUNDAY_MIDNIGHT_PHASE, size: 7, occurrences: 1, last: T0 }]);
+    // A wider young baseline (spread 4): the line is 4 + 5 x 4.
+    const wider = storedBaseline({ mean: 4, variance: 16, dataPoints: 10 });
+    const widerJobsAfter = (count: number) =>
+      evaluateWindow(windowInput({ [SOURCE]: count }, { [SOURCE]: wider }), lowMinimum).updatedBaselines.get(
+        SOURCE,
+      )?.jobs;
+    expect(widerJobsAfter(24)).toBeUndefined();
+    expect(widerJobsAfter(25)).toEqual([
+      { phase: SUNDAY_MIDNIGHT_PHASE, size: 25, occurrences: 1, last: T0 },
+    ]);
   });
 
   it('a warming-up source starts no job candidate under minBlockedCount, however far above its young baseline', () => {
