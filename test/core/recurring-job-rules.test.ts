@@ -188,6 +188,36 @@ describe('what a decision and a learned job say', () => {
     ]);
   });
 
+  it('a one-off candidate that the next burst does not match in size starts over in its own place, the other jobs kept', () => {
+    // An established weekly job (Tuesday 02:00), and a candidate seen once at 03:00 a day ago at 100.
+    const THREE_AM = T0 + 3 * HOUR;
+    const weekly: RecurringJob = {
+      phase: 50,
+      period: 'weekly',
+      size: 80,
+      occurrences: 3,
+      last: T0 - 5 * DAY,
+    };
+    const candidate: RecurringJob = { phase: 147, size: 100, occurrences: 1, last: THREE_AM - DAY };
+    const stored = storedBaseline({
+      mean: 10,
+      variance: 10,
+      dataPoints: 100,
+      lastWindow: THREE_AM - HOUR,
+      jobs: [weekly, candidate],
+    });
+    // 300 is three times the candidate's size: not its next run, so the candidate starts over at 300.
+    const result = evaluateWindow(
+      windowInput({ [SOURCE]: 300 }, { [SOURCE]: stored }, { windowStart: THREE_AM }),
+      config,
+    );
+    expect(result.decisions[0]?.outcome).toBe('spike');
+    expect(result.updatedBaselines.get(SOURCE)?.jobs).toEqual([
+      weekly,
+      { phase: 3, size: 300, occurrences: 1, last: THREE_AM },
+    ]);
+  });
+
   it("a rhythmic source's burst needs the flat tail below the window's threshold, not on it", () => {
     // 60 at 03:00 is beyond the flat mean + 3 sd (about 46); the budget puts the threshold
     // exactly on its flat tail (a tail at or above the threshold comes back uncorrected).
@@ -268,10 +298,10 @@ describe("what a learned job's quiet occurrence teaches the baseline", () => {
       jobs: [job],
     });
   };
-  const after = (stored: Baseline) => {
+  const after = (stored: Baseline, cfg = config) => {
     const result = evaluateWindow(
       windowInput({ [SOURCE]: 150 }, { [SOURCE]: stored }, { windowStart: TWO_AM }),
-      config,
+      cfg,
     );
     expect(result.decisions[0]?.outcome).toBe('recurring-job');
     return result.updatedBaselines.get(SOURCE)!;
@@ -292,6 +322,15 @@ describe("what a learned job's quiet occurrence teaches the baseline", () => {
     // Folding the flat mean itself: the mean stays where it was (and a number).
     expect(next.mean).toBeCloseTo(stored.mean, 6);
     expect(Number.isFinite(next.variance)).toBe(true);
+  });
+
+  it('is the flat mean with rhythm off, even where the baseline keeps a profile from when it was on', () => {
+    const stored = baselineWith(quantizeSlotMean(30));
+    const next = after(
+      stored,
+      recommendedConfig({ massSpikeMinSources: 0, cooldownMinutes: 0, rhythm: false }),
+    );
+    expect(next.mean).toBeCloseTo(stored.mean, 6);
   });
 
   it('uses the neighbour that has been seen when the other never was', () => {
