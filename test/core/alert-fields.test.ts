@@ -27,6 +27,44 @@ describe('alert fields', () => {
     expect(bySource['10.0.0.6']?.uniqueDestinations).toBeNull();
   });
 
+  it('gives a new-source alert its distinct destinations too, and null where the window has none for it', () => {
+    const result = evaluateWindow(
+      windowInput(
+        { '10.0.0.7': 500, '10.0.0.8': 600 },
+        {},
+        { uniqueDestinations: new Map([['10.0.0.7', 3]]) },
+      ),
+      recommendedConfig(),
+    );
+    const bySource = Object.fromEntries(result.alerts.map((a) => [a.srcIp, a]));
+    expect(bySource['10.0.0.7']).toMatchObject({ kind: 'new-source', uniqueDestinations: 3 });
+    expect(bySource['10.0.0.8']).toMatchObject({ kind: 'new-source', uniqueDestinations: null });
+  });
+
+  it('gives a flat spike exactly its fields: no recurring job, expected count or cause keys left undefined', () => {
+    const [alert] = evaluateWindow(
+      windowInput({ '10.0.0.5': 80 }, { '10.0.0.5': flat }),
+      recommendedConfig(),
+    ).alerts;
+    expect(Object.keys(alert!).sort()).toEqual(
+      [
+        'alertId',
+        'kind',
+        'severity',
+        'preset',
+        'windowStart',
+        'windowEnd',
+        'srcIp',
+        'blockedCount',
+        'uniqueDestinations',
+        'baseline',
+        'zScore',
+        'tailProbability',
+        'threshold',
+      ].sort(),
+    );
+  });
+
   it("lists a mass spike's members by count, then by address, whatever order the window gave them in", () => {
     // Both orders of the tied sources in the window (a Map keeps insertion order).
     for (const order of [

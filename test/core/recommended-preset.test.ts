@@ -252,6 +252,25 @@ describe('comparison, cap and severities', () => {
       evaluateWindow(windowInput({ a: x }, { a: stored }), config).alerts[0]?.severity;
     expect(severity(22)).toBe('medium');
     expect(severity(40)).toBe('high');
+    // The tail grades it, not the z-score: 5.5 sd above a mean of 1,000 (z under ESCU's 2 x 3)
+    // has a tail near 1e-8, far below 4.2e-5: high.
+    const busy = storedBaseline({ mean: 1000, variance: 1000, dataPoints: 100 });
+    const [alert] = evaluateWindow(windowInput({ a: 1174 }, { a: busy }), config).alerts;
+    expect(alert?.zScore).toBeLessThan(6);
+    expect(alert?.tailProbability).toBeLessThan(1e-6);
+    expect(alert?.severity).toBe('high');
+  });
+
+  it('grades high only a tail below threshold x highSeverityThresholdRatio, not one on it', () => {
+    const stored = storedBaseline({ mean: 10, variance: 10, dataPoints: 100 });
+    const tailOf30 = evaluateWindow(windowInput({ a: 30 }, { a: stored }), config).alerts[0]!
+      .tailProbability!;
+    // Ratio 0.5 and a budget of 48 x that tail put threshold x ratio exactly on it.
+    const cfg = recommendedConfig({ falseAlertBudgetPerDay: 48 * tailOf30, highSeverityThresholdRatio: 0.5 });
+    const severity = (x: number) => evaluateWindow(windowInput({ a: x }, { a: stored }), cfg).alerts[0];
+    expect(severity(30)!.threshold! * 0.5).toBe(tailOf30);
+    expect(severity(30)).toMatchObject({ tailProbability: tailOf30, severity: 'medium' });
+    expect(severity(31)?.severity).toBe('high');
   });
 
   it('never calls a count at or below the mean a spike, however heavy-tailed the model', () => {
