@@ -6,13 +6,14 @@
  * sets, and callers without an ARN. Each expected text is written out from the format the docs
  * give (`egress tcp/443 to 0.0.0.0/0 removed`), not computed.
  */
-import { parsePolicyChange, type PolicyChange } from '../../lambda/core';
+import { changedResource, parsePolicyChange, type PolicyChange } from '../../lambda/core';
 import {
   cloudTrailRecord,
   createNetworkAclEntry,
   deleteNetworkAclEntry,
   modifyInstanceGroups,
   modifyNetworkInterfaceGroups,
+  replaceNetworkAclAssociation,
   replaceNetworkAclEntry,
   revokeSecurityGroupEgress,
 } from '../support/cloudtrail-records';
@@ -295,6 +296,61 @@ describe('describing group sets', () => {
         }),
       )?.description,
     ).toBe('security groups set to sg-0a1b2c3d4e5f60001, sg-0a1b2c3d4e5f60002');
+  });
+});
+
+describe('describing interface group sets and subnet moves', () => {
+  it('lists every group an interface is left with, and reads no change without a valid interface id', () => {
+    const groups = ['sg-0a1b2c3d4e5f60001', 'sg-0a1b2c3d4e5f60002'];
+    expect(
+      parsePolicyChange(modifyNetworkInterfaceGroups('eni-00000000000000001', groups, { at: AT }))
+        ?.description,
+    ).toBe('security groups set to sg-0a1b2c3d4e5f60001, sg-0a1b2c3d4e5f60002');
+    expect(parsePolicyChange(modifyNetworkInterfaceGroups('eni-bad', groups, { at: AT }))).toBeUndefined();
+  });
+
+  it('says which network ACL a subnet moved to, and that ACL is the changed resource', () => {
+    const moved = parsePolicyChange(
+      replaceNetworkAclAssociation('aclassoc-0a1b2c3d4e5f60001', ACL, 'aclassoc-0a1b2c3d4e5f60002', {
+        at: AT,
+      }),
+    );
+    expect(moved?.description).toBe(`a subnet moved to network ACL ${ACL}`);
+    expect(changedResource(moved!)).toBe(ACL);
+  });
+
+  it('names the network ACL of an entry change as the changed resource', () => {
+    const entry = parsePolicyChange(
+      deleteNetworkAclEntry(ACL, { ruleNumber: 100, egress: true }, { at: AT }),
+    );
+    expect(changedResource(entry!)).toBe(ACL);
+  });
+
+  it('skips ModifySecurityGroupRules entries that are not objects (null, text) and reads the rest', () => {
+    const change = parsePolicyChange(
+      cloudTrailRecord(
+        'ModifySecurityGroupRules',
+        {
+          ModifySecurityGroupRulesRequest: {
+            GroupId: SG,
+            SecurityGroupRule: [
+              null,
+              'sgr-0a1b2c3d4e5f60009',
+              {
+                SecurityGroupRuleId: 'sgr-0a1b2c3d4e5f60001',
+                SecurityGroupRule: { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIpv4: '0.0.0.0/0' },
+              },
+            ],
+          },
+        },
+        { ModifySecurityGroupRulesResponse: { return: true } },
+        { at: AT },
+      ),
+    );
+    expect(change).toMatchObject({
+      ruleIds: ['sgr-0a1b2c3d4e5f60001'],
+      description: 'rule sgr-0a1b2c3d4e5f60001 changed to tcp/443 to 0.0.0.0/0',
+    });
   });
 });
 
