@@ -409,6 +409,25 @@ describe('explainAlerts', () => {
     expect(alert?.causeLookup?.status).toBe('none');
   });
 
+  it('attaches a ModifySecurityGroupRules with at least one egress rule among others, and not one whose rule the topology does not list', () => {
+    const rule = (ruleId: string) => ({ ruleId, protocol: 'tcp', fromPort: 443, cidr: '0.0.0.0/0' });
+    const mixed = changes(
+      modifySecurityGroupRules(SG_APP, [rule('sgr-0a1b2c3d4e5f60002'), rule('sgr-0a1b2c3d4e5f60001')], {
+        at: at(-8),
+      }),
+    );
+    expect(explainAlerts([spike('10.0.1.10')], evidence(mixed), config)[0]?.causeLookup?.status).toBe(
+      'found',
+    );
+    // A rule DescribeSecurityGroupRules did not return (deleted since, or another account's) is not known to be egress.
+    const unknown = changes(
+      modifySecurityGroupRules(SG_APP, [rule('sgr-0a1b2c3d4e5f60009')], { at: at(-8) }),
+    );
+    expect(explainAlerts([spike('10.0.1.10')], evidence(unknown), config)[0]?.causeLookup?.status).toBe(
+      'none',
+    );
+  });
+
   it('finds an IPv6 source whatever form its address is written in, and an interface named by the records', () => {
     const acl = changes(
       createNetworkAclEntry(
