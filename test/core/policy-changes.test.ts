@@ -471,6 +471,18 @@ describe('explainAlerts', () => {
     expect(alert?.causeLookup?.relatedChanges).toBe(4);
   });
 
+  it("counts a change at the window's very end as made by its end: the latest of those, before one made after", () => {
+    const revokeAt = (minutes: number, eventId: string) =>
+      revokeSecurityGroupEgress(SG_APP, [{ protocol: 'tcp', fromPort: 443, cidr: '0.0.0.0/0' }], {
+        at: at(minutes),
+        eventId,
+      });
+    const list = changes(revokeAt(-20, 'before'), revokeAt(60, 'at-end'), revokeAt(61, 'after-end'));
+    expect(explainAlerts([spike('10.0.1.10')], evidence(list), config)[0]?.likelyCause?.eventId).toBe(
+      'at-end',
+    );
+  });
+
   it('searches the lookback before the window through its end plus the lag, and no further', () => {
     expect(causeSearchRange(W, config)).toEqual({ from: at(-120), to: at(80) });
     const list = changes(
