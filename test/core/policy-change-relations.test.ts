@@ -7,6 +7,7 @@
  * that give no reason, and the timing words of the "Likely cause" line.
  */
 import {
+  alertSourceRefs,
   causeTimingText,
   explainAlerts,
   likelyCauseText,
@@ -440,5 +441,25 @@ describe('when the change was made, in words', () => {
     expect(likelyCauseText(alert.likelyCause!, alert)).toMatch(
       / at 2026-11-27 23:50 UTC, 40 minutes before the window$/,
     );
+  });
+});
+
+describe('alertSourceRefs', () => {
+  it("gives a spike's source and a mass spike's members with the account and VPC they carry, and no empty keys", () => {
+    expect(alertSourceRefs(spike({ accountId: ACCOUNT_A, vpcId: VPC_1 }))).toStrictEqual([
+      { address: SHARED_ADDRESS, accountId: ACCOUNT_A, vpcId: VPC_1 },
+    ]);
+    expect(alertSourceRefs(spike({}))).toStrictEqual([{ address: SHARED_ADDRESS }]);
+    const members = [
+      { srcIp: '10.0.0.1', accountId: ACCOUNT_B, blockedCount: 100, zScore: 9 },
+      { srcIp: '10.0.0.2', vpcId: VPC_2, blockedCount: 100, zScore: 9 },
+    ];
+    expect(alertSourceRefs(massSpike({ srcIps: ['10.0.0.1', '10.0.0.2'], members }))).toStrictEqual([
+      { address: '10.0.0.1', accountId: ACCOUNT_B },
+      { address: '10.0.0.2', vpcId: VPC_2 },
+    ]);
+    // A mass spike written with addresses only; an alert that names no source.
+    expect(alertSourceRefs(massSpike({ srcIps: ['10.0.0.3'] }))).toStrictEqual([{ address: '10.0.0.3' }]);
+    expect(alertSourceRefs(spike({ srcIp: undefined }))).toStrictEqual([]);
   });
 });

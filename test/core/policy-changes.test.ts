@@ -483,6 +483,44 @@ describe('explainAlerts', () => {
     );
   });
 
+  it('orders changes alike in effect and time by event id, whatever order the records came in', () => {
+    const revoke = (eventId: string) =>
+      revokeSecurityGroupEgress(SG_APP, [{ protocol: 'tcp', fromPort: 443, cidr: '0.0.0.0/0' }], {
+        at: at(-5),
+        eventId,
+      });
+    for (const order of [
+      ['e-2', 'e-1'],
+      ['e-1', 'e-2'],
+    ]) {
+      const list = changes(...order.map(revoke));
+      expect(explainAlerts([spike('10.0.1.10')], evidence(list), config)[0]?.likelyCause?.eventId).toBe(
+        'e-1',
+      );
+    }
+  });
+
+  it('searches from exactly the lookback before the window through exactly its end plus the lag', () => {
+    for (const minutes of [-120, 80]) {
+      const list = changes(
+        revokeSecurityGroupEgress(SG_APP, [{ protocol: '-1', cidr: '0.0.0.0/0' }], { at: at(minutes) }),
+      );
+      const [alert] = explainAlerts([spike('10.0.1.10')], evidence(list), config);
+      expect([minutes, alert?.likelyCause?.minutesFromWindowStart]).toEqual([minutes, minutes]);
+    }
+  });
+
+  it('leaves the account out of a likely cause whose record names none (no key left undefined)', () => {
+    const [named] = changes(
+      revokeSecurityGroupEgress(SG_APP, [{ protocol: '-1', cidr: '0.0.0.0/0' }], { at: at(-5) }),
+    );
+    expect(named!.accountId).toMatch(/^\d{12}$/);
+    const { accountId: _accountId, ...withoutAccount } = named!;
+    const [alert] = explainAlerts([spike('10.0.1.10')], evidence([withoutAccount]), config);
+    expect(alert?.likelyCause?.eventId).toBe(named!.eventId);
+    expect(alert?.likelyCause).not.toHaveProperty('accountId');
+  });
+
   it('searches the lookback before the window through its end plus the lag, and no further', () => {
     expect(causeSearchRange(W, config)).toEqual({ from: at(-120), to: at(80) });
     const list = changes(
