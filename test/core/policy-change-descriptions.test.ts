@@ -354,6 +354,23 @@ describe('describing interface group sets and subnet moves', () => {
   });
 });
 
+describe('ids that are not text', () => {
+  it('reads no change whose group id is not text (a list, an object), even one that spells a valid id', () => {
+    const revoke = (groupId: unknown) =>
+      parsePolicyChange(
+        cloudTrailRecord(
+          'RevokeSecurityGroupEgress',
+          { groupId, ipPermissions: { items: [permission({ ipProtocol: '-1' })] } },
+          { _return: true },
+          { at: AT },
+        ),
+      );
+    expect(revoke(SG)?.target).toEqual({ kind: 'security-group', groupId: SG });
+    expect(revoke([SG])).toBeUndefined();
+    expect(revoke({ toString: () => SG })).toBeUndefined();
+  });
+});
+
 describe('who made a change', () => {
   const base = revokeSecurityGroupEgress(SG, [{ protocol: 'tcp', fromPort: 443, cidr: '0.0.0.0/0' }], {
     at: AT,
@@ -386,5 +403,14 @@ describe('who made a change', () => {
   it('is "unknown" when the record names no one', () => {
     expect(principalWith({})).toBe('unknown');
     expect(principalWith(undefined)).toBe('unknown');
+  });
+
+  it('writes a run of control characters or line separators in a name as one space (one line for email and Slack)', () => {
+    expect(principalWith({ type: 'IAMUser', arn: 'arn:aws:iam::123456789012:user/ja\r\nne' })).toBe(
+      'arn:aws:iam::123456789012:user/ja ne',
+    );
+    expect(principalWith({ type: 'AssumedRole', principalId: 'AROA1:\u2028jane\u0007' })).toBe(
+      'AROA1: jane ',
+    );
   });
 });
