@@ -197,6 +197,29 @@ describe('describing a revoke by rule id (SecurityGroupRuleIds)', () => {
   });
 });
 
+describe('describing several permissions', () => {
+  it('lists three permissions in full and says how many more there are beyond three', () => {
+    const ports = (n: number) =>
+      Array.from({ length: n }, (_, i) =>
+        permission({ ipProtocol: 'tcp', fromPort: 440 + i, toPort: 440 + i }),
+      );
+    expect(revokeOf(...ports(3))).toBe(
+      'egress tcp/440 to 0.0.0.0/0; tcp/441 to 0.0.0.0/0; tcp/442 to 0.0.0.0/0 removed',
+    );
+    expect(revokeOf(...ports(4))).toBe(
+      'egress tcp/440 to 0.0.0.0/0; tcp/441 to 0.0.0.0/0; tcp/442 to 0.0.0.0/0 and 1 more removed',
+    );
+  });
+
+  it('describes the permissions a request gives, not the rule ids it also names', () => {
+    const change = revokeWith({
+      ipPermissions: { items: [permission({ ipProtocol: 'tcp', fromPort: 443, toPort: 443 })] },
+      securityGroupRuleIds: { items: [{ securityGroupRuleId: 'sgr-0a1b2c3d4e5f60001' }] },
+    });
+    expect(change.description).toBe('egress tcp/443 to 0.0.0.0/0 removed');
+  });
+});
+
 describe('describing ModifySecurityGroupRules', () => {
   const modify = (entries: unknown) =>
     parsePolicyChange(

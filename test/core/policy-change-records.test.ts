@@ -54,6 +54,21 @@ describe('records with fields left out or written another way', () => {
     );
   });
 
+  it('reads no account or Region that is not text, even one whose text form has the right shape', () => {
+    expect(parsePolicyChange({ ...revoke(), recipientAccountId: 123456789012 })).not.toHaveProperty(
+      'accountId',
+    );
+    expect(parsePolicyChange({ ...revoke(), recipientAccountId: ['123456789012'] })).not.toHaveProperty(
+      'accountId',
+    );
+    expect(parsePolicyChange({ ...revoke(), awsRegion: ['eu-central-1'] })).not.toHaveProperty('region');
+  });
+
+  it('reads nothing from a record that is not an object', () => {
+    for (const record of [null, undefined, 'RevokeSecurityGroupEgress', 42, [revoke()]])
+      expect(parsePolicyChange(record)).toBeUndefined();
+  });
+
   it('keeps a Region only in its AWS shape', () => {
     expect(parsePolicyChange({ ...revoke(), awsRegion: 'eu-central-1' })?.region).toBe('eu-central-1');
     expect(parsePolicyChange({ ...revoke(), awsRegion: 'us-gov-west-1' })?.region).toBe('us-gov-west-1');
