@@ -247,20 +247,18 @@ describe('what a decision and a learned job say', () => {
   it('a warming-up source starts a job candidate only for a count more than 5 sd above its young baseline', () => {
     const young = storedBaseline({ mean: 1, variance: 1, dataPoints: 10 }); // spread 1: the line is 1 + 5
     const lowMinimum = recommendedConfig({ massSpikeMinSources: 0, cooldownMinutes: 0, minBlockedCount: 1 });
-    const jobsAfter = (count: number) =>
-      evaluateWindow(windowInput({ [SOURCE]: count }, { [SOURCE]: young }), lowMinimum).updatedBaselines.get(
+    const jobsAfter = (stored: Baseline, count: number) =>
+      evaluateWindow(windowInput({ [SOURCE]: count }, { [SOURCE]: stored }), lowMinimum).updatedBaselines.get(
         SOURCE,
       )?.jobs;
-    expect(jobsAfter(6)).toBeUndefined();
-    expect(jobsAfter(7)).toEqual([{ phase: SUNDAY_MIDNIGHT_PHASE, size: 7, occurrences: 1, last: T0 }]);
+    expect(jobsAfter(young, 6)).toBeUndefined();
+    expect(jobsAfter(young, 7)).toEqual([
+      { phase: SUNDAY_MIDNIGHT_PHASE, size: 7, occurrences: 1, last: T0 },
+    ]);
     // A wider young baseline (spread 4): the line is 4 + 5 x 4.
     const wider = storedBaseline({ mean: 4, variance: 16, dataPoints: 10 });
-    const widerJobsAfter = (count: number) =>
-      evaluateWindow(windowInput({ [SOURCE]: count }, { [SOURCE]: wider }), lowMinimum).updatedBaselines.get(
-        SOURCE,
-      )?.jobs;
-    expect(widerJobsAfter(24)).toBeUndefined();
-    expect(widerJobsAfter(25)).toEqual([
+    expect(jobsAfter(wider, 24)).toBeUndefined();
+    expect(jobsAfter(wider, 25)).toEqual([
       { phase: SUNDAY_MIDNIGHT_PHASE, size: 25, occurrences: 1, last: T0 },
     ]);
   });
