@@ -4,7 +4,7 @@
  * as evaluateWindow does.
  */
 import { evaluateWindow, isMatureSource, WindowDecider } from '../../lambda/core/detect';
-import { T0, recommendedConfig, storedBaseline, windowInput } from './engine-fixtures';
+import { HOUR, T0, recommendedConfig, storedBaseline, windowInput } from './engine-fixtures';
 
 const config = recommendedConfig();
 const mature = storedBaseline({ mean: 5, variance: 5, dataPoints: 100 });
@@ -37,7 +37,7 @@ describe('evaluateWindow', () => {
   it('stores no jobs field for a source whose every recurring-job candidate has lapsed', () => {
     const lapsed = {
       ...mature,
-      jobs: [{ phase: 5, size: 300, occurrences: 1, last: T0 - 60 * 24 * 3_600_000 }],
+      jobs: [{ phase: 5, size: 300, occurrences: 1, last: T0 - 60 * 24 * HOUR }],
     };
     const result = evaluateWindow(windowInput({ a: 6 }, { a: lapsed }), config);
     const next = result.updatedBaselines.get('a')!;
