@@ -284,6 +284,17 @@ function accountText(source: Pick<Alert, 'accountId' | 'accountName'>): string |
 }
 
 /**
+ * The account as the subject names it: its configured name where that is printable ASCII, else
+ * its id. SNS has documented subjects as ASCII text, and an emoji cut at the subject's 99
+ * characters would leave half a character that the SDK cannot even encode: the alert would
+ * stay pending for good. The message body names the account in full.
+ */
+function subjectAccount(source: Pick<Alert, 'accountId' | 'accountName'>): string | undefined {
+  const name = source.accountName;
+  return name !== undefined && /^[\x20-\x7e]+$/.test(name) ? name : source.accountId;
+}
+
+/**
  * Who the alert is about: `10.0.1.23 in payments-prod (111111111111)` (`short`: the name alone,
  * for the subject's 100 characters), `6 sources in 2 accounts` for a mass spike.
  */
@@ -297,11 +308,11 @@ function subjectOf(alert: StoredAlert, short = false): string {
     if (ids.size > 1) return `${count} sources in ${ids.size}${cut ? '+' : ''} accounts`;
     const only = named[0];
     if (only === undefined || cut || named.length < (alert.members?.length ?? 0)) return `${count} sources`;
-    return `${count} sources in ${short ? (only.accountName ?? only.accountId) : accountText(only)}`;
+    return `${count} sources in ${short ? subjectAccount(only) : accountText(only)}`;
   }
   const address = alert.srcIp ?? 'unknown source';
   if (alert.accountId === undefined) return address;
-  return `${address} in ${short ? (alert.accountName ?? alert.accountId) : accountText(alert)}`;
+  return `${address} in ${short ? subjectAccount(alert) : accountText(alert)}`;
 }
 
 const shortTime = (iso: string) => iso.replace(/:00Z$/, 'Z');
@@ -311,7 +322,12 @@ const formatProbability = (value: number) => value.toExponential(2);
 /** The SNS subject: `[HIGH] Blocked egress spike: 10.0.1.23 (412 blocked, 2026-11-27T09:00Z)`. */
 export function alertSubject(alert: Alert, options: { test?: boolean } = {}): string {
   const raw = `${options.test ? '[TEST] ' : ''}[${alert.severity.toUpperCase()}] ${KIND_TITLES[alert.kind]}: ${subjectOf(alert, true)} (${formatNumber(alert.blockedCount)} blocked, ${shortTime(alert.windowStart)})`;
-  const clean = stripControlCharacters(raw).replace(/\s+/g, ' ').trim();
+  // Printable ASCII only (see subjectAccount): what is left of anything else becomes `?`, so the
+  // cut below can never split a character.
+  const clean = stripControlCharacters(raw)
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/[^\x20-\x7e]/gu, '?');
   return clean.length <= MAX_SUBJECT_LENGTH ? clean : `${clean.slice(0, MAX_SUBJECT_LENGTH - 3)}...`;
 }
 

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import {
   MAX_SUBJECT_LENGTH,
   SNS_MAX_MESSAGE_BYTES,
@@ -217,6 +218,41 @@ describe('alertSubject', () => {
     expect(subject).not.toMatch(/[\p{Cc}]/u);
     expect(subject.startsWith('[TEST] [HIGH] Blocked egress spike: 2001:db8:')).toBe(true);
     expect(subject.endsWith('...')).toBe(true);
+  });
+});
+
+describe('alertSubject with any account name', () => {
+  it('names an account whose name is not printable ASCII by its id; the body keeps the name', () => {
+    // Prepare: 41 letters, a rocket, 5 letters: the rocket once sat across the subject's cut.
+    const name = `${'a'.repeat(41)}\u{1F680}${'b'.repeat(5)}`;
+    const alert = spikeAlert({ kind: 'new-source', accountId: '111111111111', accountName: name });
+
+    // Act
+    const subject = alertSubject(alert);
+    const email = protocols(buildSnsMessage(alert, context).message).email!;
+
+    // Assess
+    expect(subject).toBe(
+      '[HIGH] New source with blocked egress: 10.0.1.23 in 111111111111 (412 blocked, 2026-11-27T09:00Z)',
+    );
+    expect(email).toContain(`${name} (111111111111)`);
+  });
+
+  it('is printable ASCII of at most 99 characters that the SDK can encode, whatever the names and addresses', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'grapheme', maxLength: 64 }),
+        fc.string({ unit: 'binary', maxLength: 120 }),
+        fc.constantFrom('spike', 'new-source') as fc.Arbitrary<Alert['kind']>,
+        (accountName, srcIp, kind) => {
+          const subject = alertSubject(spikeAlert({ kind, srcIp, accountId: '111111111111', accountName }));
+          expect(subject.length).toBeLessThanOrEqual(MAX_SUBJECT_LENGTH);
+          expect(subject).toMatch(/^[\x20-\x7e]+$/);
+          // What the SDK's query serializer does with the subject: throws on half a character.
+          expect(() => encodeURIComponent(subject)).not.toThrow();
+        },
+      ),
+    );
   });
 });
 
