@@ -109,6 +109,11 @@ export interface RunSummary {
   alertsPublished: number;
   /** Alerts of earlier runs found pending in the outbox and published now. */
   pendingRepublished: number;
+  /**
+   * Alerts decided (now or before) but not published because the run's deadline came first:
+   * they stay pending and the next run publishes them first. Absent when none.
+   */
+  alertsDeferred?: number;
   bytesScanned: number;
   recordsMatched: number;
   queries: number;
@@ -383,7 +388,7 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
     deps.logger.warn('publishing alerts left pending by an earlier run', {
       alertIds: pending.map((p) => p.alert.alertId),
     });
-    const published = await publishAll(deps, pending, failures, pacer);
+    const published = await publishAll(deps, pending, failures, pacer, summary);
     summary.pendingRepublished += published;
     summary.alertsPublished += published;
   }
@@ -550,7 +555,7 @@ async function detectWindow(
     alerts: alerts.length,
     threshold: outcome.stats.threshold,
   });
-  summary.alertsPublished += await publishAll(deps, toPublish, failures, pacer);
+  summary.alertsPublished += await publishAll(deps, toPublish, failures, pacer, summary);
   return { clock: outcome.clockAfter, skipDataThrough, splitPlan: splitPlan ?? stateBefore.splitPlan };
 }
 
@@ -846,17 +851,30 @@ async function withCauses(
   return explained;
 }
 
-/** Publishes each alert and marks the published ones sent; failures stay pending and are counted. */
+/**
+ * Publishes each alert and marks the published ones sent; failures stay pending and are counted.
+ * Stops at the run's deadline: the alerts not reached stay pending for the next run, which
+ * publishes them first. Marked sent a pacer burst at a time, so a run that Lambda's timeout
+ * still cuts off republishes at most one burst, not every alert it had published.
+ */
 async function publishAll(
   deps: DetectorDeps,
   entries: readonly PendingAlert[],
   failures: { alertId: string; cause: string }[],
   pacer: PublishPacer,
+  summary: RunSummary,
 ): Promise<number> {
-  const sent: string[] = [];
+  let published = 0;
+  let sent: string[] = [];
   const failed: PendingAlert[] = [];
-  for (const entry of entries) {
+  for (const [index, entry] of entries.entries()) {
     await pacer.beforePublish();
+    if (deps.now() >= deps.deadline) {
+      const left = entries.length - index;
+      summary.alertsDeferred = (summary.alertsDeferred ?? 0) + left;
+      deps.logger.warn('deadline reached: alerts left pending for the next run', { alerts: left });
+      break;
+    }
     try {
       const messageId = await deps.publisher.publish(entry.alert);
       sent.push(entry.alert.alertId);
@@ -875,10 +893,16 @@ async function publishAll(
       failures.push({ alertId: entry.alert.alertId, cause });
       failed.push(entry);
     }
+    if (sent.length === PUBLISHES_PER_SECOND) {
+      await deps.store.markSent(sent);
+      published += sent.length;
+      sent = [];
+    }
   }
   await deps.store.markSent(sent);
+  published += sent.length;
   if (failed.length > 0) await deps.store.recordAttempt(failed);
-  return sent.length;
+  return published;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -367,6 +367,70 @@ describe('crashes', () => {
     expect([...items.keys()].filter((k) => k.startsWith('PENDING|'))).toEqual([]);
     expect(await baselines(crashed)).toEqual(expected);
   });
+
+  /** A detector on a manual clock whose window W has 300 spikes (splunk-escu): 30 s of publishing at 10 a second. */
+  async function detectorWithManyAlerts(): Promise<Detector> {
+    const spikers = Array.from({ length: 300 }, (_, i) => `10.3.${Math.floor(i / 200)}.${(i % 200) + 1}`);
+    const detector = await newDetector(endpoints, {
+      detectorConfig: { preset: 'splunk-escu' },
+      manualClock: true,
+    });
+    endpoints.logs.seed(detector.logGroup, [
+      ...history(W, 6, spikers),
+      ...spikers.flatMap((s) => blocked(W, s, 200)),
+    ]);
+    detector.clock.set('2026-11-27T09:12:00Z');
+    await detector.invoke({ mode: 'bootstrap', days: 1 });
+    detector.clock.set(RUN_AT);
+    endpoints.sns.reset();
+    return detector;
+  }
+
+  it('more alerts than the time left: publishing stops at the deadline, the rest stay pending, the next run sends them, none twice', async () => {
+    // Prepare: Lambda says 25 s are left (the run's deadline is 5 s before that).
+    const detector = await detectorWithManyAlerts();
+
+    // Act
+    const first = await detector.invoke({}, { remainingMs: 25_000 });
+    const publishedFirst = publishedIds().length;
+    const pendingAfterFirst = [...(await detector.items()).keys()].filter((k) => k.startsWith('PENDING|'));
+    detector.clock.set('2026-11-27T11:12:00Z');
+    const second = await detector.invoke({});
+
+    // Assess
+    expect(first.alertsDecided).toBe(300);
+    expect(first.alertsPublished).toBe(publishedFirst);
+    expect(publishedFirst).toBeGreaterThan(100);
+    expect(publishedFirst).toBeLessThan(300);
+    expect(first.alertsDeferred).toBe(300 - publishedFirst);
+    expect(pendingAfterFirst).toHaveLength(300 - publishedFirst);
+    expect(second.pendingRepublished).toBe(300 - publishedFirst);
+    expect(second.alertsDeferred).toBeUndefined();
+    const ids = publishedIds();
+    expect(ids).toHaveLength(300);
+    expect(new Set(ids).size).toBe(300);
+    expect([...(await detector.items()).keys()].filter((k) => k.startsWith('PENDING|'))).toEqual([]);
+  });
+
+  it('killed by the timeout while publishing: the retry republishes at most the one burst not yet marked sent', async () => {
+    // Prepare
+    const detector = await detectorWithManyAlerts();
+    const start = detector.clock.now();
+
+    // Act: the process dies 12 s into the run, in the middle of publishing.
+    await expect(
+      detector.invoke({}, { crash: { at: (call) => call.at >= start + 12_000, killed: true } }),
+    ).rejects.toThrow(InjectedCrash);
+    const publishedBeforeKill = publishedIds().length;
+    detector.clock.set('2026-11-27T11:12:00Z');
+    await detector.invoke({});
+
+    // Assess
+    expect(publishedBeforeKill).toBeGreaterThan(50);
+    const ids = publishedIds();
+    expect(new Set(ids).size).toBe(300);
+    expect(ids.length - 300).toBeLessThanOrEqual(10);
+  });
 });
 
 describe('failures', () => {
