@@ -142,8 +142,13 @@ export function escapeSlackText(text: string): string {
   return stripControlCharacters(text).replace(/[&<>*_~`]/g, (c) => SLACK_LOOKALIKES[c] ?? c);
 }
 
+/**
+ * Control characters, line and paragraph separators, and the bidirectional marks, embeddings,
+ * overrides and isolates: an EC2 Name tag with U+202E would otherwise make a line read
+ * differently from its characters ("Trojan Source").
+ */
 function stripControlCharacters(text: string): string {
-  return text.replace(/[\p{Cc}\u2028\u2029]+/gu, ' ');
+  return text.replace(/[\p{Cc}\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]+/gu, ' ');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -444,13 +449,18 @@ export function formatEmailText(alert: PublishedAlert): string {
   }
   lines.push(
     '',
-    'Investigate in CloudWatch Logs Insights (this window, these sources):',
+    isAthenaLink(alert.consoleUrl)
+      ? 'Investigate in the Athena query editor (the flow logs of this window):'
+      : 'Investigate in CloudWatch Logs Insights (this window, these sources):',
     alert.consoleUrl,
     '',
     `Alert id: ${alert.alertId}`,
   );
   return lines.join('\n');
 }
+
+/** The console link opens Athena's query editor (an Athena flow source), not Logs Insights. */
+const isAthenaLink = (consoleUrl: string): boolean => consoleUrl.includes('/athena/');
 
 function cutNote(alert: PublishedAlert, key: string, shown: number): string {
   const cut = alert.truncated?.[key];
@@ -510,18 +520,26 @@ export function chatbotNotification(alert: PublishedAlert): ChatbotNotification 
       lines.push(`• ${e(destinationText(d))}: ${formatNumber(d.count)}`);
   }
   if (details && details.interfaceIds.length > 0) {
-    lines.push(`*Interfaces:* ${details.interfaceIds.slice(0, CHAT_LIST_LIMIT).map(e).join(', ')}`);
+    // Every list Slack cuts says so, as the sources and destinations do.
+    const total = alert.truncated?.interfaceIds?.total ?? details.interfaceIds.length;
+    const shown = Math.min(CHAT_LIST_LIMIT, details.interfaceIds.length);
+    const count = shown === total ? '' : ` (${shown} of ${formatNumber(total)})`;
+    lines.push(`*Interfaces*${count}: ${details.interfaceIds.slice(0, CHAT_LIST_LIMIT).map(e).join(', ')}`);
   }
-  for (const [eni, resource] of Object.entries(details?.resources ?? {}).slice(0, CHAT_LIST_LIMIT)) {
+  const resources = Object.entries(details?.resources ?? {});
+  for (const [eni, resource] of resources.slice(0, CHAT_LIST_LIMIT)) {
     lines.push(
       `• ${e(eni)}: ${Object.entries(resource)
         .map(([k, v]) => `${e(k)} ${e(v)}`)
         .join(', ')}`,
     );
   }
+  if (resources.length > CHAT_LIST_LIMIT) {
+    lines.push(`• and ${formatNumber(resources.length - CHAT_LIST_LIMIT)} more interfaces (in the email)`);
+  }
 
   const nextSteps = [
-    alert.consoleUrl.includes('/athena/')
+    isAthenaLink(alert.consoleUrl)
       ? `Open the <${alert.consoleUrl}|Athena query editor> (the flow logs of this window)`
       : `Open the <${alert.consoleUrl}|Logs Insights query for this window>`,
   ];

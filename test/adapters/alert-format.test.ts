@@ -256,6 +256,49 @@ describe('alertSubject with any account name', () => {
   });
 });
 
+describe('lists and links the alert cannot show whole', () => {
+  it('says in Slack how many interfaces and enriched interfaces there are when it shows only 10', () => {
+    // Prepare: 25 interfaces, each enriched.
+    const enis = Array.from({ length: 25 }, (_, i) => `eni-0${String(i).padStart(16, '0')}`);
+    const alert = spikeAlert({
+      details: {
+        topDestinations: [],
+        totalDestinations: 0,
+        interfaceIds: enis,
+        resources: Object.fromEntries(enis.map((eni) => [eni, { instanceId: 'i-0123456789abcdef0' }])),
+      },
+    });
+
+    // Act
+    const chat = JSON.parse(
+      protocols(buildSnsMessage(alert, context).message).default!,
+    ) as ChatbotNotification;
+
+    // Assess
+    const lines = chat.content.description.split('\n');
+    expect(lines.find((l) => l.startsWith('*Interfaces*'))).toMatch(/^\*Interfaces\* \(10 of 25\): eni-0/);
+    expect(lines.filter((l) => l.startsWith('• eni-0'))).toHaveLength(10);
+    expect(lines).toContain('• and 15 more interfaces (in the email)');
+  });
+
+  it('names Athena, not Logs Insights, in the email of an Athena deployment', () => {
+    // Act
+    const email = protocols(
+      buildSnsMessage(spikeAlert(), {
+        region: 'eu-west-1',
+        logGroupIdentifiers: [],
+        athena: { workGroup: 'egress' },
+      }).message,
+    ).email!;
+
+    // Assess
+    expect(email).not.toContain('Logs Insights');
+    expect(email).toContain(
+      'Investigate in the Athena query editor (the flow logs of this window):\nhttps://eu-west-1.console.aws.amazon.com/athena/home?region=eu-west-1#/query-editor?workgroup=egress',
+    );
+  });
+});
+
 describe('escapeSlackText', () => {
   it.each([
     ['<!channel> ping', '&lt;!channel&gt; ping'],
@@ -264,6 +307,9 @@ describe('escapeSlackText', () => {
     ['> quoted & more', '&gt; quoted &amp; more'],
     ['line1\nline2\u0000', 'line1 line2 '],
     ['&amp;', '&amp;amp;'],
+    // Bidirectional overrides and isolates would make the line read differently from its text.
+    ['web-\u202Egnp.exe', 'web- gnp.exe'],
+    ['a\u2066b\u2069c\u200Fd', 'a b c d'],
   ])('makes %j inert', (input, expected) => {
     expect(escapeSlackText(input)).toBe(expected);
   });
