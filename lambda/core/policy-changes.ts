@@ -458,17 +458,25 @@ export function cloudTrailEventUrl(region: string, eventId: string): string {
 // ---------------------------------------------------------------------------------------------
 // Relating changes to sources
 
-/** The CloudTrail event times searched for a window: the lookback before it through its end plus the lag. */
+/**
+ * The longest aggregation interval of a flow log (minutes): a record that starts in a window
+ * holds packets of at most this long after its start.
+ */
+export const MAX_AGGREGATION_MINUTES = 10;
+
+/**
+ * The CloudTrail event times searched for a window: the lookback before it through its end plus
+ * the longest aggregation interval. A record counted in the window starts in it and aggregates
+ * packets for up to 10 minutes, so a change made just after the end can still show in it; a
+ * change made later cannot have caused anything the window counted.
+ */
 export function causeSearchRange(
   windowStart: number,
-  config: Pick<DetectorConfig, 'windowMinutes' | 'lagMinutes' | 'changeLookbackMinutes'>,
+  config: Pick<DetectorConfig, 'windowMinutes' | 'changeLookbackMinutes'>,
 ): { from: number; to: number } {
-  // Past the window's end: a flow log record that starts in the window aggregates packets for up
-  // to 10 minutes after its start, so a change made just after the end can still be in it; the
-  // lag covers that aggregation (and the run happens after it, so those events exist).
   return {
     from: windowStart - config.changeLookbackMinutes * 60_000,
-    to: windowStart + windowMs(config) + config.lagMinutes * 60_000,
+    to: windowStart + windowMs(config) + MAX_AGGREGATION_MINUTES * 60_000,
   };
 }
 
@@ -504,24 +512,34 @@ class TopologyIndex {
     for (const rule of topology.securityGroupRules) this.rules.set(rule.ruleId, rule);
   }
 
-  /** The source's interfaces: those holding its address in its account and VPC, and those its records name. */
-  interfacesOf(source: SourceRef): InterfaceFacts[] {
+  /**
+   * The source's interfaces: those its records name, and those holding its address in its
+   * account and VPC. Private addresses repeat across VPCs: where the records name no VPC, the
+   * VPCs of the interfaces they name decide; where nothing does and the address is held in more
+   * than one VPC, the address relates nothing (`ambiguousVpcs`: how many VPCs hold it).
+   */
+  interfacesOf(source: SourceRef): { interfaces: InterfaceFacts[]; ambiguousVpcs?: number } {
     const found = new Map<string, InterfaceFacts>();
-    for (const facts of this.byAddress.get(canonical(source.address)) ?? []) {
-      if (
-        source.accountId !== undefined &&
-        facts.accountId !== undefined &&
-        facts.accountId !== source.accountId
-      )
-        continue;
-      if (source.vpcId !== undefined && facts.vpcId !== undefined && facts.vpcId !== source.vpcId) continue;
-      found.set(facts.networkInterfaceId, facts);
-    }
+    const namedVpcs = new Set<string>();
     for (const id of source.interfaceIds ?? []) {
       const facts = this.byId.get(id);
       found.set(id, facts ?? { networkInterfaceId: id, groupIds: [], addresses: [] });
+      if (facts?.vpcId !== undefined) namedVpcs.add(facts.vpcId);
     }
-    return [...found.values()];
+    const vpc = source.vpcId;
+    const holders = (this.byAddress.get(canonical(source.address)) ?? []).filter(
+      (facts) =>
+        (source.accountId === undefined ||
+          facts.accountId === undefined ||
+          facts.accountId === source.accountId) &&
+        (facts.vpcId === undefined ||
+          (vpc !== undefined ? facts.vpcId === vpc : namedVpcs.size === 0 || namedVpcs.has(facts.vpcId))),
+    );
+    const holderVpcs = new Set(holders.flatMap((facts) => (facts.vpcId === undefined ? [] : [facts.vpcId])));
+    if (vpc === undefined && namedVpcs.size === 0 && holderVpcs.size > 1)
+      return { interfaces: [...found.values()], ambiguousVpcs: holderVpcs.size };
+    for (const facts of holders) found.set(facts.networkInterfaceId, facts);
+    return { interfaces: [...found.values()] };
   }
 
   /** Whether the change touched the policy that decides this interface's egress. */
@@ -558,14 +576,15 @@ const EFFECT_RANK: Record<ChangeEffect, number> = { tightens: 2, changes: 1, loo
 
 /**
  * Orders the changes that relate to one source (or explain the same number of a mass spike's
- * members): what can only block more first, then what may, then what can only allow more; among
- * equals, changes made by the window's end before those after it, and the latest first (the
- * change closest before the blocking is the likelier cause).
+ * members): changes made by the window's end before those after it (those can reach only the
+ * last minutes of the window's records); then what can only block more, then what may, then what
+ * can only allow more; among equals the latest first (the change closest before the blocking is
+ * the likelier cause).
  */
 function compareCauses(windowEnd: number) {
   return (a: PolicyChange, b: PolicyChange): number =>
-    EFFECT_RANK[b.effect] - EFFECT_RANK[a.effect] ||
     Number(a.eventTime > windowEnd) - Number(b.eventTime > windowEnd) ||
+    EFFECT_RANK[b.effect] - EFFECT_RANK[a.effect] ||
     b.eventTime - a.eventTime ||
     (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0);
 }
@@ -616,10 +635,7 @@ export const wantsCause = (alert: Alert): boolean => alert.kind === 'spike' || a
 export function explainAlerts(
   alerts: readonly Alert[],
   evidence: ChangeEvidence,
-  config: Pick<
-    DetectorConfig,
-    'windowMinutes' | 'lagMinutes' | 'changeLookbackMinutes' | 'policyChangeSpikes'
-  >,
+  config: Pick<DetectorConfig, 'windowMinutes' | 'changeLookbackMinutes' | 'policyChangeSpikes'>,
 ): Alert[] {
   if (config.policyChangeSpikes === 'off') return [...alerts];
   const index = new TopologyIndex(evidence.topology);
@@ -632,8 +648,11 @@ export function explainAlerts(
     const sources = alertSourceRefs(alert);
     // Per source, the changes that relate to it; per change, the sources it explains.
     const explainedBy = new Map<string, Set<number>>();
+    let ambiguousVpcs = 0;
     const relatedPerSource = sources.map((source, sourceIndex) => {
-      const interfaces = index.interfacesOf(source);
+      const held = index.interfacesOf(source);
+      const interfaces = held.interfaces;
+      ambiguousVpcs = Math.max(ambiguousVpcs, held.ambiguousVpcs ?? 0);
       const related: number[] = [];
       inRange.forEach((change, i) => {
         if (!interfaces.some((facts) => index.relates(change, facts))) return;
@@ -649,14 +668,16 @@ export function explainAlerts(
     const notComplete = lookups.find((l) => l.status !== 'complete');
     const lookupBase = { from: isoTime(range.from), to: isoTime(range.to) };
     if (relatedIndexes.length === 0) {
+      const reason =
+        notComplete !== undefined
+          ? (notComplete.reason ?? 'the lookup did not complete')
+          : ambiguousVpcs > 0
+            ? `the address is held in ${ambiguousVpcs} VPCs and the records name neither its VPC nor a known interface`
+            : undefined;
       const causeLookup: CauseLookup =
-        notComplete === undefined
+        reason === undefined
           ? { status: 'none', ...lookupBase }
-          : {
-              status: 'unavailable',
-              ...lookupBase,
-              reason: notComplete.reason ?? 'the lookup did not complete',
-            };
+          : { status: 'unavailable', ...lookupBase, reason };
       return { ...alert, causeLookup };
     }
     const compare = compareCauses(windowEnd);
@@ -692,7 +713,10 @@ export function explainAlerts(
     };
     const explained: Alert = { ...alert, likelyCause, causeLookup };
     const everyMember = !mass || membersExplained === sources.length;
-    if (config.policyChangeSpikes === 'downgrade' && everyMember && alert.severity !== 'low')
+    // A change made after the window's end reached only the tail of its records: it is named,
+    // but it does not make the spike expected.
+    const beforeEnd = best.eventTime <= windowEnd;
+    if (config.policyChangeSpikes === 'downgrade' && everyMember && beforeEnd && alert.severity !== 'low')
       return { ...explained, severity: 'low', downgradedFrom: alert.severity };
     return explained;
   });

@@ -46,7 +46,8 @@ const SHARED_ADDRESS = '10.0.1.10';
 
 /**
  * 10.0.1.10 is held by four interfaces: account A in VPC 1 (group A), account B in VPC 1 (group
- * B), account A in VPC 2 (group C), and one EC2 described without account or VPC (group D).
+ * B), account A in VPC 2 (group C), and one EC2 described without account or VPC (group D);
+ * 10.0.9.9 by one of account B in VPC 1 (group B).
  */
 const TOPOLOGY: NetworkTopology = {
   interfaces: [
@@ -78,6 +79,14 @@ const TOPOLOGY: NetworkTopology = {
       networkInterfaceId: 'eni-0000000000000000d',
       groupIds: [SG_D],
       addresses: [SHARED_ADDRESS],
+    },
+    {
+      networkInterfaceId: 'eni-0000000000000000e',
+      accountId: ACCOUNT_B,
+      vpcId: VPC_1,
+      subnetId: 'subnet-0a1b2c3d4e5f60002',
+      groupIds: [SG_B],
+      addresses: ['10.0.9.9'],
     },
   ],
   subnetAcls: [
@@ -159,10 +168,24 @@ describe('the same address in two accounts or two VPCs', () => {
     expect(relatedOf(spike({ accountId: ACCOUNT_B, vpcId: VPC_1 }))).toBe(2);
     // Account A, VPC 2: group C and group D.
     expect(relatedOf(spike({ accountId: ACCOUNT_A, vpcId: VPC_2 }))).toBe(2);
-    // Account A, VPC unknown (the format has no vpc-id): both of A's interfaces and D.
-    expect(relatedOf(spike({ accountId: ACCOUNT_A }))).toBe(3);
-    // Nothing known but the address: every interface holding it.
-    expect(relatedOf(spike())).toBe(4);
+    // Account A, VPC unknown (the format has no vpc-id): the records' interface tells the VPC,
+    // so VPC 1's interface of A and D, which EC2 gave without a VPC.
+    const named = { topDestinations: [], totalDestinations: 0, interfaceIds: ['eni-0000000000000000a'] };
+    expect(relatedOf(spike({ accountId: ACCOUNT_A, details: named }))).toBe(2);
+  });
+
+  it('relates nothing by an address held in two VPCs when neither the VPC nor an interface is known', () => {
+    const ambiguous = {
+      status: 'unavailable',
+      reason: 'the address is held in 2 VPCs and the records name neither its VPC nor a known interface',
+    };
+    // Account A holds it in VPC 1 and VPC 2; with no account known, so do A and B together.
+    expect(explainOne(spike({ accountId: ACCOUNT_A }), revokes).causeLookup).toMatchObject(ambiguous);
+    expect(explainOne(spike(), revokes).causeLookup).toMatchObject(ambiguous);
+    expect(explainOne(spike(), revokes).likelyCause).toBeUndefined();
+    // An interface EC2 no longer describes tells no VPC either.
+    const gone = { topDestinations: [], totalDestinations: 0, interfaceIds: ['eni-0000000000000dead'] };
+    expect(explainOne(spike({ details: gone }), revokes).causeLookup).toMatchObject(ambiguous);
   });
 
   it("names only the change of the source's own account when only that one relates", () => {
@@ -211,8 +234,12 @@ describe('the same address in two accounts or two VPCs', () => {
 
 describe('mass spikes that carry only addresses, and alerts that name no source', () => {
   it('relates a mass spike through its srcIps when it has no members', () => {
-    const alert = explainOne(massSpike({ srcIps: [SHARED_ADDRESS, '10.9.9.9'] }), changes(revokeOn(SG_B)));
-    expect(alert.likelyCause).toMatchObject({ eventId: `revoke-${SG_B}`, explains: 1, of: 2 });
+    // 10.0.9.9 is held once (group B); the shared address in two VPCs relates nothing.
+    const alert = explainOne(
+      massSpike({ srcIps: [SHARED_ADDRESS, '10.0.9.9', '10.9.9.9'] }),
+      changes(revokeOn(SG_B)),
+    );
+    expect(alert.likelyCause).toMatchObject({ eventId: `revoke-${SG_B}`, explains: 1, of: 3 });
     expect(alert.causeLookup).toMatchObject({ status: 'found', membersExplained: 1 });
   });
 

@@ -325,7 +325,7 @@ describe('explainAlerts', () => {
     expect(alert?.causeLookup).toEqual({
       status: 'found',
       from: '2026-11-27T13:00:00Z',
-      to: '2026-11-27T16:20:00Z',
+      to: '2026-11-27T16:10:00Z',
       relatedChanges: 1,
     });
     expect(alert?.severity).toBe('high');
@@ -354,10 +354,10 @@ describe('explainAlerts', () => {
     expect(alert?.causeLookup).toEqual({
       status: 'none',
       from: '2026-11-27T13:00:00Z',
-      to: '2026-11-27T16:20:00Z',
+      to: '2026-11-27T16:10:00Z',
     });
     expect(noCauseText(alert!.causeLookup!)).toBe(
-      'none found: no egress-policy change of its security groups or network ACL in CloudTrail from 2026-11-27 13:00 to 16:20 UTC',
+      'none found: no egress-policy change of its security groups or network ACL in CloudTrail from 2026-11-27 13:00 to 16:10 UTC',
     );
   });
 
@@ -500,8 +500,8 @@ describe('explainAlerts', () => {
     }
   });
 
-  it('searches from exactly the lookback before the window through exactly its end plus the lag', () => {
-    for (const minutes of [-120, 80]) {
+  it('searches from exactly the lookback before the window through exactly its end plus the longest aggregation (10 minutes)', () => {
+    for (const minutes of [-120, 70]) {
       const list = changes(
         revokeSecurityGroupEgress(SG_APP, [{ protocol: '-1', cidr: '0.0.0.0/0' }], { at: at(minutes) }),
       );
@@ -521,11 +521,15 @@ describe('explainAlerts', () => {
     expect(alert?.likelyCause).not.toHaveProperty('accountId');
   });
 
-  it('searches the lookback before the window through its end plus the lag, and no further', () => {
-    expect(causeSearchRange(W, config)).toEqual({ from: at(-120), to: at(80) });
+  it('searches the lookback before the window through its end plus 10 minutes, and no further, whatever the lag', () => {
+    expect(causeSearchRange(W, config)).toEqual({ from: at(-120), to: at(70) });
+    expect(causeSearchRange(W, resolveDetectorConfig({ lagMinutes: 60 }))).toEqual({
+      from: at(-120),
+      to: at(70),
+    });
     const list = changes(
       revokeSecurityGroupEgress(SG_APP, [{ protocol: '-1', cidr: '0.0.0.0/0' }], { at: at(-121) }),
-      revokeSecurityGroupEgress(SG_APP, [{ protocol: '-1', cidr: '0.0.0.0/0' }], { at: at(81) }),
+      revokeSecurityGroupEgress(SG_APP, [{ protocol: '-1', cidr: '0.0.0.0/0' }], { at: at(71) }),
     );
     expect(explainAlerts([spike('10.0.1.10')], evidence(list), config)[0]?.causeLookup?.status).toBe('none');
     const wider = resolveDetectorConfig({ changeLookbackMinutes: 180 });
@@ -603,7 +607,7 @@ describe('explainAlerts', () => {
     expect(alert?.causeLookup).toEqual({
       status: 'unavailable',
       from: '2026-11-27T13:00:00Z',
-      to: '2026-11-27T16:20:00Z',
+      to: '2026-11-27T16:10:00Z',
       reason: 'CloudTrail LookupEvents throttled (ThrottlingException)',
     });
     expect(noCauseText(alert!.causeLookup!)).toBe(
@@ -652,6 +656,76 @@ describe('explainAlerts', () => {
       downgrade,
     )[0];
     expect(whole).toMatchObject({ severity: 'low', downgradedFrom: 'medium' });
+  });
+
+  it('ranks any change made by the window end above a later one, and does not downgrade on a later one', () => {
+    // Prepare: the subnet's ACL replaced with "deny all" 5 minutes before the window (changes),
+    // and an egress rule of the source's group revoked 5 minutes after its end (tightens).
+    const downgrade = resolveDetectorConfig({ policyChangeSpikes: 'downgrade' });
+    const before = replaceNetworkAclEntry(
+      ACL_A,
+      { ruleNumber: 100, egress: true, action: 'deny', protocol: '-1', cidr: '0.0.0.0/0' },
+      { at: at(-5), eventId: 'before-window' },
+    );
+    const after = revokeSecurityGroupEgress(SG_APP, [{ protocol: 'tcp', fromPort: 443, cidr: '0.0.0.0/0' }], {
+      at: at(65),
+      eventId: 'after-window',
+    });
+
+    // Act
+    const [both] = explainAlerts([spike('10.0.1.10')], evidence(changes(before, after)), downgrade);
+    const [onlyAfter] = explainAlerts([spike('10.0.1.10')], evidence(changes(after)), downgrade);
+
+    // Assess
+    expect(both?.likelyCause?.eventId).toBe('before-window');
+    expect(both).toMatchObject({ severity: 'low', downgradedFrom: 'high' });
+    // Named (it reached the last minutes of the window's records), but the spike stays as it was.
+    expect(onlyAfter?.likelyCause).toMatchObject({ eventId: 'after-window', minutesFromWindowStart: 65 });
+    expect(onlyAfter?.severity).toBe('high');
+    expect(onlyAfter?.downgradedFrom).toBeUndefined();
+  });
+
+  describe('an address that interfaces in two VPCs hold', () => {
+    // Prepare: 10.0.1.10 is also held in another VPC by an interface of SG_OTHER.
+    const otherVpc = {
+      ...eni(6, 'b', [SG_OTHER], '10.0.1.10'),
+      vpcId: 'vpc-0a1b2c3d4e5f60002',
+    };
+    const topology: NetworkTopology = { ...TOPOLOGY, interfaces: [...TOPOLOGY.interfaces, otherVpc] };
+    const downgrade = resolveDetectorConfig({ policyChangeSpikes: 'downgrade' });
+    const revokeOther = changes(
+      revokeSecurityGroupEgress(SG_OTHER, [{ protocol: '-1', cidr: '0.0.0.0/0' }], { at: at(-8) }),
+    );
+    const explain = (alert: Alert) =>
+      explainAlerts([alert], { changes: revokeOther, topology, lookupFor: complete }, downgrade)[0];
+
+    it("blames no change of the other VPC's interface when the records name the source's interface", () => {
+      const alert = explain({
+        ...spike('10.0.1.10'),
+        details: { topDestinations: [], totalDestinations: 0, interfaceIds: ['eni-00000000000000001'] },
+      });
+      expect(alert?.likelyCause).toBeUndefined();
+      expect(alert).toMatchObject({ severity: 'high', causeLookup: { status: 'none' } });
+    });
+
+    it('relates nothing and says why when neither a VPC nor an interface tells them apart', () => {
+      const alert = explain(spike('10.0.1.10'));
+      expect(alert?.likelyCause).toBeUndefined();
+      expect(alert?.severity).toBe('high');
+      expect(alert?.causeLookup).toMatchObject({
+        status: 'unavailable',
+        reason: 'the address is held in 2 VPCs and the records name neither its VPC nor a known interface',
+      });
+    });
+
+    it('relates through the VPC the records name', () => {
+      const alert = explain({ ...spike('10.0.1.10'), vpcId: 'vpc-0a1b2c3d4e5f60002' });
+      expect(alert).toMatchObject({
+        severity: 'low',
+        downgradedFrom: 'high',
+        likelyCause: { resource: SG_OTHER },
+      });
+    });
   });
 
   it('off: alerts are returned unchanged', () => {
