@@ -38,7 +38,7 @@ import {
   type HistoryWindow,
   type Window,
 } from './core';
-import { fitAlert, sampleTestAlert } from './adapters/alert-format';
+import { fitAlert, fitAlertList, sampleTestAlert } from './adapters/alert-format';
 import {
   BootstrapRefusedError,
   BootstrapUnfinishedError,
@@ -126,6 +126,11 @@ export interface RunSummary {
    */
   skippedWindows: string[];
   dryRunAlerts?: DryRunAlert[];
+  /**
+   * The dry run decided more alerts than fit Lambda's 6 MB response: `dryRunAlerts` holds the
+   * first `shown` (oldest windows first, each cut as the outbox cuts it) of `total`.
+   */
+  dryRunAlertsCut?: { shown: number; total: number };
   /** Another run holds the lease: this invocation did nothing. */
   leaseHeld?: boolean;
   /**
@@ -236,6 +241,8 @@ const MIN_WINDOW_TIME_MS = 45_000;
 const LEASE_MARGIN_MS = 60_000;
 /** AWS Chatbot takes about 10 events a second and silently drops the rest: publishes are paced to this. */
 const PUBLISHES_PER_SECOND = 10;
+/** A dry run's alerts at most (JSON bytes): Lambda answers a synchronous invocation with 6 MB at most. */
+const MAX_DRY_RUN_ALERT_BYTES = 5_000_000;
 
 /** Spaces publishes: after every PUBLISHES_PER_SECOND, waits until a second has passed since the first of them. */
 class PublishPacer {
@@ -1010,7 +1017,13 @@ async function runDryRun(
     const alerts = await withCauses(deps, summary, detailed, window, deps.deadline - COMMIT_RESERVE_MS);
     dryRunAlerts.push(...alerts.map((a) => ({ ...a, wouldPublish: !alreadyDecided.has(a.alertId) })));
   }
-  summary.dryRunAlerts = dryRunAlerts;
+  // The answer must fit Lambda's 6 MB synchronous response, or the operator gets nothing.
+  const fitted = fitAlertList(dryRunAlerts, MAX_DRY_RUN_ALERT_BYTES);
+  summary.dryRunAlerts = fitted.alerts;
+  if (fitted.cut !== undefined) {
+    summary.dryRunAlertsCut = fitted.cut;
+    deps.logger.warn('dry run: the alerts are cut to fit the response', fitted.cut);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -719,6 +719,27 @@ export function fitAlert(alert: StoredAlert, maxBytes = MAX_STORED_ALERT_BYTES):
 }
 
 /**
+ * A list of alerts cut to fit `maxBytes` of JSON (a dry run's answer, under Lambda's 6 MB
+ * response limit): each alert cut as the outbox cuts it, then the first ones that fit, in order;
+ * `cut` says how many of how many are shown.
+ */
+export function fitAlertList<T extends StoredAlert>(
+  alerts: readonly T[],
+  maxBytes: number,
+): { alerts: T[]; cut?: { shown: number; total: number } } {
+  const kept: T[] = [];
+  let bytes = 2; // the brackets
+  for (const alert of alerts) {
+    const fitted = fitAlert(alert) as T;
+    const size = Buffer.byteLength(JSON.stringify(fitted)) + 1; // and its comma
+    if (bytes + size > maxBytes) return { alerts: kept, cut: { shown: kept.length, total: alerts.length } };
+    kept.push(fitted);
+    bytes += size;
+  }
+  return { alerts: kept };
+}
+
+/**
  * Renders the SNS message for an alert, cutting the longest lists (destinations, members,
  * interfaces, resources) until the message and its attributes fit under 256 KB. Totals stay;
  * `truncated` says what was cut.

@@ -6,12 +6,14 @@ import {
   buildSnsMessage,
   consoleQueryFor,
   fitAlert,
+  fitAlertList,
   MAX_STORED_ALERT_BYTES,
   escapeSlackText,
   logsInsightsConsoleUrl,
   sampleTestAlert,
   type ChatbotNotification,
   type PublishedAlert,
+  type StoredAlert,
 } from '../../lambda/adapters/alert-format';
 import { resolveDetectorConfig, type Alert } from '../../lambda/core';
 import { decodeConsoleUrl } from '../support/console-url';
@@ -184,6 +186,30 @@ describe('fitAlert', () => {
   it('leaves an alert that fits untouched', () => {
     const alert = spikeAlert();
     expect(fitAlert(alert)).toBe(alert);
+  });
+});
+
+describe("fitAlertList (a dry run answer under Lambda's 6 MB)", () => {
+  it('cuts each alert as the outbox does, then keeps the first that fit and says how many of how many', () => {
+    // Prepare: ten mass spikes of 20,000 members (about 1.2 MB of JSON each).
+    const alerts: StoredAlert[] = Array.from({ length: 10 }, () => massSpike(20_000));
+
+    // Act
+    const fitted = fitAlertList(alerts, 1_000_000);
+
+    // Assess
+    expect(Buffer.byteLength(JSON.stringify(fitted.alerts))).toBeLessThanOrEqual(1_000_000);
+    expect(fitted.cut).toEqual({ shown: 3, total: 10 });
+    expect(fitted.alerts).toHaveLength(3);
+    for (const alert of fitted.alerts) {
+      expect(Buffer.byteLength(JSON.stringify(alert))).toBeLessThanOrEqual(MAX_STORED_ALERT_BYTES);
+      expect(alert.truncated?.members?.total).toBe(20_000);
+    }
+  });
+
+  it('returns a list that fits as it is, with no cut', () => {
+    const alerts = [spikeAlert(), massSpike(7)];
+    expect(fitAlertList(alerts, 1_000_000)).toEqual({ alerts });
   });
 });
 
