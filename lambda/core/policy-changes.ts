@@ -536,7 +536,8 @@ class TopologyIndex {
           (vpc !== undefined ? facts.vpcId === vpc : namedVpcs.size === 0 || namedVpcs.has(facts.vpcId))),
     );
     const holderVpcs = new Set(holders.flatMap((facts) => (facts.vpcId === undefined ? [] : [facts.vpcId])));
-    if (vpc === undefined && namedVpcs.size === 0 && holderVpcs.size > 1)
+    // (With the VPC known, every holder is in it.)
+    if (namedVpcs.size === 0 && holderVpcs.size > 1)
       return { interfaces: [...found.values()], ambiguousVpcs: holderVpcs.size };
     for (const facts of holders) found.set(facts.networkInterfaceId, facts);
     return { interfaces: [...found.values()] };

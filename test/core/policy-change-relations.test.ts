@@ -183,9 +183,23 @@ describe('the same address in two accounts or two VPCs', () => {
     expect(explainOne(spike({ accountId: ACCOUNT_A }), revokes).causeLookup).toMatchObject(ambiguous);
     expect(explainOne(spike(), revokes).causeLookup).toMatchObject(ambiguous);
     expect(explainOne(spike(), revokes).likelyCause).toBeUndefined();
-    // An interface EC2 no longer describes tells no VPC either.
+    // An interface EC2 no longer describes tells no VPC either, but a change to it still relates.
     const gone = { topDestinations: [], totalDestinations: 0, interfaceIds: ['eni-0000000000000dead'] };
     expect(explainOne(spike({ details: gone }), revokes).causeLookup).toMatchObject(ambiguous);
+    const regrouped = changes(modifyNetworkInterfaceGroups('eni-0000000000000dead', [SG_B], { at: at(-8) }));
+    expect(explainOne(spike({ details: gone }), regrouped).likelyCause?.resource).toBe(
+      'eni-0000000000000dead',
+    );
+  });
+
+  it('relates through every VPC the records name interfaces in', () => {
+    // The records name A's interfaces in VPC 1 and in VPC 2: both VPCs' holders, and D.
+    const both = {
+      topDestinations: [],
+      totalDestinations: 0,
+      interfaceIds: ['eni-0000000000000000a', 'eni-0000000000000000c'],
+    };
+    expect(relatedOf(spike({ accountId: ACCOUNT_A, details: both }))).toBe(3);
   });
 
   it("names only the change of the source's own account when only that one relates", () => {
