@@ -136,6 +136,9 @@ export function createLambdaRuntime(
   // The account whose context needs no role: the stack sets ACCOUNT_ID; the topic's otherwise.
   const ownAccountId = config.accountId ?? accountOfArn(config.topicArn) ?? '';
   const partition = config.topicArn.split(':')[1] ?? 'aws';
+  // A configured log group name is this account's group in this Region: its ARN, to tell a
+  // group named by name and by ARN (or also found by prefix) for the one group it is.
+  const ownLogGroupScope = { partition, accountId: ownAccountId, region: config.region };
   let sts: STSClient | undefined;
   const stsClient = (): STSClient =>
     (sts ??= new (loadStsModule().STSClient)(clientConfig(config.endpoints.sts)));
@@ -219,11 +222,12 @@ export function createLambdaRuntime(
         ? new LogGroupDiscovery({
             client: clients.logs,
             logGroupIdentifiers: config.logGroupIdentifiers,
+            own: ownLogGroupScope,
             prefixes: config.logGroupPrefixes,
             includeLinkedAccounts: config.includeLinkedAccounts,
             logger,
           })
-        : fixedLogGroups(config.logGroupIdentifiers);
+        : fixedLogGroups(config.logGroupIdentifiers, ownLogGroupScope);
     const publisher = publisherFor(logGroups);
     const sleep = options.sleep === undefined ? {} : { sleep: options.sleep };
     const source =

@@ -39,6 +39,12 @@ export interface LogGroupDiscoveryOptions {
   prefixes?: readonly string[];
   /** Also list the linked source accounts' groups (a monitoring account). @default false */
   includeLinkedAccounts?: boolean;
+  /**
+   * The function's own partition, account and Region: a configured name is this account's group
+   * in this Region, so its ARN is known and the group is queried once however it is named.
+   * Absent: names and ARNs are compared as written.
+   */
+  own?: OwnLogGroupScope;
   /** Told what was found, once per resolution. */
   logger?: { info(message: string, ...extra: Record<string, unknown>[]): void };
 }
@@ -61,13 +67,17 @@ export class LogGroupDiscovery implements LogGroupResolver {
   }
 
   private async resolve(): Promise<string[]> {
-    const configured = [...new Set(this.options.logGroupIdentifiers ?? [])];
-    const seen = new Set(configured);
+    const own = this.options.own;
+    // Configured names and discovered ARNs are compared by ARN: the same group named both ways
+    // would otherwise be queried twice and its records counted twice.
+    const configured = uniqueLogGroups(this.options.logGroupIdentifiers ?? [], own);
+    const seen = new Set(configured.map((group) => logGroupKey(group, own)));
     const discovered: string[] = [];
     for (const prefix of this.options.prefixes ?? []) {
       for (const arn of await this.describe(prefix)) {
-        if (seen.has(arn)) continue;
-        seen.add(arn);
+        const key = logGroupKey(arn, own);
+        if (seen.has(key)) continue;
+        seen.add(key);
         discovered.push(arn);
       }
     }
@@ -126,10 +136,43 @@ export class LogGroupDiscovery implements LogGroupResolver {
   }
 }
 
-/** A fixed list (tests, or no prefixes configured). */
-export function fixedLogGroups(identifiers: readonly string[]): LogGroupResolver {
-  const list = [...new Set(identifiers)];
+/** A fixed list (tests, or no prefixes configured); `own` as in LogGroupDiscoveryOptions. */
+export function fixedLogGroups(identifiers: readonly string[], own?: OwnLogGroupScope): LogGroupResolver {
+  const list = uniqueLogGroups(identifiers, own);
   return { logGroups: () => Promise.resolve(list) };
+}
+
+/** Where the function runs: what makes a log group name into its ARN. */
+export interface OwnLogGroupScope {
+  partition: string;
+  accountId: string;
+  region: string;
+}
+
+/**
+ * One spelling per log group: the first of its name and its ARN (with or without `:*`), as
+ * written, so names stay names in StartQuery and in the alert's console link.
+ */
+function uniqueLogGroups(identifiers: readonly string[], own: OwnLogGroupScope | undefined): string[] {
+  const seen = new Set<string>();
+  const unique: string[] = [];
+  for (const identifier of identifiers) {
+    const key = logGroupKey(identifier, own);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    unique.push(identifier);
+  }
+  return unique;
+}
+
+/**
+ * The log group's ARN without `:*`: a name is the own account's group in the own Region (the
+ * StartQuery meaning of a name). Without `own`, a name stays itself.
+ */
+export function logGroupKey(identifier: string, own: OwnLogGroupScope | undefined): string {
+  if (identifier.startsWith('arn:')) return identifier.replace(/:\*$/, '');
+  if (own === undefined) return identifier;
+  return `arn:${own.partition}:logs:${own.region}:${own.accountId}:log-group:${identifier}`;
 }
 
 /**

@@ -43,11 +43,18 @@ export class FlowLogSource extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
 
+    const seen = new Set<string>();
     for (const group of props.existingLogGroups ?? []) {
       // StartQuery refuses an ARN ending in `:*` (the form IAM and the console show): it is
       // dropped here, and a group named twice (with and without it) is queried once.
       const identifier = group.startsWith('arn:') ? group.replace(/:\*$/, '') : group;
-      if (this.logGroups.some((queried) => queried.identifier === identifier)) continue;
+      // A name and its ARN are one group, queried once (else its records are counted twice).
+      // A name is this stack's account and Region; when those are unknown at synth (an
+      // environment-agnostic stack) they never equal an ARN's, and the function, which knows
+      // its account, tells the two spellings apart at run time.
+      const key = sameGroupKey(stack, identifier);
+      if (seen.has(key)) continue;
+      seen.add(key);
       this.logGroups.push({
         identifier,
         arn: identifier.startsWith('arn:') ? identifier : logGroupArn(stack, identifier),
@@ -93,6 +100,12 @@ export class FlowLogSource extends Construct {
       });
     }
   }
+}
+
+/** `<account> <region> <name>` of a log group ARN, or of a name in the stack's account and Region. */
+function sameGroupKey(stack: Stack, identifier: string): string {
+  const arn = /^arn:[^:]+:logs:([^:]*):([^:]*):log-group:(.+)$/.exec(identifier);
+  return arn === null ? `${stack.account} ${stack.region} ${identifier}` : `${arn[2]} ${arn[1]} ${arn[3]}`;
 }
 
 function logGroupArn(stack: Stack, name: string): string {
