@@ -173,6 +173,12 @@ export interface RunSummary {
    * of a window arrive after the window was counted and are never counted. Raise `lagMinutes`.
    */
   deliveryLaterThanLag?: true;
+  /**
+   * Baseline entries that could not be decoded (written by another build, or damaged), each read
+   * of one counted: left out, so each such source was treated as new and relearns, and its entry
+   * is replaced when its window commits. Absent when none.
+   */
+  unreadableBaselineEntries?: number;
 }
 
 export class AlertsNotPublishedError extends Error {
@@ -349,6 +355,9 @@ function emitMetrics(deps: DetectorDeps, summary: RunSummary, succeeded: boolean
   m.addMetric('IncompleteWindows', MetricUnit.Count, summary.incompleteWindows);
   // The operations alarm fires on any: each is a window of blocked egress nobody looked at.
   m.addMetric('WindowsSkipped', MetricUnit.Count, summary.skippedWindows.length);
+  // Sources whose stored baseline could not be decoded and were relearnt (the run log names them).
+  if (summary.unreadableBaselineEntries !== undefined)
+    m.addMetric('UnreadableBaselineEntries', MetricUnit.Count, summary.unreadableBaselineEntries);
   // Alerts that went out without a cause because the lookup was throttled, failed or had no access.
   if (summary.changeCauses !== undefined)
     m.addMetric('ChangeCausesUnavailable', MetricUnit.Count, summary.changeCauses.unavailable);
@@ -724,6 +733,7 @@ async function countAndEvaluate(
   // A retried window: its alerts were decided (and are in the outbox) before any baseline moved.
   const decided = await deps.store.windowAlerts(window.start);
   const read = await deps.store.readWindowBaselines(counted(counts.counts), window.start);
+  reportUnreadableEntries(deps, summary);
   const { keys, before } = read;
   const input = { windowStart: window.start, clock: clockBefore };
   // First pass: the mature sources, which the false-alert threshold is spread over.
@@ -756,6 +766,18 @@ async function countAndEvaluate(
     skipDataThrough,
     splitPlan: counts.splitPlan,
   };
+}
+
+/** Logs (naming source and bucket) and counts the baseline entries the last read left out. */
+function reportUnreadableEntries(deps: DetectorDeps, summary: RunSummary): void {
+  for (const entry of deps.store.takeUnreadableEntries()) {
+    summary.unreadableBaselineEntries = (summary.unreadableBaselineEntries ?? 0) + 1;
+    deps.logger.warn('baseline entry unreadable: the source is treated as new and relearns its baseline', {
+      source: entry.source,
+      bucket: `BASELINES#${entry.bucket}`,
+      problem: entry.problem,
+    });
+  }
 }
 
 /** The sources of a window that have a count to decide (above zero). */
@@ -988,6 +1010,7 @@ async function runDryRun(
       srcIps.filter((ip) => !overlay.has(ip)),
       { before: window.start },
     );
+    reportUnreadableEntries(deps, summary);
     const baselines = new Map([...stored, ...[...overlay].filter(([ip]) => counts.counts.has(ip))]);
     const result = evaluateWindow(
       {

@@ -173,8 +173,25 @@ export interface OutboxEntry {
   windowAlertCount?: number;
 }
 
+/**
+ * A source's baseline entry that could not be decoded (written by another build, or damaged):
+ * left out of the read, so the source is treated as new and its entry is replaced at the commit.
+ */
+export interface UnreadableEntry {
+  /** The source key. */
+  source: string;
+  /** The baseline bucket (item `BASELINES#<bucket>`). */
+  bucket: number;
+  problem: string;
+}
+
 /** What the detector run needs beyond the BaselineStore port: the lease, retries, bootstrap. */
 export interface DetectorStore extends BaselineStore {
+  /**
+   * The entries the reads since the last call left out as undecodable (each read of one is
+   * listed), for the run to report; the list is emptied.
+   */
+  takeUnreadableEntries(): UnreadableEntry[];
   /** Baselines of the given sources as they were before `before` was folded, when given. */
   getBaselines(srcIps: readonly string[], options?: { before?: number }): Promise<Map<string, Baseline>>;
   /**
@@ -317,6 +334,8 @@ export class DynamoBaselineStore implements DetectorStore {
   private readBuckets: ReadBuckets | undefined;
   /** Whether the table keeps pending markers (state `pendingMarkers`), once read. */
   private pendingMarkersKept: boolean | undefined;
+  /** Entries the reads left out, until the run takes them. */
+  private unreadable: UnreadableEntry[] = [];
 
   constructor(private readonly options: DynamoBaselineStoreOptions) {
     const concurrency = options.batchConcurrency ?? DEFAULT_BATCH_CONCURRENCY;
@@ -358,6 +377,36 @@ export class DynamoBaselineStore implements DetectorStore {
     };
   }
 
+  takeUnreadableEntries(): UnreadableEntry[] {
+    const taken = this.unreadable;
+    this.unreadable = [];
+    return taken;
+  }
+
+  /**
+   * `decode()` of one source's entry, or, when the entry cannot be decoded, undefined with the
+   * entry listed as unreadable: one bad entry costs that source its baseline (it relearns), not
+   * every source's window (the whole read would fail again at every retry, until the entry expired).
+   */
+  private readable<T>(source: string, bucket: number, decode: () => T): { value: T } | undefined {
+    try {
+      return { value: decode() };
+    } catch (error) {
+      if (
+        !(error instanceof CorruptItemError) &&
+        !(error instanceof TypeError) &&
+        !(error instanceof RangeError)
+      )
+        throw error;
+      this.unreadable.push({
+        source,
+        bucket,
+        problem: error instanceof CorruptItemError ? error.problem : error.message,
+      });
+      return undefined;
+    }
+  }
+
   async getBaselines(
     srcIps: readonly string[],
     options: { before?: number } = {},
@@ -381,7 +430,9 @@ export class DynamoBaselineStore implements DetectorStore {
           if (entry === undefined) continue;
           present += 1;
           // Folded in `before` by an earlier attempt that did not commit: `prev`, what it started from.
-          const baseline = baselineBefore(entry, before, nowSeconds, `${BUCKET_PK_PREFIX}${bucket}/${srcIp}`);
+          const baseline = this.readable(srcIp, bucket, () =>
+            baselineBefore(entry, before, nowSeconds, `${BUCKET_PK_PREFIX}${bucket}/${srcIp}`),
+          )?.value;
           if (baseline !== undefined) baselines.set(srcIp, baseline);
         }
         // A bucket whose every entry was asked for is normally rewritten whole by the commit, so
@@ -443,12 +494,18 @@ export class DynamoBaselineStore implements DetectorStore {
           if (entry === undefined) continue;
           present += 1;
           const where = `${BUCKET_PK_PREFIX}${bucket}/${key}`;
-          // Folded in the window by an earlier attempt that did not commit: `prev`, what it started from.
-          const baseline = baselineBefore(entry, windowStart, nowSeconds, where);
+          // Folded in the window by an earlier attempt that did not commit: `prev`, what it started
+          // from. Unreadable: the source is new (no baseline), and the commit replaces the entry.
+          const decoded = this.readable(key, bucket, () => {
+            const baseline = baselineBefore(entry, windowStart, nowSeconds, where);
+            return { baseline, expiresAt: baseline === undefined ? 0 : entryExpiresAt(entry, where) };
+          });
+          if (decoded === undefined) continue;
+          const { baseline, expiresAt } = decoded.value;
           before.set(i, baseline);
           // Folded in a later window (a window re-evaluated out of order): written back as it is.
           if (baseline !== undefined && baseline.lastWindow >= windowStart)
-            read.unchanged.set(i, { member: member(key, entry), expiresAt: entryExpiresAt(entry, where) });
+            read.unchanged.set(i, { member: member(key, entry), expiresAt });
         }
         // A bucket whose every entry is a source of the window (a steady fleet's) carries nothing.
         let entries = 0;
@@ -460,8 +517,11 @@ export class DynamoBaselineStore implements DetectorStore {
         for (const [key, entry] of Object.entries(records)) {
           // An entry keyed by address alone is from before accounts: never read again, dropped here.
           if (asked.has(key) || !isKeyed(key)) continue;
-          const expiry = entryExpiresAt(entry, `${BUCKET_PK_PREFIX}${bucket}/${key}`);
-          if (expiry < nowSeconds) continue;
+          // An entry whose expiry cannot be read is dropped too (its source relearns when seen).
+          const expiry = this.readable(key, bucket, () =>
+            entryExpiresAt(entry, `${BUCKET_PK_PREFIX}${bucket}/${key}`),
+          )?.value;
+          if (expiry === undefined || expiry < nowSeconds) continue;
           members.push(member(key, entry));
           expiresAt = Math.max(expiresAt, expiry);
         }
