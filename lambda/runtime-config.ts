@@ -76,6 +76,11 @@ export const runtimeEnvironmentSchema = z.object({
     z._default(z.enum(['true', 'false']), 'false'),
     z.transform((v: 'true' | 'false') => v === 'true'),
   ),
+  /**
+   * Athena, flow-logs table: comma-separated Regions whose flow logs the table holds; empty: the
+   * function's own Region.
+   */
+  ATHENA_FLOW_LOG_REGIONS: optionalList(matching(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'not an AWS Region')),
   TABLE_NAME: matching(/^[a-zA-Z0-9_.-]{3,255}$/, 'not a DynamoDB table name'),
   TOPIC_ARN: matching(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, 'not an SNS topic ARN'),
   /** "true" to look up ENI -> instance, VPC, subnet and Name tag for alerted sources. */
@@ -203,6 +208,16 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
   if (missing.length > 0) {
     throw new ConfigError(
       `invalid Lambda environment:\n${missing.map((name) => `${name}: required with FLOW_SOURCE=${e.FLOW_SOURCE} (not set)`).join('\n')}`,
+      'environment',
+    );
+  }
+  // Change causes are looked up in the function's own Region (CloudTrail, EC2) and the records
+  // carry no Region: another Region's source would be told "none found" after a search that
+  // could not find its changes.
+  const otherRegions = e.ATHENA_FLOW_LOG_REGIONS.filter((region) => region !== e.AWS_REGION);
+  if (e.FLOW_SOURCE === 'athena' && e.LOOK_UP_CHANGE_CAUSES && otherRegions.length > 0) {
+    throw new ConfigError(
+      `invalid Lambda environment:\nLOOK_UP_CHANGE_CAUSES: change causes are looked up in the function's Region (${e.AWS_REGION}) only, but ATHENA_FLOW_LOG_REGIONS has flow logs of ${otherRegions.join(', ')}: their sources' changes would be missed and their alerts would say none were found. Set LOOK_UP_CHANGE_CAUSES=false, or run a detector in each Region for that Region's flow logs`,
       'environment',
     );
   }

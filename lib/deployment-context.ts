@@ -303,6 +303,20 @@ export const deploymentContextSchema = z
           'set flowLogGroups (existing flow log groups), flowLogGroupPrefixes (groups found by name prefix) or vpcIds (the stack creates flow logs)',
       });
     }
+    // Change causes are looked up in CloudTrail and EC2 of the function's own Region, and the
+    // records carry no Region: with flow logs of other Regions a source's changes would not be
+    // found, and the alert would say "none found" as if a complete search had found nothing.
+    const otherRegions =
+      value.flowLogRegions.length > 1
+        ? value.flowLogRegions
+        : value.flowLogRegions.filter((region) => value.regions.some((deployed) => deployed !== region));
+    if (value.flowSource === 'athena' && value.lookUpChangeCauses && otherRegions.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['lookUpChangeCauses'],
+        message: `lookUpChangeCauses looks changes up in the detector's own Region only, but flowLogRegions (${value.flowLogRegions.join(', ')}) has flow logs of ${value.flowLogRegions.length > 1 ? 'several Regions' : "another Region than the stack's"}: a source's changes in another Region would be missed and its alert would say none were found. Turn lookUpChangeCauses off, or deploy a detector in each Region with flowLogRegions set to that Region alone`,
+      });
+    }
     if ((value.memberRoleName === undefined) !== (value.memberRoleExternalId === undefined)) {
       ctx.addIssue({
         code: 'custom',

@@ -181,6 +181,8 @@ export class AthenaFlowSourceResources extends Construct {
       ATHENA_TABLE_KIND: this.table.kind,
       ATHENA_HOURLY_PARTITIONS:
         this.table.kind === 'flow-logs' && this.table.hourlyPartitions ? 'true' : 'false',
+      // The function refuses change causes for flow logs of another Region (runtime-config.ts).
+      ATHENA_FLOW_LOG_REGIONS: (this.props.s3FlowLogs?.regions ?? []).join(','),
     };
   }
 

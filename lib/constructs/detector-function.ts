@@ -44,7 +44,8 @@ type SourceVariable =
   | 'ATHENA_DATABASE'
   | 'ATHENA_TABLE'
   | 'ATHENA_TABLE_KIND'
-  | 'ATHENA_HOURLY_PARTITIONS';
+  | 'ATHENA_HOURLY_PARTITIONS'
+  | 'ATHENA_FLOW_LOG_REGIONS';
 
 /**
  * The environment a deployed function gets: every variable of the runtime schema, required

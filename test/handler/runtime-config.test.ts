@@ -115,3 +115,37 @@ describe('loadRuntimeConfig: the own account and the member role', () => {
     expect(() => loadRuntimeConfig({ ...VALID, ...env })).toThrow(message);
   });
 });
+
+describe('loadRuntimeConfig: change causes with the Athena source', () => {
+  const ATHENA = {
+    TABLE_NAME: 'egress-state',
+    TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:egress-alerts',
+    FLOW_SOURCE: 'athena',
+    ATHENA_WORKGROUP: 'egress',
+    ATHENA_DATABASE: 'flows',
+    ATHENA_TABLE: 'vpc_flow_logs',
+    AWS_REGION: 'us-east-1',
+    LOOK_UP_CHANGE_CAUSES: 'true',
+  };
+
+  it("refuses flow logs of another Region, naming both variables: causes are looked up in the function's Region only", () => {
+    expect(() => loadRuntimeConfig({ ...ATHENA, ATHENA_FLOW_LOG_REGIONS: 'us-east-1,eu-west-1' })).toThrow(
+      /LOOK_UP_CHANGE_CAUSES: change causes are looked up in the function's Region \(us-east-1\) only, but ATHENA_FLOW_LOG_REGIONS has flow logs of eu-west-1/,
+    );
+    expect(() => loadRuntimeConfig({ ...ATHENA, ATHENA_FLOW_LOG_REGIONS: 'eu-west-1' })).toThrow(ConfigError);
+  });
+
+  it("takes the function's own Region, no Regions (its own), or several Regions without causes", () => {
+    expect(loadRuntimeConfig({ ...ATHENA, ATHENA_FLOW_LOG_REGIONS: 'us-east-1' }).lookUpChangeCauses).toBe(
+      true,
+    );
+    expect(loadRuntimeConfig(ATHENA).lookUpChangeCauses).toBe(true);
+    expect(
+      loadRuntimeConfig({
+        ...ATHENA,
+        ATHENA_FLOW_LOG_REGIONS: 'us-east-1,eu-west-1',
+        LOOK_UP_CHANGE_CAUSES: 'false',
+      }).athena?.workGroup,
+    ).toBe('egress');
+  });
+});

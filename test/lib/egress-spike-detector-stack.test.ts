@@ -762,6 +762,38 @@ describe('EgressSpikeDetectorStack with the Athena source', () => {
     expect(statements.find((s) => s.Sid === 'FlowLogObjects')).toBeUndefined();
   });
 
+  it("refuses change causes with flow logs of several Regions (causes are looked up in the stack's Region only)", () => {
+    expect(() =>
+      buildApp({ ...ATHENA_S3, flowLogRegions: ['us-east-1', 'eu-west-1'], lookUpChangeCauses: true }),
+    ).toThrow(
+      /context\.lookUpChangeCauses: lookUpChangeCauses looks changes up in the detector's own Region only, but flowLogRegions \(us-east-1, eu-west-1\) has flow logs of several Regions/,
+    );
+    expect(() =>
+      buildApp({
+        ...ATHENA_S3,
+        regions: ['us-east-1'],
+        flowLogRegions: ['eu-west-1'],
+        lookUpChangeCauses: true,
+      }),
+    ).toThrow(/flowLogRegions \(eu-west-1\) has flow logs of another Region than the stack's/);
+    // Each alone, or one Region that is the stack's, is fine; the function is told the Regions.
+    const oneRegion = synthTemplate({
+      ...ATHENA_S3,
+      regions: ['eu-west-1'],
+      flowLogRegions: ['eu-west-1'],
+      lookUpChangeCauses: true,
+    });
+    oneRegion.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ ATHENA_FLOW_LOG_REGIONS: 'eu-west-1', LOOK_UP_CHANGE_CAUSES: 'true' }),
+      },
+    });
+    const severalRegions = synthTemplate({ ...ATHENA_S3, flowLogRegions: ['us-east-1', 'eu-west-1'] });
+    const environment = deployedEnvironment(severalRegions);
+    expect(environment.ATHENA_FLOW_LOG_REGIONS).toBe('us-east-1,eu-west-1');
+    expect(loadRuntimeConfig({ ...environment, AWS_REGION: 'us-east-1' }).lookUpChangeCauses).toBe(false);
+  });
+
   it('refuses athena without a bucket or a Security Lake table', () => {
     expect(() => buildApp({ flowSource: 'athena' })).toThrow(/flowLogBucket/);
   });
