@@ -17,9 +17,10 @@
  * address Athena cannot read (`-`, empty, malformed) is in no subnet, as in Logs Insights.
  *
  * Pruning. A flow-log table's query names the partitions (`year`/`month`/`day`/`hour`) that can
- * hold the records of its time range: from the range's start to its end plus `lagMinutes`, because
- * a file is delivered into the partition of its delivery time, after its records started. Within
- * them `start` selects the records, as `@timestamp` (the record's start) does in Logs Insights.
+ * hold the records of its time range: from the range's start to its end plus the delivery
+ * allowance (S3_DELIVERY_ALLOWANCE_MS, or `lagMinutes` when longer), because a file is delivered
+ * into the partition of its delivery time, after its records started. Within them `start`
+ * selects the records, as `@timestamp` (the record's start) does in Logs Insights.
  * Security Lake's query bounds `time_dt`, which its tables are partitioned by, and `time`.
  */
 import { parseCidr, type DetectorConfig, type Window } from '../core';
@@ -87,6 +88,15 @@ interface Columns {
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
+/**
+ * How long after its start a record can reach S3, for the partitions a query reads: a record
+ * covers up to 10 minutes (the default aggregation interval), files are published at 5-minute
+ * intervals, and the upload takes some minutes more, best effort. Not `lagMinutes`, which says
+ * when a window is counted: with a short lag (0 is allowed) the last minutes of each window, and
+ * of every history query however late it runs, would be cut off. A longer lag is used instead,
+ * as records that late are what it waits for.
+ */
+export const S3_DELIVERY_ALLOWANCE_MS = 30 * 60_000;
 
 /** A string as an Athena literal; only text the builder validated reaches here. */
 const literal = (text: string): string => `'${text.replace(/'/g, "''")}'`;
@@ -105,7 +115,8 @@ export class AthenaQueryBuilder {
   private readonly excludedSources: string[];
   private readonly excludedDestinations: string[];
   private readonly windowSeconds: number;
-  private readonly lagMs: number;
+  /** How far past a range's end its records' files can be: the delivery allowance or the lag. */
+  private readonly deliveryReachMs: number;
 
   constructor(
     config: AthenaQueryConfig,
@@ -125,7 +136,8 @@ export class AthenaQueryBuilder {
     this.excludedSources = cidrs(config.excludeSourceCidrs);
     this.excludedDestinations = cidrs(config.excludeDestinationCidrs);
     this.windowSeconds = Number(wholeNumber(config.windowMinutes * 60, 'window length'));
-    this.lagMs = Number(wholeNumber(config.lagMinutes * 60_000, 'lag'));
+    const lagMs = Number(wholeNumber(config.lagMinutes * 60_000, 'lag'));
+    this.deliveryReachMs = Math.max(lagMs, S3_DELIVERY_ALLOWANCE_MS);
     this.from = `"${validatedGlueName('database', table.database)}"."${validatedGlueName('table', table.table)}"`;
     this.columns =
       table.kind === 'security-lake' ? securityLakeColumns() : flowLogColumnsOf(config.flowLogFormat);
@@ -237,7 +249,7 @@ export class AthenaQueryBuilder {
 
   /**
    * The partition filter of a range. Flow-log tables: one clause per UTC day from the range's start
-   * to its end plus the lag (delivery), with the hours when partitioned hourly. Security Lake:
+   * to its end plus the delivery allowance, with the hours when partitioned hourly. Security Lake:
    * `time_dt`, which its tables are partitioned by.
    */
   private partitionsOf(range: Window, parameters: string[]): string[] {
@@ -248,7 +260,7 @@ export class AthenaQueryBuilder {
       ];
     }
     const hourly = this.table.hourlyPartitions;
-    const last = range.end + this.lagMs - 1;
+    const last = range.end + this.deliveryReachMs - 1;
     const days: string[] = [];
     for (let day = Math.floor(range.start / DAY_MS) * DAY_MS; day <= last; day += DAY_MS) {
       const date = new Date(day);

@@ -207,6 +207,50 @@ describe('AthenaFlowSource and source keys', () => {
   });
 });
 
+describe('AthenaFlowSource and late-delivered files', () => {
+  it('counts every record of a window with lagMinutes 0: the partitions reach past the lag to the files delivered after it', async () => {
+    // Arrange: hourly partitions; 60 records, one a minute 10:00-10:59, each delivered 7 minutes
+    // after its start, so the last 7 land in the 11:00 partition.
+    const hourly: FlowLogLocation = { ...LOCATION, hiveCompatible: true, hourlyPartitions: true };
+    const lateRoot = mkdtempSync(join(tmpdir(), 'athena-late-'));
+    try {
+      const lines = Array.from({ length: 60 }, (_, i) =>
+        v2Line({ at: W + i * 60_000, src: '10.0.0.5', dst: '198.51.100.9' }),
+      );
+      await writeFlowLogObjects(lateRoot, hourly, lines, { deliveryDelayMs: 7 * 60_000 });
+      const athena = await startLocalAthena({
+        s3Root: lateRoot,
+        workGroups: { wg: { outputLocation: 's3://results/out/' } },
+        tables: [flowLogEngineTable('db', 'flows', hourly)],
+      });
+      const client = new AthenaClient({ ...athena.clientConfig(), maxAttempts: 1 });
+      try {
+        const clock = fakeClock(1_000_000);
+        const lagZero = source(client, clock, {
+          table: { ...TABLE, hourlyPartitions: true },
+          config: resolveDetectorConfig({ lagMinutes: 0 }),
+        });
+        const key = '123456789012|10.0.0.5';
+
+        // Act
+        const counted = await lagZero.countWindow({ start: W, end: W + HOUR }, clock.now() + 600_000);
+        const history = await lagZero.history(W, W + HOUR, clock.now() + 600_000);
+
+        // Assess: all 60, and not the next window's (the filter on start stays exact)
+        expect(counted.counts.get(key)).toBe(60);
+        expect(history.windows[0]!.counts.get(key)).toBe(60);
+        const next = await lagZero.countWindow({ start: W + HOUR, end: W + 2 * HOUR }, clock.now() + 600_000);
+        expect(next.counts.get(key)).toBeUndefined();
+      } finally {
+        client.destroy();
+        await athena.stop();
+      }
+    } finally {
+      rmSync(lateRoot, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("Athena's CSV result object", () => {
   it('reads quoted values, doubled quotes, NULLs as empty fields and CRLF line ends', () => {
     expect(parseCsv('"a","b","c"\n"1","x ""y""",\n"2",,"z"\r\n')).toEqual([

@@ -45,10 +45,10 @@ describe('AthenaQueryBuilder', () => {
     ).toThrow(AthenaTableError);
   });
 
-  it('names the hours from the window to its end plus the lag, across midnight', () => {
+  it('names the hours from the window to its end plus the delivery allowance, across midnight', () => {
     const builder = new AthenaQueryBuilder(resolveDetectorConfig({ lagMinutes: 20 }), TABLE);
     const query = builder.countQuery({ start: W, end: W + HOUR });
-    // 23:00-24:00 on the 24th, and 00:00-00:19 on the 25th: hour 23 of one day, hour 00 of the next.
+    // 23:00-24:00 on the 24th, and 00:00-00:29 on the 25th: hour 23 of one day, hour 00 of the next.
     expect(query.sql).toContain(
       '((year = ? AND month = ? AND day = ? AND hour BETWEEN ? AND ?) OR (year = ? AND month = ? AND day = ? AND hour BETWEEN ? AND ?))',
     );
