@@ -245,6 +245,36 @@ describe('local SNS endpoint, through @aws-sdk/client-sns', () => {
     });
   });
 
+  it('refuses a Publish to a FIFO topic without MessageGroupId, or without a deduplication id unless the topic deduplicates by content', async () => {
+    // Prepare
+    const fifo = 'arn:aws:sns:us-east-1:123456789012:alerts.fifo';
+    const byContent = 'arn:aws:sns:us-east-1:123456789012:by-content.fifo';
+    const local = await startLocalSns({ topics: [fifo, byContent], contentBasedDeduplication: [byContent] });
+    const fifoClient = new SNSClient({ ...local.clientConfig(), maxAttempts: 1 });
+    const send = (input: Partial<PublishCommandInput>) =>
+      fifoClient.send(new PublishCommand({ TopicArn: fifo, Message: 'hello', ...input }));
+    try {
+      // Act + Assess
+      await expect(send({})).rejects.toMatchObject({
+        name: 'InvalidParameterException',
+        message: expect.stringMatching(/MessageGroupId parameter is required for FIFO topics/) as string,
+      });
+      await expect(send({ MessageGroupId: 'g' })).rejects.toMatchObject({
+        name: 'InvalidParameterException',
+        message: expect.stringMatching(
+          /ContentBasedDeduplication enabled or MessageDeduplicationId/,
+        ) as string,
+      });
+      await send({ MessageGroupId: 'g', MessageDeduplicationId: 'd' });
+      await send({ TopicArn: byContent, MessageGroupId: 'g' });
+      expect(local.published.map((p) => p.topicArn)).toEqual([fifo, byContent]);
+      expect(local.rejected).toHaveLength(2);
+    } finally {
+      fifoClient.destroy();
+      await local.stop();
+    }
+  });
+
   it('publishes to a topic added later', async () => {
     // Prepare
     const second = 'arn:aws:sns:us-east-1:123456789012:second';

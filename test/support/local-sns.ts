@@ -78,6 +78,11 @@ const INJECTED_STATUS: Record<InjectedSnsError, number> = {
 export interface LocalSnsOptions {
   /** Topic ARNs that exist; Publish to any other answers NotFound. */
   topics: readonly string[];
+  /**
+   * FIFO topics (of `topics`) with `ContentBasedDeduplication` on: a Publish to them needs no
+   * MessageDeduplicationId. @default none
+   */
+  contentBasedDeduplication?: readonly string[];
 }
 
 export interface LocalSns {
@@ -152,6 +157,24 @@ export async function startLocalSns(options: LocalSnsOptions): Promise<LocalSns>
     if (!TOPIC_ARN.test(topicArn))
       throw new SnsError('InvalidParameter', `Invalid parameter: TopicArn ${topicArn}`);
     if (!topics.has(topicArn)) throw new SnsError('NotFound', 'Topic does not exist', 404);
+    // A FIFO topic orders and deduplicates by these: SNS refuses a Publish without them.
+    if (topicArn.endsWith('.fifo')) {
+      if ((params.get('MessageGroupId') ?? '') === '') {
+        throw new SnsError(
+          'InvalidParameter',
+          'Invalid parameter: The MessageGroupId parameter is required for FIFO topics',
+        );
+      }
+      if (
+        (params.get('MessageDeduplicationId') ?? '') === '' &&
+        !(options.contentBasedDeduplication ?? []).includes(topicArn)
+      ) {
+        throw new SnsError(
+          'InvalidParameter',
+          'Invalid parameter: The topic should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly',
+        );
+      }
+    }
 
     const message = params.get('Message');
     if (message === null || message.length === 0) {
