@@ -16,6 +16,14 @@ const LOG_GROUP = /^(arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[\w./#-]{1,
  */
 const ARN_WITH_STAR = /^arn:.*:log-group:.*:\*$/;
 
+/**
+ * The alerts go to email and AWS Chatbot, which FIFO topics cannot deliver to (they deliver to
+ * SQS queues only), and SNS refuses a Publish to a FIFO topic without a MessageGroupId, which the
+ * detector does not send: every alert would stay pending.
+ */
+export const FIFO_TOPIC_REFUSED =
+  'a FIFO topic (.fifo) is refused: SNS requires a MessageGroupId on every publish to it, which the detector does not send, and FIFO topics cannot deliver to email or AWS Chatbot. Use a standard topic';
+
 /** A comma-separated list; empty (or unset) is an empty list. */
 const optionalList = (item: z.ZodMiniString<string>) =>
   z.pipe(
@@ -82,7 +90,10 @@ export const runtimeEnvironmentSchema = z.object({
    */
   ATHENA_FLOW_LOG_REGIONS: optionalList(matching(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'not an AWS Region')),
   TABLE_NAME: matching(/^[a-zA-Z0-9_.-]{3,255}$/, 'not a DynamoDB table name'),
-  TOPIC_ARN: matching(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, 'not an SNS topic ARN'),
+  TOPIC_ARN: matching(
+    /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}(\.fifo)?$/,
+    'not an SNS topic ARN',
+  ).check(z.refine((value: string) => !value.endsWith('.fifo'), { message: FIFO_TOPIC_REFUSED })),
   /** "true" to look up ENI -> instance, VPC, subnet and Name tag for alerted sources. */
   ENRICH_WITH_EC2: z.pipe(
     z._default(z.enum(['true', 'false']), 'false'),

@@ -149,3 +149,20 @@ describe('loadRuntimeConfig: change causes with the Athena source', () => {
     ).toBe('egress');
   });
 });
+
+describe('loadRuntimeConfig: TOPIC_ARN', () => {
+  it('refuses a FIFO topic, saying why (no MessageGroupId is sent; no email or AWS Chatbot delivery)', () => {
+    expect(() =>
+      loadRuntimeConfig({ ...VALID, TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:egress-alerts.fifo' }),
+    ).toThrow(
+      /TOPIC_ARN: a FIFO topic \(\.fifo\) is refused: SNS requires a MessageGroupId on every publish to it, which the detector does not send, and FIFO topics cannot deliver to email or AWS Chatbot\. Use a standard topic/,
+    );
+  });
+
+  it('still refuses what is not a topic ARN, and takes a standard topic', () => {
+    expect(() =>
+      loadRuntimeConfig({ ...VALID, TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:a.b' }),
+    ).toThrow(/TOPIC_ARN: not an SNS topic ARN/);
+    expect(loadRuntimeConfig(VALID).topicArn).toBe(VALID.TOPIC_ARN);
+  });
+});
