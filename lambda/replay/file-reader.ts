@@ -335,7 +335,8 @@ function lastLineEnd(buffer: Buffer, begin: number, filled: number): number {
  * Streams a gzip file through the scanner. Reading and inflating already run ahead of the scan
  * (the file stream reads on up to its high-water mark, zlib inflates on libuv's thread pool),
  * so what this thread spends is the scan itself; it copies only the line split between two
- * decompressed pieces, not each whole piece.
+ * decompressed pieces, not each whole piece. A line with `blockSize` bytes or more before its
+ * newline is oversized, as in a plain file: counted once and skipped, never gathered.
  */
 async function scanGzip(
   chunk: ScanChunk,
@@ -349,28 +350,46 @@ async function scanGzip(
   const lines = source.pipe(gunzip);
   source.on('error', (error) => gunzip.destroy(error));
   let pending: Buffer | undefined; // the partial last line of the pieces before
-  let offset = 0; // decompressed offset of pending[0], or of the next piece when none is pending
+  let pendingOffset = 0; // decompressed offset of pending[0]
+  let skipping = false; // skipping the rest of an oversized line, up to and including its newline
+  let offset = 0; // decompressed offset of the piece's first byte
   try {
     for await (const piece of lines as AsyncIterable<Buffer>) {
+      const pieceOffset = offset;
+      offset += piece.length;
       let from = 0;
-      if (pending) {
+      if (skipping || pending) {
         const newline = piece.indexOf(LF);
+        if (pending && pending.length + (newline < 0 ? piece.length : newline) >= blockSize) {
+          scanner.oversizedLine(pendingOffset);
+          pending = undefined;
+          skipping = true;
+        }
         if (newline < 0) {
-          pending = Buffer.concat([pending, piece]);
+          if (pending) pending = Buffer.concat([pending, piece]);
           continue;
         }
-        const line = Buffer.concat([pending, piece.subarray(0, newline + 1)]);
-        scanner.scan(line, 0, line.length, offset);
-        offset += line.length;
-        pending = undefined;
         from = newline + 1;
+        if (pending) {
+          const line = Buffer.concat([pending, piece.subarray(0, from)]);
+          scanner.scan(line, 0, line.length, pendingOffset);
+          pending = undefined;
+        }
+        skipping = false;
       }
       const stop = lastLineEnd(piece, from, piece.length);
-      if (stop > from) scanner.scan(piece, from, stop, offset - from);
-      offset += stop - from;
-      if (stop < piece.length) pending = piece.subarray(stop);
+      if (stop > from) scanner.scan(piece, from, stop, pieceOffset);
+      if (stop < piece.length) {
+        pending = piece.subarray(stop);
+        pendingOffset = pieceOffset + stop;
+        if (pending.length >= blockSize) {
+          scanner.oversizedLine(pendingOffset);
+          pending = undefined;
+          skipping = true;
+        }
+      }
     }
-    if (pending) scanner.scan(pending, 0, pending.length, offset);
+    if (pending) scanner.scan(pending, 0, pending.length, pendingOffset);
   } finally {
     // The file closed on every path, a gzip error included, before the chunk counts as done.
     if (!source.closed) {

@@ -923,24 +923,55 @@ describe('file reading', () => {
           const bytes = Buffer.from(text, 'latin1');
           const path = join(dir, `pieces-${(fileNumber += 1)}.log.gz`);
           await fs.writeFile(path, gzipSync(bytes));
-          const whole = scanWhole(bytes);
+          const plain = await writeFile(text);
+          const { results } = await scanRanges(plain.path, bytes.length, [], { blockSize });
+          const whole = results[0] as ChunkResult;
           const scanner = newScanner();
           // Act
           await scanChunk({ path, gzip: true, from: 0, to: 0 }, scanner, undefined, { blockSize });
           const pieces = scanner.takeResult();
-          // Assess
+          // Assess: as the plain file read in blocks of the same size (lines of a block or more oversized)
           expect(merged([pieces])).toEqual(merged([whole]));
           expect(pieces.examples).toEqual(whole.examples.map((e) => ({ ...e, file: path })));
-          const segments = pieces.segments.map((s) => [s.from, s.to]);
-          expect(segments.flat()).toEqual([
-            ...(segments.length > 0 ? [0] : []),
-            ...segments.slice(1).flatMap(([from]) => [from, from]),
-            ...(segments.length > 0 ? [bytes.length] : []),
-          ]);
+          // The stretches follow each other, whole lines at exact offsets, skipping only oversized lines
+          const oversized = new Set(oversizedStarts(bytes, blockSize));
+          let expectedFrom = 0;
+          for (const segment of pieces.segments) {
+            while (oversized.has(expectedFrom) && segment.from !== expectedFrom) {
+              const newline = bytes.indexOf(10, expectedFrom);
+              expectedFrom = newline < 0 ? bytes.length : newline + 1;
+            }
+            expect(segment.from).toBe(expectedFrom);
+            expect(segment.to === bytes.length || bytes[segment.to - 1] === 10).toBe(true);
+            expectedFrom = segment.to;
+          }
           await fs.rm(path);
+          await fs.rm(plain.path);
         }),
         { numRuns: 60 },
       );
+    });
+
+    it('counts a line of a read block or more in a gzip file once as oversized, as in a plain file, without gathering it', async () => {
+      // Prepare: a line of 6 MB (the production block is 1 MB) between records
+      const long = 'x'.repeat(6 * 1024 * 1024);
+      const text = `${line(1)}\n${line(2)}\n${long}\n${line(3)}\n${long}`;
+      const path = join(dir, 'long-line.log.gz');
+      await fs.writeFile(path, gzipSync(text));
+      const plain = await writeFile(text);
+      const scanner = newScanner();
+      // Act
+      await scanChunk({ path, gzip: true, from: 0, to: 0 }, scanner);
+      const gz = scanner.takeResult();
+      const { results } = await scanRanges(plain.path, text.length, [], {});
+      // Assess
+      expect(gz.stats).toMatchObject({ linesRead: 5, malformedLines: 2, recordsCounted: 3 });
+      expect(merged([gz])).toEqual(merged(results));
+      const second = text.indexOf(long, text.indexOf(line(3)));
+      expect(gz.examples.map((e) => [e.offset, e.reason])).toEqual([
+        [text.indexOf(long), 'line longer than the 1 MB read block'],
+        [second, 'line longer than the 1 MB read block'],
+      ]);
     });
 
     it('closes a gzip file that is not valid gzip data, naming it', async () => {
