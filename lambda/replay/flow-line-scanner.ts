@@ -435,7 +435,17 @@ export class FlowLineScanner {
     this.file = file;
     this.rereadable = rereadable;
     this.layout = fields ? layoutOf(fields) : this.defaultLayout;
+    this.unchecked = true;
   }
+
+  /**
+   * The next data line takes the general path, which checks its field count: true at the start
+   * of each file and after each header, until a line has the format's field count. The fast
+   * paths read only the end of a line, so a format that does not match the lines (a field too
+   * many, say) is caught here, and every line of such a file is read the general way and
+   * reported malformed, ACCEPT rows included.
+   */
+  private unchecked = true;
 
   /**
    * Scans the complete lines in `buffer[from, to)`; `to` is at a line end or at the end of the
@@ -511,7 +521,7 @@ export class FlowLineScanner {
       let lineEnd = buffer.indexOf(LF, lineStart);
       if (lineEnd < 0 || lineEnd > to) lineEnd = to;
       let action = 0; // v2-order tail: 1 ACCEPT OK, 2 REJECT OK
-      if (fast && this.layout.v2Tail) {
+      if (fast && !this.unchecked && this.layout.v2Tail) {
         // `... start end ACCEPT OK` and `... start end REJECT OK`, the commonest rows by far:
         // action, log-status and start read from the line's last bytes, four at a time.
         let e = lineEnd;
@@ -575,7 +585,13 @@ export class FlowLineScanner {
       }
       // The tail path is for rows that cannot count, of other orders or odd shapes; a REJECT OK
       // row the v2 fast path handed over needs the general path.
-      if (fast && this.layout.tail > 0 && action !== 2 && this.tailOnly(buffer, lineStart, lineEnd)) {
+      if (
+        fast &&
+        !this.unchecked &&
+        this.layout.tail > 0 &&
+        action !== 2 &&
+        this.tailOnly(buffer, lineStart, lineEnd)
+      ) {
         lineStart = lineEnd + 1;
         continue;
       }
@@ -643,6 +659,14 @@ export class FlowLineScanner {
           // A header line changed the format: the rest the JavaScript way.
           this.scanLines(kernel.bytes, p, memoryTo, memoryBase, kernel.words);
           break;
+        }
+        if (this.unchecked) {
+          // The first data line of a file, or after a header: its field count checked in JavaScript.
+          const lineEnd = kernel.bytes.indexOf(LF, p);
+          const next = lineEnd < 0 || lineEnd >= memoryTo ? memoryTo : lineEnd + 1;
+          this.scanLines(kernel.bytes, p, next, memoryBase, kernel.words);
+          p = next;
+          continue;
         }
         const int32 = kernel.int32;
         int32[ACCEPTED] = 0;
@@ -992,8 +1016,9 @@ export class FlowLineScanner {
    * The fast path for lines that cannot count: read only the last few fields (action,
    * log-status, start sit at the end of the default and of most custom formats). An ACCEPT, a
    * NODATA or a SKIPDATA row is done with there; anything else (REJECT, odd spacing, a header,
-   * a value that does not parse) returns false and gets the full split and checks. The price:
-   * such rows are not checked for their field count.
+   * a value that does not parse) returns false and gets the full split and checks. Such rows
+   * are not checked for their field count here: the first data line of each file and after each
+   * header is (see `unchecked`).
    */
   private tailOnly(buf: Buffer, from: number, to: number): boolean {
     let end = to;
@@ -1112,7 +1137,9 @@ export class FlowLineScanner {
     if (first >= 97 && first <= 122 && this.tryHeader(buf, from, end, baseOffset)) return;
 
     const layout = this.layout;
-    if (n !== layout.count)
+    // Until a line has the format's field count, every line comes here (see `unchecked`).
+    if (n === layout.count) this.unchecked = false;
+    else
       return this.malformed(
         buf,
         from,
@@ -1327,6 +1354,7 @@ export class FlowLineScanner {
     if (!FIELD_NAMES.has(firstToken)) return false;
     try {
       this.layout = layoutOf(parseFlowLogFormat(latin1(buf, from, end)));
+      this.unchecked = true;
     } catch (error) {
       this.malformed(buf, from, end, baseOffset, `header line: ${(error as Error).message}`);
       return true;

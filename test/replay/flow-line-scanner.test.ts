@@ -347,6 +347,82 @@ describe('FlowLineScanner with custom formats and header lines', () => {
   });
 });
 
+/** The read paths of the scanner: the kernel, the fast paths in JavaScript, the general path only. */
+const READ_PATHS = { kernel: { kernel: true }, javascript: { kernel: false }, general: { fastPaths: false } };
+const readPaths = Object.keys(READ_PATHS) as (keyof typeof READ_PATHS)[];
+
+/** A count pass over plain `input` on one read path. */
+function scanOnPath(
+  input: string,
+  path: keyof typeof READ_PATHS,
+  fields = DEFAULT_FLOW_LOG_FORMAT,
+): ChunkResult {
+  const scanner = new FlowLineScanner({
+    filter: new EgressFilter(config),
+    windowMinutes: 60,
+    fields,
+    mode: 'count',
+    ...READ_PATHS[path],
+  });
+  scanner.beginFile('flows.log', undefined, true);
+  const buffer = Buffer.from(input, 'latin1');
+  scanner.scan(buffer, 0, buffer.length, 0);
+  return scanner.takeResult();
+}
+
+/** Rows of every kind: counted, not counted, ACCEPT, IPv6, NODATA, SKIPDATA. */
+const SOME_ROWS = [
+  `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49152 443 6 3 180 ${T0} ${T0 + 60} REJECT OK`,
+  `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49153 443 6 3 180 ${T0 + 10} ${T0 + 60} REJECT OK`,
+  `2 123456789012 eni-0a1 10.0.1.5 10.0.2.9 49154 443 6 3 180 ${T0 + 20} ${T0 + 60} REJECT OK`,
+  `2 123456789012 eni-0a1 10.0.1.6 203.0.113.9 49155 443 6 3 180 ${T0 + 3600} ${T0 + 3660} ACCEPT OK`,
+  `2 123456789012 eni-0a1 10.0.1.7 2001:db8::1 49156 443 6 3 180 ${T0 + 3700} ${T0 + 3760} REJECT OK`,
+  `2 123456789012 eni-0a1 - - - - - - - ${T0 + 7200} ${T0 + 7260} - NODATA`,
+  `2 123456789012 eni-0a1 - - - - - - - ${T0 + 7300} ${T0 + 11000} - SKIPDATA`,
+  `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49157 443 6 3 180 ${T0 + 7400} ${T0 + 7460} REJECT OK`,
+];
+
+describe('FlowLineScanner on a format that does not fit the lines', () => {
+  it('reports every line of a file read with a format a field short as malformed, ACCEPT rows included', () => {
+    // Prepare: ACCEPT rows (read from their last fields on the fast paths) with a field in front
+    // that the format does not name, and the same for a custom format read by the tail path.
+    const accepted = Array.from(
+      { length: 50 },
+      (_, i) =>
+        `7 2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 ${40000 + i} 443 6 3 180 ${T0 + i} ${T0 + 60} ACCEPT OK`,
+    );
+    const custom = parseFlowLogFormat(
+      'srcaddr dstaddr srcport dstport protocol packets bytes action log-status start end',
+    );
+    const customRows = Array.from(
+      { length: 50 },
+      (_, i) => `7 10.0.1.5 203.0.113.9 ${40000 + i} 443 6 3 180 ACCEPT OK ${T0 + i} ${T0 + 60}`,
+    );
+    for (const path of readPaths) {
+      // Act
+      const v2 = scanOnPath(`${accepted.join('\n')}\n`, path);
+      const other = scanOnPath(`${customRows.join('\n')}\n`, path, custom);
+      // Assess
+      for (const result of [v2, other]) {
+        expect(result.stats).toMatchObject({ linesRead: 50, malformedLines: 50, okRecords: 0 });
+        expect(result.examples[0]?.reason).toMatch(/^1[52] fields, the format has 1[41]$/);
+      }
+    }
+  });
+
+  it('checks the field count again after a header line changes the format', () => {
+    const header =
+      'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status';
+    const bad = `7 ${SOME_ROWS[3]}`;
+    // The first ACCEPT row after the second header is checked though the one before it was.
+    const input = `${header}\n${SOME_ROWS[3]}\n${header}\n${bad}\n${SOME_ROWS[3]}\n`;
+    for (const path of readPaths) {
+      const result = scanOnPath(input, path);
+      expect(result.stats).toMatchObject({ headerLines: 2, malformedLines: 1, okRecords: 2 });
+    }
+  });
+});
+
 describe('FlowLineScanner fast paths', () => {
   // Lines of every shape the fast paths must either read exactly as the general path does or
   // hand over to it: addresses in odd forms, fields missing or doubled, times of other lengths.
