@@ -8,8 +8,13 @@ import { once } from 'node:events';
 import { createReadStream, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
-import { parseFlowLogFormat, FLOW_LOG_FIELDS, type FlowLogField } from '../core/flow-log-format';
-import type { FlowLineScanner } from './flow-line-scanner';
+import {
+  DEFAULT_FLOW_LOG_FORMAT,
+  parseFlowLogFormat,
+  FLOW_LOG_FIELDS,
+  type FlowLogField,
+} from '../core/flow-log-format';
+import { fieldCount, isExportLine, type FlowLineScanner } from './flow-line-scanner';
 import { ParquetInputError, scanParquet } from './parquet-reader';
 
 export class InputFileError extends Error {
@@ -43,6 +48,11 @@ export interface ScanChunk {
   to: number;
   /** The format in force at `from` (a header line earlier in the file), if any. */
   fields?: FlowLogField[];
+  /**
+   * Whether the file is a CloudWatch Logs export (each line `<ISO-8601 time> <record>`);
+   * undefined: the scanner decides from the first line it reads, so a range from mid-file has it.
+   */
+  exportPrefix?: boolean;
 }
 
 const isGzipName = (path: string): boolean => path.toLowerCase().endsWith('.gz');
@@ -85,21 +95,35 @@ export async function expandInputs(paths: readonly string[]): Promise<InputFile[
 
 const FIELD_NAMES = new Set<string>(FLOW_LOG_FIELDS);
 
-/** The format a plain file's header line sets, if its first line is one. */
-async function headerFields(path: string): Promise<FlowLogField[] | undefined> {
+/**
+ * What a plain file's first line that is not blank says of the rest: the format a header line
+ * sets, and whether it is a line of a CloudWatch Logs export in format `fields` (as the scanner
+ * decides for a file it reads from its start).
+ */
+async function firstLineOf(
+  path: string,
+  fields: readonly FlowLogField[],
+): Promise<{ header?: FlowLogField[]; exportPrefix: boolean }> {
   const handle = await fs.open(path, 'r');
   try {
     const buffer = Buffer.alloc(8192);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    const text = buffer.toString('latin1', 0, bytesRead);
-    const newline = text.indexOf('\n');
-    const line = (newline >= 0 ? text.slice(0, newline) : text).trim();
+    let from = 0;
+    let to = bytesRead;
+    for (;;) {
+      const newline = buffer.indexOf(LF, from);
+      to = newline >= 0 && newline < bytesRead ? newline : bytesRead;
+      if (fieldCount(buffer, from, to) > 0 || to >= bytesRead) break;
+      from = to + 1;
+    }
+    if (isExportLine(buffer, from, to, fields.length)) return { exportPrefix: true };
+    const line = buffer.toString('latin1', from, to).trim();
     const first = line.split(/\s+/)[0] ?? '';
-    if (!FIELD_NAMES.has(first)) return undefined;
+    if (!FIELD_NAMES.has(first)) return { exportPrefix: false };
     try {
-      return parseFlowLogFormat(line);
+      return { header: parseFlowLogFormat(line), exportPrefix: false };
     } catch {
-      return undefined; // the scanner of the first range reports it as malformed
+      return { exportPrefix: false }; // the scanner of the first range reports it as malformed
     }
   } finally {
     await handle.close();
@@ -109,12 +133,13 @@ async function headerFields(path: string): Promise<FlowLogField[] | undefined> {
 /**
  * Splits the work: gzip and Parquet files whole (a deflate stream cannot be entered mid-way; a
  * Parquet file is small and read by row groups), plain files larger than `splitBytes` into about
- * `parts` ranges each.
+ * `parts` ranges each. `fields`: the format lines have until a header says otherwise.
  */
 export async function planChunks(
   files: readonly InputFile[],
   parts: number,
   splitBytes: number,
+  fields: readonly FlowLogField[] = DEFAULT_FLOW_LOG_FORMAT,
 ): Promise<ScanChunk[]> {
   const chunks: ScanChunk[] = [];
   for (const file of files) {
@@ -126,7 +151,7 @@ export async function planChunks(
       chunks.push({ path: file.path, gzip: file.gzip, from: 0, to: file.size });
       continue;
     }
-    const fields = await headerFields(file.path);
+    const { header, exportPrefix } = await firstLineOf(file.path, fields);
     // A few pieces per thread, so that one that starts late or reads slower rows still finishes with the others.
     const pieces = Math.min(parts * 4, Math.ceil(file.size / (splitBytes / 4)));
     const step = Math.ceil(file.size / pieces);
@@ -136,7 +161,8 @@ export async function planChunks(
         gzip: false,
         from,
         to: Math.min(file.size, from + step),
-        ...(from > 0 && fields ? { fields } : {}),
+        ...(from > 0 && header ? { fields: header } : {}),
+        exportPrefix,
       });
     }
   }
@@ -169,7 +195,7 @@ export async function scanChunk(
   onBytes?: (bytes: number) => void,
   readOptions: ReadOptions = {},
 ): Promise<void> {
-  scanner.beginFile(chunk.path, chunk.fields, !chunk.gzip && !chunk.parquet);
+  scanner.beginFile(chunk.path, chunk.fields, !chunk.gzip && !chunk.parquet, chunk.exportPrefix);
   try {
     if (chunk.parquet) await scanParquet(chunk.path, scanner, onBytes);
     else if (chunk.gzip) await scanGzip(chunk, scanner, onBytes, readOptions);

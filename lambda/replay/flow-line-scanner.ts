@@ -285,6 +285,8 @@ export interface Segment {
   maxWindow: number;
   /** The format in force at `from`, when a header line changed it. */
   fields?: FlowLogField[];
+  /** The lines carry a CloudWatch Logs export's timestamp in front (see exportPrefixEnd). */
+  exportPrefix?: boolean;
 }
 
 export class FlowLineScanner {
@@ -430,14 +432,28 @@ export class FlowLineScanner {
   /**
    * Starts a new file (or a byte range of one): its lines have `fields` until a header says
    * otherwise. `rereadable`: a details pass can read its stretches again (a plain file).
+   * `exportPrefix`: whether the lines carry a CloudWatch Logs export's timestamp in front, which
+   * is then dropped from each line before it is read; undefined: the first line that is not
+   * blank decides (isExportLine), so give it for a range that starts mid-file.
    */
-  beginFile(file: string, fields?: readonly FlowLogField[], rereadable = false): void {
+  beginFile(
+    file: string,
+    fields?: readonly FlowLogField[],
+    rereadable = false,
+    exportPrefix?: boolean,
+  ): void {
     this.file = file;
     this.rereadable = rereadable;
     this.layout = fields ? layoutOf(fields) : this.defaultLayout;
+    this.exportPrefix = exportPrefix;
     this.unchecked = true;
   }
 
+  /**
+   * Whether this file's lines carry an export timestamp (undecided until a line that is not blank
+   * is seen, or given by beginFile).
+   */
+  private exportPrefix: boolean | undefined;
   /**
    * The next data line takes the general path, which checks its field count: true at the start
    * of each file and after each header, until a line has the format's field count. The fast
@@ -446,12 +462,104 @@ export class FlowLineScanner {
    * reported malformed, ACCEPT rows included.
    */
   private unchecked = true;
+  /** The lines of an export, their timestamps dropped (see scanExport). */
+  private exportLines: Buffer = Buffer.alloc(0);
+  /**
+   * While scanExport reads exportLines: where each of its lines starts there, and the bytes
+   * dropped before that line, to give a malformed line's file offset (where its timestamp is).
+   */
+  private readonly exportLineStarts: number[] = [];
+  private readonly exportDropped: number[] = [];
+  /** File offset of exportLines[0] while scanExport reads it; NaN otherwise. */
+  private exportBase = Number.NaN;
 
   /**
    * Scans the complete lines in `buffer[from, to)`; `to` is at a line end or at the end of the
    * input. `baseOffset` is the file offset of `buffer[0]`, for messages.
    */
   scan(buffer: Buffer, from: number, to: number, baseOffset: number): void {
+    this.exportPrefix ??= this.startsWithExportLine(buffer, from, to);
+    if (this.exportPrefix === true) this.scanExport(buffer, from, to, baseOffset);
+    else this.scanStretch(buffer, from, to, baseOffset, baseOffset + from, baseOffset + to);
+  }
+
+  /**
+   * Whether the first line of `buffer[from, to)` that is not blank is an export line in the format
+   * in force; undefined when all are blank.
+   */
+  private startsWithExportLine(buffer: Buffer, from: number, to: number): boolean | undefined {
+    let lineStart = from;
+    while (lineStart < to) {
+      let lineEnd = buffer.indexOf(LF, lineStart);
+      if (lineEnd < 0 || lineEnd > to) lineEnd = to;
+      if (fieldCount(buffer, lineStart, lineEnd) > 0)
+        return isExportLine(buffer, lineStart, lineEnd, this.layout.count);
+      lineStart = lineEnd + 1;
+    }
+    return undefined;
+  }
+
+  /**
+   * Scans the lines of a CloudWatch Logs export (`<ISO-8601 time> <record>`): each line's
+   * timestamp is dropped as it is copied into exportLines, which every path (the kernel's
+   * included) then reads as the record alone. Lines without one are read as they are.
+   */
+  private scanExport(buffer: Buffer, from: number, to: number, baseOffset: number): void {
+    if (this.exportLines.length < to - from)
+      this.exportLines = Buffer.allocUnsafe(Math.max(to - from, 2 * this.exportLines.length));
+    const lines = this.exportLines;
+    const lineStarts = this.exportLineStarts;
+    const dropped = this.exportDropped;
+    lineStarts.length = 0;
+    dropped.length = 0;
+    let length = 0;
+    let droppedSoFar = 0;
+    let lineStart = from;
+    while (lineStart < to) {
+      let next = buffer.indexOf(LF, lineStart);
+      next = next < 0 || next >= to ? to : next + 1;
+      const recordStart = exportPrefixEnd(buffer, lineStart, next);
+      lineStarts.push(length);
+      dropped.push(droppedSoFar);
+      if (recordStart > lineStart) droppedSoFar += recordStart - lineStart;
+      length += buffer.copy(lines, length, Math.max(recordStart, lineStart), next);
+      lineStart = next;
+    }
+    this.exportBase = baseOffset + from;
+    try {
+      this.scanStretch(lines, 0, length, 0, baseOffset + from, baseOffset + to);
+    } finally {
+      this.exportBase = Number.NaN;
+    }
+  }
+
+  /** The file offset of `position` (baseOffset + index, as the paths compute it) for messages. */
+  private fileOffset(position: number): number {
+    if (Number.isNaN(this.exportBase)) return position;
+    // position is an index into exportLines: add the bytes dropped before its line.
+    const lineStarts = this.exportLineStarts;
+    let low = 0;
+    let high = lineStarts.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((lineStarts[middle] as number) <= position) low = middle + 1;
+      else high = middle;
+    }
+    return this.exportBase + position + (low > 0 ? (this.exportDropped[low - 1] as number) : 0);
+  }
+
+  /**
+   * scan's work on `buffer[from, to)`, whose lines are the file's `[fileFrom, fileTo)` (the same
+   * bytes, or an export's with their timestamps dropped).
+   */
+  private scanStretch(
+    buffer: Buffer,
+    from: number,
+    to: number,
+    baseOffset: number,
+    fileFrom: number,
+    fileTo: number,
+  ): void {
     const layoutAtStart = this.layout;
     this.segmentMin = Number.NaN;
     this.segmentMax = Number.NaN;
@@ -473,13 +581,14 @@ export class FlowLineScanner {
       this.seeWindow(this.fastLow);
       this.seeWindow(this.fastHigh);
     }
-    if (to > from) {
+    if (fileTo > fileFrom) {
       this.segments.push({
-        from: baseOffset + from,
-        to: baseOffset + to,
+        from: fileFrom,
+        to: fileTo,
         minWindow: this.segmentMin,
         maxWindow: this.segmentMax,
         ...(layoutAtStart === this.defaultLayout ? {} : { fields: [...layoutAtStart.fields] }),
+        ...(this.exportPrefix === true ? { exportPrefix: true } : {}),
       });
     }
   }
@@ -1368,7 +1477,7 @@ export class FlowLineScanner {
     if (this.examples.length < this.maxExamples) {
       this.examples.push({
         file: this.file,
-        offset: baseOffset + from,
+        offset: this.fileOffset(baseOffset + from),
         reason,
         text: latin1(buf, from, Math.min(end, from + 200)),
       });
@@ -1573,3 +1682,54 @@ const WORD_MASKS = Int32Array.from({ length: (CACHED_ADDRESS_BYTES + 1) * 4 }, (
   const bytes = Math.floor(i / 4) - (i % 4) * 4;
   return bytes >= 4 ? -1 : bytes <= 0 ? 0 : (1 << (bytes * 8)) - 1;
 });
+
+/** Fields (runs of bytes other than spaces, tabs and line ends) in `buf[from, to)`. */
+export function fieldCount(buf: Buffer, from: number, to: number): number {
+  let count = 0;
+  let inField = false;
+  for (let i = from; i < to; i += 1) {
+    const c = buf[i] as number;
+    const separator = c === SPACE || c === TAB || c === CR || c === LF;
+    if (!separator && !inField) count += 1;
+    inField = !separator;
+  }
+  return count;
+}
+
+const isDigit = (c: number | undefined): boolean => c !== undefined && c >= 48 && c <= 57;
+
+/**
+ * Where the record starts in a line of a CloudWatch Logs export (`aws logs create-export-task`
+ * writes each event as `<ISO-8601 UTC time> <message>`, e.g. `2018-09-22T20:28:14.000Z 2 ...`):
+ * after the time and the spaces following it; -1 when the line does not start with such a time.
+ */
+export function exportPrefixEnd(buf: Buffer, from: number, to: number): number {
+  // yyyy-mm-ddThh:mm:ss, then an optional fraction, then Z
+  const shape = 'dddd-dd-ddTdd:dd:dd';
+  if (to - from < shape.length + 2) return -1;
+  for (let k = 0; k < shape.length; k += 1) {
+    const c = buf[from + k];
+    if (shape[k] === 'd' ? !isDigit(c) : c !== shape.charCodeAt(k)) return -1;
+  }
+  let i = from + shape.length;
+  if (buf[i] === 46 /* . */) {
+    i += 1;
+    const digits = i;
+    while (i < to && isDigit(buf[i])) i += 1;
+    if (i === digits) return -1;
+  }
+  if (buf[i] !== 90 /* Z */) return -1;
+  i += 1;
+  if (i >= to || (buf[i] !== SPACE && buf[i] !== TAB)) return -1;
+  while (i < to && (buf[i] === SPACE || buf[i] === TAB)) i += 1;
+  return i;
+}
+
+/**
+ * Whether `buf[from, to)` is a line of a CloudWatch Logs export of flow log records with
+ * `fields` fields: an export timestamp, then that many fields.
+ */
+export function isExportLine(buf: Buffer, from: number, to: number, fields: number): boolean {
+  const recordStart = exportPrefixEnd(buf, from, to);
+  return recordStart >= 0 && fieldCount(buf, recordStart, to) === fields;
+}

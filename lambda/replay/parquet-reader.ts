@@ -162,7 +162,7 @@ export async function scanParquet(
     const fields = fieldsOfParquetColumns(columns);
     const byField = new Map(columns.map((c) => [c.toLowerCase().replace(/_/g, '-'), c]));
     const read = fields.filter(isRead).map((field) => byField.get(field)!);
-    scanner.beginFile(path, fields, false);
+    scanner.beginFile(path, fields, false, false);
     const scan = await parquetScan({ file, metadata, columns: read, compressors: COMPRESSORS });
     const renderer = new LineRenderer(scanner);
     for (const range of scan.ranges) {

@@ -220,10 +220,10 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const workers = options.workers ?? (work >= parallelBytes ? Math.min(8, availableParallelism()) : 1);
   // With workers asked for explicitly, even modest files are split so that they share the work.
   const splitBytes = options.workers === undefined ? parallelBytes : Math.min(parallelBytes, 256 * 1024);
-  const chunks = await planChunks(files, workers, splitBytes);
   const fields: readonly FlowLogField[] = config.flowLogFormat
     ? parseFlowLogFormat(config.flowLogFormat)
     : DEFAULT_FLOW_LOG_FORMAT;
+  const chunks = await planChunks(files, workers, splitBytes, fields);
   const settings: ScanSettings = {
     scope: {
       internalCidrs: config.internalCidrs,
@@ -502,6 +502,7 @@ export function stretchesHolding(
           from: segment.from,
           to: segment.to,
           ...(segment.fields ? { fields: segment.fields } : {}),
+          exportPrefix: segment.exportPrefix === true,
         };
         needed.push(open);
       }

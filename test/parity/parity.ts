@@ -17,6 +17,7 @@
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import type { PublishedAlert } from '../../lambda/adapters/alert-format';
 import {
   alertSourceKeys,
@@ -46,6 +47,12 @@ export interface ParityFile {
   lines: string[];
   /** The log group its records go to on the Lambda side (several: several accounts). @default one group */
   logGroup?: string;
+  /**
+   * The replay reads the file as a CloudWatch Logs export of the events the Lambda reads
+   * (`aws logs create-export-task`: each event as `<ISO-8601 time> <message>`), gzipped or not.
+   * @default the lines as they are, as delivered to S3
+   */
+  cloudWatchExport?: 'plain' | 'gzip';
 }
 
 export interface ParityCase {
@@ -182,7 +189,14 @@ async function runCase(
   let replay: DecidedAlert[];
   try {
     for (const file of parity.files) {
-      await fs.writeFile(join(dir, file.name), file.lines.map((l) => `${l}\n`).join(''));
+      if (file.cloudWatchExport === undefined) {
+        await fs.writeFile(join(dir, file.name), file.lines.map((l) => `${l}\n`).join(''));
+        continue;
+      }
+      const text = eventsOf(file, startField)
+        .map((event) => `${new Date(event.timestamp).toISOString()} ${event.message}\n`)
+        .join('');
+      await fs.writeFile(join(dir, file.name), file.cloudWatchExport === 'gzip' ? gzipSync(text) : text);
     }
     let changes;
     if (parity.changes !== undefined) {
@@ -236,14 +250,7 @@ async function runCase(
   });
   if (local !== undefined) local.clock.now = detector.clock.now;
   for (const file of parity.files) {
-    const events: LogEvent[] = [];
-    for (const line of file.lines) {
-      const start = startOf(line, startField);
-      // CloudWatch Logs holds records, not a file's header line.
-      if (start === undefined || line.startsWith('version')) continue;
-      events.push({ timestamp: start * 1000, message: line });
-    }
-    endpoints.logs.seed(groupName(file.logGroup ?? 'flow-logs'), events);
+    endpoints.logs.seed(groupName(file.logGroup ?? 'flow-logs'), eventsOf(file, startField));
   }
   const runAfter = (windowStart: number) =>
     new Date(windowStart + length + (E2E_LAG_MINUTES + SCHEDULE_MARGIN_MINUTES) * 60_000).toISOString();
@@ -285,6 +292,18 @@ async function runCase(
     lambda: lambda.sort(byWindowThenSource),
     range: { first, last },
   };
+}
+
+/** The log events of a file's lines, as the Lambda reads them (`@timestamp` = the record's start). */
+function eventsOf(file: ParityFile, startField: number): LogEvent[] {
+  const events: LogEvent[] = [];
+  for (const line of file.lines) {
+    const start = startOf(line, startField);
+    // CloudWatch Logs holds records, not a file's header line.
+    if (start === undefined || line.startsWith('version')) continue;
+    events.push({ timestamp: start * 1000, message: line });
+  }
+  return events;
 }
 
 /** The local CloudTrail and EC2 endpoints holding a case's records and network facts. */

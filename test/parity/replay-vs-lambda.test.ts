@@ -154,6 +154,24 @@ describe('replay vs Lambda: the same alerts on the same flow logs', () => {
     expect(result.replay).toEqual(result.lambda);
   });
 
+  it('a CloudWatch Logs export of the events the Lambda reads (gzip, each line after its event time)', async () => {
+    // Act
+    const result = await runParityCase(endpoints, {
+      name: 'cloudwatch-export',
+      files: [{ name: '000000.gz', lines: threeDays(), cloudWatchExport: 'gzip' }],
+      bootstrapDays: 2,
+    });
+
+    // Assess
+    expect(summary(result.lambda)).toEqual(
+      expect.arrayContaining([
+        `spike ${iso(D0 + 2 * DAY + 10 * HOUR)} 10.0.1.11`,
+        `new-source ${iso(D0 + 2 * DAY + 14 * HOUR)} 10.0.9.9`,
+      ]),
+    );
+    expect(result.replay).toEqual(result.lambda);
+  });
+
   it('two accounts with the same addresses in their own log groups, a rhythmic source and a weekly job', async () => {
     // Prepare: accounts A and B both use 10.0.1.10 and 10.0.1.12, each with its own traffic, in
     // its own log group (the replay reads both files). B's 10.0.1.10 runs a weekly job (Tuesdays

@@ -423,6 +423,57 @@ describe('FlowLineScanner on a format that does not fit the lines', () => {
   });
 });
 
+describe('FlowLineScanner on CloudWatch Logs exports', () => {
+  /** `aws logs create-export-task` writes each event as `<ISO-8601 time> <message>`. */
+  const exported = (text: string): string =>
+    text
+      .split('\n')
+      .map((row) => {
+        const start = Number(row.split(' ')[10]);
+        return row === '' ? row : `${new Date(start * 1000).toISOString()} ${row}`;
+      })
+      .join('\n');
+  const text = `${SOME_ROWS.join('\n')}\n`;
+
+  it('reads the records of an export as the same records delivered to S3, on every path', () => {
+    for (const path of readPaths) {
+      // Act
+      const delivered = scanOnPath(text, path);
+      const export_ = scanOnPath(exported(text), path);
+      // Assess
+      expect(delivered.stats).toMatchObject({ linesRead: 8, malformedLines: 0, recordsCounted: 4 });
+      expect(export_.stats).toEqual(delivered.stats);
+      expect(export_.counts).toEqual(delivered.counts);
+      expect(export_.skipDataWindows).toEqual(delivered.skipDataWindows);
+      expect([export_.minWindow, export_.maxWindow]).toEqual([delivered.minWindow, delivered.maxWindow]);
+      expect(export_.segments.map((s) => [s.from, s.to, s.exportPrefix])).toEqual([
+        [0, Buffer.byteLength(exported(text)), true],
+      ]);
+    }
+  });
+
+  it('reports a malformed line of an export at its offset in the file', () => {
+    const input =
+      exported(`${SOME_ROWS[0]}\n${SOME_ROWS[1]}\n`) +
+      `2026-10-01T00:00:30.000Z 2 123456789012 eni-0a1 10.0.1.5\n`;
+    for (const path of readPaths) {
+      const result = scanOnPath(input, path);
+      expect(result.stats).toMatchObject({ linesRead: 3, malformedLines: 1, recordsCounted: 2 });
+      expect(result.examples.map((e) => [e.offset, e.text])).toEqual([
+        [input.indexOf('2026-10-01T00:00:30'), '2 123456789012 eni-0a1 10.0.1.5'],
+      ]);
+    }
+  });
+
+  it('reads a file whose first line has no export timestamp as delivered, whatever later lines hold', () => {
+    const input = `${SOME_ROWS[0]}\n${exported(SOME_ROWS[1] as string)}\n`;
+    for (const path of readPaths) {
+      const result = scanOnPath(input, path);
+      expect(result.stats).toMatchObject({ linesRead: 2, malformedLines: 1, recordsCounted: 1 });
+    }
+  });
+});
+
 describe('FlowLineScanner fast paths', () => {
   // Lines of every shape the fast paths must either read exactly as the general path does or
   // hand over to it: addresses in odd forms, fields missing or doubled, times of other lengths.

@@ -430,3 +430,49 @@ describe('start times far from the rest of the data', () => {
     expect(lifted.summary).toMatchObject({ windows: 175_201, malformedLines: 0 });
   });
 });
+
+describe('a CloudWatch Logs export (aws logs create-export-task)', () => {
+  it('decides the same alerts and counts as the same records delivered to S3: plain, gzip and split into ranges', async () => {
+    // Prepare: the sample as an S3 delivery (a header, then records) and as an export (each
+    // record after its event time, `<ISO-8601> <message>`, as the export task writes it)
+    const config = resolveDetectorConfig({});
+    const delivered = [...generateSample({ days: 3, hosts: 12, seed: 33 })].join('');
+    const exported = delivered
+      .split('\n')
+      .filter((row) => row !== '' && row !== V2_HEADER)
+      .map((row) => `${new Date(Number(row.split(' ')[10]) * 1000).toISOString()} ${row}\n`)
+      .join('');
+    const data = join(dir, 'export-case');
+    await fs.mkdir(data);
+    const paths = {
+      delivered: join(data, 'delivered.log'),
+      plain: join(data, '000000'),
+      gzip: join(data, '000000.gz'),
+    };
+    await fs.writeFile(paths.delivered, delivered);
+    await fs.writeFile(paths.plain, exported);
+    await fs.writeFile(paths.gzip, gzipSync(exported));
+    // Act
+    const s3 = await runReplay({ inputs: [paths.delivered], config });
+    const exports = await Promise.all([
+      runReplay({ inputs: [paths.plain], config }),
+      runReplay({ inputs: [paths.gzip], config }),
+      runReplay({ inputs: [paths.plain], config, parallelBytes: 4096, workers: 2 }),
+    ]);
+    // Assess
+    expect(s3.alerts.length).toBeGreaterThan(0);
+    expect(s3.summary.malformedLines).toBe(0);
+    const records = (result: ReplayResult) => ({
+      malformedLines: result.summary.malformedLines,
+      okRecords: result.summary.okRecords,
+      rejectRecords: result.summary.rejectRecords,
+      recordsCounted: result.summary.recordsCounted,
+    });
+    expect(exports[2]?.summary.chunks).toBeGreaterThan(3);
+    for (const result of exports) {
+      expect(decided(result)).toEqual(decided(s3));
+      expect(records(result)).toEqual(records(s3));
+      expect(result.summary.linesRead).toBe(s3.summary.linesRead - 1); // no header line
+    }
+  });
+});
