@@ -133,7 +133,9 @@ async function firstLineOf(
 /**
  * Splits the work: gzip and Parquet files whole (a deflate stream cannot be entered mid-way; a
  * Parquet file is small and read by row groups), plain files larger than `splitBytes` into about
- * `parts` ranges each. `fields`: the format lines have until a header says otherwise.
+ * `parts` ranges each. `fields`: the format lines have until a header says otherwise. Each range
+ * gets the format of the file's first header, the usual case; parallel-scan.ts reads a range
+ * again when a later header changed the format before it.
  */
 export async function planChunks(
   files: readonly InputFile[],

@@ -276,6 +276,11 @@ export interface ChunkResult {
    * decompressed stream; only plain files can be re-read by range.
    */
   segments: Segment[];
+  /**
+   * The format in force after the chunk's last line: a range of a plain file after this one is
+   * read with it (parallel-scan.ts reads a range again when it was given another).
+   */
+  endFields: FlowLogField[];
 }
 
 export interface Segment {
@@ -411,6 +416,7 @@ export class FlowLineScanner {
       details: this.details,
       segments: this.segments,
       detailsComplete: this.detailsComplete,
+      endFields: [...this.layout.fields],
     };
     this.stats = emptyScanStats();
     this.counts = new Map();

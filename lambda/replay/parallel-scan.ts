@@ -74,8 +74,35 @@ function scannerFor(settings: ScanSettings): [FlowLineScanner, () => void] {
   return [taken.scanner, () => (taken.inUse = false)];
 }
 
-/** Scans each chunk and returns the results in chunk order. */
+/**
+ * Scans each chunk and returns the results in chunk order. A range of a plain file is read with
+ * the format planChunks gave it (the file's first header); when the range before it ended with
+ * another format in force (a later header changed it: deliveries of two formats concatenated),
+ * it is read again with that one, and its chunk keeps that format for later passes. So a file
+ * reads the same whatever the number of ranges.
+ */
 export async function scanChunks(
+  chunks: readonly ScanChunk[],
+  settings: ScanSettings,
+  options: ParallelOptions,
+): Promise<ChunkResult[]> {
+  const results = await scanEach(chunks, settings, options);
+  for (let i = 1; i < chunks.length; i += 1) {
+    const before = chunks[i - 1] as ScanChunk;
+    const chunk = chunks[i] as ScanChunk;
+    const continues =
+      !chunk.gzip && !chunk.parquet && !before.gzip && chunk.path === before.path && chunk.from === before.to;
+    if (!continues) continue;
+    const inForce = (results[i - 1] as ChunkResult).endFields;
+    if (inForce.join(' ') === (chunk.fields ?? settings.fields).join(' ')) continue;
+    chunk.fields = [...inForce];
+    const [again] = await scanEach([chunk], settings, { workers: 1 });
+    results[i] = again as ChunkResult;
+  }
+  return results;
+}
+
+async function scanEach(
   chunks: readonly ScanChunk[],
   settings: ScanSettings,
   options: ParallelOptions,

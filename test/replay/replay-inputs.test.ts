@@ -476,3 +476,41 @@ describe('a CloudWatch Logs export (aws logs create-export-task)', () => {
     }
   });
 });
+
+describe('a plain file of deliveries in two formats, concatenated', () => {
+  it('reads the same whatever the number of ranges it is split into', async () => {
+    // Prepare: a v2 delivery, then one whose header puts the addresses first (zcat a.gz b.gz > all.log)
+    const config = resolveDetectorConfig({});
+    const lines = [...generateSample({ days: 3, hosts: 12, seed: 8 })]
+      .join('')
+      .split('\n')
+      .filter((row) => row !== '' && row !== V2_HEADER);
+    const half = Math.floor(lines.length / 2);
+    const reordered = lines.slice(half).map((row) => {
+      const f = row.split(' ');
+      return [f[3], f[4], ...f.slice(0, 3), ...f.slice(5)].join(' ');
+    });
+    const otherHeader =
+      'srcaddr dstaddr version account-id interface-id srcport dstport protocol packets bytes start end action log-status';
+    const path = join(dir, 'concatenated.log');
+    await fs.writeFile(
+      path,
+      `${V2_HEADER}\n${lines.slice(0, half).join('\n')}\n${otherHeader}\n${reordered.join('\n')}\n`,
+    );
+    // Act
+    const one = await runReplay({ inputs: [path], config, workers: 1 });
+    const ranged = await runReplay({ inputs: [path], config, parallelBytes: 4096, workers: 2 });
+    // Assess
+    expect(ranged.summary.chunks).toBeGreaterThan(3);
+    expect(one.summary).toMatchObject({ malformedLines: 0, headerLines: 2 });
+    expect(one.alerts.length).toBeGreaterThan(0);
+    expect(decided(ranged)).toEqual(decided(one));
+    const stats = (result: ReplayResult) =>
+      Object.fromEntries(
+        ['linesRead', 'malformedLines', 'headerLines', 'okRecords', 'rejectRecords', 'recordsCounted'].map(
+          (k) => [k, result.summary[k as keyof typeof result.summary]],
+        ),
+      );
+    expect(stats(ranged)).toEqual(stats(one));
+  });
+});
