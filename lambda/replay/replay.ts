@@ -312,9 +312,12 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const evaluated: number[] = [];
   if (Number.isFinite(first) && Number.isFinite(last)) {
     let from = first;
-    if (store.watermark !== undefined && store.watermark >= from) {
+    if (store.watermark !== undefined) {
+      // A resumed run carries on from the window after the watermark, not from the first window
+      // of its input: the quiet windows in between are evaluated (zero-filled) as the scheduled
+      // Lambda and one replay over all the input evaluate them.
       const resume = store.watermark + length;
-      windowsSkipped = Math.max(0, Math.min(last + length, resume) - from) / length;
+      windowsSkipped = Math.max(0, Math.min(last + length, resume) - first) / length;
       from = resume;
     }
     const maxWindows = options.maxWindows ?? DEFAULT_MAX_WINDOWS;
@@ -324,7 +327,8 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     if (span > maxWindows) {
       throw new WindowSpanError(
         `the input spans ${span.toLocaleString('en-US')} windows of ${config.windowMinutes} minutes ` +
-          `(${isoTime(from)} to ${isoTime(last)}), more than --max-windows allows ` +
+          `(${isoTime(from)} to ${isoTime(last)}${from < first ? ", from the window after the state file's watermark" : ''}), ` +
+          'more than --max-windows allows ' +
           `(${maxWindows.toLocaleString('en-US')}); raise --max-windows to evaluate them all`,
       );
     }

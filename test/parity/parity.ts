@@ -26,9 +26,11 @@ import {
   seededRandom,
   windowMs,
   type Alert,
+  type DetectorConfig,
   type DetectorConfigInput,
 } from '../../lambda/core';
 import { readChangeInputs } from '../../lambda/replay/change-files';
+import { MemoryBaselineStore } from '../../lambda/replay/memory-store';
 import { runReplay } from '../../lambda/replay/replay';
 import { startLocalCloudTrail, type LocalCloudTrail } from '../support/local-cloudtrail';
 import { startLocalEc2, type LocalEc2 } from '../support/local-ec2';
@@ -73,6 +75,12 @@ export interface ParityCase {
   lambda?: 'scheduled' | 'dry-run';
   /** Change-aware alerts on both sides (`--cloudtrail` and `lookUpChangeCauses`). */
   changes?: ParityChanges;
+  /**
+   * Also replay the lines in two runs sharing one baseline store (as `--state` shares it): the
+   * records starting before this time (epoch ms), then the rest. Their alerts together are the
+   * result's `resumed`.
+   */
+  resumeAt?: number;
 }
 
 /** The network facts as the AWS CLI prints them (`aws ec2 describe-network-interfaces`, `describe-network-acls`). */
@@ -119,6 +127,8 @@ export interface DecidedAlert {
 export interface ParityResult {
   replay: DecidedAlert[];
   lambda: DecidedAlert[];
+  /** With `resumeAt`: the alerts of the replay resumed from its first part's state. */
+  resumed?: DecidedAlert[];
   /** The windows evaluated (first and last start, ISO), for the case's own sanity checks. */
   range: { first: number; last: number };
 }
@@ -184,44 +194,25 @@ async function runCase(
   const first = alignToWindow(Math.min(...starts) * 1000, config);
   const last = alignToWindow(Math.max(...starts) * 1000, config);
 
-  // (a) the replay, over a directory of the files
-  const dir = await fs.mkdtemp(join(tmpdir(), 'parity-'));
-  let replay: DecidedAlert[];
-  try {
-    for (const file of parity.files) {
-      if (file.cloudWatchExport === undefined) {
-        await fs.writeFile(join(dir, file.name), file.lines.map((l) => `${l}\n`).join(''));
-        continue;
-      }
-      const text = eventsOf(file, startField)
-        .map((event) => `${new Date(event.timestamp).toISOString()} ${event.message}\n`)
-        .join('');
-      await fs.writeFile(join(dir, file.name), file.cloudWatchExport === 'gzip' ? gzipSync(text) : text);
-    }
-    let changes;
-    if (parity.changes !== undefined) {
-      // Beside the flow log directory, as the CLI reads them (`--cloudtrail`, `--interface-map`).
-      const trailFile = `${dir}-cloudtrail.json`;
-      const mapFile = `${dir}-interfaces.json`;
-      await fs.writeFile(trailFile, JSON.stringify({ Records: parity.changes.records }));
-      await fs.writeFile(mapFile, JSON.stringify(parity.changes.interfaceMap));
-      try {
-        changes = await readChangeInputs([trailFile], [mapFile]);
-      } finally {
-        await Promise.all([fs.rm(trailFile, { force: true }), fs.rm(mapFile, { force: true })]);
-      }
-    }
-    const result = await runReplay({
-      inputs: [dir],
-      config,
-      ...(parity.bootstrapDays === undefined ? {} : { bootstrapDays: parity.bootstrapDays }),
-      ...(changes === undefined ? {} : { changes }),
-    });
-    replay = result.alerts.map(decided);
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true });
+  // (a) the replay, over a directory of the files; with `resumeAt`, also in two runs sharing a store
+  const replay = await replayFiles(parity.files, config, parity, startField);
+  let resumed: DecidedAlert[] | undefined;
+  if (parity.resumeAt !== undefined) {
+    const resumeAt = parity.resumeAt;
+    const part = (before: boolean): ParityFile[] =>
+      parity.files.map((file) => ({
+        ...file,
+        lines: file.lines.filter((line) => {
+          const start = startOf(line, startField);
+          return start !== undefined && start * 1000 < resumeAt === before;
+        }),
+      }));
+    const store = new MemoryBaselineStore();
+    resumed = [
+      ...(await replayFiles(part(true), config, parity, startField, store)),
+      ...(await replayFiles(part(false), config, { ...parity, bootstrapDays: undefined }, startField, store)),
+    ];
   }
-
   // (b) the Lambda, on the local endpoints, run as the schedule runs it; one log group per
   // distinct `logGroup` of the files, all queried together
   parityCases += 1;
@@ -290,6 +281,7 @@ async function runCase(
   return {
     replay: replay.sort(byWindowThenSource),
     lambda: lambda.sort(byWindowThenSource),
+    ...(resumed === undefined ? {} : { resumed: resumed.sort(byWindowThenSource) }),
     range: { first, last },
   };
 }
@@ -304,6 +296,52 @@ function eventsOf(file: ParityFile, startField: number): LogEvent[] {
     events.push({ timestamp: start * 1000, message: line });
   }
   return events;
+}
+
+/** The replay's decided alerts over a directory of the files (with `store`: resuming from it). */
+async function replayFiles(
+  files: readonly ParityFile[],
+  config: DetectorConfig,
+  parity: Pick<ParityCase, 'bootstrapDays' | 'changes'>,
+  startField: number,
+  store?: MemoryBaselineStore,
+): Promise<DecidedAlert[]> {
+  const dir = await fs.mkdtemp(join(tmpdir(), 'parity-'));
+  try {
+    for (const file of files) {
+      if (file.cloudWatchExport === undefined) {
+        await fs.writeFile(join(dir, file.name), file.lines.map((l) => `${l}\n`).join(''));
+        continue;
+      }
+      const text = eventsOf(file, startField)
+        .map((event) => `${new Date(event.timestamp).toISOString()} ${event.message}\n`)
+        .join('');
+      await fs.writeFile(join(dir, file.name), file.cloudWatchExport === 'gzip' ? gzipSync(text) : text);
+    }
+    let changes;
+    if (parity.changes !== undefined) {
+      // Beside the flow log directory, as the CLI reads them (`--cloudtrail`, `--interface-map`).
+      const trailFile = `${dir}-cloudtrail.json`;
+      const mapFile = `${dir}-interfaces.json`;
+      await fs.writeFile(trailFile, JSON.stringify({ Records: parity.changes.records }));
+      await fs.writeFile(mapFile, JSON.stringify(parity.changes.interfaceMap));
+      try {
+        changes = await readChangeInputs([trailFile], [mapFile]);
+      } finally {
+        await Promise.all([fs.rm(trailFile, { force: true }), fs.rm(mapFile, { force: true })]);
+      }
+    }
+    const result = await runReplay({
+      inputs: [dir],
+      config,
+      ...(store === undefined ? {} : { store }),
+      ...(parity.bootstrapDays === undefined ? {} : { bootstrapDays: parity.bootstrapDays }),
+      ...(changes === undefined ? {} : { changes }),
+    });
+    return result.alerts.map(decided);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** The local CloudTrail and EC2 endpoints holding a case's records and network facts. */

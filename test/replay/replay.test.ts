@@ -414,6 +414,36 @@ describe('replay order and state', () => {
     expect(again.summary).toMatchObject({ windowsSkipped: 3 * 24, detectedWindows: 0 });
   });
 
+  it('resumes at the window after the watermark: the quiet gap is evaluated and counts against --max-windows', async () => {
+    // Prepare: a state whose watermark is day 0 23:00, and an input whose first record is day 1 10:00.
+    const config = resolveDetectorConfig({});
+    const day0 = Date.parse('2026-10-01T00:00:00Z');
+    await fs.writeFile(join(dir, 'gap-before.log'), blocked('10.0.0.5', day0 + 23 * HOUR, 4).join('\n'));
+    await fs.writeFile(join(dir, 'gap-after.log'), blocked('10.0.0.5', day0 + 34 * HOUR, 4).join('\n'));
+    const saved = await runReplay({ inputs: [join(dir, 'gap-before.log')], config });
+    const state = JSON.stringify(saved.store.toJSON(config));
+    const resume = () => MemoryBaselineStore.fromJson(state, 'gap.json', config);
+    // Act
+    const resumed = await runReplay({ inputs: [join(dir, 'gap-after.log')], config, store: resume() });
+    const tooLong = runReplay({
+      inputs: [join(dir, 'gap-after.log')],
+      config,
+      store: resume(),
+      maxWindows: 10,
+    });
+    // Assess: 00:00 to 10:00 of day 1, the ten quiet hours first
+    expect(resumed.summary).toMatchObject({
+      firstWindow: iso(day0 + DAY),
+      lastWindow: iso(day0 + 34 * HOUR),
+      windows: 11,
+      windowsSkipped: 0,
+    });
+    await expect(tooLong).rejects.toThrow(
+      'the input spans 11 windows of 60 minutes (2026-10-02T00:00:00Z to 2026-10-02T10:00:00Z, ' +
+        "from the window after the state file's watermark), more than --max-windows allows (10)",
+    );
+  });
+
   it.each([
     ['with destinations tallied in the count pass', undefined, 1],
     ['re-read whole once the destination budget runs out', 40, 2],
