@@ -385,10 +385,14 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   }
 
   const evaluatedAt = performance.now();
-  // 3. details pass, for the alerted (window, source) pairs only
-  if (alerts.length > 0)
+  // 3. details pass, for the alerted (window, source) pairs only. A mass spike stays as the
+  // engine builds it (no details, uniqueDestinations null), as the Lambda leaves it
+  // (detector-run.ts withDetails): its members are its content, and a details pass over all of
+  // them would cost the most when it helps least.
+  const perSourceAlerts = alerts.filter((alert) => alert.kind !== 'mass-spike');
+  if (perSourceAlerts.length > 0)
     await attachDetails(
-      alerts,
+      perSourceAlerts,
       chunks,
       scanned,
       settings,
@@ -561,6 +565,7 @@ function addDestinations(into: PairDetails['destinations'], from: PairDetails['d
 /** The source keys an alert is about: its own, or a mass spike's members'. */
 export const alertSources = (alert: Alert): string[] => alertSourceKeys(alert);
 
+/** Adds destinations and interfaces to alerts about one source each (spikes, new sources). */
 async function attachDetails(
   alerts: Alert[],
   chunks: readonly ScanChunk[],
@@ -605,24 +610,10 @@ async function attachDetails(
     mergeDetails(results, Infinity, pairs);
   }
   for (const alert of alerts) {
-    const perSource = pairs.get(Date.parse(alert.windowStart));
-    const sources = alertSources(alert);
-    let destinations: PairDetails['destinations'];
-    const interfaceIds = new Set<string>();
-    if (sources.length === 1) {
-      // One source (the usual alert): its tallies as they are, nothing copied.
-      const pair = perSource?.get(sources[0] as string);
-      destinations = pair?.destinations ?? new Map();
-      for (const id of pair?.interfaceIds ?? []) interfaceIds.add(id);
-    } else {
-      destinations = new Map();
-      for (const srcIp of sources) {
-        const pair = perSource?.get(srcIp);
-        if (!pair) continue;
-        addDestinations(destinations, pair.destinations);
-        for (const id of pair.interfaceIds) interfaceIds.add(id);
-      }
-    }
+    // One source per alert: its tallies as they are, nothing copied.
+    const pair = pairs.get(Date.parse(alert.windowStart))?.get(alertSources(alert)[0] as string);
+    const destinations: PairDetails['destinations'] = pair?.destinations ?? new Map();
+    const interfaceIds = new Set(pair?.interfaceIds ?? []);
     // The top ones kept as they come (a few compares per entry), not every entry sorted.
     const top: DestinationCount[] = [];
     let total = 0;

@@ -3,7 +3,8 @@
  * (`runReplay`), and (b) to the Lambda, as events of the local Logs Insights endpoint
  * (`@timestamp` = the record's start), run as the schedule runs it (window by window, on the test
  * clock) through the real SDK clients, dynalite and the local SNS. Both sides' decided alerts are
- * reduced to what must agree (kind, window, source, blocked count, severity, incomplete flag).
+ * reduced to what must agree (kind, window, source, blocked count, severity, incomplete flag) and
+ * what they say (baseline, z-score, destinations, interfaces, a mass spike's members).
  *
  * A case is data: files of lines, the shared detector config and how both sides start (fresh,
  * bootstrap, or a dry run on the Lambda side). New cases (rhythmic sources, weekly jobs, several
@@ -122,6 +123,19 @@ export interface DecidedAlert {
    * ` <explains>/<of>`.
    */
   cause?: string;
+  /** What the alert says beyond its decision: both sides must publish the same content too. */
+  content: AlertContent;
+}
+
+/** An alert's content: what it was compared with and what it is about. */
+export interface AlertContent {
+  uniqueDestinations: number | null;
+  baseline: Alert['baseline'];
+  zScore: number | null;
+  /** The details (absent: none, as on a mass spike): the destinations as `address port/protocol xcount`. */
+  details?: { totalDestinations: number; topDestinations: string[]; interfaceIds: string[] };
+  /** A mass spike's members: `key count z`, in the alert's order. */
+  members?: string[];
 }
 
 export interface ParityResult {
@@ -147,6 +161,35 @@ export function decided(alert: Alert): DecidedAlert {
       ? {}
       : {
           cause: `${alert.causeLookup.status} ${cause?.eventId ?? '-'}${cause?.explains === undefined ? '' : ` ${cause.explains}/${cause.of}`}`,
+        }),
+    content: contentOf(alert),
+  };
+}
+
+function contentOf(alert: Alert): AlertContent {
+  const details = alert.details;
+  return {
+    uniqueDestinations: alert.uniqueDestinations,
+    baseline: alert.baseline,
+    zScore: alert.zScore,
+    ...(details === undefined
+      ? {}
+      : {
+          details: {
+            totalDestinations: details.totalDestinations,
+            topDestinations: details.topDestinations.map(
+              (d) => `${d.address} ${d.port ?? '-'}/${d.protocol ?? '-'} x${d.count}`,
+            ),
+            interfaceIds: details.interfaceIds,
+          },
+        }),
+    ...(alert.members === undefined
+      ? {}
+      : {
+          // alertSourceKeys gives a mass spike's member keys in the members' order.
+          members: alertSourceKeys(alert).map(
+            (key, i) => `${key} ${alert.members?.[i]?.blockedCount} ${alert.members?.[i]?.zScore}`,
+          ),
         }),
   };
 }

@@ -66,6 +66,35 @@ describe('replay vs Lambda: the same alerts on the same flow logs', () => {
     expect(result.replay).toEqual(result.lambda);
   });
 
+  it('a spike, a new source and a mass spike carry the same content in both (a mass spike without details)', async () => {
+    // Prepare: on the third day, 5 of the 6 sources spike together at 18:00
+    const massHour = D0 + 2 * DAY + 18 * HOUR;
+    const lines = [...threeDays(), ...SOURCES.slice(0, 5).flatMap((s) => blockedLines(massHour, s, 300, 12))];
+
+    // Act
+    const result = await runParityCase(endpoints, {
+      name: 'content',
+      files: [{ name: 'flows.log', lines }],
+      bootstrapDays: 2,
+    });
+
+    // Assess: the alerts the case is about, with their content
+    const of = (kind: string) => result.lambda.find((a) => a.kind === kind);
+    expect(of('spike')?.content).toMatchObject({
+      uniqueDestinations: 20,
+      details: { totalDestinations: expect.any(Number), interfaceIds: ['eni-00000000000100111'] },
+    });
+    expect(of('new-source')?.content.details?.topDestinations).toHaveLength(10);
+    // A mass spike's members are its content: no details, as the engine builds it.
+    expect(of('mass-spike')).toMatchObject({
+      windowStart: iso(massHour),
+      content: { uniqueDestinations: null },
+    });
+    expect(of('mass-spike')?.content.details).toBeUndefined();
+    expect(of('mass-spike')?.content.members).toHaveLength(5);
+    expect(result.replay).toEqual(result.lambda);
+  });
+
   it('a fresh start: the first window only learns in both (busy sources are no new-source flood)', async () => {
     // Act
     const result = await runParityCase(endpoints, {
