@@ -18,6 +18,7 @@
  * BytesScanned metric show what Athena billed for (at least 10 MB a query).
  */
 import { retryWithBackoff } from './query-retry';
+import { compareDestinations } from '../destination-order';
 import type { AthenaClient, GetQueryExecutionCommandOutput, Row as AthenaRow } from '@aws-sdk/client-athena';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
@@ -279,7 +280,7 @@ export class AthenaFlowSource implements FlowCountSource {
       }
       const details = new Map<string, AlertDetails>();
       for (const [key, collected] of perSource) {
-        const destinations = [...collected.destinations.values()].sort(byCountThenDestination);
+        const destinations = [...collected.destinations.values()].sort(compareDestinations);
         details.set(key, {
           topDestinations: destinations.slice(0, this.topDestinations),
           totalDestinations: destinations.length,
@@ -680,15 +681,6 @@ function addStatistics(total: QueryStatistics, more: QueryStatistics): void {
   total.bytesScanned += more.bytesScanned;
   total.recordsScanned += more.recordsScanned;
   total.recordsMatched += more.recordsMatched;
-}
-
-function byCountThenDestination(a: DestinationCount, b: DestinationCount): number {
-  return (
-    b.count - a.count ||
-    a.address.localeCompare(b.address) ||
-    (a.port ?? -1) - (b.port ?? -1) ||
-    (a.protocol ?? -1) - (b.protocol ?? -1)
-  );
 }
 
 function readCount(row: ResultRow, column: string, run: QueryRun): number {

@@ -26,6 +26,7 @@
  * records are in one part, an upper bound when they are spread over several.
  */
 import { retryWithBackoff } from './query-retry';
+import { compareDestinations } from '../destination-order';
 import {
   GetQueryResultsCommand,
   StartQueryCommand,
@@ -457,7 +458,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
 
     const details = new Map<string, AlertDetails>();
     for (const [ip, collected] of perSource) {
-      const destinations = [...collected.destinations.values()].sort(byCountThenDestination);
+      const destinations = [...collected.destinations.values()].sort(compareDestinations);
       details.set(ip, {
         topDestinations: destinations.slice(0, this.topDestinations),
         totalDestinations: Math.max(destinations.length, collected.leastTotal),
@@ -851,7 +852,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
         protocol: readOptionalNumber(row[RESULT_COLUMNS.protocol]),
         count: readCount(row, RESULT_COLUMNS.detailCount, run),
       }))
-      .sort(byCountThenDestination)
+      .sort(compareDestinations)
       .slice(0, this.topDestinations);
     const interfaces = new Set<string>();
     let distinct = 0;
@@ -1023,16 +1024,6 @@ export class LogsInsightsFlowSource implements FlowCountSource {
       giveUp: (attempt, error) => new QueryThrottledError(operation, run.window, run.kind, attempt, error),
     });
   }
-}
-
-/** Largest first; ties in a stable, readable order. */
-function byCountThenDestination(a: DestinationCount, b: DestinationCount): number {
-  return (
-    b.count - a.count ||
-    a.address.localeCompare(b.address) ||
-    (a.port ?? -1) - (b.port ?? -1) ||
-    (a.protocol ?? -1) - (b.protocol ?? -1)
-  );
 }
 
 /** The most sources (SKIPDATA aside) any one window bin of a history result holds. */

@@ -26,6 +26,7 @@ import {
 import { explainAlerts } from '../core/policy-changes';
 import { DEFAULT_FLOW_LOG_FORMAT, parseFlowLogFormat, type FlowLogField } from '../core/flow-log-format';
 import { accountOfKey, identityOfKey, sourceLabel } from '../core/source-key';
+import { compareDestinations } from '../destination-order';
 import { isoTime } from '../core/windows';
 import { replayEvidence, type ChangeInputs, type CloudTrailStats } from './change-files';
 import { expandInputs, planChunks, type ScanChunk } from './file-reader';
@@ -614,23 +615,21 @@ async function attachDetails(
     const pair = pairs.get(Date.parse(alert.windowStart))?.get(alertSources(alert)[0] as string);
     const destinations: PairDetails['destinations'] = pair?.destinations ?? new Map();
     const interfaceIds = new Set(pair?.interfaceIds ?? []);
-    // The top ones kept as they come (a few compares per entry), not every entry sorted.
+    // The top ones kept as they come (a few compares per entry), not every entry sorted, in the
+    // Lambda's order (destination-order.ts).
     const top: DestinationCount[] = [];
     let total = 0;
     for (const [address, ports] of destinations) {
       for (let i = 0; i < ports.length; i += 2) {
-        const key = ports[i] as number;
         const count = ports[i + 1] as number;
         total += 1;
-        if (
-          top.length === TOP_DESTINATIONS &&
-          compareDestinations(top[TOP_DESTINATIONS - 1] as DestinationCount, count, address, key) <= 0
-        )
-          continue;
-        const entry: DestinationCount = { address, ...portAndProtocol(key), count };
+        const last = top[TOP_DESTINATIONS - 1];
+        // Fewer records than the tenth kept: out, without making an entry (most entries are).
+        if (last !== undefined && count < last.count) continue;
+        const entry: DestinationCount = { address, ...portAndProtocol(ports[i] as number), count };
+        if (last !== undefined && compareDestinations(last, entry) <= 0) continue;
         let at = top.length;
-        while (at > 0 && compareDestinations(top[at - 1] as DestinationCount, count, address, key) > 0)
-          at -= 1;
+        while (at > 0 && compareDestinations(top[at - 1] as DestinationCount, entry) > 0) at -= 1;
         top.splice(at, 0, entry);
         if (top.length > TOP_DESTINATIONS) top.pop();
       }
@@ -642,17 +641,6 @@ async function attachDetails(
       interfaceIds: [...interfaceIds].sort(),
     };
   }
-}
-
-/**
- * The order of an alert's destinations, as the Lambda's: most records first, then by address,
- * port and protocol (no port or protocol first). > 0: `a` goes after (count, address, key).
- */
-function compareDestinations(a: DestinationCount, count: number, address: string, key: number): number {
-  if (a.count !== count) return count - a.count;
-  if (a.address !== address) return a.address < address ? -1 : 1;
-  const { port, protocol } = portAndProtocol(key);
-  return (a.port ?? -1) - (port ?? -1) || (a.protocol ?? -1) - (protocol ?? -1);
 }
 
 /** At most this many sources get a chart; the summary table lists every alert. */

@@ -30,6 +30,12 @@ const LOCATION: FlowLogLocation = {
   firstYear: 2024,
 };
 const TABLE = { kind: 'flow-logs', database: 'db', table: 'flows', hourlyPartitions: false } as const;
+/**
+ * 14 IPv6 destinations with equal counts. In code-unit order `2001:db80::…` comes before
+ * `2001:db8::…` ('0' < ':'); ICU collation (localeCompare) puts `:` first, the other way round.
+ */
+const TIED_IPV6 = Array.from({ length: 7 }, (_, i) => [`2001:db8::${i + 1}`, `2001:db80::${i + 1}`]).flat();
+const TIED_HOUR = W + 30 * HOUR;
 
 let root: string;
 beforeAll(async () => {
@@ -56,6 +62,12 @@ beforeAll(async () => {
       );
     }
   }
+  // Later, out of the other tests' range: 10.0.0.6 sends 10 records to each of 14 IPv6
+  // destinations, a tie the address decides (see TIED_IPV6)
+  TIED_IPV6.forEach((dst, d) => {
+    for (let i = 0; i < 10; i += 1)
+      lines.push(v2Line({ at: TIED_HOUR + (d * 10 + i) * 10_000, src: '10.0.0.6', dst }));
+  });
   await writeFlowLogObjects(root, LOCATION, lines);
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -248,6 +260,28 @@ describe('AthenaFlowSource and late-delivered files', () => {
     } finally {
       rmSync(lateRoot, { recursive: true, force: true });
     }
+  });
+});
+
+describe('AthenaFlowSource details', () => {
+  it('orders tied destinations by code units, as the replay does, whatever the locale', async () => {
+    await withAthena({}, async (_athena, client) => {
+      // Arrange
+      const clock = fakeClock(Date.now());
+
+      // Act
+      const details = await source(client, clock).details(
+        { start: TIED_HOUR, end: TIED_HOUR + HOUR },
+        ['123456789012|10.0.0.6'],
+        clock.now() + 60_000,
+      );
+
+      // Assess: the ten kept are the first ten of the code-unit order
+      const kept = details.get('123456789012|10.0.0.6');
+      expect(kept?.topDestinations.map((d) => d.address)).toEqual([...TIED_IPV6].sort().slice(0, 10));
+      expect(kept?.topDestinations[0]?.address).toBe('2001:db80::1');
+      expect(kept?.totalDestinations).toBe(14);
+    });
   });
 });
 

@@ -95,6 +95,37 @@ describe('replay vs Lambda: the same alerts on the same flow logs', () => {
     expect(result.replay).toEqual(result.lambda);
   });
 
+  it('tied IPv6 destinations: the same top ten, in the same order, in both', async () => {
+    // Prepare: a new source sends 10 records to each of 14 IPv6 destinations, a tie the address
+    // decides; code-unit order puts `2001:db80::…` before `2001:db8::…`, localeCompare after
+    const tied = Array.from({ length: 7 }, (_, i) => [`2001:db8::${i + 1}`, `2001:db80::${i + 1}`]).flat();
+    const newcomerHour = D0 + 5 * HOUR;
+    const lines = [
+      ...ordinaryTraffic(D0, 6, SOURCES.slice(0, 2), 5),
+      ...tied.flatMap((dst, d) =>
+        Array.from({ length: 10 }, (_, i) =>
+          v2Line({ at: newcomerHour + (d * 10 + i) * 10_000, src: '10.0.5.5', dst }),
+        ),
+      ),
+    ];
+
+    // Act
+    const result = await runParityCase(endpoints, {
+      name: 'tied-ipv6',
+      files: [{ name: 'flows.log', lines }],
+    });
+
+    // Assess
+    const newcomer = result.lambda.find((a) => a.source === '10.0.5.5');
+    expect(newcomer?.content.details?.topDestinations).toEqual(
+      [...tied]
+        .sort()
+        .slice(0, 10)
+        .map((address) => `${address} 443/6 x10`),
+    );
+    expect(result.replay).toEqual(result.lambda);
+  });
+
   it('a fresh start: the first window only learns in both (busy sources are no new-source flood)', async () => {
     // Act
     const result = await runParityCase(endpoints, {
