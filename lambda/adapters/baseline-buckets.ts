@@ -35,6 +35,7 @@ import {
   type RecurringJob,
   type WithinHour,
 } from '../core';
+import { expiredBefore } from '../baseline-expiry';
 
 /**
  * Default bucket count: room for about 1.6 million sources with rhythm state (3.5 million
@@ -181,17 +182,18 @@ function decodeCurrent(entry: unknown[], key: string): Baseline {
 /**
  * What a window starting at `before` is to start from, given an entry: the entry's baseline, or
  * `prev` when the entry was already folded in that window (undefined: the source was new then),
- * or undefined when the entry expired before `nowSeconds`. Decodes only the part it returns: a
- * read of 100,000 sources goes through here.
+ * or undefined when the entry expired before `readFor` (ms: the window's start; the replay
+ * forgets by the same rule, lambda/baseline-expiry.ts). Decodes only the part it returns: a read
+ * of 100,000 sources goes through here.
  */
 export function baselineBefore(
   entry: BucketEntry,
   before: number | undefined,
-  nowSeconds: number,
+  readFor: number,
   key: string,
 ): Baseline | undefined {
   if (!Array.isArray(entry)) throw new CorruptItemError(key, 'entry is not an array');
-  if (entryExpiresAt(entry, key) < nowSeconds) return undefined;
+  if (expiredBefore(entryExpiresAt(entry, key), readFor)) return undefined;
   if (before !== undefined && entry[3] === before) return decodePrev(entry, key);
   return decodeCurrent(entry, key);
 }

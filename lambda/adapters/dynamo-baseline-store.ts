@@ -40,8 +40,10 @@
  *   for entries whose `lastWindow` is `w`), so the retry recomputes the same fold from the same
  *   inputs and overwrites it: one fold, not two, and the same decisions (the fleet-wide threshold
  *   sees every source, folded or not).
- * - Entries past their `expiresAt` count as absent and are dropped when their bucket is
- *   rewritten; the bucket item's own TTL (its latest entry's) removes buckets no source uses.
+ * - Entries whose `expiresAt` is before the window's start count as absent and are dropped when
+ *   their bucket is rewritten (window time, not the run's clock: lambda/baseline-expiry.ts, the
+ *   replay's rule too); the bucket item's own TTL (its latest entry's, plus 30 days for late
+ *   windows) removes buckets no source uses.
  * - A bootstrap replaces the baselines whole: it marks the state (`bootstrapStarted`), rewrites
  *   every bucket from its baselines alone (a bucket none of them falls in is deleted), then writes
  *   the state, which clears the mark. Until then detection refuses to run on the mixed table.
@@ -78,6 +80,7 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { BaselineTable, isoTime, SOURCE_KEY_FORMAT, type Alert, type Baseline } from '../core';
+import { expiredBefore } from '../baseline-expiry';
 import {
   BASELINE_BUCKET_MAX_BYTES,
   BASELINE_BUCKETS,
@@ -288,6 +291,13 @@ const STATE_KEY = { pk: { S: 'STATE' }, sk: { S: 'DETECTOR' } };
 const SKIPPED_PK = 'SKIPPED';
 /** Records of skipped windows stay this long, for operators to find. */
 const SKIPPED_TTL_DAYS = 400;
+/**
+ * A bucket item's TTL attribute is its latest entry's expiry plus this: entries expire by window
+ * time (baseline-expiry.ts), so a window evaluated late (a catch-up after an outage, up to this
+ * long) must still find every entry its start has not expired, not an item DynamoDB's TTL
+ * deleted by the clock in the meantime.
+ */
+const BUCKET_DELETION_GRACE_SECONDS = 30 * DAY_SECONDS;
 const LEASE_KEY = { pk: { S: 'LEASE' }, sk: { S: 'RUN' } };
 const OUTBOX_PK = 'OUTBOX';
 const PENDING_PK = 'PENDING';
@@ -415,7 +425,8 @@ export class DynamoBaselineStore implements DetectorStore {
     const asked = groupByBucket(new Set(srcIps), this.buckets);
     const read: ReadBuckets = { windowStart: before, records: new Map(), asked, allAsked: new Set() };
     this.readBuckets = undefined;
-    const nowSeconds = Math.floor(this.now() / 1000);
+    // Expiry is on window time (baseline-expiry.ts): the window's start, when there is one.
+    const readFor = before ?? this.now();
     const baselines = new Map<string, Baseline>();
     // Buckets are turned into baselines as each response comes back; only their JSON is kept.
     await this.batchGet(mapIterable(asked.keys(), bucketKey), (items) => {
@@ -431,7 +442,7 @@ export class DynamoBaselineStore implements DetectorStore {
           present += 1;
           // Folded in `before` by an earlier attempt that did not commit: `prev`, what it started from.
           const baseline = this.readable(srcIp, bucket, () =>
-            baselineBefore(entry, before, nowSeconds, `${BUCKET_PK_PREFIX}${bucket}/${srcIp}`),
+            baselineBefore(entry, before, readFor, `${BUCKET_PK_PREFIX}${bucket}/${srcIp}`),
           )?.value;
           if (baseline !== undefined) baselines.set(srcIp, baseline);
         }
@@ -475,7 +486,6 @@ export class DynamoBaselineStore implements DetectorStore {
       carried: new Map(),
       unchanged: new Map(),
     };
-    const nowSeconds = Math.floor(this.now() / 1000);
     // Each bucket is parsed as its response comes back and only its other sources' entries are
     // kept, as text: the window's own go into the table. Large answers are asked for a few at a
     // time (bucketReadConcurrency): each one in flight is its body, its text and its parse.
@@ -495,9 +505,11 @@ export class DynamoBaselineStore implements DetectorStore {
           present += 1;
           const where = `${BUCKET_PK_PREFIX}${bucket}/${key}`;
           // Folded in the window by an earlier attempt that did not commit: `prev`, what it started
-          // from. Unreadable: the source is new (no baseline), and the commit replaces the entry.
+          // from; expired by the window's start: absent, whenever the window is evaluated
+          // (baseline-expiry.ts). Unreadable: the source is new (no baseline), and the commit
+          // replaces the entry.
           const decoded = this.readable(key, bucket, () => {
-            const baseline = baselineBefore(entry, windowStart, nowSeconds, where);
+            const baseline = baselineBefore(entry, windowStart, windowStart, where);
             return { baseline, expiresAt: baseline === undefined ? 0 : entryExpiresAt(entry, where) };
           });
           if (decoded === undefined) continue;
@@ -521,7 +533,7 @@ export class DynamoBaselineStore implements DetectorStore {
           const expiry = this.readable(key, bucket, () =>
             entryExpiresAt(entry, `${BUCKET_PK_PREFIX}${bucket}/${key}`),
           )?.value;
-          if (expiry === undefined || expiry < nowSeconds) continue;
+          if (expiry === undefined || expiredBefore(expiry, windowStart)) continue;
           members.push(member(key, entry));
           expiresAt = Math.max(expiresAt, expiry);
         }
@@ -582,7 +594,12 @@ export class DynamoBaselineStore implements DetectorStore {
       const rest = unchanged + (carried === undefined ? '' : `,${carried.members}`);
       let json = JSON.stringify(records);
       if (rest !== '') json = json === '{}' ? `{${rest.slice(1)}}` : `${json.slice(0, -1)}${rest}}`;
-      return { ...bucketKey(bucket), records: { S: json }, sources: n(sources), expiresAt: n(expiresAt) };
+      return {
+        ...bucketKey(bucket),
+        records: { S: json },
+        sources: n(sources),
+        expiresAt: n(expiresAt + BUCKET_DELETION_GRACE_SECONDS),
+      };
     };
     // Every bucket is measured before anything is written, so one over the item size limit fails
     // the commit with nothing of the window written. Measured from its entries' sizes at most
@@ -1029,7 +1046,7 @@ export class DynamoBaselineStore implements DetectorStore {
             ...bucketKey(bucket),
             records: { S: json },
             sources: n(srcIps.length),
-            expiresAt: n(expiresAt),
+            expiresAt: n(expiresAt + BUCKET_DELETION_GRACE_SECONDS),
           },
         },
       });
@@ -1070,14 +1087,17 @@ export class DynamoBaselineStore implements DetectorStore {
         }
       });
     }
-    const nowSeconds = Math.floor(this.now() / 1000);
+    const readFor = windowStart ?? this.now();
     // The bucket's entries as they will be written: the stored ones still live (rarely any: see
     // replacedWhole) and this commit's.
     const recordsOf = (bucket: number, srcIps: readonly string[]): BucketRecords => {
       const records = replacedWhole(bucket) ? {} : parseRecords(stored.get(bucket), bucket);
       for (const [srcIp, kept] of Object.entries(records)) {
         // An entry keyed by address alone is from before accounts: never read again, dropped here.
-        if (!isKeyed(srcIp) || entryExpiresAt(kept, `${BUCKET_PK_PREFIX}${bucket}/${srcIp}`) < nowSeconds)
+        if (
+          !isKeyed(srcIp) ||
+          expiredBefore(entryExpiresAt(kept, `${BUCKET_PK_PREFIX}${bucket}/${srcIp}`), readFor)
+        )
           delete records[srcIp];
       }
       for (const srcIp of srcIps) {
@@ -1111,7 +1131,7 @@ export class DynamoBaselineStore implements DetectorStore {
             ...bucketKey(bucket),
             records: { S: JSON.stringify(records) },
             sources: n(sources),
-            expiresAt: n(expiresAt),
+            expiresAt: n(expiresAt + BUCKET_DELETION_GRACE_SECONDS),
           },
         },
       };

@@ -12,7 +12,14 @@ import { ChangeInputError, readChangeInputs } from './change-files';
 import { expandInputs, InputFileError } from './file-reader';
 import { renderReport } from './html-report';
 import { MemoryBaselineStore, StateFileError } from './memory-store';
-import { DEFAULT_MAX_WINDOWS, MAX_WORKERS, runReplay, WindowSpanError } from './replay';
+import { DEFAULT_BASELINE_TTL_DAYS } from '../baseline-expiry';
+import {
+  DEFAULT_MAX_WINDOWS,
+  MAX_BASELINE_TTL_DAYS,
+  MAX_WORKERS,
+  runReplay,
+  WindowSpanError,
+} from './replay';
 import { toHumanText, toNdjson } from './text-output';
 
 export const EXIT_OK = 0;
@@ -55,6 +62,7 @@ interface ReplayFlags {
   report?: string;
   workers?: number;
   maxWindows?: number;
+  baselineTtlDays?: number;
   cloudtrail?: string[];
   interfaceMap?: string[];
 }
@@ -128,6 +136,12 @@ function buildProgram(io: CliIo, run: (paths: string[], flags: ReplayFlags) => P
         // Not toLocaleString: that loads ICU's locale data, some 100 M instructions at every start.
         `the most windows to evaluate, quiet ones included (default ${String(DEFAULT_MAX_WINDOWS).replace(/\B(?=(\d{3})+$)/g, ',')})`,
       ).argParser(positiveInteger('--max-windows')),
+    )
+    .addOption(
+      new Option(
+        '--baseline-ttl-days <n>',
+        `forget a source's baseline after n days without blocked records, as the Lambda's BASELINE_TTL_DAYS does (1 to ${MAX_BASELINE_TTL_DAYS}, default ${DEFAULT_BASELINE_TTL_DAYS})`,
+      ).argParser(wholeNumberUpTo('--baseline-ttl-days', MAX_BASELINE_TTL_DAYS)),
     )
     .option(
       '--cloudtrail <file|dir>',
@@ -212,6 +226,7 @@ async function replayCommand(paths: string[], flags: ReplayFlags, io: CliIo): Pr
     bootstrapDays: flags.bootstrapDays,
     workers: flags.workers,
     maxWindows: flags.maxWindows,
+    baselineTtlDays: flags.baselineTtlDays,
     workerScript: io.workerScript,
     collectSeries: flags.report !== undefined,
     onProgress: progressReporter(io),

@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 // zod's functional build, as the configuration uses: the full build would add some 150 KB to the
 // CLI bundle that every replay compiles at start.
 import * as z from 'zod/mini';
+import { baselineExpiresAt, expiredBefore } from '../baseline-expiry';
 import type { Baseline } from '../core/baseline';
 import { isValidAddress } from '../core/addresses';
 import { DAY_NAMES, describeIssues, type DetectorConfig } from '../core/config';
@@ -91,6 +92,21 @@ export class MemoryBaselineStore {
   readonly baselines = new Map<string, Baseline>();
   clock = 0;
   watermark: number | undefined;
+
+  /**
+   * Forgets the baselines of `keys` that a window starting at `windowStart` no longer sees: not
+   * folded for more than `ttlDays` (the Lambda's rule, lambda/baseline-expiry.ts).
+   */
+  forgetExpired(keys: Iterable<string>, windowStart: number, ttlDays: number): void {
+    for (const key of keys) {
+      const baseline = this.baselines.get(key);
+      if (
+        baseline !== undefined &&
+        expiredBefore(baselineExpiresAt(baseline.lastWindow, ttlDays), windowStart)
+      )
+        this.baselines.delete(key);
+    }
+  }
 
   /** Applies one window's decisions: the updated baselines and the clock after it. */
   commitWindow(windowStart: number, updated: ReadonlyMap<string, Baseline>, clockAfter: number): void {

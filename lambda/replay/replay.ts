@@ -26,6 +26,7 @@ import {
 import { explainAlerts } from '../core/policy-changes';
 import { DEFAULT_FLOW_LOG_FORMAT, parseFlowLogFormat, type FlowLogField } from '../core/flow-log-format';
 import { accountOfKey, identityOfKey, sourceLabel } from '../core/source-key';
+import { DEFAULT_BASELINE_TTL_DAYS } from '../baseline-expiry';
 import { compareDestinations } from '../destination-order';
 import { isoTime } from '../core/windows';
 import { replayEvidence, type ChangeInputs, type CloudTrailStats } from './change-files';
@@ -78,6 +79,12 @@ export interface ReplayOptions {
   detailsBudget?: number;
   /** The most windows to evaluate (quiet ones included); more throw WindowSpanError. @default DEFAULT_MAX_WINDOWS */
   maxWindows?: number;
+  /**
+   * Days a source's baseline is kept after its last fold (the Lambda's BASELINE_TTL_DAYS): a
+   * source back after longer is new again, by the Lambda's rule (lambda/baseline-expiry.ts).
+   * @default DEFAULT_BASELINE_TTL_DAYS
+   */
+  baselineTtlDays?: number;
   /**
    * Keep what the HTML report draws: per alerted source its counts, the expected count and the
    * count at which it would have spiked, per window. Off for a plain replay, which then keeps
@@ -193,6 +200,9 @@ export const MAX_WORKERS = 32;
  */
 export const DEFAULT_MAX_WINDOWS = 1_000_000;
 
+/** The longest baseline TTL, days (as the Lambda's BASELINE_TTL_DAYS allows). */
+export const MAX_BASELINE_TTL_DAYS = 3650;
+
 /** The input spans more windows than the replay may evaluate (a usage error: an option lifts it). */
 export class WindowSpanError extends Error {
   constructor(message: string) {
@@ -207,6 +217,15 @@ const GZIP_EXPANSION = 6;
 export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const started = performance.now();
   const config = options.config;
+  const baselineTtlDays = options.baselineTtlDays ?? DEFAULT_BASELINE_TTL_DAYS;
+  if (!(
+    Number.isInteger(baselineTtlDays) &&
+    baselineTtlDays >= 1 &&
+    baselineTtlDays <= MAX_BASELINE_TTL_DAYS
+  ))
+    throw new RangeError(
+      `baselineTtlDays must be a whole number from 1 to ${MAX_BASELINE_TTL_DAYS}, not ${baselineTtlDays}`,
+    );
   const length = windowMs(config);
   const store = options.store ?? new MemoryBaselineStore();
   const files = await expandInputs(options.inputs);
@@ -368,6 +387,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     let learnOnly = store.watermark === undefined;
     for (let w = from; w <= last; w += length) {
       const window = windowAt(w);
+      store.forgetExpired(window.counts.keys(), w, baselineTtlDays);
       decided?.before(w, store.clock, window.counts, store.baselines);
       const result = evaluateWindow({ ...window, baselines: store.baselines, clock: store.clock }, config, {
         learnOnly,
@@ -452,6 +472,12 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const series = decided
     ? buildSeries(alerts, evaluated, counts, skipData, decided, store, config)
     : undefined;
+  // Baselines no later window can read (expired by the next one's start) leave the store and
+  // the state file, as DynamoDB's TTL removes them from the Lambda's table.
+  if (store.watermark !== undefined) {
+    store.forgetExpired(store.baselines.keys(), store.watermark + length, baselineTtlDays);
+    summary.baselines = store.baselines.size;
+  }
   return { config, alerts, summary, malformedExamples: examples, store, ...(series ? { series } : {}) };
 }
 

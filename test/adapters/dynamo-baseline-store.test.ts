@@ -582,7 +582,8 @@ describe('DynamoBaselineStore', () => {
     const get = (pk: string, sk: string) =>
       client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: pk }, sk: { S: sk } } }));
     const bucket = await bucketItem(tableName, '123456789012|10.0.0.1');
-    expect(bucket?.expiresAt?.N).toBe(String(W / 1000 + 7 * 86_400));
+    // The entry expires 7 days after its window; DynamoDB may delete the item 30 days after that.
+    expect(bucket?.expiresAt?.N).toBe(String(W / 1000 + 37 * 86_400));
     expect(unpackBucketItem(bucket!).get('123456789012|10.0.0.1')?.expiresAt).toBe(W / 1000 + 7 * 86_400);
     const sent = await get('OUTBOX', alert('123456789012|10.0.0.1').alertId);
     expect(sent.Item?.status?.S).toBe('sent');
@@ -1132,8 +1133,39 @@ describe('DynamoBaselineStore', () => {
     expect(read).toEqual(new Map());
     const item = (await bucketItem(tableName, '123456789012|10.0.0.2', 1))!;
     expect([...unpackBucketItem(item).keys()]).toEqual(['123456789012|10.0.0.2']);
-    expect(item.expiresAt?.N).toBe(String(W / 1000 + 7 * 86_400));
+    expect(item.expiresAt?.N).toBe(String(W / 1000 + 37 * 86_400));
     expect(item.sources?.N).toBe('1');
+  });
+
+  it('expires entries by the window read, not by the clock of the run: a late run decides as an early one', async () => {
+    // Prepare: a 7-day TTL; a folded exactly 7 days before W (its last window still seeing it), b
+    // 8 days before (expired at W); the run is two days late.
+    const now = W + 2 * DAY;
+    const { store } = await newStore({ baselineBuckets: 1, baselineTtlDays: 7, now: () => now });
+    await store.commitWindow({
+      windowStart: W - 8 * DAY,
+      clockBefore: 0,
+      clockAfter: 1,
+      baselines: new Map([['123456789012|10.0.0.2', baseline(1, W - 8 * DAY)]]),
+      alerts: [],
+    });
+    await store.commitWindow({
+      windowStart: W - 7 * DAY,
+      clockBefore: 1,
+      clockAfter: 2,
+      baselines: new Map([['123456789012|10.0.0.1', baseline(2, W - 7 * DAY)]]),
+      alerts: [],
+    });
+
+    // Act
+    const read = await store.readWindowBaselines(['123456789012|10.0.0.1', '123456789012|10.0.0.2'], W);
+    const got = await store.getBaselines(['123456789012|10.0.0.1', '123456789012|10.0.0.2'], { before: W });
+
+    // Assess
+    const byKey = new Map(read.keys.map((key, i) => [key, read.before.get(i)]));
+    expect(byKey.get('123456789012|10.0.0.1')?.lastWindow).toBe(W - 7 * DAY);
+    expect(byKey.get('123456789012|10.0.0.2')).toBeUndefined();
+    expect([...got.keys()]).toEqual(['123456789012|10.0.0.1']);
   });
 
   it('refuses a bucket over the item size limit with a named error, before writing anything of the window', async () => {

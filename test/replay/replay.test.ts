@@ -412,6 +412,47 @@ describe('replay order and state', () => {
     expect(again.summary).toMatchObject({ windowsSkipped: 3 * 24, detectedWindows: 0 });
   });
 
+  it('forgets a baseline not folded for more than the TTL, and drops such baselines from the state', async () => {
+    // Prepare: a daily-window state with 10.0.0.5 last seen on day 0 and 10.0.0.6 on day 9
+    const config = resolveDetectorConfig({ windowMinutes: 1440 });
+    const day0 = Date.parse('2026-10-01T00:00:00Z');
+    const seen = [
+      ...blocked('10.0.0.5', day0, 20),
+      ...Array.from({ length: 10 }, (_, d) => blocked('10.0.0.6', day0 + d * DAY, 20)).flat(),
+    ];
+    await fs.writeFile(join(dir, 'ttl-before.log'), seen.join('\n'));
+    // Day 15: 10.0.0.5 returns after 15 days, 10.0.0.6 after 6
+    await fs.writeFile(
+      join(dir, 'ttl-after.log'),
+      [...blocked('10.0.0.5', day0 + 15 * DAY, 20), ...blocked('10.0.0.6', day0 + 15 * DAY, 20)].join('\n'),
+    );
+    const saved = await runReplay({ inputs: [join(dir, 'ttl-before.log')], config });
+    const state = JSON.stringify(saved.store.toJSON(config));
+    // Act
+    const result = await runReplay({
+      inputs: [join(dir, 'ttl-after.log')],
+      config,
+      store: MemoryBaselineStore.fromJson(state, 'ttl.json', config),
+      baselineTtlDays: 10,
+    });
+    const quiet = await runReplay({
+      inputs: [join(dir, 'ttl-before.log')],
+      config,
+      store: new MemoryBaselineStore(),
+      baselineTtlDays: 5,
+    });
+    // Assess: 10.0.0.5 starts over (one data point), 10.0.0.6 folds on; at the end of the quiet
+    // run (watermark day 9) only 10.0.0.6's baseline can still be read
+    const baselines = result.store.toJSON(config).baselines;
+    expect(baselines['123456789012|10.0.0.5']?.dataPoints).toBe(1);
+    expect(baselines['123456789012|10.0.0.6']?.dataPoints).toBeGreaterThan(10);
+    expect(Object.keys(quiet.store.toJSON(config).baselines)).toEqual(['123456789012|10.0.0.6']);
+    expect(quiet.summary.baselines).toBe(1);
+    await expect(runReplay({ inputs: [], config, baselineTtlDays: 0 })).rejects.toThrow(
+      'baselineTtlDays must be a whole number from 1 to 3650, not 0',
+    );
+  });
+
   it('resumes at the window after the watermark: the quiet gap is evaluated and counts against --max-windows', async () => {
     // Prepare: a state whose watermark is day 0 23:00, and an input whose first record is day 1 10:00.
     const config = resolveDetectorConfig({});
