@@ -683,6 +683,10 @@ describe('explainAlerts', () => {
     expect(onlyAfter?.likelyCause).toMatchObject({ eventId: 'after-window', minutesFromWindowStart: 65 });
     expect(onlyAfter?.severity).toBe('high');
     expect(onlyAfter?.downgradedFrom).toBeUndefined();
+    // At the window's end instant itself: made by the end, so it downgrades.
+    const atEnd = revokeSecurityGroupEgress(SG_APP, [{ protocol: '-1', cidr: '0.0.0.0/0' }], { at: at(60) });
+    const [endSpike] = explainAlerts([spike('10.0.1.10')], evidence(changes(atEnd)), downgrade);
+    expect(endSpike).toMatchObject({ severity: 'low', downgradedFrom: 'high' });
   });
 
   describe('an address that interfaces in two VPCs hold', () => {
