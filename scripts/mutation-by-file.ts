@@ -47,6 +47,6 @@ for (const file of files) {
     console.log(`${file}: first pass (STRYKER_TEST_FILES), not recorded: run it again without it`);
     continue;
   }
-  wholeRun(true);
+  wholeRun(true, [file]);
   console.log(`${file}: recorded in docs/mutation-whole-run.json`);
 }

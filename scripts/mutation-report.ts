@@ -332,10 +332,11 @@ const sourceNow = (file: string): string | undefined =>
   existsSync(join(ROOT, file)) ? readFileSync(join(ROOT, file), 'utf8') : undefined;
 
 /**
- * Merges this machine's per-file reports into the whole run's record (a report replaces its
- * file's result), writes the record back when `write` is set, and says which results stand.
+ * Merges this machine's per-file reports into the whole run's record, writes the record back
+ * when `write` is set, and says which results stand. The reports of `only` (the files just run)
+ * replace their files' results; without it a report only fills in a file with no standing result.
  */
-export function wholeRun(write: boolean): { standing: WholeRun; stale: string[] } {
+export function wholeRun(write: boolean, only?: readonly string[]): { standing: WholeRun; stale: string[] } {
   const record = existsSync(WHOLE_RUN) ? (JSON.parse(readFileSync(WHOLE_RUN, 'utf8')) as WholeRun) : {};
   const reports = existsSync(BY_FILE)
     ? readdirSync(BY_FILE).filter((name) => name.endsWith('.json') && !name.endsWith('.incremental.json'))
@@ -343,9 +344,13 @@ export function wholeRun(write: boolean): { standing: WholeRun; stale: string[] 
   for (const name of reports) {
     const results = fileResults(JSON.parse(readFileSync(join(BY_FILE, name), 'utf8')) as Report);
     // A report replaces its file's result, unless it was measured on other text than today's and
-    // the recorded result (from another machine, say) on today's.
+    // the recorded result (from another machine, say) on today's. Only the files just run (`only`)
+    // replace a standing result: a report left from an earlier run of a file, on the same text but
+    // before later tests, must not overwrite the result those tests brought.
     for (const [file, result] of Object.entries(results)) {
       const source = sourceNow(file);
+      const mayReplace = only === undefined ? !measuredOn(record[file], source) : only.includes(file);
+      if (!mayReplace) continue;
       if (measuredOn(result, source) || !measuredOn(record[file], source)) record[file] = result;
     }
   }
