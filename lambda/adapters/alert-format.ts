@@ -451,7 +451,9 @@ export function formatEmailText(alert: PublishedAlert): string {
     '',
     isAthenaLink(alert.consoleUrl)
       ? 'Investigate in the Athena query editor (the flow logs of this window):'
-      : 'Investigate in CloudWatch Logs Insights (this window, these sources):',
+      : alert.truncated?.consoleLogGroups !== undefined
+        ? `Investigate in CloudWatch Logs Insights (this window, these sources; choose the log groups: the names of ${alert.truncated.consoleLogGroups.total} do not fit the message):`
+        : 'Investigate in CloudWatch Logs Insights (this window, these sources):',
     alert.consoleUrl,
     '',
     `Alert id: ${alert.alertId}`,
@@ -773,6 +775,17 @@ export function buildSnsMessage(
     // Shrink proportionally to the overshoot, at least by a quarter, so a huge list takes a few rounds, not hundreds.
     keep = Math.max(1, Math.min(Math.floor(keep * 0.75), Math.floor((keep * maxBytes) / rendered.bytes)));
     rendered = render(cut(published, keep), test);
+  }
+  if (rendered.bytes > maxBytes && context.athena === undefined && context.logGroupIdentifiers.length > 0) {
+    // The console link is in the message five times: fifty long log group names can fill it on
+    // their own. The link then opens the window's query without its groups (the reader picks
+    // them), and says so, rather than the alert never going out.
+    const total = context.logGroupIdentifiers.length;
+    return buildSnsMessage(
+      { ...alert, truncated: { ...alert.truncated, consoleLogGroups: { shown: 0, total } } },
+      { ...context, logGroupIdentifiers: [] },
+      maxBytes,
+    );
   }
   if (rendered.bytes > maxBytes) throw new AlertTooLargeError(alert.alertId, rendered.bytes);
   return rendered;

@@ -213,6 +213,34 @@ describe("fitAlertList (a dry run answer under Lambda's 6 MB)", () => {
   });
 });
 
+describe('a console link too long for the message', () => {
+  it('leaves the log groups out of the link, says so, and the alert still fits', () => {
+    // Prepare: 50 log groups (the most a link names) with 512-character names: their link, five
+    // times in the message, is about 150 KB; a limit of 100 KB stands for names of many `/`
+    // (each written as 9 bytes), whose link is more than SNS's 256 KB on its own.
+    const groups = Array.from(
+      { length: 50 },
+      (_, i) =>
+        `arn:aws:logs:eu-west-1:123456789012:log-group:/${String(i).padStart(2, '0')}${'g'.repeat(509)}`,
+    );
+
+    // Act
+    const message = buildSnsMessage(
+      spikeAlert(),
+      { region: 'eu-west-1', logGroupIdentifiers: groups },
+      100_000,
+    );
+
+    // Assess
+    const parsed = protocols(message.message);
+    const raw = JSON.parse(parsed.sqs!) as PublishedAlert;
+    expect(message.bytes).toBeLessThanOrEqual(100_000);
+    expect(raw.truncated?.consoleLogGroups).toEqual({ shown: 0, total: 50 });
+    expect(decodeConsoleUrl(raw.consoleUrl).source).toEqual([]);
+    expect(parsed.email).toContain('choose the log groups: the names of 50 do not fit the message');
+  });
+});
+
 describe('alertSubject', () => {
   it.each([
     ['a spike', spikeAlert(), '[HIGH] Blocked egress spike: 10.0.1.23 (412 blocked, 2026-11-27T09:00Z)'],
