@@ -39,6 +39,7 @@ import {
   type Window,
 } from './core';
 import { fitAlert, fitAlertList, sampleTestAlert } from './adapters/alert-format';
+import { baselineExpiresAt, DEFAULT_BASELINE_TTL_DAYS, expiredBefore } from './baseline-expiry';
 import {
   BootstrapRefusedError,
   BootstrapUnfinishedError,
@@ -92,6 +93,11 @@ export interface DetectorDeps {
   runId: string;
   /** Waits between publishes (pacing); tests inject a fake. @default setTimeout */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Days a baseline is kept after its last window (BASELINE_TTL_DAYS): what the store forgets by,
+   * and a dry run forgets the baselines it folds itself by. @default DEFAULT_BASELINE_TTL_DAYS
+   */
+  baselineTtlDays?: number;
 }
 
 export interface DryRunAlert extends Alert {
@@ -1006,6 +1012,12 @@ async function runDryRun(
     skipDataThrough = counted.skipDataThrough;
     splitPlan = counted.counts.splitPlan ?? splitPlan;
     const srcIps = [...counts.counts.keys()];
+    // What the store forgets by window time (baseline-expiry.ts), the dry run forgets of what it
+    // folded itself, or a source silent past the TTL within the range would be remembered here
+    // and new for the schedule.
+    const ttlDays = deps.baselineTtlDays ?? DEFAULT_BASELINE_TTL_DAYS;
+    for (const [ip, b] of overlay)
+      if (expiredBefore(baselineExpiresAt(b.lastWindow, ttlDays), window.start)) overlay.delete(ip);
     const stored = await deps.store.getBaselines(
       srcIps.filter((ip) => !overlay.has(ip)),
       { before: window.start },

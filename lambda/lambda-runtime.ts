@@ -302,6 +302,7 @@ export function createLambdaRuntime(
           now,
           deadline,
           runId: context.awsRequestId,
+          baselineTtlDays: config.baselineTtlDays,
           ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
         },
         event,

@@ -2,7 +2,7 @@
  * End to end, a dry run on a detector without state decides what the schedule would: its first
  * window only learns (no `new-source` for every busy source), the windows after it are decided.
  */
-import { HOUR, blocked, newDetector, startEndpoints, type Endpoints } from './harness';
+import { HOUR, blocked, history, newDetector, startEndpoints, type Endpoints } from './harness';
 
 const W = Date.parse('2026-11-27T09:00:00Z');
 const BUSY = ['10.0.1.10', '10.0.1.11', '10.0.1.12'];
@@ -65,4 +65,55 @@ describe('dry run on a detector without state', () => {
     ]);
     expect([...(await detector.items()).keys()]).toEqual([]);
   });
+});
+
+describe('dry run over a range longer than the baseline TTL', () => {
+  const QUIET = ['10.0.2.1', '10.0.2.2', '10.0.2.3', '10.0.2.4', '10.0.2.5'];
+  const RETURNING = '10.0.3.9';
+  const BACK = W + 26 * HOUR; // 26 h after its last window, with a TTL of one day
+  const at = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+
+  async function bootstrapped() {
+    const detector = await newDetector(endpoints, {
+      detectorConfig: { maxCatchUpWindows: 48 },
+      env: { BASELINE_TTL_DAYS: '1' },
+    });
+    const events = [...history(W, 48, [...QUIET, RETURNING])];
+    for (let w = W; w <= BACK; w += HOUR) events.push(...QUIET.flatMap((s, i) => blocked(w, s, 3 + (i % 4))));
+    events.push(...blocked(W, RETURNING, 5), ...blocked(BACK, RETURNING, 300));
+    endpoints.logs.seed(detector.logGroup, events);
+    detector.clock.set(runTimeFor(W - HOUR));
+    await detector.invoke({ mode: 'bootstrap', days: 2 });
+    return detector;
+  }
+
+  it('forgets a source silent past the TTL within the range, as the scheduled runs do', async () => {
+    // Prepare: the scheduled runs, window by window.
+    const scheduled = await bootstrapped();
+    const published: string[] = [];
+    for (let w = W; w <= BACK; w += HOUR) {
+      endpoints.sns.reset();
+      scheduled.clock.set(runTimeFor(w));
+      await scheduled.invoke({});
+      for (const message of endpoints.sns.published) {
+        const alert = JSON.parse(message.perProtocol!.sqs!) as {
+          kind: string;
+          srcIp: string;
+          windowStart: string;
+        };
+        published.push(`${alert.kind} ${alert.srcIp} ${alert.windowStart}`);
+      }
+    }
+
+    // Act: one dry run over the same windows on a detector bootstrapped the same way.
+    const dry = await bootstrapped();
+    dry.clock.set(runTimeFor(BACK));
+    const summary = await dry.invoke({ mode: 'dry-run', windowStart: at(W), windowEnd: at(BACK + HOUR) });
+
+    // Assess: the returning source is new again in both (not a spike against a forgotten baseline).
+    expect(published).toContain(`new-source ${RETURNING} ${at(BACK)}`);
+    expect((summary.dryRunAlerts ?? []).map((a) => `${a.kind} ${a.srcIp} ${a.windowStart}`)).toEqual(
+      published,
+    );
+  }, 300_000);
 });
