@@ -536,8 +536,14 @@ export function chatbotNotification(alert: PublishedAlert): ChatbotNotification 
         .join(', ')}`,
     );
   }
-  if (resources.length > CHAT_LIST_LIMIT) {
-    lines.push(`• and ${formatNumber(resources.length - CHAT_LIST_LIMIT)} more interfaces (in the email)`);
+  // Of all the enriched interfaces, not of those left after a cut to fit the message.
+  const resourcesTotal = alert.truncated?.resources?.total ?? resources.length;
+  if (resourcesTotal > CHAT_LIST_LIMIT) {
+    const inEmail =
+      resources.length < resourcesTotal
+        ? `${formatNumber(resources.length)} of them in the email`
+        : 'in the email';
+    lines.push(`• and ${formatNumber(resourcesTotal - CHAT_LIST_LIMIT)} more interfaces (${inEmail})`);
   }
 
   const nextSteps = [

@@ -335,6 +335,36 @@ describe('lists and links the alert cannot show whole', () => {
     expect(lines).toContain('• and 15 more interfaces (in the email)');
   });
 
+  it('counts the interfaces Slack leaves out among all of them, after the alert was cut to fit', () => {
+    // Prepare: 3,000 enriched interfaces, cut as the outbox cuts them.
+    const enis = Array.from({ length: 3_000 }, (_, i) => `eni-${String(i).padStart(17, '0')}`);
+    const stored = fitAlert(
+      spikeAlert({
+        details: {
+          topDestinations: [],
+          totalDestinations: 0,
+          interfaceIds: enis,
+          resources: Object.fromEntries(
+            enis.map((eni) => [eni, { instanceId: 'i-0123456789abcdef0', name: 'x'.repeat(200) }]),
+          ),
+        },
+      }),
+    );
+
+    // Act
+    const message = buildSnsMessage(stored, context);
+    const chat = JSON.parse(protocols(message.message).default!) as ChatbotNotification;
+
+    // Assess: the message cuts the list again; the email has what is left.
+    const kept = Object.keys(message.alert.details!.resources!).length;
+    expect(kept).toBeLessThan(Object.keys(stored.details!.resources!).length);
+    const lines = chat.content.description.split('\n');
+    expect(lines.find((l) => l.startsWith('*Interfaces*'))).toMatch(/^\*Interfaces\* \(10 of 3,000\): /);
+    expect(lines).toContain(
+      `• and 2,990 more interfaces (${kept.toLocaleString('en-US')} of them in the email)`,
+    );
+  });
+
   it('names Athena, not Logs Insights, in the email of an Athena deployment', () => {
     // Act
     const email = protocols(
