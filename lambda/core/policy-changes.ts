@@ -466,17 +466,19 @@ export const MAX_AGGREGATION_MINUTES = 10;
 
 /**
  * The CloudTrail event times searched for a window: the lookback before it through its end plus
- * the longest aggregation interval. A record counted in the window starts in it and aggregates
- * packets for up to 10 minutes, so a change made just after the end can still show in it; a
- * change made later cannot have caused anything the window counted.
+ * the longest aggregation interval, or plus the lag when that is shorter. A record counted in the
+ * window starts in it and aggregates packets for up to 10 minutes, so a change made just after
+ * the end can still show in it; a change made later cannot have caused anything the window
+ * counted. With a shorter lag the window is counted (and the Lambda looks) before then: later
+ * changes do not exist yet for the Lambda, and the replay does not look further either.
  */
 export function causeSearchRange(
   windowStart: number,
-  config: Pick<DetectorConfig, 'windowMinutes' | 'changeLookbackMinutes'>,
+  config: Pick<DetectorConfig, 'windowMinutes' | 'lagMinutes' | 'changeLookbackMinutes'>,
 ): { from: number; to: number } {
   return {
     from: windowStart - config.changeLookbackMinutes * 60_000,
-    to: windowStart + windowMs(config) + MAX_AGGREGATION_MINUTES * 60_000,
+    to: windowStart + windowMs(config) + Math.min(MAX_AGGREGATION_MINUTES, config.lagMinutes) * 60_000,
   };
 }
 
@@ -636,7 +638,10 @@ export const wantsCause = (alert: Alert): boolean => alert.kind === 'spike' || a
 export function explainAlerts(
   alerts: readonly Alert[],
   evidence: ChangeEvidence,
-  config: Pick<DetectorConfig, 'windowMinutes' | 'changeLookbackMinutes' | 'policyChangeSpikes'>,
+  config: Pick<
+    DetectorConfig,
+    'windowMinutes' | 'lagMinutes' | 'changeLookbackMinutes' | 'policyChangeSpikes'
+  >,
 ): Alert[] {
   if (config.policyChangeSpikes === 'off') return [...alerts];
   const index = new TopologyIndex(evidence.topology);

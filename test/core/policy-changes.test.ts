@@ -521,9 +521,18 @@ describe('explainAlerts', () => {
     expect(alert?.likelyCause).not.toHaveProperty('accountId');
   });
 
-  it('searches the lookback before the window through its end plus 10 minutes, and no further, whatever the lag', () => {
+  it('searches the lookback before the window through its end plus 10 minutes (or the lag, when shorter), and no further', () => {
     expect(causeSearchRange(W, config)).toEqual({ from: at(-120), to: at(70) });
     expect(causeSearchRange(W, resolveDetectorConfig({ lagMinutes: 60 }))).toEqual({
+      from: at(-120),
+      to: at(70),
+    });
+    // A lag under 10 minutes: the window is counted (and looked up) at its end plus the lag.
+    expect(causeSearchRange(W, resolveDetectorConfig({ lagMinutes: 5 }))).toEqual({
+      from: at(-120),
+      to: at(65),
+    });
+    expect(causeSearchRange(W, resolveDetectorConfig({ lagMinutes: 10 }))).toEqual({
       from: at(-120),
       to: at(70),
     });
