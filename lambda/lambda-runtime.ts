@@ -25,6 +25,7 @@ import {
   accountOfArn,
   AwsChangeExplainer,
   SameAccountContext,
+  UnavailableChangeExplainer,
   type AccountClients,
 } from './adapters/change-explainer';
 import { loadCloudTrailModule } from './adapters/cloudtrail-change-lookup';
@@ -275,9 +276,12 @@ export function createLambdaRuntime(
         })
       : undefined;
     // Its lookups and facts are cached for this run only: policies change, and so do interfaces.
-    const explainer =
-      config.lookUpChangeCauses && config.detector.policyChangeSpikes !== 'off'
-        ? new AwsChangeExplainer({
+    const causesWanted = config.lookUpChangeCauses && config.detector.policyChangeSpikes !== 'off';
+    const explainer = !causesWanted
+      ? undefined
+      : config.changeCausesUnavailable !== undefined
+        ? new UnavailableChangeExplainer(config.detector, config.changeCausesUnavailable)
+        : new AwsChangeExplainer({
             config: config.detector,
             region: config.region,
             ownAccountId,
@@ -286,8 +290,7 @@ export function createLambdaRuntime(
             now,
             sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
             logger,
-          })
-        : undefined;
+          });
     try {
       return await runDetector(
         {

@@ -163,6 +163,11 @@ export interface RuntimeConfig {
   /** The member-account role and its external id, when configured. */
   memberRole: { name: string; externalId: string } | undefined;
   lookUpChangeCauses: boolean;
+  /**
+   * Why change causes cannot be looked up for this deployment (Athena flow logs of another
+   * Region): each alert that would have one says so instead. Absent: they can.
+   */
+  changeCausesUnavailable?: string;
   baselineTtlDays: number;
   region: string;
   metricsNamespace: string;
@@ -224,14 +229,13 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
   }
   // Change causes are looked up in the function's own Region (CloudTrail, EC2) and the records
   // carry no Region: another Region's source would be told "none found" after a search that
-  // could not find its changes.
+  // could not find its changes. The stack refuses this at synth where it knows its Region; where
+  // it does not, the function still detects and alerts, and says in each alert why no cause.
   const otherRegions = e.ATHENA_FLOW_LOG_REGIONS.filter((region) => region !== e.AWS_REGION);
-  if (e.FLOW_SOURCE === 'athena' && e.LOOK_UP_CHANGE_CAUSES && otherRegions.length > 0) {
-    throw new ConfigError(
-      `invalid Lambda environment:\nLOOK_UP_CHANGE_CAUSES: change causes are looked up in the function's Region (${e.AWS_REGION}) only, but ATHENA_FLOW_LOG_REGIONS has flow logs of ${otherRegions.join(', ')}: their sources' changes would be missed and their alerts would say none were found. Set LOOK_UP_CHANGE_CAUSES=false, or run a detector in each Region for that Region's flow logs`,
-      'environment',
-    );
-  }
+  const changeCausesUnavailable =
+    e.FLOW_SOURCE === 'athena' && e.LOOK_UP_CHANGE_CAUSES && otherRegions.length > 0
+      ? `the flow logs include ${otherRegions.join(', ')}, and causes are looked up in the function's Region (${e.AWS_REGION}) only; run a detector in each Region for that Region's flow logs`
+      : undefined;
   const athena =
     e.FLOW_SOURCE === 'athena'
       ? {
@@ -262,6 +266,7 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
     memberRole:
       memberRoleName === '' ? undefined : { name: memberRoleName, externalId: memberRoleExternalId },
     lookUpChangeCauses: e.LOOK_UP_CHANGE_CAUSES,
+    ...(changeCausesUnavailable === undefined ? {} : { changeCausesUnavailable }),
     baselineTtlDays: e.BASELINE_TTL_DAYS,
     region: e.AWS_REGION,
     metricsNamespace: e.POWERTOOLS_METRICS_NAMESPACE,

@@ -24,6 +24,7 @@ import {
   type PolicyChange,
   type SourceRef,
   type Window,
+  isoTime,
 } from '../core';
 import { CloudTrailChangeLookup } from './cloudtrail-change-lookup';
 import { Ec2NetworkFacts } from './ec2-network-facts';
@@ -210,4 +211,35 @@ export class SameAccountContext implements AccountContext {
 export function accountOfArn(arn: string): string | undefined {
   const account = arn.split(':')[4];
   return account !== undefined && /^\d{12}$/.test(account) ? account : undefined;
+}
+
+/**
+ * Change causes this deployment cannot look up (Athena flow logs of another Region than the
+ * function's): every alert that would have a cause says why, instead of "none found" after a
+ * search that could not see the source's changes.
+ */
+export class UnavailableChangeExplainer implements ChangeExplainer {
+  constructor(
+    private readonly config: Pick<DetectorConfig, 'windowMinutes' | 'lagMinutes' | 'changeLookbackMinutes'>,
+    private readonly reason: string,
+  ) {}
+
+  explain(alerts: readonly Alert[], window: Window): Promise<Alert[]> {
+    const range = causeSearchRange(window.start, this.config);
+    return Promise.resolve(
+      alerts.map((alert) =>
+        wantsCause(alert)
+          ? {
+              ...alert,
+              causeLookup: {
+                status: 'unavailable' as const,
+                from: isoTime(range.from),
+                to: isoTime(range.to),
+                reason: this.reason,
+              },
+            }
+          : alert,
+      ),
+    );
+  }
 }

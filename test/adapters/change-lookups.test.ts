@@ -6,7 +6,11 @@
  */
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { AwsChangeExplainer, SameAccountContext } from '../../lambda/adapters/change-explainer';
+import {
+  AwsChangeExplainer,
+  SameAccountContext,
+  UnavailableChangeExplainer,
+} from '../../lambda/adapters/change-explainer';
 import { CloudTrailChangeLookup, LOOKUP_SPACING_MS } from '../../lambda/adapters/cloudtrail-change-lookup';
 import { Ec2NetworkFacts } from '../../lambda/adapters/ec2-network-facts';
 import { EGRESS_CHANGE_EVENT_NAMES, resolveDetectorConfig, type Alert, type Window } from '../../lambda/core';
@@ -318,5 +322,45 @@ describe('AwsChangeExplainer', () => {
       reason: 'no access to account 210987654321 in us-east-1 (no member role, or it could not be assumed)',
     });
     expect(trail.calls).toHaveLength(0);
+  });
+});
+
+describe('UnavailableChangeExplainer (Athena flow logs of another Region)', () => {
+  it('says why on every spike and mass spike, and leaves new sources alone', async () => {
+    // Prepare
+    const window: Window = { start: T, end: T + HOUR };
+    const base = {
+      preset: 'recommended' as const,
+      severity: 'high' as const,
+      windowStart: '2026-11-27T08:00:00Z',
+      windowEnd: '2026-11-27T09:00:00Z',
+      blockedCount: 400,
+      uniqueDestinations: 3,
+      baseline: null,
+      zScore: null,
+    };
+    const alerts: Alert[] = [
+      { ...base, alertId: 'a/spike', kind: 'spike', srcIp: '10.0.1.10' },
+      { ...base, alertId: 'a/mass-spike', kind: 'mass-spike', srcIps: ['10.0.1.10', '10.0.1.11'] },
+      { ...base, alertId: 'a/new', kind: 'new-source', srcIp: '10.0.1.12' },
+    ];
+    const explainer = new UnavailableChangeExplainer(
+      resolveDetectorConfig({}),
+      'the flow logs include eu-west-1',
+    );
+
+    // Act
+    const [spike, mass, fresh] = await explainer.explain(alerts, window);
+
+    // Assess
+    const lookup = {
+      status: 'unavailable',
+      from: '2026-11-27T06:00:00Z',
+      to: '2026-11-27T09:10:00Z',
+      reason: 'the flow logs include eu-west-1',
+    };
+    expect(spike?.causeLookup).toEqual(lookup);
+    expect(mass?.causeLookup).toEqual(lookup);
+    expect(fresh).toEqual(alerts[2]);
   });
 });

@@ -128,16 +128,26 @@ describe('loadRuntimeConfig: change causes with the Athena source', () => {
     LOOK_UP_CHANGE_CAUSES: 'true',
   };
 
-  it("refuses flow logs of another Region, naming both variables: causes are looked up in the function's Region only", () => {
-    expect(() => loadRuntimeConfig({ ...ATHENA, ATHENA_FLOW_LOG_REGIONS: 'us-east-1,eu-west-1' })).toThrow(
-      /LOOK_UP_CHANGE_CAUSES: change causes are looked up in the function's Region \(us-east-1\) only, but ATHENA_FLOW_LOG_REGIONS has flow logs of eu-west-1/,
+  it('says why causes cannot be looked up with flow logs of another Region, rather than refusing to detect', () => {
+    // The stack refuses this at synth where it knows its Region; a function that still gets it
+    // detects and alerts, each alert saying why it names no cause.
+    expect(
+      loadRuntimeConfig({ ...ATHENA, ATHENA_FLOW_LOG_REGIONS: 'us-east-1,eu-west-1' })
+        .changeCausesUnavailable,
+    ).toBe(
+      "the flow logs include eu-west-1, and causes are looked up in the function's Region (us-east-1) only; run a detector in each Region for that Region's flow logs",
     );
-    expect(() => loadRuntimeConfig({ ...ATHENA, ATHENA_FLOW_LOG_REGIONS: 'eu-west-1' })).toThrow(ConfigError);
+    expect(
+      loadRuntimeConfig({ ...ATHENA, ATHENA_FLOW_LOG_REGIONS: 'eu-west-1' }).changeCausesUnavailable,
+    ).toMatch(/^the flow logs include eu-west-1,/);
   });
 
   it("takes the function's own Region, no Regions (its own), or several Regions without causes", () => {
     expect(loadRuntimeConfig({ ...ATHENA, ATHENA_FLOW_LOG_REGIONS: 'us-east-1' }).lookUpChangeCauses).toBe(
       true,
+    );
+    expect(loadRuntimeConfig({ ...ATHENA, ATHENA_FLOW_LOG_REGIONS: 'us-east-1' })).not.toHaveProperty(
+      'changeCausesUnavailable',
     );
     expect(loadRuntimeConfig(ATHENA).lookUpChangeCauses).toBe(true);
     expect(
