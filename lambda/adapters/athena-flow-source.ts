@@ -17,6 +17,7 @@
  * Every query's DataScannedInBytes is added to the statistics, so the run summary and the
  * BytesScanned metric show what Athena billed for (at least 10 MB a query).
  */
+import { randomUUID } from 'node:crypto';
 import { retryWithBackoff } from './query-retry';
 import { compareDestinations } from '../destination-order';
 import type { AthenaClient, GetQueryExecutionCommandOutput, Row as AthenaRow } from '@aws-sdk/client-athena';
@@ -429,10 +430,14 @@ export class AthenaFlowSource implements FlowCountSource {
   }
 
   private async runQueryOnce(run: QueryRun, query: AthenaQuery): Promise<ResultRow[]> {
+    // One token for every try of this start: a retry after an answer that was lost (a timeout, a
+    // 500 after the query started) gets the same query back instead of starting and billing another.
+    const clientRequestToken = randomUUID();
     const started = await this.withRetry(run, 'StartQueryExecution', () =>
       this.athena.send(
         new (loadAthenaModules().athena.StartQueryExecutionCommand)({
           QueryString: query.sql,
+          ClientRequestToken: clientRequestToken,
           WorkGroup: this.workGroup,
           ...(query.parameters.length === 0 ? {} : { ExecutionParameters: query.parameters }),
         }),

@@ -162,6 +162,31 @@ describe('AthenaFlowSource and the deadline', () => {
       expect(athena.queries).toHaveLength(0);
     });
   });
+
+  it('starts a query once when the answer to its start is lost and the start is retried', async () => {
+    await withAthena({}, async (athena, client) => {
+      // Arrange: the count of a start answered normally; then Athena starts the query and its
+      // answer is a 500.
+      const clock = fakeClock(1_000_000);
+      const reference = await source(client, clock).countWindow(
+        { start: W, end: W + HOUR },
+        clock.now() + 600_000,
+      );
+      athena.resetCounters();
+      athena.loseResponses('StartQueryExecution', 'InternalServerException', 1);
+
+      // Act
+      const counted = await source(client, clock).countWindow(
+        { start: W, end: W + HOUR },
+        clock.now() + 600_000,
+      );
+
+      // Assess: the retry got the same query back (same token): one query run and billed, not two.
+      expect(athena.callCounts.StartQueryExecution).toBe(2);
+      expect(athena.queries).toHaveLength(1);
+      expect(counted.counts).toEqual(reference.counts);
+    });
+  });
 });
 
 describe('AthenaFlowSource history', () => {

@@ -90,6 +90,11 @@ export interface LocalAthena {
   readonly peakActiveQueries: number;
   /** The next `count` calls of `action` answer `code` (before any validation). */
   injectErrors(action: AthenaAction, code: AthenaErrorCode, count?: number): void;
+  /**
+   * The next `count` calls of `action` are carried out, and then answer `code` (the response was
+   * lost): a client that retries must not have the work done twice.
+   */
+  loseResponses(action: AthenaAction, code: AthenaErrorCode, count?: number): void;
   /** The next `count` queries end in the given failure instead of SUCCEEDED. */
   failNextQueries(count: number, failure?: InjectedFailure): void;
   setWorkGroup(name: string, workGroup: LocalWorkGroup): void;
@@ -139,6 +144,10 @@ export async function startLocalAthena(options: LocalAthenaOptions): Promise<Loc
     StopQueryExecution: 0,
   };
   let injected: { action: AthenaAction; code: AthenaErrorCode; remaining: number }[] = [];
+  let lost: { action: AthenaAction; code: AthenaErrorCode; remaining: number }[] = [];
+  // ClientRequestToken -> the answer of the request that created the query: a retry with the
+  // same token gets it again and starts no other query (Athena's documented idempotency).
+  const answered = new Map<string, Record<string, unknown>>();
   let failures: { failure: InjectedFailure; remaining: number }[] = [];
   let counter = 0;
   let peak = 0;
@@ -150,6 +159,18 @@ export async function startLocalAthena(options: LocalAthenaOptions): Promise<Loc
       .length;
 
   const startQueryExecution = async (request: Record<string, unknown>): Promise<Record<string, unknown>> => {
+    const token = request.ClientRequestToken;
+    if (token !== undefined && (typeof token !== 'string' || token.length < 32 || token.length > 128)) {
+      throw new ServiceError('InvalidRequestException', 'ClientRequestToken must be 32 to 128 characters');
+    }
+    const earlier = typeof token === 'string' ? answered.get(token) : undefined;
+    if (earlier !== undefined) return earlier;
+    const answer = await startNewQuery(request);
+    if (typeof token === 'string') answered.set(token, answer);
+    return answer;
+  };
+
+  const startNewQuery = async (request: Record<string, unknown>): Promise<Record<string, unknown>> => {
     const sql = request.QueryString;
     if (
       typeof sql !== 'string' ||
@@ -420,7 +441,16 @@ export async function startLocalAthena(options: LocalAthenaOptions): Promise<Loc
       if (typeof request !== 'object' || request === null || Array.isArray(request)) {
         throw new ServiceError('SerializationException', 'request body must be a JSON object');
       }
-      send(res, 200, await handlers[athenaAction](request as Record<string, unknown>));
+      const answer = await handlers[athenaAction](request as Record<string, unknown>);
+      const lose = lost.find((e) => e.action === athenaAction && e.remaining > 0);
+      if (lose !== undefined) {
+        lose.remaining -= 1;
+        throw new ServiceError(
+          lose.code,
+          `Injected ${lose.code} for ${athenaAction} after it was carried out`,
+        );
+      }
+      send(res, 200, answer);
     } catch (error) {
       if (!(error instanceof ServiceError)) throw error;
       res.setHeader('x-amzn-ErrorType', error.code);
@@ -443,6 +473,9 @@ export async function startLocalAthena(options: LocalAthenaOptions): Promise<Loc
     injectErrors(action, code, count = 1) {
       injected.push({ action, code, remaining: count });
     },
+    loseResponses(action, code, count = 1) {
+      lost.push({ action, code, remaining: count });
+    },
     failNextQueries(count, failure = {}) {
       failures.push({ failure, remaining: count });
     },
@@ -458,6 +491,7 @@ export async function startLocalAthena(options: LocalAthenaOptions): Promise<Loc
         StopQueryExecution: 0,
       };
       injected = [];
+      lost = [];
       failures = [];
       peak = active();
     },
