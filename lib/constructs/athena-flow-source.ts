@@ -260,9 +260,18 @@ export class AthenaFlowSourceResources extends Construct {
       role.addToPrincipalPolicy(
         new iam.PolicyStatement({
           sid: 'FlowLogBucket',
-          actions: ['s3:ListBucket', 's3:GetBucketLocation'],
+          actions: ['s3:ListBucket'],
           resources: [`arn:${Aws.PARTITION}:s3:::${flowLogs.bucket}`],
           conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
+        }),
+      );
+      // Not beside ListBucket: s3:prefix is present on list requests only, so under that
+      // condition GetBucketLocation would never be allowed.
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'FlowLogBucketLocation',
+          actions: ['s3:GetBucketLocation'],
+          resources: [`arn:${Aws.PARTITION}:s3:::${flowLogs.bucket}`],
         }),
       );
       findings.push({
@@ -275,7 +284,11 @@ export class AthenaFlowSourceResources extends Construct {
             sid: 'FlowLogKey',
             actions: ['kms:Decrypt'],
             resources: [flowLogs.kmsKeyArn],
-            conditions: { StringEquals: { 'kms:ViaService': `s3.${Aws.REGION}.amazonaws.com` } },
+            // S3 calls KMS from the bucket's Region, the key's (a central bucket may be in another
+            // Region than this detector).
+            conditions: {
+              StringEquals: { 'kms:ViaService': `s3.${kmsKeyRegion(flowLogs.kmsKeyArn)}.amazonaws.com` },
+            },
           }),
         );
       }
@@ -297,4 +310,10 @@ export class AthenaFlowSourceResources extends Construct {
     for (const finding of findings) Validations.of(role).acknowledge(finding);
     return wildcardReasons;
   }
+}
+
+/** The Region of a KMS key ARN (`arn:aws:kms:<region>:<account>:key/<id>`); this stack's when it names none. */
+function kmsKeyRegion(keyArn: string): string {
+  const region = keyArn.split(':')[3];
+  return region === undefined || region === '' ? Aws.REGION : region;
 }

@@ -7,7 +7,13 @@ import { buildApp, synthTemplate } from './synth';
 const EXISTING = { flowLogGroups: ['/vpc/flow-logs/prod'], alertEmails: ['sec@example.com'] };
 const CREATED = { vpcIds: ['vpc-0123456789abcdef0', 'vpc-12345678'] };
 
-type Statement = { Sid?: string; Action: string | string[]; Resource: unknown; Effect: string };
+type Statement = {
+  Sid?: string;
+  Action: string | string[];
+  Resource: unknown;
+  Effect: string;
+  Condition?: unknown;
+};
 
 /** The statements of the detector role's policy. */
 function detectorStatements(template: Template): Statement[] {
@@ -740,6 +746,26 @@ describe('EgressSpikeDetectorStack with the Athena source', () => {
     const objects = statements.find((s) => s.Sid === 'FlowLogObjects');
     expect(JSON.stringify(objects?.Resource)).toContain('org-flow-logs/vpc/AWSLogs/*');
     expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('logs:StartQuery'))).toEqual([]);
+  });
+
+  it("allows GetBucketLocation without the list-only prefix condition, and decrypts through S3 of the key's Region", () => {
+    // Prepare: a central bucket in eu-west-1, its objects under a key there, this detector elsewhere.
+    const statements = detectorStatements(
+      synthTemplate({
+        ...ATHENA_S3,
+        flowLogKmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/0f2b3c4d-1111-2222-3333-444455556666',
+      }),
+    );
+
+    // Assess: s3:prefix is present on list requests only, so GetBucketLocation stands alone.
+    const location = statements.find((s) => actionsOf(s).includes('s3:GetBucketLocation'));
+    expect(location?.Condition).toBeUndefined();
+    expect(statements.find((s) => s.Sid === 'FlowLogBucket')?.Condition).toEqual({
+      StringLike: { 's3:prefix': ['vpc/AWSLogs/*'] },
+    });
+    expect(statements.find((s) => s.Sid === 'FlowLogKey')?.Condition).toEqual({
+      StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' },
+    });
   });
 
   it("reads Security Lake's table through Lake Formation: no Glue table created, no S3 grant on the lake", () => {
