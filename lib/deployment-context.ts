@@ -303,6 +303,26 @@ export const deploymentContextSchema = z
           'set flowLogGroups (existing flow log groups), flowLogGroupPrefixes (groups found by name prefix) or vpcIds (the stack creates flow logs)',
       });
     }
+    // One stack per Region queries the groups of its Region (names everywhere, ARNs in theirs):
+    // a Region none of the groups is in would deploy a function with nothing to query, which
+    // refuses its environment on every run.
+    if (
+      value.flowSource !== 'athena' &&
+      value.flowLogGroupPrefixes.length === 0 &&
+      value.vpcIds.length === 0 &&
+      value.flowLogGroups.length > 0
+    ) {
+      const empty = value.regions.filter(
+        (region) => !value.flowLogGroups.some((group) => (logGroupRegion(group) ?? region) === region),
+      );
+      if (empty.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['regions'],
+          message: `${empty.join(', ')}: no flow log group of flowLogGroups is in ${empty.length > 1 ? 'these Regions' : 'this Region'} (each is an ARN of another Region), so its detector would have nothing to query; add its groups, flowLogGroupPrefixes or vpcIds, or leave the Region out of regions`,
+        });
+      }
+    }
     // Change causes are looked up in CloudTrail and EC2 of the function's own Region, and the
     // records carry no Region: with flow logs of other Regions a source's changes would not be
     // found, and the alert would say "none found" as if a complete search had found nothing.

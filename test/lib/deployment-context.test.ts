@@ -122,7 +122,11 @@ describe('parseDeploymentContext', () => {
       /context\.flowLogGroups\[0\]: not a log group name or log group ARN/,
     ],
     [{ vpcIds: ['vpc-xyz'] }, 'vpcIds', /context\.vpcIds\[0\]: not a VPC ID/],
-    [{}, 'flowLogGroups', /set flowLogGroups \(existing flow log groups\), flowLogGroupPrefixes \(groups found by name prefix\) or vpcIds/],
+    [
+      {},
+      'flowLogGroups',
+      /set flowLogGroups \(existing flow log groups\), flowLogGroupPrefixes \(groups found by name prefix\) or vpcIds/,
+    ],
     [
       { ...minimal, slackWorkspaceId: 'T0123ABCD' },
       'slackChannelId',
@@ -291,6 +295,15 @@ describe('parseDeploymentContext: organization and Regions', () => {
       },
       'operationsTopicArn',
       /alarms notify a topic of their own Region/,
+    ],
+    [
+      'a Region that none of the log groups is in',
+      {
+        flowLogGroups: ['arn:aws:logs:eu-west-1:123456789012:log-group:/vpc/flow'],
+        regions: ['eu-west-1', 'us-east-1'],
+      },
+      'regions',
+      /context.regions: us-east-1: no flow log group of flowLogGroups is in this Region \(each is an ARN of another Region\), so its detector would have nothing to query/,
     ],
     [
       'a log group ARN of a Region not deployed to',
