@@ -77,7 +77,6 @@ export const TABLE_ACTIONS = [
   'dynamodb:UpdateItem',
   'dynamodb:DeleteItem',
   'dynamodb:BatchWriteItem',
-  'dynamodb:ConditionCheckItem',
 ] as const;
 
 /** The read-only role the detector assumes in member accounts (lib/member-role-stack.ts). */

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { CHANGE_CAUSE_ACTIONS, TABLE_ACTIONS } from '../../lib/constructs/detector-function';
 import { DETECTOR_METRICS } from '../../lib/constructs/monitoring';
@@ -701,6 +703,17 @@ describe('EgressSpikeDetectorStack', () => {
         /over Lambda's 4 KB limit/,
       );
     });
+  });
+});
+
+describe('the table permissions', () => {
+  it('are exactly the DynamoDB calls the store makes (least privilege: none unused, none missing)', () => {
+    // The commands the store imports from the SDK, each one call of its name.
+    const source = readFileSync(join(__dirname, '../../lambda/adapters/dynamo-baseline-store.ts'), 'utf8');
+    const imports = /import \{([^}]*)\} from '@aws-sdk\/client-dynamodb';/.exec(source)?.[1] ?? '';
+    const calls = [...imports.matchAll(/\b(\w+)Command\b/g)].map(([, name]) => `dynamodb:${name}`);
+    expect(calls.length).toBeGreaterThan(0);
+    expect([...TABLE_ACTIONS].sort()).toEqual(calls.sort());
   });
 });
 
