@@ -66,8 +66,8 @@ const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
 const TOKEN_ALLOWANCE_BYTES = 256;
 
 /**
- * The DynamoDB item actions the handler uses (single-table: baselines, watermark, outbox).
- * TransactWriteItems is authorised per item through PutItem / UpdateItem / ConditionCheckItem.
+ * The DynamoDB item actions the handler uses (single-table: baselines, watermark, outbox): the
+ * calls of lambda/adapters/dynamo-baseline-store.ts, no more (a test holds the two equal).
  */
 export const TABLE_ACTIONS = [
   'dynamodb:GetItem',
