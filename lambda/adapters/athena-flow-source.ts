@@ -39,6 +39,7 @@ import {
   QueryFailedError,
   QueryThrottledError,
   QueryTimeoutError,
+  ResultReadTimeoutError,
   UnexpectedQueryResultError,
   type QueryKind,
 } from './errors';
@@ -562,10 +563,27 @@ export class AthenaFlowSource implements FlowCountSource {
       );
     }
     const [, bucket, key] = match;
-    const response = await this.s3.send(
-      new (loadAthenaModules().s3.GetObjectCommand)({ Bucket: bucket, Key: key }),
-    );
-    const text = (await response.Body?.transformToString('utf8')) ?? '';
+    // The read keeps to the run's deadline like the queries: a stuck connection would otherwise
+    // hold the run until Lambda kills it. The signal aborts the request and its body alike.
+    const remaining = run.deadline - this.now();
+    const timedOut = () =>
+      new ResultReadTimeoutError(queryId, run.window, run.kind, run.deadline, outputLocation);
+    if (!(remaining > 0)) throw timedOut();
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), remaining);
+    let text: string;
+    try {
+      const response = await this.s3.send(
+        new (loadAthenaModules().s3.GetObjectCommand)({ Bucket: bucket, Key: key }),
+        { abortSignal: abort.signal },
+      );
+      text = (await response.Body?.transformToString('utf8')) ?? '';
+    } catch (error) {
+      if (abort.signal.aborted) throw timedOut();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
     const records = parseCsv(text);
     const header = records.shift();
     if (header === undefined || header.length === 0) {

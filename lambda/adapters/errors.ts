@@ -92,6 +92,29 @@ export class QueryTimeoutError extends Error {
 }
 
 /**
+ * A query finished, but its result object in S3 was still being read at the deadline (a slow or
+ * stuck connection): the read is abandoned, so the run ends in time, and the window is tried
+ * again like one whose query timed out.
+ */
+export class ResultReadTimeoutError extends QueryTimeoutError {
+  constructor(
+    queryId: string,
+    window: Window,
+    kind: QueryKind,
+    deadline: number,
+    /** The result object's S3 URI. */
+    readonly location: string,
+    service: QueryService = 'Athena',
+  ) {
+    super(queryId, window, kind, deadline, 'SUCCEEDED', undefined, service);
+    this.message =
+      `${service} ${kind} query ${queryId} for window ${describeWindow(window)} succeeded, but its result ` +
+      `object ${location} was still being read at the deadline ${new Date(deadline).toISOString()}; the read was abandoned`;
+    this.name = 'ResultReadTimeoutError';
+  }
+}
+
+/**
  * The service kept answering LimitExceededException / ThrottlingException /
  * ServiceUnavailableException until retrying would pass the deadline.
  */

@@ -13,6 +13,7 @@ import type { FlowLogLocation } from '../../lambda/adapters/athena-table';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { S3Client } from '@aws-sdk/client-s3';
 import { AthenaFlowSource } from '../../lambda/adapters/athena-flow-source';
+import { QueryTimeoutError } from '../../lambda/adapters/errors';
 import { DEFAULT_FLOW_LOG_FORMAT, resolveDetectorConfig } from '../../lambda/core';
 import { runReplay } from '../../lambda/replay/replay';
 import { startLocalAthena, type LocalAthena } from '../support/local-athena';
@@ -274,8 +275,10 @@ describe('Athena source: the same alerts as Logs Insights and the replay on the 
 describe('Athena source: results, failures and limits', () => {
   const W = D0 + 2 * DAY + 10 * HOUR;
 
-  it('a window with more sources than the page budget is read from its CSV result object in S3', async () => {
-    // Arrange: 1,500 sources in one window (two pages of 1,000), a budget of one page
+  /** 1,500 sources in one window (two pages of 1,000) and a source with a budget of one page. */
+  async function withManySources(
+    body: (source: AthenaFlowSource, local: LocalAthena, localS3: LocalS3) => Promise<void>,
+  ): Promise<void> {
     const root = mkdtempSync(join(tmpdir(), 'athena-budget-'));
     const location: FlowLogLocation = { ...TEXT, bucket: 'many-sources' };
     const lines = Array.from({ length: 1500 }, (_, i) =>
@@ -302,7 +305,15 @@ describe('Athena source: results, failures and limits', () => {
         pollIntervalMs: 1,
         pageBudget: 1,
       });
+      await body(source, local, localS3);
+    } finally {
+      await Promise.all([local.stop(), localS3.stop()]);
+      rmSync(root, { recursive: true, force: true });
+    }
+  }
 
+  it('a window with more sources than the page budget is read from its CSV result object in S3', async () => {
+    await withManySources(async (source, local, localS3) => {
       // Act
       const counts = await source.countWindow({ start: W, end: W + HOUR }, Date.now() + 60_000);
 
@@ -311,10 +322,26 @@ describe('Athena source: results, failures and limits', () => {
       expect([...counts.counts.values()].every((n) => n === 1)).toBe(true);
       expect(local.callCounts.GetQueryResults).toBe(1);
       expect(localS3.gets).toEqual([`results/out/${local.queries[0]!.id}.csv`]);
-    } finally {
-      await Promise.all([local.stop(), localS3.stop()]);
-      rmSync(root, { recursive: true, force: true });
-    }
+    });
+  }, 60_000);
+
+  it('a result object S3 is slow to send is given up at the deadline, naming it, not read past it', async () => {
+    await withManySources(async (source, local, localS3) => {
+      // Arrange: the object stops halfway for 20 s; the run has 3 s
+      localS3.stallNextGets(1, 20_000);
+      const deadline = Date.now() + 3_000;
+
+      // Act
+      const counting = source.countWindow({ start: W, end: W + HOUR }, deadline);
+
+      // Assess
+      await expect(counting).rejects.toThrow(QueryTimeoutError);
+      await expect(counting).rejects.toThrow(
+        /Athena count query .* result object s3:\/\/results\/out\/.*\.csv was still being read at the deadline/,
+      );
+      expect(Date.now() - deadline).toBeLessThan(2_000);
+      expect(local.queries.map((q) => q.state)).toEqual(['SUCCEEDED']);
+    });
   }, 60_000);
 
   it('a query that fails for a system reason is started again; a throttled start is retried', async () => {

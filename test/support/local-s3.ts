@@ -3,7 +3,9 @@
  * protocol, path-style (`/<bucket>/<key>`, as an SDK client with `forcePathStyle: true` sends
  * them), from a directory laid out `<root>/<bucket>/<key>`: where the local Athena endpoint writes
  * its result objects. Missing buckets and keys answer S3's XML errors (NoSuchBucket, NoSuchKey,
- * 404); anything else answers NotImplemented (501). `failNextGets(n)` answers InternalError (500).
+ * 404); anything else answers NotImplemented (501). `failNextGets(n)` answers InternalError (500);
+ * `stallNextGets(n, ms)` sends the headers and the first half of the body, then nothing for `ms`
+ * (a slow or stuck connection, which a reader must bound by its own deadline).
  */
 import { promises as fs } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -15,6 +17,8 @@ export interface LocalS3 {
   /** Keys read, `bucket/key`, in order. */
   readonly gets: readonly string[];
   failNextGets(count: number): void;
+  /** The next `count` GETs stop halfway through the body for `ms` before the rest. */
+  stallNextGets(count: number, ms: number): void;
   resetCounters(): void;
   /** Client config with path-style addressing, which a local endpoint needs. */
   clientConfig(): LocalClientConfig & { forcePathStyle: true };
@@ -25,6 +29,9 @@ export async function startLocalS3(options: { root: string }): Promise<LocalS3> 
   const root = normalize(options.root);
   let gets: string[] = [];
   let failures = 0;
+  let stalls = 0;
+  let stallMs = 0;
+  const stalled = new Set<{ timer: NodeJS.Timeout; res: ServerResponse }>();
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -63,6 +70,20 @@ export async function startLocalS3(options: { root: string }): Promise<LocalS3> 
     res.setHeader('Content-Length', body.length);
     res.setHeader('ETag', `"${body.length.toString(16)}"`);
     res.setHeader('x-amz-request-id', newRequestId());
+    if (req.method === 'GET' && stalls > 0) {
+      stalls -= 1;
+      const half = Math.floor(body.length / 2);
+      res.write(body.subarray(0, half));
+      const entry = {
+        res,
+        timer: setTimeout(() => {
+          stalled.delete(entry);
+          res.end(body.subarray(half));
+        }, stallMs),
+      };
+      stalled.add(entry);
+      return;
+    }
     res.end(req.method === 'HEAD' ? undefined : body);
   };
 
@@ -75,12 +96,23 @@ export async function startLocalS3(options: { root: string }): Promise<LocalS3> 
     failNextGets(count) {
       failures = count;
     },
+    stallNextGets(count, ms) {
+      stalls = count;
+      stallMs = ms;
+    },
     resetCounters() {
       gets = [];
       failures = 0;
     },
     clientConfig: () => ({ ...localClientConfig(server.endpoint), forcePathStyle: true }),
-    stop: () => server.stop(),
+    stop: () => {
+      for (const { timer, res } of stalled) {
+        clearTimeout(timer);
+        res.destroy();
+      }
+      stalled.clear();
+      return server.stop();
+    },
   };
 }
 
