@@ -342,6 +342,18 @@ export function resolveDetectorConfig(input: unknown = {}, origin = 'config'): D
       origin,
     );
   }
+  // ESCU folds the count into the baseline before comparing, so x - mean' <= k sd' whatever x
+  // once N - 1 <= k^2 (alert-threshold.ts): such a detector could never alert.
+  if (preset === 'splunk-escu' && !(config.baselineWindow - 1 > config.deviationThreshold ** 2)) {
+    throw new ConfigError(
+      `${origin}.deviationThreshold: with the splunk-escu preset no count can exceed mean + k sd unless ` +
+        `baselineWindow - 1 > deviationThreshold^2 (ESCU folds the count in before comparing): with ` +
+        `baselineWindow ${config.baselineWindow} and deviationThreshold ${config.deviationThreshold} no window could ever alert; ` +
+        `lower deviationThreshold below ${Number(Math.sqrt(config.baselineWindow - 1).toPrecision(4))} ` +
+        `or raise baselineWindow above ${Number((config.deviationThreshold ** 2 + 1).toPrecision(6))}`,
+      origin,
+    );
+  }
   if (config.flowLogFormat !== undefined) {
     config.flowLogFormat = parseFlowLogFormat(config.flowLogFormat).join(' ');
   }

@@ -72,6 +72,15 @@ describe('resolveDetectorConfig', () => {
       { preset: 'splunk-escu', rhythm: true },
       'config.rhythm: rhythm-aware baselines are a recommended-preset feature',
     ],
+    [
+      // N - 1 = k^2 exactly: mean + k sd after folding the count in is never exceeded.
+      { preset: 'splunk-escu', baselineWindow: 10, deviationThreshold: 3 },
+      'config.deviationThreshold: with the splunk-escu preset no count can exceed mean + k sd unless baselineWindow - 1 > deviationThreshold^2 (ESCU folds the count in before comparing): with baselineWindow 10 and deviationThreshold 3 no window could ever alert; lower deviationThreshold below 3 or raise baselineWindow above 10',
+    ],
+    [
+      { preset: 'splunk-escu', baselineWindow: 720, deviationThreshold: 30 },
+      'lower deviationThreshold below 26.81 or raise baselineWindow above 901',
+    ],
     [{ internalCidrs: [42] }, 'config.internalCidrs[0]'],
     [{ flowLogFormat: '${version} ${srcaddr}' }, 'lacks required field(s): dstaddr, action, start'],
     [
@@ -93,6 +102,22 @@ describe('resolveDetectorConfig', () => {
   ])('rejects %j naming the field', (input, message) => {
     expect(() => resolveDetectorConfig(input, 'config')).toThrow(ConfigError);
     expect(() => resolveDetectorConfig(input, 'config')).toThrow(message);
+  });
+
+  it('accepts an ESCU threshold a count can exceed, and any threshold in the recommended preset', () => {
+    // 11 - 1 > 3^2: a count far enough above the mean is an ESCU spike.
+    expect(
+      resolveDetectorConfig({ preset: 'splunk-escu', baselineWindow: 11, deviationThreshold: 3 }),
+    ).toMatchObject({
+      baselineWindow: 11,
+      deviationThreshold: 3,
+    });
+    // The recommended preset compares with the baseline from before the window: k only caps what a spike teaches.
+    expect(
+      resolveDetectorConfig({ preset: 'recommended', baselineWindow: 4, deviationThreshold: 3 }),
+    ).toMatchObject({
+      baselineWindow: 4,
+    });
   });
 
   it('takes an unset or blank JSON setting as the defaults, and JSON null as {}', () => {
