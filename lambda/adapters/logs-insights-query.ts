@@ -679,6 +679,11 @@ export class FlowQueryBuilder {
       if (!isAccountId(identity.accountId))
         throw new QueryInjectionError('account id', identity.accountId, 'not 12 digits');
       conditions.push(`${this.fields.accountId} in ["${identity.accountId}"]`);
+    } else if (this.fields.accountId !== undefined) {
+      // A source of no account (`unknown`, an interface AWS owns) is only records that name no
+      // account: the same address in an account is another source. The details query drops
+      // such rows by their key anyway; a scan's top destinations and spread could not.
+      conditions.push(this.inAccounts(NO_ACCOUNT));
     }
     if (this.fields.vpcId !== undefined && identity.vpcId !== undefined) {
       if (!isVpcId(identity.vpcId)) throw new QueryInjectionError('VPC id', identity.vpcId, 'not vpc-<hex>');
@@ -698,7 +703,8 @@ export class FlowQueryBuilder {
    * Per account (and VPC): `(accountId in ["<id>"] and (<its addresses>))`, joined by `or`.
    * IPv4 sources by exact text (`srcAddr in [...]`: the text flow logs write is plain dotted
    * decimal); IPv6 sources by `/128` subnet match, which does not depend on how the log wrote the
-   * address (compressed or not). Sources of no known account are matched by address alone.
+   * address (compressed or not). Sources of no known account are matched by address among the
+   * records that name no account (by address alone where the format has no account-id).
    */
   private sourceMatch(keys: readonly string[]): string {
     const groups = new Map<string, { v4: Set<string>; v6: Set<string> }>();

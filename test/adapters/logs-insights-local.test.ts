@@ -1102,6 +1102,52 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       expect(server.startedQueries).toHaveLength(3);
     });
 
+    it("a port scan over the row limit by a source of no account: only its own records, not the address's in other accounts", async () => {
+      // Prepare: 10.66.0.1 of no account (an interface AWS owns: `unknown`) scans 30 ports, the
+      // first 10 busier; the same address in an account sends 50 records to one destination;
+      // rowLimit 10.
+      const scan: FlowRecord[] = Array.from({ length: 30 }, (_, i) =>
+        Array.from({ length: i < 10 ? 20 - i : 1 }, (_, k) => ({
+          start: T0 / 1000 + i * 30 + k,
+          account: 'unknown',
+          srcaddr: '10.66.0.1',
+          dstaddr: '93.184.216.34',
+          dstport: String(1000 + i),
+          protocol: '6',
+          action: 'REJECT',
+          logStatus: 'OK' as const,
+          interfaceId: 'eni-0svc',
+        })),
+      ).flat();
+      const sameAddress: FlowRecord[] = Array.from({ length: 50 }, (_, i) => ({
+        start: T0 / 1000 + 1000 + i,
+        account: '210987654321',
+        srcaddr: '10.66.0.1',
+        dstaddr: '8.8.8.8',
+        dstport: '53',
+        protocol: '17',
+        action: 'REJECT',
+        logStatus: 'OK' as const,
+        interfaceId: 'eni-0other',
+      }));
+      const records = [...scan, ...sameAddress];
+      server.seed('/vpc/no-account-scan', toEvents(records, undefined));
+      const window = windowAt(T0, config);
+      // Act
+      const details = await source(config, ['/vpc/no-account-scan'], { rowLimit: 10 }).details(
+        window,
+        ['-|10.66.0.1'],
+        deadline(),
+      );
+      // Assess
+      const own = details.get('-|10.66.0.1')!;
+      expect(own).toEqual(directDetails(records, window, config, '-|10.66.0.1'));
+      expect(own.totalDestinations).toBe(30);
+      expect(own.interfaceIds).toEqual(['eni-0svc']);
+      expect(own.topDestinations.map((d) => d.address)).not.toContain('8.8.8.8');
+      expect(server.startedQueries).toHaveLength(3);
+    });
+
     it('splits a window of more than 10,000 sources at a 10,000-row limit (one page)', async () => {
       // Prepare: 10,400 sources, half in each internal range, one record each.
       const bigConfig = resolveDetectorConfig({ internalCidrs: ['10.0.0.0/8', '192.168.0.0/16'] });
