@@ -616,6 +616,16 @@ async function skipIfFailingForGood(
     });
     return false;
   }
+  // A detector without a watermark holds nothing back: each run tries the latest window. A skip
+  // would set a watermark with no baselines behind it, and the next window, no longer its first,
+  // would alert on every busy source as new instead of learning.
+  if (watermarkBefore === undefined) {
+    deps.logger.error(
+      `window failed ${attempts} times; not skipped: the detector has no state yet, so no window waits behind it (the next run tries the latest window)`,
+      { error: reason },
+    );
+    return false;
+  }
   await deps.store.skipWindows({
     watermarkBefore,
     first: window.start,

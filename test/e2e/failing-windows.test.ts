@@ -95,6 +95,40 @@ describe('a window that fails on every try', () => {
     }
   });
 
+  it("is not skipped on a fresh detector (nothing waits behind it): the next run's window still only learns", async () => {
+    // Prepare: a detector with no state; its first window's count query always times out
+    const detector = await newDetector(endpoints, { detectorConfig: { maxWindowAttempts: 3 } });
+    const busy = Array.from({ length: 5 }, (_, i) => `10.4.${i}.7`);
+    endpoints.logs.seed(
+      detector.logGroup,
+      [W, W + HOUR].flatMap((w) => busy.flatMap((s) => blocked(w, s, 150))),
+    );
+    const stop = endpoints.logs.endQueriesMatching('Timeout', (q) => q.startTime === W / 1000);
+    detector.clock.set(runTimeFor(W));
+
+    try {
+      // Act: the scheduled run and Lambda's two retries all fail; an hour later the next window
+      for (let run = 0; run < 3; run += 1)
+        await expect(detector.invoke({})).rejects.toThrow(/ended with status Timeout/);
+      const afterFailures = await stateOf(detector);
+      detector.clock.set(runTimeFor(W + HOUR));
+      const next = await detector.invoke({});
+
+      // Assess: W was not skipped (a skip would set a watermark with no baselines behind it, and
+      // the next window would alert on every busy source as new)
+      expect(afterFailures.state?.watermark).toBeUndefined();
+      expect(afterFailures.items.get('SKIPPED|2026-11-27T09:00:00Z')).toBeUndefined();
+      expect(next).toMatchObject({
+        windows: ['2026-11-27T10:00:00Z'],
+        firstWindowLearnOnly: true,
+        alertsPublished: 0,
+      });
+      expect(endpoints.sns.published).toHaveLength(0);
+    } finally {
+      stop();
+    }
+  });
+
   it('starts counting afresh once the window is committed', async () => {
     // Prepare: W fails twice, then the service recovers
     const detector = await runningDetector({ maxWindowAttempts: 3 });
