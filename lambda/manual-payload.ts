@@ -1,7 +1,9 @@
 /**
- * What a Lambda invocation asks for. EventBridge rules and EventBridge Scheduler send their own
- * payloads: anything without a `mode` key is a scheduled run. A payload with `mode` is a manual
- * invocation and must match this schema exactly; a bad one is rejected before any state is read.
+ * What a Lambda invocation asks for. A scheduled run is what a schedule sends: nothing, `{}`, the
+ * stack's EventBridge Scheduler payload or an EventBridge event (keys of the event envelope only).
+ * A payload with `mode` is a manual invocation and must match this schema exactly. Anything else
+ * (a misspelt `Mode`, `{"dryRun": true}`, a bare string) is refused before any state is read: run
+ * as the schedule, it would commit windows and publish alerts the caller did not ask for.
  */
 // zod's functional build, like the config schemas (lambda/core/config.ts sets its English
 // messages): the Lambda bundle then carries one zod, the smaller.
@@ -115,6 +117,22 @@ export function manualPayloadSchema(config: Pick<DetectorConfig, 'windowMinutes'
   );
 }
 
+/**
+ * The keys of an EventBridge event (a rule's scheduled event; the stack's Scheduler payload has
+ * `source` only): an object of these alone, without `mode`, is a scheduled run.
+ */
+const EVENT_ENVELOPE_KEYS = new Set([
+  'version',
+  'id',
+  'detail-type',
+  'source',
+  'account',
+  'time',
+  'region',
+  'resources',
+  'detail',
+]);
+
 export type ManualPayload = z.output<ReturnType<typeof manualPayloadSchema>>;
 export type Invocation = { mode: 'scheduled' } | ManualPayload;
 
@@ -126,8 +144,24 @@ export function parseInvocation(
   event: unknown,
   config: Pick<DetectorConfig, 'windowMinutes' | 'maxCatchUpWindows'>,
 ): Invocation {
-  if (event === null || typeof event !== 'object' || Array.isArray(event) || !('mode' in event)) {
-    return { mode: 'scheduled' };
+  if (event === null || event === undefined) return { mode: 'scheduled' };
+  if (typeof event !== 'object' || Array.isArray(event)) {
+    throw new InvalidPayloadError(
+      `invalid invocation payload: ${Array.isArray(event) ? 'an array' : `a ${typeof event}`} ` +
+        `(got ${JSON.stringify(event)?.slice(0, 100)}); a manual invocation is an object with "mode", ` +
+        `one of ${MANUAL_MODES.map((m) => `"${m}"`).join(', ')}`,
+      ['payload'],
+    );
+  }
+  if (!('mode' in event)) {
+    const unknown = Object.keys(event).filter((key) => !EVENT_ENVELOPE_KEYS.has(key));
+    if (unknown.length === 0) return { mode: 'scheduled' };
+    throw new InvalidPayloadError(
+      `invalid invocation payload: no "mode", and ${unknown.map((key) => JSON.stringify(key)).join(', ')} ` +
+        `${unknown.length === 1 ? 'is not a field' : 'are not fields'} of a scheduled event; a manual invocation ` +
+        `names its mode, one of ${MANUAL_MODES.map((m) => `"${m}"`).join(', ')} (e.g. {"mode": "dry-run"})`,
+      ['mode', ...unknown],
+    );
   }
   const parsed = manualPayloadSchema(config).safeParse(event);
   if (parsed.success) return parsed.data;

@@ -11,10 +11,10 @@ describe('parseInvocation', () => {
       'an EventBridge rule event',
       { version: '0', id: 'x', 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} },
     ],
-    ['an EventBridge Scheduler default payload', {}],
+    ['an empty payload', {}],
+    ["the stack's EventBridge Scheduler payload", { source: 'egress-spike-detector.schedule' }],
     ['no payload', undefined],
-    ['a string', 'hello'],
-    ['an array', [{ mode: 'bootstrap' }]],
+    ['JSON null', null],
   ])('treats %s as a scheduled run', (_name, event) => {
     expect(parseInvocation(event, config)).toEqual({ mode: 'scheduled' });
   });
@@ -103,6 +103,21 @@ describe('parseInvocation', () => {
       ['windowEnd'],
       /spans 33 windows; a dry run evaluates at most maxCatchUpWindows \(24\)/,
     ],
+    // Not a schedule's event and no mode: refused, so a misspelt dry run commits and publishes nothing.
+    [{ Mode: 'dry-run' }, ['mode', 'Mode'], /no "mode", and "Mode" is not a field of a scheduled event/],
+    [
+      { dryRun: true, days: 3 },
+      ['mode', 'dryRun', 'days'],
+      /"dryRun", "days" are not fields of a scheduled event/,
+    ],
+    [
+      { source: 'egress-spike-detector.schedule', windowStart: '2026-11-27T09:00:00Z' },
+      ['mode', 'windowStart'],
+      /names its mode, one of "detect", "dry-run", "bootstrap", "skip", "test-alert"/,
+    ],
+    ['dry-run', ['payload'], /a string \(got "dry-run"\); a manual invocation is an object with "mode"/],
+    [[{ mode: 'bootstrap' }], ['payload'], /an array/],
+    [42, ['payload'], /a number/],
     // Query injection through a payload field never reaches a query: the grammar rejects it first.
     [
       { mode: 'dry-run', windowStart: '2026-11-27T09:00:00Z" | filter srcAddr like /./ | limit 1' },
