@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, PRESETS, resolveDetectorConfig, type DetectorConfig } from '../core/config';
 import { parseFlowLogFormat } from '../core/flow-log-format';
+import { isoTime } from '../core/windows';
 import { ChangeInputError, readChangeInputs } from './change-files';
 import { expandInputs, InputFileError } from './file-reader';
 import { renderReport } from './html-report';
@@ -219,6 +220,15 @@ async function replayCommand(paths: string[], flags: ReplayFlags, io: CliIo): Pr
     flags.state === undefined
       ? new MemoryBaselineStore()
       : await MemoryBaselineStore.load(flags.state, config);
+  // A resumed run's first windows would be learned without being decided: alerts lost. The
+  // Lambda refuses a bootstrap once it has a watermark too (BootstrapRefusedError).
+  if (flags.bootstrapDays !== undefined && store.watermark !== undefined) {
+    throw new UsageError(
+      `--bootstrap-days learns the baselines of a detector without state, but the state file "${flags.state}" ` +
+        `already has a watermark (${isoTime(store.watermark)}): leave --bootstrap-days out to resume from it ` +
+        '(a run resumed in parts decides the same alerts as one run)',
+    );
+  }
   const result = await runReplay({
     inputs: paths,
     config,

@@ -350,6 +350,23 @@ describe('egress-spike replay limits (built CLI)', () => {
     expect(await fs.readFile(join(dir, 'shifted-state.json'), 'utf8')).toBe(text);
   });
 
+  it('refuses --bootstrap-days with a state file that has a watermark (exit 2), as the Lambda refuses a bootstrap once it runs', async () => {
+    // Prepare: a state saved by a run
+    expect(run('replay', '--json', '--state', 'resumed-state.json', sample).code).toBe(0);
+    const text = await fs.readFile(join(dir, 'resumed-state.json'), 'utf8');
+
+    // Act: the next part of the logs, with the flag a first run used
+    const result = run('replay', '--json', '--state', 'resumed-state.json', '--bootstrap-days', '3', sample);
+
+    // Assess: nothing learned without detecting, the state as it was
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      '--bootstrap-days learns the baselines of a detector without state, but the state file "resumed-state.json" already has a watermark (2026-10-04T23:00:00Z)',
+    );
+    expect(result.stdout).toBe('');
+    expect(await fs.readFile(join(dir, 'resumed-state.json'), 'utf8')).toBe(text);
+  });
+
   it('exits 2 when the input spans more windows than --max-windows, naming the option', async () => {
     const rows = [T0, T0 + 2000 * 3600].map(
       (t) => `2 123456789012 eni-0a1 10.0.0.1 203.0.113.1 40000 443 6 1 60 ${t} ${t + 5} REJECT OK`,
