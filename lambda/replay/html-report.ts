@@ -179,7 +179,11 @@ const CHART_SCRIPT = `
     // day, corrected for few data points) may run far above and is cut at the top.
     var lines = source.spikeAt.filter(function (v) { return v !== null; }).sort(function (a, b) { return a - b; });
     var usual = lines.length > 0 ? lines[Math.floor(lines.length * 0.9)] : 0;
-    var yMax = Math.max(3, Math.max.apply(null, source.counts), usual) * 1.1;
+    // A loop, not Math.max.apply: past some 124,000 windows (a quarter of one-minute windows)
+    // the arguments overflow the stack and no chart after this one would draw.
+    var most = 0;
+    for (var k = 0; k < source.counts.length; k++) if (source.counts[k] > most) most = source.counts[k];
+    var yMax = Math.max(3, most, usual) * 1.1;
     var point = function (color) {
       return { stroke: color, fill: color, width: 0, paths: function () { return null; }, points: { show: true, size: 11, fill: color, stroke: color } };
     };
@@ -296,6 +300,7 @@ th { background: #f3f3f3; } td.n { text-align: right; font-variant-numeric: tabu
 tr.high td:nth-child(3) { color: #b00; font-weight: 600; } tr.medium td:nth-child(3) { color: #b60; } tr.low td:nth-child(3) { color: #555; }
 .summary td:first-child { color: #555; } .summary td { overflow-wrap: anywhere; } .scroll { overflow-x: auto; } table.alerts { font-size: 13px; } .nowrap { white-space: nowrap; } .mono { font: 12px ui-monospace, monospace; }
 table.alerts td:nth-child(11) { font: 12px ui-monospace, monospace; white-space: nowrap; } .note { color: #555; font-size: 13px; } .of { color: #666; }
+ul.malformed code { overflow-wrap: anywhere; }
 .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin: 0 3px 0 6px; vertical-align: baseline; }
 @media (max-width: 640px) { body { margin: 12px; } }
 </style>
@@ -315,7 +320,7 @@ ${result.alerts.map((alert, i) => alertRow(alert, series.alertSpikeAt[i] ?? null
 }
 ${
   result.malformedExamples.length > 0
-    ? `<h2>Malformed lines</h2><ul>${result.malformedExamples.map((e) => `<li><code>${escapeHtml(describeMalformed(e))}</code></li>`).join('')}</ul>`
+    ? `<h2>Malformed lines</h2><ul class="malformed">${result.malformedExamples.map((e) => `<li><code>${escapeHtml(describeMalformed(e))}</code></li>`).join('')}</ul>`
     : ''
 }
 <h2>Alerted sources over time</h2>

@@ -6,12 +6,15 @@
  *
  * Needs Debian's chromium (`.ci/run` installs it); without it the suite fails, it does not skip.
  */
+import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { reportFingerprint } from '../../lambda/replay/html-report';
+import { buildCli } from '../../scripts/build-cli';
+import { v2Line } from '../parity/parity';
 import {
   launchChromium,
   pngSize,
@@ -22,6 +25,8 @@ import {
 } from '../support/report-browser';
 
 jest.setTimeout(120_000);
+
+const CLI = join(__dirname, '..', '..', 'dist', 'egress-spike.js');
 
 interface ReportData {
   colors: {
@@ -219,6 +224,72 @@ describe('the sample report in Chromium', () => {
       const [first] = await colourCounts(page, 'section.chart', { counts: data.colors.counts });
       expect(first!.counts.counts).toBeGreaterThan(100);
       expect(problems).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe("a long replay's report in Chromium", () => {
+  beforeAll(async () => {
+    browser ??= await launchChromium();
+  });
+
+  it('draws the chart of 131,040 one-minute windows, and a long malformed line does not widen the page on a phone', async () => {
+    // Prepare: 91 days of one-minute windows (past the ~124,000 arguments Math.max.apply takes):
+    // a source blocked twice an hour, a 300-record burst on day 80, and a 300-character line
+    // without a space
+    const minute = 60_000;
+    const t0 = Date.parse('2026-08-01T00:00:00Z');
+    const days = 91;
+    const lines = [
+      'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status',
+    ];
+    for (let at = t0; at < t0 + days * 86_400_000; at += 30 * minute)
+      lines.push(v2Line({ at, src: '10.0.0.5', dst: '198.51.100.7' }));
+    const burst = t0 + 80 * 86_400_000 + 7 * minute;
+    for (let i = 0; i < 300; i += 1)
+      lines.push(v2Line({ at: burst, src: '10.0.0.5', dst: '198.51.100.7', dstPort: 1000 + i }));
+    lines.push('x'.repeat(300));
+    lines.push(v2Line({ at: t0 + days * 86_400_000 - minute, src: '10.0.0.5', dst: '198.51.100.7' }));
+    const input = join(dir, 'long.log');
+    await fs.writeFile(input, `${lines.join('\n')}\n`);
+    await fs.writeFile(join(dir, 'minutes.json'), JSON.stringify({ windowMinutes: 1 }));
+    const path = join(dir, 'long-report.html');
+    // The built CLI, as users run it (in Jest's module system the replay of 131,040 windows takes ten times as long).
+    buildCli();
+    const replay = spawnSync(
+      process.execPath,
+      [CLI, 'replay', '--json', '--config', join(dir, 'minutes.json'), '--report', path, input],
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+    );
+    expect(replay.status).toBe(0);
+    const summary = JSON.parse(replay.stdout.trim().split('\n').pop()!) as {
+      windows: number;
+      malformedLines: number;
+    };
+    expect(summary).toMatchObject({ windows: days * 1440, malformedLines: 1 });
+    expect(replay.stdout).toContain(`"windowStart":"${new Date(burst).toISOString().replace('.000Z', 'Z')}"`);
+    const context = await browser.newContext({ viewport: { width: 375, height: 812 }, isMobile: true });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+    });
+
+    try {
+      // Act
+      await page.goto(pathToFileURL(path).href, { waitUntil: 'load' });
+
+      // Assess: no error, the source's chart drawn in the counts' colour, the page as wide as the phone
+      expect(problems).toEqual([]);
+      const data = await reportData(page);
+      const [chart] = await colourCounts(page, 'section.chart', { counts: data.colors.counts });
+      expect(chart!.id).toBe('10.0.0.5');
+      expect(chart!.counts.counts).toBeGreaterThan(100);
+      const width = await page.evaluate<number>('document.documentElement.scrollWidth');
+      expect(width).toBeLessThanOrEqual(375);
     } finally {
       await context.close();
     }
