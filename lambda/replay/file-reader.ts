@@ -58,9 +58,22 @@ export interface ScanChunk {
 const isGzipName = (path: string): boolean => path.toLowerCase().endsWith('.gz');
 const isParquetName = (path: string): boolean => path.toLowerCase().endsWith('.parquet');
 
-/** Expands files and directories (recursively, sorted, hidden entries skipped). Missing paths throw InputFileError. */
-export async function expandInputs(paths: readonly string[]): Promise<InputFile[]> {
+/** The files to read, each once, and how many more times the inputs named one of them. */
+export interface ExpandedInputs {
+  files: InputFile[];
+  /** Files reached again through another input (`logs/` and `logs/a.log`, a link): read once. */
+  namedTwice: number;
+}
+
+/**
+ * Expands files and directories (recursively, sorted, hidden entries skipped). A file reached
+ * through two inputs (a directory and a file in it, a symbolic link) is read once: counted twice,
+ * its records would double and could make spikes. Missing paths throw InputFileError.
+ */
+export async function expandInputs(paths: readonly string[]): Promise<ExpandedInputs> {
   const files: InputFile[] = [];
+  const seen = new Set<string>();
+  let namedTwice = 0;
   const visit = async (path: string, explicit: boolean): Promise<void> => {
     let stat;
     try {
@@ -79,6 +92,12 @@ export async function expandInputs(paths: readonly string[]): Promise<InputFile[
       const entries = (await fs.readdir(path)).filter((name) => !name.startsWith('.')).sort();
       for (const name of entries) await visit(join(path, name), false);
     } else if (stat.isFile()) {
+      const identity = `${stat.dev}:${stat.ino}`;
+      if (seen.has(identity)) {
+        namedTwice += 1;
+        return;
+      }
+      seen.add(identity);
       files.push({
         path,
         size: stat.size,
@@ -90,7 +109,7 @@ export async function expandInputs(paths: readonly string[]): Promise<InputFile[
     }
   };
   for (const path of paths) await visit(path, true);
-  return files;
+  return { files, namedTwice };
 }
 
 const FIELD_NAMES = new Set<string>(FLOW_LOG_FIELDS);

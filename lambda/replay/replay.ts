@@ -105,6 +105,8 @@ export interface ReplaySummary extends ScanStats {
   files: number;
   /** Files with no row holding a start time (empty, a header line only, not flow logs): they change nothing else. */
   filesWithoutRecords: number;
+  /** Files that more than one input reached (a directory and a file in it): read once, not counted here again. */
+  filesNamedTwice: number;
   bytes: number;
   /** Scan threads used (1: this thread) and the pieces the input was split into. */
   workers: number;
@@ -228,7 +230,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     );
   const length = windowMs(config);
   const store = options.store ?? new MemoryBaselineStore();
-  const files = await expandInputs(options.inputs);
+  const { files, namedTwice } = await expandInputs(options.inputs);
   const bytes = files.reduce((sum, f) => sum + f.size, 0);
   const work = files.reduce((sum, f) => sum + f.size * (f.gzip || f.parquet ? GZIP_EXPANSION : 1), 0);
   const parallelBytes = options.parallelBytes ?? DEFAULT_PARALLEL_BYTES;
@@ -439,6 +441,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     preset: config.preset,
     files: files.length,
     filesWithoutRecords: files.length - filesWithRecords.size,
+    filesNamedTwice: namedTwice,
     bytes,
     workers: options.workerScript !== undefined ? Math.min(workers, chunks.length) : 1,
     chunks: chunks.length,

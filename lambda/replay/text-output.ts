@@ -120,7 +120,11 @@ export function toHumanText(result: ReplayResult, extras: HumanOutputExtras): st
   const s = result.summary;
   const out: string[] = [];
   const mb = (s.bytes / 1_048_576).toFixed(1);
-  const empty = s.filesWithoutRecords > 0 ? `, ${number(s.filesWithoutRecords)} with no records` : '';
+  const empty =
+    (s.filesWithoutRecords > 0 ? `, ${number(s.filesWithoutRecords)} with no records` : '') +
+    (s.filesNamedTwice > 0
+      ? `, ${number(s.filesNamedTwice)} named by more than one input and read once`
+      : '');
   out.push(
     `Replayed ${s.files} file${s.files === 1 ? '' : 's'} (${mb} MB${empty}) with preset ${s.preset}: ` +
       (s.windows > 0

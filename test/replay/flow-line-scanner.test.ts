@@ -779,7 +779,7 @@ describe('file reading', () => {
     parts: number,
     splitBytes: number,
   ): Promise<{ counts: Record<string, number>; lines: number }> {
-    const chunks = await planChunks(await expandInputs(paths), parts, splitBytes);
+    const chunks = await planChunks((await expandInputs(paths)).files, parts, splitBytes);
     const scanner = new FlowLineScanner({
       filter: new EgressFilter(config),
       windowMinutes: 60,
@@ -836,7 +836,7 @@ describe('file reading', () => {
     await fs.mkdir(nested, { recursive: true });
     await fs.writeFile(join(nested, 'x.log'), line(1));
     await fs.writeFile(join(dir, 'tree', '.hidden.log'), 'not flow logs\n');
-    const files = await expandInputs([join(dir, 'tree')]);
+    const { files } = await expandInputs([join(dir, 'tree')]);
     expect(files.map((f) => f.path)).toEqual([join(nested, 'x.log')]);
     expect((await scanFiles([join(dir, 'tree')], 1, Infinity)).lines).toBe(1);
   });

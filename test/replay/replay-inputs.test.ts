@@ -86,6 +86,34 @@ describe('files with no datable row', () => {
     }
   });
 
+  it('read once when two inputs reach them (a directory and a file in it, a link): counts as if named once', async () => {
+    // Prepare
+    const config = resolveDetectorConfig({});
+    const data = join(dir, 'overlap-case');
+    await fs.mkdir(join(data, 'sub'), { recursive: true });
+    await fs.writeFile(
+      join(data, 'sub', 'a.log'),
+      [...generateSample({ days: 2, hosts: 8, seed: 7 })].join(''),
+    );
+    await fs.symlink(join(data, 'sub', 'a.log'), join(data, 'link.log'));
+    const once = await runReplay({ inputs: [join(data, 'sub', 'a.log')], config });
+
+    // Act
+    const overlapping = await runReplay({
+      inputs: [data, join(data, 'sub', 'a.log'), join(data, 'sub')],
+      config,
+    });
+
+    // Assess
+    expect(overlapping.summary).toMatchObject({
+      files: 1,
+      filesNamedTwice: 3,
+      recordsCounted: once.summary.recordsCounted,
+    });
+    expect(decided(overlapping)).toEqual(decided(once));
+    expect(once.summary.filesNamedTwice).toBe(0);
+  });
+
   it('are counted even when the data is split into ranges scanned apart', async () => {
     const config = resolveDetectorConfig({});
     const lines = [...generateSample({ days: 2, hosts: 8, seed: 5 })].join('');
