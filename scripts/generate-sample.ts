@@ -1,8 +1,11 @@
 /**
  * `npm run sample [-- --out file --days n --hosts n --scale x --seed n]`: writes the deterministic
  * flow log sample (v2 format, header line first; gzip when the name ends in .gz), and its
- * CloudTrail log files and interface map (change-aware alerts; `--cloudtrail-dir`, `--interface-map`).
+ * CloudTrail log files and interface map (change-aware alerts; `--cloudtrail-dir`, `--interface-map`),
+ * by default beside the flow log file: a sample written elsewhere leaves the bundled one whole.
  */
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { isoTime } from '../lambda/core/windows';
 import { writeSampleChanges } from './cloudtrail-sample';
@@ -26,8 +29,14 @@ const program = new Command('generate-sample')
   .option('--hosts <n>', 'internal hosts', positiveInt, 60)
   .option('--scale <x>', 'multiplier for never-counted background records', positiveNumber, 1)
   .option('--seed <n>', 'random seed', positiveInt, 20260301)
-  .option('--cloudtrail-dir <dir>', 'where the CloudTrail log files go', 'samples/cloudtrail')
-  .option('--interface-map <file>', 'where the interface map goes', 'samples/interface-map.json')
+  .option(
+    '--cloudtrail-dir <dir>',
+    "where the CloudTrail log files go (default: cloudtrail/ beside --out's file)",
+  )
+  .option(
+    '--interface-map <file>',
+    "where the interface map goes (default: interface-map.json beside --out's file)",
+  )
   .action(
     async (options: {
       out: string;
@@ -35,9 +44,12 @@ const program = new Command('generate-sample')
       hosts: number;
       scale: number;
       seed: number;
-      cloudtrailDir: string;
-      interfaceMap: string;
+      cloudtrailDir?: string;
+      interfaceMap?: string;
     }) => {
+      const cloudtrailDir = options.cloudtrailDir ?? join(dirname(options.out), 'cloudtrail');
+      const interfaceMap = options.interfaceMap ?? join(dirname(options.out), 'interface-map.json');
+      await mkdir(dirname(options.out), { recursive: true });
       const truth = await writeSample(options.out, {
         days: options.days,
         hosts: options.hosts,
@@ -55,9 +67,9 @@ const program = new Command('generate-sample')
       );
       console.log(`  new host burst      ${truth.newHost.srcIp} at ${isoTime(truth.newHost.windowStart)}`);
       console.log(`  SKIPDATA window     ${isoTime(truth.skipDataWindow)}`);
-      const changes = await writeSampleChanges(truth, options.cloudtrailDir, options.interfaceMap);
+      const changes = await writeSampleChanges(truth, cloudtrailDir, interfaceMap);
       console.log(
-        `wrote ${changes.cloudTrailFiles.length} CloudTrail log files to ${options.cloudtrailDir} and ${changes.interfaceMap}`,
+        `wrote ${changes.cloudTrailFiles.length} CloudTrail log files to ${cloudtrailDir} and ${changes.interfaceMap}`,
       );
     },
   );
