@@ -923,6 +923,9 @@ async function publishAll(
     try {
       const messageId = await deps.publisher.publish(entry.alert);
       sent.push(entry.alert.alertId);
+      // Failed earlier in this run (the pending phase), sent now (its window's retry): not pending.
+      for (let i = failures.length - 1; i >= 0; i -= 1)
+        if (failures[i]!.alertId === entry.alert.alertId) failures.splice(i, 1);
       deps.logger.info('alert published', {
         alertId: entry.alert.alertId,
         kind: entry.alert.kind,

@@ -265,6 +265,24 @@ describe('crashes', () => {
     expect(publishedIds()).toEqual([ALERT_ID]);
     expect(await baselines(crashed)).toEqual(expected);
   });
+  it("half-way through the baseline batches, then a pending publish fails: the window's retry sends it, and the run succeeds", async () => {
+    // Prepare: the run dies after the outbox batch; in the next run the pending phase's publish
+    // fails on each of the SDK's tries, the window's own retry publishes the alert
+    const crashed = await detectorWithDueAlert();
+    await expect(crashed.invoke({}, { crash: crashAtBatchWrite(2) })).rejects.toThrow(InjectedCrash);
+    endpoints.sns.reset();
+    endpoints.sns.failNextPublishes(3, 'InternalError');
+
+    // Act
+    const retry = await crashed.invoke({});
+
+    // Assess: sent once, marked sent, and no "stays pending" failure for it
+    expect(retry).toMatchObject({ windows: ['2026-11-27T09:00:00Z'], alertsPublished: 1 });
+    expect(publishedIds()).toEqual([ALERT_ID]);
+    expect((await crashed.items()).get(`OUTBOX|${ALERT_ID}`)?.status?.S).toBe('sent');
+    expect(crashed.metrics.last('RunSucceeded')).toBe(1);
+  });
+
   it('half-way through a mass spike: the retry sees every source as before the window and decides the same', async () => {
     // Prepare: mature after six windows (minDataPoints 6, bootstrapped: the estimation-adjusted
     // tail rightly distrusts a baseline of one or two windows); in W, 20 of 41 sources spike at once.
