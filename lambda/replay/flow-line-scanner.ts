@@ -333,7 +333,7 @@ export class FlowLineScanner {
   private currentCounts: Map<string, number> | undefined;
   private file = '';
   private rereadable = false;
-  private readonly fastPaths: boolean;
+  private fastPaths: boolean;
   private readonly useKernel: boolean;
   /** Made when first needed: 18 MB of memory that scanners of other formats never use. */
   private kernel: LineKernel | undefined;
@@ -572,15 +572,25 @@ export class FlowLineScanner {
     this.accepted = 0;
     this.fastLow = Infinity;
     this.fastHigh = -Infinity;
-    if (this.useKernel && this.layout.v2) this.scanWithKernel(buffer, from, to, baseOffset);
-    else
-      this.scanLines(
-        buffer,
-        from,
-        to,
-        baseOffset,
-        new DataView(buffer.buffer, buffer.byteOffset, buffer.length),
-      );
+    // The fast paths (and the kernel) split on spaces, as AWS writes the records. A stretch with a
+    // tab anywhere (a file someone edited) takes the general path, which splits on tabs too: one
+    // memchr over the stretch, where a tab beside a space would otherwise stay inside a field.
+    const tabbed = buffer.subarray(from, to).indexOf(TAB) >= 0;
+    const fastPaths = this.fastPaths;
+    if (tabbed) this.fastPaths = false;
+    try {
+      if (this.useKernel && this.layout.v2 && !tabbed) this.scanWithKernel(buffer, from, to, baseOffset);
+      else
+        this.scanLines(
+          buffer,
+          from,
+          to,
+          baseOffset,
+          new DataView(buffer.buffer, buffer.byteOffset, buffer.length),
+        );
+    } finally {
+      this.fastPaths = fastPaths;
+    }
     this.stats.linesRead += this.accepted;
     this.stats.okRecords += this.accepted;
     if (this.fastLow !== Infinity) {
@@ -713,20 +723,24 @@ export class FlowLineScanner {
       // The general path: single spaces separate fields (as AWS writes them); anything else
       // takes the tolerant split in line().
       let n = 0;
+      let tab = false;
       starts[0] = lineStart;
       for (let i = lineStart; i < lineEnd; i += 1) {
-        if (buffer[i] === SPACE) {
+        const c = buffer[i];
+        if (c === SPACE) {
           ends[n] = i;
           n += 1;
           if (n > MAX_FIELDS) break;
           starts[n] = i + 1;
-        }
+        } else if (c === TAB) tab = true;
       }
       if (n <= MAX_FIELDS) {
         ends[n] = lineEnd > lineStart && buffer[lineEnd - 1] === CR ? lineEnd - 1 : lineEnd;
         n += 1;
       }
-      this.line(buffer, lineStart, lineEnd, n, baseOffset);
+      // A tab separates fields too: a tab beside a space would stay inside a field of the right
+      // count (an account id that is not 12 digits, a status that is not OK).
+      this.line(buffer, lineStart, lineEnd, tab ? -1 : n, baseOffset);
       lineStart = lineEnd + 1;
     }
     this.accepted += accepted;

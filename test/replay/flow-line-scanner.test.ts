@@ -237,6 +237,37 @@ describe('FlowLineScanner on v2 default-format lines', () => {
   });
 });
 
+describe('FlowLineScanner and tabs beside spaces (a file someone edited)', () => {
+  const accountKey = (address: string) => `123456789012|${address}`;
+
+  it.each([true, false])(
+    "splits a tab after a space in the default format (fast paths %s): the account is the record's",
+    (fastPaths) => {
+      // The field count on spaces alone is right, so only a tab check catches the tab inside the account id.
+      const lines = Array.from(
+        { length: 20 },
+        (_, i) =>
+          `2 \t123456789012 eni-0a1 10.0.1.5 203.0.113.9 49152 443 6 3 180 ${T0 + i} ${T0 + 60} REJECT OK`,
+      );
+      const result = scanPlainCount(Buffer.from(`${lines.join('\n')}\n`, 'latin1'), fastPaths);
+      expect(result.stats.malformedLines).toBe(0);
+      expect(result.counts.get(W0)?.get(accountKey('10.0.1.5'))).toBe(20);
+      expect(result.counts.get(W0)?.has('-|10.0.1.5')).toBe(false);
+    },
+  );
+
+  it('reads a line that ends in a tab in a custom format (the field count on spaces is right)', () => {
+    const result = scan(
+      [
+        'start action srcaddr dstaddr log-status',
+        `${T0} REJECT 10.0.1.6 203.0.113.9 OK\t`,
+        `${T0 + 1} REJECT 10.0.1.6 203.0.113.9 OK\t`,
+      ].join('\n'),
+    );
+    expect(result.stats).toMatchObject({ malformedLines: 0, recordsCounted: 2 });
+  });
+});
+
 describe('FlowLineScanner with custom formats and header lines', () => {
   it('switches to the format of a header line (as AWS writes first in S3 files)', () => {
     const result = scan(
