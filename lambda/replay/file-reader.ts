@@ -14,7 +14,7 @@ import {
   FLOW_LOG_FIELDS,
   type FlowLogField,
 } from '../core/flow-log-format';
-import { fieldCount, isExportLine, type FlowLineScanner } from './flow-line-scanner';
+import { fieldCount, isExportLine, startsWithBom, type FlowLineScanner } from './flow-line-scanner';
 import { ParquetInputError, scanParquet } from './parquet-reader';
 
 export class InputFileError extends Error {
@@ -127,7 +127,8 @@ async function firstLineOf(
   try {
     const buffer = Buffer.alloc(8192);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    let from = 0;
+    // As the scanner reads the file's start: after a byte order mark.
+    let from = startsWithBom(buffer, 0, bytesRead) ? 3 : 0;
     let to = bytesRead;
     for (;;) {
       const newline = buffer.indexOf(LF, from);

@@ -190,6 +190,10 @@ const HARD_BAND: StartBand = { low: 0, high: MAX_START_SECONDS, why: '' };
 const SPACE = 32;
 const DASH = 45;
 const TAB = 9;
+/** The UTF-8 byte order mark. */
+export const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+export const startsWithBom = (buffer: Uint8Array, from: number, to: number): boolean =>
+  to - from >= 3 && buffer[from] === 0xef && buffer[from + 1] === 0xbb && buffer[from + 2] === 0xbf;
 const CR = 13;
 const LF = 10;
 const MAX_FIELDS = FLOW_LOG_FIELDS.length;
@@ -484,6 +488,9 @@ export class FlowLineScanner {
    * input. `baseOffset` is the file offset of `buffer[0]`, for messages.
    */
   scan(buffer: Buffer, from: number, to: number, baseOffset: number): void {
+    // A UTF-8 byte order mark (PowerShell's UTF8 encoding writes one) is not part of the first
+    // line: left in, it would hide a header and make every line of a custom format malformed.
+    if (baseOffset + from === 0 && startsWithBom(buffer, from, to)) from += BOM.length;
     this.exportPrefix ??= this.startsWithExportLine(buffer, from, to);
     if (this.exportPrefix === true) this.scanExport(buffer, from, to, baseOffset);
     else this.scanStretch(buffer, from, to, baseOffset, baseOffset + from, baseOffset + to);

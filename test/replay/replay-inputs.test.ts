@@ -505,6 +505,66 @@ describe('a CloudWatch Logs export (aws logs create-export-task)', () => {
   });
 });
 
+describe('a file that starts with a UTF-8 byte order mark', () => {
+  it('reads its header and records as without it: plain, gzip and split into ranges', async () => {
+    // Prepare: the sample in a custom format (addresses first), saved with a BOM as PowerShell's
+    // UTF8 encoding writes it
+    const config = resolveDetectorConfig({});
+    const fields = V2_HEADER.split(' ');
+    const order = [
+      'srcaddr',
+      'dstaddr',
+      'start',
+      'end',
+      'action',
+      'log-status',
+      'account-id',
+      'interface-id',
+    ];
+    const custom = [...generateSample({ days: 3, hosts: 12, seed: 41 })]
+      .join('')
+      .split('\n')
+      .filter((row) => row !== '' && row !== V2_HEADER)
+      .map((row) => {
+        const values = row.split(' ');
+        return order.map((name) => values[fields.indexOf(name)]).join(' ');
+      });
+    const text = `${order.join(' ')}\n${custom.join('\n')}\n`;
+    const data = join(dir, 'bom-case');
+    await fs.mkdir(data);
+    const paths = {
+      plain: join(data, 'plain.log'),
+      bom: join(data, 'bom.log'),
+      gzip: join(data, 'bom.log.gz'),
+    };
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]);
+    await fs.writeFile(paths.plain, text);
+    await fs.writeFile(paths.bom, bom);
+    await fs.writeFile(paths.gzip, gzipSync(bom));
+
+    // Act
+    const without = await runReplay({ inputs: [paths.plain], config });
+    const withBom = await Promise.all([
+      runReplay({ inputs: [paths.bom], config }),
+      runReplay({ inputs: [paths.gzip], config }),
+      runReplay({ inputs: [paths.bom], config, parallelBytes: 4096, workers: 2 }),
+    ]);
+
+    // Assess
+    expect(without.summary).toMatchObject({ malformedLines: 0, headerLines: 1 });
+    expect(without.alerts.length).toBeGreaterThan(0);
+    expect(withBom[2]?.summary.chunks).toBeGreaterThan(3);
+    for (const result of withBom) {
+      expect(result.summary).toMatchObject({
+        malformedLines: 0,
+        headerLines: 1,
+        recordsCounted: without.summary.recordsCounted,
+      });
+      expect(decided(result)).toEqual(decided(without));
+    }
+  });
+});
+
 describe('a plain file of deliveries in two formats, concatenated', () => {
   it('reads the same whatever the number of ranges it is split into', async () => {
     // Prepare: a v2 delivery, then one whose header puts the addresses first (zcat a.gz b.gz > all.log)
