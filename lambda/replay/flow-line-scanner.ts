@@ -1316,6 +1316,12 @@ export class FlowLineScanner {
 
     const a = starts[layout.action] as number;
     const actionLength = (ends[layout.action] as number) - a;
+    if (layout.status < 0 && actionLength === 1 && buf[a] === DASH) {
+      // A format without log-status: a NODATA (or SKIPDATA) row shows only as `-` where the
+      // action is, as AWS writes the fields it has no value for. No record, not a malformed one.
+      stats.noDataRecords += 1;
+      return this.dated(this.windowOf(startSeconds * 1000), startSeconds);
+    }
     let reject = false;
     if (actionLength === 6 && isWord(buf, a, 'REJECT')) reject = true;
     else if (!(actionLength === 6 && isWord(buf, a, 'ACCEPT'))) {

@@ -269,6 +269,26 @@ describe('FlowLineScanner and tabs beside spaces (a file someone edited)', () =>
 });
 
 describe('FlowLineScanner with custom formats and header lines', () => {
+  it('takes a row with `-` for its action as a NODATA row in a format without log-status, not a malformed line', () => {
+    const result = scan(
+      [
+        'srcaddr dstaddr start action',
+        `10.0.1.6 203.0.113.9 ${T0} REJECT`,
+        `- - ${T0 + 1} -`,
+        `- - ${T0 + 2} -`,
+        `10.0.1.6 203.0.113.9 ${T0 + 3} ACCEPT`,
+        `10.0.1.6 203.0.113.9 ${T0 + 4} DROP`,
+      ].join('\n'),
+    );
+    expect(result.stats).toMatchObject({
+      malformedLines: 1,
+      noDataRecords: 2,
+      okRecords: 2,
+      recordsCounted: 1,
+    });
+    expect(result.examples.map((e) => e.reason)).toEqual(['action is not ACCEPT or REJECT']);
+  });
+
   it('switches to the format of a header line (as AWS writes first in S3 files)', () => {
     const result = scan(
       [
