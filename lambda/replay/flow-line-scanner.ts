@@ -490,10 +490,13 @@ export class FlowLineScanner {
   scan(buffer: Buffer, from: number, to: number, baseOffset: number): void {
     // A UTF-8 byte order mark (PowerShell's UTF8 encoding writes one) is not part of the first
     // line: left in, it would hide a header and make every line of a custom format malformed.
-    if (baseOffset + from === 0 && startsWithBom(buffer, from, to)) from += BOM.length;
-    this.exportPrefix ??= this.startsWithExportLine(buffer, from, to);
-    if (this.exportPrefix === true) this.scanExport(buffer, from, to, baseOffset);
-    else this.scanStretch(buffer, from, to, baseOffset, baseOffset + from, baseOffset + to);
+    // The stretch is still the file's from its first byte, so a details pass re-reads it from
+    // there (and skips the mark again) rather than from mid-line.
+    const fileFrom = baseOffset + from;
+    const start = fileFrom === 0 && startsWithBom(buffer, from, to) ? from + BOM.length : from;
+    this.exportPrefix ??= this.startsWithExportLine(buffer, start, to);
+    if (this.exportPrefix === true) this.scanExport(buffer, start, to, baseOffset, fileFrom);
+    else this.scanStretch(buffer, start, to, baseOffset, fileFrom, baseOffset + to);
   }
 
   /**
@@ -517,7 +520,13 @@ export class FlowLineScanner {
    * timestamp is dropped as it is copied into exportLines, which every path (the kernel's
    * included) then reads as the record alone. Lines without one are read as they are.
    */
-  private scanExport(buffer: Buffer, from: number, to: number, baseOffset: number): void {
+  private scanExport(
+    buffer: Buffer,
+    from: number,
+    to: number,
+    baseOffset: number,
+    fileFrom = baseOffset + from,
+  ): void {
     if (this.exportLines.length < to - from)
       this.exportLines = Buffer.allocUnsafe(Math.max(to - from, 2 * this.exportLines.length));
     const lines = this.exportLines;
@@ -540,7 +549,7 @@ export class FlowLineScanner {
     }
     this.exportBase = baseOffset + from;
     try {
-      this.scanStretch(lines, 0, length, 0, baseOffset + from, baseOffset + to);
+      this.scanStretch(lines, 0, length, 0, fileFrom, baseOffset + to);
     } finally {
       this.exportBase = Number.NaN;
     }

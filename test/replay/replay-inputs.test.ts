@@ -563,6 +563,35 @@ describe('a file that starts with a UTF-8 byte order mark', () => {
       expect(decided(result)).toEqual(decided(without));
     }
   });
+  it('gives an alert of the first lines its details (the details pass re-reads from the file start, past the mark)', async () => {
+    // Prepare: a custom format; a new source busy in the file's first hour
+    const config = resolveDetectorConfig({});
+    const t0 = Date.parse('2026-03-02T00:00:00Z') / 1000;
+    const rows = ['srcaddr dstaddr dstport protocol start end action log-status account-id interface-id'];
+    for (let i = 0; i < 20; i += 1)
+      rows.push(`10.0.0.1 203.0.113.${i % 5} 443 6 ${t0 + i} ${t0 + 60} REJECT OK 123456789012 eni-0a1`);
+    for (let i = 0; i < 150; i += 1)
+      rows.push(
+        `10.0.0.9 198.51.100.${i % 50} ${1000 + i} 6 ${t0 + 3600 + i} ${t0 + 3660} REJECT OK 123456789012 eni-0b2`,
+      );
+    const text = `${rows.join('\n')}\n`;
+    const data = join(dir, 'bom-details-case');
+    await fs.mkdir(data);
+    await fs.writeFile(join(data, 'plain.log'), text);
+    await fs.writeFile(
+      join(data, 'bom.log'),
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]),
+    );
+
+    // Act
+    const without = await runReplay({ inputs: [join(data, 'plain.log')], config });
+    const withBom = await runReplay({ inputs: [join(data, 'bom.log')], config });
+
+    // Assess
+    expect(without.alerts).toHaveLength(1);
+    expect(without.alerts[0]?.details?.totalDestinations).toBe(150);
+    expect(withBom.alerts).toEqual(without.alerts);
+  });
 });
 
 describe('a plain file of deliveries in two formats, concatenated', () => {
