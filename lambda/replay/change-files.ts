@@ -10,6 +10,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { withoutBom } from './file-reader';
 import * as z from 'zod/mini';
 import { describeIssues } from '../core/config';
 import {
@@ -109,7 +110,7 @@ async function readJson(path: string, option: string): Promise<unknown> {
     }
   }
   try {
-    return JSON.parse(bytes.toString('utf8')) as unknown;
+    return JSON.parse(withoutBom(bytes.toString('utf8'))) as unknown;
   } catch (error) {
     throw new ChangeInputError(`${option}: "${path}" is not JSON (${(error as Error).message})`, path);
   }

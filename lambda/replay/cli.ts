@@ -10,7 +10,7 @@ import { ConfigError, PRESETS, resolveDetectorConfig, type DetectorConfig } from
 import { parseFlowLogFormat } from '../core/flow-log-format';
 import { isoTime } from '../core/windows';
 import { ChangeInputError, readChangeInputs } from './change-files';
-import { expandInputs, InputFileError } from './file-reader';
+import { expandInputs, InputFileError, withoutBom } from './file-reader';
 import { renderReport } from './html-report';
 import { MemoryBaselineStore, StateFileError } from './memory-store';
 import { DEFAULT_BASELINE_TTL_DAYS } from '../baseline-expiry';
@@ -175,7 +175,7 @@ async function loadConfig(flags: ReplayFlags): Promise<DetectorConfig> {
     }
     let value: unknown;
     try {
-      value = JSON.parse(text);
+      value = JSON.parse(withoutBom(text));
     } catch (error) {
       throw new UsageError(`--config "${flags.config}": not valid JSON (${(error as Error).message})`);
     }

@@ -55,6 +55,9 @@ export interface ScanChunk {
   exportPrefix?: boolean;
 }
 
+/** JSON and text files saved with a UTF-8 byte order mark (PowerShell's UTF8 encoding) read as without it. */
+export const withoutBom = (text: string): string => (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+
 const isGzipName = (path: string): boolean => path.toLowerCase().endsWith('.gz');
 const isParquetName = (path: string): boolean => path.toLowerCase().endsWith('.parquet');
 

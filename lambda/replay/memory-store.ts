@@ -5,6 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
+import { withoutBom } from './file-reader';
 // zod's functional build, as the configuration uses: the full build would add some 150 KB to the
 // CLI bundle that every replay compiles at start.
 import * as z from 'zod/mini';
@@ -158,7 +159,7 @@ export class MemoryBaselineStore {
   static fromJson(text: string, path: string, config: StateConfig): MemoryBaselineStore {
     let value: unknown;
     try {
-      value = JSON.parse(text);
+      value = JSON.parse(withoutBom(text));
     } catch (error) {
       throw new StateFileError(`state file "${path}": not valid JSON (${(error as Error).message})`, path);
     }

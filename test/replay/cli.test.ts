@@ -87,6 +87,58 @@ describe('egress-spike replay (built CLI)', () => {
     expect(result.stderr).toContain('bad-config.json.internalCidrs[0]: invalid CIDR "10.0.0.0/33"');
   });
 
+  it('reads a config file, an interface map and a state file saved with a UTF-8 byte order mark as without it', async () => {
+    // Prepare: PowerShell's UTF8 encoding writes the mark
+    const bom = (text: string) => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]);
+    const config = JSON.stringify({ falseAlertBudgetPerDay: 2 });
+    await fs.writeFile(join(dir, 'config.json'), config);
+    await fs.writeFile(join(dir, 'bom-config.json'), bom(config));
+    await fs.writeFile(
+      join(dir, 'bom-interfaces.json'),
+      bom(await fs.readFile(join(dir, 'interfaces.json'), 'utf8')),
+    );
+    const plain = run(
+      'replay',
+      '--json',
+      '--config',
+      'config.json',
+      '--cloudtrail',
+      'trail',
+      '--interface-map',
+      'interfaces.json',
+      '--state',
+      'plain-state.json',
+      sample,
+    );
+    expect(plain.code).toBe(0);
+    await fs.writeFile(
+      join(dir, 'bom-state.json'),
+      bom(await fs.readFile(join(dir, 'plain-state.json'), 'utf8')),
+    );
+
+    // Act
+    const marked = run(
+      'replay',
+      '--json',
+      '--config',
+      'bom-config.json',
+      '--cloudtrail',
+      'trail',
+      '--interface-map',
+      'bom-interfaces.json',
+      sample,
+    );
+    const resumed = run('replay', '--json', '--state', 'bom-state.json', '--config', 'config.json', sample);
+
+    // Assess: the same alerts (the causes need the interface map), the state read
+    expect(marked.stderr).toBe('');
+    const alerts = (out: string) => ndjson(out).filter((line) => line.kind !== 'summary');
+    expect(alerts(marked.stdout)).toEqual(alerts(plain.stdout));
+    expect(alerts(marked.stdout).some((alert) => alert.likelyCause !== undefined)).toBe(true);
+    expect(resumed.code).toBe(0);
+    expect(ndjson(resumed.stdout).at(-1)).toMatchObject({ windowsSkipped: 96 });
+  });
+
   it('accepts an empty file: a summary of zeros', async () => {
     await fs.writeFile(join(dir, 'empty.log'), '');
     const result = run('replay', '--json', 'empty.log');
