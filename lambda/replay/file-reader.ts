@@ -64,7 +64,7 @@ const isParquetName = (path: string): boolean => path.toLowerCase().endsWith('.p
 /** The files to read, each once, and how many more times the inputs named one of them. */
 export interface ExpandedInputs {
   files: InputFile[];
-  /** Files reached again through another input (`logs/` and `logs/a.log`, a link): read once. */
+  /** Files that more than one input reached (`logs/` and `logs/a.log`, a link): each read once. */
   namedTwice: number;
 }
 
@@ -76,7 +76,7 @@ export interface ExpandedInputs {
 export async function expandInputs(paths: readonly string[]): Promise<ExpandedInputs> {
   const files: InputFile[] = [];
   const seen = new Set<string>();
-  let namedTwice = 0;
+  const seenAgain = new Set<string>();
   const visit = async (path: string, explicit: boolean): Promise<void> => {
     let stat;
     try {
@@ -97,7 +97,7 @@ export async function expandInputs(paths: readonly string[]): Promise<ExpandedIn
     } else if (stat.isFile()) {
       const identity = `${stat.dev}:${stat.ino}`;
       if (seen.has(identity)) {
-        namedTwice += 1;
+        seenAgain.add(identity);
         return;
       }
       seen.add(identity);
@@ -112,7 +112,7 @@ export async function expandInputs(paths: readonly string[]): Promise<ExpandedIn
     }
   };
   for (const path of paths) await visit(path, true);
-  return { files, namedTwice };
+  return { files, namedTwice: seenAgain.size };
 }
 
 const FIELD_NAMES = new Set<string>(FLOW_LOG_FIELDS);

@@ -107,7 +107,7 @@ describe('files with no datable row', () => {
     // Assess
     expect(overlapping.summary).toMatchObject({
       files: 1,
-      filesNamedTwice: 3,
+      filesNamedTwice: 1, // one file, reached four times
       recordsCounted: once.summary.recordsCounted,
     });
     expect(decided(overlapping)).toEqual(decided(once));
