@@ -190,10 +190,12 @@ export class MemoryBaselineStore {
     }
     checkConsistency(state, path, config.windowMinutes);
     // Profiles hold local hours of a time zone and weekend: another calendar would misread them.
+    // The weekend is a set of days: the order a config lists them in changes nothing.
+    const days = (list: readonly string[]) => [...list].sort().join(',');
     if (
       state.rhythm !== undefined &&
       (state.rhythm.timezone !== config.timezone ||
-        state.rhythm.weekendDays.join(',') !== config.weekendDays.join(','))
+        days(state.rhythm.weekendDays) !== days(config.weekendDays))
     ) {
       throw new StateFileError(
         `state file "${path}" holds rhythms in time zone ${state.rhythm.timezone} with weekend ${state.rhythm.weekendDays.join(',') || 'none'}, ` +

@@ -35,6 +35,20 @@ describe('replay state files with rhythm', () => {
     expect(JSON.parse(text).rhythm).toEqual({ timezone: 'Europe/Berlin', weekendDays: ['Sat', 'Sun'] });
   });
 
+  it('takes the weekend as a set of days: the order a config lists them in does not matter, another day does', () => {
+    const store = new MemoryBaselineStore();
+    store.commitWindow(W, new Map([['123456789012|10.0.0.1', rhythmic]]), 400);
+    const text = JSON.stringify(
+      store.toJSON(resolveDetectorConfig({ timezone: 'Europe/Berlin', weekendDays: ['Sun', 'Sat'] })),
+    );
+    const loaded = MemoryBaselineStore.fromJson(text, 'state.json', config);
+    expect(loaded.baselines.get('123456789012|10.0.0.1')).toEqual(rhythmic);
+    const friday = resolveDetectorConfig({ timezone: 'Europe/Berlin', weekendDays: ['Fri', 'Sat'] });
+    expect(() => MemoryBaselineStore.fromJson(text, 'state.json', friday)).toThrow(
+      /with weekend Sun,Sat, this run uses Europe\/Berlin with weekend Fri,Sat/,
+    );
+  });
+
   it('refuses a file built in another time zone, and a malformed profile, changing nothing', () => {
     const store = new MemoryBaselineStore();
     store.commitWindow(W, new Map([['123456789012|10.0.0.1', rhythmic]]), 400);
