@@ -165,7 +165,8 @@ export const detectorConfigInputSchema = z.strictObject({
   maxWindowAttempts: z.optional(integer(1, 100)),
   /**
    * Rhythm-aware baselines (recommended only): each source's expected count follows its own hour
-   * of the day on weekdays and weekend days, learned from its history. @default true (splunk-escu: false)
+   * of the day on weekdays and weekend days, learned from its history. Needs windows that divide
+   * an hour. @default true where windowMinutes divides 60, else false (splunk-escu: false)
    */
   rhythm: z.optional(z.boolean()),
   /** Days of a source's history before its rhythm is used; a younger source uses its flat baseline. @default 7 */
@@ -335,6 +336,19 @@ export function resolveDetectorConfig(input: unknown = {}, origin = 'config'): D
       `${origin}.rhythm: rhythm-aware baselines are a recommended-preset feature; the splunk-escu preset keeps ESCU's flat baseline (got true)`,
       origin,
     );
+  }
+  // The rhythm's profile has a slot per local hour, each fed by the windows that start in it:
+  // windows that do not divide an hour leave some hours without a window (120-minute ones start
+  // on even hours only) or feed them unevenly, and the profile would read unfed hours as quiet.
+  if (config.rhythm && 60 % config.windowMinutes !== 0) {
+    if (given.rhythm === true) {
+      throw new ConfigError(
+        `${origin}.rhythm: rhythm-aware baselines need windows that divide an hour (1-60 minutes: 5, 10, 15, 30, 60...), ` +
+          `so that every local hour is fed evenly; with windowMinutes ${config.windowMinutes} leave rhythm out or set it to false (got true)`,
+        origin,
+      );
+    }
+    config.rhythm = false;
   }
   if (preset === 'splunk-escu' && config.jobOccurrencesToLearn > 0) {
     throw new ConfigError(

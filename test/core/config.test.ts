@@ -81,6 +81,11 @@ describe('resolveDetectorConfig', () => {
       { preset: 'splunk-escu', baselineWindow: 720, deviationThreshold: 30 },
       'lower deviationThreshold below 26.81 or raise baselineWindow above 901',
     ],
+    [
+      { windowMinutes: 120, rhythm: true },
+      'config.rhythm: rhythm-aware baselines need windows that divide an hour (1-60 minutes: 5, 10, 15, 30, 60...), so that every local hour is fed evenly; with windowMinutes 120 leave rhythm out or set it to false (got true)',
+    ],
+    [{ windowMinutes: 45, rhythm: true }, 'with windowMinutes 45 leave rhythm out'],
     [{ internalCidrs: [42] }, 'config.internalCidrs[0]'],
     [{ flowLogFormat: '${version} ${srcaddr}' }, 'lacks required field(s): dstaddr, action, start'],
     [
@@ -119,6 +124,23 @@ describe('resolveDetectorConfig', () => {
       baselineWindow: 4,
     });
   });
+
+  it.each([
+    [1, true],
+    [15, true],
+    [30, true],
+    [60, true],
+    [45, false],
+    [90, false],
+    [120, false],
+    [1440, false],
+  ])(
+    'with windowMinutes %i, rhythm-aware baselines are on by default: %s (windows must divide an hour)',
+    (windowMinutes, rhythm) => {
+      expect(resolveDetectorConfig({ windowMinutes }).rhythm).toBe(rhythm);
+      expect(resolveDetectorConfig({ windowMinutes, rhythm: false }).rhythm).toBe(false);
+    },
+  );
 
   it('takes an unset or blank JSON setting as the defaults, and JSON null as {}', () => {
     const defaults = resolveDetectorConfig({});
