@@ -669,7 +669,7 @@ export function matchJob(
   for (let index = 0; index < jobs.length; index += 1) {
     const job = jobs[index]!;
     const gap = windowStart - job.last;
-    if (gap <= 0) continue;
+    if (gap < DAY_MS - HOUR_MS) continue; // a day at the least (23 h over a DST change); not the repeated hour
     let period: JobPeriod | undefined;
     if (job.phase === weekPhase && job.period !== 'daily' && gap <= WEEKLY_GAP_WEEKS * WEEK_MS + HOUR_MS) {
       period = 'weekly';

@@ -665,6 +665,25 @@ describe('matchJob', () => {
   });
 });
 
+describe('matchJob across a daylight-saving change', () => {
+  const SUNDAY_1AM = MONDAY - DAY + HOUR;
+  const phase = 1;
+  const weekly = { phase, period: 'weekly' as const, size: 200, occurrences: 1, last: SUNDAY_1AM };
+
+  it("does not take the fall-back's repeated hour (the same local window an hour later) for the next run", () => {
+    // Both 01:00s of the night the clocks go back have one place in the week and in the day.
+    expect(matchJob([weekly], SUNDAY_1AM + HOUR, phase, 24)).toBeUndefined();
+    expect(matchJob([{ ...weekly, period: undefined }], SUNDAY_1AM + HOUR, phase, 24)).toBeUndefined();
+    expect(matchJob([weekly], SUNDAY_1AM + 7 * DAY, phase, 24)).toMatchObject({ period: 'weekly' });
+  });
+
+  it('takes a daily run 23 hours after the last (the day the clocks go forward), not sooner', () => {
+    const daily = { phase, period: 'daily' as const, size: 200, occurrences: 3, last: SUNDAY_1AM };
+    expect(matchJob([daily], SUNDAY_1AM + 23 * HOUR, phase + 24, 24)).toMatchObject({ period: 'daily' });
+    expect(matchJob([daily], SUNDAY_1AM + 23 * HOUR - 1, phase + 24, 24)).toBeUndefined();
+  });
+});
+
 describe('job bookkeeping', () => {
   const WEEK = 7 * DAY;
   const WED_2AM = MONDAY + 2 * DAY + 2 * HOUR;
