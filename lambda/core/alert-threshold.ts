@@ -81,9 +81,30 @@ export function comparedModel(
       };
     if (model?.dailyJob !== undefined && !hasWeeklyJobAt(jobs, windowStart, model.dailyJob, config))
       compared.dailyJobSpikeFrom = Math.ceil(config.jobGrowthFactor * model.dailyJob);
+    if (model?.movedDailyJob !== undefined)
+      compared.movedDailyJob = movedJobBand(model.movedDailyJob, config.jobGrowthFactor);
   }
   return compared;
 }
+
+/**
+ * The whole counts detect.ts takes for a moved daily job of size `size`: x f > size and
+ * x < f size, by the same floating-point comparisons.
+ */
+function movedJobBand(size: number, factor: number): { quietFrom: number; spikeFrom: number } {
+  let quietFrom = Math.max(1, Math.floor(size / factor));
+  while (!(quietFrom * factor > size)) quietFrom += 1;
+  while (quietFrom > 1 && (quietFrom - 1) * factor > size) quietFrom -= 1;
+  let spikeFrom = Math.max(quietFrom, Math.floor(factor * size));
+  while (spikeFrom < factor * size) spikeFrom += 1;
+  return { quietFrom, spikeFrom };
+}
+
+/** A spike count's verdict after a moved daily job's rule (detect.ts): its band is quiet. */
+const outsideMovedJob = (count: number, model: ComparedModel): boolean =>
+  model.movedDailyJob === undefined ||
+  count < model.movedDailyJob.quietFrom ||
+  count >= model.movedDailyJob.spikeFrom;
 
 /**
  * The recommended preset's tail-probability threshold for a window in which `matureSources`
@@ -118,10 +139,12 @@ export function isSpikeCount(
     isFlatBurst(count, job.flat, { mature: true, rhythmic: model.rhythm !== undefined }, threshold, config)
   )
     return count >= job.spikeFrom;
-  // A daily job's rule spikes every count from its own bound up (a tail spike may come earlier).
+  // A daily job's rule spikes every count from its own bound up (a tail spike may come earlier);
+  // so does a moved daily job's.
   if (model.dailyJobSpikeFrom !== undefined && count >= model.dailyJobSpikeFrom) return true;
+  if (model.movedDailyJob !== undefined && count >= model.movedDailyJob.spikeFrom) return true;
   const tail = spikeTail(count, model, threshold, config);
-  return tail !== undefined && tail < threshold;
+  return tail !== undefined && tail < threshold && outsideMovedJob(count, model);
 }
 
 /**
@@ -154,16 +177,30 @@ export function smallestSpikeCount(
     : undefined;
   const start = Math.max(lowest, Math.round(hint ?? guess ?? lowest));
   const job = escu ? undefined : model.learnedJob;
+  // A moved daily job's band of quiet counts lies inside the tail's spikes, which hold from some
+  // count up, and every count from the band's end spikes: the first spike is the tail's first,
+  // unless the band takes it (or there is none), then the band's end.
+  const band = model.movedDailyJob;
+  const tailModel: ComparedModel = { ...model };
+  delete tailModel.movedDailyJob;
+  const firstOutsideBand = (first: number | null): number | null =>
+    band === undefined || (first !== null && first < band.quietFrom)
+      ? first
+      : Math.max(band.spikeFrom, config.minBlockedCount, 1);
   if (job === undefined)
-    return firstFrom(start, lowest, (count) => isSpikeCount(count, model, threshold, config));
+    return firstOutsideBand(
+      firstFrom(start, lowest, (count) => isSpikeCount(count, tailModel, threshold, config)),
+    );
   // At a learned job's time the spikes are not one run of counts: a burst against the flat
   // baseline is the job's (quiet below its bound), a count that is not decides as usual. Both
   // "spike without the job" and "burst" hold from some count up, so the smallest spike is the
   // first spike without the job if it comes before the first burst, else the first burst or the
   // job's bound, whichever is larger.
-  const withoutJob: ComparedModel = { ...model };
+  const withoutJob: ComparedModel = { ...tailModel };
   delete withoutJob.learnedJob;
-  const firstSpike = firstFrom(start, lowest, (count) => isSpikeCount(count, withoutJob, threshold, config));
+  const firstSpike = firstOutsideBand(
+    firstFrom(start, lowest, (count) => isSpikeCount(count, withoutJob, threshold, config)),
+  );
   const source = { mature: true, rhythmic: model.rhythm !== undefined };
   const burstsFrom = Math.max(1, config.minBlockedCount);
   const firstBurst = firstFrom(burstsFrom, burstsFrom, (count) =>

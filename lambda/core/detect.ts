@@ -605,9 +605,30 @@ export class WindowDecider {
         occurrences: 0,
       };
     }
+    // A daily job the profile holds, moved by an hour: a run of its size in the neighbouring hour
+    // is the job, and teaches that hour in full so the profile moves the job over; clearly
+    // larger, it is the daily job grown (whatever the tail says, as for a daily job in its hour).
+    const moved = c.model?.movedDailyJob;
+    let movedJob = false;
+    if (jobsOn && !quietJob && grownJob === undefined && moved !== undefined) {
+      if (c.x >= config.jobGrowthFactor * moved) {
+        isSpike = true;
+        grownJob = {
+          period: 'daily',
+          at: place!.label.slice(4),
+          timezone: config.timezone,
+          usualSize: round(moved),
+          occurrences: 0,
+        };
+      } else if (isSpike && c.x * config.jobGrowthFactor > moved) {
+        isSpike = false;
+        movedJob = true;
+        this.recurringJobs += 1;
+      }
+    }
     c.job = grownJob;
     let outcome: Outcome;
-    if (quietJob) {
+    if (quietJob || movedJob) {
       outcome = 'recurring-job';
     } else if (isSpike) {
       this.spikes.push(c);

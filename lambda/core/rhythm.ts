@@ -478,6 +478,13 @@ export interface RhythmModel {
    * x): a daily job that the profile has learnt as the hour's level.
    */
   dailyJob?: number;
+  /**
+   * A daily job moved by an hour (one on UTC time when the clocks change, a rescheduled cron):
+   * while the profile moves it over, its level is split between this hour and a neighbouring one,
+   * the two together DAILY_JOB_PROMINENCE x the hours on either side of them. Their sum, the
+   * job's size; only where this hour alone is no daily job.
+   */
+  movedDailyJob?: number;
 }
 
 const modelValues = new Float64Array(PROFILE_SLOTS);
@@ -589,8 +596,22 @@ export function rhythmModel(
     slotMean >= DAILY_JOB_PROMINENCE * earlier && slotMean >= DAILY_JOB_PROMINENCE * later
       ? slotMean
       : undefined;
+  let movedDailyJob: number | undefined;
+  if (dailyJob === undefined) {
+    const at = (offset: number) => values[base + ((slot + 24 + offset) % 24)] as number;
+    const floor = (v: number) => Math.max(v, config.meanFloor);
+    for (const [neighbour, before, after] of [
+      [at(-1), at(-2), at(1)],
+      [at(1), at(-1), at(2)],
+    ] as const) {
+      const pair = slotMean + neighbour;
+      if (pair >= DAILY_JOB_PROMINENCE * floor(before) && pair >= DAILY_JOB_PROMINENCE * floor(after))
+        movedDailyJob = Math.max(movedDailyJob ?? 0, pair);
+    }
+  }
   return {
     ...(dailyJob === undefined ? {} : { dailyJob }),
+    ...(movedDailyJob === undefined ? {} : { movedDailyJob }),
     samples,
     mean: expected,
     variance: a * expected + phi * expected * expected + estimateVariance,

@@ -34,6 +34,11 @@ export interface ComparedModel {
    * whatever the tail says (unless they are a learned job's burst).
    */
   dailyJobSpikeFrom?: number;
+  /**
+   * A daily job the profile holds, moved by an hour (RhythmModel.movedDailyJob): a count that
+   * would be a spike is the job's, and quiet, from `quietFrom` up to (not including) `spikeFrom`.
+   */
+  movedDailyJob?: { quietFrom: number; spikeFrom: number };
 }
 
 type TailConfig = Pick<DetectorConfig, 'meanFloor' | 'baselineWindow'>;

@@ -35,6 +35,12 @@ import {
   type WindowResult,
 } from '../../lambda/core';
 
+import {
+  comparedModel,
+  isSpikeCount,
+  smallestSpikeCount,
+  windowThreshold,
+} from '../../lambda/core/alert-threshold';
 import { spreadOf } from '../../lambda/core/baseline';
 import { DAY, HOUR, MONDAY, ONE_OF_A_FLEET, config, isWeekendUtc, runWindows } from './rhythm-fixtures';
 
@@ -533,6 +539,76 @@ describe('recurring jobs', () => {
     expect(afterWeek(rhythmic.alerts).map((a) => Date.parse(a.windowStart))).toEqual([burst]);
     // ...where the flat baseline, its variance inflated by the job, is blind to it.
     expect(flat.alerts.some((a) => Date.parse(a.windowStart) === burst)).toBe(false);
+  });
+
+  describe('a daily job moved by an hour (on UTC time when the clocks change, or rescheduled)', () => {
+    // A source blocked only when its backup runs, at 06:00 UTC: 02:00 in New York in summer,
+    // 01:00 from 1 November 2026, when the clocks go back.
+    const newYork = resolveDetectorConfig({
+      ...ONE_OF_A_FLEET,
+      timezone: 'America/New_York',
+      massSpikeMinSources: 0,
+    });
+    const START = Date.parse('2026-09-07T00:00:00Z');
+    const FALL_BACK = Date.parse('2026-11-01T06:00:00Z');
+    const backup = (grownOn?: number) => (t: number) =>
+      new Map([
+        ['10.0.0.7', new Date(t).getUTCHours() === 6 ? (t === grownOn ? 400 : 120 + ((t / HOUR) % 11)) : 0],
+      ]);
+    const outcomeAt = (results: WindowResult[], t: number) =>
+      results.find((r) => r.windowStart === t)?.decisions[0]?.outcome;
+
+    it('stays quiet when its local hour changes: its runs in the next hour are the job, and teach that hour', () => {
+      const days = 70;
+      const { results, alerts } = runWindows(newYork, START, days * 24, backup());
+      // Learnt in its first two weeks; no alert after, through the change and after it.
+      expect(alerts.filter((a) => Date.parse(a.windowStart) >= START + 14 * DAY)).toEqual([]);
+      expect(outcomeAt(results, FALL_BACK)).toBe('recurring-job');
+      // The profile moves the job over: within a few weeks its new hour holds it alone.
+      expect(outcomeAt(results, START + (days - 1) * DAY + 6 * HOUR)).toBe('normal');
+    });
+
+    it('alerts on a run at jobGrowthFactor x its size, saying it is the daily job grown', () => {
+      const grown = FALL_BACK + 2 * DAY;
+      const { alerts } = runWindows(newYork, START, 60 * 24, backup(grown));
+      const late = alerts.filter((a) => Date.parse(a.windowStart) >= START + 14 * DAY);
+      expect(late.map((a) => [a.windowStart, a.kind, a.recurringJob?.period, a.recurringJob?.at])).toEqual([
+        ['2026-11-03T06:00:00Z', 'spike', 'daily', '01:00'],
+      ]);
+    });
+
+    it('is where the spike line says: the engine and the spike line agree at the moved hour', () => {
+      const { baselines, clock } = runWindows(newYork, START, (FALL_BACK - START) / HOUR + 24, backup());
+      const windowStart = FALL_BACK + DAY;
+      const model = comparedModel(baselines.get('10.0.0.7')!, clock, windowStart, newYork);
+      const band = model.movedDailyJob!;
+      // The job's size then is about 125: quiet from 63, a grown job from 250.
+      expect(band).toEqual({ quietFrom: 63, spikeFrom: 250 });
+      const threshold = windowThreshold(newYork, 1);
+      const decide = (x: number) =>
+        evaluateWindow(
+          { windowStart, counts: new Map([['10.0.0.7', x]]), complete: true, baselines, clock },
+          newYork,
+        ).decisions[0]?.outcome;
+      const spikeFrom = smallestSpikeCount(model, threshold, newYork)!;
+      expect(decide(spikeFrom)).toBe('spike');
+      expect(decide(spikeFrom - 1)).not.toBe('spike');
+      for (const x of [
+        spikeFrom,
+        band.quietFrom - 1,
+        band.quietFrom,
+        130,
+        band.spikeFrom - 1,
+        band.spikeFrom,
+        1000,
+      ])
+        expect([x, isSpikeCount(x, model, threshold, newYork)]).toEqual([x, decide(x) === 'spike']);
+      expect([decide(band.quietFrom), decide(band.spikeFrom - 1), decide(band.spikeFrom)]).toEqual([
+        'recurring-job',
+        'recurring-job',
+        'spike',
+      ]);
+    });
   });
 
   it('bootstrap learns jobs and rhythm: a deployed detector is quiet on them from its first window', () => {
