@@ -730,7 +730,8 @@ function jobEvent(
   const { job } = match;
   const factor = config.jobGrowthFactor;
   if (job.occurrences + 1 >= config.jobOccurrencesToLearn) {
-    const learned = jobContext(match, calendar.phaseLabel(job.phase, match.period), config);
+    // This window is at the job's time: its local start, as the zone has it (02:30 in Kolkata).
+    const learned = jobContext(match, match.period === 'daily' ? place.label.slice(4) : place.label, config);
     if (x >= factor * job.size) return { jobs, learned, grown: true };
     return { jobs: recordOccurrence(jobs!, match, x, windowStart), learned, grown: false };
   }

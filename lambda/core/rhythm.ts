@@ -245,14 +245,6 @@ export class RhythmCalendar {
     }
     return into;
   }
-
-  /** `Wed 02:00` for a weekly phase, `02:00` for a daily one. */
-  phaseLabel(weekPhase: number, period: 'daily' | 'weekly'): string {
-    const day = Math.floor(weekPhase / this.windowsPerDay);
-    const minute = (weekPhase % this.windowsPerDay) * this.config.windowMinutes;
-    const time = `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
-    return period === 'daily' ? time : `${DAY_NAMES[day]} ${time}`;
-  }
 }
 
 const calendars = new Map<string, RhythmCalendar>();

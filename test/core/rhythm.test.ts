@@ -130,8 +130,6 @@ describe('calendar', () => {
     expect(calendar.place(MONDAY)).toEqual({ slot: 0, weekPhase: 24, label: 'Mon 00:00' });
     const saturday3 = MONDAY + 5 * DAY + 3 * HOUR;
     expect(calendar.place(saturday3)).toEqual({ slot: 27, weekPhase: 6 * 24 + 3, label: 'Sat 03:00' });
-    expect(calendar.phaseLabel(3 * 24 + 2, 'weekly')).toBe('Wed 02:00');
-    expect(calendar.phaseLabel(3 * 24 + 2, 'daily')).toBe('02:00');
   });
 
   it('places 15-minute windows in a time zone by their minute too', () => {
@@ -539,6 +537,26 @@ describe('recurring jobs', () => {
     expect(afterWeek(rhythmic.alerts).map((a) => Date.parse(a.windowStart))).toEqual([burst]);
     // ...where the flat baseline, its variance inflated by the job, is blind to it.
     expect(flat.alerts.some((a) => Date.parse(a.windowStart) === burst)).toBe(false);
+  });
+
+  it("names a grown job's time as the zone has it, off the hour too (a weekly job at 02:30 in Kolkata)", () => {
+    const kolkata = resolveDetectorConfig({
+      timezone: 'Asia/Kolkata',
+      cooldownMinutes: 0,
+      massSpikeMinSources: 0,
+    });
+    const start = Date.UTC(2026, 0, 5); // a Monday
+    const jobAt = (week: number) => start + week * 7 * DAY + 2 * DAY + 21 * HOUR; // Wed 21:00Z, Thu 02:30 IST
+    const sizes = [140, 145, 150, 155, 330];
+    const source = jobSource((t) => {
+      const week = Math.floor((t - start) / (7 * DAY));
+      return t === jobAt(week) ? (sizes[week] ?? 0) : 0;
+    });
+    const { alerts } = runWindows(kolkata, start, sizes.length * 7 * 24, source);
+    const grown = alerts.filter((a) => a.recurringJob !== undefined);
+    expect(grown.map((a) => [a.windowStart, a.recurringJob?.period, a.recurringJob?.at])).toEqual([
+      ['2026-02-04T21:00:00Z', 'weekly', 'Thu 02:30'],
+    ]);
   });
 
   describe('a daily job moved by an hour (on UTC time when the clocks change, or rescheduled)', () => {
