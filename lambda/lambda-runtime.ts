@@ -285,6 +285,7 @@ export function createLambdaRuntime(
             config: config.detector,
             region: config.region,
             ownAccountId,
+            linkedAccounts: config.includeLinkedAccounts,
             accounts,
             clientsFor: changeClientsFor,
             now,

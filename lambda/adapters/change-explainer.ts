@@ -44,8 +44,15 @@ export interface AwsChangeExplainerOptions {
   config: DetectorConfig;
   /** The Region of the flow logs (and so of the sources). */
   region: string;
-  /** The function's own account: where sources whose records name no account live. */
+  /** The function's own account: where sources whose records name no account live (one account). */
   ownAccountId: string;
+  /**
+   * A monitoring account (cross-account observability): a source whose records name no account
+   * (`unknown`, an interface an AWS service created) may be in any linked account's VPC, so its
+   * lookup is unavailable rather than made in the monitoring account, where "none found" would
+   * be claimed without having looked where the change is.
+   */
+  linkedAccounts?: boolean;
   accounts: AccountContext;
   /** The CloudTrail and EC2 clients for an account's client configuration. */
   clientsFor(accountId: string, clientConfig: AccountClientConfig): AccountClients;
@@ -60,6 +67,9 @@ interface AccountLookups {
   lookup: CloudTrailChangeLookup;
   facts: Ec2NetworkFacts;
 }
+
+const NO_ACCOUNT_IN_MONITORING_ACCOUNT =
+  "the records name no account (an interface an AWS service created), which in a monitoring account may be any linked account's: whose CloudTrail holds its changes is not known";
 
 const describeError = (error: unknown): string =>
   error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -76,8 +86,10 @@ export class AwsChangeExplainer implements ChangeExplainer {
     try {
       const range = causeSearchRange(window.start, config);
       const byAccount = new Map<string, SourceRef[]>();
+      const noAccountUnknown = this.options.linkedAccounts === true;
       for (const alert of alerts.filter(wantsCause)) {
         for (const source of alertSourceRefs(alert)) {
+          if (source.accountId === undefined && noAccountUnknown) continue;
           const account = source.accountId ?? this.options.ownAccountId;
           const list = byAccount.get(account);
           if (list) list.push(source);
@@ -103,7 +115,9 @@ export class AwsChangeExplainer implements ChangeExplainer {
           changes: results.flatMap((r) => r.changes),
           topology,
           lookupFor: (accountId) =>
-            outcomes.get(accountId ?? own) ?? { status: 'unavailable', reason: 'not looked up' },
+            accountId === undefined && noAccountUnknown
+              ? { status: 'unavailable', reason: NO_ACCOUNT_IN_MONITORING_ACCOUNT }
+              : (outcomes.get(accountId ?? own) ?? { status: 'unavailable', reason: 'not looked up' }),
         },
         config,
       );

@@ -325,6 +325,58 @@ describe('AwsChangeExplainer', () => {
   });
 });
 
+describe('AwsChangeExplainer in a monitoring account', () => {
+  it("says a source whose records name no account cannot be looked up (it may be any linked account's), and asks nothing for it", async () => {
+    const config = resolveDetectorConfig({ lagMinutes: 10 });
+    const W = T + 2 * HOUR;
+    const asked: string[] = [];
+    const explainer = new AwsChangeExplainer({
+      config,
+      region: 'us-east-1',
+      ownAccountId: TEST_ACCOUNT,
+      linkedAccounts: true,
+      accounts: new SameAccountContext(TEST_ACCOUNT),
+      clientsFor: (accountId) => {
+        asked.push(accountId);
+        return { cloudTrail: cloudTrailClient, ec2: ec2Client };
+      },
+      now,
+      sleep,
+      logger: { warn: () => undefined, error: () => undefined },
+    });
+    const spike = (srcIp: string, accountId?: string): Alert =>
+      ({
+        alertId: `2026-11-27T10:00:00Z/${accountId ?? '-'}|${srcIp}`,
+        kind: 'spike',
+        preset: 'recommended',
+        severity: 'high',
+        windowStart: '2026-11-27T10:00:00Z',
+        windowEnd: '2026-11-27T11:00:00Z',
+        srcIp,
+        ...(accountId === undefined ? {} : { accountId }),
+        blockedCount: 300,
+        uniqueDestinations: 5,
+        baseline: { mean: 3, sd: 1, dataPoints: 48 },
+        zScore: 297,
+      }) as Alert;
+
+    const [unknown, own] = await explainer.explain(
+      [spike('10.0.5.5'), spike('10.0.1.21', TEST_ACCOUNT)],
+      { start: W, end: W + HOUR },
+      clock + 120_000,
+    );
+
+    expect(unknown?.causeLookup).toMatchObject({
+      status: 'unavailable',
+      reason:
+        "the records name no account (an interface an AWS service created), which in a monitoring account may be any linked account's: whose CloudTrail holds its changes is not known",
+    });
+    // The source of a named account is looked up in it, as before.
+    expect(own?.causeLookup?.status).toBe('none');
+    expect(asked).toEqual([TEST_ACCOUNT]);
+  });
+});
+
 describe('UnavailableChangeExplainer (Athena flow logs of another Region)', () => {
   it('says why on every spike and mass spike, and leaves new sources alone', async () => {
     // Prepare
