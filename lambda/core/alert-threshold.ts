@@ -88,23 +88,19 @@ export function comparedModel(
 }
 
 /**
- * The whole counts detect.ts takes for a moved daily job of size `size`: x f > size and
- * x < f size, by the same floating-point comparisons.
+ * The whole counts detect.ts takes for a moved daily job of size `size`: quiet where x f > size
+ * and x < f size, so from floor(size / f) + 1 up to (not including) ceil(f size).
  */
 function movedJobBand(size: number, factor: number): { quietFrom: number; spikeFrom: number } {
-  let quietFrom = Math.max(1, Math.floor(size / factor));
-  while (!(quietFrom * factor > size)) quietFrom += 1;
-  while (quietFrom > 1 && (quietFrom - 1) * factor > size) quietFrom -= 1;
-  let spikeFrom = Math.max(quietFrom, Math.floor(factor * size));
-  while (spikeFrom < factor * size) spikeFrom += 1;
-  return { quietFrom, spikeFrom };
+  return { quietFrom: Math.floor(size / factor) + 1, spikeFrom: Math.ceil(factor * size) };
 }
 
-/** A spike count's verdict after a moved daily job's rule (detect.ts): its band is quiet. */
+/**
+ * A tail spike's verdict after a moved daily job's rule (detect.ts): its band is quiet (counts
+ * from the band's end up spike before the tail is asked, in isSpikeCount).
+ */
 const outsideMovedJob = (count: number, model: ComparedModel): boolean =>
-  model.movedDailyJob === undefined ||
-  count < model.movedDailyJob.quietFrom ||
-  count >= model.movedDailyJob.spikeFrom;
+  model.movedDailyJob === undefined || count < model.movedDailyJob.quietFrom;
 
 /**
  * The recommended preset's tail-probability threshold for a window in which `matureSources`

@@ -214,6 +214,37 @@ describe('smallestSpikeCount', () => {
     expect(never).toBeGreaterThan(runs / 80);
   });
 
+  it.each([
+    ["before the band: the tail's first spike", { quietFrom: 23, spikeFrom: 40 }, 22],
+    ["at the band's start: the band's end", { quietFrom: 22, spikeFrom: 40 }, 40],
+    ["inside the band: the band's end", { quietFrom: 15, spikeFrom: 30 }, 30],
+    ['a band ending below minBlockedCount: minBlockedCount', { quietFrom: 1, spikeFrom: 5 }, 10],
+  ])('with a moved daily job, %s', (_name, band, expected) => {
+    // Poisson(10) at 1e-3: the tail spikes from 22; the band's counts are the job's, quiet.
+    const config = recommendedConfig();
+    const model = { mean: 10, variance: 10, dataPoints: 720, movedDailyJob: band };
+    expect(smallestSpikeCount(model, 1e-3, config)).toBe(expected);
+    expect(isSpikeCount(expected, model, 1e-3, config)).toBe(true);
+    expect(isSpikeCount(expected - 1, model, 1e-3, config)).toBe(false);
+    // Inside the band nothing spikes; from its end up everything does.
+    expect(isSpikeCount(band.quietFrom, model, 1e-3, config)).toBe(false);
+    expect(isSpikeCount(band.spikeFrom - 1, model, 1e-3, config)).toBe(false);
+  });
+
+  it("with a moved daily job and a tail that never spikes, spikes from the band's end (a grown job)", () => {
+    const config = recommendedConfig();
+    const model = {
+      mean: 10,
+      variance: 1e30,
+      dataPoints: 720,
+      movedDailyJob: { quietFrom: 20, spikeFrom: 50 },
+    };
+    expect(smallestSpikeCount(model, 1e-3, config)).toBe(50);
+    expect(isSpikeCount(50, model, 1e-3, config)).toBe(true);
+    expect(isSpikeCount(49, model, 1e-3, config)).toBe(false);
+    expect(isSpikeCount(19, model, 1e-3, config)).toBe(false);
+  });
+
   it('matches known tails: Poisson(10) at a 1e-3 threshold spikes from 22 (P(X >= 21) = 0.0016, P(X >= 22) = 0.0007)', () => {
     const config = recommendedConfig();
     const model = { mean: 10, variance: 10, dataPoints: 720 };

@@ -593,6 +593,26 @@ describe('recurring jobs', () => {
       expect(late.map((a) => [a.windowStart, a.kind, a.recurringJob?.period, a.recurringJob?.at])).toEqual([
         ['2026-11-03T06:00:00Z', 'spike', 'daily', '01:00'],
       ]);
+      // There the hour's variance has taken in the job's runs and the tail calls no count up to the
+      // band's end a spike: the grown job's rule alone decides, in the engine and the spike line alike.
+      const { baselines, clock } = runWindows(newYork, START, (grown - START) / HOUR, backup());
+      const model = comparedModel(baselines.get('10.0.0.7')!, clock, grown, newYork);
+      const band = model.movedDailyJob!;
+      const threshold = windowThreshold(newYork, 1);
+      const decide = (x: number) =>
+        evaluateWindow(
+          { windowStart: grown, counts: new Map([['10.0.0.7', x]]), complete: true, baselines, clock },
+          newYork,
+        ).decisions[0]?.outcome;
+      expect([decide(band.spikeFrom), isSpikeCount(band.spikeFrom, model, threshold, newYork)]).toEqual([
+        'spike',
+        true,
+      ]);
+      expect([
+        decide(band.spikeFrom - 1),
+        isSpikeCount(band.spikeFrom - 1, model, threshold, newYork),
+      ]).toEqual(['normal', false]);
+      expect(smallestSpikeCount(model, threshold, newYork)).toBe(band.spikeFrom);
     });
 
     it('is where the spike line says: the engine and the spike line agree at the moved hour', () => {
