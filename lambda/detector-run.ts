@@ -145,6 +145,11 @@ export interface RunSummary {
    */
   firstWindowLearnOnly?: boolean;
   /**
+   * Dry run with nothing due: the latest committed window was skipped (never counted), so there
+   * is nothing to re-evaluate; its ISO start.
+   */
+  latestWindowSkipped?: string;
+  /**
    * The table's baselines were keyed by address alone (a build from before sources were keyed by
    * account): they are not used, and the run's first window learnt baselines by account and
    * address and alerted nothing, as a fresh detector's does. A bootstrap with `overwrite`
@@ -979,8 +984,12 @@ async function runDryRun(
     windows = starts.map((s) => windowAt(s, config));
   } else {
     const due = dueWindows(deps.now(), state.watermark, config);
-    // Nothing due: show what the latest window decided (re-evaluated from its pre-window baselines).
-    windows = due.windows.length > 0 ? due.windows : [latest];
+    // Nothing due: show what the latest window decided (re-evaluated from its pre-window
+    // baselines), unless it was skipped: it decided nothing, and the schedule publishes nothing of it.
+    const latestSkipped =
+      due.windows.length === 0 && state.lastSkipped !== undefined && state.lastSkipped === latest.start;
+    windows = due.windows.length > 0 ? due.windows : latestSkipped ? [] : [latest];
+    if (latestSkipped) summary.latestWindowSkipped = isoTime(latest.start);
     summary.deferredWindows = due.deferred;
   }
 

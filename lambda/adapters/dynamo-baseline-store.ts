@@ -14,7 +14,8 @@
  * |           |                |             | bootstrapStarted? (a bootstrap is replacing the baselines),      |
  * |           |                |             | failingWindow?, failedAttempts?, lastFailure? (a window that     |
  * |           |                |             | failed in earlier runs), countSplitPlan? (how the last window's  |
- * |           |                |             | count query was split: count-split-plan.ts)                      |
+ * |           |                |             | count query was split: count-split-plan.ts), lastSkipped? (the  |
+ * |           |                |             | last window of the latest skip)                                  |
  * | skipped   | `SKIPPED`      | `<window>`  | windows (skipped in all), lastWindow, reason, attempts, manual,  |
  * |           |                |             | skippedAt, expiresAt                                             |
  * | outbox    | `OUTBOX`       | `<alertId>` | status pending/sent, alert (JSON), windowStart, attempts,        |
@@ -374,6 +375,7 @@ export class DynamoBaselineStore implements DetectorStore {
     const failingWindow = optionalNumber(Item, 'failingWindow', 'STATE');
     const keyFormat = Item.sourceKeys?.S;
     const countSplitPlan = Item.countSplitPlan?.S;
+    const lastSkipped = optionalNumber(Item, 'lastSkipped', 'STATE');
     return {
       watermark: Item.watermark?.N === undefined ? undefined : numberOf(Item, 'watermark', 'STATE'),
       clock: Item.clock?.N === undefined ? 0 : numberOf(Item, 'clock', 'STATE'),
@@ -381,6 +383,7 @@ export class DynamoBaselineStore implements DetectorStore {
       ...(bootstrapStarted === undefined ? {} : { bootstrapStarted }),
       ...(keyFormat === undefined ? {} : { keyFormat }),
       ...(countSplitPlan === undefined ? {} : { countSplitPlan }),
+      ...(lastSkipped === undefined ? {} : { lastSkipped }),
       ...(failingWindow === undefined
         ? {}
         : { failingWindow, failedAttempts: optionalNumber(Item, 'failedAttempts', 'STATE') ?? 0 }),
@@ -889,7 +892,7 @@ export class DynamoBaselineStore implements DetectorStore {
           // The clock stays: a skipped window is missing data, not a quiet one.
           // A table that never committed a window has no baselines of any format: it is marked
           // with today's (skipping never changes a baseline).
-          UpdateExpression: `SET watermark = :last, clock = :clock, updatedAt = :t${skip.watermarkBefore === undefined ? ', sourceKeys = :keys' : ''} REMOVE failingWindow, failedAttempts, lastFailure`,
+          UpdateExpression: `SET watermark = :last, clock = :clock, lastSkipped = :last, updatedAt = :t${skip.watermarkBefore === undefined ? ', sourceKeys = :keys' : ''} REMOVE failingWindow, failedAttempts, lastFailure`,
           ConditionExpression:
             skip.watermarkBefore === undefined
               ? 'attribute_not_exists(watermark)'

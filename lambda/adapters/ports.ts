@@ -114,6 +114,11 @@ export interface DetectorState {
   failedAttempts?: number;
   /** The count query's split plan of the last committed window (WindowCounts.splitPlan). */
   countSplitPlan?: string;
+  /**
+   * The last window of the latest skip: where it is the watermark, the latest window was moved
+   * over without being counted.
+   */
+  lastSkipped?: number;
 }
 
 export interface PendingAlert {

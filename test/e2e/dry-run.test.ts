@@ -117,3 +117,49 @@ describe('dry run over a range longer than the baseline TTL', () => {
     );
   }, 300_000);
 });
+
+describe('dry run with nothing due after a skip', () => {
+  it('does not re-evaluate the latest window when it was skipped (it decided nothing), and says so', async () => {
+    // Prepare: a running detector, then the next window, which holds a busy source, skipped
+    const detector = await newDetector(endpoints);
+    const quiet = Array.from({ length: 40 }, (_, i) => `10.2.${i}.9`);
+    endpoints.logs.seed(detector.logGroup, [
+      ...quiet.flatMap((s, i) => blocked(W - HOUR, s, 1 + (i % 4))),
+      ...quiet.flatMap((s, i) => blocked(W, s, 2 + (i % 3))),
+      ...blocked(W, '10.0.5.5', 150),
+    ]);
+    detector.clock.set(runTimeFor(W - HOUR));
+    await detector.invoke({});
+    detector.clock.set(runTimeFor(W));
+    const skip = await detector.invoke({ mode: 'skip', windowStart: '2026-11-27T09:00:00Z' });
+    endpoints.logs.resetCounters();
+
+    // Act
+    const dry = await detector.invoke({ mode: 'dry-run' });
+
+    // Assess
+    expect(skip.skippedWindows).toEqual(['2026-11-27T09:00:00Z']);
+    expect(dry).toMatchObject({ windows: [], latestWindowSkipped: '2026-11-27T09:00:00Z' });
+    expect(dry.dryRunAlerts ?? []).toEqual([]);
+    expect(endpoints.logs.startedQueries).toHaveLength(0);
+  });
+
+  it('re-evaluates the latest window as before once a later window was committed', async () => {
+    const detector = await newDetector(endpoints);
+    endpoints.logs.seed(
+      detector.logGroup,
+      [W - HOUR, W, W + HOUR].flatMap((w) => blocked(w, '10.0.1.10', 5)),
+    );
+    detector.clock.set(runTimeFor(W - HOUR));
+    await detector.invoke({});
+    detector.clock.set(runTimeFor(W));
+    await detector.invoke({ mode: 'skip', windowStart: '2026-11-27T09:00:00Z' });
+    detector.clock.set(runTimeFor(W + HOUR));
+    await detector.invoke({});
+
+    const dry = await detector.invoke({ mode: 'dry-run' });
+
+    expect(dry.windows).toEqual(['2026-11-27T10:00:00Z']);
+    expect(dry.latestWindowSkipped).toBeUndefined();
+  });
+});
