@@ -597,13 +597,7 @@ export class WindowDecider {
       // The daily job comes from the hour's model, which a source has only where it can decide
       // (mature, at minBlockedCount or more): a grown daily job is a spike.
       isSpike = true;
-      grownJob = {
-        period: 'daily',
-        at: place!.label.slice(4),
-        timezone: config.timezone,
-        usualSize: round(dailyJob),
-        occurrences: 0,
-      };
+      grownJob = grownDailyJob(place!, dailyJob, config);
     }
     // A daily job the profile holds, moved by an hour: a run of its size in the neighbouring hour
     // is the job, and teaches that hour in full so the profile moves the job over; clearly
@@ -613,13 +607,7 @@ export class WindowDecider {
     if (jobsOn && !quietJob && grownJob === undefined && moved !== undefined) {
       if (c.x >= config.jobGrowthFactor * moved) {
         isSpike = true;
-        grownJob = {
-          period: 'daily',
-          at: place!.label.slice(4),
-          timezone: config.timezone,
-          usualSize: round(moved),
-          occurrences: 0,
-        };
+        grownJob = grownDailyJob(place!, moved, config);
       } else if (isSpike && c.x * config.jobGrowthFactor > moved) {
         isSpike = false;
         movedJob = true;
@@ -765,6 +753,17 @@ export function hasWeeklyJobAt(
       job.phase % calendar.windowsPerDay === dayPhase &&
       job.size > config.jobGrowthFactor * hourLevel,
   );
+}
+
+/** What an alert says of a daily job the profile holds, grown: its hour (this window's) and usual size. */
+function grownDailyJob(place: WindowPlace, size: number, config: DetectorConfig): RecurringJobContext {
+  return {
+    period: 'daily',
+    at: place.label.slice(4),
+    timezone: config.timezone,
+    usualSize: round(size),
+    occurrences: 0,
+  };
 }
 
 function jobContext(match: JobMatch, at: string, config: DetectorConfig): RecurringJobContext {
