@@ -45,6 +45,7 @@ import {
   BootstrapUnfinishedError,
   WatermarkConflictError,
   type DetectorStore,
+  type FoldRollBack,
   type OutboxEntry,
   type WindowBaselines,
 } from './adapters/dynamo-baseline-store';
@@ -149,6 +150,18 @@ export interface RunSummary {
    * is nothing to re-evaluate; its ISO start.
    */
   latestWindowSkipped?: string;
+  /**
+   * Dry run with nothing due: the latest committed window is the last of a bootstrap's history,
+   * which learnt it and decided nothing, so there is nothing to re-evaluate; its ISO start.
+   */
+  latestWindowBootstrapped?: string;
+  /**
+   * A commit stopped part-way through its baseline writes (a crash, a timeout) left some sources
+   * with the fold of a window that will never be committed: skipped, or passed over by a detector
+   * without state. The run put those entries back as they were before it: the window and how
+   * many entries.
+   */
+  foldRolledBack?: { window: string; entries: number };
   /**
    * The table's baselines were keyed by address alone (a build from before sources were keyed by
    * account): they are not used, and the run's first window learnt baselines by account and
@@ -424,6 +437,11 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
   const addressOnly = hasAddressOnlyBaselines(state);
   const due = dueWindows(deps.now(), state.watermark, deps.config);
   summary.deferredWindows = due.deferred;
+  // A window whose commit stopped part-way and that the run does not retry (a detector without
+  // state tries the latest window, not the one that failed) is never folded: undo what it wrote.
+  const firstDue = due.windows[0]?.start;
+  if (state.foldingWindow !== undefined && firstDue !== undefined && firstDue !== state.foldingWindow)
+    noteRollBack(deps, summary, await deps.store.rollBackFold(state.foldingWindow));
   let carried: CarriedState = {
     clock: state.clock,
     skipDataThrough: state.skipDataThrough,
@@ -453,10 +471,14 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
         );
       }
     }
+    const tallies = windowTallies(summary);
     try {
       carried = await detectWindow(deps, summary, window, carried, failures, pacer, learnOnly);
     } catch (error) {
       if (!(await skipIfFailingForGood(deps, summary, window, watermark, carried.clock, error))) throw error;
+      // Skipped, the window was not evaluated, whatever its attempt counted before it failed (what
+      // its queries scanned was paid, and stays).
+      Object.assign(summary, tallies);
     }
     watermark = window.start;
   }
@@ -467,6 +489,12 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
       [...new Set(failures.map((f) => f.cause))],
     );
   }
+}
+
+/** The summary's counts of evaluated windows, as they were before a window. */
+function windowTallies(summary: RunSummary) {
+  const { windows, sourcesEvaluated, spikes, alertsDecided, incompleteWindows } = summary;
+  return { windows: [...windows], sourcesEvaluated, spikes, alertsDecided, incompleteWindows };
 }
 
 /**
@@ -631,7 +659,7 @@ async function skipIfFailingForGood(
     );
     return false;
   }
-  await deps.store.skipWindows({
+  const rolledBack = await deps.store.skipWindows({
     watermarkBefore,
     first: window.start,
     last: window.start,
@@ -641,12 +669,21 @@ async function skipIfFailingForGood(
     attempts,
     manual: false,
   });
+  if (rolledBack !== undefined) noteRollBack(deps, summary, rolledBack);
   summary.skippedWindows.push(isoTime(window.start));
   deps.logger.error(
     `window skipped after ${attempts} failed attempts: it is a gap (not counted, not zeros); the windows after it go on`,
     { error: reason },
   );
   return true;
+}
+
+function noteRollBack(deps: DetectorDeps, summary: RunSummary, rolledBack: FoldRollBack): void {
+  summary.foldRolledBack = { window: isoTime(rolledBack.window), entries: rolledBack.entries };
+  deps.logger.warn(
+    'a commit that stopped part-way had folded a window that will not be committed into some baselines: rolled back',
+    { foldingWindow: isoTime(rolledBack.window), entries: rolledBack.entries, buckets: rolledBack.buckets },
+  );
 }
 
 /** A window's counts with the SKIPDATA rule applied, and the carry for the windows after it. */
@@ -985,20 +1022,30 @@ async function runDryRun(
   } else {
     const due = dueWindows(deps.now(), state.watermark, config);
     // Nothing due: show what the latest window decided (re-evaluated from its pre-window
-    // baselines), unless it was skipped: it decided nothing, and the schedule publishes nothing of it.
-    const latestSkipped =
-      due.windows.length === 0 && state.lastSkipped !== undefined && state.lastSkipped === latest.start;
-    windows = due.windows.length > 0 ? due.windows : latestSkipped ? [] : [latest];
+    // baselines), unless it was skipped or learnt by a bootstrap: it decided nothing, the schedule
+    // publishes nothing of it (and a bootstrap keeps no pre-window baselines to decide it from).
+    const nothingDue = due.windows.length === 0;
+    const latestSkipped = nothingDue && state.lastSkipped === latest.start;
+    const latestBootstrapped = nothingDue && state.lastBootstrapped === latest.start;
+    windows = !nothingDue ? due.windows : latestSkipped || latestBootstrapped ? [] : [latest];
     if (latestSkipped) summary.latestWindowSkipped = isoTime(latest.start);
+    if (latestBootstrapped) summary.latestWindowBootstrapped = isoTime(latest.start);
     summary.deferredWindows = due.deferred;
   }
 
   const overlay = new Map<string, Baseline>();
-  // The clock before the first window: windows at or before the watermark were already counted in it.
+  // The clock before the first window: windows at or before the watermark were already counted in
+  // it, each complete one by one. Only the latest committed window is re-evaluated (a range at or
+  // before the watermark is refused); it was incomplete, and did not move the clock, when the
+  // SKIPDATA carry reaches it.
   const first = windows[0]?.start ?? latest.start;
+  const watermarkIncomplete =
+    state.watermark !== undefined &&
+    state.skipDataThrough !== undefined &&
+    state.skipDataThrough >= state.watermark;
   let clock =
     state.watermark !== undefined && first <= state.watermark
-      ? Math.max(0, state.clock - ((state.watermark - first) / length + 1))
+      ? Math.max(0, state.clock - ((state.watermark - first) / length + 1) + (watermarkIncomplete ? 1 : 0))
       : state.clock;
   const dryRunAlerts: DryRunAlert[] = [];
   // The SKIPDATA carry of the committed windows; a window at or before the watermark re-evaluated
@@ -1040,9 +1087,12 @@ async function runDryRun(
     const ttlDays = deps.baselineTtlDays ?? DEFAULT_BASELINE_TTL_DAYS;
     for (const [ip, b] of overlay)
       if (expiredBefore(baselineExpiresAt(b.lastWindow, ttlDays), window.start)) overlay.delete(ip);
+    // A fold a stopped commit left of a window the schedule will not retry is read past, as the
+    // schedule rolls it back (runDetect).
+    const uncommitted = state.foldingWindow === windows[0]?.start ? undefined : state.foldingWindow;
     const stored = await deps.store.getBaselines(
       srcIps.filter((ip) => !overlay.has(ip)),
-      { before: window.start },
+      { before: window.start, ...(uncommitted === undefined ? {} : { uncommitted }) },
     );
     reportUnreadableEntries(deps, summary);
     const baselines = new Map([...stored, ...[...overlay].filter(([ip]) => counts.counts.has(ip))]);
@@ -1121,7 +1171,7 @@ async function runSkip(
     );
   }
   const starts = windowsBetween(windowStart, end, deps.config);
-  await deps.store.skipWindows({
+  const rolledBack = await deps.store.skipWindows({
     watermarkBefore: state.watermark,
     first: windowStart,
     last,
@@ -1131,6 +1181,7 @@ async function runSkip(
     attempts: state.failingWindow === windowStart ? (state.failedAttempts ?? 0) : 0,
     manual: true,
   });
+  if (rolledBack !== undefined) noteRollBack(deps, summary, rolledBack);
   summary.skippedWindows = starts.map(isoTime);
   deps.logger.warn('windows skipped on request: they are a gap (not counted, not zeros)', {
     from: isoTime(windowStart),

@@ -35,7 +35,7 @@ import {
   type RecurringJob,
   type WithinHour,
 } from '../core';
-import { expiredBefore } from '../baseline-expiry';
+import { baselineExpiresAt, expiredBefore } from '../baseline-expiry';
 
 /**
  * Default bucket count: room for about 1.6 million sources with rhythm state (3.5 million
@@ -181,21 +181,47 @@ function decodeCurrent(entry: unknown[], key: string): Baseline {
 
 /**
  * What a window starting at `before` is to start from, given an entry: the entry's baseline, or
- * `prev` when the entry was already folded in that window (undefined: the source was new then),
- * or undefined when the entry expired before `readFor` (ms: the window's start; the replay
- * forgets by the same rule, lambda/baseline-expiry.ts). Decodes only the part it returns: a read
- * of 100,000 sources goes through here.
+ * `prev` when the entry was already folded in that window, or in `uncommitted` (a window a
+ * stopped commit wrote and no commit will: DetectorState.foldingWindow) (undefined: the source
+ * was new then), or undefined when the entry expired before `readFor` (ms: the window's start;
+ * the replay forgets by the same rule, lambda/baseline-expiry.ts). Decodes only the part it
+ * returns: a read of 100,000 sources goes through here.
  */
 export function baselineBefore(
   entry: BucketEntry,
   before: number | undefined,
   readFor: number,
   key: string,
+  uncommitted?: number,
 ): Baseline | undefined {
   if (!Array.isArray(entry)) throw new CorruptItemError(key, 'entry is not an array');
   if (expiredBefore(entryExpiresAt(entry, key), readFor)) return undefined;
-  if (before !== undefined && entry[3] === before) return decodePrev(entry, key);
+  if (
+    (before !== undefined && entry[3] === before) ||
+    (uncommitted !== undefined && entry[3] === uncommitted)
+  )
+    return decodePrev(entry, key);
   return decodeCurrent(entry, key);
+}
+
+/**
+ * An entry as it was before `window` was folded into it, for a window that will never be
+ * committed (skipped, or passed over by a detector without state): the entry itself when it does
+ * not hold that window's fold; else its `prev`, with the expiry the commit that wrote it gave it
+ * (its last window's: every entry a commit writes was folded in that commit's window); undefined
+ * when the source was new in that window (the entry goes).
+ */
+export function entryBefore(
+  entry: BucketEntry,
+  window: number,
+  key: string,
+  ttlDays: number,
+): BucketEntry | undefined {
+  if (!Array.isArray(entry)) throw new CorruptItemError(key, 'entry is not an array');
+  if (entry[3] !== window) return entry;
+  const prev = decodePrev(entry, key);
+  if (prev === undefined) return undefined;
+  return encodeEntry(prev, undefined, baselineExpiresAt(prev.lastWindow, ttlDays));
 }
 
 function decodePrev(entry: unknown[], key: string): Baseline | undefined {

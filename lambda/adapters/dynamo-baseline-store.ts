@@ -15,7 +15,9 @@
  * |           |                |             | failingWindow?, failedAttempts?, lastFailure? (a window that     |
  * |           |                |             | failed in earlier runs), countSplitPlan? (how the last window's  |
  * |           |                |             | count query was split: count-split-plan.ts), lastSkipped? (the  |
- * |           |                |             | last window of the latest skip)                                  |
+ * |           |                |             | last window of the latest skip), foldingWindow? (the window whose|
+ * |           |                |             | baselines a commit is writing: removed with the watermark),      |
+ * |           |                |             | lastBootstrapped? (the last window of the latest bootstrap)      |
  * | skipped   | `SKIPPED`      | `<window>`  | windows (skipped in all), lastWindow, reason, attempts, manual,  |
  * |           |                |             | skippedAt, expiresAt                                             |
  * | outbox    | `OUTBOX`       | `<alertId>` | status pending/sent, alert (JSON), windowStart, attempts,        |
@@ -28,8 +30,9 @@
  * - Runs are serialised by the lease (a conditional put that succeeds only when the item is
  *   absent, expired or already ours). An invocation that finds it held does nothing: the holder
  *   does the same work.
- * - A window is committed in the order outbox (pending alerts) -> baselines -> watermark; the
- *   watermark is a conditional update (`watermark < :w`), so a window is committed once.
+ * - A window is committed in the order outbox (pending alerts) -> window in flight (the state's
+ *   `foldingWindow`) -> baselines -> watermark; the watermark is a conditional update
+ *   (`watermark < :w`) that removes `foldingWindow`, so a window is committed once.
  * - A source's baselines live in bucket `b` = FNV-1a(srcIp) mod `baselineBuckets` with the other
  *   sources of that bucket. Writes are read-modify-write: a commit rewrites each bucket it touches
  *   from the bucket as read for that window (`getBaselines` keeps what it read; a bucket not read
@@ -41,6 +44,10 @@
  *   for entries whose `lastWindow` is `w`), so the retry recomputes the same fold from the same
  *   inputs and overwrites it: one fold, not two, and the same decisions (the fleet-wide threshold
  *   sees every source, folded or not).
+ * - A window that is never retried (skipped, or passed over by a detector without state) must
+ *   fold nothing: `rollBackFold(foldingWindow)` puts every entry holding its fold back to `prev`
+ *   (removes a source new in it) and then the mark; skipWindows does it first, the run does it
+ *   before evaluating another window.
  * - Entries whose `expiresAt` is before the window's start count as absent and are dropped when
  *   their bucket is rewritten (window time, not the run's clock: lambda/baseline-expiry.ts, the
  *   replay's rule too); the bucket item's own TTL (its latest entry's, plus 30 days for late
@@ -94,6 +101,7 @@ import {
   CorruptItemError,
   baselineBefore,
   encodeEntry,
+  entryBefore,
   entryExpiresAt,
   groupByBucket,
   memberBytesAtMost,
@@ -196,8 +204,14 @@ export interface DetectorStore extends BaselineStore {
    * listed), for the run to report; the list is emptied.
    */
   takeUnreadableEntries(): UnreadableEntry[];
-  /** Baselines of the given sources as they were before `before` was folded, when given. */
-  getBaselines(srcIps: readonly string[], options?: { before?: number }): Promise<Map<string, Baseline>>;
+  /**
+   * Baselines of the given sources as they were before `before` was folded, when given, and
+   * before `uncommitted` was (a window a stopped commit wrote part of: a dry run reads past it).
+   */
+  getBaselines(
+    srcIps: readonly string[],
+    options?: { before?: number; uncommitted?: number },
+  ): Promise<Map<string, Baseline>>;
   /**
    * `previous`: the baselines the engine was given (kept as `prev` on each item for retries).
    * `windowAlertCount`: the window's alerts in all, when `alerts` is only the part not yet in the
@@ -250,7 +264,21 @@ export interface DetectorStore extends BaselineStore {
    * (the clock does not advance, no baseline moves), recorded under `SKIPPED`. Throws
    * WatermarkConflictError when the watermark or the clock is not what the caller read.
    */
-  skipWindows(skip: WindowSkip): Promise<void>;
+  skipWindows(skip: WindowSkip): Promise<FoldRollBack | undefined>;
+  /**
+   * Undoes what a commit of `window` wrote before its run stopped, for a window that will never
+   * be committed (DetectorState.foldingWindow, skipped or passed over by a detector without
+   * state): each entry holding its fold goes back to its `prev`, a source new in it goes; then
+   * the mark goes. Reads every bucket (a rare path), writes only those it changes.
+   */
+  rollBackFold(window: number): Promise<FoldRollBack>;
+}
+
+/** What rollBackFold undid: the window, and how many entries in how many buckets. */
+export interface FoldRollBack {
+  window: number;
+  entries: number;
+  buckets: number;
 }
 
 export interface WindowSkip {
@@ -376,6 +404,8 @@ export class DynamoBaselineStore implements DetectorStore {
     const keyFormat = Item.sourceKeys?.S;
     const countSplitPlan = Item.countSplitPlan?.S;
     const lastSkipped = optionalNumber(Item, 'lastSkipped', 'STATE');
+    const foldingWindow = optionalNumber(Item, 'foldingWindow', 'STATE');
+    const lastBootstrapped = optionalNumber(Item, 'lastBootstrapped', 'STATE');
     return {
       watermark: Item.watermark?.N === undefined ? undefined : numberOf(Item, 'watermark', 'STATE'),
       clock: Item.clock?.N === undefined ? 0 : numberOf(Item, 'clock', 'STATE'),
@@ -384,6 +414,8 @@ export class DynamoBaselineStore implements DetectorStore {
       ...(keyFormat === undefined ? {} : { keyFormat }),
       ...(countSplitPlan === undefined ? {} : { countSplitPlan }),
       ...(lastSkipped === undefined ? {} : { lastSkipped }),
+      ...(foldingWindow === undefined ? {} : { foldingWindow }),
+      ...(lastBootstrapped === undefined ? {} : { lastBootstrapped }),
       ...(failingWindow === undefined
         ? {}
         : { failingWindow, failedAttempts: optionalNumber(Item, 'failedAttempts', 'STATE') ?? 0 }),
@@ -422,9 +454,9 @@ export class DynamoBaselineStore implements DetectorStore {
 
   async getBaselines(
     srcIps: readonly string[],
-    options: { before?: number } = {},
+    options: { before?: number; uncommitted?: number } = {},
   ): Promise<Map<string, Baseline>> {
-    const before = options.before;
+    const { before, uncommitted } = options;
     const asked = groupByBucket(new Set(srcIps), this.buckets);
     const read: ReadBuckets = { windowStart: before, records: new Map(), asked, allAsked: new Set() };
     this.readBuckets = undefined;
@@ -445,7 +477,7 @@ export class DynamoBaselineStore implements DetectorStore {
           present += 1;
           // Folded in `before` by an earlier attempt that did not commit: `prev`, what it started from.
           const baseline = this.readable(srcIp, bucket, () =>
-            baselineBefore(entry, before, readFor, `${BUCKET_PK_PREFIX}${bucket}/${srcIp}`),
+            baselineBefore(entry, before, readFor, `${BUCKET_PK_PREFIX}${bucket}/${srcIp}`, uncommitted),
           )?.value;
           if (baseline !== undefined) baselines.set(srcIp, baseline);
         }
@@ -688,8 +720,24 @@ export class DynamoBaselineStore implements DetectorStore {
         return [{ PutRequest: { Item: { ...item, pk: { S: PENDING_PK } } } }, { PutRequest: { Item: item } }];
       }),
     );
-    // 2. Baselines, each with the baseline it was folded from (see the file comment), in the
-    // buckets built (and size-checked) above.
+    // 2. The window in flight, then the baselines, each with the baseline it was folded from (see
+    // the file comment), in the buckets built (and size-checked) above. Should the run stop among
+    // the bucket writes and the window never be committed, the mark says which fold to roll back.
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: STATE_KEY,
+          UpdateExpression: 'SET foldingWindow = :w',
+          ConditionExpression: 'attribute_not_exists(watermark) OR watermark < :w',
+          ExpressionAttributeValues: { ':w': n(commit.windowStart) },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException)
+        throw new WatermarkConflictError(commit.windowStart, this.tableName);
+      throw error;
+    }
     await this.batchWrite(bucketWrites);
     // 3. The watermark, only forward and only from the clock this window was evaluated with,
     // with the SKIPDATA carry the next window needs.
@@ -702,7 +750,7 @@ export class DynamoBaselineStore implements DetectorStore {
           Key: STATE_KEY,
           UpdateExpression:
             `SET watermark = :w, clock = :clockAfter, updatedAt = :t, pendingMarkers = :true, sourceKeys = :keys${carry === undefined ? '' : ', skipDataThrough = :carry'}${plan === undefined ? '' : ', countSplitPlan = :plan'}` +
-            ' REMOVE failingWindow, failedAttempts, lastFailure',
+            ' REMOVE failingWindow, failedAttempts, lastFailure, foldingWindow',
           ConditionExpression:
             'attribute_not_exists(watermark) OR (watermark < :w AND (attribute_not_exists(clock) OR clock = :clockBefore))',
           ExpressionAttributeValues: {
@@ -865,7 +913,7 @@ export class DynamoBaselineStore implements DetectorStore {
     }
   }
 
-  async skipWindows(skip: WindowSkip): Promise<void> {
+  async skipWindows(skip: WindowSkip): Promise<FoldRollBack | undefined> {
     const now = this.now();
     // The record first: a crash before the watermark moves leaves it for the retry to rewrite.
     await this.client.send(
@@ -884,6 +932,12 @@ export class DynamoBaselineStore implements DetectorStore {
         },
       }),
     );
+    // A skipped window folds nothing: what an attempt at it wrote before its run stopped goes.
+    const { foldingWindow } = await this.readState();
+    const rolledBack =
+      foldingWindow !== undefined && foldingWindow <= skip.last
+        ? await this.rollBackFold(foldingWindow)
+        : undefined;
     try {
       await this.client.send(
         new UpdateItemCommand({
@@ -892,7 +946,7 @@ export class DynamoBaselineStore implements DetectorStore {
           // The clock stays: a skipped window is missing data, not a quiet one.
           // A table that never committed a window has no baselines of any format: it is marked
           // with today's (skipping never changes a baseline).
-          UpdateExpression: `SET watermark = :last, clock = :clock, lastSkipped = :last, updatedAt = :t${skip.watermarkBefore === undefined ? ', sourceKeys = :keys' : ''} REMOVE failingWindow, failedAttempts, lastFailure`,
+          UpdateExpression: `SET watermark = :last, clock = :clock, lastSkipped = :last, updatedAt = :t${skip.watermarkBefore === undefined ? ', sourceKeys = :keys' : ''} REMOVE failingWindow, failedAttempts, lastFailure, foldingWindow`,
           ConditionExpression:
             skip.watermarkBefore === undefined
               ? 'attribute_not_exists(watermark)'
@@ -912,6 +966,92 @@ export class DynamoBaselineStore implements DetectorStore {
         throw new WatermarkConflictError(skip.first, this.tableName);
       throw error;
     }
+    return rolledBack;
+  }
+
+  async rollBackFold(window: number): Promise<FoldRollBack> {
+    const ttlDays = this.options.baselineTtlDays;
+    const rolledBack: FoldRollBack = { window, entries: 0, buckets: 0 };
+    // The window's start as the entries' JSON writes it: a bucket whose text lacks it holds none
+    // of its folds and is not parsed.
+    const mark = String(window);
+    const keys = Array.from({ length: this.buckets }, (_, bucket) => bucketKey(bucket));
+    // A batch of buckets at a time, read, rolled back and written before the next is read: at a
+    // million sources the table is hundreds of megabytes.
+    for (const batch of chunks(keys, BATCH_GET_LIMIT)) {
+      const writes: WriteRequest[] = [];
+      await this.batchGet(batch, (items) => {
+        for (const item of items) {
+          const bucket = bucketOfItem(item);
+          const json = item.records?.S;
+          if (bucket === undefined || json === undefined || !json.includes(mark)) continue;
+          let records: BucketRecords;
+          try {
+            records = parseRecords(json, bucket);
+          } catch (error) {
+            // Unreadable, it holds no fold anyone reads: left as it is (the reads report it).
+            if (error instanceof CorruptItemError) continue;
+            throw error;
+          }
+          const kept: BucketRecords = {};
+          let changed = 0;
+          let expiresAt = 0;
+          let sources = 0;
+          for (const [key, entry] of Object.entries(records)) {
+            const where = `${BUCKET_PK_PREFIX}${bucket}/${key}`;
+            let before: unknown[] | undefined = entry;
+            try {
+              before = entryBefore(entry, window, where, ttlDays);
+            } catch (error) {
+              // An entry that cannot be read stays as it is: the reads treat it as new already.
+              if (!(error instanceof CorruptItemError)) throw error;
+            }
+            if (before !== entry) changed += 1;
+            if (before === undefined) continue;
+            kept[key] = before;
+            sources += 1;
+            try {
+              expiresAt = Math.max(expiresAt, entryExpiresAt(before, where));
+            } catch (error) {
+              if (!(error instanceof CorruptItemError)) throw error;
+            }
+          }
+          if (changed === 0) continue;
+          rolledBack.entries += changed;
+          rolledBack.buckets += 1;
+          writes.push(
+            sources === 0
+              ? { DeleteRequest: { Key: bucketKey(bucket) } }
+              : {
+                  PutRequest: {
+                    Item: {
+                      ...bucketKey(bucket),
+                      records: { S: JSON.stringify(kept) },
+                      sources: n(sources),
+                      expiresAt: n(expiresAt + BUCKET_DELETION_GRACE_SECONDS),
+                    },
+                  },
+                },
+          );
+        }
+      });
+      await this.batchWrite(writes);
+    }
+    // Only when the mark is still this window's: a retry finds the entries rolled back already.
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: STATE_KEY,
+          UpdateExpression: 'REMOVE foldingWindow',
+          ConditionExpression: 'foldingWindow = :w',
+          ExpressionAttributeValues: { ':w': n(window) },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    return rolledBack;
   }
 
   async acquireLease(holder: string, untilMs: number): Promise<boolean> {
@@ -997,6 +1137,7 @@ export class DynamoBaselineStore implements DetectorStore {
             ...STATE_KEY,
             watermark: n(result.watermark),
             clock: n(result.clock),
+            lastBootstrapped: n(result.watermark),
             sourceKeys: { S: SOURCE_KEY_FORMAT },
             ...(result.skipDataThrough === undefined ? {} : { skipDataThrough: n(result.skipDataThrough) }),
             // Any pending alerts of a table from before the markers got theirs at the first run.

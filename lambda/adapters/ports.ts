@@ -119,6 +119,17 @@ export interface DetectorState {
    * over without being counted.
    */
   lastSkipped?: number;
+  /**
+   * The last window of the latest bootstrap's history: where it is the watermark, the latest
+   * window was learnt, not decided (and its entries keep no `prev` to decide it again from).
+   */
+  lastBootstrapped?: number;
+  /**
+   * The window whose baselines a commit was writing when its run stopped (set before the bucket
+   * writes, removed with the watermark): some entries may hold its fold. Retried, the window reads
+   * their `prev`; skipped, or passed over by a detector without state, the fold is rolled back.
+   */
+  foldingWindow?: number;
 }
 
 export interface PendingAlert {

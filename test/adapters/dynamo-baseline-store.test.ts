@@ -3,6 +3,7 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  ScanCommand,
   type QueryCommandOutput,
 } from '@aws-sdk/client-dynamodb';
 import {
@@ -124,7 +125,7 @@ describe('DynamoBaselineStore', () => {
     expect(await store.pendingAlerts()).toEqual([]);
   });
 
-  it('commits a window with ceil(B/25) BatchWriteItem for the B buckets of its baselines, ceil(2A/25) for alerts and their pending markers, and one watermark update', async () => {
+  it('commits a window with ceil(B/25) BatchWriteItem for the B buckets of its baselines, ceil(2A/25) for alerts and their pending markers, one update marking the window in flight and one moving the watermark', async () => {
     // Prepare: 60 sources in (at most) 16 buckets, not read beforehand.
     const { store } = await newStore();
     const baselines = new Map(Array.from({ length: 60 }, (_, i) => [ip(i), baseline(i)] as const));
@@ -145,7 +146,7 @@ describe('DynamoBaselineStore', () => {
     expect(local.count('BatchGetItem')).toBe(1);
     expect(local.batchGetKeyCount).toBe(buckets);
     expect(local.count('BatchWriteItem')).toBe(1 + Math.ceil(buckets / 25));
-    expect(local.count('UpdateItem')).toBe(1);
+    expect(local.count('UpdateItem')).toBe(2);
     expect(local.batchWriteItemCount).toBe(2 * 2 + buckets);
     expect(await store.getBaselines([...baselines.keys()])).toEqual(baselines);
     expect(await store.readState()).toEqual({ watermark: W, clock: 1, keyFormat: SOURCE_KEY_FORMAT });
@@ -393,7 +394,8 @@ describe('DynamoBaselineStore', () => {
       /BatchWriteItem on store-test-\d+: 1 item\(s\) still unprocessed after \d+ attempts/,
     );
     local.resetCounters();
-    expect(await store.readState()).toEqual({ watermark: undefined, clock: 0 });
+    // The watermark did not move; the window stays marked as in flight (its fold may be partial).
+    expect(await store.readState()).toEqual({ watermark: undefined, clock: 0, foldingWindow: W });
   });
 
   it('advances the watermark only forward, and only from the clock the window was evaluated with', async () => {
@@ -641,7 +643,12 @@ describe('DynamoBaselineStore', () => {
       clock: 5,
       overwrite: true,
     });
-    expect(await store.readState()).toEqual({ watermark: W + HOUR, clock: 5, keyFormat: SOURCE_KEY_FORMAT });
+    expect(await store.readState()).toEqual({
+      watermark: W + HOUR,
+      clock: 5,
+      keyFormat: SOURCE_KEY_FORMAT,
+      lastBootstrapped: W + HOUR,
+    });
     expect(await store.getBaselines(['123456789012|10.0.0.1'])).toEqual(
       new Map([['123456789012|10.0.0.1', baseline(9)]]),
     );
@@ -744,8 +751,8 @@ describe('DynamoBaselineStore', () => {
     expect(error).toBe(failure);
     expect(inFlight).toBe(0);
     expect(sends).toBeLessThanOrEqual(3 + 3);
-    expect(local.count('UpdateItem')).toBe(0);
-    expect(await store.readState()).toEqual({ watermark: undefined, clock: 0 });
+    expect(local.count('UpdateItem')).toBe(1); // the mark of the window in flight, not the watermark
+    expect(await store.readState()).toEqual({ watermark: undefined, clock: 0, foldingWindow: W });
   });
 
   it('rejects a batchConcurrency that is not a positive integer', () => {
@@ -821,6 +828,136 @@ describe('DynamoBaselineStore', () => {
     expect(await crashed.getBaselines(sources)).toEqual(await twin.getBaselines(sources));
     expect(await crashed.getBaselines(sources, { before: W + HOUR })).toEqual(w0);
     expect(await crashed.readState()).toEqual(await twin.readState());
+  });
+
+  it('rolls back a window a stopped commit wrote part of: prev put back, sources new in it gone, the rest untouched', async () => {
+    // Prepare: W committed (300 sources in 64 buckets); W+1h folds them and adds 40 new sources,
+    // and its second bucket batch fails. The twin committed W only.
+    const old = Array.from({ length: 300 }, (_, i) => ip(i * 7));
+    const added = Array.from({ length: 40 }, (_, i) => ip(5000 + i * 11));
+    const w0 = new Map(old.map((s, i) => [s, baseline(i)]));
+    const open = async () => {
+      const { tableName } = await newStore();
+      let writes = 0;
+      let armed = false;
+      const sender = {
+        send: async (command: Parameters<DynamoDBClient['send']>[0]) => {
+          if (armed && command.constructor.name === 'BatchWriteItemCommand' && ++writes === 2)
+            throw new Error('injected: crash between bucket batches');
+          return client.send(command);
+        },
+      } as unknown as DynamoDBClient;
+      const store = new DynamoBaselineStore({
+        client: sender,
+        tableName,
+        baselineTtlDays: 90,
+        sleep: async () => undefined,
+        baselineBuckets: 64,
+        batchConcurrency: 1,
+      });
+      await store.commitWindow({ windowStart: W, clockBefore: 0, clockAfter: 1, baselines: w0, alerts: [] });
+      return { store, tableName, arm: () => (armed = true) };
+    };
+    const buckets = async (tableName: string) => {
+      const { Items = [] } = await client.send(
+        new ScanCommand({ TableName: tableName, ConsistentRead: true }),
+      );
+      return new Map(
+        Items.filter((item) => item.pk?.S?.startsWith('BASELINES#')).map((item) => [
+          item.pk!.S!,
+          { records: JSON.parse(item.records!.S!), sources: item.sources?.N, expiresAt: item.expiresAt?.N },
+        ]),
+      );
+    };
+    const twin = await open();
+    const stopped = await open();
+    stopped.arm();
+    const before = await stopped.store.getBaselines([...old, ...added], { before: W + HOUR });
+    const next = new Map([
+      ...[...before].map(
+        ([s, b]) =>
+          [
+            s,
+            {
+              ...b,
+              mean: b.mean + 1,
+              dataPoints: b.dataPoints + 1,
+              lastWindow: W + HOUR,
+              clockAtLastFold: 2,
+            },
+          ] as const,
+      ),
+      ...added.map((s, i) => [s, baseline(i, W + HOUR)] as const),
+    ]);
+    await expect(
+      stopped.store.commitWindow({
+        windowStart: W + HOUR,
+        clockBefore: 1,
+        clockAfter: 2,
+        baselines: next,
+        alerts: [],
+        previous: before,
+      }),
+    ).rejects.toThrow('injected');
+    const halfway = await stopped.store.getBaselines([...old, ...added]);
+    const folded = [...halfway.values()].filter((b) => b.lastWindow === W + HOUR).length;
+    const marked = await stopped.store.readState();
+
+    // Act: a dry run's read past the window, the roll back, and the roll back again (a retry)
+    const readPast = await stopped.store.getBaselines([...old, ...added], { uncommitted: W + HOUR });
+    const rolledBack = await stopped.store.rollBackFold(W + HOUR);
+    local.resetCounters();
+    const again = await stopped.store.rollBackFold(W + HOUR);
+
+    // Assess: some sources were folded, old and new; after the roll back the table is the twin's
+    expect(folded).toBeGreaterThan(0);
+    expect(folded).toBeLessThan(old.length + added.length);
+    expect([...halfway.keys()].filter((s) => added.includes(s)).length).toBeGreaterThan(0);
+    expect(marked.foldingWindow).toBe(W + HOUR);
+    expect(readPast).toEqual(w0);
+    expect(rolledBack).toMatchObject({ window: W + HOUR, entries: folded });
+    expect(rolledBack.buckets).toBeGreaterThan(0);
+    expect(await stopped.store.getBaselines([...old, ...added])).toEqual(w0);
+    expect(await buckets(stopped.tableName)).toEqual(await buckets(twin.tableName));
+    expect(await stopped.store.readState()).toEqual(await twin.store.readState());
+    expect(again).toEqual({ window: W + HOUR, entries: 0, buckets: 0 });
+    expect(local.count('BatchWriteItem')).toBe(0);
+  });
+
+  it('leaves an entry or a bucket it cannot read as it is when rolling back', async () => {
+    // Prepare: one bucket holds a folded entry whose prev is damaged, another is not JSON
+    const { store, tableName } = await newStore();
+    const good = encodeEntry(baseline(1, W + HOUR), baseline(1), 0);
+    const damaged = [...encodeEntry(baseline(2, W + HOUR), baseline(2), 0)];
+    damaged[8] = 'not a baseline';
+    const put = (bucket: number, records: string) =>
+      client.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: { ...bucketKey(bucket), records: { S: records }, sources: { N: '2' }, expiresAt: { N: '1' } },
+        }),
+      );
+    await put(3, JSON.stringify({ [ip(1)]: good, [ip(2)]: damaged }));
+    await put(4, `{"${ip(3)}": [1, ${W + HOUR}`);
+
+    // Act
+    const rolledBack = await store.rollBackFold(W + HOUR);
+
+    // Assess: the readable entry went back to its prev; the damaged one and the damaged bucket stay
+    const records = JSON.parse(
+      (
+        await client.send(
+          new GetItemCommand({ TableName: tableName, Key: bucketKey(3), ConsistentRead: true }),
+        )
+      ).Item!.records!.S!,
+    );
+    expect(rolledBack).toMatchObject({ entries: 1, buckets: 1 });
+    expect(records[ip(2)]).toEqual(damaged);
+    expect(records[ip(1)][3]).toBe(W);
+    const unreadable = await client.send(
+      new GetItemCommand({ TableName: tableName, Key: bucketKey(4), ConsistentRead: true }),
+    );
+    expect(unreadable.Item?.records?.S).toBe(`{"${ip(3)}": [1, ${W + HOUR}`);
   });
 
   describe('the streamed window (readWindowBaselines, commitWindowBaselines)', () => {
@@ -1248,7 +1385,12 @@ describe('DynamoBaselineStore', () => {
     expect(entries.get(a)?.prev).toBeUndefined();
     expect(await bucketItem(tableName, c, 2)).toBeUndefined();
     expect(await store.getBaselines([a, b, c])).toEqual(new Map([[a, baseline(9)]]));
-    expect(await store.readState()).toEqual({ watermark: W, clock: 720, keyFormat: SOURCE_KEY_FORMAT });
+    expect(await store.readState()).toEqual({
+      watermark: W,
+      clock: 720,
+      keyFormat: SOURCE_KEY_FORMAT,
+      lastBootstrapped: W,
+    });
   });
 
   it('marks the state while a bootstrap replaces the baselines; a failure half-way leaves the mark', async () => {
@@ -1290,7 +1432,12 @@ describe('DynamoBaselineStore', () => {
       clock: 24,
       overwrite: true,
     });
-    expect(await store.readState()).toEqual({ watermark: W + HOUR, clock: 24, keyFormat: SOURCE_KEY_FORMAT });
+    expect(await store.readState()).toEqual({
+      watermark: W + HOUR,
+      clock: 24,
+      keyFormat: SOURCE_KEY_FORMAT,
+      lastBootstrapped: W + HOUR,
+    });
     once.destroy();
   });
 

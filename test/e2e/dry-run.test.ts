@@ -163,3 +163,49 @@ describe('dry run with nothing due after a skip', () => {
     expect(dry.latestWindowSkipped).toBeUndefined();
   });
 });
+
+describe('dry run with nothing due after a bootstrap', () => {
+  it("does not re-evaluate the bootstrap's last window (it learnt it, decided nothing), and says so", async () => {
+    // Prepare: a day of history of two busy sources (each window over newSourceMinCount), learnt
+    // by a bootstrap whose last window is the latest closed one
+    const detector = await newDetector(endpoints);
+    endpoints.logs.seed(
+      detector.logGroup,
+      Array.from({ length: 24 }, (_, h) => W - 23 * HOUR + h * HOUR).flatMap((w) =>
+        ['10.0.1.10', '10.0.1.11'].flatMap((s) => blocked(w, s, 120 + ((w / HOUR) % 7))),
+      ),
+    );
+    detector.clock.set(runTimeFor(W));
+    const boot = await detector.invoke({ mode: 'bootstrap', days: 1 });
+    endpoints.logs.resetCounters();
+
+    // Act
+    const dry = await detector.invoke({ mode: 'dry-run' });
+
+    // Assess: no new-source alert for sources the bootstrap learnt (their entries keep no
+    // pre-window baseline to decide the window from), and no query
+    expect(boot.bootstrap).toMatchObject({ watermark: '2026-11-27T09:00:00Z' });
+    expect(dry).toMatchObject({ windows: [], latestWindowBootstrapped: '2026-11-27T09:00:00Z' });
+    expect(dry.dryRunAlerts ?? []).toEqual([]);
+    expect(endpoints.logs.startedQueries).toHaveLength(0);
+  });
+
+  it('decides the next window from the bootstrap once it is due', async () => {
+    const detector = await newDetector(endpoints);
+    endpoints.logs.seed(detector.logGroup, [
+      ...Array.from({ length: 25 }, (_, h) => W - 23 * HOUR + h * HOUR).flatMap((w) =>
+        ['10.0.1.10', '10.0.1.11'].flatMap((s) => blocked(w, s, 120 + ((w / HOUR) % 7))),
+      ),
+      ...blocked(W + HOUR, '10.0.5.5', 150),
+    ]);
+    detector.clock.set(runTimeFor(W));
+    await detector.invoke({ mode: 'bootstrap', days: 1 });
+    detector.clock.set(runTimeFor(W + HOUR));
+
+    const dry = await detector.invoke({ mode: 'dry-run' });
+
+    expect(dry.windows).toEqual(['2026-11-27T10:00:00Z']);
+    expect(dry.latestWindowBootstrapped).toBeUndefined();
+    expect(dry.dryRunAlerts?.map((a) => [a.kind, a.srcIp])).toEqual([['new-source', '10.0.5.5']]);
+  });
+});

@@ -8,10 +8,12 @@ import { SkipRefusedError } from '../../lambda/detector-run';
 import { InvalidPayloadError } from '../../lambda/manual-payload';
 import {
   HOUR,
+  InjectedCrash,
   blocked,
   newDetector,
   numberAttr,
   startEndpoints,
+  type CrashPlan,
   type Detector,
   type Endpoints,
 } from './harness';
@@ -217,5 +219,139 @@ describe('the skip mode', () => {
       InvalidPayloadError,
     );
     expect([...(await detector.items()).keys()]).toEqual([]);
+  });
+});
+
+describe('a commit that stopped part-way through its baseline writes', () => {
+  // Enough sources for three bucket batches: the commit is stopped after the first.
+  const MANY = Array.from({ length: 60 }, (_, i) => `10.3.${i}.7`);
+  const seedMany = (detector: Detector, windows: number[]) =>
+    endpoints.logs.seed(
+      detector.logGroup,
+      windows.flatMap((w) => MANY.flatMap((s, i) => blocked(w, s, 3 + ((i + w / HOUR) % 4)))),
+    );
+  let batchWrites = 0;
+  const stopAtSecondBucketBatch = (killed: boolean): CrashPlan => {
+    batchWrites = 0;
+    return {
+      at: (call) => call.service === 'dynamodb' && call.operation === 'BatchWriteItem' && ++batchWrites === 2,
+      killed,
+    };
+  };
+  /** Each source's stored entry (baseline, prev, expiry), by key. */
+  async function baselinesOf(detector: Detector): Promise<Map<string, string>> {
+    const entries = new Map<string, string>();
+    for (const [key, item] of await detector.items())
+      if (key.startsWith('SRC#')) entries.set(key, JSON.stringify(item));
+    return entries;
+  }
+  const holdingFold = (items: Awaited<ReturnType<Detector['items']>>, window: number) =>
+    [...items].filter(([key, item]) => key.startsWith('SRC#') && numberAttr(item, 'lastWindow') === window);
+
+  it('is rolled back when its window is then skipped after maxWindowAttempts: the same baselines as a clean skip', async () => {
+    // Prepare: W-1h committed on both; W's commit fails after its first bucket batch (no alerts:
+    // the first BatchWriteItem is that batch); the twin skips W cleanly
+    const [stopped, twin] = [
+      await newDetector(endpoints, { detectorConfig: { maxWindowAttempts: 1 } }),
+      await newDetector(endpoints, { detectorConfig: { maxWindowAttempts: 1 } }),
+    ];
+    for (const detector of [stopped, twin]) {
+      seedMany(detector, [W - HOUR, W, W + HOUR, W + 2 * HOUR]);
+      detector.clock.set(runTimeFor(W - HOUR));
+      await detector.invoke({});
+      detector.clock.set(runTimeFor(W));
+    }
+
+    // Act: the failing attempt is the only one allowed, so its run skips W; then two windows more
+    const skipping = await stopped.invoke({}, { crash: stopAtSecondBucketBatch(false) });
+    const afterSkip = await stopped.items();
+    await twin.invoke({ mode: 'skip', windowStart: '2026-11-27T09:00:00Z' });
+    for (const w of [W + HOUR, W + 2 * HOUR])
+      for (const detector of [stopped, twin]) {
+        detector.clock.set(runTimeFor(w));
+        await detector.invoke({});
+      }
+
+    // Assess: the crash had written W into some sources; the skip put them back, and the summary
+    // counts W as skipped, not evaluated
+    expect(batchWrites).toBeGreaterThanOrEqual(2);
+    expect(skipping.skippedWindows).toEqual(['2026-11-27T09:00:00Z']);
+    expect(skipping.windows).toEqual([]);
+    expect(skipping.sourcesEvaluated).toBe(0);
+    expect(skipping.foldRolledBack?.window).toBe('2026-11-27T09:00:00Z');
+    expect(skipping.foldRolledBack?.entries).toBeGreaterThanOrEqual(10);
+    expect(holdingFold(afterSkip, W)).toEqual([]);
+    expect(afterSkip.get('STATE|DETECTOR')?.foldingWindow).toBeUndefined();
+    const [a, b] = [await baselinesOf(stopped), await baselinesOf(twin)];
+    expect(a.size).toBe(MANY.length);
+    expect(a).toEqual(b);
+  });
+
+  it('is rolled back by a manual skip after the run was killed', async () => {
+    // Prepare: as above, but the process dies (the lease stays until it expires)
+    const [stopped, twin] = [await newDetector(endpoints), await newDetector(endpoints)];
+    for (const detector of [stopped, twin]) {
+      seedMany(detector, [W - HOUR, W, W + HOUR]);
+      detector.clock.set(runTimeFor(W - HOUR));
+      await detector.invoke({});
+      detector.clock.set(runTimeFor(W));
+    }
+    await expect(stopped.invoke({}, { crash: stopAtSecondBucketBatch(true) })).rejects.toThrow(InjectedCrash);
+    const folded = holdingFold(await stopped.items(), W).length;
+    const marked = (await stopped.items()).get('STATE|DETECTOR');
+
+    // Act: once the lease has expired, both skip W; then the next window
+    const skips = [];
+    for (const detector of [stopped, twin]) {
+      detector.clock.set('2026-11-27T10:20:00Z');
+      skips.push(await detector.invoke({ mode: 'skip', windowStart: '2026-11-27T09:00:00Z' }));
+      detector.clock.set(runTimeFor(W + HOUR));
+      await detector.invoke({});
+    }
+
+    // Assess
+    expect(folded).toBeGreaterThanOrEqual(10);
+    expect(folded).toBeLessThan(MANY.length);
+    expect(numberAttr(marked, 'foldingWindow')).toBe(W);
+    expect(skips[0]?.foldRolledBack).toEqual({ window: '2026-11-27T09:00:00Z', entries: folded });
+    expect(skips[1]?.foldRolledBack).toBeUndefined();
+    expect(await baselinesOf(stopped)).toEqual(await baselinesOf(twin));
+  });
+
+  it("of a detector's first window is rolled back when the next run takes the latest window instead", async () => {
+    // Prepare: no state; the first window's commit is killed after its first bucket batch, the
+    // twin's first window fails at its count query (nothing written)
+    const [stopped, twin] = [await newDetector(endpoints), await newDetector(endpoints)];
+    for (const detector of [stopped, twin]) {
+      seedMany(detector, [W, W + HOUR, W + 2 * HOUR]);
+      detector.clock.set(runTimeFor(W));
+    }
+    await expect(stopped.invoke({}, { crash: stopAtSecondBucketBatch(true) })).rejects.toThrow(InjectedCrash);
+    const folded = holdingFold(await stopped.items(), W).length;
+    const stop = endpoints.logs.endQueriesMatching('Failed', (q) => q.startTime === W / 1000);
+    try {
+      await expect(twin.invoke({})).rejects.toThrow(/ended with status Failed/);
+    } finally {
+      stop();
+    }
+
+    // Act: an hour later each takes the latest window (it learns), then the next
+    const runs = [];
+    for (const w of [W + HOUR, W + 2 * HOUR])
+      for (const detector of [stopped, twin]) {
+        detector.clock.set(runTimeFor(w));
+        runs.push(await detector.invoke({}));
+      }
+
+    // Assess: W is folded nowhere, as in the twin that never wrote it
+    expect(folded).toBeGreaterThanOrEqual(10);
+    expect(runs[0]).toMatchObject({
+      windows: ['2026-11-27T10:00:00Z'],
+      firstWindowLearnOnly: true,
+      foldRolledBack: { window: '2026-11-27T09:00:00Z', entries: folded },
+    });
+    expect(runs[2]?.foldRolledBack).toBeUndefined();
+    expect(holdingFold(await stopped.items(), W)).toEqual([]);
+    expect(await baselinesOf(stopped)).toEqual(await baselinesOf(twin));
   });
 });

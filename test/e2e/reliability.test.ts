@@ -89,7 +89,8 @@ const publishedIds = () =>
 const isWatermarkUpdate = (call: AwsCall) =>
   call.service === 'dynamodb' &&
   call.operation === 'UpdateItem' &&
-  (call.input.Key as { pk?: { S?: string } } | undefined)?.pk?.S === 'STATE';
+  (call.input.Key as { pk?: { S?: string } } | undefined)?.pk?.S === 'STATE' &&
+  String(call.input.UpdateExpression).startsWith('SET watermark');
 
 /** The run dies once its commit (outbox, baselines, watermark) is done, before it publishes. */
 const crashAfterCommit = (options: { killed?: boolean } = {}): CrashPlan => ({

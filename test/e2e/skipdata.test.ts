@@ -144,4 +144,34 @@ describe('SKIPDATA straddling a window boundary', () => {
     expect(next.incompleteWindows).toBe(1);
     expect(numberAttr(await state(detector), 'clock')).toBe(20);
   });
+
+  it('re-evaluates an incomplete latest window in a dry run with nothing due from the clock it was evaluated with', async () => {
+    // Prepare: a source seen for three windows, silent for two (zeros the clock counts), then a
+    // spike in W, which a SKIPDATA record inside it makes incomplete; the schedule runs each hour
+    // (a short history suffices: minDataPoints 4, so the source's spike is compared with its baseline)
+    const detector = await newDetector(endpoints, { detectorConfig: { minDataPoints: 4 } });
+    const SPIKING = '10.0.7.7';
+    endpoints.logs.seed(detector.logGroup, [
+      ...[-5, -4, -3, -2, -1, 0].flatMap((h) => QUIET.flatMap((s) => blocked(W + h * HOUR, s, 3))),
+      ...[-5, -4, -3].flatMap((h) => blocked(W + h * HOUR, SPIKING, 2)),
+      ...blocked(W, SPIKING, 150),
+      skipData(W + 20 * MINUTE, W + 25 * MINUTE),
+    ]);
+    for (const h of [-5, -4, -3, -2, -1, 0]) {
+      detector.clock.set(runAt(W + h * HOUR));
+      await detector.invoke({});
+    }
+    const scheduled = published().find((alert) => alert.srcIp === SPIKING);
+
+    // Act: nothing is due, so the dry run re-evaluates W from the baselines it started from
+    const dryRun = await detector.invoke({ mode: 'dry-run' });
+
+    // Assess: the same alert, from the same baseline (its zeros counted on the same clock)
+    expect(numberAttr(await state(detector), 'clock')).toBe(5);
+    expect(scheduled).toMatchObject({ kind: 'spike', incompleteWindow: true });
+    expect(dryRun.windows).toEqual(['2026-11-27T09:00:00Z']);
+    const again = dryRun.dryRunAlerts?.find((alert) => alert.srcIp === SPIKING);
+    expect(again?.baseline).toEqual(scheduled?.baseline);
+    expect(again?.alertId).toBe(scheduled?.alertId);
+  });
 });
