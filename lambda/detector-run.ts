@@ -41,6 +41,12 @@ import {
 import { fitAlert, fitAlertList, sampleTestAlert } from './adapters/alert-format';
 import { baselineExpiresAt, DEFAULT_BASELINE_TTL_DAYS, expiredBefore } from './baseline-expiry';
 import {
+  BaselineSettingsChangedError,
+  baselineSettingsChange,
+  decodeBaselineSettings,
+  type BaselineSettings,
+} from './baseline-settings';
+import {
   BootstrapRefusedError,
   BootstrapUnfinishedError,
   WatermarkConflictError,
@@ -52,6 +58,7 @@ import {
 import type {
   AlertPublisher,
   ChangeExplainer,
+  DetectorState,
   FlowCountSource,
   PendingAlert,
   QueryStatistics,
@@ -99,6 +106,11 @@ export interface DetectorDeps {
    * and a dry run forgets the baselines it folds itself by. @default DEFAULT_BASELINE_TTL_DAYS
    */
   baselineTtlDays?: number;
+  /**
+   * What the baselines this deployment learns mean (lambda/baseline-settings.ts): a run refuses
+   * baselines the state says were learnt under others. Absent: not checked.
+   */
+  baselineSettings?: BaselineSettings;
 }
 
 export interface DryRunAlert extends Alert {
@@ -434,6 +446,7 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
   }
 
   if (state.bootstrapStarted !== undefined) throw new BootstrapUnfinishedError(state.bootstrapStarted);
+  refuseChangedSettings(deps, state);
   const addressOnly = hasAddressOnlyBaselines(state);
   const due = dueWindows(deps.now(), state.watermark, deps.config);
   summary.deferredWindows = due.deferred;
@@ -489,6 +502,18 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
       [...new Set(failures.map((f) => f.cause))],
     );
   }
+}
+
+/**
+ * Baselines learnt under another preset, window length or rhythm calendar mean something else
+ * (lambda/baseline-settings.ts): detecting on them would alert on every busy source, or on none.
+ */
+function refuseChangedSettings(deps: DetectorDeps, state: DetectorState): void {
+  const learnt = decodeBaselineSettings(state.baselineSettings);
+  const current = deps.baselineSettings;
+  if (state.watermark === undefined || learnt === undefined || current === undefined) return;
+  const change = baselineSettingsChange(learnt, current);
+  if (change !== undefined) throw new BaselineSettingsChangedError(change);
 }
 
 /** The summary's counts of evaluated windows, as they were before a window. */
@@ -1009,6 +1034,7 @@ async function runDryRun(
   const latest = latestClosedWindow(deps.now(), config);
   const state = await deps.store.readState();
   if (state.bootstrapStarted !== undefined) throw new BootstrapUnfinishedError(state.bootstrapStarted);
+  refuseChangedSettings(deps, state);
   let windows: Window[];
   if (windowStart !== undefined) {
     const starts = windowsBetween(windowStart, windowEnd ?? windowStart + length, config);

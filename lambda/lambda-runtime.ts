@@ -16,6 +16,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { loadStsModule, MemberRoleAccountContext, roleSessionName } from './adapters/account-context';
 import { accountOfKey } from './core';
+import { baselineSettingsOf, encodeBaselineSettings, sourceKeyShape } from './baseline-settings';
 import {
   AthenaFlowSource,
   loadAthenaModules,
@@ -207,12 +208,17 @@ export function createLambdaRuntime(
       consoleLogGroups: () => logGroups.logGroups(),
     });
 
+  const baselineSettings = baselineSettingsOf(
+    config.detector,
+    sourceKeyShape(config.detector.flowLogFormat, config.athena?.table.kind === 'security-lake'),
+  );
   const handler: DetectorHandler = async (event, context) => {
     const deadline = now() + context.getRemainingTimeInMillis() - TIMEOUT_SAFETY_MS;
     const store = new DynamoBaselineStore({
       client: clients.dynamodb,
       tableName: config.tableName,
       baselineTtlDays: config.baselineTtlDays,
+      baselineSettings: encodeBaselineSettings(baselineSettings),
       deadline,
       now,
       ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
@@ -307,6 +313,7 @@ export function createLambdaRuntime(
           deadline,
           runId: context.awsRequestId,
           baselineTtlDays: config.baselineTtlDays,
+          baselineSettings,
           ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
         },
         event,

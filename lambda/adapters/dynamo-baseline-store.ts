@@ -17,7 +17,8 @@
  * |           |                |             | count query was split: count-split-plan.ts), lastSkipped? (the  |
  * |           |                |             | last window of the latest skip), foldingWindow? (the window whose|
  * |           |                |             | baselines a commit is writing: removed with the watermark),      |
- * |           |                |             | lastBootstrapped? (the last window of the latest bootstrap)      |
+ * |           |                |             | lastBootstrapped? (the last window of the latest bootstrap),     |
+ * |           |                |             | baselineSettings? (what the baselines mean: baseline-settings.ts) |
  * | skipped   | `SKIPPED`      | `<window>`  | windows (skipped in all), lastWindow, reason, attempts, manual,  |
  * |           |                |             | skippedAt, expiresAt                                             |
  * | outbox    | `OUTBOX`       | `<alertId>` | status pending/sent, alert (JSON), windowStart, attempts,        |
@@ -312,6 +313,11 @@ export interface DynamoBaselineStoreOptions {
    * to another bucket: baselines are then relearned or bootstrapped. @default BASELINE_BUCKETS
    */
   baselineBuckets?: number;
+  /**
+   * What the baselines this store writes mean (lambda/baseline-settings.ts, encoded): kept in the
+   * state with every commit and bootstrap, for the next run to check. Absent: not written.
+   */
+  baselineSettings?: string;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -406,6 +412,7 @@ export class DynamoBaselineStore implements DetectorStore {
     const lastSkipped = optionalNumber(Item, 'lastSkipped', 'STATE');
     const foldingWindow = optionalNumber(Item, 'foldingWindow', 'STATE');
     const lastBootstrapped = optionalNumber(Item, 'lastBootstrapped', 'STATE');
+    const baselineSettings = Item.baselineSettings?.S;
     return {
       watermark: Item.watermark?.N === undefined ? undefined : numberOf(Item, 'watermark', 'STATE'),
       clock: Item.clock?.N === undefined ? 0 : numberOf(Item, 'clock', 'STATE'),
@@ -416,6 +423,7 @@ export class DynamoBaselineStore implements DetectorStore {
       ...(lastSkipped === undefined ? {} : { lastSkipped }),
       ...(foldingWindow === undefined ? {} : { foldingWindow }),
       ...(lastBootstrapped === undefined ? {} : { lastBootstrapped }),
+      ...(baselineSettings === undefined ? {} : { baselineSettings }),
       ...(failingWindow === undefined
         ? {}
         : { failingWindow, failedAttempts: optionalNumber(Item, 'failedAttempts', 'STATE') ?? 0 }),
@@ -743,13 +751,14 @@ export class DynamoBaselineStore implements DetectorStore {
     // with the SKIPDATA carry the next window needs.
     const carry = commit.skipDataThrough;
     const plan = commit.countSplitPlan;
+    const settings = this.options.baselineSettings;
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: STATE_KEY,
           UpdateExpression:
-            `SET watermark = :w, clock = :clockAfter, updatedAt = :t, pendingMarkers = :true, sourceKeys = :keys${carry === undefined ? '' : ', skipDataThrough = :carry'}${plan === undefined ? '' : ', countSplitPlan = :plan'}` +
+            `SET watermark = :w, clock = :clockAfter, updatedAt = :t, pendingMarkers = :true, sourceKeys = :keys${carry === undefined ? '' : ', skipDataThrough = :carry'}${plan === undefined ? '' : ', countSplitPlan = :plan'}${settings === undefined ? '' : ', baselineSettings = :settings'}` +
             ' REMOVE failingWindow, failedAttempts, lastFailure, foldingWindow',
           ConditionExpression:
             'attribute_not_exists(watermark) OR (watermark < :w AND (attribute_not_exists(clock) OR clock = :clockBefore))',
@@ -762,6 +771,7 @@ export class DynamoBaselineStore implements DetectorStore {
             ':keys': { S: SOURCE_KEY_FORMAT },
             ...(carry === undefined ? {} : { ':carry': n(carry) }),
             ...(plan === undefined ? {} : { ':plan': { S: plan } }),
+            ...(settings === undefined ? {} : { ':settings': { S: settings } }),
           },
         }),
       );
@@ -1139,6 +1149,9 @@ export class DynamoBaselineStore implements DetectorStore {
             clock: n(result.clock),
             lastBootstrapped: n(result.watermark),
             sourceKeys: { S: SOURCE_KEY_FORMAT },
+            ...(this.options.baselineSettings === undefined
+              ? {}
+              : { baselineSettings: { S: this.options.baselineSettings } }),
             ...(result.skipDataThrough === undefined ? {} : { skipDataThrough: n(result.skipDataThrough) }),
             // Any pending alerts of a table from before the markers got theirs at the first run.
             ...(this.pendingMarkersKept === true ? { pendingMarkers: { BOOL: true } } : {}),

@@ -125,6 +125,11 @@ export interface DetectorState {
    */
   lastBootstrapped?: number;
   /**
+   * What the baselines mean beyond their numbers, as written with the last commit or bootstrap
+   * (lambda/baseline-settings.ts, encoded); absent on state written before it was kept.
+   */
+  baselineSettings?: string;
+  /**
    * The window whose baselines a commit was writing when its run stopped (set before the bucket
    * writes, removed with the watermark): some entries may hold its fold. Retried, the window reads
    * their `prev`; skipped, or passed over by a detector without state, the fold is rolled back.
