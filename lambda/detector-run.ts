@@ -505,7 +505,8 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
 }
 
 /**
- * Baselines learnt under another preset, window length or rhythm calendar mean something else
+ * Baselines learnt under another preset, window length, rhythm calendar or source key shape mean
+ * something else
  * (lambda/baseline-settings.ts): detecting on them would alert on every busy source, or on none.
  */
 function refuseChangedSettings(deps: DetectorDeps, state: DetectorState): void {
