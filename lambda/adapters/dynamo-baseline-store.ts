@@ -637,12 +637,7 @@ export class DynamoBaselineStore implements DetectorStore {
       const rest = unchanged + (carried === undefined ? '' : `,${carried.members}`);
       let json = JSON.stringify(records);
       if (rest !== '') json = json === '{}' ? `{${rest.slice(1)}}` : `${json.slice(0, -1)}${rest}}`;
-      return {
-        ...bucketKey(bucket),
-        records: { S: json },
-        sources: n(sources),
-        expiresAt: n(expiresAt + BUCKET_DELETION_GRACE_SECONDS),
-      };
+      return bucketItemOf(bucket, json, sources, expiresAt);
     };
     // Every bucket is measured before anything is written, so one over the item size limit fails
     // the commit with nothing of the window written. Measured from its entries' sizes at most
@@ -1032,16 +1027,7 @@ export class DynamoBaselineStore implements DetectorStore {
           writes.push(
             sources === 0
               ? { DeleteRequest: { Key: bucketKey(bucket) } }
-              : {
-                  PutRequest: {
-                    Item: {
-                      ...bucketKey(bucket),
-                      records: { S: JSON.stringify(kept) },
-                      sources: n(sources),
-                      expiresAt: n(expiresAt + BUCKET_DELETION_GRACE_SECONDS),
-                    },
-                  },
-                },
+              : { PutRequest: { Item: bucketItemOf(bucket, JSON.stringify(kept), sources, expiresAt) } },
           );
         }
       });
@@ -1198,14 +1184,7 @@ export class DynamoBaselineStore implements DetectorStore {
       if (bytes > BASELINE_BUCKET_MAX_BYTES)
         throw new BaselineBucketTooLargeError(bucket, bytes, srcIps.length, this.buckets);
       writes.push({
-        PutRequest: {
-          Item: {
-            ...bucketKey(bucket),
-            records: { S: json },
-            sources: n(srcIps.length),
-            expiresAt: n(expiresAt + BUCKET_DELETION_GRACE_SECONDS),
-          },
-        },
+        PutRequest: { Item: bucketItemOf(bucket, json, srcIps.length, expiresAt) },
       });
     }
     return writes;
@@ -1283,14 +1262,7 @@ export class DynamoBaselineStore implements DetectorStore {
       }
       stored.delete(bucket);
       return {
-        PutRequest: {
-          Item: {
-            ...bucketKey(bucket),
-            records: { S: JSON.stringify(records) },
-            sources: n(sources),
-            expiresAt: n(expiresAt + BUCKET_DELETION_GRACE_SECONDS),
-          },
-        },
+        PutRequest: { Item: bucketItemOf(bucket, JSON.stringify(records), sources, expiresAt) },
       };
     });
   }
@@ -1430,6 +1402,19 @@ const ENTRY_BYTES_ESTIMATE = 400;
 const BATCH_GET_BYTES = 14 * 1024 * 1024;
 /** Estimated bytes of bucket answers in flight at once: two full batches (bucketReadConcurrency). */
 const BUCKET_READ_BYTES_IN_FLIGHT = 2 * BATCH_GET_BYTES;
+
+/**
+ * A bucket item: its `records` JSON, how many sources it holds, and DynamoDB's TTL, its latest
+ * entry's expiry plus the grace late windows need (BUCKET_DELETION_GRACE_SECONDS).
+ */
+function bucketItemOf(bucket: number, records: string, sources: number, latestExpiry: number): Item {
+  return {
+    ...bucketKey(bucket),
+    records: { S: records },
+    sources: n(sources),
+    expiresAt: n(latestExpiry + BUCKET_DELETION_GRACE_SECONDS),
+  };
+}
 
 /** One member of a bucket's `records` object: `"<key>":<entry>`. */
 function member(key: string, entry: unknown): string {
