@@ -117,6 +117,33 @@ const alert = (src: string, windowStart = W): Alert => ({
   zScore: 12,
 });
 
+/**
+ * A store of `baselines` committed in W (64 buckets, one batch in flight) whose client, once
+ * `arm()`ed, fails its `failOnWrite`-th BatchWriteItem: a run stopped between bucket batches.
+ */
+async function committedStore(baselines: Map<string, Baseline>, failOnWrite?: number) {
+  const { tableName } = await newStore();
+  let writes = 0;
+  let armed = false;
+  const sender = {
+    send: async (command: Parameters<DynamoDBClient['send']>[0]) => {
+      if (armed && command.constructor.name === 'BatchWriteItemCommand' && ++writes === failOnWrite)
+        throw new Error('injected: crash between bucket batches');
+      return client.send(command);
+    },
+  } as unknown as DynamoDBClient;
+  const store = new DynamoBaselineStore({
+    client: sender,
+    tableName,
+    baselineTtlDays: 90,
+    sleep: async () => undefined,
+    baselineBuckets: 64,
+    batchConcurrency: 1,
+  });
+  await store.commitWindow({ windowStart: W, clockBefore: 0, clockAfter: 1, baselines, alerts: [] });
+  return { store, tableName, arm: () => void (armed = true) };
+}
+
 describe('DynamoBaselineStore', () => {
   it('starts empty: no watermark, clock 0, no baselines, no pending alerts', async () => {
     const { store } = await newStore();
@@ -774,30 +801,6 @@ describe('DynamoBaselineStore', () => {
       lastWindow: W + HOUR,
       clockAtLastFold: 2,
     });
-    const open = async (failOnWrite?: number) => {
-      const { tableName } = await newStore();
-      let writes: number | undefined;
-      const sender = {
-        send: async (command: Parameters<DynamoDBClient['send']>[0]) => {
-          if (writes !== undefined && command.constructor.name === 'BatchWriteItemCommand') {
-            writes += 1;
-            if (writes === failOnWrite) throw new Error('injected: crash between bucket batches');
-          }
-          return client.send(command);
-        },
-      } as unknown as DynamoDBClient;
-      const store = new DynamoBaselineStore({
-        client: sender,
-        tableName,
-        baselineTtlDays: 90,
-        sleep: async () => undefined,
-        baselineBuckets: 64,
-        batchConcurrency: 1,
-      });
-      await store.commitWindow({ windowStart: W, clockBefore: 0, clockAfter: 1, baselines: w0, alerts: [] });
-      writes = 0; // armed: counts the writes after W
-      return store;
-    };
     const commitNext = async (store: DynamoBaselineStore) => {
       const before = await store.getBaselines(sources, { before: W + HOUR });
       await store.commitWindow({
@@ -810,8 +813,10 @@ describe('DynamoBaselineStore', () => {
       });
       return before;
     };
-    const twin = await open();
-    const crashed = await open(2);
+    const twin = (await committedStore(w0)).store;
+    const failing = await committedStore(w0, 2);
+    failing.arm();
+    const crashed = failing.store;
     expect(Math.ceil(bucketCount(sources, 64) / 25)).toBe(3);
 
     // Act
@@ -836,28 +841,6 @@ describe('DynamoBaselineStore', () => {
     const old = Array.from({ length: 300 }, (_, i) => ip(i * 7));
     const added = Array.from({ length: 40 }, (_, i) => ip(5000 + i * 11));
     const w0 = new Map(old.map((s, i) => [s, baseline(i)]));
-    const open = async () => {
-      const { tableName } = await newStore();
-      let writes = 0;
-      let armed = false;
-      const sender = {
-        send: async (command: Parameters<DynamoDBClient['send']>[0]) => {
-          if (armed && command.constructor.name === 'BatchWriteItemCommand' && ++writes === 2)
-            throw new Error('injected: crash between bucket batches');
-          return client.send(command);
-        },
-      } as unknown as DynamoDBClient;
-      const store = new DynamoBaselineStore({
-        client: sender,
-        tableName,
-        baselineTtlDays: 90,
-        sleep: async () => undefined,
-        baselineBuckets: 64,
-        batchConcurrency: 1,
-      });
-      await store.commitWindow({ windowStart: W, clockBefore: 0, clockAfter: 1, baselines: w0, alerts: [] });
-      return { store, tableName, arm: () => (armed = true) };
-    };
     const buckets = async (tableName: string) => {
       const { Items = [] } = await client.send(
         new ScanCommand({ TableName: tableName, ConsistentRead: true }),
@@ -869,8 +852,8 @@ describe('DynamoBaselineStore', () => {
         ]),
       );
     };
-    const twin = await open();
-    const stopped = await open();
+    const twin = await committedStore(w0);
+    const stopped = await committedStore(w0, 2);
     stopped.arm();
     const before = await stopped.store.getBaselines([...old, ...added], { before: W + HOUR });
     const next = new Map([
