@@ -1095,6 +1095,9 @@ async function runDryRun(
       );
     }
   }
+  // A fold a stopped commit left of a window the schedule will not retry is read past, as the
+  // schedule rolls it back (runDetect).
+  const uncommitted = state.foldingWindow === windows[0]?.start ? undefined : state.foldingWindow;
   for (const [index, window] of windows.entries()) {
     const counted = await countWindow(
       deps,
@@ -1114,9 +1117,6 @@ async function runDryRun(
     const ttlDays = deps.baselineTtlDays ?? DEFAULT_BASELINE_TTL_DAYS;
     for (const [ip, b] of overlay)
       if (expiredBefore(baselineExpiresAt(b.lastWindow, ttlDays), window.start)) overlay.delete(ip);
-    // A fold a stopped commit left of a window the schedule will not retry is read past, as the
-    // schedule rolls it back (runDetect).
-    const uncommitted = state.foldingWindow === windows[0]?.start ? undefined : state.foldingWindow;
     const stored = await deps.store.getBaselines(
       srcIps.filter((ip) => !overlay.has(ip)),
       { before: window.start, ...(uncommitted === undefined ? {} : { uncommitted }) },
