@@ -19,6 +19,7 @@ import {
   MAX_BASELINE_TTL_DAYS,
   MAX_WORKERS,
   runReplay,
+  SourceKeysChangedError,
   WindowSpanError,
 } from './replay';
 import { toHumanText, toNdjson } from './text-output';
@@ -289,6 +290,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       error instanceof ConfigError ||
       error instanceof ChangeInputError ||
       error instanceof WindowSpanError ||
+      error instanceof SourceKeysChangedError ||
       (error instanceof StateFileError && error.operation === 'load') ||
       (error instanceof InputFileError && error.phase === 'find');
     io.stderr.write(`egress-spike: ${(error as Error).message}\n`);

@@ -213,6 +213,36 @@ export class WindowSpanError extends Error {
   }
 }
 
+/**
+ * The state's baselines are keyed otherwise than the input's sources (one by VPC, the other not:
+ * the files' formats differ in `vpc-id`): no baseline would match, and every busy source would be
+ * new. The Lambda refuses the same change (lambda/baseline-settings.ts). A usage error.
+ */
+export class SourceKeysChangedError extends Error {
+  constructor(stateShapes: readonly string[], inputShapes: readonly string[]) {
+    super(
+      `the state's baselines are keyed ${stateShapes.join(' and ')}, this input's sources ${inputShapes.join(' and ')} ` +
+        "(the files' flow log formats differ in vpc-id): no baseline would match, and every busy source would be " +
+        'new. Replay with a new --state file (and --bootstrap-days), or inputs of the format the state was built from',
+    );
+    this.name = 'SourceKeysChangedError';
+  }
+}
+
+/** What a source key is made of (lambda/core/source-key.ts). */
+const keyShape = (key: string): string =>
+  identityOfKey(key).vpcId === undefined ? 'account|address' : 'account|vpc|address';
+
+/** The shapes of the keys, stopping once both are seen. */
+function keyShapes(keys: Iterable<string>): Set<string> {
+  const shapes = new Set<string>();
+  for (const key of keys) {
+    shapes.add(keyShape(key));
+    if (shapes.size === 2) break;
+  }
+  return shapes;
+}
+
 /** Flow log text compresses five- to tenfold (the bundled sample 5.6x): a gzip byte is that much scanning. */
 const GZIP_EXPANSION = 6;
 
@@ -319,6 +349,12 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   for (const key of sources) {
     const account = accountOfKey(key);
     if (account !== undefined) accounts.add(account);
+  }
+  if (store.baselines.size > 0 && sources.size > 0) {
+    const stateShapes = keyShapes(store.baselines.keys());
+    const inputShapes = keyShapes(sources);
+    if (![...inputShapes].some((shape) => stateShapes.has(shape)))
+      throw new SourceKeysChangedError([...stateShapes], [...inputShapes]);
   }
 
   // 2. evaluate every window in order

@@ -297,6 +297,29 @@ describe('egress-spike replay (built CLI)', () => {
     expect(bad.stderr).toContain('state file "bad-state.json".clock');
   });
 
+  it('refuses a state keyed otherwise than the input (vpc-id in one format only) with exit 2, leaving it as it was', async () => {
+    // Prepare: a state from the sample, and the sample again with a vpc-id column
+    expect(run('replay', '--json', '--state', 'keys-state.json', sample).code).toBe(0);
+    const saved = await fs.readFile(join(dir, 'keys-state.json'), 'utf8');
+    const [header, ...lines] = (await fs.readFile(sample, 'utf8')).trimEnd().split('\n');
+    await fs.writeFile(
+      join(dir, 'by-vpc.log'),
+      [`${header} vpc-id`, ...lines.map((line) => `${line} vpc-0abc1234`)].join('\n') + '\n',
+    );
+
+    // Act
+    const byVpc = run('replay', '--json', '--state', 'keys-state.json', 'by-vpc.log');
+    const fresh = run('replay', '--json', 'by-vpc.log');
+
+    // Assess: refused before any window, the state untouched; the same file without a state runs
+    expect(byVpc.code).toBe(2);
+    expect(byVpc.stderr).toContain(
+      "the state's baselines are keyed account|address, this input's sources account|vpc|address",
+    );
+    expect(await fs.readFile(join(dir, 'keys-state.json'), 'utf8')).toBe(saved);
+    expect(fresh.code).toBe(0);
+  });
+
   it('--cloudtrail with --interface-map: the rollout names its likely cause in the text and the NDJSON', async () => {
     // A digest file among the log files is skipped, as CloudTrail delivers both to the bucket.
     await fs.mkdir(join(dir, 'trail', 'digest'), { recursive: true });
