@@ -3,6 +3,8 @@
  * CLI entry: `egress-spike replay [options] <file|dir>...`. Built with esbuild into
  * dist/egress-spike.js (and dist/scan-worker.js for the worker threads) by `npm run build:cli`.
  */
+// First: V8's flags for a short process, before any of the engine's code is compiled.
+import '../lambda/replay/v8-tuning';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../lambda/replay/cli';

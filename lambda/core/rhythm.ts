@@ -240,18 +240,36 @@ export class RhythmCalendar {
     if (weeks > 0)
       for (let s = 0; s < PROFILE_SLOTS; s += 1) into[s] = weeks * perWeek * (this.shares[s] as number);
     for (let i = weeks * perWeek; i < count; i += 1) {
-      const slot = this.place(firstWindow + i * this.windowMs).slot;
+      const slot = this.slotOf(firstWindow + i * this.windowMs);
       into[slot] = (into[slot] as number) + 1;
     }
     return into;
+  }
+
+  /** place(windowStart).slot; in UTC by arithmetic (a zero-fill asks for up to a week of windows). */
+  private slotOf(windowStart: number): number {
+    if (this.format !== undefined || windowStart < 0) return this.place(windowStart).slot;
+    // 1 January 1970 was a Thursday (day 4).
+    const day = (Math.floor(windowStart / DAY_MS) + 4) % 7;
+    return Math.floor((windowStart % DAY_MS) / HOUR_MS) + (this.weekend.has(day) ? 24 : 0);
   }
 }
 
 const calendars = new Map<string, RhythmCalendar>();
 const calendarOfConfig = new WeakMap<CalendarConfig, RhythmCalendar>();
 
+/** The last configuration asked for and its calendar: asked for several times a source, the same one each time. */
+let lastAsked: { config: CalendarConfig; calendar: RhythmCalendar } | undefined;
+
 /** The calendar of a configuration (shared by every evaluation with the same settings). */
 export function calendarOf(config: CalendarConfig): RhythmCalendar {
+  if (lastAsked?.config === config) return lastAsked.calendar;
+  const calendar = calendarFor(config);
+  lastAsked = { config, calendar };
+  return calendar;
+}
+
+function calendarFor(config: CalendarConfig): RhythmCalendar {
   const known = calendarOfConfig.get(config);
   if (known !== undefined) return known;
   const key = `${config.timezone}|${config.weekendDays.join(',')}|${config.windowMinutes}`;
@@ -302,15 +320,24 @@ export function foldProfile(
   const old = valueOfCode(slotCode(text, slot));
   const seen = Math.max(1, slotObservations(dataPointsBefore, share));
   const next = Number.isNaN(old) ? fed : old + (fed - old) / Math.min(seen + 1, slotWindow(share, config));
-  for (let i = 0; i < PROFILE_LENGTH; i += 1) profileChars[i] = text.charCodeAt(i);
-  putCode(slot, codeOf(next));
-  return builtProfile();
+  return withSlotCode(text, slot, codeOf(next));
+}
+
+/**
+ * `profile` with one slot's code replaced. Spliced rather than rebuilt character by character
+ * (this runs for every source of every window; a rebuild cost three times as much), then
+ * flattened by reading it, so the result does not keep the old profile's text alive.
+ */
+function withSlotCode(profile: string, slot: number, code: number): string {
+  const i = slot * CHARS_PER_SLOT;
+  const spliced = profile.slice(0, i) + codeText(code) + profile.slice(i + CHARS_PER_SLOT);
+  spliced.charCodeAt(0);
+  return spliced;
 }
 
 /** The profile of a source whose slots were never observed (what a first fold starts from). */
 export const UNSET_PROFILE = codeText(UNSET_CODE).repeat(PROFILE_SLOTS);
 const zeroCounts = new Float64Array(PROFILE_SLOTS);
-const zeroValues = new Float64Array(PROFILE_SLOTS);
 
 /**
  * The profile after `missed` zero windows following `lastWindow` (the recommended preset's lazy
@@ -325,31 +352,59 @@ export function profileWithZeros(
   config: ProfileConfig,
 ): string | undefined {
   if (profile === undefined || missed <= 0) return profile;
+  if (profile.length !== PROFILE_LENGTH)
+    throw new RangeError(`a profile has ${PROFILE_LENGTH} characters, got ${profile.length}`);
   const calendar = calendarOf(config);
-  const counts = calendar.slotCounts(lastWindow + config.windowMinutes * 60_000, missed, zeroCounts);
-  const values = decodeProfile(profile, zeroValues);
-  let changed = false;
+  const counts = zeroSlotCounts(calendar, lastWindow + config.windowMinutes * 60_000, missed);
+  // Only the slots the zeros fall in change: a short absence (the usual case) touches one or
+  // two, which are spliced in; a long one touches most, and the profile is written anew.
+  let touched = 0;
+  for (let s = 0; s < PROFILE_SLOTS; s += 1) if ((counts[s] as number) > 0) touched += 1;
+  if (touched === 0) return profile;
+  const rewrite = touched > SPLICED_SLOTS;
+  let text = profile;
   for (let s = 0; s < PROFILE_SLOTS; s += 1) {
     const zeros = counts[s] as number;
-    if (zeros <= 0) continue;
-    const share = calendar.shares[s] as number;
-    const value = values[s] as number;
-    changed = true;
-    if (Number.isNaN(value) || value === 0) {
-      values[s] = 0;
+    const code = slotCode(profile, s);
+    if (zeros <= 0) {
+      if (rewrite) putCode(s, code);
       continue;
     }
-    const window = slotWindow(share, config);
-    // A slot with a value has seen at least one window, whatever the rounding of its share says.
-    const seen = Math.max(1, slotObservations(dataPointsBefore, share));
-    let mean = value;
-    const pooled = Math.min(zeros, Math.max(0, window - seen));
-    if (pooled > 0) mean = (mean * seen) / (seen + pooled);
-    const decaying = zeros - pooled;
-    if (decaying > 0) mean *= Math.pow(1 - 1 / window, decaying);
-    values[s] = mean;
+    const value = valueOfCode(code);
+    let next = ZERO_CODE;
+    if (!(Number.isNaN(value) || value === 0)) {
+      const share = calendar.shares[s] as number;
+      const window = slotWindow(share, config);
+      // A slot with a value has seen at least one window, whatever the rounding of its share says.
+      const seen = Math.max(1, slotObservations(dataPointsBefore, share));
+      let mean = value;
+      const pooled = Math.min(zeros, Math.max(0, window - seen));
+      if (pooled > 0) mean = (mean * seen) / (seen + pooled);
+      const decaying = zeros - pooled;
+      if (decaying > 0) mean *= Math.pow(1 - 1 / window, decaying);
+      next = codeOf(mean);
+    }
+    if (rewrite) putCode(s, next);
+    else if (next !== code) text = withSlotCode(text, s, next);
   }
-  return changed ? encodeProfile(values) : profile;
+  return rewrite ? builtProfile() : text;
+}
+
+/** Up to this many changed slots are spliced into a profile; more, and it is written anew. */
+const SPLICED_SLOTS = 4;
+
+/**
+ * calendar.slotCounts for a stretch of missed windows, remembered for the next call: the flat
+ * and within-hour zero-fills of one source ask for the same stretch one after the other. The
+ * array is shared: read it before the next call.
+ */
+let lastZeros: { calendar: RhythmCalendar; first: number; count: number } | undefined;
+function zeroSlotCounts(calendar: RhythmCalendar, first: number, count: number): Float64Array {
+  if (lastZeros?.calendar !== calendar || lastZeros.first !== first || lastZeros.count !== count) {
+    calendar.slotCounts(first, count, zeroCounts);
+    lastZeros = { calendar, first, count };
+  }
+  return zeroCounts;
 }
 
 /**
@@ -417,15 +472,17 @@ export function withinHourWithZeros(
 ): WithinHour | undefined {
   if (within === undefined || profile === undefined || missed <= 0) return within;
   const calendar = calendarOf(config);
-  const counts = calendar.slotCounts(lastWindow + config.windowMinutes * 60_000, missed, zeroCounts);
-  const values = decodeProfile(profile, zeroValues);
+  const counts = zeroSlotCounts(calendar, lastWindow + config.windowMinutes * 60_000, missed);
+  if (profile.length !== PROFILE_LENGTH)
+    throw new RangeError(`a profile has ${PROFILE_LENGTH} characters, got ${profile.length}`);
   let sumVariance = 0;
   let sumIndex = 0;
   let zeros = 0;
   for (let s = 0; s < PROFILE_SLOTS; s += 1) {
     const k = counts[s] as number;
-    const v = values[s] as number;
-    if (k <= 0 || Number.isNaN(v)) continue;
+    if (k <= 0) continue;
+    const v = valueOfCode(slotCode(profile, s));
+    if (Number.isNaN(v)) continue;
     const seen = Math.max(1, slotObservations(dataPointsBefore, calendar.shares[s] as number));
     const term = (v * v * seen) / (seen + 1);
     sumVariance += k * term;

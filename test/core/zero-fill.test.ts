@@ -7,8 +7,10 @@
  */
 import { resolveDetectorConfig } from '../../lambda/core/config';
 import {
+  calendarOf,
   decodeProfile,
   encodeProfile,
+  encodeValue,
   foldWithinHour,
   PROFILE_SLOTS,
   profileWithZeros,
@@ -54,6 +56,63 @@ describe('profileWithZeros', () => {
     expect(profileWithZeros(profile, SUNDAY, 0, dataPointsFor(10), config)).toBe(profile);
     // A source without a profile (rhythm learnt nothing yet) gets none from its zeros either.
     expect(profileWithZeros(undefined, SUNDAY, 5, dataPointsFor(10), config)).toBeUndefined();
+  });
+});
+
+describe('profileWithZeros over hourly windows (a few slots spliced in, or the profile written anew)', () => {
+  // Hourly windows: an absence of k windows touches min(k, 48) slots, so the stretches below
+  // cover one touched slot, a few, and every one. Each touched slot is checked against the
+  // documented arithmetic on its own decoded value, each untouched one for its three characters.
+  const hourly = resolveDetectorConfig({});
+  const calendar = calendarOf(hourly);
+  const values = Array.from({ length: PROFILE_SLOTS }, (_, s) =>
+    s % 7 === 3 ? Number.NaN : s % 7 === 5 ? 0 : quantizeSlotMean(1 + s * 0.37),
+  );
+  const text = encodeProfile(values);
+  const slotText = (profile: string, s: number) => profile.slice(3 * s, 3 * s + 3);
+  const dataPoints = 400;
+
+  it.each([1, 2, 3, 4, 5, 6, 11, 47, 48, 60, 200])('after %i missed windows', (missed) => {
+    const last = Date.UTC(2026, 2, 6, 20); // a Friday evening: the stretch crosses into the weekend
+    const zeros = calendar.slotCounts(last + 3_600_000, missed);
+    const after = profileWithZeros(text, last, missed, dataPoints, hourly)!;
+    expect(after).toHaveLength(text.length);
+    for (let s = 0; s < PROFILE_SLOTS; s += 1) {
+      const k = zeros[s]!;
+      if (k === 0) {
+        expect({ s, text: slotText(after, s) }).toEqual({ s, text: slotText(text, s) });
+        continue;
+      }
+      const value = values[s]!;
+      let expected = 0;
+      if (!(Number.isNaN(value) || value === 0)) {
+        const share = calendar.shares[s]!;
+        const memory = Math.max(2, Math.round(720 * share));
+        const seen = Math.max(1, Math.round(dataPoints * share));
+        const pooled = Math.min(k, Math.max(0, memory - seen));
+        expected = pooled > 0 ? (value * seen) / (seen + pooled) : value;
+        expected *= (1 - 1 / memory) ** (k - pooled);
+      }
+      expect({ s, text: slotText(after, s) }).toEqual({ s, text: encodeValue(expected) });
+    }
+  });
+});
+
+describe('slotCounts in UTC (by arithmetic) and in a zone (by the formatter)', () => {
+  it('counts the same windows into the same slots', () => {
+    // Etc/UTC has UTC's clock but goes through Intl.DateTimeFormat, as any other zone does.
+    for (const weekendDays of [['Sat', 'Sun'], ['Fri', 'Sat'], []] as const) {
+      const utc = calendarOf({ timezone: 'UTC', weekendDays: [...weekendDays], windowMinutes: 60 });
+      const zone = calendarOf({ timezone: 'Etc/UTC', weekendDays: [...weekendDays], windowMinutes: 60 });
+      for (const first of [Date.UTC(2026, 2, 1), Date.UTC(2026, 2, 6, 20), Date.UTC(2027, 0, 1, 5)])
+        for (const count of [1, 5, 23, 100, 167, 170, 400])
+          expect({ weekendDays, first, count, counts: [...utc.slotCounts(first, count)] }).toEqual({
+            weekendDays,
+            first,
+            count,
+            counts: [...zone.slotCounts(first, count)],
+          });
+    }
   });
 });
 

@@ -63,6 +63,22 @@ describe('egress-spike replay (built CLI)', () => {
       expect(replay.stdout).toContain(option);
   });
 
+  it("turns off TurboFan's inlining, once, when the CLI loads (lambda/replay/v8-tuning.ts)", () => {
+    // A V8 flag Node.js refuses in NODE_OPTIONS: the CLI sets it itself, as it starts.
+    const script =
+      "const v8 = require('node:v8');" +
+      'const set = v8.setFlagsFromString;' +
+      'const calls = [];' +
+      'v8.setFlagsFromString = (flags) => { calls.push(flags); set(flags); };' +
+      "process.on('exit', () => process.stderr.write('CALLS ' + JSON.stringify(calls) + '\\n'));" +
+      "process.argv = [process.argv[0], 'egress-spike', '--help'];" +
+      `require(${JSON.stringify(CLI)});`;
+    const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(result.stdout).toContain('Usage: egress-spike');
+    const line = result.stderr.split('\n').find((l) => l.startsWith('CALLS ')) ?? 'CALLS null';
+    expect(JSON.parse(line.slice(6))).toEqual(['--no-turbo-inlining']);
+  });
+
   it.each([
     [[], 'Usage: egress-spike'],
     [['replay'], "missing required argument 'paths'"],
