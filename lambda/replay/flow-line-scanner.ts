@@ -945,20 +945,27 @@ export class FlowLineScanner {
       const srcFrom = int32[r + 2] as number;
       const srcTo = int32[r + 3] as number;
       const dstTo = int32[r + 4] as number;
+      // An address the kernel's table does not take (a long IPv6 one) is interned, its roles
+      // worked out once per interned text: a parse per row cost more than the row's other work.
+      const addresses = this.addresses;
       const srcSlot = this.kernelSlot(kernel, srcCode, srcFrom, srcTo);
-      const srcText =
-        srcSlot >= 0 ? (texts[srcSlot] as string) : this.addresses.intern(bytes, srcFrom, srcTo);
+      const srcInterned = srcSlot >= 0 ? -1 : addresses.slotOf(bytes, srcFrom, srcTo);
+      const srcText = srcSlot >= 0 ? (texts[srcSlot] as string) : addresses.textAt(srcInterned);
       const srcRoles =
-        srcSlot >= 0 ? (bytes[rolesAt(kernel, srcSlot)] as number) : this.filter.roles(srcText);
+        srcSlot >= 0
+          ? (bytes[rolesAt(kernel, srcSlot)] as number)
+          : addresses.rolesAt(srcInterned, this.filter);
       // After the source's text and roles are read: the destination may take the same slot, and
       // when the source was just put in the slot the destination was found in, it must go back.
       if (dstCode >= 0 && srcCode < NOT_LOOKED_UP && slotOfMissing(srcCode) === dstCode)
         dstCode = -2 - dstCode;
       const dstSlot = this.kernelSlot(kernel, dstCode, srcTo + 1, dstTo);
-      const dstText =
-        dstSlot >= 0 ? (texts[dstSlot] as string) : this.addresses.intern(bytes, srcTo + 1, dstTo);
+      const dstInterned = dstSlot >= 0 ? -1 : addresses.slotOf(bytes, srcTo + 1, dstTo);
+      const dstText = dstSlot >= 0 ? (texts[dstSlot] as string) : addresses.textAt(dstInterned);
       const dstRoles =
-        dstSlot >= 0 ? (bytes[rolesAt(kernel, dstSlot)] as number) : this.filter.roles(dstText);
+        dstSlot >= 0
+          ? (bytes[rolesAt(kernel, dstSlot)] as number)
+          : addresses.rolesAt(dstInterned, this.filter);
       if (
         this.rejectRow(
           bytes,
@@ -1637,7 +1644,15 @@ class AddressInterner {
     undefined,
   );
 
+  /** EgressFilter#roles of each slot's text, worked out when first asked for; -1: not yet. */
+  private readonly roles = new Int16Array(INTERN_SLOTS).fill(-1);
+
   intern(buf: Buffer, from: number, to: number): string {
+    return this.slots[this.slotOf(buf, from, to)] as string;
+  }
+
+  /** The slot holding the text of `buf[from, to)`, made there if it was not (textAt reads it). */
+  slotOf(buf: Buffer, from: number, to: number): number {
     // A polynomial hash in plain arithmetic (h * 31 stays exact in doubles); Math.imul would do,
     // but is very slow inside jest's VM contexts.
     let hash = 0;
@@ -1652,11 +1667,22 @@ class AddressInterner {
           break;
         }
       }
-      if (same) return known;
+      if (same) return slot;
     }
-    const text = latin1(buf, from, to);
-    this.slots[slot] = text;
-    return text;
+    this.slots[slot] = latin1(buf, from, to);
+    this.roles[slot] = -1;
+    return slot;
+  }
+
+  textAt(slot: number): string {
+    return this.slots[slot] as string;
+  }
+
+  /** The roles of the slot's text under `filter` (always the same filter for one interner). */
+  rolesAt(slot: number, filter: EgressFilter): number {
+    let roles = this.roles[slot] as number;
+    if (roles < 0) this.roles[slot] = roles = filter.roles(this.slots[slot] as string);
+    return roles;
   }
 }
 

@@ -181,6 +181,29 @@ describe('FlowLineScanner on v2 default-format lines', () => {
     expect(result.stats.recordsCounted).toBe(1);
   });
 
+  it("classifies each long IPv6 address by its own text, however often another takes its interner's slot", () => {
+    // Addresses longer than the kernel's table takes are interned in JavaScript, their roles
+    // worked out once per interned text. 80,000 internal and 80,000 external sources (more than
+    // the interner's 65,536 slots, so they evict one another) alternate, each to an external
+    // destination: every internal one counts, no external one does, pass after pass.
+    const n = 80_000;
+    const lines: string[] = [];
+    for (let i = 0; i < n; i += 1) {
+      const hex = `${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}`;
+      lines.push(
+        `2 123456789012 eni-0a1 2600:1f18:4a3b:ab01::${hex} 2001:db8:1::5 49152 443 6 3 180 ${T0} ${T0 + 60} REJECT OK`,
+        `2 123456789012 eni-0a1 2001:db8:dddd:eeee::${hex} 2001:db8:1::5 49152 443 6 3 180 ${T0} ${T0 + 60} REJECT OK`,
+      );
+    }
+    const result = scanPlainCount(Buffer.from(lines.join('\n') + '\n', 'latin1'), true, 2);
+    expect(result.stats.recordsCounted).toBe(2 * n);
+    const counted = [...(result.counts.get(W0) ?? new Map<string, number>())];
+    expect(counted).toHaveLength(n);
+    expect(counted.filter(([key, count]) => !key.includes('|2600:1f18:4a3b:ab01::') || count !== 2)).toEqual(
+      [],
+    );
+  });
+
   it('counts blank and malformed lines without failing, and keeps examples', () => {
     const result = scan(
       [
