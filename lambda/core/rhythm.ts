@@ -401,6 +401,8 @@ const SPLICED_SLOTS = 4;
 let lastZeros: { calendar: RhythmCalendar; first: number; count: number } | undefined;
 function zeroSlotCounts(calendar: RhythmCalendar, first: number, count: number): Float64Array {
   if (lastZeros?.calendar !== calendar || lastZeros.first !== first || lastZeros.count !== count) {
+    // Forgotten first: a count that stopped part-way must not be taken for the last one's.
+    lastZeros = undefined;
     calendar.slotCounts(first, count, zeroCounts);
     lastZeros = { calendar, first, count };
   }

@@ -98,6 +98,19 @@ describe('profileWithZeros over hourly windows (a few slots spliced in, or the p
   });
 });
 
+describe('profileWithZeros after a zero-fill that failed', () => {
+  it('gives the same profile as before: a count that stopped part-way is not taken for the last one', () => {
+    // The slot counts of the last stretch are remembered for the next call; a time the zone's
+    // formatter refuses (past JavaScript's last date) stops a count part-way through.
+    const zoned = resolveDetectorConfig({ timezone: 'Europe/Berlin' });
+    const text = encodeProfile(Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(2 + s)));
+    const last = Date.UTC(2026, 2, 6, 20);
+    const before = profileWithZeros(text, last, 30, 400, zoned);
+    expect(() => profileWithZeros(text, 8.64e15 - 3_600_000, 30, 400, zoned)).toThrow(RangeError);
+    expect(profileWithZeros(text, last, 30, 400, zoned)).toBe(before);
+  });
+});
+
 describe('slotCounts in UTC (by arithmetic) and in a zone (by the formatter)', () => {
   it('counts the same windows into the same slots', () => {
     // Etc/UTC has UTC's clock but goes through Intl.DateTimeFormat, as any other zone does.
