@@ -137,7 +137,8 @@ function slotCode(profile: string, slot: number): number {
   const a = CODE_OF[profile.charCodeAt(i)] as number;
   const b = CODE_OF[profile.charCodeAt(i + 1)] as number;
   const c = CODE_OF[profile.charCodeAt(i + 2)] as number;
-  if (a < 0 || b < 0 || c < 0)
+  // Not `< 0`: a character past ASCII reads as undefined, which no comparison holds for.
+  if (!(a >= 0 && b >= 0 && c >= 0))
     throw new RangeError(`profile has a character outside base64url at slot ${slot}`);
   return (a << 12) | (b << 6) | c;
 }
@@ -163,6 +164,8 @@ export interface WindowPlace {
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
+/** Milliseconds since the UTC day's start, before 1970 too (where `%` alone is negative). */
+const timeOfDay = (time: number): number => ((time % DAY_MS) + DAY_MS) % DAY_MS;
 const WEEK_MS = 7 * DAY_MS;
 
 /**
@@ -206,7 +209,7 @@ export class RhythmCalendar {
     let minuteOfDay: number;
     if (this.format === undefined) {
       day = new Date(windowStart).getUTCDay();
-      minuteOfDay = Math.floor((windowStart % DAY_MS) / 60_000);
+      minuteOfDay = Math.floor(timeOfDay(windowStart) / 60_000);
     } else {
       let weekday = '';
       let hour = 0;
@@ -248,10 +251,10 @@ export class RhythmCalendar {
 
   /** place(windowStart).slot; in UTC by arithmetic (a zero-fill asks for up to a week of windows). */
   private slotOf(windowStart: number): number {
-    if (this.format !== undefined || windowStart < 0) return this.place(windowStart).slot;
+    if (this.format !== undefined) return this.place(windowStart).slot;
     // 1 January 1970 was a Thursday (day 4).
-    const day = (Math.floor(windowStart / DAY_MS) + 4) % 7;
-    return Math.floor((windowStart % DAY_MS) / HOUR_MS) + (this.weekend.has(day) ? 24 : 0);
+    const day = (((Math.floor(windowStart / DAY_MS) + 4) % 7) + 7) % 7;
+    return Math.floor(timeOfDay(windowStart) / HOUR_MS) + (this.weekend.has(day) ? 24 : 0);
   }
 }
 

@@ -87,6 +87,10 @@ describe('profile codec', () => {
     expect(() => decodeProfile(`${'A'.repeat(15)}*${'A'.repeat(PROFILE_LENGTH - 16)}`)).toThrow(
       'profile has a character outside base64url at slot 5',
     );
+    // Past ASCII, outside the character table: refused as well, not read as code 0.
+    expect(() => decodeProfile(`${'A'.repeat(16)}é${'A'.repeat(PROFILE_LENGTH - 17)}`)).toThrow(
+      'profile has a character outside base64url at slot 5',
+    );
   });
 
   it('writes one value (a withinHour figure) in three base64url characters and reads it back', () => {
@@ -939,5 +943,19 @@ describe('foldProfile', () => {
     const folded = decodeProfile(foldProfile(start, MONDAY + 21 * DAY + 5 * HOUR, 40, 21 * 24 + 5, cfg));
     expect(folded[5]).toBeCloseTo(10 + 30 / 16, 2);
     for (let s = 0; s < PROFILE_SLOTS; s += 1) if (s !== 5) expect(folded[s]).toBe(quantizeSlotMean(10));
+  });
+
+  it('places a window before 1970 in its UTC hour and weekday like any other', () => {
+    // 1969-12-30 was a Tuesday: its 07:00 window is weekday slot 7, and only that slot moves.
+    const cfg = config();
+    const tuesday = Date.UTC(1969, 11, 30, 7);
+    expect(calendarOf(cfg).place(tuesday)).toMatchObject({ slot: 7, label: 'Tue 07:00' });
+    const start = encodeProfile(Array.from({ length: PROFILE_SLOTS }, () => quantizeSlotMean(10)));
+    const text = foldProfile(start, tuesday, 40, 0, cfg);
+    expect(text).toHaveLength(PROFILE_LENGTH);
+    const folded = decodeProfile(text);
+    // A slot seen once (no history) takes the mean of its two windows: (10 + 40) / 2.
+    expect(folded[7]).toBe(quantizeSlotMean(25));
+    for (let s = 0; s < PROFILE_SLOTS; s += 1) if (s !== 7) expect(folded[s]).toBe(quantizeSlotMean(10));
   });
 });

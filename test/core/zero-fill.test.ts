@@ -60,8 +60,8 @@ describe('profileWithZeros', () => {
 });
 
 describe('profileWithZeros over hourly windows (a few slots spliced in, or the profile written anew)', () => {
-  // Hourly windows: an absence of k windows touches min(k, 48) slots, so the stretches below
-  // cover one touched slot, a few, and every one. Each touched slot is checked against the
+  // Hourly windows: an absence of k windows touches up to min(k, 48) slots (fewer where the
+  // weekend comes round), so the stretches below cover one touched slot, a few, and most. Each touched slot is checked against the
   // documented arithmetic on its own decoded value, each untouched one for its three characters.
   const hourly = resolveDetectorConfig({});
   const calendar = calendarOf(hourly);
@@ -117,7 +117,13 @@ describe('slotCounts in UTC (by arithmetic) and in a zone (by the formatter)', (
     for (const weekendDays of [['Sat', 'Sun'], ['Fri', 'Sat'], []] as const) {
       const utc = calendarOf({ timezone: 'UTC', weekendDays: [...weekendDays], windowMinutes: 60 });
       const zone = calendarOf({ timezone: 'Etc/UTC', weekendDays: [...weekendDays], windowMinutes: 60 });
-      for (const first of [Date.UTC(2026, 2, 1), Date.UTC(2026, 2, 6, 20), Date.UTC(2027, 0, 1, 5)])
+      // Before 1970 too, where the remainder of a day is negative.
+      for (const first of [
+        Date.UTC(2026, 2, 1),
+        Date.UTC(2026, 2, 6, 20),
+        Date.UTC(2027, 0, 1, 5),
+        Date.UTC(1969, 11, 30, 7),
+      ])
         for (const count of [1, 5, 23, 100, 167, 170, 400])
           expect({ weekendDays, first, count, counts: [...utc.slotCounts(first, count)] }).toEqual({
             weekendDays,
