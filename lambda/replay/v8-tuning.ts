@@ -7,11 +7,10 @@
  * took 60 ms to compile with decide, candidate and decideCandidate inlined into it, and each
  * deoptimisation of a newly reached path (a first spike, a first rhythm model) compiled the
  * inlined graph again. Without inlining each function compiles once and small, and optimised code
- * arrives sooner: the benchmark's evaluation a quarter to a third shorter. Once warm, the same
- * decisions take about a tenth longer without inlining, so a replay with ten times the
- * benchmark's source-windows (a month of a 1,000-source fleet) gives back about what this saves,
- * a small part of such a replay, whose scan of gigabytes takes most of its time. Measured in
- * docs/performance.md.
+ * arrives sooner: the benchmark's evaluation about a quarter shorter. Once warm, the same
+ * decisions take about a tenth longer without inlining, so a replay with five to eight times the
+ * benchmark's source-windows gives back what this saves, and a larger one loses a small part of
+ * a run whose scan of gigabytes takes most of its time. Measured in docs/performance.md.
  *
  * Not for the Lambda, whose long windows run warm. Set as the CLI's first import, before any of
  * the engine's code has been compiled; V8's flags are process-wide, so the scan workers get it
