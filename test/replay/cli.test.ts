@@ -79,6 +79,15 @@ describe('egress-spike replay (built CLI)', () => {
     expect(JSON.parse(line.slice(6))).toEqual(['--no-turbo-inlining']);
   });
 
+  it("sets the flag before any of its own modules runs: v8-tuning is the bundle's first", async () => {
+    // esbuild writes a module's code in the order modules run, each under a `// <path>` line;
+    // only lazily required node_modules (commonJS wrappers) may come before it.
+    const bundle = await fs.readFile(CLI, 'utf8');
+    const ownModules = bundle.split('\n').filter((l) => /^\/\/ (lambda|bin)\//.test(l));
+    expect(ownModules[0]).toBe('// lambda/replay/v8-tuning.ts');
+    expect(ownModules).toContain('// lambda/core/rhythm.ts');
+  });
+
   it.each([
     [[], 'Usage: egress-spike'],
     [['replay'], "missing required argument 'paths'"],
