@@ -133,6 +133,31 @@ describe('slotCounts in UTC (by arithmetic) and in a zone (by the formatter)', (
           });
     }
   });
+
+  it("counts a zone's windows by its local hours, as place() gives them, across a clock change", () => {
+    // Berlin's clocks went forward on 2026-03-29: a stretch over it, less than a week long.
+    const berlin = calendarOf({ timezone: 'Europe/Berlin', weekendDays: ['Sat', 'Sun'], windowMinutes: 60 });
+    const first = Date.UTC(2026, 2, 27, 18);
+    const count = 100;
+    const expected = new Array<number>(PROFILE_SLOTS).fill(0);
+    for (let i = 0; i < count; i += 1) expected[berlin.place(first + i * 3_600_000).slot]! += 1;
+    expect([...berlin.slotCounts(first, count)]).toEqual(expected);
+    // Not UTC's hours: 18:00 UTC on a Friday is 19:00 in Berlin.
+    const utc = calendarOf({ timezone: 'UTC', weekendDays: ['Sat', 'Sun'], windowMinutes: 60 });
+    expect([...utc.slotCounts(first, count)]).not.toEqual(expected);
+  });
+});
+
+describe('the zero-fills refuse a profile of the wrong length', () => {
+  it('says how long a profile is and how long this one was', () => {
+    const short = 'A'.repeat(PROFILE_SLOTS * 3 - 3);
+    expect(() => profileWithZeros(short, SUNDAY, 5, dataPointsFor(10), config)).toThrow(
+      'a profile has 144 characters, got 141',
+    );
+    expect(() =>
+      withinHourWithZeros({ variance: 4, index: 1, count: 3 }, short, SUNDAY, 5, dataPointsFor(10), config),
+    ).toThrow('a profile has 144 characters, got 141');
+  });
 });
 
 describe('withinHourWithZeros', () => {
