@@ -29,6 +29,7 @@ import {
   ADDRESS_LENGTH,
   ADDRESS_RECORD_BYTES,
   ADDRESS_ROLES,
+  ADDRESS_SLOT_BITS,
   BAND_HIGH,
   BAND_LOW,
   COUNT_HERE,
@@ -343,10 +344,14 @@ export class FlowLineScanner {
   private kernel: LineKernel | undefined;
   /** Where the first nine fields of a counted row start (countedRow). */
   private readonly rowStarts = new Int32Array(9);
-  /** The address texts of the kernel's address table, by slot. */
-  private readonly kernelTexts: string[] = [];
-  /** The source keys of the rows the kernel counted, by slot (its address in its account). */
-  private readonly kernelKeys: (string | undefined)[] = [];
+  /**
+   * The address texts of the kernel's address table, by slot, and the source keys of the rows
+   * the kernel counted, by slot (its address in its account). Made with the kernel, one entry a
+   * slot: an empty array written at scattered slots becomes a hash table in V8 (dictionary
+   * elements), which made every fill and every read of them a look-up.
+   */
+  private kernelTexts: string[] = [];
+  private kernelKeys: (string | undefined)[] = [];
   /** Account-id and vpc-id texts, as addresses are interned. */
   private readonly scopeTexts = new AddressInterner();
   /** Source keys by the record's account-id text (and vpc-id), then by address: made once each. */
@@ -771,7 +776,11 @@ export class FlowLineScanner {
    * other line, which scanLines then reads here, in order, before the kernel goes on after it.
    */
   private scanWithKernel(buffer: Buffer, from: number, to: number, baseOffset: number): void {
-    this.kernel ??= newLineKernel();
+    if (this.kernel === undefined) {
+      this.kernel = newLineKernel();
+      this.kernelTexts = new Array<string>(1 << ADDRESS_SLOT_BITS).fill('');
+      this.kernelKeys = new Array<string | undefined>(1 << ADDRESS_SLOT_BITS).fill(undefined);
+    }
     const kernel = this.kernel;
     let start = from;
     while (start < to) {
