@@ -23,6 +23,8 @@ module.exports = {
   ...(onlyFiles ? { testMatch: onlyFiles.split(',').map((file) => `<rootDir>/${file.trim()}`) } : {}),
   // Properties capped for the mutation run (test/support/fast-check-capped.js says why).
   moduleNameMapper: { '^fast-check$': '<rootDir>/test/support/fast-check-capped.js' },
+  // Each mutant loads only the suites holding its covering tests (the script says why it is exact).
+  testSequencer: '<rootDir>/scripts/stryker-test-sequencer.js',
   ...(everySuite
     ? {
         testPathIgnorePatterns: [

@@ -15,7 +15,8 @@
  * turns the record into the tables of docs/testing.md.
  */
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { engineFiles, wholeRun } from './mutation-report';
 
 const ROOT = join(__dirname, '..');
@@ -32,6 +33,37 @@ for (const file of named) {
       `${file} is not a file of the engine's mutation scope (lambda/core, but random.ts and index.ts)`,
     );
 }
+/**
+ * The index scripts/stryker-test-sequencer.js reads: each suite of the mutation run's Jest
+ * configuration and the full names of its tests, from one run of those suites (as Stryker's dry
+ * run would find them). With it each mutant loads only the suites holding its covering tests.
+ */
+function writeTestIndex(): string {
+  const dir = join(ROOT, 'reports', 'mutation-test-index'); // not beside the per-file reports, which the record reads
+  mkdirSync(dir, { recursive: true });
+  const results = join(dir, 'jest-results.json');
+  const run = spawnSync(
+    'npx',
+    ['jest', '-c', 'jest.stryker.config.js', '--silent', '--json', `--outputFile=${results}`],
+    { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: process.env },
+  );
+  if (run.status !== 0) throw new Error('the engine suites failed: fix them before a mutation run');
+  const report = JSON.parse(readFileSync(results, 'utf8')) as {
+    testResults: { name: string; assertionResults: { fullName: string }[] }[];
+  };
+  const index = Object.fromEntries(
+    report.testResults.map((suite) => [
+      relative(ROOT, suite.name),
+      suite.assertionResults.map((test) => test.fullName),
+    ]),
+  );
+  const file = join(dir, 'test-index.json');
+  writeFileSync(file, JSON.stringify(index));
+  return file;
+}
+
+if (files.length > 0 && process.env.STRYKER_TEST_INDEX === undefined)
+  process.env.STRYKER_TEST_INDEX = writeTestIndex();
 if (files.length === 0)
   console.log('Every file of lambda/core has a standing result: npm run test:mutation:report -- --by-file');
 for (const file of files) {
