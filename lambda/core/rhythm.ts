@@ -90,14 +90,19 @@ export function decodeValue(text: string): number {
   return value;
 }
 
+/** Refuses a profile of the wrong length: its slots would be read at the wrong places. */
+function checkProfileLength(profile: string): void {
+  if (profile.length !== PROFILE_LENGTH)
+    throw new RangeError(`a profile has ${PROFILE_LENGTH} characters, got ${profile.length}`);
+}
+
 /** Slot means (NaN: never observed) from a stored profile; undefined: all unset. */
 export function decodeProfile(
   profile: string | undefined,
   into = new Float64Array(PROFILE_SLOTS),
 ): Float64Array {
   if (profile === undefined) return into.fill(Number.NaN);
-  if (profile.length !== PROFILE_LENGTH)
-    throw new RangeError(`a profile has ${PROFILE_LENGTH} characters, got ${profile.length}`);
+  checkProfileLength(profile);
   for (let s = 0; s < PROFILE_SLOTS; s += 1) into[s] = valueOfCode(slotCode(profile, s));
   return into;
 }
@@ -355,8 +360,7 @@ export function profileWithZeros(
   config: ProfileConfig,
 ): string | undefined {
   if (profile === undefined || missed <= 0) return profile;
-  if (profile.length !== PROFILE_LENGTH)
-    throw new RangeError(`a profile has ${PROFILE_LENGTH} characters, got ${profile.length}`);
+  checkProfileLength(profile);
   const calendar = calendarOf(config);
   const counts = zeroSlotCounts(calendar, lastWindow + config.windowMinutes * 60_000, missed);
   // Only the slots the zeros fall in change: a short absence (the usual case) touches one or
@@ -478,8 +482,7 @@ export function withinHourWithZeros(
   if (within === undefined || profile === undefined || missed <= 0) return within;
   const calendar = calendarOf(config);
   const counts = zeroSlotCounts(calendar, lastWindow + config.windowMinutes * 60_000, missed);
-  if (profile.length !== PROFILE_LENGTH)
-    throw new RangeError(`a profile has ${PROFILE_LENGTH} characters, got ${profile.length}`);
+  checkProfileLength(profile);
   let sumVariance = 0;
   let sumIndex = 0;
   let zeros = 0;
