@@ -228,6 +228,21 @@ describe("the hour's expectation", () => {
     expect(night.samples).toBeCloseTo((400 * 118) / 168, 6);
   });
 
+  it('takes two adjacent hours for a daily job moved by an hour at exactly 5x the hours either side, and not beside a busy hour', () => {
+    // 06:00 at 2 and 07:00 at 0.5: together 2.5, exactly 5x the mean floor (0.5) that stands for
+    // the empty 05:00 and 08:00 (all grid values, so the sum is exact). Neither hour alone is 5x
+    // its neighbours, so it is no daily job of its own hour.
+    const within = { variance: 0.5, index: 0.5, count: 400 };
+    const jobAtSix = (eight: number) =>
+      profileOf((s) => (s % 24 === 6 ? 2 : s % 24 === 7 ? 0.5 : s % 24 === 8 ? eight : 0));
+    expect(cfg.meanFloor).toBe(0.5);
+    const moved = rhythmModel(jobAtSix(0), within, 1, 21 * 24, 6, cfg)!;
+    expect([moved.dailyJob, moved.movedDailyJob]).toEqual([undefined, 2.5]);
+    // With 08:00 at 4 the pair is not 5x the hour after it: no moved job.
+    const busyAfter = rhythmModel(jobAtSix(4), within, 1, 21 * 24, 6, cfg)!;
+    expect([busyAfter.dailyJob, busyAfter.movedDailyJob]).toEqual([undefined, undefined]);
+  });
+
   it("gives the hour's variance as a mu + phi mu^2 plus the variance of the mean's own estimate", () => {
     const business = profileOf((s) => (s < 24 && s >= 8 && s < 18 ? 40 : 4));
     const within = { variance: 0.3 * (40 + 320) + 0.7 * 7.2, index: 0.3 * 9 + 0.7 * 1.8, count: 400 };
@@ -772,6 +787,16 @@ describe('matchJob', () => {
   it('matches a weekly job a week on, at the same window of the week', () => {
     expect(matchJob([job], WEDNESDAY_2AM + 7 * DAY, phase, 24)).toMatchObject({ index: 0, period: 'weekly' });
     expect(matchJob([job], WEDNESDAY_2AM + 7 * DAY + HOUR, phase + 1, 24)).toBeUndefined();
+  });
+
+  it('matches a daily job a day on at the same window of the day, not at another hour', () => {
+    const daily = { ...job, period: 'daily' as const };
+    expect(matchJob([daily], WEDNESDAY_2AM + DAY, phase + 24, 24)).toMatchObject({
+      index: 0,
+      period: 'daily',
+    });
+    expect(matchJob([daily], WEDNESDAY_2AM + DAY + 12 * HOUR, phase + 36, 24)).toBeUndefined();
+    expect(matchJob([daily], WEDNESDAY_2AM + DAY + HOUR, phase + 25, 24)).toBeUndefined();
   });
 
   it('does not take the window a job was last seen in (evaluated again, as a dry run does) for its next occurrence', () => {
