@@ -674,3 +674,51 @@ describe("the spike line at a learned job's window agrees with the engine", () =
     expect(at.line).toBe(200);
   });
 });
+
+describe('a daily job the profile holds, run an hour late (its moved-by-an-hour rule)', () => {
+  // The profile's job at midnight stands at 64 (on the grid exactly) beside hours of 4: at 01:00
+  // the pair of hours is 68, so a run of more than half of 68 is the job moved, and a run of
+  // jobGrowthFactor (2) x 68 = 136 or more is the job grown.
+  const ONE_AM = T0 + HOUR;
+  const stored = { ...dailyJobBaseline(undefined, 64), lastWindow: T0 };
+  const at1 = (count: number) => {
+    const result = evaluateWindow(
+      windowInput({ [SOURCE]: count }, { [SOURCE]: stored }, { windowStart: ONE_AM }),
+      config,
+    );
+    return { result, outcome: result.decisions[0]?.outcome, alert: result.alerts[0] };
+  };
+
+  it("takes a run of more than half the pair for the job, counted among the run's recurring jobs", () => {
+    const moved = at1(60);
+    expect(moved.outcome).toBe('recurring-job');
+    expect(moved.alert).toBeUndefined();
+    expect(moved.result.stats.recurringJobs).toBe(1);
+    // Exactly half (34 x 2 = 68) is not more than half: the spike stands.
+    expect(at1(35).outcome).toBe('recurring-job');
+    expect(at1(34).outcome).toBe('spike');
+  });
+
+  it('alerts from exactly jobGrowthFactor x the pair, saying it is the daily job grown', () => {
+    const grown = at1(136);
+    expect(grown.outcome).toBe('spike');
+    expect(grown.alert?.recurringJob).toMatchObject({ period: 'daily', at: '01:00' });
+    expect(at1(135).outcome).toBe('recurring-job');
+  });
+});
+
+describe("a learned daily job's alert", () => {
+  it('names its time of day, not a day of the week', () => {
+    // Seen twice at midnight a day apart: this window's run is the third (jobOccurrencesToLearn).
+    const daily: RecurringJob = { phase: 0, period: 'daily', size: 100, occurrences: 2, last: T0 - DAY };
+    const stored = storedBaseline({ mean: 4, variance: 6, dataPoints: 21 * 24, jobs: [daily] });
+    expect(decide(150, stored).outcome).toBe('recurring-job');
+    expect(decide(200, stored).alert?.recurringJob).toEqual({
+      period: 'daily',
+      at: '00:00',
+      timezone: 'UTC',
+      usualSize: 100,
+      occurrences: 2,
+    });
+  });
+});
