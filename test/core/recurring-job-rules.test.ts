@@ -722,3 +722,29 @@ describe("a learned daily job's alert", () => {
     });
   });
 });
+
+describe('a learned job grown in the hour after the profile holds a daily job', () => {
+  it('is a spike: the moved daily job rule does not quiet it', () => {
+    // The profile's daily job stands at midnight (64 beside hours of 4), and a weekly job on
+    // Sundays at 01:00 (usually 50) is learned: 100 at 01:00 is that job grown, though it is
+    // under 2 x the pair of hours (136) that would call it the daily job grown.
+    const weekly: RecurringJob = {
+      phase: 1,
+      period: 'weekly',
+      size: 50,
+      occurrences: 3,
+      last: T0 + HOUR - 7 * DAY,
+    };
+    const stored = { ...dailyJobBaseline([weekly], 64), lastWindow: T0 };
+    const result = evaluateWindow(
+      windowInput({ [SOURCE]: 100 }, { [SOURCE]: stored }, { windowStart: T0 + HOUR }),
+      config,
+    );
+    expect(result.decisions[0]?.outcome).toBe('spike');
+    expect(result.alerts[0]?.recurringJob).toMatchObject({
+      period: 'weekly',
+      at: 'Sun 01:00',
+      usualSize: 50,
+    });
+  });
+});
