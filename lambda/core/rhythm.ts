@@ -213,7 +213,7 @@ export class RhythmCalendar {
     let day: number;
     let minuteOfDay: number;
     if (this.format === undefined) {
-      day = new Date(windowStart).getUTCDay();
+      day = utcDayOf(windowStart);
       minuteOfDay = Math.floor(timeOfDay(windowStart) / 60_000);
     } else {
       let weekday = '';
@@ -257,10 +257,14 @@ export class RhythmCalendar {
   /** place(windowStart).slot; in UTC by arithmetic (a zero-fill asks for up to a week of windows). */
   private slotOf(windowStart: number): number {
     if (this.format !== undefined) return this.place(windowStart).slot;
-    // 1 January 1970 was a Thursday (day 4).
-    const day = (((Math.floor(windowStart / DAY_MS) + 4) % 7) + 7) % 7;
+    const day = utcDayOf(windowStart);
     return Math.floor(timeOfDay(windowStart) / HOUR_MS) + (this.weekend.has(day) ? 24 : 0);
   }
+}
+
+/** The UTC weekday (0 Sunday) of a time, by arithmetic: 1 January 1970 was a Thursday (day 4). */
+function utcDayOf(time: number): number {
+  return (((Math.floor(time / DAY_MS) + 4) % 7) + 7) % 7;
 }
 
 const calendars = new Map<string, RhythmCalendar>();
