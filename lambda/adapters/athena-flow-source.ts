@@ -9,8 +9,8 @@
  * intervals; at the deadline the query is stopped (StopQueryExecution) and QueryTimeoutError
  * thrown; TooManyRequestsException (the account's concurrent-query quota, or request rate) is
  * retried with backoff while the next try fits the deadline, then QueryThrottledError; a query
- * that ends FAILED for a reason worth another try (a system error, or one Athena marks retryable)
- * is started again up to `maxQueryAttempts` times; CANCELLED (someone stopped it, or it crossed
+ * that ends FAILED for a reason worth another try (a system error, one Athena marks retryable, or
+ * one it gives no AthenaError for) is started again up to `maxQueryAttempts` times; CANCELLED (someone stopped it, or it crossed
  * the workgroup's bytes-scanned cutoff) is not retried: the run fails the window and the next run
  * tries it again, as for any failing window (maxWindowAttempts, then skipped).
  *
@@ -73,8 +73,12 @@ const RETRYABLE_ERRORS = new Set([
   'ServiceUnavailableException',
 ]);
 const RUNNING_STATES = new Set(['QUEUED', 'RUNNING']);
-/** AthenaError.ErrorCategory: 1 system, 2 user, 3 other. A user error fails the same way again. */
-const USER_ERROR_CATEGORY = 2;
+/**
+ * AthenaError.ErrorCategory: 1 system, 2 user, 3 other. A system error may pass on another try;
+ * a user error fails the same way again, and another error only passes if Athena says it might
+ * (`Retryable`).
+ */
+const SYSTEM_ERROR_CATEGORY = 1;
 
 export interface AthenaFlowSourceOptions {
   athena: AthenaClient;
@@ -467,10 +471,13 @@ export class AthenaFlowSource implements FlowCountSource {
     const reason = execution?.Status?.StateChangeReason;
     if (state !== 'SUCCEEDED') {
       const failure = new QueryFailedError(queryId, state, run.window, run.kind, 1, reason, 'Athena');
-      const category = execution?.Status?.AthenaError?.ErrorCategory;
+      const athenaError = execution?.Status?.AthenaError;
+      // No AthenaError: no reason given either way, so a bounded retry as for Logs Insights.
       const retryable =
         state === 'FAILED' &&
-        (execution?.Status?.AthenaError?.Retryable === true || category !== USER_ERROR_CATEGORY);
+        (athenaError === undefined ||
+          athenaError.Retryable === true ||
+          athenaError.ErrorCategory === SYSTEM_ERROR_CATEGORY);
       throw retryable ? new RetryableFailure(failure) : failure;
     }
     return this.readResults(run, queryId, execution?.ResultConfiguration?.OutputLocation);

@@ -189,6 +189,33 @@ describe('AthenaFlowSource and the deadline', () => {
   });
 });
 
+describe('AthenaFlowSource, a query that ends FAILED', () => {
+  it.each([
+    ['a system error: started 3 times in all', { category: 1 as const, retryable: false }, 3],
+    ['another error Athena calls retryable: started 3 times', { category: 3 as const, retryable: true }, 3],
+    [
+      'another error Athena does not call retryable: started once',
+      { category: 3 as const, retryable: false },
+      1,
+    ],
+    ['no AthenaError, no reason either way: started 3 times', { noAthenaError: true }, 3],
+    ['a user error: started once', { category: 2 as const, retryable: false }, 1],
+  ])('%s', async (_what, failure, starts) => {
+    await withAthena({}, async (athena, client) => {
+      // Arrange: every try fails the same way
+      const clock = fakeClock(1_000_000);
+      athena.failNextQueries(5, { ...failure, reason: 'injected' });
+
+      // Act
+      const counting = source(client, clock).countWindow({ start: W, end: W + HOUR }, clock.now() + 600_000);
+
+      // Assess
+      await expect(counting).rejects.toThrow(QueryFailedError);
+      expect(athena.queries).toHaveLength(starts);
+    });
+  });
+});
+
 describe('AthenaFlowSource history', () => {
   it('makes a slice whose query fails a gap, and counts the other slices', async () => {
     await withAthena({}, async (athena, client) => {

@@ -80,6 +80,8 @@ export interface InjectedFailure {
   /** AthenaError.ErrorCategory: 1 system (default), 2 user, 3 other. */
   category?: 1 | 2 | 3;
   retryable?: boolean;
+  /** FAILED without an AthenaError (the API does not promise one). */
+  noAthenaError?: boolean;
 }
 
 export interface LocalAthena {
@@ -251,7 +253,7 @@ export async function startLocalAthena(options: LocalAthenaOptions): Promise<Loc
           const failure = injectedFailure.failure;
           execution.finalState = failure.state ?? 'FAILED';
           record.stateChangeReason = failure.reason ?? 'injected failure';
-          if (execution.finalState === 'FAILED') {
+          if (execution.finalState === 'FAILED' && failure.noAthenaError !== true) {
             execution.athenaError = {
               ErrorCategory: failure.category ?? 1,
               ErrorType: failure.category === 2 ? 1301 : 401,
