@@ -16,6 +16,7 @@
  */
 import type { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import {
+  CLOUDTRAIL_DELIVERY_MINUTES,
   EGRESS_CHANGE_EVENT_NAMES,
   parsePolicyChange,
   type ChangeLookupOutcome,
@@ -30,6 +31,8 @@ export const LOOKUP_SPACING_MS = 550;
 const THROTTLE_RETRY_MS = 1_000;
 /** Calls one account's lookups may make in one run: nine event names and a few pages more. */
 export const DEFAULT_MAX_LOOKUP_CALLS = 30;
+/** A range ending later than this before the lookup is read, but not called complete (nor cached as read). */
+const CLOUDTRAIL_DELIVERY_MS = CLOUDTRAIL_DELIVERY_MINUTES * 60_000;
 
 /**
  * The CloudTrail client module, loaded on first use (only runs that alerted, with change causes
@@ -64,7 +67,10 @@ const describeError = (error: unknown): string =>
 /** One account and Region, for one run. */
 export class CloudTrailChangeLookup {
   private readonly changes = new Map<string, PolicyChange>();
-  /** The event times read completely, for every event name: one interval, grown as windows ask. */
+  /**
+   * The event times read completely, for every event name: one interval, grown as windows ask
+   * (a range apart from it replaces it: the time between the two was not read).
+   */
   private covered: { from: number; to: number } | undefined;
   /** Set once a call failed for good: no more calls this run. */
   private stopped: string | undefined;
@@ -81,6 +87,8 @@ export class CloudTrailChangeLookup {
   /** The changes with event times in [from, to]; `deadline` (epoch ms) bounds the calls. */
   async lookUp(from: number, to: number, deadline: number): Promise<ChangeLookupResult> {
     const before = this.callsMade;
+    // Events of calls made after this may not be delivered yet.
+    const settled = this.options.now() - CLOUDTRAIL_DELIVERY_MS;
     const gaps = this.gaps(from, to);
     let readAny = false;
     let failure: string | undefined;
@@ -92,21 +100,33 @@ export class CloudTrailChangeLookup {
         break;
       }
       readAny = true;
-      this.covered =
-        this.covered === undefined
-          ? { ...gap }
-          : { from: Math.min(this.covered.from, gap.from), to: Math.max(this.covered.to, gap.to) };
+      this.cover(gap.from, Math.min(gap.to, settled));
     }
     const changes = [...this.changes.values()].filter((c) => c.eventTime >= from && c.eventTime <= to);
     const outcome: ChangeLookupOutcome =
-      failure === undefined
-        ? { status: 'complete' }
-        : {
+      failure !== undefined
+        ? {
             // Nothing of this range was read: no claim either way. Part of it: a cause found is real.
             status: readAny || gaps.length === 0 ? 'incomplete' : 'unavailable',
             reason: failure,
-          };
+          }
+        : to > settled
+          ? {
+              status: 'incomplete',
+              reason: `changes made after ${new Date(settled).toISOString().slice(0, 16)}Z may not be in CloudTrail yet (it delivers events minutes after the call; a lagMinutes of 10 or more leaves time for it)`,
+            }
+          : { status: 'complete' };
     return { changes, outcome, calls: this.callsMade - before };
+  }
+
+  /** Records [from, to] as read; a range apart from the one read before replaces it. */
+  private cover(from: number, to: number): void {
+    if (to < from) return;
+    const c = this.covered;
+    this.covered =
+      c === undefined || to < c.from || from > c.to
+        ? { from, to }
+        : { from: Math.min(c.from, from), to: Math.max(c.to, to) };
   }
 
   /** The parts of [from, to] not read yet (the covered interval only ever grows at its ends). */

@@ -233,18 +233,72 @@ function permissionTargets(permission: Json): string[] {
   return targets.filter((t) => t !== '');
 }
 
+/** One EC2 IpPermission of a record: its traffic (`tcp/443`) and what it reaches. */
+interface EgressPermission {
+  traffic: string;
+  targets: string[];
+}
+
+function egressPermissions(value: unknown): EgressPermission[] {
+  return itemsOf(value)
+    .filter(isObject)
+    .map((p) => ({
+      traffic: trafficText(p.ipProtocol, p.fromPort, p.toPort),
+      targets: permissionTargets(p),
+    }));
+}
+
+/**
+ * What a RevokeSecurityGroupEgress removed: the permissions asked for less those EC2 answered it
+ * did not know (`unknownIpPermissionSet`: a revoke of rules the group lacks succeeds and removes
+ * nothing of them), or undefined when EC2 knew none of them. `partly`: EC2 listed unknown rules
+ * it gave in another form than the request's ("in some cases ... in a different format from the
+ * request parameter", says the EC2 reference), so what was removed is not known exactly.
+ */
+function revokedPermissions(
+  request: Json,
+  response: Json,
+): { permissions: EgressPermission[]; partly: boolean } | undefined {
+  const asked = egressPermissions(request.ipPermissions);
+  const unknown = egressPermissions(response.unknownIpPermissionSet);
+  if (unknown.length === 0) return { permissions: asked, partly: false };
+  const unknownKeys = new Set(
+    unknown.flatMap((p) =>
+      p.targets.length === 0 ? [p.traffic] : p.targets.map((t) => `${p.traffic} to ${t}`),
+    ),
+  );
+  const matched = new Set<string>();
+  const permissions = asked.flatMap((p) => {
+    if (p.targets.length === 0) {
+      if (!unknownKeys.has(p.traffic)) return [p];
+      matched.add(p.traffic);
+      return [];
+    }
+    const targets = p.targets.filter((t) => {
+      const key = `${p.traffic} to ${t}`;
+      if (!unknownKeys.has(key)) return true;
+      matched.add(key);
+      return false;
+    });
+    return targets.length === 0 ? [] : [{ traffic: p.traffic, targets }];
+  });
+  if (asked.length > 0 && permissions.length === 0) return undefined;
+  return { permissions, partly: matched.size < unknownKeys.size };
+}
+
 /** `egress tcp/443 to 0.0.0.0/0 removed` for each permission (at most 3 shown). */
-function securityGroupEgressText(request: Json, verb: 'added' | 'removed'): string {
-  const parts: string[] = [];
-  for (const permission of itemsOf(request.ipPermissions)) {
-    if (!isObject(permission)) continue;
-    const targets = permissionTargets(permission);
+function securityGroupEgressText(
+  permissions: readonly EgressPermission[],
+  request: Json,
+  verb: 'added' | 'removed',
+): string {
+  const parts = permissions.map(({ traffic, targets }) => {
     const to =
       targets.length === 0
         ? ''
         : ` to ${targets.slice(0, 3).join(', ')}${targets.length > 3 ? ` and ${targets.length - 3} more` : ''}`;
-    parts.push(`${trafficText(permission.ipProtocol, permission.fromPort, permission.toPort)}${to}`);
-  }
+    return `${traffic}${to}`;
+  });
   const ruleIds = itemsOf(request.securityGroupRuleIds)
     .map((r) => (isObject(r) ? idOf(r.securityGroupRuleId, ID_PATTERNS.rule) : idOf(r, ID_PATTERNS.rule)))
     .filter((id): id is string => id !== undefined);
@@ -302,6 +356,16 @@ function modifiedRules(request: Json): { ruleId: string; to: string }[] {
     });
 }
 
+const isFalse = (value: unknown): boolean => value === false || value === 'false';
+
+function answeredFalse(response: Json): boolean {
+  if (isFalse(response._return) || isFalse(response.return)) return true;
+  return Object.entries(response).some(
+    ([key, inner]) =>
+      key.endsWith('Response') && isObject(inner) && (isFalse(inner.return) || isFalse(inner.Return)),
+  );
+}
+
 function principalOf(record: Json): string {
   const identity = isObject(record.userIdentity) ? record.userIdentity : {};
   return (
@@ -326,6 +390,9 @@ export function parsePolicyChange(record: unknown): PolicyChange | undefined {
     return undefined;
   if (record.eventSource !== undefined && record.eventSource !== 'ec2.amazonaws.com') return undefined;
   if (record.errorCode !== undefined && record.errorCode !== null) return undefined;
+  // A call answered `return: false` changed nothing (EC2 answers true or an error; the newer APIs
+  // wrap their answer in `<Action>Response`).
+  if (isObject(record.responseElements) && answeredFalse(record.responseElements)) return undefined;
   const eventId =
     typeof record.eventID === 'string' && /^[\w-]{1,128}$/.test(record.eventID) ? record.eventID : undefined;
   const eventTime = typeof record.eventTime === 'string' ? Date.parse(record.eventTime) : NaN;
@@ -356,11 +423,20 @@ export function parsePolicyChange(record: unknown): PolicyChange | undefined {
     case 'RevokeSecurityGroupEgress': {
       const groupId = idOf(request.groupId, ID_PATTERNS.group);
       if (groupId === undefined) return undefined;
-      const revoke = eventName === 'RevokeSecurityGroupEgress';
+      if (eventName === 'AuthorizeSecurityGroupEgress')
+        return change(
+          { kind: 'security-group', groupId },
+          securityGroupEgressText(egressPermissions(request.ipPermissions), request, 'added'),
+          'loosens',
+        );
+      const revoked = revokedPermissions(request, response);
+      if (revoked === undefined) return undefined;
+      // Part of it unknown to EC2 in a form not matched to the request: it removed something,
+      // not necessarily what the text lists, so no claim that it tightened.
       return change(
         { kind: 'security-group', groupId },
-        securityGroupEgressText(request, revoke ? 'removed' : 'added'),
-        revoke ? 'tightens' : 'loosens',
+        `${securityGroupEgressText(revoked.permissions, request, 'removed')}${revoked.partly ? ' (EC2 knew only some of them)' : ''}`,
+        revoked.partly ? 'changes' : 'tightens',
       );
     }
     case 'ModifySecurityGroupRules': {
@@ -465,20 +541,34 @@ export function cloudTrailEventUrl(region: string, eventId: string): string {
 export const MAX_AGGREGATION_MINUTES = 10;
 
 /**
+ * How long after a call its event may still be missing from CloudTrail's event history:
+ * CloudTrail delivers events "within an average of about 5 minutes" of the call, without a
+ * guarantee. The Lambda calls a lookup complete only up to this long before it looks.
+ */
+export const CLOUDTRAIL_DELIVERY_MINUTES = 10;
+
+/**
  * The CloudTrail event times searched for a window: the lookback before it through its end plus
- * the longest aggregation interval, or plus the lag when that is shorter. A record counted in the
- * window starts in it and aggregates packets for up to 10 minutes, so a change made just after
- * the end can still show in it; a change made later cannot have caused anything the window
- * counted. With a shorter lag the window is counted (and the Lambda looks) before then: later
- * changes do not exist yet for the Lambda, and the replay does not look further either.
+ * the longest aggregation interval, or less when the lag leaves less time than that for CloudTrail
+ * to deliver events. A record counted in the window starts in it and aggregates packets for up to
+ * 10 minutes, so a change made just after the end can still show in it; a change made later cannot
+ * have caused anything the window counted. The Lambda looks about `lagMinutes` after the window's
+ * end and CloudTrail may still lack the events of the last CLOUDTRAIL_DELIVERY_MINUTES, so the
+ * search ends that long before the lookup: with the default lag (20) at the end plus 10 minutes,
+ * with a lag of 10 or less (the stack's own 1-minute flow logs) at the window's end. The replay
+ * searches the same range.
  */
 export function causeSearchRange(
   windowStart: number,
   config: Pick<DetectorConfig, 'windowMinutes' | 'lagMinutes' | 'changeLookbackMinutes'>,
 ): { from: number; to: number } {
+  const afterEnd = Math.min(
+    MAX_AGGREGATION_MINUTES,
+    Math.max(0, config.lagMinutes - CLOUDTRAIL_DELIVERY_MINUTES),
+  );
   return {
     from: windowStart - config.changeLookbackMinutes * 60_000,
-    to: windowStart + windowMs(config) + Math.min(MAX_AGGREGATION_MINUTES, config.lagMinutes) * 60_000,
+    to: windowStart + windowMs(config) + afterEnd * 60_000,
   };
 }
 

@@ -175,6 +175,54 @@ describe('CloudTrailChangeLookup', () => {
 
     expect(result).toMatchObject({ changes: [], outcome: { status: 'complete' } });
   });
+
+  it('reads the last 10 minutes before the lookup but does not call them complete, and reads them again later', async () => {
+    // A revoke 2 minutes ago that CloudTrail delivers 3 minutes from now.
+    trail.seed({
+      record: revokeSecurityGroupEgress(SG, [{ protocol: '-1', cidr: '0.0.0.0/0' }], {
+        at: clock - 2 * MINUTE,
+        eventId: 'late',
+      }),
+      visibleAt: clock + 3 * MINUTE,
+    });
+    const reader = lookup();
+    const end = clock;
+
+    const early = await reader.lookUp(end - HOUR, end, clock + 60_000);
+    expect(early.changes).toEqual([]);
+    expect(early.outcome).toEqual({
+      status: 'incomplete',
+      reason:
+        'changes made after 2026-11-27T10:50Z may not be in CloudTrail yet (it delivers events minutes after the call; a lagMinutes of 10 or more leaves time for it)',
+    });
+
+    clock += 15 * MINUTE;
+    const later = await reader.lookUp(end - HOUR, end, clock + 60_000);
+    expect(later.changes.map((c) => c.eventId)).toEqual(['late']);
+    expect(later.outcome).toEqual({ status: 'complete' });
+    expect(later.calls).toBe(EGRESS_CHANGE_EVENT_NAMES.length);
+
+    // A range that ended 10 minutes before the lookup is settled.
+    const settled = await lookup().lookUp(clock - HOUR, clock - 10 * MINUTE, clock + 60_000);
+    expect(settled.outcome).toEqual({ status: 'complete' });
+  });
+
+  it('reads the time between two ranges read apart when a later window asks for it', async () => {
+    trail.seed(
+      revokeSecurityGroupEgress(SG, [{ protocol: '-1', cidr: '0.0.0.0/0' }], {
+        at: T + HOUR,
+        eventId: 'between',
+      }),
+    );
+    const reader = lookup();
+    await reader.lookUp(T, T + 30 * MINUTE, clock + 60_000);
+    await reader.lookUp(T + 2 * HOUR, T + 150 * MINUTE, clock + 60_000);
+
+    const middle = await reader.lookUp(T + 30 * MINUTE, T + 2 * HOUR, clock + 60_000);
+
+    expect(middle.changes.map((c) => c.eventId)).toEqual(['between']);
+    expect(middle.outcome).toEqual({ status: 'complete' });
+  });
 });
 
 describe('Ec2NetworkFacts', () => {
@@ -232,7 +280,9 @@ describe('Ec2NetworkFacts', () => {
 });
 
 describe('AwsChangeExplainer', () => {
-  const config = resolveDetectorConfig({ lagMinutes: 10 });
+  // The default lag: the run looks up 20 minutes after the window's end, when CloudTrail has
+  // delivered the events of the range searched (to 10 minutes after the end).
+  const config = resolveDetectorConfig({});
   const W = T + 2 * HOUR;
   const window: Window = { start: W, end: W + HOUR };
   const spike = (srcIp: string, extra: Record<string, unknown> = {}): Alert =>
@@ -263,6 +313,7 @@ describe('AwsChangeExplainer', () => {
     });
 
   beforeEach(() => {
+    clock = W + HOUR + 20 * MINUTE;
     ec2.addNetworkInterfaces(
       ...['10.0.1.21', '10.0.1.22'].map((address, i) => ({
         networkInterfaceId: `eni-0aaaaaaaaaaaaaa${i}1`,
@@ -310,6 +361,25 @@ describe('AwsChangeExplainer', () => {
     expect(ec2.count('DescribeSecurityGroupRules')).toBe(1);
   });
 
+  it('with a lag shorter than CloudTrail needs, says the lookup is not complete rather than that no change was made', async () => {
+    // A lag of 5: the search ends at the window's end, 5 minutes before the lookup.
+    const shortLag = resolveDetectorConfig({ lagMinutes: 5 });
+    clock = W + HOUR + 5 * MINUTE;
+    const [alert] = await new AwsChangeExplainer({
+      config: shortLag,
+      region: 'us-east-1',
+      ownAccountId: TEST_ACCOUNT,
+      accounts: new SameAccountContext(TEST_ACCOUNT),
+      clientsFor: () => ({ cloudTrail: cloudTrailClient, ec2: ec2Client }),
+      now,
+      sleep,
+      logger: { warn: () => undefined, error: () => undefined },
+    }).explain([spike('10.0.1.21')], window, clock + 120_000);
+
+    expect(alert?.causeLookup?.status).not.toBe('none');
+    expect(alert?.causeLookup?.reason).toMatch(/may not be in CloudTrail yet/);
+  });
+
   it('says so when the source is in an account it has no access to, and asks nothing there', async () => {
     const [alert] = await explainer().explain(
       [spike('10.0.1.21', { accountId: '210987654321' })],
@@ -327,8 +397,9 @@ describe('AwsChangeExplainer', () => {
 
 describe('AwsChangeExplainer in a monitoring account', () => {
   it("says a source whose records name no account cannot be looked up (it may be any linked account's), and asks nothing for it", async () => {
-    const config = resolveDetectorConfig({ lagMinutes: 10 });
+    const config = resolveDetectorConfig({});
     const W = T + 2 * HOUR;
+    clock = W + HOUR + 20 * MINUTE;
     const asked: string[] = [];
     const explainer = new AwsChangeExplainer({
       config,

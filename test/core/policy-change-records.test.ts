@@ -220,6 +220,96 @@ describe('what each kind of change reads as', () => {
   });
 });
 
+describe('calls that succeeded but changed nothing, or less than they asked', () => {
+  const unknownPermission = (cidrIp: string, ipProtocol: unknown = 'tcp', port: unknown = 443) => ({
+    ipProtocol,
+    fromPort: port,
+    toPort: port,
+    ipRanges: { items: [{ cidrIp }] },
+  });
+  const revokeOf = (cidrs: string[], responseElements: Record<string, unknown>) => ({
+    ...revokeSecurityGroupEgress(
+      SG,
+      cidrs.map((cidr) => ({ protocol: 'tcp', fromPort: 443, cidr })),
+      { at: AT, eventId: 'e-1' },
+    ),
+    responseElements: { requestId: 'r-1', _return: true, ...responseElements },
+  });
+
+  it('a revoke of rules the group lacks (EC2 lists them as unknown and removes nothing) is no change', () => {
+    const record = revokeOf(['0.0.0.0/0'], {
+      unknownIpPermissionSet: { items: [unknownPermission('0.0.0.0/0')] },
+    });
+    expect(parsePolicyChange(record)).toBeUndefined();
+    // Written another way: the protocol's number, the ports as text.
+    const numbered = revokeOf(['0.0.0.0/0'], {
+      unknownIpPermissionSet: { items: [unknownPermission('0.0.0.0/0', '6', '443')] },
+    });
+    expect(parsePolicyChange(numbered)).toBeUndefined();
+    // The control: the same revoke with nothing unknown tightens.
+    expect(parsePolicyChange(revokeOf(['0.0.0.0/0'], {}))).toMatchObject({
+      description: 'egress tcp/443 to 0.0.0.0/0 removed',
+      effect: 'tightens',
+    });
+  });
+
+  it('a revoke of which EC2 knew one CIDR of two names only the one it removed', () => {
+    const record = revokeOf(['0.0.0.0/0', '203.0.113.0/24'], {
+      unknownIpPermissionSet: { items: [unknownPermission('0.0.0.0/0')] },
+    });
+    expect(parsePolicyChange(record)).toMatchObject({
+      description: 'egress tcp/443 to 203.0.113.0/24 removed',
+      effect: 'tightens',
+    });
+  });
+
+  it('unknown rules EC2 gives in a form not matched to the request: a change, not claimed to tighten', () => {
+    const record = revokeOf(['0.0.0.0/0'], {
+      unknownIpPermissionSet: { items: [unknownPermission('0.0.0.0/0', 'udp')] },
+    });
+    expect(parsePolicyChange(record)).toMatchObject({
+      description: 'egress tcp/443 to 0.0.0.0/0 removed (EC2 knew only some of them)',
+      effect: 'changes',
+    });
+  });
+
+  it('a call EC2 answered `return: false` is no change, in either way of writing the answer', () => {
+    for (const answer of [false, 'false'])
+      expect(parsePolicyChange(revokeOf(['0.0.0.0/0'], { _return: answer }))).toBeUndefined();
+    const { responseElements: _ok, ...authorize } = revokeOf(['0.0.0.0/0'], {});
+    expect(
+      parsePolicyChange({
+        ...authorize,
+        eventName: 'AuthorizeSecurityGroupEgress',
+        responseElements: { return: false },
+      }),
+    ).toBeUndefined();
+    const modify = (answer: unknown) =>
+      parsePolicyChange(
+        cloudTrailRecord(
+          'ModifySecurityGroupRules',
+          {
+            ModifySecurityGroupRulesRequest: {
+              GroupId: SG,
+              SecurityGroupRule: {
+                SecurityGroupRuleId: 'sgr-0a1b2c3d4e5f60001',
+                SecurityGroupRule: { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIpv4: '10.0.0.0/8' },
+              },
+            },
+          },
+          { ModifySecurityGroupRulesResponse: { requestId: 'r-2', return: answer } },
+          { at: AT },
+        ),
+      );
+    expect(modify(false)).toBeUndefined();
+    expect(modify(true)).toMatchObject({ effect: 'changes' });
+    // An answer nested under another key is not read as the call's.
+    expect(
+      parsePolicyChange(revokeOf(['0.0.0.0/0'], { revokedSecurityGroupRuleSet: { return: false } })),
+    ).toMatchObject({ effect: 'tightens' });
+  });
+});
+
 describe('malformed and hostile records', () => {
   it('refuses an event id that is not 1-128 word characters or dashes, and a time that is not a string', () => {
     expect(parsePolicyChange({ ...revoke(), eventID: 42 })).toBeUndefined();

@@ -521,21 +521,26 @@ describe('explainAlerts', () => {
     expect(alert?.likelyCause).not.toHaveProperty('accountId');
   });
 
-  it('searches the lookback before the window through its end plus 10 minutes (or the lag, when shorter), and no further', () => {
+  it('searches the lookback before the window through its end plus 10 minutes, less when the lag leaves CloudTrail less than 10 minutes to deliver', () => {
     expect(causeSearchRange(W, config)).toEqual({ from: at(-120), to: at(70) });
     expect(causeSearchRange(W, resolveDetectorConfig({ lagMinutes: 60 }))).toEqual({
       from: at(-120),
       to: at(70),
     });
-    // A lag under 10 minutes: the window is counted (and looked up) at its end plus the lag.
-    expect(causeSearchRange(W, resolveDetectorConfig({ lagMinutes: 5 }))).toEqual({
+    // The lookup runs about lagMinutes after the end; the last 10 minutes before it are not settled.
+    expect(causeSearchRange(W, resolveDetectorConfig({ lagMinutes: 15 }))).toEqual({
       from: at(-120),
       to: at(65),
     });
-    expect(causeSearchRange(W, resolveDetectorConfig({ lagMinutes: 10 }))).toEqual({
+    expect(causeSearchRange(W, resolveDetectorConfig({ lagMinutes: 11 }))).toEqual({
       from: at(-120),
-      to: at(70),
+      to: at(61),
     });
+    for (const lagMinutes of [10, 5, 0])
+      expect(causeSearchRange(W, resolveDetectorConfig({ lagMinutes }))).toEqual({
+        from: at(-120),
+        to: at(60),
+      });
     const list = changes(
       revokeSecurityGroupEgress(SG_APP, [{ protocol: '-1', cidr: '0.0.0.0/0' }], { at: at(-121) }),
       revokeSecurityGroupEgress(SG_APP, [{ protocol: '-1', cidr: '0.0.0.0/0' }], { at: at(71) }),
