@@ -60,6 +60,7 @@ import {
   RESULT_COLUMNS,
   SKIPDATA_SOURCE,
   canonicalSourceKey,
+  historyBinMinutes,
   jumpPrefix,
   queryTimeRange,
   validatedIp,
@@ -514,6 +515,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     // a window holds, later slices are sized to fit the row limit in one query.
     let sliceWindows = this.historySliceWindows;
     let sourcesPerWindow = 0;
+    const binsPerWindow = this.config.windowMinutes / historyBinMinutes(this.config.windowMinutes);
     for (let i = 0; i < starts.length;) {
       const sliceStarts = starts.slice(i, i + sliceWindows);
       i += sliceStarts.length;
@@ -552,10 +554,10 @@ export class LogsInsightsFlowSource implements FlowCountSource {
         sourcesPerWindow = Math.max(sourcesPerWindow, maxSourcesPerBin(rowSets));
         this.foldHistoryRows(rowSets, windows, slice, run, skipData);
       }
-      // +1: the SKIPDATA row a window may add.
+      // +1: the SKIPDATA row a bin may add; a window binned in parts has a row per part.
       sliceWindows = Math.min(
         this.historySliceWindows,
-        Math.max(1, Math.floor(this.rowLimit / (sourcesPerWindow + 1))),
+        Math.max(1, Math.floor(this.rowLimit / ((sourcesPerWindow + 1) * binsPerWindow))),
       );
     }
   }
@@ -576,6 +578,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
       const skippedHere = new Map<number, { count: number; lastEnd: number | undefined }>();
       for (const row of rows) {
         const windowStart = readBin(row[RESULT_COLUMNS.windowBin], this.config.windowMinutes, run);
+        // A window binned in parts (historyBinMinutes) gets each part's counts added up.
         const target = windows.get(windowStart);
         if (target === undefined || windowStart < sliceStart || windowStart >= sliceEnd) {
           throw new UnexpectedQueryResultError(
@@ -1074,6 +1077,7 @@ function readOptionalNumber(text: string | undefined): number | null {
 }
 
 /** `bin()` values come back as `2026-11-27 16:00:00.000` (UTC); epoch ms and ISO are accepted too. */
+/** The start of the window a `bin()` value (the start of a bin of historyBinMinutes) falls in. */
 function readBin(text: string | undefined, windowMinutes: number, run: QueryRun): number {
   let ms = NaN;
   if (text !== undefined) {
@@ -1089,14 +1093,15 @@ function readBin(text: string | undefined, windowMinutes: number, run: QueryRun)
       `bin value ${JSON.stringify(text)} is not a timestamp`,
     );
   }
-  if (alignToWindow(ms, { windowMinutes }) !== ms) {
+  const binMinutes = historyBinMinutes(windowMinutes);
+  if (alignToWindow(ms, { windowMinutes: binMinutes }) !== ms) {
     throw new UnexpectedQueryResultError(
       run.kind,
       undefined,
-      `bin value ${text} is not aligned to ${windowMinutes}-minute windows`,
+      `bin value ${text} is not aligned to ${binMinutes}-minute bins`,
     );
   }
-  return ms;
+  return alignToWindow(ms, { windowMinutes });
 }
 
 function positive(option: string, value: number): number {

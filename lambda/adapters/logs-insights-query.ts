@@ -24,7 +24,8 @@
  *            For one source over the row limit (a scan): its top destinations (`sort | limit`)
  *            and its distinct destination addresses and ports per interface.
  * - history: counts per source per window: `stats count(*) as blockedCount, max(endTime) as lastEnd
- *            by bin(<w>m) as windowBin, accountId, srcAddr`, SKIPDATA included as in the count query.
+ *            by bin(<w>m) as windowBin, accountId, srcAddr`, SKIPDATA included as in the count query
+ *            (a window over 60 minutes binned in hours, or in parts: historyBinMinutes).
  * A narrowing (`isIpInSubnet(srcAddr | dstAddr, "<cidr>")`) is added inside the counting filter
  * when a result reached the row limit and the query is re-run on halves of the address space.
  * It is ANDed with the counting part only, so every narrowed query still reports SKIPDATA.
@@ -427,6 +428,24 @@ class ClauseLength {
   }
 }
 
+/**
+ * The `bin()` period of the history query, in minutes. Logs Insights caps a period at 60 for `m`
+ * and 24 for `h` ("the caps for s and m are 60, and the cap for h is 24": `bin(120m)` runs as
+ * `bin(60m)`), so a window of more than 60 minutes is binned in whole hours when it is whole hours,
+ * and otherwise (72, 80, 90, 96, 144, 160, 288 minutes) in the longest period of at most 60 minutes
+ * that divides it; the source adds a window's bins up.
+ */
+export function historyBinMinutes(windowMinutes: number): number {
+  if (windowMinutes <= 60 || windowMinutes % 60 === 0) return windowMinutes;
+  for (let minutes = 60; minutes > 1; minutes -= 1) if (windowMinutes % minutes === 0) return minutes;
+  return 1;
+}
+
+/** `bin()`'s period text for `minutes` (a historyBinMinutes value): `45m`, `60m`, `6h`. */
+function binPeriod(minutes: number): string {
+  return minutes > 60 ? `${minutes / 60}h` : `${minutes}m`;
+}
+
 /** The fields the queries use and whether the flow log format has them. */
 export interface FlowQueryFields {
   srcAddr: string;
@@ -547,7 +566,7 @@ export class FlowQueryBuilder {
     const { blockedCount, windowBin } = RESULT_COLUMNS;
     return this.finish('history', [
       `filter ${this.withSkipData(this.countingFilter(narrowing))}`,
-      `stats count(*) as ${blockedCount}${this.lastEnd()} by bin(${this.windowMinutes}m) as ${windowBin}, ${this.sourceGroups}`,
+      `stats count(*) as ${blockedCount}${this.lastEnd()} by bin(${binPeriod(historyBinMinutes(this.windowMinutes))}) as ${windowBin}, ${this.sourceGroups}`,
     ]);
   }
 

@@ -980,6 +980,43 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       expect(result.stats.queries).toBeGreaterThan(1);
     });
 
+    it.each([72, 120, 1440])(
+      'counts %i-minute windows from bins within Logs Insights caps (a window binned in parts adds them up)',
+      async (windowMinutes) => {
+        // Prepare: three sources, a record every 7 minutes over two days from a day boundary
+        const config = resolveDetectorConfig({ windowMinutes });
+        const from = T0 - 10 * HOUR - 24 * HOUR;
+        const records: FlowRecord[] = [];
+        for (let minute = 0; minute < 2 * 1440; minute += 7) {
+          records.push({
+            start: (from + minute * 60_000) / 1000,
+            srcaddr: `10.0.${minute % 3}.5`,
+            dstaddr: '198.51.100.7',
+            dstport: '443',
+            protocol: '6',
+            action: 'REJECT',
+            logStatus: 'OK',
+            interfaceId: 'eni-bins',
+          });
+        }
+        server.seed(`/vpc/bins-${windowMinutes}`, toEvents(records, undefined));
+
+        // Act
+        const result = await source(config, [`/vpc/bins-${windowMinutes}`]).history(
+          from,
+          from + 2 * 24 * HOUR,
+          deadline(),
+        );
+
+        // Assess
+        expect(result.windows).toHaveLength((2 * 1440) / windowMinutes);
+        for (const w of result.windows) {
+          expect(w.counts).toEqual(directCounts(records, windowAt(w.windowStart, config), config).counts);
+          expect(w.counts.size).toBe(3);
+        }
+      },
+    );
+
     it('bootstraps a week of 60 sources a window at rowLimit 100: slices halve in time, each with its own budget', async () => {
       // Prepare: 6-hour windows, so a day slice is 4 windows = 240 rows and a window 60. The old
       // code split the day by address, rescanning the whole day per part, and every slice drew on

@@ -5,6 +5,7 @@ import {
   accountNarrowings,
   NO_ACCOUNT,
   FlowQueryBuilder,
+  historyBinMinutes,
   MAX_QUERY_LENGTH,
   queryTimeRange,
   splitCidr,
@@ -83,6 +84,27 @@ describe('FlowQueryBuilder, default (v2) format', () => {
     expect(query).toMatch(
       /\| stats count\(\*\) as blockedCount, max\(endTime\) as lastEnd by bin\(15m\) as windowBin, accountId, srcAddr$/,
     );
+  });
+
+  it('bins a window of more than 60 minutes in hours, or in parts of at most 60 minutes (Logs Insights caps m at 60, h at 24)', () => {
+    const periodOf = (windowMinutes: number) =>
+      / by bin\((\w+)\) as windowBin/.exec(builder({ windowMinutes }).historyQuery())?.[1];
+    expect(periodOf(60)).toBe('60m');
+    expect(periodOf(45)).toBe('45m');
+    expect(periodOf(120)).toBe('2h');
+    expect(periodOf(1440)).toBe('24h');
+    expect(periodOf(72)).toBe('36m');
+    expect(periodOf(90)).toBe('45m');
+    expect(periodOf(160)).toBe('40m');
+    // Every window length the configuration allows (a divisor of a day): a period within the caps
+    // that divides the window, so its bins add up to whole windows.
+    for (let windowMinutes = 1; windowMinutes <= 1440; windowMinutes += 1) {
+      if (1440 % windowMinutes !== 0) continue;
+      const bin = historyBinMinutes(windowMinutes);
+      expect(windowMinutes % bin).toBe(0);
+      expect(bin <= 60 || (bin % 60 === 0 && bin <= 1440)).toBe(true);
+      if (windowMinutes <= 60 || windowMinutes % 60 === 0) expect(bin).toBe(windowMinutes);
+    }
   });
 
   it('builds the details query for IPv4 sources by text and IPv6 sources by /128, each within its account (or none)', () => {

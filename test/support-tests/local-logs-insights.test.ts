@@ -271,6 +271,20 @@ describe('local Logs Insights endpoint, through @aws-sdk/client-cloudwatch-logs'
       ]);
     });
 
+    it('caps a bin period as Logs Insights does (m at 60): bin(120m) groups by the hour', async () => {
+      // Act
+      const { rows } = await runQuery(
+        'filter action = "REJECT" and isValidIp(srcAddr) | stats count(*) as n by bin(120m) as bin | sort bin asc',
+      );
+
+      // Assess: 10:00 and 11:00 apart, as bin(60m) would give
+      expect(rows.map((r) => r.bin)).toEqual([
+        '2024-05-01 10:00:00.000',
+        '2024-05-01 11:00:00.000',
+        '2024-05-01 12:00:00.000',
+      ]);
+    });
+
     it('names unaliased aggregates and bins after their text, and computes sum, min, max, avg', async () => {
       // Act
       const { rows } = await runQuery(

@@ -1203,8 +1203,12 @@ function parseDuration(text: string): number | undefined {
   if (match === null) return undefined;
   const amount = Number(match[1]);
   if (amount <= 0) return undefined;
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 'ms'];
-  return amount * unit;
+  const unitName = match[2] as 'ms' | 's' | 'm' | 'h' | 'd';
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unitName];
+  // "The cap for ms is 1000, the caps for s and m are 60, and the cap for h is 24": bin(300s)
+  // runs as bin(60s) (CloudWatch Logs Insights, datetime functions).
+  const cap = { ms: 1000, s: 60, m: 60, h: 24, d: Infinity }[unitName];
+  return Math.min(amount, cap) * unit;
 }
 
 // Addresses repeat across events and queries: parse each text once. Room for a million-source
