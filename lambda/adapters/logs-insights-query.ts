@@ -8,6 +8,9 @@
  * groups by `accountId` (the v2 field; `account-id` of a custom format) and `vpcId` where the
  * format has them, and `srcAddr`, and rows come back keyed by source key (source-key.ts).
  *
+ * Every query starts by parsing the record's fields from `@message` (the format's fields, named as
+ * the default format's discovered fields), so it reads the same in every log class.
+ *
  * One filter, three queries:
  * - count:   `stats count(*) as blockedCount, count_distinct(dstAddr) as uniqueDestinations,
  *            max(deliveryDelayMs) as maxDeliveryDelayMs, max(endTime) as lastEnd by accountId, srcAddr` over
@@ -473,9 +476,10 @@ export interface FlowQueryFields {
  */
 export class FlowQueryBuilder {
   readonly fields: FlowQueryFields;
-  /** True for a custom format: queries start with a `parse @message`. */
+  /** True for a custom format (`flowLogFormat` set). */
   readonly customFormat: boolean;
-  private readonly parseCommand: string | undefined;
+  /** `parse @message "* * ..." as version, accountId, ...`: every query starts with it. */
+  private readonly parseCommand: string;
   private readonly internal: string[];
   private readonly excludedSources: string[];
   private readonly excludedDestinations: string[];
@@ -524,11 +528,13 @@ export class FlowQueryBuilder {
       interfaceId: has('interface-id'),
       endTime: has('end'),
     };
-    // Default-format logs have these fields discovered automatically; custom formats are parsed
-    // from @message, one glob `*` per space-separated field, named as the default format's fields.
-    this.parseCommand = this.customFormat
-      ? `parse @message "${format.map(() => '*').join(' ')}" as ${format.map(fieldName).join(', ')}`
-      : undefined;
+    // Every format is parsed from @message, one glob `*` per space-separated field, named as the
+    // default format's discovered fields. Logs Insights discovers the default format's fields only
+    // in Standard-class log groups ("Field discovery is supported only for log groups in the
+    // Standard log class"): in an Infrequent Access group a query of discovered fields matches
+    // nothing, and the windows would read as quiet. Where they are discovered, parsing gives the
+    // same values (the same tokens of the same message).
+    this.parseCommand = `parse @message "${format.map(() => '*').join(' ')}" as ${format.map(fieldName).join(', ')}`;
     this.sourceGroups = [this.fields.accountId, this.fields.vpcId, this.fields.srcAddr]
       .filter((f): f is string => f !== undefined)
       .join(', ');
@@ -812,7 +818,7 @@ export class FlowQueryBuilder {
   }
 
   private finish(kind: QueryKind, commands: string[], hint?: string): string {
-    const query = [...(this.parseCommand === undefined ? [] : [this.parseCommand]), ...commands].join(' | ');
+    const query = [this.parseCommand, ...commands].join(' | ');
     if (query.length > MAX_QUERY_LENGTH) {
       throw new QueryTooLongError(
         kind,

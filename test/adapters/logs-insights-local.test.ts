@@ -980,6 +980,30 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       expect(result.stats.queries).toBeGreaterThan(1);
     });
 
+    it('counts a default-format group of the Infrequent Access class, where Logs Insights discovers no fields', async () => {
+      // Prepare
+      const config = resolveDetectorConfig({});
+      const records: FlowRecord[] = [0, 1, 2, 3, 4].map((i) => ({
+        start: T0 / 1000 + 60 * i,
+        srcaddr: `10.0.7.${i % 2}`,
+        dstaddr: '198.51.100.7',
+        dstport: '443',
+        protocol: '6',
+        action: 'REJECT',
+        logStatus: 'OK',
+        interfaceId: 'eni-infrequent',
+      }));
+      server.seed('/vpc/infrequent', toEvents(records, undefined), { logGroupClass: 'INFREQUENT_ACCESS' });
+      const window = windowAt(T0, config);
+
+      // Act
+      const result = await source(config, ['/vpc/infrequent']).countWindow(window, deadline());
+
+      // Assess
+      expect(result.counts).toEqual(directCounts(records, window, config).counts);
+      expect([...result.counts.values()].reduce((a, b) => a + b, 0)).toBe(5);
+    });
+
     it.each([72, 120, 1440])(
       'counts %i-minute windows from bins within Logs Insights caps (a window binned in parts adds them up)',
       async (windowMinutes) => {

@@ -359,6 +359,24 @@ describe('local Logs Insights endpoint, through @aws-sdk/client-cloudwatch-logs'
       expect(rows.map((r) => r['@message'])).toEqual(['first', 'last']);
     });
 
+    it('discovers flow log fields only in Standard-class groups; parse reads them in every class', async () => {
+      // Prepare
+      const line = flowLine({ src: '10.9.9.8', dst: '8.8.8.8' });
+      logs.seed('/infrequent', [{ timestamp: T0, message: line }], { logGroupClass: 'INFREQUENT_ACCESS' });
+
+      // Act
+      const discovered = await runQuery('stats count(*) as n by srcAddr', { logGroupName: '/infrequent' });
+      const parsed = await runQuery(
+        'parse @message "* * * * * * * * * * * * * *" as version, accountId, interfaceId, srcAddr, dstAddr, ' +
+          'srcPort, dstPort, protocol, packets, bytes, startTime, endTime, action, logStatus | stats count(*) as n by srcAddr',
+        { logGroupName: '/infrequent' },
+      );
+
+      // Assess: no srcAddr without parse (one group of events without it), 10.9.9.8 with it
+      expect(discovered.rows.map((r) => r.srcAddr)).toEqual([undefined]);
+      expect(parsed.rows).toEqual([{ srcAddr: '10.9.9.8', n: '1' }]);
+    });
+
     it('accepts log group ARNs in logGroupIdentifiers and several groups at once', async () => {
       // Prepare
       logs.seed('/other', [{ timestamp: T0, message: flowLine({ src: '10.9.9.9', dst: '8.8.8.8' }) }]);

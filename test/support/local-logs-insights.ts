@@ -722,14 +722,6 @@ export async function startLocalLogsInsights(
           throw new Error(`invalid event ${JSON.stringify(event)}: ingestionTime must be epoch ms`);
         }
       }
-      const stored = events.map((event): StoredEvent => {
-        ptrCounter += 1;
-        return {
-          ...event,
-          ptr: `ptr-${ptrCounter.toString(36)}`,
-          messageBytes: Buffer.byteLength(event.message, 'utf8'),
-        };
-      });
       const key = groupKey(account, name);
       const group = logGroups.get(key) ?? {
         accountId: account,
@@ -738,6 +730,18 @@ export async function startLocalLogsInsights(
         creationTime: Date.UTC(2024, 0, 1) + logGroups.size,
         events: [],
       };
+      // "Field discovery is supported only for log groups in the Standard log class": elsewhere
+      // a flow log message has no discovered fields (null: looked at, none).
+      const discovered = group.logGroupClass === 'STANDARD';
+      const stored = events.map((event): StoredEvent => {
+        ptrCounter += 1;
+        return {
+          ...event,
+          ptr: `ptr-${ptrCounter.toString(36)}`,
+          messageBytes: Buffer.byteLength(event.message, 'utf8'),
+          ...(discovered ? {} : { flowTokens: null }),
+        };
+      });
       const merged = [...group.events, ...stored];
       merged.sort((a, b) => a.timestamp - b.timestamp);
       logGroups.set(key, { ...group, events: merged });
