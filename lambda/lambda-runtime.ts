@@ -39,7 +39,7 @@ import {
   type LogsInsightsFlowSourceOptions,
 } from './adapters/logs-insights-flow-source';
 import type { AccountClientConfig, AccountContext } from './adapters/ports';
-import { SnsAlertPublisher } from './adapters/sns-alert-publisher';
+import { SnsAlertPublisher, retryKmsThrottling } from './adapters/sns-alert-publisher';
 import { runDetector, type RunLogger, type RunMetrics, type RunSummary } from './detector-run';
 import type { RuntimeConfig } from './runtime-config';
 import { sourceMappedStack } from './source-mapped-stack';
@@ -113,10 +113,12 @@ export function createLambdaRuntime(
     logs: new CloudWatchLogsClient(clientConfig(config.endpoints.logs)),
     dynamodb: new DynamoDBClient(clientConfig(config.endpoints.dynamodb)),
     // The topic may be another Region's (one central alert topic for several Regions).
-    sns: new SNSClient({
-      ...clientConfig(config.endpoints.sns),
-      region: config.topicArn.split(':')[3] ?? config.region,
-    }),
+    sns: retryKmsThrottling(
+      new SNSClient({
+        ...clientConfig(config.endpoints.sns),
+        region: config.topicArn.split(':')[3] ?? config.region,
+      }),
+    ),
     // The EC2 client module takes about a third of a second to load: a cold start pays for it
     // only when enrichment is on.
     ec2: config.enrichWithEc2

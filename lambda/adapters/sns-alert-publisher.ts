@@ -7,6 +7,31 @@ import type { Alert } from '../core';
 import { buildSnsMessage, consoleLogGroupsFor, type AlertFormatContext } from './alert-format';
 import type { AlertPublisher } from './ports';
 
+/**
+ * Lets the client's retry strategy take SNS's `KMSThrottling` (HTTP 400, "The request was denied
+ * due to request throttling": KMS throttled the encrypted topic's key) for the throttle it is.
+ * The SDK retries `Throttled` (429) but not this code, so one transient throttle of the key failed
+ * the publish, and with it the run. Marked so, it is retried with the same backoff and attempts.
+ */
+export function retryKmsThrottling<C extends Pick<SNSClient, 'middlewareStack'>>(client: C): C {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        const name = (error as { name?: unknown } | null)?.name;
+        if (name === 'KMSThrottlingException' || name === 'KMSThrottling')
+          (error as { $retryable?: { throttling: boolean } }).$retryable = { throttling: true };
+        throw error;
+      }
+    },
+    // In the deserialize step, above the deserializer (it sees the error as the SDK names it) and
+    // below the retry middleware (finalizeRequest), which reads `$retryable`.
+    { step: 'deserialize', priority: 'high', name: 'retryKmsThrottling' },
+  );
+  return client;
+}
+
 export class AlertPublishError extends Error {
   constructor(
     readonly alertId: string,

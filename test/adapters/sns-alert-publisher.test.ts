@@ -1,5 +1,9 @@
 import { SNSClient } from '@aws-sdk/client-sns';
-import { AlertPublishError, SnsAlertPublisher } from '../../lambda/adapters/sns-alert-publisher';
+import {
+  AlertPublishError,
+  SnsAlertPublisher,
+  retryKmsThrottling,
+} from '../../lambda/adapters/sns-alert-publisher';
 import type { ChatbotNotification, PublishedAlert } from '../../lambda/adapters/alert-format';
 import type { Alert } from '../../lambda/core';
 import { startLocalSns, type LocalSns } from '../support/local-sns';
@@ -97,6 +101,43 @@ describe('SnsAlertPublisher', () => {
     await publisher.publish(alert(), { test: true });
     expect(sns.published[0]!.subject).toMatch(/^\[TEST\] /);
     expect(sns.published[0]!.attributes.severity?.stringValue).toBe('test');
+  });
+
+  it('retries KMSThrottling (an encrypted topic) as a throttle, which the SDK alone does not', async () => {
+    // Prepare: the SDK's default retries (3 attempts), as the Lambda builds its client
+    const plain = new SNSClient({ ...sns.clientConfig(), maxAttempts: 3 });
+    const marked = retryKmsThrottling(new SNSClient({ ...sns.clientConfig(), maxAttempts: 3 }));
+    const through = (c: SNSClient) =>
+      new SnsAlertPublisher({
+        client: c,
+        topicArn: TOPIC,
+        format: { region: 'us-east-1', logGroupIdentifiers: [] },
+      });
+    try {
+      // Act and assess: without the marking, one throttle fails the publish
+      sns.failNextPublishes(1, 'KMSThrottling');
+      await expect(through(plain).publish(alert())).rejects.toThrow(/Injected KMSThrottling/);
+      expect(sns.published).toHaveLength(0);
+
+      sns.reset();
+      sns.failNextPublishes(2, 'KMSThrottling');
+      const messageId = await through(marked).publish(alert());
+      expect(sns.published.map((m) => m.messageId)).toEqual([messageId]);
+      expect(sns.publishCalls).toBe(3);
+
+      // Another client error is still not retried: a topic that does not exist
+      sns.reset();
+      const elsewhere = new SnsAlertPublisher({
+        client: marked,
+        topicArn: `${TOPIC}-gone`,
+        format: { region: 'us-east-1', logGroupIdentifiers: [] },
+      });
+      await expect(elsewhere.publish(alert())).rejects.toThrow(AlertPublishError);
+      expect(sns.publishCalls).toBe(1);
+    } finally {
+      plain.destroy();
+      marked.destroy();
+    }
   });
 
   it('wraps a failed Publish in AlertPublishError naming the alert and topic', async () => {

@@ -152,14 +152,27 @@ describe('local SNS endpoint, through @aws-sdk/client-sns', () => {
       ['a JSON array', '["default"]'],
       ['no default key', '{"email":"x"}'],
       ['a non-string default', '{"default":{"text":"x"}}'],
-      ['an unknown protocol key', '{"default":"x","slack":"y"}'],
-      ['a non-string protocol value', '{"default":"x","sqs":{"kind":"spike"}}'],
+      ['a key twice', '{"default":"x","email":"a","email":"b"}'],
+      ['default twice', '{"default":"x","default":"y"}'],
     ])('rejects %s', async (_case, message) => {
       await expect(publish({ MessageStructure: 'json', Message: message })).rejects.toMatchObject({
         name: 'InvalidParameterException',
         message: expect.stringMatching(/Message Structure/),
       });
       expect(sns.published).toHaveLength(0);
+    });
+
+    it('ignores keys of no protocol and protocol keys whose value is not a string, as SNS documents', async () => {
+      // Act
+      await publish({
+        MessageStructure: 'json',
+        Message:
+          '{"default":"x","slack":"y","sqs":{"kind":"spike"},"email":"e","nested":{"default":"z","default":"w"}}',
+      });
+
+      // Assess
+      expect(sns.published).toHaveLength(1);
+      expect(sns.published[0]!.perProtocol).toEqual({ default: 'x', email: 'e' });
     });
 
     it('rejects a MessageStructure other than json', async () => {

@@ -68,11 +68,13 @@ export interface CapturedPublish {
 }
 
 /** Error codes the endpoint can be told to answer with, and their HTTP statuses. */
-export type InjectedSnsError = 'InternalError' | 'Throttled' | 'Throttling';
+export type InjectedSnsError = 'InternalError' | 'Throttled' | 'Throttling' | 'KMSThrottling';
 const INJECTED_STATUS: Record<InjectedSnsError, number> = {
   InternalError: 500,
   Throttled: 429,
   Throttling: 400,
+  // An encrypted topic whose KMS key is throttled (Publish's KMSThrottlingException).
+  KMSThrottling: 400,
 };
 
 export interface LocalSnsOptions {
@@ -325,21 +327,13 @@ function parsePerProtocol(message: string): Record<string, string> {
       'Invalid parameter: Message Structure - JSON message body must be an object',
     );
   }
-  const entries = Object.entries(parsed);
-  const known = new Set<string>(SNS_PROTOCOL_KEYS);
-  for (const [key, value] of entries) {
-    if (!known.has(key)) {
-      throw new SnsError(
-        'InvalidParameter',
-        `Invalid parameter: Message Structure - unknown protocol key ${JSON.stringify(key)}`,
-      );
-    }
-    if (typeof value !== 'string') {
-      throw new SnsError(
-        'InvalidParameter',
-        `Invalid parameter: Message Structure - the value of ${JSON.stringify(key)} must be a string`,
-      );
-    }
+  // "Duplicate keys are not allowed" (JSON.parse would keep the last one).
+  const duplicate = duplicateTopLevelKey(message);
+  if (duplicate !== undefined) {
+    throw new SnsError(
+      'InvalidParameter',
+      `Invalid parameter: Message Structure - duplicate key ${JSON.stringify(duplicate)} in JSON message body`,
+    );
   }
   if (typeof (parsed as Record<string, unknown>).default !== 'string') {
     throw new SnsError(
@@ -347,7 +341,38 @@ function parsePerProtocol(message: string): Record<string, string> {
       'Invalid parameter: Message Structure - No default entry in JSON message body',
     );
   }
-  return parsed as Record<string, string>;
+  // "Keys that do not correspond to supported transport protocols are ignored", and "non-string
+  // values will cause the key to be ignored".
+  const known = new Set<string>(SNS_PROTOCOL_KEYS);
+  return Object.fromEntries(
+    Object.entries(parsed).filter(([key, value]) => known.has(key) && typeof value === 'string'),
+  ) as Record<string, string>;
+}
+
+/** The first key the top-level object of valid JSON `text` holds twice, if any. */
+function duplicateTopLevelKey(text: string): string | undefined {
+  const keys = new Set<string>();
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i];
+    if (c === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      if (depth === 1 && expectKey) {
+        const key = JSON.parse(text.slice(i, end + 1)) as string;
+        if (keys.has(key)) return key;
+        keys.add(key);
+        expectKey = false;
+      }
+      i = end;
+    } else if (c === '{' || c === '[') {
+      depth += 1;
+      expectKey = depth === 1 && c === '{';
+    } else if (c === '}' || c === ']') depth -= 1;
+    else if (c === ',' && depth === 1) expectKey = true;
+  }
+  return undefined;
 }
 
 /** `MessageAttributes.entry.N.Name` / `.Value.DataType` / `.Value.StringValue` / `.Value.BinaryValue`. */
