@@ -73,6 +73,25 @@ export function newBaseline(
 const rhythmKept = (config: Partial<RhythmFoldConfig>): config is RhythmFoldConfig =>
   config.preset === 'recommended' && config.rhythm === true;
 
+/**
+ * ESCU's fold in the SPL's own order of operations, so its numbers are ESCU's to the last bit:
+ * `avg + (latestCount - avg)/720` and `sqrt((pow(stdev, 2)*719 + (latestCount - newAvg) *
+ * (latestCount - avg))/720)`. The SPL's lookup keeps the standard deviation and squares it again
+ * at the next fold; the variance kept here is that square, from which Math.sqrt gives the same
+ * standard deviation back exactly (sqrt(s * s) = s in binary floating point).
+ */
+function escuMoments(
+  mean: number,
+  variance: number,
+  x: number,
+  n: number,
+): { mean: number; variance: number } {
+  const nextMean = mean + (x - mean) / n;
+  // (x - mean')(x - mean) >= 0: mean' lies between mean and x, so the root is of a non-negative number.
+  const sd = Math.sqrt((variance * (n - 1) + (x - nextMean) * (x - mean)) / n);
+  return { mean: nextMean, variance: sd * sd };
+}
+
 /** The moments after folding one observation `x` (no bookkeeping). */
 export function updateMoments(
   baseline: Pick<Baseline, 'mean' | 'variance' | 'dataPoints'>,
@@ -80,12 +99,12 @@ export function updateMoments(
   config: FoldConfig,
 ): { mean: number; variance: number; dataPoints: number } {
   const { mean, variance, dataPoints } = baseline;
-  const weight =
-    config.preset === 'splunk-escu'
-      ? 1 / config.baselineWindow
-      : 1 / Math.min(dataPoints + 1, config.baselineWindow);
+  if (config.preset === 'splunk-escu')
+    return { ...escuMoments(mean, variance, x, config.baselineWindow), dataPoints: dataPoints + 1 };
+  const weight = 1 / Math.min(dataPoints + 1, config.baselineWindow);
   const nextMean = mean + (x - mean) * weight;
-  // (1 - a) var + a (x - mean')(x - mean): for a = 1/N this is the SPL's ((N-1) var + ...)/N.
+  // (1 - a) var + a (x - mean')(x - mean): the exact running variance while young, ESCU's
+  // exponential form once a = 1/N.
   const nextVariance = Math.max(0, (1 - weight) * variance + weight * (x - nextMean) * (x - mean));
   return { mean: nextMean, variance: nextVariance, dataPoints: dataPoints + 1 };
 }
@@ -105,14 +124,20 @@ export function foldedBaseline(
   config: FoldConfig & Partial<RhythmFoldConfig>,
 ): Baseline {
   const { mean, variance, dataPoints } = before;
-  const weight =
-    config.preset === 'splunk-escu'
-      ? 1 / config.baselineWindow
-      : 1 / Math.min(dataPoints + 1, config.baselineWindow);
-  const nextMean = mean + (x - mean) * weight;
+  let nextMean: number;
+  let nextVariance: number;
+  if (config.preset === 'splunk-escu') {
+    const moments = escuMoments(mean, variance, x, config.baselineWindow);
+    nextMean = moments.mean;
+    nextVariance = moments.variance;
+  } else {
+    const weight = 1 / Math.min(dataPoints + 1, config.baselineWindow);
+    nextMean = mean + (x - mean) * weight;
+    nextVariance = Math.max(0, (1 - weight) * variance + weight * (x - nextMean) * (x - mean));
+  }
   const next: Baseline = {
     mean: nextMean,
-    variance: Math.max(0, (1 - weight) * variance + weight * (x - nextMean) * (x - mean)),
+    variance: nextVariance,
     dataPoints: dataPoints + 1,
     lastWindow: windowStart,
     clockAtLastFold: clockAfter,
@@ -208,6 +233,7 @@ export function escuBaselineFromHistory(
   const n = activeCounts.length;
   if (n === 0) throw new RangeError('a baseline needs at least one active window');
   const mean = activeCounts.reduce((sum, c) => sum + c, 0) / n;
-  const variance = n < 2 ? 0 : activeCounts.reduce((sum, c) => sum + (c - mean) ** 2, 0) / (n - 1);
-  return { mean, variance, dataPoints: n, lastWindow, clockAtLastFold: clock };
+  // The lookup keeps `stdev(...)`; the square of it, as the next fold's pow(stdev, 2) reads it.
+  const sd = n < 2 ? 0 : Math.sqrt(activeCounts.reduce((sum, c) => sum + (c - mean) ** 2, 0) / (n - 1));
+  return { mean, variance: sd * sd, dataPoints: n, lastWindow, clockAtLastFold: clock };
 }

@@ -10,6 +10,7 @@
  * and the comparison uses mean', sd' = sqrt(var') AFTER x is folded in. Some vectors use a small N
  * (16, 4) so every intermediate value is exact in binary and can be checked by hand.
  */
+import fc from 'fast-check';
 import { bootstrapBaselines } from '../../lambda/core/bootstrap';
 import { evaluateWindow } from '../../lambda/core/detect';
 import { escuBaselineFromHistory } from '../../lambda/core/baseline';
@@ -174,6 +175,67 @@ describe('splunk-escu arithmetic (hand-derived vectors)', () => {
   });
 });
 
+describe('splunk-escu against the SPL written out literally, bit for bit', () => {
+  // The SPL's lookup row: the standard deviation is stored, squared again with pow() at each fold.
+  interface SplRow {
+    avg: number;
+    stdev: number;
+    numDataPoints: number;
+  }
+  const splBaseline = (counts: number[]): SplRow => {
+    const n = counts.length;
+    const avg = counts.reduce((s, c) => s + c, 0) / n;
+    const stdev = n < 2 ? 0 : Math.sqrt(counts.reduce((s, c) => s + (c - avg) * (c - avg), 0) / (n - 1));
+    return { avg, stdev, numDataPoints: n };
+  };
+  const splFold = (row: SplRow, latestCount: number): SplRow & { isSpike: boolean } => {
+    const newAvg = row.avg + (latestCount - row.avg) / 720;
+    const newStdev = Math.sqrt(
+      (Math.pow(row.stdev, 2) * 719 + (latestCount - newAvg) * (latestCount - row.avg)) / 720,
+    );
+    const numDataPoints = row.numDataPoints + 1;
+    return {
+      avg: newAvg,
+      stdev: newStdev,
+      numDataPoints,
+      isSpike: latestCount > newAvg + 3 * newStdev && numDataPoints > 5,
+    };
+  };
+
+  it('gives the same mean, standard deviation and decision every window, from the same bootstrap', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 5000 }), { minLength: 1, maxLength: 40 }),
+        fc.array(fc.integer({ min: 0, max: 5000 }), { minLength: 1, maxLength: 80 }),
+        (bootstrapCounts, liveCounts) => {
+          const config = escuConfig();
+          let row = splBaseline(bootstrapCounts);
+          let stored = escuBaselineFromHistory(bootstrapCounts, T0 - HOUR, bootstrapCounts.length);
+          expect(stored.mean).toBe(row.avg);
+          expect(Math.sqrt(stored.variance)).toBe(row.stdev);
+          liveCounts.forEach((x, i) => {
+            const windowStart = T0 + i * HOUR;
+            const result = evaluateWindow(
+              windowInput(x > 0 ? { a: x } : {}, { a: stored }, { windowStart }),
+              config,
+            );
+            if (x === 0) return; // no records: the SPL's coalesce keeps the row, as the fold does
+            const spl = splFold(row, x);
+            const next = result.updatedBaselines.get('a')!;
+            expect(next.mean).toBe(spl.avg);
+            expect(Math.sqrt(next.variance)).toBe(spl.stdev);
+            expect(next.dataPoints).toBe(spl.numDataPoints);
+            expect(result.decisions[0]?.outcome === 'spike').toBe(spl.isSpike);
+            row = spl;
+            stored = next;
+          });
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe('splunk-escu bootstrap (the support search)', () => {
   const config = escuConfig();
   const history = (rows: Array<Record<string, number>>) =>
@@ -206,7 +268,8 @@ describe('splunk-escu bootstrap (the support search)', () => {
       baselines: new Map([['a', storedBaseline({ mean: 999, variance: 1, dataPoints: 400 })]]),
     };
     const result = bootstrapBaselines(history([{ a: 2 }, { a: 4 }]), config, start);
-    expect(result.baselines.get('a')).toMatchObject({ mean: 3, variance: 2, dataPoints: 2 });
+    // The lookup keeps stdev = sqrt(2); the variance is its square, as the next fold's pow(stdev, 2).
+    expect(result.baselines.get('a')).toMatchObject({ mean: 3, variance: Math.SQRT2 ** 2, dataPoints: 2 });
   });
 
   it('rejects an empty active history and out-of-order windows', () => {
