@@ -440,7 +440,18 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
     deps.logger.warn('publishing alerts left pending by an earlier run', {
       alertIds: pending.map((p) => p.alert.alertId),
     });
-    const published = await publishAll(deps, pending, failures, pacer, summary);
+    // Not at the windows' expense: a large backlog (failing, or just many) leaves the first due
+    // window the time a window needs, or it would start with none, fail, and after
+    // maxWindowAttempts be skipped unwatched. What is not reached stays pending for the next run.
+    const windowsDue = dueWindows(deps.now(), state.watermark, deps.config).windows.length > 0;
+    const published = await publishAll(
+      deps,
+      pending,
+      failures,
+      pacer,
+      summary,
+      windowsDue ? deps.deadline - MIN_WINDOW_TIME_MS : deps.deadline,
+    );
     summary.pendingRepublished += published;
     summary.alertsPublished += published;
   }
@@ -966,7 +977,7 @@ async function withCauses(
 
 /**
  * Publishes each alert and marks the published ones sent; failures stay pending and are counted.
- * Stops at the run's deadline: the alerts not reached stay pending for the next run, which
+ * Stops at `deadline` (the run's, unless the caller keeps time back): the alerts not reached stay pending for the next run, which
  * publishes them first. Marked sent a pacer burst at a time, so a run that Lambda's timeout
  * still cuts off republishes at most one burst, not every alert it had published.
  */
@@ -976,13 +987,14 @@ async function publishAll(
   failures: { alertId: string; cause: string }[],
   pacer: PublishPacer,
   summary: RunSummary,
+  deadline = deps.deadline,
 ): Promise<number> {
   let published = 0;
   let sent: string[] = [];
   const failed: PendingAlert[] = [];
   for (const [index, entry] of entries.entries()) {
     await pacer.beforePublish();
-    if (deps.now() >= deps.deadline) {
+    if (deps.now() >= deadline) {
       const left = entries.length - index;
       summary.alertsDeferred = (summary.alertsDeferred ?? 0) + left;
       deps.logger.warn('deadline reached: alerts left pending for the next run', { alerts: left });

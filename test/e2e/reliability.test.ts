@@ -431,6 +431,39 @@ describe('crashes', () => {
     expect([...(await detector.items()).keys()].filter((k) => k.startsWith('PENDING|'))).toEqual([]);
   });
 
+  it('a backlog of pending alerts leaves the due window the time a window needs; the rest wait for the next run', async () => {
+    // Prepare: 300 alerts left pending (the first run died after its commit, before publishing),
+    // then the next hour's run with a minute left: all 300 at 10 a second would take 30 s of it.
+    const detector = await detectorWithManyAlerts();
+    await expect(detector.invoke({}, { crash: crashAfterCommit() })).rejects.toThrow(InjectedCrash);
+    expect(endpoints.sns.publishCalls).toBe(0);
+    detector.clock.set('2026-11-27T11:12:00Z');
+    const start = detector.clock.now();
+    let windowStartedAt: number | undefined;
+
+    // Act: Lambda says 65 s are left (the run's deadline is 60 s away)
+    const second = await detector.invoke(
+      {},
+      {
+        remainingMs: 65_000,
+        crash: {
+          at: (call) => {
+            if (windowStartedAt === undefined && call.operation === 'StartQuery') windowStartedAt = call.at;
+            return false;
+          },
+        },
+      },
+    );
+
+    // Assess: the pending phase stopped 45 s before the deadline; the window was evaluated
+    expect(second.pendingRepublished).toBeGreaterThan(100);
+    expect(second.pendingRepublished).toBeLessThan(300);
+    expect(second.alertsDeferred).toBe(300 - second.pendingRepublished);
+    expect(windowStartedAt! - start).toBeLessThanOrEqual(15_000 + 1_000);
+    expect(second.windows).toEqual(['2026-11-27T10:00:00Z']);
+    expect(second.skippedWindows).toEqual([]);
+  });
+
   it('killed by the timeout while publishing: the retry republishes at most the one burst not yet marked sent', async () => {
     // Prepare
     const detector = await detectorWithManyAlerts();
