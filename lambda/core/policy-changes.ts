@@ -435,7 +435,7 @@ export function parsePolicyChange(record: unknown): PolicyChange | undefined {
       // not necessarily what the text lists, so no claim that it tightened.
       return change(
         { kind: 'security-group', groupId },
-        `${securityGroupEgressText(revoked.permissions, request, 'removed')}${revoked.partly ? ' (EC2 knew only some of them)' : ''}`,
+        `${securityGroupEgressText(revoked.permissions, request, 'removed')}${revoked.partly ? ' (EC2 reported rules the group did not have)' : ''}`,
         revoked.partly ? 'changes' : 'tightens',
       );
     }

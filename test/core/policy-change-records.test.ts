@@ -268,7 +268,7 @@ describe('calls that succeeded but changed nothing, or less than they asked', ()
       unknownIpPermissionSet: { items: [unknownPermission('0.0.0.0/0', 'udp')] },
     });
     expect(parsePolicyChange(record)).toMatchObject({
-      description: 'egress tcp/443 to 0.0.0.0/0 removed (EC2 knew only some of them)',
+      description: 'egress tcp/443 to 0.0.0.0/0 removed (EC2 reported rules the group did not have)',
       effect: 'changes',
     });
   });
