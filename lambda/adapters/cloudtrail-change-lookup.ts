@@ -129,7 +129,7 @@ export class CloudTrailChangeLookup {
         : { from: Math.min(c.from, from), to: Math.max(c.to, to) };
   }
 
-  /** The parts of [from, to] not read yet (the covered interval only ever grows at its ends). */
+  /** The parts of [from, to] not read yet (the covered interval is one stretch: see cover()). */
   private gaps(from: number, to: number): { from: number; to: number }[] {
     const c = this.covered;
     if (c === undefined || to < c.from || from > c.to) return [{ from, to }];
