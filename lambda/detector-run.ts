@@ -443,7 +443,7 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
     // Not at the windows' expense: a large backlog (failing, or just many) leaves the first due
     // window the time a window needs, or it would start with none, fail, and after
     // maxWindowAttempts be skipped unwatched. What is not reached stays pending for the next run.
-    const windowsDue = dueWindows(deps.now(), state.watermark, deps.config).windows.length > 0;
+    const windowsDue = anyWindowDue(deps, state.watermark);
     const published = await publishAll(
       deps,
       pending,
@@ -973,6 +973,19 @@ async function withCauses(
   }
   deps.logger.info('change causes looked up', { ...counts, ms: deps.now() - before });
   return explained;
+}
+
+/**
+ * Whether a window is due for this run. False where the stored watermark does not fit the
+ * configured window length (the settings changed: the run refuses by name after publishing the
+ * pending alerts, and no window runs).
+ */
+function anyWindowDue(deps: DetectorDeps, watermark: number | undefined): boolean {
+  try {
+    return dueWindows(deps.now(), watermark, deps.config).windows.length > 0;
+  } catch {
+    return false;
+  }
 }
 
 /**

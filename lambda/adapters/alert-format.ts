@@ -10,6 +10,7 @@
  */
 import {
   alertIdFor,
+  DEFAULT_FLOW_LOG_FORMAT,
   insightsFieldName,
   isAccountId,
   isValidAddress,
@@ -214,17 +215,16 @@ export function consoleQueryFor(
   alert: Pick<Alert, 'srcIp' | 'srcIps' | 'accountId' | 'vpcId'>,
   flowLogFormat?: string,
 ): string {
-  const fields = flowLogFormat === undefined ? undefined : parseFlowLogFormat(flowLogFormat);
+  // Parsed from @message as the detector's queries are: Logs Insights discovers the default
+  // format's fields only in Standard-class log groups.
+  const fields = flowLogFormat === undefined ? DEFAULT_FLOW_LOG_FORMAT : parseFlowLogFormat(flowLogFormat);
   const name = (
     field:
       'srcaddr' | 'dstaddr' | 'dstport' | 'protocol' | 'action' | 'interface-id' | 'account-id' | 'vpc-id',
-  ) => (fields === undefined || fields.includes(field) ? insightsFieldName(field) : undefined);
-  const lines: string[] = [];
-  if (fields !== undefined) {
-    lines.push(
-      `parse @message "${fields.map(() => '*').join(' ')}" as ${fields.map(insightsFieldName).join(', ')}`,
-    );
-  }
+  ) => (fields.includes(field) ? insightsFieldName(field) : undefined);
+  const lines: string[] = [
+    `parse @message "${fields.map(() => '*').join(' ')}" as ${fields.map(insightsFieldName).join(', ')}`,
+  ];
   const sources = (alert.srcIp !== undefined ? [alert.srcIp] : (alert.srcIps ?? []).slice(0, 50)).filter(
     isValidAddress,
   );
@@ -237,7 +237,7 @@ export function consoleQueryFor(
         : ` and ${src} in [${sources.map((s) => `"${s}"`).join(', ')}]`;
   // The source's own account and VPC (validated: only what a key may hold goes in).
   const account = name('account-id');
-  const vpc = fields?.includes('vpc-id') ? name('vpc-id') : undefined;
+  const vpc = name('vpc-id');
   const accountFilter =
     alert.srcIp !== undefined &&
     account !== undefined &&
