@@ -434,14 +434,17 @@ class ClauseLength {
 /**
  * The `bin()` period of the history query, in minutes. Logs Insights caps a period at 60 for `m`
  * and 24 for `h` ("the caps for s and m are 60, and the cap for h is 24": `bin(120m)` runs as
- * `bin(60m)`), so a window of more than 60 minutes is binned in whole hours when it is whole hours,
- * and otherwise (72, 80, 90, 96, 144, 160, 288 minutes) in the longest period of at most 60 minutes
- * that divides it; the source adds a window's bins up.
+ * `bin(60m)`), so a window of whole hours is binned in hours, and any other in the longest period
+ * that divides both it and the hour (45 minutes in 15, 72 in 12, 90 in 30): such bins start at the
+ * same times whether the service aligns them to the epoch or to the hour, which it does not
+ * document. The source adds a window's bins up.
  */
 export function historyBinMinutes(windowMinutes: number): number {
-  if (windowMinutes <= 60 || windowMinutes % 60 === 0) return windowMinutes;
-  for (let minutes = 60; minutes > 1; minutes -= 1) if (windowMinutes % minutes === 0) return minutes;
-  return 1;
+  if (windowMinutes % 60 === 0) return windowMinutes;
+  let a = windowMinutes;
+  let b = 60;
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
 }
 
 /** `bin()`'s period text for `minutes` (a historyBinMinutes value): `45m`, `60m`, `6h`. */

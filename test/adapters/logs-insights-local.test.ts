@@ -1004,7 +1004,7 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       expect([...result.counts.values()].reduce((a, b) => a + b, 0)).toBe(5);
     });
 
-    it.each([72, 120, 1440])(
+    it.each([45, 72, 120, 1440])(
       'counts %i-minute windows from bins within Logs Insights caps (a window binned in parts adds them up)',
       async (windowMinutes) => {
         // Prepare: three sources, a record every 7 minutes over two days from a day boundary

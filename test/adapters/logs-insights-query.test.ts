@@ -90,24 +90,26 @@ describe('FlowQueryBuilder, default (v2) format', () => {
     );
   });
 
-  it('bins a window of more than 60 minutes in hours, or in parts of at most 60 minutes (Logs Insights caps m at 60, h at 24)', () => {
+  it('bins whole-hour windows in hours and others in parts that divide the hour (Logs Insights caps m at 60, h at 24)', () => {
     const periodOf = (windowMinutes: number) =>
       / by bin\((\w+)\) as windowBin/.exec(builder({ windowMinutes }).historyQuery())?.[1];
     expect(periodOf(60)).toBe('60m');
-    expect(periodOf(45)).toBe('45m');
+    expect(periodOf(15)).toBe('15m');
+    expect(periodOf(45)).toBe('15m');
     expect(periodOf(120)).toBe('2h');
     expect(periodOf(1440)).toBe('24h');
-    expect(periodOf(72)).toBe('36m');
-    expect(periodOf(90)).toBe('45m');
-    expect(periodOf(160)).toBe('40m');
+    expect(periodOf(72)).toBe('12m');
+    expect(periodOf(90)).toBe('30m');
+    expect(periodOf(160)).toBe('20m');
     // Every window length the configuration allows (a divisor of a day): a period within the caps
-    // that divides the window, so its bins add up to whole windows.
+    // that divides the window (its bins add up to whole windows) and either divides the hour or is
+    // whole hours (bins start alike aligned to the epoch or to the hour).
     for (let windowMinutes = 1; windowMinutes <= 1440; windowMinutes += 1) {
       if (1440 % windowMinutes !== 0) continue;
       const bin = historyBinMinutes(windowMinutes);
       expect(windowMinutes % bin).toBe(0);
-      expect(bin <= 60 || (bin % 60 === 0 && bin <= 1440)).toBe(true);
-      if (windowMinutes <= 60 || windowMinutes % 60 === 0) expect(bin).toBe(windowMinutes);
+      expect(60 % bin === 0 || (bin % 60 === 0 && bin <= 1440)).toBe(true);
+      if (60 % windowMinutes === 0 || windowMinutes % 60 === 0) expect(bin).toBe(windowMinutes);
     }
   });
 
