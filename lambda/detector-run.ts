@@ -443,7 +443,8 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
     // Not at the windows' expense: a large backlog (failing, or just many) leaves the first due
     // window the time a window needs, or it would start with none, fail, and after
     // maxWindowAttempts be skipped unwatched. What is not reached stays pending for the next run.
-    const windowsDue = anyWindowDue(deps, state.watermark);
+    // (No window runs while a bootstrap is unfinished: the run refuses right after this.)
+    const windowsDue = state.bootstrapStarted === undefined && anyWindowDue(deps, state.watermark);
     const published = await publishAll(
       deps,
       pending,
