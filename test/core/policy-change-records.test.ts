@@ -273,6 +273,40 @@ describe('calls that succeeded but changed nothing, or less than they asked', ()
     });
   });
 
+  it('a permission with no CIDR, list or group is matched by its traffic alone', () => {
+    const bare = (responseElements: Record<string, unknown>) => ({
+      ...revokeOf([], responseElements),
+      requestParameters: { groupId: SG, ipPermissions: { items: [{ ipProtocol: '-1' }] } },
+    });
+    // EC2 did not know it: no change
+    expect(
+      parsePolicyChange(bare({ unknownIpPermissionSet: { items: [{ ipProtocol: '-1' }] } })),
+    ).toBeUndefined();
+    // EC2 did not know another: this one was removed, but EC2's answer is not all accounted for
+    expect(
+      parsePolicyChange(
+        bare({ unknownIpPermissionSet: { items: [{ ipProtocol: 'udp', fromPort: 53, toPort: 53 }] } }),
+      ),
+    ).toMatchObject({
+      description: 'egress all traffic removed (EC2 reported rules the group did not have)',
+      effect: 'changes',
+    });
+  });
+
+  it('a revoke by rule ids that EC2 answers with unknown rules is a change, not dropped', () => {
+    const record = {
+      ...revokeOf([], { unknownIpPermissionSet: { items: [unknownPermission('0.0.0.0/0')] } }),
+      requestParameters: {
+        groupId: SG,
+        securityGroupRuleIds: { items: [{ securityGroupRuleId: 'sgr-0a1b2c3d4e5f60001' }] },
+      },
+    };
+    expect(parsePolicyChange(record)).toMatchObject({
+      description: 'egress rule sgr-0a1b2c3d4e5f60001 removed (EC2 reported rules the group did not have)',
+      effect: 'changes',
+    });
+  });
+
   it('a call EC2 answered `return: false` is no change, in either way of writing the answer', () => {
     for (const answer of [false, 'false'])
       expect(parsePolicyChange(revokeOf(['0.0.0.0/0'], { _return: answer }))).toBeUndefined();
@@ -302,6 +336,22 @@ describe('calls that succeeded but changed nothing, or less than they asked', ()
         ),
       );
     expect(modify(false)).toBeUndefined();
+    // Beside the wrapper's other keys: the wrapped answer is still read
+    const wrapped = cloudTrailRecord(
+      'ModifySecurityGroupRules',
+      {
+        ModifySecurityGroupRulesRequest: {
+          GroupId: SG,
+          SecurityGroupRule: {
+            SecurityGroupRuleId: 'sgr-0a1b2c3d4e5f60001',
+            SecurityGroupRule: { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIpv4: '10.0.0.0/8' },
+          },
+        },
+      },
+      { requestId: 'r-3', ModifySecurityGroupRulesResponse: { return: false } },
+      { at: AT },
+    );
+    expect(parsePolicyChange(wrapped)).toBeUndefined();
     expect(modify(true)).toMatchObject({ effect: 'changes' });
     // An answer nested under another key is not read as the call's.
     expect(
