@@ -406,8 +406,9 @@ describe('the fast IPv6 path agrees with ipaddr.js', () => {
     );
     // The property says something only about texts the parser takes: most generated ones are
     // addresses it must take (a parser that took none would pass the check above). A share of
-    // the cases, not a number of them: the mutation run caps every property's cases.
-    expect(taken).toBeGreaterThan(runs / 5);
+    // the cases, not a number of them: the mutation run caps every property's cases. A tenth: at
+    // the cap's 100 cases about a quarter are taken, and a fifth failed by chance (20 of 100).
+    expect(taken).toBeGreaterThan(runs / 10);
   });
 
   it('takes every address in the form flow logs write (compressed, lower case)', () => {
