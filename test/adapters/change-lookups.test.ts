@@ -300,9 +300,9 @@ describe('AwsChangeExplainer', () => {
       zScore: 297,
       ...extra,
     }) as Alert;
-  const explainer = () =>
+  const explainer = (detectorConfig = config) =>
     new AwsChangeExplainer({
-      config,
+      config: detectorConfig,
       region: 'us-east-1',
       ownAccountId: TEST_ACCOUNT,
       accounts: new SameAccountContext(TEST_ACCOUNT),
@@ -365,16 +365,7 @@ describe('AwsChangeExplainer', () => {
     // A lag of 5: the search ends at the window's end, 5 minutes before the lookup.
     const shortLag = resolveDetectorConfig({ lagMinutes: 5 });
     clock = W + HOUR + 5 * MINUTE;
-    const [alert] = await new AwsChangeExplainer({
-      config: shortLag,
-      region: 'us-east-1',
-      ownAccountId: TEST_ACCOUNT,
-      accounts: new SameAccountContext(TEST_ACCOUNT),
-      clientsFor: () => ({ cloudTrail: cloudTrailClient, ec2: ec2Client }),
-      now,
-      sleep,
-      logger: { warn: () => undefined, error: () => undefined },
-    }).explain([spike('10.0.1.21')], window, clock + 120_000);
+    const [alert] = await explainer(shortLag).explain([spike('10.0.1.21')], window, clock + 120_000);
 
     expect(alert?.causeLookup?.status).not.toBe('none');
     expect(alert?.causeLookup?.reason).toMatch(/may not be in CloudTrail yet/);
