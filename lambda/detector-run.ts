@@ -991,8 +991,8 @@ function anyWindowDue(deps: DetectorDeps, watermark: number | undefined): boolea
 
 /**
  * Publishes each alert and marks the published ones sent; failures stay pending and are counted.
- * Stops at `deadline` (the run's, unless the caller keeps time back): the alerts not reached stay pending for the next run, which
- * publishes them first. Marked sent a pacer burst at a time, so a run that Lambda's timeout
+ * Stops at `deadline` (the run's, unless the caller keeps time back): the alerts not reached stay
+ * pending for the next run, which publishes them first. Marked sent a pacer burst at a time, so a run that Lambda's timeout
  * still cuts off republishes at most one burst, not every alert it had published.
  */
 async function publishAll(
