@@ -11,8 +11,9 @@
  * retried with backoff while the next try fits the deadline, then QueryThrottledError; a query
  * that ends FAILED for a reason worth another try (a system error, one Athena marks retryable, or
  * one it gives no AthenaError for) is started again up to `maxQueryAttempts` times; CANCELLED
- * (someone stopped it, or it crossed the workgroup's bytes-scanned cutoff) is not retried: the run fails the window and the next run
- * tries it again, as for any failing window (maxWindowAttempts, then skipped).
+ * (someone stopped it, or it crossed the workgroup's bytes-scanned cutoff) is not retried: the run
+ * fails the window and the next run tries it again, as for any failing window (maxWindowAttempts,
+ * then skipped).
  *
  * Every query's DataScannedInBytes is added to the statistics, so the run summary and the
  * BytesScanned metric show what Athena billed for (at least 10 MB a query).
