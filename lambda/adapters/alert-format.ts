@@ -651,16 +651,20 @@ function attributeBytes(attributes: SnsAlertAttributes): number {
 function render(alert: PublishedAlert, test: boolean): SnsAlertMessage {
   const chat = JSON.stringify(chatbotNotification(alert));
   const raw = JSON.stringify(alert);
+  const subject = alertSubject(alert, { test });
   const message = JSON.stringify({
     default: chat,
     https: chat,
     email: formatEmailText(alert),
     sqs: raw,
     lambda: raw,
+    // A text message (a pager) would otherwise get `default`, kilobytes of Chatbot JSON split
+    // into many messages: the subject line, under 100 characters, is one.
+    sms: subject,
   });
   const attributes = attributesOf(alert, test);
   return {
-    subject: alertSubject(alert, { test }),
+    subject,
     message,
     attributes,
     bytes: Buffer.byteLength(message) + attributeBytes(attributes),

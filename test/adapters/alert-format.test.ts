@@ -75,13 +75,15 @@ function massSpike(members: number): Alert {
 const protocols = (message: string) => JSON.parse(message) as Record<string, string>;
 
 describe('buildSnsMessage', () => {
-  it('carries the Chatbot notification under default and https, text under email, raw JSON under sqs and lambda', () => {
+  it('carries the Chatbot notification under default and https, text under email, raw JSON under sqs and lambda, the subject under sms', () => {
     // Act
     const built = buildSnsMessage(spikeAlert(), context);
 
     // Assess
     const body = protocols(built.message);
-    expect(Object.keys(body).sort()).toEqual(['default', 'email', 'https', 'lambda', 'sqs']);
+    expect(Object.keys(body).sort()).toEqual(['default', 'email', 'https', 'lambda', 'sms', 'sqs']);
+    // A text message gets the subject line, not kilobytes of JSON.
+    expect(body.sms).toBe(built.subject);
     expect(body.default).toBe(body.https);
     const chat = JSON.parse(body.default!) as ChatbotNotification;
     expect(chat).toMatchObject({

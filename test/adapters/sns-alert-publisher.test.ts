@@ -62,8 +62,10 @@ describe('SnsAlertPublisher', () => {
       'email',
       'https',
       'lambda',
+      'sms',
       'sqs',
     ]);
+    expect(sent!.perProtocol!.sms).toBe(sent!.subject);
     const chat = JSON.parse(sent!.perProtocol!.https!) as ChatbotNotification;
     expect(chat.version).toBe('1.0');
     expect((JSON.parse(sent!.perProtocol!.sqs!) as PublishedAlert).alertId).toBe(
