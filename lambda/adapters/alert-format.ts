@@ -22,6 +22,7 @@ import {
   type Alert,
   type DetectorConfig,
 } from '../core';
+import { parseCommandFor } from './logs-insights-query';
 
 /** SNS's limit on one message, attributes included. */
 export const SNS_MAX_MESSAGE_BYTES = 262_144;
@@ -215,16 +216,13 @@ export function consoleQueryFor(
   alert: Pick<Alert, 'srcIp' | 'srcIps' | 'accountId' | 'vpcId'>,
   flowLogFormat?: string,
 ): string {
-  // Parsed from @message as the detector's queries are: Logs Insights discovers the default
-  // format's fields only in Standard-class log groups.
+  // Parsed from @message as the detector's queries are (parseCommandFor).
   const fields = flowLogFormat === undefined ? DEFAULT_FLOW_LOG_FORMAT : parseFlowLogFormat(flowLogFormat);
   const name = (
     field:
       'srcaddr' | 'dstaddr' | 'dstport' | 'protocol' | 'action' | 'interface-id' | 'account-id' | 'vpc-id',
   ) => (fields.includes(field) ? insightsFieldName(field) : undefined);
-  const lines: string[] = [
-    `parse @message "${fields.map(() => '*').join(' ')}" as ${fields.map(insightsFieldName).join(', ')}`,
-  ];
+  const lines: string[] = [parseCommandFor(fields)];
   const sources = (alert.srcIp !== undefined ? [alert.srcIp] : (alert.srcIps ?? []).slice(0, 50)).filter(
     isValidAddress,
   );

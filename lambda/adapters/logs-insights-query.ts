@@ -432,6 +432,18 @@ class ClauseLength {
 }
 
 /**
+ * `parse @message "* * ..." as version, accountId, ...`: a record's fields read from its text, one
+ * glob `*` per space-separated field, named as the default format's discovered fields. Every query
+ * starts with it (and the alert's console query): Logs Insights discovers the default format's
+ * fields only in Standard-class log groups ("Field discovery is supported only for log groups in
+ * the Standard log class"), so in an Infrequent Access group a query of discovered fields matches
+ * nothing. Where they are discovered, parsing gives the same values (the same tokens).
+ */
+export function parseCommandFor(format: readonly FlowLogField[]): string {
+  return `parse @message "${format.map(() => '*').join(' ')}" as ${format.map(fieldName).join(', ')}`;
+}
+
+/**
  * The `bin()` period of the history query, in minutes. Logs Insights caps a period at 60 for `m`
  * and 24 for `h` ("the caps for s and m are 60, and the cap for h is 24": `bin(120m)` runs as
  * `bin(60m)`), so a window of whole hours is binned in hours, and any other in the longest period
@@ -531,13 +543,7 @@ export class FlowQueryBuilder {
       interfaceId: has('interface-id'),
       endTime: has('end'),
     };
-    // Every format is parsed from @message, one glob `*` per space-separated field, named as the
-    // default format's discovered fields. Logs Insights discovers the default format's fields only
-    // in Standard-class log groups ("Field discovery is supported only for log groups in the
-    // Standard log class"): in an Infrequent Access group a query of discovered fields matches
-    // nothing, and the windows would read as quiet. Where they are discovered, parsing gives the
-    // same values (the same tokens of the same message).
-    this.parseCommand = `parse @message "${format.map(() => '*').join(' ')}" as ${format.map(fieldName).join(', ')}`;
+    this.parseCommand = parseCommandFor(format);
     this.sourceGroups = [this.fields.accountId, this.fields.vpcId, this.fields.srcAddr]
       .filter((f): f is string => f !== undefined)
       .join(', ');
