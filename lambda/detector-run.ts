@@ -13,6 +13,8 @@
  * A window that fails in `maxWindowAttempts` runs is skipped the same way, so later windows are
  * not held back for ever.
  * `test-alert`: one clearly marked sample alert.
+ * `republish-parked`: the alerts parked after SNS refused them `maxAlertRefusals` times,
+ *   made pending again and published.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import {
@@ -39,6 +41,7 @@ import {
   type Window,
 } from './core';
 import { fitAlert, fitAlertList, sampleTestAlert } from './adapters/alert-format';
+import { AlertPublishError, isRefusal } from './adapters/sns-alert-publisher';
 import { baselineExpiresAt, DEFAULT_BASELINE_TTL_DAYS, expiredBefore } from './baseline-expiry';
 import {
   BaselineSettingsChangedError,
@@ -133,6 +136,11 @@ export interface RunSummary {
    * they stay pending and the next run publishes them first. Absent when none.
    */
   alertsDeferred?: number;
+  /**
+   * Alerts SNS refused in `maxAlertRefusals` runs, parked by this run: kept, no longer tried
+   * (mode `republish-parked` sends them). Absent when none.
+   */
+  alertsParked?: number;
   bytesScanned: number;
   recordsMatched: number;
   queries: number;
@@ -348,6 +356,9 @@ export async function runDetector(deps: DetectorDeps, event: unknown): Promise<R
       case 'test-alert':
         await runTestAlert(deps, summary);
         break;
+      case 'republish-parked':
+        await withLease(deps, summary, () => runRepublishParked(deps, summary));
+        break;
       case 'dry-run':
         await runDryRun(deps, summary, invocation.windowStart, invocation.windowEnd);
         break;
@@ -391,6 +402,8 @@ function emitMetrics(deps: DetectorDeps, summary: RunSummary, succeeded: boolean
   m.addMetric('IncompleteWindows', MetricUnit.Count, summary.incompleteWindows);
   // The operations alarm fires on any: each is a window of blocked egress nobody looked at.
   m.addMetric('WindowsSkipped', MetricUnit.Count, summary.skippedWindows.length);
+  // The ParkedAlerts alarm fires on any: an alert someone must act on was not delivered.
+  m.addMetric('AlertsParked', MetricUnit.Count, summary.alertsParked ?? 0);
   // Sources whose stored baseline could not be decoded and were relearnt (the run log names them).
   if (summary.unreadableBaselineEntries !== undefined)
     m.addMetric('UnreadableBaselineEntries', MetricUnit.Count, summary.unreadableBaselineEntries);
@@ -1005,7 +1018,7 @@ async function publishAll(
 ): Promise<number> {
   let published = 0;
   let sent: string[] = [];
-  const failed: PendingAlert[] = [];
+  const failed: { alertId: string; refused: boolean; cause: string }[] = [];
   for (const [index, entry] of entries.entries()) {
     await pacer.beforePublish();
     if (deps.now() >= deadline) {
@@ -1032,8 +1045,11 @@ async function publishAll(
         alertId: entry.alert.alertId,
         error: cause,
       });
+      // Counted once a run: an alert of a retried window can fail in the pending phase and again
+      // in its window's.
+      if (!failures.some((f) => f.alertId === entry.alert.alertId))
+        failed.push({ alertId: entry.alert.alertId, refused: isRefusalError(error), cause });
       failures.push({ alertId: entry.alert.alertId, cause });
-      failed.push(entry);
     }
     if (sent.length === PUBLISHES_PER_SECOND) {
       await deps.store.markSent(sent);
@@ -1043,8 +1059,63 @@ async function publishAll(
   }
   await deps.store.markSent(sent);
   published += sent.length;
-  if (failed.length > 0) await deps.store.recordAttempt(failed);
+  if (failed.length > 0) await parkRefusedAlerts(deps, summary, failed, failures);
   return published;
+}
+
+function isRefusalError(error: unknown): boolean {
+  return error instanceof AlertPublishError ? error.refused : isRefusal(error);
+}
+
+/**
+ * Counts the failed publishes and parks the alerts SNS has now refused in `maxAlertRefusals`
+ * runs: the same message meets the same answer (a topic policy or key that denies it, a message
+ * the topic will not take), and retrying it every run would fail every run for good, the
+ * MissedRuns alarm saying nothing is watched when only this alert is stuck. Parked, it is kept
+ * (not lost) for mode `republish-parked`, and the ParkedAlerts alarm says so.
+ */
+async function parkRefusedAlerts(
+  deps: DetectorDeps,
+  summary: RunSummary,
+  failed: readonly { alertId: string; refused: boolean; cause: string }[],
+  failures: { alertId: string; cause: string }[],
+): Promise<void> {
+  const refusals = await deps.store.recordAttempt(failed);
+  const max = deps.config.maxAlertRefusals;
+  const toPark = failed.filter((f) => f.refused && (refusals.get(f.alertId) ?? 0) >= max);
+  if (toPark.length === 0) return;
+  for (const { alertId, cause } of toPark) {
+    await deps.store.parkAlerts([alertId], cause);
+    deps.logger.error(
+      `alert parked: SNS refused it in ${max} runs; it is kept, not retried, until mode republish-parked`,
+      { alertId, error: cause },
+    );
+    for (let i = failures.length - 1; i >= 0; i -= 1)
+      if (failures[i]!.alertId === alertId) failures.splice(i, 1);
+  }
+  summary.alertsParked = (summary.alertsParked ?? 0) + toPark.length;
+}
+
+// ---------------------------------------------------------------------------------------------
+// republish-parked
+
+/** Makes the parked alerts pending again and publishes them (once whatever refused them is mended). */
+async function runRepublishParked(deps: DetectorDeps, summary: RunSummary): Promise<void> {
+  const parked = await deps.store.parkedAlerts();
+  const pending = await deps.store.unparkAlerts(parked.map((p) => p.alert.alertId));
+  deps.logger.info('republishing parked alerts', { alertIds: pending.map((p) => p.alert.alertId) });
+  const failures: { alertId: string; cause: string }[] = [];
+  const pacer = new PublishPacer(deps.now, deps.sleep ?? realSleep);
+  const published = await publishAll(deps, pending, failures, pacer, summary);
+  summary.pendingRepublished += published;
+  summary.alertsPublished += published;
+  // What failed again is pending (the next scheduled run tries it, and parks it again after
+  // maxAlertRefusals refusals): said as for any run whose alerts failed.
+  if (failures.length > 0)
+    throw new AlertsNotPublishedError(
+      failures.map((f) => f.alertId),
+      [...new Set(failures.map((f) => f.cause))],
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

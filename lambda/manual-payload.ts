@@ -10,7 +10,14 @@
 import * as z from 'zod/mini';
 import { describeIssues, windowMs, type DetectorConfig } from './core';
 
-export const MANUAL_MODES = ['detect', 'dry-run', 'bootstrap', 'skip', 'test-alert'] as const;
+export const MANUAL_MODES = [
+  'detect',
+  'dry-run',
+  'bootstrap',
+  'skip',
+  'test-alert',
+  'republish-parked',
+] as const;
 
 /** The most windows one `skip` invocation moves over (31 days of hourly windows). */
 export const MAX_SKIP_WINDOWS = 744;
@@ -112,6 +119,8 @@ export function manualPayloadSchema(config: Pick<DetectorConfig, 'windowMinutes'
           }),
         ),
       z.strictObject({ mode: z.literal('test-alert') }),
+      /** Publishes the alerts parked after SNS refused them maxAlertRefusals times (once mended). */
+      z.strictObject({ mode: z.literal('republish-parked') }),
     ],
     { error: () => `must be one of ${MANUAL_MODES.map((m) => `"${m}"`).join(', ')}` },
   );

@@ -21,10 +21,13 @@
  * |           |                |             | baselineSettings? (what the baselines mean: baseline-settings.ts) |
  * | skipped   | `SKIPPED`      | `<window>`  | windows (skipped in all), lastWindow, reason, attempts, manual,  |
  * |           |                |             | skippedAt, expiresAt                                             |
- * | outbox    | `OUTBOX`       | `<alertId>` | status pending/sent, alert (JSON), windowStart, attempts,        |
- * |           |                |             | windowAlertCount, createdAt, sentAt?, expiresAt (sent only)      |
+ * | outbox    | `OUTBOX`       | `<alertId>` | status pending/sent/parked, alert (JSON), windowStart, attempts, |
+ * |           |                |             | refusals?, windowAlertCount, createdAt, sentAt?, parkedAt?,      |
+ * |           |                |             | parkReason?, expiresAt (sent only)                               |
  * | pending   | `PENDING`      | `<alertId>` | the outbox item while it is pending (a copy): what pendingAlerts |
  * |           |                |             | reads, so a run reads no sent alert; deleted when marked sent    |
+ * | parked    | `PARKED`       | `<alertId>` | the outbox item while it is parked (a copy): what parkedAlerts   |
+ * |           |                |             | reads; deleted when the alert is unparked                        |
  * | run lease | `LEASE`        | `RUN`       | holder, leaseUntil (ms), expiresAt                               |
  *
  * Exactly-once fold per (source, window), under duplicates, retries and crashes:
@@ -68,6 +71,10 @@
  *   missing is still pending for its window's retry (the watermark has not moved). A table
  *   written before the markers existed (no `pendingMarkers` in the state) gets markers for its
  *   pending outbox items once.
+ * - An alert SNS refused `maxAlertAttempts` times (refusals, not throttles or outages) is parked:
+ *   its outbox item says `parked`, a `PARKED` marker replaces the `PENDING` one (written first,
+ *   so a crash between leaves it both pending and parked, never neither), and runs no longer try
+ *   it. Parked items have no TTL. `unparkAlerts` (mode republish-parked) makes them pending again.
  * - Alerts decided for a window are in the outbox before any baseline moves; a retry reuses them
  *   (`windowAlerts`) instead of re-deciding, and publishes only what is still pending, with the
  *   same alertId. Each outbox item carries its window's total alert count (`windowAlertCount`):
@@ -177,10 +184,13 @@ export class BootstrapRefusedError extends Error {
   }
 }
 
+const OUTBOX_STATUSES = ['pending', 'sent', 'parked'] as const;
+type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
+
 /** An alert in the outbox. */
 export interface OutboxEntry {
   alert: Alert;
-  status: 'pending' | 'sent';
+  status: OutboxStatus;
   attempts: number;
   /** Alerts decided for the item's window in all; undefined on items written before it was kept. */
   windowAlertCount?: number;
@@ -253,8 +263,18 @@ export interface DetectorStore extends BaselineStore {
     /** The SKIPDATA carry past the history's last window (DetectorState.skipDataThrough). */
     skipDataThrough?: number;
   }): Promise<void>;
-  /** Counts a failed publish attempt on pending alerts. */
-  recordAttempt(entries: readonly PendingAlert[]): Promise<void>;
+  /**
+   * Counts a failed publish attempt on pending alerts, and a refusal on those SNS refused (a
+   * client error that is not a throttle: the same message would be refused again). Returns the
+   * refusals so far of each refused alert.
+   */
+  recordAttempt(entries: readonly { alertId: string; refused: boolean }[]): Promise<Map<string, number>>;
+  /** Parks pending alerts: no run tries them again until they are unparked. */
+  parkAlerts(alertIds: readonly string[], reason: string): Promise<void>;
+  /** The parked alerts, oldest window first. */
+  parkedAlerts(): Promise<PendingAlert[]>;
+  /** Makes parked alerts pending again with no refusals counted; returns them as now pending. */
+  unparkAlerts(alertIds: readonly string[]): Promise<PendingAlert[]>;
   /**
    * Counts a failed attempt at the window after the watermark; returns the attempts so far, or
    * undefined when the window was committed meanwhile (nothing recorded).
@@ -336,6 +356,7 @@ const BUCKET_DELETION_GRACE_SECONDS = 30 * DAY_SECONDS;
 const LEASE_KEY = { pk: { S: 'LEASE' }, sk: { S: 'RUN' } };
 const OUTBOX_PK = 'OUTBOX';
 const PENDING_PK = 'PENDING';
+const PARKED_PK = 'PARKED';
 
 /**
  * A window's stored baselines, read by readWindowBaselines: the sources grouped by bucket, their
@@ -818,19 +839,7 @@ export class DynamoBaselineStore implements DetectorStore {
     // BatchWrite cannot update, so the sent items are rewritten whole from what one BatchGetItem
     // reads: the outbox item, or the marker's copy when a crash left only the marker.
     if (alertIds.length === 0) return;
-    const found = new Map<string, Item>();
-    await this.batchGet(
-      alertIds.flatMap((id) => [
-        { pk: { S: OUTBOX_PK }, sk: { S: id } },
-        { pk: { S: PENDING_PK }, sk: { S: id } },
-      ]),
-      (items) => {
-        for (const item of items) {
-          const id = item.sk?.S ?? '';
-          if (item.pk?.S === OUTBOX_PK || !found.has(id)) found.set(id, item);
-        }
-      },
-    );
+    const found = await this.outboxItems(alertIds, PENDING_PK);
     const sentAt = this.now();
     await this.batchWrite(
       [...found].flatMap(([id, item]) => [
@@ -850,26 +859,115 @@ export class DynamoBaselineStore implements DetectorStore {
     );
   }
 
-  async recordAttempt(entries: readonly PendingAlert[]): Promise<void> {
-    for (const entry of entries) {
+  async recordAttempt(
+    entries: readonly { alertId: string; refused: boolean }[],
+  ): Promise<Map<string, number>> {
+    const refusals = new Map<string, number>();
+    for (const { alertId, refused } of entries) {
       // On the marker, which pendingAlerts reads (and on a legacy outbox item, where it has none).
       for (const pk of [PENDING_PK, OUTBOX_PK]) {
-        await this.client
+        const { Attributes } = await this.client
           .send(
             new UpdateItemCommand({
               TableName: this.tableName,
-              Key: { pk: { S: pk }, sk: { S: entry.alert.alertId } },
-              UpdateExpression: 'ADD attempts :one',
+              Key: { pk: { S: pk }, sk: { S: alertId } },
+              UpdateExpression: 'ADD attempts :one, refusals :refused',
               ConditionExpression: 'attribute_exists(pk) AND #status = :pending',
               ExpressionAttributeNames: { '#status': 'status' },
-              ExpressionAttributeValues: { ':one': n(1), ':pending': { S: 'pending' } },
+              ExpressionAttributeValues: {
+                ':one': n(1),
+                ':refused': n(refused ? 1 : 0),
+                ':pending': { S: 'pending' },
+              },
+              ReturnValues: 'UPDATED_NEW',
             }),
           )
           .catch((error: unknown) => {
             if (!(error instanceof ConditionalCheckFailedException)) throw error;
+            return { Attributes: undefined };
           });
+        const count = Attributes?.refusals?.N;
+        if (refused && count !== undefined && !refusals.has(alertId)) refusals.set(alertId, Number(count));
       }
     }
+    return refusals;
+  }
+
+  async parkAlerts(alertIds: readonly string[], reason: string): Promise<void> {
+    const items = await this.outboxItems(alertIds, PENDING_PK);
+    const parkedAt = new Date(this.now()).toISOString();
+    // The PARKED marker before the PENDING one goes: a crash between leaves both, never neither.
+    await this.batchWrite(
+      [...items.values()].flatMap((item) => {
+        const parked: Item = {
+          ...item,
+          status: { S: 'parked' },
+          parkedAt: { S: parkedAt },
+          parkReason: { S: reason.slice(0, 1000) },
+        };
+        return [
+          { PutRequest: { Item: { ...parked, pk: { S: OUTBOX_PK } } } },
+          { PutRequest: { Item: { ...parked, pk: { S: PARKED_PK } } } },
+        ];
+      }),
+    );
+    await this.batchWrite(
+      [...items.keys()].map((id) => ({ DeleteRequest: { Key: { pk: { S: PENDING_PK }, sk: { S: id } } } })),
+    );
+  }
+
+  async parkedAlerts(): Promise<PendingAlert[]> {
+    const items = await this.queryOutbox({
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': { S: PARKED_PK } },
+    });
+    return items.map(outboxEntryFromItem).map(({ alert, attempts }) => ({ alert, attempts }));
+  }
+
+  async unparkAlerts(alertIds: readonly string[]): Promise<PendingAlert[]> {
+    const items = await this.outboxItems(alertIds, PARKED_PK);
+    // Only what is still parked: a crash while parking can leave a marker beside an alert that
+    // was then published (sent) or is pending anyway.
+    const stillParked = [...items].filter(([, item]) => item.status?.S === 'parked');
+    // The PENDING marker before the PARKED one goes, as when parking.
+    await this.batchWrite(
+      stillParked.flatMap(([, item]) => {
+        const { parkedAt: _at, parkReason: _reason, ...rest } = item;
+        const pending: Item = { ...rest, status: { S: 'pending' }, refusals: n(0) };
+        return [
+          { PutRequest: { Item: { ...pending, pk: { S: OUTBOX_PK } } } },
+          { PutRequest: { Item: { ...pending, pk: { S: PENDING_PK } } } },
+        ];
+      }),
+    );
+    await this.batchWrite(
+      [...items.keys()].map((id) => ({ DeleteRequest: { Key: { pk: { S: PARKED_PK }, sk: { S: id } } } })),
+    );
+    return stillParked
+      .map(([, item]) => outboxEntryFromItem({ ...item, status: { S: 'pending' } }))
+      .map(({ alert, attempts }) => ({ alert, attempts }));
+  }
+
+  /**
+   * The outbox items of the given alerts, as one BatchGetItem reads them: the outbox item, or the
+   * `marker` partition's copy when a crash left only the marker.
+   */
+  private async outboxItems(alertIds: readonly string[], marker: string): Promise<Map<string, Item>> {
+    const found = new Map<string, Item>();
+    if (alertIds.length === 0) return found;
+    await this.batchGet(
+      alertIds.flatMap((id) => [
+        { pk: { S: OUTBOX_PK }, sk: { S: id } },
+        { pk: { S: marker }, sk: { S: id } },
+      ]),
+      (items) => {
+        for (const item of items) {
+          const id = item.sk?.S ?? '';
+          if (item.pk?.S === OUTBOX_PK || !found.has(id)) found.set(id, item);
+        }
+      },
+    );
+    return found;
   }
 
   async recordWindowFailure(windowStart: number, reason: string): Promise<number | undefined> {
@@ -1490,11 +1588,12 @@ function outboxEntryFromItem(item: Item): OutboxEntry {
   const json = item.alert?.S;
   if (json === undefined) throw new CorruptItemError(key, 'no alert attribute');
   const status = item.status?.S;
-  if (status !== 'pending' && status !== 'sent') throw new CorruptItemError(key, `status ${String(status)}`);
+  if (!OUTBOX_STATUSES.includes(status as OutboxStatus))
+    throw new CorruptItemError(key, `status ${String(status)}`);
   const windowAlertCount = optionalNumber(item, 'windowAlertCount', key);
   return {
     alert: JSON.parse(json) as Alert,
-    status,
+    status: status as OutboxStatus,
     attempts: optionalNumber(item, 'attempts', key) ?? 0,
     ...(windowAlertCount === undefined ? {} : { windowAlertCount }),
   };

@@ -32,7 +32,23 @@ export function retryKmsThrottling<C extends Pick<SNSClient, 'middlewareStack'>>
   return client;
 }
 
+/**
+ * Whether SNS refused the publish: an error it answered as the caller's fault (HTTP 4xx, e.g.
+ * `InvalidParameter`, `AuthorizationError`, `NotFound`, `KMSDisabled`) that is not a throttle.
+ * The same message would be refused again; a throttle, a server error or a network failure
+ * (no answer) may pass on another try.
+ */
+export function isRefusal(error: unknown): boolean {
+  const e = error as { $fault?: unknown; $retryable?: unknown; name?: unknown } | null;
+  if (e === null || typeof e !== 'object' || e.$fault !== 'client' || e.$retryable !== undefined)
+    return false;
+  return typeof e.name !== 'string' || !/throttl/i.test(e.name);
+}
+
 export class AlertPublishError extends Error {
+  /** SNS refused the message (isRefusal): trying it again is likely to meet the same answer. */
+  readonly refused: boolean;
+
   constructor(
     readonly alertId: string,
     readonly topicArn: string,
@@ -43,6 +59,7 @@ export class AlertPublishError extends Error {
       options,
     );
     this.name = 'AlertPublishError';
+    this.refused = isRefusal(options.cause);
   }
 }
 

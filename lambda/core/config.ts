@@ -164,6 +164,12 @@ export const detectorConfigInputSchema = z.strictObject({
    */
   maxWindowAttempts: z.optional(integer(1, 100)),
   /**
+   * Lambda: runs in which SNS refused an alert (an error of the request, not a throttle or an
+   * outage) before the alert is parked: no longer tried, so runs succeed again; the ParkedAlerts
+   * alarm fires and mode `republish-parked` sends them once the cause is mended. @default 6
+   */
+  maxAlertRefusals: z.optional(integer(1, 100)),
+  /**
    * Rhythm-aware baselines (recommended only): each source's expected count follows its own hour
    * of the day on weekdays and weekend days, learned from its history. Needs windows that divide
    * an hour. @default true where windowMinutes divides 60, else false (splunk-escu: false)
@@ -227,6 +233,7 @@ export interface DetectorConfig {
   /** Field names in order; undefined means the v2 default format. */
   flowLogFormat?: string;
   maxWindowAttempts: number;
+  maxAlertRefusals: number;
   rhythm: boolean;
   rhythmMinDays: number;
   timezone: string;
@@ -254,6 +261,7 @@ const COMMON_DEFAULTS = {
   escalationFactor: 2,
   massSpikeFraction: 0.2,
   maxWindowAttempts: 6,
+  maxAlertRefusals: 6,
   rhythmMinDays: 7,
   timezone: 'UTC',
   weekendDays: ['Sat', 'Sun'],

@@ -1,7 +1,7 @@
 /**
  * Is the detector itself healthy? Alarms on errors, throttles, missed runs (the `RunSucceeded`
- * heartbeat), dead letters, records that arrive later than the lag and windows skipped after
- * failing on every try, notifying the operations topic; and a dashboard of what it sees.
+ * heartbeat), dead letters, records that arrive later than the lag, windows skipped after
+ * failing on every try and alerts parked after SNS refused them, notifying the operations topic; and a dashboard of what it sees.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -23,6 +23,8 @@ export const DETECTOR_METRICS = [
   'RunSucceeded',
   'MaxDeliveryDelay',
   'WindowsSkipped',
+  // Alerts SNS refused in maxAlertRefusals runs, no longer tried (mode republish-parked sends them).
+  'AlertsParked',
   // Alerts that went out without a likely cause (change causes on; the lookup failed).
   'ChangeCausesUnavailable',
 ] as const;
@@ -105,6 +107,16 @@ export class Monitoring extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    // An alert SNS refused in maxAlertRefusals runs is parked so that runs succeed again: an alert
+    // nobody received, kept in the table until it is sent (mode republish-parked).
+    this.addAlarm('ParkedAlerts', metric('AlertsParked'), {
+      description:
+        'An alert was parked after SNS refused it in maxAlertRefusals runs (a topic policy or key that denies the publish, a message the topic will not take): nobody received it. Mend the cause (the run log names it), then invoke the function with {"mode": "republish-parked"}.',
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
     for (const [name, queue] of Object.entries(props.deadLetterQueues)) {
       this.addAlarm(
         name,
@@ -159,6 +171,7 @@ export class Monitoring extends Construct {
           metric('WindowsCaughtUp'),
           metric('IncompleteWindows'),
           metric('WindowsSkipped'),
+          metric('AlertsParked'),
         ],
         width: 12,
       }),

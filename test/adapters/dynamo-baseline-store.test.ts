@@ -1514,6 +1514,77 @@ describe('DynamoBaselineStore', () => {
       ]);
     });
 
+    it('parks refused alerts out of the pending read and unparks them pending again, refusals counted afresh', async () => {
+      // Prepare: two pending alerts, each refused twice; one also failed once in an outage
+      const store = (await watchedStore()).store();
+      const [kept, refused] = [alert(ip(1)), alert(ip(2))];
+      await store.commitWindow({
+        windowStart: W,
+        clockBefore: 0,
+        clockAfter: 1,
+        baselines: new Map(),
+        alerts: [kept, refused],
+      });
+      await store.recordAttempt([{ alertId: kept.alertId, refused: false }]);
+      await store.recordAttempt([{ alertId: refused.alertId, refused: true }]);
+
+      // Act
+      const refusals = await store.recordAttempt([
+        { alertId: kept.alertId, refused: false },
+        { alertId: refused.alertId, refused: true },
+      ]);
+      await store.parkAlerts([refused.alertId], 'AuthorizationErrorException: denied');
+      const pendingWhileParked = await store.pendingAlerts();
+      const parked = await store.parkedAlerts();
+      const unparked = await store.unparkAlerts([refused.alertId]);
+
+      // Assess
+      expect(refusals).toEqual(new Map([[refused.alertId, 2]]));
+      expect(pendingWhileParked).toEqual([{ alert: kept, attempts: 2 }]);
+      expect(parked).toEqual([{ alert: refused, attempts: 2 }]);
+      expect((await store.windowAlerts(W)).map((e) => e.status).sort()).toEqual(['pending', 'pending']);
+      expect(unparked).toEqual([{ alert: refused, attempts: 2 }]);
+      expect(await store.parkedAlerts()).toEqual([]);
+      expect((await store.pendingAlerts()).map((p) => p.alert.alertId).sort()).toEqual(
+        [kept.alertId, refused.alertId].sort(),
+      );
+      expect(await store.recordAttempt([{ alertId: refused.alertId, refused: true }])).toEqual(
+        new Map([[refused.alertId, 1]]),
+      );
+    });
+
+    it('unparks only what is still parked: a marker a crash left beside an alert since sent is dropped, not sent again', async () => {
+      // Prepare: parked, then the crash case: a PARKED marker beside an outbox item marked sent
+      const { store: newStoreInstance, tableName } = await watchedStore();
+      const store = newStoreInstance();
+      const stale = alert(ip(3));
+      await store.commitWindow({
+        windowStart: W,
+        clockBefore: 0,
+        clockAfter: 1,
+        baselines: new Map(),
+        alerts: [stale],
+      });
+      await store.parkAlerts([stale.alertId], 'KMSDisabledException');
+      const marker = await client.send(
+        new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'PARKED' }, sk: { S: stale.alertId } } }),
+      );
+      await store.unparkAlerts([stale.alertId]);
+      await store.markSent([stale.alertId]);
+      await client.send(new PutItemCommand({ TableName: tableName, Item: marker.Item! }));
+
+      // Act
+      const listed = await store.parkedAlerts();
+      const unparked = await store.unparkAlerts(listed.map((p) => p.alert.alertId));
+
+      // Assess
+      expect(listed.map((p) => p.alert.alertId)).toEqual([stale.alertId]);
+      expect(unparked).toEqual([]);
+      expect(await store.parkedAlerts()).toEqual([]);
+      expect(await store.pendingAlerts()).toEqual([]);
+      expect((await store.windowAlerts(W)).map((e) => e.status)).toEqual(['sent']);
+    });
+
     it('gives the pending outbox items of a table from before the markers theirs, once', async () => {
       // Prepare: a table an earlier build wrote: state without pendingMarkers, two sent alerts, one pending
       const { store: newStoreInstance, tableName, queries } = await watchedStore();

@@ -58,8 +58,8 @@ const IN_W = [...QUIET.flatMap((s, i) => blocked(W, s, 2 + (i % 3))), ...blocked
  * 40 quiet sources seen in W-1h and W, and in W a first-seen source with 150 blocked records
  * (a `new-source` alert). W-1h is committed; W is due.
  */
-async function detectorWithDueAlert(): Promise<Detector> {
-  const detector = await newDetector(endpoints);
+async function detectorWithDueAlert(detectorConfig?: Record<string, unknown>): Promise<Detector> {
+  const detector = await newDetector(endpoints, { detectorConfig });
   endpoints.logs.seed(detector.logGroup, [
     ...QUIET.flatMap((s, i) => blocked(W - HOUR, s, 1 + (i % 4))),
     ...IN_W,
@@ -507,6 +507,100 @@ describe('failures', () => {
     const next = await detector.invoke({});
     expect(next).toMatchObject({ pendingRepublished: 1, alertsPublished: 1 });
     expect(publishedIds()).toEqual([ALERT_ID]);
+  });
+
+  it('an alert SNS refuses in maxAlertRefusals runs is parked: runs succeed again, the metric counts it, and republish-parked sends it once mended', async () => {
+    // Prepare: the topic's policy denies every publish (AuthorizationError, HTTP 403).
+    const detector = await detectorWithDueAlert({ maxAlertRefusals: 2 });
+    endpoints.sns.failNextPublishes(1_000, 'AuthorizationError');
+    const runsBefore = detector.metrics.published.length;
+    const metricOfRuns = (name: string) =>
+      detector.metrics.published.slice(runsBefore).map((run) => run.find((m) => m.name === name)?.value);
+
+    // Act: two runs are refused; the third finds nothing pending.
+    await expect(detector.invoke({})).rejects.toThrow(AlertsNotPublishedError);
+    const pendingAfterFirst = (await detector.items()).get(`PENDING|${ALERT_ID}`);
+    detector.clock.set('2026-11-27T11:12:00Z');
+    const second = await detector.invoke({});
+    const callsAfterSecond = endpoints.sns.publishCalls;
+    const items = await detector.items();
+    detector.clock.set('2026-11-27T12:12:00Z');
+    const third = await detector.invoke({});
+
+    // Assess: pending after one refusal; parked after the second, and that run succeeded
+    expect(pendingAfterFirst?.status?.S).toBe('pending');
+    expect(numberAttr(pendingAfterFirst, 'refusals')).toBe(1);
+    expect(second).toMatchObject({ alertsParked: 1, pendingRepublished: 0 });
+    expect(metricOfRuns('AlertsParked')).toEqual([0, 1, 0]);
+    expect(metricOfRuns('RunSucceeded')).toEqual([undefined, 1, 1]);
+    expect(items.get(`OUTBOX|${ALERT_ID}`)?.status?.S).toBe('parked');
+    expect(items.get(`OUTBOX|${ALERT_ID}`)?.parkReason?.S).toMatch(/AuthorizationError/);
+    expect(items.get(`PENDING|${ALERT_ID}`)).toBeUndefined();
+    expect(items.get(`PARKED|${ALERT_ID}`)?.status?.S).toBe('parked');
+    expect(third.alertsParked).toBeUndefined();
+    expect(endpoints.sns.publishCalls).toBe(callsAfterSecond); // not tried again
+
+    // Act: the policy is mended; the operator republishes
+    endpoints.sns.reset();
+    const republished = await detector.invoke({ mode: 'republish-parked' });
+
+    // Assess
+    expect(republished).toMatchObject({
+      mode: 'republish-parked',
+      alertsPublished: 1,
+      pendingRepublished: 1,
+    });
+    expect(publishedIds()).toEqual([ALERT_ID]);
+    const after = await detector.items();
+    expect(after.get(`OUTBOX|${ALERT_ID}`)?.status?.S).toBe('sent');
+    expect(after.get(`PARKED|${ALERT_ID}`)).toBeUndefined();
+    expect(after.get(`PENDING|${ALERT_ID}`)).toBeUndefined();
+    expect((await detector.invoke({ mode: 'republish-parked' })).alertsPublished).toBe(0);
+  });
+
+  it.each(['InternalError', 'KMSThrottling'] as const)(
+    'an alert that fails with %s (an outage or a throttle, not a refusal) is never parked, however many runs it fails',
+    async (code) => {
+      // Prepare
+      const detector = await detectorWithDueAlert({ maxAlertRefusals: 1 });
+      endpoints.sns.failNextPublishes(1_000, code);
+
+      // Act
+      for (const runAt of ['2026-11-27T10:12:00Z', '2026-11-27T11:12:00Z', '2026-11-27T12:12:00Z']) {
+        detector.clock.set(runAt);
+        await expect(detector.invoke({})).rejects.toThrow(AlertsNotPublishedError);
+      }
+
+      // Assess
+      const items = await detector.items();
+      expect(items.get(`OUTBOX|${ALERT_ID}`)?.status?.S).toBe('pending');
+      expect(numberAttr(items.get(`PENDING|${ALERT_ID}`), 'attempts')).toBe(3);
+      expect(numberAttr(items.get(`PENDING|${ALERT_ID}`), 'refusals')).toBe(0);
+      expect(items.get(`PARKED|${ALERT_ID}`)).toBeUndefined();
+      endpoints.sns.reset();
+      detector.clock.set('2026-11-27T13:12:00Z');
+      await detector.invoke({});
+      expect(publishedIds()).toEqual([ALERT_ID]);
+    },
+  );
+
+  it('a republish-parked that SNS refuses again leaves the alert pending, its refusals counted afresh', async () => {
+    // Prepare: parked after one refusal
+    const detector = await detectorWithDueAlert({ maxAlertRefusals: 2 });
+    endpoints.sns.failNextPublishes(1_000, 'KMSDisabled');
+    await expect(detector.invoke({})).rejects.toThrow(AlertsNotPublishedError);
+    detector.clock.set('2026-11-27T11:12:00Z');
+    expect((await detector.invoke({})).alertsParked).toBe(1);
+
+    // Act: the key is still disabled
+    const again = detector.invoke({ mode: 'republish-parked' });
+
+    // Assess
+    await expect(again).rejects.toThrow(AlertsNotPublishedError);
+    const items = await detector.items();
+    expect(items.get(`OUTBOX|${ALERT_ID}`)?.status?.S).toBe('pending');
+    expect(numberAttr(items.get(`PENDING|${ALERT_ID}`), 'refusals')).toBe(1);
+    expect(items.get(`PARKED|${ALERT_ID}`)).toBeUndefined();
   });
 
   it.each(['Failed', 'Timeout'] as const)(

@@ -22,6 +22,7 @@ describe('parseInvocation', () => {
   it.each([
     [{ mode: 'detect' }, { mode: 'detect' }],
     [{ mode: 'test-alert' }, { mode: 'test-alert' }],
+    [{ mode: 'republish-parked' }, { mode: 'republish-parked' }],
     [{ mode: 'dry-run' }, { mode: 'dry-run' }],
     [
       { mode: 'dry-run', windowStart: '2026-11-27T09:00:00Z' },
@@ -52,7 +53,7 @@ describe('parseInvocation', () => {
     [
       { mode: 'Detect' },
       ['mode'],
-      /payload\.mode: must be one of "detect", "dry-run", "bootstrap", "skip", "test-alert" \(got "Detect"\)/,
+      /payload\.mode: must be one of "detect", "dry-run", "bootstrap", "skip", "test-alert", "republish-parked" \(got "Detect"\)/,
     ],
     [{ mode: 'skip' }, ['windowStart'], /payload\.windowStart: /],
     [{ mode: 'skip', windowStart: '2026-11-27T09:30:00Z' }, ['windowStart'], /must be aligned to 60-minute/],
@@ -73,6 +74,7 @@ describe('parseInvocation', () => {
       /Unrecognized key: "windowStart"/,
     ],
     [{ mode: 'test-alert', days: 3 }, ['days'], /Unrecognized key: "days"/],
+    [{ mode: 'republish-parked', alertIds: [] }, ['alertIds'], /Unrecognized key: "alertIds"/],
     [{ mode: 'bootstrap', days: 0 }, ['days'], /payload\.days: .*>=1.*\(got 0\)/],
     [{ mode: 'bootstrap', days: 91 }, ['days'], /payload\.days: .*<=90.*\(got 91\)/],
     [{ mode: 'bootstrap', days: '30' }, ['days'], /payload\.days: .*number/],
@@ -113,7 +115,7 @@ describe('parseInvocation', () => {
     [
       { source: 'egress-spike-detector.schedule', windowStart: '2026-11-27T09:00:00Z' },
       ['mode', 'windowStart'],
-      /names its mode, one of "detect", "dry-run", "bootstrap", "skip", "test-alert"/,
+      /names its mode, one of "detect", "dry-run", "bootstrap", "skip", "test-alert", "republish-parked"/,
     ],
     ['dry-run', ['payload'], /a string \(got "dry-run"\); a manual invocation is an object with "mode"/],
     [[{ mode: 'bootstrap' }], ['payload'], /an array/],

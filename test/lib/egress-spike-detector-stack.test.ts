@@ -328,9 +328,9 @@ describe('EgressSpikeDetectorStack', () => {
       template.resourceCountIs('AWS::Lambda::Url', 0);
     });
 
-    it('alarms on errors, throttles, missed heartbeats, dead letters, late records and skipped windows, notifying the alert topic', () => {
+    it('alarms on errors, throttles, missed heartbeats, dead letters, late records, skipped windows and parked alerts, notifying the alert topic', () => {
       const topic = { Ref: Match.stringLikeRegexp('^AlertingAlertTopic') };
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
       template.allResourcesProperties('AWS::CloudWatch::Alarm', {
         AlarmActions: [topic],
         OKActions: [topic],
@@ -397,6 +397,19 @@ describe('EgressSpikeDetectorStack', () => {
       });
     });
 
+    it('alarms on any alert parked after SNS refused it in maxAlertRefusals runs, naming the mode that sends it', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'EgressSpikeDetector',
+        MetricName: 'AlertsParked',
+        Statistic: 'Sum',
+        Period: 3600,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: 1,
+        TreatMissingData: 'notBreaching',
+        AlarmDescription: Match.stringLikeRegexp('republish-parked'),
+      });
+    });
+
     it('draws a dashboard of the detector metrics and the run duration', () => {
       const dashboards = template.findResources('AWS::CloudWatch::Dashboard');
       expect(Object.keys(dashboards)).toHaveLength(1);
@@ -409,6 +422,7 @@ describe('EgressSpikeDetectorStack', () => {
         'RunSucceeded',
         'MaxDeliveryDelay',
         'WindowsSkipped',
+        'AlertsParked',
       ]) {
         expect(DETECTOR_METRICS).toContain(name);
         expect(body).toContain(

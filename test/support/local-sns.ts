@@ -68,13 +68,18 @@ export interface CapturedPublish {
 }
 
 /** Error codes the endpoint can be told to answer with, and their HTTP statuses. */
-export type InjectedSnsError = 'InternalError' | 'Throttled' | 'Throttling' | 'KMSThrottling';
+export type InjectedSnsError =
+  'InternalError' | 'Throttled' | 'Throttling' | 'KMSThrottling' | 'AuthorizationError' | 'KMSDisabled';
 const INJECTED_STATUS: Record<InjectedSnsError, number> = {
   InternalError: 500,
   Throttled: 429,
   Throttling: 400,
   // An encrypted topic whose KMS key is throttled (Publish's KMSThrottlingException).
   KMSThrottling: 400,
+  // Refusals (Publish's documented errors): the topic policy denies the caller; the topic's key
+  // is disabled. The same request meets the same answer.
+  AuthorizationError: 403,
+  KMSDisabled: 400,
 };
 
 export interface LocalSnsOptions {
