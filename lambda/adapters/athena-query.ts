@@ -331,10 +331,13 @@ function securityLakeColumns(): Columns {
     rejected: 'action_id = 2',
     status: 'status_code',
     account: 'cloud.account.uid',
-    vpc: 'src_endpoint.vpc_uid',
+    // Security Lake's mapping puts the flow log's vpc-id and interface-id on the endpoint the
+    // record's flow-direction names: src_endpoint for egress, dst_endpoint for ingress (an
+    // appliance's or gateway's interface records blocked egress as ingress). Either way, the VPC.
+    vpc: 'coalesce(src_endpoint.vpc_uid, dst_endpoint.vpc_uid)',
     port: 'dst_endpoint.port',
     protocol: 'connection_info.protocol_num',
-    interfaceId: 'src_endpoint.interface_uid',
+    interfaceId: 'coalesce(src_endpoint.interface_uid, dst_endpoint.interface_uid)',
     lastEnd: 'end_time',
     start: 'time',
     startUnitMs: 1,

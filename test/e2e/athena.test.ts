@@ -100,7 +100,11 @@ beforeAll(async () => {
   // Files reach S3 a few minutes after their records start: some land in the next hour's prefix.
   await writeFlowLogObjects(s3Root, TEXT, lines, { deliveryDelayMs: 7 * 60_000 });
   await writeFlowLogObjects(s3Root, PARQUET, lines, { deliveryDelayMs: 7 * 60_000 });
-  await writeSecurityLakeObjects(s3Root, lines);
+  // The second account's spiking source sits behind an inline appliance whose interface records
+  // its blocked egress as ingress: Security Lake names the VPC on dst_endpoint for those.
+  await writeSecurityLakeObjects(s3Root, lines, {
+    ingressWhen: (f) => f.srcaddr === '10.0.1.12' && f['account-id'] === OTHER_ACCOUNT,
+  });
   athena = await startLocalAthena({
     s3Root,
     workGroups: { [WORKGROUP]: { outputLocation: 's3://detector-results/results/' } },

@@ -155,11 +155,18 @@ export async function writeFlowLogObjects(
 /**
  * Writes v2 text lines as Security Lake's OCSF VPC flow records (source version 2): one Parquet
  * file per account and day, under `region=<region>/accountid=<account>/eventday=<yyyyMMdd>/`.
+ * As Security Lake's published mapping does, the VPC and interface go on the endpoint the
+ * record's direction names: `src_endpoint` for egress, `dst_endpoint` for ingress (`ingressWhen`
+ * says which records are ingress; by default none).
  */
 export async function writeSecurityLakeObjects(
   root: string,
   lines: readonly string[],
-  options: { region?: string; vpcId?: string } = {},
+  options: {
+    region?: string;
+    vpcId?: string;
+    ingressWhen?: (fields: Readonly<Record<string, string>>) => boolean;
+  } = {},
 ): Promise<WrittenObjects> {
   const region = options.region ?? 'us-east-1';
   const groups = new Map<string, { account: string; day: string; rows: string[] }>();
@@ -172,13 +179,18 @@ export async function writeSecurityLakeObjects(
     const text = (v: string | undefined) =>
       v === undefined || v === '-' ? 'NULL' : `'${v.replace(/'/g, "''")}'`;
     const int = (v: string | undefined) => (v === undefined || !/^\d+$/.test(v) ? 'NULL' : v);
-    const endpoint = (ip: string | undefined, port: string | undefined) =>
-      `{'ip': ${text(ip)}, 'port': ${int(port)}, 'vpc_uid': ${text(options.vpcId ?? 'vpc-0a1b2c3d')}, 'interface_uid': ${text(f['interface-id'])}, 'instance_uid': NULL, 'subnet_uid': NULL}`;
+    const ingress = options.ingressWhen?.(f) === true;
+    const endpoint = (ip: string | undefined, port: string | undefined, side: 'src' | 'dst') => {
+      const here = (side === 'dst') === ingress;
+      const vpc = here ? text(options.vpcId ?? 'vpc-0a1b2c3d') : 'NULL';
+      const eni = here ? text(f['interface-id']) : 'NULL';
+      return `{'ip': ${text(ip)}, 'port': ${int(port)}, 'vpc_uid': ${vpc}, 'interface_uid': ${eni}, 'instance_uid': NULL, 'subnet_uid': NULL}`;
+    };
     const actionId = f.action === 'REJECT' ? 2 : f.action === 'ACCEPT' ? 1 : 0;
     const end = Number(f.end);
     const row =
       `(${start * 1000}, make_timestamp(${start * 1_000_000}::BIGINT), ${Number.isFinite(end) ? end * 1000 : 'NULL'}, ${actionId}, ${text(f['log-status'])}, ` +
-      `${endpoint(f.srcaddr, f.srcport)}, ${endpoint(f.dstaddr, f.dstport)}, {'protocol_num': ${int(f.protocol)}, 'direction_id': 2}, ` +
+      `${endpoint(f.srcaddr, f.srcport, 'src')}, ${endpoint(f.dstaddr, f.dstport, 'dst')}, {'protocol_num': ${int(f.protocol)}, 'direction_id': ${ingress ? 1 : 2}}, ` +
       `{'account': {'uid': ${text(account)}}, 'region': '${region}'})`;
     const key = `${account}/${day}`;
     const group = groups.get(key) ?? { account, day, rows: [] };
