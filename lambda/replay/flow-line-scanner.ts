@@ -60,6 +60,13 @@ export interface ScanStats {
   blankLines: number;
   malformedLines: number;
   headerLines: number;
+  /**
+   * Header lines (text) and Parquet files whose fields are not the configured format (`--format`,
+   * or `flowLogFormat` of `--config`): the replay reads them by their own fields, the Lambda does
+   * not (its Athena table reads every file by the configured format, text by position; Logs
+   * Insights parses every record by it), so the two may count them differently.
+   */
+  headersInOtherFormat: number;
   /** Rows with log-status OK (any action). */
   okRecords: number;
   noDataRecords: number;
@@ -74,6 +81,7 @@ export const emptyScanStats = (): ScanStats => ({
   blankLines: 0,
   malformedLines: 0,
   headerLines: 0,
+  headersInOtherFormat: 0,
   okRecords: 0,
   noDataRecords: 0,
   skipDataRecords: 0,
@@ -319,6 +327,7 @@ export class FlowLineScanner {
 
   private layout: Layout;
   private readonly defaultLayout: Layout;
+  private readonly configuredFields: readonly FlowLogField[];
   private readonly filter: EgressFilter;
   private readonly windowMs: number;
   private readonly windowConfig: { windowMinutes: number };
@@ -363,6 +372,7 @@ export class FlowLineScanner {
     this.windowConfig = { windowMinutes: options.windowMinutes };
     this.windowMs = options.windowMinutes * 60_000;
     this.defaultLayout = layoutOf(options.fields);
+    this.configuredFields = options.fields;
     this.layout = this.defaultLayout;
     this.mode = options.mode;
     this.wanted = options.wanted;
@@ -1520,14 +1530,44 @@ export class FlowLineScanner {
     const firstToken = latin1(buf, this.starts[0] as number, this.ends[0] as number);
     if (!FIELD_NAMES.has(firstToken)) return false;
     try {
-      this.layout = layoutOf(parseFlowLogFormat(latin1(buf, from, end)));
+      const fields = parseFlowLogFormat(latin1(buf, from, end));
+      this.layout = layoutOf(fields);
       this.unchecked = true;
+      this.noteFileFormat(fields, 'by position');
     } catch (error) {
       this.malformed(buf, from, end, baseOffset, `header line: ${(error as Error).message}`);
       return true;
     }
     this.stats.headerLines += 1;
     return true;
+  }
+
+  /**
+   * Counts a file format (a header line's, read `by position`; a Parquet file's columns, read
+   * `by name`) that is not the configured one (ScanStats.headersInOtherFormat).
+   */
+  noteFileFormat(fields: readonly FlowLogField[], read: 'by position'): void;
+  /** `matters`: the fields whose presence changes what is counted or how sources are keyed. */
+  noteFileFormat(
+    fields: readonly FlowLogField[],
+    read: 'by name',
+    matters: (field: FlowLogField) => boolean,
+  ): void;
+  noteFileFormat(
+    fields: readonly FlowLogField[],
+    read: 'by position' | 'by name',
+    matters?: (field: FlowLogField) => boolean,
+  ): void {
+    const configured = this.configuredFields;
+    let same: boolean;
+    if (read === 'by position') {
+      same = fields.length === configured.length && fields.every((f, i) => f === configured[i]);
+    } else {
+      const ofFile = new Set(fields.filter(matters!));
+      const ofConfig = new Set(configured.filter(matters!));
+      same = ofFile.size === ofConfig.size && [...ofFile].every((f) => ofConfig.has(f));
+    }
+    if (!same) this.stats.headersInOtherFormat += 1;
   }
 
   private malformed(buf: Buffer, from: number, end: number, baseOffset: number, reason: string): void {

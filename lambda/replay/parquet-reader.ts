@@ -163,6 +163,14 @@ export async function scanParquet(
     const byField = new Map(columns.map((c) => [c.toLowerCase().replace(/_/g, '-'), c]));
     const read = fields.filter(isRead).map((field) => byField.get(field)!);
     scanner.beginFile(path, fields, false, false);
+    // Read by name on both sides: only which of the fields the detector reads it has matters.
+    scanner.noteFileFormat(
+      columns
+        .map((c) => c.toLowerCase().replace(/_/g, '-'))
+        .filter((f): f is FlowLogField => KNOWN_FIELDS.has(f)),
+      'by name',
+      isRead,
+    );
     const scan = await parquetScan({ file, metadata, columns: read, compressors: COMPRESSORS });
     const renderer = new LineRenderer(scanner);
     for (const range of scan.ranges) {

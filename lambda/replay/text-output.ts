@@ -175,7 +175,10 @@ export function toHumanText(result: ReplayResult, extras: HumanOutputExtras): st
   const rows: [string, string][] = [
     [
       'lines read',
-      `${number(s.linesRead)} (${number(s.headerLines)} header, ${number(s.blankLines)} blank, ${number(s.malformedLines)} malformed)`,
+      `${number(s.linesRead)} (${number(s.headerLines)} header, ${number(s.blankLines)} blank, ${number(s.malformedLines)} malformed)` +
+        (s.headersInOtherFormat > 0
+          ? `; ${number(s.headersInOtherFormat)} file format${s.headersInOtherFormat === 1 ? '' : 's'} (header line or Parquet columns) not the configured one: read by their own fields here, by the configured format in the Lambda`
+          : ''),
     ],
     [
       'records',

@@ -141,6 +141,35 @@ describe('the replay over Parquet flow logs', () => {
     expect(decided(fromParquet)).toEqual(decided(fromText));
   });
 
+  it('counts the files whose format is not the configured one (the Lambda reads them by the configured format), text by position, Parquet by the fields the detector reads', async () => {
+    // Arrange: the same records in a format with vpc-id, as text (a header line a file) and Parquet
+    const format = `${V2_HEADER} vpc-id`;
+    const t = 1790812800;
+    const lines = Array.from(
+      { length: 30 },
+      (_, i) =>
+        `2 123456789012 eni-0a1b 10.0.0.5 198.51.100.${(i % 5) + 1} 40000 443 6 1 60 ${t + 3600 * Math.floor(i / 10) + i} ${t + 3600 * Math.floor(i / 10) + i + 30} REJECT OK vpc-0aaa`,
+    );
+    const root = join(dir, 'other-format');
+    const text = await writeFlowLogObjects(root, TEXT, lines, { flowLogFormat: format });
+    const parquet = await writeFlowLogObjects(root, PARQUET, lines, { flowLogFormat: format });
+    const reordered = `vpc-id ${V2_HEADER}`;
+
+    // Act
+    const run = (inputs: string, flowLogFormat?: string) =>
+      runReplay({ inputs: [join(root, inputs)], config: resolveDetectorConfig({ flowLogFormat }) });
+    const asConfigured = await Promise.all([run('text', format), run('parquet', format)]);
+    const asV2 = await Promise.all([run('text'), run('parquet')]);
+    const inOtherOrder = await Promise.all([run('text', reordered), run('parquet', reordered)]);
+
+    // Assess
+    expect(text.keys.length).toBeGreaterThan(1);
+    expect(asConfigured.map((r) => r.summary.headersInOtherFormat)).toEqual([0, 0]);
+    expect(asV2.map((r) => r.summary.headersInOtherFormat)).toEqual([text.keys.length, parquet.keys.length]);
+    // Text is read by position (a different order is another format); Parquet by name (it is not).
+    expect(inOtherOrder.map((r) => r.summary.headersInOtherFormat)).toEqual([text.keys.length, 0]);
+  });
+
   it('writes long values, non-ASCII text and NULLs as the text file has them', async () => {
     // Arrange: blocked egress beside rows with a 6,000-character interface id, a non-ASCII
     // source, and NULL ports (a text file's `-`)
