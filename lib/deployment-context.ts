@@ -119,7 +119,13 @@ export const deploymentContextSchema = z
     /** athena: the prefix the flow logs were created with (before `AWSLogs/`), without slashes at the ends. */
     flowLogPrefix: z
       .string()
-      .regex(/^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*$/, 'not an S3 prefix (no leading or trailing /)')
+      // The prefix goes into the s3:GetObject resource and the s3:prefix condition, where IAM
+      // reads `*` and `?` as wildcards: the grant would quietly cover other prefixes.
+      .refine((prefix) => !/[*?]/.test(prefix), {
+        message: 'may not contain * or ?, which IAM reads as wildcards in the grants on the flow log objects',
+        abort: true,
+      })
+      .regex(/^[A-Za-z0-9!_.'()-]+(\/[A-Za-z0-9!_.'()-]+)*$/, 'not an S3 prefix (no leading or trailing /)')
       .optional(),
     /** athena: the flow logs' file format in S3. */
     flowLogFileFormat: z.enum(['plain-text', 'parquet']).default('plain-text'),
