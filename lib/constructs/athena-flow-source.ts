@@ -211,10 +211,17 @@ export class AthenaFlowSourceResources extends Construct {
     );
     const glueArn = (resource: string, name: string) =>
       stack.formatArn({ service: 'glue', resource, resourceName: name });
+    // The S3 table projects its partitions, so Athena never asks Glue for them. Security Lake keeps
+    // its table's partitions in Glue, and Athena reads them with the caller's credentials: IAM must
+    // allow that as well as Lake Formation.
+    const partitionActions =
+      this.table.kind === 'security-lake'
+        ? ['glue:GetPartitions', 'glue:GetPartition', 'glue:BatchGetPartition']
+        : [];
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'FlowLogTable',
-        actions: ['glue:GetDatabase', 'glue:GetTable'],
+        actions: ['glue:GetDatabase', 'glue:GetTable', ...partitionActions],
         resources: [
           stack.formatArn({ service: 'glue', resource: 'catalog' }),
           glueArn('database', this.table.database),

@@ -835,6 +835,42 @@ describe('EgressSpikeDetectorStack with the Athena source', () => {
     expect(statements.find((s) => s.Sid === 'FlowLogObjects')).toBeUndefined();
   });
 
+  it('grants the Glue reads of the one table, with its partitions for Security Lake only (the S3 table projects them)', () => {
+    const SECURITY_LAKE = {
+      flowSource: 'athena',
+      securityLakeDatabase: 'amazon_security_lake_glue_db_eu_west_1',
+      securityLakeTable: 'amazon_security_lake_table_eu_west_1_vpc_flow_2_0',
+    };
+    const glueGrants = (context: Record<string, unknown>) =>
+      detectorStatements(synthTemplate(context))
+        .filter((s) => actionsOf(s).some((a) => a.startsWith('glue:')))
+        .map((s) => ({ actions: actionsOf(s).sort(), resources: JSON.stringify(s.Resource) }));
+    const arns = (database: string, table: string) => [
+      ':catalog"',
+      `:database/${database}"`,
+      `:table/${database}/${table}"`,
+    ];
+
+    const s3 = glueGrants(ATHENA_S3);
+    expect(s3.map((g) => g.actions)).toEqual([['glue:GetDatabase', 'glue:GetTable']]);
+    for (const arn of arns('egressspikedetector_flow_logs', 'vpc_flow_logs'))
+      expect(s3[0]!.resources).toContain(arn);
+
+    const lake = glueGrants(SECURITY_LAKE);
+    expect(lake.map((g) => g.actions)).toEqual([
+      [
+        'glue:BatchGetPartition',
+        'glue:GetDatabase',
+        'glue:GetPartition',
+        'glue:GetPartitions',
+        'glue:GetTable',
+      ],
+    ]);
+    for (const arn of arns(SECURITY_LAKE.securityLakeDatabase, SECURITY_LAKE.securityLakeTable))
+      expect(lake[0]!.resources).toContain(arn);
+    expect(JSON.parse(lake[0]!.resources)).toHaveLength(3);
+  });
+
   it("refuses change causes with flow logs of several Regions (causes are looked up in the stack's Region only)", () => {
     expect(() =>
       buildApp({ ...ATHENA_S3, flowLogRegions: ['us-east-1', 'eu-west-1'], lookUpChangeCauses: true }),
