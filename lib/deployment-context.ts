@@ -350,6 +350,15 @@ export const deploymentContextSchema = z
         message: 'the member role needs both memberRoleName and memberRoleExternalId',
       });
     }
+    // The member role allows exactly the context calls of these features (member-role-stack.ts).
+    if (value.memberRoleName !== undefined && !value.enrichWithEc2 && !value.lookUpChangeCauses) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['memberRoleName'],
+        message:
+          'the member role gives the detector context in other accounts for enrichWithEc2 or lookUpChangeCauses, and neither is on, so it would allow nothing: turn one on, or leave memberRoleName and memberRoleExternalId out',
+      });
+    }
     const regions = new Set(value.regions);
     if (regions.size !== value.regions.length) {
       ctx.addIssue({ code: 'custom', path: ['regions'], message: 'lists a Region twice' });

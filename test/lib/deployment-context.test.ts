@@ -203,6 +203,7 @@ describe('parseDeploymentContext: organization and Regions', () => {
       flowLogGroupPrefixes: '/vpc/flow-logs/,/org/flows/',
       memberRoleName: 'EgressSpikeDetectorMember',
       memberRoleExternalId: 'egress-spike-detector',
+      enrichWithEc2: 'true',
       monitoringAccountId: '111111111111',
       organizationId: 'o-abcdefghij',
       regions: 'eu-west-1,us-east-1',
@@ -258,6 +259,12 @@ describe('parseDeploymentContext: organization and Regions', () => {
       { ...minimal, memberRoleName: 'Member' },
       'memberRoleExternalId',
       /needs both memberRoleName and memberRoleExternalId/,
+    ],
+    [
+      'a member role for no feature (neither enrichWithEc2 nor lookUpChangeCauses)',
+      { ...minimal, memberRoleName: 'Member', memberRoleExternalId: 'ext-id' },
+      'memberRoleName',
+      /context\.memberRoleName: the member role gives the detector context in other accounts for enrichWithEc2 or lookUpChangeCauses, and neither is on/,
     ],
     [
       'an external id of one character',

@@ -54,6 +54,7 @@ const CONFIGURATIONS: Record<string, Record<string, unknown>> = {
     slackChannelId: 'C0123ABCD',
     memberRoleName: 'EgressSpikeDetectorMember',
     memberRoleExternalId: 'egress-spike-detector',
+    enrichWithEc2: true,
   },
   'two Regions, a topic each, operations emails': {
     flowLogGroups: ['/vpc/flow-logs/prod'],
