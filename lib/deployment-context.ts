@@ -370,6 +370,22 @@ export const deploymentContextSchema = z
         message: `must be one of regions (${value.regions.join(', ') || 'none set'})`,
       });
     }
+    // With a central topic, the other Regions' alarms notify an operations topic of their own
+    // Region (alarms notify topics of their Region only), which only emails subscribe to: Slack
+    // receives the central alert topic alone, and operationsTopicArn is refused with several Regions.
+    const alarmsUnheard = value.regions.filter((region) => region !== value.alertTopicRegion);
+    if (
+      value.alertTopicRegion !== undefined &&
+      alarmsUnheard.length > 0 &&
+      value.alertEmails.length === 0 &&
+      value.operationsEmails.length === 0
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['alertTopicRegion'],
+        message: `the alarms of ${alarmsUnheard.join(', ')} notify an operations topic of their own Region, which nothing would receive: only emails subscribe to it (Slack gets the central alert topic alone, and operationsTopicArn, one Region's topic, is refused with several regions). To fix it, set operationsEmails (or alertEmails), or leave alertTopicRegion out: each Region then has its own alert topic, with the Slack channel, that its alarms notify`,
+      });
+    }
     if (value.regions.length > 1 && value.vpcIds.length > 0) {
       ctx.addIssue({
         code: 'custom',

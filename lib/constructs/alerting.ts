@@ -43,6 +43,8 @@ export class Alerting extends Construct {
   readonly alertTopic: sns.ITopic;
   /** Where operational alarms notify (the alert topic unless configured). */
   readonly operationsTopic: sns.ITopic;
+  /** The operations topic when this construct created it (not the alert topic, not an existing one). */
+  readonly ownOperationsTopic?: sns.Topic;
   readonly slackChannel?: chatbot.SlackChannelConfiguration;
 
   constructor(scope: Construct, id: string, props: AlertingProps) {
@@ -95,6 +97,7 @@ export class Alerting extends Construct {
       const emails = (props.operationsEmails ?? []).length > 0 ? props.operationsEmails : props.alertEmails;
       for (const email of emails ?? []) topic.addSubscription(new subscriptions.EmailSubscription(email));
       this.operationsTopic = topic;
+      this.ownOperationsTopic = topic;
       return;
     }
 
@@ -130,6 +133,7 @@ export class Alerting extends Construct {
         topic.addSubscription(new subscriptions.EmailSubscription(email));
       }
       this.operationsTopic = topic;
+      this.ownOperationsTopic = topic;
     } else {
       this.operationsTopic = alertTopic;
     }

@@ -208,6 +208,7 @@ describe('parseDeploymentContext: organization and Regions', () => {
       organizationId: 'o-abcdefghij',
       regions: 'eu-west-1,us-east-1',
       alertTopicRegion: 'eu-west-1',
+      operationsEmails: 'ops@example.com',
     });
     expect(settings).toMatchObject({
       accountMode: 'monitoring-account',
@@ -290,6 +291,18 @@ describe('parseDeploymentContext: organization and Regions', () => {
       { ...minimal, alertTopicRegion: 'us-east-1' },
       'alertTopicRegion',
       /must be one of regions \(none set\)/,
+    ],
+    [
+      'a central topic while the other Regions have no one for their alarms (Slack only)',
+      {
+        ...minimal,
+        regions: ['eu-west-1', 'us-east-1', 'ap-southeast-2'],
+        alertTopicRegion: 'eu-west-1',
+        slackWorkspaceId: 'T0123ABCD',
+        slackChannelId: 'C0123ABCD',
+      },
+      'alertTopicRegion',
+      /context\.alertTopicRegion: the alarms of us-east-1, ap-southeast-2 notify an operations topic of their own Region, which nothing would receive: .*set operationsEmails \(or alertEmails\)/,
     ],
     [
       'a Region twice',

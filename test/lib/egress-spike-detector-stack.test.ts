@@ -682,12 +682,17 @@ describe('EgressSpikeDetectorStack', () => {
         AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlertingOperationsTopic') }],
       });
       template.allResourcesProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+      template.hasOutput('OperationsTopicArn', {
+        Value: { Ref: Match.stringLikeRegexp('^AlertingOperationsTopic') },
+      });
     });
 
     it('sends alarms to an existing topic when operationsTopicArn is set', () => {
       const arn = 'arn:aws:sns:eu-west-1:123456789012:ops-alarms';
       const template = synthTemplate({ ...EXISTING, operationsTopicArn: arn });
       template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [arn] });
+      // Only a topic the stack creates is output.
+      expect(template.findOutputs('OperationsTopicArn')).toEqual({});
     });
 
     it('relaxes deletion protection and retention for test stacks (retainData=false)', () => {
