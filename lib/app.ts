@@ -81,5 +81,7 @@ function memberRoleTemplate(
     monitoringAccountId: settings.monitoringAccountId,
     detectorRoleNames: targets.map((target) => detectorRoleName(target.stackName)),
     regions: settings.regions,
+    enrichWithEc2: settings.enrichWithEc2,
+    lookUpChangeCauses: settings.lookUpChangeCauses,
   });
 }

@@ -119,7 +119,13 @@ export const deploymentContextSchema = z
     /** athena: the prefix the flow logs were created with (before `AWSLogs/`), without slashes at the ends. */
     flowLogPrefix: z
       .string()
-      .regex(/^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*$/, 'not an S3 prefix (no leading or trailing /)')
+      // The prefix goes into the s3:GetObject resource and the s3:prefix condition, where IAM
+      // reads `*` and `?` as wildcards: the grant would quietly cover other prefixes.
+      .refine((prefix) => !/[*?]/.test(prefix), {
+        message: 'may not contain * or ?, which IAM reads as wildcards in the grants on the flow log objects',
+        abort: true,
+      })
+      .regex(/^[A-Za-z0-9!_.'()-]+(\/[A-Za-z0-9!_.'()-]+)*$/, 'not an S3 prefix (no leading or trailing /)')
       .optional(),
     /** athena: the flow logs' file format in S3. */
     flowLogFileFormat: z.enum(['plain-text', 'parquet']).default('plain-text'),
@@ -344,6 +350,15 @@ export const deploymentContextSchema = z
         message: 'the member role needs both memberRoleName and memberRoleExternalId',
       });
     }
+    // The member role allows exactly the context calls of these features (member-role-stack.ts).
+    if (value.memberRoleName !== undefined && !value.enrichWithEc2 && !value.lookUpChangeCauses) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['memberRoleName'],
+        message:
+          'the member role gives the detector context in other accounts for enrichWithEc2 or lookUpChangeCauses, and neither is on, so it would allow nothing: turn one on, or leave memberRoleName and memberRoleExternalId out',
+      });
+    }
     const regions = new Set(value.regions);
     if (regions.size !== value.regions.length) {
       ctx.addIssue({ code: 'custom', path: ['regions'], message: 'lists a Region twice' });
@@ -353,6 +368,22 @@ export const deploymentContextSchema = z
         code: 'custom',
         path: ['alertTopicRegion'],
         message: `must be one of regions (${value.regions.join(', ') || 'none set'})`,
+      });
+    }
+    // With a central topic, the other Regions' alarms notify an operations topic of their own
+    // Region (alarms notify topics of their Region only), which only emails subscribe to: Slack
+    // receives the central alert topic alone, and operationsTopicArn is refused with several Regions.
+    const alarmsUnheard = value.regions.filter((region) => region !== value.alertTopicRegion);
+    if (
+      value.alertTopicRegion !== undefined &&
+      alarmsUnheard.length > 0 &&
+      value.alertEmails.length === 0 &&
+      value.operationsEmails.length === 0
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['alertTopicRegion'],
+        message: `the alarms of ${alarmsUnheard.join(', ')} notify an operations topic of their own Region, which nothing would receive: only emails subscribe to it (Slack gets the central alert topic alone, and operationsTopicArn, one Region's topic, is refused with several regions). To fix it, set operationsEmails (or alertEmails), or leave alertTopicRegion out: each Region then has its own alert topic, with the Slack channel, that its alarms notify`,
       });
     }
     if (value.regions.length > 1 && value.vpcIds.length > 0) {

@@ -233,6 +233,12 @@ export class EgressSpikeDetectorStack extends Stack {
       value: this.alerting.alertTopic.topicArn,
       description: 'SNS topic the detector publishes alerts to',
     });
+    if (this.alerting.ownOperationsTopic !== undefined) {
+      new CfnOutput(this, 'OperationsTopicArn', {
+        value: this.alerting.ownOperationsTopic.topicArn,
+        description: "SNS topic this Region's operational alarms notify",
+      });
+    }
     new CfnOutput(this, 'TableName', {
       value: this.table.tableName,
       description: 'DynamoDB table: baselines, watermark, alert outbox',

@@ -10,7 +10,8 @@
  *   refuses a trust policy naming a role that does not exist yet, and silently breaks one whose
  *   role is deleted and created again, so this way the StackSet can go out before or after the
  *   detector, and survives its redeploys;
- * - allowed only Describe/Lookup calls that read metadata, in the detector's Regions when known;
+ * - allowed only the Describe/Lookup calls of the features the detector has on (EC2 enrichment,
+ *   change causes), which read metadata, in the detector's Regions when known;
  * - sessions of at most an hour (the detector asks for 15 minutes).
  *
  * The stack needs no CDK bootstrap (no assets, no bootstrap version check): a StackSet deploys
@@ -20,15 +21,7 @@ import { Aws, BootstraplessSynthesizer, Duration, Stack, type StackProps } from 
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { CHANGE_CAUSE_ACTIONS } from './constructs/detector-function';
-
-/**
- * What the detector may do in a member account: the calls of EC2 enrichment and of change-aware
- * alerts, all read-only, none with resource-level permissions.
- */
-export const MEMBER_ROLE_ACTIONS: readonly string[] = [
-  ...new Set(['ec2:DescribeNetworkInterfaces', 'ec2:DescribeInstances', ...CHANGE_CAUSE_ACTIONS]),
-];
+import { contextActions } from './constructs/detector-function';
 
 /** The longest session the role grants (the detector asks for 15 minutes). */
 export const MEMBER_ROLE_MAX_SESSION = Duration.hours(1);
@@ -44,6 +37,10 @@ export interface MemberRoleStackProps extends StackProps {
   readonly detectorRoleNames: readonly string[];
   /** Regions the role may be used in (`aws:RequestedRegion`). @default any */
   readonly regions?: readonly string[];
+  /** The detector's EC2 enrichment (`enrichWithEc2`): the role allows its Describe calls. */
+  readonly enrichWithEc2: boolean;
+  /** The detector's change-aware alerts (`lookUpChangeCauses`): the role allows LookupEvents and their Describe calls. */
+  readonly lookUpChangeCauses: boolean;
 }
 
 export class MemberRoleStack extends Stack {
@@ -55,12 +52,24 @@ export class MemberRoleStack extends Stack {
       synthesizer: new BootstraplessSynthesizer(),
       analyticsReporting: false,
     });
+    // Only what the detector calls with its features on: a member account's CloudTrail event
+    // history (callers, source IPs, parameters) is not readable unless change causes need it.
+    const actions = contextActions(props);
+    if (actions.length === 0) {
+      throw new Error(
+        'MemberRoleStack: with neither enrichWithEc2 nor lookUpChangeCauses the detector calls nothing in member accounts, so the role would allow nothing',
+      );
+    }
+    const uses = [
+      ...(props.enrichWithEc2 ? ['EC2 interfaces and instances'] : []),
+      ...(props.lookUpChangeCauses ? ['CloudTrail egress-policy changes'] : []),
+    ];
     const detectorRoles = props.detectorRoleNames.map(
       (name) => `arn:${Aws.PARTITION}:iam::${props.monitoringAccountId}:role/${name}`,
     );
     this.role = new iam.Role(this, 'MemberRole', {
       roleName: props.roleName,
-      description: `Egress spike detector: read-only context for alerts (EC2 interfaces and instances, CloudTrail), assumed by the detector in ${props.monitoringAccountId} with an external id`,
+      description: `Egress spike detector: read-only context for alerts (${uses.join(', ')}), assumed by the detector in ${props.monitoringAccountId} with an external id`,
       maxSessionDuration: MEMBER_ROLE_MAX_SESSION,
       assumedBy: new iam.AccountPrincipal(props.monitoringAccountId).withConditions({
         StringEquals: { 'sts:ExternalId': props.externalId },
@@ -71,7 +80,7 @@ export class MemberRoleStack extends Stack {
           statements: [
             new iam.PolicyStatement({
               sid: 'ReadOnlyContext',
-              actions: [...MEMBER_ROLE_ACTIONS],
+              actions,
               resources: ['*'],
               ...(props.regions === undefined || props.regions.length === 0
                 ? {}
@@ -83,7 +92,7 @@ export class MemberRoleStack extends Stack {
     });
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: `Resource "*" only for read-only calls that support no resource-level permissions (${MEMBER_ROLE_ACTIONS.join(', ')}); the role is assumable only by the detector's roles in ${props.monitoringAccountId}, with the external id.`,
+      reason: `Resource "*" only for read-only calls that support no resource-level permissions (${actions.join(', ')}); the role is assumable only by the detector's roles in ${props.monitoringAccountId}, with the external id.`,
     });
   }
 }

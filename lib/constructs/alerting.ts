@@ -7,7 +7,7 @@
  * a fixed name; the others publish to it by ARN and keep a topic of their own for their alarms
  * (CloudWatch alarms notify a topic of their own Region only).
  */
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as chatbot from 'aws-cdk-lib/aws-chatbot';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -43,6 +43,8 @@ export class Alerting extends Construct {
   readonly alertTopic: sns.ITopic;
   /** Where operational alarms notify (the alert topic unless configured). */
   readonly operationsTopic: sns.ITopic;
+  /** The operations topic when this construct created it (not the alert topic, not an existing one). */
+  readonly ownOperationsTopic?: sns.Topic;
   readonly slackChannel?: chatbot.SlackChannelConfiguration;
 
   constructor(scope: Construct, id: string, props: AlertingProps) {
@@ -55,12 +57,26 @@ export class Alerting extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     // CloudWatch alarms publish to the encrypted topic; the AWS-managed SNS key cannot allow this.
+    // Only for alarms of this account and Region (alarms notify topics of their own Region only):
+    // CloudWatch passes both keys to KMS, unlike EventBridge, where they must not be used.
+    const stack = Stack.of(this);
     this.key.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowCloudWatchAlarmsToUseTheKey',
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
         resources: ['*'],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: {
+            'aws:SourceArn': stack.formatArn({
+              service: 'cloudwatch',
+              resource: 'alarm',
+              resourceName: '*',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+        },
       }),
     );
 
@@ -68,7 +84,6 @@ export class Alerting extends Construct {
     if (central !== undefined && !central.home) {
       // Alerts go to the central topic; alarms need a topic of this Region: the operations
       // emails, or else the alert emails, subscribe to it.
-      const stack = Stack.of(this);
       this.alertTopic = sns.Topic.fromTopicArn(
         this,
         'CentralAlertTopic',
@@ -82,6 +97,7 @@ export class Alerting extends Construct {
       const emails = (props.operationsEmails ?? []).length > 0 ? props.operationsEmails : props.alertEmails;
       for (const email of emails ?? []) topic.addSubscription(new subscriptions.EmailSubscription(email));
       this.operationsTopic = topic;
+      this.ownOperationsTopic = topic;
       return;
     }
 
@@ -117,6 +133,7 @@ export class Alerting extends Construct {
         topic.addSubscription(new subscriptions.EmailSubscription(email));
       }
       this.operationsTopic = topic;
+      this.ownOperationsTopic = topic;
     } else {
       this.operationsTopic = alertTopic;
     }

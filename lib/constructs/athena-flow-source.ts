@@ -80,8 +80,7 @@ export class AthenaFlowSourceResources extends Construct {
     });
     Validations.of(this.resultsBucket).acknowledge({
       id: 'AwsSolutions-S1',
-      reason:
-        'Holds only Athena query results of the detector, which expire after a few days; reads and writes are by the detector role alone and CloudTrail records them, so a second bucket of access logs would only add cost.',
+      reason: `Holds only the detector workgroup's query results, which expire after ${props.resultsRetentionDays} days; server access logs would need a second bucket for them. Without them, object reads and writes are logged only if the account's CloudTrail logs S3 data events (off by default); who may read the bucket is decided by IAM in this account (its bucket policy only refuses requests without TLS).`,
     });
 
     this.workGroupName = `${stack.stackName}-detector`.slice(0, 128);
@@ -212,10 +211,17 @@ export class AthenaFlowSourceResources extends Construct {
     );
     const glueArn = (resource: string, name: string) =>
       stack.formatArn({ service: 'glue', resource, resourceName: name });
+    // The S3 table projects its partitions, so Athena never asks Glue for them. Security Lake keeps
+    // its table's partitions in Glue, and Athena reads them with the caller's credentials: IAM must
+    // allow that as well as Lake Formation.
+    const partitionActions =
+      this.table.kind === 'security-lake'
+        ? ['glue:GetPartitions', 'glue:GetPartition', 'glue:BatchGetPartition']
+        : [];
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'FlowLogTable',
-        actions: ['glue:GetDatabase', 'glue:GetTable'],
+        actions: ['glue:GetDatabase', 'glue:GetTable', ...partitionActions],
         resources: [
           stack.formatArn({ service: 'glue', resource: 'catalog' }),
           glueArn('database', this.table.database),

@@ -94,6 +94,9 @@ export interface CentralAlertTopic {
   readonly topicArn: string;
 }
 
+/** What EC2 enrichment calls: read-only, no resource-level permissions. */
+export const ENRICHMENT_ACTIONS = ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeInstances'] as const;
+
 /** What change-aware alerts call: all read-only, none with resource-level permissions. */
 export const CHANGE_CAUSE_ACTIONS = [
   'cloudtrail:LookupEvents',
@@ -101,6 +104,22 @@ export const CHANGE_CAUSE_ACTIONS = [
   'ec2:DescribeNetworkAcls',
   'ec2:DescribeSecurityGroupRules',
 ] as const;
+
+/**
+ * The calls the detector makes for an alert's context with these features on, in its own
+ * account and, through the member role, in the others: the member role allows these and no more.
+ */
+export function contextActions(features: {
+  readonly enrichWithEc2: boolean;
+  readonly lookUpChangeCauses: boolean;
+}): string[] {
+  return [
+    ...new Set([
+      ...(features.enrichWithEc2 ? ENRICHMENT_ACTIONS : []),
+      ...(features.lookUpChangeCauses ? CHANGE_CAUSE_ACTIONS : []),
+    ]),
+  ];
+}
 
 export interface DetectorFunctionProps {
   /** The log groups the detector queries (CloudWatch source). */
@@ -305,7 +324,7 @@ export class DetectorFunction extends Construct {
       this.role.addToPrincipalPolicy(
         new iam.PolicyStatement({
           sid: 'EnrichAlerts',
-          actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeInstances'],
+          actions: [...ENRICHMENT_ACTIONS],
           resources: ['*'],
         }),
       );

@@ -152,6 +152,17 @@ describe('parseDeploymentContext', () => {
       'operationsEmails',
       /not both/,
     ],
+    // IAM would read them as wildcards in the S3 grants on the flow log objects.
+    [
+      { flowSource: 'athena', flowLogBucket: 'org-flow-logs', flowLogPrefix: 'vpc/a*' },
+      'flowLogPrefix',
+      /context\.flowLogPrefix: may not contain \* or \?, which IAM reads as wildcards/,
+    ],
+    [
+      { flowSource: 'athena', flowLogBucket: 'org-flow-logs', flowLogPrefix: 'vpc?' },
+      'flowLogPrefix',
+      /context\.flowLogPrefix: may not contain \* or \?, which IAM reads as wildcards/,
+    ],
   ])('rejects %j naming %s', (context, key, message) => {
     // Act
     const error = contextError(context);
@@ -192,10 +203,12 @@ describe('parseDeploymentContext: organization and Regions', () => {
       flowLogGroupPrefixes: '/vpc/flow-logs/,/org/flows/',
       memberRoleName: 'EgressSpikeDetectorMember',
       memberRoleExternalId: 'egress-spike-detector',
+      enrichWithEc2: 'true',
       monitoringAccountId: '111111111111',
       organizationId: 'o-abcdefghij',
       regions: 'eu-west-1,us-east-1',
       alertTopicRegion: 'eu-west-1',
+      operationsEmails: 'ops@example.com',
     });
     expect(settings).toMatchObject({
       accountMode: 'monitoring-account',
@@ -249,6 +262,12 @@ describe('parseDeploymentContext: organization and Regions', () => {
       /needs both memberRoleName and memberRoleExternalId/,
     ],
     [
+      'a member role for no feature (neither enrichWithEc2 nor lookUpChangeCauses)',
+      { ...minimal, memberRoleName: 'Member', memberRoleExternalId: 'ext-id' },
+      'memberRoleName',
+      /context\.memberRoleName: the member role gives the detector context in other accounts for enrichWithEc2 or lookUpChangeCauses, and neither is on/,
+    ],
+    [
       'an external id of one character',
       { ...minimal, memberRoleName: 'M', memberRoleExternalId: 'x' },
       'memberRoleExternalId',
@@ -272,6 +291,18 @@ describe('parseDeploymentContext: organization and Regions', () => {
       { ...minimal, alertTopicRegion: 'us-east-1' },
       'alertTopicRegion',
       /must be one of regions \(none set\)/,
+    ],
+    [
+      'a central topic while the other Regions have no one for their alarms (Slack only)',
+      {
+        ...minimal,
+        regions: ['eu-west-1', 'us-east-1', 'ap-southeast-2'],
+        alertTopicRegion: 'eu-west-1',
+        slackWorkspaceId: 'T0123ABCD',
+        slackChannelId: 'C0123ABCD',
+      },
+      'alertTopicRegion',
+      /context\.alertTopicRegion: the alarms of us-east-1, ap-southeast-2 notify an operations topic of their own Region, which nothing would receive: .*set operationsEmails \(or alertEmails\)/,
     ],
     [
       'a Region twice',

@@ -203,10 +203,30 @@ describe('EgressSpikeDetectorStack', () => {
         EnableKeyRotation: true,
         KeyPolicy: {
           Statement: Match.arrayWith([
+            // Only for alarms of this account and Region (confused deputy).
             Match.objectLike({
               Effect: 'Allow',
               Principal: { Service: 'cloudwatch.amazonaws.com' },
               Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+              Condition: {
+                StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+                ArnLike: {
+                  'aws:SourceArn': {
+                    'Fn::Join': [
+                      '',
+                      [
+                        'arn:',
+                        { Ref: 'AWS::Partition' },
+                        ':cloudwatch:',
+                        { Ref: 'AWS::Region' },
+                        ':',
+                        { Ref: 'AWS::AccountId' },
+                        ':alarm:*',
+                      ],
+                    ],
+                  },
+                },
+              },
             }),
           ]),
         },
@@ -662,12 +682,17 @@ describe('EgressSpikeDetectorStack', () => {
         AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlertingOperationsTopic') }],
       });
       template.allResourcesProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+      template.hasOutput('OperationsTopicArn', {
+        Value: { Ref: Match.stringLikeRegexp('^AlertingOperationsTopic') },
+      });
     });
 
     it('sends alarms to an existing topic when operationsTopicArn is set', () => {
       const arn = 'arn:aws:sns:eu-west-1:123456789012:ops-alarms';
       const template = synthTemplate({ ...EXISTING, operationsTopicArn: arn });
       template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [arn] });
+      // Only a topic the stack creates is output.
+      expect(template.findOutputs('OperationsTopicArn')).toEqual({});
     });
 
     it('relaxes deletion protection and retention for test stacks (retainData=false)', () => {
@@ -813,6 +838,42 @@ describe('EgressSpikeDetectorStack with the Athena source', () => {
     const statements = detectorStatements(template);
     expect(statements.find((s) => s.Sid === 'LakeFormationData')).toBeDefined();
     expect(statements.find((s) => s.Sid === 'FlowLogObjects')).toBeUndefined();
+  });
+
+  it('grants the Glue reads of the one table, with its partitions for Security Lake only (the S3 table projects them)', () => {
+    const SECURITY_LAKE = {
+      flowSource: 'athena',
+      securityLakeDatabase: 'amazon_security_lake_glue_db_eu_west_1',
+      securityLakeTable: 'amazon_security_lake_table_eu_west_1_vpc_flow_2_0',
+    };
+    const glueGrants = (context: Record<string, unknown>) =>
+      detectorStatements(synthTemplate(context))
+        .filter((s) => actionsOf(s).some((a) => a.startsWith('glue:')))
+        .map((s) => ({ actions: actionsOf(s).sort(), resources: JSON.stringify(s.Resource) }));
+    const arns = (database: string, table: string) => [
+      ':catalog"',
+      `:database/${database}"`,
+      `:table/${database}/${table}"`,
+    ];
+
+    const s3 = glueGrants(ATHENA_S3);
+    expect(s3.map((g) => g.actions)).toEqual([['glue:GetDatabase', 'glue:GetTable']]);
+    for (const arn of arns('egressspikedetector_flow_logs', 'vpc_flow_logs'))
+      expect(s3[0]!.resources).toContain(arn);
+
+    const lake = glueGrants(SECURITY_LAKE);
+    expect(lake.map((g) => g.actions)).toEqual([
+      [
+        'glue:BatchGetPartition',
+        'glue:GetDatabase',
+        'glue:GetPartition',
+        'glue:GetPartitions',
+        'glue:GetTable',
+      ],
+    ]);
+    for (const arn of arns(SECURITY_LAKE.securityLakeDatabase, SECURITY_LAKE.securityLakeTable))
+      expect(lake[0]!.resources).toContain(arn);
+    expect(JSON.parse(lake[0]!.resources)).toHaveLength(3);
   });
 
   it("refuses change causes with flow logs of several Regions (causes are looked up in the stack's Region only)", () => {

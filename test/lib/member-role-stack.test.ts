@@ -68,7 +68,7 @@ describe('the member-account role template', () => {
     );
   });
 
-  it('is read-only: Describe and LookupEvents calls, in the detector Regions, under the fixed name, sessions of at most an hour', () => {
+  it("is read-only: enrichment's Describe calls (its one feature here), in the detector Regions, under the fixed name, sessions of at most an hour", () => {
     const properties = role!.Properties as {
       RoleName: string;
       MaxSessionDuration: number;
@@ -83,15 +83,7 @@ describe('the member-account role template', () => {
     const statements = properties.Policies.flatMap((p) => p.PolicyDocument.Statement);
     expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
     const actions = statements.flatMap((s) => s.Action).sort();
-    expect(actions).toEqual(
-      [
-        'cloudtrail:LookupEvents',
-        'ec2:DescribeInstances',
-        'ec2:DescribeNetworkAcls',
-        'ec2:DescribeNetworkInterfaces',
-        'ec2:DescribeSecurityGroupRules',
-      ].sort(),
-    );
+    expect(actions).toEqual(['ec2:DescribeInstances', 'ec2:DescribeNetworkInterfaces']);
     expect(actions.every((a) => /^(ec2:Describe|cloudtrail:LookupEvents$)/.test(a))).toBe(true);
     expect(statements[0]!.Condition).toEqual({
       StringEquals: { 'aws:RequestedRegion': ['eu-west-1', 'us-east-1'] },
@@ -200,6 +192,59 @@ describe('the member-account role template', () => {
       PolicyDocument: { Statement: { Condition?: unknown }[] };
     }[];
     expect(policies[0]!.PolicyDocument.Statement[0]!.Condition).toBeUndefined();
+  });
+
+  it.each<[boolean, boolean, string[]]>([
+    [true, false, ['ec2:DescribeInstances', 'ec2:DescribeNetworkInterfaces']],
+    [
+      false,
+      true,
+      [
+        'cloudtrail:LookupEvents',
+        'ec2:DescribeNetworkAcls',
+        'ec2:DescribeNetworkInterfaces',
+        'ec2:DescribeSecurityGroupRules',
+      ],
+    ],
+    [
+      true,
+      true,
+      [
+        'cloudtrail:LookupEvents',
+        'ec2:DescribeInstances',
+        'ec2:DescribeNetworkAcls',
+        'ec2:DescribeNetworkInterfaces',
+        'ec2:DescribeSecurityGroupRules',
+      ],
+    ],
+  ])(
+    'allows only the calls the detector makes for context (enrichWithEc2 %s, lookUpChangeCauses %s): %j',
+    (enrichWithEc2, lookUpChangeCauses, expected) => {
+      const built = buildApp({ ...CONTEXT, enrichWithEc2, lookUpChangeCauses });
+      const [only] = Object.values(Template.fromStack(built.memberRole!).findResources('AWS::IAM::Role')) as {
+        Properties: { Policies: { PolicyDocument: { Statement: { Action: string[] }[] } }[] };
+      }[];
+      const granted = only!.Properties.Policies.flatMap((p) => p.PolicyDocument.Statement)
+        .flatMap((s) => s.Action)
+        .sort();
+      expect(granted).toEqual(expected);
+      // The same calls the detector's role may make in its own account for the same features.
+      const policies = Template.fromStack(built.stacks[0]!).findResources('AWS::IAM::Policy') as Record<
+        string,
+        { Properties: { PolicyDocument: { Statement: { Sid?: string; Action: string | string[] }[] } } }
+      >;
+      const own = Object.values(policies)
+        .flatMap((p) => p.Properties.PolicyDocument.Statement)
+        .filter((s) => s.Sid === 'EnrichAlerts' || s.Sid === 'LookUpChangeCauses')
+        .flatMap((s) => [s.Action].flat());
+      expect([...new Set(own)].sort()).toEqual(expected);
+    },
+  );
+
+  it('is refused with neither enrichWithEc2 nor lookUpChangeCauses: the role would allow nothing', () => {
+    expect(() => buildApp({ ...CONTEXT, enrichWithEc2: false, lookUpChangeCauses: false })).toThrow(
+      /context\.memberRoleName: .*enrichWithEc2 or lookUpChangeCauses/,
+    );
   });
 
   it('is not synthesized without the member role, or without the monitoring account id (said in an info annotation)', () => {

@@ -54,6 +54,7 @@ const CONFIGURATIONS: Record<string, Record<string, unknown>> = {
     slackChannelId: 'C0123ABCD',
     memberRoleName: 'EgressSpikeDetectorMember',
     memberRoleExternalId: 'egress-spike-detector',
+    enrichWithEc2: true,
   },
   'two Regions, a topic each, operations emails': {
     flowLogGroups: ['/vpc/flow-logs/prod'],
@@ -151,5 +152,16 @@ describe('cdk-nag: the wildcard resource of change causes is acknowledged with i
     );
     expect(withCauses[0]!.reason).toContain('ec2:DescribeNetworkAcls and ec2:DescribeSecurityGroupRules');
     expect(without.map((a) => a.reason).join(' ')).not.toContain('cloudtrail');
+  });
+});
+
+describe('cdk-nag: the Athena results bucket has no server access logs', () => {
+  it('says so without claiming CloudTrail logs its objects (S3 data events are off by default) or an access limit no policy sets', () => {
+    const [s1, ...others] = acknowledgementsIn(
+      buildApp(CONFIGURATIONS['Athena over Security Lake']!).app,
+    ).filter((a) => a.id === 'AwsSolutions-S1');
+    expect(others).toEqual([]);
+    expect(s1?.reason).toMatch(/S3 data events/);
+    expect(s1?.reason).not.toMatch(/CloudTrail records|role alone/);
   });
 });

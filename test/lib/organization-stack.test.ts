@@ -232,6 +232,12 @@ describe('several Regions', () => {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlertingOperationsTopic') }],
       });
+      // Named, so its subscribers can be found (or more added) without the console.
+      template.hasOutput('OperationsTopicArn', {
+        Value: { Ref: Match.stringLikeRegexp('^AlertingOperationsTopic') },
+      });
     }
+    // The central Region's alarms notify the alert topic: no operations topic of its own.
+    expect(homeTemplate.findOutputs('OperationsTopicArn')).toEqual({});
   });
 });
