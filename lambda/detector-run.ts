@@ -64,6 +64,7 @@ import type {
   DetectorState,
   FlowCountSource,
   PendingAlert,
+  SourceDetails,
   QueryStatistics,
   WindowCounts,
 } from './adapters/ports';
@@ -940,11 +941,12 @@ async function withDetails(
   const srcIps = [...keyOf.values()];
   if (srcIps.length === 0) return alerts;
   const before = deps.now();
-  let details: Map<string, AlertDetails>;
+  let found: Map<string, SourceDetails>;
+  let details = new Map<string, AlertDetails>();
   // The details query scans (and is billed for) the window again: it counts in the run's figures.
   const stats: QueryStatistics = { queries: 0, bytesScanned: 0, recordsScanned: 0, recordsMatched: 0 };
   try {
-    details = await deps.source.details(window, srcIps, deadline, stats);
+    found = await deps.source.details(window, srcIps, deadline, stats);
   } catch (error) {
     // Details make an alert easier to act on; without them it is still an alert. Failing the
     // window instead would hold every later window (and this alert) back until the query works.
@@ -957,11 +959,25 @@ async function withDetails(
     addStats(summary, stats);
   }
   deps.logger.info('details query done', { sources: srcIps.length, ms: deps.now() - before });
+  // Where the details read every destination, their distinct addresses are the alert's unique
+  // destinations, exactly, as the replay counts them: the count query's figure is approximate at
+  // high cardinality (count_distinct) and added up over log group parts.
+  const distinctAddresses = new Map<string, number>();
+  for (const [key, { distinctAddresses: exact, ...alertDetails }] of found) {
+    if (exact !== undefined) distinctAddresses.set(key, exact);
+    details.set(key, alertDetails);
+  }
   if (deps.enricher) details = await deps.enricher.enrich(details);
   return alerts.map((alert) => {
     const key = keyOf.get(alert);
-    const found = key === undefined ? undefined : details.get(key);
-    return found ? { ...alert, details: found } : alert;
+    const detailsOfAlert = key === undefined ? undefined : details.get(key);
+    if (detailsOfAlert === undefined) return alert;
+    const exact = distinctAddresses.get(key!);
+    return {
+      ...alert,
+      details: detailsOfAlert,
+      ...(exact === undefined ? {} : { uniqueDestinations: exact }),
+    };
   });
 }
 

@@ -84,6 +84,7 @@ import type {
   HistoryGap,
   HistoryResult,
   QueryStatistics,
+  SourceDetails,
   WindowCounts,
 } from './ports';
 
@@ -372,7 +373,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     srcIps: readonly string[],
     deadline: number,
     stats?: QueryStatistics,
-  ): Promise<Map<string, AlertDetails>> {
+  ): Promise<Map<string, SourceDetails>> {
     const runStats = emptyStats();
     try {
       const parts = await this.logGroupParts();
@@ -395,10 +396,11 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     runs: readonly QueryRun[],
     window: Window,
     keys: readonly string[],
-  ): Promise<Map<string, AlertDetails>> {
+  ): Promise<Map<string, SourceDetails>> {
     const range = queryTimeRange(window);
-    // Rows are matched back to the requested key through a canonical key (IPv6 may be written
-    // differently in the logs than in the request).
+    // Rows are matched back to the requested key as written, or else through a canonical key
+    // (IPv6 may be written differently in the logs than in the request). As written first: the
+    // same address written two ways is two sources (two alerts), each with its own rows.
     const requestedByKey = new Map<string, string>();
     for (const key of keys) {
       const canonical = canonicalSourceKey(key);
@@ -406,10 +408,16 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     }
     const perSource = new Map<
       string,
-      { destinations: Map<string, DestinationCount>; interfaces: Set<string>; leastTotal: number }
+      {
+        destinations: Map<string, DestinationCount>;
+        interfaces: Set<string>;
+        leastTotal: number;
+        /** A part's rows of it overflowed: its destinations are a sample. */
+        sampled: boolean;
+      }
     >();
     for (const key of keys)
-      perSource.set(key, { destinations: new Map(), interfaces: new Set(), leastTotal: 0 });
+      perSource.set(key, { destinations: new Map(), interfaces: new Set(), leastTotal: 0, sampled: false });
     const addDestination = (target: NonNullable<ReturnType<typeof perSource.get>>, d: DestinationCount) => {
       const destinationKey = `${d.address} ${d.port ?? '-'} ${d.protocol ?? '-'}`;
       const existing = target.destinations.get(destinationKey);
@@ -436,11 +444,18 @@ export class LogsInsightsFlowSource implements FlowCountSource {
           for (const d of scanned.topDestinations) addDestination(target, d);
           for (const id of scanned.interfaceIds) target.interfaces.add(id);
           target.leastTotal = Math.max(target.leastTotal, scanned.totalDestinations);
+          target.sampled = true;
           continue;
         }
         for (const row of result.rows) {
-          const key = this.queries.rowKey(row, true);
-          const requested = key === undefined ? undefined : requestedByKey.get(key);
+          const written = this.queries.rowKey(row);
+          const canonical = this.queries.rowKey(row, true);
+          const requested =
+            written !== undefined && perSource.has(written)
+              ? written
+              : canonical === undefined
+                ? undefined
+                : requestedByKey.get(canonical);
           const target = requested === undefined ? undefined : perSource.get(requested);
           // A source not asked for (the same address in an account of a key without one) is not this alert's.
           if (target === undefined) continue;
@@ -457,13 +472,14 @@ export class LogsInsightsFlowSource implements FlowCountSource {
       }
     }
 
-    const details = new Map<string, AlertDetails>();
+    const details = new Map<string, SourceDetails>();
     for (const [ip, collected] of perSource) {
       const destinations = [...collected.destinations.values()].sort(compareDestinations);
       details.set(ip, {
         topDestinations: destinations.slice(0, this.topDestinations),
         totalDestinations: Math.max(destinations.length, collected.leastTotal),
         interfaceIds: [...collected.interfaces].sort(),
+        ...(collected.sampled ? {} : { distinctAddresses: new Set(destinations.map((d) => d.address)).size }),
       });
     }
     return details;

@@ -63,7 +63,7 @@ export interface FlowCountSource {
     srcIps: readonly string[],
     deadline: number,
     stats?: QueryStatistics,
-  ): Promise<Map<string, AlertDetails>>;
+  ): Promise<Map<string, SourceDetails>>;
   /**
    * Per-window, per-source counts over [from, to) for bootstrap, in window order. SKIPDATA makes
    * every window its records overlap incomplete; `skipDataThrough` is the last such window, which
@@ -71,6 +71,15 @@ export interface FlowCountSource {
    */
   history(from: number, to: number, deadline: number): Promise<HistoryResult>;
 }
+
+/**
+ * An alert's details, and where the source read every destination of the source, the number of
+ * its distinct destination addresses (exact, where the count query's figure may not be: Logs
+ * Insights' `count_distinct` is approximate at high cardinality, and over more than 50 log groups
+ * the parts' figures are added up). Absent when the details are a sample (a source with more
+ * destinations than the row limit).
+ */
+export type SourceDetails = AlertDetails & { distinctAddresses?: number };
 
 /** A stretch of history whose query failed (after its retries): no counts, never zeros. */
 export interface HistoryGap {

@@ -198,6 +198,60 @@ describe('replay vs Lambda: the same alerts on the same flow logs', () => {
     expect(result.replay).toEqual(result.lambda);
   });
 
+  it('a source whose records are in the first and the last of 51 log groups (two queries of 50): the same unique destinations in both', async () => {
+    // Prepare: 10 destinations, the same ones in both groups; the other groups one quiet record each
+    const files = Array.from({ length: 51 }, (_, i) => ({
+      name: `g${String(i).padStart(2, '0')}.log`,
+      logGroup: `g${String(i).padStart(2, '0')}`,
+      lines:
+        i === 0 || i === 50
+          ? [...blockedLines(D0, '10.0.2.2', 3, 3), ...blockedLines(D0 + 2 * HOUR, '10.0.5.5', 80, 10)]
+          : [v2Line({ at: D0 + 1000, src: '10.0.1.1', dst: '203.0.113.99' })],
+    }));
+
+    // Act
+    const result = await runParityCase(endpoints, {
+      name: 'groups51',
+      files,
+      config: { newSourceMinCount: 100 },
+    });
+
+    // Assess
+    const alert = result.lambda.find((a) => a.source === '10.0.5.5');
+    expect(alert).toMatchObject({ kind: 'new-source', blockedCount: 160 });
+    expect(alert?.content.uniqueDestinations).toBe(10);
+    expect(result.replay).toEqual(result.lambda);
+  });
+
+  it('one IPv6 address written three ways is three sources in both, each alert with the destinations of its own records', async () => {
+    // Prepare
+    const hour = D0 + 2 * HOUR;
+    const forms = ['FD00:1::5', 'fd00:1:0:0:0:0:0:5', 'fd00:1::5'];
+    const destinations = ['203.0.113.1', '2001:db8::1', '198.51.100.7'];
+    const lines = [
+      ...blockedLines(D0, '10.0.1.1', 5, 2),
+      ...forms.flatMap((src, f) =>
+        Array.from({ length: 20 + f }, (_, i) =>
+          v2Line({ at: hour + i * 60_000 + f * 1000, src, dst: destinations[(i + f) % (f + 1)]! }),
+        ),
+      ),
+      ...blockedLines(D0 + 3 * HOUR, '10.0.1.1', 5, 2),
+    ];
+
+    // Act
+    const result = await runParityCase(endpoints, {
+      name: 'ipv6-forms',
+      files: [{ name: 'f.log', lines }],
+      config: { newSourceMinCount: 10, internalCidrs: ['10.0.0.0/8', 'fd00::/8'] },
+    });
+
+    // Assess: form f sends to f + 1 destinations
+    const bySource = new Map(result.lambda.map((a) => [a.source, a]));
+    expect(forms.map((f) => bySource.get(f)?.content.uniqueDestinations)).toEqual([1, 2, 3]);
+    expect(forms.map((f) => bySource.get(f)?.content.details?.totalDestinations)).toEqual([1, 2, 3]);
+    expect(result.replay).toEqual(result.lambda);
+  });
+
   it('a directory with an empty file beside the data (the replay reads both, the Lambda has only records)', async () => {
     // Act: the empty file sorts last, where it used to reset the replay's window range
     const result = await runParityCase(endpoints, {
