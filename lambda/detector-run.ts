@@ -142,6 +142,18 @@ export interface RunSummary {
    * (mode `republish-parked` sends them). Absent when none.
    */
   alertsParked?: number;
+  /**
+   * The check that the records have the configured flow log format, when one ran (a container's
+   * first run, then once a day): the slice read, its records, those not in the format, and its
+   * bytes (billed, in the BytesScanned metric, not in `bytesScanned`).
+   */
+  formatCheck?: {
+    from: string;
+    to: string;
+    recordsScanned: number;
+    notInFormat: number;
+    bytesScanned: number;
+  };
   bytesScanned: number;
   recordsMatched: number;
   queries: number;
@@ -288,6 +300,8 @@ const COMMIT_RESERVE_MS = 15_000;
  * wait for the next run. The first always runs, so a run makes progress or fails visibly.
  */
 const MIN_WINDOW_TIME_MS = 45_000;
+/** A format check (a 10-minute slice of a window) is not started with less time than this left. */
+const FORMAT_CHECK_MIN_TIME_MS = 20_000;
 /** The lease outlives the invocation's deadline by this much (clock skew, slow release). */
 const LEASE_MARGIN_MS = 60_000;
 /** AWS Chatbot takes about 10 events a second and silently drops the rest: publishes are paced to this. */
@@ -397,7 +411,14 @@ function emitMetrics(deps: DetectorDeps, summary: RunSummary, succeeded: boolean
   m.addMetric('SourcesEvaluated', MetricUnit.Count, summary.sourcesEvaluated);
   m.addMetric('Spikes', MetricUnit.Count, summary.spikes);
   m.addMetric('AlertsPublished', MetricUnit.Count, summary.alertsPublished);
-  m.addMetric('BytesScanned', MetricUnit.Bytes, summary.bytesScanned);
+  m.addMetric(
+    'BytesScanned',
+    MetricUnit.Bytes,
+    summary.bytesScanned + (summary.formatCheck?.bytesScanned ?? 0),
+  );
+  // Only when a check ran: no datapoint is not "every record in format".
+  if (summary.formatCheck !== undefined)
+    m.addMetric('RecordsNotInFormat', MetricUnit.Count, summary.formatCheck.notInFormat);
   m.addMetric('RecordsMatched', MetricUnit.Count, summary.recordsMatched);
   m.addMetric('WindowsCaughtUp', MetricUnit.Count, Math.max(0, summary.windows.length - 1));
   m.addMetric('IncompleteWindows', MetricUnit.Count, summary.incompleteWindows);
@@ -487,6 +508,7 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
     splitPlan: state.countSplitPlan,
   };
   let watermark = state.watermark;
+  let lastCounted: Window | undefined;
   for (const [index, window] of due.windows.entries()) {
     if (index > 0 && deps.deadline - deps.now() < MIN_WINDOW_TIME_MS) {
       summary.deferredWindows += due.windows.length - index;
@@ -513,6 +535,7 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
     const tallies = windowTallies(summary);
     try {
       carried = await detectWindow(deps, summary, window, carried, failures, pacer, learnOnly);
+      lastCounted = window;
     } catch (error) {
       if (!(await skipIfFailingForGood(deps, summary, window, watermark, carried.clock, error))) throw error;
       // Skipped, the window was not evaluated, whatever its attempt counted before it failed (what
@@ -522,11 +545,43 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
     watermark = window.start;
   }
   deps.logger.removeKeys(['window']);
+  if (lastCounted !== undefined) await checkFlowLogFormat(deps, summary, lastCounted);
   if (failures.length > 0) {
     throw new AlertsNotPublishedError(
       failures.map((f) => f.alertId),
       [...new Set(failures.map((f) => f.cause))],
     );
+  }
+}
+
+/**
+ * Asks the source whether the records have the configured flow log format (it decides when a
+ * check is due: a container's first run, then once a day). Records in another format never
+ * count, so a log group whose flow log writes one reads as quiet: said here, with the
+ * RecordsNotInFormat metric and alarm. A check that fails or finds no time is left for later.
+ */
+async function checkFlowLogFormat(deps: DetectorDeps, summary: RunSummary, window: Window): Promise<void> {
+  if (deps.source.checkFormat === undefined || deps.deadline - deps.now() < FORMAT_CHECK_MIN_TIME_MS) return;
+  const stats: QueryStatistics = { queries: 0, bytesScanned: 0, recordsScanned: 0, recordsMatched: 0 };
+  try {
+    const check = await deps.source.checkFormat(window, deps.deadline, stats);
+    if (check === undefined) return;
+    summary.formatCheck = {
+      from: isoTime(check.from),
+      to: isoTime(check.to),
+      recordsScanned: check.recordsScanned,
+      notInFormat: check.notInFormat,
+      bytesScanned: stats.bytesScanned,
+    };
+    if (check.notInFormat > 0)
+      deps.logger.error(
+        `${check.notInFormat} of ${check.recordsScanned} flow log records read from ${isoTime(check.from)} to ${isoTime(check.to)} do not have the configured format (flowLogFormat): they are never counted, and their sources look quiet. Set flowLogFormat to the flow logs' format: every log group the detector reads must have it`,
+        { formatCheck: summary.formatCheck },
+      );
+  } catch (error) {
+    deps.logger.warn('flow log format check failed; the next run tries again', {
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
   }
 }
 

@@ -5,8 +5,11 @@
  */
 import { isoTime, type Window } from '../core';
 
-/** What a Logs Insights query was for: the hourly count, the alert details, the bootstrap history. */
-export type QueryKind = 'count' | 'details' | 'history';
+/**
+ * What a Logs Insights query was for: the hourly count, the alert details, the bootstrap history,
+ * the check that the records have the configured format.
+ */
+export type QueryKind = 'count' | 'details' | 'history' | 'format-check';
 
 const describeWindow = (window: Window): string => `[${isoTime(window.start)}, ${isoTime(window.end)})`;
 

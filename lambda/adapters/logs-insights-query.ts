@@ -79,6 +79,8 @@ export const RESULT_COLUMNS = {
   maxDeliveryDelay: 'maxDeliveryDelayMs',
   /** Latest `end` (epoch seconds) of the group's records: for SKIPDATA, the end of its capture. */
   lastEnd: 'lastEnd',
+  /** The format check's count of records that do not have the configured format. */
+  notInFormat: 'notInFormat',
 } as const;
 
 /** The computed field the count query takes the longest delivery delay of. */
@@ -491,6 +493,8 @@ export interface FlowQueryFields {
  */
 export class FlowQueryBuilder {
   readonly fields: FlowQueryFields;
+  private readonly firstField: string;
+  private readonly lastField: string;
   /** True for a custom format (`flowLogFormat` set). */
   readonly customFormat: boolean;
   /** `parse @message "* * ..." as version, accountId, ...`: every query starts with it. */
@@ -544,6 +548,8 @@ export class FlowQueryBuilder {
       endTime: has('end'),
     };
     this.parseCommand = parseCommandFor(format);
+    this.firstField = fieldName(format[0]!);
+    this.lastField = fieldName(format[format.length - 1]!);
     this.sourceGroups = [this.fields.accountId, this.fields.vpcId, this.fields.srcAddr]
       .filter((f): f is string => f !== undefined)
       .join(', ');
@@ -573,6 +579,29 @@ export class FlowQueryBuilder {
       `fields toMillis(@ingestionTime) - toMillis(@timestamp) as ${DELIVERY_DELAY_FIELD}`,
       `stats count(*) as ${blockedCount}, count_distinct(${this.fields.dstAddr}) as ${uniqueDestinations}, ` +
         `max(${DELIVERY_DELAY_FIELD}) as ${maxDeliveryDelay}${this.lastEnd()} by ${this.sourceGroups}`,
+    ]);
+  }
+
+  /**
+   * The records that do not have the configured format, counted (`notInFormat`): the parse found
+   * fewer fields (nothing parsed), more (the last field holds a space), or `action`/`log-status`
+   * values or addresses that are not theirs (fields in another order). Such records can never count: a log
+   * group in another format reads as quiet, and this query is how a run finds out.
+   */
+  formatCheckQuery(): string {
+    const { action, logStatus, srcAddr, dstAddr } = this.fields;
+    const terms = [
+      `not ispresent(${this.firstField})`,
+      // Fields are single-space separated: a space in the last means more fields than the format.
+      `${this.lastField} like / /`,
+      `not (${action} in ["ACCEPT", "REJECT", "-"])`,
+      `not (isValidIp(${srcAddr}) or ${srcAddr} = "-")`,
+      `not (isValidIp(${dstAddr}) or ${dstAddr} = "-")`,
+    ];
+    if (logStatus !== undefined) terms.push(`not (${logStatus} in ["OK", "NODATA", "SKIPDATA"])`);
+    return this.finish('format-check', [
+      `filter ${terms.join(' or ')}`,
+      `stats count(*) as ${RESULT_COLUMNS.notInFormat}`,
     ]);
   }
 

@@ -49,6 +49,17 @@ export interface QueryStatistics {
   recordsMatched: number;
 }
 
+/** What a format check found (FlowCountSource.checkFormat). */
+export interface FormatCheck {
+  /** The slice of the window checked, epoch ms, end exclusive. */
+  from: number;
+  to: number;
+  /** Records read in the slice (the queries' recordsScanned). */
+  recordsScanned: number;
+  /** Of them, records that do not have the configured flow log format: they can never count. */
+  notInFormat: number;
+}
+
 export interface FlowCountSource {
   /** Per-source counts of one window. `deadline`: epoch ms by which to give up (Lambda time left). */
   countWindow(window: Window, deadline: number, options?: CountWindowOptions): Promise<WindowCounts>;
@@ -70,6 +81,12 @@ export interface FlowCountSource {
    * may lie after `to` (the caller carries it forward).
    */
   history(from: number, to: number, deadline: number): Promise<HistoryResult>;
+  /**
+   * Counts, in the last minutes of `window`, the records that do not have the configured format
+   * (a log group whose flow log writes another format reads as quiet otherwise). The source
+   * decides when a check is due (undefined when not): at its first window, then once a day.
+   */
+  checkFormat?(window: Window, deadline: number, stats?: QueryStatistics): Promise<FormatCheck | undefined>;
 }
 
 /**

@@ -25,6 +25,8 @@ export const DETECTOR_METRICS = [
   'WindowsSkipped',
   // Alerts SNS refused in maxAlertRefusals runs, no longer tried (mode republish-parked sends them).
   'AlertsParked',
+  // Records of the checked slice that do not have flowLogFormat: they never count (absent: no check).
+  'RecordsNotInFormat',
   // Alerts that went out without a likely cause (change causes on; the lookup failed).
   'ChangeCausesUnavailable',
 ] as const;
@@ -112,6 +114,15 @@ export class Monitoring extends Construct {
     this.addAlarm('ParkedAlerts', metric('AlertsParked'), {
       description:
         'An alert was parked after SNS refused it in maxAlertRefusals runs (a topic policy or key that denies the publish, a message the topic will not take): nobody received it. Mend the cause (the run log names it), then invoke the function with {"mode": "republish-parked"}.',
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    // Records in another format than flowLogFormat never count: their sources read as quiet.
+    this.addAlarm('RecordsNotInFormat', metric('RecordsNotInFormat', 'Maximum'), {
+      description:
+        'Flow log records do not have the configured flow log format (flowLogFormat): they are never counted and their sources look quiet. The run log says how many; set flowLogFormat to the format every log group has.',
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,

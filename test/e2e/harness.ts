@@ -185,6 +185,10 @@ function sourceView({ baseline, prev, expiresAt }: StoredBaseline): Record<strin
   return item;
 }
 
+/** The flow log format check (FlowQueryBuilder.formatCheckQuery): a container's first run makes one per part. */
+export const isFormatCheck = (query: { queryString: string }): boolean =>
+  /\| stats count\(\*\) as notInFormat$/.test(query.queryString);
+
 export const silentLogger = () => new Logger({ serviceName: 'e2e', logLevel: 'SILENT' });
 
 interface MiddlewareClient {

@@ -348,9 +348,9 @@ describe('EgressSpikeDetectorStack', () => {
       template.resourceCountIs('AWS::Lambda::Url', 0);
     });
 
-    it('alarms on errors, throttles, missed heartbeats, dead letters, late records, skipped windows and parked alerts, notifying the alert topic', () => {
+    it('alarms on errors, throttles, missed heartbeats, dead letters, late records, skipped windows, parked alerts and records in another format, notifying the alert topic', () => {
       const topic = { Ref: Match.stringLikeRegexp('^AlertingAlertTopic') };
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
       template.allResourcesProperties('AWS::CloudWatch::Alarm', {
         AlarmActions: [topic],
         OKActions: [topic],
@@ -427,6 +427,18 @@ describe('EgressSpikeDetectorStack', () => {
         Threshold: 1,
         TreatMissingData: 'notBreaching',
         AlarmDescription: Match.stringLikeRegexp('republish-parked'),
+      });
+    });
+
+    it('alarms when a format check finds records that do not have the configured flow log format', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'EgressSpikeDetector',
+        MetricName: 'RecordsNotInFormat',
+        Statistic: 'Maximum',
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: 1,
+        TreatMissingData: 'notBreaching',
+        AlarmDescription: Match.stringLikeRegexp('flowLogFormat'),
       });
     });
 

@@ -1,0 +1,121 @@
+/**
+ * The flow log format check (LogsInsightsFlowSource.checkFormat) against the local Logs Insights
+ * endpoint: records that do not have the configured format are counted, whatever way they
+ * differ; records that have it (NODATA and SKIPDATA rows included) are not; and a check is due
+ * at a container's first window and then once a day of windows.
+ */
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  LogsInsightsFlowSource,
+  type FormatCheckSchedule,
+} from '../../lambda/adapters/logs-insights-flow-source';
+import { resolveDetectorConfig, windowAt, type DetectorConfigInput } from '../../lambda/core';
+import { startLocalLogsInsights, type LocalLogsInsights } from '../support/local-logs-insights';
+
+const HOUR = 3_600_000;
+const W = Date.UTC(2026, 10, 27, 9);
+const AT = (W + HOUR - 5 * 60_000) / 1000; // in the window's last 10 minutes
+const V2 = `2 123456789012 eni-0a1b 10.0.1.5 198.51.100.7 40000 443 6 1 60 ${AT} ${AT + 30} REJECT OK`;
+const NODATA = `2 123456789012 eni-0a1b - - - - - - - ${AT} ${AT + 60} - NODATA`;
+const SKIPDATA = `2 123456789012 eni-0a1b - - - - - - - ${AT} ${AT + 60} - SKIPDATA`;
+
+let server: LocalLogsInsights;
+let client: CloudWatchLogsClient;
+let groups = 0;
+
+beforeAll(async () => {
+  server = await startLocalLogsInsights();
+  client = new CloudWatchLogsClient({ ...server.clientConfig(), maxAttempts: 1 });
+});
+
+afterAll(async () => {
+  client.destroy();
+  await server.stop();
+});
+
+/** A log group holding `lines` (each at its start time), and a source over it. */
+function sourceOver(lines: string[], config: DetectorConfigInput = {}, formatChecks?: FormatCheckSchedule) {
+  groups += 1;
+  const group = `/vpc/format-check-${groups}`;
+  server.seed(
+    group,
+    lines.map((message) => ({ timestamp: AT * 1000, message })),
+  );
+  return new LogsInsightsFlowSource({
+    client,
+    logGroupIdentifiers: [group],
+    config: resolveDetectorConfig(config),
+    pollIntervalMs: 1,
+    ...(formatChecks === undefined ? {} : { formatChecks }),
+  });
+}
+
+const deadline = () => Date.now() + 60_000;
+const window = windowAt(W, resolveDetectorConfig({}));
+
+describe('format check', () => {
+  it('counts no record of the configured format, NODATA and SKIPDATA rows included', async () => {
+    // Act
+    const check = await sourceOver([V2, V2, NODATA, SKIPDATA]).checkFormat(window, deadline());
+
+    // Assess
+    expect(check).toEqual({
+      from: W + HOUR - 10 * 60_000,
+      to: W + HOUR,
+      recordsScanned: 4,
+      notInFormat: 0,
+    });
+  });
+
+  it.each([
+    ['more fields (a v5 format with vpc-id at the end)', `${V2} vpc-0a1b2c3d`],
+    ['fewer fields (the log-status missing)', V2.split(' ').slice(0, 13).join(' ')],
+    ['fields in another order (action and log-status swapped)', V2.replace('REJECT OK', 'OK REJECT')],
+    ['another order with the same field count (srcport first)', `40000 ${V2.replace(' 40000 ', ' ')}`],
+  ])('counts records with %s', async (_name, other) => {
+    // Act
+    const check = await sourceOver([V2, other, other]).checkFormat(window, deadline());
+
+    // Assess
+    expect(check).toMatchObject({ recordsScanned: 3, notInFormat: 2 });
+  });
+
+  it('checks against a custom flowLogFormat, by its own last field (here one whose values hold an s)', async () => {
+    // Prepare: records of a format ending in flow-direction; one written with an extra field
+    const format =
+      'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status flow-direction';
+    const line = `${V2} egress`;
+
+    // Act
+    const check = await sourceOver([line, `${V2} ingress`, `${line} 2`], {
+      flowLogFormat: format,
+    }).checkFormat(window, deadline());
+
+    // Assess
+    expect(check).toMatchObject({ recordsScanned: 3, notInFormat: 1 });
+  });
+
+  it('is due at the first window, then not again until a day of windows later, across sources sharing a schedule', async () => {
+    // Prepare: one schedule, as the Lambda runtime keeps it for its container
+    const schedule: FormatCheckSchedule = {};
+    const lines = [V2];
+    const config = resolveDetectorConfig({});
+
+    // Act
+    const first = await sourceOver(lines, {}, schedule).checkFormat(window, deadline());
+    const hourLater = await sourceOver(lines, {}, schedule).checkFormat(
+      windowAt(W + HOUR, config),
+      deadline(),
+    );
+    const dayLater = await sourceOver(lines, {}, schedule).checkFormat(
+      windowAt(W + 24 * HOUR, config),
+      deadline(),
+    );
+
+    // Assess
+    expect(first).toBeDefined();
+    expect(hourLater).toBeUndefined();
+    expect(dayLater).toMatchObject({ from: W + 25 * HOUR - 10 * 60_000 });
+    expect(schedule.lastWindow).toBe(W + 24 * HOUR);
+  });
+});

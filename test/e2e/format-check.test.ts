@@ -1,0 +1,77 @@
+/**
+ * End to end, the flow log format check: a log group whose flow log writes another format than
+ * flowLogFormat counts nothing and reads as quiet; the run says so (summary, error log, the
+ * RecordsNotInFormat metric) at a container's first run, and checks again a day of windows later.
+ */
+import { HOUR, blocked, isFormatCheck, newDetector, startEndpoints, type Endpoints } from './harness';
+
+const W = Date.parse('2026-11-27T09:00:00Z');
+const runTimeFor = (windowStart: number) => new Date(windowStart + HOUR + 12 * 60_000).toISOString();
+
+let endpoints: Endpoints;
+
+beforeAll(async () => {
+  endpoints = await startEndpoints();
+});
+
+afterAll(async () => {
+  await endpoints.stop();
+});
+
+beforeEach(() => {
+  endpoints.logs.resetCounters();
+});
+
+describe('flow log format check', () => {
+  it('a log group written in another format (v2 plus vpc-id) counts nothing; the first run says so, and a day later again', async () => {
+    // Prepare: the default v2 format configured, records with a vpc-id appended
+    const detector = await newDetector(endpoints);
+    const withVpc = (events: ReturnType<typeof blocked>) =>
+      events.map((e) => ({ ...e, message: `${e.message} vpc-0a1b2c3d` }));
+    endpoints.logs.seed(detector.logGroup, [
+      ...withVpc(blocked(W, '10.0.1.5', 40)),
+      ...withVpc(blocked(W + HOUR, '10.0.1.5', 40)),
+      ...withVpc(blocked(W + 25 * HOUR, '10.0.1.5', 40)),
+    ]);
+
+    // Act
+    detector.clock.set(runTimeFor(W));
+    const first = await detector.invoke({});
+    const firstMetric = detector.metrics.last('RecordsNotInFormat');
+    detector.clock.set(runTimeFor(W + HOUR));
+    const second = await detector.invoke({});
+    const secondMetric = detector.metrics.last('RecordsNotInFormat');
+    detector.clock.set(runTimeFor(W + 25 * HOUR));
+    const dayLater = await detector.invoke({});
+
+    // Assess: nothing counted, and said at the first run and a day later, not in between
+    expect(first.sourcesEvaluated).toBe(0);
+    expect(first.formatCheck).toMatchObject({ from: '2026-11-27T09:50:00Z', to: '2026-11-27T10:00:00Z' });
+    expect(first.formatCheck!.notInFormat).toBeGreaterThan(0);
+    expect(first.formatCheck!.notInFormat).toBe(first.formatCheck!.recordsScanned);
+    expect(firstMetric).toBe(first.formatCheck!.notInFormat);
+    expect(second.formatCheck).toBeUndefined();
+    expect(secondMetric).toBeUndefined();
+    expect(dayLater.formatCheck?.notInFormat).toBeGreaterThan(0);
+    expect(endpoints.logs.startedQueries.filter(isFormatCheck)).toHaveLength(2);
+  });
+
+  it('records in the configured format: the check finds none, and its scan is billed in BytesScanned, not in the window figures', async () => {
+    // Prepare
+    const detector = await newDetector(endpoints);
+    endpoints.logs.seed(detector.logGroup, blocked(W, '10.0.1.5', 40));
+
+    // Act
+    detector.clock.set(runTimeFor(W));
+    const run = await detector.invoke({});
+
+    // Assess
+    expect(run.sourcesEvaluated).toBe(1);
+    expect(run.formatCheck).toMatchObject({ notInFormat: 0 });
+    expect(run.formatCheck!.recordsScanned).toBeGreaterThan(0);
+    expect(run.formatCheck!.bytesScanned).toBeGreaterThan(0);
+    expect(detector.metrics.last('RecordsNotInFormat')).toBe(0);
+    expect(detector.metrics.last('BytesScanned')).toBe(run.bytesScanned + run.formatCheck!.bytesScanned);
+    expect(run.queries).toBe(1);
+  });
+});
