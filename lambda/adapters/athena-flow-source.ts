@@ -177,6 +177,8 @@ export class AthenaFlowSource implements FlowCountSource {
   private readonly topDestinations: number;
   private readonly historySliceWindows: number;
 
+  private readonly database: string;
+
   constructor(options: AthenaFlowSourceOptions) {
     if (!/^[a-zA-Z0-9._-]{1,128}$/.test(options.workGroup)) {
       throw new AthenaSourceOptionsError(
@@ -189,6 +191,8 @@ export class AthenaFlowSource implements FlowCountSource {
     this.workGroup = options.workGroup;
     this.config = options.config;
     this.queries = new AthenaQueryBuilder(options.config, options.table);
+    // Validated as a Glue name by the query builder, which quotes it into every query.
+    this.database = options.table.database;
     this.sleep = options.sleep ?? realSleep;
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
@@ -445,6 +449,9 @@ export class AthenaFlowSource implements FlowCountSource {
           QueryString: query.sql,
           ClientRequestToken: clientRequestToken,
           WorkGroup: this.workGroup,
+          // The session in the table's database (the role may read it), not Athena's `default`,
+          // which the role is granted nothing on.
+          QueryExecutionContext: { Database: this.database },
           ...(query.parameters.length === 0 ? {} : { ExecutionParameters: query.parameters }),
         }),
       ),

@@ -119,6 +119,18 @@ function source(client: AthenaClient, clock: ReturnType<typeof fakeClock>, extra
   });
 }
 
+describe('AthenaFlowSource session', () => {
+  it("runs every query in the table's database (QueryExecutionContext), not Athena's default one the role has no grant on", async () => {
+    await withAthena({}, async (athena, client) => {
+      // Act
+      await source(client, fakeClock(1_000_000)).countWindow({ start: W, end: W + HOUR }, 1_000_000 + 60_000);
+
+      // Assess
+      expect(athena.queries.map((q) => q.database)).toEqual([TABLE.database]);
+    });
+  });
+});
+
 describe('AthenaFlowSource and the deadline', () => {
   it('stops a query still running at the deadline, polling no later than it, and says so', async () => {
     await withAthena({ runningPolls: 1_000 }, async (athena, client) => {

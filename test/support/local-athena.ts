@@ -71,6 +71,8 @@ export interface RecordedQuery {
   rowCount: number;
   filesRead: string[];
   outputLocation: string;
+  /** QueryExecutionContext.Database: the session's database (Athena's default: `default`). */
+  database?: string;
 }
 
 export interface InjectedFailure {
@@ -221,6 +223,7 @@ export async function startLocalAthena(options: LocalAthenaOptions): Promise<Loc
       outputLocation,
     };
     const context = request.QueryExecutionContext as { Database?: string } | undefined;
+    if (context?.Database !== undefined) record.database = context.Database;
     const execution: Execution = {
       record,
       submitted: Date.now() / 1000,
