@@ -28,6 +28,8 @@ describe('resolveDetectorConfig', () => {
       escalationFactor: 2,
       massSpikeMinSources: 5,
       massSpikeFraction: 0.2,
+      maxWindowAttempts: 6,
+      maxAlertRefusals: 6,
     });
   });
 
@@ -104,6 +106,9 @@ describe('resolveDetectorConfig', () => {
     [{ accountNames: { '111111111111': 'prod\nfake line' } }, 'one line of printable text'],
     [{ accountNames: { '111111111111': 'prod ' } }, 'one line of printable text'],
     [{ accountNames: ['prod'] }, 'config.accountNames'],
+    [{ maxAlertRefusals: 0 }, 'config.maxAlertRefusals'],
+    [{ maxAlertRefusals: 101 }, 'config.maxAlertRefusals'],
+    [{ maxAlertRefusals: 2.5 }, 'config.maxAlertRefusals'],
   ])('rejects %j naming the field', (input, message) => {
     expect(() => resolveDetectorConfig(input, 'config')).toThrow(ConfigError);
     expect(() => resolveDetectorConfig(input, 'config')).toThrow(message);
