@@ -926,26 +926,27 @@ export class DynamoBaselineStore implements DetectorStore {
 
   async unparkAlerts(alertIds: readonly string[]): Promise<PendingAlert[]> {
     const items = await this.outboxItems(alertIds, PARKED_PK);
-    // Only what is still parked: a crash while parking can leave a marker beside an alert that
-    // was then published (sent) or is pending anyway.
-    const stillParked = [...items].filter(([, item]) => item.status?.S === 'parked');
-    // The PENDING marker before the PARKED one goes, as when parking.
+    // Everything not sent: parked, or pending already (an unpark or a park a crash stopped half
+    // way, whose PENDING marker may be missing). A crash while parking can also leave a marker
+    // beside an alert since published: that one is only dropped.
+    const toPend = [...items].filter(([, item]) => item.status?.S !== 'sent');
+    const pendingItems = toPend.map(([, item]) => {
+      const { parkedAt: _at, parkReason: _reason, ...rest } = item;
+      return { ...rest, status: { S: 'pending' }, refusals: n(0) } as Item;
+    });
+    // The PENDING marker first, then the outbox item, then the PARKED marker goes: a crash at any
+    // point leaves the alert pending (a run publishes it) or still parked (this mode again), never
+    // neither; BatchWriteItem applies each request on its own, not the batch as one.
     await this.batchWrite(
-      stillParked.flatMap(([, item]) => {
-        const { parkedAt: _at, parkReason: _reason, ...rest } = item;
-        const pending: Item = { ...rest, status: { S: 'pending' }, refusals: n(0) };
-        return [
-          { PutRequest: { Item: { ...pending, pk: { S: OUTBOX_PK } } } },
-          { PutRequest: { Item: { ...pending, pk: { S: PENDING_PK } } } },
-        ];
-      }),
+      pendingItems.map((item) => ({ PutRequest: { Item: { ...item, pk: { S: PENDING_PK } } } })),
+    );
+    await this.batchWrite(
+      pendingItems.map((item) => ({ PutRequest: { Item: { ...item, pk: { S: OUTBOX_PK } } } })),
     );
     await this.batchWrite(
       [...items.keys()].map((id) => ({ DeleteRequest: { Key: { pk: { S: PARKED_PK }, sk: { S: id } } } })),
     );
-    return stillParked
-      .map(([, item]) => outboxEntryFromItem({ ...item, status: { S: 'pending' } }))
-      .map(({ alert, attempts }) => ({ alert, attempts }));
+    return pendingItems.map(outboxEntryFromItem).map(({ alert, attempts }) => ({ alert, attempts }));
   }
 
   /**

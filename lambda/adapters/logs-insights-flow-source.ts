@@ -417,9 +417,9 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     keys: readonly string[],
   ): Promise<Map<string, SourceDetails>> {
     const range = queryTimeRange(window);
-    // Rows are matched back to the requested key as written, or else through a canonical key
-    // (IPv6 may be written differently in the logs than in the request). As written first: the
-    // same address written two ways is two sources (two alerts), each with its own rows.
+    // Rows are matched back to the requested key as written, or else, for a key with no row as
+    // written, through a canonical key (IPv6 may be written differently in the logs than in the
+    // request): the same address written two ways is two sources (two alerts), each its own rows.
     const requestedByKey = new Map<string, string>();
     for (const key of keys) {
       const canonical = canonicalSourceKey(key);
@@ -443,6 +443,20 @@ export class LogsInsightsFlowSource implements FlowCountSource {
       if (existing) existing.count += d.count;
       else target.destinations.set(destinationKey, { ...d });
     };
+
+    const addRow = (target: NonNullable<ReturnType<typeof perSource.get>>, row: Row, run: QueryRun) => {
+      addDestination(target, {
+        address: row[RESULT_COLUMNS.destination] ?? '-',
+        port: readOptionalNumber(row[RESULT_COLUMNS.destinationPort]),
+        protocol: readOptionalNumber(row[RESULT_COLUMNS.protocol]),
+        count: readCount(row, RESULT_COLUMNS.detailCount, run),
+      });
+      const interfaceId = row[RESULT_COLUMNS.interfaceId];
+      if (interfaceId !== undefined && interfaceId !== '' && interfaceId !== '-')
+        target.interfaces.add(interfaceId);
+    };
+    const exactlyFound = new Set<string>();
+    const otherForms: { requested: string; row: Row; run: QueryRun }[] = [];
 
     const chunks = this.queries.detailsQueries(keys).map((chunk) => chunk.srcIps);
     for (const run of runs) {
@@ -468,28 +482,23 @@ export class LogsInsightsFlowSource implements FlowCountSource {
         }
         for (const row of result.rows) {
           const written = this.queries.rowKey(row);
+          if (written !== undefined && perSource.has(written)) {
+            addRow(perSource.get(written)!, row, run);
+            exactlyFound.add(written);
+            continue;
+          }
           const canonical = this.queries.rowKey(row, true);
-          const requested =
-            written !== undefined && perSource.has(written)
-              ? written
-              : canonical === undefined
-                ? undefined
-                : requestedByKey.get(canonical);
-          const target = requested === undefined ? undefined : perSource.get(requested);
+          const requested = canonical === undefined ? undefined : requestedByKey.get(canonical);
           // A source not asked for (the same address in an account of a key without one) is not this alert's.
-          if (target === undefined) continue;
-          addDestination(target, {
-            address: row[RESULT_COLUMNS.destination] ?? '-',
-            port: readOptionalNumber(row[RESULT_COLUMNS.destinationPort]),
-            protocol: readOptionalNumber(row[RESULT_COLUMNS.protocol]),
-            count: readCount(row, RESULT_COLUMNS.detailCount, run),
-          });
-          const interfaceId = row[RESULT_COLUMNS.interfaceId];
-          if (interfaceId !== undefined && interfaceId !== '' && interfaceId !== '-')
-            target.interfaces.add(interfaceId);
+          if (requested !== undefined) otherForms.push({ requested, row, run });
         }
       }
     }
+    // An address the logs write otherwise than the key asked for: its rows, but only for a key
+    // none were found for as written. Where the key's own form is in the logs, the other forms
+    // are other sources (their own count keys, their own alerts), not this one's.
+    for (const { requested, row, run } of otherForms)
+      if (!exactlyFound.has(requested)) addRow(perSource.get(requested)!, row, run);
 
     const details = new Map<string, SourceDetails>();
     for (const [ip, collected] of perSource) {
@@ -498,7 +507,10 @@ export class LogsInsightsFlowSource implements FlowCountSource {
         topDestinations: destinations.slice(0, this.topDestinations),
         totalDestinations: Math.max(destinations.length, collected.leastTotal),
         interfaceIds: [...collected.interfaces].sort(),
-        ...(collected.sampled ? {} : { distinctAddresses: new Set(destinations.map((d) => d.address)).size }),
+        // Not for a sample, nor for a source the details found nothing of (the count's figure stays).
+        ...(collected.sampled || destinations.length === 0
+          ? {}
+          : { distinctAddresses: new Set(destinations.map((d) => d.address)).size }),
       });
     }
     return details;

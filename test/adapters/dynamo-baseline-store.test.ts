@@ -1553,6 +1553,55 @@ describe('DynamoBaselineStore', () => {
       );
     });
 
+    it.each([1, 2, 3])(
+      'an unpark stopped at its BatchWriteItem %i and then retried loses no alert: each is pending or still parked',
+      async (stopAt) => {
+        // Prepare: 13 parked alerts; a client that stops at the given batch write of the unpark
+        const { tableName } = await newStore();
+        let writes = 0;
+        let stopping = false;
+        const stopper = {
+          send: async (command: Parameters<DynamoDBClient['send']>[0]) => {
+            if (stopping && command.constructor.name === 'BatchWriteItemCommand' && ++writes === stopAt)
+              throw new Error('injected: the invocation stopped here');
+            return client.send(command as never);
+          },
+        } as unknown as DynamoDBClient;
+        const store = new DynamoBaselineStore({
+          client: stopper,
+          tableName,
+          baselineTtlDays: 90,
+          baselineBuckets: BUCKETS,
+        });
+        const alerts = Array.from({ length: 13 }, (_, i) => alert(ip(i + 1)));
+        await store.commitWindow({
+          windowStart: W,
+          clockBefore: 0,
+          clockAfter: 1,
+          baselines: new Map(),
+          alerts,
+        });
+        await store.parkAlerts(
+          alerts.map((a) => a.alertId),
+          'AuthorizationErrorException: denied',
+        );
+
+        // Act: stopped part-way, then invoked again
+        stopping = true;
+        await expect(store.unparkAlerts(alerts.map((a) => a.alertId))).rejects.toThrow(/injected/);
+        stopping = false;
+        const parkedBefore = (await store.parkedAlerts()).map((p) => p.alert.alertId);
+        const again = await store.unparkAlerts(parkedBefore);
+
+        // Assess: all 13 pending (a run publishes them), none parked, none lost
+        const pending = (await store.pendingAlerts()).map((p) => p.alert.alertId).sort();
+        expect(pending).toEqual(alerts.map((a) => a.alertId).sort());
+        expect(await store.parkedAlerts()).toEqual([]);
+        expect(again.map((p) => p.alert.alertId).sort()).toEqual([...parkedBefore].sort());
+        expect((await store.windowAlerts(W)).every((e) => e.status === 'pending')).toBe(true);
+      },
+    );
+
     it('unparks only what is still parked: a marker a crash left beside an alert since sent is dropped, not sent again', async () => {
       // Prepare: parked, then the crash case: a PARKED marker beside an outbox item marked sent
       const { store: newStoreInstance, tableName } = await watchedStore();

@@ -252,6 +252,40 @@ describe('replay vs Lambda: the same alerts on the same flow logs', () => {
     expect(result.replay).toEqual(result.lambda);
   });
 
+  it("an IPv6 address written two ways of which one form alerts: its alert has its own records' destinations only, in both", async () => {
+    // Prepare: the alerting form, 20 records to one destination; the other form, 3 records (below
+    // newSourceMinCount) to two other destinations
+    const hour = D0 + 2 * HOUR;
+    const lines = [
+      ...blockedLines(D0, '10.0.1.1', 5, 2),
+      ...Array.from({ length: 20 }, (_, i) =>
+        v2Line({ at: hour + i * 60_000, src: 'fd00:1::5', dst: '203.0.113.1' }),
+      ),
+      ...Array.from({ length: 3 }, (_, i) =>
+        v2Line({
+          at: hour + i * 60_000 + 500,
+          src: 'FD00:1::5',
+          dst: i % 2 === 0 ? '198.51.100.7' : '2001:db8::1',
+        }),
+      ),
+      ...blockedLines(D0 + 3 * HOUR, '10.0.1.1', 5, 2),
+    ];
+
+    // Act
+    const result = await runParityCase(endpoints, {
+      name: 'ipv6-one-form-alerts',
+      files: [{ name: 'f.log', lines }],
+      config: { newSourceMinCount: 10, internalCidrs: ['10.0.0.0/8', 'fd00::/8'] },
+    });
+
+    // Assess
+    const alert = result.lambda.find((a) => a.source === 'fd00:1::5');
+    expect(result.lambda.map((a) => a.source)).not.toContain('FD00:1::5');
+    expect(alert?.content.uniqueDestinations).toBe(1);
+    expect(alert?.content.details?.totalDestinations).toBe(1);
+    expect(result.replay).toEqual(result.lambda);
+  });
+
   it('a directory with an empty file beside the data (the replay reads both, the Lambda has only records)', async () => {
     // Act: the empty file sorts last, where it used to reset the replay's window range
     const result = await runParityCase(endpoints, {
