@@ -143,9 +143,10 @@ export interface RunSummary {
    */
   alertsParked?: number;
   /**
-   * The check that the records have the configured flow log format, when one ran (a container's
-   * first run, then once a day): the slice read, its records, those not in the format, and its
-   * bytes (billed, in the BytesScanned metric, not in `bytesScanned`).
+   * The check that the records have the configured flow log format, when one ran (after the
+   * detector's first window and the first window of each UTC day): the slice read, its records,
+   * those not in the format, and its bytes (billed, in the BytesScanned metric, not in
+   * `bytesScanned`, which with `queries` counts the windows' own queries).
    */
   formatCheck?: {
     from: string;
@@ -300,6 +301,7 @@ const COMMIT_RESERVE_MS = 15_000;
  * wait for the next run. The first always runs, so a run makes progress or fails visibly.
  */
 const MIN_WINDOW_TIME_MS = 45_000;
+const FORMAT_CHECK_DAY_MS = 86_400_000;
 /** A format check (a 10-minute slice of a window) is not started with less time than this left. */
 const FORMAT_CHECK_MIN_TIME_MS = 20_000;
 /** The lease outlives the invocation's deadline by this much (clock skew, slow release). */
@@ -508,7 +510,7 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
     splitPlan: state.countSplitPlan,
   };
   let watermark = state.watermark;
-  let lastCounted: Window | undefined;
+  let formatCheckWindow: Window | undefined;
   for (const [index, window] of due.windows.entries()) {
     if (index > 0 && deps.deadline - deps.now() < MIN_WINDOW_TIME_MS) {
       summary.deferredWindows += due.windows.length - index;
@@ -535,7 +537,8 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
     const tallies = windowTallies(summary);
     try {
       carried = await detectWindow(deps, summary, window, carried, failures, pacer, learnOnly);
-      lastCounted = window;
+      if (formatCheckDue(window, state.watermark === undefined && index === 0, deps.config))
+        formatCheckWindow = window;
     } catch (error) {
       if (!(await skipIfFailingForGood(deps, summary, window, watermark, carried.clock, error))) throw error;
       // Skipped, the window was not evaluated, whatever its attempt counted before it failed (what
@@ -545,7 +548,7 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
     watermark = window.start;
   }
   deps.logger.removeKeys(['window']);
-  if (lastCounted !== undefined) await checkFlowLogFormat(deps, summary, lastCounted);
+  if (formatCheckWindow !== undefined) await checkFlowLogFormat(deps, summary, formatCheckWindow);
   if (failures.length > 0) {
     throw new AlertsNotPublishedError(
       failures.map((f) => f.alertId),
@@ -555,17 +558,26 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
 }
 
 /**
- * Asks the source whether the records have the configured flow log format (it decides when a
- * check is due: a container's first run, then once a day). Records in another format never
- * count, so a log group whose flow log writes one reads as quiet: said here, with the
- * RecordsNotInFormat metric and alarm. A check that fails or finds no time is left for later.
+ * Whether the flow log format is checked after this window: the detector's first window (a new
+ * deploy hears at once) and the first window of each UTC day. By window time, not by run or
+ * container (Lambda recycles containers every few hours): once a day, about 0.7% of a day's
+ * scan, whatever the runs.
+ */
+function formatCheckDue(window: Window, firstEver: boolean, config: DetectorConfig): boolean {
+  return firstEver || window.start % FORMAT_CHECK_DAY_MS < windowMs(config);
+}
+
+/**
+ * Asks the source whether the records have the configured flow log format. Records in another
+ * format never count, so a log group whose flow log writes one reads as quiet: said here, with
+ * the RecordsNotInFormat metric and alarm. A check that fails or finds no time is skipped (the
+ * next day's tries again).
  */
 async function checkFlowLogFormat(deps: DetectorDeps, summary: RunSummary, window: Window): Promise<void> {
   if (deps.source.checkFormat === undefined || deps.deadline - deps.now() < FORMAT_CHECK_MIN_TIME_MS) return;
   const stats: QueryStatistics = { queries: 0, bytesScanned: 0, recordsScanned: 0, recordsMatched: 0 };
   try {
     const check = await deps.source.checkFormat(window, deps.deadline, stats);
-    if (check === undefined) return;
     summary.formatCheck = {
       from: isoTime(check.from),
       to: isoTime(check.to),

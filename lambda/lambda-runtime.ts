@@ -36,7 +36,6 @@ import { fixedLogGroups, LogGroupDiscovery, type LogGroupResolver } from './adap
 import { useLeanJson } from './adapters/lean-json-protocol';
 import {
   LogsInsightsFlowSource,
-  type FormatCheckSchedule,
   type LogsInsightsFlowSourceOptions,
 } from './adapters/logs-insights-flow-source';
 import type { AccountClientConfig, AccountContext } from './adapters/ports';
@@ -215,9 +214,6 @@ export function createLambdaRuntime(
     config.detector,
     sourceKeyShape(config.detector.flowLogFormat, config.athena?.table.kind === 'security-lake'),
   );
-  // When the flow log format was last checked: kept for the container's life (a source is made
-  // per run), so a warm container checks once a day, a cold one at its first run.
-  const formatChecks: FormatCheckSchedule = {};
   const handler: DetectorHandler = async (event, context) => {
     const deadline = now() + context.getRemainingTimeInMillis() - TIMEOUT_SAFETY_MS;
     const store = new DynamoBaselineStore({
@@ -259,7 +255,6 @@ export function createLambdaRuntime(
             client: clients.logs,
             logGroups,
             config: config.detector,
-            formatChecks,
             now,
             ...options.flowSourceOptions,
             ...sleep,

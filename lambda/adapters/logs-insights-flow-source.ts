@@ -89,10 +89,8 @@ import type {
   WindowCounts,
 } from './ports';
 
-/** A format check reads a window's last 10 minutes, */
+/** A format check reads a window's last 10 minutes. */
 const FORMAT_CHECK_SLICE_MS = 10 * 60_000;
-/** once per container and then once a day of windows. */
-const FORMAT_CHECK_EVERY_MS = 24 * 3_600_000;
 
 /** Rows of a full result sampled to split ahead (count-split-plan.ts splitAhead). */
 const SPLIT_AHEAD_SAMPLE = 5_000;
@@ -126,8 +124,6 @@ export interface LogsInsightsFlowSourceOptions {
   logGroups?: LogGroupResolver;
   config: DetectorConfig;
   sleep?: (ms: number) => Promise<void>;
-  /** When the format was last checked, kept across the runs of a container. @default a fresh one */
-  formatChecks?: FormatCheckSchedule;
   now?: () => number;
   /** Jitter source in [0, 1). @default Math.random */
   random?: () => number;
@@ -213,20 +209,10 @@ function* seenSources(rows: readonly Row[]): Generator<string> {
 
 const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/**
- * When the records' format was last checked (checkFormat), shared by the sources of one
- * container's runs (a source is made per run); a fresh one checks at its first window.
- */
-export interface FormatCheckSchedule {
-  /** The start of the window the last check read. */
-  lastWindow?: number;
-}
-
 export class LogsInsightsFlowSource implements FlowCountSource {
   private readonly client: CloudWatchLogsClient;
   private readonly logGroups: LogGroupResolver;
   private parts: Promise<string[][]> | undefined;
-  private readonly formatChecks: FormatCheckSchedule;
   private readonly config: DetectorConfig;
   private readonly queries: FlowQueryBuilder;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -244,7 +230,6 @@ export class LogsInsightsFlowSource implements FlowCountSource {
   private readonly splitAheadOn: boolean;
 
   constructor(options: LogsInsightsFlowSourceOptions) {
-    this.formatChecks = options.formatChecks ?? {};
     if (options.logGroups !== undefined) {
       this.logGroups = options.logGroups;
     } else {
@@ -516,13 +501,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     return details;
   }
 
-  async checkFormat(
-    window: Window,
-    deadline: number,
-    stats?: QueryStatistics,
-  ): Promise<FormatCheck | undefined> {
-    const last = this.formatChecks.lastWindow;
-    if (last !== undefined && Math.abs(window.start - last) < FORMAT_CHECK_EVERY_MS) return undefined;
+  async checkFormat(window: Window, deadline: number, stats?: QueryStatistics): Promise<FormatCheck> {
     // The window's last minutes: a sample of every log group at a small part of a window's scan.
     const from = Math.max(window.start, window.end - FORMAT_CHECK_SLICE_MS);
     const slice = { start: from, end: window.end };
@@ -537,7 +516,6 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     } finally {
       if (stats !== undefined) addStatistics(stats, runStats);
     }
-    this.formatChecks.lastWindow = window.start;
     return { from, to: window.end, recordsScanned: runStats.recordsScanned, notInFormat };
   }
 

@@ -83,10 +83,10 @@ export interface FlowCountSource {
   history(from: number, to: number, deadline: number): Promise<HistoryResult>;
   /**
    * Counts, in the last minutes of `window`, the records that do not have the configured format
-   * (a log group whose flow log writes another format reads as quiet otherwise). The source
-   * decides when a check is due (undefined when not): at its first window, then once a day.
+   * (a log group whose flow log writes another format reads as quiet otherwise). The run decides
+   * when a check is due.
    */
-  checkFormat?(window: Window, deadline: number, stats?: QueryStatistics): Promise<FormatCheck | undefined>;
+  checkFormat?(window: Window, deadline: number, stats?: QueryStatistics): Promise<FormatCheck>;
 }
 
 /**

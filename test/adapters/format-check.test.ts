@@ -1,14 +1,11 @@
 /**
  * The flow log format check (LogsInsightsFlowSource.checkFormat) against the local Logs Insights
  * endpoint: records that do not have the configured format are counted, whatever way they
- * differ; records that have it (NODATA and SKIPDATA rows included) are not; and a check is due
- * at a container's first window and then once a day of windows.
+ * differ; records that have it (NODATA and SKIPDATA rows included) are not. When a check is due
+ * is the run's decision (test/e2e/format-check.test.ts).
  */
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import {
-  LogsInsightsFlowSource,
-  type FormatCheckSchedule,
-} from '../../lambda/adapters/logs-insights-flow-source';
+import { LogsInsightsFlowSource } from '../../lambda/adapters/logs-insights-flow-source';
 import { resolveDetectorConfig, windowAt, type DetectorConfigInput } from '../../lambda/core';
 import { startLocalLogsInsights, type LocalLogsInsights } from '../support/local-logs-insights';
 
@@ -34,7 +31,7 @@ afterAll(async () => {
 });
 
 /** A log group holding `lines` (each at its start time), and a source over it. */
-function sourceOver(lines: string[], config: DetectorConfigInput = {}, formatChecks?: FormatCheckSchedule) {
+function sourceOver(lines: string[], config: DetectorConfigInput = {}) {
   groups += 1;
   const group = `/vpc/format-check-${groups}`;
   server.seed(
@@ -46,7 +43,6 @@ function sourceOver(lines: string[], config: DetectorConfigInput = {}, formatChe
     logGroupIdentifiers: [group],
     config: resolveDetectorConfig(config),
     pollIntervalMs: 1,
-    ...(formatChecks === undefined ? {} : { formatChecks }),
   });
 }
 
@@ -93,29 +89,5 @@ describe('format check', () => {
 
     // Assess
     expect(check).toMatchObject({ recordsScanned: 3, notInFormat: 1 });
-  });
-
-  it('is due at the first window, then not again until a day of windows later, across sources sharing a schedule', async () => {
-    // Prepare: one schedule, as the Lambda runtime keeps it for its container
-    const schedule: FormatCheckSchedule = {};
-    const lines = [V2];
-    const config = resolveDetectorConfig({});
-
-    // Act
-    const first = await sourceOver(lines, {}, schedule).checkFormat(window, deadline());
-    const hourLater = await sourceOver(lines, {}, schedule).checkFormat(
-      windowAt(W + HOUR, config),
-      deadline(),
-    );
-    const dayLater = await sourceOver(lines, {}, schedule).checkFormat(
-      windowAt(W + 24 * HOUR, config),
-      deadline(),
-    );
-
-    // Assess
-    expect(first).toBeDefined();
-    expect(hourLater).toBeUndefined();
-    expect(dayLater).toMatchObject({ from: W + 25 * HOUR - 10 * 60_000 });
-    expect(schedule.lastWindow).toBe(W + 24 * HOUR);
   });
 });

@@ -1,11 +1,13 @@
 /**
  * End to end, the flow log format check: a log group whose flow log writes another format than
  * flowLogFormat counts nothing and reads as quiet; the run says so (summary, error log, the
- * RecordsNotInFormat metric) at a container's first run, and checks again a day of windows later.
+ * RecordsNotInFormat metric) after the detector's first window, and again after the first window
+ * of each UTC day, whatever the runs in between.
  */
 import { HOUR, blocked, isFormatCheck, newDetector, startEndpoints, type Endpoints } from './harness';
 
 const W = Date.parse('2026-11-27T09:00:00Z');
+const MIDNIGHT = Date.parse('2026-11-28T00:00:00Z');
 const runTimeFor = (windowStart: number) => new Date(windowStart + HOUR + 12 * 60_000).toISOString();
 
 let endpoints: Endpoints;
@@ -23,7 +25,7 @@ beforeEach(() => {
 });
 
 describe('flow log format check', () => {
-  it('a log group written in another format (v2 plus vpc-id) counts nothing; the first run says so, and a day later again', async () => {
+  it('a log group written in another format (v2 plus vpc-id) counts nothing; said after the first window and after the first window of the next UTC day, not between', async () => {
     // Prepare: the default v2 format configured, records with a vpc-id appended
     const detector = await newDetector(endpoints);
     const withVpc = (events: ReturnType<typeof blocked>) =>
@@ -31,20 +33,20 @@ describe('flow log format check', () => {
     endpoints.logs.seed(detector.logGroup, [
       ...withVpc(blocked(W, '10.0.1.5', 40)),
       ...withVpc(blocked(W + HOUR, '10.0.1.5', 40)),
-      ...withVpc(blocked(W + 25 * HOUR, '10.0.1.5', 40)),
+      ...withVpc(blocked(MIDNIGHT, '10.0.1.5', 40)),
     ]);
 
-    // Act
+    // Act: the first window; the next; then a run that catches up to 01:00 (the 00:00 window in it)
     detector.clock.set(runTimeFor(W));
     const first = await detector.invoke({});
     const firstMetric = detector.metrics.last('RecordsNotInFormat');
     detector.clock.set(runTimeFor(W + HOUR));
     const second = await detector.invoke({});
     const secondMetric = detector.metrics.last('RecordsNotInFormat');
-    detector.clock.set(runTimeFor(W + 25 * HOUR));
-    const dayLater = await detector.invoke({});
+    detector.clock.set(runTimeFor(MIDNIGHT + HOUR));
+    const nextDay = await detector.invoke({});
 
-    // Assess: nothing counted, and said at the first run and a day later, not in between
+    // Assess
     expect(first.sourcesEvaluated).toBe(0);
     expect(first.formatCheck).toMatchObject({ from: '2026-11-27T09:50:00Z', to: '2026-11-27T10:00:00Z' });
     expect(first.formatCheck!.notInFormat).toBeGreaterThan(0);
@@ -52,7 +54,9 @@ describe('flow log format check', () => {
     expect(firstMetric).toBe(first.formatCheck!.notInFormat);
     expect(second.formatCheck).toBeUndefined();
     expect(secondMetric).toBeUndefined();
-    expect(dayLater.formatCheck?.notInFormat).toBeGreaterThan(0);
+    expect(nextDay.windows).toContain('2026-11-28T00:00:00Z');
+    expect(nextDay.formatCheck).toMatchObject({ from: '2026-11-28T00:50:00Z', to: '2026-11-28T01:00:00Z' });
+    expect(nextDay.formatCheck!.notInFormat).toBeGreaterThan(0);
     expect(endpoints.logs.startedQueries.filter(isFormatCheck)).toHaveLength(2);
   });
 
