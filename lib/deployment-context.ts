@@ -119,13 +119,8 @@ export const deploymentContextSchema = z
     /** athena: the prefix the flow logs were created with (before `AWSLogs/`), without slashes at the ends. */
     flowLogPrefix: z
       .string()
-      // The prefix goes into the s3:GetObject resource and the s3:prefix condition, where IAM
-      // reads `*` and `?` as wildcards: the grant would quietly cover other prefixes.
-      .refine((prefix) => !/[*?]/.test(prefix), {
-        message: 'may not contain * or ?, which IAM reads as wildcards in the grants on the flow log objects',
-        abort: true,
-      })
-      .regex(/^[A-Za-z0-9!_.'()-]+(\/[A-Za-z0-9!_.'()-]+)*$/, 'not an S3 prefix (no leading or trailing /)')
+      // A `*` is written as IAM's literal asterisk in the grants (constructs/athena-flow-source.ts).
+      .regex(/^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*$/, 'not an S3 prefix (no leading or trailing /)')
       .optional(),
     /** athena: the flow logs' file format in S3. */
     flowLogFileFormat: z.enum(['plain-text', 'parquet']).default('plain-text'),

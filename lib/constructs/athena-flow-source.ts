@@ -255,7 +255,10 @@ export class AthenaFlowSourceResources extends Construct {
 
     const flowLogs = this.props.s3FlowLogs;
     if (flowLogs !== undefined) {
-      const prefix = `${flowLogs.prefix === '' ? '' : `${flowLogs.prefix}/`}AWSLogs/`;
+      // IAM reads `*` in a resource or a StringLike value as a wildcard: a prefix holding one
+      // (S3 allows it) is written with IAM's literal asterisk, `${*}`, or the grant would quietly
+      // cover other prefixes too.
+      const prefix = `${flowLogs.prefix === '' ? '' : `${flowLogs.prefix}/`}AWSLogs/`.replace(/\*/g, '${*}');
       role.addToPrincipalPolicy(
         new iam.PolicyStatement({
           sid: 'FlowLogObjects',
@@ -281,7 +284,8 @@ export class AthenaFlowSourceResources extends Construct {
         }),
       );
       findings.push({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${flowLogs.bucket}/${prefix}*]`,
+        // cdk-nag writes a policy variable such as `${*}` as `<*>` in its finding.
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${flowLogs.bucket}/${prefix.replace(/\$\{\*\}/g, '<*>')}*]`,
         reason: `s3:GetObject on the flow log objects under ${flowLogs.bucket}/${prefix} only: VPC Flow Logs names a new object per delivery.`,
       });
       if (flowLogs.kmsKeyArn !== undefined) {

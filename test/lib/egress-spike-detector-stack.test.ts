@@ -812,6 +812,18 @@ describe('EgressSpikeDetectorStack with the Athena source', () => {
     expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('logs:StartQuery'))).toEqual([]);
   });
 
+  it("writes a * in the flow log prefix as IAM's literal asterisk, so the grants cover that prefix only", () => {
+    // Act
+    const statements = detectorStatements(synthTemplate({ ...ATHENA_S3, flowLogPrefix: 'vpc/team*' }));
+
+    // Assess
+    const objects = statements.find((s) => s.Sid === 'FlowLogObjects');
+    expect(JSON.stringify(objects?.Resource)).toContain('org-flow-logs/vpc/team${*}/AWSLogs/*');
+    expect(statements.find((s) => s.Sid === 'FlowLogBucket')?.Condition).toEqual({
+      StringLike: { 's3:prefix': ['vpc/team${*}/AWSLogs/*'] },
+    });
+  });
+
   it("allows GetBucketLocation without the list-only prefix condition, and decrypts through S3 of the key's Region", () => {
     // Prepare: a central bucket in eu-west-1, its objects under a key there, this detector elsewhere.
     const statements = detectorStatements(
