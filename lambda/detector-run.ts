@@ -143,6 +143,11 @@ export interface RunSummary {
    */
   alertsParked?: number;
   /**
+   * Alerts parked and not yet republished, counted by a run that parked or republished some (the
+   * AlertsParked metric, whose alarm keeps its state between such runs). Absent otherwise.
+   */
+  parkedAlertsWaiting?: number;
+  /**
    * The check that the records have the configured flow log format, when one ran (after the
    * detector's first window and the first window of each UTC day): the slice read, its records,
    * those not in the format, and its bytes (billed, in the BytesScanned metric, not in
@@ -426,8 +431,10 @@ function emitMetrics(deps: DetectorDeps, summary: RunSummary, succeeded: boolean
   m.addMetric('IncompleteWindows', MetricUnit.Count, summary.incompleteWindows);
   // The operations alarm fires on any: each is a window of blocked egress nobody looked at.
   m.addMetric('WindowsSkipped', MetricUnit.Count, summary.skippedWindows.length);
-  // The ParkedAlerts alarm fires on any: an alert someone must act on was not delivered.
-  m.addMetric('AlertsParked', MetricUnit.Count, summary.alertsParked ?? 0);
+  // Alerts parked and waiting, when a run changed that: the ParkedAlerts alarm stays in alarm
+  // (missing data keeps its state) until republish-parked reports none.
+  if (summary.parkedAlertsWaiting !== undefined)
+    m.addMetric('AlertsParked', MetricUnit.Count, summary.parkedAlertsWaiting);
   // Sources whose stored baseline could not be decoded and were relearnt (the run log names them).
   if (summary.unreadableBaselineEntries !== undefined)
     m.addMetric('UnreadableBaselineEntries', MetricUnit.Count, summary.unreadableBaselineEntries);
@@ -1177,6 +1184,7 @@ async function parkRefusedAlerts(
       if (failures[i]!.alertId === alertId) failures.splice(i, 1);
   }
   summary.alertsParked = (summary.alertsParked ?? 0) + toPark.length;
+  summary.parkedAlertsWaiting = await deps.store.parkedAlertCount();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1192,6 +1200,7 @@ async function runRepublishParked(deps: DetectorDeps, summary: RunSummary): Prom
   const published = await publishAll(deps, pending, failures, pacer, summary);
   summary.pendingRepublished += published;
   summary.alertsPublished += published;
+  summary.parkedAlertsWaiting = await deps.store.parkedAlertCount();
   // What failed again is pending (the next scheduled run tries it, and parks it again after
   // maxAlertRefusals refusals): said as for any run whose alerts failed.
   if (failures.length > 0)

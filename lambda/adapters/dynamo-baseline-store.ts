@@ -273,6 +273,8 @@ export interface DetectorStore extends BaselineStore {
   parkAlerts(alertIds: readonly string[], reason: string): Promise<void>;
   /** The parked alerts, oldest window first. */
   parkedAlerts(): Promise<PendingAlert[]>;
+  /** How many alerts are parked (their markers counted, not read). */
+  parkedAlertCount(): Promise<number>;
   /** Makes parked alerts pending again with no refusals counted; returns them as now pending. */
   unparkAlerts(alertIds: readonly string[]): Promise<PendingAlert[]>;
   /**
@@ -922,6 +924,26 @@ export class DynamoBaselineStore implements DetectorStore {
       ExpressionAttributeValues: { ':pk': { S: PARKED_PK } },
     });
     return items.map(outboxEntryFromItem).map(({ alert, attempts }) => ({ alert, attempts }));
+  }
+
+  async parkedAlertCount(): Promise<number> {
+    let count = 0;
+    let startKey: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': { S: PARKED_PK } },
+          Select: 'COUNT',
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      count += page.Count ?? 0;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return count;
   }
 
   async unparkAlerts(alertIds: readonly string[]): Promise<PendingAlert[]> {

@@ -23,7 +23,8 @@ export const DETECTOR_METRICS = [
   'RunSucceeded',
   'MaxDeliveryDelay',
   'WindowsSkipped',
-  // Alerts SNS refused in maxAlertRefusals runs, no longer tried (mode republish-parked sends them).
+  // Alerts parked (SNS refused them in maxAlertRefusals runs) and waiting for mode
+  // republish-parked, reported by the runs that change that number.
   'AlertsParked',
   // Records of the checked slice that do not have flowLogFormat: they never count (absent: no check).
   'RecordsNotInFormat',
@@ -111,22 +112,25 @@ export class Monitoring extends Construct {
     });
     // An alert SNS refused in maxAlertRefusals runs is parked so that runs succeed again: an alert
     // nobody received, kept in the table until it is sent (mode republish-parked).
-    this.addAlarm('ParkedAlerts', metric('AlertsParked'), {
+    // Reported only when the number changes: missing data keeps the alarm's state, so it stays in
+    // alarm until republish-parked reports none waiting.
+    this.addAlarm('ParkedAlerts', metric('AlertsParked', 'Maximum'), {
       description:
         'An alert was parked after SNS refused it in maxAlertRefusals runs (a topic policy or key that denies the publish, a message the topic will not take): nobody received it. Mend the cause (the run log names it), then invoke the function with {"mode": "republish-parked"}.',
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
     });
-    // Records in another format than flowLogFormat never count: their sources read as quiet.
+    // Records in another format than flowLogFormat never count: their sources read as quiet. A
+    // check runs once a day: missing data keeps the alarm's state until the next check's answer.
     this.addAlarm('RecordsNotInFormat', metric('RecordsNotInFormat', 'Maximum'), {
       description:
         'Flow log records do not have the configured flow log format (flowLogFormat): they are never counted and their sources look quiet. The run log says how many; set flowLogFormat to the format every log group has.',
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
     });
     for (const [name, queue] of Object.entries(props.deadLetterQueues)) {
       this.addAlarm(

@@ -1536,12 +1536,15 @@ describe('DynamoBaselineStore', () => {
       await store.parkAlerts([refused.alertId], 'AuthorizationErrorException: denied');
       const pendingWhileParked = await store.pendingAlerts();
       const parked = await store.parkedAlerts();
+      const parkedCount = await store.parkedAlertCount();
       const unparked = await store.unparkAlerts([refused.alertId]);
 
       // Assess
       expect(refusals).toEqual(new Map([[refused.alertId, 2]]));
       expect(pendingWhileParked).toEqual([{ alert: kept, attempts: 2 }]);
       expect(parked).toEqual([{ alert: refused, attempts: 2 }]);
+      expect(parkedCount).toBe(1);
+      expect(await store.parkedAlertCount()).toBe(0);
       expect((await store.windowAlerts(W)).map((e) => e.status).sort()).toEqual(['pending', 'pending']);
       expect(unparked).toEqual([{ alert: refused, attempts: 2 }]);
       expect(await store.parkedAlerts()).toEqual([]);
