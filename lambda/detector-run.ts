@@ -585,6 +585,7 @@ async function checkFlowLogFormat(deps: DetectorDeps, summary: RunSummary, windo
   const stats: QueryStatistics = { queries: 0, bytesScanned: 0, recordsScanned: 0, recordsMatched: 0 };
   try {
     const check = await deps.source.checkFormat(window, deps.deadline, stats);
+    if (check === undefined) return;
     summary.formatCheck = {
       from: isoTime(check.from),
       to: isoTime(check.to),

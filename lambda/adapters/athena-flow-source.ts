@@ -46,7 +46,14 @@ import {
 } from './errors';
 import { ATHENA_COLUMNS, AthenaQueryBuilder, type AthenaQuery } from './athena-query';
 import type { AthenaFlowTable } from './athena-table';
-import type { FlowCountSource, HistoryGap, HistoryResult, QueryStatistics, WindowCounts } from './ports';
+import type {
+  FlowCountSource,
+  FormatCheck,
+  HistoryGap,
+  HistoryResult,
+  QueryStatistics,
+  WindowCounts,
+} from './ports';
 
 /**
  * The Athena and S3 client modules, loaded on first use: a detector reading CloudWatch Logs never
@@ -251,6 +258,34 @@ export class AthenaFlowSource implements FlowCountSource {
         : { skipDataThrough: this.skipDataThrough(window.start, skipDataLastEnd) }),
       stats: run.stats,
     };
+  }
+
+  async checkFormat(
+    window: Window,
+    deadline: number,
+    stats?: QueryStatistics,
+  ): Promise<FormatCheck | undefined> {
+    // The window's last 10 minutes, as in Logs Insights: their partitions are what is sampled.
+    const slice = { start: Math.max(window.start, window.end - 10 * 60_000), end: window.end };
+    const query = this.queries.formatCheckQuery(slice);
+    if (query === undefined) return undefined;
+    const run: QueryRun = { kind: 'format-check', window: slice, deadline, stats: emptyStats() };
+    try {
+      const [row] = await this.runQuery(run, query);
+      return {
+        from: slice.start,
+        to: slice.end,
+        recordsScanned: row === undefined ? 0 : readCount(row, ATHENA_COLUMNS.sampled, run),
+        notInFormat: row === undefined ? 0 : readCount(row, ATHENA_COLUMNS.notInFormat, run),
+      };
+    } finally {
+      if (stats !== undefined) {
+        stats.queries += run.stats.queries;
+        stats.bytesScanned += run.stats.bytesScanned;
+        stats.recordsScanned += run.stats.recordsScanned;
+        stats.recordsMatched += run.stats.recordsMatched;
+      }
+    }
   }
 
   async details(

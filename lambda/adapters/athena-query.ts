@@ -48,7 +48,13 @@ export const ATHENA_COLUMNS = {
   port: 'port',
   protocol: 'protocol',
   interfaceId: 'interface_id',
+  /** The format check's sample and the records in it that do not have the configured format. */
+  sampled: 'sampled',
+  notInFormat: 'not_in_format',
 } as const;
+
+/** The records a format check reads at most: the first of the slice's files, not the slice. */
+export const FORMAT_CHECK_SAMPLE = 1000;
 
 export interface AthenaQuery {
   kind: QueryKind;
@@ -195,6 +201,34 @@ export class AthenaQueryBuilder {
       `${optional(c.interfaceId, 'varchar')} AS ${interfaceId}, count(*) AS ${records} ` +
       `FROM ${this.from} WHERE ${where} AND ${c.source} IN (${placeholders.join(', ')}) GROUP BY 1, 2, 3, 4, 5, 6, 7`;
     return this.finish('details', sql, parameters, window);
+  }
+
+  /**
+   * The first FORMAT_CHECK_SAMPLE records of the slice's partitions, whatever their start (a file
+   * in another format may not have a start where the table reads one), and how many of them do
+   * not have the configured format: no action, log-status or address where the table reads one
+   * (fewer fields, or fields in another order; text is read by position, Parquet by name). Only
+   * the first rows are read: Athena stops scanning once the LIMIT is met. Undefined for Security
+   * Lake, whose records Security Lake writes in one schema.
+   */
+  formatCheckQuery(slice: Window): AthenaQuery | undefined {
+    if (this.columns.start !== 'start') return undefined;
+    const c = this.columns;
+    const parameters: string[] = [];
+    const partitions = this.partitionsOf(slice, parameters);
+    const address = (column: string) => `(${column} = '-' OR TRY_CAST(${column} AS IPADDRESS) IS NOT NULL)`;
+    const fits = [
+      `coalesce(action IN ('ACCEPT', 'REJECT', '-'), false)`,
+      ...(c.status === undefined ? [] : [`coalesce(${c.status} IN ('OK', 'NODATA', 'SKIPDATA'), false)`]),
+      `coalesce(${address(c.source)}, false)`,
+      `coalesce(${address(c.destination)}, false)`,
+    ].join(' AND ');
+    const { sampled, notInFormat } = ATHENA_COLUMNS;
+    const sql =
+      `SELECT count(*) AS ${sampled}, coalesce(sum(CASE WHEN ${fits} THEN 0 ELSE 1 END), 0) AS ${notInFormat} ` +
+      `FROM (SELECT * FROM ${this.from}${partitions.length === 0 ? '' : ` WHERE ${partitions.join(' AND ')}`} ` +
+      `LIMIT ${FORMAT_CHECK_SAMPLE})`;
+    return this.finish('format-check', sql, parameters, slice);
   }
 
   /** How a result's `window_start` and `last_end` are written: seconds (flow logs) or ms. */

@@ -54,7 +54,7 @@ export interface FormatCheck {
   /** The slice of the window checked, epoch ms, end exclusive. */
   from: number;
   to: number;
-  /** Records read in the slice (the queries' recordsScanned). */
+  /** Records read (Logs Insights: the slice's; Athena: the first FORMAT_CHECK_SAMPLE of its files). */
   recordsScanned: number;
   /** Of them, records that do not have the configured flow log format: they can never count. */
   notInFormat: number;
@@ -84,9 +84,9 @@ export interface FlowCountSource {
   /**
    * Counts, in the last minutes of `window`, the records that do not have the configured format
    * (a log group whose flow log writes another format reads as quiet otherwise). The run decides
-   * when a check is due.
+   * when a check is due. Undefined: the source has nothing to check (Security Lake's one schema).
    */
-  checkFormat?(window: Window, deadline: number, stats?: QueryStatistics): Promise<FormatCheck>;
+  checkFormat?(window: Window, deadline: number, stats?: QueryStatistics): Promise<FormatCheck | undefined>;
 }
 
 /**

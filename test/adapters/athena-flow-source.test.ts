@@ -12,7 +12,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { AthenaFlowSource, parseCsv } from '../../lambda/adapters/athena-flow-source';
 import type { FlowLogLocation } from '../../lambda/adapters/athena-table';
 import { QueryFailedError, QueryThrottledError, QueryTimeoutError } from '../../lambda/adapters/errors';
-import { resolveDetectorConfig } from '../../lambda/core';
+import { DEFAULT_FLOW_LOG_FORMAT, resolveDetectorConfig } from '../../lambda/core';
 import { flowLogEngineTable, writeFlowLogObjects } from '../support/flow-log-objects';
 import { startLocalAthena, type LocalAthena } from '../support/local-athena';
 import { v2Line } from '../parity/parity';
@@ -30,6 +30,7 @@ const LOCATION: FlowLogLocation = {
   firstYear: 2024,
 };
 const TABLE = { kind: 'flow-logs', database: 'db', table: 'flows', hourlyPartitions: false } as const;
+const DEFAULT_FORMAT = DEFAULT_FLOW_LOG_FORMAT.join(' ');
 /**
  * 14 IPv6 destinations with equal counts. In code-unit order `2001:db80::…` comes before
  * `2001:db8::…` ('0' < ':'); ICU collation (localeCompare) puts `:` first, the other way round.
@@ -118,6 +119,69 @@ function source(client: AthenaClient, clock: ReturnType<typeof fakeClock>, extra
     ...extra,
   });
 }
+
+describe('AthenaFlowSource format check', () => {
+  /** One hour's records of 10.0.0.5, written in `fileFormat` under their own bucket; the table reads the default format. */
+  async function checkOver(fileFormat: string | undefined, reorder: (line: string) => string = (l) => l) {
+    const checkRoot = mkdtempSync(join(tmpdir(), 'athena-format-'));
+    const location: FlowLogLocation = { ...LOCATION, bucket: 'format-check' };
+    const lines = Array.from({ length: 30 }, (_, i) =>
+      reorder(v2Line({ at: W + 52 * 60_000 + i * 1000, src: '10.0.0.5', dst: '198.51.100.9' })),
+    );
+    await writeFlowLogObjects(
+      checkRoot,
+      location,
+      lines,
+      fileFormat === undefined ? {} : { flowLogFormat: fileFormat },
+    );
+    const athena = await startLocalAthena({
+      s3Root: checkRoot,
+      workGroups: { wg: { outputLocation: 's3://results/out/' } },
+      tables: [flowLogEngineTable('db', 'checked', location)],
+    });
+    const client = new AthenaClient({ ...athena.clientConfig(), maxAttempts: 1 });
+    try {
+      const clock = fakeClock(1_000_000);
+      return await source(client, clock, { table: { ...TABLE, table: 'checked' } }).checkFormat(
+        { start: W, end: W + HOUR },
+        clock.now() + 60_000,
+      );
+    } finally {
+      client.destroy();
+      await athena.stop();
+      rmSync(checkRoot, { recursive: true, force: true });
+    }
+  }
+
+  it('finds no record out of format in files of the configured format', async () => {
+    expect(await checkOver(undefined)).toEqual({
+      from: W + 50 * 60_000,
+      to: W + HOUR,
+      recordsScanned: 30,
+      notInFormat: 0,
+    });
+  });
+
+  it('counts the records of files whose fields are in another order (text is read by position)', async () => {
+    // Prepare: action and log-status swapped, in the files and their header lines
+    const swapped = DEFAULT_FORMAT.replace('action log-status', 'log-status action');
+    const check = await checkOver(swapped, (line) =>
+      line.replace(/ (ACCEPT|REJECT) (OK|NODATA|SKIPDATA)$/, ' $2 $1'),
+    );
+
+    // Assess
+    expect(check).toMatchObject({ recordsScanned: 30, notInFormat: 30 });
+  });
+
+  it('has nothing to check on Security Lake, whose records Security Lake writes in one schema', async () => {
+    await withAthena({}, async (_athena, client) => {
+      const check = await source(client, fakeClock(1_000_000), {
+        table: { kind: 'security-lake', database: 'lake', table: 'vpc_flow' },
+      }).checkFormat({ start: W, end: W + HOUR }, 1_000_000 + 60_000);
+      expect(check).toBeUndefined();
+    });
+  });
+});
 
 describe('AthenaFlowSource session', () => {
   it("runs every query in the table's database (QueryExecutionContext), not Athena's default one the role has no grant on", async () => {
