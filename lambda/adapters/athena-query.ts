@@ -224,10 +224,12 @@ export class AthenaQueryBuilder {
       `coalesce(${address(c.destination)}, false)`,
     ].join(' AND ');
     const { sampled, notInFormat } = ATHENA_COLUMNS;
+    // Only the columns checked: Parquet is billed by the columns read.
+    const read = ['action', ...(c.status === undefined ? [] : [c.status]), c.source, c.destination];
+    const where = partitions.length === 0 ? '' : ` WHERE ${partitions.join(' AND ')}`;
     const sql =
       `SELECT count(*) AS ${sampled}, coalesce(sum(CASE WHEN ${fits} THEN 0 ELSE 1 END), 0) AS ${notInFormat} ` +
-      `FROM (SELECT * FROM ${this.from}${partitions.length === 0 ? '' : ` WHERE ${partitions.join(' AND ')}`} ` +
-      `LIMIT ${FORMAT_CHECK_SAMPLE})`;
+      `FROM (SELECT ${read.join(', ')} FROM ${this.from}${where} LIMIT ${FORMAT_CHECK_SAMPLE})`;
     return this.finish('format-check', sql, parameters, slice);
   }
 
