@@ -143,8 +143,8 @@ export interface RunSummary {
    */
   alertsParked?: number;
   /**
-   * Alerts parked and not yet republished, counted by a run that parked or republished some (the
-   * AlertsParked metric, whose alarm keeps its state between such runs). Absent otherwise.
+   * Alerts parked and not yet republished, counted by every scheduled, detect and
+   * republish-parked run (the AlertsParked metric and its alarm). Absent in the other modes.
    */
   parkedAlertsWaiting?: number;
   /**
@@ -431,8 +431,7 @@ function emitMetrics(deps: DetectorDeps, summary: RunSummary, succeeded: boolean
   m.addMetric('IncompleteWindows', MetricUnit.Count, summary.incompleteWindows);
   // The operations alarm fires on any: each is a window of blocked egress nobody looked at.
   m.addMetric('WindowsSkipped', MetricUnit.Count, summary.skippedWindows.length);
-  // Alerts parked and waiting, when a run changed that: the ParkedAlerts alarm stays in alarm
-  // (missing data keeps its state) until republish-parked reports none.
+  // Alerts parked and waiting: the ParkedAlerts alarm is in alarm until republish-parked sends them.
   if (summary.parkedAlertsWaiting !== undefined)
     m.addMetric('AlertsParked', MetricUnit.Count, summary.parkedAlertsWaiting);
   // Sources whose stored baseline could not be decoded and were relearnt (the run log names them).
@@ -500,6 +499,9 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
     summary.pendingRepublished += published;
     summary.alertsPublished += published;
   }
+  // Every run: the ParkedAlerts alarm follows the number waiting, whatever happened to the run
+  // that parked them (one small COUNT query of the PARKED markers).
+  summary.parkedAlertsWaiting = await deps.store.parkedAlertCount();
 
   if (state.bootstrapStarted !== undefined) throw new BootstrapUnfinishedError(state.bootstrapStarted);
   refuseChangedSettings(deps, state);
@@ -544,8 +546,10 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
     const tallies = windowTallies(summary);
     try {
       carried = await detectWindow(deps, summary, window, carried, failures, pacer, learnOnly);
-      if (formatCheckDue(window, state.watermark === undefined && index === 0, deps.config))
-        formatCheckWindow = window;
+      // A first window: of a new detector, or the first the schedule decides after a bootstrap.
+      const first =
+        index === 0 && (state.watermark === undefined || state.watermark === state.lastBootstrapped);
+      if (formatCheckDue(window, first, deps.config)) formatCheckWindow = window;
     } catch (error) {
       if (!(await skipIfFailingForGood(deps, summary, window, watermark, carried.clock, error))) throw error;
       // Skipped, the window was not evaluated, whatever its attempt counted before it failed (what
@@ -565,8 +569,9 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
 }
 
 /**
- * Whether the flow log format is checked after this window: the detector's first window (a new
- * deploy hears at once) and the first window of each UTC day. By window time, not by run or
+ * Whether the flow log format is checked after this window: the detector's first window, or the
+ * first after a bootstrap (which checks too: a new deploy hears at once), and the first window of
+ * each UTC day. By window time, not by run or
  * container (Lambda recycles containers every few hours): once a day, about 0.7% of a day's
  * scan, whatever the runs.
  */
@@ -599,7 +604,7 @@ async function checkFlowLogFormat(deps: DetectorDeps, summary: RunSummary, windo
         { formatCheck: summary.formatCheck },
       );
   } catch (error) {
-    deps.logger.warn('flow log format check failed; the next run tries again', {
+    deps.logger.warn("flow log format check failed; the next day's first window tries again", {
       error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
     });
   }
@@ -1482,6 +1487,9 @@ async function runBootstrap(
     });
   }
   deps.logger.info('bootstrap written', summary.bootstrap);
+  // The moment a new deploy learns from a month of records: if they are in another format, it
+  // learnt nothing, and says why here rather than at the next UTC day.
+  await checkFlowLogFormat(deps, summary, latest);
 }
 
 // ---------------------------------------------------------------------------------------------

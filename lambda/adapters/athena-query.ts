@@ -216,9 +216,12 @@ export class AthenaQueryBuilder {
     const c = this.columns;
     const parameters: string[] = [];
     const partitions = this.partitionsOf(slice, parameters);
-    const address = (column: string) => `(${column} = '-' OR TRY_CAST(${column} AS IPADDRESS) IS NOT NULL)`;
+    // A field AWS writes `-` is NULL in Parquet (and the table reads it so): NULL is `-` here. Not
+    // log-status, which every record has: NULL there is a text file with fewer fields.
+    const address = (column: string) =>
+      `(${column} IS NULL OR ${column} = '-' OR TRY_CAST(${column} AS IPADDRESS) IS NOT NULL)`;
     const fits = [
-      `coalesce(action IN ('ACCEPT', 'REJECT', '-'), false)`,
+      `coalesce(action, '-') IN ('ACCEPT', 'REJECT', '-')`,
       ...(c.status === undefined ? [] : [`coalesce(${c.status} IN ('OK', 'NODATA', 'SKIPDATA'), false)`]),
       `coalesce(${address(c.source)}, false)`,
       `coalesce(${address(c.destination)}, false)`,

@@ -24,7 +24,7 @@ export const DETECTOR_METRICS = [
   'MaxDeliveryDelay',
   'WindowsSkipped',
   // Alerts parked (SNS refused them in maxAlertRefusals runs) and waiting for mode
-  // republish-parked, reported by the runs that change that number.
+  // republish-parked, counted by every run.
   'AlertsParked',
   // Records of the checked slice that do not have flowLogFormat: they never count (absent: no check).
   'RecordsNotInFormat',
@@ -112,8 +112,8 @@ export class Monitoring extends Construct {
     });
     // An alert SNS refused in maxAlertRefusals runs is parked so that runs succeed again: an alert
     // nobody received, kept in the table until it is sent (mode republish-parked).
-    // Reported only when the number changes: missing data keeps the alarm's state, so it stays in
-    // alarm until republish-parked reports none waiting.
+    // Counted by every run: in alarm while any waits; a run that could not count (missing data)
+    // leaves the state as it was.
     this.addAlarm('ParkedAlerts', metric('AlertsParked', 'Maximum'), {
       description:
         'An alert was parked after SNS refused it in maxAlertRefusals runs (a topic policy or key that denies the publish, a message the topic will not take): nobody received it. Mend the cause (the run log names it), then invoke the function with {"mode": "republish-parked"}.',

@@ -1556,10 +1556,11 @@ describe('DynamoBaselineStore', () => {
       );
     });
 
-    it.each([1, 2, 3])(
-      'an unpark stopped at its BatchWriteItem %i and then retried loses no alert: each is pending or still parked',
+    it.each([1, 2, 3, 4, 5, 6])(
+      'an unpark stopped at its BatchWriteItem request %i (three writes of two requests each: one half-applied) and then retried loses no alert',
       async (stopAt) => {
-        // Prepare: 13 parked alerts; a client that stops at the given batch write of the unpark
+        // Prepare: 30 parked alerts (each of the unpark's three writes is two requests, 25 and 5
+        // items); a client that stops at the given request
         const { tableName } = await newStore();
         let writes = 0;
         let stopping = false;
@@ -1576,7 +1577,7 @@ describe('DynamoBaselineStore', () => {
           baselineTtlDays: 90,
           baselineBuckets: BUCKETS,
         });
-        const alerts = Array.from({ length: 13 }, (_, i) => alert(ip(i + 1)));
+        const alerts = Array.from({ length: 30 }, (_, i) => alert(ip(i + 1)));
         await store.commitWindow({
           windowStart: W,
           clockBefore: 0,
@@ -1596,7 +1597,7 @@ describe('DynamoBaselineStore', () => {
         const parkedBefore = (await store.parkedAlerts()).map((p) => p.alert.alertId);
         const again = await store.unparkAlerts(parkedBefore);
 
-        // Assess: all 13 pending (a run publishes them), none parked, none lost
+        // Assess: all 30 pending (a run publishes them), none parked, none lost
         const pending = (await store.pendingAlerts()).map((p) => p.alert.alertId).sort();
         expect(pending).toEqual(alerts.map((a) => a.alertId).sort());
         expect(await store.parkedAlerts()).toEqual([]);

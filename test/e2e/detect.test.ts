@@ -236,12 +236,13 @@ describe('bootstrap, then detect a spike', () => {
     expect(numberAttr(items.get('STATE|DETECTOR'), 'watermark')).toBe(W);
     expect(numberAttr(items.get(`SRC#${key('10.0.1.23')}|BASELINE`), 'lastAlertWindow')).toBe(W);
     expect(items.get(`OUTBOX|2026-11-27T09:00:00Z/${key('10.0.1.23')}`)?.status?.S).toBe('sent');
-    // DynamoDB requests for the window: 1 lease put, 1 pending query, 1 state read, 1 outbox
-    // check, 1 BatchGetItem, 2 BatchWriteItem (outbox, baselines), 2 state updates (the window in
-    // flight, the watermark), markSent's 1 BatchGetItem + 1 BatchWriteItem, 1 lease delete.
+    // DynamoDB requests for the window: 1 lease put, 1 pending query, 1 parked count, 1 state
+    // read, 1 outbox check, 1 BatchGetItem, 2 BatchWriteItem (outbox, baselines), 2 state updates
+    // (the window in flight, the watermark), markSent's 1 BatchGetItem + 1 BatchWriteItem, 1
+    // lease delete.
     expect(endpoints.dynamo.count('BatchGetItem')).toBe(2);
     expect(endpoints.dynamo.count('BatchWriteItem')).toBe(3);
-    expect(endpoints.dynamo.count('Query')).toBe(2);
+    expect(endpoints.dynamo.count('Query')).toBe(3);
     expect(endpoints.dynamo.count('UpdateItem')).toBe(2);
   });
 });
@@ -383,14 +384,14 @@ describe('DynamoDB requests', () => {
     expect(summary.sourcesEvaluated).toBe(230);
     expect(endpoints.dynamo.count('BatchGetItem')).toBe(Math.ceil(buckets / 100));
     expect(endpoints.dynamo.count('BatchWriteItem')).toBe(Math.ceil(buckets / 25));
-    // Constant: lease put + delete, state read, pending-alerts query, window outbox query, the
-    // window-in-flight and watermark updates.
+    // Constant: lease put + delete, state read, pending-alerts query, parked-alerts count, window
+    // outbox query, the window-in-flight and watermark updates.
     expect(endpoints.dynamo.count('PutItem')).toBe(1);
     expect(endpoints.dynamo.count('DeleteItem')).toBe(1);
     expect(endpoints.dynamo.count('GetItem')).toBe(1);
-    expect(endpoints.dynamo.count('Query')).toBe(2);
+    expect(endpoints.dynamo.count('Query')).toBe(3);
     expect(endpoints.dynamo.count('UpdateItem')).toBe(2);
-    expect(endpoints.dynamo.requests).toHaveLength(Math.ceil(buckets / 100) + Math.ceil(buckets / 25) + 7);
+    expect(endpoints.dynamo.requests).toHaveLength(Math.ceil(buckets / 100) + Math.ceil(buckets / 25) + 8);
   });
 });
 

@@ -60,6 +60,32 @@ describe('flow log format check', () => {
     expect(endpoints.logs.startedQueries.filter(isFormatCheck)).toHaveLength(2);
   });
 
+  it('a new deploy set up as the README says (bootstrap, then the schedule) hears of a wrong format from the bootstrap and its first window', async () => {
+    // Prepare
+    const detector = await newDetector(endpoints);
+    const withVpc = (events: ReturnType<typeof blocked>) =>
+      events.map((e) => ({ ...e, message: `${e.message} vpc-0a1b2c3d` }));
+    endpoints.logs.seed(detector.logGroup, [
+      ...withVpc(blocked(W - 2 * HOUR, '10.0.1.5', 40)),
+      ...withVpc(blocked(W - HOUR, '10.0.1.5', 40)),
+      ...withVpc(blocked(W, '10.0.1.5', 40)),
+    ]);
+
+    // Act
+    detector.clock.set(runTimeFor(W - HOUR));
+    const boot = await detector.invoke({ mode: 'bootstrap', days: 1 });
+    detector.clock.set(runTimeFor(W));
+    const first = await detector.invoke({});
+    detector.clock.set(runTimeFor(W + HOUR));
+    const second = await detector.invoke({});
+
+    // Assess: the bootstrap learnt nothing, and both it and the first scheduled window say why
+    expect(boot.bootstrap?.sources).toBe(0);
+    expect(boot.formatCheck?.notInFormat).toBeGreaterThan(0);
+    expect(first.formatCheck?.notInFormat).toBeGreaterThan(0);
+    expect(second.formatCheck).toBeUndefined();
+  });
+
   it('records in the configured format: the check finds none, and its scan is billed in BytesScanned, not in the window figures', async () => {
     // Prepare
     const detector = await newDetector(endpoints);

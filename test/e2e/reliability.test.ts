@@ -531,8 +531,8 @@ describe('failures', () => {
     expect(pendingAfterFirst?.status?.S).toBe('pending');
     expect(numberAttr(pendingAfterFirst, 'refusals')).toBe(1);
     expect(second).toMatchObject({ alertsParked: 1, pendingRepublished: 0 });
-    // Reported when the number waiting changes (the alarm keeps its state in between)
-    expect(metricOfRuns('AlertsParked')).toEqual([undefined, 1, undefined]);
+    // Every run counts the alerts waiting: none, then one, still one
+    expect(metricOfRuns('AlertsParked')).toEqual([0, 1, 1]);
     expect(second.parkedAlertsWaiting).toBe(1);
     expect(metricOfRuns('RunSucceeded')).toEqual([undefined, 1, 1]);
     expect(items.get(`OUTBOX|${ALERT_ID}`)?.status?.S).toBe('parked');

@@ -425,7 +425,7 @@ describe('EgressSpikeDetectorStack', () => {
         Period: 3600,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
         Threshold: 1,
-        // Reported only when the number waiting changes: the alarm keeps its state in between.
+        // A run that could not count leaves the alarm's state as it was.
         TreatMissingData: 'ignore',
         AlarmDescription: Match.stringLikeRegexp('republish-parked'),
       });
