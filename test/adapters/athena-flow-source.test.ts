@@ -6,11 +6,12 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { S3Client } from '@aws-sdk/client-s3';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { AthenaFlowSource, parseCsv } from '../../lambda/adapters/athena-flow-source';
-import type { FlowLogLocation } from '../../lambda/adapters/athena-table';
+import { flowLogColumns, type FlowLogLocation } from '../../lambda/adapters/athena-table';
 import { QueryFailedError, QueryThrottledError, QueryTimeoutError } from '../../lambda/adapters/errors';
 import { DEFAULT_FLOW_LOG_FORMAT, resolveDetectorConfig } from '../../lambda/core';
 import { flowLogEngineTable, writeFlowLogObjects } from '../support/flow-log-objects';
@@ -121,19 +122,35 @@ function source(client: AthenaClient, clock: ReturnType<typeof fakeClock>, extra
 }
 
 describe('AthenaFlowSource format check', () => {
-  /** One hour's records of 10.0.0.5, written in `fileFormat` under their own bucket; the table reads the default format. */
-  async function checkOver(fileFormat: string | undefined, reorder: (line: string) => string = (l) => l) {
+  /**
+   * One hour's records of 10.0.0.5 under their own bucket, written in `fileFormat` (text) or as
+   * Parquet, and `beside` any other file of the same delivery; the table reads the default format.
+   */
+  async function checkOver(
+    options: {
+      fileFormat?: string;
+      reorder?: (line: string) => string;
+      parquet?: boolean;
+      beside?: (directory: string) => Promise<void>;
+    } = {},
+  ) {
     const checkRoot = mkdtempSync(join(tmpdir(), 'athena-format-'));
-    const location: FlowLogLocation = { ...LOCATION, bucket: 'format-check' };
+    const location: FlowLogLocation = {
+      ...LOCATION,
+      bucket: 'format-check',
+      ...(options.parquet === true ? { fileFormat: 'parquet' as const } : {}),
+    };
+    const reorder = options.reorder ?? ((line: string) => line);
     const lines = Array.from({ length: 30 }, (_, i) =>
       reorder(v2Line({ at: W + 52 * 60_000 + i * 1000, src: '10.0.0.5', dst: '198.51.100.9' })),
     );
-    await writeFlowLogObjects(
+    const written = await writeFlowLogObjects(
       checkRoot,
       location,
       lines,
-      fileFormat === undefined ? {} : { flowLogFormat: fileFormat },
+      options.fileFormat === undefined ? {} : { flowLogFormat: options.fileFormat },
     );
+    await options.beside?.(join(checkRoot, dirname(written.keys[0]!)));
     const athena = await startLocalAthena({
       s3Root: checkRoot,
       workGroups: { wg: { outputLocation: 's3://results/out/' } },
@@ -154,7 +171,7 @@ describe('AthenaFlowSource format check', () => {
   }
 
   it('finds no record out of format in files of the configured format', async () => {
-    expect(await checkOver(undefined)).toEqual({
+    expect(await checkOver()).toEqual({
       from: W + 50 * 60_000,
       to: W + HOUR,
       recordsScanned: 30,
@@ -165,12 +182,50 @@ describe('AthenaFlowSource format check', () => {
   it('counts the records of files whose fields are in another order (text is read by position)', async () => {
     // Prepare: action and log-status swapped, in the files and their header lines
     const swapped = DEFAULT_FORMAT.replace('action log-status', 'log-status action');
-    const check = await checkOver(swapped, (line) =>
-      line.replace(/ (ACCEPT|REJECT) (OK|NODATA|SKIPDATA)$/, ' $2 $1'),
-    );
+    const check = await checkOver({
+      fileFormat: swapped,
+      reorder: (line) => line.replace(/ (ACCEPT|REJECT) (OK|NODATA|SKIPDATA)$/, ' $2 $1'),
+    });
 
     // Assess
     expect(check).toMatchObject({ recordsScanned: 30, notInFormat: 30 });
+  });
+
+  it('finds no record out of format in valid Parquet flow logs whose NODATA records have NULL action and addresses', async () => {
+    // Prepare: beside the 30 records, a file of the same delivery with 5 NODATA records, each
+    // field with no value a NULL (AWS writes '-' in text)
+    const start = Math.floor((W + 55 * 60_000) / 1000);
+    const nodata = async (directory: string) => {
+      const given: Record<string, string> = {
+        version: '2',
+        account_id: "'123456789012'",
+        interface_id: "'eni-0abc'",
+        start: String(start),
+        end: String(start + 60),
+        log_status: "'NODATA'",
+      };
+      const row = flowLogColumns(undefined)
+        .map((c) => {
+          const type = c.type === 'string' ? 'VARCHAR' : c.type === 'int' ? 'INTEGER' : 'BIGINT';
+          return `CAST(${given[c.name] ?? 'NULL'} AS ${type}) AS "${c.name}"`;
+        })
+        .join(', ');
+      const duck = await DuckDBInstance.create(':memory:');
+      const connection = await duck.connect();
+      try {
+        await connection.run(
+          `COPY (SELECT ${row} FROM range(5)) TO '${join(directory, 'nodata.log.parquet')}' (FORMAT PARQUET, COMPRESSION GZIP)`,
+        );
+      } finally {
+        connection.closeSync();
+      }
+    };
+
+    // Act
+    const check = await checkOver({ parquet: true, beside: nodata });
+
+    // Assess
+    expect(check).toMatchObject({ recordsScanned: 35, notInFormat: 0 });
   });
 
   it('has nothing to check on Security Lake, whose records Security Lake writes in one schema', async () => {
