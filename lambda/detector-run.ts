@@ -149,7 +149,8 @@ export interface RunSummary {
   parkedAlertsWaiting?: number;
   /**
    * The check that the records have the configured flow log format, when one ran (after the
-   * detector's first window and the first window of each UTC day): the slice read, its records,
+   * detector's first window, a bootstrap and the first window after it, and the first window of
+   * each UTC day): the slice read, its records,
    * those not in the format, and its bytes (billed, in the BytesScanned metric, not in
    * `bytesScanned`, which with `queries` counts the windows' own queries).
    */
@@ -571,9 +572,8 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
 /**
  * Whether the flow log format is checked after this window: the detector's first window, or the
  * first after a bootstrap (which checks too: a new deploy hears at once), and the first window of
- * each UTC day. By window time, not by run or
- * container (Lambda recycles containers every few hours): once a day, about 0.7% of a day's
- * scan, whatever the runs.
+ * each UTC day. By window time, not by run or container (Lambda recycles containers every few
+ * hours): once a day, about 0.7% of a day's scan, whatever the runs.
  */
 function formatCheckDue(window: Window, firstEver: boolean, config: DetectorConfig): boolean {
   return firstEver || window.start % FORMAT_CHECK_DAY_MS < windowMs(config);
