@@ -1439,10 +1439,10 @@ async function runBootstrap(
     (start) =>
       byStart.get(start) ?? { windowStart: start, counts: new Map<string, number>(), complete: true },
   );
-  const gapWindows = history.gaps.reduce(
-    (sum, gap) => sum + windowsBetween(gap.from, gap.to, config).length,
-    0,
-  );
+  // Distinct windows: a source's gaps should not overlap, but one counted twice must not push a
+  // history over the "mostly missing" line.
+  const gapStarts = new Set(history.gaps.flatMap((gap) => windowsBetween(gap.from, gap.to, config)));
+  const gapWindows = gapStarts.size;
   const firstGap = history.gaps[0];
   if (firstGap !== undefined) {
     // Isolated failures are tolerated and reported; a history mostly missing is not a history.
@@ -1450,7 +1450,7 @@ async function runBootstrap(
     if (2 * gapWindows > windows.length)
       throw new BootstrapHistoryError(gapWindows, windows.length, firstGap.error);
   }
-  summary.incompleteWindows = windows.filter((w) => !w.complete).length - gapWindows;
+  summary.incompleteWindows = windows.filter((w) => !w.complete && !gapStarts.has(w.windowStart)).length;
   // A clean start: the stored clock and baselines are replaced, not continued. A source the
   // history does not name loses its baseline (kept, it would get the history's windows as zeros a
   // second time, on top of those it already had on the old clock).

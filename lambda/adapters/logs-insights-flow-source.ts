@@ -543,7 +543,8 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     return {
       windows: starts.map((start) => windows.get(start)!),
       stats,
-      gaps,
+      // Each part reports its own failures: a stretch every part failed on is one gap, not one per part.
+      gaps: mergeGaps(gaps),
       ...(skipData.through === undefined ? {} : { skipDataThrough: skipData.through }),
     };
   }
@@ -1165,4 +1166,18 @@ function integerIn(option: string, value: number, min: number, max: number): num
     throw new FlowSourceOptionsError(option, `must be an integer in [${min}, ${max}], got ${value}`);
   }
   return value;
+}
+
+/**
+ * The gaps as disjoint stretches in time order: overlapping or touching ones (the same slice
+ * failing in several log group parts, or a part's halves) become one, with the first error.
+ */
+export function mergeGaps(gaps: readonly HistoryGap[]): HistoryGap[] {
+  const merged: HistoryGap[] = [];
+  for (const gap of [...gaps].sort((a, b) => a.from - b.from)) {
+    const last = merged[merged.length - 1];
+    if (last !== undefined && gap.from <= last.to) last.to = Math.max(last.to, gap.to);
+    else merged.push({ ...gap });
+  }
+  return merged;
 }

@@ -160,6 +160,36 @@ describe('failed history queries', () => {
       expect(numberAttr(baseline, 'dataPoints')).toBe(48);
   });
 
+  it('counts a day that fails in every part of more than 50 log groups as one gap, not one per part', async () => {
+    // Prepare: 52 log groups (queried in two parts of at most 50), five days; the middle day's
+    // history query fails in both parts
+    const groups = Array.from({ length: 52 }, (_, i) => `/vpc/bootstrap-parts-${i}`);
+    const detector = await newDetector(endpoints, { env: { LOG_GROUP_IDENTIFIERS: groups.join(',') } });
+    for (const [i, group] of groups.entries())
+      endpoints.logs.seed(group, history(W, 5 * 24, [`10.0.${i}.10`]));
+    detector.clock.set(runTimeFor(W - HOUR));
+    const middle = (W - 3 * DAY) / 1000;
+    const stop = endpoints.logs.endQueriesMatching('Failed', (q) => q.startTime === middle);
+
+    // Act
+    let boot;
+    try {
+      boot = await detector.invoke({ mode: 'bootstrap', days: 5 });
+    } finally {
+      stop();
+    }
+
+    // Assess: one gap of 24 windows (a fifth of the history, tolerated), none incomplete besides
+    expect(endpoints.logs.startedQueries.filter((q) => q.status === 'Failed').length).toBeGreaterThanOrEqual(
+      6,
+    );
+    expect(boot.bootstrap?.gaps?.map((gap) => [gap.from, gap.windows])).toEqual([
+      ['2026-11-24T09:00:00Z', 24],
+    ]);
+    expect(boot.incompleteWindows).toBe(0);
+    expect((await learnt(detector)).clock).toBe(96);
+  }, 120_000);
+
   it('writes nothing when every history query fails, and names the query and its window', async () => {
     // Prepare
     const detector = await newDetector(endpoints);
