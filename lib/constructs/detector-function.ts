@@ -21,6 +21,7 @@ import { runtimeEnvironmentSchema, type RuntimeEnvironment } from '../../lambda/
 import { DETECTOR_BUNDLING, detectorNodeOptions } from './detector-bundling';
 import type { AthenaFlowSourceResources } from './athena-flow-source';
 import type { QueriedLogGroup } from './flow-log-source';
+import { DeploymentContextError } from '../deployment-context';
 
 /** Variables that point the SDK clients at local test servers; never set in a deployed stack. */
 type LocalTestVariable =
@@ -59,6 +60,12 @@ export type DeployedEnvironment = {
   > &
     string;
 } & { [K in SourceVariable]?: Exclude<RuntimeEnvironment[K], undefined> & string };
+
+/**
+ * Flow log groups per StartQuery statement: two ARNs each, about 300 characters in all with the
+ * longest Region and partition names, so a statement stays far below a managed policy's 6,144.
+ */
+const START_QUERY_GROUPS_PER_STATEMENT = 15;
 
 /** Lambda caps all environment variables together at 4 KB. */
 const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
@@ -360,13 +367,17 @@ export class DetectorFunction extends Construct {
     const stack = Stack.of(this);
     // StartQuery authorises against the log group; depending on the API, IAM matches the ARN with
     // or without the `:*` suffix, so both are listed (the suffix adds no other log group).
-    const startQueryResources = props.logGroups.flatMap((group) => [group.arn, `${group.arn}:*`]);
-    if (startQueryResources.length > 0) {
+    // In statements of a few groups each: CDK moves what does not fit the role's inline policy
+    // into managed policies (6,144 characters each), whole statements at a time, so one statement
+    // naming every group stopped deploying at about 45 groups.
+    for (let first = 0; first < props.logGroups.length; first += START_QUERY_GROUPS_PER_STATEMENT) {
+      const groups = props.logGroups.slice(first, first + START_QUERY_GROUPS_PER_STATEMENT);
+      const part = first / START_QUERY_GROUPS_PER_STATEMENT;
       this.role.addToPrincipalPolicy(
         new iam.PolicyStatement({
-          sid: 'QueryFlowLogGroups',
+          sid: part === 0 ? 'QueryFlowLogGroups' : `QueryFlowLogGroups${part + 1}`,
           actions: ['logs:StartQuery'],
-          resources: startQueryResources,
+          resources: groups.flatMap((group) => [group.arn, `${group.arn}:*`]),
         }),
       );
     }
@@ -461,8 +472,9 @@ function assertEnvironmentFits(environment: Record<string, string>): void {
     return total + Buffer.byteLength(key) + Buffer.byteLength(value) + tokens * TOKEN_ALLOWANCE_BYTES;
   }, 0);
   if (bytes > LAMBDA_ENVIRONMENT_LIMIT_BYTES) {
-    throw new Error(
-      `the detector's environment would be about ${bytes} bytes, over Lambda's 4 KB limit: shorten detectorConfig (e.g. fewer CIDRs), or name many flow log groups by flowLogGroupPrefixes instead of flowLogGroups`,
+    throw new DeploymentContextError(
+      `invalid CDK context: the detector's environment would be about ${bytes} bytes, over Lambda's 4 KB limit: shorten detectorConfig (e.g. fewer CIDRs), or name many flow log groups by flowLogGroupPrefixes instead of flowLogGroups`,
+      ['detectorConfig', 'flowLogGroups'],
     );
   }
 }

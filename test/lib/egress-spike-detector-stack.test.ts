@@ -258,6 +258,63 @@ describe('EgressSpikeDetectorStack', () => {
       template.resourceCountIs('AWS::Chatbot::SlackChannelConfiguration', 0);
     });
 
+    it('grants StartQuery on 100 named groups in policies IAM accepts (6,144 characters a managed policy, 10,240 inline)', () => {
+      // IAM counts the deployed text without whitespace: references are put in with the longest
+      // partition and Region names, other resources' ARNs as 120 characters.
+      const groups = Array.from(
+        { length: 100 },
+        (_, i) => `/vpc/flow-logs/team-${String(i).padStart(2, '0')}`,
+      );
+      const many = synthTemplate({ ...EXISTING, flowLogGroups: groups }).toJSON() as {
+        Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+      };
+      const deployed = (value: unknown): unknown => {
+        if (Array.isArray(value)) return value.map(deployed);
+        if (value === null || typeof value !== 'object') return value;
+        const v = value as Record<string, unknown>;
+        if ('Fn::Join' in v) {
+          const [separator, parts] = v['Fn::Join'] as [string, unknown[]];
+          return parts.map(deployed).join(separator);
+        }
+        if ('Ref' in v) {
+          const pseudo: Record<string, string> = {
+            'AWS::Partition': 'aws-us-gov',
+            'AWS::Region': 'ap-southeast-5',
+            'AWS::AccountId': '123456789012',
+          };
+          return pseudo[v.Ref as string] ?? 'r'.repeat(120);
+        }
+        if ('Fn::GetAtt' in v) return 'a'.repeat(120);
+        return Object.fromEntries(Object.entries(v).map(([key, inner]) => [key, deployed(inner)]));
+      };
+      const onRole = Object.values(many.Resources).filter(
+        (r) =>
+          (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') &&
+          JSON.stringify(r.Properties.Roles).includes('DetectorRole'),
+      );
+      const size = (r: { Properties: Record<string, unknown> }) =>
+        JSON.stringify(deployed(r.Properties.PolicyDocument)).replace(/\s/g, '').length;
+      const inline = onRole.filter((r) => r.Type === 'AWS::IAM::Policy').reduce((n, r) => n + size(r), 0);
+      const managed = onRole.filter((r) => r.Type === 'AWS::IAM::ManagedPolicy').map(size);
+
+      expect(inline).toBeLessThanOrEqual(10_240);
+      for (const characters of managed) expect(characters).toBeLessThanOrEqual(6_144);
+      // Within the default quota of managed policies a role may have (10).
+      expect(managed.length).toBeLessThanOrEqual(10);
+      const granted = onRole
+        .flatMap((r) => (deployed(r.Properties.PolicyDocument) as { Statement: Statement[] }).Statement)
+        .filter((statement) => actionsOf(statement).includes('logs:StartQuery'))
+        .flatMap((statement) => statement.Resource as string[]);
+      expect(granted.sort()).toEqual(
+        groups
+          .flatMap((group) => {
+            const arn = `arn:aws-us-gov:logs:ap-southeast-5:123456789012:log-group:${group}`;
+            return [arn, `${arn}:*`];
+          })
+          .sort(),
+      );
+    });
+
     it('grants StartQuery on the flow log group only, and "*" only to actions that cannot be scoped', () => {
       const statements = detectorStatements(template);
       const byAction = (action: string) => statements.filter((s) => actionsOf(s).includes(action));
