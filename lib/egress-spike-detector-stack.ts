@@ -5,6 +5,7 @@
  */
 import {
   CfnOutput,
+  CfnMapping,
   type CfnElement,
   Duration,
   RemovalPolicy,
@@ -247,8 +248,17 @@ export class EgressSpikeDetectorStack extends Stack {
       value: this.detector.function.functionName,
       description: 'Detector Lambda function',
     });
+    // The console of the stack's partition (China and GovCloud have their own), known at deploy
+    // time; each takes the Region as a parameter (a mapping holds no references).
+    const consoles = new CfnMapping(this, 'Console', {
+      mapping: {
+        aws: { origin: 'https://console.aws.amazon.com' },
+        'aws-cn': { origin: 'https://console.amazonaws.cn' },
+        'aws-us-gov': { origin: 'https://console.amazonaws-us-gov.com' },
+      },
+    });
     new CfnOutput(this, 'DashboardUrl', {
-      value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${dashboardName}`,
+      value: `${consoles.findInMap(this.partition, 'origin')}/cloudwatch/home?region=${this.region}#dashboards/dashboard/${dashboardName}`,
       description: 'CloudWatch dashboard',
     });
     new CfnOutput(this, 'TestAlertCommand', {

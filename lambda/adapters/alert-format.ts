@@ -23,6 +23,7 @@ import {
   type DetectorConfig,
 } from '../core';
 import { parseCommandFor } from './logs-insights-query';
+import { consoleOrigin } from '../core/console-url';
 
 /** SNS's limit on one message, attributes included. */
 export const SNS_MAX_MESSAGE_BYTES = 262_144;
@@ -176,13 +177,13 @@ export function logsInsightsConsoleUrl(options: {
   const escaped = detail.replace(/[~()']/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   const fragment = encodeURIComponent(`?queryDetail=${escaped}`).replace(/%/g, '$');
   const region = encodeURIComponent(options.region);
-  return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#logsV2:logs-insights${fragment}`;
+  return `${consoleOrigin(options.region)}/cloudwatch/home?region=${region}#logsV2:logs-insights${fragment}`;
 }
 
 /** The Athena console's query editor on the detector's workgroup (it takes no query in its link). */
 export function athenaConsoleUrl(region: string, workGroup: string): string {
   const r = encodeURIComponent(region);
-  return `https://${r}.console.aws.amazon.com/athena/home?region=${r}#/query-editor?workgroup=${encodeURIComponent(workGroup)}`;
+  return `${consoleOrigin(region)}/athena/home?region=${r}#/query-editor?workgroup=${encodeURIComponent(workGroup)}`;
 }
 
 /** The most log groups the console's Logs Insights page selects for one query. */

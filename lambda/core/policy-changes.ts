@@ -14,6 +14,7 @@
  * interface map) feed the same facts to `explainAlerts`, so both give the same causes.
  */
 import { parseAddress } from './addresses';
+import { consoleOrigin } from './console-url';
 import type { DetectorConfig } from './config';
 import type { Alert, Severity } from './detect';
 import { isoTime, windowMs } from './windows';
@@ -528,7 +529,7 @@ export function changedResource(change: PolicyChange): string {
 /** The CloudTrail console's page of one event (it opens in the event's account and Region). */
 export function cloudTrailEventUrl(region: string, eventId: string): string {
   const r = encodeURIComponent(region);
-  return `https://${r}.console.aws.amazon.com/cloudtrailv2/home?region=${r}#/events/${encodeURIComponent(eventId)}`;
+  return `${consoleOrigin(region)}/cloudtrailv2/home?region=${r}#/events/${encodeURIComponent(eventId)}`;
 }
 
 // ---------------------------------------------------------------------------------------------

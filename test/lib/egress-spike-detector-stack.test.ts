@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { CHANGE_CAUSE_ACTIONS, TABLE_ACTIONS } from '../../lib/constructs/detector-function';
 import { DETECTOR_METRICS } from '../../lib/constructs/monitoring';
 import { loadRuntimeConfig } from '../../lambda/runtime-config';
@@ -521,6 +521,31 @@ describe('EgressSpikeDetectorStack', () => {
         );
       }
       expect(body).toContain('\\"AWS/Lambda\\",\\"Duration\\"');
+    });
+
+    it.each([
+      ['eu-west-1', 'aws', 'https://console.aws.amazon.com'],
+      ['cn-north-1', 'aws-cn', 'https://console.amazonaws.cn'],
+      ['us-gov-west-1', 'aws-us-gov', 'https://console.amazonaws-us-gov.com'],
+    ])("links the dashboard in %s's console (partition %s: %s)", (region, partition, origin) => {
+      // The partition is known at deploy time: the output looks the console up in a mapping.
+      const [stack] = buildApp({ ...EXISTING, regions: [region] }).stacks;
+      const json = Template.fromStack(stack!).toJSON() as {
+        Outputs: Record<string, { Value: { 'Fn::Join': [string, unknown[]] } }>;
+        Mappings: Record<string, Record<string, Record<string, string>>>;
+      };
+      const [separator, parts] = json.Outputs.DashboardUrl!.Value['Fn::Join'];
+      const deployed = parts
+        .map((part) => {
+          if (typeof part === 'string') return part;
+          const [map, key, name] = (part as { 'Fn::FindInMap': [string, unknown, string] })['Fn::FindInMap'];
+          expect(key).toEqual({ Ref: 'AWS::Partition' });
+          return json.Mappings[map]![partition]![name];
+        })
+        .join(separator);
+      expect(deployed).toBe(
+        `${origin}/cloudwatch/home?region=${region}#dashboards/dashboard/EgressSpikeDetector-${region}-detector`,
+      );
     });
 
     it('creates no flow logs and no VPC resources when the log groups exist', () => {
