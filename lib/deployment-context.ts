@@ -135,7 +135,11 @@ export const deploymentContextSchema = z
     /** athena: the KMS key the flow log objects are encrypted with (SSE-KMS), if any. */
     flowLogKmsKeyArn: z
       .string()
-      .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/, 'not a KMS key ARN')
+      // A multi-Region key's ID is `mrk-` and 32 hex digits.
+      .regex(
+        /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/(mrk-[0-9a-f]{32}|[0-9a-f-]{36})$/,
+        'not a KMS key ARN',
+      )
       .optional(),
     /** athena with Security Lake: its Glue database (`amazon_security_lake_glue_db_<region>`). */
     securityLakeDatabase: z
@@ -292,6 +296,14 @@ export const deploymentContextSchema = z
             'flowLogGroups, flowLogGroupPrefixes and vpcIds are CloudWatch Logs settings: with flowSource athena leave them empty',
         });
       }
+    } else if (athenaKeysSet(value).length > 0) {
+      // Forgetting flowSource must not deploy a Logs Insights detector on other groups (or on
+      // cdk.json's example) while the bucket or lake the user named is never read.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['flowSource'],
+        message: `${athenaKeysSet(value).join(', ')} ${athenaKeysSet(value).length > 1 ? 'are settings' : 'is a setting'} of the Athena source: set flowSource athena (and leave flowLogGroups empty), or leave ${athenaKeysSet(value).length > 1 ? 'them' : 'it'} out`,
+      });
     } else if (
       value.flowLogGroups.length === 0 &&
       value.vpcIds.length === 0 &&
@@ -336,6 +348,25 @@ export const deploymentContextSchema = z
         code: 'custom',
         path: ['lookUpChangeCauses'],
         message: `lookUpChangeCauses looks changes up in the detector's own Region only, but flowLogRegions (${value.flowLogRegions.join(', ')}) has flow logs of ${value.flowLogRegions.length > 1 ? 'several Regions' : "another Region than the stack's"}: a source's changes in another Region would be missed and its alert would say none were found. Turn lookUpChangeCauses off, or deploy a detector in each Region with flowLogRegions set to that Region alone`,
+      });
+    }
+    // Glue catalogs are per Region, and Security Lake's rollup Region holds the contributing
+    // Regions' records: its detector runs there, once.
+    if (value.securityLakeDatabase !== undefined && value.regions.length > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['regions'],
+        message: `Security Lake's Glue database and table are in one Region (its rollup Region, which holds the records of the Regions contributing to it): deploy its detector there alone (regions with that one Region), not in ${value.regions.join(', ')}`,
+      });
+    }
+    // Each Region's detector reads its own Region's flow logs when flowLogRegions is left out;
+    // one list for all of them would have every detector count the same Regions (each spike
+    // alerted once per Region, every byte scanned once per Region).
+    if (value.flowLogRegions.length > 0 && value.regions.length > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['flowLogRegions'],
+        message: `with several regions (${value.regions.join(', ')}) each Region's detector would count the flow logs of ${value.flowLogRegions.join(', ')}: leave flowLogRegions out, and each reads its own Region's`,
       });
     }
     if ((value.memberRoleName === undefined) !== (value.memberRoleExternalId === undefined)) {
@@ -389,6 +420,18 @@ export const deploymentContextSchema = z
           "VPC IDs belong to one Region: with several regions, use flowLogGroups or flowLogGroupPrefixes (or deploy the VPCs' Region on its own)",
       });
     }
+    const operationsTopicRegion = value.operationsTopicArn?.split(':')[3];
+    if (
+      value.regions.length === 1 &&
+      operationsTopicRegion !== undefined &&
+      operationsTopicRegion !== value.regions[0]
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['operationsTopicArn'],
+        message: `is a topic of ${operationsTopicRegion}, but alarms notify a topic of their own Region (${value.regions[0]}) only: name a topic there, or use operationsEmails`,
+      });
+    }
     if (value.regions.length > 1 && value.operationsTopicArn !== undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -433,6 +476,33 @@ export const deploymentContextSchema = z
       });
     }
   });
+
+/** The Athena source's settings a context sets (those with a default count when not the default). */
+function athenaKeysSet(value: {
+  flowLogBucket?: string;
+  flowLogPrefix?: string;
+  flowLogKmsKeyArn?: string;
+  securityLakeDatabase?: string;
+  securityLakeTable?: string;
+  flowLogAccounts: string[];
+  flowLogRegions: string[];
+  flowLogFileFormat: string;
+  flowLogHiveCompatible: boolean;
+  flowLogHourlyPartitions: boolean;
+}): string[] {
+  return [
+    value.flowLogBucket !== undefined && 'flowLogBucket',
+    value.flowLogPrefix !== undefined && 'flowLogPrefix',
+    value.flowLogKmsKeyArn !== undefined && 'flowLogKmsKeyArn',
+    value.securityLakeDatabase !== undefined && 'securityLakeDatabase',
+    value.securityLakeTable !== undefined && 'securityLakeTable',
+    value.flowLogAccounts.length > 0 && 'flowLogAccounts',
+    value.flowLogRegions.length > 0 && 'flowLogRegions',
+    value.flowLogFileFormat !== 'plain-text' && 'flowLogFileFormat',
+    value.flowLogHiveCompatible && 'flowLogHiveCompatible',
+    value.flowLogHourlyPartitions && 'flowLogHourlyPartitions',
+  ].filter((key): key is string => key !== false);
+}
 
 const LIST_KEYS: readonly string[] = [
   'flowLogGroups',

@@ -165,6 +165,24 @@ describe('parseDeploymentContext', () => {
     expect(error.message).toMatch(message);
   });
 
+  it('takes a multi-Region KMS key (key/mrk-...) for the flow log objects', () => {
+    const settings = parseDeploymentContext({
+      flowSource: 'athena',
+      flowLogBucket: 'org-flow-logs',
+      flowLogKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab',
+    });
+    expect(settings.flowLogKmsKeyArn).toBe(
+      'arn:aws:kms:eu-west-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab',
+    );
+    expect(
+      contextError({
+        flowSource: 'athena',
+        flowLogBucket: 'b-1',
+        flowLogKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/mrk-12',
+      }).keys,
+    ).toEqual(['flowLogKmsKeyArn']);
+  });
+
   it('rejects an unknown key (a typo) instead of silently using a default', () => {
     const error = contextError({ ...minimal, alertEmail: 'sec@example.com' });
     expect(error.keys).toEqual(['alertEmail']);
@@ -347,6 +365,46 @@ describe('parseDeploymentContext: organization and Regions', () => {
       },
       'stackName',
       /over IAM's 64: shorten the stack name/,
+    ],
+    [
+      'Security Lake in several Regions (its Glue database is in one)',
+      {
+        flowSource: 'athena',
+        securityLakeDatabase: 'amazon_security_lake_glue_db_eu_west_1',
+        securityLakeTable: 'amazon_security_lake_table_eu_west_1_vpc_flow_2_0',
+        regions: ['eu-west-1', 'us-east-1'],
+      },
+      'regions',
+      /context\.regions: Security Lake's Glue database and table are in one Region .*deploy its detector there alone/,
+    ],
+    [
+      'flowLogRegions with several regions (every detector would count the same Regions)',
+      {
+        flowSource: 'athena',
+        flowLogBucket: 'org-flow-logs',
+        flowLogRegions: ['eu-west-1', 'us-east-1'],
+        regions: ['eu-west-1', 'us-east-1'],
+      },
+      'flowLogRegions',
+      /leave flowLogRegions out, and each reads its own Region's/,
+    ],
+    [
+      'Athena settings without flowSource athena',
+      { ...minimal, flowLogBucket: 'org-flow-logs', flowLogHourlyPartitions: true },
+      'flowSource',
+      /flowLogBucket, flowLogHourlyPartitions are settings of the Athena source: set flowSource athena/,
+    ],
+    [
+      'Security Lake settings without flowSource athena',
+      { ...minimal, securityLakeDatabase: 'amazon_security_lake_glue_db_eu_west_1' },
+      'flowSource',
+      /securityLakeDatabase is a setting of the Athena source/,
+    ],
+    [
+      "an operations topic of another Region than the stack's",
+      { ...minimal, regions: ['eu-west-1'], operationsTopicArn: 'arn:aws:sns:us-east-1:123456789012:ops' },
+      'operationsTopicArn',
+      /is a topic of us-east-1, but alarms notify a topic of their own Region \(eu-west-1\) only/,
     ],
   ])('rejects %s', (_name, context, key, message) => {
     const error = contextError(context);
