@@ -54,7 +54,7 @@ export function createDetectorApp(props?: AppProps & { handlerEntry?: string }):
     const topic = targets[i]!.alertTopic;
     return topic.kind === 'central' && topic.home;
   });
-  for (const stack of stacks) if (home !== undefined && stack !== home) stack.addDependency(home);
+  for (const stack of stacks) if (home !== undefined && stack !== home) stack.addStackDependency(home);
   const memberRole = memberRoleTemplate(app, settings, targets);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return { app, stack: home ?? stacks[0]!, stacks, memberRole };
