@@ -8,6 +8,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import {
   deploymentTargets,
   detectorRoleName,
+  EXAMPLE_FLOW_LOG_GROUP,
   parseDeploymentContext,
   type DeploymentSettings,
   type DeploymentTarget,
@@ -55,6 +56,17 @@ export function createDetectorApp(props?: AppProps & { handlerEntry?: string }):
     return topic.kind === 'central' && topic.home;
   });
   for (const stack of stacks) if (home !== undefined && stack !== home) stack.addStackDependency(home);
+  // The shipped cdk.json's example keeps an offline `cdk synth` working; a deployed detector
+  // would fail every run on it (alone, it is not refused: the context schema refuses it beside
+  // other settings).
+  if (settings.flowLogGroups.includes(EXAMPLE_FLOW_LOG_GROUP)) {
+    for (const stack of stacks) {
+      Annotations.of(stack).addWarningV2(
+        'egress-spike:example-flow-log-group',
+        `flowLogGroups holds cdk.json's example ${EXAMPLE_FLOW_LOG_GROUP}, a group no account has: a detector deployed with it fails every run. Set your own flow log groups (flowLogGroups, flowLogGroupPrefixes or vpcIds) before cdk deploy`,
+      );
+    }
+  }
   const memberRole = memberRoleTemplate(app, settings, targets);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return { app, stack: home ?? stacks[0]!, stacks, memberRole };

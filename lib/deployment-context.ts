@@ -46,6 +46,12 @@ const LOG_GROUP_NAME = /^[\w./#-]{1,512}$/;
 const LOG_GROUP_ARN = /^arn:aws[a-z-]*:logs:([a-z0-9-]+):\d{12}:log-group:[\w./#-]{1,512}(:\*)?$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 
+/**
+ * The log group the shipped cdk.json names so that `cdk synth` works offline (CI synthesizes
+ * with it). No account has it: a detector that queries it fails every run (ResourceNotFoundException).
+ */
+export const EXAMPLE_FLOW_LOG_GROUP = '/vpc/flow-logs/example';
+
 /** The Region of a log group ARN, or undefined for a name. */
 export function logGroupRegion(group: string): string | undefined {
   return LOG_GROUP_ARN.exec(group)?.[1];
@@ -292,8 +298,7 @@ export const deploymentContextSchema = z
                 ? 'vpcIds'
                 : 'flowLogGroupPrefixes',
           ],
-          message:
-            'flowLogGroups, flowLogGroupPrefixes and vpcIds are CloudWatch Logs settings: with flowSource athena leave them empty',
+          message: `flowLogGroups, flowLogGroupPrefixes and vpcIds are CloudWatch Logs settings: with flowSource athena leave them empty${value.flowLogGroups.includes(EXAMPLE_FLOW_LOG_GROUP) ? ` (remove cdk.json's example ${EXAMPLE_FLOW_LOG_GROUP}, or pass -c flowLogGroups=)` : ''}`,
         });
       }
     } else if (athenaKeysSet(value).length > 0) {
@@ -315,6 +320,24 @@ export const deploymentContextSchema = z
         message:
           'set flowLogGroups (existing flow log groups), flowLogGroupPrefixes (groups found by name prefix) or vpcIds (the stack creates flow logs)',
       });
+    }
+    // cdk.json's example group is kept only on its own (an offline synth, with a warning):
+    // next to settings of a real deployment it is a leftover that would fail every run.
+    if (value.flowSource !== 'athena' && value.flowLogGroups.includes(EXAMPLE_FLOW_LOG_GROUP)) {
+      const real = [
+        value.flowLogGroups.some((group) => group !== EXAMPLE_FLOW_LOG_GROUP) ? 'other flowLogGroups' : '',
+        value.flowLogGroupPrefixes.length > 0 ? 'flowLogGroupPrefixes' : '',
+        value.vpcIds.length > 0 ? 'vpcIds' : '',
+        value.accountMode === 'monitoring-account' ? 'accountMode monitoring-account' : '',
+        value.regions.length > 0 ? 'regions' : '',
+      ].filter((setting) => setting !== '');
+      if (real.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['flowLogGroups'],
+          message: `${EXAMPLE_FLOW_LOG_GROUP} is cdk.json's example, a group no account has, so every run would fail querying it; beside ${real.join(', ')} it is a leftover: replace it with your own flow log groups, or clear it ("flowLogGroups": [] in cdk.json, or -c flowLogGroups=)`,
+        });
+      }
     }
     // One stack per Region queries the groups of its Region (names everywhere, ARNs in theirs):
     // a Region none of the groups is in would deploy a function with nothing to query, which

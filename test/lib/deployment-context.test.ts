@@ -1,6 +1,7 @@
 import {
   DeploymentContextError,
   deploymentTargets,
+  EXAMPLE_FLOW_LOG_GROUP,
   parseDeploymentContext,
 } from '../../lib/deployment-context';
 
@@ -406,10 +407,61 @@ describe('parseDeploymentContext: organization and Regions', () => {
       'operationsTopicArn',
       /is a topic of us-east-1, but alarms notify a topic of their own Region \(eu-west-1\) only/,
     ],
+    [
+      "cdk.json's example group left beside the organization settings",
+      {
+        flowLogGroups: [EXAMPLE_FLOW_LOG_GROUP],
+        accountMode: 'monitoring-account',
+        flowLogGroupPrefixes: ['/vpc/flow-logs/'],
+        alertEmails: ['secops@example.com'],
+      },
+      'flowLogGroups',
+      /context\.flowLogGroups: \/vpc\/flow-logs\/example is cdk\.json's example, a group no account has, so every run would fail querying it; beside flowLogGroupPrefixes, accountMode monitoring-account it is a leftover: replace it with your own flow log groups, or clear it \("flowLogGroups": \[\] in cdk\.json, or -c flowLogGroups=\)/,
+    ],
+    [
+      "cdk.json's example group beside the user's own groups",
+      { flowLogGroups: [EXAMPLE_FLOW_LOG_GROUP, '/vpc/flow-logs/prod'] },
+      'flowLogGroups',
+      /beside other flowLogGroups it is a leftover/,
+    ],
+    [
+      "cdk.json's example group beside VPC IDs",
+      { flowLogGroups: [EXAMPLE_FLOW_LOG_GROUP], vpcIds: ['vpc-12345678'] },
+      'flowLogGroups',
+      /beside vpcIds it is a leftover/,
+    ],
+    [
+      "cdk.json's example group deployed to several Regions",
+      { flowLogGroups: [EXAMPLE_FLOW_LOG_GROUP], regions: ['eu-west-1', 'us-east-1'] },
+      'flowLogGroups',
+      /beside regions it is a leftover/,
+    ],
+    [
+      "cdk.json's example group with flowSource athena",
+      {
+        flowLogGroups: [EXAMPLE_FLOW_LOG_GROUP],
+        flowSource: 'athena',
+        flowLogBucket: 'org-flow-logs',
+      },
+      'flowLogGroups',
+      /with flowSource athena leave them empty \(remove cdk\.json's example \/vpc\/flow-logs\/example, or pass -c flowLogGroups=\)/,
+    ],
   ])('rejects %s', (_name, context, key, message) => {
     const error = contextError(context);
     expect(error.keys).toContain(key);
     expect(error.message).toMatch(message);
+  });
+});
+
+describe("parseDeploymentContext: cdk.json's example group", () => {
+  it('accepts it on its own, as cdk.json ships it, so an offline cdk synth works (the app warns)', () => {
+    // Act
+    const settings = parseDeploymentContext({
+      flowLogGroups: [EXAMPLE_FLOW_LOG_GROUP],
+      alertEmails: ['secops@example.com'],
+    });
+    // Assess
+    expect(settings.flowLogGroups).toEqual([EXAMPLE_FLOW_LOG_GROUP]);
   });
 });
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { CHANGE_CAUSE_ACTIONS, TABLE_ACTIONS } from '../../lib/constructs/detector-function';
+import { EXAMPLE_FLOW_LOG_GROUP } from '../../lib/deployment-context';
 import { DETECTOR_METRICS } from '../../lib/constructs/monitoring';
 import { loadRuntimeConfig } from '../../lambda/runtime-config';
 import { buildApp, synthTemplate } from './synth';
@@ -683,6 +684,16 @@ describe('EgressSpikeDetectorStack', () => {
     const annotations = Annotations.fromStack(stack);
     annotations.hasNoWarning('*', Match.anyValue());
     annotations.hasNoError('*', Match.anyValue());
+  });
+
+  it("warns that a detector deployed with cdk.json's example group would fail every run", () => {
+    const { stack } = buildApp({ flowLogGroups: [EXAMPLE_FLOW_LOG_GROUP] });
+    Annotations.fromStack(stack).hasWarning(
+      '*',
+      Match.stringLikeRegexp(
+        "flowLogGroups holds cdk.json's example /vpc/flow-logs/example.*Set your own flow log groups",
+      ),
+    );
   });
 
   describe('options', () => {
