@@ -194,7 +194,7 @@ export function toHumanText(result: ReplayResult, extras: HumanOutputExtras): st
       `${number(s.windows)} (${number(s.bootstrapWindows)} bootstrap, ${number(s.detectedWindows)} detected, ` +
         `${number(s.incompleteWindows)} incomplete${s.windowsSkipped > 0 ? `, ${number(s.windowsSkipped)} skipped: already in the state file` : ''})` +
         (s.firstWindowLearnOnly
-          ? '; the first only learned baselines, as a new detector does (no --state or --bootstrap-days)'
+          ? '; the first only learned baselines, as a new detector does (no state yet, and no --bootstrap-days)'
           : ''),
     ],
     [

@@ -17,6 +17,7 @@ import { scanChunk } from '../../lambda/replay/file-reader';
 import { FlowLineScanner } from '../../lambda/replay/flow-line-scanner';
 import { V2_HEADER, generateSample } from '../../scripts/flow-log-sample';
 import { runReplay, type ReplayResult } from '../../lambda/replay/replay';
+import { toHumanText } from '../../lambda/replay/text-output';
 
 let dir: string;
 beforeAll(async () => {
@@ -158,6 +159,10 @@ describe('a fresh replay', () => {
       ['new-source', '10.0.9.9', '2026-10-01T03:00:00Z'],
     ]);
     expect(result.summary).toMatchObject({ firstWindowLearnOnly: true, windows: 4, detectedWindows: 4 });
+    // The same whether --state was left out or names a new file: the text says "no state yet".
+    expect(toHumanText(result, { inputs: [path] })).toContain(
+      'the first only learned baselines, as a new detector does (no state yet, and no --bootstrap-days)',
+    );
     expect(result.store.baselines.get('123456789012|10.0.1.1')).toMatchObject({ mean: 150, dataPoints: 1 });
     expect(result.store.baselines.get('123456789012|10.0.1.1')?.lastAlertWindow).toBeUndefined();
   });
