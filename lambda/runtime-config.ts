@@ -15,6 +15,12 @@ const LOG_GROUP = /^(arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[\w./#-]{1,
  * IAM and the console show: refused here, at cold start, rather than by every query.
  */
 const ARN_WITH_STAR = /^arn:.*:log-group:.*:\*$/;
+/**
+ * The Region of a log group ARN. Logs Insights queries the log groups of the function's own Region
+ * only: an ARN of another is refused at cold start too, or every query would fail on it and each
+ * window be skipped unwatched after its failed attempts.
+ */
+const ARN_REGION = /^arn:[^:]+:logs:([^:]+):/;
 
 /**
  * The alerts go to email and AWS Chatbot, which FIFO topics cannot deliver to (they deliver to
@@ -212,6 +218,20 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
   ) {
     throw new ConfigError(
       'invalid Lambda environment:\nLOG_GROUP_IDENTIFIERS: set it or LOG_GROUP_PREFIXES (the flow log groups to query), both are empty',
+      'environment',
+    );
+  }
+  const otherRegionArns =
+    e.FLOW_SOURCE === 'cloudwatch'
+      ? e.LOG_GROUP_IDENTIFIERS.filter((group) => {
+          const region = ARN_REGION.exec(group)?.[1];
+          return region !== undefined && region !== e.AWS_REGION;
+        })
+      : [];
+  if (otherRegionArns.length > 0) {
+    const regions = [...new Set(otherRegionArns.map((group) => ARN_REGION.exec(group)![1]!))];
+    throw new ConfigError(
+      `invalid Lambda environment:\nLOG_GROUP_IDENTIFIERS: ${otherRegionArns.join(', ')} ${otherRegionArns.length === 1 ? 'is a log group' : 'are log groups'} of ${regions.join(', ')}, not of the function's Region (AWS_REGION ${e.AWS_REGION}): Logs Insights queries its own Region's log groups only, so every query would fail. Run a detector in ${regions.length === 1 ? 'that Region' : 'each of those Regions'} for ${otherRegionArns.length === 1 ? 'it' : 'them'}`,
       'environment',
     );
   }

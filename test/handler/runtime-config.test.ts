@@ -32,6 +32,33 @@ describe('loadRuntimeConfig: LOG_GROUP_IDENTIFIERS', () => {
       `LOG_GROUP_IDENTIFIERS: an ARN ending in ':*' is refused by StartQuery: remove the ':*' (got "/vpc/flow-logs,${GROUP_ARN}:*")`,
     );
   });
+
+  it('refuses a log group ARN of another Region than AWS_REGION (every query would fail), naming the variable and the Regions', () => {
+    // Prepare: an ARN of eu-west-1 beside one of the function's Region
+    const other = 'arn:aws:logs:eu-west-1:123456789012:log-group:/vpc/flow-logs-eu';
+
+    // Act
+    const load = (region?: string) =>
+      loadRuntimeConfig({
+        ...VALID,
+        LOG_GROUP_IDENTIFIERS: `/vpc/flow-logs,${GROUP_ARN},${other}`,
+        ...(region === undefined ? {} : { AWS_REGION: region }),
+      });
+
+    // Assess: refused in us-east-1 (the default), by name and Regions; taken in its own Region only
+    // when the other ARN is gone
+    expect(() => load('us-east-1')).toThrow(ConfigError);
+    expect(() => load()).toThrow(
+      `LOG_GROUP_IDENTIFIERS: ${other} is a log group of eu-west-1, not of the function's Region (AWS_REGION us-east-1)`,
+    );
+    expect(() => load('eu-west-1')).toThrow(
+      `${GROUP_ARN} is a log group of us-east-1, not of the function's Region (AWS_REGION eu-west-1)`,
+    );
+    expect(
+      loadRuntimeConfig({ ...VALID, LOG_GROUP_IDENTIFIERS: other, AWS_REGION: 'eu-west-1' })
+        .logGroupIdentifiers,
+    ).toEqual([other]);
+  });
 });
 
 describe('loadRuntimeConfig: more than 50 log groups, prefixes and linked accounts', () => {

@@ -825,7 +825,11 @@ describe('EgressSpikeDetectorStack', () => {
 
       // Assess
       expect(environment.LOG_GROUP_IDENTIFIERS).toBe(`${arn},/vpc/flow-logs/prod`);
-      expect(loadRuntimeConfig(environment).logGroupIdentifiers).toEqual([arn, '/vpc/flow-logs/prod']);
+      // Deployed in the ARN's Region (Lambda sets AWS_REGION): an ARN of another Region is refused.
+      expect(loadRuntimeConfig({ ...environment, AWS_REGION: 'eu-west-1' }).logGroupIdentifiers).toEqual([
+        arn,
+        '/vpc/flow-logs/prod',
+      ]);
       const startQuery = detectorStatements(template).filter((s) => actionsOf(s).includes('logs:StartQuery'));
       expect(JSON.stringify(startQuery).split(`${arn}:*`)).toHaveLength(2);
     });
