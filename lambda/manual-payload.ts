@@ -55,6 +55,10 @@ export function manualPayloadSchema(config: Pick<DetectorConfig, 'windowMinutes'
       z.refine((ms: number) => ms % length === 0, {
         message: `must be aligned to ${config.windowMinutes}-minute UTC windows`,
       }),
+      // The grammar takes years 0000-9999; Logs Insights (and Athena's partitions) take epoch
+      // seconds, so a time before 1970 would fail at the service, after state was read. (A window
+      // not closed yet is refused by the run, which knows the clock: DryRunWindowError, SkipRefusedError.)
+      z.refine((ms: number) => ms >= 0, { message: 'must not be before 1970-01-01T00:00:00Z' }),
     );
 
   return z.discriminatedUnion(

@@ -29,6 +29,10 @@ describe('parseInvocation', () => {
       { mode: 'dry-run', windowStart: T('2026-11-27T09:00:00Z') },
     ],
     [
+      { mode: 'dry-run', windowStart: '1970-01-01T00:00:00Z' },
+      { mode: 'dry-run', windowStart: 0 },
+    ],
+    [
       { mode: 'dry-run', windowStart: '2026-11-27T11:00:00+02:00', windowEnd: '2026-11-27T12:00:00Z' },
       { mode: 'dry-run', windowStart: T('2026-11-27T09:00:00Z'), windowEnd: T('2026-11-27T12:00:00Z') },
     ],
@@ -83,6 +87,22 @@ describe('parseInvocation', () => {
       { mode: 'dry-run', windowStart: '2026-11-27T09:30:00Z' },
       ['windowStart'],
       /must be aligned to 60-minute UTC windows/,
+    ],
+    // The grammar takes years 0000-9999; Logs Insights refuses times before 1970 (after state was read).
+    [
+      { mode: 'dry-run', windowStart: '0000-01-01T00:00:00Z' },
+      ['windowStart'],
+      /payload\.windowStart: must not be before 1970-01-01T00:00:00Z/,
+    ],
+    [
+      { mode: 'dry-run', windowStart: '1969-12-31T23:00:00Z' },
+      ['windowStart'],
+      /payload\.windowStart: must not be before 1970-01-01T00:00:00Z/,
+    ],
+    [
+      { mode: 'skip', windowStart: '1969-12-31T22:00:00Z', windowEnd: '1969-12-31T23:00:00Z' },
+      ['windowStart', 'windowEnd'],
+      /must not be before 1970/,
     ],
     [{ mode: 'dry-run', windowStart: '2026-11-27 09:00' }, ['windowStart'], /must be an ISO-8601 time/],
     [
