@@ -411,14 +411,19 @@ export async function runDetector(deps: DetectorDeps, event: unknown): Promise<R
   }
 }
 
+/**
+ * The metrics of a run, by mode. The schedule's (scheduled, detect) describe its windows and
+ * carry the RunSucceeded heartbeat the MissedRuns alarm reads. A manual mode emits what is true of
+ * it alone: a dry run re-evaluates windows the schedule counts (or will), a test alert is not an
+ * alert, a bootstrap's history is not a window, so none of them emits the per-window figures or
+ * the heartbeat (one test alert a window would otherwise keep MissedRuns quiet while every
+ * scheduled run fails). Every mode emits the bytes it scanned (billed whatever the mode) and the
+ * format check's finding when one ran; republish-parked the alerts it sent and those still
+ * parked (the ParkedAlerts alarm clears on it); skip the windows it moved over (each one unwatched).
+ */
 function emitMetrics(deps: DetectorDeps, summary: RunSummary, succeeded: boolean): void {
   const m = deps.metrics;
-  // Only when measured: no datapoint (a run that counted no record) is not a delay of zero.
-  if (summary.maxDeliveryDelaySeconds !== undefined)
-    m.addMetric('MaxDeliveryDelay', MetricUnit.Seconds, summary.maxDeliveryDelaySeconds);
-  m.addMetric('SourcesEvaluated', MetricUnit.Count, summary.sourcesEvaluated);
-  m.addMetric('Spikes', MetricUnit.Count, summary.spikes);
-  m.addMetric('AlertsPublished', MetricUnit.Count, summary.alertsPublished);
+  const schedule = summary.mode === 'scheduled' || summary.mode === 'detect';
   m.addMetric(
     'BytesScanned',
     MetricUnit.Bytes,
@@ -427,22 +432,32 @@ function emitMetrics(deps: DetectorDeps, summary: RunSummary, succeeded: boolean
   // Only when a check ran: no datapoint is not "every record in format".
   if (summary.formatCheck !== undefined)
     m.addMetric('RecordsNotInFormat', MetricUnit.Count, summary.formatCheck.notInFormat);
-  m.addMetric('RecordsMatched', MetricUnit.Count, summary.recordsMatched);
-  m.addMetric('WindowsCaughtUp', MetricUnit.Count, Math.max(0, summary.windows.length - 1));
-  m.addMetric('IncompleteWindows', MetricUnit.Count, summary.incompleteWindows);
-  // The operations alarm fires on any: each is a window of blocked egress nobody looked at.
-  m.addMetric('WindowsSkipped', MetricUnit.Count, summary.skippedWindows.length);
+  if (schedule || summary.mode === 'republish-parked')
+    m.addMetric('AlertsPublished', MetricUnit.Count, summary.alertsPublished);
   // Alerts parked and waiting: the ParkedAlerts alarm is in alarm until republish-parked sends them.
   if (summary.parkedAlertsWaiting !== undefined)
     m.addMetric('AlertsParked', MetricUnit.Count, summary.parkedAlertsWaiting);
-  // Sources whose stored baseline could not be decoded and were relearnt (the run log names them).
-  if (summary.unreadableBaselineEntries !== undefined)
-    m.addMetric('UnreadableBaselineEntries', MetricUnit.Count, summary.unreadableBaselineEntries);
-  // Alerts that went out without a cause because the lookup was throttled, failed or had no access.
-  if (summary.changeCauses !== undefined)
-    m.addMetric('ChangeCausesUnavailable', MetricUnit.Count, summary.changeCauses.unavailable);
-  // The heartbeat the stack alarms on when it goes missing: only a run that did its work emits it.
-  if (succeeded) m.addMetric('RunSucceeded', MetricUnit.Count, 1);
+  // The operations alarm fires on any: each is a window of blocked egress nobody looked at.
+  if (schedule || summary.mode === 'skip')
+    m.addMetric('WindowsSkipped', MetricUnit.Count, summary.skippedWindows.length);
+  if (schedule) {
+    // Only when measured: no datapoint (a run that counted no record) is not a delay of zero.
+    if (summary.maxDeliveryDelaySeconds !== undefined)
+      m.addMetric('MaxDeliveryDelay', MetricUnit.Seconds, summary.maxDeliveryDelaySeconds);
+    m.addMetric('SourcesEvaluated', MetricUnit.Count, summary.sourcesEvaluated);
+    m.addMetric('Spikes', MetricUnit.Count, summary.spikes);
+    m.addMetric('RecordsMatched', MetricUnit.Count, summary.recordsMatched);
+    m.addMetric('WindowsCaughtUp', MetricUnit.Count, Math.max(0, summary.windows.length - 1));
+    m.addMetric('IncompleteWindows', MetricUnit.Count, summary.incompleteWindows);
+    // Sources whose stored baseline could not be decoded and were relearnt (the run log names them).
+    if (summary.unreadableBaselineEntries !== undefined)
+      m.addMetric('UnreadableBaselineEntries', MetricUnit.Count, summary.unreadableBaselineEntries);
+    // Alerts that went out without a cause because the lookup was throttled, failed or had no access.
+    if (summary.changeCauses !== undefined)
+      m.addMetric('ChangeCausesUnavailable', MetricUnit.Count, summary.changeCauses.unavailable);
+    // The heartbeat the stack alarms on when it goes missing: only a run that did its work emits it.
+    if (succeeded) m.addMetric('RunSucceeded', MetricUnit.Count, 1);
+  }
   m.publishStoredMetrics();
 }
 

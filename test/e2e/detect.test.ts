@@ -626,3 +626,58 @@ describe('test-alert', () => {
     expect(endpoints.logs.queriesStarted).toBe(0);
   });
 });
+
+describe('metrics by mode', () => {
+  const QUIET = Array.from({ length: 40 }, (_, i) => `10.2.${i}.9`);
+  const names = (detector: { metrics: { published: { name: string }[][] } }) =>
+    detector.metrics.published.at(-1)!.map((m) => m.name);
+  const SCHEDULE_ONLY = [
+    'RunSucceeded',
+    'SourcesEvaluated',
+    'Spikes',
+    'RecordsMatched',
+    'WindowsCaughtUp',
+    'IncompleteWindows',
+    'MaxDeliveryDelay',
+  ];
+
+  it("only scheduled and detect runs emit the schedule's per-window metrics and the RunSucceeded heartbeat", async () => {
+    // Prepare: a day of quiet history before W, and W quiet too
+    const detector = await newDetector(endpoints);
+    endpoints.logs.seed(detector.logGroup, [
+      ...history(W, 24, QUIET),
+      ...QUIET.flatMap((s, i) => blocked(W, s, 1 + (i % 4))),
+    ]);
+    detector.clock.set(runTimeFor(W - HOUR));
+
+    // Act and assess: a bootstrap emits the bytes its history scanned and its format check, no
+    // window's figures (its history is not a window) and no heartbeat
+    await detector.invoke({ mode: 'bootstrap', days: 1 });
+    expect(names(detector)).toEqual(expect.arrayContaining(['BytesScanned', 'RecordsNotInFormat']));
+    for (const name of SCHEDULE_ONLY) expect(names(detector)).not.toContain(name);
+
+    // The schedule fails (every count query fails): no heartbeat, and none from the manual runs
+    // after it in the same window period, though a dry run and a test alert succeed
+    detector.clock.set(runTimeFor(W));
+    const stop = endpoints.logs.endQueriesMatching('Failed', () => true);
+    await expect(detector.invoke({})).rejects.toThrow();
+    expect(detector.metrics.last('RunSucceeded')).toBeUndefined();
+    stop();
+    const dry = await detector.invoke({ mode: 'dry-run' });
+    expect(dry.windows).toEqual(['2026-11-27T09:00:00Z']);
+    expect(names(detector)).toEqual(['BytesScanned']);
+    await detector.invoke({ mode: 'test-alert' });
+    expect(names(detector)).toEqual(['BytesScanned']);
+
+    // A detect run is the schedule's work: heartbeat and window figures
+    await detector.invoke({ mode: 'detect' });
+    expect(detector.metrics.last('RunSucceeded')).toBe(1);
+    expect(detector.metrics.last('SourcesEvaluated')).toBe(QUIET.length);
+
+    // A skip moves over an unwatched window: WindowsSkipped (the SkippedWindows alarm), no heartbeat
+    detector.clock.set(runTimeFor(W + HOUR));
+    await detector.invoke({ mode: 'skip', windowStart: '2026-11-27T10:00:00Z' });
+    expect(detector.metrics.last('WindowsSkipped')).toBe(1);
+    for (const name of SCHEDULE_ONLY) expect(names(detector)).not.toContain(name);
+  });
+});
