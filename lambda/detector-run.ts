@@ -196,6 +196,12 @@ export interface RunSummary {
    */
   latestWindowBootstrapped?: string;
   /**
+   * Dry run with nothing due: the latest committed window only learnt baselines (a new detector's
+   * first window, or the first after the address-keyed upgrade) and decided nothing, so there is
+   * nothing to re-evaluate; its ISO start.
+   */
+  latestWindowLearnOnly?: string;
+  /**
    * A commit stopped part-way through its baseline writes (a crash, a timeout) left some sources
    * with the fold of a window that will never be committed: skipped, or passed over by a detector
    * without state. The run put those entries back as they were before it: the window and how
@@ -750,6 +756,7 @@ async function detectWindow(
     },
     ...(skipDataThrough === undefined ? {} : { skipDataThrough }),
     ...(splitPlan === undefined ? {} : { countSplitPlan: splitPlan }),
+    ...(learnOnly ? { learnOnly } : {}),
   });
   deps.logger.info('window committed', {
     sources: outcome.stats.sourcesSeen,
@@ -1259,14 +1266,21 @@ async function runDryRun(
   } else {
     const due = dueWindows(deps.now(), state.watermark, config);
     // Nothing due: show what the latest window decided (re-evaluated from its pre-window
-    // baselines), unless it was skipped or learnt by a bootstrap: it decided nothing, the schedule
-    // publishes nothing of it (and a bootstrap keeps no pre-window baselines to decide it from).
+    // baselines), unless it was skipped, learnt by a bootstrap or committed learn-only: it decided
+    // nothing, the schedule publishes nothing of it (and a bootstrap keeps no pre-window baselines
+    // to decide it from; a learn-only window had none, so each busy source would come back new).
     const nothingDue = due.windows.length === 0;
     const latestSkipped = nothingDue && state.lastSkipped === latest.start;
     const latestBootstrapped = nothingDue && state.lastBootstrapped === latest.start;
-    windows = !nothingDue ? due.windows : latestSkipped || latestBootstrapped ? [] : [latest];
+    const latestLearnOnly = nothingDue && !latestBootstrapped && state.lastLearnOnly === latest.start;
+    windows = !nothingDue
+      ? due.windows
+      : latestSkipped || latestBootstrapped || latestLearnOnly
+        ? []
+        : [latest];
     if (latestSkipped) summary.latestWindowSkipped = isoTime(latest.start);
     if (latestBootstrapped) summary.latestWindowBootstrapped = isoTime(latest.start);
+    if (latestLearnOnly) summary.latestWindowLearnOnly = isoTime(latest.start);
     summary.deferredWindows = due.deferred;
   }
 

@@ -18,6 +18,7 @@
  * |           |                |             | last window of the latest skip), foldingWindow? (the window whose|
  * |           |                |             | baselines a commit is writing: removed with the watermark),      |
  * |           |                |             | lastBootstrapped? (the last window of the latest bootstrap),     |
+ * |           |                |             | lastLearnOnly? (the latest window committed learn-only),         |
  * |           |                |             | baselineSettings? (what the baselines mean: baseline-settings.ts) |
  * | skipped   | `SKIPPED`      | `<window>`  | windows (skipped in all), lastWindow, reason, attempts, manual,  |
  * |           |                |             | skippedAt, expiresAt                                             |
@@ -435,6 +436,7 @@ export class DynamoBaselineStore implements DetectorStore {
     const lastSkipped = optionalNumber(Item, 'lastSkipped', 'STATE');
     const foldingWindow = optionalNumber(Item, 'foldingWindow', 'STATE');
     const lastBootstrapped = optionalNumber(Item, 'lastBootstrapped', 'STATE');
+    const lastLearnOnly = optionalNumber(Item, 'lastLearnOnly', 'STATE');
     const baselineSettings = Item.baselineSettings?.S;
     return {
       watermark: Item.watermark?.N === undefined ? undefined : numberOf(Item, 'watermark', 'STATE'),
@@ -446,6 +448,7 @@ export class DynamoBaselineStore implements DetectorStore {
       ...(lastSkipped === undefined ? {} : { lastSkipped }),
       ...(foldingWindow === undefined ? {} : { foldingWindow }),
       ...(lastBootstrapped === undefined ? {} : { lastBootstrapped }),
+      ...(lastLearnOnly === undefined ? {} : { lastLearnOnly }),
       ...(baselineSettings === undefined ? {} : { baselineSettings }),
       ...(failingWindow === undefined
         ? {}
@@ -776,7 +779,7 @@ export class DynamoBaselineStore implements DetectorStore {
           TableName: this.tableName,
           Key: STATE_KEY,
           UpdateExpression:
-            `SET watermark = :w, clock = :clockAfter, updatedAt = :t, pendingMarkers = :true, sourceKeys = :keys${carry === undefined ? '' : ', skipDataThrough = :carry'}${plan === undefined ? '' : ', countSplitPlan = :plan'}${settings === undefined ? '' : ', baselineSettings = :settings'}` +
+            `SET watermark = :w, clock = :clockAfter, updatedAt = :t, pendingMarkers = :true, sourceKeys = :keys${carry === undefined ? '' : ', skipDataThrough = :carry'}${plan === undefined ? '' : ', countSplitPlan = :plan'}${settings === undefined ? '' : ', baselineSettings = :settings'}${commit.learnOnly === true ? ', lastLearnOnly = :w' : ''}` +
             ' REMOVE failingWindow, failedAttempts, lastFailure, foldingWindow',
           ConditionExpression:
             'attribute_not_exists(watermark) OR (watermark < :w AND (attribute_not_exists(clock) OR clock = :clockBefore))',

@@ -151,6 +151,12 @@ export interface DetectorState {
    */
   lastBootstrapped?: number;
   /**
+   * The latest window committed learn-only (a new detector's first, or the first after the
+   * address-keyed upgrade): where it is the watermark, the latest window was learnt, not decided.
+   * Absent on state written before it was kept.
+   */
+  lastLearnOnly?: number;
+  /**
    * What the baselines mean beyond their numbers, as written with the last commit or bootstrap
    * (lambda/baseline-settings.ts, encoded); absent on state written before it was kept.
    */
@@ -195,6 +201,8 @@ export interface WindowCommit {
   skipDataThrough?: number;
   /** The count query's split plan after this window (DetectorState.countSplitPlan), when there is one. */
   countSplitPlan?: string;
+  /** The window only learnt baselines and decided nothing (DetectorState.lastLearnOnly). */
+  learnOnly?: boolean;
 }
 
 export interface AlertPublisher {

@@ -212,6 +212,11 @@ describe('upgrading from baselines keyed by address alone', () => {
     // 10.0.2.10 started afresh under its key (its old mean of ~4 was not used) and its old entry is gone.
     expect(numberAttr(items.get(`SRC#${key('10.0.2.10')}|BASELINE`), 'dataPoints')).toBe(1);
     expect(numberAttr(items.get(`SRC#${key('10.0.2.10')}|BASELINE`), 'mean')).toBe(300);
+    // A dry run with nothing due does not re-evaluate that learn-only window: from no baselines by
+    // the new keys, 10.0.2.10 and 10.0.2.99 would come back as new-source alerts "to publish".
+    const dry = await detector.invoke({ mode: 'dry-run' });
+    expect(dry).toMatchObject({ windows: [], latestWindowLearnOnly: '2026-11-27T09:00:00Z' });
+    expect(dry.dryRunAlerts ?? []).toEqual([]);
     // The old entries are never read: dropped from each bucket the run rewrote, left to expire
     // (baselineTtlDays) in the others.
     const rewritten = new Set([key('10.0.2.10'), key('10.0.2.99')].map((k) => bucketOf(k, BASELINE_BUCKETS)));

@@ -164,6 +164,47 @@ describe('dry run with nothing due after a skip', () => {
   });
 });
 
+describe("dry run with nothing due after a new detector's first (learn-only) window", () => {
+  it('does not re-evaluate that window (it learnt, decided nothing), and says so', async () => {
+    // Prepare: busy sources, each over newSourceMinCount (100), in the detector's first window
+    const detector = await newDetector(endpoints);
+    endpoints.logs.seed(
+      detector.logGroup,
+      BUSY.flatMap((s) => blocked(W, s, 150)),
+    );
+    detector.clock.set(runTimeFor(W));
+    const first = await detector.invoke({});
+    endpoints.logs.resetCounters();
+
+    // Act: the operator's dry run right after the deploy's first run
+    const dry = await detector.invoke({ mode: 'dry-run' });
+
+    // Assess: the schedule decided nothing in W; neither does the dry run (re-evaluated from no
+    // baselines, every busy source would be a new-source alert it "would publish")
+    expect(first).toMatchObject({ firstWindowLearnOnly: true, alertsDecided: 0 });
+    expect(dry).toMatchObject({ windows: [], latestWindowLearnOnly: '2026-11-27T09:00:00Z' });
+    expect(dry.dryRunAlerts ?? []).toEqual([]);
+    expect(endpoints.logs.startedQueries).toHaveLength(0);
+  });
+
+  it('decides the next window from what the first learnt once it is due', async () => {
+    const detector = await newDetector(endpoints);
+    endpoints.logs.seed(detector.logGroup, [
+      ...BUSY.flatMap((s) => [...blocked(W, s, 150), ...blocked(W + HOUR, s, 150)]),
+      ...blocked(W + HOUR, '10.0.5.5', 150),
+    ]);
+    detector.clock.set(runTimeFor(W));
+    await detector.invoke({});
+    detector.clock.set(runTimeFor(W + HOUR));
+
+    const dry = await detector.invoke({ mode: 'dry-run' });
+
+    expect(dry.windows).toEqual(['2026-11-27T10:00:00Z']);
+    expect(dry.latestWindowLearnOnly).toBeUndefined();
+    expect(dry.dryRunAlerts?.map((a) => [a.kind, a.srcIp])).toEqual([['new-source', '10.0.5.5']]);
+  });
+});
+
 describe('dry run with nothing due after a bootstrap', () => {
   it("does not re-evaluate the bootstrap's last window (it learnt it, decided nothing), and says so", async () => {
     // Prepare: a day of history of two busy sources (each window over newSourceMinCount), learnt
