@@ -68,6 +68,7 @@ import type {
   QueryStatistics,
   WindowCounts,
 } from './adapters/ports';
+import { QueryTimeoutError } from './adapters/errors';
 import { parseInvocation, type Invocation } from './manual-payload';
 
 export interface RunLogger {
@@ -165,7 +166,10 @@ export interface RunSummary {
   recordsMatched: number;
   queries: number;
   incompleteWindows: number;
-  /** Due windows left for the next run (catch-up bound or deadline). */
+  /**
+   * Due windows left for the next run (catch-up bound or deadline); in a dry run, also the windows
+   * of its range it had no time for.
+   */
   deferredWindows: number;
   /**
    * Windows moved over without being counted (ISO starts): a window that failed in
@@ -309,8 +313,10 @@ export class DryRunWindowError extends Error {
 /** Time kept back from the deadline for committing and publishing after the last query. */
 const COMMIT_RESERVE_MS = 15_000;
 /**
- * After the first window, another is started only with at least this much time left; the rest
- * wait for the next run. The first always runs, so a run makes progress or fails visibly.
+ * After the first window, another is started only with at least this much time left, and with
+ * time for one and a half of the run's longest window so far besides the commit reserve
+ * (windowFits); the rest wait for the next run. The first always runs, so a run makes progress
+ * or fails visibly.
  */
 const MIN_WINDOW_TIME_MS = 45_000;
 const FORMAT_CHECK_DAY_MS = 86_400_000;
@@ -345,6 +351,25 @@ class PublishPacer {
 }
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Whether a further window fits in the time left: its queries must end COMMIT_RESERVE_MS before
+ * the deadline, and a window takes about what the run's windows took so far (with a margin: the
+ * next may be busier). A fixed threshold alone would start a window with 30 s for queries that
+ * take minutes on large groups, and fail the run at the deadline.
+ */
+function windowFits(deps: DetectorDeps, longestWindowMs: number): boolean {
+  const needed = Math.max(MIN_WINDOW_TIME_MS, COMMIT_RESERVE_MS + 1.5 * longestWindowMs);
+  return deps.deadline - deps.now() >= needed;
+}
+
+/**
+ * A query of a window after the first stopped at the run's deadline: the window did not fail, the
+ * run ran out of time for it. Nothing of it was written (queries end before the commit).
+ */
+function deadlineReached(error: unknown, index: number): boolean {
+  return index > 0 && error instanceof QueryTimeoutError;
+}
 
 function emptySummary(mode: Invocation['mode']): RunSummary {
   return {
@@ -542,11 +567,13 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
   };
   let watermark = state.watermark;
   let formatCheckWindow: Window | undefined;
+  let longestWindowMs = 0;
   for (const [index, window] of due.windows.entries()) {
-    if (index > 0 && deps.deadline - deps.now() < MIN_WINDOW_TIME_MS) {
+    if (index > 0 && !windowFits(deps, longestWindowMs)) {
       summary.deferredWindows += due.windows.length - index;
       deps.logger.warn('deadline near: leaving windows for the next run', {
         deferred: due.windows.length - index,
+        longestWindowMs,
       });
       break;
     }
@@ -566,13 +593,28 @@ async function runDetect(deps: DetectorDeps, summary: RunSummary): Promise<void>
       }
     }
     const tallies = windowTallies(summary);
+    const started = deps.now();
     try {
       carried = await detectWindow(deps, summary, window, carried, failures, pacer, learnOnly);
+      longestWindowMs = Math.max(longestWindowMs, deps.now() - started);
       // A first window: of a new detector, or the first the schedule decides after a bootstrap.
       const first =
         index === 0 && (state.watermark === undefined || state.watermark === state.lastBootstrapped);
       if (formatCheckDue(window, first, deps.config)) formatCheckWindow = window;
     } catch (error) {
+      if (deadlineReached(error, index)) {
+        // Not a failed attempt: the next run starts with this window, with all its time.
+        Object.assign(summary, tallies);
+        summary.deferredWindows += due.windows.length - index;
+        deps.logger.warn(
+          'deadline reached during a window: it and the windows after it are left for the next run',
+          {
+            deferred: due.windows.length - index,
+            error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+          },
+        );
+        break;
+      }
       if (!(await skipIfFailingForGood(deps, summary, window, watermark, carried.clock, error))) throw error;
       // Skipped, the window was not evaluated, whatever its attempt counted before it failed (what
       // its queries scanned was paid, and stays).
@@ -1322,15 +1364,41 @@ async function runDryRun(
   // A fold a stopped commit left of a window the schedule will not retry is read past, as the
   // schedule rolls it back (runDetect).
   const uncommitted = state.foldingWindow === windows[0]?.start ? undefined : state.foldingWindow;
-  for (const [index, window] of windows.entries()) {
-    const counted = await countWindow(
-      deps,
-      summary,
-      window,
-      skipDataThrough,
-      deps.deadline - COMMIT_RESERVE_MS,
-      splitPlan,
+  // As the schedule: the first window always runs; another only when it fits in the time left,
+  // and one whose query the deadline stops is left out. What was evaluated is returned, the rest
+  // counted in deferredWindows (a range's too): the operator gets the alerts of the scans paid for.
+  let longestWindowMs = 0;
+  const defer = (index: number, reason: string) => {
+    summary.deferredWindows += windows.length - index;
+    deps.logger.warn(
+      `dry run: ${reason}; the windows from ${isoTime(windows[index]!.start)} are not evaluated`,
+      {
+        deferred: windows.length - index,
+        longestWindowMs,
+      },
     );
+  };
+  for (const [index, window] of windows.entries()) {
+    if (index > 0 && !windowFits(deps, longestWindowMs)) {
+      defer(index, 'deadline near');
+      break;
+    }
+    const started = deps.now();
+    let counted: CountedWindow;
+    try {
+      counted = await countWindow(
+        deps,
+        summary,
+        window,
+        skipDataThrough,
+        deps.deadline - COMMIT_RESERVE_MS,
+        splitPlan,
+      );
+    } catch (error) {
+      if (!deadlineReached(error, index)) throw error;
+      defer(index, 'deadline reached during a window');
+      break;
+    }
     const counts = counted.counts;
     skipDataThrough = counted.skipDataThrough;
     splitPlan = counted.counts.splitPlan ?? splitPlan;
@@ -1374,6 +1442,7 @@ async function runDryRun(
     );
     const alerts = await withCauses(deps, summary, detailed, window, deps.deadline - COMMIT_RESERVE_MS);
     dryRunAlerts.push(...alerts.map((a) => ({ ...a, wouldPublish: !alreadyDecided.has(a.alertId) })));
+    longestWindowMs = Math.max(longestWindowMs, deps.now() - started);
   }
   // The answer must fit Lambda's 6 MB synchronous response, or the operator gets nothing.
   const fitted = fitAlertList(dryRunAlerts, MAX_DRY_RUN_ALERT_BYTES);

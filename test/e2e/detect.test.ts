@@ -17,6 +17,8 @@ import {
   newDetector,
   numberAttr,
   startEndpoints,
+  timedPolls,
+  type Detector,
   type Endpoints,
   key,
 } from './harness';
@@ -341,6 +343,62 @@ describe('catch-up', () => {
     expect(completeAlert.incompleteWindow).toBeUndefined();
     expect(complete!.perProtocol!.email).not.toContain('SKIPDATA');
     expect(complete!.perProtocol!.default).not.toContain('SKIPDATA');
+  });
+
+  /** A detector whose polls take `pollMs` (`slow`: see timedPolls), W committed. */
+  async function timedDetector(pollMs: number, slow?: { window: number; pollMs: number }) {
+    const holder: { detector?: Detector } = {};
+    holder.detector = await newDetector(endpoints, {
+      manualClock: true,
+      runtime: timedPolls(endpoints, () => holder.detector!.clock, pollMs, slow),
+    });
+    const detector = holder.detector;
+    endpoints.logs.seed(
+      detector.logGroup,
+      Array.from({ length: 8 }, (_, h) => W + h * HOUR).flatMap((w) => blocked(w, '10.0.1.10', 4)),
+    );
+    detector.clock.set(runTimeFor(W));
+    await detector.invoke({});
+    return detector;
+  }
+
+  it('a window whose query the deadline stops, after the first, is deferred: no failed attempt, the run succeeds', async () => {
+    // Prepare: W committed; W+1h and W+2h quick, W+3h's query takes minutes (far past the deadline)
+    const detector = await timedDetector(1_000, { window: W + 3 * HOUR, pollMs: 200_000 });
+    detector.clock.set(runTimeFor(W + 3 * HOUR));
+
+    // Act
+    const summary = await detector.invoke({}, 300_000);
+
+    // Assess: the windows before it committed, it is left for the next run, which the state does
+    // not hold against it (no failingWindow: it did not fail, the run ran out of time)
+    expect(summary.windows).toEqual(['2026-11-27T10:00:00Z', '2026-11-27T11:00:00Z']);
+    expect(summary.deferredWindows).toBe(1);
+    expect(endpoints.logs.callCounts.StopQuery).toBe(1);
+    const state = (await detector.items()).get('STATE|DETECTOR');
+    expect(numberAttr(state, 'watermark')).toBe(W + 2 * HOUR);
+    expect(state?.failingWindow).toBeUndefined();
+    expect(state?.failedAttempts).toBeUndefined();
+    expect(detector.metrics.last('RunSucceeded')).toBe(1);
+  });
+
+  it('starts a further window only with time for the windows this run took: slow windows are deferred, not stopped', async () => {
+    // Prepare: every poll takes 20 s, so a window takes about a minute (large log groups)
+    const detector = await timedDetector(20_000);
+    detector.clock.set(runTimeFor(W + 7 * HOUR));
+    endpoints.logs.resetCounters();
+
+    // Act: seven windows due, five minutes
+    const summary = await detector.invoke({}, 300_000);
+
+    // Assess: what fits is committed, the rest deferred, and no query was stopped at the deadline
+    expect(summary.windows.length).toBeGreaterThanOrEqual(2);
+    expect(summary.windows.length + summary.deferredWindows).toBe(7);
+    expect(endpoints.logs.callCounts.StopQuery).toBe(0);
+    const state = (await detector.items()).get('STATE|DETECTOR');
+    expect(numberAttr(state, 'watermark')).toBe(W + summary.windows.length * HOUR);
+    expect(state?.failingWindow).toBeUndefined();
+    expect(detector.metrics.last('RunSucceeded')).toBe(1);
   });
 
   it('with little time left evaluates one window and leaves the rest for the next run', async () => {

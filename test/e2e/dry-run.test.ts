@@ -2,7 +2,16 @@
  * End to end, a dry run on a detector without state decides what the schedule would: its first
  * window only learns (no `new-source` for every busy source), the windows after it are decided.
  */
-import { HOUR, blocked, history, newDetector, startEndpoints, type Endpoints } from './harness';
+import {
+  HOUR,
+  blocked,
+  history,
+  newDetector,
+  startEndpoints,
+  timedPolls,
+  type Detector,
+  type Endpoints,
+} from './harness';
 
 const W = Date.parse('2026-11-27T09:00:00Z');
 const BUSY = ['10.0.1.10', '10.0.1.11', '10.0.1.12'];
@@ -248,5 +257,61 @@ describe('dry run with nothing due after a bootstrap', () => {
     expect(dry.windows).toEqual(['2026-11-27T10:00:00Z']);
     expect(dry.latestWindowBootstrapped).toBeUndefined();
     expect(dry.dryRunAlerts?.map((a) => [a.kind, a.srcIp])).toEqual([['new-source', '10.0.5.5']]);
+  });
+});
+
+describe('dry run over a range longer than the time left', () => {
+  /**
+   * A detector with W committed whose polls take `pollMs` (`slow`: see timedPolls); in W+1h a new
+   * source bursts (a new-source alert), every window has a quiet source.
+   */
+  async function timedDetector(pollMs: number, slow?: { window: number; pollMs: number }) {
+    const holder: { detector?: Detector } = {};
+    const detector = await newDetector(endpoints, {
+      manualClock: true,
+      runtime: timedPolls(endpoints, () => holder.detector!.clock, pollMs, slow),
+    });
+    holder.detector = detector;
+    endpoints.logs.seed(detector.logGroup, [
+      ...Array.from({ length: 8 }, (_, h) => W + h * HOUR).flatMap((w) => blocked(w, '10.0.1.10', 4)),
+      ...blocked(W + HOUR, '10.0.5.5', 150),
+    ]);
+    detector.clock.set(runTimeFor(W));
+    await detector.invoke({});
+    detector.clock.set(runTimeFor(W + 7 * HOUR));
+    endpoints.logs.resetCounters();
+    return detector;
+  }
+  const range = { mode: 'dry-run', windowStart: '2026-11-27T10:00:00Z', windowEnd: '2026-11-27T16:00:00Z' };
+
+  it('stops before a window that will not fit, and returns what it evaluated with the rest deferred', async () => {
+    // Prepare: every poll takes 20 s, so a query takes about a minute (large log groups)
+    const detector = await timedDetector(20_000);
+
+    // Act: six windows, five minutes (the first, with its alert's details query, takes two)
+    const dry = await detector.invoke(range, 300_000);
+
+    // Assess: the first windows' alerts, the rest counted, no query stopped at the deadline
+    expect(dry.windows[0]).toBe('2026-11-27T10:00:00Z');
+    expect(dry.deferredWindows).toBeGreaterThan(0);
+    expect(dry.windows.length + dry.deferredWindows).toBe(6);
+    expect(dry.dryRunAlerts?.map((a) => [a.kind, a.srcIp, a.wouldPublish])).toEqual([
+      ['new-source', '10.0.5.5', true],
+    ]);
+    expect(endpoints.logs.callCounts.StopQuery).toBe(0);
+  });
+
+  it('a window whose query the deadline stops, after the first, is left out: the windows before it are returned', async () => {
+    // Prepare: W+3h's query takes minutes
+    const detector = await timedDetector(1_000, { window: W + 3 * HOUR, pollMs: 200_000 });
+
+    // Act
+    const dry = await detector.invoke(range, 300_000);
+
+    // Assess
+    expect(dry.windows).toEqual(['2026-11-27T10:00:00Z', '2026-11-27T11:00:00Z']);
+    expect(dry.deferredWindows).toBe(4);
+    expect(dry.dryRunAlerts?.map((a) => [a.kind, a.srcIp])).toEqual([['new-source', '10.0.5.5']]);
+    expect(endpoints.logs.callCounts.StopQuery).toBe(1);
   });
 });

@@ -365,6 +365,29 @@ export function flowRecord(
 }
 
 /** `count` blocked records from `src` in the window starting at `windowStart`, spread over its minutes. */
+/**
+ * Runtime options (newDetector's `runtime`, with `manualClock`) under which each Logs Insights poll
+ * takes `pollMs` of test time and no real time, or `slow.pollMs` while the latest query started
+ * is one of the window starting `slow.window`: queries as slow as on large groups. `clock` is the
+ * detector's (asked at each poll, so it may be set once newDetector returns).
+ */
+export function timedPolls(
+  endpoints: Endpoints,
+  clock: () => TestClock,
+  pollMs: number,
+  slow?: { window: number; pollMs: number },
+): LambdaRuntimeOptions {
+  return {
+    flowSourceOptions: { pollIntervalMs: pollMs, maxPollIntervalMs: pollMs, retryBaseDelayMs: 1 },
+    sleep: (ms) => {
+      const latest = endpoints.logs.startedQueries.at(-1);
+      const slowNow = slow !== undefined && latest?.startTime === slow.window / 1000;
+      clock().advance(slowNow ? Math.max(ms, slow.pollMs) : ms);
+      return new Promise((resolve) => setImmediate(resolve));
+    },
+  };
+}
+
 export function blocked(
   windowStart: number,
   src: string,
