@@ -728,15 +728,23 @@ export interface JobMatch {
   job: RecurringJob;
   index: number;
   period: JobPeriod;
+  /**
+   * The job's phase from this occurrence on, where it moved: a weekly job on UTC time whose local
+   * window of the week changed with the clocks.
+   */
+  phase?: number;
 }
 
 /**
  * The job this window is an occurrence of, by time only (size is the caller's test): a known
  * weekly job at the same window of the week within five weeks, a known daily one at the same
  * window of the day within a week; a job seen once matches a whole number of weeks later at the
- * same time of week (weekly) or one to three days later at the same time of day (daily). The
- * best match wins: an established job before a one-off, the same time of week before the same
- * time of day, so that a stray burst at another day's same hour cannot take a weekly job's place.
+ * same time of week (weekly) or one to three days later at the same time of day (daily). A
+ * weekly job (or a job seen once) also matches exactly a whole number of weeks later in UTC,
+ * wherever that falls in the local week: a job on UTC time after the clocks change in the
+ * zone, which then takes its new phase (JobMatch.phase). The best match wins: an established
+ * job before a one-off, the same time of week before the same time of day, so that a stray
+ * burst at another day's same hour cannot take a weekly job's place.
  */
 export function matchJob(
   jobs: readonly RecurringJob[] | undefined,
@@ -753,7 +761,12 @@ export function matchJob(
     const gap = windowStart - job.last;
     if (gap < DAY_MS - HOUR_MS) continue; // a day at the least (23 h over a DST change); not the repeated hour
     let period: JobPeriod | undefined;
-    if (job.phase === weekPhase && job.period !== 'daily' && gap <= WEEKLY_GAP_WEEKS * WEEK_MS + HOUR_MS) {
+    // Weekly: the same window of the local week, or exactly whole weeks later in UTC.
+    if (
+      job.period !== 'daily' &&
+      gap <= WEEKLY_GAP_WEEKS * WEEK_MS + HOUR_MS &&
+      (job.phase === weekPhase || gap % WEEK_MS === 0)
+    ) {
       period = 'weekly';
     } else if (job.phase % windowsPerDay === dayPhase && job.period !== 'weekly') {
       const limit = job.period === 'daily' ? DAILY_GAP_DAYS : 3;
@@ -762,7 +775,10 @@ export function matchJob(
     if (period === undefined) continue;
     const rank = job.occurrences * 4 + (period === 'weekly' ? 2 : 0) + (job.period !== undefined ? 1 : 0);
     if (rank > bestRank) {
-      best = { job, index, period };
+      best =
+        period === 'weekly' && job.phase !== weekPhase
+          ? { job, index, period, phase: weekPhase }
+          : { job, index, period };
       bestRank = rank;
     }
   }
@@ -780,7 +796,7 @@ export function recordOccurrence(
   const { job } = match;
   const occurrences = job.occurrences + 1;
   next[match.index] = {
-    phase: job.phase,
+    phase: match.phase ?? job.phase,
     period: match.period,
     size: Math.round(job.size + (x - job.size) / Math.min(occurrences, SIZE_MEMORY)),
     occurrences,

@@ -820,6 +820,22 @@ describe('matchJob across a daylight-saving change', () => {
     expect(matchJob([weekly], SUNDAY_1AM + 7 * DAY, phase, 24)).toMatchObject({ period: 'weekly' });
   });
 
+  it('takes a weekly run on UTC time whose local window moved with the clocks, at its new phase', () => {
+    // Whole weeks later in UTC, an hour later in the local week (the clocks went forward between).
+    const at = SUNDAY_1AM + 7 * DAY;
+    for (const job of [weekly, { ...weekly, period: undefined }, { ...weekly, occurrences: 4 }]) {
+      const match = matchJob([job], at, phase + 1, 24);
+      expect(match).toMatchObject({ period: 'weekly', phase: phase + 1 });
+      expect(recordOccurrence([job], match!, 200, at)[0]).toMatchObject({ phase: phase + 1, last: at });
+    }
+    expect(matchJob([weekly], SUNDAY_1AM + 14 * DAY, phase - 1, 24)).toMatchObject({ phase: phase - 1 });
+    // Not a whole number of weeks in UTC, or not weekly: no match at another window of the week.
+    expect(matchJob([weekly], at + HOUR, phase + 1, 24)).toBeUndefined();
+    expect(matchJob([{ ...weekly, period: 'daily' }], at, phase + 1, 24)).toBeUndefined();
+    // At its own phase a weekly job keeps it.
+    expect(matchJob([weekly], at, phase, 24)).toEqual({ job: weekly, index: 0, period: 'weekly' });
+  });
+
   it('takes a daily run 23 hours after the last (the day the clocks go forward), not sooner', () => {
     const daily = { phase, period: 'daily' as const, size: 200, occurrences: 3, last: SUNDAY_1AM };
     expect(matchJob([daily], SUNDAY_1AM + 23 * HOUR, phase + 24, 24)).toMatchObject({ period: 'daily' });

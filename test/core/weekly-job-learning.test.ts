@@ -1,0 +1,82 @@
+/**
+ * Weekly jobs learnt whatever the clocks do (docs/design.md "Recurring jobs": "it costs two
+ * alerts per job at most, none after a 30-day bootstrap"): a weekly job at a fixed UTC time
+ * stays quiet when the clocks change in `timezone`, its runs a whole number of weeks apart in
+ * UTC but an hour apart in the local week (review 6, finding 2). One source, hourly windows,
+ * deterministic counts.
+ */
+import { comparedModel, isSpikeCount } from '../../lambda/core/alert-threshold';
+import type { Baseline } from '../../lambda/core/baseline';
+import type { DetectorConfig } from '../../lambda/core/config';
+import { evaluateWindow, type Alert, type Outcome } from '../../lambda/core/detect';
+import { HOUR, config as rhythmConfig, ONE_OF_A_FLEET } from './rhythm-fixtures';
+
+const DAY = 24 * HOUR;
+const WEEK = 7 * DAY;
+const SOURCE = '10.0.0.7';
+/** A background of a few records an hour, varied but the same on every run. */
+const BACKGROUND = [2, 4, 1, 3, 5, 2, 0, 3, 6, 2, 1, 4, 3, 2, 5, 1, 3];
+/** The job's runs, a little different each week. */
+const JOB_SIZES = [150, 162, 141, 155, 170, 148, 158, 144, 166, 151, 160, 147];
+
+interface JobRun {
+  at: string;
+  count: number;
+  outcome: Outcome | undefined;
+  alert: Alert | undefined;
+  /** What the spike line (alert-threshold.ts) says of this count: it must agree with the engine. */
+  lineSays: boolean;
+}
+
+/** `weeks` weeks of hourly windows from `start`, the job at `start + jobOffset` every week. */
+function runJob(cfg: DetectorConfig, start: number, weeks: number, jobOffset: number): JobRun[] {
+  let stored: Baseline | undefined;
+  let clock = 0;
+  const runs: JobRun[] = [];
+  for (let w = 0; w < weeks * 7 * 24; w += 1) {
+    const t = start + w * HOUR;
+    const week = Math.floor((t - start - jobOffset) / WEEK);
+    const isJob = t - start >= jobOffset && (t - start - jobOffset) % WEEK === 0;
+    const count = isJob ? JOB_SIZES[week % JOB_SIZES.length]! : BACKGROUND[w % BACKGROUND.length]!;
+    const baselines = new Map(stored === undefined ? [] : [[SOURCE, stored]]);
+    const counts = new Map(count > 0 ? [[SOURCE, count]] : []);
+    const result = evaluateWindow({ windowStart: t, counts, complete: true, baselines, clock }, cfg);
+    if (isJob) {
+      const lineSays =
+        stored !== undefined &&
+        isSpikeCount(count, comparedModel(stored, clock, t, cfg), result.stats.threshold, cfg);
+      runs.push({
+        at: new Date(t).toISOString(),
+        count,
+        outcome: result.decisions.find((d) => d.srcIp === SOURCE)?.outcome,
+        alert: result.alerts.find((a) => a.srcIp === SOURCE),
+        lineSays,
+      });
+    }
+    stored = result.updatedBaselines.get(SOURCE) ?? stored;
+    clock = result.clockAfter;
+  }
+  return runs;
+}
+
+describe('a weekly job on UTC time when the clocks change in `timezone`', () => {
+  // Monday 2 February 2026, 00:00 UTC; the job every Wednesday at 02:00 UTC, which is 03:00 in
+  // Berlin until 29 March and 04:00 after it (and back to 03:00 on 25 October).
+  const start = Date.UTC(2026, 1, 2);
+  const cfg = rhythmConfig({ ...ONE_OF_A_FLEET, timezone: 'Europe/Berlin' });
+
+  it('stays quiet after the clocks go forward', () => {
+    const runs = runJob(cfg, start, 12, 2 * DAY + 2 * HOUR);
+    const afterChange = runs.filter((r) => r.at >= '2026-03-29');
+    expect(afterChange.length).toBeGreaterThanOrEqual(4);
+    expect(runs.slice(2).filter((r) => r.outcome !== 'recurring-job')).toEqual([]);
+    expect(runs.filter((r) => r.alert !== undefined && r.at >= '2026-03-01')).toEqual([]);
+  });
+
+  it('stays quiet after the clocks go back', () => {
+    // From Monday 7 September 2026: the change is on Sunday 25 October.
+    const runs = runJob(cfg, Date.UTC(2026, 8, 7), 12, 2 * DAY + 2 * HOUR);
+    expect(runs.filter((r) => r.at >= '2026-10-25').length).toBeGreaterThanOrEqual(4);
+    expect(runs.slice(2).filter((r) => r.outcome !== 'recurring-job')).toEqual([]);
+  });
+});
