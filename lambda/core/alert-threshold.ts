@@ -17,7 +17,7 @@
  */
 import { spreadOf, updateMoments, withMissedZeros, type Baseline } from './baseline';
 import { windowsPerDay, type DetectorConfig } from './config';
-import { hasWeeklyJobAt, isFlatBurst } from './detect';
+import { hasWeeklyJobAt, isFlatBurst, usualAround } from './detect';
 import { calendarOf, liveJobs, matchJob, rhythmModel } from './rhythm';
 import { spikeTail, type ComparedModel } from './spike-test';
 
@@ -74,11 +74,21 @@ export function comparedModel(
     // a burst at its time; a daily job the profile has learnt decides any other count.
     const jobs = liveJobs(before.jobs, windowStart);
     const match = matchJob(jobs, windowStart, place.weekPhase, calendar.windowsPerDay);
-    if (match !== undefined && match.job.occurrences + 1 >= config.jobOccurrencesToLearn)
+    if (match !== undefined && match.job.occurrences + 1 >= config.jobOccurrencesToLearn) {
+      const factor = config.jobGrowthFactor;
       compared.learnedJob = {
-        spikeFrom: Math.ceil(config.jobGrowthFactor * match.job.size),
+        spikeFrom: Math.ceil(factor * match.job.size),
         flat: { ...flat },
       };
+      // A weekly job's run of its size is the job's, burst or not (isWeeklyJobRun): above half
+      // its size and twice its hour's usual level, at minBlockedCount or more.
+      if (match.period === 'weekly')
+        compared.learnedJob.quietFrom = Math.max(
+          Math.floor(match.job.size / factor) + 1,
+          Math.floor(factor * usualAround(before, windowStart, config)) + 1,
+          config.minBlockedCount,
+        );
+    }
     if (model?.dailyJob !== undefined && !hasWeeklyJobAt(jobs, windowStart, model.dailyJob, config))
       compared.dailyJobSpikeFrom = Math.ceil(config.jobGrowthFactor * model.dailyJob);
     if (model?.movedDailyJob !== undefined)
@@ -94,6 +104,10 @@ export function comparedModel(
 function movedJobBand(size: number, factor: number): { quietFrom: number; spikeFrom: number } {
   return { quietFrom: Math.floor(size / factor) + 1, spikeFrom: Math.ceil(factor * size) };
 }
+
+/** A count in a learned weekly job's band of runs of its size, quiet burst or not (isWeeklyJobRun). */
+const inJobBand = (count: number, job: NonNullable<ComparedModel['learnedJob']>): boolean =>
+  job.quietFrom !== undefined && count >= job.quietFrom && count < job.spikeFrom;
 
 /**
  * A tail spike's verdict after a moved daily job's rule (detect.ts): its band is quiet (counts
@@ -128,13 +142,16 @@ export function isSpikeCount(
     return count > after.mean + config.deviationThreshold * spreadOf(after.mean, after.variance, config);
   }
   if (threshold === null || !(model.dataPoints >= config.minDataPoints)) return false;
-  // A learned job's burst is the job's: quiet below its bound, a spike from it up.
+  // A learned job's burst is the job's: quiet below its bound, a spike from it up; so is a
+  // weekly job's run of its size that is no burst, and it is quiet.
   const job = model.learnedJob;
-  if (
-    job !== undefined &&
-    isFlatBurst(count, job.flat, { mature: true, rhythmic: model.rhythm !== undefined }, threshold, config)
-  )
-    return count >= job.spikeFrom;
+  if (job !== undefined) {
+    if (
+      isFlatBurst(count, job.flat, { mature: true, rhythmic: model.rhythm !== undefined }, threshold, config)
+    )
+      return count >= job.spikeFrom;
+    if (inJobBand(count, job)) return false;
+  }
   // A daily job's rule spikes every count from its own bound up (a tail spike may come earlier);
   // so does a moved daily job's.
   if (model.dailyJobSpikeFrom !== undefined && count >= model.dailyJobSpikeFrom) return true;
@@ -194,9 +211,17 @@ export function smallestSpikeCount(
   // job's bound, whichever is larger.
   const withoutJob: ComparedModel = { ...tailModel };
   delete withoutJob.learnedJob;
-  const firstSpike = firstOutsideBand(
+  let firstSpike = firstOutsideBand(
     firstFrom(start, lowest, (count) => isSpikeCount(count, withoutJob, threshold, config)),
   );
+  // A weekly job's runs of its size are quiet burst or not: past them, the next count that is no
+  // burst spikes from the job's bound (the tail spiked below it), or from the moved daily job's
+  // band's end if the bound falls in that band.
+  if (firstSpike !== null && inJobBand(firstSpike, job))
+    firstSpike =
+      band !== undefined && job.spikeFrom >= band.quietFrom && job.spikeFrom < band.spikeFrom
+        ? band.spikeFrom
+        : job.spikeFrom;
   const source = { mature: true, rhythmic: model.rhythm !== undefined };
   const burstsFrom = Math.max(1, config.minBlockedCount);
   const firstBurst = firstFrom(burstsFrom, burstsFrom, (count) =>

@@ -559,9 +559,10 @@ export class WindowDecider {
     // minBlockedCount is 0 in the splunk-escu bundle; a user who sets it gets it in either preset.
     let isSpike = beyondThreshold && c.x >= config.minBlockedCount;
     // Recurring jobs. A burst against the source's flat baseline at the time of a job seen before
-    // is the job's next occurrence; a learned job decides its own window: quiet, or an alert
-    // when the occurrence is clearly larger than usual. Judged on the flat baseline, not the
-    // hour's model, so that a job is recognised whatever its hour has learnt of it.
+    // is the job's next occurrence (so is a run of a weekly job's size that is not such a burst,
+    // isWeeklyJobRun); a learned job decides its own window: quiet, or an alert when the
+    // occurrence is clearly larger than usual. Judged on the flat baseline, not the hour's model,
+    // so that a job is recognised whatever its hour has learnt of it.
     let jobs = jobsOn ? liveJobs(c.before.jobs, input.windowStart) : c.before.jobs;
     // The jobs as they stood before this window: this window's own burst, added below as a
     // candidate, is not a weekly job that lifted the hour (and the spike line, alert-threshold.ts,
@@ -569,8 +570,14 @@ export class WindowDecider {
     const jobsBefore = jobs;
     let quietJob = false;
     let grownJob: RecurringJobContext | undefined;
-    if (jobsOn && isBurst(c, threshold, config)) {
-      const event = jobEvent(c.x, jobs, input.windowStart, place!, config);
+    const match = jobsOn
+      ? matchJob(jobs, input.windowStart, place!.weekPhase, calendarOf(config).windowsPerDay)
+      : undefined;
+    if (
+      jobsOn &&
+      (isBurst(c, threshold, config) || isWeeklyJobRun(c.x, match, c.before, input.windowStart, config))
+    ) {
+      const event = jobEvent(c.x, jobs, match, input.windowStart, place!, config);
       jobs = event.jobs;
       if (event.learned !== undefined) {
         if (event.grown) {
@@ -699,21 +706,44 @@ export function isFlatBurst(
 const WARMING_UP_BURST_SDS = 5;
 
 /**
- * A burst of `x` at `windowStart`: the next occurrence of the job at that time (its size and
- * count updated), or the first of a possible new one (a candidate). `learned` is set when the
- * job is learned as of this occurrence (the `jobOccurrencesToLearn`-th or later): the window is
- * then the job's, quiet unless `grown` (at least `jobGrowthFactor` x the job's usual size, which
- * alerts and teaches the job nothing).
+ * A run at a weekly job's time (or a weekly candidate's) of the job's size, well above what its
+ * hour usually sees without it, that the flat baseline does not call a burst: the job's
+ * occurrence all the same. A first run that fell while the source was warming up is taken in
+ * full by its young baseline, whose flat variance then hides the job's later runs from the
+ * burst test for months; without this they were never learnt, and alerted every week.
+ */
+export function isWeeklyJobRun(
+  x: number,
+  match: JobMatch | undefined,
+  before: Baseline,
+  windowStart: number,
+  config: DetectorConfig,
+): boolean {
+  if (match?.period !== 'weekly' || x < config.minBlockedCount) return false;
+  const factor = config.jobGrowthFactor;
+  return (
+    x * factor > match.job.size &&
+    x < factor * match.job.size &&
+    x > factor * usualAround(before, windowStart, config)
+  );
+}
+
+/**
+ * A burst of `x` at `windowStart` (or a weekly job's run, isWeeklyJobRun), `match` the job at
+ * that time (matchJob): the next occurrence of the job (its size and count updated), or the
+ * first of a possible new one (a candidate). `learned` is set when the job is learned as of this
+ * occurrence (the `jobOccurrencesToLearn`-th or later): the window is then the job's, quiet
+ * unless `grown` (at least `jobGrowthFactor` x the job's usual size, which alerts and teaches the
+ * job nothing).
  */
 function jobEvent(
   x: number,
   jobs: RecurringJob[] | undefined,
+  match: JobMatch | undefined,
   windowStart: number,
   place: WindowPlace,
   config: DetectorConfig,
 ): { jobs: RecurringJob[] | undefined; learned?: RecurringJobContext; grown?: boolean } {
-  const calendar = calendarOf(config);
-  const match = matchJob(jobs, windowStart, place.weekPhase, calendar.windowsPerDay);
   if (match === undefined) return { jobs: addCandidate(jobs, x, windowStart, place.weekPhase) };
   const { job } = match;
   const factor = config.jobGrowthFactor;
@@ -786,7 +816,7 @@ function inCooldown(baseline: Baseline, x: number, windowStart: number, config: 
  * What a learned job's hour sees without the job: the mean of the neighbouring hours' slots (the
  * job's own slot holds its first occurrences), or the flat mean before a profile exists.
  */
-function usualAround(before: Baseline, windowStart: number, config: DetectorConfig): number {
+export function usualAround(before: Baseline, windowStart: number, config: DetectorConfig): number {
   if (!config.rhythm || before.profile === undefined) return before.mean;
   const values = decodeProfile(before.profile, neighbourValues);
   const slot = calendarOf(config).place(windowStart).slot;

@@ -26,9 +26,18 @@ export interface ComparedModel {
   /**
    * A learned job of the source's at this time (detect.ts, jobEvent): a burst against the flat
    * baseline (`flat`, isFlatBurst) is the job's occurrence, quiet below `spikeFrom` and a spike
-   * from it up; a count that is not a burst is decided as if there were no job.
+   * from it up; a count that is not a burst is decided as if there were no job, except a weekly
+   * job's run of its size (`quietFrom`).
    */
-  learnedJob?: { spikeFrom: number; flat: { mean: number; variance: number; dataPoints: number } };
+  learnedJob?: {
+    spikeFrom: number;
+    flat: { mean: number; variance: number; dataPoints: number };
+    /**
+     * A learned weekly job: counts from this one up to (not including) `spikeFrom` are its runs,
+     * and quiet, burst or not (detect.ts isWeeklyJobRun).
+     */
+    quietFrom?: number;
+  };
   /**
    * A daily job the profile holds as the hour's level: counts from this one up are spikes
    * whatever the tail says (unless they are a learned job's burst).

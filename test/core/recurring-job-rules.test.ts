@@ -595,20 +595,39 @@ describe("the spike line at a learned job's window agrees with the engine", () =
     });
   }
 
-  it("a rhythmic source's count within its flat mean + k sd is no job burst: its hour's model decides it, in the engine and on the line", () => {
+  it("a rhythmic source's count within its flat mean + k sd, not of the job's size, is no job run: its hour's model decides it, in the engine and on the line", () => {
     // At the job's (quiet) hour, a count just within the flat baseline's mean + 3 sd is not the
-    // job's burst, but it is far above its hour.
-    const stored = businessHoursWithJob();
+    // job's burst, nor more than half the job's size (here 200), but it is far above its hour.
+    const stored: Baseline = { ...businessHoursWithJob(), jobs: [{ ...weeklyJob, size: 200 }] };
     const cfg = oneSourceDay;
     const model = comparedModel(stored, 100, T0, cfg);
     expect(model.rhythm).toBeDefined();
-    expect(model.learnedJob?.spikeFrom).toBe(200);
+    expect(model.learnedJob?.spikeFrom).toBe(400);
     const flatLine = stored.mean + cfg.deviationThreshold * Math.sqrt(stored.variance);
     const count = Math.floor(flatLine);
     expect(count).toBeGreaterThan(model.mean * 2);
+    expect(count).toBeLessThan(model.learnedJob!.quietFrom!);
     const decided = engine(stored, cfg, count);
     expect(decided.outcome).toBe('spike');
     expect(isSpikeCount(count, model, decided.threshold, cfg)).toBe(true);
+  });
+
+  it("a weekly job's run of its size that is no flat burst is the job's, and quiet, in the engine and on the line", () => {
+    // The same count with the job at 100: more than half its size, and twice its hour's usual
+    // level (what the neighbouring hours see: 4), so it is the job's run though no burst.
+    const stored = businessHoursWithJob();
+    const cfg = oneSourceDay;
+    const model = comparedModel(stored, 100, T0, cfg);
+    expect(model.learnedJob).toMatchObject({ quietFrom: 51, spikeFrom: 200 });
+    const count = Math.floor(stored.mean + cfg.deviationThreshold * Math.sqrt(stored.variance));
+    expect(count).toBeGreaterThanOrEqual(51);
+    const decided = engine(stored, cfg, count);
+    expect(decided.outcome).toBe('recurring-job');
+    expect(isSpikeCount(count, model, decided.threshold, cfg)).toBe(false);
+    // A daily job of the same size and time is not taken without a burst: its hour decides.
+    const daily: Baseline = { ...stored, jobs: [{ ...weeklyJob, period: 'daily', last: T0 - DAY }] };
+    expect(comparedModel(daily, 100, T0, cfg).learnedJob?.quietFrom).toBeUndefined();
+    expect(engine(daily, cfg, count).outcome).toBe('spike');
   });
 
   it("the line at a learned job's time of a rhythmic source is the engine's first spike, whatever the hour's level", () => {

@@ -1,9 +1,11 @@
 /**
- * Weekly jobs learnt whatever the clocks do (docs/design.md "Recurring jobs": "it costs two
- * alerts per job at most, none after a 30-day bootstrap"): a weekly job at a fixed UTC time
- * stays quiet when the clocks change in `timezone`, its runs a whole number of weeks apart in
- * UTC but an hour apart in the local week (review 6, finding 2). One source, hourly windows,
- * deterministic counts.
+ * Weekly jobs learnt whatever their first run and the clocks do (docs/design.md "Recurring jobs":
+ * "it costs two alerts per job at most, none after a 30-day bootstrap"):
+ * - a weekly job whose first run falls in the source's first day, while its baseline warms up
+ *   and takes that run in full, is still learnt from its next runs (review 6, finding 1);
+ * - a weekly job at a fixed UTC time stays quiet when the clocks change in `timezone`, its
+ *   runs a whole number of weeks apart in UTC but an hour apart in the local week (finding 2).
+ * One source, hourly windows, deterministic counts.
  */
 import { comparedModel, isSpikeCount } from '../../lambda/core/alert-threshold';
 import type { Baseline } from '../../lambda/core/baseline';
@@ -58,6 +60,37 @@ function runJob(cfg: DetectorConfig, start: number, weeks: number, jobOffset: nu
   }
   return runs;
 }
+
+describe('a weekly job whose first run falls in the first day of history', () => {
+  // Wednesday 3 June 2026, 00:00 UTC; the job at 03:00 that day, the source's fourth window.
+  const start = Date.UTC(2026, 5, 3);
+  const runs = runJob(rhythmConfig(ONE_OF_A_FLEET), start, 12, 3 * HOUR);
+
+  it('is learnt from its next runs: quiet from its third, however the first taught the baseline', () => {
+    expect(runs.map((r) => r.at.slice(0, 10))).toHaveLength(12);
+    // The first run is the source's first day (warming up); the second may alert, as any
+    // job's second occurrence may; from the third on every run is the job's, and quiet.
+    for (const run of runs.slice(2)) {
+      expect({ at: run.at, outcome: run.outcome, alert: run.alert?.recurringJob }).toEqual({
+        at: run.at,
+        outcome: 'recurring-job',
+        alert: undefined,
+      });
+    }
+  });
+
+  it('is never taken for a daily job grown', () => {
+    expect(runs.filter((r) => r.alert?.recurringJob !== undefined)).toEqual([]);
+  });
+
+  it("agrees with the spike line at the job's runs", () => {
+    for (const run of runs.slice(1))
+      expect({ at: run.at, spike: run.lineSays }).toEqual({
+        at: run.at,
+        spike: run.alert !== undefined,
+      });
+  });
+});
 
 describe('a weekly job on UTC time when the clocks change in `timezone`', () => {
   // Monday 2 February 2026, 00:00 UTC; the job every Wednesday at 02:00 UTC, which is 03:00 in
