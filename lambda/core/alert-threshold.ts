@@ -17,7 +17,7 @@
  */
 import { spreadOf, updateMoments, withMissedZeros, type Baseline } from './baseline';
 import { windowsPerDay, type DetectorConfig } from './config';
-import { hasWeeklyJobAt, isFlatBurst, usualAround } from './detect';
+import { hasWeeklyJobAt, isFlatBurst } from './detect';
 import { calendarOf, liveJobs, matchJob, rhythmModel } from './rhythm';
 import { spikeTail, type ComparedModel } from './spike-test';
 
@@ -81,11 +81,11 @@ export function comparedModel(
         flat: { ...flat },
       };
       // A weekly job's run of its size is the job's, burst or not (isWeeklyJobRun): above half
-      // its size and twice its hour's usual level, at minBlockedCount or more.
+      // its size and twice the compared mean, at minBlockedCount or more.
       if (match.period === 'weekly')
         compared.learnedJob.quietFrom = Math.max(
           Math.floor(match.job.size / factor) + 1,
-          Math.floor(factor * usualAround(before, windowStart, config)) + 1,
+          Math.floor(factor * compared.mean) + 1,
           config.minBlockedCount,
         );
     }

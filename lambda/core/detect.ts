@@ -573,10 +573,7 @@ export class WindowDecider {
     const match = jobsOn
       ? matchJob(jobs, input.windowStart, place!.weekPhase, calendarOf(config).windowsPerDay)
       : undefined;
-    if (
-      jobsOn &&
-      (isBurst(c, threshold, config) || isWeeklyJobRun(c.x, match, c.before, input.windowStart, config))
-    ) {
+    if (jobsOn && (isBurst(c, threshold, config) || isWeeklyJobRun(c.x, match, c.mean, config))) {
       const event = jobEvent(c.x, jobs, match, input.windowStart, place!, config);
       jobs = event.jobs;
       if (event.learned !== undefined) {
@@ -706,26 +703,23 @@ export function isFlatBurst(
 const WARMING_UP_BURST_SDS = 5;
 
 /**
- * A run at a weekly job's time (or a weekly candidate's) of the job's size, well above what its
- * hour usually sees without it, that the flat baseline does not call a burst: the job's
- * occurrence all the same. A first run that fell while the source was warming up is taken in
- * full by its young baseline, whose flat variance then hides the job's later runs from the
- * burst test for months; without this they were never learnt, and alerted every week.
+ * A run at a weekly job's time (or a weekly candidate's) of the job's size, at `jobGrowthFactor`
+ * times what the window is compared with (`usual`: the hour's expectation, or the flat mean) or
+ * more, that the flat baseline does not call a burst: the job's occurrence all the same. A first
+ * run that fell while the source was warming up is taken in full by its young baseline, whose
+ * flat variance then hides the job's later runs from the burst test for months; without this
+ * they were never learnt, and alerted every week. An hour that carries such a level every day (a
+ * nightly job, a business host's busy hour) is no weekly job's.
  */
 export function isWeeklyJobRun(
   x: number,
   match: JobMatch | undefined,
-  before: Baseline,
-  windowStart: number,
-  config: DetectorConfig,
+  usual: number,
+  config: Pick<DetectorConfig, 'minBlockedCount' | 'jobGrowthFactor'>,
 ): boolean {
   if (match?.period !== 'weekly' || x < config.minBlockedCount) return false;
   const factor = config.jobGrowthFactor;
-  return (
-    x * factor > match.job.size &&
-    x < factor * match.job.size &&
-    x > factor * usualAround(before, windowStart, config)
-  );
+  return x * factor > match.job.size && x < factor * match.job.size && x > factor * usual;
 }
 
 /**
@@ -816,7 +810,7 @@ function inCooldown(baseline: Baseline, x: number, windowStart: number, config: 
  * What a learned job's hour sees without the job: the mean of the neighbouring hours' slots (the
  * job's own slot holds its first occurrences), or the flat mean before a profile exists.
  */
-export function usualAround(before: Baseline, windowStart: number, config: DetectorConfig): number {
+function usualAround(before: Baseline, windowStart: number, config: DetectorConfig): number {
   if (!config.rhythm || before.profile === undefined) return before.mean;
   const values = decodeProfile(before.profile, neighbourValues);
   const slot = calendarOf(config).place(windowStart).slot;
