@@ -573,7 +573,8 @@ export class WindowDecider {
     const match = jobsOn
       ? matchJob(jobs, input.windowStart, place!.weekPhase, calendarOf(config).windowsPerDay)
       : undefined;
-    if (jobsOn && (isBurst(c, threshold, config) || isWeeklyJobRun(c.x, match, c.mean, config))) {
+    const jobRun = jobsOn && (isBurst(c, threshold, config) || isWeeklyJobRun(c.x, match, c.mean, config));
+    if (jobRun) {
       const event = jobEvent(c.x, jobs, match, input.windowStart, place!, config);
       jobs = event.jobs;
       if (event.learned !== undefined) {
@@ -602,6 +603,12 @@ export class WindowDecider {
       // (mature, at minBlockedCount or more): a grown daily job is a spike.
       isSpike = true;
       grownJob = grownDailyJob(place!, dailyJob, config);
+      // A weekly job whose first run taught the flat baseline so much that its later runs are no
+      // bursts (the source's first window) lifts its weekday slot as a daily job would: the run
+      // starts a job of its own (or is the next run of one being learnt), so that a weekly job
+      // is learnt from its next runs.
+      if (!jobRun && (match === undefined || match.job.occurrences + 1 < config.jobOccurrencesToLearn))
+        jobs = jobEvent(c.x, jobs, match, input.windowStart, place!, config).jobs;
     }
     // A daily job the profile holds, moved by an hour: a run of its size in the neighbouring hour
     // is the job, and teaches that hour in full so the profile moves the job over; clearly
@@ -759,8 +766,10 @@ function jobEvent(
 }
 
 /**
- * A job that is not daily at this window's time of day, on any day, whose occurrences are well
- * above the hour's usual level: a weekly job, which lifts its weekday slot by a fifth of its size.
+ * A weekly job at this window's time of day, on any day, whose occurrences are well above the
+ * hour's usual level: it lifts its weekday slot by a fifth of its size. A job seen once counts at
+ * its own window of the week only (where it may be a weekly job's first run): one that a grown
+ * daily job's run started must not keep that daily job from alerting on the other days.
  */
 export function hasWeeklyJobAt(
   jobs: RecurringJob[] | undefined,
@@ -770,11 +779,13 @@ export function hasWeeklyJobAt(
 ): boolean {
   if (jobs === undefined) return false;
   const calendar = calendarOf(config);
-  const dayPhase = calendar.place(windowStart).weekPhase % calendar.windowsPerDay;
+  const weekPhase = calendar.place(windowStart).weekPhase;
+  const dayPhase = weekPhase % calendar.windowsPerDay;
   return jobs.some(
     (job) =>
-      job.period !== 'daily' &&
-      job.phase % calendar.windowsPerDay === dayPhase &&
+      (job.period === 'weekly'
+        ? job.phase % calendar.windowsPerDay === dayPhase
+        : job.period === undefined && job.phase === weekPhase) &&
       job.size > config.jobGrowthFactor * hourLevel,
   );
 }

@@ -373,8 +373,11 @@ describe('hasWeeklyJobAt', () => {
   it("finds a weekly job at this window's time of day on any weekday, well above the hour's level", () => {
     expect(at([job({})])).toBe(true);
     expect(at([job({ phase: SUNDAY_MIDNIGHT_PHASE })])).toBe(true);
-    // A job seen once (no period yet) at that time counts as well: it is not known to be daily.
-    expect(at([job({ period: undefined, occurrences: 1 })])).toBe(true);
+    // A job seen once (no period yet) counts at its own window of the week: it is not known to
+    // be daily. At that time of day on another day it does not (a grown daily job's run may
+    // have started it).
+    expect(at([job({ phase: SUNDAY_MIDNIGHT_PHASE, period: undefined, occurrences: 1 })])).toBe(true);
+    expect(at([job({ period: undefined, occurrences: 1 })])).toBe(false);
     // Among several jobs, one is enough.
     expect(at([job({ phase: WEDNESDAY + 5 }), job({})])).toBe(true);
   });

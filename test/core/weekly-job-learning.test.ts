@@ -2,7 +2,8 @@
  * Weekly jobs learnt whatever their first run and the clocks do (docs/design.md "Recurring jobs":
  * "it costs two alerts per job at most, none after a 30-day bootstrap"):
  * - a weekly job whose first run falls in the source's first day, while its baseline warms up
- *   and takes that run in full, is still learnt from its next runs (review 6, finding 1);
+ *   and takes that run in full, or is its very first window, is still learnt from its next runs
+ *   (review 6, finding 1);
  * - a weekly job at a fixed UTC time stays quiet when the clocks change in `timezone`, its
  *   runs a whole number of weeks apart in UTC but an hour apart in the local week (finding 2).
  * One source, hourly windows, deterministic counts.
@@ -31,7 +32,14 @@ interface JobRun {
 }
 
 /** `weeks` weeks of hourly windows from `start`, the job at `start + jobOffset` every week. */
-function runJob(cfg: DetectorConfig, start: number, weeks: number, jobOffset: number): JobRun[] {
+function runJob(
+  cfg: DetectorConfig,
+  start: number,
+  weeks: number,
+  jobOffset: number,
+  background = BACKGROUND,
+  jobSizes = JOB_SIZES,
+): JobRun[] {
   let stored: Baseline | undefined;
   let clock = 0;
   const runs: JobRun[] = [];
@@ -39,7 +47,7 @@ function runJob(cfg: DetectorConfig, start: number, weeks: number, jobOffset: nu
     const t = start + w * HOUR;
     const week = Math.floor((t - start - jobOffset) / WEEK);
     const isJob = t - start >= jobOffset && (t - start - jobOffset) % WEEK === 0;
-    const count = isJob ? JOB_SIZES[week % JOB_SIZES.length]! : BACKGROUND[w % BACKGROUND.length]!;
+    const count = isJob ? jobSizes[week % jobSizes.length]! : background[w % background.length]!;
     const baselines = new Map(stored === undefined ? [] : [[SOURCE, stored]]);
     const counts = new Map(count > 0 ? [[SOURCE, count]] : []);
     const result = evaluateWindow({ windowStart: t, counts, complete: true, baselines, clock }, cfg);
@@ -89,6 +97,33 @@ describe('a weekly job whose first run falls in the first day of history', () =>
         at: run.at,
         spike: run.alert !== undefined,
       });
+  });
+});
+
+describe("a weekly job whose first run is the source's first window", () => {
+  // The job at 00:00 on Wednesday 3 June 2026: the new source's baseline starts at its size, and
+  // its flat variance keeps the later runs from being bursts for months; a quieter background
+  // and runs that vary more than above.
+  const runs = runJob(
+    rhythmConfig(ONE_OF_A_FLEET),
+    Date.UTC(2026, 5, 3),
+    12,
+    0,
+    [1, 0, 2, 1, 0, 1, 3, 0, 1, 2, 0, 1, 1],
+    [112, 90, 130, 100, 150, 85, 120, 95, 140, 105, 125, 98],
+  );
+
+  it('is learnt from its next runs too: two alerts at most, none after a 30-day bootstrap', () => {
+    expect(runs[0]!.outcome).toBe('new-source');
+    const spikes = runs.filter((r) => r.alert?.kind === 'spike');
+    expect(spikes.length).toBeLessThanOrEqual(2);
+    expect(spikes.filter((r) => r.at >= '2026-07-03')).toEqual([]);
+    expect(runs.slice(5).filter((r) => r.outcome !== 'recurring-job')).toEqual([]);
+  });
+
+  it("agrees with the spike line at the job's runs", () => {
+    for (const run of runs.slice(1))
+      expect({ at: run.at, spike: run.lineSays }).toEqual({ at: run.at, spike: run.alert !== undefined });
   });
 });
 
