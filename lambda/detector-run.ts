@@ -314,8 +314,8 @@ export class DryRunWindowError extends Error {
 const COMMIT_RESERVE_MS = 15_000;
 /**
  * After the first window, another is started only with at least this much time left, and with
- * time for one and a half of the run's longest window so far besides the commit reserve
- * (windowFits); the rest wait for the next run. The first always runs, so a run makes progress
+ * time for the run's longest window so far and a tenth besides the commit reserve (windowFits);
+ * the rest wait for the next run. The first always runs, so a run makes progress
  * or fails visibly.
  */
 const MIN_WINDOW_TIME_MS = 45_000;
@@ -354,12 +354,14 @@ const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
 
 /**
  * Whether a further window fits in the time left: its queries must end COMMIT_RESERVE_MS before
- * the deadline, and a window takes about what the run's windows took so far (with a margin: the
+ * the deadline, and a window takes about what the run's windows took so far (a tenth more: the
  * next may be busier). A fixed threshold alone would start a window with 30 s for queries that
- * take minutes on large groups, and fail the run at the deadline.
+ * take minutes on large groups. The margin is small on purpose: a window that still overruns is
+ * deferred without a failed attempt (deadlineReached), only its scan lost, while a larger margin
+ * would leave windows that fit for the next run, and a backlog of slow windows would never drain.
  */
 function windowFits(deps: DetectorDeps, longestWindowMs: number): boolean {
-  const needed = Math.max(MIN_WINDOW_TIME_MS, COMMIT_RESERVE_MS + 1.5 * longestWindowMs);
+  const needed = Math.max(MIN_WINDOW_TIME_MS, COMMIT_RESERVE_MS + 1.1 * longestWindowMs);
   return deps.deadline - deps.now() >= needed;
 }
 

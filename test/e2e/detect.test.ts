@@ -401,6 +401,24 @@ describe('catch-up', () => {
     expect(detector.metrics.last('RunSucceeded')).toBe(1);
   });
 
+  it('starts a further window that fits in the time left: a backlog of slow windows drains', async () => {
+    // Prepare: every poll takes 40 s, so a window takes about two minutes; two windows due
+    const detector = await timedDetector(40_000);
+    detector.clock.set(runTimeFor(W + 2 * HOUR));
+    const started = detector.clock.now();
+
+    // Act: five minutes (295 s after the handler's safety margin): time for the second window's
+    // queries (about 120 s) after the first's, with the 15 s commit reserve, but not for one and a
+    // half of them
+    const summary = await detector.invoke({}, 300_000);
+
+    // Assess: both committed, within the deadline
+    expect(summary.windows).toEqual(['2026-11-27T10:00:00Z', '2026-11-27T11:00:00Z']);
+    expect(summary.deferredWindows).toBe(0);
+    expect(detector.clock.now() - started).toBeLessThanOrEqual(295_000);
+    expect(endpoints.logs.callCounts.StopQuery ?? 0).toBe(0);
+  });
+
   it('with little time left evaluates one window and leaves the rest for the next run', async () => {
     // Prepare: W committed, three windows due, 30 s left (25 s after the handler's safety margin).
     const detector = await newDetector(endpoints);
