@@ -5,7 +5,9 @@
  */
 import {
   CfnOutput,
-  CfnMapping,
+  Aws,
+  CfnCondition,
+  Fn,
   type CfnElement,
   Duration,
   RemovalPolicy,
@@ -248,17 +250,24 @@ export class EgressSpikeDetectorStack extends Stack {
       value: this.detector.function.functionName,
       description: 'Detector Lambda function',
     });
-    // The console of the stack's partition (China and GovCloud have their own), known at deploy
-    // time; each takes the Region as a parameter (a mapping holds no references).
-    const consoles = new CfnMapping(this, 'Console', {
-      mapping: {
-        aws: { origin: 'https://console.aws.amazon.com' },
-        'aws-cn': { origin: 'https://console.amazonaws.cn' },
-        'aws-us-gov': { origin: 'https://console.amazonaws-us-gov.com' },
-      },
-    });
+    // The console of the stack's partition, known at deploy time: China and GovCloud have their
+    // own; any other partition gets the commercial one's host (a lookup with no entry for the
+    // partition would fail the deploy). Each takes the Region as a parameter.
+    const inPartition = (partition: string) =>
+      new CfnCondition(this, `InPartition-${partition}`, {
+        expression: Fn.conditionEquals(Aws.PARTITION, partition),
+      });
+    const consoleOrigin = Fn.conditionIf(
+      inPartition('aws-cn').logicalId,
+      'https://console.amazonaws.cn',
+      Fn.conditionIf(
+        inPartition('aws-us-gov').logicalId,
+        'https://console.amazonaws-us-gov.com',
+        'https://console.aws.amazon.com',
+      ),
+    ).toString();
     new CfnOutput(this, 'DashboardUrl', {
-      value: `${consoles.findInMap(this.partition, 'origin')}/cloudwatch/home?region=${this.region}#dashboards/dashboard/${dashboardName}`,
+      value: `${consoleOrigin}/cloudwatch/home?region=${this.region}#dashboards/dashboard/${dashboardName}`,
       description: 'CloudWatch dashboard',
     });
     new CfnOutput(this, 'TestAlertCommand', {

@@ -528,23 +528,31 @@ describe('EgressSpikeDetectorStack', () => {
       ['eu-west-1', 'aws', 'https://console.aws.amazon.com'],
       ['cn-north-1', 'aws-cn', 'https://console.amazonaws.cn'],
       ['us-gov-west-1', 'aws-us-gov', 'https://console.amazonaws-us-gov.com'],
+      // No console of its own known: the commercial host, and the deploy does not fail on it.
+      ['us-iso-east-1', 'aws-iso', 'https://console.aws.amazon.com'],
     ])("links the dashboard in %s's console (partition %s: %s)", (region, partition, origin) => {
-      // The partition is known at deploy time: the output looks the console up in a mapping.
+      // The partition is known at deploy time: the output picks the console by conditions on it.
       const [stack] = buildApp({ ...EXISTING, regions: [region] }).stacks;
       const json = Template.fromStack(stack!).toJSON() as {
-        Outputs: Record<string, { Value: { 'Fn::Join': [string, unknown[]] } }>;
-        Mappings: Record<string, Record<string, Record<string, string>>>;
+        Outputs: Record<string, { Value: unknown }>;
+        Conditions: Record<string, { 'Fn::Equals': [unknown, string] }>;
       };
-      const [separator, parts] = json.Outputs.DashboardUrl!.Value['Fn::Join'];
-      const deployed = parts
-        .map((part) => {
-          if (typeof part === 'string') return part;
-          const [map, key, name] = (part as { 'Fn::FindInMap': [string, unknown, string] })['Fn::FindInMap'];
-          expect(key).toEqual({ Ref: 'AWS::Partition' });
-          return json.Mappings[map]![partition]![name];
-        })
-        .join(separator);
-      expect(deployed).toBe(
+      const deployed = (value: unknown): string => {
+        if (typeof value === 'string') return value;
+        const v = value as Record<string, unknown>;
+        if ('Fn::Join' in v) {
+          const [separator, parts] = v['Fn::Join'] as [string, unknown[]];
+          return parts.map(deployed).join(separator);
+        }
+        if ('Fn::If' in v) {
+          const [condition, then, otherwise] = v['Fn::If'] as [string, unknown, unknown];
+          const [left, right] = json.Conditions[condition]!['Fn::Equals'];
+          expect(left).toEqual({ Ref: 'AWS::Partition' });
+          return deployed(right === partition ? then : otherwise);
+        }
+        throw new Error(`not deployed here: ${JSON.stringify(value)}`);
+      };
+      expect(deployed(json.Outputs.DashboardUrl!.Value)).toBe(
         `${origin}/cloudwatch/home?region=${region}#dashboards/dashboard/EgressSpikeDetector-${region}-detector`,
       );
     });
