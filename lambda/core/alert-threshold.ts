@@ -48,17 +48,13 @@ export function comparedModel(
     return { mean: stored.mean, variance: stored.variance, dataPoints: stored.dataPoints };
   const before = withMissedZeros(stored, clockBefore, config);
   const flat = { mean: before.mean, variance: before.variance, dataPoints: before.dataPoints };
-  if (!config.rhythm || before.dataPoints < config.minDataPoints) return flat;
+  if (before.dataPoints < config.minDataPoints) return flat;
   const calendar = calendarOf(config);
   const place = calendar.place(windowStart);
-  const model = rhythmModel(
-    before.profile,
-    before.withinHour,
-    before.variance,
-    before.dataPoints,
-    place.slot,
-    config,
-  );
+  // Without rhythm the job rules below still hold, as in detect.ts (jobs are learnt either way).
+  const model = config.rhythm
+    ? rhythmModel(before.profile, before.withinHour, before.variance, before.dataPoints, place.slot, config)
+    : undefined;
   const compared: ComparedModel =
     model === undefined
       ? flat
@@ -84,7 +80,7 @@ export function comparedModel(
       // its size and twice the compared mean, at minBlockedCount or more.
       if (match.period === 'weekly')
         compared.learnedJob.quietFrom = Math.max(
-          Math.floor(match.job.size / factor) + 1,
+          smallestTimesAbove(match.job.size, factor),
           Math.floor(factor * compared.mean) + 1,
           config.minBlockedCount,
         );
@@ -99,10 +95,22 @@ export function comparedModel(
 
 /**
  * The whole counts detect.ts takes for a moved daily job of size `size`: quiet where x f > size
- * and x < f size, so from floor(size / f) + 1 up to (not including) ceil(f size).
+ * and x < f size, so from about floor(size / f) + 1 up to (not including) ceil(f size).
  */
 function movedJobBand(size: number, factor: number): { quietFrom: number; spikeFrom: number } {
-  return { quietFrom: Math.floor(size / factor) + 1, spikeFrom: Math.ceil(factor * size) };
+  return { quietFrom: smallestTimesAbove(size, factor), spikeFrom: Math.ceil(factor * size) };
+}
+
+/**
+ * The smallest whole x with x * factor > bound, as detect.ts computes it: floor(bound / factor) + 1
+ * is off by one where the division and the product round differently (a factor of 1.1 and a job
+ * of 33: 33 / 1.1 is 29.999999999999996, and 30 * 1.1 is 33, not more).
+ */
+function smallestTimesAbove(bound: number, factor: number): number {
+  let x = Math.floor(bound / factor) + 1;
+  while (x > 0 && (x - 1) * factor > bound) x -= 1;
+  while (!(x * factor > bound)) x += 1;
+  return x;
 }
 
 /** A count in a learned weekly job's band of runs of its size, quiet burst or not (isWeeklyJobRun). */

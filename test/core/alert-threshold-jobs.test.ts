@@ -1,0 +1,205 @@
+/**
+ * The spike line (isSpikeCount, smallestSpikeCount) against the engine at a recurring job's time:
+ * weekly jobs and one-off candidates, learnt or not, their band of quiet runs, rhythmic and flat
+ * sources, several growth factors (whose products round differently from their quotients),
+ * window lengths with and without rhythm, and time zones with half-hour offsets and DST.
+ */
+import fc from 'fast-check';
+import { comparedModel, isSpikeCount, smallestSpikeCount } from '../../lambda/core/alert-threshold';
+import type { Baseline } from '../../lambda/core/baseline';
+import type { DetectorConfig } from '../../lambda/core/config';
+import { evaluateWindow } from '../../lambda/core/detect';
+import { calendarOf, encodeProfile, PROFILE_SLOTS, quantizeSlotMean } from '../../lambda/core/rhythm';
+import { T0, recommendedConfig, storedBaseline, windowInput } from './engine-fixtures';
+
+const SOURCE = '10.0.0.1';
+const DAY = 86_400_000;
+const WEEK = 7 * DAY;
+
+function engine(stored: Baseline, config: DetectorConfig, count: number) {
+  const r = evaluateWindow(windowInput({ [SOURCE]: count }, { [SOURCE]: stored }), config);
+  const o = r.decisions.find((d) => d.srcIp === SOURCE)?.outcome;
+  return { spike: o === 'spike' || o === 'spike-in-cooldown', threshold: r.stats.threshold, outcome: o };
+}
+
+const arb = fc
+  .record({
+    rhythmic: fc.boolean(),
+    levels: fc.array(fc.oneof(fc.constant(0), fc.double({ min: 0.1, max: 300, noNaN: true })), {
+      minLength: PROFILE_SLOTS,
+      maxLength: PROFILE_SLOTS,
+    }),
+    flatMean: fc.double({ min: 0, max: 200, noNaN: true }),
+    cv: fc.double({ min: 0, max: 3, noNaN: true }),
+    withinVariance: fc.double({ min: 0.1, max: 5000, noNaN: true }),
+    budget: fc.double({ min: 0.01, max: 10, noNaN: true }),
+    minBlockedCount: fc.integer({ min: 0, max: 50 }),
+    factor: fc.oneof(fc.constant(2), fc.double({ min: 1.1, max: 5, noNaN: true })),
+    size: fc.oneof(fc.integer({ min: 20, max: 400 }), fc.integer({ min: 1, max: 5000 })),
+    occurrences: fc.integer({ min: 1, max: 8 }),
+    period: fc.constantFrom('weekly' as const, undefined),
+    weeksAgo: fc.integer({ min: 1, max: 5 }),
+    toLearn: fc.constantFrom(2, 3, 5),
+    windowMinutes: fc.constantFrom(15, 30, 60, 120, 1440),
+    rhythm: fc.boolean(),
+    timezone: fc.constantFrom(
+      'UTC',
+      'Asia/Kolkata',
+      'Europe/Berlin',
+      'Australia/Lord_Howe',
+      'America/St_Johns',
+    ),
+    base: fc.double({ min: 0, max: 50, noNaN: true }),
+    hourLevel: fc.double({ min: 0, max: 3000, noNaN: true }),
+    shape: fc.constantFrom('random', 'daily-at', 'daily-before', 'daily-after'),
+  })
+  .map((c) => {
+    const config = recommendedConfig({
+      massSpikeMinSources: 0,
+      cooldownMinutes: 0,
+      falseAlertBudgetPerDay: c.budget,
+      minBlockedCount: c.minBlockedCount,
+      jobGrowthFactor: c.factor,
+      jobOccurrencesToLearn: c.toLearn,
+      windowMinutes: c.windowMinutes,
+      timezone: c.timezone,
+      // Rhythm only where windows divide an hour (the config refuses it otherwise).
+      rhythm: c.windowMinutes <= 60 && c.rhythm,
+    });
+    const phase = calendarOf(config).place(T0).weekPhase;
+    const job = {
+      phase,
+      ...(c.period === undefined || c.occurrences < 2 ? {} : { period: c.period }),
+      size: c.size,
+      occurrences: c.period === undefined ? 1 : c.occurrences,
+      last: T0 - c.weeksAgo * WEEK,
+    };
+    let stored: Baseline;
+    if (c.rhythmic) {
+      const slot = calendarOf(config).place(T0).slot;
+      const target = c.shape === 'daily-at' ? slot : c.shape === 'daily-before' ? slot - 1 : slot + 1;
+      const values = (
+        c.shape === 'random'
+          ? c.levels
+          : c.levels.map((_v, i) => (i % 24 === ((target % 24) + 24) % 24 ? c.hourLevel : c.base))
+      ).map((v) => quantizeSlotMean(v));
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length + c.withinVariance;
+      stored = storedBaseline({
+        mean,
+        variance,
+        dataPoints: 21 * 24,
+        profile: encodeProfile(values),
+        withinHour: { variance: c.withinVariance, index: 1.2, count: 21 * 24 },
+        jobs: [job],
+      });
+    } else {
+      stored = storedBaseline({
+        mean: c.flatMean,
+        variance: (c.cv * c.flatMean) ** 2,
+        dataPoints: 21 * 24,
+        jobs: [job],
+      });
+    }
+    return { config, stored, c };
+  });
+
+describe("the spike line at a recurring job's time", () => {
+  it('isSpikeCount agrees with the engine at every count around the job', () => {
+    fc.assert(
+      fc.property(
+        arb,
+        fc.oneof(fc.double({ min: 0.45, max: 2.1, noNaN: true }), fc.double({ min: 0, max: 3, noNaN: true })),
+        ({ config, stored, c }, rel) => {
+          const count = Math.max(0, Math.round(rel * c.size));
+          const e = engine(stored, config, count);
+          const model = comparedModel(stored, 100, T0, config);
+          expect({ count, line: isSpikeCount(count, model, e.threshold, config) }).toEqual({
+            count,
+            line: e.spike,
+          });
+        },
+      ),
+      { numRuns: 4000 },
+    );
+  });
+
+  it('smallestSpikeCount is where the engine starts to spike', () => {
+    fc.assert(
+      fc.property(arb, ({ config, stored }) => {
+        const { threshold } = engine(stored, config, 1);
+        const model = comparedModel(stored, 100, T0, config);
+        const count = smallestSpikeCount(model, threshold, config);
+        if (count === null) {
+          for (const x of [1, 10, 1000, 1_000_000]) expect(engine(stored, config, x).spike).toBe(false);
+          return;
+        }
+        expect({ at: count, spike: engine(stored, config, count).spike }).toEqual({ at: count, spike: true });
+        if (count > 1)
+          expect({ at: count - 1, spike: engine(stored, config, count - 1).spike }).toEqual({
+            at: count - 1,
+            spike: false,
+          });
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+describe("the spike line at a recurring job's time, cases", () => {
+  it('a growth factor whose product rounds up: 30 x 1.1 is no run of a job of 33, on the line as for the engine', () => {
+    const config = recommendedConfig({
+      massSpikeMinSources: 0,
+      cooldownMinutes: 0,
+      falseAlertBudgetPerDay: 1,
+      jobGrowthFactor: 1.1,
+    });
+    const phase = calendarOf(config).place(T0).weekPhase;
+    const values = Array.from({ length: PROFILE_SLOTS }, (_, slot) =>
+      quantizeSlotMean(slot % 24 >= 8 && slot % 24 < 19 ? 40 : 4),
+    );
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    const stored: Baseline = storedBaseline({
+      mean,
+      variance: values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length + 10,
+      dataPoints: 21 * 24,
+      profile: encodeProfile(values),
+      withinHour: { variance: 10, index: 1.2, count: 21 * 24 },
+      jobs: [{ phase, period: 'weekly', size: 33, occurrences: 3, last: T0 - WEEK }],
+    });
+    const model = comparedModel(stored, 100, T0, config);
+    expect(model.learnedJob?.quietFrom).toBe(31);
+    for (const count of [30, 31]) {
+      const { spike, threshold } = engine(stored, config, count);
+      expect({ count, line: isSpikeCount(count, model, threshold, config) }).toEqual({ count, line: spike });
+    }
+  });
+
+  it.each([
+    ['windowMinutes 1440', { windowMinutes: 1440 }],
+    ['windowMinutes 120', { windowMinutes: 120 }],
+    ['rhythm false', { rhythm: false }],
+  ])(
+    "%s: a learned weekly job's run is quiet on the line as for the engine, and spikes from twice its size",
+    (_name, extra) => {
+      const config = recommendedConfig({
+        massSpikeMinSources: 0,
+        cooldownMinutes: 0,
+        falseAlertBudgetPerDay: 1,
+        ...extra,
+      });
+      const phase = calendarOf(config).place(T0).weekPhase;
+      const stored: Baseline = storedBaseline({
+        mean: 10,
+        variance: 10,
+        dataPoints: 500,
+        jobs: [{ phase, period: 'weekly', size: 100, occurrences: 3, last: T0 - WEEK }],
+      });
+      const { outcome, threshold } = engine(stored, config, 110);
+      expect(outcome).toBe('recurring-job');
+      const model = comparedModel(stored, 100, T0, config);
+      expect(isSpikeCount(110, model, threshold, config)).toBe(false);
+      expect(smallestSpikeCount(model, threshold, config)).toBe(200);
+    },
+  );
+});
