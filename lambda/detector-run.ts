@@ -68,7 +68,7 @@ import type {
   QueryStatistics,
   WindowCounts,
 } from './adapters/ports';
-import { QueryTimeoutError } from './adapters/errors';
+import { QueryThrottledError, QueryTimeoutError } from './adapters/errors';
 import { parseInvocation, type Invocation } from './manual-payload';
 
 export interface RunLogger {
@@ -366,11 +366,12 @@ function windowFits(deps: DetectorDeps, longestWindowMs: number): boolean {
 }
 
 /**
- * A query of a window after the first stopped at the run's deadline: the window did not fail, the
- * run ran out of time for it. Nothing of it was written (queries end before the commit).
+ * A query of a window after the first stopped at the run's deadline, or throttled until no retry
+ * fits before it (the flow sources give up on throttling only at the deadline): the window did not
+ * fail, the run ran out of time for it. Nothing of it was written (queries end before the commit).
  */
 function deadlineReached(error: unknown, index: number): boolean {
-  return index > 0 && error instanceof QueryTimeoutError;
+  return index > 0 && (error instanceof QueryTimeoutError || error instanceof QueryThrottledError);
 }
 
 function emptySummary(mode: Invocation['mode']): RunSummary {

@@ -1065,9 +1065,10 @@ export class LogsInsightsFlowSource implements FlowCountSource {
   }
 
   /**
-   * Retries LimitExceededException (concurrent query quota, which the SDK does not retry),
-   * ThrottlingException and ServiceUnavailableException with exponential backoff and jitter,
-   * as long as the next attempt can start before the deadline.
+   * Retries LimitExceededException (the concurrent query quota), ThrottlingException and
+   * ServiceUnavailableException with exponential backoff and jitter, as long as the next attempt
+   * can start before the deadline. The SDK's standard strategy also retries them, but only twice
+   * within a second or two: a quota held by other users' queries needs longer.
    */
   private withRetry<T>(run: QueryRun, operation: string, call: () => Promise<T>): Promise<T> {
     return retryWithBackoff(call, {

@@ -382,6 +382,54 @@ describe('catch-up', () => {
     expect(detector.metrics.last('RunSucceeded')).toBe(1);
   });
 
+  it('a window throttled after the first until no retry fits before the deadline is deferred, as one the deadline stops', async () => {
+    // Prepare: W committed, three windows due; once the first due window's query is running, every
+    // StartQuery is refused (LimitExceededException: the account's concurrent queries are taken by
+    // others; the SDK does not retry it, the flow source does)
+    const holder: { detector?: Detector } = {};
+    const polls = timedPolls(endpoints, () => holder.detector!.clock, 1_000);
+    let throttling = false;
+    holder.detector = await newDetector(endpoints, {
+      manualClock: true,
+      runtime: {
+        ...polls,
+        // Few retries of the detector's own (the SDK adds its few quick ones, in real time)
+        flowSourceOptions: { ...polls.flowSourceOptions, retryBaseDelayMs: 16_000 },
+        sleep: (ms) => {
+          const latest = endpoints.logs.startedQueries.at(-1);
+          if (throttling && latest?.startTime === (W + HOUR) / 1000) {
+            endpoints.logs.injectErrors('StartQuery', 'LimitExceededException', 100_000);
+            throttling = false;
+          }
+          return polls.sleep!(ms);
+        },
+      },
+    });
+    const detector = holder.detector;
+    endpoints.logs.seed(
+      detector.logGroup,
+      Array.from({ length: 4 }, (_, h) => W + h * HOUR).flatMap((w) => blocked(w, '10.0.1.10', 4)),
+    );
+    detector.clock.set(runTimeFor(W));
+    await detector.invoke({});
+    detector.clock.set(runTimeFor(W + 3 * HOUR));
+    throttling = true;
+
+    // Act: a minute
+    const summary = await detector.invoke({}, 60_000);
+
+    // Assess: the first due window committed; the throttled one and the one after it are left for
+    // the next run without a failed attempt, and the run succeeds
+    expect(endpoints.logs.callCounts.StartQuery).toBeGreaterThan(3);
+    expect(summary.windows).toEqual(['2026-11-27T10:00:00Z']);
+    expect(summary.deferredWindows).toBe(2);
+    const state = (await detector.items()).get('STATE|DETECTOR');
+    expect(numberAttr(state, 'watermark')).toBe(W + HOUR);
+    expect(state?.failingWindow).toBeUndefined();
+    expect(state?.failedAttempts).toBeUndefined();
+    expect(detector.metrics.last('RunSucceeded')).toBe(1);
+  });
+
   it('starts a further window only with time for the windows this run took: slow windows are deferred, not stopped', async () => {
     // Prepare: every poll takes 20 s, so a window takes about a minute (large log groups)
     const detector = await timedDetector(20_000);
