@@ -30,6 +30,7 @@ import {
 import type { CauseLookup, DowngradedFrom, LikelyCause } from './policy-changes';
 import { identityOfKey, sourceKey } from './source-key';
 import { spikeTail } from './spike-test';
+import { upperTailProbability } from './tail-probability';
 import { isoTime } from './windows';
 
 export type AlertKind = 'spike' | 'new-source' | 'mass-spike';
@@ -460,7 +461,8 @@ export class WindowDecider {
       config.massSpikeMinSources > 0 &&
       alerting.length > 0 &&
       spikes.length >= config.massSpikeMinSources &&
-      spikes.length >= config.massSpikeFraction * matureSources;
+      (spikes.length >= config.massSpikeFraction * matureSources ||
+        (!this.escu && improbableUnderBudget(spikes.length, config)));
 
     if (massSpike) {
       alerts.push(massSpikeAlert(spikes, input, this.windowEnd, threshold, config));
@@ -919,6 +921,24 @@ function newSourceAlert(
     baseline: null,
     zScore: null,
   };
+}
+
+/**
+ * Below this chance under the budget, that many spikes in one window share a cause.
+ * At the default budget (one a day, hourly windows) five spikes in a window have a chance of
+ * about 1e-9; a budget of 10 a day needs seven.
+ */
+const MASS_SPIKE_IMPROBABLE = 1e-6;
+
+/**
+ * Whether `spikes` spikes in one window are too many for noise: the calibrated test lets through
+ * about falseAlertBudgetPerDay false spikes a day fleet-wide, so a window's false spikes number
+ * about Poisson(budget x window / day). A rollout to one team's hosts (a tenth of a large fleet)
+ * is a shared cause long before it reaches massSpikeFraction of the fleet.
+ */
+function improbableUnderBudget(spikes: number, config: DetectorConfig): boolean {
+  const expected = config.falseAlertBudgetPerDay / windowsPerDay(config);
+  return upperTailProbability(spikes, expected, expected, expected) < MASS_SPIKE_IMPROBABLE;
 }
 
 function massSpikeAlert(

@@ -14,7 +14,7 @@ import {
   upperTailProbability,
 } from '../../lambda/core/tail-probability';
 import fc from 'fast-check';
-import { HOUR, T0, recommendedConfig, storedBaseline, windowInput } from './engine-fixtures';
+import { HOUR, T0, escuConfig, recommendedConfig, storedBaseline, windowInput } from './engine-fixtures';
 
 /** P(X >= k) by summing the pmf's upper tail in log space (no library, no 1 - cdf). */
 function tailBySummation(logPmf: (j: number) => number, k: number): number {
@@ -469,18 +469,60 @@ describe('mass spikes', () => {
       expect(result.updatedBaselines.get(ip)).toMatchObject({ lastAlertWindow: T0 });
   });
 
+  // A budget of 100 false alerts a day expects about 4 false spikes an hour: 5 are not improbable,
+  // so only massSpikeFraction groups them.
+  const generous = recommendedConfig({ falseAlertBudgetPerDay: 100 });
+
   it('groups spikes that are exactly 20% of the mature sources (25 sources, 5 spikes), and not one fewer', () => {
-    expect(evaluateWindow(fleet(25, 5), config).alerts.map((a) => a.kind)).toEqual(['mass-spike']);
-    expect(evaluateWindow(fleet(26, 5), config).alerts.map((a) => a.kind)).toEqual(Array(5).fill('spike'));
+    expect(evaluateWindow(fleet(25, 5), generous).alerts.map((a) => a.kind)).toEqual(['mass-spike']);
+    expect(evaluateWindow(fleet(26, 5), generous).alerts.map((a) => a.kind)).toEqual(Array(5).fill('spike'));
   });
 
   it.each([
-    [30, 5, 'below 20% of the mature sources'],
-    [10, 4, 'fewer than massSpikeMinSources'],
-  ])('keeps individual alerts for %i sources with %i spikes (%s)', (total, spiking) => {
-    const result = evaluateWindow(fleet(total, spiking), config);
-    expect(result.alerts).toHaveLength(spiking);
-    expect(result.alerts.every((a) => a.kind === 'spike')).toBe(true);
+    [30, 5, 100, 'below 20% of the mature sources, and 4 false spikes an hour expected'],
+    [10, 4, 1, 'fewer than massSpikeMinSources'],
+  ])(
+    'keeps individual alerts for %i sources with %i spikes at a budget of %i a day (%s)',
+    (total, spiking, budget) => {
+      const result = evaluateWindow(
+        fleet(total, spiking),
+        recommendedConfig({ falseAlertBudgetPerDay: budget }),
+      );
+      expect(result.alerts).toHaveLength(spiking);
+      expect(result.alerts.every((a) => a.kind === 'spike')).toBe(true);
+    },
+  );
+
+  it('groups spikes too many for the budget however small a part of the fleet they are (a rollout to one team)', () => {
+    // 5 spikes among 1,000 sources (0.5%): at one false alert a day, 5 false spikes in one hour
+    // have a chance of about 1e-9 (Poisson with mean 1/24)
+    const result = evaluateWindow(fleet(1_000, 5), config);
+    expect(result.alerts.map((a) => a.kind)).toEqual(['mass-spike']);
+    expect(result.alerts[0]?.members).toHaveLength(5);
+  });
+
+  it.each([
+    // [budget a day, spikes among 1,000 sources, grouped]: the spikes must be improbable, < 1e-6
+    [10, 6, false], // P(N >= 6 | 10/24) = 5.1e-6
+    [10, 7, true], // 3.0e-7
+    [100, 12, false], // 1.3e-3: a generous budget's noise is not grouped
+  ])(
+    'at a budget of %i a day, %i spikes among 1,000 sources are one mass spike: %s',
+    (budget, spiking, grouped) => {
+      const result = evaluateWindow(
+        fleet(1_000, spiking),
+        recommendedConfig({ falseAlertBudgetPerDay: budget }),
+      );
+      expect(result.alerts.map((a) => a.kind)).toEqual(
+        grouped ? ['mass-spike'] : Array(spiking).fill('spike'),
+      );
+    },
+  );
+
+  it('groups by the fraction alone in splunk-escu, which has no budget', () => {
+    const escu = escuConfig({ massSpikeMinSources: 5 });
+    expect(evaluateWindow(fleet(1_000, 5), escu).alerts.map((a) => a.kind)).toEqual(Array(5).fill('spike'));
+    expect(evaluateWindow(fleet(25, 5), escu).alerts.map((a) => a.kind)).toEqual(['mass-spike']);
   });
 
   it('raises no mass spike when every spiking source is still in its cooldown', () => {
