@@ -19,7 +19,7 @@ import { spreadOf, updateMoments, withMissedZeros, type Baseline } from './basel
 import { windowsPerDay, type DetectorConfig } from './config';
 import { hasWeeklyJobAt, isFlatBurst } from './detect';
 import { calendarOf, liveJobs, matchJob, rhythmModel } from './rhythm';
-import { spikeTail, type ComparedModel } from './spike-test';
+import { spikeTail, tailWidening, type ComparedModel } from './spike-test';
 
 export type { ComparedModel } from './spike-test';
 
@@ -49,6 +49,9 @@ export function comparedModel(
   const before = withMissedZeros(stored, clockBefore, config);
   const flat = { mean: before.mean, variance: before.variance, dataPoints: before.dataPoints };
   if (before.dataPoints < config.minDataPoints) return flat;
+  // The source's own tail widens whichever model it is compared with (spike-test.ts).
+  const widening = tailWidening(before.tailScore, before.dataPoints, config);
+  const widened = widening === 1 ? {} : { tailWidening: widening };
   const calendar = calendarOf(config);
   const place = calendar.place(windowStart);
   // Without rhythm the job rules below still hold, as in detect.ts (jobs are learnt either way).
@@ -57,13 +60,14 @@ export function comparedModel(
     : undefined;
   const compared: ComparedModel =
     model === undefined
-      ? flat
+      ? { ...flat, ...widened }
       : {
           mean: model.mean,
           variance: model.variance,
           dataPoints: before.dataPoints,
           samples: model.samples,
           rhythm: model,
+          ...widened,
         };
   if (config.jobOccurrencesToLearn > 0) {
     // The job rules of detect.ts, each at jobGrowthFactor x the job's size: a learned job decides
@@ -74,7 +78,8 @@ export function comparedModel(
       const factor = config.jobGrowthFactor;
       compared.learnedJob = {
         spikeFrom: Math.ceil(factor * match.job.size),
-        flat: { ...flat },
+        // A flat source's burst test is its spike test, widened tail included (detect.ts isBurst).
+        flat: model === undefined ? { ...flat, ...widened } : { ...flat },
       };
       // A weekly job's run of its size is the job's, burst or not (isWeeklyJobRun): above half
       // its size and twice the compared mean, at minBlockedCount or more.

@@ -9,6 +9,7 @@
  * mean and population variance while the baseline warms up, then the ESCU exponential form.
  */
 import type { DetectorConfig } from './config';
+import { MAX_TAIL_SCORE, TAIL_MEMORY } from './spike-test';
 import {
   foldProfile,
   foldWithinHour,
@@ -43,6 +44,12 @@ export interface Baseline {
   withinHour?: WithinHour;
   /** Recommended preset: recurring jobs learned, or seen once and being learned (rhythm.ts). */
   jobs?: RecurringJob[];
+  /**
+   * Recommended preset: the running mean of the source's exceedance scores (spike-test.ts
+   * exceedanceScore), over up to TAIL_MEMORY x baselineWindow windows: how often and how far its
+   * windows went beyond its model's 1-in-100 line. Absent: none yet (0).
+   */
+  tailScore?: number;
 }
 
 type FoldConfig = Pick<DetectorConfig, 'preset' | 'baselineWindow'>;
@@ -122,6 +129,8 @@ export function foldedBaseline(
   windowStart: number,
   clockAfter: number,
   config: FoldConfig & Partial<RhythmFoldConfig>,
+  /** The window's exceedance score (recommended preset; 0: none). */
+  score = 0,
 ): Baseline {
   const { mean, variance, dataPoints } = before;
   let nextMean: number;
@@ -150,6 +159,16 @@ export function foldedBaseline(
     next.profile = foldProfile(before.profile, windowStart, x, dataPoints, config);
   }
   if (before.jobs !== undefined) next.jobs = before.jobs;
+  // Absent until a window first scores (splunk-escu never scores).
+  const tailScore = before.tailScore;
+  if (tailScore !== undefined || score > 0) {
+    const old = tailScore ?? 0;
+    // At most the cap of one window's score (a mean of such scores, but for rounding).
+    next.tailScore = Math.min(
+      MAX_TAIL_SCORE,
+      old + (score - old) / Math.min(dataPoints + 1, TAIL_MEMORY * config.baselineWindow),
+    );
+  }
   return next;
 }
 
@@ -160,8 +179,9 @@ export function foldedBaseline(
  *   population variance v give mean n m / (n + k) and variance n v / (n + k) + n k m^2 / (n + k)^2;
  * - from then on a = 1/N and each zero scales the mean by r = 1 - a, so t zeros give
  *   mean r^t m and variance r^t (v + (1 - r^t) m^2).
+ * The tail score, a running mean with its own memory, decays the same way (decayedScore).
  */
-export function foldZeros<T extends Pick<Baseline, 'mean' | 'variance' | 'dataPoints'>>(
+export function foldZeros<T extends Pick<Baseline, 'mean' | 'variance' | 'dataPoints' | 'tailScore'>>(
   baseline: T,
   count: number,
   config: FoldConfig,
@@ -169,6 +189,10 @@ export function foldZeros<T extends Pick<Baseline, 'mean' | 'variance' | 'dataPo
   if (config.preset === 'splunk-escu' || count <= 0) return baseline;
   const window = config.baselineWindow;
   let { mean, variance, dataPoints } = baseline;
+  const tailScore =
+    baseline.tailScore === undefined
+      ? undefined
+      : decayedScore(baseline.tailScore, dataPoints, count, TAIL_MEMORY * window);
   const pooled = Math.min(count, Math.max(0, window - dataPoints));
   if (pooled > 0) {
     const total = dataPoints + pooled;
@@ -183,7 +207,21 @@ export function foldZeros<T extends Pick<Baseline, 'mean' | 'variance' | 'dataPo
     mean = decay * mean;
     dataPoints += decaying;
   }
-  return { ...baseline, mean, variance: Math.max(0, variance), dataPoints };
+  const out = { ...baseline, mean, variance: Math.max(0, variance), dataPoints };
+  if (tailScore !== undefined) out.tailScore = tailScore;
+  return out;
+}
+
+/**
+ * A running mean over up to `memory` windows after `k` more windows that scored 0 (a zero window
+ * is never beyond its model's line), in closed form as foldZeros does the mean: exact pooling
+ * while `n + k` stays within the memory, then a factor (1 - 1 / memory) a window.
+ */
+function decayedScore(score: number, n: number, k: number, memory: number): number {
+  const pooled = Math.min(k, Math.max(0, memory - n));
+  let out = pooled > 0 ? (score * n) / (n + pooled) : score;
+  if (k - pooled > 0) out *= Math.pow(1 - 1 / memory, k - pooled);
+  return out;
 }
 
 /**

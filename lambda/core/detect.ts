@@ -29,7 +29,7 @@ import {
 } from './rhythm';
 import type { CauseLookup, DowngradedFrom, LikelyCause } from './policy-changes';
 import { identityOfKey, sourceKey } from './source-key';
-import { spikeTail } from './spike-test';
+import { exceedanceScore, spikeTail, stepPosition, tailWidening } from './spike-test';
 import { upperTailProbability } from './tail-probability';
 import { isoTime } from './windows';
 
@@ -547,6 +547,7 @@ export class WindowDecider {
           mean: c.mean,
           variance: c.variance,
           dataPoints: c.before.dataPoints,
+          tailWidening: tailWidening(c.before.tailScore, c.before.dataPoints, config),
           ...(c.model === undefined ? {} : { samples: c.model.samples, rhythm: c.model }),
         },
         threshold,
@@ -657,7 +658,13 @@ export class WindowDecider {
     // Assigned rather than spread in: this runs for every source of every window.
     if (c.tailProbability !== undefined) decision.tailProbability = c.tailProbability;
     if (c.rhythmic) decision.model = { mean: c.mean, variance: c.variance };
-    const next = nextBaseline(c, isSpike, quietJob, input, this.clockAfter, config);
+    // The source's own tail (spike-test.ts): a mature window that is neither a spike nor a job's
+    // scores against the model it was compared with, so a spike never teaches it.
+    const score =
+      threshold !== null && c.mature && !isSpike && !quietJob && !movedJob && c.x > c.mean
+        ? exceedanceScore(c.x, c, stepPosition(c.srcIp, input.windowStart), threshold, config)
+        : 0;
+    const next = nextBaseline(c, isSpike, quietJob, input, this.clockAfter, config, score);
     if (jobs !== c.before.jobs) {
       if (jobs === undefined) delete next.jobs;
       else next.jobs = jobs;
@@ -691,7 +698,7 @@ function isBurst(c: Candidate, threshold: number | null, config: DetectorConfig)
  */
 export function isFlatBurst(
   x: number,
-  flat: { mean: number; variance: number; dataPoints: number },
+  flat: { mean: number; variance: number; dataPoints: number; tailWidening?: number },
   source: { mature: boolean; rhythmic: boolean },
   threshold: number | null,
   config: Pick<
@@ -842,6 +849,7 @@ function nextBaseline(
   input: WindowMeta,
   clockAfter: number,
   config: DetectorConfig,
+  score: number,
 ): Baseline {
   // Recommended: a spike teaches the baseline at most mean + k sd (of the hour's model), so an
   // attack cannot make itself normal; a recurring job's occurrence teaches it the hour's usual
@@ -854,7 +862,7 @@ function nextBaseline(
         : isSpike
           ? Math.min(c.x, c.mean + config.deviationThreshold * c.sd)
           : c.x;
-  return foldedBaseline(c.before, fed, input.windowStart, clockAfter, config);
+  return foldedBaseline(c.before, fed, input.windowStart, clockAfter, config, score);
 }
 
 function severityOf(c: Candidate, threshold: number | null, config: DetectorConfig): Severity {

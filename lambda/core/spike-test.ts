@@ -31,7 +31,7 @@ export interface ComparedModel {
    */
   learnedJob?: {
     spikeFrom: number;
-    flat: { mean: number; variance: number; dataPoints: number };
+    flat: { mean: number; variance: number; dataPoints: number; tailWidening?: number };
     /**
      * A learned weekly job: counts from this one up to (not including) `spikeFrom` are its runs,
      * and quiet, burst or not (detect.ts isWeeklyJobRun).
@@ -48,6 +48,11 @@ export interface ComparedModel {
    * would be a spike is the job's, and quiet, from `quietFrom` up to (not including) `spikeFrom`.
    */
   movedDailyJob?: { quietFrom: number; spikeFrom: number };
+  /**
+   * The source's own tail where it is heavier than the model's (tailWidening, from the
+   * baseline's `tailScore`): 1 or absent, the model as it is.
+   */
+  tailWidening?: number;
 }
 
 type TailConfig = Pick<DetectorConfig, 'meanFloor' | 'baselineWindow'>;
@@ -59,7 +64,9 @@ type TailConfig = Pick<DetectorConfig, 'meanFloor' | 'baselineWindow'>;
  * one (the point probability is a lower bound on the tail at a tenth of its cost; twice leaves
  * room for rounding in either function). Where the plug-in tail is below the threshold it is
  * corrected for the model being an estimate (the correction only raises it, so elsewhere it
- * could not change the verdict).
+ * could not change the verdict). Last, the source's own tail (model.tailWidening, widenedTail):
+ * the tail is below the threshold exactly where the uncorrected one is below
+ * widenedThreshold(threshold), so that is the threshold the shortcuts use.
  */
 export function spikeTail(
   x: number,
@@ -68,13 +75,136 @@ export function spikeTail(
   config: TailConfig,
 ): number | undefined {
   if (!(x > model.mean)) return undefined;
-  if (!(pointProbability(x, model.mean, model.variance, config.meanFloor) < 2 * threshold)) return undefined;
+  const widening = model.tailWidening ?? 1;
+  const decisive = widenedThreshold(threshold, widening);
+  if (!(pointProbability(x, model.mean, model.variance, config.meanFloor) < 2 * decisive)) return undefined;
   const rhythm = model.rhythm;
   const plugIn =
     rhythm === undefined
       ? upperTailProbability(x, model.mean, model.variance, config.meanFloor)
       : meanUncertainTail(x, model.mean, rhythm.a, rhythm.phi, rhythm.relativeVariance, config.meanFloor);
-  if (!(plugIn < threshold)) return plugIn;
+  if (!(plugIn < decisive)) return widenedTail(plugIn, widening);
   const samples = model.samples ?? Math.min(model.dataPoints, config.baselineWindow);
-  return estimationAdjustedTail(plugIn, model.mean, model.variance, config.meanFloor, samples);
+  return widenedTail(
+    estimationAdjustedTail(plugIn, model.mean, model.variance, config.meanFloor, samples),
+    widening,
+  );
+}
+
+/*
+ * The source's own tail. The model above is fitted to two moments, and far out where the
+ * threshold lies (about 4e-5 a window at 1,000 sources) the tail's shape decides: a source whose
+ * counts have a heavier tail than the negative binomial with its mean and variance fires many
+ * times its share. Each source therefore keeps score of how often, and how far, its windows go
+ * beyond its model's 1-in-100 line (exceedanceScore, folded into Baseline.tailScore as a running
+ * mean), and where that runs clearly above what the model expects, its tail is taken as heavier
+ * (tailWidening) and its threshold tightened accordingly (widenedThreshold).
+ */
+
+/** The model's tail level beyond which windows are scored: its 1-in-100 line. */
+export const TAIL_LEVEL = 0.01;
+/** A window scores at most as a 1-in-10,000 window would: log(TAIL_LEVEL / 1e-4); so does their mean. */
+export const MAX_TAIL_SCORE = Math.log(100);
+/** What a window scores on average where the model is right: TAIL_LEVEL x E[min(Exp(1), MAX_TAIL_SCORE)]. */
+const EXPECTED_SCORE = TAIL_LEVEL * (1 - Math.exp(-MAX_TAIL_SCORE));
+/**
+ * Below this many standard deviations above its mean a count is never beyond the 1-in-100 line
+ * of a negative binomial or Poisson (the skew puts that line further out), so its tail need not
+ * be computed: most windows cost one comparison.
+ */
+const SCORED_FROM_SDS = 1.5;
+/** Baseline windows the score remembers: twice the moments', as a tail needs more windows than a mean. */
+export const TAIL_MEMORY = 2;
+/** Standard deviations of the score's own noise that are taken as noise before any widening. */
+const TAIL_EVIDENCE_SDS = 1;
+/** The widening per unit of score above expectation (and noise): 2, so a score 1.25 x expected widens by 1.5. */
+const WIDENING_PER_SCORE = 2;
+/** The most the tail is widened: the threshold at most raised to this power (t^1.5: 4e-5 becomes 2.5e-6). */
+export const MAX_TAIL_WIDENING = 2;
+
+/**
+ * Where in [0, 1) a source's count falls on its own step of the model's distribution, for
+ * exceedanceScore: a hash of the source and the window, the same in the Lambda and the replay.
+ * A count of a discrete distribution is not "beyond the 1-in-100 line" or not: with a mean of 2,
+ * P(X >= 7) may be 0.014 and P(X >= 8) 0.004; a count of 7 is beyond it in a share of windows
+ * that makes the score's expectation exactly TAIL_LEVEL (the randomised probability integral
+ * transform), so sparse sources are scored as fairly as busy ones.
+ */
+export function stepPosition(key: string, windowStart: number): number {
+  let hash = 0x811c9dc5 ^ Math.floor(windowStart / 60_000);
+  for (let i = 0; i < key.length; i += 1) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  // murmur3's finaliser: the low bits of FNV-1a alone are not uniform enough.
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
+  return (hash >>> 0) / 4294967296;
+}
+
+/**
+ * A window's exceedance score against the model it was compared with: log(TAIL_LEVEL / u) where
+ * u, the count's tail probability placed on its step (P(X > x) + position P(X = x)), is below
+ * TAIL_LEVEL, at most MAX_TAIL_SCORE; else 0. Where the model is right u is uniform, so a window scores
+ * TAIL_LEVEL x E[min(Exp(1), MAX_TAIL_SCORE)] (EXPECTED_SCORE) on average, whatever the source's mean;
+ * a heavier tail scores more, both more often and further out. A count that could spike (at
+ * minBlockedCount or more) whose tail on this model is below `threshold` scores 0: it would have
+ * spiked but for the widening, and a window the widening let through must not widen it further.
+ */
+export function exceedanceScore(
+  x: number,
+  model: { mean: number; variance: number },
+  position: number,
+  threshold: number,
+  config: Pick<DetectorConfig, 'meanFloor' | 'minBlockedCount'>,
+): number {
+  const meanFloor = config.meanFloor;
+  const m = Math.max(model.mean, meanFloor);
+  if (!(x > m + SCORED_FROM_SDS * Math.sqrt(Math.max(model.variance, m)))) return 0;
+  const tail = upperTailProbability(x, model.mean, model.variance, meanFloor);
+  const step = pointProbability(x, model.mean, model.variance, meanFloor);
+  // At least 0: far out, the tail and its first term agree to rounding.
+  const u = Math.max(0, tail - (1 - position) * step);
+  if (!(u < TAIL_LEVEL) || (x >= config.minBlockedCount && !(tail >= threshold))) return 0;
+  return Math.min(Math.log(TAIL_LEVEL / u), MAX_TAIL_SCORE);
+}
+
+/**
+ * The widening w >= 1 of a source's tail, from its running mean exceedance score over
+ * `dataPoints` windows (at most TAIL_MEMORY baseline windows): the score over its expectation,
+ * less TAIL_EVIDENCE_SDS standard deviations of its noise (a source with no more than noise keeps
+ * its model), times WIDENING_PER_SCORE, at most MAX_TAIL_WIDENING. Absent score: no evidence, 1.
+ */
+export function tailWidening(
+  score: number | undefined,
+  dataPoints: number,
+  config: Pick<DetectorConfig, 'baselineWindow'>,
+): number {
+  if (score === undefined || !(score > 0)) return 1;
+  const windows = Math.max(1, Math.min(dataPoints, TAIL_MEMORY * config.baselineWindow));
+  // A score's variance per window is TAIL_LEVEL x E[min(Exp(1), cap)^2], about 2 TAIL_LEVEL.
+  const noise = Math.sqrt((2 * TAIL_LEVEL) / windows) / TAIL_LEVEL;
+  const excess = score / EXPECTED_SCORE - 1 - TAIL_EVIDENCE_SDS * noise;
+  if (!(excess > 0)) return 1;
+  return Math.min(MAX_TAIL_WIDENING, 1 + WIDENING_PER_SCORE * excess);
+}
+
+/**
+ * The threshold a tail widened by `widening` has to meet without the widening: TAIL_LEVEL
+ * (threshold / TAIL_LEVEL)^widening, the threshold itself from TAIL_LEVEL up. The source's far
+ * tail is taken to be a power of the model's: where its windows go beyond the 1-in-100 line w
+ * times as far (in log probability) as the model says, so do its rarer ones.
+ */
+export function widenedThreshold(threshold: number, widening: number): number {
+  if (widening === 1 || !(threshold < TAIL_LEVEL)) return threshold;
+  return TAIL_LEVEL * Math.pow(threshold / TAIL_LEVEL, widening);
+}
+
+/** A tail probability `p` under a tail widened by `widening`: TAIL_LEVEL (p / TAIL_LEVEL)^(1 / widening). */
+export function widenedTail(p: number, widening: number): number {
+  if (widening === 1 || !(p < TAIL_LEVEL)) return p;
+  return TAIL_LEVEL * Math.pow(p / TAIL_LEVEL, 1 / widening);
 }

@@ -2,7 +2,8 @@
  * The spike line (isSpikeCount, smallestSpikeCount) against the engine at a recurring job's time:
  * weekly jobs and one-off candidates, learnt or not, their band of quiet runs, rhythmic and flat
  * sources, several growth factors (whose products round differently from their quotients),
- * window lengths with and without rhythm, and time zones with half-hour offsets and DST.
+ * window lengths with and without rhythm, time zones with half-hour offsets and DST, and sources
+ * whose own tail is heavier than their model's (a tail score that widens it, spike-test.ts).
  */
 import fc from 'fast-check';
 import { comparedModel, isSpikeCount, smallestSpikeCount } from '../../lambda/core/alert-threshold';
@@ -52,6 +53,8 @@ const arb = fc
     base: fc.double({ min: 0, max: 50, noNaN: true }),
     hourLevel: fc.double({ min: 0, max: 3000, noNaN: true }),
     shape: fc.constantFrom('random', 'daily-at', 'daily-before', 'daily-after'),
+    // Expected where the model is right is about 0.01; above about 0.012 the tail widens.
+    tailScore: fc.oneof(fc.constant(undefined), fc.double({ min: 0, max: 0.05, noNaN: true })),
   })
   .map((c) => {
     const config = recommendedConfig({
@@ -92,6 +95,7 @@ const arb = fc
         profile: encodeProfile(values),
         withinHour: { variance: c.withinVariance, index: 1.2, count: 21 * 24 },
         jobs: [job],
+        ...(c.tailScore === undefined ? {} : { tailScore: c.tailScore }),
       });
     } else {
       stored = storedBaseline({
@@ -99,6 +103,7 @@ const arb = fc
         variance: (c.cv * c.flatMean) ** 2,
         dataPoints: 21 * 24,
         jobs: [job],
+        ...(c.tailScore === undefined ? {} : { tailScore: c.tailScore }),
       });
     }
     return { config, stored, c };

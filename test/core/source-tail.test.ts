@@ -1,0 +1,221 @@
+/**
+ * The source's own tail (spike-test.ts): the exceedance score, its expectation where the model is
+ * right, the widening it gives, how it is folded and decayed, and what it does to a fleet with
+ * heavy-tailed sources among negative binomial ones.
+ */
+import { foldedBaseline, foldZeros, type Baseline } from '../../lambda/core/baseline';
+import { evaluateWindow } from '../../lambda/core/detect';
+import { gaussian, negativeBinomial, poisson, seededRandom } from '../../lambda/core/random';
+import {
+  exceedanceScore,
+  MAX_TAIL_SCORE,
+  MAX_TAIL_WIDENING,
+  spikeTail,
+  stepPosition,
+  TAIL_LEVEL,
+  TAIL_MEMORY,
+  tailWidening,
+  widenedTail,
+  widenedThreshold,
+} from '../../lambda/core/spike-test';
+import { pointProbability } from '../../lambda/core/tail-probability';
+import { escuConfig, HOUR, recommendedConfig, storedBaseline, T0, windowInput } from './engine-fixtures';
+
+const config = recommendedConfig();
+const EXPECTED = TAIL_LEVEL * (1 - Math.exp(-MAX_TAIL_SCORE));
+
+/** E[score] under the model itself: each count's probability times its score averaged over positions. */
+function expectedScore(mean: number, variance: number): number {
+  let sum = 0;
+  const positions = 64;
+  for (let k = 0; k < 100_000; k += 1) {
+    const p = pointProbability(k, mean, variance, config.meanFloor);
+    if (k > mean * 3 + 200 && p < 1e-12) break;
+    if (!(p > 0)) continue;
+    let scores = 0;
+    for (let i = 0; i < positions; i += 1)
+      scores += exceedanceScore(k, { mean, variance }, (i + 0.5) / positions, 0, config);
+    sum += (p * scores) / positions;
+  }
+  return sum;
+}
+
+describe('exceedanceScore', () => {
+  it.each([
+    ['Poisson, mean 2', 2, 2],
+    ['Poisson, mean 40', 40, 40],
+    ['negative binomial, mean 0.8, size 0.5', 0.8, 0.8 + 0.8 ** 2 / 0.5],
+    ['negative binomial, mean 3, size 3', 3, 3 + 9 / 3],
+    ['negative binomial, mean 50, size 3', 50, 50 + 2500 / 3],
+    ['negative binomial, mean 200, size 9', 200, 200 + 40_000 / 9],
+  ])('averages TAIL_LEVEL x E[min(Exp(1), cap)] where the model is right: %s', (_name, mean, variance) => {
+    expect(expectedScore(mean, variance) / EXPECTED).toBeCloseTo(1, 1);
+  });
+
+  it('is 0 at or below 1.5 sd above the mean, and for a count that would spike on the model', () => {
+    const model = { mean: 50, variance: 50 + 2500 / 3 };
+    expect(exceedanceScore(50 + 1.5 * Math.sqrt(model.variance), model, 0, 1e-5, config)).toBe(0);
+    // Beyond the 1-in-100 line: it scores, unless its tail is under the window's threshold.
+    expect(exceedanceScore(200, model, 0.5, 1e-5, config)).toBeGreaterThan(0);
+    expect(exceedanceScore(200, model, 0.5, 1e-2, config)).toBe(0);
+    // Under minBlockedCount a count cannot spike: it scores whatever the threshold.
+    const sparse = { mean: 0.3, variance: 0.6 };
+    expect(exceedanceScore(6, sparse, 0.5, 1e-2, config)).toBeGreaterThan(0);
+  });
+
+  it('is at most MAX_TAIL_SCORE, however far out', () => {
+    expect(exceedanceScore(10_000, { mean: 50, variance: 900 }, 0.5, 0, config)).toBe(MAX_TAIL_SCORE);
+    expect(exceedanceScore(60, { mean: 2, variance: 2 }, 0, 0, config)).toBe(MAX_TAIL_SCORE);
+  });
+
+  it('places a count on its step by a hash of the source and window: uniform, and the same each time', () => {
+    const positions = Array.from({ length: 20_000 }, (_, w) =>
+      stepPosition('123456789012|10.0.0.1', T0 + w * HOUR),
+    );
+    expect(positions.every((p) => p >= 0 && p < 1)).toBe(true);
+    for (let decile = 0; decile < 10; decile += 1) {
+      const share = positions.filter((p) => Math.floor(p * 10) === decile).length / positions.length;
+      expect(share).toBeGreaterThan(0.09);
+      expect(share).toBeLessThan(0.11);
+    }
+    expect(stepPosition('123456789012|10.0.0.1', T0)).toBe(positions[0]);
+    expect(stepPosition('123456789012|10.0.0.2', T0)).not.toBe(positions[0]);
+  });
+});
+
+describe('tailWidening', () => {
+  const N = config.baselineWindow;
+  it('is 1 without a score, at the expected score, and within a standard deviation of noise above it', () => {
+    expect(tailWidening(undefined, 2 * N, config)).toBe(1);
+    expect(tailWidening(0, 2 * N, config)).toBe(1);
+    expect(tailWidening(EXPECTED, 2 * N, config)).toBe(1);
+    const sd = Math.sqrt((2 * TAIL_LEVEL) / (2 * N)) / TAIL_LEVEL;
+    expect(tailWidening(EXPECTED * (1 + 0.99 * sd), 2 * N, config)).toBe(1);
+  });
+
+  it('grows with the score beyond noise, at most MAX_TAIL_WIDENING', () => {
+    const at = (ratio: number) => tailWidening(EXPECTED * ratio, 2 * N, config);
+    expect(at(1.5)).toBeGreaterThan(1);
+    expect(at(1.7)).toBeGreaterThan(at(1.5));
+    expect(at(10)).toBe(MAX_TAIL_WIDENING);
+  });
+
+  it('asks more of a young source: the same score widens less on fewer windows', () => {
+    expect(tailWidening(EXPECTED * 1.6, 100, config)).toBeLessThan(
+      tailWidening(EXPECTED * 1.6, 2 * N, config),
+    );
+  });
+
+  it('widens the tail exactly where it tightens the threshold', () => {
+    for (const w of [1, 1.2, MAX_TAIL_WIDENING])
+      for (const t of [1e-3, 4e-5, 1e-7]) {
+        const tight = widenedThreshold(t, w);
+        expect(tight).toBeLessThanOrEqual(t);
+        expect(widenedTail(tight * 0.999, w)).toBeLessThan(t);
+        expect(widenedTail(tight * 1.001, w)).toBeGreaterThan(t);
+      }
+    expect(widenedThreshold(0.5, 2)).toBe(0.5);
+    expect(widenedTail(0.02, 2)).toBe(0.02);
+  });
+
+  it('spikeTail decides on the widened tail: a count that spikes on the model does not on a widened one', () => {
+    const model = { mean: 50, variance: 900, dataPoints: 1440 };
+    const threshold = 4e-5;
+    const x = 280;
+    expect(spikeTail(x, model, threshold, config)!).toBeLessThan(threshold);
+    const widened = spikeTail(x, { ...model, tailWidening: MAX_TAIL_WIDENING }, threshold, config);
+    expect(widened === undefined || widened >= threshold).toBe(true);
+  });
+});
+
+describe('the tail score in the baseline', () => {
+  const base = storedBaseline({ mean: 20, variance: 120, dataPoints: 2000 });
+  it('is absent until a window scores, then a running mean over TAIL_MEMORY baseline windows', () => {
+    const quiet = foldedBaseline(base, 20, T0, 101, config);
+    expect(quiet.tailScore).toBeUndefined();
+    const scored = foldedBaseline(base, 80, T0, 101, config, 2);
+    expect(scored.tailScore).toBeCloseTo(2 / (TAIL_MEMORY * config.baselineWindow), 12);
+    const next = foldedBaseline(scored, 20, T0 + HOUR, 102, config);
+    expect(next.tailScore).toBeCloseTo(
+      scored.tailScore! * (1 - 1 / (TAIL_MEMORY * config.baselineWindow)),
+      12,
+    );
+  });
+
+  it.each([
+    ['young', 300],
+    ['mature', 5000],
+  ])('decays over missed windows as folding that many zero-score windows does (%s)', (_name, dataPoints) => {
+    let folded: Baseline = { ...base, dataPoints, tailScore: 0.03 };
+    const closed = foldZeros(folded, 2500, config);
+    for (let i = 0; i < 2500; i += 1) folded = foldedBaseline(folded, 0, T0 + i * HOUR, 101 + i, config);
+    expect(closed.tailScore!).toBeCloseTo(folded.tailScore!, 10);
+  });
+
+  it('is never kept by splunk-escu', () => {
+    const escu = escuConfig();
+    const stored = storedBaseline({ mean: 5, variance: 5, dataPoints: 1000 });
+    const result = evaluateWindow(windowInput({ '10.0.0.1': 40 }, { '10.0.0.1': stored }), escu);
+    expect(result.updatedBaselines.get('10.0.0.1')!.tailScore).toBeUndefined();
+  });
+});
+
+/**
+ * 60 heavy-tailed sources (Poisson at 5-80 an hour times a log-normal factor of shape 0.75, drawn
+ * each hour) among 140 negative binomial ones (size 3), 40 days of hours, the first 30 learnt: the
+ * same fleet with the tail score kept and with it thrown away after every window (the detector
+ * before it, whose model is the negative binomial of two moments).
+ */
+function fleetAlerts(keepTailScore: boolean): { heavy: number; steady: number } {
+  const random = seededRandom(20260601);
+  const sources = 200;
+  const heavy = 60;
+  const rates = Array.from({ length: sources }, () => 5 * Math.pow(16, random()));
+  const fleetConfig = recommendedConfig({
+    rhythm: false,
+    jobOccurrencesToLearn: 0,
+    cooldownMinutes: 0,
+    massSpikeMinSources: 0,
+  });
+  const keys = rates.map((_r, s) => `123456789012|10.0.${s >> 8}.${s & 255}`);
+  const baselines = new Map<string, Baseline>();
+  const sigma = 0.75;
+  const alerts = { heavy: 0, steady: 0 };
+  let clock = 0;
+  for (let w = 0; w < 40 * 24; w += 1) {
+    const counts = new Map<string, number>();
+    rates.forEach((rate, s) => {
+      const x =
+        s < heavy
+          ? poisson(random, rate * Math.exp(sigma * gaussian(random) - (sigma * sigma) / 2))
+          : negativeBinomial(random, rate, rate + (rate * rate) / 3);
+      if (x > 0) counts.set(keys[s]!, x);
+    });
+    const result = evaluateWindow(
+      { windowStart: T0 + w * HOUR, counts, complete: true, baselines, clock },
+      fleetConfig,
+      { learnOnly: w < 30 * 24 },
+    );
+    for (const [key, next] of result.updatedBaselines) {
+      if (!keepTailScore) delete next.tailScore;
+      baselines.set(key, next);
+    }
+    clock = result.clockAfter;
+    for (const alert of result.alerts)
+      if (alert.kind === 'spike')
+        alerts[keys.indexOf(`${alert.accountId}|${alert.srcIp}`) < heavy ? 'heavy' : 'steady'] += 1;
+  }
+  return alerts;
+}
+
+describe('a fleet with heavy-tailed sources', () => {
+  it('alerts on them far less with the tail score, and about as often on the negative binomial sources', () => {
+    const before = fleetAlerts(false);
+    const after = fleetAlerts(true);
+    // Measured: heavy 29 -> 12, steady 7 -> 6 (the budget's share of the 140 is 0.7 a day x 10 days).
+    expect(before.heavy).toBeGreaterThanOrEqual(20);
+    expect(after.heavy).toBeLessThanOrEqual(before.heavy / 2);
+    expect(after.steady).toBeGreaterThanOrEqual(before.steady - 2);
+    expect(after.steady).toBeLessThanOrEqual(before.steady);
+  });
+});
