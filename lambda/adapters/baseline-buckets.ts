@@ -12,15 +12,18 @@
  *
  *   [mean, variance, dataPoints, lastWindow, clockAtLastFold, expiresAt,
  *    lastAlertWindow | null, lastAlertCount | null, prev | null,
- *    profile | null, [withinHour (6 characters), withinCount] | null, jobs | null]
+ *    profile | null, [withinHour (6 characters), withinCount] | null, jobs | null, tailScore | null]
  *
  * with `prev` (the baseline it was folded from, for retries) as
  * `[mean, variance, dataPoints, lastWindow, clockAtLastFold, lastAlertWindow | null, lastAlertCount | null,
- *   profile | [slot, code, ...] | null, [withinHour, withinCount] | null, jobs | 0 (the entry's) | null]`,
+ *   profile | [slot, code, ...] | null, [withinHour, withinCount] | null, jobs | 0 (the entry's) | null,
+ *   tailScore | null]`,
  * trailing nulls left out. The rhythm profile is 144 characters (rhythm.ts); a fold changes one
  * slot of it (a lazy zero-fill a few more), so `prev` keeps only those slots
  * (`[slot, code, ...]`, applied to the entry's profile) and the retry state costs a few bytes,
  * not a second profile. Jobs are `[phase, period (0 unknown, 1 daily, 2 weekly), size, occurrences, last]`.
+ * `tailScore` (the source's own tail, spike-test.ts) came last, so entries written before it
+ * read as having none.
  * Numbers go through JSON, which prints the shortest text that reads back to the same double:
  * values round-trip exactly, as they did in `N` attributes.
  */
@@ -35,10 +38,11 @@ import {
   type RecurringJob,
   type WithinHour,
 } from '../core';
+import { MAX_TAIL_SCORE } from '../core/spike-test';
 import { baselineExpiresAt, expiredBefore } from '../baseline-expiry';
 
 /**
- * Default bucket count: room for about 1.6 million sources with rhythm state (3.5 million
+ * Default bucket count: room for about 1.4 million sources with rhythm state and a tail score (3.5 million
  * without), see BASELINE_BUCKET_MAX_BYTES and docs/design.md.
  */
 export const BASELINE_BUCKETS = 2048;
@@ -161,6 +165,7 @@ export function encodeEntry(baseline: Baseline, prev: Baseline | undefined, expi
     baseline.profile ?? null,
     encodeWithin(baseline.withinHour),
     encodeJobs(baseline.jobs),
+    baseline.tailScore ?? null,
   ];
   return trimNulls(entry);
 }
@@ -176,7 +181,7 @@ export function decodeEntry(entry: BucketEntry, key: string): StoredBaseline {
 
 function decodeCurrent(entry: unknown[], key: string): Baseline {
   const baseline = decodeBaseline(entry[0], entry[1], entry[2], entry[3], entry[4], entry[6], entry[7], key);
-  return withRhythm(baseline, entry[9], entry[10], entry[11], key);
+  return withTailScore(withRhythm(baseline, entry[9], entry[10], entry[11], key), entry[12], key);
 }
 
 /**
@@ -241,7 +246,7 @@ function decodePrev(entry: unknown[], key: string): Baseline | undefined {
   let profile = prev[7];
   if (Array.isArray(profile)) profile = applyProfilePatch(entry[9], profile, `${key} prev`);
   const jobs = prev[9] === SAME_JOBS ? entry[11] : prev[9];
-  return withRhythm(baseline, profile, prev[8], jobs, `${key} prev`);
+  return withTailScore(withRhythm(baseline, profile, prev[8], jobs, `${key} prev`), prev[10], `${key} prev`);
 }
 
 /** Characters per profile slot (rhythm.ts). */
@@ -370,6 +375,15 @@ function withRhythm(
   return baseline;
 }
 
+/** Adds the tail score (absent when null or missing: entries from before it) to a decoded baseline. */
+function withTailScore(baseline: Baseline, score: unknown, key: string): Baseline {
+  if (score === undefined || score === null) return baseline;
+  if (typeof score !== 'number' || !(score >= 0 && score <= MAX_TAIL_SCORE))
+    throw new CorruptItemError(key, `tailScore is not a number from 0 to ${MAX_TAIL_SCORE}`);
+  baseline.tailScore = score;
+  return baseline;
+}
+
 /** Every entry of a bucket item, decoded, keyed by source: for tests and benchmarks that look inside the table. */
 export function unpackBucketItem(item: Item): Map<string, StoredBaseline> {
   const bucket = bucketOfItem(item);
@@ -413,15 +427,15 @@ export function memberBytesAtMost(
   prev: Baseline | undefined,
   expiresAt: number,
 ): number {
-  // `"key":[` ... `]`, 11 commas between the 12 fields.
-  let bytes = keyBytes(key) + 1 + 2 + 11;
+  // `"key":[` ... `]`, 12 commas between the 13 fields.
+  let bytes = keyBytes(key) + 1 + 2 + 12;
   bytes += numberChars(baseline.mean) + numberChars(baseline.variance) + numberChars(baseline.dataPoints);
   bytes += numberChars(baseline.lastWindow) + numberChars(baseline.clockAtLastFold) + numberChars(expiresAt);
   bytes += optionalNumberChars(baseline.lastAlertWindow) + optionalNumberChars(baseline.lastAlertCount);
   if (prev === undefined) bytes += NULL_CHARS;
   else {
-    // `[` ... `]`, 9 commas between its 10 fields.
-    bytes += 2 + 9;
+    // `[` ... `]`, 10 commas between its 11 fields.
+    bytes += 2 + 10;
     bytes += numberChars(prev.mean) + numberChars(prev.variance) + numberChars(prev.dataPoints);
     bytes += numberChars(prev.lastWindow) + numberChars(prev.clockAtLastFold);
     bytes += optionalNumberChars(prev.lastAlertWindow) + optionalNumberChars(prev.lastAlertCount);
@@ -429,10 +443,12 @@ export function memberBytesAtMost(
     bytes += prev.profile === undefined ? NULL_CHARS : prev.profile.length + 2;
     bytes += withinChars(prev.withinHour);
     bytes += prev.jobs !== undefined && prev.jobs === baseline.jobs ? 1 : jobsChars(prev.jobs);
+    bytes += optionalNumberChars(prev.tailScore);
   }
   bytes += baseline.profile === undefined ? NULL_CHARS : baseline.profile.length + 2;
   bytes += withinChars(baseline.withinHour);
   bytes += jobsChars(baseline.jobs);
+  bytes += optionalNumberChars(baseline.tailScore);
   return bytes;
 }
 
@@ -491,6 +507,7 @@ function encodeBaseline(b: Baseline, current: Baseline | undefined): unknown[] {
     profilePatch(b.profile, current?.profile),
     encodeWithin(b.withinHour),
     b.jobs !== undefined && b.jobs === current?.jobs ? SAME_JOBS : encodeJobs(b.jobs),
+    b.tailScore ?? null,
   ]);
 }
 

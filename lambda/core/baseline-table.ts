@@ -2,7 +2,7 @@
  * Baselines of many sources in a few flat arrays, by index: what the Lambda holds for a window of
  * a million sources. A `Baseline` object with its rhythm profile is some 450 bytes of JavaScript
  * heap (an object, boxed doubles, a 144-character string, the withinHour object, a Map entry);
- * here it is 81 bytes of numbers and flags and the profile's 144 bytes, outside the heap, and a
+ * here it is 89 bytes of numbers and flags and the profile's 144 bytes, outside the heap, and a
  * `Baseline` is made only for the moment a source is decided or written. Values round-trip
  * exactly: every number is kept as the double it was.
  *
@@ -14,13 +14,14 @@
 import type { Baseline } from './baseline';
 import { PROFILE_LENGTH, PROFILE_SLOTS, UNSET_PROFILE, type RecurringJob } from './rhythm';
 
-/** Doubles per source: mean, variance, dataPoints, lastWindow, clockAtLastFold, lastAlertWindow, lastAlertCount, withinHour's variance, index, count. */
-const FIELDS = 10;
+/** Doubles per source: mean, variance, dataPoints, lastWindow, clockAtLastFold, lastAlertWindow, lastAlertCount, withinHour's variance, index, count, tailScore. */
+const FIELDS = 11;
 const PRESENT = 1;
 const HAS_PROFILE = 2;
 const HAS_ALERT_WINDOW = 4;
 const HAS_ALERT_COUNT = 8;
 const HAS_WITHIN = 16;
+const HAS_TAIL_SCORE = 32;
 /** Characters of one profile slot. */
 const SLOT_CHARS = PROFILE_LENGTH / PROFILE_SLOTS;
 /** Slots a profile kept beside another's may differ in before it is kept whole (on the heap). */
@@ -99,6 +100,10 @@ export class BaselineTable {
       n[at + 9] = within.count;
       flags |= HAS_WITHIN;
     }
+    if (baseline.tailScore !== undefined) {
+      n[at + 10] = baseline.tailScore;
+      flags |= HAS_TAIL_SCORE;
+    }
     const profile = baseline.profile;
     if (profile !== undefined) {
       // Profiles are base64url text (rhythm.ts): ASCII, one byte a character (a UTF-8 length equal
@@ -143,6 +148,7 @@ export class BaselineTable {
       baseline.withinHour = { variance: n[at + 7]!, index: n[at + 8]!, count: n[at + 9]! };
     const jobs = this.jobs.get(index);
     if (jobs !== undefined) baseline.jobs = jobs;
+    if ((flags & HAS_TAIL_SCORE) !== 0) baseline.tailScore = n[at + 10]!;
     return baseline;
   }
 

@@ -14,6 +14,7 @@ import type { Baseline } from '../core/baseline';
 import { isValidAddress } from '../core/addresses';
 import { DAY_NAMES, describeIssues, type DetectorConfig } from '../core/config';
 import { isProfileText, type RecurringJob } from '../core/rhythm';
+import { MAX_TAIL_SCORE } from '../core/spike-test';
 import { identityOfKey, isSourceKey, SOURCE_KEY_FORMAT } from '../core/source-key';
 import { isoTime } from '../core/windows';
 
@@ -66,6 +67,8 @@ const baselineSchema = z.strictObject({
       )
       .check(z.maxLength(8)),
   ),
+  /** The source's own tail (lambda/core/spike-test.ts); absent in files written before it: no evidence. */
+  tailScore: z.optional(z.number().check(z.gte(0), z.lte(MAX_TAIL_SCORE))),
 });
 
 export const stateFileSchema = z.strictObject({
@@ -130,6 +133,7 @@ export class MemoryBaselineStore {
         ...(b.profile === undefined ? {} : { profile: b.profile }),
         ...(b.withinHour === undefined ? {} : { withinHour: { ...b.withinHour } }),
         ...(b.jobs === undefined ? {} : { jobs: b.jobs.map((job) => ({ ...job, last: isoTime(job.last) })) }),
+        ...(b.tailScore === undefined ? {} : { tailScore: b.tailScore }),
       };
     }
     return {
@@ -220,6 +224,7 @@ export class MemoryBaselineStore {
         ...(b.jobs === undefined
           ? {}
           : { jobs: b.jobs.map((job): RecurringJob => ({ ...job, last: Date.parse(job.last) })) }),
+        ...(b.tailScore === undefined ? {} : { tailScore: b.tailScore }),
       });
     }
     return store;

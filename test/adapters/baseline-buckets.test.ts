@@ -47,6 +47,7 @@ const baselineArb: fc.Arbitrary<Baseline> = fc
       },
     ),
     jobs: fc.option(jobs, { nil: undefined }),
+    tailScore: fc.option(number, { nil: undefined }),
   })
   .map(
     (b) => Object.fromEntries(Object.entries(b).filter(([, v]) => v !== undefined)) as unknown as Baseline,
@@ -106,6 +107,8 @@ describe('memberBytesAtMost', () => {
       profile: encodeProfile(Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(1 + s / 7))),
       withinHour: { variance: quantizeSlotMean(0.5), index: quantizeSlotMean(2), count: 12_345 },
       jobs: [{ phase: 167, period: 'weekly', size: longest, occurrences: 12, last: 1_793_577_600_000 }],
+      // Never negative in a real entry; here only its length counts.
+      tailScore: longest,
     };
     const prev: Baseline = {
       ...full,

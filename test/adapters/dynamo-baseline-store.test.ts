@@ -516,7 +516,7 @@ describe('DynamoBaselineStore', () => {
     );
   });
 
-  it('keeps rhythm state exactly: profile, within-hour statistics and jobs, and rewinds a retried window to them', async () => {
+  it('keeps rhythm state and the tail score exactly: profile, within-hour statistics and jobs, and rewinds a retried window to them', async () => {
     // Prepare: two folds of a rhythmic source through the engine's own fold (one slot, then a
     // zero-filled gap and another slot change), so `prev` is stored as a patch of the profile.
     const { store, tableName } = await newStore();
@@ -529,8 +529,10 @@ describe('DynamoBaselineStore', () => {
       profile,
       withinHour: { variance: quantizeSlotMean(12.5), index: quantizeSlotMean(2.25), count: 380 },
       jobs: [{ phase: 24 * 3 + 2, period: 'weekly', size: 140, occurrences: 3, last: W - 7 * DAY }],
+      tailScore: 0.013,
     };
-    const a1 = foldedBaseline(start, 7, W - HOUR, 1, config);
+    // The first fold scores (its tail score moves), so the retry state keeps a score of its own.
+    const a1 = foldedBaseline(start, 7, W - HOUR, 1, config, 2.5);
     const a2 = foldedBaseline(withMissedZeros(a1, 2, config), 40, W, 3, config);
     expect(a2.profile).not.toBe(a1.profile);
     await store.commitWindow({
@@ -566,9 +568,11 @@ describe('DynamoBaselineStore', () => {
     const prev = entry[8] as unknown[];
     expect(Array.isArray(prev[7])).toBe(true);
     expect(prev[9]).toBe(0);
+    expect(prev[10]).toBe(a1.tailScore);
+    expect(entry[12]).toBe(a2.tailScore);
   });
 
-  it('refuses a bucket entry whose rhythm state is malformed, naming the field', async () => {
+  it('refuses a bucket entry whose rhythm state or tail score is malformed, naming the field', async () => {
     const { store, tableName } = await newStore();
     await store.commitWindow({
       windowStart: W,
@@ -582,9 +586,12 @@ describe('DynamoBaselineStore', () => {
       [{ 9: 'not-a-profile' }, /profile is not a 144-character/],
       [{ 9: encodeProfile(new Array(PROFILE_SLOTS).fill(1)), 10: [1, 2, 3] }, /withinHour is not/],
       [{ 11: [[1, 7, 3, 1, 0]] }, /a job is not/],
+      [{ 12: -0.5 }, /tailScore is not a number from 0 to/],
+      [{ 12: 7 }, /tailScore is not a number from 0 to/],
+      [{ 12: 'high' }, /tailScore is not a number from 0 to/],
     ] as const) {
       const entry = JSON.parse(item.records!.S!)['123456789012|10.0.0.1'] as unknown[];
-      while (entry.length < 12) entry.push(null);
+      while (entry.length < 13) entry.push(null);
       for (const [k, v] of Object.entries(bad)) entry[Number(k)] = v;
       expect(() =>
         unpackBucketItem({ ...item, records: { S: JSON.stringify({ '123456789012|10.0.0.1': entry }) } }),

@@ -44,6 +44,7 @@ const baselineArb: fc.Arbitrary<Baseline> = fc
       ),
       { nil: undefined },
     ),
+    tailScore: fc.option(double, { nil: undefined }),
   })
   // Optional fields absent, not undefined: the shape the engine and the stores make.
   .map(
@@ -189,8 +190,8 @@ describe('BaselineTable', () => {
   it('keeps a fold-sized profile change in 16 bytes, not a second profile', () => {
     const before = new BaselineTable(1000);
     const after = new BaselineTable(1000, { profilesBesides: before });
-    expect(before.bytes).toBe(1000 * (80 + 1 + 144));
-    expect(after.bytes).toBe(1000 * (80 + 1 + 16));
+    expect(before.bytes).toBe(1000 * (88 + 1 + 144));
+    expect(after.bytes).toBe(1000 * (88 + 1 + 16));
     expect(() => new BaselineTable(999, { profilesBesides: before })).toThrow(
       /profiles are kept beside a table of 1000 entries, not 999/,
     );
@@ -218,8 +219,8 @@ describe('BaselineTable', () => {
     expect(new BaselineTable(0).size).toBe(0);
   });
 
-  it('holds 225 bytes a source outside the heap: 80 of numbers, 1 of flags, 144 of profile', () => {
-    expect(new BaselineTable(1000).bytes).toBe(1000 * (10 * 8 + 1 + 144));
+  it('holds 233 bytes a source outside the heap: 88 of numbers, 1 of flags, 144 of profile', () => {
+    expect(new BaselineTable(1000).bytes).toBe(1000 * (11 * 8 + 1 + 144));
   });
   it('gives back a baseline with only the fields it was stored with (no optional field set to undefined)', () => {
     const table = new BaselineTable(1);

@@ -43,6 +43,24 @@ describe('MemoryBaselineStore.fromJson consistency checks', () => {
     expect(load({ ...valid, clock: 0, watermark: null, baselines: {} }).watermark).toBeUndefined();
   });
 
+  it("keeps a source's tail score, and reads a file from before it (no tailScore) as no evidence", () => {
+    const scored = { ...valid, baselines: { [SOURCE]: { ...baseline, tailScore: 0.0213 } } };
+    const store = load(scored);
+    expect(store.baselines.get(SOURCE)!.tailScore).toBe(0.0213);
+    expect(store.toJSON(config)).toEqual(scored);
+    expect(load(valid).baselines.get(SOURCE)!.tailScore).toBeUndefined();
+  });
+
+  it.each([
+    ['below 0', -0.01],
+    ['above what a mean of capped scores can be', 5],
+    ['not a number', '0.02'],
+  ])('refuses a tail score %s, naming the field', (_, tailScore) => {
+    expect(() => load({ ...valid, baselines: { [SOURCE]: { ...baseline, tailScore } } })).toThrow(
+      /"s\.json"\.baselines\.123456789012\|10\.0\.0\.5\.tailScore/,
+    );
+  });
+
   it.each([
     [
       'a watermark off the window grid',
