@@ -29,7 +29,7 @@ import {
 } from './rhythm';
 import type { CauseLookup, DowngradedFrom, LikelyCause } from './policy-changes';
 import { identityOfKey, sourceKey } from './source-key';
-import { exceedanceScore, spikeTail, stepPosition, tailWidening } from './spike-test';
+import { exceedanceScore, spikeTail, tailWidening } from './spike-test';
 import { upperTailProbability } from './tail-probability';
 import { isoTime } from './windows';
 
@@ -662,7 +662,7 @@ export class WindowDecider {
     // scores against the model it was compared with, so a spike never teaches it.
     const score =
       threshold !== null && c.mature && !isSpike && !quietJob && !movedJob && c.x > c.mean
-        ? exceedanceScore(c.x, c, stepPosition(c.srcIp, input.windowStart), threshold, config)
+        ? exceedanceScore(c.x, c, { source: c.srcIp, windowStart: input.windowStart }, threshold, config)
         : 0;
     const next = nextBaseline(c, isSpike, quietJob, input, this.clockAfter, config, score);
     if (jobs !== c.before.jobs) {

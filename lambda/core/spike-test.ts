@@ -147,7 +147,8 @@ export function stepPosition(key: string, windowStart: number): number {
 
 /**
  * A window's exceedance score against the model it was compared with: log(TAIL_LEVEL / u) where
- * u, the count's tail probability placed on its step (P(X > x) + position P(X = x)), is below
+ * u, the count's tail probability placed on its step (P(X > x) + h P(X = x), h the source's and
+ * window's stepPosition), is below
  * TAIL_LEVEL, at most MAX_TAIL_SCORE; else 0. Where the model is right u is uniform, so a window scores
  * TAIL_LEVEL x E[min(Exp(1), MAX_TAIL_SCORE)] (EXPECTED_SCORE) on average, whatever the source's mean;
  * a heavier tail scores more, both more often and further out. A count that could spike (at
@@ -157,7 +158,7 @@ export function stepPosition(key: string, windowStart: number): number {
 export function exceedanceScore(
   x: number,
   model: { mean: number; variance: number },
-  position: number,
+  window: { source: string; windowStart: number },
   threshold: number,
   config: Pick<DetectorConfig, 'meanFloor' | 'minBlockedCount'>,
 ): number {
@@ -167,7 +168,7 @@ export function exceedanceScore(
   const tail = upperTailProbability(x, model.mean, model.variance, meanFloor);
   const step = pointProbability(x, model.mean, model.variance, meanFloor);
   // At least 0: far out, the tail and its first term agree to rounding.
-  const u = Math.max(0, tail - (1 - position) * step);
+  const u = Math.max(0, tail - (1 - stepPosition(window.source, window.windowStart)) * step);
   if (!(u < TAIL_LEVEL) || (x >= config.minBlockedCount && !(tail >= threshold))) return 0;
   return Math.min(Math.log(TAIL_LEVEL / u), MAX_TAIL_SCORE);
 }

@@ -22,19 +22,28 @@ import { pointProbability } from '../../lambda/core/tail-probability';
 import { escuConfig, HOUR, recommendedConfig, storedBaseline, T0, windowInput } from './engine-fixtures';
 
 const config = recommendedConfig();
+const SOURCE = '123456789012|10.0.0.1';
+const AT = { source: SOURCE, windowStart: T0 };
 const EXPECTED = TAIL_LEVEL * (1 - Math.exp(-MAX_TAIL_SCORE));
 
 /** E[score] under the model itself: each count's probability times its score averaged over positions. */
 function expectedScore(mean: number, variance: number): number {
   let sum = 0;
-  const positions = 64;
+  // The positions of 256 windows' hashes: as good as a uniform grid for this average.
+  const positions = 256;
   for (let k = 0; k < 100_000; k += 1) {
     const p = pointProbability(k, mean, variance, config.meanFloor);
     if (k > mean * 3 + 200 && p < 1e-12) break;
     if (!(p > 0)) continue;
     let scores = 0;
     for (let i = 0; i < positions; i += 1)
-      scores += exceedanceScore(k, { mean, variance }, (i + 0.5) / positions, 0, config);
+      scores += exceedanceScore(
+        k,
+        { mean, variance },
+        { source: SOURCE, windowStart: T0 + i * HOUR },
+        0,
+        config,
+      );
     sum += (p * scores) / positions;
   }
   return sum;
@@ -54,18 +63,18 @@ describe('exceedanceScore', () => {
 
   it('is 0 at or below 1.5 sd above the mean, and for a count that would spike on the model', () => {
     const model = { mean: 50, variance: 50 + 2500 / 3 };
-    expect(exceedanceScore(50 + 1.5 * Math.sqrt(model.variance), model, 0, 1e-5, config)).toBe(0);
+    expect(exceedanceScore(50 + 1.5 * Math.sqrt(model.variance), model, AT, 1e-5, config)).toBe(0);
     // Beyond the 1-in-100 line: it scores, unless its tail is under the window's threshold.
-    expect(exceedanceScore(200, model, 0.5, 1e-5, config)).toBeGreaterThan(0);
-    expect(exceedanceScore(200, model, 0.5, 1e-2, config)).toBe(0);
+    expect(exceedanceScore(200, model, AT, 1e-5, config)).toBeGreaterThan(0);
+    expect(exceedanceScore(200, model, AT, 1e-2, config)).toBe(0);
     // Under minBlockedCount a count cannot spike: it scores whatever the threshold.
     const sparse = { mean: 0.3, variance: 0.6 };
-    expect(exceedanceScore(6, sparse, 0.5, 1e-2, config)).toBeGreaterThan(0);
+    expect(exceedanceScore(6, sparse, AT, 1e-2, config)).toBeGreaterThan(0);
   });
 
   it('is at most MAX_TAIL_SCORE, however far out', () => {
-    expect(exceedanceScore(10_000, { mean: 50, variance: 900 }, 0.5, 0, config)).toBe(MAX_TAIL_SCORE);
-    expect(exceedanceScore(60, { mean: 2, variance: 2 }, 0, 0, config)).toBe(MAX_TAIL_SCORE);
+    expect(exceedanceScore(10_000, { mean: 50, variance: 900 }, AT, 0, config)).toBe(MAX_TAIL_SCORE);
+    expect(exceedanceScore(60, { mean: 2, variance: 2 }, AT, 0, config)).toBe(MAX_TAIL_SCORE);
   });
 
   it('places a count on its step by a hash of the source and window: uniform, and the same each time', () => {
