@@ -114,7 +114,7 @@ describe("smallestSpikeCount where the tail's first spike is a weekly job's run"
    * at T0. The flat variance is wide (sd 200): no count below several hundred is a burst against
    * the flat baseline, so the weekly job's band decides by isWeeklyJobRun alone.
    */
-  function source(at: number, next: number, background: number): Baseline {
+  function source(at: number, next: number, background: number, size = SIZE): Baseline {
     const values = Array.from({ length: PROFILE_SLOTS }, (_, slot) => {
       const hour = slot % 24;
       return quantizeSlotMean(hour === 0 ? at : hour === 1 ? next : hour >= 8 && hour < 19 ? 40 : background);
@@ -126,7 +126,7 @@ describe("smallestSpikeCount where the tail's first spike is a weekly job's run"
       dataPoints: 21 * 24,
       profile: encodeProfile(values),
       withinHour: { variance: 10, index: 1.2, count: 21 * 24 },
-      jobs: [weeklyJob(config, SIZE)],
+      jobs: [weeklyJob(config, size)],
     });
   }
 
@@ -151,6 +151,13 @@ describe("smallestSpikeCount where the tail's first spike is a weekly job's run"
     while (!isSpikeCount(tailFirst, bare, threshold, config)) tailFirst += 1;
     return { line: line!, model, tailFirst, job: model.learnedJob!, moved: model.movedDailyJob };
   }
+
+  it("alone, below the job's runs: the tail's first spike", () => {
+    // A job of 40: its runs start above half of it, past the tail's first spike.
+    const { line, tailFirst, job } = lineAsEngine(source(4, 4, 4, 40));
+    expect(tailFirst).toBeLessThan(job.quietFrom!);
+    expect(line).toBe(tailFirst);
+  });
 
   it("alone: the job's runs are quiet, the first spike is the job's bound", () => {
     const { line, tailFirst, job, moved } = lineAsEngine(source(4, 4, 4));
