@@ -71,7 +71,7 @@ export function comparedModel(
         };
   if (config.jobOccurrencesToLearn > 0) {
     // The job rules of detect.ts, each at jobGrowthFactor x the job's size: a learned job decides
-    // a burst at its time; a daily job the profile has learnt decides any other count.
+    // a run at its time; a daily job the profile has learnt decides any other count.
     const jobs = liveJobs(before.jobs, windowStart);
     const match = matchJob(jobs, windowStart, place.weekPhase, calendar.windowsPerDay);
     if (match !== undefined && match.job.occurrences + 1 >= config.jobOccurrencesToLearn) {
@@ -80,15 +80,22 @@ export function comparedModel(
         spikeFrom: Math.ceil(factor * match.job.size),
         // A flat source's burst test is its spike test, widened tail included (detect.ts isBurst).
         flat: model === undefined ? { ...flat, ...widened } : { ...flat },
+        // A run of the job's size is the job's, burst or not (isJobRun): above the job's size
+        // over jobGrowthFactor and jobGrowthFactor x the compared mean, at minBlockedCount or
+        // more, below jobGrowthFactor x the size (a daily job's: or larger, and only where the
+        // hour's model decides).
+        runsFrom:
+          match.period === 'daily' && model === undefined
+            ? NEVER
+            : Math.max(
+                smallestTimesAbove(match.job.size, factor),
+                Math.floor(factor * compared.mean) + 1,
+                config.minBlockedCount,
+              ),
+        ...(match.period === 'daily' ? {} : { runsTo: Math.ceil(factor * match.job.size) }),
+        // So is a spike at jobGrowthFactor x the compared mean or more.
+        spikeRunFrom: Math.max(Math.ceil(factor * compared.mean), config.minBlockedCount),
       };
-      // A weekly job's run of its size is the job's, burst or not (isWeeklyJobRun): above half
-      // its size and twice the compared mean, at minBlockedCount or more.
-      if (match.period === 'weekly')
-        compared.learnedJob.quietFrom = Math.max(
-          smallestTimesAbove(match.job.size, factor),
-          Math.floor(factor * compared.mean) + 1,
-          config.minBlockedCount,
-        );
     }
     if (model?.dailyJob !== undefined && !hasWeeklyJobAt(jobs, windowStart, model.dailyJob, config))
       compared.dailyJobSpikeFrom = Math.ceil(config.jobGrowthFactor * model.dailyJob);
@@ -118,9 +125,9 @@ function smallestTimesAbove(bound: number, factor: number): number {
   return x;
 }
 
-/** A count in a learned weekly job's band of runs of its size, quiet burst or not (isWeeklyJobRun). */
-const inJobBand = (count: number, job: NonNullable<ComparedModel['learnedJob']>): boolean =>
-  job.quietFrom !== undefined && count >= job.quietFrom && count < job.spikeFrom;
+/** A count among a learned job's runs by size (isJobRun), burst or not. */
+const inRuns = (count: number, job: NonNullable<ComparedModel['learnedJob']>): boolean =>
+  count >= job.runsFrom && (job.runsTo === undefined || count < job.runsTo);
 
 /**
  * A tail spike's verdict after a moved daily job's rule (detect.ts): its band is quiet (counts
@@ -155,22 +162,29 @@ export function isSpikeCount(
     return count > after.mean + config.deviationThreshold * spreadOf(after.mean, after.variance, config);
   }
   if (threshold === null || !(model.dataPoints >= config.minDataPoints)) return false;
-  // A learned job's burst is the job's: quiet below its bound, a spike from it up; so is a
-  // weekly job's run of its size that is no burst, and it is quiet.
+  const tail = spikeTail(count, model, threshold, config);
+  const tailSpike = tail !== undefined && tail < threshold;
+  // A learned job's run (a burst, a run of its size, a spike well above the hour's expectation)
+  // is the job's: quiet below its bound, a spike from it up.
   const job = model.learnedJob;
-  if (job !== undefined) {
-    if (
-      isFlatBurst(count, job.flat, { mature: true, rhythmic: model.rhythm !== undefined }, threshold, config)
-    )
-      return count >= job.spikeFrom;
-    if (inJobBand(count, job)) return false;
-  }
+  if (
+    job !== undefined &&
+    (isFlatBurst(
+      count,
+      job.flat,
+      { mature: true, rhythmic: model.rhythm !== undefined },
+      threshold,
+      config,
+    ) ||
+      inRuns(count, job) ||
+      (tailSpike && count >= job.spikeRunFrom))
+  )
+    return count >= job.spikeFrom;
   // A daily job's rule spikes every count from its own bound up (a tail spike may come earlier);
   // so does a moved daily job's.
   if (model.dailyJobSpikeFrom !== undefined && count >= model.dailyJobSpikeFrom) return true;
   if (model.movedDailyJob !== undefined && count >= model.movedDailyJob.spikeFrom) return true;
-  const tail = spikeTail(count, model, threshold, config);
-  return tail !== undefined && tail < threshold && outsideMovedJob(count, model);
+  return tailSpike && outsideMovedJob(count, model);
 }
 
 /**
@@ -209,39 +223,44 @@ export function smallestSpikeCount(
   const band = model.movedDailyJob;
   const tailModel: ComparedModel = { ...model };
   delete tailModel.movedDailyJob;
+  delete tailModel.learnedJob;
   const firstOutsideBand = (first: number | null): number | null =>
     band === undefined || (first !== null && first < band.quietFrom)
       ? first
       : Math.max(band.spikeFrom, config.minBlockedCount, 1);
-  if (job === undefined)
-    return firstOutsideBand(
-      firstFrom(start, lowest, (count) => isSpikeCount(count, tailModel, threshold, config)),
-    );
-  // At a learned job's time the spikes are not one run of counts: a burst against the flat
-  // baseline is the job's (quiet below its bound), a count that is not decides as usual. Both
-  // "spike without the job" and "burst" hold from some count up, so the smallest spike is the
-  // first spike without the job if it comes before the first burst, else the first burst or the
-  // job's bound, whichever is larger.
-  const withoutJob: ComparedModel = { ...tailModel };
-  delete withoutJob.learnedJob;
-  let firstSpike = firstOutsideBand(
-    firstFrom(start, lowest, (count) => isSpikeCount(count, withoutJob, threshold, config)),
+  // The first spike without the job (the tail's, a daily job's, a moved daily job's).
+  const firstSpike = firstOutsideBand(
+    firstFrom(start, lowest, (count) => isSpikeCount(count, tailModel, threshold, config)),
   );
-  // A weekly job's runs of its size are quiet burst or not: past them, the next count that is no
-  // burst spikes from the job's bound (the tail spiked below it), or from the moved daily job's
-  // band's end if the bound falls in that band.
-  if (firstSpike !== null && inJobBand(firstSpike, job))
-    firstSpike =
-      band !== undefined && job.spikeFrom >= band.quietFrom && job.spikeFrom < band.spikeFrom
-        ? band.spikeFrom
-        : job.spikeFrom;
-  const source = { mature: true, rhythmic: model.rhythm !== undefined };
+  if (job === undefined) return firstSpike;
+  // At a learned job's time a run (a burst, a count from runsFrom up, or to runsTo for a weekly
+  // job, a tail spike from spikeRunFrom up) is the job's, and spikes from the job's bound; any
+  // other count decides as without the job. Bursts and tail runs hold from some count up, as do
+  // a daily job's runs by size; a weekly job's runs by size are a band ending at the job's bound.
+  const pureTail: ComparedModel = { ...tailModel };
+  delete pureTail.dailyJobSpikeFrom;
+  const firstTail = firstFrom(start, lowest, (count) => isSpikeCount(count, pureTail, threshold, config));
   const burstsFrom = Math.max(1, config.minBlockedCount);
+  const source = { mature: true, rhythmic: model.rhythm !== undefined };
   const firstBurst = firstFrom(burstsFrom, burstsFrom, (count) =>
     isFlatBurst(count, job.flat, source, threshold, config),
   );
-  if (firstBurst === null || (firstSpike !== null && firstSpike < firstBurst)) return firstSpike;
-  return Math.max(firstBurst, job.spikeFrom);
+  const runsFrom = Math.min(
+    firstBurst ?? NEVER,
+    firstTail === null ? NEVER : Math.max(firstTail, job.spikeRunFrom),
+    job.runsTo === undefined ? job.runsFrom : NEVER,
+  );
+  const grown = runsFrom >= NEVER ? null : Math.max(runsFrom, job.spikeFrom, burstsFrom);
+  // The first spike without the job, past a weekly job's band of runs (which ends at the job's
+  // bound, or the moved daily job's band's end if the bound falls in that band).
+  let noRun = firstSpike;
+  if (noRun !== null && job.runsTo !== undefined && inRuns(noRun, job))
+    noRun =
+      band !== undefined && job.spikeFrom >= band.quietFrom && job.spikeFrom < band.spikeFrom
+        ? band.spikeFrom
+        : job.spikeFrom;
+  if (noRun === null || noRun >= runsFrom) return grown;
+  return grown === null ? noRun : Math.min(noRun, grown);
 }
 
 /**

@@ -561,11 +561,13 @@ export class WindowDecider {
         c.tailDecides && c.tailProbability !== undefined && c.tailProbability < (threshold ?? 0);
     // minBlockedCount is 0 in the splunk-escu bundle; a user who sets it gets it in either preset.
     let isSpike = beyondThreshold && c.x >= config.minBlockedCount;
-    // Recurring jobs. A burst against the source's flat baseline at the time of a job seen before
-    // is the job's next occurrence (so is a run of a weekly job's size that is not such a burst,
-    // isWeeklyJobRun); a learned job decides its own window: quiet, or an alert when the
-    // occurrence is clearly larger than usual. Judged on the flat baseline, not the hour's model,
-    // so that a job is recognised whatever its hour has learnt of it.
+    // Recurring jobs. A run is a burst against the source's flat baseline, a spike of the hour's
+    // model at jobGrowthFactor times its expectation, or a run of the size of a job seen before
+    // at its time (isJobRun). A run at the time of a job seen before is its next occurrence, any
+    // other starts a candidate; a learned job decides its own window: quiet, or an alert when the
+    // occurrence is clearly larger than usual. A source whose blocked traffic is mostly its job
+    // has the job in its flat variance, so its runs are no flat bursts: only the hour's model
+    // sees them, where the job is new at that hour (a new or rescheduled job).
     let jobs = jobsOn ? liveJobs(c.before.jobs, input.windowStart) : c.before.jobs;
     // The jobs as they stood before this window: this window's own burst, added below as a
     // candidate, is not a weekly job that lifted the hour (and the spike line, alert-threshold.ts,
@@ -576,7 +578,11 @@ export class WindowDecider {
     const match = jobsOn
       ? matchJob(jobs, input.windowStart, place!.weekPhase, calendarOf(config).windowsPerDay)
       : undefined;
-    const jobRun = jobsOn && (isBurst(c, threshold, config) || isWeeklyJobRun(c.x, match, c.mean, config));
+    const jobRun =
+      jobsOn &&
+      (isBurst(c, threshold, config) ||
+        isJobRun(c.x, match, c.mean, c.rhythmic, config) ||
+        (isSpike && c.x >= config.jobGrowthFactor * c.mean));
     if (jobRun) {
       const event = jobEvent(c.x, jobs, match, input.windowStart, place!, config);
       jobs = event.jobs;
@@ -719,27 +725,37 @@ export function isFlatBurst(
 const WARMING_UP_BURST_SDS = 5;
 
 /**
- * A run at a weekly job's time (or a weekly candidate's) of the job's size, at `jobGrowthFactor`
- * times what the window is compared with (`usual`: the hour's expectation, or the flat mean) or
- * more, that the flat baseline does not call a burst: the job's occurrence all the same. A first
- * run that fell while the source was warming up is taken in full by its young baseline, whose
- * flat variance then hides the job's later runs from the burst test for months; without this
- * they were never learnt, and alerted every week. An hour that carries such a level every day (a
- * nightly job, a business host's busy hour) is no weekly job's.
+ * A run at a job's time (or a candidate's: `match`, matchJob) of the job's size (more than the
+ * size over `jobGrowthFactor`, less than `jobGrowthFactor` times it; for a daily job, or larger),
+ * at `jobGrowthFactor` times what the window is compared with (`usual`: the hour's expectation,
+ * or the flat mean) or more, that the flat baseline does not call a burst: the job's occurrence
+ * all the same (jobEvent then tells a grown one). A job that is most of its source's blocked traffic is in the flat variance, so its
+ * runs are no bursts; a first run that fell while the source was warming up is taken in full by
+ * its young baseline, whose flat variance hides the job's later runs from the burst test for
+ * months. Without this such jobs were never learnt, and alerted at every run their hour had not
+ * learnt (a weekly job, a rescheduled daily one). An hour whose level is the job's (the profile
+ * has learnt it) needs no job: its runs are no runs here, and its model decides. A daily job's
+ * runs count only where the hour's model decides (`hourModel`): against a young source's flat
+ * mean every prominent hour of its day would be a daily job, which the profile is there to learn.
  */
-export function isWeeklyJobRun(
+export function isJobRun(
   x: number,
   match: JobMatch | undefined,
   usual: number,
+  hourModel: boolean,
   config: Pick<DetectorConfig, 'minBlockedCount' | 'jobGrowthFactor'>,
 ): boolean {
-  if (match?.period !== 'weekly' || x < config.minBlockedCount) return false;
+  if (match === undefined || x < config.minBlockedCount) return false;
+  if (match.period === 'daily' && !hourModel) return false;
   const factor = config.jobGrowthFactor;
-  return x * factor > match.job.size && x < factor * match.job.size && x > factor * usual;
+  if (!(x * factor > match.job.size && x > factor * usual)) return false;
+  // A weekly job's run of its size only: a larger count at a weekday's hour is its tail's to judge
+  // (a business host back from a week off looks like a weekly job on its first Mondays).
+  return match.period === 'daily' || x < factor * match.job.size;
 }
 
 /**
- * A burst of `x` at `windowStart` (or a weekly job's run, isWeeklyJobRun), `match` the job at
+ * A run of `x` at `windowStart` (a burst, an hour's spike or a job's run, isJobRun), `match` the job at
  * that time (matchJob): the next occurrence of the job (its size and count updated), or the
  * first of a possible new one (a candidate). `learned` is set when the job is learned as of this
  * occurrence (the `jobOccurrencesToLearn`-th or later): the window is then the job's, quiet

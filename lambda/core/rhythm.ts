@@ -729,8 +729,8 @@ export interface JobMatch {
   index: number;
   period: JobPeriod;
   /**
-   * The job's phase from this occurrence on, where it moved: a weekly job on UTC time whose local
-   * window of the week changed with the clocks.
+   * The job's phase from this occurrence on, where it moved: a job on UTC time whose local
+   * window of the week (weekly) or of the day (daily) changed with the clocks.
    */
   phase?: number;
 }
@@ -739,10 +739,10 @@ export interface JobMatch {
  * The job this window is an occurrence of, by time only (size is the caller's test): a known
  * weekly job at the same window of the week within five weeks, a known daily one at the same
  * window of the day within a week; a job seen once matches a whole number of weeks later at the
- * same time of week (weekly) or one to three days later at the same time of day (daily). A
- * weekly job (or a job seen once) also matches exactly a whole number of weeks later in UTC,
- * wherever that falls in the local week: a job on UTC time after the clocks change in the
- * zone, which then takes its new phase (JobMatch.phase). The best match wins: an established
+ * same time of week (weekly) or one to three days later at the same time of day (daily). A job
+ * also matches exactly a whole number of weeks (weekly) or days (daily) later in UTC, wherever
+ * that falls in the local week: a job on UTC time after the clocks change in the zone, which
+ * then takes its new phase (JobMatch.phase). The best match wins: an established
  * job before a one-off, the same time of week before the same time of day, so that a stray
  * burst at another day's same hour cannot take a weekly job's place.
  */
@@ -768,17 +768,16 @@ export function matchJob(
       (job.phase === weekPhase || gap % WEEK_MS === 0)
     ) {
       period = 'weekly';
-    } else if (job.phase % windowsPerDay === dayPhase && job.period !== 'weekly') {
+    } else if ((job.phase % windowsPerDay === dayPhase || gap % DAY_MS === 0) && job.period !== 'weekly') {
+      // Daily: the same window of the local day, or exactly whole days later in UTC.
       const limit = job.period === 'daily' ? DAILY_GAP_DAYS : 3;
       if (gap <= limit * DAY_MS + HOUR_MS) period = 'daily';
     }
     if (period === undefined) continue;
     const rank = job.occurrences * 4 + (period === 'weekly' ? 2 : 0) + (job.period !== undefined ? 1 : 0);
     if (rank > bestRank) {
-      best =
-        period === 'weekly' && job.phase !== weekPhase
-          ? { job, index, period, phase: weekPhase }
-          : { job, index, period };
+      const moved = period === 'weekly' ? job.phase !== weekPhase : job.phase % windowsPerDay !== dayPhase;
+      best = moved ? { job, index, period, phase: weekPhase } : { job, index, period };
       bestRank = rank;
     }
   }

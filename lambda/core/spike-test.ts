@@ -24,23 +24,24 @@ export interface ComparedModel {
   /** A rhythm-aware model: its tail averages over the hour's expectation as an estimate. */
   rhythm?: Pick<RhythmModel, 'a' | 'phi' | 'relativeVariance'>;
   /**
-   * A learned job of the source's at this time (detect.ts, jobEvent): a burst against the flat
-   * baseline (`flat`, isFlatBurst) is the job's occurrence, quiet below `spikeFrom` and a spike
-   * from it up; a count that is not a burst is decided as if there were no job, except a weekly
-   * job's run of its size (`quietFrom`).
+   * A learned job of the source's at this time (detect.ts, jobEvent): a run (a burst against the
+   * flat baseline `flat`, isFlatBurst; a count from `runsFrom` (to `runsTo`); a spike from `spikeRunFrom`
+   * up) is the job's occurrence, quiet below `spikeFrom` and a spike from it up; any other count
+   * is decided as if there were no job.
    */
   learnedJob?: {
     spikeFrom: number;
     flat: { mean: number; variance: number; dataPoints: number; tailWidening?: number };
-    /**
-     * A learned weekly job: counts from this one up to (not including) `spikeFrom` are its runs,
-     * and quiet, burst or not (detect.ts isWeeklyJobRun).
-     */
-    quietFrom?: number;
+    /** Counts from this one up (to `runsTo`, where set) are the job's runs, burst or not (detect.ts isJobRun). */
+    runsFrom: number;
+    /** A weekly job's runs by size end here (not included): its bound, `spikeFrom`. */
+    runsTo?: number;
+    /** A count the tail calls a spike is the job's run from this one up. */
+    spikeRunFrom: number;
   };
   /**
    * A daily job the profile holds as the hour's level: counts from this one up are spikes
-   * whatever the tail says (unless they are a learned job's burst).
+   * whatever the tail says (unless they are a learned job's run).
    */
   dailyJobSpikeFrom?: number;
   /**

@@ -1,6 +1,6 @@
 /**
  * The job bands of the spike line (alert-threshold.ts) at their edges:
- * - a learned weekly job's band of quiet runs starts where detect.ts isWeeklyJobRun starts to
+ * - a learned weekly job's band of quiet runs starts where detect.ts isJobRun starts to
  *   take a count, with growth factors whose quotient and product round differently (the closed
  *   form floor(size / factor) + 1 then needs its correction, one way or the other), and where
  *   twice the compared mean is the larger bound; in a few steps even for a huge job;
@@ -11,7 +11,7 @@
 import { comparedModel, isSpikeCount, smallestSpikeCount } from '../../lambda/core/alert-threshold';
 import type { Baseline } from '../../lambda/core/baseline';
 import type { DetectorConfig } from '../../lambda/core/config';
-import { evaluateWindow, isWeeklyJobRun } from '../../lambda/core/detect';
+import { evaluateWindow, isJobRun } from '../../lambda/core/detect';
 import {
   calendarOf,
   encodeProfile,
@@ -37,7 +37,7 @@ function weeklyJob(config: DetectorConfig, size: number): RecurringJob {
   return { phase, period: 'weekly', size, occurrences: 3, last: T0 - WEEK };
 }
 
-describe("a learned weekly job's band of quiet runs starts where isWeeklyJobRun does", () => {
+describe("a learned weekly job's band of quiet runs starts where isJobRun does", () => {
   /**
    * Every count below the job's growth, in the band exactly where the engine takes it for a run
    * of the job (isWeeklyJobRun, against the compared mean): the band's lower edge is the smallest
@@ -52,11 +52,11 @@ describe("a learned weekly job's band of quiet runs starts where isWeeklyJobRun 
     const match: JobMatch = { job, index: 0, period: 'weekly' };
     let smallestRun: number | undefined;
     for (let x = 0; x <= band.spikeFrom + 1; x += 1) {
-      const run = isWeeklyJobRun(x, match, model.mean, config);
+      const run = isJobRun(x, match, model.mean, true, config);
       if (run && smallestRun === undefined) smallestRun = x;
-      expect({ x, inBand: x >= band.quietFrom! && x < band.spikeFrom }).toEqual({ x, inBand: run });
+      expect({ x, inBand: x >= band.runsFrom && x < band.spikeFrom }).toEqual({ x, inBand: run });
     }
-    return { quietFrom: band.quietFrom!, smallestRun };
+    return { quietFrom: band.runsFrom, smallestRun };
   }
 
   // Found by trying every size from 1 to 2000 with the factor 1.1 (products and quotients of
@@ -98,7 +98,7 @@ describe("a learned weekly job's band of quiet runs starts where isWeeklyJobRun 
     const config = recommendedConfig({ jobGrowthFactor: 3, minBlockedCount: 1 });
     const size = 1e12;
     const stored = storedBaseline({ mean: 5, variance: 6, dataPoints: 500, jobs: [weeklyJob(config, size)] });
-    const quietFrom = comparedModel(stored, 100, T0, config).learnedJob!.quietFrom!;
+    const quietFrom = comparedModel(stored, 100, T0, config).learnedJob!.runsFrom;
     expect(quietFrom * 3 > size).toBe(true);
     expect((quietFrom - 1) * 3 > size).toBe(false);
   });
@@ -112,7 +112,7 @@ describe("smallestSpikeCount where the tail's first spike is a weekly job's run"
    * A rhythmic source quiet at T0's hour (`at`), busy in office hours, whose next hour holds
    * `next` (a daily job moved by an hour where it stands out), with a learned weekly job of 18
    * at T0. The flat variance is wide (sd 200): no count below several hundred is a burst against
-   * the flat baseline, so the weekly job's band decides by isWeeklyJobRun alone.
+   * the flat baseline, so the weekly job's band decides by isJobRun alone.
    */
   function source(at: number, next: number, background: number, size = SIZE): Baseline {
     const values = Array.from({ length: PROFILE_SLOTS }, (_, slot) => {
@@ -152,36 +152,40 @@ describe("smallestSpikeCount where the tail's first spike is a weekly job's run"
     return { line: line!, model, tailFirst, job: model.learnedJob!, moved: model.movedDailyJob };
   }
 
-  it("alone, below the job's runs: the tail's first spike", () => {
-    // A job of 40: its runs start above half of it, past the tail's first spike.
+  it("alone, below the job's runs by size: a spike of the hour at twice its mean is a run too, the first spike is the job's bound", () => {
+    // A job of 40: its runs by size start above half of it, past the tail's first spike, which
+    // is at twice the hour's mean or more (spikeRunFrom): the job's run, quiet (isJobRun).
     const { line, tailFirst, job } = lineAsEngine(source(4, 4, 4, 40));
-    expect(tailFirst).toBeLessThan(job.quietFrom!);
-    expect(line).toBe(tailFirst);
+    expect(tailFirst).toBeLessThan(job.runsFrom);
+    expect(tailFirst).toBeGreaterThanOrEqual(job.spikeRunFrom);
+    expect(line).toBe(job.spikeFrom);
   });
 
   it("alone: the job's runs are quiet, the first spike is the job's bound", () => {
     const { line, tailFirst, job, moved } = lineAsEngine(source(4, 4, 4));
     expect(moved).toBeUndefined();
-    expect(tailFirst).toBeGreaterThanOrEqual(job.quietFrom!);
+    expect(tailFirst).toBeGreaterThanOrEqual(job.runsFrom);
     expect(tailFirst).toBeLessThan(job.spikeFrom);
     expect(line).toBe(job.spikeFrom);
     expect(line).toBe(2 * SIZE);
   });
 
-  it("beside a moved daily job whose quiet band holds the job's bound: the band's end", () => {
+  it("beside a moved daily job whose quiet band holds the job's bound: the learned job's bound (its grown run)", () => {
+    // The learned job decides its own runs, the tail's spikes among them: from its bound up they
+    // are the job grown, whatever the moved daily job's band says.
     const { line, tailFirst, job, moved } = lineAsEngine(source(2, 62, 2));
     expect(tailFirst).toBeLessThan(moved!.quietFrom);
     expect(job.spikeFrom).toBeGreaterThan(moved!.quietFrom);
     expect(job.spikeFrom).toBeLessThan(moved!.spikeFrom);
-    expect(line).toBe(moved!.spikeFrom);
+    expect(line).toBe(job.spikeFrom);
   });
 
-  it("beside a moved daily job whose quiet band starts at the job's bound: the band's end", () => {
+  it("beside a moved daily job whose quiet band starts at the job's bound: the learned job's bound", () => {
     // 2 + 69 (quantized 69.006) is 71.006: its band is quiet from 36 (36 x 2 > 71.006, 35 x 2
     // is not), the weekly job's bound 2 x 18.
     const { line, job, moved } = lineAsEngine(source(2, 69, 2));
     expect(job.spikeFrom).toBe(moved!.quietFrom);
-    expect(line).toBe(moved!.spikeFrom);
+    expect(line).toBe(job.spikeFrom);
   });
 
   it("beside a moved daily job whose quiet band starts above the job's bound: the bound", () => {
@@ -196,7 +200,7 @@ describe("smallestSpikeCount where the tail's first spike is a weekly job's run"
     const { line, tailFirst, job, moved } = lineAsEngine(source(2, 12, 2));
     expect(tailFirst).toBeGreaterThanOrEqual(moved!.quietFrom);
     expect(tailFirst).toBeLessThan(moved!.spikeFrom);
-    expect(moved!.spikeFrom).toBeGreaterThanOrEqual(job.quietFrom!);
+    expect(moved!.spikeFrom).toBeGreaterThanOrEqual(job.runsFrom);
     expect(moved!.spikeFrom).toBeLessThan(job.spikeFrom);
     expect(line).toBe(job.spikeFrom);
   });

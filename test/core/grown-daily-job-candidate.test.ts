@@ -103,13 +103,16 @@ describe("a grown daily job's run that is no burst", () => {
     expect(r.jobs).toEqual([{ phase: DAY_BEFORE, period: 'daily', size: 120, occurrences: 2, last: T0 }]);
   });
 
-  it('leaves a job about to be learnt as it was (its learning is its own run, not a grown daily job)', () => {
+  it("learns a job seen twice from its third run, the hour's spike being its run (isJobRun), not a grown daily job", () => {
     // Seen twice, daily, first a week ago at this very window of the week; a third run learns it.
     const daily: RecurringJob = { phase: PHASE, period: 'daily', size: 120, occurrences: 2, last: T0 - DAY };
     expect(config.jobOccurrencesToLearn).toBe(3);
     const r = run(source([daily]), 120);
-    expect({ outcome: r.outcome, grown: r.grownDailyJob }).toEqual({ outcome: 'spike', grown: true });
-    expect(r.jobs).toEqual([daily]);
+    expect({ outcome: r.outcome, grown: r.grownDailyJob }).toEqual({
+      outcome: 'recurring-job',
+      grown: false,
+    });
+    expect(r.jobs).toEqual([{ ...daily, occurrences: 3, last: T0 }]);
   });
 });
 

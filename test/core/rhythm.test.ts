@@ -601,8 +601,8 @@ describe('recurring jobs', () => {
       // Learnt in its first two weeks; no alert after, through the change and after it.
       expect(alerts.filter((a) => Date.parse(a.windowStart) >= START + 14 * DAY)).toEqual([]);
       expect(outcomeAt(results, FALL_BACK)).toBe('recurring-job');
-      // The profile moves the job over: within a few weeks its new hour holds it alone.
-      expect(outcomeAt(results, START + (days - 1) * DAY + 6 * HOUR)).toBe('normal');
+      // It is a learnt daily job, which follows its runs exactly a day later in UTC to the new hour.
+      expect(outcomeAt(results, START + (days - 1) * DAY + 6 * HOUR)).toBe('recurring-job');
     });
 
     it('alerts on a run at jobGrowthFactor x its size, saying it is the daily job grown', () => {
@@ -612,26 +612,26 @@ describe('recurring jobs', () => {
       expect(late.map((a) => [a.windowStart, a.kind, a.recurringJob?.period, a.recurringJob?.at])).toEqual([
         ['2026-11-03T06:00:00Z', 'spike', 'daily', '01:00'],
       ]);
-      // There the hour's variance has taken in the job's runs and the tail calls no count up to the
-      // band's end a spike: the grown job's rule alone decides, in the engine and the spike line alike.
+      // It is the learnt daily job's run (followed a day later in UTC to its new hour): quiet below
+      // jobGrowthFactor x its size, a spike from it up, in the engine and the spike line alike.
       const { baselines, clock } = runWindows(newYork, START, (grown - START) / HOUR, backup());
       const model = comparedModel(baselines.get('10.0.0.7')!, clock, grown, newYork);
-      const band = model.movedDailyJob!;
+      const job = model.learnedJob!;
+      expect(job.spikeFrom).toBeGreaterThan(240);
       const threshold = windowThreshold(newYork, 1);
       const decide = (x: number) =>
         evaluateWindow(
           { windowStart: grown, counts: new Map([['10.0.0.7', x]]), complete: true, baselines, clock },
           newYork,
         ).decisions[0]?.outcome;
-      expect([decide(band.spikeFrom), isSpikeCount(band.spikeFrom, model, threshold, newYork)]).toEqual([
+      expect([decide(job.spikeFrom), isSpikeCount(job.spikeFrom, model, threshold, newYork)]).toEqual([
         'spike',
         true,
       ]);
-      expect([
-        decide(band.spikeFrom - 1),
-        isSpikeCount(band.spikeFrom - 1, model, threshold, newYork),
-      ]).toEqual(['normal', false]);
-      expect(smallestSpikeCount(model, threshold, newYork)).toBe(band.spikeFrom);
+      expect([decide(job.spikeFrom - 1), isSpikeCount(job.spikeFrom - 1, model, threshold, newYork)]).toEqual(
+        ['recurring-job', false],
+      );
+      expect(smallestSpikeCount(model, threshold, newYork)).toBe(job.spikeFrom);
     });
 
     it('is where the spike line says: the engine and the spike line agree at the moved hour', () => {
@@ -829,9 +829,18 @@ describe('matchJob across a daylight-saving change', () => {
       expect(recordOccurrence([job], match!, 200, at)[0]).toMatchObject({ phase: phase + 1, last: at });
     }
     expect(matchJob([weekly], SUNDAY_1AM + 14 * DAY, phase - 1, 24)).toMatchObject({ phase: phase - 1 });
-    // Not a whole number of weeks in UTC, or not weekly: no match at another window of the week.
+    // Not a whole number of weeks in UTC: no match at another window of the week.
     expect(matchJob([weekly], at + HOUR, phase + 1, 24)).toBeUndefined();
-    expect(matchJob([{ ...weekly, period: 'daily' }], at, phase + 1, 24)).toBeUndefined();
+    // A daily job seen within its week matches exactly whole days later in UTC, and moves too;
+    // an hour off in UTC it does not.
+    const daily = { ...weekly, period: 'daily' as const, last: at - DAY };
+    expect(matchJob([daily], at, phase + 1, 24)).toEqual({
+      job: daily,
+      index: 0,
+      period: 'daily',
+      phase: phase + 1,
+    });
+    expect(matchJob([daily], at + HOUR, phase + 2, 24)).toBeUndefined();
     // At its own phase a weekly job keeps it.
     expect(matchJob([weekly], at, phase, 24)).toEqual({ job: weekly, index: 0, period: 'weekly' });
   });
