@@ -729,11 +729,11 @@ const WARMING_UP_BURST_SDS = 5;
  * size over `jobGrowthFactor`, less than `jobGrowthFactor` times it; for a daily job, or larger),
  * at `jobGrowthFactor` times what the window is compared with (`usual`: the hour's expectation,
  * or the flat mean) or more, that the flat baseline does not call a burst: the job's occurrence
- * all the same (jobEvent then tells a grown one). A job that is most of its source's blocked traffic is in the flat variance, so its
- * runs are no bursts; a first run that fell while the source was warming up is taken in full by
- * its young baseline, whose flat variance hides the job's later runs from the burst test for
- * months. Without this such jobs were never learnt, and alerted at every run their hour had not
- * learnt (a weekly job, a rescheduled daily one). An hour whose level is the job's (the profile
+ * all the same (jobEvent then tells a grown one). A job that is most of its source's blocked
+ * traffic is in the flat variance, so its runs are no bursts; a first run that fell while the
+ * source was warming up is taken in full by its young baseline, whose flat variance hides the
+ * job's later runs from the burst test for months. Without this such jobs were never learnt, and
+ * alerted at every run their hour had not learnt (a weekly job, a rescheduled daily one). An hour whose level is the job's (the profile
  * has learnt it) needs no job: its runs are no runs here, and its model decides. A daily job's
  * runs count only where the hour's model decides (`hourModel`): against a young source's flat
  * mean every prominent hour of its day would be a daily job, which the profile is there to learn.
