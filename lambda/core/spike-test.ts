@@ -9,6 +9,7 @@ import {
   estimationAdjustedTail,
   meanUncertainTail,
   pointProbability,
+  tailReaches,
   upperTailProbability,
 } from './tail-probability';
 
@@ -166,10 +167,14 @@ export function exceedanceScore(
   const meanFloor = config.meanFloor;
   const m = Math.max(model.mean, meanFloor);
   if (!(x > m + SCORED_FROM_SDS * Math.sqrt(Math.max(model.variance, m)))) return 0;
+  const position = stepPosition(window.source, window.windowStart);
+  // Most such counts are still inside the line, which a few point probabilities show at a
+  // fraction of the incomplete beta's cost (u is P(X > x) + position x P(X = x)).
+  if (tailReaches(x, position, model.mean, model.variance, meanFloor, TAIL_LEVEL)) return 0;
   const tail = upperTailProbability(x, model.mean, model.variance, meanFloor);
   const step = pointProbability(x, model.mean, model.variance, meanFloor);
   // At least 0: far out, the tail and its first term agree to rounding.
-  const u = Math.max(0, tail - (1 - stepPosition(window.source, window.windowStart)) * step);
+  const u = Math.max(0, tail - (1 - position) * step);
   if (!(u < TAIL_LEVEL) || (x >= config.minBlockedCount && !(tail >= threshold))) return 0;
   return Math.min(Math.log(TAIL_LEVEL / u), MAX_TAIL_SCORE);
 }

@@ -58,6 +58,38 @@ export function pointProbability(x: number, mean: number, variance: number, mean
   );
 }
 
+/**
+ * Whether P(X > x) + weight x P(X = x) under the same model as upperTailProbability is certainly
+ * at least `level`, from its first few terms: P(X = x) and then P(X = j + 1) = P(X = j) times
+ * (j + r) (1 - p) / (j + 1) (Poisson: m / (j + 1)). A lower bound, so `true` is certain (a
+ * margin of 1e-6 covers the rounding of either path); `false` means "not shown", and the caller
+ * computes the tail. Most counts a little past their mean show it within a few terms, at the
+ * cost of one point probability instead of an incomplete beta.
+ */
+export function tailReaches(
+  x: number,
+  weight: number,
+  mean: number,
+  variance: number,
+  meanFloor: number,
+  level: number,
+): boolean {
+  const goal = level * (1 + 1e-6);
+  const m = Math.max(mean, meanFloor);
+  const k = Math.max(0, Math.ceil(x));
+  const r = negativeBinomialSize(m, variance);
+  let term = pointProbability(x, mean, variance, meanFloor);
+  let sum = weight * term;
+  for (let j = k; j < k + TAIL_TERMS && sum < goal && term > 0; j += 1) {
+    term *= r === undefined ? m / (j + 1) : ((j + r) * (1 - m / variance)) / (j + 1);
+    sum += term;
+  }
+  return sum >= goal;
+}
+
+/** Terms tailReaches adds before it gives up: enough for a count within a few deviations of its mean. */
+const TAIL_TERMS = 24;
+
 /** log(k!) for the small counts most windows have, kept once computed (NaN: not yet). */
 const LOG_FACTORIALS = new Float64Array(4096).fill(Number.NaN);
 

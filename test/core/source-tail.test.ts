@@ -18,7 +18,8 @@ import {
   widenedTail,
   widenedThreshold,
 } from '../../lambda/core/spike-test';
-import { pointProbability } from '../../lambda/core/tail-probability';
+import fc from 'fast-check';
+import { pointProbability, tailReaches, upperTailProbability } from '../../lambda/core/tail-probability';
 import { escuConfig, HOUR, recommendedConfig, storedBaseline, T0, windowInput } from './engine-fixtures';
 
 const config = recommendedConfig();
@@ -89,6 +90,72 @@ describe('exceedanceScore', () => {
     }
     expect(stepPosition('123456789012|10.0.0.1', T0)).toBe(positions[0]);
     expect(stepPosition('123456789012|10.0.0.2', T0)).not.toBe(positions[0]);
+  });
+});
+
+/** exceedanceScore as its definition reads, with the tail always computed (no shortcut). */
+function scoreByDefinition(
+  x: number,
+  model: { mean: number; variance: number },
+  at: { source: string; windowStart: number },
+  threshold: number,
+): number {
+  const m = Math.max(model.mean, config.meanFloor);
+  if (!(x > m + 1.5 * Math.sqrt(Math.max(model.variance, m)))) return 0;
+  const tail = upperTailProbability(x, model.mean, model.variance, config.meanFloor);
+  const step = pointProbability(x, model.mean, model.variance, config.meanFloor);
+  const u = Math.max(0, tail - (1 - stepPosition(at.source, at.windowStart)) * step);
+  if (!(u < TAIL_LEVEL) || (x >= config.minBlockedCount && !(tail >= threshold))) return 0;
+  return Math.min(Math.log(TAIL_LEVEL / u), MAX_TAIL_SCORE);
+}
+
+describe('tailReaches, the shortcut that spares most exceedance scores their incomplete beta', () => {
+  it('says "reached" only where P(X > x) + weight P(X = x) is at least the level', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 3_000 }),
+        fc.double({ min: 0, max: 1_000, noNaN: true }),
+        fc.double({ min: 0, max: 30, noNaN: true }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        fc.constantFrom(1e-4, 1e-3, 0.01, 0.1),
+        (x, mean, dispersion, weight, level) => {
+          const variance = mean * (1 + dispersion);
+          if (!tailReaches(x, weight, mean, variance, config.meanFloor, level)) return;
+          const tail = upperTailProbability(x, mean, variance, config.meanFloor);
+          const point = pointProbability(x, mean, variance, config.meanFloor);
+          expect(tail - (1 - weight) * point).toBeGreaterThanOrEqual(level);
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('shows it for counts a little past the mean, and not for counts beyond the line', () => {
+    const model = { mean: 50, variance: 50 + 2500 / 3 }; // sd 29.7
+    expect(tailReaches(100, 0.5, model.mean, model.variance, 0.5, TAIL_LEVEL)).toBe(true);
+    expect(tailReaches(200, 0.5, model.mean, model.variance, 0.5, TAIL_LEVEL)).toBe(false);
+    expect(tailReaches(4, 0.5, 1, 1, 0.5, TAIL_LEVEL)).toBe(true); // Poisson(1): P(X > 4) = 0.0037, P(X = 4) = 0.015
+    expect(tailReaches(4, 0, 1, 1, 0.5, TAIL_LEVEL)).toBe(false);
+  });
+
+  it('leaves every score as the definition gives it', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2_000 }),
+        fc.double({ min: 0, max: 500, noNaN: true }),
+        fc.double({ min: 0, max: 20, noNaN: true }),
+        fc.integer({ min: 0, max: 10_000 }),
+        fc.constantFrom(0, 1e-6, 1e-4, 1e-2),
+        (x, mean, dispersion, window, threshold) => {
+          const model = { mean, variance: mean * (1 + dispersion) };
+          const at = { source: SOURCE, windowStart: T0 + window * HOUR };
+          expect(exceedanceScore(x, model, at, threshold, config)).toBe(
+            scoreByDefinition(x, model, at, threshold),
+          );
+        },
+      ),
+      { numRuns: 3_000 },
+    );
   });
 });
 
