@@ -50,6 +50,14 @@ export interface Baseline {
    * windows went beyond its model's 1-in-100 line. Absent: none yet (0).
    */
   tailScore?: number;
+  /**
+   * With `profile`: each slot's own spread, the running mean of d^2 n / (n + 1) over the slot's
+   * windows (d the window's distance from the slot's mean before it, n the slot's windows seen),
+   * encoded as the profile is (rhythm.ts foldSlotSpread); absent until a slot with a mean is
+   * folded again. Where a slot varies more than the source's hours do (the last, partial hour of
+   * a job whose length varies), its model takes this spread (rhythm.ts rhythmModel).
+   */
+  slotSpread?: string;
 }
 
 type FoldConfig = Pick<DetectorConfig, 'preset' | 'baselineWindow'>;
