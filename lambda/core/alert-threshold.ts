@@ -56,7 +56,15 @@ export function comparedModel(
   const place = calendar.place(windowStart);
   // Without rhythm the job rules below still hold, as in detect.ts (jobs are learnt either way).
   const model = config.rhythm
-    ? rhythmModel(before.profile, before.withinHour, before.variance, before.dataPoints, place.slot, config)
+    ? rhythmModel(
+        before.profile,
+        before.withinHour,
+        before.variance,
+        before.dataPoints,
+        place.slot,
+        config,
+        before.slotSpread,
+      )
     : undefined;
   const compared: ComparedModel =
     model === undefined

@@ -12,8 +12,10 @@ import type { DetectorConfig } from './config';
 import { MAX_TAIL_SCORE, TAIL_MEMORY } from './spike-test';
 import {
   foldProfile,
+  foldSlotSpread,
   foldWithinHour,
   profileWithZeros,
+  slotSpreadWithZeros,
   withinHourWithZeros,
   type RecurringJob,
   type WithinHour,
@@ -164,6 +166,8 @@ export function foldedBaseline(
   if (rhythmKept(config)) {
     const within = foldWithinHour(before.withinHour, before.profile, windowStart, x, dataPoints, config);
     if (within !== undefined) next.withinHour = within;
+    const slotSpread = foldSlotSpread(before.slotSpread, before.profile, windowStart, x, dataPoints, config);
+    if (slotSpread !== undefined) next.slotSpread = slotSpread;
     next.profile = foldProfile(before.profile, windowStart, x, dataPoints, config);
   }
   if (before.jobs !== undefined) next.jobs = before.jobs;
@@ -257,6 +261,15 @@ export function withMissedZeros(
     config,
   );
   if (within !== undefined) zeroedProfile.withinHour = within;
+  const slotSpread = slotSpreadWithZeros(
+    baseline.slotSpread,
+    baseline.profile,
+    baseline.lastWindow,
+    missed,
+    baseline.dataPoints,
+    config,
+  );
+  if (slotSpread !== undefined) zeroedProfile.slotSpread = slotSpread;
   return zeroedProfile;
 }
 

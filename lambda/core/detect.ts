@@ -508,6 +508,7 @@ export class WindowDecider {
             before.dataPoints,
             this.place!.slot,
             config,
+            before.slotSpread,
           )
         : undefined;
     const mean = model?.mean ?? compared.mean;
@@ -666,9 +667,18 @@ export class WindowDecider {
     if (c.rhythmic) decision.model = { mean: c.mean, variance: c.variance };
     // The source's own tail (spike-test.ts): a mature window that is neither a spike nor a job's
     // scores against the model it was compared with, so a spike never teaches it.
+    // Against the hour's curve, not a slot's own spread (rhythmModel): a slot that varies beyond
+    // the curve is decided with its spread, but is still evidence that the source's tail is heavier
+    // than the curve says, in its other hours too (a jittered job spills into both neighbours).
     const score =
       threshold !== null && c.mature && !isSpike && !quietJob && !movedJob && c.x > c.mean
-        ? exceedanceScore(c.x, c, { source: c.srcIp, windowStart: input.windowStart }, threshold, config)
+        ? exceedanceScore(
+            c.x,
+            c.model === undefined ? c : { mean: c.mean, variance: c.model.curveVariance },
+            { source: c.srcIp, windowStart: input.windowStart },
+            threshold,
+            config,
+          )
         : 0;
     const next = nextBaseline(c, isSpike, quietJob, input, this.clockAfter, config, score);
     if (jobs !== c.before.jobs) {

@@ -520,6 +520,100 @@ export function withinHourWithZeros(
 }
 
 // ---------------------------------------------------------------------------------------------
+// A slot's own spread
+
+/**
+ * How much one slot's windows vary around its own mean, kept as the profile is (Baseline.slotSpread):
+ * per slot, the running mean of d^2 n / (n + 1) over its windows, d the window's distance from
+ * the slot's mean before it and n the slot's windows seen (the same term as foldWithinHour's).
+ * The within-hour fit gives every hour a variance from one curve (a mu + phi mu^2); an hour that
+ * varies on its own terms, such as the last, partial hour of a backup whose length varies (none
+ * of it one night, all of it the next), does not lie on that curve, and its full nights would
+ * look like spikes. rhythmModel takes this spread where it clearly exceeds the curve's.
+ *
+ * A slot's spread weighs its windows as its mean does: an exact mean while it has fewer than its
+ * slot window, then exponentially weighted.
+ */
+export function foldSlotSpread(
+  slotSpread: string | undefined,
+  profile: string | undefined,
+  windowStart: number,
+  fed: number,
+  dataPointsBefore: number,
+  config: ProfileConfig,
+): string | undefined {
+  if (profile === undefined) return slotSpread;
+  const calendar = calendarOf(config);
+  const slot = calendar.place(windowStart).slot;
+  const slotMean = valueOfCode(slotCode(profile, slot));
+  // A slot with no mean yet has no distance to measure: its first window sets the mean.
+  if (Number.isNaN(slotMean)) return slotSpread;
+  const share = calendar.shares[slot] as number;
+  const seen = Math.max(1, slotObservations(dataPointsBefore, share));
+  const d = fed - slotMean;
+  const term = (d * d * seen) / (seen + 1);
+  const text = slotSpread ?? UNSET_PROFILE;
+  const old = valueOfCode(slotCode(text, slot));
+  // `seen` windows before this one, the first of which only set the mean: this is the slot's
+  // `seen`-th distance.
+  const next = Number.isNaN(old) ? term : old + (term - old) / Math.min(seen, slotWindow(share, config));
+  return withSlotCode(text, slot, codeOf(next));
+}
+
+/**
+ * The slots' spreads after `missed` zero windows following `lastWindow` (the lazy zero-fill, like
+ * profileWithZeros): each zero's distance is its slot's mean, in closed form per slot (exact
+ * pooling while the slot has fewer distances than its slot window, then a factor a window).
+ */
+export function slotSpreadWithZeros(
+  slotSpread: string | undefined,
+  profile: string | undefined,
+  lastWindow: number,
+  missed: number,
+  dataPointsBefore: number,
+  config: ProfileConfig,
+): string | undefined {
+  if (slotSpread === undefined || profile === undefined || missed <= 0) return slotSpread;
+  checkProfileLength(slotSpread);
+  checkProfileLength(profile);
+  const calendar = calendarOf(config);
+  const counts = zeroSlotCounts(calendar, lastWindow + config.windowMinutes * 60_000, missed);
+  let touched = 0;
+  for (let s = 0; s < PROFILE_SLOTS; s += 1) if ((counts[s] as number) > 0) touched += 1;
+  if (touched === 0) return slotSpread;
+  const rewrite = touched > SPLICED_SLOTS;
+  let text = slotSpread;
+  for (let s = 0; s < PROFILE_SLOTS; s += 1) {
+    const zeros = counts[s] as number;
+    const code = slotCode(slotSpread, s);
+    const slotMean = zeros > 0 ? valueOfCode(slotCode(profile, s)) : Number.NaN;
+    if (Number.isNaN(slotMean)) {
+      if (rewrite) putCode(s, code);
+      continue;
+    }
+    const share = calendar.shares[s] as number;
+    const window = slotWindow(share, config);
+    const seen = Math.max(1, slotObservations(dataPointsBefore, share));
+    const term = (slotMean * slotMean * seen) / (seen + 1);
+    const old = valueOfCode(code);
+    // The distances the slot's spread holds: one fewer than its windows (the first set the mean).
+    const held = Number.isNaN(old) ? 0 : seen - 1;
+    let spread = Number.isNaN(old) ? term : old;
+    const pooled = Math.min(zeros, Math.max(0, window - held));
+    if (pooled > 0) spread = (spread * held + term * pooled) / (held + pooled);
+    const decaying = zeros - pooled;
+    if (decaying > 0) {
+      const keep = Math.pow(1 - 1 / window, decaying);
+      spread = keep * spread + (1 - keep) * term;
+    }
+    const next = codeOf(spread);
+    if (rewrite) putCode(s, next);
+    else if (next !== code) text = withSlotCode(text, s, next);
+  }
+  return rewrite ? builtProfile() : text;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The expectation for a window
 
 export interface RhythmModel {
@@ -546,6 +640,11 @@ export interface RhythmModel {
    * job's size; only where this hour alone is no daily job.
    */
   movedDailyJob?: number;
+  /**
+   * The variance from the hour's curve alone, without the slot's own spread (equal to `variance`
+   * where the spread is not taken): what the source's own tail is scored against (detect.ts).
+   */
+  curveVariance: number;
 }
 
 const modelValues = new Float64Array(PROFILE_SLOTS);
@@ -561,6 +660,12 @@ const DAILY_JOB_PROMINENCE = 5;
 const SIMILAR_LEVEL = 3;
 /** Standard errors above a slot's estimate at which its own sampling error is taken. */
 const NOISE_MARGIN = 2;
+/**
+ * Standard deviations of its own noise (sqrt(2 / n) of a variance over n windows) by which a
+ * slot's spread must exceed the hour's curve before it is the hour's variance: below that, a slot
+ * that varies more by chance would make its hour quieter than it is.
+ */
+const SLOT_SPREAD_EVIDENCE = 2;
 
 /**
  * The expected count and variance for the window in `slot`, or undefined when the profile holds
@@ -576,6 +681,7 @@ export function rhythmModel(
   dataPoints: number,
   slot: number,
   config: ProfileConfig & Pick<DetectorConfig, 'rhythmMinDays' | 'meanFloor'>,
+  slotSpread?: string,
 ): RhythmModel | undefined {
   const calendar = calendarOf(config);
   if (profile === undefined || withinHour === undefined) return undefined;
@@ -670,14 +776,26 @@ export function rhythmModel(
         movedDailyJob = Math.max(movedDailyJob ?? 0, pair);
     }
   }
+  // The slot's own spread, where it is clearly beyond the curve's variance for this hour (by
+  // SLOT_SPREAD_EVIDENCE standard deviations of a variance estimated from the slot's windows):
+  // then this hour's variance is its own, as phi for this hour (the tail, tail-probability.ts
+  // meanUncertainTail, is computed from a and phi).
+  const curveVariance = a * expected + phi * expected * expected;
+  const own = slotSpread === undefined ? Number.NaN : valueOfCode(slotCode(slotSpread, slot));
+  const distances = Math.max(1, slotSamples - 1);
+  const hourPhi =
+    expected > 0 && own > curveVariance * (1 + SLOT_SPREAD_EVIDENCE * Math.sqrt(2 / distances))
+      ? (own - a * expected) / (expected * expected)
+      : phi;
   return {
     ...(dailyJob === undefined ? {} : { dailyJob }),
     ...(movedDailyJob === undefined ? {} : { movedDailyJob }),
     samples,
     mean: expected,
-    variance: a * expected + phi * expected * expected + estimateVariance,
+    variance: a * expected + hourPhi * expected * expected + estimateVariance,
+    curveVariance: curveVariance + estimateVariance,
     a,
-    phi,
+    phi: hourPhi,
     relativeVariance: expected > 0 ? estimateVariance / (expected * expected) : 0,
   };
 }
