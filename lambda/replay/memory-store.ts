@@ -69,6 +69,13 @@ const baselineSchema = z.strictObject({
   ),
   /** The source's own tail (lambda/core/spike-test.ts); absent in files written before it: no evidence. */
   tailScore: z.optional(z.number().check(z.gte(0), z.lte(MAX_TAIL_SCORE))),
+  /**
+   * Rhythm: each slot's own spread, encoded as the profile is (lambda/core/rhythm.ts); absent in
+   * files written before it, as it is until a source's slot is folded again.
+   */
+  slotSpread: z.optional(
+    z.string().check(z.refine(isProfileText, { message: 'must be a 144-character base64url slot spread' })),
+  ),
 });
 
 export const stateFileSchema = z.strictObject({
@@ -134,6 +141,7 @@ export class MemoryBaselineStore {
         ...(b.withinHour === undefined ? {} : { withinHour: { ...b.withinHour } }),
         ...(b.jobs === undefined ? {} : { jobs: b.jobs.map((job) => ({ ...job, last: isoTime(job.last) })) }),
         ...(b.tailScore === undefined ? {} : { tailScore: b.tailScore }),
+        ...(b.slotSpread === undefined ? {} : { slotSpread: b.slotSpread }),
       };
     }
     return {
@@ -225,6 +233,7 @@ export class MemoryBaselineStore {
           ? {}
           : { jobs: b.jobs.map((job): RecurringJob => ({ ...job, last: Date.parse(job.last) })) }),
         ...(b.tailScore === undefined ? {} : { tailScore: b.tailScore }),
+        ...(b.slotSpread === undefined ? {} : { slotSpread: b.slotSpread }),
       });
     }
     return store;

@@ -2,7 +2,7 @@
  * The replay's state file: what a run continues from is checked for consistency, not only shape,
  * because a watermark or window that is off makes every later window come out empty or wrong.
  */
-import { resolveDetectorConfig } from '../../lambda/core';
+import { encodeProfile, PROFILE_SLOTS, quantizeSlotMean, resolveDetectorConfig } from '../../lambda/core';
 import { MemoryBaselineStore, StateFileError } from '../../lambda/replay/memory-store';
 
 const config = resolveDetectorConfig({});
@@ -58,6 +58,35 @@ describe('MemoryBaselineStore.fromJson consistency checks', () => {
   ])('refuses a tail score %s, naming the field', (_, tailScore) => {
     expect(() => load({ ...valid, baselines: { [SOURCE]: { ...baseline, tailScore } } })).toThrow(
       /"s\.json"\.baselines\.123456789012\|10\.0\.0\.5\.tailScore/,
+    );
+  });
+
+  it("keeps a source's slot spread exactly, and reads a file from before it (no slotSpread) as none", () => {
+    // Unset slots (NaN) beside set ones, as a spread folded in a few slots only is.
+    const slotSpread = encodeProfile(
+      Array.from({ length: PROFILE_SLOTS }, (_, s) => (s % 5 === 0 ? Number.NaN : quantizeSlotMean(s / 4))),
+    );
+    const spread = { ...valid, baselines: { [SOURCE]: { ...baseline, slotSpread } } };
+    const store = load(spread);
+    expect(store.baselines.get(SOURCE)!.slotSpread).toBe(slotSpread);
+    expect(store.toJSON(config)).toEqual(spread);
+    expect(load(valid).baselines.get(SOURCE)!).not.toHaveProperty('slotSpread');
+    expect(store.toJSON(config).baselines[SOURCE]).toHaveProperty('slotSpread', slotSpread);
+  });
+
+  it.each([
+    ['too short', 'AAAA', 'must be a 144-character base64url slot spread'],
+    [
+      'of 144 characters not all base64url',
+      `${'A'.repeat(143)}+`,
+      'must be a 144-character base64url slot spread',
+    ],
+    ['not text', 12, 'Invalid input: expected string, received number'],
+  ])('refuses a slot spread %s, naming the field', (_, slotSpread, problem) => {
+    const bad = JSON.stringify({ ...valid, baselines: { [SOURCE]: { ...baseline, slotSpread } } });
+    expect(() => MemoryBaselineStore.fromJson(bad, 's.json', config)).toThrow(StateFileError);
+    expect(() => MemoryBaselineStore.fromJson(bad, 's.json', config)).toThrow(
+      `"s.json".baselines.123456789012|10.0.0.5.slotSpread: ${problem}`,
     );
   });
 

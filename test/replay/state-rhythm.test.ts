@@ -1,6 +1,6 @@
 /**
- * Replay state files keep rhythm state (profiles, within-hour statistics, recurring jobs) exactly,
- * and refuse a file whose rhythms follow another time zone or weekend.
+ * Replay state files keep rhythm state (profiles, within-hour statistics, recurring jobs, slot
+ * spreads) exactly, and refuse a file whose rhythms follow another time zone or weekend.
  */
 import {
   encodeProfile,
@@ -24,6 +24,7 @@ describe('replay state files with rhythm', () => {
     profile: encodeProfile(Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(s / 3))),
     withinHour: { variance: quantizeSlotMean(21.5), index: quantizeSlotMean(1.75), count: 380 },
     jobs: [{ phase: 74, period: 'weekly', size: 140, occurrences: 4, last: W - 7 * 86_400_000 }],
+    slotSpread: encodeProfile(Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(s * 2.5))),
   };
 
   it('saves and loads rhythm state exactly', () => {
