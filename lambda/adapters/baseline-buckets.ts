@@ -12,18 +12,21 @@
  *
  *   [mean, variance, dataPoints, lastWindow, clockAtLastFold, expiresAt,
  *    lastAlertWindow | null, lastAlertCount | null, prev | null,
- *    profile | null, [withinHour (6 characters), withinCount] | null, jobs | null, tailScore | null]
+ *    profile | null, [withinHour (6 characters), withinCount] | null, jobs | null, tailScore | null,
+ *    slotSpread | null]
  *
  * with `prev` (the baseline it was folded from, for retries) as
  * `[mean, variance, dataPoints, lastWindow, clockAtLastFold, lastAlertWindow | null, lastAlertCount | null,
  *   profile | [slot, code, ...] | null, [withinHour, withinCount] | null, jobs | 0 (the entry's) | null,
- *   tailScore | null]`,
+ *   tailScore | null, slotSpread | [slot, code, ...] | null]`,
  * trailing nulls left out. The rhythm profile is 144 characters (rhythm.ts); a fold changes one
  * slot of it (a lazy zero-fill a few more), so `prev` keeps only those slots
  * (`[slot, code, ...]`, applied to the entry's profile) and the retry state costs a few bytes,
  * not a second profile. Jobs are `[phase, period (0 unknown, 1 daily, 2 weekly), size, occurrences, last]`.
  * `tailScore` (the source's own tail, spike-test.ts) came last, so entries written before it
- * read as having none.
+ * read as having none. `slotSpread` (each slot's own spread, encoded as the profile is) came
+ * after it for the same reason; a fold changes one slot of it too, so `prev` keeps it as a patch
+ * of the entry's slot spread as it does the profile.
  * Numbers go through JSON, which prints the shortest text that reads back to the same double:
  * values round-trip exactly, as they did in `N` attributes.
  */
@@ -43,7 +46,8 @@ import { baselineExpiresAt, expiredBefore } from '../baseline-expiry';
 
 /**
  * Default bucket count: room for about 1.4 million sources with rhythm state and a tail score (3.5 million
- * without), see BASELINE_BUCKET_MAX_BYTES and docs/design.md.
+ * without), about 1.05 million once they keep a slot spread as well (some 575 bytes an entry), see
+ * BASELINE_BUCKET_MAX_BYTES and docs/design.md.
  */
 export const BASELINE_BUCKETS = 2048;
 /**
@@ -166,6 +170,7 @@ export function encodeEntry(baseline: Baseline, prev: Baseline | undefined, expi
     encodeWithin(baseline.withinHour),
     encodeJobs(baseline.jobs),
     baseline.tailScore ?? null,
+    baseline.slotSpread ?? null,
   ];
   return trimNulls(entry);
 }
@@ -181,7 +186,8 @@ export function decodeEntry(entry: BucketEntry, key: string): StoredBaseline {
 
 function decodeCurrent(entry: unknown[], key: string): Baseline {
   const baseline = decodeBaseline(entry[0], entry[1], entry[2], entry[3], entry[4], entry[6], entry[7], key);
-  return withTailScore(withRhythm(baseline, entry[9], entry[10], entry[11], key), entry[12], key);
+  const rhythm = withRhythm(baseline, entry[9], entry[10], entry[11], key);
+  return withSlotSpread(withTailScore(rhythm, entry[12], key), entry[13], key);
 }
 
 /**
@@ -233,30 +239,33 @@ function decodePrev(entry: unknown[], key: string): Baseline | undefined {
   const prev = entry[8];
   if (prev === undefined || prev === null) return undefined;
   if (!Array.isArray(prev)) throw new CorruptItemError(key, 'prev is not an array');
-  const baseline = decodeBaseline(
-    prev[0],
-    prev[1],
-    prev[2],
-    prev[3],
-    prev[4],
-    prev[5],
-    prev[6],
-    `${key} prev`,
-  );
+  const where = `${key} prev`;
+  const baseline = decodeBaseline(prev[0], prev[1], prev[2], prev[3], prev[4], prev[5], prev[6], where);
   let profile = prev[7];
-  if (Array.isArray(profile)) profile = applyProfilePatch(entry[9], profile, `${key} prev`);
+  if (Array.isArray(profile)) profile = applySlotPatch(entry[9], profile, 'profile', where);
+  let slotSpread = prev[11];
+  if (Array.isArray(slotSpread)) slotSpread = applySlotPatch(entry[13], slotSpread, 'slotSpread', where);
   const jobs = prev[9] === SAME_JOBS ? entry[11] : prev[9];
-  return withTailScore(withRhythm(baseline, profile, prev[8], jobs, `${key} prev`), prev[10], `${key} prev`);
+  const rhythm = withRhythm(baseline, profile, prev[8], jobs, where);
+  return withSlotSpread(withTailScore(rhythm, prev[10], where), slotSpread, where);
 }
 
 /** Characters per profile slot (rhythm.ts). */
 const CODE_CHARS = 3;
 
-/** `prev`'s profile: the entry's with the changed slots put back (`[slot, code, slot, code, ...]`). */
-function applyProfilePatch(current: unknown, patch: unknown[], key: string): string {
+/**
+ * `prev`'s profile (or slot spread, `field`): the entry's with the changed slots put back
+ * (`[slot, code, slot, code, ...]`).
+ */
+function applySlotPatch(
+  current: unknown,
+  patch: unknown[],
+  field: 'profile' | 'slotSpread',
+  key: string,
+): string {
   if (!isProfileText(current) || patch.length === 0 || patch.length % 2 !== 0)
-    throw new CorruptItemError(key, 'profile patch does not fit the profile');
-  let profile = current;
+    throw new CorruptItemError(key, `${field} patch does not fit the ${field}`);
+  let text = current;
   for (let i = 0; i < patch.length; i += 2) {
     const slot = patch[i];
     const code = patch[i + 1];
@@ -268,19 +277,19 @@ function applyProfilePatch(current: unknown, patch: unknown[], key: string): str
       typeof code !== 'string' ||
       code.length !== CODE_CHARS
     )
-      throw new CorruptItemError(key, 'profile patch does not fit the profile');
+      throw new CorruptItemError(key, `${field} patch does not fit the ${field}`);
     const at = slot * CODE_CHARS;
-    profile = profile.slice(0, at) + code + profile.slice(at + CODE_CHARS);
+    text = text.slice(0, at) + code + text.slice(at + CODE_CHARS);
   }
-  if (!isProfileText(profile)) throw new CorruptItemError(key, 'profile patch is not base64url');
-  return profile;
+  if (!isProfileText(text)) throw new CorruptItemError(key, `${field} patch is not base64url`);
+  return text;
 }
 
 /**
- * `prev`'s profile as stored: the slots that differ from `current`, as a patch, when few do (a
- * fold changes one slot, a lazy zero-fill a few more), else whole.
+ * `prev`'s profile (or slot spread) as stored: the slots that differ from `current`'s, as a
+ * patch, when few do (a fold changes one slot, a lazy zero-fill a few more), else whole.
  */
-function profilePatch(prev: string | undefined, current: string | undefined): unknown {
+function slotPatch(prev: string | undefined, current: string | undefined): unknown {
   if (prev === undefined) return null;
   if (current === undefined || current.length !== prev.length) return prev;
   const patch: unknown[] = [];
@@ -300,7 +309,7 @@ function profilePatch(prev: string | undefined, current: string | undefined): un
   return patch.length === 0 ? [0, prev.slice(0, CODE_CHARS)] : patch;
 }
 
-/** Beyond this many changed slots `prev` keeps its whole profile. */
+/** Beyond this many changed slots `prev` keeps its whole profile (or slot spread). */
 const MAX_PATCHED_SLOTS = 16;
 
 const PERIOD_CODES: Record<JobPeriod, number> = { daily: 1, weekly: 2 };
@@ -384,6 +393,15 @@ function withTailScore(baseline: Baseline, score: unknown, key: string): Baselin
   return baseline;
 }
 
+/** Adds the slot spread (absent when null or missing: entries from before it) to a decoded baseline. */
+function withSlotSpread(baseline: Baseline, slotSpread: unknown, key: string): Baseline {
+  if (slotSpread === undefined || slotSpread === null) return baseline;
+  if (!isProfileText(slotSpread))
+    throw new CorruptItemError(key, 'slotSpread is not a 144-character base64url slot spread');
+  baseline.slotSpread = slotSpread;
+  return baseline;
+}
+
 /** Every entry of a bucket item, decoded, keyed by source: for tests and benchmarks that look inside the table. */
 export function unpackBucketItem(item: Item): Map<string, StoredBaseline> {
   const bucket = bucketOfItem(item);
@@ -416,9 +434,9 @@ export function bucketItemBytesOf(bucket: number, recordsBytes: number): number 
  * against the item limit before it writes any, and encoding each bucket for that check as well
  * as for the write was a fifth of a million-source window's CPU. Follows encodeEntry's layout:
  * whole numbers by their digits, other numbers at the 25 characters of the longest a double
- * prints as (`-0.0000012345678901234567`), strings at their length, `prev`'s profile at a whole
- * profile, trailing nulls as if kept: exact for an entry whose every field is there and at its
- * longest.
+ * prints as (`-0.0000012345678901234567`), strings at their length, `prev`'s profile and slot
+ * spread at a whole one, trailing nulls as if kept: exact for an entry whose every field is there
+ * and at its longest.
  * An entry of a million-source window takes 268 bytes, and this says 300-400.
  */
 export function memberBytesAtMost(
@@ -427,28 +445,31 @@ export function memberBytesAtMost(
   prev: Baseline | undefined,
   expiresAt: number,
 ): number {
-  // `"key":[` ... `]`, 12 commas between the 13 fields.
-  let bytes = keyBytes(key) + 1 + 2 + 12;
+  // `"key":[` ... `]`, 13 commas between the 14 fields.
+  let bytes = keyBytes(key) + 1 + 2 + 13;
   bytes += numberChars(baseline.mean) + numberChars(baseline.variance) + numberChars(baseline.dataPoints);
   bytes += numberChars(baseline.lastWindow) + numberChars(baseline.clockAtLastFold) + numberChars(expiresAt);
   bytes += optionalNumberChars(baseline.lastAlertWindow) + optionalNumberChars(baseline.lastAlertCount);
   if (prev === undefined) bytes += NULL_CHARS;
   else {
-    // `[` ... `]`, 10 commas between its 11 fields.
-    bytes += 2 + 10;
+    // `[` ... `]`, 11 commas between its 12 fields.
+    bytes += 2 + 11;
     bytes += numberChars(prev.mean) + numberChars(prev.variance) + numberChars(prev.dataPoints);
     bytes += numberChars(prev.lastWindow) + numberChars(prev.clockAtLastFold);
     bytes += optionalNumberChars(prev.lastAlertWindow) + optionalNumberChars(prev.lastAlertCount);
     // Whole, or as a patch of at most MAX_PATCHED_SLOTS slots, which is never longer (145 characters).
-    bytes += prev.profile === undefined ? NULL_CHARS : prev.profile.length + 2;
+    bytes += optionalTextChars(prev.profile);
     bytes += withinChars(prev.withinHour);
     bytes += prev.jobs !== undefined && prev.jobs === baseline.jobs ? 1 : jobsChars(prev.jobs);
     bytes += optionalNumberChars(prev.tailScore);
+    // As the profile: whole or a patch no longer.
+    bytes += optionalTextChars(prev.slotSpread);
   }
-  bytes += baseline.profile === undefined ? NULL_CHARS : baseline.profile.length + 2;
+  bytes += optionalTextChars(baseline.profile);
   bytes += withinChars(baseline.withinHour);
   bytes += jobsChars(baseline.jobs);
   bytes += optionalNumberChars(baseline.tailScore);
+  bytes += optionalTextChars(baseline.slotSpread);
   return bytes;
 }
 
@@ -468,6 +489,10 @@ function numberChars(value: number): number {
 
 const optionalNumberChars = (value: number | undefined): number =>
   value === undefined ? NULL_CHARS : numberChars(value);
+
+/** `"<text>"` of a profile or slot spread (base64url: no escapes), or null. */
+const optionalTextChars = (text: string | undefined): number =>
+  text === undefined ? NULL_CHARS : text.length + 2;
 
 /** `["<6 characters>",count]`, or null. */
 const withinChars = (within: WithinHour | undefined): number =>
@@ -504,10 +529,11 @@ function encodeBaseline(b: Baseline, current: Baseline | undefined): unknown[] {
     b.clockAtLastFold,
     b.lastAlertWindow ?? null,
     b.lastAlertCount ?? null,
-    profilePatch(b.profile, current?.profile),
+    slotPatch(b.profile, current?.profile),
     encodeWithin(b.withinHour),
     b.jobs !== undefined && b.jobs === current?.jobs ? SAME_JOBS : encodeJobs(b.jobs),
     b.tailScore ?? null,
+    slotPatch(b.slotSpread, current?.slotSpread),
   ]);
 }
 

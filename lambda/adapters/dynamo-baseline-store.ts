@@ -6,8 +6,8 @@
  * |-----------|----------------|-------------|------------------------------------------------------------------|
  * | baselines | `BASELINES#<b>`| `BUCKET`    | records (JSON: per source mean, variance, dataPoints, lastWindow,|
  * |           |                |             | clockAtLastFold, expiresAt, lastAlertWindow?, lastAlertCount?,   |
- * |           |                |             | prev?, rhythm state?, tailScore?), sources, expiresAt (latest     |
- * |           |                |             | entry's): baseline-buckets.ts                                    |
+ * |           |                |             | prev?, rhythm state?, tailScore?, slotSpread?), sources,         |
+ * |           |                |             | expiresAt (latest entry's): baseline-buckets.ts                  |
  * | state     | `STATE`        | `DETECTOR`  | watermark (last committed window start, ms), clock, updatedAt,   |
  * |           |                |             | sourceKeys (the source key format, `account|address`; absent on  |
  * |           |                |             | tables from before accounts, whose baselines are address-keyed), |

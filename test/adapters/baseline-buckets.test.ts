@@ -1,5 +1,11 @@
 import fc from 'fast-check';
-import { encodeEntry, memberBytesAtMost } from '../../lambda/adapters/baseline-buckets';
+import {
+  baselineBefore,
+  CorruptItemError,
+  decodeEntry,
+  encodeEntry,
+  memberBytesAtMost,
+} from '../../lambda/adapters/baseline-buckets';
 import { encodeProfile, PROFILE_SLOTS, quantizeSlotMean, type Baseline } from '../../lambda/core';
 
 // Any double (the longest texts JSON gives included), and whole numbers of any size.
@@ -48,30 +54,35 @@ const baselineArb: fc.Arbitrary<Baseline> = fc
     ),
     jobs: fc.option(jobs, { nil: undefined }),
     tailScore: fc.option(number, { nil: undefined }),
+    slotSpread: fc.option(profile, { nil: undefined }),
   })
   .map(
     (b) => Object.fromEntries(Object.entries(b).filter(([, v]) => v !== undefined)) as unknown as Baseline,
   );
 
-/** `prev` as a fold leaves it: the current baseline with some of its profile's slots (or all of it) different, or its jobs shared. */
+/** `text` (or the unset profile) with the slots in `changed` set to another code. */
+const withSlots = (text: string | undefined, changed: readonly number[]): string => {
+  const chars = (text ?? 'A'.repeat(3 * PROFILE_SLOTS)).split('');
+  for (const slot of changed) chars.splice(slot * 3, 3, 'x', 'Y', '9');
+  return chars.join('');
+};
+const changedSlots = fc.uniqueArray(fc.nat(PROFILE_SLOTS - 1), { maxLength: PROFILE_SLOTS });
+
+/**
+ * `prev` as a fold leaves it: the current baseline with some of its profile's and slot spread's
+ * slots (or all of them) different, or its jobs shared.
+ */
 const prevOf = (current: Baseline) =>
   fc.oneof(
     baselineArb,
     fc
-      .tuple(
-        baselineArb,
-        fc.uniqueArray(fc.nat(PROFILE_SLOTS - 1), { maxLength: PROFILE_SLOTS }),
-        fc.boolean(),
-      )
-      .map(([prev, changed, sameJobs]) => {
-        const chars = (current.profile ?? 'A'.repeat(3 * PROFILE_SLOTS)).split('');
-        for (const slot of changed) chars.splice(slot * 3, 3, 'x', 'Y', '9');
-        return {
-          ...prev,
-          profile: chars.join(''),
-          ...(sameJobs && current.jobs !== undefined ? { jobs: current.jobs } : {}),
-        };
-      }),
+      .tuple(baselineArb, changedSlots, changedSlots, fc.boolean())
+      .map(([prev, changed, spreadChanged, sameJobs]) => ({
+        ...prev,
+        profile: withSlots(current.profile, changed),
+        slotSpread: withSlots(current.slotSpread, spreadChanged),
+        ...(sameJobs && current.jobs !== undefined ? { jobs: current.jobs } : {}),
+      })),
   );
 
 describe('memberBytesAtMost', () => {
@@ -94,7 +105,7 @@ describe('memberBytesAtMost', () => {
     );
   });
 
-  it('is exact for an entry whose every field is there and at its longest, prev with a whole profile', () => {
+  it('is exact for an entry whose every field is there and at its longest, prev with a whole profile and slot spread', () => {
     const longest = -0.0000012345678901234567;
     const full: Baseline = {
       mean: longest,
@@ -109,6 +120,7 @@ describe('memberBytesAtMost', () => {
       jobs: [{ phase: 167, period: 'weekly', size: longest, occurrences: 12, last: 1_793_577_600_000 }],
       // Never negative in a real entry; here only its length counts.
       tailScore: longest,
+      slotSpread: encodeProfile(Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(2 + s / 3))),
     };
     const prev: Baseline = {
       ...full,
@@ -116,6 +128,7 @@ describe('memberBytesAtMost', () => {
       // Every slot different: kept whole.
       profile: encodeProfile(Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(100 + s))),
       jobs: [{ ...full.jobs![0]!, occurrences: 11 }],
+      slotSpread: encodeProfile(Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(200 + s))),
     };
     const key = '123456789012|10.123.45.67';
     const exact = Buffer.byteLength(
@@ -123,9 +136,13 @@ describe('memberBytesAtMost', () => {
     );
     expect(String(longest)).toHaveLength(25);
     expect(memberBytesAtMost(key, full, prev, 1_801_353_600)).toBe(exact);
+    // Both texts whole in prev, as the bound counts them.
+    const stored = encodeEntry(full, prev, 1_801_353_600);
+    expect((stored[8] as unknown[])[7]).toBe(prev.profile);
+    expect((stored[8] as unknown[])[11]).toBe(prev.slotSpread);
   });
 
-  it('is close to a steady-state entry with rhythm state: under 200 bytes more (a patched prev profile, counted whole)', () => {
+  it('is close to a steady-state entry with rhythm state: under 200 bytes more (a patched prev profile, counted whole), under 320 with a slot spread', () => {
     const prev: Baseline = {
       mean: 3.4117647058823533,
       variance: 1.2345678901234567,
@@ -151,5 +168,140 @@ describe('memberBytesAtMost', () => {
     const bound = memberBytesAtMost(key, current, prev, 1_801_353_600);
     expect(bound).toBeGreaterThanOrEqual(exact);
     expect(bound - exact).toBeLessThan(200);
+    // With a slot spread changed in the same slot: prev keeps it as a patch, which the bound
+    // counts whole as it does the profile's.
+    const spread = encodeProfile(Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(0.5 + s)));
+    const prevSpread: Baseline = { ...prev, slotSpread: spread };
+    const currentSpread: Baseline = {
+      ...current,
+      slotSpread: `${spread.slice(0, 30)}Zzz${spread.slice(33)}`,
+    };
+    const entry = encodeEntry(currentSpread, prevSpread, 1_801_353_600);
+    expect((entry[8] as unknown[])[11]).toEqual([10, spread.slice(30, 33)]);
+    const exactSpread = Buffer.byteLength(`${JSON.stringify(key)}:${JSON.stringify(entry)}`);
+    const boundSpread = memberBytesAtMost(key, currentSpread, prevSpread, 1_801_353_600);
+    expect(boundSpread).toBeGreaterThanOrEqual(exactSpread);
+    expect(boundSpread - exactSpread).toBeLessThan(320);
+  });
+});
+
+describe('bucket entries: the slot spread', () => {
+  const KEY = 'BASELINES#3/123456789012|10.0.0.1';
+  const HOUR = 3_600_000;
+  const EXPIRES = 1_801_353_600;
+  /** A slot spread with a few unset slots, as one folded in some slots only is. */
+  const spread = encodeProfile(
+    Array.from({ length: PROFILE_SLOTS }, (_, s) => (s % 7 === 3 ? Number.NaN : quantizeSlotMean(0.25 + s))),
+  );
+  const prev: Baseline = {
+    mean: 3.5,
+    variance: 1.25,
+    dataPoints: 40,
+    lastWindow: 1_793_577_600_000,
+    clockAtLastFold: 40,
+    profile: encodeProfile(Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(1 + s / 7))),
+    tailScore: 0.0125,
+    slotSpread: spread,
+  };
+  /** `prev` folded once more, its slot spread with `changed` slots different. */
+  const folded = (changed: readonly number[]): Baseline => ({
+    ...prev,
+    mean: 3.75,
+    dataPoints: 41,
+    lastWindow: prev.lastWindow + HOUR,
+    clockAtLastFold: 41,
+    slotSpread: withSlots(spread, changed),
+  });
+  /** The entry as a bucket's `records` gives it back: through JSON. */
+  const stored = (baseline: Baseline, before: Baseline | undefined): unknown[] =>
+    JSON.parse(JSON.stringify(encodeEntry(baseline, before, EXPIRES))) as unknown[];
+
+  it('keeps the slot spread last in the entry and reads it back exactly, prev holding the one slot a fold changed', () => {
+    const current = folded([10]);
+    const entry = stored(current, prev);
+    expect(entry).toHaveLength(14);
+    expect(entry[13]).toBe(current.slotSpread);
+    expect((entry[8] as unknown[])[11]).toEqual([10, spread.slice(30, 33)]);
+    expect(decodeEntry(entry, KEY)).toEqual({ baseline: current, prev, expiresAt: EXPIRES });
+    // A retry of the entry's window starts from prev, slot spread and all.
+    expect(baselineBefore(entry, current.lastWindow, current.lastWindow, KEY)).toEqual(prev);
+    expect(baselineBefore(entry, undefined, current.lastWindow, KEY)).toEqual(current);
+  });
+
+  it('keeps prev whole beyond 16 changed slots, and patches up to 16', () => {
+    const sixteen = Array.from({ length: 16 }, (_, i) => i * 3);
+    const patched = stored(folded(sixteen), prev);
+    expect((patched[8] as unknown[])[11]).toEqual(
+      sixteen.flatMap((s) => [s, spread.slice(3 * s, 3 * s + 3)]),
+    );
+    expect(decodeEntry(patched, KEY).prev).toEqual(prev);
+    const whole = stored(folded([...sixteen, 47]), prev);
+    expect((whole[8] as unknown[])[11]).toBe(spread);
+    expect(decodeEntry(whole, KEY).prev).toEqual(prev);
+  });
+
+  it('patches an unchanged slot spread with one slot, and keeps a prev without one as none', () => {
+    const same = stored({ ...prev, lastWindow: prev.lastWindow + HOUR }, prev);
+    expect((same[8] as unknown[])[11]).toEqual([0, spread.slice(0, 3)]);
+    expect(decodeEntry(same, KEY).prev).toEqual(prev);
+    // The fold that first made a slot spread: prev had none (its trailing null left out).
+    const { slotSpread: _, ...before } = prev;
+    const first = stored(folded([5]), before);
+    expect(first[8] as unknown[]).toHaveLength(11);
+    expect(decodeEntry(first, KEY).prev).toStrictEqual(before);
+    // A prev with a slot spread beside an entry without one: kept whole.
+    const { slotSpread: __, ...current } = folded([]);
+    const dropped = stored(current, prev);
+    expect((dropped[8] as unknown[])[11]).toBe(spread);
+    expect(decodeEntry(dropped, KEY)).toEqual({ baseline: current, prev, expiresAt: EXPIRES });
+  });
+
+  it('reads an entry written before the slot spread (13 fields, prev 11) as having none', () => {
+    const { slotSpread: _, ...current } = folded([]);
+    const { slotSpread: __, ...before } = prev;
+    const old = stored(current, before);
+    expect(old).toHaveLength(13);
+    expect((old[8] as unknown[]).length).toBe(11);
+    const decoded = decodeEntry(old, KEY);
+    expect(decoded.baseline).toStrictEqual(current);
+    expect(decoded.prev).toStrictEqual(before);
+    expect(decoded.baseline).not.toHaveProperty('slotSpread');
+  });
+
+  it.each([
+    ['too short', 'AAAA'],
+    ['not base64url', `${'A'.repeat(143)}=`],
+    ['not text', 12],
+    ['a patch (only prev holds those)', [3, 'AAA']],
+  ])('refuses an entry whose slot spread is %s, naming the field', (_, bad) => {
+    const entry = stored(folded([10]), prev);
+    entry[13] = bad;
+    expect(() => decodeEntry(entry, KEY)).toThrow(CorruptItemError);
+    expect(() => decodeEntry(entry, KEY)).toThrow(
+      `item ${KEY}: slotSpread is not a 144-character base64url slot spread`,
+    );
+  });
+
+  it.each([
+    ['a slot outside the 48', [48, 'AAA'], 'slotSpread patch does not fit the slotSpread'],
+    ['a code of two characters', [4, 'AA'], 'slotSpread patch does not fit the slotSpread'],
+    ['an odd length', [4, 'AAA', 5], 'slotSpread patch does not fit the slotSpread'],
+    ['empty', [], 'slotSpread patch does not fit the slotSpread'],
+    ['a code not base64url', [4, 'A=A'], 'slotSpread patch is not base64url'],
+    ['whole but malformed', 'AAAA', 'slotSpread is not a 144-character base64url slot spread'],
+  ])("refuses prev's slot spread that is %s, naming the field", (_, bad, problem) => {
+    const entry = stored(folded([10]), prev);
+    (entry[8] as unknown[])[11] = bad;
+    expect(() => decodeEntry(entry, KEY)).toThrow(`item ${KEY} prev: ${problem}`);
+    // The entry's own baseline does not need prev.
+    expect(baselineBefore(entry, undefined, prev.lastWindow, KEY)).toEqual(folded([10]));
+  });
+
+  it("refuses prev's slot spread patch beside an entry without a slot spread", () => {
+    const entry = stored(folded([10]), prev);
+    entry.length = 13;
+    expect(() => decodeEntry(entry, KEY)).toThrow(
+      `item ${KEY} prev: slotSpread patch does not fit the slotSpread`,
+    );
   });
 });

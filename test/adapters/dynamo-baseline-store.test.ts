@@ -25,6 +25,7 @@ import {
 } from '../../lambda/adapters/dynamo-baseline-store';
 import {
   encodeProfile,
+  encodeValue,
   foldedBaseline,
   PROFILE_SLOTS,
   quantizeSlotMean,
@@ -516,9 +517,10 @@ describe('DynamoBaselineStore', () => {
     );
   });
 
-  it('keeps rhythm state and the tail score exactly: profile, within-hour statistics and jobs, and rewinds a retried window to them', async () => {
+  it('keeps rhythm state, the tail score and the slot spread exactly: profile, within-hour statistics and jobs, and rewinds a retried window to them', async () => {
     // Prepare: two folds of a rhythmic source through the engine's own fold (one slot, then a
     // zero-filled gap and another slot change), so `prev` is stored as a patch of the profile.
+    // The slot spread is set here, not folded: one slot changes between the two, as a fold's does.
     const { store, tableName } = await newStore();
     const config = resolveDetectorConfig({});
     const profile = encodeProfile(Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(1 + s)));
@@ -532,8 +534,14 @@ describe('DynamoBaselineStore', () => {
       tailScore: 0.013,
     };
     // The first fold scores (its tail score moves), so the retry state keeps a score of its own.
-    const a1 = foldedBaseline(start, 7, W - HOUR, 1, config, 2.5);
-    const a2 = foldedBaseline(withMissedZeros(a1, 2, config), 40, W, 3, config);
+    const spread = encodeProfile(
+      Array.from({ length: PROFILE_SLOTS }, (_, s) => (s < 40 ? quantizeSlotMean(0.5 + s / 3) : Number.NaN)),
+    );
+    const a1 = { ...foldedBaseline(start, 7, W - HOUR, 1, config, 2.5), slotSpread: spread };
+    const a2 = {
+      ...foldedBaseline(withMissedZeros(a1, 2, config), 40, W, 3, config),
+      slotSpread: `${spread.slice(0, 3 * 44)}${encodeValue(9.5)}${spread.slice(3 * 45)}`,
+    };
     expect(a2.profile).not.toBe(a1.profile);
     await store.commitWindow({
       windowStart: W - HOUR,
@@ -570,9 +578,94 @@ describe('DynamoBaselineStore', () => {
     expect(prev[9]).toBe(0);
     expect(prev[10]).toBe(a1.tailScore);
     expect(entry[12]).toBe(a2.tailScore);
+    // The slot spread last, and prev's as the one slot that differs.
+    expect(entry).toHaveLength(14);
+    expect(entry[13]).toBe(a2.slotSpread);
+    expect(prev[11]).toEqual([44, spread.slice(3 * 44, 3 * 45)]);
   });
 
-  it('refuses a bucket entry whose rhythm state or tail score is malformed, naming the field', async () => {
+  it('keeps a slot spread that changed in more than 16 slots whole in prev', async () => {
+    const { store, tableName } = await newStore();
+    const spread = (value: number) =>
+      encodeProfile(Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(value + s)));
+    const a1: Baseline = { ...baseline(1, W - HOUR), slotSpread: spread(1) };
+    const a2: Baseline = { ...baseline(2, W), slotSpread: spread(2) };
+    await store.commitWindow({
+      windowStart: W - HOUR,
+      clockBefore: 0,
+      clockAfter: 1,
+      baselines: new Map([['123456789012|10.0.0.1', a1]]),
+      alerts: [],
+    });
+    await store.commitWindow({
+      windowStart: W,
+      clockBefore: 1,
+      clockAfter: 2,
+      baselines: new Map([['123456789012|10.0.0.1', a2]]),
+      alerts: [],
+      previous: new Map([['123456789012|10.0.0.1', a1]]),
+    });
+
+    const forRetry = await store.getBaselines(['123456789012|10.0.0.1'], { before: W });
+    const forNext = await store.getBaselines(['123456789012|10.0.0.1'], { before: W + HOUR });
+    const entry = JSON.parse((await bucketItem(tableName, '123456789012|10.0.0.1'))!.records!.S!)[
+      '123456789012|10.0.0.1'
+    ] as unknown[];
+
+    // Every slot changed: prev keeps the whole text.
+    expect((entry[8] as unknown[])[11]).toBe(a1.slotSpread);
+    expect(forRetry.get('123456789012|10.0.0.1')).toEqual(a1);
+    expect(forNext.get('123456789012|10.0.0.1')).toEqual(a2);
+  });
+
+  it('reads an entry written before slot spreads (13 fields, prev 11) as having none', async () => {
+    // Prepare: the entry as the build before wrote it, with a tail score in it and in prev.
+    const { store, tableName } = await newStore({ baselineBuckets: 1 });
+    const key = '123456789012|10.0.0.2';
+    const expiresAt = W / 1000 + 90 * 86_400;
+    const oldPrev = [4, 1, 40, W - HOUR, 1, null, null, null, null, null, 0.01];
+    const old = [4.5, 1.25, 41, W, 2, expiresAt, null, null, oldPrev, null, null, null, 0.0125];
+    await client.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: {
+          ...bucketKey(0),
+          records: { S: JSON.stringify({ [key]: old }) },
+          sources: { N: '1' },
+          expiresAt: { N: String(expiresAt) },
+        },
+      }),
+    );
+
+    // Act
+    const forRetry = await store.getBaselines([key], { before: W });
+    const forNext = await store.getBaselines([key], { before: W + HOUR });
+    const read = await store.readWindowBaselines([key], W + HOUR);
+
+    // Assess: exactly the fields stored, no slotSpread (not even undefined)
+    const current: Baseline = {
+      mean: 4.5,
+      variance: 1.25,
+      dataPoints: 41,
+      lastWindow: W,
+      clockAtLastFold: 2,
+      tailScore: 0.0125,
+    };
+    const prev: Baseline = {
+      mean: 4,
+      variance: 1,
+      dataPoints: 40,
+      lastWindow: W - HOUR,
+      clockAtLastFold: 1,
+      tailScore: 0.01,
+    };
+    expect(forRetry.get(key)).toStrictEqual(prev);
+    expect(forNext.get(key)).toStrictEqual(current);
+    expect(read.before.get(0)).toStrictEqual(current);
+    expect(store.takeUnreadableEntries()).toEqual([]);
+  });
+
+  it('refuses a bucket entry whose rhythm state, tail score or slot spread is malformed, naming the field', async () => {
     const { store, tableName } = await newStore();
     await store.commitWindow({
       windowStart: W,
@@ -589,9 +682,12 @@ describe('DynamoBaselineStore', () => {
       [{ 12: -0.5 }, /tailScore is not a number from 0 to/],
       [{ 12: 7 }, /tailScore is not a number from 0 to/],
       [{ 12: 'high' }, /tailScore is not a number from 0 to/],
+      [{ 13: 'not-a-spread' }, /: slotSpread is not a 144-character base64url slot spread$/],
+      [{ 13: `${'A'.repeat(143)}*` }, /: slotSpread is not a 144-character base64url slot spread$/],
+      [{ 13: 0.5 }, /: slotSpread is not a 144-character base64url slot spread$/],
     ] as const) {
       const entry = JSON.parse(item.records!.S!)['123456789012|10.0.0.1'] as unknown[];
-      while (entry.length < 13) entry.push(null);
+      while (entry.length < 14) entry.push(null);
       for (const [k, v] of Object.entries(bad)) entry[Number(k)] = v;
       expect(() =>
         unpackBucketItem({ ...item, records: { S: JSON.stringify({ '123456789012|10.0.0.1': entry }) } }),
