@@ -954,7 +954,7 @@ function noteDeliveryDelay(deps: DetectorDeps, summary: RunSummary, window: Wind
 /**
  * Counts the window, reads its sources' baselines and decides it, one source at a time
  * (WindowDecider): the baselines before and after the window are kept in two compact tables
- * (BaselineTable, about 450 bytes a source outside the JavaScript heap at a million sources),
+ * (BaselineTable, about 500 bytes a source for the two outside the JavaScript heap),
  * not as a million objects, and no decision is kept but the spikes'. In a function of its own so
  * that the counts (two maps of every source) are garbage before the commit, unless the window is
  * a retry whose alert bookkeeping is realigned from them.

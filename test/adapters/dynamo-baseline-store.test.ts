@@ -1048,7 +1048,8 @@ describe('DynamoBaselineStore', () => {
 
   describe('the streamed window (readWindowBaselines, commitWindowBaselines)', () => {
     it('reads the window sources into a table and writes them back, carrying the other entries of their buckets exactly', async () => {
-      // Prepare: one bucket; a, b, c, d folded in W (a with prev and alert state, d with rhythm state)
+      // Prepare: one bucket; a, b, c, d folded in W (a with prev and alert state, d with rhythm
+      // state and a slot spread)
       const { store, tableName } = await newStore({ baselineBuckets: 1 });
       const [a, b, c, d] = [
         '123456789012|10.0.0.1',
@@ -1066,6 +1067,11 @@ describe('DynamoBaselineStore', () => {
         profile,
         withinHour: { variance: quantizeSlotMean(0.25), index: quantizeSlotMean(1.5), count: 12 },
         jobs: [{ phase: 26, period: 'daily' as const, size: 140, occurrences: 3, last: W - DAY }],
+        slotSpread: encodeProfile(
+          Array.from({ length: PROFILE_SLOTS }, (_, s) =>
+            s % 4 === 0 ? Number.NaN : quantizeSlotMean(s / 8),
+          ),
+        ),
       };
       await store.commitWindow({
         windowStart: W,
@@ -1085,7 +1091,15 @@ describe('DynamoBaselineStore', () => {
       // Act: the window W+1h sees b, d and a new source e
       const read = await store.readWindowBaselines([b, d, e], W + HOUR);
       const b1 = { ...baseline(2, W + HOUR), mean: 7 };
-      const d1 = { ...d0, lastWindow: W + HOUR, mean: 3.25, lastAlertWindow: W + HOUR, lastAlertCount: 40 };
+      const d1 = {
+        ...d0,
+        lastWindow: W + HOUR,
+        mean: 3.25,
+        lastAlertWindow: W + HOUR,
+        lastAlertCount: 40,
+        // One slot of the slot spread folded.
+        slotSpread: `${d0.slotSpread.slice(0, 30)}${encodeValue(2.5)}${d0.slotSpread.slice(33)}`,
+      };
       const e1 = baseline(5, W + HOUR);
       const next = new Map([
         [b, b1],
@@ -1118,6 +1132,8 @@ describe('DynamoBaselineStore', () => {
       expect(entries.get(c)).toEqual(entriesBefore.get(c));
       expect(entries.get(b)).toMatchObject({ baseline: b1, prev: baseline(2) });
       expect(entries.get(d)).toMatchObject({ baseline: d1, prev: d0 });
+      const dEntry = JSON.parse(item.records!.S!)[d] as unknown[];
+      expect((dEntry[8] as unknown[])[11]).toEqual([10, d0.slotSpread.slice(30, 33)]);
       expect(entries.get(e)).toMatchObject({ baseline: e1, prev: undefined });
       expect(item.sources?.N).toBe('5');
       expect(await store.readState()).toEqual({
