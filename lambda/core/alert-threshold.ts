@@ -18,7 +18,7 @@
 import { spreadOf, updateMoments, withMissedZeros, type Baseline } from './baseline';
 import { windowsPerDay, type DetectorConfig } from './config';
 import { hasWeeklyJobAt, isFlatBurst } from './detect';
-import { calendarOf, liveJobs, matchJob, rhythmModel } from './rhythm';
+import { calendarOf, dailyJobGrownFrom, liveJobs, matchJob, rhythmModel } from './rhythm';
 import { spikeTail, tailWidening, type ComparedModel } from './spike-test';
 
 export type { ComparedModel } from './spike-test';
@@ -106,7 +106,7 @@ export function comparedModel(
       };
     }
     if (model?.dailyJob !== undefined && !hasWeeklyJobAt(jobs, windowStart, model.dailyJob, config))
-      compared.dailyJobSpikeFrom = Math.ceil(config.jobGrowthFactor * model.dailyJob);
+      compared.dailyJobSpikeFrom = Math.ceil(dailyJobGrownFrom(model.dailyJob, model.dailyJobSpread, config));
     if (model?.movedDailyJob !== undefined)
       compared.movedDailyJob = movedJobBand(model.movedDailyJob, config.jobGrowthFactor);
   }

@@ -15,6 +15,7 @@ import { windowMs, windowsPerDay, type DetectorConfig, type PresetName } from '.
 import {
   addCandidate,
   calendarOf,
+  dailyJobGrownFrom,
   decodeProfile,
   PROFILE_SLOTS,
   liveJobs,
@@ -598,7 +599,8 @@ export class WindowDecider {
         }
       }
     }
-    // A daily job the profile has learnt as its hour's level: the same rule, clearly larger than usual alerts.
+    // A daily job the profile has learnt as its hour's level: the same rule, clearly larger than
+    // usual alerts, where "usual" counts the job's own variation too (dailyJobGrownFrom).
     const dailyJob = c.model?.dailyJob;
     if (
       jobsOn &&
@@ -611,12 +613,14 @@ export class WindowDecider {
     ) {
       // The daily job comes from the hour's model, which a source has only where it can decide
       // (mature, at minBlockedCount or more): a grown daily job is a spike.
-      isSpike = true;
-      grownJob = grownDailyJob(place!, dailyJob, config);
+      if (c.x >= dailyJobGrownFrom(dailyJob, c.model?.dailyJobSpread, config)) {
+        isSpike = true;
+        grownJob = grownDailyJob(place!, dailyJob, config);
+      }
       // A weekly job whose first run taught the flat baseline so much that its later runs are no
       // bursts (the source's first window) lifts its weekday slot as a daily job would: the run
       // starts a job of its own (or is the next run of one being learnt), so that a weekly job
-      // is learnt from its next runs.
+      // is learnt from its next runs. So does a run within the daily job's own variation.
       if (!jobRun && (match === undefined || match.job.occurrences + 1 < config.jobOccurrencesToLearn))
         jobs = jobEvent(c.x, jobs, match, input.windowStart, place!, config).jobs;
     }

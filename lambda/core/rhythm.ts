@@ -641,6 +641,11 @@ export interface RhythmModel {
    */
   movedDailyJob?: number;
   /**
+   * With `dailyJob`: its slot's own spread (Baseline.slotSpread), how much the job's runs vary
+   * from night to night (skipped nights included); absent where the source keeps none.
+   */
+  dailyJobSpread?: number;
+  /**
    * The variance from the hour's curve alone, without the slot's own spread (equal to `variance`
    * where the spread is not taken): what the source's own tail is scored against (detect.ts).
    */
@@ -789,6 +794,7 @@ export function rhythmModel(
       : phi;
   return {
     ...(dailyJob === undefined ? {} : { dailyJob }),
+    ...(dailyJob !== undefined && own >= 0 ? { dailyJobSpread: own } : {}),
     ...(movedDailyJob === undefined ? {} : { movedDailyJob }),
     samples,
     mean: expected,
@@ -799,6 +805,27 @@ export function rhythmModel(
     relativeVariance: expected > 0 ? estimateVariance / (expected * expected) : 0,
   };
 }
+
+/**
+ * The count from which a daily job the profile holds (RhythmModel.dailyJob) has grown:
+ * `jobGrowthFactor` times its level, and, where its slot keeps its own spread, also more than
+ * GROWN_JOB_SPREADS standard deviations of that spread above its level. The profile's daily job
+ * is a slot mean: a job that skips some nights, or whose runs vary in size, reaches twice that
+ * mean now and then by its own variation, which the spread measures; a job whose runs are steady
+ * has a small spread, and its growth still alerts at the factor.
+ */
+export function dailyJobGrownFrom(
+  dailyJob: number,
+  spread: number | undefined,
+  config: Pick<DetectorConfig, 'jobGrowthFactor'>,
+): number {
+  const byFactor = config.jobGrowthFactor * dailyJob;
+  if (spread === undefined || !(spread > 0)) return byFactor;
+  return Math.max(byFactor, dailyJob + GROWN_JOB_SPREADS * Math.sqrt(spread));
+}
+
+/** Standard deviations of its own runs beyond which a profile's daily job has grown (dailyJobGrownFrom). */
+const GROWN_JOB_SPREADS = 3;
 
 /**
  * Effective sample size of a slot mean: its windows while it is an exact mean, then about

@@ -12,6 +12,7 @@ import { evaluateWindow, hasWeeklyJobAt, isFlatBurst } from '../../lambda/core/d
 import { comparedModel } from '../../lambda/core/alert-threshold';
 import {
   calendarOf,
+  dailyJobGrownFrom,
   encodeProfile,
   matchJob,
   PROFILE_SLOTS,
@@ -145,5 +146,46 @@ describe('matchJob, a daily match', () => {
     const match = matchJob([candidate], T0, PHASE, calendar.windowsPerDay);
     expect(match).toEqual({ job: candidate, index: 0, period: 'daily' });
     expect(match).not.toHaveProperty('phase');
+  });
+});
+
+describe("a daily job's own variation (its slot's spread, dailyJobGrownFrom)", () => {
+  /** The source above with its slots' own spreads: `atJob` at the job's hour (00:00), Poisson-like elsewhere. */
+  const withSpread = (atJob: number): Baseline => ({
+    ...source(),
+    slotSpread: encodeProfile(
+      Array.from({ length: PROFILE_SLOTS }, (_, slot) => quantizeSlotMean(slot % 24 === 0 ? atJob : 4)),
+    ),
+  });
+
+  it('is the factor times the level, or the level and three of its standard deviations, whichever is more', () => {
+    expect(dailyJobGrownFrom(50, undefined, config)).toBe(100);
+    expect(dailyJobGrownFrom(50, 100, config)).toBe(100); // steady runs: sd 10
+    expect(dailyJobGrownFrom(50, 900, config)).toBe(140); // runs that vary: sd 30
+    expect(dailyJobGrownFrom(50, 0, config)).toBe(100);
+  });
+
+  it('keeps a job whose runs vary (skipped nights, sizes) from alerting as grown within that variation, on the spike line too', () => {
+    const varying = withSpread(900);
+    expect(comparedModel(varying, 100, T0, config).dailyJobSpikeFrom).toBe(140);
+    const within = run(varying, 120);
+    expect({ outcome: within.outcome, grown: within.grownDailyJob }).toEqual({
+      outcome: 'normal',
+      grown: false,
+    });
+    // Still a run clearly above the job's level: it starts a job candidate, as a grown run does.
+    expect(within.jobs).toEqual([{ phase: PHASE, size: 120, occurrences: 1, last: T0 }]);
+    const beyond = run(varying, 140);
+    expect({ outcome: beyond.outcome, grown: beyond.grownDailyJob }).toEqual({
+      outcome: 'spike',
+      grown: true,
+    });
+  });
+
+  it('alerts on a steady job grown to twice its level, as without the spread', () => {
+    const steady = withSpread(60);
+    expect(comparedModel(steady, 100, T0, config).dailyJobSpikeFrom).toBe(100);
+    const r = run(steady, 120);
+    expect({ outcome: r.outcome, grown: r.grownDailyJob }).toEqual({ outcome: 'spike', grown: true });
   });
 });
