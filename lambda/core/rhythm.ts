@@ -367,38 +367,46 @@ export function profileWithZeros(
   checkProfileLength(profile);
   const calendar = calendarOf(config);
   const counts = zeroSlotCounts(calendar, lastWindow + config.windowMinutes * 60_000, missed);
-  // Only the slots the zeros fall in change: a short absence (the usual case) touches one or
-  // two, which are spliced in; a long one touches most, and the profile is written anew.
+  return withZeroedSlots(profile, counts, (s, code, zeros) => {
+    const value = valueOfCode(code);
+    if (Number.isNaN(value) || value === 0) return ZERO_CODE;
+    const share = calendar.shares[s] as number;
+    const window = slotWindow(share, config);
+    // A slot with a value has seen at least one window, whatever the rounding of its share says.
+    const seen = Math.max(1, slotObservations(dataPointsBefore, share));
+    let mean = value;
+    const pooled = Math.min(zeros, Math.max(0, window - seen));
+    if (pooled > 0) mean = (mean * seen) / (seen + pooled);
+    const decaying = zeros - pooled;
+    if (decaying > 0) mean *= Math.pow(1 - 1 / window, decaying);
+    return codeOf(mean);
+  });
+}
+
+/**
+ * `text` (48 slots of codes) with each slot `counts` gives zeros to recoded by `recode` (the
+ * slot, its code and its zeros in; its new code out). Only those slots change: a short absence
+ * (the usual case) touches one or two, which are spliced in; a long one touches most, and the
+ * text is written anew.
+ */
+function withZeroedSlots(
+  text: string,
+  counts: Float64Array,
+  recode: (slot: number, code: number, zeros: number) => number,
+): string {
   let touched = 0;
   for (let s = 0; s < PROFILE_SLOTS; s += 1) if ((counts[s] as number) > 0) touched += 1;
-  if (touched === 0) return profile;
+  if (touched === 0) return text;
   const rewrite = touched > SPLICED_SLOTS;
-  let text = profile;
+  let out = text;
   for (let s = 0; s < PROFILE_SLOTS; s += 1) {
     const zeros = counts[s] as number;
-    const code = slotCode(profile, s);
-    if (zeros <= 0) {
-      if (rewrite) putCode(s, code);
-      continue;
-    }
-    const value = valueOfCode(code);
-    let next = ZERO_CODE;
-    if (!(Number.isNaN(value) || value === 0)) {
-      const share = calendar.shares[s] as number;
-      const window = slotWindow(share, config);
-      // A slot with a value has seen at least one window, whatever the rounding of its share says.
-      const seen = Math.max(1, slotObservations(dataPointsBefore, share));
-      let mean = value;
-      const pooled = Math.min(zeros, Math.max(0, window - seen));
-      if (pooled > 0) mean = (mean * seen) / (seen + pooled);
-      const decaying = zeros - pooled;
-      if (decaying > 0) mean *= Math.pow(1 - 1 / window, decaying);
-      next = codeOf(mean);
-    }
+    const code = slotCode(text, s);
+    const next = zeros > 0 ? recode(s, code, zeros) : code;
     if (rewrite) putCode(s, next);
-    else if (next !== code) text = withSlotCode(text, s, next);
+    else if (next !== code) out = withSlotCode(out, s, next);
   }
-  return rewrite ? builtProfile() : text;
+  return rewrite ? builtProfile() : out;
 }
 
 /** Up to this many changed slots are spliced into a profile; more, and it is written anew. */
@@ -578,19 +586,9 @@ export function slotSpreadWithZeros(
   checkProfileLength(profile);
   const calendar = calendarOf(config);
   const counts = zeroSlotCounts(calendar, lastWindow + config.windowMinutes * 60_000, missed);
-  let touched = 0;
-  for (let s = 0; s < PROFILE_SLOTS; s += 1) if ((counts[s] as number) > 0) touched += 1;
-  if (touched === 0) return slotSpread;
-  const rewrite = touched > SPLICED_SLOTS;
-  let text = slotSpread;
-  for (let s = 0; s < PROFILE_SLOTS; s += 1) {
-    const zeros = counts[s] as number;
-    const code = slotCode(slotSpread, s);
-    const slotMean = zeros > 0 ? valueOfCode(slotCode(profile, s)) : Number.NaN;
-    if (Number.isNaN(slotMean)) {
-      if (rewrite) putCode(s, code);
-      continue;
-    }
+  return withZeroedSlots(slotSpread, counts, (s, code, zeros) => {
+    const slotMean = valueOfCode(slotCode(profile, s));
+    if (Number.isNaN(slotMean)) return code;
     const share = calendar.shares[s] as number;
     const window = slotWindow(share, config);
     const seen = Math.max(1, slotObservations(dataPointsBefore, share));
@@ -606,11 +604,8 @@ export function slotSpreadWithZeros(
       const keep = Math.pow(1 - 1 / window, decaying);
       spread = keep * spread + (1 - keep) * term;
     }
-    const next = codeOf(spread);
-    if (rewrite) putCode(s, next);
-    else if (next !== code) text = withSlotCode(text, s, next);
-  }
-  return rewrite ? builtProfile() : text;
+    return codeOf(spread);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
