@@ -78,6 +78,28 @@ async function newStore(
   };
 }
 
+/**
+ * Commits `first` for the window before W, then `second` for W folded from it: the entry then
+ * holds `second` and, as `prev`, `first` (for a retry of W).
+ */
+async function commitFold(store: DynamoBaselineStore, key: string, first: Baseline, second: Baseline) {
+  await store.commitWindow({
+    windowStart: W - HOUR,
+    clockBefore: 0,
+    clockAfter: 1,
+    baselines: new Map([[key, first]]),
+    alerts: [],
+  });
+  await store.commitWindow({
+    windowStart: W,
+    clockBefore: 1,
+    clockAfter: 2,
+    baselines: new Map([[key, second]]),
+    alerts: [],
+    previous: new Map([[key, first]]),
+  });
+}
+
 /** Distinct buckets of the sources. */
 const bucketCount = (srcIps: Iterable<string>, buckets = BUCKETS) =>
   new Set([...srcIps].map((s) => bucketOf(s, buckets))).size;
@@ -543,21 +565,7 @@ describe('DynamoBaselineStore', () => {
       slotSpread: `${spread.slice(0, 3 * 44)}${encodeValue(9.5)}${spread.slice(3 * 45)}`,
     };
     expect(a2.profile).not.toBe(a1.profile);
-    await store.commitWindow({
-      windowStart: W - HOUR,
-      clockBefore: 0,
-      clockAfter: 1,
-      baselines: new Map([['123456789012|10.0.0.1', a1]]),
-      alerts: [],
-    });
-    await store.commitWindow({
-      windowStart: W,
-      clockBefore: 1,
-      clockAfter: 2,
-      baselines: new Map([['123456789012|10.0.0.1', a2]]),
-      alerts: [],
-      previous: new Map([['123456789012|10.0.0.1', a1]]),
-    });
+    await commitFold(store, '123456789012|10.0.0.1', a1, a2);
 
     // Act
     const forRetry = await store.getBaselines(['123456789012|10.0.0.1'], { before: W });
@@ -590,21 +598,7 @@ describe('DynamoBaselineStore', () => {
       encodeProfile(Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(value + s)));
     const a1: Baseline = { ...baseline(1, W - HOUR), slotSpread: spread(1) };
     const a2: Baseline = { ...baseline(2, W), slotSpread: spread(2) };
-    await store.commitWindow({
-      windowStart: W - HOUR,
-      clockBefore: 0,
-      clockAfter: 1,
-      baselines: new Map([['123456789012|10.0.0.1', a1]]),
-      alerts: [],
-    });
-    await store.commitWindow({
-      windowStart: W,
-      clockBefore: 1,
-      clockAfter: 2,
-      baselines: new Map([['123456789012|10.0.0.1', a2]]),
-      alerts: [],
-      previous: new Map([['123456789012|10.0.0.1', a1]]),
-    });
+    await commitFold(store, '123456789012|10.0.0.1', a1, a2);
 
     const forRetry = await store.getBaselines(['123456789012|10.0.0.1'], { before: W });
     const forNext = await store.getBaselines(['123456789012|10.0.0.1'], { before: W + HOUR });
