@@ -22,7 +22,9 @@
  * trailing nulls left out. The rhythm profile is 144 characters (rhythm.ts); a fold changes one
  * slot of it (a lazy zero-fill a few more), so `prev` keeps only those slots
  * (`[slot, code, ...]`, applied to the entry's profile) and the retry state costs a few bytes,
- * not a second profile. Jobs are `[phase, period (0 unknown, 1 daily, 2 weekly), size, occurrences, last]`.
+ * not a second profile. Jobs are `[phase, period (0 unknown, 1 daily, 2 weekly), size, occurrences, last]`,
+ * with `spread, spreadRuns` (the spread of its runs, rhythm.ts RecurringJob) after them once the
+ * job has one; jobs written before it read as having none.
  * `tailScore` (the source's own tail, spike-test.ts) came last, so entries written before it
  * read as having none. `slotSpread` (each slot's own spread, encoded as the profile is) came
  * after it for the same reason; a fold changes one slot of it too, so `prev` keeps it as a patch
@@ -36,6 +38,7 @@ import {
   encodeValue,
   isProfileText,
   PROFILE_SLOTS,
+  SPREAD_MEMORY,
   type Baseline,
   type JobPeriod,
   type RecurringJob,
@@ -323,13 +326,17 @@ function encodeWithin(within: WithinHour | undefined): unknown {
 
 function encodeJobs(jobs: readonly RecurringJob[] | undefined): unknown {
   if (jobs === undefined || jobs.length === 0) return null;
-  return jobs.map((job) => [
-    job.phase,
-    job.period === undefined ? 0 : PERIOD_CODES[job.period],
-    job.size,
-    job.occurrences,
-    job.last,
-  ]);
+  return jobs.map((job) => {
+    const encoded = [
+      job.phase,
+      job.period === undefined ? 0 : PERIOD_CODES[job.period],
+      job.size,
+      job.occurrences,
+      job.last,
+    ];
+    if (job.spread !== undefined) encoded.push(job.spread, job.spreadRuns ?? 1);
+    return encoded;
+  });
 }
 
 /** Adds the rhythm fields (each absent when null) to a decoded baseline, checking their shape. */
@@ -369,13 +376,29 @@ function withRhythm(
     baseline.jobs = jobs.map((job: unknown) => {
       if (
         !Array.isArray(job) ||
-        job.length !== 5 ||
+        (job.length !== 5 && job.length !== 7) ||
         job.some((v) => typeof v !== 'number') ||
         ![0, 1, 2].includes(job[1] as number)
       )
-        throw new CorruptItemError(key, 'a job is not [phase, period, size, occurrences, last]');
-      const [phase, period, size, occurrences, last] = job as number[];
+        throw new CorruptItemError(
+          key,
+          'a job is not [phase, period, size, occurrences, last(, spread, spreadRuns)]',
+        );
+      const [phase, period, size, occurrences, last, spread, spreadRuns] = job as number[];
       const decoded: RecurringJob = { phase: phase!, size: size!, occurrences: occurrences!, last: last! };
+      if (spread !== undefined) {
+        if (
+          !(spread >= 0) ||
+          !Number.isInteger(spreadRuns) ||
+          !(spreadRuns! >= 1 && spreadRuns! <= SPREAD_MEMORY)
+        )
+          throw new CorruptItemError(
+            key,
+            `a job's spread must be at least 0 over 1-${SPREAD_MEMORY} runs (got ${spread} over ${spreadRuns})`,
+          );
+        decoded.spread = spread;
+        decoded.spreadRuns = spreadRuns!;
+      }
       if (period === 1) decoded.period = 'daily';
       if (period === 2) decoded.period = 'weekly';
       return decoded;
@@ -498,11 +521,11 @@ const optionalTextChars = (text: string | undefined): number =>
 const withinChars = (within: WithinHour | undefined): number =>
   within === undefined ? NULL_CHARS : 2 + 8 + 1 + numberChars(within.count);
 
-/** `[[phase,period,size,occurrences,last],...]`, or null. */
+/** `[[phase,period,size,occurrences,last(,spread,spreadRuns)],...]`, or null. */
 function jobsChars(jobs: readonly RecurringJob[] | undefined): number {
   if (jobs === undefined || jobs.length === 0) return NULL_CHARS;
   let chars = 2 + jobs.length - 1;
-  for (const job of jobs)
+  for (const job of jobs) {
     chars +=
       2 +
       4 +
@@ -511,6 +534,8 @@ function jobsChars(jobs: readonly RecurringJob[] | undefined): number {
       numberChars(job.size) +
       numberChars(job.occurrences) +
       numberChars(job.last);
+    if (job.spread !== undefined) chars += 2 + numberChars(job.spread) + numberChars(job.spreadRuns ?? 1);
+  }
   return chars;
 }
 

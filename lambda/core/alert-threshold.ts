@@ -18,14 +18,28 @@
 import { spreadOf, updateMoments, withMissedZeros, type Baseline } from './baseline';
 import { windowsPerDay, type DetectorConfig } from './config';
 import { hasWeeklyJobAt, isFlatBurst } from './detect';
-import { calendarOf, dailyJobGrownFrom, liveJobs, matchJob, rhythmModel } from './rhythm';
-import { spikeTail, tailWidening, type ComparedModel } from './spike-test';
+import { calendarOf, liveJobs, matchJob, rhythmModel } from './rhythm';
+import {
+  dailyJobRuns,
+  isGrownRun,
+  jobRuns,
+  spikeTail,
+  tailWidening,
+  type ComparedModel,
+  type JobRuns,
+} from './spike-test';
 
 export type { ComparedModel } from './spike-test';
 
 export type SpikeTestConfig = Pick<
   DetectorConfig,
-  'preset' | 'baselineWindow' | 'minDataPoints' | 'deviationThreshold' | 'minBlockedCount' | 'meanFloor'
+  | 'preset'
+  | 'baselineWindow'
+  | 'minDataPoints'
+  | 'deviationThreshold'
+  | 'minBlockedCount'
+  | 'meanFloor'
+  | 'jobGrowthFactor'
 >;
 
 /** Counts beyond this are treated as "never" (no real window holds 2^40 records from one source). */
@@ -85,13 +99,13 @@ export function comparedModel(
     if (match !== undefined && match.job.occurrences + 1 >= config.jobOccurrencesToLearn) {
       const factor = config.jobGrowthFactor;
       compared.learnedJob = {
-        spikeFrom: Math.ceil(factor * match.job.size),
+        runs: jobRuns(match.job),
         // A flat source's burst test is its spike test, widened tail included (detect.ts isBurst).
         flat: model === undefined ? { ...flat, ...widened } : { ...flat },
         // A run of the job's size is the job's, burst or not (isJobRun): above the job's size
         // over jobGrowthFactor and jobGrowthFactor x the compared mean, at minBlockedCount or
-        // more, below jobGrowthFactor x the size (a daily job's: or larger, and only where the
-        // hour's model decides).
+        // more; a weekly job's only until it has grown, a daily job's only where the hour's
+        // model decides.
         runsFrom:
           match.period === 'daily' && model === undefined
             ? NEVER
@@ -100,13 +114,13 @@ export function comparedModel(
                 Math.floor(factor * compared.mean) + 1,
                 config.minBlockedCount,
               ),
-        ...(match.period === 'daily' ? {} : { runsTo: Math.ceil(factor * match.job.size) }),
+        weekly: match.period !== 'daily',
         // So is a spike at jobGrowthFactor x the compared mean or more.
         spikeRunFrom: Math.max(Math.ceil(factor * compared.mean), config.minBlockedCount),
       };
     }
     if (model?.dailyJob !== undefined && !hasWeeklyJobAt(jobs, windowStart, model.dailyJob, config))
-      compared.dailyJobSpikeFrom = Math.ceil(dailyJobGrownFrom(model.dailyJob, model.dailyJobSpread, config));
+      compared.dailyJob = dailyJobRuns(model);
     if (model?.movedDailyJob !== undefined)
       compared.movedDailyJob = movedJobBand(model.movedDailyJob, config.jobGrowthFactor);
   }
@@ -133,9 +147,27 @@ function smallestTimesAbove(bound: number, factor: number): number {
   return x;
 }
 
+/**
+ * The smallest whole count at which a job's run has grown (isGrownRun, which holds from some
+ * count up: jobGrowthFactor x its size, or further out where its runs' own spread says so), or
+ * NEVER.
+ */
+export function grownRunFrom(
+  job: JobRuns,
+  threshold: number | null,
+  config: Pick<DetectorConfig, 'jobGrowthFactor' | 'meanFloor'>,
+): number {
+  const from = Math.max(1, Math.ceil(config.jobGrowthFactor * job.size));
+  return firstFrom(from, from, (count) => isGrownRun(count, job, threshold, config)) ?? NEVER;
+}
+
 /** A count among a learned job's runs by size (isJobRun), burst or not. */
-const inRuns = (count: number, job: NonNullable<ComparedModel['learnedJob']>): boolean =>
-  count >= job.runsFrom && (job.runsTo === undefined || count < job.runsTo);
+const inRuns = (
+  count: number,
+  job: NonNullable<ComparedModel['learnedJob']>,
+  threshold: number | null,
+  config: SpikeTestConfig,
+): boolean => count >= job.runsFrom && (!job.weekly || !isGrownRun(count, job.runs, threshold, config));
 
 /**
  * A tail spike's verdict after a moved daily job's rule (detect.ts): its band is quiet (counts
@@ -184,13 +216,13 @@ export function isSpikeCount(
       threshold,
       config,
     ) ||
-      inRuns(count, job) ||
+      inRuns(count, job, threshold, config) ||
       (tailSpike && count >= job.spikeRunFrom))
   )
-    return count >= job.spikeFrom;
-  // A daily job's rule spikes every count from its own bound up (a tail spike may come earlier);
-  // so does a moved daily job's.
-  if (model.dailyJobSpikeFrom !== undefined && count >= model.dailyJobSpikeFrom) return true;
+    return isGrownRun(count, job.runs, threshold, config);
+  // A daily job's rule spikes every count where its run has grown (a tail spike may come
+  // earlier); a moved daily job's every count from its own bound up.
+  if (model.dailyJob !== undefined && isGrownRun(count, model.dailyJob, threshold, config)) return true;
   if (model.movedDailyJob !== undefined && count >= model.movedDailyJob.spikeFrom) return true;
   return tailSpike && outsideMovedJob(count, model);
 }
@@ -241,33 +273,36 @@ export function smallestSpikeCount(
     firstFrom(start, lowest, (count) => isSpikeCount(count, tailModel, threshold, config)),
   );
   if (job === undefined) return firstSpike;
-  // At a learned job's time a run (a burst, a count from runsFrom up, or to runsTo for a weekly
-  // job, a tail spike from spikeRunFrom up) is the job's, and spikes from the job's bound; any
-  // other count decides as without the job. Bursts and tail runs hold from some count up, as do
-  // a daily job's runs by size; a weekly job's runs by size are a band ending at the job's bound.
+  // At a learned job's time a run (a burst, a count from runsFrom up, for a weekly job only until
+  // its run has grown, a tail spike from spikeRunFrom up) is the job's, and spikes where it has
+  // grown (the job's bound, grownRunFrom); any other count decides as without the job. Bursts and
+  // tail runs hold from some count up, as do a daily job's runs by size; a weekly job's runs by
+  // size are a band ending at the job's bound.
   const pureTail: ComparedModel = { ...tailModel };
-  delete pureTail.dailyJobSpikeFrom;
+  delete pureTail.dailyJob;
   const firstTail = firstFrom(start, lowest, (count) => isSpikeCount(count, pureTail, threshold, config));
   const burstsFrom = Math.max(1, config.minBlockedCount);
   const source = { mature: true, rhythmic: model.rhythm !== undefined };
   const firstBurst = firstFrom(burstsFrom, burstsFrom, (count) =>
     isFlatBurst(count, job.flat, source, threshold, config),
   );
+  // Where the job's run has grown: its runs spike from here up (a weekly job's runs by size end here).
+  const grownFrom = grownRunFrom(job.runs, threshold, config);
   const runsFrom = Math.min(
     firstBurst ?? NEVER,
     firstTail === null ? NEVER : Math.max(firstTail, job.spikeRunFrom),
-    job.runsTo === undefined ? job.runsFrom : NEVER,
+    job.weekly ? NEVER : job.runsFrom,
   );
-  const grown = runsFrom >= NEVER ? null : Math.max(runsFrom, job.spikeFrom, burstsFrom);
-  // The first spike without the job, past a weekly job's band of runs (which ends at the job's
-  // bound, or the moved daily job's band's end if the bound falls in that band).
+  const grown = runsFrom >= NEVER || grownFrom >= NEVER ? null : Math.max(runsFrom, grownFrom, burstsFrom);
+  // The first spike without the job, past a weekly job's band of runs (which ends where its run
+  // has grown, or the moved daily job's band's end if that falls in the band).
   let noRun = firstSpike;
-  if (noRun !== null && job.runsTo !== undefined && inRuns(noRun, job))
+  if (noRun !== null && job.weekly && inRuns(noRun, job, threshold, config))
     noRun =
-      band !== undefined && job.spikeFrom >= band.quietFrom && job.spikeFrom < band.spikeFrom
+      band !== undefined && grownFrom >= band.quietFrom && grownFrom < band.spikeFrom
         ? band.spikeFrom
-        : job.spikeFrom;
-  if (noRun === null || noRun >= runsFrom) return grown;
+        : grownFrom;
+  if (noRun === null || noRun >= NEVER || noRun >= runsFrom) return grown;
   return grown === null ? noRun : Math.min(noRun, grown);
 }
 

@@ -15,7 +15,6 @@ import { windowMs, windowsPerDay, type DetectorConfig, type PresetName } from '.
 import {
   addCandidate,
   calendarOf,
-  dailyJobGrownFrom,
   decodeProfile,
   PROFILE_SLOTS,
   liveJobs,
@@ -30,7 +29,7 @@ import {
 } from './rhythm';
 import type { CauseLookup, DowngradedFrom, LikelyCause } from './policy-changes';
 import { identityOfKey, sourceKey } from './source-key';
-import { exceedanceScore, spikeTail, tailWidening } from './spike-test';
+import { dailyJobRuns, exceedanceScore, isGrownRun, jobRuns, spikeTail, tailWidening } from './spike-test';
 import { upperTailProbability } from './tail-probability';
 import { isoTime } from './windows';
 
@@ -583,10 +582,10 @@ export class WindowDecider {
     const jobRun =
       jobsOn &&
       (isBurst(c, threshold, config) ||
-        isJobRun(c.x, match, c.mean, c.rhythmic, config) ||
+        isJobRun(c.x, match, c.mean, c.rhythmic, threshold, config) ||
         (isSpike && c.x >= config.jobGrowthFactor * c.mean));
     if (jobRun) {
-      const event = jobEvent(c.x, jobs, match, input.windowStart, place!, config);
+      const event = jobEvent(c.x, jobs, match, input.windowStart, place!, threshold, config);
       jobs = event.jobs;
       if (event.learned !== undefined) {
         if (event.grown) {
@@ -600,7 +599,7 @@ export class WindowDecider {
       }
     }
     // A daily job the profile has learnt as its hour's level: the same rule, clearly larger than
-    // usual alerts, where "usual" counts the job's own variation too (dailyJobGrownFrom).
+    // usual alerts, where "usual" counts the job's own variation too (isGrownRun).
     const dailyJob = c.model?.dailyJob;
     if (
       jobsOn &&
@@ -613,7 +612,7 @@ export class WindowDecider {
     ) {
       // The daily job comes from the hour's model, which a source has only where it can decide
       // (mature, at minBlockedCount or more): a grown daily job is a spike.
-      if (c.x >= dailyJobGrownFrom(dailyJob, c.model?.dailyJobSpread, config)) {
+      if (isGrownRun(c.x, dailyJobRuns(c.model!), threshold, config)) {
         isSpike = true;
         grownJob = grownDailyJob(place!, dailyJob, config);
       }
@@ -622,7 +621,7 @@ export class WindowDecider {
       // starts a job of its own (or is the next run of one being learnt), so that a weekly job
       // is learnt from its next runs. So does a run within the daily job's own variation.
       if (!jobRun && (match === undefined || match.job.occurrences + 1 < config.jobOccurrencesToLearn))
-        jobs = jobEvent(c.x, jobs, match, input.windowStart, place!, config).jobs;
+        jobs = jobEvent(c.x, jobs, match, input.windowStart, place!, threshold, config).jobs;
     }
     // A daily job the profile holds, moved by an hour: a run of its size in the neighbouring hour
     // is the job, and teaches that hour in full so the profile moves the job over; clearly
@@ -757,7 +756,8 @@ export function isJobRun(
   match: JobMatch | undefined,
   usual: number,
   hourModel: boolean,
-  config: Pick<DetectorConfig, 'minBlockedCount' | 'jobGrowthFactor'>,
+  threshold: number | null,
+  config: Pick<DetectorConfig, 'minBlockedCount' | 'jobGrowthFactor' | 'meanFloor'>,
 ): boolean {
   if (match === undefined || x < config.minBlockedCount) return false;
   if (match.period === 'daily' && !hourModel) return false;
@@ -765,7 +765,7 @@ export function isJobRun(
   if (!(x * factor > match.job.size && x > factor * usual)) return false;
   // A weekly job's run of its size only: a larger count at a weekday's hour is its tail's to judge
   // (a business host back from a week off looks like a weekly job on its first Mondays).
-  return match.period === 'daily' || x < factor * match.job.size;
+  return match.period === 'daily' || !isGrownRun(x, jobRuns(match.job), threshold, config);
 }
 
 /**
@@ -773,8 +773,8 @@ export function isJobRun(
  * that time (matchJob): the next occurrence of the job (its size and count updated), or the
  * first of a possible new one (a candidate). `learned` is set when the job is learned as of this
  * occurrence (the `jobOccurrencesToLearn`-th or later): the window is then the job's, quiet
- * unless `grown` (at least `jobGrowthFactor` x the job's usual size, which alerts and teaches the
- * job nothing).
+ * unless `grown` (isGrownRun: at least `jobGrowthFactor` x the job's usual size and beyond its
+ * runs' own spread, which alerts and teaches the job nothing).
  */
 function jobEvent(
   x: number,
@@ -782,18 +782,28 @@ function jobEvent(
   match: JobMatch | undefined,
   windowStart: number,
   place: WindowPlace,
+  threshold: number | null,
   config: DetectorConfig,
 ): { jobs: RecurringJob[] | undefined; learned?: RecurringJobContext; grown?: boolean } {
   if (match === undefined) return { jobs: addCandidate(jobs, x, windowStart, place.weekPhase) };
   const { job } = match;
   const factor = config.jobGrowthFactor;
+  const runs = jobRuns(job);
   if (job.occurrences + 1 >= config.jobOccurrencesToLearn) {
     // This window is at the job's time: its local start, as the zone has it (02:30 in Kolkata).
     const learned = jobContext(match, match.period === 'daily' ? place.label.slice(4) : place.label, config);
-    if (x >= factor * job.size) return { jobs, learned, grown: true };
+    if (isGrownRun(x, runs, threshold, config)) return { jobs, learned, grown: true };
     return { jobs: recordOccurrence(jobs!, match, x, windowStart), learned, grown: false };
   }
-  if (x < factor * job.size && x * factor > job.size) {
+  // A job seen once takes a run within jobGrowthFactor^2 of its size as its next: one run says
+  // little of a job whose runs vary (two runs of a job varying like a gamma of shape 3 are more
+  // than 2x apart two times in five), and the time of week already says much. From its second
+  // run on, its own spread decides what a run of its size is (isGrownRun).
+  const inRuns =
+    job.occurrences === 1
+      ? x * factor * factor > job.size && x < factor * factor * job.size
+      : x * factor > job.size && !isGrownRun(x, runs, threshold, config);
+  if (inRuns) {
     return { jobs: recordOccurrence(jobs!, match, x, windowStart) };
   }
   // Not the job's size: a one-off candidate starts over with this burst; an established job

@@ -640,6 +640,8 @@ export interface RhythmModel {
    * from night to night (skipped nights included); absent where the source keeps none.
    */
   dailyJobSpread?: number;
+  /** With `dailyJobSpread`: the windows it rests on (the slot's effective sample size). */
+  dailyJobSamples?: number;
   /**
    * The variance from the hour's curve alone, without the slot's own spread (equal to `variance`
    * where the spread is not taken): what the source's own tail is scored against (detect.ts).
@@ -789,7 +791,7 @@ export function rhythmModel(
       : phi;
   return {
     ...(dailyJob === undefined ? {} : { dailyJob }),
-    ...(dailyJob !== undefined && own >= 0 ? { dailyJobSpread: own } : {}),
+    ...(dailyJob !== undefined && own >= 0 ? { dailyJobSpread: own, dailyJobSamples: slotSamples } : {}),
     ...(movedDailyJob === undefined ? {} : { movedDailyJob }),
     samples,
     mean: expected,
@@ -800,27 +802,6 @@ export function rhythmModel(
     relativeVariance: expected > 0 ? estimateVariance / (expected * expected) : 0,
   };
 }
-
-/**
- * The count from which a daily job the profile holds (RhythmModel.dailyJob) has grown:
- * `jobGrowthFactor` times its level, and, where its slot keeps its own spread, also more than
- * GROWN_JOB_SPREADS standard deviations of that spread above its level. The profile's daily job
- * is a slot mean: a job that skips some nights, or whose runs vary in size, reaches twice that
- * mean now and then by its own variation, which the spread measures; a job whose runs are steady
- * has a small spread, and its growth still alerts at the factor.
- */
-export function dailyJobGrownFrom(
-  dailyJob: number,
-  spread: number | undefined,
-  config: Pick<DetectorConfig, 'jobGrowthFactor'>,
-): number {
-  const byFactor = config.jobGrowthFactor * dailyJob;
-  if (spread === undefined || !(spread > 0)) return byFactor;
-  return Math.max(byFactor, dailyJob + GROWN_JOB_SPREADS * Math.sqrt(spread));
-}
-
-/** Standard deviations of its own runs beyond which a profile's daily job has grown (dailyJobGrownFrom). */
-const GROWN_JOB_SPREADS = 3;
 
 /**
  * Effective sample size of a slot mean: its windows while it is an exact mean, then about
@@ -847,6 +828,14 @@ export interface RecurringJob {
   occurrences: number;
   /** Start of the window of the last occurrence. */
   last: number;
+  /**
+   * How much its occurrences vary: the running mean of the squared difference between each
+   * occurrence and the size expected before it (over the last SPREAD_MEMORY or so), with
+   * `spreadRuns` the occurrences it rests on (at most SPREAD_MEMORY). Absent until a second
+   * occurrence, and in jobs kept before it was.
+   */
+  spread?: number;
+  spreadRuns?: number;
 }
 
 /** Jobs kept per source: few sources run more than a couple of blocked jobs. */
@@ -863,6 +852,12 @@ const WEEKLY_GAP_WEEKS = 5;
 const CANDIDATE_DAYS = 7 * WEEKLY_GAP_WEEKS;
 /** Occurrence sizes are averaged over about this many of the latest. */
 const SIZE_MEMORY = 4;
+/**
+ * A job's spread is averaged over about this many of its latest occurrences: more than its size,
+ * as a variance needs more runs than a mean, and a job that changes its size moves its size
+ * first (a run of the new size is far from the old one, and widens the spread for a while).
+ */
+export const SPREAD_MEMORY = 8;
 
 export interface JobMatch {
   job: RecurringJob;
@@ -934,12 +929,21 @@ export function recordOccurrence(
   const next = [...jobs];
   const { job } = match;
   const occurrences = job.occurrences + 1;
+  // The size is a mean of about `sized` occurrences: a new one differs from it by its own spread
+  // and the mean's error, (1 + 1 / sized) times the spread.
+  const sized = Math.min(job.occurrences, SIZE_MEMORY);
+  const deviation = x - job.size;
+  const squared = (deviation * deviation * sized) / (sized + 1);
+  const spreadRuns = Math.min((job.spreadRuns ?? 0) + 1, SPREAD_MEMORY);
+  const spread = job.spread === undefined ? squared : job.spread + (squared - job.spread) / spreadRuns;
   next[match.index] = {
     phase: match.phase ?? job.phase,
     period: match.period,
     size: Math.round(job.size + (x - job.size) / Math.min(occurrences, SIZE_MEMORY)),
     occurrences,
     last: windowStart,
+    spread: Math.round(spread),
+    spreadRuns,
   };
   return next;
 }

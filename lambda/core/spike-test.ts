@@ -4,7 +4,7 @@
  * so the line cannot drift from the decision.
  */
 import type { DetectorConfig } from './config';
-import type { RhythmModel } from './rhythm';
+import type { RecurringJob, RhythmModel } from './rhythm';
 import {
   estimationAdjustedTail,
   meanUncertainTail,
@@ -26,25 +26,26 @@ export interface ComparedModel {
   rhythm?: Pick<RhythmModel, 'a' | 'phi' | 'relativeVariance'>;
   /**
    * A learned job of the source's at this time (detect.ts, jobEvent): a run (a burst against the
-   * flat baseline `flat`, isFlatBurst; a count from `runsFrom` (to `runsTo`); a spike from `spikeRunFrom`
-   * up) is the job's occurrence, quiet below `spikeFrom` and a spike from it up; any other count
-   * is decided as if there were no job.
+   * flat baseline `flat`, isFlatBurst; a count from `runsFrom` up, for a weekly job only while it
+   * has not grown; a spike from `spikeRunFrom` up) is the job's occurrence, quiet unless it has
+   * grown (isGrownRun on `runs`) and a spike where it has; any other count is decided as if there
+   * were no job.
    */
   learnedJob?: {
-    spikeFrom: number;
+    runs: JobRuns;
     flat: { mean: number; variance: number; dataPoints: number; tailWidening?: number };
-    /** Counts from this one up (to `runsTo`, where set) are the job's runs, burst or not (detect.ts isJobRun). */
+    /** Counts from this one up are the job's runs, burst or not (detect.ts isJobRun). */
     runsFrom: number;
-    /** A weekly job's runs by size end here (not included): its bound, `spikeFrom`. */
-    runsTo?: number;
+    /** A weekly job's runs by size end where a run has grown (isJobRun). */
+    weekly: boolean;
     /** A count the tail calls a spike is the job's run from this one up. */
     spikeRunFrom: number;
   };
   /**
-   * A daily job the profile holds as the hour's level: counts from this one up are spikes
-   * whatever the tail says (unless they are a learned job's run).
+   * A daily job the profile holds as the hour's level: counts where its run has grown
+   * (isGrownRun) are spikes whatever the hour's tail says (unless they are a learned job's run).
    */
-  dailyJobSpikeFrom?: number;
+  dailyJob?: JobRuns;
   /**
    * A daily job the profile holds, moved by an hour (RhythmModel.movedDailyJob): a count that
    * would be a spike is the job's, and quiet, from `quietFrom` up to (not including) `spikeFrom`.
@@ -91,6 +92,61 @@ export function spikeTail(
     estimationAdjustedTail(plugIn, model.mean, model.variance, config.meanFloor, samples),
     widening,
   );
+}
+
+/** A job's runs as the grown-run test sees them (isGrownRun). */
+export interface JobRuns {
+  /** The usual count of a run. */
+  size: number;
+  /** The variance of a run about `size`, where the job keeps one: how much its runs vary. */
+  spread?: number;
+  /** The runs that spread rests on (its estimate's own error). */
+  samples: number;
+}
+
+/**
+ * Has a job's run grown? At least `jobGrowthFactor` x the job's usual size and, where the job
+ * keeps the spread of its runs (over MIN_SPREAD_RUNS of them or more), also beyond the window's
+ * threshold on its own runs: a negative binomial with the job's size and spread. A job whose runs
+ * vary a lot reaches twice its usual size by itself now and then (a backup that follows the data
+ * changed that day: one run in sixteen where its runs vary like a gamma of shape 3), and that is
+ * no growth; a job whose runs are steady has a small spread, and its growth alerts at the factor.
+ * The plain tail, without spikeTail's correction for an estimate from few windows: a job's spread
+ * rests on a handful of runs, and that correction would let a steady job quadruple unremarked.
+ * Without a threshold the factor alone decides.
+ */
+export function isGrownRun(
+  x: number,
+  job: JobRuns,
+  threshold: number | null,
+  config: Pick<DetectorConfig, 'jobGrowthFactor' | 'meanFloor'>,
+): boolean {
+  if (!(x >= config.jobGrowthFactor * job.size)) return false;
+  if (job.spread === undefined || job.samples < MIN_SPREAD_RUNS || threshold === null) return true;
+  return upperTailProbability(x, job.size, job.spread, config.meanFloor) < threshold;
+}
+
+/** Runs a job's spread must rest on before it counts (isGrownRun): one difference is no spread. */
+export const MIN_SPREAD_RUNS = 2;
+
+/** A learned or candidate job (rhythm.ts RecurringJob) as runs. */
+export function jobRuns(job: Pick<RecurringJob, 'size' | 'spread' | 'spreadRuns'>): JobRuns {
+  return {
+    size: job.size,
+    ...(job.spread === undefined ? {} : { spread: job.spread }),
+    samples: job.spreadRuns ?? 0,
+  };
+}
+
+/** A daily job the profile holds (RhythmModel.dailyJob) as runs: its level and its slot's own spread. */
+export function dailyJobRuns(
+  model: Pick<RhythmModel, 'dailyJob' | 'dailyJobSpread' | 'dailyJobSamples'>,
+): JobRuns {
+  return {
+    size: model.dailyJob ?? Number.NaN,
+    ...(model.dailyJobSpread === undefined ? {} : { spread: model.dailyJobSpread }),
+    samples: model.dailyJobSamples ?? 0,
+  };
 }
 
 /*

@@ -13,7 +13,7 @@ import { baselineExpiresAt, expiredBefore } from '../baseline-expiry';
 import type { Baseline } from '../core/baseline';
 import { isValidAddress } from '../core/addresses';
 import { DAY_NAMES, describeIssues, type DetectorConfig } from '../core/config';
-import { isProfileText, type RecurringJob } from '../core/rhythm';
+import { isProfileText, SPREAD_MEMORY, type RecurringJob } from '../core/rhythm';
 import { MAX_TAIL_SCORE } from '../core/spike-test';
 import { identityOfKey, isSourceKey, SOURCE_KEY_FORMAT } from '../core/source-key';
 import { isoTime } from '../core/windows';
@@ -63,6 +63,9 @@ const baselineSchema = z.strictObject({
           size: nonNegative(),
           occurrences: z.number().check(z.int(), z.gte(1)),
           last: isoInstant,
+          /** How much its runs vary (lambda/core/rhythm.ts RecurringJob); absent in files written before it. */
+          spread: z.optional(nonNegative()),
+          spreadRuns: z.optional(z.number().check(z.int(), z.gte(1), z.lte(SPREAD_MEMORY))),
         }),
       )
       .check(z.maxLength(8)),
@@ -310,6 +313,9 @@ function checkConsistency(state: StateFile, path: string, windowMinutes: number)
       const last = aligned(`${field}.jobs[${i}].last`, job.last);
       if (last > lastWindow)
         fail(`${field}.jobs[${i}].last`, `${job.last} is after the baseline's lastWindow ${b.lastWindow}`);
+      // A spread and the runs it rests on go together.
+      if ((job.spread === undefined) !== (job.spreadRuns === undefined))
+        fail(`${field}.jobs[${i}].spreadRuns`, 'spread and spreadRuns must both be set or both be absent');
     });
   }
 }

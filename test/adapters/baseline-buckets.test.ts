@@ -23,13 +23,27 @@ const profile = fc
   })
   .map((values) => encodeProfile(values.map(quantizeSlotMean)));
 const jobs = fc.array(
-  fc.record({
-    phase: fc.nat(167),
-    size: number,
-    occurrences: fc.nat(),
-    last: number,
-    period: fc.option(fc.constantFrom('daily' as const, 'weekly' as const), { nil: undefined }),
-  }),
+  fc
+    .record({
+      phase: fc.nat(167),
+      size: number,
+      occurrences: fc.nat(),
+      last: number,
+      period: fc.option(fc.constantFrom('daily' as const, 'weekly' as const), { nil: undefined }),
+      // The spread of its runs and the runs it rests on, both or neither.
+      spread: fc.option(
+        fc.tuple(
+          fc.oneof(fc.nat(), fc.double({ min: 0, max: 1e12, noNaN: true })),
+          fc.integer({ min: 1, max: 8 }),
+        ),
+        { nil: undefined },
+      ),
+    })
+    .map(({ spread, period, ...job }) => ({
+      ...job,
+      ...(period === undefined ? {} : { period }),
+      ...(spread === undefined ? {} : { spread: spread[0], spreadRuns: spread[1] }),
+    })),
   { maxLength: 4 },
 );
 const baselineArb: fc.Arbitrary<Baseline> = fc
@@ -117,7 +131,18 @@ describe('memberBytesAtMost', () => {
       lastAlertCount: 4_321,
       profile: encodeProfile(Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(1 + s / 7))),
       withinHour: { variance: quantizeSlotMean(0.5), index: quantizeSlotMean(2), count: 12_345 },
-      jobs: [{ phase: 167, period: 'weekly', size: longest, occurrences: 12, last: 1_793_577_600_000 }],
+      jobs: [
+        {
+          phase: 167,
+          period: 'weekly',
+          size: longest,
+          occurrences: 12,
+          last: 1_793_577_600_000,
+          // Never negative in a real entry; here only its length counts.
+          spread: longest,
+          spreadRuns: 8,
+        },
+      ],
       // Never negative in a real entry; here only its length counts.
       tailScore: longest,
       slotSpread: encodeProfile(Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(2 + s / 3))),
@@ -303,5 +328,55 @@ describe('bucket entries: the slot spread', () => {
     expect(() => decodeEntry(entry, KEY)).toThrow(
       `item ${KEY} prev: slotSpread patch does not fit the slotSpread`,
     );
+  });
+});
+
+describe("bucket entries: a job's spread", () => {
+  const JOB_KEY = '123456789012|10.0.0.9';
+  const base: Baseline = {
+    mean: 4,
+    variance: 6,
+    dataPoints: 400,
+    lastWindow: 1_793_577_600_000,
+    clockAtLastFold: 400,
+  };
+  const job = { phase: 74, period: 'weekly' as const, size: 140, occurrences: 4, last: 1_793_577_600_000 };
+  const stored = (baseline: Baseline): unknown[] =>
+    JSON.parse(JSON.stringify(encodeEntry(baseline, undefined, 1_801_353_600))) as unknown[];
+
+  it('keeps a job with the spread of its runs as seven numbers and reads it back exactly', () => {
+    const withSpread: Baseline = { ...base, jobs: [{ ...job, spread: 1834, spreadRuns: 3 }] };
+    const entry = stored(withSpread);
+    expect(entry[11]).toEqual([[74, 2, 140, 4, 1_793_577_600_000, 1834, 3]]);
+    expect(decodeEntry(entry, JOB_KEY).baseline).toStrictEqual(withSpread);
+  });
+
+  it('reads a job written before spreads were (five numbers) as having none', () => {
+    const entry = stored({ ...base, jobs: [job] });
+    expect(entry[11]).toEqual([[74, 2, 140, 4, 1_793_577_600_000]]);
+    const decoded = decodeEntry(entry, JOB_KEY).baseline.jobs![0]!;
+    expect(decoded).toStrictEqual(job);
+    expect(decoded).not.toHaveProperty('spread');
+  });
+
+  it.each([
+    ['six numbers (a spread without its runs)', [74, 2, 140, 4, 1_793_577_600_000, 1834], 'a job is not'],
+    ['a negative spread', [74, 2, 140, 4, 1_793_577_600_000, -1, 3], "a job's spread must be at least 0"],
+    [
+      'no runs',
+      [74, 2, 140, 4, 1_793_577_600_000, 1834, 0],
+      "a job's spread must be at least 0 over 1-8 runs",
+    ],
+    [
+      'more runs than it keeps',
+      [74, 2, 140, 4, 1_793_577_600_000, 1834, 9],
+      'over 1-8 runs (got 1834 over 9)',
+    ],
+    ['runs that are no whole number', [74, 2, 140, 4, 1_793_577_600_000, 1834, 2.5], 'over 1-8 runs'],
+  ])('refuses a job with %s, naming what is wrong', (_, bad, problem) => {
+    const entry = stored({ ...base, jobs: [job] });
+    entry[11] = [bad];
+    expect(() => decodeEntry(entry, JOB_KEY)).toThrow(CorruptItemError);
+    expect(() => decodeEntry(entry, JOB_KEY)).toThrow(problem);
   });
 });

@@ -8,7 +8,12 @@
  *   daily job moved by an hour whose band of quiet counts lies above, around or below the weekly
  *   job's bound: the engine (evaluateWindow), count by count, is the reference.
  */
-import { comparedModel, isSpikeCount, smallestSpikeCount } from '../../lambda/core/alert-threshold';
+import {
+  comparedModel,
+  grownRunFrom,
+  isSpikeCount,
+  smallestSpikeCount,
+} from '../../lambda/core/alert-threshold';
 import type { Baseline } from '../../lambda/core/baseline';
 import type { DetectorConfig } from '../../lambda/core/config';
 import { evaluateWindow, isJobRun } from '../../lambda/core/detect';
@@ -49,12 +54,13 @@ describe("a learned weekly job's band of quiet runs starts where isJobRun does",
     const stored = storedBaseline({ mean: flatMean, variance: flatMean + 1, dataPoints: 500, jobs: [job] });
     const model = comparedModel(stored, 100, T0, config);
     const band = model.learnedJob!;
+    const spikeFrom = grownRunFrom(band.runs, null, config);
     const match: JobMatch = { job, index: 0, period: 'weekly' };
     let smallestRun: number | undefined;
-    for (let x = 0; x <= band.spikeFrom + 1; x += 1) {
-      const run = isJobRun(x, match, model.mean, true, config);
+    for (let x = 0; x <= spikeFrom + 1; x += 1) {
+      const run = isJobRun(x, match, model.mean, true, null, config);
       if (run && smallestRun === undefined) smallestRun = x;
-      expect({ x, inBand: x >= band.runsFrom && x < band.spikeFrom }).toEqual({ x, inBand: run });
+      expect({ x, inBand: x >= band.runsFrom && x < spikeFrom }).toEqual({ x, inBand: run });
     }
     return { quietFrom: band.runsFrom, smallestRun };
   }
@@ -149,7 +155,9 @@ describe("smallestSpikeCount where the tail's first spike is a weekly job's run"
     delete bare.movedDailyJob;
     let tailFirst = 1;
     while (!isSpikeCount(tailFirst, bare, threshold, config)) tailFirst += 1;
-    return { line: line!, model, tailFirst, job: model.learnedJob!, moved: model.movedDailyJob };
+    // The job's bound: where its run has grown (no spread here: twice its size).
+    const job = { ...model.learnedJob!, spikeFrom: grownRunFrom(model.learnedJob!.runs, threshold, config) };
+    return { line: line!, model, tailFirst, job, moved: model.movedDailyJob };
   }
 
   it("alone, below the job's runs by size: a spike of the hour at twice its mean is a run too, the first spike is the job's bound", () => {

@@ -320,8 +320,9 @@ describe('isSpikeCount at fixed points', () => {
   it('says no at a count just above the mean, and yes from a job bound up', () => {
     expect(isSpikeCount(5, flat, 1e-3, config)).toBe(false);
     expect(isSpikeCount(40, flat, 1e-3, config)).toBe(true);
-    expect(isSpikeCount(5, { ...flat, dailyJobSpikeFrom: 5 }, 1e-3, config)).toBe(true);
-    expect(isSpikeCount(4, { ...flat, dailyJobSpikeFrom: 5 }, 1e-3, config)).toBe(false);
+    // A daily job of 2.5 (no spread of its runs): grown at twice that, 5.
+    expect(isSpikeCount(5, { ...flat, dailyJob: { size: 2.5, samples: 0 } }, 1e-3, config)).toBe(true);
+    expect(isSpikeCount(4, { ...flat, dailyJob: { size: 2.5, samples: 0 } }, 1e-3, config)).toBe(false);
   });
 
   it('never calls a count at the mean a spike, however heavy-tailed the model (as evaluateWindow)', () => {

@@ -9,10 +9,11 @@
  */
 import type { Baseline } from '../../lambda/core/baseline';
 import { evaluateWindow, hasWeeklyJobAt, isFlatBurst } from '../../lambda/core/detect';
-import { comparedModel } from '../../lambda/core/alert-threshold';
+import { comparedModel, grownRunFrom } from '../../lambda/core/alert-threshold';
+import { isGrownRun } from '../../lambda/core/spike-test';
+import { upperTailProbability } from '../../lambda/core/tail-probability';
 import {
   calendarOf,
-  dailyJobGrownFrom,
   encodeProfile,
   matchJob,
   PROFILE_SLOTS,
@@ -80,7 +81,7 @@ function isBurst(stored: Baseline, count: number): boolean {
 describe("a grown daily job's run that is no burst", () => {
   it('alerts as the daily job grown and starts a job candidate at its time', () => {
     const stored = source();
-    expect(comparedModel(stored, 100, T0, config).dailyJobSpikeFrom).toBe(100);
+    expect(grownRunFrom(comparedModel(stored, 100, T0, config).dailyJob!, null, config)).toBe(100);
     expect(isBurst(stored, 120)).toBe(false);
     const r = run(stored, 120);
     expect({ outcome: r.outcome, grown: r.grownDailyJob }).toEqual({ outcome: 'spike', grown: true });
@@ -92,7 +93,16 @@ describe("a grown daily job's run that is no burst", () => {
     // A week later: the windows between were complete and the source was not in them.
     const second = run(first.next, 124, T0 + WEEK, first.clockAfter + 7 * 24 - 1);
     expect(second.jobs).toEqual([
-      { phase: PHASE, period: 'weekly', size: 122, occurrences: 2, last: T0 + WEEK },
+      // The spread of its runs: (124 - 120)^2, times 1 / 2 for the first run's own error.
+      {
+        phase: PHASE,
+        period: 'weekly',
+        size: 122,
+        occurrences: 2,
+        last: T0 + WEEK,
+        spread: 8,
+        spreadRuns: 1,
+      },
     ]);
   });
 
@@ -101,7 +111,9 @@ describe("a grown daily job's run that is no burst", () => {
     const r = run(source([candidate]), 120);
     expect(r.grownDailyJob).toBe(true);
     // The job keeps the window of the week of its first occurrence (RecurringJob.phase).
-    expect(r.jobs).toEqual([{ phase: DAY_BEFORE, period: 'daily', size: 120, occurrences: 2, last: T0 }]);
+    expect(r.jobs).toEqual([
+      { phase: DAY_BEFORE, period: 'daily', size: 120, occurrences: 2, last: T0, spread: 0, spreadRuns: 1 },
+    ]);
   });
 
   it("learns a job seen twice from its third run, the hour's spike being its run (isJobRun), not a grown daily job", () => {
@@ -113,14 +125,14 @@ describe("a grown daily job's run that is no burst", () => {
       outcome: 'recurring-job',
       grown: false,
     });
-    expect(r.jobs).toEqual([{ ...daily, occurrences: 3, last: T0 }]);
+    expect(r.jobs).toEqual([{ ...daily, occurrences: 3, last: T0, spread: 0, spreadRuns: 1 }]);
   });
 });
 
 describe("a grown daily job's run that is a burst", () => {
   it('starts one candidate, from the burst, not a second one', () => {
     const stored = source(undefined, 400);
-    expect(comparedModel(stored, 100, T0, config).dailyJobSpikeFrom).toBe(100);
+    expect(grownRunFrom(comparedModel(stored, 100, T0, config).dailyJob!, null, config)).toBe(100);
     expect(isBurst(stored, 700)).toBe(true);
     const r = run(stored, 700);
     expect({ outcome: r.outcome, grown: r.grownDailyJob }).toEqual({ outcome: 'spike', grown: true });
@@ -149,7 +161,13 @@ describe('matchJob, a daily match', () => {
   });
 });
 
-describe("a daily job's own variation (its slot's spread, dailyJobGrownFrom)", () => {
+describe("a daily job's own variation (its slot's spread, isGrownRun)", () => {
+  // A fleet-sized threshold: with one source and the default budget it would be 1 / 24.
+  const fleet = recommendedConfig({
+    massSpikeMinSources: 0,
+    cooldownMinutes: 0,
+    falseAlertBudgetPerDay: 0.001,
+  });
   /** The source above with its slots' own spreads: `atJob` at the job's hour (00:00), Poisson-like elsewhere. */
   const withSpread = (atJob: number): Baseline => ({
     ...source(),
@@ -157,35 +175,64 @@ describe("a daily job's own variation (its slot's spread, dailyJobGrownFrom)", (
       Array.from({ length: PROFILE_SLOTS }, (_, slot) => quantizeSlotMean(slot % 24 === 0 ? atJob : 4)),
     ),
   });
+  const decide = (stored: Baseline, count: number) => {
+    const r = evaluateWindow(
+      windowInput({ [SOURCE]: count }, { [SOURCE]: stored }, { windowStart: T0, clock: 100 }),
+      fleet,
+    );
+    return {
+      outcome: r.decisions.find((d) => d.srcIp === SOURCE)?.outcome,
+      grown: r.alerts.find((a) => a.srcIp === SOURCE)?.recurringJob?.period === 'daily',
+      jobs: r.updatedBaselines.get(SOURCE)?.jobs,
+      threshold: r.stats.threshold!,
+    };
+  };
+  /** The spike line's bound for the daily job (alert-threshold.ts), at the engine's threshold. */
+  const grownFrom = (stored: Baseline, threshold: number): number => {
+    const job = comparedModel(stored, 100, T0, fleet).dailyJob;
+    expect(job).toBeDefined();
+    return grownRunFrom(job!, threshold, fleet);
+  };
 
-  it('is the factor times the level, or the level and three of its standard deviations, whichever is more', () => {
-    expect(dailyJobGrownFrom(50, undefined, config)).toBe(100);
-    expect(dailyJobGrownFrom(50, 100, config)).toBe(100); // steady runs: sd 10
-    expect(dailyJobGrownFrom(50, 900, config)).toBe(140); // runs that vary: sd 30
-    expect(dailyJobGrownFrom(50, 0, config)).toBe(100);
+  it('is the factor times the level without a spread, or with one resting on a single run', () => {
+    expect(grownRunFrom({ size: 50, samples: 0 }, 1e-4, fleet)).toBe(100);
+    expect(grownRunFrom({ size: 50, spread: 900, samples: 1 }, 1e-4, fleet)).toBe(100);
+    expect(grownRunFrom({ size: 50, spread: 900, samples: 2 }, null, fleet)).toBe(100);
+  });
+
+  it("is where the run is beyond the threshold on the job's own runs, and never below the factor", () => {
+    // Steady runs (sd 10 about 50): twice the level is already far out, the factor decides.
+    expect(grownRunFrom({ size: 50, spread: 100, samples: 8 }, 1e-4, fleet)).toBe(100);
+    // Runs that vary (sd 30): twice the level is well inside them.
+    const varying = { size: 50, spread: 900, samples: 8 };
+    const bound = grownRunFrom(varying, 1e-4, fleet);
+    expect(bound).toBeGreaterThan(150);
+    expect(upperTailProbability(bound, 50, 900, fleet.meanFloor)).toBeLessThan(1e-4);
+    expect(upperTailProbability(bound - 1, 50, 900, fleet.meanFloor)).toBeGreaterThanOrEqual(1e-4);
+    expect([isGrownRun(bound, varying, 1e-4, fleet), isGrownRun(bound - 1, varying, 1e-4, fleet)]).toEqual([
+      true,
+      false,
+    ]);
+    // A tighter threshold (a larger fleet) moves it further out.
+    expect(grownRunFrom(varying, 1e-6, fleet)).toBeGreaterThan(bound);
   });
 
   it('keeps a job whose runs vary (skipped nights, sizes) from alerting as grown within that variation, on the spike line too', () => {
     const varying = withSpread(900);
-    expect(comparedModel(varying, 100, T0, config).dailyJobSpikeFrom).toBe(140);
-    const within = run(varying, 120);
-    expect({ outcome: within.outcome, grown: within.grownDailyJob }).toEqual({
-      outcome: 'normal',
-      grown: false,
-    });
+    const within = decide(varying, 120);
+    expect({ outcome: within.outcome, grown: within.grown }).toEqual({ outcome: 'normal', grown: false });
     // Still a run clearly above the job's level: it starts a job candidate, as a grown run does.
     expect(within.jobs).toEqual([{ phase: PHASE, size: 120, occurrences: 1, last: T0 }]);
-    const beyond = run(varying, 140);
-    expect({ outcome: beyond.outcome, grown: beyond.grownDailyJob }).toEqual({
-      outcome: 'spike',
-      grown: true,
-    });
+    const bound = grownFrom(varying, within.threshold);
+    expect(bound).toBeGreaterThan(120);
+    expect(decide(varying, bound)).toMatchObject({ outcome: 'spike', grown: true });
+    expect(decide(varying, bound - 1)).toMatchObject({ outcome: 'normal', grown: false });
   });
 
   it('alerts on a steady job grown to twice its level, as without the spread', () => {
     const steady = withSpread(60);
-    expect(comparedModel(steady, 100, T0, config).dailyJobSpikeFrom).toBe(100);
-    const r = run(steady, 120);
-    expect({ outcome: r.outcome, grown: r.grownDailyJob }).toEqual({ outcome: 'spike', grown: true });
+    const r = decide(steady, 100);
+    expect({ outcome: r.outcome, grown: r.grown }).toEqual({ outcome: 'spike', grown: true });
+    expect(grownFrom(steady, r.threshold)).toBe(100);
   });
 });

@@ -6,7 +6,13 @@
  * day, well above the hour's level, is what lifted the hour (hasWeeklyJobAt). The spike line
  * (alert-threshold.ts) must agree with the engine there, as everywhere.
  */
-import { comparedModel, isSpikeCount, smallestSpikeCount } from '../../lambda/core/alert-threshold';
+import {
+  comparedModel,
+  grownRunFrom,
+  isSpikeCount,
+  smallestSpikeCount,
+  type ComparedModel,
+} from '../../lambda/core/alert-threshold';
 import fc from 'fast-check';
 import type { Baseline } from '../../lambda/core/baseline';
 import type { DetectorConfig } from '../../lambda/core/config';
@@ -14,6 +20,16 @@ import { evaluateWindow, hasWeeklyJobAt } from '../../lambda/core/detect';
 import { encodeProfile, PROFILE_SLOTS, quantizeSlotMean, type RecurringJob } from '../../lambda/core/rhythm';
 import { upperTailProbability } from '../../lambda/core/tail-probability';
 import { HOUR, T0, recommendedConfig, storedBaseline, windowInput } from './engine-fixtures';
+
+/**
+ * Where a learned job's run has grown on the spike line (alert-threshold.ts), for jobs that keep
+ * no spread of their runs here: jobGrowthFactor x the size, whatever the threshold.
+ */
+const jobSpikeFrom = (model: ComparedModel, cfg: DetectorConfig): number | undefined =>
+  model.learnedJob === undefined ? undefined : grownRunFrom(model.learnedJob.runs, null, cfg);
+/** The same for the daily job the profile holds (its slot keeps no spread here). */
+const dailyJobSpikeFrom = (model: ComparedModel, cfg: DetectorConfig): number | undefined =>
+  model.dailyJob === undefined ? undefined : grownRunFrom(model.dailyJob, null, cfg);
 
 const DAY = 24 * HOUR;
 const SOURCE = '10.0.0.9';
@@ -70,7 +86,7 @@ describe("a daily job the hour's profile has learnt", () => {
     const { model } = decide(60, dailyJobBaseline());
     expect(model.rhythm).toBeDefined(); // the hour's model decides, not the flat baseline
     // 2 x 60.0038 (the slot mean on the profile's grid) = 120.0076: the first whole count is 121.
-    expect(model.dailyJobSpikeFrom).toBe(121);
+    expect(dailyJobSpikeFrom(model, config)).toBe(121);
   });
 
   it('alerts at twice its usual size, saying it is the daily job grown, where the spike line is', () => {
@@ -96,7 +112,7 @@ describe("a daily job the hour's profile has learnt", () => {
   it('alerts at exactly twice its usual size (the rule is "2x or more")', () => {
     // 64 lies on the profile's grid exactly, so 2 x the level is a whole count: 128.
     const exactly = decide(128, dailyJobBaseline(undefined, 64));
-    expect(exactly.model.dailyJobSpikeFrom).toBe(128);
+    expect(dailyJobSpikeFrom(exactly.model, config)).toBe(128);
     expect(exactly.outcome).toBe('spike');
     expect(exactly.alert?.recurringJob).toMatchObject({ period: 'daily', usualSize: 64 });
   });
@@ -113,7 +129,7 @@ describe("a daily job the hour's profile has learnt", () => {
     };
     const stored = dailyJobBaseline([weekly]);
     const judged = decide(121, stored);
-    expect(judged.model.dailyJobSpikeFrom).toBeUndefined();
+    expect(judged.model.dailyJob).toBeUndefined();
     expect(judged.alert?.recurringJob).toBeUndefined();
     expect(judged.outcome).toBe(judged.lineSays ? 'spike' : 'normal');
   });
@@ -215,15 +231,16 @@ describe('what a decision and a learned job say', () => {
       lastWindow: THREE_AM - HOUR,
       jobs: [weekly, candidate],
     });
-    // 300 is three times the candidate's size: not its next run, so the candidate starts over at 300.
+    // 400 is four times the candidate's size (jobGrowthFactor^2, a job seen once): not its next
+    // run, so the candidate starts over at 400.
     const result = evaluateWindow(
-      windowInput({ [SOURCE]: 300 }, { [SOURCE]: stored }, { windowStart: THREE_AM }),
+      windowInput({ [SOURCE]: 400 }, { [SOURCE]: stored }, { windowStart: THREE_AM }),
       config,
     );
     expect(result.decisions[0]?.outcome).toBe('spike');
     expect(result.updatedBaselines.get(SOURCE)?.jobs).toEqual([
       weekly,
-      { phase: 3, size: 300, occurrences: 1, last: THREE_AM },
+      { phase: 3, size: 400, occurrences: 1, last: THREE_AM },
     ]);
   });
 
@@ -425,7 +442,7 @@ describe("the spike bound at a learned job's window", () => {
   it('is jobGrowthFactor x the usual size once this occurrence is the learned one, and the engine alerts from there', () => {
     // Two seen: this window's is the third (jobOccurrencesToLearn), so the job decides it.
     const stored = withWeeklyJob(2);
-    expect(comparedModel(stored, 100, T0, config).learnedJob?.spikeFrom).toBe(200);
+    expect(jobSpikeFrom(comparedModel(stored, 100, T0, config), config)).toBe(200);
     const quiet = decide(150, stored);
     expect(quiet.outcome).toBe('recurring-job');
     expect(quiet.alert).toBeUndefined();
@@ -442,19 +459,71 @@ describe("the spike bound at a learned job's window", () => {
     });
   });
 
+  it("is further out for a job whose runs vary (its spread), where the engine alerts too; a steady job's stays at the factor", () => {
+    // A fleet-sized threshold (with one source and the default budget it would be 1 / 24).
+    const fleet = recommendedConfig({
+      massSpikeMinSources: 0,
+      cooldownMinutes: 0,
+      falseAlertBudgetPerDay: 0.001,
+    });
+    const varying = storedBaseline({
+      mean: 4,
+      variance: 6,
+      dataPoints: 21 * 24,
+      jobs: [
+        {
+          phase: SUNDAY_MIDNIGHT_PHASE,
+          period: 'weekly',
+          size: 100,
+          occurrences: 6,
+          last: T0 - 7 * DAY,
+          spread: 2500, // runs about 50 either side of 100
+          spreadRuns: 5,
+        },
+      ],
+    });
+    const decideFleet = (count: number, stored: Baseline) => {
+      const result = evaluateWindow(windowInput({ [SOURCE]: count }, { [SOURCE]: stored }), fleet);
+      const model = comparedModel(stored, 100, T0, fleet);
+      return {
+        outcome: result.decisions[0]?.outcome,
+        job: result.updatedBaselines.get(SOURCE)?.jobs?.[0],
+        lineSays: isSpikeCount(count, model, result.stats.threshold, fleet),
+        line: smallestSpikeCount(model, result.stats.threshold, fleet),
+        grownFrom: grownRunFrom(model.learnedJob!.runs, result.stats.threshold, fleet),
+      };
+    };
+    // Two and a half times its size is one of its runs: quiet, and it teaches the job's size and spread.
+    const within = decideFleet(250, varying);
+    expect([within.outcome, within.lineSays]).toEqual(['recurring-job', false]);
+    expect(within.job).toMatchObject({ occurrences: 7, size: 138, spreadRuns: 6 });
+    expect(within.job!.spread).toBeGreaterThan(2500);
+    // The line is where the job's run has grown, and the engine agrees on both sides of it.
+    expect(within.line).toBe(within.grownFrom);
+    expect(within.line).toBeGreaterThan(250);
+    expect([
+      decideFleet(within.line!, varying).outcome,
+      decideFleet(within.line! - 1, varying).outcome,
+    ]).toEqual(['spike', 'recurring-job']);
+    // The same job with steady runs (about 10 either side): twice its size alerts, as without a spread.
+    const steady = storedBaseline({ ...varying, jobs: [{ ...varying.jobs![0]!, spread: 100 }] });
+    const grown = decideFleet(200, steady);
+    expect([grown.outcome, grown.lineSays, grown.line]).toEqual(['spike', true, 200]);
+  });
+
   it('is not set while the job is still being learned (this would be its second occurrence)', () => {
     const stored = withWeeklyJob(1);
-    expect(comparedModel(stored, 100, T0, config).learnedJob?.spikeFrom).toBeUndefined();
+    expect(comparedModel(stored, 100, T0, config).learnedJob).toBeUndefined();
     expect(decide(150, stored).outcome).toBe('spike');
     expect(decide(150, stored).alert?.recurringJob).toBeUndefined();
   });
 
   it('follows jobOccurrencesToLearn', () => {
     const four = recommendedConfig({ massSpikeMinSources: 0, cooldownMinutes: 0, jobOccurrencesToLearn: 4 });
-    expect(comparedModel(withWeeklyJob(2), 100, T0, four).learnedJob?.spikeFrom).toBeUndefined();
-    expect(comparedModel(withWeeklyJob(3), 100, T0, four).learnedJob?.spikeFrom).toBe(200);
+    expect(comparedModel(withWeeklyJob(2), 100, T0, four).learnedJob).toBeUndefined();
+    expect(jobSpikeFrom(comparedModel(withWeeklyJob(3), 100, T0, four), four)).toBe(200);
     const growth = recommendedConfig({ massSpikeMinSources: 0, cooldownMinutes: 0, jobGrowthFactor: 3.5 });
-    expect(comparedModel(withWeeklyJob(2), 100, T0, growth).learnedJob?.spikeFrom).toBe(350);
+    expect(jobSpikeFrom(comparedModel(withWeeklyJob(2), 100, T0, growth), growth)).toBe(350);
   });
 });
 
@@ -470,14 +539,15 @@ describe("a job's size while it is being learned (its second occurrence)", () =>
     evaluateWindow(windowInput({ [SOURCE]: count }, { [SOURCE]: once }), config).updatedBaselines.get(SOURCE)
       ?.jobs;
 
-  it('counts a burst strictly between half and twice the size as the next occurrence', () => {
-    expect(jobsAfter(199)?.[0]).toMatchObject({ phase: SUNDAY_MIDNIGHT_PHASE, occurrences: 2, last: T0 });
-    expect(jobsAfter(51)?.[0]).toMatchObject({ phase: SUNDAY_MIDNIGHT_PHASE, occurrences: 2, last: T0 });
+  // A job seen once: one run says little of how its runs vary, so the band is jobGrowthFactor^2.
+  it('counts a burst strictly between a quarter and four times the size as the next occurrence', () => {
+    expect(jobsAfter(399)?.[0]).toMatchObject({ phase: SUNDAY_MIDNIGHT_PHASE, occurrences: 2, last: T0 });
+    expect(jobsAfter(26)?.[0]).toMatchObject({ phase: SUNDAY_MIDNIGHT_PHASE, occurrences: 2, last: T0 });
   });
 
-  it('starts the candidate over from a burst of exactly twice or half the size', () => {
-    expect(jobsAfter(200)).toEqual([{ phase: SUNDAY_MIDNIGHT_PHASE, size: 200, occurrences: 1, last: T0 }]);
-    expect(jobsAfter(50)).toEqual([{ phase: SUNDAY_MIDNIGHT_PHASE, size: 50, occurrences: 1, last: T0 }]);
+  it('starts the candidate over from a burst of exactly four times or a quarter of the size', () => {
+    expect(jobsAfter(400)).toEqual([{ phase: SUNDAY_MIDNIGHT_PHASE, size: 400, occurrences: 1, last: T0 }]);
+    expect(jobsAfter(25)).toEqual([{ phase: SUNDAY_MIDNIGHT_PHASE, size: 25, occurrences: 1, last: T0 }]);
   });
 });
 
@@ -616,7 +686,7 @@ describe("the spike line at a learned job's window agrees with the engine", () =
     const cfg = oneSourceDay;
     const model = comparedModel(stored, 100, T0, cfg);
     expect(model.rhythm).toBeDefined();
-    expect(model.learnedJob?.spikeFrom).toBe(400);
+    expect(jobSpikeFrom(model, cfg)).toBe(400);
     const flatLine = stored.mean + cfg.deviationThreshold * Math.sqrt(stored.variance);
     const count = Math.floor(flatLine);
     expect(count).toBeGreaterThan(model.mean * 2);
@@ -636,7 +706,8 @@ describe("the spike line at a learned job's window agrees with the engine", () =
     const stored = businessHoursWithJob();
     const cfg = oneSourceDay;
     const model = comparedModel(stored, 100, T0, cfg);
-    expect(model.learnedJob).toMatchObject({ runsFrom: 51, spikeFrom: 200 });
+    expect(model.learnedJob).toMatchObject({ runsFrom: 51 });
+    expect(jobSpikeFrom(model, cfg)).toBe(200);
     const count = Math.floor(stored.mean + cfg.deviationThreshold * Math.sqrt(stored.variance));
     expect(count).toBeGreaterThanOrEqual(51);
     const decided = engine(stored, cfg, count);
@@ -673,7 +744,7 @@ describe("the spike line at a learned job's window agrees with the engine", () =
         runs += 1;
         const { threshold } = engine(c.stored, c.cfg, 1);
         const model = comparedModel(c.stored, 100, T0, c.cfg);
-        expect(model.learnedJob?.spikeFrom).toBe(Math.ceil(2 * c.size));
+        expect(jobSpikeFrom(model, c.cfg)).toBe(Math.ceil(2 * c.size));
         expect(model.rhythm !== undefined).toBe(c.rhythmic);
         const line = smallestSpikeCount(model, threshold, c.cfg);
         const limit = Math.min(line ?? 3 * c.size, 3 * c.size);

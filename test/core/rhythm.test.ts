@@ -18,6 +18,7 @@ import {
   matchJob,
   MAX_JOBS,
   recordOccurrence,
+  SPREAD_MEMORY,
   negativeBinomial,
   PROFILE_LENGTH,
   PROFILE_SLOTS,
@@ -37,6 +38,7 @@ import {
 
 import {
   comparedModel,
+  grownRunFrom,
   isSpikeCount,
   smallestSpikeCount,
   windowThreshold,
@@ -616,9 +618,9 @@ describe('recurring jobs', () => {
       // jobGrowthFactor x its size, a spike from it up, in the engine and the spike line alike.
       const { baselines, clock } = runWindows(newYork, START, (grown - START) / HOUR, backup());
       const model = comparedModel(baselines.get('10.0.0.7')!, clock, grown, newYork);
-      const job = model.learnedJob!;
-      expect(job.spikeFrom).toBeGreaterThan(240);
       const threshold = windowThreshold(newYork, 1);
+      const job = { spikeFrom: grownRunFrom(model.learnedJob!.runs, threshold, newYork) };
+      expect(job.spikeFrom).toBeGreaterThan(240);
       const decide = (x: number) =>
         evaluateWindow(
           { windowStart: grown, counts: new Map([['10.0.0.7', x]]), complete: true, baselines, clock },
@@ -927,8 +929,11 @@ describe('job bookkeeping', () => {
   it('recordOccurrence counts the run and moves the size a share of the way toward it', () => {
     const jobs = [job({ occurrences: 1, period: undefined, size: 100 })];
     const once = recordOccurrence(jobs, { job: jobs[0]!, index: 0, period: 'weekly' }, 200, at);
-    // Second occurrence: the mean of the two.
-    expect(once).toEqual([{ phase, period: 'weekly', size: 150, occurrences: 2, last: at }]);
+    // Second occurrence: the mean of the two, and the first spread: (200 - 100)^2, times 1 / 2
+    // for the single run's own error.
+    expect(once).toEqual([
+      { phase, period: 'weekly', size: 150, occurrences: 2, last: at, spread: 5000, spreadRuns: 1 },
+    ]);
     const many = [job({ occurrences: 9, size: 100 })];
     // Past four occurrences the size moves a quarter of the way.
     expect(recordOccurrence(many, { job: many[0]!, index: 0, period: 'weekly' }, 200, at)[0]).toMatchObject({
@@ -936,6 +941,34 @@ describe('job bookkeeping', () => {
       occurrences: 10,
     });
     expect(jobs[0]!.occurrences).toBe(1); // the input is not changed
+  });
+
+  it("recordOccurrence keeps the spread of a job's runs about the size expected before each", () => {
+    // A size that is a mean of four runs: a new run differs from it by (1 + 1 / 4) spreads, so a
+    // difference of 100 counts as 100^2 x 4 / 5 = 8,000. Over SPREAD_MEMORY runs the spread
+    // moves an eighth of the way: 400 + (8,000 - 400) / 8 = 1,350.
+    const settled = [job({ occurrences: 9, size: 100, spread: 400, spreadRuns: SPREAD_MEMORY })];
+    expect(SPREAD_MEMORY).toBe(8);
+    expect(
+      recordOccurrence(settled, { job: settled[0]!, index: 0, period: 'weekly' }, 200, at)[0],
+    ).toMatchObject({
+      spread: 1350,
+      spreadRuns: SPREAD_MEMORY,
+    });
+    // Third run of a job whose spread rests on one: the mean of the two (5,000 and 100^2 x 2 / 3).
+    const young = [job({ occurrences: 2, size: 100, spread: 5000, spreadRuns: 1 })];
+    expect(recordOccurrence(young, { job: young[0]!, index: 0, period: 'weekly' }, 200, at)[0]).toMatchObject(
+      {
+        spread: 5833,
+        spreadRuns: 2,
+      },
+    );
+    // A job kept before spreads were: its spread starts at this run.
+    const kept = [job({ occurrences: 9, size: 100 })];
+    expect(recordOccurrence(kept, { job: kept[0]!, index: 0, period: 'weekly' }, 200, at)[0]).toMatchObject({
+      spread: 8000,
+      spreadRuns: 1,
+    });
   });
 
   it('addCandidate keeps at most MAX_JOBS, replacing the least established and then the longest unseen', () => {

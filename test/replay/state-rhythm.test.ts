@@ -23,7 +23,18 @@ describe('replay state files with rhythm', () => {
     clockAtLastFold: 400,
     profile: encodeProfile(Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(s / 3))),
     withinHour: { variance: quantizeSlotMean(21.5), index: quantizeSlotMean(1.75), count: 380 },
-    jobs: [{ phase: 74, period: 'weekly', size: 140, occurrences: 4, last: W - 7 * 86_400_000 }],
+    jobs: [
+      {
+        phase: 74,
+        period: 'weekly',
+        size: 140,
+        occurrences: 4,
+        last: W - 7 * 86_400_000,
+        spread: 1834,
+        spreadRuns: 3,
+      },
+      { phase: 3, size: 60, occurrences: 1, last: W - 2 * 86_400_000 },
+    ],
     slotSpread: encodeProfile(Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(s * 2.5))),
   };
 
@@ -63,5 +74,27 @@ describe('replay state files with rhythm', () => {
       StateFileError,
     );
     expect(() => MemoryBaselineStore.fromJson(JSON.stringify(bad), 'state.json', config)).toThrow(/profile/);
+  });
+
+  it.each([
+    [
+      'a spread without the runs it rests on',
+      { spread: 1834 },
+      /jobs\[0\]\.spreadRuns.*both be set or both be absent/,
+    ],
+    ['runs without a spread', { spreadRuns: 3 }, /jobs\[0\]\.spreadRuns.*both be set or both be absent/],
+    ['a negative spread', { spread: -1, spreadRuns: 3 }, /jobs\[0\]\.spread/],
+    ['more runs than a spread keeps', { spread: 1834, spreadRuns: 9 }, /jobs\[0\]\.spreadRuns/],
+  ])("refuses a job's spread with %s, naming the field", (_, fields, message) => {
+    const store = new MemoryBaselineStore();
+    store.commitWindow(W, new Map([['123456789012|10.0.0.1', rhythmic]]), 400);
+    const bad = JSON.parse(JSON.stringify(store.toJSON(config)));
+    const job = bad.baselines['123456789012|10.0.0.1'].jobs[0];
+    delete job.spread;
+    delete job.spreadRuns;
+    Object.assign(job, fields);
+    const load = () => MemoryBaselineStore.fromJson(JSON.stringify(bad), 'state.json', config);
+    expect(load).toThrow(StateFileError);
+    expect(load).toThrow(message);
   });
 });
