@@ -19,6 +19,7 @@ import {
   PROFILE_SLOTS,
   liveJobs,
   matchJob,
+  recordGrownOccurrence,
   recordOccurrence,
   rhythmModel,
   type JobMatch,
@@ -774,7 +775,8 @@ export function isJobRun(
  * first of a possible new one (a candidate). `learned` is set when the job is learned as of this
  * occurrence (the `jobOccurrencesToLearn`-th or later): the window is then the job's, quiet
  * unless `grown` (isGrownRun: at least `jobGrowthFactor` x the job's usual size and beyond its
- * runs' own spread, which alerts and teaches the job nothing).
+ * runs' own spread), which alerts and counts as a run of `jobGrowthFactor` x its size
+ * (recordGrownOccurrence).
  */
 function jobEvent(
   x: number,
@@ -792,7 +794,8 @@ function jobEvent(
   if (job.occurrences + 1 >= config.jobOccurrencesToLearn) {
     // This window is at the job's time: its local start, as the zone has it (02:30 in Kolkata).
     const learned = jobContext(match, match.period === 'daily' ? place.label.slice(4) : place.label, config);
-    if (isGrownRun(x, runs, threshold, config)) return { jobs, learned, grown: true };
+    if (isGrownRun(x, runs, threshold, config))
+      return { jobs: recordGrownOccurrence(jobs!, match, windowStart, factor), learned, grown: true };
     return { jobs: recordOccurrence(jobs!, match, x, windowStart), learned, grown: false };
   }
   // A job seen once takes a run within jobGrowthFactor^2 of its size as its next: one run says

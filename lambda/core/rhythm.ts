@@ -948,6 +948,28 @@ export function recordOccurrence(
   return next;
 }
 
+/**
+ * The jobs after a grown occurrence of `match` at `windowStart` (detect.ts, isGrownRun): counted
+ * as a run of `factor` x the job's size, its spread kept as it was. A job that has grown for good
+ * then stops alerting after a run or two (as a daily job the profile holds does) instead of at
+ * every run until it is forgotten, which also ends a stream of alerts on a job first learnt from
+ * two runs far below its usual size; a one-off burst moves the size by a third at most (a
+ * quarter from the job's fourth run on), which its next runs take back, and leaves how much its
+ * runs vary, and so its next growth's bound, as it was.
+ */
+export function recordGrownOccurrence(
+  jobs: readonly RecurringJob[],
+  match: JobMatch,
+  windowStart: number,
+  factor: number,
+): RecurringJob[] {
+  const next = recordOccurrence(jobs, match, factor * match.job.size, windowStart);
+  const { spread: _spread, spreadRuns: _runs, ...counted } = next[match.index]!;
+  const { spread, spreadRuns } = match.job;
+  next[match.index] = spread === undefined ? counted : { ...counted, spread, spreadRuns };
+  return next;
+}
+
 /** The jobs with a first occurrence of a burst of `x` at `windowStart` added (a candidate). */
 export function addCandidate(
   jobs: readonly RecurringJob[] | undefined,

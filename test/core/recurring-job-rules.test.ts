@@ -511,6 +511,69 @@ describe("the spike bound at a learned job's window", () => {
     expect([grown.outcome, grown.lineSays, grown.line]).toEqual(['spike', true, 200]);
   });
 
+  it('alerts once on a job that has grown for good: the grown run counts as a run of twice its size', () => {
+    // Week 0: 200, twice the job's 100, alerts; the job counts it as a run of 200 (its third:
+    // the size moves a third of the way, to 133) and keeps its spread as it was.
+    const first = evaluateWindow(windowInput({ [SOURCE]: 200 }, { [SOURCE]: withWeeklyJob(2) }), config);
+    expect(first.decisions[0]?.outcome).toBe('spike');
+    const job = first.updatedBaselines.get(SOURCE)!.jobs![0]!;
+    expect(job).toEqual({
+      phase: SUNDAY_MIDNIGHT_PHASE,
+      period: 'weekly',
+      size: 133,
+      occurrences: 3,
+      last: T0,
+    });
+    // Week 1: 200 again is a run of the job as it now is, quiet; so are the weeks after.
+    let stored = first.updatedBaselines.get(SOURCE)!;
+    let clock = first.clockAfter;
+    const outcomes: string[] = [];
+    for (let week = 1; week <= 3; week += 1) {
+      const windowStart = T0 + week * 7 * DAY;
+      const r = evaluateWindow(
+        windowInput({ [SOURCE]: 200 }, { [SOURCE]: stored }, { windowStart, clock: clock + 7 * 24 - 1 }),
+        config,
+      );
+      outcomes.push(r.decisions[0]!.outcome);
+      stored = r.updatedBaselines.get(SOURCE)!;
+      clock = r.clockAfter;
+    }
+    expect(outcomes).toEqual(['recurring-job', 'recurring-job', 'recurring-job']);
+    // Before, a grown run taught the job nothing, and the job alerted at every such run.
+    expect(stored.jobs![0]!.size).toBeGreaterThan(170);
+  });
+
+  it("keeps a job's spread through a grown run: a one-off burst does not widen its next bound", () => {
+    const varying = storedBaseline({
+      mean: 4,
+      variance: 6,
+      dataPoints: 21 * 24,
+      jobs: [
+        {
+          phase: SUNDAY_MIDNIGHT_PHASE,
+          period: 'weekly',
+          size: 100,
+          occurrences: 6,
+          last: T0 - 7 * DAY,
+          spread: 400,
+          spreadRuns: 5,
+        },
+      ],
+    });
+    const grown = evaluateWindow(windowInput({ [SOURCE]: 900 }, { [SOURCE]: varying }), config);
+    expect(grown.decisions[0]?.outcome).toBe('spike');
+    // Counted as a run of 200: the size moves a quarter of the way, the spread stays.
+    expect(grown.updatedBaselines.get(SOURCE)!.jobs![0]).toEqual({
+      phase: SUNDAY_MIDNIGHT_PHASE,
+      period: 'weekly',
+      size: 125,
+      occurrences: 7,
+      last: T0,
+      spread: 400,
+      spreadRuns: 5,
+    });
+  });
+
   it('is not set while the job is still being learned (this would be its second occurrence)', () => {
     const stored = withWeeklyJob(1);
     expect(comparedModel(stored, 100, T0, config).learnedJob).toBeUndefined();
