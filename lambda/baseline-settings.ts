@@ -11,6 +11,7 @@
  * `overwrite` relearns; deploying the old settings back resumes). The replay's state file keeps
  * the same settings and refuses the same changes (lambda/replay/memory-store.ts).
  */
+import { BASELINE_BUCKETS } from './adapters/baseline-buckets';
 import { DEFAULT_FLOW_LOG_FORMAT, parseFlowLogFormat, type DetectorConfig, type PresetName } from './core';
 
 export interface BaselineSettings {
@@ -24,6 +25,14 @@ export interface BaselineSettings {
    * a new source. Absent where the caller does not say.
    */
   sourceKeys?: string;
+  /**
+   * The DynamoDB items the Lambda spreads the baselines over (deployment setting
+   * baselineBuckets): a source's bucket is its key's hash modulo this, so another count looks
+   * every source up in another item, and each would read as new. Absent in the replay's state
+   * file (which has no buckets); a state item written before it was kept was written with
+   * BASELINE_BUCKETS, the only count there was.
+   */
+  baselineBuckets?: number;
 }
 
 /**
@@ -69,6 +78,11 @@ export function decodeBaselineSettings(text: string | undefined): BaselineSettin
     const value = JSON.parse(text) as Partial<BaselineSettings>;
     if (typeof value.preset !== 'string' || typeof value.windowMinutes !== 'number') return undefined;
     if (value.sourceKeys !== undefined && typeof value.sourceKeys !== 'string') return undefined;
+    if (
+      value.baselineBuckets !== undefined &&
+      !(Number.isInteger(value.baselineBuckets) && value.baselineBuckets >= 1)
+    )
+      return undefined;
     const rhythm = value.rhythm;
     const rhythmReadable =
       rhythm === undefined ||
@@ -107,6 +121,13 @@ export function baselineSettingsChange(
     learnt.sourceKeys !== current.sourceKeys
   )
     changes.push(`source keys ${learnt.sourceKeys} -> ${current.sourceKeys} (the flow log fields)`);
+  if (current.baselineBuckets !== undefined) {
+    const learntBuckets = learnt.baselineBuckets ?? BASELINE_BUCKETS;
+    if (learntBuckets !== current.baselineBuckets)
+      changes.push(
+        `${learntBuckets} -> ${current.baselineBuckets} baseline buckets (baselineBuckets: each source's baseline is in another item)`,
+      );
+  }
   return changes.length === 0 ? undefined : changes.join(', ');
 }
 

@@ -253,7 +253,21 @@ export interface RunSummary {
    * is replaced when its window commits. Absent when none.
    */
   unreadableBaselineEntries?: number;
+  /**
+   * The fullest baseline bucket this run wrote, as a share of the size a bucket may grow to (at
+   * most this share): past BUCKET_FILL_WARNING the run warns, and past the limit a commit fails
+   * (BaselineBucketTooLargeError). Raise the deployment setting baselineBuckets before it does.
+   * Absent when the run wrote no bucket.
+   */
+  fullestBaselineBucket?: number;
 }
+
+/**
+ * A bucket this full warns in the run log: the estate is within some 20% of what baselineBuckets
+ * holds, and a commit that overflows a bucket fails until the count is raised and the baselines
+ * relearnt (the stack's BaselineBucketsFilling alarm fires at 90%).
+ */
+export const BUCKET_FILL_WARNING = 0.8;
 
 export class AlertsNotPublishedError extends Error {
   constructor(
@@ -457,6 +471,17 @@ export async function runDetector(deps: DetectorDeps, event: unknown): Promise<R
  */
 function emitMetrics(deps: DetectorDeps, summary: RunSummary, succeeded: boolean): void {
   const m = deps.metrics;
+  // How full the fullest bucket written is, for the alarm that asks for more buckets in time.
+  const fill = deps.store.takeFullestBucketShare();
+  if (fill !== undefined) {
+    summary.fullestBaselineBucket = Math.round(fill * 1000) / 1000;
+    m.addMetric('BaselineBucketFill', MetricUnit.Percent, Math.round(fill * 1000) / 10);
+    if (fill >= BUCKET_FILL_WARNING)
+      deps.logger.warn(
+        'a baseline bucket is filling up: raise the deployment setting baselineBuckets (then relearn the baselines with a bootstrap with overwrite) before one overflows and commits fail',
+        { fullestBaselineBucket: summary.fullestBaselineBucket },
+      );
+  }
   const schedule = summary.mode === 'scheduled' || summary.mode === 'detect';
   m.addMetric(
     'BytesScanned',

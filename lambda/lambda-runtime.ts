@@ -210,16 +210,20 @@ export function createLambdaRuntime(
       consoleLogGroups: () => logGroups.logGroups(),
     });
 
-  const baselineSettings = baselineSettingsOf(
-    config.detector,
-    sourceKeyShape(config.detector.flowLogFormat, config.athena?.table.kind === 'security-lake'),
-  );
+  const baselineSettings = {
+    ...baselineSettingsOf(
+      config.detector,
+      sourceKeyShape(config.detector.flowLogFormat, config.athena?.table.kind === 'security-lake'),
+    ),
+    baselineBuckets: config.baselineBuckets,
+  };
   const handler: DetectorHandler = async (event, context) => {
     const deadline = now() + context.getRemainingTimeInMillis() - TIMEOUT_SAFETY_MS;
     const store = new DynamoBaselineStore({
       client: clients.dynamodb,
       tableName: config.tableName,
       baselineTtlDays: config.baselineTtlDays,
+      baselineBuckets: config.baselineBuckets,
       baselineSettings: encodeBaselineSettings(baselineSettings),
       deadline,
       now,

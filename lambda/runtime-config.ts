@@ -7,6 +7,7 @@
 // its English messages): cheaper to construct at cold start, the same validation and messages.
 import * as z from 'zod/mini';
 import type { AthenaFlowTable } from './adapters/athena-table';
+import { BASELINE_BUCKETS, MAX_BASELINE_BUCKETS } from './adapters/baseline-buckets';
 import { ConfigError, resolveDetectorConfigJson, type DetectorConfig } from './core/config';
 
 const LOG_GROUP = /^(arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[\w./#-]{1,512}(:\*)?|[\w./#-]{1,512})$/;
@@ -126,6 +127,11 @@ export const runtimeEnvironmentSchema = z.object({
   ),
   /** Days kept for sources not seen again (DynamoDB TTL). */
   BASELINE_TTL_DAYS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(3650)), 90),
+  /** DynamoDB items the baselines are spread over (deployment setting baselineBuckets). */
+  BASELINE_BUCKETS: z._default(
+    z.coerce.number().check(z.int(), z.gte(1), z.lte(MAX_BASELINE_BUCKETS)),
+    BASELINE_BUCKETS,
+  ),
   /** Set by Lambda; the region of the clients and of the console links in alerts. */
   AWS_REGION: z._default(matching(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'not an AWS region'), 'us-east-1'),
   /** CloudWatch namespace of the EMF metrics (the stack's alarms read RunSucceeded from it). */
@@ -175,6 +181,7 @@ export interface RuntimeConfig {
    */
   changeCausesUnavailable?: string;
   baselineTtlDays: number;
+  baselineBuckets: number;
   region: string;
   metricsNamespace: string;
   serviceName: string;
@@ -288,6 +295,7 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
     lookUpChangeCauses: e.LOOK_UP_CHANGE_CAUSES,
     ...(changeCausesUnavailable === undefined ? {} : { changeCausesUnavailable }),
     baselineTtlDays: e.BASELINE_TTL_DAYS,
+    baselineBuckets: e.BASELINE_BUCKETS,
     region: e.AWS_REGION,
     metricsNamespace: e.POWERTOOLS_METRICS_NAMESPACE,
     serviceName: e.POWERTOOLS_SERVICE_NAME,

@@ -6,6 +6,7 @@
  * so a bad threshold fails `cdk synth` instead of the first Lambda run.
  */
 import { z } from 'zod';
+import { BASELINE_BUCKETS, MAX_BASELINE_BUCKETS } from '../lambda/adapters/baseline-buckets';
 import {
   ConfigError,
   describeIssues,
@@ -247,6 +248,12 @@ export const deploymentContextSchema = z
     alertTopicRegion: z.string().regex(REGION, 'not an AWS Region (e.g. eu-west-1)').optional(),
     /** Days a source's baseline is kept after it was last seen (DynamoDB TTL). */
     baselineTtlDays: integer(1, 3650, 90),
+    /**
+     * DynamoDB items the sources' baselines are spread over (docs/organization.md "Sizing the
+     * function"): 2,048 hold about a million sources. Set it before the first deploy: after a
+     * change the detector refuses to run until a bootstrap with overwrite relearns the baselines.
+     */
+    baselineBuckets: integer(1, MAX_BASELINE_BUCKETS, BASELINE_BUCKETS),
     /** Lambda memory (MB); CPU scales with it. */
     functionMemoryMb: integer(256, 10_240, DEFAULT_FUNCTION_MEMORY_MB),
     /** Lambda timeout (s): long enough for catch-up runs of several Logs Insights queries. */

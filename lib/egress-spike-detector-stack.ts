@@ -167,6 +167,7 @@ export class EgressSpikeDetectorStack extends Stack {
       enrichWithEc2: settings.enrichWithEc2,
       lookUpChangeCauses: settings.lookUpChangeCauses,
       baselineTtlDays: settings.baselineTtlDays,
+      baselineBuckets: settings.baselineBuckets,
       serviceName: settings.serviceName,
       metricsNamespace: METRICS_NAMESPACE,
       memorySize: settings.functionMemoryMb,

@@ -53,6 +53,8 @@ import { baselineExpiresAt, expiredBefore } from '../baseline-expiry';
  * BASELINE_BUCKET_MAX_BYTES and docs/design.md.
  */
 export const BASELINE_BUCKETS = 2048;
+/** The most buckets a deployment may ask for (baselineBuckets): some 30 million sources. */
+export const MAX_BASELINE_BUCKETS = 65_536;
 /**
  * A bucket item may not grow past this (DynamoDB's item limit is 400 KB, attribute names
  * included; the rest is headroom). An entry takes 150-210 bytes (IPv4 to long IPv6 keys, with
@@ -86,8 +88,9 @@ export class BaselineBucketTooLargeError extends Error {
     super(
       `baseline bucket ${bucket} would be ${bytes.toLocaleString('en-US')} bytes with ${sources.toLocaleString('en-US')} sources, ` +
         `over the ${BASELINE_BUCKET_MAX_BYTES.toLocaleString('en-US')}-byte limit (DynamoDB items take at most 400 KB): ` +
-        `the estate needs more than ${buckets} buckets (DynamoBaselineStore option baselineBuckets; ` +
-        'baselines are then relearned or bootstrapped). Nothing of the window was written.',
+        `the estate needs more than ${buckets} buckets: raise the deployment setting baselineBuckets ` +
+        '(cdk.json; each source then moves to another bucket, so the baselines are relearned with a ' +
+        'bootstrap with overwrite). Nothing of the window was written.',
     );
     this.name = 'BaselineBucketTooLargeError';
   }

@@ -99,6 +99,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { BaselineTable, isoTime, SOURCE_KEY_FORMAT, type Alert, type Baseline } from '../core';
 import { expiredBefore } from '../baseline-expiry';
+import { decodeBaselineSettings } from '../baseline-settings';
 import {
   BASELINE_BUCKET_MAX_BYTES,
   BASELINE_BUCKETS,
@@ -217,6 +218,13 @@ export interface DetectorStore extends BaselineStore {
    * listed), for the run to report; the list is emptied.
    */
   takeUnreadableEntries(): UnreadableEntry[];
+  /**
+   * The fullest baseline bucket the commits and bootstraps since the last call wrote, as a share
+   * of the size a bucket may grow to (BASELINE_BUCKET_MAX_BYTES), or undefined when none wrote
+   * one; reset by the call. At most that share: a bucket is measured from its entries' sizes at
+   * most where that shows it well within the limit.
+   */
+  takeFullestBucketShare(): number | undefined;
   /**
    * Baselines of the given sources as they were before `before` was folded, when given, and
    * before `uncommitted` was (a window a stopped commit wrote part of: a dry run reads past it).
@@ -400,6 +408,8 @@ export class DynamoBaselineStore implements DetectorStore {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly batchConcurrency: number;
   private readonly buckets: number;
+  /** The largest bucket written since takeFullestBucketShare was last asked (bytes), if any. */
+  private fullestBucketBytes: number | undefined;
   /** What the last getBaselines read; taken (and cleared) by the next commit. */
   private readBuckets: ReadBuckets | undefined;
   /** Whether the table keeps pending markers (state `pendingMarkers`), once read. */
@@ -614,6 +624,17 @@ export class DynamoBaselineStore implements DetectorStore {
     return read;
   }
 
+  takeFullestBucketShare(): number | undefined {
+    const bytes = this.fullestBucketBytes;
+    this.fullestBucketBytes = undefined;
+    return bytes === undefined ? undefined : bytes / BASELINE_BUCKET_MAX_BYTES;
+  }
+
+  /** Keeps the largest bucket a commit or bootstrap measured (0: it wrote none) for takeFullestBucketShare. */
+  private wroteBucketOf(bytes: number): void {
+    if (bytes > 0) this.fullestBucketBytes = Math.max(this.fullestBucketBytes ?? 0, bytes);
+  }
+
   async commitWindowBaselines(
     commit: Omit<WindowCommit, 'baselines'> & {
       windowAlertCount?: number;
@@ -666,6 +687,7 @@ export class DynamoBaselineStore implements DetectorStore {
       if (rest !== '') json = json === '{}' ? `{${rest.slice(1)}}` : `${json.slice(0, -1)}${rest}}`;
       return bucketItemOf(bucket, json, sources, expiresAt);
     };
+    let fullest = 0;
     // Every bucket is measured before anything is written, so one over the item size limit fails
     // the commit with nothing of the window written. Measured from its entries' sizes at most
     // (memberBytesAtMost), without encoding them: the items are built once, as the batches go
@@ -687,12 +709,18 @@ export class DynamoBaselineStore implements DetectorStore {
       }
       const carried = read.carried.get(at);
       if (carried !== undefined) bytes += 1 + Buffer.byteLength(carried.members, 'utf8');
-      if (bucketItemBytesOf(bucket, bytes) <= BASELINE_BUCKET_MAX_BYTES) continue;
+      const atMost = bucketItemBytesOf(bucket, bytes);
+      if (atMost <= BASELINE_BUCKET_MAX_BYTES) {
+        fullest = Math.max(fullest, atMost);
+        continue;
+      }
       const item = bucketItem(at);
       const exact = bucketItemBytes(bucket, item.records!.S!);
       if (exact > BASELINE_BUCKET_MAX_BYTES)
         throw new BaselineBucketTooLargeError(bucket, exact, Number(item.sources!.N), this.buckets);
+      fullest = Math.max(fullest, exact);
     }
+    this.wroteBucketOf(fullest);
     const writes = mapIterable(
       Array.from({ length: read.buckets.length }, (_, at) => at),
       (at): WriteRequest => ({ PutRequest: { Item: bucketItem(at) } }),
@@ -1229,6 +1257,14 @@ export class DynamoBaselineStore implements DetectorStore {
     const writes = this.replacementBucketWrites(result.baselines, (baseline) =>
       encodeEntry(baseline, undefined, Math.floor(baseline.lastWindow / 1000) + ttlSeconds),
     );
+    // Baselines learnt over more buckets than this run keeps (baselineBuckets lowered): the items
+    // past this run's last bucket would never be read again, so they go too. A state item from
+    // before the count was kept was written with BASELINE_BUCKETS.
+    const learntBuckets =
+      decodeBaselineSettings(state.baselineSettings)?.baselineBuckets ??
+      (state.watermark === undefined ? 0 : BASELINE_BUCKETS);
+    for (let bucket = this.buckets; bucket < learntBuckets; bucket += 1)
+      writes.push({ DeleteRequest: { Key: bucketKey(bucket) } });
     const startedAt = new Date(this.now()).toISOString();
     // 1. The mark: from here until the state is written the table holds old and new baselines.
     try {
@@ -1291,6 +1327,7 @@ export class DynamoBaselineStore implements DetectorStore {
   ): WriteRequest[] {
     const grouped = groupByBucket(baselines.keys(), this.buckets);
     const writes: WriteRequest[] = [];
+    let fullest = 0;
     for (let bucket = 0; bucket < this.buckets; bucket += 1) {
       const srcIps = grouped.get(bucket);
       if (srcIps === undefined) {
@@ -1308,10 +1345,12 @@ export class DynamoBaselineStore implements DetectorStore {
       const bytes = bucketItemBytes(bucket, json);
       if (bytes > BASELINE_BUCKET_MAX_BYTES)
         throw new BaselineBucketTooLargeError(bucket, bytes, srcIps.length, this.buckets);
+      fullest = Math.max(fullest, bytes);
       writes.push({
         PutRequest: { Item: bucketItemOf(bucket, json, srcIps.length, expiresAt) },
       });
     }
+    this.wroteBucketOf(fullest);
     return writes;
   }
 
@@ -1371,12 +1410,15 @@ export class DynamoBaselineStore implements DetectorStore {
     // before anything of it is written; the texts are then built again as the batches go out, 25
     // at a time, rather than all held at once (some 40 MB at 100,000 sources with rhythm state,
     // for about a tenth of a second of CPU more).
+    let fullest = 0;
     for (const [bucket, srcIps] of grouped) {
       const records = recordsOf(bucket, srcIps);
       const bytes = bucketItemBytes(bucket, JSON.stringify(records));
       if (bytes > BASELINE_BUCKET_MAX_BYTES)
         throw new BaselineBucketTooLargeError(bucket, bytes, Object.keys(records).length, this.buckets);
+      fullest = Math.max(fullest, bytes);
     }
+    this.wroteBucketOf(fullest);
     return mapIterable(grouped, ([bucket, srcIps]) => {
       const records = recordsOf(bucket, srcIps);
       let expiresAt = 0;

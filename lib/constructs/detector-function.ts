@@ -151,6 +151,8 @@ export interface DetectorFunctionProps {
   /** Change-aware alerts: CloudTrail LookupEvents and the EC2 Describe calls that relate changes to sources. */
   readonly lookUpChangeCauses: boolean;
   readonly baselineTtlDays: number;
+  /** DynamoDB items the baselines are spread over (deployment setting baselineBuckets). */
+  readonly baselineBuckets: number;
   /** Powertools service name (`service` dimension) and metrics namespace. */
   readonly serviceName: string;
   readonly metricsNamespace: string;
@@ -213,6 +215,7 @@ export class DetectorFunction extends Construct {
       ENRICH_WITH_EC2: props.enrichWithEc2 ? 'true' : 'false',
       LOOK_UP_CHANGE_CAUSES: props.lookUpChangeCauses ? 'true' : 'false',
       BASELINE_TTL_DAYS: `${props.baselineTtlDays}`,
+      BASELINE_BUCKETS: `${props.baselineBuckets}`,
       POWERTOOLS_SERVICE_NAME: props.serviceName,
       POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
     } satisfies DeployedEnvironment;
@@ -455,6 +458,7 @@ function assertRuntimeAcceptsLiterals(environment: DeployedEnvironment): void {
     ENRICH_WITH_EC2: true,
     LOOK_UP_CHANGE_CAUSES: true,
     BASELINE_TTL_DAYS: true,
+    BASELINE_BUCKETS: true,
     LOG_GROUP_PREFIXES: true,
     INCLUDE_LINKED_ACCOUNTS: true,
     MEMBER_ROLE_NAME: true,

@@ -1,7 +1,8 @@
 /**
  * Is the detector itself healthy? Alarms on errors, throttles, missed runs (the `RunSucceeded`
  * heartbeat), dead letters, records that arrive later than the lag, windows skipped after
- * failing on every try and alerts parked after SNS refused them, notifying the operations topic; and a dashboard of what it sees.
+ * failing on every try, alerts parked after SNS refused them and baseline buckets nearly full,
+ * notifying the operations topic; and a dashboard of what it sees.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -30,6 +31,8 @@ export const DETECTOR_METRICS = [
   'RecordsNotInFormat',
   // Alerts that went out without a likely cause (change causes on; the lookup failed).
   'ChangeCausesUnavailable',
+  // The fullest baseline bucket written by a run, in % of the size a bucket may grow to.
+  'BaselineBucketFill',
 ] as const;
 export type DetectorMetricName = (typeof DETECTOR_METRICS)[number];
 
@@ -128,6 +131,16 @@ export class Monitoring extends Construct {
       description:
         'Flow log records do not have the configured flow log format (flowLogFormat): they are never counted and their sources look quiet. The run log says how many; set flowLogFormat to the format every log group has.',
       threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+    });
+    // A baseline bucket over its size limit fails every commit until the deployment has more
+    // buckets and has relearnt its baselines: the alarm asks for that while there is room.
+    this.addAlarm('BaselineBucketsFilling', metric('BaselineBucketFill', 'Maximum'), {
+      description:
+        'A baseline bucket (a DynamoDB item holding many sources\' baselines) is 90% of the size it may grow to: the estate is nearly more than baselineBuckets holds, and a commit that overflows one fails. Raise the deployment setting baselineBuckets (cdk.json) and relearn the baselines with {"mode":"bootstrap","days":30,"overwrite":true}.',
+      threshold: 90,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.IGNORE,

@@ -1439,7 +1439,7 @@ describe('DynamoBaselineStore', () => {
     expect((error as BaselineBucketTooLargeError).sources).toBe(2_500);
     expect((error as BaselineBucketTooLargeError).bytes).toBeGreaterThan(BASELINE_BUCKET_MAX_BYTES);
     expect((error as Error).message).toMatch(
-      /the estate needs more than 1 buckets \(DynamoBaselineStore option baselineBuckets/,
+      /the estate needs more than 1 buckets: raise the deployment setting baselineBuckets/,
     );
     expect(local.count('BatchWriteItem')).toBe(0);
     expect(local.count('UpdateItem')).toBe(0);
@@ -1812,5 +1812,65 @@ describe('DynamoBaselineStore', () => {
     expect(
       () => new DynamoBaselineStore({ client, tableName: 'x', baselineTtlDays: 90, baselineBuckets: 0.5 }),
     ).toThrow(/baselineBuckets must be a positive integer, got 0.5/);
+  });
+});
+
+describe('how full the baseline buckets are, and their count (baselineBuckets)', () => {
+  const keys = Array.from({ length: 40 }, (_, i) => `123456789012|10.0.${i >> 8}.${i & 255}`);
+  const sources = new Map(keys.map((key, i) => [key, baseline(i)]));
+  const bucketItems = async (tableName: string): Promise<string[]> => {
+    const { Items } = await client.send(new ScanCommand({ TableName: tableName }));
+    return (Items ?? [])
+      .map((item) => item.pk!.S!)
+      .filter((pk) => pk.startsWith('BASELINES#'))
+      .sort((a, b) => Number(a.slice(10)) - Number(b.slice(10)));
+  };
+
+  it('reports the fullest bucket a commit wrote as a share of the size a bucket may grow to, once', async () => {
+    // Prepare: one bucket, so the fullest is the one item there is
+    const { store, tableName } = await newStore({ baselineBuckets: 1 });
+    expect(store.takeFullestBucketShare()).toBeUndefined();
+
+    // Act
+    await store.commitWindow({
+      windowStart: W,
+      clockBefore: 0,
+      clockAfter: 1,
+      baselines: sources,
+      alerts: [],
+    });
+
+    // Assess: the item's own size over the limit, and nothing more to report until the next write
+    const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: bucketKey(0) }));
+    const bytes = Buffer.byteLength(Item!.records!.S!, 'utf8');
+    const share = store.takeFullestBucketShare()!;
+    expect(share).toBeGreaterThan(bytes / BASELINE_BUCKET_MAX_BYTES);
+    expect(share).toBeLessThan((bytes + 100) / BASELINE_BUCKET_MAX_BYTES);
+    expect(store.takeFullestBucketShare()).toBeUndefined();
+  });
+
+  it('a bootstrap with overwrite onto fewer buckets removes the items past its last bucket', async () => {
+    // Prepare: baselines learnt over 8 buckets
+    const settings = (buckets: number) =>
+      JSON.stringify({ preset: 'recommended', windowMinutes: 60, baselineBuckets: buckets });
+    const { store: eight, tableName } = await newStore({ baselineBuckets: 8, baselineSettings: settings(8) });
+    await eight.writeBootstrap({ baselines: sources, watermark: W, clock: 720, overwrite: false });
+    expect(await bucketItems(tableName)).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((b) => `BASELINES#${b}`));
+    expect(eight.takeFullestBucketShare()).toBeGreaterThan(0);
+
+    // Act: relearnt over 4
+    const four = new DynamoBaselineStore({
+      client,
+      tableName,
+      baselineTtlDays: 90,
+      sleep: async () => undefined,
+      baselineBuckets: 4,
+      baselineSettings: settings(4),
+    });
+    await four.writeBootstrap({ baselines: sources, watermark: W + HOUR, clock: 721, overwrite: true });
+
+    // Assess: buckets 4-7 are gone (never read again), every source is found in the four
+    expect(await bucketItems(tableName)).toEqual([0, 1, 2, 3].map((b) => `BASELINES#${b}`));
+    expect(await four.getBaselines(keys)).toEqual(sources);
   });
 });

@@ -57,6 +57,26 @@ describe('baseline settings', () => {
     ).toBeUndefined();
   });
 
+  it("names a change of the Lambda's bucket count, reading a state item from before it was kept as 2,048", () => {
+    const lambda = (buckets: number | undefined) => ({
+      ...settings(),
+      ...(buckets === undefined ? {} : { baselineBuckets: buckets }),
+    });
+    expect(baselineSettingsChange(lambda(2048), lambda(4096))).toBe(
+      "2048 -> 4096 baseline buckets (baselineBuckets: each source's baseline is in another item)",
+    );
+    expect(baselineSettingsChange(lambda(undefined), lambda(4096))).toBe(
+      "2048 -> 4096 baseline buckets (baselineBuckets: each source's baseline is in another item)",
+    );
+    expect(baselineSettingsChange(lambda(undefined), lambda(2048))).toBeUndefined();
+    // The replay's state file has no buckets.
+    expect(baselineSettingsChange(lambda(undefined), lambda(undefined))).toBeUndefined();
+    expect(decodeBaselineSettings(encodeBaselineSettings(lambda(512)))).toEqual(lambda(512));
+    expect(
+      decodeBaselineSettings(JSON.stringify({ ...lambda(undefined), baselineBuckets: 0 })),
+    ).toBeUndefined();
+  });
+
   it('keys sources by the fields the flow log format (or Security Lake) gives, and names a change of them', () => {
     const v2 =
       '${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status}';

@@ -33,6 +33,7 @@ describe('parseDeploymentContext', () => {
       enrichWithEc2: false,
       lookUpChangeCauses: false,
       baselineTtlDays: 90,
+      baselineBuckets: 2048,
       functionMemoryMb: 1024,
       functionTimeoutSeconds: 900,
       functionLogRetentionDays: 90,
@@ -123,6 +124,9 @@ describe('parseDeploymentContext', () => {
       /context\.flowLogGroups\[0\]: not a log group name or log group ARN/,
     ],
     [{ vpcIds: ['vpc-xyz'] }, 'vpcIds', /context\.vpcIds\[0\]: not a VPC ID/],
+    [{ ...minimal, baselineBuckets: 0 }, 'baselineBuckets', /context\.baselineBuckets/],
+    [{ ...minimal, baselineBuckets: 70_000 }, 'baselineBuckets', /context\.baselineBuckets/],
+    [{ ...minimal, baselineBuckets: 2048.5 }, 'baselineBuckets', /context\.baselineBuckets/],
     [
       {},
       'flowLogGroups',

@@ -90,6 +90,7 @@ describe('EgressSpikeDetectorStack', () => {
             ENRICH_WITH_EC2: 'false',
             LOOK_UP_CHANGE_CAUSES: 'false',
             BASELINE_TTL_DAYS: '90',
+            BASELINE_BUCKETS: '2048',
             POWERTOOLS_SERVICE_NAME: 'egress-spike-detector',
             POWERTOOLS_METRICS_NAMESPACE: 'EgressSpikeDetector',
             // V8's old space at 15/32 of the function's 1,024 MB, its semi-spaces at 1/64 (lib/constructs/detector-bundling.ts),
@@ -126,6 +127,7 @@ describe('EgressSpikeDetectorStack', () => {
         topicArn: 'arn:aws:sns:eu-west-1:123456789012:EgressSpikeDetector-AlertTopic-Ab12',
         enrichWithEc2: false,
         baselineTtlDays: 90,
+        baselineBuckets: 2048,
         endpoints: { logs: undefined, dynamodb: undefined, sns: undefined, ec2: undefined },
       });
       expect(config.detector.preset).toBe('recommended');
@@ -406,9 +408,9 @@ describe('EgressSpikeDetectorStack', () => {
       template.resourceCountIs('AWS::Lambda::Url', 0);
     });
 
-    it('alarms on errors, throttles, missed heartbeats, dead letters, late records, skipped windows, parked alerts and records in another format, notifying the alert topic', () => {
+    it('alarms on errors, throttles, missed heartbeats, dead letters, late records, skipped windows, parked alerts, records in another format and full baseline buckets, notifying the alert topic', () => {
       const topic = { Ref: Match.stringLikeRegexp('^AlertingAlertTopic') };
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
       template.allResourcesProperties('AWS::CloudWatch::Alarm', {
         AlarmActions: [topic],
         OKActions: [topic],
@@ -447,6 +449,26 @@ describe('EgressSpikeDetectorStack', () => {
           Threshold: 1,
         });
       }
+    });
+
+    it('alarms when a baseline bucket reaches 90% of the size it may grow to, naming baselineBuckets', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'EgressSpikeDetector',
+        MetricName: 'BaselineBucketFill',
+        Statistic: 'Maximum',
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: 90,
+        TreatMissingData: 'ignore',
+        AlarmDescription: Match.stringLikeRegexp('baselineBuckets'),
+      });
+    });
+
+    it('passes the deployment setting baselineBuckets to the function', () => {
+      const larger = synthTemplate({ ...EXISTING, baselineBuckets: 4096 });
+      larger.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ BASELINE_BUCKETS: '4096' }) },
+      });
+      expect(loadRuntimeConfig(deployedEnvironment(larger)).baselineBuckets).toBe(4096);
     });
 
     it('alarms when a record arrived later than the lag after its start (the longest delay over 20 minutes)', () => {
