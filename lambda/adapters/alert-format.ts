@@ -343,12 +343,16 @@ function usualText(alert: Alert): string | undefined {
   return `usual at ${expected.at}${zone}: ${expected.usual}; now ${formatNumber(alert.blockedCount)}`;
 }
 
-/** `weekly job, Wed 02:00, usually ~140; now 410`: a learned job's occurrence grown past its usual size. */
+/**
+ * `weekly job, Wed 02:00, usually ~140 ± 45; now 410`: a learned job's occurrence grown past its
+ * usual size (and the spread of its runs, where it keeps one).
+ */
 function recurringJobText(alert: Alert): string | undefined {
   const job = alert.recurringJob;
   if (job === undefined) return undefined;
   const zone = job.timezone === 'UTC' ? '' : ` (${job.timezone})`;
-  return `${job.period} job, ${job.at}${zone}, usually ~${formatNumber(Math.round(job.usualSize))}; now ${formatNumber(alert.blockedCount)}`;
+  const spread = job.usualSpread === undefined ? '' : ` ± ${formatNumber(job.usualSpread)}`;
+  return `${job.period} job, ${job.at}${zone}, usually ~${formatNumber(Math.round(job.usualSize))}${spread}; now ${formatNumber(alert.blockedCount)}`;
 }
 
 /** The likely cause, or why none is named; undefined when causes were not looked up. */

@@ -30,7 +30,16 @@ import {
 } from './rhythm';
 import type { CauseLookup, DowngradedFrom, LikelyCause } from './policy-changes';
 import { identityOfKey, sourceKey } from './source-key';
-import { dailyJobRuns, exceedanceScore, isGrownRun, jobRuns, spikeTail, tailWidening } from './spike-test';
+import {
+  dailyJobRuns,
+  exceedanceScore,
+  isGrownRun,
+  jobRuns,
+  MIN_SPREAD_RUNS,
+  spikeTail,
+  tailWidening,
+  type JobRuns,
+} from './spike-test';
 import { upperTailProbability } from './tail-probability';
 import { isoTime } from './windows';
 
@@ -76,6 +85,11 @@ export interface RecurringJobContext {
   at: string;
   timezone: string;
   usualSize: number;
+  /**
+   * How much its runs usually vary (a standard deviation, whole records), where the job keeps a
+   * spread it is judged by (isGrownRun): the alert then says "usually ~140 ± 45".
+   */
+  usualSpread?: number;
   occurrences: number;
 }
 
@@ -615,7 +629,7 @@ export class WindowDecider {
       // (mature, at minBlockedCount or more): a grown daily job is a spike.
       if (isGrownRun(c.x, dailyJobRuns(c.model!), threshold, config)) {
         isSpike = true;
-        grownJob = grownDailyJob(place!, dailyJob, config);
+        grownJob = grownDailyJob(place!, dailyJobRuns(c.model!), config);
       }
       // A weekly job whose first run taught the flat baseline so much that its later runs are no
       // bursts (the source's first window) lifts its weekday slot as a daily job would: the run
@@ -632,7 +646,7 @@ export class WindowDecider {
     if (jobsOn && !quietJob && grownJob === undefined && moved !== undefined) {
       if (c.x >= config.jobGrowthFactor * moved) {
         isSpike = true;
-        grownJob = grownDailyJob(place!, moved, config);
+        grownJob = grownDailyJob(place!, { size: moved, samples: 0 }, config);
       } else if (isSpike && c.x * config.jobGrowthFactor > moved) {
         isSpike = false;
         movedJob = true;
@@ -842,13 +856,14 @@ export function hasWeeklyJobAt(
   );
 }
 
-/** What an alert says of a daily job the profile holds, grown: its hour (this window's) and usual size. */
-function grownDailyJob(place: WindowPlace, size: number, config: DetectorConfig): RecurringJobContext {
+/** What an alert says of a daily job the profile holds, grown: its hour (this window's), usual size and spread. */
+function grownDailyJob(place: WindowPlace, runs: JobRuns, config: DetectorConfig): RecurringJobContext {
   return {
     period: 'daily',
     at: place.label.slice(4),
     timezone: config.timezone,
-    usualSize: round(size),
+    usualSize: round(runs.size),
+    ...usualSpreadOf(runs),
     occurrences: 0,
   };
 }
@@ -859,8 +874,16 @@ function jobContext(match: JobMatch, at: string, config: DetectorConfig): Recurr
     at,
     timezone: config.timezone,
     usualSize: round(match.job.size),
+    ...usualSpreadOf(jobRuns(match.job)),
     occurrences: match.job.occurrences,
   };
+}
+
+/** `{ usualSpread }` where the job keeps a spread it is judged by (isGrownRun), else nothing. */
+function usualSpreadOf(runs: JobRuns): { usualSpread?: number } {
+  return runs.spread === undefined || runs.samples < MIN_SPREAD_RUNS
+    ? {}
+    : { usualSpread: Math.round(Math.sqrt(runs.spread)) };
 }
 
 function inCooldown(baseline: Baseline, x: number, windowStart: number, config: DetectorConfig): boolean {

@@ -117,6 +117,29 @@ describe('buildSnsMessage', () => {
     expect(raw.region).toBe('eu-west-1');
   });
 
+  it('says what a grown job usually is, with how much its runs vary where it keeps that, in email and Slack', () => {
+    const job = {
+      period: 'weekly' as const,
+      at: 'Wed 02:00',
+      timezone: 'Europe/Berlin',
+      usualSize: 140.4,
+      occurrences: 5,
+    };
+    const varying = protocols(
+      buildSnsMessage(spikeAlert({ recurringJob: { ...job, usualSpread: 45 } }), context).message,
+    );
+    const line = 'weekly job, Wed 02:00 (Europe/Berlin), usually ~140 ± 45; now 412';
+    expect(varying.email).toContain(line);
+    // Slack reads ~ as strikethrough: escapeSlackText writes its full-width twin.
+    expect((JSON.parse(varying.default!) as ChatbotNotification).content.description).toContain(
+      line.replace('~', '\uFF5E'),
+    );
+    expect((JSON.parse(varying.sqs!) as PublishedAlert).recurringJob).toEqual({ ...job, usualSpread: 45 });
+    // Without a spread (a job learnt before it, or from too few runs): the usual size alone.
+    const steady = protocols(buildSnsMessage(spikeAlert({ recurringJob: job }), context).message);
+    expect(steady.email).toContain('weekly job, Wed 02:00 (Europe/Berlin), usually ~140; now 412');
+  });
+
   it('cuts a huge destination list to fit 256 KB and keeps the total', () => {
     // Prepare: 20,000 destinations is several megabytes of JSON rendered five ways.
     const destinations = Array.from({ length: 20_000 }, (_, i) => ({

@@ -487,6 +487,7 @@ describe("the spike bound at a learned job's window", () => {
       const model = comparedModel(stored, 100, T0, fleet);
       return {
         outcome: result.decisions[0]?.outcome,
+        alert: result.alerts[0],
         job: result.updatedBaselines.get(SOURCE)?.jobs?.[0],
         lineSays: isSpikeCount(count, model, result.stats.threshold, fleet),
         line: smallestSpikeCount(model, result.stats.threshold, fleet),
@@ -505,10 +506,16 @@ describe("the spike bound at a learned job's window", () => {
       decideFleet(within.line!, varying).outcome,
       decideFleet(within.line! - 1, varying).outcome,
     ]).toEqual(['spike', 'recurring-job']);
+    // The alert says how much the job's runs vary: 50 either side (its spread, 2,500).
+    expect(decideFleet(within.line!, varying).alert?.recurringJob).toMatchObject({
+      usualSize: 100,
+      usualSpread: 50,
+    });
     // The same job with steady runs (about 10 either side): twice its size alerts, as without a spread.
     const steady = storedBaseline({ ...varying, jobs: [{ ...varying.jobs![0]!, spread: 100 }] });
     const grown = decideFleet(200, steady);
     expect([grown.outcome, grown.lineSays, grown.line]).toEqual(['spike', true, 200]);
+    expect(grown.alert?.recurringJob).toMatchObject({ usualSize: 100, usualSpread: 10 });
   });
 
   it('alerts once on a job that has grown for good: the grown run counts as a run of twice its size', () => {
