@@ -22,7 +22,7 @@
  * trailing nulls left out. The rhythm profile is 144 characters (rhythm.ts); a fold changes one
  * slot of it (a lazy zero-fill a few more), so `prev` keeps only those slots
  * (`[slot, code, ...]`, applied to the entry's profile) and the retry state costs a few bytes,
- * not a second profile. Jobs are `[phase, period (0 unknown, 1 daily, 2 weekly), size, occurrences, last]`,
+ * not a second profile. Jobs are `[phase, period (0 unknown, 1 daily, 2 weekly, 3 monthly), size, occurrences, last]`,
  * with `spread, spreadRuns` (the spread of its runs, rhythm.ts RecurringJob) after them once the
  * job has one; jobs written before it read as having none.
  * `tailScore` (the source's own tail, spike-test.ts) came last, so entries written before it
@@ -318,7 +318,7 @@ function slotPatch(prev: string | undefined, current: string | undefined): unkno
 /** Beyond this many changed slots `prev` keeps its whole profile (or slot spread). */
 const MAX_PATCHED_SLOTS = 16;
 
-const PERIOD_CODES: Record<JobPeriod, number> = { daily: 1, weekly: 2 };
+const PERIOD_CODES: Record<JobPeriod, number> = { daily: 1, weekly: 2, monthly: 3 };
 
 /** `[variance + index, count]`: the pair in six characters on the profile's grid (rhythm.ts quantises them). */
 function encodeWithin(within: WithinHour | undefined): unknown {
@@ -381,7 +381,7 @@ function withRhythm(
         !Array.isArray(job) ||
         (job.length !== 5 && job.length !== 7) ||
         job.some((v) => typeof v !== 'number') ||
-        ![0, 1, 2].includes(job[1] as number)
+        ![0, 1, 2, 3].includes(job[1] as number)
       )
         throw new CorruptItemError(
           key,
@@ -404,6 +404,7 @@ function withRhythm(
       }
       if (period === 1) decoded.period = 'daily';
       if (period === 2) decoded.period = 'weekly';
+      if (period === 3) decoded.period = 'monthly';
       return decoded;
     });
   }

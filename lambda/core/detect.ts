@@ -807,7 +807,7 @@ function jobEvent(
   const runs = jobRuns(job);
   if (job.occurrences + 1 >= config.jobOccurrencesToLearn) {
     // This window is at the job's time: its local start, as the zone has it (02:30 in Kolkata).
-    const learned = jobContext(match, match.period === 'daily' ? place.label.slice(4) : place.label, config);
+    const learned = jobContext(match, match.period === 'weekly' ? place.label : place.label.slice(4), config);
     if (isGrownRun(x, runs, threshold, config))
       return { jobs: recordGrownOccurrence(jobs!, match, windowStart, factor), learned, grown: true };
     return { jobs: recordOccurrence(jobs!, match, x, windowStart), learned, grown: false };

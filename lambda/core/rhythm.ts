@@ -815,7 +815,7 @@ function effectiveSamples(dataPoints: number, share: number, config: ProfileConf
 // ---------------------------------------------------------------------------------------------
 // Recurring jobs
 
-export type JobPeriod = 'daily' | 'weekly';
+export type JobPeriod = 'daily' | 'weekly' | 'monthly';
 
 export interface RecurringJob {
   /** Window of the local week of its first occurrence (see WindowPlace.weekPhase). */
@@ -845,6 +845,13 @@ const DAILY_GAP_DAYS = 7;
 /** A weekly job may skip a few weeks. */
 const WEEKLY_GAP_WEEKS = 5;
 /**
+ * A monthly job runs again 28-31 days later (the 1st of each month, a report on the 15th) and may
+ * skip a month; after that it is forgotten.
+ */
+const MONTH_MIN_DAYS = 28;
+const MONTH_MAX_DAYS = 31;
+const MONTHLY_SKIPS = 1;
+/**
  * A burst seen once is kept this long for a second occurrence, as long as a weekly job may skip
  * weeks: its first occurrences often fall where a young or noisy baseline cannot tell them from
  * noise, and a shorter wait measurably cost weekly jobs their learning (bench/rhythmic-fleet.ts).
@@ -873,9 +880,11 @@ export interface JobMatch {
 /**
  * The job this window is an occurrence of, by time only (size is the caller's test): a known
  * weekly job at the same window of the week within five weeks, a known daily one at the same
- * window of the day within a week; a job seen once matches a whole number of weeks later at the
- * same time of week (weekly) or one to three days later at the same time of day (daily). A job
- * also matches exactly a whole number of weeks (weekly) or days (daily) later in UTC, wherever
+ * window of the day within a week, a known monthly one at the same window of the day 28-31 days
+ * later (or 56-62, a month skipped); a job seen once matches a whole number of weeks later at the
+ * same time of week (weekly), one to three days later at the same time of day (daily) or 28-31
+ * days later at the same time of day (monthly: the 1st of each month). A job
+ * also matches exactly a whole number of weeks (weekly) or days (daily, monthly) later in UTC, wherever
  * that falls in the local week: a job on UTC time after the clocks change in the zone, which
  * then takes its new phase (JobMatch.phase). The best match wins: an established
  * job before a one-off, the same time of week before the same time of day, so that a stray
@@ -896,17 +905,27 @@ export function matchJob(
     const gap = windowStart - job.last;
     if (gap < DAY_MS - HOUR_MS) continue; // a day at the least (23 h over a DST change); not the repeated hour
     let period: JobPeriod | undefined;
+    const sameTimeOfDay = job.phase % windowsPerDay === dayPhase || gap % DAY_MS === 0;
     // Weekly: the same window of the local week, or exactly whole weeks later in UTC.
     if (
       job.period !== 'daily' &&
+      job.period !== 'monthly' &&
       gap <= WEEKLY_GAP_WEEKS * WEEK_MS + HOUR_MS &&
       (job.phase === weekPhase || gap % WEEK_MS === 0)
     ) {
       period = 'weekly';
-    } else if ((job.phase % windowsPerDay === dayPhase || gap % DAY_MS === 0) && job.period !== 'weekly') {
+    } else if (sameTimeOfDay && job.period !== 'weekly' && job.period !== 'monthly') {
       // Daily: the same window of the local day, or exactly whole days later in UTC.
       const limit = job.period === 'daily' ? DAILY_GAP_DAYS : 3;
       if (gap <= limit * DAY_MS + HOUR_MS) period = 'daily';
+    }
+    // Monthly: the same window of the local day a month later (28-31 days, two months for a
+    // known monthly job that skipped one), or exactly whole days later in UTC.
+    if (period === undefined && sameTimeOfDay && (job.period === undefined || job.period === 'monthly')) {
+      const months = job.period === 'monthly' ? 1 + MONTHLY_SKIPS : 1;
+      for (let k = 1; k <= months; k += 1)
+        if (gap >= k * MONTH_MIN_DAYS * DAY_MS - HOUR_MS && gap <= k * MONTH_MAX_DAYS * DAY_MS + HOUR_MS)
+          period = 'monthly';
     }
     if (period === undefined) continue;
     const rank = job.occurrences * 4 + (period === 'weekly' ? 2 : 0) + (job.period !== undefined ? 1 : 0);
@@ -1012,7 +1031,9 @@ export function liveJobs(
         ? CANDIDATE_DAYS * DAY_MS
         : job.period === 'daily'
           ? DAILY_GAP_DAYS * DAY_MS
-          : WEEKLY_GAP_WEEKS * WEEK_MS;
+          : job.period === 'monthly'
+            ? (1 + MONTHLY_SKIPS) * MONTH_MAX_DAYS * DAY_MS
+            : WEEKLY_GAP_WEEKS * WEEK_MS;
     return gap <= limit + HOUR_MS;
   });
   if (live.length === jobs.length) return jobs as RecurringJob[];

@@ -36,7 +36,7 @@ export interface ComparedModel {
     flat: { mean: number; variance: number; dataPoints: number; tailWidening?: number };
     /** Counts from this one up are the job's runs, burst or not (detect.ts isJobRun). */
     runsFrom: number;
-    /** A weekly job's runs by size end where a run has grown (isJobRun). */
+    /** A weekly (or monthly) job's runs by size end where a run has grown (isJobRun). */
     weekly: boolean;
     /** A count the tail calls a spike is the job's run from this one up. */
     spikeRunFrom: number;

@@ -59,7 +59,7 @@ const baselineSchema = z.strictObject({
       .array(
         z.strictObject({
           phase: count(),
-          period: z.optional(z.enum(['daily', 'weekly'])),
+          period: z.optional(z.enum(['daily', 'weekly', 'monthly'])),
           size: nonNegative(),
           occurrences: z.number().check(z.int(), z.gte(1)),
           last: isoInstant,

@@ -29,7 +29,9 @@ const jobs = fc.array(
       size: number,
       occurrences: fc.nat(),
       last: number,
-      period: fc.option(fc.constantFrom('daily' as const, 'weekly' as const), { nil: undefined }),
+      period: fc.option(fc.constantFrom('daily' as const, 'weekly' as const, 'monthly' as const), {
+        nil: undefined,
+      }),
       // The spread of its runs and the runs it rests on, both or neither.
       spread: fc.option(
         fc.tuple(
@@ -349,6 +351,13 @@ describe("bucket entries: a job's spread", () => {
     const entry = stored(withSpread);
     expect(entry[11]).toEqual([[74, 2, 140, 4, 1_793_577_600_000, 1834, 3]]);
     expect(decodeEntry(entry, JOB_KEY).baseline).toStrictEqual(withSpread);
+  });
+
+  it('keeps a monthly job as period 3', () => {
+    const monthly: Baseline = { ...base, jobs: [{ ...job, period: 'monthly', spread: 90, spreadRuns: 2 }] };
+    const entry = stored(monthly);
+    expect(entry[11]).toEqual([[74, 3, 140, 4, 1_793_577_600_000, 90, 2]]);
+    expect(decodeEntry(entry, JOB_KEY).baseline).toStrictEqual(monthly);
   });
 
   it('reads a job written before spreads were (five numbers) as having none', () => {

@@ -971,6 +971,34 @@ describe('job bookkeeping', () => {
     });
   });
 
+  it('matchJob finds a monthly job: 28-31 days later at the same time of day, 56-62 for a known one that skipped a month', () => {
+    // A burst seen once at 02:00 a month ago (on another weekday: 31 days is not whole weeks).
+    const once = { phase: (phase + 4 * 24) % (7 * 24), size: 150, occurrences: 1, last: at - 31 * DAY };
+    expect(matchJob([once], at, phase, 24)).toEqual({ job: once, index: 0, period: 'monthly' });
+    // (28 days later is whole weeks: a job seen once is then taken as weekly, below.)
+    for (const days of [29, 30, 31])
+      expect(matchJob([{ ...once, last: at - days * DAY }], at, phase, 24)?.period).toBe('monthly');
+    // Not at another time of day, nor 27 or 32 days later.
+    expect(
+      matchJob([{ ...once, phase: once.phase + 1, last: at - 31 * DAY + HOUR }], at, phase, 24),
+    ).toBeUndefined();
+    expect(matchJob([{ ...once, last: at - 27 * DAY }], at, phase, 24)).toBeUndefined();
+    expect(matchJob([{ ...once, last: at - 32 * DAY }], at, phase, 24)).toBeUndefined();
+    // A known monthly job also two months on (one skipped), but not three.
+    const monthly = { ...once, period: 'monthly' as const, occurrences: 3 };
+    expect(matchJob([{ ...monthly, last: at - 61 * DAY }], at, phase, 24)?.period).toBe('monthly');
+    expect(matchJob([{ ...monthly, last: at - 92 * DAY }], at, phase, 24)).toBeUndefined();
+    // A monthly job is never taken for a weekly one (28 days at the same time of week) or a daily
+    // one (a burst at its hour a day later), which would change its period.
+    expect(matchJob([{ ...monthly, phase, last: at - 28 * DAY }], at, phase, 24)?.period).toBe('monthly');
+    expect(matchJob([{ ...monthly, phase, last: at - DAY }], at, phase, 24)).toBeUndefined();
+    // A job seen once 28 days before is taken as weekly, as before (whole weeks later).
+    expect(matchJob([{ ...once, last: at - 28 * DAY }], at, phase, 24)?.period).toBe('weekly');
+    // Kept while it may still come: 62 days for a monthly job.
+    expect(liveJobs([{ ...monthly, last: at - 62 * DAY }], at)).toHaveLength(1);
+    expect(liveJobs([{ ...monthly, last: at - 63 * DAY }], at)).toBeUndefined();
+  });
+
   it('addCandidate keeps at most MAX_JOBS, replacing the least established and then the longest unseen', () => {
     expect(addCandidate(undefined, 149.6, at, phase)).toEqual([
       { phase, size: 150, occurrences: 1, last: at },

@@ -34,6 +34,15 @@ describe('replay state files with rhythm', () => {
         spreadRuns: 3,
       },
       { phase: 3, size: 60, occurrences: 1, last: W - 2 * 86_400_000 },
+      {
+        phase: 27,
+        period: 'monthly',
+        size: 300,
+        occurrences: 3,
+        last: W - 20 * 86_400_000,
+        spread: 900,
+        spreadRuns: 2,
+      },
     ],
     slotSpread: encodeProfile(Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(s * 2.5))),
   };
