@@ -431,12 +431,21 @@ describe('hasWeeklyJobAt', () => {
 
 describe("the spike bound at a learned job's window", () => {
   /** A flat source (about 4 an hour) with a weekly job on Sundays at midnight, usually 100. */
-  const withWeeklyJob = (occurrences: number): Baseline =>
+  const withWeeklyJob = (occurrences: number, fields: Partial<RecurringJob> = {}): Baseline =>
     storedBaseline({
       mean: 4,
       variance: 6,
       dataPoints: 21 * 24,
-      jobs: [{ phase: SUNDAY_MIDNIGHT_PHASE, period: 'weekly', size: 100, occurrences, last: T0 - 7 * DAY }],
+      jobs: [
+        {
+          phase: SUNDAY_MIDNIGHT_PHASE,
+          period: 'weekly',
+          size: 100,
+          occurrences,
+          last: T0 - 7 * DAY,
+          ...fields,
+        },
+      ],
     });
 
   it('is jobGrowthFactor x the usual size once this occurrence is the learned one, and the engine alerts from there', () => {
@@ -466,22 +475,8 @@ describe("the spike bound at a learned job's window", () => {
       cooldownMinutes: 0,
       falseAlertBudgetPerDay: 0.001,
     });
-    const varying = storedBaseline({
-      mean: 4,
-      variance: 6,
-      dataPoints: 21 * 24,
-      jobs: [
-        {
-          phase: SUNDAY_MIDNIGHT_PHASE,
-          period: 'weekly',
-          size: 100,
-          occurrences: 6,
-          last: T0 - 7 * DAY,
-          spread: 2500, // runs about 50 either side of 100
-          spreadRuns: 5,
-        },
-      ],
-    });
+    // Runs about 50 either side of 100.
+    const varying = withWeeklyJob(6, { spread: 2500, spreadRuns: 5 });
     const decideFleet = (count: number, stored: Baseline) => {
       const result = evaluateWindow(windowInput({ [SOURCE]: count }, { [SOURCE]: stored }), fleet);
       const model = comparedModel(stored, 100, T0, fleet);
@@ -551,22 +546,7 @@ describe("the spike bound at a learned job's window", () => {
   });
 
   it("keeps a job's spread through a grown run: a one-off burst does not widen its next bound", () => {
-    const varying = storedBaseline({
-      mean: 4,
-      variance: 6,
-      dataPoints: 21 * 24,
-      jobs: [
-        {
-          phase: SUNDAY_MIDNIGHT_PHASE,
-          period: 'weekly',
-          size: 100,
-          occurrences: 6,
-          last: T0 - 7 * DAY,
-          spread: 400,
-          spreadRuns: 5,
-        },
-      ],
-    });
+    const varying = withWeeklyJob(6, { spread: 400, spreadRuns: 5 });
     const grown = evaluateWindow(windowInput({ [SOURCE]: 900 }, { [SOURCE]: varying }), config);
     expect(grown.decisions[0]?.outcome).toBe('spike');
     // Counted as a run of 200: the size moves a quarter of the way, the spread stays.

@@ -8,7 +8,6 @@
 import { GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { BASELINE_BUCKET_MAX_BYTES, bucketKey, encodeEntry } from '../../lambda/adapters/baseline-buckets';
 import { BaselineSettingsChangedError } from '../../lambda/baseline-settings';
-import type { RunLogger } from '../../lambda/detector-run';
 import {
   E2E_LAG_MINUTES,
   HOUR,
@@ -16,6 +15,7 @@ import {
   key,
   newDetector,
   startEndpoints,
+  warningLogger,
   type Detector,
   type Endpoints,
 } from './harness';
@@ -92,15 +92,7 @@ it('a redeploy with another bucket count is refused until a bootstrap with overw
 it('a run whose fullest bucket is 80% of the size limit or more warns, naming baselineBuckets, and reports the fill', async () => {
   // Prepare: one bucket; after a first window, it also holds many other sources' entries (still
   // live), so that the next commit's bucket is over 80% of the limit
-  const warnings: { message: string; extra: Record<string, unknown> }[] = [];
-  const logger: RunLogger = {
-    info: () => undefined,
-    error: () => undefined,
-    warn: (message, ...extra) =>
-      warnings.push({ message, extra: Object.assign({}, ...extra) as Record<string, unknown> }),
-    appendKeys: () => undefined,
-    removeKeys: () => undefined,
-  };
+  const { logger, warnings } = warningLogger();
   const detector = await newDetector(endpoints, { env: { BASELINE_BUCKETS: '1' }, runtime: { logger } });
   endpoints.logs.seed(detector.logGroup, [
     ...SOURCES.flatMap((s) => blocked(W - HOUR, s, 4)),

@@ -16,7 +16,7 @@ import {
   type LambdaRuntimeOptions,
 } from '../../lambda/lambda-runtime';
 import { loadRuntimeConfig, type RuntimeEnvironment } from '../../lambda/runtime-config';
-import type { RunMetrics, RunSummary } from '../../lambda/detector-run';
+import type { RunLogger, RunMetrics, RunSummary } from '../../lambda/detector-run';
 import { bucketOfItem, unpackBucketItem, type StoredBaseline } from '../../lambda/adapters/baseline-buckets';
 import { sourceKey } from '../../lambda/core/source-key';
 import { createTable, startLocalDynamoDb, type LocalDynamoDb } from '../support/local-dynamodb';
@@ -190,6 +190,26 @@ export const isFormatCheck = (query: { queryString: string }): boolean =>
   /\| stats count\(\*\) as notInFormat$/.test(query.queryString);
 
 export const silentLogger = () => new Logger({ serviceName: 'e2e', logLevel: 'SILENT' });
+
+/** A run's warnings as the test reads them: the message and the fields logged with it. */
+export interface LoggedWarning {
+  message: string;
+  extra: Record<string, unknown>;
+}
+
+/** A logger that keeps the run's warnings (in `warnings`) and drops the rest. */
+export function warningLogger(): { logger: RunLogger; warnings: LoggedWarning[] } {
+  const warnings: LoggedWarning[] = [];
+  const logger: RunLogger = {
+    info: () => undefined,
+    error: () => undefined,
+    warn: (message, ...extra) =>
+      warnings.push({ message, extra: Object.assign({}, ...extra) as Record<string, unknown> }),
+    appendKeys: () => undefined,
+    removeKeys: () => undefined,
+  };
+  return { logger, warnings };
+}
 
 interface MiddlewareClient {
   middlewareStack: {

@@ -7,12 +7,19 @@
  */
 import { Template } from 'aws-cdk-lib/assertions';
 import type { PublishedAlert } from '../../lambda/adapters/alert-format';
-import type { RunLogger } from '../../lambda/detector-run';
 import { buildApp } from '../lib/synth';
 import { startLocalEc2, type LocalEc2 } from '../support/local-ec2';
 import type { LogEvent } from '../support/local-logs-insights';
 import { startLocalSts, type IamPolicy, type IamStatement, type LocalSts } from '../support/local-sts';
-import { CREDENTIALS, HOUR, blocked, newDetector, startEndpoints, type Endpoints } from './harness';
+import {
+  CREDENTIALS,
+  HOUR,
+  blocked,
+  newDetector,
+  startEndpoints,
+  warningLogger,
+  type Endpoints,
+} from './harness';
 
 const W = Date.parse('2026-11-27T09:00:00Z');
 const at = (ms: number) => new Date(ms).toISOString();
@@ -216,15 +223,7 @@ describe('member-account context: the member role through STS, and an account wi
   it("enriches each account's alerts with its own EC2 (assuming the member role once per run), and alerts without context for the account without the role", async () => {
     // Prepare: the same two addresses in the monitoring account and in A and B, each a new source
     // in W of 120 records on its account's own interface.
-    const warnings: { message: string; extra: Record<string, unknown> }[] = [];
-    const logger: RunLogger = {
-      info: () => undefined,
-      error: () => undefined,
-      warn: (message, ...extra) =>
-        warnings.push({ message, extra: Object.assign({}, ...extra) as Record<string, unknown> }),
-      appendKeys: () => undefined,
-      removeKeys: () => undefined,
-    };
+    const { logger, warnings } = warningLogger();
     const arnOf = (account: string) => `arn:aws:logs:us-east-1:${account}:log-group:${GROUP}`;
     const detector = await newDetector(endpoints, {
       env: {

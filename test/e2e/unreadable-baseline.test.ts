@@ -6,8 +6,16 @@
  */
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { bucketKey, bucketOf, BASELINE_BUCKETS } from '../../lambda/adapters/baseline-buckets';
-import type { RunLogger } from '../../lambda/detector-run';
-import { HOUR, blocked, key, newDetector, numberAttr, startEndpoints, type Endpoints } from './harness';
+import {
+  HOUR,
+  blocked,
+  key,
+  newDetector,
+  numberAttr,
+  startEndpoints,
+  warningLogger,
+  type Endpoints,
+} from './harness';
 
 const W = Date.parse('2026-11-27T09:00:00Z');
 const runTimeFor = (windowStart: number) => new Date(windowStart + HOUR + 12 * 60_000).toISOString();
@@ -24,15 +32,7 @@ afterAll(async () => {
 
 it("a source's undecodable baseline entry: only that source relearns; another source's spike is alerted and the entry reported", async () => {
   // Prepare: A and B learn one window, then A's entry is damaged; in the next window B spikes.
-  const warnings: { message: string; extra: Record<string, unknown> }[] = [];
-  const logger: RunLogger = {
-    info: () => undefined,
-    error: () => undefined,
-    warn: (message, ...extra) =>
-      warnings.push({ message, extra: Object.assign({}, ...extra) as Record<string, unknown> }),
-    appendKeys: () => undefined,
-    removeKeys: () => undefined,
-  };
+  const { logger, warnings } = warningLogger();
   const detector = await newDetector(endpoints, {
     detectorConfig: { preset: 'splunk-escu', minDataPoints: 0, maxWindowAttempts: 2 },
     runtime: { logger },
