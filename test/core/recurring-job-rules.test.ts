@@ -654,19 +654,24 @@ describe("the spike line at a learned job's window agrees with the engine", () =
       dispersion: fc.double({ min: 1, max: 8, noNaN: true }),
       size: fc.integer({ min: 20, max: 200 }),
       occurrences: fc.integer({ min: 2, max: 6 }),
-      period: fc.constantFrom('daily' as const, 'weekly' as const),
+      period: fc.constantFrom('daily' as const, 'weekly' as const, 'monthly' as const),
+      // The spread of its runs (absent: a job kept before spreads were), and the runs it rests on.
+      spread: fc.option(fc.tuple(fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 1, max: 8 })), {
+        nil: undefined,
+      }),
       rhythmic: fc.boolean(),
       // The window's threshold is the day's budget over its windows (one source here): 1/24 to 1/24,000.
       budget: fc.constantFrom(1, 0.1, 0.01, 0.001),
     })
     .map((c) => {
-      const last = T0 - (c.period === 'daily' ? DAY : 7 * DAY);
+      const last = T0 - (c.period === 'daily' ? DAY : c.period === 'weekly' ? 7 * DAY : 30 * DAY);
       const job: RecurringJob = {
         phase: SUNDAY_MIDNIGHT_PHASE,
         period: c.period,
         size: c.size,
         occurrences: c.occurrences,
         last,
+        ...(c.spread === undefined ? {} : { spread: c.spread[0], spreadRuns: c.spread[1] }),
       };
       const stored: Baseline = c.rhythmic
         ? {
@@ -789,12 +794,19 @@ describe("the spike line at a learned job's window agrees with the engine", () =
     let quietJobs = 0;
     let lines = 0;
     let runs = 0;
+    let spreadDecides = 0;
     fc.assert(
       fc.property(caseArb, (c) => {
         runs += 1;
         const { threshold } = engine(c.stored, c.cfg, 1);
         const model = comparedModel(c.stored, 100, T0, c.cfg);
         expect(jobSpikeFrom(model, c.cfg)).toBe(Math.ceil(2 * c.size));
+        // Where the job's spread puts its bound past twice its size.
+        if (
+          model.learnedJob !== undefined &&
+          grownRunFrom(model.learnedJob.runs, threshold, c.cfg) > 2 * c.size
+        )
+          spreadDecides += 1;
         expect(model.rhythm !== undefined).toBe(c.rhythmic);
         const line = smallestSpikeCount(model, threshold, c.cfg);
         const limit = Math.min(line ?? 3 * c.size, 3 * c.size);
@@ -816,6 +828,8 @@ describe("the spike line at a learned job's window agrees with the engine", () =
     // The cases reach the job's rule: its quiet occurrences, and a line above them.
     expect(quietJobs).toBeGreaterThan(runs / 3);
     expect(lines).toBeGreaterThan(runs / 2);
+    // And jobs whose runs vary enough that their spread, not the factor, says where they have grown.
+    expect(spreadDecides).toBeGreaterThan(runs / 10);
   });
 
   it("is jobGrowthFactor x the job's size for a flat source, not the tail's smallest spike below it", () => {
