@@ -3,7 +3,7 @@
  * (Its shortcuts and the estimation-error correction are pinned where the decisions are made,
  * recommended-preset.test.ts and alert-threshold.test.ts.)
  */
-import { spikeTail } from '../../lambda/core/spike-test';
+import { dailyJobRuns, isGrownRun, jobRuns, MIN_SPREAD_RUNS, spikeTail } from '../../lambda/core/spike-test';
 import { upperTailProbability } from '../../lambda/core/tail-probability';
 
 const config = { meanFloor: 1, baselineWindow: 168 };
@@ -33,5 +33,53 @@ describe('spikeTail', () => {
         spikeTail(x, model, threshold, config)!,
         12,
       );
+  });
+});
+
+describe("isGrownRun: a job's run has grown", () => {
+  const config = { jobGrowthFactor: 2, meanFloor: 0.5 };
+  const varying = { size: 50, spread: 900, samples: 8 };
+
+  it('is at the factor without a spread, whatever the runs counted, and with a spread over fewer than two runs', () => {
+    expect(MIN_SPREAD_RUNS).toBe(2);
+    for (const job of [
+      { size: 50, samples: 0 },
+      { size: 50, samples: 8 },
+      { ...varying, samples: 1 },
+    ]) {
+      expect([isGrownRun(99, job, 1e-4, config), isGrownRun(100, job, 1e-4, config)]).toEqual([false, true]);
+    }
+  });
+
+  it('is at the factor for a small job without a spread, however many runs it has (not a Poisson tail)', () => {
+    // Poisson(3) puts 6 at a tail of 0.08: a job of 3 with no spread still has grown at 6.
+    expect(isGrownRun(6, { size: 3, samples: 8 }, 1e-4, config)).toBe(true);
+  });
+
+  it('takes a spread over exactly two runs', () => {
+    expect(isGrownRun(100, { ...varying, samples: 2 }, 1e-4, config)).toBe(false);
+  });
+
+  it("is strictly beyond the threshold on the job's own runs: a tail equal to it is not", () => {
+    const tail = upperTailProbability(200, 50, 900, config.meanFloor);
+    expect(isGrownRun(200, varying, tail, config)).toBe(false);
+    expect(isGrownRun(200, varying, tail * (1 + 1e-9), config)).toBe(true);
+  });
+});
+
+describe('jobRuns and dailyJobRuns', () => {
+  it('give a job without a spread no spread field at all, and no runs behind it', () => {
+    expect(jobRuns({ size: 100 })).toStrictEqual({ size: 100, samples: 0 });
+    expect(jobRuns({ size: 100, spread: 400, spreadRuns: 3 })).toStrictEqual({
+      size: 100,
+      spread: 400,
+      samples: 3,
+    });
+    expect(dailyJobRuns({ dailyJob: 60 })).toStrictEqual({ size: 60, samples: 0 });
+    expect(dailyJobRuns({ dailyJob: 60, dailyJobSpread: 90, dailyJobSamples: 12 })).toStrictEqual({
+      size: 60,
+      spread: 90,
+      samples: 12,
+    });
   });
 });
