@@ -4,22 +4,12 @@
  * a candidate seen once is kept only 35 days). Now its second run alerts, its third on are quiet,
  * and a run at 3x its size alerts as the monthly job grown.
  */
-import {
-  bootstrapBaselines,
-  evaluateWindow,
-  negativeBinomial,
-  resolveDetectorConfig,
-  seededRandom,
-  type Alert,
-  type Baseline,
-  type HistoryWindow,
-} from '../../lambda/core';
+import { bootstrapBaselines, negativeBinomial, seededRandom, type HistoryWindow } from '../../lambda/core';
+import { DAY, HOUR, config as rhythmConfig, runWindows } from './rhythm-fixtures';
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
 const JANUARY = Date.UTC(2026, 0, 1);
 const SOURCE = '123456789012|10.0.0.7';
-const config = resolveDetectorConfig({ cooldownMinutes: 0, massSpikeMinSources: 0 });
+const config = rhythmConfig();
 
 it.each([1, 2])(
   'alerts on the second run of a monthly job, not on the next ones, and on its growth (seed %i)',
@@ -46,30 +36,25 @@ it.each([1, 2])(
       counts: countsAt(JANUARY + w * HOUR),
     }));
     const learned = bootstrapBaselines(history, config);
-    const baselines = new Map<string, Baseline>(learned.baselines);
-    let clock = learned.clock;
-    const jobAlerts: { month: string; job?: Alert['recurringJob'] }[] = [];
     const detectFrom = JANUARY + 31 * DAY;
-    const until = Date.UTC(2026, 7, 1);
-    for (let t = detectFrom; t < until; t += HOUR) {
-      const result = evaluateWindow(
-        { windowStart: t, counts: countsAt(t), complete: true, baselines, clock },
-        config,
-      );
-      for (const [key, baseline] of result.updatedBaselines) baselines.set(key, baseline);
-      clock = result.clockAfter;
-      const d = new Date(t);
-      if (d.getUTCDate() === 1 && d.getUTCHours() === 3)
-        for (const alert of result.alerts)
-          jobAlerts.push({
-            month: d.toISOString().slice(0, 7),
-            ...(alert.recurringJob ? { job: alert.recurringJob } : {}),
-          });
-    }
+    const detected = runWindows(
+      config,
+      detectFrom,
+      (Date.UTC(2026, 7, 1) - detectFrom) / HOUR,
+      countsAt,
+      learned,
+    );
+    const jobAlerts = detected.results.flatMap((result, w) => {
+      const d = new Date(detectFrom + w * HOUR);
+      if (d.getUTCDate() !== 1 || d.getUTCHours() !== 3) return [];
+      return result.alerts.map((alert) => ({ month: d.toISOString().slice(0, 7), job: alert.recurringJob }));
+    });
     // February: the second run, still being learnt; March-June quiet; July grown.
     expect(jobAlerts.map((a) => a.month)).toEqual(['2026-02', '2026-07']);
     expect(jobAlerts[0]!.job).toBeUndefined();
     expect(jobAlerts[1]!.job).toMatchObject({ period: 'monthly', at: '03:00', occurrences: 6 });
-    expect(baselines.get(SOURCE)!.jobs).toContainEqual(expect.objectContaining({ period: 'monthly' }));
+    expect(detected.baselines.get(SOURCE)!.jobs).toContainEqual(
+      expect.objectContaining({ period: 'monthly' }),
+    );
   },
 );

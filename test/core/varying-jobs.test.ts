@@ -9,22 +9,12 @@
  * past twice their mean one night in sixteen: judged by the factor alone, 24, 15 and 14 alerts in
  * the 14 days on these seeds, two of them over the budget's 14 (with it 12, 10 and 6).
  */
-import {
-  bootstrapBaselines,
-  evaluateWindow,
-  negativeBinomial,
-  resolveDetectorConfig,
-  seededRandom,
-  type Baseline,
-  type HistoryWindow,
-} from '../../lambda/core';
+import { bootstrapBaselines, negativeBinomial, seededRandom, type HistoryWindow } from '../../lambda/core';
+import { DAY, HOUR, MONDAY as START, config as rhythmConfig, runWindows } from './rhythm-fixtures';
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-const START = Date.UTC(2026, 0, 5);
 const SOURCES = 40;
 const DAYS = 14;
-const config = resolveDetectorConfig({ cooldownMinutes: 0, massSpikeMinSources: 0 });
+const config = rhythmConfig();
 
 /** The fleet's alerts over the detected days; `grownAt(i)`: the detected window where source i's job runs at 3x. */
 function fleet(seed: number, jobShape: number, grownAt?: (source: number) => number) {
@@ -47,26 +37,14 @@ function fleet(seed: number, jobShape: number, grownAt?: (source: number) => num
     counts: counts(START + w * HOUR, undefined),
   }));
   const learned = bootstrapBaselines(history, config);
-  const baselines = new Map<string, Baseline>(learned.baselines);
-  let clock = learned.clock;
-  const alerts: { window: number; source: number; grown: boolean }[] = [];
-  const detectStart = START + DAYS * DAY;
-  for (let w = 0; w < DAYS * 24; w += 1) {
-    const t = detectStart + w * HOUR;
-    const result = evaluateWindow(
-      { windowStart: t, counts: counts(t, w), complete: true, baselines, clock },
-      config,
-    );
-    for (const [key, baseline] of result.updatedBaselines) baselines.set(key, baseline);
-    clock = result.clockAfter;
-    for (const alert of result.alerts)
-      alerts.push({
-        window: w,
-        source: Number(alert.srcIp!.split('.')[3]),
-        grown: alert.recurringJob !== undefined,
-      });
-  }
-  return alerts;
+  const detected = runWindows(config, START + DAYS * DAY, DAYS * 24, counts, learned);
+  return detected.results.flatMap((result, window) =>
+    result.alerts.map((alert) => ({
+      window,
+      source: Number(alert.srcIp!.split('.')[3]),
+      grown: alert.recurringJob !== undefined,
+    })),
+  );
 }
 
 describe('nightly jobs whose runs vary', () => {
