@@ -850,6 +850,8 @@ const WEEKLY_GAP_WEEKS = 5;
  */
 const MONTH_MIN_DAYS = 28;
 const MONTH_MAX_DAYS = 31;
+/** A job on a weekday of each month (the second Tuesday) runs four or five weeks apart. */
+const MONTH_MAX_WEEKS = 5;
 const MONTHLY_SKIPS = 1;
 /**
  * A burst seen once is kept this long for a second occurrence, as long as a weekly job may skip
@@ -881,14 +883,15 @@ export interface JobMatch {
  * The job this window is an occurrence of, by time only (size is the caller's test): a known
  * weekly job at the same window of the week within five weeks, a known daily one at the same
  * window of the day within a week, a known monthly one at the same window of the day 28-31 days
- * later (or 56-62, a month skipped); a job seen once matches a whole number of weeks later at the
- * same time of week (weekly), one to three days later at the same time of day (daily) or 28-31
- * days later at the same time of day (monthly: the 1st of each month). A job
- * also matches exactly a whole number of weeks (weekly) or days (daily, monthly) later in UTC, wherever
- * that falls in the local week: a job on UTC time after the clocks change in the zone, which
- * then takes its new phase (JobMatch.phase). The best match wins: an established
- * job before a one-off, the same time of week before the same time of day, so that a stray
- * burst at another day's same hour cannot take a weekly job's place.
+ * later (or 56-62, a month skipped) or, on a weekday of the month, at the same window of the week
+ * four or five weeks later (eight to ten, a month skipped); a job seen once matches a whole
+ * number of weeks later at the same time of week (weekly; four weeks is monthly), one to three
+ * days later at the same time of day (daily) or 28-31 days later at the same time of day
+ * (monthly: the 1st of each month). A job also matches exactly a whole number of weeks (weekly)
+ * or days (daily, monthly) later in UTC, wherever that falls in the local week: a job on UTC time
+ * after the clocks change in the zone, which then takes its new phase (JobMatch.phase). The best
+ * match wins: an established job before a one-off, the same time of week before the same time of
+ * day, so that a stray burst at another day's same hour cannot take a weekly job's place.
  */
 export function matchJob(
   jobs: readonly RecurringJob[] | undefined,
@@ -906,12 +909,19 @@ export function matchJob(
     if (gap < DAY_MS - HOUR_MS) continue; // a day at the least (23 h over a DST change); not the repeated hour
     let period: JobPeriod | undefined;
     const sameTimeOfDay = job.phase % windowsPerDay === dayPhase || gap % DAY_MS === 0;
-    // Weekly: the same window of the local week, or exactly whole weeks later in UTC.
+    const sameTimeOfWeek = job.phase === weekPhase || gap % WEEK_MS === 0;
+    // Weekly: the same window of the local week, or exactly whole weeks later in UTC. A job seen
+    // once and run again four weeks later is taken as monthly (below): a monthly job first seen
+    // in February, or one every four weeks, is far likelier than a weekly one that skipped three
+    // weeks straight after its first run (which then costs one more run to learn).
+    const fourWeeksAfterFirst =
+      job.period === undefined && Math.abs(gap - MONTH_MIN_DAYS * DAY_MS) <= HOUR_MS;
     if (
       job.period !== 'daily' &&
       job.period !== 'monthly' &&
+      !fourWeeksAfterFirst &&
       gap <= WEEKLY_GAP_WEEKS * WEEK_MS + HOUR_MS &&
-      (job.phase === weekPhase || gap % WEEK_MS === 0)
+      sameTimeOfWeek
     ) {
       period = 'weekly';
     } else if (sameTimeOfDay && job.period !== 'weekly' && job.period !== 'monthly') {
@@ -920,12 +930,18 @@ export function matchJob(
       if (gap <= limit * DAY_MS + HOUR_MS) period = 'daily';
     }
     // Monthly: the same window of the local day a month later (28-31 days, two months for a
-    // known monthly job that skipped one), or exactly whole days later in UTC.
+    // known monthly job that skipped one), or exactly whole days later in UTC. A known monthly job
+    // on a weekday of the month (the second Tuesday's patches, the first Monday's report) runs
+    // four or five weeks later at the same time of week.
     if (period === undefined && sameTimeOfDay && (job.period === undefined || job.period === 'monthly')) {
       const months = job.period === 'monthly' ? 1 + MONTHLY_SKIPS : 1;
-      for (let k = 1; k <= months; k += 1)
-        if (gap >= k * MONTH_MIN_DAYS * DAY_MS - HOUR_MS && gap <= k * MONTH_MAX_DAYS * DAY_MS + HOUR_MS)
+      for (let k = 1; k <= months; k += 1) {
+        const from = k * MONTH_MIN_DAYS * DAY_MS - HOUR_MS;
+        if (gap >= from && gap <= k * MONTH_MAX_DAYS * DAY_MS + HOUR_MS) period = 'monthly';
+        const weekdayOfMonth = job.period === 'monthly' && sameTimeOfWeek;
+        if (weekdayOfMonth && gap >= from && gap <= k * MONTH_MAX_WEEKS * WEEK_MS + HOUR_MS)
           period = 'monthly';
+      }
     }
     if (period === undefined) continue;
     const rank = job.occurrences * 4 + (period === 'weekly' ? 2 : 0) + (job.period !== undefined ? 1 : 0);
@@ -1032,7 +1048,7 @@ export function liveJobs(
         : job.period === 'daily'
           ? DAILY_GAP_DAYS * DAY_MS
           : job.period === 'monthly'
-            ? (1 + MONTHLY_SKIPS) * MONTH_MAX_DAYS * DAY_MS
+            ? (1 + MONTHLY_SKIPS) * MONTH_MAX_WEEKS * WEEK_MS
             : WEEKLY_GAP_WEEKS * WEEK_MS;
     return gap <= limit + HOUR_MS;
   });

@@ -971,11 +971,11 @@ describe('job bookkeeping', () => {
     });
   });
 
-  it('matchJob finds a monthly job: 28-31 days later at the same time of day, 56-62 for a known one that skipped a month', () => {
+  it('matchJob finds a monthly job: 28-31 days later at the same time of day, 56-62 for a known one that skipped a month, 4-5 weeks for one on a weekday of the month', () => {
     // A burst seen once at 02:00 a month ago (on another weekday: 31 days is not whole weeks).
     const once = { phase: (phase + 4 * 24) % (7 * 24), size: 150, occurrences: 1, last: at - 31 * DAY };
     expect(matchJob([once], at, phase, 24)).toEqual({ job: once, index: 0, period: 'monthly' });
-    // (28 days later is whole weeks: a job seen once is then taken as weekly, below.)
+    // (28 days later is whole weeks: see below.)
     for (const days of [29, 30, 31])
       expect(matchJob([{ ...once, last: at - days * DAY }], at, phase, 24)?.period).toBe('monthly');
     // Not at another time of day, nor 27 or 32 days later.
@@ -992,11 +992,33 @@ describe('job bookkeeping', () => {
     // one (a burst at its hour a day later), which would change its period.
     expect(matchJob([{ ...monthly, phase, last: at - 28 * DAY }], at, phase, 24)?.period).toBe('monthly');
     expect(matchJob([{ ...monthly, phase, last: at - DAY }], at, phase, 24)).toBeUndefined();
-    // A job seen once 28 days before is taken as weekly, as before (whole weeks later).
-    expect(matchJob([{ ...once, last: at - 28 * DAY }], at, phase, 24)?.period).toBe('weekly');
-    // Kept while it may still come: 62 days for a monthly job.
-    expect(liveJobs([{ ...monthly, last: at - 62 * DAY }], at)).toHaveLength(1);
-    expect(liveJobs([{ ...monthly, last: at - 63 * DAY }], at)).toBeUndefined();
+    // A job seen once 28 days before is monthly (a monthly job first seen in February; it used to
+    // be taken as weekly and missed its next month), at the same time of week or in UTC whole
+    // weeks; three or five weeks later it is weekly, as is a known weekly job four weeks on.
+    expect(matchJob([{ ...once, last: at - 28 * DAY }], at, phase, 24)?.period).toBe('monthly');
+    expect(matchJob([{ ...once, phase, last: at - 28 * DAY }], at, phase, 24)?.period).toBe('monthly');
+    expect(matchJob([{ ...once, phase, last: at - 28 * DAY + HOUR }], at, phase, 24)?.period).toBe('monthly');
+    for (const weeks of [3, 5])
+      expect(matchJob([{ ...once, phase, last: at - weeks * 7 * DAY }], at, phase, 24)?.period).toBe(
+        'weekly',
+      );
+    const weekly = { ...once, phase, period: 'weekly' as const, occurrences: 3, last: at - 28 * DAY };
+    expect(matchJob([weekly], at, phase, 24)?.period).toBe('weekly');
+    // A known monthly job on a weekday of the month (the second Tuesday) also four or five weeks
+    // later at the same time of week, eight to ten with a month skipped; not a day earlier in the
+    // week, nor eleven weeks on; a job on a day of the month (another weekday) not 32-35 days on.
+    const weekday = { ...monthly, phase };
+    for (const weeks of [4, 5, 8, 9, 10])
+      expect(matchJob([{ ...weekday, last: at - weeks * 7 * DAY }], at, phase, 24)?.period).toBe('monthly');
+    expect(matchJob([{ ...weekday, phase: phase - 24, last: at - 34 * DAY }], at, phase, 24)).toBeUndefined();
+    expect(matchJob([{ ...weekday, last: at - 77 * DAY }], at, phase, 24)).toBeUndefined();
+    for (const gap of [32 * DAY, 33 * DAY, 34 * DAY, 35 * DAY - HOUR])
+      expect(matchJob([{ ...monthly, last: at - gap }], at, phase, 24)).toBeUndefined();
+    // A job seen once five weeks before at the same time of week is weekly, not monthly.
+    expect(matchJob([{ ...once, phase, last: at - 35 * DAY }], at, phase, 24)?.period).toBe('weekly');
+    // Kept while it may still come: ten weeks for a monthly job.
+    expect(liveJobs([{ ...monthly, last: at - 70 * DAY }], at)).toHaveLength(1);
+    expect(liveJobs([{ ...monthly, last: at - 71 * DAY }], at)).toBeUndefined();
   });
 
   it('addCandidate keeps at most MAX_JOBS, replacing the least established and then the longest unseen', () => {
