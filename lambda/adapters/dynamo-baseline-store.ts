@@ -688,6 +688,8 @@ export class DynamoBaselineStore implements DetectorStore {
       return bucketItemOf(bucket, json, sources, expiresAt);
     };
     let fullest = 0;
+    let fullestAtMost = 0;
+    let fullestAtMostAt = -1;
     // Every bucket is measured before anything is written, so one over the item size limit fails
     // the commit with nothing of the window written. Measured from its entries' sizes at most
     // (memberBytesAtMost), without encoding them: the items are built once, as the batches go
@@ -711,7 +713,10 @@ export class DynamoBaselineStore implements DetectorStore {
       if (carried !== undefined) bytes += 1 + Buffer.byteLength(carried.members, 'utf8');
       const atMost = bucketItemBytesOf(bucket, bytes);
       if (atMost <= BASELINE_BUCKET_MAX_BYTES) {
-        fullest = Math.max(fullest, atMost);
+        if (atMost > fullestAtMost) {
+          fullestAtMost = atMost;
+          fullestAtMostAt = at;
+        }
         continue;
       }
       const item = bucketItem(at);
@@ -720,10 +725,19 @@ export class DynamoBaselineStore implements DetectorStore {
         throw new BaselineBucketTooLargeError(bucket, exact, Number(item.sources!.N), this.buckets);
       fullest = Math.max(fullest, exact);
     }
+    // The fill reported (and alarmed on) is an item's exact size: the measure at most counts every
+    // fraction at its longest, about 1.5 times a learnt entry's real size, and would ask for more
+    // buckets at some 60% of the limit. The bucket that measure puts fullest is built here, once,
+    // and written as built.
+    let measured: { at: number; item: Item } | undefined;
+    if (fullestAtMostAt >= 0 && fullestAtMost > fullest) {
+      measured = { at: fullestAtMostAt, item: bucketItem(fullestAtMostAt) };
+      fullest = Math.max(fullest, bucketItemBytes(read.buckets[fullestAtMostAt]!, measured.item.records!.S!));
+    }
     this.wroteBucketOf(fullest);
     const writes = mapIterable(
       Array.from({ length: read.buckets.length }, (_, at) => at),
-      (at): WriteRequest => ({ PutRequest: { Item: bucketItem(at) } }),
+      (at): WriteRequest => ({ PutRequest: { Item: at === measured?.at ? measured.item : bucketItem(at) } }),
     );
     await this.commitSteps(commit, writes);
   }

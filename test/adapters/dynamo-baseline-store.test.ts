@@ -9,6 +9,7 @@ import {
 import {
   BASELINE_BUCKET_MAX_BYTES,
   BaselineBucketTooLargeError,
+  bucketItemBytes,
   bucketKey,
   bucketOf,
   encodeEntry,
@@ -1847,6 +1848,49 @@ describe('how full the baseline buckets are, and their count (baselineBuckets)',
     expect(share).toBeGreaterThan(bytes / BASELINE_BUCKET_MAX_BYTES);
     expect(share).toBeLessThan((bytes + 100) / BASELINE_BUCKET_MAX_BYTES);
     expect(store.takeFullestBucketShare()).toBeUndefined();
+  });
+
+  it("reports a streamed window's fullest bucket at its item's exact size, not the size its entries may take at most", async () => {
+    // Prepare: two buckets learnt, then a window that folds every source into means and variances
+    // with long fractions (what a learnt baseline holds), which the measure at most takes for
+    // their longest: some 1.5 times the item's real size before this was measured
+    const { store, tableName } = await newStore({ baselineBuckets: 2 });
+    await store.commitWindow({
+      windowStart: W,
+      clockBefore: 0,
+      clockAfter: 1,
+      baselines: sources,
+      alerts: [],
+    });
+    store.takeFullestBucketShare();
+    const read = await store.readWindowBaselines(keys, W + HOUR);
+    const folded = (i: number): Baseline => ({
+      ...baseline(i, W + HOUR),
+      mean: i + 1 / 3,
+      variance: i / 7 + 0.1,
+    });
+
+    // Act
+    await store.commitWindowBaselines({
+      windowStart: W + HOUR,
+      clockBefore: 1,
+      clockAfter: 2,
+      alerts: [],
+      read,
+      next: (i) => folded(keys.indexOf(read.keys[i]!)),
+    });
+
+    // Assess: the fuller of the two items as written, to the byte
+    const itemBytes = await Promise.all(
+      [0, 1].map(async (b) => {
+        const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: bucketKey(b) }));
+        return bucketItemBytes(b, Item!.records!.S!);
+      }),
+    );
+    expect(store.takeFullestBucketShare()).toBe(Math.max(...itemBytes) / BASELINE_BUCKET_MAX_BYTES);
+    // (and written as built: the folded entry is there)
+    const entries = unpackBucketItem((await bucketItem(tableName, keys[7]!, 2))!);
+    expect(entries.get(keys[7]!)!.baseline).toMatchObject({ mean: 7 + 1 / 3, lastWindow: W + HOUR });
   });
 
   it('a bootstrap with overwrite onto fewer buckets removes the items past its last bucket', async () => {
