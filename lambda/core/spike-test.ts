@@ -110,7 +110,7 @@ export interface JobRuns {
  * threshold on its own runs: a negative binomial with the job's size and spread. A job whose runs
  * vary a lot reaches twice its usual size by itself now and then (a backup that follows the data
  * changed that day: one run in sixteen where its runs vary like a gamma of shape 3), and that is
- * no growth; a job whose runs are steady has a small spread, and its growth alerts at the factor.
+ * no growth; a job whose runs are steady (a spread no larger than its size) alerts at the factor.
  * The plain tail, without spikeTail's correction for an estimate from few windows: a job's spread
  * rests on a handful of runs, and that correction would let a steady job quadruple unremarked.
  * Without a threshold the factor alone decides.
@@ -123,6 +123,10 @@ export function isGrownRun(
 ): boolean {
   if (!(x >= config.jobGrowthFactor * job.size)) return false;
   if (job.spread === undefined || job.samples < MIN_SPREAD_RUNS || threshold === null) return true;
+  // Runs that vary no more than counts of their size do by chance are steady, and the factor
+  // decides: their tail would be Poisson's (a negative binomial's floor), far wider than their
+  // own variation, and let a steady job of 20 double unremarked (40 is a Poisson tail of 5e-5).
+  if (job.spread <= job.size) return true;
   return upperTailProbability(x, job.size, job.spread, config.meanFloor) < threshold;
 }
 

@@ -511,6 +511,13 @@ describe("the spike bound at a learned job's window", () => {
     const grown = decideFleet(200, steady);
     expect([grown.outcome, grown.lineSays, grown.line]).toEqual(['spike', true, 200]);
     expect(grown.alert?.recurringJob).toMatchObject({ usualSize: 100, usualSpread: 10 });
+    // A small steady job (20, runs about 2 either side) varies less than counts of 20 do by
+    // chance: 40 alerts at the factor too, though a Poisson tail puts it at 5e-5, over this
+    // threshold (4e-5), which kept it quiet before.
+    const small = storedBaseline({ ...varying, jobs: [{ ...varying.jobs![0]!, size: 20, spread: 4 }] });
+    const doubled = decideFleet(40, small);
+    expect([doubled.outcome, doubled.lineSays, doubled.line]).toEqual(['spike', true, 40]);
+    expect(decideFleet(39, small).outcome).toBe('recurring-job');
   });
 
   it('alerts once on a job that has grown for good: the grown run counts as a run of twice its size', () => {

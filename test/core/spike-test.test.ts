@@ -56,6 +56,17 @@ describe("isGrownRun: a job's run has grown", () => {
     expect(isGrownRun(6, { size: 3, samples: 8 }, 1e-4, config)).toBe(true);
   });
 
+  it('is at the factor for a steady job, whose spread is no larger than its size (not a Poisson tail)', () => {
+    // Poisson(20) puts 40 at a tail of 5e-5, beyond a fleet's threshold of 4e-5: a steady job of
+    // 20 that doubles has grown all the same; one whose runs vary more than that is judged by them.
+    for (const spread of [0, 4, 20])
+      expect([
+        isGrownRun(39, { size: 20, spread, samples: 5 }, 4e-5, config),
+        isGrownRun(40, { size: 20, spread, samples: 5 }, 4e-5, config),
+      ]).toEqual([false, true]);
+    expect(isGrownRun(40, { size: 20, spread: 21, samples: 5 }, 4e-5, config)).toBe(false);
+  });
+
   it('takes a spread over exactly two runs', () => {
     expect(isGrownRun(100, { ...varying, samples: 2 }, 1e-4, config)).toBe(false);
   });
