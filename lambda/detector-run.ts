@@ -707,9 +707,12 @@ async function checkFlowLogFormat(deps: DetectorDeps, summary: RunSummary, windo
  * (lambda/baseline-settings.ts): detecting on them would alert on every busy source, or on none.
  */
 function refuseChangedSettings(deps: DetectorDeps, state: DetectorState): void {
-  const learnt = decodeBaselineSettings(state.baselineSettings);
   const current = deps.baselineSettings;
-  if (state.watermark === undefined || learnt === undefined || current === undefined) return;
+  if (state.watermark === undefined || current === undefined || hasAddressOnlyBaselines(state)) return;
+  // State from before the settings were kept says nothing of them but that its baselines are in
+  // the 2,048 buckets every detector then used: another count is refused there too.
+  const { baselineBuckets: _unknownForOldState, ...known } = current;
+  const learnt = decodeBaselineSettings(state.baselineSettings) ?? known;
   const change = baselineSettingsChange(learnt, current);
   if (change !== undefined) throw new BaselineSettingsChangedError(change);
 }

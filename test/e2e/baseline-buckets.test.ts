@@ -5,7 +5,7 @@
  * whose fullest bucket nears the item size limit says so (a warning, the BaselineBucketFill
  * metric the stack alarms on, the run summary).
  */
-import { GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { BASELINE_BUCKET_MAX_BYTES, bucketKey, encodeEntry } from '../../lambda/adapters/baseline-buckets';
 import { BaselineSettingsChangedError } from '../../lambda/baseline-settings';
 import {
@@ -87,6 +87,46 @@ it('a redeploy with another bucket count is refused until a bootstrap with overw
   for (const source of SOURCES)
     expect((await detector.items()).has(`SRC#${key(source)}|BASELINE`)).toBe(true);
   expect(summary.windows).toEqual(['2026-11-27T11:00:00Z']);
+});
+
+it('a state item from before the settings were kept (its baselines in 2,048 buckets) refuses another count too', async () => {
+  // Prepare: a detector that has committed W, its state item then stripped of baselineSettings
+  // as a build from before they were kept wrote it
+  const detector = await newDetector(endpoints);
+  endpoints.logs.seed(
+    detector.logGroup,
+    SOURCES.flatMap((s, i) => blocked(W, s, 3 + i)),
+  );
+  detector.clock.set(runTimeFor(W));
+  await detector.invoke({});
+  await endpoints.dynamoClient.send(
+    new UpdateItemCommand({
+      TableName: detector.tableName,
+      Key: { pk: { S: 'STATE' }, sk: { S: 'DETECTOR' } },
+      UpdateExpression: 'REMOVE baselineSettings',
+    }),
+  );
+  const redeployed = (buckets: string) =>
+    newDetector(endpoints, {
+      env: {
+        TABLE_NAME: detector.tableName,
+        LOG_GROUP_IDENTIFIERS: detector.logGroup,
+        DETECTOR_CONFIG: JSON.stringify({ lagMinutes: E2E_LAG_MINUTES }),
+        BASELINE_BUCKETS: buckets,
+      },
+    });
+  const fewer = await redeployed('4');
+  fewer.clock.set(runTimeFor(W + HOUR));
+
+  // Act + Assess: refused, naming the count the old state was written with
+  await expect(fewer.invoke({})).rejects.toThrow(/2048 -> 4 baseline buckets/);
+  // while the count it was written with runs on (and records the settings from then on)
+  const same = await redeployed('2048');
+  same.clock.set(runTimeFor(W + HOUR));
+  const summary = await same.invoke({});
+  expect(summary.windows).toEqual(['2026-11-27T10:00:00Z']);
+  const state = (await detector.items()).get('STATE|DETECTOR')!;
+  expect(JSON.parse(state.baselineSettings!.S!)).toMatchObject({ baselineBuckets: 2048 });
 });
 
 it('a run whose fullest bucket is 80% of the size limit or more warns, naming baselineBuckets, and reports the fill', async () => {
