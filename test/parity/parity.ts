@@ -27,9 +27,11 @@ import {
   seededRandom,
   windowMs,
   type Alert,
+  type Baseline,
   type DetectorConfig,
   type DetectorConfigInput,
 } from '../../lambda/core';
+import { DynamoBaselineStore } from '../../lambda/adapters/dynamo-baseline-store';
 import { readChangeInputs } from '../../lambda/replay/change-files';
 import { MemoryBaselineStore } from '../../lambda/replay/memory-store';
 import { runReplay } from '../../lambda/replay/replay';
@@ -82,6 +84,11 @@ export interface ParityCase {
    * result's `resumed`.
    */
   resumeAt?: number;
+  /**
+   * Source keys (lambda/core/source-key.ts) whose stored baselines both sides return after the
+   * run (`ParityResult.stored`): the replay's in-memory store, the Lambda's table read back.
+   */
+  storedKeys?: readonly string[];
 }
 
 /** The network facts as the AWS CLI prints them (`aws ec2 describe-network-interfaces`, `describe-network-acls`). */
@@ -136,6 +143,8 @@ export interface AlertContent {
   details?: { totalDestinations: number; topDestinations: string[]; interfaceIds: string[] };
   /** A mass spike's members: `key count z`, in the alert's order. */
   members?: string[];
+  /** The learned recurring job whose run was clearly larger than usual (absent: none). */
+  recurringJob?: Alert['recurringJob'];
 }
 
 export interface ParityResult {
@@ -145,6 +154,8 @@ export interface ParityResult {
   resumed?: DecidedAlert[];
   /** The windows evaluated (first and last start, ISO), for the case's own sanity checks. */
   range: { first: number; last: number };
+  /** With `storedKeys`: each side's stored baseline of those keys after the run (absent: none). */
+  stored?: { replay: Map<string, Baseline>; lambda: Map<string, Baseline> };
 }
 
 export function decided(alert: Alert): DecidedAlert {
@@ -183,6 +194,7 @@ function contentOf(alert: Alert): AlertContent {
             interfaceIds: details.interfaceIds,
           },
         }),
+    ...(alert.recurringJob === undefined ? {} : { recurringJob: alert.recurringJob }),
     ...(alert.members === undefined
       ? {}
       : {
@@ -234,11 +246,13 @@ async function runCase(
     .flatMap((f) => f.lines.map((l) => startOf(l, startField)))
     .filter((s) => s !== undefined);
   if (starts.length === 0) throw new Error(`parity case ${parity.name}: no records`);
-  const first = alignToWindow(Math.min(...starts) * 1000, config);
-  const last = alignToWindow(Math.max(...starts) * 1000, config);
+  // A loop, not Math.min(...starts): a long case has more records than a call takes arguments.
+  const first = alignToWindow(starts.reduce((a, b) => Math.min(a, b)) * 1000, config);
+  const last = alignToWindow(starts.reduce((a, b) => Math.max(a, b)) * 1000, config);
 
   // (a) the replay, over a directory of the files; with `resumeAt`, also in two runs sharing a store
-  const replay = await replayFiles(parity.files, config, parity, startField);
+  const replayStore = parity.storedKeys === undefined ? undefined : new MemoryBaselineStore();
+  const replay = await replayFiles(parity.files, config, parity, startField, replayStore);
   let resumed: DecidedAlert[] | undefined;
   if (parity.resumeAt !== undefined) {
     const resumeAt = parity.resumeAt;
@@ -321,11 +335,30 @@ async function runCase(
   }
   if (local !== undefined && local.trail.throttled > 0)
     throw new Error(`parity case ${parity.name}: ${local.trail.throttled} CloudTrail calls throttled`);
+  let stored: ParityResult['stored'];
+  if (parity.storedKeys !== undefined) {
+    const keys = [...parity.storedKeys];
+    // Read as the detector reads its table (its settings, its clock).
+    const table = new DynamoBaselineStore({
+      client: endpoints.dynamoClient,
+      tableName: detector.tableName,
+      baselineTtlDays: detector.runtime.config.baselineTtlDays,
+      baselineBuckets: detector.runtime.config.baselineBuckets,
+      now: detector.clock.now,
+    });
+    const replayed = new Map<string, Baseline>();
+    for (const key of keys) {
+      const baseline = replayStore!.baselines.get(key);
+      if (baseline !== undefined) replayed.set(key, baseline);
+    }
+    stored = { replay: replayed, lambda: await table.getBaselines(keys) };
+  }
   return {
     replay: replay.sort(byWindowThenSource),
     lambda: lambda.sort(byWindowThenSource),
     ...(resumed === undefined ? {} : { resumed: resumed.sort(byWindowThenSource) }),
     range: { first, last },
+    ...(stored === undefined ? {} : { stored }),
   };
 }
 
