@@ -4,7 +4,8 @@
  * size or larger, spikes of the hour's model, runs at a daily job's level the profile holds), rhythmic and flat
  * sources, several growth factors (whose products round differently from their quotients),
  * window lengths with and without rhythm, time zones with half-hour offsets and DST, and sources
- * whose own tail is heavier than their model's (a tail score that widens it, spike-test.ts).
+ * whose own tail is heavier than their model's (a tail score that widens it, spike-test.ts); monthly jobs and
+ * jobs whose runs keep a spread; the line's search against a count-by-count scan.
  */
 import fc from 'fast-check';
 import { comparedModel, isSpikeCount, smallestSpikeCount } from '../../lambda/core/alert-threshold';
@@ -39,7 +40,14 @@ const arb = fc
     factor: fc.oneof(fc.constant(2), fc.double({ min: 1.1, max: 5, noNaN: true })),
     size: fc.oneof(fc.integer({ min: 20, max: 400 }), fc.integer({ min: 1, max: 5000 })),
     occurrences: fc.integer({ min: 1, max: 8 }),
-    period: fc.constantFrom('weekly' as const, 'daily' as const, undefined),
+    period: fc.constantFrom('weekly' as const, 'daily' as const, 'monthly' as const, undefined),
+    // The spread of the job's runs and the runs it rests on (absent: a job kept before spreads were).
+    spread: fc.option(
+      fc.tuple(fc.double({ min: 0, max: 50_000, noNaN: true }), fc.integer({ min: 1, max: 8 })),
+      {
+        nil: undefined,
+      },
+    ),
     weeksAgo: fc.integer({ min: 1, max: 5 }),
     toLearn: fc.constantFrom(2, 3, 5),
     windowMinutes: fc.constantFrom(15, 30, 60, 120, 1440),
@@ -76,8 +84,18 @@ const arb = fc
       ...(c.period === undefined || c.occurrences < 2 ? {} : { period: c.period }),
       size: c.size,
       occurrences: c.period === undefined ? 1 : c.occurrences,
-      // A daily job (or candidate) one to three days before, a weekly one whole weeks before.
-      last: T0 - (c.period === 'daily' ? Math.min(c.weeksAgo, 3) * DAY : c.weeksAgo * WEEK),
+      // A daily job (or candidate) one to three days before, a weekly one whole weeks before, a
+      // monthly one 28-31 days before.
+      last:
+        T0 -
+        (c.period === 'daily'
+          ? Math.min(c.weeksAgo, 3) * DAY
+          : c.period === 'monthly' && c.occurrences >= 2
+            ? (27 + Math.min(c.weeksAgo, 4)) * DAY
+            : c.weeksAgo * WEEK),
+      ...(c.spread === undefined || c.occurrences < 2
+        ? {}
+        : { spread: c.spread[0], spreadRuns: c.spread[1] }),
     };
     let stored: Baseline;
     if (c.rhythmic) {
@@ -149,6 +167,38 @@ describe("the spike line at a recurring job's time", () => {
 
   it('smallestSpikeCount is where the engine starts to spike', () => {
     fc.assert(startsWhereTheEngineDoes, { numRuns: 1000 });
+  });
+
+  it('smallestSpikeCount is the smallest count isSpikeCount holds for, counted one by one (bands of quiet runs included)', () => {
+    // isSpikeCount is the engine's verdict (above); the line's search (gallops, bands, a job's
+    // bound) must find its first count, or none. Counted one by one to 1,000, then a few beyond.
+    const far = [5_000, 20_000, 100_000, 1_000_000];
+    let lines = 0;
+    let learntJobs = 0;
+    fc.assert(
+      fc.property(arb, ({ config, stored }) => {
+        const { threshold } = engine(stored, config, 1);
+        const model = comparedModel(stored, 100, T0, config);
+        if (model.learnedJob !== undefined) learntJobs += 1;
+        const line = smallestSpikeCount(model, threshold, config);
+        let first: number | null = null;
+        for (let count = 1; count <= 1_000 && first === null; count += 1)
+          if (isSpikeCount(count, model, threshold, config)) first = count;
+        if (first === null && line !== null) expect(line).toBeGreaterThan(1_000);
+        else expect(line).toBe(first);
+        if (line === null)
+          for (const count of far)
+            expect([count, isSpikeCount(count, model, threshold, config)]).toEqual([count, false]);
+        else {
+          lines += 1;
+          expect(isSpikeCount(line, model, threshold, config)).toBe(true);
+        }
+      }),
+      { numRuns: 300, seed: 90210, endOnFailure: true },
+    );
+    // The cases reach learnt jobs' lines.
+    expect(learntJobs).toBeGreaterThan(50);
+    expect(lines).toBeGreaterThan(150);
   });
 
   it("smallestSpikeCount: a daily job's runs by size hold from a count up (no band), under minBlockedCount nothing spikes", () => {
