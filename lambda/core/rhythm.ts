@@ -935,12 +935,11 @@ export function matchJob(
     // four or five weeks later at the same time of week.
     if (period === undefined && sameTimeOfDay && (job.period === undefined || job.period === 'monthly')) {
       const months = job.period === 'monthly' ? 1 + MONTHLY_SKIPS : 1;
+      const weekdayOfMonth = job.period === 'monthly' && sameTimeOfWeek;
       for (let k = 1; k <= months; k += 1) {
         const from = k * MONTH_MIN_DAYS * DAY_MS - HOUR_MS;
-        if (gap >= from && gap <= k * MONTH_MAX_DAYS * DAY_MS + HOUR_MS) period = 'monthly';
-        const weekdayOfMonth = job.period === 'monthly' && sameTimeOfWeek;
-        if (weekdayOfMonth && gap >= from && gap <= k * MONTH_MAX_WEEKS * WEEK_MS + HOUR_MS)
-          period = 'monthly';
+        const to = weekdayOfMonth ? k * MONTH_MAX_WEEKS * WEEK_MS : k * MONTH_MAX_DAYS * DAY_MS;
+        if (gap >= from && gap <= to + HOUR_MS) period = 'monthly';
       }
     }
     if (period === undefined) continue;
