@@ -4,6 +4,7 @@
  * start (lambda/baseline-expiry.ts), not by when the run happens.
  */
 import { startEndpoints, type Endpoints } from '../e2e/harness';
+import { isoTime } from '../../lambda/core';
 import { blockedLines, runParityCase } from './parity';
 
 const DAY = 86_400_000;
@@ -18,8 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await endpoints.stop();
 });
-
-const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
 
 /**
  * Daily windows. 10.0.1.20 blocks every day. 10.0.1.10 and 10.0.1.30 block on days 0-29, then
@@ -57,7 +56,7 @@ describe('a source back after a long silence', () => {
       const day = (ms: string) => (Date.parse(ms) - D0) / DAY;
       const returning = result.lambda.filter((a) => a.source !== '10.0.1.20' && day(a.windowStart) >= 100);
       expect(returning.map((a) => `${a.kind} ${a.source} (day ${day(a.windowStart)})`)).toEqual(expected);
-      expect(returning[0]?.windowStart).toBe(iso(D0 + 119 * DAY));
+      expect(returning[0]?.windowStart).toBe(isoTime(D0 + 119 * DAY));
       expect(result.replay).toEqual(result.lambda);
     },
     600_000,

@@ -9,6 +9,7 @@ import {
   runInstances,
 } from '../support/cloudtrail-records';
 import { startEndpoints, type Endpoints } from '../e2e/harness';
+import { isoTime } from '../../lambda/core';
 import { blockedLines, ordinaryTraffic, runParityCase, type InterfaceMap } from './parity';
 
 const HOUR = 3_600_000;
@@ -77,8 +78,6 @@ afterAll(async () => {
   await endpoints.stop();
 });
 
-const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
-
 describe('replay --cloudtrail vs Lambda lookUpChangeCauses: the same likely causes', () => {
   it('a spike a revoke explains, one nothing explains, a mass spike two changes explain in part (downgrade)', async () => {
     // Prepare: three days of ordinary traffic; on the third, a web host spikes at 10:00 after a
@@ -133,10 +132,10 @@ describe('replay --cloudtrail vs Lambda lookUpChangeCauses: the same likely caus
     const unexplained = result.lambda[1]!.severity;
     expect(unexplained).not.toBe('low');
     expect(brief).toEqual([
-      `spike ${iso(DAY3 + 10 * HOUR)} low found revoke-web-0952`,
-      `spike ${iso(DAY3 + 16 * HOUR)} ${unexplained} none -`,
+      `spike ${isoTime(DAY3 + 10 * HOUR)} low found revoke-web-0952`,
+      `spike ${isoTime(DAY3 + 16 * HOUR)} ${unexplained} none -`,
       // Downgraded: related changes (the web revoke, the db ACL entry) explain every member.
-      `mass-spike ${iso(DAY3 + 20 * HOUR)} low found revoke-web-1950 3/5`,
+      `mass-spike ${isoTime(DAY3 + 20 * HOUR)} low found revoke-web-1950 3/5`,
     ]);
     expect(result.replay).toEqual(result.lambda);
   });

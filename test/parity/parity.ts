@@ -158,6 +158,10 @@ export interface ParityResult {
   stored?: { replay: Map<string, Baseline>; lambda: Map<string, Baseline> };
 }
 
+/** Decided alerts as `kind window source-keys` lines, to compare both sides' lists at a glance. */
+export const byKey = (alerts: DecidedAlert[]): string[] =>
+  alerts.map((a) => `${a.kind} ${a.windowStart} ${a.keys}`);
+
 export function decided(alert: Alert): DecidedAlert {
   const cause = alert.likelyCause;
   return {

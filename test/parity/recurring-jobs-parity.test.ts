@@ -12,7 +12,8 @@
  * pass.
  */
 import { key, startEndpoints, type Endpoints } from '../e2e/harness';
-import { blockedLines, ordinaryTraffic, runParityCase, type DecidedAlert } from './parity';
+import { isoTime } from '../../lambda/core';
+import { blockedLines, byKey, ordinaryTraffic, runParityCase, type DecidedAlert } from './parity';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -45,10 +46,8 @@ afterAll(async () => {
   await endpoints.stop();
 });
 
-const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
-const byKey = (alerts: DecidedAlert[]) => alerts.map((a) => `${a.kind} ${a.windowStart} ${a.keys}`);
 const inWindow = (alerts: DecidedAlert[], windowStart: number) =>
-  alerts.filter((a) => a.windowStart === iso(windowStart));
+  alerts.filter((a) => a.windowStart === isoTime(windowStart));
 
 describe('replay vs Lambda: recurring jobs over four months', () => {
   it('a weekly job of varying runs alerts as grown at 4x but not at 2x, a monthly job learnt in the bootstrap stays quiet, the same in both', async () => {
@@ -93,7 +92,7 @@ describe('replay vs Lambda: recurring jobs over four months', () => {
     });
 
     // Assess: the one alert of 32 days is the weekly job grown, in both, as the job grown
-    expect(byKey(result.lambda)).toEqual([`spike ${iso(grownAt)} ${key(WEEKLY)}`]);
+    expect(byKey(result.lambda)).toEqual([`spike ${isoTime(grownAt)} ${key(WEEKLY)}`]);
     expect(result.replay).toEqual(result.lambda);
     const grown = result.lambda[0]!;
     const job = grown.content.recurringJob;

@@ -4,8 +4,10 @@
  * agreeing on nothing cannot pass.
  */
 import { startEndpoints, type Endpoints } from '../e2e/harness';
+import { isoTime } from '../../lambda/core';
 import {
   blockedLines,
+  byKey,
   ordinaryTraffic,
   runParityCase,
   skipDataLine,
@@ -29,9 +31,7 @@ afterAll(async () => {
   await endpoints.stop();
 });
 
-const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
 const summary = (alerts: DecidedAlert[]) => alerts.map((a) => `${a.kind} ${a.windowStart} ${a.source}`);
-const byKey = (alerts: DecidedAlert[]) => alerts.map((a) => `${a.kind} ${a.windowStart} ${a.keys}`);
 
 /** Three days of ordinary traffic; on the third a spike at 10:00 and a new source at 14:00. */
 const threeDays = (): string[] => [
@@ -59,8 +59,8 @@ describe('replay vs Lambda: the same alerts on the same flow logs', () => {
     // Assess
     expect(summary(result.lambda)).toEqual(
       expect.arrayContaining([
-        `spike ${iso(D0 + 2 * DAY + 10 * HOUR)} 10.0.1.11`,
-        `new-source ${iso(D0 + 2 * DAY + 14 * HOUR)} 10.0.9.9`,
+        `spike ${isoTime(D0 + 2 * DAY + 10 * HOUR)} 10.0.1.11`,
+        `new-source ${isoTime(D0 + 2 * DAY + 14 * HOUR)} 10.0.9.9`,
       ]),
     );
     expect(result.replay).toEqual(result.lambda);
@@ -87,7 +87,7 @@ describe('replay vs Lambda: the same alerts on the same flow logs', () => {
     expect(of('new-source')?.content.details?.topDestinations).toHaveLength(10);
     // A mass spike's members are its content: no details, as the engine builds it.
     expect(of('mass-spike')).toMatchObject({
-      windowStart: iso(massHour),
+      windowStart: isoTime(massHour),
       content: { uniqueDestinations: null },
     });
     expect(of('mass-spike')?.content.details).toBeUndefined();
@@ -134,7 +134,7 @@ describe('replay vs Lambda: the same alerts on the same flow logs', () => {
     });
 
     // Assess
-    expect(summary(result.lambda)).toEqual([`new-source ${iso(D0 + 15 * HOUR)} 10.0.9.9`]);
+    expect(summary(result.lambda)).toEqual([`new-source ${isoTime(D0 + 15 * HOUR)} 10.0.9.9`]);
     expect(result.replay).toEqual(result.lambda);
   });
 
@@ -147,7 +147,7 @@ describe('replay vs Lambda: the same alerts on the same flow logs', () => {
     });
 
     // Assess
-    expect(summary(result.lambda)).toEqual([`new-source ${iso(D0 + 15 * HOUR)} 10.0.9.9`]);
+    expect(summary(result.lambda)).toEqual([`new-source ${isoTime(D0 + 15 * HOUR)} 10.0.9.9`]);
     expect(result.replay).toEqual(result.lambda);
   });
 
@@ -166,7 +166,7 @@ describe('replay vs Lambda: the same alerts on the same flow logs', () => {
     } satisfies ParityCase);
 
     // Assess: every alert of the 10:00 window says its counts are a lower bound
-    const at10 = result.lambda.filter((a) => a.windowStart === iso(D0 + 2 * DAY + 10 * HOUR));
+    const at10 = result.lambda.filter((a) => a.windowStart === isoTime(D0 + 2 * DAY + 10 * HOUR));
     expect(at10.map((a) => a.source)).toEqual(expect.arrayContaining(['10.0.8.8']));
     expect(at10.every((a) => a.incompleteWindow)).toBe(true);
     expect(result.replay).toEqual(result.lambda);
@@ -193,7 +193,9 @@ describe('replay vs Lambda: the same alerts on the same flow logs', () => {
     });
 
     // Assess
-    const newcomers = result.lambda.filter((a) => a.windowStart === iso(newcomerHour)).map((a) => a.source);
+    const newcomers = result.lambda
+      .filter((a) => a.windowStart === isoTime(newcomerHour))
+      .map((a) => a.source);
     expect(newcomers).toEqual(['10.0.7.7']);
     expect(result.replay).toEqual(result.lambda);
   });
@@ -313,8 +315,8 @@ describe('replay vs Lambda: the same alerts on the same flow logs', () => {
     // Assess
     expect(summary(result.lambda)).toEqual(
       expect.arrayContaining([
-        `spike ${iso(D0 + 2 * DAY + 10 * HOUR)} 10.0.1.11`,
-        `new-source ${iso(D0 + 2 * DAY + 14 * HOUR)} 10.0.9.9`,
+        `spike ${isoTime(D0 + 2 * DAY + 10 * HOUR)} 10.0.1.11`,
+        `new-source ${isoTime(D0 + 2 * DAY + 14 * HOUR)} 10.0.9.9`,
       ]),
     );
     expect(result.replay).toEqual(result.lambda);
@@ -365,17 +367,17 @@ describe('replay vs Lambda: the same alerts on the same flow logs', () => {
     const alerts = byKey(result.lambda);
     expect(alerts).toEqual(
       expect.arrayContaining([
-        `spike ${iso(D0 + 15 * DAY + 10 * HOUR)} ${B}|10.0.1.12`,
-        `spike ${iso(D0 + 15 * DAY + 2 * HOUR)} ${A}|10.0.2.20`,
+        `spike ${isoTime(D0 + 15 * DAY + 10 * HOUR)} ${B}|10.0.1.12`,
+        `spike ${isoTime(D0 + 15 * DAY + 2 * HOUR)} ${A}|10.0.2.20`,
       ]),
     );
     // The job's third occurrence (day 14, 03:00) is a known weekly job: no alert for it.
-    expect(result.lambda.filter((a) => a.windowStart === iso(D0 + 14 * DAY + 3 * HOUR))).toEqual([]);
+    expect(result.lambda.filter((a) => a.windowStart === isoTime(D0 + 14 * DAY + 3 * HOUR))).toEqual([]);
     // A's 10.0.1.12 never alerts with B's; the rhythmic source's office hours are usual.
     expect(alerts.filter((a) => a.includes(`${A}|10.0.1.12`))).toEqual([]);
     expect(
       result.lambda.filter(
-        (a) => a.keys === `${A}|10.0.2.20` && a.windowStart !== iso(D0 + 15 * DAY + 2 * HOUR),
+        (a) => a.keys === `${A}|10.0.2.20` && a.windowStart !== isoTime(D0 + 15 * DAY + 2 * HOUR),
       ),
     ).toEqual([]);
     expect(result.replay).toEqual(result.lambda);
