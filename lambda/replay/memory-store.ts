@@ -16,7 +16,7 @@ import { DAY_NAMES, describeIssues, type DetectorConfig } from '../core/config';
 import { isProfileText, SPREAD_MEMORY, type RecurringJob } from '../core/rhythm';
 import { MAX_TAIL_SCORE } from '../core/spike-test';
 import { identityOfKey, isSourceKey, SOURCE_KEY_FORMAT } from '../core/source-key';
-import { isoTime } from '../core/windows';
+import { isoTime, MAX_SKIPDATA_WINDOWS } from '../core/windows';
 
 export class StateFileError extends Error {
   constructor(
@@ -96,6 +96,12 @@ export const stateFileSchema = z.strictObject({
   clock: count(),
   /** Start of the last window evaluated; later runs skip windows at or before it. */
   watermark: z.nullable(isoInstant),
+  /**
+   * The SKIPDATA carry: the last window after the watermark that a SKIPDATA record already read
+   * makes incomplete (its capture interval runs on past the watermark); absent when none does.
+   * The Lambda keeps the same in its state (`skipDataThrough`).
+   */
+  skipDataThrough: z.optional(isoInstant),
   baselines: z.record(z.string(), baselineSchema),
 });
 
@@ -106,6 +112,13 @@ export class MemoryBaselineStore {
   readonly baselines = new Map<string, Baseline>();
   clock = 0;
   watermark: number | undefined;
+  /**
+   * The last window after the watermark that a SKIPDATA record already read makes incomplete:
+   * its record started at or before the watermark, so a run resumed after it does not read the
+   * record again, yet the windows it reaches must stay incomplete (as in one run over all the
+   * input, and in the Lambda's state).
+   */
+  skipDataThrough: number | undefined;
 
   /**
    * Forgets the baselines of `keys` that a window starting at `windowStart` no longer sees: not
@@ -155,6 +168,11 @@ export class MemoryBaselineStore {
       rhythm: { timezone: config.timezone, weekendDays: [...config.weekendDays] },
       clock: this.clock,
       watermark: this.watermark === undefined ? null : isoTime(this.watermark),
+      ...(this.watermark !== undefined &&
+      this.skipDataThrough !== undefined &&
+      this.skipDataThrough > this.watermark
+        ? { skipDataThrough: isoTime(this.skipDataThrough) }
+        : {}),
       baselines,
     };
   }
@@ -221,6 +239,7 @@ export class MemoryBaselineStore {
     const store = new MemoryBaselineStore();
     store.clock = state.clock;
     store.watermark = state.watermark === null ? undefined : Date.parse(state.watermark);
+    if (state.skipDataThrough !== undefined) store.skipDataThrough = Date.parse(state.skipDataThrough);
     for (const [srcIp, b] of Object.entries(state.baselines)) {
       store.baselines.set(srcIp, {
         mean: b.mean,
@@ -281,9 +300,22 @@ function checkConsistency(state: StateFile, path: string, windowMinutes: number)
   if (state.watermark === null) {
     if (entries.length > 0)
       fail('watermark', 'null, but the file holds baselines (they come only from evaluated windows)');
+    if (state.skipDataThrough !== undefined)
+      fail('skipDataThrough', 'set, but the watermark is null (the carry reaches past an evaluated window)');
     return;
   }
   const watermark = aligned('watermark', state.watermark);
+  if (state.skipDataThrough !== undefined) {
+    // A run writes it only past its watermark, and one record reaches MAX_SKIPDATA_WINDOWS at most.
+    const through = aligned('skipDataThrough', state.skipDataThrough);
+    if (through <= watermark)
+      fail('skipDataThrough', `${state.skipDataThrough} is not after the watermark ${state.watermark}`);
+    if (through > watermark + MAX_SKIPDATA_WINDOWS * length)
+      fail(
+        'skipDataThrough',
+        `${state.skipDataThrough} is more than ${MAX_SKIPDATA_WINDOWS} windows after the watermark ${state.watermark}`,
+      );
+  }
   for (const [key, b] of entries) {
     const field = `baselines.${key}`;
     if (!isSourceKey(key))

@@ -343,6 +343,10 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     if (!(result.minWindow >= first)) first = result.minWindow;
     if (!(result.maxWindow <= last)) last = result.maxWindow;
   });
+  // The SKIPDATA carry of an earlier run (its record is not in this input): the windows it
+  // reaches after the watermark are incomplete here too.
+  if (store.watermark !== undefined && store.skipDataThrough !== undefined)
+    for (let w = store.watermark + length; w <= store.skipDataThrough; w += length) skipData.add(w);
   const sources = new Set<string>();
   for (const perSource of counts.values()) for (const key of perSource.keys()) sources.add(key);
   const accounts = new Set<string>();
@@ -516,6 +520,10 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   if (store.watermark !== undefined) {
     store.forgetExpired(store.baselines.keys(), store.watermark + length, baselineTtlDays);
     summary.baselines = store.baselines.size;
+    // What a SKIPDATA record read so far makes incomplete beyond the last window evaluated.
+    let through: number | undefined;
+    for (const w of skipData) if (w > store.watermark && (through === undefined || w > through)) through = w;
+    store.skipDataThrough = through;
   }
   return { config, alerts, summary, malformedExamples: examples, store, ...(series ? { series } : {}) };
 }

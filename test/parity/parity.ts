@@ -254,7 +254,8 @@ async function runCase(
   const first = alignToWindow(starts.reduce((a, b) => Math.min(a, b)) * 1000, config);
   const last = alignToWindow(starts.reduce((a, b) => Math.max(a, b)) * 1000, config);
 
-  // (a) the replay, over a directory of the files; with `resumeAt`, also in two runs sharing a store
+  // (a) the replay, over a directory of the files; with `resumeAt`, also in two runs, the second
+  // from the first's state file (saved and loaded as `--state` does)
   const replayStore = parity.storedKeys === undefined ? undefined : new MemoryBaselineStore();
   const replay = await replayFiles(parity.files, config, parity, startField, replayStore);
   let resumed: DecidedAlert[] | undefined;
@@ -268,10 +269,12 @@ async function runCase(
           return start !== undefined && start * 1000 < resumeAt === before;
         }),
       }));
-    const store = new MemoryBaselineStore();
+    const first = new MemoryBaselineStore();
+    const firstAlerts = await replayFiles(part(true), config, parity, startField, first);
+    const saved = MemoryBaselineStore.fromJson(JSON.stringify(first.toJSON(config)), 'resume.json', config);
     resumed = [
-      ...(await replayFiles(part(true), config, parity, startField, store)),
-      ...(await replayFiles(part(false), config, { ...parity, bootstrapDays: undefined }, startField, store)),
+      ...firstAlerts,
+      ...(await replayFiles(part(false), config, { ...parity, bootstrapDays: undefined }, startField, saved)),
     ];
   }
   // (b) the Lambda, on the local endpoints, run as the schedule runs it; one log group per

@@ -43,6 +43,20 @@ describe('MemoryBaselineStore.fromJson consistency checks', () => {
     expect(load({ ...valid, clock: 0, watermark: null, baselines: {} }).watermark).toBeUndefined();
   });
 
+  it('keeps the SKIPDATA carry past the watermark, and writes none when it does not reach past it', () => {
+    // Prepare: a carry two windows past the watermark
+    const carrying = { ...valid, skipDataThrough: iso(W + 2 * HOUR) };
+
+    // Act
+    const store = load(carrying);
+
+    // Assess: read and written back as it was; a carry the watermark has passed is not written
+    expect(store.skipDataThrough).toBe(W + 2 * HOUR);
+    expect(store.toJSON(config)).toEqual(carrying);
+    store.watermark = W + 2 * HOUR;
+    expect(store.toJSON(config)).not.toHaveProperty('skipDataThrough');
+  });
+
   it("keeps a source's tail score, and reads a file from before it (no tailScore) as no evidence", () => {
     const scored = { ...valid, baselines: { [SOURCE]: { ...baseline, tailScore: 0.0213 } } };
     const store = load(scored);
@@ -138,6 +152,30 @@ describe('MemoryBaselineStore.fromJson consistency checks', () => {
       { ...valid, baselines: { [SOURCE]: { ...baseline, clockAtLastFold: 31 } } },
       '"s.json".baselines.123456789012|10.0.0.5.clockAtLastFold',
       'after the clock (30)',
+    ],
+    [
+      'a SKIPDATA carry off the window grid',
+      { ...valid, skipDataThrough: iso(W + HOUR + 60_000) },
+      '"s.json".skipDataThrough',
+      'not aligned to 60-minute windows',
+    ],
+    [
+      'a SKIPDATA carry the watermark has passed',
+      { ...valid, skipDataThrough: iso(W) },
+      '"s.json".skipDataThrough',
+      'not after the watermark 2026-10-05T12:00:00Z',
+    ],
+    [
+      'a SKIPDATA carry further than one record reaches',
+      { ...valid, skipDataThrough: iso(W + 49 * HOUR) },
+      '"s.json".skipDataThrough',
+      'more than 48 windows after the watermark',
+    ],
+    [
+      'a SKIPDATA carry without a watermark',
+      { ...valid, clock: 0, watermark: null, baselines: {}, skipDataThrough: iso(W) },
+      '"s.json".skipDataThrough',
+      'the watermark is null',
     ],
     [
       'baselines without a watermark',
