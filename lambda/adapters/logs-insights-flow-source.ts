@@ -37,6 +37,7 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import {
   alignToWindow,
+  identityOfKey,
   skipDataWindows,
   windowMs,
   windowsBetween,
@@ -66,6 +67,7 @@ import {
   validatedIp,
   splitNarrowingAt,
   type Narrowing,
+  type SourceMatching,
 } from './logs-insights-query';
 import {
   encodePlan,
@@ -457,7 +459,10 @@ export class LogsInsightsFlowSource implements FlowCountSource {
           }
           // Splitting the destination space would rescan the window per part, costing the most on
           // the alerts that matter: ask for the top destinations and the spread instead.
-          const scanned = await this.scanDetails(run, range, single);
+          // Whether the rows that overflowed were all this source's as written (not another way
+          // of writing its IPv6 address): only then do they prove its spread (scanDetails).
+          const ownRows = result.rows.every((row) => this.queries.rowKey(row) === single);
+          const scanned = await this.scanDetails(run, range, single, ownRows);
           const target = perSource.get(single)!;
           for (const d of scanned.topDestinations) addDestination(target, d);
           for (const id of scanned.interfaceIds) target.interfaces.add(id);
@@ -890,15 +895,33 @@ export class LogsInsightsFlowSource implements FlowCountSource {
    * limit, in two queries whatever the spread: its `topDestinations` largest groups, and its
    * interfaces with their distinct destination addresses and ports. `totalDestinations` is then
    * a lower bound of the distinct (address, port, protocol) groups: the largest of those counts
-   * and of what the overflowing query already proved (rowLimit groups over its interfaces).
+   * and of what the overflowing query already proved (rowLimit groups over its interfaces), when
+   * its rows were the ones matched here (`overflowRowsOwn`, or matched by /128 as they were).
    */
   private async scanDetails(
     run: QueryRun,
     range: { startTime: number; endTime: number },
     key: string,
+    overflowRowsOwn: boolean,
   ): Promise<AlertDetails> {
-    const top = await this.runQuery(run, range, this.queries.topDestinationsQuery(key, this.topDestinations));
-    const spread = await this.runQuery(run, range, this.queries.destinationSpreadQuery(key));
+    // The source as its key writes it, as the details query's rows are matched (the same IPv6
+    // address written otherwise is another source, with records of its own); by /128 only when
+    // no record writes it so, as the details query then matched the key's other forms.
+    let matching: SourceMatching = 'as-written';
+    let top = await this.runQuery(
+      run,
+      range,
+      this.queries.topDestinationsQuery(key, this.topDestinations, matching),
+    );
+    if (top.rows.length === 0 && identityOfKey(key).address.includes(':')) {
+      matching = 'address';
+      top = await this.runQuery(
+        run,
+        range,
+        this.queries.topDestinationsQuery(key, this.topDestinations, matching),
+      );
+    }
+    const spread = await this.runQuery(run, range, this.queries.destinationSpreadQuery(key, matching));
     const topDestinations: DestinationCount[] = top.rows
       .map((row) => ({
         address: row[RESULT_COLUMNS.destination] ?? '-',
@@ -921,7 +944,8 @@ export class LogsInsightsFlowSource implements FlowCountSource {
           : readCount(row, RESULT_COLUMNS.distinctPorts, run),
       );
     }
-    const provenByOverflow = Math.ceil(this.rowLimit / Math.max(1, interfaces.size));
+    const provenByOverflow =
+      overflowRowsOwn || matching === 'address' ? Math.ceil(this.rowLimit / Math.max(1, interfaces.size)) : 0;
     return {
       topDestinations,
       totalDestinations: Math.max(distinct, provenByOverflow, topDestinations.length),

@@ -389,9 +389,17 @@ function cidrContains(outer: string, inner: string): boolean {
 interface RenderedSource {
   /** `accountId in ["..."]` (and the VPC's), or empty. */
   condition: string;
-  ipv4: boolean;
+  /** `text` is a quoted address for the `srcAddr in [...]` list (else a /128 subnet test). */
+  literal: boolean;
   text: string;
 }
+
+/**
+ * How an IPv6 source is matched: `address`, by a /128 subnet test (every way of writing the
+ * address); `as-written`, by its text as the key writes it (the same address written otherwise
+ * is another source). IPv4 sources are matched by their text either way.
+ */
+export type SourceMatching = 'address' | 'as-written';
 
 /**
  * The length of the source clause sourceMatch would build from the sources added so far, kept up
@@ -415,7 +423,7 @@ class ClauseLength {
     }
     if (group.seen.has(part.text)) return;
     group.seen.add(part.text);
-    if (part.ipv4) {
+    if (part.literal) {
       group.v4Count += 1;
       group.v4Chars += part.text.length;
     } else {
@@ -640,7 +648,7 @@ export class FlowQueryBuilder {
    * For one source whose details overflow the row limit (a scan): only its `limit` largest
    * (destination, port, protocol) groups, so the window is scanned once whatever the spread.
    */
-  topDestinationsQuery(key: string, limit: number): string {
+  topDestinationsQuery(key: string, limit: number, matching: SourceMatching = 'address'): string {
     const { detailCount } = RESULT_COLUMNS;
     if (!Number.isInteger(limit) || limit < 1)
       throw new RangeError(`limit must be a positive integer, got ${limit}`);
@@ -648,7 +656,7 @@ export class FlowQueryBuilder {
       (f): f is string => f !== undefined,
     );
     return this.finish('details', [
-      `filter ${this.countingFilter(undefined)} and (${this.sourceMatch([key])})`,
+      `filter ${this.countingFilter(undefined)} and (${this.sourceMatch([key], matching)})`,
       `stats count(*) as ${detailCount} by ${groups.join(', ')}`,
       `sort ${detailCount} desc`,
       `limit ${limit}`,
@@ -659,7 +667,7 @@ export class FlowQueryBuilder {
    * For the same source: its interfaces (one row each) with the distinct destination addresses
    * and ports behind them, from which the total destinations are estimated.
    */
-  destinationSpreadQuery(key: string): string {
+  destinationSpreadQuery(key: string, matching: SourceMatching = 'address'): string {
     const { distinctAddresses, distinctPorts } = RESULT_COLUMNS;
     const aggregates = [
       `count_distinct(${this.fields.dstAddr}) as ${distinctAddresses}`,
@@ -668,7 +676,7 @@ export class FlowQueryBuilder {
         : [`count_distinct(${this.fields.dstPort}) as ${distinctPorts}`]),
     ];
     return this.finish('details', [
-      `filter ${this.countingFilter(undefined)} and (${this.sourceMatch([key])})`,
+      `filter ${this.countingFilter(undefined)} and (${this.sourceMatch([key], matching)})`,
       `stats ${aggregates.join(', ')}${this.fields.interfaceId === undefined ? '' : ` by ${this.fields.interfaceId}`}`,
     ]);
   }
@@ -728,7 +736,7 @@ export class FlowQueryBuilder {
    * the format has neither, or the key names none), and its address: a quoted IPv4 literal or an
    * IPv6 /128 subnet test.
    */
-  private renderSource(key: string): RenderedSource {
+  private renderSource(key: string, matching: SourceMatching = 'address'): RenderedSource {
     let identity: SourceIdentity;
     try {
       identity = parseSourceKey(key);
@@ -752,9 +760,12 @@ export class FlowQueryBuilder {
       if (!isVpcId(identity.vpcId)) throw new QueryInjectionError('VPC id', identity.vpcId, 'not vpc-<hex>');
       conditions.push(`${this.fields.vpcId} in ["${identity.vpcId}"]`);
     }
+    // validatedIp let through hex digits, colons and dots only: the written text quotes safely.
+    if (address.kind() === 'ipv6' && matching === 'as-written')
+      return { condition: conditions.join(' and '), literal: true, text: `"${identity.address}"` };
     return {
       condition: conditions.join(' and '),
-      ipv4: address.kind() === 'ipv4',
+      literal: address.kind() === 'ipv4',
       text:
         address.kind() === 'ipv4'
           ? `"${address.toString()}"`
@@ -769,13 +780,13 @@ export class FlowQueryBuilder {
    * address (compressed or not). Sources of no known account are matched by address among the
    * records that name no account (by address alone where the format has no account-id).
    */
-  private sourceMatch(keys: readonly string[]): string {
+  private sourceMatch(keys: readonly string[], matching: SourceMatching = 'address'): string {
     const groups = new Map<string, { v4: Set<string>; v6: Set<string> }>();
     for (const key of keys) {
-      const part = this.renderSource(key);
+      const part = this.renderSource(key, matching);
       let group = groups.get(part.condition);
       if (group === undefined) groups.set(part.condition, (group = { v4: new Set(), v6: new Set() }));
-      (part.ipv4 ? group.v4 : group.v6).add(part.text);
+      (part.literal ? group.v4 : group.v6).add(part.text);
     }
     const clauses: string[] = [];
     for (const [condition, { v4, v6 }] of groups) {

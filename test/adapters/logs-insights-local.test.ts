@@ -1219,6 +1219,79 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       expect(server.startedQueries).toHaveLength(3);
     });
 
+    describe('a port scan over the row limit by an IPv6 address written two ways (two sources)', () => {
+      // fd00:66::1 scans 30 ports (the first 10 busier); the same address written out,
+      // fd00:66:0:0:0:0:0:1, sends 50 records to one destination from another interface. The
+      // details query matches both by /128 and overflows rowLimit 10.
+      const SHORT = 'fd00:66::1';
+      const LONG = 'fd00:66:0:0:0:0:0:1';
+      const records: FlowRecord[] = [
+        ...Array.from({ length: 30 }, (_, i) =>
+          Array.from({ length: i < 10 ? 20 - i : 1 }, (_, k) => ({
+            start: T0 / 1000 + i * 30 + k,
+            srcaddr: SHORT,
+            dstaddr: '2001:db8::34',
+            dstport: String(1000 + i),
+            protocol: '6',
+            action: 'REJECT',
+            logStatus: 'OK' as const,
+            interfaceId: 'eni-0short',
+          })),
+        ).flat(),
+        ...Array.from({ length: 50 }, (_, i) => ({
+          start: T0 / 1000 + 1000 + i,
+          srcaddr: LONG,
+          dstaddr: '2001:db8::53',
+          dstport: '53',
+          protocol: '17',
+          action: 'REJECT',
+          logStatus: 'OK' as const,
+          interfaceId: 'eni-0long',
+        })),
+      ];
+      const seeded = (group: string) => server.seed(group, toEvents(records, undefined));
+
+      it("each form's scan has its own destinations, total and interfaces", async () => {
+        // Prepare
+        seeded('/vpc/ipv6-forms-scan');
+        const window = windowAt(T0, config);
+        // Act
+        const details = await source(config, ['/vpc/ipv6-forms-scan'], { rowLimit: 10 }).details(
+          window,
+          [`${ACCOUNT}|${SHORT}`, `${ACCOUNT}|${LONG}`],
+          deadline(),
+        );
+        // Assess: the scanner's 30 ports and its interface; the other form's one destination
+        const short = details.get(`${ACCOUNT}|${SHORT}`)!;
+        expect(short).toEqual(asSample(directDetails(records, window, config, `${ACCOUNT}|${SHORT}`)));
+        expect(short.totalDestinations).toBe(30);
+        expect(short.interfaceIds).toEqual(['eni-0short']);
+        const long = details.get(`${ACCOUNT}|${LONG}`)!;
+        expect(long.topDestinations.map((d) => `${d.address} ${d.count}`)).toEqual(['2001:db8::53 50']);
+        expect(long.totalDestinations).toBe(1);
+        expect(long.interfaceIds).toEqual(['eni-0long']);
+      });
+
+      it('a key written as no record writes it is scanned by /128, as the details query matched it', async () => {
+        // Prepare: the address asked for as fd00:66:0::1, which no record writes
+        seeded('/vpc/ipv6-forms-unwritten');
+        const window = windowAt(T0, config);
+        // Act
+        const details = await source(config, ['/vpc/ipv6-forms-unwritten'], { rowLimit: 10 }).details(
+          window,
+          [`${ACCOUNT}|fd00:66:0::1`],
+          deadline(),
+        );
+        // Assess: both forms' records (the largest, the written-out form's 50, on top): the
+        // as-written scan found none, so a fourth query matched by /128
+        const asked = details.get(`${ACCOUNT}|fd00:66:0::1`)!;
+        expect(asked.topDestinations[0]).toMatchObject({ address: '2001:db8::53', count: 50 });
+        expect(asked.interfaceIds).toEqual(['eni-0long', 'eni-0short']);
+        expect(asked.totalDestinations).toBeGreaterThanOrEqual(30);
+        expect(server.startedQueries).toHaveLength(4);
+      });
+    });
+
     it('splits a window of more than 10,000 sources at a 10,000-row limit (one page)', async () => {
       // Prepare: 10,400 sources, half in each internal range, one record each.
       const bigConfig = resolveDetectorConfig({ internalCidrs: ['10.0.0.0/8', '192.168.0.0/16'] });
