@@ -65,7 +65,7 @@ export interface Baseline {
 type FoldConfig = Pick<DetectorConfig, 'preset' | 'baselineWindow'>;
 /** What a fold needs to keep the rhythm profile too. */
 export type RhythmFoldConfig = FoldConfig &
-  Pick<DetectorConfig, 'rhythm' | 'timezone' | 'weekendDays' | 'windowMinutes'>;
+  Pick<DetectorConfig, 'rhythm' | 'timezone' | 'weekendDays' | 'windowMinutes' | 'meanFloor'>;
 
 /** A source's first window: ESCU never initialises one (a bug); both presets do here. */
 export function newBaseline(

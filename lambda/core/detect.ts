@@ -688,8 +688,16 @@ export class WindowDecider {
     // Against the hour's curve, not a slot's own spread (rhythmModel): a slot that varies beyond
     // the curve is decided with its spread, but is still evidence that the source's tail is heavier
     // than the curve says, in its other hours too (a jittered job spills into both neighbours).
+    // Not at a daily job's hour: the curve is fitted without it (rhythm.ts foldWithinHour), and its
+    // varying runs would widen the tail of every other hour of the source.
     const score =
-      threshold !== null && c.mature && !isSpike && !quietJob && !movedJob && c.x > c.mean
+      threshold !== null &&
+      c.mature &&
+      !isSpike &&
+      !quietJob &&
+      !movedJob &&
+      c.model?.dailyJob === undefined &&
+      c.x > c.mean
         ? exceedanceScore(
             c.x,
             c.model === undefined ? c : { mean: c.mean, variance: c.model.curveVariance },

@@ -18,7 +18,10 @@
  * compared with its flat baseline exactly as before; a strong rhythm is used almost as measured.
  * The expectation for a window is the shrunk slot mean; its variance a mu + phi mu^2, fitted to
  * how the source's windows vary around their hour's mean (foldWithinHour), plus the posterior
- * variance of the slot mean (the estimate's own error).
+ * variance of the slot mean (the estimate's own error). A daily job's hour (five times both
+ * neighbouring hours) is left out of that fit and of the other hours' expectation: it is judged
+ * by its slot's own spread, and a source whose only rhythm is such a job is flat at its other
+ * hours.
  *
  * Recurring jobs. A spike at a time of day or week where a similar-sized spike happened one to
  * three days (daily) or a whole number of weeks (weekly) before is an occurrence of a job; from
@@ -297,7 +300,7 @@ function calendarFor(config: CalendarConfig): RhythmCalendar {
 // ---------------------------------------------------------------------------------------------
 // Learning the profile
 
-type ProfileConfig = CalendarConfig & Pick<DetectorConfig, 'baselineWindow'>;
+type ProfileConfig = CalendarConfig & Pick<DetectorConfig, 'baselineWindow' | 'meanFloor'>;
 
 /**
  * A slot's memory: the baseline window's share of windows in that slot (about 21 weekday and 9
@@ -458,6 +461,9 @@ export function foldWithinHour(
   const slot = calendar.place(windowStart).slot;
   const slotMean = valueOfCode(slotCode(profile, slot));
   if (Number.isNaN(slotMean)) return within;
+  // A daily job's hour varies as the job's runs do (its slot's own spread, foldSlotSpread, is
+  // their measure): kept out of the statistics the other hours' variance is fitted to.
+  if (isDailyJobSlot(profile, slot, slotMean, config.meanFloor)) return within;
   const seen = Math.max(1, slotObservations(dataPointsBefore, calendar.shares[slot] as number));
   const d = fed - slotMean;
   const term = (d * d * seen) / (seen + 1);
@@ -469,6 +475,14 @@ export function foldWithinHour(
     within.index + (index - within.index) * weight,
     within.count + 1,
   );
+}
+
+/** standsOut for a slot of a stored profile whose mean is `slotMean`: a daily job's hour. */
+function isDailyJobSlot(profile: string, slot: number, slotMean: number, meanFloor: number): boolean {
+  const base = slot - (slot % 24);
+  const earlier = valueOfCode(slotCode(profile, base + ((slot + 23) % 24)));
+  const later = valueOfCode(slotCode(profile, base + ((slot + 1) % 24)));
+  return standsOut(slotMean, earlier, later, meanFloor);
 }
 
 /** On the profile's grid, like the slot means: the Lambda stores them, the replay keeps them, both alike. */
@@ -491,7 +505,8 @@ export function withinHourWithZeros(
   dataPointsBefore: number,
   config: ProfileConfig,
 ): WithinHour | undefined {
-  if (within === undefined || profile === undefined || missed <= 0) return within;
+  // (A source blocked only at its daily job's hour has no statistics but its zeros: they start them.)
+  if (profile === undefined || missed <= 0) return within;
   const calendar = calendarOf(config);
   const counts = zeroSlotCounts(calendar, lastWindow + config.windowMinutes * 60_000, missed);
   checkProfileLength(profile);
@@ -502,7 +517,7 @@ export function withinHourWithZeros(
     const k = counts[s] as number;
     if (k <= 0) continue;
     const v = valueOfCode(slotCode(profile, s));
-    if (Number.isNaN(v)) continue;
+    if (Number.isNaN(v) || isDailyJobSlot(profile, s, v, config.meanFloor)) continue;
     const seen = Math.max(1, slotObservations(dataPointsBefore, calendar.shares[s] as number));
     const term = (v * v * seen) / (seen + 1);
     sumVariance += k * term;
@@ -511,8 +526,8 @@ export function withinHourWithZeros(
   }
   if (zeros === 0) return within;
   const window = config.baselineWindow;
-  let { variance, index } = within;
-  const n = within.count;
+  let { variance, index } = within ?? { variance: 0, index: 0 };
+  const n = within?.count ?? 0;
   const pooled = Math.min(zeros, Math.max(0, window - n - 1));
   if (pooled > 0) {
     variance = (variance * n + (sumVariance / zeros) * pooled) / (n + pooled);
@@ -658,6 +673,28 @@ const modelValues = new Float64Array(PROFILE_SLOTS);
 const RHYTHM_EVIDENCE = 4;
 /** An hour at this multiple of both neighbouring hours is a daily job's (see RhythmModel.dailyJob). */
 const DAILY_JOB_PROMINENCE = 5;
+
+/**
+ * Whether a slot mean stands at DAILY_JOB_PROMINENCE x both neighbouring hours of its day type
+ * (each at least meanFloor): a daily job's hour (RhythmModel.dailyJob). False where any is unset.
+ */
+function standsOut(value: number, earlier: number, later: number, meanFloor: number): boolean {
+  return (
+    value >= DAILY_JOB_PROMINENCE * Math.max(earlier, meanFloor) &&
+    value >= DAILY_JOB_PROMINENCE * Math.max(later, meanFloor)
+  );
+}
+
+/** standsOut for slot `s` of decoded slot means. */
+function isDailyJobHour(values: Float64Array, s: number, meanFloor: number): boolean {
+  const base = s - (s % 24);
+  return standsOut(
+    values[s] as number,
+    values[base + ((s + 23) % 24)] as number,
+    values[base + ((s + 1) % 24)] as number,
+    meanFloor,
+  );
+}
 /** Slots within this factor of an hour's level inform its variance (see rhythmModel). */
 const SIMILAR_LEVEL = 3;
 /** Standard errors above a slot's estimate at which its own sampling error is taken. */
@@ -668,6 +705,22 @@ const NOISE_MARGIN = 2;
  * that varies more by chance would make its hour quieter than it is.
  */
 const SLOT_SPREAD_EVIDENCE = 2;
+
+/** The daily jobs' hours (1; isDailyJobHour) where there is one, else undefined. */
+function dailyJobHours(
+  values: Float64Array,
+  shares: Float64Array,
+  meanFloor: number,
+): Uint8Array | undefined {
+  let jobs: Uint8Array | undefined;
+  for (let s = 0; s < PROFILE_SLOTS; s += 1) {
+    if (shares[s] === 0 || !isDailyJobHour(values, s, meanFloor)) continue;
+    jobs ??= jobHoursScratch.fill(0);
+    jobs[s] = 1;
+  }
+  return jobs;
+}
+const jobHoursScratch = new Uint8Array(PROFILE_SLOTS);
 
 /**
  * The expected count and variance for the window in `slot`, or undefined when the profile holds
@@ -690,48 +743,77 @@ export function rhythmModel(
   if (dataPoints < config.rhythmMinDays * calendar.windowsPerDay) return undefined;
   const values = decodeProfile(profile, modelValues);
   const shares = calendar.shares;
+  // Another hour than a daily job's is judged without the daily jobs' hours (isDailyJobHour; the
+  // job's own rules and its slot's spread judge those): a source whose only rhythm is a nightly
+  // job is flat at every other hour, and their level is the mean of all of them, not each hour's
+  // own few weeks. Taken for a rhythm, the job would make every other hour's expectation as
+  // uncertain as one slot's, and miss bursts of 10x a quiet hour's level there.
+  const dailyJob = isDailyJobHour(values, slot, config.meanFloor) ? (values[slot] as number) : undefined;
+  const jobHours = dailyJob === undefined ? dailyJobHours(values, shares, config.meanFloor) : undefined;
+  const leaveOut = jobHours !== undefined;
+  let shareSum = 0;
   let weighted = 0;
   let squares = 0;
   for (let s = 0; s < PROFILE_SLOTS; s += 1) {
     const share = shares[s] as number;
-    if (share === 0) continue;
+    if (share === 0 || (leaveOut && jobHours[s] === 1)) continue;
     const v = values[s] as number;
+    // (A slot never seen is no daily job's hour: standsOut is false beside it too.)
     if (Number.isNaN(v)) return undefined;
+    shareSum += share;
     weighted += share * v;
     squares += share * v * v;
   }
-  if (!(weighted > 0)) return undefined;
+  // The other hours' shares as a whole (1 with no hour left out: the calendar's shares sum to 1;
+  // never 0, as no two neighbouring hours can each stand at 5x the other).
+  const whole = leaveOut ? shareSum : 1;
+  weighted /= whole;
+  squares /= whole;
+  // (Other hours all at zero, beside a daily job, are a level too.)
+  if (!(weighted > 0) && !leaveOut) return undefined;
   // B: spread of the slot means; C: the share-weighted 1 / effective sample size of a slot mean
-  // (what noise alone adds to B per unit of variance), and D its square, for B's own spread.
+  // (what noise alone adds to B per unit of variance), and D its square, for B's own spread;
+  // E: the same for the share-weighted mean of the slot means (its own error per unit of variance).
   const between = Math.max(0, squares - weighted * weighted);
   let noiseWeight = 0;
   let noiseSquares = 0;
+  let meanNoise = 0;
   for (let s = 0; s < PROFILE_SLOTS; s += 1) {
     const share = shares[s] as number;
-    if (share === 0) continue;
-    const w = share / effectiveSamples(dataPoints, share, config);
+    if (share === 0 || (leaveOut && jobHours[s] === 1)) continue;
+    const samples = effectiveSamples(dataPoints, share, config);
+    const w = share / whole / samples;
     noiseWeight += w;
     noiseSquares += w * w;
+    meanNoise += (share / whole) * w;
   }
   if (!(noiseWeight < 0.8)) return undefined;
   // W, the variance within an hour, measured (foldWithinHour); at most the flat variance.
   const within = Math.max(Math.min(withinHour.variance, variance), weighted);
   // Without a rhythm B is noise: about W C, give or take sqrt(2 D) W. Only a spread well beyond
   // that is a rhythm: a flat source whose slot means differ by chance keeps its flat baseline
-  // (used anyway, chance differences would make some hours look quieter than they are).
-  if (!(between > within * (noiseWeight + RHYTHM_EVIDENCE * Math.sqrt(2 * noiseSquares)))) return undefined;
-  // B = tau^2 + W C.
-  const tau2 = between - within * noiseWeight;
-  if (!(tau2 > 0)) return undefined;
+  // (used anyway, chance differences would make some hours look quieter than they are). Without
+  // its daily jobs' hours a source with no other rhythm is flat: the mean of its other hours.
+  const rhythmic = between > within * (noiseWeight + RHYTHM_EVIDENCE * Math.sqrt(2 * noiseSquares));
+  if (!rhythmic && !leaveOut) return undefined;
+  // B = tau^2 + W C (positive where B is a rhythm: W C is less than the bar above).
+  const tau2 = rhythmic ? between - within * noiseWeight : 0;
   // The hour's variance as a mu + phi mu^2, fitted to the measured E[d^2] = W = a m + phi E[mu^2]
   // and E[d^2 / mu] = I = a + phi m: phi = (W - I m) / (E[mu^2] - m^2). Then a >= 1 (at least
-  // Poisson), phi >= 0, and a raised if need be so the hours' average is still W.
+  // Poisson), phi >= 0, and a raised if need be so the hours' average is still W. Flat but for
+  // its jobs, the hours vary as W says, at a level that does not vary: W = a m.
   const index = Math.max(withinHour.index, 1);
-  let phi = Math.max(0, (within - index * weighted) / Math.max(between, Number.EPSILON));
-  let a = Math.max(1, index - phi * weighted);
-  if (a * weighted + phi * squares < within) a = (within - phi * squares) / weighted;
-  if (!(a >= 1)) a = 1;
-  if (!Number.isFinite(phi)) phi = 0;
+  let phi = 0;
+  let a: number;
+  if (tau2 > 0) {
+    phi = Math.max(0, (within - index * weighted) / Math.max(between, Number.EPSILON));
+    a = Math.max(1, index - phi * weighted);
+    if (a * weighted + phi * squares < within) a = (within - phi * squares) / weighted;
+    if (!(a >= 1)) a = 1;
+    if (!Number.isFinite(phi)) phi = 0;
+  } else {
+    a = Math.max(1, within / Math.max(weighted, config.meanFloor));
+  }
   const slotMean = values[slot] as number;
   const share = shares[slot] as number;
   // Sampling variance of this slot's mean, taken at an upper bound of the hour's rate: computed
@@ -739,14 +821,25 @@ export function rhythmModel(
   // a false alert waits. A slot seen only at zero is not known to be zero either.
   const slotSamples = effectiveSamples(dataPoints, share, config);
   const estimate = Math.max(slotMean, config.meanFloor);
-  const rate = estimate + NOISE_MARGIN * Math.sqrt((a * estimate + phi * estimate * estimate) / slotSamples);
-  const noise = (a * rate + phi * rate * rate) / slotSamples;
+  // The slot's own spread (foldSlotSpread). A daily job's hour is not in the within-hour
+  // statistics the curve is fitted to (foldWithinHour), so the curve, a quieter hour's variance
+  // carried to the job's level, says nothing of it: there the slot's own spread, how the job's
+  // runs vary, is the hour's variance (the curve's at the least), for its slot mean's error too.
+  const own = slotSpread === undefined ? Number.NaN : valueOfCode(slotCode(slotSpread, slot));
+  const jobPhi =
+    dailyJob !== undefined && own > a * estimate + phi * estimate * estimate
+      ? (own - a * estimate) / (estimate * estimate)
+      : phi;
+  const rate =
+    estimate + NOISE_MARGIN * Math.sqrt((a * estimate + jobPhi * estimate * estimate) / slotSamples);
+  const noise = (a * rate + jobPhi * rate * rate) / slotSamples;
   const weight = tau2 / (tau2 + noise);
   // The slot means themselves, not rescaled to the flat mean: the two have different memories
   // (a slot remembers its own last few weeks, the flat mean every window, capped spikes of the
-  // first days included), and tracking a change of level the slot means are as quick.
+  // first days included), and tracking a change of level the slot means are as quick. Flat but
+  // for its jobs, the mean of the other hours, with that mean's own error.
   const expected = Math.max(0, weighted + weight * (slotMean - weighted));
-  const estimateVariance = weight * noise;
+  const estimateVariance = tau2 > 0 ? weight * noise : within * meanNoise;
   // The windows this hour's variance is learnt from: those at a level like this hour's (within a
   // factor of 3). A busy hour's spread comes from the busy hours, a quiet hour's from the quiet
   // ones, a nightly job's from its own hour alone.
@@ -759,12 +852,6 @@ export function rhythmModel(
   }
   const samples = Math.max(2, Math.min(withinHour.count, config.baselineWindow) * similar);
   const base = slot - (slot % 24);
-  const earlier = Math.max(values[base + ((slot + 23) % 24)] as number, config.meanFloor);
-  const later = Math.max(values[base + ((slot + 1) % 24)] as number, config.meanFloor);
-  const dailyJob =
-    slotMean >= DAILY_JOB_PROMINENCE * earlier && slotMean >= DAILY_JOB_PROMINENCE * later
-      ? slotMean
-      : undefined;
   let movedDailyJob: number | undefined;
   if (dailyJob === undefined) {
     const at = (offset: number) => values[base + ((slot + 24 + offset) % 24)] as number;
@@ -779,14 +866,17 @@ export function rhythmModel(
     }
   }
   // The slot's own spread, where it is clearly beyond the curve's variance for this hour (by
-  // SLOT_SPREAD_EVIDENCE standard deviations of a variance estimated from the slot's windows):
+  // SLOT_SPREAD_EVIDENCE standard deviations of a variance estimated from the slot's windows;
+  // at a daily job's hour, which the curve knows nothing of, where it is beyond it at all):
   // then this hour's variance is its own, as phi for this hour (the tail, tail-probability.ts
-  // meanUncertainTail, is computed from a and phi).
+  // meanUncertainTail, is computed from a and phi). Flat but for its jobs, the other hours are
+  // one level, as a flat source's hours are, and none has a spread of its own: over so many
+  // hours some slot's spread passes that bar by chance.
   const curveVariance = a * expected + phi * expected * expected;
-  const own = slotSpread === undefined ? Number.NaN : valueOfCode(slotCode(slotSpread, slot));
   const distances = Math.max(1, slotSamples - 1);
+  const evidence = dailyJob === undefined ? 1 + SLOT_SPREAD_EVIDENCE * Math.sqrt(2 / distances) : 1;
   const hourPhi =
-    expected > 0 && own > curveVariance * (1 + SLOT_SPREAD_EVIDENCE * Math.sqrt(2 / distances))
+    tau2 > 0 && expected > 0 && own > curveVariance * evidence
       ? (own - a * expected) / (expected * expected)
       : phi;
   return {

@@ -102,6 +102,12 @@ export interface JobRuns {
   spread?: number;
   /** The runs that spread rests on (its estimate's own error). */
   samples: number;
+  /**
+   * Set where the size and spread are a profile slot's mean and spread (a daily job the profile
+   * holds, dailyJobRuns): estimates from the slot's `samples` windows, which the test corrects
+   * for as the hour's spike test does (estimationAdjustedTail).
+   */
+  slotEstimate?: boolean;
 }
 
 /**
@@ -111,8 +117,10 @@ export interface JobRuns {
  * vary a lot reaches twice its usual size by itself now and then (a backup that follows the data
  * changed that day: one run in sixteen where its runs vary like a gamma of shape 3), and that is
  * no growth; a job whose runs are steady (a spread no larger than its size) alerts at the factor.
- * The plain tail, without spikeTail's correction for an estimate from few windows: a job's spread
- * rests on a handful of runs, and that correction would let a steady job quadruple unremarked.
+ * A learnt job's tail is the plain one, without spikeTail's correction for an estimate from few
+ * windows: its spread rests on a handful of runs (SPREAD_MEMORY), and that correction would let a
+ * steady job quadruple unremarked. A daily job the profile holds (`slotEstimate`) is corrected,
+ * unless a run of the factor is already beyond the threshold on its runs (see below).
  * Without a threshold the factor alone decides.
  */
 export function isGrownRun(
@@ -127,7 +135,25 @@ export function isGrownRun(
   // decides: their tail would be Poisson's (a negative binomial's floor), far wider than their
   // own variation, and let a steady job of 20 double unremarked (40 is a Poisson tail of 5e-5).
   if (job.spread <= job.size) return true;
-  return upperTailProbability(x, job.size, job.spread, config.meanFloor) < threshold;
+  const tail = upperTailProbability(x, job.size, job.spread, config.meanFloor);
+  if (!(tail < threshold)) return false;
+  if (job.slotEstimate !== true) return true;
+  // A daily job the profile holds: its level and spread are a slot's estimates from a dozen to
+  // forty windows. Its window is one of the source's, with the threshold's share of the budget,
+  // and on a job that varies the plain tail at a spread estimated low spent that share many times
+  // over (40 nightly jobs varying like a gamma of shape 3: some 7 grown runs in 14 days where 0.7
+  // is the job windows' share, once the other hours were judged without the jobs). A run of the
+  // factor is placed by the level alone; where the runs, as estimated, reach it less often than
+  // the threshold (a steady job) the factor decides, as for a learnt job. Elsewhere the tail
+  // decides, corrected for the estimates as the hour's spike test corrects its own.
+  const factorTail = upperTailProbability(
+    config.jobGrowthFactor * job.size,
+    job.size,
+    job.spread,
+    config.meanFloor,
+  );
+  if (factorTail < threshold) return true;
+  return estimationAdjustedTail(tail, job.size, job.spread, config.meanFloor, job.samples) < threshold;
 }
 
 /** Runs a job's spread must rest on before it counts (isGrownRun): one difference is no spread. */
@@ -150,6 +176,7 @@ export function dailyJobRuns(
     size: model.dailyJob ?? Number.NaN,
     ...(model.dailyJobSpread === undefined ? {} : { spread: model.dailyJobSpread }),
     samples: model.dailyJobSamples ?? 0,
+    slotEstimate: true,
   };
 }
 

@@ -103,6 +103,16 @@ describe('a burst on a source is not learnt as a job after one occurrence', () =
       DAYS * 24,
       source(7, { hour: () => 1, size: () => 200 }, (t) => (at.includes(t) ? 400 : 0)),
     );
-    expect(run.alerts.filter(after(LEARNT)).map((a) => Date.parse(a.windowStart))).toEqual(at);
+    // At the bursts' hour. The source's other hours are judged at the fleet's threshold (the job's
+    // runs are no part of their variance): on this seed one of them, 16 at a Friday's 22:00 where
+    // about 3 is usual, is beyond it, as on the source's own counts (negative binomial of mean 3
+    // and variance 6: P(X >= 16) = 6.6e-4, the threshold 8.3e-4).
+    const atFifteen = (a: { windowStart: string }) => new Date(a.windowStart).getUTCHours() === 15;
+    expect(
+      run.alerts
+        .filter(after(LEARNT))
+        .filter(atFifteen)
+        .map((a) => Date.parse(a.windowStart)),
+    ).toEqual(at);
   });
 });

@@ -610,14 +610,18 @@ describe("a job's size while it is being learned (its second occurrence)", () =>
 
 describe("a rhythmic source's burst, as the flat baseline sees it (isBurst)", () => {
   const threeAm = T0 + 3 * HOUR;
-  /** Rhythmic (the daily-job profile) with a flat baseline of mean 4, sd 10: 3 sd above is exactly 34. */
+  /**
+   * Rhythmic (the daily-job profile) with a flat baseline of mean 4, sd 10: 3 sd above is exactly
+   * 34. Its hours but the job's vary about their 4 with a variance of 8 (the within-hour
+   * statistics leave the job's hour out).
+   */
   const rhythmic = (): Baseline => ({
     ...storedBaseline({
       mean: 4,
       variance: 100,
       dataPoints: 21 * 24,
       profile: dailyJobBaseline().profile!,
-      withinHour: { variance: 50, index: 1.5, count: 21 * 24 },
+      withinHour: { variance: 8, index: 2, count: 21 * 24 },
     }),
     lastWindow: threeAm - HOUR,
   });

@@ -333,6 +333,76 @@ describe("the hour's expectation", () => {
     expect(jobOf(withNeighbours(0, 0), floor * 1.001)).toBeUndefined();
   });
 
+  describe('a source whose only rhythm is a daily job', () => {
+    // 02:00 at 150 on every day, every other hour at 3; within the other hours the windows vary
+    // with a variance of 5 (the within-hour statistics leave the job's hour out); 30 days seen.
+    const nightly = profileOf((s) => (s % 24 === 2 ? 150 : 3));
+    const within = { variance: 5, index: 1.7, count: 720 };
+    const dataPoints = 30 * 24;
+    const level = quantizeSlotMean(3);
+
+    it('is flat at its other hours: their mean, their variance at that level, and that mean as an estimate', () => {
+      const m = rhythmModel(nightly, within, 500, dataPoints, 10, cfg)!;
+      // The other hours: 23 weekday slots of 21 windows (share 5/168 each) and 23 weekend slots
+      // of 9 (2/168), 161/168 of the week; their mean's own error per unit of variance.
+      const whole = 161 / 168;
+      const meanNoise = 23 * ((5 / 168 / whole) ** 2 / 21) + 23 * ((2 / 168 / whole) ** 2 / 9);
+      expect(m.dailyJob).toBeUndefined();
+      expect(m.mean).toBeCloseTo(level, 12);
+      expect(m.a).toBeCloseTo(5 / level, 12);
+      expect(m.phi).toBe(0);
+      expect(m.variance).toBeCloseTo(5 + 5 * meanNoise, 12);
+      expect(m.relativeVariance).toBeCloseTo((5 * meanNoise) / level ** 2, 12);
+      expect(m.samples).toBeCloseTo(720 * whole, 9);
+      // No hour of them has a spread of its own, as a flat source's hours have none.
+      const spread = profileOf((s) => (s === 10 ? 50 : 5));
+      expect(rhythmModel(nightly, within, 500, dataPoints, 10, cfg, spread)).toEqual(m);
+      // Without the job the same hours are a flat source: its flat baseline decides.
+      expect(
+        rhythmModel(
+          profileOf(() => 3),
+          within,
+          5,
+          dataPoints,
+          10,
+          cfg,
+        ),
+      ).toBeUndefined();
+    });
+
+    it("judges the job's hour on the slot's own spread, which the curve (fitted without it) knows nothing of", () => {
+      const plain = rhythmModel(nightly, within, 500, dataPoints, 2, cfg)!;
+      expect(plain.dailyJob).toBe(quantizeSlotMean(150));
+      expect(plain.variance).toBe(plain.curveVariance);
+      const curve = plain.a * plain.mean + plain.phi * plain.mean ** 2;
+      // A spread 1.3x the curve's: within the bar another hour's spread must pass (about 1.6x for
+      // 21 windows), and the job's hour's variance all the same, for its slot mean's error too.
+      const own = quantizeSlotMean(1.3 * curve);
+      const m = rhythmModel(
+        nightly,
+        within,
+        500,
+        dataPoints,
+        2,
+        cfg,
+        profileOf((s) => (s === 2 ? own : 5)),
+      )!;
+      expect(m.a * m.mean + m.phi * m.mean ** 2).toBeCloseTo(own, 9);
+      expect(m.relativeVariance).toBeGreaterThan(plain.relativeVariance);
+      // Below the curve, the curve stays.
+      const low = rhythmModel(
+        nightly,
+        within,
+        500,
+        dataPoints,
+        2,
+        cfg,
+        profileOf((s) => (s === 2 ? curve / 2 : 5)),
+      )!;
+      expect(low.variance).toBe(plain.variance);
+    });
+  });
+
   it("expects a business-hours source's night level at night and its day level by day", () => {
     const business = profileOf((s) => (s < 24 && s >= 8 && s < 18 ? 40 : 4));
     const within = { variance: 0.3 * (40 + 320) + 0.7 * 7.2, index: 0.3 * 9 + 0.7 * 1.8, count: 400 };

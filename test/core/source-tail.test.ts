@@ -20,6 +20,7 @@ import {
 } from '../../lambda/core/spike-test';
 import fc from 'fast-check';
 import { pointProbability, tailReaches, upperTailProbability } from '../../lambda/core/tail-probability';
+import { encodeProfile, PROFILE_SLOTS, quantizeSlotMean, rhythmModel } from '../../lambda/core/rhythm';
 import { escuConfig, HOUR, recommendedConfig, storedBaseline, T0, windowInput } from './engine-fixtures';
 
 const config = recommendedConfig();
@@ -226,6 +227,48 @@ describe('the tail score in the baseline', () => {
     const closed = foldZeros(folded, 2500, config);
     for (let i = 0; i < 2500; i += 1) folded = foldedBaseline(folded, 0, T0 + i * HOUR, 101 + i, config);
     expect(closed.tailScore!).toBeCloseTo(folded.tailScore!, 10);
+  });
+
+  it("is taught by a source's other hours, not by its daily job's hour (its own spread and rules judge that)", () => {
+    // Every hour at 4 but 00:00 at 60, the profile's daily job; the other hours vary about their
+    // 4 with a variance of 8. A fleet's threshold (4e-5), so that a count beyond the 1-in-100 line
+    // is no spike.
+    const fleet = recommendedConfig({
+      massSpikeMinSources: 0,
+      cooldownMinutes: 0,
+      falseAlertBudgetPerDay: 0.001,
+    });
+    const values = Array.from({ length: PROFILE_SLOTS }, (_, s) => quantizeSlotMean(s % 24 === 0 ? 60 : 4));
+    const at = (windowStart: number) =>
+      storedBaseline({
+        mean: values.reduce((a, b) => a + b, 0) / PROFILE_SLOTS,
+        variance: 200,
+        dataPoints: 21 * 24,
+        lastWindow: windowStart - HOUR,
+        profile: encodeProfile(values),
+        withinHour: { variance: 8, index: 2, count: 21 * 24 },
+      });
+    const decide = (windowStart: number, x: number) => {
+      const result = evaluateWindow(
+        windowInput({ [SOURCE]: x }, { [SOURCE]: at(windowStart) }, { windowStart }),
+        fleet,
+      );
+      return { decision: result.decisions[0]!, next: result.updatedBaselines.get(SOURCE)! };
+    };
+    // 90 at the job's hour: beyond the 1-in-100 line of the hour's model, no spike, not scored.
+    const job = decide(T0, 90);
+    expect(job.decision.outcome).toBe('normal');
+    const stored = at(T0);
+    const model = rhythmModel(stored.profile, stored.withinHour, 200, 21 * 24, 24, fleet)!;
+    expect(model.dailyJob).toBeDefined();
+    expect(
+      exceedanceScore(90, { mean: model.mean, variance: model.curveVariance }, AT, 4e-5, fleet),
+    ).toBeGreaterThan(0);
+    expect(job.next.tailScore).toBeUndefined();
+    // 14 at 03:00, beyond that hour's line, is scored.
+    const quiet = decide(T0 + 3 * HOUR, 14);
+    expect(quiet.decision.outcome).toBe('normal');
+    expect(quiet.next.tailScore).toBeGreaterThan(0);
   });
 
   it('is never kept by splunk-escu', () => {

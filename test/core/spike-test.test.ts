@@ -4,7 +4,7 @@
  * recommended-preset.test.ts and alert-threshold.test.ts.)
  */
 import { dailyJobRuns, isGrownRun, jobRuns, MIN_SPREAD_RUNS, spikeTail } from '../../lambda/core/spike-test';
-import { upperTailProbability } from '../../lambda/core/tail-probability';
+import { estimationAdjustedTail, upperTailProbability } from '../../lambda/core/tail-probability';
 
 const config = { meanFloor: 1, baselineWindow: 168 };
 
@@ -76,6 +76,53 @@ describe("isGrownRun: a job's run has grown", () => {
     expect(isGrownRun(200, varying, tail, config)).toBe(false);
     expect(isGrownRun(200, varying, tail * (1 + 1e-9), config)).toBe(true);
   });
+
+  describe("for a daily job the profile holds (a slot's mean and spread, estimates from its windows)", () => {
+    const slot = { ...varying, samples: 12, slotEstimate: true };
+
+    it('is beyond the threshold on the tail corrected for those estimates, which a plain tail below it may not be', () => {
+      const threshold = 1e-4;
+      const plain = (x: number) => upperTailProbability(x, 50, 900, config.meanFloor);
+      const corrected = (x: number, windows: number) =>
+        estimationAdjustedTail(plain(x), 50, 900, config.meanFloor, windows);
+      // 300 is beyond the threshold on the plain tail, not on the corrected one: a learnt job has
+      // grown there, the slot's daily job has not.
+      expect([plain(300) < threshold, corrected(300, 12) < threshold]).toEqual([true, false]);
+      expect(isGrownRun(300, varying, threshold, config)).toBe(true);
+      expect(isGrownRun(300, slot, threshold, config)).toBe(false);
+      // Where the corrected tail is beyond it, it has grown: over 40 windows, from some count past 300.
+      const wider = { ...slot, samples: 40 };
+      let bound = 300;
+      while (!(corrected(bound, 40) < threshold)) bound += 1;
+      expect(bound).toBeGreaterThan(300);
+      expect([
+        isGrownRun(bound - 1, wider, threshold, config),
+        isGrownRun(bound, wider, threshold, config),
+      ]).toEqual([false, true]);
+      // Fewer windows behind the slot, a wider tail: not yet there.
+      expect(isGrownRun(bound, slot, threshold, config)).toBe(false);
+    });
+
+    it('is at the factor where a run of the factor is already beyond the threshold on its runs (a steady job)', () => {
+      // Runs of 50 with a spread of 60 (a little more than counts of 50 vary by chance): 100 is
+      // beyond a fleet's threshold of 4e-5 on them, but not once corrected for 12 windows.
+      const steady = { size: 50, spread: 60, samples: 12, slotEstimate: true };
+      expect(upperTailProbability(100, 50, 60, config.meanFloor)).toBeLessThan(4e-5);
+      expect(
+        estimationAdjustedTail(
+          upperTailProbability(100, 50, 60, config.meanFloor),
+          50,
+          60,
+          config.meanFloor,
+          12,
+        ),
+      ).toBeGreaterThan(4e-5);
+      expect([isGrownRun(99, steady, 4e-5, config), isGrownRun(100, steady, 4e-5, config)]).toEqual([
+        false,
+        true,
+      ]);
+    });
+  });
 });
 
 describe('jobRuns and dailyJobRuns', () => {
@@ -86,11 +133,13 @@ describe('jobRuns and dailyJobRuns', () => {
       spread: 400,
       samples: 3,
     });
-    expect(dailyJobRuns({ dailyJob: 60 })).toStrictEqual({ size: 60, samples: 0 });
+    // A daily job the profile holds is a slot's estimate (isGrownRun corrects its tail for that).
+    expect(dailyJobRuns({ dailyJob: 60 })).toStrictEqual({ size: 60, samples: 0, slotEstimate: true });
     expect(dailyJobRuns({ dailyJob: 60, dailyJobSpread: 90, dailyJobSamples: 12 })).toStrictEqual({
       size: 60,
       spread: 90,
       samples: 12,
+      slotEstimate: true,
     });
   });
 });

@@ -219,6 +219,21 @@ describe('withinHourWithZeros', () => {
       }
   });
 
+  it("leaves out a daily job's hour (5x both neighbouring hours), whose zeros are its skipped runs", () => {
+    const job = encodeProfile(
+      Array.from({ length: PROFILE_SLOTS }, (_, s) => (s === WEEKDAY_SLOT ? quantizeSlotMean(40) : 3)),
+    );
+    expect(withinHourWithZeros(within(3), job, SUNDAY, 5, dataPointsFor(seen), config)).toEqual(within(3));
+  });
+
+  it('starts the statistics from the zeros where there were none (a source seen only at its daily job)', () => {
+    const started = withinHourWithZeros(undefined, profile, SUNDAY, 5, dataPointsFor(seen), config)!;
+    expect(started.count).toBe(5);
+    near(started.variance, term);
+    near(started.index, term / v);
+    expect(withinHourWithZeros(undefined, profile, SUNDAY, 0, dataPointsFor(seen), config)).toBeUndefined();
+  });
+
   it('changes nothing without missed windows or where the missed windows fall in slots never seen', () => {
     expect(zeroed(3, 0)).toEqual(within(3));
     const unseen = encodeProfile(
@@ -253,6 +268,25 @@ describe('foldWithinHour (one window measured, the running means the zero-fill c
     expect(full.count).toBe(721);
     near(full.variance, 4 + (term - 4) / 720);
     near(full.index, 1 + (term / v - 1) / 720);
+  });
+
+  it("measures nothing at a daily job's hour, at 5x or more of both neighbouring hours (or the floor)", () => {
+    // The other hours' variance is fitted to these statistics; the job's runs vary on their own.
+    const within = { variance: 4, index: 1, count: 3 };
+    const jobAt = (level: number, neighbours: number) =>
+      encodeProfile(
+        Array.from({ length: PROFILE_SLOTS }, (_, s) =>
+          s === WEEKDAY_SLOT ? level : s === 23 || s === 1 ? neighbours : 3,
+        ),
+      );
+    const job = quantizeSlotMean(40);
+    expect(foldWithinHour(within, jobAt(job, 3), MONDAY, fed, dataPointsFor(seen), config)).toBe(within);
+    // Exactly 5x the floor that stands for neighbours at 0, and a hair below it.
+    const floor = job / 5;
+    const atFloor = (meanFloor: number) =>
+      foldWithinHour(within, jobAt(job, 0), MONDAY, fed, dataPointsFor(seen), { ...config, meanFloor });
+    expect(atFloor(floor)).toBe(within);
+    expect(atFloor(floor * 1.001)!.count).toBe(4);
   });
 
   it('measures nothing without a profile or before the slot has a mean', () => {
