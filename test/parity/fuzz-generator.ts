@@ -11,7 +11,12 @@
  * lines, CloudWatch Logs exports, a custom format with vpc-id, fresh start vs bootstrap, resumed
  * replays, dry runs.
  */
-import { seededRandom, sourceKey, type DetectorConfigInput } from '../../lambda/core';
+import {
+  DEFAULT_FLOW_LOG_FORMAT,
+  seededRandom,
+  sourceKey,
+  type DetectorConfigInput,
+} from '../../lambda/core';
 import type { ParityCase, ParityFile } from './parity';
 
 const MINUTE = 60_000;
@@ -46,22 +51,8 @@ const FORMATS = {
   noEnd: 'version account-id interface-id srcaddr dstaddr dstport protocol start action log-status',
   noStatus: 'version account-id interface-id srcaddr dstaddr srcport dstport protocol start end action',
 };
-const V2_FIELDS = [
-  'version',
-  'account-id',
-  'interface-id',
-  'srcaddr',
-  'dstaddr',
-  'srcport',
-  'dstport',
-  'protocol',
-  'packets',
-  'bytes',
-  'start',
-  'end',
-  'action',
-  'log-status',
-];
+/** The default format's fields, as the core reads a file without a header. */
+const V2_FIELDS = DEFAULT_FLOW_LOG_FORMAT;
 const CUSTOM_FIELDS = [
   'version',
   'vpc-id',
@@ -468,8 +459,9 @@ export function drawScenario(seed: number): Scenario {
       }
       push(s, ws, count, int(1, 5));
     }
-    // noise
-    if (chance(0.5)) {
+    // noise: records that never count (accepted, inbound, internal to internal)
+    const background = (probability: number, record: (s: (typeof sources)[number]) => Partial<Rec>): void => {
+      if (!chance(probability)) return;
       const s = pick(sources);
       const { start, end } = recordAt(ws);
       recs.push({
@@ -477,54 +469,22 @@ export function drawScenario(seed: number): Scenario {
         vpc: s.vpc,
         eni: eniOf(s.forms[0]!),
         src: s.forms[0]!,
-        dst: s.v6 ? '2001:db8::1' : '203.0.113.1',
+        dst: '-',
         srcPort: 50000,
         dstPort: 443,
         protocol: 6,
         start,
         end,
-        action: 'ACCEPT',
-        status: 'OK',
-      });
-    }
-    if (chance(0.4)) {
-      const s = pick(sources);
-      const { start, end } = recordAt(ws);
-      // inbound: external source rejected towards an internal address
-      recs.push({
-        account: s.account,
-        vpc: s.vpc,
-        eni: eniOf(s.forms[0]!),
-        src: s.v6 ? '2001:db8::99' : '198.51.100.9',
-        dst: s.forms[0]!,
-        srcPort: 50000,
-        dstPort: 22,
-        protocol: 6,
-        start,
-        end,
         action: 'REJECT',
         status: 'OK',
+        ...record(s),
       });
-    }
-    if (chance(0.3)) {
-      const s = pick(sources);
-      const { start, end } = recordAt(ws);
-      // internal to internal
-      recs.push({
-        account: s.account,
-        vpc: s.vpc,
-        eni: eniOf(s.forms[0]!),
-        src: s.forms[0]!,
-        dst: s.v6 ? 'fd00:9::9' : '10.9.9.9',
-        srcPort: 50000,
-        dstPort: 5432,
-        protocol: 6,
-        start,
-        end,
-        action: 'REJECT',
-        status: 'OK',
-      });
-    }
+    };
+    background(0.5, (s) => ({ dst: s.v6 ? '2001:db8::1' : '203.0.113.1', action: 'ACCEPT' }));
+    // inbound: external source rejected towards an internal address
+    background(0.4, (s) => ({ src: s.v6 ? '2001:db8::99' : '198.51.100.9', dst: s.forms[0]!, dstPort: 22 }));
+    // internal to internal
+    background(0.3, (s) => ({ dst: s.v6 ? 'fd00:9::9' : '10.9.9.9', dstPort: 5432 }));
     if (chance(0.15)) {
       const s = pick(sources);
       const { start, end } = recordAt(ws);
