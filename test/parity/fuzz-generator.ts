@@ -53,23 +53,26 @@ const FORMATS = {
 };
 /** The default format's fields, as the core reads a file without a header. */
 const V2_FIELDS = DEFAULT_FLOW_LOG_FORMAT;
-const CUSTOM_FIELDS = [
-  'version',
-  'vpc-id',
-  'account-id',
-  'interface-id',
-  'srcaddr',
-  'dstaddr',
-  'srcport',
-  'dstport',
-  'protocol',
-  'packets',
-  'bytes',
-  'start',
-  'end',
-  'action',
-  'log-status',
-];
+/** The default format with `vpc-id` after `version`: sources keyed by VPC too. */
+const CUSTOM_FIELDS = ['version', 'vpc-id', ...DEFAULT_FLOW_LOG_FORMAT.slice(1)];
+
+/** A SKIPDATA record of an account's interface, its capture interval [startMs, endMs]. */
+function skipDataRecord(account: string, vpc: string, startMs: number, endMs: number): Rec {
+  return {
+    account,
+    vpc,
+    eni: 'eni-0aaaabbbbccccdddd',
+    src: '-',
+    dst: '-',
+    srcPort: '-',
+    dstPort: '-',
+    protocol: '-',
+    start: startMs / 1000,
+    end: endMs / 1000,
+    action: '-',
+    status: 'SKIPDATA',
+  };
+}
 
 function lineOf(fields: readonly string[], r: Rec): string {
   const noData = r.status !== 'OK';
@@ -561,21 +564,7 @@ export function drawScenario(seed: number): Scenario {
       length = chance(0.3) ? int(1, 3) * HOUR : int(1, 10) * MINUTE;
       f('skipdata');
     }
-    const acct = pick(accounts);
-    recs.push({
-      account: acct,
-      vpc: vpcs[0]!,
-      eni: 'eni-0aaaabbbbccccdddd',
-      src: '-',
-      dst: '-',
-      srcPort: '-',
-      dstPort: '-',
-      protocol: '-',
-      start: start / 1000,
-      end: (start + length) / 1000,
-      action: '-',
-      status: 'SKIPDATA',
-    });
+    recs.push(skipDataRecord(pick(accounts), vpcs[0]!, start, start + length));
   }
   // keep every record inside [t0, tEnd)
   const kept = recs.filter((x) => x.start * 1000 >= t0 && x.start * 1000 < tEnd);
@@ -644,20 +633,7 @@ export function drawScenario(seed: number): Scenario {
   if (boundary !== undefined && chance(0.25)) {
     const start = boundary - int(1, 10) * MINUTE;
     const end = boundary + int(0, 30) * MINUTE;
-    const line = lineOf(fields, {
-      account: pick(accounts),
-      vpc: vpcs[0]!,
-      eni: 'eni-0aaaabbbbccccdddd',
-      src: '-',
-      dst: '-',
-      srcPort: '-',
-      dstPort: '-',
-      protocol: '-',
-      start: start / 1000,
-      end: end / 1000,
-      action: '-',
-      status: 'SKIPDATA',
-    });
+    const line = lineOf(fields, skipDataRecord(pick(accounts), vpcs[0]!, start, end));
     const file = files.find((x) => x.cloudWatchExport === undefined) ?? files[0]!;
     file.lines.push(line);
     f(parity.resumeAt === undefined ? 'skipdata-at-bootstrap-end' : 'skipdata-at-resume');
