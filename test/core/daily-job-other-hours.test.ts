@@ -10,14 +10,15 @@
  * job), the same host without the job from 21; and in the fleet below, 35 and 67 of 80 bursts of
  * 16 were found (varying and steady jobs), against 80 of 80 without the jobs.
  */
+import { negativeBinomial, seededRandom } from '../../lambda/core';
 import {
-  bootstrapBaselines,
-  evaluateWindow,
-  negativeBinomial,
-  seededRandom,
-  type HistoryWindow,
-} from '../../lambda/core';
-import { DAY, HOUR, MONDAY, config as rhythmConfig, runWindows } from './rhythm-fixtures';
+  DAY,
+  HOUR,
+  MONDAY,
+  config as rhythmConfig,
+  plantedBursts,
+  smallestAlertingBurst,
+} from './rhythm-fixtures';
 
 /** Gamma shape of a job's runs: 20 is steady (some 22% from run to run), 3 varies (some 58%). */
 const JOB_SHAPES = [
@@ -28,7 +29,6 @@ const JOB_SHAPES = [
 describe('one host with a nightly job', () => {
   // The threshold this host has in a fleet of 300 (one source alone gets the whole budget).
   const cfg = rhythmConfig({ falseAlertBudgetPerDay: 1 / 300 });
-  const SOURCE = '10.0.0.1';
   const BOOTSTRAP_DAYS = 30;
   /** Saturday 22:00 of the week after the bootstrap (the bootstrap starts on a Monday). */
   const BURST = MONDAY + BOOTSTRAP_DAYS * DAY + 3 * DAY + 22 * HOUR;
@@ -45,34 +45,7 @@ describe('one host with a nightly job', () => {
         x += negativeBinomial(random, 150, 150 + (150 * 150) / jobShape);
       return x;
     };
-    const history: HistoryWindow[] = Array.from({ length: BOOTSTRAP_DAYS * 24 }, (_, w) => ({
-      windowStart: MONDAY + w * HOUR,
-      complete: true,
-      counts: new Map([[SOURCE, count(MONDAY + w * HOUR)]]),
-    }));
-    const learned = bootstrapBaselines(history, cfg);
-    const start = MONDAY + BOOTSTRAP_DAYS * DAY;
-    const before = runWindows(
-      cfg,
-      start,
-      (BURST - start) / HOUR,
-      (t) => new Map([[SOURCE, count(t)]]),
-      learned,
-    );
-    const alerts = (burst: number) =>
-      evaluateWindow(
-        {
-          windowStart: BURST,
-          counts: new Map([[SOURCE, burst]]),
-          complete: true,
-          baselines: before.baselines,
-          clock: before.clock,
-        },
-        cfg,
-      ).alerts.length > 0;
-    let burst = cfg.minBlockedCount;
-    while (!alerts(burst) && burst < 1000) burst += 1;
-    return burst;
+    return smallestAlertingBurst(cfg, count, BOOTSTRAP_DAYS, BURST);
   }
 
   it.each(JOB_SHAPES)(
@@ -99,44 +72,23 @@ describe('a fleet of hosts with nightly jobs', () => {
   const cfg = rhythmConfig();
 
   function run(seed: number, jobShape: number | undefined) {
+    // One stream for the whole fleet, drawn source by source in each window.
     const random = seededRandom(seed);
-    const place = seededRandom(seed + 100);
-    const bursts = new Map<number, Set<number>>();
-    for (let i = 0; i < SOURCES; i += 1) {
-      for (let k = 0; k < 2; k += 1) {
-        let w: number;
-        do w = Math.floor(place() * DAYS * 24);
-        while (Math.abs((w % 24) - (i % 6)) <= 1 || (w % 24) - (i % 6) === 23);
-        bursts.set(w, (bursts.get(w) ?? new Set()).add(i));
-      }
-    }
-    const counts = (t: number, detected?: number): Map<string, number> => {
-      const map = new Map<string, number>();
-      for (let i = 0; i < SOURCES; i += 1) {
+    const host =
+      (i: number) =>
+      (t: number): number => {
         let x = negativeBinomial(random, 2, 2 + 4 / 3);
         if (jobShape !== undefined && new Date(t).getUTCHours() === i % 6)
           x += negativeBinomial(random, 100, 100 + (100 * 100) / jobShape);
-        if (detected !== undefined && bursts.get(detected)?.has(i) === true) x = Math.max(x, BURST);
-        if (x > 0) map.set(`10.0.0.${i}`, x);
-      }
-      return map;
-    };
-    const history: HistoryWindow[] = Array.from({ length: DAYS * 24 }, (_, w) => ({
-      windowStart: MONDAY + w * HOUR,
-      complete: true,
-      counts: counts(MONDAY + w * HOUR),
-    }));
-    const learned = bootstrapBaselines(history, cfg);
-    const detected = runWindows(cfg, MONDAY + DAYS * DAY, DAYS * 24, counts, learned);
-    let found = 0;
-    let others = 0;
-    detected.results.forEach((result, w) => {
-      for (const alert of result.alerts) {
-        if (bursts.get(w)?.has(Number(alert.srcIp!.split('.')[3])) === true) found += 1;
-        else others += 1;
-      }
+        return x;
+      };
+    return plantedBursts(cfg, {
+      hosts: Array.from({ length: SOURCES }, (_, i) => host(i)),
+      days: DAYS,
+      burst: BURST,
+      placeSeed: seed + 100,
+      nearJob: (w, i) => Math.abs((w % 24) - (i % 6)) <= 1 || (w % 24) - (i % 6) === 23,
     });
-    return { found, injected: 2 * SOURCES, others };
   }
 
   it('without jobs, finds them all', () => {
