@@ -141,6 +141,11 @@ export function foldedBaseline(
   config: FoldConfig & Partial<RhythmFoldConfig>,
   /** The window's exceedance score (recommended preset; 0: none). */
   score = 0,
+  /**
+   * The window is a learnt job's run, fed its hour's usual count in place of its own: it says
+   * nothing of how the source varies around its hour, and the within-hour statistics skip it.
+   */
+  learntJobRun = false,
 ): Baseline {
   const { mean, variance, dataPoints } = before;
   let nextMean: number;
@@ -164,7 +169,13 @@ export function foldedBaseline(
   if (before.lastAlertWindow !== undefined) next.lastAlertWindow = before.lastAlertWindow;
   if (before.lastAlertCount !== undefined) next.lastAlertCount = before.lastAlertCount;
   if (rhythmKept(config)) {
-    const within = foldWithinHour(before.withinHour, before.profile, windowStart, x, dataPoints, config);
+    // (A learnt job's slot holds what its first runs taught it, in full or capped as spikes, and
+    // falls from there as its runs feed the usual count: their distance from it, once the slot no
+    // longer stands out as a daily job's hour, made every other hour of the source look more
+    // variable, and bursts of 5-10x a quiet hour were missed.)
+    const within = learntJobRun
+      ? before.withinHour
+      : foldWithinHour(before.withinHour, before.profile, windowStart, x, dataPoints, config);
     if (within !== undefined) next.withinHour = within;
     const slotSpread = foldSlotSpread(before.slotSpread, before.profile, windowStart, x, dataPoints, config);
     if (slotSpread !== undefined) next.slotSpread = slotSpread;

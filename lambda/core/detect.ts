@@ -946,7 +946,7 @@ function nextBaseline(
         : isSpike
           ? Math.min(c.x, c.mean + config.deviationThreshold * c.sd)
           : c.x;
-  return foldedBaseline(c.before, fed, input.windowStart, clockAfter, config, score);
+  return foldedBaseline(c.before, fed, input.windowStart, clockAfter, config, score, quietJob);
 }
 
 function severityOf(c: Candidate, threshold: number | null, config: DetectorConfig): Severity {

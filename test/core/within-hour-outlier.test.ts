@@ -13,6 +13,8 @@
 import { negativeBinomial, seededRandom } from '../../lambda/core';
 import { resolveDetectorConfig } from '../../lambda/core/config';
 import { encodeProfile, foldWithinHour, PROFILE_SLOTS, quantizeSlotMean } from '../../lambda/core/rhythm';
+import { evaluateWindow } from '../../lambda/core/detect';
+import { recommendedConfig, storedBaseline, T0, windowInput } from './engine-fixtures';
 import {
   DAY,
   HOUR,
@@ -150,5 +152,43 @@ describe('a fleet of hosts with a weekly job beside a nightly one', () => {
     const { found, injected, others } = run(true);
     expect(found).toBeGreaterThanOrEqual(0.9 * injected);
     expect(others).toBeLessThanOrEqual(DAYS * cfg.falseAlertBudgetPerDay);
+  });
+});
+
+describe("a learnt daily job's run", () => {
+  // A source at about 4 an hour whose daily job at midnight is learnt (five runs of about 150)
+  // and whose midnight slot holds 12, three times the hours beside it: a job learnt from runs the
+  // baseline took at most mean + k sd (capped spikes) and since fed the hour's usual count, so its
+  // slot no longer stands out as a daily job's hour. T0 is a Sunday midnight (week phase 0).
+  const config = recommendedConfig({ massSpikeMinSources: 0, cooldownMinutes: 0 });
+  const SOURCE = '10.0.0.9';
+  const stored = storedBaseline({
+    mean: 4.3,
+    variance: 6,
+    dataPoints: 21 * 24,
+    profile: encodeProfile(
+      Array.from({ length: PROFILE_SLOTS }, (_, slot) => quantizeSlotMean(slot % 24 === 0 ? 12 : 4)),
+    ),
+    withinHour: { variance: 6, index: 1.5, count: 21 * 24 },
+    jobs: [{ phase: 0, period: 'daily', size: 150, occurrences: 5, last: T0 - 24 * HOUR }],
+  });
+  const at = (windowStart: number, count: number) =>
+    evaluateWindow(
+      windowInput(
+        { [SOURCE]: count },
+        { [SOURCE]: { ...stored, lastWindow: windowStart - HOUR } },
+        { windowStart },
+      ),
+      config,
+    );
+
+  it('leaves the within-hour statistics as they were: it was fed the usual count, not its own', () => {
+    const run = at(T0, 150);
+    expect(run.decisions[0]?.outcome).toBe('recurring-job');
+    expect(run.updatedBaselines.get(SOURCE)?.withinHour).toEqual(stored.withinHour);
+    // Another hour's window is measured as any other.
+    const other = at(T0 + 5 * HOUR, 4);
+    expect(other.decisions[0]?.outcome).toBe('normal');
+    expect(other.updatedBaselines.get(SOURCE)?.withinHour?.count).toBe(21 * 24 + 1);
   });
 });
