@@ -139,6 +139,47 @@ describe('tailReaches, the shortcut that spares most exceedance scores their inc
     expect(tailReaches(4, 0, 1, 1, 0.5, TAIL_LEVEL)).toBe(false);
   });
 
+  it('never says "reached" below the line, on a grid of the models and counts exceedanceScore asks about', () => {
+    // Counts beyond mean + 1.5 sd (where exceedanceScore asks), Poisson and over-dispersed,
+    // means on both sides of the floor, every kind of step position.
+    const wrong: object[] = [];
+    for (const mean of [0.1, 0.4, 1, 2.5, 7, 30, 150]) {
+      for (const dispersion of [0, 0.3, 1.5, 8, 40]) {
+        const variance = mean * (1 + dispersion);
+        const m = Math.max(mean, config.meanFloor);
+        const sd = Math.sqrt(Math.max(variance, m));
+        for (let x = Math.floor(m + 1.5 * sd) + 1; x <= m + 7 * sd + 3; x += 1) {
+          const tail = upperTailProbability(x, mean, variance, config.meanFloor);
+          const point = pointProbability(x, mean, variance, config.meanFloor);
+          for (const weight of [0, 0.05, 0.3, 0.6, 0.95]) {
+            for (const level of [TAIL_LEVEL, 1e-3]) {
+              const value = tail - (1 - weight) * point;
+              if (tailReaches(x, weight, mean, variance, config.meanFloor, level) && !(value >= level))
+                wrong.push({ x, mean, variance, weight, level, value });
+            }
+          }
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('keeps its margin: "not shown" for a level a hair above the value, "reached" for one a little below', () => {
+    // Counts far enough out that the terms it adds soon make up the whole tail, so its lower
+    // bound comes within rounding of the value: only the margin then tells the two levels apart.
+    for (const [x, mean, variance, weight] of [
+      [10, 1, 1, 0.5],
+      [30, 5, 10, 0.3],
+      [6, 2, 2, 0.9],
+    ] as const) {
+      const value =
+        upperTailProbability(x, mean, variance, config.meanFloor) -
+        (1 - weight) * pointProbability(x, mean, variance, config.meanFloor);
+      expect(tailReaches(x, weight, mean, variance, config.meanFloor, value * (1 + 1e-7))).toBe(false);
+      expect(tailReaches(x, weight, mean, variance, config.meanFloor, value * (1 - 1e-5))).toBe(true);
+    }
+  });
+
   it('leaves every score as the definition gives it', () => {
     fc.assert(
       fc.property(
