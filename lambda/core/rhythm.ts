@@ -469,7 +469,10 @@ export function foldWithinHour(
   let term = (d * d * seen) / (seen + 1);
   if (within === undefined) return quantizedWithin(term, term / Math.max(slotMean, 1), 1);
   if (d > 0 && within.count >= WITHIN_HOUR_OUTLIER_AFTER) {
-    const cap = WITHIN_HOUR_OUTLIER * within.index * Math.max(usualLevel(profile, slot, slotMean), 1);
+    // The index at least Poisson's, as rhythmModel reads it: a source that has not varied yet
+    // (an index of 0) would otherwise learn no rise at all.
+    const level = Math.max(usualLevel(profile, slot, slotMean), 1);
+    const cap = WITHIN_HOUR_OUTLIER * Math.max(within.index, 1) * level;
     if (term > cap) term = cap;
   }
   const index = term / Math.max(slotMean, 1);
@@ -483,8 +486,8 @@ export function foldWithinHour(
 
 /**
  * A window above its hour's usual level teaches the within-hour statistics at most this many times
- * the index's variance at that level (d^2 <= 50 I max(level, 1): about seven of its standard
- * deviations). Such a window is a burst, not how the source varies: a weekly job's first runs,
+ * the index's variance at that level (d^2 <= 50 max(I, 1) max(level, 1): about seven of its
+ * standard deviations). Such a window is a burst, not how the source varies: a weekly job's first runs,
  * before it is learnt (the first most often in a source's first week, which the flat baseline
  * judges), were taken in full and left every other hour's variance several times too large for
  * weeks, so bursts of 5-10x a quiet hour were missed. A lasting change of spread is still learnt:

@@ -48,6 +48,12 @@ describe('foldWithinHour caps a window above its hour at about seven standard de
     expect(fold(4000)).toEqual(after);
   });
 
+  it("takes the index at least as Poisson's: a source that has not varied yet still learns a rise", () => {
+    const still = foldWithinHour({ variance: 0, index: 0, count: 100 }, flat, T, 400, DATA_POINTS, config)!;
+    near(still.variance, (50 * 1 * slotMean) / 101);
+    near(still.index, (50 * 1) / 101);
+  });
+
   it('takes a window within the cap as it is', () => {
     const uncapped = fold(20);
     // 16 from the mean: 256 x seen / (seen + 1), under the cap of 300.
