@@ -12,7 +12,7 @@ import {
   history,
   newDetector,
   numberAttr,
-  startEndpoints,
+  withEndpoints,
   type Detector,
   type Endpoints,
   key,
@@ -24,14 +24,7 @@ const runTimeFor = (windowStart: number) => new Date(windowStart + HOUR + 12 * 6
 const SOURCES = ['10.0.1.10', '10.0.1.11', '10.0.1.12'];
 
 let endpoints: Endpoints;
-
-beforeAll(async () => {
-  endpoints = await startEndpoints();
-});
-
-afterAll(async () => {
-  await endpoints.stop();
-});
+withEndpoints((started) => (endpoints = started));
 
 beforeEach(() => {
   endpoints.dynamo.resetCounters();

@@ -16,7 +16,7 @@ import {
   isFormatCheck,
   newDetector,
   numberAttr,
-  startEndpoints,
+  withEndpoints,
   timedPolls,
   type Detector,
   type Endpoints,
@@ -39,14 +39,7 @@ function documentedRunSummary(): unknown {
 }
 
 let endpoints: Endpoints;
-
-beforeAll(async () => {
-  endpoints = await startEndpoints();
-});
-
-afterAll(async () => {
-  await endpoints.stop();
-});
+withEndpoints((started) => (endpoints = started));
 
 beforeEach(() => {
   endpoints.dynamo.resetCounters();

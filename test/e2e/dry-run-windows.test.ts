@@ -13,7 +13,7 @@ import {
   blocked,
   history,
   newDetector,
-  startEndpoints,
+  withEndpoints,
   type Detector,
   type Endpoints,
 } from './harness';
@@ -31,14 +31,7 @@ const V = '10.0.3.3'; // quiet in W1 and W2, spikes in W3
 const Z = '10.0.3.4'; // first seen in W3, over the new-source threshold
 
 let endpoints: Endpoints;
-
-beforeAll(async () => {
-  endpoints = await startEndpoints();
-});
-
-afterAll(async () => {
-  await endpoints.stop();
-});
+withEndpoints((started) => (endpoints = started));
 
 /** A detector bootstrapped on two quiet days before W1, with the three windows' records seeded. */
 async function bootstrapped(): Promise<Detector> {

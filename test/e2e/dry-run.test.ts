@@ -7,7 +7,7 @@ import {
   blocked,
   history,
   newDetector,
-  startEndpoints,
+  withEndpoints,
   timedPolls,
   type Detector,
   type Endpoints,
@@ -18,14 +18,7 @@ const BUSY = ['10.0.1.10', '10.0.1.11', '10.0.1.12'];
 const runTimeFor = (windowStart: number) => new Date(windowStart + HOUR + 12 * 60_000).toISOString();
 
 let endpoints: Endpoints;
-
-beforeAll(async () => {
-  endpoints = await startEndpoints();
-});
-
-afterAll(async () => {
-  await endpoints.stop();
-});
+withEndpoints((started) => (endpoints = started));
 
 describe('dry run on a detector without state', () => {
   it('learns the first window as the schedule would, alerting nothing, and says so', async () => {

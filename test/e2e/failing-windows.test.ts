@@ -12,7 +12,7 @@ import {
   blocked,
   newDetector,
   numberAttr,
-  startEndpoints,
+  withEndpoints,
   type CrashPlan,
   type Detector,
   type Endpoints,
@@ -23,14 +23,7 @@ const SOURCES = ['10.0.1.10', '10.0.1.11', '10.0.1.12'];
 const runTimeFor = (windowStart: number) => new Date(windowStart + HOUR + 12 * 60_000).toISOString();
 
 let endpoints: Endpoints;
-
-beforeAll(async () => {
-  endpoints = await startEndpoints();
-});
-
-afterAll(async () => {
-  await endpoints.stop();
-});
+withEndpoints((started) => (endpoints = started));
 
 beforeEach(() => {
   endpoints.logs.resetCounters();

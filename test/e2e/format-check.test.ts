@@ -4,21 +4,14 @@
  * RecordsNotInFormat metric) after the detector's first window, and again after the first window
  * of each UTC day, whatever the runs in between.
  */
-import { HOUR, blocked, isFormatCheck, newDetector, startEndpoints, type Endpoints } from './harness';
+import { HOUR, blocked, isFormatCheck, newDetector, withEndpoints, type Endpoints } from './harness';
 
 const W = Date.parse('2026-11-27T09:00:00Z');
 const MIDNIGHT = Date.parse('2026-11-28T00:00:00Z');
 const runTimeFor = (windowStart: number) => new Date(windowStart + HOUR + 12 * 60_000).toISOString();
 
 let endpoints: Endpoints;
-
-beforeAll(async () => {
-  endpoints = await startEndpoints();
-});
-
-afterAll(async () => {
-  await endpoints.stop();
-});
+withEndpoints((started) => (endpoints = started));
 
 beforeEach(() => {
   endpoints.logs.resetCounters();

@@ -100,6 +100,21 @@ export interface Endpoints {
   stop(): Promise<void>;
 }
 
+/**
+ * Starts the local endpoints before a file's tests and stops them after, handing them to `use`:
+ * `let endpoints: Endpoints; withEndpoints((started) => (endpoints = started));`
+ */
+export function withEndpoints(use: (endpoints: Endpoints) => void): void {
+  let started: Endpoints | undefined;
+  beforeAll(async () => {
+    started = await startEndpoints();
+    use(started);
+  });
+  afterAll(async () => {
+    await started?.stop();
+  });
+}
+
 export async function startEndpoints(): Promise<Endpoints> {
   const [dynamo, logs, sns] = await Promise.all([
     startLocalDynamoDb(),

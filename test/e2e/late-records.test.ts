@@ -14,7 +14,7 @@ import {
   flowRecord,
   newDetector,
   numberAttr,
-  startEndpoints,
+  withEndpoints,
   type Endpoints,
   key,
 } from './harness';
@@ -24,14 +24,7 @@ const MINUTE = 60_000;
 const SOURCE = '10.0.1.5';
 
 let endpoints: Endpoints;
-
-beforeAll(async () => {
-  endpoints = await startEndpoints();
-});
-
-afterAll(async () => {
-  await endpoints.stop();
-});
+withEndpoints((started) => (endpoints = started));
 
 afterEach(() => endpoints.logs.setClock(undefined));
 

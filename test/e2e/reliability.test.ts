@@ -20,7 +20,7 @@ import {
   newDetector,
   numberAttr,
   silentLogger,
-  startEndpoints,
+  withEndpoints,
   type AwsCall,
   type CrashPlan,
   type Detector,
@@ -37,14 +37,7 @@ const QUIET = Array.from({ length: 40 }, (_, i) => `10.2.${i}.9`);
 const DETAILS_QUERY = /\| stats count\(\*\) as n by /;
 
 let endpoints: Endpoints;
-
-beforeAll(async () => {
-  endpoints = await startEndpoints();
-});
-
-afterAll(async () => {
-  await endpoints.stop();
-});
+withEndpoints((started) => (endpoints = started));
 
 beforeEach(() => {
   endpoints.dynamo.resetCounters();

@@ -3,19 +3,12 @@
  * the details query scans the window again (it was left out, so an alerting window reported half
  * its scan cost).
  */
-import { blocked, HOUR, newDetector, startEndpoints, type Endpoints } from './harness';
+import { blocked, HOUR, newDetector, withEndpoints, type Endpoints } from './harness';
 
 const W = Date.parse('2026-11-27T09:00:00Z');
 
 let endpoints: Endpoints;
-
-beforeAll(async () => {
-  endpoints = await startEndpoints();
-});
-
-afterAll(async () => {
-  await endpoints.stop();
-});
+withEndpoints((started) => (endpoints = started));
 
 describe('scan accounting', () => {
   it('adds the details query of an alerting window to queries and bytes scanned', async () => {

@@ -10,7 +10,7 @@ import {
   HOUR,
   blocked,
   newDetector,
-  startEndpoints,
+  withEndpoints,
   type Detector,
   type Endpoints,
 } from './harness';
@@ -20,14 +20,7 @@ const SOURCES = ['10.0.1.10', '10.0.1.11', '10.0.1.12'];
 const runTimeFor = (windowStart: number) => new Date(windowStart + HOUR + 12 * 60_000).toISOString();
 
 let endpoints: Endpoints;
-
-beforeAll(async () => {
-  endpoints = await startEndpoints();
-});
-
-afterAll(async () => {
-  await endpoints.stop();
-});
+withEndpoints((started) => (endpoints = started));
 
 /** A detector of hourly windows that has committed W-1h and W. */
 async function runningDetector(): Promise<Detector> {

@@ -11,7 +11,7 @@ import {
   blocked,
   newDetector,
   numberAttr,
-  startEndpoints,
+  withEndpoints,
   type Detector,
   type Endpoints,
 } from './harness';
@@ -22,14 +22,7 @@ const QUIET = ['10.0.1.10', '10.0.1.11', '10.0.1.12'];
 const NEW_SOURCE = '10.0.5.5';
 
 let endpoints: Endpoints;
-
-beforeAll(async () => {
-  endpoints = await startEndpoints();
-});
-
-afterAll(async () => {
-  await endpoints.stop();
-});
+withEndpoints((started) => (endpoints = started));
 
 beforeEach(() => endpoints.sns.reset());
 

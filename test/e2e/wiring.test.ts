@@ -12,20 +12,13 @@ import {
 import type { PublishedAlert } from '../../lambda/adapters/alert-format';
 import { decodeConsoleUrl } from '../support/console-url';
 import type { LogEvent } from '../support/local-logs-insights';
-import { blocked, HOUR, newDetector, numberAttr, startEndpoints, type Endpoints } from './harness';
+import { blocked, HOUR, newDetector, numberAttr, withEndpoints, type Endpoints } from './harness';
 
 const W = Date.parse('2026-11-27T09:00:00Z');
 const runTimeFor = (windowStart: number) => new Date(windowStart + HOUR + 12 * 60_000).toISOString();
 
 let endpoints: Endpoints;
-
-beforeAll(async () => {
-  endpoints = await startEndpoints();
-});
-
-afterAll(async () => {
-  await endpoints.stop();
-});
+withEndpoints((started) => (endpoints = started));
 
 beforeEach(() => {
   endpoints.dynamo.resetCounters();

@@ -3,7 +3,7 @@
  * BASELINE_TTL_DAYS (90 by default, `--baseline-ttl-days`) is new again, judged by the window's
  * start (lambda/baseline-expiry.ts), not by when the run happens.
  */
-import { startEndpoints, type Endpoints } from '../e2e/harness';
+import { withEndpoints, type Endpoints } from '../e2e/harness';
 import { isoTime } from '../../lambda/core';
 import { blockedLines, runParityCase } from './parity';
 
@@ -11,14 +11,7 @@ const DAY = 86_400_000;
 const D0 = Date.parse('2026-06-01T00:00:00Z');
 
 let endpoints: Endpoints;
-
-beforeAll(async () => {
-  endpoints = await startEndpoints();
-});
-
-afterAll(async () => {
-  await endpoints.stop();
-});
+withEndpoints((started) => (endpoints = started));
 
 /**
  * Daily windows. 10.0.1.20 blocks every day. 10.0.1.10 and 10.0.1.30 block on days 0-29, then

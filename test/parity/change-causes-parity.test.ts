@@ -8,7 +8,7 @@ import {
   revokeSecurityGroupEgress,
   runInstances,
 } from '../support/cloudtrail-records';
-import { startEndpoints, type Endpoints } from '../e2e/harness';
+import { withEndpoints, type Endpoints } from '../e2e/harness';
 import { isoTime } from '../../lambda/core';
 import { blockedLines, ordinaryTraffic, runParityCase, type InterfaceMap } from './parity';
 
@@ -69,14 +69,7 @@ const INTERFACE_MAP: InterfaceMap = {
 };
 
 let endpoints: Endpoints;
-
-beforeAll(async () => {
-  endpoints = await startEndpoints();
-});
-
-afterAll(async () => {
-  await endpoints.stop();
-});
+withEndpoints((started) => (endpoints = started));
 
 describe('replay --cloudtrail vs Lambda lookUpChangeCauses: the same likely causes', () => {
   it('a spike a revoke explains, one nothing explains, a mass spike two changes explain in part (downgrade)', async () => {

@@ -11,21 +11,14 @@
  * limit); shown here at the Lambda's own row limit.
  */
 import { DEFAULT_ROW_LIMIT } from '../../lambda/adapters/logs-insights-flow-source';
-import { startEndpoints, type Endpoints } from '../e2e/harness';
+import { withEndpoints, type Endpoints } from '../e2e/harness';
 import { blockedLines, runParityCase, v2Line } from './parity';
 
 const HOUR = 3_600_000;
 const D0 = Date.parse('2026-11-24T00:00:00Z');
 
 let endpoints: Endpoints;
-
-beforeAll(async () => {
-  endpoints = await startEndpoints();
-});
-
-afterAll(async () => {
-  await endpoints.stop();
-});
+withEndpoints((started) => (endpoints = started));
 
 describe('an IPv6 address written two ways, one form sending to as many destinations as a query returns rows', () => {
   it("the other form's alert has its own one destination and interface in both", async () => {

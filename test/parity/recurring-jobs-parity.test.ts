@@ -11,7 +11,7 @@
  * checks that its alerts are the ones it is about, so that two sides agreeing on nothing cannot
  * pass.
  */
-import { key, startEndpoints, type Endpoints } from '../e2e/harness';
+import { key, withEndpoints, type Endpoints } from '../e2e/harness';
 import { isoTime } from '../../lambda/core';
 import { blockedLines, byKey, ordinaryTraffic, runParityCase, type DecidedAlert } from './parity';
 
@@ -37,14 +37,7 @@ const BOOTSTRAP_DAYS = 90;
 const HOURS = 121 * 24 + 6;
 
 let endpoints: Endpoints;
-
-beforeAll(async () => {
-  endpoints = await startEndpoints();
-});
-
-afterAll(async () => {
-  await endpoints.stop();
-});
+withEndpoints((started) => (endpoints = started));
 
 const inWindow = (alerts: DecidedAlert[], windowStart: number) =>
   alerts.filter((a) => a.windowStart === isoTime(windowStart));

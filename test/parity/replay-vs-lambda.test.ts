@@ -3,7 +3,7 @@
  * runs both). Each case also checks that its alerts are the ones it is about, so that two sides
  * agreeing on nothing cannot pass.
  */
-import { startEndpoints, type Endpoints } from '../e2e/harness';
+import { withEndpoints, type Endpoints } from '../e2e/harness';
 import { isoTime } from '../../lambda/core';
 import {
   blockedLines,
@@ -22,14 +22,7 @@ const D0 = Date.parse('2026-11-24T00:00:00Z');
 const SOURCES = ['10.0.1.10', '10.0.1.11', '10.0.1.12', '10.0.1.13', '172.16.4.2', '192.168.7.7'];
 
 let endpoints: Endpoints;
-
-beforeAll(async () => {
-  endpoints = await startEndpoints();
-});
-
-afterAll(async () => {
-  await endpoints.stop();
-});
+withEndpoints((started) => (endpoints = started));
 
 const summary = (alerts: DecidedAlert[]) => alerts.map((a) => `${a.kind} ${a.windowStart} ${a.source}`);
 

@@ -4,7 +4,7 @@
  * quiet windows in between are evaluated (zero-filled into the baselines) on every side.
  */
 import { seededRandom } from '../../lambda/core';
-import { startEndpoints, type Endpoints } from '../e2e/harness';
+import { withEndpoints, type Endpoints } from '../e2e/harness';
 import { runParityCase, v2Line } from './parity';
 
 const HOUR = 3_600_000;
@@ -13,14 +13,7 @@ const D0 = Date.parse('2026-11-24T00:00:00Z');
 const SOURCES = ['10.0.1.10', '10.0.1.11', '10.0.1.12'];
 
 let endpoints: Endpoints;
-
-beforeAll(async () => {
-  endpoints = await startEndpoints();
-});
-
-afterAll(async () => {
-  await endpoints.stop();
-});
+withEndpoints((started) => (endpoints = started));
 
 /**
  * Three days of steady traffic (5-8 blocked records an hour per source). Day 3 has no records at

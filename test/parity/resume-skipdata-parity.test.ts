@@ -10,7 +10,7 @@
  * Found by the randomized parity fuzzer (test/parity/fuzz-parity.test.ts).
  */
 import { isoTime } from '../../lambda/core';
-import { startEndpoints, type Endpoints } from '../e2e/harness';
+import { withEndpoints, type Endpoints } from '../e2e/harness';
 import { blockedLines, ordinaryTraffic, runParityCase, skipDataLine } from './parity';
 
 const MINUTE = 60_000;
@@ -18,14 +18,7 @@ const HOUR = 60 * MINUTE;
 const D0 = Date.parse('2026-11-24T00:00:00Z');
 
 let endpoints: Endpoints;
-
-beforeAll(async () => {
-  endpoints = await startEndpoints();
-});
-
-afterAll(async () => {
-  await endpoints.stop();
-});
+withEndpoints((started) => (endpoints = started));
 
 describe('a replay resumed from its state across a SKIPDATA record that straddles the resume point', () => {
   it('marks the window after the resume point incomplete, as one replay and the Lambda do', async () => {
