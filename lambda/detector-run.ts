@@ -221,6 +221,11 @@ export interface RunSummary {
   addressOnlyBaselinesReplaced?: true;
   bootstrap?: {
     days: number;
+    /**
+     * Set when the run's time ran out before the oldest days were queried (newest first): the
+     * history learnt starts here, not `days` before the watermark.
+     */
+    heldFrom?: string;
     windows: number;
     sources: number;
     watermark: string;
@@ -293,6 +298,21 @@ export class BootstrapHistoryError extends Error {
         `half; nothing was written (first failure: ${firstError.message})`,
     );
     this.name = 'BootstrapHistoryError';
+  }
+}
+
+/** A bootstrap whose run's time ran out before any slice of its history was counted: nothing written. */
+export class BootstrapOutOfTimeError extends Error {
+  constructor(
+    readonly days: number,
+    readonly firstError: Error | undefined,
+  ) {
+    super(
+      `bootstrap: the run's time ran out before any day of the ${days} asked for was counted; nothing was ` +
+        `written. Give the function its full 900 s timeout, or check the log groups' size` +
+        (firstError === undefined ? '' : ` (${firstError.message})`),
+    );
+    this.name = 'BootstrapOutOfTimeError';
   }
 }
 
@@ -1561,10 +1581,14 @@ async function runBootstrap(
   const from = to - days * 86_400_000;
   const history = await deps.source.history(from, to, deps.deadline - COMMIT_RESERVE_MS);
   addStats(summary, history.stats);
+  // The run's time ran out before the oldest days were queried (newest first): a shorter history,
+  // as if fewer days were asked for, is learnt, and the summary says so. None at all is an error.
+  const heldFrom = history.heldFrom ?? from;
+  if (heldFrom >= to) throw new BootstrapOutOfTimeError(days, history.gaps[0]?.error);
   // Every window of the range, in order: a window without records is a zero; a window of a failed
   // query is a gap (no counts, incomplete), which the clock skips: no data is not quiet.
   const byStart = new Map(history.windows.map((w) => [w.windowStart, w]));
-  const windows: HistoryWindow[] = windowsBetween(from, to, config).map(
+  const windows: HistoryWindow[] = windowsBetween(heldFrom, to, config).map(
     (start) =>
       byStart.get(start) ?? { windowStart: start, counts: new Map<string, number>(), complete: true },
   );
@@ -1596,6 +1620,7 @@ async function runBootstrap(
   summary.sourcesEvaluated = result.baselines.size;
   summary.bootstrap = {
     days,
+    ...(heldFrom === from ? {} : { heldFrom: isoTime(heldFrom) }),
     windows: result.windows,
     sources: result.baselines.size,
     watermark: isoTime(latest.start),
@@ -1610,6 +1635,12 @@ async function runBootstrap(
           })),
         }),
   };
+  if (heldFrom !== from) {
+    deps.logger.warn(
+      'bootstrap ran out of time before its oldest days were queried: it learnt a shorter history (invoke it with fewer days, or overwrite later, to learn a longer one)',
+      { days, heldFrom: isoTime(heldFrom), daysHeld: Math.round(((to - heldFrom) / 86_400_000) * 10) / 10 },
+    );
+  }
   if (history.gaps.length > 0) {
     deps.logger.warn('bootstrap history has gaps: their windows were learnt as missing data, not as zeros', {
       gaps: summary.bootstrap.gaps,

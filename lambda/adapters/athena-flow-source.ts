@@ -44,6 +44,7 @@ import {
   UnexpectedQueryResultError,
   type QueryKind,
 } from './errors';
+import { isOutOfTime, runHistorySlices, type SliceOutcome } from './history-slices';
 import { ATHENA_COLUMNS, AthenaQueryBuilder, type AthenaQuery } from './athena-query';
 import type { AthenaFlowTable } from './athena-table';
 import type {
@@ -119,6 +120,13 @@ export interface AthenaFlowSourceOptions {
   /** Windows per history query. @default one UTC day of windows */
   historySliceWindows?: number;
 }
+
+/**
+ * History slices (a day each) queried at once: a month in a function's 900 s where one at a time
+ * may not fit. Few, as the account's active DML query quota (it varies by Region and counts
+ * queued queries too) is shared with other users; a query beyond it is throttled and retried.
+ */
+const HISTORY_CONCURRENCY = 4;
 
 export class AthenaSourceOptionsError extends Error {
   constructor(
@@ -348,10 +356,11 @@ export class AthenaFlowSource implements FlowCountSource {
     >();
     for (const start of starts) windows.set(start, { windowStart: start, counts: new Map(), complete: true });
     const stats = emptyStats();
-    const gaps: HistoryGap[] = [];
+    let gaps: HistoryGap[] = [];
     let skipDataThrough: number | undefined;
-    for (let i = 0; i < starts.length; i += this.historySliceWindows) {
-      const part = starts.slice(i, i + this.historySliceWindows);
+    // Slices newest first, a few at a time, until the run's time runs out (runHistorySlices).
+    const runSlice = async (begin: number, end: number): Promise<SliceOutcome> => {
+      const part = starts.slice(begin, end);
       const slice: Window = { start: part[0]!, end: part[part.length - 1]! + length };
       const run: QueryRun = { kind: 'history', window: slice, deadline, stats };
       let rows: ResultRow[];
@@ -359,11 +368,12 @@ export class AthenaFlowSource implements FlowCountSource {
         rows = await this.runQuery(run, this.queries.historyQuery(slice));
       } catch (error) {
         // A slice whose query still fails after its retries is a gap, never zeros (as in the
-        // Logs Insights source); deadline and throttling end the bootstrap instead.
-        if (!(error instanceof QueryFailedError)) throw error;
-        gaps.push({ from: slice.start, to: slice.end, error });
+        // Logs Insights source); one stopped by the run's deadline too, and no slice starts after it.
+        const outOfTime = isOutOfTime(error);
+        if (!(outOfTime || error instanceof QueryFailedError)) throw error;
+        gaps.push({ from: slice.start, to: slice.end, error: error as Error });
         for (const start of part) windows.get(start)!.complete = false;
-        continue;
+        return outOfTime ? 'out-of-time' : 'counted';
       }
       const skipped = new Map<number, number | undefined>();
       for (const row of rows) {
@@ -397,11 +407,24 @@ export class AthenaFlowSource implements FlowCountSource {
           if (target !== undefined) target.complete = false;
         }
       }
+      return 'counted';
+    };
+    const heldFrom = await runHistorySlices({
+      windows: starts.length,
+      concurrency: HISTORY_CONCURRENCY,
+      sliceWindows: () => this.historySliceWindows,
+      runSlice,
+    });
+    const held = starts.slice(heldFrom);
+    if (heldFrom > 0) {
+      const cut = held[0] ?? to;
+      gaps = gaps.filter((gap) => gap.to > cut).map((gap) => ({ ...gap, from: Math.max(gap.from, cut) }));
     }
     return {
-      windows: starts.map((start) => windows.get(start)!),
+      windows: held.map((start) => windows.get(start)!),
       stats,
-      gaps,
+      gaps: gaps.sort((a, b) => a.from - b.from),
+      ...(heldFrom === 0 ? {} : { heldFrom: held[0] ?? to }),
       ...(skipDataThrough === undefined ? {} : { skipDataThrough }),
     };
   }

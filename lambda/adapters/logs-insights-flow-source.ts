@@ -25,6 +25,7 @@
  * largest) and added across parts. Distinct destinations add up too: exact while a source's
  * records are in one part, an upper bound when they are spread over several.
  */
+import { isOutOfTime, runHistorySlices, type SliceOutcome } from './history-slices';
 import { retryWithBackoff } from './query-retry';
 import { compareDestinations } from '../destination-order';
 import {
@@ -533,89 +534,116 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     for (const start of starts) windows.set(start, { windowStart: start, counts: new Map(), complete: true });
     const stats = emptyStats();
     const skipData = { through: undefined as number | undefined };
-    const gaps: HistoryGap[] = [];
-    // One log group part after another, each folded into the same windows (counts add up).
-    for (const groups of await this.logGroupParts()) {
-      await this.historyOfPart(groups, starts, windows, stats, deadline, skipData, gaps);
-    }
-    // A window one part could not count is a gap for every part: the other parts' counts alone
-    // would read as zeros for the sources of the part that failed.
-    for (const gap of gaps) {
-      for (const start of starts) {
-        if (start >= gap.from && start < gap.to) windows.get(start)!.counts = new Map();
-      }
-    }
-    return {
-      windows: starts.map((start) => windows.get(start)!),
-      stats,
-      // Each part reports its own failures: a stretch every part failed on is one gap, not one per part.
-      gaps: mergeGaps(gaps),
-      ...(skipData.through === undefined ? {} : { skipDataThrough: skipData.through }),
-    };
-  }
-
-  private async historyOfPart(
-    groups: readonly string[],
-    starts: readonly number[],
-    windows: Map<number, { windowStart: number; counts: Map<string, number>; complete: boolean }>,
-    stats: QueryStatistics,
-    deadline: number,
-    skipData: { through: number | undefined },
-    gaps: HistoryGap[],
-  ): Promise<void> {
-    const length = windowMs(this.config);
+    let gaps: HistoryGap[] = [];
+    const groupParts = await this.logGroupParts();
     // A slice that overflows is halved in TIME first: each half scans only its own hours, so the
     // halves together cost the bytes of the slice once more at most per level, where an address
     // split rescans the whole slice per part. Only a single window that overflows is split by
     // address. Each slice has its own query budget, and once a slice has shown how many sources
     // a window holds, later slices are sized to fit the row limit in one query.
-    let sliceWindows = this.historySliceWindows;
-    let sourcesPerWindow = 0;
-    const binsPerWindow = this.config.windowMinutes / historyBinMinutes(this.config.windowMinutes);
-    for (let i = 0; i < starts.length;) {
-      const sliceStarts = starts.slice(i, i + sliceWindows);
-      i += sliceStarts.length;
-      const budget = { remaining: this.maxQueriesPerCall };
-      const parts: number[][] = [sliceStarts];
-      while (parts.length > 0) {
-        const part = parts.shift()!;
-        const sliceStart = part[0]!;
-        const sliceEnd = part[part.length - 1]! + length;
-        const slice: Window = { start: sliceStart, end: sliceEnd };
-        const run: QueryRun = { kind: 'history', groups, window: slice, deadline, stats, budget };
-        let rowSets: Row[][];
-        try {
-          if (part.length > 1) {
-            const result = await this.runQuery(run, queryTimeRange(slice), this.queries.historyQuery());
-            if (result.full) {
-              const middle = Math.ceil(part.length / 2);
-              parts.unshift(part.slice(0, middle), part.slice(middle));
-              continue;
-            }
-            rowSets = [result.rows];
-          } else {
-            rowSets = await this.collectBySourceSplit([run], queryTimeRange(slice), (n) =>
-              this.queries.historyQuery(n),
-            );
+    const sizing = { sliceWindows: this.historySliceWindows, sourcesPerWindow: 0 };
+    // Slices newest first, a few at a time, until the run's time runs out (runHistorySlices); each
+    // slice of every log group part, one part after another, folded into the same windows (counts
+    // add up).
+    const heldFrom = await runHistorySlices({
+      windows: starts.length,
+      concurrency: this.splitConcurrency,
+      sliceWindows: () => sizing.sliceWindows,
+      runSlice: async (begin, end) => {
+        for (const groups of groupParts) {
+          const run = { groups, deadline, stats, skipData, gaps, sizing };
+          if ((await this.historySlice(starts.slice(begin, end), windows, run)) === 'out-of-time') {
+            return 'out-of-time';
           }
-        } catch (error) {
-          // A part whose query still fails after its retries (or cannot be split under the row
-          // limit) is a gap in the history, never zeros: its windows are left without counts and
-          // incomplete, so the baselines' clock skips them, and the caller decides what to do.
-          if (!(error instanceof QueryFailedError || error instanceof RowLimitExceededError)) throw error;
-          gaps.push({ from: sliceStart, to: sliceEnd, error });
-          for (const start of part) windows.get(start)!.complete = false;
-          continue;
         }
-        sourcesPerWindow = Math.max(sourcesPerWindow, maxSourcesPerBin(rowSets));
-        this.foldHistoryRows(rowSets, windows, slice, run, skipData);
-      }
-      // +1: the SKIPDATA row a bin may add; a window binned in parts has a row per part.
-      sliceWindows = Math.min(
-        this.historySliceWindows,
-        Math.max(1, Math.floor(this.rowLimit / ((sourcesPerWindow + 1) * binsPerWindow))),
-      );
+        return 'counted';
+      },
+    });
+    const held = starts.slice(heldFrom);
+    if (heldFrom > 0) {
+      const cut = held[0] ?? to;
+      gaps = gaps.filter((gap) => gap.to > cut).map((gap) => ({ ...gap, from: Math.max(gap.from, cut) }));
     }
+    // A window one part could not count is a gap for every part: the other parts' counts alone
+    // would read as zeros for the sources of the part that failed.
+    for (const gap of gaps) {
+      for (const start of held) {
+        if (start >= gap.from && start < gap.to) windows.get(start)!.counts = new Map();
+      }
+    }
+    return {
+      windows: held.map((start) => windows.get(start)!),
+      stats,
+      // Each part reports its own failures: a stretch every part failed on is one gap, not one per part.
+      gaps: mergeGaps(gaps),
+      ...(heldFrom === 0 ? {} : { heldFrom: held[0] ?? to }),
+      ...(skipData.through === undefined ? {} : { skipDataThrough: skipData.through }),
+    };
+  }
+
+  /** A slice of the history for one log group part: counted, its failed parts gaps, or stopped by the deadline. */
+  private async historySlice(
+    sliceStarts: readonly number[],
+    windows: Map<number, { windowStart: number; counts: Map<string, number>; complete: boolean }>,
+    history: {
+      groups: readonly string[];
+      deadline: number;
+      stats: QueryStatistics;
+      skipData: { through: number | undefined };
+      gaps: HistoryGap[];
+      sizing: { sliceWindows: number; sourcesPerWindow: number };
+    },
+  ): Promise<SliceOutcome> {
+    const { groups, deadline, stats, skipData, gaps, sizing } = history;
+    const length = windowMs(this.config);
+    const binsPerWindow = this.config.windowMinutes / historyBinMinutes(this.config.windowMinutes);
+    const budget = { remaining: this.maxQueriesPerCall };
+    const parts: number[][] = [[...sliceStarts]];
+    while (parts.length > 0) {
+      const part = parts.shift()!;
+      const sliceStart = part[0]!;
+      const sliceEnd = part[part.length - 1]! + length;
+      const slice: Window = { start: sliceStart, end: sliceEnd };
+      const run: QueryRun = { kind: 'history', groups, window: slice, deadline, stats, budget };
+      let rowSets: Row[][];
+      try {
+        if (part.length > 1) {
+          const result = await this.runQuery(run, queryTimeRange(slice), this.queries.historyQuery());
+          if (result.full) {
+            const middle = Math.ceil(part.length / 2);
+            parts.unshift(part.slice(0, middle), part.slice(middle));
+            continue;
+          }
+          rowSets = [result.rows];
+        } else {
+          rowSets = await this.collectBySourceSplit([run], queryTimeRange(slice), (n) =>
+            this.queries.historyQuery(n),
+          );
+        }
+      } catch (error) {
+        // A part whose query still fails after its retries (or cannot be split under the row
+        // limit) is a gap in the history, never zeros: its windows are left without counts and
+        // incomplete, so the baselines' clock skips them, and the caller decides what to do. At
+        // the run's deadline the rest of the slice is a gap too, and no slice starts after it.
+        const outOfTime = isOutOfTime(error);
+        if (!(outOfTime || error instanceof QueryFailedError || error instanceof RowLimitExceededError)) {
+          throw error;
+        }
+        const rest = outOfTime ? [part, ...parts.splice(0)].flat() : part;
+        gaps.push({ from: sliceStart, to: rest[rest.length - 1]! + length, error: error as Error });
+        for (const start of rest) windows.get(start)!.complete = false;
+        if (outOfTime) return 'out-of-time';
+        continue;
+      }
+      sizing.sourcesPerWindow = Math.max(sizing.sourcesPerWindow, maxSourcesPerBin(rowSets));
+      this.foldHistoryRows(rowSets, windows, slice, run, skipData);
+    }
+    // +1: the SKIPDATA row a bin may add; a window binned in parts has a row per part.
+    sizing.sliceWindows = Math.min(
+      this.historySliceWindows,
+      Math.max(1, Math.floor(this.rowLimit / ((sizing.sourcesPerWindow + 1) * binsPerWindow))),
+    );
+    return 'counted';
   }
 
   private foldHistoryRows(

@@ -108,11 +108,16 @@ export interface HistoryGap {
 }
 
 export interface HistoryResult {
-  /** Every window of the range in order; those of a gap have no counts and are incomplete. */
+  /** Every window of the range (from `heldFrom`) in order; those of a gap have no counts and are incomplete. */
   windows: HistoryWindow[];
   stats: QueryStatistics;
   /** The parts whose query failed; the windows they cover are in `windows` as gaps. */
   gaps: HistoryGap[];
+  /**
+   * Set when the run's time ran out before the oldest windows were queried (newest first): the
+   * history holds only the windows from this one on, and `windows` starts here.
+   */
+  heldFrom?: number;
   /** The last window SKIPDATA records of the history make incomplete (may be after `to`). */
   skipDataThrough?: number;
 }

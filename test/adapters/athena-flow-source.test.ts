@@ -350,7 +350,7 @@ describe('AthenaFlowSource, a query that ends FAILED', () => {
 describe('AthenaFlowSource history', () => {
   it('makes a slice whose query fails a gap, and counts the other slices', async () => {
     await withAthena({}, async (athena, client) => {
-      // Arrange: two slices of 24 windows, the first query failing for a user error
+      // Arrange: two slices of 24 windows, the first query (the newest slice's) failing for a user error
       const clock = fakeClock(Date.now());
       athena.failNextQueries(1, { category: 2, reason: 'HIVE_BAD_DATA: injected' });
       const from = W - 24 * HOUR;
@@ -360,13 +360,40 @@ describe('AthenaFlowSource history', () => {
 
       // Assess
       expect(history.gaps).toHaveLength(1);
-      expect(history.gaps[0]).toMatchObject({ from, to: W });
+      expect(history.gaps[0]).toMatchObject({ from: W, to: W + 24 * HOUR });
       expect(history.gaps[0]!.error).toBeInstanceOf(QueryFailedError);
       expect(history.windows).toHaveLength(48);
-      const [failed, counted] = [history.windows.slice(0, 24), history.windows.slice(24)];
+      expect(history.windows[0]!.windowStart).toBe(from);
+      const [counted, failed] = [history.windows.slice(0, 24), history.windows.slice(24)];
       expect(failed.every((w) => !w.complete && w.counts.size === 0)).toBe(true);
       expect(counted.every((w) => w.complete && w.counts.get('123456789012|10.0.0.5') === 20)).toBe(true);
       expect(history.stats.queries).toBe(2);
+    });
+  });
+});
+
+describe("AthenaFlowSource history and the run's deadline", () => {
+  it('queries four days at once and, when the time runs out, holds the newest days counted: never zeros', async () => {
+    await withAthena({ runningPolls: 20 }, async (athena, client) => {
+      // Arrange: six days; each query about 80 s of polls, and 100 s to the deadline: the newest
+      // day alone, then four at once, stopped at the deadline
+      const clock = fakeClock(Date.now());
+      const from = W - 5 * 24 * HOUR;
+      const to = W + 24 * HOUR;
+
+      // Act
+      const history = await source(client, clock).history(from, to, clock.now() + 100_000);
+
+      // Assess
+      expect(athena.peakActiveQueries).toBe(4);
+      expect(history.heldFrom).toBe(W);
+      expect(history.gaps).toEqual([]);
+      expect(history.windows.map((w) => w.windowStart)).toEqual(
+        Array.from({ length: 24 }, (_, i) => W + i * HOUR),
+      );
+      expect(history.windows.every((w) => w.complete)).toBe(true);
+      expect(history.windows[0]!.counts.get('123456789012|10.0.0.5')).toBe(20);
+      expect(athena.queries.filter((q) => q.state === 'CANCELLED')).toHaveLength(4);
     });
   });
 });

@@ -444,9 +444,10 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       }
       expect(result.windows.map((w) => w.complete)).toEqual([true, false, true]);
       expect(result.stats.queries).toBe(2);
+      // The newest slice first (a run that runs out of time has counted the most recent windows).
       expect(server.startedQueries.map((q) => [q.startTime, q.endTime])).toEqual([
-        [T0 / 1000, (T0 + 2 * HOUR) / 1000 - 1],
-        [(T0 + 2 * HOUR) / 1000, (T0 + 3 * HOUR) / 1000 - 1],
+        [(T0 + HOUR) / 1000, (T0 + 3 * HOUR) / 1000 - 1],
+        [T0 / 1000, (T0 + HOUR) / 1000 - 1],
       ]);
     });
   });
@@ -1696,6 +1697,111 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       } finally {
         slowClient.destroy();
         await slow.stop();
+      }
+    });
+
+    /**
+     * A history source on an endpoint whose queries each stay Running for `runningPolls` polls,
+     * against a virtual clock that concurrent waits share: a sleep ends `ms` after it began, the
+     * earliest first, one every few real milliseconds (time for the woken query's call to the
+     * endpoint), so queries in flight together take the time of one (a clock that added every
+     * sleep's length would make four queries at once as slow as four in a row).
+     */
+    async function slowHistory(runningPolls: number, days: number) {
+      const slow = await startLocalLogsInsights({ runningPolls });
+      const slowClient = new CloudWatchLogsClient({ ...slow.clientConfig(), maxAttempts: 1 });
+      const config = resolveDetectorConfig({});
+      const records = generate(31, { records: 60 * days, hours: days * 24, internal: 6 });
+      slow.seed('/vpc/slow-history', toEvents(records, undefined));
+      const clock = { now: T0 + days * 24 * HOUR + 20 * 60_000 };
+      const flows = new LogsInsightsFlowSource({
+        client: slowClient,
+        logGroupIdentifiers: ['/vpc/slow-history'],
+        config,
+        now: () => clock.now,
+        sleep: (ms) =>
+          new Promise<void>((resolve) => {
+            timers.push({ until: clock.now + ms, resolve });
+            ticking ??= setTimeout(tick, 5);
+          }),
+        random: () => 0.5,
+      });
+      const timers: Array<{ until: number; resolve: () => void }> = [];
+      let ticking: NodeJS.Timeout | undefined;
+      const tick = (): void => {
+        ticking = undefined;
+        timers.sort((a, b) => a.until - b.until);
+        const next = timers.shift();
+        if (next === undefined) return;
+        clock.now = Math.max(clock.now, next.until);
+        next.resolve();
+        if (timers.length > 0) ticking = setTimeout(tick, 5);
+      };
+      const stop = async () => {
+        if (ticking !== undefined) clearTimeout(ticking);
+        slowClient.destroy();
+        await slow.stop();
+      };
+      return { slow, flows, config, records, clock, stop };
+    }
+
+    it("queries a bootstrap's history newest day first, four days at once, and counts every window exactly", async () => {
+      // Prepare: 9 days, each day's query about 12 s of polls
+      const { slow, flows, config, records, clock, stop } = await slowHistory(4, 9);
+      try {
+        // Act
+        const result = await flows.history(T0, T0 + 9 * 24 * HOUR, clock.now + 600_000);
+
+        // Assess: the newest day first, at most 4 (splitConcurrency) at once and 4 reached
+        const started = slow.startedQueries.map((q) => q.startTime);
+        expect(started[0]).toBe((T0 + 8 * 24 * HOUR) / 1000);
+        expect(new Set(started).size).toBe(9);
+        expect(slow.peakActiveQueries).toBe(4);
+        expect(result.heldFrom).toBeUndefined();
+        expect(result.gaps).toEqual([]);
+        expect(result.windows).toHaveLength(9 * 24);
+        for (const w of result.windows) {
+          expect(w.counts).toEqual(directCounts(records, windowAt(w.windowStart, config), config).counts);
+          expect(w.complete).toBe(true);
+        }
+      } finally {
+        await stop();
+      }
+    });
+
+    it('holds the newest days of a history whose run runs out of time: the days not queried are left out, never zeros', async () => {
+      // Prepare: 12 days, each day's query about 55 s of polls, and 160 s to the deadline: the
+      // newest day alone, then four at once, then four more stopped at the deadline.
+      const { slow, flows, config, records, clock, stop } = await slowHistory(12, 12);
+      try {
+        const begun = clock.now;
+        // Act
+        const result = await flows.history(T0, T0 + 12 * 24 * HOUR, begun + 160_000);
+
+        // Assess: a shorter history from a day boundary, the stopped days out of it, none a gap
+        expect(clock.now - begun).toBeLessThanOrEqual(160_000);
+        expect(result.heldFrom).toBeDefined();
+        const heldDays = (T0 + 12 * 24 * HOUR - result.heldFrom!) / (24 * HOUR);
+        expect(Number.isInteger(heldDays)).toBe(true);
+        expect(heldDays).toBeGreaterThanOrEqual(2);
+        expect(heldDays).toBeLessThan(12);
+        expect(result.gaps).toEqual([]);
+        expect(result.windows.map((w) => w.windowStart)).toEqual(
+          Array.from({ length: heldDays * 24 }, (_, i) => result.heldFrom! + i * HOUR),
+        );
+        for (const w of result.windows) {
+          expect(w.counts).toEqual(directCounts(records, windowAt(w.windowStart, config), config).counts);
+          expect(w.complete).toBe(true);
+        }
+        // The queries stopped at the deadline were stopped (not left scanning), and no day older
+        // than those was started.
+        const stopped = slow.startedQueries.filter((q) => q.status === 'Cancelled');
+        expect(stopped.length).toBeGreaterThanOrEqual(1);
+        expect(slow.callCounts.StopQuery).toBe(stopped.length);
+        expect(slow.startedQueries.length).toBe(heldDays + stopped.length);
+        expect(Math.max(...stopped.map((q) => q.startTime))).toBeLessThan(result.heldFrom! / 1000);
+      } finally {
+        await stop();
       }
     });
   });

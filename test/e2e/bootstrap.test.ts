@@ -230,6 +230,54 @@ describe('failed history queries', () => {
   });
 });
 
+describe('a bootstrap that runs out of time', () => {
+  /** Polls 5 s apart: a query (Scheduled, Running, Complete) takes 10 s of the detector's clock. */
+  const slowPolls = {
+    flowSourceOptions: { pollIntervalMs: 5_000, maxPollIntervalMs: 5_000, retryBaseDelayMs: 1 },
+  };
+
+  it('learns the newest days it counted as a shorter history, and says from when', async () => {
+    // Prepare: ten days of history, each day's query 10 s of polls, and 40 s of the function's
+    // time for the queries (its 900 s against a month of a busy log group); a clock that moves
+    // only by the runtime's sleeps.
+    const detector = await newDetector(endpoints, { manualClock: true, runtime: slowPolls });
+    endpoints.logs.seed(detector.logGroup, history(W, 10 * 24, SOURCES));
+    detector.clock.set(runTimeFor(W - HOUR));
+
+    // Act
+    const boot = await detector.invoke({ mode: 'bootstrap', days: 10 }, { remainingMs: 60_000 });
+
+    // Assess: the newest whole days were learnt, the older ones left out (no gap, no zeros)
+    const heldFrom = Date.parse(boot.bootstrap!.heldFrom!);
+    const heldDays = (W - heldFrom) / DAY;
+    expect(Number.isInteger(heldDays)).toBe(true);
+    expect(heldDays).toBeGreaterThanOrEqual(1);
+    expect(heldDays).toBeLessThan(10);
+    expect(boot.bootstrap).toMatchObject({ days: 10, windows: heldDays * 24, sources: 3 });
+    expect(boot.bootstrap?.gaps).toBeUndefined();
+    const state = await learnt(detector);
+    expect(state.clock).toBe(heldDays * 24);
+    for (const baseline of Object.values(state.baselines))
+      expect(numberAttr(baseline, 'dataPoints')).toBe(heldDays * 24);
+  });
+
+  it('writes nothing, and says the time ran out, when not one day was counted', async () => {
+    // Prepare: the commit's reserve and the safety margin leave under a second for the queries
+    const detector = await newDetector(endpoints, { manualClock: true, runtime: slowPolls });
+    endpoints.logs.seed(detector.logGroup, history(W, 3 * 24, SOURCES));
+    detector.clock.set(runTimeFor(W - HOUR));
+
+    // Act
+    const boot = detector.invoke({ mode: 'bootstrap', days: 3 }, { remainingMs: 20_500 });
+
+    // Assess
+    await expect(boot).rejects.toThrow(
+      /^bootstrap: the run's time ran out before any day of the 3 asked for was counted; nothing was written/,
+    );
+    expect((await learnt(detector)).keys).toEqual([]);
+  });
+});
+
 describe('a bootstrap that dies half-way', () => {
   it('leaves a mark the detector refuses to run on; bootstrapping again completes it', async () => {
     // Prepare: a running detector; a bootstrap whose process dies after its first baseline batch

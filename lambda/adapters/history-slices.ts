@@ -1,0 +1,78 @@
+/**
+ * How a bootstrap's history is queried, for every flow source: in slices (a day each by default),
+ * the newest first, a few at a time, until the run's time runs out.
+ *
+ * A Lambda function runs for at most 900 s, and a month of a busy log group can take longer to
+ * scan: one query after another, a bootstrap that ran out of time wrote nothing, and every day it
+ * had counted (and was billed for) was lost. A few at a time, a month fits where one at a time
+ * would not; newest first, a run that still runs out of time has counted the most recent days,
+ * and what it has is a shorter history, not one with a hole before today.
+ */
+import { QueryThrottledError, QueryTimeoutError } from './errors';
+
+/** What a slice's query came to: counted (or a gap of failed queries), or stopped by the run's deadline. */
+export type SliceOutcome = 'counted' | 'out-of-time';
+
+/**
+ * True for the errors that mean the run's time is up: a query still running at the deadline, or
+ * throttled until no retry fits before it. A failed query is a gap of its own, not the end.
+ */
+export function isOutOfTime(error: unknown): boolean {
+  return error instanceof QueryTimeoutError || error instanceof QueryThrottledError;
+}
+
+export interface HistorySlicesOptions {
+  /** The windows of the history, oldest first (indexes into them are what the callbacks get). */
+  windows: number;
+  /** Slices in flight at once (after the first, which runs alone). */
+  concurrency: number;
+  /** The number of windows the next slice should hold (it may change as slices come back). */
+  sliceWindows: () => number;
+  /**
+   * Queries windows [begin, end) and folds what they hold; a part that fails is the callee's gap.
+   * 'out-of-time' once the run's time is up (isOutOfTime): no slice starts after it.
+   */
+  runSlice: (begin: number, end: number) => Promise<SliceOutcome>;
+}
+
+/**
+ * Runs the slices newest first; the first alone (its result may size the rest), then
+ * `concurrency` at a time. Returns the index of the oldest window the history holds: 0 when
+ * every slice was queried, more when the run's time ran out first. The oldest slices stopped by
+ * the deadline are left out with those never started (a shorter history, as if fewer days were
+ * asked for); a newer one stopped by it, with older slices counted, stays a gap.
+ */
+export async function runHistorySlices(options: HistorySlicesOptions): Promise<number> {
+  let next = options.windows;
+  let outOfTime = false;
+  const stopped: Array<{ begin: number; end: number }> = [];
+  let oldestStarted = options.windows;
+  const take = (): { begin: number; end: number } | undefined => {
+    if (outOfTime || next === 0) return undefined;
+    const end = next;
+    const begin = Math.max(0, end - Math.max(1, options.sliceWindows()));
+    next = begin;
+    oldestStarted = begin;
+    return { begin, end };
+  };
+  const run = async (slice: { begin: number; end: number }): Promise<void> => {
+    if ((await options.runSlice(slice.begin, slice.end)) === 'out-of-time') {
+      outOfTime = true;
+      stopped.push(slice);
+    }
+  };
+  const first = take();
+  if (first !== undefined) await run(first);
+  const worker = async (): Promise<void> => {
+    for (let slice = take(); slice !== undefined; slice = take()) await run(slice);
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, worker));
+  if (!outOfTime) return 0;
+  // Slices end next to each other: walk up from the oldest started while it was stopped.
+  let from = oldestStarted;
+  for (;;) {
+    const at = stopped.find((slice) => slice.begin === from);
+    if (at === undefined) return from;
+    from = at.end;
+  }
+}
