@@ -4,7 +4,12 @@
  */
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { Alert } from '../core';
-import { buildSnsMessage, consoleLogGroupsFor, type AlertFormatContext } from './alert-format';
+import {
+  AlertTooLargeError,
+  buildSnsMessage,
+  consoleLogGroupsFor,
+  type AlertFormatContext,
+} from './alert-format';
 import type { AlertPublisher } from './ports';
 
 /**
@@ -46,7 +51,10 @@ export function isRefusal(error: unknown): boolean {
 }
 
 export class AlertPublishError extends Error {
-  /** SNS refused the message (isRefusal): trying it again is likely to meet the same answer. */
+  /**
+   * SNS refused the message (isRefusal), or it cannot be made small enough for SNS
+   * (AlertTooLargeError): trying it again is likely to meet the same answer.
+   */
   readonly refused: boolean;
 
   constructor(
@@ -59,7 +67,7 @@ export class AlertPublishError extends Error {
       options,
     );
     this.name = 'AlertPublishError';
-    this.refused = isRefusal(options.cause);
+    this.refused = options.cause instanceof AlertTooLargeError || isRefusal(options.cause);
   }
 }
 
@@ -78,15 +86,18 @@ export class SnsAlertPublisher implements AlertPublisher {
   constructor(private readonly options: SnsAlertPublisherOptions) {}
 
   async publish(alert: Alert, options: { test?: boolean } = {}): Promise<string> {
-    const message = buildSnsMessage(alert, {
-      ...this.options.format,
-      logGroupIdentifiers: consoleLogGroupsFor(
-        await this.consoleLogGroups(),
-        (alert as { accountId?: string }).accountId,
-      ),
-      test: options.test === true,
-    });
+    const logGroupIdentifiers = consoleLogGroupsFor(
+      await this.consoleLogGroups(),
+      (alert as { accountId?: string }).accountId,
+    );
     try {
+      // Inside the try: an alert too large even with every list cut is refused like one SNS
+      // refuses (AlertPublishError.refused), so it is parked, not tried again by every run.
+      const message = buildSnsMessage(alert, {
+        ...this.options.format,
+        logGroupIdentifiers,
+        test: options.test === true,
+      });
       const response = await this.options.client.send(
         new PublishCommand({
           TopicArn: this.options.topicArn,

@@ -4,7 +4,11 @@ import {
   SnsAlertPublisher,
   retryKmsThrottling,
 } from '../../lambda/adapters/sns-alert-publisher';
-import type { ChatbotNotification, PublishedAlert } from '../../lambda/adapters/alert-format';
+import {
+  AlertTooLargeError,
+  type ChatbotNotification,
+  type PublishedAlert,
+} from '../../lambda/adapters/alert-format';
 import type { Alert } from '../../lambda/core';
 import { startLocalSns, type LocalSns } from '../support/local-sns';
 
@@ -154,6 +158,20 @@ describe('SnsAlertPublisher', () => {
     await expect(attempt).rejects.toThrow(
       /publishing alert 2026-11-27T09:00:00Z\/10\.0\.1\.23 to arn:aws:sns:us-east-1:123456789012:egress-alerts failed/,
     );
+    expect(sns.published).toHaveLength(0);
+  });
+
+  it('calls an alert too large for SNS even with every list cut a refusal (parked, not retried every run)', async () => {
+    // Prepare: a field no cut shortens, larger than SNS's 256 KB on its own
+    const huge = alert({ alertId: `2026-11-27T09:00:00Z/${'x'.repeat(300_000)}` });
+
+    // Act
+    const error = await publisher.publish(huge).catch((caught: unknown) => caught);
+
+    // Assess
+    expect(error).toBeInstanceOf(AlertPublishError);
+    expect((error as AlertPublishError).refused).toBe(true);
+    expect((error as AlertPublishError).cause).toBeInstanceOf(AlertTooLargeError);
     expect(sns.published).toHaveLength(0);
   });
 });
