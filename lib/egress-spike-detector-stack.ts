@@ -225,6 +225,7 @@ export class EgressSpikeDetectorStack extends Stack {
       serviceName: settings.serviceName,
       windowMinutes,
       lagMinutes,
+      measuresDeliveryDelay: settings.flowSource !== 'athena',
       deadLetterQueues: {
         FailedInvocations: this.detector.failureQueue,
         ScheduleDeadLetters: scheduleDeadLetters,

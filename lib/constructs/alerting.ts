@@ -122,6 +122,9 @@ export class Alerting extends Construct {
         role,
         guardrailPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('CloudWatchReadOnlyAccess')],
         userRoleRequired: false,
+        // Chatbot drops a notification it cannot deliver or read without a word anywhere; at ERROR
+        // it says why in its log group (/aws/chatbot/<name>, in us-east-1).
+        loggingLevel: chatbot.LoggingLevel.ERROR,
       });
     }
 

@@ -44,6 +44,12 @@ export interface MonitoringProps {
   readonly windowMinutes: number;
   /** The detector's lag: records arriving later than this after their start are missed. */
   readonly lagMinutes: number;
+  /**
+   * Whether the flow source measures how late records arrive (MaxDeliveryDelay): Logs Insights
+   * does (`@ingestionTime`), Athena does not, so there the LateRecords alarm and its graph would
+   * watch a metric that is never emitted.
+   */
+  readonly measuresDeliveryDelay: boolean;
   /** Queues that must stay empty: the function's failure destination, the schedule's DLQ. */
   readonly deadLetterQueues: Record<string, sqs.IQueue>;
   readonly operationsTopic: sns.ITopic;
@@ -96,13 +102,15 @@ export class Monitoring extends Construct {
     });
     // A record that reaches CloudWatch Logs later than the lag after its start is missed for good
     // when it starts near a window's end: the run has counted the window without it.
-    this.addAlarm('LateRecords', metric('MaxDeliveryDelay', 'Maximum'), {
-      description: `Flow log records arrived more than lagMinutes (${props.lagMinutes} min) after their start: records near the end of a window arrive after it is counted and are never counted. Raise lagMinutes (detectorConfig).`,
-      threshold: props.lagMinutes * 60,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    if (props.measuresDeliveryDelay) {
+      this.addAlarm('LateRecords', metric('MaxDeliveryDelay', 'Maximum'), {
+        description: `Flow log records arrived more than lagMinutes (${props.lagMinutes} min) after their start: records near the end of a window arrive after it is counted and are never counted. Raise lagMinutes (detectorConfig).`,
+        threshold: props.lagMinutes * 60,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
     // A window that failed in maxWindowAttempts runs is skipped so that later ones go on: a gap in
     // what the detector watched, which someone should look at (or skip on purpose: mode skip).
     this.addAlarm('SkippedWindows', metric('WindowsSkipped'), {
@@ -177,7 +185,7 @@ export class Monitoring extends Construct {
     );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
-        title: 'Logs Insights bytes scanned (cost driver)',
+        title: 'Bytes scanned by the queries (cost driver)',
         left: [metric('BytesScanned')],
         right: [metric('RecordsMatched')],
         width: 12,
@@ -205,14 +213,16 @@ export class Monitoring extends Construct {
       }),
       new cloudwatch.AlarmStatusWidget({ title: 'Detector health', alarms: this.alarms, width: 12 }),
     );
-    this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Longest flow log delivery delay (s) against the lag',
-        left: [metric('MaxDeliveryDelay', 'Maximum')],
-        leftAnnotations: [{ value: props.lagMinutes * 60, label: `lagMinutes (${props.lagMinutes})` }],
-        width: 12,
-      }),
-    );
+    if (props.measuresDeliveryDelay) {
+      this.dashboard.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: 'Longest flow log delivery delay (s) against the lag',
+          left: [metric('MaxDeliveryDelay', 'Maximum')],
+          leftAnnotations: [{ value: props.lagMinutes * 60, label: `lagMinutes (${props.lagMinutes})` }],
+          width: 12,
+        }),
+      );
+    }
   }
 
   private addAlarm(

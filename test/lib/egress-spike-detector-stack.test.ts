@@ -772,7 +772,7 @@ describe('EgressSpikeDetectorStack', () => {
       });
     });
 
-    it('adds a Slack channel with a notifications-only role and a read-only guardrail', () => {
+    it('adds a Slack channel with a notifications-only role, a read-only guardrail and its delivery errors logged', () => {
       const template = synthTemplate({
         ...EXISTING,
         slackWorkspaceId: 'T0123ABCD',
@@ -791,6 +791,8 @@ describe('EgressSpikeDetectorStack', () => {
           },
         ],
         IamRoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AlertingChatbotRole'), 'Arn'] },
+        // Chatbot drops a notification it cannot deliver or read without a word; at ERROR it logs why.
+        LoggingLevel: 'ERROR',
       });
       // the channel role has no policies at all
       template.hasResourceProperties('AWS::IAM::Role', {
@@ -939,6 +941,24 @@ describe('EgressSpikeDetectorStack with the Athena source', () => {
     const objects = statements.find((s) => s.Sid === 'FlowLogObjects');
     expect(JSON.stringify(objects?.Resource)).toContain('org-flow-logs/vpc/AWSLogs/*');
     expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('logs:StartQuery'))).toEqual([]);
+  });
+
+  it('has no LateRecords alarm or delivery-delay graph: S3 holds no ingestion time, so the metric is never emitted', () => {
+    // Act
+    const athena = synthTemplate(ATHENA_S3);
+    const logs = synthTemplate(EXISTING);
+
+    // Assess: every other alarm as with Logs Insights
+    const alarms = (template: Template) =>
+      Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
+        (alarm) => (alarm as { Properties: { MetricName?: string } }).Properties.MetricName,
+      );
+    expect(alarms(logs)).toContain('MaxDeliveryDelay');
+    expect(alarms(athena)).not.toContain('MaxDeliveryDelay');
+    expect(alarms(athena)).toHaveLength(alarms(logs).length - 1);
+    const dashboard = JSON.stringify(athena.findResources('AWS::CloudWatch::Dashboard'));
+    expect(dashboard).not.toContain('MaxDeliveryDelay');
+    expect(dashboard).toContain('BytesScanned');
   });
 
   it("writes a * in the flow log prefix as IAM's literal asterisk, so the grants cover that prefix only", () => {
