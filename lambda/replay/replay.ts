@@ -43,7 +43,7 @@ import {
   type ScanStats,
 } from './flow-line-scanner';
 import { MemoryBaselineStore } from './memory-store';
-import { addHistogram, plausibleStartBand } from './start-band';
+import { addHistogram, anchorAtState, plausibleStartBand } from './start-band';
 import { scanChunks, type ScanSettings } from './parallel-scan';
 
 const DAY_MS = 86_400_000;
@@ -306,6 +306,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   // (Rare: a corrupt field, a millisecond timestamp; otherwise nothing is read twice.)
   const histogram = new Map<number, number>();
   for (const result of scanned) addHistogram(histogram, result.startHistogram);
+  if (store.watermark !== undefined) anchorAtState(histogram, store.watermark);
   const band = plausibleStartBand(histogram, config.windowMinutes);
   if (band !== undefined) {
     const lowWindow = band.low * 1000;

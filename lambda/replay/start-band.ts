@@ -9,8 +9,9 @@
  * - a start outside the band around the bulk of the data: the 1st to the 99th percentile of all
  *   rows' start times, widened on each side by that spread or by a year, whichever is more. Data
  *   that is spread out (years of exports) keeps all of it; a few rows far from everything else
- *   do not count. With fewer than a hundred rows the percentiles are the extremes, and nothing
- *   is cut: the window limit (`--max-windows`) still bounds the run.
+ *   do not count. A resumed run's state weighs in as data (anchorAtState). Otherwise, with fewer
+ *   than a hundred rows the percentiles are the extremes, and nothing is cut: the window limit
+ *   (`--max-windows`) still bounds the run.
  *
  * Percentiles come from the scanners' start histograms (START_BUCKET_BITS: buckets of 65,536 s,
  * about 18 hours), exact row counts from every path; the band is aligned to whole windows.
@@ -24,6 +25,25 @@ const BUCKET_SECONDS = 2 ** START_BUCKET_BITS;
 export const MIN_START_MARGIN_SECONDS = 366 * 86_400;
 /** The share of rows each tail may hold and still be cut when it lies outside the band. */
 const TAIL_SHARE = 0.01;
+
+/** The weight of a resumed run's state in the band: at least this many rows (see anchorAtState). */
+const STATE_ANCHOR_ROWS = 100;
+
+/**
+ * A resumed run's state file is data too: its watermark goes into the histogram weighing as much
+ * as this run's rows, and at least as much as a hundred. A small input (one hourly delivery) is
+ * otherwise too few rows for percentiles, and one corrupt start among them (the year 2100) made
+ * the run evaluate every window up to it and save that far watermark, so every later run skipped
+ * its data as already evaluated. Data that really is far from the state (most of the input) still
+ * spans the band.
+ */
+export function anchorAtState(histogram: Map<number, number>, watermarkMs: number): void {
+  let rows = 0;
+  for (const n of histogram.values()) rows += n;
+  if (rows === 0) return;
+  const bucket = Math.floor(watermarkMs / 1000 / BUCKET_SECONDS);
+  histogram.set(bucket, (histogram.get(bucket) ?? 0) + Math.max(STATE_ANCHOR_ROWS, rows));
+}
 
 /** Adds `from`'s buckets into `into`. */
 export function addHistogram(into: Map<number, number>, from: ReadonlyMap<number, number>): void {

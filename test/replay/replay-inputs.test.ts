@@ -16,6 +16,7 @@ import {
 import { scanChunk } from '../../lambda/replay/file-reader';
 import { FlowLineScanner } from '../../lambda/replay/flow-line-scanner';
 import { V2_HEADER, generateSample } from '../../scripts/flow-log-sample';
+import { MemoryBaselineStore } from '../../lambda/replay/memory-store';
 import { runReplay, type ReplayResult } from '../../lambda/replay/replay';
 import { toHumanText } from '../../lambda/replay/text-output';
 
@@ -442,6 +443,29 @@ describe('start times far from the rest of the data', () => {
         expect([...result.startHistogram.values()].reduce((a, b) => a + b, 0)).toBe(startBand ? 2 : 7);
       }
     }
+  });
+
+  it("are malformed in a small resumed input too: the state file's watermark weighs in as data", async () => {
+    // Prepare: two days replayed into a store, then a delivery of three rows, one of them of 2100
+    const config = resolveDetectorConfig({});
+    const store = new MemoryBaselineStore();
+    const days = join(dir, 'resume-days.log');
+    await fs.writeFile(days, v2Lines().join('\n'));
+    await runReplay({ inputs: [days], config, store });
+    const watermark = store.watermark!;
+    const next = watermark + HOUR;
+    const delivery = join(dir, 'resume-delivery.log');
+    await fs.writeFile(delivery, [V2_HEADER.trim(), ...blocked('10.0.0.10', next, 2), absurd[2]].join('\n'));
+
+    // Act
+    const result = await runReplay({ inputs: [delivery], config, store });
+
+    // Assess: the far row is a malformed line, the run evaluates the delivery's hour only
+    expect(result.summary).toMatchObject({ malformedLines: 1, windows: 1, recordsCounted: 2 });
+    expect(result.malformedExamples[0]?.reason).toMatch(
+      /^start 4102444800 \(2100-01-01T00:00:00Z\) is implausibly far/,
+    );
+    expect(store.watermark).toBe(next);
   });
 
   it('bounds the windows evaluated, naming the option that lifts the bound', async () => {
