@@ -1374,8 +1374,9 @@ export class FlowLineScanner {
     const src = this.addresses.intern(buf, srcFrom, srcTo);
     const dst = this.addresses.intern(buf, dstFrom, dstTo);
     if (!this.filter.counts(src, dst)) {
-      // Text that cannot be an address means the format does not match the line.
-      if (!looksLikeAddress(buf, srcFrom, srcTo) || !looksLikeAddress(buf, dstFrom, dstTo)) {
+      // Text that cannot be an address means the format does not match the line: parsed as the
+      // filter parses it (`10.0.0.999`, `abc` or an account id have an address's letters only).
+      if ((this.filter.roles(src) & ADDRESS_VALID) === 0 || (this.filter.roles(dst) & ADDRESS_VALID) === 0) {
         stats.okRecords -= 1;
         stats.rejectRecords -= 1;
         return this.malformed(buf, from, end, baseOffset, 'srcaddr or dstaddr is not an IP address');
@@ -1661,16 +1662,6 @@ export function latin1(buf: Buffer, from: number, to: number): string {
   return fastSlice
     ? (buf as unknown as Required<Latin1Slicer>).latin1Slice(from, to)
     : buf.toString('latin1', from, to);
-}
-
-/** Hex digits, `.` and `:` only: the alphabet of IPv4 and IPv6 addresses. */
-function looksLikeAddress(buf: Buffer, from: number, to: number): boolean {
-  if (to - from < 2) return false;
-  for (let k = from; k < to; k += 1) {
-    const c = buf[k] as number;
-    if (!((c >= 48 && c <= 58) || c === 46 || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) return false;
-  }
-  return true;
 }
 
 /** Where the kernel's address table keeps a slot's roles byte. */

@@ -396,6 +396,41 @@ describe('FlowLineScanner with custom formats and header lines', () => {
     expect(result.examples[0]?.reason).toBe('srcaddr or dstaddr is not an IP address');
   });
 
+  it.each([
+    ['an account id in srcaddr (a v2 line read with another field order)', '123456789012', '203.0.113.9'],
+    ['letters of hex only', 'abc', '203.0.113.9'],
+    ['an octet over 255', '10.0.0.999', '203.0.113.9'],
+    ['three octets', '10.0.0.1', '1.2.3'],
+    ['an octet over 255 outside', '10.0.0.1', '300.1.1.1'],
+  ])('reports a REJECT row whose address cannot be one as malformed: %s', (_, src, dst) => {
+    // Act: on every path of the scanner (the general one, the JavaScript fast path, the kernel)
+    for (const paths of [
+      { fastPaths: false },
+      { fastPaths: true, kernel: false },
+      { fastPaths: true, kernel: true },
+    ]) {
+      const scanner = new FlowLineScanner({
+        filter: new EgressFilter(config),
+        windowMinutes: 60,
+        fields: DEFAULT_FLOW_LOG_FORMAT,
+        mode: 'count',
+        ...paths,
+      });
+      scanner.beginFile('test.log');
+      const buffer = Buffer.from(
+        `2 123456789012 eni-0a1 ${src} ${dst} 49152 443 6 3 180 ${T0} ${T0 + 60} REJECT OK\n`,
+        'latin1',
+      );
+      scanner.scan(buffer, 0, buffer.length, 0);
+      const result = scanner.takeResult();
+
+      // Assess
+      expect(result.stats.malformedLines).toBe(1);
+      expect(result.stats.rejectRecords).toBe(0);
+      expect(result.examples[0]?.reason).toBe('srcaddr or dstaddr is not an IP address');
+    }
+  });
+
   it('keeps destination tallies only for the wanted (window, source) pairs in details mode', () => {
     const text = [
       `2 123456789012 eni-0a1 10.0.1.5 203.0.113.9 49152 443 6 3 180 ${T0} ${T0 + 60} REJECT OK`,
