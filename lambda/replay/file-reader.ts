@@ -221,6 +221,9 @@ export async function scanChunk(
   readOptions: ReadOptions = {},
 ): Promise<void> {
   scanner.beginFile(chunk.path, chunk.fields, !chunk.gzip && !chunk.parquet, chunk.exportPrefix);
+  // Zero bytes under a gzip or Parquet name (a download cut off before its first byte) hold no
+  // rows, as an empty plain file: counted among the files without records, not an error.
+  if ((chunk.gzip || chunk.parquet === true) && (await fileSize(chunk.path)) === 0) return;
   try {
     if (chunk.parquet) await scanParquet(chunk.path, scanner, onBytes);
     else if (chunk.gzip) await scanGzip(chunk, scanner, onBytes, readOptions);
@@ -233,6 +236,15 @@ export async function scanChunk(
     const what =
       code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR' ? 'not valid gzip data' : (error as Error).message;
     throw new InputFileError(`cannot read "${chunk.path}": ${what}`, chunk.path);
+  }
+}
+
+/** The file's size in bytes, or -1 when it cannot be read (the reader then says why). */
+async function fileSize(path: string): Promise<number> {
+  try {
+    return (await fs.stat(path)).size;
+  } catch {
+    return -1;
   }
 }
 

@@ -56,6 +56,9 @@ describe('files with no datable row', () => {
     await fs.writeFile(join(data, 'c-header-only.log'), `${V2_HEADER}\n`);
     await fs.writeFile(join(data, 'e-notes.txt'), 'exported from the console on Monday\nsee the ticket\n');
     await fs.writeFile(join(data, 'f-empty.log.gz'), gzipSync(''));
+    // Zero bytes under a gzip or Parquet name (a download cut off before its first byte).
+    await fs.writeFile(join(data, 'g-zero-bytes.log.gz'), '');
+    await fs.writeFile(join(data, 'h-zero-bytes.log.parquet'), '');
     const names = [
       'a-empty.log',
       'b-data.log',
@@ -63,15 +66,24 @@ describe('files with no datable row', () => {
       'd-data.log',
       'e-notes.txt',
       'f-empty.log.gz',
+      'g-zero-bytes.log.gz',
+      'h-zero-bytes.log.parquet',
     ];
     // Act: the directory, and the files named in several orders.
     const orders = [
       [data],
       names.map((n) => join(data, n)),
       [...names].reverse().map((n) => join(data, n)),
-      ['d-data.log', 'a-empty.log', 'e-notes.txt', 'b-data.log', 'f-empty.log.gz', 'c-header-only.log'].map(
-        (n) => join(data, n),
-      ),
+      [
+        'h-zero-bytes.log.parquet',
+        'd-data.log',
+        'a-empty.log',
+        'e-notes.txt',
+        'b-data.log',
+        'f-empty.log.gz',
+        'g-zero-bytes.log.gz',
+        'c-header-only.log',
+      ].map((n) => join(data, n)),
     ];
     const results = await Promise.all(orders.map((inputs) => runReplay({ inputs, config })));
     // Assess
@@ -80,8 +92,8 @@ describe('files with no datable row', () => {
     expect(alone.summary.filesWithoutRecords).toBe(0);
     for (const result of results) {
       expect(result.summary).toMatchObject({
-        files: 6,
-        filesWithoutRecords: 4,
+        files: 8,
+        filesWithoutRecords: 6,
         malformedLines: 2,
         headerLines: 2,
       });
