@@ -161,8 +161,14 @@ export class EgressSpikeDetectorStack extends Stack {
             },
           }
         : {}),
-      // Member roles trust the detector's role by name, so it has a fixed one.
-      ...(memberRole === undefined ? {} : { memberRole, roleName: detectorRoleName(target.stackName) }),
+      // Member roles trust the detector's role by name, and a flow log bucket (or its key) in
+      // another account names it in its policy, so with either it has a fixed name: a generated
+      // one would change if the role were ever replaced, and those policies would silently stop
+      // letting it in.
+      ...(memberRole === undefined ? {} : { memberRole }),
+      ...(memberRole !== undefined || settings.flowSource === 'athena'
+        ? { roleName: detectorRoleName(target.stackName) }
+        : {}),
       detectorConfig: settings.detectorConfigInput,
       enrichWithEc2: settings.enrichWithEc2,
       lookUpChangeCauses: settings.lookUpChangeCauses,
@@ -251,6 +257,11 @@ export class EgressSpikeDetectorStack extends Stack {
     new CfnOutput(this, 'FunctionName', {
       value: this.detector.function.functionName,
       description: 'Detector Lambda function',
+    });
+    new CfnOutput(this, 'DetectorRoleArn', {
+      value: this.detector.role.roleArn,
+      description:
+        "The detector function's role: what a flow log bucket's or key's policy in another account names",
     });
     // The console of the stack's partition, known at deploy time: China and GovCloud have their
     // own; any other partition gets the commercial one's host (a lookup with no entry for the

@@ -584,10 +584,13 @@ describe('EgressSpikeDetectorStack', () => {
       template.resourceCountIs('AWS::EC2::VPC', 0);
     });
 
-    it('outputs the topic, table, function, dashboard URL and the test-alert command', () => {
+    it('outputs the topic, table, function, its role, dashboard URL and the test-alert command', () => {
       template.hasOutput('AlertTopicArn', { Value: { Ref: Match.stringLikeRegexp('^AlertingAlertTopic') } });
       template.hasOutput('TableName', { Value: { Ref: Match.stringLikeRegexp('^StateTable') } });
       template.hasOutput('FunctionName', { Value: { Ref: Match.stringLikeRegexp('^DetectorFunction') } });
+      template.hasOutput('DetectorRoleArn', {
+        Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DetectorRole'), 'Arn'] },
+      });
       const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
       expect(JSON.stringify(outputs.DashboardUrl?.Value)).toContain(
         '#dashboards/dashboard/EgressSpikeDetector-detector',
@@ -941,6 +944,20 @@ describe('EgressSpikeDetectorStack with the Athena source', () => {
     const objects = statements.find((s) => s.Sid === 'FlowLogObjects');
     expect(JSON.stringify(objects?.Resource)).toContain('org-flow-logs/vpc/AWSLogs/*');
     expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('logs:StartQuery'))).toEqual([]);
+  });
+
+  it("gives the detector's role a fixed name, which a bucket or key policy in another account can name", () => {
+    // Act
+    const athena = synthTemplate(ATHENA_S3);
+    const logs = synthTemplate(EXISTING);
+
+    // Assess: with Logs Insights alone the name stays CloudFormation's
+    const roleNames = (template: Template) =>
+      Object.values(template.findResources('AWS::IAM::Role'))
+        .map((role) => (role as { Properties: { RoleName?: unknown } }).Properties.RoleName)
+        .filter((name) => name !== undefined);
+    expect(roleNames(athena)).toEqual(['EgressSpikeDetector-detector']);
+    expect(roleNames(logs)).toEqual([]);
   });
 
   it('has no LateRecords alarm or delivery-delay graph: S3 holds no ingestion time, so the metric is never emitted', () => {
