@@ -158,6 +158,23 @@ export const deploymentContextSchema = z
       .string()
       .regex(/^[a-z0-9_]{1,255}$/, 'not a Glue table name')
       .optional(),
+    /**
+     * athena with Security Lake through a query subscriber's resource links: the account that
+     * owns the shared table (the Security Lake account), and the database and table the links
+     * point to. Reading through a link needs Glue permissions on the target as well as the link.
+     */
+    securityLakeTargetAccount: z
+      .string()
+      .regex(/^\d{12}$/, 'not a 12-digit account id')
+      .optional(),
+    securityLakeTargetDatabase: z
+      .string()
+      .regex(/^[a-z0-9_]{1,255}$/, 'not a Glue database name')
+      .optional(),
+    securityLakeTargetTable: z
+      .string()
+      .regex(/^[a-z0-9_]{1,255}$/, 'not a Glue table name')
+      .optional(),
     /** athena: the workgroup's per-query cutoff (MB scanned); a query over it is cancelled. */
     athenaBytesScannedCutoffMb: integer(10, 100_000_000, 10_240),
     /** athena: days query results are kept in the results bucket. */
@@ -290,6 +307,34 @@ export const deploymentContextSchema = z
           path: [value.securityLakeDatabase === undefined ? 'securityLakeDatabase' : 'securityLakeTable'],
           message: 'Security Lake needs both securityLakeDatabase and securityLakeTable',
         });
+      }
+      const target = [
+        value.securityLakeTargetAccount,
+        value.securityLakeTargetDatabase,
+        value.securityLakeTargetTable,
+      ];
+      if (target.some((key) => key !== undefined)) {
+        if (value.securityLakeDatabase === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['securityLakeTargetAccount'],
+            message:
+              "securityLakeTarget* name the table a Security Lake resource link points to: set them with securityLakeDatabase and securityLakeTable (the link's names)",
+          });
+        } else if (target.some((key) => key === undefined)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [
+              value.securityLakeTargetAccount === undefined
+                ? 'securityLakeTargetAccount'
+                : value.securityLakeTargetDatabase === undefined
+                  ? 'securityLakeTargetDatabase'
+                  : 'securityLakeTargetTable',
+            ],
+            message:
+              "a Security Lake resource link's target needs securityLakeTargetAccount, securityLakeTargetDatabase and securityLakeTargetTable",
+          });
+        }
       }
       if (
         value.flowLogGroups.length > 0 ||
@@ -514,6 +559,9 @@ function athenaKeysSet(value: {
   flowLogKmsKeyArn?: string;
   securityLakeDatabase?: string;
   securityLakeTable?: string;
+  securityLakeTargetAccount?: string;
+  securityLakeTargetDatabase?: string;
+  securityLakeTargetTable?: string;
   flowLogAccounts: string[];
   flowLogRegions: string[];
   flowLogFileFormat: string;
@@ -526,6 +574,9 @@ function athenaKeysSet(value: {
     value.flowLogKmsKeyArn !== undefined && 'flowLogKmsKeyArn',
     value.securityLakeDatabase !== undefined && 'securityLakeDatabase',
     value.securityLakeTable !== undefined && 'securityLakeTable',
+    value.securityLakeTargetAccount !== undefined && 'securityLakeTargetAccount',
+    value.securityLakeTargetDatabase !== undefined && 'securityLakeTargetDatabase',
+    value.securityLakeTargetTable !== undefined && 'securityLakeTargetTable',
     value.flowLogAccounts.length > 0 && 'flowLogAccounts',
     value.flowLogRegions.length > 0 && 'flowLogRegions',
     value.flowLogFileFormat !== 'plain-text' && 'flowLogFileFormat',

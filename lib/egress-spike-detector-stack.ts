@@ -81,6 +81,15 @@ export class EgressSpikeDetectorStack extends Stack {
                   securityLake: {
                     database: settings.securityLakeDatabase!,
                     table: settings.securityLakeTable!,
+                    ...(settings.securityLakeTargetAccount === undefined
+                      ? {}
+                      : {
+                          target: {
+                            account: settings.securityLakeTargetAccount,
+                            database: settings.securityLakeTargetDatabase!,
+                            table: settings.securityLakeTargetTable!,
+                          },
+                        }),
                   },
                 }
               : {

@@ -40,7 +40,12 @@ export interface S3FlowLogsProps {
 export interface AthenaFlowSourceProps {
   /** Flow logs in S3 (the stack makes the table) or Security Lake's table (it exists). */
   readonly s3FlowLogs?: S3FlowLogsProps;
-  readonly securityLake?: { readonly database: string; readonly table: string };
+  readonly securityLake?: {
+    readonly database: string;
+    readonly table: string;
+    /** Where `database` and `table` are a query subscriber's resource links: the shared table they point to. */
+    readonly target?: { readonly account: string; readonly database: string; readonly table: string };
+  };
   readonly bytesScannedCutoffPerQuery: number;
   readonly resultsRetentionDays: number;
   readonly removalPolicy: RemovalPolicy;
@@ -54,6 +59,12 @@ export class AthenaFlowSourceResources extends Construct {
   readonly workGroup: athena.CfnWorkGroup;
   readonly workGroupName: string;
   readonly table: AthenaFlowTable;
+  /** The shared table a Security Lake resource link points to (AthenaFlowSourceProps.securityLake). */
+  private readonly linkTarget?: {
+    readonly account: string;
+    readonly database: string;
+    readonly table: string;
+  };
   private readonly props: AthenaFlowSourceProps;
 
   constructor(scope: Construct, id: string, props: AthenaFlowSourceProps) {
@@ -108,6 +119,7 @@ export class AthenaFlowSourceResources extends Construct {
         database: props.securityLake.database,
         table: props.securityLake.table,
       };
+      if (props.securityLake.target !== undefined) this.linkTarget = props.securityLake.target;
       return;
     }
     const flowLogs = props.s3FlowLogs!;
@@ -226,6 +238,26 @@ export class AthenaFlowSourceResources extends Construct {
           stack.formatArn({ service: 'glue', resource: 'catalog' }),
           glueArn('database', this.table.database),
           glueArn('table', `${this.table.database}/${this.table.table}`),
+          // Through a resource link Glue follows it to the target, and a request must pass IAM on
+          // the target as well as the link (Lake Formation, "Resource link handling in AWS Glue
+          // APIs"): the same reads on the shared table in the Security Lake account.
+          ...(this.linkTarget === undefined
+            ? []
+            : [
+                stack.formatArn({ service: 'glue', account: this.linkTarget.account, resource: 'catalog' }),
+                stack.formatArn({
+                  service: 'glue',
+                  account: this.linkTarget.account,
+                  resource: 'database',
+                  resourceName: this.linkTarget.database,
+                }),
+                stack.formatArn({
+                  service: 'glue',
+                  account: this.linkTarget.account,
+                  resource: 'table',
+                  resourceName: `${this.linkTarget.database}/${this.linkTarget.table}`,
+                }),
+              ]),
         ],
       }),
     );

@@ -1066,6 +1066,58 @@ describe('EgressSpikeDetectorStack with the Athena source', () => {
     expect(JSON.parse(lake[0]!.resources)).toHaveLength(3);
   });
 
+  it("grants the same Glue reads on a resource link's target, the shared table in the Security Lake account", () => {
+    // Act: the stack in a query subscriber's account, reading through its resource links
+    const grants = detectorStatements(
+      synthTemplate({
+        flowSource: 'athena',
+        securityLakeDatabase: 'security_lake_link',
+        securityLakeTable: 'vpc_flow_link',
+        securityLakeTargetAccount: '444455556666',
+        securityLakeTargetDatabase: 'amazon_security_lake_glue_db_eu_west_1',
+        securityLakeTargetTable: 'amazon_security_lake_table_eu_west_1_vpc_flow_2_0',
+      }),
+    ).filter((s) => actionsOf(s).some((a) => a.startsWith('glue:')));
+
+    // Assess: the links in this account's catalog, and the target in the other account's
+    expect(grants).toHaveLength(1);
+    const resources = JSON.stringify(grants[0]!.Resource);
+    expect(JSON.parse(resources)).toHaveLength(6);
+    expect(resources).toContain(':table/security_lake_link/vpc_flow_link"');
+    expect(resources).toContain(':444455556666:catalog"');
+    expect(resources).toContain(':444455556666:database/amazon_security_lake_glue_db_eu_west_1"');
+    expect(resources).toContain(
+      ':444455556666:table/amazon_security_lake_glue_db_eu_west_1/amazon_security_lake_table_eu_west_1_vpc_flow_2_0"',
+    );
+  });
+
+  it('refuses a resource link target named in part, or without Security Lake', () => {
+    const link = {
+      flowSource: 'athena',
+      securityLakeDatabase: 'security_lake_link',
+      securityLakeTable: 'vpc_flow_link',
+    };
+    expect(() => synthTemplate({ ...link, securityLakeTargetAccount: '444455556666' })).toThrow(
+      "a Security Lake resource link's target needs securityLakeTargetAccount, securityLakeTargetDatabase and securityLakeTargetTable",
+    );
+    expect(() =>
+      synthTemplate({
+        ...ATHENA_S3,
+        securityLakeTargetAccount: '444455556666',
+        securityLakeTargetDatabase: 'db',
+        securityLakeTargetTable: 'table',
+      }),
+    ).toThrow('securityLakeTarget* name the table a Security Lake resource link points to');
+    expect(() =>
+      synthTemplate({
+        ...link,
+        securityLakeTargetAccount: '4444',
+        securityLakeTargetDatabase: 'db',
+        securityLakeTargetTable: 't',
+      }),
+    ).toThrow('not a 12-digit account id');
+  });
+
   it("refuses change causes with flow logs of several Regions (causes are looked up in the stack's Region only)", () => {
     expect(() =>
       buildApp({ ...ATHENA_S3, flowLogRegions: ['us-east-1', 'eu-west-1'], lookUpChangeCauses: true }),
