@@ -305,12 +305,16 @@ export class BootstrapHistoryError extends Error {
 export class BootstrapOutOfTimeError extends Error {
   constructor(
     readonly days: number,
-    readonly firstError: Error | undefined,
+    /** What stopped the history (HistoryResult.stoppedBy), when a query did. */
+    readonly stoppedBy: Error | undefined,
   ) {
     super(
       `bootstrap: the run's time ran out before any day of the ${days} asked for was counted; nothing was ` +
-        `written. Give the function its full 900 s timeout, or check the log groups' size` +
-        (firstError === undefined ? '' : ` (${firstError.message})`),
+        `written. ` +
+        (stoppedBy instanceof QueryThrottledError
+          ? `The queries were throttled until no retry fitted: the account's concurrent query quota is held by other queries; try again when they are done (${stoppedBy.message})`
+          : `Give the function its full 900 s timeout, or check the size of what a day's query scans` +
+            (stoppedBy === undefined ? '' : ` (${stoppedBy.message})`)),
     );
     this.name = 'BootstrapOutOfTimeError';
   }
@@ -1584,7 +1588,7 @@ async function runBootstrap(
   // The run's time ran out before the oldest days were queried (newest first): a shorter history,
   // as if fewer days were asked for, is learnt, and the summary says so. None at all is an error.
   const heldFrom = history.heldFrom ?? from;
-  if (heldFrom >= to) throw new BootstrapOutOfTimeError(days, history.gaps[0]?.error);
+  if (heldFrom >= to) throw new BootstrapOutOfTimeError(days, history.stoppedBy);
   // Every window of the range, in order: a window without records is a zero; a window of a failed
   // query is a gap (no counts, incomplete), which the clock skips: no data is not quiet.
   const byStart = new Map(history.windows.map((w) => [w.windowStart, w]));
@@ -1637,8 +1641,13 @@ async function runBootstrap(
   };
   if (heldFrom !== from) {
     deps.logger.warn(
-      'bootstrap ran out of time before its oldest days were queried: it learnt a shorter history (invoke it with fewer days, or overwrite later, to learn a longer one)',
-      { days, heldFrom: isoTime(heldFrom), daysHeld: Math.round(((to - heldFrom) / 86_400_000) * 10) / 10 },
+      "bootstrap ran out of time before its oldest days were queried: it learnt the newest days it counted (a shorter history; the baselines go on learning from the schedule's windows)",
+      {
+        days,
+        heldFrom: isoTime(heldFrom),
+        daysHeld: Math.round(((to - heldFrom) / 86_400_000) * 10) / 10,
+        ...(history.stoppedBy === undefined ? {} : { stoppedBy: history.stoppedBy.message }),
+      },
     );
   }
   if (history.gaps.length > 0) {

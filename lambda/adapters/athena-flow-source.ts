@@ -358,6 +358,7 @@ export class AthenaFlowSource implements FlowCountSource {
     const stats = emptyStats();
     let gaps: HistoryGap[] = [];
     let skipDataThrough: number | undefined;
+    let stoppedBy: Error | undefined;
     // Slices newest first, a few at a time, until the run's time runs out (runHistorySlices).
     const runSlice = async (begin: number, end: number): Promise<SliceOutcome> => {
       const part = starts.slice(begin, end);
@@ -373,7 +374,9 @@ export class AthenaFlowSource implements FlowCountSource {
         if (!(outOfTime || error instanceof QueryFailedError)) throw error;
         gaps.push({ from: slice.start, to: slice.end, error: error as Error });
         for (const start of part) windows.get(start)!.complete = false;
-        return outOfTime ? 'out-of-time' : 'counted';
+        if (!outOfTime) return 'counted';
+        stoppedBy ??= error as Error;
+        return 'out-of-time';
       }
       const skipped = new Map<number, number | undefined>();
       for (const row of rows) {
@@ -412,7 +415,11 @@ export class AthenaFlowSource implements FlowCountSource {
     const heldFrom = await runHistorySlices({
       windows: starts.length,
       concurrency: HISTORY_CONCURRENCY,
+      // Nothing is sized from the first slice here.
+      firstAlone: false,
       sliceWindows: () => this.historySliceWindows,
+      deadline,
+      now: () => this.now(),
       runSlice,
     });
     const held = starts.slice(heldFrom);
@@ -425,6 +432,7 @@ export class AthenaFlowSource implements FlowCountSource {
       stats,
       gaps: gaps.sort((a, b) => a.from - b.from),
       ...(heldFrom === 0 ? {} : { heldFrom: held[0] ?? to }),
+      ...(stoppedBy === undefined ? {} : { stoppedBy }),
       ...(skipDataThrough === undefined ? {} : { skipDataThrough }),
     };
   }

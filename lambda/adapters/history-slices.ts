@@ -1,6 +1,6 @@
 /**
  * How a bootstrap's history is queried, for every flow source: in slices (a day each by default),
- * the newest first, a few at a time, until the run's time runs out.
+ * the newest first, a few slices at a time, until the run's time runs out.
  *
  * A Lambda function runs for at most 900 s, and a month of a busy log group can take longer to
  * scan: one query after another, a bootstrap that ran out of time wrote nothing, and every day it
@@ -24,10 +24,15 @@ export function isOutOfTime(error: unknown): boolean {
 export interface HistorySlicesOptions {
   /** The windows of the history, oldest first (indexes into them are what the callbacks get). */
   windows: number;
-  /** Slices in flight at once (after the first, which runs alone). */
+  /** Slices in flight at once. */
   concurrency: number;
+  /** Whether the first slice runs alone: where its result sizes the rest (Logs Insights' row limit). */
+  firstAlone: boolean;
   /** The number of windows the next slice should hold (it may change as slices come back). */
   sliceWindows: () => number;
+  /** No slice starts at or after the deadline (epoch ms on `now`): it would be stopped at once, billed. */
+  deadline: number;
+  now: () => number;
   /**
    * Queries windows [begin, end) and folds what they hold; a part that fails is the callee's gap.
    * 'out-of-time' once the run's time is up (isOutOfTime): no slice starts after it.
@@ -36,19 +41,26 @@ export interface HistorySlicesOptions {
 }
 
 /**
- * Runs the slices newest first; the first alone (its result may size the rest), then
- * `concurrency` at a time. Returns the index of the oldest window the history holds: 0 when
- * every slice was queried, more when the run's time ran out first. The oldest slices stopped by
- * the deadline are left out with those never started (a shorter history, as if fewer days were
- * asked for); a newer one stopped by it, with older slices counted, stays a gap.
+ * Runs the slices newest first, `concurrency` at a time (the first alone if asked). Returns the
+ * index of the oldest window the history holds: 0 when every slice was queried, more when the
+ * run's time ran out first. The oldest slices stopped by the deadline are left out with those
+ * never started (a shorter history, as if fewer days were asked for); a newer one stopped by it,
+ * with older slices counted, stays a gap. An error from a slice stops new slices from starting;
+ * the slices in flight end (each within the deadline) before it is thrown, so no query outlives
+ * the call.
  */
 export async function runHistorySlices(options: HistorySlicesOptions): Promise<number> {
   let next = options.windows;
   let outOfTime = false;
+  let failure: { error: unknown } | undefined;
   const stopped: Array<{ begin: number; end: number }> = [];
   let oldestStarted = options.windows;
   const take = (): { begin: number; end: number } | undefined => {
-    if (outOfTime || next === 0) return undefined;
+    if (failure !== undefined || outOfTime || next === 0) return undefined;
+    if (options.now() >= options.deadline) {
+      outOfTime = true;
+      return undefined;
+    }
     const end = next;
     const begin = Math.max(0, end - Math.max(1, options.sliceWindows()));
     next = begin;
@@ -56,17 +68,24 @@ export async function runHistorySlices(options: HistorySlicesOptions): Promise<n
     return { begin, end };
   };
   const run = async (slice: { begin: number; end: number }): Promise<void> => {
-    if ((await options.runSlice(slice.begin, slice.end)) === 'out-of-time') {
-      outOfTime = true;
-      stopped.push(slice);
+    try {
+      if ((await options.runSlice(slice.begin, slice.end)) === 'out-of-time') {
+        outOfTime = true;
+        stopped.push(slice);
+      }
+    } catch (error) {
+      failure ??= { error };
     }
   };
-  const first = take();
-  if (first !== undefined) await run(first);
   const worker = async (): Promise<void> => {
     for (let slice = take(); slice !== undefined; slice = take()) await run(slice);
   };
+  if (options.firstAlone) {
+    const first = take();
+    if (first !== undefined) await run(first);
+  }
   await Promise.all(Array.from({ length: options.concurrency }, worker));
+  if (failure !== undefined) throw failure.error;
   if (!outOfTime) return 0;
   // Slices end next to each other: walk up from the oldest started while it was stopped.
   let from = oldestStarted;

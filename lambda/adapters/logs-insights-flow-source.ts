@@ -545,13 +545,17 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     // Slices newest first, a few at a time, until the run's time runs out (runHistorySlices); each
     // slice of every log group part, one part after another, folded into the same windows (counts
     // add up).
+    const stop: { by?: Error } = {};
     const heldFrom = await runHistorySlices({
       windows: starts.length,
       concurrency: this.splitConcurrency,
+      firstAlone: true,
       sliceWindows: () => sizing.sliceWindows,
+      deadline,
+      now: () => this.now(),
       runSlice: async (begin, end) => {
         for (const groups of groupParts) {
-          const run = { groups, deadline, stats, skipData, gaps, sizing };
+          const run = { groups, deadline, stats, skipData, gaps, sizing, stop };
           if ((await this.historySlice(starts.slice(begin, end), windows, run)) === 'out-of-time') {
             return 'out-of-time';
           }
@@ -577,6 +581,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
       // Each part reports its own failures: a stretch every part failed on is one gap, not one per part.
       gaps: mergeGaps(gaps),
       ...(heldFrom === 0 ? {} : { heldFrom: held[0] ?? to }),
+      ...(stop.by === undefined ? {} : { stoppedBy: stop.by }),
       ...(skipData.through === undefined ? {} : { skipDataThrough: skipData.through }),
     };
   }
@@ -592,9 +597,11 @@ export class LogsInsightsFlowSource implements FlowCountSource {
       skipData: { through: number | undefined };
       gaps: HistoryGap[];
       sizing: { sliceWindows: number; sourcesPerWindow: number };
+      /** The first error that stopped the history at the deadline. */
+      stop: { by?: Error };
     },
   ): Promise<SliceOutcome> {
-    const { groups, deadline, stats, skipData, gaps, sizing } = history;
+    const { groups, deadline, stats, skipData, gaps, sizing, stop } = history;
     const length = windowMs(this.config);
     const binsPerWindow = this.config.windowMinutes / historyBinMinutes(this.config.windowMinutes);
     const budget = { remaining: this.maxQueriesPerCall };
@@ -624,15 +631,19 @@ export class LogsInsightsFlowSource implements FlowCountSource {
         // A part whose query still fails after its retries (or cannot be split under the row
         // limit) is a gap in the history, never zeros: its windows are left without counts and
         // incomplete, so the baselines' clock skips them, and the caller decides what to do. At
-        // the run's deadline the rest of the slice is a gap too, and no slice starts after it.
+        // the run's deadline the whole slice is a gap (halves already counted included: the
+        // log group parts after this one never counted them), and no slice starts after it.
         const outOfTime = isOutOfTime(error);
         if (!(outOfTime || error instanceof QueryFailedError || error instanceof RowLimitExceededError)) {
           throw error;
         }
-        const rest = outOfTime ? [part, ...parts.splice(0)].flat() : part;
-        gaps.push({ from: sliceStart, to: rest[rest.length - 1]! + length, error: error as Error });
-        for (const start of rest) windows.get(start)!.complete = false;
-        if (outOfTime) return 'out-of-time';
+        const lost = outOfTime ? sliceStarts : part;
+        gaps.push({ from: lost[0]!, to: lost[lost.length - 1]! + length, error: error as Error });
+        for (const start of lost) windows.get(start)!.complete = false;
+        if (outOfTime) {
+          stop.by ??= error as Error;
+          return 'out-of-time';
+        }
         continue;
       }
       sizing.sourcesPerWindow = Math.max(sizing.sourcesPerWindow, maxSourcesPerBin(rowSets));

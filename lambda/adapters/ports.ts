@@ -118,6 +118,8 @@ export interface HistoryResult {
    * history holds only the windows from this one on, and `windows` starts here.
    */
   heldFrom?: number;
+  /** The error that stopped the history at the deadline (a query timed out, or throttled to it). */
+  stoppedBy?: Error;
   /** The last window SKIPDATA records of the history make incomplete (may be after `to`). */
   skipDataThrough?: number;
 }

@@ -4,7 +4,11 @@
  * flow records. Every count is compared with a direct count over the same records computed here
  * with the engine's own EgressFilter: that proves the queries mean what they should.
  */
-import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  CloudWatchLogsClient,
+  GetQueryResultsCommand,
+  StartQueryCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
 import type { SourceDetails } from '../../lambda/adapters/ports';
 import { QueryFailedError, QueryThrottledError, QueryTimeoutError } from '../../lambda/adapters/errors';
 import { LogGroupDiscovery } from '../../lambda/adapters/log-group-discovery';
@@ -1764,6 +1768,173 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
           expect(w.counts).toEqual(directCounts(records, windowAt(w.windowStart, config), config).counts);
           expect(w.complete).toBe(true);
         }
+      } finally {
+        await stop();
+      }
+    });
+
+    /**
+     * A history source on the local endpoint through a client that holds chosen queries Running
+     * (until `runningUntil` says, on the virtual clock) or fails their polls (`failing`), and the
+     * same shared virtual clock as slowHistory.
+     */
+    async function steeredHistory(options: {
+      groups: string[];
+      seed: Record<string, LogEvent[]>;
+      clockStart: number;
+      runningUntil?: (query: { startTime: number; group: string; at: number }) => number | undefined;
+      failing?: (query: { startTime: number }) => Error | undefined;
+      extra?: Partial<LogsInsightsFlowSourceOptions>;
+    }) {
+      const steered = await startLocalLogsInsights({});
+      for (const group of options.groups) steered.seed(group, options.seed[group] ?? []);
+      const real = new CloudWatchLogsClient({ ...steered.clientConfig(), maxAttempts: 1 });
+      const clock = { now: options.clockStart };
+      const queries = new Map<string, { startTime: number; group: string; at: number }>();
+      // Polls of a held query answer Running, a failing one's throw; everything else is the endpoint's.
+      const client = {
+        send: async (command: StartQueryCommand | GetQueryResultsCommand): Promise<unknown> => {
+          if (command instanceof GetQueryResultsCommand && command.input.nextToken === undefined) {
+            const query = queries.get(command.input.queryId!);
+            if (query !== undefined) {
+              const until = options.runningUntil?.(query);
+              if (until !== undefined && clock.now < until) return { status: 'Running', results: [] };
+              const failure = options.failing?.(query);
+              if (failure !== undefined) throw failure;
+            }
+          }
+          const out = (await real.send(command as StartQueryCommand)) as { queryId?: string };
+          if (command instanceof StartQueryCommand) {
+            queries.set(out.queryId!, {
+              startTime: command.input.startTime!,
+              group: command.input.logGroupIdentifiers![0]!,
+              at: clock.now,
+            });
+          }
+          return out;
+        },
+      };
+      const timers: Array<{ until: number; resolve: () => void }> = [];
+      let ticking: NodeJS.Timeout | undefined;
+      const tick = (): void => {
+        ticking = undefined;
+        timers.sort((a, b) => a.until - b.until);
+        const next = timers.shift();
+        if (next === undefined) return;
+        clock.now = Math.max(clock.now, next.until);
+        next.resolve();
+        if (timers.length > 0) ticking = setTimeout(tick, 5);
+      };
+      const flows = new LogsInsightsFlowSource({
+        client: client as unknown as CloudWatchLogsClient,
+        logGroupIdentifiers: options.groups,
+        config: resolveDetectorConfig({}),
+        now: () => clock.now,
+        sleep: (ms) =>
+          new Promise<void>((resolve) => {
+            timers.push({ until: clock.now + ms, resolve });
+            ticking ??= setTimeout(tick, 5);
+          }),
+        random: () => 0.5,
+        ...options.extra,
+      });
+      const stop = async () => {
+        if (ticking !== undefined) clearTimeout(ticking);
+        real.destroy();
+        await steered.stop();
+      };
+      return { steered, flows, clock, queries, stop };
+    }
+    const DAY = 24 * HOUR;
+    const hourly = (days: number, address: (day: number) => string[]): LogEvent[] =>
+      Array.from({ length: days * 24 }, (_, h) => T0 + h * HOUR + 60_000).flatMap((t) =>
+        address(Math.floor((t - T0) / DAY)).map((src) => ({
+          timestamp: t,
+          message: `2 ${ACCOUNT} eni-1 ${src} 8.8.8.8 49152 443 6 3 180 ${t / 1000} ${t / 1000 + 60} REJECT OK`,
+        })),
+      );
+
+    it('makes a whole slice a gap for every log group part when the deadline stops it part-way (a halved slice)', async () => {
+      // Prepare: 51 log groups (two parts). Four days; on the third the first part holds ten
+      // sources an hour, over the row limit, so its day is halved: the older half is counted, the
+      // newer one held Running to the deadline, so the second part never counts that day. The
+      // older days are counted, so the stopped day stays inside the history.
+      const groups = Array.from({ length: 51 }, (_, i) => `/vpc/parts-${i}`);
+      const seed = {
+        [groups[0]!]: hourly(4, (day) =>
+          day === 2 ? Array.from({ length: 10 }, (_, k) => `10.1.0.${k + 1}`) : ['10.0.0.1'],
+        ),
+        [groups[50]!]: hourly(4, () => ['10.9.9.9']),
+      };
+      const newerHalf = (T0 + 2 * DAY + 12 * HOUR) / 1000;
+      const { flows, clock, stop } = await steeredHistory({
+        groups,
+        seed,
+        clockStart: T0 + 4 * DAY + 20 * 60_000,
+        runningUntil: (q) => (q.group === groups[0] && q.startTime === newerHalf ? Infinity : undefined),
+        extra: { rowLimit: 100 },
+      });
+      try {
+        // Act
+        const result = await flows.history(T0, T0 + 4 * DAY, clock.now + 300_000);
+
+        // Assess: the day is one gap, no window of it complete or holding the first part's counts
+        // alone (the second part's 10.9.9.9 would read as zero there)
+        expect(result.heldFrom).toBeUndefined();
+        expect(result.gaps.map((gap) => [gap.from, gap.to])).toEqual([[T0 + 2 * DAY, T0 + 3 * DAY]]);
+        const day = result.windows.filter(
+          (w) => w.windowStart >= T0 + 2 * DAY && w.windowStart < T0 + 3 * DAY,
+        );
+        expect(day).toHaveLength(24);
+        for (const w of day) expect([w.complete, w.counts.size]).toEqual([false, 0]);
+        for (const w of result.windows.filter((x) => x.windowStart < T0 + 2 * DAY))
+          expect([w.complete, w.counts.get(`${ACCOUNT}|10.9.9.9`)]).toEqual([true, 1]);
+      } finally {
+        await stop();
+      }
+    });
+
+    it('starts no slice after one fails with another error, and throws it once the slices in flight have ended', async () => {
+      // Prepare: eight days, each query 30 s; the poll of one day's query is refused
+      const failingDay = (T0 + 4 * DAY) / 1000;
+      let failedAt = Number.NaN;
+      const { steered, flows, clock, queries, stop } = await steeredHistory({
+        groups: ['/vpc/refused'],
+        seed: { '/vpc/refused': hourly(8, () => ['10.0.0.1']) },
+        clockStart: T0 + 8 * DAY + 20 * 60_000,
+        runningUntil: (q) => q.at + 30_000,
+        failing: (q) => {
+          if (q.startTime !== failingDay) return undefined;
+          failedAt = clock.now;
+          return Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException' });
+        },
+      });
+      try {
+        // Act
+        const error = await flows.history(T0, T0 + 8 * DAY, clock.now + 800_000).catch((e: unknown) => e);
+
+        // Assess: refused, no slice started after the refusal, none left running when it is thrown
+        expect(error).toMatchObject({ name: 'AccessDeniedException' });
+        const starts = [...queries.values()].map((q) => q.at);
+        expect(starts.length).toBeLessThan(8);
+        expect(Math.max(...starts)).toBeLessThanOrEqual(failedAt);
+        expect(steered.activeQueries).toBe(0);
+      } finally {
+        await stop();
+      }
+    });
+
+    it('starts no slice at or after the deadline', async () => {
+      // Prepare
+      const { flows, clock, slow, stop } = await slowHistory(1, 2);
+      try {
+        // Act: the deadline already reached
+        const result = await flows.history(T0, T0 + 2 * DAY, clock.now);
+
+        // Assess
+        expect(slow.startedQueries).toEqual([]);
+        expect(result.heldFrom).toBe(T0 + 2 * DAY);
+        expect(result.windows).toEqual([]);
       } finally {
         await stop();
       }

@@ -5,6 +5,8 @@
  * bootstrap dies half-way (a mark the detector refuses to run on until a bootstrap completes).
  */
 import { BootstrapUnfinishedError } from '../../lambda/adapters/dynamo-baseline-store';
+import { QueryThrottledError } from '../../lambda/adapters/errors';
+import { BootstrapOutOfTimeError } from '../../lambda/detector-run';
 import {
   HOUR,
   InjectedCrash,
@@ -271,10 +273,30 @@ describe('a bootstrap that runs out of time', () => {
     const boot = detector.invoke({ mode: 'bootstrap', days: 3 }, { remainingMs: 20_500 });
 
     // Assess
+    // (naming the query the deadline stopped)
     await expect(boot).rejects.toThrow(
-      /^bootstrap: the run's time ran out before any day of the 3 asked for was counted; nothing was written/,
+      /^bootstrap: the run's time ran out before any day of the 3 asked for was counted; nothing was written\. Give the function its full 900 s timeout, or check the size of what a day's query scans \(.*history query.*2026-11-26T09:00:00Z/,
     );
     expect((await learnt(detector)).keys).toEqual([]);
+  });
+});
+
+describe('BootstrapOutOfTimeError', () => {
+  it('says the quota was held by other queries when throttling, not the deadline, stopped the history', () => {
+    const throttled = new QueryThrottledError(
+      'StartQuery',
+      { start: W - DAY, end: W },
+      'history',
+      6,
+      Object.assign(new Error('Account maximum query concurrency limit of [100] reached.'), {
+        name: 'LimitExceededException',
+      }),
+    );
+    const error = new BootstrapOutOfTimeError(30, throttled);
+    expect(error.message).toMatch(
+      /^bootstrap: the run's time ran out before any day of the 30 asked for was counted; nothing was written\. The queries were throttled until no retry fitted: the account's concurrent query quota is held by other queries/,
+    );
+    expect(error.message).not.toContain('900 s');
   });
 });
 
