@@ -1705,31 +1705,13 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
     });
 
     /**
-     * A history source on an endpoint whose queries each stay Running for `runningPolls` polls,
-     * against a virtual clock that concurrent waits share: a sleep ends `ms` after it began, the
-     * earliest first, one every few real milliseconds (time for the woken query's call to the
-     * endpoint), so queries in flight together take the time of one (a clock that added every
-     * sleep's length would make four queries at once as slow as four in a row).
+     * A virtual clock that concurrent waits share: a sleep ends `ms` after it began, the earliest
+     * first, one every few real milliseconds (time for the woken query's call to the endpoint), so
+     * queries in flight together take the time of one (a clock that added every sleep's length
+     * would make four queries at once as slow as four in a row).
      */
-    async function slowHistory(runningPolls: number, days: number) {
-      const slow = await startLocalLogsInsights({ runningPolls });
-      const slowClient = new CloudWatchLogsClient({ ...slow.clientConfig(), maxAttempts: 1 });
-      const config = resolveDetectorConfig({});
-      const records = generate(31, { records: 60 * days, hours: days * 24, internal: 6 });
-      slow.seed('/vpc/slow-history', toEvents(records, undefined));
-      const clock = { now: T0 + days * 24 * HOUR + 20 * 60_000 };
-      const flows = new LogsInsightsFlowSource({
-        client: slowClient,
-        logGroupIdentifiers: ['/vpc/slow-history'],
-        config,
-        now: () => clock.now,
-        sleep: (ms) =>
-          new Promise<void>((resolve) => {
-            timers.push({ until: clock.now + ms, resolve });
-            ticking ??= setTimeout(tick, 5);
-          }),
-        random: () => 0.5,
-      });
+    function sharedVirtualClock(start: number) {
+      let now = start;
       const timers: Array<{ until: number; resolve: () => void }> = [];
       let ticking: NodeJS.Timeout | undefined;
       const tick = (): void => {
@@ -1737,12 +1719,41 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
         timers.sort((a, b) => a.until - b.until);
         const next = timers.shift();
         if (next === undefined) return;
-        clock.now = Math.max(clock.now, next.until);
+        now = Math.max(now, next.until);
         next.resolve();
         if (timers.length > 0) ticking = setTimeout(tick, 5);
       };
+      return {
+        now: (): number => now,
+        sleep: (ms: number): Promise<void> =>
+          new Promise<void>((resolve) => {
+            timers.push({ until: now + ms, resolve });
+            ticking ??= setTimeout(tick, 5);
+          }),
+        stop: (): void => {
+          if (ticking !== undefined) clearTimeout(ticking);
+        },
+      };
+    }
+
+    /** A history source on an endpoint whose queries each stay Running for `runningPolls` polls (sharedVirtualClock). */
+    async function slowHistory(runningPolls: number, days: number) {
+      const slow = await startLocalLogsInsights({ runningPolls });
+      const slowClient = new CloudWatchLogsClient({ ...slow.clientConfig(), maxAttempts: 1 });
+      const config = resolveDetectorConfig({});
+      const records = generate(31, { records: 60 * days, hours: days * 24, internal: 6 });
+      slow.seed('/vpc/slow-history', toEvents(records, undefined));
+      const clock = sharedVirtualClock(T0 + days * 24 * HOUR + 20 * 60_000);
+      const flows = new LogsInsightsFlowSource({
+        client: slowClient,
+        logGroupIdentifiers: ['/vpc/slow-history'],
+        config,
+        now: clock.now,
+        sleep: clock.sleep,
+        random: () => 0.5,
+      });
       const stop = async () => {
-        if (ticking !== undefined) clearTimeout(ticking);
+        clock.stop();
         slowClient.destroy();
         await slow.stop();
       };
@@ -1754,7 +1765,7 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       const { slow, flows, config, records, clock, stop } = await slowHistory(4, 9);
       try {
         // Act
-        const result = await flows.history(T0, T0 + 9 * 24 * HOUR, clock.now + 600_000);
+        const result = await flows.history(T0, T0 + 9 * 24 * HOUR, clock.now() + 600_000);
 
         // Assess: the newest day first, at most 4 (splitConcurrency) at once and 4 reached
         const started = slow.startedQueries.map((q) => q.startTime);
@@ -1775,8 +1786,8 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
 
     /**
      * A history source on the local endpoint through a client that holds chosen queries Running
-     * (until `runningUntil` says, on the virtual clock) or fails their polls (`failing`), and the
-     * same shared virtual clock as slowHistory.
+     * (until `runningUntil` says, on the virtual clock) or fails their polls (`failing`), on a
+     * sharedVirtualClock.
      */
     async function steeredHistory(options: {
       groups: string[];
@@ -1789,7 +1800,7 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       const steered = await startLocalLogsInsights({});
       for (const group of options.groups) steered.seed(group, options.seed[group] ?? []);
       const real = new CloudWatchLogsClient({ ...steered.clientConfig(), maxAttempts: 1 });
-      const clock = { now: options.clockStart };
+      const clock = sharedVirtualClock(options.clockStart);
       const queries = new Map<string, { startTime: number; group: string; at: number }>();
       // Polls of a held query answer Running, a failing one's throw; everything else is the endpoint's.
       const client = {
@@ -1798,7 +1809,7 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
             const query = queries.get(command.input.queryId!);
             if (query !== undefined) {
               const until = options.runningUntil?.(query);
-              if (until !== undefined && clock.now < until) return { status: 'Running', results: [] };
+              if (until !== undefined && clock.now() < until) return { status: 'Running', results: [] };
               const failure = options.failing?.(query);
               if (failure !== undefined) throw failure;
             }
@@ -1808,38 +1819,23 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
             queries.set(out.queryId!, {
               startTime: command.input.startTime!,
               group: command.input.logGroupIdentifiers![0]!,
-              at: clock.now,
+              at: clock.now(),
             });
           }
           return out;
         },
       };
-      const timers: Array<{ until: number; resolve: () => void }> = [];
-      let ticking: NodeJS.Timeout | undefined;
-      const tick = (): void => {
-        ticking = undefined;
-        timers.sort((a, b) => a.until - b.until);
-        const next = timers.shift();
-        if (next === undefined) return;
-        clock.now = Math.max(clock.now, next.until);
-        next.resolve();
-        if (timers.length > 0) ticking = setTimeout(tick, 5);
-      };
       const flows = new LogsInsightsFlowSource({
         client: client as unknown as CloudWatchLogsClient,
         logGroupIdentifiers: options.groups,
         config: resolveDetectorConfig({}),
-        now: () => clock.now,
-        sleep: (ms) =>
-          new Promise<void>((resolve) => {
-            timers.push({ until: clock.now + ms, resolve });
-            ticking ??= setTimeout(tick, 5);
-          }),
+        now: clock.now,
+        sleep: clock.sleep,
         random: () => 0.5,
         ...options.extra,
       });
       const stop = async () => {
-        if (ticking !== undefined) clearTimeout(ticking);
+        clock.stop();
         real.destroy();
         await steered.stop();
       };
@@ -1876,7 +1872,7 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       });
       try {
         // Act
-        const result = await flows.history(T0, T0 + 4 * DAY, clock.now + 300_000);
+        const result = await flows.history(T0, T0 + 4 * DAY, clock.now() + 300_000);
 
         // Assess: the day is one gap, no window of it complete or holding the first part's counts
         // alone (the second part's 10.9.9.9 would read as zero there)
@@ -1905,13 +1901,13 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
         runningUntil: (q) => q.at + 30_000,
         failing: (q) => {
           if (q.startTime !== failingDay) return undefined;
-          failedAt = clock.now;
+          failedAt = clock.now();
           return Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException' });
         },
       });
       try {
         // Act
-        const error = await flows.history(T0, T0 + 8 * DAY, clock.now + 800_000).catch((e: unknown) => e);
+        const error = await flows.history(T0, T0 + 8 * DAY, clock.now() + 800_000).catch((e: unknown) => e);
 
         // Assess: refused, no slice started after the refusal, none left running when it is thrown
         expect(error).toMatchObject({ name: 'AccessDeniedException' });
@@ -1929,7 +1925,7 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       const { flows, clock, slow, stop } = await slowHistory(1, 2);
       try {
         // Act: the deadline already reached
-        const result = await flows.history(T0, T0 + 2 * DAY, clock.now);
+        const result = await flows.history(T0, T0 + 2 * DAY, clock.now());
 
         // Assess
         expect(slow.startedQueries).toEqual([]);
@@ -1945,12 +1941,12 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       // newest day alone, then four at once, then four more stopped at the deadline.
       const { slow, flows, config, records, clock, stop } = await slowHistory(12, 12);
       try {
-        const begun = clock.now;
+        const begun = clock.now();
         // Act
         const result = await flows.history(T0, T0 + 12 * 24 * HOUR, begun + 160_000);
 
         // Assess: a shorter history from a day boundary, the stopped days out of it, none a gap
-        expect(clock.now - begun).toBeLessThanOrEqual(160_000);
+        expect(clock.now() - begun).toBeLessThanOrEqual(160_000);
         expect(result.heldFrom).toBeDefined();
         const heldDays = (T0 + 12 * 24 * HOUR - result.heldFrom!) / (24 * HOUR);
         expect(Number.isInteger(heldDays)).toBe(true);
