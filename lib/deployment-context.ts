@@ -89,6 +89,13 @@ const objectFromContext = (value: unknown): unknown => {
 
 const list = <T extends z.ZodType>(item: T) => z.preprocess(listFromContext, z.array(item));
 const flag = (fallback: boolean) => z.preprocess(booleanFromContext, z.boolean().default(fallback));
+/** A Glue database or table name as Security Lake and its resource links have them. */
+const glueName = (kind: 'database' | 'table') =>
+  z
+    .string()
+    .regex(/^[a-z0-9_]{1,255}$/, `not a Glue ${kind} name`)
+    .optional();
+
 const integer = (min: number, max: number, fallback: number) =>
   z.preprocess(numberFromContext, z.number().int().min(min).max(max).default(fallback));
 const retentionDays = (fallback: (typeof LOG_RETENTION_DAYS)[number]) =>
@@ -149,15 +156,9 @@ export const deploymentContextSchema = z
       )
       .optional(),
     /** athena with Security Lake: its Glue database (`amazon_security_lake_glue_db_<region>`). */
-    securityLakeDatabase: z
-      .string()
-      .regex(/^[a-z0-9_]{1,255}$/, 'not a Glue database name')
-      .optional(),
+    securityLakeDatabase: glueName('database'),
     /** athena with Security Lake: its VPC flow table, source version 2 (`amazon_security_lake_table_<region>_vpc_flow_2_0`). */
-    securityLakeTable: z
-      .string()
-      .regex(/^[a-z0-9_]{1,255}$/, 'not a Glue table name')
-      .optional(),
+    securityLakeTable: glueName('table'),
     /**
      * athena with Security Lake through a query subscriber's resource links: the account that
      * owns the shared table (the Security Lake account), and the database and table the links
@@ -167,14 +168,8 @@ export const deploymentContextSchema = z
       .string()
       .regex(/^\d{12}$/, 'not a 12-digit account id')
       .optional(),
-    securityLakeTargetDatabase: z
-      .string()
-      .regex(/^[a-z0-9_]{1,255}$/, 'not a Glue database name')
-      .optional(),
-    securityLakeTargetTable: z
-      .string()
-      .regex(/^[a-z0-9_]{1,255}$/, 'not a Glue table name')
-      .optional(),
+    securityLakeTargetDatabase: glueName('database'),
+    securityLakeTargetTable: glueName('table'),
     /** athena: the workgroup's per-query cutoff (MB scanned); a query over it is cancelled. */
     athenaBytesScannedCutoffMb: integer(10, 100_000_000, 10_240),
     /** athena: days query results are kept in the results bucket. */
