@@ -59,6 +59,10 @@ export interface CloudTrailChangeLookupOptions {
   maxCalls?: number;
 }
 
+/** CloudTrail's event history (LookupEvents) holds the management events of the last 90 days. */
+const EVENT_HISTORY_MS = 90 * 86_400_000;
+const TOO_OLD = "part of the search range is older than CloudTrail's 90-day event history";
+
 const describeError = (error: unknown): string =>
   error instanceof Error
     ? `${error.name}${error.message && error.message !== error.name ? `: ${error.message}` : ''}`
@@ -86,6 +90,23 @@ export class CloudTrailChangeLookup {
 
   /** The changes with event times in [from, to]; `deadline` (epoch ms) bounds the calls. */
   async lookUp(from: number, to: number, deadline: number): Promise<ChangeLookupResult> {
+    // LookupEvents holds the last 90 days: a range reaching further back is never "none found".
+    const oldest = this.options.now() - EVENT_HISTORY_MS;
+    if (to < oldest) {
+      return {
+        changes: [],
+        outcome: { status: 'unavailable', reason: TOO_OLD },
+        calls: 0,
+      };
+    }
+    if (from < oldest) {
+      const newer = await this.lookUp(oldest, to, deadline);
+      return {
+        ...newer,
+        outcome:
+          newer.outcome.status === 'complete' ? { status: 'incomplete', reason: TOO_OLD } : newer.outcome,
+      };
+    }
     const before = this.callsMade;
     // Events of calls made after this may not be delivered yet.
     const settled = this.options.now() - CLOUDTRAIL_DELIVERY_MS;

@@ -746,10 +746,14 @@ export function explainAlerts(
     // Per source, the changes that relate to it; per change, the sources it explains.
     const explainedBy = new Map<string, Set<number>>();
     let ambiguousVpcs = 0;
+    let unknownInterfaces = 0;
     const relatedPerSource = sources.map((source, sourceIndex) => {
       const held = index.interfacesOf(source);
       const interfaces = held.interfaces;
       ambiguousVpcs = Math.max(ambiguousVpcs, held.ambiguousVpcs ?? 0);
+      // (A source that is no address, from an old state file, can have no interface to know.)
+      const unknown = interfaces.length === 0 && (held.ambiguousVpcs ?? 0) === 0;
+      if (unknown && parseAddress(source.address) !== undefined) unknownInterfaces += 1;
       const related: number[] = [];
       inRange.forEach((change, i) => {
         if (!interfaces.some((facts) => index.relates(change, facts))) return;
@@ -770,7 +774,13 @@ export function explainAlerts(
           ? (notComplete.reason ?? 'the lookup did not complete')
           : ambiguousVpcs > 0
             ? `the address is held in ${ambiguousVpcs} VPCs and the records name neither its VPC nor a known interface`
-            : undefined;
+            : unknownInterfaces > 0 && inRange.length > 0
+              ? // Changes were read, but with the source's security groups and subnet unknown none
+                // could be related: "none found" would claim a search that could not relate
+                // anything (an Auto Scaling or EKS interface since gone). With no change in the
+                // range at all, none found is true whatever the interfaces.
+                `${sources.length === 1 ? "the source's network interface is" : `${unknownInterfaces} of ${sources.length} sources' network interfaces are`} not known to EC2 (deleted since?), so no change could be related to ${sources.length === 1 ? 'it' : 'them'}`
+              : undefined;
       const causeLookup: CauseLookup =
         reason === undefined
           ? { status: 'none', ...lookupBase }
@@ -796,7 +806,8 @@ export function explainAlerts(
       ...(best.region === undefined
         ? {}
         : { region: best.region, consoleUrl: cloudTrailEventUrl(best.region, best.eventId) }),
-      minutesFromWindowStart: Math.round((best.eventTime - windowStart) / 60_000),
+      // Whole minutes down: a change 24 s before the window's end is 59 minutes into it, not 60.
+      minutesFromWindowStart: Math.floor((best.eventTime - windowStart) / 60_000),
       ...(mass ? { explains: count(best), of: sources.length } : {}),
     };
     const causeLookup: CauseLookup = {
@@ -809,11 +820,21 @@ export function explainAlerts(
         : { reason: `lookup incomplete: ${notComplete.reason ?? 'not every change could be read'}` }),
     };
     const explained: Alert = { ...alert, likelyCause, causeLookup };
-    const everyMember = !mass || membersExplained === sources.length;
+    // A change that can only allow more (an egress rule or ACL allow entry added) is named, but
+    // it cannot explain more blocking: it never lowers an alert (else anyone who may edit a
+    // security group could quiet a real spike by adding a harmless rule just before it).
+    const canBlock = (i: number) => (inRange[i] as PolicyChange).effect !== 'loosens';
+    const everyMember = !mass || relatedPerSource.every((related) => related.some(canBlock));
     // A change made after the window's end reached only the tail of its records: it is named,
     // but it does not make the spike expected.
     const beforeEnd = best.eventTime <= windowEnd;
-    if (config.policyChangeSpikes === 'downgrade' && everyMember && beforeEnd && alert.severity !== 'low')
+    if (
+      config.policyChangeSpikes === 'downgrade' &&
+      best.effect !== 'loosens' &&
+      everyMember &&
+      beforeEnd &&
+      alert.severity !== 'low'
+    )
       return { ...explained, severity: 'low', downgradedFrom: alert.severity };
     return explained;
   });

@@ -207,6 +207,24 @@ describe('CloudTrailChangeLookup', () => {
     expect(settled.outcome).toEqual({ status: 'complete' });
   });
 
+  it("never calls a range older than CloudTrail's 90 days of event history complete", async () => {
+    // Prepare: a revoke 100 days ago, which LookupEvents no longer holds
+    const DAY = 24 * HOUR;
+    trail.seed(
+      revokeSecurityGroupEgress(SG, [{ protocol: '-1', cidr: '0.0.0.0/0' }], { at: clock - 100 * DAY }),
+    );
+    const tooOld = "part of the search range is older than CloudTrail's 90-day event history";
+
+    // Act
+    const old = await lookup().lookUp(clock - 100 * DAY - HOUR, clock - 100 * DAY + HOUR, clock + 60_000);
+    const straddling = await lookup().lookUp(clock - 91 * DAY, clock - 89 * DAY, clock + 60_000);
+
+    // Assess: the old range not asked at all; the straddling one read where it can be, incomplete
+    expect(old).toEqual({ changes: [], outcome: { status: 'unavailable', reason: tooOld }, calls: 0 });
+    expect(straddling.outcome).toEqual({ status: 'incomplete', reason: tooOld });
+    expect(straddling.calls).toBe(EGRESS_CHANGE_EVENT_NAMES.length);
+  });
+
   it('reads the time between two ranges read apart when a later window asks for it', async () => {
     trail.seed(
       revokeSecurityGroupEgress(SG, [{ protocol: '-1', cidr: '0.0.0.0/0' }], {

@@ -5,6 +5,7 @@
  */
 import {
   causeSearchRange,
+  causeTimingText,
   explainAlerts,
   likelyCauseText,
   noCauseText,
@@ -670,6 +671,90 @@ describe('explainAlerts', () => {
       downgrade,
     )[0];
     expect(whole).toMatchObject({ severity: 'low', downgradedFrom: 'medium' });
+  });
+
+  it('downgrade: names a change that can only allow more, but never lowers an alert for it', () => {
+    // Prepare: an egress rule added to the source's group (and an ACL allow entry to its
+    // subnet's) just before the window: neither can block anything
+    const downgrade = resolveDetectorConfig({ policyChangeSpikes: 'downgrade' });
+    const added = changes(
+      authorizeSecurityGroupEgress(SG_APP, [{ protocol: 'tcp', fromPort: 1, cidr: '192.0.2.1/32' }], {
+        at: at(-5),
+        eventId: 'harmless-rule',
+      }),
+      createNetworkAclEntry(
+        ACL_A,
+        { ruleNumber: 90, egress: true, action: 'allow', protocol: '6', fromPort: 1, cidr: '192.0.2.1/32' },
+        { at: at(-4), eventId: 'harmless-entry' },
+      ),
+    );
+
+    // Act
+    const [spikeAlert, mass] = explainAlerts(
+      [spike('10.0.1.10', 'high'), massSpike(['10.0.1.10', '10.0.1.11'])],
+      evidence(added),
+      downgrade,
+    );
+
+    // Assess: named, the severity kept
+    expect(spikeAlert?.likelyCause?.eventId).toMatch(/^harmless-/);
+    expect(spikeAlert?.severity).toBe('high');
+    expect(spikeAlert?.downgradedFrom).toBeUndefined();
+    expect(mass?.likelyCause).toBeDefined();
+    expect(mass).toMatchObject({ severity: 'medium' });
+    expect(mass?.downgradedFrom).toBeUndefined();
+    // A revoke beside them still downgrades (the one that can block is the cause).
+    const withRevoke = [
+      ...added,
+      ...changes(
+        revokeSecurityGroupEgress(SG_APP, [{ protocol: '-1', cidr: '0.0.0.0/0' }], {
+          at: at(-9),
+          eventId: 'revoke',
+        }),
+      ),
+    ];
+    const [revoked] = explainAlerts([spike('10.0.1.10', 'high')], evidence(withRevoke), downgrade);
+    expect(revoked).toMatchObject({
+      severity: 'low',
+      downgradedFrom: 'high',
+      likelyCause: { eventId: 'revoke' },
+    });
+  });
+
+  it('counts whole minutes from the window start down: a change 24 s before the end is 59 minutes into the window', () => {
+    const late = changes(
+      revokeSecurityGroupEgress(SG_APP, [{ protocol: '-1', cidr: '0.0.0.0/0' }], { at: at(60) - 24_000 }),
+    );
+    const [alert] = explainAlerts([spike('10.0.1.10')], evidence(late), config);
+    expect(alert?.likelyCause?.minutesFromWindowStart).toBe(59);
+    expect(causeTimingText(alert!.likelyCause!, 60)).toBe('59 minutes into the window');
+  });
+
+  it("says the cause is not known, not none found, when EC2 knows no interface holding the source's address", () => {
+    const revoke = changes(
+      revokeSecurityGroupEgress(SG_APP, [{ protocol: '-1', cidr: '0.0.0.0/0' }], { at: at(-8) }),
+    );
+    const [gone, mass] = explainAlerts(
+      [spike('10.0.9.99'), massSpike(['10.0.9.99', '10.0.2.13'])],
+      evidence(revoke),
+      config,
+    );
+    expect(gone?.causeLookup).toMatchObject({
+      status: 'unavailable',
+      reason:
+        "the source's network interface is not known to EC2 (deleted since?), so no change could be related to it",
+    });
+    expect(noCauseText(gone!.causeLookup!)).toMatch(
+      /^not known: the source's network interface is not known to EC2/,
+    );
+    expect(mass?.causeLookup).toMatchObject({
+      status: 'unavailable',
+      reason:
+        "1 of 2 sources' network interfaces are not known to EC2 (deleted since?), so no change could be related to them",
+    });
+    // Every interface known and nothing related: none found, as before.
+    const [known] = explainAlerts([spike('10.0.2.13')], evidence(revoke), config);
+    expect(known?.causeLookup?.status).toBe('none');
   });
 
   it('ranks any change made by the window end above a later one, and does not downgrade on a later one', () => {
