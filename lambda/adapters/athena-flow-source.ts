@@ -44,7 +44,7 @@ import {
   UnexpectedQueryResultError,
   type QueryKind,
 } from './errors';
-import { isOutOfTime, runHistorySlices, type SliceOutcome } from './history-slices';
+import { gapsFrom, isOutOfTime, runHistorySlices, type SliceOutcome } from './history-slices';
 import { ATHENA_COLUMNS, AthenaQueryBuilder, type AthenaQuery } from './athena-query';
 import type { AthenaFlowTable } from './athena-table';
 import type {
@@ -423,10 +423,7 @@ export class AthenaFlowSource implements FlowCountSource {
       runSlice,
     });
     const held = starts.slice(heldFrom);
-    if (heldFrom > 0) {
-      const cut = held[0] ?? to;
-      gaps = gaps.filter((gap) => gap.to > cut).map((gap) => ({ ...gap, from: Math.max(gap.from, cut) }));
-    }
+    gaps = gapsFrom(gaps, held[0] ?? to);
     return {
       windows: held.map((start) => windows.get(start)!),
       stats,

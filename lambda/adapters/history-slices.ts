@@ -9,6 +9,7 @@
  * and what it has is a shorter history, not one with a hole before today.
  */
 import { QueryThrottledError, QueryTimeoutError } from './errors';
+import type { HistoryGap } from './ports';
 
 /** What a slice's query came to: counted (or a gap of failed queries), or stopped by the run's deadline. */
 export type SliceOutcome = 'counted' | 'out-of-time';
@@ -94,4 +95,11 @@ export async function runHistorySlices(options: HistorySlicesOptions): Promise<n
     if (at === undefined) return from;
     from = at.end;
   }
+}
+
+/** The parts of `gaps` from `heldFrom` on (a shorter history holds nothing before it). */
+export function gapsFrom(gaps: HistoryGap[], heldFrom: number): HistoryGap[] {
+  return gaps
+    .filter((gap) => gap.to > heldFrom)
+    .map((gap) => ({ ...gap, from: Math.max(gap.from, heldFrom) }));
 }

@@ -25,7 +25,7 @@
  * largest) and added across parts. Distinct destinations add up too: exact while a source's
  * records are in one part, an upper bound when they are spread over several.
  */
-import { isOutOfTime, runHistorySlices, type SliceOutcome } from './history-slices';
+import { gapsFrom, isOutOfTime, runHistorySlices, type SliceOutcome } from './history-slices';
 import { retryWithBackoff } from './query-retry';
 import { compareDestinations } from '../destination-order';
 import {
@@ -564,10 +564,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
       },
     });
     const held = starts.slice(heldFrom);
-    if (heldFrom > 0) {
-      const cut = held[0] ?? to;
-      gaps = gaps.filter((gap) => gap.to > cut).map((gap) => ({ ...gap, from: Math.max(gap.from, cut) }));
-    }
+    gaps = gapsFrom(gaps, held[0] ?? to);
     // A window one part could not count is a gap for every part: the other parts' counts alone
     // would read as zeros for the sources of the part that failed.
     for (const gap of gaps) {
