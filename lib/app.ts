@@ -67,6 +67,17 @@ export function createDetectorApp(props?: AppProps & { handlerEntry?: string }):
       );
     }
   }
+  // The detector may assume the member role name in whichever account an alert is in; without
+  // organizationId nothing limits those accounts to the Organization (aws:ResourceOrgID). Each
+  // member role trusts only this detector's role, with an external id, but that id is no secret.
+  if (settings.memberRoleName !== undefined && settings.organizationId === undefined) {
+    for (const stack of stacks) {
+      Annotations.of(stack).addWarningV2(
+        'egress-spike:member-role-any-account',
+        `memberRoleName without organizationId: the detector may assume ${settings.memberRoleName} in any account, not only your Organization's. Set organizationId (o-...) to limit it (aws:ResourceOrgID)`,
+      );
+    }
+  }
   const memberRole = memberRoleTemplate(app, settings, targets);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return { app, stack: home ?? stacks[0]!, stacks, memberRole };

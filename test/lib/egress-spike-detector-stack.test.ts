@@ -729,6 +729,27 @@ describe('EgressSpikeDetectorStack', () => {
     );
   });
 
+  it('warns that member roles without organizationId may be assumed in any account, and not with it', () => {
+    const member = {
+      ...EXISTING,
+      lookUpChangeCauses: true,
+      memberRoleName: 'EgressSpikeDetectorMember',
+      memberRoleExternalId: 'egress-spike-detector-7f3a',
+    };
+    const { stack } = buildApp(member);
+    Annotations.fromStack(stack).hasWarning(
+      '*',
+      Match.stringLikeRegexp(
+        'memberRoleName without organizationId: the detector may assume EgressSpikeDetectorMember in any account.*Set organizationId',
+      ),
+    );
+    const limited = buildApp({ ...member, organizationId: 'o-abcdefghij' }).stack;
+    Annotations.fromStack(limited).hasNoWarning(
+      '*',
+      Match.stringLikeRegexp('memberRoleName without organizationId'),
+    );
+  });
+
   describe('options', () => {
     it('with enrichment, adds ec2:DescribeNetworkInterfaces and ec2:DescribeInstances (on "*", they cannot be scoped)', () => {
       const statements = detectorStatements(synthTemplate({ ...EXISTING, enrichWithEc2: true }));
