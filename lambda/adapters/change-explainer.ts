@@ -163,6 +163,8 @@ export class AwsChangeExplainer implements ChangeExplainer {
     const facts = await lookups.facts.factsFor(
       sources,
       found.changes.flatMap((c) => c.ruleIds ?? []),
+      // A prefix list's edit reaches the sources through the rules of their groups that name it.
+      { groupRules: found.changes.some((c) => c.target.kind === 'prefix-list') },
     );
     if (facts.failure !== undefined) {
       this.options.logger.warn('EC2 Describe failed; changes relate only as far as known', {

@@ -2,7 +2,7 @@
  * Reads one account's egress-policy changes in one Region from CloudTrail's event history
  * (`LookupEvents`), within the API's limits:
  *
- * - one lookup attribute per call: one `EventName` lookup per egress-relevant event name (nine),
+ * - one lookup attribute per call: one `EventName` lookup per egress-relevant event name (eleven),
  *   each paged 50 events at a time;
  * - two calls a second per account and Region: a call starts 550 ms after the previous one
  *   finished (a little under the limit, and never closer at the service however long an answer
@@ -29,8 +29,11 @@ const PAGE_SIZE = 50;
 export const LOOKUP_SPACING_MS = 550;
 /** A throttled call is tried again once, after this long. */
 const THROTTLE_RETRY_MS = 1_000;
-/** Calls one account's lookups may make in one run: nine event names and a few pages more. */
-export const DEFAULT_MAX_LOOKUP_CALLS = 30;
+/**
+ * Calls one account's lookups may make in one run: eleven event names for up to three ranges
+ * (a later window reading the part of its range not read yet) and a few pages more.
+ */
+export const DEFAULT_MAX_LOOKUP_CALLS = 40;
 /** A range ending later than this before the lookup is read, but not called complete (nor cached as read). */
 const CLOUDTRAIL_DELIVERY_MS = CLOUDTRAIL_DELIVERY_MINUTES * 60_000;
 

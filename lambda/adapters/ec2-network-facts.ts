@@ -3,7 +3,9 @@
  * calls in the source's account: its interfaces (by address, and by the interface ids its records
  * name) with their security groups, subnet and instance (DescribeNetworkInterfaces), each subnet's
  * network ACL association (DescribeNetworkAcls), and, for ModifySecurityGroupRules, whether a rule
- * is an egress rule (DescribeSecurityGroupRules). One batch per run: what was asked once is cached
+ * is an egress rule (DescribeSecurityGroupRules by rule id), and, for a managed prefix list's
+ * edit, which prefix lists the sources' groups' egress rules name (DescribeSecurityGroupRules by
+ * group id). One batch per run: what was asked once is cached
  * for the run's later windows, and only what is missing is asked. Filters, not id lists: an id
  * deleted since would fail a whole call; pages of up to 1,000 (unpaginated calls fail in large
  * accounts).
@@ -13,6 +15,7 @@ import {
   parseAddress,
   type InterfaceFacts,
   type NetworkTopology,
+  type SecurityGroupRuleFacts,
   type SourceRef,
   type SubnetAcl,
 } from '../core';
@@ -24,6 +27,8 @@ const MAX_RESULTS = 1_000;
 const ENI_ID = /^eni-[0-9a-f]{8,17}$/;
 const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 const RULE_ID = /^sgr-[0-9a-f]{8,17}$/;
+const GROUP_ID = /^sg-[0-9a-f]{8,17}$/;
+const PREFIX_LIST_ID = /^pl-[0-9a-f]{8,17}$/;
 
 const chunks = <T>(items: readonly T[]): T[][] => {
   const out: T[][] = [];
@@ -49,13 +54,21 @@ export class Ec2NetworkFacts {
   private readonly idsAsked = new Set<string>();
   private readonly subnetAcls = new Map<string, SubnetAcl>();
   private readonly subnetsAsked = new Set<string>();
-  private readonly rules = new Map<string, { ruleId: string; groupId: string; isEgress: boolean }>();
+  private readonly rules = new Map<string, SecurityGroupRuleFacts>();
   private readonly rulesAsked = new Set<string>();
+  private readonly groupsAsked = new Set<string>();
 
   constructor(private readonly options: { client: Pick<EC2Client, 'send'> }) {}
 
-  /** Facts for the sources (and the rule ids of ModifySecurityGroupRules changes). Never throws. */
-  async factsFor(sources: readonly SourceRef[], ruleIds: readonly string[]): Promise<NetworkFactsResult> {
+  /**
+   * Facts for the sources (and the rule ids of ModifySecurityGroupRules changes; with
+   * `groupRules`, every rule of the sources' groups, for prefix list edits). Never throws.
+   */
+  async factsFor(
+    sources: readonly SourceRef[],
+    ruleIds: readonly string[],
+    options: { groupRules?: boolean } = {},
+  ): Promise<NetworkFactsResult> {
     let failure: string | undefined;
     const attempt = async (what: string, work: () => Promise<void>) => {
       if (failure !== undefined) return;
@@ -97,8 +110,16 @@ export class Ec2NetworkFacts {
     await attempt('DescribeSecurityGroupRules', async () => {
       const wanted = [...new Set(ruleIds)].filter((id) => RULE_ID.test(id) && !this.rulesAsked.has(id));
       for (const chunk of chunks(wanted)) {
-        await this.describeRules(chunk);
+        await this.describeRules('security-group-rule-id', chunk);
         chunk.forEach((id) => this.rulesAsked.add(id));
+      }
+      if (options.groupRules !== true) return;
+      const groups = [...new Set([...this.interfaces.values()].flatMap((i) => i.groupIds))].filter(
+        (id) => GROUP_ID.test(id) && !this.groupsAsked.has(id),
+      );
+      for (const chunk of chunks(groups)) {
+        await this.describeRules('group-id', chunk);
+        chunk.forEach((id) => this.groupsAsked.add(id));
       }
     });
     return {
@@ -173,23 +194,28 @@ export class Ec2NetworkFacts {
     } while (nextToken);
   }
 
-  private async describeRules(ruleIds: string[]): Promise<void> {
+  private async describeRules(filter: string, values: string[]): Promise<void> {
     const { DescribeSecurityGroupRulesCommand } = loadEc2Module();
     let nextToken: string | undefined;
     do {
       const response = await this.options.client.send(
         new DescribeSecurityGroupRulesCommand({
-          Filters: [{ Name: 'security-group-rule-id', Values: ruleIds }],
+          Filters: [{ Name: filter, Values: values }],
           MaxResults: MAX_RESULTS,
           NextToken: nextToken,
         }),
       );
       for (const rule of response.SecurityGroupRules ?? []) {
         if (!rule.SecurityGroupRuleId || !rule.GroupId) continue;
+        const prefixListId =
+          rule.PrefixListId !== undefined && PREFIX_LIST_ID.test(rule.PrefixListId)
+            ? rule.PrefixListId
+            : undefined;
         this.rules.set(rule.SecurityGroupRuleId, {
           ruleId: rule.SecurityGroupRuleId,
           groupId: rule.GroupId,
           isEgress: rule.IsEgress === true,
+          ...(prefixListId === undefined ? {} : { prefixListId }),
         });
       }
       nextToken = response.NextToken;

@@ -4,8 +4,9 @@
  * VPC flow logs record REJECT for exactly two reasons: a security group (stateful; only its egress
  * rules can refuse traffic a host starts) or a network ACL (stateless; its egress entries) refused
  * the packet. So the changes that can turn accepted egress into blocked egress are changes to
- * those: egress rules of a group, egress entries of an ACL, which ACL a subnet uses, and which
- * groups an interface (or an instance's primary interface) has. This module reads them from
+ * those: egress rules of a group, egress entries of an ACL, which ACL a subnet uses, which
+ * groups an interface (or an instance's primary interface) has, and the entries of a managed
+ * prefix list a group's egress rule names. This module reads them from
  * CloudTrail records (LookupEvents' `CloudTrailEvent`, or log files as delivered to S3), relates
  * them to alerted sources through the network facts EC2 gives (interface -> groups and subnet,
  * subnet -> ACL), and says in the alert which one most likely explains it.
@@ -30,6 +31,8 @@ export const EGRESS_CHANGE_EVENT_NAMES = [
   'ReplaceNetworkAclAssociation',
   'ModifyNetworkInterfaceAttribute',
   'ModifyInstanceAttribute',
+  'ModifyManagedPrefixList',
+  'RestoreManagedPrefixListVersion',
 ] as const;
 export type EgressChangeEventName = (typeof EGRESS_CHANGE_EVENT_NAMES)[number];
 
@@ -43,7 +46,9 @@ export type ChangeTarget =
   /** A subnet moved to `networkAclId`; `associationId` is the new association (the response's). */
   | { kind: 'network-acl-association'; networkAclId: string; associationId?: string }
   | { kind: 'interface-groups'; networkInterfaceId: string; groupIds: string[] }
-  | { kind: 'instance-groups'; instanceId: string; groupIds: string[] };
+  | { kind: 'instance-groups'; instanceId: string; groupIds: string[] }
+  /** A customer-managed prefix list's entries: they reach every egress rule that names the list. */
+  | { kind: 'prefix-list'; prefixListId: string };
 
 /**
  * `tightens`: can only block more (a revoke, a deny entry added); `loosens`: can only allow more
@@ -94,12 +99,24 @@ export interface SubnetAcl {
   associationId?: string;
 }
 
+/** A security group rule as EC2 describes it (DescribeSecurityGroupRules). */
+export interface SecurityGroupRuleFacts {
+  ruleId: string;
+  groupId: string;
+  isEgress: boolean;
+  /** The managed prefix list the rule names, where it names one. */
+  prefixListId?: string;
+}
+
 /** What EC2 says about the alerted sources' network: one batch per run (Lambda) or a file (replay). */
 export interface NetworkTopology {
   interfaces: InterfaceFacts[];
   subnetAcls: SubnetAcl[];
-  /** Security group rules (for ModifySecurityGroupRules): id -> group and direction. */
-  securityGroupRules: { ruleId: string; groupId: string; isEgress: boolean }[];
+  /**
+   * Security group rules: id -> group and direction (for ModifySecurityGroupRules), and the prefix
+   * list a rule names (for ModifyManagedPrefixList: the source's groups' rules).
+   */
+  securityGroupRules: SecurityGroupRuleFacts[];
 }
 
 export const EMPTY_TOPOLOGY: NetworkTopology = { interfaces: [], subnetAcls: [], securityGroupRules: [] };
@@ -441,9 +458,7 @@ export function parsePolicyChange(record: unknown): PolicyChange | undefined {
       );
     }
     case 'ModifySecurityGroupRules': {
-      const inner = isObject(request.ModifySecurityGroupRulesRequest)
-        ? request.ModifySecurityGroupRulesRequest
-        : request;
+      const inner = wrapped(request, 'ModifySecurityGroupRulesRequest');
       const groupId = idOf(inner.GroupId, ID_PATTERNS.group);
       const rules = modifiedRules(inner);
       if (groupId === undefined || rules.length === 0) return undefined;
@@ -507,7 +522,75 @@ export function parsePolicyChange(record: unknown): PolicyChange | undefined {
         'changes',
       );
     }
+    case 'ModifyManagedPrefixList': {
+      const inner = wrapped(request, 'ModifyManagedPrefixListRequest');
+      const prefixListId = idOf(inner.PrefixListId ?? inner.prefixListId, ID_PATTERNS.prefixList);
+      if (prefixListId === undefined) return undefined;
+      const added = prefixListEntries(inner, ['AddEntry', 'AddEntries', 'addEntry', 'addEntries']);
+      const removed = prefixListEntries(inner, [
+        'RemoveEntry',
+        'RemoveEntries',
+        'removeEntry',
+        'removeEntries',
+      ]);
+      const parts = [
+        ...(removed.length > 0 ? [`${listText(removed)} removed`] : []),
+        ...(added.length > 0 ? [`${listText(added)} added`] : []),
+      ];
+      if (parts.length === 0) {
+        // A new name or a larger MaxEntries changes no rule. Anything else in the request (a form
+        // of the entries this reading does not know) may have: named, with no claim of its effect.
+        const known = new Set([
+          'PrefixListId',
+          'prefixListId',
+          'CurrentVersion',
+          'currentVersion',
+          'PrefixListName',
+          'prefixListName',
+          'MaxEntries',
+          'maxEntries',
+          'DryRun',
+          'dryRun',
+        ]);
+        if (Object.keys(inner).every((key) => known.has(key))) return undefined;
+        return change({ kind: 'prefix-list', prefixListId }, 'entries changed', 'changes');
+      }
+      // A security group rule only allows: entries removed from a list it names can only block
+      // more, entries added only allow more.
+      return change(
+        { kind: 'prefix-list', prefixListId },
+        `prefix list entr${added.length + removed.length > 1 ? 'ies' : 'y'} ${parts.join(' and ')}`,
+        added.length === 0 ? 'tightens' : removed.length === 0 ? 'loosens' : 'changes',
+      );
+    }
+    case 'RestoreManagedPrefixListVersion': {
+      const inner = wrapped(request, 'RestoreManagedPrefixListVersionRequest');
+      const prefixListId = idOf(inner.PrefixListId ?? inner.prefixListId, ID_PATTERNS.prefixList);
+      if (prefixListId === undefined) return undefined;
+      const version = inner.PreviousVersion ?? inner.previousVersion;
+      const known =
+        (typeof version === 'number' && Number.isSafeInteger(version) && version >= 0) ||
+        (typeof version === 'string' && /^\d{1,9}$/.test(version));
+      return change(
+        { kind: 'prefix-list', prefixListId },
+        `prefix list restored to ${known ? `version ${version}` : 'an earlier version'}`,
+        'changes',
+      );
+    }
   }
+}
+
+/** The newer EC2 APIs' CloudTrail form wraps the request in `<Action>Request`. */
+const wrapped = (request: Json, key: string): Json => (isObject(request[key]) ? request[key] : request);
+
+/** The CIDRs of a ModifyManagedPrefixList request's entries (one: an object; several: a list). */
+function prefixListEntries(request: Json, keys: readonly string[]): string[] {
+  return keys.flatMap((key) =>
+    itemsOf(request[key]).flatMap((entry) => {
+      const cidr = isObject(entry) ? cidrOf(entry.Cidr ?? entry.cidr) : undefined;
+      return cidr === undefined ? [] : [cidr];
+    }),
+  );
 }
 
 /** The changed resource's id. */
@@ -523,6 +606,8 @@ export function changedResource(change: PolicyChange): string {
       return t.networkInterfaceId;
     case 'instance-groups':
       return t.instanceId;
+    case 'prefix-list':
+      return t.prefixListId;
   }
 }
 
@@ -590,6 +675,8 @@ class TopologyIndex {
   private readonly byId = new Map<string, InterfaceFacts>();
   private readonly aclOfSubnet = new Map<string, SubnetAcl>();
   private readonly rules = new Map<string, { groupId: string; isEgress: boolean }>();
+  /** Per security group, the prefix lists its egress rules name. */
+  private readonly egressPrefixLists = new Map<string, Set<string>>();
 
   constructor(topology: NetworkTopology) {
     for (const facts of topology.interfaces) {
@@ -602,7 +689,13 @@ class TopologyIndex {
       }
     }
     for (const acl of topology.subnetAcls) this.aclOfSubnet.set(acl.subnetId, acl);
-    for (const rule of topology.securityGroupRules) this.rules.set(rule.ruleId, rule);
+    for (const rule of topology.securityGroupRules) {
+      this.rules.set(rule.ruleId, rule);
+      if (!rule.isEgress || rule.prefixListId === undefined) continue;
+      const lists = this.egressPrefixLists.get(rule.groupId);
+      if (lists) lists.add(rule.prefixListId);
+      else this.egressPrefixLists.set(rule.groupId, new Set([rule.prefixListId]));
+    }
   }
 
   /**
@@ -662,6 +755,11 @@ class TopologyIndex {
         return facts.networkInterfaceId === t.networkInterfaceId;
       case 'instance-groups':
         return facts.instanceId === t.instanceId;
+      case 'prefix-list':
+        // Network ACL entries take CIDRs only: a list reaches the source through its groups.
+        return facts.groupIds.some(
+          (groupId) => this.egressPrefixLists.get(groupId)?.has(t.prefixListId) === true,
+        );
     }
   }
 }

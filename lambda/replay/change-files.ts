@@ -223,6 +223,7 @@ const interfaceMapSchema = z.looseObject({
         SecurityGroupRuleId: z.string(),
         GroupId: z.string(),
         IsEgress: z.boolean(),
+        PrefixListId: z.optional(z.string()),
       }),
     ),
   ),
@@ -280,6 +281,8 @@ export async function readInterfaceMaps(paths: readonly string[]): Promise<Netwo
         ruleId: rule.SecurityGroupRuleId,
         groupId: rule.GroupId,
         isEgress: rule.IsEgress,
+        // (Only matched against a change's checked id: nothing of it reaches an alert.)
+        ...(rule.PrefixListId === undefined ? {} : { prefixListId: rule.PrefixListId }),
       });
     }
   }

@@ -11,6 +11,7 @@ import {
   TEST_ACCOUNT,
   authorizeSecurityGroupEgress,
   authorizeSecurityGroupIngress,
+  modifyManagedPrefixList,
   replaceNetworkAclEntry,
   revokeSecurityGroupEgress,
   runInstances,
@@ -255,7 +256,7 @@ describe('change-aware alerts through CloudTrail and EC2', () => {
     const calls = trail.calls;
     expect(trail.throttled).toBe(0);
     expect(calls.every((c) => c.error === undefined)).toBe(true);
-    expect(calls).toHaveLength(10); // nine event names, one of them two pages
+    expect(calls).toHaveLength(12); // eleven event names, one of them two pages
     expect(calls.filter((c) => c.request.NextToken !== undefined)).toHaveLength(1);
     for (const call of calls) {
       expect(call).toMatchObject({ accountId: TEST_ACCOUNT, region: 'us-east-1' });
@@ -311,6 +312,59 @@ describe('change-aware alerts through CloudTrail and EC2', () => {
       );
     }
     expect(alerts.get(DB[0]!)!.raw.causeLookup?.status).toBe('none');
+  });
+
+  it("a managed prefix list's entry removed: hosts whose group has an egress rule naming the list name it; the groups' rules are read only then", async () => {
+    // Prepare: the web group's egress rule allows tcp/443 to a partners' prefix list, from which
+    // an entry is removed 5 minutes before W; the db group names the list in an ingress rule only.
+    const PARTNERS = 'pl-0aaaaaaaaaaaaaaa1';
+    ec2.addSecurityGroupRules(
+      {
+        securityGroupRuleId: 'sgr-0aaaaaaaaaaaaaaa1',
+        groupId: WEB_SG,
+        isEgress: true,
+        ipProtocol: 'tcp',
+        fromPort: 443,
+        toPort: 443,
+        prefixListId: PARTNERS,
+      },
+      {
+        securityGroupRuleId: 'sgr-0bbbbbbbbbbbbbbb2',
+        groupId: DB_SG,
+        isEgress: false,
+        prefixListId: PARTNERS,
+      },
+    );
+    const detector = await detectorWithSpikes([WEB[0]!, DB[0]!]);
+    trail.seed(
+      modifyManagedPrefixList(
+        PARTNERS,
+        { remove: ['198.51.100.0/24'] },
+        { at: W - 5 * MINUTE, eventId: 'pl-0855' },
+      ),
+    );
+
+    // Act
+    const run = await detector.invoke({});
+
+    // Assess
+    expect(run.changeCauses).toEqual({ found: 1, none: 1, unavailable: 0 });
+    const alerts = bySource(published());
+    expect(alerts.get(WEB[0]!)!.raw.likelyCause).toMatchObject({
+      eventId: 'pl-0855',
+      eventName: 'ModifyManagedPrefixList',
+      resource: PARTNERS,
+      description: 'prefix list entry 198.51.100.0/24 removed',
+      minutesFromWindowStart: -5,
+    });
+    expect(alerts.get(WEB[0]!)!.email).toContain(
+      `Likely cause:        ModifyManagedPrefixList on ${PARTNERS} (prefix list entry 198.51.100.0/24 removed) by ${DEPLOYER} at 08:55 UTC, 5 minutes before the window`,
+    );
+    expect(alerts.get(DB[0]!)!.raw.causeLookup?.status).toBe('none');
+    // The sources' groups' rules, in one call filtered by group id.
+    const ruleCalls = ec2.requests.filter((r) => r.action === 'DescribeSecurityGroupRules');
+    expect(ruleCalls).toHaveLength(1);
+    expect(ruleCalls[0]!.params).toMatchObject({ 'Filter.1.Name': 'group-id', 'Filter.1.Value.1': WEB_SG });
   });
 
   it('a mass spike names the change that explains most of its members, and how many', async () => {
@@ -419,7 +473,7 @@ describe('change-aware alerts through CloudTrail and EC2', () => {
     // Assess
     expect(run.changeCauses).toEqual({ found: 1, none: 0, unavailable: 0 });
     expect(published()[0]!.raw.likelyCause?.eventId).toBe('revoke-web-0852');
-    expect(trail.calls).toHaveLength(10);
+    expect(trail.calls).toHaveLength(12); // eleven event names, the throttled one twice
     expect(trail.calls[1]!.at - trail.calls[0]!.at).toBeGreaterThanOrEqual(1_000);
   });
 

@@ -4,6 +4,7 @@
  * Describe calls against the local endpoints) on the same flow logs and the same events.
  */
 import {
+  modifyManagedPrefixList,
   replaceNetworkAclEntry,
   revokeSecurityGroupEgress,
   runInstances,
@@ -129,6 +130,68 @@ describe('replay --cloudtrail vs Lambda lookUpChangeCauses: the same likely caus
       `spike ${isoTime(DAY3 + 16 * HOUR)} ${unexplained} none -`,
       // Downgraded: related changes (the web revoke, the db ACL entry) explain every member.
       `mass-spike ${isoTime(DAY3 + 20 * HOUR)} low found revoke-web-1950 3/5`,
+    ]);
+    expect(result.replay).toEqual(result.lambda);
+  });
+
+  it("a prefix list's entry removed explains the host whose group's egress rule names it, not the one whose ingress rule does", async () => {
+    // Prepare: the web group's egress rule names the partners' list, the db group's ingress rule
+    // does; an entry is removed from the list at 11:55 on the third day, and a web host and a db
+    // host spike at 12:00.
+    const PARTNERS = 'pl-0aaaaaaaaaaaaaaa1';
+    const lines = [
+      ...ordinaryTraffic(D0, 72, SOURCES, 7),
+      ...blockedLines(DAY3 + 12 * HOUR, '10.0.1.12', 400, 20),
+      ...blockedLines(DAY3 + 12 * HOUR, '192.168.7.7', 400, 20),
+    ];
+    // (An event an hour: files that span the search range, as the replay needs to say "none".)
+    const records = [
+      ...Array.from({ length: 72 }, (_, h) =>
+        runInstances(`i-0${String(h).padStart(16, '0')}`, {
+          at: D0 + h * HOUR + 30 * MINUTE,
+          eventId: `run-${h}`,
+        }),
+      ),
+      modifyManagedPrefixList(
+        PARTNERS,
+        { remove: ['198.51.100.0/24'] },
+        { at: DAY3 + 12 * HOUR - 5 * MINUTE, eventId: 'pl-1155' },
+      ),
+    ];
+    const interfaceMap: InterfaceMap = {
+      ...INTERFACE_MAP,
+      SecurityGroupRules: [
+        {
+          SecurityGroupRuleId: 'sgr-0aaaaaaaaaaaaaaa1',
+          GroupId: WEB_SG,
+          IsEgress: true,
+          PrefixListId: PARTNERS,
+        },
+        {
+          SecurityGroupRuleId: 'sgr-0bbbbbbbbbbbbbbb2',
+          GroupId: DB_SG,
+          IsEgress: false,
+          PrefixListId: PARTNERS,
+        },
+      ],
+    };
+
+    // Act
+    const result = await runParityCase(endpoints, {
+      name: 'prefix-list-change',
+      files: [{ name: 'flows.log', lines }],
+      bootstrapDays: 2,
+      config: { policyChangeSpikes: 'downgrade' },
+      changes: { records, interfaceMap },
+    });
+
+    // Assess
+    const brief = result.lambda.map((a) => `${a.kind} ${a.source} ${a.severity} ${a.cause ?? ''}`);
+    const unexplained = result.lambda.find((a) => a.source === '192.168.7.7')?.severity;
+    expect(unexplained).not.toBe('low');
+    expect(brief.sort()).toEqual([
+      `spike 10.0.1.12 low found pl-1155`,
+      `spike 192.168.7.7 ${unexplained} none -`,
     ]);
     expect(result.replay).toEqual(result.lambda);
   });

@@ -105,6 +105,13 @@ export interface InterfaceMap {
     VpcId: string;
     Associations: { NetworkAclAssociationId: string; NetworkAclId: string; SubnetId: string }[];
   }[];
+  /** As `aws ec2 describe-security-group-rules` prints them (a rule naming a prefix list). */
+  SecurityGroupRules?: {
+    SecurityGroupRuleId: string;
+    GroupId: string;
+    IsEgress: boolean;
+    PrefixListId?: string;
+  }[];
 }
 
 export interface ParityChanges {
@@ -451,6 +458,14 @@ async function startChangeEndpoints(
         associationId: a.NetworkAclAssociationId,
         subnetId: a.SubnetId,
       })),
+    })),
+  );
+  ec2.addSecurityGroupRules(
+    ...(changes.interfaceMap.SecurityGroupRules ?? []).map((rule) => ({
+      securityGroupRuleId: rule.SecurityGroupRuleId,
+      groupId: rule.GroupId,
+      isEgress: rule.IsEgress,
+      ...(rule.PrefixListId === undefined ? {} : { prefixListId: rule.PrefixListId }),
     })),
   );
   return {

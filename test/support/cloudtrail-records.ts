@@ -186,6 +186,40 @@ export const modifySecurityGroupRules = (
   );
 };
 
+/**
+ * ModifyManagedPrefixList in the newer APIs' wrapped form, as ModifySecurityGroupRules: the
+ * query API's entry names (`AddEntry`, `RemoveEntry`), one entry an object, several a list.
+ */
+export const modifyManagedPrefixList = (
+  prefixListId: string,
+  entries: { add?: readonly string[]; remove?: readonly string[]; name?: string },
+  options: RecordOptions,
+): CloudTrailRecord => {
+  const list = (cidrs: readonly string[]) => {
+    const items = cidrs.map((cidr, i) => ({ Cidr: cidr, tag: i + 1 }));
+    return items.length === 1 ? items[0] : items;
+  };
+  return cloudTrailRecord(
+    'ModifyManagedPrefixList',
+    {
+      ModifyManagedPrefixListRequest: {
+        PrefixListId: prefixListId,
+        CurrentVersion: 3,
+        ...(entries.name === undefined ? {} : { PrefixListName: entries.name }),
+        ...(entries.add?.length ? { AddEntry: list(entries.add) } : {}),
+        ...(entries.remove?.length ? { RemoveEntry: list(entries.remove) } : {}),
+      },
+    },
+    {
+      ModifyManagedPrefixListResponse: {
+        requestId: randomUUID(),
+        prefixList: { prefixListId, state: 'modify-in-progress', version: 3 },
+      },
+    },
+    options,
+  );
+};
+
 export interface AclEntry {
   ruleNumber: number;
   egress: boolean;

@@ -97,6 +97,8 @@ export interface LocalSecurityGroupRule {
   toPort?: number;
   cidrIpv4?: string;
   cidrIpv6?: string;
+  /** A managed prefix list the rule names (`pl-...`). */
+  prefixListId?: string;
   groupOwnerId?: string;
   description?: string;
   tags?: Tag[];
@@ -442,6 +444,7 @@ const securityGroupRuleSpec: DescribeSpec<LocalSecurityGroupRule> = {
       toPort: r.toPort ?? -1,
       cidrIpv4: r.cidrIpv4,
       cidrIpv6: r.cidrIpv6,
+      prefixListId: r.prefixListId,
       description: r.description,
       tagSet: tagSet(r.tags),
     })),
