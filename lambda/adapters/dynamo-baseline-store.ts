@@ -68,9 +68,10 @@
  *   bucket it rewrites, so old and new keys never mix.
  * - A pending alert has a marker item in the `PENDING` partition, a copy of its outbox item,
  *   written with it and deleted when it is marked sent: a run reads the pending alerts alone,
- *   not the 14 days of sent ones beside them. A marker whose outbox item is missing (a crash
- *   between the two) is published and marked sent from the copy; an outbox item whose marker is
- *   missing is still pending for its window's retry (the watermark has not moved). A table
+ *   not the 14 days of sent ones beside them. A commit writes every marker before any outbox
+ *   item, so an outbox item always has its marker (else, were its window then skipped, nothing
+ *   would read it again). A marker whose outbox item is missing (a crash between the two) is
+ *   published and marked sent from the copy. A table
  *   written before the markers existed (no `pendingMarkers` in the state) gets markers for its
  *   pending outbox items once.
  * - An alert SNS refused `maxAlertAttempts` times (refusals, not throttles or outages) is parked:
@@ -775,23 +776,27 @@ export class DynamoBaselineStore implements DetectorStore {
   ): Promise<void> {
     const createdAt = new Date(this.now()).toISOString();
     // 1. Decided alerts first: once a baseline moves, the alert it caused must already be durable.
-    // Each with its pending marker, marker first (either alone is safe: see the file comment).
+    // Every pending marker, then every outbox item: batches go out several at once, and an outbox
+    // item written without its marker would be read only by its window's retry, so a window then
+    // skipped would leave it pending for good. A marker alone is published from its copy.
+    const outboxItems = commit.alerts.map((alert): Item => {
+      const item: Item = {
+        pk: { S: OUTBOX_PK },
+        sk: { S: alert.alertId },
+        status: { S: 'pending' },
+        alert: { S: JSON.stringify(alert) },
+        windowStart: n(commit.windowStart),
+        // A retry after a crash between outbox batches can tell a partial set from the whole.
+        windowAlertCount: n(commit.windowAlertCount ?? commit.alerts.length),
+        attempts: n(0),
+        createdAt: { S: createdAt },
+      };
+      return item;
+    });
     await this.batchWrite(
-      commit.alerts.flatMap((alert) => {
-        const item: Item = {
-          pk: { S: OUTBOX_PK },
-          sk: { S: alert.alertId },
-          status: { S: 'pending' },
-          alert: { S: JSON.stringify(alert) },
-          windowStart: n(commit.windowStart),
-          // A retry after a crash between outbox batches can tell a partial set from the whole.
-          windowAlertCount: n(commit.windowAlertCount ?? commit.alerts.length),
-          attempts: n(0),
-          createdAt: { S: createdAt },
-        };
-        return [{ PutRequest: { Item: { ...item, pk: { S: PENDING_PK } } } }, { PutRequest: { Item: item } }];
-      }),
+      outboxItems.map((item) => ({ PutRequest: { Item: { ...item, pk: { S: PENDING_PK } } } })),
     );
+    await this.batchWrite(outboxItems.map((item) => ({ PutRequest: { Item: item } })));
     // 2. The window in flight, then the baselines, each with the baseline it was folded from (see
     // the file comment), in the buckets built (and size-checked) above. Should the run stop among
     // the bucket writes and the window never be committed, the mark says which fold to roll back.

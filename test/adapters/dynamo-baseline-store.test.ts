@@ -176,7 +176,7 @@ describe('DynamoBaselineStore', () => {
     expect(await store.pendingAlerts()).toEqual([]);
   });
 
-  it('commits a window with ceil(B/25) BatchWriteItem for the B buckets of its baselines, ceil(2A/25) for alerts and their pending markers, one update marking the window in flight and one moving the watermark', async () => {
+  it('commits a window with ceil(B/25) BatchWriteItem for the B buckets of its baselines, ceil(A/25) for the alerts and as many for their pending markers, one update marking the window in flight and one moving the watermark', async () => {
     // Prepare: 60 sources in (at most) 16 buckets, not read beforehand.
     const { store } = await newStore();
     const baselines = new Map(Array.from({ length: 60 }, (_, i) => [ip(i), baseline(i)] as const));
@@ -196,7 +196,7 @@ describe('DynamoBaselineStore', () => {
     expect(buckets).toBeLessThanOrEqual(BUCKETS);
     expect(local.count('BatchGetItem')).toBe(1);
     expect(local.batchGetKeyCount).toBe(buckets);
-    expect(local.count('BatchWriteItem')).toBe(1 + Math.ceil(buckets / 25));
+    expect(local.count('BatchWriteItem')).toBe(2 + Math.ceil(buckets / 25));
     expect(local.count('UpdateItem')).toBe(2);
     expect(local.batchWriteItemCount).toBe(2 * 2 + buckets);
     expect(await store.getBaselines([...baselines.keys()])).toEqual(baselines);
@@ -783,8 +783,9 @@ describe('DynamoBaselineStore', () => {
     // Prepare: a client that records, per BatchWriteItem, its kind and the calls in flight when it started
     const { tableName } = await newStore();
     let inFlight = 0;
-    const started: { kind: string; inFlight: number; outboxDone: number }[] = [];
+    const started: { kind: string; inFlight: number; outboxDone: number; markersDone: number }[] = [];
     let outboxDone = 0;
+    let markersDone = 0;
     const watching = {
       send: async (command: Parameters<DynamoDBClient['send']>[0]) => {
         const input = command.input as {
@@ -792,18 +793,21 @@ describe('DynamoBaselineStore', () => {
         };
         const firstPk = input.RequestItems?.[tableName]?.[0]?.PutRequest?.Item?.pk?.S ?? '';
         const kind =
-          firstPk === 'OUTBOX' || firstPk === 'PENDING'
-            ? 'outbox'
-            : firstPk.startsWith('BASELINES#')
-              ? 'baseline'
-              : 'other';
+          firstPk === 'PENDING'
+            ? 'marker'
+            : firstPk === 'OUTBOX'
+              ? 'outbox'
+              : firstPk.startsWith('BASELINES#')
+                ? 'baseline'
+                : 'other';
         inFlight += 1;
-        if (kind !== 'other') started.push({ kind, inFlight, outboxDone });
+        if (kind !== 'other') started.push({ kind, inFlight, outboxDone, markersDone });
         try {
           return await client.send(command);
         } finally {
           inFlight -= 1;
           if (kind === 'outbox') outboxDone += 1;
+          if (kind === 'marker') markersDone += 1;
         }
       },
     } as unknown as DynamoDBClient;
@@ -821,15 +825,18 @@ describe('DynamoBaselineStore', () => {
     // Act
     await store.commitWindow({ windowStart: W, clockBefore: 0, clockAfter: 1, baselines, alerts });
 
-    // Assess: 5 outbox batches (60 alerts and their markers) + ceil(B/25) bucket batches,
-    // overlapping but never more than 4, steps in order
+    // Assess: 3 marker batches (60 alerts), then 3 outbox batches, then ceil(B/25) bucket
+    // batches, overlapping but never more than 4, steps in order: no outbox item is written
+    // before every marker is
     expect(batches).toBeGreaterThan(4);
-    expect(started.filter((s) => s.kind === 'outbox')).toHaveLength(5);
+    expect(started.filter((s) => s.kind === 'marker')).toHaveLength(3);
+    expect(started.filter((s) => s.kind === 'outbox')).toHaveLength(3);
+    expect(started.filter((s) => s.kind === 'outbox').every((s) => s.markersDone === 3)).toBe(true);
     expect(started.filter((s) => s.kind === 'baseline')).toHaveLength(batches);
     const most = Math.max(...started.map((s) => s.inFlight));
     expect(most).toBeGreaterThan(1);
     expect(most).toBeLessThanOrEqual(4);
-    expect(started.filter((s) => s.kind === 'baseline').every((s) => s.outboxDone === 5)).toBe(true);
+    expect(started.filter((s) => s.kind === 'baseline').every((s) => s.outboxDone === 3)).toBe(true);
     const read = await store.getBaselines([...baselines.keys()]);
     expect(read).toEqual(baselines);
   });

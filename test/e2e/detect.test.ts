@@ -232,11 +232,11 @@ describe('bootstrap, then detect a spike', () => {
     expect(numberAttr(items.get(`SRC#${key('10.0.1.23')}|BASELINE`), 'lastAlertWindow')).toBe(W);
     expect(items.get(`OUTBOX|2026-11-27T09:00:00Z/${key('10.0.1.23')}`)?.status?.S).toBe('sent');
     // DynamoDB requests for the window: 1 lease put, 1 pending query, 1 parked count, 1 state
-    // read, 1 outbox check, 1 BatchGetItem, 2 BatchWriteItem (outbox, baselines), 2 state updates
-    // (the window in flight, the watermark), markSent's 1 BatchGetItem + 1 BatchWriteItem, 1
-    // lease delete.
+    // read, 1 outbox check, 1 BatchGetItem, 3 BatchWriteItem (pending markers, outbox, baselines),
+    // 2 state updates (the window in flight, the watermark), markSent's 1 BatchGetItem + 1
+    // BatchWriteItem, 1 lease delete.
     expect(endpoints.dynamo.count('BatchGetItem')).toBe(2);
-    expect(endpoints.dynamo.count('BatchWriteItem')).toBe(3);
+    expect(endpoints.dynamo.count('BatchWriteItem')).toBe(4);
     expect(endpoints.dynamo.count('Query')).toBe(3);
     expect(endpoints.dynamo.count('UpdateItem')).toBe(2);
   });

@@ -239,9 +239,9 @@ describe('crashes', () => {
     const expected = await baselines(reference);
     endpoints.sns.reset();
 
-    // Act: BatchWriteItem calls of the window: 1 = outbox, 2 = baselines 1-25, 3 = baselines
-    // 26-41; the run dies before the third.
-    await expect(crashed.invoke({}, { crash: crashAtBatchWrite(3) })).rejects.toThrow(InjectedCrash);
+    // Act: BatchWriteItem calls of the window: 1 = pending markers, 2 = outbox, 3 = baselines
+    // 1-25, 4 = baselines 26-41; the run dies before the fourth.
+    await expect(crashed.invoke({}, { crash: crashAtBatchWrite(4) })).rejects.toThrow(InjectedCrash);
     const halfway = await baselines(crashed);
     const retry = await crashed.invoke({});
 
@@ -263,7 +263,7 @@ describe('crashes', () => {
     // Prepare: the run dies after the outbox batch; in the next run the pending phase's publish
     // fails on each of the SDK's tries, the window's own retry publishes the alert
     const crashed = await detectorWithDueAlert();
-    await expect(crashed.invoke({}, { crash: crashAtBatchWrite(2) })).rejects.toThrow(InjectedCrash);
+    await expect(crashed.invoke({}, { crash: crashAtBatchWrite(3) })).rejects.toThrow(InjectedCrash);
     endpoints.sns.reset();
     endpoints.sns.failNextPublishes(3, 'InternalError');
 
@@ -306,8 +306,8 @@ describe('crashes', () => {
     const expected = await baselines(reference);
     endpoints.sns.reset();
 
-    // Act: the run dies before its second baseline batch.
-    await expect(crashed.invoke({}, { crash: crashAtBatchWrite(3) })).rejects.toThrow(InjectedCrash);
+    // Act: the run dies before its second baseline batch (after the marker and outbox batches).
+    await expect(crashed.invoke({}, { crash: crashAtBatchWrite(4) })).rejects.toThrow(InjectedCrash);
     const halfway = await baselines(crashed);
     const retry = await crashed.invoke({});
 
@@ -323,8 +323,8 @@ describe('crashes', () => {
   });
 
   it('between the outbox batches (splunk-escu, 30 alerts): the retry publishes every alert exactly once', async () => {
-    // Prepare: 30 sources spike in W, so the window's outbox items and their pending markers take
-    // three BatchWriteItem calls (25 + 25 + 10), of which the second dies.
+    // Prepare: 30 sources spike in W, so the window's pending markers take two BatchWriteItem
+    // calls (25 + 5), then its outbox items two more, of which the second dies.
     const config = { detectorConfig: { preset: 'splunk-escu' } };
     const spikers = Array.from({ length: 30 }, (_, i) => `10.3.${i}.7`);
     const seed = (detector: Detector) => {
@@ -349,7 +349,7 @@ describe('crashes', () => {
     endpoints.sns.reset();
 
     // Act: the run dies before its second outbox batch.
-    await expect(crashed.invoke({}, { crash: crashAtBatchWrite(2) })).rejects.toThrow(InjectedCrash);
+    await expect(crashed.invoke({}, { crash: crashAtBatchWrite(4) })).rejects.toThrow(InjectedCrash);
     const keysAfterCrash = [...(await crashed.items()).keys()];
     const outboxAfterCrash = keysAfterCrash.filter((k) => k.startsWith('OUTBOX|'));
     const pendingAfterCrash = keysAfterCrash.filter((k) => k.startsWith('PENDING|'));
@@ -359,9 +359,10 @@ describe('crashes', () => {
     // Assess
     expect(expectedRun).toMatchObject({ alertsDecided: 30, alertsPublished: 30 });
     expect(expectedIds).toHaveLength(30);
-    // A part of the window's alerts was written, each with or without its marker.
+    // A part of the window's alerts was written, each with its marker.
     expect(outboxAfterCrash.length).toBeGreaterThan(0);
     expect(outboxAfterCrash.length).toBeLessThan(30);
+    expect(pendingAfterCrash).toHaveLength(30);
     expect(retry).toMatchObject({
       windows: ['2026-11-27T09:00:00Z'],
       pendingRepublished: pendingAfterCrash.length,
@@ -379,6 +380,51 @@ describe('crashes', () => {
     expect([...items.keys()].filter((k) => k.startsWith('PENDING|'))).toEqual([]);
     expect(await baselines(crashed)).toEqual(expected);
   });
+
+  it.each([1, 2, 3, 4])(
+    'a crash at outbox batch %i, then the window skipped: every alert written goes out, none stays pending',
+    async (crashAt) => {
+      // Prepare: 30 spikes in W (markers in two BatchWriteItem calls, outbox items in two more,
+      // several at once); the run dies at one of them, and the operator then skips W.
+      const spikers = Array.from({ length: 30 }, (_, i) => `10.3.${i}.7`);
+      const detector = await newDetector(endpoints, { detectorConfig: { preset: 'splunk-escu' } });
+      endpoints.logs.seed(detector.logGroup, [
+        ...history(W, 6, [...spikers, ...QUIET.slice(0, 10)]),
+        ...spikers.flatMap((s) => blocked(W, s, 200)),
+        ...QUIET.slice(0, 10).flatMap((s) => blocked(W, s, 3)),
+      ]);
+      detector.clock.set('2026-11-27T09:12:00Z');
+      await detector.invoke({ mode: 'bootstrap', days: 1 });
+      detector.clock.set(RUN_AT);
+      endpoints.sns.reset();
+
+      // Act
+      await expect(detector.invoke({}, { crash: crashAtBatchWrite(crashAt) })).rejects.toThrow(InjectedCrash);
+      const written = new Set(
+        [...(await detector.items()).keys()]
+          .filter((k) => k.startsWith('OUTBOX|') || k.startsWith('PENDING|'))
+          .map((k) => k.slice(k.indexOf('|') + 1)),
+      );
+      const skip = await detector.invoke({ mode: 'skip', windowStart: '2026-11-27T09:00:00Z' });
+      detector.clock.set('2026-11-27T11:12:00Z');
+      await detector.invoke({});
+      detector.clock.set('2026-11-27T12:12:00Z');
+      await detector.invoke({});
+
+      // Assess: what reached DynamoDB (an outbox item or its marker) went out, once; nothing is
+      // left pending where no run would read it.
+      expect(skip.skippedWindows).toEqual(['2026-11-27T09:00:00Z']);
+      const ids = publishedIds();
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids.sort()).toEqual([...written].sort());
+      const items = await detector.items();
+      const stillPending = [...items]
+        .filter(([k, item]) => k.startsWith('OUTBOX|') && item.status?.S === 'pending')
+        .map(([k]) => k);
+      expect(stillPending).toEqual([]);
+      expect([...items.keys()].filter((k) => k.startsWith('PENDING|'))).toEqual([]);
+    },
+  );
 
   /** A detector on a manual clock whose window W has 300 spikes (splunk-escu): 30 s of publishing at 10 a second. */
   async function detectorWithManyAlerts(): Promise<Detector> {
