@@ -56,6 +56,8 @@ export interface Truncation {
 
 /** The alert as published: the engine's alert plus the console link and any cuts made. */
 export type PublishedAlert = Alert & {
+  /** A mass spike cut for size: the distinct accounts of all its members (at most 100). */
+  memberAccounts?: string[];
   consoleUrl: string;
   /** The detector's Region (alerts of several Regions may share one topic). */
   region: string;
@@ -91,11 +93,13 @@ export interface SnsMessageAttribute {
  * What a subscription filter policy can match: `severity`, `kind`, `srcIp` (the address; a mass
  * spike's members as String.Array), `region` (the detector's: several Regions may share one
  * topic), `accountId` (String; String.Array of a mass spike's accounts; absent when the records
- * name no account), and `policyChange` (`downgraded`) on an alert that
+ * name no account), `accountSrcIp` (`<account>|<address>`, `-` for no account: one host, which
+ * two separate arrays cannot pair in a mass spike), and `policyChange` (`downgraded`) on an alert that
  * `policyChangeSpikes: "downgrade"` lowered, so a filter policy can route it elsewhere.
  */
 export type SnsAlertAttributes = Record<'severity' | 'kind' | 'srcIp' | 'region', SnsMessageAttribute> & {
   accountId?: SnsMessageAttribute;
+  accountSrcIp?: SnsMessageAttribute;
   policyChange?: SnsMessageAttribute;
 };
 
@@ -143,6 +147,20 @@ const SLACK_LOOKALIKES: Record<string, string> = {
  */
 export function escapeSlackText(text: string): string {
   return stripControlCharacters(text).replace(/[&<>*_~`]/g, (c) => SLACK_LOOKALIKES[c] ?? c);
+}
+
+/** Every string of a value (keys too) without control characters; numbers and the rest as they are. */
+function withoutControlCharacters<T>(value: T): T {
+  if (typeof value === 'string') return stripControlCharacters(value) as T;
+  if (Array.isArray(value)) return value.map((item: unknown) => withoutControlCharacters(item)) as T;
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [
+        stripControlCharacters(key),
+        withoutControlCharacters(item),
+      ]),
+    ) as T;
+  return value;
 }
 
 /**
@@ -237,13 +255,16 @@ export function consoleQueryFor(
   // The source's own account and VPC (validated: only what a key may hold goes in).
   const account = name('account-id');
   const vpc = name('vpc-id');
+  // A source whose records name no account was counted from those records alone (other
+  // accounts' hosts may hold its address): the link shows the same ones.
   const accountFilter =
-    alert.srcIp !== undefined &&
-    account !== undefined &&
-    alert.accountId !== undefined &&
-    isAccountId(alert.accountId)
-      ? ` and ${account} in ["${alert.accountId}"]`
-      : '';
+    alert.srcIp === undefined || account === undefined
+      ? ''
+      : alert.accountId === undefined
+        ? ` and not (${account} like /^[0-9]{12}$/)`
+        : isAccountId(alert.accountId)
+          ? ` and ${account} in ["${alert.accountId}"]`
+          : '';
   const vpcFilter =
     alert.srcIp !== undefined && vpc !== undefined && alert.vpcId !== undefined && isVpcId(alert.vpcId)
       ? ` and ${vpc} in ["${alert.vpcId}"]`
@@ -571,15 +592,17 @@ export function chatbotNotification(alert: PublishedAlert): ChatbotNotification 
   return {
     version: '1.0',
     source: 'custom',
-    id: alert.alertId,
+    // The Region too: several Regions' detectors may share a topic, and one account's address (a
+    // default VPC's) or one window's mass spike is then in more than one of them.
+    id: `${alert.region}/${alert.alertId}`,
     content: { textType: 'client-markdown', title, description: lines.join('\n'), nextSteps, keywords },
     metadata: {
-      // One Slack thread per source (its account and address; mass spikes per window), so
-      // repeated alerts stay together and the same address in two accounts does not.
+      // One Slack thread per source (its Region, account and address; mass spikes per window),
+      // so repeated alerts stay together and the same address in two accounts or Regions does not.
       threadId:
         alert.kind === 'mass-spike'
-          ? `blocked-egress/${alert.alertId}`
-          : `blocked-egress/${[alert.accountId, alert.vpcId, alert.srcIp ?? 'unknown'].filter((p) => p !== undefined).join('/')}`,
+          ? `blocked-egress/${alert.region}/${alert.alertId}`
+          : `blocked-egress/${[alert.region, alert.accountId, alert.vpcId, alert.srcIp ?? 'unknown'].filter((p) => p !== undefined).join('/')}`,
       summary: `${alert.test ? 'TEST: ' : ''}${KIND_TITLES[alert.kind]}: ${who}, ${formatNumber(alert.blockedCount)} blocked records in ${e(shortTime(alert.windowStart))}`,
       eventType: `BlockedEgress${alert.kind === 'spike' ? 'Spike' : alert.kind === 'new-source' ? 'NewSource' : 'MassSpike'}`,
       additionalContext: {
@@ -614,14 +637,15 @@ function attributesOf(alert: PublishedAlert, test: boolean): SnsAlertAttributes 
           StringValue: JSON.stringify([...new Set(alert.srcIps ?? [])].slice(0, MAX_ATTRIBUTE_IPS)),
         };
   // Likewise the account: {"accountId": ["111111111111"]} routes that account's alerts, and the
-  // mass spikes it takes part in, to its team. Absent where the records name no account.
+  // mass spikes it takes part in, to its team. Absent where the records name no account. A mass
+  // spike's accounts are those of all its members, also those cut for size (memberAccounts).
   const accounts = [
     ...new Set(
       alert.srcIp !== undefined
         ? alert.accountId === undefined
           ? []
           : [alert.accountId]
-        : (alert.members ?? []).flatMap((m) => (m.accountId === undefined ? [] : [m.accountId])),
+        : (alert.memberAccounts ?? membersAccounts(alert.members ?? [])),
     ),
   ].slice(0, MAX_ATTRIBUTE_IPS);
   const accountId: SnsMessageAttribute | undefined =
@@ -630,6 +654,28 @@ function attributesOf(alert: PublishedAlert, test: boolean): SnsAlertAttributes 
       : alert.srcIp !== undefined
         ? { DataType: 'String', StringValue: accounts[0]! }
         : { DataType: 'String.Array', StringValue: JSON.stringify(accounts) };
+  // One host: the account and the address together. Two separate arrays cannot say which
+  // member's account an address is in, so {"accountId": [A], "srcIp": [X]} would also match a
+  // mass spike with X of another account and any host of A.
+  const hostOf = (source: { accountId?: string; srcIp: string }) =>
+    `${source.accountId ?? '-'}|${source.srcIp}`;
+  const hosts =
+    alert.srcIp !== undefined
+      ? [
+          hostOf({
+            ...(alert.accountId === undefined ? {} : { accountId: alert.accountId }),
+            srcIp: alert.srcIp,
+          }),
+        ]
+      : alert.members !== undefined
+        ? [...new Set(alert.members.map(hostOf))].slice(0, MAX_ATTRIBUTE_IPS)
+        : [];
+  const accountSrcIp: SnsMessageAttribute | undefined =
+    hosts.length === 0
+      ? undefined
+      : alert.srcIp !== undefined
+        ? { DataType: 'String', StringValue: hosts[0]! }
+        : { DataType: 'String.Array', StringValue: JSON.stringify(hosts) };
   return {
     severity: { DataType: 'String', StringValue: test ? 'test' : alert.severity },
     kind: { DataType: 'String', StringValue: alert.kind },
@@ -640,8 +686,14 @@ function attributesOf(alert: PublishedAlert, test: boolean): SnsAlertAttributes 
       ? {}
       : { policyChange: { DataType: 'String' as const, StringValue: 'downgraded' } }),
     ...(accountId === undefined ? {} : { accountId }),
+    ...(accountSrcIp === undefined ? {} : { accountSrcIp }),
   };
 }
+
+/** A mass spike's members' distinct accounts, in the members' order. */
+const membersAccounts = (members: readonly { accountId?: string }[]): string[] => [
+  ...new Set(members.flatMap((m) => (m.accountId === undefined ? [] : [m.accountId]))),
+];
 
 function attributeBytes(attributes: SnsAlertAttributes): number {
   return Object.entries(attributes).reduce(
@@ -685,7 +737,11 @@ function cut<T extends StoredAlert>(alert: T, keep: number): T {
   };
   const next: T = { ...alert };
   if (alert.srcIps) next.srcIps = take('srcIps', alert.srcIps);
-  if (alert.members) next.members = take('members', alert.members);
+  if (alert.members && alert.members.length > keep) {
+    // The routing attribute names every member's account, also those of the members cut.
+    next.memberAccounts = alert.memberAccounts ?? membersAccounts(alert.members).slice(0, MAX_ATTRIBUTE_IPS);
+    next.members = take('members', alert.members);
+  }
   if (alert.details) {
     const resources = alert.details.resources;
     const entries = resources ? Object.entries(resources) : undefined;
@@ -715,7 +771,11 @@ function longestList(alert: Alert): number {
 export const MAX_STORED_ALERT_BYTES = 300_000;
 
 /** An alert as kept in the outbox: lists cut to fit an item, with what was cut. */
-export type StoredAlert = Alert & { truncated?: Record<string, Truncation> };
+export type StoredAlert = Alert & {
+  truncated?: Record<string, Truncation>;
+  /** A mass spike cut for size: the distinct accounts of all its members (at most 100). */
+  memberAccounts?: string[];
+};
 
 /**
  * Cuts the longest lists of an alert (a mass spike over thousands of sources) until its JSON fits
@@ -768,7 +828,10 @@ export function buildSnsMessage(
   const start = Date.parse(alert.windowStart);
   const end = Date.parse(alert.windowEnd);
   const published: PublishedAlert = {
-    ...alert,
+    // Text from outside (EC2 tags, what a query returned) reaches people and programs alike
+    // without control characters or bidirectional overrides, in every channel.
+    ...withoutControlCharacters(alert),
+    alertId: alert.alertId,
     consoleUrl:
       context.athena === undefined
         ? logsInsightsConsoleUrl({

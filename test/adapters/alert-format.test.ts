@@ -13,6 +13,7 @@ import {
   sampleTestAlert,
   type ChatbotNotification,
   type PublishedAlert,
+  type SnsAlertAttributes,
   type StoredAlert,
 } from '../../lambda/adapters/alert-format';
 import { resolveDetectorConfig, type Alert } from '../../lambda/core';
@@ -89,7 +90,7 @@ describe('buildSnsMessage', () => {
     expect(chat).toMatchObject({
       version: '1.0',
       source: 'custom',
-      id: '2026-11-27T09:00:00Z/10.0.1.23',
+      id: `${context.region}/2026-11-27T09:00:00Z/10.0.1.23`,
       content: { textType: 'client-markdown' },
       metadata: {
         eventType: 'BlockedEgressSpike',
@@ -113,6 +114,7 @@ describe('buildSnsMessage', () => {
       kind: { DataType: 'String', StringValue: 'spike' },
       srcIp: { DataType: 'String', StringValue: '10.0.1.23' },
       region: { DataType: 'String', StringValue: 'eu-west-1' },
+      accountSrcIp: { DataType: 'String', StringValue: '-|10.0.1.23' },
     });
     expect(raw.region).toBe('eu-west-1');
   });
@@ -478,7 +480,7 @@ describe('logsInsightsConsoleUrl', () => {
       // Parsed from @message, as the detector's queries (Logs Insights discovers the default
       // format's fields only in Standard-class log groups).
       'parse @message "* * * * * * * * * * * * * *" as version, accountId, interfaceId, srcAddr, dstAddr, srcPort, dstPort, protocol, packets, bytes, startTime, endTime, action, logStatus\n' +
-        '| filter action = "REJECT" and srcAddr = "10.0.1.23"\n| stats count(*) as blocked by dstAddr, dstPort, protocol, interfaceId\n| sort blocked desc\n| limit 200',
+        '| filter action = "REJECT" and srcAddr = "10.0.1.23" and not (accountId like /^[0-9]{12}$/)\n| stats count(*) as blocked by dstAddr, dstPort, protocol, interfaceId\n| sort blocked desc\n| limit 200',
     );
   });
 
@@ -649,7 +651,7 @@ describe('the account an alert names (issue 14)', () => {
       ':rotating_light: Blocked egress spike: 10.0.1.23 in payments-prod (222222222222)',
     );
     expect(chat.content.description).toContain('*Account:* payments-prod (222222222222)');
-    expect(chat.metadata.threadId).toBe('blocked-egress/222222222222/10.0.1.23');
+    expect(chat.metadata.threadId).toBe(`blocked-egress/${context.region}/222222222222/10.0.1.23`);
     expect(chat.metadata.additionalContext).toMatchObject({
       accountId: '222222222222',
       accountName: 'payments-prod',
@@ -663,9 +665,74 @@ describe('the account an alert names (issue 14)', () => {
       srcIp: { DataType: 'String', StringValue: '10.0.1.23' },
       region: { DataType: 'String', StringValue: context.region },
       accountId: { DataType: 'String', StringValue: '222222222222' },
+      accountSrcIp: { DataType: 'String', StringValue: '222222222222|10.0.1.23' },
     });
     // No account in the records: no attribute (a filter policy can ask for {"exists": false}).
     expect(buildSnsMessage(spikeAlert(), context).attributes).not.toHaveProperty('accountId');
+    expect(buildSnsMessage(spikeAlert(), context).attributes.accountSrcIp?.StringValue).toBe('-|10.0.1.23');
+  });
+
+  it("routes one host of a mass spike by accountSrcIp: a filter naming another account's host at the same address does not match", () => {
+    // SNS filter policy semantics: every key must match; a String.Array matches when any element does.
+    const matches = (policy: Record<string, string[]>, attributes: SnsAlertAttributes) =>
+      Object.entries(policy).every(([name, allowed]) => {
+        const attribute = attributes[name as keyof SnsAlertAttributes];
+        if (attribute === undefined) return false;
+        const values =
+          attribute.DataType === 'String.Array'
+            ? (JSON.parse(attribute.StringValue) as string[])
+            : [attribute.StringValue];
+        return values.some((v) => allowed.includes(v));
+      });
+    const alert = massSpike(2);
+    alert.members = [
+      { ...alert.members![0]!, srcIp: '10.0.1.23', accountId: '222233334444' },
+      { ...alert.members![1]!, srcIp: '10.0.9.9', accountId: '111122223333' },
+    ];
+    alert.srcIps = alert.members.map((m) => m.srcIp);
+    const { attributes } = buildSnsMessage(alert, context);
+    expect(attributes.accountSrcIp).toEqual({
+      DataType: 'String.Array',
+      StringValue: '["222233334444|10.0.1.23","111122223333|10.0.9.9"]',
+    });
+    expect(matches({ accountSrcIp: ['111122223333|10.0.1.23'] }, attributes)).toBe(false);
+    expect(matches({ accountSrcIp: ['222233334444|10.0.1.23'] }, attributes)).toBe(true);
+    // The two separate attributes cannot tell (which is why the docs name accountSrcIp).
+    expect(matches({ accountId: ['111122223333'], srcIp: ['10.0.1.23'] }, attributes)).toBe(true);
+  });
+
+  it('keeps every account of a mass spike in its accountId attribute when members are cut for size', () => {
+    const alert = massSpike(6_005);
+    alert.members = alert.members!.map((m, i) => ({
+      ...m,
+      srcIp: `10.${1 + Math.floor(i / 65_536)}.${Math.floor(i / 256) % 256}.${i % 256}`,
+      accountId: i < 6_000 ? '111111111111' : '222222222222',
+      blockedCount: 10_000 - i,
+    }));
+    alert.srcIps = alert.members.map((m) => m.srcIp);
+    const stored = fitAlert(alert);
+    expect(stored.members!.length).toBeLessThan(6_000); // the second account's members were cut
+    const message = buildSnsMessage(stored, context);
+    expect(JSON.parse(message.attributes.accountId!.StringValue)).toEqual(['111111111111', '222222222222']);
+    expect(
+      (JSON.parse((JSON.parse(message.message) as { sqs: string }).sqs) as PublishedAlert).memberAccounts,
+    ).toEqual(['111111111111', '222222222222']);
+  });
+
+  it('gives two Regions of one account and address different Chatbot ids and Slack threads (one central topic)', () => {
+    const chatOf = (region: string) =>
+      JSON.parse(
+        (JSON.parse(buildSnsMessage(inB, { ...context, region }).message) as { default: string }).default,
+      ) as ChatbotNotification;
+    const [eu, us] = [chatOf('eu-west-1'), chatOf('us-east-1')];
+    expect(eu.id).not.toBe(us.id);
+    expect(eu.metadata.threadId).not.toBe(us.metadata.threadId);
+    const mass = (region: string) =>
+      JSON.parse(
+        (JSON.parse(buildSnsMessage(massSpike(2), { ...context, region }).message) as { default: string })
+          .default,
+      ) as ChatbotNotification;
+    expect(mass('eu-west-1').id).not.toBe(mass('us-east-1').id);
   });
 
   it("lists a mass spike's accounts once each as a String.Array, and each member with its account", () => {
@@ -687,6 +754,30 @@ describe('the account an alert names (issue 14)', () => {
     expect(body.email).toMatch(/ {2}10\.0\.0\.10 +1,000 {2}z 9\.5 {2}111111111110\n/);
     const chat = JSON.parse(body.default) as ChatbotNotification;
     expect(chat.content.description).toContain('• 10.0.0.10 in 111111111111: 999');
+  });
+
+  it('keeps control characters and bidirectional overrides from query results and tags out of every channel, raw JSON included', () => {
+    const alert = spikeAlert({
+      details: {
+        topDestinations: [
+          { address: '203.0.113.5\r\nSeverity:            low', port: 443, protocol: 6, count: 3 },
+        ],
+        totalDestinations: 1,
+        interfaceIds: ['eni-1\r\nKind:                test'],
+        resources: { 'eni-1\r\nX': { instanceId: 'i-1', name: 'web-\u202Egnp.exe' } },
+      },
+    });
+    const message = buildSnsMessage(alert, context);
+    const body = protocols(message.message);
+    for (const channel of ['email', 'sqs', 'lambda', 'default'] as const) {
+      // (JSON escapes a control character as \u00XX or \r; the text channels would carry it raw.)
+      const text = body[channel]!.replace(/\n/g, '');
+      expect(text).not.toMatch(/[\p{Cc}\u202a-\u202e]|\\r|\\u00[01]|\\u202e/iu);
+    }
+    expect(body.email!.split('\n').filter((line) => line.startsWith('Severity:'))).toHaveLength(1);
+    const raw = JSON.parse(body.sqs!) as PublishedAlert;
+    expect(raw.details?.resources?.['eni-1 X']?.name).toBe('web- gnp.exe');
+    expect(raw.alertId).toBe(alert.alertId);
   });
 
   it('filters the console query by the account and VPC too, where the format has them', () => {

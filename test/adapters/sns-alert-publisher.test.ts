@@ -80,6 +80,7 @@ describe('SnsAlertPublisher', () => {
       kind: { dataType: 'String', stringValue: 'spike' },
       srcIp: { dataType: 'String', stringValue: '10.0.1.23' },
       region: { dataType: 'String', stringValue: 'us-east-1' },
+      accountSrcIp: { dataType: 'String', stringValue: '-|10.0.1.23' },
     });
   });
 
