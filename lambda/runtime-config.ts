@@ -9,6 +9,7 @@ import * as z from 'zod/mini';
 import type { AthenaFlowTable } from './adapters/athena-table';
 import { BASELINE_BUCKETS, MAX_BASELINE_BUCKETS } from './adapters/baseline-buckets';
 import { ConfigError, resolveDetectorConfigJson, type DetectorConfig } from './core/config';
+import { severalRegionsProblem } from './core/flow-log-format';
 
 const LOG_GROUP = /^(arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[\w./#-]{1,512}(:\*)?|[\w./#-]{1,512})$/;
 /**
@@ -279,8 +280,19 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
         }
       : undefined;
   const cloudwatch = e.FLOW_SOURCE === 'cloudwatch';
+  const detector = resolveDetectorConfigJson(e.DETECTOR_CONFIG, 'DETECTOR_CONFIG');
+  const regionsProblem =
+    athena?.table.kind === 'flow-logs'
+      ? severalRegionsProblem(detector.flowLogFormat, e.ATHENA_FLOW_LOG_REGIONS)
+      : undefined;
+  if (regionsProblem !== undefined) {
+    throw new ConfigError(
+      `invalid Lambda environment:\nATHENA_FLOW_LOG_REGIONS: ${regionsProblem}`,
+      'environment',
+    );
+  }
   return {
-    detector: resolveDetectorConfigJson(e.DETECTOR_CONFIG, 'DETECTOR_CONFIG'),
+    detector,
     flowSource: e.FLOW_SOURCE,
     logGroupIdentifiers: cloudwatch ? e.LOG_GROUP_IDENTIFIERS : [],
     logGroupPrefixes: cloudwatch ? e.LOG_GROUP_PREFIXES : [],

@@ -14,6 +14,7 @@ import {
   type DetectorConfig,
   type DetectorConfigInput,
 } from '../lambda/core/config';
+import { severalRegionsProblem } from '../lambda/core/flow-log-format';
 
 /** The detector function's memory unless `functionMemoryMb` says otherwise (the benchmarks' targets are set for it). */
 export const DEFAULT_FUNCTION_MEMORY_MB = 1024;
@@ -647,6 +648,18 @@ export function parseDeploymentContext(context: Record<string, unknown>): Deploy
     throw new DeploymentContextError(`invalid CDK context:\n${problems.join('\n')}`, [...keys]);
   }
   const { detectorConfig: _validatedInput, ...settings } = parsed.data;
+  // One detector counting several Regions' S3 flow logs keys sources by account and address (and
+  // VPC where the format has it): without vpc-id two Regions' hosts of one address would merge.
+  // (Security Lake's records carry the VPC.)
+  const regionsProblem =
+    settings.flowSource === 'athena' && settings.securityLakeDatabase === undefined
+      ? severalRegionsProblem(detectorConfig.flowLogFormat, settings.flowLogRegions)
+      : undefined;
+  if (regionsProblem !== undefined) {
+    throw new DeploymentContextError(`invalid CDK context:\ncontext.flowLogRegions: ${regionsProblem}`, [
+      'flowLogRegions',
+    ]);
+  }
   let input = detectorConfigInput as DetectorConfigInput;
   if (
     settings.flowLogGroups.length === 0 &&

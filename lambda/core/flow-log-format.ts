@@ -128,3 +128,23 @@ const INSIGHTS_NAMES: Partial<Record<FlowLogField, string>> = {
 export function insightsFieldName(field: FlowLogField): string {
   return INSIGHTS_NAMES[field] ?? field.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
+
+/**
+ * Why one detector cannot count the flow logs of several Regions in this format, or undefined
+ * when it can: a source is its account's address (and VPC where the format has `vpc-id`), and the
+ * records carry no Region, so without `vpc-id` one account's address in two Regions (every
+ * Region's default VPC is 172.31.0.0/16) would be one source with one baseline. VPC ids are
+ * unique across Regions.
+ */
+export function severalRegionsProblem(
+  format: string | undefined,
+  regions: readonly string[],
+): string | undefined {
+  if (regions.length <= 1) return undefined;
+  if (format !== undefined && parseFlowLogFormat(format).includes('vpc-id')) return undefined;
+  return (
+    `the flow logs of ${regions.join(', ')} in a format without vpc-id would count one account's address in two Regions ` +
+    `(every default VPC is 172.31.0.0/16) as one source: add vpc-id to the flow logs' format (and to flowLogFormat), ` +
+    `or deploy a detector for each Region's flow logs`
+  );
+}

@@ -153,6 +153,11 @@ describe('loadRuntimeConfig: change causes with the Athena source', () => {
     ATHENA_TABLE: 'vpc_flow_logs',
     AWS_REGION: 'us-east-1',
     LOOK_UP_CHANGE_CAUSES: 'true',
+    // With vpc-id: one detector may count several Regions' flow logs (see the next describe).
+    DETECTOR_CONFIG: JSON.stringify({
+      flowLogFormat:
+        'version account-id vpc-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status',
+    }),
   };
 
   it('says why causes cannot be looked up with flow logs of another Region, rather than refusing to detect', () => {
@@ -184,6 +189,46 @@ describe('loadRuntimeConfig: change causes with the Athena source', () => {
         LOOK_UP_CHANGE_CAUSES: 'false',
       }).athena?.workGroup,
     ).toBe('egress');
+  });
+});
+
+describe('loadRuntimeConfig: the Athena source over several Regions', () => {
+  const ATHENA = {
+    TABLE_NAME: 'egress-state',
+    TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:egress-alerts',
+    FLOW_SOURCE: 'athena',
+    ATHENA_WORKGROUP: 'egress',
+    ATHENA_DATABASE: 'flows',
+    ATHENA_TABLE: 'vpc_flow_logs',
+    AWS_REGION: 'us-east-1',
+  };
+
+  it("refuses several Regions in a format without vpc-id at cold start (one account's address in two Regions would be one source)", () => {
+    expect(() => loadRuntimeConfig({ ...ATHENA, ATHENA_FLOW_LOG_REGIONS: 'us-east-1,eu-west-1' })).toThrow(
+      /ATHENA_FLOW_LOG_REGIONS: the flow logs of us-east-1, eu-west-1 in a format without vpc-id would count one account's address in two Regions/,
+    );
+    // One Region, a format with vpc-id, or Security Lake (its records carry the VPC): fine.
+    expect(loadRuntimeConfig({ ...ATHENA, ATHENA_FLOW_LOG_REGIONS: 'eu-west-1' }).athena?.workGroup).toBe(
+      'egress',
+    );
+    const withVpc = JSON.stringify({
+      flowLogFormat:
+        'version account-id vpc-id interface-id srcaddr dstaddr dstport protocol start end action log-status',
+    });
+    expect(
+      loadRuntimeConfig({
+        ...ATHENA,
+        ATHENA_FLOW_LOG_REGIONS: 'us-east-1,eu-west-1',
+        DETECTOR_CONFIG: withVpc,
+      }).athena?.workGroup,
+    ).toBe('egress');
+    expect(
+      loadRuntimeConfig({
+        ...ATHENA,
+        ATHENA_FLOW_LOG_REGIONS: 'us-east-1,eu-west-1',
+        ATHENA_TABLE_KIND: 'security-lake',
+      }).athena?.table.kind,
+    ).toBe('security-lake');
   });
 });
 

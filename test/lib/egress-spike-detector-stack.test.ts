@@ -1165,10 +1165,24 @@ describe('EgressSpikeDetectorStack with the Athena source', () => {
         Variables: Match.objectLike({ ATHENA_FLOW_LOG_REGIONS: 'eu-west-1', LOOK_UP_CHANGE_CAUSES: 'true' }),
       },
     });
-    const severalRegions = synthTemplate({ ...ATHENA_S3, flowLogRegions: ['us-east-1', 'eu-west-1'] });
+    const withVpc = {
+      flowLogFormat:
+        'version account-id vpc-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status',
+    };
+    const severalRegions = synthTemplate({
+      ...ATHENA_S3,
+      flowLogRegions: ['us-east-1', 'eu-west-1'],
+      detectorConfig: withVpc,
+    });
     const environment = deployedEnvironment(severalRegions);
     expect(environment.ATHENA_FLOW_LOG_REGIONS).toBe('us-east-1,eu-west-1');
     expect(loadRuntimeConfig({ ...environment, AWS_REGION: 'us-east-1' }).lookUpChangeCauses).toBe(false);
+  });
+
+  it("refuses several flowLogRegions in a format without vpc-id (one account's address in two Regions would be one source)", () => {
+    expect(() => buildApp({ ...ATHENA_S3, flowLogRegions: ['us-east-1', 'eu-west-1'] })).toThrow(
+      /context\.flowLogRegions: the flow logs of us-east-1, eu-west-1 in a format without vpc-id would count one account's address in two Regions/,
+    );
   });
 
   it('refuses athena without a bucket or a Security Lake table', () => {
