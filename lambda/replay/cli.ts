@@ -19,6 +19,7 @@ import {
   MAX_BASELINE_TTL_DAYS,
   MAX_WORKERS,
   runReplay,
+  SeveralRegionsError,
   SourceKeysChangedError,
   WindowSpanError,
 } from './replay';
@@ -65,6 +66,7 @@ interface ReplayFlags {
   workers?: number;
   maxWindows?: number;
   baselineTtlDays?: number;
+  region?: string;
   cloudtrail?: string[];
   interfaceMap?: string[];
 }
@@ -88,6 +90,12 @@ const wholeNumberUpTo =
       throw new InvalidArgumentError(`${label} must be a whole number from 1 to ${max}.`);
     return n;
   };
+
+const regionArgument = (value: string): string => {
+  if (!/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(value))
+    throw new InvalidArgumentError(`--region must be an AWS Region such as eu-west-1, not "${value}".`);
+  return value;
+};
 
 const formatArgument = (value: string): string => {
   try {
@@ -144,6 +152,12 @@ function buildProgram(io: CliIo, run: (paths: string[], flags: ReplayFlags) => P
         '--baseline-ttl-days <n>',
         `forget a source's baseline after n days without blocked records, as the Lambda's BASELINE_TTL_DAYS does (1 to ${MAX_BASELINE_TTL_DAYS}, default ${DEFAULT_BASELINE_TTL_DAYS})`,
       ).argParser(wholeNumberUpTo('--baseline-ttl-days', MAX_BASELINE_TTL_DAYS)),
+    )
+    .addOption(
+      new Option(
+        '--region <region>',
+        "replay one Region's flow logs, as its detector counts them: files whose S3 path names another Region are left out",
+      ).argParser(regionArgument),
     )
     .option(
       '--cloudtrail <file|dir>',
@@ -238,6 +252,7 @@ async function replayCommand(paths: string[], flags: ReplayFlags, io: CliIo): Pr
     workers: flags.workers,
     maxWindows: flags.maxWindows,
     baselineTtlDays: flags.baselineTtlDays,
+    ...(flags.region === undefined ? {} : { region: flags.region }),
     workerScript: io.workerScript,
     collectSeries: flags.report !== undefined,
     onProgress: progressReporter(io),
@@ -291,6 +306,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       error instanceof ChangeInputError ||
       error instanceof WindowSpanError ||
       error instanceof SourceKeysChangedError ||
+      error instanceof SeveralRegionsError ||
       (error instanceof StateFileError && error.operation === 'load') ||
       (error instanceof InputFileError && error.phase === 'find');
     io.stderr.write(`egress-spike: ${(error as Error).message}\n`);

@@ -61,6 +61,29 @@ export const withoutBom = (text: string): string => (text.charCodeAt(0) === 0xfe
 const isGzipName = (path: string): boolean => path.toLowerCase().endsWith('.gz');
 const isParquetName = (path: string): boolean => path.toLowerCase().endsWith('.parquet');
 
+const REGION = '[a-z]{2}(?:-[a-z]+)+-\\d{1,2}';
+/** Where S3 keys and file names of flow logs name their Region (VPC Flow Logs, Hive-compatible, Security Lake). */
+const REGION_IN_PATH = [
+  new RegExp(`(?:^|/)vpcflowlogs/(${REGION})/`),
+  new RegExp(`(?:^|/)aws-region=(${REGION})/`),
+  new RegExp(`(?:^|/)region=(${REGION})/`),
+  new RegExp(`_vpcflowlogs_(${REGION})_[^/]*$`),
+];
+
+/**
+ * The Region a flow log file's path names, as S3 delivers them (`AWSLogs/<account>/vpcflowlogs/
+ * <region>/...`, `aws-region=<region>/`, Security Lake's `region=<region>/`, or the file name
+ * `<account>_vpcflowlogs_<region>_...`), or undefined.
+ */
+export function regionOfPath(path: string): string | undefined {
+  const normalized = path.replace(/\\/g, '/');
+  for (const pattern of REGION_IN_PATH) {
+    const match = pattern.exec(normalized);
+    if (match) return match[1];
+  }
+  return undefined;
+}
+
 /** The files to read, each once, and how many more times the inputs named one of them. */
 export interface ExpandedInputs {
   files: InputFile[];

@@ -30,7 +30,7 @@ import { DEFAULT_BASELINE_TTL_DAYS } from '../baseline-expiry';
 import { compareDestinations } from '../destination-order';
 import { isoTime } from '../core/windows';
 import { replayEvidence, type ChangeInputs, type CloudTrailStats } from './change-files';
-import { expandInputs, planChunks, type ScanChunk } from './file-reader';
+import { expandInputs, planChunks, regionOfPath, type ScanChunk } from './file-reader';
 import {
   addPortRecords,
   addScanStats,
@@ -80,6 +80,12 @@ export interface ReplayOptions {
   /** The most windows to evaluate (quiet ones included); more throw WindowSpanError. @default DEFAULT_MAX_WINDOWS */
   maxWindows?: number;
   /**
+   * Only the files of this Region (by their S3 path, regionOfPath; files whose path names none
+   * are read too): one Region's detector. Without it, files of several Regions whose records
+   * name no VPC throw SeveralRegionsError.
+   */
+  region?: string;
+  /**
    * Days a source's baseline is kept after its last fold (the Lambda's BASELINE_TTL_DAYS): a
    * source back after longer is new again, by the Lambda's rule (lambda/baseline-expiry.ts).
    * @default DEFAULT_BASELINE_TTL_DAYS
@@ -107,6 +113,8 @@ export interface ReplaySummary extends ScanStats {
   filesWithoutRecords: number;
   /** Files that more than one input reached (a directory and a file in it): read once, not counted here again. */
   filesNamedTwice: number;
+  /** With `region`: the files of other Regions, left out (not in `files`). */
+  filesInOtherRegions?: number;
   bytes: number;
   /** Scan threads used (1: this thread) and the pieces the input was split into. */
   workers: number;
@@ -229,6 +237,22 @@ export class SourceKeysChangedError extends Error {
   }
 }
 
+/**
+ * The input holds flow logs of several Regions (by their S3 paths) whose records name no VPC:
+ * one account's address in two Regions would be one source, where each Region's detector keeps
+ * them apart. A usage error: `--region` replays one Region.
+ */
+export class SeveralRegionsError extends Error {
+  constructor(regions: readonly string[]) {
+    super(
+      `the input holds flow logs of ${regions.length} Regions (${regions.join(', ')}, by their S3 paths) whose records name no VPC: ` +
+        "one account's address in two Regions (every default VPC is 172.31.0.0/16) would be one source, where each " +
+        "Region's detector keeps them apart. Replay one Region at a time with --region <region>, or flow logs with vpc-id",
+    );
+    this.name = 'SeveralRegionsError';
+  }
+}
+
 /** What a source key is made of (lambda/core/source-key.ts). */
 const keyShape = (key: string): string =>
   identityOfKey(key).vpcId === undefined ? 'account|address' : 'account|vpc|address';
@@ -260,7 +284,17 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     );
   const length = windowMs(config);
   const store = options.store ?? new MemoryBaselineStore();
-  const { files, namedTwice } = await expandInputs(options.inputs);
+  const expanded = await expandInputs(options.inputs);
+  const namedTwice = expanded.namedTwice;
+  // One Region's detector: the files of other Regions are left out (those naming none are read).
+  const files =
+    options.region === undefined
+      ? expanded.files
+      : expanded.files.filter((f) => {
+          const region = regionOfPath(f.path);
+          return region === undefined || region === options.region;
+        });
+  const filesInOtherRegions = expanded.files.length - files.length;
   const bytes = files.reduce((sum, f) => sum + f.size, 0);
   const work = files.reduce((sum, f) => sum + f.size * (f.gzip || f.parquet ? GZIP_EXPANSION : 1), 0);
   const parallelBytes = options.parallelBytes ?? DEFAULT_PARALLEL_BYTES;
@@ -354,6 +388,17 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   for (const key of sources) {
     const account = accountOfKey(key);
     if (account !== undefined) accounts.add(account);
+  }
+  // Several Regions' records keyed without a VPC would merge one account's address across them.
+  if (options.region === undefined) {
+    const regions = new Set(
+      [...filesWithRecords].flatMap((path) => {
+        const region = regionOfPath(path);
+        return region === undefined ? [] : [region];
+      }),
+    );
+    if (regions.size > 1 && keyShapes(sources).has('account|address'))
+      throw new SeveralRegionsError([...regions].sort());
   }
   if (store.baselines.size > 0 && sources.size > 0) {
     const stateShapes = keyShapes(store.baselines.keys());
@@ -483,6 +528,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     files: files.length,
     filesWithoutRecords: files.length - filesWithRecords.size,
     filesNamedTwice: namedTwice,
+    ...(options.region === undefined ? {} : { filesInOtherRegions }),
     bytes,
     workers: options.workerScript !== undefined ? Math.min(workers, chunks.length) : 1,
     chunks: chunks.length,

@@ -124,6 +124,9 @@ export function toHumanText(result: ReplayResult, extras: HumanOutputExtras): st
     (s.filesWithoutRecords > 0 ? `, ${number(s.filesWithoutRecords)} with no records` : '') +
     (s.filesNamedTwice > 0
       ? `, ${number(s.filesNamedTwice)} named by more than one input and read once`
+      : '') +
+    (s.filesInOtherRegions !== undefined && s.filesInOtherRegions > 0
+      ? `, ${number(s.filesInOtherRegions)} of other Regions left out`
       : '');
   out.push(
     `Replayed ${s.files} file${s.files === 1 ? '' : 's'} (${mb} MB${empty}) with preset ${s.preset}: ` +
