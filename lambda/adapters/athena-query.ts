@@ -269,6 +269,9 @@ export class AthenaQueryBuilder {
     const terms = [c.rejected];
     if (c.status !== undefined) terms.push(`${c.status} = 'OK'`);
     terms.push(`(${this.internal.map((cidr) => this.inCidr(c.source, cidr, parameters)).join(' OR ')})`);
+    // An unreadable destination (`-`, `abc`, NULL) is in no subnet, so "not internal" alone would
+    // count it; the replay calls such a line malformed and counts nothing.
+    terms.push(`TRY_CAST(${c.destination} AS IPADDRESS) IS NOT NULL`);
     for (const cidr of this.internal) terms.push(`NOT ${this.inCidr(c.destination, cidr, parameters)}`);
     for (const cidr of this.excludedSources) terms.push(`NOT ${this.inCidr(c.source, cidr, parameters)}`);
     for (const cidr of this.excludedDestinations)

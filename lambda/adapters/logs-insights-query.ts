@@ -829,6 +829,9 @@ export class FlowQueryBuilder {
     const terms = [`${action} = "REJECT"`];
     if (logStatus !== undefined) terms.push(`${logStatus} = "OK"`);
     terms.push(`(${this.internal.map((c) => this.inSubnet(srcAddr, c)).join(' or ')})`);
+    // An unreadable destination (`-`, `abc`) is in no subnet, so "not internal" alone would count
+    // it; the replay calls such a line malformed and counts nothing.
+    terms.push(`isValidIp(${dstAddr})`);
     for (const cidr of this.internal) terms.push(`not ${this.inSubnet(dstAddr, cidr)}`);
     for (const cidr of this.excludedSources) terms.push(`not ${this.inSubnet(srcAddr, cidr)}`);
     for (const cidr of this.excludedDestinations) terms.push(`not ${this.inSubnet(dstAddr, cidr)}`);

@@ -4,7 +4,7 @@
  * deadline ends the run, a history slice that fails is a gap (never zeros) while the others
  * count, and CSV result objects are read as Athena writes them.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { AthenaClient } from '@aws-sdk/client-athena';
@@ -16,6 +16,7 @@ import { QueryFailedError, QueryThrottledError, QueryTimeoutError } from '../../
 import { DEFAULT_FLOW_LOG_FORMAT, resolveDetectorConfig } from '../../lambda/core';
 import { flowLogEngineTable, writeFlowLogObjects } from '../support/flow-log-objects';
 import { startLocalAthena, type LocalAthena } from '../support/local-athena';
+import { runReplay } from '../../lambda/replay/replay';
 import { v2Line } from '../parity/parity';
 
 const HOUR = 3_600_000;
@@ -38,6 +39,13 @@ const DEFAULT_FORMAT = DEFAULT_FLOW_LOG_FORMAT.join(' ');
  */
 const TIED_IPV6 = Array.from({ length: 7 }, (_, i) => [`2001:db8::${i + 1}`, `2001:db80::${i + 1}`]).flat();
 const TIED_HOUR = W + 30 * HOUR;
+/** 10.0.0.7 sends 2 records to an address and 6 to destinations that are no address. */
+const UNREADABLE_HOUR = W + 32 * HOUR;
+const UNREADABLE_LINES = [
+  ...['203.0.113.9', '203.0.113.9', '-', 'abc', '10.0.0.999', '-', 'abc', '10.0.0.999'].map((dst, i) =>
+    v2Line({ at: UNREADABLE_HOUR + i * 60_000, src: '10.0.0.7', dst }),
+  ),
+];
 
 let root: string;
 beforeAll(async () => {
@@ -70,6 +78,7 @@ beforeAll(async () => {
     for (let i = 0; i < 10; i += 1)
       lines.push(v2Line({ at: TIED_HOUR + (d * 10 + i) * 10_000, src: '10.0.0.6', dst }));
   });
+  lines.push(...UNREADABLE_LINES);
   await writeFlowLogObjects(root, LOCATION, lines);
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -425,6 +434,30 @@ describe('AthenaFlowSource and source keys', () => {
       expect(details.get('210987654321|10.0.0.5')?.topDestinations).toEqual([
         { address: '203.0.113.50', port: 22, protocol: 6, count: 7 },
       ]);
+    });
+  });
+});
+
+describe('AthenaFlowSource and destinations that are no address', () => {
+  it('counts none of them (-, abc, 10.0.0.999), as the replay, which calls such lines malformed', async () => {
+    await withAthena({}, async (_athena, client) => {
+      // Arrange
+      const clock = fakeClock(Date.now());
+      const replayDir = mkdtempSync(join(tmpdir(), 'athena-unreadable-'));
+      const file = join(replayDir, 'flows.log');
+      writeFileSync(file, `${UNREADABLE_LINES.join('\n')}\n`);
+
+      // Act
+      const counts = await source(client, clock).countWindow(
+        { start: UNREADABLE_HOUR, end: UNREADABLE_HOUR + HOUR },
+        clock.now() + 60_000,
+      );
+      const replay = await runReplay({ inputs: [file], config: resolveDetectorConfig({}), workers: 1 });
+      rmSync(replayDir, { recursive: true, force: true });
+
+      // Assess
+      expect(Object.fromEntries(counts.counts)).toEqual({ '123456789012|10.0.0.7': 2 });
+      expect(replay.summary).toMatchObject({ recordsCounted: 2, malformedLines: 6 });
     });
   });
 });

@@ -53,7 +53,7 @@ describe('FlowQueryBuilder, default (v2) format', () => {
         'srcPort, dstPort, protocol, packets, bytes, startTime, endTime, action, logStatus | ' +
         'filter logStatus = "SKIPDATA" or (action = "REJECT" and logStatus = "OK" and ' +
         '(isIpInSubnet(srcAddr, "10.0.0.0/8") or isIpInSubnet(srcAddr, "172.16.0.0/12") or ' +
-        'isIpInSubnet(srcAddr, "192.168.0.0/16")) and not isIpInSubnet(dstAddr, "10.0.0.0/8") and ' +
+        'isIpInSubnet(srcAddr, "192.168.0.0/16")) and isValidIp(dstAddr) and not isIpInSubnet(dstAddr, "10.0.0.0/8") and ' +
         'not isIpInSubnet(dstAddr, "172.16.0.0/12") and not isIpInSubnet(dstAddr, "192.168.0.0/16")) | ' +
         'fields toMillis(@ingestionTime) - toMillis(@timestamp) as deliveryDelayMs | ' +
         'stats count(*) as blockedCount, count_distinct(dstAddr) as uniqueDestinations, ' +

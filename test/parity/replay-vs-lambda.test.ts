@@ -193,6 +193,32 @@ describe('replay vs Lambda: the same alerts on the same flow logs', () => {
     expect(result.replay).toEqual(result.lambda);
   });
 
+  it('REJECT records whose destination is no address (-, abc, 10.0.0.999) count in neither: no new source from them', async () => {
+    // Prepare: a newcomer whose 150 records all name an unreadable destination, beside a real one
+    const newcomerHour = D0 + 2 * DAY + 11 * HOUR;
+    const lines = [
+      ...threeDays(),
+      ...Array.from({ length: 150 }, (_, i) =>
+        v2Line({ at: newcomerHour + i * 20_000, src: '10.0.6.6', dst: ['-', 'abc', '10.0.0.999'][i % 3]! }),
+      ),
+      ...blockedLines(newcomerHour, '10.0.5.5', 150, 5),
+    ];
+
+    // Act
+    const result = await runParityCase(endpoints, {
+      name: 'unreadable-destinations',
+      files: [{ name: 'flows.log', lines }],
+      bootstrapDays: 2,
+    });
+
+    // Assess
+    const newcomers = result.lambda
+      .filter((a) => a.windowStart === isoTime(newcomerHour))
+      .map((a) => a.source);
+    expect(newcomers).toEqual(['10.0.5.5']);
+    expect(result.replay).toEqual(result.lambda);
+  });
+
   it('a source whose records are in the first and the last of 51 log groups (two queries of 50): the same unique destinations in both', async () => {
     // Prepare: 10 destinations, the same ones in both groups; the other groups one quiet record each
     const files = Array.from({ length: 51 }, (_, i) => ({
