@@ -85,7 +85,8 @@ export interface RunMetrics {
 }
 
 export interface DetailsEnricher {
-  enrich(details: ReadonlyMap<string, AlertDetails>): Promise<Map<string, AlertDetails>>;
+  /** No lookup starts at or after `deadline` (epoch ms, the run's clock). */
+  enrich(details: ReadonlyMap<string, AlertDetails>, deadline?: number): Promise<Map<string, AlertDetails>>;
 }
 
 export interface DetectorDeps {
@@ -1166,7 +1167,7 @@ async function withDetails(
     if (exact !== undefined) distinctAddresses.set(key, exact);
     details.set(key, alertDetails);
   }
-  if (deps.enricher) details = await deps.enricher.enrich(details);
+  if (deps.enricher) details = await deps.enricher.enrich(details, deadline);
   return alerts.map((alert) => {
     const key = keyOf.get(alert);
     const detailsOfAlert = key === undefined ? undefined : details.get(key);

@@ -285,6 +285,7 @@ export function createLambdaRuntime(
           // A source's interfaces are in the account its records name (the key's account).
           accountOf: accountOfKey,
           clientForAccount: ec2ClientForAccount,
+          now,
         })
       : undefined;
     // Its lookups and facts are cached for this run only: policies change, and so do interfaces.

@@ -7,8 +7,10 @@
  * what is known (or without enrichment): enrichment never blocks an alert.
  *
  * In an Organization, a source's interfaces are in its own account: they are looked up there,
- * account by account, with that account's client (the member role, account-context.ts). An
- * account whose client cannot be had is left unenriched, and the others are enriched as usual.
+ * with that account's client (the member role, account-context.ts), several accounts at once
+ * (each may wait up to 10 s for STS), and none started at or after the deadline the run gives:
+ * enrichment runs before the window's commit and must not eat its time. An account whose client
+ * cannot be had, or not in time, is left unenriched, and the others are enriched as usual.
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { AlertDetails } from '../core';
@@ -36,6 +38,8 @@ const IDS_PER_CALL = 200;
  */
 const PAGE_SIZE = 1000;
 const ENI_ID = /^eni-[0-9a-f]{8,17}$/;
+/** Accounts looked up at once. */
+const ACCOUNTS_AT_ONCE = 8;
 
 /** An EC2 client, or as much of one as the enricher uses. */
 export type Ec2Sender = Pick<EC2Client, 'send'>;
@@ -53,6 +57,8 @@ export interface Ec2EnricherOptions {
    * sources are left unenriched). @default none: other accounts' sources are left unenriched
    */
   clientForAccount?: (accountId: string) => Promise<Ec2Sender | undefined>;
+  /** The run's clock (epoch ms), which the deadline is on. @default Date.now */
+  now?: () => number;
 }
 
 export class Ec2Enricher {
@@ -64,8 +70,14 @@ export class Ec2Enricher {
 
   constructor(private readonly options: Ec2EnricherOptions) {}
 
-  /** Returns the details with `resources` filled in for the interfaces EC2 knows. Never throws. */
-  async enrich(details: ReadonlyMap<string, AlertDetails>): Promise<Map<string, AlertDetails>> {
+  /**
+   * Returns the details with `resources` filled in for the interfaces EC2 knows; no account's
+   * lookups start at or after `deadline` (epoch ms). Never throws.
+   */
+  async enrich(
+    details: ReadonlyMap<string, AlertDetails>,
+    deadline = Number.POSITIVE_INFINITY,
+  ): Promise<Map<string, AlertDetails>> {
     // The sources by account: each account's interfaces are asked of that account's EC2.
     const byAccount = new Map<string | undefined, AlertDetails[]>();
     for (const [source, d] of details) {
@@ -73,9 +85,28 @@ export class Ec2Enricher {
       const key = account === this.options.ownAccountId ? undefined : account;
       byAccount.set(key, [...(byAccount.get(key) ?? []), d]);
     }
-    for (const [account, accountDetails] of byAccount) {
-      const client = await this.clientFor(account);
-      if (client !== undefined) await this.enrichAccount(client, accountDetails, account);
+    const now = this.options.now ?? Date.now;
+    const accounts = [...byAccount];
+    const late: (string | undefined)[] = [];
+    let next = 0;
+    const lookUpAccounts = async (): Promise<void> => {
+      for (let i = next++; i < accounts.length; i = next++) {
+        const [account, accountDetails] = accounts[i]!;
+        if (now() >= deadline) {
+          late.push(account);
+          continue;
+        }
+        const client = await this.clientFor(account);
+        if (client === undefined) continue;
+        if (now() >= deadline) late.push(account);
+        else await this.enrichAccount(client, accountDetails, account);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(ACCOUNTS_AT_ONCE, accounts.length) }, lookUpAccounts));
+    if (late.length > 0) {
+      this.options.logger.warn('EC2 enrichment out of time; those alerts go out without it', {
+        accounts: late.map((account) => account ?? this.options.ownAccountId ?? 'own'),
+      });
     }
     const enriched = new Map<string, AlertDetails>();
     for (const [srcIp, d] of details) {

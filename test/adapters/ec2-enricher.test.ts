@@ -133,6 +133,71 @@ describe('Ec2Enricher', () => {
   });
 });
 
+describe('Ec2Enricher over many accounts', () => {
+  const accountOf = (source: string) => source.split('|')[0];
+  const sixAccounts = new Map(
+    Array.from({ length: 6 }, (_, i) => [
+      `10000000000${i}|10.0.0.5`,
+      details(`eni-0${String(i).repeat(16)}`),
+    ]),
+  );
+
+  it('looks accounts up at the same time: six that each wait for STS wait together, not one after another', async () => {
+    // Prepare: each account's client takes 300 ms (STS answering slowly) and has nothing
+    const waitMs = 300;
+    let inFlight = 0;
+    let most = 0;
+    const enricher = new Ec2Enricher({
+      client: { send: async () => ({}) } as never,
+      logger: { warn: () => undefined },
+      ownAccountId: '999999999999',
+      accountOf,
+      clientForAccount: async () => {
+        most = Math.max(most, (inFlight += 1));
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        inFlight -= 1;
+        return undefined;
+      },
+    });
+
+    // Act
+    await enricher.enrich(sixAccounts);
+
+    // Assess: all six waited at once (one after another, at most one would be in flight)
+    expect(most).toBe(6);
+  });
+
+  it('starts no account at or after the deadline, and says which went without', async () => {
+    // Prepare: the run's clock is past the deadline it gives
+    const asked: string[] = [];
+    const warnings: { message: string; extra: unknown }[] = [];
+    const enricher = new Ec2Enricher({
+      client: { send: async () => ({}) } as never,
+      logger: { warn: (message, extra) => warnings.push({ message, extra }) },
+      ownAccountId: '999999999999',
+      accountOf,
+      clientForAccount: async (account) => {
+        asked.push(account);
+        return undefined;
+      },
+      now: () => 2_000,
+    });
+
+    // Act
+    const result = await enricher.enrich(sixAccounts, 1_000);
+
+    // Assess
+    expect(asked).toEqual([]);
+    expect(result).toEqual(sixAccounts);
+    expect(warnings).toEqual([
+      {
+        message: 'EC2 enrichment out of time; those alerts go out without it',
+        extra: { accounts: [...sixAccounts.keys()].map(accountOf) },
+      },
+    ]);
+  });
+});
+
 describe('Ec2Enricher against the local EC2 endpoint', () => {
   const eniId = (i: number) => `eni-0${i.toString(16).padStart(16, '0')}`;
   const instanceId = (i: number) => `i-0${i.toString(16).padStart(16, '0')}`;
