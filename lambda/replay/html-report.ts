@@ -285,10 +285,15 @@ export function renderReport(result: ReplayResult, meta: ReportMeta): string {
     ? "the calibrated threshold: the smallest count whose tail probability, corrected for the baseline being an estimate, is below the window's threshold, at least minBlockedCount and above the expected count"
     : `the smallest count above mean' + ${config.deviationThreshold} sd', the baseline with that count folded in, as ESCU compares`;
   const swatch = (color: string) => `<span class="swatch" style="background:${color}"></span>`;
+  // Only the report's own two scripts may run, and nothing is fetched: should a value from a
+  // flow log ever slip past escapeHtml, the browser still would not run it.
+  const scriptHash = (script: string) => `'sha256-${createHash('sha256').update(script).digest('base64')}'`;
+  const policy = `default-src 'none'; script-src ${scriptHash(js)} ${scriptHash(CHART_SCRIPT)}; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'`;
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${policy}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Blocked egress replay report</title>
 <style>${css}</style>
@@ -307,11 +312,12 @@ ul.malformed code { overflow-wrap: anywhere; }
 </head>
 <body>
 <h1>Blocked egress replay report</h1>
+<p class="note">On this page: <a href="#alerts-per-day">alerts per day</a> · <a href="#alerts">alerts (${result.alerts.length.toLocaleString('en-US')})</a>${result.malformedExamples.length > 0 ? ' · <a href="#malformed">malformed lines</a>' : ''} · <a href="#over-time">alerted sources over time</a></p>
 <table class="summary">${summaryRows.map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(v)}</td></tr>`).join('')}</table>
-<h2>Alerts per day</h2>
+<h2 id="alerts-per-day">Alerts per day</h2>
 <p class="note">By kind:${swatch(REPORT_COLORS.kinds.spike)}spike${swatch(REPORT_COLORS.kinds['new-source'])}new-source${swatch(REPORT_COLORS.kinds['mass-spike'])}mass-spike${recommended ? `; the dashed line is the false-alert budget (${config.falseAlertBudgetPerDay} a day): on ordinary days the false alerts average about that many. Lower it for fewer alerts (and only larger spikes), raise it to catch smaller ones` : ''}.</p>
 <div id="per-day"></div>
-<h2>Alerts</h2>
+<h2 id="alerts">Alerts</h2>
 ${
   result.alerts.length === 0
     ? '<p>No alerts.</p>'
@@ -320,10 +326,10 @@ ${result.alerts.map((alert, i) => alertRow(alert, series.alertSpikeAt[i] ?? null
 }
 ${
   result.malformedExamples.length > 0
-    ? `<h2>Malformed lines</h2><ul class="malformed">${result.malformedExamples.map((e) => `<li><code>${escapeHtml(describeMalformed(e))}</code></li>`).join('')}</ul>`
+    ? `<h2 id="malformed">Malformed lines</h2><ul class="malformed">${result.malformedExamples.map((e) => `<li><code>${escapeHtml(describeMalformed(e))}</code></li>`).join('')}</ul>`
     : ''
 }
-<h2>Alerted sources over time</h2>
+<h2 id="over-time">Alerted sources over time</h2>
 <p class="note">Blocked egress records per window${swatch(REPORT_COLORS.counts)}against what the detector compared them with: the expected count${swatch(REPORT_COLORS.expected)}and the count from which this source would have spiked in that window${swatch(REPORT_COLORS.spikeAt)}(${escapeHtml(spikeRule)}; none while its baseline is young). Cooldowns and mass-spike grouping decide whether a spike alerts on its own. Alerts by severity:${swatch(REPORT_COLORS.severity.high)}high${swatch(REPORT_COLORS.severity.medium)}medium${swatch(REPORT_COLORS.severity.low)}low.${charted < allCharted ? ` Showing the first ${charted} of ${allCharted} alerted sources.` : ''} Generated <time id="generated">${escapeHtml(isoTime(Date.now()))}</time>.</p>
 <div id="charts"></div>
 <noscript><p>The charts need JavaScript; the tables above do not.</p></noscript>

@@ -198,6 +198,37 @@ describe('the sample report in Chromium', () => {
     }
   });
 
+  it('runs only its own scripts: a script injected into the page (as a missed escape would) is refused by its Content-Security-Policy', async () => {
+    // Prepare: the same report with an inline script and an event handler added, as markup from
+    // a flow log would add them if escaping ever missed a value
+    const injected = html.replace(
+      '</body>',
+      '<script>window.__injected = 1;</script><img src="x" onerror="window.__injected = 2"></body>',
+    );
+    const path = join(dir, 'injected.html');
+    await fs.writeFile(path, injected);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const violations: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') violations.push(message.text());
+    });
+    try {
+      // Act
+      await page.goto(pathToFileURL(path).href, { waitUntil: 'load' });
+
+      // Assess: neither ran, the browser said why, and the report's own charts were drawn
+      expect(await page.evaluate('window.__injected')).toBeUndefined();
+      expect(violations.some((text) => text.includes('Content Security Policy'))).toBe(true);
+      expect(await page.$$eval('section.chart canvas', (all) => all.length)).toBe(40);
+      expect(html).toContain(
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; script-src \'sha256-',
+      );
+    } finally {
+      await context.close();
+    }
+  });
+
   it("stays usable at a phone's width: no sideways scrolling of the page, the table scrolls in its box, text readable", async () => {
     const { context, page, problems } = await open({
       viewport: { width: 390, height: 844 },
