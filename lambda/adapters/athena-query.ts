@@ -380,7 +380,9 @@ function securityLakeColumns(): Columns {
     port: 'dst_endpoint.port',
     protocol: 'connection_info.protocol_num',
     interfaceId: 'coalesce(src_endpoint.interface_uid, dst_endpoint.interface_uid)',
-    lastEnd: 'end_time',
+    // The mapping OCSF publishes for VPC flow logs (which Security Lake's documentation points
+    // to) fills end_time_dt, not end_time: either, in ms.
+    lastEnd: 'coalesce(end_time, CAST(to_unixtime(end_time_dt) * 1000 AS bigint))',
     start: 'time',
     startUnitMs: 1,
   };

@@ -158,7 +158,8 @@ export function flowLogTableLocation(location: FlowLogLocation): string {
 /**
  * Security Lake's VPC flow table (source version 2, OCSF 1.1.0): the columns the detector reads
  * (a subset of the table: Athena reads Parquet columns by name). Security Lake writes a record's
- * `start` as `time` (epoch ms) and `time_dt`, `end` as `end_time`, `srcaddr`/`dstaddr` as
+ * `start` as `time` (epoch ms) and `time_dt`, `end` as `end_time_dt` (OCSF's `end_time` is in the
+ * table too, but its published mapping of VPC flow logs fills only the former), `srcaddr`/`dstaddr` as
  * `src_endpoint.ip`/`dst_endpoint.ip`, `action` REJECT as `action_id` 2 (Denied), `log-status` as
  * `status_code`, `account-id` as `cloud.account.uid`.
  */
@@ -166,6 +167,7 @@ export const SECURITY_LAKE_COLUMNS: readonly TableColumn[] = [
   { name: 'time', type: 'bigint' },
   { name: 'time_dt', type: 'timestamp' },
   { name: 'end_time', type: 'bigint' },
+  { name: 'end_time_dt', type: 'timestamp' },
   { name: 'action_id', type: 'int' },
   { name: 'status_code', type: 'string' },
   {

@@ -14,10 +14,15 @@ import { AthenaFlowSource, parseCsv } from '../../lambda/adapters/athena-flow-so
 import { flowLogColumns, type FlowLogLocation } from '../../lambda/adapters/athena-table';
 import { QueryFailedError, QueryThrottledError, QueryTimeoutError } from '../../lambda/adapters/errors';
 import { DEFAULT_FLOW_LOG_FORMAT, resolveDetectorConfig } from '../../lambda/core';
-import { flowLogEngineTable, writeFlowLogObjects } from '../support/flow-log-objects';
+import {
+  flowLogEngineTable,
+  securityLakeEngineTable,
+  writeFlowLogObjects,
+  writeSecurityLakeObjects,
+} from '../support/flow-log-objects';
 import { startLocalAthena, type LocalAthena } from '../support/local-athena';
 import { runReplay } from '../../lambda/replay/replay';
-import { v2Line } from '../parity/parity';
+import { skipDataLine, v2Line } from '../parity/parity';
 
 const HOUR = 3_600_000;
 const W = Date.parse('2026-11-26T10:00:00Z');
@@ -459,6 +464,46 @@ describe('AthenaFlowSource and destinations that are no address', () => {
       expect(Object.fromEntries(counts.counts)).toEqual({ '123456789012|10.0.0.7': 2 });
       expect(replay.summary).toMatchObject({ recordsCounted: 2, malformedLines: 6 });
     });
+  });
+});
+
+describe('AthenaFlowSource over Security Lake: a SKIPDATA capture that runs into the next window', () => {
+  it.each([
+    ['only in end_time_dt, as the published OCSF mapping writes it', false],
+    ['in end_time too', true],
+  ])("marks the next window incomplete with the record's end %s", async (_name, withEndTime) => {
+    // Prepare: a SKIPDATA record from 10:50 to 11:05 beside an ordinary one
+    const lakeRoot = mkdtempSync(join(tmpdir(), 'athena-lake-'));
+    await writeSecurityLakeObjects(
+      lakeRoot,
+      [
+        v2Line({ at: W + 60_000, src: '10.0.0.5', dst: '203.0.113.9' }),
+        skipDataLine(W + 50 * 60_000, W + 65 * 60_000),
+      ],
+      { withEndTime },
+    );
+    const athena = await startLocalAthena({
+      s3Root: lakeRoot,
+      workGroups: { wg: { outputLocation: 's3://results/out/' } },
+      tables: [securityLakeEngineTable('lake', 'vpc')],
+    });
+    const client = new AthenaClient({ ...athena.clientConfig(), maxAttempts: 1 });
+    try {
+      const clock = fakeClock(Date.now());
+
+      // Act
+      const counts = await source(client, clock, {
+        table: { kind: 'security-lake', database: 'lake', table: 'vpc' },
+      }).countWindow({ start: W, end: W + HOUR }, clock.now() + 60_000);
+
+      // Assess: the capture reaches 11:00-12:00, as the S3 source and the replay read its `end`
+      expect(counts.skipDataThrough).toBe(W + HOUR);
+      expect(Object.fromEntries(counts.counts)).toEqual({ '123456789012|vpc-0a1b2c3d|10.0.0.5': 1 });
+    } finally {
+      client.destroy();
+      await athena.stop();
+      rmSync(lakeRoot, { recursive: true, force: true });
+    }
   });
 });
 

@@ -94,6 +94,8 @@ export class AthenaEngine {
     const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
     const connection = await instance.connect();
     registerIpFunctions(connection);
+    // Trino's to_unixtime(timestamp): seconds since the epoch, a double.
+    await connection.run('CREATE MACRO to_unixtime(t) AS epoch(t)');
     return new AthenaEngine(connection, s3Root);
   }
 

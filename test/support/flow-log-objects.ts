@@ -153,7 +153,8 @@ export async function writeFlowLogObjects(
 }
 
 /**
- * Writes v2 text lines as Security Lake's OCSF VPC flow records (source version 2): one Parquet
+ * Writes v2 text lines as Security Lake's OCSF VPC flow records (source version 2; `end` in
+ * `end_time_dt`, as the published mapping writes it, and in `end_time` with `withEndTime`): one Parquet
  * file per account and day, under `region=<region>/accountid=<account>/eventday=<yyyyMMdd>/`.
  * As Security Lake's published mapping does, the VPC and interface go on the endpoint the
  * record's direction names: `src_endpoint` for egress, `dst_endpoint` for ingress (`ingressWhen`
@@ -166,6 +167,11 @@ export async function writeSecurityLakeObjects(
     region?: string;
     vpcId?: string;
     ingressWhen?: (fields: Readonly<Record<string, string>>) => boolean;
+    /**
+     * Also fill `end_time` (epoch ms). @default false: as OCSF's published mapping of VPC flow
+     * logs, `end` only in `end_time_dt`
+     */
+    withEndTime?: boolean;
   } = {},
 ): Promise<WrittenObjects> {
   const region = options.region ?? 'us-east-1';
@@ -176,20 +182,23 @@ export async function writeSecurityLakeObjects(
     if (!Number.isFinite(start)) continue;
     const day = new Date(start * 1000).toISOString().slice(0, 10).replace(/-/g, '');
     const account = f['account-id'] ?? '123456789012';
+    // Typed NULLs: a file whose column holds only NULLs keeps the table's type for it.
     const text = (v: string | undefined) =>
-      v === undefined || v === '-' ? 'NULL' : `'${v.replace(/'/g, "''")}'`;
-    const int = (v: string | undefined) => (v === undefined || !/^\d+$/.test(v) ? 'NULL' : v);
+      v === undefined || v === '-' ? 'NULL::VARCHAR' : `'${v.replace(/'/g, "''")}'`;
+    const int = (v: string | undefined) => (v === undefined || !/^\d+$/.test(v) ? 'NULL::INTEGER' : v);
     const ingress = options.ingressWhen?.(f) === true;
     const endpoint = (ip: string | undefined, port: string | undefined, side: 'src' | 'dst') => {
       const here = (side === 'dst') === ingress;
-      const vpc = here ? text(options.vpcId ?? 'vpc-0a1b2c3d') : 'NULL';
-      const eni = here ? text(f['interface-id']) : 'NULL';
-      return `{'ip': ${text(ip)}, 'port': ${int(port)}, 'vpc_uid': ${vpc}, 'interface_uid': ${eni}, 'instance_uid': NULL, 'subnet_uid': NULL}`;
+      const vpc = here ? text(options.vpcId ?? 'vpc-0a1b2c3d') : 'NULL::VARCHAR';
+      const eni = here ? text(f['interface-id']) : 'NULL::VARCHAR';
+      return `{'ip': ${text(ip)}, 'port': ${int(port)}, 'vpc_uid': ${vpc}, 'interface_uid': ${eni}, 'instance_uid': NULL::VARCHAR, 'subnet_uid': NULL::VARCHAR}`;
     };
     const actionId = f.action === 'REJECT' ? 2 : f.action === 'ACCEPT' ? 1 : 0;
     const end = Number(f.end);
     const row =
-      `(${start * 1000}, make_timestamp(${start * 1_000_000}::BIGINT), ${Number.isFinite(end) ? end * 1000 : 'NULL'}, ${actionId}, ${text(f['log-status'])}, ` +
+      `(${start * 1000}, make_timestamp(${start * 1_000_000}::BIGINT), ` +
+      `${Number.isFinite(end) && options.withEndTime === true ? end * 1000 : 'NULL'}::BIGINT, ` +
+      `${Number.isFinite(end) ? `make_timestamp(${end * 1_000_000}::BIGINT)` : 'NULL'}, ${actionId}, ${text(f['log-status'])}, ` +
       `${endpoint(f.srcaddr, f.srcport, 'src')}, ${endpoint(f.dstaddr, f.dstport, 'dst')}, {'protocol_num': ${int(f.protocol)}, 'direction_id': ${ingress ? 1 : 2}}, ` +
       `{'account': {'uid': ${text(account)}}, 'region': '${region}'})`;
     const key = `${account}/${day}`;
