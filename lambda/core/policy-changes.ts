@@ -42,7 +42,12 @@ export type PolicyChangeMode = (typeof POLICY_CHANGE_MODES)[number];
 /** What a change touched, in the terms the relation to a source needs. */
 export type ChangeTarget =
   | { kind: 'security-group'; groupId: string }
-  | { kind: 'network-acl'; networkAclId: string }
+  /**
+   * `ingress`: an ingress entry. It refuses packets entering the ACL's subnet, which blocks a
+   * host's egress only where the records were logged on an interface that forwards the host's
+   * packets (a NAT gateway's or an appliance's, in another subnet).
+   */
+  | { kind: 'network-acl'; networkAclId: string; ingress?: true }
   /** A subnet moved to `networkAclId`; `associationId` is the new association (the response's). */
   | { kind: 'network-acl-association'; networkAclId: string; associationId?: string }
   | { kind: 'interface-groups'; networkInterfaceId: string; groupIds: string[] }
@@ -333,11 +338,11 @@ function listText(items: readonly string[], max = 3): string {
 }
 
 /** `deny tcp/443 to 198.51.100.77/32`. */
-function aclEntryText(request: Json): string {
+function aclEntryText(request: Json, ingress: boolean): string {
   const action = request.ruleAction === 'deny' ? 'deny' : request.ruleAction === 'allow' ? 'allow' : '?';
   const range = isObject(request.portRange) ? request.portRange : {};
   const cidr = cidrOf(request.cidrBlock) ?? cidrOf(request.ipv6CidrBlock);
-  return `${action} ${trafficText(request.aclProtocol ?? request.protocol, range.from, range.to)}${cidr ? ` to ${cidr}` : ''}`;
+  return `${action} ${trafficText(request.aclProtocol ?? request.protocol, range.from, range.to)}${cidr ? ` ${ingress ? 'from' : 'to'} ${cidr}` : ''}`;
 }
 
 const ruleNumberOf = (request: Json): string => {
@@ -472,23 +477,28 @@ export function parsePolicyChange(record: unknown): PolicyChange | undefined {
     case 'CreateNetworkAclEntry':
     case 'ReplaceNetworkAclEntry':
     case 'DeleteNetworkAclEntry': {
-      // Only egress entries: ingress entries decide what reaches the host, not what leaves it.
-      if (request.egress !== true && request.egress !== 'true') return undefined;
+      // Egress entries refuse what leaves a host's subnet; ingress entries what enters a subnet,
+      // which matters where a NAT gateway or an appliance forwards the host's packets (relates).
+      const egress = request.egress === true || request.egress === 'true';
+      const ingress = request.egress === false || request.egress === 'false';
+      if (!egress && !ingress) return undefined;
       const networkAclId = idOf(request.networkAclId, ID_PATTERNS.acl);
       if (networkAclId === undefined) return undefined;
+      const target: ChangeTarget = {
+        kind: 'network-acl',
+        networkAclId,
+        ...(ingress ? { ingress: true } : {}),
+      };
+      const direction = ingress ? 'ingress' : 'egress';
       const rule = ruleNumberOf(request);
       if (eventName === 'DeleteNetworkAclEntry')
-        return change({ kind: 'network-acl', networkAclId }, `egress entry${rule} deleted`, 'changes');
-      const entry = aclEntryText(request);
+        return change(target, `${direction} entry${rule} deleted`, 'changes');
+      const entry = aclEntryText(request, ingress);
       if (eventName === 'ReplaceNetworkAclEntry')
-        return change(
-          { kind: 'network-acl', networkAclId },
-          `egress entry${rule} replaced with ${entry}`,
-          'changes',
-        );
+        return change(target, `${direction} entry${rule} replaced with ${entry}`, 'changes');
       return change(
-        { kind: 'network-acl', networkAclId },
-        `egress entry${rule} added: ${entry}`,
+        target,
+        `${direction} entry${rule} added: ${entry}`,
         request.ruleAction === 'deny' ? 'tightens' : request.ruleAction === 'allow' ? 'loosens' : 'changes',
       );
     }
@@ -669,6 +679,19 @@ export interface SourceRef {
 
 const canonical = (address: string): string => parseAddress(address)?.toString() ?? address;
 
+/**
+ * Whether an interface the source's records were logged on forwards the source's packets rather
+ * than being the source's own: EC2 knows it, and it does not hold the source's address (a NAT
+ * gateway's, an appliance's). There a packet from the host enters the interface's subnet, whose
+ * ACL's ingress entries can refuse it.
+ */
+function forwards(facts: InterfaceFacts, source: SourceRef): boolean {
+  if (facts.addresses.length === 0) return false;
+  if (!(source.interfaceIds ?? []).includes(facts.networkInterfaceId)) return false;
+  const address = canonical(source.address);
+  return !facts.addresses.some((held) => canonical(held) === address);
+}
+
 /** Indexes over a topology, built once per explanation. */
 class TopologyIndex {
   private readonly byAddress = new Map<string, InterfaceFacts[]>();
@@ -730,7 +753,7 @@ class TopologyIndex {
   }
 
   /** Whether the change touched the policy that decides this interface's egress. */
-  relates(change: PolicyChange, facts: InterfaceFacts): boolean {
+  relates(change: PolicyChange, facts: InterfaceFacts, source: SourceRef): boolean {
     const t = change.target;
     switch (t.kind) {
       case 'security-group':
@@ -740,6 +763,8 @@ class TopologyIndex {
           change.ruleIds === undefined || change.ruleIds.some((id) => this.rules.get(id)?.isEgress === true)
         );
       case 'network-acl':
+        // An ingress entry only through an interface that forwards the source's packets.
+        if (t.ingress === true && !forwards(facts, source)) return false;
         return (
           facts.subnetId !== undefined &&
           this.aclOfSubnet.get(facts.subnetId)?.networkAclId === t.networkAclId
@@ -854,7 +879,7 @@ export function explainAlerts(
       if (unknown && parseAddress(source.address) !== undefined) unknownInterfaces += 1;
       const related: number[] = [];
       inRange.forEach((change, i) => {
-        if (!interfaces.some((facts) => index.relates(change, facts))) return;
+        if (!interfaces.some((facts) => index.relates(change, facts, source))) return;
         related.push(i);
         let set = explainedBy.get(change.eventId);
         if (!set) explainedBy.set(change.eventId, (set = new Set()));

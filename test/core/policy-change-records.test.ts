@@ -97,7 +97,7 @@ describe('records with fields left out or written another way', () => {
     });
   });
 
-  it('reads a network ACL entry whose egress flag is the string "true", and not "false"', () => {
+  it('reads a network ACL entry whose egress flag is the string "true" or "false", and none without the flag', () => {
     const entry = createNetworkAclEntry(
       ACL,
       {
@@ -115,8 +115,10 @@ describe('records with fields left out or written another way', () => {
       parsePolicyChange({ ...entry, requestParameters: { ...request, egress: 'true' } })?.description,
     ).toBe('egress entry 90 added: deny tcp/443 to 198.51.100.77/32');
     expect(
-      parsePolicyChange({ ...entry, requestParameters: { ...request, egress: 'false' } }),
-    ).toBeUndefined();
+      parsePolicyChange({ ...entry, requestParameters: { ...request, egress: 'false' } })?.description,
+    ).toBe('ingress entry 90 added: deny tcp/443 from 198.51.100.77/32');
+    const { egress: _egress, ...withoutFlag } = request;
+    expect(parsePolicyChange({ ...entry, requestParameters: withoutFlag })).toBeUndefined();
   });
 
   it('reads an ACL entry without a port range, and with its protocol under `protocol`', () => {

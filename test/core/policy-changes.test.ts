@@ -182,7 +182,7 @@ describe('parsePolicyChange', () => {
     expect(two?.ruleIds).toEqual(['sgr-0a1b2c3d4e5f60001', 'sgr-0a1b2c3d4e5f60002']);
   });
 
-  it('reads egress network ACL entries and ignores ingress ones', () => {
+  it('reads egress network ACL entries, and ingress ones as ingress (they relate only through a forwarding interface)', () => {
     const deny = {
       ruleNumber: 90,
       egress: true,
@@ -209,10 +209,14 @@ describe('parsePolicyChange', () => {
     });
     expect(
       parsePolicyChange(createNetworkAclEntry(ACL_A, { ...deny, egress: false }, { at: at(-3) })),
-    ).toBeUndefined();
+    ).toMatchObject({
+      target: { kind: 'network-acl', networkAclId: ACL_A, ingress: true },
+      description: 'ingress entry 90 added: deny tcp/443 from 198.51.100.77/32',
+      effect: 'tightens',
+    });
     expect(
       parsePolicyChange(deleteNetworkAclEntry(ACL_A, { ruleNumber: 100, egress: false }, { at: at(-3) })),
-    ).toBeUndefined();
+    ).toMatchObject({ description: 'ingress entry 100 deleted', effect: 'changes' });
   });
 
   it('reads association and group-set changes, and ignores other attribute changes', () => {

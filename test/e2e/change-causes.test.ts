@@ -11,6 +11,7 @@ import {
   TEST_ACCOUNT,
   authorizeSecurityGroupEgress,
   authorizeSecurityGroupIngress,
+  createNetworkAclEntry,
   modifyManagedPrefixList,
   replaceNetworkAclEntry,
   revokeSecurityGroupEgress,
@@ -22,6 +23,7 @@ import type { LocalSns } from '../support/local-sns';
 import {
   HOUR,
   blocked,
+  flowRecord,
   history,
   newDetector,
   startEndpoints,
@@ -365,6 +367,62 @@ describe('change-aware alerts through CloudTrail and EC2', () => {
     const ruleCalls = ec2.requests.filter((r) => r.action === 'DescribeSecurityGroupRules');
     expect(ruleCalls).toHaveLength(1);
     expect(ruleCalls[0]!.params).toMatchObject({ 'Filter.1.Name': 'group-id', 'Filter.1.Value.1': WEB_SG });
+  });
+
+  it("a NAT gateway's subnet's ACL ingress entry: the host whose blocks the gateway's interface logged names it; its own subnet's ingress entry explains nothing", async () => {
+    // Prepare: web host 0's egress goes through a NAT gateway in another subnet; an ingress deny
+    // entry for the web hosts' range is added to that subnet's ACL 6 minutes before W, and one
+    // to the web subnet's own ACL 4 minutes before. The gateway's interface logs the host's
+    // blocked packets.
+    const NAT_ENI = 'eni-0ddddddddddddddd4';
+    const NAT_SUBNET = 'subnet-0ddddddddddddddd4';
+    const NAT_ACL = 'acl-0ddddddddddddddd4';
+    ec2.addNetworkInterfaces({
+      networkInterfaceId: NAT_ENI,
+      vpcId: VPC,
+      subnetId: NAT_SUBNET,
+      privateIpAddress: '10.0.0.5',
+      groups: [],
+    });
+    ec2.addNetworkAcls({
+      networkAclId: NAT_ACL,
+      vpcId: VPC,
+      associations: [{ associationId: 'aclassoc-0ddddddddddddddd4', subnetId: NAT_SUBNET }],
+    });
+    const detector = await detectorWithSpikes([]);
+    endpoints.logs.seed(
+      detector.logGroup,
+      Array.from({ length: 300 }, (_, i) =>
+        flowRecord(W + ((i * 37) % 59) * MINUTE + 1_000, WEB[0]!, `203.0.113.${(i % 5) + 1}`, {
+          eni: NAT_ENI,
+        }),
+      ),
+    );
+    const deny = {
+      ruleNumber: 50,
+      egress: false,
+      action: 'deny' as const,
+      protocol: '-1',
+      cidr: '10.0.1.0/24',
+    };
+    trail.seed(
+      createNetworkAclEntry(NAT_ACL, deny, { at: W - 6 * MINUTE, eventId: 'nat-ingress-0854' }),
+      createNetworkAclEntry(WEB_ACL, deny, { at: W - 4 * MINUTE, eventId: 'web-ingress-0856' }),
+    );
+
+    // Act
+    const run = await detector.invoke({});
+
+    // Assess
+    expect(run).toMatchObject({ alertsPublished: 1, changeCauses: { found: 1, none: 0, unavailable: 0 } });
+    const alert = bySource(published()).get(WEB[0]!)!;
+    expect(alert.raw.details?.interfaceIds).toContain(NAT_ENI);
+    expect(alert.raw.likelyCause).toMatchObject({
+      eventId: 'nat-ingress-0854',
+      resource: NAT_ACL,
+      description: 'ingress entry 50 added: deny all traffic from 10.0.1.0/24',
+    });
+    expect(alert.raw.causeLookup?.relatedChanges).toBe(1);
   });
 
   it('a mass spike names the change that explains most of its members, and how many', async () => {

@@ -4,6 +4,7 @@
  * Describe calls against the local endpoints) on the same flow logs and the same events.
  */
 import {
+  createNetworkAclEntry,
   modifyManagedPrefixList,
   replaceNetworkAclEntry,
   revokeSecurityGroupEgress,
@@ -192,6 +193,72 @@ describe('replay --cloudtrail vs Lambda lookUpChangeCauses: the same likely caus
     expect(brief.sort()).toEqual([
       `spike 10.0.1.12 low found pl-1155`,
       `spike 192.168.7.7 ${unexplained} none -`,
+    ]);
+    expect(result.replay).toEqual(result.lambda);
+  });
+
+  it("a NAT gateway's subnet's ingress entry explains the host whose blocks the gateway's interface logged, in both", async () => {
+    // Prepare: at 13:00 on the third day a web host's 400 blocked records are logged on a NAT
+    // gateway's interface, 6 minutes after an ingress deny entry went into the gateway subnet's ACL
+    const NAT_ENI = 'eni-0ddddddddddddddd4';
+    const lines = [
+      ...ordinaryTraffic(D0, 72, SOURCES, 7),
+      ...blockedLines(DAY3 + 13 * HOUR, '10.0.1.13', 400, 20).map((line) =>
+        line.replace(/ eni-\S+ /, ` ${NAT_ENI} `),
+      ),
+    ];
+    const records = [
+      ...Array.from({ length: 72 }, (_, h) =>
+        runInstances(`i-0${String(h).padStart(16, '0')}`, {
+          at: D0 + h * HOUR + 30 * MINUTE,
+          eventId: `run-${h}`,
+        }),
+      ),
+      createNetworkAclEntry(
+        'acl-0ddddddddddddddd4',
+        { ruleNumber: 50, egress: false, action: 'deny', protocol: '-1', cidr: '10.0.1.0/24' },
+        { at: DAY3 + 13 * HOUR - 6 * MINUTE, eventId: 'nat-ingress-1254' },
+      ),
+    ];
+    const interfaceMap: InterfaceMap = {
+      NetworkInterfaces: [
+        ...INTERFACE_MAP.NetworkInterfaces,
+        {
+          NetworkInterfaceId: NAT_ENI,
+          VpcId: 'vpc-0c0c0c0c0c0c0c0c0',
+          SubnetId: 'subnet-0ddddddddddddddd4',
+          PrivateIpAddress: '10.0.0.5',
+          Groups: [],
+        },
+      ],
+      NetworkAcls: [
+        ...INTERFACE_MAP.NetworkAcls,
+        {
+          NetworkAclId: 'acl-0ddddddddddddddd4',
+          VpcId: 'vpc-0c0c0c0c0c0c0c0c0',
+          Associations: [
+            {
+              NetworkAclAssociationId: 'aclassoc-0ddddddddddddddd4',
+              NetworkAclId: 'acl-0ddddddddddddddd4',
+              SubnetId: 'subnet-0ddddddddddddddd4',
+            },
+          ],
+        },
+      ],
+    };
+
+    // Act
+    const result = await runParityCase(endpoints, {
+      name: 'nat-ingress-change',
+      files: [{ name: 'flows.log', lines }],
+      bootstrapDays: 2,
+      config: { policyChangeSpikes: 'downgrade' },
+      changes: { records, interfaceMap },
+    });
+
+    // Assess
+    expect(result.lambda.map((a) => `${a.kind} ${a.source} ${a.severity} ${a.cause ?? ''}`)).toEqual([
+      'spike 10.0.1.13 low found nat-ingress-1254',
     ]);
     expect(result.replay).toEqual(result.lambda);
   });

@@ -1,0 +1,137 @@
+/**
+ * A host's egress through a NAT gateway: the gateway's interface logs the host's packet (source
+ * the host, destination the outside) as it enters the gateway's subnet, where that subnet's
+ * network ACL's ingress entries can refuse it. Such a REJECT counts under the host, on the
+ * gateway's interface; a change to those ingress entries explains it. An ingress entry never
+ * explains a block the host's own interface logged (ingress entries refuse what reaches a subnet
+ * from outside, not what its hosts send).
+ */
+import {
+  explainAlerts,
+  parsePolicyChange,
+  resolveDetectorConfig,
+  type Alert,
+  type NetworkTopology,
+  type PolicyChange,
+} from '../../lambda/core';
+import { createNetworkAclEntry, replaceNetworkAclEntry } from '../support/cloudtrail-records';
+
+const W = Date.parse('2026-11-27T15:00:00Z');
+const at = (minutes: number) => W + minutes * 60_000;
+const HOST = '10.0.1.21';
+const HOST_ENI = 'eni-0000000000000000a';
+const NAT_ENI = 'eni-0000000000000000b';
+const HOST_ACL = 'acl-0a1b2c3d4e5f6000a';
+const NAT_ACL = 'acl-0a1b2c3d4e5f6000b';
+
+const TOPOLOGY: NetworkTopology = {
+  interfaces: [
+    {
+      networkInterfaceId: HOST_ENI,
+      vpcId: 'vpc-0a1b2c3d',
+      subnetId: 'subnet-0a1b2c3d4e5f6000a',
+      groupIds: ['sg-0a1b2c3d4e5f6000a'],
+      addresses: [HOST],
+    },
+    // The NAT gateway's interface: another subnet, no security groups, its own address.
+    {
+      networkInterfaceId: NAT_ENI,
+      vpcId: 'vpc-0a1b2c3d',
+      subnetId: 'subnet-0a1b2c3d4e5f6000b',
+      groupIds: [],
+      addresses: ['10.0.0.5'],
+    },
+  ],
+  subnetAcls: [
+    { subnetId: 'subnet-0a1b2c3d4e5f6000a', networkAclId: HOST_ACL },
+    { subnetId: 'subnet-0a1b2c3d4e5f6000b', networkAclId: NAT_ACL },
+  ],
+  securityGroupRules: [],
+};
+
+const spikeLoggedOn = (interfaceIds: string[]): Alert => ({
+  alertId: `2026-11-27T15:00:00Z/${HOST}`,
+  kind: 'spike',
+  preset: 'recommended',
+  severity: 'high',
+  windowStart: '2026-11-27T15:00:00Z',
+  windowEnd: '2026-11-27T16:00:00Z',
+  srcIp: HOST,
+  blockedCount: 400,
+  uniqueDestinations: 3,
+  baseline: { mean: 4, sd: 2, dataPoints: 300 },
+  zScore: 198,
+  details: { topDestinations: [], totalDestinations: 0, interfaceIds },
+});
+
+const read = (record: unknown): PolicyChange => {
+  const change = parsePolicyChange(record);
+  if (change === undefined) throw new Error('the test record was not read');
+  return change;
+};
+
+const ingressDeny = (acl: string, eventId: string) =>
+  read(
+    createNetworkAclEntry(
+      acl,
+      { ruleNumber: 50, egress: false, action: 'deny', protocol: '-1', cidr: '10.0.1.0/24' },
+      { at: at(-6), eventId },
+    ),
+  );
+
+function explain(alert: Alert, changes: PolicyChange[]): Alert {
+  const config = resolveDetectorConfig({ policyChangeSpikes: 'downgrade' });
+  const [out] = explainAlerts(
+    [alert],
+    { changes, topology: TOPOLOGY, lookupFor: () => ({ status: 'complete' }) },
+    config,
+  );
+  return out!;
+}
+
+describe("a NAT gateway's subnet's ingress entries", () => {
+  it("explain a host's blocks logged on the gateway's interface, and lower the alert", () => {
+    const alert = explain(spikeLoggedOn([NAT_ENI]), [ingressDeny(NAT_ACL, 'nat-ingress')]);
+    expect(alert.likelyCause).toMatchObject({
+      eventId: 'nat-ingress',
+      eventName: 'CreateNetworkAclEntry',
+      resource: NAT_ACL,
+      description: 'ingress entry 50 added: deny all traffic from 10.0.1.0/24',
+    });
+    expect(alert).toMatchObject({ severity: 'low', downgradedFrom: 'high' });
+  });
+
+  it("explain nothing the host's own interface logged", () => {
+    const alert = explain(spikeLoggedOn([HOST_ENI]), [ingressDeny(NAT_ACL, 'nat-ingress')]);
+    expect(alert.likelyCause).toBeUndefined();
+    expect(alert.causeLookup?.status).toBe('none');
+  });
+
+  it("the host's own subnet's ingress entries explain nothing, wherever its blocks were logged", () => {
+    for (const interfaceIds of [[HOST_ENI], [NAT_ENI], [HOST_ENI, NAT_ENI]]) {
+      const alert = explain(spikeLoggedOn(interfaceIds), [ingressDeny(HOST_ACL, 'host-ingress')]);
+      expect({ interfaceIds, cause: alert.likelyCause?.eventId }).toEqual({ interfaceIds, cause: undefined });
+    }
+  });
+
+  it('an interface EC2 does not know forwards nothing: its ingress entries cannot be related', () => {
+    const alert = explain(spikeLoggedOn(['eni-0000000000000000f']), [ingressDeny(NAT_ACL, 'nat-ingress')]);
+    expect(alert.likelyCause).toBeUndefined();
+  });
+
+  it('a replaced ingress entry may block or allow: named, as a change', () => {
+    const replaced = read(
+      replaceNetworkAclEntry(
+        NAT_ACL,
+        { ruleNumber: 100, egress: false, action: 'allow', protocol: '6', fromPort: 443, cidr: '10.0.0.0/8' },
+        { at: at(-2), eventId: 'nat-replace' },
+      ),
+    );
+    expect(replaced).toMatchObject({
+      target: { kind: 'network-acl', networkAclId: NAT_ACL, ingress: true },
+      description: 'ingress entry 100 replaced with allow tcp/443 from 10.0.0.0/8',
+      effect: 'changes',
+    });
+    expect(explain(spikeLoggedOn([HOST_ENI, NAT_ENI]), [replaced]).likelyCause?.eventId).toBe('nat-replace');
+  });
+});
