@@ -96,11 +96,19 @@ export class AwsChangeExplainer implements ChangeExplainer {
           else byAccount.set(account, [source]);
         }
       }
-      const results = await Promise.all(
+      // First every account's changes, then every account's facts: a change in one account can
+      // explain another's host (a prefix list shared through AWS RAM, a shared VPC's network ACL
+      // in its owner's account), so what to describe depends on all the changes read.
+      const lookedUp = await Promise.all(
         [...byAccount].map(async ([accountId, sources]) => ({
           accountId,
-          ...(await this.lookUpAccount(accountId, sources, range, deadline)),
+          sources,
+          ...(await this.lookUpChanges(accountId, range, deadline)),
         })),
+      );
+      const changes = lookedUp.flatMap((r) => r.changes);
+      const results = await Promise.all(
+        lookedUp.map(async (r) => ({ ...r, ...(await this.describeFacts(r, changes)) })),
       );
       const outcomes = new Map(results.map((r) => [r.accountId, r.outcome]));
       const topology: NetworkTopology = {
@@ -112,7 +120,7 @@ export class AwsChangeExplainer implements ChangeExplainer {
       return explainAlerts(
         alerts,
         {
-          changes: results.flatMap((r) => r.changes),
+          changes,
           topology,
           lookupFor: (accountId) =>
             accountId === undefined && noAccountUnknown
@@ -130,17 +138,16 @@ export class AwsChangeExplainer implements ChangeExplainer {
     }
   }
 
-  private async lookUpAccount(
+  /** One account's changes in the range (CloudTrail LookupEvents), and how the lookup went. */
+  private async lookUpChanges(
     accountId: string,
-    sources: readonly SourceRef[],
     range: { from: number; to: number },
     deadline: number,
-  ): Promise<{ changes: PolicyChange[]; topology: NetworkTopology; outcome: ChangeLookupOutcome }> {
+  ): Promise<{ changes: PolicyChange[]; outcome: ChangeLookupOutcome; lookups?: AccountLookups }> {
     const lookups = await this.lookupsFor(accountId);
     if (lookups === undefined) {
       return {
         changes: [],
-        topology: EMPTY_TOPOLOGY,
         outcome: {
           status: 'unavailable',
           reason: `no access to account ${accountId} in ${this.options.region} (no member role, or it could not be assumed)`,
@@ -148,23 +155,39 @@ export class AwsChangeExplainer implements ChangeExplainer {
       };
     }
     const found = await lookups.lookup.lookUp(range.from, range.to, deadline);
-    let outcome = found.outcome;
-    if (outcome.status !== 'complete') {
+    if (found.outcome.status !== 'complete') {
       this.options.logger.warn('CloudTrail lookup not complete; alerts say so', {
         accountId,
         region: this.options.region,
-        status: outcome.status,
-        reason: outcome.reason,
+        status: found.outcome.status,
+        reason: found.outcome.reason,
         calls: lookups.lookup.calls,
       });
     }
-    // No change read: nothing to relate, no Describe call needed.
-    if (found.changes.length === 0) return { changes: [], topology: EMPTY_TOPOLOGY, outcome };
+    return { changes: found.changes, outcome: found.outcome, lookups };
+  }
+
+  /**
+   * One account's network facts for its sources (EC2 Describe calls), when any account's lookup
+   * read a change: nothing read, nothing to relate.
+   */
+  private async describeFacts(
+    account: {
+      accountId: string;
+      sources: readonly SourceRef[];
+      outcome: ChangeLookupOutcome;
+      lookups?: AccountLookups;
+    },
+    changes: readonly PolicyChange[],
+  ): Promise<{ topology: NetworkTopology; outcome: ChangeLookupOutcome }> {
+    const { accountId, sources, lookups } = account;
+    let outcome = account.outcome;
+    if (lookups === undefined || changes.length === 0) return { topology: EMPTY_TOPOLOGY, outcome };
     const facts = await lookups.facts.factsFor(
       sources,
-      found.changes.flatMap((c) => c.ruleIds ?? []),
+      changes.flatMap((c) => c.ruleIds ?? []),
       // A prefix list's edit reaches the sources through the rules of their groups that name it.
-      { groupRules: found.changes.some((c) => c.target.kind === 'prefix-list') },
+      { groupRules: changes.some((c) => c.target.kind === 'prefix-list') },
     );
     if (facts.failure !== undefined) {
       this.options.logger.warn('EC2 Describe failed; changes relate only as far as known', {
@@ -176,7 +199,7 @@ export class AwsChangeExplainer implements ChangeExplainer {
         reason: outcome.reason === undefined ? facts.failure : `${outcome.reason}; ${facts.failure}`,
       };
     }
-    return { changes: found.changes, topology: facts.topology, outcome };
+    return { topology: facts.topology, outcome };
   }
 
   private lookupsFor(accountId: string): Promise<AccountLookups | undefined> {

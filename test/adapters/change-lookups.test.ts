@@ -18,6 +18,7 @@ import {
   TEST_ACCOUNT,
   authorizeSecurityGroupEgress,
   cloudTrailRecord,
+  modifyManagedPrefixList,
   modifySecurityGroupRules,
   revokeSecurityGroupEgress,
 } from '../support/cloudtrail-records';
@@ -454,6 +455,138 @@ describe('AwsChangeExplainer in a monitoring account', () => {
     // The source of a named account is looked up in it, as before.
     expect(own?.causeLookup?.status).toBe('none');
     expect(asked).toEqual([TEST_ACCOUNT]);
+  });
+});
+
+describe('AwsChangeExplainer over two accounts', () => {
+  const A = '111111111111';
+  const B = '222222222222';
+  const LIST = 'pl-0aaaaaaaaaaaaaaa1';
+  const W = T + 2 * HOUR;
+  const spike = (srcIp: string, accountId: string): Alert =>
+    ({
+      alertId: `2026-11-27T10:00:00Z/${accountId}|${srcIp}`,
+      kind: 'spike',
+      preset: 'recommended',
+      severity: 'high',
+      windowStart: '2026-11-27T10:00:00Z',
+      windowEnd: '2026-11-27T11:00:00Z',
+      srcIp,
+      accountId,
+      blockedCount: 300,
+      uniqueDestinations: 5,
+      baseline: { mean: 3, sd: 1, dataPoints: 48 },
+      zScore: 297,
+    }) as Alert;
+  let trails: Record<string, LocalCloudTrail>;
+  let ec2s: Record<string, LocalEc2>;
+  const clients: { destroy(): void }[] = [];
+
+  beforeEach(async () => {
+    clock = W + HOUR + 20 * MINUTE;
+    trails = {
+      [A]: await startLocalCloudTrail({ now, defaultAccountId: A }),
+      [B]: await startLocalCloudTrail({ now, defaultAccountId: B }),
+    };
+    ec2s = { [A]: await startLocalEc2({ pageSize: 100 }), [B]: await startLocalEc2({ pageSize: 100 }) };
+    // A: 10.0.1.21, whose group's egress rule allows tcp/443 to B's list (shared through AWS RAM);
+    // B: an alerted host of its own.
+    ec2s[A]!.addNetworkInterfaces({
+      networkInterfaceId: 'eni-0aaaaaaaaaaaaaa01',
+      vpcId: 'vpc-0aaaaaaaaaaaaaaaa',
+      subnetId: 'subnet-0aaaaaaaaaaaaaaa1',
+      privateIpAddress: '10.0.1.21',
+      ownerId: A,
+      groups: [{ groupId: 'sg-0aaaaaaaaaaaaaaa1', groupName: 'web' }],
+    });
+    ec2s[A]!.addSecurityGroupRules({
+      securityGroupRuleId: 'sgr-0aaaaaaaaaaaaaaa1',
+      groupId: 'sg-0aaaaaaaaaaaaaaa1',
+      isEgress: true,
+      ipProtocol: 'tcp',
+      fromPort: 443,
+      toPort: 443,
+      prefixListId: LIST,
+      groupOwnerId: A,
+    });
+    ec2s[B]!.addNetworkInterfaces({
+      networkInterfaceId: 'eni-0bbbbbbbbbbbbbb01',
+      vpcId: 'vpc-0bbbbbbbbbbbbbbbb',
+      subnetId: 'subnet-0bbbbbbbbbbbbbbb1',
+      privateIpAddress: '10.9.0.5',
+      ownerId: B,
+      groups: [{ groupId: 'sg-0bbbbbbbbbbbbbbb1', groupName: 'other' }],
+    });
+  });
+  afterEach(async () => {
+    clients.splice(0).forEach((c) => c.destroy());
+    await Promise.all([...Object.values(trails), ...Object.values(ec2s)].map((s) => s.stop()));
+  });
+
+  const explainer = () =>
+    new AwsChangeExplainer({
+      config: resolveDetectorConfig({}),
+      region: 'us-east-1',
+      ownAccountId: A,
+      accounts: { clientConfigFor: (_account: string, region: string) => Promise.resolve({ region }) },
+      clientsFor: (accountId) => {
+        const cloudTrail = new CloudTrailClient({ ...trails[accountId]!.clientConfig(), maxAttempts: 1 });
+        const ec2Client = new EC2Client({ ...ec2s[accountId]!.clientConfig(), maxAttempts: 1 });
+        clients.push(cloudTrail, ec2Client);
+        return { cloudTrail, ec2: ec2Client };
+      },
+      now,
+      sleep,
+      logger: { warn: () => undefined, error: () => undefined },
+    });
+
+  it("relates the owner's edit of a shared prefix list to another account's source whose egress rule names it", async () => {
+    // Prepare: B removed an entry from its list 5 minutes before W; A's CloudTrail holds nothing
+    trails[B]!.seed(
+      modifyManagedPrefixList(
+        LIST,
+        { remove: ['198.51.100.0/24'] },
+        { at: W - 5 * MINUTE, eventId: 'pl-edit', accountId: B },
+      ),
+    );
+
+    // Act
+    const [inA, inB] = await explainer().explain(
+      [spike('10.0.1.21', A), spike('10.9.0.5', B)],
+      { start: W, end: W + HOUR },
+      clock + 120_000,
+    );
+
+    // Assess: A's groups' rules were read, and name the list
+    expect(inA?.likelyCause).toMatchObject({ eventId: 'pl-edit', resource: LIST, accountId: B });
+    expect(ec2s[A]!.count('DescribeSecurityGroupRules')).toBeGreaterThan(0);
+    expect(inB?.causeLookup?.status).toBe('none');
+  });
+
+  it("a source of an account whose CloudTrail held nothing, when another's held an unrelated change: none found, its interfaces described", async () => {
+    // Prepare
+    trails[B]!.seed(
+      revokeSecurityGroupEgress(
+        'sg-0bbbbbbbbbbbbbbb1',
+        [{ protocol: 'tcp', fromPort: 443, cidr: '0.0.0.0/0' }],
+        {
+          at: W - 5 * MINUTE,
+          eventId: 'revoke-b',
+          accountId: B,
+        },
+      ),
+    );
+
+    // Act
+    const [inA, inB] = await explainer().explain(
+      [spike('10.0.1.21', A), spike('10.9.0.5', B)],
+      { start: W, end: W + HOUR },
+      clock + 120_000,
+    );
+
+    // Assess
+    expect(inA?.causeLookup?.status).toBe('none');
+    expect(inB?.likelyCause?.eventId).toBe('revoke-b');
   });
 });
 
