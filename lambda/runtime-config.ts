@@ -10,6 +10,7 @@ import type { AthenaFlowTable } from './adapters/athena-table';
 import { BASELINE_BUCKETS, MAX_BASELINE_BUCKETS } from './adapters/baseline-buckets';
 import { ConfigError, resolveDetectorConfigJson, type DetectorConfig } from './core/config';
 import { severalRegionsProblem } from './core/flow-log-format';
+import { queryLengthProblem } from './adapters/logs-insights-query';
 
 const LOG_GROUP = /^(arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[\w./#-]{1,512}(:\*)?|[\w./#-]{1,512})$/;
 /**
@@ -281,6 +282,10 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
       : undefined;
   const cloudwatch = e.FLOW_SOURCE === 'cloudwatch';
   const detector = resolveDetectorConfigJson(e.DETECTOR_CONFIG, 'DETECTOR_CONFIG');
+  const lengthProblem = cloudwatch ? queryLengthProblem(detector) : undefined;
+  if (lengthProblem !== undefined) {
+    throw new ConfigError(`invalid Lambda environment:\nDETECTOR_CONFIG: ${lengthProblem}`, 'environment');
+  }
   const regionsProblem =
     athena?.table.kind === 'flow-logs'
       ? severalRegionsProblem(detector.flowLogFormat, e.ATHENA_FLOW_LOG_REGIONS)

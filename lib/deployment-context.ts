@@ -15,6 +15,7 @@ import {
   type DetectorConfigInput,
 } from '../lambda/core/config';
 import { severalRegionsProblem } from '../lambda/core/flow-log-format';
+import { queryLengthProblem } from '../lambda/adapters/logs-insights-query';
 
 /** The detector function's memory unless `functionMemoryMb` says otherwise (the benchmarks' targets are set for it). */
 export const DEFAULT_FUNCTION_MEMORY_MB = 1024;
@@ -655,6 +656,12 @@ export function parseDeploymentContext(context: Record<string, unknown>): Deploy
     settings.flowSource === 'athena' && settings.securityLakeDatabase === undefined
       ? severalRegionsProblem(detectorConfig.flowLogFormat, settings.flowLogRegions)
       : undefined;
+  const lengthProblem = settings.flowSource === 'cloudwatch' ? queryLengthProblem(detectorConfig) : undefined;
+  if (lengthProblem !== undefined) {
+    throw new DeploymentContextError(`invalid CDK context:\ncontext.detectorConfig: ${lengthProblem}`, [
+      'detectorConfig',
+    ]);
+  }
   if (regionsProblem !== undefined) {
     throw new DeploymentContextError(`invalid CDK context:\ncontext.flowLogRegions: ${regionsProblem}`, [
       'flowLogRegions',

@@ -93,6 +93,22 @@ export type QueryConfig = Pick<
 >;
 
 /**
+ * Why the configuration's Logs Insights queries cannot fit StartQuery's 10,000 characters (too
+ * many CIDRs), or undefined: checked at cold start and at synth, so that such a configuration is
+ * refused before it is deployed or run, not failed at every run.
+ */
+export function queryLengthProblem(config: QueryConfig): string | undefined {
+  try {
+    const builder = new FlowQueryBuilder(config);
+    builder.historyQuery();
+    return undefined;
+  } catch (error) {
+    if (error instanceof QueryTooLongError) return error.message;
+    throw error;
+  }
+}
+
+/**
  * An extra condition used to split an overflowing query: `<field>` inside `cidr` and outside
  * every CIDR of `exclude` (the parts of `cidr` already queried separately).
  */

@@ -192,6 +192,23 @@ describe('loadRuntimeConfig: change causes with the Athena source', () => {
   });
 });
 
+describe('loadRuntimeConfig: CIDR lists too long for one Logs Insights query', () => {
+  const cidrs = (n: number) =>
+    Array.from({ length: n }, (_, i) => `10.${Math.floor(i / 256)}.${i % 256}.0/24`);
+
+  it('refuses them at cold start, naming the query length, where the schema alone allows them', () => {
+    expect(() =>
+      loadRuntimeConfig({ ...VALID, DETECTOR_CONFIG: JSON.stringify({ internalCidrs: cidrs(150) }) }),
+    ).toThrow(
+      /DETECTOR_CONFIG: count query would be \d+ characters, over the Logs Insights limit of 10000: 150 internal/,
+    );
+    expect(
+      loadRuntimeConfig({ ...VALID, DETECTOR_CONFIG: JSON.stringify({ internalCidrs: cidrs(100) }) }).detector
+        .internalCidrs,
+    ).toHaveLength(100);
+  });
+});
+
 describe('loadRuntimeConfig: the Athena source over several Regions', () => {
   const ATHENA = {
     TABLE_NAME: 'egress-state',

@@ -904,8 +904,11 @@ describe('EgressSpikeDetectorStack', () => {
     });
 
     it("fails synth when the environment would not fit Lambda's 4 KB", () => {
-      const internalCidrs = Array.from({ length: 200 }, (_, i) => `2001:db8:${i.toString(16)}::/48`);
-      expect(() => buildApp({ ...EXISTING, detectorConfig: { internalCidrs } })).toThrow(
+      // (Names of 100 accounts: CIDR lists that long would not fit one query first.)
+      const accountNames = Object.fromEntries(
+        Array.from({ length: 100 }, (_, i) => [String(100000000000 + i), `payments-production-${i}`]),
+      );
+      expect(() => buildApp({ ...EXISTING, detectorConfig: { accountNames } })).toThrow(
         /over Lambda's 4 KB limit/,
       );
     });
@@ -1183,6 +1186,14 @@ describe('EgressSpikeDetectorStack with the Athena source', () => {
     expect(() => buildApp({ ...ATHENA_S3, flowLogRegions: ['us-east-1', 'eu-west-1'] })).toThrow(
       /context\.flowLogRegions: the flow logs of us-east-1, eu-west-1 in a format without vpc-id would count one account's address in two Regions/,
     );
+  });
+
+  it("refuses CIDR lists too long for one Logs Insights query with the Logs Insights source, not with Athena's", () => {
+    const internalCidrs = Array.from({ length: 150 }, (_, i) => `10.${Math.floor(i / 256)}.${i % 256}.0/24`);
+    expect(() => buildApp({ flowLogGroups: ['/vpc/flow-logs'], detectorConfig: { internalCidrs } })).toThrow(
+      /context\.detectorConfig: count query would be \d+ characters, over the Logs Insights limit of 10000/,
+    );
+    expect(() => buildApp({ ...ATHENA_S3, detectorConfig: { internalCidrs } })).not.toThrow();
   });
 
   it('refuses athena without a bucket or a Security Lake table', () => {
