@@ -532,6 +532,7 @@ function emitMetrics(deps: DetectorDeps, summary: RunSummary, succeeded: boolean
     m.addMetric('Spikes', MetricUnit.Count, summary.spikes);
     m.addMetric('RecordsMatched', MetricUnit.Count, summary.recordsMatched);
     m.addMetric('WindowsCaughtUp', MetricUnit.Count, Math.max(0, summary.windows.length - 1));
+    m.addMetric('WindowsBehind', MetricUnit.Count, summary.deferredWindows);
     m.addMetric('IncompleteWindows', MetricUnit.Count, summary.incompleteWindows);
     // Sources whose stored baseline could not be decoded and were relearnt (the run log names them).
     if (summary.unreadableBaselineEntries !== undefined)

@@ -20,6 +20,8 @@ export const DETECTOR_METRICS = [
   'BytesScanned',
   'RecordsMatched',
   'WindowsCaughtUp',
+  // Closed windows a scheduled run left for the next one (catch-up bound or out of time).
+  'WindowsBehind',
   'IncompleteWindows',
   'RunSucceeded',
   'MaxDeliveryDelay',
@@ -111,6 +113,17 @@ export class Monitoring extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
     }
+    // A run leaves windows it has no time or catch-up room for to the next; a detector that still
+    // has some left after three runs is not keeping up (runs too slow for the window, or a
+    // maxCatchUpWindows that cannot clear a backlog while new windows close), and its alerts come late.
+    this.addAlarm('FallingBehind', metric('WindowsBehind', 'Minimum'), {
+      description: `Closed windows were left for the next run in each of three runs: the detector is not keeping up and its alerts come late. The run log says why (deferredWindows, and the time or the maxCatchUpWindows bound); raise maxCatchUpWindows, or the function's timeout or memory.`,
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
     // A window that failed in maxWindowAttempts runs is skipped so that later ones go on: a gap in
     // what the detector watched, which someone should look at (or skip on purpose: mode skip).
     this.addAlarm('SkippedWindows', metric('WindowsSkipped'), {
@@ -201,10 +214,11 @@ export class Monitoring extends Construct {
     );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
-        title: 'Runs: succeeded, windows caught up, incomplete and skipped windows',
+        title: 'Runs: succeeded, windows caught up and left behind, incomplete and skipped windows',
         left: [
           metric('RunSucceeded'),
           metric('WindowsCaughtUp'),
+          metric('WindowsBehind', 'Maximum'),
           metric('IncompleteWindows'),
           metric('WindowsSkipped'),
           metric('AlertsParked'),

@@ -275,6 +275,9 @@ describe('catch-up', () => {
     expect(numberAttr(baseline, 'mean')).toBe(6); // (4 + 5 + 6 + 7 + 8) / 5, folded in order
     expect(detector.metrics.last('WindowsCaughtUp')).toBe(0);
     expect(detector.metrics.published.at(-2)?.find((m) => m.name === 'WindowsCaughtUp')?.value).toBe(2);
+    // The window the first run left, which the FallingBehind alarm watches.
+    expect(detector.metrics.published.at(-2)?.find((m) => m.name === 'WindowsBehind')?.value).toBe(1);
+    expect(detector.metrics.last('WindowsBehind')).toBe(0);
   });
 
   it('reports a window with SKIPDATA records as incomplete and does not advance the zero-fill clock', async () => {
@@ -754,6 +757,7 @@ describe('metrics by mode', () => {
     'Spikes',
     'RecordsMatched',
     'WindowsCaughtUp',
+    'WindowsBehind',
     'IncompleteWindows',
     'MaxDeliveryDelay',
   ];

@@ -408,9 +408,9 @@ describe('EgressSpikeDetectorStack', () => {
       template.resourceCountIs('AWS::Lambda::Url', 0);
     });
 
-    it('alarms on errors, throttles, missed heartbeats, dead letters, late records, skipped windows, parked alerts, records in another format and full baseline buckets, notifying the alert topic', () => {
+    it('alarms on errors, throttles, missed heartbeats, dead letters, late records, skipped windows, a detector falling behind, parked alerts, records in another format and full baseline buckets, notifying the alert topic', () => {
       const topic = { Ref: Match.stringLikeRegexp('^AlertingAlertTopic') };
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 11);
       template.allResourcesProperties('AWS::CloudWatch::Alarm', {
         AlarmActions: [topic],
         OKActions: [topic],
@@ -449,6 +449,20 @@ describe('EgressSpikeDetectorStack', () => {
           Threshold: 1,
         });
       }
+    });
+
+    it('alarms when windows were left for the next run in three runs in a row (the detector is not keeping up)', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'EgressSpikeDetector',
+        MetricName: 'WindowsBehind',
+        Statistic: 'Minimum',
+        Period: 3600,
+        EvaluationPeriods: 3,
+        DatapointsToAlarm: 3,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: 1,
+        AlarmDescription: Match.stringLikeRegexp('maxCatchUpWindows'),
+      });
     });
 
     it('alarms when a baseline bucket reaches 90% of the size it may grow to, naming baselineBuckets', () => {
