@@ -18,6 +18,7 @@ import {
   DEFAULT_MAX_WINDOWS,
   MAX_BASELINE_TTL_DAYS,
   MAX_WORKERS,
+  RegionMismatchError,
   runReplay,
   SeveralRegionsError,
   SourceKeysChangedError,
@@ -307,6 +308,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       error instanceof WindowSpanError ||
       error instanceof SourceKeysChangedError ||
       error instanceof SeveralRegionsError ||
+      error instanceof RegionMismatchError ||
       (error instanceof StateFileError && error.operation === 'load') ||
       (error instanceof InputFileError && error.phase === 'find');
     io.stderr.write(`egress-spike: ${(error as Error).message}\n`);

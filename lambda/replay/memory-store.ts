@@ -102,6 +102,11 @@ export const stateFileSchema = z.strictObject({
    * The Lambda keeps the same in its state (`skipDataThrough`).
    */
   skipDataThrough: z.optional(isoInstant),
+  /**
+   * The Region whose flow logs built the baselines (`--region`, or the one Region the inputs'
+   * S3 paths named); absent when none was known. Each Region has its own detector.
+   */
+  region: z.optional(z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'must be an AWS Region'))),
   baselines: z.record(z.string(), baselineSchema),
 });
 
@@ -119,6 +124,8 @@ export class MemoryBaselineStore {
    * input, and in the Lambda's state).
    */
   skipDataThrough: number | undefined;
+  /** The Region whose flow logs built the baselines, where known (the state file's `region`). */
+  region: string | undefined;
 
   /**
    * Forgets the baselines of `keys` that a window starting at `windowStart` no longer sees: not
@@ -173,6 +180,7 @@ export class MemoryBaselineStore {
       this.skipDataThrough > this.watermark
         ? { skipDataThrough: isoTime(this.skipDataThrough) }
         : {}),
+      ...(this.region === undefined ? {} : { region: this.region }),
       baselines,
     };
   }
@@ -240,6 +248,7 @@ export class MemoryBaselineStore {
     store.clock = state.clock;
     store.watermark = state.watermark === null ? undefined : Date.parse(state.watermark);
     if (state.skipDataThrough !== undefined) store.skipDataThrough = Date.parse(state.skipDataThrough);
+    store.region = state.region;
     for (const [srcIp, b] of Object.entries(state.baselines)) {
       store.baselines.set(srcIp, {
         mean: b.mean,

@@ -253,6 +253,18 @@ export class SeveralRegionsError extends Error {
   }
 }
 
+/**
+ * The replay's Region and its inputs or its state file disagree: `--region` names a Region none
+ * of the files are of, or the state file's baselines are of another Region's flow logs. A usage
+ * error.
+ */
+export class RegionMismatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RegionMismatchError';
+  }
+}
+
 /** What a source key is made of (lambda/core/source-key.ts). */
 const keyShape = (key: string): string =>
   identityOfKey(key).vpcId === undefined ? 'account|address' : 'account|vpc|address';
@@ -295,6 +307,23 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
           return region === undefined || region === options.region;
         });
   const filesInOtherRegions = expanded.files.length - files.length;
+  const regionsNamed = new Set(files.flatMap((f) => regionOfPath(f.path) ?? []));
+  if (options.region !== undefined && filesInOtherRegions > 0 && regionsNamed.size === 0) {
+    const others = [...new Set(expanded.files.flatMap((f) => regionOfPath(f.path) ?? []))].sort();
+    throw new RegionMismatchError(
+      `--region ${options.region}: no input file is of that Region (their S3 paths name ${others.join(', ')})`,
+    );
+  }
+  // The Region this replay stands for: asked for, or the one its files name. A state file of
+  // another Region's flow logs holds another detector's baselines.
+  const region = options.region ?? (regionsNamed.size === 1 ? [...regionsNamed][0] : undefined);
+  if (store.region !== undefined && region !== undefined && store.region !== region) {
+    throw new RegionMismatchError(
+      `the state file's baselines are of ${store.region}'s flow logs, this replay's are of ${region}: ` +
+        "each Region has its own detector. Use that Region's state file, or a new one",
+    );
+  }
+  if (region !== undefined) store.region = region;
   const bytes = files.reduce((sum, f) => sum + f.size, 0);
   const work = files.reduce((sum, f) => sum + f.size * (f.gzip || f.parquet ? GZIP_EXPANSION : 1), 0);
   const parallelBytes = options.parallelBytes ?? DEFAULT_PARALLEL_BYTES;

@@ -128,6 +128,37 @@ describe('a replay of several Regions', () => {
     expect(badRegion.stderr).toContain('--region must be an AWS Region');
   });
 
+  it("refuses a --region none of the files are of, and a state file of another Region's flow logs (exit 2)", async () => {
+    // Prepare
+    const base = join(root, 'state');
+    const { eu, us } = await writeRegions(base, false);
+    const euState = join(root, 'eu-state.json');
+    const guessed = join(root, 'guessed-state.json');
+
+    // Act
+    const typo = await cli(['replay', '--region', 'eu-west-2', base]);
+    const first = await cli(['replay', '--region', 'eu-west-1', '--state', euState, base]);
+    const other = await cli(['replay', '--region', 'us-east-1', '--state', euState, base]);
+    // Without --region, a state file takes the one Region its files name.
+    const fromFile = await cli(['replay', '--state', guessed, eu]);
+    const otherFile = await cli(['replay', '--state', guessed, us]);
+
+    // Assess
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain(
+      '--region eu-west-2: no input file is of that Region (their S3 paths name eu-west-1, us-east-1)',
+    );
+    expect(first.code).toBe(0);
+    expect(JSON.parse(await fs.readFile(euState, 'utf8'))).toMatchObject({ region: 'eu-west-1' });
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain(
+      "the state file's baselines are of eu-west-1's flow logs, this replay's are of us-east-1",
+    );
+    expect(fromFile.code).toBe(0);
+    expect(JSON.parse(await fs.readFile(guessed, 'utf8'))).toMatchObject({ region: 'eu-west-1' });
+    expect(otherFile.code).toBe(2);
+  });
+
   it('keeps two Regions apart by VPC where the format has vpc-id: nothing refused, the same alerts as each Region alone', async () => {
     // Prepare
     const base = join(root, 'with-vpc');
