@@ -153,7 +153,13 @@ export const detectorConfigInputSchema = z.strictObject({
   /** Inside the cooldown, re-alert only when the count reaches this x the last alerted count. @default 2 */
   escalationFactor: z.optional(z.number().check(z.gte(1), z.lte(1000))),
   /** Fewest spiking sources in one window for a grouped mass-spike alert; 0 disables. @default 5 (splunk-escu: 0) */
-  massSpikeMinSources: z.optional(integer(0)),
+  massSpikeMinSources: z.optional(
+    integer(0).check(
+      z.refine((n) => n !== 1, {
+        message: 'must be 0 (no mass spikes) or 2 or more: 1 would turn every lone spike into a mass spike of one',
+      }),
+    ),
+  ),
   /** Fraction of the mature sources seen that must spike for a mass-spike alert. @default 0.2 */
   massSpikeFraction: z.optional(z.number().check(z.gte(0), z.lte(1))),
   /** Custom flow log format (AWS format string, `${srcaddr}` or bare names); absent: the v2 default. */

@@ -61,6 +61,7 @@ describe('resolveDetectorConfig', () => {
     [{ baselineWindow: 1 }, 'config.baselineWindow'],
     [{ deviationThreshold: 0 }, 'config.deviationThreshold'],
     [{ massSpikeFraction: 1.5 }, 'config.massSpikeFraction'],
+    [{ massSpikeMinSources: 1 }, 'config.massSpikeMinSources: must be 0 (no mass spikes) or 2 or more'],
     [{ falseAlertBudgetPerDay: 0 }, 'config.falseAlertBudgetPerDay'],
     [{ escalationFactor: 0.5 }, 'config.escalationFactor'],
     [{ preset: 'aggressive' }, 'config.preset'],
