@@ -6,14 +6,8 @@
  * explains a block the host's own interface logged (ingress entries refuse what reaches a subnet
  * from outside, not what its hosts send).
  */
-import {
-  explainAlerts,
-  parsePolicyChange,
-  resolveDetectorConfig,
-  type Alert,
-  type NetworkTopology,
-  type PolicyChange,
-} from '../../lambda/core';
+import { type Alert, type NetworkTopology, type PolicyChange } from '../../lambda/core';
+import { explainOne, readChange, spikeAlert } from '../support/change-cause-fixtures';
 import { createNetworkAclEntry, replaceNetworkAclEntry } from '../support/cloudtrail-records';
 
 const W = Date.parse('2026-11-27T15:00:00Z');
@@ -49,29 +43,11 @@ const TOPOLOGY: NetworkTopology = {
   securityGroupRules: [],
 };
 
-const spikeLoggedOn = (interfaceIds: string[]): Alert => ({
-  alertId: `2026-11-27T15:00:00Z/${HOST}`,
-  kind: 'spike',
-  preset: 'recommended',
-  severity: 'high',
-  windowStart: '2026-11-27T15:00:00Z',
-  windowEnd: '2026-11-27T16:00:00Z',
-  srcIp: HOST,
-  blockedCount: 400,
-  uniqueDestinations: 3,
-  baseline: { mean: 4, sd: 2, dataPoints: 300 },
-  zScore: 198,
-  details: { topDestinations: [], totalDestinations: 0, interfaceIds },
-});
-
-const read = (record: unknown): PolicyChange => {
-  const change = parsePolicyChange(record);
-  if (change === undefined) throw new Error('the test record was not read');
-  return change;
-};
+const spikeLoggedOn = (interfaceIds: string[]): Alert =>
+  spikeAlert(HOST, { details: { topDestinations: [], totalDestinations: 0, interfaceIds } });
 
 const ingressDeny = (acl: string, eventId: string) =>
-  read(
+  readChange(
     createNetworkAclEntry(
       acl,
       { ruleNumber: 50, egress: false, action: 'deny', protocol: '-1', cidr: '10.0.1.0/24' },
@@ -79,15 +55,7 @@ const ingressDeny = (acl: string, eventId: string) =>
     ),
   );
 
-function explain(alert: Alert, changes: PolicyChange[]): Alert {
-  const config = resolveDetectorConfig({ policyChangeSpikes: 'downgrade' });
-  const [out] = explainAlerts(
-    [alert],
-    { changes, topology: TOPOLOGY, lookupFor: () => ({ status: 'complete' }) },
-    config,
-  );
-  return out!;
-}
+const explain = (alert: Alert, changes: PolicyChange[]) => explainOne(alert, changes, TOPOLOGY, 'downgrade');
 
 describe("a NAT gateway's subnet's ingress entries", () => {
   it("explain a host's blocks logged on the gateway's interface, and lower the alert", () => {
@@ -120,7 +88,7 @@ describe("a NAT gateway's subnet's ingress entries", () => {
   });
 
   it('a replaced ingress entry may block or allow: named, as a change', () => {
-    const replaced = read(
+    const replaced = readChange(
       replaceNetworkAclEntry(
         NAT_ACL,
         { ruleNumber: 100, egress: false, action: 'allow', protocol: '6', fromPort: 443, cidr: '10.0.0.0/8' },

@@ -6,14 +6,13 @@
  */
 import {
   EGRESS_CHANGE_EVENT_NAMES,
-  explainAlerts,
   likelyCauseText,
   parsePolicyChange,
-  resolveDetectorConfig,
   type Alert,
   type NetworkTopology,
   type PolicyChange,
 } from '../../lambda/core';
+import { explainOne, readChange, spikeAlert } from '../support/change-cause-fixtures';
 import { cloudTrailRecord, modifyManagedPrefixList } from '../support/cloudtrail-records';
 
 const W = Date.parse('2026-11-27T15:00:00Z');
@@ -37,35 +36,8 @@ const TOPOLOGY: NetworkTopology = {
   ],
 };
 
-const spikeOf = (srcIp: string): Alert => ({
-  alertId: `2026-11-27T15:00:00Z/${srcIp}`,
-  kind: 'spike',
-  preset: 'recommended',
-  severity: 'high',
-  windowStart: '2026-11-27T15:00:00Z',
-  windowEnd: '2026-11-27T16:00:00Z',
-  srcIp,
-  blockedCount: 400,
-  uniqueDestinations: 3,
-  baseline: { mean: 4, sd: 2, dataPoints: 300 },
-  zScore: 198,
-});
-
-const read = (record: unknown): PolicyChange => {
-  const change = parsePolicyChange(record);
-  if (change === undefined) throw new Error('the test record was not read');
-  return change;
-};
-
-function explain(alert: Alert, changes: PolicyChange[], policyChangeSpikes: 'annotate' | 'downgrade') {
-  const config = resolveDetectorConfig({ policyChangeSpikes });
-  const [out] = explainAlerts(
-    [alert],
-    { changes, topology: TOPOLOGY, lookupFor: () => ({ status: 'complete' }) },
-    config,
-  );
-  return out!;
-}
+const explain = (alert: Alert, changes: PolicyChange[], mode: 'annotate' | 'downgrade') =>
+  explainOne(alert, changes, TOPOLOGY, mode);
 
 describe('reading a managed prefix list edit', () => {
   it('is one of the event names the Lambda looks up', () => {
@@ -75,7 +47,9 @@ describe('reading a managed prefix list edit', () => {
   });
 
   it('an entry removed can only block more, one added only allow more, both either way', () => {
-    const removed = read(modifyManagedPrefixList(LIST, { remove: ['198.51.100.0/24'] }, { at: at(-5) }));
+    const removed = readChange(
+      modifyManagedPrefixList(LIST, { remove: ['198.51.100.0/24'] }, { at: at(-5) }),
+    );
     expect(removed).toMatchObject({
       eventName: 'ModifyManagedPrefixList',
       target: { kind: 'prefix-list', prefixListId: LIST },
@@ -83,13 +57,13 @@ describe('reading a managed prefix list edit', () => {
       effect: 'tightens',
     });
     expect(
-      read(modifyManagedPrefixList(LIST, { add: ['203.0.113.0/24', '192.0.2.0/24'] }, { at: at(-5) })),
+      readChange(modifyManagedPrefixList(LIST, { add: ['203.0.113.0/24', '192.0.2.0/24'] }, { at: at(-5) })),
     ).toMatchObject({
       description: 'prefix list entries 203.0.113.0/24; 192.0.2.0/24 added',
       effect: 'loosens',
     });
     expect(
-      read(
+      readChange(
         modifyManagedPrefixList(
           LIST,
           { add: ['203.0.113.0/24'], remove: ['198.51.100.0/24'] },
@@ -109,7 +83,7 @@ describe('reading a managed prefix list edit', () => {
       null,
       { at: at(-5) },
     );
-    expect(read(record)).toMatchObject({
+    expect(readChange(record)).toMatchObject({
       description: 'prefix list entry 198.51.100.0/24 removed',
       effect: 'tightens',
     });
@@ -130,7 +104,7 @@ describe('reading a managed prefix list edit', () => {
       null,
       { at: at(-5) },
     );
-    expect(read(unknownForm)).toMatchObject({ description: 'entries changed', effect: 'changes' });
+    expect(readChange(unknownForm)).toMatchObject({ description: 'entries changed', effect: 'changes' });
   });
 
   it('refuses a list id not in its AWS shape and a call that failed', () => {
@@ -153,7 +127,7 @@ describe('reading a managed prefix list edit', () => {
       null,
       { at: at(-5) },
     );
-    expect(read(record)).toMatchObject({
+    expect(readChange(record)).toMatchObject({
       target: { kind: 'prefix-list', prefixListId: LIST },
       description: 'prefix list restored to version 2',
       effect: 'changes',
@@ -164,17 +138,17 @@ describe('reading a managed prefix list edit', () => {
       null,
       { at: at(-5) },
     );
-    expect(read(noVersion).description).toBe('prefix list restored to an earlier version');
+    expect(readChange(noVersion).description).toBe('prefix list restored to an earlier version');
   });
 });
 
 describe('relating it to a source', () => {
-  const removal = read(
+  const removal = readChange(
     modifyManagedPrefixList(LIST, { remove: ['198.51.100.0/24'] }, { at: at(-8), eventId: 'pl-edit' }),
   );
 
   it("explains a source whose group's egress rule names the list, and downgrades it", () => {
-    const alert = explain(spikeOf('10.0.1.10'), [removal], 'downgrade');
+    const alert = explain(spikeAlert('10.0.1.10'), [removal], 'downgrade');
     expect(alert.likelyCause).toMatchObject({
       eventId: 'pl-edit',
       eventName: 'ModifyManagedPrefixList',
@@ -188,15 +162,15 @@ describe('relating it to a source', () => {
   });
 
   it('explains nothing through an ingress rule naming the list, nor through a rule naming another list', () => {
-    const alert = explain(spikeOf('10.0.2.20'), [removal], 'downgrade');
+    const alert = explain(spikeAlert('10.0.2.20'), [removal], 'downgrade');
     expect(alert.likelyCause).toBeUndefined();
     expect(alert.causeLookup?.status).toBe('none');
     expect(alert.severity).toBe('high');
   });
 
   it('an entry added is named but never lowers the alert', () => {
-    const added = read(modifyManagedPrefixList(LIST, { add: ['203.0.113.0/24'] }, { at: at(-8) }));
-    const alert = explain(spikeOf('10.0.1.10'), [added], 'downgrade');
+    const added = readChange(modifyManagedPrefixList(LIST, { add: ['203.0.113.0/24'] }, { at: at(-8) }));
+    const alert = explain(spikeAlert('10.0.1.10'), [added], 'downgrade');
     expect(alert.likelyCause?.resource).toBe(LIST);
     expect(alert.severity).toBe('high');
   });
