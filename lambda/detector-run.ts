@@ -368,10 +368,15 @@ const PUBLISHES_PER_SECOND = 10;
 /** A dry run's alerts at most (JSON bytes): Lambda answers a synchronous invocation with 6 MB at most. */
 const MAX_DRY_RUN_ALERT_BYTES = 5_000_000;
 
-/** Spaces publishes: after every PUBLISHES_PER_SECOND, waits until a second has passed since the first of them. */
-class PublishPacer {
-  private burstStartedAt = 0;
-  private inBurst = 0;
+/**
+ * Spaces publishes so that no second (any second, not only whole ones from a burst's start)
+ * holds more than PUBLISHES_PER_SECOND: a publish waits until a second has passed since the one
+ * PUBLISHES_PER_SECOND before it. (A burst pacer let slow publishes at a burst's end and fast
+ * ones at the next burst's start, nearly twice the rate, into one second.)
+ */
+export class PublishPacer {
+  /** Start times of the last PUBLISHES_PER_SECOND publishes, oldest first. */
+  private readonly recent: number[] = [];
 
   constructor(
     private readonly now: () => number,
@@ -379,13 +384,11 @@ class PublishPacer {
   ) {}
 
   async beforePublish(): Promise<void> {
-    if (this.inBurst === PUBLISHES_PER_SECOND) {
-      const wait = this.burstStartedAt + 1_000 - this.now();
+    if (this.recent.length === PUBLISHES_PER_SECOND) {
+      const wait = this.recent.shift()! + 1_000 - this.now();
       if (wait > 0) await this.sleep(wait);
-      this.inBurst = 0;
     }
-    if (this.inBurst === 0) this.burstStartedAt = this.now();
-    this.inBurst += 1;
+    this.recent.push(this.now());
   }
 }
 
