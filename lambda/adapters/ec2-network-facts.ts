@@ -13,6 +13,7 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import {
   parseAddress,
+  prefixesOf,
   type InterfaceFacts,
   type NetworkTopology,
   type SecurityGroupRuleFacts,
@@ -158,6 +159,8 @@ export class Ec2NetworkFacts {
           ...(eni.Attachment?.InstanceId ? { instanceId: eni.Attachment.InstanceId } : {}),
           groupIds: (eni.Groups ?? []).flatMap((g) => (g.GroupId ? [g.GroupId] : [])),
           addresses: [...new Set(addresses)],
+          ...prefixesOf(eni),
+          ...(eni.InterfaceType ? { interfaceType: eni.InterfaceType } : {}),
         });
       }
       nextToken = response.NextToken;

@@ -14,7 +14,7 @@
  * Pure: the Lambda (CloudTrail LookupEvents + EC2 Describe calls) and the replay (log files + an
  * interface map) feed the same facts to `explainAlerts`, so both give the same causes.
  */
-import { parseAddress } from './addresses';
+import { inAnyCidr, parseAddress, parseCidr, type Cidr } from './addresses';
 import { consoleOrigin } from './console-url';
 import type { DetectorConfig } from './config';
 import type { Alert, Severity } from './detect';
@@ -47,7 +47,13 @@ export type ChangeTarget =
    * host's egress only where the records were logged on an interface that forwards the host's
    * packets (a NAT gateway's or an appliance's, in another subnet).
    */
-  | { kind: 'network-acl'; networkAclId: string; ingress?: true }
+  | {
+      kind: 'network-acl';
+      networkAclId: string;
+      ingress?: true;
+      /** An added or replaced ingress entry's CIDR: the sources it matches (absent for a deletion). */
+      sourceCidr?: string;
+    }
   /** A subnet moved to `networkAclId`; `associationId` is the new association (the response's). */
   | { kind: 'network-acl-association'; networkAclId: string; associationId?: string }
   | { kind: 'interface-groups'; networkInterfaceId: string; groupIds: string[] }
@@ -95,6 +101,22 @@ export interface InterfaceFacts {
   groupIds: string[];
   /** Private IPv4 (primary and secondary) and IPv6 addresses. */
   addresses: string[];
+  /** Prefixes delegated to the interface (`Ipv4Prefixes`, `Ipv6Prefixes`): its addresses too. */
+  prefixes?: string[];
+  /** EC2's `InterfaceType`: `interface`, `nat_gateway`, `transit_gateway`, ... */
+  interfaceType?: string;
+}
+
+/** The prefixes delegated to an interface (EKS prefix delegation, IPv6 prefixes): its addresses too. */
+export function prefixesOf(eni: {
+  Ipv4Prefixes?: { Ipv4Prefix?: string }[];
+  Ipv6Prefixes?: { Ipv6Prefix?: string }[];
+}): { prefixes?: string[] } {
+  const prefixes = [
+    ...(eni.Ipv4Prefixes ?? []).flatMap((p) => (p.Ipv4Prefix ? [p.Ipv4Prefix] : [])),
+    ...(eni.Ipv6Prefixes ?? []).flatMap((p) => (p.Ipv6Prefix ? [p.Ipv6Prefix] : [])),
+  ];
+  return prefixes.length === 0 ? {} : { prefixes };
 }
 
 /** A subnet's network ACL association. */
@@ -484,10 +506,14 @@ export function parsePolicyChange(record: unknown): PolicyChange | undefined {
       if (!egress && !ingress) return undefined;
       const networkAclId = idOf(request.networkAclId, ID_PATTERNS.acl);
       if (networkAclId === undefined) return undefined;
+      const entryCidr = cidrOf(request.cidrBlock) ?? cidrOf(request.ipv6CidrBlock);
       const target: ChangeTarget = {
         kind: 'network-acl',
         networkAclId,
         ...(ingress ? { ingress: true } : {}),
+        ...(ingress && entryCidr !== undefined && eventName !== 'DeleteNetworkAclEntry'
+          ? { sourceCidr: entryCidr }
+          : {}),
       };
       const direction = ingress ? 'ingress' : 'egress';
       const rule = ruleNumberOf(request);
@@ -686,11 +712,34 @@ const canonical = (address: string): string => parseAddress(address)?.toString()
  * ACL's ingress entries can refuse it.
  */
 function forwards(facts: InterfaceFacts, source: SourceRef): boolean {
-  if (facts.addresses.length === 0) return false;
+  if (facts.addresses.length === 0 && (facts.prefixes ?? []).length === 0) return false;
   if (!(source.interfaceIds ?? []).includes(facts.networkInterfaceId)) return false;
-  const address = canonical(source.address);
-  return !facts.addresses.some((held) => canonical(held) === address);
+  // A NAT gateway's, or an instance's that forwards (an appliance). Not a transit gateway
+  // attachment's: its subnet's ingress entries are not evaluated for traffic from the transit
+  // gateway, and a record does not say which way the packet crossed (AWS, "Network ACLs for
+  // transit gateways"); nor an endpoint's or a load balancer's.
+  if (facts.interfaceType !== undefined && !FORWARDING_TYPES.has(facts.interfaceType)) return false;
+  return !holdsAddress(facts, source.address);
 }
+
+const FORWARDING_TYPES = new Set(['interface', 'nat_gateway']);
+
+/** Whether the interface holds the address: one of its addresses, or in a prefix delegated to it. */
+function holdsAddress(facts: InterfaceFacts, address: string): boolean {
+  const key = canonical(address);
+  if (facts.addresses.some((held) => canonical(held) === key)) return true;
+  const parsed = parseAddress(address);
+  return parsed !== undefined && inAnyCidr(parsed, cidrsOf(facts.prefixes ?? []));
+}
+
+const cidrsOf = (texts: readonly string[]): Cidr[] =>
+  texts.flatMap((text) => {
+    try {
+      return [parseCidr(text)];
+    } catch {
+      return [];
+    }
+  });
 
 /** Indexes over a topology, built once per explanation. */
 class TopologyIndex {
@@ -763,8 +812,15 @@ class TopologyIndex {
           change.ruleIds === undefined || change.ruleIds.some((id) => this.rules.get(id)?.isEgress === true)
         );
       case 'network-acl':
-        // An ingress entry only through an interface that forwards the source's packets.
-        if (t.ingress === true && !forwards(facts, source)) return false;
+        // An ingress entry only through an interface that forwards the source's packets, and only
+        // one whose CIDR matches the source (an entry for other hosts does not refuse its packets).
+        if (t.ingress === true) {
+          if (!forwards(facts, source)) return false;
+          if (t.sourceCidr !== undefined) {
+            const parsed = parseAddress(source.address);
+            if (parsed === undefined || !inAnyCidr(parsed, cidrsOf([t.sourceCidr]))) return false;
+          }
+        }
         return (
           facts.subnetId !== undefined &&
           this.aclOfSubnet.get(facts.subnetId)?.networkAclId === t.networkAclId
@@ -897,13 +953,19 @@ export function explainAlerts(
           ? (notComplete.reason ?? 'the lookup did not complete')
           : ambiguousVpcs > 0
             ? `the address is held in ${ambiguousVpcs} VPCs and the records name neither its VPC nor a known interface`
-            : unknownInterfaces > 0 && inRange.length > 0
-              ? // Changes were read, but with the source's security groups and subnet unknown none
-                // could be related: "none found" would claim a search that could not relate
-                // anything (an Auto Scaling or EKS interface since gone). With no change in the
-                // range at all, none found is true whatever the interfaces.
-                `${sources.length === 1 ? "the source's network interface is" : `${unknownInterfaces} of ${sources.length} sources' network interfaces are`} not known to EC2 (deleted since?), so no change could be related to ${sources.length === 1 ? 'it' : 'them'}`
-              : undefined;
+            : alert.kind === 'mass-spike' &&
+                inRange.some((c) => c.target.kind === 'network-acl' && c.target.ingress === true)
+              ? // A NAT gateway's subnet's ingress entry blocks every host behind it at once, which
+                // is a mass spike; but it relates only through the interfaces a source's records
+                // were logged on, and members carry none: "none found" would not be true.
+                "a network ACL ingress entry changed in the range; it relates only through the interfaces the records were logged on (a NAT gateway's), which a mass spike's members do not carry: see the members' own records"
+              : unknownInterfaces > 0 && inRange.length > 0
+                ? // Changes were read, but with the source's security groups and subnet unknown none
+                  // could be related: "none found" would claim a search that could not relate
+                  // anything (an Auto Scaling or EKS interface since gone). With no change in the
+                  // range at all, none found is true whatever the interfaces.
+                  `${sources.length === 1 ? "the source's network interface is" : `${unknownInterfaces} of ${sources.length} sources' network interfaces are`} not known to EC2 (deleted since?), so no change could be related to ${sources.length === 1 ? 'it' : 'them'}`
+                : undefined;
       const causeLookup: CauseLookup =
         reason === undefined
           ? { status: 'none', ...lookupBase }

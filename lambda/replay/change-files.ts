@@ -16,6 +16,7 @@ import { describeIssues } from '../core/config';
 import {
   EMPTY_TOPOLOGY,
   parsePolicyChange,
+  prefixesOf,
   type ChangeEvidence,
   type ChangeLookupOutcome,
   type NetworkTopology,
@@ -196,6 +197,9 @@ const interfaceMapSchema = z.looseObject({
         PrivateIpAddress: z.optional(z.string()),
         PrivateIpAddresses: z.optional(z.array(z.looseObject({ PrivateIpAddress: z.optional(z.string()) }))),
         Ipv6Addresses: z.optional(z.array(z.looseObject({ Ipv6Address: z.optional(z.string()) }))),
+        Ipv4Prefixes: z.optional(z.array(z.looseObject({ Ipv4Prefix: z.optional(z.string()) }))),
+        Ipv6Prefixes: z.optional(z.array(z.looseObject({ Ipv6Prefix: z.optional(z.string()) }))),
+        InterfaceType: z.optional(z.string()),
         Groups: z.optional(z.array(z.looseObject({ GroupId: z.optional(z.string()) }))),
         Attachment: z.optional(z.looseObject({ InstanceId: z.optional(z.string()) })),
       }),
@@ -263,6 +267,8 @@ export async function readInterfaceMaps(paths: readonly string[]): Promise<Netwo
         ...(eni.Attachment?.InstanceId ? { instanceId: eni.Attachment.InstanceId } : {}),
         groupIds: (eni.Groups ?? []).flatMap((g) => (g.GroupId ? [g.GroupId] : [])),
         addresses: [...new Set(addresses)],
+        ...prefixesOf(eni),
+        ...(eni.InterfaceType ? { interfaceType: eni.InterfaceType } : {}),
       });
     }
     for (const acl of map.NetworkAcls ?? []) {

@@ -87,6 +87,72 @@ describe("a NAT gateway's subnet's ingress entries", () => {
     expect(alert.likelyCause).toBeUndefined();
   });
 
+  it("an entry for other sources' range explains nothing: its CIDR must hold the source", () => {
+    const otherRange = readChange(
+      createNetworkAclEntry(
+        NAT_ACL,
+        { ruleNumber: 60, egress: false, action: 'deny', protocol: '-1', cidr: '10.0.9.0/24' },
+        { at: at(-5), eventId: 'other-range' },
+      ),
+    );
+    expect(explain(spikeLoggedOn([NAT_ENI]), [otherRange]).likelyCause).toBeUndefined();
+  });
+
+  it("the host's own interface is never forwarding, its address in a prefix delegated to it (EKS prefix delegation)", () => {
+    // The records name the host's interface, whose address list lacks the pod's address: it is in
+    // the interface's delegated prefix. The host's own subnet's ingress entry explains nothing.
+    const topology: NetworkTopology = {
+      ...TOPOLOGY,
+      interfaces: [
+        { ...TOPOLOGY.interfaces[0]!, addresses: ['10.0.1.5'], prefixes: ['10.0.1.16/28'] },
+        TOPOLOGY.interfaces[1]!,
+      ],
+    };
+    const pod = spikeAlert('10.0.1.21', {
+      details: { topDestinations: [], totalDestinations: 0, interfaceIds: [HOST_ENI] },
+    });
+    expect(explainOne(pod, [ingressDeny(HOST_ACL, 'host-ingress')], topology, 'downgrade')).toMatchObject({
+      severity: 'high',
+      causeLookup: { status: 'none' },
+    });
+  });
+
+  it("a transit gateway attachment's subnet's ingress entries explain nothing (not evaluated for traffic from the gateway)", () => {
+    const topology: NetworkTopology = {
+      ...TOPOLOGY,
+      interfaces: [TOPOLOGY.interfaces[0]!, { ...TOPOLOGY.interfaces[1]!, interfaceType: 'transit_gateway' }],
+    };
+    const alert = explainOne(
+      spikeLoggedOn([NAT_ENI]),
+      [ingressDeny(NAT_ACL, 'tgw-ingress')],
+      topology,
+      'downgrade',
+    );
+    expect(alert.likelyCause).toBeUndefined();
+    expect(alert.severity).toBe('high');
+  });
+
+  it('a mass spike, whose members carry no interfaces, says the ingress entry could not be related rather than "none found"', () => {
+    const mass: Alert = {
+      ...spikeAlert(HOST),
+      alertId: '2026-11-27T15:00:00Z/mass-spike',
+      kind: 'mass-spike',
+      severity: 'medium',
+      srcIp: undefined,
+      srcIps: [HOST, '10.0.1.22'],
+      members: [
+        { srcIp: HOST, blockedCount: 200, zScore: 9 },
+        { srcIp: '10.0.1.22', blockedCount: 200, zScore: 9 },
+      ],
+      baseline: null,
+      zScore: null,
+      uniqueDestinations: null,
+    };
+    const alert = explain(mass, [ingressDeny(NAT_ACL, 'nat-ingress')]);
+    expect(alert.causeLookup).toMatchObject({ status: 'unavailable' });
+    expect(alert.causeLookup?.reason).toContain('a network ACL ingress entry changed in the range');
+  });
+
   it('a replaced ingress entry may block or allow: named, as a change', () => {
     const replaced = readChange(
       replaceNetworkAclEntry(

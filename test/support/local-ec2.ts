@@ -54,6 +54,9 @@ export interface LocalNetworkInterface {
   /** Secondary private IPv4 addresses (the primary is `privateIpAddress`). */
   secondaryPrivateIpAddresses?: string[];
   ipv6Addresses?: string[];
+  /** Prefixes delegated to the interface (prefix delegation: `ipv4PrefixSet`, `ipv6PrefixSet`). */
+  ipv4Prefixes?: string[];
+  ipv6Prefixes?: string[];
   macAddress?: string;
   ownerId?: string;
   status?: 'available' | 'in-use' | 'attaching' | 'detaching' | 'associated';
@@ -318,6 +321,10 @@ const networkInterfaceSpec: DescribeSpec<LocalNetworkInterface> = {
         e.ipv6Addresses === undefined || e.ipv6Addresses.length === 0
           ? undefined
           : e.ipv6Addresses.map((a) => ({ ipv6Address: a })),
+      ipv4PrefixSet:
+        e.ipv4Prefixes === undefined ? undefined : e.ipv4Prefixes.map((p) => ({ ipv4Prefix: p })),
+      ipv6PrefixSet:
+        e.ipv6Prefixes === undefined ? undefined : e.ipv6Prefixes.map((p) => ({ ipv6Prefix: p })),
       sourceDestCheck: true,
       groupSet: (e.groups ?? []).map((g) => ({ groupId: g.groupId, groupName: g.groupName })),
       attachment:
