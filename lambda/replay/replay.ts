@@ -308,21 +308,25 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
         });
   const filesInOtherRegions = expanded.files.length - files.length;
   const regionsNamed = new Set(files.flatMap((f) => regionOfPath(f.path) ?? []));
-  if (options.region !== undefined && filesInOtherRegions > 0 && regionsNamed.size === 0) {
+  // A --region no file is of (a typo) would read nothing. (Files whose paths name no Region are
+  // read whatever the Region: a replay of them alone goes on.)
+  if (options.region !== undefined && filesInOtherRegions > 0 && files.length === 0) {
     const others = [...new Set(expanded.files.flatMap((f) => regionOfPath(f.path) ?? []))].sort();
     throw new RegionMismatchError(
       `--region ${options.region}: no input file is of that Region (their S3 paths name ${others.join(', ')})`,
     );
   }
-  // The Region this replay stands for: asked for, or the one its files name. A state file of
-  // another Region's flow logs holds another detector's baselines.
-  const region = options.region ?? (regionsNamed.size === 1 ? [...regionsNamed][0] : undefined);
-  if (store.region !== undefined && region !== undefined && store.region !== region) {
+  // A state file of another Region's flow logs holds another detector's baselines: refused if
+  // any file this replay reads is of another Region than the state's.
+  const otherThanState = [...regionsNamed].filter((r) => store.region !== undefined && r !== store.region);
+  if (otherThanState.length > 0) {
     throw new RegionMismatchError(
-      `the state file's baselines are of ${store.region}'s flow logs, this replay's are of ${region}: ` +
+      `the state file's baselines are of ${store.region}'s flow logs, this replay's files are of ${[...regionsNamed].sort().join(', ')}: ` +
         "each Region has its own detector. Use that Region's state file, or a new one",
     );
   }
+  // The Region this replay stands for: asked for, or the one its files name (several: none).
+  const region = options.region ?? (regionsNamed.size === 1 ? [...regionsNamed][0] : undefined);
   if (region !== undefined) store.region = region;
   const bytes = files.reduce((sum, f) => sum + f.size, 0);
   const work = files.reduce((sum, f) => sum + f.size * (f.gzip || f.parquet ? GZIP_EXPANSION : 1), 0);

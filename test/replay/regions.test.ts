@@ -152,11 +152,42 @@ describe('a replay of several Regions', () => {
     expect(JSON.parse(await fs.readFile(euState, 'utf8'))).toMatchObject({ region: 'eu-west-1' });
     expect(other.code).toBe(2);
     expect(other.stderr).toContain(
-      "the state file's baselines are of eu-west-1's flow logs, this replay's are of us-east-1",
+      "the state file's baselines are of eu-west-1's flow logs, this replay's files are of us-east-1",
     );
     expect(fromFile.code).toBe(0);
     expect(JSON.parse(await fs.readFile(guessed, 'utf8'))).toMatchObject({ region: 'eu-west-1' });
     expect(otherFile.code).toBe(2);
+  });
+
+  it("reads files whose paths name no Region beside another Region's, and never stamps a state with one Region from several", async () => {
+    // Prepare: us-east-1's file under its S3 path, and the eu-west-1 file copied to a path that
+    // names no Region; then two Regions with vpc-id (replayed together, no --region)
+    const base = join(root, 'mixed');
+    const { eu, us } = await writeRegions(base, false);
+    const plain = join(root, 'plain');
+    await fs.mkdir(plain, { recursive: true });
+    await fs.copyFile(eu, join(plain, 'flows.log'));
+    const vpcBase = join(root, 'mixed-vpc');
+    await writeRegions(vpcBase, true);
+    const euState = join(root, 'mixed-eu-state.json');
+    const bothState = join(root, 'both-state.json');
+
+    // Act
+    const withPlain = await cli(['replay', '--region', 'eu-west-1', plain, us]);
+    const stamped = await cli(['replay', '--region', 'eu-west-1', '--state', euState, plain]);
+    const both = await cli(['replay', '--state', euState, vpcBase]);
+    const unstamped = await cli(['replay', '--state', bothState, vpcBase]);
+
+    // Assess
+    expect(withPlain.code).toBe(0);
+    expect(withPlain.stdout).toContain('1 of other Regions left out');
+    expect(stamped.code).toBe(0);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain(
+      "the state file's baselines are of eu-west-1's flow logs, this replay's files are of eu-west-1, us-east-1",
+    );
+    expect(unstamped.code).toBe(0);
+    expect(JSON.parse(await fs.readFile(bothState, 'utf8'))).not.toHaveProperty('region');
   });
 
   it('keeps two Regions apart by VPC where the format has vpc-id: nothing refused, the same alerts as each Region alone', async () => {
