@@ -370,12 +370,16 @@ const MAX_DRY_RUN_ALERT_BYTES = 5_000_000;
 
 /**
  * Spaces publishes so that no second (any second, not only whole ones from a burst's start)
- * holds more than PUBLISHES_PER_SECOND: a publish waits until a second has passed since the one
- * PUBLISHES_PER_SECOND before it. (A burst pacer let slow publishes at a burst's end and fast
+ * holds more than PUBLISHES_PER_SECOND accepted by SNS: a publish starts only once a second has
+ * passed since the one PUBLISHES_PER_SECOND before it ended (SNS accepted that one between its
+ * start and its end, and accepts this one after its start). (A burst pacer let slow publishes at a burst's end and fast
  * ones at the next burst's start, nearly twice the rate, into one second.)
  */
 export class PublishPacer {
-  /** Start times of the last PUBLISHES_PER_SECOND publishes, oldest first. */
+  /**
+   * When the last PUBLISHES_PER_SECOND publishes ended (SNS took each at some time before its
+   * call returned, after an SDK retry perhaps long after it started), oldest first.
+   */
   private readonly recent: number[] = [];
 
   constructor(
@@ -389,6 +393,14 @@ export class PublishPacer {
       if (wait > 0) await this.sleep(wait);
     }
     this.recent.push(this.now());
+  }
+
+  /**
+   * The publish just made has ended: it counts from now. A publish the SDK retried was accepted
+   * when it ended, not when it started, and the next ones are spaced from that.
+   */
+  afterPublish(): void {
+    if (this.recent.length > 0) this.recent[this.recent.length - 1] = this.now();
   }
 }
 
@@ -1248,7 +1260,12 @@ async function publishAll(
       break;
     }
     try {
-      const messageId = await deps.publisher.publish(entry.alert);
+      let messageId: string | undefined;
+      try {
+        messageId = await deps.publisher.publish(entry.alert);
+      } finally {
+        pacer.afterPublish();
+      }
       sent.push(entry.alert.alertId);
       // Failed earlier in this run (the pending phase), sent now (its window's retry): not pending.
       for (let i = failures.length - 1; i >= 0; i -= 1)
