@@ -206,6 +206,10 @@ describe('loadRuntimeConfig: CIDR lists too long for one Logs Insights query', (
       loadRuntimeConfig({ ...VALID, DETECTOR_CONFIG: JSON.stringify({ internalCidrs: cidrs(100) }) }).detector
         .internalCidrs,
     ).toHaveLength(100);
+    // One that fits whole but leaves no room to split a busy window's query is refused too.
+    expect(() =>
+      loadRuntimeConfig({ ...VALID, DETECTOR_CONFIG: JSON.stringify({ internalCidrs: cidrs(107) }) }),
+    ).toThrow(/once a busy window's query is split/);
   });
 });
 
