@@ -15,6 +15,7 @@ import {
   causeSearchRange,
   explainAlerts,
   EMPTY_TOPOLOGY,
+  mayRelate,
   wantsCause,
   alertSourceRefs,
   type Alert,
@@ -182,12 +183,15 @@ export class AwsChangeExplainer implements ChangeExplainer {
   ): Promise<{ topology: NetworkTopology; outcome: ChangeLookupOutcome }> {
     const { accountId, sources, lookups } = account;
     let outcome = account.outcome;
-    if (lookups === undefined || changes.length === 0) return { topology: EMPTY_TOPOLOGY, outcome };
+    // An interface's or an instance's group set is its own account's: another account's such
+    // change relates to nothing here (groups, ACLs and prefix lists can be shared, so those can).
+    const relatable = changes.filter((c) => mayRelate(c, { accountId }));
+    if (lookups === undefined || relatable.length === 0) return { topology: EMPTY_TOPOLOGY, outcome };
     const facts = await lookups.facts.factsFor(
       sources,
-      changes.flatMap((c) => c.ruleIds ?? []),
+      relatable.flatMap((c) => c.ruleIds ?? []),
       // A prefix list's edit reaches the sources through the rules of their groups that name it.
-      { groupRules: changes.some((c) => c.target.kind === 'prefix-list') },
+      { groupRules: relatable.some((c) => c.target.kind === 'prefix-list') },
     );
     if (facts.failure !== undefined) {
       this.options.logger.warn('EC2 Describe failed; changes relate only as far as known', {

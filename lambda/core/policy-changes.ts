@@ -896,6 +896,18 @@ export function alertSourceRefs(alert: Alert): SourceRef[] {
   ];
 }
 
+/**
+ * Whether a change could relate to a source at all: an interface's or an instance's group set
+ * belongs to the change's account; security groups, network ACLs (a shared VPC's are its
+ * owner's) and prefix lists can be another account's.
+ */
+export function mayRelate(change: PolicyChange, source: Pick<SourceRef, 'accountId'>): boolean {
+  if (change.target.kind !== 'interface-groups' && change.target.kind !== 'instance-groups') return true;
+  return (
+    change.accountId === undefined || source.accountId === undefined || change.accountId === source.accountId
+  );
+}
+
 /** Alerts whose cause is looked up: spikes and mass spikes (a new source has no "before" to change). */
 export const wantsCause = (alert: Alert): boolean => alert.kind === 'spike' || alert.kind === 'mass-spike';
 
@@ -932,7 +944,10 @@ export function explainAlerts(
       ambiguousVpcs = Math.max(ambiguousVpcs, held.ambiguousVpcs ?? 0);
       // (A source that is no address, from an old state file, can have no interface to know.)
       const unknown = interfaces.length === 0 && (held.ambiguousVpcs ?? 0) === 0;
-      if (unknown && parseAddress(source.address) !== undefined) unknownInterfaces += 1;
+      // (Only where a change read could have related: another account's interface or instance
+      // group set never does, and the Lambda does not describe this account's sources for it.)
+      if (unknown && parseAddress(source.address) !== undefined && inRange.some((c) => mayRelate(c, source)))
+        unknownInterfaces += 1;
       const related: number[] = [];
       inRange.forEach((change, i) => {
         if (!interfaces.some((facts) => index.relates(change, facts, source))) return;
@@ -959,7 +974,7 @@ export function explainAlerts(
                 // is a mass spike; but it relates only through the interfaces a source's records
                 // were logged on, and members carry none: "none found" would not be true.
                 "a network ACL ingress entry changed in the range; it relates only through the interfaces the records were logged on (a NAT gateway's), which a mass spike's members do not carry: see the members' own records"
-              : unknownInterfaces > 0 && inRange.length > 0
+              : unknownInterfaces > 0
                 ? // Changes were read, but with the source's security groups and subnet unknown none
                   // could be related: "none found" would claim a search that could not relate
                   // anything (an Auto Scaling or EKS interface since gone). With no change in the

@@ -19,6 +19,7 @@ import {
   authorizeSecurityGroupEgress,
   cloudTrailRecord,
   modifyManagedPrefixList,
+  modifyNetworkInterfaceGroups,
   modifySecurityGroupRules,
   revokeSecurityGroupEgress,
 } from '../support/cloudtrail-records';
@@ -561,6 +562,29 @@ describe('AwsChangeExplainer over two accounts', () => {
     expect(inA?.likelyCause).toMatchObject({ eventId: 'pl-edit', resource: LIST, accountId: B });
     expect(ec2s[A]!.count('DescribeSecurityGroupRules')).toBeGreaterThan(0);
     expect(inB?.causeLookup?.status).toBe('none');
+  });
+
+  it("describes nothing in an account whose sources no change read can relate to (another account's interface group set)", async () => {
+    // Prepare: B set the groups of its own interface; A's CloudTrail holds nothing
+    trails[B]!.seed(
+      modifyNetworkInterfaceGroups('eni-0bbbbbbbbbbbbbb01', ['sg-0bbbbbbbbbbbbbbb1'], {
+        at: W - 5 * MINUTE,
+        eventId: 'groups-b',
+        accountId: B,
+      }),
+    );
+
+    // Act
+    const [inA, inB] = await explainer().explain(
+      [spike('10.0.1.21', A), spike('10.9.0.5', B)],
+      { start: W, end: W + HOUR },
+      clock + 120_000,
+    );
+
+    // Assess
+    expect(inA?.causeLookup?.status).toBe('none');
+    expect(ec2s[A]!.requests).toHaveLength(0);
+    expect(inB?.likelyCause?.eventId).toBe('groups-b');
   });
 
   it("a source of an account whose CloudTrail held nothing, when another's held an unrelated change: none found, its interfaces described", async () => {
