@@ -51,7 +51,7 @@ export type ChangeTarget =
       kind: 'network-acl';
       networkAclId: string;
       ingress?: true;
-      /** An added or replaced ingress entry's CIDR: the sources it matches (absent for a deletion). */
+      /** An added ingress entry's CIDR: the sources it matches (absent for a replaced or deleted one). */
       sourceCidr?: string;
     }
   /** A subnet moved to `networkAclId`; `associationId` is the new association (the response's). */
@@ -511,7 +511,9 @@ export function parsePolicyChange(record: unknown): PolicyChange | undefined {
         kind: 'network-acl',
         networkAclId,
         ...(ingress ? { ingress: true } : {}),
-        ...(ingress && entryCidr !== undefined && eventName !== 'DeleteNetworkAclEntry'
+        // An added entry matches only its CIDR's sources. A replaced entry's record holds its new
+        // CIDR only: narrowing an allow blocks sources outside the new one, so it keeps none.
+        ...(ingress && entryCidr !== undefined && eventName === 'CreateNetworkAclEntry'
           ? { sourceCidr: entryCidr }
           : {}),
       };
@@ -816,9 +818,11 @@ class TopologyIndex {
         // one whose CIDR matches the source (an entry for other hosts does not refuse its packets).
         if (t.ingress === true) {
           if (!forwards(facts, source)) return false;
-          if (t.sourceCidr !== undefined) {
+          // (A CIDR that does not parse strictly narrows nothing: the relation stands.)
+          const cidrs = t.sourceCidr === undefined ? [] : cidrsOf([t.sourceCidr]);
+          if (cidrs.length > 0) {
             const parsed = parseAddress(source.address);
-            if (parsed === undefined || !inAnyCidr(parsed, cidrsOf([t.sourceCidr]))) return false;
+            if (parsed === undefined || !inAnyCidr(parsed, cidrs)) return false;
           }
         }
         return (
@@ -896,6 +900,18 @@ export function alertSourceRefs(alert: Alert): SourceRef[] {
   ];
 }
 
+/** An ingress entry change whose CIDR (where it has one) holds one of the sources' addresses. */
+function ingressEntryMayHold(change: PolicyChange, sources: readonly SourceRef[]): boolean {
+  const t = change.target;
+  if (t.kind !== 'network-acl' || t.ingress !== true) return false;
+  const cidrs = t.sourceCidr === undefined ? [] : cidrsOf([t.sourceCidr]);
+  if (cidrs.length === 0) return true;
+  return sources.some((source) => {
+    const parsed = parseAddress(source.address);
+    return parsed !== undefined && inAnyCidr(parsed, cidrs);
+  });
+}
+
 /**
  * Whether a change could relate to a source at all: an interface's or an instance's group set
  * belongs to the change's account; security groups, network ACLs (a shared VPC's are its
@@ -968,8 +984,7 @@ export function explainAlerts(
           ? (notComplete.reason ?? 'the lookup did not complete')
           : ambiguousVpcs > 0
             ? `the address is held in ${ambiguousVpcs} VPCs and the records name neither its VPC nor a known interface`
-            : alert.kind === 'mass-spike' &&
-                inRange.some((c) => c.target.kind === 'network-acl' && c.target.ingress === true)
+            : alert.kind === 'mass-spike' && inRange.some((c) => ingressEntryMayHold(c, sources))
               ? // A NAT gateway's subnet's ingress entry blocks every host behind it at once, which
                 // is a mass spike; but it relates only through the interfaces a source's records
                 // were logged on, and members carry none: "none found" would not be true.

@@ -318,10 +318,12 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   }
   // A state file of another Region's flow logs holds another detector's baselines: refused if
   // any file this replay reads is of another Region than the state's.
-  const otherThanState = [...regionsNamed].filter((r) => store.region !== undefined && r !== store.region);
+  const otherThanState = [...regionsNamed, ...(options.region === undefined ? [] : [options.region])].filter(
+    (r) => store.region !== undefined && r !== store.region,
+  );
   if (otherThanState.length > 0) {
     throw new RegionMismatchError(
-      `the state file's baselines are of ${store.region}'s flow logs, this replay's files are of ${[...regionsNamed].sort().join(', ')}: ` +
+      `the state file's baselines are of ${store.region}'s flow logs, this replay's are of ${[...new Set(otherThanState)].sort().join(', ')}: ` +
         "each Region has its own detector. Use that Region's state file, or a new one",
     );
   }

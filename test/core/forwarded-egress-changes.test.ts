@@ -98,6 +98,18 @@ describe("a NAT gateway's subnet's ingress entries", () => {
     expect(explain(spikeLoggedOn([NAT_ENI]), [otherRange]).likelyCause).toBeUndefined();
   });
 
+  it("a replaced entry narrowed to other hosts' range still explains this host (its record holds the new CIDR only)", () => {
+    // The gateway subnet's inbound allow went from 10.0.0.0/16 to 10.0.2.0/24: 10.0.1.21 is now refused.
+    const narrowed = readChange(
+      replaceNetworkAclEntry(
+        NAT_ACL,
+        { ruleNumber: 100, egress: false, action: 'allow', protocol: '-1', cidr: '10.0.2.0/24' },
+        { at: at(-5), eventId: 'narrowed-allow' },
+      ),
+    );
+    expect(explain(spikeLoggedOn([NAT_ENI]), [narrowed]).likelyCause?.eventId).toBe('narrowed-allow');
+  });
+
   it("the host's own interface is never forwarding, its address in a prefix delegated to it (EKS prefix delegation)", () => {
     // The records name the host's interface, whose address list lacks the pod's address: it is in
     // the interface's delegated prefix. The host's own subnet's ingress entry explains nothing.
@@ -151,6 +163,25 @@ describe("a NAT gateway's subnet's ingress entries", () => {
     const alert = explain(mass, [ingressDeny(NAT_ACL, 'nat-ingress')]);
     expect(alert.causeLookup).toMatchObject({ status: 'unavailable' });
     expect(alert.causeLookup?.reason).toContain('a network ACL ingress entry changed in the range');
+    // An added entry for a range none of the members is in could not have blocked them: none found.
+    const outside = readChange(
+      createNetworkAclEntry(
+        NAT_ACL,
+        { ruleNumber: 70, egress: false, action: 'deny', protocol: '-1', cidr: '192.0.2.0/24' },
+        { at: at(-5), eventId: 'outside' },
+      ),
+    );
+    const bothKnown: NetworkTopology = {
+      ...TOPOLOGY,
+      interfaces: [
+        ...TOPOLOGY.interfaces,
+        { ...TOPOLOGY.interfaces[0]!, networkInterfaceId: 'eni-0000000000000000c', addresses: ['10.0.1.22'] },
+      ],
+    };
+    expect(explainOne(mass, [outside], bothKnown).causeLookup?.status).toBe('none');
+    expect(explainOne(mass, [ingressDeny(NAT_ACL, 'nat-ingress')], bothKnown).causeLookup?.status).toBe(
+      'unavailable',
+    );
   });
 
   it('a replaced ingress entry may block or allow: named, as a change', () => {

@@ -152,7 +152,7 @@ describe('a replay of several Regions', () => {
     expect(JSON.parse(await fs.readFile(euState, 'utf8'))).toMatchObject({ region: 'eu-west-1' });
     expect(other.code).toBe(2);
     expect(other.stderr).toContain(
-      "the state file's baselines are of eu-west-1's flow logs, this replay's files are of us-east-1",
+      "the state file's baselines are of eu-west-1's flow logs, this replay's are of us-east-1",
     );
     expect(fromFile.code).toBe(0);
     expect(JSON.parse(await fs.readFile(guessed, 'utf8'))).toMatchObject({ region: 'eu-west-1' });
@@ -184,9 +184,12 @@ describe('a replay of several Regions', () => {
     expect(stamped.code).toBe(0);
     expect(both.code).toBe(2);
     expect(both.stderr).toContain(
-      "the state file's baselines are of eu-west-1's flow logs, this replay's files are of eu-west-1, us-east-1",
+      "the state file's baselines are of eu-west-1's flow logs, this replay's are of us-east-1",
     );
     expect(unstamped.code).toBe(0);
+    // --region of another Region than the state's, over files whose paths name none: refused.
+    const plainOther = await cli(['replay', '--region', 'us-east-1', '--state', euState, plain]);
+    expect(plainOther.code).toBe(2);
     expect(JSON.parse(await fs.readFile(bothState, 'utf8'))).not.toHaveProperty('region');
   });
 
