@@ -196,6 +196,7 @@ export class Ec2Enricher {
           Filters: [{ Name: 'instance-id', Values: ids }],
           MaxResults: PAGE_SIZE,
           NextToken: nextToken,
+          IncludeManagedResources: true,
         }),
       );
       for (const instance of (response.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
@@ -216,6 +217,9 @@ export class Ec2Enricher {
           Filters: [{ Name: 'network-interface-id', Values: ids }],
           MaxResults: PAGE_SIZE,
           NextToken: nextToken,
+          // Managed resources (EKS Auto Mode's instances, NAT gateways) may be hidden from
+          // Describe calls by the account's managed resource visibility: ask for them.
+          IncludeManagedResources: true,
         }),
       );
       for (const eni of response.NetworkInterfaces ?? []) {

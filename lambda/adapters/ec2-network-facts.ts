@@ -142,6 +142,9 @@ export class Ec2NetworkFacts {
           Filters: [{ Name: filter, Values: values }],
           MaxResults: MAX_RESULTS,
           NextToken: nextToken,
+          // A NAT gateway's or an EKS node's interface is an AWS-managed resource, which an
+          // account may hide from Describe calls (managed resource visibility): ask for them.
+          IncludeManagedResources: true,
         }),
       );
       for (const eni of response.NetworkInterfaces ?? []) {

@@ -274,5 +274,7 @@ describe('Ec2Enricher against the local EC2 endpoint', () => {
       'DescribeInstances',
     ]);
     expect(calls.every((c) => c.params.MaxResults !== undefined)).toBe(true);
+    // AWS-managed interfaces and instances too, where the account hides them from Describe calls.
+    expect(calls.every((c) => c.params.IncludeManagedResources === 'true')).toBe(true);
   });
 });

@@ -423,6 +423,11 @@ describe('change-aware alerts through CloudTrail and EC2', () => {
       description: 'ingress entry 50 added: deny all traffic from 10.0.1.0/24',
     });
     expect(alert.raw.causeLookup?.relatedChanges).toBe(1);
+    // AWS-managed interfaces (the NAT gateway's) are asked for even where the account hides
+    // managed resources from Describe calls.
+    const described = ec2.requests.filter((r) => r.action === 'DescribeNetworkInterfaces');
+    expect(described.length).toBeGreaterThan(0);
+    expect(described.every((r) => r.params.IncludeManagedResources === 'true')).toBe(true);
   });
 
   it('a mass spike names the change that explains most of its members, and how many', async () => {
