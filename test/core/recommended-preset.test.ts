@@ -8,6 +8,7 @@ import { alertIdFor, evaluateWindow } from '../../lambda/core/detect';
 import {
   estimationAdjustedTail,
   expectOverNormal,
+  meanUncertainTail,
   normalUpperQuantile,
   normalUpperTail,
   pointProbability,
@@ -682,6 +683,40 @@ describe('expectOverNormal (24-point Gauss-Hermite)', () => {
     expect(expectOverNormal((z) => z ** 4)).toBeCloseTo(3, 12);
     expect(expectOverNormal((z) => z ** 6)).toBeCloseTo(15, 10);
   });
+});
+
+describe('meanUncertainTail', () => {
+  /** E[P(X >= x | mean G)] for G log-normal with E[G] = 1, Var[G] = relativeVariance: the normal integrated on a fine grid. */
+  function byIntegration(x: number, mean: number, a: number, phi: number, relativeVariance: number): number {
+    const s2 = Math.log1p(relativeVariance);
+    const s = Math.sqrt(s2);
+    const h = 0.002;
+    let sum = 0;
+    for (let z = -9; z <= 9; z += h) {
+      const m = mean * Math.exp(s * z - s2 / 2);
+      sum +=
+        (Math.exp((-z * z) / 2) / Math.sqrt(2 * Math.PI)) *
+        upperTailProbability(x, m, a * m + phi * m * m, 0.5) *
+        h;
+    }
+    return sum;
+  }
+
+  it.each([
+    // [x, mean, a, phi, relativeVariance]
+    [40, 10, 1, 0.1, 0.1],
+    [25, 10, 1.5, 0, 0.05],
+    [200, 100, 1, 0.05, 0.2],
+    [12, 3, 1, 0.2, 0.3],
+  ])(
+    'P(X >= %d), mean %d, variance %d m + %d m^2, relative variance %d: the average over the log-normal mean',
+    (x, mean, a, phi, relativeVariance) => {
+      const tail = meanUncertainTail(x, mean, a, phi, relativeVariance, 0.5);
+      expect(tail / byIntegration(x, mean, a, phi, relativeVariance)).toBeCloseTo(1, 4);
+      // Heavier than the plug-in tail, as a scale mixture is.
+      expect(tail).toBeGreaterThan(upperTailProbability(x, mean, a * mean + phi * mean * mean, 0.5));
+    },
+  );
 });
 
 describe('upperTailProbability against direct pmf summation', () => {
