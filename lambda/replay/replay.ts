@@ -30,7 +30,7 @@ import { DEFAULT_BASELINE_TTL_DAYS } from '../baseline-expiry';
 import { compareDestinations } from '../destination-order';
 import { isoTime } from '../core/windows';
 import { replayEvidence, type ChangeInputs, type CloudTrailStats } from './change-files';
-import { expandInputs, planChunks, regionOfPath, type ScanChunk } from './file-reader';
+import { expandInputs, planChunks, regionOfPath, type InputFile, type ScanChunk } from './file-reader';
 import {
   addPortRecords,
   addScanStats,
@@ -282,6 +282,45 @@ function keyShapes(keys: Iterable<string>): Set<string> {
 /** Flow log text compresses five- to tenfold (the bundled sample 5.6x): a gzip byte is that much scanning. */
 const GZIP_EXPANSION = 6;
 
+/**
+ * The files one Region's replay reads, by the Region their S3 paths name (regionOfPath): those of
+ * `region` and those naming none; all without it. Refuses a `region` none of the files are of
+ * (nothing would be read), and a state file whose baselines are another Region's flow logs than
+ * any file read or the Region asked for; stamps the state with the one Region read.
+ */
+function filesOfRegion(
+  all: readonly InputFile[],
+  region: string | undefined,
+  store: MemoryBaselineStore,
+): { files: InputFile[]; filesInOtherRegions: number } {
+  const regionOf = new Map(all.map((f) => [f.path, regionOfPath(f.path)]));
+  const files =
+    region === undefined
+      ? [...all]
+      : all.filter((f) => regionOf.get(f.path) === undefined || regionOf.get(f.path) === region);
+  const filesInOtherRegions = all.length - files.length;
+  if (region !== undefined && filesInOtherRegions > 0 && files.length === 0) {
+    const others = [...new Set(all.flatMap((f) => regionOf.get(f.path) ?? []))].sort();
+    throw new RegionMismatchError(
+      `--region ${region}: no input file is of that Region (their S3 paths name ${others.join(', ')})`,
+    );
+  }
+  const named = new Set(files.flatMap((f) => regionOf.get(f.path) ?? []));
+  const otherThanState = [...named, ...(region === undefined ? [] : [region])].filter(
+    (r) => store.region !== undefined && r !== store.region,
+  );
+  if (otherThanState.length > 0) {
+    throw new RegionMismatchError(
+      `the state file's baselines are of ${store.region}'s flow logs, this replay's are of ${[...new Set(otherThanState)].sort().join(', ')}: ` +
+        "each Region has its own detector. Use that Region's state file, or a new one",
+    );
+  }
+  // The Region this replay stands for: asked for, or the one its files name (several: none).
+  const stamp = region ?? (named.size === 1 ? [...named][0] : undefined);
+  if (stamp !== undefined) store.region = stamp;
+  return { files, filesInOtherRegions };
+}
+
 export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const started = performance.now();
   const config = options.config;
@@ -298,38 +337,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const store = options.store ?? new MemoryBaselineStore();
   const expanded = await expandInputs(options.inputs);
   const namedTwice = expanded.namedTwice;
-  // One Region's detector: the files of other Regions are left out (those naming none are read).
-  const files =
-    options.region === undefined
-      ? expanded.files
-      : expanded.files.filter((f) => {
-          const region = regionOfPath(f.path);
-          return region === undefined || region === options.region;
-        });
-  const filesInOtherRegions = expanded.files.length - files.length;
-  const regionsNamed = new Set(files.flatMap((f) => regionOfPath(f.path) ?? []));
-  // A --region no file is of (a typo) would read nothing. (Files whose paths name no Region are
-  // read whatever the Region: a replay of them alone goes on.)
-  if (options.region !== undefined && filesInOtherRegions > 0 && files.length === 0) {
-    const others = [...new Set(expanded.files.flatMap((f) => regionOfPath(f.path) ?? []))].sort();
-    throw new RegionMismatchError(
-      `--region ${options.region}: no input file is of that Region (their S3 paths name ${others.join(', ')})`,
-    );
-  }
-  // A state file of another Region's flow logs holds another detector's baselines: refused if
-  // any file this replay reads is of another Region than the state's.
-  const otherThanState = [...regionsNamed, ...(options.region === undefined ? [] : [options.region])].filter(
-    (r) => store.region !== undefined && r !== store.region,
-  );
-  if (otherThanState.length > 0) {
-    throw new RegionMismatchError(
-      `the state file's baselines are of ${store.region}'s flow logs, this replay's are of ${[...new Set(otherThanState)].sort().join(', ')}: ` +
-        "each Region has its own detector. Use that Region's state file, or a new one",
-    );
-  }
-  // The Region this replay stands for: asked for, or the one its files name (several: none).
-  const region = options.region ?? (regionsNamed.size === 1 ? [...regionsNamed][0] : undefined);
-  if (region !== undefined) store.region = region;
+  const { files, filesInOtherRegions } = filesOfRegion(expanded.files, options.region, store);
   const bytes = files.reduce((sum, f) => sum + f.size, 0);
   const work = files.reduce((sum, f) => sum + f.size * (f.gzip || f.parquet ? GZIP_EXPANSION : 1), 0);
   const parallelBytes = options.parallelBytes ?? DEFAULT_PARALLEL_BYTES;
