@@ -1,4 +1,4 @@
-/** Flow log format strings (lambda/core/flow-log-format.ts): parsing, the errors, the Logs Insights names. */
+/** Flow log format strings (lambda/core/flow-log-format.ts): parsing, the errors, the Logs Insights names, several Regions in one format. */
 import {
   DEFAULT_FLOW_LOG_FORMAT,
   FLOW_LOG_FIELDS,
@@ -6,6 +6,7 @@ import {
   REQUIRED_FLOW_LOG_FIELDS,
   insightsFieldName,
   parseFlowLogFormat,
+  severalRegionsProblem,
 } from '../../lambda/core';
 
 /** The error `run` throws (fails the test when it throws none). */
@@ -120,5 +121,26 @@ describe('insightsFieldName', () => {
         insightsFieldName,
       ),
     ).toEqual(['vpcId', 'pktSrcaddr', 'tcpFlags', 'ecsContainerInstanceArn', 'region']);
+  });
+});
+
+describe('severalRegionsProblem', () => {
+  const WITH_VPC =
+    'version account-id vpc-id interface-id srcaddr dstaddr dstport protocol start end action log-status';
+
+  it('lets one Region, or none named, be read in any format', () => {
+    expect(severalRegionsProblem(undefined, [])).toBeUndefined();
+    expect(severalRegionsProblem(undefined, ['eu-west-1'])).toBeUndefined();
+  });
+
+  it('refuses several Regions in the default format or a custom one without vpc-id, naming them and the way out', () => {
+    const problem = severalRegionsProblem(undefined, ['eu-west-1', 'us-east-1']);
+    expect(problem).toContain('the flow logs of eu-west-1, us-east-1 in a format without vpc-id');
+    expect(problem).toContain('add vpc-id to the flow logs');
+    expect(severalRegionsProblem(WITH_VPC.replace('vpc-id ', ''), ['eu-west-1', 'us-east-1'])).toBeDefined();
+  });
+
+  it('takes several Regions in a format with vpc-id (VPC ids are unique across Regions)', () => {
+    expect(severalRegionsProblem(WITH_VPC, ['eu-west-1', 'us-east-1'])).toBeUndefined();
   });
 });
