@@ -1123,19 +1123,18 @@ function alignedAlertState(
 ): (key: string, next: Baseline, before: Baseline | undefined) => Baseline {
   const alerted = new Set(alerts.flatMap(alertSourceKeys));
   return (key, baseline, previous) => {
-    if (alerted.has(key)) {
-      return {
-        ...baseline,
-        lastAlertWindow: windowStart,
-        lastAlertCount: counts.get(key) ?? baseline.lastAlertCount ?? 0,
-      };
-    }
+    if (alerted.has(key))
+      return withAlertState(baseline, windowStart, counts.get(key) ?? baseline.lastAlertCount ?? 0);
     if (baseline.lastAlertWindow === windowStart) {
-      const { lastAlertWindow: _w, lastAlertCount: _c, ...rest } = baseline;
+      // The alert state as it was before the window (an alert had cleared its episode).
+      const { lastAlertWindow: _w, lastAlertCount: _c, lastElevatedWindow: _e, ...rest } = baseline;
       return {
         ...rest,
         ...(previous?.lastAlertWindow === undefined ? {} : { lastAlertWindow: previous.lastAlertWindow }),
         ...(previous?.lastAlertCount === undefined ? {} : { lastAlertCount: previous.lastAlertCount }),
+        ...(previous?.lastElevatedWindow === undefined
+          ? {}
+          : { lastElevatedWindow: previous.lastElevatedWindow }),
       };
     }
     return baseline;

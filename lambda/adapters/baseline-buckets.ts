@@ -13,12 +13,12 @@
  *   [mean, variance, dataPoints, lastWindow, clockAtLastFold, expiresAt,
  *    lastAlertWindow | null, lastAlertCount | null, prev | null,
  *    profile | null, [withinHour (6 characters), withinCount] | null, jobs | null, tailScore | null,
- *    slotSpread | null]
+ *    slotSpread | null, lastElevatedWindow | null]
  *
  * with `prev` (the baseline it was folded from, for retries) as
  * `[mean, variance, dataPoints, lastWindow, clockAtLastFold, lastAlertWindow | null, lastAlertCount | null,
  *   profile | [slot, code, ...] | null, [withinHour, withinCount] | null, jobs | 0 (the entry's) | null,
- *   tailScore | null, slotSpread | [slot, code, ...] | null]`,
+ *   tailScore | null, slotSpread | [slot, code, ...] | null, lastElevatedWindow | null]`,
  * trailing nulls left out. The rhythm profile is 144 characters (rhythm.ts); a fold changes one
  * slot of it (a lazy zero-fill a few more), so `prev` keeps only those slots
  * (`[slot, code, ...]`, applied to the entry's profile) and the retry state costs a few bytes,
@@ -28,7 +28,8 @@
  * `tailScore` (the source's own tail, spike-test.ts) came last, so entries written before it
  * read as having none. `slotSpread` (each slot's own spread, encoded as the profile is) came
  * after it for the same reason; a fold changes one slot of it too, so `prev` keeps it as a patch
- * of the entry's slot spread as it does the profile.
+ * of the entry's slot spread as it does the profile. `lastElevatedWindow` (a cooldown carried on
+ * by a window that stayed up, detect.ts) came after both, for the same reason.
  * Numbers go through JSON, which prints the shortest text that reads back to the same double:
  * values round-trip exactly, as they did in `N` attributes.
  */
@@ -177,6 +178,7 @@ export function encodeEntry(baseline: Baseline, prev: Baseline | undefined, expi
     encodeJobs(baseline.jobs),
     baseline.tailScore ?? null,
     baseline.slotSpread ?? null,
+    baseline.lastElevatedWindow ?? null,
   ];
   return trimNulls(entry);
 }
@@ -193,7 +195,8 @@ export function decodeEntry(entry: BucketEntry, key: string): StoredBaseline {
 function decodeCurrent(entry: unknown[], key: string): Baseline {
   const baseline = decodeBaseline(entry[0], entry[1], entry[2], entry[3], entry[4], entry[6], entry[7], key);
   const rhythm = withRhythm(baseline, entry[9], entry[10], entry[11], key);
-  return withSlotSpread(withTailScore(rhythm, entry[12], key), entry[13], key);
+  const spread = withSlotSpread(withTailScore(rhythm, entry[12], key), entry[13], key);
+  return withElevatedWindow(spread, entry[14], key);
 }
 
 /**
@@ -253,7 +256,8 @@ function decodePrev(entry: unknown[], key: string): Baseline | undefined {
   if (Array.isArray(slotSpread)) slotSpread = applySlotPatch(entry[13], slotSpread, 'slotSpread', where);
   const jobs = prev[9] === SAME_JOBS ? entry[11] : prev[9];
   const rhythm = withRhythm(baseline, profile, prev[8], jobs, where);
-  return withSlotSpread(withTailScore(rhythm, prev[10], where), slotSpread, where);
+  const spread = withSlotSpread(withTailScore(rhythm, prev[10], where), slotSpread, where);
+  return withElevatedWindow(spread, prev[12], where);
 }
 
 /** Characters per profile slot (rhythm.ts). */
@@ -420,6 +424,15 @@ function withTailScore(baseline: Baseline, score: unknown, key: string): Baselin
   return baseline;
 }
 
+/** Adds lastElevatedWindow (absent when null or missing: entries from before it) to a decoded baseline. */
+function withElevatedWindow(baseline: Baseline, window: unknown, key: string): Baseline {
+  if (window === undefined || window === null) return baseline;
+  if (typeof window !== 'number' || !Number.isFinite(window))
+    throw new CorruptItemError(key, 'lastElevatedWindow is not a number');
+  baseline.lastElevatedWindow = window;
+  return baseline;
+}
+
 /** Adds the slot spread (absent when null or missing: entries from before it) to a decoded baseline. */
 function withSlotSpread(baseline: Baseline, slotSpread: unknown, key: string): Baseline {
   if (slotSpread === undefined || slotSpread === null) return baseline;
@@ -472,15 +485,15 @@ export function memberBytesAtMost(
   prev: Baseline | undefined,
   expiresAt: number,
 ): number {
-  // `"key":[` ... `]`, 13 commas between the 14 fields.
-  let bytes = keyBytes(key) + 1 + 2 + 13;
+  // `"key":[` ... `]`, 14 commas between the 15 fields.
+  let bytes = keyBytes(key) + 1 + 2 + 14;
   bytes += numberChars(baseline.mean) + numberChars(baseline.variance) + numberChars(baseline.dataPoints);
   bytes += numberChars(baseline.lastWindow) + numberChars(baseline.clockAtLastFold) + numberChars(expiresAt);
   bytes += optionalNumberChars(baseline.lastAlertWindow) + optionalNumberChars(baseline.lastAlertCount);
   if (prev === undefined) bytes += NULL_CHARS;
   else {
-    // `[` ... `]`, 11 commas between its 12 fields.
-    bytes += 2 + 11;
+    // `[` ... `]`, 12 commas between its 13 fields.
+    bytes += 2 + 12;
     bytes += numberChars(prev.mean) + numberChars(prev.variance) + numberChars(prev.dataPoints);
     bytes += numberChars(prev.lastWindow) + numberChars(prev.clockAtLastFold);
     bytes += optionalNumberChars(prev.lastAlertWindow) + optionalNumberChars(prev.lastAlertCount);
@@ -491,12 +504,14 @@ export function memberBytesAtMost(
     bytes += optionalNumberChars(prev.tailScore);
     // As the profile: whole or a patch no longer.
     bytes += optionalTextChars(prev.slotSpread);
+    bytes += optionalNumberChars(prev.lastElevatedWindow);
   }
   bytes += optionalTextChars(baseline.profile);
   bytes += withinChars(baseline.withinHour);
   bytes += jobsChars(baseline.jobs);
   bytes += optionalNumberChars(baseline.tailScore);
   bytes += optionalTextChars(baseline.slotSpread);
+  bytes += optionalNumberChars(baseline.lastElevatedWindow);
   return bytes;
 }
 
@@ -563,6 +578,7 @@ function encodeBaseline(b: Baseline, current: Baseline | undefined): unknown[] {
     b.jobs !== undefined && b.jobs === current?.jobs ? SAME_JOBS : encodeJobs(b.jobs),
     b.tailScore ?? null,
     slotPatch(b.slotSpread, current?.slotSpread),
+    b.lastElevatedWindow ?? null,
   ]);
 }
 

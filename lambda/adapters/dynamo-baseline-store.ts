@@ -6,7 +6,8 @@
  * |-----------|----------------|-------------|------------------------------------------------------------------|
  * | baselines | `BASELINES#<b>`| `BUCKET`    | records (JSON: per source mean, variance, dataPoints, lastWindow,|
  * |           |                |             | clockAtLastFold, expiresAt, lastAlertWindow?, lastAlertCount?,   |
- * |           |                |             | prev?, rhythm state?, tailScore?, slotSpread?), sources,         |
+ * |           |                |             | prev?, rhythm state?, tailScore?, slotSpread?,                   |
+ * |           |                |             | lastElevatedWindow?), sources,                                   |
  * |           |                |             | expiresAt (latest entry's): baseline-buckets.ts                  |
  * | state     | `STATE`        | `DETECTOR`  | watermark (last committed window start, ms), clock, updatedAt,   |
  * |           |                |             | sourceKeys (the source key format, `account|address`; absent on  |

@@ -2,7 +2,7 @@
  * Baselines of many sources in a few flat arrays, by index: what the Lambda holds for a window of
  * a million sources. A `Baseline` object with its rhythm profile is some 450 bytes of JavaScript
  * heap (an object, boxed doubles, a 144-character string, the withinHour object, a Map entry);
- * here it is 89 bytes of numbers and flags and 144 bytes each for the profile and the slot spread
+ * here it is 97 bytes of numbers and flags and 144 bytes each for the profile and the slot spread
  * (encoded as the profile is), outside the heap, and a `Baseline` is made only for the moment a
  * source is decided or written. Values round-trip exactly: every number is kept as the double it
  * was.
@@ -15,8 +15,8 @@
 import type { Baseline } from './baseline';
 import { PROFILE_LENGTH, PROFILE_SLOTS, UNSET_PROFILE, type RecurringJob } from './rhythm';
 
-/** Doubles per source: mean, variance, dataPoints, lastWindow, clockAtLastFold, lastAlertWindow, lastAlertCount, withinHour's variance, index, count, tailScore. */
-const FIELDS = 11;
+/** Doubles per source: mean, variance, dataPoints, lastWindow, clockAtLastFold, lastAlertWindow, lastAlertCount, withinHour's variance, index, count, tailScore, lastElevatedWindow. */
+const FIELDS = 12;
 const PRESENT = 1;
 const HAS_PROFILE = 2;
 const HAS_ALERT_WINDOW = 4;
@@ -24,6 +24,7 @@ const HAS_ALERT_COUNT = 8;
 const HAS_WITHIN = 16;
 const HAS_TAIL_SCORE = 32;
 const HAS_SLOT_SPREAD = 64;
+const HAS_ELEVATED_WINDOW = 128;
 /** Characters of one profile slot. */
 const SLOT_CHARS = PROFILE_LENGTH / PROFILE_SLOTS;
 /** Slots a profile (or slot spread) kept beside another's may differ in before it is kept whole (on the heap). */
@@ -105,6 +106,10 @@ export class BaselineTable {
       n[at + 10] = baseline.tailScore;
       flags |= HAS_TAIL_SCORE;
     }
+    if (baseline.lastElevatedWindow !== undefined) {
+      n[at + 11] = baseline.lastElevatedWindow;
+      flags |= HAS_ELEVATED_WINDOW;
+    }
     const profile = baseline.profile;
     const slotSpread = baseline.slotSpread;
     // Both checked before either is kept: a refused slot spread leaves no profile kept whole.
@@ -143,6 +148,7 @@ export class BaselineTable {
     };
     if ((flags & HAS_ALERT_WINDOW) !== 0) baseline.lastAlertWindow = n[at + 5]!;
     if ((flags & HAS_ALERT_COUNT) !== 0) baseline.lastAlertCount = n[at + 6]!;
+    if ((flags & HAS_ELEVATED_WINDOW) !== 0) baseline.lastElevatedWindow = n[at + 11]!;
     if ((flags & HAS_PROFILE) !== 0) baseline.profile = this.profiles.get(index);
     if ((flags & HAS_WITHIN) !== 0)
       baseline.withinHour = { variance: n[at + 7]!, index: n[at + 8]!, count: n[at + 9]! };

@@ -38,6 +38,12 @@ export interface Baseline {
   /** Blocked count of the last alert on this source (escalation inside the cooldown). */
   lastAlertCount?: number;
   /**
+   * Recommended preset: the start of the last window inside a cooldown whose count stayed well
+   * above its model (detect.ts ELEVATED_SDS). The cooldown runs from it rather than from the
+   * alert, so it lasts while the source stays up. Absent: none since the last alert.
+   */
+  lastElevatedWindow?: number;
+  /**
    * Recommended preset with `rhythm`: the source's 48 slot means (local hour x weekday/weekend),
    * quantised and encoded (rhythm.ts); absent until the source's first fold with rhythm on.
    */
@@ -168,6 +174,7 @@ export function foldedBaseline(
   };
   if (before.lastAlertWindow !== undefined) next.lastAlertWindow = before.lastAlertWindow;
   if (before.lastAlertCount !== undefined) next.lastAlertCount = before.lastAlertCount;
+  if (before.lastElevatedWindow !== undefined) next.lastElevatedWindow = before.lastElevatedWindow;
   if (rhythmKept(config)) {
     // (A learnt job's slot holds what its first runs taught it, in full or capped as spikes, and
     // falls from there as its runs feed the usual count: their distance from it, once the slot no

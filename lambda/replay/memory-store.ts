@@ -41,6 +41,8 @@ const baselineSchema = z.strictObject({
   clockAtLastFold: count(),
   lastAlertWindow: z.optional(isoInstant),
   lastAlertCount: z.optional(nonNegative()),
+  /** The last window inside a cooldown that stayed up; the cooldown runs from it (lambda/core/detect.ts). */
+  lastElevatedWindow: z.optional(isoInstant),
   /** Rhythm: the 48 slot means, encoded (lambda/core/rhythm.ts). */
   profile: z.optional(
     z
@@ -160,6 +162,7 @@ export class MemoryBaselineStore {
         clockAtLastFold: b.clockAtLastFold,
         ...(b.lastAlertWindow === undefined ? {} : { lastAlertWindow: isoTime(b.lastAlertWindow) }),
         ...(b.lastAlertCount === undefined ? {} : { lastAlertCount: b.lastAlertCount }),
+        ...(b.lastElevatedWindow === undefined ? {} : { lastElevatedWindow: isoTime(b.lastElevatedWindow) }),
         ...(b.profile === undefined ? {} : { profile: b.profile }),
         ...(b.withinHour === undefined ? {} : { withinHour: { ...b.withinHour } }),
         ...(b.jobs === undefined ? {} : { jobs: b.jobs.map((job) => ({ ...job, last: isoTime(job.last) })) }),
@@ -258,6 +261,9 @@ export class MemoryBaselineStore {
         clockAtLastFold: b.clockAtLastFold,
         ...(b.lastAlertWindow === undefined ? {} : { lastAlertWindow: Date.parse(b.lastAlertWindow) }),
         ...(b.lastAlertCount === undefined ? {} : { lastAlertCount: b.lastAlertCount }),
+        ...(b.lastElevatedWindow === undefined
+          ? {}
+          : { lastElevatedWindow: Date.parse(b.lastElevatedWindow) }),
         ...(b.profile === undefined ? {} : { profile: b.profile }),
         ...(b.withinHour === undefined ? {} : { withinHour: b.withinHour }),
         ...(b.jobs === undefined
@@ -346,8 +352,22 @@ function checkConsistency(state: StateFile, path: string, windowMinutes: number)
           `${field}.lastAlertWindow`,
           `${b.lastAlertWindow} is after the baseline's lastWindow ${b.lastWindow}`,
         );
+      if (b.lastElevatedWindow !== undefined) {
+        // A window that carried the cooldown on came after the alert and was folded in.
+        const elevated = aligned(`${field}.lastElevatedWindow`, b.lastElevatedWindow);
+        if (elevated <= alerted || elevated > lastWindow)
+          fail(
+            `${field}.lastElevatedWindow`,
+            `${b.lastElevatedWindow} must be after lastAlertWindow ${b.lastAlertWindow} and not after the baseline's lastWindow ${b.lastWindow}`,
+          );
+      }
     } else if (b.lastAlertCount !== undefined) {
       fail(`${field}.lastAlertCount`, 'set without lastAlertWindow (the window of that alert)');
+    } else if (b.lastElevatedWindow !== undefined) {
+      fail(
+        `${field}.lastElevatedWindow`,
+        'set without lastAlertWindow (the alert whose cooldown it carries on)',
+      );
     }
     // A job's last occurrence was folded into the baseline too.
     (b.jobs ?? []).forEach((job, i) => {

@@ -26,6 +26,7 @@ const baselineArb: fc.Arbitrary<Baseline> = fc
     clockAtLastFold: fc.integer({ min: 0, max: 1e9 }),
     lastAlertWindow: fc.option(fc.integer({ min: 0, max: 2 ** 45 }), { nil: undefined }),
     lastAlertCount: fc.option(fc.integer({ min: 0, max: 1e9 }), { nil: undefined }),
+    lastElevatedWindow: fc.option(fc.integer({ min: 0, max: 2 ** 45 }), { nil: undefined }),
     profile: fc.option(slotText, { nil: undefined }),
     withinHour: fc.option(fc.record({ variance: double, index: double, count: fc.nat() }), {
       nil: undefined,
@@ -250,8 +251,8 @@ describe('BaselineTable', () => {
   it('keeps a fold-sized profile and slot spread change in 16 bytes each, not a second profile and slot spread', () => {
     const before = new BaselineTable(1000);
     const after = new BaselineTable(1000, { profilesBesides: before });
-    expect(before.bytes).toBe(1000 * (88 + 1 + 144 + 144));
-    expect(after.bytes).toBe(1000 * (88 + 1 + 16 + 16));
+    expect(before.bytes).toBe(1000 * (96 + 1 + 144 + 144));
+    expect(after.bytes).toBe(1000 * (96 + 1 + 16 + 16));
     expect(() => new BaselineTable(999, { profilesBesides: before })).toThrow(
       /profiles are kept beside a table of 1000 entries, not 999/,
     );
@@ -300,8 +301,8 @@ describe('BaselineTable', () => {
     expect(new BaselineTable(0).size).toBe(0);
   });
 
-  it('holds 377 bytes a source outside the heap: 88 of numbers, 1 of flags, 144 of profile, 144 of slot spread', () => {
-    expect(new BaselineTable(1000).bytes).toBe(1000 * (11 * 8 + 1 + 144 + 144));
+  it('holds 385 bytes a source outside the heap: 96 of numbers, 1 of flags, 144 of profile, 144 of slot spread', () => {
+    expect(new BaselineTable(1000).bytes).toBe(1000 * (12 * 8 + 1 + 144 + 144));
   });
   it('gives back a baseline with only the fields it was stored with (no optional field set to undefined)', () => {
     const table = new BaselineTable(1);

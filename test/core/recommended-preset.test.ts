@@ -437,6 +437,64 @@ describe('cooldown and escalation', () => {
     );
     expect(result.decisions[0]?.outcome).toBe('spike');
   });
+
+  // The model is mean 10, sd sqrt(10) = 3.16: 1.5 sd above it is 14.7. With a budget of one
+  // false alert in 1,000 days, 15 and 17 are no spikes.
+  const strict = recommendedConfig({ falseAlertBudgetPerDay: 0.001 });
+  it.each([
+    // [hours since the last alert, x, outcome, carried]
+    [3, 15, 'normal', true], // 1.5 sd above the model, inside the cooldown
+    [3, 150, 'spike-in-cooldown', true], // a spike held back is elevated too
+    [3, 14, 'normal', false], // under 1.5 sd
+    [4, 17, 'normal', false], // the cooldown has ended: nothing to carry on
+  ])(
+    '%i h after an alert, x = %i (%s) carries the cooldown on from this window: %s',
+    (hoursAgo, x, outcome, carried) => {
+      const result = evaluateWindow(windowInput({ a: x }, { a: alerted(hoursAgo) }), strict);
+      expect(result.decisions[0]?.outcome).toBe(outcome);
+      const updated = result.updatedBaselines.get('a')!;
+      expect(updated.lastElevatedWindow).toBe(carried ? T0 : undefined);
+      // The alert it carries on stays the reference for escalation.
+      expect(updated.lastAlertWindow).toBe(T0 - hoursAgo * HOUR);
+      expect(updated.lastAlertCount).toBe(100);
+    },
+  );
+
+  it.each([
+    // [hours since the last alert, hours since the last elevated window, x, outcome]
+    [6, 3, 150, 'spike-in-cooldown'], // 6 h after the alert, but 3 h after the source was last up
+    [6, 4, 150, 'spike'], // 240 minutes after the last elevated window
+    [6, 1, 200, 'spike'], // escalation over the alert's count still alerts
+  ])(
+    '%i h after an alert and %i h after its last elevated window, x = %i is %s',
+    (alertHoursAgo, elevatedHoursAgo, x, outcome) => {
+      const before = { ...alerted(alertHoursAgo), lastElevatedWindow: T0 - elevatedHoursAgo * HOUR };
+      const result = evaluateWindow(windowInput({ a: x }, { a: before }), config);
+      expect(result.decisions[0]?.outcome).toBe(outcome);
+      const updated = result.updatedBaselines.get('a')!;
+      if (outcome === 'spike') {
+        // A new alert starts a new episode.
+        expect(updated).toMatchObject({ lastAlertWindow: T0, lastAlertCount: x });
+        expect(updated.lastElevatedWindow).toBeUndefined();
+      } else {
+        expect(updated.lastElevatedWindow).toBe(T0);
+      }
+    },
+  );
+
+  it('is not carried on by splunk-escu, whose cooldown runs from the alert alone', () => {
+    const escu = escuConfig({ cooldownMinutes: 240 });
+    const before = storedBaseline({
+      mean: 10,
+      variance: 10,
+      dataPoints: 1000,
+      lastAlertWindow: T0 - 3 * HOUR,
+      lastAlertCount: 100,
+    });
+    const result = evaluateWindow(windowInput({ a: 17 }, { a: before }), escu);
+    expect(result.decisions[0]?.outcome).toBe('normal');
+    expect(result.updatedBaselines.get('a')!.lastElevatedWindow).toBeUndefined();
+  });
 });
 
 describe('mass spikes', () => {

@@ -20,6 +20,7 @@ const baseline = {
   clockAtLastFold: 28,
   lastAlertWindow: iso(W - 5 * HOUR),
   lastAlertCount: 17,
+  lastElevatedWindow: iso(W - 3 * HOUR),
 };
 const valid = {
   version: 1,
@@ -140,6 +141,35 @@ describe('MemoryBaselineStore.fromJson consistency checks', () => {
       { ...valid, baselines: { [SOURCE]: { ...baseline, lastAlertWindow: iso(W - HOUR) } } },
       '"s.json".baselines.123456789012|10.0.0.5.lastAlertWindow',
       "after the baseline's lastWindow 2026-10-05T10:00:00Z",
+    ],
+    [
+      'a window carrying the cooldown on from before its alert',
+      { ...valid, baselines: { [SOURCE]: { ...baseline, lastElevatedWindow: iso(W - 6 * HOUR) } } },
+      '"s.json".baselines.123456789012|10.0.0.5.lastElevatedWindow',
+      'must be after lastAlertWindow 2026-10-05T07:00:00Z',
+    ],
+    [
+      'a window carrying the cooldown on that was never folded in',
+      { ...valid, baselines: { [SOURCE]: { ...baseline, lastElevatedWindow: iso(W - HOUR) } } },
+      '"s.json".baselines.123456789012|10.0.0.5.lastElevatedWindow',
+      "not after the baseline's lastWindow 2026-10-05T10:00:00Z",
+    ],
+    [
+      'a window carrying the cooldown on off the grid',
+      { ...valid, baselines: { [SOURCE]: { ...baseline, lastElevatedWindow: iso(W - 3 * HOUR + 60_000) } } },
+      '"s.json".baselines.123456789012|10.0.0.5.lastElevatedWindow',
+      'not aligned to 60-minute windows',
+    ],
+    [
+      'a window carrying a cooldown on without its alert',
+      {
+        ...valid,
+        baselines: {
+          [SOURCE]: { ...baseline, lastAlertWindow: undefined, lastAlertCount: undefined },
+        },
+      },
+      '"s.json".baselines.123456789012|10.0.0.5.lastElevatedWindow',
+      'without lastAlertWindow',
     ],
     [
       'an alert count without its window',
