@@ -30,10 +30,10 @@ export const LOOKUP_SPACING_MS = 550;
 /** A throttled call is tried again once, after this long. */
 const THROTTLE_RETRY_MS = 1_000;
 /**
- * Calls one account's lookups may make in one run: eleven event names for up to three ranges
+ * Calls one account's lookups may make in one run: thirteen event names for up to three ranges
  * (a later window reading the part of its range not read yet) and a few pages more.
  */
-export const DEFAULT_MAX_LOOKUP_CALLS = 40;
+export const DEFAULT_MAX_LOOKUP_CALLS = 45;
 /** A range ending later than this before the lookup is read, but not called complete (nor cached as read). */
 const CLOUDTRAIL_DELIVERY_MS = CLOUDTRAIL_DELIVERY_MINUTES * 60_000;
 

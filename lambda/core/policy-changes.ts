@@ -24,6 +24,9 @@ import { isoTime, windowMs } from './windows';
 export const EGRESS_CHANGE_EVENT_NAMES = [
   'AuthorizeSecurityGroupEgress',
   'RevokeSecurityGroupEgress',
+  // An appliance's (a NAT instance's) group: its ingress rules refuse the hosts' packets it forwards.
+  'AuthorizeSecurityGroupIngress',
+  'RevokeSecurityGroupIngress',
   'ModifySecurityGroupRules',
   'CreateNetworkAclEntry',
   'ReplaceNetworkAclEntry',
@@ -41,7 +44,22 @@ export type PolicyChangeMode = (typeof POLICY_CHANGE_MODES)[number];
 
 /** What a change touched, in the terms the relation to a source needs. */
 export type ChangeTarget =
-  | { kind: 'security-group'; groupId: string }
+  | {
+      kind: 'security-group';
+      groupId: string;
+      /**
+       * `ingress`: ingress rules. They refuse packets entering an interface of the group, which
+       * blocks a host's egress only where the records were logged on an interface that forwards
+       * the host's packets (an appliance's, such as a NAT instance's).
+       */
+      ingress?: true;
+      /**
+       * The ingress rules' CIDRs, when every rule named only CIDRs: the sources they match
+       * (absent: a rule named a group or a prefix list, or rules by id only, whose sources are
+       * not known).
+       */
+      sourceCidrs?: string[];
+    }
   /**
    * `ingress`: an ingress entry. It refuses packets entering the ACL's subnet, which blocks a
    * host's egress only where the records were logged on an interface that forwards the host's
@@ -331,26 +349,31 @@ function revokedPermissions(
   return { permissions, partly: matched.size < unknownKeys.size };
 }
 
-/** `egress tcp/443 to 0.0.0.0/0 removed` for each permission (at most 3 shown). */
-function securityGroupEgressText(
+/**
+ * `egress tcp/443 to 0.0.0.0/0 removed`, `ingress tcp/443 from 10.0.0.0/16 added` for each
+ * permission (at most 3 shown).
+ */
+function securityGroupRulesText(
   permissions: readonly EgressPermission[],
   request: Json,
   verb: 'added' | 'removed',
+  direction: 'egress' | 'ingress',
 ): string {
+  const preposition = direction === 'egress' ? 'to' : 'from';
   const parts = permissions.map(({ traffic, targets }) => {
     const to =
       targets.length === 0
         ? ''
-        : ` to ${targets.slice(0, 3).join(', ')}${targets.length > 3 ? ` and ${targets.length - 3} more` : ''}`;
+        : ` ${preposition} ${targets.slice(0, 3).join(', ')}${targets.length > 3 ? ` and ${targets.length - 3} more` : ''}`;
     return `${traffic}${to}`;
   });
   const ruleIds = itemsOf(request.securityGroupRuleIds)
     .map((r) => (isObject(r) ? idOf(r.securityGroupRuleId, ID_PATTERNS.rule) : idOf(r, ID_PATTERNS.rule)))
     .filter((id): id is string => id !== undefined);
   if (parts.length === 0 && ruleIds.length > 0)
-    return `egress rule${ruleIds.length > 1 ? 's' : ''} ${listText(ruleIds)} ${verb}`;
-  if (parts.length === 0) return `egress rules ${verb}`;
-  return `egress ${listText(parts)} ${verb}`;
+    return `${direction} rule${ruleIds.length > 1 ? 's' : ''} ${listText(ruleIds)} ${verb}`;
+  if (parts.length === 0) return `${direction} rules ${verb}`;
+  return `${direction} ${listText(parts)} ${verb}`;
 }
 
 function listText(items: readonly string[], max = 3): string {
@@ -471,7 +494,7 @@ export function parsePolicyChange(record: unknown): PolicyChange | undefined {
       if (eventName === 'AuthorizeSecurityGroupEgress')
         return change(
           { kind: 'security-group', groupId },
-          securityGroupEgressText(egressPermissions(request.ipPermissions), request, 'added'),
+          securityGroupRulesText(egressPermissions(request.ipPermissions), request, 'added', 'egress'),
           'loosens',
         );
       const revoked = revokedPermissions(request, response);
@@ -480,8 +503,35 @@ export function parsePolicyChange(record: unknown): PolicyChange | undefined {
       // not necessarily what the text lists, so no claim that it tightened.
       return change(
         { kind: 'security-group', groupId },
-        `${securityGroupEgressText(revoked.permissions, request, 'removed')}${revoked.partly ? ' (EC2 reported rules the group did not have)' : ''}`,
+        `${securityGroupRulesText(revoked.permissions, request, 'removed', 'egress')}${revoked.partly ? ' (EC2 reported rules the group did not have)' : ''}`,
         revoked.partly ? 'changes' : 'tightens',
+      );
+    }
+    case 'AuthorizeSecurityGroupIngress':
+    case 'RevokeSecurityGroupIngress': {
+      const groupId = idOf(request.groupId, ID_PATTERNS.group);
+      if (groupId === undefined) return undefined;
+      const revoke = eventName === 'RevokeSecurityGroupIngress';
+      const revoked = revoke ? revokedPermissions(request, response) : undefined;
+      if (revoke && revoked === undefined) return undefined;
+      const permissions = revoked?.permissions ?? egressPermissions(request.ipPermissions);
+      const targets = permissions.flatMap((p) => p.targets);
+      const onlyCidrs =
+        permissions.length > 0 &&
+        permissions.every((p) => p.targets.length > 0) &&
+        targets.every((t) => cidrOf(t) !== undefined);
+      const target: ChangeTarget = {
+        kind: 'security-group',
+        groupId,
+        ingress: true,
+        ...(onlyCidrs ? { sourceCidrs: targets } : {}),
+      };
+      if (!revoke)
+        return change(target, securityGroupRulesText(permissions, request, 'added', 'ingress'), 'loosens');
+      return change(
+        target,
+        `${securityGroupRulesText(permissions, request, 'removed', 'ingress')}${revoked!.partly ? ' (EC2 reported rules the group did not have)' : ''}`,
+        revoked!.partly ? 'changes' : 'tightens',
       );
     }
     case 'ModifySecurityGroupRules': {
@@ -807,23 +857,26 @@ class TopologyIndex {
   relates(change: PolicyChange, facts: InterfaceFacts, source: SourceRef): boolean {
     const t = change.target;
     switch (t.kind) {
-      case 'security-group':
+      case 'security-group': {
         if (!facts.groupIds.includes(t.groupId)) return false;
-        // ModifySecurityGroupRules: only when one of its rules is an egress rule of that group.
-        return (
-          change.ruleIds === undefined || change.ruleIds.some((id) => this.rules.get(id)?.isEgress === true)
-        );
+        // Ingress rules only through an interface that forwards the source's packets (an
+        // appliance's), and only rules whose CIDRs (where known) hold the source.
+        if (t.ingress === true) return forwards(facts, source) && holdsSource(t.sourceCidrs, source);
+        // ModifySecurityGroupRules: when one of its rules is an egress rule of that group, or an
+        // ingress rule of it on an interface that forwards the source's packets.
+        if (change.ruleIds === undefined) return true;
+        const forwarding = forwards(facts, source);
+        return change.ruleIds.some((id) => {
+          const rule = this.rules.get(id);
+          return rule !== undefined && (rule.isEgress || forwarding);
+        });
+      }
       case 'network-acl':
         // An ingress entry only through an interface that forwards the source's packets, and only
         // one whose CIDR matches the source (an entry for other hosts does not refuse its packets).
         if (t.ingress === true) {
           if (!forwards(facts, source)) return false;
-          // (A CIDR that does not parse strictly narrows nothing: the relation stands.)
-          const cidrs = t.sourceCidr === undefined ? [] : cidrsOf([t.sourceCidr]);
-          if (cidrs.length > 0) {
-            const parsed = parseAddress(source.address);
-            if (parsed === undefined || !inAnyCidr(parsed, cidrs)) return false;
-          }
+          if (!holdsSource(t.sourceCidr === undefined ? undefined : [t.sourceCidr], source)) return false;
         }
         return (
           facts.subnetId !== undefined &&
@@ -900,16 +953,31 @@ export function alertSourceRefs(alert: Alert): SourceRef[] {
   ];
 }
 
-/** An ingress entry change whose CIDR (where it has one) holds one of the sources' addresses. */
-function ingressEntryMayHold(change: PolicyChange, sources: readonly SourceRef[]): boolean {
-  const t = change.target;
-  if (t.kind !== 'network-acl' || t.ingress !== true) return false;
-  const cidrs = t.sourceCidr === undefined ? [] : cidrsOf([t.sourceCidr]);
+/**
+ * Whether an ingress rule's or entry's CIDRs hold the source: true where they are not known (a
+ * rule naming a group or a prefix list, an entry replaced) or none parses strictly (it narrows
+ * nothing then: the relation stands).
+ */
+function holdsSource(texts: readonly string[] | undefined, source: SourceRef): boolean {
+  const cidrs = cidrsOf(texts ?? []);
   if (cidrs.length === 0) return true;
-  return sources.some((source) => {
-    const parsed = parseAddress(source.address);
-    return parsed !== undefined && inAnyCidr(parsed, cidrs);
-  });
+  const parsed = parseAddress(source.address);
+  return parsed !== undefined && inAnyCidr(parsed, cidrs);
+}
+
+/**
+ * An ingress entry or ingress rule change (which relates only through a forwarding interface)
+ * whose CIDRs (where known) hold one of the sources' addresses.
+ */
+function ingressChangeMayHold(change: PolicyChange, sources: readonly SourceRef[]): boolean {
+  const t = change.target;
+  if (t.kind === 'network-acl' && t.ingress === true) {
+    const cidrs = t.sourceCidr === undefined ? undefined : [t.sourceCidr];
+    return sources.some((source) => holdsSource(cidrs, source));
+  }
+  if (t.kind === 'security-group' && t.ingress === true)
+    return sources.some((source) => holdsSource(t.sourceCidrs, source));
+  return false;
 }
 
 /**
@@ -984,11 +1052,12 @@ export function explainAlerts(
           ? (notComplete.reason ?? 'the lookup did not complete')
           : ambiguousVpcs > 0
             ? `the address is held in ${ambiguousVpcs} VPCs and the records name neither its VPC nor a known interface`
-            : alert.kind === 'mass-spike' && inRange.some((c) => ingressEntryMayHold(c, sources))
-              ? // A NAT gateway's subnet's ingress entry blocks every host behind it at once, which
-                // is a mass spike; but it relates only through the interfaces a source's records
-                // were logged on, and members carry none: "none found" would not be true.
-                "a network ACL ingress entry changed in the range; it relates only through the interfaces the records were logged on (a NAT gateway's), which a mass spike's members do not carry: see the members' own records"
+            : alert.kind === 'mass-spike' && inRange.some((c) => ingressChangeMayHold(c, sources))
+              ? // A NAT gateway's subnet's ingress entry (or an appliance's ingress rule) blocks every
+                // host behind it at once, which is a mass spike; but it relates only through the
+                // interfaces a source's records were logged on, and members carry none: "none
+                // found" would not be true.
+                `${inRange.some((c) => c.target.kind === 'network-acl' && ingressChangeMayHold(c, sources)) ? 'a network ACL ingress entry' : "a security group's ingress rules"} changed in the range; it relates only through the interfaces the records were logged on (a NAT gateway's or an appliance's), which a mass spike's members do not carry: see the members' own records`
               : unknownInterfaces > 0
                 ? // Changes were read, but with the source's security groups and subnet unknown none
                   // could be related: "none found" would claim a search that could not relate

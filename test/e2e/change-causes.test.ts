@@ -258,7 +258,7 @@ describe('change-aware alerts through CloudTrail and EC2', () => {
     const calls = trail.calls;
     expect(trail.throttled).toBe(0);
     expect(calls.every((c) => c.error === undefined)).toBe(true);
-    expect(calls).toHaveLength(12); // eleven event names, one of them two pages
+    expect(calls).toHaveLength(14); // thirteen event names, one of them two pages
     expect(calls.filter((c) => c.request.NextToken !== undefined)).toHaveLength(1);
     for (const call of calls) {
       expect(call).toMatchObject({ accountId: TEST_ACCOUNT, region: 'us-east-1' });
@@ -536,7 +536,7 @@ describe('change-aware alerts through CloudTrail and EC2', () => {
     // Assess
     expect(run.changeCauses).toEqual({ found: 1, none: 0, unavailable: 0 });
     expect(published()[0]!.raw.likelyCause?.eventId).toBe('revoke-web-0852');
-    expect(trail.calls).toHaveLength(12); // eleven event names, the throttled one twice
+    expect(trail.calls).toHaveLength(14); // thirteen event names, the throttled one twice
     expect(trail.calls[1]!.at - trail.calls[0]!.at).toBeGreaterThanOrEqual(1_000);
   });
 

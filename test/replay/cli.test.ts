@@ -359,7 +359,7 @@ describe('egress-spike replay (built CLI)', () => {
       /mass spike: RevokeSecurityGroupEgress on sg-0f1ee7000000000b2 \(egress tcp\/443 to 198\.51\.100\.77\/32, 2001:db8:ffff::10\/128 removed\) by arn:aws:sts::123456789012:assumed-role\/Deployer\/jane at 14:52 UTC, 8 minutes before the window; explains (\d+) of \1 sources/,
     );
     expect(text.stdout).toMatch(
-      /cloudtrail +4 files \(1 digest files skipped\), \d+ events from .*2 egress-policy changes; 1 interface map file/,
+      /cloudtrail +4 files \(1 digest files skipped\), \d+ events from .*3 egress-policy changes; 1 interface map file/,
     );
     const objects = ndjson(
       run('replay', '--json', '--cloudtrail', 'trail', '--interface-map', 'interfaces.json', sample).stdout,
@@ -370,7 +370,7 @@ describe('egress-spike replay (built CLI)', () => {
       likelyCause: { eventId: ROLLOUT_EVENT_ID, eventName: 'RevokeSecurityGroupEgress' },
       causeLookup: { status: 'found' },
     });
-    expect(objects.at(-1)).toMatchObject({ kind: 'summary', cloudTrail: { files: 4, changes: 2 } });
+    expect(objects.at(-1)).toMatchObject({ kind: 'summary', cloudTrail: { files: 4, changes: 3 } });
   });
 
   it.each([

@@ -211,7 +211,9 @@ describe('golden: the bundled sample with its CloudTrail files (what npm start s
     expect(others.find((a) => a.srcIp === truth.exfiltration.srcIp)?.causeLookup?.status).toBe('none');
     for (const alert of others) expect(alert.causeLookup?.status).toBe('none');
     expect(result.alerts.find((a) => a.kind === 'new-source')?.causeLookup).toBeUndefined();
-    expect(result.summary.cloudTrail).toMatchObject({ files: 21, changes: 2, interfaceMaps: 1 });
+    // Three changes read: the rollout, the unrelated revoke, and the ingress rule on the fleet's own
+    // group (ingress rules relate only through an appliance's interface, which no record names here).
+    expect(result.summary.cloudTrail).toMatchObject({ files: 21, changes: 3, interfaceMaps: 1 });
     expect(result.summary.changeCauses).toEqual({ found: 1, none: others.length, unavailable: 0 });
   });
 });

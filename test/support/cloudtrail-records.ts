@@ -100,6 +100,8 @@ export interface Permission {
   toPort?: number;
   cidr?: string;
   ipv6Cidr?: string;
+  /** A rule that names a security group (its members' addresses) instead of a CIDR. */
+  groupId?: string;
 }
 
 function ipPermissions(permissions: readonly Permission[]): Record<string, unknown> {
@@ -107,7 +109,7 @@ function ipPermissions(permissions: readonly Permission[]): Record<string, unkno
     items: permissions.map((p) => ({
       ipProtocol: p.protocol,
       ...(p.fromPort === undefined ? {} : { fromPort: p.fromPort, toPort: p.toPort ?? p.fromPort }),
-      groups: {},
+      groups: p.groupId ? { items: [{ groupId: p.groupId }] } : {},
       ipRanges: p.cidr ? { items: [{ cidrIp: p.cidr }] } : {},
       ipv6Ranges: p.ipv6Cidr ? { items: [{ cidrIpv6: p.ipv6Cidr }] } : {},
       prefixListIds: {},
@@ -145,7 +147,10 @@ export const authorizeSecurityGroupEgress = (
     options,
   );
 
-/** An ingress rule change: never egress-relevant (a control for the filters). */
+/**
+ * An ingress rule change: egress-relevant only through an interface that forwards a host's
+ * packets (an appliance's, such as a NAT instance's).
+ */
 export const authorizeSecurityGroupIngress = (
   groupId: string,
   permissions: readonly Permission[],
@@ -153,6 +158,18 @@ export const authorizeSecurityGroupIngress = (
 ): CloudTrailRecord =>
   cloudTrailRecord(
     'AuthorizeSecurityGroupIngress',
+    { groupId, ipPermissions: ipPermissions(permissions) },
+    okResponse(),
+    options,
+  );
+
+export const revokeSecurityGroupIngress = (
+  groupId: string,
+  permissions: readonly Permission[],
+  options: RecordOptions,
+): CloudTrailRecord =>
+  cloudTrailRecord(
+    'RevokeSecurityGroupIngress',
     { groupId, ipPermissions: ipPermissions(permissions) },
     okResponse(),
     options,

@@ -1,0 +1,173 @@
+/**
+ * A host's egress through an appliance (a NAT instance, a firewall instance): the appliance's
+ * interface logs the host's packet (source the host, destination the outside) as it arrives,
+ * where the appliance's security groups' ingress rules can refuse it. Such a REJECT counts under
+ * the host, on the appliance's interface; a change to those ingress rules explains it. An ingress
+ * rule never explains a block the host's own interface logged (a group lets the replies to a
+ * host's own connections back in whatever its ingress rules say).
+ */
+import { type Alert, type NetworkTopology, type PolicyChange } from '../../lambda/core';
+import { explainOne, readChange, spikeAlert } from '../support/change-cause-fixtures';
+import {
+  authorizeSecurityGroupIngress,
+  modifySecurityGroupRules,
+  revokeSecurityGroupIngress,
+} from '../support/cloudtrail-records';
+
+const W = Date.parse('2026-11-27T15:00:00Z');
+const at = (minutes: number) => W + minutes * 60_000;
+const HOST = '10.0.1.21';
+const HOST_ENI = 'eni-0000000000000000a';
+const APPLIANCE_ENI = 'eni-0000000000000000b';
+const HOST_SG = 'sg-0a1b2c3d4e5f6000a';
+const APPLIANCE_SG = 'sg-0a1b2c3d4e5f6000b';
+
+const TOPOLOGY: NetworkTopology = {
+  interfaces: [
+    {
+      networkInterfaceId: HOST_ENI,
+      vpcId: 'vpc-0a1b2c3d',
+      subnetId: 'subnet-0a1b2c3d4e5f6000a',
+      groupIds: [HOST_SG],
+      addresses: [HOST],
+      interfaceType: 'interface',
+    },
+    // The NAT instance's interface: another subnet, its own group and address.
+    {
+      networkInterfaceId: APPLIANCE_ENI,
+      vpcId: 'vpc-0a1b2c3d',
+      subnetId: 'subnet-0a1b2c3d4e5f6000b',
+      groupIds: [APPLIANCE_SG],
+      addresses: ['10.0.0.9'],
+      interfaceType: 'interface',
+    },
+  ],
+  subnetAcls: [],
+  securityGroupRules: [
+    { ruleId: 'sgr-0000000000000000a', groupId: APPLIANCE_SG, isEgress: false },
+    { ruleId: 'sgr-0000000000000000b', groupId: HOST_SG, isEgress: false },
+  ],
+};
+
+const spikeLoggedOn = (interfaceIds: string[]): Alert =>
+  spikeAlert(HOST, { details: { topDestinations: [], totalDestinations: 0, interfaceIds } });
+
+const revokeFrom = (groupId: string, cidr: string, eventId: string) =>
+  readChange(revokeSecurityGroupIngress(groupId, [{ protocol: '-1', cidr }], { at: at(-6), eventId }));
+
+const explain = (alert: Alert, changes: PolicyChange[], topology = TOPOLOGY) =>
+  explainOne(alert, changes, topology, 'downgrade');
+
+describe("an appliance's security group ingress rules", () => {
+  it('are read from CloudTrail: a revoke tightens, an authorize loosens, each with its CIDRs', () => {
+    expect(revokeFrom(APPLIANCE_SG, '10.0.0.0/16', 'revoke')).toMatchObject({
+      eventName: 'RevokeSecurityGroupIngress',
+      target: { kind: 'security-group', groupId: APPLIANCE_SG, ingress: true, sourceCidrs: ['10.0.0.0/16'] },
+      description: 'ingress all traffic from 10.0.0.0/16 removed',
+      effect: 'tightens',
+    });
+    const added = readChange(
+      authorizeSecurityGroupIngress(APPLIANCE_SG, [{ protocol: 'tcp', fromPort: 443, cidr: '10.0.0.0/16' }], {
+        at: at(-6),
+        eventId: 'authorize',
+      }),
+    );
+    expect(added).toMatchObject({
+      target: { kind: 'security-group', ingress: true },
+      description: 'ingress tcp/443 from 10.0.0.0/16 added',
+      effect: 'loosens',
+    });
+  });
+
+  it("explain a host's blocks logged on the appliance's interface, and lower the alert", () => {
+    const alert = explain(spikeLoggedOn([APPLIANCE_ENI]), [
+      revokeFrom(APPLIANCE_SG, '10.0.0.0/16', 'revoke'),
+    ]);
+    expect(alert.likelyCause).toMatchObject({
+      eventId: 'revoke',
+      eventName: 'RevokeSecurityGroupIngress',
+      resource: APPLIANCE_SG,
+    });
+    expect(alert).toMatchObject({ severity: 'low', downgradedFrom: 'high' });
+  });
+
+  it("explain nothing the host's own interface logged, nor through the host's own group", () => {
+    // The appliance's rule, but the blocks were logged on the host's own interface.
+    const own = explain(spikeLoggedOn([HOST_ENI]), [revokeFrom(APPLIANCE_SG, '10.0.0.0/16', 'revoke')]);
+    expect(own.likelyCause).toBeUndefined();
+    expect(own.causeLookup?.status).toBe('none');
+    // The host's own group's ingress rule, wherever the blocks were logged.
+    for (const interfaceIds of [[HOST_ENI], [APPLIANCE_ENI], [HOST_ENI, APPLIANCE_ENI]]) {
+      const alert = explain(spikeLoggedOn(interfaceIds), [revokeFrom(HOST_SG, '10.0.0.0/16', 'host-rule')]);
+      expect({ interfaceIds, cause: alert.likelyCause?.eventId }).toEqual({ interfaceIds, cause: undefined });
+    }
+  });
+
+  it("a rule for other sources' range explains nothing; one naming a group (members unknown) may", () => {
+    const other = revokeFrom(APPLIANCE_SG, '10.0.9.0/24', 'other-range');
+    expect(explain(spikeLoggedOn([APPLIANCE_ENI]), [other]).likelyCause).toBeUndefined();
+    const byGroup = readChange(
+      revokeSecurityGroupIngress(APPLIANCE_SG, [{ protocol: '-1', groupId: HOST_SG }], {
+        at: at(-4),
+        eventId: 'by-group',
+      }),
+    );
+    expect(byGroup.target).toEqual({ kind: 'security-group', groupId: APPLIANCE_SG, ingress: true });
+    expect(byGroup.description).toBe(`ingress all traffic from ${HOST_SG} removed`);
+    expect(explain(spikeLoggedOn([APPLIANCE_ENI]), [byGroup]).likelyCause?.eventId).toBe('by-group');
+  });
+
+  it('ModifySecurityGroupRules on an ingress rule relates through the appliance only', () => {
+    const applianceRule = readChange(
+      modifySecurityGroupRules(
+        APPLIANCE_SG,
+        [{ ruleId: 'sgr-0000000000000000a', protocol: 'tcp', fromPort: 443, cidr: '10.0.2.0/24' }],
+        { at: at(-3), eventId: 'modify-appliance' },
+      ),
+    );
+    expect(explain(spikeLoggedOn([APPLIANCE_ENI]), [applianceRule]).likelyCause?.eventId).toBe(
+      'modify-appliance',
+    );
+    expect(explain(spikeLoggedOn([HOST_ENI]), [applianceRule]).likelyCause).toBeUndefined();
+    const hostRule = readChange(
+      modifySecurityGroupRules(
+        HOST_SG,
+        [{ ruleId: 'sgr-0000000000000000b', protocol: 'tcp', fromPort: 22, cidr: '10.0.0.0/8' }],
+        { at: at(-3), eventId: 'modify-host' },
+      ),
+    );
+    expect(explain(spikeLoggedOn([HOST_ENI, APPLIANCE_ENI]), [hostRule]).likelyCause).toBeUndefined();
+  });
+
+  it('a mass spike, whose members carry no interfaces, says the ingress rule could not be related rather than "none found"', () => {
+    const mass: Alert = {
+      ...spikeAlert(HOST),
+      alertId: '2026-11-27T15:00:00Z/mass-spike',
+      kind: 'mass-spike',
+      severity: 'medium',
+      srcIp: undefined,
+      srcIps: [HOST, '10.0.1.22'],
+      members: [
+        { srcIp: HOST, blockedCount: 200, zScore: 9 },
+        { srcIp: '10.0.1.22', blockedCount: 200, zScore: 9 },
+      ],
+      baseline: null,
+      zScore: null,
+      uniqueDestinations: null,
+    };
+    const bothKnown: NetworkTopology = {
+      ...TOPOLOGY,
+      interfaces: [
+        ...TOPOLOGY.interfaces,
+        { ...TOPOLOGY.interfaces[0]!, networkInterfaceId: 'eni-0000000000000000c', addresses: ['10.0.1.22'] },
+      ],
+    };
+    const alert = explain(mass, [revokeFrom(APPLIANCE_SG, '10.0.0.0/16', 'revoke')], bothKnown);
+    expect(alert.causeLookup).toMatchObject({ status: 'unavailable' });
+    expect(alert.causeLookup?.reason).toContain("a security group's ingress rules changed in the range");
+    // A rule for a range none of the members is in could not have blocked them: none found.
+    expect(
+      explain(mass, [revokeFrom(APPLIANCE_SG, '192.0.2.0/24', 'outside')], bothKnown).causeLookup?.status,
+    ).toBe('none');
+  });
+});
