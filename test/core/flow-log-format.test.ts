@@ -137,6 +137,7 @@ describe('severalRegionsProblem', () => {
     const problem = severalRegionsProblem(undefined, ['eu-west-1', 'us-east-1']);
     expect(problem).toContain('the flow logs of eu-west-1, us-east-1 in a format without vpc-id');
     expect(problem).toContain('add vpc-id to the flow logs');
+    expect(problem).toContain("or deploy a detector for each Region's flow logs");
     expect(severalRegionsProblem(WITH_VPC.replace('vpc-id ', ''), ['eu-west-1', 'us-east-1'])).toBeDefined();
   });
 
