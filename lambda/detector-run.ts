@@ -22,6 +22,7 @@ import {
   BaselineTable,
   bootstrapBaselines,
   dueWindows,
+  cooldownRuns,
   evaluateWindow,
   isMatureSource,
   WindowDecider,
@@ -823,7 +824,7 @@ async function detectWindow(
       .filter((d) => d.status === 'pending')
       .map(({ alert, attempts }) => ({ alert, attempts }));
     toWrite = [];
-    aligned = alignedAlertState(alerts, retryCounts, window.start);
+    aligned = alignedAlertState(alerts, retryCounts, window.start, deps.config);
   } else {
     // A crash between outbox batches leaves part of the window's alerts: the decisions above are
     // the same (same counts, baselines rewound by `prev`), so only the missing alertIds are written
@@ -848,7 +849,7 @@ async function detectWindow(
       ...decided.filter((d) => d.status === 'pending').map(({ alert, attempts }) => ({ alert, attempts })),
       ...toWrite.map((alert) => ({ alert, attempts: 0 })),
     ];
-    if (decided.length > 0) aligned = alignedAlertState(alerts, retryCounts, window.start);
+    if (decided.length > 0) aligned = alignedAlertState(alerts, retryCounts, window.start, deps.config);
   }
   summary.alertsDecided += alerts.length;
 
@@ -1120,21 +1121,27 @@ function alignedAlertState(
   alerts: readonly Alert[],
   counts: ReadonlyMap<string, number>,
   windowStart: number,
+  config: Pick<DetectorConfig, 'cooldownMinutes'>,
 ): (key: string, next: Baseline, before: Baseline | undefined) => Baseline {
   const alerted = new Set(alerts.flatMap(alertSourceKeys));
   return (key, baseline, previous) => {
     if (alerted.has(key))
       return withAlertState(baseline, windowStart, counts.get(key) ?? baseline.lastAlertCount ?? 0);
     if (baseline.lastAlertWindow === windowStart) {
-      // The alert state as it was before the window (an alert had cleared its episode).
+      // This attempt alerted the source, the published one did not: the alert state as it was
+      // before the window. This attempt's count was a spike, so the window was up: inside a
+      // cooldown it carries the cooldown on (late records that made it escalate here do not undo
+      // the cooldown the published decision held it in).
       const { lastAlertWindow: _w, lastAlertCount: _c, lastElevatedWindow: _e, ...rest } = baseline;
+      const carried =
+        previous !== undefined && cooldownRuns(previous, windowStart, config)
+          ? windowStart
+          : previous?.lastElevatedWindow;
       return {
         ...rest,
         ...(previous?.lastAlertWindow === undefined ? {} : { lastAlertWindow: previous.lastAlertWindow }),
         ...(previous?.lastAlertCount === undefined ? {} : { lastAlertCount: previous.lastAlertCount }),
-        ...(previous?.lastElevatedWindow === undefined
-          ? {}
-          : { lastElevatedWindow: previous.lastElevatedWindow }),
+        ...(carried === undefined ? {} : { lastElevatedWindow: carried }),
       };
     }
     return baseline;

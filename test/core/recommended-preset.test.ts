@@ -438,19 +438,23 @@ describe('cooldown and escalation', () => {
     expect(result.decisions[0]?.outcome).toBe('spike');
   });
 
-  // The model is mean 10, sd sqrt(10) = 3.16: 1.5 sd above it is 14.7. With a budget of one
-  // false alert in 1,000 days, 15 and 17 are no spikes.
-  const strict = recommendedConfig({ falseAlertBudgetPerDay: 0.001 });
+  // The model is mean 10, variance 10. A window is up when its chance is below 0.1 over the
+  // windows of a cooldown: 0.025 for 4 hourly windows, where 18 is (P(X >= 18) = 0.014) and 17 is
+  // not (0.027); 0.1 / 24 for 10-minute windows, where 18 is not and 21 is (0.0016). With a budget
+  // of one false alert in 1,000 days, none of them is a spike.
   it.each([
-    // [hours since the last alert, x, outcome, carried]
-    [3, 15, 'normal', true], // 1.5 sd above the model, inside the cooldown
-    [3, 150, 'spike-in-cooldown', true], // a spike held back is elevated too
-    [3, 14, 'normal', false], // under 1.5 sd
-    [4, 17, 'normal', false], // the cooldown has ended: nothing to carry on
+    // [window minutes, hours since the last alert, x, outcome, carried]
+    [60, 3, 18, 'normal', true], // up, inside the cooldown
+    [60, 3, 150, 'spike-in-cooldown', true], // a spike held back is up too
+    [60, 3, 17, 'normal', false], // not up
+    [60, 4, 18, 'normal', false], // the cooldown has ended: nothing to carry on
+    [10, 3, 18, 'normal', false], // six times the windows: noise must be rarer to carry
+    [10, 3, 21, 'normal', true],
   ])(
-    '%i h after an alert, x = %i (%s) carries the cooldown on from this window: %s',
-    (hoursAgo, x, outcome, carried) => {
-      const result = evaluateWindow(windowInput({ a: x }, { a: alerted(hoursAgo) }), strict);
+    '%i-minute windows, %i h after an alert, x = %i (%s) carries the cooldown on from this window: %s',
+    (windowMinutes, hoursAgo, x, outcome, carried) => {
+      const cfg = recommendedConfig({ falseAlertBudgetPerDay: 0.001, windowMinutes });
+      const result = evaluateWindow(windowInput({ a: x }, { a: alerted(hoursAgo) }), cfg);
       expect(result.decisions[0]?.outcome).toBe(outcome);
       const updated = result.updatedBaselines.get('a')!;
       expect(updated.lastElevatedWindow).toBe(carried ? T0 : undefined);

@@ -796,7 +796,7 @@ describe('bootstrap with rhythm', () => {
     const learnedState = (baselines: Map<string, Baseline>) =>
       new Map(
         [...baselines].map(([ip, b]) => {
-          const { lastAlertWindow: _w, lastAlertCount: _c, ...state } = b;
+          const { lastAlertWindow: _w, lastAlertCount: _c, lastElevatedWindow: _e, ...state } = b;
           return [ip, state];
         }),
       );
