@@ -149,9 +149,9 @@ export function queryTimeline(
   return Math.max(0, ...finish);
 }
 
-/** The CIDR a count query is narrowed to (` and isIpInSubnet(srcAddr, ...)`), or undefined for the whole window. */
+/** The CIDR a count query is narrowed to (` and isIpInSubnet(flowSrcAddr, ...)`), or undefined for the whole window. */
 function narrowingOf(queryString: string): ReturnType<typeof parseCidr> | undefined {
-  const match = / and isIpInSubnet\(srcAddr, "([^"]+)"\)/.exec(queryString);
+  const match = / and isIpInSubnet\(flowSrcAddr, "([^"]+)"\)/.exec(queryString);
   return match === null ? undefined : parseCidr(match[1]!);
 }
 

@@ -118,6 +118,8 @@ const RETRYABLE_ERRORS = new Set([
 const RUNNING_STATUSES = new Set(['Scheduled', 'Running']);
 /** End states worth another try. `Cancelled` is not: someone stopped the query on purpose. */
 const RETRYABLE_STATUSES = new Set(['Failed', 'Timeout', 'Unknown']);
+/** The statuses AWS documents as a query's end (`Unknown` is not among them). */
+const ENDED_STATUSES = new Set(['Failed', 'Cancelled', 'Timeout', 'Complete']);
 
 export interface LogsInsightsFlowSourceOptions {
   client: CloudWatchLogsClient;
@@ -930,9 +932,11 @@ export class LogsInsightsFlowSource implements FlowCountSource {
    * Details of one source with more (destination, port, protocol, interface) groups than the row
    * limit, in two queries whatever the spread: its `topDestinations` largest groups, and its
    * interfaces with their distinct destination addresses and ports. `totalDestinations` is then
-   * a lower bound of the distinct (address, port, protocol) groups: the largest of those counts
+   * an estimate of the distinct (address, port, protocol) groups: the largest of those counts
    * and of what the overflowing query already proved (rowLimit groups over its interfaces), when
-   * its rows were the ones matched here (`overflowRowsOwn`, or matched by /128 as they were).
+   * its rows were the ones matched here (`overflowRowsOwn`, or matched by /128 as they were). A
+   * lower bound but for count_distinct, which AWS documents as "just an approximation" for a
+   * field of very high cardinality, as this source's destinations are.
    */
   private async scanDetails(
     run: QueryRun,
@@ -1054,10 +1058,11 @@ export class LogsInsightsFlowSource implements FlowCountSource {
       response = await this.pollUntilComplete(run, queryId, maxItems);
     } catch (error) {
       // A query left running keeps scanning (and billing) and holds a slot of the account's
-      // concurrency quota: stop it whatever went wrong while polling.
-      if (!(error instanceof QueryFailedError) && !(error instanceof QueryTimeoutError)) {
-        await this.stopQuietly(queryId);
-      }
+      // concurrency quota: stop it whatever went wrong while polling. `Failed`, `Cancelled` and
+      // `Timeout` are end states; `Unknown` (or no status) is not said to be one, so such a query
+      // is stopped before it is tried again (StopQuery on a finished query only answers false).
+      const ended = error instanceof QueryFailedError && ENDED_STATUSES.has(error.status);
+      if (!ended && !(error instanceof QueryTimeoutError)) await this.stopQuietly(queryId);
       throw error;
     }
 

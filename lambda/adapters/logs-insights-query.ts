@@ -5,11 +5,12 @@
  * that was not produced here; anything else throws QueryInjectionError.
  *
  * A source is an address within its account (and VPC, where the format has `vpc-id`): every query
- * groups by `accountId` (the v2 field; `account-id` of a custom format) and `vpcId` where the
- * format has them, and `srcAddr`, and rows come back keyed by source key (source-key.ts).
+ * groups by `flowAccountId` (`account-id`) and `flowVpcId` where the format has them, and
+ * `flowSrcAddr`, and rows come back keyed by source key (source-key.ts).
  *
- * Every query starts by parsing the record's fields from `@message` (the format's fields, named as
- * the default format's discovered fields), so it reads the same in every log class.
+ * Every query starts by parsing the record's fields from `@message` (the format's fields, named
+ * `flow` + the name Logs Insights would discover: insightsFieldName), so it reads the same in
+ * every log class and never reads a discovered field. Below, the names are written short.
  *
  * One filter, three queries:
  * - count:   `stats count(*) as blockedCount, count_distinct(dstAddr) as uniqueDestinations,
@@ -61,14 +62,15 @@ export const SKIPDATA_SOURCE = '-';
 
 /** Result column names of the queries built here (aliases chosen by this module). */
 export const RESULT_COLUMNS = {
-  source: 'srcAddr',
-  /** The source's account and VPC, where the format has them (the field names, as grouped by). */
-  account: 'accountId',
-  vpc: 'vpcId',
-  destination: 'dstAddr',
-  destinationPort: 'dstPort',
-  protocol: 'protocol',
-  interfaceId: 'interfaceId',
+  /** The fields grouped by, named as parsed (insightsFieldName): `flowSrcAddr`, ... */
+  source: insightsFieldName('srcaddr'),
+  /** The source's account and VPC, where the format has them. */
+  account: insightsFieldName('account-id'),
+  vpc: insightsFieldName('vpc-id'),
+  destination: insightsFieldName('dstaddr'),
+  destinationPort: insightsFieldName('dstport'),
+  protocol: insightsFieldName('protocol'),
+  interfaceId: insightsFieldName('interface-id'),
   blockedCount: 'blockedCount',
   uniqueDestinations: 'uniqueDestinations',
   detailCount: 'n',
@@ -478,12 +480,13 @@ class ClauseLength {
 }
 
 /**
- * `parse @message "* * ..." as version, accountId, ...`: a record's fields read from its text, one
- * glob `*` per space-separated field, named as the default format's discovered fields. Every query
- * starts with it (and the alert's console query): Logs Insights discovers the default format's
- * fields only in Standard-class log groups ("Field discovery is supported only for log groups in
- * the Standard log class"), so in an Infrequent Access group a query of discovered fields matches
- * nothing. Where they are discovered, parsing gives the same values (the same tokens).
+ * `parse @message "* * ..." as flowVersion, flowAccountId, ...`: a record's fields read from its
+ * text, one glob `*` per space-separated field, under names Logs Insights never discovers
+ * (insightsFieldName). Every query starts with it (and the alert's console query): Logs Insights
+ * discovers the default format's fields only in Standard-class log groups ("Field discovery is
+ * supported only for log groups in the Standard log class"), so in an Infrequent Access group a
+ * query of discovered fields matches nothing; and with names of their own, a record the parse does
+ * not match has none of these fields, whatever discovery found in it.
  */
 export function parseCommandFor(format: readonly FlowLogField[]): string {
   return `parse @message "${format.map(() => '*').join(' ')}" as ${format.map(fieldName).join(', ')}`;

@@ -124,9 +124,17 @@ const INSIGHTS_NAMES: Partial<Record<FlowLogField, string>> = {
   'log-status': 'logStatus',
 };
 
-/** The Logs Insights name of a field: `srcaddr` -> `srcAddr`, `pkt-srcaddr` -> `pktSrcaddr`. */
+/**
+ * The name a Logs Insights query gives a field it parses from the record's text: `srcaddr` ->
+ * `flowSrcAddr`, `pkt-srcaddr` -> `flowPktSrcaddr`. Never a name Logs Insights discovers itself
+ * (`srcAddr`, `action`, `version`, ... in Standard-class groups): what a record holds under a
+ * discovered name when a `parse` of the same name fails to match it, or matches it in another
+ * order, is not documented ("you still see it in the results, but without the extracted fields"),
+ * and the format check and a custom format must read the parsed values alone.
+ */
 export function insightsFieldName(field: FlowLogField): string {
-  return INSIGHTS_NAMES[field] ?? field.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+  const name = INSIGHTS_NAMES[field] ?? field.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+  return `flow${name.charAt(0).toUpperCase()}${name.slice(1)}`;
 }
 
 /**

@@ -479,8 +479,8 @@ describe('logsInsightsConsoleUrl', () => {
     expect(query).toBe(
       // Parsed from @message, as the detector's queries (Logs Insights discovers the default
       // format's fields only in Standard-class log groups).
-      'parse @message "* * * * * * * * * * * * * *" as version, accountId, interfaceId, srcAddr, dstAddr, srcPort, dstPort, protocol, packets, bytes, startTime, endTime, action, logStatus\n' +
-        '| filter action = "REJECT" and srcAddr = "10.0.1.23" and not (accountId like /^[0-9]{12}$/)\n| stats count(*) as blocked by dstAddr, dstPort, protocol, interfaceId\n| sort blocked desc\n| limit 200',
+      'parse @message "* * * * * * * * * * * * * *" as flowVersion, flowAccountId, flowInterfaceId, flowSrcAddr, flowDstAddr, flowSrcPort, flowDstPort, flowProtocol, flowPackets, flowBytes, flowStartTime, flowEndTime, flowAction, flowLogStatus\n' +
+        '| filter flowAction = "REJECT" and flowSrcAddr = "10.0.1.23" and not (flowAccountId like /^[0-9]{12}$/)\n| stats count(*) as blocked by flowDstAddr, flowDstPort, flowProtocol, flowInterfaceId\n| sort blocked desc\n| limit 200',
     );
   });
 
@@ -493,7 +493,7 @@ describe('logsInsightsConsoleUrl', () => {
 
     // Assess
     expect(query).toBe(
-      'parse @message "* * * * * * *" as version, vpcId, srcAddr, dstAddr, dstPort, action, startTime\n| filter action = "REJECT"\n| stats count(*) as blocked by dstAddr, dstPort\n| sort blocked desc\n| limit 200',
+      'parse @message "* * * * * * *" as flowVersion, flowVpcId, flowSrcAddr, flowDstAddr, flowDstPort, flowAction, flowStartTime\n| filter flowAction = "REJECT"\n| stats count(*) as blocked by flowDstAddr, flowDstPort\n| sort blocked desc\n| limit 200',
     );
   });
 });
@@ -782,12 +782,12 @@ describe('the account an alert names (issue 14)', () => {
 
   it('filters the console query by the account and VPC too, where the format has them', () => {
     expect(consoleQueryFor(inB)).toContain(
-      'filter action = "REJECT" and srcAddr = "10.0.1.23" and accountId in ["222222222222"]',
+      'filter flowAction = "REJECT" and flowSrcAddr = "10.0.1.23" and flowAccountId in ["222222222222"]',
     );
     const vpcFormat =
       'version account-id vpc-id interface-id srcaddr dstaddr dstport protocol start end action log-status';
     expect(consoleQueryFor({ ...inB, vpcId: 'vpc-0a1b' }, vpcFormat)).toContain(
-      'and accountId in ["222222222222"] and vpcId in ["vpc-0a1b"]',
+      'and flowAccountId in ["222222222222"] and flowVpcId in ["vpc-0a1b"]',
     );
     // A value that is not an account id never reaches the query.
     expect(consoleQueryFor({ ...inB, accountId: '2222"] or ["1' })).not.toContain('accountId in');

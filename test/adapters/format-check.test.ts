@@ -76,6 +76,26 @@ describe('format check', () => {
     expect(check).toMatchObject({ recordsScanned: 3, notInFormat: 2 });
   });
 
+  it('counts default-format records under a custom format, whatever Logs Insights discovered in them (a failed parse leaves discovered fields alone), and the count query counts none', async () => {
+    // Prepare: a Standard-class group of default (v2) records, whose fields Logs Insights
+    // discovers as version, srcAddr, action, ...; the detector configured for a v5 format.
+    const custom =
+      'version vpc-id subnet-id interface-id account-id type srcaddr dstaddr srcport dstport pkt-srcaddr ' +
+      'pkt-dstaddr protocol bytes packets start end action tcp-flags log-status flow-direction';
+    const source = sourceOver([V2, V2.replace('10.0.1.5', '10.0.1.6'), V2.replace('10.0.1.5', '10.0.1.7')], {
+      flowLogFormat: custom,
+    });
+
+    // Act
+    const check = await source.checkFormat(window, deadline());
+    const counted = await source.countWindow(window, deadline());
+
+    // Assess: named as discovered, the parse's fields were the discovered ones on a record it did
+    // not match, so the check found nothing wrong and the count query counted every REJECT.
+    expect(check).toMatchObject({ recordsScanned: 3, notInFormat: 3 });
+    expect(counted.counts.size).toBe(0);
+  });
+
   it('checks against a custom flowLogFormat, by its own last field (here one whose values hold an s)', async () => {
     // Prepare: records of a format ending in flow-direction; one written with an extra field
     const format =

@@ -26,8 +26,8 @@ const logs = mockClient(CloudWatchLogsClient);
 
 const ACCOUNT = '111111111111';
 const countRow = (src: string, n: number, account = ACCOUNT): ResultField[] => [
-  { field: 'accountId', value: account },
-  { field: 'srcAddr', value: src },
+  { field: 'flowAccountId', value: account },
+  { field: 'flowSrcAddr', value: src },
   { field: 'blockedCount', value: String(n) },
   { field: 'uniqueDestinations', value: '1' },
 ];
@@ -103,9 +103,9 @@ describe('LogsInsightsFlowSource protocol corners (mocked client)', () => {
       .slice(1)
       .map((call) => call.args[0].input.queryString ?? '');
     expect(narrowed).toHaveLength(3);
-    expect(narrowed[0]).toContain('and isIpInSubnet(srcAddr, "10.0.0.0/8"))');
-    expect(narrowed[1]).toContain('and isIpInSubnet(srcAddr, "172.16.0.0/12"))');
-    expect(narrowed[2]).toContain('and isIpInSubnet(srcAddr, "192.168.0.0/16"))');
+    expect(narrowed[0]).toContain('and isIpInSubnet(flowSrcAddr, "10.0.0.0/8"))');
+    expect(narrowed[1]).toContain('and isIpInSubnet(flowSrcAddr, "172.16.0.0/12"))');
+    expect(narrowed[2]).toContain('and isIpInSubnet(flowSrcAddr, "192.168.0.0/16"))');
     expect(result.counts).toEqual(
       new Map([
         [`${ACCOUNT}|10.0.0.1`, 4],
@@ -123,13 +123,13 @@ describe('LogsInsightsFlowSource protocol corners (mocked client)', () => {
         ...(format === undefined ? {} : { flowLogFormat: format }),
       });
       const answers: Array<[RegExp, ResultField[][]]> = [
-        [/accountId like \/\^12\//, [countRow('10.0.0.5', 3, '123456789012')]],
-        [/accountId like \/\^11\//, [countRow('10.0.0.5', 4)]],
+        [/flowAccountId like \/\^12\//, [countRow('10.0.0.5', 3, '123456789012')]],
+        [/flowAccountId like \/\^11\//, [countRow('10.0.0.5', 4)]],
         // The accounts starting with 1: full again, so split by the second digit.
-        [/accountId like \/\^1\//, [countRow('10.0.0.5', 3, '123456789012'), countRow('10.0.0.5', 4)]],
-        [/not \(accountId like \/\^\[0-9\]\{12\}\$\/\)/, [countRow('10.0.0.5', 2, 'unknown')]],
-        [/accountId like \/\^2\//, [countRow('10.0.0.5', 6, '210987654321')]],
-        [/accountId like/, []],
+        [/flowAccountId like \/\^1\//, [countRow('10.0.0.5', 3, '123456789012'), countRow('10.0.0.5', 4)]],
+        [/not \(flowAccountId like \/\^\[0-9\]\{12\}\$\/\)/, [countRow('10.0.0.5', 2, 'unknown')]],
+        [/flowAccountId like \/\^2\//, [countRow('10.0.0.5', 6, '210987654321')]],
+        [/flowAccountId like/, []],
         // Not narrowed by account: full (three accounts' rows of the same address, cut at two).
         [/./, [countRow('10.0.0.5', 7, '123456789012'), countRow('10.0.0.5', 8, '210987654321')]],
       ];
@@ -166,11 +166,11 @@ describe('LogsInsightsFlowSource protocol corners (mocked client)', () => {
       const narrowed = queries().slice(1);
       expect(narrowed).toHaveLength(21);
       for (let digit = 0; digit < 10; digit += 1) {
-        expect(narrowed.filter((q) => q.includes(`accountId like /^${digit}/`))).toHaveLength(1);
-        expect(narrowed.filter((q) => q.includes(`accountId like /^1${digit}/`))).toHaveLength(1);
+        expect(narrowed.filter((q) => q.includes(`flowAccountId like /^${digit}/`))).toHaveLength(1);
+        expect(narrowed.filter((q) => q.includes(`flowAccountId like /^1${digit}/`))).toHaveLength(1);
       }
-      expect(narrowed.filter((q) => q.includes('not (accountId like /^[0-9]{12}$/)'))).toHaveLength(1);
-      for (const q of narrowed) expect(q).toContain('isIpInSubnet(srcAddr, "10.0.0.5/32")');
+      expect(narrowed.filter((q) => q.includes('not (flowAccountId like /^[0-9]{12}$/)'))).toHaveLength(1);
+      for (const q of narrowed) expect(q).toContain('isIpInSubnet(flowSrcAddr, "10.0.0.5/32")');
       expect(result.counts).toEqual(
         new Map([
           ['123456789012|10.0.0.5', 3],
@@ -245,7 +245,7 @@ describe('LogsInsightsFlowSource protocol corners (mocked client)', () => {
           .concat([{ field: 'blockedCount', value: 'many' }]),
       ],
     ],
-    ['a missing count column', [[{ field: 'srcAddr', value: '10.0.0.9' }]]],
+    ['a missing count column', [[{ field: 'flowSrcAddr', value: '10.0.0.9' }]]],
   ])('rejects %s with UnexpectedQueryResultError', async (_label, results) => {
     logs.on(StartQueryCommand).resolves({ queryId: 'q-3' });
     logs.on(GetQueryResultsCommand).resolves({ status: 'Complete', results });

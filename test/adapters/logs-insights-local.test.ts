@@ -589,11 +589,13 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       expect(started.every((q) => q.limit === 20)).toBe(true);
       // The first query was full; the split queries narrowed the source to CIDR halves.
       expect(started[0]!.rowCount).toBe(20);
-      expect(started.some((q) => q.queryString.includes('isIpInSubnet(srcAddr, "10.0.0.0/9")'))).toBe(true);
+      expect(started.some((q) => q.queryString.includes('isIpInSubnet(flowSrcAddr, "10.0.0.0/9")'))).toBe(
+        true,
+      );
       // Every later query is narrowed: a CIDR, minus the parts already queried separately.
       for (const q of started.slice(1)) {
         expect(q.queryString).toMatch(
-          /and isIpInSubnet\(srcAddr, "[0-9a-f:.]+\/\d+"\)( and not isIpInSubnet\(srcAddr, "[0-9a-f:.]+\/\d+"\))*\) \| fields /,
+          /and isIpInSubnet\(flowSrcAddr, "[0-9a-f:.]+\/\d+"\)( and not isIpInSubnet\(flowSrcAddr, "[0-9a-f:.]+\/\d+"\))*\) \| fields /,
         );
       }
       // Statistics are summed over all the queries of the call (each scans the whole window).
@@ -685,9 +687,9 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       expect(result.counts).toEqual(expected);
       const started = server.startedQueries.map((q) => q.queryString);
       expect(
-        started.some((q) => q.includes('isIpInSubnet(srcAddr, "10.0.0.5/32") and accountId like /^')),
+        started.some((q) => q.includes('isIpInSubnet(flowSrcAddr, "10.0.0.5/32") and flowAccountId like /^')),
       ).toBe(true);
-      expect(started.some((q) => q.includes('not (accountId like /^[0-9]{12}$/)'))).toBe(true);
+      expect(started.some((q) => q.includes('not (flowAccountId like /^[0-9]{12}$/)'))).toBe(true);
     });
 
     it('splits IPv6 sources of one /64 in a few queries, not one level per bit', async () => {
@@ -829,7 +831,7 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
           deadline(),
         );
         const firstQueries = server.startedQueries;
-        expect(firstQueries.some((q) => q.queryString.includes('accountId like /^'))).toBe(true);
+        expect(firstQueries.some((q) => q.queryString.includes('flowAccountId like /^'))).toBe(true);
         server.resetCounters();
 
         // Act
@@ -1141,11 +1143,11 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
       expect(details.get(busy)!.totalDestinations).toBe(120);
       for (const src of others) expect(details.get(src)).toEqual(directDetails(all, window, config, src));
       const strings = server.startedQueries.map((q) => q.queryString);
-      expect(strings.some((q) => q.includes('isIpInSubnet(dstAddr, "0.0.0.0/1")'))).toBe(false);
+      expect(strings.some((q) => q.includes('isIpInSubnet(flowDstAddr, "0.0.0.0/1")'))).toBe(false);
       expect(strings.filter((q) => q.includes('| sort n desc | limit 10'))).toHaveLength(1);
-      expect(strings.filter((q) => q.includes('count_distinct(dstAddr) as distinctAddresses'))).toHaveLength(
-        1,
-      );
+      expect(
+        strings.filter((q) => q.includes('count_distinct(flowDstAddr) as distinctAddresses')),
+      ).toHaveLength(1);
     });
 
     it('a port scan of one address over the row limit: top destinations and total in two more queries', async () => {
@@ -1549,6 +1551,22 @@ describe('LogsInsightsFlowSource against the local Logs Insights endpoint', () =
         expect(failed).toMatchObject({ status, kind: 'count', window, attempts: 3 });
         expect(failed.message).toContain('2026-11-27T10:00:00Z');
         expect(failed.message).toContain('(3 tries, none completed)');
+      },
+    );
+
+    it.each([
+      ['Unknown', 3],
+      ['Failed', 0],
+      ['Timeout', 0],
+    ] as const)(
+      'a query that came back %s: %i of its 3 tries stopped before the next (Unknown is not a documented end state, the others are)',
+      async (status, stopped) => {
+        server.resetCounters();
+        server.endNextQueriesWith(status, 3);
+        await source(config, [group])
+          .countWindow(window, deadline())
+          .catch((e: unknown) => e);
+        expect(server.callCounts).toMatchObject({ StartQuery: 3, StopQuery: stopped });
       },
     );
 

@@ -49,15 +49,15 @@ describe('FlowQueryBuilder, default (v2) format', () => {
     // Assess: the fields parsed from @message (Logs Insights discovers them only in Standard-class
     // log groups), named as the discovered ones
     expect(query).toBe(
-      'parse @message "* * * * * * * * * * * * * *" as version, accountId, interfaceId, srcAddr, dstAddr, ' +
-        'srcPort, dstPort, protocol, packets, bytes, startTime, endTime, action, logStatus | ' +
-        'filter logStatus = "SKIPDATA" or (action = "REJECT" and logStatus = "OK" and ' +
-        '(isIpInSubnet(srcAddr, "10.0.0.0/8") or isIpInSubnet(srcAddr, "172.16.0.0/12") or ' +
-        'isIpInSubnet(srcAddr, "192.168.0.0/16")) and isValidIp(dstAddr) and not isIpInSubnet(dstAddr, "10.0.0.0/8") and ' +
-        'not isIpInSubnet(dstAddr, "172.16.0.0/12") and not isIpInSubnet(dstAddr, "192.168.0.0/16")) | ' +
+      'parse @message "* * * * * * * * * * * * * *" as flowVersion, flowAccountId, flowInterfaceId, flowSrcAddr, flowDstAddr, ' +
+        'flowSrcPort, flowDstPort, flowProtocol, flowPackets, flowBytes, flowStartTime, flowEndTime, flowAction, flowLogStatus | ' +
+        'filter flowLogStatus = "SKIPDATA" or (flowAction = "REJECT" and flowLogStatus = "OK" and ' +
+        '(isIpInSubnet(flowSrcAddr, "10.0.0.0/8") or isIpInSubnet(flowSrcAddr, "172.16.0.0/12") or ' +
+        'isIpInSubnet(flowSrcAddr, "192.168.0.0/16")) and isValidIp(flowDstAddr) and not isIpInSubnet(flowDstAddr, "10.0.0.0/8") and ' +
+        'not isIpInSubnet(flowDstAddr, "172.16.0.0/12") and not isIpInSubnet(flowDstAddr, "192.168.0.0/16")) | ' +
         'fields toMillis(@ingestionTime) - toMillis(@timestamp) as deliveryDelayMs | ' +
-        'stats count(*) as blockedCount, count_distinct(dstAddr) as uniqueDestinations, ' +
-        'max(deliveryDelayMs) as maxDeliveryDelayMs, max(endTime) as lastEnd by accountId, srcAddr',
+        'stats count(*) as blockedCount, count_distinct(flowDstAddr) as uniqueDestinations, ' +
+        'max(deliveryDelayMs) as maxDeliveryDelayMs, max(flowEndTime) as lastEnd by flowAccountId, flowSrcAddr',
     );
     expectOnlySafeText(query);
   });
@@ -67,26 +67,26 @@ describe('FlowQueryBuilder, default (v2) format', () => {
       excludeSourceCidrs: ['10.9.0.0/16'],
       excludeDestinationCidrs: ['52.94.0.0/16', '2600:1f00::/24'],
     }).countQuery();
-    expect(query).toContain('and not isIpInSubnet(srcAddr, "10.9.0.0/16")');
-    expect(query).toContain('and not isIpInSubnet(dstAddr, "52.94.0.0/16")');
-    expect(query).toContain('and not isIpInSubnet(dstAddr, "2600:1f00::/24")');
+    expect(query).toContain('and not isIpInSubnet(flowSrcAddr, "10.9.0.0/16")');
+    expect(query).toContain('and not isIpInSubnet(flowDstAddr, "52.94.0.0/16")');
+    expect(query).toContain('and not isIpInSubnet(flowDstAddr, "2600:1f00::/24")');
     expectOnlySafeText(query);
   });
 
   it('puts IPv6 ranges in canonical text', () => {
     const query = builder({ internalCidrs: ['10.0.0.0/8', 'FD00:0:0::/8', '2001:DB8:0::/32'] }).countQuery();
-    expect(query).toContain('isIpInSubnet(srcAddr, "fd00::/8")');
-    expect(query).toContain('not isIpInSubnet(dstAddr, "2001:db8::/32")');
+    expect(query).toContain('isIpInSubnet(flowSrcAddr, "fd00::/8")');
+    expect(query).toContain('not isIpInSubnet(flowDstAddr, "2001:db8::/32")');
     expect(query).not.toMatch(/DB8|FD00/);
   });
 
   it('builds the history query with one bin per window', () => {
     const query = builder({ windowMinutes: 15 }).historyQuery();
     expect(query).toMatch(
-      /^parse @message "[* ]+" as [a-zA-Z, ]+ \| filter logStatus = "SKIPDATA" or \(action = "REJECT"/,
+      /^parse @message "[* ]+" as [a-zA-Z, ]+ \| filter flowLogStatus = "SKIPDATA" or \(flowAction = "REJECT"/,
     );
     expect(query).toMatch(
-      /\| stats count\(\*\) as blockedCount, max\(endTime\) as lastEnd by bin\(15m\) as windowBin, accountId, srcAddr$/,
+      /\| stats count\(\*\) as blockedCount, max\(flowEndTime\) as lastEnd by bin\(15m\) as windowBin, flowAccountId, flowSrcAddr$/,
     );
   });
 
@@ -122,13 +122,13 @@ describe('FlowQueryBuilder, default (v2) format', () => {
       '-|10.0.0.3',
     ]);
     expect(query).toContain(
-      'and ((accountId in ["111111111111"] and (srcAddr in ["10.0.0.1", "10.0.0.2"] or isIpInSubnet(srcAddr, "fd00::1/128"))) ' +
-        'or (accountId in ["222222222222"] and (srcAddr in ["10.0.0.1"])) ' +
+      'and ((flowAccountId in ["111111111111"] and (flowSrcAddr in ["10.0.0.1", "10.0.0.2"] or isIpInSubnet(flowSrcAddr, "fd00::1/128"))) ' +
+        'or (flowAccountId in ["222222222222"] and (flowSrcAddr in ["10.0.0.1"])) ' +
         // A source of no account: the records that name none (not the same address in an account).
-        'or (not (accountId like /^[0-9]{12}$/) and (srcAddr in ["10.0.0.3"])))',
+        'or (not (flowAccountId like /^[0-9]{12}$/) and (flowSrcAddr in ["10.0.0.3"])))',
     );
     expect(query).toMatch(
-      /\| stats count\(\*\) as n by accountId, srcAddr, dstAddr, dstPort, protocol, interfaceId \| sort n desc$/,
+      /\| stats count\(\*\) as n by flowAccountId, flowSrcAddr, flowDstAddr, flowDstPort, flowProtocol, flowInterfaceId \| sort n desc$/,
     );
     // Details describe what was counted: no SKIPDATA group.
     expect(query).not.toContain('SKIPDATA');
@@ -138,17 +138,17 @@ describe('FlowQueryBuilder, default (v2) format', () => {
   it('puts the narrowing inside the counting part so narrowed queries still report SKIPDATA', () => {
     const query = builder().countQuery({ field: 'srcAddr', cidr: '10.0.0.0/9' });
     expect(query).toMatch(
-      /^parse @message "[* ]+" as [a-zA-Z, ]+ \| filter logStatus = "SKIPDATA" or \(.* and isIpInSubnet\(srcAddr, "10\.0\.0\.0\/9"\)\) \| fields /,
+      /^parse @message "[* ]+" as [a-zA-Z, ]+ \| filter flowLogStatus = "SKIPDATA" or \(.* and isIpInSubnet\(flowSrcAddr, "10\.0\.0\.0\/9"\)\) \| fields /,
     );
     const details = builder().detailsQuery(['-|10.0.0.1'], { field: 'dstAddr', cidr: '128.0.0.0/1' });
     expect(details).toContain(
-      'and isIpInSubnet(dstAddr, "128.0.0.0/1") and ((not (accountId like /^[0-9]{12}$/) and (srcAddr in ["10.0.0.1"])))',
+      'and isIpInSubnet(flowDstAddr, "128.0.0.0/1") and ((not (flowAccountId like /^[0-9]{12}$/) and (flowSrcAddr in ["10.0.0.1"])))',
     );
   });
 });
 
 describe('FlowQueryBuilder, custom formats', () => {
-  it('parses @message with one glob per field, named like the auto-discovered fields', () => {
+  it('parses @message with one glob per field, named apart from the fields Logs Insights discovers', () => {
     const b = builder({
       flowLogFormat:
         '${version} ${vpc-id} ${interface-id} ${srcaddr} ${dstaddr} ${dstport} ${protocol} ${start} ${action} ${log-status} ${pkt-srcaddr}',
@@ -156,8 +156,8 @@ describe('FlowQueryBuilder, custom formats', () => {
     const query = b.countQuery();
     expect(
       query.startsWith(
-        'parse @message "* * * * * * * * * * *" as version, vpcId, interfaceId, srcAddr, dstAddr, dstPort, ' +
-          'protocol, startTime, action, logStatus, pktSrcaddr | filter logStatus = "SKIPDATA" or (',
+        'parse @message "* * * * * * * * * * *" as flowVersion, flowVpcId, flowInterfaceId, flowSrcAddr, flowDstAddr, flowDstPort, ' +
+          'flowProtocol, flowStartTime, flowAction, flowLogStatus, flowPktSrcaddr | filter flowLogStatus = "SKIPDATA" or (',
       ),
     ).toBe(true);
     expect(b.customFormat).toBe(true);
@@ -166,48 +166,52 @@ describe('FlowQueryBuilder, custom formats', () => {
 
   it('groups and filters by VPC too when the format has vpc-id', () => {
     const b = builder({ flowLogFormat: 'version account-id vpc-id srcaddr dstaddr action start log-status' });
-    expect(b.countQuery()).toMatch(/ by accountId, vpcId, srcAddr$/);
-    expect(b.historyQuery()).toMatch(/ by bin\(60m\) as windowBin, accountId, vpcId, srcAddr$/);
+    expect(b.countQuery()).toMatch(/ by flowAccountId, flowVpcId, flowSrcAddr$/);
+    expect(b.historyQuery()).toMatch(/ by bin\(60m\) as windowBin, flowAccountId, flowVpcId, flowSrcAddr$/);
     const details = b.detailsQuery(['111111111111|vpc-0a1b|10.0.0.1', '111111111111|10.0.0.2']);
     expect(details).toContain(
-      'and ((accountId in ["111111111111"] and vpcId in ["vpc-0a1b"] and (srcAddr in ["10.0.0.1"])) ' +
-        'or (accountId in ["111111111111"] and (srcAddr in ["10.0.0.2"])))',
+      'and ((flowAccountId in ["111111111111"] and flowVpcId in ["vpc-0a1b"] and (flowSrcAddr in ["10.0.0.1"])) ' +
+        'or (flowAccountId in ["111111111111"] and (flowSrcAddr in ["10.0.0.2"])))',
     );
-    expect(details).toContain('by accountId, vpcId, srcAddr, dstAddr');
+    expect(details).toContain('by flowAccountId, flowVpcId, flowSrcAddr, flowDstAddr');
     expectOnlySafeText(details);
   });
 
   it('reads result rows back as source keys', () => {
     const b = builder({ flowLogFormat: 'version account-id vpc-id srcaddr dstaddr action start log-status' });
-    expect(b.rowKey({ accountId: '111111111111', vpcId: 'vpc-0a1b', srcAddr: '10.0.0.1' })).toBe(
+    expect(b.rowKey({ flowAccountId: '111111111111', flowVpcId: 'vpc-0a1b', flowSrcAddr: '10.0.0.1' })).toBe(
       '111111111111|vpc-0a1b|10.0.0.1',
     );
-    expect(b.rowKey({ accountId: 'unknown', vpcId: '-', srcAddr: 'FD00:0::1' })).toBe('-|FD00:0::1');
-    expect(b.rowKey({ accountId: 'unknown', vpcId: '-', srcAddr: 'FD00:0::1' }, true)).toBe('-|fd00::1');
-    expect(b.rowKey({ accountId: '111111111111', srcAddr: '-' })).toBeUndefined();
-    expect(builder({ flowLogFormat: 'srcaddr dstaddr action start' }).rowKey({ srcAddr: '10.0.0.1' })).toBe(
-      '-|10.0.0.1',
+    expect(b.rowKey({ flowAccountId: 'unknown', flowVpcId: '-', flowSrcAddr: 'FD00:0::1' })).toBe(
+      '-|FD00:0::1',
     );
+    expect(b.rowKey({ flowAccountId: 'unknown', flowVpcId: '-', flowSrcAddr: 'FD00:0::1' }, true)).toBe(
+      '-|fd00::1',
+    );
+    expect(b.rowKey({ flowAccountId: '111111111111', flowSrcAddr: '-' })).toBeUndefined();
+    expect(
+      builder({ flowLogFormat: 'srcaddr dstaddr action start' }).rowKey({ flowSrcAddr: '10.0.0.1' }),
+    ).toBe('-|10.0.0.1');
   });
 
   it('drops the log-status terms and missing detail columns when the format lacks them', () => {
     const b = builder({ flowLogFormat: 'srcaddr dstaddr action start' });
     const count = b.countQuery();
-    expect(count).not.toContain('logStatus');
+    expect(count).not.toContain('flowLogStatus');
     // No SKIPDATA to carry forward without log-status or end.
     expect(count).not.toContain('lastEnd');
     expect(builder({ flowLogFormat: 'srcaddr dstaddr action start log-status' }).historyQuery()).toMatch(
       /stats count\(\*\) as blockedCount by bin/,
     );
     expect(count).toMatch(
-      /^parse @message "\* \* \* \*" as srcAddr, dstAddr, action, startTime \| filter action = "REJECT" and \(/,
+      /^parse @message "\* \* \* \*" as flowSrcAddr, flowDstAddr, flowAction, flowStartTime \| filter flowAction = "REJECT" and \(/,
     );
     expect(b.detailsQuery(['-|10.1.2.3'])).toMatch(
-      /stats count\(\*\) as n by srcAddr, dstAddr \| sort n desc$/,
+      /stats count\(\*\) as n by flowSrcAddr, flowDstAddr \| sort n desc$/,
     );
     // A format without account-id knows no account: a key's account is not put into the query.
-    expect(b.detailsQuery(['111111111111|10.1.2.3'])).not.toContain('accountId');
-    expect(b.fields).toEqual({ srcAddr: 'srcAddr', dstAddr: 'dstAddr', action: 'action' });
+    expect(b.detailsQuery(['111111111111|10.1.2.3'])).not.toContain('flowAccountId');
+    expect(b.fields).toEqual({ srcAddr: 'flowSrcAddr', dstAddr: 'flowDstAddr', action: 'flowAction' });
   });
 });
 
@@ -217,7 +221,7 @@ describe('injection attempts are rejected before any query is built', () => {
     ['internalCidrs', ['10.0.0.0/8" or "1"="1']],
     ['internalCidrs', ['10.0.0.1/8']],
     ['excludeSourceCidrs', ['10.0.0.0/8\n| display @message']],
-    ['excludeDestinationCidrs', ['::/0") or isIpInSubnet(srcAddr, "::/0']],
+    ['excludeDestinationCidrs', ['::/0") or isIpInSubnet(flowSrcAddr, "::/0']],
     ['internalCidrs', [42]],
     ['flowLogFormat', 'version src`addr dstaddr action start'],
     ['flowLogFormat', 'srcaddr dstaddr action start `@message`'],
@@ -437,10 +441,10 @@ describe('splitNarrowing', () => {
     expect(accountNarrowings(single, false)).toBeUndefined();
     const query = new FlowQueryBuilder(resolveDetectorConfig({}));
     expect(query.countQuery({ ...single, accounts: '12' })).toContain(
-      'isIpInSubnet(srcAddr, "10.0.0.5/32") and accountId like /^12/',
+      'isIpInSubnet(flowSrcAddr, "10.0.0.5/32") and flowAccountId like /^12/',
     );
     expect(query.countQuery({ ...single, accounts: NO_ACCOUNT })).toContain(
-      'not (accountId like /^[0-9]{12}$/)',
+      'not (flowAccountId like /^[0-9]{12}$/)',
     );
     for (const bad of ['1/ or 1=1', '', '1234567890123', 'x']) {
       expect(() => query.countQuery({ ...single, accounts: bad })).toThrow(QueryInjectionError);

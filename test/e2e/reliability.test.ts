@@ -33,7 +33,7 @@ const RUN_AT = '2026-11-27T10:12:00Z'; // W is the latest closed window
 const NEW_SOURCE = '10.0.5.5';
 const ALERT_ID = `2026-11-27T09:00:00Z/${key(NEW_SOURCE)}`;
 const QUIET = Array.from({ length: 40 }, (_, i) => `10.2.${i}.9`);
-/** The details query (`stats count(*) as n by srcAddr, dstAddr, ...`), not the count query. */
+/** The details query (`stats count(*) as n by flowSrcAddr, flowDstAddr, ...`), not the count query. */
 const DETAILS_QUERY = /\| stats count\(\*\) as n by /;
 
 let endpoints: Endpoints;

@@ -5,12 +5,12 @@
 import { queryTimeline } from '../../bench/support/org-scale';
 
 const BASE =
-  'filter logStatus = "SKIPDATA" or (action = "REJECT" and (isIpInSubnet(srcAddr, "10.0.0.0/8") or isIpInSubnet(srcAddr, "192.168.0.0/16")))';
+  'filter flowLogStatus = "SKIPDATA" or (flowAction = "REJECT" and (isIpInSubnet(flowSrcAddr, "10.0.0.0/8") or isIpInSubnet(flowSrcAddr, "192.168.0.0/16")))';
 const query = (cidr: string | undefined, rowCount: number) => ({
   queryString:
     cidr === undefined
       ? `${BASE} | stats count(*)`
-      : `${BASE} and isIpInSubnet(srcAddr, "${cidr}") | stats count(*)`,
+      : `${BASE} and isIpInSubnet(flowSrcAddr, "${cidr}") | stats count(*)`,
   rowCount,
   limit: 100,
 });

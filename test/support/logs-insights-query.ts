@@ -884,11 +884,13 @@ function* rowWise(
     if (command.type === 'parse') {
       const source = row.fields.get(command.source);
       const match = source === undefined ? null : command.pattern.exec(source);
-      command.names.forEach((name, index) => {
-        const captured = match?.[index + 1];
-        if (captured === undefined) row.fields.delete(name);
-        else row.fields.set(name, captured);
-      });
+      // A record the pattern does not match is kept "without the extracted fields" (AWS, parse):
+      // nothing else about it changes, a discovered field of the same name included.
+      if (match !== null)
+        command.names.forEach((name, index) => {
+          const captured = match[index + 1];
+          if (captured !== undefined) row.fields.set(name, captured);
+        });
     } else {
       for (const { expr, alias } of command.projections) {
         const value = evaluate(expr, row);
