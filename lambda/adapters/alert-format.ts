@@ -661,12 +661,7 @@ function attributesOf(alert: PublishedAlert, test: boolean): SnsAlertAttributes 
     `${source.accountId ?? '-'}|${source.srcIp}`;
   const hosts =
     alert.srcIp !== undefined
-      ? [
-          hostOf({
-            ...(alert.accountId === undefined ? {} : { accountId: alert.accountId }),
-            srcIp: alert.srcIp,
-          }),
-        ]
+      ? [`${alert.accountId ?? '-'}|${alert.srcIp}`]
       : alert.members !== undefined
         ? [...new Set(alert.members.map(hostOf))].slice(0, MAX_ATTRIBUTE_IPS)
         : [];

@@ -5,8 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { main } from '../../lambda/replay/cli';
+import { runReplayCli } from '../support/replay-cli';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -28,22 +27,13 @@ it("docs/replay.md's --json example is what the command prints for the sample (b
   const { args, summary: documented } = documentedExample(
     await fs.readFile(join(ROOT, 'docs', 'replay.md'), 'utf8'),
   );
-  const stdout = new PassThrough();
-  const out: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  const previous = process.cwd();
-  process.chdir(ROOT); // npm run replay runs from the repository root
-  let code: number;
-  try {
-    // Act
-    code = await main(args, { stdout, stderr: new PassThrough() });
-  } finally {
-    process.chdir(previous);
-  }
+
+  // Act: npm run replay runs from the repository root
+  const { code, stdout } = await runReplayCli(args, { cwd: ROOT });
 
   // Assess
   expect(code).toBe(0);
-  const lines = Buffer.concat(out).toString().trim().split('\n');
+  const lines = stdout.trim().split('\n');
   const printed = JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
   const withoutTimes = ({ elapsedMs: _elapsed, timings: _timings, ...rest }: Record<string, unknown>) => rest;
   expect(withoutTimes(printed)).toEqual(withoutTimes(documented));

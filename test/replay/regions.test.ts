@@ -9,9 +9,8 @@
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { resolveDetectorConfig, type Alert } from '../../lambda/core';
-import { main } from '../../lambda/replay/cli';
+import { runReplayCli } from '../support/replay-cli';
 import { regionOfPath } from '../../lambda/replay/file-reader';
 import { runReplay, SeveralRegionsError } from '../../lambda/replay/replay';
 
@@ -63,16 +62,7 @@ const brief = (alerts: readonly Alert[]) =>
     )
     .sort();
 
-async function cli(args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const code = await main(args, { stdout, stderr });
-  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
-}
+const cli = (args: string[]) => runReplayCli(args);
 
 beforeAll(async () => {
   root = await fs.mkdtemp(join(tmpdir(), 'replay-regions-'));

@@ -9,9 +9,8 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { chromium, type Browser } from 'playwright-core';
-import { main } from '../../lambda/replay/cli';
+import { runReplayCli } from './replay-cli';
 
 export const ROOT = join(__dirname, '..', '..');
 
@@ -67,23 +66,15 @@ export async function sampleReplayArguments(reportPath: string): Promise<string[
 /** Runs the replay of the bundled sample as `npm start` does (in this process) and returns its HTML report. */
 export async function renderSampleReport(): Promise<{ html: string; stdout: string }> {
   const dir = await fs.mkdtemp(join(tmpdir(), 'sample-report-'));
-  const previous = process.cwd();
   try {
     const reportPath = join(dir, 'report.html');
-    const args = await sampleReplayArguments(reportPath);
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    stderr.on('data', (chunk: Buffer) => err.push(chunk));
     // npm start runs from the repository root; its paths (and the report's "input" line) are relative to it.
-    process.chdir(ROOT);
-    const code = await main(args, { stdout, stderr });
-    if (code !== 0) throw new Error(`the sample replay exited ${code}: ${Buffer.concat(err).toString()}`);
-    return { html: await fs.readFile(reportPath, 'utf8'), stdout: Buffer.concat(out).toString() };
+    const { code, stdout, stderr } = await runReplayCli(await sampleReplayArguments(reportPath), {
+      cwd: ROOT,
+    });
+    if (code !== 0) throw new Error(`the sample replay exited ${code}: ${stderr}`);
+    return { html: await fs.readFile(reportPath, 'utf8'), stdout };
   } finally {
-    process.chdir(previous);
     await fs.rm(dir, { recursive: true, force: true });
   }
 }
