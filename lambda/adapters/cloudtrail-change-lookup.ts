@@ -2,7 +2,7 @@
  * Reads one account's egress-policy changes in one Region from CloudTrail's event history
  * (`LookupEvents`), within the API's limits:
  *
- * - one lookup attribute per call: one `EventName` lookup per egress-relevant event name (eleven),
+ * - one lookup attribute per call: one `EventName` lookup per egress-relevant event name (thirteen),
  *   each paged 50 events at a time;
  * - two calls a second per account and Region: a call starts 550 ms after the previous one
  *   finished (a little under the limit, and never closer at the service however long an answer

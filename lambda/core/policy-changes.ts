@@ -6,7 +6,9 @@
  * the packet. So the changes that can turn accepted egress into blocked egress are changes to
  * those: egress rules of a group, egress entries of an ACL, which ACL a subnet uses, which
  * groups an interface (or an instance's primary interface) has, and the entries of a managed
- * prefix list a group's egress rule names. This module reads them from
+ * prefix list a group's egress rule names; and, where a NAT gateway or an appliance forwards the
+ * host's packets (its interface logs them), that subnet's ACL ingress entries and the appliance's
+ * groups' ingress rules. This module reads them from
  * CloudTrail records (LookupEvents' `CloudTrailEvent`, or log files as delivered to S3), relates
  * them to alerted sources through the network facts EC2 gives (interface -> groups and subnet,
  * subnet -> ACL), and says in the alert which one most likely explains it.
@@ -24,9 +26,6 @@ import { isoTime, windowMs } from './windows';
 export const EGRESS_CHANGE_EVENT_NAMES = [
   'AuthorizeSecurityGroupEgress',
   'RevokeSecurityGroupEgress',
-  // An appliance's (a NAT instance's) group: its ingress rules refuse the hosts' packets it forwards.
-  'AuthorizeSecurityGroupIngress',
-  'RevokeSecurityGroupIngress',
   'ModifySecurityGroupRules',
   'CreateNetworkAclEntry',
   'ReplaceNetworkAclEntry',
@@ -36,6 +35,11 @@ export const EGRESS_CHANGE_EVENT_NAMES = [
   'ModifyInstanceAttribute',
   'ModifyManagedPrefixList',
   'RestoreManagedPrefixListVersion',
+  // An appliance's (a NAT instance's) group: its ingress rules refuse the hosts' packets it
+  // forwards. Read last: ingress rules change far more often (deploys, load balancer and cluster
+  // controllers), and their pages must not use up the per-run bound before the rest is read.
+  'AuthorizeSecurityGroupIngress',
+  'RevokeSecurityGroupIngress',
 ] as const;
 export type EgressChangeEventName = (typeof EGRESS_CHANGE_EVENT_NAMES)[number];
 
@@ -241,10 +245,14 @@ const text = (value: unknown): string | undefined =>
     : undefined;
 const idOf = (value: unknown, pattern: RegExp): string | undefined =>
   typeof value === 'string' && pattern.test(value) ? value : undefined;
-/** CloudTrail writes EC2 lists as `{"items": [...]}`; newer APIs as a bare value or array. */
+/**
+ * CloudTrail writes EC2 lists as `{"items": [...]}`, an empty one as `{}`; newer APIs as a bare
+ * value or array.
+ */
 const itemsOf = (value: unknown): unknown[] => {
   if (Array.isArray(value)) return value;
   if (isObject(value) && Array.isArray(value.items)) return value.items;
+  if (isObject(value) && Object.keys(value).length === 0) return [];
   return value === undefined || value === null ? [] : [value];
 };
 
@@ -291,9 +299,33 @@ function permissionTargets(permission: Json): string[] {
     if (isObject(range)) targets.push(cidrOf(range.cidrIpv6) ?? '');
   for (const list of itemsOf(permission.prefixListIds))
     if (isObject(list)) targets.push(idOf(list.prefixListId, ID_PATTERNS.prefixList) ?? '');
+  // A group named by name (a default VPC's) stays a target: its members are as unknown as an id's.
   for (const group of itemsOf(permission.groups))
-    if (isObject(group)) targets.push(idOf(group.groupId, ID_PATTERNS.group) ?? '');
+    if (isObject(group))
+      targets.push(idOf(group.groupId, ID_PATTERNS.group) ?? groupNameText(group.groupName) ?? '');
   return targets.filter((t) => t !== '');
+}
+
+/** `group web-servers`: a security group named by its name (at most 64 characters shown). */
+const groupNameText = (name: unknown): string | undefined => {
+  const shown = text(name);
+  return shown === undefined ? undefined : `group ${shown.slice(0, 64)}`;
+};
+
+/**
+ * An ingress call's permissions: `ipPermissions`, or the older top-level form the ingress calls
+ * still take (`CidrIp`, `IpProtocol`, `FromPort`, `ToPort`, `SourceSecurityGroupName`), which
+ * CloudTrail writes beside an empty `ipPermissions`.
+ */
+function ingressPermissions(request: Json): EgressPermission[] {
+  const nested = egressPermissions(request.ipPermissions);
+  if (nested.length > 0) return nested;
+  const { ipProtocol, fromPort, toPort, cidrIp, sourceSecurityGroupName } = request;
+  if (ipProtocol === undefined && cidrIp === undefined && sourceSecurityGroupName === undefined) return [];
+  const targets = [cidrOf(cidrIp) ?? text(cidrIp), groupNameText(sourceSecurityGroupName)].filter(
+    (t): t is string => t !== undefined,
+  );
+  return [{ traffic: trafficText(ipProtocol ?? '-1', fromPort, toPort), targets }];
 }
 
 /** One EC2 IpPermission of a record: its traffic (`tcp/443`) and what it reaches. */
@@ -319,10 +351,9 @@ function egressPermissions(value: unknown): EgressPermission[] {
  * request parameter", says the EC2 reference), so what was removed is not known exactly.
  */
 function revokedPermissions(
-  request: Json,
+  asked: EgressPermission[],
   response: Json,
 ): { permissions: EgressPermission[]; partly: boolean } | undefined {
-  const asked = egressPermissions(request.ipPermissions);
   const unknown = egressPermissions(response.unknownIpPermissionSet);
   if (unknown.length === 0) return { permissions: asked, partly: false };
   const unknownKeys = new Set(
@@ -418,7 +449,8 @@ function modifiedRules(request: Json): { ruleId: string; to: string }[] {
       return [
         {
           ruleId,
-          to: `${trafficText(rule.IpProtocol, rule.FromPort, rule.ToPort)}${target ? ` to ${target}` : ''}`,
+          // (The record does not say whether the rule is an egress or an ingress one: `with`.)
+          to: `${trafficText(rule.IpProtocol, rule.FromPort, rule.ToPort)}${target ? ` with ${target}` : ''}`,
         },
       ];
     });
@@ -497,7 +529,7 @@ export function parsePolicyChange(record: unknown): PolicyChange | undefined {
           securityGroupRulesText(egressPermissions(request.ipPermissions), request, 'added', 'egress'),
           'loosens',
         );
-      const revoked = revokedPermissions(request, response);
+      const revoked = revokedPermissions(egressPermissions(request.ipPermissions), response);
       if (revoked === undefined) return undefined;
       // Part of it unknown to EC2 in a form not matched to the request: it removed something,
       // not necessarily what the text lists, so no claim that it tightened.
@@ -512,9 +544,10 @@ export function parsePolicyChange(record: unknown): PolicyChange | undefined {
       const groupId = idOf(request.groupId, ID_PATTERNS.group);
       if (groupId === undefined) return undefined;
       const revoke = eventName === 'RevokeSecurityGroupIngress';
-      const revoked = revoke ? revokedPermissions(request, response) : undefined;
+      const asked = ingressPermissions(request);
+      const revoked = revoke ? revokedPermissions(asked, response) : undefined;
       if (revoke && revoked === undefined) return undefined;
-      const permissions = revoked?.permissions ?? egressPermissions(request.ipPermissions);
+      const permissions = revoked?.permissions ?? asked;
       const targets = permissions.flatMap((p) => p.targets);
       const onlyCidrs =
         permissions.length > 0 &&
@@ -970,6 +1003,9 @@ function holdsSource(texts: readonly string[] | undefined, source: SourceRef): b
  * whose CIDRs (where known) hold one of the sources' addresses.
  */
 function ingressChangeMayHold(change: PolicyChange, sources: readonly SourceRef[]): boolean {
+  // A rule or entry added that can only allow more blocks nothing (named when it relates, never
+  // a reason the search could not answer).
+  if (change.effect === 'loosens') return false;
   const t = change.target;
   if (t.kind === 'network-acl' && t.ingress === true) {
     const cidrs = t.sourceCidr === undefined ? undefined : [t.sourceCidr];
@@ -1052,12 +1088,14 @@ export function explainAlerts(
           ? (notComplete.reason ?? 'the lookup did not complete')
           : ambiguousVpcs > 0
             ? `the address is held in ${ambiguousVpcs} VPCs and the records name neither its VPC nor a known interface`
-            : alert.kind === 'mass-spike' && inRange.some((c) => ingressChangeMayHold(c, sources))
+            : !sources.some((s) => (s.interfaceIds ?? []).length > 0) &&
+                inRange.some((c) => ingressChangeMayHold(c, sources))
               ? // A NAT gateway's subnet's ingress entry (or an appliance's ingress rule) blocks every
-                // host behind it at once, which is a mass spike; but it relates only through the
-                // interfaces a source's records were logged on, and members carry none: "none
+                // host behind it at once; but it relates only through the interfaces a source's
+                // records were logged on, which a mass spike's members do not carry, nor a spike
+                // whose details could not be read (or whose format has no interface-id): "none
                 // found" would not be true.
-                `${inRange.some((c) => c.target.kind === 'network-acl' && ingressChangeMayHold(c, sources)) ? 'a network ACL ingress entry' : "a security group's ingress rules"} changed in the range; it relates only through the interfaces the records were logged on (a NAT gateway's or an appliance's), which a mass spike's members do not carry: see the members' own records`
+                `${inRange.some((c) => c.target.kind === 'network-acl' && ingressChangeMayHold(c, sources)) ? 'a network ACL ingress entry' : "a security group's ingress rules"} changed in the range; it relates only through the interfaces the records were logged on (a NAT gateway's or an appliance's), which ${alert.kind === 'mass-spike' ? "a mass spike's members do not carry: see the members' own records" : "this alert's details do not name: see the source's own records"}`
               : unknownInterfaces > 0
                 ? // Changes were read, but with the source's security groups and subnet unknown none
                   // could be related: "none found" would claim a search that could not relate

@@ -375,7 +375,7 @@ describe('AwsChangeExplainer', () => {
     expect(egress?.likelyCause).toMatchObject({
       eventId: 'modify-egress',
       resource: SG,
-      description: 'rule sgr-0aaaaaaaaaaaaaaa1 changed to tcp/443 to 10.0.0.0/8',
+      description: 'rule sgr-0aaaaaaaaaaaaaaa1 changed to tcp/443 with 10.0.0.0/8',
     });
     expect(ingress?.causeLookup?.status).toBe('none');
     expect(ec2.count('DescribeSecurityGroupRules')).toBe(1);

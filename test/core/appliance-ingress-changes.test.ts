@@ -6,10 +6,17 @@
  * rule never explains a block the host's own interface logged (a group lets the replies to a
  * host's own connections back in whatever its ingress rules say).
  */
-import { type Alert, type NetworkTopology, type PolicyChange } from '../../lambda/core';
+import {
+  EGRESS_CHANGE_EVENT_NAMES,
+  parsePolicyChange,
+  type Alert,
+  type NetworkTopology,
+  type PolicyChange,
+} from '../../lambda/core';
 import { explainOne, readChange, spikeAlert } from '../support/change-cause-fixtures';
 import {
   authorizeSecurityGroupIngress,
+  cloudTrailRecord,
   modifySecurityGroupRules,
   revokeSecurityGroupIngress,
 } from '../support/cloudtrail-records';
@@ -165,9 +172,98 @@ describe("an appliance's security group ingress rules", () => {
     const alert = explain(mass, [revokeFrom(APPLIANCE_SG, '10.0.0.0/16', 'revoke')], bothKnown);
     expect(alert.causeLookup).toMatchObject({ status: 'unavailable' });
     expect(alert.causeLookup?.reason).toContain("a security group's ingress rules changed in the range");
+    // An ingress rule added can only allow more: it makes no search unanswerable.
+    const added = readChange(
+      authorizeSecurityGroupIngress(APPLIANCE_SG, [{ protocol: 'tcp', fromPort: 22, cidr: '10.0.0.0/8' }], {
+        at: at(-6),
+        eventId: 'added',
+      }),
+    );
+    expect(explain(mass, [added], bothKnown).causeLookup?.status).toBe('none');
     // A rule for a range none of the members is in could not have blocked them: none found.
     expect(
       explain(mass, [revokeFrom(APPLIANCE_SG, '192.0.2.0/24', 'outside')], bothKnown).causeLookup?.status,
+    ).toBe('none');
+  });
+  describe('the older top-level form of the ingress calls (CidrIp, IpProtocol, FromPort, ToPort)', () => {
+    // CloudTrail writes it beside an empty ipPermissions (boto3 revoke_security_group_ingress(GroupId=...,
+    // IpProtocol='tcp', FromPort=22, ToPort=22, CidrIp=...)).
+    const legacy = (response: Record<string, unknown> = { requestId: 'r', _return: true }) =>
+      cloudTrailRecord(
+        'RevokeSecurityGroupIngress',
+        {
+          groupId: APPLIANCE_SG,
+          ipPermissions: {},
+          ipProtocol: 'tcp',
+          fromPort: 22,
+          toPort: 22,
+          cidrIp: '203.0.113.5/32',
+        },
+        response,
+        { at: at(-6), eventId: 'legacy' },
+      );
+
+    it('is read with its CIDR, so an SSH rule for another address neither explains nor lowers the spike', () => {
+      const change = readChange(legacy());
+      expect(change).toMatchObject({
+        description: 'ingress tcp/22 from 203.0.113.5/32 removed',
+        target: { sourceCidrs: ['203.0.113.5/32'] },
+        effect: 'tightens',
+      });
+      const alert = explain(spikeLoggedOn([APPLIANCE_ENI]), [change]);
+      expect(alert.likelyCause).toBeUndefined();
+      expect(alert.severity).toBe('high');
+    });
+
+    it('a revoke of a rule the group did not have changed nothing', () => {
+      const unknown = {
+        items: [
+          {
+            ipProtocol: 'tcp',
+            fromPort: 22,
+            toPort: 22,
+            groups: {},
+            ipRanges: { items: [{ cidrIp: '203.0.113.5/32' }] },
+            ipv6Ranges: {},
+            prefixListIds: {},
+          },
+        ],
+      };
+      expect(
+        parsePolicyChange(legacy({ requestId: 'r', _return: true, unknownIpPermissionSet: unknown })),
+      ).toBeUndefined();
+    });
+
+    it('a source group named by name is an unknown source range: the relation stands', () => {
+      const byName = readChange(
+        cloudTrailRecord(
+          'RevokeSecurityGroupIngress',
+          { groupId: APPLIANCE_SG, ipPermissions: {}, sourceSecurityGroupName: 'web-servers' },
+          { requestId: 'r', _return: true },
+          { at: at(-6), eventId: 'by-name' },
+        ),
+      );
+      expect(byName.description).toBe('ingress all traffic from group web-servers removed');
+      expect(byName.target).toEqual({ kind: 'security-group', groupId: APPLIANCE_SG, ingress: true });
+      expect(explain(spikeLoggedOn([APPLIANCE_ENI]), [byName]).likelyCause?.eventId).toBe('by-name');
+    });
+  });
+
+  it('are read last, so that frequent ingress changes cannot use up the lookup bound before the rest', () => {
+    expect(EGRESS_CHANGE_EVENT_NAMES.slice(-2)).toEqual([
+      'AuthorizeSecurityGroupIngress',
+      'RevokeSecurityGroupIngress',
+    ]);
+  });
+
+  it('a spike whose details name no interface (the details query failed) says the ingress rule could not be related', () => {
+    const alert = explain(spikeAlert(HOST), [revokeFrom(APPLIANCE_SG, '10.0.0.0/16', 'revoke')]);
+    expect(alert.causeLookup).toMatchObject({ status: 'unavailable' });
+    expect(alert.causeLookup?.reason).toContain("this alert's details do not name");
+    // One that names its interfaces, none of them forwarding: none found.
+    expect(
+      explain(spikeLoggedOn([HOST_ENI]), [revokeFrom(APPLIANCE_SG, '10.0.0.0/16', 'revoke')]).causeLookup
+        ?.status,
     ).toBe('none');
   });
 });

@@ -241,7 +241,7 @@ describe('describing ModifySecurityGroupRules', () => {
     ]);
     expect(change).toMatchObject({
       ruleIds: ['sgr-0a1b2c3d4e5f60001'],
-      description: 'rule sgr-0a1b2c3d4e5f60001 changed to tcp/443 to ::/0',
+      description: 'rule sgr-0a1b2c3d4e5f60001 changed to tcp/443 with ::/0',
     });
   });
 
@@ -251,7 +251,7 @@ describe('describing ModifySecurityGroupRules', () => {
         SecurityGroupRuleId: 'sgr-0a1b2c3d4e5f60001',
         SecurityGroupRule: { IpProtocol: '-1', ReferencedGroupId: 'sg-0a1b2c3d4e5f60009' },
       })?.description,
-    ).toBe('rule sgr-0a1b2c3d4e5f60001 changed to all traffic to sg-0a1b2c3d4e5f60009');
+    ).toBe('rule sgr-0a1b2c3d4e5f60001 changed to all traffic with sg-0a1b2c3d4e5f60009');
     expect(
       modify({
         SecurityGroupRuleId: 'sgr-0a1b2c3d4e5f60001',
@@ -372,7 +372,7 @@ describe('describing interface group sets and subnet moves', () => {
     );
     expect(change).toMatchObject({
       ruleIds: ['sgr-0a1b2c3d4e5f60001'],
-      description: 'rule sgr-0a1b2c3d4e5f60001 changed to tcp/443 to 0.0.0.0/0',
+      description: 'rule sgr-0a1b2c3d4e5f60001 changed to tcp/443 with 0.0.0.0/0',
     });
   });
 });

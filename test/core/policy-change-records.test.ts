@@ -93,7 +93,7 @@ describe('records with fields left out or written another way', () => {
     );
     expect(change).toMatchObject({
       target: { kind: 'security-group', groupId: SG },
-      description: 'rule sgr-0a1b2c3d4e5f60001 changed to tcp/443 to 10.0.0.0/8',
+      description: 'rule sgr-0a1b2c3d4e5f60001 changed to tcp/443 with 10.0.0.0/8',
     });
   });
 
@@ -183,7 +183,7 @@ describe('what each kind of change reads as', () => {
       );
     expect(modify(SG)).toMatchObject({
       description:
-        'rules sgr-0a1b2c3d4e5f60001 changed to tcp/443 to 10.0.0.0/8; sgr-0a1b2c3d4e5f60002 changed to udp/53 to pl-0a1b2c3d4e5f60001',
+        'rules sgr-0a1b2c3d4e5f60001 changed to tcp/443 with 10.0.0.0/8; sgr-0a1b2c3d4e5f60002 changed to udp/53 with pl-0a1b2c3d4e5f60001',
       effect: 'changes',
     });
     expect(modify('sg-<x>')).toBeUndefined();

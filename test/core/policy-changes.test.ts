@@ -165,7 +165,7 @@ describe('parsePolicyChange', () => {
     expect(one).toMatchObject({
       target: { kind: 'security-group', groupId: SG_APP },
       ruleIds: ['sgr-0a1b2c3d4e5f60001'],
-      description: 'rule sgr-0a1b2c3d4e5f60001 changed to tcp/443 to 10.0.0.0/8',
+      description: 'rule sgr-0a1b2c3d4e5f60001 changed to tcp/443 with 10.0.0.0/8',
       effect: 'changes',
     });
     const two = parsePolicyChange(
