@@ -1121,7 +1121,7 @@ function alignedAlertState(
   alerts: readonly Alert[],
   counts: ReadonlyMap<string, number>,
   windowStart: number,
-  config: Pick<DetectorConfig, 'cooldownMinutes'>,
+  config: Pick<DetectorConfig, 'cooldownMinutes' | 'preset'>,
 ): (key: string, next: Baseline, before: Baseline | undefined) => Baseline {
   const alerted = new Set(alerts.flatMap(alertSourceKeys));
   return (key, baseline, previous) => {
@@ -1133,8 +1133,11 @@ function alignedAlertState(
       // cooldown it carries the cooldown on (late records that made it escalate here do not undo
       // the cooldown the published decision held it in).
       const { lastAlertWindow: _w, lastAlertCount: _c, lastElevatedWindow: _e, ...rest } = baseline;
+      // (splunk-escu's cooldown runs from the alert alone, as the engine keeps it.)
       const carried =
-        previous !== undefined && cooldownRuns(previous, windowStart, config)
+        config.preset !== 'splunk-escu' &&
+        previous !== undefined &&
+        cooldownRuns(previous, windowStart, config)
           ? windowStart
           : previous?.lastElevatedWindow;
       return {

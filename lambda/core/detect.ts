@@ -486,8 +486,12 @@ export class WindowDecider {
       for (const c of alerting) alerts.push(spikeAlert(c, input, this.windowEnd, threshold, config));
     }
     alerts.sort((a, b) => b.blockedCount - a.blockedCount || (a.alertId < b.alertId ? -1 : 1));
-    // Members of a mass spike count as alerted too: a rollout must not re-alert per source next hour.
-    const alerted = (massSpike ? spikes : alerting).map((c) => ({ srcIp: c.srcIp, count: c.x }));
+    // Members of a mass spike count as alerted too (a rollout must not re-alert per source next
+    // hour), but those a cooldown held back keep theirs: reset to this window's count, one noisy
+    // window, a member of a lasting step escalated at the next window twice that and raised the
+    // mass spike again, nearly every hour (an independent review: 15 hosts stepping x5, 22-30
+    // mass spikes in 3 days; 10-13 now). Their cooldowns run on from their own alerts.
+    const alerted = alerting.map((c) => ({ srcIp: c.srcIp, count: c.x }));
     return {
       alerts,
       alerted,
@@ -765,7 +769,8 @@ export class WindowDecider {
       !movedJob &&
       c.mature &&
       cooldownRuns(c.before, input.windowStart, config) &&
-      this.isElevated(c)
+      // A spike held back is up whatever the line (in a small fleet the spike line is lower).
+      (outcome === 'spike-in-cooldown' || this.isElevated(c))
     )
       next.lastElevatedWindow = input.windowStart;
     if (jobs !== c.before.jobs) {

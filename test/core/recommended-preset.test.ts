@@ -464,6 +464,14 @@ describe('cooldown and escalation', () => {
     },
   );
 
+  it('a spike held back carries the cooldown on even under the line (one source alone: its spike line is lower)', () => {
+    // Alone, the source gets the whole budget (1/24 a window): 17 (P = 0.027) is a spike, though
+    // not up by the line of 0.025.
+    const result = evaluateWindow(windowInput({ a: 17 }, { a: alerted(3) }), config);
+    expect(result.decisions[0]?.outcome).toBe('spike-in-cooldown');
+    expect(result.updatedBaselines.get('a')!.lastElevatedWindow).toBe(T0);
+  });
+
   it.each([
     // [hours since the last alert, hours since the last elevated window, x, outcome]
     [6, 3, 150, 'spike-in-cooldown'], // 6 h after the alert, but 3 h after the source was last up
@@ -600,6 +608,31 @@ describe('mass spikes', () => {
     const result = evaluateWindow({ ...input, baselines: inCooldown }, config);
     expect(result.decisions.filter((d) => d.outcome === 'spike-in-cooldown')).toHaveLength(5);
     expect(result.alerts).toEqual([]);
+  });
+
+  it('a mass spike with members a cooldown held back: the fresh ones take its alert state, the held-back ones keep theirs, carried on by the window', () => {
+    // Five spike (500-504); three of them alerted an hour ago at 400 (held back: under 2 x 400).
+    const input = fleet(10, 5);
+    const held = (ip: string) => Number(ip.split('.')[3]) <= 3;
+    const baselines = new Map(
+      [...input.baselines].map(([ip, b]) => [
+        ip,
+        held(ip) ? { ...b, lastAlertWindow: T0 - HOUR, lastAlertCount: 400 } : b,
+      ]),
+    );
+    const result = evaluateWindow({ ...input, baselines }, config);
+    expect(result.alerts.map((a) => [a.kind, a.srcIps?.length])).toEqual([['mass-spike', 5]]);
+    for (const ip of ['10.0.0.1', '10.0.0.2', '10.0.0.3'])
+      expect(result.updatedBaselines.get(ip)).toMatchObject({
+        lastAlertWindow: T0 - HOUR,
+        lastAlertCount: 400,
+        lastElevatedWindow: T0,
+      });
+    for (const ip of ['10.0.0.4', '10.0.0.5']) {
+      const next = result.updatedBaselines.get(ip)!;
+      expect(next).toMatchObject({ lastAlertWindow: T0, lastAlertCount: Number(ip.split('.')[3]) + 499 });
+      expect(next.lastElevatedWindow).toBeUndefined();
+    }
   });
 
   it('is off when massSpikeMinSources is 0', () => {

@@ -69,3 +69,36 @@ it('a retry whose own count escalated a held-back source keeps the cooldown it w
   expect(numberAttr(item, 'lastAlertCount')).toBe(200);
   expect(numberAttr(item, 'lastElevatedWindow')).toBe(W);
 }, 120_000);
+
+it('splunk-escu keeps its cooldown counted from the alert in such a retry too (no carry)', async () => {
+  // Prepare: as above, with ESCU's arithmetic and a cooldown of its own; S at 390 at W (under
+  // 2 x 200: held back), B new in W's spike so W has an outbox.
+  const detector = await newDetector(endpoints, {
+    detectorConfig: { preset: 'splunk-escu', cooldownMinutes: 240 },
+  });
+  endpoints.logs.seed(detector.logGroup, [
+    ...history(W - HOUR, 20, [...QUIET, S, NEW_SOURCE]),
+    ...QUIET.flatMap((s, i) => blocked(W - HOUR, s, 2 + (i % 4))),
+    ...blocked(W - HOUR, S, 200, 20),
+    ...blocked(W - HOUR, NEW_SOURCE, 4, 3),
+    ...QUIET.flatMap((s, i) => blocked(W, s, 2 + (i % 4))),
+    ...blocked(W, S, 390, 20),
+    ...blocked(W, NEW_SOURCE, 300, 5),
+  ]);
+  detector.clock.set('2026-11-27T08:12:00Z');
+  await detector.invoke({ mode: 'bootstrap', days: 1 });
+  detector.clock.set('2026-11-27T09:12:00Z');
+  await detector.invoke({});
+
+  // Act: W's first attempt dies after its outbox; late records make S's own count an escalation.
+  detector.clock.set('2026-11-27T10:12:00Z');
+  await expect(detector.invoke({}, { crash: crashAtBatchWrite(3) })).rejects.toThrow(InjectedCrash);
+  endpoints.logs.seed(detector.logGroup, blocked(W, S, 60, 7));
+  const retry = await detector.invoke({});
+
+  // Assess
+  expect(retry.windows).toEqual(['2026-11-27T09:00:00Z']);
+  const item = (await detector.items()).get(`SRC#${key(S)}|BASELINE`);
+  expect(numberAttr(item, 'lastAlertWindow')).toBe(W - HOUR);
+  expect(item?.lastElevatedWindow).toBeUndefined();
+}, 120_000);
