@@ -13,7 +13,7 @@ import {
   type NetworkTopology,
   type PolicyChange,
 } from '../../lambda/core';
-import { explainOne, readChange, spikeAlert } from '../support/change-cause-fixtures';
+import { explainOne, massSpikeAlert, readChange, spikeAlert } from '../support/change-cause-fixtures';
 import {
   authorizeSecurityGroupIngress,
   cloudTrailRecord,
@@ -147,21 +147,7 @@ describe("an appliance's security group ingress rules", () => {
   });
 
   it('a mass spike, whose members carry no interfaces, says the ingress rule could not be related rather than "none found"', () => {
-    const mass: Alert = {
-      ...spikeAlert(HOST),
-      alertId: '2026-11-27T15:00:00Z/mass-spike',
-      kind: 'mass-spike',
-      severity: 'medium',
-      srcIp: undefined,
-      srcIps: [HOST, '10.0.1.22'],
-      members: [
-        { srcIp: HOST, blockedCount: 200, zScore: 9 },
-        { srcIp: '10.0.1.22', blockedCount: 200, zScore: 9 },
-      ],
-      baseline: null,
-      zScore: null,
-      uniqueDestinations: null,
-    };
+    const mass = massSpikeAlert([HOST, '10.0.1.22']);
     const bothKnown: NetworkTopology = {
       ...TOPOLOGY,
       interfaces: [

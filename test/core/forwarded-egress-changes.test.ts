@@ -7,7 +7,7 @@
  * from outside, not what its hosts send).
  */
 import { type Alert, type NetworkTopology, type PolicyChange } from '../../lambda/core';
-import { explainOne, readChange, spikeAlert } from '../support/change-cause-fixtures';
+import { explainOne, massSpikeAlert, readChange, spikeAlert } from '../support/change-cause-fixtures';
 import { createNetworkAclEntry, replaceNetworkAclEntry } from '../support/cloudtrail-records';
 
 const W = Date.parse('2026-11-27T15:00:00Z');
@@ -145,21 +145,7 @@ describe("a NAT gateway's subnet's ingress entries", () => {
   });
 
   it('a mass spike, whose members carry no interfaces, says the ingress entry could not be related rather than "none found"', () => {
-    const mass: Alert = {
-      ...spikeAlert(HOST),
-      alertId: '2026-11-27T15:00:00Z/mass-spike',
-      kind: 'mass-spike',
-      severity: 'medium',
-      srcIp: undefined,
-      srcIps: [HOST, '10.0.1.22'],
-      members: [
-        { srcIp: HOST, blockedCount: 200, zScore: 9 },
-        { srcIp: '10.0.1.22', blockedCount: 200, zScore: 9 },
-      ],
-      baseline: null,
-      zScore: null,
-      uniqueDestinations: null,
-    };
+    const mass = massSpikeAlert([HOST, '10.0.1.22']);
     const alert = explain(mass, [ingressDeny(NAT_ACL, 'nat-ingress')]);
     expect(alert.causeLookup).toMatchObject({ status: 'unavailable' });
     expect(alert.causeLookup?.reason).toContain('a network ACL ingress entry changed in the range');

@@ -29,6 +29,20 @@ export const spikeAlert = (srcIp: string, fields: Partial<Alert> = {}): Alert =>
   ...fields,
 });
 
+/** A medium mass spike of `members` (200 records each) in the same window, members carrying no interfaces. */
+export const massSpikeAlert = (members: string[]): Alert => ({
+  ...spikeAlert(members[0]!),
+  alertId: '2026-11-27T15:00:00Z/mass-spike',
+  kind: 'mass-spike',
+  severity: 'medium',
+  srcIp: undefined,
+  srcIps: members,
+  members: members.map((srcIp) => ({ srcIp, blockedCount: 200, zScore: 9 })),
+  baseline: null,
+  zScore: null,
+  uniqueDestinations: null,
+});
+
 /** The change a test record holds; throws if it is not read as one. */
 export function readChange(record: unknown): PolicyChange {
   const change = parsePolicyChange(record);
