@@ -755,12 +755,12 @@ export class WindowDecider {
           )
         : 0;
     const next = nextBaseline(c, isSpike, quietJob, input, this.clockAfter, config, score);
-    // An alert's episode lasts while the source stays up: a window inside the cooldown well above
-    // its model carries the cooldown on from that window. A lasting change of level (a deploy
-    // that triples a host's blocked traffic) then alerts once, where the cooldown alone let it
-    // alert again at each cooldown's end until the baseline, which a spike teaches only up to
-    // mean + k sd, had caught up (1-5 alerts a host over up to 36 hours). A learnt job's run is
-    // the source's own rhythm, not the episode; a larger spike still escalates (inCooldown).
+    // An alert's episode lasts while the source stays up: a window inside the cooldown that is up
+    // (isElevated) carries the cooldown on from that window. A lasting change of level (a deploy
+    // that triples a host's blocked traffic) then alerts once or twice, where the cooldown alone
+    // let it alert again at each cooldown's end until the baseline, which a spike teaches only up
+    // to mean + k sd, had caught up (1-5 alerts a host over up to 36 hours). A learnt job's run
+    // is the source's own rhythm, not the episode; a larger spike still escalates (inCooldown).
     if (
       !escu &&
       !options.learnOnly &&
