@@ -31,6 +31,7 @@ import {
   revokeSecurityGroupEgress,
   runInstances,
 } from '../support/cloudtrail-records';
+import { spikeAlert } from '../support/change-cause-fixtures';
 
 const W = Date.parse('2026-11-27T15:00:00Z');
 const at = (minutes: number) => W + minutes * 60_000;
@@ -79,21 +80,7 @@ const TOPOLOGY: NetworkTopology = {
   ],
 };
 
-function spike(srcIp: string, severity: Alert['severity'] = 'high'): Alert {
-  return {
-    alertId: `2026-11-27T15:00:00Z/${srcIp}`,
-    kind: 'spike',
-    preset: 'recommended',
-    severity,
-    windowStart: '2026-11-27T15:00:00Z',
-    windowEnd: '2026-11-27T16:00:00Z',
-    srcIp,
-    blockedCount: 400,
-    uniqueDestinations: 3,
-    baseline: { mean: 4, sd: 2, dataPoints: 300 },
-    zScore: 198,
-  };
-}
+const spike = (srcIp: string, severity: Alert['severity'] = 'high'): Alert => spikeAlert(srcIp, { severity });
 
 function massSpike(srcIps: string[]): Alert {
   return {
