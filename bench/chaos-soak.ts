@@ -22,7 +22,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoBaselineStore } from '../lambda/adapters/dynamo-baseline-store';
@@ -196,17 +196,16 @@ async function tableState(detector: Detector): Promise<{
   const baselines = new Map<string, string>();
   const outbox = new Map<string, string>();
   let state = '';
-  const fields = [
-    'mean',
-    'variance',
-    'dataPoints',
-    'lastWindow',
-    'clockAtLastFold',
-    'lastAlertWindow',
-    'lastAlertCount',
-  ];
+  // Every stored field of a source but its expiry (the runs' clocks differ): the
+  // numbers, its previous window and the rhythm (profile, jobs, slot spread) as JSON.
+  const stateOf = (item: Record<string, AttributeValue>): string =>
+    Object.keys(item)
+      .filter((name) => name !== 'expiresAt')
+      .sort()
+      .map((name) => `${name}=${item[name]?.N ?? item[name]?.S ?? '-'}`)
+      .join(' ');
   for (const [key, item] of items) {
-    if (key.startsWith('SRC#')) baselines.set(key, fields.map((f) => `${f}=${item[f]?.N ?? '-'}`).join(' '));
+    if (key.startsWith('SRC#')) baselines.set(key, stateOf(item));
     else if (key.startsWith('STATE|')) state = `watermark=${item.watermark?.N} clock=${item.clock?.N}`;
     else if (key.startsWith('OUTBOX|')) outbox.set(key.slice('OUTBOX|'.length), item.status?.S ?? '?');
   }

@@ -193,8 +193,12 @@ export interface Detector {
 /** One source's baseline entry shaped as the per-source items of the earlier table layout. */
 function sourceView({ baseline, prev, expiresAt }: StoredBaseline): Record<string, AttributeValue> {
   const item: Record<string, AttributeValue> = {};
-  for (const [name, value] of Object.entries(baseline))
+  // Every field: numbers as DynamoDB numbers, the rest (profile, jobs, slot spread, ...) as JSON, so
+  // that a test comparing items before and after sees any change to a source's state.
+  for (const [name, value] of Object.entries(baseline)) {
     if (typeof value === 'number') item[name] = { N: String(value) };
+    else if (value !== undefined) item[name] = { S: JSON.stringify(value) };
+  }
   if (prev !== undefined) item.prev = { S: JSON.stringify(prev) };
   item.expiresAt = { N: String(expiresAt) };
   return item;
