@@ -228,6 +228,11 @@ export interface RunSummary {
      * history learnt starts here, not `days` before the watermark.
      */
     heldFrom?: string;
+    /**
+     * History queries read again from an earlier bootstrap's finished queries (their results are
+     * kept 7 days) instead of scanning their days again: absent when none were.
+     */
+    reusedQueries?: number;
     windows: number;
     sources: number;
     watermark: string;
@@ -1656,6 +1661,7 @@ async function runBootstrap(
   summary.bootstrap = {
     days,
     ...(heldFrom === from ? {} : { heldFrom: isoTime(heldFrom) }),
+    ...(history.reusedQueries === undefined ? {} : { reusedQueries: history.reusedQueries }),
     windows: result.windows,
     sources: result.baselines.size,
     watermark: isoTime(latest.start),

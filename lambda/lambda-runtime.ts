@@ -260,6 +260,8 @@ export function createLambdaRuntime(
             logGroups,
             config: config.detector,
             now,
+            // A bootstrap run again reads the days it already counted from their kept queries.
+            completedQueries: store,
             ...options.flowSourceOptions,
             ...sleep,
           });

@@ -32,6 +32,8 @@
  * | parked    | `PARKED`       | `<alertId>` | the outbox item while it is parked (a copy): what parkedAlerts   |
  * |           |                |             | reads; deleted when the alert is unparked                        |
  * | run lease | `LEASE`        | `RUN`       | holder, leaseUntil (ms), expiresAt                               |
+ * | history   | `HISTORY_QUERY`| `<key>`     | queryId, expiresAt: a bootstrap's finished history query, read   |
+ * | query     |                |             | again by a rerun (CompletedQueries)                              |
  *
  * Exactly-once fold per (source, window), under duplicates, retries and crashes:
  * - Runs are serialised by the lease (a conditional put that succeeds only when the item is
@@ -121,7 +123,7 @@ import {
   parseRecords,
   type BucketRecords,
 } from './baseline-buckets';
-import type { BaselineStore, DetectorState, PendingAlert, WindowCommit } from './ports';
+import type { BaselineStore, CompletedQueries, DetectorState, PendingAlert, WindowCommit } from './ports';
 
 export { BASELINE_BUCKETS, BaselineBucketTooLargeError, CorruptItemError };
 
@@ -368,6 +370,7 @@ const SKIPPED_TTL_DAYS = 400;
  */
 const BUCKET_DELETION_GRACE_SECONDS = 30 * DAY_SECONDS;
 const LEASE_KEY = { pk: { S: 'LEASE' }, sk: { S: 'RUN' } };
+const HISTORY_QUERY_PK = 'HISTORY_QUERY';
 const OUTBOX_PK = 'OUTBOX';
 const PENDING_PK = 'PENDING';
 const PARKED_PK = 'PARKED';
@@ -403,7 +406,7 @@ interface ReadBuckets {
 }
 const n = (value: number): AttributeValue => ({ N: String(value) });
 
-export class DynamoBaselineStore implements DetectorStore {
+export class DynamoBaselineStore implements DetectorStore, CompletedQueries {
   private readonly client: Pick<DynamoDBClient, 'send'>;
   private readonly tableName: string;
   private readonly now: () => number;
@@ -432,6 +435,35 @@ export class DynamoBaselineStore implements DetectorStore {
     this.tableName = options.tableName;
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  async queryIdFor(key: string): Promise<string | undefined> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: HISTORY_QUERY_PK }, sk: { S: key } },
+        ConsistentRead: true,
+      }),
+    );
+    const queryId = Item?.queryId?.S;
+    const expiresAt = Number(Item?.expiresAt?.N);
+    // DynamoDB deletes expired items within days, not at once: an expired one is not there.
+    if (queryId === undefined || !(expiresAt * 1000 > this.now())) return undefined;
+    return queryId;
+  }
+
+  async remember(key: string, queryId: string, expiresAt: number): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: { S: HISTORY_QUERY_PK },
+          sk: { S: key },
+          queryId: { S: queryId },
+          expiresAt: { N: String(Math.floor(expiresAt / 1000)) },
+        },
+      }),
+    );
   }
 
   async readState(): Promise<DetectorState> {

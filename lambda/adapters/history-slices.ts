@@ -31,6 +31,11 @@ export interface HistorySlicesOptions {
   firstAlone: boolean;
   /** The number of windows the next slice should hold (it may change as slices come back). */
   sliceWindows: () => number;
+  /**
+   * Where a slice ending before window `end` begins, given the size asked for: within
+   * [end - size, end). Default: end - size (slices counted back from the newest window).
+   */
+  sliceBegin?: (end: number, size: number) => number;
   /** No slice starts at or after the deadline (epoch ms on `now`): it would be stopped at once, billed. */
   deadline: number;
   now: () => number;
@@ -63,7 +68,10 @@ export async function runHistorySlices(options: HistorySlicesOptions): Promise<n
       return undefined;
     }
     const end = next;
-    const begin = Math.max(0, end - Math.max(1, options.sliceWindows()));
+    const size = Math.max(1, options.sliceWindows());
+    const asked = options.sliceBegin?.(end, size) ?? end - size;
+    // Never empty, never longer than asked.
+    const begin = Math.max(0, end - size, Math.min(end - 1, asked));
     next = begin;
     oldestStarted = begin;
     return { begin, end };

@@ -25,6 +25,7 @@
  * largest) and added across parts. Distinct destinations add up too: exact while a source's
  * records are in one part, an upper bound when they are spread over several.
  */
+import { createHash } from 'node:crypto';
 import { gapsFrom, isOutOfTime, runHistorySlices, type SliceOutcome } from './history-slices';
 import { retryWithBackoff } from './query-retry';
 import { compareDestinations } from '../destination-order';
@@ -82,6 +83,7 @@ import {
 } from './count-split-plan';
 import { fixedLogGroups, logGroupParts, type LogGroupResolver } from './log-group-discovery';
 import type {
+  CompletedQueries,
   CountWindowOptions,
   FlowCountSource,
   HistoryGap,
@@ -147,6 +149,13 @@ export interface LogsInsightsFlowSourceOptions {
   /** Windows per history query; one day of windows by default. */
   historySliceWindows?: number;
   /**
+   * Where a bootstrap keeps its finished history queries, so that a rerun (after one that ran out
+   * of time) reads the slices already counted from their stored results instead of scanning them
+   * again; the history's slices then start on whole days (UTC), so that a rerun hours later slices
+   * the days alike. Absent: every history query is started, its slices counted back from the end.
+   */
+  completedQueries?: CompletedQueries;
+  /**
    * Tries of a query that ends Failed, Timeout or Unknown (a service-side failure, often
    * transient) before QueryFailedError; the next try waits a backoff that starts at
    * retryBaseDelayMs and only starts if it fits before the deadline. @default 3
@@ -183,6 +192,8 @@ interface QueryRun {
   stats: QueryStatistics;
   /** Queries left in this call's budget. */
   budget: { remaining: number };
+  /** History queries read again from an earlier run's finished query (CompletedQueries). */
+  reused?: { queries: number };
 }
 
 interface QueryResult {
@@ -191,6 +202,36 @@ interface QueryResult {
   full: boolean;
   /** The query's `recordsMatched` statistic (undefined when the service gave none). */
   recordsMatched?: number;
+  /** The query whose rows these are. */
+  queryId?: string;
+}
+
+/** How long CloudWatch Logs keeps a query's results for GetQueryResults (its quotas page). */
+const QUERY_RESULTS_KEPT_MS = 7 * 86_400_000;
+/** A kept query is not read in its last hour: a read started then could find its results gone. */
+const QUERY_RESULTS_MARGIN_MS = 3_600_000;
+
+/**
+ * A slice length that divides a day (the largest not above `windows`), or `windows` itself when
+ * it is a day or more: slices aligned on it then start on day boundaries, and a rerun whose
+ * sources per window differ a little still slices, and so queries, the days alike.
+ */
+function steadySliceWindows(windows: number, windowsPerDay: number): number {
+  if (windows >= windowsPerDay || !Number.isInteger(windowsPerDay)) return windows;
+  for (let size = windows; size > 1; size -= 1) if (windowsPerDay % size === 0) return size;
+  return 1;
+}
+
+/** What identifies a history query for reuse: its log groups, time range, query string and row limit. */
+function historyQueryKey(
+  groups: readonly string[],
+  range: { startTime: number; endTime: number },
+  queryString: string,
+  rowLimit: number,
+): string {
+  return createHash('sha256')
+    .update(JSON.stringify([groups, range.startTime, range.endTime, queryString, rowLimit]))
+    .digest('hex');
 }
 
 const emptyStats = (): QueryStatistics => ({
@@ -230,6 +271,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
   private readonly topDestinations: number;
   private readonly maxQueriesPerCall: number;
   private readonly historySliceWindows: number;
+  private readonly completedQueries: CompletedQueries | undefined;
   private readonly maxQueryAttempts: number;
   private readonly splitConcurrency: number;
   private readonly splitAheadOn: boolean;
@@ -267,6 +309,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     this.maxQueryAttempts = integerIn('maxQueryAttempts', options.maxQueryAttempts ?? 3, 1, 10);
     this.splitConcurrency = integerIn('splitConcurrency', options.splitConcurrency ?? 4, 1, 50);
     this.splitAheadOn = options.splitAhead ?? true;
+    this.completedQueries = options.completedQueries;
     this.historySliceWindows = integerIn(
       'historySliceWindows',
       // One day per query; fewer windows when the row limit is tiny, so one source's windows always fit.
@@ -548,16 +591,31 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     // slice of every log group part, one part after another, folded into the same windows (counts
     // add up).
     const stop: { by?: Error } = {};
+    const reused = { queries: 0 };
+    const length = windowMs(this.config);
     const heldFrom = await runHistorySlices({
       windows: starts.length,
       concurrency: this.splitConcurrency,
       firstAlone: true,
       sliceWindows: () => sizing.sliceWindows,
+      // Where finished queries are kept, slices start on whole multiples of their length (whole
+      // UTC days by default), so that a rerun an hour or a day later asks the same queries for
+      // the days it shares with this one and can read them again (CompletedQueries); only the
+      // newest slice, up to `to`, is shorter. Without, they are counted back from `to`.
+      ...(this.completedQueries === undefined
+        ? {}
+        : {
+            sliceBegin: (end: number, size: number) => {
+              const lastStart = starts[end - 1]!;
+              const sliceStart = Math.floor(lastStart / (size * length)) * size * length;
+              return Math.max(0, end - 1 - Math.floor((lastStart - sliceStart) / length));
+            },
+          }),
       deadline,
       now: () => this.now(),
       runSlice: async (begin, end) => {
         for (const groups of groupParts) {
-          const run = { groups, deadline, stats, skipData, gaps, sizing, stop };
+          const run = { groups, deadline, stats, skipData, gaps, sizing, stop, reused };
           if ((await this.historySlice(starts.slice(begin, end), windows, run)) === 'out-of-time') {
             return 'out-of-time';
           }
@@ -582,6 +640,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
       ...(heldFrom === 0 ? {} : { heldFrom: held[0] ?? to }),
       ...(stop.by === undefined ? {} : { stoppedBy: stop.by }),
       ...(skipData.through === undefined ? {} : { skipDataThrough: skipData.through }),
+      ...(reused.queries === 0 ? {} : { reusedQueries: reused.queries }),
     };
   }
 
@@ -598,9 +657,10 @@ export class LogsInsightsFlowSource implements FlowCountSource {
       sizing: { sliceWindows: number; sourcesPerWindow: number };
       /** The first error that stopped the history at the deadline. */
       stop: { by?: Error };
+      reused: { queries: number };
     },
   ): Promise<SliceOutcome> {
-    const { groups, deadline, stats, skipData, gaps, sizing, stop } = history;
+    const { groups, deadline, stats, skipData, gaps, sizing, stop, reused } = history;
     const length = windowMs(this.config);
     const binsPerWindow = this.config.windowMinutes / historyBinMinutes(this.config.windowMinutes);
     const budget = { remaining: this.maxQueriesPerCall };
@@ -610,7 +670,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
       const sliceStart = part[0]!;
       const sliceEnd = part[part.length - 1]! + length;
       const slice: Window = { start: sliceStart, end: sliceEnd };
-      const run: QueryRun = { kind: 'history', groups, window: slice, deadline, stats, budget };
+      const run: QueryRun = { kind: 'history', groups, window: slice, deadline, stats, budget, reused };
       let rowSets: Row[][];
       try {
         if (part.length > 1) {
@@ -649,9 +709,12 @@ export class LogsInsightsFlowSource implements FlowCountSource {
       this.foldHistoryRows(rowSets, windows, slice, run, skipData);
     }
     // +1: the SKIPDATA row a bin may add; a window binned in parts has a row per part.
-    sizing.sliceWindows = Math.min(
-      this.historySliceWindows,
-      Math.max(1, Math.floor(this.rowLimit / ((sizing.sourcesPerWindow + 1) * binsPerWindow))),
+    sizing.sliceWindows = steadySliceWindows(
+      Math.min(
+        this.historySliceWindows,
+        Math.max(1, Math.floor(this.rowLimit / ((sizing.sourcesPerWindow + 1) * binsPerWindow))),
+      ),
+      1440 / this.config.windowMinutes,
     );
     return 'counted';
   }
@@ -1002,9 +1065,25 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     range: { startTime: number; endTime: number },
     queryString: string,
   ): Promise<QueryResult> {
+    // A bootstrap's history query that an earlier run finished is read again, not scanned again.
+    const kept = run.kind === 'history' ? this.completedQueries : undefined;
+    const key =
+      kept === undefined ? undefined : historyQueryKey(run.groups, range, queryString, this.rowLimit);
+    if (kept !== undefined && key !== undefined) {
+      const reused = await this.readFinishedQuery(run, kept, key);
+      if (reused !== undefined) return reused;
+    }
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.runQueryOnce(run, range, queryString);
+        const startedAt = this.now();
+        const result = await this.runQueryOnce(run, range, queryString);
+        if (kept !== undefined && key !== undefined && result.queryId !== undefined) {
+          // Best effort: a history that could not be kept for a rerun is still this run's history.
+          await kept
+            .remember(key, result.queryId, startedAt + QUERY_RESULTS_KEPT_MS - QUERY_RESULTS_MARGIN_MS)
+            .catch(() => undefined);
+        }
+        return result;
       } catch (error) {
         if (!(error instanceof QueryFailedError) || !RETRYABLE_STATUSES.has(error.status)) throw error;
         const ceiling = Math.min(20_000, this.retryBaseDelayMs * 2 ** (attempt - 1));
@@ -1071,8 +1150,25 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     run.stats.recordsScanned += statistics?.recordsScanned ?? 0;
     run.stats.recordsMatched += statistics?.recordsMatched ?? 0;
 
-    const rows = (response.results ?? []).map(toRow);
-    let nextToken = response.nextToken;
+    const rows = await this.allRows(run, queryId, response, maxItems);
+    const recordsMatched = statistics?.recordsMatched;
+    return {
+      rows,
+      full: rows.length >= this.rowLimit,
+      queryId,
+      ...(recordsMatched === undefined ? {} : { recordsMatched }),
+    };
+  }
+
+  /** A finished query's rows: its first page, and the pages after it. */
+  private async allRows(
+    run: QueryRun,
+    queryId: string,
+    first: GetQueryResultsCommandOutput,
+    maxItems: number,
+  ): Promise<Row[]> {
+    const rows = (first.results ?? []).map(toRow);
+    let nextToken = first.nextToken;
     while (nextToken !== undefined && nextToken !== '' && rows.length < this.rowLimit) {
       const token = nextToken;
       const page = await this.withRetry(run, 'GetQueryResults', () =>
@@ -1086,12 +1182,41 @@ export class LogsInsightsFlowSource implements FlowCountSource {
       rows.push(...more.map(toRow));
       nextToken = page.nextToken;
     }
-    const recordsMatched = statistics?.recordsMatched;
-    return {
-      rows,
-      full: rows.length >= this.rowLimit,
-      ...(recordsMatched === undefined ? {} : { recordsMatched }),
-    };
+    return rows;
+  }
+
+  /**
+   * The stored result of the finished query kept for `key`, read as the query would have been
+   * (its row limit and budget alike, so a slice splits as it did), or undefined when there is
+   * none or it cannot be read (expired, refused, unfinished, throttled): the caller queries.
+   */
+  private async readFinishedQuery(
+    run: QueryRun,
+    kept: CompletedQueries,
+    key: string,
+  ): Promise<QueryResult | undefined> {
+    if (run.budget.remaining <= 0) return undefined;
+    try {
+      const queryId = await kept.queryIdFor(key);
+      if (queryId === undefined) return undefined;
+      const maxItems = Math.min(this.rowLimit, PAGE_SIZE);
+      const first = await this.withRetry(run, 'GetQueryResults', () =>
+        this.client.send(new GetQueryResultsCommand({ queryId, maxItems })),
+      );
+      if (first.status !== 'Complete') return undefined;
+      const rows = await this.allRows(run, queryId, first, maxItems);
+      run.budget.remaining -= 1;
+      if (run.reused !== undefined) run.reused.queries += 1;
+      const recordsMatched = first.statistics?.recordsMatched;
+      return {
+        rows,
+        full: rows.length >= this.rowLimit,
+        queryId,
+        ...(recordsMatched === undefined ? {} : { recordsMatched }),
+      };
+    } catch {
+      return undefined;
+    }
   }
 
   /** Polls with growing intervals until Complete; the last wait ends at the deadline. */

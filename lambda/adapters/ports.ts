@@ -122,6 +122,25 @@ export interface HistoryResult {
   stoppedBy?: Error;
   /** The last window SKIPDATA records of the history make incomplete (may be after `to`). */
   skipDataThrough?: number;
+  /**
+   * History queries whose results were read again from an earlier run's finished query
+   * (CompletedQueries) instead of being started: not scanned, not billed a second time.
+   */
+  reusedQueries?: number;
+}
+
+/**
+ * The finished history queries of earlier bootstraps, by what they asked (a key over their log
+ * groups, time range and query string): a bootstrap that ran out of time, run again, reads the
+ * slices it had counted from their stored results (GetQueryResults) instead of scanning them
+ * again. CloudWatch Logs keeps a query's results for 7 days. Best effort: a key not found, or a
+ * stored query no longer readable, is queried afresh.
+ */
+export interface CompletedQueries {
+  /** The query id kept for `key`, if any (and not expired). */
+  queryIdFor(key: string): Promise<string | undefined>;
+  /** Keeps `queryId` for `key` until `expiresAt` (epoch ms). */
+  remember(key: string, queryId: string, expiresAt: number): Promise<void>;
 }
 
 /** Where the detector keeps its state between runs. */

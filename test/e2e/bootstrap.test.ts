@@ -4,6 +4,7 @@
  * what is written when too much fails (nothing, with the query and window named) or when a
  * bootstrap dies half-way (a mark the detector refuses to run on until a bootstrap completes).
  */
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { BootstrapUnfinishedError } from '../../lambda/adapters/dynamo-baseline-store';
 import { QueryThrottledError } from '../../lambda/adapters/errors';
 import { BootstrapOutOfTimeError } from '../../lambda/detector-run';
@@ -20,7 +21,7 @@ import {
   key,
 } from './harness';
 
-const W = Date.parse('2026-11-27T09:00:00Z');
+const W = Date.parse('2026-11-27T00:00:00Z');
 const DAY = 24 * HOUR;
 const runTimeFor = (windowStart: number) => new Date(windowStart + HOUR + 12 * 60_000).toISOString();
 const SOURCES = ['10.0.1.10', '10.0.1.11', '10.0.1.12'];
@@ -43,7 +44,8 @@ async function learnt(detector: Detector) {
     clock: numberAttr(state, 'clock'),
     watermark: numberAttr(state, 'watermark'),
     baselines,
-    keys: [...items.keys()].filter((key) => !key.startsWith('LEASE')),
+    // (The history queries a bootstrap keeps for a rerun are not state: they are tested below.)
+    keys: [...items.keys()].filter((key) => !key.startsWith('LEASE') && !key.startsWith('HISTORY_QUERY')),
   };
 }
 
@@ -76,7 +78,7 @@ describe('bootstrap with overwrite', () => {
     await fresh.invoke({ mode: 'bootstrap', days: 1 });
 
     // Assess: the same state as a fresh bootstrap (the clock counts the 24 history windows once)
-    expect(boot.bootstrap).toMatchObject({ windows: 24, sources: 1, watermark: '2026-11-27T08:00:00Z' });
+    expect(boot.bootstrap).toMatchObject({ windows: 24, sources: 1, watermark: '2026-11-26T23:00:00Z' });
     const replaced = await learnt(running);
     expect(replaced.clock).toBe(24);
     expect(replaced.baselines).toEqual((await learnt(fresh)).baselines);
@@ -140,11 +142,11 @@ describe('failed history queries', () => {
     // Assess
     expect(boot.bootstrap?.gaps).toEqual([
       {
-        from: '2026-11-25T09:00:00Z',
-        to: '2026-11-26T09:00:00Z',
+        from: '2026-11-25T00:00:00Z',
+        to: '2026-11-26T00:00:00Z',
         windows: 24,
         error: expect.stringMatching(
-          /^Logs Insights history query \S+ for window \[2026-11-25T09:00:00Z, 2026-11-26T09:00:00Z\) ended with status Failed \(3 tries, none completed\)$/,
+          /^Logs Insights history query \S+ for window \[2026-11-25T00:00:00Z, 2026-11-26T00:00:00Z\) ended with status Failed \(3 tries, none completed\)$/,
         ),
       },
     ]);
@@ -179,7 +181,7 @@ describe('failed history queries', () => {
       6,
     );
     expect(boot.bootstrap?.gaps?.map((gap) => [gap.from, gap.windows])).toEqual([
-      ['2026-11-24T09:00:00Z', 24],
+      ['2026-11-24T00:00:00Z', 24],
     ]);
     expect(boot.incompleteWindows).toBe(0);
     expect((await learnt(detector)).clock).toBe(96);
@@ -206,7 +208,7 @@ describe('failed history queries', () => {
     expect(error).toMatchObject({
       name: 'QueryFailedError',
       message: expect.stringMatching(
-        /^Logs Insights history query \S+ for window \[2026-11-25T09:00:00Z, 2026-11-26T09:00:00Z\) ended with status Timeout/,
+        /^Logs Insights history query \S+ for window \[2026-11-25T00:00:00Z, 2026-11-26T00:00:00Z\) ended with status Timeout/,
       ),
     });
     expect((await learnt(detector)).keys).toEqual([]);
@@ -275,7 +277,7 @@ describe('a bootstrap that runs out of time', () => {
     // Assess
     // (naming the query the deadline stopped)
     await expect(boot).rejects.toThrow(
-      /^bootstrap: the run's time ran out before any day of the 3 asked for was counted; nothing was written\. Give the function its full 900 s timeout, or check the size of what a day's query scans \(.*history query.*2026-11-26T09:00:00Z/,
+      /^bootstrap: the run's time ran out before any day of the 3 asked for was counted; nothing was written\. Give the function its full 900 s timeout, or check the size of what a day's query scans \(.*history query.*2026-11-26T00:00:00Z/,
     );
     expect((await learnt(detector)).keys).toEqual([]);
   });
@@ -330,8 +332,102 @@ describe('a bootstrap that dies half-way', () => {
     await expect(detect).rejects.toThrow(/invoke \{"mode":"bootstrap","overwrite":true\} again/);
     expect((await learnt(detector)).watermark).toBe(before.watermark);
     const boot = await detector.invoke({ mode: 'bootstrap', days: 2, overwrite: true });
-    expect(boot.bootstrap).toMatchObject({ windows: 48, watermark: '2026-11-27T08:00:00Z' });
+    expect(boot.bootstrap).toMatchObject({ windows: 48, watermark: '2026-11-26T23:00:00Z' });
     detector.clock.set(runTimeFor(W));
-    expect((await detector.invoke({})).windows).toEqual(['2026-11-27T09:00:00Z']);
+    expect((await detector.invoke({})).windows).toEqual(['2026-11-27T00:00:00Z']);
+  });
+});
+
+describe('a bootstrap run again', () => {
+  /** Polls 5 s apart: a query (Scheduled, Running, Complete) takes 10 s of the detector's clock. */
+  const slowPolls = {
+    flowSourceOptions: { pollIntervalMs: 5_000, maxPollIntervalMs: 5_000, retryBaseDelayMs: 1 },
+  };
+  /** A history that ends at 09:00 UTC: its newest slice is the part of a day up to it. */
+  const END = W + 9 * HOUR;
+  const slicesOf = (detector: Detector, status?: string) =>
+    endpoints.logs.startedQueries
+      .filter((q) => q.logGroupNames.includes(detector.logGroup) && q.queryString.includes('bin('))
+      .filter((q) => status === undefined || q.status === status)
+      .map(
+        (q) => `${new Date(q.startTime * 1000).toISOString()}/${new Date(q.endTime * 1000).toISOString()}`,
+      );
+  /** A slice of a whole UTC day (StartQuery's end time is its last second). */
+  const isWholeDay = (slice: string) => /T00:00:00\.000Z\/.*T23:59:59\.000Z$/.test(slice);
+
+  it('reads the days an earlier run counted from their kept queries, scans only the rest, and learns what one run learns', async () => {
+    // Prepare: ten days of history; a first bootstrap with 80 s for its queries counts the newest
+    // few days only. Three hours later it is run again (overwrite) with its full time, beside a
+    // fresh detector's single bootstrap of the same ten days.
+    const detector = await newDetector(endpoints, { manualClock: true, runtime: slowPolls });
+    const fresh = await newDetector(endpoints, { manualClock: true, runtime: slowPolls });
+    for (const d of [detector, fresh]) endpoints.logs.seed(d.logGroup, history(END, 10 * 24, SOURCES));
+    detector.clock.set(runTimeFor(END - HOUR));
+    const first = await detector.invoke({ mode: 'bootstrap', days: 10 }, { remainingMs: 100_000 });
+    expect(first.bootstrap?.heldFrom).toBeDefined();
+    const counted = slicesOf(detector, 'Complete');
+    const startedBefore = slicesOf(detector).length;
+
+    // Act
+    detector.clock.set(runTimeFor(END + 2 * HOUR));
+    fresh.clock.set(runTimeFor(END + 2 * HOUR));
+    const again = await detector.invoke({ mode: 'bootstrap', days: 10, overwrite: true });
+    const once = await fresh.invoke({ mode: 'bootstrap', days: 10 });
+
+    // Assess: the whole days the first run counted were read again, not queried again; only its
+    // newest, partial day (up to 09:00, now 12:00) was queried afresh
+    const startedAgain = slicesOf(detector).slice(startedBefore);
+    const wholeDays = counted.filter(isWholeDay);
+    expect(wholeDays.length).toBeGreaterThanOrEqual(1);
+    expect(wholeDays.length).toBe(counted.length - 1);
+    expect(again.bootstrap?.reusedQueries).toBe(wholeDays.length);
+    for (const slice of wholeDays) expect(startedAgain).not.toContain(slice);
+    expect(startedAgain.length + wholeDays.length).toBe(slicesOf(fresh).length);
+    expect(again.bytesScanned).toBeLessThan(once.bytesScanned);
+    expect(once.bootstrap?.reusedQueries).toBeUndefined();
+    // (and learnt the same as one bootstrap of the whole range)
+    expect(again.bootstrap).toMatchObject({ windows: 10 * 24, sources: 3 });
+    expect(again.bootstrap?.heldFrom).toBeUndefined();
+    const relearnt = await learnt(detector);
+    expect(relearnt.baselines).toEqual((await learnt(fresh)).baselines);
+    expect(relearnt.clock).toBe((await learnt(fresh)).clock);
+  });
+
+  it('queries again what it kept 7 days ago, and what the service no longer knows', async () => {
+    // Prepare: a bootstrap of three days, then the same days asked for again 7 days later (ten
+    // days back), and a detector whose kept query ids name queries the service does not know
+    const late = await newDetector(endpoints, { manualClock: true, runtime: slowPolls });
+    const unknown = await newDetector(endpoints, { manualClock: true, runtime: slowPolls });
+    for (const d of [late, unknown]) {
+      endpoints.logs.seed(d.logGroup, history(END, 3 * 24, SOURCES));
+      d.clock.set(runTimeFor(END - HOUR));
+      await d.invoke({ mode: 'bootstrap', days: 3 });
+    }
+    const keptItems = [...(await unknown.items()).entries()].filter(([k]) => k.startsWith('HISTORY_QUERY|'));
+    expect(keptItems.length).toBe(slicesOf(unknown).length);
+    for (const [k] of keptItems) {
+      await endpoints.dynamoClient.send(
+        new UpdateItemCommand({
+          TableName: unknown.tableName,
+          Key: { pk: { S: 'HISTORY_QUERY' }, sk: { S: k.slice('HISTORY_QUERY|'.length) } },
+          UpdateExpression: 'SET queryId = :gone',
+          ExpressionAttributeValues: { ':gone': { S: '00000000-0000-4000-9000-0000deadbeef' } },
+        }),
+      );
+    }
+    const firstSlices = slicesOf(late);
+
+    // Act
+    late.clock.set(runTimeFor(END - HOUR + 7 * DAY));
+    const lateAgain = await late.invoke({ mode: 'bootstrap', days: 10, overwrite: true });
+    const startedLate = slicesOf(late).slice(firstSlices.length);
+    const unknownAgain = await unknown.invoke({ mode: 'bootstrap', days: 3, overwrite: true });
+
+    // Assess: nothing was reused; the days the two runs share were scanned again
+    expect(lateAgain.bootstrap?.reusedQueries).toBeUndefined();
+    expect(firstSlices.filter(isWholeDay).length).toBe(2);
+    for (const slice of firstSlices.filter(isWholeDay)) expect(startedLate).toContain(slice);
+    expect(unknownAgain.bootstrap?.reusedQueries).toBeUndefined();
+    expect(unknownAgain.bootstrap).toMatchObject({ windows: 3 * 24, sources: 3 });
   });
 });

@@ -466,6 +466,25 @@ describe('local Logs Insights endpoint, through @aws-sdk/client-cloudwatch-logs'
         name: 'ResourceNotFoundException',
       });
     });
+
+    it('keeps a finished query readable for 7 days of its clock, and answers as for an unknown one after', async () => {
+      let now = T0 + 5 * HOUR;
+      logs.setClock(() => now);
+      try {
+        const { rows } = await runQuery('stats count(*) as n');
+        const queryId = logs.startedQueries[logs.startedQueries.length - 1]?.queryId;
+        now += 7 * 24 * HOUR - 1;
+        const kept = await client.send(new GetQueryResultsCommand({ queryId }));
+        expect(kept.status).toBe('Complete');
+        expect(asObjects(kept.results ?? [])).toEqual(rows);
+        now += 1;
+        await expect(client.send(new GetQueryResultsCommand({ queryId }))).rejects.toMatchObject({
+          name: 'ResourceNotFoundException',
+        });
+      } finally {
+        logs.setClock(undefined);
+      }
+    });
   });
 
   describe('row caps and paging', () => {

@@ -4,8 +4,9 @@
  * `@aws-sdk/client-cloudwatch-logs` sends them, evaluates Logs Insights queries (the subset in
  * `logs-insights-query.ts`) over seeded events, and enforces the service's documented limits:
  * 10,000-character queries, 1 to 50 log groups, 10,000 rows per page and 100,000 per query, the
- * Scheduled -> Running -> Complete progression, and LimitExceededException past the
- * concurrent-query limit. Tests can inject the failures the detector must survive.
+ * Scheduled -> Running -> Complete progression, LimitExceededException past the
+ * concurrent-query limit, and a query's results readable for 7 days after it started (the
+ * service clock, `now`). Tests can inject the failures the detector must survive.
  *
  * Accounts: the endpoint answers as one account (`accountId`) of one Region. Log groups may be
  * seeded in other accounts (by ARN); they are visible only while their account is linked to this
@@ -56,6 +57,8 @@ export const LOGS_INSIGHTS_LIMITS = {
   /** Rows returned when neither StartQuery `limit` nor a `limit` command says otherwise (current AWS docs). */
   defaultRowLimit: 10_000,
   maxConcurrentQueries: 100,
+  /** How long GetQueryResults can read a query's results (CloudWatch Logs quotas: 7 days). */
+  resultsKeptMs: 7 * 86_400_000,
   /** DescribeLogGroups `limit`: 1 to 50, default 50. */
   maxDescribeLogGroupsLimit: 50,
   /** DescribeLogGroups `accountIdentifiers`: at most 20. */
@@ -197,6 +200,8 @@ interface QueryState {
   statistics: Record<string, number>;
   pollsSeen: number;
   finalStatus: 'Complete' | FailedQueryStatus;
+  /** When StartQuery accepted it (the service clock). */
+  startedAt: number;
 }
 
 function* mapLazily<T, U>(items: readonly T[], map: (item: T) => U): Generator<U> {
@@ -387,6 +392,7 @@ export async function startLocalLogsInsights(
       },
       pollsSeen: 0,
       finalStatus: ending?.status ?? fault?.status ?? 'Complete',
+      startedAt: (clock ?? Date.now)(),
     });
     startedQueries.push(info);
     peakActiveQueries = Math.max(peakActiveQueries, activeQueries());
@@ -649,7 +655,8 @@ export async function startLocalLogsInsights(
       throw new ServiceError('InvalidParameterException', 'queryId is required');
     }
     const query = queries.get(queryId);
-    if (query === undefined)
+    // Past the time its results are kept, a query is gone as if it never ran.
+    if (query === undefined || (clock ?? Date.now)() - query.startedAt >= LOGS_INSIGHTS_LIMITS.resultsKeptMs)
       throw new ServiceError('ResourceNotFoundException', `Query ${queryId} does not exist`);
     return query;
   };
