@@ -328,6 +328,21 @@ export class BootstrapOutOfTimeError extends Error {
 }
 
 /** A `skip` invocation that would leave a hole or skip a window not yet closed: nothing changed. */
+/**
+ * A manual run that changes state (skip, bootstrap, republish-parked) found another run holding
+ * the lease: it did nothing, and says so as an error, so that a script does not take it for done.
+ * (A scheduled or `detect` run that finds it held returns `leaseHeld: true`: the holder does its work.)
+ */
+export class LeaseHeldError extends Error {
+  constructor(readonly mode: string) {
+    super(
+      `${mode}: another run holds the detector's lease (a scheduled run, or another manual one); nothing was done. ` +
+        'Invoke it again once that run has ended (at most the function timeout and a minute)',
+    );
+    this.name = 'LeaseHeldError';
+  }
+}
+
 export class SkipRefusedError extends Error {
   constructor(message: string) {
     super(`skip refused: ${message}`);
@@ -528,7 +543,9 @@ function emitMetrics(deps: DetectorDeps, summary: RunSummary, succeeded: boolean
         { fullestBaselineBucket: summary.fullestBaselineBucket },
       );
   }
-  const schedule = summary.mode === 'scheduled' || summary.mode === 'detect';
+  // A run that found the lease held looked at nothing: its zeros would read as "no window
+  // behind" and reset FallingBehind (which alarms on the minimum) while the holder is behind.
+  const schedule = (summary.mode === 'scheduled' || summary.mode === 'detect') && summary.leaseHeld !== true;
   m.addMetric(
     'BytesScanned',
     MetricUnit.Bytes,
@@ -569,10 +586,11 @@ function emitMetrics(deps: DetectorDeps, summary: RunSummary, succeeded: boolean
 
 async function withLease(deps: DetectorDeps, summary: RunSummary, work: () => Promise<void>): Promise<void> {
   if (!(await deps.store.acquireLease(deps.runId, deps.deadline + LEASE_MARGIN_MS))) {
+    summary.leaseHeld = true;
+    if (summary.mode !== 'scheduled' && summary.mode !== 'detect') throw new LeaseHeldError(summary.mode);
     deps.logger.warn(
       'another run holds the lease; this invocation does nothing (the holder does the same work)',
     );
-    summary.leaseHeld = true;
     return;
   }
   try {

@@ -6,7 +6,7 @@
 import { QueryInjectionError } from '../../lambda/adapters/errors';
 import { ConfigError, type DetectorConfig } from '../../lambda/core';
 import { createLambdaRuntime } from '../../lambda/lambda-runtime';
-import { AlertsNotPublishedError, DryRunWindowError } from '../../lambda/detector-run';
+import { AlertsNotPublishedError, DryRunWindowError, LeaseHeldError } from '../../lambda/detector-run';
 import { InvalidPayloadError } from '../../lambda/manual-payload';
 import { loadRuntimeConfig } from '../../lambda/runtime-config';
 import type { PublishedAlert } from '../../lambda/adapters/alert-format';
@@ -197,6 +197,64 @@ describe('crashes', () => {
     expect(afterExpiry).toMatchObject({ pendingRepublished: 1, alertsPublished: 1 });
     expect(publishedIds()).toEqual([ALERT_ID]);
   });
+
+  /** A detector six windows behind (one a run) whose next scheduled run was killed holding the lease. */
+  async function behindWithLeaseHeld(): Promise<Detector> {
+    const detector = await newDetector(endpoints, { detectorConfig: { maxCatchUpWindows: 1 } });
+    endpoints.logs.seed(detector.logGroup, blocked(W - 6 * HOUR, '10.0.0.9', 3));
+    detector.clock.set('2026-11-27T04:12:00Z');
+    await detector.invoke({}); // the first window: watermark 03:00
+    detector.clock.set(RUN_AT); // 04:00 to 09:00 due, one a run
+    let queries = 0;
+    await expect(
+      detector.invoke(
+        {},
+        {
+          crash: { at: (c) => c.service === 'logs' && (queries += 1) === 1, killed: true },
+          remainingMs: 600_000,
+        },
+      ),
+    ).rejects.toThrow(InjectedCrash);
+    return detector;
+  }
+
+  it('a scheduled run that finds the lease held reports no window figures: its zeros would silence FallingBehind', async () => {
+    // Prepare
+    const detector = await behindWithLeaseHeld();
+
+    // Act
+    const held = await detector.invoke({});
+
+    // Assess: it looked at nothing, so it says nothing of the backlog (FallingBehind alarms on
+    // the minimum of WindowsBehind: one zero a period would keep it quiet while runs overlap)
+    expect(held.leaseHeld).toBe(true);
+    const names = detector.metrics.published.at(-1)!.map((m) => m.name);
+    for (const name of ['WindowsBehind', 'WindowsCaughtUp', 'SourcesEvaluated', 'Spikes', 'RunSucceeded'])
+      expect(names).not.toContain(name);
+  });
+
+  it.each([
+    [{ mode: 'skip', windowStart: '2026-11-27T04:00:00Z' }],
+    [{ mode: 'bootstrap', days: 1, overwrite: true }],
+    [{ mode: 'republish-parked' }],
+  ])(
+    'a manual %j that finds the lease held fails with LeaseHeldError and changes nothing',
+    async (payload) => {
+      // Prepare
+      const detector = await behindWithLeaseHeld();
+      const before = await detector.items();
+
+      // Act
+      const run = detector.invoke(payload);
+
+      // Assess: an error a script sees (not a success that did nothing), and no state touched
+      await expect(run).rejects.toThrow(LeaseHeldError);
+      await expect(run).rejects.toThrow(
+        new RegExp(`^${payload.mode}: another run holds the detector's lease .*nothing was done`),
+      );
+      expect(await detector.items()).toEqual(before);
+    },
+  );
 
   it('after publishing and before marking it sent: the retry publishes the same alert once more, then never again', async () => {
     // Prepare: the process dies at its first DynamoDB call after the publish (markSent's read).
