@@ -452,6 +452,31 @@ export class DynamoBaselineStore implements DetectorStore, CompletedQueries {
     return queryId;
   }
 
+  async queryIdsFor(keys: readonly string[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    if (keys.length === 0) return found;
+    if (keys.length > 100) throw new RangeError(`queryIdsFor takes at most 100 keys, not ${keys.length}`);
+    const { Responses } = await this.client.send(
+      new BatchGetItemCommand({
+        RequestItems: {
+          [this.tableName]: {
+            Keys: [...new Set(keys)].map((key) => ({ pk: { S: HISTORY_QUERY_PK }, sk: { S: key } })),
+            ConsistentRead: true,
+          },
+        },
+      }),
+    );
+    // Best effort: keys DynamoDB left unprocessed are read as not kept (their days are queried).
+    for (const item of Responses?.[this.tableName] ?? []) {
+      const key = item.sk?.S;
+      const queryId = item.queryId?.S;
+      if (key === undefined || queryId === undefined || !(Number(item.expiresAt?.N) * 1000 > this.now()))
+        continue;
+      found.set(key, queryId);
+    }
+    return found;
+  }
+
   async remember(key: string, queryId: string, expiresAt: number): Promise<void> {
     await this.client.send(
       new PutItemCommand({

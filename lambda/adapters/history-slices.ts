@@ -29,6 +29,11 @@ export interface HistorySlicesOptions {
   concurrency: number;
   /** Whether the first slice runs alone: where its result sizes the rest (Logs Insights' row limit). */
   firstAlone: boolean;
+  /**
+   * With firstAlone, slices run one at a time until they hold this many windows (so that a
+   * short newest slice is not all the rest is sized from). @default 0: the first only
+   */
+  aloneWindows?: number;
   /** The number of windows the next slice should hold (it may change as slices come back). */
   sliceWindows: () => number;
   /**
@@ -90,8 +95,13 @@ export async function runHistorySlices(options: HistorySlicesOptions): Promise<n
     for (let slice = take(); slice !== undefined; slice = take()) await run(slice);
   };
   if (options.firstAlone) {
-    const first = take();
-    if (first !== undefined) await run(first);
+    let alone = 0;
+    do {
+      const slice = take();
+      if (slice === undefined) break;
+      await run(slice);
+      alone += slice.end - slice.begin;
+    } while (alone < (options.aloneWindows ?? 0) && failure === undefined && !outOfTime);
   }
   await Promise.all(Array.from({ length: options.concurrency }, worker));
   if (failure !== undefined) throw failure.error;

@@ -222,6 +222,30 @@ function steadySliceWindows(windows: number, windowsPerDay: number): number {
   return 1;
 }
 
+/** Keys looked up for one slice of a bootstrap's history (BatchGetItem reads at most 100). */
+const MAX_KEPT_LOOKUPS = 100;
+
+/**
+ * The pieces of each length in `sizes` (windows, largest first) aligned on multiples of that
+ * length that overlap `slice`, up to `limit` in all (the largest lengths first).
+ */
+function alignedPieces(
+  slice: Window,
+  windowLength: number,
+  sizes: readonly number[],
+  limit: number,
+): Window[] {
+  const pieces: Window[] = [];
+  for (const size of sizes) {
+    const span = size * windowLength;
+    const first = Math.floor(slice.start / span);
+    const last = Math.ceil(slice.end / span) - 1;
+    if (pieces.length + (last - first + 1) > limit) continue;
+    for (let k = first; k <= last; k += 1) pieces.push({ start: k * span, end: (k + 1) * span });
+  }
+  return pieces;
+}
+
 /** What identifies a history query for reuse: its log groups, time range, query string and row limit. */
 function historyQueryKey(
   groups: readonly string[],
@@ -597,6 +621,9 @@ export class LogsInsightsFlowSource implements FlowCountSource {
       windows: starts.length,
       concurrency: this.splitConcurrency,
       firstAlone: true,
+      // Aligned, the newest slice may be an hour of today: the rest are sized once a whole slice
+      // has come back too (one full result at most, as when the newest slice was a whole day).
+      ...(this.completedQueries === undefined ? {} : { aloneWindows: this.historySliceWindows }),
       sliceWindows: () => sizing.sliceWindows,
       // Where finished queries are kept, slices start on whole multiples of their length (whole
       // UTC days by default), so that a rerun an hour or a day later asks the same queries for
@@ -672,8 +699,12 @@ export class LogsInsightsFlowSource implements FlowCountSource {
       const slice: Window = { start: sliceStart, end: sliceEnd };
       const run: QueryRun = { kind: 'history', groups, window: slice, deadline, stats, budget, reused };
       let rowSets: Row[][];
+      // Kept queries of earlier bootstraps that cover the part, however they were sliced.
+      const kept = this.completedQueries === undefined ? undefined : await this.keptRows(run, slice);
       try {
-        if (part.length > 1) {
+        if (kept !== undefined) {
+          rowSets = [kept];
+        } else if (part.length > 1) {
           const result = await this.runQuery(run, queryTimeRange(slice), this.queries.historyQuery());
           if (result.full) {
             const middle = Math.ceil(part.length / 2);
@@ -1077,7 +1108,8 @@ export class LogsInsightsFlowSource implements FlowCountSource {
       try {
         const startedAt = this.now();
         const result = await this.runQueryOnce(run, range, queryString);
-        if (kept !== undefined && key !== undefined && result.queryId !== undefined) {
+        // A full result is split and its parts kept instead: only a result used as it is is kept.
+        if (kept !== undefined && key !== undefined && result.queryId !== undefined && !result.full) {
           // Best effort: a history that could not be kept for a rerun is still this run's history.
           await kept
             .remember(key, result.queryId, startedAt + QUERY_RESULTS_KEPT_MS - QUERY_RESULTS_MARGIN_MS)
@@ -1195,28 +1227,110 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     kept: CompletedQueries,
     key: string,
   ): Promise<QueryResult | undefined> {
-    if (run.budget.remaining <= 0) return undefined;
+    if (run.budget.remaining <= 0 || this.now() >= run.deadline) return undefined;
+    let queryId: string | undefined;
     try {
-      const queryId = await kept.queryIdFor(key);
-      if (queryId === undefined) return undefined;
+      queryId = await kept.queryIdFor(key);
+    } catch {
+      return undefined;
+    }
+    const read = queryId === undefined ? undefined : await this.readKeptQuery(run, queryId);
+    if (read === undefined) return undefined;
+    run.budget.remaining -= 1;
+    if (run.reused !== undefined) run.reused.queries += 1;
+    return {
+      rows: read.rows,
+      full: false,
+      queryId,
+      ...(read.recordsMatched === undefined ? {} : { recordsMatched: read.recordsMatched }),
+    };
+  }
+
+  /**
+   * The rows of a kept query, read before the run's deadline; undefined when it cannot be read
+   * (expired, unknown, unfinished, throttled, refused) or came back full (it was split instead).
+   */
+  private async readKeptQuery(
+    run: QueryRun,
+    queryId: string,
+  ): Promise<{ rows: Row[]; recordsMatched?: number } | undefined> {
+    // A read past the deadline would eat the time kept for writing what was counted.
+    try {
+      if (this.now() >= run.deadline) return undefined;
       const maxItems = Math.min(this.rowLimit, PAGE_SIZE);
       const first = await this.withRetry(run, 'GetQueryResults', () =>
         this.client.send(new GetQueryResultsCommand({ queryId, maxItems })),
       );
-      if (first.status !== 'Complete') return undefined;
+      if (first.status !== 'Complete' || this.now() >= run.deadline) return undefined;
       const rows = await this.allRows(run, queryId, first, maxItems);
-      run.budget.remaining -= 1;
-      if (run.reused !== undefined) run.reused.queries += 1;
+      if (rows.length >= this.rowLimit || this.now() >= run.deadline) return undefined;
       const recordsMatched = first.statistics?.recordsMatched;
-      return {
-        rows,
-        full: rows.length >= this.rowLimit,
-        queryId,
-        ...(recordsMatched === undefined ? {} : { recordsMatched }),
-      };
+      return { rows, ...(recordsMatched === undefined ? {} : { recordsMatched }) };
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * The rows of `slice` from kept queries of earlier bootstraps that together cover it, or
+   * undefined (it is then queried). A rerun may slice a day otherwise than the run that kept its
+   * queries (slices are sized from the sources seen so far): any aligned piece of a length that
+   * divides a day (or of the slice length) is looked up, in one read of at most 100 keys, and
+   * the largest kept pieces are read, each only for the windows of the slice it covers.
+   */
+  private async keptRows(run: QueryRun, slice: Window): Promise<Row[] | undefined> {
+    const kept = this.completedQueries;
+    if (kept === undefined || run.budget.remaining <= 0 || this.now() >= run.deadline) return undefined;
+    const length = windowMs(this.config);
+    const queryString = this.queries.historyQuery();
+    const pieces = alignedPieces(slice, length, this.pieceSizes(), MAX_KEPT_LOOKUPS).map((piece) => ({
+      ...piece,
+      key: historyQueryKey(run.groups, queryTimeRange(piece), queryString, this.rowLimit),
+    }));
+    let ids: Map<string, string>;
+    try {
+      ids = await kept.queryIdsFor(pieces.map((piece) => piece.key));
+    } catch {
+      return undefined;
+    }
+    const chosen: { from: number; to: number; queryId: string }[] = [];
+    for (let at = slice.start; at < slice.end;) {
+      let best: (typeof pieces)[number] | undefined;
+      for (const piece of pieces) {
+        if (
+          piece.start <= at &&
+          piece.end > at &&
+          ids.has(piece.key) &&
+          (best === undefined || piece.end > best.end)
+        )
+          best = piece;
+      }
+      if (best === undefined) return undefined;
+      const to = Math.min(best.end, slice.end);
+      chosen.push({ from: at, to, queryId: ids.get(best.key)! });
+      at = to;
+    }
+    const rows: Row[] = [];
+    for (const { from, to, queryId } of chosen) {
+      const read = await this.readKeptQuery(run, queryId);
+      if (read === undefined) return undefined;
+      for (const row of read.rows) {
+        const windowStart = readBin(row[RESULT_COLUMNS.windowBin], this.config.windowMinutes, run);
+        if (windowStart >= from && windowStart < to) rows.push(row);
+      }
+    }
+    run.budget.remaining -= 1;
+    if (run.reused !== undefined) run.reused.queries += chosen.length;
+    return rows;
+  }
+
+  /** Slice lengths a history may have been cut into (in windows): the day's divisors, and the slice length. */
+  private pieceSizes(): number[] {
+    const perDay = 1440 / this.config.windowMinutes;
+    const sizes = new Set<number>([this.historySliceWindows]);
+    if (Number.isInteger(perDay))
+      for (let size = 1; size <= perDay; size += 1) if (perDay % size === 0) sizes.add(size);
+    return [...sizes].sort((a, b) => b - a);
   }
 
   /** Polls with growing intervals until Complete; the last wait ends at the deadline. */

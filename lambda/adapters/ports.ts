@@ -131,7 +131,7 @@ export interface HistoryResult {
 
 /**
  * The finished history queries of earlier bootstraps, by what they asked (a key over their log
- * groups, time range and query string): a bootstrap that ran out of time, run again, reads the
+ * groups, time range, query string and row limit): a bootstrap that ran out of time, run again, reads the
  * slices it had counted from their stored results (GetQueryResults) instead of scanning them
  * again. CloudWatch Logs keeps a query's results for 7 days. Best effort: a key not found, or a
  * stored query no longer readable, is queried afresh.
@@ -139,6 +139,8 @@ export interface HistoryResult {
 export interface CompletedQueries {
   /** The query id kept for `key`, if any (and not expired). */
   queryIdFor(key: string): Promise<string | undefined>;
+  /** The query ids kept for those of `keys` (at most 100) that have one. */
+  queryIdsFor(keys: readonly string[]): Promise<Map<string, string>>;
   /** Keeps `queryId` for `key` until `expiresAt` (epoch ms). */
   remember(key: string, queryId: string, expiresAt: number): Promise<void>;
 }
