@@ -454,26 +454,20 @@ export class DynamoBaselineStore implements DetectorStore, CompletedQueries {
 
   async queryIdsFor(keys: readonly string[]): Promise<Map<string, string>> {
     const found = new Map<string, string>();
-    if (keys.length === 0) return found;
-    if (keys.length > 100) throw new RangeError(`queryIdsFor takes at most 100 keys, not ${keys.length}`);
-    const { Responses } = await this.client.send(
-      new BatchGetItemCommand({
-        RequestItems: {
-          [this.tableName]: {
-            Keys: [...new Set(keys)].map((key) => ({ pk: { S: HISTORY_QUERY_PK }, sk: { S: key } })),
-            ConsistentRead: true,
-          },
-        },
-      }),
-    );
-    // Best effort: keys DynamoDB left unprocessed are read as not kept (their days are queried).
-    for (const item of Responses?.[this.tableName] ?? []) {
-      const key = item.sk?.S;
-      const queryId = item.queryId?.S;
-      if (key === undefined || queryId === undefined || !(Number(item.expiresAt?.N) * 1000 > this.now()))
-        continue;
-      found.set(key, queryId);
-    }
+    const unique = [...new Set(keys)];
+    const batches: Item[][] = [];
+    for (let i = 0; i < unique.length; i += 100)
+      batches.push(unique.slice(i, i + 100).map((key) => ({ pk: { S: HISTORY_QUERY_PK }, sk: { S: key } })));
+    await this.batchGetIn(this.batchConcurrency, batches, (items) => {
+      for (const item of items) {
+        const key = item.sk?.S;
+        const queryId = item.queryId?.S;
+        // DynamoDB deletes expired items within days, not at once: an expired one is not there.
+        if (key === undefined || queryId === undefined || !(Number(item.expiresAt?.N) * 1000 > this.now()))
+          continue;
+        found.set(key, queryId);
+      }
+    });
     return found;
   }
 

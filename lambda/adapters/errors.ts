@@ -73,6 +73,9 @@ export class QueryFailedError extends Error {
 }
 
 /** The query did not complete before the caller's deadline (Lambda time left); it was stopped. */
+/** QueryTimeoutError's lastStatus for a query not started because the deadline had passed (no query id). */
+export const NOT_STARTED = 'not started';
+
 export class QueryTimeoutError extends Error {
   constructor(
     readonly queryId: string,
@@ -87,8 +90,11 @@ export class QueryTimeoutError extends Error {
     readonly service: QueryService = 'Logs Insights',
   ) {
     super(
-      `${service} ${kind} query ${queryId} for window ${describeWindow(window)} was still ${lastStatus} ` +
-        `at the deadline ${new Date(deadline).toISOString()}; it was stopped`,
+      lastStatus === NOT_STARTED
+        ? `${service} ${kind} query for window ${describeWindow(window)} was not started: the deadline ` +
+            `${new Date(deadline).toISOString()} had passed`
+        : `${service} ${kind} query ${queryId} for window ${describeWindow(window)} was still ${lastStatus} ` +
+            `at the deadline ${new Date(deadline).toISOString()}; it was stopped`,
     );
     this.name = 'QueryTimeoutError';
   }

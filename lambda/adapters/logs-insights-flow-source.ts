@@ -49,6 +49,7 @@ import {
   type Window,
 } from '../core';
 import {
+  NOT_STARTED,
   QueryFailedError,
   QueryThrottledError,
   QueryTimeoutError,
@@ -222,8 +223,12 @@ function steadySliceWindows(windows: number, windowsPerDay: number): number {
   return 1;
 }
 
-/** Keys looked up for one slice of a bootstrap's history (BatchGetItem reads at most 100). */
-const MAX_KEPT_LOOKUPS = 100;
+/**
+ * Keys looked up for one slice of a bootstrap's history (three BatchGetItem requests): every
+ * aligned piece of a day's divisors for hourly to 15-minute windows, lengths of 4 windows and
+ * more for 5-minute ones.
+ */
+const MAX_KEPT_LOOKUPS = 300;
 
 /**
  * The pieces of each length in `sizes` (windows, largest first) aligned on multiples of that
@@ -1108,8 +1113,8 @@ export class LogsInsightsFlowSource implements FlowCountSource {
       try {
         const startedAt = this.now();
         const result = await this.runQueryOnce(run, range, queryString);
-        // A full result is split and its parts kept instead: only a result used as it is is kept.
-        if (kept !== undefined && key !== undefined && result.queryId !== undefined && !result.full) {
+        // A full result is kept too: a rerun reads it (free) to learn it must split, as this run did.
+        if (kept !== undefined && key !== undefined && result.queryId !== undefined) {
           // Best effort: a history that could not be kept for a rerun is still this run's history.
           await kept
             .remember(key, result.queryId, startedAt + QUERY_RESULTS_KEPT_MS - QUERY_RESULTS_MARGIN_MS)
@@ -1145,6 +1150,9 @@ export class LogsInsightsFlowSource implements FlowCountSource {
         `splitting needed more than ${this.maxQueriesPerCall} queries`,
       );
     }
+    // Past the deadline a query would be started (and billed) only to be stopped at once.
+    if (this.now() >= run.deadline)
+      throw new QueryTimeoutError('', run.window, run.kind, run.deadline, NOT_STARTED);
     run.budget.remaining -= 1;
     const started = await this.withRetry(run, 'StartQuery', () =>
       this.client.send(
@@ -1198,10 +1206,26 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     queryId: string,
     first: GetQueryResultsCommandOutput,
     maxItems: number,
-  ): Promise<Row[]> {
+  ): Promise<Row[]>;
+  private async allRows(
+    run: QueryRun,
+    queryId: string,
+    first: GetQueryResultsCommandOutput,
+    maxItems: number,
+    options: { stopAtDeadline: true },
+  ): Promise<Row[] | undefined>;
+  private async allRows(
+    run: QueryRun,
+    queryId: string,
+    first: GetQueryResultsCommandOutput,
+    maxItems: number,
+    options: { stopAtDeadline?: boolean } = {},
+  ): Promise<Row[] | undefined> {
     const rows = (first.results ?? []).map(toRow);
     let nextToken = first.nextToken;
     while (nextToken !== undefined && nextToken !== '' && rows.length < this.rowLimit) {
+      // A kept result is not worth reading past the deadline (a fresh one's pages are: it was paid for).
+      if (options.stopAtDeadline === true && this.now() >= run.deadline) return undefined;
       const token = nextToken;
       const page = await this.withRetry(run, 'GetQueryResults', () =>
         this.client.send(new GetQueryResultsCommand({ queryId, nextToken: token, maxItems })),
@@ -1234,13 +1258,13 @@ export class LogsInsightsFlowSource implements FlowCountSource {
     } catch {
       return undefined;
     }
-    const read = queryId === undefined ? undefined : await this.readKeptQuery(run, queryId);
+    const read = queryId === undefined ? undefined : await this.readKeptQuery(run, queryId, { full: true });
     if (read === undefined) return undefined;
     run.budget.remaining -= 1;
     if (run.reused !== undefined) run.reused.queries += 1;
     return {
       rows: read.rows,
-      full: false,
+      full: read.rows.length >= this.rowLimit,
       queryId,
       ...(read.recordsMatched === undefined ? {} : { recordsMatched: read.recordsMatched }),
     };
@@ -1248,11 +1272,13 @@ export class LogsInsightsFlowSource implements FlowCountSource {
 
   /**
    * The rows of a kept query, read before the run's deadline; undefined when it cannot be read
-   * (expired, unknown, unfinished, throttled, refused) or came back full (it was split instead).
+   * (expired, unknown, unfinished, throttled, refused), or came back full unless `full` is asked
+   * for (keptRows uses results as they are; a full one was split).
    */
   private async readKeptQuery(
     run: QueryRun,
     queryId: string,
+    accept: { full: boolean } = { full: false },
   ): Promise<{ rows: Row[]; recordsMatched?: number } | undefined> {
     // A read past the deadline would eat the time kept for writing what was counted.
     try {
@@ -1262,8 +1288,8 @@ export class LogsInsightsFlowSource implements FlowCountSource {
         this.client.send(new GetQueryResultsCommand({ queryId, maxItems })),
       );
       if (first.status !== 'Complete' || this.now() >= run.deadline) return undefined;
-      const rows = await this.allRows(run, queryId, first, maxItems);
-      if (rows.length >= this.rowLimit || this.now() >= run.deadline) return undefined;
+      const rows = await this.allRows(run, queryId, first, maxItems, { stopAtDeadline: true });
+      if (rows === undefined || (!accept.full && rows.length >= this.rowLimit)) return undefined;
       const recordsMatched = first.statistics?.recordsMatched;
       return { rows, ...(recordsMatched === undefined ? {} : { recordsMatched }) };
     } catch {
@@ -1275,7 +1301,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
    * The rows of `slice` from kept queries of earlier bootstraps that together cover it, or
    * undefined (it is then queried). A rerun may slice a day otherwise than the run that kept its
    * queries (slices are sized from the sources seen so far): any aligned piece of a length that
-   * divides a day (or of the slice length) is looked up, in one read of at most 100 keys, and
+   * divides a day (or of the slice length) is looked up (up to MAX_KEPT_LOOKUPS keys), and
    * the largest kept pieces are read, each only for the windows of the slice it covers.
    */
   private async keptRows(run: QueryRun, slice: Window): Promise<Row[] | undefined> {

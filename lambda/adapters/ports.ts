@@ -139,7 +139,7 @@ export interface HistoryResult {
 export interface CompletedQueries {
   /** The query id kept for `key`, if any (and not expired). */
   queryIdFor(key: string): Promise<string | undefined>;
-  /** The query ids kept for those of `keys` (at most 100) that have one. */
+  /** The query ids kept for those of `keys` that have one. */
   queryIdsFor(keys: readonly string[]): Promise<Map<string, string>>;
   /** Keeps `queryId` for `key` until `expiresAt` (epoch ms). */
   remember(key: string, queryId: string, expiresAt: number): Promise<void>;

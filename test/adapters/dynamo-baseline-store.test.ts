@@ -1925,3 +1925,25 @@ describe('how full the baseline buckets are, and their count (baselineBuckets)',
     expect(await four.getBaselines(keys)).toEqual(sources);
   });
 });
+
+describe('kept history queries (CompletedQueries)', () => {
+  it('finds the ids kept for the keys asked, not expired ones, each key once, and retries keys DynamoDB left unprocessed', async () => {
+    // Prepare: 150 keys kept a day (two batches), one expired; the clock a store reads
+    const now = Date.parse('2026-11-27T10:00:00Z');
+    const { store } = await newStore({ now: () => now });
+    const keys = Array.from({ length: 150 }, (_, i) => `key-${i}`);
+    for (const key of keys) await store.remember(key, `query-${key}`, now + DAY);
+    await store.remember('expired', 'query-expired', now - 1000);
+
+    // Act
+    const withDuplicates = await store.queryIdsFor([...keys, 'key-0', 'expired', 'never-kept']);
+    local.injectUnprocessedKeys(1, 4);
+    const unprocessedOnce = await store.queryIdsFor(keys.slice(0, 10));
+
+    // Assess
+    expect(withDuplicates).toEqual(new Map(keys.map((key) => [key, `query-${key}`])));
+    expect(unprocessedOnce.size).toBe(10);
+    expect(await store.queryIdFor('key-7')).toBe('query-key-7');
+    expect(await store.queryIdFor('expired')).toBeUndefined();
+  });
+});

@@ -5,57 +5,22 @@
  * an earlier run however the two sliced them, keeps the first run's cost, and reads nothing after
  * its deadline. (The e2e suite runs the same through the Lambda and DynamoDB.)
  */
-import { CloudWatchLogsClient, GetQueryResultsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  CloudWatchLogsClient,
+  GetQueryResultsCommand,
+  StartQueryCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
 import { LogsInsightsFlowSource } from '../../lambda/adapters/logs-insights-flow-source';
-import type { CompletedQueries, HistoryResult } from '../../lambda/adapters/ports';
+import type { CompletedQueries } from '../../lambda/adapters/ports';
 import { resolveDetectorConfig, type DetectorConfig } from '../../lambda/core';
+import { countsOf, D0, DAY, HOUR, KeptInMemory, record } from '../support/history-reuse';
 import {
   startLocalLogsInsights,
   type LocalLogsInsights,
   type LogEvent,
 } from '../support/local-logs-insights';
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-const D0 = Date.parse('2026-11-27T00:00:00Z');
 const LATER = Date.now() + 600_000;
-
-/** A blocked record of `src` (or a SKIPDATA record of an hour) starting at `startMs`. */
-function record(startMs: number, src: string, status: 'OK' | 'SKIPDATA' = 'OK'): LogEvent {
-  const s = Math.floor(startMs / 1000);
-  const eni = `eni-0${src
-    .replace(/[^0-9]/g, '')
-    .padStart(16, '0')
-    .slice(-16)}`;
-  return {
-    timestamp: startMs,
-    message:
-      status === 'OK'
-        ? `2 123456789012 ${eni} ${src} 203.0.113.1 49152 443 6 3 180 ${s} ${s + 60} REJECT OK`
-        : `2 123456789012 ${eni} - - - - - - - ${s} ${s + 3600} - SKIPDATA`,
-  };
-}
-
-/** CompletedQueries in memory. */
-class KeptInMemory implements CompletedQueries {
-  readonly ids = new Map<string, string>();
-  /** Added to the caller's clock on every lookup (a slow table). */
-  constructor(private readonly onLookup: () => void = () => undefined) {}
-  async queryIdFor(key: string) {
-    this.onLookup();
-    return this.ids.get(key);
-  }
-  async queryIdsFor(keys: readonly string[]) {
-    this.onLookup();
-    return new Map(keys.filter((key) => this.ids.has(key)).map((key) => [key, this.ids.get(key)!]));
-  }
-  async remember(key: string, queryId: string) {
-    this.ids.set(key, queryId);
-  }
-}
-
-const countsOf = (history: HistoryResult) =>
-  history.windows.map((w) => [w.windowStart, w.complete, [...w.counts.entries()].sort()] as const);
 
 let server: LocalLogsInsights;
 let client: CloudWatchLogsClient;
@@ -204,14 +169,16 @@ describe('a history read again from kept queries', () => {
     expect(withKept.full).toBeLessThanOrEqual(without.full);
   });
 
-  it('reads no kept result once the deadline has passed', async () => {
+  it('reads no kept result, and starts no query, once the deadline has passed', async () => {
     // Prepare: three whole days kept; the rerun's table answers in 20 s, its deadline 5 s away
     let clock = D0 + 30 * 60_000;
     const now = () => clock;
     const reads: number[] = [];
+    const starts: number[] = [];
     const counting = {
       send: (command: unknown) => {
         if (command instanceof GetQueryResultsCommand) reads.push(clock);
+        if (command instanceof StartQueryCommand) starts.push(clock);
         return client.send(command as GetQueryResultsCommand);
       },
     } as unknown as CloudWatchLogsClient;
@@ -236,8 +203,13 @@ describe('a history read again from kept queries', () => {
     const result = await rerun.history(D0 - 3 * DAY, D0, deadline);
 
     // Assess
+    // (a query started past it would be billed only to be stopped at once)
     expect(reads.filter((at) => at >= deadline)).toEqual([]);
+    expect(starts.filter((at) => at >= deadline)).toEqual([]);
     expect(result.reusedQueries).toBeUndefined();
+    expect(result.stoppedBy?.message).toMatch(
+      /history query for window .* was not started: the deadline .* had passed$/,
+    );
   });
 
   it('queries afresh what a kept query cannot give: an id the service does not know, a table that fails', async () => {
