@@ -202,7 +202,7 @@ export function toHumanText(result: ReplayResult, extras: HumanOutputExtras): st
     ],
     [
       'alerts',
-      `${number(s.alerts)} (${k.spike} spike, ${k['new-source']} new-source, ${k['mass-spike']} mass-spike); ` +
+      `${number(s.alerts)} (${number(k.spike)} spike, ${number(k['new-source'])} new-source, ${number(k['mass-spike'])} mass-spike); ` +
         `${number(s.spikes)} spiking source-windows, ${number(s.spikesSuppressedByCooldown)} held back by cooldowns`,
     ],
     ...(s.cloudTrail === undefined

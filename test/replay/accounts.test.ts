@@ -71,6 +71,18 @@ describe('replay with two accounts that use the same addresses', () => {
     const text = toHumanText(result, { inputs: [path] });
     expect(text).toContain('10.0.0.10 in payments-prod (222222222222)');
     expect(text).toContain('from 2 internal sources in 2 accounts');
+    // Counts in the thousands are written alike inside the parentheses (a splunk-escu replay's 1,545).
+    const many = {
+      ...result,
+      summary: {
+        ...result.summary,
+        alerts: 1545,
+        alertsByKind: { spike: 1500, 'new-source': 1044, 'mass-spike': 1 },
+      },
+    };
+    expect(toHumanText(many, { inputs: [path] })).toContain(
+      '1,545 (1,500 spike, 1,044 new-source, 1 mass-spike)',
+    );
     const html = renderReport(result, { inputs: [path] });
     expect(html).toContain('<td>10.0.0.10 in payments-prod (222222222222)</td>');
     expect(html).toContain('2 internal sources in 2 accounts');
