@@ -327,22 +327,26 @@ export class BootstrapOutOfTimeError extends Error {
   }
 }
 
-/** A `skip` invocation that would leave a hole or skip a window not yet closed: nothing changed. */
 /**
- * A manual run that changes state (skip, bootstrap, republish-parked) found another run holding
- * the lease: it did nothing, and says so as an error, so that a script does not take it for done.
- * (A scheduled or `detect` run that finds it held returns `leaseHeld: true`: the holder does its work.)
+ * A manual run that changes state (skip, bootstrap, republish-parked) found the detector's lease
+ * held: it did nothing, and says so as an error, so that a script does not take it for done. With
+ * the function's reserved concurrency of 1 an overlapping invocation is throttled by Lambda
+ * before it runs, so the holder is a run that died before releasing the lease (killed at its
+ * timeout, out of memory), until the lease expires a minute after that run's deadline. (A
+ * scheduled or `detect` run that finds it held returns `leaseHeld: true`: the next scheduled run
+ * does its work.)
  */
 export class LeaseHeldError extends Error {
   constructor(readonly mode: string) {
     super(
-      `${mode}: another run holds the detector's lease (a scheduled run, or another manual one); nothing was done. ` +
-        'Invoke it again once that run has ended (at most the function timeout and a minute)',
+      `${mode}: the detector's lease is held (by a run that stopped before releasing it, or one still running); ` +
+        "nothing was done. Invoke it again in a few minutes: a lease expires a minute after its run's deadline",
     );
     this.name = 'LeaseHeldError';
   }
 }
 
+/** A `skip` invocation that would leave a hole or skip a window not yet closed: nothing changed. */
 export class SkipRefusedError extends Error {
   constructor(message: string) {
     super(`skip refused: ${message}`);
@@ -589,7 +593,7 @@ async function withLease(deps: DetectorDeps, summary: RunSummary, work: () => Pr
     summary.leaseHeld = true;
     if (summary.mode !== 'scheduled' && summary.mode !== 'detect') throw new LeaseHeldError(summary.mode);
     deps.logger.warn(
-      'another run holds the lease; this invocation does nothing (the holder does the same work)',
+      "the detector's lease is held; this invocation does nothing (the holder, or the next scheduled run, does the work)",
     );
     return;
   }

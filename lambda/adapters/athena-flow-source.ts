@@ -37,6 +37,7 @@ import {
   type Window,
 } from '../core';
 import {
+  NOT_STARTED,
   QueryFailedError,
   QueryThrottledError,
   QueryTimeoutError,
@@ -503,6 +504,9 @@ export class AthenaFlowSource implements FlowCountSource {
   }
 
   private async runQueryOnce(run: QueryRun, query: AthenaQuery): Promise<ResultRow[]> {
+    // Past the deadline a query would be started (and billed) only to be cancelled at once.
+    if (this.now() >= run.deadline)
+      throw new QueryTimeoutError('', run.window, run.kind, run.deadline, NOT_STARTED, undefined, 'Athena');
     // One token for every try of this start: a retry after an answer that was lost (a timeout, a
     // 500 after the query started) gets the same query back instead of starting and billing another.
     const clientRequestToken = randomUUID();

@@ -72,10 +72,13 @@ export class QueryFailedError extends Error {
   }
 }
 
-/** The query did not complete before the caller's deadline (Lambda time left); it was stopped. */
 /** QueryTimeoutError's lastStatus for a query not started because the deadline had passed (no query id). */
 export const NOT_STARTED = 'not started';
 
+/**
+ * The query did not complete before the caller's deadline (Lambda time left): it was stopped, or
+ * (lastStatus NOT_STARTED) not started at all.
+ */
 export class QueryTimeoutError extends Error {
   constructor(
     readonly queryId: string,

@@ -288,6 +288,23 @@ describe('AthenaFlowSource and the deadline', () => {
     });
   });
 
+  it('starts no query once the deadline has passed (it would be billed only to be cancelled)', async () => {
+    await withAthena({}, async (athena, client) => {
+      // Arrange
+      const clock = fakeClock(1_000_000);
+
+      // Act
+      const counting = source(client, clock).countWindow({ start: W, end: W + HOUR }, clock.now());
+
+      // Assess
+      await expect(counting).rejects.toThrow(QueryTimeoutError);
+      await expect(counting).rejects.toThrow(
+        /^Athena count query for window .* was not started: the deadline .* had passed$/,
+      );
+      expect(athena.callCounts.StartQueryExecution).toBe(0);
+    });
+  });
+
   it('retries throttling with backoff while the deadline allows, then ends the run naming the call', async () => {
     await withAthena({}, async (athena, client) => {
       // Arrange

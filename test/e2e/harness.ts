@@ -183,9 +183,9 @@ export interface Detector {
   invoke(event: unknown, options?: number | InvokeOptions): Promise<RunSummary>;
   /**
    * Every item of the table, keyed `pk|sk`, with the baseline buckets unpacked into one
-   * `SRC#<source key>|BASELINE` entry per source (attributes mean, variance, dataPoints, lastWindow,
-   * clockAtLastFold, lastAlertWindow, lastAlertCount, expiresAt as numbers, prev as JSON): the
-   * per-source view the tests compare, whichever bucket a source landed in.
+   * `SRC#<source key>|BASELINE` entry per source (every field of its baseline: the numbers as
+   * numbers, prev, the profile, jobs and slot spread as JSON; expiresAt): the per-source view the
+   * tests compare, whichever bucket a source landed in.
    */
   items(): Promise<Map<string, Record<string, AttributeValue>>>;
 }

@@ -250,7 +250,7 @@ describe('crashes', () => {
       // Assess: an error a script sees (not a success that did nothing), and no state touched
       await expect(run).rejects.toThrow(LeaseHeldError);
       await expect(run).rejects.toThrow(
-        new RegExp(`^${payload.mode}: another run holds the detector's lease .*nothing was done`),
+        new RegExp(`^${payload.mode}: the detector's lease is held .*nothing was done`),
       );
       expect(await detector.items()).toEqual(before);
     },
@@ -583,6 +583,25 @@ describe('crashes', () => {
 });
 
 describe('failures', () => {
+  it('starts no query once the run has no time left for one: a failed attempt, then the skip, as a query stopped at once was', async () => {
+    // Prepare: 20 s left each run, so the queries' deadline (less the commit's reserve and the
+    // safety margin) has passed when the count query is due (the review of this change)
+    const detector = await detectorWithDueAlert({ maxWindowAttempts: 2 });
+    const from = detector.calls.length;
+
+    // Act
+    const first = detector.invoke({}, { remainingMs: 20_000 });
+    await expect(first).rejects.toThrow(
+      /^Logs Insights count query for window .* was not started: the deadline .* had passed$/,
+    );
+    const second = await detector.invoke({}, { remainingMs: 20_000 });
+
+    // Assess: the window failed its two attempts and was skipped, with no query started (and
+    // billed) only to be stopped
+    expect(second.skippedWindows).toEqual(['2026-11-27T09:00:00Z']);
+    expect(detector.calls.slice(from).filter((c) => c.service === 'logs')).toEqual([]);
+  });
+
   it('a publish that fails leaves the committed alert pending; the next run publishes it', async () => {
     // Prepare: InternalError on every attempt the SDK makes.
     const detector = await detectorWithDueAlert();
