@@ -549,7 +549,7 @@ function emitMetrics(deps: DetectorDeps, summary: RunSummary, succeeded: boolean
   }
   // A run that found the lease held looked at nothing: its zeros would read as "no window
   // behind" and reset FallingBehind (which alarms on the minimum) while the holder is behind.
-  const schedule = (summary.mode === 'scheduled' || summary.mode === 'detect') && summary.leaseHeld !== true;
+  const schedule = doesScheduledWork(summary.mode) && summary.leaseHeld !== true;
   m.addMetric(
     'BytesScanned',
     MetricUnit.Bytes,
@@ -588,10 +588,15 @@ function emitMetrics(deps: DetectorDeps, summary: RunSummary, succeeded: boolean
   m.publishStoredMetrics();
 }
 
+/** The schedule's own work: a scheduled run, or `detect` (the same, invoked by hand). */
+function doesScheduledWork(mode: Invocation['mode']): boolean {
+  return mode === 'scheduled' || mode === 'detect';
+}
+
 async function withLease(deps: DetectorDeps, summary: RunSummary, work: () => Promise<void>): Promise<void> {
   if (!(await deps.store.acquireLease(deps.runId, deps.deadline + LEASE_MARGIN_MS))) {
     summary.leaseHeld = true;
-    if (summary.mode !== 'scheduled' && summary.mode !== 'detect') throw new LeaseHeldError(summary.mode);
+    if (!doesScheduledWork(summary.mode)) throw new LeaseHeldError(summary.mode);
     deps.logger.warn(
       "the detector's lease is held; this invocation does nothing (the holder, or the next scheduled run, does the work)",
     );

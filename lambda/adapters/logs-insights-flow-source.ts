@@ -218,9 +218,16 @@ const QUERY_RESULTS_MARGIN_MS = 3_600_000;
  * sources per window differ a little still slices, and so queries, the days alike.
  */
 function steadySliceWindows(windows: number, windowsPerDay: number): number {
-  if (windows >= windowsPerDay || !Number.isInteger(windowsPerDay)) return windows;
-  for (let size = windows; size > 1; size -= 1) if (windowsPerDay % size === 0) return size;
-  return 1;
+  if (windows >= windowsPerDay) return windows;
+  return daySliceLengths(windowsPerDay).find((size) => size <= windows) ?? windows;
+}
+
+/** The slice lengths (in windows) that divide a day, longest first; none when windows do not divide it. */
+function daySliceLengths(windowsPerDay: number): number[] {
+  if (!Number.isInteger(windowsPerDay)) return [];
+  const lengths: number[] = [];
+  for (let size = windowsPerDay; size >= 1; size -= 1) if (windowsPerDay % size === 0) lengths.push(size);
+  return lengths;
 }
 
 /**
@@ -1352,10 +1359,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
 
   /** Slice lengths a history may have been cut into (in windows): the day's divisors, and the slice length. */
   private pieceSizes(): number[] {
-    const perDay = 1440 / this.config.windowMinutes;
-    const sizes = new Set<number>([this.historySliceWindows]);
-    if (Number.isInteger(perDay))
-      for (let size = 1; size <= perDay; size += 1) if (perDay % size === 0) sizes.add(size);
+    const sizes = new Set([this.historySliceWindows, ...daySliceLengths(1440 / this.config.windowMinutes)]);
     return [...sizes].sort((a, b) => b - a);
   }
 
