@@ -438,18 +438,7 @@ export class DynamoBaselineStore implements DetectorStore, CompletedQueries {
   }
 
   async queryIdFor(key: string): Promise<string | undefined> {
-    const { Item } = await this.client.send(
-      new GetItemCommand({
-        TableName: this.tableName,
-        Key: { pk: { S: HISTORY_QUERY_PK }, sk: { S: key } },
-        ConsistentRead: true,
-      }),
-    );
-    const queryId = Item?.queryId?.S;
-    const expiresAt = Number(Item?.expiresAt?.N);
-    // DynamoDB deletes expired items within days, not at once: an expired one is not there.
-    if (queryId === undefined || !(expiresAt * 1000 > this.now())) return undefined;
-    return queryId;
+    return (await this.queryIdsFor([key])).get(key);
   }
 
   async queryIdsFor(keys: readonly string[]): Promise<Map<string, string>> {
