@@ -252,6 +252,8 @@ export function createLambdaRuntime(
             table: config.athena.table,
             config: config.detector,
             now,
+            // A bootstrap run again reads the days it already counted from their kept queries.
+            completedQueries: store,
             ...options.athenaSourceOptions,
             ...sleep,
           })

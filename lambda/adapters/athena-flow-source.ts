@@ -17,8 +17,13 @@
  *
  * Every query's DataScannedInBytes is added to the statistics, so the run summary and the
  * BytesScanned metric show what Athena billed for (at least 10 MB a query).
+ *
+ * A bootstrap's history query that finished is kept (CompletedQueries: its execution id, by a
+ * hash of its workgroup, database, SQL and parameters), and its slices start on whole UTC days:
+ * a bootstrap run again after one that ran out of time reads the days it counted from their
+ * result objects instead of scanning (and paying for) them again.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { retryWithBackoff } from './query-retry';
 import { compareDestinations } from '../destination-order';
 import type { AthenaClient, GetQueryExecutionCommandOutput, Row as AthenaRow } from '@aws-sdk/client-athena';
@@ -45,10 +50,17 @@ import {
   UnexpectedQueryResultError,
   type QueryKind,
 } from './errors';
-import { gapsFrom, isOutOfTime, runHistorySlices, type SliceOutcome } from './history-slices';
+import {
+  alignedSliceBegin,
+  gapsFrom,
+  isOutOfTime,
+  runHistorySlices,
+  type SliceOutcome,
+} from './history-slices';
 import { ATHENA_COLUMNS, AthenaQueryBuilder, type AthenaQuery } from './athena-query';
 import type { AthenaFlowTable } from './athena-table';
 import type {
+  CompletedQueries,
   FlowCountSource,
   FormatCheck,
   HistoryGap,
@@ -120,7 +132,21 @@ export interface AthenaFlowSourceOptions {
   topDestinations?: number;
   /** Windows per history query. @default one UTC day of windows */
   historySliceWindows?: number;
+  /**
+   * Where a bootstrap keeps its finished history queries (the detector's table): a bootstrap run
+   * again reads the days it counted from their results instead of scanning them again. Without
+   * it, slices are counted back from the newest window and nothing is kept.
+   */
+  completedQueries?: CompletedQueries;
 }
+
+/**
+ * How long a finished history query is kept for a rerun: the stack's results bucket keeps result
+ * objects 7 days (`athenaResultsRetentionDays`), Athena its query history 45; less an hour, so
+ * that a read does not start just as the object expires. A result gone sooner (a shorter
+ * retention, another workgroup's lifecycle) fails to read, and its days are queried afresh.
+ */
+const KEPT_RESULT_MS = 7 * 86_400_000 - 3_600_000;
 
 /**
  * History slices (a day each) queried at once: a month in a function's 900 s where one at a time
@@ -192,6 +218,7 @@ export class AthenaFlowSource implements FlowCountSource {
   private readonly detailsSourcesPerQuery: number;
   private readonly topDestinations: number;
   private readonly historySliceWindows: number;
+  private readonly completedQueries: CompletedQueries | undefined;
 
   private readonly database: string;
 
@@ -233,6 +260,7 @@ export class AthenaFlowSource implements FlowCountSource {
       1,
       100_000,
     );
+    this.completedQueries = options.completedQueries;
   }
 
   async countWindow(window: Window, deadline: number): Promise<WindowCounts> {
@@ -360,6 +388,7 @@ export class AthenaFlowSource implements FlowCountSource {
     let gaps: HistoryGap[] = [];
     let skipDataThrough: number | undefined;
     let stoppedBy: Error | undefined;
+    let reusedQueries = 0;
     // Slices newest first, a few at a time, until the run's time runs out (runHistorySlices).
     const runSlice = async (begin: number, end: number): Promise<SliceOutcome> => {
       const part = starts.slice(begin, end);
@@ -367,7 +396,10 @@ export class AthenaFlowSource implements FlowCountSource {
       const run: QueryRun = { kind: 'history', window: slice, deadline, stats };
       let rows: ResultRow[];
       try {
-        rows = await this.runQuery(run, this.queries.historyQuery(slice));
+        const query = this.queries.historyQuery(slice);
+        const kept = await this.keptHistoryRows(run, query);
+        if (kept !== undefined) reusedQueries += 1;
+        rows = kept ?? (await this.runHistoryQuery(run, query));
       } catch (error) {
         // A slice whose query still fails after its retries is a gap, never zeros (as in the
         // Logs Insights source); one stopped by the run's deadline too, and no slice starts after it.
@@ -419,6 +451,9 @@ export class AthenaFlowSource implements FlowCountSource {
       // Nothing is sized from the first slice here.
       firstAlone: false,
       sliceWindows: () => this.historySliceWindows,
+      // Where finished queries are kept, slices start on whole UTC days (of a day's slices), so
+      // that a rerun asks the same queries for the days it shares with this run.
+      ...(this.completedQueries === undefined ? {} : { sliceBegin: alignedSliceBegin(starts, length) }),
       deadline,
       now: () => this.now(),
       runSlice,
@@ -432,7 +467,59 @@ export class AthenaFlowSource implements FlowCountSource {
       ...(heldFrom === 0 ? {} : { heldFrom: held[0] ?? to }),
       ...(stoppedBy === undefined ? {} : { stoppedBy }),
       ...(skipDataThrough === undefined ? {} : { skipDataThrough }),
+      ...(reusedQueries === 0 ? {} : { reusedQueries }),
     };
+  }
+
+  /** Runs a history query and keeps its execution id for a rerun (best effort). */
+  private async runHistoryQuery(run: QueryRun, query: AthenaQuery): Promise<ResultRow[]> {
+    const startedAt = this.now();
+    const { rows, queryId } = await this.runQueryWithId(run, query);
+    const kept = this.completedQueries;
+    // A history that could not be kept for a rerun is still this run's history.
+    if (kept !== undefined)
+      await kept
+        .remember(this.historyQueryKey(query), queryId, startedAt + KEPT_RESULT_MS)
+        .catch(() => undefined);
+    return rows;
+  }
+
+  /**
+   * The rows of the same history query an earlier bootstrap finished, read from its results; or
+   * undefined, and the query is run: nothing kept, the execution unknown (past Athena's 45 days of
+   * history), not SUCCEEDED, another query's text or parameters, its result object gone, any
+   * error, or the run's deadline reached (no read starts or goes on past it).
+   */
+  private async keptHistoryRows(run: QueryRun, query: AthenaQuery): Promise<ResultRow[] | undefined> {
+    const kept = this.completedQueries;
+    if (kept === undefined || this.now() >= run.deadline) return undefined;
+    try {
+      const queryId = await kept.queryIdFor(this.historyQueryKey(query));
+      if (queryId === undefined || this.now() >= run.deadline) return undefined;
+      const response = await this.withRetry(run, 'GetQueryExecution', () =>
+        this.athena.send(
+          new (loadAthenaModules().athena.GetQueryExecutionCommand)({ QueryExecutionId: queryId }),
+        ),
+      );
+      const execution = response.QueryExecution;
+      // The key is a hash: the execution must be this very query, finished.
+      const sameQuery =
+        execution?.Query === query.sql &&
+        JSON.stringify(execution.ExecutionParameters ?? []) === JSON.stringify(query.parameters);
+      if (!sameQuery || execution.Status?.State !== 'SUCCEEDED') return undefined;
+      return await this.readResults(run, queryId, execution.ResultConfiguration?.OutputLocation, {
+        stopAtDeadline: true,
+      });
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** What identifies a history query's result: its workgroup, session database, SQL and parameters. */
+  private historyQueryKey(query: AthenaQuery): string {
+    return createHash('sha256')
+      .update(JSON.stringify(['athena', this.workGroup, this.database, query.sql, query.parameters]))
+      .digest('hex');
   }
 
   /**
@@ -479,6 +566,14 @@ export class AthenaFlowSource implements FlowCountSource {
 
   /** Runs a query, starting it again after a FAILED worth retrying; returns its rows. */
   private async runQuery(run: QueryRun, query: AthenaQuery): Promise<ResultRow[]> {
+    return (await this.runQueryWithId(run, query)).rows;
+  }
+
+  /** runQuery, with the id of the execution whose rows these are. */
+  private async runQueryWithId(
+    run: QueryRun,
+    query: AthenaQuery,
+  ): Promise<{ rows: ResultRow[]; queryId: string }> {
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await this.runQueryOnce(run, query);
@@ -503,7 +598,10 @@ export class AthenaFlowSource implements FlowCountSource {
     }
   }
 
-  private async runQueryOnce(run: QueryRun, query: AthenaQuery): Promise<ResultRow[]> {
+  private async runQueryOnce(
+    run: QueryRun,
+    query: AthenaQuery,
+  ): Promise<{ rows: ResultRow[]; queryId: string }> {
     // Past the deadline a query would be started (and billed) only to be cancelled at once.
     if (this.now() >= run.deadline)
       throw new QueryTimeoutError('', run.window, run.kind, run.deadline, NOT_STARTED, undefined, 'Athena');
@@ -555,7 +653,10 @@ export class AthenaFlowSource implements FlowCountSource {
           athenaError.ErrorCategory === SYSTEM_ERROR_CATEGORY);
       throw retryable ? new RetryableFailure(failure) : failure;
     }
-    return this.readResults(run, queryId, execution?.ResultConfiguration?.OutputLocation);
+    return {
+      rows: await this.readResults(run, queryId, execution?.ResultConfiguration?.OutputLocation),
+      queryId,
+    };
   }
 
   private async pollUntilDone(
@@ -585,17 +686,29 @@ export class AthenaFlowSource implements FlowCountSource {
   /**
    * The rows of a SUCCEEDED query: pages of 1,000 (the header row first) while within the page
    * budget; a bigger result is read whole from its CSV object in S3 (one request, however many
-   * rows), which is what the results bucket is for.
+   * rows), which is what the results bucket is for. With `stopAtDeadline` (a kept result, which
+   * the run can query instead), no page is asked for at or past the run's deadline.
    */
   private async readResults(
     run: QueryRun,
     queryId: string,
     outputLocation: string | undefined,
+    { stopAtDeadline = false } = {},
   ): Promise<ResultRow[]> {
     const rows: ResultRow[] = [];
     let header: string[] | undefined;
     let nextToken: string | undefined;
     for (let page = 0; page < this.pageBudget; page += 1) {
+      if (stopAtDeadline && this.now() >= run.deadline)
+        throw new QueryTimeoutError(
+          queryId,
+          run.window,
+          run.kind,
+          run.deadline,
+          'SUCCEEDED',
+          undefined,
+          'Athena',
+        );
       const token = nextToken;
       const response = await this.withRetry(run, 'GetQueryResults', () =>
         this.athena.send(

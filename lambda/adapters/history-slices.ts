@@ -115,6 +115,24 @@ export async function runHistorySlices(options: HistorySlicesOptions): Promise<n
   }
 }
 
+/**
+ * HistorySlicesOptions.sliceBegin for slices that start on whole multiples of their length in time
+ * (whole UTC days for a day of windows), counted from the epoch: a bootstrap run again an hour or a
+ * day later then asks the very same queries for the days it shares with the run before, and can
+ * read their kept results (CompletedQueries); only the newest slice, up to the last window, is
+ * shorter. `starts` are the history's window starts, oldest first.
+ */
+export function alignedSliceBegin(
+  starts: readonly number[],
+  windowLength: number,
+): (end: number, size: number) => number {
+  return (end, size) => {
+    const lastStart = starts[end - 1]!;
+    const sliceStart = Math.floor(lastStart / (size * windowLength)) * size * windowLength;
+    return Math.max(0, end - 1 - Math.floor((lastStart - sliceStart) / windowLength));
+  };
+}
+
 /** The parts of `gaps` from `heldFrom` on (a shorter history holds nothing before it). */
 export function gapsFrom(gaps: HistoryGap[], heldFrom: number): HistoryGap[] {
   return gaps

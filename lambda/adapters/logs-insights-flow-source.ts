@@ -26,7 +26,13 @@
  * records are in one part, an upper bound when they are spread over several.
  */
 import { createHash } from 'node:crypto';
-import { gapsFrom, isOutOfTime, runHistorySlices, type SliceOutcome } from './history-slices';
+import {
+  alignedSliceBegin,
+  gapsFrom,
+  isOutOfTime,
+  runHistorySlices,
+  type SliceOutcome,
+} from './history-slices';
 import { retryWithBackoff } from './query-retry';
 import { compareDestinations } from '../destination-order';
 import {
@@ -641,15 +647,7 @@ export class LogsInsightsFlowSource implements FlowCountSource {
       // UTC days by default), so that a rerun an hour or a day later asks the same queries for
       // the days it shares with this one and can read them again (CompletedQueries); only the
       // newest slice, up to `to`, is shorter. Without, they are counted back from `to`.
-      ...(this.completedQueries === undefined
-        ? {}
-        : {
-            sliceBegin: (end: number, size: number) => {
-              const lastStart = starts[end - 1]!;
-              const sliceStart = Math.floor(lastStart / (size * length)) * size * length;
-              return Math.max(0, end - 1 - Math.floor((lastStart - sliceStart) / length));
-            },
-          }),
+      ...(this.completedQueries === undefined ? {} : { sliceBegin: alignedSliceBegin(starts, length) }),
       deadline,
       now: () => this.now(),
       runSlice: async (begin, end) => {

@@ -22,6 +22,7 @@ import {
 } from '../support/flow-log-objects';
 import { startLocalAthena, type LocalAthena } from '../support/local-athena';
 import { runReplay } from '../../lambda/replay/replay';
+import { countsOf, KeptInMemory } from '../support/history-reuse';
 import { skipDataLine, v2Line } from '../parity/parity';
 
 const HOUR = 3_600_000;
@@ -425,6 +426,127 @@ describe("AthenaFlowSource history and the run's deadline", () => {
       expect(history.windows.every((w) => w.complete)).toBe(true);
       expect(history.windows[0]!.counts.get('123456789012|10.0.0.5')).toBe(20);
       expect(athena.queries.filter((q) => q.state === 'CANCELLED')).toHaveLength(4);
+    });
+  });
+});
+
+describe('AthenaFlowSource history read again from kept queries', () => {
+  // From W - 21 h to W + 24 h is 2026-11-25 13:00 to 2026-11-27 10:00: a part of the 25th, all of
+  // the 26th, a part of the 27th; the rerun three hours later asks the 26th's query again.
+  const FIRST = { from: W - 21 * HOUR, to: W + 24 * HOUR };
+  const RERUN = { from: W - 18 * HOUR, to: W + 27 * HOUR };
+  const WHOLE_DAY = { start: Date.parse('2026-11-26T00:00:00Z'), end: Date.parse('2026-11-27T00:00:00Z') };
+
+  /** The history of the rerun's range as a source that keeps nothing counts it. */
+  async function freshRerun(client: AthenaClient) {
+    const clock = fakeClock(Date.now());
+    return source(client, clock).history(RERUN.from, RERUN.to, clock.now() + 600_000);
+  }
+
+  it('reads the whole UTC day an earlier bootstrap counted from its result: no query, no bytes, the same counts', async () => {
+    await withAthena({}, async (athena, client) => {
+      // Arrange: a first bootstrap keeps its queries; its slices start on whole UTC days
+      const kept = new KeptInMemory();
+      const clock = fakeClock(Date.now());
+      await source(client, clock, { completedQueries: kept }).history(
+        FIRST.from,
+        FIRST.to,
+        clock.now() + 600_000,
+      );
+      expect(kept.ids.size).toBe(3);
+      const expected = await freshRerun(client);
+      const queriesBefore = athena.queries.length;
+
+      // Act: three hours later, run again
+      const rerun = await source(client, clock, { completedQueries: kept }).history(
+        RERUN.from,
+        RERUN.to,
+        clock.now() + 600_000,
+      );
+
+      // Assess: the 26th read from its kept result, the two partial days queried
+      expect(rerun.reusedQueries).toBe(1);
+      expect(rerun.stats.queries).toBe(2);
+      expect(athena.queries.length - queriesBefore).toBe(2);
+      expect(rerun.stats.bytesScanned).toBeLessThan(expected.stats.bytesScanned);
+      expect(countsOf(rerun)).toEqual(countsOf(expected));
+      expect(
+        rerun.windows.find((w) => w.windowStart === WHOLE_DAY.start)?.counts.get('123456789012|10.0.0.5'),
+      ).toBe(20);
+      expect(expected.reusedQueries).toBeUndefined();
+    });
+  });
+
+  it('queries afresh a kept day whose result object is gone (the results bucket expired it) or whose id names another query', async () => {
+    await withAthena({}, async (athena, client) => {
+      // Arrange: the 26th's result object deleted; the ids of the other two slices swapped
+      const kept = new KeptInMemory();
+      const clock = fakeClock(Date.now());
+      await source(client, clock, { completedQueries: kept }).history(
+        FIRST.from,
+        FIRST.to,
+        clock.now() + 600_000,
+      );
+      const byDay = [...kept.ids].map(([key, id]) => ({
+        key,
+        id,
+        query: athena.queries.find((q) => q.id === id)!,
+      }));
+      const wholeDay = byDay.find(({ query }) =>
+        query.sql.includes(`start >= ${WHOLE_DAY.start / 1000} AND start < ${WHOLE_DAY.end / 1000}`),
+      )!;
+      const output = /^s3:\/\/([^/]+)\/(.+)$/.exec(wholeDay.query.outputLocation)!;
+      rmSync(join(root, output[1]!, output[2]!));
+      const others = byDay.filter((entry) => entry !== wholeDay);
+      kept.ids.set(others[0]!.key, others[1]!.id);
+      kept.ids.set(others[1]!.key, others[0]!.id);
+
+      // Act: the first run's range again
+      const rerun = await source(client, clock, { completedQueries: kept }).history(
+        FIRST.from,
+        FIRST.to,
+        clock.now() + 600_000,
+      );
+
+      // Assess: nothing read from a kept result, every slice queried, the same counts as fresh
+      const fresh = await source(client, fakeClock(Date.now())).history(
+        FIRST.from,
+        FIRST.to,
+        Date.now() + 600_000,
+      );
+      expect(rerun.reusedQueries).toBeUndefined();
+      expect(rerun.stats.queries).toBe(3);
+      expect(countsOf(rerun)).toEqual(countsOf(fresh));
+    });
+  });
+
+  it('reads no kept result, and starts no query, once the deadline has passed during the lookup', async () => {
+    await withAthena({}, async (athena, client) => {
+      // Arrange: every slice kept; the table's answer comes after the run's deadline
+      const clock = fakeClock(Date.now());
+      const kept = new KeptInMemory(() => (clock.clock.now += 120_000));
+      await source(client, clock, { completedQueries: kept }).history(
+        FIRST.from,
+        FIRST.to,
+        clock.now() + 600_000,
+      );
+      const calls = { ...athena.callCounts };
+      const queries = athena.queries.length;
+
+      // Act
+      const rerun = await source(client, clock, { completedQueries: kept }).history(
+        FIRST.from,
+        FIRST.to,
+        clock.now() + 60_000,
+      );
+
+      // Assess: no GetQueryExecution or GetQueryResults of a kept query, no query started
+      expect(athena.callCounts.GetQueryExecution).toBe(calls.GetQueryExecution);
+      expect(athena.callCounts.GetQueryResults).toBe(calls.GetQueryResults);
+      expect(athena.queries.length).toBe(queries);
+      expect(rerun.reusedQueries).toBeUndefined();
+      expect(rerun.windows).toHaveLength(0);
+      expect(rerun.stoppedBy).toBeInstanceOf(QueryTimeoutError);
     });
   });
 });

@@ -276,6 +276,47 @@ describe('Athena source: the same alerts as Logs Insights and the replay on the 
   }, 120_000);
 });
 
+describe('Athena source: a bootstrap run again', () => {
+  /** The per-source baselines and the state's clock (the kept history queries are not state). */
+  async function learnt(detector: Detector) {
+    const items = await detector.items();
+    return {
+      baselines: Object.fromEntries([...items].filter(([key]) => key.startsWith('SRC#'))),
+      clock: items.get('STATE|DETECTOR')?.clock,
+    };
+  }
+
+  it('reads the whole days an earlier bootstrap counted from their kept results, scans only the rest, and learns what one bootstrap learns', async () => {
+    // Prepare: a bootstrap of two days ending at the third day's 04:00, and one three hours later
+    // (overwrite), beside a fresh detector's single bootstrap then
+    const detector = await athenaDetector({ kind: 'flow-logs', name: 'text_flow_logs', hourly: false });
+    const fresh = await athenaDetector({ kind: 'flow-logs', name: 'text_flow_logs', hourly: false });
+    detector.clock.set(runAfter(D0 + 2 * DAY + 4 * HOUR));
+    await detector.invoke({ mode: 'bootstrap', days: 2 });
+    const kept = [...(await detector.items()).keys()].filter((key) => key.startsWith('HISTORY_QUERY|'));
+    const historyQueries = () => athena.queries.filter((q) => q.sql.includes(' AS window_start')).length;
+    const queriesBefore = historyQueries();
+
+    // Act
+    detector.clock.set(runAfter(D0 + 2 * DAY + 7 * HOUR));
+    fresh.clock.set(runAfter(D0 + 2 * DAY + 7 * HOUR));
+    const again = await detector.invoke({ mode: 'bootstrap', days: 2, overwrite: true });
+    const rerunQueries = historyQueries() - queriesBefore;
+    const once = await fresh.invoke({ mode: 'bootstrap', days: 2 });
+
+    // Assess: the day between (whole in both runs) was read from its result; the two partial days
+    // queried; the same baselines and clock as the fresh bootstrap's
+    expect(kept).toHaveLength(3);
+    expect(again.bootstrap?.reusedQueries).toBe(1);
+    expect(once.bootstrap?.reusedQueries).toBeUndefined();
+    expect(rerunQueries).toBe(2);
+    expect(again.bytesScanned).toBeLessThan(once.bytesScanned);
+    expect(again.bootstrap).toMatchObject({ windows: 48 });
+    expect(await learnt(detector)).toEqual(await learnt(fresh));
+    expect(Object.keys((await learnt(fresh)).baselines).length).toBeGreaterThan(0);
+  });
+});
+
 describe('Athena source: results, failures and limits', () => {
   const W = D0 + 2 * DAY + 10 * HOUR;
 

@@ -1,7 +1,8 @@
 /**
  * The local Athena endpoint against Athena's documented behaviour, through the real SDK client:
  * Trino's IP functions against known answers, execution parameters as literals only, 1,000 rows a
- * page with the header first, the state progression, throttling and the bytes-scanned cutoff.
+ * page with the header first, the state progression, throttling, the bytes-scanned cutoff and
+ * results read from their result object.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -140,6 +141,20 @@ describe('the protocol and its limits', () => {
     expect(states).toEqual(['QUEUED', 'RUNNING', 'SUCCEEDED']);
     await run('SELECT 2'); // a slot is free again
     await client.send(new GetQueryExecutionCommand({ QueryExecutionId: second.QueryExecutionId }));
+  });
+
+  it('serves results from the result object: once the object is gone (a lifecycle rule), the results cannot be read', async () => {
+    const execution = await run('SELECT 7 AS n');
+    const id = execution.QueryExecutionId;
+    const read = () => client.send(new GetQueryResultsCommand({ QueryExecutionId: id }));
+    expect((await read()).ResultSet?.Rows?.[1]?.Data?.[0]?.VarCharValue).toBe('7');
+    const location = /^s3:\/\/([^/]+)\/(.+)$/.exec(execution.ResultConfiguration!.OutputLocation!)!;
+    rmSync(join(root, location[1]!, location[2]!));
+
+    await expect(read()).rejects.toMatchObject({ name: 'InvalidRequestException' });
+    // The execution itself is still known (Athena keeps its history 45 days).
+    const { QueryExecution } = await client.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
+    expect(QueryExecution?.Status?.State).toBe('SUCCEEDED');
   });
 
   it('a statement that reads no table scans nothing, whatever the cutoff', async () => {

@@ -342,7 +342,7 @@ export async function startLocalAthena(options: LocalAthenaOptions): Promise<Loc
     };
   };
 
-  const getQueryResults = (request: Record<string, unknown>): Record<string, unknown> => {
+  const getQueryResults = async (request: Record<string, unknown>): Promise<Record<string, unknown>> => {
     const execution = lookup(request);
     const state = execution.record.state;
     if (state !== 'SUCCEEDED') {
@@ -352,6 +352,14 @@ export async function startLocalAthena(options: LocalAthenaOptions): Promise<Loc
           ? `Query has not yet finished. Current state: ${state}`
           : `Query did not finish successfully. Final query state: ${state}`,
         { AthenaErrorCode: 'INVALID_INPUT' },
+      );
+    }
+    // Athena reads the rows from the result object in the output location: once it is gone (the
+    // results bucket's lifecycle), the results cannot be read. The exact error is not documented.
+    if (!(await resultObjectExists(options.s3Root, execution.record.outputLocation))) {
+      throw new ServiceError(
+        'InvalidRequestException',
+        `The query results in ${execution.record.outputLocation} could not be read: the object does not exist`,
       );
     }
     const maxResults = request.MaxResults ?? ATHENA_LIMITS.maxResultsPerPage;
@@ -515,6 +523,17 @@ export function resultCsv(rows: readonly (readonly (string | null)[])[]): string
     .map((row) => row.map((v) => (v === null ? '' : `"${v.replace(/"/g, '""')}"`)).join(','))
     .map((line) => `${line}\n`)
     .join('');
+}
+
+async function resultObjectExists(s3Root: string, location: string): Promise<boolean> {
+  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(location);
+  if (match === null) return false;
+  try {
+    await fs.access(join(s3Root, match[1]!, match[2]!));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function writeResultObject(
