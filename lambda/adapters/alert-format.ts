@@ -141,12 +141,30 @@ const SLACK_LOOKALIKES: Record<string, string> = {
 };
 
 /**
- * Makes untrusted text inert in Slack markdown: `&`, `<`, `>` become entities (no links, no
- * `<!channel>` mentions, no block quotes), formatting marks become lookalikes, control characters
- * and line breaks become spaces.
+ * A host name or URL (dotted labels, the last one with a letter: `evil.example`, not an IPv4
+ * address or a number), or a URL's `://`: Slack turns both into links in a bot's message even
+ * without `<...>` (mrkdwn text is not verbatim by default).
+ */
+const LINKABLE = /[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z0-9-]*[A-Za-z][A-Za-z0-9-]*|:\/\//g;
+/** ONE DOT LEADER and DIVISION SLASH: read as `.` and `/`, never parsed as a link. */
+const DOT_LOOKALIKE = '\u2024';
+const SLASH_LOOKALIKE = '\u2215';
+
+/**
+ * Makes untrusted text inert in Slack markdown: `&`, `<`, `>` become entities (no `<...>` links,
+ * no `<!channel>` mentions, no block quotes), formatting marks become lookalikes, and so do the
+ * dots of host names and the slashes of `://` (Slack links bare URLs and domains too: an EC2 Name
+ * tag `reset at evil.example/login` must not become a link in the security channel) and `@` (no
+ * `@here` mention, however Chatbot posts the text); control characters and line breaks become
+ * spaces. IPv4 and IPv6 addresses, ids and numbers stay as they are, to be copied.
  */
 export function escapeSlackText(text: string): string {
-  return stripControlCharacters(text).replace(/[&<>*_~`]/g, (c) => SLACK_LOOKALIKES[c] ?? c);
+  return stripControlCharacters(text)
+    .replace(/[&<>*_~`]/g, (c) => SLACK_LOOKALIKES[c] ?? c)
+    .replace(LINKABLE, (link) =>
+      link === '://' ? `:${SLASH_LOOKALIKE}${SLASH_LOOKALIKE}` : link.replaceAll('.', DOT_LOOKALIKE),
+    )
+    .replaceAll('@', '\uFF20');
 }
 
 /** Every string of a value (keys too) without control characters; numbers and the rest as they are. */

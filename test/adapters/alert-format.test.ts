@@ -413,13 +413,27 @@ describe('lists and links the alert cannot show whole', () => {
 describe('escapeSlackText', () => {
   it.each([
     ['<!channel> ping', '&lt;!channel&gt; ping'],
-    ['<https://evil.example|click me>', '&lt;https://evil.example|click me&gt;'],
+    ['<https://evil.example|click me>', '&lt;https:\u2215\u2215evil\u2024example|click me&gt;'],
+    // Slack links bare URLs and host names too, and reads @here as a mention: lookalikes instead.
+    [
+      '@here reset at https://evil.example/aws-login',
+      '\uFF20here reset at https:\u2215\u2215evil\u2024example/aws-login',
+    ],
+    [
+      'mail ops@corp.example or www.evil.co.uk',
+      'mail ops\uFF20corp\u2024example or www\u2024evil\u2024co\u2024uk',
+    ],
+    // Addresses, ids and numbers stay as they are, to be copied.
+    [
+      '10.0.1.23 ::ffff:10.0.0.1 2001:db8::1 eni-0abc 0.44 sd 1.5',
+      '10.0.1.23 ::ffff:10.0.0.1 2001:db8::1 eni-0abc 0.44 sd 1.5',
+    ],
     ['*bold* _it_ ~strike~ `code`', '\uFF0Abold\uFF0A \uFF3Fit\uFF3F \uFF5Estrike\uFF5E \uFF40code\uFF40'],
     ['> quoted & more', '&gt; quoted &amp; more'],
     ['line1\nline2\u0000', 'line1 line2 '],
     ['&amp;', '&amp;amp;'],
     // Bidirectional overrides and isolates would make the line read differently from its text.
-    ['web-\u202Egnp.exe', 'web- gnp.exe'],
+    ['web-\u202Egnp.exe', 'web- gnp\u2024exe'],
     ['a\u2066b\u2069c\u200Fd', 'a b c d'],
   ])('makes %j inert', (input, expected) => {
     expect(escapeSlackText(input)).toBe(expected);
@@ -446,6 +460,7 @@ describe('escapeSlackText', () => {
     const text = [chat.content.title, chat.content.description, ...chat.content.nextSteps].join('\n');
     expect(text).not.toContain('<!here>');
     expect(text).not.toContain('<https://evil');
+    expect(text).not.toContain('evil.example');
     expect(text).not.toContain('`rm');
     expect(chat.content.description).toContain('name &lt;!here&gt; \uFF0AURGENT\uFF0A');
   });
