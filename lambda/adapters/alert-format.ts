@@ -151,20 +151,26 @@ const DOT_LOOKALIKE = '\u2024';
 const SLASH_LOOKALIKE = '\u2215';
 
 /**
+ * Text from outside with no link in it for Slack or a mail client to make: the dots of host names
+ * and the slashes of `://` become lookalikes (an EC2 Name tag `reset at evil.example/login` must
+ * not become a link in an alert); IPv4 and IPv6 addresses, ids and numbers keep theirs, to be copied.
+ */
+export function withoutLinks(text: string): string {
+  return text.replace(LINKABLE, (link) =>
+    link === '://' ? `:${SLASH_LOOKALIKE}${SLASH_LOOKALIKE}` : link.replaceAll('.', DOT_LOOKALIKE),
+  );
+}
+
+/**
  * Makes untrusted text inert in Slack markdown: `&`, `<`, `>` become entities (no `<...>` links,
- * no `<!channel>` mentions, no block quotes), formatting marks become lookalikes, and so do the
- * dots of host names and the slashes of `://` (Slack links bare URLs and domains too: an EC2 Name
- * tag `reset at evil.example/login` must not become a link in the security channel) and `@` (no
- * `@here` mention, however Chatbot posts the text); control characters and line breaks become
- * spaces. IPv4 and IPv6 addresses, ids and numbers stay as they are, to be copied.
+ * no `<!channel>` mentions, no block quotes), formatting marks become lookalikes, so do host
+ * names and URLs (withoutLinks: Slack links bare ones too) and `@` (no `@here` mention, however
+ * Chatbot posts the text); control characters and line breaks become spaces.
  */
 export function escapeSlackText(text: string): string {
-  return stripControlCharacters(text)
-    .replace(/[&<>*_~`]/g, (c) => SLACK_LOOKALIKES[c] ?? c)
-    .replace(LINKABLE, (link) =>
-      link === '://' ? `:${SLASH_LOOKALIKE}${SLASH_LOOKALIKE}` : link.replaceAll('.', DOT_LOOKALIKE),
-    )
-    .replaceAll('@', '\uFF20');
+  return withoutLinks(
+    stripControlCharacters(text).replace(/[&<>*_~`]/g, (c) => SLACK_LOOKALIKES[c] ?? c),
+  ).replaceAll('@', '\uFF20');
 }
 
 /** Every string of a value (keys too) without control characters; numbers and the rest as they are. */
@@ -451,7 +457,7 @@ export function formatEmailText(alert: PublishedAlert): string {
   }
   if (alert.incompleteWindow) lines.push('Note: the window had SKIPDATA records; counts are a lower bound.');
   const cause = causeText(alert);
-  if (cause !== undefined) lines.push(`Likely cause:        ${stripControlCharacters(cause)}`);
+  if (cause !== undefined) lines.push(`Likely cause:        ${withoutLinks(stripControlCharacters(cause))}`);
   if (alert.likelyCause?.consoleUrl !== undefined)
     lines.push(`CloudTrail event:    ${alert.likelyCause.consoleUrl}`);
 
@@ -485,7 +491,9 @@ export function formatEmailText(alert: PublishedAlert): string {
       );
     }
     for (const [eni, resource] of Object.entries(details.resources ?? {})) {
-      const facts = Object.entries(resource).map(([k, v]) => `${k} ${stripControlCharacters(v)}`);
+      const facts = Object.entries(resource).map(
+        ([k, v]) => `${k} ${withoutLinks(stripControlCharacters(v))}`,
+      );
       lines.push(`  ${eni}: ${facts.join(', ')}`);
     }
   }

@@ -466,6 +466,30 @@ describe('escapeSlackText', () => {
   });
 });
 
+describe('a Name tag with a URL in the email', () => {
+  it('shows it as text a mail client does not turn into a link; the console link stays one', () => {
+    // Prepare
+    const alert = spikeAlert({
+      details: {
+        topDestinations: [],
+        totalDestinations: 0,
+        interfaceIds: ['eni-0abc1234def567890'],
+        resources: { 'eni-0abc1234def567890': { name: 'reset at https://evil.example/aws-login' } },
+      },
+    });
+
+    // Act
+    const email = protocols(buildSnsMessage(alert, context).message).email!;
+
+    // Assess
+    expect(email).toContain('name reset at https:\u2215\u2215evil\u2024example/aws-login');
+    expect(email).not.toContain('evil.example');
+    expect(email).toMatch(
+      /\nhttps:\/\/eu-west-1\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=eu-west-1#logsV2:/,
+    );
+  });
+});
+
 describe('logsInsightsConsoleUrl', () => {
   it('encodes region, log groups, time range and query so that the console decodes them back', () => {
     // Prepare
