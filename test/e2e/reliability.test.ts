@@ -236,7 +236,6 @@ describe('crashes', () => {
   it.each([
     [{ mode: 'skip', windowStart: '2026-11-27T04:00:00Z' }],
     [{ mode: 'bootstrap', days: 1, overwrite: true }],
-    [{ mode: 'republish-parked' }],
   ])(
     'a manual %j that finds the lease held fails with LeaseHeldError and changes nothing',
     async (payload) => {
@@ -255,6 +254,28 @@ describe('crashes', () => {
       expect(await detector.items()).toEqual(before);
     },
   );
+
+  it('a manual republish-parked that finds the lease held sends nothing and leaves the parked alert parked', async () => {
+    // Prepare: an alert SNS refused is parked; then a run dies holding the lease
+    const detector = await detectorWithDueAlert({ maxAlertRefusals: 1 });
+    endpoints.sns.failNextPublishes(1_000, 'AuthorizationError');
+    expect((await detector.invoke({})).alertsParked).toBe(1);
+    detector.clock.set('2026-11-27T11:12:00Z');
+    await expect(
+      detector.invoke({}, { crash: { at: (c) => c.service === 'logs', killed: true }, remainingMs: 600_000 }),
+    ).rejects.toThrow(InjectedCrash);
+    endpoints.sns.reset(); // the topic's policy mended
+    const before = await detector.items();
+    expect(before.get(`PARKED|${ALERT_ID}`)?.status?.S).toBe('parked');
+
+    // Act
+    const run = detector.invoke({ mode: 'republish-parked' });
+
+    // Assess: refused, nothing published, the alert still parked
+    await expect(run).rejects.toThrow(LeaseHeldError);
+    expect(endpoints.sns.publishCalls).toBe(0);
+    expect(await detector.items()).toEqual(before);
+  });
 
   it('after publishing and before marking it sent: the retry publishes the same alert once more, then never again', async () => {
     // Prepare: the process dies at its first DynamoDB call after the publish (markSent's read).
