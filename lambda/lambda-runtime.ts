@@ -254,6 +254,9 @@ export function createLambdaRuntime(
             now,
             // A bootstrap run again reads the days it already counted from their kept queries.
             completedQueries: store,
+            ...(config.athena.tableFingerprint === undefined
+              ? {}
+              : { tableFingerprint: config.athena.tableFingerprint }),
             ...options.athenaSourceOptions,
             ...sleep,
           })

@@ -88,6 +88,11 @@ export const runtimeEnvironmentSchema = z.object({
   ATHENA_TABLE: z.optional(matching(/^[a-z0-9_]{1,255}$/, 'not a Glue table name (lower case, digits, _)')),
   /** Athena: `flow-logs` (the stack's table over S3) or `security-lake` (Security Lake's VPC flow table, source version 2). */
   ATHENA_TABLE_KIND: z._default(z.enum(['flow-logs', 'security-lake']), 'flow-logs'),
+  /**
+   * Athena, flow-logs table: a SHA-256 of the table's definition (the stack sets it); a bootstrap
+   * reads a kept history query again only if the table is the one it ran on.
+   */
+  ATHENA_TABLE_FINGERPRINT: z.optional(matching(/^[0-9a-f]{64}$/, 'not a SHA-256 in hex')),
   /** Athena, flow-logs table: the flow logs are partitioned by hour (`hour` partition column). */
   ATHENA_HOURLY_PARTITIONS: z.pipe(
     z._default(z.enum(['true', 'false']), 'false'),
@@ -168,7 +173,7 @@ export interface RuntimeConfig {
   logGroupPrefixes: string[];
   includeLinkedAccounts: boolean;
   /** The workgroup and table (athena). */
-  athena?: { workGroup: string; table: AthenaFlowTable };
+  athena?: { workGroup: string; table: AthenaFlowTable; tableFingerprint?: string };
   tableName: string;
   topicArn: string;
   enrichWithEc2: boolean;
@@ -278,6 +283,9 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
                   table: e.ATHENA_TABLE!,
                   hourlyPartitions: e.ATHENA_HOURLY_PARTITIONS,
                 },
+          ...(e.ATHENA_TABLE_FINGERPRINT === undefined
+            ? {}
+            : { tableFingerprint: e.ATHENA_TABLE_FINGERPRINT }),
         }
       : undefined;
   const cloudwatch = e.FLOW_SOURCE === 'cloudwatch';

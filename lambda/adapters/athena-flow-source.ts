@@ -138,6 +138,12 @@ export interface AthenaFlowSourceOptions {
    * it, slices are counted back from the newest window and nothing is kept.
    */
   completedQueries?: CompletedQueries;
+  /**
+   * A fingerprint of the table's definition (the stack's hash of its location, partitions,
+   * columns and SerDe): part of a kept query's key, as the SQL names the table but not what it
+   * reads. A table changed since (its prefix mended, an account added) is queried afresh.
+   */
+  tableFingerprint?: string;
 }
 
 /**
@@ -219,6 +225,7 @@ export class AthenaFlowSource implements FlowCountSource {
   private readonly topDestinations: number;
   private readonly historySliceWindows: number;
   private readonly completedQueries: CompletedQueries | undefined;
+  private readonly tableFingerprint: string | undefined;
 
   private readonly database: string;
 
@@ -261,6 +268,7 @@ export class AthenaFlowSource implements FlowCountSource {
       100_000,
     );
     this.completedQueries = options.completedQueries;
+    this.tableFingerprint = options.tableFingerprint;
   }
 
   async countWindow(window: Window, deadline: number): Promise<WindowCounts> {
@@ -471,13 +479,16 @@ export class AthenaFlowSource implements FlowCountSource {
     };
   }
 
-  /** Runs a history query and keeps its execution id for a rerun (best effort). */
+  /**
+   * Runs a history query and keeps its execution id for a rerun (best effort), unless it started
+   * before the files of its last windows could all be in S3 (the delivery allowance, or the lag).
+   */
   private async runHistoryQuery(run: QueryRun, query: AthenaQuery): Promise<ResultRow[]> {
     const startedAt = this.now();
     const { rows, queryId } = await this.runQueryWithId(run, query);
     const kept = this.completedQueries;
     // A history that could not be kept for a rerun is still this run's history.
-    if (kept !== undefined)
+    if (kept !== undefined && startedAt >= query.window.end + this.queries.deliveryReachMs)
       await kept
         .remember(this.historyQueryKey(query), queryId, startedAt + KEPT_RESULT_MS)
         .catch(() => undefined);
@@ -486,9 +497,10 @@ export class AthenaFlowSource implements FlowCountSource {
 
   /**
    * The rows of the same history query an earlier bootstrap finished, read from its results; or
-   * undefined, and the query is run: nothing kept, the execution unknown (past Athena's 45 days of
-   * history), not SUCCEEDED, another query's text or parameters, its result object gone, any
-   * error, or the run's deadline reached (no read starts or goes on past it).
+   * undefined: nothing kept, the execution unknown (past Athena's 45 days of history), not
+   * SUCCEEDED, its result object gone, a row outside the slice (an id kept for another query),
+   * any error (the query is then run), or the run's deadline reached (no read starts or goes on
+   * past it; the slice is then out of time, as any slice at the deadline).
    */
   private async keptHistoryRows(run: QueryRun, query: AthenaQuery): Promise<ResultRow[] | undefined> {
     const kept = this.completedQueries;
@@ -502,23 +514,28 @@ export class AthenaFlowSource implements FlowCountSource {
         ),
       );
       const execution = response.QueryExecution;
-      // The key is a hash: the execution must be this very query, finished.
-      const sameQuery =
-        execution?.Query === query.sql &&
-        JSON.stringify(execution.ExecutionParameters ?? []) === JSON.stringify(query.parameters);
-      if (!sameQuery || execution.Status?.State !== 'SUCCEEDED') return undefined;
-      return await this.readResults(run, queryId, execution.ResultConfiguration?.OutputLocation, {
+      // The key is a hash of what the query asked, its parameters included; GetQueryExecution
+      // does not return the parameters (the API reference), nor promise the SQL verbatim, so the
+      // check is on the answer: finished, and every row a window of this slice.
+      if (execution?.Status?.State !== 'SUCCEEDED') return undefined;
+      const rows = await this.readResults(run, queryId, execution.ResultConfiguration?.OutputLocation, {
         stopAtDeadline: true,
       });
+      const inSlice = (row: ResultRow) => {
+        const windowStart = this.readWindowStart(row, run);
+        return windowStart >= run.window.start && windowStart < run.window.end;
+      };
+      return rows.every(inSlice) ? rows : undefined;
     } catch {
       return undefined;
     }
   }
 
-  /** What identifies a history query's result: its workgroup, session database, SQL and parameters. */
+  /** What identifies a history query's result: its workgroup, database, table, SQL and parameters. */
   private historyQueryKey(query: AthenaQuery): string {
+    const asked = ['athena', this.workGroup, this.database, query.sql, query.parameters];
     return createHash('sha256')
-      .update(JSON.stringify(['athena', this.workGroup, this.database, query.sql, query.parameters]))
+      .update(JSON.stringify(this.tableFingerprint === undefined ? asked : [...asked, this.tableFingerprint]))
       .digest('hex');
   }
 

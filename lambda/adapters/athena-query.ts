@@ -122,7 +122,7 @@ export class AthenaQueryBuilder {
   private readonly excludedDestinations: string[];
   private readonly windowSeconds: number;
   /** How far past a range's end its records' files can be: the delivery allowance or the lag. */
-  private readonly deliveryReachMs: number;
+  readonly deliveryReachMs: number;
 
   constructor(
     config: AthenaQueryConfig,

@@ -7,6 +7,7 @@
  * Security Lake the table exists already and Lake Formation grants access (docs/athena.md).
  * `grantQuery(role)` gives the detector exactly what its queries need.
  */
+import { createHash } from 'node:crypto';
 import { Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import * as glue from 'aws-cdk-lib/aws-glue';
@@ -66,6 +67,12 @@ export class AthenaFlowSourceResources extends Construct {
     readonly table: string;
   };
   private readonly props: AthenaFlowSourceProps;
+  /**
+   * A SHA-256 of the flow-logs table's definition as deployed (location, partition projection,
+   * columns, SerDe): a bootstrap reads a kept history query again only on the same table, since
+   * its SQL names the table but not what the table reads (a mended prefix, an added account).
+   */
+  private tableFingerprint?: string;
 
   constructor(scope: Construct, id: string, props: AthenaFlowSourceProps) {
     super(scope, id);
@@ -174,6 +181,9 @@ export class AthenaFlowSourceResources extends Construct {
       },
     });
     table.addResourceDependency(database);
+    this.tableFingerprint = createHash('sha256')
+      .update(JSON.stringify(stack.resolve(table.tableInput)))
+      .digest('hex');
     this.table = {
       kind: 'flow-logs',
       database: databaseName,
@@ -192,6 +202,7 @@ export class AthenaFlowSourceResources extends Construct {
       ATHENA_TABLE_KIND: this.table.kind,
       ATHENA_HOURLY_PARTITIONS:
         this.table.kind === 'flow-logs' && this.table.hourlyPartitions ? 'true' : 'false',
+      ...(this.tableFingerprint === undefined ? {} : { ATHENA_TABLE_FINGERPRINT: this.tableFingerprint }),
       // The function refuses change causes for flow logs of another Region (runtime-config.ts).
       ATHENA_FLOW_LOG_REGIONS: (this.props.s3FlowLogs?.regions ?? []).join(','),
     };

@@ -477,7 +477,7 @@ describe('AthenaFlowSource history read again from kept queries', () => {
     });
   });
 
-  it('queries afresh a kept day whose result object is gone (the results bucket expired it) or whose id names another query', async () => {
+  it('queries afresh a kept day whose result object is gone (the results bucket expired it) or whose id names another query (rows of another slice)', async () => {
     await withAthena({}, async (athena, client) => {
       // Arrange: the 26th's result object deleted; the ids of the other two slices swapped
       const kept = new KeptInMemory();
@@ -517,6 +517,56 @@ describe('AthenaFlowSource history read again from kept queries', () => {
       expect(rerun.reusedQueries).toBeUndefined();
       expect(rerun.stats.queries).toBe(3);
       expect(countsOf(rerun)).toEqual(countsOf(fresh));
+    });
+  });
+
+  it("queries afresh what a table of another definition kept (the stack's fingerprint changed: a prefix mended, an account added)", async () => {
+    await withAthena({}, async (athena, client) => {
+      // Arrange: a first bootstrap on a table of fingerprint a...a
+      const kept = new KeptInMemory();
+      const clock = fakeClock(Date.now());
+      const on = (fingerprint: string) =>
+        source(client, clock, { completedQueries: kept, tableFingerprint: fingerprint });
+      await on('a'.repeat(64)).history(FIRST.from, FIRST.to, clock.now() + 600_000);
+
+      // Act: the same range, on the table as redeployed, then again on it
+      const changed = await on('b'.repeat(64)).history(FIRST.from, FIRST.to, clock.now() + 600_000);
+      const same = await on('b'.repeat(64)).history(FIRST.from, FIRST.to, clock.now() + 600_000);
+
+      // Assess
+      expect(changed.reusedQueries).toBeUndefined();
+      expect(changed.stats.queries).toBe(3);
+      expect(same.reusedQueries).toBe(3);
+      expect(same.stats.queries).toBe(0);
+      expect(countsOf(same)).toEqual(countsOf(changed));
+    });
+  });
+
+  it('keeps no query started before the files of its last windows could all be in S3 (the delivery allowance)', async () => {
+    await withAthena({}, async (_athena, client) => {
+      // Arrange: a bootstrap ten minutes after the 26th's end (the allowance is 30), and one an hour after
+      const range = { from: W - 21 * HOUR, to: WHOLE_DAY.end };
+      const early = new KeptInMemory();
+      const late = new KeptInMemory();
+      const at = (ms: number) => fakeClock(ms);
+
+      // Act
+      const earlyClock = at(WHOLE_DAY.end + 10 * 60_000);
+      await source(client, earlyClock, { completedQueries: early }).history(
+        range.from,
+        range.to,
+        earlyClock.now() + 600_000,
+      );
+      const lateClock = at(WHOLE_DAY.end + 60 * 60_000);
+      await source(client, lateClock, { completedQueries: late }).history(
+        range.from,
+        range.to,
+        lateClock.now() + 600_000,
+      );
+
+      // Assess: the 26th, which ended within the allowance, is kept only an hour on; the 25th's part both times
+      expect(early.ids.size).toBe(1);
+      expect(late.ids.size).toBe(2);
     });
   });
 

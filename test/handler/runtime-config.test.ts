@@ -174,6 +174,17 @@ describe('loadRuntimeConfig: change causes with the Athena source', () => {
     ).toMatch(/^the flow logs include eu-west-1,/);
   });
 
+  it("takes the table's fingerprint the stack sets, and refuses one that is no SHA-256, naming the variable", () => {
+    const fingerprint = 'ab'.repeat(32);
+    expect(
+      loadRuntimeConfig({ ...ATHENA, ATHENA_TABLE_FINGERPRINT: fingerprint }).athena?.tableFingerprint,
+    ).toBe(fingerprint);
+    expect(loadRuntimeConfig(ATHENA).athena).not.toHaveProperty('tableFingerprint');
+    expect(() => loadRuntimeConfig({ ...ATHENA, ATHENA_TABLE_FINGERPRINT: 'AB'.repeat(32) })).toThrow(
+      /ATHENA_TABLE_FINGERPRINT: not a SHA-256 in hex/,
+    );
+  });
+
   it("takes the function's own Region, no Regions (its own), or several Regions without causes", () => {
     expect(loadRuntimeConfig({ ...ATHENA, ATHENA_FLOW_LOG_REGIONS: 'us-east-1' }).lookUpChangeCauses).toBe(
       true,

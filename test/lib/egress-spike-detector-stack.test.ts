@@ -977,6 +977,24 @@ describe('EgressSpikeDetectorStack with the Athena source', () => {
     });
   });
 
+  it("tells the function a fingerprint of the table's definition: the same for the same table, another when what it reads changes", () => {
+    // Act
+    const fingerprint = (context: Record<string, unknown>) =>
+      deployedEnvironment(synthTemplate(context)).ATHENA_TABLE_FINGERPRINT;
+    const first = fingerprint(ATHENA_S3);
+
+    // Assess: a bootstrap reads a kept history query again only on the table it ran on
+    expect(first).toMatch(/^[0-9a-f]{64}$/);
+    expect(fingerprint(ATHENA_S3)).toBe(first);
+    expect(fingerprint({ ...ATHENA_S3, flowLogPrefix: 'mended' })).not.toBe(first);
+    expect(fingerprint({ ...ATHENA_S3, flowLogAccounts: ['111122223333', '444455556666'] })).not.toBe(first);
+    expect(fingerprint({ ...ATHENA_S3, flowLogFileFormat: 'plain-text' })).not.toBe(first);
+    expect(
+      loadRuntimeConfig({ ...deployedEnvironment(synthTemplate(ATHENA_S3)), AWS_REGION: 'us-east-1' }).athena
+        ?.tableFingerprint,
+    ).toBe(first);
+  });
+
   it('grants S3 reads under the flow log prefix only, and no Logs Insights permission', () => {
     const statements = detectorStatements(synthTemplate(ATHENA_S3));
     const objects = statements.find((s) => s.Sid === 'FlowLogObjects');

@@ -4,7 +4,7 @@
  * page with the header first, the state progression, throttling, the bytes-scanned cutoff and
  * results read from their result object.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -143,18 +143,31 @@ describe('the protocol and its limits', () => {
     await client.send(new GetQueryExecutionCommand({ QueryExecutionId: second.QueryExecutionId }));
   });
 
-  it('serves results from the result object: once the object is gone (a lifecycle rule), the results cannot be read', async () => {
-    const execution = await run('SELECT 7 AS n');
+  it('serves results from the result object: what it holds is what is read, and once it is gone (a lifecycle rule) nothing is', async () => {
+    const execution = await run(`SELECT 7 AS n, 'a "quoted", value' AS s, NULL AS z`);
     const id = execution.QueryExecutionId;
     const read = () => client.send(new GetQueryResultsCommand({ QueryExecutionId: id }));
-    expect((await read()).ResultSet?.Rows?.[1]?.Data?.[0]?.VarCharValue).toBe('7');
+    const values = async () => (await read()).ResultSet?.Rows?.map((r) => r.Data?.map((d) => d.VarCharValue));
+    expect(await values()).toEqual([
+      ['n', 's', 'z'],
+      ['7', 'a "quoted", value', undefined],
+    ]);
     const location = /^s3:\/\/([^/]+)\/(.+)$/.exec(execution.ResultConfiguration!.OutputLocation!)!;
-    rmSync(join(root, location[1]!, location[2]!));
+    const path = join(root, location[1]!, location[2]!);
+    writeFileSync(path, '"n","s","z"\n"8","b",\n');
+    expect((await values())?.[1]).toEqual(['8', 'b', undefined]);
+    rmSync(path);
 
     await expect(read()).rejects.toMatchObject({ name: 'InvalidRequestException' });
     // The execution itself is still known (Athena keeps its history 45 days).
     const { QueryExecution } = await client.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
     expect(QueryExecution?.Status?.State).toBe('SUCCEEDED');
+  });
+
+  it('does not return the execution parameters with the execution, as the API reference says', async () => {
+    const execution = await run('SELECT ? AS s', [`'x'`]);
+    expect(execution.Query).toBe('SELECT ? AS s');
+    expect(execution.ExecutionParameters).toBeUndefined();
   });
 
   it('a statement that reads no table scans nothing, whatever the cutoff', async () => {

@@ -337,7 +337,8 @@ export async function startLocalAthena(options: LocalAthenaOptions): Promise<Loc
           TotalExecutionTimeInMillis: 1,
         },
         WorkGroup: record.workGroup,
-        ...(record.parameters.length === 0 ? {} : { ExecutionParameters: record.parameters }),
+        // No ExecutionParameters: "The list of parameters is not returned in the response" (the
+        // API reference's QueryExecution).
       },
     };
   };
@@ -356,7 +357,8 @@ export async function startLocalAthena(options: LocalAthenaOptions): Promise<Loc
     }
     // Athena reads the rows from the result object in the output location: once it is gone (the
     // results bucket's lifecycle), the results cannot be read. The exact error is not documented.
-    if (!(await resultObjectExists(options.s3Root, execution.record.outputLocation))) {
+    const rows = await readResultObject(options.s3Root, execution.record.outputLocation);
+    if (rows === undefined) {
       throw new ServiceError(
         'InvalidRequestException',
         `The query results in ${execution.record.outputLocation} could not be read: the object does not exist`,
@@ -374,7 +376,7 @@ export async function startLocalAthena(options: LocalAthenaOptions): Promise<Loc
       );
     }
     const offset = decodeToken(request.NextToken, execution.record.id);
-    const page = execution.rows.slice(offset, offset + (maxResults as number));
+    const page = rows.slice(offset, offset + (maxResults as number));
     const next = offset + page.length;
     return {
       ResultSet: {
@@ -394,7 +396,7 @@ export async function startLocalAthena(options: LocalAthenaOptions): Promise<Loc
           })),
         },
       },
-      ...(next < execution.rows.length ? { NextToken: encodeToken(execution.record.id, next) } : {}),
+      ...(next < rows.length ? { NextToken: encodeToken(execution.record.id, next) } : {}),
       UpdateCount: 0,
     };
   };
@@ -525,15 +527,34 @@ export function resultCsv(rows: readonly (readonly (string | null)[])[]): string
     .join('');
 }
 
-async function resultObjectExists(s3Root: string, location: string): Promise<boolean> {
+/** The rows of a result object as resultCsv wrote them (NULL: an empty unquoted field), or undefined when it is gone. */
+async function readResultObject(s3Root: string, location: string): Promise<(string | null)[][] | undefined> {
   const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(location);
-  if (match === null) return false;
+  if (match === null) return undefined;
+  let text: string;
   try {
-    await fs.access(join(s3Root, match[1]!, match[2]!));
-    return true;
+    text = await fs.readFile(join(s3Root, match[1]!, match[2]!), 'utf8');
   } catch {
-    return false;
+    return undefined;
   }
+  const rows: (string | null)[][] = [];
+  // A value is "..." with quotes doubled, or empty (NULL); values are separated by commas, rows end with \n.
+  const value = /"((?:[^"]|"")*)"|(?=,|\n)/y;
+  let row: (string | null)[] = [];
+  for (let at = 0; at < text.length;) {
+    value.lastIndex = at;
+    const found = value.exec(text);
+    if (found === null) throw new Error(`result object ${location}: not CSV at ${at}`);
+    row.push(found[1] === undefined ? null : found[1].replace(/""/g, '"'));
+    at = value.lastIndex;
+    if (text[at] === ',') at += 1;
+    else if (text[at] === '\n') {
+      rows.push(row);
+      row = [];
+      at += 1;
+    } else throw new Error(`result object ${location}: not CSV at ${at}`);
+  }
+  return rows;
 }
 
 async function writeResultObject(
