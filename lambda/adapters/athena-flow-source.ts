@@ -153,6 +153,12 @@ export interface AthenaFlowSourceOptions {
  * retention, another workgroup's lifecycle) fails to read, and its days are queried afresh.
  */
 const KEPT_RESULT_MS = 7 * 86_400_000 - 3_600_000;
+/**
+ * Tries of each call reading a kept result: what error Athena gives for a result object that is
+ * gone is not documented, and a server error retried to the deadline would spend the run's time
+ * on what a fresh query gives.
+ */
+const KEPT_READ_ATTEMPTS = 2;
 
 /**
  * History slices (a day each) queried at once: a month in a function's 900 s where one at a time
@@ -508,10 +514,14 @@ export class AthenaFlowSource implements FlowCountSource {
     try {
       const queryId = await kept.queryIdFor(this.historyQueryKey(query));
       if (queryId === undefined || this.now() >= run.deadline) return undefined;
-      const response = await this.withRetry(run, 'GetQueryExecution', () =>
-        this.athena.send(
-          new (loadAthenaModules().athena.GetQueryExecutionCommand)({ QueryExecutionId: queryId }),
-        ),
+      const response = await this.withRetry(
+        run,
+        'GetQueryExecution',
+        () =>
+          this.athena.send(
+            new (loadAthenaModules().athena.GetQueryExecutionCommand)({ QueryExecutionId: queryId }),
+          ),
+        KEPT_READ_ATTEMPTS,
       );
       const execution = response.QueryExecution;
       // The key is a hash of what the query asked, its parameters included; GetQueryExecution
@@ -519,7 +529,7 @@ export class AthenaFlowSource implements FlowCountSource {
       // check is on the answer: finished, and every row a window of this slice.
       if (execution?.Status?.State !== 'SUCCEEDED') return undefined;
       const rows = await this.readResults(run, queryId, execution.ResultConfiguration?.OutputLocation, {
-        stopAtDeadline: true,
+        kept: true,
       });
       const inSlice = (row: ResultRow) => {
         const windowStart = this.readWindowStart(row, run);
@@ -703,20 +713,21 @@ export class AthenaFlowSource implements FlowCountSource {
   /**
    * The rows of a SUCCEEDED query: pages of 1,000 (the header row first) while within the page
    * budget; a bigger result is read whole from its CSV object in S3 (one request, however many
-   * rows), which is what the results bucket is for. With `stopAtDeadline` (a kept result, which
-   * the run can query instead), no page is asked for at or past the run's deadline.
+   * rows), which is what the results bucket is for. For a `kept` result (which the run can query
+   * instead), no page is asked for at or past the run's deadline, and a call is tried at most
+   * KEPT_READ_ATTEMPTS times.
    */
   private async readResults(
     run: QueryRun,
     queryId: string,
     outputLocation: string | undefined,
-    { stopAtDeadline = false } = {},
+    { kept = false } = {},
   ): Promise<ResultRow[]> {
     const rows: ResultRow[] = [];
     let header: string[] | undefined;
     let nextToken: string | undefined;
     for (let page = 0; page < this.pageBudget; page += 1) {
-      if (stopAtDeadline && this.now() >= run.deadline)
+      if (kept && this.now() >= run.deadline)
         throw new QueryTimeoutError(
           queryId,
           run.window,
@@ -727,14 +738,18 @@ export class AthenaFlowSource implements FlowCountSource {
           'Athena',
         );
       const token = nextToken;
-      const response = await this.withRetry(run, 'GetQueryResults', () =>
-        this.athena.send(
-          new (loadAthenaModules().athena.GetQueryResultsCommand)({
-            QueryExecutionId: queryId,
-            MaxResults: ATHENA_PAGE_SIZE,
-            ...(token === undefined ? {} : { NextToken: token }),
-          }),
-        ),
+      const response = await this.withRetry(
+        run,
+        'GetQueryResults',
+        () =>
+          this.athena.send(
+            new (loadAthenaModules().athena.GetQueryResultsCommand)({
+              QueryExecutionId: queryId,
+              MaxResults: ATHENA_PAGE_SIZE,
+              ...(token === undefined ? {} : { NextToken: token }),
+            }),
+          ),
+        kept ? KEPT_READ_ATTEMPTS : undefined,
       );
       const pageRows = response.ResultSet?.Rows ?? [];
       let from = 0;
@@ -828,8 +843,14 @@ export class AthenaFlowSource implements FlowCountSource {
   }
 
   /** Retries throttling and server errors with backoff and jitter while the next try fits the deadline. */
-  private withRetry<T>(run: QueryRun, operation: string, call: () => Promise<T>): Promise<T> {
+  private withRetry<T>(
+    run: QueryRun,
+    operation: string,
+    call: () => Promise<T>,
+    maxAttempts?: number,
+  ): Promise<T> {
     return retryWithBackoff(call, {
+      ...(maxAttempts === undefined ? {} : { maxAttempts }),
       retryable: RETRYABLE_ERRORS,
       baseDelayMs: this.retryBaseDelayMs,
       deadline: run.deadline,

@@ -2,7 +2,8 @@
  * Backoff shared by the flow sources (Logs Insights, Athena): a call that fails with one of the
  * service's retryable errors is tried again after an exponential delay with "equal jitter" (at
  * least half the delay, so retries do spread out), capped at 20 s, for as long as the next try
- * can start before the query's deadline; then `giveUp` says what to throw.
+ * can start before the query's deadline (and at most `maxAttempts` tries, when given); then
+ * `giveUp` says what to throw.
  */
 export interface RetryClock {
   now(): number;
@@ -19,6 +20,7 @@ export async function retryWithBackoff<T>(
     deadline: number;
     clock: RetryClock;
     giveUp: (attempt: number, error: unknown) => Error;
+    maxAttempts?: number;
   },
 ): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
@@ -29,7 +31,8 @@ export async function retryWithBackoff<T>(
       if (!options.retryable.has(name)) throw error;
       const ceiling = Math.min(20_000, options.baseDelayMs * 2 ** (attempt - 1));
       const delay = ceiling / 2 + options.clock.random() * (ceiling / 2);
-      if (options.clock.now() + delay >= options.deadline) throw options.giveUp(attempt, error);
+      if (attempt >= (options.maxAttempts ?? Infinity) || options.clock.now() + delay >= options.deadline)
+        throw options.giveUp(attempt, error);
       await options.clock.sleep(delay);
     }
   }

@@ -570,6 +570,37 @@ describe('AthenaFlowSource history read again from kept queries', () => {
     });
   });
 
+  it('gives up a kept result Athena answers with server errors after two tries, and queries the day afresh', async () => {
+    await withAthena({}, async (athena, client) => {
+      // Arrange: every slice kept; then GetQueryResults fails (how Athena answers for a result
+      // object gone is not documented: a server error must not hold the run to its deadline)
+      const kept = new KeptInMemory();
+      const clock = fakeClock(Date.now());
+      await source(client, clock, { completedQueries: kept }).history(
+        FIRST.from,
+        FIRST.to,
+        clock.now() + 600_000,
+      );
+      const calls = athena.callCounts.GetQueryResults;
+      athena.injectErrors('GetQueryResults', 'InternalServerException', 2);
+
+      // Act: one slice at a time, so that the two errors fall on the first slice's kept read
+      const rerun = await source(client, clock, { completedQueries: kept, historySliceWindows: 24 }).history(
+        WHOLE_DAY.start,
+        WHOLE_DAY.end,
+        clock.now() + 600_000,
+      );
+
+      // Assess: two tries of the kept read (a third would have succeeded), then a fresh query
+      expect(rerun.reusedQueries).toBeUndefined();
+      expect(rerun.stats.queries).toBe(1);
+      expect(athena.callCounts.GetQueryResults - calls).toBe(3);
+      expect(rerun.windows.every((w) => w.complete && w.counts.get('123456789012|10.0.0.5') === 20)).toBe(
+        true,
+      );
+    });
+  });
+
   it('reads no kept result, and starts no query, once the deadline has passed during the lookup', async () => {
     await withAthena({}, async (athena, client) => {
       // Arrange: every slice kept; the table's answer comes after the run's deadline
