@@ -89,8 +89,8 @@ export const runtimeEnvironmentSchema = z.object({
   /** Athena: `flow-logs` (the stack's table over S3) or `security-lake` (Security Lake's VPC flow table, source version 2). */
   ATHENA_TABLE_KIND: z._default(z.enum(['flow-logs', 'security-lake']), 'flow-logs'),
   /**
-   * Athena, flow-logs table: a SHA-256 of the table's definition (the stack sets it); a bootstrap
-   * reads a kept history query again only if the table is the one it ran on.
+   * Athena: a SHA-256 of the table's definition (the stack sets it); a bootstrap reads a kept
+   * history query again only if the table is the one it ran on.
    */
   ATHENA_TABLE_FINGERPRINT: z.optional(matching(/^[0-9a-f]{64}$/, 'not a SHA-256 in hex')),
   /** Athena, flow-logs table: the flow logs are partitioned by hour (`hour` partition column). */

@@ -141,11 +141,15 @@ const SLACK_LOOKALIKES: Record<string, string> = {
 };
 
 /**
- * A host name or URL (dotted labels, the last one with a letter: `evil.example`, not an IPv4
- * address or a number), or a URL's `://`: Slack turns both into links in a bot's message even
- * without `<...>` (mrkdwn text is not verbatim by default).
+ * A host name or URL (dotted labels, the last one with a letter: `evil.example`, `evil.рф`, not
+ * an IPv4 address or a number; the ideographic and full-width dots a URL parser reads as `.`
+ * too), or a URL's `://`: Slack turns both into links in a bot's message even without `<...>`
+ * (mrkdwn text is not verbatim by default). A match starts only where a label starts (the
+ * lookbehind), so a long hostile tag costs linear time, not quadratic.
  */
-const LINKABLE = /[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z0-9-]*[A-Za-z][A-Za-z0-9-]*|:\/\//g;
+const LINKABLE =
+  /(?<![\p{L}\p{N}-])[\p{L}\p{N}-]+(?:[.\u3002\uFF0E\uFF61][\p{L}\p{N}-]+)*[.\u3002\uFF0E\uFF61][\p{L}\p{N}-]*\p{L}[\p{L}\p{N}-]*|:\/\//gu;
+const DOTS = /[.\u3002\uFF0E\uFF61]/g;
 /** ONE DOT LEADER and DIVISION SLASH: read as `.` and `/`, never parsed as a link. */
 const DOT_LOOKALIKE = '\u2024';
 const SLASH_LOOKALIKE = '\u2215';
@@ -157,7 +161,7 @@ const SLASH_LOOKALIKE = '\u2215';
  */
 export function withoutLinks(text: string): string {
   return text.replace(LINKABLE, (link) =>
-    link === '://' ? `:${SLASH_LOOKALIKE}${SLASH_LOOKALIKE}` : link.replaceAll('.', DOT_LOOKALIKE),
+    link === '://' ? `:${SLASH_LOOKALIKE}${SLASH_LOOKALIKE}` : link.replace(DOTS, DOT_LOOKALIKE),
   );
 }
 

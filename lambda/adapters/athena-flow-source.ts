@@ -19,9 +19,10 @@
  * BytesScanned metric show what Athena billed for (at least 10 MB a query).
  *
  * A bootstrap's history query that finished is kept (CompletedQueries: its execution id, by a
- * hash of its workgroup, database, SQL and parameters), and its slices start on whole UTC days:
- * a bootstrap run again after one that ran out of time reads the days it counted from their
- * result objects instead of scanning (and paying for) them again.
+ * hash of its workgroup, database, SQL, parameters and the table's fingerprint; not when it
+ * started within the delivery allowance of its slice's end), and its slices start on whole UTC
+ * days: a bootstrap run again within 7 days (after one that ran out of time, or any other) reads
+ * the days it counted from their results instead of scanning (and paying for) them again.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { retryWithBackoff } from './query-retry';
@@ -504,9 +505,10 @@ export class AthenaFlowSource implements FlowCountSource {
   /**
    * The rows of the same history query an earlier bootstrap finished, read from its results; or
    * undefined: nothing kept, the execution unknown (past Athena's 45 days of history), not
-   * SUCCEEDED, its result object gone, a row outside the slice (an id kept for another query),
-   * any error (the query is then run), or the run's deadline reached (no read starts or goes on
-   * past it; the slice is then out of time, as any slice at the deadline).
+   * SUCCEEDED, its result object gone, a row outside the slice (a sanity check on the answer: the
+   * key, a hash of everything asked, is what identifies the query), any error (the query is then
+   * run), or the run's deadline reached (no read starts or goes on past it; the slice is then out
+   * of time, as any slice at the deadline).
    */
   private async keptHistoryRows(run: QueryRun, query: AthenaQuery): Promise<ResultRow[] | undefined> {
     const kept = this.completedQueries;
@@ -525,8 +527,8 @@ export class AthenaFlowSource implements FlowCountSource {
       );
       const execution = response.QueryExecution;
       // The key is a hash of what the query asked, its parameters included; GetQueryExecution
-      // does not return the parameters (the API reference), nor promise the SQL verbatim, so the
-      // check is on the answer: finished, and every row a window of this slice.
+      // does not return the parameters (the API reference), nor promise the SQL verbatim, so what
+      // is checked is the answer: finished, and no row outside this slice.
       if (execution?.Status?.State !== 'SUCCEEDED') return undefined;
       const rows = await this.readResults(run, queryId, execution.ResultConfiguration?.OutputLocation, {
         kept: true,

@@ -68,9 +68,10 @@ export class AthenaFlowSourceResources extends Construct {
   };
   private readonly props: AthenaFlowSourceProps;
   /**
-   * A SHA-256 of the flow-logs table's definition as deployed (location, partition projection,
-   * columns, SerDe): a bootstrap reads a kept history query again only on the same table, since
-   * its SQL names the table but not what the table reads (a mended prefix, an added account).
+   * A SHA-256 of the table's definition as deployed (the flow-logs table's location, partition
+   * projection, columns and SerDe; Security Lake's table and the shared table its link points
+   * to): a bootstrap reads a kept history query again only on the same table, since its SQL names
+   * the table but not what the table reads (a mended prefix, an added account).
    */
   private tableFingerprint?: string;
 
@@ -127,6 +128,11 @@ export class AthenaFlowSourceResources extends Construct {
         table: props.securityLake.table,
       };
       if (props.securityLake.target !== undefined) this.linkTarget = props.securityLake.target;
+      // Security Lake's table is Security Lake's; the stack knows only which one (a resource link
+      // may point at another account's shared table, and be pointed elsewhere).
+      this.tableFingerprint = createHash('sha256')
+        .update(JSON.stringify(stack.resolve({ table: this.table, target: this.linkTarget ?? null })))
+        .digest('hex');
       return;
     }
     const flowLogs = props.s3FlowLogs!;

@@ -9,6 +9,7 @@ import {
   fitAlertList,
   MAX_STORED_ALERT_BYTES,
   escapeSlackText,
+  withoutLinks,
   logsInsightsConsoleUrl,
   sampleTestAlert,
   type ChatbotNotification,
@@ -423,10 +424,10 @@ describe('escapeSlackText', () => {
       'mail ops@corp.example or www.evil.co.uk',
       'mail ops\uFF20corp\u2024example or www\u2024evil\u2024co\u2024uk',
     ],
-    // Addresses, ids and numbers stay as they are, to be copied.
+    // A top-level domain in another script, and the dots a URL parser reads as '.'
     [
-      '10.0.1.23 ::ffff:10.0.0.1 2001:db8::1 eni-0abc 0.44 sd 1.5',
-      '10.0.1.23 ::ffff:10.0.0.1 2001:db8::1 eni-0abc 0.44 sd 1.5',
+      'evil.\u0440\u0444 evil\u3002example evil\uFF0Eexample',
+      'evil\u2024\u0440\u0444 evil\u2024example evil\u2024example',
     ],
     ['*bold* _it_ ~strike~ `code`', '\uFF0Abold\uFF0A \uFF3Fit\uFF3F \uFF5Estrike\uFF5E \uFF40code\uFF40'],
     ['> quoted & more', '&gt; quoted &amp; more'],
@@ -437,6 +438,13 @@ describe('escapeSlackText', () => {
     ['a\u2066b\u2069c\u200Fd', 'a b c d'],
   ])('makes %j inert', (input, expected) => {
     expect(escapeSlackText(input)).toBe(expected);
+  });
+
+  it('keeps addresses, ids, numbers and times as they are, to be copied', () => {
+    const ours =
+      '10.0.1.23 ::ffff:10.0.0.1 2001:db8::1 203.0.113.9:443 10.0.0.0/8 eni-0abc i-0123 0.44 sd 1.5 2026-11-27 09:00';
+    expect(escapeSlackText(ours)).toBe(ours);
+    expect(withoutLinks(ours)).toBe(ours);
   });
 
   it('escapes a hostile EC2 Name tag everywhere it appears in the Chatbot notification', () => {
@@ -667,6 +675,18 @@ describe('change-aware alerts in each message', () => {
     const { chat, email } = render(spikeAlert({ likelyCause: hostile, causeLookup: lookup }));
     expect(chat.content.description).not.toMatch(/<!channel>|\*bold\*/);
     expect(email.split('\n').filter((l) => l.startsWith('Likely cause:'))).toHaveLength(1);
+  });
+
+  it('writes a principal with a host name or URL in it without a link, in Slack and in the email', () => {
+    const hostile = {
+      ...cause,
+      principal: 'arn:aws:sts::123456789012:assumed-role/Ops/see https://evil.example/x',
+    };
+    const { chat, email } = render(spikeAlert({ likelyCause: hostile, causeLookup: lookup }));
+    const likely = email.split('\n').find((l) => l.startsWith('Likely cause:'))!;
+    expect(likely).toContain('https:\u2215\u2215evil\u2024example/x');
+    expect(chat.content.description).toContain('https:\u2215\u2215evil\u2024example/x');
+    expect(`${likely}\n${chat.content.description}`).not.toContain('evil.example');
   });
 });
 

@@ -1147,6 +1147,27 @@ describe('EgressSpikeDetectorStack with the Athena source', () => {
     );
   });
 
+  it("tells the function a fingerprint of which Security Lake table it reads: another when the resource link's target changes", () => {
+    const lake = {
+      flowSource: 'athena',
+      securityLakeDatabase: 'security_lake_link',
+      securityLakeTable: 'vpc_flow_link',
+    };
+    const link = {
+      ...lake,
+      securityLakeTargetAccount: '444455556666',
+      securityLakeTargetDatabase: 'amazon_security_lake_glue_db_eu_west_1',
+      securityLakeTargetTable: 'amazon_security_lake_table_eu_west_1_vpc_flow_2_0',
+    };
+    const fingerprint = (context: Record<string, unknown>) =>
+      deployedEnvironment(synthTemplate(context)).ATHENA_TABLE_FINGERPRINT;
+    const first = fingerprint(link);
+    expect(first).toMatch(/^[0-9a-f]{64}$/);
+    expect(fingerprint(link)).toBe(first);
+    expect(fingerprint({ ...link, securityLakeTargetAccount: '777788889999' })).not.toBe(first);
+    expect(fingerprint(lake)).not.toBe(first);
+  });
+
   it('refuses a resource link target named in part, or without Security Lake', () => {
     const link = {
       flowSource: 'athena',
