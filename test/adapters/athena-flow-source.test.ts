@@ -437,6 +437,21 @@ describe('AthenaFlowSource history read again from kept queries', () => {
   const RERUN = { from: W - 18 * HOUR, to: W + 27 * HOUR };
   const WHOLE_DAY = { start: Date.parse('2026-11-26T00:00:00Z'), end: Date.parse('2026-11-27T00:00:00Z') };
 
+  /** A history of `range` by a source that keeps its queries in `kept` (10 minutes to its deadline). */
+  function keptHistory(
+    client: AthenaClient,
+    clock: ReturnType<typeof fakeClock>,
+    kept: KeptInMemory,
+    range: { from: number; to: number } = FIRST,
+    extra = {},
+  ) {
+    return source(client, clock, { completedQueries: kept, ...extra }).history(
+      range.from,
+      range.to,
+      clock.now() + 600_000,
+    );
+  }
+
   /** The history of the rerun's range as a source that keeps nothing counts it. */
   async function freshRerun(client: AthenaClient) {
     const clock = fakeClock(Date.now());
@@ -448,21 +463,13 @@ describe('AthenaFlowSource history read again from kept queries', () => {
       // Arrange: a first bootstrap keeps its queries; its slices start on whole UTC days
       const kept = new KeptInMemory();
       const clock = fakeClock(Date.now());
-      await source(client, clock, { completedQueries: kept }).history(
-        FIRST.from,
-        FIRST.to,
-        clock.now() + 600_000,
-      );
+      await keptHistory(client, clock, kept);
       expect(kept.ids.size).toBe(3);
       const expected = await freshRerun(client);
       const queriesBefore = athena.queries.length;
 
       // Act: three hours later, run again
-      const rerun = await source(client, clock, { completedQueries: kept }).history(
-        RERUN.from,
-        RERUN.to,
-        clock.now() + 600_000,
-      );
+      const rerun = await keptHistory(client, clock, kept, RERUN);
 
       // Assess: the 26th read from its kept result, the two partial days queried
       expect(rerun.reusedQueries).toBe(1);
@@ -482,11 +489,7 @@ describe('AthenaFlowSource history read again from kept queries', () => {
       // Arrange: the 26th's result object deleted; the ids of the other two slices swapped
       const kept = new KeptInMemory();
       const clock = fakeClock(Date.now());
-      await source(client, clock, { completedQueries: kept }).history(
-        FIRST.from,
-        FIRST.to,
-        clock.now() + 600_000,
-      );
+      await keptHistory(client, clock, kept);
       const byDay = [...kept.ids].map(([key, id]) => ({
         key,
         id,
@@ -502,11 +505,7 @@ describe('AthenaFlowSource history read again from kept queries', () => {
       kept.ids.set(others[1]!.key, others[0]!.id);
 
       // Act: the first run's range again
-      const rerun = await source(client, clock, { completedQueries: kept }).history(
-        FIRST.from,
-        FIRST.to,
-        clock.now() + 600_000,
-      );
+      const rerun = await keptHistory(client, clock, kept);
 
       // Assess: nothing read from a kept result, every slice queried, the same counts as fresh
       const fresh = await source(client, fakeClock(Date.now())).history(
@@ -526,12 +525,12 @@ describe('AthenaFlowSource history read again from kept queries', () => {
       const kept = new KeptInMemory();
       const clock = fakeClock(Date.now());
       const on = (fingerprint: string) =>
-        source(client, clock, { completedQueries: kept, tableFingerprint: fingerprint });
-      await on('a'.repeat(64)).history(FIRST.from, FIRST.to, clock.now() + 600_000);
+        keptHistory(client, clock, kept, FIRST, { tableFingerprint: fingerprint });
+      await on('a'.repeat(64));
 
       // Act: the same range, on the table as redeployed, then again on it
-      const changed = await on('b'.repeat(64)).history(FIRST.from, FIRST.to, clock.now() + 600_000);
-      const same = await on('b'.repeat(64)).history(FIRST.from, FIRST.to, clock.now() + 600_000);
+      const changed = await on('b'.repeat(64));
+      const same = await on('b'.repeat(64));
 
       // Assess
       expect(changed.reusedQueries).toBeUndefined();
@@ -548,21 +547,10 @@ describe('AthenaFlowSource history read again from kept queries', () => {
       const range = { from: W - 21 * HOUR, to: WHOLE_DAY.end };
       const early = new KeptInMemory();
       const late = new KeptInMemory();
-      const at = (ms: number) => fakeClock(ms);
 
       // Act
-      const earlyClock = at(WHOLE_DAY.end + 10 * 60_000);
-      await source(client, earlyClock, { completedQueries: early }).history(
-        range.from,
-        range.to,
-        earlyClock.now() + 600_000,
-      );
-      const lateClock = at(WHOLE_DAY.end + 60 * 60_000);
-      await source(client, lateClock, { completedQueries: late }).history(
-        range.from,
-        range.to,
-        lateClock.now() + 600_000,
-      );
+      await keptHistory(client, fakeClock(WHOLE_DAY.end + 10 * 60_000), early, range);
+      await keptHistory(client, fakeClock(WHOLE_DAY.end + 60 * 60_000), late, range);
 
       // Assess: the 26th, which ended within the allowance, is kept only an hour on; the 25th's part both times
       expect(early.ids.size).toBe(1);
@@ -576,20 +564,12 @@ describe('AthenaFlowSource history read again from kept queries', () => {
       // object gone is not documented: a server error must not hold the run to its deadline)
       const kept = new KeptInMemory();
       const clock = fakeClock(Date.now());
-      await source(client, clock, { completedQueries: kept }).history(
-        FIRST.from,
-        FIRST.to,
-        clock.now() + 600_000,
-      );
+      await keptHistory(client, clock, kept);
       const calls = athena.callCounts.GetQueryResults;
       athena.injectErrors('GetQueryResults', 'InternalServerException', 2);
 
-      // Act: one slice at a time, so that the two errors fall on the first slice's kept read
-      const rerun = await source(client, clock, { completedQueries: kept, historySliceWindows: 24 }).history(
-        WHOLE_DAY.start,
-        WHOLE_DAY.end,
-        clock.now() + 600_000,
-      );
+      // Act: the 26th alone (one slice), so that both errors fall on its kept read
+      const rerun = await keptHistory(client, clock, kept, { from: WHOLE_DAY.start, to: WHOLE_DAY.end });
 
       // Assess: two tries of the kept read (a third would have succeeded), then a fresh query
       expect(rerun.reusedQueries).toBeUndefined();
@@ -606,11 +586,7 @@ describe('AthenaFlowSource history read again from kept queries', () => {
       // Arrange: every slice kept; the table's answer comes after the run's deadline
       const clock = fakeClock(Date.now());
       const kept = new KeptInMemory(() => (clock.clock.now += 120_000));
-      await source(client, clock, { completedQueries: kept }).history(
-        FIRST.from,
-        FIRST.to,
-        clock.now() + 600_000,
-      );
+      await keptHistory(client, clock, kept);
       const calls = { ...athena.callCounts };
       const queries = athena.queries.length;
 
