@@ -127,11 +127,17 @@ afterAll(async () => {
 
 function athenaDetector(
   table: { kind: 'flow-logs'; name: string; hourly: boolean } | { kind: 'security-lake' },
-  options: { pageBudget?: number; detectorConfig?: Record<string, unknown> } = {},
+  options: {
+    pageBudget?: number;
+    detectorConfig?: Record<string, unknown>;
+    /** The stack's env of a redeployed function: its table fingerprint, and the state table it shares. */
+    env?: { ATHENA_TABLE_FINGERPRINT?: string; TABLE_NAME?: string };
+  } = {},
 ): Promise<Detector> {
   return newDetector(endpoints, {
     ...(options.detectorConfig === undefined ? {} : { detectorConfig: options.detectorConfig }),
     env: {
+      ...options.env,
       FLOW_SOURCE: 'athena',
       ATHENA_WORKGROUP: WORKGROUP,
       ...(table.kind === 'security-lake'
@@ -315,6 +321,31 @@ describe('Athena source: a bootstrap run again', () => {
     expect(again.bootstrap).toMatchObject({ windows: 48 });
     expect(await learnt(detector)).toEqual(await learnt(fresh));
     expect(Object.keys((await learnt(fresh)).baselines).length).toBeGreaterThan(0);
+  });
+});
+
+describe('Athena source: a bootstrap run again on a redeployed table', () => {
+  it('reads nothing an earlier bootstrap kept once the stack says the table is another (ATHENA_TABLE_FINGERPRINT)', async () => {
+    // Prepare: a bootstrap by the function as first deployed; the same function redeployed with
+    // its table changed (another fingerprint), and again unchanged, on the same state table
+    const text = { kind: 'flow-logs', name: 'text_flow_logs', hourly: false } as const;
+    const first = await athenaDetector(text, { env: { ATHENA_TABLE_FINGERPRINT: 'a'.repeat(64) } });
+    const on = (fingerprint: string) =>
+      athenaDetector(text, { env: { ATHENA_TABLE_FINGERPRINT: fingerprint, TABLE_NAME: first.tableName } });
+    const changed = await on('b'.repeat(64));
+    const unchanged = await on('a'.repeat(64));
+    for (const d of [first, changed, unchanged]) d.clock.set(runAfter(D0 + 2 * DAY + 4 * HOUR));
+    await first.invoke({ mode: 'bootstrap', days: 2 });
+
+    // Act
+    const afterChange = await changed.invoke({ mode: 'bootstrap', days: 2, overwrite: true });
+    const afterNone = await unchanged.invoke({ mode: 'bootstrap', days: 2, overwrite: true });
+
+    // Assess: the changed table's days queried afresh; the unchanged table's read from the first
+    // run's (at the same hour, the whole day and the oldest day's part: the newest part, ended
+    // within the delivery allowance, was not kept)
+    expect(afterChange.bootstrap?.reusedQueries).toBeUndefined();
+    expect(afterNone.bootstrap?.reusedQueries).toBe(2);
   });
 });
 
