@@ -21,6 +21,7 @@ import {
   parseFlowLogFormat,
   type Alert,
   type DetectorConfig,
+  type MassSpikeMember,
 } from '../core';
 import { parseCommandFor } from './logs-insights-query';
 import { consoleOrigin } from '../core/console-url';
@@ -369,6 +370,15 @@ function subjectOf(alert: StoredAlert, short = false): string {
 }
 
 const shortTime = (iso: string) => iso.replace(/:00Z$/, 'Z');
+
+/**
+ * `; 3 alerted before` where members of a mass spike were held back by their cooldowns (listed
+ * again, not new: a lasting episode's mass spike names who joined since), else nothing.
+ */
+function alertedBeforeNote(members: readonly MassSpikeMember[]): string {
+  const before = members.filter((m) => m.lastAlertedAt !== undefined).length;
+  return before === 0 ? '' : `; ${formatNumber(before)} of them alerted before, in their cooldowns`;
+}
 const formatNumber = (value: number) => value.toLocaleString('en-US');
 const formatProbability = (value: number) => value.toExponential(2);
 
@@ -468,7 +478,7 @@ export function formatEmailText(alert: PublishedAlert): string {
   if (alert.members && alert.members.length > 0) {
     lines.push(
       '',
-      `Sources (${cutNote(alert, 'members', alert.members.length)}); likely a network policy rollout if planned:`,
+      `Sources (${cutNote(alert, 'members', alert.members.length)}${alertedBeforeNote(alert.members)}); likely a network policy rollout if planned:`,
     );
     for (const m of alert.members) {
       const where = accountText(m);
@@ -476,7 +486,8 @@ export function formatEmailText(alert: PublishedAlert): string {
         `  ${m.srcIp.padEnd(40)} ${formatNumber(m.blockedCount).padStart(10)}  z ${m.zScore ?? 'n/a'}` +
           (where === undefined
             ? ''
-            : `  ${stripControlCharacters(where)}${m.vpcId === undefined ? '' : ` ${m.vpcId}`}`),
+            : `  ${stripControlCharacters(where)}${m.vpcId === undefined ? '' : ` ${m.vpcId}`}`) +
+          (m.lastAlertedAt === undefined ? '' : `  (alerted ${shortTime(m.lastAlertedAt)})`),
       );
     }
   }
@@ -560,11 +571,12 @@ export function chatbotNotification(alert: PublishedAlert): ChatbotNotification 
   if (alert.members && alert.members.length > 0) {
     const total = alert.truncated?.members?.total ?? alert.members.length;
     lines.push(
-      `*Sources* (top ${Math.min(CHAT_LIST_LIMIT, alert.members.length)} of ${formatNumber(total)}):`,
+      `*Sources* (top ${Math.min(CHAT_LIST_LIMIT, alert.members.length)} of ${formatNumber(total)}${alertedBeforeNote(alert.members)}):`,
     );
     for (const m of alert.members.slice(0, CHAT_LIST_LIMIT)) {
       const where = m.accountId === undefined ? '' : ` in ${e(m.accountName ?? m.accountId)}`;
-      lines.push(`• ${e(m.srcIp)}${where}: ${formatNumber(m.blockedCount)}`);
+      const before = m.lastAlertedAt === undefined ? '' : ` (alerted ${e(shortTime(m.lastAlertedAt))})`;
+      lines.push(`• ${e(m.srcIp)}${where}: ${formatNumber(m.blockedCount)}${before}`);
     }
   }
   const details = alert.details;

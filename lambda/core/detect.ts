@@ -109,6 +109,12 @@ export interface MassSpikeMember extends SourceIdentityFields {
   blockedCount: number;
   zScore: number | null;
   tailProbability?: number;
+  /**
+   * Set on a member its cooldown held back (ISO start of the window of its last alert): it is
+   * listed again, not new, so that a reader of a mass spike repeated in a lasting episode sees
+   * which hosts joined since.
+   */
+  lastAlertedAt?: string;
 }
 
 export interface Alert {
@@ -481,7 +487,7 @@ export class WindowDecider {
         (!this.escu && improbableUnderBudget(spikes.length, config)));
 
     if (massSpike) {
-      alerts.push(massSpikeAlert(spikes, input, this.windowEnd, threshold, config));
+      alerts.push(massSpikeAlert(spikes, new Set(alerting), input, this.windowEnd, threshold, config));
     } else {
       for (const c of alerting) alerts.push(spikeAlert(c, input, this.windowEnd, threshold, config));
     }
@@ -1117,6 +1123,7 @@ function improbableUnderBudget(spikes: number, config: DetectorConfig): boolean 
 
 function massSpikeAlert(
   spikes: Candidate[],
+  alerting: ReadonlySet<Candidate>,
   input: WindowMeta,
   windowEnd: number,
   threshold: number | null,
@@ -1140,6 +1147,9 @@ function massSpikeAlert(
       blockedCount: m.x,
       zScore: finiteOrNull(m.zScore),
       ...(m.tailProbability === undefined ? {} : { tailProbability: m.tailProbability }),
+      ...(alerting.has(m) || m.before.lastAlertWindow === undefined
+        ? {}
+        : { lastAlertedAt: isoTime(m.before.lastAlertWindow) }),
     })),
   };
 }

@@ -155,8 +155,9 @@ export function toHumanText(result: ReplayResult, extras: HumanOutputExtras): st
     for (const alert of result.alerts.filter((a) => a.kind === 'mass-spike')) {
       const members = alert.members ?? [];
       const place = sharedPlace(members);
+      // A member a cooldown held back says when it was alerted: it is listed again, not new.
       const each = (m: MassSpikeMember) =>
-        `${place === undefined ? sourceText(m) : m.srcIp} (${m.blockedCount})`;
+        `${place === undefined ? sourceText(m) : m.srcIp} (${m.blockedCount}${m.lastAlertedAt === undefined ? '' : `, alerted ${windowLabel(m.lastAlertedAt)}`})`;
       const shown =
         members.slice(0, 12).map(each).join(', ') +
         (members.length > 12 ? `, and ${members.length - 12} more` : '') +

@@ -498,6 +498,37 @@ describe('a Name tag with a URL in the email', () => {
   });
 });
 
+describe('a mass spike repeated in a lasting episode', () => {
+  it('says in the email and in Slack which members were alerted before and are in their cooldowns', () => {
+    // Prepare: three members, the last two held back by cooldowns from the 08:00 alert
+    const alert = massSpike(3);
+    alert.members = alert.members!.map((m, i) =>
+      i === 0 ? m : { ...m, lastAlertedAt: '2026-11-27T08:00:00Z' },
+    );
+
+    // Act
+    const message = protocols(buildSnsMessage(alert, context).message);
+    const chat = JSON.parse(message.default!) as ChatbotNotification;
+
+    // Assess
+    expect(message.email).toContain('Sources (3; 2 of them alerted before, in their cooldowns)');
+    expect(message.email).toMatch(/\n {2}10\.0\.0\.0 +1,000 {2}z 9\.5\n/);
+    expect(message.email).toMatch(/\n {2}10\.0\.0\.1 +999 {2}z 9\.5 {2}\(alerted 2026-11-27T08:00Z\)\n/);
+    expect(chat.content.description).toContain(
+      '*Sources* (top 3 of 3; 2 of them alerted before, in their cooldowns):',
+    );
+    expect(chat.content.description).toContain('• 10.0.0.0: 1,000\n');
+    expect(chat.content.description).toContain('• 10.0.0.2: 998 (alerted 2026-11-27T08:00Z)');
+  });
+
+  it('says nothing of it where every member is new', () => {
+    const message = protocols(buildSnsMessage(massSpike(3), context).message);
+    expect(message.email).toContain('Sources (3); likely');
+    expect(message.email).not.toContain('alerted');
+    expect(message.default).not.toContain('alerted');
+  });
+});
+
 describe('logsInsightsConsoleUrl', () => {
   it('encodes region, log groups, time range and query so that the console decodes them back', () => {
     // Prepare

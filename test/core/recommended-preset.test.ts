@@ -635,6 +635,26 @@ describe('mass spikes', () => {
     }
   });
 
+  it('marks the members a cooldown held back with their last alert, so that a repeated mass spike says who is new', () => {
+    // Five spike (500-504); three of them alerted an hour ago at 400 (held back: under 2 x 400).
+    const input = fleet(10, 5);
+    const held = (ip: string) => Number(ip.split('.')[3]) <= 3;
+    const baselines = new Map(
+      [...input.baselines].map(([ip, b]) => [
+        ip,
+        held(ip) ? { ...b, lastAlertWindow: T0 - HOUR, lastAlertCount: 400 } : b,
+      ]),
+    );
+    const [mass] = evaluateWindow({ ...input, baselines }, config).alerts;
+    expect(mass?.members?.map((m) => [m.srcIp, m.lastAlertedAt])).toEqual([
+      ['10.0.0.5', undefined],
+      ['10.0.0.4', undefined],
+      ['10.0.0.3', '2026-02-28T23:00:00Z'],
+      ['10.0.0.2', '2026-02-28T23:00:00Z'],
+      ['10.0.0.1', '2026-02-28T23:00:00Z'],
+    ]);
+  });
+
   it('is off when massSpikeMinSources is 0', () => {
     const result = evaluateWindow(fleet(10, 6), recommendedConfig({ massSpikeMinSources: 0 }));
     expect(result.alerts.map((a) => a.kind)).toEqual(Array(6).fill('spike'));

@@ -11,6 +11,7 @@ import { renderReport } from '../../lambda/replay/html-report';
 import { MemoryBaselineStore } from '../../lambda/replay/memory-store';
 import { runReplay } from '../../lambda/replay/replay';
 import { membersText, toHumanText } from '../../lambda/replay/text-output';
+import { massSpikeAlert } from '../support/change-cause-fixtures';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 9, 1);
@@ -82,6 +83,12 @@ describe('replay with two accounts that use the same addresses', () => {
     };
     expect(toHumanText(many, { inputs: [path] })).toContain(
       '1,545 (1,500 spike, 1,044 new-source, 1 mass-spike)',
+    );
+    // A mass spike's member a cooldown held back says when it was alerted: listed again, not new.
+    const mass = massSpikeAlert(['10.0.1.1', '10.0.1.2']);
+    mass.members![1]!.lastAlertedAt = '2026-11-27T14:00:00Z';
+    expect(toHumanText({ ...result, alerts: [mass] }, { inputs: [path] })).toContain(
+      ': 10.0.1.1 (200), 10.0.1.2 (200, alerted 2026-11-27 14:00)',
     );
     const html = renderReport(result, { inputs: [path] });
     expect(html).toContain('<td>10.0.0.10 in payments-prod (222222222222)</td>');
