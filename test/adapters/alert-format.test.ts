@@ -521,6 +521,16 @@ describe('a mass spike repeated in a lasting episode', () => {
     expect(chat.content.description).toContain('• 10.0.0.2: 998 (alerted 2026-11-27T08:00Z)');
   });
 
+  it('counts them over the members listed when the list was cut to fit the message', () => {
+    const alert = massSpike(3);
+    alert.members = alert.members!.map((m) => ({ ...m, lastAlertedAt: '2026-11-27T08:00:00Z' }));
+    const cut = { ...alert, truncated: { members: { shown: 3, total: 9 } } };
+    const message = protocols(buildSnsMessage(cut, context).message);
+    expect(message.email).toContain(
+      'Sources (3 of 9, list cut to fit the message size; 3 of those listed alerted before',
+    );
+  });
+
   it('says nothing of it where every member is new', () => {
     const message = protocols(buildSnsMessage(massSpike(3), context).message);
     expect(message.email).toContain('Sources (3); likely');
