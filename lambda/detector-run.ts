@@ -19,6 +19,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import {
   alertSourceKeys,
+  keyOfSource,
   BaselineTable,
   bootstrapBaselines,
   dueWindows,
@@ -41,7 +42,7 @@ import {
   type HistoryWindow,
   type Window,
 } from './core';
-import { fitAlert, fitAlertList, sampleTestAlert } from './adapters/alert-format';
+import { fitAlert, fitAlertList, sampleTestAlert, type StoredAlert } from './adapters/alert-format';
 import { AlertPublishError, isRefusal } from './adapters/sns-alert-publisher';
 import { baselineExpiresAt, DEFAULT_BASELINE_TTL_DAYS, expiredBefore } from './baseline-expiry';
 import {
@@ -1147,18 +1148,32 @@ function* counted(counts: ReadonlyMap<string, number>): Generator<string> {
 /**
  * After reusing an earlier attempt's alerts, the baselines' alert bookkeeping (cooldown) must
  * match what was actually alerted, not what this attempt would have decided: a source's next
- * baseline, given what it was before the window.
+ * baseline, given what it was before the window. (Exported for its tests.)
  */
-function alignedAlertState(
-  alerts: readonly Alert[],
+export function alignedAlertState(
+  alerts: readonly StoredAlert[],
   counts: ReadonlyMap<string, number>,
   windowStart: number,
   config: Pick<DetectorConfig, 'cooldownMinutes' | 'preset'>,
 ): (key: string, next: Baseline, before: Baseline | undefined) => Baseline {
-  const alerted = new Set(alerts.flatMap(alertSourceKeys));
+  // A mass spike's members that their cooldowns held back (lastAlertedAt) were listed, not
+  // alerted: they keep their own alert state, as the engine keeps it (an older stored alert,
+  // without the field, counts every member alerted, as before).
+  const alerted = new Set(
+    alerts.flatMap((alert) =>
+      alert.members === undefined
+        ? alertSourceKeys(alert)
+        : alert.members.filter((m) => m.lastAlertedAt === undefined).map(keyOfSource),
+    ),
+  );
+  // Members cut from a stored mass spike (to fit the outbox) are not listed: for a source this
+  // attempt alerted that is not in any list, its own decision stands there.
+  const listed = new Set(alerts.flatMap(alertSourceKeys));
+  const cut = alerts.some((alert) => alert.truncated?.members !== undefined);
   return (key, baseline, previous) => {
     if (alerted.has(key))
       return withAlertState(baseline, windowStart, counts.get(key) ?? baseline.lastAlertCount ?? 0);
+    if (baseline.lastAlertWindow === windowStart && cut && !listed.has(key)) return baseline;
     if (baseline.lastAlertWindow === windowStart) {
       // This attempt alerted the source, the published one did not: the alert state as it was
       // before the window. This attempt's count was a spike, so the window was up: inside a

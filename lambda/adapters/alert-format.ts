@@ -372,14 +372,14 @@ function subjectOf(alert: StoredAlert, short = false): string {
 const shortTime = (iso: string) => iso.replace(/:00Z$/, 'Z');
 
 /**
- * `; 2 of them alerted before, in their cooldowns` where members of a mass spike were held back
- * by their cooldowns (listed again, not new: a lasting episode's mass spike names who joined
- * since), else nothing. Counted over the members listed (`of those listed` when the list was cut).
+ * `; 2 of them alerted before, held back by their cooldowns` where members of a mass spike were
+ * (listed again, with nothing new: `lastAlertedAt`), else nothing. Counted over the members
+ * `listed`: `of those listed` where the mass spike has more (`total`).
  */
-function alertedBeforeNote(alert: PublishedAlert, members: readonly MassSpikeMember[]): string {
-  const before = members.filter((m) => m.lastAlertedAt !== undefined).length;
+function heldBackNote(listed: readonly MassSpikeMember[], total: number): string {
+  const before = listed.filter((m) => m.lastAlertedAt !== undefined).length;
   if (before === 0) return '';
-  return `; ${formatNumber(before)} of ${alert.truncated?.members ? 'those listed' : 'them'} alerted before, in their cooldowns`;
+  return `; ${formatNumber(before)} of ${listed.length < total ? 'those listed' : 'them'} alerted before, held back by their cooldowns`;
 }
 const formatNumber = (value: number) => value.toLocaleString('en-US');
 const formatProbability = (value: number) => value.toExponential(2);
@@ -480,7 +480,7 @@ export function formatEmailText(alert: PublishedAlert): string {
   if (alert.members && alert.members.length > 0) {
     lines.push(
       '',
-      `Sources (${cutNote(alert, 'members', alert.members.length)}${alertedBeforeNote(alert, alert.members)}); likely a network policy rollout if planned:`,
+      `Sources (${cutNote(alert, 'members', alert.members.length)}${heldBackNote(alert.members, alert.truncated?.members?.total ?? alert.members.length)}); likely a network policy rollout if planned:`,
     );
     for (const m of alert.members) {
       const where = accountText(m);
@@ -573,7 +573,7 @@ export function chatbotNotification(alert: PublishedAlert): ChatbotNotification 
   if (alert.members && alert.members.length > 0) {
     const total = alert.truncated?.members?.total ?? alert.members.length;
     lines.push(
-      `*Sources* (top ${Math.min(CHAT_LIST_LIMIT, alert.members.length)} of ${formatNumber(total)}${alertedBeforeNote(alert, alert.members)}):`,
+      `*Sources* (top ${Math.min(CHAT_LIST_LIMIT, alert.members.length)} of ${formatNumber(total)}${heldBackNote(alert.members.slice(0, CHAT_LIST_LIMIT), total)}):`,
     );
     for (const m of alert.members.slice(0, CHAT_LIST_LIMIT)) {
       const where = m.accountId === undefined ? '' : ` in ${e(m.accountName ?? m.accountId)}`;

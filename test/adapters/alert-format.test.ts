@@ -511,11 +511,11 @@ describe('a mass spike repeated in a lasting episode', () => {
     const chat = JSON.parse(message.default!) as ChatbotNotification;
 
     // Assess
-    expect(message.email).toContain('Sources (3; 2 of them alerted before, in their cooldowns)');
+    expect(message.email).toContain('Sources (3; 2 of them alerted before, held back by their cooldowns)');
     expect(message.email).toMatch(/\n {2}10\.0\.0\.0 +1,000 {2}z 9\.5\n/);
     expect(message.email).toMatch(/\n {2}10\.0\.0\.1 +999 {2}z 9\.5 {2}\(alerted 2026-11-27T08:00Z\)\n/);
     expect(chat.content.description).toContain(
-      '*Sources* (top 3 of 3; 2 of them alerted before, in their cooldowns):',
+      '*Sources* (top 3 of 3; 2 of them alerted before, held back by their cooldowns):',
     );
     expect(chat.content.description).toContain('• 10.0.0.0: 1,000\n');
     expect(chat.content.description).toContain('• 10.0.0.2: 998 (alerted 2026-11-27T08:00Z)');
@@ -529,6 +529,25 @@ describe('a mass spike repeated in a lasting episode', () => {
     expect(message.email).toContain(
       'Sources (3 of 9, list cut to fit the message size; 3 of those listed alerted before',
     );
+  });
+
+  it('counts in Slack over the members Slack lists (the top ten)', () => {
+    // Prepare: 30 members, the ten largest new, the rest held back
+    const alert = massSpike(30);
+    alert.members = alert.members!.map((m, i) =>
+      i < 10 ? m : { ...m, lastAlertedAt: '2026-11-27T08:00:00Z' },
+    );
+    alert.members[3] = { ...alert.members[3]!, lastAlertedAt: '2026-11-27T08:00:00Z' };
+
+    // Act
+    const message = protocols(buildSnsMessage(alert, context).message);
+    const chat = JSON.parse(message.default!) as ChatbotNotification;
+
+    // Assess: Slack counts the one of its ten, the email all 21
+    expect(chat.content.description).toContain(
+      '*Sources* (top 10 of 30; 1 of those listed alerted before, held back by their cooldowns):',
+    );
+    expect(message.email).toContain('Sources (30; 21 of them alerted before, held back by their cooldowns)');
   });
 
   it('says nothing of it where every member is new', () => {

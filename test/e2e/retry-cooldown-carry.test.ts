@@ -5,6 +5,7 @@
  * cooldown, carried on by the window (it was up), not restore its state as if the window had not
  * been seen.
  */
+import type { PublishedAlert } from '../../lambda/adapters/alert-format';
 import {
   HOUR,
   InjectedCrash,
@@ -102,3 +103,73 @@ it('splunk-escu keeps its cooldown counted from the alert in such a retry too (n
   expect(numberAttr(item, 'lastAlertWindow')).toBe(W - HOUR);
   expect(item?.lastElevatedWindow).toBeUndefined();
 }, 120_000);
+
+describe('a retry that reuses a mass spike', () => {
+  const HELD = ['10.0.7.1', '10.0.7.2', '10.0.7.3'];
+  const FRESH = ['10.0.8.1', '10.0.8.2', '10.0.8.3'];
+
+  /**
+   * W-1h: HELD alert at 200. W: HELD at 300 (under 2 x 200: held back by their cooldowns) and
+   * FRESH cross at 200: a mass spike of six. W+1h: HELD at 450 (an escalation, 2 x 200) and FRESH
+   * at 300. With `crash`, W's first attempt writes its outbox and dies before the baselines, and
+   * the retry reuses the stored mass spike.
+   */
+  async function run(crash: boolean) {
+    const detector = await newDetector(endpoints, { detectorConfig: { minDataPoints: 6 } });
+    endpoints.logs.seed(detector.logGroup, [
+      ...history(W - HOUR, 8, [...QUIET, ...HELD, ...FRESH]),
+      ...[-1, 0, 1].flatMap((h) => QUIET.flatMap((s, i) => blocked(W + h * HOUR, s, 2 + (i % 4)))),
+      ...FRESH.flatMap((s, i) => blocked(W - HOUR, s, 2 + (i % 4))),
+      ...HELD.flatMap((s) => blocked(W - HOUR, s, 200, 20)),
+      ...HELD.flatMap((s) => blocked(W, s, 300, 20)),
+      ...FRESH.flatMap((s) => blocked(W, s, 200, 20)),
+      ...HELD.flatMap((s) => blocked(W + HOUR, s, 450, 20)),
+      ...FRESH.flatMap((s) => blocked(W + HOUR, s, 300, 20)),
+    ]);
+    detector.clock.set('2026-11-27T08:12:00Z');
+    await detector.invoke({ mode: 'bootstrap', days: 1 });
+    detector.clock.set('2026-11-27T09:12:00Z');
+    await detector.invoke({});
+    detector.clock.set('2026-11-27T10:12:00Z');
+    endpoints.sns.reset();
+    if (crash) {
+      await expect(detector.invoke({}, { crash: crashAtBatchWrite(3) })).rejects.toThrow(InjectedCrash);
+      // the outbox was written, the baselines not yet
+      expect(numberAttr((await detector.items()).get(`SRC#${key(HELD[0]!)}|BASELINE`), 'lastWindow')).toBe(
+        W - HOUR,
+      );
+    }
+    await detector.invoke({});
+    const stored = numberAttr(
+      (await detector.items()).get(`SRC#${key(HELD[0]!)}|BASELINE`),
+      'lastAlertWindow',
+    );
+    detector.clock.set('2026-11-27T11:12:00Z');
+    await detector.invoke({});
+    const alerts = endpoints.sns.published.map((p) => JSON.parse(p.perProtocol!.sqs!) as PublishedAlert);
+    return {
+      stored,
+      alerts: alerts.map(
+        (a) =>
+          `${a.windowStart} ${a.kind} ` +
+          (a.members ?? []).map((m) => `${m.srcIp}${m.lastAlertedAt ? `@${m.lastAlertedAt}` : ''}`).join(','),
+      ),
+    };
+  }
+
+  it('leaves its held-back members the alert state they had, as a run without the crash does (an independent review)', async () => {
+    // Act
+    const plain = await run(false);
+    const retried = await run(true);
+
+    // Assess: the held-back members keep their 08:00 alert; their 10:00 escalation is a mass spike
+    expect(plain.stored).toBe(W - HOUR);
+    expect(plain.alerts).toEqual([
+      '2026-11-27T09:00:00Z mass-spike ' +
+        '10.0.7.1@2026-11-27T08:00:00Z,10.0.7.2@2026-11-27T08:00:00Z,10.0.7.3@2026-11-27T08:00:00Z,10.0.8.1,10.0.8.2,10.0.8.3',
+      '2026-11-27T10:00:00Z mass-spike ' +
+        '10.0.7.1,10.0.7.2,10.0.7.3,10.0.8.1@2026-11-27T09:00:00Z,10.0.8.2@2026-11-27T09:00:00Z,10.0.8.3@2026-11-27T09:00:00Z',
+    ]);
+    expect(retried).toEqual(plain);
+  }, 240_000);
+});

@@ -209,10 +209,12 @@ function contentOf(alert: Alert): AlertContent {
     ...(alert.members === undefined
       ? {}
       : {
-          // alertSourceKeys gives a mass spike's member keys in the members' order.
-          members: alertSourceKeys(alert).map(
-            (key, i) => `${key} ${alert.members?.[i]?.blockedCount} ${alert.members?.[i]?.zScore}`,
-          ),
+          // alertSourceKeys gives a mass spike's member keys in the members' order; a member a
+          // cooldown held back names its last alert.
+          members: alertSourceKeys(alert).map((key, i) => {
+            const member = alert.members?.[i];
+            return `${key} ${member?.blockedCount} ${member?.zScore}${member?.lastAlertedAt === undefined ? '' : ` @${member.lastAlertedAt}`}`;
+          }),
         }),
   };
 }

@@ -88,6 +88,42 @@ describe('replay vs Lambda: the same alerts on the same flow logs', () => {
     expect(result.replay).toEqual(result.lambda);
   });
 
+  it('mass spikes of a spreading step mark the same held-back members with the same last alert in both', async () => {
+    // Prepare: three hosts alert at 10:00; at 11:00 they are held back (300 < 2 x 200) beside three
+    // that cross the line; at 12:00 the first three escalate (450) and the others are held back
+    const quiet = Array.from({ length: 8 }, (_, i) => `10.0.1.${10 + i}`);
+    const held = ['10.0.7.1', '10.0.7.2', '10.0.7.3'];
+    const fresh = ['10.0.8.1', '10.0.8.2', '10.0.8.3'];
+    const at = (hour: number) => D0 + 2 * DAY + hour * HOUR;
+    const lines = [
+      ...ordinaryTraffic(D0, 72, [...quiet, ...held, ...fresh], 7),
+      ...held.flatMap((s) => blockedLines(at(10), s, 200, 12)),
+      ...held.flatMap((s) => blockedLines(at(11), s, 300, 12)),
+      ...fresh.flatMap((s) => blockedLines(at(11), s, 200, 12)),
+      ...held.flatMap((s) => blockedLines(at(12), s, 450, 12)),
+      ...fresh.flatMap((s) => blockedLines(at(12), s, 300, 12)),
+    ];
+
+    // Act
+    const result = await runParityCase(endpoints, {
+      name: 'last-alerted',
+      files: [{ name: 'flows.log', lines }],
+      bootstrapDays: 2,
+    });
+
+    // Assess: 11:00 marks the first three with 10:00, 12:00 the other three with 11:00, in both
+    const marked = (hour: number) =>
+      result.lambda
+        .filter((a) => a.kind === 'mass-spike' && a.windowStart === isoTime(at(hour)))
+        .flatMap((a) => a.content.members ?? [])
+        .filter((m) => m.includes(' @'));
+    expect(marked(11)).toHaveLength(3);
+    expect(marked(11).every((m) => m.endsWith(`@${isoTime(at(10))}`))).toBe(true);
+    expect(marked(12)).toHaveLength(3);
+    expect(marked(12).every((m) => m.endsWith(`@${isoTime(at(11))}`))).toBe(true);
+    expect(result.replay).toEqual(result.lambda);
+  });
+
   it('tied IPv6 destinations: the same top ten, in the same order, in both', async () => {
     // Prepare: a new source sends 10 records to each of 14 IPv6 destinations, a tie the address
     // decides; code-unit order puts `2001:db80::…` before `2001:db8::…`, localeCompare after
