@@ -67,9 +67,11 @@ function causeCell(alert: Alert): string {
 
 function alertRow(alert: Alert, spikeAt: number | null, causes: boolean): string {
   const members = alert.members ?? [];
+  // Members a cooldown held back are listed again with nothing new (MassSpikeMember.lastAlertedAt).
+  const heldBack = members.filter((m) => m.lastAlertedAt !== undefined).length;
   const subject =
     alert.kind === 'mass-spike'
-      ? `${members.length} sources: ${escapeHtml(membersText(members, 8))}`
+      ? `${members.length} sources${heldBack === 0 ? '' : ` (${heldBack} alerted before, held back by their cooldowns)`}: ${escapeHtml(membersText(members, 8))}`
       : escapeHtml(alert.srcIp === undefined ? '-' : sourceText({ ...alert, srcIp: alert.srcIp }));
   const baseline = alert.baseline
     ? `${fmt(alert.baseline.mean)} ± ${fmt(alert.baseline.sd)} (n=${alert.baseline.dataPoints})`

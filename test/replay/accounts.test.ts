@@ -90,6 +90,9 @@ describe('replay with two accounts that use the same addresses', () => {
     expect(toHumanText({ ...result, alerts: [mass] }, { inputs: [path] })).toContain(
       ': 10.0.1.1 (200), 10.0.1.2 (200, alerted 2026-11-27 14:00)',
     );
+    expect(renderReport({ ...result, alerts: [mass] }, { inputs: [path] })).toContain(
+      '<td>2 sources (1 alerted before, held back by their cooldowns): 10.0.1.1, 10.0.1.2</td>',
+    );
     const html = renderReport(result, { inputs: [path] });
     expect(html).toContain('<td>10.0.0.10 in payments-prod (222222222222)</td>');
     expect(html).toContain('2 internal sources in 2 accounts');
