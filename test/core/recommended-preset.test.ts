@@ -610,8 +610,8 @@ describe('mass spikes', () => {
     expect(result.alerts).toEqual([]);
   });
 
-  it('a mass spike with members a cooldown held back: the fresh ones take its alert state, the held-back ones keep theirs, carried on by the window', () => {
-    // Five spike (500-504); three of them alerted an hour ago at 400 (held back: under 2 x 400).
+  /** Five spike (500-504); three of them (10.0.0.1-3) alerted an hour ago at 400: held back, under 2 x 400. */
+  function threeHeldBack() {
     const input = fleet(10, 5);
     const held = (ip: string) => Number(ip.split('.')[3]) <= 3;
     const baselines = new Map(
@@ -620,7 +620,11 @@ describe('mass spikes', () => {
         held(ip) ? { ...b, lastAlertWindow: T0 - HOUR, lastAlertCount: 400 } : b,
       ]),
     );
-    const result = evaluateWindow({ ...input, baselines }, config);
+    return { ...input, baselines };
+  }
+
+  it('a mass spike with members a cooldown held back: the fresh ones take its alert state, the held-back ones keep theirs, carried on by the window', () => {
+    const result = evaluateWindow(threeHeldBack(), config);
     expect(result.alerts.map((a) => [a.kind, a.srcIps?.length])).toEqual([['mass-spike', 5]]);
     for (const ip of ['10.0.0.1', '10.0.0.2', '10.0.0.3'])
       expect(result.updatedBaselines.get(ip)).toMatchObject({
@@ -635,17 +639,8 @@ describe('mass spikes', () => {
     }
   });
 
-  it('marks the members a cooldown held back with their last alert, so that a repeated mass spike says who is new', () => {
-    // Five spike (500-504); three of them alerted an hour ago at 400 (held back: under 2 x 400).
-    const input = fleet(10, 5);
-    const held = (ip: string) => Number(ip.split('.')[3]) <= 3;
-    const baselines = new Map(
-      [...input.baselines].map(([ip, b]) => [
-        ip,
-        held(ip) ? { ...b, lastAlertWindow: T0 - HOUR, lastAlertCount: 400 } : b,
-      ]),
-    );
-    const [mass] = evaluateWindow({ ...input, baselines }, config).alerts;
+  it('marks the members a cooldown held back with their last alert: a repeated mass spike says which members it only repeats', () => {
+    const [mass] = evaluateWindow(threeHeldBack(), config).alerts;
     expect(mass?.members?.map((m) => [m.srcIp, m.lastAlertedAt])).toEqual([
       ['10.0.0.5', undefined],
       ['10.0.0.4', undefined],
