@@ -373,8 +373,8 @@ const shortTime = (iso: string) => iso.replace(/:00Z$/, 'Z');
 
 /**
  * `; 2 of them alerted before, held back by their cooldowns` where members of a mass spike were
- * (listed again, with nothing new: `lastAlertedAt`), else nothing. Counted over the members
- * `listed`: `of those listed` where the mass spike has more (`total`).
+ * held back by their cooldowns (listed again with nothing new: `lastAlertedAt`), else nothing.
+ * Counted over the members `listed`: `of those listed` where the mass spike has more (`total`).
  */
 function heldBackNote(listed: readonly MassSpikeMember[], total: number): string {
   const before = listed.filter((m) => m.lastAlertedAt !== undefined).length;
