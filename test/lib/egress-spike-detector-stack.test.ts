@@ -941,6 +941,10 @@ describe('the table permissions', () => {
 });
 
 describe('EgressSpikeDetectorStack with the Athena source', () => {
+  /** The table fingerprint the stack tells the function, for a deployment context. */
+  const fingerprint = (context: Record<string, unknown>) =>
+    deployedEnvironment(synthTemplate(context)).ATHENA_TABLE_FINGERPRINT;
+
   const ATHENA_S3 = {
     flowSource: 'athena',
     flowLogBucket: 'org-flow-logs',
@@ -979,8 +983,6 @@ describe('EgressSpikeDetectorStack with the Athena source', () => {
 
   it("tells the function a fingerprint of the table's definition: the same for the same table, another when what it reads changes", () => {
     // Act
-    const fingerprint = (context: Record<string, unknown>) =>
-      deployedEnvironment(synthTemplate(context)).ATHENA_TABLE_FINGERPRINT;
     const first = fingerprint(ATHENA_S3);
 
     // Assess: a bootstrap reads a kept history query again only on the table it ran on
@@ -1159,8 +1161,6 @@ describe('EgressSpikeDetectorStack with the Athena source', () => {
       securityLakeTargetDatabase: 'amazon_security_lake_glue_db_eu_west_1',
       securityLakeTargetTable: 'amazon_security_lake_table_eu_west_1_vpc_flow_2_0',
     };
-    const fingerprint = (context: Record<string, unknown>) =>
-      deployedEnvironment(synthTemplate(context)).ATHENA_TABLE_FINGERPRINT;
     const first = fingerprint(link);
     expect(first).toMatch(/^[0-9a-f]{64}$/);
     expect(fingerprint(link)).toBe(first);
